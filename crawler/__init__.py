@@ -1,0 +1,1 @@
+"""cityfeeds crawler: the Scrapy project plus the pure extraction and normalization code."""

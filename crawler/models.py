@@ -1,0 +1,69 @@
+"""Plain data classes shared by extraction, pipelines, storage and feeds (no Scrapy imports)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass
+class ArticleData:
+    """What extraction found on one article page, before validation.
+
+    Every field may be missing. ``provenance`` maps a field name to the layer that produced it
+    (``jsonld``, ``opengraph``, ``meta``, ``time``, ``selector``, ``generic``, ``text``, ``url``,
+    ``feed``). ``flags`` records notable events (``date_clamped``, ``date_fallback``, ...).
+    """
+
+    url: str
+    title: str | None = None
+    summary: str | None = None
+    text: str | None = None
+    html: str | None = None
+    published: datetime | None = None
+    updated: datetime | None = None
+    authors: list[str] = field(default_factory=list)
+    section: str | None = None
+    tags: list[str] = field(default_factory=list)
+    image: str | None = None
+    language: str | None = None
+    canonical_url: str | None = None
+    provenance: dict[str, str] = field(default_factory=dict)
+    flags: list[str] = field(default_factory=list)
+
+
+@dataclass
+class TopicMatch:
+    """One topic that matched an article: its id, score and the evidence for it."""
+
+    id: str
+    score: float
+    evidence: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Article:
+    """A validated, normalized article as stored and published.
+
+    ``url`` is the canonical URL and the article's identity (its feed GUID).
+    Datetimes are always time-zone aware.
+    """
+
+    url: str
+    source: str
+    title: str
+    published: datetime
+    summary: str = ""
+    text: str = ""
+    html: str = ""
+    updated: datetime | None = None
+    authors: list[str] = field(default_factory=list)
+    section: str | None = None
+    tags: list[str] = field(default_factory=list)
+    image: str | None = None
+    language: str | None = None
+    provenance: dict[str, str] = field(default_factory=dict)
+    flags: list[str] = field(default_factory=list)
+    topics: list[TopicMatch] = field(default_factory=list)
+    first_seen: datetime | None = None
+    fetched_at: datetime | None = None

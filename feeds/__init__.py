@@ -1,0 +1,1 @@
+"""cityfeeds feeds: topics, feed building, rendering, publishing and serving."""
