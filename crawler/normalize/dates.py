@@ -1,0 +1,306 @@
+"""Parse publication dates (ISO, RFC 822, timestamps, Russian/English text) into aware datetimes."""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from email.utils import parsedate_to_datetime
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+__all__ = ["clamp_future", "parse_date", "parse_modified_from_text", "to_utc"]
+
+_MIN_YEAR = 1990
+# Year-less and bare-time values must not land in the future; allow a little clock skew.
+_SKEW = timedelta(minutes=10)
+
+# Every accepted month word, exactly: a stem prefix would turn "12 маршрутов" into 12 March.
+_MONTH_FORMS = (
+    "январь января янв january jan",
+    "февраль февраля фев февр february feb",
+    "март марта мар march mar",
+    "апрель апреля апр april apr",
+    "май мая may",
+    "июнь июня июн june jun",
+    "июль июля июл july jul",
+    "август августа авг august aug",
+    "сентябрь сентября сен сент september sep sept",
+    "октябрь октября окт october oct",
+    "ноябрь ноября ноя нояб november nov",
+    "декабрь декабря дек december dec",
+)
+_MONTHS = {form: num for num, forms in enumerate(_MONTH_FORMS, 1) for form in forms.split()}
+_MONTH_ALT = "|".join(sorted(_MONTHS, key=len, reverse=True))
+_EN_MONTH_ALT = "|".join(sorted((m for m in _MONTHS if m.isascii()), key=len, reverse=True))
+
+_TIME = r"(?<!\d)(\d{1,2}):(\d{2})(?::(\d{2}))?(?!\d)"
+_TIME_TAIL = rf"(?:\s*(?:,|в(?=[\s\d])|at|-|—|–)?\s*{_TIME})?"
+_YEAR_TAIL = r"(?:\s*,?\s*(\d{4})(?!\d)(?:\s*(?:года|г)\.?(?![а-я]))?)?"
+
+_ISO_RE = re.compile(
+    r"(?<!\d)(\d{4})-(\d{2})-(\d{2})"
+    r"(?:[t ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?\s*(z|[+-]\d{2}(?::?\d{2})?)?)?(?![\d-])"
+)
+_RFC822_RE = re.compile(r"^(?:[a-z]{3},?\s*)?\d{1,2}\s+[a-z]{3}\s+\d{2,4}\s+\d{1,2}:\d{2}")
+_DAY_MONTH_RE = re.compile(
+    rf"(?<!\d)(\d{{1,2}})(?:-?го)?[\s-]*({_MONTH_ALT})\.?(?![a-zа-я]){_YEAR_TAIL}{_TIME_TAIL}"
+)
+_MONTH_DAY_RE = re.compile(
+    rf"(?<![a-z])({_EN_MONTH_ALT})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})(?!\d)"
+    rf"(?:,?\s*(?:at\s+)?{_TIME}\s*([ap]\.?m\.?)?)?"
+)
+_DMY_RE = re.compile(rf"(?<![\d.:/-])(\d{{1,2}})([./-])(\d{{1,2}})\2(\d{{4}})(?![\d.]){_TIME_TAIL}")
+_YMD_RE = re.compile(rf"(?<![\d.:/])(\d{{4}})([./])(\d{{1,2}})\2(\d{{1,2}})(?![\d.]){_TIME_TAIL}")
+# Two-digit years and YYYYMMDD are too easily random numbers: only accepted as the whole value.
+_DMY_SHORT_RE = re.compile(rf"^(\d{{1,2}})\.(\d{{1,2}})\.(\d{{2}}){_TIME_TAIL}$")
+_YYYYMMDD_RE = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+_TIMESTAMP_RE = re.compile(r"^\d{9,13}(?:\.\d+)?$")
+_TIME_BEFORE_RE = re.compile(rf"{_TIME}\s*[,|/]?\s*$")
+_BARE_TIME_RE = re.compile(rf"^(?:в\s*)?{_TIME}$")
+_REL_DAY_RE = re.compile(
+    rf"(?<![а-яa-z])(сегодня|вчера|позавчера|today|yesterday)(?![а-яa-z])"
+    rf"(?:\s*,?\s*(?:в|at)?\s*{_TIME})?"
+)
+_REL_DAYS = {"сегодня": 0, "today": 0, "вчера": 1, "yesterday": 1, "позавчера": 2}
+_AGO_RE = re.compile(
+    r"(?<![а-яa-z\d])(?:(\d+|одну|одна|один|две|два|три|четыре|пять|пол|an?|one)\s*)?"
+    r"(секунд[уы]?|сек|минут[уы]?|мин|час(?:а|ов)?|ч|дн(?:я|ей)|день|сутки|суток|недел[юиь]|нед"
+    r"|seconds?|secs?|minutes?|mins?|hours?|days?|weeks?)\.?\s+(?:назад|ago)(?![а-яa-z])"
+)
+_AGO_NUMBERS = {"одну": 1, "одна": 1, "один": 1, "две": 2, "два": 2, "три": 3, "четыре": 4}
+_AGO_NUMBERS |= {"пять": 5, "пол": 0.5, "a": 1, "an": 1, "one": 1}
+_AGO_UNITS = (("сек", "seconds"), ("se", "seconds"), ("мин", "minutes"), ("mi", "minutes"))
+_AGO_UNITS += (("ч", "hours"), ("h", "hours"), ("д", "days"), ("су", "days"), ("da", "days"))
+_AGO_UNITS += (("нед", "weeks"), ("w", "weeks"))
+_JUST_NOW_RE = re.compile(r"^(?:только что|just now)$")
+_UPDATED_RE = re.compile(r"\(?\s*(?:обновлено|обновлен|изменено|updated|upd)\b\.?\s*:?\s*([^)]*)\)?")
+_SPACE_RE = re.compile(r"\s+")
+
+
+@lru_cache(maxsize=32)
+def _zone(name: str) -> tzinfo:
+    return ZoneInfo(name)
+
+
+def _tzinfo(tz: str | tzinfo) -> tzinfo:
+    return _zone(tz) if isinstance(tz, str) else tz
+
+
+def _build(
+    zone: tzinfo, now: datetime, y: int, mo: int, d: int, h: int = 0, mi: int = 0, s: int = 0
+) -> datetime | None:
+    if not _MIN_YEAR <= y <= now.year + 1:
+        return None
+    try:
+        return datetime(y, mo, d, h, mi, s, tzinfo=zone)
+    except ValueError:  # 32.13.2024, 25:61 and friends
+        return None
+
+
+def _hms(match: re.Match[str], first: int) -> tuple[int, int, int] | None:
+    """Hour, minute, second from three consecutive optional groups; None if absent."""
+    if match.group(first) is None:
+        return None
+    sec = match.group(first + 2)
+    return int(match.group(first)), int(match.group(first + 1)), int(sec) if sec else 0
+
+
+def _time_before(text: str, start: int) -> tuple[int, int, int] | None:
+    # "11:28 12.12.2022" and "11:28, 12 декабря 2022": the time precedes the date.
+    m = _TIME_BEFORE_RE.search(text, max(0, start - 12), start)
+    return _hms(m, 1) if m else None
+
+
+def _from_timestamp(value: float, zone: tzinfo, now: datetime) -> datetime | None:
+    if not math.isfinite(value):
+        return None
+    if abs(value) > 1e11:  # milliseconds
+        value /= 1000
+    try:
+        dt = datetime.fromtimestamp(value, zone)
+    except (OverflowError, OSError, ValueError):
+        return None
+    return dt if _MIN_YEAR <= dt.year <= now.year + 1 else None
+
+
+def _latest_not_future(
+    zone: tzinfo, now: datetime, mo: int, d: int, hms: tuple[int, int, int]
+) -> datetime | None:
+    # Year-less "15 февраля, 05:20": the most recent such date not after now (Feb 29 may need
+    # several years back).
+    for year in range(now.year, now.year - 8, -1):
+        dt = _build(zone, now, year, mo, d, *hms)
+        if dt is not None and dt <= now + _SKEW:
+            return dt
+    return None
+
+
+def _at_time(day: date, hms: tuple[int, int, int], zone: tzinfo) -> datetime | None:
+    try:
+        return datetime.combine(day, time(*hms), tzinfo=zone)
+    except ValueError:
+        return None
+
+
+def _parse_iso(m: re.Match[str], zone: tzinfo, now: datetime) -> datetime | None:
+    y, mo, d, h, mi, s, frac, off = m.groups()
+    dt = _build(zone, now, int(y), int(mo), int(d), int(h or 0), int(mi or 0), int(s or 0))
+    if dt is None:
+        return None
+    if frac:
+        dt = dt.replace(microsecond=int(frac[:6].ljust(6, "0")))
+    if off:
+        try:
+            off = off.replace(":", "").ljust(5, "0")
+            offset = UTC if off.startswith("z") else datetime.strptime(off, "%z").tzinfo
+        except ValueError:
+            return None
+        dt = dt.replace(tzinfo=offset)
+    return dt
+
+
+def _parse_rfc822(text: str, zone: tzinfo, now: datetime) -> datetime | None:
+    try:
+        dt = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if not _MIN_YEAR <= dt.year <= now.year + 1:
+        return None
+    if dt.tzinfo is None:
+        # "-0000" means UTC with no local zone; unknown names (MSK) stay local to the source.
+        if text.endswith("-0000"):
+            return dt.replace(tzinfo=UTC)
+        return dt.replace(tzinfo=_zone("Europe/Moscow") if text.endswith("msk") else zone)
+    return dt
+
+
+def _parse_ago(m: re.Match[str], now: datetime) -> datetime:
+    count_word, unit = m.groups()
+    count: float = 1
+    if count_word:
+        count = float(count_word) if count_word.isdigit() else _AGO_NUMBERS[count_word]
+    name = next(name for prefix, name in _AGO_UNITS if unit.startswith(prefix))
+    return now - timedelta(**{name: count})
+
+
+def _parse_text(text: str, zone: tzinfo, now: datetime) -> datetime | None:
+    """Parse a normalised (lowercase, single-spaced) string; ``now`` is already in ``zone``."""
+    if m := _YYYYMMDD_RE.match(text):
+        return _build(zone, now, int(m[1]), int(m[2]), int(m[3]))
+    if _TIMESTAMP_RE.match(text):
+        return _from_timestamp(float(text), zone, now)
+    if _RFC822_RE.match(text):
+        return _parse_rfc822(text, zone, now)
+    if m := _ISO_RE.search(text):
+        return _parse_iso(m, zone, now)
+    if m := _DAY_MONTH_RE.search(text):
+        mo, hms = _MONTHS[m[2]], _hms(m, 4) or _time_before(text, m.start()) or (0, 0, 0)
+        if m[3] is None:
+            return _latest_not_future(zone, now, mo, int(m[1]), hms)
+        return _build(zone, now, int(m[3]), mo, int(m[1]), *hms)
+    if m := _MONTH_DAY_RE.search(text):
+        hms = _hms(m, 4) or (0, 0, 0)
+        hour = hms[0]
+        if m[7] and 1 <= hour <= 12:
+            hour = hour % 12 + (12 if m[7].startswith("p") else 0)
+        return _build(zone, now, int(m[3]), _MONTHS[m[1]], int(m[2]), hour, *hms[1:])
+    if m := _DMY_RE.search(text):
+        hms = _hms(m, 5) or _time_before(text, m.start()) or (0, 0, 0)
+        return _build(zone, now, int(m[4]), int(m[3]), int(m[1]), *hms)
+    if m := _YMD_RE.search(text):
+        hms = _hms(m, 5) or (0, 0, 0)
+        return _build(zone, now, int(m[1]), int(m[3]), int(m[4]), *hms)
+    if m := _DMY_SHORT_RE.match(text):
+        hms = _hms(m, 4) or (0, 0, 0)
+        return _build(zone, now, 2000 + int(m[3]), int(m[2]), int(m[1]), *hms)
+    if m := _REL_DAY_RE.search(text):
+        day = now.date() - timedelta(days=_REL_DAYS.get(m[1], 2))
+        return _at_time(day, _hms(m, 2) or (0, 0, 0), zone)
+    if m := _AGO_RE.search(text):
+        return _parse_ago(m, now)
+    if _JUST_NOW_RE.match(text):
+        return now
+    if m := _BARE_TIME_RE.match(text):
+        # A bare time means today, or yesterday if today's would still be ahead of us.
+        dt = _at_time(now.date(), _hms(m, 1) or (0, 0, 0), zone)
+        if dt is not None and dt > now + _SKEW:
+            dt -= timedelta(days=1)
+        return dt
+    return None
+
+
+def _normalise(value: str) -> str:
+    return _SPACE_RE.sub(" ", value.replace("\u00a0", " ")).strip().lower().replace("ё", "е")
+
+
+def _prepare(tz: str | tzinfo, now: datetime) -> tuple[tzinfo, datetime]:
+    zone = _tzinfo(tz)
+    # A naive clock is taken to be in the source's zone, like naive page values.
+    return zone, (now.replace(tzinfo=zone) if now.tzinfo is None else now.astimezone(zone))
+
+
+def parse_date(
+    value: str | int | float | None, *, tz: str | tzinfo = "Europe/Moscow", now: datetime
+) -> datetime | None:
+    """Parse a publication date into an aware datetime, or None if it is absent or implausible.
+
+    Naive values are read in ``tz``; year-less dates and bare times resolve to the latest moment
+    not after ``now``. In "08:57 (обновлено 04.02.2026 09:45)" the first time is the publication
+    time, placed on the day of the update (so replaying an old page still gives the right day).
+    Never raises on bad input.
+    """
+    zone, local_now = _prepare(tz, now)
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return _from_timestamp(float(value), zone, local_now)
+    if not isinstance(value, str):
+        return None
+    text = _normalise(value)
+    if not text:
+        return None
+    updated = _UPDATED_RE.search(text)
+    if updated and updated.start() > 0:
+        main = text[: updated.start()].strip(" ,;|")
+        modified = _parse_text(updated[1].strip(), zone, local_now)
+        if modified is not None and (bare := _BARE_TIME_RE.match(main)):
+            published = _at_time(modified.date(), _hms(bare, 1) or (0, 0, 0), zone)
+            if published is not None and published > modified:
+                published -= timedelta(days=1)
+            return published
+        text = main
+    return _parse_text(text, zone, local_now)
+
+
+def parse_modified_from_text(
+    value: str, *, tz: str | tzinfo = "Europe/Moscow", now: datetime
+) -> datetime | None:
+    """Parse the modification date of "… (обновлено 04.02.2026 09:45)"; None if there is none."""
+    if not value:
+        return None
+    zone, local_now = _prepare(tz, now)
+    m = _UPDATED_RE.search(_normalise(value))
+    return _parse_text(m[1].strip(), zone, local_now) if m else None
+
+
+def clamp_future(
+    dt: datetime, now: datetime, *, tolerance: timedelta = timedelta(minutes=10)
+) -> tuple[datetime, bool]:
+    """Return ``(min(dt, now), clamped)``; ``clamped`` is True only beyond ``tolerance``.
+
+    A date a few minutes ahead is clock skew and is silently set to ``now``; further ahead it is
+    flagged so that the caller can log it. Both datetimes must be aware.
+    """
+    if dt.tzinfo is None or now.tzinfo is None:
+        raise ValueError("clamp_future needs aware datetimes")
+    if dt <= now:
+        return dt, False
+    return now, dt > now + tolerance
+
+
+def to_utc(dt: datetime) -> datetime:
+    """Convert an aware datetime to UTC; naive values are a bug upstream and raise ValueError."""
+    if dt.tzinfo is None or dt.utcoffset() is None:
+        raise ValueError("to_utc needs an aware datetime")
+    return dt.astimezone(UTC)

@@ -1,0 +1,205 @@
+"""Table tests for crawler.normalize.dates with real date strings from Moscow news sites."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+
+from crawler.normalize.dates import clamp_future, parse_date, parse_modified_from_text, to_utc
+
+MSK = timezone(timedelta(hours=3))
+NOW = datetime(2026, 2, 4, 12, 0, tzinfo=MSK)  # Wednesday
+
+
+def msk(*args: int) -> datetime:
+    return datetime(*args, tzinfo=MSK)  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        # ISO 8601 (mymsk seed has no seconds; vm.ru API has a fraction)
+        ("2022-12-12T11:28+03:00", msk(2022, 12, 12, 11, 28)),
+        ("2022-12-12T11:28:00+03:00", msk(2022, 12, 12, 11, 28)),
+        ("2025-11-28T08:15:30.123Z", datetime(2025, 11, 28, 8, 15, 30, 123000, tzinfo=UTC)),
+        ("2025-11-28T08:15:30.123456789+00:00", datetime(2025, 11, 28, 8, 15, 30, 123456, tzinfo=UTC)),
+        ("2022-12-12 11:28:00+0300", msk(2022, 12, 12, 11, 28)),
+        ("2022-12-12T11:28:00+03", msk(2022, 12, 12, 11, 28)),
+        ("2022-12-12T11:28:00", msk(2022, 12, 12, 11, 28)),
+        ("2022-12-12", msk(2022, 12, 12)),
+        # RFC 822 from RSS (mos.ru, m24)
+        ("Tue, 12 Dec 2022 11:28:00 +0300", msk(2022, 12, 12, 11, 28)),
+        ("Tue, 12 Dec 2022 08:28:00 GMT", msk(2022, 12, 12, 11, 28)),
+        ("12 Dec 2022 11:28:00 MSK", msk(2022, 12, 12, 11, 28)),
+        ("Mon, 12 Dec 2022 03:28:00 EST", msk(2022, 12, 12, 11, 28)),
+        ("Mon, 12 Dec 2022 08:28:00 -0000", msk(2022, 12, 12, 11, 28)),
+        # unix timestamps (mos.ru date_timestamp), seconds and milliseconds
+        (1670833680, msk(2022, 12, 12, 11, 28)),
+        (1670833680.0, msk(2022, 12, 12, 11, 28)),
+        (1670833680000, msk(2022, 12, 12, 11, 28)),
+        ("1670833680", msk(2022, 12, 12, 11, 28)),
+        ("1670833680000", msk(2022, 12, 12, 11, 28)),
+        # numeric day-first (mosday, district papers), mskagency data-datei
+        ("12.12.2022", msk(2022, 12, 12)),
+        ("12.12.2022 11:28", msk(2022, 12, 12, 11, 28)),
+        ("12.12.2022, 11:28", msk(2022, 12, 12, 11, 28)),
+        ("11:28 12.12.2022", msk(2022, 12, 12, 11, 28)),
+        ("22/09/2025", msk(2025, 9, 22)),
+        ("20251122", msk(2025, 11, 22)),
+        ("12.12.22", msk(2022, 12, 12)),
+        ("2022/12/12", msk(2022, 12, 12)),
+        # Russian month names: genitive, nominative, abbreviations, "г."
+        ("12 декабря 2022", msk(2022, 12, 12)),
+        ("02 сентября 2025, 22:15", msk(2025, 9, 2, 22, 15)),
+        ("28 ноября, 2025", msk(2025, 11, 28)),
+        ("12 декабря 2022 г.", msk(2022, 12, 12)),
+        ("12 декабря 2022 года в 11:28", msk(2022, 12, 12, 11, 28)),
+        ("12 декабря 2021г", msk(2021, 12, 12)),
+        ("01 Сен 2023 в 17:36", msk(2023, 9, 1, 17, 36)),
+        ("1 сен. 2023", msk(2023, 9, 1)),
+        ("5 дек 2024", msk(2024, 12, 5)),
+        ("3 нояб. 2024, 09:05", msk(2024, 11, 3, 9, 5)),
+        ("12 Декабрь 2022", msk(2022, 12, 12)),
+        ("1 МАЯ 2025", msk(2025, 5, 1)),
+        ("9 мая 2025 10:00", msk(2025, 5, 9, 10, 0)),
+        ("12\u00a0марта\u00a02024,\u00a014:00", msk(2024, 3, 12, 14, 0)),
+        # inside longer strings
+        ("Опубликовано: 12 декабря 2022, 11:28", msk(2022, 12, 12, 11, 28)),
+        ("Автор: Моя Москва 12 декабря 2022", msk(2022, 12, 12)),
+        ("Воскресенье, 01 февраля 2026, 23:26 Пасмурно -20°", msk(2026, 2, 1, 23, 26)),
+        ("Дата публикации: 12.12.2022", msk(2022, 12, 12)),
+        # English
+        ("December 12, 2022", msk(2022, 12, 12)),
+        ("Dec 12, 2022 at 11:28 PM", msk(2022, 12, 12, 23, 28)),
+        ("12 December 2022", msk(2022, 12, 12)),
+        # relative to NOW (2026-02-04 12:00 MSK)
+        ("сегодня в 10:15", msk(2026, 2, 4, 10, 15)),
+        ("Сегодня, 10:15", msk(2026, 2, 4, 10, 15)),
+        ("вчера, 10:15", msk(2026, 2, 3, 10, 15)),
+        ("Вчера в 23:59", msk(2026, 2, 3, 23, 59)),
+        ("позавчера", msk(2026, 2, 2)),
+        ("5 минут назад", msk(2026, 2, 4, 11, 55)),
+        ("минуту назад", msk(2026, 2, 4, 11, 59)),
+        ("час назад", msk(2026, 2, 4, 11, 0)),
+        ("3 часа назад", msk(2026, 2, 4, 9, 0)),
+        ("11 часов назад", msk(2026, 2, 4, 1, 0)),
+        ("полчаса назад", msk(2026, 2, 4, 11, 30)),
+        ("2 дня назад", msk(2026, 2, 2, 12, 0)),
+        ("только что", NOW),
+        ("5 minutes ago", msk(2026, 2, 4, 11, 55)),
+        ("yesterday at 10:15", msk(2026, 2, 3, 10, 15)),
+        # year-less (m24): most recent date not in the future
+        ("15 февраля, 05:20", msk(2025, 2, 15, 5, 20)),
+        ("03 февраля, 05:20", msk(2026, 2, 3, 5, 20)),
+        ("04 февраля, 11:55", msk(2026, 2, 4, 11, 55)),
+        ("04 февраля, 12:05", msk(2026, 2, 4, 12, 5)),  # within clock-skew tolerance
+        ("04 февраля, 12:30", msk(2025, 2, 4, 12, 30)),
+        ("29 февраля, 10:00", msk(2024, 2, 29, 10, 0)),
+        ("31 декабря", msk(2025, 12, 31)),
+        # bare time and m24's "(обновлено ...)": first time is publication
+        ("08:57", msk(2026, 2, 4, 8, 57)),
+        ("13:30", msk(2026, 2, 3, 13, 30)),
+        ("08:57 (обновлено 04.02.2026 09:45)", msk(2026, 2, 4, 8, 57)),
+        ("23:50 (обновлено 04.02.2026 00:30)", msk(2026, 2, 3, 23, 50)),
+        ("08:57 (обновлено 20.01.2026 09:45)", msk(2026, 1, 20, 8, 57)),
+        ("02 сентября 2025, 22:15 (обновлено 03.09.2025 10:00)", msk(2025, 9, 2, 22, 15)),
+    ],
+)
+def test_parse_date(value: str | int | float, expected: datetime) -> None:
+    result = parse_date(value, now=NOW)
+    assert result == expected
+    assert result is not None and result.tzinfo is not None
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        None,
+        "",
+        "   ",
+        "32.13.2024",
+        "31.02.2024",
+        "вчера в 25:61",
+        "сегодня в 24:00",
+        "0001-01-01",
+        "0001-01-01T00:00:00Z",
+        "1970-01-01T00:00:00Z",
+        0,
+        -1,
+        float("nan"),
+        float("inf"),
+        True,
+        "12 декабря 1985",
+        "12 декабря 2030",
+        "2099-01-01",
+        "99999999999999999999",
+        "В15 межотраслевых объединений входит более 900 организаций.",
+        "12 маршрутов",
+        "Трамвай №17 и 39 автобусов",
+        "Версия 1.2.34",
+        "Загрузка ...",
+        "/html/head/meta[@name='article:published_time']/@content",
+        "32 декабря 2022",
+        "12 декабря 2022, 25:00",
+        "Tue, 32 Dec 2022 11:28:00 +0300",
+        "2022-13-45",
+        "2022-12-12T11:28:00+99:99",
+    ],
+)
+def test_parse_date_garbage_is_none(value: object) -> None:
+    assert parse_date(value, now=NOW) is None  # type: ignore[arg-type]
+
+
+def test_naive_values_use_given_tz_and_now_may_be_naive() -> None:
+    result = parse_date("12.03.2024 14:00", tz="Asia/Yekaterinburg", now=datetime(2026, 1, 1))
+    assert result is not None
+    assert to_utc(result) == datetime(2024, 3, 12, 9, 0, tzinfo=UTC)
+
+
+def test_year_less_uses_now_in_source_tz() -> None:
+    # 21:30 UTC on Dec 31 is already Jan 1 in Moscow: "1 января" is today, not last year.
+    now = datetime(2025, 12, 31, 21, 30, tzinfo=UTC)
+    assert parse_date("1 января, 00:15", now=now) == msk(2026, 1, 1, 0, 15)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("08:57 (обновлено 04.02.2026 09:45)", msk(2026, 2, 4, 9, 45)),
+        ("02 сентября 2025, 22:15 (обновлено 03 сентября 2025, 10:00)", msk(2025, 9, 3, 10, 0)),
+        ("Обновлено: 12.12.2022 11:28", msk(2022, 12, 12, 11, 28)),
+        ("02 сентября 2025, 22:15", None),
+        ("", None),
+        ("(обновлено 99.99.2026)", None),
+    ],
+)
+def test_parse_modified_from_text(value: str, expected: datetime | None) -> None:
+    assert parse_modified_from_text(value, tz="Europe/Moscow", now=NOW) == expected
+
+
+@pytest.mark.parametrize(
+    ("dt", "expected"),
+    [
+        (NOW - timedelta(days=1), (NOW - timedelta(days=1), False)),
+        (NOW, (NOW, False)),
+        (NOW + timedelta(minutes=5), (NOW, False)),
+        (NOW + timedelta(minutes=11), (NOW, True)),
+        (NOW + timedelta(days=3), (NOW, True)),
+    ],
+)
+def test_clamp_future(dt: datetime, expected: tuple[datetime, bool]) -> None:
+    assert clamp_future(dt, NOW) == expected
+
+
+def test_clamp_future_custom_tolerance_and_naive() -> None:
+    assert clamp_future(NOW + timedelta(minutes=5), NOW, tolerance=timedelta(0)) == (NOW, True)
+    with pytest.raises(ValueError):
+        clamp_future(datetime(2026, 2, 5), NOW)
+
+
+def test_to_utc() -> None:
+    assert to_utc(msk(2022, 12, 12, 11, 28)) == datetime(2022, 12, 12, 8, 28, tzinfo=UTC)
+    assert to_utc(msk(2022, 12, 12, 11, 28)).tzinfo is UTC
+    with pytest.raises(ValueError):
+        to_utc(datetime(2022, 12, 12, 11, 28))
