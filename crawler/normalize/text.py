@@ -1,0 +1,114 @@
+"""Plain-text cleanup, duplicate keys and detection of failed-extraction values."""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+
+__all__ = ["clean_text", "dedup_key", "is_garbage_value", "strip_control_chars"]
+
+# XML 1.0 forbids C0 controls except \t \n \r, plus U+FFFE/U+FFFF; DEL and C1 controls are legal
+# in XML but invisible junk in text (usually mojibake), so they go too. U+00AD (soft hyphen) and
+# U+FEFF (stray BOM) are invisible and break topic matching inside words ("электро\xadбус").
+# Bidi override/embedding/isolate controls allow spoofing; LRM/RLM marks are harmless and stay.
+_CONTROL_RE = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00ad\ufeff\ufffe\uffff\u202a-\u202e\u2066-\u2069]"
+)
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+_ZERO_WIDTH_RE = re.compile("[\u200b-\u200d\u2060\ufeff]")
+_LINE_BREAK_RE = re.compile("\r\n|[\r\u2028]")
+_PARAGRAPH_SPLIT_RE = re.compile(r"\n[^\S\n]*\n\s*")
+_SPACE_RE = re.compile(r"\s+")
+_ENTITY_RE = re.compile(r"&(?:#\d+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);?")
+# A dropcap rendered as its own element glues the first letter to the next token: "В15 межотраслевых".
+# Only the one-letter prepositions В/С/К/У/О before a bare number and a lowercase word are split, at
+# the start of a paragraph: "Витамин В12", "Т1" or "С1 продлят до..." inside a sentence stay as is.
+_GLUED_LEAD_RE = re.compile(r"^([ВСКУО])(\d+)(?= [а-яё])")
+
+_XPATH_RE = re.compile(
+    r"^\(?/html/|^\(?//(?:\*|[a-z][\w-]*(?:[\[/()]|$))|/@[\w:-]+|@href\b|\[@[\w:-]+\s*[=\]]"
+    r"|/text\(\)|\b(?:normalize-space|string|concat)\(\s*[./@]"
+)
+_TEMPLATE_RE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\$\{[^}]*\}|<%.*?%>|\{\$[\w.]+\}", re.S)
+_CSS_TAGS = (
+    "a|article|div|footer|h[1-6]|header|img|li|link|main|meta|ol|p|section|span|time|ul|figure"
+)
+_CSS_MARKERS_RE = re.compile(
+    rf"(?:^|[\s>+~,])(?:{_CSS_TAGS})?\[[\w:-]+(?:[~|^$*]?=\s*[\"']?[^\]]*)?\]"
+    rf"|::(?:text|attr\()|:nth-(?:child|of-type)\(|\s>\s"
+    rf"|^(?:{_CSS_TAGS})[.#][a-z_-]"
+    rf"|^[.#][a-z][\w]*[-_][\w-]*(?:\s|$)"
+)
+_PLACEHOLDER_RE = re.compile(
+    r"^(?:загрузка|loading|undefined|null|none|nan|nil|\[object object\]|lorem ipsum.*)"
+    r"\s*(?:\.{1,3}|…)?$",
+    re.I | re.S,
+)
+
+
+def strip_control_chars(value: str) -> str:
+    """Remove XML-illegal/invisible control chars, bidi overrides and lone surrogates."""
+    if _SURROGATE_RE.search(value):
+        # A surrogate *pair* left in a str (e.g. from surrogatepass decoding) becomes one astral char;
+        # a lone one cannot be serialised by lxml, so it is dropped.
+        value = value.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "ignore")
+    return _CONTROL_RE.sub("", value)
+
+
+def _unescape(value: str) -> str:
+    # Bounded fixpoint: feeds double-escape ("&amp;amp;"), but a third level is real text.
+    for _ in range(2):
+        if "&" not in value or not _ENTITY_RE.search(value):
+            break
+        unescaped = html.unescape(value)
+        if unescaped == value:
+            break
+        value = unescaped
+    return value
+
+
+def _collapse(paragraph: str) -> str:
+    return _GLUED_LEAD_RE.sub(r"\1 \2", _SPACE_RE.sub(" ", paragraph).strip())
+
+
+def clean_text(value: str | None, *, multiline: bool = False) -> str:
+    """Normalise text for storage: NFC, entities unescaped (≤2×), control chars gone, spaces collapsed.
+
+    With ``multiline`` blank-line separated paragraphs are kept, joined by ``"\\n\\n"``; single
+    newlines inside a paragraph become spaces. A paragraph starting with a one-letter preposition
+    glued to a number ("В15 межотраслевых") gets the missing space back.
+    """
+    if not value:
+        return ""
+    text = strip_control_chars(_unescape(value))
+    # Unicode spaces (NBSP, thin, ideographic...) are matched by \s and collapse to " " below.
+    text = unicodedata.normalize("NFC", text)
+    if not multiline:
+        return _collapse(text)
+    text = _LINE_BREAK_RE.sub("\n", text).replace("\u2029", "\n\n")
+    paragraphs = (_collapse(p) for p in _PARAGRAPH_SPLIT_RE.split(text))
+    return "\n\n".join(p for p in paragraphs if p)
+
+
+def dedup_key(value: str) -> str:
+    """Key for duplicate detection: cleaned, zero-width chars removed, casefolded, ё→е."""
+    text = _ZERO_WIDTH_RE.sub("", clean_text(value))
+    return _SPACE_RE.sub(" ", text.casefold().replace("ё", "е")).strip()
+
+
+def is_garbage_value(value: str | None) -> bool:
+    """True if an extracted value is empty, a placeholder, a leaked selector/template or no text.
+
+    Values without any letter or digit (only punctuation/symbols) count as garbage too.
+    """
+    if value is None:
+        return True
+    text = clean_text(value)
+    if not text:
+        return True
+    if not any(ch.isalnum() for ch in text):
+        return True
+    if _PLACEHOLDER_RE.match(text) or _TEMPLATE_RE.search(text) or _XPATH_RE.search(text):
+        return True
+    return text.isascii() and _CSS_MARKERS_RE.search(text) is not None
