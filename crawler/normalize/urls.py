@@ -1,0 +1,199 @@
+"""URL canonicalisation, identity keys for dedup, domain matching and private-address checks."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import socket
+from collections.abc import Iterable
+from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
+
+from w3lib.url import canonicalize_url as _w3lib_canonicalize
+
+__all__ = [
+    "canonicalize_url",
+    "host_of",
+    "is_http_url",
+    "is_private_address",
+    "registered_domain_matches",
+    "url_identity",
+]
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+# Only parameters that never select content. "from", "rnd", "ref" or "source" look like trackers but
+# are real parameters on some sources (mos.ru API uses from=...), so they are kept.
+_TRACKING_PARAMS = frozenset(
+    """fbclid gclid dclid gbraid wbraid msclkid yclid ysclid _openstat mc_cid mc_eid _ga _gl
+    igshid twclid ttclid li_fat_id mkt_tok oly_anon_id oly_enc_id vero_id __hsfp __hssc __hstc
+    _hsenc _hsmi hsctatracking""".split()
+)
+_AMP_QUERY_VALUES = frozenset({"", "1", "true"})
+# WHATWG URL parsing drops tabs/newlines anywhere and trims C0 controls and spaces at both ends.
+_URL_JUNK_RE = re.compile(r"[\t\n\r]|^[\x00-\x20]+|[\x00-\x20]+$")
+_IPV4_LEGACY_RE = re.compile(r"^(?:0x[0-9a-f]+|\d+)(?:\.(?:0x[0-9a-f]*|\d+)){0,3}\.?$")
+
+
+def _is_tracking(key: str) -> bool:
+    key = unquote(key).lower()
+    return key.startswith("utm_") or key in _TRACKING_PARAMS
+
+
+def _keep_param(pair: str) -> bool:
+    key, _, value = pair.partition("=")
+    if _is_tracking(key):
+        return False
+    # "?amp=1" serves the AMP rendering of the same article.
+    return not (key.lower() == "amp" and value.lower() in _AMP_QUERY_VALUES)
+
+
+def _strip_amp(path: str) -> str:
+    segments = path.split("/")
+    # "/amp/news/1" and "/news/1/amp" are AMP copies (m24, vm.ru); "amp." host prefixes are not
+    # touched because some sites serve a different article tree there.
+    if len(segments) > 2 and segments[1].lower() == "amp":
+        del segments[1]
+    trailing = segments[-1] == "" and len(segments) > 2
+    last = -2 if trailing else -1
+    if len(segments) > 2 and segments[last].lower() == "amp":
+        del segments[last]
+    return "/".join(segments)
+
+
+def _host(netloc_host: str | None) -> str:
+    return (netloc_host or "").lower().rstrip(".")
+
+
+def canonicalize_url(url: str, base: str | None = None) -> str:
+    """Canonical form of an article URL, used as its stored identity.
+
+    Resolves against ``base``; lowercases scheme and host (IDN → punycode); drops default port,
+    fragment, tracking parameters and AMP variants; sorts the query; normalises percent-encoding.
+    A trailing slash is removed except for the root: on every source we crawl ``/news/1`` and
+    ``/news/1/`` are the same article. ``http`` is not upgraded to ``https`` (see url_identity).
+    Non-HTTP URLs are returned resolved but otherwise unchanged.
+    """
+    url = _URL_JUNK_RE.sub("", url)
+    if base:
+        url = urljoin(_URL_JUNK_RE.sub("", base), url)
+    if not is_http_url(url):
+        return url
+    try:
+        parts = urlsplit(_w3lib_canonicalize(url, keep_fragments=False))
+        port = parts.port
+    except ValueError:  # bad port or IDNA failure: keep what we have rather than crash a crawl
+        return url
+    scheme = parts.scheme.lower()
+    host = _host(parts.hostname)
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    netloc = host if port is None or port == _DEFAULT_PORTS.get(scheme) else f"{host}:{port}"
+    if parts.username is not None:
+        userinfo = parts.netloc.rpartition("@")[0]
+        netloc = f"{userinfo}@{netloc}"
+    path = _strip_amp(parts.path or "/")
+    if len(path) > 1:
+        path = path.rstrip("/") or "/"
+    query = "&".join(p for p in parts.query.split("&") if p and _keep_param(p))
+    return urlunsplit((scheme, netloc, path, query, ""))
+
+
+def url_identity(url: str) -> str:
+    """Dedup key: the canonical URL without scheme and without a leading ``www.``.
+
+    http/https and www/no-www copies of one article collapse to one key, e.g.
+    ``mos.ru/news/item/99623073``.
+    """
+    canonical = canonicalize_url(url)
+    if not is_http_url(canonical):
+        return canonical
+    parts = urlsplit(canonical)
+    netloc = parts.netloc.removeprefix("www.")
+    return urlunsplit(("", netloc, parts.path, parts.query, "")).removeprefix("//")
+
+
+def is_http_url(url: str) -> bool:
+    """True for an absolute http(s) URL with a host."""
+    try:
+        parts = urlsplit(url.strip())
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except (ValueError, AttributeError):
+        return False
+    return parts.scheme.lower() in _DEFAULT_PORTS and bool(parts.hostname)
+
+
+def _to_ascii_host(host: str) -> str:
+    host = host.strip().lower().rstrip(".")
+    if host.isascii():
+        return host
+    try:
+        return host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return host
+
+
+def host_of(url: str) -> str:
+    """Lowercase ASCII (punycode) host of ``url`` without port; "" if it has none."""
+    try:
+        host = urlsplit(url.strip()).hostname
+    except ValueError:
+        return ""
+    return _to_ascii_host(host) if host else ""
+
+
+def registered_domain_matches(host: str, allowed: Iterable[str]) -> bool:
+    """True if ``host`` equals an allowed domain or is its subdomain (label boundary).
+
+    ``news.mos.ru`` matches ``mos.ru``; ``evilmos.ru`` does not. Entries may be written
+    ``.mos.ru``, ``*.mos.ru`` or as URLs; IDN entries and hosts are compared as punycode.
+    """
+    host = _to_ascii_host(host)
+    if not host:
+        return False
+    for domain in allowed:
+        domain = host_of(domain) if "://" in domain else domain.removeprefix("*")
+        domain = _to_ascii_host(domain.lstrip("."))
+        if domain and (host == domain or host.endswith("." + domain)):
+            return True
+    return False
+
+
+def _parse_ip(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(value)
+    except ValueError:
+        pass
+    # "127.1", "2130706433" and "0x7f.0.0.1" are IPv4 literals to URL parsers and curl alike.
+    if _IPV4_LEGACY_RE.match(value):
+        try:
+            return ipaddress.IPv4Address(socket.inet_aton(value.rstrip(".")))
+        except OSError:
+            return None
+    return None
+
+
+def is_private_address(host_or_ip: str) -> bool:
+    """True if an IP literal is not publicly routable (loopback, private, link-local, ...).
+
+    Covers IPv4, IPv6, IPv4-mapped IPv6 and legacy IPv4 forms; ``localhost`` names are private by
+    definition (RFC 6761). Other hostnames are not resolved here and give False.
+    """
+    value = host_or_ip.strip().lower().rstrip(".")
+    if value.startswith("[") and value.endswith("]"):
+        value = value[1:-1]
+    value = value.partition("%")[0]  # IPv6 zone id: fe80::1%eth0
+    if value == "localhost" or value.endswith(".localhost"):
+        return True
+    ip = _parse_ip(value)
+    if ip is None:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return (
+        ip.is_private
+        or ip.is_loopback
+        or ip.is_link_local
+        or ip.is_unspecified
+        or ip.is_multicast
+        or ip.is_reserved
+        or not ip.is_global
+    )
