@@ -1,0 +1,79 @@
+"""``cityfeeds crawl``: one-off crawl of the named (or all enabled) sources, then rebuild feeds."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from crawler.commands._table import format_dropped, format_table
+from crawler.config import Config
+
+NAME = "crawl"
+HELP = "crawl the named sources (default: all enabled), then rebuild the feeds"
+DESCRIPTION = """\
+Crawl the named sources (default: every enabled source) in a child process, store new and
+updated articles, then rebuild all feeds. Prints progress while it runs and a summary table.
+Exit status: 0 when every source succeeded, 1 when any failed (the others still publish),
+2 on a configuration error.
+
+Schedule it from cron instead of running the service, e.g.:
+  */30 * * * *  cd /srv/cityfeeds && .venv/bin/cityfeeds crawl >> data/crawl.log 2>&1
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("sources", nargs="*", metavar="SOURCE", help="source names (see `cityfeeds sources`)")
+    parser.add_argument("--no-feeds", action="store_true", help="do not rebuild the feeds afterwards")
+    parser.add_argument("--timeout", type=float, help="wall-clock limit in seconds (default: [crawl] run_timeout)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+
+
+def run(args: argparse.Namespace, config: Config) -> int:
+    from crawler.commands.feeds import rebuild_feeds
+    from crawler.runner import crawl_subprocess
+
+    sources = config.select_sources(args.sources)
+    if not sources:
+        print("cityfeeds: no enabled sources to crawl", file=sys.stderr)
+        return 1
+    names = [s.name for s in sources]
+    if not args.quiet:
+        print(f"Crawling {len(names)} source(s): {', '.join(names)}", file=sys.stderr, flush=True)
+    log_level = {0: "WARNING", 1: "INFO"}.get(args.verbose, "DEBUG")
+    outcome = crawl_subprocess(
+        config, names, timeout=args.timeout, progress=not args.quiet, log_level=log_level
+    )
+    rows = []
+    for name in names:
+        run = outcome.runs.get(name, {})
+        seconds = ""
+        if run.get("finished_at") and run.get("started_at"):
+            seconds = f"{(run['finished_at'] - run['started_at']).total_seconds():.1f}s"
+        rows.append(
+            [
+                name,
+                run.get("status", "?"),
+                run.get("pages", 0),
+                run.get("new", 0),
+                run.get("updated", 0),
+                run.get("unchanged", 0),
+                format_dropped(run.get("dropped")),
+                run.get("errors", 0),
+                seconds,
+                run.get("message") or "",
+            ]
+        )
+    print(
+        format_table(
+            ["source", "status", "pages", "new", "updated", "unchanged", "dropped", "errors", "time", "message"],
+            rows,
+        )
+    )
+    failed = outcome.failed_sources()
+    if not args.no_feeds:
+        report = rebuild_feeds(config)
+        print(report.summary_line() if hasattr(report, "summary_line") else f"feeds: {report}")
+    if failed:
+        print(f"cityfeeds: {len(failed)} source(s) failed: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0

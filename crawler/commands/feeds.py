@@ -1,0 +1,69 @@
+"""``cityfeeds feeds``: rebuild every feed from the store (optionally re-tagging topics first)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from typing import Any
+
+from crawler.config import Config
+
+NAME = "feeds"
+HELP = "rebuild all feeds from the store (--retag: re-score topics first)"
+DESCRIPTION = """\
+Rebuild RSS, Atom and JSON feeds for every topic, every source and `all`, plus index.html and
+feeds.opml, from the store. Unchanged files are left untouched; a feed that fails to build keeps
+its last good file. With --retag, every stored article is first re-scored against the current
+topic definitions (no re-crawl needed).
+"""
+
+logger = logging.getLogger(__name__)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--retag", action="store_true", help="re-score stored articles against the topics first")
+
+
+def rebuild_feeds(config: Config, *, retag: bool = False) -> Any:
+    """Build all feeds from one consistent snapshot of the store; returns the build report."""
+    from crawler.store import Store
+    from feeds.build import build_feeds
+
+    store = Store.open(config.database_url)
+    try:
+        if retag:
+            seen, changed = retag_store(config, store)
+            print(f"Re-tagged {seen} article(s): topics changed on {changed}.")
+        with store.snapshot():
+            return build_feeds(config, store)
+    finally:
+        store.close()
+
+
+def retag_store(config: Config, store: Any) -> tuple[int, int]:
+    """Re-score every stored article with the configured topics."""
+    from crawler.store import retag_all
+    from feeds.topics import TopicEngine
+
+    engine = TopicEngine(config.topics)
+    cities = {s.name: s.city for s in config.sources}
+    return retag_all(
+        store,
+        lambda a: engine.classify(
+            title=a.title,
+            summary=a.summary,
+            text=a.text,
+            url=a.url,
+            section=a.section,
+            tags=a.tags,
+            source=a.source,
+            city=cities.get(a.source) or None,
+        ),
+    )
+
+
+def run(args: argparse.Namespace, config: Config) -> int:
+    report = rebuild_feeds(config, retag=args.retag)
+    print(report.summary_line() if hasattr(report, "summary_line") else report)
+    print(f"Feeds are in {config.output_dir} (index: {config.output_dir / 'index.html'})")
+    return 1 if getattr(report, "failures", None) else 0

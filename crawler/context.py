@@ -1,0 +1,78 @@
+"""Per-crawl shared resources (config, source, store, clock) for spiders, pipelines and extensions."""
+
+from __future__ import annotations
+
+import logging
+import os
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from crawler.config import Config, SourceSpec, load_config
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+
+    from crawler.store import Store
+
+logger = logging.getLogger(__name__)
+
+_CONTEXTS: weakref.WeakKeyDictionary[Any, CrawlContext] = weakref.WeakKeyDictionary()
+
+
+def utcnow() -> datetime:
+    """The current time, aware, in UTC (the default clock)."""
+    return datetime.now(UTC)
+
+
+@dataclass
+class CrawlContext:
+    """What the components of one crawler share. Created lazily, one per crawler."""
+
+    config: Config
+    database_url: str
+    clock: Callable[[], datetime] = utcnow
+    source: SourceSpec | None = None
+    _store: Store | None = field(default=None, repr=False)
+
+    @property
+    def store(self) -> Store:
+        """The crawl's store, opened on first use (in this process, never inherited)."""
+        if self._store is None:
+            from crawler.store import Store
+
+            self._store = Store.open(self.database_url)
+        return self._store
+
+    def close(self) -> None:
+        """Close the store if it was opened."""
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+
+def get_context(crawler: Crawler) -> CrawlContext:
+    """The CrawlContext of ``crawler``, created from its settings on first call."""
+    ctx = _CONTEXTS.get(crawler)
+    if ctx is None:
+        settings = crawler.settings
+        config = load_config(settings.get("CITYFEEDS_CONFIG") or None)
+        db_url = (
+            settings.get("CITYFEEDS_DATABASE_URL")
+            or os.environ.get("CITYFEEDS_DATABASE_URL")
+            or config.database_url
+        )
+        clock = settings.get("CITYFEEDS_CLOCK") or utcnow
+        ctx = CrawlContext(config=config, database_url=db_url, clock=clock)
+        _CONTEXTS[crawler] = ctx
+    return ctx
+
+
+def count_drop(crawler: Crawler, reason: str, detail: str = "", *, level: int = logging.WARNING) -> None:
+    """Count a dropped item or page under ``cityfeeds/dropped/<reason>`` and log it."""
+    assert crawler.stats is not None
+    crawler.stats.inc_value(f"cityfeeds/dropped/{reason}")
+    source = getattr(crawler.spider, "source_name", "?") if crawler.spider else "?"
+    logger.log(level, "[%s] dropped (%s) %s", source, reason, detail)

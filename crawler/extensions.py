@@ -1,0 +1,153 @@
+"""Scrapy extensions: record every run in the store, and print progress on long crawls."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import TYPE_CHECKING, Any
+
+from scrapy import signals
+from twisted.internet import task
+
+from crawler.context import get_context
+from crawler.store import RunStats
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+
+logger = logging.getLogger(__name__)
+
+OK_REASONS = {"finished", "closespider_pagecount", "closespider_itemcount"}
+
+
+def run_stats_from(stats: dict[str, Any]) -> RunStats:
+    """Turn Scrapy's stats dict into the figures stored for a run."""
+    prefix = "cityfeeds/dropped/"
+    dropped = {k[len(prefix) :]: int(v) for k, v in stats.items() if k.startswith(prefix)}
+    extra = {
+        "requests": int(stats.get("downloader/request_count", 0)),
+        "responses": int(stats.get("downloader/response_count", 0)),
+        "bytes": int(stats.get("downloader/response_bytes", 0)),
+        "requests_avoided": int(stats.get("cityfeeds/requests_avoided", 0))
+        + int(stats.get("cityfeeds/not_modified", 0)),
+        "not_modified": int(stats.get("cityfeeds/not_modified", 0)),
+        "retries": int(stats.get("retry/count", 0)),
+        "date_fallback": int(stats.get("cityfeeds/date_fallback", 0)),
+        "finish_reason": stats.get("finish_reason"),
+    }
+    for key in ("cityfeeds/retry_after", "cityfeeds/last_status", "cityfeeds/store_error"):
+        if key in stats:
+            extra[key.split("/", 1)[1]] = stats[key]
+    for key, value in stats.items():
+        if key.startswith(("cityfeeds/discovered/", "cityfeeds/skipped/", "cityfeeds/errors/")):
+            extra[key.split("/", 1)[1]] = int(value)
+    errors = int(stats.get("cityfeeds/errors/discovery", 0)) + int(stats.get("cityfeeds/errors/article", 0))
+    return RunStats(
+        pages=int(stats.get("cityfeeds/pages", 0)),
+        new=int(stats.get("cityfeeds/new", 0)),
+        updated=int(stats.get("cityfeeds/updated", 0)),
+        unchanged=int(stats.get("cityfeeds/unchanged", 0)),
+        dropped=dropped,
+        errors=errors,
+        extra=extra,
+    )
+
+
+class RunRecorder:
+    """Record each crawl run (source, start, end, pages, stored, dropped by reason, errors)."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.run_id: int | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RunRecorder:
+        ext = cls(crawler)
+        crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
+        return ext
+
+    def spider_opened(self, spider: Any) -> None:
+        ctx = get_context(self.crawler)
+        self.run_id = ctx.store.start_run(spider.source_name, now=ctx.clock())
+
+    def spider_closed(self, spider: Any, reason: str) -> None:
+        ctx = get_context(self.crawler)
+        assert self.crawler.stats is not None
+        stats = self.crawler.stats.get_stats()
+        run = run_stats_from(stats)
+        status, message = self._verdict(spider, reason, stats)
+        if status == "ok" and not stats.get("cityfeeds/errors/article"):
+            mw = getattr(self.crawler, "cityfeeds_conditional", None)
+            if mw is not None:
+                mw.commit()
+        if self.run_id is not None:
+            try:
+                ctx.store.finish_run(self.run_id, status=status, stats=run, now=ctx.clock(), message=message)
+            except Exception:
+                logger.exception("[%s] could not record the run", spider.source_name)
+        log = logger.info if status == "ok" else logger.error
+        log(
+            "[%s] run %s: %d pages, %d new, %d updated, %d unchanged, dropped %s%s",
+            spider.source_name,
+            status,
+            run.pages,
+            run.new,
+            run.updated,
+            run.unchanged,
+            run.dropped or "none",
+            f" ({message})" if message else "",
+        )
+        ctx.close()
+
+    @staticmethod
+    def _verdict(spider: Any, reason: str, stats: dict[str, Any]) -> tuple[str, str | None]:
+        if reason == "store_error":
+            return "failed", f"storage failed: {stats.get('cityfeeds/store_error', '?')}"
+        if reason not in OK_REASONS:
+            return "failed", f"crawl ended: {reason}"
+        ok, failed = getattr(spider, "discovery_ok", 0), getattr(spider, "discovery_failed", 0)
+        if failed and not ok:
+            status = stats.get("cityfeeds/last_status")
+            detail = f" (HTTP {status})" if status else ""
+            return "failed", f"no feed, sitemap or listing could be read{detail}"
+        return "ok", None
+
+
+class Progress:
+    """Every few seconds, print one progress line per running source (``cityfeeds crawl``)."""
+
+    def __init__(self, crawler: Crawler, interval: float) -> None:
+        self.crawler = crawler
+        self.interval = interval
+        self.loop: task.LoopingCall | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Progress:
+        from scrapy.exceptions import NotConfigured
+
+        if not crawler.settings.getbool("CITYFEEDS_PROGRESS"):
+            raise NotConfigured
+        ext = cls(crawler, crawler.settings.getfloat("CITYFEEDS_PROGRESS_INTERVAL", 5.0))
+        crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
+        return ext
+
+    def spider_opened(self, spider: Any) -> None:
+        self.loop = task.LoopingCall(self.report, spider)
+        self.loop.start(self.interval, now=False)
+
+    def report(self, spider: Any) -> None:
+        assert self.crawler.stats is not None
+        s = self.crawler.stats.get_stats()
+        print(
+            f"  [{spider.source_name}] {s.get('downloader/response_count', 0)} responses, "
+            f"{s.get('cityfeeds/pages', 0)} articles fetched, {s.get('cityfeeds/new', 0)} new, "
+            f"{s.get('cityfeeds/updated', 0)} updated",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    def spider_closed(self, spider: Any) -> None:
+        if self.loop is not None and self.loop.running:
+            self.loop.stop()

@@ -1,0 +1,186 @@
+"""Item pipelines, one job each: validate, normalize, deduplicate, tag topics, store."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from scrapy.exceptions import DropItem
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+from crawler.context import count_drop, get_context
+from crawler.article import MAX_HTML_CHARS, MAX_TEXT_CHARS, Hints, build_article
+from crawler.items import ArticleItem
+from crawler.normalize.text import clean_text, dedup_key, is_garbage_value
+from crawler.normalize.urls import is_http_url, url_identity
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+
+logger = logging.getLogger(__name__)
+
+
+class _Pipeline:
+    """Base: keeps the crawler (Scrapy passes no spider to pipeline methods since 2.14)."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Any:
+        return cls(crawler)
+
+    def drop(self, reason: str, item: ArticleItem, detail: str = "") -> DropItem:
+        """Count the drop and return the DropItem to raise."""
+        count_drop(self.crawler, reason, f"{item.response_url} {detail}".strip())
+        return DropItem(f"{reason}: {item.response_url} {detail}".strip())
+
+
+class ValidatePipeline(_Pipeline):
+    """Require a URL and a real title; reject selector/template leaks (never published)."""
+
+    def process_item(self, item: Any) -> Any:
+        if not isinstance(item, ArticleItem):
+            return item
+        data = item.data
+        if not is_http_url(item.response_url):
+            raise self.drop("bad_url", item)
+        title = data.title if data.title is not None else item.hint_title
+        if title is not None and is_garbage_value(title) and title.strip():
+            raise self.drop("selector_leak", item, f"title={title[:80]!r}")
+        if title is None or not clean_text(title):
+            raise self.drop("missing_title", item)
+        for name in ("summary", "text", "section", "image"):
+            value = getattr(data, name)
+            if isinstance(value, str) and value.strip() and is_garbage_value(value):
+                # A leaked value in a secondary field costs that field, not the article.
+                logger.warning("[%s] %s looks like an unevaluated selector: %r", item.source, name, value[:80])
+                setattr(data, name, None)
+                item.flags.append(f"garbage_{name}")
+                assert self.crawler.stats is not None
+                self.crawler.stats.inc_value(f"cityfeeds/garbage_field/{name}")
+        data.authors = [a for a in data.authors if not is_garbage_value(a)]
+        data.tags = [t for t in data.tags if not is_garbage_value(t)]
+        return item
+
+
+class NormalizePipeline(_Pipeline):
+    """Turn the extraction plus discovery hints into a clean ``Article`` (see crawler.article)."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler)
+        self.max_text = crawler.settings.getint("CITYFEEDS_MAX_TEXT_CHARS", MAX_TEXT_CHARS)
+        self.max_html = crawler.settings.getint("CITYFEEDS_MAX_HTML_CHARS", MAX_HTML_CHARS)
+
+    def process_item(self, item: Any) -> Any:
+        if not isinstance(item, ArticleItem):
+            return item
+        source = get_context(self.crawler).config.source(item.source)
+        item.article = build_article(
+            item.data,
+            source=item.source,
+            response_url=item.response_url,
+            fetched_at=item.fetched_at,
+            allowed_domains=source.allowed_domains,
+            default_language=source.language,
+            hints=Hints(item.hint_title, item.hint_published, item.hint_summary),
+            extra_flags=item.flags,
+            max_text=self.max_text,
+            max_html=self.max_html,
+        )
+        assert self.crawler.stats is not None
+        for flag in ("date_fallback", "date_clamped", "text_truncated"):
+            if flag in item.article.flags:
+                self.crawler.stats.inc_value(f"cityfeeds/{flag}")
+        return item
+
+
+class DedupePipeline(_Pipeline):
+    """Drop the second copy of an article within a run (same URL identity, or same title+time)."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler)
+        self.seen_urls: set[str] = set()
+        self.seen_titles: set[tuple[str, str]] = set()
+
+    def process_item(self, item: Any) -> Any:
+        if not isinstance(item, ArticleItem) or item.article is None:
+            return item
+        article = item.article
+        key = url_identity(article.url)
+        title_key = (dedup_key(article.title), article.published.strftime("%Y%m%d%H%M"))
+        if key in self.seen_urls or title_key in self.seen_titles:
+            raise self.drop("duplicate", item, f"(same as {article.url})")
+        self.seen_urls.add(key)
+        self.seen_titles.add(title_key)
+        return item
+
+
+class TopicsPipeline(_Pipeline):
+    """Score the article against every configured topic and keep the matches with evidence."""
+
+    def open_spider(self) -> None:
+        from feeds.topics import TopicEngine
+
+        ctx = get_context(self.crawler)
+        self.engine = TopicEngine(ctx.config.topics)
+
+    def process_item(self, item: Any) -> Any:
+        if not isinstance(item, ArticleItem) or item.article is None:
+            return item
+        article = item.article
+        source = get_context(self.crawler).config.source(article.source)
+        article.topics = self.engine.classify(
+            title=article.title,
+            summary=article.summary,
+            text=article.text,
+            url=article.url,
+            section=article.section,
+            tags=article.tags,
+            source=article.source,
+            city=source.city or None,
+        )
+        return item
+
+
+class StorePipeline(_Pipeline):
+    """Upsert the article; a storage failure stops the crawl loudly instead of losing items."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler)
+        self.failed = False
+
+    def process_item(self, item: Any) -> Any:
+        if not isinstance(item, ArticleItem) or item.article is None:
+            return item
+        ctx = get_context(self.crawler)
+        stats = self.crawler.stats
+        assert stats is not None
+        if self.failed:
+            raise self.drop("store_error", item, "(store unavailable earlier in this run)")
+        try:
+            result = ctx.store.upsert_article(item.article, now=ctx.clock())
+        except (OperationalError, SQLAlchemyError, OSError) as exc:
+            self.failed = True
+            stats.set_value("cityfeeds/store_error", str(exc).splitlines()[0][:300])
+            logger.error("[%s] cannot store %s: %s", item.source, item.article.url, exc)
+            _close_spider(self.crawler, "store_error")
+            raise self.drop("store_error", item, str(exc).splitlines()[0][:200]) from None
+        stats.inc_value(f"cityfeeds/{result.status}")
+        return item
+
+
+def _close_spider(crawler: Crawler, reason: str) -> None:
+    from scrapy.utils.defer import deferred_from_coro
+
+    assert crawler.engine is not None
+    deferred_from_coro(crawler.engine.close_spider_async(reason=reason))
+
+
+__all__ = [
+    "DedupePipeline",
+    "NormalizePipeline",
+    "StorePipeline",
+    "TopicsPipeline",
+    "ValidatePipeline",
+]

@@ -1,0 +1,72 @@
+"""Scrapy settings of the cityfeeds project; the politeness values come from cityfeeds.toml.
+
+``crawler.runner.crawl_settings`` overrides these from the loaded configuration, and
+``NewsSpider.update_settings`` does the same under ``scrapy crawl news -a source=NAME``.
+"""
+
+from __future__ import annotations
+
+BOT_NAME = "cityfeeds"
+SPIDER_MODULES = ["crawler.spiders"]
+NEWSPIDER_MODULE = "crawler.spiders"
+
+# cityfeeds' own settings (CITYFEEDS_*). The config path and database URL may also come from
+# the environment variables of the same names.
+CITYFEEDS_CONFIG = None  # path of cityfeeds.toml; None: $CITYFEEDS_CONFIG or ./cityfeeds.toml
+CITYFEEDS_DATABASE_URL = None  # None: from the config (or $CITYFEEDS_DATABASE_URL)
+CITYFEEDS_PROGRESS = False  # print a progress line per source every few seconds (CLI)
+CITYFEEDS_PROGRESS_INTERVAL = 5.0
+CITYFEEDS_MAX_TEXT_CHARS = 64 * 1024  # article text kept per article (B11)
+CITYFEEDS_MAX_HTML_CHARS = 128 * 1024
+
+ROBOTSTXT_OBEY = True
+USER_AGENT = "cityfeeds/0.1 (+https://github.com/cityfeeds/cityfeeds)"
+
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 2
+DOWNLOAD_DELAY = 1.0
+RANDOMIZE_DOWNLOAD_DELAY = True
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+
+DOWNLOAD_TIMEOUT = 30
+DOWNLOAD_MAXSIZE = 8 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
+RETRY_ENABLED = True
+RETRY_TIMES = 2
+REDIRECT_MAX_TIMES = 5
+DEPTH_LIMIT = 3
+URLLENGTH_LIMIT = 2048
+COOKIES_ENABLED = False
+TELNETCONSOLE_ENABLED = False  # never expose a console on a long-running service
+
+# Only http(s): the file:// , data:, s3:// and ftp:// handlers are off.
+DOWNLOAD_HANDLERS = {
+    "file": None,
+    "data": None,
+    "s3": None,
+    "ftp": None,
+}
+
+DOWNLOADER_MIDDLEWARES = {
+    "crawler.middlewares.ConditionalGetMiddleware": 560,
+}
+
+ITEM_PIPELINES = {
+    "crawler.pipelines.ValidatePipeline": 100,
+    "crawler.pipelines.NormalizePipeline": 200,
+    "crawler.pipelines.DedupePipeline": 300,
+    "crawler.pipelines.TopicsPipeline": 400,
+    "crawler.pipelines.StorePipeline": 500,
+}
+
+EXTENSIONS = {
+    "crawler.extensions.RunRecorder": 100,
+    "crawler.extensions.Progress": 110,
+}
+
+LOG_LEVEL = "INFO"
+FEED_EXPORT_ENCODING = "utf-8"
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"

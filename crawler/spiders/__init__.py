@@ -1,0 +1,1 @@
+"""Spiders of the cityfeeds Scrapy project (one generic NewsSpider serves every source)."""

@@ -1,0 +1,133 @@
+"""Shared fixtures: stores on SQLite and PostgreSQL, a served demo site, a loaded test config.
+
+PostgreSQL and Redis tests skip when the server is unreachable, unless
+``CITYFEEDS_REQUIRE_SERVICES=1`` (set by .ci/run), which turns the skip into a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+POSTGRES_URL = os.environ.get(
+    "CITYFEEDS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+REDIS_URL = os.environ.get("CITYFEEDS_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+REQUIRE_SERVICES = os.environ.get("CITYFEEDS_REQUIRE_SERVICES") == "1"
+
+
+def service_unavailable(what: str, why: object) -> None:
+    """Skip the test, or fail it when services are required (CI)."""
+    message = f"{what} is not reachable ({why}); set CITYFEEDS_TEST_*_URL or start it"
+    if REQUIRE_SERVICES:
+        pytest.fail(f"CITYFEEDS_REQUIRE_SERVICES=1 but {message}", pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL URL whose search_path is a fresh schema, dropped after the test."""
+    try:
+        import psycopg
+    except ImportError as exc:  # pragma: no cover - the test extra installs it
+        service_unavailable("PostgreSQL driver", exc)
+    plain = POSTGRES_URL.replace("postgresql+psycopg://", "postgresql://")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    try:
+        with psycopg.connect(plain, connect_timeout=3, autocommit=True) as conn:
+            conn.execute(f'CREATE SCHEMA "{schema}"')
+    except psycopg.OperationalError as exc:
+        service_unavailable("PostgreSQL", exc)
+    sep = "&" if "?" in POSTGRES_URL else "?"
+    try:
+        yield f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(plain, connect_timeout=3, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """A fresh SQLite database file."""
+    return f"sqlite:///{tmp_path / 'test.db'}"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The same test on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'test.db'}"
+    return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def store(db_url: str) -> Iterator[object]:
+    """An empty Store on each backend."""
+    from crawler.store import Store
+
+    s = Store.open(db_url)
+    try:
+        yield s
+    finally:
+        s.close()
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """A Redis URL (database 15), flushed before the test."""
+    try:
+        import redis
+    except ImportError as exc:  # pragma: no cover
+        service_unavailable("Redis client", exc)
+    try:
+        client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3)
+        client.ping()
+        client.flushdb()
+    except redis.RedisError as exc:
+        service_unavailable("Redis", exc)
+    return REDIS_URL
+
+
+@pytest.fixture(scope="session")
+def project_config_text() -> str:
+    """The shipped cityfeeds.toml."""
+    return (ROOT / "cityfeeds.toml").read_text(encoding="utf-8")
+
+
+def write_site_config(
+    tmp_path: Path, base_url: str, *, sources: list[dict] | None = None, extra: dict | None = None
+) -> Path:
+    """A config for crawling a loopback site into tmp_path, with the shipped topics."""
+    import tomllib
+
+    import tomli_w
+
+    from crawler.demo_site import demo_source
+
+    raw = tomllib.loads((ROOT / "cityfeeds.toml").read_text(encoding="utf-8"))
+    raw["cityfeeds"] = {
+        "output_dir": str(tmp_path / "output"),
+        "database_url": f"sqlite:///{tmp_path / 'db.sqlite'}",
+        "base_url": "https://feeds.example.org/",
+    }
+    raw["crawl"] = {
+        "download_delay": 0.0,
+        "autothrottle": False,
+        "timeout": 10,
+        "retry_times": 1,
+        "run_timeout": 120,
+    }
+    raw["sources"] = sources if sources is not None else [demo_source(base_url)]
+    for topic in raw.get("topics", []):
+        topic.pop("sources", None)
+    for key, value in (extra or {}).items():
+        raw.setdefault(key, {}).update(value)
+    path = tmp_path / "cityfeeds.toml"
+    path.write_text(tomli_w.dumps(raw), encoding="utf-8")
+    return path

@@ -1,0 +1,126 @@
+"""Config loading: the shipped file is valid; every bad entry gives one clear error naming it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from crawler.config import ConfigError, load_config, parse_config
+
+MINIMAL = """
+[[sources]]
+name = "m24"
+title = "Москва 24"
+url = "https://www.m24.ru/"
+feeds = ["https://www.m24.ru/rss.xml"]
+"""
+
+
+def test_shipped_config_is_valid(project_config_text: str) -> None:
+    config = parse_config(project_config_text, path=Path("cityfeeds.toml").resolve())
+    names = {s.name for s in config.sources}
+    assert {"mymsk", "m24", "vm", "mosru", "mskagency", "mosregtoday"} <= names
+    assert "electric-transport" in {t.id for t in config.topics}
+    assert all(s.timezone == "Europe/Moscow" for s in config.sources)
+    assert config.database_url.startswith("sqlite:////")  # resolved to an absolute path
+    assert not str(config.database_url).startswith(f"sqlite:///{config.output_dir}")
+
+
+def test_defaults_and_env_override(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(MINIMAL, encoding="utf-8")
+    config = load_config(path)
+    assert config.database_url == f"sqlite:///{tmp_path / 'data' / 'cityfeeds.db'}"
+    assert config.output_dir == tmp_path / "output"
+    assert config.feed_size == 50
+    monkeypatch.setenv("CITYFEEDS_DATABASE_URL", "postgresql+psycopg://db/x")
+    assert load_config(path).database_url == "postgresql+psycopg://db/x"
+    monkeypatch.setenv("CITYFEEDS_CONFIG", str(path))
+    assert load_config().path == path.resolve()
+
+
+def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_config(tmp_path / "nope.toml")
+
+
+@pytest.mark.parametrize(
+    ("snippet", "message"),
+    [
+        ('[cityfeeds]\nfeed_sise = 10\n', r"\[cityfeeds\]: feed_sise: unknown key"),
+        ('[crawl]\ndownload_delay = "slow"\n', r"\[crawl\]: download_delay"),
+        ('[nonsense]\na = 1\n', "unknown top-level key 'nonsense'"),
+        (
+            '[[sources]]\nname = "x"\ntitle = "X"\nurl = "file:///etc/passwd"\n',
+            r"sources\[0\] \('x'\): url: not an http\(s\) URL",
+        ),
+        (
+            '[[sources]]\nname = "x"\ntitle = "X"\nurl = "http://169.254.169.254/"\n',
+            "private, loopback or link-local",
+        ),
+        ('[[sources]]\nname = "x"\ntitle = "X"\nurl = "ftp://example.org/"\n', "not an http"),
+        (
+            '[[sources]]\nname = "x"\ntitle = "X"\nurl = "https://a.ru/"\narticle_pattern = "(["\n',
+            r"sources\[0\] \('x'\): article_pattern: invalid regex",
+        ),
+        (
+            '[[sources]]\nname = "x"\ntitle = "X"\nurl = "https://a.ru/"\nschedule = "61 * * * *"\n',
+            "schedule '61 \\* \\* \\* \\*'",
+        ),
+        (
+            '[[sources]]\nname = "x"\ntitle = "X"\nurl = "https://a.ru/"\nschedule = "0 0 * *"\n',
+            "expected 5 cron fields",
+        ),
+        (
+            '[[sources]]\nname = "x"\ntitle = "X"\nurl = "https://a.ru/"\nschedule = "0 0 * * 0"\n',
+            "weekday names",
+        ),
+        (
+            '[[sources]]\nname = "x"\ntitle = "X"\nurl = "https://a.ru/"\nselectors = {title = "css:h1[[["}\n',
+            "invalid css selector for 'title'",
+        ),
+        (
+            '[[sources]]\nname = "x"\ntitle = "X"\nurl = "https://a.ru/"\nselectors = {headline = "h1"}\n',
+            "unknown selector field 'headline'",
+        ),
+        (
+            '[[sources]]\nname = "Bad Name"\ntitle = "X"\nurl = "https://a.ru/"\n',
+            "use lowercase letters",
+        ),
+        (
+            '[[sources]]\nname = "x"\ntitle = "X"\nurl = "https://a.ru/"\ntimezone = "Mars/Base"\n',
+            "unknown time zone",
+        ),
+        (MINIMAL + MINIMAL, "duplicate source name 'm24'"),
+        ("this is = = not toml", "invalid TOML"),
+    ],
+)
+def test_bad_entries_name_the_offender(snippet: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        parse_config(snippet)
+
+
+def test_topic_with_unknown_source_lists_known_ones(project_config_text: str) -> None:
+    import tomllib
+
+    import tomli_w
+
+    raw = tomllib.loads(project_config_text)
+    raw["topics"][0]["sources"] = ["mos_news_x"]
+    with pytest.raises(ConfigError, match=r"unknown source\(s\) 'mos_news_x' \(known: .*m24"):
+        parse_config(tomli_w.dumps(raw))
+
+
+def test_idn_allowed_domain_is_punycoded() -> None:
+    config = parse_config(
+        '[[sources]]\nname = "x"\ntitle = "X"\nurl = "http://новости.рф/"\nallowed_domains = ["новости.рф"]\n'
+    )
+    assert config.sources[0].allowed_domains == ["xn--b1amnebsh.xn--p1ai"]
+
+
+def test_private_address_allowed_only_when_asked() -> None:
+    config = parse_config(
+        '[[sources]]\nname = "x"\ntitle = "X"\nurl = "http://127.0.0.1:8000/"\nallow_private = true\n'
+    )
+    assert config.sources[0].url.startswith("http://127.0.0.1:8000")
