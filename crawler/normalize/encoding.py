@@ -1,0 +1,154 @@
+"""Decode HTML bytes whose charset may be missing or wrong, and detect mojibake."""
+
+from __future__ import annotations
+
+import codecs
+import re
+
+import charset_normalizer
+
+__all__ = ["decode_html", "looks_like_mojibake"]
+
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF32_LE, "utf-32-le"),  # before UTF-16 LE: its BOM starts the same way
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+_META_CHARSET_RE = re.compile(rb"""<meta\s[^>]*?charset\s*=\s*["']?\s*([a-z0-9_.:-]+)""", re.I)
+# Candidates for detection: what Russian sites actually use; latin-1 family last.
+_DETECT_CODECS = ["utf_8", "cp1251", "koi8_r", "cp866", "mac_cyrillic", "iso8859_5", "cp1252"]
+
+# Cyrillic UTF-8 read as cp1251 gives "Р"/"С" followed by the cp1251 reading of a continuation byte
+# (РњРѕСЃРєРІР° = «Москва»); read as cp1252/latin-1 it gives "Ð"/"Ñ" + continuation (ÐœÐ¾Ñ).
+_CONT = bytes(range(0x80, 0xC0))
+_UTF8_AS_CP1251_RE = re.compile("[РС][" + re.escape(_CONT.decode("cp1251", "ignore")) + "]")
+_UTF8_AS_LATIN_RE = re.compile(
+    "[ÐÑ][" + re.escape(_CONT.decode("latin-1") + _CONT.decode("cp1252", "ignore")) + "]"
+)
+_CYRILLIC_RE = re.compile("[а-яёА-ЯЁ]")
+_LATIN_HIGH_RE = re.compile("[À-ÿ]")
+_LATIN_LETTER_RE = re.compile("[A-Za-zÀ-ÿ]")
+_CYR_UPPER_RE = re.compile("[А-ЯЁ]")
+# koi8-r "о а и т" (the commonest lowercase letters) read as cp1251 are "П Б Й Ф".
+_KOI8_MARKERS_RE = re.compile("[ПБЙФ]")
+_REPLACEMENT_UTF8 = "\ufffd".encode()
+
+
+def looks_like_mojibake(text: str) -> bool:
+    """True if Russian text shows the traces of a wrong decoding.
+
+    Detects UTF-8 read as cp1251 (``РњРѕСЃРєРІР°``), UTF-8 read as latin-1/cp1252 (``Ð¼Ð¾Ñ``),
+    cp1251 read as latin-1 (``Ìîñêâà``) and koi8-r read as cp1251 (mostly capitals: ``нНЯЙБЮ``).
+    """
+    cyrillic = len(_CYRILLIC_RE.findall(text))
+    pairs = len(_UTF8_AS_CP1251_RE.findall(text))
+    if pairs >= 2 and pairs * 4 >= cyrillic:
+        return True
+    if len(_UTF8_AS_LATIN_RE.findall(text)) >= 2:
+        return True
+    latin = len(_LATIN_LETTER_RE.findall(text))
+    high = len(_LATIN_HIGH_RE.findall(text))
+    # Western languages use a few accented letters; cp1251-as-latin-1 is almost all of them.
+    if high >= 4 and high * 2 >= latin:
+        return True
+    upper = len(_CYR_UPPER_RE.findall(text))
+    # koi8-r read as cp1251 swaps the cases, so text turns mostly capital; an all-caps headline
+    # is told apart by its letters: П Б Й Ф are ~6% of real Russian but ~33% of this garbage.
+    return (
+        cyrillic >= 20
+        and upper * 10 >= cyrillic * 7
+        and len(_KOI8_MARKERS_RE.findall(text)) * 5 >= upper
+    )
+
+
+def _codec_name(label: str | None, *, from_meta: bool = False) -> str | None:
+    if not label:
+        return None
+    try:
+        name = codecs.lookup(label.strip().strip("\"'")).name
+        "".encode(name)  # rejects non-text codecs such as rot13 or base64
+    except LookupError:
+        return None
+    # A <meta> that could be read as ASCII cannot be UTF-16/32: the HTML spec reads it as UTF-8.
+    if from_meta and name.startswith(("utf-16", "utf-32")):
+        return "utf-8"
+    return name
+
+
+def _try_decode(body: bytes, encoding: str) -> str | None:
+    try:
+        text = body.decode(encoding)
+    except (UnicodeDecodeError, LookupError):
+        return None
+    return None if looks_like_mojibake(text) else text
+
+
+def _meta_charset(body: bytes) -> str | None:
+    m = _META_CHARSET_RE.search(body[:4096])
+    return _codec_name(m.group(1).decode("ascii"), from_meta=True) if m else None
+
+
+def _utf8_replace(body: bytes) -> tuple[str, int]:
+    text = body.decode("utf-8", "replace")
+    # U+FFFD already present in the page (EF BF BD) is not a decoding error.
+    return text, text.count("\ufffd") - body.count(_REPLACEMENT_UTF8)
+
+
+def _mostly_utf8(body: bytes, *, declared: bool) -> tuple[str, int] | None:
+    # A UTF-8 page with a few broken bytes (B9) must not be re-detected as a legacy charset. A
+    # legacy Cyrillic page read as UTF-8 is nearly all broken bytes, so keep UTF-8 when valid
+    # multi-byte characters hold at least as many bytes as the broken ones (4x if undeclared).
+    text, invalid = _utf8_replace(body)
+    valid = sum(len(ch.encode()) for ch in text if ord(ch) > 0x7F and ch != "\ufffd")
+    return (text, invalid) if valid >= invalid * (1 if declared else 4) else None
+
+
+def decode_html(body: bytes, *, header_charset: str | None = None) -> tuple[str, str, list[str]]:
+    """Decode an HTML body; return ``(text, encoding_used, flags)``.
+
+    Order: BOM; valid UTF-8; the header charset if it decodes cleanly; ``<meta charset>`` in the
+    first 4 KB; mostly-valid UTF-8; charset-normalizer limited to Cyrillic/Western codecs; UTF-8
+    with replacement. Flags: ``charset_header_mismatch``, ``charset_meta``, ``charset_detected``,
+    ``invalid_bytes:N``.
+    """
+    header = _codec_name(header_charset)
+    text, encoding, flags = _decode(body, header)
+    if header and header != encoding.removesuffix("-le").removesuffix("-be"):
+        flags.insert(0, "charset_header_mismatch")
+    # Decoders pass NUL through; it is never text and lxml refuses it.
+    return text.replace("\x00", ""), encoding, flags
+
+
+def _decode(body: bytes, header: str | None) -> tuple[str, str, list[str]]:
+    flags: list[str] = []
+    for bom, encoding in _BOMS:
+        if body.startswith(bom):
+            text = body[len(bom) :].decode(encoding, "replace")
+            return text, encoding, flags
+    if body.isascii():
+        # Any ASCII-compatible charset reads these bytes the same; keep the declared name.
+        used = header if header is not None and "A".encode(header) == b"A" else "utf-8"
+        return body.decode("ascii"), used, flags
+    if (decoded := _try_decode(body, "utf-8")) is not None:
+        return decoded, "utf-8", flags
+    if header and header != "utf-8" and (decoded := _try_decode(body, header)) is not None:
+        return decoded, header, flags
+    meta = _meta_charset(body)
+    if meta and meta != header and (decoded := _try_decode(body, meta)) is not None:
+        flags.append("charset_meta")
+        return decoded, meta, flags
+    if mostly := _mostly_utf8(body, declared="utf-8" in (header, meta)):
+        text, invalid = mostly
+        flags.append(f"invalid_bytes:{invalid}")
+        return text, "utf-8", flags
+    best = charset_normalizer.from_bytes(body, cp_isolation=_DETECT_CODECS).best()
+    if best is not None:
+        encoding = _codec_name(best.encoding) or best.encoding
+        if (decoded := _try_decode(body, encoding)) is not None:
+            flags.append("charset_detected")
+            return decoded, encoding, flags
+    text, invalid = _utf8_replace(body)
+    flags.append(f"invalid_bytes:{invalid}")
+    return text, "utf-8", flags

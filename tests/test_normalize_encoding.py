@@ -1,0 +1,143 @@
+"""Tests for crawler.normalize.encoding: decoding pages whose charset is missing or wrong."""
+
+from __future__ import annotations
+
+import codecs
+
+import pytest
+
+from crawler.normalize.encoding import decode_html, looks_like_mojibake
+
+TITLE = "Москва"
+BODY = 'Москва получит новые электробусы и трамваи "Витязь-М" до конца года'
+
+
+def page(encoding: str, meta: str = "") -> bytes:
+    html = f"<html><head>{meta}<title>{TITLE}</title></head><body><p>{BODY}</p></body></html>"
+    return html.encode(encoding)
+
+
+META_CP1251 = '<meta http-equiv="Content-Type" content="text/html; charset=windows-1251">'
+META_KOI8 = "<meta charset=koi8-r>"
+
+
+@pytest.mark.parametrize(
+    ("body", "header", "encoding", "flags"),
+    [
+        # B7: cp1251 without any charset declaration
+        (page("cp1251"), None, "cp1251", ["charset_detected"]),
+        # B8: header lies, meta is right
+        (
+            page("cp1251", META_CP1251),
+            "utf-8",
+            "cp1251",
+            ["charset_header_mismatch", "charset_meta"],
+        ),
+        # B8: UTF-8 BOM wins over a cp1251 header (scrapy#5601)
+        (codecs.BOM_UTF8 + page("utf-8"), "cp1251", "utf-8", ["charset_header_mismatch"]),
+        (codecs.BOM_UTF16_LE + page("utf-16-le"), None, "utf-16-le", []),
+        # koi8-r declared in meta only
+        (page("koi8-r", META_KOI8), None, "koi8-r", ["charset_meta"]),
+        # header right
+        (page("cp1251"), "windows-1251", "cp1251", []),
+        (page("koi8-r"), "KOI8-R", "koi8-r", []),
+        (page("utf-8"), "utf-8", "utf-8", []),
+        # valid UTF-8 wins over a wrong header or meta
+        (page("utf-8", META_CP1251), "cp1251", "utf-8", ["charset_header_mismatch"]),
+        (page("utf-8"), None, "utf-8", []),
+        # header names a charset that cannot decode the bytes: fall through to detection
+        (page("cp1251"), "utf-8", "cp1251", ["charset_header_mismatch", "charset_detected"]),
+        (page("cp1251"), "no-such-charset", "cp1251", ["charset_detected"]),
+    ],
+)
+def test_decode_html_gets_moskva_right(
+    body: bytes, header: str | None, encoding: str, flags: list[str]
+) -> None:
+    text, used, got_flags = decode_html(body, header_charset=header)
+    assert f"<title>{TITLE}</title>" in text
+    assert BODY in text
+    assert "\ufffd" not in text
+    assert not looks_like_mojibake(text)
+    assert (used, got_flags) == (encoding, flags)
+
+
+@pytest.mark.parametrize("encoding", ["cp1251", "koi8-r"])
+def test_decode_html_detects_a_single_word(encoding: str) -> None:
+    assert decode_html(TITLE.encode(encoding)) == (TITLE, encoding, ["charset_detected"])
+
+
+def test_decode_html_invalid_utf8_bytes_are_replaced_and_counted() -> None:
+    body = page("utf-8", '<meta charset="utf-8">') + b"<p>\xd0\x9f\xff\xfe</p>"
+    text, used, flags = decode_html(body, header_charset="utf-8")
+    assert used == "utf-8"
+    assert flags == ["invalid_bytes:2"]
+    assert text.endswith("<p>П\ufffd\ufffd</p>")
+    assert BODY in text and "\x00" not in text
+
+
+def test_decode_html_bare_invalid_sequence_with_utf8_header() -> None:
+    assert decode_html(b"\xd0\x9f\xff\xfe", header_charset="utf-8") == (
+        "П\ufffd\ufffd",
+        "utf-8",
+        ["invalid_bytes:2"],
+    )
+
+
+def test_decode_html_existing_replacement_char_is_not_counted() -> None:
+    body = "Москва \ufffd ".encode() + b"\xff"
+    assert decode_html(body, header_charset="utf-8")[2] == ["invalid_bytes:1"]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (b"", ("", "utf-8", [])),
+        (b"<p>ascii only</p>", ("<p>ascii only</p>", "utf-8", [])),
+        (b"<p>ascii</p>", ("<p>ascii</p>", "cp1251", [])),
+        (b"a\x00b", ("ab", "utf-8", [])),
+    ],
+)
+def test_decode_html_ascii_and_nul(body: bytes, expected: tuple[str, str, list[str]]) -> None:
+    header = "windows-1251" if expected[1] == "cp1251" else None
+    assert decode_html(body, header_charset=header) == expected
+
+
+def test_decode_html_never_raises_on_random_bytes() -> None:
+    body = bytes(range(256)) * 4
+    text, used, flags = decode_html(body, header_charset="utf-8")
+    assert text and used and flags
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "РњРѕСЃРєРІР°",
+        "РўСЂР°РјРІР°Рё РІРµСЂРЅСѓР»РёСЃСЊ",
+        "Ð¼Ð¾Ñ\x81ÐºÐ²Ð°",
+        "ÐœÐ¾ÑÐºÐ²Ð°",
+        "Ìîñêâà — ñòîëèöà",
+        BODY.encode("koi8-r").decode("cp1251"),
+        BODY.encode("utf-8").decode("cp1251"),
+        BODY.encode("cp1251").decode("latin-1"),
+    ],
+)
+def test_looks_like_mojibake_true(text: str) -> None:
+    assert looks_like_mojibake(text) is True
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Москва",
+        BODY,
+        "МОСКВА ВЫБИРАЕТ ЭЛЕКТРОБУСЫ И ТРАМВАИ «ВИТЯЗЬ-М»",
+        "Рівне і Сімферополь",
+        "Сёла, ёлки, «Ёлочка» — №1",
+        "Crème brûlée à la française",
+        "Größe über Müller",
+        "ВДНХ, ЦОДД, МЦД, МЦК, ЦАО и СВАО: ЭЗС для ЭМ",
+        "",
+    ],
+)
+def test_looks_like_mojibake_false(text: str) -> None:
+    assert looks_like_mojibake(text) is False
