@@ -17,7 +17,10 @@ SEED = Path(__file__).parent / "fixtures" / "normalize" / "mymsk-online-article.
         (None, ""),
         ("", ""),
         ("  \n\t ", ""),
-        ("Кластер электромобилестроения появился в Москве", "Кластер электромобилестроения появился в Москве"),
+        (
+            "Кластер электромобилестроения появился в Москве",
+            "Кластер электромобилестроения появился в Москве",
+        ),
         ("  Трамваи\u00a0вернулись  на\tЧистые пруды \n", "Трамваи вернулись на Чистые пруды"),
         ("Москва\u2009—\u202fгород\u3000будущего", "Москва — город будущего"),
         # double-encoded entities: bounded fixpoint (B14)
@@ -131,6 +134,7 @@ def test_dedup_key_differs_for_different_titles() -> None:
         "div.content-text p",
         "a.news-article-tags__link",
         "div > p",
+        "article h1",
         "li:nth-child(2)",
         "[data-datei]",
         # unrendered templates
@@ -179,7 +183,7 @@ def test_is_garbage_value_true(value: str | None) -> None:
         "Сколько стоит проезд? $2 или 50 ₽",
         "Проект {Москва-2030} представили горожанам",
         "Экскурсия «Москва 24/7» стартует в июне",
-        'ЦОДД: «Не выезжайте на личном транспорте» // Вечерняя Москва',
+        "ЦОДД: «Не выезжайте на личном транспорте» // Вечерняя Москва",
         "Собянин: более 1000 электробусов работают в Москве",
         "«Мосгортранс» закупит 100 электробусов",
         "Метро «Электрозаводская» закроют на выходные",
@@ -202,6 +206,9 @@ def test_is_garbage_value_true(value: str | None) -> None:
         "Цена: 100 руб. (скидка 10%)",
         "SELECT * FROM опасные_запросы",
         "Самокаты: правила #безопасность",
+        "[Update] Moscow opens new tram line",
+        "Moscow > Saint Petersburg in e-bus count",
+        "Time to ride: main routes",
     ],
 )
 def test_is_garbage_value_false(value: str) -> None:

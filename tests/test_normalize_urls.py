@@ -20,7 +20,11 @@ M24 = "https://www.m24.ru/news/transport/12122022/1"
     ("url", "base", "expected"),
     [
         ("https://www.mos.ru/news/item/99623073/", None, "https://www.mos.ru/news/item/99623073"),
-        ("HTTPS://WWW.Mos.RU:443/news/item/99623073", None, "https://www.mos.ru/news/item/99623073"),
+        (
+            "HTTPS://WWW.Mos.RU:443/news/item/99623073",
+            None,
+            "https://www.mos.ru/news/item/99623073",
+        ),
         ("http://vm.ru:80/news/1-slug", None, "http://vm.ru/news/1-slug"),
         ("http://vm.ru:8080/news/1-slug", None, "http://vm.ru:8080/news/1-slug"),
         ("https://vm.ru", None, "https://vm.ru/"),
@@ -31,7 +35,11 @@ M24 = "https://www.m24.ru/news/transport/12122022/1"
         ("https://vm.ru./news/1", None, "https://vm.ru/news/1"),
         # tracking parameters (C2); real parameters kept and sorted
         ("https://vm.ru/news/1?utm_source=tg&utm_medium=x", None, "https://vm.ru/news/1"),
-        ("https://vm.ru/news/1?UTM_Campaign=a&fbclid=1&gclid=2&yclid=3", None, "https://vm.ru/news/1"),
+        (
+            "https://vm.ru/news/1?UTM_Campaign=a&fbclid=1&gclid=2&yclid=3",
+            None,
+            "https://vm.ru/news/1",
+        ),
         ("https://vm.ru/news/1?ysclid=l9x&_openstat=abc&id=5", None, "https://vm.ru/news/1?id=5"),
         ("https://x.ru/list?page=2&id=7&utm_term=z", None, "https://x.ru/list?id=7&page=2"),
         (
@@ -50,8 +58,16 @@ M24 = "https://www.m24.ru/news/transport/12122022/1"
         ("https://vm.ru/news/ampersand", None, "https://vm.ru/news/ampersand"),
         ("https://vm.ru/amp", None, "https://vm.ru/amp"),
         # IDN and percent-encoding
-        ("http://новости.рф/Новость", None, "http://xn--b1amnebsh.xn--p1ai/%D0%9D%D0%BE%D0%B2%D0%BE%D1%81%D1%82%D1%8C"),
-        ("https://www.m24.ru/tag/происшествия", None, "https://www.m24.ru/tag/%D0%BF%D1%80%D0%BE%D0%B8%D1%81%D1%88%D0%B5%D1%81%D1%82%D0%B2%D0%B8%D1%8F"),
+        (
+            "http://новости.рф/Новость",
+            None,
+            "http://xn--b1amnebsh.xn--p1ai/%D0%9D%D0%BE%D0%B2%D0%BE%D1%81%D1%82%D1%8C",
+        ),
+        (
+            "https://www.m24.ru/tag/происшествия",
+            None,
+            "https://www.m24.ru/tag/%D0%BF%D1%80%D0%BE%D0%B8%D1%81%D1%88%D0%B5%D1%81%D1%82%D0%B2%D0%B8%D1%8F",
+        ),
         ("https://www.m24.ru/tag/%d0%bf", None, "https://www.m24.ru/tag/%D0%BF"),
         ("https://x.ru/%7Euser/a%2Fb", None, "https://x.ru/~user/a%2Fb"),
         # relative and protocol-relative against a base (B17)

@@ -68,13 +68,20 @@ _AGO_RE = re.compile(
     r"(секунд[уы]?|сек|минут[уы]?|мин|час(?:а|ов)?|ч|дн(?:я|ей)|день|сутки|суток|недел[юиь]|нед"
     r"|seconds?|secs?|minutes?|mins?|hours?|days?|weeks?)\.?\s+(?:назад|ago)(?![а-яa-z])"
 )
-_AGO_NUMBERS = {"одну": 1, "одна": 1, "один": 1, "две": 2, "два": 2, "три": 3, "четыре": 4}
-_AGO_NUMBERS |= {"пять": 5, "пол": 0.5, "a": 1, "an": 1, "one": 1}
-_AGO_UNITS = (("сек", "seconds"), ("se", "seconds"), ("мин", "minutes"), ("mi", "minutes"))
-_AGO_UNITS += (("ч", "hours"), ("h", "hours"), ("д", "days"), ("су", "days"), ("da", "days"))
-_AGO_UNITS += (("нед", "weeks"), ("w", "weeks"))
+_AGO_NUMBERS: dict[str, float] = {
+    "одну": 1, "одна": 1, "один": 1, "две": 2, "два": 2, "три": 3, "четыре": 4, "пять": 5,
+    "пол": 0.5, "a": 1, "an": 1, "one": 1,
+}  # fmt: skip
+# Unit word prefix -> timedelta argument; first match wins, so longer prefixes come first.
+_AGO_UNITS = (
+    ("сек", "seconds"), ("se", "seconds"), ("мин", "minutes"), ("mi", "minutes"),
+    ("ч", "hours"), ("h", "hours"), ("д", "days"), ("су", "days"), ("da", "days"),
+    ("нед", "weeks"), ("w", "weeks"),
+)  # fmt: skip
 _JUST_NOW_RE = re.compile(r"^(?:только что|just now)$")
-_UPDATED_RE = re.compile(r"\(?\s*(?:обновлено|обновлен|изменено|updated|upd)\b\.?\s*:?\s*([^)]*)\)?")
+_UPDATED_RE = re.compile(
+    r"\(?\s*(?:обновлено|обновлен|изменено|updated|upd)\b\.?\s*:?\s*([^)]*)\)?"
+)
 _SPACE_RE = re.compile(r"\s+")
 
 

@@ -21,7 +21,7 @@ _LINE_BREAK_RE = re.compile("\r\n|[\r\u2028]")
 _PARAGRAPH_SPLIT_RE = re.compile(r"\n[^\S\n]*\n\s*")
 _SPACE_RE = re.compile(r"\s+")
 _ENTITY_RE = re.compile(r"&(?:#\d+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);?")
-# A dropcap rendered as its own element glues the first letter to the next token: "В15 межотраслевых".
+# A dropcap rendered as its own element glues the first letter to the next word ("В15 ...").
 # Only the one-letter prepositions В/С/К/У/О before a bare number and a lowercase word are split, at
 # the start of a paragraph: "Витамин В12", "Т1" or "С1 продлят до..." inside a sentence stay as is.
 _GLUED_LEAD_RE = re.compile(r"^([ВСКУО])(\d+)(?= [а-яё])")
@@ -35,8 +35,9 @@ _CSS_TAGS = (
     "a|article|div|footer|h[1-6]|header|img|li|link|main|meta|ol|p|section|span|time|ul|figure"
 )
 _CSS_MARKERS_RE = re.compile(
-    rf"(?:^|[\s>+~,])(?:{_CSS_TAGS})?\[[\w:-]+(?:[~|^$*]?=\s*[\"']?[^\]]*)?\]"
-    rf"|::(?:text|attr\()|:nth-(?:child|of-type)\(|\s>\s"
+    rf"(?:^|[\s>+~,])(?:{_CSS_TAGS})?\[[a-z][\w:-]*(?:[~|^$*]?=\s*[\"']?[^\]]*)?\]"
+    rf"|::(?:text|attr\()|:nth-(?:child|of-type)\("
+    rf"|^(?:{_CSS_TAGS})(?:\s*[>+~ ]\s*(?:{_CSS_TAGS}))+$"
     rf"|^(?:{_CSS_TAGS})[.#][a-z_-]"
     rf"|^[.#][a-z][\w]*[-_][\w-]*(?:\s|$)"
 )
@@ -50,8 +51,8 @@ _PLACEHOLDER_RE = re.compile(
 def strip_control_chars(value: str) -> str:
     """Remove XML-illegal/invisible control chars, bidi overrides and lone surrogates."""
     if _SURROGATE_RE.search(value):
-        # A surrogate *pair* left in a str (e.g. from surrogatepass decoding) becomes one astral char;
-        # a lone one cannot be serialised by lxml, so it is dropped.
+        # A surrogate *pair* left in a str (e.g. after surrogatepass) becomes one astral char; a
+        # lone one cannot be serialised by lxml, so it is dropped.
         value = value.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "ignore")
     return _CONTROL_RE.sub("", value)
 
@@ -73,7 +74,7 @@ def _collapse(paragraph: str) -> str:
 
 
 def clean_text(value: str | None, *, multiline: bool = False) -> str:
-    """Normalise text for storage: NFC, entities unescaped (≤2×), control chars gone, spaces collapsed.
+    """Normalise text: NFC, entities unescaped (≤2×), control chars removed, whitespace collapsed.
 
     With ``multiline`` blank-line separated paragraphs are kept, joined by ``"\\n\\n"``; single
     newlines inside a paragraph become spaces. A paragraph starting with a one-letter preposition
