@@ -1,0 +1,267 @@
+"""Build every feed (topics, sources, all) from the store into the output directory."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+from crawler.models import Article
+from feeds.content import DEFAULT_MAX_HTML_CHARS, clean_title
+from feeds.model import FORMATS, FeedInfo, FeedSpec, ItemPreview
+from feeds.publish import write_atomic, write_index, write_opml
+from feeds.render import RENDERERS
+
+log = logging.getLogger(__name__)
+
+#: Latest items shown per feed on the index page (topics and ``all``; sources list links only).
+PREVIEW_ITEMS = 5
+#: Paths under which the index page and the OPML file are recorded in the store.
+INDEX_PATH = "index.html"
+OPML_PATH = "feeds.opml"
+
+
+class FeedStore(Protocol):
+    """What the builder needs from the store."""
+
+    def newest_articles(
+        self, *, topic: str | None = None, source: str | None = None, limit: int = 50
+    ) -> list[Article]: ...
+
+    def record_feed_build(
+        self, feed_path: str, ok: bool, error: str | None, items: int
+    ) -> None: ...
+
+
+@dataclass
+class FeedResult:
+    """The outcome of one feed (all three formats) in one build."""
+
+    path: str
+    items: int = 0
+    changed: bool = False
+    error: str | None = None
+
+
+@dataclass
+class BuildReport:
+    """Per-feed outcomes of :func:`build_feeds`, plus the index page and the OPML file."""
+
+    results: dict[str, FeedResult] = field(default_factory=dict)
+
+    @property
+    def items(self) -> dict[str, int]:
+        """Item count of each feed built successfully."""
+        return {p: r.items for p, r in self.results.items() if r.error is None}
+
+    @property
+    def changed(self) -> list[str]:
+        """Paths whose files were rewritten."""
+        return [p for p, r in self.results.items() if r.error is None and r.changed]
+
+    @property
+    def unchanged(self) -> list[str]:
+        """Paths whose files already had these exact bytes (left untouched)."""
+        return [p for p, r in self.results.items() if r.error is None and not r.changed]
+
+    @property
+    def failures(self) -> dict[str, str]:
+        """Error message of each path that failed (its last good files are still in place)."""
+        return {p: r.error for p, r in self.results.items() if r.error is not None}
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing failed."""
+        return not self.failures
+
+
+def feed_specs(config: Any) -> list[tuple[FeedSpec, str]]:
+    """Every feed the config asks for, with its home page URL: ``all``, then topics, then sources.
+
+    A topic or source whose id cannot be a file name is logged and left out (the config loader
+    should have rejected it already).
+    """
+    base_url: str = config.base_url
+    sources = list(config.sources)
+    languages = Counter(s.language for s in sources if getattr(s, "language", None))
+    main_language = languages.most_common(1)[0][0] if languages else "ru"
+    cities = sorted({s.city for s in sources if getattr(s, "city", None)})
+    specs: list[tuple[FeedSpec, str]] = [
+        (
+            FeedSpec(
+                kind="all",
+                key="all",
+                title="Все новости · All news",
+                description="Все статьи всех источников"
+                + (f" ({', '.join(cities)})" if cities else "")
+                + " · every article from every source",
+                language=main_language,
+                path="all",
+            ),
+            base_url,
+        )
+    ]
+    for topic in config.topics:
+        try:
+            langs = list(getattr(topic, "languages", None) or [])
+            spec = FeedSpec(
+                kind="topic",
+                key=topic.id,
+                title=topic.title,
+                description=topic.description or f"Новости по теме «{topic.title}»",
+                language=langs[0] if langs else main_language,
+                path=f"topics/{topic.id}",
+            )
+        except ValueError:
+            log.exception("topic %r cannot be published", topic.id)
+            continue
+        specs.append((spec, base_url))
+    for source in sources:
+        host = urlsplit(source.url).hostname or source.url
+        try:
+            spec = FeedSpec(
+                kind="source",
+                key=source.name,
+                title=source.title,
+                description=f"Все статьи источника «{source.title}» ({host})",
+                language=source.language or main_language,
+                path=f"sources/{source.name}",
+            )
+        except ValueError:
+            log.exception("source %r cannot be published", source.name)
+            continue
+        specs.append((spec, source.url))
+    return specs
+
+
+def _newest(store: FeedStore, spec: FeedSpec, limit: int) -> list[Article]:
+    return store.newest_articles(
+        topic=spec.key if spec.kind == "topic" else None,
+        source=spec.key if spec.kind == "source" else None,
+        limit=limit,
+    )
+
+
+def _info(spec: FeedSpec, site_url: str, articles: list[Article] | None) -> FeedInfo:
+    if articles is None:
+        return FeedInfo(spec, site_url)
+    updated = max((a.updated or a.published for a in articles), default=None)
+    shown = PREVIEW_ITEMS if spec.kind in ("topic", "all") else 0
+    latest = tuple(
+        ItemPreview(clean_title(a.title, fallback=a.url), a.url, a.published)
+        for a in articles[:shown]
+    )
+    return FeedInfo(spec, site_url, items=len(articles), updated=updated, latest=latest)
+
+
+def _record(store: FeedStore, path: str, result: FeedResult) -> None:
+    try:
+        store.record_feed_build(path, result.error is None, result.error, result.items)
+    except Exception:
+        # Losing the status row must not turn a published feed into a failure.
+        log.exception("could not record the build of %s", path)
+
+
+def _build_one(
+    spec: FeedSpec,
+    site_url: str,
+    articles: list[Article],
+    *,
+    output_dir: Path,
+    base_url: str,
+    max_html_chars: int,
+) -> bool:
+    # Render all formats before writing any, so a rendering error leaves every file as it was.
+    rendered = {
+        fmt: RENDERERS[fmt](
+            spec, articles, base_url=base_url, site_url=site_url, max_html_chars=max_html_chars
+        )
+        for fmt in FORMATS
+    }
+    changed = False
+    for fmt, data in rendered.items():
+        changed |= write_atomic(output_dir / spec.filename(fmt), data)
+    return changed
+
+
+def build_feeds(config: Any, store: FeedStore, *, only: set[str] | None = None) -> BuildReport:
+    """Build the feeds, the index page and the OPML file; one failing feed never stops the rest.
+
+    ``only`` limits rebuilding to these feed paths (``"all"``, ``"topics/<id>"``,
+    ``"sources/<name>"``); the index page and OPML are always refreshed from the store. Files whose
+    bytes did not change are not rewritten, so they keep their mtime (and their HTTP validators).
+    """
+    output_dir = Path(config.output_dir)
+    base_url: str = config.base_url
+    limit: int = config.feed_size
+    # Optional settings: the config may not define them yet.
+    max_html_chars: int = getattr(config, "feed_max_html_chars", None) or DEFAULT_MAX_HTML_CHARS
+    timezone: str = getattr(config, "timezone", None) or "Europe/Moscow"
+
+    report = BuildReport()
+    infos: list[FeedInfo] = []
+    for spec, site_url in feed_specs(config):
+        articles: list[Article] | None
+        try:
+            articles = _newest(store, spec, limit)
+            error = None
+        except Exception as exc:
+            log.exception("feed %s: reading the store failed", spec.path)
+            articles, error = None, f"{type(exc).__name__}: {exc}"
+        if only is None or spec.path in only:
+            result = _publish(spec, site_url, articles, error, output_dir, base_url, max_html_chars)
+            report.results[spec.path] = result
+            _record(store, spec.path, result)
+            if result.error is not None:
+                articles = None
+        infos.append(_info(spec, site_url, articles))
+
+    for path, write in (
+        (INDEX_PATH, lambda: write_index(output_dir, infos, base_url=base_url, timezone=timezone)),
+        (OPML_PATH, lambda: write_opml(output_dir, infos, base_url=base_url)),
+    ):
+        try:
+            result = FeedResult(path, items=len(infos), changed=write())
+        except Exception as exc:
+            log.exception("%s failed; the last good file stays published", path)
+            result = FeedResult(path, error=f"{type(exc).__name__}: {exc}")
+        report.results[path] = result
+        _record(store, path, result)
+    return report
+
+
+def _publish(
+    spec: FeedSpec,
+    site_url: str,
+    articles: list[Article] | None,
+    error: str | None,
+    output_dir: Path,
+    base_url: str,
+    max_html_chars: int,
+) -> FeedResult:
+    if articles is None:
+        return FeedResult(spec.path, error=error)
+    try:
+        changed = _build_one(
+            spec,
+            site_url,
+            articles,
+            output_dir=output_dir,
+            base_url=base_url,
+            max_html_chars=max_html_chars,
+        )
+    except Exception as exc:
+        log.exception("feed %s failed; its last good files stay published", spec.path)
+        return FeedResult(spec.path, error=f"{type(exc).__name__}: {exc}")
+    state = "changed" if changed else "unchanged"
+    log.info("feed %s: %d items, %s", spec.path, len(articles), state)
+    return FeedResult(spec.path, items=len(articles), changed=changed)
+
+
+def feed_paths(config: Any) -> Iterable[str]:
+    """The path (without extension) of every feed the config defines."""
+    return (spec.path for spec, _ in feed_specs(config))

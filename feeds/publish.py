@@ -1,0 +1,201 @@
+"""Write published files atomically, keep the last good one, and write the index page and OPML."""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import logging
+import os
+import tempfile
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from string import Template
+from zoneinfo import ZoneInfo
+
+from lxml import etree
+
+from feeds.content import rfc3339
+from feeds.model import FORMATS, FeedInfo
+
+log = logging.getLogger(__name__)
+
+_TEMPLATES = Path(__file__).with_name("templates")
+_FORMAT_LABELS = {"rss": "RSS", "atom": "Atom", "json": "JSON Feed"}
+_SECTIONS = (
+    ("all", "Все новости", "All news"),
+    ("topic", "Темы", "Topics"),
+    ("source", "Источники", "Sources"),
+)
+
+
+def write_atomic(path: Path, data: bytes) -> bool:
+    """Write ``data`` to ``path`` atomically; return ``False`` (and touch nothing) if unchanged.
+
+    The bytes go to a temporary file in the same directory, are fsynced, then ``os.replace``d
+    over ``path``: readers and the server see the old file or the new one, never a partial one,
+    and a failure at any point leaves the last good file in place (E4).
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        if path.read_bytes() == data:
+            # Not rewriting keeps the mtime, so Last-Modified and caches stay valid (C5).
+            return False
+    except FileNotFoundError:
+        pass
+    # Dot-prefixed: the server never serves dotfiles, so a stray temp file is never public.
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        # mkstemp creates 0600; published files must be readable by a separate web server.
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(path.parent)
+    return True
+
+
+def _fsync_dir(directory: Path) -> None:
+    # Makes the rename itself durable across a power loss; not supported everywhere.
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _fmt_time(value: datetime, tz: ZoneInfo) -> str:
+    return value.astimezone(tz).strftime("%d.%m.%Y %H:%M")
+
+
+def _feed_card(info: FeedInfo, base_url: str, tz: ZoneInfo) -> str:
+    spec = info.spec
+    e = html.escape
+    anchor = "feed-" + spec.path.replace("/", "-")
+    links = " ".join(
+        f'<a class="fmt" href="{e(spec.filename(fmt))}" type="{FORMATS[fmt]}">{label}</a>'
+        for fmt, label in _FORMAT_LABELS.items()
+    )
+    if info.items is None:
+        meta = '<span class="warn">нет данных в этой сборке · not refreshed in this build</span>'
+    else:
+        meta = f'<span class="count">{info.items}</span> материалов · items'
+        if info.updated is not None:
+            meta += (
+                f' · обновлено · updated <time datetime="{e(rfc3339(info.updated))}">'
+                f"{e(_fmt_time(info.updated, tz))}</time>"
+            )
+    preview = ""
+    if info.latest:
+        rows = "\n".join(
+            f'<li><a href="{e(item.url)}">{e(item.title)}</a> '
+            f'<time datetime="{e(rfc3339(item.published))}">'
+            f"{e(_fmt_time(item.published, tz))}</time></li>"
+            for item in info.latest
+        )
+        preview = f'<ol class="latest">\n{rows}\n</ol>'
+    rss_url = spec.url(base_url, "rss")
+    return f"""<article class="feed" id="{e(anchor)}" data-feed="{e(spec.path)}">
+<h3>{e(spec.title)}</h3>
+<p class="desc">{e(spec.description)}</p>
+<p class="meta">{meta}</p>
+<p class="links">{links}</p>
+<label class="copy">Адрес для подписки · Feed URL
+<input type="url" readonly value="{e(rss_url)}" aria-label="{e(spec.title)}: RSS URL"></label>
+{preview}
+</article>"""
+
+
+def render_index(
+    feeds: Sequence[FeedInfo],
+    *,
+    base_url: str,
+    site_title: str = "cityfeeds",
+    timezone: str = "Europe/Moscow",
+) -> bytes:
+    """The bytes of ``index.html``: every feed with links, counts, previews and autodiscovery.
+
+    Links are relative so the page works wherever ``output/`` is served; the copy-able URLs are
+    absolute (from ``base_url``). No scripts and no external assets.
+    """
+    tz = ZoneInfo(timezone)
+    e = html.escape
+    alternates = "\n".join(
+        f'<link rel="alternate" type="{FORMATS[fmt]}" '
+        f'title="{e(info.spec.title)} ({_FORMAT_LABELS[fmt]})" href="{e(info.spec.filename(fmt))}">'
+        for info in feeds
+        for fmt in FORMATS
+    )
+    sections = []
+    for kind, ru, en in _SECTIONS:
+        cards = [_feed_card(info, base_url, tz) for info in feeds if info.spec.kind == kind]
+        if cards:
+            sections.append(
+                f'<section id="{kind}"><h2>{ru} <span class="en" lang="en">· {en}</span></h2>\n'
+                + "\n".join(cards)
+                + "\n</section>"
+            )
+    page = Template((_TEMPLATES / "index.html").read_text(encoding="utf-8")).substitute(
+        title=e(site_title),
+        alternates=alternates,
+        sections="\n".join(sections),
+        feed_count=len(feeds),
+        opml_url=e(base_url + "feeds.opml"),
+    )
+    return page.encode("utf-8")
+
+
+def render_opml(feeds: Sequence[FeedInfo], *, base_url: str, title: str = "cityfeeds") -> bytes:
+    """OPML 2.0 listing every feed's RSS URL, grouped like the index page."""
+    opml = etree.Element("opml", version="2.0")
+    head = etree.SubElement(opml, "head")
+    etree.SubElement(head, "title").text = title
+    etree.SubElement(head, "docs").text = "http://opml.org/spec2.opml"
+    body = etree.SubElement(opml, "body")
+    for kind, ru, en in _SECTIONS:
+        group = [info for info in feeds if info.spec.kind == kind]
+        if not group:
+            continue
+        folder = etree.SubElement(body, "outline", text=f"{ru} / {en}")
+        for info in group:
+            etree.SubElement(
+                folder,
+                "outline",
+                type="rss",
+                text=info.spec.title,
+                title=info.spec.title,
+                description=info.spec.description,
+                language=info.spec.language,
+                xmlUrl=info.spec.url(base_url, "rss"),
+                htmlUrl=info.site_url,
+            )
+    return etree.tostring(opml, encoding="UTF-8", xml_declaration=True, pretty_print=True)
+
+
+def write_index(
+    output_dir: Path,
+    feeds: Sequence[FeedInfo],
+    *,
+    base_url: str,
+    site_title: str = "cityfeeds",
+    timezone: str = "Europe/Moscow",
+) -> bool:
+    """Write ``output_dir/index.html`` atomically; ``True`` if it changed."""
+    page = render_index(feeds, base_url=base_url, site_title=site_title, timezone=timezone)
+    return write_atomic(output_dir / "index.html", page)
+
+
+def write_opml(output_dir: Path, feeds: Sequence[FeedInfo], *, base_url: str) -> bool:
+    """Write ``output_dir/feeds.opml`` atomically; ``True`` if it changed."""
+    return write_atomic(output_dir / "feeds.opml", render_opml(feeds, base_url=base_url))

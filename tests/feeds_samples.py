@@ -1,0 +1,142 @@
+"""Fixed articles, a fake store and a config namespace shared by the feed and server tests."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+from crawler.models import Article, TopicMatch
+
+MSK = timezone(timedelta(hours=3))
+BASE_URL = "https://feeds.example.org/"
+
+
+def dt(day: int, hour: int, minute: int = 0) -> datetime:
+    """A Moscow time in March 2024 (tz-aware, as the store returns them)."""
+    return datetime(2024, 3, day, hour, minute, tzinfo=MSK)
+
+
+def sample_articles() -> list[Article]:
+    """A small fixed store with the awkward cases of the reliability catalogue."""
+    return [
+        Article(
+            url="https://www.m24.ru/news/transport/12032024/1",
+            source="m24",
+            title="Tom &amp;amp; Jerry: новый электробус 🚌 вышел на маршрут",
+            published=dt(12, 14),
+            updated=dt(12, 16, 30),
+            summary="Электробусы на маршруте <b>м1</b>.",
+            html=(
+                '<p>Первый абзац с <a href="/news/other">ссылкой</a>.</p>'
+                '<figure><img src="//cdn.m24.ru/img/bus.jpg" alt="Электробус"></figure>'
+                "<p>Код ]]&gt; внутри и конец.</p>"
+            ),
+            authors=["Иван Петров", "Мария Сидорова"],
+            section="Транспорт",
+            image="/img/bus-main.jpg",
+            language="ru",
+            topics=[TopicMatch("electric-transport", 2.5, ["электробус"])],
+        ),
+        Article(
+            url="https://vm.ru/news/1000-tramvaj",
+            source="vm",
+            title="Трамвай\x00 «Витязь-М»\x1b на\x0c Шаболовке\ud800",
+            published=dt(12, 11),
+            summary="",
+            text="Новый трамвай «Витязь-М» начал ходить по Шаболовке.",
+            html="<p>Новый трамвай «Витязь-М» начал ходить по Шаболовке.</p>",
+            authors=[],
+            section=None,
+            image="https://vm.ru/images/tram.webp",
+            topics=[TopicMatch("electric-transport", 1.5), TopicMatch("city", 1.0)],
+        ),
+        Article(
+            url="https://www.m24.ru/news/city/11032024/2",
+            source="m24",
+            title="Парк Горького открыл сезон",
+            published=dt(11, 9, 15),
+            summary="Сезон открыт.",
+            html="",
+            section="Город",
+            topics=[TopicMatch("city", 1.0)],
+        ),
+    ]
+
+
+def edited(article: Article, *, hours: int = 2) -> Article:
+    """``article`` as re-crawled after an edit: same URL and publication date, new text."""
+    return replace(
+        article,
+        title=article.title + " (обновлено)",
+        html=article.html + "<p>Дополнение редакции.</p>",
+        updated=(article.updated or article.published) + timedelta(hours=hours),
+    )
+
+
+class FakeStore:
+    """In-memory stand-in for ``crawler.store.Store`` with the two methods the builder uses."""
+
+    def __init__(self, articles: list[Article], *, failing: set[str] | None = None) -> None:
+        self.articles = list(articles)
+        self.failing = failing or set()
+        self.records: list[tuple[str, bool, str | None, int]] = []
+
+    def newest_articles(
+        self, *, topic: str | None = None, source: str | None = None, limit: int = 50
+    ) -> list[Article]:
+        if topic in self.failing or source in self.failing:
+            raise RuntimeError(f"store exploded for {topic or source}")
+        found = [
+            a
+            for a in self.articles
+            if (topic is None or any(t.id == topic for t in a.topics))
+            and (source is None or a.source == source)
+        ]
+        found.sort(key=lambda a: a.url)
+        found.sort(key=lambda a: a.published, reverse=True)
+        return found[:limit]
+
+    def record_feed_build(self, feed_path: str, ok: bool, error: str | None, items: int) -> None:
+        self.records.append((feed_path, ok, error, items))
+
+
+def sample_config(output_dir: Path, **overrides: Any) -> SimpleNamespace:
+    """The attributes of ``crawler.config.Config`` that the feed builder reads."""
+    values: dict[str, Any] = dict(
+        output_dir=output_dir,
+        base_url=BASE_URL,
+        feed_size=50,
+        timezone="Europe/Moscow",
+        topics=[
+            SimpleNamespace(
+                id="electric-transport",
+                title="Электротранспорт",
+                description="Электробусы, трамваи, МЦД и зарядные станции",
+                languages=["ru"],
+            ),
+            SimpleNamespace(
+                id="city", title="Городская среда", description="Парки и улицы", languages=[]
+            ),
+        ],
+        sources=[
+            SimpleNamespace(
+                name="m24",
+                title="Москва 24",
+                url="https://www.m24.ru/",
+                language="ru",
+                city="Moscow",
+            ),
+            SimpleNamespace(
+                name="vm",
+                title="Вечерняя Москва",
+                url="https://vm.ru/",
+                language="ru",
+                city="Moscow",
+            ),
+        ],
+    )
+    values.update(overrides)
+    return SimpleNamespace(**values)

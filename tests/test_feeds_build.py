@@ -1,0 +1,131 @@
+"""The builder publishes every feed, skips unchanged files, and isolates failures."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import feedparser
+import pytest
+from feeds_samples import BASE_URL, FakeStore, edited, sample_articles, sample_config
+from lxml import etree
+
+import feeds.build
+from feeds.build import build_feeds, feed_specs
+
+FEEDS = ["all", "topics/electric-transport", "topics/city", "sources/m24", "sources/vm"]
+
+
+def files(output: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(output)): p.read_bytes() for p in sorted(output.rglob("*")) if p.is_file()
+    }
+
+
+def test_specs_cover_all_topics_and_sources(tmp_path: Path) -> None:
+    specs = feed_specs(sample_config(tmp_path))
+    assert [spec.path for spec, _ in specs] == FEEDS
+    by_path = {spec.path: (spec, site) for spec, site in specs}
+    assert by_path["sources/m24"][1] == "https://www.m24.ru/"
+    assert by_path["topics/city"][0].language == "ru"  # no languages: the sources' language
+    assert by_path["all"][1] == BASE_URL
+
+
+def test_build_writes_three_formats_per_feed_plus_index_and_opml(tmp_path: Path) -> None:
+    store = FakeStore(sample_articles())
+    report = build_feeds(sample_config(tmp_path), store)
+    assert report.ok, report.failures
+    expected = {f"{p}.{ext}" for p in FEEDS for ext in ("rss", "atom", "json")}
+    assert set(files(tmp_path)) == expected | {"index.html", "feeds.opml"}
+    assert report.items == {
+        "all": 3,
+        "topics/electric-transport": 2,
+        "topics/city": 2,
+        "sources/m24": 2,
+        "sources/vm": 1,
+        "index.html": 5,
+        "feeds.opml": 5,
+    }
+    assert sorted(report.changed) == sorted([*FEEDS, "index.html", "feeds.opml"])
+    assert sorted(store.records) == sorted(
+        [(path, True, None, n) for path, n in report.items.items()]
+    )
+    for path in FEEDS:
+        for ext in ("rss", "atom"):
+            assert not feedparser.parse((tmp_path / f"{path}.{ext}").read_bytes()).bozo
+
+
+def test_rebuild_without_new_data_changes_nothing_on_disk(tmp_path: Path) -> None:
+    config, store = sample_config(tmp_path), FakeStore(sample_articles())
+    build_feeds(config, store)
+    before = files(tmp_path)
+    old = os.stat(tmp_path / "all.rss").st_mtime_ns - 10_000_000_000
+    for p in tmp_path.rglob("*.*"):
+        os.utime(p, ns=(old, old))
+    report = build_feeds(config, store)
+    assert report.changed == [] and len(report.unchanged) == len(FEEDS) + 2
+    assert files(tmp_path) == before
+    assert all(p.stat().st_mtime_ns == old for p in tmp_path.rglob("*.*"))  # C5: not rewritten
+
+
+def test_an_edit_changes_only_the_feeds_that_contain_the_article(tmp_path: Path) -> None:
+    config, articles = sample_config(tmp_path), sample_articles()
+    build_feeds(config, FakeStore(articles))
+    report = build_feeds(config, FakeStore([edited(articles[0]), *articles[1:]]))
+    assert sorted(report.changed) == [
+        "all",
+        "index.html",
+        "sources/m24",
+        "topics/electric-transport",
+    ]
+
+
+def test_a_failing_feed_keeps_its_last_good_files_and_the_rest_build(tmp_path: Path) -> None:
+    config = sample_config(tmp_path)
+    build_feeds(config, FakeStore(sample_articles()))
+    good = (tmp_path / "sources/vm.rss").read_bytes()
+    store = FakeStore([*sample_articles(), edited(sample_articles()[1])], failing={"vm"})
+    report = build_feeds(config, store)
+    assert list(report.failures) == ["sources/vm"]
+    assert "store exploded" in report.failures["sources/vm"]
+    assert (tmp_path / "sources/vm.rss").read_bytes() == good  # G6
+    assert ("sources/vm", False, report.failures["sources/vm"], 0) in store.records
+    assert {"all", "topics/electric-transport"} <= set(report.items)
+    index = (tmp_path / "index.html").read_text("utf-8")
+    assert "not refreshed in this build" in index
+
+
+def test_a_rendering_error_leaves_every_format_of_that_feed_untouched(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = sample_config(tmp_path)
+    build_feeds(config, FakeStore(sample_articles()))
+    before = files(tmp_path)
+
+    def broken(spec, articles, **kwargs):  # type: ignore[no-untyped-def]
+        if spec.path == "topics/city":
+            raise ValueError("boom")
+        return real(spec, articles, **kwargs)
+
+    real = feeds.build.RENDERERS["json"]
+    monkeypatch.setitem(feeds.build.RENDERERS, "json", broken)
+    articles = sample_articles()
+    report = build_feeds(config, FakeStore([edited(articles[2]), *articles[:2]]))
+    assert report.failures == {"topics/city": "ValueError: boom"}
+    for ext in ("rss", "atom", "json"):  # rendered first, written only if all formats rendered
+        assert files(tmp_path)[f"topics/city.{ext}"] == before[f"topics/city.{ext}"]
+    assert files(tmp_path)["sources/m24.rss"] != before["sources/m24.rss"]
+
+
+def test_only_rebuilds_the_named_feeds_but_refreshes_the_index(tmp_path: Path) -> None:
+    store = FakeStore(sample_articles())
+    report = build_feeds(sample_config(tmp_path), store, only={"sources/m24"})
+    assert set(report.results) == {"sources/m24", "index.html", "feeds.opml"}
+    assert (tmp_path / "sources/m24.atom").exists() and not (tmp_path / "all.atom").exists()
+    assert [r[0] for r in store.records] == ["sources/m24", "index.html", "feeds.opml"]
+
+
+def test_feed_size_bounds_every_feed(tmp_path: Path) -> None:
+    build_feeds(sample_config(tmp_path, feed_size=1), FakeStore(sample_articles()))
+    items = etree.parse(str(tmp_path / "all.rss")).findall("channel/item")
+    assert [i.findtext("link") for i in items] == [sample_articles()[0].url]
