@@ -40,18 +40,18 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=False)
 
 
-def _check_url(value: str, *, allow_private: bool = False) -> str:
+def _check_url(value: str, *, allow_private: bool = False, label: str = "url") -> str:
     if not is_http_url(value):
-        raise ValueError(f"not an http(s) URL: {value!r}")
-    from crawler.normalize.urls import canonicalize_url, host_of
+        raise ValueError(f"{label}: not an http(s) URL: {value!r}")
+    from crawler.normalize.urls import host_of
 
     host = host_of(value)
     if not allow_private and is_private_address(host):
         raise ValueError(
-            f"private, loopback or link-local address not allowed: {value!r} "
+            f"{label}: private, loopback or link-local address not allowed: {value!r} "
             "(set allow_private = true on the source to crawl it)"
         )
-    return canonicalize_url(value) if "://" in value else value
+    return value
 
 
 def _check_regex(value: str) -> str:
@@ -175,10 +175,10 @@ class SourceSpec(_Strict):
     def _urls(self) -> SourceSpec:
         ap = self.allow_private
         self.url = _check_url(self.url, allow_private=ap)
-        self.feeds = [_check_url(u, allow_private=ap) for u in self.feeds]
-        self.sitemaps = [_check_url(u, allow_private=ap) for u in self.sitemaps]
-        for listing in self.listings:
-            listing.url = _check_url(listing.url, allow_private=ap)
+        self.feeds = [_check_url(u, allow_private=ap, label="feeds") for u in self.feeds]
+        self.sitemaps = [_check_url(u, allow_private=ap, label="sitemaps") for u in self.sitemaps]
+        for i, listing in enumerate(self.listings):
+            listing.url = _check_url(listing.url, allow_private=ap, label=f"listings.{i}.url")
         if not self.allowed_domains:
             from crawler.normalize.urls import host_of
 

@@ -9,13 +9,14 @@ import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import urldefrag, urljoin
 
 from lxml import etree
 from lxml import html as lxml_html
 
 from crawler.normalize.dates import parse_date
 from crawler.normalize.text import clean_text
-from crawler.normalize.urls import canonicalize_url, is_http_url
+from crawler.normalize.urls import is_http_url
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +59,15 @@ _PARSER_OPTIONS = dict(
     remove_comments=True,
     remove_pis=True,
 )
+def absolute_url(href: str, base_url: str) -> str:
+    """``href`` resolved against ``base_url``, fragment dropped, otherwise as the site wrote it.
+
+    Identity (trailing slash, tracking parameters, AMP) is decided later by
+    ``canonicalize_url``; the URL fetched must stay the one the site links to.
+    """
+    return urldefrag(urljoin(base_url, href.strip())).url
+
+
 _DOCTYPE_RE = re.compile(rb"<!DOCTYPE[^>\[]*\[", re.I)
 _ENTITY_RE = re.compile(rb"<!ENTITY", re.I)
 
@@ -160,7 +170,7 @@ def _entry_link(item: etree._Element, base_url: str) -> str | None:
             if (child.text or "").strip():
                 candidates.append(child.text.strip())
     for raw in candidates:
-        url = canonicalize_url(raw, base_url)
+        url = absolute_url(raw, base_url)
         if is_http_url(url):
             return url
     return None
@@ -188,7 +198,7 @@ def parse_sitemap(body: bytes, base_url: str, *, tz: str, now: datetime) -> Site
         loc = _child_text(entry, "loc")
         if not loc:
             continue
-        url = canonicalize_url(loc, base_url)
+        url = absolute_url(loc, base_url)
         if not is_http_url(url):
             continue
         if name == "sitemap":
@@ -222,7 +232,7 @@ def listing_links(
     seen: set[str] = set()
     out: list[str] = []
     for href in doc.xpath("//a/@href"):
-        url = canonicalize_url(str(href).strip(), base_url)
+        url = absolute_url(str(href), base_url)
         if not is_http_url(url) or url in seen:
             continue
         if pattern is not None and not pattern.search(url):
