@@ -1,0 +1,519 @@
+"""Topic definitions (data from the config) and the engine that scores articles against them."""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+import re._constants as sre_constants  # the stdlib parser's opcodes, used only by the ReDoS check
+import re._parser as sre_parser
+import tomllib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import unquote, urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from crawler.models import TopicMatch
+from feeds.morph import Lemmatizer, Token, fold, fold_case_kept, tokenize
+
+__all__ = [
+    "DEFAULT_FIELD_WEIGHTS",
+    "FIELDS",
+    "TopicEngine",
+    "TopicSpec",
+    "load_topic_specs",
+    "parse_term",
+]
+
+FIELDS: tuple[str, ...] = ("title", "summary", "body", "section", "tags", "url")
+"""The article fields a topic is scored on, in evidence order."""
+
+DEFAULT_FIELD_WEIGHTS: dict[str, float] = {
+    "title": 3.0,
+    "summary": 2.0,
+    "body": 1.0,
+    "section": 1.5,
+    "tags": 1.5,
+    "url": 1.0,
+}
+"""Field weights used for any field a topic does not set: title > summary > body."""
+
+LANGUAGES = frozenset({"ru", "en"})
+_SLUG = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+# Words between two words of a phrase: «зарядных электрических станций» still matches
+# «зарядн* станц*», but a word three positions away does not.
+PHRASE_GAP = 1
+# A term repeated in one field adds this share of its weight per extra occurrence, at most twice:
+# a body that says «трамвай» five times is about trams, one passing mention is not.
+REPEAT_BONUS = 0.25
+REPEAT_CAP = 2
+# Regexes see at most this many characters per field, which bounds their worst-case cost.
+REGEX_INPUT_LIMIT = 20_000
+REGEX_MAX_LENGTH = 300
+MIN_PREFIX = 3
+_WORD_RE = re.compile(r"[^\W_]+(?:[-‐‑][^\W_]+)*")
+_REPEATS = (sre_constants.MAX_REPEAT, sre_constants.MIN_REPEAT, sre_constants.POSSESSIVE_REPEAT)
+
+
+# ----------------------------------------------------------------------------- terms
+
+
+@dataclass(frozen=True, slots=True)
+class TermWord:
+    """One word of an include/exclude term and how it matches a token.
+
+    ``lemma``: any dictionary form of the token equals the word's dictionary form.
+    ``prefix`` (written ``word*``): the folded token or one of its dictionary forms starts with it,
+    which is how compounds match («электромобил*» ← «электромобилестроения»).
+    ``exact`` (an all-capitals acronym such as «СИМ» or «КАМАЗ-6282»): the token as written,
+    case-sensitively, so «сим-карта» is not «СИМ».
+    """
+
+    kind: Literal["lemma", "prefix", "exact"]
+    value: str
+
+
+def parse_term(term: str) -> tuple[TermWord, ...]:
+    """Parse a config term (one word or a phrase) into its words; raise ValueError if malformed."""
+    words = term.split()
+    if not words:
+        raise ValueError("empty term")
+    parsed: list[TermWord] = []
+    for word in words:
+        body = word[:-1] if word.endswith("*") else word
+        if not _WORD_RE.fullmatch(body):
+            raise ValueError(f"{word!r} is not a word (letters, digits, inner hyphens, optional *)")
+        if word.endswith("*"):
+            if len(body) < MIN_PREFIX:
+                raise ValueError(f"prefix {word!r} is shorter than {MIN_PREFIX} characters")
+            parsed.append(TermWord("prefix", fold(body)))
+        elif _is_acronym(body):
+            parsed.append(TermWord("exact", fold_case_kept(body)))
+        else:
+            parsed.append(TermWord("lemma", fold(body)))
+    return tuple(parsed)
+
+
+def _is_acronym(word: str) -> bool:
+    letters = [c for c in word if c.isalpha()]
+    return len(letters) >= 2 and all(c.isupper() for c in letters)
+
+
+# ----------------------------------------------------------------------------- regex guard
+
+
+def check_regex(pattern: str) -> re.Pattern[str]:
+    """Compile ``pattern`` or raise ValueError if it is invalid or could backtrack catastrophically.
+
+    Why a static check rather than the ``regex`` module's timeout: a timeout makes the result
+    depend on machine load, and topic scores are stored and must be deterministic. The check
+    rejects the shapes behind exponential backtracking: a variable repeat inside another variable
+    repeat (``(a+)+``, ``(\\w*\\s?)*``), an alternation under a variable repeat (``(a|ab)*``) and
+    backreferences. Polynomial cases that remain are bounded by :data:`REGEX_INPUT_LIMIT`.
+    """
+    if len(pattern) > REGEX_MAX_LENGTH:
+        raise ValueError(f"regex longer than {REGEX_MAX_LENGTH} characters")
+    try:
+        compiled = re.compile(pattern)
+        parsed = sre_parser.parse(pattern)
+    except re.error as exc:
+        raise ValueError(f"invalid regex {pattern!r}: {exc}") from exc
+    _check_backtracking(parsed, pattern, under_repeat=False)
+    return compiled
+
+
+def _check_backtracking(items: Iterable[Any], pattern: str, *, under_repeat: bool) -> None:
+    for op, av in items:
+        if op in _REPEATS:
+            low, high, sub = av
+            variable = high != low and high > 1
+            if variable and under_repeat:
+                raise ValueError(f"regex {pattern!r} nests quantifiers (catastrophic backtracking)")
+            _check_backtracking(sub, pattern, under_repeat=under_repeat or variable)
+        elif op is sre_constants.BRANCH:
+            if under_repeat:
+                raise ValueError(f"regex {pattern!r} repeats an alternation (backtracking risk)")
+            for branch in av[1]:
+                _check_backtracking(branch, pattern, under_repeat=under_repeat)
+        elif op in (sre_constants.GROUPREF, sre_constants.GROUPREF_EXISTS):
+            raise ValueError(f"regex {pattern!r} uses a backreference")
+        elif op is sre_constants.SUBPATTERN:
+            _check_backtracking(av[3], pattern, under_repeat=under_repeat)
+        elif op in (sre_constants.ASSERT, sre_constants.ASSERT_NOT):
+            _check_backtracking(av[1], pattern, under_repeat=under_repeat)
+        elif op is sre_constants.ATOMIC_GROUP:
+            _check_backtracking(av, pattern, under_repeat=under_repeat)
+
+
+# ----------------------------------------------------------------------------- spec
+
+
+class TopicSpec(BaseModel):
+    """One topic, as written in a ``[[topics]]`` table of the config.
+
+    ``include`` maps a term or phrase to its weight (> 0); ``exclude`` maps a false friend to a
+    penalty (>= 0): its tokens can never count as include evidence for this topic, and a positive
+    penalty is subtracted per field it appears in. ``regexes`` maps a pattern to a weight
+    (negative to exclude). A topic's score sums ``weight x field weight`` over the fields a term
+    appears in; the topic matches when the score reaches ``threshold``. ``sources``/``cities``
+    restrict the topic to articles from those sources or cities (empty = everywhere).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=_SLUG, max_length=64)
+    title: str = Field(min_length=1)
+    description: str = ""
+    languages: list[str] = Field(default_factory=lambda: ["ru"])
+    include: dict[str, float] = Field(default_factory=dict)
+    exclude: dict[str, float] = Field(default_factory=dict)
+    regexes: dict[str, float] = Field(default_factory=dict)
+    field_weights: dict[str, float] = Field(default_factory=dict)
+    threshold: float = Field(default=2.0, gt=0)
+    sources: list[str] = Field(default_factory=list)
+    cities: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _check_entries(self) -> TopicSpec:
+        """Check every entry, naming the topic and the entry in the error message."""
+        where = f"topic {self.id!r}"
+        for language in self.languages:
+            if language not in LANGUAGES:
+                raise ValueError(f"{where}: language {language!r} not one of {sorted(LANGUAGES)}")
+        for term, weight in self.include.items():
+            _check_term(where, "include", term)
+            if not (math.isfinite(weight) and weight > 0):
+                raise ValueError(f"{where}: include {term!r} needs a weight > 0, got {weight}")
+        for term, penalty in self.exclude.items():
+            _check_term(where, "exclude", term)
+            if not (math.isfinite(penalty) and penalty >= 0):
+                raise ValueError(f"{where}: exclude {term!r} needs a penalty >= 0, got {penalty}")
+        for pattern, weight in self.regexes.items():
+            try:
+                check_regex(pattern)
+            except ValueError as exc:
+                raise ValueError(f"{where}: {exc}") from None
+            if not math.isfinite(weight) or weight == 0:
+                raise ValueError(f"{where}: regex {pattern!r} needs a non-zero weight")
+        if not self.include and not any(w > 0 for w in self.regexes.values()):
+            raise ValueError(f"{where}: needs at least one include term or positive regex")
+        for field, weight in self.field_weights.items():
+            if field not in FIELDS:
+                raise ValueError(f"{where}: field_weights has unknown field {field!r} ({FIELDS})")
+            if not (math.isfinite(weight) and weight >= 0):
+                raise ValueError(f"{where}: field weight {field!r} must be >= 0, got {weight}")
+        self.field_weights = {
+            f: self.field_weights.get(f, DEFAULT_FIELD_WEIGHTS[f]) for f in FIELDS
+        }
+        return self
+
+
+def _check_term(where: str, kind: str, term: str) -> None:
+    try:
+        parse_term(term)
+    except ValueError as exc:
+        raise ValueError(f"{where}: {kind} term {term!r}: {exc}") from None
+
+
+def load_topic_specs(path: str | Path) -> list[TopicSpec]:
+    """Read and validate the ``[[topics]]`` tables of a TOML file."""
+    with open(path, "rb") as fh:
+        data = tomllib.load(fh)
+    specs: list[TopicSpec] = []
+    for index, entry in enumerate(data.get("topics", [])):
+        try:
+            specs.append(TopicSpec.model_validate(entry))
+        except ValidationError as exc:
+            name = entry.get("id", "?") if isinstance(entry, dict) else "?"
+            raise ValueError(f"{path}: topics[{index}] ({name!r}): {exc}") from exc
+    return specs
+
+
+# ----------------------------------------------------------------------------- engine
+
+
+@dataclass(frozen=True, slots=True)
+class _Term:
+    text: str  # as written in the config, shown in evidence
+    matchers: tuple[int, ...]
+    weight: float
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    spec: TopicSpec
+    include: tuple[_Term, ...]
+    exclude: tuple[_Term, ...]
+    regexes: tuple[tuple[str, re.Pattern[str], float], ...]
+    sources: frozenset[str]
+    cities: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class _Occurrence:
+    positions: tuple[int, ...]
+    surface: str
+
+
+# Hits of one field: matcher id -> (position, surface) in text order.
+_Hits = dict[int, list[tuple[int, str]]]
+
+
+class TopicEngine:
+    """Scores articles against compiled topics; build once, call :meth:`classify` per article.
+
+    Construction lemmatizes every term once. Each field of an article is tokenized and lemmatized
+    once for all topics; a per-engine LRU cache maps a word to the term words it matches, so
+    re-scoring thousands of stored articles costs mostly dictionary look-ups.
+    """
+
+    def __init__(
+        self,
+        specs: Sequence[TopicSpec],
+        *,
+        lemmatizer: Lemmatizer | None = None,
+        cache_size: int = 200_000,
+    ) -> None:
+        self._lemmatizer = lemmatizer or Lemmatizer(cache_size)
+        self._matcher_ids: dict[TermWord, int] = {}
+        self._exact: dict[str, int] = {}
+        self._lemma: dict[str, int] = {}
+        self._prefixes: list[tuple[str, int]] = []
+        seen: set[str] = set()
+        compiled: list[_Compiled] = []
+        for spec in specs:
+            if spec.id in seen:
+                raise ValueError(f"duplicate topic id {spec.id!r}")
+            seen.add(spec.id)
+            compiled.append(
+                _Compiled(
+                    spec=spec,
+                    include=tuple(self._term(t, w) for t, w in spec.include.items()),
+                    exclude=tuple(self._term(t, w) for t, w in spec.exclude.items()),
+                    regexes=tuple((p, check_regex(p), w) for p, w in spec.regexes.items()),
+                    sources=frozenset(spec.sources),
+                    cities=frozenset(fold(c) for c in spec.cities),
+                )
+            )
+        self._topics = tuple(compiled)
+        # Per instance (not a module cache): the answer depends on this engine's terms.
+        self.word_matchers = functools.lru_cache(maxsize=cache_size)(self._word_matchers)
+
+    @property
+    def specs(self) -> list[TopicSpec]:
+        """The topic specs this engine was built from, in order."""
+        return [c.spec for c in self._topics]
+
+    def classify(
+        self,
+        *,
+        title: str,
+        summary: str = "",
+        text: str = "",
+        url: str = "",
+        section: str | None = None,
+        tags: Sequence[str] = (),
+        source: str | None = None,
+        city: str | None = None,
+    ) -> list[TopicMatch]:
+        """Return the topics this article matches, best score first, each with its evidence."""
+        return [
+            m for m, ok in self._score(title, summary, text, url, section, tags, source, city) if ok
+        ]
+
+    def score_all(
+        self,
+        *,
+        title: str,
+        summary: str = "",
+        text: str = "",
+        url: str = "",
+        section: str | None = None,
+        tags: Sequence[str] = (),
+        source: str | None = None,
+        city: str | None = None,
+    ) -> list[tuple[TopicMatch, bool]]:
+        """Score every applicable topic, matching or not (for debugging and benchmarks)."""
+        return self._score(title, summary, text, url, section, tags, source, city)
+
+    # -- internals
+
+    def _term(self, text: str, weight: float) -> _Term:
+        return _Term(text, tuple(self._matcher(w) for w in parse_term(text)), weight)
+
+    def _matcher(self, word: TermWord) -> int:
+        if word.kind == "lemma":
+            # Terms are written in any form; match on the dictionary form («электробусы» works too).
+            word = TermWord("lemma", self._lemmatizer.lemma(word.value))
+        if word not in self._matcher_ids:
+            mid = len(self._matcher_ids)
+            self._matcher_ids[word] = mid
+            if word.kind == "exact":
+                self._exact[word.value] = mid
+            elif word.kind == "lemma":
+                self._lemma[word.value] = mid
+            else:
+                self._prefixes.append((word.value, mid))
+        return self._matcher_ids[word]
+
+    def _word_matchers(self, word: str) -> tuple[int, ...]:
+        ids: set[int] = set()
+        exact = self._exact.get(fold_case_kept(word))
+        if exact is not None:
+            ids.add(exact)
+        keys = self._lemmatizer.keys(word)
+        for key in keys:
+            mid = self._lemma.get(key)
+            if mid is not None:
+                ids.add(mid)
+        for prefix, mid in self._prefixes:
+            if any(key.startswith(prefix) for key in keys):
+                ids.add(mid)
+        return tuple(sorted(ids))
+
+    def _hits(self, tokens: list[Token]) -> _Hits:
+        hits: _Hits = {}
+        for token in tokens:
+            for mid in self.word_matchers(token.text):
+                hits.setdefault(mid, []).append((token.pos, token.text))
+        return hits
+
+    def _score(
+        self,
+        title: str,
+        summary: str,
+        text: str,
+        url: str,
+        section: str | None,
+        tags: Sequence[str],
+        source: str | None,
+        city: str | None,
+    ) -> list[tuple[TopicMatch, bool]]:
+        fields = {
+            "title": title or "",
+            "summary": summary or "",
+            "body": text or "",
+            "section": section or "",
+            # A sentence break between tags keeps phrases from spanning two tags.
+            "tags": ". ".join(tags),
+            "url": _url_words(url),
+        }
+        topics = [c for c in self._topics if _applies(c, source, city)]
+        hits = {f: self._hits(tokenize(v)) for f, v in fields.items() if v}
+        results: list[tuple[TopicMatch, bool]] = []
+        for topic in topics:
+            score = 0.0
+            evidence: list[tuple[int, int, str, str]] = []
+            for field_no, field in enumerate(FIELDS):
+                weight = topic.spec.field_weights[field]
+                if field not in hits or weight == 0:
+                    continue
+                score += self._score_field(
+                    topic, field, field_no, fields[field], hits[field], weight, evidence
+                )
+            score = round(score + 0.0, 3)
+            evidence.sort()
+            match = TopicMatch(id=topic.spec.id, score=score, evidence=[e[3] for e in evidence])
+            results.append((match, score >= topic.spec.threshold))
+        results.sort(key=lambda r: (-r[0].score, r[0].id))
+        return results
+
+    def _score_field(
+        self,
+        topic: _Compiled,
+        field: str,
+        field_no: int,
+        value: str,
+        hits: _Hits,
+        weight: float,
+        evidence: list[tuple[int, int, str, str]],
+    ) -> float:
+        score = 0.0
+        masked: set[int] = set()
+        for term in topic.exclude:
+            found = _occurrences(term, hits)
+            if not found:
+                continue
+            for occ in found:
+                masked.update(occ.positions)
+            if term.weight > 0:
+                score -= term.weight * weight
+                evidence.append(
+                    (
+                        field_no,
+                        found[0].positions[0],
+                        term.text,
+                        f"{field}: −{term.text} ← {_quote(found)}",
+                    )
+                )
+        for term in topic.include:
+            found = [o for o in _occurrences(term, hits) if masked.isdisjoint(o.positions)]
+            if not found:
+                continue
+            extra = min(len({o.positions[0] for o in found}) - 1, REPEAT_CAP)
+            score += term.weight * weight * (1 + REPEAT_BONUS * extra)
+            evidence.append(
+                (
+                    field_no,
+                    found[0].positions[0],
+                    term.text,
+                    f"{field}: {term.text} ← {_quote(found)}",
+                )
+            )
+        for pattern, regex, regex_weight in topic.regexes:
+            m = regex.search(value, 0, REGEX_INPUT_LIMIT)
+            if m:
+                score += regex_weight * weight
+                sign = "" if regex_weight > 0 else "−"
+                evidence.append(
+                    (field_no, 1 << 30, pattern, f"{field}: {sign}/{pattern}/ ← «{m.group()}»")
+                )
+        return score
+
+
+def _applies(topic: _Compiled, source: str | None, city: str | None) -> bool:
+    if topic.sources and source not in topic.sources:
+        return False
+    return not topic.cities or (city is not None and fold(city) in topic.cities)
+
+
+def _url_words(url: str) -> str:
+    if not url:
+        return ""
+    # Only the path carries a rubric or slug (/news/transport/…, /posts/id1-klaster-…).
+    return unquote(urlsplit(url).path).replace("/", " . ").replace("_", " ")
+
+
+def _occurrences(term: _Term, hits: _Hits) -> list[_Occurrence]:
+    first = hits.get(term.matchers[0])
+    if not first:
+        return []
+    if len(term.matchers) == 1:
+        return [_Occurrence((pos,), surface) for pos, surface in first]
+    found: list[_Occurrence] = []
+    for pos, surface in first:
+        positions, surfaces = [pos], [surface]
+        for mid in term.matchers[1:]:
+            nxt = next(
+                (
+                    (p, s)
+                    for p, s in hits.get(mid, ())
+                    if positions[-1] < p <= positions[-1] + 1 + PHRASE_GAP
+                ),
+                None,
+            )
+            if nxt is None:
+                break
+            positions.append(nxt[0])
+            surfaces.append(nxt[1])
+        else:
+            found.append(_Occurrence(tuple(positions), " ".join(surfaces)))
+    return found
+
+
+def _quote(found: list[_Occurrence]) -> str:
+    surfaces = list(dict.fromkeys(o.surface for o in found))
+    return ", ".join(f"«{s}»" for s in surfaces[:3])
