@@ -1,0 +1,177 @@
+"""Precision, recall and F1 of the topic engine vs a naive substring baseline (labelled set)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from feeds.topics import TopicEngine, TopicSpec, load_topic_specs  # noqa: E402
+
+DEFAULT_CONFIG = ROOT / "cityfeeds.toml"
+DEFAULT_CASES = ROOT / "tests" / "fixtures" / "topics" / "labelled.jsonl"
+
+
+@dataclass(frozen=True)
+class Case:
+    """One labelled headline: the gold topics cover every shipped topic."""
+
+    title: str
+    summary: str
+    labels: frozenset[str]
+    kind: str
+    split: str
+    note: str = ""
+
+
+def load_cases(path: Path) -> list[Case]:
+    """Read the labelled JSONL set."""
+    cases = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            row = json.loads(line)
+            cases.append(
+                Case(
+                    row["title"],
+                    row.get("summary", ""),
+                    frozenset(row["labels"]),
+                    row["kind"],
+                    row.get("split", "dev"),
+                    row.get("note", ""),
+                )
+            )
+    return cases
+
+
+class SubstringBaseline:
+    """The naive approach: a topic matches if, case-insensitively, the text contains one of its
+    terms as a substring (``*`` dropped; for a phrase, every word of it)."""
+
+    def __init__(self, specs: Sequence[TopicSpec]) -> None:
+        self._terms = {
+            s.id: [[w.rstrip("*").lower() for w in t.split()] for t in s.include] for s in specs
+        }
+
+    def topics(self, text: str) -> set[str]:
+        """The topic ids whose words occur in ``text``."""
+        low = text.lower()
+        return {
+            tid
+            for tid, terms in self._terms.items()
+            if any(all(w in low for w in words) for words in terms)
+        }
+
+
+@dataclass
+class Counts:
+    """Confusion counts of one topic."""
+
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+
+    def prf(self) -> tuple[float, float, float]:
+        """Precision, recall and F1 (1.0 when there is nothing to get wrong)."""
+        p = self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
+        r = self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
+        f = 2 * p * r / (p + r) if p + r else 0.0
+        return p, r, f
+
+
+def evaluate(
+    cases: Sequence[Case], topic_ids: Sequence[str], predict: Callable[[Case], set[str]]
+) -> tuple[dict[str, Counts], list[tuple[Case, str, str]]]:
+    """Count TP/FP/FN per topic; also return the errors as (case, topic, "FP"|"FN")."""
+    counts = {t: Counts() for t in topic_ids}
+    errors = []
+    for case in cases:
+        predicted = predict(case)
+        for t in topic_ids:
+            gold, got = t in case.labels, t in predicted
+            if gold and got:
+                counts[t].tp += 1
+            elif got:
+                counts[t].fp += 1
+                errors.append((case, t, "FP"))
+            elif gold:
+                counts[t].fn += 1
+                errors.append((case, t, "FN"))
+    return counts, errors
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Print the per-topic table for the dev, held-out and whole set."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+    parser.add_argument("--cases", type=Path, default=DEFAULT_CASES)
+    parser.add_argument(
+        "--errors",
+        choices=["none", "dev", "all"],
+        default="none",
+        help="list misclassified cases (tune on dev only; heldout is for reports)",
+    )
+    args = parser.parse_args(argv)
+
+    specs = load_topic_specs(args.config)
+    cases = load_cases(args.cases)
+    labelled = {t for c in cases for t in c.labels}
+    topic_ids = [s.id for s in specs if s.id in labelled]
+    engine = TopicEngine(specs)
+    baseline = SubstringBaseline(specs)
+
+    start = time.perf_counter()
+    engine_pred = {
+        id(c): {m.id for m in engine.classify(title=c.title, summary=c.summary)} for c in cases
+    }
+    elapsed = time.perf_counter() - start
+    base_pred = {id(c): baseline.topics(f"{c.title}\n{c.summary}") for c in cases}
+
+    splits = {
+        "dev": [c for c in cases if c.split == "dev"],
+        "heldout": [c for c in cases if c.split == "heldout"],
+        "all": cases,
+    }
+    kinds = {
+        k: sum(c.kind == k for c in cases) for k in ("in", "out", "false_friend", "borderline")
+    }
+    print(
+        f"labelled set: {len(cases)} cases ({', '.join(f'{k} {n}' for k, n in kinds.items())}); "
+        f"dev {len(splits['dev'])}, heldout {len(splits['heldout'])}"
+    )
+    print(f"engine: {len(cases) / elapsed:.0f} cases/s cold (first pass, lemma cache empty)\n")
+    header = f"{'split':8} {'topic':20} {'method':9} {'P':>6} {'R':>6} {'F1':>6}   TP  FP  FN"
+    print(header)
+    print("-" * len(header))
+    all_errors = {}
+    for split, subset in splits.items():
+        for method, pred in (("engine", engine_pred), ("baseline", base_pred)):
+            counts, errors = evaluate(subset, topic_ids, lambda c, pred=pred: pred[id(c)])
+            if method == "engine":
+                all_errors[split] = errors
+            for t in topic_ids:
+                p, r, f = counts[t].prf()
+                c = counts[t]
+                print(
+                    f"{split:8} {t:20} {method:9} {p:6.3f} {r:6.3f} {f:6.3f} "
+                    f"{c.tp:4d}{c.fp:4d}{c.fn:4d}"
+                )
+        print()
+    if args.errors != "none":
+        for case, t, kind in all_errors["dev" if args.errors == "dev" else "all"]:
+            matches = engine.score_all(title=case.title, summary=case.summary)
+            score = next((m.score for m, _ in matches if m.id == t), 0.0)
+            print(
+                f"{kind} {t} [{case.kind}/{case.split}] {score:.2f} {case.title} | {case.summary}"
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
