@@ -1,0 +1,58 @@
+"""``cityfeeds topics``: list the configured topics and how many stored articles each has."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from crawler.commands._table import format_table
+from crawler.config import Config
+from crawler.store import Store
+
+NAME = "topics"
+HELP = "list configured topics with their article counts"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def run(args: argparse.Namespace, config: Config) -> int:
+    store = Store.open(config.database_url)
+    try:
+        counts = store.topic_counts()
+    finally:
+        store.close()
+    if args.json:
+        rows = [
+            {
+                "id": t.id,
+                "title": t.title,
+                "description": t.description,
+                "languages": t.languages,
+                "threshold": t.threshold,
+                "terms": len(t.include),
+                "sources": t.sources,
+                "cities": t.cities,
+                "articles": counts.get(t.id, 0),
+            }
+            for t in config.topics
+        ]
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    rows = [
+        [
+            t.id,
+            counts.get(t.id, 0),
+            t.title,
+            ",".join(t.languages),
+            f"{t.threshold:g}",
+            len(t.include),
+            ",".join(t.sources + t.cities) or "all",
+        ]
+        for t in config.topics
+    ]
+    print(
+        format_table(["id", "articles", "title", "lang", "threshold", "terms", "limited to"], rows)
+    )
+    return 0
