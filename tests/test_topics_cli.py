@@ -1,0 +1,71 @@
+"""``cityfeeds classify`` and ``cityfeeds topics``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from crawler.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIG = str(ROOT / "cityfeeds.toml")
+
+
+@pytest.fixture(autouse=True)
+def _database(monkeypatch: pytest.MonkeyPatch, sqlite_url: str) -> None:
+    monkeypatch.setenv("CITYFEEDS_DATABASE_URL", sqlite_url)
+
+
+def test_classify_json(capsys: pytest.CaptureFixture[str]) -> None:
+    status = main(
+        [
+            "--config",
+            CONFIG,
+            "classify",
+            "--json",
+            "--title",
+            "Кластер электромобилестроения появился в Москве",
+        ]
+    )
+    assert status == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out == {
+        "topics": [
+            {
+                "id": "electric-transport",
+                "score": 3.0,
+                "evidence": ["title: электромобил* ← «электромобилестроения»"],
+            }
+        ]
+    }
+
+
+def test_classify_text_shows_score_and_evidence(capsys: pytest.CaptureFixture[str]) -> None:
+    main(
+        [
+            "--config",
+            CONFIG,
+            "classify",
+            "--title",
+            "Новые электробусы",
+            "--summary",
+            "Электробусы КАМАЗ-6282 вышли на маршрут",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert "electric-transport  " in out
+    assert "  title: электробус* ← «электробусы»" in out
+
+
+def test_classify_false_friend_matches_nothing(capsys: pytest.CaptureFixture[str]) -> None:
+    main(["--config", CONFIG, "classify", "--json", "--title", "Тарифы на электроэнергию вырастут"])
+    assert json.loads(capsys.readouterr().out) == {"topics": []}
+
+
+def test_topics_lists_every_topic_with_counts(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--config", CONFIG, "topics", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["id"] for r in rows][:3] == ["electric-transport", "public-transport", "road-works"]
+    assert all(r["articles"] == 0 for r in rows)
