@@ -1,0 +1,95 @@
+"""The feed server on a real socket (uvicorn, 127.0.0.1, port 0): raw paths, HEAD, 304, gzip."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+from feeds.publish import write_atomic
+from feeds.server import create_app
+
+FEED = b"<?xml version='1.0' encoding='UTF-8'?>\n<rss version=\"2.0\"><channel/></rss>\n" * 20
+
+
+class ThreadedServer:
+    """A uvicorn server running in a thread on an OS-chosen port."""
+
+    def __init__(self, root: Path) -> None:
+        config = uvicorn.Config(create_app(root), host="127.0.0.1", port=0, log_level="warning")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> str:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.01)
+        port = self.server.servers[0].sockets[0].getsockname()[1]
+        return f"http://127.0.0.1:{port}"
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture
+def base(tmp_path: Path) -> Iterator[str]:
+    root = tmp_path / "output"
+    write_atomic(root / "all.rss", FEED)
+    (tmp_path / "secret.txt").write_text("TOP SECRET")
+    with ThreadedServer(root) as url:
+        yield url
+
+
+def raw_get(base: str, target: str) -> bytes:
+    """Send ``target`` exactly as written (like ``curl --path-as-is``) and return the response."""
+    host, port = base.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as sock:
+        sock.sendall(f"GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/../secret.txt",
+        "/../../../../etc/passwd",
+        "/%2e%2e/secret.txt",
+        "/%2E%2E%2Fsecret.txt",
+        "/..%5csecret.txt",
+        "/..\\secret.txt",
+        "/./../secret.txt",
+    ],
+)
+def test_raw_traversal_attempts_get_404(base: str, target: str) -> None:
+    response = raw_get(base, target)
+    status = response.split(b"\r\n", 1)[0]
+    assert status in (b"HTTP/1.1 404 Not Found", b"HTTP/1.1 400 Bad Request"), response[:200]
+    assert b"TOP SECRET" not in response and b"root:" not in response
+
+
+def test_get_head_304_and_gzip_over_a_socket(base: str) -> None:
+    with httpx.Client(base_url=base) as client:
+        get = client.get("/all.rss", headers={"Accept-Encoding": "identity"})
+        assert get.status_code == 200 and get.content == FEED
+        head = client.head("/all.rss", headers={"Accept-Encoding": "identity"})
+        assert head.content == b""
+        assert head.headers["content-length"] == str(len(FEED))
+        assert head.headers["etag"] == get.headers["etag"]
+        again = client.get("/all.rss", headers={"If-None-Match": get.headers["etag"]})
+        assert again.status_code == 200  # httpx asks for gzip: another representation
+        assert again.headers["content-encoding"] == "gzip"
+        cached = client.get("/all.rss", headers={"If-None-Match": again.headers["etag"]})
+        assert cached.status_code == 304 and cached.content == b""
