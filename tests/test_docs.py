@@ -1,0 +1,51 @@
+"""The README's lists (commands, sources, settings) match the code, so the docs cannot drift."""
+
+from __future__ import annotations
+
+import re
+
+from crawler.cli import build_parser, command_modules
+from crawler.config import CrawlSpec, GeneralSpec, ListingSpec, ScheduleSpec, SourceSpec, load_config
+from feeds.topics import TopicSpec
+from tests.conftest import ROOT
+
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def _section(name: str) -> str:
+    match = re.search(rf"<!-- {name}:.*?-->(.*?)<!-- /{name} -->", README, re.S)
+    assert match, f"README has no <!-- {name} --> section"
+    return match.group(1)
+
+
+def test_every_command_is_documented_and_every_documented_command_exists() -> None:
+    documented = set(re.findall(r"^\| `cityfeeds (\w+)", _section("commands"), re.M))
+    actual = {m.NAME for m in command_modules()}
+    assert documented == actual
+
+
+def test_every_command_has_help() -> None:
+    parser = build_parser()
+    for module in command_modules():
+        assert module.HELP and len(module.HELP) < 100, module.NAME
+        assert parser.parse_args([module.NAME, *_required_args(module.NAME)]).command == module.NAME
+
+
+def _required_args(name: str) -> list[str]:
+    return {
+        "extract": ["page.html"],
+        "classify": ["--title", "x"],
+        "record": ["https://example.org/", "--source", "x"],
+    }.get(name, [])
+
+
+def test_every_shipped_source_is_documented() -> None:
+    documented = re.findall(r"^\| `([\w-]+)` \|", _section("sources"), re.M)
+    assert documented == [s.name for s in load_config(ROOT / "cityfeeds.toml").sources]
+
+
+def test_every_setting_is_documented() -> None:
+    section = _section("settings")
+    for model in (GeneralSpec, CrawlSpec, ScheduleSpec, SourceSpec, ListingSpec, TopicSpec):
+        for field in model.model_fields:
+            assert f"`{field}`" in section, f"{model.__name__}.{field} is not in the README"
