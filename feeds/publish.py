@@ -75,6 +75,15 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
+def _ru_items(n: int) -> str:
+    # Russian plural forms: 1 материал, 2 материала, 5 материалов (11-14 take the last form).
+    if n % 10 == 1 and n % 100 != 11:
+        return "материал"
+    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
+        return "материала"
+    return "материалов"
+
+
 def _fmt_time(value: datetime, tz: ZoneInfo) -> str:
     return value.astimezone(tz).strftime("%d.%m.%Y %H:%M")
 
@@ -90,7 +99,7 @@ def _feed_card(info: FeedInfo, base_url: str, tz: ZoneInfo) -> str:
     if info.items is None:
         meta = '<span class="warn">нет данных в этой сборке · not refreshed in this build</span>'
     else:
-        meta = f'<span class="count">{info.items}</span> материалов · items'
+        meta = f'<span class="count">{info.items}</span> {_ru_items(info.items)} · items'
         if info.updated is not None:
             meta += (
                 f' · обновлено · updated <time datetime="{e(rfc3339(info.updated))}">'

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import uvicorn
+
 from crawler.models import Article, TopicMatch
+from feeds.server import create_app
 
 MSK = timezone(timedelta(hours=3))
 BASE_URL = "https://feeds.example.org/"
@@ -140,3 +145,26 @@ def sample_config(output_dir: Path, **overrides: Any) -> SimpleNamespace:
     )
     values.update(overrides)
     return SimpleNamespace(**values)
+
+
+class ThreadedServer:
+    """A uvicorn server running in a thread on an OS-chosen port."""
+
+    def __init__(self, root: Path) -> None:
+        config = uvicorn.Config(create_app(root), host="127.0.0.1", port=0, log_level="warning")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> str:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.01)
+        port = self.server.servers[0].sockets[0].getsockname()[1]
+        return f"http://127.0.0.1:{port}"
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
