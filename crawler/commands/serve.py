@@ -11,6 +11,12 @@ log = logging.getLogger(__name__)
 
 NAME = "serve"
 HELP = "serve the output directory (feeds, index page, OPML) over HTTP"
+DESCRIPTION = """\
+Serve output/ to feed readers: strong content-based ETags and Last-Modified, 304 for
+If-None-Match / If-Modified-Since, HEAD, gzip (its own ETag, Vary: Accept-Encoding) and
+Cache-Control: public, max-age=300. Nothing outside output/ is reachable. Set base_url in
+cityfeeds.toml to where this is reachable; for nginx instead see docs/nginx.md.
+"""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
