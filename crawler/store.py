@@ -39,7 +39,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from crawler.models import Article, TopicMatch
 from crawler.normalize.urls import url_identity
@@ -317,8 +317,16 @@ class Store:
         """Insert a new article or update an edited one in place (identity and first-seen kept).
 
         An unchanged re-crawl writes nothing. The publication date never changes once stored.
+        Safe when several processes store the same URL at once (distributed workers).
         """
-        return _retry_locked(lambda: self._upsert(article, now))
+        try:
+            return _retry_locked(lambda: self._upsert(article, now))
+        except IntegrityError:
+            # Another process inserted this URL between our read and our insert (PostgreSQL
+            # lets both read "absent"; SQLite's BEGIN IMMEDIATE cannot race). Its row is
+            # committed now, so a second attempt sees it and becomes unchanged/updated.
+            logger.debug("concurrent insert of %s, re-reading", article.url)
+            return _retry_locked(lambda: self._upsert(article, now))
 
     def _upsert(self, article: Article, now: datetime) -> UpsertResult:
         digest = content_hash(article)
