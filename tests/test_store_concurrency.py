@@ -30,7 +30,9 @@ def make(n: int) -> Article:
     )
 
 
-def _worker(url: str, barrier: multiprocessing.synchronize.Barrier, out: multiprocessing.Queue) -> None:
+def _worker(
+    url: str, barrier: multiprocessing.synchronize.Barrier, out: multiprocessing.Queue
+) -> None:
     store = Store.open(url)
     try:
         barrier.wait(timeout=30)
