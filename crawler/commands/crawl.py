@@ -29,7 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
-    from crawler.commands.feeds import rebuild_feeds
+    from crawler.commands.feeds import build_summary, rebuild_feeds
     from crawler.runner import crawl_subprocess
 
     sources = config.select_sources(args.sources)
@@ -71,8 +71,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
     )
     failed = outcome.failed_sources()
     if not args.no_feeds:
-        report = rebuild_feeds(config)
-        print(report.summary_line() if hasattr(report, "summary_line") else f"feeds: {report}")
+        print(build_summary(rebuild_feeds(config)))
     if failed:
         print(f"cityfeeds: {len(failed)} source(s) failed: {', '.join(failed)}", file=sys.stderr)
         return 1

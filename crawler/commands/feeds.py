@@ -62,8 +62,18 @@ def retag_store(config: Config, store: Any) -> tuple[int, int]:
     )
 
 
+def build_summary(report: Any) -> str:
+    """One line about a feed build, plus one line per failed feed."""
+    line = (
+        f"Feeds: {len(report.results)} files built, {len(report.changed)} changed, "
+        f"{len(report.unchanged)} unchanged, {len(report.failures)} failed"
+    )
+    fails = [f"  {path}: {error} (last good file kept)" for path, error in sorted(report.failures.items())]
+    return "\n".join([line, *fails])
+
+
 def run(args: argparse.Namespace, config: Config) -> int:
     report = rebuild_feeds(config, retag=args.retag)
-    print(report.summary_line() if hasattr(report, "summary_line") else report)
+    print(build_summary(report))
     print(f"Feeds are in {config.output_dir} (index: {config.output_dir / 'index.html'})")
-    return 1 if getattr(report, "failures", None) else 0
+    return 0 if report.ok else 1
