@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 import logging
 import re
 import zlib
@@ -130,6 +131,8 @@ def _child_text(node: etree._Element, *names: str) -> str | None:
 
 def parse_feed(body: bytes, base_url: str, *, tz: str, now: datetime) -> list[Link]:
     """Article links of an RSS 0.9x/1.0/2.0 or Atom document, in document order."""
+    if body.lstrip()[:1] == b"{":
+        return _parse_json_feed(body, base_url, tz=tz, now=now)
     root = parse_xml(body)
     kind = _local(root.tag)
     if kind not in ("rss", "rdf", "feed"):
@@ -150,6 +153,39 @@ def parse_feed(body: bytes, base_url: str, *, tz: str, now: datetime) -> list[Li
                 title=clean_text(_child_text(item, "title")) or None,
                 published=parse_date(date, tz=tz, now=now) if date else None,
                 summary=clean_text(_strip_tags(summary)) if summary else None,
+            )
+        )
+    return links
+
+
+def _parse_json_feed(body: bytes, base_url: str, *, tz: str, now: datetime) -> list[Link]:
+    """Article links of a JSON Feed (1.0/1.1)."""
+    if len(body) > MAX_XML_BYTES:
+        raise UnsafeXMLError(f"document larger than {MAX_XML_BYTES} bytes")
+    try:
+        doc = json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        raise DiscoveryError(f"not valid JSON: {exc}") from None
+    if not isinstance(doc, dict) or "jsonfeed.org" not in str(doc.get("version", "")):
+        raise DiscoveryError("not a JSON Feed (no jsonfeed.org version)")
+    links = []
+    for item in doc.get("items") or []:
+        if not isinstance(item, dict):
+            continue
+        raw = item.get("url") or item.get("external_url")
+        if not isinstance(raw, str):
+            continue
+        url = absolute_url(raw, base_url)
+        if not is_http_url(url):
+            continue
+        date = item.get("date_published") or item.get("date_modified")
+        summary = item.get("summary") or None
+        links.append(
+            Link(
+                url=url,
+                title=clean_text(str(item.get("title") or "")) or None,
+                published=parse_date(str(date), tz=tz, now=now) if date else None,
+                summary=clean_text(str(summary)) if summary else None,
             )
         )
     return links
@@ -250,7 +286,7 @@ def sniff_kind(body: bytes) -> str:
         return "unknown"
     if b"<urlset" in head or b"<sitemapindex" in head:
         return "sitemap"
-    if b"<rss" in head or b"<feed" in head or b"<rdf:rdf" in head:
+    if b"<rss" in head or b"<feed" in head or b"<rdf:rdf" in head or b"jsonfeed.org" in head:
         return "feed"
     if b"<html" in head or b"<!doctype html" in head:
         return "html"
