@@ -232,6 +232,7 @@ class GeneralSpec(_Strict):
     database_url: str = "sqlite:///data/cityfeeds.db"
     base_url: str = "http://127.0.0.1:8080/"
     feed_size: int = Field(default=50, ge=1, le=1000)
+    feed_max_html_chars: int = Field(default=6000, ge=200, le=200_000)
     timezone: str = "Europe/Moscow"
     title: str = "cityfeeds"
 
@@ -340,6 +341,7 @@ class Config:
         self.output_dir = (root / self.general.output_dir).resolve()
         self.base_url = self.general.base_url
         self.feed_size = self.general.feed_size
+        self.feed_max_html_chars = self.general.feed_max_html_chars
         self.timezone = self.general.timezone
 
     def source(self, name: str) -> SourceSpec:
