@@ -1,0 +1,155 @@
+"""Discovery: article links from real RSS/Atom/JSON feeds, sitemaps and listing pages."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from crawler.discovery import (
+    DiscoveryError,
+    UnsafeXMLError,
+    decompress,
+    gzip_bytes,
+    listing_links,
+    parse_feed,
+    parse_sitemap,
+    sniff_kind,
+)
+from tests.conftest import SHARED
+
+CORPUS = SHARED / "corpus" / "feeds-sitemaps"
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+TZ = "Europe/Moscow"
+
+needs_corpus = pytest.mark.skipif(not CORPUS.is_dir(), reason=f"{CORPUS} not present")
+
+
+def read(name: str) -> bytes:
+    return (CORPUS / name).read_bytes()
+
+
+@needs_corpus
+def test_atom_feed_from_corpus() -> None:
+    links = parse_feed(read("feed1.atom"), "http://example.org/", tz=TZ, now=NOW)
+    assert links[0].url == "http://example.org/2003/12/13/atom03"
+    assert links[0].title == "Atom-Powered Robots Run Amok"
+    assert links[0].published == datetime(2003, 12, 13, 18, 30, 2, tzinfo=UTC)
+    assert links[0].summary == "Some text."
+
+
+@needs_corpus
+def test_rss_feed_from_corpus() -> None:
+    links = parse_feed(read("feed2.rss"), "http://www.example.com/", tz=TZ, now=NOW)
+    assert [lk.url for lk in links] == ["http://www.example.com/blog/post/1"]  # guid is not a permalink
+    assert links[0].published == datetime(2009, 9, 6, 16, 20, tzinfo=UTC)
+
+
+@needs_corpus
+def test_json_feed_from_corpus() -> None:
+    links = parse_feed(read("feed.json"), "https://www.npr.org/", tz=TZ, now=NOW)
+    assert links and all(lk.url.startswith("https://www.npr.org/") for lk in links)
+    assert all(lk.title for lk in links)
+    assert all(lk.published is not None and lk.published.tzinfo for lk in links)
+
+
+@needs_corpus
+@pytest.mark.parametrize("name", ["sitemap.xml", "sitemap.xml.gz"])
+def test_urlset_sitemap_from_corpus(name: str) -> None:
+    sitemap = parse_sitemap(read(name), "https://www.sitemaps.org/", tz=TZ, now=NOW)
+    assert sitemap.sitemaps == []
+    assert sitemap.links[0].url == "https://www.sitemaps.org/"
+    assert len(sitemap.links) == read("sitemap.xml").count(b"<url>")
+
+
+@needs_corpus
+def test_sitemap_index_with_cdata_from_corpus() -> None:
+    sitemap = parse_sitemap(read("sitemap2.xml"), "http://www.example.com/", tz=TZ, now=NOW)
+    assert sitemap.links == []
+    assert sitemap.sitemaps == ["http://www.example.com/sitemap1.xml.gz", "http://www.example.com/sitemap2.xml.gz"]
+
+
+@needs_corpus
+def test_hreflang_sitemap_keeps_only_locs() -> None:
+    sitemap = parse_sitemap(read("sitemap-hreflang.xml"), "http://www.example.com/", tz=TZ, now=NOW)
+    assert len(sitemap.links) == 3
+
+
+def test_news_sitemap_dates_and_titles() -> None:
+    body = (
+        '<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" '
+        'xmlns:news="http://www.google.com/schemas/sitemap-news/0.9"><url>'
+        "<loc>https://www.m24.ru/news/transport/01022026/123</loc><news:news>"
+        "<news:publication_date>2026-02-01T10:15:00+03:00</news:publication_date>"
+        "<news:title>Электробусы вышли на линию</news:title></news:news></url></urlset>"
+    ).encode()
+    (link,) = parse_sitemap(body, "https://www.m24.ru/", tz=TZ, now=NOW).links
+    assert link.title == "Электробусы вышли на линию"
+    assert link.published == datetime(2026, 2, 1, 7, 15, tzinfo=UTC)
+
+
+def test_rss_with_relative_links_and_russian_dates() -> None:
+    body = (
+        '<rss version="2.0"><channel><title>t</title><item><title>Трамвай &amp; метро</title>'
+        "<link>/news/1</link><pubDate>Tue, 12 Dec 2022 11:28:00 +0300</pubDate></item>"
+        "<item><title>без ссылки</title></item></channel></rss>"
+    ).encode()
+    links = parse_feed(body, "https://vm.ru/rss", tz=TZ, now=NOW)
+    assert [(lk.url, lk.title) for lk in links] == [("https://vm.ru/news/1", "Трамвай & метро")]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><rss><channel>'
+        b"<item><title>&x;</title><link>https://a.ru/1</link></item></channel></rss>",
+        b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;">]>'
+        b"<rss>&lol2;</rss>",
+    ],
+)
+def test_entity_documents_are_refused(body: bytes) -> None:
+    with pytest.raises(UnsafeXMLError):
+        parse_feed(body, "https://a.ru/", tz=TZ, now=NOW)
+
+
+def test_gzip_bomb_is_capped() -> None:
+    bomb = gzip_bytes(b"<urlset>" + b" " * (2 * 1024 * 1024))
+    with pytest.raises(UnsafeXMLError, match="larger than"):
+        decompress(bomb, limit=1024 * 1024)
+
+
+def test_not_a_feed_is_a_discovery_error() -> None:
+    with pytest.raises(DiscoveryError):
+        parse_feed(b"<html><body>hello</body></html>", "https://a.ru/", tz=TZ, now=NOW)
+    with pytest.raises(DiscoveryError):
+        parse_feed(b"{}", "https://a.ru/", tz=TZ, now=NOW)
+
+
+def test_listing_links_match_pattern_and_resolve() -> None:
+    page = (
+        '<html><body><a href="/news/1-slug">1</a><a href="/news/1-slug#c">dup</a>'
+        '<a href="https://other.ru/news/2-x">2</a><a href="/about">about</a>'
+        '<a href="javascript:void(0)">js</a></body></html>'
+    )
+    links = listing_links(page, "https://vm.ru/news/", pattern=re.compile(r"/news/\d+-"))
+    assert links == ["https://vm.ru/news/1-slug", "https://other.ru/news/2-x"]
+
+
+@pytest.mark.parametrize(
+    ("body", "kind"),
+    [
+        (b'<?xml version="1.0"?><rss version="2.0">', "feed"),
+        (b"<feed xmlns='http://www.w3.org/2005/Atom'>", "feed"),
+        (b'<urlset xmlns="x">', "sitemap"),
+        (b"<!DOCTYPE html><html>", "html"),
+        (b"%PDF-1.4", "unknown"),
+    ],
+)
+def test_sniff_kind(body: bytes, kind: str) -> None:
+    assert sniff_kind(body) == kind
+
+
+def test_sniff_gzip_sitemap(tmp_path: Path) -> None:
+    assert sniff_kind(gzip_bytes(b'<urlset xmlns="x"></urlset>')) == "sitemap"
