@@ -31,6 +31,7 @@ AUTOTHROTTLE_MAX_DELAY = 30.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 
 DOWNLOAD_TIMEOUT = 30
+DNS_TIMEOUT = 10
 DOWNLOAD_MAXSIZE = 8 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
 RETRY_ENABLED = True
@@ -49,9 +50,24 @@ DOWNLOAD_HANDLERS = {
     "ftp": None,
 }
 
+# Request side runs in ascending order, response side in descending order:
+#  40 SafetyMiddleware: scheme + private-address check of every request and redirect hop
+# 100 PoliteRobotsTxtMiddleware replaces Scrapy's (RFC 9309 on fetch failures, Crawl-delay)
+# 555 RetryAfterMiddleware sees 429/503 before RetryMiddleware (550) retries them
+# 590 SizeCapMiddleware replaces HttpCompressionMiddleware (counts too_large, scrapy#6616)
+# 610 RedirectGuardMiddleware checks Location before RedirectMiddleware (600) follows it
 DOWNLOADER_MIDDLEWARES = {
+    "crawler.middlewares.SafetyMiddleware": 40,
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawler.middlewares.PoliteRobotsTxtMiddleware": 100,
+    "crawler.middlewares.RetryAfterMiddleware": 555,
     "crawler.middlewares.ConditionalGetMiddleware": 560,
+    "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
+    "crawler.middlewares.SizeCapMiddleware": 590,
+    "crawler.middlewares.RedirectGuardMiddleware": 610,
 }
+CITYFEEDS_RETRY_AFTER_MAX_WAIT = 10.0  # Retry-After up to this is waited out in-reactor (A7)
+CITYFEEDS_MAX_CRAWL_DELAY = 60.0  # a robots.txt Crawl-delay above this is capped
 
 ITEM_PIPELINES = {
     "crawler.pipelines.ValidatePipeline": 100,
