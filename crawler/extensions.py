@@ -33,9 +33,16 @@ def run_stats_from(stats: dict[str, Any]) -> RunStats:
         "not_modified": int(stats.get("cityfeeds/not_modified", 0)),
         "retries": int(stats.get("retry/count", 0)),
         "date_fallback": int(stats.get("cityfeeds/date_fallback", 0)),
+        "invalid_bytes": int(stats.get("cityfeeds/invalid_bytes", 0)),
         "finish_reason": stats.get("finish_reason"),
     }
-    for key in ("cityfeeds/retry_after", "cityfeeds/last_status", "cityfeeds/store_error"):
+    for key in (
+        "cityfeeds/retry_after",
+        "cityfeeds/last_status",
+        "cityfeeds/store_error",
+        "cityfeeds/robots_unavailable",
+        "cityfeeds/crawl_delay",
+    ):
         if key in stats:
             extra[key.split("/", 1)[1]] = stats[key]
     for key, value in stats.items():
@@ -104,6 +111,9 @@ class RunRecorder:
     def _verdict(spider: Any, reason: str, stats: dict[str, Any]) -> tuple[str, str | None]:
         if reason == "store_error":
             return "failed", f"storage failed: {stats.get('cityfeeds/store_error', '?')}"
+        if reason == "retry_after":
+            status = stats.get("cityfeeds/last_status", "429/503")
+            return "failed", f"HTTP {status}: server asked to retry after {stats.get('cityfeeds/retry_after')}s"
         if reason not in OK_REASONS:
             return "failed", f"crawl ended: {reason}"
         ok, failed = getattr(spider, "discovery_ok", 0), getattr(spider, "discovery_failed", 0)

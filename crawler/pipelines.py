@@ -11,6 +11,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from crawler.context import count_drop, get_context
 from crawler.article import MAX_HTML_CHARS, MAX_TEXT_CHARS, Hints, build_article
 from crawler.items import ArticleItem
+from crawler.normalize.encoding import looks_like_mojibake
 from crawler.normalize.text import clean_text, dedup_key, is_garbage_value
 from crawler.normalize.urls import is_http_url, url_identity
 
@@ -46,10 +47,20 @@ class ValidatePipeline(_Pipeline):
         if not is_http_url(item.response_url):
             raise self.drop("bad_url", item)
         title = data.title if data.title is not None else item.hint_title
+        if "empty_page" in data.flags and not title:
+            raise self.drop("empty_page", item)
         if title is not None and is_garbage_value(title) and title.strip():
             raise self.drop("selector_leak", item, f"title={title[:80]!r}")
         if title is None or not clean_text(title):
             raise self.drop("missing_title", item)
+        if looks_like_mojibake(title):
+            # decode_html tried BOM, header, <meta> and detection; a still-garbled title
+            # would be published as garbage, so the page is dropped and counted instead.
+            raise self.drop("bad_encoding", item, f"title={title[:80]!r}")
+        invalid = sum(int(f.partition(":")[2] or 0) for f in data.flags if f.startswith("invalid_bytes:"))
+        if invalid:
+            assert self.crawler.stats is not None
+            self.crawler.stats.inc_value("cityfeeds/invalid_bytes", invalid)
         for name in ("summary", "text", "section", "image"):
             value = getattr(data, name)
             if isinstance(value, str) and value.strip() and is_garbage_value(value):
@@ -130,16 +141,7 @@ class TopicsPipeline(_Pipeline):
             return item
         article = item.article
         source = get_context(self.crawler).config.source(article.source)
-        article.topics = self.engine.classify(
-            title=article.title,
-            summary=article.summary,
-            text=article.text,
-            url=article.url,
-            section=article.section,
-            tags=article.tags,
-            source=article.source,
-            city=source.city or None,
-        )
+        article.topics = self.engine.classify_article(article, city=source.city)
         return item
 
 

@@ -23,6 +23,7 @@ from crawler.discovery import (
 )
 from crawler.extraction import extract_article
 from crawler.items import ArticleItem
+from crawler.middlewares import Blocked
 from crawler.normalize.urls import host_of, registered_domain_matches, url_identity
 
 MAX_SITEMAP_DEPTH = 3
@@ -262,7 +263,8 @@ class NewsSpider(scrapy.Spider):
         """An article page could not be fetched: counted and logged, never silently lost."""
         request = failure.request  # type: ignore[attr-defined]
         self.crawler.stats.inc_value("cityfeeds/errors/article")
-        count_drop(self.crawler, "fetch_error", f"{request.url}: {_failure_text(failure)}")
+        if not isinstance(failure.value, Blocked):  # a policy block is counted where it happened
+            count_drop(self.crawler, "fetch_error", f"{request.url}: {_failure_text(failure)}")
         _note_retry_after(self, failure)
 
 
@@ -270,8 +272,10 @@ def _note_retry_after(spider: NewsSpider, failure: Failure) -> None:
     response = getattr(failure.value, "response", None)
     if response is not None and response.status in (429, 503):
         value = response.headers.get(b"Retry-After")
-        if value:
-            spider.crawler.stats.set_value("cityfeeds/retry_after", value.decode("latin-1", "replace"))
+        stats = spider.crawler.stats
+        if value and stats.get_value("cityfeeds/retry_after") is None:
+            # RetryAfterMiddleware records parsed seconds; keep the raw value only as a fallback.
+            stats.set_value("cityfeeds/retry_after", value.decode("latin-1", "replace"))
         spider.crawler.stats.set_value("cityfeeds/last_status", response.status)
 
 
