@@ -14,7 +14,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -116,11 +116,13 @@ def crawl_subprocess(
     extra_settings: dict[str, str] | None = None,
     stdout: Any = None,
     stderr: Any = None,
+    on_start: Callable[[subprocess.Popen[Any]], None] | None = None,
 ) -> CrawlOutcome:
     """Crawl ``sources`` in a fresh child process, killed after ``timeout`` seconds.
 
     The child opens its own database connections (never inherited across a fork). Runs it
-    left unfinished are recorded as ``killed``.
+    left unfinished are recorded as ``killed``. ``on_start`` receives the child right after
+    it starts (the scheduler uses it to stop children on shutdown).
     """
     from crawler.store import RunStats, Store
 
@@ -150,6 +152,8 @@ def crawl_subprocess(
     proc = subprocess.Popen(cmd, stdout=stdout, stderr=stderr, env=env, start_new_session=True)
     killed = False
     try:
+        if on_start is not None:
+            on_start(proc)
         proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         killed = True
