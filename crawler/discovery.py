@@ -86,16 +86,73 @@ def decompress(body: bytes, *, limit: int = MAX_XML_BYTES) -> bytes:
     return out
 
 
-def parse_xml(body: bytes, *, limit: int = MAX_XML_BYTES, recover: bool = True) -> etree._Element:
-    """Parse untrusted XML: no entities, DTDs or network; size and depth capped.
+# D6 policy: an internal DTD subset may declare a few small *internal general* entities with
+# plain-text values (some feeds do, reader#212). Anything else in a DTD is refused: external
+# (SYSTEM/PUBLIC: XXE), parameter (%), nested references (billion laughs), markup in values,
+# too many or too large values (quadratic blowup), or any other declaration.
+MAX_INTERNAL_ENTITIES = 16
+MAX_ENTITY_VALUE = 256
+MAX_ENTITY_EXPANSION = 1024 * 1024  # bytes added by all expansions together
+_SUBSET_RE = re.compile(rb"<!DOCTYPE\s+[\w:.-]+\s*\[(.*?)\]\s*>", re.S | re.I)
+_DECL_RE = re.compile(
+    rb"""\s*(?:<!--.*?-->|<!ENTITY\s+([A-Za-z_][\w.-]*)\s+(?:"([^"&<%]*)"|'([^'&<%]*)')\s*>)""", re.S
+)
+_ENTITY_REF_RE = re.compile(rb"&([A-Za-z_][\w.-]*);")
+_XML_BUILTIN = {b"lt", b"gt", b"amp", b"quot", b"apos"}
 
-    A document with an internal DTD subset or entity declarations is refused outright: feeds and
-    sitemaps never need them, and that is where XXE and billion-laughs payloads live.
+
+def _expand_internal_entities(body: bytes, limit: int) -> bytes:
+    """Apply the D6 policy: expand safe internal entities and drop the DTD, or refuse."""
+    match = _SUBSET_RE.search(body, 0, 65536)
+    if match is None:
+        if _ENTITY_RE.search(body) or _DOCTYPE_RE.search(body[:4096]):
+            raise UnsafeXMLError("document declares a DTD or entities")
+        return body
+    subset = match.group(1)
+    entities: dict[bytes, bytes] = {}
+    pos = 0
+    while pos < len(subset):
+        if not subset[pos:].strip():
+            break
+        decl = _DECL_RE.match(subset, pos)
+        if decl is None or decl.end() == pos:
+            raise UnsafeXMLError("DTD declares more than small internal entities (external, parameter or nested)")
+        if decl.group(1):
+            value = decl.group(2) if decl.group(2) is not None else decl.group(3)
+            if len(value) > MAX_ENTITY_VALUE:
+                raise UnsafeXMLError(f"entity {decl.group(1)!r} longer than {MAX_ENTITY_VALUE} bytes")
+            entities[decl.group(1)] = value
+        pos = decl.end()
+    if len(entities) > MAX_INTERNAL_ENTITIES:
+        raise UnsafeXMLError(f"more than {MAX_INTERNAL_ENTITIES} entity declarations")
+    rest = body[: match.start()] + body[match.end() :]
+    if _ENTITY_RE.search(rest) or _DOCTYPE_RE.search(rest[:4096]):
+        raise UnsafeXMLError("document declares a DTD or entities")
+    budget = [min(limit - len(rest), MAX_ENTITY_EXPANSION)]
+
+    def expand(ref: re.Match[bytes]) -> bytes:
+        name = ref.group(1)
+        if name in _XML_BUILTIN or name not in entities:
+            return ref.group(0)
+        # Escaped, so a value can never become markup or break an attribute.
+        value = entities[name].replace(b'"', b"&quot;").replace(b"'", b"&apos;").replace(b">", b"&gt;")
+        budget[0] -= len(value)
+        if budget[0] < 0:
+            raise UnsafeXMLError("entity expansion too large (quadratic blowup)")
+        return value
+
+    return _ENTITY_REF_RE.sub(expand, rest)
+
+
+def parse_xml(body: bytes, *, limit: int = MAX_XML_BYTES, recover: bool = True) -> etree._Element:
+    """Parse untrusted XML: no external entities, DTD loading or network; size and depth capped.
+
+    Only small internal text entities are accepted (expanded here, see ``_expand_internal_entities``);
+    any other DTD content is refused with UnsafeXMLError: feeds and sitemaps never need it, and
+    that is where XXE and billion-laughs payloads live.
     """
     body = decompress(body, limit=limit)
-    head = body[:4096]
-    if _ENTITY_RE.search(body) or _DOCTYPE_RE.search(head):
-        raise UnsafeXMLError("document declares a DTD or entities")
+    body = _expand_internal_entities(body, limit)
     parser = etree.XMLParser(recover=recover, **_PARSER_OPTIONS)
     try:
         root = etree.fromstring(body.lstrip(), parser=parser)
