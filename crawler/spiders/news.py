@@ -78,16 +78,28 @@ class NewsSpider(scrapy.Spider):
         self.now = ctx.clock()
         # Incremental: articles stored before the refresh window are not fetched again.
         self.known = ctx.store.known_urls(self.source_name, first_seen_before=self.now - self.refresh)
+        for request in self.discovery_requests():
+            yield request
+
+    def discovery_requests(self) -> list[scrapy.Request]:
+        """The feed, sitemap and listing requests that start a crawl of this source.
+
+        Needs only ``self.spec``, so ``cityfeeds enqueue`` builds the same requests for workers.
+        """
         spec: SourceSpec = self.spec
-        for url in spec.feeds:
-            yield self._discovery_request(url, self.parse_feed, kind="feed")
+        requests = [self._discovery_request(url, self.parse_feed, kind="feed") for url in spec.feeds]
         for url in spec.sitemaps:
             self.sitemaps_seen.add(url)
-            yield self._discovery_request(url, self.parse_sitemap, kind="sitemap", depth=0)
+            requests.append(self._discovery_request(url, self.parse_sitemap, kind="sitemap", depth=0))
         for i, listing in enumerate(spec.listings):
-            yield self._discovery_request(listing.url, self.parse_listing, kind="listing", listing=i, page=1)
+            requests.append(
+                self._discovery_request(listing.url, self.parse_listing, kind="listing", listing=i, page=1)
+            )
         if not (spec.feeds or spec.sitemaps or spec.listings):
-            yield self._discovery_request(spec.url, self.parse_listing, kind="listing", listing=None, page=1)
+            requests.append(
+                self._discovery_request(spec.url, self.parse_listing, kind="listing", listing=None, page=1)
+            )
+        return requests
 
     def _discovery_request(self, url: str, callback: Any, *, kind: str, **meta: Any) -> scrapy.Request:
         return scrapy.Request(
