@@ -16,7 +16,7 @@ from urllib.parse import unquote, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from crawler.models import TopicMatch
+from crawler.models import Article, TopicMatch
 from feeds.morph import Lemmatizer, Token, fold, fold_case_kept, tokenize
 
 __all__ = [
@@ -323,6 +323,19 @@ class TopicEngine:
         return [
             m for m, ok in self._score(title, summary, text, url, section, tags, source, city) if ok
         ]
+
+    def classify_article(self, article: Article, *, city: str | None = None) -> list[TopicMatch]:
+        """``classify`` over a stored or freshly crawled article's fields."""
+        return self.classify(
+            title=article.title,
+            summary=article.summary,
+            text=article.text,
+            url=article.url,
+            section=article.section,
+            tags=article.tags,
+            source=article.source or None,
+            city=city or None,
+        )
 
     def score_all(
         self,

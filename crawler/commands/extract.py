@@ -74,15 +74,8 @@ def article_json(config: Config, body: bytes, url: str, *, source: SourceSpec | 
         allowed_domains=source.allowed_domains if source else [host_of(url)],
         default_language=source.language if source else None,
     )
-    article.topics = TopicEngine(config.topics).classify(
-        title=article.title,
-        summary=article.summary,
-        text=article.text,
-        url=article.url,
-        section=article.section,
-        tags=article.tags,
-        source=article.source or None,
-        city=(source.city or None) if source else None,
+    article.topics = TopicEngine(config.topics).classify_article(
+        article, city=source.city if source else None
     )
     return {
         "url": article.url,

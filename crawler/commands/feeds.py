@@ -47,19 +47,7 @@ def retag_store(config: Config, store: Any) -> tuple[int, int]:
 
     engine = TopicEngine(config.topics)
     cities = {s.name: s.city for s in config.sources}
-    return retag_all(
-        store,
-        lambda a: engine.classify(
-            title=a.title,
-            summary=a.summary,
-            text=a.text,
-            url=a.url,
-            section=a.section,
-            tags=a.tags,
-            source=a.source,
-            city=cities.get(a.source) or None,
-        ),
-    )
+    return retag_all(store, lambda a: engine.classify_article(a, city=cities.get(a.source)))
 
 
 def build_summary(report: Any) -> str:
