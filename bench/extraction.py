@@ -1,0 +1,199 @@
+"""Benchmark: cityfeeds extraction vs plain trafilatura over the fundus corpus (prints figures)."""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import logging
+import re
+import statistics
+import sys
+import time
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from crawler.extraction import extract_article
+
+CORPUS = Path("/work/shared/corpus")
+# Local zone per country folder, for dates a page states without an offset.
+COUNTRY_TZ = {
+    "at": "Europe/Vienna", "au": "Australia/Sydney", "be": "Europe/Brussels",
+    "ca": "America/Toronto", "ch": "Europe/Zurich", "cn": "Asia/Shanghai", "cz": "Europe/Prague",
+    "de": "Europe/Berlin", "dk": "Europe/Copenhagen", "es": "Europe/Madrid", "fr": "Europe/Paris",
+    "gb": "Europe/London", "uk": "Europe/London", "ie": "Europe/Dublin", "in": "Asia/Kolkata",
+    "it": "Europe/Rome", "jp": "Asia/Tokyo", "nl": "Europe/Amsterdam", "no": "Europe/Oslo",
+    "pl": "Europe/Warsaw", "pt": "Europe/Lisbon", "ru": "Europe/Moscow", "se": "Europe/Stockholm",
+    "tr": "Europe/Istanbul", "ua": "Europe/Kyiv", "us": "America/New_York",
+}  # fmt: skip
+_TOKEN = re.compile(r"\w+")
+_SPACE = re.compile(r"\s+")
+
+
+@dataclass
+class Result:
+    """What one extractor produced for one page, in comparable form."""
+
+    title: str | None = None
+    authors: list[str] = field(default_factory=list)
+    published: datetime | None = None
+    published_day: str | None = None
+    body: str = ""
+    ms: float = 0.0
+    generic: bool = False
+
+
+def load_cases(path: Path = CORPUS / "fundus" / "cases.jsonl") -> list[dict[str, Any]]:
+    """All corpus cases with their raw page bytes attached."""
+    cases = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        case = json.loads(line)
+        case["body"] = gzip.decompress((CORPUS / case["html"]).read_bytes())
+        cases.append(case)
+    return cases
+
+
+def fetch_time(case: dict[str, Any]) -> datetime:
+    """The crawl time as the clock; ``crawl_date`` has no zone, so allow 14 h of offset."""
+    return datetime.fromisoformat(case["crawl_date"]).replace(tzinfo=UTC) + timedelta(hours=14)
+
+
+def norm(value: str | None) -> str:
+    """Comparable text: NFC, soft hyphens dropped, whitespace collapsed."""
+    value = unicodedata.normalize("NFC", value or "").replace("\xad", "")
+    return _SPACE.sub(" ", value).strip()
+
+
+def tokens(value: str) -> list[str]:
+    return _TOKEN.findall(value.casefold())
+
+
+def token_f1(predicted: str, expected: str) -> float:
+    """Bag-of-tokens F1 between two texts."""
+    from collections import Counter
+
+    p, e = Counter(tokens(predicted)), Counter(tokens(expected))
+    if not p or not e:
+        return float(p == e)
+    overlap = sum((p & e).values())
+    if not overlap:
+        return 0.0
+    precision, recall = overlap / sum(p.values()), overlap / sum(e.values())
+    return 2 * precision * recall / (precision + recall)
+
+
+def run_ours(case: dict[str, Any]) -> Result:
+    tz = COUNTRY_TZ.get(case["country"], "UTC")
+    start = time.perf_counter()
+    data = extract_article(case["body"], case["url"], now=fetch_time(case), tz=tz)
+    ms = (time.perf_counter() - start) * 1000
+    body = data.text or ""
+    # Fundus' body starts with the summary/lead; ours keeps it in a separate field.
+    if data.summary and norm(data.summary)[:60] not in norm(body[:1500]):
+        body = data.summary + "\n\n" + body
+    return Result(
+        title=data.title,
+        authors=data.authors,
+        published=data.published,
+        body=body,
+        ms=ms,
+        generic="generic_used" in data.flags,
+    )
+
+
+def run_trafilatura(case: dict[str, Any]) -> Result:
+    from trafilatura import bare_extraction
+
+    start = time.perf_counter()
+    doc = bare_extraction(case["body"], url=case["url"], with_metadata=True)
+    ms = (time.perf_counter() - start) * 1000
+    if doc is None:
+        return Result(ms=ms)
+    authors = [a.strip() for a in (doc.author or "").split(";") if a.strip()]
+    return Result(
+        title=doc.title,
+        authors=authors,
+        published_day=doc.date,  # plain trafilatura returns the day only (YYYY-MM-DD)
+        body=doc.text or "",
+        ms=ms,
+    )
+
+
+def expected_date(case: dict[str, Any]) -> datetime | None:
+    raw = case["expected"].get("publishing_date")
+    return datetime.fromisoformat(raw) if raw else None
+
+
+def score(cases: list[dict[str, Any]], results: list[Result]) -> dict[str, float]:
+    """Per-field accuracy over the corpus."""
+    title = authors = day = minute = minute_n = 0
+    f1s: list[float] = []
+    for case, res in zip(cases, results, strict=True):
+        exp = case["expected"]
+        title += norm(res.title) == norm(exp["title"])
+        exp_authors = {norm(a).casefold() for a in exp.get("authors") or []}
+        authors += {norm(a).casefold() for a in res.authors} == exp_authors
+        exp_dt = expected_date(case)
+        if exp_dt is not None:
+            if res.published is not None:
+                got = res.published.astimezone(exp_dt.tzinfo) if exp_dt.tzinfo else res.published
+                day += got.date() == exp_dt.date()
+            elif res.published_day:
+                day += res.published_day == exp_dt.date().isoformat()
+            # "to the minute" only where the expected value has a time and an offset.
+            if exp_dt.tzinfo and (exp_dt.hour, exp_dt.minute, exp_dt.second) != (0, 0, 0):
+                minute_n += 1
+                minute += (
+                    res.published is not None and abs((res.published - exp_dt).total_seconds()) < 60
+                )
+        f1s.append(token_f1(res.body, exp.get("body_text") or ""))
+    n = len(cases)
+    return {
+        "title exact": title / n,
+        "date (day)": day / n,
+        f"date (minute, n={minute_n})": minute / max(minute_n, 1),
+        "authors (set)": authors / n,
+        "body F1 (mean)": statistics.fmean(f1s),
+        "body F1 (median)": statistics.median(f1s),
+        "ms/page (median)": statistics.median(r.ms for r in results),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--only", help="substring of case ids to run")
+    parser.add_argument("--worst", type=int, default=0, help="list the N worst body F1 cases")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.ERROR)
+    cases = [c for c in load_cases() if not args.only or args.only in c["id"]]
+    # Warm up imports and caches so the first page does not carry them.
+    run_ours(cases[0])
+    run_trafilatura(cases[0])
+    ours = [run_ours(c) for c in cases]
+    plain = [run_trafilatura(c) for c in cases]
+    a, b = score(cases, ours), score(cases, plain)
+    print(f"{len(cases)} pages; generic extractor used on {sum(r.generic for r in ours)}")
+    print(f"{'field':<26}{'cityfeeds':>12}{'trafilatura':>14}")
+    for key in a:
+        print(f"{key:<26}{a[key]:>12.3f}{b[key]:>14.3f}")
+    if args.worst:
+        ranked = sorted(
+            zip(cases, ours, plain, strict=True),
+            key=lambda t: token_f1(t[1].body, t[0]["expected"]["body_text"] or ""),
+        )
+        for case, res, tra in ranked[: args.worst]:
+            exp = case["expected"]["body_text"] or ""
+            print(
+                f"{case['id']:<40} ours {token_f1(res.body, exp):.2f} "
+                f"traf {token_f1(tra.body, exp):.2f} len {len(res.body)}/{len(exp)}"
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

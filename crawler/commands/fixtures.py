@@ -1,0 +1,34 @@
+"""``cityfeeds fixtures``: rewrite the expected JSON of saved-page fixtures after a change."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from crawler.fixtures import DEFAULT_ROOT, profiles_from_config, rewrite_expected
+
+NAME = "fixtures"
+HELP = "rewrite <name>.expected.json of saved-page fixtures from the current extraction"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``fixtures``."""
+    parser.add_argument("--source", help="only this source's fixtures")
+    parser.add_argument("--root", type=Path, default=DEFAULT_ROOT, help="fixtures folder")
+
+
+def run(args: argparse.Namespace, config: Any) -> int:
+    """Rewrite and list the expected files; 1 when nothing matched."""
+    known = {s.name for s in config.sources}
+    if args.source and args.source not in known:
+        print(f"error: unknown source {args.source!r} (known: {', '.join(sorted(known))})")
+        return 2
+    paths = rewrite_expected(args.root, args.source, profiles=profiles_from_config(config))
+    for path in paths:
+        print(f"wrote {path}")
+    if not paths:
+        print(f"no fixtures under {args.root}" + (f" for {args.source}" if args.source else ""))
+        return 1
+    print("review the diff (git diff tests/fixtures) before committing")
+    return 0

@@ -1,0 +1,84 @@
+"""``cityfeeds record URL --source NAME``: save a live page as a test fixture."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import urllib.error
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from crawler.fixtures import (
+    DEFAULT_ROOT,
+    load_fixtures,
+    profiles_from_config,
+    record_fixture,
+    write_expected,
+)
+
+logger = logging.getLogger(__name__)
+
+NAME = "record"
+HELP = "fetch one article page and save it as a fixture with its expected fields"
+MAX_BYTES = 10 * 1024 * 1024
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``record``."""
+    parser.add_argument("url", help="article URL to fetch")
+    parser.add_argument("--source", required=True, help="configured source name")
+    parser.add_argument("--name", help="fixture name (default: from the URL)")
+    parser.add_argument("--root", type=Path, default=DEFAULT_ROOT, help="fixtures folder")
+    parser.add_argument("--timeout", type=float, default=None, help="seconds (default: [crawl])")
+
+
+def fetch(url: str, user_agent: str, timeout: float) -> tuple[bytes, str]:
+    """GET ``url`` with our user agent; return the body and the final URL after redirects."""
+    request = urllib.request.Request(
+        url, headers={"User-Agent": user_agent, "Accept": "text/html,application/xhtml+xml"}
+    )
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        body = response.read(MAX_BYTES + 1)
+        if len(body) > MAX_BYTES:
+            raise ValueError(f"page larger than {MAX_BYTES} bytes")
+        return body, response.geturl()
+
+
+def run(args: argparse.Namespace, config: Any) -> int:
+    """Fetch, save, extract and write the expected JSON; 0 on success, 1 on fetch errors."""
+    from crawler.config import ConfigError
+    from crawler.normalize.urls import is_http_url
+
+    try:
+        source = config.source(args.source)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if not is_http_url(args.url):
+        print(f"error: not an http(s) URL: {args.url}", file=sys.stderr)
+        return 2
+    timeout = args.timeout or getattr(config.crawl, "timeout", 30)
+    try:
+        body, final_url = fetch(args.url, config.crawl.user_agent, timeout)
+    except urllib.error.HTTPError as exc:
+        print(f"error: {args.url}: HTTP {exc.code} {exc.reason}", file=sys.stderr)
+        return 1
+    except urllib.error.URLError as exc:
+        print(f"error: {args.url}: {exc.reason}", file=sys.stderr)
+        return 1
+    except TimeoutError:
+        print(f"error: {args.url}: no answer within {timeout} s", file=sys.stderr)
+        return 1
+    except (OSError, ValueError) as exc:
+        print(f"error: {args.url}: {exc}", file=sys.stderr)
+        return 1
+    path = record_fixture(
+        body, final_url, source.name, datetime.now(UTC), root=args.root, name=args.name
+    )
+    fixture = next(f for f in load_fixtures(args.root) if f.path == path)
+    expected = write_expected(fixture, profiles_from_config(config).get(source.name))
+    print(f"saved {path}\nwrote {expected} (review it before committing)")
+    return 0

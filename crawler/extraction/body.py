@@ -1,0 +1,287 @@
+"""Main text: the source's selector, a fast own heuristic over likely containers, trafilatura."""
+
+from __future__ import annotations
+
+import copy
+import html as htmllib
+import logging
+import re
+from dataclasses import dataclass
+
+from lxml import etree
+from lxml.html import HtmlElement
+
+from crawler.extraction import xpaths
+from crawler.extraction.classes import ClassIndex
+from crawler.normalize.html import sanitize_html
+from crawler.normalize.text import clean_text, is_garbage_value
+
+logger = logging.getLogger(__name__)
+
+# Below this many characters the own heuristic is not trusted and the generic extractor runs.
+MIN_BODY_CHARS = 250
+# A nested container holding this share of its parent's paragraph text is the tighter choice.
+NESTED_SHARE = 0.85
+# Paragraph-like lines that introduce other stories or ask to subscribe: never body text.
+_BOILERPLATE_LINE = re.compile(
+    r"^\s*(?:читайте\s+также|читать\s+также|смотрите\s+также|читайте\s+нас|читайте\s+наш|"
+    r"подписывайтесь|подпишитесь|ранее\s+сообщалось\s*:|read\s+(?:more|also)|see\s+also|"
+    r"lesen\s+sie\s+(?:auch|mehr)|mehr\s+zum\s+thema|auch\s+interessant|related\s*:|"
+    r"advertisement|anzeige|реклама)\b",
+    re.IGNORECASE,
+)
+_LOOSE_TEXT_MIN = 40
+_P_DOMINANT = 0.6  # share of the container's text inside <p>
+
+
+@dataclass
+class Body:
+    """Extracted body: plain text with blank lines between paragraphs, sanitized HTML, layer."""
+
+    text: str
+    html: str
+    layer: str
+
+
+def _text_of(el: HtmlElement, skip: set[HtmlElement]) -> str:
+    """Text of ``el`` without skipped or never-text descendants."""
+    parts: list[str] = []
+
+    def visit(node: HtmlElement) -> None:
+        if node.text:
+            parts.append(node.text)
+        for child in node:
+            if (
+                isinstance(child.tag, str)
+                and child not in skip
+                and child.tag not in xpaths.DROP_TAGS
+            ):
+                if child.tag == "br":
+                    parts.append("\n")
+                else:
+                    visit(child)
+            if child.tail:
+                parts.append(child.tail)
+
+    visit(el)
+    return "".join(parts)
+
+
+def _link_share(el: HtmlElement, text_len: int) -> float:
+    if not text_len:
+        return 0.0
+    linked = sum(len("".join(a.itertext())) for a in el.iter("a"))
+    return linked / text_len
+
+
+_STRUCTURE_TAGS = xpaths.BLOCK_TAGS | {"div", "section", "article"}
+
+
+def _containers_of_blocks(container: HtmlElement) -> set[HtmlElement]:
+    """Elements under ``container`` that have a block or a div below them (one pass)."""
+    found: set[HtmlElement] = set()
+    for el in container.iterdescendants(etree.Element):
+        if el.tag in _STRUCTURE_TAGS:
+            for anc in el.iterancestors():
+                if anc in found or anc is container:
+                    break
+                found.add(anc)
+    return found
+
+
+def _direct_text(el: HtmlElement) -> str:
+    """Text that sits directly in a container (``<div>text<br>text</div>``), not in its blocks."""
+    parts = [el.text or ""]
+    for child in el:
+        if isinstance(child.tag, str) and child.tag in ("b", "strong", "i", "em", "a", "span", "u"):
+            parts.append("".join(child.itertext()))
+        elif isinstance(child.tag, str) and child.tag == "br":
+            parts.append("\n")
+        parts.append(child.tail or "")
+    return "".join(parts)
+
+
+def _collect(
+    container: HtmlElement, skip: set[HtmlElement]
+) -> list[tuple[str, HtmlElement | None, str]]:
+    """Body blocks in document order as (tag, element or None for loose text, text)."""
+    blocks: list[tuple[str, HtmlElement | None, str]] = []
+    has_blocks = _containers_of_blocks(container)
+    # Where the text is written in <p>, loose div text is captions, widgets and UI labels;
+    # only div-based pages ("text<br>text") need it.
+    p_chars = sum(len(_text_of(p, skip).strip()) for p in container.iter("p"))
+    all_chars = len(_text_of(container, skip).strip())
+    loose_ok = p_chars < _P_DOMINANT * all_chars
+
+    def visit(el: HtmlElement) -> None:
+        loose = _direct_text(el) if loose_ok else ""
+        if len(loose.strip()) >= _LOOSE_TEXT_MIN:
+            blocks.append(("p", None, loose))
+        for child in el:
+            tag = child.tag
+            if not isinstance(tag, str) or child in skip or tag in xpaths.DROP_TAGS or tag == "h1":
+                continue
+            if tag in xpaths.BLOCK_TAGS:
+                if tag in ("blockquote", "li") and any(
+                    isinstance(d.tag, str) and d.tag in ("p", "li") for d in child.iterdescendants()
+                ):
+                    visit(child)
+                else:
+                    blocks.append((tag, child, _text_of(child, skip)))
+            elif tag in ("ul", "ol", "dl", "table", "tbody", "tr", "td"):
+                visit(child)
+            elif tag in ("div", "section") and child not in has_blocks and loose_ok:
+                blocks.append(("p", child, _text_of(child, skip)))
+            else:
+                visit(child)
+
+    visit(container)
+    return blocks
+
+
+def _keep(tag: str, el: HtmlElement | None, text: str) -> bool:
+    if not text or is_garbage_value(text):
+        return False
+    if _BOILERPLATE_LINE.match(text):
+        return False
+    # Lists of links (related headlines) inside the container are not body text.
+    if el is not None and len(text) < 300 and _link_share(el, len(text)) > 0.8:
+        return False
+    return not (tag == "li" and len(text) < 15)
+
+
+def _block_html(tag: str, el: HtmlElement | None, text: str) -> str:
+    if el is None or tag == "li" or (tag == "p" and el.tag != "p"):
+        return "<p>" + htmllib.escape(text) + "</p>"
+    clone = copy.deepcopy(el)
+    clone.tail = None
+    # The same boilerplate rules, re-applied to the small copy, keep the HTML equal to the text.
+    doomed = [
+        d
+        for d in clone.iterdescendants(etree.Element)
+        if d.tag in xpaths.DROP_TAGS
+        or xpaths.BOILERPLATE_CLASS.search(f"{d.get('class', '')} {d.get('id', '')}".lower())
+    ]
+    for node in doomed:
+        if node.getparent() is not None:
+            node.drop_tree()
+    return etree.tostring(clone, encoding="unicode", method="html")
+
+
+def _paragraph_text(doc: HtmlElement) -> dict[HtmlElement, int]:
+    """Paragraph text length accumulated on every ancestor of every ``<p>``."""
+    totals: dict[HtmlElement, int] = {}
+    for p in doc.iter("p"):
+        n = len("".join(p.itertext()).strip())
+        if n < 20:
+            continue
+        for anc in p.iterancestors():
+            totals[anc] = totals.get(anc, 0) + n
+    return totals
+
+
+def _split_parts(
+    best: HtmlElement, index: ClassIndex, totals: dict[HtmlElement, int]
+) -> list[HtmlElement]:
+    """Other containers of the same kind as ``best``: bodies split into parts around ads."""
+    cls = best.get("class")
+    if not cls:
+        return []
+    return [
+        el
+        for el in index.body_candidates
+        if el is not best
+        and el.get("class") == cls
+        and totals.get(el, 0) > 0
+        and best not in el.iterancestors()
+        and el not in best.iterancestors()
+    ]
+
+
+def find_container(doc: HtmlElement, index: ClassIndex) -> list[HtmlElement]:
+    """The elements most likely to hold the article body, in document order (may be empty)."""
+    totals = _paragraph_text(doc)
+    named = [el for el in index.body_candidates if totals.get(el, 0) >= MIN_BODY_CHARS]
+    if named:
+        best = max(named, key=lambda el: totals.get(el, 0))
+        # A tighter named container inside the best one is preferred when it keeps the text.
+        for el in named:
+            if el is not best and totals.get(el, 0) >= NESTED_SHARE * totals[best]:
+                if best in el.iterancestors():
+                    best = el
+        return [best, *_split_parts(best, index, totals)]
+    body = doc.find("body")
+    node = body if body is not None else doc
+    if totals.get(node, 0) < MIN_BODY_CHARS:
+        return []
+    # Descend while one child holds nearly all paragraph text: the article is in there.
+    while True:
+        children = [c for c in node if isinstance(c.tag, str)]
+        best_child = max(children, key=lambda c: totals.get(c, 0), default=None)
+        if best_child is None or totals.get(best_child, 0) < NESTED_SHARE * totals.get(node, 0):
+            return [node]
+        node = best_child
+
+
+def from_elements(
+    elements: list[HtmlElement], base_url: str, layer: str, index: ClassIndex
+) -> Body | None:
+    """Build a body from one or more container (or paragraph) elements."""
+    texts: list[str] = []
+    htmls: list[str] = []
+    for container in elements:
+        skip = index.boilerplate
+        if container.tag in xpaths.BLOCK_TAGS:
+            blocks = [(container.tag, container, _text_of(container, skip))]
+        else:
+            blocks = _collect(container, skip)
+        for tag, el, raw in blocks:
+            text = clean_text(raw)
+            if not _keep(tag, el, text):
+                continue
+            if texts and texts[-1] == text:
+                continue
+            texts.append(text)
+            htmls.append(_block_html(tag, el, text))
+    if not texts:
+        return None
+    return Body("\n\n".join(texts), sanitize_html("\n".join(htmls), base_url), layer)
+
+
+def heuristic(doc: HtmlElement, base_url: str, index: ClassIndex) -> Body | None:
+    """The fast own main-text heuristic; ``None`` when it finds too little text."""
+    containers = find_container(doc, index)
+    if not containers:
+        return None
+    order = {el: i for i, el in enumerate(doc.iter(etree.Element))} if len(containers) > 1 else {}
+    containers.sort(key=lambda el: order.get(el, 0))
+    body = from_elements(containers, base_url, "heuristic", index)
+    if body is None or len(body.text) < MIN_BODY_CHARS:
+        return None
+    return body
+
+
+def generic(doc: HtmlElement, base_url: str) -> tuple[Body | None, object | None]:
+    """Run trafilatura on a copy of the tree; return the body and its metadata document."""
+    from trafilatura import bare_extraction  # deferred: importing it costs ~0.3 s
+
+    try:
+        result = bare_extraction(
+            copy.deepcopy(doc), url=base_url, with_metadata=True, include_comments=False
+        )
+    except Exception:  # trafilatura raises assorted errors on odd markup
+        logger.exception("trafilatura failed on %s", base_url)
+        return None, None
+    if result is None:
+        return None, None
+    text = getattr(result, "text", None) or ""
+    paragraphs = [clean_text(line) for line in text.splitlines()]
+    paragraphs = [p for p in paragraphs if p and not _BOILERPLATE_LINE.match(p)]
+    if not paragraphs:
+        return None, result
+    body_el = getattr(result, "body", None)
+    if body_el is not None:
+        raw_html = etree.tostring(body_el, encoding="unicode", method="html")
+    else:
+        raw_html = "".join(f"<p>{htmllib.escape(p)}</p>" for p in paragraphs)
+    return Body("\n\n".join(paragraphs), sanitize_html(raw_html, base_url), "generic"), result

@@ -1,0 +1,546 @@
+"""Layered extraction of one article page into :class:`~crawler.models.ArticleData`."""
+
+from __future__ import annotations
+
+import html as htmllib
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+import lxml.html
+from lxml import etree
+from lxml.html import HtmlElement
+
+from crawler.extraction import body as body_mod
+from crawler.extraction import fields, jsonld, xpaths
+from crawler.extraction.classes import ClassIndex
+from crawler.extraction.meta import MetaTags
+from crawler.extraction.selectors import Compiled, compile_selectors, element_value, select
+from crawler.models import ArticleData
+from crawler.normalize.dates import clamp_future, parse_date, parse_modified_from_text
+from crawler.normalize.encoding import decode_html
+from crawler.normalize.html import sanitize_html
+from crawler.normalize.text import clean_text, is_garbage_value
+from crawler.normalize.urls import canonicalize_url, is_http_url
+
+logger = logging.getLogger(__name__)
+
+Candidate = tuple[str, Any]  # (layer, raw value)
+
+# Meta keys per field, most reliable first. og:*/article:*/twitter:* report as ``opengraph``.
+TITLE_META = ("og:title", "twitter:title", "dc.title", "dcterms.title", "headline", "title")
+SUMMARY_META = (
+    "og:description", "twitter:description", "description", "dc.description",
+    "dcterms.description", "dcterms.abstract",
+)  # fmt: skip
+PUBLISHED_META = (
+    "article:published_time", "og:published_time", "article:published", "datepublished",
+    "dc.date.issued", "dcterms.issued", "dc.date", "dcterms.date", "dcterms.created",
+    "pubdate", "publishdate", "publish-date", "date", "parsely-pub-date", "sailthru.date",
+    "article.published", "cxenseparse:recs:publishtime", "citation_publication_date",
+)  # fmt: skip
+UPDATED_META = (
+    "article:modified_time", "og:updated_time", "article:modified", "datemodified",
+    "dc.date.modified", "dcterms.modified", "last-modified", "article.updated",
+)  # fmt: skip
+AUTHOR_META = (
+    "author", "article:author", "dc.creator", "dcterms.creator", "byl", "sailthru.author",
+    "parsely-author", "cxenseparse:author", "citation_author",
+)  # fmt: skip
+SECTION_META = ("article:section", "articlesection", "section", "parsely-section", "category")
+TAG_META = ("article:tag", "news_keywords", "keywords", "parsely-tags", "dc.subject")
+IMAGE_META = (
+    "og:image", "og:image:secure_url", "og:image:url", "twitter:image", "twitter:image:src",
+    "image", "thumbnailurl",
+)  # fmt: skip
+LANGUAGE_META = ("og:locale", "content-language", "language", "dc.language", "inlanguage")
+SITE_NAME_META = ("og:site_name", "application-name", "twitter:site", "publisher")
+
+_DATE_FLOOR = datetime(1995, 1, 1).year  # news pages with earlier dates are mis-parsed values
+_NEAR_TITLE_LEVELS = 4
+_NEAR_TITLE_CHARS = 4000
+
+
+def parse_document(
+    body: bytes | str, header_charset: str | None
+) -> tuple[HtmlElement | None, list[str]]:
+    """Decode (when bytes) and parse the page once; ``None`` for an empty or unparsable body."""
+    flags: list[str] = []
+    if isinstance(body, bytes):
+        text, _encoding, decode_flags = decode_html(body, header_charset=header_charset)
+        flags.extend(decode_flags)
+    else:
+        text = body
+    if not text or not text.strip():
+        return None, flags
+    try:
+        # Parsing a str with an XML declaration raises; strip it via bytes round-trip.
+        doc = lxml.html.document_fromstring(text.encode("utf-8"), parser=_PARSER)
+    except (etree.ParserError, ValueError) as exc:
+        logger.warning("unparsable page: %s", exc)
+        return None, flags
+    return doc, flags
+
+
+_PARSER = lxml.html.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True)
+
+
+class _Page:
+    """One parsed page plus its metadata layers, with one method per field."""
+
+    def __init__(
+        self,
+        doc: HtmlElement,
+        url: str,
+        *,
+        now: datetime,
+        tz: str,
+        selectors: Mapping[str, str] | None,
+        site_names: Sequence[str],
+        use_generic: bool,
+    ) -> None:
+        self.doc = doc
+        self.url = url
+        self.now = now
+        self.tz = tz
+        self.use_generic = use_generic
+        self.sel: dict[str, Compiled] = compile_selectors(selectors)
+        self.meta = MetaTags(doc)
+        self.classes = ClassIndex(doc)
+        self.article, self.jsonld_objects = jsonld.find_article(doc)
+        self.site_names = self._site_names(site_names)
+        self._generic_done = False
+        self._generic_body: body_mod.Body | None = None
+        self._generic_doc: Any = None
+        self._h1_cache: HtmlElement | bool | None = False
+
+    # --- shared helpers -------------------------------------------------------------------------
+    def _site_names(self, given: Sequence[str]) -> list[str]:
+        names = [n for n in given if n]
+        for _key, value in filter(None, (self.meta.first(k) for k in SITE_NAME_META)):
+            names.append(value.lstrip("@"))
+        if (name := jsonld.site_name(self.jsonld_objects)) is not None:
+            names.append(name)
+        host = urlsplit(self.url).hostname or ""
+        if host:
+            names.append(host.removeprefix("www."))
+        # Longer names first so "Москва 24" is tried before "Москва".
+        return sorted({clean_text(n) for n in names if clean_text(n)}, key=len, reverse=True)
+
+    @staticmethod
+    def accept(value: Any) -> str | None:
+        """A cleaned single-line value, or ``None`` for empty, placeholder or garbage values."""
+        if not isinstance(value, str):
+            return None
+        value = clean_text(value)
+        if not value or is_garbage_value(value):
+            return None
+        return value
+
+    def selected(self, name: str, *attrs: str) -> list[str]:
+        """Values from the source's own selector for ``name`` (empty when none is configured)."""
+        compiled = self.sel.get(name)
+        if compiled is None:
+            return []
+        return [element_value(node, *attrs) for node in select(compiled, self.doc)]
+
+    def jsonld_value(self, *keys: str) -> Any:
+        if not self.article:
+            return None
+        for key in keys:
+            value = self.article.get(key)
+            if value not in (None, "", []):
+                return value
+        return None
+
+    def meta_candidates(self, keys: Iterable[str]) -> list[Candidate]:
+        return [(MetaTags.layer(k), v) for k in keys for v in self.meta.all(k)]
+
+    def itemprop_texts(self, prop: str) -> list[str]:
+        return [
+            el.get("content") or el.get("datetime") or " ".join(el.itertext())
+            for el in xpaths.ITEMPROP_VALUES(self.doc)
+            if prop in (el.get("itemprop") or "").split()
+        ]
+
+    def generic(self) -> tuple[body_mod.Body | None, Any]:
+        """Run trafilatura at most once per page, only when asked for."""
+        if not self._generic_done:
+            self._generic_done = True
+            self._generic_body, self._generic_doc = body_mod.generic(self.doc, self.url)
+        return self._generic_body, self._generic_doc
+
+    def generic_field(self, attr: str) -> list[Candidate]:
+        if not self.use_generic:
+            return []
+        _body, gdoc = self.generic()
+        value = getattr(gdoc, attr, None) if gdoc is not None else None
+        return [("generic", value)] if value else []
+
+    @staticmethod
+    def first(
+        candidates: Iterable[Candidate], check: Callable[[Any], Any]
+    ) -> tuple[Any, str | None]:
+        """The first candidate whose ``check`` yields a value, and its layer."""
+        for layer, raw in candidates:
+            value = check(raw)
+            if value not in (None, "", []):
+                return value, layer
+        return None, None
+
+    def h1(self) -> HtmlElement | None:
+        if self._h1_cache is False:
+            headings = [h for h in xpaths.H1(self.doc) if self.accept(" ".join(h.itertext()))]
+            self._h1_cache = headings[0] if headings else None
+        return self._h1_cache  # type: ignore[return-value]
+
+    # --- fields ---------------------------------------------------------------------------------
+    def title(self) -> tuple[str | None, str | None]:
+        h1 = self.h1()
+        candidates: list[Candidate] = [("selector", v) for v in self.selected("title", "content")]
+        candidates.append(("jsonld", self.jsonld_value("headline", "name")))
+        candidates += self.meta_candidates(TITLE_META)
+        if h1 is not None:
+            candidates.append(("text", " ".join(h1.itertext())))
+        candidates.append(("meta", " ".join(xpaths.TITLE_TAG(self.doc))))
+        value, layer = self.first(candidates, self._title_value)
+        if value is None:
+            value, layer = self.first(self.generic_field("title"), self._title_value)
+        return value, layer
+
+    def _title_value(self, raw: Any) -> str | None:
+        value = self.accept(raw)
+        if value is None:
+            return None
+        value = fields.strip_site_suffix(value, self.site_names)
+        if len(value) < 3 or value.casefold() in {n.casefold() for n in self.site_names}:
+            return None
+        return value
+
+    def summary(self) -> tuple[str | None, str | None]:
+        candidates: list[Candidate] = [("selector", v) for v in self.selected("summary", "content")]
+        candidates.append(("jsonld", self.jsonld_value("description", "abstract")))
+        candidates += self.meta_candidates(SUMMARY_META)
+        candidates += [("meta", v) for v in self.itemprop_texts("description")]
+        return self.first(candidates, self.accept)
+
+    def _date_value(self, raw: Any) -> datetime | None:
+        value = self.accept(raw)
+        if value is None:
+            return None
+        dt = parse_date(value, tz=self.tz, now=self.now)
+        if dt is None or dt.year < _DATE_FLOOR:
+            return None
+        return dt
+
+    def published(self) -> tuple[datetime | None, str | None]:
+        candidates: list[Candidate] = [
+            ("selector", v) for v in self.selected("published", "datetime", "content")
+        ]
+        candidates.append(("jsonld", self.jsonld_value("datePublished", "dateCreated")))
+        candidates += self.meta_candidates(PUBLISHED_META)
+        candidates += [("meta", v) for v in self.itemprop_texts("datePublished")]
+        candidates += [("time", v) for v in self._time_elements()]
+        value, layer = self.first(candidates, self._date_value)
+        if value is not None:
+            return value, layer
+        value = self._date_near_title()
+        if value is not None:
+            return value, "text"
+        value = self._date_from_url()
+        if value is not None:
+            return value, "url"
+        return self.first(self.generic_field("date"), self._date_value)
+
+    def _time_elements(self) -> list[str]:
+        """``<time datetime>`` values, the one nearest the headline first."""
+        times = xpaths.TIME_ELEMENTS(self.doc)
+        if not times:
+            return []
+        h1 = self.h1()
+        if h1 is None:
+            return [t.get("datetime") for t in times]
+        order = {el: i for i, el in enumerate(self.doc.iter())}
+        anchor = order.get(h1, 0)
+
+        def distance(el: HtmlElement) -> int:
+            d = order.get(el, 0) - anchor
+            return d if d >= 0 else 3 * -d
+
+        return [t.get("datetime") for t in sorted(times, key=distance)]
+
+    def _near_title_texts(self) -> Iterable[tuple[str, int]]:
+        """Text around the headline, growing one ancestor at a time, with the headline's offset."""
+        h1 = self.h1()
+        if h1 is None:
+            return
+        title_text = clean_text(" ".join(h1.itertext()))
+        node = h1
+        for _ in range(_NEAR_TITLE_LEVELS):
+            node = node.getparent()
+            if node is None or node.tag in ("body", "html"):
+                return
+            text = clean_text(" ".join(xpaths.TEXT_NODES(node)))
+            anchor = max(text.find(title_text), 0)
+            start = max(0, anchor - _NEAR_TITLE_CHARS // 4)
+            yield text[start : start + _NEAR_TITLE_CHARS], anchor - start
+
+    def _date_near_title(self) -> datetime | None:
+        for text, anchor in self._near_title_texts():
+            for candidate in fields.date_strings_in_text(text, anchor):
+                dt = self._date_value(candidate)
+                if dt is not None:
+                    return dt
+        return None
+
+    def _date_from_url(self) -> datetime | None:
+        day = fields.date_from_url(self.url, self.tz)
+        if day is None:
+            return None
+        # m24 shows only "08:57 (обновлено …)" for today's news: combine with the URL's day.
+        for text, anchor in self._near_title_texts():
+            hm = fields.time_only_near(text, anchor)
+            if hm is not None:
+                return day.replace(hour=hm[0], minute=hm[1])
+        return day
+
+    def updated(self) -> tuple[datetime | None, str | None]:
+        candidates: list[Candidate] = [
+            ("selector", v) for v in self.selected("updated", "datetime", "content")
+        ]
+        candidates.append(("jsonld", self.jsonld_value("dateModified")))
+        candidates += self.meta_candidates(UPDATED_META)
+        candidates += [("meta", v) for v in self.itemprop_texts("dateModified")]
+        value, layer = self.first(candidates, self._date_value)
+        if value is not None:
+            return value, layer
+        for text, _anchor in self._near_title_texts():
+            dt = parse_modified_from_text(text, tz=self.tz, now=self.now)
+            if dt is not None:
+                return dt, "text"
+        return None, None
+
+    def authors(self) -> tuple[list[str], str | None]:
+        layers: list[tuple[str, list[str]]] = [
+            ("selector", self.selected("authors", "content")),
+            ("jsonld", jsonld.names(self.jsonld_value("author", "creator"))),
+        ]
+        for key in AUTHOR_META:
+            layers.append((MetaTags.layer(key), self.meta.all(key)))
+        layers.append(("meta", [self._itemprop_name(el) for el in self._itemprop_authors()]))
+        layers.append(("text", [" ".join(a.itertext()) for a in xpaths.AUTHOR_LINKS(self.doc)]))
+        layers.append(
+            (
+                "text",
+                [" ".join(b.itertext()) for b in self.classes.bylines if not b.findall(".//p")][:3],
+            )
+        )
+        for layer, raw in layers:
+            names = fields.clean_authors([r for r in raw if isinstance(r, str)], self.site_names)
+            if names:
+                return names, layer
+        for layer, raw in self.generic_field("author"):
+            names = fields.clean_authors(raw.split(";"), self.site_names)
+            if names:
+                return names, layer
+        return [], None
+
+    def _itemprop_authors(self) -> list[HtmlElement]:
+        return [
+            el
+            for el in xpaths.ITEMPROP_VALUES(self.doc)
+            if "author" in (el.get("itemprop") or "").split()
+        ]
+
+    @staticmethod
+    def _itemprop_name(el: HtmlElement) -> str:
+        for child in el.iterdescendants():
+            if "name" in (child.get("itemprop") or "").split():
+                return child.get("content") or " ".join(child.itertext())
+        return el.get("content") or " ".join(el.itertext())
+
+    def section(self) -> tuple[str | None, str | None]:
+        candidates: list[Candidate] = [("selector", v) for v in self.selected("section", "content")]
+        value = self.jsonld_value("articleSection")
+        candidates.append(("jsonld", value[0] if isinstance(value, list) and value else value))
+        candidates += self.meta_candidates(SECTION_META)
+        candidates += [("text", " ".join(el.itertext())) for el in self._rubrics()[:1]]
+        return self.first(candidates, self._section_value)
+
+    def _rubrics(self) -> list[HtmlElement]:
+        return [r for r in self.classes.rubrics if r.find(".//h1") is None and len(r) < 5]
+
+    def _section_value(self, raw: Any) -> str | None:
+        value = self.accept(raw)
+        # A "section" longer than a few words is a headline or a sentence, not a rubric.
+        return value if value and len(value) <= 60 else None
+
+    def tags(self) -> tuple[list[str], str | None]:
+        layers: list[tuple[str, list[str]]] = [("selector", self.selected("tags", "content"))]
+        keywords = self.jsonld_value("keywords")
+        layers.append(("jsonld", keywords if isinstance(keywords, list) else [keywords or ""]))
+        for key in TAG_META:
+            layers.append((MetaTags.layer(key), self.meta.all(key)))
+        layers.append(("text", [" ".join(a.itertext()) for a in xpaths.TAG_LINKS(self.doc)]))
+        for layer, raw in layers:
+            tags = self._split_tags(raw, split=layer != "selector")
+            if tags:
+                return tags, layer
+        return [], None
+
+    def _split_tags(self, raw: list[Any], *, split: bool) -> list[str]:
+        tags: list[str] = []
+        for value in raw:
+            if not isinstance(value, str):
+                continue
+            for part in value.split(",") if split else [value]:
+                tag = self.accept(part)
+                if tag and len(tag) <= 60 and tag not in tags:
+                    tags.append(tag)
+        return tags
+
+    def image(self) -> tuple[str | None, str | None]:
+        favicons = xpaths.FAVICONS(self.doc)
+        candidates: list[Candidate] = [
+            ("selector", v) for v in self.selected("image", "content", "src", "data-src", "href")
+        ]
+        candidates += [
+            ("jsonld", u) for u in jsonld.urls(self.jsonld_value("image", "thumbnailUrl"))
+        ]
+        candidates += self.meta_candidates(IMAGE_META)
+        candidates += [("meta", v) for v in xpaths.IMAGE_SRC_LINK(self.doc)]
+        # JSON-LD often lists a tiny logo first; og:image is what the publisher shares, so
+        # prefer it when JSON-LD and OpenGraph disagree only by the logo rule.
+        return self.first(candidates, lambda raw: fields.usable_image(raw, self.url, favicons))
+
+    def canonical_url(self) -> tuple[str, str]:
+        candidates: list[Candidate] = [("meta", v) for v in xpaths.CANONICAL(self.doc)]
+        candidates += self.meta_candidates(("og:url",))
+        for layer, raw in candidates:
+            value = self.accept(raw)
+            if value is None:
+                continue
+            try:
+                absolute = canonicalize_url(value, base=self.url)
+            except ValueError:
+                continue
+            # A canonical pointing at the home page is a CMS bug, not this article's address.
+            if is_http_url(absolute) and (
+                urlsplit(absolute).path.strip("/") or not urlsplit(self.url).path.strip("/")
+            ):
+                return absolute, layer
+        return canonicalize_url(self.url), "url"
+
+    def language(self, sample: str) -> tuple[str | None, str | None]:
+        candidates: list[Candidate] = [("meta", v) for v in xpaths.HTML_LANG(self.doc)]
+        candidates += self.meta_candidates(LANGUAGE_META)
+        candidates.append(("jsonld", self.jsonld_value("inLanguage")))
+        for layer, raw in candidates:
+            code = fields.language_code(raw if isinstance(raw, str) else None)
+            if code and fields.language_fits(code, sample):
+                return code, layer
+        guess = fields.guess_language(sample)
+        return (guess, "text") if guess else (None, None)
+
+    def body(self) -> body_mod.Body | None:
+        if "body" in self.sel:
+            nodes = [n for n in select(self.sel["body"], self.doc) if not isinstance(n, str)]
+            found = (
+                body_mod.from_elements(nodes, self.url, "selector", self.classes) if nodes else None
+            )
+            if found is not None:
+                return found
+        found = body_mod.heuristic(self.doc, self.url, self.classes)
+        if found is not None:
+            return found
+        # The generic extractor runs even with use_generic=False when nothing else found a body.
+        generic_body, _gdoc = self.generic()
+        if generic_body is not None:
+            return generic_body
+        return self._jsonld_body()
+
+    def _jsonld_body(self) -> body_mod.Body | None:
+        raw = self.jsonld_value("articleBody")
+        if not isinstance(raw, str):
+            return None
+        paragraphs = [clean_text(p) for p in raw.splitlines()]
+        paragraphs = [p for p in paragraphs if p]
+        if not paragraphs:
+            return None
+        html = "".join(f"<p>{htmllib.escape(p)}</p>" for p in paragraphs)
+        return body_mod.Body("\n\n".join(paragraphs), sanitize_html(html, self.url), "jsonld")
+
+
+def extract(
+    body: bytes | str,
+    url: str,
+    *,
+    now: datetime,
+    tz: str,
+    selectors: Mapping[str, str] | None,
+    site_names: Sequence[str],
+    header_charset: str | None,
+    use_generic: bool,
+) -> ArticleData:
+    """Implementation of :func:`crawler.extraction.extract_article`."""
+    data = ArticleData(url=url)
+    if now.tzinfo is None:
+        # A naive clock is read in the source's zone, as parse_date does.
+        now = now.replace(tzinfo=ZoneInfo(tz))
+    doc, flags = parse_document(body, header_charset)
+    data.flags.extend(flags)
+    if doc is None:
+        data.flags.append("empty_page")
+        data.canonical_url = canonicalize_url(url)
+        data.provenance["canonical_url"] = "url"
+        return data
+    page = _Page(
+        doc,
+        url,
+        now=now,
+        tz=tz,
+        selectors=selectors,
+        site_names=site_names,
+        use_generic=use_generic,
+    )
+    prov = data.provenance
+
+    def put(name: str, value: Any, layer: str | None) -> None:
+        if value not in (None, "", []) and layer:
+            setattr(data, name, value)
+            prov[name] = layer
+
+    # Metadata-only fields first: body extraction may run trafilatura, which these rarely need.
+    put("summary", *page.summary())
+    put("section", *page.section())
+    put("tags", *page.tags())
+    put("image", *page.image())
+    put("canonical_url", *page.canonical_url())
+    found = page.body()
+    if found is not None:
+        data.text, data.html = found.text, found.html
+        prov["text"] = prov["html"] = found.layer
+    put("title", *page.title())
+    put("authors", *page.authors())
+    published, layer = page.published()
+    if published is not None:
+        published, clamped = clamp_future(published, now)
+        if clamped:
+            data.flags.append("date_clamped")
+        put("published", published, layer)
+    updated, layer = page.updated()
+    if updated is not None:
+        updated, clamped = clamp_future(updated, now)
+        if clamped and "date_clamped" not in data.flags:
+            data.flags.append("date_clamped")
+        # An "update" before publication is a mis-read date, not information.
+        if data.published is None or updated >= data.published:
+            put("updated", updated, layer)
+    sample = " ".join(filter(None, (data.title, data.summary, (data.text or "")[:3000])))
+    put("language", *page.language(sample))
+    if page._generic_done and page._generic_body is not None:
+        data.flags.append("generic_used")
+    return data

@@ -1,0 +1,220 @@
+"""Small pure helpers for single fields: titles, authors, images, language and dates in text."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from urllib.parse import urljoin, urlsplit
+from zoneinfo import ZoneInfo
+
+from crawler.normalize.text import clean_text, is_garbage_value
+
+# --- titles -------------------------------------------------------------------------------------
+_TITLE_SEPARATORS = (" | ", " - ", " — ", " – ", " // ", " :: ", " · ")
+
+
+def strip_site_suffix(title: str, site_names: Iterable[str]) -> str:
+    """Remove a trailing `` | X``, `` - X``, `` — X`` or `` // X`` where X is a known site name."""
+    lowered = title.casefold()
+    for name in site_names:
+        name = name.strip()
+        if not name:
+            continue
+        for sep in _TITLE_SEPARATORS:
+            suffix = (sep + name).casefold()
+            if lowered.endswith(suffix) and len(title) > len(suffix):
+                return title[: -len(suffix)].rstrip(" |-—–/:·")
+            prefix = (name + sep).casefold()
+            # Some sites put the name first ("Москва 24 - Заголовок"); same rule mirrored.
+            if lowered.startswith(prefix) and len(title) > len(prefix):
+                return title[len(prefix) :].lstrip(" |-—–/:·")
+    return title
+
+
+# --- authors ------------------------------------------------------------------------------------
+_AUTHOR_PREFIX = re.compile(
+    r"^\s*(?:автор(?:ы)?(?:\s+текста)?|текст|подготовил[аи]?|by|von|par|por|door|di|av|od|"
+    r"author(?:s)?|written\s+by|text)\s*[:\-–—]?\s+",
+    re.IGNORECASE,
+)
+_AUTHOR_SPLIT = re.compile(r"\s*(?:,|;|\||\s+и\s+|\s+and\s+|\s+und\s+|\s+&\s+|\s+et\s+)\s*", re.I)
+_NOT_A_NAME = re.compile(r"https?://|www\.|@|\d{3,}|^[\W\d_]+$")
+_MAX_AUTHOR_WORDS = 5
+
+
+def clean_authors(raw_values: Iterable[str], site_names: Sequence[str]) -> list[str]:
+    """Split bylines into names, strip "Автор:"/"By " prefixes, drop URLs and duplicates.
+
+    A site name is dropped when real names are present; alone it is kept as the byline.
+    """
+    names: list[str] = []
+    seen: set[str] = set()
+    for raw in raw_values:
+        value = clean_text(raw)
+        if not value or is_garbage_value(value):
+            continue
+        value = _AUTHOR_PREFIX.sub("", value)
+        for part in _AUTHOR_SPLIT.split(value):
+            part = _AUTHOR_PREFIX.sub("", part).strip(" .:-–—")
+            if (
+                not part
+                or _NOT_A_NAME.search(part)
+                or len(part.split()) > _MAX_AUTHOR_WORDS
+                or is_garbage_value(part)
+            ):
+                continue
+            key = part.casefold()
+            if key not in seen:
+                seen.add(key)
+                names.append(part)
+    site_keys = {s.casefold() for s in site_names if s}
+    people = [n for n in names if not _is_site_name(n, site_keys)]
+    return people or names
+
+
+def _is_site_name(name: str, site_keys: set[str]) -> bool:
+    key = name.casefold()
+    return any(key == s or key in s or s in key for s in site_keys if len(s) > 3)
+
+
+# --- images -------------------------------------------------------------------------------------
+_LOGO_PATH = re.compile(r"logo|favicon|placeholder|no[-_]?image|default[-_]?(?:image|og)", re.I)
+
+
+def usable_image(value: str | None, base_url: str, favicons: Iterable[str]) -> str | None:
+    """An absolute article image URL, or ``None`` for logos, favicons and non-HTTP values."""
+    value = clean_text(value or "")
+    if not value or is_garbage_value(value):
+        return None
+    absolute = urljoin(base_url, value)
+    parts = urlsplit(absolute)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    if _LOGO_PATH.search(parts.path):
+        return None
+    if any(urljoin(base_url, f) == absolute for f in favicons):
+        return None
+    return absolute
+
+
+# --- language -----------------------------------------------------------------------------------
+_CYRILLIC_LANGS = frozenset(
+    {"ru", "uk", "be", "bg", "sr", "mk", "kk", "ky", "tg", "mn", "tt", "ba"}
+)
+_LANG_CODE = re.compile(r"^([a-z]{2,3})(?:[-_][a-z0-9]+)*$", re.I)
+_LETTER = re.compile(r"[^\W\d_]")
+_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+_UKRAINIAN = re.compile(r"[іїєґІЇЄҐ]")
+
+
+def language_code(value: str | None) -> str | None:
+    """Two-letter language code from ``ru-RU``, ``ru_RU``, ``RU`` and the like."""
+    match = _LANG_CODE.match((value or "").strip())
+    if not match:
+        return None
+    code = match.group(1).lower()
+    return code if len(code) == 2 else None
+
+
+def cyrillic_share(text: str) -> float:
+    """Share of Cyrillic letters among all letters of ``text`` (0 when there are no letters)."""
+    letters = _LETTER.findall(text)
+    if not letters:
+        return 0.0
+    return len(_CYRILLIC.findall(text)) / len(letters)
+
+
+def language_fits(code: str, sample: str) -> bool:
+    """Whether a declared language is plausible for the text's script."""
+    if len(_LETTER.findall(sample)) < 50:
+        return True
+    share = cyrillic_share(sample)
+    if code in _CYRILLIC_LANGS:
+        return share > 0.3
+    return share < 0.5
+
+
+def guess_language(sample: str) -> str | None:
+    """A language guess for Cyrillic text only: ``uk`` with Ukrainian letters, else ``ru``."""
+    if len(_LETTER.findall(sample)) < 50 or cyrillic_share(sample) < 0.5:
+        return None
+    return "uk" if len(_UKRAINIAN.findall(sample)) > 0.01 * len(sample) else "ru"
+
+
+# --- dates in text and URLs ---------------------------------------------------------------------
+_MONTHS = (
+    r"(?:январ|феврал|март|апрел|ма[яй]|июн|июл|август|сентябр|октябр|ноябр|декабр|"
+    r"янв|фев|мар|апр|авг|сен|окт|ноя|дек|"
+    r"jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|januar|februar|märz|mai|juni|juli|"
+    r"oktober|dezember)[a-zа-яё]*\.?"
+)
+_TIME = r"\d{1,2}:\d{2}"
+DATE_IN_TEXT = re.compile(
+    r"(?<![\d:])(?:"
+    rf"{_TIME}\s*\((?:обновлено|изменено)[^)]{{5,40}}\)"
+    r"|"
+    rf"\d{{4}}-\d{{2}}-\d{{2}}(?:[T ]{_TIME}(?::\d{{2}})?)?"
+    rf"|\d{{1,2}}[./]\d{{1,2}}[./]\d{{4}}(?:[,\s]+(?:в\s+|um\s+)?{_TIME})?"
+    rf"|\d{{1,2}}\.?\s+{_MONTHS},?\s*(?:\d{{4}})?(?:\s*г(?:ода|\.)?)?(?:,?\s*(?:в\s+|um\s+|at\s+)?{_TIME})?"
+    rf"|{_MONTHS}\s+\d{{1,2}},?\s+\d{{4}}(?:,?\s*(?:at\s+)?{_TIME}\s*(?:[ap]\.?m\.?)?)?"
+    r")(?![\d])",
+    re.IGNORECASE,
+)
+# A date directly after these words is an update time, not the publication time.
+_UPDATED_BEFORE = re.compile(
+    r"(?:обновлено|обновлен[оа]?|изменено|updated|aktualisiert|modified)\s*:?\s*$", re.I
+)
+_TIME_ONLY = re.compile(r"(?<![\d.:/])([01]?\d|2[0-3]):([0-5]\d)(?![\d.:/])")
+_WEATHER_AFTER = re.compile(r"^[^.\n]{0,40}(?:°|градус|ясно|пасмурно|облачно|дождь|снег)", re.I)
+
+_URL_DATES = (
+    re.compile(r"/(?P<y>20\d{2})/(?P<m>[01]\d)/(?P<d>[0-3]\d)(?:/|$)"),
+    re.compile(r"/(?P<y>20\d{2})-(?P<m>[01]\d)-(?P<d>[0-3]\d)(?:[/_-]|$)"),
+    # m24: /news/<rubric>/<DDMMYYYY>/<id>
+    re.compile(r"/(?P<d>[0-3]\d)(?P<m>[01]\d)(?P<y>20\d{2})/"),
+    # moslenta: <slug>-DD-MM-YYYY.htm
+    re.compile(r"-(?P<d>[0-3]\d)-(?P<m>[01]\d)-(?P<y>20\d{2})\.html?$"),
+)
+
+
+def date_strings_in_text(text: str, anchor: int = 0) -> list[str]:
+    """Date-like substrings of ``text`` nearest to ``anchor`` first, skipping update times and
+    "today's date and weather" headers."""
+    found: list[tuple[int, str]] = []
+    for match in DATE_IN_TEXT.finditer(text):
+        if _UPDATED_BEFORE.search(text[max(0, match.start() - 20) : match.start()]):
+            continue
+        if _WEATHER_AFTER.match(text[match.end() : match.end() + 40]):
+            continue
+        distance = match.start() - anchor
+        # Dates just below the headline are the usual byline; above it they are often the header.
+        found.append((distance if distance >= 0 else 3 * -distance, match.group(0)))
+    return [value for _, value in sorted(found, key=lambda item: item[0])]
+
+
+def time_only_near(text: str, anchor: int = 0) -> tuple[int, int] | None:
+    """An ``HH:MM`` without a date nearest to ``anchor`` (m24's ``08:57 (обновлено …)``)."""
+    best: tuple[int, tuple[int, int]] | None = None
+    for match in _TIME_ONLY.finditer(text):
+        if _UPDATED_BEFORE.search(text[max(0, match.start() - 40) : match.start()]):
+            continue
+        distance = abs(match.start() - anchor)
+        if best is None or distance < best[0]:
+            best = (distance, (int(match.group(1)), int(match.group(2))))
+    return best[1] if best else None
+
+
+def date_from_url(url: str, tz: str) -> datetime | None:
+    """A publication day encoded in the URL path, as local midnight."""
+    path = urlsplit(url).path
+    for pattern in _URL_DATES:
+        match = pattern.search(path)
+        if match:
+            try:
+                return datetime(
+                    int(match["y"]), int(match["m"]), int(match["d"]), tzinfo=ZoneInfo(tz)
+                )
+            except ValueError:
+                continue
+    return None

@@ -1,0 +1,73 @@
+"""Every XPath and CSS expression the extraction package uses, compiled once at import."""
+
+from __future__ import annotations
+
+import re
+
+from lxml import etree
+
+
+def _x(expr: str) -> etree.XPath:
+    return etree.XPath(expr, smart_strings=False)
+
+
+def _rel_is(value: str) -> str:
+    rel = (
+        "translate(concat(' ', normalize-space(@rel), ' '),"
+        " 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')"
+    )
+    return f"contains({rel}, ' {value} ')"
+
+
+# --- document-level metadata ------------------------------------------------------------------
+JSONLD_SCRIPTS = _x("//script[contains(translate(@type, 'LDJSON', 'ldjson'), 'ld+json')]/text()")
+META = _x("//meta[@content]")
+HTML_LANG = _x("/html/@lang | /html/@xml:lang")
+TITLE_TAG = _x("//head/title//text()")
+CANONICAL = _x(f"//link[{_rel_is('canonical')}]/@href")
+FAVICONS = _x(f"//link[{_rel_is('icon')} or {_rel_is('apple-touch-icon')}]/@href")
+IMAGE_SRC_LINK = _x(f"//link[{_rel_is('image_src')}]/@href")
+ITEMPROP_VALUES = _x("//*[@itemprop and not(self::meta)]")
+
+# --- visible article parts ----------------------------------------------------------------------
+H1 = _x("//h1")
+TIME_ELEMENTS = _x("//time[@datetime]")
+AUTHOR_LINKS = _x(f"//a[{_rel_is('author')}]")
+TAG_LINKS = _x(f"//a[{_rel_is('tag')}]")
+TEXT_NODES = _x(
+    ".//text()[normalize-space()][not(ancestor::script or ancestor::style or ancestor::noscript)]"
+)
+
+# Blocks whose text is a paragraph of the body.
+BLOCK_TAGS = frozenset({"p", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "li", "dd"})
+# Elements that never carry article text.
+DROP_TAGS = frozenset(
+    {
+        "script", "style", "noscript", "template", "nav", "aside", "footer", "form", "button",
+        "figure", "figcaption", "iframe", "svg", "select", "input", "textarea", "label", "video",
+        "audio", "picture", "object", "embed", "canvas", "menu", "dialog",
+    }
+)  # fmt: skip
+# --- class/id patterns, matched in one pass over the tree (see classes.py) ------------------------
+# Evaluating these as XPath translate()/contains() chains costs ~40 ms on a large page; one Python
+# pass with a regex per element costs ~2 ms.
+BODY_CLASS = re.compile(
+    r"article[-_]?body|article__body|article[-_]?text|article__text|article[-_]?content|"
+    r"article__content|story[-_]?body|story[-_]?content|entry[-_]content|post[-_]content|"
+    r"post__text|content[-_]text|news[-_]text|material[-_]text|js-mediator-article|"
+    r"single-article__main-content|text[-_]content|body[-_]text|rich[-_]text|articletext"
+)
+# Boilerplate: share bars, related-headline carousels, cookie banners, ads, captions, bylines.
+# Not "paywall" or "teaser": many sites wrap the (served) article text itself in those.
+BOILERPLATE_CLASS = re.compile(
+    r"share|social|related|recommend|read[-_]?also|read[-_]?more|more[-_]news|see[-_]also|"
+    r"cookie|consent|gdpr|banner|advert|promo|subscri|newsletter|carousel|slick|"
+    r"comments|breadcrumb|caption|credit|rubric|byline|author|meta[-_]info|toolbar|sidebar|"
+    r"popup|modal|glavnoe|main-news|incut|visually[-_]hidden|sr[-_]only|"
+    r"(?:^|[\s_-])(?:ads?|tags|widget|nav|menu|date|time)(?:$|[\s_-])|(?:^|\s)tag(?:$|\s)"
+)
+BYLINE_CLASS = re.compile(r"byline|author|autor|avtor")
+RUBRIC_CLASS = re.compile(r"rubric")
+BOILERPLATE_ROLES = frozenset({"navigation", "complementary", "banner", "contentinfo"})
+BYLINE_TAGS = frozenset({"span", "div", "p", "a", "address", "li"})
+RUBRIC_TAGS = frozenset({"a", "span", "div", "p"})
