@@ -1,0 +1,118 @@
+"""The command line: help, sources, extract, feeds --retag, and clear errors."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import tomli_w
+
+from crawler.cli import main
+from crawler.demo_site import STORIES, article_path, build_site
+from crawler.models import Article, TopicMatch
+from crawler.store import Store
+from tests.conftest import ROOT
+
+
+def test_help_lists_commands(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    for name in ("crawl", "feeds", "sources", "extract", "demo", "serve", "classify", "topics"):
+        assert name in out
+
+
+def test_no_command_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 2
+    assert "COMMAND" in capsys.readouterr().out
+
+
+def test_sources_lists_the_shipped_sites(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--config", str(ROOT / "cityfeeds.toml"), "sources"]) == 0
+    out = capsys.readouterr().out
+    for name in ("mymsk", "m24", "vm", "mosru", "mskagency", "mosregtoday"):
+        assert name in out
+    assert main(["--config", str(ROOT / "cityfeeds.toml"), "sources", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert {d["name"] for d in data} >= {"m24", "vm"}
+    assert next(d for d in data if d["name"] == "m24")["discovery"] == ["feeds(1)"]
+
+
+def test_config_error_is_one_clear_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[sources]]\nname = "x"\ntitle = "X"\nurl = "https://a.ru/"\nbogus = 1\n', encoding="utf-8")
+    assert main(["--config", str(bad), "sources"]) == 2
+    err = capsys.readouterr().err
+    assert "configuration error: sources[0] ('x'): bogus: unknown key" in err
+
+
+def test_unknown_source_on_crawl(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--config", str(ROOT / "cityfeeds.toml"), "crawl", "nope"]) == 2
+    assert "unknown source 'nope' (known: mymsk, m24" in capsys.readouterr().err
+
+
+def test_extract_a_saved_page(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    story = STORIES[0]
+    base = "https://news.example/"
+    page = tmp_path / "page.html"
+    page.write_bytes(build_site(base)[article_path(story)][0])
+    url = base.rstrip("/") + article_path(story)
+    code = main(
+        ["--config", str(ROOT / "cityfeeds.toml"), "extract", str(page), "--url", url, "--now", "2026-11-26T12:00:00+00:00"]
+    )
+    assert code == 0
+    data = json.loads(capsys.readouterr().out)
+    for key in (
+        "url", "title", "summary", "text", "published", "updated", "authors", "section", "tags",
+        "image", "language", "source", "topics", "provenance",
+    ):
+        assert key in data, key
+    assert data["url"] == url
+    assert data["title"] == story.title
+    assert data["published"] == story.published.isoformat()
+    assert data["authors"] == [story.author]
+    assert "electric-transport" in {t["id"] for t in data["topics"]}
+    assert set(data["provenance"]) >= {"title", "published"}
+
+
+def test_extract_file_needs_url(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    page = tmp_path / "page.html"
+    page.write_text("<html></html>", encoding="utf-8")
+    assert main(["--config", str(ROOT / "cityfeeds.toml"), "extract", str(page)]) == 2
+    assert "--url is required" in capsys.readouterr().err
+
+
+def test_feeds_retag_rescores_without_recrawl(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    raw = tomllib.loads((ROOT / "cityfeeds.toml").read_text(encoding="utf-8"))
+    raw["cityfeeds"] = {
+        "output_dir": str(tmp_path / "out"),
+        "database_url": f"sqlite:///{tmp_path / 'db.sqlite'}",
+    }
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(tomli_w.dumps(raw), encoding="utf-8")
+    store = Store.open(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    store.upsert_article(
+        Article(
+            url="https://vm.ru/news/1-x",
+            source="vm",
+            title="Новые электробусы вышли на маршруты",
+            published=datetime(2026, 11, 1, tzinfo=UTC),
+            topics=[TopicMatch("road-works", 9.0, ["stale"])],
+        ),
+        now=datetime(2026, 11, 1, tzinfo=UTC),
+    )
+    store.close()
+    assert main(["--config", str(cfg), "feeds", "--retag"]) == 0
+    assert "Re-tagged 1 article(s): topics changed on 1" in capsys.readouterr().out
+    store = Store.open(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    try:
+        assert set(store.topic_counts()) == {"electric-transport", "public-transport"}
+    finally:
+        store.close()
+    assert (tmp_path / "out" / "topics" / "electric-transport.rss").is_file()
+    assert main(["--config", str(cfg), "topics"]) == 0
+    assert "electric-transport" in capsys.readouterr().out
