@@ -1,0 +1,69 @@
+"""``cityfeeds worker``: a crawl worker fed by the shared Redis queue (distributed crawling)."""
+
+from __future__ import annotations
+
+import argparse
+
+from crawler.config import Config
+
+NAME = "worker"
+HELP = "run a crawl worker on the shared Redis queue (see `cityfeeds enqueue`)"
+DESCRIPTION = """\
+Take requests from the shared Redis queue filled by `cityfeeds enqueue`, fetch and extract them,
+queue the article pages discovered on feeds, sitemaps and listings, and store the articles in the
+configured database. Start any number of workers on any number of machines against one Redis and
+one PostgreSQL (CITYFEEDS_DATABASE_URL). A shared duplicate filter fetches each URL once per
+--dedupe-ttl seconds across all workers.
+
+Service style (default): wait for work forever. Cron style: --exit-when-idle SECONDS.
+Workers do not rebuild feeds: run `cityfeeds feeds` (or the service) for that. See docs/scaling.md.
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``cityfeeds worker``."""
+    parser.add_argument(
+        "--redis-url", help="Redis URL (default: $CITYFEEDS_REDIS_URL or redis://127.0.0.1:6379/0)"
+    )
+    parser.add_argument(
+        "--database-url", help="database URL (default: $CITYFEEDS_DATABASE_URL or the config's)"
+    )
+    parser.add_argument(
+        "--prefix", default="cityfeeds", help="Redis key prefix (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--exit-when-idle",
+        type=float,
+        metavar="SECONDS",
+        help="exit after the queue has been empty this long (default: wait forever)",
+    )
+    parser.add_argument(
+        "--dedupe-ttl",
+        type=int,
+        default=1800,
+        metavar="SECONDS",
+        help="fetch a URL at most once per SECONDS across all workers (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--concurrency", type=int, help="concurrent requests of this worker (default: 16)"
+    )
+
+
+def run(args: argparse.Namespace, config: Config) -> int:
+    """Run the worker in this process until idle or interrupted."""
+    import os
+
+    from crawler.distributed import redis_url_from, run_worker
+
+    log_level = {0: "WARNING", 1: "INFO"}.get(args.verbose, "DEBUG")
+    run_worker(
+        config,
+        redis_url=redis_url_from(args.redis_url),
+        database_url=args.database_url or os.environ.get("CITYFEEDS_DATABASE_URL"),
+        prefix=args.prefix,
+        exit_when_idle=args.exit_when_idle,
+        dupefilter_ttl=args.dedupe_ttl,
+        concurrency=args.concurrency,
+        log_level=log_level,
+    )
+    return 0
