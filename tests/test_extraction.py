@@ -1,0 +1,280 @@
+"""Unit tests of crawler.extraction: layers, provenance, guards, body, dates, authors, images."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from crawler.extraction import LAYERS, extract_article
+from crawler.extraction.fields import clean_authors, language_code, strip_site_suffix
+
+MSK = ZoneInfo("Europe/Moscow")
+NOW = datetime(2026, 2, 4, 12, 0, tzinfo=MSK)
+URL = "https://example.ru/news/2026/02/04/tram"
+PAGES = Path(__file__).parent / "fixtures" / "pages"
+PARAGRAPHS = "".join(
+    f"<p>Абзац номер {i}: трамваи «Витязь-Москва» вышли на новый маршрут в центре города, "
+    f"интервал движения сократился до четырех минут.</p>"
+    for i in range(1, 5)
+)
+
+
+def page(head: str = "", body: str = "", *, lang: str = "ru") -> str:
+    return (
+        f'<html lang="{lang}"><head><meta charset="utf-8">{head}</head>'
+        f"<body>{body or '<h1>Трамваи вышли на маршрут</h1><article>' + PARAGRAPHS + '</article>'}"
+        "</body></html>"
+    )
+
+
+def extract(html: str | bytes, **kwargs) -> object:
+    kwargs.setdefault("now", NOW)
+    return extract_article(html, kwargs.pop("url", URL), **kwargs)
+
+
+# --- layers and provenance ----------------------------------------------------------------------
+def test_every_field_has_a_known_provenance_layer() -> None:
+    data = extract((PAGES / "jsonld-graph.html").read_bytes(), url="https://citydaily.example/a")
+    assert data.title and data.published and data.text and data.authors
+    assert set(data.provenance.values()) <= set(LAYERS)
+    for name in ("title", "summary", "published", "authors", "section", "tags", "image", "text"):
+        assert name in data.provenance, name
+
+
+@pytest.mark.parametrize("attr", ["property", "name"])
+def test_opengraph_is_read_from_property_and_name(attr: str) -> None:
+    head = (
+        f'<meta {attr}="og:title" content="Заголовок из OpenGraph">'
+        f'<meta {attr}="article:published_time" content="2026-02-04T09:30:00+03:00">'
+        f'<meta {attr}="og:image" content="/img/photo.jpg">'
+    )
+    data = extract(page(head))
+    assert data.title == "Заголовок из OpenGraph"
+    assert data.provenance["title"] == "opengraph"
+    assert data.published == datetime(2026, 2, 4, 9, 30, tzinfo=MSK)
+    assert data.image == "https://example.ru/img/photo.jpg"
+
+
+def test_jsonld_beats_opengraph_and_graph_arrays_are_searched() -> None:
+    head = (
+        '<meta property="og:title" content="OG title">'
+        '<script type="application/ld+json">[{"@type": "Organization", "name": "X"},'
+        '{"@graph": [{"@type": ["NewsArticle"], "headline": "JSON-LD title",'
+        ' "datePublished": "2026-02-01T10:00:00+03:00"}]}]</script>'
+    )
+    data = extract(page(head))
+    assert (data.title, data.provenance["title"]) == ("JSON-LD title", "jsonld")
+    assert data.published == datetime(2026, 2, 1, 10, 0, tzinfo=MSK)
+
+
+def test_source_selectors_win_over_metadata() -> None:
+    head = '<meta property="og:title" content="OG title">'
+    body = '<div class="h">Заголовок по селектору</div><article>' + PARAGRAPHS + "</article>"
+    data = extract(page(head, body), selectors={"title": "css:div.h", "body": "article"})
+    assert data.title == "Заголовок по селектору"
+    assert data.provenance["title"] == data.provenance["text"] == "selector"
+
+
+def test_xpath_selector_returning_attributes() -> None:
+    body = '<span data-ts="2026-02-03T08:00:00+03:00">вчера</span><article>' + PARAGRAPHS
+    data = extract(page("", body + "</article>"), selectors={"published": "xpath://span/@data-ts"})
+    assert data.published == datetime(2026, 2, 3, 8, 0, tzinfo=MSK)
+    assert data.provenance["published"] == "selector"
+
+
+# --- guards ------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "bad",
+    ["", "   ", "Загрузка ...", "/html/head/meta[@name='og:title']/@content", "{{ title }}"],
+)
+def test_garbage_values_fall_through_to_the_next_layer(bad: str) -> None:
+    head = f'<meta property="og:title" content="{bad}"><meta name="description" content="{bad}">'
+    data = extract(page(head))
+    assert data.title == "Трамваи вышли на маршрут"
+    assert data.provenance["title"] == "text"
+    assert data.summary is None
+
+
+def test_selector_that_matches_nothing_falls_back() -> None:
+    data = extract(page(), selectors={"title": "xpath:/html/head/meta[@name='og:title']/@content"})
+    assert data.title == "Трамваи вышли на маршрут"
+
+
+def test_seed_record_xpath_strings_never_become_values() -> None:
+    html = (PAGES / "seed-record-with-xpaths.html").read_bytes()
+    data = extract(
+        html, url="https://mymsk.online/posts/id71787-x", now=datetime(2023, 1, 1, tzinfo=MSK)
+    )
+    assert data.title == "Кластер электромобилестроения появился в Москве"
+    assert data.summary == "В 15 межотраслевых объединений входит более 900 организаций."
+    for value in (data.title, data.summary, data.text, data.html, data.section, *data.authors):
+        assert value and "/html/" not in value and "@content" not in value
+
+
+# --- titles -------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("title", "names", "expected"),
+    [
+        (
+            "Электробусы вышли на линию // Вечерняя Москва",
+            ["Вечерняя Москва"],
+            "Электробусы вышли на линию",
+        ),
+        ("Трамваи - Москва 24", ["Москва 24"], "Трамваи"),
+        ("Трамваи | Мослента", ["Мослента"], "Трамваи"),
+        ("Трамваи — Мослента", ["Мослента"], "Трамваи"),
+        ("Итоги года - интервью", ["Мослента"], "Итоги года - интервью"),
+    ],
+)
+def test_strip_site_suffix(title: str, names: list[str], expected: str) -> None:
+    assert strip_site_suffix(title, names) == expected
+
+
+def test_title_suffix_from_og_site_name() -> None:
+    head = '<meta property="og:site_name" content="Москва 24"><title>Трамваи - Москва 24</title>'
+    assert extract(page(head, "<article>" + PARAGRAPHS + "</article>")).title == "Трамваи"
+
+
+# --- dates --------------------------------------------------------------------------------------
+def test_future_date_is_clamped_and_flagged() -> None:
+    head = '<meta property="article:published_time" content="2027-01-01T00:00:00+03:00">'
+    data = extract(page(head))
+    assert data.published == NOW
+    assert "date_clamped" in data.flags
+
+
+def test_weather_header_date_is_not_the_publication_date() -> None:
+    data = extract(
+        (PAGES / "nov-okruga-weather-header.html").read_bytes(),
+        url="https://nov-okruga.ru/tramvay/",
+        now=datetime(2026, 2, 1, 23, 30, tzinfo=MSK),
+    )
+    assert data.published == datetime(2026, 1, 28, tzinfo=MSK)
+    assert data.provenance["published"] == "text"
+    assert data.authors == ["Мария Иванова", "Олег Сидоров"]
+    assert "Читать также" not in (data.text or "") and "Загрузка" not in (data.text or "")
+
+
+def test_m24_updated_line_gives_both_dates() -> None:
+    body = (
+        "<div><h1>Трамваи</h1><p>08:57 (обновлено 04.02.2026 09:45)</p></div>"
+        f"<article>{PARAGRAPHS}</article>"
+    )
+    data = extract(page("", body), url="https://www.m24.ru/news/transport/04022026/1")
+    assert data.published == datetime(2026, 2, 4, 8, 57, tzinfo=MSK)
+    assert data.updated == datetime(2026, 2, 4, 9, 45, tzinfo=MSK)
+
+
+def test_time_element_nearest_the_headline_wins() -> None:
+    body = (
+        '<div class="teaser"><time datetime="2026-01-01T10:00:00+03:00">1 января</time></div>'
+        '<main><h1>Трамваи</h1><time datetime="2026-02-03T07:00:00+03:00">3 февраля</time>'
+        f"<article>{PARAGRAPHS}</article></main>"
+    )
+    data = extract(page("", body))
+    assert data.published == datetime(2026, 2, 3, 7, 0, tzinfo=MSK)
+    assert data.provenance["published"] == "time"
+
+
+def test_naive_clock_is_read_in_the_source_zone() -> None:
+    head = '<meta property="article:published_time" content="2026-02-04T11:00:00+03:00">'
+    data = extract(page(head), now=datetime(2026, 2, 4, 12, 0))
+    assert data.published == datetime(2026, 2, 4, 11, 0, tzinfo=MSK)
+    assert "date_clamped" not in data.flags
+
+
+# --- authors ------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (["Автор: Иван Петров и Анна Смирнова"], ["Иван Петров", "Анна Смирнова"]),
+        (["Текст: Иван Петров, Анна Смирнова"], ["Иван Петров", "Анна Смирнова"]),
+        (["By Jane Roe and John Doe"], ["Jane Roe", "John Doe"]),
+        (["Иван Петров", "Вечерняя Москва"], ["Иван Петров"]),
+        (["Вечерняя Москва"], ["Вечерняя Москва"]),
+        (["https://facebook.com/someone"], []),
+    ],
+)
+def test_clean_authors(raw: list[str], expected: list[str]) -> None:
+    assert clean_authors(raw, ["Вечерняя Москва"]) == expected
+
+
+# --- images, language, canonical --------------------------------------------------------------
+@pytest.mark.parametrize(
+    "image",
+    ["https://www.mskagency.ru/i/social_logo_700.png", "/static/site-logo.jpg", "/favicon.png"],
+)
+def test_logos_and_favicon_are_not_article_images(image: str) -> None:
+    head = f'<link rel="icon" href="/favicon.png"><meta property="og:image" content="{image}">'
+    assert extract(page(head)).image is None
+
+
+@pytest.mark.parametrize(
+    ("raw", "code"), [("ru-RU", "ru"), ("ru_RU", "ru"), ("EN", "en"), ("x", None)]
+)
+def test_language_code(raw: str, code: str | None) -> None:
+    assert language_code(raw) == code
+
+
+def test_declared_language_is_checked_against_the_text() -> None:
+    assert extract(page(lang="en")).language == "ru"
+    assert extract(page(lang="en")).provenance["language"] == "text"
+    assert extract(page(lang="ru-RU")).language == "ru"
+
+
+def test_canonical_url_is_absolute_and_canonical() -> None:
+    head = '<link rel="canonical" href="/amp/news/1/?utm_source=x">'
+    data = extract(page(head))
+    assert data.canonical_url == "https://example.ru/news/1"
+    assert data.provenance["canonical_url"] == "meta"
+    assert extract(page()).provenance["canonical_url"] == "url"
+
+
+# --- body ---------------------------------------------------------------------------------------
+def test_body_drops_boilerplate_and_keeps_paragraphs() -> None:
+    body = (
+        "<h1>Трамваи</h1><article>"
+        + PARAGRAPHS
+        + '<div class="share-bar"><a href="https://vk.com/share">ВКонтакте</a></div>'
+        + '<p>Читать также: <a href="/other">Другая новость</a></p>'
+        + '<ul class="related-news"><li><a href="/x">Похожая новость про метро</a></li></ul>'
+        + '<div class="cookie-banner">Мы используем cookie-файлы на этом сайте</div>'
+        + '<p>Подробности — <a href="/detail">на сайте</a> департамента.</p></article>'
+    )
+    data = extract(page("", body))
+    paragraphs = data.text.split("\n\n")
+    assert paragraphs[0].startswith("Абзац номер 1") and len(paragraphs) == 5
+    assert paragraphs[-1] == "Подробности — на сайте департамента."
+    for junk in ("ВКонтакте", "Читать также", "Похожая", "cookie"):
+        assert junk not in data.text and junk not in data.html
+    assert 'href="https://example.ru/detail"' in data.html
+    assert data.provenance["text"] == "heuristic"
+
+
+def test_use_generic_false_skips_trafilatura_for_metadata(monkeypatch: pytest.MonkeyPatch) -> None:
+    import crawler.extraction.body as body_mod
+
+    calls: list[str] = []
+    real = body_mod.generic
+    monkeypatch.setattr(body_mod, "generic", lambda doc, url: calls.append(url) or real(doc, url))
+    data = extract(page(), use_generic=False)
+    assert data.text and calls == []
+    # Without any body container the generic extractor still runs, even with use_generic=False.
+    short = page("", "<div><div>" + "Текст статьи без абзацев. " * 40 + "</div></div>")
+    extract(short, use_generic=False)
+    assert calls == [URL]
+
+
+def test_bytes_are_decoded_with_the_header_charset() -> None:
+    html = page('<meta property="og:title" content="Трамваи и электробусы">').encode("cp1251")
+    data = extract(html, header_charset="windows-1251")
+    assert data.title == "Трамваи и электробусы"
+
+
+def test_empty_page_gives_only_the_url() -> None:
+    data = extract(b"   ")
+    assert data.title is None and data.canonical_url == "https://example.ru/news/2026/02/04/tram"
+    assert "empty_page" in data.flags
