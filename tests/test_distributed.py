@@ -1,0 +1,168 @@
+"""Distributed crawling on the real Redis: shared queue, shared duplicate filter, two workers."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import subprocess
+import sys
+from collections import Counter
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import redis
+import scrapy
+
+from crawler.cli import main
+from crawler.config import load_config
+from crawler.demo_site import STORIES, Story, serve_site
+from crawler.discovery import Link
+from crawler.distributed import (
+    SOURCE_META,
+    DistributedNewsSpider,
+    SourceDupeFilter,
+    dumps,
+    enqueue_sources,
+    loads,
+    queue_length,
+)
+from crawler.store import Store
+from tests.conftest import ROOT, write_site_config
+
+pytestmark = pytest.mark.redis
+
+
+def _stories(copies: int) -> tuple[Story, ...]:
+    """The demo stories ``copies`` times over, each copy a distinct article."""
+    return tuple(
+        replace(
+            s,
+            id=s.id + 100 * k,
+            slug=f"{s.slug}-{k}",
+            title=f"{s.title} (выпуск {k + 1})",
+            published=s.published + timedelta(minutes=k),
+        )
+        for k in range(copies)
+        for s in STORIES
+    )
+
+
+def _files(output: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(output)): p.read_bytes() for p in sorted(output.rglob("*")) if p.is_file()
+    }
+
+
+# -- units ---------------------------------------------------------------------------------
+
+
+def test_dupefilter_is_shared_per_source_and_expires(redis_url: str) -> None:
+    server = redis.Redis.from_url(redis_url)
+    a = SourceDupeFilter(server, "t:seen", ttl=600)
+    b = SourceDupeFilter(server, "t:seen", ttl=600)  # another worker
+    request = scrapy.Request("https://vm.ru/news/1-slug", meta={SOURCE_META: "vm"})
+    assert not a.request_seen(request)
+    assert b.request_seen(request)
+    assert b.request_seen(scrapy.Request("http://www.vm.ru/news/1-slug", meta={SOURCE_META: "vm"}))
+    assert 0 < server.ttl(a.key(request)) <= 600  # bounded: each entry expires
+    server.delete(a.key(request))  # what expiry does after the TTL
+    assert not b.request_seen(request)  # so the page can be fetched again next cycle
+    assert not a.request_seen(
+        scrapy.Request("https://vm.ru/news/1-slug", meta={SOURCE_META: "m24"})
+    )
+    a.clear()
+    assert server.keys("t:seen:*") == []
+
+
+def test_queue_serializer_round_trips_requests_and_refuses_code() -> None:
+    from datetime import UTC, datetime
+
+    spider = DistributedNewsSpider()
+    link = Link(url="https://vm.ru/news/1", title="Т", published=datetime(2026, 1, 1, tzinfo=UTC))
+    request = scrapy.Request(
+        link.url,
+        callback=spider.parse_article,
+        errback=spider.article_error,
+        meta={"cityfeeds_link": link},
+    )
+    data = loads(dumps(request.to_dict(spider=spider)))
+    assert data["callback"] == "parse_article" and data["meta"]["cityfeeds_link"] == link
+
+    class Evil:
+        def __reduce__(self) -> tuple:
+            return (os.system, ("true",))
+
+    with pytest.raises(pickle.UnpicklingError):
+        loads(pickle.dumps({"meta": Evil()}))
+
+
+def test_enqueue_command_queues_each_source_discovery(redis_url: str, tmp_path: Path) -> None:
+    cfg = write_site_config(tmp_path, "http://127.0.0.1:9/")
+    assert main(["--config", str(cfg), "enqueue", "--redis-url", redis_url, "--prefix", "t"]) == 0
+    assert queue_length(redis_url, "t") == 3  # feed, sitemap, listing
+    counts = enqueue_sources(load_config(cfg).sources, redis_url=redis_url, prefix="t")
+    assert counts == {"demo": 3}
+
+
+# -- end to end ----------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_two_workers_crawl_each_page_once_and_publish_like_one_process(
+    redis_url: str, postgres_url: str, tmp_path: Path
+) -> None:
+    stories = _stories(3)
+    with serve_site(stories) as site:
+        # Reference: a single-process crawl of the same site into SQLite.
+        (tmp_path / "single").mkdir()
+        single = write_site_config(tmp_path / "single", site.base_url)
+        assert main(["--config", str(single), "crawl", "--quiet"]) == 0
+        site.requests.clear()
+
+        (tmp_path / "dist").mkdir()
+        # A small delay keeps one worker from draining the queue before the other starts.
+        dist = write_site_config(
+            tmp_path / "dist",
+            site.base_url,
+            extra={"cityfeeds": {"database_url": postgres_url}, "crawl": {"download_delay": 0.05}},
+        )
+        assert main(["--config", str(dist), "enqueue", "--redis-url", redis_url]) == 0
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        cmd = [sys.executable, "-m", "crawler.cli", "--config", str(dist), "worker"]
+        cmd += ["--redis-url", redis_url, "--exit-when-idle", "2", "--concurrency", "4"]
+        workers = [
+            subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            for _ in range(2)
+        ]
+        try:
+            outputs = [w.communicate(timeout=120)[0].decode(errors="replace") for w in workers]
+        finally:
+            for w in workers:
+                w.kill() if w.poll() is None else None
+        assert [w.returncode for w in workers] == [0, 0], outputs
+        requests = Counter(site.requests)
+
+    fetched_twice = {path: n for path, n in requests.items() if n > 1 and path != "/robots.txt"}
+    assert fetched_twice == {}
+    assert sum(1 for path in requests if path.startswith("/news/1")) == len(stories)
+
+    config = load_config(dist)
+    store = Store.open(config.database_url)
+    try:
+        assert store.count_articles() == len(stories)
+        assert all(
+            a.updated is None for a in store.iter_articles()
+        )  # each stored once, never rewritten
+        runs = store.recent_runs("worker")
+        assert len(runs) == 2 and all(r["status"] == "ok" for r in runs), runs
+        assert all(r["pages"] > 0 for r in runs), "both workers should have taken work"
+        assert sum(r["new"] for r in runs) == len(stories)
+    finally:
+        store.close()
+
+    from crawler.commands.feeds import rebuild_feeds
+
+    assert rebuild_feeds(config).ok
+    assert _files(config.output_dir) == _files(load_config(single).output_dir)
