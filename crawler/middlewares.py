@@ -5,11 +5,12 @@ from __future__ import annotations
 import email.utils
 import logging
 import re
+import weakref
 from datetime import UTC
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
-from scrapy import Request
+from scrapy import Request, signals
 from scrapy.downloadermiddlewares.httpcompression import HttpCompressionMiddleware
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
@@ -178,7 +179,23 @@ class SizeCapMiddleware(HttpCompressionMiddleware):
     here so the run's ``dropped`` shows them.
     """
 
+    def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler=crawler)
+        self.crawler = crawler
+        # Bytes received per request: a body streamed past the limit is cancelled with an
+        # empty CancelledError, and this is the only way to tell it from other cancellations.
+        self.received: weakref.WeakKeyDictionary[Request, int] = weakref.WeakKeyDictionary()
+        crawler.signals.connect(self._bytes_received, signal=signals.bytes_received)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> SizeCapMiddleware:
+        return cls(crawler)
+
+    def _bytes_received(self, data: bytes, request: Request, spider: Any = None) -> None:
+        self.received[request] = self.received.get(request, 0) + len(data)
+
     def process_response(self, request: Request, response: Response) -> Response:
+        self.received.pop(request, None)
         try:
             return super().process_response(request, response)
         except IgnoreRequest as exc:
@@ -187,8 +204,14 @@ class SizeCapMiddleware(HttpCompressionMiddleware):
             raise _block(self.crawler, "too_large", request.url, f"after decompression: {exc}") from None
 
     def process_exception(self, request: Request, exception: Exception) -> None:
-        if isinstance(exception, DownloadCancelledError) and "max size" in str(exception):
+        received = self.received.pop(request, 0)
+        if not isinstance(exception, DownloadCancelledError):
+            return None
+        limit = request.meta.get("download_maxsize", self._max_size)
+        if "max size" in str(exception):
             raise _block(self.crawler, "too_large", request.url, str(exception))
+        if limit and received > limit:
+            raise _block(self.crawler, "too_large", request.url, f"body over {limit} bytes ({received} received)")
         return None
 
 
@@ -334,7 +357,8 @@ class PoliteRobotsTxtMiddleware(RobotsTxtMiddleware):
             return
         netloc = urlparse_cached(request).netloc
         if netloc in self.unreachable:
-            raise _block(self.crawler, "robots_unavailable", request.url, self.unreachable[netloc])
+            # Warned once per host in _settle; each blocked request is only counted.
+            raise _block(self.crawler, "robots_unavailable", request.url, self.unreachable[netloc], level=logging.INFO)
         self._stats.inc_value("robotstxt/forbidden")
         raise _block(self.crawler, "robots_disallowed", request.url, "forbidden by robots.txt", level=logging.INFO)
 

@@ -36,6 +36,9 @@ DOWNLOAD_MAXSIZE = 8 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
 RETRY_ENABLED = True
 RETRY_TIMES = 2
+# The spider's errbacks log each lost page once, with its source and reason; Scrapy's own
+# "Gave up retrying" line would make every failure two lines (A13: one line per source).
+RETRY_GIVE_UP_LOG_LEVEL = "INFO"
 REDIRECT_MAX_TIMES = 5
 DEPTH_LIMIT = 3
 URLLENGTH_LIMIT = 2048

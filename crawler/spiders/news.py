@@ -268,7 +268,9 @@ class NewsSpider(scrapy.Spider):
         self.discovery_failed += 1
         request = failure.request  # type: ignore[attr-defined]
         self.crawler.stats.inc_value("cityfeeds/errors/discovery")
-        self.logger.warning("[%s] cannot fetch %s: %s", self.source_name, request.url, _failure_text(failure))
+        # A policy block was logged where it happened; other failures are logged here, once.
+        log = self.logger.info if isinstance(failure.value, Blocked) else self.logger.warning
+        log("[%s] cannot fetch %s: %s", self.source_name, request.url, _failure_text(failure))
         _note_retry_after(self, failure)
 
     def article_error(self, failure: Failure) -> None:
