@@ -59,6 +59,8 @@ IMAGE_META = (
 LANGUAGE_META = ("og:locale", "content-language", "language", "dc.language", "inlanguage")
 SITE_NAME_META = ("og:site_name", "application-name", "twitter:site", "publisher")
 
+# Own body below this share of the JSON-LD articleBody length: ask the generic extractor too.
+TRUNCATED_SHARE = 0.5
 _DATE_FLOOR = datetime(1995, 1, 1).year  # news pages with earlier dates are mis-parsed values
 _NEAR_TITLE_LEVELS = 4
 _NEAR_TITLE_CHARS = 4000
@@ -454,13 +456,20 @@ class _Page:
             if found is not None:
                 return found
         found = body_mod.heuristic(self.doc, self.url, self.classes)
-        if found is not None:
+        if found is not None and not self._body_looks_truncated(found):
+            return found
+        if found is not None and not self.use_generic:
             return found
         # The generic extractor runs even with use_generic=False when nothing else found a body.
         generic_body, _gdoc = self.generic()
-        if generic_body is not None:
+        if generic_body is not None and (found is None or len(generic_body.text) > len(found.text)):
             return generic_body
-        return self._jsonld_body()
+        return found or self._jsonld_body()
+
+    def _body_looks_truncated(self, found: body_mod.Body) -> bool:
+        """Whether JSON-LD ``articleBody`` says the page holds far more text than was found."""
+        declared = self.jsonld_value("articleBody")
+        return isinstance(declared, str) and len(found.text) < TRUNCATED_SHARE * len(declared)
 
     def _jsonld_body(self) -> body_mod.Body | None:
         raw = self.jsonld_value("articleBody")
@@ -524,6 +533,12 @@ def extract(
         data.text, data.html = found.text, found.html
         prov["text"] = prov["html"] = found.layer
     put("title", *page.title())
+    if data.text and data.title and data.text.startswith(data.title + "\n\n"):
+        # Generic extractors often start the body with the headline.
+        data.text = data.text[len(data.title) + 2 :]
+        head = f"<p>{htmllib.escape(data.title, quote=False)}</p>"
+        if data.html and data.html.startswith(head):
+            data.html = data.html[len(head) :].lstrip()
     put("authors", *page.authors())
     published, layer = page.published()
     if published is not None:
