@@ -279,9 +279,6 @@ def generic(doc: HtmlElement, base_url: str) -> tuple[Body | None, object | None
     paragraphs = [p for p in paragraphs if p and not _BOILERPLATE_LINE.match(p)]
     if not paragraphs:
         return None, result
-    body_el = getattr(result, "body", None)
-    if body_el is not None:
-        raw_html = etree.tostring(body_el, encoding="unicode", method="html")
-    else:
-        raw_html = "".join(f"<p>{htmllib.escape(p)}</p>" for p in paragraphs)
+    # Built from the filtered paragraphs, so the HTML never shows what the text dropped.
+    raw_html = "".join(f"<p>{htmllib.escape(p)}</p>" for p in paragraphs)
     return Body("\n\n".join(paragraphs), sanitize_html(raw_html, base_url), "generic"), result
