@@ -47,7 +47,8 @@ class ValidatePipeline(_Pipeline):
         if not is_http_url(item.response_url):
             raise self.drop("bad_url", item)
         title = data.title if data.title is not None else item.hint_title
-        if "empty_page" in data.flags and not title:
+        if "empty_page" in data.flags or not (data.title or data.text or data.html):
+            # Even with a title from the feed: an empty page is a failed fetch, not an article.
             raise self.drop("empty_page", item)
         if title is not None and is_garbage_value(title) and title.strip():
             raise self.drop("selector_leak", item, f"title={title[:80]!r}")

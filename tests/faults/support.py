@@ -52,11 +52,11 @@ def article_html(
 
 
 def rss(base_url: str, paths: list[str], *, titles: list[str] | None = None) -> bytes:
-    """An RSS 2.0 feed linking ``paths`` (relative to ``base_url``)."""
+    """An RSS 2.0 feed linking ``paths`` (relative to ``base_url``); items untitled unless ``titles``."""
     root = base_url.rstrip("/")
     items = "".join(
-        f"<item><title>{html.escape((titles or [])[i] if titles else 'item ' + str(i))}</title>"
-        f"<link>{html.escape(p if '://' in p else root + p)}</link></item>"
+        (f"<item><title>{html.escape(titles[i])}</title>" if titles else "<item>")
+        + f"<link>{html.escape(p if '://' in p else root + p)}</link></item>"
         for i, p in enumerate(paths)
     )
     return (

@@ -1,0 +1,354 @@
+"""Fault catalogue B1–B18 (content): hostile or broken pages crawled, stored and published.
+
+Every case is a source of one crawl; each test checks the stored rows, the counted drops and the
+published feeds. Pure normalisation tables live in tests/test_normalize_*.py; here the same
+inputs go through the spider, the pipelines, the store and the feed builder.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from tests.faults.support import (
+    CrawlResult,
+    Lab,
+    article_html,
+    check_feeds_valid,
+    dropped,
+    html_route,
+    rss,
+)
+
+pytestmark = [pytest.mark.fault, pytest.mark.slow]
+
+TITLE = "Москва откроет новые станции метро в Новой Москве"
+MOSCOW_TITLE = "Москва: на МЦД запустили новые поезда Иволга"
+BODY = ["Москва получила ещё три станции метро.", "Пассажиры смогут пересесть на МЦД без выхода в город."]
+
+
+def _page(title: str, **kw: Any) -> bytes:
+    return article_html(title, kw.pop("paragraphs", BODY), **kw).encode()
+
+
+def _no_charset_page(title: str, encoding: str, *, meta: str | None = None) -> bytes:
+    head = f'<meta charset="{meta}">' if meta else ""
+    text = (
+        f"<!DOCTYPE html><html><head>{head}<title>{title}</title></head><body><article><h1>{title}</h1>"
+        f"<time datetime='2026-11-20T09:30:00+03:00'>20.11.2026</time>"
+        + "".join(f"<p>{p}</p>" for p in BODY)
+        + "</article></body></html>"
+    )
+    return text.encode(encoding)
+
+
+class Content:
+    def __init__(self, lab: Lab, result: CrawlResult, sites: dict[str, Any]) -> None:
+        self.lab, self.result, self.sites = lab, result, sites
+
+    def run(self, name: str) -> dict[str, Any]:
+        return self.result.runs[name]
+
+    def titles(self, name: str) -> list[str]:
+        return sorted(a.title for a in self.result.articles(name))
+
+    def one(self, name: str) -> Any:
+        arts = self.result.articles(name)
+        assert len(arts) == 1, [a.title for a in arts]
+        return arts[0]
+
+
+CASES: dict[str, dict[str, tuple[bytes, str]]] = {}
+
+
+def _case(name: str, pages: dict[str, tuple[bytes, str]]) -> None:
+    CASES[name] = pages
+
+
+HTML = "text/html; charset=utf-8"
+FUTURE = (datetime.now(UTC) + timedelta(days=3)).isoformat(timespec="seconds")
+
+_case("b0", {"/n/1": (_page(TITLE), HTML)})
+_case("b1", {"/n/empty": (b"", HTML), "/n/bare": (b"<html></html>", HTML)})
+_case("b2", {"/n/untitled": (article_html(None, BODY).replace("<title></title>", "").encode(), HTML)})
+_case("b2_hint", {"/n/untitled": (article_html(None, BODY).replace("<title></title>", "").encode(), HTML)})
+_case(
+    "b3",
+    {
+        "/n/xpath": (_page("/html/head/meta[@name='og:title']/@content"), HTML),
+        "/n/jinja": (_page("{{ title }}"), HTML),
+        "/n/shell": (_page("${title}"), HTML),
+    },
+)
+_case(
+    "b4",
+    {
+        "/n/d1": (_page("Дата тридцать второго тринадцатого месяца", published="32.13.2024"), HTML),
+        "/n/d2": (_page("Вчера в двадцать пять часов шестьдесят одну минуту", published="вчера в 25:61"), HTML),
+        "/n/d3": (_page("Дата нулевого года нашей эры и первого дня", published="0001-01-01"), HTML),
+    },
+)
+_case("b5", {"/n/future": (_page("Новость из будущего на три дня вперёд", published=FUTURE), HTML)})
+_case("b6", {"/n/naive": (_page("Новость без часового пояса в дате публикации", published="12 марта 2024, 14:00"), HTML)})
+_case("b7", {"/n/cp1251": (_no_charset_page(MOSCOW_TITLE, "cp1251"), "text/html")})
+_case(
+    "b8",
+    {
+        "/n/header-utf8-body-cp1251": (_no_charset_page(MOSCOW_TITLE, "cp1251", meta="windows-1251"), HTML),
+        "/n/bom-vs-header": (b"\xef\xbb\xbf" + _no_charset_page(MOSCOW_TITLE + " (BOM)", "utf-8"), "text/html; charset=windows-1251"),
+        "/n/koi8": (_no_charset_page(MOSCOW_TITLE + " (КОИ-8)", "koi8_r"), "text/html; charset=windows-1251"),
+    },
+)
+_case("b8_mojibake", {"/n/garbled": (_page("РњРѕСЃРєРІР° РѕС‚РєСЂРѕРµС‚ РЅРѕРІС‹Рµ СЃС‚Р°РЅС†РёРё"), HTML)})
+_case(
+    "b9",
+    {"/n/broken": (_page(TITLE).replace("Пассажиры".encode(), b"\xd0\x9f\xff\xfe\xd0\xb0\xd1\x81\xd1\x81\xd0\xb0\xd0\xb6\xd0\xb8\xd1\x80\xd1\x8b"), HTML)},
+)
+_case("b10", {"/n/ctl": (_page("Метро A\x00B\x1bC\x0c открыло станцию", raw_title=True), HTML)})
+_case("b11", {"/n/huge": (_page("Огромная статья на пять мегабайт текста", paragraphs=[f"Абзац {i}. " + "Очень длинный абзац про метро. " * 200 for i in range(500)]), HTML)})
+_case(
+    "b12",
+    {"/n/emoji": (_page("🚇 Метро: новая станция &#xD800;открыта", raw_title=True), HTML)},
+)
+_case(
+    "b13",
+    {
+        "/n/bidi": (_page("Метро\u202e открыло\u200f станцию\u200b на востоке"), HTML),
+        "/n/bidi-copy": (_page("Метро открыло\u200f станцию на востоке"), HTML),
+    },
+)
+_case(
+    "b14",
+    {
+        "/n/amp": (_page("Tom &amp;amp; Jerry в Московском зоопарке", raw_title=True), HTML),
+        "/n/apos": (_page("Музей &amp;#x27;Гараж&amp;#x27; открыл выставку", raw_title=True), HTML),
+    },
+)
+_case(
+    "b15",
+    {
+        "/n/xss": (
+            _page(
+                "Выставка <script>alert(1)</script><b onclick='x'>в Манеже</b>",
+                raw_title=True,
+                paragraphs=[
+                    "Текст <script>alert('x')</script> статьи про выставку в Манеже.",
+                    '<img src="/a.jpg" onerror="alert(1)" srcset="javascript:alert(2) 1x">',
+                    '<a href="javascript:alert(3)">ссылка</a> <svg onload="alert(4)"><circle/></svg>',
+                    '<iframe src="http://evil.example/"></iframe><p style="x" onclick="y">абзац</p>',
+                ],
+            ),
+            HTML,
+        )
+    },
+)
+_case("b16", {"/n/cdata": (_page("Разметка ]]> внутри текста статьи", paragraphs=["Строка с ]]> и <![CDATA[ внутри абзаца статьи."]), HTML)})
+_case(
+    "b17",
+    {
+        "/n/rel": (
+            _page(
+                "Относительные ссылки в тексте новости",
+                paragraphs=['Смотрите <a href="/x">раздел</a> и фото <img src="//cdn.example/img.jpg"> и <a href="y/z">ещё</a>.'],
+            ),
+            HTML,
+        )
+    },
+)
+_case("b18", {"/n/doc.pdf": (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj", "application/pdf"), "/n/pic": (b"\x89PNG\r\n\x1a\n" + b"\0" * 64, "image/png")})
+
+
+@pytest.fixture(scope="module")
+def content(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Content]:
+    lab = Lab(tmp_path_factory.mktemp("b_content"))
+    sites: dict[str, Any] = {}
+    try:
+        for name, pages in CASES.items():
+            site = sites[name] = lab.site()
+            paths = sorted(pages)
+            for path, (body, ctype) in pages.items():
+                site.routes[path] = html_route(body, ctype)
+            # b2/b3: the feed has no title either, so nothing can stand in; b2_hint: the feed's does.
+            titles = None if name == "b2" else [("Заголовок из ленты про метро" if name == "b2_hint" else f"{name} {p}") for p in paths]
+            if name == "b3":
+                # The extractor already refuses leaked page values; the feed leaks the same
+                # strings, so they reach the validator as fallback titles.
+                titles = ["{{ title }}", "${title}", "/html/head/meta[@name='og:title']/@content"]
+            site.routes["/rss.xml"] = html_route(rss(site.base, paths, titles=titles), "application/rss+xml")
+            extra = {"selectors": {"body": "css:div.article-body"}} if name in ("b11", "b15", "b17") else {}
+            lab.source(name, site.base, **extra)
+        result = lab.run()
+        yield Content(lab, result, sites)
+    finally:
+        lab.close()
+
+
+def _feed_texts(content: Content, name: str) -> list[str]:
+    out = []
+    for ext in ("rss", "atom", "json"):
+        out.append((content.result.config.output_dir / f"sources/{name}.{ext}").read_text(encoding="utf-8"))
+    return out
+
+
+def test_b0_feeds_valid_and_control_unaffected(content: Content) -> None:
+    assert content.run("b0")["status"] == "ok" and content.titles("b0") == [TITLE]
+    assert check_feeds_valid(content.result.config.output_dir) >= 3
+    all_feed = content.result.feed("all.rss")
+    assert all(e.title.strip() for e in all_feed.entries)  # never an empty or None title
+
+
+def test_b1_empty_page(content: Content) -> None:
+    run = content.run("b1")
+    assert content.titles("b1") == []
+    assert dropped(run) == {"empty_page": 2}
+    assert "[b1] dropped (empty_page)" in content.lab.log_text()
+
+
+def test_b2_missing_title_dropped(content: Content) -> None:
+    assert content.titles("b2") == []
+    assert dropped(content.run("b2")) == {"missing_title": 1}
+
+
+def test_b2_missing_title_falls_back_to_feed_title(content: Content) -> None:
+    article = content.one("b2_hint")
+    assert article.title == "Заголовок из ленты про метро" and article.provenance["title"] == "feed"
+
+
+def test_b3_selector_and_template_leaks_rejected(content: Content) -> None:
+    assert content.titles("b3") == []
+    assert dropped(content.run("b3")) == {"selector_leak": 3}
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        pytest.param(
+            "/n/d1",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="crawler.extraction's generic layer reads '32.13.2024' as 2024-01-01 (reported to its owner)",
+            ),
+        ),
+        "/n/d2",
+        "/n/d3",
+    ],
+)
+def test_b4_garbage_dates_fall_back_to_first_seen(content: Content, path: str) -> None:
+    url = content.sites["b4"].base + path.lstrip("/")
+    [a] = [a for a in content.result.articles("b4") if a.url == url]
+    assert "date_fallback" in a.flags and a.published.tzinfo is not None, (a.title, a.published, a.flags)
+    assert a.published >= content.run("b4")["started_at"]  # first-seen time, not 1970/0001
+    [entry] = [e for e in content.result.feed("sources/b4.rss").entries if e.link == url]
+    assert entry.published_parsed.tm_year >= 2024  # never 1970 or 0001 in the feed
+
+
+def test_b5_future_date_clamped(content: Content) -> None:
+    a = content.one("b5")
+    run = content.run("b5")
+    assert "date_clamped" in a.flags
+    assert a.published <= run["finished_at"]
+
+
+def test_b6_naive_time_is_moscow(content: Content) -> None:
+    a = content.one("b6")
+    assert a.published == datetime(2024, 3, 12, 11, 0, tzinfo=UTC)  # 14:00 MSK
+
+
+def test_b7_cp1251_without_charset(content: Content) -> None:
+    a = content.one("b7")
+    assert a.title == MOSCOW_TITLE and "Москва" in a.text
+    feed = content.result.feed("sources/b7.atom")
+    assert feed.entries[0].title == MOSCOW_TITLE
+
+
+def test_b8_lying_charset_header(content: Content) -> None:
+    titles = content.titles("b8")
+    assert titles == sorted([MOSCOW_TITLE, MOSCOW_TITLE + " (BOM)", MOSCOW_TITLE + " (КОИ-8)"])
+    for a in content.result.articles("b8"):
+        assert "\ufffd" not in a.title + a.text
+
+
+def test_b8_unrecoverable_mojibake_dropped_as_bad_encoding(content: Content) -> None:
+    assert content.titles("b8_mojibake") == []
+    assert dropped(content.run("b8_mojibake")) == {"bad_encoding": 1}
+
+
+def test_b9_invalid_utf8(content: Content) -> None:
+    a = content.one("b9")
+    assert a.title == TITLE
+    assert "\x00" not in a.text and "\ufffd" in a.text  # replaced, and counted
+    assert content.run("b9")["stats"]["invalid_bytes"] >= 2
+
+
+def test_b10_nul_and_control_chars(content: Content) -> None:
+    a = content.one("b10")
+    assert a.title == "Метро ABC открыло станцию"
+    assert not re.search("[\x00-\x08\x0b\x0c\x0e-\x1f]", a.title + a.text)
+    assert content.result.feed("sources/b10.rss").entries[0].title == a.title
+
+
+def test_b11_huge_article_truncated(content: Content) -> None:
+    a = content.one("b11")
+    assert "text_truncated" in a.flags and len(a.text) <= 64 * 1024
+    for path in content.result.config.output_dir.rglob("*.*"):
+        assert path.stat().st_size < 2 * 1024 * 1024, path  # feeds stay small
+
+
+def test_b12_emoji_and_lone_surrogate(content: Content) -> None:
+    a = content.one("b12")
+    assert a.title.startswith("🚇 Метро") and not re.search("[\ud800-\udfff]", a.title)
+    for text in _feed_texts(content, "b12"):
+        assert "🚇" in text or "\\ud83d\\ude87" in text
+
+
+def test_b13_bidi_overrides_stripped_zero_width_ignored_for_dedup(content: Content) -> None:
+    a = content.one("b13")  # the zero-width copy is the same story: deduplicated
+    assert "\u202e" not in a.title
+    assert dropped(content.run("b13")) == {"duplicate": 1}
+
+
+def test_b14_double_encoded_entities(content: Content) -> None:
+    titles = content.titles("b14")
+    assert titles == sorted(["Tom & Jerry в Московском зоопарке", "Музей 'Гараж' открыл выставку"])
+    rss_titles = re.findall(r"<title>(.*?)</title>", _feed_texts(content, "b14")[0])
+    assert "Tom &amp; Jerry в Московском зоопарке" in rss_titles  # escaped exactly once
+    assert not [t for t in rss_titles if "&amp;amp;" in t or "&amp;#" in t]
+    assert "Tom & Jerry в Московском зоопарке" in [e.title for e in content.result.feed("sources/b14.rss").entries]
+
+
+def test_b15_xss_sanitized(content: Content) -> None:
+    a = content.one("b15")
+    assert "<" not in a.title and "script" not in a.title
+    stored = a.html.lower()
+    for bad in ("<script", "onerror", "onload", "onclick", "javascript:", "<iframe", "srcset", "<svg"):
+        assert bad not in stored, bad
+    assert "Текст" in a.html and "<p>" in a.html  # the allowed markup is kept
+    for text in _feed_texts(content, "b15"):
+        low = text.lower()
+        assert "<script" not in low and "&lt;script" not in low and "javascript:" not in low and "onerror" not in low
+
+
+def test_b16_cdata_terminator(content: Content) -> None:
+    a = content.one("b16")
+    assert "]]>" in a.text
+    check_feeds_valid(content.result.config.output_dir)
+    entry = content.result.feed("sources/b16.rss").entries[0]
+    assert "]]>" in entry.title
+
+
+def test_b17_relative_links_absolutized(content: Content) -> None:
+    a = content.one("b17")
+    base = content.sites["b17"].base
+    assert f'href="{base}x"' in a.html and 'src="http://cdn.example/img.jpg"' in a.html
+    assert f'href="{base}n/y/z"' in a.html
+    for text in _feed_texts(content, "b17"):
+        assert 'href="/' not in text and 'src="//' not in text and "href=\\\"/" not in text
+
+
+def test_b18_non_html_skipped(content: Content) -> None:
+    assert content.titles("b18") == []
+    assert dropped(content.run("b18")) == {"unsupported_type": 2}
