@@ -1,0 +1,68 @@
+"""``cityfeeds run``: the service — scheduled crawls, feed rebuilds, serving, status endpoints."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from crawler.config import Config
+
+NAME = "run"
+HELP = "run the service: crawl each source on its schedule, rebuild and serve the feeds"
+DESCRIPTION = """\
+Run until stopped (SIGTERM or Ctrl-C): every enabled source is crawled on its schedule
+(`schedule` of the source, else [schedule] default, in [schedule] timezone, with jitter),
+each crawl in its own child process with the [crawl] run_timeout wall-clock limit, then the
+feeds are rebuilt (one rebuild after a burst of crawls). Failing sources back off
+exponentially (capped by [schedule] max_backoff, honouring Retry-After).
+
+The feeds are served as by `cityfeeds serve`, plus /healthz (JSON, 503 when no successful
+cycle within 3 periods) and /status (HTML), unless [schedule] serve = false or --no-serve.
+
+Only one service may run per database: a second one exits with status 1 and says why.
+On SIGTERM, running crawls get --grace seconds to finish, then are stopped; exit status 0.
+See docs/deploy.md for systemd, Docker and cron setups.
+"""
+
+logger = logging.getLogger(__name__)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--no-serve", action="store_true", help="do not serve the feeds over HTTP")
+    parser.add_argument("--host", help="address to serve on (default: [schedule] host)")
+    parser.add_argument("--port", type=int, help="port to serve on (default: [schedule] port)")
+    parser.add_argument(
+        "--workers", type=int, default=2, help="crawl children at once (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--grace",
+        type=float,
+        default=60.0,
+        help="seconds running crawls may take to finish on SIGTERM (default: %(default)s)",
+    )
+
+
+def run(args: argparse.Namespace, config: Config) -> int:
+    from crawler.service import AlreadyRunning, Service, ServiceOptions
+
+    if not config.select_sources(None):
+        print("cityfeeds: no enabled sources to schedule", file=sys.stderr)
+        return 1
+    verbose = getattr(args, "verbose", 0)
+    if verbose == 0:
+        # A service's log is its record: one line per run and rebuild even without -v.
+        logging.getLogger("crawler.service").setLevel(logging.INFO)
+    options = ServiceOptions(
+        workers=max(1, args.workers),
+        grace=max(0.0, args.grace),
+        serve=False if args.no_serve else None,
+        host=args.host,
+        port=args.port,
+        child_log_level={0: "WARNING", 1: "INFO"}.get(verbose, "DEBUG"),
+    )
+    try:
+        return Service(config, options).run_forever()
+    except AlreadyRunning as exc:
+        print(f"cityfeeds: {exc}", file=sys.stderr)
+        return 1

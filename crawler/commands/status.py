@@ -1,0 +1,68 @@
+"""``cityfeeds status``: per-source last run, result, backoff, next run and freshness; --json."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from crawler.config import Config
+
+NAME = "status"
+HELP = "show each source's last run, result, failures, next run and newest article (--json)"
+DESCRIPTION = """\
+One row per source: state (ok, degraded, failing, never run, disabled), last run and its
+result, pages, new and updated articles, dropped items by reason, consecutive failures,
+next run, and the age of the newest article. `degraded` means the last run succeeded but
+found no article links when it used to find many, or most articles lost a field (dates,
+titles): the site probably changed. With --json, the same as a JSON document (plus the
+service health reported by /healthz). Exit status 0, or 1 with --check when the service is
+unhealthy or a source is failing or degraded.
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument(
+        "--check", action="store_true", help="exit 1 when unhealthy, or any source failing/degraded"
+    )
+
+
+def run(args: argparse.Namespace, config: Config) -> int:
+    from crawler.commands._table import format_table
+    from crawler.context import utcnow
+    from crawler.service.lock import ServiceLock
+    from crawler.status import collect_inputs, compute_status, format_time, table_rows
+    from crawler.store import Store
+
+    now = utcnow()
+    holder = ServiceLock.for_config(config).holder()
+    scheduler = f"running (pid {holder})" if holder else "not running"
+    store = Store.open(config.database_url)
+    try:
+        # Without a live scheduler there is no next run to show.
+        inputs, builds = collect_inputs(config, store, now, next_runs=None if holder else {})
+    finally:
+        store.close()
+    report = compute_status(
+        inputs,
+        builds,
+        now,
+        timezone=config.schedule.timezone or config.timezone,
+        scheduler=scheduler,
+    )
+    if args.json:
+        print(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
+    else:
+        headers, rows = table_rows(report)
+        print(format_table(headers, rows))
+        h = report.health
+        print(
+            f"\nscheduler: {scheduler}; health: {h.status}; last successful cycle: "
+            f"{format_time(h.last_successful_cycle, report.timezone)} ({report.timezone})"
+        )
+        for path, error in sorted(report.feed_failures.items()):
+            print(f"feed {path} failed to build (last good file kept): {error}")
+    if args.check:
+        bad = [s for s in report.sources if s.state in ("failing", "degraded")]
+        return 1 if bad or not report.health.healthy else 0
+    return 0

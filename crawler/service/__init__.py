@@ -1,0 +1,8 @@
+"""The long-running cityfeeds service (``cityfeeds run``, ``scheduler.py``)."""
+
+from __future__ import annotations
+
+from crawler.service.core import Service, ServiceOptions
+from crawler.service.lock import AlreadyRunning, ServiceLock
+
+__all__ = ["AlreadyRunning", "Service", "ServiceLock", "ServiceOptions"]

@@ -1,0 +1,467 @@
+"""The Service: each source crawled on its schedule in its own child process, then feeds rebuilt."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from types import FrameType
+from typing import Any
+
+from crawler.config import Config
+from crawler.context import utcnow
+from crawler.runner import CrawlOutcome
+from crawler.service.lock import (
+    ChildRegistry,
+    ServiceLock,
+    data_dir,
+    terminate_group,
+    terminate_groups,
+)
+from crawler.service.rebuild import FeedRebuilder
+from crawler.service.schedule import (
+    backoff_until,
+    capped_jitter,
+    first_run_time,
+    make_trigger,
+    misfire_grace,
+    parse_retry_after,
+    schedule_period,
+    schedule_zone,
+    source_schedule,
+    too_soon,
+)
+from crawler.status import OK_RESULTS, StatusReport, collect_inputs, compute_status
+
+logger = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+#: ``crawl(config, [source], timeout=..., log_level=..., on_start=...) -> CrawlOutcome``
+CrawlFn = Callable[..., CrawlOutcome]
+
+JOB_PREFIX = "crawl:"
+STALE_MESSAGE = "left unfinished by a service that died"
+
+
+@dataclass
+class ServiceOptions:
+    """Knobs of one service process (the config's ``[schedule]`` table gives the defaults)."""
+
+    workers: int = 2  # crawl children running at once
+    run_timeout: float | None = None  # None: [crawl] run_timeout
+    grace: float = 60.0  # on SIGTERM, how long running crawls may take to finish
+    debounce: float = 5.0  # a feed rebuild waits this long for more crawls to finish
+    max_rebuild_delay: float = 60.0
+    serve: bool | None = None  # None: [schedule] serve
+    host: str | None = None
+    port: int | None = None
+    child_log_level: str = "WARNING"
+
+
+class Service:
+    """Scheduled crawling, coalesced feed rebuilds, serving, graceful stop.
+
+    Thin by design: a crawl is ``crawl_subprocess`` (as in ``cityfeeds crawl``) and a rebuild is
+    ``rebuild_feeds`` (as in ``cityfeeds feeds``). The scheduler only decides *when*.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        options: ServiceOptions | None = None,
+        *,
+        clock: Clock = utcnow,
+        crawl: CrawlFn | None = None,
+        rebuild: Callable[[], Any] | None = None,
+    ) -> None:
+        from crawler.commands.feeds import rebuild_feeds
+        from crawler.runner import crawl_subprocess
+
+        self.config = config
+        self.options = options or ServiceOptions()
+        self.clock = clock
+        self.crawl = crawl or crawl_subprocess
+        self.rebuild = rebuild or (lambda: rebuild_feeds(config))
+        self.tz = schedule_zone(config)
+        self.lock = ServiceLock.for_config(config)
+        self.children = ChildRegistry(data_dir(config) / (self.lock.path.stem + ".children.json"))
+        self.scheduler: Any = None
+        self.rebuilder: FeedRebuilder | None = None
+        self.web: Any = None
+        self.started_at: datetime | None = None
+        self.cycles = 0  # successful feed rebuilds since start
+        self.last_cycle: datetime | None = None
+        self._store: Any = None
+        self._periods: dict[str, float] = {}
+        self._launched: dict[str, datetime] = {}
+        self._active: dict[str, subprocess.Popen[Any] | None] = {}
+        self._cond = threading.Condition()
+        self._state_lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._hurry = threading.Event()
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    @property
+    def store(self) -> Any:
+        """The service's own store connection (children open theirs)."""
+        if self._store is None:
+            from crawler.store import Store
+
+            self._store = Store.open(self.config.database_url)
+        return self._store
+
+    def period(self, name: str) -> float:
+        """Seconds between two scheduled runs of source ``name``."""
+        if name not in self._periods:
+            src = self.config.source(name)
+            self._periods[name] = schedule_period(
+                source_schedule(self.config, src), self.tz, self.clock()
+            )
+        return self._periods[name]
+
+    def start(self) -> None:
+        """Take the lock (AlreadyRunning if held), recover from a crash, schedule, serve."""
+        self.lock.acquire()
+        try:
+            self._start()
+        except BaseException:
+            self._shutdown_parts()
+            raise
+
+    def _start(self) -> None:
+        self.started_at = self.clock()
+        reaped = self.children.reap_orphans()
+        stale = self.store.close_stale_runs(now=self.clock(), message=STALE_MESSAGE)
+        if reaped or stale:
+            logger.warning(
+                "recovered from an unclean stop: %d orphan crawl(s) stopped, %d run(s) closed",
+                len(reaped),
+                stale,
+            )
+        self.config.output_dir.mkdir(parents=True, exist_ok=True)
+        self.rebuilder = FeedRebuilder(
+            self.rebuild,
+            debounce=self.options.debounce,
+            max_delay=self.options.max_rebuild_delay,
+            on_done=self._rebuilt,
+        )
+        self.rebuilder.start()
+        # Publish what the store holds now: after a crash the feeds may predate the last crawl.
+        self.rebuilder.request()
+        serve = self.config.schedule.serve if self.options.serve is None else self.options.serve
+        if serve:
+            from crawler.service.web import WebServer, status_routes
+
+            host = self.options.host or self.config.schedule.host
+            port = self.config.schedule.port if self.options.port is None else self.options.port
+            self.web = WebServer(
+                self.config.output_dir, host, port, status_routes(self.status_report)
+            ).start()
+        self.scheduler = self._build_scheduler()
+        self.scheduler.start()
+        logger.info(
+            "scheduler started: %d source(s), time zone %s, %d worker(s)",
+            len(self.scheduler.get_jobs()),
+            self.tz.key,
+            self.options.workers,
+        )
+
+    def _build_scheduler(self) -> Any:
+        from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED
+        from apscheduler.executors.pool import ThreadPoolExecutor
+        from apscheduler.schedulers.background import BackgroundScheduler
+
+        scheduler = BackgroundScheduler(
+            timezone=self.tz,
+            executors={"default": ThreadPoolExecutor(max_workers=self.options.workers)},
+            job_defaults={"coalesce": True, "max_instances": 1},
+        )
+        scheduler.add_listener(
+            self._on_event, EVENT_JOB_MAX_INSTANCES | EVENT_JOB_MISSED | EVENT_JOB_ERROR
+        )
+        now = self.clock()
+        for src in self.config.sources:
+            if not src.enabled:
+                continue
+            period = self.period(src.name)
+            last = self.store.recent_runs(src.name, limit=1)
+            last_started = last[0]["started_at"] if last else None
+            last_ok = not last or last[0].get("status") in OK_RESULTS
+            due = first_run_time(last_started, period, now, last_ok=last_ok)
+            jitter = capped_jitter(self.config.schedule.jitter, period)
+            # Interval schedules keep their cadence across restarts (anchored at the last run).
+            trigger = make_trigger(
+                source_schedule(self.config, src), self.tz, jitter=jitter, start=last_started
+            )
+            extra: dict[str, Any] = {}
+            if due is not None:
+                # APScheduler runs on the real clock, whatever clock the service was given.
+                extra["next_run_time"] = datetime.now(self.tz)
+            scheduler.add_job(
+                self.run_source,
+                trigger,
+                args=[src.name],
+                id=JOB_PREFIX + src.name,
+                name=f"crawl {src.name}",
+                misfire_grace_time=misfire_grace(period),
+                coalesce=True,  # after downtime: one catch-up run, not one per missed tick
+                max_instances=1,  # a tick while the source still runs is skipped and counted
+                **extra,
+            )
+        return scheduler
+
+    def stop(self, grace: float | None = None) -> None:
+        """Stop taking jobs; give running crawls ``grace`` s, then stop them; publish; unlock."""
+        grace = self.options.grace if grace is None else grace
+        self._stopping.set()
+        if self.scheduler is not None and self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        deadline = time.monotonic() + grace
+        with self._cond:
+            while self._active and time.monotonic() < deadline and not self._hurry.is_set():
+                self._cond.wait(0.2)
+            running = {name: proc for name, proc in self._active.items()}
+        if running:
+            logger.warning(
+                "stopping %d crawl(s) still running: %s", len(running), ", ".join(running)
+            )
+            # The grace period is spent: a short SIGTERM-to-SIGKILL gap is enough.
+            terminate_groups(
+                [p.pid for p in running.values() if p is not None and p.poll() is None], grace=3.0
+            )
+            with self._cond:
+                end = time.monotonic() + 30
+                while self._active and time.monotonic() < end:
+                    self._cond.wait(0.2)
+        self._shutdown_parts()
+        logger.info("service stopped")
+
+    def _shutdown_parts(self) -> None:
+        if self.scheduler is not None and self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        if self.rebuilder is not None:
+            self.rebuilder.close(flush=True)  # the last crawls' articles get published
+        if self.web is not None:
+            self.web.stop()
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+        self.lock.release()
+
+    def run_forever(self) -> int:
+        """Start, run until SIGTERM/SIGINT, stop gracefully; 0 on a clean stop.
+
+        A second signal cuts the grace period short.
+        """
+        requested = threading.Event()
+
+        def on_signal(signum: int, frame: FrameType | None) -> None:
+            name = signal.Signals(signum).name
+            if requested.is_set():
+                logger.warning("%s again: stopping running crawls now", name)
+                self._hurry.set()
+            else:
+                logger.warning(
+                    "%s: no new crawls; waiting up to %ss for running ones",
+                    name,
+                    self.options.grace,
+                )
+                requested.set()
+
+        previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            self.start()
+            while not requested.wait(1.0):
+                pass
+            self.stop()
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        return 0
+
+    # -- jobs ------------------------------------------------------------------------------
+
+    def run_source(self, name: str) -> str:
+        """One scheduled run of ``name``: backoff check, crawl in a child, bookkeeping, rebuild.
+
+        Returns what happened: the run's result, or why it was skipped.
+        """
+        if self._stopping.is_set():
+            return "stopping"
+        now = self.clock()
+        state = self.store.get_source_state(name)
+        until = state.get("backoff_until")
+        if until is not None and until > now:
+            logger.info(
+                "[%s] backing off until %s after %d failure(s): run skipped",
+                name,
+                until.isoformat(timespec="seconds"),
+                state.get("consecutive_failures") or 0,
+            )
+            return "backoff"
+        if too_soon(self._launched.get(name), now, self.period(name)):
+            logger.warning(
+                "[%s] last run started under half a period ago (DST or clock change): skipped",
+                name,
+            )
+            return "too soon"
+        self._launched[name] = now
+        with self._cond:
+            self._active[name] = None
+        try:
+            outcome, error = self._crawl(name)
+            result = self._record(name, outcome, error)
+            if self.rebuilder is not None:
+                self.rebuilder.request()
+            return result
+        finally:
+            # Only now may stop() go on: the run is recorded and its rebuild requested, so
+            # the final flush publishes it and the store is still open for the bookkeeping.
+            with self._cond:
+                self._active.pop(name, None)
+                self._cond.notify_all()
+
+    def _crawl(self, name: str) -> tuple[CrawlOutcome | None, BaseException | None]:
+        started: list[int] = []
+
+        def on_start(proc: subprocess.Popen[Any]) -> None:
+            started.append(proc.pid)
+            self.children.add(proc.pid, name)
+            with self._cond:
+                self._active[name] = proc
+            if self._hurry.is_set():
+                terminate_group(proc.pid)
+
+        timeout = self.options.run_timeout or self.config.crawl.run_timeout
+        logger.info("[%s] crawl starting", name)
+        try:
+            return self.crawl(
+                self.config,
+                [name],
+                timeout=timeout,
+                log_level=self.options.child_log_level,
+                on_start=on_start,
+            ), None
+        except Exception as exc:  # the scheduler thread must survive anything a crawl does
+            logger.exception("[%s] crawl could not run", name)
+            return None, exc
+        finally:
+            for pid in started:
+                self.children.remove(pid)
+
+    def _record(self, name: str, outcome: CrawlOutcome | None, error: BaseException | None) -> str:
+        now = self.clock()
+        run = (outcome.runs.get(name) if outcome else None) or {}
+        status = str(run.get("status") or "failed")
+        if outcome is not None and outcome.killed:
+            status = "killed"
+        ok = status in OK_RESULTS
+        if not ok and self._stopping.is_set():
+            # Stopped by our own shutdown: not the source's fault, no backoff.
+            logger.warning("[%s] crawl interrupted by the shutdown", name)
+            return "interrupted"
+        stats = run.get("stats") or {}
+        retry_after = parse_retry_after(stats.get("retry_after"), now)
+        with self._state_lock:
+            state = self.store.get_source_state(name)
+            failures = 0 if ok else int(state.get("consecutive_failures") or 0) + 1
+            until = backoff_until(
+                failures, self.period(name), self.config.schedule.max_backoff, now, retry_after
+            )
+            values: dict[str, Any] = {
+                "consecutive_failures": failures,
+                "backoff_until": until,
+                "last_status": status,
+            }
+            if ok:
+                values["last_success"] = now
+            self.store.set_source_state(name, **values)
+        if ok:
+            logger.info(
+                "[%s] crawl %s: %s new, %s updated, %s pages",
+                name, status, run.get("new", 0), run.get("updated", 0), run.get("pages", 0),
+            )  # fmt: skip
+        else:
+            why = run.get("message") or (f"{type(error).__name__}: {error}" if error else "")
+            logger.error(
+                "[%s] crawl %s (%d in a row)%s%s",
+                name,
+                status,
+                failures,
+                f": {why}" if why else "",
+                f"; backing off until {until.isoformat(timespec='seconds')}" if until else "",
+            )
+        return status
+
+    def _rebuilt(self, report: Any, error: BaseException | None) -> None:
+        failures = getattr(report, "failures", None) if error is None else {"*": str(error)}
+        if error is None:
+            self.cycles += 1
+            self.last_cycle = self.clock()
+        if failures:
+            logger.error(
+                "feed rebuild: %d feed(s) failed, last good files kept: %s",
+                len(failures),
+                ", ".join(failures),
+            )
+        else:
+            logger.info("feeds rebuilt (cycle %d)", self.cycles)
+
+    def _on_event(self, event: Any) -> None:
+        from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED
+
+        name = str(event.job_id).removeprefix(JOB_PREFIX)
+        if event.code == EVENT_JOB_MAX_INSTANCES:
+            # The previous run of this source is still going: skip this tick (never queue it).
+            with self._state_lock:
+                state = self.store.get_source_state(name)
+                self.store.set_source_state(
+                    name, skipped_overlaps=int(state.get("skipped_overlaps") or 0) + 1
+                )
+            logger.warning("[%s] still running at its next scheduled time: run skipped", name)
+        elif event.code == EVENT_JOB_MISSED:
+            logger.warning(
+                "[%s] run of %s missed (too late to start): waiting for the next one",
+                name,
+                event.scheduled_run_time,
+            )
+        else:
+            logger.error("[%s] job raised: %s", name, getattr(event, "exception", None))
+
+    # -- status ----------------------------------------------------------------------------
+
+    def next_runs(self) -> dict[str, datetime | None]:
+        """Next scheduled run of each source (from the live scheduler)."""
+        out: dict[str, datetime | None] = {}
+        for src in self.config.sources:
+            job = (
+                self.scheduler.get_job(JOB_PREFIX + src.name)
+                if self.scheduler is not None
+                else None
+            )
+            out[src.name] = getattr(job, "next_run_time", None)
+        return out
+
+    def status_report(self) -> StatusReport:
+        """The status of every source and of the service (for /healthz and /status)."""
+        now = self.clock()
+        inputs, builds = collect_inputs(self.config, self.store, now, next_runs=self.next_runs())
+        for inp in inputs:
+            until = inp.state.get("backoff_until")
+            if until is not None and inp.next_run is not None and until > inp.next_run:
+                inp.next_run = until
+        return compute_status(
+            inputs,
+            builds,
+            now,
+            timezone=self.tz.key,
+            started_at=self.started_at,
+            scheduler=f"running (pid {os.getpid()})",
+        )

@@ -1,0 +1,265 @@
+"""One scheduler per data set (flock + PostgreSQL advisory lock), and crawl-child bookkeeping."""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from crawler.config import Config
+
+logger = logging.getLogger(__name__)
+
+#: Substring of a crawl child's command line (``python -m crawler.runner``).
+CHILD_MARKER = b"crawler.runner"
+
+
+class AlreadyRunning(Exception):
+    """Another scheduler holds the lock of this data set."""
+
+
+def data_dir(config: Config) -> Path:
+    """Where the service keeps its lock and bookkeeping: the SQLite file's folder, else ./data."""
+    url = config.database_url
+    if url.startswith("sqlite") and "///" in url:
+        path = url.split("///", 1)[1]
+        if path and path != ":memory:" and not path.startswith("file:"):
+            return Path(path).resolve().parent
+    return (config.root / "data").resolve()
+
+
+def lock_path(config: Config) -> Path:
+    """The lock file: next to the SQLite database (named after it), else ``data/scheduler.lock``."""
+    url = config.database_url
+    if url.startswith("sqlite") and "///" in url:
+        path = url.split("///", 1)[1]
+        if path and path != ":memory:" and not path.startswith("file:"):
+            db = Path(path).resolve()
+            return db.with_name(db.name + ".scheduler.lock")
+    return data_dir(config) / "scheduler.lock"
+
+
+def advisory_key(schema: str) -> int:
+    """The signed 64-bit key of the PostgreSQL advisory lock for one schema."""
+    digest = hashlib.sha256(f"cityfeeds-scheduler:{schema}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+class ServiceLock:
+    """Exclusive right to run the scheduler on one data set, released when the process dies.
+
+    ``flock`` on a lock file protects a host; with PostgreSQL, a session advisory lock
+    (``pg_try_advisory_lock``) held on a dedicated connection protects every host sharing the
+    database. Both are freed by the kernel / server when the process dies, even by SIGKILL,
+    so a stale lock never blocks a restart.
+    """
+
+    def __init__(self, path: Path, database_url: str | None = None) -> None:
+        self.path = path
+        self.database_url = database_url
+        self._fd: int | None = None
+        self._pg: Any = None  # (engine, connection) holding the advisory lock
+
+    @classmethod
+    def for_config(cls, config: Config) -> ServiceLock:
+        """The lock of ``config``'s data set."""
+        url = config.database_url
+        return cls(lock_path(config), None if url.startswith("sqlite") else url)
+
+    def acquire(self) -> None:
+        """Take the lock or raise AlreadyRunning naming the holder."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            holder = self.holder()
+            who = f"pid {holder}" if holder else "another process"
+            raise AlreadyRunning(
+                f"another cityfeeds scheduler ({who}) is already running on this data "
+                f"(lock {self.path}); refusing to start a second one"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._fd = fd
+        if self.database_url:
+            try:
+                self._acquire_pg()
+            except BaseException:
+                self.release()
+                raise
+
+    def _acquire_pg(self) -> None:
+        from sqlalchemy import create_engine, text
+
+        assert self.database_url is not None
+        engine = create_engine(self.database_url, poolclass=_null_pool())
+        conn = engine.connect()
+        try:
+            schema = conn.execute(text("SELECT current_schema()")).scalar() or "public"
+            key = advisory_key(str(schema))
+            got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar()
+            conn.commit()
+        except BaseException:
+            conn.close()
+            engine.dispose()
+            raise
+        if not got:
+            conn.close()
+            engine.dispose()
+            raise AlreadyRunning(
+                "another cityfeeds scheduler holds the PostgreSQL advisory lock of this database "
+                f"(schema {schema!r}, key {key}); refusing to start a second one"
+            )
+        self._pg = (engine, conn)
+
+    def release(self) -> None:
+        """Give the lock up (also done by process exit)."""
+        if self._pg is not None:
+            engine, conn = self._pg
+            self._pg = None
+            try:
+                conn.close()  # closing the session frees its advisory locks
+            finally:
+                engine.dispose()
+        if self._fd is not None:
+            fd, self._fd = self._fd, None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+            finally:
+                os.close(fd)
+
+    @property
+    def held(self) -> bool:
+        """Whether this object holds the lock."""
+        return self._fd is not None
+
+    def holder(self) -> int | None:
+        """The pid written by the holder, if it is still alive (for messages and ``status``)."""
+        try:
+            pid = int(self.path.read_text().strip() or 0)
+        except (OSError, ValueError):
+            return None
+        return pid if pid > 0 and _alive(pid) else None
+
+    def __enter__(self) -> ServiceLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def _null_pool() -> Any:
+    from sqlalchemy.pool import NullPool
+
+    return NullPool
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return True
+    return "\nState:\tZ" not in status  # a zombie is dead, only not yet reaped
+
+
+def _is_crawl_child(pid: int) -> bool:
+    try:
+        return CHILD_MARKER in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
+def terminate_group(pid: int, *, grace: float = 5.0) -> None:
+    """SIGTERM a crawl child's process group, SIGKILL it if still alive after ``grace``."""
+    terminate_groups([pid], grace=grace)
+
+
+def terminate_groups(pids: list[int], *, grace: float = 5.0) -> None:
+    """SIGTERM several crawl children's process groups at once, SIGKILL those left after ``grace``.
+
+    Scrapy answers SIGTERM with a graceful close (the run is recorded); a child stuck in a
+    hung download may not manage it in time, hence the SIGKILL.
+    """
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 2.0)):
+        alive = []
+        for pid in pids:
+            try:
+                os.killpg(pid, sig)
+                alive.append(pid)
+            except (ProcessLookupError, PermissionError):
+                continue
+        deadline = time.monotonic() + wait
+        while alive and time.monotonic() < deadline:
+            time.sleep(0.05)
+            alive = [pid for pid in alive if _alive(pid)]
+        if not alive:
+            return
+        pids = alive
+
+
+class ChildRegistry:
+    """The pids of running crawl children, in a file, so a restarted service can stop orphans.
+
+    Children run in their own session (the runner's ``start_new_session``), so a service
+    killed with SIGKILL leaves them running; the next service stops them before it starts
+    crawling, rather than letting two crawls of one source overlap.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._pids: dict[int, str] = {}
+
+    def add(self, pid: int, source: str) -> None:
+        """Remember a started child."""
+        with self._lock:
+            self._pids[pid] = source
+            self._write()
+
+    def remove(self, pid: int) -> None:
+        """Forget a finished child."""
+        with self._lock:
+            self._pids.pop(pid, None)
+            self._write()
+
+    def _write(self) -> None:
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        tmp.write_text(json.dumps({str(p): s for p, s in self._pids.items()}))
+        os.replace(tmp, self.path)
+
+    def reap_orphans(self) -> list[int]:
+        """Stop children left by a previous service (checked to be crawl children); their pids."""
+        try:
+            recorded = json.loads(self.path.read_text() or "{}")
+        except (OSError, ValueError):
+            recorded = {}
+        stopped = []
+        for pid_text, source in recorded.items():
+            pid = int(pid_text)
+            if _alive(pid) and _is_crawl_child(pid):
+                logger.warning(
+                    "stopping crawl child %s of %s left by a previous service", pid, source
+                )
+                terminate_group(pid, grace=3.0)
+                stopped.append(pid)
+        with self._lock:
+            self._pids.clear()
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._write()
+        return stopped

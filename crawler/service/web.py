@@ -1,0 +1,106 @@
+"""The service's HTTP side: the `cityfeeds serve` feed server plus ``/healthz`` and ``/status``."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from crawler.status import StatusReport, health_json, render_html
+
+logger = logging.getLogger(__name__)
+
+NO_STORE = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+
+
+def status_routes(report: Callable[[], StatusReport]) -> list[BaseRoute]:
+    """``/healthz`` (JSON; 200 healthy, 503 not) and ``/status`` (HTML), computed per request."""
+
+    def healthz(request: Request) -> Response:
+        try:
+            body = health_json(report(), pid=os.getpid())
+        except Exception as exc:  # e.g. the database is unreachable: alive, but not healthy
+            logger.exception("/healthz: computing the status failed")
+            body = {"status": "error", "healthy": False, "alive": True, "error": type(exc).__name__}
+        code = 200 if body.get("healthy") else 503
+        return JSONResponse(body, status_code=code, headers=NO_STORE)
+
+    def status_page(request: Request) -> Response:
+        try:
+            page = render_html(report())
+        except Exception:
+            logger.exception("/status: computing the status failed")
+            return HTMLResponse("<!DOCTYPE html><p>status unavailable</p>\n", 503, headers=NO_STORE)
+        return HTMLResponse(page, headers=NO_STORE)
+
+    # Sync endpoints: Starlette runs them in its thread pool, so store reads never block the loop.
+    return [
+        Route("/healthz", healthz, methods=["GET", "HEAD"]),
+        Route("/status", status_page, methods=["GET", "HEAD"]),
+    ]
+
+
+class WebServer:
+    """uvicorn serving ``create_app(output_dir, extra_routes=...)`` in a background thread."""
+
+    def __init__(
+        self, output_dir: Path, host: str, port: int, extra_routes: list[BaseRoute]
+    ) -> None:
+        from feeds.server import create_app
+
+        self.host = host
+        self.requested_port = port
+        self.app = create_app(output_dir, extra_routes=extra_routes)
+        self.server: Any = None
+        self.thread: threading.Thread | None = None
+
+    def start(self, timeout: float = 15.0) -> WebServer:
+        """Start serving; RuntimeError if the socket cannot be bound."""
+        import uvicorn
+
+        config = uvicorn.Config(
+            self.app,
+            host=self.host,
+            port=self.requested_port,
+            server_header=False,
+            proxy_headers=True,
+            lifespan="off",
+            log_config=None,  # keep the service's logging setup
+            access_log=False,  # feed readers poll all day: access lines would drown the crawl log
+        )
+        self.server = uvicorn.Server(config)
+        # Not in the main thread, uvicorn installs no signal handlers: the service owns them.
+        self.thread = threading.Thread(target=self.server.run, name="cityfeeds-http", daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + timeout
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"could not serve on {self.host}:{self.requested_port}")
+            time.sleep(0.02)
+        logger.info("serving feeds, /healthz and /status on http://%s:%d/", self.host, self.port)
+        return self
+
+    @property
+    def port(self) -> int:
+        """The bound port (useful with port 0)."""
+        return int(self.server.servers[0].sockets[0].getsockname()[1])
+
+    @property
+    def url(self) -> str:
+        """``http://host:port/``."""
+        return f"http://{self.host}:{self.port}/"
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop accepting connections and finish the open ones."""
+        if self.server is not None:
+            self.server.should_exit = True
+        if self.thread is not None:
+            self.thread.join(timeout)

@@ -1,0 +1,508 @@
+"""Health of each source and of the service, computed purely from stored runs, and its views.
+
+One computation (:func:`compute_status`) serves ``cityfeeds status``, the ``/status`` page and
+``/healthz``. Reading the store is kept apart (:func:`collect_inputs`), so every rule here is
+tested with plain dicts and an injected ``now``.
+
+States of a source:
+
+* ``ok``: the last run succeeded and looks like the ones before it.
+* ``degraded``: the last run "succeeded" but found no article links when it used to find
+  many, or most of its articles lost a field (no date, no title) when they used not to: the
+  site probably changed its layout. Distinct from failing: nothing errored.
+* ``failing``: the last run failed or was killed (the source may be backing off).
+* ``never run``, ``disabled``.
+"""
+
+from __future__ import annotations
+
+import html
+import statistics
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+OK_RESULTS = ("ok", "degraded")
+FAILED_RESULTS = ("failed", "killed")
+#: Drop reasons that mean "a field the extractor needs is missing" (a layout change).
+EXTRACTION_DROPS = ("missing_title", "empty_page", "selector_leak", "bad_encoding")
+
+#: Degraded rule: how many earlier successful runs form the baseline, and how many are needed.
+HISTORY_RUNS = 10
+MIN_HISTORY = 3
+#: "Used to return many": the baseline median of article links found per run.
+MIN_BASELINE_LINKS = 5
+#: Link count at or below this share of the baseline counts as "returns zero".
+COLLAPSE_SHARE = 0.1
+#: Field-loss rule: at least this many articles in a run to judge it, a share at or above
+#: ``MISSING_SHARE`` now, below ``NORMAL_MISSING_SHARE`` in the baseline.
+MIN_ITEMS = 3
+MISSING_SHARE = 0.5
+NORMAL_MISSING_SHARE = 0.2
+#: /healthz turns unhealthy after this many periods (of the slowest source) without a cycle.
+HEALTH_PERIODS = 3
+
+
+@dataclass
+class SourceInputs:
+    """What the store knows about one source, plus its schedule."""
+
+    name: str
+    enabled: bool
+    period: float
+    runs: list[dict[str, Any]]  # newest first
+    state: dict[str, Any]
+    newest_article: datetime | None = None
+    next_run: datetime | None = None
+
+
+@dataclass
+class SourceStatus:
+    """One row of the status table."""
+
+    name: str
+    enabled: bool
+    state: str
+    running: bool
+    last_started: datetime | None
+    last_finished: datetime | None
+    result: str | None
+    pages: int
+    new: int
+    updated: int
+    dropped: dict[str, int]
+    errors: int
+    consecutive_failures: int
+    backoff_until: datetime | None
+    next_run: datetime | None
+    newest_article: datetime | None
+    newest_age: float | None
+    skipped_overlaps: int
+    last_success: datetime | None
+    message: str | None
+    reasons: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Health:
+    """Whether the service is doing its job: a successful cycle (crawl + feed build) recently."""
+
+    healthy: bool
+    status: str  # ok | starting | stale
+    last_successful_cycle: datetime | None
+    last_ok_run: datetime | None
+    last_ok_build: datetime | None
+    threshold_seconds: float
+    started_at: datetime | None = None
+
+
+@dataclass
+class StatusReport:
+    """The whole status: sources, health, failed feeds."""
+
+    generated_at: datetime
+    timezone: str
+    sources: list[SourceStatus]
+    health: Health
+    feed_failures: dict[str, str]
+    scheduler: str | None = None  # e.g. "running (pid 1234)"
+
+    def counts(self) -> dict[str, int]:
+        """Number of sources in each state."""
+        out: dict[str, int] = {}
+        for s in self.sources:
+            out[s.state] = out.get(s.state, 0) + 1
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict (datetimes as ISO 8601)."""
+        return _jsonable(asdict(self))
+
+
+# -- rules ---------------------------------------------------------------------------------
+
+
+def links_found(run: dict[str, Any]) -> int:
+    """Article links a run's discovery found; an unchanged (304) document counts as one."""
+    stats = run.get("stats") or {}
+    found = sum(int(v) for k, v in stats.items() if k.startswith("discovered/") and _is_number(v))
+    return found + int(stats.get("not_modified") or 0)
+
+
+def date_fallback_share(run: dict[str, Any]) -> float | None:
+    """Share of the run's stored articles that had no usable date; None if too few to judge."""
+    stored = int(run.get("new") or 0) + int(run.get("updated") or 0)
+    if stored < MIN_ITEMS:
+        return None
+    return int((run.get("stats") or {}).get("date_fallback") or 0) / stored
+
+
+def missing_field_share(run: dict[str, Any]) -> float | None:
+    """Share of fetched article pages dropped for a missing field; None if too few to judge."""
+    dropped = run.get("dropped") or {}
+    lost = sum(int(dropped.get(reason) or 0) for reason in EXTRACTION_DROPS)
+    pages = int(run.get("pages") or 0)
+    if pages < MIN_ITEMS:
+        return None
+    return lost / pages
+
+
+def degraded_reasons(runs: Sequence[dict[str, Any]]) -> list[str]:
+    """Why the newest successful run looks broken compared with the ones before it ([] if not)."""
+    ok = [r for r in runs if r.get("status") in OK_RESULTS]
+    if not ok or ok[0] is not next((r for r in runs if r.get("status") != "running"), None):
+        return []  # the newest finished run failed: that is "failing", not "degraded"
+    latest, history = ok[0], ok[1 : 1 + HISTORY_RUNS]
+    if len(history) < MIN_HISTORY:
+        return []
+    reasons = []
+    baseline = statistics.median(links_found(r) for r in history)
+    found = links_found(latest)
+    if baseline >= MIN_BASELINE_LINKS and found <= baseline * COLLAPSE_SHARE:
+        reasons.append(f"found {found} article links (usually {baseline:g})")
+    for label, share_of in (
+        ("articles without a date", date_fallback_share),
+        ("pages dropped for a missing field", missing_field_share),
+    ):
+        now_share = share_of(latest)
+        past = [s for s in (share_of(r) for r in history) if s is not None]
+        if now_share is None or len(past) < MIN_HISTORY - 1:
+            continue
+        usual = statistics.median(past)
+        if now_share >= MISSING_SHARE and usual < NORMAL_MISSING_SHARE:
+            reasons.append(f"{now_share:.0%} {label} (usually {usual:.0%})")
+    return reasons
+
+
+def source_status(inp: SourceInputs, now: datetime) -> SourceStatus:
+    """The status row of one source."""
+    runs = inp.runs
+    running = bool(runs) and runs[0].get("status") == "running"
+    finished = [r for r in runs if r.get("status") != "running"]
+    last = finished[0] if finished else None
+    state_row = inp.state or {}
+    failures = int(state_row.get("consecutive_failures") or 0)
+    backoff = state_row.get("backoff_until")
+    if backoff is not None and backoff <= now:
+        backoff = None
+    reasons: list[str] = []
+    if not inp.enabled:
+        state = "disabled"
+    elif last is None:
+        state = "never run"
+    elif last.get("status") in FAILED_RESULTS:
+        state = "failing"
+    else:
+        reasons = degraded_reasons(runs)
+        state = "degraded" if reasons else "ok"
+    last_success = state_row.get("last_success")
+    for r in finished:
+        if r.get("status") in OK_RESULTS:
+            if last_success is None or (r.get("finished_at") and r["finished_at"] > last_success):
+                last_success = r.get("finished_at")
+            break
+    newest = inp.newest_article
+    message = (last or {}).get("message")
+    if backoff is not None:
+        message = f"backing off until {backoff.isoformat(timespec='seconds')}" + (
+            f"; {message}" if message else ""
+        )
+    return SourceStatus(
+        name=inp.name,
+        enabled=inp.enabled,
+        state=state,
+        running=running,
+        last_started=(last or {}).get("started_at"),
+        last_finished=(last or {}).get("finished_at"),
+        result=_result(last, state_row),
+        pages=int((last or {}).get("pages") or 0),
+        new=int((last or {}).get("new") or 0),
+        updated=int((last or {}).get("updated") or 0),
+        dropped=dict((last or {}).get("dropped") or {}),
+        errors=int((last or {}).get("errors") or 0),
+        consecutive_failures=failures,
+        backoff_until=backoff,
+        next_run=inp.next_run,
+        newest_article=newest,
+        newest_age=(now - newest).total_seconds() if newest else None,
+        skipped_overlaps=int(state_row.get("skipped_overlaps") or 0),
+        last_success=last_success,
+        message=message,
+        reasons=reasons,
+    )
+
+
+def service_health(
+    sources: Sequence[SourceStatus],
+    feed_builds: Iterable[dict[str, Any]],
+    now: datetime,
+    *,
+    threshold_seconds: float,
+    started_at: datetime | None = None,
+) -> Health:
+    """Healthy when a crawl succeeded and the feeds were built within ``threshold_seconds``.
+
+    The last successful cycle is the older of "last successful crawl" and "last successful
+    feed build": both halves must work. A service started less than the threshold ago is
+    healthy ("starting") while it runs its first cycle.
+    """
+    ok_runs = [s.last_success for s in sources if s.last_success is not None]
+    last_ok_run = max(ok_runs) if ok_runs else None
+    builds = [b["built_at"] for b in feed_builds if b.get("ok") and b.get("built_at")]
+    last_ok_build = max(builds) if builds else None
+    cycle = min(last_ok_run, last_ok_build) if last_ok_run and last_ok_build else None
+    limit = timedelta(seconds=threshold_seconds)
+    if cycle is not None and now - cycle <= limit:
+        status = "ok"
+    elif started_at is not None and now - started_at <= limit:
+        status = "starting"
+    else:
+        status = "stale"
+    return Health(
+        healthy=status != "stale",
+        status=status,
+        last_successful_cycle=cycle,
+        last_ok_run=last_ok_run,
+        last_ok_build=last_ok_build,
+        threshold_seconds=threshold_seconds,
+        started_at=started_at,
+    )
+
+
+def compute_status(
+    inputs: Sequence[SourceInputs],
+    feed_builds: Sequence[dict[str, Any]],
+    now: datetime,
+    *,
+    timezone: str = "UTC",
+    started_at: datetime | None = None,
+    scheduler: str | None = None,
+) -> StatusReport:
+    """The full status report (pure: everything comes in as arguments)."""
+    sources = [source_status(i, now) for i in inputs]
+    periods = [i.period for i in inputs if i.enabled] or [i.period for i in inputs] or [1800.0]
+    health = service_health(
+        sources,
+        feed_builds,
+        now,
+        threshold_seconds=HEALTH_PERIODS * max(periods),
+        started_at=started_at,
+    )
+    failures = {b["path"]: b.get("error") or "failed" for b in feed_builds if not b.get("ok")}
+    return StatusReport(now, timezone, sources, health, failures, scheduler)
+
+
+# -- reading the store ---------------------------------------------------------------------
+
+
+def collect_inputs(
+    config: Any,
+    store: Any,
+    now: datetime,
+    *,
+    next_runs: dict[str, datetime | None] | None = None,
+    runs_per_source: int = HISTORY_RUNS + 2,
+) -> tuple[list[SourceInputs], list[dict[str, Any]]]:
+    """Read what :func:`compute_status` needs from ``store``, in one snapshot.
+
+    ``next_runs`` comes from a live scheduler; None estimates it from the schedules.
+    """
+    from crawler.service.schedule import (
+        make_trigger,
+        schedule_period,
+        schedule_zone,
+        source_schedule,
+    )
+
+    tz = schedule_zone(config)
+    inputs = []
+    with store.snapshot():
+        newest = store.newest_published()
+        builds = store.feed_build_status()
+        for src in config.sources:
+            schedule = source_schedule(config, src)
+            period = schedule_period(schedule, tz, now)
+            runs = store.recent_runs(src.name, limit=runs_per_source)
+            state = store.get_source_state(src.name)
+            if next_runs is not None:
+                nxt = next_runs.get(src.name)
+            elif not src.enabled:
+                nxt = None
+            else:
+                nxt = _estimate_next_run(schedule, tz, period, runs, now, make_trigger)
+                if state.get("backoff_until") and state["backoff_until"] > (nxt or now):
+                    nxt = state["backoff_until"]
+            inputs.append(
+                SourceInputs(src.name, src.enabled, period, runs, state, newest.get(src.name), nxt)
+            )
+    return inputs, builds
+
+
+def _estimate_next_run(
+    schedule: str,
+    tz: ZoneInfo,
+    period: float,
+    runs: list[dict[str, Any]],
+    now: datetime,
+    make_trigger: Any,
+) -> datetime | None:
+    from crawler.config import parse_interval
+
+    if parse_interval(schedule) is not None:
+        last = runs[0]["started_at"] if runs else None
+        return max(now, last + timedelta(seconds=period)) if last else now
+    return make_trigger(schedule, tz).get_next_fire_time(None, now)
+
+
+# -- views ---------------------------------------------------------------------------------
+
+
+def format_age(seconds: float | None) -> str:
+    """``45s``, ``12m``, ``5h``, ``3d`` (``-`` for unknown)."""
+    if seconds is None:
+        return "-"
+    seconds = max(0.0, seconds)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)}{unit}"
+    return f"{int(seconds)}s"
+
+
+def format_time(value: datetime | None, tz: str) -> str:
+    """A datetime in the report's zone, minutes precision (``-`` for None)."""
+    if value is None:
+        return "-"
+    return value.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
+
+
+def table_rows(report: StatusReport) -> tuple[list[str], list[list[str]]]:
+    """Headers and rows of the status table (shared by the CLI and the HTML page)."""
+    headers = [
+        "source", "state", "last run", "result", "pages", "new", "updated", "dropped",
+        "failures", "next run", "newest article", "note",
+    ]  # fmt: skip
+    rows = []
+    for s in report.sources:
+        dropped = ",".join(f"{k}={v}" for k, v in sorted(s.dropped.items())) or "-"
+        last = format_time(s.last_started, report.timezone)
+        if s.running:
+            last += " (running)"
+        note = "; ".join(s.reasons) or (s.message or "")
+        if s.skipped_overlaps:
+            note = (
+                note + "; " if note else ""
+            ) + f"{s.skipped_overlaps} overlapping run(s) skipped"
+        rows.append(
+            [
+                s.name,
+                s.state,
+                last,
+                s.result or "-",
+                str(s.pages),
+                str(s.new),
+                str(s.updated),
+                dropped,
+                str(s.consecutive_failures),
+                format_time(s.next_run, report.timezone),
+                format_age(s.newest_age) + (" ago" if s.newest_age is not None else ""),
+                note,
+            ]
+        )
+    return headers, rows
+
+
+def render_html(report: StatusReport) -> str:
+    """The ``/status`` page: a plain HTML table, every value escaped, no scripts."""
+    esc = html.escape
+    headers, rows = table_rows(report)
+    h = report.health
+    head = "".join(f"<th>{esc(c)}</th>" for c in headers)
+    body = "\n".join(
+        f'<tr class="{esc(report.sources[i].state.replace(" ", "-"))}">'
+        + "".join(f"<td>{esc(c)}</td>" for c in row)
+        + "</tr>"
+        for i, row in enumerate(rows)
+    )
+    feeds = ""
+    if report.feed_failures:
+        items = "".join(
+            f"<li>{esc(path)}: {esc(err)}</li>"
+            for path, err in sorted(report.feed_failures.items())
+        )
+        feeds = (
+            f"<h2>Feeds that failed to build (last good files still served)</h2><ul>{items}</ul>"
+        )
+    cycle = format_time(h.last_successful_cycle, report.timezone)
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>cityfeeds status</title>
+<style>
+body {{ font-family: sans-serif; margin: 1.5em; }}
+table {{ border-collapse: collapse; }}
+th, td {{ border: 1px solid #ccc; padding: .25em .5em; text-align: left; font-size: .9em; }}
+tr.failing td {{ background: #fdd; }}
+tr.degraded td {{ background: #ffd; }}
+</style>
+</head>
+<body>
+<h1>cityfeeds status</h1>
+<p>Service: <strong>{esc(h.status)}</strong>; last successful cycle: {esc(cycle)};
+generated {esc(format_time(report.generated_at, report.timezone))} ({esc(report.timezone)}).</p>
+<table>
+<thead><tr>{head}</tr></thead>
+<tbody>
+{body}
+</tbody>
+</table>
+{feeds}
+</body>
+</html>
+"""
+
+
+def health_json(report: StatusReport, *, pid: int | None = None) -> dict[str, Any]:
+    """The ``/healthz`` body: liveness, last successful cycle and source counts (no error text)."""
+    h = report.health
+    return _jsonable(
+        {
+            "status": h.status,
+            "healthy": h.healthy,
+            "alive": True,
+            "pid": pid,
+            "started_at": h.started_at,
+            "last_successful_cycle": h.last_successful_cycle,
+            "last_ok_run": h.last_ok_run,
+            "last_ok_build": h.last_ok_build,
+            "threshold_seconds": h.threshold_seconds,
+            "sources": report.counts(),
+            "failed_feeds": len(report.feed_failures),
+        }
+    )
+
+
+def _result(last: dict[str, Any] | None, state_row: dict[str, Any]) -> str | None:
+    if last is None:
+        return None
+    # A child stopped at its wall-clock limit records "failed" (Scrapy's own shutdown);
+    # the scheduler knows it was killed.
+    if last.get("status") == "failed" and state_row.get("last_status") == "killed":
+        return "killed"
+    return last.get("status")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
