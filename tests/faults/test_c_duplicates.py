@@ -1,0 +1,119 @@
+"""Fault catalogue C1–C5 (duplicates and identity): one story, many URLs, two crawls, stable feeds."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.faults.support import CrawlResult, Lab, article_html, dropped, html_route, rss
+
+pytestmark = [pytest.mark.fault, pytest.mark.slow]
+
+
+def _page(title: str, canonical: str | None = None, body: list[str] | None = None) -> bytes:
+    head = f'<link rel="canonical" href="{canonical}">' if canonical else ""
+    return article_html(title, body, head=head).encode()
+
+
+class Dup:
+    def __init__(self, lab: Lab, sites: dict[str, Any], first: CrawlResult, second: CrawlResult) -> None:
+        self.lab, self.sites, self.first, self.second = lab, sites, first, second
+
+
+@pytest.fixture(scope="module")
+def dup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dup]:
+    lab = Lab(tmp_path_factory.mktemp("c_duplicates"))
+    sites: dict[str, Any] = {}
+    try:
+        # C1: one story under a trailing slash, an upper-case host and an https canonical.
+        s = sites["c1"] = lab.site()
+        port = s.httpd.server_address[1]
+        root = f"http://c1.test:{port}"
+        lab.fake_dns["c1.test"] = "127.0.0.1"
+        s.routes["/news/1"] = html_route(_page("Одна новость под разными адресами", f"{root}/news/1"))
+        s.routes["/news/1/"] = html_route(_page("Одна новость под разными адресами", f"https://C1.test:{port}/news/1/"))
+        s.routes["/rss.xml"] = html_route(
+            rss(root + "/", ["/news/1", "/news/1/", f"http://C1.TEST:{port}/news/1/"]), "application/rss+xml"
+        )
+        lab.source("c1", root + "/", allowed_domains=["c1.test"])
+
+        # C2: tracking parameters.
+        s = sites["c2"] = lab.site()
+        paths = ["/news/2?utm_source=tg&utm_medium=x", "/news/2?fbclid=IwAR0abc", "/news/2?yclid=123456"]
+        for p in paths:
+            s.routes[p] = html_route(_page("Новость с метками рекламных кампаний"))
+        s.routes["/rss.xml"] = html_route(rss(s.base, paths), "application/rss+xml")
+        lab.source("c2", s.base)
+
+        # C3: an AMP copy pointing at its canonical page.
+        s = sites["c3"] = lab.site()
+        s.routes["/amp/3"] = html_route(_page("Новость с AMP-версией страницы", s.base + "news/3"))
+        s.routes["/news/3"] = html_route(_page("Новость с AMP-версией страницы", s.base + "news/3"))
+        s.routes["/rss.xml"] = html_route(rss(s.base, ["/amp/3"]), "application/rss+xml")
+        lab.source("c3", s.base)
+
+        # C4: an article edited between the two crawls.
+        s = sites["c4"] = lab.site()
+        s.routes["/news/4"] = html_route(_page("Первая версия заголовка новости"))
+        s.routes["/rss.xml"] = html_route(rss(s.base, ["/news/4"]), "application/rss+xml")
+        lab.source("c4", s.base)
+
+        first = lab.run()
+        s.routes["/news/4"] = html_route(
+            _page("Исправленная версия заголовка новости", body=["Текст дополнен новыми подробностями о событии."])
+        )
+        second = lab.run()
+        yield Dup(lab, sites, first, second)
+    finally:
+        lab.close()
+
+
+def test_c1_same_article_two_urls(dup: Dup) -> None:
+    [article] = dup.second.articles("c1")
+    assert article.url.endswith("/news/1") and "c1.test" in article.url
+    assert dup.first.runs["c1"]["new"] == 1
+    assert dropped(dup.first.runs["c1"]).get("duplicate", 0) >= 1  # the copies are counted, not lost
+
+
+def test_c2_tracking_params_stripped(dup: Dup) -> None:
+    [article] = dup.second.articles("c2")
+    assert article.url == dup.sites["c2"].base + "news/2"
+    feed = dup.second.feed("sources/c2.rss")
+    assert [e.id for e in feed.entries] == [article.url]  # GUID without utm_/fbclid/yclid
+
+
+def test_c3_amp_deduplicated_to_canonical(dup: Dup) -> None:
+    [article] = dup.second.articles("c3")
+    assert article.url == dup.sites["c3"].base + "news/3"
+    for ext in ("rss", "atom", "json"):
+        text = (dup.second.config.output_dir / f"sources/c3.{ext}").read_text(encoding="utf-8")
+        assert "/amp/" not in text
+
+
+def test_c4_updated_article_in_place(dup: Dup) -> None:
+    [article] = dup.second.articles("c4")
+    assert article.title == "Исправленная версия заголовка новости"
+    assert dup.second.runs["c4"]["updated"] == 1 and dup.second.runs["c4"]["new"] == 0
+    assert article.updated is not None and article.published < article.updated
+    feed = dup.second.feed("sources/c4.atom")
+    assert len(feed.entries) == 1  # no new feed item
+    assert feed.entries[0].id == article.url  # GUID unchanged
+    assert feed.entries[0].title == article.title
+
+
+def test_c5_rebuild_is_byte_identical(dup: Dup) -> None:
+    from starlette.testclient import TestClient
+
+    from crawler.commands.feeds import rebuild_feeds
+    from feeds.server import create_app
+
+    out = dup.second.config.output_dir
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    client = TestClient(create_app(out))
+    etag = client.get("/all.rss").headers["etag"]
+    rebuild_feeds(dup.second.config)
+    after = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert after == before
+    assert TestClient(create_app(out)).get("/all.rss").headers["etag"] == etag
