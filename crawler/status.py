@@ -125,10 +125,9 @@ class StatusReport:
 
 
 def links_found(run: dict[str, Any]) -> int:
-    """Article links a run's discovery found; an unchanged (304) document counts as one."""
+    """Article links a run's discovery found (feeds, sitemaps, listings)."""
     stats = run.get("stats") or {}
-    found = sum(int(v) for k, v in stats.items() if k.startswith("discovered/") and _is_number(v))
-    return found + int(stats.get("not_modified") or 0)
+    return sum(int(v) for k, v in stats.items() if k.startswith("discovered/") and _is_number(v))
 
 
 def date_fallback_share(run: dict[str, Any]) -> float | None:
@@ -160,7 +159,9 @@ def degraded_reasons(runs: Sequence[dict[str, Any]]) -> list[str]:
     reasons = []
     baseline = statistics.median(links_found(r) for r in history)
     found = links_found(latest)
-    if baseline >= MIN_BASELINE_LINKS and found <= baseline * COLLAPSE_SHARE:
+    # A feed answered 304 yields no links but is fine: only judge runs that read everything.
+    unchanged = int((latest.get("stats") or {}).get("not_modified") or 0)
+    if baseline >= MIN_BASELINE_LINKS and found <= baseline * COLLAPSE_SHARE and not unchanged:
         reasons.append(f"found {found} article links (usually {baseline:g})")
     for label, share_of in (
         ("articles without a date", date_fallback_share),

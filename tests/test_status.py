@@ -1,0 +1,307 @@
+"""Status: degraded vs failing rules, health, the CLI table and JSON, /healthz and /status."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+
+from crawler.cli import main
+from crawler.demo_site import demo_source
+from crawler.service.web import status_routes
+from crawler.status import (
+    SourceInputs,
+    compute_status,
+    degraded_reasons,
+    format_age,
+    health_json,
+    links_found,
+    render_html,
+    service_health,
+    source_status,
+)
+from crawler.store import RunStats, Store
+from feeds.server import create_app
+from tests.conftest import write_site_config
+
+NOW = datetime(2026, 3, 4, 12, 0, tzinfo=UTC)
+
+
+def run(
+    status: str = "ok",
+    *,
+    hours_ago: float = 1,
+    links: int = 30,
+    new: int = 10,
+    updated: int = 0,
+    pages: int = 10,
+    date_fallback: int = 0,
+    dropped: dict[str, int] | None = None,
+    message: str | None = None,
+    not_modified: int = 0,
+) -> dict[str, Any]:
+    started = NOW - timedelta(hours=hours_ago)
+    return {
+        "status": status,
+        "started_at": started,
+        "finished_at": None if status == "running" else started + timedelta(seconds=30),
+        "pages": pages,
+        "new": new,
+        "updated": updated,
+        "dropped": dropped or {},
+        "errors": 0,
+        "message": message,
+        "stats": {
+            "discovered/feed": links // 2,
+            "discovered/sitemap": links - links // 2,
+            "date_fallback": date_fallback,
+            "not_modified": not_modified,
+            "finish_reason": "finished",
+        },
+    }
+
+
+def history(n: int = 5, **kwargs: Any) -> list[dict[str, Any]]:
+    return [run(hours_ago=2 + i, **kwargs) for i in range(n)]
+
+
+# -- degraded, distinct from failing ---------------------------------------------------------
+
+
+def test_zero_links_after_many_is_degraded() -> None:
+    runs = [run(links=0, new=0, pages=0), *history()]
+    reasons = degraded_reasons(runs)
+    assert reasons == ["found 0 article links (usually 30)"]
+    status = source_status(SourceInputs("a", True, 1800, runs, {}), NOW)
+    assert status.state == "degraded" and status.result == "ok"
+
+
+def test_dates_suddenly_missing_is_degraded() -> None:
+    runs = [run(new=8, date_fallback=7), *history()]
+    assert degraded_reasons(runs) == ["88% articles without a date (usually 0%)"]
+
+
+def test_titles_suddenly_missing_is_degraded() -> None:
+    runs = [run(new=1, pages=10, dropped={"missing_title": 9}), *history()]
+    assert degraded_reasons(runs) == ["90% pages dropped for a missing field (usually 0%)"]
+
+
+@pytest.mark.parametrize(
+    "runs",
+    [
+        pytest.param([run(links=0), *history(2)], id="too little history"),
+        pytest.param([run(links=0, not_modified=3), *history()], id="unchanged feeds (304)"),
+        pytest.param([run(links=0), *history(links=2)], id="never had many"),
+        pytest.param(
+            [run(new=8, date_fallback=7), *history(date_fallback=8)], id="never had dates"
+        ),
+        pytest.param([run(new=0, links=25), *history()], id="nothing new is normal"),
+        pytest.param([run(new=2, date_fallback=2), *history()], id="too few articles to judge"),
+    ],
+)
+def test_not_degraded(runs: list[dict[str, Any]]) -> None:
+    assert degraded_reasons(runs) == []
+
+
+def test_failing_is_not_degraded() -> None:
+    runs = [run("failed", links=0, message="no feed could be read (HTTP 503)"), *history()]
+    state = {
+        "consecutive_failures": 3,
+        "backoff_until": NOW + timedelta(minutes=20),
+        "last_status": "failed",
+    }
+    status = source_status(SourceInputs("a", True, 1800, runs, state), NOW)
+    assert status.state == "failing" and status.reasons == []
+    assert status.consecutive_failures == 3
+    assert status.message is not None
+    assert status.message.startswith("backing off until 2026-03-04T12:20:00")
+    assert "HTTP 503" in status.message
+    assert status.last_success == history()[0]["finished_at"]
+
+
+def test_killed_result_and_running_flag() -> None:
+    runs = [
+        run("running", hours_ago=0.1),
+        run("failed", message="crawl ended: shutdown"),
+        *history(),
+    ]
+    status = source_status(SourceInputs("a", True, 1800, runs, {"last_status": "killed"}), NOW)
+    assert status.running and status.state == "failing" and status.result == "killed"
+
+
+def test_never_run_and_disabled() -> None:
+    assert source_status(SourceInputs("a", True, 1800, [], {}), NOW).state == "never run"
+    assert source_status(SourceInputs("a", False, 1800, history(), {}), NOW).state == "disabled"
+
+
+def test_links_found_sums_every_discovery_method() -> None:
+    assert links_found(run(links=7, not_modified=2)) == 7
+
+
+# -- health ----------------------------------------------------------------------------------
+
+
+def _sources(last_ok_hours_ago: float) -> list[Any]:
+    return [
+        source_status(SourceInputs("a", True, 1800, [run(hours_ago=last_ok_hours_ago)], {}), NOW)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("run_ago", "build_ago", "started_ago", "expected"),
+    [
+        (0.5, 0.4, None, "ok"),
+        (2.0, 0.1, None, "stale"),  # builds work, crawls don't
+        (0.2, 3.0, None, "stale"),  # crawls work, builds don't
+        (5.0, 5.0, 0.1, "starting"),  # just restarted after a long downtime
+        (5.0, 5.0, 2.0, "stale"),
+    ],
+)
+def test_health_needs_both_halves_of_a_cycle(
+    run_ago: float, build_ago: float, started_ago: float | None, expected: str
+) -> None:
+    builds = [{"path": "all", "ok": True, "built_at": NOW - timedelta(hours=build_ago)}]
+    started = NOW - timedelta(hours=started_ago) if started_ago is not None else None
+    health = service_health(
+        _sources(run_ago), builds, NOW, threshold_seconds=5400, started_at=started
+    )
+    assert health.status == expected
+    assert health.healthy == (expected != "stale")
+
+
+def test_report_json_and_threshold_from_slowest_source() -> None:
+    inputs = [
+        SourceInputs("a", True, 1800, history(), {}, NOW - timedelta(minutes=90)),
+        SourceInputs("b", True, 3600, [], {}),
+        SourceInputs("c", False, 86400, [], {}),  # disabled: does not stretch the threshold
+    ]
+    builds = [
+        {"path": "all", "ok": True, "built_at": NOW - timedelta(minutes=30), "error": None},
+        {"path": "topics/x", "ok": False, "built_at": NOW, "error": "ValueError: bad"},
+    ]
+    report = compute_status(inputs, builds, NOW, timezone="Europe/Moscow")
+    assert report.health.threshold_seconds == 3 * 3600
+    data = json.loads(json.dumps(report.to_json()))
+    assert [s["state"] for s in data["sources"]] == ["ok", "never run", "disabled"]
+    assert data["sources"][0]["newest_age"] == 5400
+    assert data["feed_failures"] == {"topics/x": "ValueError: bad"}
+    body = health_json(report, pid=42)
+    assert body["healthy"] and body["sources"] == {"ok": 1, "never run": 1, "disabled": 1}
+    assert "ValueError" not in json.dumps(body)  # error text stays off the health endpoint
+
+
+def test_status_page_escapes_everything_and_has_no_script() -> None:
+    evil = '<script>alert(1)</script>&"'
+    runs = [run("failed", message=evil), *history()]
+    report = compute_status([SourceInputs("a", True, 1800, runs, {})], [], NOW)
+    page = render_html(report)
+    assert "<script" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;&amp;&quot;" in page
+    assert format_age(None) == "-" and format_age(59) == "59s" and format_age(7200) == "2h"
+
+
+# -- routes ----------------------------------------------------------------------------------
+
+
+def _get(app: Any, path: str) -> httpx.Response:
+    async def fetch() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://feeds.test") as client:
+            return await client.get(path)
+
+    return anyio.run(fetch)
+
+
+def test_healthz_and_status_routes(tmp_path: Path) -> None:
+    ok_builds = [{"path": "all", "ok": True, "built_at": NOW}]
+    recent = [run(hours_ago=0.5)]
+    reports = {
+        "healthy": compute_status([SourceInputs("a", True, 1800, recent, {})], ok_builds, NOW),
+        "stale": compute_status([SourceInputs("a", True, 1800, recent, {})], [], NOW),
+    }
+    current = ["healthy"]
+    (tmp_path / "all.rss").write_text("<rss/>")
+    app = create_app(tmp_path, extra_routes=status_routes(lambda: reports[current[0]]))
+    response = _get(app, "/healthz")
+    assert response.status_code == 200 and response.json()["status"] == "ok"
+    assert response.headers["cache-control"] == "no-store"
+    current[0] = "stale"
+    assert _get(app, "/healthz").status_code == 503
+    page = _get(app, "/status")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "<table>" in page.text
+    assert _get(app, "/all.rss").status_code == 200  # the feed files are still served
+
+    def broken() -> Any:
+        raise RuntimeError("database is down")
+
+    response = _get(create_app(tmp_path, extra_routes=status_routes(broken)), "/healthz")
+    assert response.status_code == 503 and response.json()["alive"] is True
+    assert "database is down" not in response.text
+
+
+# -- the CLI ---------------------------------------------------------------------------------
+
+
+def _populated(tmp_path: Path) -> Path:
+    sources = [
+        {**demo_source("http://127.0.0.1:9/", "good"), "schedule": "every 30m"},
+        {**demo_source("http://127.0.0.1:9/", "broken"), "schedule": "0 6 * * mon-fri"},
+    ]
+    cfg = write_site_config(tmp_path, "http://127.0.0.1:9/", sources=sources)
+    store = Store.open(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    now = datetime.now(UTC)
+    run_id = store.start_run("good", now=now - timedelta(minutes=5))
+    store.finish_run(
+        run_id,
+        status="ok",
+        stats=RunStats(pages=4, new=3, updated=1, dropped={"duplicate": 2}),
+        now=now,
+    )
+    run_id = store.start_run("broken", now=now - timedelta(minutes=3))
+    store.finish_run(run_id, status="failed", stats=RunStats(), now=now, message="HTTP 503")
+    store.set_source_state("broken", consecutive_failures=2, backoff_until=now + timedelta(hours=1))
+    store.record_feed_build("all", True, None, 3)
+    store.close()
+    return cfg
+
+
+def test_status_command_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = _populated(tmp_path)
+    assert main(["--config", str(cfg), "status"]) == 0
+    out = capsys.readouterr().out
+    header, _rule, *rows = out.splitlines()
+    for column in (
+        "source",
+        "state",
+        "last run",
+        "result",
+        "new",
+        "updated",
+        "dropped",
+        "failures",
+    ):
+        assert column in header
+    assert "next run" in header and "newest article" in header
+    good = next(r for r in rows if r.startswith("good"))
+    assert " ok " in good and "duplicate=2" in good
+    broken = next(r for r in rows if r.startswith("broken"))
+    assert "failing" in broken and "backing off" in broken and "HTTP 503" in broken
+    assert "scheduler: not running" in out
+    assert main(["--config", str(cfg), "status", "--check"]) == 1  # a failing source
+
+
+def test_status_command_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = _populated(tmp_path)
+    assert main(["--config", str(cfg), "status", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    rows = {s["name"]: s for s in data["sources"]}
+    assert rows["good"]["state"] == "ok" and rows["good"]["new"] == 3
+    assert rows["broken"]["state"] == "failing" and rows["broken"]["consecutive_failures"] == 2
+    assert rows["good"]["next_run"] is None  # no scheduler running: nothing is due
+    assert data["health"]["status"] == "ok"
+    assert data["scheduler"] == "not running"
