@@ -24,6 +24,9 @@ def run_stats_from(stats: dict[str, Any]) -> RunStats:
     """Turn Scrapy's stats dict into the figures stored for a run."""
     prefix = "cityfeeds/dropped/"
     dropped = {k[len(prefix) :]: int(v) for k, v in stats.items() if k.startswith(prefix)}
+    # Scrapy's UrlLengthMiddleware drops over-long links with only a stat: report it (D7).
+    if stats.get("urllength/request_ignored_count"):
+        dropped["url_too_long"] = int(stats["urllength/request_ignored_count"])
     extra = {
         "requests": int(stats.get("downloader/request_count", 0)),
         "responses": int(stats.get("downloader/response_count", 0)),

