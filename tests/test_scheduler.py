@@ -403,7 +403,7 @@ def test_second_service_process_refuses_to_run(tmp_path: Path, running: list[Ser
         timeout=60,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
-    assert proc.returncode == 1
+    assert proc.returncode == 3
     assert "already running" in proc.stderr and str(os.getpid()) in proc.stderr
     assert str(lock_path(cfg)) in proc.stderr
     store = Store.open(cfg.database_url)

@@ -20,10 +20,14 @@ exponentially (capped by [schedule] max_backoff, honouring Retry-After).
 The feeds are served as by `cityfeeds serve`, plus /healthz (JSON, 503 when no successful
 cycle within 3 periods) and /status (HTML), unless [schedule] serve = false or --no-serve.
 
-Only one service may run per database: a second one exits with status 1 and says why.
+Only one service may run per database: a second one exits with status 3 and says why.
 On SIGTERM, running crawls get --grace seconds to finish, then are stopped; exit status 0.
+Exit status 2: configuration error (or no enabled source).
 See docs/deploy.md for systemd, Docker and cron setups.
 """
+
+#: Exit status when another scheduler holds the lock (systemd: RestartPreventExitStatus).
+EXIT_ALREADY_RUNNING = 3
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +52,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
 
     if not config.select_sources(None):
         print("cityfeeds: no enabled sources to schedule", file=sys.stderr)
-        return 1
+        return 2
     verbose = getattr(args, "verbose", 0)
     if verbose == 0:
         # A service's log is its record: one line per run and rebuild even without -v.
@@ -65,4 +69,4 @@ def run(args: argparse.Namespace, config: Config) -> int:
         return Service(config, options).run_forever()
     except AlreadyRunning as exc:
         print(f"cityfeeds: {exc}", file=sys.stderr)
-        return 1
+        return EXIT_ALREADY_RUNNING
