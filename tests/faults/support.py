@@ -412,3 +412,63 @@ def dropped(run: dict[str, Any]) -> dict[str, int]:
 def when(text: str) -> datetime:
     """An aware datetime from ISO text."""
     return datetime.fromisoformat(text)
+
+
+# -- faults injected into the crawl child (enabled through the EXTENSIONS setting) -----------
+
+
+def extensions_with(*injected: str) -> str:
+    """An EXTENSIONS setting (JSON, for ``--set``) keeping the project's and adding ``injected``."""
+    import crawler.settings as project
+
+    value = dict(project.EXTENSIONS)
+    value.update({path: 0 for path in injected})
+    return json.dumps(value)
+
+
+class DiskFull:
+    """Every SQLite connection of the child may grow the file by 2 pages only (E2, a full disk)."""
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> DiskFull:
+        from sqlalchemy import event
+        from sqlalchemy.pool import Pool
+
+        def limit(dbapi_conn: Any, record: Any) -> None:
+            cur = dbapi_conn.cursor()
+            pages = cur.execute("PRAGMA page_count").fetchone()[0]
+            cur.execute(f"PRAGMA max_page_count = {pages + 2}")
+            cur.close()
+
+        event.listen(Pool, "connect", limit)
+        return cls()
+
+
+class CrashParse:
+    """The spider of source ``f3_crash`` raises in its feed callback (F3)."""
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> CrashParse:
+        from scrapy import signals
+
+        def opened(spider: Any) -> None:
+            if spider.source_name == "f3_crash":
+
+                def crash(response: Any) -> None:
+                    raise RuntimeError("injected crash in parse")
+
+                spider.parse_feed = crash
+
+        crawler.signals.connect(opened, signal=signals.spider_opened, weak=False)
+        return cls()
+
+
+class ExitChild:
+    """The crawl child dies abruptly (``os._exit(1)``) once its spiders are open (F3)."""
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> ExitChild:
+        from scrapy import signals
+
+        crawler.signals.connect(lambda spider: os._exit(1), signal=signals.spider_opened, weak=False)
+        return cls()
