@@ -49,6 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, config: Config) -> int:
     from crawler.service import AlreadyRunning, Service, ServiceOptions
+    from crawler.service.web import ServeError
 
     if not config.select_sources(None):
         print("cityfeeds: no enabled sources to schedule", file=sys.stderr)
@@ -70,3 +71,6 @@ def run(args: argparse.Namespace, config: Config) -> int:
     except AlreadyRunning as exc:
         print(f"cityfeeds: {exc}", file=sys.stderr)
         return EXIT_ALREADY_RUNNING
+    except ServeError as exc:
+        print(f"cityfeeds: {exc}", file=sys.stderr)
+        return 1

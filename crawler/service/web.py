@@ -21,6 +21,10 @@ logger = logging.getLogger(__name__)
 NO_STORE = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 
 
+class ServeError(RuntimeError):
+    """The HTTP server could not start (typically: the port is taken)."""
+
+
 def status_routes(report: Callable[[], StatusReport]) -> list[BaseRoute]:
     """``/healthz`` (JSON; 200 healthy, 503 not) and ``/status`` (HTML), computed per request."""
 
@@ -63,7 +67,7 @@ class WebServer:
         self.thread: threading.Thread | None = None
 
     def start(self, timeout: float = 15.0) -> WebServer:
-        """Start serving; RuntimeError if the socket cannot be bound."""
+        """Start serving; ServeError if the socket cannot be bound."""
         import uvicorn
 
         config = uvicorn.Config(
@@ -83,7 +87,10 @@ class WebServer:
         deadline = time.monotonic() + timeout
         while not self.server.started:
             if not self.thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError(f"could not serve on {self.host}:{self.requested_port}")
+                raise ServeError(
+                    f"could not serve on {self.host}:{self.requested_port} (port in use?); "
+                    "use --port, or --no-serve"
+                )
             time.sleep(0.02)
         logger.info("serving feeds, /healthz and /status on http://%s:%d/", self.host, self.port)
         return self
