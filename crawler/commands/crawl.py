@@ -17,7 +17,7 @@ Exit status: 0 when every source succeeded, 1 when any failed (the others still 
 2 on a configuration error.
 
 Schedule it from cron instead of running the service, e.g.:
-  */30 * * * *  cd /srv/cityfeeds && .venv/bin/cityfeeds crawl >> data/crawl.log 2>&1
+  */30 * * * *  cd /srv/cityfeeds && flock -n data/crawl.cron.lock .venv/bin/cityfeeds crawl --quiet >> data/crawl.log 2>&1
 """
 
 
