@@ -1,0 +1,77 @@
+"""Fault catalogue H1–H4 (configuration): every bad entry fails at load, naming the offender.
+
+tests/test_config.py holds the full table; these are the catalogue's own inputs through the real
+loader (``parse_config``), plus what the crawl does with the accepted values.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from crawler.config import ConfigError, parse_config
+
+pytestmark = [pytest.mark.fault]
+
+SOURCE = '[[sources]]\nname = "mos_news"\ntitle = "M"\nurl = "https://www.mos.ru/"\n'
+
+
+@pytest.mark.parametrize(
+    ("schedule", "message"),
+    [("61 * * * *", "61"), ("0 0 * *", "5 cron fields"), ("0 0 * * 0", "weekday names")],
+)
+def test_h1_bad_cron(schedule: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=rf"mos_news.*{message}|{message}.*") as info:
+        parse_config(SOURCE + f'schedule = "{schedule}"\n')
+    assert "mos_news" in str(info.value)  # names the source
+
+
+def test_h1_weekday_names_accepted() -> None:
+    assert parse_config(SOURCE + 'schedule = "0 9 * * mon-fri"\n').sources[0].schedule == "0 9 * * mon-fri"
+
+
+def test_h2_unknown_source_in_topic() -> None:
+    text = SOURCE + '[[topics]]\nid = "metro"\ntitle = "Метро"\nsources = ["mos_news_x"]\n[topics.include]\n"метро" = 2.0\n'
+    with pytest.raises(ConfigError, match=r"unknown source.*'mos_news_x'.*known: mos_news"):
+        parse_config(text)
+
+
+def test_h3_invalid_topic_regex() -> None:
+    text = SOURCE + '[[topics]]\nid = "metro"\ntitle = "Метро"\n[topics.regexes]\n"([" = 2.0\n'
+    with pytest.raises(ConfigError, match=r"metro"):
+        parse_config(text)
+
+
+def test_h3_evil_topic_regex_guarded() -> None:
+    """A catastrophic pattern is refused at load or cannot stall matching (ReDoS guard)."""
+    text = SOURCE + '[[topics]]\nid = "metro"\ntitle = "Метро"\n[topics.regexes]\n"(a+)+$" = 2.0\n'
+    try:
+        config = parse_config(text)
+    except ConfigError as exc:
+        assert "metro" in str(exc)
+        return
+    from feeds.topics import TopicEngine
+
+    engine = TopicEngine(config.topics)
+    t0 = time.monotonic()
+    engine.classify(title="a" * 5000 + "!", summary="", text="", url="https://www.mos.ru/x", section=None, tags=[], source="mos_news", city=None)
+    assert time.monotonic() - t0 < 2
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["file:///etc/passwd", "http://169.254.169.254/latest/meta-data/", "ftp://ftp.mos.ru/", "http://127.0.0.1:8080/admin", "http://[::1]/"],
+)
+def test_h4_bad_source_url_rejected(url: str) -> None:
+    with pytest.raises(ConfigError, match="mos_news"):
+        parse_config(f'[[sources]]\nname = "mos_news"\ntitle = "M"\nurl = "{url}"\n')
+
+
+def test_h4_idn_normalised_to_punycode() -> None:
+    config = parse_config('[[sources]]\nname = "rf"\ntitle = "РФ"\nurl = "http://новости.рф/"\nallowed_domains = ["новости.рф"]\n')
+    assert config.sources[0].allowed_domains == ["новости.рф".encode("idna").decode()]
+    assert config.sources[0].allowed_domains[0].startswith("xn--")
+    from crawler.normalize.urls import host_of, registered_domain_matches
+
+    assert registered_domain_matches(host_of("http://новости.рф/news/1"), config.sources[0].allowed_domains)
