@@ -59,13 +59,19 @@ def run(args: argparse.Namespace, config: Config) -> int:
                 run.get("unchanged", 0),
                 format_dropped(run.get("dropped")),
                 run.get("errors", 0),
+                (run.get("stats") or {}).get("requests", 0),
+                (run.get("stats") or {}).get("requests_avoided", 0),
+                _human_bytes((run.get("stats") or {}).get("bytes", 0)),
                 seconds,
                 run.get("message") or "",
             ]
         )
     print(
         format_table(
-            ["source", "status", "pages", "new", "updated", "unchanged", "dropped", "errors", "time", "message"],
+            [
+                "source", "status", "pages", "new", "updated", "unchanged", "dropped", "errors",
+                "requests", "avoided", "bytes", "time", "message",
+            ],
             rows,
         )
     )
@@ -76,3 +82,13 @@ def run(args: argparse.Namespace, config: Config) -> int:
         print(f"cityfeeds: {len(failed)} source(s) failed: {', '.join(failed)}", file=sys.stderr)
         return 1
     return 0
+
+
+def _human_bytes(n: int) -> str:
+    """``1.2 MiB``-style size of what a run downloaded."""
+    value = float(n or 0)
+    for unit in ("B", "KiB", "MiB"):
+        if value < 1024 or unit == "MiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} MiB"
