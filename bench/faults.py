@@ -52,7 +52,9 @@ class _Collector:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the catalogue; exit 0 when every case is covered and passing."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("-k", help="only tests matching this pytest -k expression")
     parser.add_argument("-v", "--verbose", action="store_true", help="list every case")
     args = parser.parse_args(argv)
@@ -62,7 +64,16 @@ def main(argv: list[str] | None = None) -> int:
     sys.path.insert(0, str(ROOT))
     cases = catalogue_cases()
     collector = _Collector()
-    pytest_args = [str(ROOT / "tests" / "faults"), "-m", "fault", "-q", "-p", "no:cacheprovider", "--rootdir", str(ROOT)]
+    pytest_args = [
+        str(ROOT / "tests" / "faults"),
+        "-m",
+        "fault",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "--rootdir",
+        str(ROOT),
+    ]
     if args.k:
         pytest_args += ["-k", args.k]
     t0 = time.monotonic()
@@ -84,12 +95,18 @@ def main(argv: list[str] | None = None) -> int:
             failed.append(case)
 
     print()
-    print(f"Fault catalogue ({CATALOGUE.name}): {len(cases)} cases, {sum(len(v) for v in by_case.values())} tests, {elapsed:.0f}s")
+    print(
+        f"Fault catalogue ({CATALOGUE.name}): {len(cases)} cases, "
+        f"{sum(len(v) for v in by_case.values())} tests, {elapsed:.0f}s"
+    )
     for case in failed:
         bad = [n for n in by_case[case] if collector.outcomes[n] != "passed"]
         for n in bad:
             reason = collector.reasons.get(n)
-            print(f"  FAILED {case} ({cases[case]}): {n} [{collector.outcomes[n]}]" + (f" - {reason}" if reason else ""))
+            print(
+                f"  FAILED {case} ({cases[case]}): {n} [{collector.outcomes[n]}]"
+                + (f" - {reason}" if reason else "")
+            )
     if args.verbose:
         for case in passed:
             print(f"  passed {case} ({cases[case]}): {len(by_case[case])} test(s)")

@@ -60,6 +60,8 @@ _PARSER_OPTIONS = dict(
     remove_comments=True,
     remove_pis=True,
 )
+
+
 def absolute_url(href: str, base_url: str) -> str:
     """``href`` resolved against ``base_url``, fragment dropped, otherwise as the site wrote it.
 
@@ -95,7 +97,8 @@ MAX_ENTITY_VALUE = 256
 MAX_ENTITY_EXPANSION = 1024 * 1024  # bytes added by all expansions together
 _SUBSET_RE = re.compile(rb"<!DOCTYPE\s+[\w:.-]+\s*\[(.*?)\]\s*>", re.S | re.I)
 _DECL_RE = re.compile(
-    rb"""\s*(?:<!--.*?-->|<!ENTITY\s+([A-Za-z_][\w.-]*)\s+(?:"([^"&<%]*)"|'([^'&<%]*)')\s*>)""", re.S
+    rb"""\s*(?:<!--.*?-->|<!ENTITY\s+([A-Za-z_][\w.-]*)\s+(?:"([^"&<%]*)"|'([^'&<%]*)')\s*>)""",
+    re.S,
 )
 _ENTITY_REF_RE = re.compile(rb"&([A-Za-z_][\w.-]*);")
 _XML_BUILTIN = {b"lt", b"gt", b"amp", b"quot", b"apos"}
@@ -116,11 +119,15 @@ def _expand_internal_entities(body: bytes, limit: int) -> bytes:
             break
         decl = _DECL_RE.match(subset, pos)
         if decl is None or decl.end() == pos:
-            raise UnsafeXMLError("DTD declares more than small internal entities (external, parameter or nested)")
+            raise UnsafeXMLError(
+                "DTD declares more than small internal entities (external, parameter or nested)"
+            )
         if decl.group(1):
             value = decl.group(2) if decl.group(2) is not None else decl.group(3)
             if len(value) > MAX_ENTITY_VALUE:
-                raise UnsafeXMLError(f"entity {decl.group(1)!r} longer than {MAX_ENTITY_VALUE} bytes")
+                raise UnsafeXMLError(
+                    f"entity {decl.group(1)!r} longer than {MAX_ENTITY_VALUE} bytes"
+                )
             entities[decl.group(1)] = value
         pos = decl.end()
     if len(entities) > MAX_INTERNAL_ENTITIES:
@@ -135,7 +142,9 @@ def _expand_internal_entities(body: bytes, limit: int) -> bytes:
         if name in _XML_BUILTIN or name not in entities:
             return ref.group(0)
         # Escaped, so a value can never become markup or break an attribute.
-        value = entities[name].replace(b'"', b"&quot;").replace(b"'", b"&apos;").replace(b">", b"&gt;")
+        value = (
+            entities[name].replace(b'"', b"&quot;").replace(b"'", b"&apos;").replace(b">", b"&gt;")
+        )
         budget[0] -= len(value)
         if budget[0] < 0:
             raise UnsafeXMLError("entity expansion too large (quadratic blowup)")
@@ -147,7 +156,7 @@ def _expand_internal_entities(body: bytes, limit: int) -> bytes:
 def parse_xml(body: bytes, *, limit: int = MAX_XML_BYTES, recover: bool = True) -> etree._Element:
     """Parse untrusted XML: no external entities, DTD loading or network; size and depth capped.
 
-    Only small internal text entities are accepted (expanded here, see ``_expand_internal_entities``);
+    Only small internal text entities are accepted (expanded by ``_expand_internal_entities``);
     any other DTD content is refused with UnsafeXMLError: feeds and sitemaps never need it, and
     that is where XXE and billion-laughs payloads live.
     """
@@ -309,14 +318,16 @@ def parse_sitemap(body: bytes, base_url: str, *, tz: str, now: datetime) -> Site
             elif local == "lastmod" and child.text and not date:
                 date = child.text.strip()
         links.append(
-            Link(url=url, title=title or None, published=parse_date(date, tz=tz, now=now) if date else None)
+            Link(
+                url=url,
+                title=title or None,
+                published=parse_date(date, tz=tz, now=now) if date else None,
+            )
         )
     return Sitemap(links=links, sitemaps=nested)
 
 
-def listing_links(
-    html_text: str, base_url: str, *, pattern: re.Pattern[str] | None
-) -> list[str]:
+def listing_links(html_text: str, base_url: str, *, pattern: re.Pattern[str] | None) -> list[str]:
     """Links on an HTML listing page whose path matches ``pattern`` (all same-page links if None)."""
     try:
         doc = lxml_html.fromstring(html_text)

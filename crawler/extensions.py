@@ -116,13 +116,18 @@ class RunRecorder:
             return "failed", f"storage failed: {stats.get('cityfeeds/store_error', '?')}"
         if reason == "retry_after":
             status = stats.get("cityfeeds/last_status", "429/503")
-            return "failed", f"HTTP {status}: server asked to retry after {stats.get('cityfeeds/retry_after')}s"
+            wait = stats.get("cityfeeds/retry_after")
+            return "failed", f"HTTP {status}: server asked to retry after {wait}s"
         if reason not in OK_REASONS:
             return "failed", f"crawl ended: {reason}"
         errors = int(stats.get("spider_exceptions/count", 0))
         if errors:
             # A callback raised (F3): a bug or a layout the code cannot handle; never "ok".
-            kinds = sorted(k.split("/", 1)[1] for k in stats if k.startswith("spider_exceptions/") and k != "spider_exceptions/count")
+            kinds = sorted(
+                k.split("/", 1)[1]
+                for k in stats
+                if k.startswith("spider_exceptions/") and k != "spider_exceptions/count"
+            )
             return "failed", f"spider error: {errors}x {', '.join(kinds)}"
         ok, failed = getattr(spider, "discovery_ok", 0), getattr(spider, "discovery_failed", 0)
         if failed and not ok:

@@ -1,4 +1,4 @@
-"""Downloader middlewares: SSRF/redirect guard, size caps, Retry-After, RFC 9309 robots, conditional GET."""
+"""Downloader middlewares: SSRF guard, size caps, Retry-After, RFC 9309 robots, conditional GET."""
 
 from __future__ import annotations
 
@@ -42,7 +42,9 @@ class Blocked(IgnoreRequest):
         self.reason = reason
 
 
-def _block(crawler: Crawler, reason: str, url: str, why: str, *, level: int = logging.WARNING) -> Blocked:
+def _block(
+    crawler: Crawler, reason: str, url: str, why: str, *, level: int = logging.WARNING
+) -> Blocked:
     count_drop(crawler, reason, f"{url}: {why}", level=level)
     return Blocked(reason, f"{reason}: {url}: {why}")
 
@@ -97,7 +99,7 @@ async def _resolve(host: str) -> str | None:
     from twisted.internet import reactor
 
     try:
-        return str(await maybe_deferred_to_future(reactor.resolve(host)))  # type: ignore[attr-defined]
+        return str(await maybe_deferred_to_future(reactor.resolve(host)))  # type: ignore[attr-defined,arg-type]
     except Exception:
         return None
 
@@ -123,7 +125,9 @@ class SafetyMiddleware:
     async def process_request(self, request: Request) -> None:
         scheme = urlparse_cached(request).scheme
         if scheme not in HTTP_SCHEMES:
-            raise _block(self.crawler, "blocked_scheme", request.url, f"scheme {scheme!r} not allowed")
+            raise _block(
+                self.crawler, "blocked_scheme", request.url, f"scheme {scheme!r} not allowed"
+            )
         if request.meta.get("redirect_urls"):
             why = await self.policy.redirect_reason(request.url)
             if why:
@@ -163,7 +167,9 @@ class RedirectGuardMiddleware:
         target = urljoin(request.url, raw)
         why = await self.policy.redirect_reason(target)
         if why:
-            raise _block(self.crawler, "blocked_redirect", target, f"{why} (redirected from {request.url})")
+            raise _block(
+                self.crawler, "blocked_redirect", target, f"{why} (redirected from {request.url})"
+            )
         return response
 
 
@@ -194,14 +200,18 @@ class SizeCapMiddleware(HttpCompressionMiddleware):
     def _bytes_received(self, data: bytes, request: Request, spider: Any = None) -> None:
         self.received[request] = self.received.get(request, 0) + len(data)
 
-    def process_response(self, request: Request, response: Response) -> Response:
+    def process_response(  # type: ignore[override]  # no spider argument since Scrapy 2.14
+        self, request: Request, response: Response
+    ) -> Request | Response:
         self.received.pop(request, None)
         try:
             return super().process_response(request, response)
         except IgnoreRequest as exc:
             if isinstance(exc, Blocked):
                 raise
-            raise _block(self.crawler, "too_large", request.url, f"after decompression: {exc}") from None
+            raise _block(
+                self.crawler, "too_large", request.url, f"after decompression: {exc}"
+            ) from None
 
     def process_exception(self, request: Request, exception: Exception) -> None:
         received = self.received.pop(request, 0)
@@ -211,7 +221,12 @@ class SizeCapMiddleware(HttpCompressionMiddleware):
         if "max size" in str(exception):
             raise _block(self.crawler, "too_large", request.url, str(exception))
         if limit and received > limit:
-            raise _block(self.crawler, "too_large", request.url, f"body over {limit} bytes ({received} received)")
+            raise _block(
+                self.crawler,
+                "too_large",
+                request.url,
+                f"body over {limit} bytes ({received} received)",
+            )
         return None
 
 
@@ -219,7 +234,7 @@ class SizeCapMiddleware(HttpCompressionMiddleware):
 
 
 def parse_retry_after(value: str, *, now: Any) -> float | None:
-    """Seconds to wait from a ``Retry-After`` value (delta-seconds or HTTP-date); None if invalid."""
+    """Seconds to wait for a ``Retry-After`` value (delta-seconds or HTTP-date); None if bad."""
     value = value.strip()
     if re.fullmatch(r"\d{1,9}", value):
         return float(value)
@@ -262,7 +277,9 @@ class RetryAfterMiddleware:
             return response
         stats = self.crawler.stats
         assert stats is not None
-        seconds = parse_retry_after(header.decode("latin-1", "replace"), now=get_context(self.crawler).clock())
+        seconds = parse_retry_after(
+            header.decode("latin-1", "replace"), now=get_context(self.crawler).clock()
+        )
         if seconds is None:
             return response
         stats.set_value("cityfeeds/last_status", response.status)
@@ -270,7 +287,12 @@ class RetryAfterMiddleware:
         if seconds <= self.max_wait:
             if retries < request.meta.get("max_retry_times", self.max_retry_times):
                 self._slow_slot(request, seconds)
-                logger.info("HTTP %s from %s: waiting %.1fs (Retry-After) before retrying", response.status, request.url, seconds)
+                logger.info(
+                    "HTTP %s from %s: waiting %.1fs (Retry-After) before retrying",
+                    response.status,
+                    request.url,
+                    seconds,
+                )
                 await _sleep(seconds)
             return response
         # Too long to wait inside this run: stop the source and let the scheduler back off.
@@ -280,7 +302,7 @@ class RetryAfterMiddleware:
         if not self.closing:
             self.closing = True
             logger.warning(
-                "HTTP %s from %s with Retry-After %ss: stopping this run, the source is retried later",
+                "HTTP %s from %s with Retry-After %ss: stopping this run, retried later",
                 response.status,
                 request.url,
                 int(seconds),
@@ -341,7 +363,7 @@ class PoliteRobotsTxtMiddleware(RobotsTxtMiddleware):
         self.crawl_delays: dict[str, float] = {}
         self.unreachable: dict[str, str] = {}
 
-    async def process_request(self, request: Request) -> None:
+    async def process_request(self, request: Request) -> None:  # type: ignore[override]
         await super().process_request(request)
         host = urlparse_cached(request).hostname or ""
         if host in self.crawl_delays:
@@ -351,21 +373,34 @@ class PoliteRobotsTxtMiddleware(RobotsTxtMiddleware):
     def process_request_2(self, rp: RobotParser | None, request: Request) -> None:
         if rp is None or request.meta.get("dont_obey_robotstxt"):
             return
-        useragent = self._robotstxt_useragent or request.headers.get(b"User-Agent", self._default_useragent)
+        useragent = self._robotstxt_useragent or request.headers.get(
+            b"User-Agent", self._default_useragent
+        )
         assert useragent is not None
         if rp.allowed(request.url, useragent):
             return
         netloc = urlparse_cached(request).netloc
         if netloc in self.unreachable:
             # Warned once per host in _settle; each blocked request is only counted.
-            raise _block(self.crawler, "robots_unavailable", request.url, self.unreachable[netloc], level=logging.INFO)
+            raise _block(
+                self.crawler,
+                "robots_unavailable",
+                request.url,
+                self.unreachable[netloc],
+                level=logging.INFO,
+            )
         self._stats.inc_value("robotstxt/forbidden")
-        raise _block(self.crawler, "robots_disallowed", request.url, "forbidden by robots.txt", level=logging.INFO)
+        raise _block(
+            self.crawler,
+            "robots_disallowed",
+            request.url,
+            "forbidden by robots.txt",
+            level=logging.INFO,
+        )
 
     async def robot_parser(self, request: Request) -> RobotParser | None:
-        from twisted.internet.defer import Deferred
-
         from scrapy.http.request import NO_CALLBACK
+        from twisted.internet.defer import Deferred
 
         url = urlparse_cached(request)
         netloc = url.netloc
@@ -449,7 +484,12 @@ class PoliteRobotsTxtMiddleware(RobotsTxtMiddleware):
         if slot is not None:
             slot.delay = max(slot.delay, delay)
             slot.jitter = 0.0
-        logger.info("[%s] robots.txt Crawl-delay %.1fs for %s", getattr(self.crawler.spider, "source_name", "?"), delay, host)
+        logger.info(
+            "[%s] robots.txt Crawl-delay %.1fs for %s",
+            getattr(self.crawler.spider, "source_name", "?"),
+            delay,
+            host,
+        )
 
 
 # -- conditional GET -------------------------------------------------------------------------
@@ -479,7 +519,9 @@ class ConditionalGetMiddleware:
         if etag:
             request.headers.setdefault(b"If-None-Match", etag.encode("latin-1", "replace"))
         if last_modified:
-            request.headers.setdefault(b"If-Modified-Since", last_modified.encode("latin-1", "replace"))
+            request.headers.setdefault(
+                b"If-Modified-Since", last_modified.encode("latin-1", "replace")
+            )
         return None
 
     def process_response(self, request: Request, response: Response) -> Response:

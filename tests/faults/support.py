@@ -36,23 +36,29 @@ def article_html(
     raw_title: bool = False,
 ) -> str:
     """An article page; ``raw_title`` puts the title in unescaped (for entity/markup cases)."""
-    paragraphs = paragraphs if paragraphs is not None else [
-        "Мосгортранс перевёл на электробусы ещё три маршрута в Южном округе столицы.",
-        "Зарядка электробусов проходит на конечных станциях за десять–двадцать минут.",
-    ]
+    paragraphs = (
+        paragraphs
+        if paragraphs is not None
+        else [
+            "Мосгортранс перевёл на электробусы ещё три маршрута в Южном округе столицы.",
+            "Зарядка электробусов проходит на конечных станциях за десять–двадцать минут.",
+        ]
+    )
     t = (title if raw_title else html.escape(title)) if title is not None else ""
     meta = f'<meta charset="{charset}">' if charset else ""
     time_tag = f'<time datetime="{published}">{published}</time>' if published else ""
     h1 = f"<h1>{t}</h1>" if title is not None else ""
     body = "".join(f"<p>{p}</p>" for p in paragraphs)
     return (
-        f"<!DOCTYPE html><html lang='ru'><head>{meta}<title>{t}</title>{head}</head><body><main><article>"
-        f"{h1}{time_tag}<div class='article-body'>{body}</div>{body_extra}</article></main></body></html>"
+        f"<!DOCTYPE html><html lang='ru'><head>{meta}<title>{t}</title>{head}</head>"
+        "<body><main><article>"
+        f"{h1}{time_tag}<div class='article-body'>{body}</div>{body_extra}"
+        "</article></main></body></html>"
     )
 
 
 def rss(base_url: str, paths: list[str], *, titles: list[str] | None = None) -> bytes:
-    """An RSS 2.0 feed linking ``paths`` (relative to ``base_url``); items untitled unless ``titles``."""
+    """An RSS 2.0 feed linking ``paths`` (relative to ``base_url``); untitled unless ``titles``."""
     root = base_url.rstrip("/")
     items = "".join(
         (f"<item><title>{html.escape(titles[i])}</title>" if titles else "<item>")
@@ -65,7 +71,9 @@ def rss(base_url: str, paths: list[str], *, titles: list[str] | None = None) -> 
     ).encode()
 
 
-def html_route(text: str | bytes, ctype: str = "text/html; charset=utf-8", status: int = 200) -> Route:
+def html_route(
+    text: str | bytes, ctype: str = "text/html; charset=utf-8", status: int = 200
+) -> Route:
     """A static route serving ``text``."""
     return (status, {"Content-Type": ctype}, text.encode() if isinstance(text, str) else text)
 
@@ -74,12 +82,12 @@ def html_route(text: str | bytes, ctype: str = "text/html; charset=utf-8", statu
 
 
 class Handler(BaseHTTPRequestHandler):
-    """Request handler dispatching to a Site's routes (path with query, or absolute URI for proxies)."""
+    """Dispatches to a Site's routes (path with query, or the absolute URI a proxy gets)."""
 
     protocol_version = "HTTP/1.1"
     site: Site
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server API)
+    def do_GET(self) -> None:
         self.site.log.append((self.command, self.path, time.monotonic()))
         route = self.site.routes.get(self.path)
         if route is None:
@@ -148,7 +156,13 @@ class Site:
 class RawServer:
     """A TCP server whose every connection is handled by ``serve(conn)`` (misbehaving HTTP)."""
 
-    def __init__(self, serve: Callable[[socket.socket, RawServer], None], *, backlog: int = 16, accept: bool = True) -> None:
+    def __init__(
+        self,
+        serve: Callable[[socket.socket, RawServer], None],
+        *,
+        backlog: int = 16,
+        accept: bool = True,
+    ) -> None:
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
@@ -184,7 +198,9 @@ class RawServer:
                 request += chunk
             if request.startswith(b"GET /robots.txt "):
                 # Misbehave on pages only: robots.txt is a clean 404 (allow all).
-                conn.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                conn.sendall(
+                    b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                )
                 return
             self.serve(conn, self)
         except OSError:
@@ -219,11 +235,11 @@ def _fake_resolver_class() -> type:
     from twisted.internet.error import DNSLookupError
 
     class FakeResolver(CachingThreadedResolver):
-        """Answers names listed in $CITYFEEDS_TEST_FAKE_DNS (null: NXDOMAIN); others resolve normally."""
+        """Answers names listed in $CITYFEEDS_TEST_FAKE_DNS (null: NXDOMAIN); others as usual."""
 
         table: dict[str, str | None] = json.loads(os.environ.get(FAKE_DNS_ENV) or "{}")
 
-        def getHostByName(self, name: str, timeout: Any = ()) -> Any:  # noqa: N802 (Twisted API)
+        def getHostByName(self, name: str, timeout: Any = ()) -> Any:
             key = name.lower()
             if key in self.table:
                 ip = self.table[key]
@@ -301,7 +317,9 @@ class Lab:
         self.closers.append(server.close)
         return server
 
-    def source(self, name: str, base: str, *, feed: str | None = "rss.xml", **extra: Any) -> dict[str, Any]:
+    def source(
+        self, name: str, base: str, *, feed: str | None = "rss.xml", **extra: Any
+    ) -> dict[str, Any]:
         """Add a source at ``base`` discovering through ``base + feed``."""
         entry: dict[str, Any] = {
             "name": name,
@@ -331,7 +349,9 @@ class Lab:
             cfg.write_text(tomli_w.dumps(raw), encoding="utf-8")
         return cfg
 
-    def run(self, *, sources: list[str] | None = None, timeout: float = 90, feeds: bool = True) -> CrawlResult:
+    def run(
+        self, *, sources: list[str] | None = None, timeout: float = 90, feeds: bool = True
+    ) -> CrawlResult:
         """Crawl (all or some) sources in one child, then rebuild the feeds."""
         from crawler.config import load_config
         from crawler.runner import crawl_subprocess
@@ -348,7 +368,13 @@ class Lab:
         t0 = time.monotonic()
         with _environ(env):
             outcome = crawl_subprocess(
-                cfg, names, timeout=timeout, extra_settings=settings, log_level="INFO", stderr=log, stdout=log
+                cfg,
+                names,
+                timeout=timeout,
+                extra_settings=settings,
+                log_level="INFO",
+                stderr=log,
+                stdout=log,
             )
         log.close()
         result = CrawlResult(cfg, outcome, outcome.runs, time.monotonic() - t0)
@@ -387,7 +413,7 @@ def _environ(values: dict[str, str]) -> Iterator[None]:
 
 
 def check_feeds_valid(output_dir: Path) -> int:
-    """Every RSS/Atom file under ``output_dir`` parses with feedparser (bozo 0) and lxml; returns count."""
+    """Every RSS/Atom file under ``output_dir`` parses (feedparser bozo 0, lxml); returns count."""
     import feedparser
     from lxml import etree
 
@@ -470,5 +496,7 @@ class ExitChild:
     def from_crawler(cls, crawler: Any) -> ExitChild:
         from scrapy import signals
 
-        crawler.signals.connect(lambda spider: os._exit(1), signal=signals.spider_opened, weak=False)
+        crawler.signals.connect(
+            lambda spider: os._exit(1), signal=signals.spider_opened, weak=False
+        )
         return cls()

@@ -7,6 +7,7 @@ the control source ``a0`` must succeed next to all of them.
 from __future__ import annotations
 
 import gzip
+import itertools
 import socket
 import struct
 import zlib
@@ -80,17 +81,25 @@ def _slow_body(handler: Any, site: Site) -> None:
 
 
 def _reset_mid_body(conn: socket.socket, server: RawServer) -> None:
-    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 10000\r\n\r\n" + b"<p>x</p>" * 12)
+    conn.sendall(
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 10000\r\n\r\n"
+        + b"<p>x</p>" * 12
+    )
     conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close => RST
 
 
 def _short_body(conn: socket.socket, server: RawServer) -> None:
-    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 10000\r\n\r\n" + b"<p>x</p>" * 12)
+    conn.sendall(
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 10000\r\n\r\n"
+        + b"<p>x</p>" * 12
+    )
     conn.shutdown(socket.SHUT_WR)  # clean FIN after 100 bytes of 10000
 
 
 def _malformed(conn: socket.socket, server: RawServer) -> None:
-    conn.sendall(b"HTTP/1.1 200 OK\nContent-Length: banana\n\x00\x01garbage\xff\xfe no colon\n\n<html>")
+    conn.sendall(
+        b"HTTP/1.1 200 OK\nContent-Length: banana\n\x00\x01garbage\xff\xfe no colon\n\n<html>"
+    )
 
 
 def _huge_declared(handler: Any, site: Site) -> None:
@@ -140,7 +149,12 @@ def _seed_article(db_url: str, source: str, url: str) -> None:
     store = Store.open(db_url)
     try:
         store.upsert_article(
-            Article(url=url, source=source, title="Старая новость остаётся в ленте", published=datetime(2026, 11, 1, tzinfo=UTC)),
+            Article(
+                url=url,
+                source=source,
+                title="Старая новость остаётся в ленте",
+                published=datetime(2026, 11, 1, tzinfo=UTC),
+            ),
             now=datetime(2026, 11, 1, tzinfo=UTC),
         )
     finally:
@@ -184,7 +198,9 @@ def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Net]:
         for case, serve in (("a3", _reset_mid_body), ("a4", _short_body)):
             raw = lab.raw(serve)
             s = sites[case] = lab.site()
-            s.routes["/rss.xml"] = html_route(rss(s.base, [raw.base + "article"]), "application/rss+xml")
+            s.routes["/rss.xml"] = html_route(
+                rss(s.base, [raw.base + "article"]), "application/rss+xml"
+            )
             sites[case + "_raw"] = raw
             lab.source(case, s.base)
 
@@ -219,21 +235,43 @@ def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Net]:
         admin = sites["a9_admin"] = lab.site({"/admin": html_route("secret")})
         proxy = sites["a9"] = lab.site()
         root = "http://news.example"
-        links = ["/r-file", "/r-local", "/r-metadata", "/r-intranet", "/r-other", "http://db.news.example/x", "/ok"]
+        links = [
+            "/r-file",
+            "/r-local",
+            "/r-metadata",
+            "/r-intranet",
+            "/r-other",
+            "http://db.news.example/x",
+            "/ok",
+        ]
         proxy.routes.update(
             {
                 root + "/rss.xml": html_route(rss(root + "/", links), "application/rss+xml"),
                 root + "/r-file": (302, {"Location": "file:///etc/passwd"}, b""),
                 root + "/r-local": (302, {"Location": admin.base + "admin"}, b""),
-                root + "/r-metadata": (302, {"Location": "http://169.254.169.254/latest/meta-data/"}, b""),
-                root + "/r-intranet": (301, {"Location": "http://intranet.news.example/admin"}, b""),
+                root + "/r-metadata": (
+                    302,
+                    {"Location": "http://169.254.169.254/latest/meta-data/"},
+                    b"",
+                ),
+                root + "/r-intranet": (
+                    301,
+                    {"Location": "http://intranet.news.example/admin"},
+                    b"",
+                ),
                 root + "/r-other": (302, {"Location": "http://other.example/x"}, b""),
-                root + "/ok": html_route(article_html("Новость с публичного сайта проходит проверку адреса")),
+                root + "/ok": html_route(
+                    article_html("Новость с публичного сайта проходит проверку адреса")
+                ),
             }
         )
         lab.source("a9", root + "/", allow_private=False)
         lab.fake_dns.update(
-            {"news.example": PUBLIC_IP, "intranet.news.example": "10.0.0.5", "db.news.example": "192.168.0.10"}
+            {
+                "news.example": PUBLIC_IP,
+                "intranet.news.example": "10.0.0.5",
+                "db.news.example": "192.168.0.10",
+            }
         )
 
         # A10: over DOWNLOAD_MAXSIZE: announced, streamed without length, gzip and brotli bombs.
@@ -242,18 +280,30 @@ def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Net]:
             {
                 "/declared": _huge_declared,
                 "/chunked": _huge_chunked,
-                "/gzip": (200, {"Content-Type": "text/html", "Content-Encoding": "gzip"}, _gzip_bomb(128 * 1024 * 1024)),
-                "/br": (200, {"Content-Type": "text/html", "Content-Encoding": "br"}, _brotli_bomb(128 * 1024 * 1024)),
+                "/gzip": (
+                    200,
+                    {"Content-Type": "text/html", "Content-Encoding": "gzip"},
+                    _gzip_bomb(128 * 1024 * 1024),
+                ),
+                "/br": (
+                    200,
+                    {"Content-Type": "text/html", "Content-Encoding": "br"},
+                    _brotli_bomb(128 * 1024 * 1024),
+                ),
                 "/fine": html_route(article_html("Обычная новость рядом с огромными ответами")),
             }
         )
-        s.routes["/rss.xml"] = html_route(rss(s.base, ["/declared", "/chunked", "/gzip", "/br", "/fine"]), "application/rss+xml")
+        s.routes["/rss.xml"] = html_route(
+            rss(s.base, ["/declared", "/chunked", "/gzip", "/br", "/fine"]), "application/rss+xml"
+        )
         lab.source("a10", s.base)
 
         # A11: garbage status line and headers.
         raw = sites["a11_raw"] = lab.raw(_malformed)
         s = sites["a11"] = lab.site()
-        s.routes["/rss.xml"] = html_route(rss(s.base, [raw.base + "article"]), "application/rss+xml")
+        s.routes["/rss.xml"] = html_route(
+            rss(s.base, [raw.base + "article"]), "application/rss+xml"
+        )
         lab.source("a11", s.base)
 
         # A12: robots.txt 503, robots.txt that never answers, 404 (allow), rules and Crawl-delay.
@@ -265,7 +315,9 @@ def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Net]:
         lab.source("a12_timeout", s.base)
         s = sites["a12_404"] = _ok_site(lab, 1)
         lab.source("a12_404", s.base)
-        s = sites["a12_rules"] = _ok_site(lab, 3, robots=b"User-agent: *\nDisallow: /news/2\nCrawl-delay: 1\n")
+        s = sites["a12_rules"] = _ok_site(
+            lab, 3, robots=b"User-agent: *\nDisallow: /news/2\nCrawl-delay: 1\n"
+        )
         lab.source("a12_rules", s.base)
 
         # A13: connection refused; NXDOMAIN.
@@ -300,7 +352,10 @@ def test_a0_feeds_valid_and_control_source_unaffected(net: Net) -> None:
 def test_a1_connect_timeout(net: Net) -> None:
     run = net.run("a1_connect")
     assert run["status"] == "failed"
-    assert "timed out" in run["stats"].get("robots_unavailable", "").lower() or "timeout" in run["stats"].get("robots_unavailable", "").lower()
+    assert (
+        "timed out" in run["stats"].get("robots_unavailable", "").lower()
+        or "timeout" in run["stats"].get("robots_unavailable", "").lower()
+    )
     assert dropped(run).get("robots_unavailable") == 1  # the feed was never requested
     _ok(net)
 
@@ -344,7 +399,9 @@ def test_a4_short_body_without_fail_on_dataloss(tmp_path: Path) -> None:
     try:
         raw = lab.raw(_short_body)
         site = lab.site()
-        site.routes["/rss.xml"] = html_route(rss(site.base, [raw.base + "article"]), "application/rss+xml")
+        site.routes["/rss.xml"] = html_route(
+            rss(site.base, [raw.base + "article"]), "application/rss+xml"
+        )
         lab.source("a4_lossy", site.base)
         lab.settings = {"DOWNLOAD_FAIL_ON_DATALOSS": "False"}
         result = lab.run(feeds=False)
@@ -369,7 +426,9 @@ def test_a6_5xx_forever(net: Net) -> None:
     log = net.lab.log_text()
     assert "rss.xml" in log and "503" in log  # error logged with URL and status
     feed = net.result.feed("sources/a6.rss")
-    assert [e.title for e in feed.entries] == ["Старая новость остаётся в ленте"]  # previous items keep feeding
+    assert [e.title for e in feed.entries] == [
+        "Старая новость остаётся в ленте"
+    ]  # previous items keep feeding
     _ok(net)
 
 
@@ -401,9 +460,13 @@ def test_a8_redirect_loop(net: Net) -> None:
 def test_a9_redirects_offsite_scheme_private_blocked(net: Net) -> None:
     run = net.run("a9")
     d = dropped(run)
-    assert d.get("blocked_redirect") == 5, d  # file://, 127.0.0.1 admin, metadata IP, intranet, other host
+    assert d.get("blocked_redirect") == 5, (
+        d
+    )  # file://, 127.0.0.1 admin, metadata IP, intranet, other host
     assert d.get("blocked_private") == 1, d  # db.news.example resolves to 192.168.0.10
-    assert [a.title for a in net.result.articles("a9")] == ["Новость с публичного сайта проходит проверку адреса"]
+    assert [a.title for a in net.result.articles("a9")] == [
+        "Новость с публичного сайта проходит проверку адреса"
+    ]
     assert net.sites["a9_admin"].hits("/admin") == 0
     asked = [p for _, p, _ in net.sites["a9"].log]
     assert all(p.startswith("http://news.example/") for p in asked), asked  # no hop was fetched
@@ -412,7 +475,9 @@ def test_a9_redirects_offsite_scheme_private_blocked(net: Net) -> None:
 
 def test_a10_huge_response_counted(net: Net) -> None:
     run = net.run("a10")
-    assert dropped(run).get("too_large") == 4, dropped(run)  # declared, streamed, gzip bomb, brotli bomb
+    assert dropped(run).get("too_large") == 4, dropped(
+        run
+    )  # declared, streamed, gzip bomb, brotli bomb
     assert run["status"] == "ok" and run["new"] == 1
     assert "fetch_error" not in dropped(run)  # counted once, under its own reason
 
@@ -447,7 +512,7 @@ def test_a12_robots_rules_and_crawl_delay(net: Net) -> None:
     assert site.hits("/news/2") == 0 and dropped(run) == {"robots_disallowed": 1}
     assert run["stats"]["crawl_delay"] == 1.0
     times = sorted(site.times("/rss.xml") + site.times("/news/1") + site.times("/news/3"))
-    gaps = [b - a for a, b in zip(times, times[1:])]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     # Crawl-delay applied to the slot and not undercut by AutoThrottle (the lab's own delay is 0);
     # the server sees arrival times, which connection setup can shift by a few tens of ms.
     # Without the Crawl-delay these requests come back to back (< 0.05 s apart).
@@ -463,7 +528,9 @@ def test_a13_refused_and_dns_failure(net: Net, case: str) -> None:
     lines = [
         ln
         for ln in net.lab.log_text().splitlines()
-        if f"[{case}]" in ln and (" WARNING: " in ln or " ERROR: " in ln) and f"[{case}] run failed" not in ln
+        if f"[{case}]" in ln
+        and (" WARNING: " in ln or " ERROR: " in ln)
+        and f"[{case}] run failed" not in ln
     ]
     assert len(lines) == 1 and "robots.txt unreachable" in lines[0], lines  # the cause, once
     assert net.result.duration < 60

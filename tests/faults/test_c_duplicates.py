@@ -1,4 +1,4 @@
-"""Fault catalogue C1–C5 (duplicates and identity): one story, many URLs, two crawls, stable feeds."""
+"""Fault catalogue C1–C5 (duplicates and identity): one story, many URLs, stable feeds."""
 
 from __future__ import annotations
 
@@ -18,7 +18,9 @@ def _page(title: str, canonical: str | None = None, body: list[str] | None = Non
 
 
 class Dup:
-    def __init__(self, lab: Lab, sites: dict[str, Any], first: CrawlResult, second: CrawlResult) -> None:
+    def __init__(
+        self, lab: Lab, sites: dict[str, Any], first: CrawlResult, second: CrawlResult
+    ) -> None:
         self.lab, self.sites, self.first, self.second = lab, sites, first, second
 
 
@@ -32,16 +34,25 @@ def dup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dup]:
         port = s.httpd.server_address[1]
         root = f"http://c1.test:{port}"
         lab.fake_dns["c1.test"] = "127.0.0.1"
-        s.routes["/news/1"] = html_route(_page("Одна новость под разными адресами", f"{root}/news/1"))
-        s.routes["/news/1/"] = html_route(_page("Одна новость под разными адресами", f"https://C1.test:{port}/news/1/"))
+        s.routes["/news/1"] = html_route(
+            _page("Одна новость под разными адресами", f"{root}/news/1")
+        )
+        s.routes["/news/1/"] = html_route(
+            _page("Одна новость под разными адресами", f"https://C1.test:{port}/news/1/")
+        )
         s.routes["/rss.xml"] = html_route(
-            rss(root + "/", ["/news/1", "/news/1/", f"http://C1.TEST:{port}/news/1/"]), "application/rss+xml"
+            rss(root + "/", ["/news/1", "/news/1/", f"http://C1.TEST:{port}/news/1/"]),
+            "application/rss+xml",
         )
         lab.source("c1", root + "/", allowed_domains=["c1.test"])
 
         # C2: tracking parameters.
         s = sites["c2"] = lab.site()
-        paths = ["/news/2?utm_source=tg&utm_medium=x", "/news/2?fbclid=IwAR0abc", "/news/2?yclid=123456"]
+        paths = [
+            "/news/2?utm_source=tg&utm_medium=x",
+            "/news/2?fbclid=IwAR0abc",
+            "/news/2?yclid=123456",
+        ]
         for p in paths:
             s.routes[p] = html_route(_page("Новость с метками рекламных кампаний"))
         s.routes["/rss.xml"] = html_route(rss(s.base, paths), "application/rss+xml")
@@ -62,7 +73,10 @@ def dup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dup]:
 
         first = lab.run()
         s.routes["/news/4"] = html_route(
-            _page("Исправленная версия заголовка новости", body=["Текст дополнен новыми подробностями о событии."])
+            _page(
+                "Исправленная версия заголовка новости",
+                body=["Текст дополнен новыми подробностями о событии."],
+            )
         )
         second = lab.run()
         yield Dup(lab, sites, first, second)
@@ -74,7 +88,9 @@ def test_c1_same_article_two_urls(dup: Dup) -> None:
     [article] = dup.second.articles("c1")
     assert article.url.endswith("/news/1") and "c1.test" in article.url
     assert dup.first.runs["c1"]["new"] == 1
-    assert dropped(dup.first.runs["c1"]).get("duplicate", 0) >= 1  # the copies are counted, not lost
+    assert (
+        dropped(dup.first.runs["c1"]).get("duplicate", 0) >= 1
+    )  # the copies are counted, not lost
 
 
 def test_c2_tracking_params_stripped(dup: Dup) -> None:

@@ -23,18 +23,24 @@ XXE = b"""<?xml version="1.0"?>
 <rss version="2.0"><channel><title>&xxe;</title><item><title>&xxe;</title><link>http://x.example/1</link></item></channel></rss>"""
 LAUGHS = (
     b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
-    + b"".join(b'<!ENTITY lol%d "%s">' % (i, (b"&lol%d;" % (i - 1) if i > 1 else b"&lol;") * 10) for i in range(1, 10))
-    + b']><rss><channel><item><title>&lol9;</title><link>http://x.example/1</link></item></channel></rss>'
+    + b"".join(
+        b'<!ENTITY lol%d "%s">' % (i, (b"&lol%d;" % (i - 1) if i > 1 else b"&lol;") * 10)
+        for i in range(1, 10)
+    )
+    + b"]><rss><channel><item><title>&lol9;</title><link>http://x.example/1</link></item></channel></rss>"
 )
 QUADRATIC = (
-    b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "' + b"A" * 200 + b'">]><rss><channel><item><title>'
+    b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "'
+    + b"A" * 200
+    + b'">]><rss><channel><item><title>'
     + b"&a;" * 20000
     + b"</title><link>http://x.example/1</link></item></channel></rss>"
 )
 INTERNAL = b"""<?xml version="1.0" encoding="utf-8"?>
 <!DOCTYPE feed [<!ENTITY base "tag:news.example,2024:"> <!ENTITY site "https://news.example">]>
 <feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>
-<entry><id>&base;1</id><title>Entity &amp; title</title><link href="&site;/news/1"/></entry></feed>"""
+<entry><id>&base;1</id><title>Entity &amp; title</title>
+<link href="&site;/news/1"/></entry></feed>"""
 NESTED_INTERNAL = b"""<?xml version="1.0"?>
 <!DOCTYPE feed [<!ENTITY a "x"><!ENTITY b "&a;&a;">]>
 <feed xmlns="http://www.w3.org/2005/Atom"><entry><id>&b;</id><link href="https://news.example/1"/></entry></feed>"""
@@ -83,9 +89,13 @@ def test_d3_gzip_bomb_sitemap_capped() -> None:
 def test_d5_broken_feed_recovered_or_refused() -> None:
     truncated = rss("http://x.example/", ["/1", "/2"])[:-40]
     links = parse_feed(truncated, "http://x.example/", tz="Europe/Moscow", now=NOW)
-    assert [lk.url for lk in links][:1] == ["http://x.example/1"]  # recover-parse keeps what is whole
+    assert [lk.url for lk in links][:1] == [
+        "http://x.example/1"
+    ]  # recover-parse keeps what is whole
     junk = rss("http://x.example/", ["/1"]) + b"<junk>after the root</junk>\x00\xff"
-    assert [lk.url for lk in parse_feed(junk, "http://x.example/", tz="Europe/Moscow", now=NOW)] == ["http://x.example/1"]
+    assert [
+        lk.url for lk in parse_feed(junk, "http://x.example/", tz="Europe/Moscow", now=NOW)
+    ] == ["http://x.example/1"]
     with pytest.raises(DiscoveryError):
         parse_feed(b"\x00\x01 not xml at all", "http://x.example/", tz="Europe/Moscow", now=NOW)
 
@@ -132,22 +142,35 @@ def xml(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Xml]:
             s = sites[name] = lab.site({"/rss.xml": html_route(body, "application/rss+xml")})
             lab.source(name, s.base)
 
-        s = sites["d3"] = lab.site({"/sitemap.xml.gz": (200, {"Content-Type": "application/x-gzip"}, _gzip_zeros(80 * 1024 * 1024))})
+        s = sites["d3"] = lab.site(
+            {
+                "/sitemap.xml.gz": (
+                    200,
+                    {"Content-Type": "application/x-gzip"},
+                    _gzip_zeros(80 * 1024 * 1024),
+                )
+            }
+        )
         lab.source("d3", s.base, feed=None, sitemaps=[s.base + "sitemap.xml.gz"])
 
         s = sites["d4"] = lab.site()
         for i in range(50):  # index -> index -> ... 50 deep, each also pointing at itself
-            s.routes[f"/sm/{i}.xml"] = html_route(_sitemap_index(s.base, [f"sm/{i + 1}.xml", f"sm/{i}.xml"]), "application/xml")
+            s.routes[f"/sm/{i}.xml"] = html_route(
+                _sitemap_index(s.base, [f"sm/{i + 1}.xml", f"sm/{i}.xml"]), "application/xml"
+            )
         lab.source("d4", s.base, feed=None, sitemaps=[s.base + "sm/0.xml"])
 
         s = sites["d5"] = lab.site({"/news/1": page, "/news/2": page})
-        s.routes["/rss.xml"] = html_route(rss(s.base, ["/news/1", "/news/2"])[:-60], "application/rss+xml")
+        s.routes["/rss.xml"] = html_route(
+            rss(s.base, ["/news/1", "/news/2"])[:-60], "application/rss+xml"
+        )
         s.routes["/junk.xml"] = html_route(b"\x00\x01<<not xml", "application/rss+xml")
         lab.source("d5", s.base, feeds=[s.base + "rss.xml", s.base + "junk.xml"])
 
         s = sites["d6_ok"] = lab.site({"/news/1": page})
         s.routes["/atom.xml"] = html_route(
-            INTERNAL.replace(b"https://news.example", s.base.rstrip("/").encode()), "application/atom+xml"
+            INTERNAL.replace(b"https://news.example", s.base.rstrip("/").encode()),
+            "application/atom+xml",
         )
         lab.source("d6_ok", s.base, feeds=[s.base + "atom.xml"])
 
@@ -160,8 +183,15 @@ def xml(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Xml]:
             n = int(path.rsplit("=", 1)[1]) if "page=" in path else 1
             links = [f"/2024/01/{n:02d}/next", f"/news/{n}?p=1" + "&p=1" * n, "/news/" + "x" * 3000]
             links += [f"/news/a{n}-{i}" for i in range(5)]
-            body = "".join(f'<a href="{u}">link</a>' for u in links) + f'<a class="next" href="/list?page={n + 1}">next</a>'
-            handler.send(200, {"Content-Type": "text/html; charset=utf-8"}, f"<html><body>{body}</body></html>".encode())
+            body = (
+                "".join(f'<a href="{u}">link</a>' for u in links)
+                + f'<a class="next" href="/list?page={n + 1}">next</a>'
+            )
+            handler.send(
+                200,
+                {"Content-Type": "text/html; charset=utf-8"},
+                f"<html><body>{body}</body></html>".encode(),
+            )
 
         for n in range(1, 200):
             s.routes[f"/list?page={n}"] = listing

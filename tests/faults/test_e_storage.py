@@ -17,7 +17,14 @@ import pytest
 
 from crawler.models import Article
 from crawler.store import Store
-from tests.faults.support import Lab, article_html, check_feeds_valid, extensions_with, html_route, rss
+from tests.faults.support import (
+    Lab,
+    article_html,
+    check_feeds_valid,
+    extensions_with,
+    html_route,
+    rss,
+)
 
 pytestmark = [pytest.mark.fault]
 
@@ -112,16 +119,22 @@ def test_e2_disk_full_fails_loudly_without_corruption(tmp_path: Path) -> None:
     lab = Lab(tmp_path)
     try:
         site = lab.site()
-        site.routes["/news/1"] = html_route(article_html("Первая новость сохранена до заполнения диска"))
+        site.routes["/news/1"] = html_route(
+            article_html("Первая новость сохранена до заполнения диска")
+        )
         site.routes["/rss.xml"] = html_route(rss(site.base, ["/news/1"]), "application/rss+xml")
         lab.source("e2", site.base)
         first = lab.run()
         assert first.runs["e2"]["status"] == "ok"
         good = (first.config.output_dir / "sources/e2.rss").read_bytes()
 
-        big = ["Очень подробный абзац о событиях в городе номер %d. " % i * 40 for i in range(30)]
-        site.routes["/news/2"] = html_route(article_html("Вторая новость не помещается на диск", big))
-        site.routes["/rss.xml"] = html_route(rss(site.base, ["/news/1", "/news/2"]), "application/rss+xml")
+        big = [f"Очень подробный абзац о событиях в городе номер {i}. " * 40 for i in range(30)]
+        site.routes["/news/2"] = html_route(
+            article_html("Вторая новость не помещается на диск", big)
+        )
+        site.routes["/rss.xml"] = html_route(
+            rss(site.base, ["/news/1", "/news/2"]), "application/rss+xml"
+        )
         lab.settings = {"EXTENSIONS": extensions_with("tests.faults.support.DiskFull")}
         second = lab.run()
         run = second.runs["e2"]
@@ -153,7 +166,9 @@ _BATCH_CHILD = textwrap.dedent(
     now = datetime.now(UTC)
     with store._write() as conn:
         for i in range(400):
-            a = Article(url=f"https://news.example/batch/{i}", source="batch", title=f"t{i}", published=now)
+            a = Article(
+                url=f"https://news.example/batch/{i}", source="batch", title=f"t{i}", published=now
+            )
             values = _article_values(a, content_hash(a), url_identity(a.url))
             values.update(first_seen=now, fetched_at=now)
             conn.execute(insert(articles).values(**values))
@@ -170,7 +185,9 @@ def test_e3_crash_mid_batch_leaves_store_consistent(tmp_path: Path) -> None:
     store.upsert_article(_article(1, "kept"), now=T0)
     store.close()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    child = subprocess.Popen([sys.executable, "-c", _BATCH_CHILD, url], stdout=subprocess.PIPE, env=env)
+    child = subprocess.Popen(
+        [sys.executable, "-c", _BATCH_CHILD, url], stdout=subprocess.PIPE, env=env
+    )
     try:
         assert child.stdout is not None and child.stdout.readline().strip() == b"inside"
         child.send_signal(signal.SIGKILL)
@@ -206,7 +223,9 @@ def test_e4_killed_mid_feed_write_keeps_old_file(tmp_path: Path) -> None:
     feed.parent.mkdir()
     feed.write_bytes(b"<rss>old and good</rss>")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    child = subprocess.Popen([sys.executable, "-c", _WRITE_CHILD, str(feed)], stdout=subprocess.PIPE, env=env)
+    child = subprocess.Popen(
+        [sys.executable, "-c", _WRITE_CHILD, str(feed)], stdout=subprocess.PIPE, env=env
+    )
     try:
         assert child.stdout is not None and child.stdout.readline().strip() == b"writing"
         child.send_signal(signal.SIGKILL)
@@ -221,9 +240,11 @@ def test_e5_feed_build_reads_a_snapshot_while_a_crawl_writes(tmp_path: Path) -> 
     from crawler.commands.feeds import rebuild_feeds
     from tests.conftest import write_site_config
 
-    cfg_path = write_site_config(tmp_path, "http://127.0.0.1/", sources=[
-        {"name": "s", "title": "S", "url": "https://news.example/", "city": "Moscow"}
-    ])
+    cfg_path = write_site_config(
+        tmp_path,
+        "http://127.0.0.1/",
+        sources=[{"name": "s", "title": "S", "url": "https://news.example/", "city": "Moscow"}],
+    )
     from crawler.config import load_config
 
     config = load_config(cfg_path)

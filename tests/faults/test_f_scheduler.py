@@ -59,7 +59,9 @@ def test_f3_one_spider_crashes_others_complete(tmp_path: Path) -> None:
         crash, fine = result.runs["f3_crash"], result.runs["f3_fine"]
         assert crash["status"] == "failed" and "RuntimeError" in crash["message"]
         assert fine["status"] == "ok" and fine["new"] == 1
-        assert [e.title for e in result.feed("all.rss").entries] == ["Соседний источник работает как обычно"]
+        assert [e.title for e in result.feed("all.rss").entries] == [
+            "Соседний источник работает как обычно"
+        ]
     finally:
         lab.close()
 
@@ -73,7 +75,9 @@ def test_f3_child_exits_abruptly_every_run_recorded(tmp_path: Path) -> None:
         result = lab.run(feeds=False)
         run = result.runs["f3_exit"]
         assert result.outcome.returncode == 1
-        assert run["status"] == "failed" and "exited with 1" in run["message"]  # never left "running"
+        assert (
+            run["status"] == "failed" and "exited with 1" in run["message"]
+        )  # never left "running"
     finally:
         lab.close()
 

@@ -35,7 +35,12 @@ def _add(config: Any, i: int) -> None:
     try:
         t = datetime(2026, 11, 20, 9, 0, tzinfo=UTC) + timedelta(hours=i)
         store.upsert_article(
-            Article(url=f"https://news.example/n/{i}", source="g", title=f"Новость {i} про метро", published=t),
+            Article(
+                url=f"https://news.example/n/{i}",
+                source="g",
+                title=f"Новость {i} про метро",
+                published=t,
+            ),
             now=t,
         )
     finally:
@@ -48,7 +53,11 @@ def served(tmp_path: Path) -> Iterator[Served]:
     from crawler.config import load_config
 
     cfg = load_config(
-        write_site_config(tmp_path, "http://127.0.0.1/", sources=[{"name": "g", "title": "G", "url": "https://news.example/"}])
+        write_site_config(
+            tmp_path,
+            "http://127.0.0.1/",
+            sources=[{"name": "g", "title": "G", "url": "https://news.example/"}],
+        )
     )
     _add(cfg, 1)
     rebuild_feeds(cfg)
@@ -70,11 +79,21 @@ def _raw(base: str, target: str, method: str = "GET") -> bytes:
 
 @pytest.mark.parametrize(
     "target",
-    ["/feeds/../../etc/passwd", "/../secret.txt", "/%2e%2e%2fsecret.txt", "/..%5csecret.txt", "/leak.rss", "/sources/%2e%2e/%2e%2e/secret.txt"],
+    [
+        "/feeds/../../etc/passwd",
+        "/../secret.txt",
+        "/%2e%2e%2fsecret.txt",
+        "/..%5csecret.txt",
+        "/leak.rss",
+        "/sources/%2e%2e/%2e%2e/secret.txt",
+    ],
 )
 def test_g1_path_traversal(served: Served, target: str) -> None:
     response = _raw(served.url, target)
-    assert response.split(b"\r\n", 1)[0] in (b"HTTP/1.1 404 Not Found", b"HTTP/1.1 400 Bad Request"), response[:120]
+    assert response.split(b"\r\n", 1)[0] in (
+        b"HTTP/1.1 404 Not Found",
+        b"HTTP/1.1 400 Bad Request",
+    ), response[:120]
     assert b"TOP SECRET" not in response and b"root:" not in response
 
 
@@ -107,7 +126,9 @@ def test_g4_if_modified_since(served: Served) -> None:
         assert client.get("/all.rss", headers={"If-Modified-Since": lm}).status_code == 304
         future = format_datetime(datetime.now(UTC) + timedelta(days=3), usegmt=True)
         for value in ("garbage", future, "Mon, 01 Jan 1990 00:00:00 GMT"):
-            assert client.get("/all.rss", headers={"If-Modified-Since": value}).status_code == 200, value
+            assert (
+                client.get("/all.rss", headers={"If-Modified-Since": value}).status_code == 200
+            ), value
 
 
 def test_g5_unknown_feed_or_topic(served: Served) -> None:
@@ -122,7 +143,9 @@ def test_g5_unknown_feed_or_topic(served: Served) -> None:
         assert time.monotonic() - t0 < 1
 
 
-def test_g6_build_failure_keeps_serving_previous_file(served: Served, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_g6_build_failure_keeps_serving_previous_file(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import feeds.build
     from crawler.commands.feeds import rebuild_feeds
 

@@ -28,11 +28,18 @@ def test_h1_bad_cron(schedule: str, message: str) -> None:
 
 
 def test_h1_weekday_names_accepted() -> None:
-    assert parse_config(SOURCE + 'schedule = "0 9 * * mon-fri"\n').sources[0].schedule == "0 9 * * mon-fri"
+    assert (
+        parse_config(SOURCE + 'schedule = "0 9 * * mon-fri"\n').sources[0].schedule
+        == "0 9 * * mon-fri"
+    )
 
 
 def test_h2_unknown_source_in_topic() -> None:
-    text = SOURCE + '[[topics]]\nid = "metro"\ntitle = "Метро"\nsources = ["mos_news_x"]\n[topics.include]\n"метро" = 2.0\n'
+    text = (
+        SOURCE
+        + '[[topics]]\nid = "metro"\ntitle = "Метро"\nsources = ["mos_news_x"]\n'
+        + '[topics.include]\n"метро" = 2.0\n'
+    )
     with pytest.raises(ConfigError, match=r"unknown source.*'mos_news_x'.*known: mos_news"):
         parse_config(text)
 
@@ -55,13 +62,28 @@ def test_h3_evil_topic_regex_guarded() -> None:
 
     engine = TopicEngine(config.topics)
     t0 = time.monotonic()
-    engine.classify(title="a" * 5000 + "!", summary="", text="", url="https://www.mos.ru/x", section=None, tags=[], source="mos_news", city=None)
+    engine.classify(
+        title="a" * 5000 + "!",
+        summary="",
+        text="",
+        url="https://www.mos.ru/x",
+        section=None,
+        tags=[],
+        source="mos_news",
+        city=None,
+    )
     assert time.monotonic() - t0 < 2
 
 
 @pytest.mark.parametrize(
     "url",
-    ["file:///etc/passwd", "http://169.254.169.254/latest/meta-data/", "ftp://ftp.mos.ru/", "http://127.0.0.1:8080/admin", "http://[::1]/"],
+    [
+        "file:///etc/passwd",
+        "http://169.254.169.254/latest/meta-data/",
+        "ftp://ftp.mos.ru/",
+        "http://127.0.0.1:8080/admin",
+        "http://[::1]/",
+    ],
 )
 def test_h4_bad_source_url_rejected(url: str) -> None:
     with pytest.raises(ConfigError, match="mos_news"):
@@ -69,9 +91,14 @@ def test_h4_bad_source_url_rejected(url: str) -> None:
 
 
 def test_h4_idn_normalised_to_punycode() -> None:
-    config = parse_config('[[sources]]\nname = "rf"\ntitle = "РФ"\nurl = "http://новости.рф/"\nallowed_domains = ["новости.рф"]\n')
+    config = parse_config(
+        '[[sources]]\nname = "rf"\ntitle = "РФ"\nurl = "http://новости.рф/"\n'
+        'allowed_domains = ["новости.рф"]\n'
+    )
     assert config.sources[0].allowed_domains == ["новости.рф".encode("idna").decode()]
     assert config.sources[0].allowed_domains[0].startswith("xn--")
     from crawler.normalize.urls import host_of, registered_domain_matches
 
-    assert registered_domain_matches(host_of("http://новости.рф/news/1"), config.sources[0].allowed_domains)
+    assert registered_domain_matches(
+        host_of("http://новости.рф/news/1"), config.sources[0].allowed_domains
+    )

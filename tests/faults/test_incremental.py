@@ -14,7 +14,9 @@ from tests.faults.support import Lab, article_html, html_route, rss
 pytestmark = [pytest.mark.fault, pytest.mark.slow]
 
 
-def test_incremental_recrawl_uses_validators_and_skips_stored(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_incremental_recrawl_uses_validators_and_skips_stored(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     lab = Lab(tmp_path)
     try:
         site = lab.site()
