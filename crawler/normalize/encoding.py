@@ -29,7 +29,9 @@ _UTF8_AS_LATIN_RE = re.compile(
 )
 _CYRILLIC_RE = re.compile("[а-яёА-ЯЁ]")
 _LATIN_HIGH_RE = re.compile("[À-ÿ]")
-_LATIN_LETTER_RE = re.compile("[A-Za-zÀ-ÿ]")
+_ASCII_LETTERS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+# Every ASCII byte to a space, bytes >= 0x80 (all of UTF-8's multi-byte sequences) kept.
+_ASCII_TO_SPACE = b" " * 128 + bytes(range(128, 256))
 _CYR_UPPER_RE = re.compile("[А-ЯЁ]")
 # koi8-r "о а и т" (the commonest lowercase letters) read as cp1251 are "П Б Й Ф".
 _KOI8_MARKERS_RE = re.compile("[ПБЙФ]")
@@ -41,25 +43,37 @@ def looks_like_mojibake(text: str) -> bool:
 
     Detects UTF-8 read as cp1251 (``РњРѕСЃРєРІР°``), UTF-8 read as latin-1/cp1252 (``Ð¼Ð¾Ñ``),
     cp1251 read as latin-1 (``Ìîñêâà``) and koi8-r read as cp1251 (mostly capitals: ``нНЯЙБЮ``).
+    Cheap on whole pages: the patterns run over the non-ASCII characters only.
     """
-    cyrillic = len(_CYRILLIC_RE.findall(text))
-    pairs = len(_UTF8_AS_CP1251_RE.findall(text))
+    if text.isascii():  # O(1) in CPython
+        return False
+    return _utf8_looks_like_mojibake(text.encode("utf-8", "surrogatepass"))
+
+
+def _utf8_looks_like_mojibake(raw: bytes) -> bool:
+    """:func:`looks_like_mojibake` of the text whose UTF-8 encoding is ``raw``."""
+    # Every pattern but the ASCII letter count matches non-ASCII characters only, and its pairs
+    # are adjacent non-ASCII characters. A page is mostly ASCII markup, so the regexes run on its
+    # non-ASCII runs alone (joined by spaces, built at C speed), with the same counts as on the
+    # whole text: five findall passes over a 300 KB page cost ~40 ms, this well under 1 ms.
+    chars = b" ".join(raw.translate(_ASCII_TO_SPACE).split()).decode("utf-8", "surrogatepass")
+    cyrillic = len(_CYRILLIC_RE.findall(chars))
+    pairs = len(_UTF8_AS_CP1251_RE.findall(chars))
     if pairs >= 2 and pairs * 4 >= cyrillic:
         return True
-    if len(_UTF8_AS_LATIN_RE.findall(text)) >= 2:
+    if len(_UTF8_AS_LATIN_RE.findall(chars)) >= 2:
         return True
-    latin = len(_LATIN_LETTER_RE.findall(text))
-    high = len(_LATIN_HIGH_RE.findall(text))
+    high = len(_LATIN_HIGH_RE.findall(chars))
     # Western languages use a few accented letters; cp1251-as-latin-1 is almost all of them.
-    if high >= 4 and high * 2 >= latin:
+    if high >= 4 and high * 2 >= len(raw) - len(raw.translate(None, _ASCII_LETTERS)) + high:
         return True
-    upper = len(_CYR_UPPER_RE.findall(text))
+    upper = len(_CYR_UPPER_RE.findall(chars))
     # koi8-r read as cp1251 swaps the cases, so text turns mostly capital; an all-caps headline
     # is told apart by its letters: П Б Й Ф are ~6% of real Russian but ~33% of this garbage.
     return (
         cyrillic >= 20
         and upper * 10 >= cyrillic * 7
-        and len(_KOI8_MARKERS_RE.findall(text)) * 5 >= upper
+        and len(_KOI8_MARKERS_RE.findall(chars)) * 5 >= upper
     )
 
 
@@ -82,7 +96,11 @@ def _try_decode(body: bytes, encoding: str) -> str | None:
         text = body.decode(encoding)
     except (UnicodeDecodeError, LookupError):
         return None
-    return None if looks_like_mojibake(text) else text
+    if text.isascii():
+        return text
+    # Valid UTF-8 is its own UTF-8 encoding: no need to encode the text again for the check.
+    raw = body if encoding == "utf-8" else text.encode("utf-8", "surrogatepass")
+    return None if _utf8_looks_like_mojibake(raw) else text
 
 
 def _meta_charset(body: bytes) -> str | None:
