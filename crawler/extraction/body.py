@@ -8,11 +8,12 @@ import logging
 import re
 from dataclasses import dataclass
 
+import lxml.html
 from lxml import etree
-from lxml.html import HtmlElement
+from lxml.etree import _Element as Element
 
 from crawler.extraction import xpaths
-from crawler.extraction.classes import ClassIndex
+from crawler.extraction.classes import ClassIndex, is_boilerplate_class
 from crawler.normalize.html import sanitize_html
 from crawler.normalize.text import clean_text, is_garbage_value
 
@@ -20,6 +21,10 @@ logger = logging.getLogger(__name__)
 
 # Below this many characters the own heuristic is not trusted and the generic extractor runs.
 MIN_BODY_CHARS = 250
+# A named container (<article>, itemprop=articleBody, a body-like class) may hold a short story
+# (the demo site's are ~300 characters with the lead) when it has most of the page's paragraphs.
+MIN_NAMED_CHARS = 80
+SHORT_STORY_SHARE = 0.6
 # A nested container holding this share of its parent's paragraph text is the tighter choice.
 NESTED_SHARE = 0.85
 # Paragraph-like lines that introduce other stories or ask to subscribe: never body text.
@@ -31,7 +36,12 @@ _BOILERPLATE_LINE = re.compile(
     re.IGNORECASE,
 )
 _LOOSE_TEXT_MIN = 40
+_GARBAGE_CHECK_CHARS = 160
 _P_DOMINANT = 0.6  # share of the container's text inside <p>
+
+
+# trafilatura needs lxml.html elements (ours are plain lxml.etree ones, see core._PARSER).
+_HTML_PARSER = lxml.html.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True)
 
 
 @dataclass
@@ -43,11 +53,21 @@ class Body:
     layer: str
 
 
-def _text_of(el: HtmlElement, skip: set[HtmlElement]) -> str:
+def _text_of(el: Element, skip: set[Element]) -> str:
     """Text of ``el`` without skipped or never-text descendants."""
+    if not len(el):
+        return el.text or ""
+    for d in el.iterdescendants():
+        tag = d.tag
+        if not isinstance(tag, str) or tag in xpaths.DROP_TAGS or tag == "br" or d in skip:
+            break
+    else:
+        # Nothing to leave out or to turn into a line break (most paragraphs): lxml joins the
+        # text in C, several times faster than the walk below.
+        return "".join(el.itertext())
     parts: list[str] = []
 
-    def visit(node: HtmlElement) -> None:
+    def visit(node: Element) -> None:
         if node.text:
             parts.append(node.text)
         for child in node:
@@ -67,7 +87,7 @@ def _text_of(el: HtmlElement, skip: set[HtmlElement]) -> str:
     return "".join(parts)
 
 
-def _link_share(el: HtmlElement, text_len: int) -> float:
+def _link_share(el: Element, text_len: int) -> float:
     if not text_len:
         return 0.0
     linked = sum(len("".join(a.itertext())) for a in el.iter("a"))
@@ -75,11 +95,12 @@ def _link_share(el: HtmlElement, text_len: int) -> float:
 
 
 _STRUCTURE_TAGS = xpaths.BLOCK_TAGS | {"div", "section", "article"}
+_CONTAINER_TAGS = frozenset({"div", "section", "main", "article"})
 
 
-def _containers_of_blocks(container: HtmlElement) -> set[HtmlElement]:
+def _containers_of_blocks(container: Element) -> set[Element]:
     """Elements under ``container`` that have a block or a div below them (one pass)."""
-    found: set[HtmlElement] = set()
+    found: set[Element] = set()
     for el in container.iterdescendants(etree.Element):
         if el.tag in _STRUCTURE_TAGS:
             for anc in el.iterancestors():
@@ -89,7 +110,7 @@ def _containers_of_blocks(container: HtmlElement) -> set[HtmlElement]:
     return found
 
 
-def _direct_text(el: HtmlElement) -> str:
+def _direct_text(el: Element) -> str:
     """Text that sits directly in a container (``<div>text<br>text</div>``), not in its blocks."""
     parts = [el.text or ""]
     for child in el:
@@ -101,11 +122,9 @@ def _direct_text(el: HtmlElement) -> str:
     return "".join(parts)
 
 
-def _collect(
-    container: HtmlElement, skip: set[HtmlElement]
-) -> list[tuple[str, HtmlElement | None, str]]:
+def _collect(container: Element, skip: set[Element]) -> list[tuple[str, Element | None, str]]:
     """Body blocks in document order as (tag, element or None for loose text, text)."""
-    blocks: list[tuple[str, HtmlElement | None, str]] = []
+    blocks: list[tuple[str, Element | None, str]] = []
     has_blocks = _containers_of_blocks(container)
     # Where the text is written in <p>, loose div text is captions, widgets and UI labels;
     # only div-based pages ("text<br>text") need it.
@@ -113,7 +132,7 @@ def _collect(
     all_chars = len(_text_of(container, skip).strip())
     loose_ok = p_chars < _P_DOMINANT * all_chars
 
-    def visit(el: HtmlElement) -> None:
+    def visit(el: Element) -> None:
         loose = _direct_text(el) if loose_ok else ""
         if len(loose.strip()) >= _LOOSE_TEXT_MIN:
             blocks.append(("p", None, loose))
@@ -139,9 +158,14 @@ def _collect(
     return blocks
 
 
-def _keep(tag: str, el: HtmlElement | None, text: str) -> bool:
-    if not text or is_garbage_value(text):
+def _keep(tag: str, el: Element | None, text: str) -> bool:
+    if not text:
         return False
+    # The garbage rules (placeholders, leaked selectors) concern short values; a long paragraph
+    # is only checked for template markup, which is a cheap substring test.
+    if len(text) < _GARBAGE_CHECK_CHARS or "{" in text or "<%" in text:
+        if is_garbage_value(text):
+            return False
     if _BOILERPLATE_LINE.match(text):
         return False
     # Lists of links (related headlines) inside the container are not body text.
@@ -150,7 +174,7 @@ def _keep(tag: str, el: HtmlElement | None, text: str) -> bool:
     return not (tag == "li" and len(text) < 15)
 
 
-def _block_html(tag: str, el: HtmlElement | None, text: str) -> str:
+def _block_html(tag: str, el: Element | None, text: str) -> str:
     if el is None or tag == "li" or (tag == "p" and el.tag != "p"):
         return "<p>" + htmllib.escape(text) + "</p>"
     clone = copy.deepcopy(el)
@@ -159,18 +183,29 @@ def _block_html(tag: str, el: HtmlElement | None, text: str) -> str:
     doomed = [
         d
         for d in clone.iterdescendants(etree.Element)
-        if d.tag in xpaths.DROP_TAGS
-        or xpaths.BOILERPLATE_CLASS.search(f"{d.get('class', '')} {d.get('id', '')}".lower())
+        if d.tag in xpaths.DROP_TAGS or is_boilerplate_class(d)
     ]
     for node in doomed:
         if node.getparent() is not None:
-            node.drop_tree()
+            _drop_tree(node)
     return etree.tostring(clone, encoding="unicode", method="html")
 
 
-def _paragraph_text(doc: HtmlElement) -> dict[HtmlElement, int]:
+def _drop_tree(node: Element) -> None:
+    """Remove ``node`` and its content but keep its tail text (lxml.html's ``drop_tree``)."""
+    parent = node.getparent()
+    if node.tail:
+        previous = node.getprevious()
+        if previous is not None:
+            previous.tail = (previous.tail or "") + node.tail
+        else:
+            parent.text = (parent.text or "") + node.tail
+    parent.remove(node)
+
+
+def _paragraph_text(doc: Element) -> dict[Element, int]:
     """Paragraph text length accumulated on every ancestor of every ``<p>``."""
-    totals: dict[HtmlElement, int] = {}
+    totals: dict[Element, int] = {}
     for p in doc.iter("p"):
         n = len("".join(p.itertext()).strip())
         if n < 20:
@@ -181,56 +216,69 @@ def _paragraph_text(doc: HtmlElement) -> dict[HtmlElement, int]:
 
 
 def _split_parts(
-    best: HtmlElement, index: ClassIndex, totals: dict[HtmlElement, int]
-) -> list[HtmlElement]:
+    best: Element, candidates: list[Element], totals: dict[Element, int]
+) -> list[Element]:
     """Other containers of the same kind as ``best``: bodies split into parts around ads."""
     cls = best.get("class")
     if not cls:
         return []
     return [
         el
-        for el in index.body_candidates
+        for el in candidates
         if el is not best
         and el.get("class") == cls
-        and totals.get(el, 0) > 0
         and best not in el.iterancestors()
         and el not in best.iterancestors()
     ]
 
 
-def find_container(doc: HtmlElement, index: ClassIndex) -> list[HtmlElement]:
-    """The elements most likely to hold the article body, in document order (may be empty)."""
+def find_container(doc: Element, index: ClassIndex) -> tuple[list[Element], bool]:
+    """The elements most likely to hold the article body (may be empty), and whether they are
+    named (``<article>``, ``itemprop=articleBody``, a body-like class) rather than guessed."""
     totals = _paragraph_text(doc)
-    named = [el for el in index.body_candidates if totals.get(el, 0) >= MIN_BODY_CHARS]
+    # Only ancestors of paragraphs can hold the body: classify those, not every element.
+    holders = [el for el in totals if el.tag in _CONTAINER_TAGS or el in index.itemprop_body]
+    candidates = [el for el in holders if index.is_body_candidate(el)]
+    named = [el for el in candidates if totals[el] >= MIN_BODY_CHARS]
+    if not named:
+        # A short story (a few sentences) in a named container that holds most of the page's
+        # paragraph text is still the story; a lone teaser <article> on a long page is not.
+        page_total = max(totals.values(), default=0)
+        named = [
+            el
+            for el in candidates
+            if totals[el] >= MIN_NAMED_CHARS and totals[el] >= SHORT_STORY_SHARE * page_total
+        ]
     if named:
-        best = max(named, key=lambda el: totals.get(el, 0))
+        # Outer containers first (an ancestor always has at least its descendants' total).
+        named.sort(key=lambda el: -totals[el])
+        best = named[0]
         # A tighter named container inside the best one is preferred when it keeps the text.
-        for el in named:
-            if el is not best and totals.get(el, 0) >= NESTED_SHARE * totals[best]:
-                if best in el.iterancestors():
-                    best = el
-        return [best, *_split_parts(best, index, totals)]
+        for el in named[1:]:
+            if totals[el] >= NESTED_SHARE * totals[best] and best in el.iterancestors():
+                best = el
+        return [best, *_split_parts(best, candidates, totals)], True
     body = doc.find("body")
     node = body if body is not None else doc
     if totals.get(node, 0) < MIN_BODY_CHARS:
-        return []
+        return [], False
     # Descend while one child holds nearly all paragraph text: the article is in there.
     while True:
         children = [c for c in node if isinstance(c.tag, str)]
         best_child = max(children, key=lambda c: totals.get(c, 0), default=None)
         if best_child is None or totals.get(best_child, 0) < NESTED_SHARE * totals.get(node, 0):
-            return [node]
+            return [node], False
         node = best_child
 
 
 def from_elements(
-    elements: list[HtmlElement], base_url: str, layer: str, index: ClassIndex
+    elements: list[Element], base_url: str, layer: str, index: ClassIndex
 ) -> Body | None:
     """Build a body from one or more container (or paragraph) elements."""
     texts: list[str] = []
     htmls: list[str] = []
     for container in elements:
-        skip = index.boilerplate
+        skip = index.boilerplate(container)
         if container.tag in xpaths.BLOCK_TAGS:
             blocks = [(container.tag, container, _text_of(container, skip))]
         else:
@@ -248,27 +296,28 @@ def from_elements(
     return Body("\n\n".join(texts), sanitize_html("\n".join(htmls), base_url), layer)
 
 
-def heuristic(doc: HtmlElement, base_url: str, index: ClassIndex) -> Body | None:
+def heuristic(doc: Element, base_url: str, index: ClassIndex) -> Body | None:
     """The fast own main-text heuristic; ``None`` when it finds too little text."""
-    containers = find_container(doc, index)
+    containers, named = find_container(doc, index)
     if not containers:
         return None
-    order = {el: i for i, el in enumerate(doc.iter(etree.Element))} if len(containers) > 1 else {}
-    containers.sort(key=lambda el: order.get(el, 0))
+    if len(containers) > 1:
+        containers.sort(key=index.position)
     body = from_elements(containers, base_url, "heuristic", index)
-    if body is None or len(body.text) < MIN_BODY_CHARS:
+    if body is None or len(body.text) < (MIN_NAMED_CHARS if named else MIN_BODY_CHARS):
         return None
     return body
 
 
-def generic(doc: HtmlElement, base_url: str) -> tuple[Body | None, object | None]:
-    """Run trafilatura on a copy of the tree; return the body and its metadata document."""
+def generic(html_bytes: bytes, base_url: str) -> tuple[Body | None, object | None]:
+    """Run trafilatura on the page's UTF-8 bytes; return the body and its metadata document."""
     from trafilatura import bare_extraction  # deferred: importing it costs ~0.3 s
 
     try:
-        result = bare_extraction(
-            copy.deepcopy(doc), url=base_url, with_metadata=True, include_comments=False
-        )
+        # trafilatura wants lxml.html elements and edits the tree: a fresh parse of the bytes
+        # costs about what a deep copy of ours would.
+        doc = lxml.html.document_fromstring(html_bytes, parser=_HTML_PARSER)
+        result = bare_extraction(doc, url=base_url, with_metadata=True, include_comments=False)
     except Exception:  # trafilatura raises assorted errors on odd markup
         logger.exception("trafilatura failed on %s", base_url)
         return None, None

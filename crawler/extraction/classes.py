@@ -1,41 +1,136 @@
-"""One pass over the tree sorting elements by class/id: body, boilerplate, byline, rubric."""
+"""One pass over the tree: elements by what their class/id/role say, plus itemprops, h1, <time>."""
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from lxml import etree
-from lxml.html import HtmlElement
 
 from crawler.extraction import xpaths
 
+_BODY, _BOILERPLATE, _BYLINE, _RUBRIC = 1, 2, 4, 8
+_CONTAINER_TAGS = frozenset({"div", "section", "main", "article"})
+
+
+@lru_cache(maxsize=16384)
+def _token_kinds(token: str) -> int:
+    """Bit set of what one class/id token says. Every pattern matches inside one token, so a
+    ``class id`` string is the union of its tokens; tokens (``container``, ``row``, ``title``)
+    repeat across sites far more than whole class strings do."""
+    kinds = 0
+    if xpaths.BODY_CLASS.search(token):
+        kinds |= _BODY
+    if xpaths.BOILERPLATE_CLASS.search(token):
+        kinds |= _BOILERPLATE
+    if xpaths.BYLINE_CLASS.search(token):
+        kinds |= _BYLINE
+    if xpaths.RUBRIC_CLASS.search(token):
+        kinds |= _RUBRIC
+    return kinds
+
+
+@lru_cache(maxsize=8192)
+def _kinds(key: str) -> int:
+    """Bit set of a whole ``class id`` string, memoized: a page repeats its class strings."""
+    kinds = 0
+    for token in key.lower().split():
+        kinds |= _token_kinds(token)
+    return kinds
+
+
+def class_kinds(el: etree._Element) -> int:
+    """The memoized class/id bit set of one element (0 without class and id)."""
+    cls, ident = el.get("class"), el.get("id")
+    if not cls and not ident:
+        return 0
+    return _kinds(f"{cls or ''} {ident or ''}")
+
+
+def is_boilerplate_class(el: etree._Element) -> bool:
+    """Whether the element's class/id names a share bar, related box, caption, ad and the like."""
+    return bool(class_kinds(el) & _BOILERPLATE)
+
 
 class ClassIndex:
-    """Elements of a page grouped by what their ``class``/``id``/role say they are."""
+    """Elements of a page grouped by what their ``class``/``id``/role say they are.
 
-    def __init__(self, doc: HtmlElement) -> None:
-        self.body_candidates: list[HtmlElement] = []
-        self.boilerplate: set[HtmlElement] = set()
-        self.bylines: list[HtmlElement] = []
-        self.rubrics: list[HtmlElement] = []
-        self.itemprop_body: list[HtmlElement] = []
-        for el in doc.iter(etree.Element):
-            tag = el.tag
-            if el.get("itemprop", "").lower() == "articlebody":
-                self.itemprop_body.append(el)
-                self.body_candidates.append(el)
-                continue
-            if tag == "article":
-                self.body_candidates.append(el)
-            key = f"{el.get('class', '')} {el.get('id', '')}".strip().lower()
-            # Not @hidden or display:none: paywalled sites serve the full text hidden that way.
-            if el.get("aria-hidden") == "true" or el.get("role") in xpaths.BOILERPLATE_ROLES:
-                self.boilerplate.add(el)
-            if not key:
-                continue
-            if tag in ("div", "section", "main") and xpaths.BODY_CLASS.search(key):
-                self.body_candidates.append(el)
-            elif xpaths.BOILERPLATE_CLASS.search(key):
-                self.boilerplate.add(el)
-            if tag in xpaths.BYLINE_TAGS and xpaths.BYLINE_CLASS.search(key):
-                self.bylines.append(el)
-            if tag in xpaths.RUBRIC_TAGS and xpaths.RUBRIC_CLASS.search(key):
-                self.rubrics.append(el)
+    Nothing walks the whole tree in Python: lxml's tag-filtered ``iter`` and XPath (both in C)
+    return the elements of interest, and each kind is computed only when a field asks for it.
+    Boilerplate is only ever needed inside the chosen body container, so it is computed per
+    container.
+    """
+
+    def __init__(self, doc: etree._Element) -> None:
+        self.doc = doc
+        self.itemprops: dict[str, list[etree._Element]] = {}
+        self.itemprop_body: list[etree._Element] = []
+        self.headings: list[etree._Element] = []
+        self.times: list[etree._Element] = []
+        for el in doc.iter("h1", "time"):
+            if el.tag == "h1":
+                self.headings.append(el)
+            elif el.get("datetime"):
+                self.times.append(el)
+        for el in xpaths.ITEMPROP_ELEMENTS(doc):
+            prop = el.get("itemprop")
+            if prop:
+                for name in prop.split():
+                    self.itemprops.setdefault(name, []).append(el)
+                if "articlebody" in prop.lower().split():
+                    self.itemprop_body.append(el)
+        self._bylines: list[etree._Element] | None = None
+        self._rubrics: list[etree._Element] | None = None
+        self._position: dict[etree._Element, int] | None = None
+        self._boilerplate: dict[etree._Element, set[etree._Element]] = {}
+
+    def is_body_candidate(self, el: etree._Element) -> bool:
+        """``itemprop=articleBody``, ``<article>``, or div/section/main with a body-like class."""
+        return (
+            el.tag == "article"
+            or el in self.itemprop_body
+            or (el.tag in _CONTAINER_TAGS and bool(class_kinds(el) & _BODY))
+        )
+
+    @property
+    def bylines(self) -> list[etree._Element]:
+        """Elements whose class/id says byline or author (asked only when metadata has none)."""
+        if self._bylines is None:
+            self._bylines = self._elements_of_kind(xpaths.BYLINE_TAGS, _BYLINE)
+        return self._bylines
+
+    @property
+    def rubrics(self) -> list[etree._Element]:
+        """Elements whose class/id says rubric (asked only when metadata has no section)."""
+        if self._rubrics is None:
+            self._rubrics = self._elements_of_kind(xpaths.RUBRIC_TAGS, _RUBRIC)
+        return self._rubrics
+
+    def position(self, el: etree._Element) -> int:
+        """Document position of an element (one walk, made only when a page needs ordering)."""
+        if self._position is None:
+            self._position = {e: i for i, e in enumerate(self.doc.iter(etree.Element))}
+        return self._position.get(el, 0)
+
+    def boilerplate(self, container: etree._Element) -> set[etree._Element]:
+        """Share bars, related boxes, captions, bylines and the like under ``container``."""
+        found = self._boilerplate.get(container)
+        if found is None:
+            found = set()
+            for el in container.iterdescendants(etree.Element):
+                # Not @hidden or display:none: paywalled sites serve the full text hidden so.
+                if el.get("role") in xpaths.BOILERPLATE_ROLES or el.get("aria-hidden") == "true":
+                    if el not in self.itemprop_body:
+                        found.add(el)
+                    continue
+                kinds = class_kinds(el)
+                if kinds & _BOILERPLATE and not (
+                    kinds & _BODY and el.tag in ("div", "section", "main")
+                ):
+                    if el not in self.itemprop_body:
+                        found.add(el)
+            self._boilerplate[container] = found
+        return found
+
+    def _elements_of_kind(self, tags: frozenset[str], kind: int) -> list[etree._Element]:
+        """Elements with one of ``tags`` whose class/id says ``kind``, in document order."""
+        return [el for el in self.doc.iter(*tags) if class_kinds(el) & kind]

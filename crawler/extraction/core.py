@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
+import codecs
 import html as htmllib
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-import lxml.html
 from lxml import etree
-from lxml.html import HtmlElement
 
 from crawler.extraction import body as body_mod
 from crawler.extraction import fields, jsonld, xpaths
@@ -68,26 +67,40 @@ _NEAR_TITLE_CHARS = 4000
 
 def parse_document(
     body: bytes | str, header_charset: str | None
-) -> tuple[HtmlElement | None, list[str]]:
-    """Decode (when bytes) and parse the page once; ``None`` for an empty or unparsable body."""
+) -> tuple[etree._Element | None, bytes, list[str]]:
+    """Decode (when bytes) and parse the page once.
+
+    Returns the tree (``None`` for an empty or unparsable body), the UTF-8 bytes that were parsed
+    (the generic extractor re-parses them rather than copying the tree) and the decoding flags.
+    """
     flags: list[str] = []
     if isinstance(body, bytes):
-        text, _encoding, decode_flags = decode_html(body, header_charset=header_charset)
+        text, encoding, decode_flags = decode_html(body, header_charset=header_charset)
         flags.extend(decode_flags)
+        # Clean UTF-8 (most pages) is parsed as received: no second encoding pass.
+        clean = encoding == "utf-8" and not decode_flags and len(text) and b"\x00" not in body
+        data = body if clean and not body.startswith(codecs.BOM_UTF8) else text.encode("utf-8")
     else:
         text = body
+        data = text.encode("utf-8", "surrogatepass")
     if not text or not text.strip():
-        return None, flags
+        return None, b"", flags
     try:
-        # Parsing a str with an XML declaration raises; strip it via bytes round-trip.
-        doc = lxml.html.document_fromstring(text.encode("utf-8"), parser=_PARSER)
-    except (etree.ParserError, ValueError) as exc:
+        # Bytes, not str: lxml refuses a str with an XML declaration.
+        doc = etree.fromstring(data, parser=_PARSER)
+    except (etree.ParserError, etree.XMLSyntaxError, ValueError) as exc:
         logger.warning("unparsable page: %s", exc)
-        return None, flags
-    return doc, flags
+        return None, b"", flags
+    if doc is None:
+        return None, b"", flags
+    return doc, data, flags
 
 
-_PARSER = lxml.html.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True)
+# Plain lxml.etree elements, not lxml.html's: the html class lookup runs Python code for every
+# element proxy (~2,400 per page), a few ms per page for methods this package does not use.
+_PARSER = etree.HTMLParser(
+    encoding="utf-8", remove_comments=True, remove_pis=True, collect_ids=False
+)
 
 
 class _Page:
@@ -95,7 +108,8 @@ class _Page:
 
     def __init__(
         self,
-        doc: HtmlElement,
+        doc: etree._Element,
+        html_bytes: bytes,
         url: str,
         *,
         now: datetime,
@@ -105,6 +119,7 @@ class _Page:
         use_generic: bool,
     ) -> None:
         self.doc = doc
+        self.html_bytes = html_bytes
         self.url = url
         self.now = now
         self.tz = tz
@@ -117,7 +132,9 @@ class _Page:
         self._generic_done = False
         self._generic_body: body_mod.Body | None = None
         self._generic_doc: Any = None
-        self._h1_cache: HtmlElement | bool | None = False
+        self._h1_cache: etree._Element | bool | None = False
+        self._link_rels: dict[str, list[etree._Element]] | None = None
+        self._anchor_rels: dict[str, list[etree._Element]] | None = None
 
     # --- shared helpers -------------------------------------------------------------------------
     def _site_names(self, given: Sequence[str]) -> list[str]:
@@ -164,15 +181,36 @@ class _Page:
     def itemprop_texts(self, prop: str) -> list[str]:
         return [
             el.get("content") or el.get("datetime") or " ".join(el.itertext())
-            for el in xpaths.ITEMPROP_VALUES(self.doc)
-            if prop in (el.get("itemprop") or "").split()
+            for el in self.classes.itemprops.get(prop, ())
         ]
+
+    def link_hrefs(self, rel: str) -> list[str]:
+        """``href`` of every ``<link>`` whose ``rel`` has the token ``rel`` (case-insensitive)."""
+        if self._link_rels is None:
+            self._link_rels = self._by_rel(xpaths.LINKS_WITH_REL(self.doc))
+        return [el.get("href") for el in self._link_rels.get(rel, ())]
+
+    def rel_anchors(self, rel: str) -> list[etree._Element]:
+        """Every ``<a>`` whose ``rel`` has the token ``rel`` (``author``, ``tag``)."""
+        if self._anchor_rels is None:
+            self._anchor_rels = self._by_rel(xpaths.ANCHORS_WITH_REL(self.doc))
+        return self._anchor_rels.get(rel, [])
+
+    @staticmethod
+    def _by_rel(elements: list[etree._Element]) -> dict[str, list[etree._Element]]:
+        # One Python pass over the few elements with @rel: an XPath translate() per rel value
+        # walks the whole tree each time.
+        found: dict[str, list[etree._Element]] = {}
+        for el in elements:
+            for token in set(el.get("rel", "").lower().split()):
+                found.setdefault(token, []).append(el)
+        return found
 
     def generic(self) -> tuple[body_mod.Body | None, Any]:
         """Run trafilatura at most once per page, only when asked for."""
         if not self._generic_done:
             self._generic_done = True
-            self._generic_body, self._generic_doc = body_mod.generic(self.doc, self.url)
+            self._generic_body, self._generic_doc = body_mod.generic(self.html_bytes, self.url)
         return self._generic_body, self._generic_doc
 
     def generic_field(self, attr: str) -> list[Candidate]:
@@ -193,9 +231,9 @@ class _Page:
                 return value, layer
         return None, None
 
-    def h1(self) -> HtmlElement | None:
+    def h1(self) -> etree._Element | None:
         if self._h1_cache is False:
-            headings = [h for h in xpaths.H1(self.doc) if self.accept(" ".join(h.itertext()))]
+            headings = [h for h in self.classes.headings if self.accept(" ".join(h.itertext()))]
             self._h1_cache = headings[0] if headings else None
         return self._h1_cache  # type: ignore[return-value]
 
@@ -259,17 +297,19 @@ class _Page:
 
     def _time_elements(self) -> list[str]:
         """``<time datetime>`` values, the one nearest the headline first."""
-        times = xpaths.TIME_ELEMENTS(self.doc)
+        times = self.classes.times
         if not times:
             return []
         h1 = self.h1()
         if h1 is None:
             return [t.get("datetime") for t in times]
-        order = {el: i for i, el in enumerate(self.doc.iter())}
-        anchor = order.get(h1, 0)
+        if len(times) == 1:
+            return [times[0].get("datetime")]
+        position = self.classes.position
+        anchor = position(h1)
 
-        def distance(el: HtmlElement) -> int:
-            d = order.get(el, 0) - anchor
+        def distance(el: etree._Element) -> int:
+            d = position(el) - anchor
             return d if d >= 0 else 3 * -d
 
         return [t.get("datetime") for t in sorted(times, key=distance)]
@@ -326,21 +366,7 @@ class _Page:
         return None, None
 
     def authors(self) -> tuple[list[str], str | None]:
-        layers: list[tuple[str, list[str]]] = [
-            ("selector", self.selected("authors", "content")),
-            ("jsonld", jsonld.names(self.jsonld_value("author", "creator"))),
-        ]
-        for key in AUTHOR_META:
-            layers.append((MetaTags.layer(key), self.meta.all(key)))
-        layers.append(("meta", [self._itemprop_name(el) for el in self._itemprop_authors()]))
-        layers.append(("text", [" ".join(a.itertext()) for a in xpaths.AUTHOR_LINKS(self.doc)]))
-        layers.append(
-            (
-                "text",
-                [" ".join(b.itertext()) for b in self.classes.bylines if not b.findall(".//p")][:3],
-            )
-        )
-        for layer, raw in layers:
+        for layer, raw in self._author_layers():
             names = fields.clean_authors([r for r in raw if isinstance(r, str)], self.site_names)
             if names:
                 return names, layer
@@ -350,29 +376,39 @@ class _Page:
                 return names, layer
         return [], None
 
-    def _itemprop_authors(self) -> list[HtmlElement]:
-        return [
-            el
-            for el in xpaths.ITEMPROP_VALUES(self.doc)
-            if "author" in (el.get("itemprop") or "").split()
-        ]
+    def _author_layers(self) -> Iterator[tuple[str, list[str]]]:
+        """Author candidates layer by layer, each computed only if the ones before gave none."""
+        yield "selector", self.selected("authors", "content")
+        yield "jsonld", jsonld.names(self.jsonld_value("author", "creator"))
+        for key in AUTHOR_META:
+            yield MetaTags.layer(key), self.meta.all(key)
+        yield "meta", [self._itemprop_name(el) for el in self._itemprop_authors()]
+        yield "text", [" ".join(a.itertext()) for a in self.rel_anchors("author")]
+        bylines = self.classes.bylines
+        yield "text", [" ".join(b.itertext()) for b in bylines if not b.findall(".//p")][:3]
+
+    def _itemprop_authors(self) -> list[etree._Element]:
+        return self.classes.itemprops.get("author", [])
 
     @staticmethod
-    def _itemprop_name(el: HtmlElement) -> str:
+    def _itemprop_name(el: etree._Element) -> str:
         for child in el.iterdescendants():
             if "name" in (child.get("itemprop") or "").split():
                 return child.get("content") or " ".join(child.itertext())
         return el.get("content") or " ".join(el.itertext())
 
     def section(self) -> tuple[str | None, str | None]:
-        candidates: list[Candidate] = [("selector", v) for v in self.selected("section", "content")]
-        value = self.jsonld_value("articleSection")
-        candidates.append(("jsonld", value[0] if isinstance(value, list) and value else value))
-        candidates += self.meta_candidates(SECTION_META)
-        candidates += [("text", " ".join(el.itertext())) for el in self._rubrics()[:1]]
-        return self.first(candidates, self._section_value)
+        return self.first(self._section_candidates(), self._section_value)
 
-    def _rubrics(self) -> list[HtmlElement]:
+    def _section_candidates(self) -> Iterator[Candidate]:
+        """Section candidates, most trusted first; rubric elements are looked for last."""
+        yield from (("selector", v) for v in self.selected("section", "content"))
+        value = self.jsonld_value("articleSection")
+        yield "jsonld", value[0] if isinstance(value, list) and value else value
+        yield from self.meta_candidates(SECTION_META)
+        yield from (("text", " ".join(el.itertext())) for el in self._rubrics()[:1])
+
+    def _rubrics(self) -> list[etree._Element]:
         return [r for r in self.classes.rubrics if r.find(".//h1") is None and len(r) < 5]
 
     def _section_value(self, raw: Any) -> str | None:
@@ -381,17 +417,20 @@ class _Page:
         return value if value and len(value) <= 60 else None
 
     def tags(self) -> tuple[list[str], str | None]:
-        layers: list[tuple[str, list[str]]] = [("selector", self.selected("tags", "content"))]
-        keywords = self.jsonld_value("keywords")
-        layers.append(("jsonld", keywords if isinstance(keywords, list) else [keywords or ""]))
-        for key in TAG_META:
-            layers.append((MetaTags.layer(key), self.meta.all(key)))
-        layers.append(("text", [" ".join(a.itertext()) for a in xpaths.TAG_LINKS(self.doc)]))
-        for layer, raw in layers:
+        for layer, raw in self._tag_layers():
             tags = self._split_tags(raw, split=layer != "selector")
             if tags:
                 return tags, layer
         return [], None
+
+    def _tag_layers(self) -> Iterator[tuple[str, list[Any]]]:
+        """Tag candidates layer by layer, each computed only if the ones before gave none."""
+        yield "selector", self.selected("tags", "content")
+        keywords = self.jsonld_value("keywords")
+        yield "jsonld", keywords if isinstance(keywords, list) else [keywords or ""]
+        for key in TAG_META:
+            yield MetaTags.layer(key), self.meta.all(key)
+        yield "text", [" ".join(a.itertext()) for a in self.rel_anchors("tag")]
 
     def _split_tags(self, raw: list[Any], *, split: bool) -> list[str]:
         tags: list[str] = []
@@ -405,21 +444,21 @@ class _Page:
         return tags
 
     def image(self) -> tuple[str | None, str | None]:
-        favicons = xpaths.FAVICONS(self.doc)
-        candidates: list[Candidate] = [
+        favicons = [*self.link_hrefs("icon"), *self.link_hrefs("apple-touch-icon")]
+        return self.first(
+            self._image_candidates(), lambda raw: fields.usable_image(raw, self.url, favicons)
+        )
+
+    def _image_candidates(self) -> Iterator[Candidate]:
+        yield from (
             ("selector", v) for v in self.selected("image", "content", "src", "data-src", "href")
-        ]
-        candidates += [
-            ("jsonld", u) for u in jsonld.urls(self.jsonld_value("image", "thumbnailUrl"))
-        ]
-        candidates += self.meta_candidates(IMAGE_META)
-        candidates += [("meta", v) for v in xpaths.IMAGE_SRC_LINK(self.doc)]
-        # JSON-LD often lists a tiny logo first; og:image is what the publisher shares, so
-        # prefer it when JSON-LD and OpenGraph disagree only by the logo rule.
-        return self.first(candidates, lambda raw: fields.usable_image(raw, self.url, favicons))
+        )
+        yield from (("jsonld", u) for u in jsonld.urls(self.jsonld_value("image", "thumbnailUrl")))
+        yield from self.meta_candidates(IMAGE_META)
+        yield from (("meta", v) for v in self.link_hrefs("image_src"))
 
     def canonical_url(self) -> tuple[str, str]:
-        candidates: list[Candidate] = [("meta", v) for v in xpaths.CANONICAL(self.doc)]
+        candidates: list[Candidate] = [("meta", v) for v in self.link_hrefs("canonical")]
         candidates += self.meta_candidates(("og:url",))
         for layer, raw in candidates:
             value = self.accept(raw)
@@ -499,7 +538,7 @@ def extract(
     if now.tzinfo is None:
         # A naive clock is read in the source's zone, as parse_date does.
         now = now.replace(tzinfo=ZoneInfo(tz))
-    doc, flags = parse_document(body, header_charset)
+    doc, html_bytes, flags = parse_document(body, header_charset)
     data.flags.extend(flags)
     if doc is None:
         data.flags.append("empty_page")
@@ -508,6 +547,7 @@ def extract(
         return data
     page = _Page(
         doc,
+        html_bytes,
         url,
         now=now,
         tz=tz,

@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from lxml.html import HtmlElement
+from lxml.etree import _Element as Element
 
 from crawler.extraction import xpaths
 
@@ -66,7 +66,7 @@ def _types(obj: dict[str, Any]) -> set[str]:
     return {str(v).rsplit("/", 1)[-1].lower() for v in values if v}
 
 
-def find_article(doc: HtmlElement) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+def find_article(doc: Element) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
     """Return the best article object and every JSON-LD object of the page.
 
     When several article objects exist (a page with related-article markup), the one with a

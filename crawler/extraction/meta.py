@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from lxml.html import HtmlElement
+from lxml.etree import _Element as Element
 
 from crawler.extraction import xpaths
 
@@ -15,7 +15,7 @@ OPENGRAPH_PREFIXES = ("og:", "article:", "twitter:")
 class MetaTags:
     """All ``<meta content>`` values; og:* is found under ``property`` and ``name`` alike."""
 
-    def __init__(self, doc: HtmlElement) -> None:
+    def __init__(self, doc: Element) -> None:
         self._values: dict[str, list[str]] = defaultdict(list)
         for el in xpaths.META(doc):
             content = el.get("content")

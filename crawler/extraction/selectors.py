@@ -9,7 +9,7 @@ from typing import TypeAlias
 
 from lxml import etree
 from lxml.cssselect import CSSSelector
-from lxml.html import HtmlElement
+from lxml.etree import _Element as Element
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ def compile_selectors(selectors: Mapping[str, str] | None) -> dict[str, Compiled
     return compiled
 
 
-def select(compiled: Compiled, doc: HtmlElement) -> list[HtmlElement | str]:
+def select(compiled: Compiled, doc: Element) -> list[Element | str]:
     """Evaluate a compiled selector; XPath may return elements, strings or a scalar."""
     try:
         result = compiled(doc)
@@ -62,7 +62,7 @@ def select(compiled: Compiled, doc: HtmlElement) -> list[HtmlElement | str]:
     return []
 
 
-def element_value(node: HtmlElement | str, *attrs: str) -> str:
+def element_value(node: Element | str, *attrs: str) -> str:
     """The text of a selected node: an attribute among ``attrs`` if present, else its text."""
     if isinstance(node, str):
         return node

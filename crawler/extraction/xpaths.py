@@ -11,32 +11,21 @@ def _x(expr: str) -> etree.XPath:
     return etree.XPath(expr, smart_strings=False)
 
 
-def _rel_is(value: str) -> str:
-    rel = (
-        "translate(concat(' ', normalize-space(@rel), ' '),"
-        " 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')"
-    )
-    return f"contains({rel}, ' {value} ')"
-
-
 # --- document-level metadata ------------------------------------------------------------------
 JSONLD_SCRIPTS = _x("//script[contains(translate(@type, 'LDJSON', 'ldjson'), 'ld+json')]/text()")
 META = _x("//meta[@content]")
 HTML_LANG = _x("/html/@lang | /html/@xml:lang")
 TITLE_TAG = _x("//head/title//text()")
-CANONICAL = _x(f"//link[{_rel_is('canonical')}]/@href")
-FAVICONS = _x(f"//link[{_rel_is('icon')} or {_rel_is('apple-touch-icon')}]/@href")
-IMAGE_SRC_LINK = _x(f"//link[{_rel_is('image_src')}]/@href")
-ITEMPROP_VALUES = _x("//*[@itemprop and not(self::meta)]")
+# rel tokens (canonical, icon, image_src, author, tag) are split in Python, see core._by_rel.
+LINKS_WITH_REL = _x("//link[@rel][@href]")
+ANCHORS_WITH_REL = _x("//a[@rel]")
 
 # --- visible article parts ----------------------------------------------------------------------
-H1 = _x("//h1")
-TIME_ELEMENTS = _x("//time[@datetime]")
-AUTHOR_LINKS = _x(f"//a[{_rel_is('author')}]")
-TAG_LINKS = _x(f"//a[{_rel_is('tag')}]")
 TEXT_NODES = _x(
     ".//text()[normalize-space()][not(ancestor::script or ancestor::style or ancestor::noscript)]"
 )
+
+ITEMPROP_ELEMENTS = _x("//*[@itemprop and not(self::meta)]")
 
 # Blocks whose text is a paragraph of the body.
 BLOCK_TAGS = frozenset({"p", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "li", "dd"})
