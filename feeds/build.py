@@ -6,6 +6,7 @@ import logging
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -13,8 +14,8 @@ from urllib.parse import urlsplit
 from crawler.models import Article
 from feeds.content import DEFAULT_MAX_HTML_CHARS, clean_title
 from feeds.model import FORMATS, FeedInfo, FeedSpec, ItemPreview
-from feeds.publish import write_atomic, write_index, write_opml
-from feeds.render import RENDERERS
+from feeds.publish import remove_stale_feeds, sync_dirs, write_atomic, write_index, write_opml
+from feeds.render import RENDERERS, EntryCache, prepare_feed
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,8 @@ class BuildReport:
     """Per-feed outcomes of :func:`build_feeds`, plus the index page and the OPML file."""
 
     results: dict[str, FeedResult] = field(default_factory=dict)
+    #: Feed files deleted because no configured topic or source produces them any more.
+    removed: list[str] = field(default_factory=list)
 
     @property
     def items(self) -> dict[str, int]:
@@ -166,26 +169,49 @@ def _record(store: FeedStore, path: str, result: FeedResult) -> None:
         log.exception("could not record the build of %s", path)
 
 
-def _build_one(
-    spec: FeedSpec,
-    site_url: str,
-    articles: list[Article],
-    *,
-    output_dir: Path,
-    base_url: str,
-    max_html_chars: int,
-) -> bool:
-    # Render all formats before writing any, so a rendering error leaves every file as it was.
-    rendered = {
-        fmt: RENDERERS[fmt](
-            spec, articles, base_url=base_url, site_url=site_url, max_html_chars=max_html_chars
+@dataclass
+class _Build:
+    """What every feed of one build shares: where and how to write, and the prepared entries."""
+
+    output_dir: Path
+    base_url: str
+    max_html_chars: int
+    entries: EntryCache = field(default_factory=EntryCache)
+    # Directories with renamed or removed files, fsynced once each at the end of the build.
+    dirs_to_sync: set[Path] = field(default_factory=set)
+
+    def write_feed(self, spec: FeedSpec, site_url: str, articles: list[Article]) -> bool:
+        """Render every format of ``spec``, then write them; ``True`` if any file changed."""
+        feed = prepare_feed(
+            spec,
+            articles,
+            base_url=self.base_url,
+            site_url=site_url,
+            max_html_chars=self.max_html_chars,
+            cache=self.entries,
         )
-        for fmt in FORMATS
-    }
-    changed = False
-    for fmt, data in rendered.items():
-        changed |= write_atomic(output_dir / spec.filename(fmt), data)
-    return changed
+        # Render all formats before writing any, so a rendering error leaves every file as it was.
+        rendered = {fmt: RENDERERS[fmt](feed) for fmt in FORMATS}
+        changed = False
+        for fmt, data in rendered.items():
+            path = self.output_dir / spec.filename(fmt)
+            changed |= write_atomic(path, data, dirs_to_sync=self.dirs_to_sync)
+        return changed
+
+    def publish(
+        self, spec: FeedSpec, site_url: str, articles: list[Article] | None, error: str | None
+    ) -> FeedResult:
+        """Write one feed, turning any failure into a result (its last good files stay)."""
+        if articles is None:
+            return FeedResult(spec.path, error=error)
+        try:
+            changed = self.write_feed(spec, site_url, articles)
+        except Exception as exc:
+            log.exception("feed %s failed; its last good files stay published", spec.path)
+            return FeedResult(spec.path, error=f"{type(exc).__name__}: {exc}")
+        state = "changed" if changed else "unchanged"
+        log.info("feed %s: %d items, %s", spec.path, len(articles), state)
+        return FeedResult(spec.path, items=len(articles), changed=changed)
 
 
 def build_feeds(config: Any, store: FeedStore, *, only: set[str] | None = None) -> BuildReport:
@@ -194,6 +220,8 @@ def build_feeds(config: Any, store: FeedStore, *, only: set[str] | None = None) 
     ``only`` limits rebuilding to these feed paths (``"all"``, ``"topics/<id>"``,
     ``"sources/<name>"``); the index page and OPML are always refreshed from the store. Files whose
     bytes did not change are not rewritten, so they keep their mtime (and their HTTP validators).
+    A full build (no ``only``) also deletes the feed files of topics and sources no longer in the
+    config (:func:`feeds.publish.remove_stale_feeds`).
     """
     output_dir = Path(config.output_dir)
     base_url: str = config.base_url
@@ -202,64 +230,46 @@ def build_feeds(config: Any, store: FeedStore, *, only: set[str] | None = None) 
     max_html_chars: int = getattr(config, "feed_max_html_chars", None) or DEFAULT_MAX_HTML_CHARS
     timezone: str = getattr(config, "timezone", None) or "Europe/Moscow"
 
+    build = _Build(output_dir, base_url, max_html_chars)
     report = BuildReport()
     infos: list[FeedInfo] = []
-    for spec, site_url in feed_specs(config):
-        articles: list[Article] | None
-        try:
-            articles = _newest(store, spec, limit)
-            error = None
-        except Exception as exc:
-            log.exception("feed %s: reading the store failed", spec.path)
-            articles, error = None, f"{type(exc).__name__}: {exc}"
-        if only is None or spec.path in only:
-            result = _publish(spec, site_url, articles, error, output_dir, base_url, max_html_chars)
-            report.results[spec.path] = result
-            _record(store, spec.path, result)
-            if result.error is not None:
-                articles = None
-        infos.append(_info(spec, site_url, articles))
-
-    for path, write in (
-        (INDEX_PATH, lambda: write_index(output_dir, infos, base_url=base_url, timezone=timezone)),
-        (OPML_PATH, lambda: write_opml(output_dir, infos, base_url=base_url)),
-    ):
-        try:
-            result = FeedResult(path, items=len(infos), changed=write())
-        except Exception as exc:
-            log.exception("%s failed; the last good file stays published", path)
-            result = FeedResult(path, error=f"{type(exc).__name__}: {exc}")
-        report.results[path] = result
-        _record(store, path, result)
-    return report
-
-
-def _publish(
-    spec: FeedSpec,
-    site_url: str,
-    articles: list[Article] | None,
-    error: str | None,
-    output_dir: Path,
-    base_url: str,
-    max_html_chars: int,
-) -> FeedResult:
-    if articles is None:
-        return FeedResult(spec.path, error=error)
+    specs = feed_specs(config)
     try:
-        changed = _build_one(
-            spec,
-            site_url,
-            articles,
-            output_dir=output_dir,
-            base_url=base_url,
-            max_html_chars=max_html_chars,
-        )
-    except Exception as exc:
-        log.exception("feed %s failed; its last good files stay published", spec.path)
-        return FeedResult(spec.path, error=f"{type(exc).__name__}: {exc}")
-    state = "changed" if changed else "unchanged"
-    log.info("feed %s: %d items, %s", spec.path, len(articles), state)
-    return FeedResult(spec.path, items=len(articles), changed=changed)
+        for spec, site_url in specs:
+            articles: list[Article] | None
+            try:
+                articles = _newest(store, spec, limit)
+                error = None
+            except Exception as exc:
+                log.exception("feed %s: reading the store failed", spec.path)
+                articles, error = None, f"{type(exc).__name__}: {exc}"
+            if only is None or spec.path in only:
+                result = build.publish(spec, site_url, articles, error)
+                report.results[spec.path] = result
+                _record(store, spec.path, result)
+                if result.error is not None:
+                    articles = None
+            infos.append(_info(spec, site_url, articles))
+
+        index = partial(write_index, output_dir, infos, base_url=base_url, timezone=timezone)
+        opml = partial(write_opml, output_dir, infos, base_url=base_url)
+        for path, write in ((INDEX_PATH, index), (OPML_PATH, opml)):
+            try:
+                changed = write(dirs_to_sync=build.dirs_to_sync)
+                result = FeedResult(path, items=len(infos), changed=changed)
+            except Exception as exc:
+                log.exception("%s failed; the last good file stays published", path)
+                result = FeedResult(path, error=f"{type(exc).__name__}: {exc}")
+            report.results[path] = result
+            _record(store, path, result)
+        if only is None:
+            # After the index and OPML, so no published page links a removed file.
+            keep = {spec.path for spec, _ in specs}
+            report.removed = remove_stale_feeds(output_dir, keep, dirs_to_sync=build.dirs_to_sync)
+    finally:
+        sync_dirs(build.dirs_to_sync)
+    log.debug("feed entries: %d prepared, %d reused", len(build.entries), build.entries.hits)
+    return report
 
 
 def feed_paths(config: Any) -> Iterable[str]:

@@ -7,7 +7,7 @@ import html
 import logging
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 from string import Template
@@ -29,12 +29,14 @@ _SECTIONS = (
 )
 
 
-def write_atomic(path: Path, data: bytes) -> bool:
+def write_atomic(path: Path, data: bytes, *, dirs_to_sync: set[Path] | None = None) -> bool:
     """Write ``data`` to ``path`` atomically; return ``False`` (and touch nothing) if unchanged.
 
     The bytes go to a temporary file in the same directory, are fsynced, then ``os.replace``d
     over ``path``: readers and the server see the old file or the new one, never a partial one,
-    and a failure at any point leaves the last good file in place (E4).
+    and a failure at any point leaves the last good file in place (E4). The directory is fsynced
+    too, so the rename survives a power loss; a caller writing many files passes
+    ``dirs_to_sync`` to collect the directories and fsyncs each once with :func:`sync_dirs`.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -57,8 +59,17 @@ def write_atomic(path: Path, data: bytes) -> bool:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
-    _fsync_dir(path.parent)
+    if dirs_to_sync is None:
+        _fsync_dir(path.parent)
+    else:
+        dirs_to_sync.add(path.parent)
     return True
+
+
+def sync_dirs(directories: Iterable[Path]) -> None:
+    """fsync each directory once (the renames and removals in it become durable)."""
+    for directory in sorted(set(directories)):
+        _fsync_dir(directory)
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -73,6 +84,51 @@ def _fsync_dir(directory: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+#: The folders holding per-topic and per-source feeds; the only places stale feeds are removed.
+FEED_FOLDERS = ("topics", "sources")
+
+
+def remove_stale_feeds(
+    output_dir: Path, keep: Collection[str], *, dirs_to_sync: set[Path] | None = None
+) -> list[str]:
+    """Delete feed files under ``topics/`` and ``sources/`` that no feed in ``keep`` produces.
+
+    ``keep`` holds feed paths without extension (``"topics/metro"``). Only regular, non-hidden
+    ``*.rss``, ``*.atom`` and ``*.json`` files directly in those two folders are candidates;
+    anything else there (other files, folders, temp dotfiles) and everything elsewhere is left
+    alone. Returns the removed paths relative to ``output_dir``; each removal is logged.
+    """
+    removed: list[str] = []
+    for folder in FEED_FOLDERS:
+        directory = output_dir / folder
+        try:
+            candidates = sorted(directory.iterdir())
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        for path in candidates:
+            fmt = path.suffix.removeprefix(".")
+            if fmt not in FORMATS or path.name.startswith("."):
+                continue
+            if f"{folder}/{path.stem}" in keep or path.is_symlink() or not path.is_file():
+                continue
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                continue
+            except OSError:
+                # A file we cannot remove must not fail the build; it is retried next time.
+                log.exception("could not remove stale feed file %s", path)
+                continue
+            name = f"{folder}/{path.name}"
+            log.info("removed stale feed file %s (no configured feed produces it)", name)
+            removed.append(name)
+            if dirs_to_sync is None:
+                _fsync_dir(directory)
+            else:
+                dirs_to_sync.add(directory)
+    return removed
 
 
 def _ru_items(n: int) -> str:
@@ -199,12 +255,20 @@ def write_index(
     base_url: str,
     site_title: str = "cityfeeds",
     timezone: str = "Europe/Moscow",
+    dirs_to_sync: set[Path] | None = None,
 ) -> bool:
     """Write ``output_dir/index.html`` atomically; ``True`` if it changed."""
     page = render_index(feeds, base_url=base_url, site_title=site_title, timezone=timezone)
-    return write_atomic(output_dir / "index.html", page)
+    return write_atomic(output_dir / "index.html", page, dirs_to_sync=dirs_to_sync)
 
 
-def write_opml(output_dir: Path, feeds: Sequence[FeedInfo], *, base_url: str) -> bool:
+def write_opml(
+    output_dir: Path,
+    feeds: Sequence[FeedInfo],
+    *,
+    base_url: str,
+    dirs_to_sync: set[Path] | None = None,
+) -> bool:
     """Write ``output_dir/feeds.opml`` atomically; ``True`` if it changed."""
-    return write_atomic(output_dir / "feeds.opml", render_opml(feeds, base_url=base_url))
+    data = render_opml(feeds, base_url=base_url)
+    return write_atomic(output_dir / "feeds.opml", data, dirs_to_sync=dirs_to_sync)

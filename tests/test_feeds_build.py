@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import feedparser
@@ -11,7 +12,10 @@ from feeds_samples import BASE_URL, FakeStore, edited, sample_articles, sample_c
 from lxml import etree
 
 import feeds.build
+import feeds.publish
+import feeds.render
 from feeds.build import build_feeds, feed_specs
+from feeds.render import PreparedFeed
 
 FEEDS = ["all", "topics/electric-transport", "topics/city", "sources/m24", "sources/vm"]
 
@@ -102,10 +106,10 @@ def test_a_rendering_error_leaves_every_format_of_that_feed_untouched(
     build_feeds(config, FakeStore(sample_articles()))
     before = files(tmp_path)
 
-    def broken(spec, articles, **kwargs):  # type: ignore[no-untyped-def]
-        if spec.path == "topics/city":
+    def broken(feed: PreparedFeed) -> bytes:
+        if feed.spec.path == "topics/city":
             raise ValueError("boom")
-        return real(spec, articles, **kwargs)
+        return real(feed)
 
     real = feeds.build.RENDERERS["json"]
     monkeypatch.setitem(feeds.build.RENDERERS, "json", broken)
@@ -129,3 +133,95 @@ def test_feed_size_bounds_every_feed(tmp_path: Path) -> None:
     build_feeds(sample_config(tmp_path, feed_size=1), FakeStore(sample_articles()))
     items = etree.parse(str(tmp_path / "all.rss")).findall("channel/item")
     assert [i.findtext("link") for i in items] == [sample_articles()[0].url]
+
+
+def test_a_full_build_removes_feeds_no_longer_configured_and_nothing_else(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = sample_config(tmp_path)
+    build_feeds(config, FakeStore(sample_articles()))
+    keep = {
+        "topics/notes.txt": b"not a feed",
+        "topics/.city.rss.x.tmp": b"a temp file",
+        "topics/.hidden.rss": b"a dotfile",
+        "topics/old.xml": b"another extension",
+        "old-topic.rss": b"outside the two folders",
+        "archive/topics/old.rss": b"another folder",
+    }
+    for name, data in keep.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(data)
+    (tmp_path / "sources/folder.rss").mkdir()
+    # "city" leaves the config; "vm" too.
+    config.topics = [t for t in config.topics if t.id != "city"]
+    config.sources = [s for s in config.sources if s.name != "vm"]
+
+    partial = build_feeds(config, FakeStore(sample_articles()), only={"all"})
+    assert partial.removed == [] and (tmp_path / "topics/city.rss").exists()  # full builds only
+
+    with caplog.at_level("INFO", logger="feeds.publish"):
+        report = build_feeds(config, FakeStore(sample_articles()))
+    gone = [f"{p}.{ext}" for p in ("topics/city", "sources/vm") for ext in ("atom", "json", "rss")]
+    assert sorted(report.removed) == sorted(gone) and report.ok
+    assert not any((tmp_path / name).exists() for name in gone)
+    for name in gone:
+        assert any(name in r.getMessage() for r in caplog.records), name
+    assert all((tmp_path / name).read_bytes() == data for name, data in keep.items())
+    assert (tmp_path / "sources/folder.rss").is_dir()
+    expected = {
+        f"{p}.{ext}"
+        for p in ("all", "topics/electric-transport", "sources/m24")
+        for ext in ("rss", "atom", "json")
+    }
+    assert expected <= set(files(tmp_path))
+    assert "topics/city" not in (tmp_path / "index.html").read_text("utf-8")
+
+
+def test_a_feed_whose_store_read_fails_keeps_its_files_on_a_full_build(tmp_path: Path) -> None:
+    config = sample_config(tmp_path)
+    build_feeds(config, FakeStore(sample_articles()))
+    report = build_feeds(config, FakeStore(sample_articles(), failing={"vm"}))
+    assert report.removed == [] and list(report.failures) == ["sources/vm"]
+    assert (tmp_path / "sources/vm.rss").exists()
+
+
+def test_each_article_is_prepared_once_per_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    prepared: list[str] = []
+    real = feeds.render._prepare_entry
+
+    def counting(article, language, max_html_chars):  # type: ignore[no-untyped-def]
+        prepared.append(article.url)
+        return real(article, language, max_html_chars)
+
+    monkeypatch.setattr(feeds.render, "_prepare_entry", counting)
+    # Fresh objects per query, as the real store returns them: the cache must not need identity.
+    store = FakeStore(sample_articles())
+    store_newest = store.newest_articles
+    monkeypatch.setattr(
+        store, "newest_articles", lambda **kw: [replace(a) for a in store_newest(**kw)]
+    )
+    report = build_feeds(sample_config(tmp_path), store)
+    assert sum(report.items[p] for p in FEEDS) == 10  # 10 entries in 5 feeds...
+    assert sorted(prepared) == sorted(a.url for a in sample_articles())  # ...prepared 3 times
+
+
+def test_one_directory_fsync_per_directory_and_one_per_new_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    synced: list[str] = []
+    real = os.fsync
+
+    def counting(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real(fd)
+
+    monkeypatch.setattr(feeds.publish.os, "fsync", counting)
+    build_feeds(sample_config(tmp_path), FakeStore(sample_articles()))
+    directories = sorted(p for p in synced if Path(p).is_dir())
+    assert directories == sorted(str(tmp_path / d) for d in ("", "sources", "topics"))
+    assert len(synced) - len(directories) == len(FEEDS) * 3 + 2
+    synced.clear()
+    build_feeds(sample_config(tmp_path), FakeStore(sample_articles()))
+    assert synced == []  # nothing changed, nothing written

@@ -6,6 +6,7 @@ import email.utils
 import json
 import locale
 import re
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,9 +17,11 @@ import pytest
 from feeds_samples import BASE_URL, dt, edited, sample_articles
 from lxml import etree
 
+import feeds.render
 from crawler.models import Article
 from feeds.model import FeedSpec
-from feeds.render import render_atom, render_json, render_rss
+from feeds.render import RENDERERS, EntryCache, prepare_feed
+from feeds.render import render as render_feed
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 CONTENT = "{http://purl.org/rss/1.0/modules/content/}"
@@ -35,12 +38,12 @@ SPEC = FeedSpec(
     language="ru",
     path="topics/electric-transport",
 )
-RENDER = {"rss": render_rss, "atom": render_atom, "json": render_json}
+FORMATS = ("rss", "atom", "json")
 
 
 def render(fmt: str, articles: list[Article] | None = None, **kwargs: object) -> bytes:
     articles = sample_articles() if articles is None else articles
-    return RENDER[fmt](SPEC, articles, base_url=BASE_URL, **kwargs)  # type: ignore[arg-type]
+    return render_feed(fmt, SPEC, articles, base_url=BASE_URL, **kwargs)  # type: ignore[arg-type]
 
 
 def xml(data: bytes) -> etree._Element:
@@ -202,7 +205,7 @@ def test_cdata_terminator_in_a_body_keeps_the_feed_valid() -> None:
 
 
 def test_rebuilding_gives_identical_bytes_whatever_the_clock() -> None:
-    for fmt in RENDER:
+    for fmt in FORMATS:
         assert render(fmt) == render(fmt)
 
 
@@ -276,3 +279,44 @@ def test_naive_datetimes_are_taken_as_utc_instead_of_crashing() -> None:
     article = sample_articles()[2]
     article.published = datetime(2024, 3, 11, 6, 15)
     assert not feedparser.parse(render("rss", [article])).bozo
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {},
+        [],
+        {"a": [], "b": {}, "c": None, "d": True, "e": 1.5, "f": 7},
+        {"s": 'кавычки " \\ / \n \t \u2028 \x7f 🚌 ]]>', "list": ["x", {"name": "y"}, []]},
+        [{"authors": [{"name": "Иван"}], "tags": ["a", "b"]}, "z"],
+    ],
+)
+def test_json_items_are_laid_out_exactly_like_json_dumps(value: object) -> None:
+    expected = json.dumps(value, ensure_ascii=False, indent=2)
+    assert feeds.render._json_pretty(value) == expected
+    shifted = feeds.render._json_pretty(value, "    ")
+    assert shifted == expected.replace("\n", "\n    ")
+
+
+def test_prepared_entries_are_shared_between_feeds_but_never_when_the_article_changed() -> None:
+    cache = EntryCache()
+    articles = sample_articles()
+    first = prepare_feed(SPEC, articles, base_url=BASE_URL, cache=cache)
+    again = prepare_feed(SPEC, [replace(a) for a in articles], base_url=BASE_URL, cache=cache)
+    assert [id(e) for e in again.entries] == [id(e) for e in first.entries]
+    assert len(cache) == 3 and cache.hits == 3
+    changed = prepare_feed(SPEC, [edited(articles[0])], base_url=BASE_URL, cache=cache)
+    assert changed.entries[0] is not first.entries[0]
+    assert "Дополнение редакции" in changed.entries[0].content_html
+    other_language = replace(SPEC, language="en")
+    english = prepare_feed(other_language, [articles[2]], base_url=BASE_URL, cache=cache)
+    assert english.entries[0].language == "en" and first.entries[2].language == "ru"
+
+
+def test_one_prepared_feed_renders_the_same_bytes_as_the_one_off_form() -> None:
+    cache = EntryCache()
+    prepare_feed(SPEC, sample_articles()[1:], base_url=BASE_URL, cache=cache)  # warm, shared
+    feed = prepare_feed(SPEC, sample_articles(), base_url=BASE_URL, cache=cache)
+    for fmt in FORMATS:
+        assert RENDERERS[fmt](feed) == render(fmt)
+        assert RENDERERS[fmt](feed) == RENDERERS[fmt](feed)  # shared entry elements are copied
