@@ -37,7 +37,7 @@ def build_article(
     max_text: int = MAX_TEXT_CHARS,
     max_html: int = MAX_HTML_CHARS,
 ) -> Article:
-    """The normalized Article; never in the future, never without a date (flag ``date_fallback``)."""
+    """The normalized Article: never dated in the future, never undated (``date_fallback``)."""
     hints = hints or Hints()
     flags = list(dict.fromkeys([*data.flags, *(extra_flags or [])]))
     provenance = dict(data.provenance)
@@ -98,7 +98,9 @@ def build_article(
     )
 
 
-def canonical_article_url(response_url: str, canonical: str | None, allowed_domains: list[str]) -> str:
+def canonical_article_url(
+    response_url: str, canonical: str | None, allowed_domains: list[str]
+) -> str:
     """The article's identity: its ``rel=canonical`` when sane, else its own canonicalized URL.
 
     A canonical that points at another site or at the homepage is a site bug, not identity.

@@ -44,7 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="configuration file (default: $CITYFEEDS_CONFIG or ./cityfeeds.toml)",
     )
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv: debug)")
+    parser.add_argument(
+        "-v", "--verbose", action="count", default=0, help="more log output (-vv: debug)"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in command_modules():
         p = sub.add_parser(

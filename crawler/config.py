@@ -76,9 +76,7 @@ def check_schedule(value: str) -> str:
     if _WEEKDAY_NUMBER_RE.search(fields[4]):
         # APScheduler's from_crontab counts 0 as Monday, cron counts it as Sunday: refuse
         # the ambiguity instead of silently shifting a day (apscheduler#286).
-        raise ValueError(
-            f"schedule {value!r}: use weekday names (mon-fri, sun), not numbers"
-        )
+        raise ValueError(f"schedule {value!r}: use weekday names (mon-fri, sun), not numbers")
     from apscheduler.triggers.cron import CronTrigger
 
     try:
@@ -167,7 +165,9 @@ class SourceSpec(_Strict):
     def _selectors(cls, v: dict[str, str]) -> dict[str, str]:
         for key, sel in v.items():
             if key not in SELECTOR_FIELDS:
-                raise ValueError(f"unknown selector field {key!r} (known: {', '.join(SELECTOR_FIELDS)})")
+                raise ValueError(
+                    f"unknown selector field {key!r} (known: {', '.join(SELECTOR_FIELDS)})"
+                )
             _check_selector(key, sel)
         return v
 
@@ -299,7 +299,9 @@ class Config:
         known = {"cityfeeds", "crawl", "schedule", "sources", "topics"}
         for key in raw:
             if key not in known:
-                raise ConfigError(f"unknown top-level key {key!r} (known: {', '.join(sorted(known))})")
+                raise ConfigError(
+                    f"unknown top-level key {key!r} (known: {', '.join(sorted(known))})"
+                )
         self.general = _validate(GeneralSpec, raw.get("cityfeeds", {}), "[cityfeeds]")
         self.crawl = _validate(CrawlSpec, raw.get("crawl", {}), "[crawl]")
         self.schedule = _validate(ScheduleSpec, raw.get("schedule", {}), "[schedule]")
@@ -309,7 +311,9 @@ class Config:
         self.sources: list[SourceSpec] = []
         seen: set[str] = set()
         for i, entry in enumerate(raw.get("sources", [])):
-            label = f"sources[{i}]" + (f" ({entry.get('name')!r})" if isinstance(entry, dict) else "")
+            label = f"sources[{i}]" + (
+                f" ({entry.get('name')!r})" if isinstance(entry, dict) else ""
+            )
             src = _validate(SourceSpec, entry, label)
             if src.name in seen:
                 raise ConfigError(f"{label}: duplicate source name {src.name!r}")
@@ -393,7 +397,9 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     try:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(f"config file not found: {p} (use --config FILE or ${ENV_CONFIG})") from None
+        raise ConfigError(
+            f"config file not found: {p} (use --config FILE or ${ENV_CONFIG})"
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read config file {p}: {exc}") from None
     return parse_config(text, path=p.resolve())
@@ -406,4 +412,3 @@ def parse_config(text: str, *, path: Path | None = None) -> Config:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path or 'config'}: invalid TOML: {exc}") from None
     return Config(raw, path=path)
-

@@ -1,4 +1,4 @@
-"""Per-crawl shared resources (config, source, store, clock) for spiders, pipelines and extensions."""
+"""Per-crawl shared resources (config, source, store, clock) for spiders and components."""
 
 from __future__ import annotations
 
@@ -70,7 +70,9 @@ def get_context(crawler: Crawler) -> CrawlContext:
     return ctx
 
 
-def count_drop(crawler: Crawler, reason: str, detail: str = "", *, level: int = logging.WARNING) -> None:
+def count_drop(
+    crawler: Crawler, reason: str, detail: str = "", *, level: int = logging.WARNING
+) -> None:
     """Count a dropped item or page under ``cityfeeds/dropped/<reason>`` and log it."""
     assert crawler.stats is not None
     crawler.stats.inc_value(f"cityfeeds/dropped/{reason}")

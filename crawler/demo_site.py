@@ -40,7 +40,9 @@ class Story:
 
 STORIES: tuple[Story, ...] = (
     Story(
-        1001, "elektrobusy-vyshli-na-novye-marshruty", "Транспорт",
+        1001,
+        "elektrobusy-vyshli-na-novye-marshruty",
+        "Транспорт",
         "Электробусы вышли на три новых маршрута в Южном округе",
         "Мосгортранс перевёл на электробусы ещё три маршрута, теперь их больше ста.",
         (
@@ -49,10 +51,14 @@ STORIES: tuple[Story, ...] = (
             "Зарядка электробусов проходит на конечных станциях за 10–20 минут. "
             "До конца года в парк поступят ещё 200 машин.",
         ),
-        datetime(2026, 11, 20, 9, 30, tzinfo=MSK), "Анна Петрова", "jsonld",
+        datetime(2026, 11, 20, 9, 30, tzinfo=MSK),
+        "Анна Петрова",
+        "jsonld",
     ),
     Story(
-        1002, "tramvai-vityaz-na-shabolovke", "Транспорт",
+        1002,
+        "tramvai-vityaz-na-shabolovke",
+        "Транспорт",
         "Трамваи «Витязь-Москва» пошли по обновлённой линии на Шаболовке",
         "После ремонта путей на линию вернулись современные низкопольные трамваи.",
         (
@@ -60,10 +66,14 @@ STORIES: tuple[Story, ...] = (
             "бетонное основание, что снижает шум и вибрацию.",
             "На маршрут вышли трамваи «Витязь-Москва» вместимостью до 265 пассажиров.",
         ),
-        datetime(2026, 11, 21, 8, 15, tzinfo=MSK), "Игорь Смирнов", "og-property",
+        datetime(2026, 11, 21, 8, 15, tzinfo=MSK),
+        "Игорь Смирнов",
+        "og-property",
     ),
     Story(
-        1003, "tarify-na-elektroenergiyu", "Экономика",
+        1003,
+        "tarify-na-elektroenergiyu",
+        "Экономика",
         "Тарифы на электроэнергию для жителей столицы изменятся с января",
         "Стоимость киловатт-часа вырастет на девять процентов.",
         (
@@ -71,10 +81,14 @@ STORIES: tuple[Story, ...] = (
             "Для квартир с электроплитами действует понижающий коэффициент.",
             "Отключения электричества в плановом порядке будут объявляться заранее.",
         ),
-        datetime(2026, 11, 21, 12, 0, tzinfo=MSK), "Мария Волкова", "og-name",
+        datetime(2026, 11, 21, 12, 0, tzinfo=MSK),
+        "Мария Волкова",
+        "og-name",
     ),
     Story(
-        1004, "zaryadnye-stancii-dlya-elektromobilej", "Город",
+        1004,
+        "zaryadnye-stancii-dlya-elektromobilej",
+        "Город",
         "В Москве откроют ещё 300 зарядных станций для электромобилей",
         "Быстрые зарядки появятся у торговых центров и на перехватывающих парковках.",
         (
@@ -82,20 +96,29 @@ STORIES: tuple[Story, ...] = (
             "Зарядка электромобилей на городских станциях останется бесплатной до конца года.",
             "Сейчас в городе зарегистрировано более 25 тысяч электромобилей.",
         ),
-        datetime(2026, 11, 22, 10, 45, tzinfo=MSK), "Олег Кузнецов", "jsonld",
+        datetime(2026, 11, 22, 10, 45, tzinfo=MSK),
+        "Олег Кузнецов",
+        "jsonld",
     ),
     Story(
-        1005, "elektronnyj-dnevnik-obnovili", "Образование",
+        1005,
+        "elektronnyj-dnevnik-obnovili",
+        "Образование",
         "Электронный дневник школьников получил новое оформление",
         "Родители смогут видеть расписание кружков в личном кабинете.",
         (
-            "Обновление электронного дневника и электронного журнала МЭШ стало доступно всем школам.",
+            "Обновление электронного дневника и электронного журнала МЭШ стало доступно "
+            "всем школам.",
             "В приложении появился раздел с домашними заданиями и оценками за четверть.",
         ),
-        datetime(2026, 11, 22, 14, 5, tzinfo=MSK), "Елена Орлова", "og-property",
+        datetime(2026, 11, 22, 14, 5, tzinfo=MSK),
+        "Елена Орлова",
+        "og-property",
     ),
     Story(
-        1006, "elektrosamokaty-zima", "Транспорт",
+        1006,
+        "elektrosamokaty-zima",
+        "Транспорт",
         "Прокат электросамокатов в Москве завершит сезон в декабре",
         "Кикшеринговые сервисы уберут самокаты со улиц до весны.",
         (
@@ -103,10 +126,14 @@ STORIES: tuple[Story, ...] = (
             "совершили более 100 миллионов поездок на средствах индивидуальной мобильности.",
             "Скорость СИМ в центре города по-прежнему ограничена 15 километрами в час.",
         ),
-        datetime(2026, 11, 23, 9, 0, tzinfo=MSK), "Анна Петрова", "plain",
+        datetime(2026, 11, 23, 9, 0, tzinfo=MSK),
+        "Анна Петрова",
+        "plain",
     ),
     Story(
-        1007, "elektrostal-novyj-park", "Область",
+        1007,
+        "elektrostal-novyj-park",
+        "Область",
         "В Электростали открылся новый парк у городского пруда",
         "Благоустройство территории заняло полтора года.",
         (
@@ -114,10 +141,14 @@ STORIES: tuple[Story, ...] = (
             "площадки и прокат лодок.",
             "Жители района Электроугли тоже ждут обновления своего сквера.",
         ),
-        datetime(2026, 11, 23, 11, 20, tzinfo=MSK), "Сергей Ильин", "og-name",
+        datetime(2026, 11, 23, 11, 20, tzinfo=MSK),
+        "Сергей Ильин",
+        "og-name",
     ),
     Story(
-        1008, "rechnye-elektrosuda-zimnij-marshrut", "Транспорт",
+        1008,
+        "rechnye-elektrosuda-zimnij-marshrut",
+        "Транспорт",
         "Речные электросуда будут ходить по Москве-реке и зимой",
         "Ледоколы будут прокладывать путь для речных трамваев на маршруте от Киевского вокзала.",
         (
@@ -125,10 +156,14 @@ STORIES: tuple[Story, ...] = (
             "бесшумен и не выбрасывает выхлопных газов.",
             "Оплатить проезд на речном трамвае можно картой «Тройка».",
         ),
-        datetime(2026, 11, 24, 8, 40, tzinfo=MSK), "Игорь Смирнов", "jsonld",
+        datetime(2026, 11, 24, 8, 40, tzinfo=MSK),
+        "Игорь Смирнов",
+        "jsonld",
     ),
     Story(
-        1009, "remont-dorogi-na-leninskom", "Дороги",
+        1009,
+        "remont-dorogi-na-leninskom",
+        "Дороги",
         "На Ленинском проспекте ограничат движение из-за ремонта дороги",
         "Две полосы в сторону центра перекроют на выходные.",
         (
@@ -136,10 +171,14 @@ STORIES: tuple[Story, ...] = (
             "заранее планировать маршрут и учитывать перекрытие.",
             "Объезд организован по соседним улицам.",
         ),
-        datetime(2026, 11, 24, 16, 10, tzinfo=MSK), "Мария Волкова", "og-property",
+        datetime(2026, 11, 24, 16, 10, tzinfo=MSK),
+        "Мария Волкова",
+        "og-property",
     ),
     Story(
-        1010, "ivolga-mcd-novye-poezda", "Транспорт",
+        1010,
+        "ivolga-mcd-novye-poezda",
+        "Транспорт",
         "На МЦД-2 вышли новые электропоезда «Иволга 4.0»",
         "Поезда стали тише и получили больше мест для колясок и велосипедов.",
         (
@@ -147,20 +186,28 @@ STORIES: tuple[Story, ...] = (
             "диаметру. В вагонах есть зарядные устройства для гаджетов.",
             "До конца года на МЦД поступят ещё 15 составов.",
         ),
-        datetime(2026, 11, 25, 7, 55, tzinfo=MSK), "Олег Кузнецов", "jsonld",
+        datetime(2026, 11, 25, 7, 55, tzinfo=MSK),
+        "Олег Кузнецов",
+        "jsonld",
     ),
     Story(
-        1011, "vystavka-v-manezhe", "Культура",
+        1011,
+        "vystavka-v-manezhe",
+        "Культура",
         "В Манеже открылась выставка московской графики XX века",
         "Экспозиция объединила более 300 работ из частных собраний.",
         (
             "Выставка продлится до конца января. Вход для школьников бесплатный по выходным.",
             "Кураторы подготовили экскурсии на русском и английском языках.",
         ),
-        datetime(2026, 11, 25, 13, 30, tzinfo=MSK), "Елена Орлова", "og-name",
+        datetime(2026, 11, 25, 13, 30, tzinfo=MSK),
+        "Елена Орлова",
+        "og-name",
     ),
     Story(
-        1012, "elektrobusnyj-park-v-novoj-moskve", "Транспорт",
+        1012,
+        "elektrobusnyj-park-v-novoj-moskve",
+        "Транспорт",
         "В Новой Москве построят электробусный парк на 300 машин",
         "Парк станет одним из крупнейших в Европе.",
         (
@@ -168,7 +215,9 @@ STORIES: tuple[Story, ...] = (
             "ночные зарядные станции для электробусов и ремонтную зону.",
             "Проект позволит перевести на электротранспорт ещё 30 маршрутов.",
         ),
-        datetime(2026, 11, 26, 9, 10, tzinfo=MSK), "Анна Петрова", "og-property",
+        datetime(2026, 11, 26, 9, 10, tzinfo=MSK),
+        "Анна Петрова",
+        "og-property",
     ),
 )
 
@@ -204,16 +253,30 @@ def _article_page(story: Story, base: str) -> str:
             "articleSection": story.section,
             "mainEntityOfPage": url,
         }
-        meta.append(f'<script type="application/ld+json">{json.dumps(ld, ensure_ascii=False)}</script>')
+        meta.append(
+            f'<script type="application/ld+json">{json.dumps(ld, ensure_ascii=False)}</script>'
+        )
     months = (
-        "января", "февраля", "марта", "апреля", "мая", "июня", "июля", "августа", "сентября",
-        "октября", "ноября", "декабря",
+        "января",
+        "февраля",
+        "марта",
+        "апреля",
+        "мая",
+        "июня",
+        "июля",
+        "августа",
+        "сентября",
+        "октября",
+        "ноября",
+        "декабря",
     )
     p = story.published
     visible_date = f"{p.day} {months[p.month - 1]} {p.year}, {p:%H:%M}"
     body = "\n".join(f"<p>{esc(para)}</p>" for para in story.paragraphs)
     related = "\n".join(
-        f'<li><a href="{article_path(s)}">{esc(s.title)}</a></li>' for s in STORIES if s.id != story.id
+        f'<li><a href="{article_path(s)}">{esc(s.title)}</a></li>'
+        for s in STORIES
+        if s.id != story.id
     )[:2000]
     return f"""<!DOCTYPE html>
 <html lang="ru">
@@ -245,7 +308,8 @@ def _article_page(story: Story, base: str) -> str:
 
 def _listing_page(stories: list[Story], page: int, pages: int) -> str:
     items = "\n".join(
-        f'<li class="news-item"><a href="{article_path(s)}">{html.escape(s.title)}</a></li>' for s in stories
+        f'<li class="news-item"><a href="{article_path(s)}">{html.escape(s.title)}</a></li>'
+        for s in stories
     )
     nav = f'<a class="next" href="/news/?page={page + 1}">Дальше</a>' if page < pages else ""
     return f"""<!DOCTYPE html>
@@ -299,7 +363,10 @@ def build_site(base_url: str, stories: tuple[Story, ...] = STORIES) -> dict[str,
     half = len(newest_first) // 2
     files: dict[str, tuple[bytes, str]] = {}
     for story in stories:
-        files[article_path(story)] = (_article_page(story, base_url).encode(), "text/html; charset=utf-8")
+        files[article_path(story)] = (
+            _article_page(story, base_url).encode(),
+            "text/html; charset=utf-8",
+        )
     per_page = 6
     pages = max(1, -(-len(newest_first) // per_page))
     for page in range(1, pages + 1):
@@ -308,7 +375,10 @@ def build_site(base_url: str, stories: tuple[Story, ...] = STORIES) -> dict[str,
         files[f"/news/?page={page}"] = (body, "text/html; charset=utf-8")
         if page == 1:
             files["/news/"] = (body, "text/html; charset=utf-8")
-    files["/rss.xml"] = (_rss(newest_first[:half], base_url).encode(), "application/rss+xml; charset=utf-8")
+    files["/rss.xml"] = (
+        _rss(newest_first[:half], base_url).encode(),
+        "application/rss+xml; charset=utf-8",
+    )
     files["/sitemap.xml"] = (_sitemap(newest_first[half:], base_url).encode(), "application/xml")
     files["/robots.txt"] = (b"User-agent: *\nAllow: /\n", "text/plain")
     files["/"] = (_listing_page(newest_first[:per_page], 1, 1).encode(), "text/html; charset=utf-8")
@@ -324,7 +394,7 @@ class SiteServer:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server API)
+            def do_GET(self) -> None:
                 outer.requests.append(self.path)
                 found = outer.files.get(self.path)
                 if found is None:
@@ -381,7 +451,9 @@ def demo_source(base_url: str, name: str = "demo") -> dict[str, Any]:
         "language": "ru",
         "feeds": [base_url + "rss.xml"],
         "sitemaps": [base_url + "sitemap.xml"],
-        "listings": [{"url": base_url + "news/", "link_pattern": r"/news/\d+-", "next_page": "css:a.next"}],
+        "listings": [
+            {"url": base_url + "news/", "link_pattern": r"/news/\d+-", "next_page": "css:a.next"}
+        ],
         "article_pattern": r"/news/\d+-[\w-]+$",
         "allow_private": True,
         "site_names": [SITE_TITLE],

@@ -45,7 +45,11 @@ def politeness_settings(config: Config) -> dict[str, Any]:
 
 
 def crawl_settings(
-    config: Config, *, config_path: Path, database_url: str | None = None, progress: bool = False,
+    config: Config,
+    *,
+    config_path: Path,
+    database_url: str | None = None,
+    progress: bool = False,
     log_level: str = "WARNING",
 ) -> dict[str, Any]:
     """All Scrapy settings for a cityfeeds crawl of ``config``."""
@@ -79,7 +83,11 @@ def run_in_this_process(
     settings.setmodule(project_settings, priority="project")
     settings.update(
         crawl_settings(
-            config, config_path=config_path, database_url=database_url, progress=progress, log_level=log_level
+            config,
+            config_path=config_path,
+            database_url=database_url,
+            progress=progress,
+            log_level=log_level,
         ),
         priority="cmdline",
     )
@@ -148,7 +156,9 @@ def crawl_subprocess(
     started = datetime.now(UTC)
     t0 = time.monotonic()
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(__file__).resolve().parent.parent), env.get("PYTHONPATH")]))
+    env["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [str(Path(__file__).resolve().parent.parent), env.get("PYTHONPATH")])
+    )
     proc = subprocess.Popen(cmd, stdout=stdout, stderr=stderr, env=env, start_new_session=True)
     killed = False
     try:
@@ -172,13 +182,21 @@ def crawl_subprocess(
             runs = [r for r in store.recent_runs(name, limit=1) if r["started_at"] >= started]
             run = runs[0] if runs else None
             if run is None or run["status"] == "running":
-                why = "killed after the run timeout" if killed else f"crawl process exited with {proc.returncode}"
+                why = (
+                    "killed after the run timeout"
+                    if killed
+                    else f"crawl process exited with {proc.returncode}"
+                )
                 if run is None:
                     run_id = store.start_run(name, now=started)
                 else:
                     run_id = run["id"]
                 store.finish_run(
-                    run_id, status="killed" if killed else "failed", stats=RunStats(), now=now, message=why
+                    run_id,
+                    status="killed" if killed else "failed",
+                    stats=RunStats(),
+                    now=now,
+                    message=why,
                 )
                 run = store.recent_runs(name, limit=1)[0]
             outcome.runs[name] = run
@@ -208,7 +226,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--database-url")
     parser.add_argument("--progress", action="store_true")
     parser.add_argument("--log-level", default="WARNING")
-    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="extra Scrapy setting")
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="NAME=VALUE", help="extra Scrapy setting"
+    )
     parser.add_argument("sources", nargs="+")
     args = parser.parse_args(argv)
     extra: dict[str, Any] = {}

@@ -405,7 +405,10 @@ class Store:
             with self._read() as conn:
                 rows = (
                     conn.execute(
-                        select(articles).where(articles.c.id > last).order_by(articles.c.id).limit(batch)
+                        select(articles)
+                        .where(articles.c.id > last)
+                        .order_by(articles.c.id)
+                        .limit(batch)
                     )
                     .mappings()
                     .all()
@@ -419,7 +422,11 @@ class Store:
     def get_article(self, url: str) -> Article | None:
         """The stored article with this URL (any variant with the same identity)."""
         with self._read() as conn:
-            rows = conn.execute(select(articles).where(articles.c.url_key == url_identity(url))).mappings().all()
+            rows = (
+                conn.execute(select(articles).where(articles.c.url_key == url_identity(url)))
+                .mappings()
+                .all()
+            )
             found = self._with_topics(conn, rows)
         return found[0] if found else None
 
@@ -430,9 +437,15 @@ class Store:
             for t in conn.execute(
                 select(article_topics)
                 .where(article_topics.c.article_id.in_(ids))
-                .order_by(article_topics.c.article_id, article_topics.c.score.desc(), article_topics.c.topic)
+                .order_by(
+                    article_topics.c.article_id,
+                    article_topics.c.score.desc(),
+                    article_topics.c.topic,
+                )
             ).mappings():
-                topics[t["article_id"]].append(TopicMatch(t["topic"], t["score"], list(t["evidence"])))
+                topics[t["article_id"]].append(
+                    TopicMatch(t["topic"], t["score"], list(t["evidence"]))
+                )
         return [_row_to_article(r, topics[r["id"]]) for r in rows]
 
     def set_topics(self, url: str, topics: Sequence[TopicMatch]) -> bool:
@@ -441,12 +454,16 @@ class Store:
         def run() -> bool:
             with self._write() as conn:
                 row = conn.execute(
-                    select(articles.c.id, articles.c.published).where(articles.c.url_key == url_identity(url))
+                    select(articles.c.id, articles.c.published).where(
+                        articles.c.url_key == url_identity(url)
+                    )
                 ).first()
                 if row is None:
                     return False
                 old = conn.execute(
-                    select(article_topics.c.topic, article_topics.c.score, article_topics.c.evidence)
+                    select(
+                        article_topics.c.topic, article_topics.c.score, article_topics.c.evidence
+                    )
                     .where(article_topics.c.article_id == row.id)
                     .order_by(article_topics.c.topic)
                 ).all()
@@ -469,14 +486,18 @@ class Store:
     def source_counts(self) -> dict[str, int]:
         """Number of stored articles per source."""
         with self._read() as conn:
-            rows = conn.execute(select(articles.c.source, func.count()).group_by(articles.c.source)).all()
+            rows = conn.execute(
+                select(articles.c.source, func.count()).group_by(articles.c.source)
+            ).all()
         return {source: n for source, n in rows}
 
     def newest_published(self) -> dict[str, datetime]:
         """Publication time of each source's newest article."""
         with self._read() as conn:
             rows = conn.execute(
-                select(articles.c.source, func.max(articles.c.published)).group_by(articles.c.source)
+                select(articles.c.source, func.max(articles.c.published)).group_by(
+                    articles.c.source
+                )
             ).all()
         return {s: UTCDateTime().process_result_value(d, self.engine.dialect) for s, d in rows if d}
 
@@ -494,14 +515,22 @@ class Store:
             with self._write() as conn:
                 return int(
                     conn.execute(
-                        insert(runs).values(source=source, started_at=now, status="running", dropped={}, stats={})
+                        insert(runs).values(
+                            source=source, started_at=now, status="running", dropped={}, stats={}
+                        )
                     ).inserted_primary_key[0]
                 )
 
         return int(_retry_locked(run))
 
     def finish_run(
-        self, run_id: int, *, status: str, stats: RunStats, now: datetime, message: str | None = None
+        self,
+        run_id: int,
+        *,
+        status: str,
+        stats: RunStats,
+        now: datetime,
+        message: str | None = None,
     ) -> None:
         """Record the end of a crawl run with its figures."""
 
@@ -563,7 +592,9 @@ class Store:
             rows = conn.execute(select(http_cache)).mappings().all()
         return {r["url"]: (r["etag"], r["last_modified"]) for r in rows}
 
-    def set_validators(self, url: str, etag: str | None, last_modified: str | None, *, now: datetime) -> None:
+    def set_validators(
+        self, url: str, etag: str | None, last_modified: str | None, *, now: datetime
+    ) -> None:
         """Remember a URL's validators for the next conditional GET."""
 
         def run() -> None:
@@ -571,7 +602,9 @@ class Store:
                 conn.execute(delete(http_cache).where(http_cache.c.url == url))
                 if etag or last_modified:
                     conn.execute(
-                        insert(http_cache).values(url=url, etag=etag, last_modified=last_modified, checked_at=now)
+                        insert(http_cache).values(
+                            url=url, etag=etag, last_modified=last_modified, checked_at=now
+                        )
                     )
 
         _retry_locked(run)
@@ -586,7 +619,9 @@ class Store:
             with self._write() as conn:
                 conn.execute(delete(feed_builds).where(feed_builds.c.path == feed_path))
                 conn.execute(
-                    insert(feed_builds).values(path=feed_path, ok=ok, error=error, items=items, built_at=now)
+                    insert(feed_builds).values(
+                        path=feed_path, ok=ok, error=error, items=items, built_at=now
+                    )
                 )
 
         _retry_locked(run)
@@ -594,12 +629,19 @@ class Store:
     def feed_build_status(self) -> list[dict[str, Any]]:
         """Outcome of the last build of every feed file."""
         with self._read() as conn:
-            return [dict(r) for r in conn.execute(select(feed_builds).order_by(feed_builds.c.path)).mappings()]
+            return [
+                dict(r)
+                for r in conn.execute(select(feed_builds).order_by(feed_builds.c.path)).mappings()
+            ]
 
     def get_source_state(self, source: str) -> dict[str, Any]:
         """Scheduler bookkeeping of one source (failures, backoff)."""
         with self._read() as conn:
-            row = conn.execute(select(source_state).where(source_state.c.source == source)).mappings().first()
+            row = (
+                conn.execute(select(source_state).where(source_state.c.source == source))
+                .mappings()
+                .first()
+            )
         if row is None:
             return {
                 "source": source,
@@ -616,11 +658,15 @@ class Store:
 
         def run() -> None:
             with self._write() as conn:
-                row = conn.execute(select(source_state.c.source).where(source_state.c.source == source)).first()
+                row = conn.execute(
+                    select(source_state.c.source).where(source_state.c.source == source)
+                ).first()
                 if row is None:
                     conn.execute(insert(source_state).values(source=source, **values))
                 else:
-                    conn.execute(update(source_state).where(source_state.c.source == source).values(**values))
+                    conn.execute(
+                        update(source_state).where(source_state.c.source == source).values(**values)
+                    )
 
         _retry_locked(run)
 

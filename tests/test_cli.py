@@ -44,7 +44,9 @@ def test_sources_lists_the_shipped_sites(capsys: pytest.CaptureFixture[str]) -> 
 
 def test_config_error_is_one_clear_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "bad.toml"
-    bad.write_text('[[sources]]\nname = "x"\ntitle = "X"\nurl = "https://a.ru/"\nbogus = 1\n', encoding="utf-8")
+    bad.write_text(
+        '[[sources]]\nname = "x"\ntitle = "X"\nurl = "https://a.ru/"\nbogus = 1\n', encoding="utf-8"
+    )
     assert main(["--config", str(bad), "sources"]) == 2
     err = capsys.readouterr().err
     assert "configuration error: sources[0] ('x'): bogus: unknown key" in err
@@ -62,13 +64,34 @@ def test_extract_a_saved_page(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     page.write_bytes(build_site(base)[article_path(story)][0])
     url = base.rstrip("/") + article_path(story)
     code = main(
-        ["--config", str(ROOT / "cityfeeds.toml"), "extract", str(page), "--url", url, "--now", "2026-11-26T12:00:00+00:00"]
+        [
+            "--config",
+            str(ROOT / "cityfeeds.toml"),
+            "extract",
+            str(page),
+            "--url",
+            url,
+            "--now",
+            "2026-11-26T12:00:00+00:00",
+        ]
     )
     assert code == 0
     data = json.loads(capsys.readouterr().out)
     for key in (
-        "url", "title", "summary", "text", "published", "updated", "authors", "section", "tags",
-        "image", "language", "source", "topics", "provenance",
+        "url",
+        "title",
+        "summary",
+        "text",
+        "published",
+        "updated",
+        "authors",
+        "section",
+        "tags",
+        "image",
+        "language",
+        "source",
+        "topics",
+        "provenance",
     ):
         assert key in data, key
     assert data["url"] == url
@@ -86,7 +109,9 @@ def test_extract_file_needs_url(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert "--url is required" in capsys.readouterr().err
 
 
-def test_feeds_retag_rescores_without_recrawl(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_feeds_retag_rescores_without_recrawl(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     raw = tomllib.loads((ROOT / "cityfeeds.toml").read_text(encoding="utf-8"))
     raw["cityfeeds"] = {
         "output_dir": str(tmp_path / "out"),

@@ -8,6 +8,7 @@ import pytest
 
 from crawler.config import ConfigError, load_config, parse_config
 
+SRC = '[[sources]]\nname = "x"\ntitle = "X"\nurl = "https://a.ru/"\n'
 MINIMAL = """
 [[sources]]
 name = "m24"
@@ -48,9 +49,9 @@ def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("snippet", "message"),
     [
-        ('[cityfeeds]\nfeed_sise = 10\n', r"\[cityfeeds\]: feed_sise: unknown key"),
+        ("[cityfeeds]\nfeed_sise = 10\n", r"\[cityfeeds\]: feed_sise: unknown key"),
         ('[crawl]\ndownload_delay = "slow"\n', r"\[crawl\]: download_delay"),
-        ('[nonsense]\na = 1\n', "unknown top-level key 'nonsense'"),
+        ("[nonsense]\na = 1\n", "unknown top-level key 'nonsense'"),
         (
             '[[sources]]\nname = "x"\ntitle = "X"\nurl = "file:///etc/passwd"\n',
             r"sources\[0\] \('x'\): url: not an http\(s\) URL",
@@ -61,27 +62,27 @@ def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
         ),
         ('[[sources]]\nname = "x"\ntitle = "X"\nurl = "ftp://example.org/"\n', "not an http"),
         (
-            '[[sources]]\nname = "x"\ntitle = "X"\nurl = "https://a.ru/"\narticle_pattern = "(["\n',
+            SRC + 'article_pattern = "(["\n',
             r"sources\[0\] \('x'\): article_pattern: invalid regex",
         ),
         (
-            '[[sources]]\nname = "x"\ntitle = "X"\nurl = "https://a.ru/"\nschedule = "61 * * * *"\n',
+            SRC + 'schedule = "61 * * * *"\n',
             "schedule '61 \\* \\* \\* \\*'",
         ),
         (
-            '[[sources]]\nname = "x"\ntitle = "X"\nurl = "https://a.ru/"\nschedule = "0 0 * *"\n',
+            SRC + 'schedule = "0 0 * *"\n',
             "expected 5 cron fields",
         ),
         (
-            '[[sources]]\nname = "x"\ntitle = "X"\nurl = "https://a.ru/"\nschedule = "0 0 * * 0"\n',
+            SRC + 'schedule = "0 0 * * 0"\n',
             "weekday names",
         ),
         (
-            '[[sources]]\nname = "x"\ntitle = "X"\nurl = "https://a.ru/"\nselectors = {title = "css:h1[[["}\n',
+            SRC + 'selectors = {title = "css:h1[[["}\n',
             "invalid css selector for 'title'",
         ),
         (
-            '[[sources]]\nname = "x"\ntitle = "X"\nurl = "https://a.ru/"\nselectors = {headline = "h1"}\n',
+            SRC + 'selectors = {headline = "h1"}\n',
             "unknown selector field 'headline'",
         ),
         (
@@ -89,7 +90,7 @@ def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
             "use lowercase letters",
         ),
         (
-            '[[sources]]\nname = "x"\ntitle = "X"\nurl = "https://a.ru/"\ntimezone = "Mars/Base"\n',
+            SRC + 'timezone = "Mars/Base"\n',
             "unknown time zone",
         ),
         (MINIMAL + MINIMAL, "duplicate source name 'm24'"),
@@ -114,13 +115,15 @@ def test_topic_with_unknown_source_lists_known_ones(project_config_text: str) ->
 
 def test_idn_allowed_domain_is_punycoded() -> None:
     config = parse_config(
-        '[[sources]]\nname = "x"\ntitle = "X"\nurl = "http://новости.рф/"\nallowed_domains = ["новости.рф"]\n'
+        '[[sources]]\nname = "x"\ntitle = "X"\nurl = "http://новости.рф/"\n'
+        'allowed_domains = ["новости.рф"]\n'
     )
     assert config.sources[0].allowed_domains == ["xn--b1amnebsh.xn--p1ai"]
 
 
 def test_private_address_allowed_only_when_asked() -> None:
     config = parse_config(
-        '[[sources]]\nname = "x"\ntitle = "X"\nurl = "http://127.0.0.1:8000/"\nallow_private = true\n'
+        '[[sources]]\nname = "x"\ntitle = "X"\nurl = "http://127.0.0.1:8000/"\n'
+        "allow_private = true\n"
     )
     assert config.sources[0].url.startswith("http://127.0.0.1:8000")

@@ -43,7 +43,9 @@ def test_atom_feed_from_corpus() -> None:
 @needs_corpus
 def test_rss_feed_from_corpus() -> None:
     links = parse_feed(read("feed2.rss"), "http://www.example.com/", tz=TZ, now=NOW)
-    assert [lk.url for lk in links] == ["http://www.example.com/blog/post/1"]  # guid is not a permalink
+    assert [lk.url for lk in links] == [
+        "http://www.example.com/blog/post/1"
+    ]  # guid is not a permalink
     assert links[0].published == datetime(2009, 9, 6, 16, 20, tzinfo=UTC)
 
 
@@ -68,7 +70,10 @@ def test_urlset_sitemap_from_corpus(name: str) -> None:
 def test_sitemap_index_with_cdata_from_corpus() -> None:
     sitemap = parse_sitemap(read("sitemap2.xml"), "http://www.example.com/", tz=TZ, now=NOW)
     assert sitemap.links == []
-    assert sitemap.sitemaps == ["http://www.example.com/sitemap1.xml.gz", "http://www.example.com/sitemap2.xml.gz"]
+    assert sitemap.sitemaps == [
+        "http://www.example.com/sitemap1.xml.gz",
+        "http://www.example.com/sitemap2.xml.gz",
+    ]
 
 
 @needs_corpus

@@ -5,7 +5,14 @@ from __future__ import annotations
 import re
 
 from crawler.cli import build_parser, command_modules
-from crawler.config import CrawlSpec, GeneralSpec, ListingSpec, ScheduleSpec, SourceSpec, load_config
+from crawler.config import (
+    CrawlSpec,
+    GeneralSpec,
+    ListingSpec,
+    ScheduleSpec,
+    SourceSpec,
+    load_config,
+)
 from feeds.topics import TopicSpec
 from tests.conftest import ROOT
 

@@ -22,10 +22,14 @@ ON_TOPIC = {1001, 1002, 1004, 1006, 1008, 1010, 1012}  # written as electric-tra
 
 
 def _feed_files(output: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(output)): p.read_bytes() for p in sorted(output.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(output)): p.read_bytes() for p in sorted(output.rglob("*")) if p.is_file()
+    }
 
 
-def test_crawl_store_publish_and_recrawl(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_crawl_store_publish_and_recrawl(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     with serve_site() as site:
         cfg = write_site_config(tmp_path, site.base_url)
         assert main(["--config", str(cfg), "crawl", "--quiet"]) == 0
@@ -47,7 +51,9 @@ def test_crawl_store_publish_and_recrawl(tmp_path: Path, capsys: pytest.CaptureF
         topic = feedparser.parse((output / "topics/electric-transport.atom").read_bytes())
         assert not topic.bozo
         links = {e.link for e in topic.entries}
-        expected = {site.base_url.rstrip("/") + article_path(s) for s in STORIES if s.id in ON_TOPIC}
+        expected = {
+            site.base_url.rstrip("/") + article_path(s) for s in STORIES if s.id in ON_TOPIC
+        }
         assert links == expected  # only on-topic items, and all of them
 
         store = Store.open(config.database_url)
@@ -78,7 +84,9 @@ def test_crawl_store_publish_and_recrawl(tmp_path: Path, capsys: pytest.CaptureF
 def test_incremental_recrawl_skips_stored_articles(tmp_path: Path) -> None:
     with serve_site() as site:
         cfg = write_site_config(tmp_path, site.base_url)
-        text = cfg.read_text(encoding="utf-8").replace("[crawl]\n", "[crawl]\nrefresh_hours = 0\n", 1)
+        text = cfg.read_text(encoding="utf-8").replace(
+            "[crawl]\n", "[crawl]\nrefresh_hours = 0\n", 1
+        )
         cfg.write_text(text, encoding="utf-8")
         assert main(["--config", str(cfg), "crawl", "--quiet", "--no-feeds"]) == 0
         site.requests.clear()
@@ -99,7 +107,9 @@ def test_failing_source_does_not_stop_the_others(tmp_path: Path) -> None:
     with serve_site() as site:
         broken = demo_source(site.base_url, name="broken")
         broken.update(feeds=[site.base_url + "missing.xml"], sitemaps=[], listings=[])
-        cfg = write_site_config(tmp_path, site.base_url, sources=[demo_source(site.base_url), broken])
+        cfg = write_site_config(
+            tmp_path, site.base_url, sources=[demo_source(site.base_url), broken]
+        )
         assert main(["--config", str(cfg), "crawl", "--quiet"]) == 1
         config = load_config(cfg)
         assert (config.output_dir / "sources/demo.rss").is_file()
@@ -116,7 +126,17 @@ def test_scrapy_cli_from_repository_root(tmp_path: Path) -> None:
         cfg = write_site_config(tmp_path, site.base_url)
         env = {**os.environ, "CITYFEEDS_CONFIG": str(cfg)}
         proc = subprocess.run(
-            [sys.executable, "-m", "scrapy", "crawl", "news", "-a", "source=demo", "-s", "LOG_LEVEL=WARNING"],
+            [
+                sys.executable,
+                "-m",
+                "scrapy",
+                "crawl",
+                "news",
+                "-a",
+                "source=demo",
+                "-s",
+                "LOG_LEVEL=WARNING",
+            ],
             cwd=ROOT,
             env=env,
             capture_output=True,

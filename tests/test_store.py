@@ -37,7 +37,12 @@ def test_insert_then_unchanged_then_updated(store: Store) -> None:
     assert stored is not None and stored.first_seen == NOW and stored.updated is None
 
     later = NOW + timedelta(hours=2)
-    edited = make(1, title="Новость 1 (обновлено)", published=datetime(2030, 1, 1, tzinfo=UTC), fetched_at=later)
+    edited = make(
+        1,
+        title="Новость 1 (обновлено)",
+        published=datetime(2030, 1, 1, tzinfo=UTC),
+        fetched_at=later,
+    )
     result = store.upsert_article(edited, now=later)
     assert result.status == "updated" and result.article_id == again.article_id
     stored = store.get_article("https://vm.ru/news/1-slug")
@@ -71,7 +76,13 @@ def test_newest_by_topic_and_source(store: Store) -> None:
     newest = store.newest_articles(limit=3)
     assert [a.url.rsplit("/", 1)[1] for a in newest] == ["9", "7-slug", "6-slug"]
     topic = store.newest_articles(topic="electric-transport", limit=10)
-    assert [a.title for a in topic] == ["Новость 9", "Новость 7", "Новость 5", "Новость 3", "Новость 1"]
+    assert [a.title for a in topic] == [
+        "Новость 9",
+        "Новость 7",
+        "Новость 5",
+        "Новость 3",
+        "Новость 1",
+    ]
     assert topic[0].topics[0].evidence == ["title: электробус"]
     assert {a.source for a in store.newest_articles(source="m24", limit=10)} == {"m24"}
     assert store.topic_counts() == {"electric-transport": 5}
@@ -101,7 +112,12 @@ def test_runs_are_recorded(store: Store) -> None:
     stats = RunStats(pages=5, new=3, updated=1, unchanged=1, dropped={"missing_title": 2}, errors=1)
     store.finish_run(run_id, status="ok", stats=stats, now=NOW + timedelta(minutes=1))
     run = store.recent_runs("vm")[0]
-    assert (run["status"], run["pages"], run["new"], run["dropped"]) == ("ok", 5, 3, {"missing_title": 2})
+    assert (run["status"], run["pages"], run["new"], run["dropped"]) == (
+        "ok",
+        5,
+        3,
+        {"missing_title": 2},
+    )
     stale = store.start_run("m24", now=NOW)
     assert store.close_stale_runs(now=NOW) == 1
     assert store.recent_runs("m24")[0]["status"] == "killed"
@@ -118,7 +134,9 @@ def test_known_urls_respect_refresh_window(store: Store) -> None:
     store.upsert_article(make(1), now=NOW - timedelta(days=3))
     store.upsert_article(make(2), now=NOW)
     assert store.known_urls("vm") == {"vm.ru/news/1-slug", "vm.ru/news/2-slug"}
-    assert store.known_urls("vm", first_seen_before=NOW - timedelta(days=1)) == {"vm.ru/news/1-slug"}
+    assert store.known_urls("vm", first_seen_before=NOW - timedelta(days=1)) == {
+        "vm.ru/news/1-slug"
+    }
 
 
 def test_migrate_is_idempotent(db_url: str) -> None:

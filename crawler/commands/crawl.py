@@ -17,14 +17,21 @@ Exit status: 0 when every source succeeded, 1 when any failed (the others still 
 2 on a configuration error.
 
 Schedule it from cron instead of running the service, e.g.:
-  */30 * * * *  cd /srv/cityfeeds && flock -n data/crawl.cron.lock .venv/bin/cityfeeds crawl --quiet >> data/crawl.log 2>&1
+  */30 * * * *  cd /srv/cityfeeds && flock -n data/crawl.cron.lock \
+                .venv/bin/cityfeeds crawl --quiet >> data/crawl.log 2>&1
 """
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("sources", nargs="*", metavar="SOURCE", help="source names (see `cityfeeds sources`)")
-    parser.add_argument("--no-feeds", action="store_true", help="do not rebuild the feeds afterwards")
-    parser.add_argument("--timeout", type=float, help="wall-clock limit in seconds (default: [crawl] run_timeout)")
+    parser.add_argument(
+        "sources", nargs="*", metavar="SOURCE", help="source names (see `cityfeeds sources`)"
+    )
+    parser.add_argument(
+        "--no-feeds", action="store_true", help="do not rebuild the feeds afterwards"
+    )
+    parser.add_argument(
+        "--timeout", type=float, help="wall-clock limit in seconds (default: [crawl] run_timeout)"
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
 
 
@@ -69,8 +76,19 @@ def run(args: argparse.Namespace, config: Config) -> int:
     print(
         format_table(
             [
-                "source", "status", "pages", "new", "updated", "unchanged", "dropped", "errors",
-                "requests", "avoided", "bytes", "time", "message",
+                "source",
+                "status",
+                "pages",
+                "new",
+                "updated",
+                "unchanged",
+                "dropped",
+                "errors",
+                "requests",
+                "avoided",
+                "bytes",
+                "time",
+                "message",
             ],
             rows,
         )

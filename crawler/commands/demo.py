@@ -1,4 +1,4 @@
-"""``cityfeeds demo``: crawl a bundled sample site on loopback and build its feeds, fully offline."""
+"""``cityfeeds demo``: crawl a bundled sample site on loopback and build its feeds, offline."""
 
 from __future__ import annotations
 
@@ -23,8 +23,14 @@ NEEDS_CONFIG = False
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--output", default="output/demo", help="where to write the demo feeds (default: output/demo)")
-    parser.add_argument("--keep-db", action="store_true", help="keep the throwaway database and print its path")
+    parser.add_argument(
+        "--output",
+        default="output/demo",
+        help="where to write the demo feeds (default: output/demo)",
+    )
+    parser.add_argument(
+        "--keep-db", action="store_true", help="keep the throwaway database and print its path"
+    )
 
 
 def demo_config(base_config: Path, site_url: str, workdir: Path, output: Path) -> Path:
@@ -59,14 +65,20 @@ def run(args: argparse.Namespace, config: Config | None) -> int:
             print(f"Demo site running at {site.base_url}")
             cfg_path = demo_config(config_path(args.config), site.base_url, workdir, output)
             demo = load_config(cfg_path)
-            crawl_args = argparse.Namespace(sources=[], no_feeds=False, timeout=300, quiet=False, verbose=args.verbose)
+            crawl_args = argparse.Namespace(
+                sources=[], no_feeds=False, timeout=300, quiet=False, verbose=args.verbose
+            )
             status = crawl_run(crawl_args, demo)
         print()
         print(f"Feeds written to {output.resolve()}/")
         for path in sorted(output.resolve().rglob("*.rss")):
             print(f"  {path}")
         print(f"Open {output.resolve() / 'index.html'} in a browser, or serve them with:")
-        print(f"  cityfeeds --config {cfg_path} serve" if args.keep_db else f"  python -m http.server -d {output}")
+        print(
+            f"  cityfeeds --config {cfg_path} serve"
+            if args.keep_db
+            else f"  python -m http.server -d {output}"
+        )
         return status
     finally:
         if args.keep_db:

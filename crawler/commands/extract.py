@@ -26,16 +26,20 @@ print it as JSON with the layer that produced each field in `provenance`.
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("target", metavar="URL|FILE", help="a page URL to fetch, or a saved .html[.gz] file")
+    parser.add_argument(
+        "target", metavar="URL|FILE", help="a page URL to fetch, or a saved .html[.gz] file"
+    )
     parser.add_argument("--url", help="the page's address (required with a FILE for correct links)")
     parser.add_argument("--source", help="source name (default: guessed from the URL's host)")
-    parser.add_argument("--now", help="fetch time as ISO 8601 (default: now; for reproducible output)")
+    parser.add_argument(
+        "--now", help="fetch time as ISO 8601 (default: now; for reproducible output)"
+    )
 
 
 def fetch(url: str, user_agent: str, timeout: float = 30) -> tuple[bytes, str | None, str]:
     """GET ``url``; returns (body, header charset, final URL)."""
     request = urllib.request.Request(url, headers={"User-Agent": user_agent})
-    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (http(s) checked)
+    with urllib.request.urlopen(request, timeout=timeout) as response:
         body = response.read(8 * 1024 * 1024 + 1)
         return body, response.headers.get_content_charset(), response.geturl()
 
@@ -49,8 +53,15 @@ def guess_source(config: Config, url: str) -> SourceSpec | None:
     return None
 
 
-def article_json(config: Config, body: bytes, url: str, *, source: SourceSpec | None, now: datetime,
-                 header_charset: str | None = None) -> dict[str, Any]:
+def article_json(
+    config: Config,
+    body: bytes,
+    url: str,
+    *,
+    source: SourceSpec | None,
+    now: datetime,
+    header_charset: str | None = None,
+) -> dict[str, Any]:
     """Extract, normalize and tag one page the way a crawl does; the JSON-ready result."""
     from crawler.article import build_article
     from crawler.extraction import extract_article
@@ -106,7 +117,9 @@ def run(args: argparse.Namespace, config: Config) -> int:
     if is_http_url(target) and not Path(target).exists():
         url = args.url or target
         try:
-            body, header_charset, final = fetch(target, config.crawl.user_agent, config.crawl.timeout)
+            body, header_charset, final = fetch(
+                target, config.crawl.user_agent, config.crawl.timeout
+            )
         except OSError as exc:
             print(f"cityfeeds: cannot fetch {target}: {exc}", file=sys.stderr)
             return 1

@@ -21,7 +21,9 @@ logger = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--retag", action="store_true", help="re-score stored articles against the topics first")
+    parser.add_argument(
+        "--retag", action="store_true", help="re-score stored articles against the topics first"
+    )
 
 
 def rebuild_feeds(config: Config, *, retag: bool = False) -> Any:
@@ -56,7 +58,10 @@ def build_summary(report: Any) -> str:
         f"Feeds: {len(report.results)} files built, {len(report.changed)} changed, "
         f"{len(report.unchanged)} unchanged, {len(report.failures)} failed"
     )
-    fails = [f"  {path}: {error} (last good file kept)" for path, error in sorted(report.failures.items())]
+    fails = [
+        f"  {path}: {error} (last good file kept)"
+        for path, error in sorted(report.failures.items())
+    ]
     return "\n".join([line, *fails])
 
 
