@@ -283,12 +283,12 @@ def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Net]:
                 "/gzip": (
                     200,
                     {"Content-Type": "text/html", "Content-Encoding": "gzip"},
-                    _gzip_bomb(128 * 1024 * 1024),
+                    _gzip_bomb(64 * 1024 * 1024),
                 ),
                 "/br": (
                     200,
                     {"Content-Type": "text/html", "Content-Encoding": "br"},
-                    _brotli_bomb(128 * 1024 * 1024),
+                    _brotli_bomb(64 * 1024 * 1024),
                 ),
                 "/fine": html_route(article_html("Обычная новость рядом с огромными ответами")),
             }

@@ -103,7 +103,7 @@ def test_e1_locked_database_during_a_crawl(tmp_path: Path) -> None:
         db = Path(load_config(lab.config_path()).database_url.removeprefix("sqlite:///"))
         Store.open(f"sqlite:///{db}").close()
         started = threading.Event()
-        holder = threading.Thread(target=_hold_lock, args=(db, 4.0, started))
+        holder = threading.Thread(target=_hold_lock, args=(db, 2.5, started))
         holder.start()
         started.wait(5)
         result = lab.run(feeds=False)
