@@ -206,8 +206,13 @@ def crawl_subprocess(
 
 
 def _kill_group(proc: subprocess.Popen[Any], grace: float = 10.0) -> None:
-    """SIGTERM the child's process group, then SIGKILL after ``grace`` seconds."""
-    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
+    """Stop the child's process group: SIGTERM, a second SIGTERM, then SIGKILL.
+
+    Scrapy answers the first SIGTERM with a graceful shutdown that waits for downloads in
+    flight, and the second with an immediate one; SIGKILL is the last resort.
+    """
+    steps = ((signal.SIGTERM, grace / 2), (signal.SIGTERM, grace / 2), (signal.SIGKILL, 5.0))
+    for sig, wait in steps:
         try:
             os.killpg(proc.pid, sig)
         except ProcessLookupError:
