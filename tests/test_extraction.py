@@ -254,12 +254,45 @@ def test_body_drops_boilerplate_and_keeps_paragraphs() -> None:
     assert data.provenance["text"] == "heuristic"
 
 
+@pytest.mark.parametrize("markup", ["jsonld", "og-property", "og-name", "plain"])
+def test_demo_site_article_body_is_its_paragraphs(markup: str) -> None:
+    # A short story: rubric, <h1>, <time>, a bold lead, two paragraphs, a byline and a related
+    # box. Fundus' convention (the summary is part of the body) puts the lead first.
+    from crawler.demo_site import STORIES, article_path, build_site
+
+    base = "http://127.0.0.1:8000"
+    story = next(s for s in STORIES if s.markup == markup)
+    body, _type = build_site(base)[article_path(story)]
+    data = extract(body, url=base + article_path(story), use_generic=False)
+    expected = [story.lead, *story.paragraphs]
+    assert data.text == "\n\n".join(expected)
+    assert data.provenance["text"] == data.provenance["html"] == "heuristic"
+    assert data.html.count("<p>") == len(expected)
+    for paragraph in expected:
+        assert paragraph in data.html
+    for junk in (story.section, story.title, "Автор:", "Читать также", str(story.published.year)):
+        assert junk not in data.text and junk not in data.html
+    # The crawl's default (generic extractor allowed) gives the same body.
+    assert extract(body, url=base + article_path(story)).text == data.text
+
+
+def test_link_wrapped_teaser_cards_and_repeated_blocks_are_not_body() -> None:
+    teaser = (
+        '<a href="/other"><div class="card"><h3>Другая новость о метро</h3>'
+        "<p>Короткий анонс другой новости, который повторяет формат абзаца статьи.</p></div></a>"
+    )
+    quote = "<p>Цитата, которую редакция показала дважды: в тексте и во врезке рядом.</p>"
+    data = extract(page("", "<h1>Трамваи</h1><article>" + PARAGRAPHS + quote + teaser + quote))
+    assert "Другая новость" not in data.text and "анонс" not in data.text
+    assert data.text.count("Цитата") == 1 and data.html.count("Цитата") == 1
+
+
 def test_use_generic_false_skips_trafilatura_for_metadata(monkeypatch: pytest.MonkeyPatch) -> None:
     import crawler.extraction.body as body_mod
 
     calls: list[str] = []
     real = body_mod.generic
-    monkeypatch.setattr(body_mod, "generic", lambda doc, url: calls.append(url) or real(doc, url))
+    monkeypatch.setattr(body_mod, "generic", lambda html, url: calls.append(url) or real(html, url))
     data = extract(page(), use_generic=False)
     assert data.text and calls == []
     # Without any body container the generic extractor still runs, even with use_generic=False.

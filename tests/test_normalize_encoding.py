@@ -141,3 +141,20 @@ def test_looks_like_mojibake_true(text: str) -> None:
 )
 def test_looks_like_mojibake_false(text: str) -> None:
     assert looks_like_mojibake(text) is False
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (BODY, False),
+        (BODY.encode("utf-8").decode("cp1251"), True),
+        (BODY.encode("koi8-r").decode("cp1251"), True),
+        ("Crème brûlée à la française", False),
+    ],
+)
+def test_looks_like_mojibake_on_a_whole_page(text: str, expected: bool) -> None:
+    # The check runs on a page's non-ASCII runs: kilobytes of ASCII markup and script around
+    # the text must neither hide mojibake nor invent it.
+    markup = '<div class="x-1"><script>var a = {"k": [1, 2, 3]};</script>' * 500
+    html = f"<html><head><title>{text}</title></head><body>{markup}<p>{text}</p></body></html>"
+    assert looks_like_mojibake(html) is expected

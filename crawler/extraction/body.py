@@ -140,6 +140,10 @@ def _collect(container: Element, skip: set[Element]) -> list[tuple[str, Element 
             tag = child.tag
             if not isinstance(tag, str) or child in skip or tag in xpaths.DROP_TAGS or tag == "h1":
                 continue
+            if tag == "a" and child in has_blocks:
+                # A link around headings or paragraphs is a teaser card of another story; the
+                # article's own links sit inside its paragraphs.
+                continue
             if tag in xpaths.BLOCK_TAGS:
                 if tag in ("blockquote", "li") and any(
                     isinstance(d.tag, str) and d.tag in ("p", "li") for d in child.iterdescendants()
@@ -277,6 +281,7 @@ def from_elements(
     """Build a body from one or more container (or paragraph) elements."""
     texts: list[str] = []
     htmls: list[str] = []
+    seen: set[str] = set()
     for container in elements:
         skip = index.boilerplate(container)
         if container.tag in xpaths.BLOCK_TAGS:
@@ -287,8 +292,10 @@ def from_elements(
             text = clean_text(raw)
             if not _keep(tag, el, text):
                 continue
-            if texts and texts[-1] == text:
+            if text in seen:
+                # A repeated block is a caption, pull quote or teaser shown twice, never new text.
                 continue
+            seen.add(text)
             texts.append(text)
             htmls.append(_block_html(tag, el, text))
     if not texts:
