@@ -17,11 +17,21 @@ from urllib.parse import unquote, urlsplit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from crawler.models import Article, TopicMatch
-from feeds.morph import Lemmatizer, Token, fold, fold_case_kept, tokenize
+from feeds.morph import (
+    BREAK_GAP,
+    BREAK_STARTS,
+    HYPHENS,
+    Lemmatizer,
+    fold,
+    fold_case_kept,
+    hyphen_parts,
+    pieces,
+)
 
 __all__ = [
     "DEFAULT_FIELD_WEIGHTS",
     "FIELDS",
+    "SCAN_LIMIT",
     "TopicEngine",
     "TopicSpec",
     "load_topic_specs",
@@ -50,11 +60,21 @@ PHRASE_GAP = 1
 # a body that says «трамвай» five times is about trams, one passing mention is not.
 REPEAT_BONUS = 0.25
 REPEAT_CAP = 2
-# Regexes see at most this many characters per field, which bounds their worst-case cost.
+# Each field is read up to this many characters (cut back to a word boundary). The lead of a
+# news article carries its topic: a typical body (3-5 KB) is read whole, and a 64 KB page costs
+# what a 5 KB one does instead of thirteen times more. A term mentioned only past the first 5,000
+# characters of the body adds at most 1.5 to a topic's score, so this can only turn a borderline
+# match off, never a title/lead match (bench/topics.py compares both ways over real bodies).
+SCAN_LIMIT = 5_000
+# Regexes see at most this many characters per field (fields are already cut to the scan limit;
+# this also bounds an engine built with a larger one), which bounds their worst-case cost.
 REGEX_INPUT_LIMIT = 20_000
 REGEX_MAX_LENGTH = 300
 MIN_PREFIX = 3
 _WORD_RE = re.compile(r"[^\W_]+(?:[-‐‑][^\W_]+)*")
+# A word is only sent to the dictionary (pymorphy3, ~0.3 ms per new word) when it could lead to a
+# term: its first HEAD letters are those of a term word, or it is a listed irregular form.
+HEAD = 3
 _REPEATS = (sre_constants.MAX_REPEAT, sre_constants.MIN_REPEAT, sre_constants.POSSESSIVE_REPEAT)
 
 
@@ -250,14 +270,21 @@ class _Compiled:
     regexes: tuple[tuple[str, re.Pattern[str], float], ...]
     sources: frozenset[str]
     cities: frozenset[str]
+    # First matcher of a term -> indexes into include/exclude, so a field only visits the terms
+    # whose first word it contains (in config order, which keeps float sums identical).
+    include_by_first: dict[int, tuple[int, ...]]
+    exclude_by_first: dict[int, tuple[int, ...]]
 
 
-@dataclass(frozen=True, slots=True)
-class _Occurrence:
-    positions: tuple[int, ...]
-    surface: str
+def _index_by_first(terms: tuple[_Term, ...]) -> dict[int, tuple[int, ...]]:
+    index: dict[int, list[int]] = {}
+    for i, term in enumerate(terms):
+        index.setdefault(term.matchers[0], []).append(i)
+    return {mid: tuple(ids) for mid, ids in index.items()}
 
 
+# One occurrence of a term: the positions of its words and their surface forms joined.
+_Occurrence = tuple[tuple[int, ...], str]
 # Hits of one field: matcher id -> (position, surface) in text order.
 _Hits = dict[int, list[tuple[int, str]]]
 
@@ -265,9 +292,11 @@ _Hits = dict[int, list[tuple[int, str]]]
 class TopicEngine:
     """Scores articles against compiled topics; build once, call :meth:`classify` per article.
 
-    Construction lemmatizes every term once. Each field of an article is tokenized and lemmatized
-    once for all topics; a per-engine LRU cache maps a word to the term words it matches, so
-    re-scoring thousands of stored articles costs mostly dictionary look-ups.
+    Construction lemmatizes every term once. Each field of an article is read once for all topics,
+    up to :data:`SCAN_LIMIT` characters; a per-engine LRU cache maps a word to the term words it
+    matches, so a word costs one dictionary look-up once seen. A new word goes to pymorphy3 only
+    if it could lead to a term (see :meth:`_may_match`), which keeps a crawl's steady stream of
+    unseen names and numbers cheap.
     """
 
     def __init__(
@@ -276,12 +305,15 @@ class TopicEngine:
         *,
         lemmatizer: Lemmatizer | None = None,
         cache_size: int = 200_000,
+        scan_limit: int | None = SCAN_LIMIT,
     ) -> None:
+        """Compile ``specs``; ``scan_limit`` (characters per field, None = all) is for bench."""
+        self._scan_limit = scan_limit
         self._lemmatizer = lemmatizer or Lemmatizer(cache_size)
         self._matcher_ids: dict[TermWord, int] = {}
         self._exact: dict[str, int] = {}
         self._lemma: dict[str, int] = {}
-        self._prefixes: list[tuple[str, int]] = []
+        self._prefixes: dict[str, int] = {}
         seen: set[str] = set()
         compiled: list[_Compiled] = []
         for spec in specs:
@@ -296,9 +328,15 @@ class TopicEngine:
                     regexes=tuple((p, check_regex(p), w) for p, w in spec.regexes.items()),
                     sources=frozenset(spec.sources),
                     cities=frozenset(fold(c) for c in spec.cities),
+                    include_by_first={},
+                    exclude_by_first={},
                 )
             )
+            compiled[-1].include_by_first.update(_index_by_first(compiled[-1].include))
+            compiled[-1].exclude_by_first.update(_index_by_first(compiled[-1].exclude))
         self._topics = tuple(compiled)
+        self._prefix_lengths = tuple(sorted({len(p) for p in self._prefixes}))
+        self._build_candidate_filter()
         # Per instance (not a module cache): the answer depends on this engine's terms.
         self.word_matchers = functools.lru_cache(maxsize=cache_size)(self._word_matchers)
 
@@ -369,29 +407,92 @@ class TopicEngine:
             elif word.kind == "lemma":
                 self._lemma[word.value] = mid
             else:
-                self._prefixes.append((word.value, mid))
+                self._prefixes[word.value] = mid
         return self._matcher_ids[word]
+
+    def _build_candidate_filter(self) -> None:
+        """Collect what :meth:`_may_match` needs: term heads and irregular forms of lemma terms."""
+        self._form_prefixes = self._lemmatizer.form_prefixes()
+        values = [*self._lemma, *self._prefixes]
+        self._heads = frozenset(v[:HEAD] for v in values)
+        self._head_lengths = tuple(sorted({min(len(v), HEAD) for v in values}))
+        # Forms of a lemma term that do not start like it («шел» for «идти», «лучше» for
+        # «хороший»): the dictionary knows them all, so list them instead of analysing every word.
+        self._irregular = frozenset(
+            form
+            for lemma in self._lemma
+            for form in self._lemmatizer.forms(lemma)
+            if not self._has_term_head(form)
+        )
+
+    def _has_term_head(self, folded: str) -> bool:
+        for start in ("", *self._form_prefixes):
+            if not folded.startswith(start):
+                continue
+            rest = folded[len(start) :]
+            if self._starts_like_term(rest):
+                return True
+            # A fleeting vowel inside the head («окон» ← «окно», «сестер» ← «сестра»).
+            for i in range(1, HEAD):
+                if rest[i : i + 1] in ("о", "е"):
+                    if self._starts_like_term(rest[:i] + rest[i + 1 :]):
+                        return True
+        return False
+
+    def _starts_like_term(self, folded: str) -> bool:
+        return any(folded[:n] in self._heads for n in self._head_lengths)
+
+    def _may_match(self, folded: str) -> bool:
+        """Whether a dictionary form of this (folded, Cyrillic) word could match a term.
+
+        pymorphy3 builds a dictionary form by changing a word's ending, by dropping a comparative
+        «по-» or superlative «наи-», by a fleeting vowel, or, in a few irregular paradigms, by a
+        different stem. So a word that does not start with the first :data:`HEAD` letters of a
+        term word (after those prefixes, less one fleeting о/е) and is not an irregular form of a
+        lemma term cannot match one; only its folded surface form is tried. Checked against
+        analysing every word over ~75,000 words (real texts, dictionary forms, made-up compounds):
+        no difference.
+        """
+        return folded in self._irregular or self._has_term_head(folded)
 
     def _word_matchers(self, word: str) -> tuple[int, ...]:
         ids: set[int] = set()
         exact = self._exact.get(fold_case_kept(word))
         if exact is not None:
             ids.add(exact)
-        keys = self._lemmatizer.keys(word)
+        folded = fold(word)
+        if folded.isascii() or self._may_match(folded):
+            keys: Iterable[str] = self._lemmatizer.keys(word)
+        else:
+            keys = (folded,)
         for key in keys:
             mid = self._lemma.get(key)
             if mid is not None:
                 ids.add(mid)
-        for prefix, mid in self._prefixes:
-            if any(key.startswith(prefix) for key in keys):
-                ids.add(mid)
+            # One look-up per prefix length, not one comparison per prefix term.
+            for n in self._prefix_lengths:
+                mid = self._prefixes.get(key[:n])
+                if mid is not None:
+                    ids.add(mid)
         return tuple(sorted(ids))
 
-    def _hits(self, tokens: list[Token]) -> _Hits:
+    def _hits(self, text: str) -> _Hits:
+        """Where each matcher hits in ``text``: the same words and positions as ``tokenize``."""
         hits: _Hits = {}
-        for token in tokens:
-            for mid in self.word_matchers(token.text):
-                hits.setdefault(mid, []).append((token.pos, token.text))
+        matchers = self.word_matchers
+        h1, h2, h3 = HYPHENS[0], HYPHENS[1], HYPHENS[2]
+        pos = 0
+        for piece in pieces(text):
+            if piece[0] in BREAK_STARTS:
+                pos += BREAK_GAP
+                continue
+            for mid in matchers(piece):
+                hits.setdefault(mid, []).append((pos, piece))
+            if h1 in piece or h2 in piece or h3 in piece:
+                for part in hyphen_parts(piece):
+                    for mid in matchers(part):
+                        hits.setdefault(mid, []).append((pos, part))
+            pos += 1
         return hits
 
     def _score(
@@ -405,17 +506,19 @@ class TopicEngine:
         source: str | None,
         city: str | None,
     ) -> list[tuple[TopicMatch, bool]]:
+        limit = self._scan_limit
         fields = {
-            "title": title or "",
-            "summary": summary or "",
-            "body": text or "",
-            "section": section or "",
+            "title": _bounded(title or "", limit),
+            "summary": _bounded(summary or "", limit),
+            "body": _bounded(text or "", limit),
+            "section": _bounded(section or "", limit),
             # A sentence break between tags keeps phrases from spanning two tags.
-            "tags": ". ".join(tags),
-            "url": _url_words(url),
+            "tags": _bounded(". ".join(tags), limit),
+            "url": _bounded(_url_words(url), limit),
         }
         topics = [c for c in self._topics if _applies(c, source, city)]
-        hits = {f: self._hits(tokenize(v)) for f, v in fields.items() if v}
+        # Read each field once for all topics.
+        hits = {f: self._hits(v) for f, v in fields.items() if v}
         results: list[tuple[TopicMatch, bool]] = []
         for topic in topics:
             score = 0.0
@@ -446,32 +549,34 @@ class TopicEngine:
     ) -> float:
         score = 0.0
         masked: set[int] = set()
-        for term in topic.exclude:
+        for term in _present(topic.exclude, topic.exclude_by_first, hits):
             found = _occurrences(term, hits)
             if not found:
                 continue
-            for occ in found:
-                masked.update(occ.positions)
+            for positions, _ in found:
+                masked.update(positions)
             if term.weight > 0:
                 score -= term.weight * weight
                 evidence.append(
                     (
                         field_no,
-                        found[0].positions[0],
+                        found[0][0][0],
                         term.text,
                         f"{field}: −{term.text} ← {_quote(found)}",
                     )
                 )
-        for term in topic.include:
-            found = [o for o in _occurrences(term, hits) if masked.isdisjoint(o.positions)]
+        for term in _present(topic.include, topic.include_by_first, hits):
+            found = _occurrences(term, hits)
+            if masked:
+                found = [o for o in found if masked.isdisjoint(o[0])]
             if not found:
                 continue
-            extra = min(len({o.positions[0] for o in found}) - 1, REPEAT_CAP)
+            extra = min(len({positions[0] for positions, _ in found}) - 1, REPEAT_CAP)
             score += term.weight * weight * (1 + REPEAT_BONUS * extra)
             evidence.append(
                 (
                     field_no,
-                    found[0].positions[0],
+                    found[0][0][0],
                     term.text,
                     f"{field}: {term.text} ← {_quote(found)}",
                 )
@@ -493,6 +598,31 @@ def _applies(topic: _Compiled, source: str | None, city: str | None) -> bool:
     return not topic.cities or (city is not None and fold(city) in topic.cities)
 
 
+def _bounded(value: str, limit: int | None) -> str:
+    """The first ``limit`` characters of a field, without a word cut in half."""
+    if limit is None or len(value) <= limit:
+        return value
+    end = limit
+    # A word that runs past the limit is dropped whole: half of «электробусами» is no evidence.
+    if _in_word(value[end]):
+        while end > 0 and _in_word(value[end - 1]):
+            end -= 1
+    return value[:end]
+
+
+def _in_word(char: str) -> bool:
+    return char.isalnum() or char in HYPHENS
+
+
+def _present(
+    terms: tuple[_Term, ...], by_first: dict[int, tuple[int, ...]], hits: _Hits
+) -> list[_Term]:
+    """The terms whose first word occurs in the field, in config order."""
+    found = [i for mid in hits if mid in by_first for i in by_first[mid]]
+    found.sort()
+    return [terms[i] for i in found]
+
+
 def _url_words(url: str) -> str:
     if not url:
         return ""
@@ -505,7 +635,7 @@ def _occurrences(term: _Term, hits: _Hits) -> list[_Occurrence]:
     if not first:
         return []
     if len(term.matchers) == 1:
-        return [_Occurrence((pos,), surface) for pos, surface in first]
+        return [((pos,), surface) for pos, surface in first]
     found: list[_Occurrence] = []
     for pos, surface in first:
         positions, surfaces = [pos], [surface]
@@ -523,10 +653,10 @@ def _occurrences(term: _Term, hits: _Hits) -> list[_Occurrence]:
             positions.append(nxt[0])
             surfaces.append(nxt[1])
         else:
-            found.append(_Occurrence(tuple(positions), " ".join(surfaces)))
+            found.append((tuple(positions), " ".join(surfaces)))
     return found
 
 
 def _quote(found: list[_Occurrence]) -> str:
-    surfaces = list(dict.fromkeys(o.surface for o in found))
+    surfaces = list(dict.fromkeys(surface for _, surface in found))
     return ", ".join(f"«{s}»" for s in surfaces[:3])
