@@ -1,4 +1,5 @@
-"""Precision, recall and F1 of the topic engine vs a naive substring baseline (labelled set)."""
+"""Precision, recall and F1 of the topic engine vs a naive substring baseline (labelled set),
+and the engine's cost in ms per article (a typical article and a 64 KB one, cold and warm cache)."""
 
 from __future__ import annotations
 
@@ -13,10 +14,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from feeds.topics import TopicEngine, TopicSpec, load_topic_specs  # noqa: E402
+from crawler.demo_site import STORIES  # noqa: E402
+from feeds.topics import SCAN_LIMIT, TopicEngine, TopicSpec, load_topic_specs  # noqa: E402
 
 DEFAULT_CONFIG = ROOT / "cityfeeds.toml"
 DEFAULT_CASES = ROOT / "tests" / "fixtures" / "topics" / "labelled.jsonl"
+# Real article bodies (258 pages, mostly German and English, 2 Russian) from the shared corpus.
+FUNDUS_CASES = ROOT.parent / "shared" / "corpus" / "fundus" / "cases.jsonl"
 
 
 @dataclass(frozen=True)
@@ -106,6 +110,113 @@ def evaluate(
     return counts, errors
 
 
+@dataclass(frozen=True)
+class BenchArticle:
+    """One article for the speed benchmark, with the fields a crawl passes to the engine."""
+
+    name: str
+    title: str
+    summary: str
+    text: str
+    url: str
+    section: str
+
+
+def bench_articles(cases: Sequence[Case]) -> list[BenchArticle]:
+    """A typical crawled article (title, lead, ~4 KB body) and one with a 64 KB body.
+
+    Bodies are paragraphs of the demo site's stories followed by the labelled headlines, in file
+    order, cycled to the size: Moscow transport and city news, so they hit many terms. The 64 KB
+    body repeats the ~27 KB of headlines, so its vocabulary is smaller than a real article's and
+    its cold cost, if the whole body were read, is an underestimate.
+    """
+    paragraphs = [p for s in STORIES for p in s.paragraphs]
+    paragraphs += [f"{c.title}. {c.summary}" for c in cases]
+    lead = STORIES[0]
+
+    def body(size: int) -> str:
+        out: list[str] = []
+        length, i = 0, 0
+        while length < size:
+            out.append(paragraphs[i % len(paragraphs)])
+            length += len(out[-1]) + 1
+            i += 1
+        return "\n".join(out)[:size]
+
+    url = "https://example.ru/news/1001-elektrobusy-vyshli-na-novye-marshruty"
+    return [
+        BenchArticle(f"{name} body", lead.title, lead.lead, body(size), url, lead.section)
+        for name, size in (("4 KB", 4_000), ("64 KB", 64_000))
+    ]
+
+
+def time_article(
+    specs: Sequence[TopicSpec], article: BenchArticle, *, cold_runs: int = 5, warm_runs: int = 30
+) -> tuple[float, float]:
+    """Best-of-runs ms to classify ``article``: cold (new engine, empty caches) and warm (again)."""
+    kwargs = {
+        "title": article.title,
+        "summary": article.summary,
+        "text": article.text,
+        "url": article.url,
+        "section": article.section,
+    }
+    cold, warm = [], []
+    for _ in range(cold_runs):
+        engine = TopicEngine(specs)  # the pymorphy dictionaries stay loaded: one per process
+        start = time.perf_counter()
+        engine.classify(**kwargs)
+        cold.append(time.perf_counter() - start)
+    for _ in range(warm_runs):
+        start = time.perf_counter()
+        engine.classify(**kwargs)
+        warm.append(time.perf_counter() - start)
+    # Best of several runs, as timeit does: the machine is shared, and load only adds time.
+    return min(cold) * 1000, min(warm) * 1000
+
+
+def real_bodies() -> list[BenchArticle]:
+    """The demo site's stories and, when the shared corpus is there, the Fundus test pages."""
+    articles = [
+        BenchArticle(str(s.id), s.title, s.lead, "\n".join(s.paragraphs), "", s.section)
+        for s in STORIES
+    ]
+    if FUNDUS_CASES.exists():
+        for line in FUNDUS_CASES.read_text(encoding="utf-8").splitlines():
+            row = json.loads(line)
+            expected = row["expected"]
+            articles.append(
+                BenchArticle(
+                    row["id"],
+                    expected.get("title") or "",
+                    "",
+                    expected["body_text"],
+                    row["url"],
+                    "",
+                )
+            )
+    return articles
+
+
+def scan_limit_agreement(
+    specs: Sequence[TopicSpec], articles: Sequence[BenchArticle]
+) -> tuple[int, list[tuple[str, set[str], set[str]]]]:
+    """How many bodies are longer than the scan limit, and where reading them whole changes the
+    matched topics: (article, topics with the limit, topics reading the whole body)."""
+    bounded, whole = TopicEngine(specs), TopicEngine(specs, scan_limit=None)
+    longer, differ = 0, []
+    for a in articles:
+        if len(a.text) <= SCAN_LIMIT:
+            continue
+        longer += 1
+        kwargs = {"title": a.title, "summary": a.summary, "text": a.text, "url": a.url}
+        got = {m.id for m in bounded.classify(**kwargs, section=a.section)}
+        full = {m.id for m in whole.classify(**kwargs, section=a.section)}
+        if got != full:
+            differ.append((a.name, got, full))
+    return longer, differ
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Print the per-topic table for the dev, held-out and whole set."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -145,7 +256,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"labelled set: {len(cases)} cases ({', '.join(f'{k} {n}' for k, n in kinds.items())}); "
         f"dev {len(splits['dev'])}, heldout {len(splits['heldout'])}"
     )
-    print(f"engine: {len(cases) / elapsed:.0f} cases/s cold (first pass, lemma cache empty)\n")
+    print(f"engine: {len(cases) / elapsed:.0f} cases/s cold (first pass, lemma cache empty)")
+    for article in bench_articles(cases):
+        cold, warm = time_article(specs, article)
+        size = len(article.title) + len(article.summary) + len(article.text)
+        print(
+            f"engine: {cold:7.2f} ms/article cold, {warm:6.2f} ms/article warm "
+            f"({article.name}, {size} chars)"
+        )
+    longer, differ = scan_limit_agreement(specs, real_bodies())
+    print(
+        f"scan limit {SCAN_LIMIT} chars/field: {longer} real bodies are longer; reading them whole "
+        f"changes the topics of {len(differ)}"
+    )
+    for name, got, full in differ:
+        print(f"  {name}: {sorted(got)} with the limit, {sorted(full)} whole")
+    print()
     header = f"{'split':8} {'topic':20} {'method':9} {'P':>6} {'R':>6} {'F1':>6}   TP  FP  FN"
     print(header)
     print("-" * len(header))
