@@ -39,7 +39,7 @@ from scrapy_redis.scheduler import Scheduler
 
 from crawler.config import Config, ConfigError, SourceSpec
 from crawler.context import get_context
-from crawler.normalize.urls import url_identity
+from crawler.normalize.urls import host_of, registered_domain_matches, url_identity
 from crawler.spiders.news import NewsSpider
 
 logger = logging.getLogger(__name__)
@@ -268,9 +268,9 @@ class DistributedNewsSpider(NewsSpider):
         spider.refresh = timedelta(hours=config.crawl.refresh_hours)
         # OffsiteMiddleware reads this once: the union; each source's own check runs per link.
         spider.allowed_domains = sorted({d for s in config.sources for d in s.allowed_domains})
-        # SafetyMiddleware reads one policy per spider, not per request: private addresses are
-        # allowed only when every source allows them, so no public source loses the SSRF guard.
-        spider.policy = _WorkerPolicy(allow_private=all(s.allow_private for s in config.sources))
+        # Outside callbacks ``spec`` is this neutral policy; SafetyMiddleware asks
+        # ``policy_for(request)`` for each request's own source.
+        spider.policy = _WorkerPolicy(allow_private=False)
         spider.spec = spider.policy
         spider.exit_when_idle = crawler.settings.getfloat("CITYFEEDS_EXIT_WHEN_IDLE", 0.0)
         crawler.signals.connect(spider._on_opened, signal=signals.spider_opened)
@@ -299,6 +299,26 @@ class DistributedNewsSpider(NewsSpider):
         if now - self._idle_since < self.exit_when_idle:
             raise DontCloseSpider
         logger.info("worker idle for %.1fs: exiting", now - self._idle_since)
+
+    def policy_for(self, request: scrapy.Request) -> tuple[bool, list[str]]:
+        """(allow_private, allowed domains) of the source that queued ``request``.
+
+        Requests Scrapy makes itself (robots.txt) carry no source: they get the policy of the
+        sources whose domains cover their host, and the strictest one when none does.
+        """
+        name = request.meta.get(SOURCE_META)
+        if name:
+            try:
+                spec = self.config.source(name)
+            except ConfigError:
+                return False, []
+            return spec.allow_private, list(spec.allowed_domains)
+        host = host_of(request.url)
+        owners = [
+            s for s in self.config.sources if registered_domain_matches(host, s.allowed_domains)
+        ]
+        domains = sorted({d for s in owners for d in s.allowed_domains})
+        return bool(owners) and all(s.allow_private for s in owners), domains
 
     # -- per-source state ----------------------------------------------------------------
 
@@ -363,7 +383,8 @@ class DistributedNewsSpider(NewsSpider):
         return self._run(response.request, super().parse_listing, response)
 
     def parse_article(self, response: Any) -> list[Any]:
-        return self._run(response.request, super().parse_article, response)
+        # In-process: the per-source state swapped in by _run cannot span an await.
+        return self._run(response.request, super().parse_article_inline, response)
 
     def discovery_error(self, failure: Any) -> list[Any]:
         return self._run(failure.request, super().discovery_error, failure)

@@ -53,23 +53,30 @@ def _block(
 
 
 class _SourcePolicy:
-    """What the running source allows: its domains and whether private addresses are fine."""
+    """What a request's source allows: its domains and whether private addresses are fine.
+
+    A spider serving one source answers for all its requests; a distributed worker serves
+    every source, so it looks the source up from the request (``policy_for``).
+    """
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
 
-    @property
-    def allow_private(self) -> bool:
-        spec = getattr(self.crawler.spider, "spec", None)
-        return bool(getattr(spec, "allow_private", False))
+    def _rules(self, request: Request) -> tuple[bool, list[str]]:
+        spider = self.crawler.spider
+        lookup = getattr(spider, "policy_for", None)
+        if lookup is not None:
+            allow_private, domains = lookup(request)
+            return bool(allow_private), list(domains)
+        spec = getattr(spider, "spec", None)
+        return (
+            bool(getattr(spec, "allow_private", False)),
+            list(getattr(spider, "allowed_domains", None) or []),
+        )
 
-    @property
-    def allowed_domains(self) -> list[str]:
-        return list(getattr(self.crawler.spider, "allowed_domains", None) or [])
-
-    async def private_reason(self, url: str) -> str | None:
+    async def private_reason(self, url: str, request: Request) -> str | None:
         """Why ``url`` points at a private address (None if public or allowed)."""
-        if self.allow_private:
+        if self._rules(request)[0]:
             return None
         host = host_of(url)
         if is_private_address(host):
@@ -79,14 +86,15 @@ class _SourcePolicy:
             return f"{host} resolves to private address {ip}"
         return None
 
-    async def redirect_reason(self, target: str) -> str | None:
-        """Why a redirect to ``target`` must not be followed (None if it may)."""
+    async def redirect_reason(self, target: str, request: Request) -> str | None:
+        """Why a redirect of ``request`` to ``target`` must not be followed (None if it may)."""
         scheme = urlsplit(target).scheme.lower()
         if scheme not in HTTP_SCHEMES:
             return f"scheme {scheme or '?'!r} not allowed"
-        if not registered_domain_matches(host_of(target), self.allowed_domains):
-            return f"host {host_of(target)} outside allowed domains {self.allowed_domains}"
-        return await self.private_reason(target)
+        domains = self._rules(request)[1]
+        if not registered_domain_matches(host_of(target), domains):
+            return f"host {host_of(target)} outside allowed domains {domains}"
+        return await self.private_reason(target, request)
 
 
 async def _resolve(host: str) -> str | None:
@@ -129,11 +137,11 @@ class SafetyMiddleware:
                 self.crawler, "blocked_scheme", request.url, f"scheme {scheme!r} not allowed"
             )
         if request.meta.get("redirect_urls"):
-            why = await self.policy.redirect_reason(request.url)
+            why = await self.policy.redirect_reason(request.url, request)
             if why:
                 raise _block(self.crawler, "blocked_redirect", request.url, why)
             return None
-        why = await self.policy.private_reason(request.url)
+        why = await self.policy.private_reason(request.url, request)
         if why:
             raise _block(self.crawler, "blocked_private", request.url, why)
         return None
@@ -165,7 +173,7 @@ class RedirectGuardMiddleware:
         if raw.startswith("//"):
             raw = urlparse_cached(request).scheme + ":" + raw
         target = urljoin(request.url, raw)
-        why = await self.policy.redirect_reason(target)
+        why = await self.policy.redirect_reason(target, request)
         if why:
             raise _block(
                 self.crawler, "blocked_redirect", target, f"{why} (redirected from {request.url})"
