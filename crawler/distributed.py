@@ -473,3 +473,46 @@ __all__ = [
     "redis_url_from",
     "run_worker",
 ]
+
+
+def enqueue_crawl(redis_url: str, prefix: str = DEFAULT_PREFIX) -> Any:
+    """A ``crawl`` function for the service in distributed mode: queue, don't fetch.
+
+    It has the signature of ``crawl_subprocess`` (the service calls it the same way), queues
+    the source's discovery requests for the workers, and records that as the source's run:
+    ``ok`` with the number queued, or ``failed`` when Redis cannot be reached (so the source
+    backs off like a failing crawl).
+    """
+    from datetime import UTC, datetime
+
+    from crawler.runner import CrawlOutcome
+    from crawler.store import RunStats, Store
+
+    def crawl(config: Config, sources: Sequence[str], **_: Any) -> CrawlOutcome:
+        started = time.monotonic()
+        store = Store.open(config.database_url)
+        try:
+            outcome = CrawlOutcome(returncode=0, killed=False, duration=0.0)
+            for name in sources:
+                run_id = store.start_run(name, now=datetime.now(UTC))
+                try:
+                    counts = enqueue_sources(
+                        [config.source(name)], redis_url=redis_url, prefix=prefix
+                    )
+                except Exception as exc:  # Redis down, bad URL: the source's run failed
+                    status, message, queued = "failed", f"cannot queue: {exc}", 0
+                    outcome.returncode = 1
+                else:
+                    queued = counts.get(name, 0)
+                    status, message = "ok", f"queued {queued} discovery request(s) for workers"
+                stats = RunStats(extra={"queued": queued, "mode": "distributed"})
+                store.finish_run(
+                    run_id, status=status, stats=stats, now=datetime.now(UTC), message=message
+                )
+                outcome.runs[name] = store.recent_runs(name, limit=1)[0]
+            outcome.duration = time.monotonic() - started
+            return outcome
+        finally:
+            store.close()
+
+    return crawl

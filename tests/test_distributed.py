@@ -6,6 +6,7 @@ import os
 import pickle
 import subprocess
 import sys
+import time
 from collections import Counter
 from dataclasses import replace
 from datetime import timedelta
@@ -166,3 +167,67 @@ def test_two_workers_crawl_each_page_once_and_publish_like_one_process(
 
     assert rebuild_feeds(config).ok
     assert _files(config.output_dir) == _files(load_config(single).output_dir)
+
+
+@pytest.mark.slow
+def test_service_in_distributed_mode_queues_for_workers_and_rebuilds(
+    redis_url: str, tmp_path: Path
+) -> None:
+    from crawler.distributed import enqueue_crawl
+    from crawler.service import Service, ServiceOptions
+
+    with serve_site() as site:
+        cfg = write_site_config(tmp_path, site.base_url)
+        config = load_config(cfg)
+        service = Service(
+            config,
+            ServiceOptions(serve=False, rebuild_every=1.0, debounce=0.1, max_rebuild_delay=1.0),
+            crawl=enqueue_crawl(redis_url),
+        )
+        service.start()
+        try:
+            assert service.scheduler.get_job("rebuild") is not None
+            assert service.run_source("demo") == "ok"  # queued, not crawled here
+            assert queue_length(redis_url) == 3
+            assert not any(path.startswith("/news/1") for path in site.requests)
+            env = {**os.environ, "PYTHONPATH": str(ROOT)}
+            worker = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "crawler.cli",
+                    "--config",
+                    str(cfg),
+                    "worker",
+                    "--redis-url",
+                    redis_url,
+                    "--exit-when-idle",
+                    "2",
+                ],
+                env=env,
+                capture_output=True,
+                timeout=120,
+            )
+            assert worker.returncode == 0, worker.stderr[-2000:]
+            deadline = 30.0
+            start = time.monotonic()
+            rss = config.output_dir / "sources" / "demo.rss"
+            while time.monotonic() - start < deadline:
+                if rss.is_file() and rss.read_bytes().count(b"<item>") == len(STORIES):
+                    break
+                time.sleep(0.2)
+            assert rss.read_bytes().count(b"<item>") == len(STORIES)  # rebuilt by the timer
+        finally:
+            service.stop(grace=5)
+        run = Store.open(config.database_url).recent_runs("demo")[0]
+        assert run["status"] == "ok" and "queued 3" in run["message"]
+
+
+def test_distributed_enqueue_failure_fails_the_run(tmp_path: Path) -> None:
+    from crawler.distributed import enqueue_crawl
+
+    cfg = write_site_config(tmp_path, "http://127.0.0.1:9/")
+    config = load_config(cfg)
+    outcome = enqueue_crawl("redis://127.0.0.1:1/0")(config, ["demo"])
+    assert outcome.failed_sources() == ["demo"]
+    assert "cannot queue" in outcome.runs["demo"]["message"]

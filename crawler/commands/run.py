@@ -24,6 +24,10 @@ Only one service may run per database: a second one exits with status 3 and says
 On SIGTERM, running crawls get --grace seconds to finish, then are stopped; exit status 0.
 Exit status 2: configuration error (or no enabled source).
 See docs/deploy.md for systemd, Docker and cron setups.
+
+With --distributed, each scheduled run queues the source's discovery requests in Redis for
+`cityfeeds worker` processes (on any machine) instead of crawling here, and the feeds are
+rebuilt every --rebuild-every seconds; see docs/scaling.md.
 """
 
 #: Exit status when another scheduler holds the lock (systemd: RestartPreventExitStatus).
@@ -46,6 +50,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="seconds running crawls may take to finish on SIGTERM (default: %(default)s)",
     )
 
+    parser.add_argument(
+        "--distributed",
+        action="store_true",
+        help="queue each source for `cityfeeds worker`s (Redis) instead of crawling here",
+    )
+    parser.add_argument(
+        "--redis-url", help="with --distributed: Redis URL (default: $CITYFEEDS_REDIS_URL)"
+    )
+    parser.add_argument(
+        "--rebuild-every",
+        type=float,
+        default=300.0,
+        help="with --distributed: seconds between feed rebuilds (default: %(default)s)",
+    )
+
 
 def run(args: argparse.Namespace, config: Config) -> int:
     from crawler.service import AlreadyRunning, Service, ServiceOptions
@@ -66,8 +85,14 @@ def run(args: argparse.Namespace, config: Config) -> int:
         port=args.port,
         child_log_level={0: "WARNING", 1: "INFO"}.get(verbose, "DEBUG"),
     )
+    crawl = None
+    if args.distributed:
+        from crawler.distributed import enqueue_crawl, redis_url_from
+
+        crawl = enqueue_crawl(redis_url_from(args.redis_url))
+        options.rebuild_every = max(10.0, args.rebuild_every)
     try:
-        return Service(config, options).run_forever()
+        return Service(config, options, crawl=crawl).run_forever()
     except AlreadyRunning as exc:
         print(f"cityfeeds: {exc}", file=sys.stderr)
         return EXIT_ALREADY_RUNNING

@@ -62,6 +62,9 @@ class ServiceOptions:
     host: str | None = None
     port: int | None = None
     child_log_level: str = "WARNING"
+    # Distributed mode: jobs queue requests for `cityfeeds worker`s, and the feeds are rebuilt
+    # every ``rebuild_every`` seconds (the workers store articles on their own time).
+    rebuild_every: float | None = None
 
 
 class Service:
@@ -214,6 +217,17 @@ class Service:
                 coalesce=True,  # after downtime: one catch-up run, not one per missed tick
                 max_instances=1,  # a tick while the source still runs is skipped and counted
                 **extra,
+            )
+        if self.options.rebuild_every:
+            from apscheduler.triggers.interval import IntervalTrigger
+
+            assert self.rebuilder is not None
+            scheduler.add_job(
+                self.rebuilder.request,
+                IntervalTrigger(seconds=self.options.rebuild_every, timezone=self.tz),
+                id="rebuild",
+                name="rebuild feeds",
+                misfire_grace_time=int(self.options.rebuild_every),
             )
         return scheduler
 
