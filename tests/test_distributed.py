@@ -191,19 +191,10 @@ def test_service_in_distributed_mode_queues_for_workers_and_rebuilds(
             assert queue_length(redis_url) == 3
             assert not any(path.startswith("/news/1") for path in site.requests)
             env = {**os.environ, "PYTHONPATH": str(ROOT)}
+            cmd = [sys.executable, "-m", "crawler.cli", "--config", str(cfg), "worker"]
+            cmd += ["--redis-url", redis_url, "--exit-when-idle", "2"]
             worker = subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "crawler.cli",
-                    "--config",
-                    str(cfg),
-                    "worker",
-                    "--redis-url",
-                    redis_url,
-                    "--exit-when-idle",
-                    "2",
-                ],
+                cmd,
                 env=env,
                 capture_output=True,
                 timeout=120,
