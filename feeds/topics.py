@@ -178,7 +178,10 @@ class TopicSpec(BaseModel):
     penalty (>= 0): its tokens can never count as include evidence for this topic, and a positive
     penalty is subtracted per field it appears in. ``regexes`` maps a pattern to a weight
     (negative to exclude). A topic's score sums ``weight x field weight`` over the fields a term
-    appears in; the topic matches when the score reaches ``threshold``. ``sources``/``cities``
+    appears in; the topic matches when the score reaches ``threshold`` and, for each group of
+    ``requires`` (name -> include terms), one of the group's terms is evidence: a road-works
+    story needs a works word *and* a road word, so «построят электробусный парк» or «станцию
+    закроют на ремонт» no longer add up to a match on works words alone. ``sources``/``cities``
     restrict the topic to articles from those sources or cities (empty = everywhere).
     """
 
@@ -193,6 +196,7 @@ class TopicSpec(BaseModel):
     regexes: dict[str, float] = Field(default_factory=dict)
     field_weights: dict[str, float] = Field(default_factory=dict)
     threshold: float = Field(default=2.0, gt=0)
+    requires: dict[str, list[str]] = Field(default_factory=dict)
     sources: list[str] = Field(default_factory=list)
     cities: list[str] = Field(default_factory=list)
 
@@ -220,6 +224,14 @@ class TopicSpec(BaseModel):
                 raise ValueError(f"{where}: regex {pattern!r} needs a non-zero weight")
         if not self.include and not any(w > 0 for w in self.regexes.values()):
             raise ValueError(f"{where}: needs at least one include term or positive regex")
+        for group, terms in self.requires.items():
+            if not terms:
+                raise ValueError(f"{where}: requires group {group!r} is empty")
+            for term in terms:
+                if term not in self.include:
+                    raise ValueError(
+                        f"{where}: requires group {group!r}: {term!r} is not an include term"
+                    )
         for field, weight in self.field_weights.items():
             if field not in FIELDS:
                 raise ValueError(f"{where}: field_weights has unknown field {field!r} ({FIELDS})")
@@ -270,6 +282,7 @@ class _Compiled:
     regexes: tuple[tuple[str, re.Pattern[str], float], ...]
     sources: frozenset[str]
     cities: frozenset[str]
+    requires: tuple[frozenset[str], ...]  # include term texts, one set per group
     # First matcher of a term -> indexes into include/exclude, so a field only visits the terms
     # whose first word it contains (in config order, which keeps float sums identical).
     include_by_first: dict[int, tuple[int, ...]]
@@ -328,6 +341,7 @@ class TopicEngine:
                     regexes=tuple((p, check_regex(p), w) for p, w in spec.regexes.items()),
                     sources=frozenset(spec.sources),
                     cities=frozenset(fold(c) for c in spec.cities),
+                    requires=tuple(frozenset(g) for g in spec.requires.values()),
                     include_by_first={},
                     exclude_by_first={},
                 )
@@ -523,17 +537,21 @@ class TopicEngine:
         for topic in topics:
             score = 0.0
             evidence: list[tuple[int, int, str, str]] = []
+            found: set[str] = set()  # include terms that counted, for ``requires``
             for field_no, field in enumerate(FIELDS):
                 weight = topic.spec.field_weights[field]
                 if field not in hits or weight == 0:
                     continue
                 score += self._score_field(
-                    topic, field, field_no, fields[field], hits[field], weight, evidence
+                    topic, field, field_no, fields[field], hits[field], weight, evidence, found
                 )
             score = round(score + 0.0, 3)
             evidence.sort()
             match = TopicMatch(id=topic.spec.id, score=score, evidence=[e[3] for e in evidence])
-            results.append((match, score >= topic.spec.threshold))
+            ok = score >= topic.spec.threshold and all(
+                not g.isdisjoint(found) for g in topic.requires
+            )
+            results.append((match, ok))
         results.sort(key=lambda r: (-r[0].score, r[0].id))
         return results
 
@@ -546,6 +564,7 @@ class TopicEngine:
         hits: _Hits,
         weight: float,
         evidence: list[tuple[int, int, str, str]],
+        found_terms: set[str],
     ) -> float:
         score = 0.0
         masked: set[int] = set()
@@ -573,6 +592,7 @@ class TopicEngine:
                 continue
             extra = min(len({positions[0] for positions, _ in found}) - 1, REPEAT_CAP)
             score += term.weight * weight * (1 + REPEAT_BONUS * extra)
+            found_terms.add(term.text)
             evidence.append(
                 (
                     field_no,
