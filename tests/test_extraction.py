@@ -311,3 +311,18 @@ def test_empty_page_gives_only_the_url() -> None:
     data = extract(b"   ")
     assert data.title is None and data.canonical_url == "https://example.ru/news/2026/02/04/tram"
     assert "empty_page" in data.flags
+
+
+def test_generic_date_needs_the_day_on_the_page() -> None:
+    """htmldate turns a lone year into January 1st: such a date is not taken (catalogue B4)."""
+    page = (
+        "<html lang='ru'><head><title>Дата</title></head><body><article><h1>Заголовок статьи</h1>"
+        "<p class='date'>32.13.2024</p>"
+        + "<p>Мосгортранс перевёл на электробусы ещё три маршрута в Южном округе столицы.</p>" * 5
+        + "</article></body></html>"
+    ).encode()
+    data = extract_article(page, "https://vm.ru/news/1-x", now=NOW)
+    assert data.published is None
+    shown = page.replace(b"32.13.2024", b"Do 25.04.24 | 14:07 Uhr")
+    data = extract_article(shown, "https://vm.ru/news/1-x", now=NOW)
+    assert data.published is not None and (data.published.month, data.published.day) == (4, 25)

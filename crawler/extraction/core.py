@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import html as htmllib
 import logging
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -293,7 +294,26 @@ class _Page:
         value = self._date_from_url()
         if value is not None:
             return value, "url"
-        return self.first(self.generic_field("date"), self._date_value)
+        return self.first(self.generic_field("date"), self._generic_date_value)
+
+    def _generic_date_value(self, raw: Any) -> datetime | None:
+        """A date from the generic extractor, kept only if the page really shows that day.
+
+        htmldate (inside trafilatura) falls back to January 1st of any year-like number it
+        sees, so a garbage ``32.13.2024`` would become 2024-01-01: require the day and the
+        month next to the year in the page text (numeric, or day + month word + year).
+        """
+        dt = self._date_value(raw)
+        if dt is None:
+            return None
+        d, m, y = dt.day, dt.month, f"(?:{dt.year}|{dt.year % 100:02d})"
+        numeric = (
+            rf"(?<!\d)0?{d}\D{{1,3}}0?{m}\D{{1,3}}{y}(?!\d)|"
+            rf"(?<!\d){y}\D{{1,3}}0?{m}\D{{1,3}}0?{d}(?!\d)|"
+            rf"(?<!\d)0?{d}\.?\s+\w+\.?,?\s+{y}(?!\d)"
+        )
+        # Only reached when no other layer had a date, so the whole-page text is affordable.
+        return dt if re.search(numeric, " ".join(self.doc.itertext())) else None
 
     def _time_elements(self) -> list[str]:
         """``<time datetime>`` values, the one nearest the headline first."""
