@@ -141,3 +141,35 @@ def test_feeds_retag_rescores_without_recrawl(
     assert (tmp_path / "out" / "topics" / "electric-transport.rss").is_file()
     assert main(["--config", str(cfg), "topics"]) == 0
     assert "electric-transport" in capsys.readouterr().out
+
+
+def test_extract_and_record_a_url_from_a_loopback_site(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from crawler.demo_site import serve_site
+    from tests.conftest import write_site_config
+
+    with serve_site() as site:
+        cfg = write_site_config(tmp_path, site.base_url)
+        url = site.base_url.rstrip("/") + article_path(STORIES[3])
+        assert main(["--config", str(cfg), "extract", url]) == 0
+        data = json.loads(capsys.readouterr().out)
+        assert data["title"] == STORIES[3].title and data["source"] == "demo"
+
+        root = tmp_path / "sites"
+        args = ["--config", str(cfg), "record", url, "--source", "demo", "--root", str(root)]
+        assert main(args) == 0
+        saved = sorted(p.name for p in (root / "demo").iterdir())
+        assert any(n.endswith(".html") or n.endswith(".html.gz") for n in saved)
+        expected = next((root / "demo").glob("*.expected.json"))
+        assert json.loads(expected.read_text(encoding="utf-8"))["title"] == STORIES[3].title
+
+        expected.write_text("{}", encoding="utf-8")  # a stale expectation ...
+        assert (
+            main(["--config", str(cfg), "fixtures", "--source", "demo", "--root", str(root)]) == 0
+        )
+        assert json.loads(expected.read_text(encoding="utf-8"))["title"] == STORIES[3].title
+
+        missing = site.base_url + "nope"
+        assert main(["--config", str(cfg), "record", missing, "--source", "demo"]) == 1
+        assert "HTTP 404" in capsys.readouterr().err

@@ -6,11 +6,11 @@ import argparse
 import gzip
 import json
 import sys
-import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from crawler.commands._fetch import FetchError, fetch_page
 from crawler.config import Config, SourceSpec
 from crawler.normalize.urls import host_of, is_http_url, registered_domain_matches
 
@@ -34,14 +34,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--now", help="fetch time as ISO 8601 (default: now; for reproducible output)"
     )
-
-
-def fetch(url: str, user_agent: str, timeout: float = 30) -> tuple[bytes, str | None, str]:
-    """GET ``url``; returns (body, header charset, final URL)."""
-    request = urllib.request.Request(url, headers={"User-Agent": user_agent})
-    with urllib.request.urlopen(request, timeout=timeout) as response:
-        body = response.read(8 * 1024 * 1024 + 1)
-        return body, response.headers.get_content_charset(), response.geturl()
 
 
 def guess_source(config: Config, url: str) -> SourceSpec | None:
@@ -115,15 +107,13 @@ def run(args: argparse.Namespace, config: Config) -> int:
     header_charset = None
     target = args.target
     if is_http_url(target) and not Path(target).exists():
-        url = args.url or target
         try:
-            body, header_charset, final = fetch(
-                target, config.crawl.user_agent, config.crawl.timeout
-            )
-        except OSError as exc:
-            print(f"cityfeeds: cannot fetch {target}: {exc}", file=sys.stderr)
+            page = fetch_page(target, config.crawl.user_agent, config.crawl.timeout)
+        except FetchError as exc:
+            print(f"cityfeeds: cannot fetch {exc}", file=sys.stderr)
             return 1
-        url = args.url or final
+        body, header_charset = page.body, page.charset
+        url = args.url or page.url
     else:
         path = Path(target)
         if not path.is_file():

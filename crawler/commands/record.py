@@ -5,12 +5,11 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-import urllib.error
-import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from crawler.commands._fetch import FetchError, fetch_page
 from crawler.fixtures import (
     DEFAULT_ROOT,
     load_fixtures,
@@ -23,7 +22,6 @@ logger = logging.getLogger(__name__)
 
 NAME = "record"
 HELP = "fetch one article page and save it as a fixture with its expected fields"
-MAX_BYTES = 10 * 1024 * 1024
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -33,18 +31,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--name", help="fixture name (default: from the URL)")
     parser.add_argument("--root", type=Path, default=DEFAULT_ROOT, help="fixtures folder")
     parser.add_argument("--timeout", type=float, default=None, help="seconds (default: [crawl])")
-
-
-def fetch(url: str, user_agent: str, timeout: float) -> tuple[bytes, str]:
-    """GET ``url`` with our user agent; return the body and the final URL after redirects."""
-    request = urllib.request.Request(
-        url, headers={"User-Agent": user_agent, "Accept": "text/html,application/xhtml+xml"}
-    )
-    with urllib.request.urlopen(request, timeout=timeout) as response:
-        body = response.read(MAX_BYTES + 1)
-        if len(body) > MAX_BYTES:
-            raise ValueError(f"page larger than {MAX_BYTES} bytes")
-        return body, response.geturl()
 
 
 def run(args: argparse.Namespace, config: Any) -> int:
@@ -62,19 +48,11 @@ def run(args: argparse.Namespace, config: Any) -> int:
         return 2
     timeout = args.timeout or getattr(config.crawl, "timeout", 30)
     try:
-        body, final_url = fetch(args.url, config.crawl.user_agent, timeout)
-    except urllib.error.HTTPError as exc:
-        print(f"error: {args.url}: HTTP {exc.code} {exc.reason}", file=sys.stderr)
+        page = fetch_page(args.url, config.crawl.user_agent, timeout)
+    except FetchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 1
-    except urllib.error.URLError as exc:
-        print(f"error: {args.url}: {exc.reason}", file=sys.stderr)
-        return 1
-    except TimeoutError:
-        print(f"error: {args.url}: no answer within {timeout} s", file=sys.stderr)
-        return 1
-    except (OSError, ValueError) as exc:
-        print(f"error: {args.url}: {exc}", file=sys.stderr)
-        return 1
+    body, final_url = page.body, page.url
     path = record_fixture(
         body, final_url, source.name, datetime.now(UTC), root=args.root, name=args.name
     )

@@ -1,0 +1,43 @@
+"""Fetch one page for the single-page commands (``extract URL``, ``record URL``)."""
+
+from __future__ import annotations
+
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+
+MAX_BYTES = 10 * 1024 * 1024
+
+
+@dataclass
+class Page:
+    """A fetched page: its bytes, the charset its Content-Type named, the URL after redirects."""
+
+    body: bytes
+    charset: str | None
+    url: str
+
+
+class FetchError(Exception):
+    """The page could not be fetched; the message says why in one line."""
+
+
+def fetch_page(url: str, user_agent: str, timeout: float) -> Page:
+    """GET ``url`` with our User-Agent (at most MAX_BYTES); FetchError with a clear reason."""
+    request = urllib.request.Request(
+        url, headers={"User-Agent": user_agent, "Accept": "text/html,application/xhtml+xml"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            body = response.read(MAX_BYTES + 1)
+            if len(body) > MAX_BYTES:
+                raise FetchError(f"{url}: page larger than {MAX_BYTES} bytes")
+            return Page(body, response.headers.get_content_charset(), response.geturl())
+    except urllib.error.HTTPError as exc:
+        raise FetchError(f"{url}: HTTP {exc.code} {exc.reason}") from None
+    except urllib.error.URLError as exc:
+        raise FetchError(f"{url}: {exc.reason}") from None
+    except TimeoutError:
+        raise FetchError(f"{url}: no answer within {timeout} s") from None
+    except OSError as exc:
+        raise FetchError(f"{url}: {exc}") from None
