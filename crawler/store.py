@@ -319,58 +319,121 @@ class Store:
         An unchanged re-crawl writes nothing. The publication date never changes once stored.
         Safe when several processes store the same URL at once (distributed workers).
         """
-        try:
-            return _retry_locked(lambda: self._upsert(article, now))
-        except IntegrityError:
-            # Another process inserted this URL between our read and our insert (PostgreSQL
-            # lets both read "absent"; SQLite's BEGIN IMMEDIATE cannot race). Its row is
-            # committed now, so a second attempt sees it and becomes unchanged/updated.
-            logger.debug("concurrent insert of %s, re-reading", article.url)
-            return _retry_locked(lambda: self._upsert(article, now))
+        return self.upsert_articles([article], now=now)[0]
 
-    def _upsert(self, article: Article, now: datetime) -> UpsertResult:
-        digest = content_hash(article)
-        key = url_identity(article.url)
+    def upsert_articles(self, batch: Sequence[Article], *, now: datetime) -> list[UpsertResult]:
+        """``upsert_article`` for many articles in one write transaction; results in order.
+
+        All or nothing: a failure rolls the whole batch back, so a crash mid-batch leaves none
+        of it stored (and its URLs unknown, so the next run fetches them again).
+        """
+        if not batch:
+            return []
+        attempts = 5
+        for attempt in range(attempts):
+            try:
+                return list(_retry_locked(lambda: self._upsert_batch(batch, now)))
+            except IntegrityError:
+                # Another process inserted one of these URLs between our read and our insert
+                # (PostgreSQL lets both read "absent"; SQLite's BEGIN IMMEDIATE cannot race).
+                # The batch was rolled back; its rows are committed now, so the next attempt
+                # sees them and stores those articles as unchanged/updated.
+                if attempt == attempts - 1:
+                    raise
+                logger.debug("concurrent insert in a batch of %d, re-reading", len(batch))
+        raise AssertionError("unreachable")
+
+    def _upsert_batch(self, batch: Sequence[Article], now: datetime) -> list[UpsertResult]:
+        digests = [content_hash(a) for a in batch]
+        keys = [url_identity(a.url) for a in batch]
         with self._write() as conn:
-            row = conn.execute(
-                select(articles.c.id, articles.c.content_hash, articles.c.published).where(
-                    articles.c.url_key == key
+            if len(set(keys)) != len(keys):
+                # The same article twice in one batch: the second must see the first's row,
+                # so store them one by one (still in this one transaction).
+                return [
+                    self._upsert_one(conn, a, d, k, now)
+                    for a, d, k in zip(batch, digests, keys, strict=True)
+                ]
+            stored: dict[str, Any] = {}
+            for i in range(0, len(keys), 500):  # SQLite's bound-parameter limit
+                for row in conn.execute(
+                    select(
+                        articles.c.id,
+                        articles.c.url_key,
+                        articles.c.content_hash,
+                        articles.c.published,
+                    ).where(articles.c.url_key.in_(keys[i : i + 500]))
+                ):
+                    stored[row.url_key] = row
+            results: list[UpsertResult | None] = [None] * len(batch)
+            fresh: list[int] = []
+            for i, (article, digest, key) in enumerate(zip(batch, digests, keys, strict=True)):
+                row = stored.get(key)
+                if row is None:
+                    fresh.append(i)
+                elif row.content_hash == digest:
+                    results[i] = UpsertResult("unchanged", row.id)
+                else:
+                    self._update(conn, row, article, digest, key, now)
+                    results[i] = UpsertResult("updated", row.id)
+            if fresh:
+                rows = []
+                for i in fresh:
+                    values = _article_values(batch[i], digests[i], keys[i])
+                    values.update(first_seen=now, fetched_at=batch[i].fetched_at or now)
+                    rows.append(values)
+                # One multi-row INSERT ... RETURNING, ids in parameter order.
+                ids = (
+                    conn.execute(
+                        insert(articles).returning(articles.c.id, sort_by_parameter_order=True),
+                        rows,
+                    )
+                    .scalars()
+                    .all()
                 )
-            ).first()
-            if row is None:
-                values = _article_values(article, digest, key)
-                values.update(first_seen=now, fetched_at=article.fetched_at or now)
-                article_id = conn.execute(insert(articles).values(**values)).inserted_primary_key[0]
-                self._write_topics(conn, article_id, article.topics, article.published)
-                return UpsertResult("new", article_id)
-            if row.content_hash == digest:
-                return UpsertResult("unchanged", row.id)
+                topic_rows = []
+                for i, article_id in zip(fresh, ids, strict=True):
+                    results[i] = UpsertResult("new", article_id)
+                    topic_rows += _topic_rows(article_id, batch[i].topics, batch[i].published)
+                if topic_rows:
+                    conn.execute(insert(article_topics), topic_rows)
+            return [r for r in results if r is not None]
+
+    def _upsert_one(
+        self, conn: Connection, article: Article, digest: str, key: str, now: datetime
+    ) -> UpsertResult:
+        row = conn.execute(
+            select(articles.c.id, articles.c.content_hash, articles.c.published).where(
+                articles.c.url_key == key
+            )
+        ).first()
+        if row is None:
             values = _article_values(article, digest, key)
-            del values["published"], values["url"]  # identity and publication date are fixed
-            values["updated"] = article.updated or article.fetched_at or now
-            values["fetched_at"] = article.fetched_at or now
-            conn.execute(update(articles).where(articles.c.id == row.id).values(**values))
-            self._write_topics(conn, row.id, article.topics, row.published)
-            return UpsertResult("updated", row.id)
+            values.update(first_seen=now, fetched_at=article.fetched_at or now)
+            article_id = conn.execute(insert(articles).values(**values)).inserted_primary_key[0]
+            self._write_topics(conn, article_id, article.topics, article.published)
+            return UpsertResult("new", article_id)
+        if row.content_hash == digest:
+            return UpsertResult("unchanged", row.id)
+        self._update(conn, row, article, digest, key, now)
+        return UpsertResult("updated", row.id)
+
+    def _update(
+        self, conn: Connection, row: Any, article: Article, digest: str, key: str, now: datetime
+    ) -> None:
+        values = _article_values(article, digest, key)
+        del values["published"], values["url"]  # identity and publication date are fixed
+        values["updated"] = article.updated or article.fetched_at or now
+        values["fetched_at"] = article.fetched_at or now
+        conn.execute(update(articles).where(articles.c.id == row.id).values(**values))
+        self._write_topics(conn, row.id, article.topics, row.published)
 
     def _write_topics(
         self, conn: Connection, article_id: int, topics: Sequence[TopicMatch], published: datetime
     ) -> None:
         conn.execute(delete(article_topics).where(article_topics.c.article_id == article_id))
         if topics:
-            conn.execute(
-                insert(article_topics),
-                [
-                    {
-                        "article_id": article_id,
-                        "topic": t.id,
-                        "score": t.score,
-                        "evidence": list(t.evidence),
-                        "published": published,
-                    }
-                    for t in topics
-                ],
-            )
+            conn.execute(insert(article_topics), _topic_rows(article_id, topics, published))
 
     def known_urls(self, source: str, *, first_seen_before: datetime | None = None) -> set[str]:
         """URL identities of a source's stored articles (optionally only older ones)."""
@@ -701,6 +764,21 @@ def _install_sqlite_hooks(engine: Engine, busy_timeout: float) -> None:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         else:
             conn.exec_driver_sql("BEGIN")
+
+
+def _topic_rows(
+    article_id: int, topics: Sequence[TopicMatch], published: datetime
+) -> list[dict[str, Any]]:
+    return [
+        {
+            "article_id": article_id,
+            "topic": t.id,
+            "score": t.score,
+            "evidence": list(t.evidence),
+            "published": published,
+        }
+        for t in topics
+    ]
 
 
 def _article_values(article: Article, digest: str, key: str) -> dict[str, Any]:
