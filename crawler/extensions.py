@@ -112,7 +112,8 @@ class RunRecorder:
 
     @staticmethod
     def _verdict(spider: Any, reason: str, stats: dict[str, Any]) -> tuple[str, str | None]:
-        if reason == "store_error":
+        if reason == "store_error" or "cityfeeds/store_error" in stats:
+            # Also when the last batch failed while the spider was already closing.
             return "failed", f"storage failed: {stats.get('cityfeeds/store_error', '?')}"
         if reason == "retry_after":
             status = stats.get("cityfeeds/last_status", "429/503")

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 from scrapy.exceptions import DropItem
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from crawler.context import count_drop, get_context
 from crawler.article import MAX_HTML_CHARS, MAX_TEXT_CHARS, Hints, build_article
+from crawler.context import count_drop, get_context
 from crawler.items import ArticleItem
 from crawler.normalize.encoding import looks_like_mojibake
 from crawler.normalize.text import clean_text, dedup_key, is_garbage_value
@@ -58,7 +58,9 @@ class ValidatePipeline(_Pipeline):
             # decode_html tried BOM, header, <meta> and detection; a still-garbled title
             # would be published as garbage, so the page is dropped and counted instead.
             raise self.drop("bad_encoding", item, f"title={title[:80]!r}")
-        invalid = sum(int(f.partition(":")[2] or 0) for f in data.flags if f.startswith("invalid_bytes:"))
+        invalid = sum(
+            int(f.partition(":")[2] or 0) for f in data.flags if f.startswith("invalid_bytes:")
+        )
         if invalid:
             assert self.crawler.stats is not None
             self.crawler.stats.inc_value("cityfeeds/invalid_bytes", invalid)
@@ -66,7 +68,9 @@ class ValidatePipeline(_Pipeline):
             value = getattr(data, name)
             if isinstance(value, str) and value.strip() and is_garbage_value(value):
                 # A leaked value in a secondary field costs that field, not the article.
-                logger.warning("[%s] %s looks like an unevaluated selector: %r", item.source, name, value[:80])
+                logger.warning(
+                    "[%s] %s looks like an unevaluated selector: %r", item.source, name, value[:80]
+                )
                 setattr(data, name, None)
                 item.flags.append(f"garbage_{name}")
                 assert self.crawler.stats is not None
@@ -147,30 +151,74 @@ class TopicsPipeline(_Pipeline):
 
 
 class StorePipeline(_Pipeline):
-    """Upsert the article; a storage failure stops the crawl loudly instead of losing items."""
+    """Upsert articles in batches; a storage failure stops the crawl loudly instead of losing items.
+
+    Articles are buffered and written ``CITYFEEDS_STORE_BATCH`` at a time (or after
+    ``CITYFEEDS_STORE_FLUSH_SECONDS``, and when the spider closes), each batch in one write
+    transaction: one commit per batch instead of one per article. A crash loses at most the
+    unflushed batch, and loses it cleanly: those URLs are not stored, so the next run fetches
+    them again. The new/updated/unchanged stats are counted when a batch is written.
+    """
 
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)
         self.failed = False
+        self.batch_size = max(1, crawler.settings.getint("CITYFEEDS_STORE_BATCH", 50))
+        self.flush_seconds = crawler.settings.getfloat("CITYFEEDS_STORE_FLUSH_SECONDS", 1.0)
+        self.pending: list[ArticleItem] = []
+        self.timer: Any = None
+
+    def open_spider(self) -> None:
+        if self.batch_size > 1 and self.flush_seconds > 0:
+            from twisted.internet import task
+
+            # A slow crawl still stores what it has within about a second.
+            self.timer = task.LoopingCall(self.flush)
+            self.timer.start(self.flush_seconds, now=False)
+
+    def close_spider(self) -> None:
+        if self.timer is not None and self.timer.running:
+            self.timer.stop()
+        # Scrapy closes pipelines before it sends spider_closed, so RunRecorder sees these.
+        self.flush(closing=True)
 
     def process_item(self, item: Any) -> Any:
         if not isinstance(item, ArticleItem) or item.article is None:
             return item
+        if self.failed:
+            raise self.drop("store_error", item, "(store unavailable earlier in this run)")
+        self.pending.append(item)
+        if len(self.pending) >= self.batch_size:
+            self.flush()
+        return item
+
+    def flush(self, *, closing: bool = False) -> None:
+        """Write the buffered articles in one transaction and count what happened to each."""
+        if not self.pending or self.failed:
+            return
+        batch, self.pending = self.pending, []
         ctx = get_context(self.crawler)
         stats = self.crawler.stats
         assert stats is not None
-        if self.failed:
-            raise self.drop("store_error", item, "(store unavailable earlier in this run)")
         try:
-            result = ctx.store.upsert_article(item.article, now=ctx.clock())
+            results = ctx.store.upsert_articles(
+                [i.article for i in batch if i.article], now=ctx.clock()
+            )
         except (OperationalError, SQLAlchemyError, OSError) as exc:
             self.failed = True
-            stats.set_value("cityfeeds/store_error", str(exc).splitlines()[0][:300])
-            logger.error("[%s] cannot store %s: %s", item.source, item.article.url, exc)
-            _close_spider(self.crawler, "store_error")
-            raise self.drop("store_error", item, str(exc).splitlines()[0][:200]) from None
-        stats.inc_value(f"cityfeeds/{result.status}")
-        return item
+            first_line = str(exc).splitlines()[0]
+            stats.set_value("cityfeeds/store_error", first_line[:300])
+            logger.error(
+                "[%s] cannot store a batch of %d articles: %s", batch[0].source, len(batch), exc
+            )
+            # The whole batch was rolled back: every article in it is counted as dropped.
+            for item in batch:
+                self.drop("store_error", item, first_line[:200])
+            if not closing:  # when already closing, the store_error stat fails the run
+                _close_spider(self.crawler, "store_error")
+            return
+        for result in results:
+            stats.inc_value(f"cityfeeds/{result.status}")
 
 
 def _close_spider(crawler: Crawler, reason: str) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
@@ -25,6 +27,13 @@ from crawler.extraction import extract_article
 from crawler.items import ArticleItem
 from crawler.middlewares import Blocked
 from crawler.normalize.urls import host_of, registered_domain_matches, url_identity
+from crawler.workpool import (
+    BrokenProcessPool,
+    ExtractionPool,
+    default_workers,
+    release_pool,
+    shared_pool,
+)
 
 MAX_SITEMAP_DEPTH = 3
 HTML_TYPES = (b"text/html", b"application/xhtml+xml")
@@ -47,6 +56,7 @@ class NewsSpider(scrapy.Spider):
         self.sitemaps_seen: set[str] = set()
         self.discovery_ok = 0
         self.discovery_failed = 0
+        self._pool: ExtractionPool | None = None
 
     @classmethod
     def update_settings(cls, settings: Any) -> None:
@@ -67,7 +77,9 @@ class NewsSpider(scrapy.Spider):
         spider.allowed_domains = list(spider.spec.allowed_domains)
         spider.max_pages = spider.spec.max_pages_per_run or ctx.config.crawl.max_pages_per_run
         spider.max_listing_pages = ctx.config.crawl.max_listing_pages
-        spider.pattern = re.compile(spider.spec.article_pattern) if spider.spec.article_pattern else None
+        spider.pattern = (
+            re.compile(spider.spec.article_pattern) if spider.spec.article_pattern else None
+        )
         spider.refresh = timedelta(hours=ctx.config.crawl.refresh_hours)
         return spider
 
@@ -77,7 +89,9 @@ class NewsSpider(scrapy.Spider):
         ctx = get_context(self.crawler)
         self.now = ctx.clock()
         # Incremental: articles stored before the refresh window are not fetched again.
-        self.known = ctx.store.known_urls(self.source_name, first_seen_before=self.now - self.refresh)
+        self.known = ctx.store.known_urls(
+            self.source_name, first_seen_before=self.now - self.refresh
+        )
         for request in self.discovery_requests():
             yield request
 
@@ -87,21 +101,31 @@ class NewsSpider(scrapy.Spider):
         Needs only ``self.spec``, so ``cityfeeds enqueue`` builds the same requests for workers.
         """
         spec: SourceSpec = self.spec
-        requests = [self._discovery_request(url, self.parse_feed, kind="feed") for url in spec.feeds]
+        requests = [
+            self._discovery_request(url, self.parse_feed, kind="feed") for url in spec.feeds
+        ]
         for url in spec.sitemaps:
             self.sitemaps_seen.add(url)
-            requests.append(self._discovery_request(url, self.parse_sitemap, kind="sitemap", depth=0))
+            requests.append(
+                self._discovery_request(url, self.parse_sitemap, kind="sitemap", depth=0)
+            )
         for i, listing in enumerate(spec.listings):
             requests.append(
-                self._discovery_request(listing.url, self.parse_listing, kind="listing", listing=i, page=1)
+                self._discovery_request(
+                    listing.url, self.parse_listing, kind="listing", listing=i, page=1
+                )
             )
         if not (spec.feeds or spec.sitemaps or spec.listings):
             requests.append(
-                self._discovery_request(spec.url, self.parse_listing, kind="listing", listing=None, page=1)
+                self._discovery_request(
+                    spec.url, self.parse_listing, kind="listing", listing=None, page=1
+                )
             )
         return requests
 
-    def _discovery_request(self, url: str, callback: Any, *, kind: str, **meta: Any) -> scrapy.Request:
+    def _discovery_request(
+        self, url: str, callback: Any, *, kind: str, **meta: Any
+    ) -> scrapy.Request:
         return scrapy.Request(
             url,
             callback=callback,
@@ -142,7 +166,9 @@ class NewsSpider(scrapy.Spider):
         if self._not_modified(response):
             return
         try:
-            sitemap = parse_sitemap(response.body, response.url, tz=self.spec.timezone, now=self.now)
+            sitemap = parse_sitemap(
+                response.body, response.url, tz=self.spec.timezone, now=self.now
+            )
         except (UnsafeXMLError, DiscoveryError) as exc:
             self._bad_document(response, "sitemap", exc)
             return
@@ -157,7 +183,11 @@ class NewsSpider(scrapy.Spider):
             self.sitemaps_seen.add(url)
             yield self._discovery_request(url, self.parse_sitemap, kind="sitemap", depth=depth + 1)
         # Newest first, so a page cap keeps the freshest articles.
-        links = sorted(sitemap.links, key=lambda lk: lk.published.timestamp() if lk.published else 0, reverse=True)
+        links = sorted(
+            sitemap.links,
+            key=lambda lk: lk.published.timestamp() if lk.published else 0,
+            reverse=True,
+        )
         self.crawler.stats.inc_value("cityfeeds/discovered/sitemap", len(links))
         for link in links:
             yield from self._article_request(link, check_pattern=True)
@@ -168,7 +198,9 @@ class NewsSpider(scrapy.Spider):
             return
         index = response.meta.get("listing")
         listing = self.spec.listings[index] if index is not None else None
-        pattern = re.compile(listing.link_pattern) if listing and listing.link_pattern else self.pattern
+        pattern = (
+            re.compile(listing.link_pattern) if listing and listing.link_pattern else self.pattern
+        )
         if not _is_html(response):
             self._bad_document(response, "listing", ValueError("not an HTML page"))
             return
@@ -178,7 +210,9 @@ class NewsSpider(scrapy.Spider):
         for url in links:
             yield from self._article_request(Link(url=url), check_pattern=pattern is None)
         page = response.meta.get("page", 1)
-        cap = (listing.max_pages if listing and listing.max_pages else None) or self.max_listing_pages
+        cap = (
+            listing.max_pages if listing and listing.max_pages else None
+        ) or self.max_listing_pages
         if listing and listing.next_page and page < cap:
             next_url = self._next_page_url(listing.next_page, response, page + 1)
             if next_url:
@@ -220,32 +254,63 @@ class NewsSpider(scrapy.Spider):
 
     # -- articles --------------------------------------------------------------------------
 
-    def parse_article(self, response: Response) -> Iterator[Any]:
-        """Extract one article page (pure extraction code, see crawler.extraction)."""
-        stats = self.crawler.stats
-        stats.inc_value("cityfeeds/pages")
+    async def parse_article(self, response: Response) -> AsyncIterator[Any]:
+        """Extract one article page (pure extraction code, see crawler.extraction).
+
+        A coroutine: the extraction runs in the worker processes of ``crawler.workpool``
+        (``CITYFEEDS_EXTRACT_WORKERS``) while the reactor keeps downloading.
+        """
+        if not self._extractable(response):
+            return
+        fetched_at = get_context(self.crawler).clock()
+        try:
+            data = await self._extraction_pool().extract(
+                response.body, response.url, now=fetched_at, **self._extract_options(response)
+            )
+        except BrokenProcessPool:
+            # A worker died (a crash in a native parser, or killed): the page is not stored,
+            # so it stays unknown and the next run fetches it again.
+            count_drop(self.crawler, "extract_crash", response.url, level=logging.ERROR)
+            return
+        yield self._article_item(response, data, fetched_at)
+
+    def parse_article_inline(self, response: Response) -> Iterator[Any]:
+        """``parse_article`` in the calling thread, for callers that need a plain generator."""
+        if not self._extractable(response):
+            return
+        fetched_at = get_context(self.crawler).clock()
+        data = extract_article(
+            response.body, response.url, now=fetched_at, **self._extract_options(response)
+        )
+        yield self._article_item(response, data, fetched_at)
+
+    def _extractable(self, response: Response) -> bool:
+        self.crawler.stats.inc_value("cityfeeds/pages")
         if not response.body.strip():
             count_drop(self.crawler, "empty_page", response.url)
-            return
+            return False
         if not _is_html(response):
-            count_drop(self.crawler, "unsupported_type", f"{response.url} {_content_type(response)}")
-            return
+            count_drop(
+                self.crawler, "unsupported_type", f"{response.url} {_content_type(response)}"
+            )
+            return False
         if "dataloss" in response.flags:
             count_drop(self.crawler, "dataloss", response.url)
-            return
-        ctx = get_context(self.crawler)
-        fetched_at = ctx.clock()
+            return False
+        return True
+
+    def _extract_options(self, response: Response) -> dict[str, Any]:
+        # Plain picklable values: they travel to the extraction workers.
+        return {
+            "tz": self.spec.timezone,
+            "selectors": dict(self.spec.selectors),
+            "site_names": [self.spec.title, *self.spec.site_names],
+            "header_charset": _header_charset(response),
+        }
+
+    def _article_item(self, response: Response, data: Any, fetched_at: Any) -> ArticleItem:
         link: Link = response.meta.get("cityfeeds_link") or Link(url=response.url)
-        data = extract_article(
-            response.body,
-            response.url,
-            now=fetched_at,
-            tz=self.spec.timezone,
-            selectors=self.spec.selectors,
-            site_names=[self.spec.title, *self.spec.site_names],
-            header_charset=_header_charset(response),
-        )
-        yield ArticleItem(
+        return ArticleItem(
             source=self.source_name,
             data=data,
             fetched_at=fetched_at,
@@ -254,6 +319,22 @@ class NewsSpider(scrapy.Spider):
             hint_published=link.published,
             hint_summary=link.summary,
         )
+
+    def _extraction_pool(self) -> ExtractionPool:
+        if self._pool is None:
+            # The setting, else the environment (as for CITYFEEDS_DATABASE_URL), else by cores.
+            workers = self.crawler.settings.get("CITYFEEDS_EXTRACT_WORKERS")
+            if workers in (None, ""):
+                workers = os.environ.get("CITYFEEDS_EXTRACT_WORKERS")
+            size = default_workers() if workers in (None, "") else int(workers)
+            self._pool = shared_pool(size)
+        return self._pool
+
+    def closed(self, reason: str) -> None:
+        """Let the crawl's extraction workers go (the last spider to close stops them)."""
+        if self._pool is not None:
+            release_pool(self._pool)
+            self._pool = None
 
     # -- errors ----------------------------------------------------------------------------
 

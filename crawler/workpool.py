@@ -1,0 +1,102 @@
+"""Article extraction off the reactor: a small process pool shared by the spiders of a crawl.
+
+Extraction is pure CPU (``page bytes + url -> ArticleData``). Run in the reactor's thread it
+stalls downloads and every other callback; run in worker processes it uses the other cores
+while the reactor keeps fetching. The pool is created lazily, in the crawl child, on the first
+article, with the ``forkserver`` start method: workers are forked from a fresh server process,
+never from the crawl process, which holds database connections (RELIABILITY.md, E6).
+``CITYFEEDS_EXTRACT_WORKERS = 0`` extracts in the reactor's thread, as before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from datetime import datetime
+from typing import Any
+
+from crawler.extraction import extract_article
+from crawler.models import ArticleData
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["BrokenProcessPool", "ExtractionPool", "default_workers", "release_pool", "shared_pool"]
+
+
+def default_workers(cpus: int | None = None) -> int:
+    """Workers for ``CITYFEEDS_EXTRACT_WORKERS = None``: one per core, at most 4.
+
+    The reactor's process mostly waits on sockets (about half a core in the crawl benchmark),
+    so on 2 cores two workers beat one (bench/README.md). On one core a pool only adds
+    pickling and context switches, so extraction stays in-process.
+    """
+    cpus = cpus if cpus is not None else (os.cpu_count() or 1)
+    return 0 if cpus < 2 else min(cpus, 4)
+
+
+def _warm_up() -> None:
+    # Import the extraction stack (lxml, trafilatura) before the first page, not during it.
+    import crawler.extraction.core  # noqa: F401
+
+
+class ExtractionPool:
+    """``extract_article`` in ``workers`` processes (0: in the calling thread)."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = max(0, workers)
+        self._executor: ProcessPoolExecutor | None = None
+        self.users = 0
+
+    async def extract(self, body: bytes, url: str, *, now: datetime, **kwargs: Any) -> ArticleData:
+        """Extract one page; raises ``BrokenProcessPool`` if a worker died on it (or with it)."""
+        if self.workers == 0:
+            return extract_article(body, url, now=now, **kwargs)
+        if self._executor is None:
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(["crawler.extraction.core"])
+            self._executor = ProcessPoolExecutor(
+                self.workers, mp_context=context, initializer=_warm_up
+            )
+        future = self._executor.submit(extract_article, body, url, now=now, **kwargs)
+        try:
+            return await asyncio.wrap_future(future)
+        except BrokenProcessPool:
+            # Every queued page fails with it; start a fresh pool for the pages that follow.
+            self._discard()
+            raise
+
+    def _discard(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = None
+
+    def close(self) -> None:
+        """Stop the workers (pages still queued are cancelled)."""
+        self._discard()
+
+
+_SHARED: dict[int, ExtractionPool] = {}
+
+
+def shared_pool(workers: int) -> ExtractionPool:
+    """The process-wide pool of this size: the sources crawled together share the workers.
+
+    Each user (a spider) calls ``release_pool`` when it closes; the last one stops the workers.
+    """
+    pool = _SHARED.get(workers)
+    if pool is None:
+        pool = _SHARED[workers] = ExtractionPool(workers)
+    pool.users += 1
+    return pool
+
+
+def release_pool(pool: ExtractionPool) -> None:
+    """One user of a shared pool is done; the last one stops its workers."""
+    pool.users -= 1
+    if pool.users <= 0:
+        pool.close()
+        _SHARED.pop(pool.workers, None)

@@ -1,0 +1,46 @@
+"""Extraction in worker processes (crawler.workpool) gives what in-process extraction gives."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+from crawler.extraction import extract_article
+from crawler.workpool import ExtractionPool, default_workers, release_pool, shared_pool
+from tests.faults.support import article_html
+
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+URL = "https://news.example/news/1"
+
+
+def test_default_workers_by_cores() -> None:
+    assert [default_workers(n) for n in (1, 2, 3, 16)] == [0, 2, 3, 4]
+
+
+def test_pool_extracts_like_in_process() -> None:
+    body = article_html("Электробусы вышли на новые маршруты").encode()
+    options = {"tz": "Europe/Moscow", "selectors": {}, "site_names": ["Вестник"]}
+    expected = extract_article(body, URL, now=NOW, **options)
+
+    async def both() -> list[object]:
+        pool, inline = ExtractionPool(1), ExtractionPool(0)
+        try:
+            return [
+                await pool.extract(body, URL, now=NOW, **options),
+                await inline.extract(body, URL, now=NOW, **options),
+            ]
+        finally:
+            pool.close()
+
+    assert asyncio.run(both()) == [expected, expected]
+
+
+def test_sources_of_one_crawl_share_the_workers() -> None:
+    first, second = shared_pool(1), shared_pool(1)
+    assert first is second and first.users == 2
+    release_pool(first)
+    assert shared_pool(1) is second  # still in use: the same pool
+    release_pool(second)
+    release_pool(second)
+    assert shared_pool(1) is not second  # the last user stopped it; a new crawl gets a new one
+    release_pool(shared_pool(1))
