@@ -42,18 +42,61 @@ def load_bench_site() -> Any:
 PYTHON = sys.executable
 
 
+def _tree_rss_kib(root: int) -> int:
+    """Summed RSS of ``root`` and all its descendants (Linux /proc; 0 elsewhere)."""
+    parents: dict[int, int] = {}
+    rss: dict[int, int] = {}
+    for entry in Path("/proc").iterdir() if Path("/proc/self").exists() else ():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        parents[int(entry.name)] = int(fields.get("PPid", "0").strip())
+        rss[int(entry.name)] = int(fields.get("VmRSS", "0 kB").split()[0])
+    tree, frontier = {root}, [root]
+    while frontier:
+        pid = frontier.pop()
+        for child, parent in parents.items():
+            if parent == pid and child not in tree:
+                tree.add(child)
+                frontier.append(child)
+    return sum(rss.get(pid, 0) for pid in tree)
+
+
 def run_with_rusage(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, Any]:
-    """Run ``cmd`` and wait with wait4, so the peak RSS of it (and its crawl child) is known."""
+    """Run ``cmd`` and wait with wait4, so the peak RSS of it (and its crawl child) is known.
+
+    wait4 sees only processes that their parents reap: the extraction workers (children of a
+    forkserver nobody waits for) are missed, so the summed RSS of the whole process tree is
+    also sampled every 0.25 s (``peak_tree_rss_mib``).
+    """
+    import threading
+
     t0 = time.monotonic()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     assert proc.stdout is not None
+    peak = [0]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(0.25):
+            peak[0] = max(peak[0], _tree_rss_kib(proc.pid))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
     out = proc.stdout.read()
     _, status, usage = os.wait4(proc.pid, 0)
+    done.set()
+    sampler.join()
     proc.returncode = os.waitstatus_to_exitcode(status)
     return {
         "status": proc.returncode,
         "wall": time.monotonic() - t0,
         "peak_rss_mib": usage.ru_maxrss / 1024,
+        "peak_tree_rss_mib": peak[0] / 1024,
         "stdout": out.decode(errors="replace"),
     }
 
@@ -142,7 +185,9 @@ def write_config(work: Path, base_url: str, per_host: int) -> Path:
     return path
 
 
-def cityfeeds_crawl(config: Path, concurrency: int) -> dict[str, Any]:
+def cityfeeds_crawl(
+    config: Path, concurrency: int, extract_workers: int | None = None
+) -> dict[str, Any]:
     """`cityfeeds crawl bench --no-feeds`, measured; the run's own figures from the store."""
     from crawler.config import load_config
     from crawler.store import Store
@@ -159,6 +204,8 @@ def cityfeeds_crawl(config: Path, concurrency: int) -> dict[str, Any]:
         "bench",
     ]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    if extract_workers is not None:
+        env["CITYFEEDS_EXTRACT_WORKERS"] = str(extract_workers)
     if concurrency != 16:
         raise SystemExit(
             "cityfeeds uses CONCURRENT_REQUESTS=16 (crawler/settings.py); keep --concurrency 16"
@@ -186,6 +233,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--work", type=Path, default=Path("/tmp/cityfeeds-bench-crawl"))
     parser.add_argument("--skip-raw", action="store_true")
+    parser.add_argument(
+        "--extract-workers",
+        type=int,
+        default=None,
+        help="CITYFEEDS_EXTRACT_WORKERS for the cityfeeds crawl (default: the setting's, by cores)",
+    )
     parser.add_argument("raw", nargs="*", help=argparse.SUPPRESS)  # internal: `raw URL C P`
     args = parser.parse_args(argv)
     if args.raw and args.raw[0] == "raw":
@@ -197,9 +250,13 @@ def main(argv: list[str] | None = None) -> int:
         p = work / stale
         shutil.rmtree(p) if p.is_dir() else p.unlink(missing_ok=True)
     work.mkdir(parents=True, exist_ok=True)
+    from crawler.workpool import default_workers
+
+    workers = args.extract_workers if args.extract_workers is not None else default_workers()
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python"
-        f" {platform.python_version()}, {platform.platform()}"
+        f" {platform.python_version()}, {platform.platform()};"
+        f" load average {os.getloadavg()[0]:.1f}; extraction workers: {workers}"
     )
     bench_site = load_bench_site()
     with bench_site.SiteProcess(work / "site", args.articles) as site:
@@ -222,26 +279,29 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"raw Scrapy:      {raw['responses']:6d} pages in {raw['crawl_seconds']:6.2f}s"
                 f" = {raw['pps']:6.1f} pages/s"
-                f"  (process {raw['wall']:.2f}s, peak RSS {raw['peak_rss_mib']:.0f} MiB)"
+                f"  (process {raw['wall']:.2f}s, peak RSS {raw['peak_rss_mib']:.0f} MiB,"
+                f" all processes {raw['peak_tree_rss_mib']:.0f} MiB)"
             )
 
         config = write_config(work, site.base_url, args.per_host)
         before = site.count
-        first = cityfeeds_crawl(config, args.concurrency)
+        first = cityfeeds_crawl(config, args.concurrency, args.extract_workers)
         first["served"] = site.count - before
         first["pps"] = first["responses"] / first["crawl_seconds"]
         run = first["run"]
         print(
             f"cityfeeds crawl: {first['responses']:6d} pages in {first['crawl_seconds']:6.2f}s"
             f" = {first['pps']:6.1f} pages/s"
-            f"  (process {first['wall']:.2f}s, peak RSS {first['peak_rss_mib']:.0f} MiB;"
+            f"  (process {first['wall']:.2f}s, peak RSS {first['peak_rss_mib']:.0f} MiB,"
+            f" all processes {first['peak_tree_rss_mib']:.0f} MiB;"
             f" stored {run['new']} new, status {run['status']}, dropped {run['dropped'] or 'none'})"
         )
         if raw:
             print(f"ratio cityfeeds/raw: {first['pps'] / raw['pps']:.2f}x  (goal >= 0.6x)")
+        print(f"load average after the crawls: {os.getloadavg()[0]:.1f}")
 
         before = site.count
-        again = cityfeeds_crawl(config, args.concurrency)
+        again = cityfeeds_crawl(config, args.concurrency, args.extract_workers)
         served = site.count - before
         print(
             f"re-crawl (unchanged site): {served} requests served"
