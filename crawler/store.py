@@ -172,6 +172,7 @@ schema_version = Table(
 # created at the latest version directly; never edit an entry once released.
 MIGRATIONS: list[Callable[[Connection], None]] = []
 SCHEMA_VERSION = 1 + len(MIGRATIONS)
+_MIGRATE_LOCK = 0x63697479  # PostgreSQL advisory lock key held while migrating ("city")
 
 
 @dataclass
@@ -266,6 +267,10 @@ class Store:
 
         def run() -> None:
             with self._write() as conn:
+                if not self.is_sqlite:
+                    # Processes opening a fresh PostgreSQL schema at once (distributed workers)
+                    # would race in CREATE TABLE; SQLite's BEGIN IMMEDIATE already serializes.
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATE_LOCK})
                 metadata.create_all(conn, tables=[schema_version])
                 current = conn.execute(select(func.max(schema_version.c.version))).scalar()
                 if current is None:

@@ -46,6 +46,8 @@ class NewsSpider(scrapy.Spider):
     """
 
     name = "news"
+    # Class-level default: DistributedNewsSpider does not run this class's __init__.
+    _pool: ExtractionPool | None = None
 
     def __init__(self, source: str | None = None, *args: Any, **kwargs: Any) -> None:
         if not source:
@@ -56,7 +58,6 @@ class NewsSpider(scrapy.Spider):
         self.sitemaps_seen: set[str] = set()
         self.discovery_ok = 0
         self.discovery_failed = 0
-        self._pool: ExtractionPool | None = None
 
     @classmethod
     def update_settings(cls, settings: Any) -> None:
