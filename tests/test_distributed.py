@@ -123,11 +123,12 @@ def test_two_workers_crawl_each_page_once_and_publish_like_one_process(
         site.requests.clear()
 
         (tmp_path / "dist").mkdir()
-        # A small delay keeps one worker from draining the queue before the other starts.
+        # A delay keeps one worker from draining the queue before the other has started, even
+        # on a loaded machine (36 pages at 0.25 s per host take ~9 s for one worker).
         dist = write_site_config(
             tmp_path / "dist",
             site.base_url,
-            extra={"cityfeeds": {"database_url": postgres_url}, "crawl": {"download_delay": 0.05}},
+            extra={"cityfeeds": {"database_url": postgres_url}, "crawl": {"download_delay": 0.25}},
         )
         assert main(["--config", str(dist), "enqueue", "--redis-url", redis_url]) == 0
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
