@@ -373,14 +373,14 @@ class Store:
             results: list[UpsertResult | None] = [None] * len(batch)
             fresh: list[int] = []
             for i, (article, digest, key) in enumerate(zip(batch, digests, keys, strict=True)):
-                row = stored.get(key)
-                if row is None:
+                found = stored.get(key)
+                if found is None:
                     fresh.append(i)
-                elif row.content_hash == digest:
-                    results[i] = UpsertResult("unchanged", row.id)
+                elif found.content_hash == digest:
+                    results[i] = UpsertResult("unchanged", found.id)
                 else:
-                    self._update(conn, row, article, digest, key, now)
-                    results[i] = UpsertResult("updated", row.id)
+                    self._update(conn, found, article, digest, key, now)
+                    results[i] = UpsertResult("updated", found.id)
             if fresh:
                 rows = []
                 for i in fresh:
@@ -415,9 +415,10 @@ class Store:
         if row is None:
             values = _article_values(article, digest, key)
             values.update(first_seen=now, fetched_at=article.fetched_at or now)
-            article_id = conn.execute(insert(articles).values(**values)).inserted_primary_key[0]
-            self._write_topics(conn, article_id, article.topics, article.published)
-            return UpsertResult("new", article_id)
+            inserted = conn.execute(insert(articles).values(**values)).inserted_primary_key
+            assert inserted is not None
+            self._write_topics(conn, inserted[0], article.topics, article.published)
+            return UpsertResult("new", inserted[0])
         if row.content_hash == digest:
             return UpsertResult("unchanged", row.id)
         self._update(conn, row, article, digest, key, now)
@@ -567,7 +568,8 @@ class Store:
                     articles.c.source
                 )
             ).all()
-        return {s: UTCDateTime().process_result_value(d, self.engine.dialect) for s, d in rows if d}
+        as_utc = UTCDateTime().process_result_value
+        return {s: dt for s, d in rows if (dt := as_utc(d, self.engine.dialect)) is not None}
 
     def count_articles(self) -> int:
         """Number of stored articles."""
@@ -581,13 +583,13 @@ class Store:
 
         def run() -> int:
             with self._write() as conn:
-                return int(
-                    conn.execute(
-                        insert(runs).values(
-                            source=source, started_at=now, status="running", dropped={}, stats={}
-                        )
-                    ).inserted_primary_key[0]
-                )
+                inserted = conn.execute(
+                    insert(runs).values(
+                        source=source, started_at=now, status="running", dropped={}, stats={}
+                    )
+                ).inserted_primary_key
+                assert inserted is not None
+                return int(inserted[0])
 
         return int(_retry_locked(run))
 
