@@ -1,4 +1,4 @@
-"""Find article links in a source's RSS/Atom feeds, sitemaps and HTML listing pages (pure, safe XML)."""
+"""Find article links in a source's feeds, sitemaps and HTML listing pages (pure, safe XML)."""
 
 from __future__ import annotations
 
@@ -328,7 +328,7 @@ def parse_sitemap(body: bytes, base_url: str, *, tz: str, now: datetime) -> Site
 
 
 def listing_links(html_text: str, base_url: str, *, pattern: re.Pattern[str] | None) -> list[str]:
-    """Links on an HTML listing page whose path matches ``pattern`` (all same-page links if None)."""
+    """Links on an HTML listing page whose path matches ``pattern`` (every link if None)."""
     try:
         doc = lxml_html.fromstring(html_text)
     except (etree.ParserError, ValueError):

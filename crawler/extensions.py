@@ -51,7 +51,9 @@ def run_stats_from(stats: dict[str, Any]) -> RunStats:
     for key, value in stats.items():
         if key.startswith(("cityfeeds/discovered/", "cityfeeds/skipped/", "cityfeeds/errors/")):
             extra[key.split("/", 1)[1]] = int(value)
-    errors = int(stats.get("cityfeeds/errors/discovery", 0)) + int(stats.get("cityfeeds/errors/article", 0))
+    errors = int(stats.get("cityfeeds/errors/discovery", 0)) + int(
+        stats.get("cityfeeds/errors/article", 0)
+    )
     return RunStats(
         pages=int(stats.get("cityfeeds/pages", 0)),
         new=int(stats.get("cityfeeds/new", 0)),
@@ -93,7 +95,9 @@ class RunRecorder:
                 mw.commit()
         if self.run_id is not None:
             try:
-                ctx.store.finish_run(self.run_id, status=status, stats=run, now=ctx.clock(), message=message)
+                ctx.store.finish_run(
+                    self.run_id, status=status, stats=run, now=ctx.clock(), message=message
+                )
             except Exception:
                 logger.exception("[%s] could not record the run", spider.source_name)
         log = logger.info if status == "ok" else logger.error
