@@ -62,7 +62,10 @@ def build_article(
         if updated <= published:
             updated = None
 
-    text = clean_text(data.text, multiline=True) if data.text else ""
+    if data.text_clean:
+        text = data.text or ""  # cleaned paragraph by paragraph in extraction
+    else:
+        text = clean_text(data.text, multiline=True) if data.text else ""
     if len(text) > max_text:
         text = truncate_paragraphs(text, max_text)
         flags.append("text_truncated")

@@ -30,6 +30,9 @@ class ArticleData:
     canonical_url: str | None = None
     provenance: dict[str, str] = field(default_factory=dict)
     flags: list[str] = field(default_factory=list)
+    # True when ``text`` is already paragraphs of ``clean_text`` output joined by blank lines
+    # (extract_article guarantees it), so normalization does not clean ~15 KB a second time.
+    text_clean: bool = False
 
 
 @dataclass
