@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import email.utils
 import logging
-import re
 import weakref
-from datetime import UTC
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
@@ -19,6 +16,7 @@ from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 
 from crawler.context import count_drop, get_context
+from crawler.normalize.dates import parse_retry_after
 from crawler.normalize.urls import host_of, is_private_address, registered_domain_matches
 
 if TYPE_CHECKING:
@@ -241,22 +239,6 @@ class SizeCapMiddleware(HttpCompressionMiddleware):
 # -- Retry-After -----------------------------------------------------------------------------
 
 
-def parse_retry_after(value: str, *, now: Any) -> float | None:
-    """Seconds to wait for a ``Retry-After`` value (delta-seconds or HTTP-date); None if bad."""
-    value = value.strip()
-    if re.fullmatch(r"\d{1,9}", value):
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when is None:
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - now).total_seconds())
-
-
 class RetryAfterMiddleware:
     """Honour ``Retry-After`` on 429/503 without ever blocking the reactor (scrapy#3849).
 
@@ -286,7 +268,7 @@ class RetryAfterMiddleware:
         stats = self.crawler.stats
         assert stats is not None
         seconds = parse_retry_after(
-            header.decode("latin-1", "replace"), now=get_context(self.crawler).clock()
+            header.decode("latin-1", "replace"), get_context(self.crawler).clock()
         )
         if seconds is None:
             return response

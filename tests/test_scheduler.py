@@ -23,6 +23,7 @@ import pytest
 
 from crawler.config import Config, load_config
 from crawler.demo_site import STORIES, build_site, demo_source, serve_site
+from crawler.normalize.dates import parse_retry_after
 from crawler.runner import CrawlOutcome, crawl_subprocess
 from crawler.service import AlreadyRunning, Service, ServiceLock, ServiceOptions
 from crawler.service.lock import advisory_key, lock_path
@@ -33,7 +34,6 @@ from crawler.service.schedule import (
     first_run_time,
     make_trigger,
     misfire_grace,
-    parse_retry_after,
     schedule_period,
     too_soon,
 )

@@ -7,6 +7,7 @@ import re
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
+from typing import Any
 from zoneinfo import ZoneInfo
 
 __all__ = ["clamp_future", "parse_date", "parse_modified_from_text", "to_utc"]
@@ -311,3 +312,26 @@ def to_utc(dt: datetime) -> datetime:
     if dt.tzinfo is None or dt.utcoffset() is None:
         raise ValueError("to_utc needs an aware datetime")
     return dt.astimezone(UTC)
+
+
+def parse_retry_after(value: Any, now: datetime) -> float | None:
+    """Seconds asked for by ``Retry-After`` (delta-seconds or HTTP-date); None if invalid.
+
+    Used by the crawl (to wait or defer a source) and by the scheduler (to back off).
+    """
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return max(0.0, float(value))
+    text = str(value).strip()
+    if re.fullmatch(r"\d{1,10}(\.\d+)?", text):
+        return float(text)
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - now).total_seconds())

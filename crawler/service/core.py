@@ -16,6 +16,7 @@ from typing import Any
 
 from crawler.config import Config
 from crawler.context import utcnow
+from crawler.normalize.dates import parse_retry_after
 from crawler.runner import CrawlOutcome
 from crawler.service.lock import (
     ChildRegistry,
@@ -31,7 +32,6 @@ from crawler.service.schedule import (
     first_run_time,
     make_trigger,
     misfire_grace,
-    parse_retry_after,
     schedule_period,
     schedule_zone,
     source_schedule,

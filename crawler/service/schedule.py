@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import email.utils
 import itertools
-import re
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.base import BaseTrigger
@@ -112,26 +109,6 @@ def first_run_time(
     if last_started is None or not last_ok or (now - last_started).total_seconds() >= period:
         return now
     return None
-
-
-def parse_retry_after(value: Any, now: datetime) -> float | None:
-    """Seconds asked for by ``Retry-After`` (delta-seconds or HTTP-date); None if invalid."""
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return max(0.0, float(value))
-    text = str(value).strip()
-    if re.fullmatch(r"\d{1,10}(\.\d+)?", text):
-        return float(text)
-    try:
-        when = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when is None:
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - now).total_seconds())
 
 
 def backoff_seconds(
