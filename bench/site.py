@@ -238,22 +238,12 @@ def build(root: Path, base_url: str, articles: int) -> dict[str, Any]:
 
 
 def source_entry(base_url: str, name: str = "bench") -> dict[str, Any]:
-    """The ``[[sources]]`` entry of the benchmark site."""
-    return {
-        "name": name,
-        "title": TITLE,
-        "url": base_url,
-        "city": "Moscow",
-        "feeds": [base_url + "rss.xml"],
-        "sitemaps": [base_url + "sitemap.xml"],
-        "listings": [
-            {"url": base_url + "news/", "link_pattern": r"/news/\d+-", "next_page": "css:a.next"}
-        ],
-        "article_pattern": r"/news/\d+-[\w-]+$",
-        "allow_private": True,
-        "site_names": [TITLE],
-        "max_pages_per_run": 100000,
-    }
+    """The ``[[sources]]`` entry of the benchmark site (laid out like the demo site)."""
+    from crawler.demo_site import demo_source
+
+    entry = demo_source(base_url, name)
+    entry.update(title=TITLE, site_names=[TITLE], max_pages_per_run=100000)
+    return entry
 
 
 # -- server --------------------------------------------------------------------------------
