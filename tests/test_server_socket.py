@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from feeds_samples import ThreadedServer
+from feeds_samples import ThreadedServer, raw_request
 
 from feeds.publish import write_atomic
 
@@ -24,17 +23,6 @@ def base(tmp_path: Path) -> Iterator[str]:
         yield url
 
 
-def raw_get(base: str, target: str) -> bytes:
-    """Send ``target`` exactly as written (like ``curl --path-as-is``) and return the response."""
-    host, port = base.removeprefix("http://").split(":")
-    with socket.create_connection((host, int(port)), timeout=5) as sock:
-        sock.sendall(f"GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
-        chunks = []
-        while chunk := sock.recv(65536):
-            chunks.append(chunk)
-    return b"".join(chunks)
-
-
 @pytest.mark.parametrize(
     "target",
     [
@@ -48,7 +36,7 @@ def raw_get(base: str, target: str) -> bytes:
     ],
 )
 def test_raw_traversal_attempts_get_404(base: str, target: str) -> None:
-    response = raw_get(base, target)
+    response = raw_request(base, target)
     status = response.split(b"\r\n", 1)[0]
     assert status in (b"HTTP/1.1 404 Not Found", b"HTTP/1.1 400 Bad Request"), response[:200]
     assert b"TOP SECRET" not in response and b"root:" not in response

@@ -6,7 +6,6 @@ case runs once end to end, against feeds built by the real builder.
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -20,7 +19,7 @@ import pytest
 from crawler.models import Article
 from crawler.store import Store
 from tests.conftest import write_site_config
-from tests.feeds_samples import ThreadedServer
+from tests.feeds_samples import ThreadedServer, raw_request
 
 pytestmark = [pytest.mark.fault]
 
@@ -67,16 +66,6 @@ def served(tmp_path: Path) -> Iterator[Served]:
         yield Served(cfg, url, tmp_path)
 
 
-def _raw(base: str, target: str, method: str = "GET") -> bytes:
-    host, port = base.removeprefix("http://").rstrip("/").split(":")
-    with socket.create_connection((host, int(port)), timeout=5) as sock:
-        sock.sendall(f"{method} {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
-        chunks = []
-        while chunk := sock.recv(65536):
-            chunks.append(chunk)
-    return b"".join(chunks)
-
-
 @pytest.mark.parametrize(
     "target",
     [
@@ -89,7 +78,7 @@ def _raw(base: str, target: str, method: str = "GET") -> bytes:
     ],
 )
 def test_g1_path_traversal(served: Served, target: str) -> None:
-    response = _raw(served.url, target)
+    response = raw_request(served.url, target)
     assert response.split(b"\r\n", 1)[0] in (
         b"HTTP/1.1 404 Not Found",
         b"HTTP/1.1 400 Bad Request",
