@@ -8,6 +8,7 @@ from datetime import datetime
 
 from crawler.models import Article, ArticleData
 from crawler.normalize.dates import clamp_future
+from crawler.normalize.html import SANITIZE_POLICY
 from crawler.normalize.text import clean_text
 from crawler.normalize.urls import canonicalize_url, host_of, is_http_url, registered_domain_matches
 
@@ -76,9 +77,12 @@ def build_article(
         summary = first_sentences(text, 300)
         provenance.setdefault("summary", "text")
     html = data.html or ""
+    html_policy = data.html_policy
     if len(html) > max_html or not html:
-        # Rebuild from the (truncated) text: always well-formed, never cut mid-tag.
+        # Rebuild from the (truncated) text: always well-formed, never cut mid-tag, and nothing
+        # but escaped text in paragraphs, which every sanitizer policy lets through.
         html = "".join(f"<p>{htmllib.escape(p)}</p>" for p in text.split("\n\n") if p)
+        html_policy = SANITIZE_POLICY
     authors = [a for a in (clean_text(a) for a in data.authors) if a]
     tags = [t for t in dict.fromkeys(clean_text(t) for t in data.tags) if t]
     return Article(
@@ -97,6 +101,7 @@ def build_article(
         language=data.language or default_language or None,
         provenance=provenance,
         flags=flags,
+        html_policy=html_policy if html else None,
         fetched_at=fetched_at,
     )
 

@@ -33,6 +33,9 @@ class ArticleData:
     # True when ``text`` is already paragraphs of ``clean_text`` output joined by blank lines
     # (extract_article guarantees it), so normalization does not clean ~15 KB a second time.
     text_clean: bool = False
+    # The sanitizer policy ``html`` came out of (``crawler.normalize.html.SANITIZE_POLICY``),
+    # ``None`` when it was not sanitized: see ``Article.html_policy``.
+    html_policy: int | None = None
 
 
 @dataclass
@@ -49,7 +52,9 @@ class Article:
     """A validated, normalized article as stored and published.
 
     ``url`` is the canonical URL and the article's identity (its feed GUID).
-    Datetimes are always time-zone aware.
+    Datetimes are always time-zone aware. ``html_policy`` is the version of the sanitizer policy
+    ``html`` is known to satisfy (``crawler.normalize.html.SANITIZE_POLICY``), ``None`` when
+    unknown: feeds sanitize such HTML again.
     """
 
     url: str
@@ -67,6 +72,7 @@ class Article:
     language: str | None = None
     provenance: dict[str, str] = field(default_factory=dict)
     flags: list[str] = field(default_factory=list)
+    html_policy: int | None = None
     topics: list[TopicMatch] = field(default_factory=list)
     first_seen: datetime | None = None
     fetched_at: datetime | None = None

@@ -40,6 +40,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.sql import Select
 
 from crawler.models import Article, TopicMatch
 from crawler.normalize.urls import url_identity
@@ -92,6 +93,9 @@ articles = Table(
     Column("provenance", JSON, nullable=False, default=dict),
     Column("flags", JSON, nullable=False, default=list),
     Column("content_hash", String(64), nullable=False),
+    # The sanitizer policy ``html`` was cleaned with (crawler.normalize.html.SANITIZE_POLICY);
+    # NULL when unknown, and then the feed builder sanitizes it again.
+    Column("html_policy", Integer),
     Index("ix_articles_published", "published", "id"),
     Index("ix_articles_source_published", "source", "published", "id"),
 )
@@ -170,7 +174,14 @@ schema_version = Table(
 
 # Append-only: each entry upgrades the schema from version i to i+1. A fresh database is
 # created at the latest version directly; never edit an entry once released.
-MIGRATIONS: list[Callable[[Connection], None]] = []
+
+
+def _add_html_policy(conn: Connection) -> None:
+    # Version 2: rows stored before know nothing of their HTML's policy (NULL: sanitize again).
+    conn.execute(text("ALTER TABLE articles ADD COLUMN html_policy INTEGER"))
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_add_html_policy]
 SCHEMA_VERSION = 1 + len(MIGRATIONS)
 _MIGRATE_LOCK = 0x63697479  # PostgreSQL advisory lock key held while migrating ("city")
 
@@ -453,19 +464,48 @@ class Store:
         self, *, topic: str | None = None, source: str | None = None, limit: int = 50
     ) -> list[Article]:
         """Newest articles (published desc, then url), optionally of one topic or source."""
-        query = select(articles)
-        if topic is not None:
-            query = query.join(article_topics, article_topics.c.article_id == articles.c.id).where(
-                article_topics.c.topic == topic
-            )
-            query = query.order_by(article_topics.c.published.desc(), articles.c.url)
-        else:
-            query = query.order_by(articles.c.published.desc(), articles.c.url)
-        if source is not None:
-            query = query.where(articles.c.source == source)
         with self._read() as conn:
-            rows = conn.execute(query.limit(limit)).mappings().all()
+            rows = conn.execute(_newest_query(articles, topic, source, limit)).mappings().all()
             return self._with_topics(conn, rows)
+
+    def feed_articles(
+        self, selections: Sequence[tuple[str | None, str | None]], *, limit: int = 50
+    ) -> list[list[Article]]:
+        """The newest articles of several feeds in one read, for the feed builder.
+
+        ``selections`` are ``(topic, source)`` pairs (``None`` for any); each gets what
+        :meth:`newest_articles` would return, in one snapshot. Each distinct article is loaded
+        once (one object in every list holding it) and only with what feeds show: ``text``
+        only its first :data:`FEED_TEXT_CHARS` characters (a fallback description), ``tags``,
+        ``provenance``, ``flags`` and topic evidence empty. Never store these objects back.
+        """
+        with self._read() as conn:
+            id_lists = [
+                list(conn.execute(_newest_query(articles.c.id, topic, source, limit)).scalars())
+                for topic, source in selections
+            ]
+            wanted = sorted({i for ids in id_lists for i in ids})
+            found: dict[int, Article] = {}
+            topics: dict[int, list[TopicMatch]] = {i: [] for i in wanted}
+            for first in range(0, len(wanted), 500):  # SQLite's bound-parameter limit
+                chunk = wanted[first : first + 500]
+                for t in conn.execute(
+                    select(
+                        article_topics.c.article_id, article_topics.c.topic, article_topics.c.score
+                    )
+                    .where(article_topics.c.article_id.in_(chunk))
+                    .order_by(
+                        article_topics.c.article_id,
+                        article_topics.c.score.desc(),
+                        article_topics.c.topic,
+                    )
+                ):
+                    topics[t.article_id].append(TopicMatch(t.topic, t.score))
+                for row in conn.execute(
+                    select(*_FEED_COLUMNS).where(articles.c.id.in_(chunk))
+                ).mappings():
+                    found[row["id"]] = _row_to_feed_article(row, topics[row["id"]])
+        return [[found[i] for i in ids] for ids in id_lists]
 
     def iter_articles(self, *, batch: int = 500) -> Iterator[Article]:
         """Every stored article, in id order, in batches (for re-tagging)."""
@@ -683,16 +723,24 @@ class Store:
 
     def record_feed_build(self, feed_path: str, ok: bool, error: str | None, items: int) -> None:
         """Remember the outcome of building one feed file."""
+        self.record_feed_builds([(feed_path, ok, error, items)])
+
+    def record_feed_builds(self, outcomes: Sequence[tuple[str, bool, str | None, int]]) -> None:
+        """Remember the outcomes ``(path, ok, error, items)`` of a build, in one transaction."""
+        if not outcomes:
+            return
         now = datetime.now(UTC)
+        rows = [
+            {"path": path, "ok": ok, "error": error, "items": items, "built_at": now}
+            for path, ok, error, items in outcomes
+        ]
 
         def run() -> None:
             with self._write() as conn:
-                conn.execute(delete(feed_builds).where(feed_builds.c.path == feed_path))
                 conn.execute(
-                    insert(feed_builds).values(
-                        path=feed_path, ok=ok, error=error, items=items, built_at=now
-                    )
+                    delete(feed_builds).where(feed_builds.c.path.in_([r["path"] for r in rows]))
                 )
+                conn.execute(insert(feed_builds), rows)
 
         _retry_locked(run)
 
@@ -807,7 +855,67 @@ def _article_values(article: Article, digest: str, key: str) -> dict[str, Any]:
         "provenance": dict(article.provenance),
         "flags": list(article.flags),
         "content_hash": digest,
+        "html_policy": article.html_policy,
     }
+
+
+def _newest_query(columns: Any, topic: str | None, source: str | None, limit: int) -> Select[Any]:
+    """``columns`` of the newest ``limit`` articles (published desc, then url) of a topic/source.
+
+    Ordered as the indexes are (``article_topics.published`` for a topic), so the database
+    walks an index and stops after ``limit`` rows, whatever the store size.
+    """
+    query = select(columns)
+    if topic is not None:
+        query = query.join(article_topics, article_topics.c.article_id == articles.c.id).where(
+            article_topics.c.topic == topic
+        )
+        query = query.order_by(article_topics.c.published.desc(), articles.c.url)
+    else:
+        query = query.order_by(articles.c.published.desc(), articles.c.url)
+    if source is not None:
+        query = query.where(articles.c.source == source)
+    return query.limit(limit)
+
+
+#: How much of an article's text :meth:`Store.feed_articles` loads (feeds show at most a
+#: 600-character excerpt of it, and only for articles without a summary).
+FEED_TEXT_CHARS = 2400
+_FEED_COLUMNS = (
+    articles.c.id,
+    articles.c.url,
+    articles.c.source,
+    articles.c.title,
+    articles.c.summary,
+    func.substr(articles.c.text, 1, FEED_TEXT_CHARS).label("text"),
+    articles.c.html,
+    articles.c.html_policy,
+    articles.c.published,
+    articles.c.updated,
+    articles.c.authors,
+    articles.c.section,
+    articles.c.image,
+    articles.c.language,
+)
+
+
+def _row_to_feed_article(row: Any, topics: list[TopicMatch]) -> Article:
+    return Article(
+        url=row["url"],
+        source=row["source"],
+        title=row["title"],
+        published=row["published"],
+        summary=row["summary"],
+        text=row["text"],
+        html=row["html"],
+        html_policy=row["html_policy"],
+        updated=row["updated"],
+        authors=list(row["authors"] or []),
+        section=row["section"],
+        image=row["image"],
+        language=row["language"],
+        topics=topics,
+    )
 
 
 def _row_to_article(row: Any, topics: list[TopicMatch]) -> Article:
@@ -827,6 +935,7 @@ def _row_to_article(row: Any, topics: list[TopicMatch]) -> Article:
         language=row["language"],
         provenance=dict(row["provenance"] or {}),
         flags=list(row["flags"] or []),
+        html_policy=row["html_policy"],
         topics=topics,
         first_seen=row["first_seen"],
         fetched_at=row["fetched_at"],

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from crawler.article import build_article
 from crawler.extraction import LAYERS, extract_article
 from crawler.extraction.fields import clean_authors, language_code, strip_site_suffix
+from crawler.models import Article, ArticleData
+from crawler.normalize.html import SANITIZE_POLICY, sanitize_html
 
 MSK = ZoneInfo("Europe/Moscow")
 NOW = datetime(2026, 2, 4, 12, 0, tzinfo=MSK)
@@ -326,3 +330,37 @@ def test_generic_date_needs_the_day_on_the_page() -> None:
     shown = page.replace(b"32.13.2024", b"Do 25.04.24 | 14:07 Uhr")
     data = extract_article(shown, "https://vm.ru/news/1-x", now=NOW)
     assert data.published is not None and (data.published.month, data.published.day) == (4, 25)
+
+
+# --- sanitizer policy recorded with the body ------------------------------------------------------
+
+
+def test_extracted_html_records_the_sanitizer_policy_it_satisfies() -> None:
+    body = (
+        "<h1>Трамваи вышли на маршрут</h1><article>" + PARAGRAPHS + "<script>x()</script></article>"
+    )
+    data = extract(page(body=body))
+    assert data.html and "<script" not in data.html
+    assert data.html_policy == SANITIZE_POLICY
+    assert data.html == sanitize_html(data.html, URL)  # what the policy promises: a fixed point
+    article = _build(data)
+    assert (article.html, article.html_policy) == (data.html, SANITIZE_POLICY)
+
+
+def test_html_of_unknown_origin_keeps_an_unknown_policy_and_rebuilt_html_is_escaped_text() -> None:
+    unknown = ArticleData(url=URL, title="Заголовок", text="Первый <b>абзац</b>.", html="<p>x</p>")
+    assert _build(unknown).html_policy is None
+    rebuilt = _build(replace(unknown, html=None))
+    assert rebuilt.html == "<p>Первый &lt;b&gt;абзац&lt;/b&gt;.</p>"
+    assert rebuilt.html_policy == SANITIZE_POLICY
+    assert _build(replace(unknown, html=None, text="")).html_policy is None  # no HTML at all
+
+
+def _build(data: ArticleData) -> Article:
+    return build_article(
+        data,
+        source="vm",
+        response_url=URL,
+        fetched_at=NOW,
+        allowed_domains=["example.ru"],
+    )

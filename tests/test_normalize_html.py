@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
+import inspect
 import re
 from pathlib import Path
 
 import pytest
 from lxml import etree
 
-from crawler.normalize.html import html_to_text, sanitize_html
+import crawler.normalize.html
+from crawler.normalize.html import SANITIZE_POLICY, html_to_text, sanitize_html
 
 BASE = "https://www.m24.ru/news/transport/12122022/1"
 XSS_CORPUS = [
@@ -163,3 +166,44 @@ def test_html_to_text_deep_nesting(depth: int) -> None:
 def test_html_to_text_fallback_drops_scripts() -> None:
     html = "<font>" * 5000 + "<script>var a = 1;</script>текст<br>ещё" + "</font>" * 5000
     assert html_to_text(html) == "текст\n\nещё"
+
+
+# The sanitizer's inputs at each SANITIZE_POLICY version. Feeds trust stored HTML of the current
+# version without sanitizing it again, so a change to what sanitize_html lets through must come
+# with a new version (older rows are then sanitized again when published).
+POLICY_FINGERPRINTS = {1: "4d6ed7dc"}
+
+
+def _policy_fingerprint() -> str:
+    module = crawler.normalize.html
+    parts = [
+        sorted(module._TAGS),
+        sorted(module._CLEAN_CONTENT_TAGS),
+        sorted((tag, sorted(attrs)) for tag, attrs in module._ATTRIBUTES.items()),
+        module._LINK_REL,
+        sorted(module._URL_ATTRS),
+        [
+            getattr(module, name).pattern
+            for name in (
+                "_SCHEME_RE",
+                "_URL_WS_RE",
+                "_SMUGGLED_SCHEME_RE",
+                "_SIZE_RE",
+                "_IMG_WITHOUT_SRC_RE",
+                "_A_WITHOUT_HREF_RE",
+                "_VOID_RE",
+                "_EMPTY_HTML_RE",
+            )
+        ],
+        inspect.getsource(module.sanitize_html),
+        inspect.getsource(module._absolute_url),
+    ]
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:8]
+
+
+def test_a_changed_sanitizer_comes_with_a_new_policy_version() -> None:
+    assert _policy_fingerprint() == POLICY_FINGERPRINTS.get(SANITIZE_POLICY), (
+        "sanitize_html's allowlists or rules changed: bump SANITIZE_POLICY in "
+        "crawler/normalize/html.py and record the new fingerprint "
+        f"{_policy_fingerprint()!r} here"
+    )

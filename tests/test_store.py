@@ -5,8 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from sqlalchemy import MetaData, Table, create_engine, insert, select
 
+import crawler.store as store_module
 from crawler.models import Article, TopicMatch
+from crawler.normalize.html import SANITIZE_POLICY
 from crawler.store import RunStats, Store
 
 MSK = timezone(timedelta(hours=3))
@@ -147,3 +150,109 @@ def test_migrate_is_idempotent(db_url: str) -> None:
     assert second.count_articles() == 1
     assert second.integrity_check() == "ok"
     second.close()
+
+
+def test_feed_articles_are_the_newest_of_each_selection_loaded_once(store: Store) -> None:
+    for n in range(1, 8):
+        store.upsert_article(make(n, text="Текст. " * 1000), now=NOW)
+    store.upsert_article(make(9, url="https://m24.ru/news/9", source="m24"), now=NOW)
+    selections = [(None, None), ("electric-transport", None), (None, "vm"), (None, "nobody")]
+    with store.snapshot():
+        found = store.feed_articles(selections, limit=3)
+    for (topic, source), got in zip(selections, found, strict=True):
+        full = store.newest_articles(topic=topic, source=source, limit=3)
+        assert [a.url for a in got] == [a.url for a in full]
+        for lean, whole in zip(got, full, strict=True):
+            assert (lean.title, lean.published, lean.html, lean.authors, lean.source) == (
+                whole.title,
+                whole.published,
+                whole.html,
+                whole.authors,
+                whole.source,
+            )
+            assert [(t.id, t.score) for t in lean.topics] == [(t.id, t.score) for t in whole.topics]
+            # Only what feeds show: a bounded text, no evidence, no provenance.
+            assert whole.text.startswith(lean.text)
+            assert len(lean.text) == min(len(whole.text), store_module.FEED_TEXT_CHARS)
+            assert all(t.evidence == [] for t in lean.topics)
+    assert found[3] == []
+    # The same article in several feeds is one object, loaded once.
+    shared = {a.url: a for a in found[0]}.keys() & {a.url: a for a in found[2]}.keys()
+    assert shared
+    for url in shared:
+        assert next(a for a in found[0] if a.url == url) is next(
+            a for a in found[2] if a.url == url
+        )
+
+
+def test_feed_builds_are_recorded_together_and_replace_the_last_outcome(store: Store) -> None:
+    store.record_feed_build("all", False, "OSError: disk full", 0)
+    store.record_feed_builds([("all", True, None, 3), ("topics/x", False, "boom", 0)])
+    rows = {r["path"]: r for r in store.feed_build_status()}
+    assert set(rows) == {"all", "topics/x"}
+    assert (rows["all"]["ok"], rows["all"]["error"], rows["all"]["items"]) == (True, None, 3)
+    assert (rows["topics/x"]["ok"], rows["topics/x"]["error"]) == (False, "boom")
+    store.record_feed_builds([])  # nothing to record: no transaction, no error
+
+
+def test_html_policy_round_trips(store: Store) -> None:
+    store.upsert_article(make(1, html_policy=SANITIZE_POLICY), now=NOW)
+    store.upsert_article(make(2), now=NOW)
+    assert store.get_article(make(1).url).html_policy == SANITIZE_POLICY  # type: ignore[union-attr]
+    assert store.get_article(make(2).url).html_policy is None  # type: ignore[union-attr]
+    [[first, second]] = store.feed_articles([(None, None)], limit=2)
+    assert (first.html_policy, second.html_policy) == (None, SANITIZE_POLICY)
+
+
+def test_a_version_1_database_is_migrated_in_place(db_url: str) -> None:
+    # A database as the first release created it: no html_policy column, schema version 1.
+    engine = create_engine(db_url)
+    old = MetaData()
+    for table in store_module.metadata.sorted_tables:
+        columns = [c._copy() for c in table.columns if c.name != "html_policy"]
+        Table(table.name, old, *columns)
+    with engine.begin() as conn:
+        old.create_all(conn)
+        conn.execute(insert(old.tables["schema_version"]).values(version=1))
+        values = {
+            c.name: v
+            for c in old.tables["articles"].columns
+            if (v := _v1_row().get(c.name)) is not None or c.nullable
+        }
+        conn.execute(insert(old.tables["articles"]).values(values))
+    engine.dispose()
+
+    store = Store.open(db_url)
+    try:
+        with store.engine.connect() as conn:
+            versions = conn.execute(select(store_module.schema_version.c.version)).scalars()
+            assert sorted(versions) == [1, 2] and store_module.SCHEMA_VERSION == 2
+        kept = store.get_article("https://vm.ru/news/1-slug")
+        assert kept is not None and kept.title == "Новость 1" and kept.html_policy is None
+        store.upsert_article(make(2, html_policy=SANITIZE_POLICY), now=NOW)
+        assert store.get_article(make(2).url).html_policy == SANITIZE_POLICY  # type: ignore[union-attr]
+        assert store.integrity_check() == "ok"
+    finally:
+        store.close()
+    Store.open(db_url).close()  # and opening it again changes nothing
+
+
+def _v1_row() -> dict[str, object]:
+    article = make(1)
+    return {
+        "url": article.url,
+        "url_key": "vm.ru/news/1-slug",
+        "source": "vm",
+        "title": article.title,
+        "summary": article.summary,
+        "text": article.text,
+        "html": article.html,
+        "published": article.published,
+        "first_seen": NOW,
+        "fetched_at": NOW,
+        "authors": [],
+        "tags": [],
+        "provenance": {},
+        "flags": [],
+        "content_hash": "0" * 64,
+    }

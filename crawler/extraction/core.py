@@ -22,7 +22,7 @@ from crawler.extraction.selectors import Compiled, compile_selectors, element_va
 from crawler.models import ArticleData
 from crawler.normalize.dates import clamp_future, parse_date, parse_modified_from_text
 from crawler.normalize.encoding import decode_html
-from crawler.normalize.html import sanitize_html
+from crawler.normalize.html import SANITIZE_POLICY, sanitize_html
 from crawler.normalize.text import clean_text, is_garbage_value
 from crawler.normalize.urls import canonicalize_url, is_http_url
 
@@ -640,6 +640,9 @@ def extract(
     # Every body layer (selector, heuristic, generic, JSON-LD) joins clean_text'ed paragraphs with
     # "\n\n", and cutting the headline off keeps that form: build_article need not clean again.
     data.text_clean = True
+    # Every body layer's HTML is sanitize_html output (cutting a leading headline paragraph off
+    # keeps it so): feeds need not sanitize it again.
+    data.html_policy = SANITIZE_POLICY if data.html else None
     sample = " ".join(filter(None, (data.title, data.summary, (data.text or "")[:3000])))
     put("language", *page.language(sample))
     if page._generic_done and page._generic_body is not None:
