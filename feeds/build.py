@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -27,15 +28,13 @@ OPML_PATH = "feeds.opml"
 
 
 class FeedStore(Protocol):
-    """What the builder needs from the store."""
+    """What the builder needs from the store (``crawler.store.Store``)."""
 
-    def newest_articles(
-        self, *, topic: str | None = None, source: str | None = None, limit: int = 50
-    ) -> list[Article]: ...
+    def feed_articles(
+        self, selections: Sequence[tuple[str | None, str | None]], *, limit: int = 50
+    ) -> list[list[Article]]: ...
 
-    def record_feed_build(
-        self, feed_path: str, ok: bool, error: str | None, items: int
-    ) -> None: ...
+    def record_feed_builds(self, outcomes: Sequence[tuple[str, bool, str | None, int]]) -> None: ...
 
 
 @dataclass
@@ -141,12 +140,31 @@ def feed_specs(config: Any) -> list[tuple[FeedSpec, str]]:
     return specs
 
 
-def _newest(store: FeedStore, spec: FeedSpec, limit: int) -> list[Article]:
-    return store.newest_articles(
-        topic=spec.key if spec.kind == "topic" else None,
-        source=spec.key if spec.kind == "source" else None,
-        limit=limit,
+def _selection(spec: FeedSpec) -> tuple[str | None, str | None]:
+    """The ``(topic, source)`` pair of the store query behind ``spec``."""
+    return (
+        spec.key if spec.kind == "topic" else None,
+        spec.key if spec.kind == "source" else None,
     )
+
+
+def _read(store: FeedStore, specs: Sequence[FeedSpec], limit: int) -> list[list[Article] | str]:
+    """The articles of every feed in one store read, or per feed the error reading it.
+
+    When the joint read fails, each feed is read alone, so one bad query fails only its feed.
+    """
+    try:
+        return list(store.feed_articles([_selection(s) for s in specs], limit=limit))
+    except Exception:
+        log.exception("reading the store for all feeds at once failed; reading feed by feed")
+    found: list[list[Article] | str] = []
+    for spec in specs:
+        try:
+            found.append(store.feed_articles([_selection(spec)], limit=limit)[0])
+        except Exception as exc:
+            log.exception("feed %s: reading the store failed", spec.path)
+            found.append(f"{type(exc).__name__}: {exc}")
+    return found
 
 
 def _info(spec: FeedSpec, site_url: str, articles: list[Article] | None) -> FeedInfo:
@@ -161,27 +179,34 @@ def _info(spec: FeedSpec, site_url: str, articles: list[Article] | None) -> Feed
     return FeedInfo(spec, site_url, items=len(articles), updated=updated, latest=latest)
 
 
-def _record(store: FeedStore, path: str, result: FeedResult) -> None:
+def _record(store: FeedStore, results: Iterable[FeedResult]) -> None:
+    outcomes = [(r.path, r.error is None, r.error, r.items) for r in results]
     try:
-        store.record_feed_build(path, result.error is None, result.error, result.items)
+        store.record_feed_builds(outcomes)
     except Exception:
-        # Losing the status row must not turn a published feed into a failure.
-        log.exception("could not record the build of %s", path)
+        # Losing the status rows must not turn published feeds into failures.
+        log.exception("could not record the outcome of this build")
 
 
 @dataclass
 class _Build:
-    """What every feed of one build shares: where and how to write, and the prepared entries."""
+    """What every feed of one build shares: where and how to write, and the prepared entries.
+
+    Rendering runs in the calling thread; each feed's files are written (and fsynced) by one
+    writer thread meanwhile, so the disk's latency overlaps the rendering of the next feeds.
+    """
 
     output_dir: Path
     base_url: str
     max_html_chars: int
+    writer: Executor
     entries: EntryCache = field(default_factory=EntryCache)
     # Directories with renamed or removed files, fsynced once each at the end of the build.
     dirs_to_sync: set[Path] = field(default_factory=set)
 
-    def write_feed(self, spec: FeedSpec, site_url: str, articles: list[Article]) -> bool:
-        """Render every format of ``spec``, then write them; ``True`` if any file changed."""
+    def render(self, spec: FeedSpec, site_url: str, articles: list[Article]) -> dict[str, bytes]:
+        """Every format of ``spec``, rendered before any is written: a rendering error leaves
+        every file as it was."""
         feed = prepare_feed(
             spec,
             articles,
@@ -190,8 +215,10 @@ class _Build:
             max_html_chars=self.max_html_chars,
             cache=self.entries,
         )
-        # Render all formats before writing any, so a rendering error leaves every file as it was.
-        rendered = {fmt: RENDERERS[fmt](feed) for fmt in FORMATS}
+        return {fmt: RENDERERS[fmt](feed) for fmt in FORMATS}
+
+    def write(self, spec: FeedSpec, rendered: dict[str, bytes]) -> bool:
+        """Write the rendered formats of ``spec``; ``True`` if any file changed."""
         changed = False
         for fmt, data in rendered.items():
             path = self.output_dir / spec.filename(fmt)
@@ -199,19 +226,36 @@ class _Build:
         return changed
 
     def publish(
-        self, spec: FeedSpec, site_url: str, articles: list[Article] | None, error: str | None
-    ) -> FeedResult:
-        """Write one feed, turning any failure into a result (its last good files stay)."""
-        if articles is None:
-            return FeedResult(spec.path, error=error)
+        self, spec: FeedSpec, site_url: str, found: list[Article] | str
+    ) -> Callable[[], FeedResult]:
+        """Render ``spec`` and queue its files for writing; call the result for the outcome.
+
+        Any failure becomes the feed's result (its last good files stay published).
+        """
+        if isinstance(found, str):
+            return partial(FeedResult, spec.path, error=found)
         try:
-            changed = self.write_feed(spec, site_url, articles)
+            rendered = self.render(spec, site_url, found)
         except Exception as exc:
             log.exception("feed %s failed; its last good files stay published", spec.path)
-            return FeedResult(spec.path, error=f"{type(exc).__name__}: {exc}")
-        state = "changed" if changed else "unchanged"
-        log.info("feed %s: %d items, %s", spec.path, len(articles), state)
-        return FeedResult(spec.path, items=len(articles), changed=changed)
+            return partial(FeedResult, spec.path, error=f"{type(exc).__name__}: {exc}")
+        written = self.writer.submit(self.write, spec, rendered)
+
+        def outcome() -> FeedResult:
+            try:
+                changed = written.result()
+            except Exception as exc:
+                log.error(
+                    "feed %s failed; its last good files stay published",
+                    spec.path,
+                    exc_info=exc,
+                )
+                return FeedResult(spec.path, error=f"{type(exc).__name__}: {exc}")
+            state = "changed" if changed else "unchanged"
+            log.info("feed %s: %d items, %s", spec.path, len(found), state)
+            return FeedResult(spec.path, items=len(found), changed=changed)
+
+        return outcome
 
 
 def build_feeds(config: Any, store: FeedStore, *, only: set[str] | None = None) -> BuildReport:
@@ -221,7 +265,8 @@ def build_feeds(config: Any, store: FeedStore, *, only: set[str] | None = None) 
     ``"sources/<name>"``); the index page and OPML are always refreshed from the store. Files whose
     bytes did not change are not rewritten, so they keep their mtime (and their HTTP validators).
     A full build (no ``only``) also deletes the feed files of topics and sources no longer in the
-    config (:func:`feeds.publish.remove_stale_feeds`).
+    config (:func:`feeds.publish.remove_stale_feeds`). The articles of every feed are read in one
+    store query batch (one snapshot), and the outcomes are recorded in one transaction.
     """
     output_dir = Path(config.output_dir)
     base_url: str = config.base_url
@@ -230,44 +275,47 @@ def build_feeds(config: Any, store: FeedStore, *, only: set[str] | None = None) 
     max_html_chars: int = getattr(config, "feed_max_html_chars", None) or DEFAULT_MAX_HTML_CHARS
     timezone: str = getattr(config, "timezone", None) or "Europe/Moscow"
 
-    build = _Build(output_dir, base_url, max_html_chars)
     report = BuildReport()
-    infos: list[FeedInfo] = []
     specs = feed_specs(config)
-    try:
-        for spec, site_url in specs:
-            articles: list[Article] | None
-            try:
-                articles = _newest(store, spec, limit)
-                error = None
-            except Exception as exc:
-                log.exception("feed %s: reading the store failed", spec.path)
-                articles, error = None, f"{type(exc).__name__}: {exc}"
-            if only is None or spec.path in only:
-                result = build.publish(spec, site_url, articles, error)
-                report.results[spec.path] = result
-                _record(store, spec.path, result)
-                if result.error is not None:
-                    articles = None
-            infos.append(_info(spec, site_url, articles))
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="feed-writer") as writer:
+        build = _Build(output_dir, base_url, max_html_chars, writer)
+        try:
+            reads = _read(store, [spec for spec, _ in specs], limit)
+            outcomes = {
+                spec.path: build.publish(spec, site_url, found)
+                for (spec, site_url), found in zip(specs, reads, strict=True)
+                if only is None or spec.path in only
+            }
+            infos: list[FeedInfo] = []
+            for (spec, site_url), found in zip(specs, reads, strict=True):
+                if spec.path in outcomes:
+                    result = report.results[spec.path] = outcomes[spec.path]()
+                    if result.error is not None:
+                        found = result.error
+                infos.append(_info(spec, site_url, None if isinstance(found, str) else found))
 
-        index = partial(write_index, output_dir, infos, base_url=base_url, timezone=timezone)
-        opml = partial(write_opml, output_dir, infos, base_url=base_url)
-        for path, write in ((INDEX_PATH, index), (OPML_PATH, opml)):
-            try:
-                changed = write(dirs_to_sync=build.dirs_to_sync)
-                result = FeedResult(path, items=len(infos), changed=changed)
-            except Exception as exc:
-                log.exception("%s failed; the last good file stays published", path)
-                result = FeedResult(path, error=f"{type(exc).__name__}: {exc}")
-            report.results[path] = result
-            _record(store, path, result)
-        if only is None:
-            # After the index and OPML, so no published page links a removed file.
-            keep = {spec.path for spec, _ in specs}
-            report.removed = remove_stale_feeds(output_dir, keep, dirs_to_sync=build.dirs_to_sync)
-    finally:
-        sync_dirs(build.dirs_to_sync)
+            # After every feed file is in place, so no published page links a missing file.
+            index = partial(write_index, output_dir, infos, base_url=base_url, timezone=timezone)
+            opml = partial(write_opml, output_dir, infos, base_url=base_url)
+            for path, write in ((INDEX_PATH, index), (OPML_PATH, opml)):
+                try:
+                    changed = write(dirs_to_sync=build.dirs_to_sync)
+                    result = FeedResult(path, items=len(infos), changed=changed)
+                except Exception as exc:
+                    log.exception("%s failed; the last good file stays published", path)
+                    result = FeedResult(path, error=f"{type(exc).__name__}: {exc}")
+                report.results[path] = result
+            _record(store, report.results.values())
+            if only is None:
+                # After the index and OPML, so no published page links a removed file.
+                keep = {spec.path for spec, _ in specs}
+                report.removed = remove_stale_feeds(
+                    output_dir, keep, dirs_to_sync=build.dirs_to_sync
+                )
+        finally:
+            # Pending writes finish first (leaving the block would wait for them anyway).
+            writer.shutdown(wait=True)
+            sync_dirs(build.dirs_to_sync)
     log.debug("feed entries: %d prepared, %d reused", len(build.entries), build.entries.hits)
     return report
 

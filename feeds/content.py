@@ -74,17 +74,20 @@ def prepare_html(
     article_url: str,
     limit: int = DEFAULT_MAX_HTML_CHARS,
     language: str | None = None,
+    sanitized: bool = False,
 ) -> str:
     """Sanitized article HTML made feed-ready: absolute links, bounded length, well-formed.
 
-    The fragment goes through :func:`crawler.normalize.html.sanitize_html` with ``article_url``
-    as the base (B17), as stored bodies already did; doing it again here keeps a body stored by an
-    older version, or written by hand, from reaching readers unsanitised. When the result is longer
-    than ``limit`` characters it is cut after the last whole top-level block that fits (a
-    paragraph, list, figure...); a single oversized first block is replaced by its text cut at a
-    word boundary. A truncated body ends with "…" and a link to the original article.
+    Unless ``sanitized`` says the fragment is already the output of the current sanitizer policy
+    (the crawl records that with each article: ``Article.html_policy``), it goes through
+    :func:`crawler.normalize.html.sanitize_html` with ``article_url`` as the base (B17): a body
+    stored under an older policy, or written by hand, never reaches readers unsanitised. When the
+    result is longer than ``limit`` characters it is cut after the last whole top-level block
+    that fits (a paragraph, list, figure...); a single oversized first block is replaced by its
+    text cut at a word boundary. A truncated body ends with "…" and a link to the original
+    article.
     """
-    body = sanitize_html(fragment or "", article_url)
+    body = (fragment or "") if sanitized else sanitize_html(fragment or "", article_url)
     if len(body) <= limit:
         # The common case needs no parsing at all: nh3's output is already well-formed.
         return body

@@ -8,14 +8,13 @@ cleaned, bounded :class:`Entry` values (shared by the three formats, and through
 
 from __future__ import annotations
 
-import copy
 import json
 import logging
 import mimetypes
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cached_property
+from functools import cache, cached_property
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -27,7 +26,7 @@ from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from crawler.models import Article
-from crawler.normalize.html import html_to_text
+from crawler.normalize.html import SANITIZE_POLICY, html_to_text
 from crawler.normalize.text import strip_control_chars
 from crawler.normalize.urls import is_http_url
 from feeds.content import (
@@ -71,32 +70,71 @@ JSONFEED_VERSION = "https://jsonfeed.org/version/1.1"
 _JSON_ITEM_INDENT = " " * 4
 
 
-class _SharedEntry(FeedEntry):
-    """A feedgen entry whose RSS and Atom elements are built once and copied into each feed.
+_ATOM_NS = "http://www.w3.org/2005/Atom"
+_ENTRY_TAGS = {"rss": b"item", "atom": b"entry"}
 
-    The element of an entry is the same in every feed of a build; copying it (in C) is far
-    cheaper than feedgen building it again element by element.
+
+def _feed_generator(fmt: str) -> FeedGenerator:
+    fg = FeedGenerator()
+    if fmt == "rss":
+        fg.register_extension("dc", DcExtension, DcEntryExtension, atom=False, rss=True)
+    return fg
+
+
+@cache
+def _entry_context(fmt: str) -> tuple[str, dict[str | None, str], str | None]:
+    """Root tag, root namespaces and entry parent tag of a feedgen document in ``fmt``.
+
+    Taken from a feed feedgen itself builds, so an entry serialized inside this context gets
+    the namespace prefixes and the indentation it has inside a real feed of that format.
     """
+    fg = _feed_generator(fmt)
+    fg.id("urn:cityfeeds:context")
+    fg.title("context")
+    fg.description("context")
+    fg.link(href="https://example.org/", rel="alternate")
+    fg.updated(EMPTY_FEED_UPDATED)
+    root = etree.fromstring(fg.rss_str() if fmt == "rss" else fg.atom_str())
+    parent = root.find("channel") if fmt == "rss" else None
+    return root.tag, dict(root.nsmap), None if parent is None else parent.tag
 
-    _rss: Any = None
-    _atom: Any = None
 
-    def rss_entry(self, extensions: bool = True) -> Any:
-        if not extensions:
-            return super().rss_entry(extensions)
-        if self._rss is None:
-            self._rss = super().rss_entry(extensions)
-        return copy.deepcopy(self._rss)
+def _serialized_entry(element: Any, fmt: str) -> bytes:
+    """``element`` (an RSS ``item`` or Atom ``entry``) as it is printed inside a feed document.
 
-    def atom_entry(self, extensions: bool = True) -> Any:
-        if not extensions:
-            return super().atom_entry(extensions)
-        if self._atom is None:
-            self._atom = super().atom_entry(extensions)
-        return copy.deepcopy(self._atom)
+    It is serialized inside an empty document of the same root namespaces and depth as the real
+    one, with the same pretty printer, and cut out with its indentation and final newline: the
+    bytes are the ones ``rss_str``/``atom_str`` would write for it in any feed.
+    """
+    root_tag, nsmap, parent_tag = _entry_context(fmt)
+    root = etree.Element(root_tag, nsmap=nsmap)  # type: ignore[arg-type]
+    parent = root if parent_tag is None else etree.SubElement(root, parent_tag)
+    parent.append(element)
+    data = etree.tostring(root, pretty_print=True, encoding="UTF-8")
+    start = data.index(b"<" + _ENTRY_TAGS[fmt])
+    start = data.rindex(b"\n", 0, start) + 1
+    end = data.rindex(b"</" + _ENTRY_TAGS[fmt] + b">") + len(_ENTRY_TAGS[fmt]) + 3
+    return data[start:end] + b"\n"
+
+
+def _splice_entries(document: bytes, fmt: str, entries: Sequence[bytes]) -> bytes:
+    """Insert serialized entries into a feedgen document written without entries.
+
+    feedgen appends entries after every other child of the channel (RSS) or feed (Atom), so they
+    go right before its closing tag, whose line is the last but one (RSS) or last (Atom).
+    """
+    if not entries:
+        return document
+    closing = b"  </channel>" if fmt == "rss" else b"</feed>"
+    at = document.rindex(b"\n" + closing) + 1
+    return b"".join((document[:at], *entries, document[at:]))
 
 
 _json_scalar = json.JSONEncoder(ensure_ascii=False).encode
+# The C string encoder json.dumps(ensure_ascii=False) itself uses, without its Python wrapper.
+_json_string: Callable[[str], str] = (
+    getattr(json.encoder, "c_encode_basestring", None) or json.encoder.py_encode_basestring
+)
 
 
 def _json_pretty(value: object, indent: str = "") -> str:
@@ -106,12 +144,14 @@ def _json_pretty(value: object, indent: str = "") -> str:
     With ``indent`` json.dumps falls back to its pure-Python encoder, several times slower than
     walking these small dicts here and encoding the strings with the C one.
     """
+    if type(value) is str:
+        return _json_string(value)
     inner = indent + "  "
     if isinstance(value, dict) and value:
-        members = (f"{_json_scalar(k)}: {_json_pretty(v, inner)}" for k, v in value.items())
+        members = [f"{_json_string(k)}: {_json_pretty(v, inner)}" for k, v in value.items()]
         return "{\n" + inner + (",\n" + inner).join(members) + "\n" + indent + "}"
     if isinstance(value, list) and value:
-        members = (_json_pretty(v, inner) for v in value)
+        members = [_json_pretty(v, inner) for v in value]
         return "[\n" + inner + (",\n" + inner).join(members) + "\n" + indent + "]"
     return _json_scalar(value)
 
@@ -135,13 +175,12 @@ class Entry:
 
     @cached_property
     def feed_entry(self) -> FeedEntry:
-        """This entry as a feedgen entry serving both RSS and Atom, in every feed of a build.
+        """This entry as a feedgen entry serving both RSS and Atom.
 
-        Built once: feedgen's setters validate and copy every value, which costs as much as
-        writing the XML. RSS-only parts (dc:creator, the enclosure) and the Atom links are
-        extensions limited to their format.
+        RSS-only parts (dc:creator, the enclosure) and the Atom links are extensions limited to
+        their format.
         """
-        fe = _SharedEntry()
+        fe = FeedEntry()
         # RSS <author> must be an e-mail address; names go to dc:creator instead.
         # Registering the class directly: load_extension() imports by name on every call, first
         # trying a module that does not exist, which cost more than the rest of the entry.
@@ -166,6 +205,20 @@ class Entry:
             fe.enclosure(self.image, 0, self.image_type)
             fe.cityfeeds.image = (self.image, self.image_type)
         return fe
+
+    @cached_property
+    def rss_item(self) -> bytes:
+        """This entry's RSS ``<item>`` as printed in a feed, built by feedgen once per build.
+
+        The same article sits in several feeds of a build (``all``, its source, its topics):
+        its element is built and printed once and the bytes are spliced into each feed.
+        """
+        return _serialized_entry(self.feed_entry.rss_entry(), "rss")
+
+    @cached_property
+    def atom_entry(self) -> bytes:
+        """This entry's Atom ``<entry>`` as printed in a feed (see :attr:`rss_item`)."""
+        return _serialized_entry(self.feed_entry.atom_entry(), "atom")
 
     @cached_property
     def json_item(self) -> str:
@@ -233,7 +286,11 @@ def _prepare_entry(article: Article, language: str, max_html_chars: int) -> Entr
     # An edit never moves the publication date; an "updated" before it is noise from the source.
     updated = max(to_utc(article.updated), published) if article.updated else published
     content_html = prepare_html(
-        article.html, article_url=url, limit=max_html_chars, language=language
+        article.html,
+        article_url=url,
+        limit=max_html_chars,
+        language=language,
+        sanitized=article.html_policy == SANITIZE_POLICY,
     )
     summary = plain_excerpt(_text_of(article.summary), MAX_SUMMARY_CHARS)
     description = summary or plain_excerpt(article.text or _text_of(article.html))
@@ -283,6 +340,7 @@ class EntryCache:
             article.summary,
             article.text,
             article.html,
+            article.html_policy == SANITIZE_POLICY,
             tuple(article.authors),
             article.section,
             article.image,
@@ -371,10 +429,9 @@ class _AtomEntryLinks:
 
 
 def _generator(feed: PreparedFeed, fmt: str) -> FeedGenerator:
+    """The feed-level part of ``feed`` in ``fmt``, without entries (they are spliced in)."""
     spec = feed.spec
-    fg = FeedGenerator()
-    if fmt == "rss":
-        fg.register_extension("dc", DcExtension, DcEntryExtension, atom=False, rss=True)
+    fg = _feed_generator(fmt)
     fg.id(feed.self_url(fmt))
     fg.title(clean_title(spec.title, fallback=spec.key))
     fg.description(plain_excerpt(spec.description, 1000) or spec.title)
@@ -386,19 +443,19 @@ def _generator(feed: PreparedFeed, fmt: str) -> FeedGenerator:
     fg.generator(GENERATOR, uri=GENERATOR_URI)
     fg.docs("https://www.rssboard.org/rss-specification")
     fg.lastBuildDate(feed.updated)
-    for e in feed.entries:
-        fg.add_entry(e.feed_entry, order="append")
     return fg
 
 
 def feed_rss(feed: PreparedFeed) -> bytes:
     """RSS 2.0 bytes of a prepared feed, with content:encoded and dc:creator."""
-    return _generator(feed, "rss").rss_str(pretty=True)
+    document = _generator(feed, "rss").rss_str(pretty=True)
+    return _splice_entries(document, "rss", [e.rss_item for e in feed.entries])
 
 
 def feed_atom(feed: PreparedFeed) -> bytes:
     """Atom 1.0 bytes of a prepared feed."""
-    return _generator(feed, "atom").atom_str(pretty=True)
+    document = _generator(feed, "atom").atom_str(pretty=True)
+    return _splice_entries(document, "atom", [e.atom_entry for e in feed.entries])
 
 
 def feed_json(feed: PreparedFeed) -> bytes:

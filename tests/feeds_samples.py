@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -83,12 +84,17 @@ def edited(article: Article, *, hours: int = 2) -> Article:
 
 
 class FakeStore:
-    """In-memory stand-in for ``crawler.store.Store`` with the two methods the builder uses."""
+    """In-memory stand-in for ``crawler.store.Store`` with the two methods the builder uses.
+
+    A read fails when it includes a topic or source in ``failing``; ``reads`` counts the
+    ``feed_articles`` calls.
+    """
 
     def __init__(self, articles: list[Article], *, failing: set[str] | None = None) -> None:
         self.articles = list(articles)
         self.failing = failing or set()
         self.records: list[tuple[str, bool, str | None, int]] = []
+        self.reads = 0
 
     def newest_articles(
         self, *, topic: str | None = None, source: str | None = None, limit: int = 50
@@ -105,8 +111,14 @@ class FakeStore:
         found.sort(key=lambda a: a.published, reverse=True)
         return found[:limit]
 
-    def record_feed_build(self, feed_path: str, ok: bool, error: str | None, items: int) -> None:
-        self.records.append((feed_path, ok, error, items))
+    def feed_articles(
+        self, selections: Sequence[tuple[str | None, str | None]], *, limit: int = 50
+    ) -> list[list[Article]]:
+        self.reads += 1
+        return [self.newest_articles(topic=t, source=s, limit=limit) for t, s in selections]
+
+    def record_feed_builds(self, outcomes: Sequence[tuple[str, bool, str | None, int]]) -> None:
+        self.records.extend(outcomes)
 
 
 def sample_config(output_dir: Path, **overrides: Any) -> SimpleNamespace:

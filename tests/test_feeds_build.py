@@ -203,6 +203,7 @@ def test_each_article_is_prepared_once_per_build(
         store, "newest_articles", lambda **kw: [replace(a) for a in store_newest(**kw)]
     )
     report = build_feeds(sample_config(tmp_path), store)
+    assert store.reads == 1  # every feed from one joint read
     assert sum(report.items[p] for p in FEEDS) == 10  # 10 entries in 5 feeds...
     assert sorted(prepared) == sorted(a.url for a in sample_articles())  # ...prepared 3 times
 
@@ -225,3 +226,31 @@ def test_one_directory_fsync_per_directory_and_one_per_new_file(
     synced.clear()
     build_feeds(sample_config(tmp_path), FakeStore(sample_articles()))
     assert synced == []  # nothing changed, nothing written
+
+
+def test_a_failed_write_fails_only_its_feed_and_keeps_its_last_good_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = sample_config(tmp_path)
+    build_feeds(config, FakeStore(sample_articles()))
+    before = files(tmp_path)
+    real = feeds.publish.write_atomic
+
+    def disk_full_for_vm(path: Path, data: bytes, **kwargs: object) -> bool:
+        if path.parent.name == "sources" and path.stem == "vm" and path.suffix == ".atom":
+            raise OSError(28, "No space left on device")
+        return real(path, data, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(feeds.build, "write_atomic", disk_full_for_vm)
+    store = FakeStore([edited(a) for a in sample_articles()])
+    report = build_feeds(config, store)
+    assert set(report.failures) == {"sources/vm"}
+    assert "No space left on device" in report.failures["sources/vm"]
+    after = files(tmp_path)
+    assert after["sources/vm.atom"] == before["sources/vm.atom"]  # last good file stays
+    assert after["sources/m24.atom"] != before["sources/m24.atom"]  # the others are published
+    # The failure is recorded with the others, and the index still lists the feed.
+    assert ("sources/vm", False, report.failures["sources/vm"], 0) in store.records
+    assert {r[0] for r in store.records} == {*FEEDS, "index.html", "feeds.opml"}
+    assert b"sources/vm.rss" in after["index.html"]
+    assert not list(tmp_path.rglob(".*.tmp"))

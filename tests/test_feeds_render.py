@@ -9,6 +9,7 @@ import re
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urljoin
 
 import feedparser
 import jsonschema
@@ -17,6 +18,7 @@ import pytest
 from feeds_samples import BASE_URL, dt, edited, sample_articles
 from lxml import etree
 
+import feeds.content
 import feeds.render
 from crawler.models import Article
 from feeds.model import FeedSpec
@@ -320,3 +322,51 @@ def test_one_prepared_feed_renders_the_same_bytes_as_the_one_off_form() -> None:
     for fmt in FORMATS:
         assert RENDERERS[fmt](feed) == render(fmt)
         assert RENDERERS[fmt](feed) == RENDERERS[fmt](feed)  # shared entry elements are copied
+
+
+@pytest.mark.parametrize("fmt", ["rss", "atom"])
+def test_spliced_entries_are_the_bytes_feedgen_writes_for_the_whole_feed(fmt: str) -> None:
+    # Entries are printed once per build and spliced into each feed; feedgen adding the very
+    # same entries to the generator itself must give identical bytes, whatever the entries hold.
+    articles = [
+        *sample_articles(),
+        replace(sample_articles()[0], url="https://vm.ru/news/2", image=None, authors=[]),
+        replace(sample_articles()[1], url="https://vm.ru/news/3", html="", summary="кратко"),
+        replace(
+            sample_articles()[2],
+            url="https://vm.ru/news/4",
+            html="<p>]]&gt; <b>жирный</b></p>\n<ul><li>один</li></ul>",
+        ),
+    ]
+    feed = prepare_feed(SPEC, articles, base_url=BASE_URL)
+    fg = feeds.render._generator(feed, fmt)
+    for entry in feed.entries:
+        fg.add_entry(entry.feed_entry, order="append")
+    whole = fg.rss_str(pretty=True) if fmt == "rss" else fg.atom_str(pretty=True)
+    assert RENDERERS[fmt](feed) == whole
+    assert RENDERERS[fmt](feed) == whole  # entries printed once, reused
+    assert assert_valid(fmt, whole) == len(articles)
+
+
+@pytest.mark.parametrize(
+    ("policy", "sanitized_again"),
+    [(None, True), (feeds.render.SANITIZE_POLICY - 1, True), (feeds.render.SANITIZE_POLICY, False)],
+)
+def test_stored_html_is_sanitized_again_unless_it_has_the_current_policy(
+    policy: int | None, sanitized_again: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[str] = []
+    real = feeds.content.sanitize_html
+
+    def counting(html: str, base_url: str) -> str:
+        calls.append(html)
+        return real(html, base_url)
+
+    monkeypatch.setattr(feeds.content, "sanitize_html", counting)
+    body = '<p>Текст <a href="/news/2">ссылка</a></p><script>alert(1)</script>'
+    article = replace(sample_articles()[0], html=body, html_policy=policy)
+    data = render("rss", [article])
+    assert bool(calls) is sanitized_again
+    if sanitized_again:
+        assert b"alert" not in data
+        assert urljoin(article.url, "/news/2").encode() in data  # made absolute
