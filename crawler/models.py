@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 
 @dataclass
@@ -76,3 +77,16 @@ class Article:
     topics: list[TopicMatch] = field(default_factory=list)
     first_seen: datetime | None = None
     fetched_at: datetime | None = None
+
+
+class FeedBuild(NamedTuple):
+    """The outcome of building one published path (a feed's files, the index page, the OPML)."""
+
+    path: str
+    ok: bool
+    error: str | None
+    items: int
+    #: Hash of the inputs a feed's files were rendered from (``feeds.render.input_signature``).
+    signature: str | None = None
+    #: Hash of the bytes written (``feeds.build.files_digest``).
+    digest: str | None = None

@@ -42,7 +42,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.sql import Select
 
-from crawler.models import Article, TopicMatch
+from crawler.models import Article, FeedBuild, TopicMatch
 from crawler.normalize.urls import url_identity
 
 logger = logging.getLogger(__name__)
@@ -153,6 +153,10 @@ feed_builds = Table(
     Column("error", Text),
     Column("items", Integer, nullable=False, default=0),
     Column("built_at", UTCDateTime, nullable=False),
+    # Of a successful feed build: the hash of what its files were rendered from, and of the
+    # bytes written. A later build with the same inputs and intact files need not render again.
+    Column("signature", String(64)),
+    Column("digest", String(64)),
 )
 
 source_state = Table(
@@ -181,7 +185,13 @@ def _add_html_policy(conn: Connection) -> None:
     conn.execute(text("ALTER TABLE articles ADD COLUMN html_policy INTEGER"))
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [_add_html_policy]
+def _add_feed_signatures(conn: Connection) -> None:
+    # Version 3: builds recorded before have no signature, so the next build renders everything.
+    conn.execute(text("ALTER TABLE feed_builds ADD COLUMN signature VARCHAR(64)"))
+    conn.execute(text("ALTER TABLE feed_builds ADD COLUMN digest VARCHAR(64)"))
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_add_html_policy, _add_feed_signatures]
 SCHEMA_VERSION = 1 + len(MIGRATIONS)
 _MIGRATE_LOCK = 0x63697479  # PostgreSQL advisory lock key held while migrating ("city")
 
@@ -723,26 +733,32 @@ class Store:
 
     def record_feed_build(self, feed_path: str, ok: bool, error: str | None, items: int) -> None:
         """Remember the outcome of building one feed file."""
-        self.record_feed_builds([(feed_path, ok, error, items)])
+        self.record_feed_builds([FeedBuild(feed_path, ok, error, items)])
 
-    def record_feed_builds(self, outcomes: Sequence[tuple[str, bool, str | None, int]]) -> None:
-        """Remember the outcomes ``(path, ok, error, items)`` of a build, in one transaction."""
+    def record_feed_builds(self, outcomes: Sequence[FeedBuild]) -> None:
+        """Remember the outcomes of a build, in one transaction."""
         if not outcomes:
             return
         now = datetime.now(UTC)
-        rows = [
-            {"path": path, "ok": ok, "error": error, "items": items, "built_at": now}
-            for path, ok, error, items in outcomes
-        ]
+        rows = [{**outcome._asdict(), "built_at": now} for outcome in outcomes]
 
         def run() -> None:
             with self._write() as conn:
-                conn.execute(
-                    delete(feed_builds).where(feed_builds.c.path.in_([r["path"] for r in rows]))
-                )
+                paths = [r["path"] for r in rows]
+                conn.execute(delete(feed_builds).where(feed_builds.c.path.in_(paths)))
                 conn.execute(insert(feed_builds), rows)
 
         _retry_locked(run)
+
+    def feed_signatures(self) -> dict[str, tuple[str, str]]:
+        """``(signature, digest)`` of the last build of each path that recorded them."""
+        query = select(feed_builds.c.path, feed_builds.c.signature, feed_builds.c.digest).where(
+            feed_builds.c.ok.is_(True),
+            feed_builds.c.signature.is_not(None),
+            feed_builds.c.digest.is_not(None),
+        )
+        with self._read() as conn:
+            return {r.path: (r.signature, r.digest) for r in conn.execute(query)}
 
     def feed_build_status(self) -> list[dict[str, Any]]:
         """Outcome of the last build of every feed file."""

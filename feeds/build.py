@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -12,11 +13,11 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from crawler.models import Article
+from crawler.models import Article, FeedBuild
 from feeds.content import DEFAULT_MAX_HTML_CHARS, clean_title
 from feeds.model import FORMATS, FeedInfo, FeedSpec, ItemPreview
 from feeds.publish import remove_stale_feeds, sync_dirs, write_atomic, write_index, write_opml
-from feeds.render import RENDERERS, EntryCache, prepare_feed
+from feeds.render import RENDERERS, EntryCache, input_signature, prepare_feed
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,9 @@ class FeedStore(Protocol):
         self, selections: Sequence[tuple[str | None, str | None]], *, limit: int = 50
     ) -> list[list[Article]]: ...
 
-    def record_feed_builds(self, outcomes: Sequence[tuple[str, bool, str | None, int]]) -> None: ...
+    def record_feed_builds(self, outcomes: Sequence[FeedBuild]) -> None: ...
+
+    def feed_signatures(self) -> dict[str, tuple[str, str]]: ...
 
 
 @dataclass
@@ -45,6 +48,11 @@ class FeedResult:
     items: int = 0
     changed: bool = False
     error: str | None = None
+    #: Of a feed built successfully: the hash of its inputs and of its files' bytes.
+    signature: str | None = None
+    digest: str | None = None
+    #: True when the files were kept without rendering (same inputs as when they were written).
+    reused: bool = False
 
 
 @dataclass
@@ -69,6 +77,11 @@ class BuildReport:
     def unchanged(self) -> list[str]:
         """Paths whose files already had these exact bytes (left untouched)."""
         return [p for p, r in self.results.items() if r.error is None and not r.changed]
+
+    @property
+    def reused(self) -> list[str]:
+        """Feeds kept without rendering: same inputs as when their intact files were written."""
+        return [p for p, r in self.results.items() if r.error is None and r.reused]
 
     @property
     def failures(self) -> dict[str, str]:
@@ -179,8 +192,19 @@ def _info(spec: FeedSpec, site_url: str, articles: list[Article] | None) -> Feed
     return FeedInfo(spec, site_url, items=len(articles), updated=updated, latest=latest)
 
 
+def files_digest(contents: Iterable[bytes]) -> str:
+    """SHA-256 of a feed's files (each format's bytes, in :data:`FORMATS` order)."""
+    digest = hashlib.sha256()
+    for data in contents:
+        digest.update(len(data).to_bytes(8, "big"))
+        digest.update(data)
+    return digest.hexdigest()
+
+
 def _record(store: FeedStore, results: Iterable[FeedResult]) -> None:
-    outcomes = [(r.path, r.error is None, r.error, r.items) for r in results]
+    outcomes = [
+        FeedBuild(r.path, r.error is None, r.error, r.items, r.signature, r.digest) for r in results
+    ]
     try:
         store.record_feed_builds(outcomes)
     except Exception:
@@ -194,12 +218,16 @@ class _Build:
 
     Rendering runs in the calling thread; each feed's files are written (and fsynced) by one
     writer thread meanwhile, so the disk's latency overlaps the rendering of the next feeds.
+    A feed whose inputs have the signature recorded when its files were written, and whose
+    files still have the bytes written then, is not rendered again.
     """
 
     output_dir: Path
     base_url: str
     max_html_chars: int
     writer: Executor
+    #: ``(signature, digest)`` of the last successful build of each feed path.
+    previous: dict[str, tuple[str, str]] = field(default_factory=dict)
     entries: EntryCache = field(default_factory=EntryCache)
     # Directories with renamed or removed files, fsynced once each at the end of the build.
     dirs_to_sync: set[Path] = field(default_factory=set)
@@ -225,6 +253,14 @@ class _Build:
             changed |= write_atomic(path, data, dirs_to_sync=self.dirs_to_sync)
         return changed
 
+    def _intact(self, spec: FeedSpec, digest: str) -> bool:
+        """True if the files of ``spec`` still hold the bytes whose digest is ``digest``."""
+        try:
+            contents = [(self.output_dir / spec.filename(fmt)).read_bytes() for fmt in FORMATS]
+        except OSError:
+            return False
+        return files_digest(contents) == digest
+
     def publish(
         self, spec: FeedSpec, site_url: str, found: list[Article] | str
     ) -> Callable[[], FeedResult]:
@@ -235,10 +271,28 @@ class _Build:
         if isinstance(found, str):
             return partial(FeedResult, spec.path, error=found)
         try:
+            signature = input_signature(
+                spec,
+                found,
+                base_url=self.base_url,
+                site_url=site_url,
+                max_html_chars=self.max_html_chars,
+                cache=self.entries,
+            )
+            previous = self.previous.get(spec.path)
+            if (
+                previous is not None
+                and previous[0] == signature
+                and self._intact(spec, previous[1])
+            ):
+                log.info("feed %s: %d items, unchanged (same inputs)", spec.path, len(found))
+                done = FeedResult(spec.path, len(found), False, None, signature, previous[1], True)
+                return lambda: done
             rendered = self.render(spec, site_url, found)
         except Exception as exc:
             log.exception("feed %s failed; its last good files stay published", spec.path)
             return partial(FeedResult, spec.path, error=f"{type(exc).__name__}: {exc}")
+        digest = files_digest(rendered.values())
         written = self.writer.submit(self.write, spec, rendered)
 
         def outcome() -> FeedResult:
@@ -253,9 +307,17 @@ class _Build:
                 return FeedResult(spec.path, error=f"{type(exc).__name__}: {exc}")
             state = "changed" if changed else "unchanged"
             log.info("feed %s: %d items, %s", spec.path, len(found), state)
-            return FeedResult(spec.path, items=len(found), changed=changed)
+            return FeedResult(spec.path, len(found), changed, None, signature, digest)
 
         return outcome
+
+
+def _previous(store: FeedStore) -> dict[str, tuple[str, str]]:
+    try:
+        return store.feed_signatures()
+    except Exception:
+        log.exception("could not read the last build's signatures; rendering every feed")
+        return {}
 
 
 def build_feeds(config: Any, store: FeedStore, *, only: set[str] | None = None) -> BuildReport:
@@ -278,7 +340,7 @@ def build_feeds(config: Any, store: FeedStore, *, only: set[str] | None = None) 
     report = BuildReport()
     specs = feed_specs(config)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="feed-writer") as writer:
-        build = _Build(output_dir, base_url, max_html_chars, writer)
+        build = _Build(output_dir, base_url, max_html_chars, writer, _previous(store))
         try:
             reads = _read(store, [spec for spec, _ in specs], limit)
             outcomes = {

@@ -8,13 +8,18 @@ cleaned, bounded :class:`Entry` values (shared by the three formats, and through
 
 from __future__ import annotations
 
+import hashlib
+import importlib
+import importlib.metadata
 import json
 import logging
 import mimetypes
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache, cached_property
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -50,8 +55,10 @@ __all__ = [
     "feed_atom",
     "feed_json",
     "feed_rss",
+    "input_signature",
     "prepare_feed",
     "render",
+    "renderer_fingerprint",
 ]
 
 log = logging.getLogger(__name__)
@@ -317,6 +324,26 @@ def _prepare_entry(article: Article, language: str, max_html_chars: int) -> Entr
     )
 
 
+def _entry_key(article: Article, language: str, max_html_chars: int) -> tuple[Any, ...]:
+    """Every article field an entry is made of, plus the language and the length bound."""
+    return (
+        article.url,
+        article.title,
+        article.published,
+        article.updated,
+        article.summary,
+        article.text,
+        article.html,
+        article.html_policy == SANITIZE_POLICY,
+        tuple(article.authors),
+        article.section,
+        article.image,
+        tuple(t.id for t in article.topics),
+        language,
+        max_html_chars,
+    )
+
+
 class EntryCache:
     """Prepared entries of one build, so an article in several feeds is cleaned only once.
 
@@ -328,26 +355,12 @@ class EntryCache:
 
     def __init__(self) -> None:
         self._entries: dict[tuple[Any, ...], Entry | None] = {}
+        self._digests: dict[tuple[Any, ...], bytes] = {}
         self.hits = 0
 
     def get(self, article: Article, language: str, max_html_chars: int) -> Entry | None:
         """The entry of ``article`` (``None`` if it cannot be published), prepared at most once."""
-        key = (
-            article.url,
-            article.title,
-            article.published,
-            article.updated,
-            article.summary,
-            article.text,
-            article.html,
-            article.html_policy == SANITIZE_POLICY,
-            tuple(article.authors),
-            article.section,
-            article.image,
-            tuple(t.id for t in article.topics),
-            language,
-            max_html_chars,
-        )
+        key = _entry_key(article, language, max_html_chars)
         try:
             entry = self._entries[key]
         except KeyError:
@@ -356,8 +369,75 @@ class EntryCache:
             self.hits += 1
         return entry
 
+    def digest(self, article: Article, language: str, max_html_chars: int) -> bytes:
+        """SHA-256 of everything the entry of ``article`` is made of, computed at most once."""
+        key = _entry_key(article, language, max_html_chars)
+        try:
+            return self._digests[key]
+        except KeyError:
+            text = repr(key).encode("utf-8", "surrogatepass")
+            digest = self._digests[key] = hashlib.sha256(text).digest()
+            return digest
+
     def __len__(self) -> int:
         return len(self._entries)
+
+
+#: Modules whose code decides the bytes of a rendered feed (see :func:`renderer_fingerprint`).
+_RENDERING_MODULES = (
+    "feeds.render",
+    "feeds.content",
+    "feeds.model",
+    "crawler.models",
+    "crawler.normalize.dates",
+    "crawler.normalize.html",
+    "crawler.normalize.text",
+    "crawler.normalize.urls",
+)
+
+
+@cache
+def renderer_fingerprint() -> str:
+    """Hash of the code and library versions that turn articles into feed bytes.
+
+    Part of every :func:`input_signature`: after an upgrade of cityfeeds, feedgen, lxml or nh3,
+    every feed is rendered again even if no article changed. When the sources cannot be read
+    (a frozen install), the fingerprint is unique to this process, which only costs renders.
+    """
+    digest = hashlib.sha256()
+    try:
+        for name in _RENDERING_MODULES:
+            digest.update(Path(str(importlib.import_module(name).__file__)).read_bytes())
+        for dist in ("feedgen", "lxml", "nh3"):
+            digest.update(importlib.metadata.version(dist).encode())
+    except (OSError, TypeError, importlib.metadata.PackageNotFoundError):
+        log.warning("renderer sources unreadable: feeds are rendered again by every process")
+        digest.update(os.urandom(16))
+    digest.update(repr(etree.LIBXML_VERSION).encode())
+    return digest.hexdigest()
+
+
+def input_signature(
+    spec: FeedSpec,
+    articles: Sequence[Article],
+    *,
+    base_url: str,
+    site_url: str | None = None,
+    max_html_chars: int = DEFAULT_MAX_HTML_CHARS,
+    cache: EntryCache | None = None,
+) -> str:
+    """Hash of everything :func:`prepare_feed` and the renderers make a feed's bytes from.
+
+    Equal signatures give identical bytes in every format (rendering never reads the clock), so
+    a build may keep files rendered from the same signature instead of rendering them again.
+    """
+    cache = cache if cache is not None else EntryCache()
+    digest = hashlib.sha256(renderer_fingerprint().encode())
+    feed = (spec, base_url, site_url or base_url, max_html_chars)
+    digest.update(repr(feed).encode("utf-8", "surrogatepass"))
+    for article in articles:
+        digest.update(cache.digest(article, article.language or spec.language, max_html_chars))
+    return digest.hexdigest()
 
 
 def prepare_feed(

@@ -14,7 +14,7 @@ from typing import Any
 
 import uvicorn
 
-from crawler.models import Article, TopicMatch
+from crawler.models import Article, FeedBuild, TopicMatch
 from feeds.server import create_app
 
 MSK = timezone(timedelta(hours=3))
@@ -87,13 +87,15 @@ class FakeStore:
     """In-memory stand-in for ``crawler.store.Store`` with the two methods the builder uses.
 
     A read fails when it includes a topic or source in ``failing``; ``reads`` counts the
-    ``feed_articles`` calls.
+    ``feed_articles`` calls. Build signatures are kept as the real store keeps them: a new store
+    (the default in most tests) has none, so every feed renders.
     """
 
     def __init__(self, articles: list[Article], *, failing: set[str] | None = None) -> None:
         self.articles = list(articles)
         self.failing = failing or set()
         self.records: list[tuple[str, bool, str | None, int]] = []
+        self.signatures: dict[str, tuple[str, str]] = {}
         self.reads = 0
 
     def newest_articles(
@@ -117,8 +119,16 @@ class FakeStore:
         self.reads += 1
         return [self.newest_articles(topic=t, source=s, limit=limit) for t, s in selections]
 
-    def record_feed_builds(self, outcomes: Sequence[tuple[str, bool, str | None, int]]) -> None:
-        self.records.extend(outcomes)
+    def record_feed_builds(self, outcomes: Sequence[FeedBuild]) -> None:
+        for outcome in outcomes:
+            self.records.append(tuple(outcome[:4]))  # type: ignore[arg-type]
+            if outcome.ok and outcome.signature and outcome.digest:
+                self.signatures[outcome.path] = (outcome.signature, outcome.digest)
+            else:
+                self.signatures.pop(outcome.path, None)
+
+    def feed_signatures(self) -> dict[str, tuple[str, str]]:
+        return dict(self.signatures)
 
 
 def sample_config(output_dir: Path, **overrides: Any) -> SimpleNamespace:

@@ -141,6 +141,13 @@ def test_feeds_retag_rescores_without_recrawl(
     assert (tmp_path / "out" / "topics" / "electric-transport.rss").is_file()
     assert main(["--config", str(cfg), "topics"]) == 0
     assert "electric-transport" in capsys.readouterr().out
+    # Built again by another process with nothing new: every feed kept without rendering.
+    feeds = 1 + len(raw["topics"]) + len(raw["sources"])
+    assert main(["--config", str(cfg), "feeds"]) == 0
+    assert (
+        f"Feeds: {feeds + 2} built (feeds, index page, OPML), 0 changed, {feeds + 2} unchanged "
+        f"({feeds} kept without rendering: same inputs), 0 failed"
+    ) in capsys.readouterr().out
 
 
 def test_extract_and_record_a_url_from_a_loopback_site(

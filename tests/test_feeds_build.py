@@ -254,3 +254,85 @@ def test_a_failed_write_fails_only_its_feed_and_keeps_its_last_good_files(
     assert {r[0] for r in store.records} == {*FEEDS, "index.html", "feeds.opml"}
     assert b"sources/vm.rss" in after["index.html"]
     assert not list(tmp_path.rglob(".*.tmp"))
+
+
+def _count_renders(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    rendered: list[str] = []
+    for fmt, real in list(feeds.build.RENDERERS.items()):
+
+        def counting(feed: PreparedFeed, real=real, fmt=fmt) -> bytes:  # type: ignore[no-untyped-def]
+            rendered.append(f"{feed.spec.path}.{fmt}")
+            return real(feed)
+
+        monkeypatch.setitem(feeds.build.RENDERERS, fmt, counting)
+    return rendered
+
+
+def test_feeds_with_the_inputs_of_their_intact_files_are_not_rendered_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config, store = sample_config(tmp_path), FakeStore(sample_articles())
+    first = build_feeds(config, store)
+    assert first.reused == [] and set(store.signatures) == set(FEEDS)
+    before = files(tmp_path)
+    rendered = _count_renders(monkeypatch)
+    again = build_feeds(config, store)
+    assert rendered == [] and again.reused == FEEDS and again.changed == []
+    assert files(tmp_path) == before
+    assert again.items == first.items  # the index and the status rows see the same counts
+    assert ("all", True, None, first.items["all"]) in store.records[-7:]
+
+    # An edit renders exactly the feeds holding the article, with the bytes a full build gives.
+    store.articles = [edited(sample_articles()[0]), *sample_articles()[1:]]
+    edit = build_feeds(config, store)
+    assert sorted({r.rsplit(".", 1)[0] for r in rendered}) == [
+        "all",
+        "sources/m24",
+        "topics/electric-transport",
+    ]
+    assert sorted(edit.reused) == ["sources/vm", "topics/city"]
+    fresh = tmp_path / "fresh"
+    build_feeds(sample_config(fresh), FakeStore(store.articles))
+    assert {k: v for k, v in files(tmp_path).items() if not k.startswith("fresh/")} == files(fresh)
+
+
+def test_a_damaged_or_missing_file_is_rendered_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config, store = sample_config(tmp_path), FakeStore(sample_articles())
+    build_feeds(config, store)
+    before = files(tmp_path)
+    (tmp_path / "topics/city.atom").write_bytes(b"<feed>edited by hand</feed>")
+    (tmp_path / "sources/vm.json").unlink()
+    rendered = _count_renders(monkeypatch)
+    report = build_feeds(config, store)
+    assert sorted(report.changed) == ["sources/vm", "topics/city"]
+    assert {r.rsplit(".", 1)[0] for r in rendered} == {"sources/vm", "topics/city"}
+    assert files(tmp_path) == before
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["base_url", "feed_max_html_chars", "renderer", "failed before"],
+)
+def test_anything_that_changes_the_bytes_renders_again(
+    change: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = FakeStore(sample_articles(), failing={"vm"} if change == "failed before" else None)
+    build_feeds(sample_config(tmp_path), store)
+    store.failing = set()
+    overrides: dict[str, object] = {}
+    if change == "base_url":
+        overrides["base_url"] = "https://feeds.example.net/"
+    elif change == "feed_max_html_chars":
+        overrides["feed_max_html_chars"] = 100
+    elif change == "renderer":
+        # An upgrade of cityfeeds or of feedgen, lxml or nh3 changes the fingerprint.
+        monkeypatch.setattr(feeds.render, "renderer_fingerprint", lambda: "another version")
+    rendered = _count_renders(monkeypatch)
+    report = build_feeds(sample_config(tmp_path, **overrides), store)
+    expected = ["sources/vm"] if change == "failed before" else FEEDS
+    assert sorted({r.rsplit(".", 1)[0] for r in rendered}) == sorted(expected)
+    assert sorted(p for p in report.results if p not in report.reused) == sorted(
+        [*expected, "index.html", "feeds.opml"]
+    )

@@ -70,11 +70,20 @@ def test_feeds_from_the_store_parse_cleanly(db_url: str, tmp_path: Path) -> None
         ties = [e.link for e in all_rss.entries if "elektrobus" in e.link]
         assert ties == sorted(ties)  # equal publication times: ordered by URL
 
+        # Nothing new: every feed is kept as written, without rendering.
+        with store.snapshot():
+            report = build_feeds(sample_config(tmp_path / "out"), store)
+        assert report.reused == FEEDS and report.changed == []
+        assert set(store.feed_signatures()) == set(FEEDS)
+
         # An edit is published in place; the store's feed reflects it.
         store.upsert_article(
             replace(edited(_articles()[0]), fetched_at=NOW), now=NOW + timedelta(hours=2)
         )
-        again = _build(store, tmp_path / "out")
+        with store.snapshot():
+            report = build_feeds(sample_config(tmp_path / "out"), store)
+        assert sorted(report.reused) == ["sources/vm", "topics/city"]
+        again = {k: (tmp_path / "out" / k).read_bytes() for k in files}
         assert again["all.rss"] != files["all.rss"]
         assert "(обновлено)" in again["sources/m24.atom"].decode()
     finally:

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import MetaData, Table, create_engine, insert, select
 
 import crawler.store as store_module
-from crawler.models import Article, TopicMatch
+from crawler.models import Article, FeedBuild, TopicMatch
 from crawler.normalize.html import SANITIZE_POLICY
 from crawler.store import RunStats, Store
 
@@ -187,11 +187,19 @@ def test_feed_articles_are_the_newest_of_each_selection_loaded_once(store: Store
 
 def test_feed_builds_are_recorded_together_and_replace_the_last_outcome(store: Store) -> None:
     store.record_feed_build("all", False, "OSError: disk full", 0)
-    store.record_feed_builds([("all", True, None, 3), ("topics/x", False, "boom", 0)])
+    store.record_feed_builds(
+        [
+            FeedBuild("all", True, None, 3, "s" * 64, "d" * 64),
+            FeedBuild("topics/x", False, "boom", 0),
+        ]
+    )
     rows = {r["path"]: r for r in store.feed_build_status()}
     assert set(rows) == {"all", "topics/x"}
     assert (rows["all"]["ok"], rows["all"]["error"], rows["all"]["items"]) == (True, None, 3)
     assert (rows["topics/x"]["ok"], rows["topics/x"]["error"]) == (False, "boom")
+    assert store.feed_signatures() == {"all": ("s" * 64, "d" * 64)}  # of successful builds only
+    store.record_feed_builds([FeedBuild("all", True, None, 3)])
+    assert store.feed_signatures() == {}
     store.record_feed_builds([])  # nothing to record: no transaction, no error
 
 
@@ -208,8 +216,9 @@ def test_a_version_1_database_is_migrated_in_place(db_url: str) -> None:
     # A database as the first release created it: no html_policy column, schema version 1.
     engine = create_engine(db_url)
     old = MetaData()
+    added = {"html_policy", "signature", "digest"}  # by migrations 2 and 3
     for table in store_module.metadata.sorted_tables:
-        columns = [c._copy() for c in table.columns if c.name != "html_policy"]
+        columns = [c._copy() for c in table.columns if c.name not in added]
         Table(table.name, old, *columns)
     with engine.begin() as conn:
         old.create_all(conn)
@@ -226,11 +235,13 @@ def test_a_version_1_database_is_migrated_in_place(db_url: str) -> None:
     try:
         with store.engine.connect() as conn:
             versions = conn.execute(select(store_module.schema_version.c.version)).scalars()
-            assert sorted(versions) == [1, 2] and store_module.SCHEMA_VERSION == 2
+            assert sorted(versions) == [1, 2, 3] and store_module.SCHEMA_VERSION == 3
         kept = store.get_article("https://vm.ru/news/1-slug")
         assert kept is not None and kept.title == "Новость 1" and kept.html_policy is None
         store.upsert_article(make(2, html_policy=SANITIZE_POLICY), now=NOW)
         assert store.get_article(make(2).url).html_policy == SANITIZE_POLICY  # type: ignore[union-attr]
+        store.record_feed_builds([FeedBuild("all", True, None, 1, "s" * 64, "d" * 64)])
+        assert store.feed_signatures() == {"all": ("s" * 64, "d" * 64)}
         assert store.integrity_check() == "ok"
     finally:
         store.close()
