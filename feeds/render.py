@@ -375,9 +375,18 @@ class EntryCache:
         try:
             return self._digests[key]
         except KeyError:
-            text = repr(key).encode("utf-8", "surrogatepass")
-            digest = self._digests[key] = hashlib.sha256(text).digest()
-            return digest
+            pass
+        digest = hashlib.sha256()
+        for part in key:
+            # Strings (bodies of kilobytes) are hashed as they are; the rest by their repr.
+            if type(part) is str:
+                data = b"s" + part.encode("utf-8", "surrogatepass")
+            else:
+                data = b"r" + repr(part).encode("utf-8", "surrogatepass")
+            digest.update(len(data).to_bytes(8, "big"))
+            digest.update(data)
+        value = self._digests[key] = digest.digest()
+        return value
 
     def __len__(self) -> int:
         return len(self._entries)
