@@ -88,5 +88,5 @@ class FeedBuild(NamedTuple):
     items: int
     #: Hash of the inputs a feed's files were rendered from (``feeds.render.input_signature``).
     signature: str | None = None
-    #: Hash of the bytes written (``feeds.build.files_digest``).
+    #: Stamp of the files written: their sizes, mtimes and inodes (``feeds.build.files_stamp``).
     digest: str | None = None

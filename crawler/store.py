@@ -153,8 +153,8 @@ feed_builds = Table(
     Column("error", Text),
     Column("items", Integer, nullable=False, default=0),
     Column("built_at", UTCDateTime, nullable=False),
-    # Of a successful feed build: the hash of what its files were rendered from, and of the
-    # bytes written. A later build with the same inputs and intact files need not render again.
+    # Of a successful feed build: the hash of what its files were rendered from, and a stamp of
+    # the files written. A later build with the same inputs and untouched files need not render.
     Column("signature", String(64)),
     Column("digest", String(64)),
 )
