@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
@@ -16,13 +17,24 @@ from urllib.parse import urlsplit
 from crawler.models import Article, FeedBuild
 from feeds.content import DEFAULT_MAX_HTML_CHARS, clean_title
 from feeds.model import FORMATS, FeedInfo, FeedSpec, ItemPreview
-from feeds.publish import remove_stale_feeds, sync_dirs, write_atomic, write_index, write_opml
+from feeds.publish import (
+    StagedFile,
+    commit_file,
+    discard_file,
+    remove_stale_feeds,
+    stage_file,
+    sync_dirs,
+    write_index,
+    write_opml,
+)
 from feeds.render import RENDERERS, EntryCache, input_signature, prepare_feed
 
 log = logging.getLogger(__name__)
 
 #: Latest items shown per feed on the index page (topics and ``all``; sources list links only).
 PREVIEW_ITEMS = 5
+#: Feeds whose files may wait for the writer thread at once (3 temporary files each).
+_MAX_IN_FLIGHT = 8
 #: Paths under which the index page and the OPML file are recorded in the store.
 INDEX_PATH = "index.html"
 OPML_PATH = "feeds.opml"
@@ -226,8 +238,9 @@ def _record(store: FeedStore, results: Iterable[FeedResult]) -> None:
 class _Build:
     """What every feed of one build shares: where and how to write, and the prepared entries.
 
-    Rendering runs in the calling thread; each feed's files are written (and fsynced) by one
-    writer thread meanwhile, so the disk's latency overlaps the rendering of the next feeds.
+    Rendering and writing the bytes run in the calling thread; a writer thread fsyncs and
+    renames each feed's files meanwhile, so the disk's latency overlaps the rendering of the
+    next feeds.
     A feed whose inputs have the signature recorded when its files were written, and whose
     files still have the stamp recorded then (:func:`files_stamp`), is not rendered again.
     """
@@ -239,6 +252,10 @@ class _Build:
     #: ``(signature, files stamp)`` of the last successful build of each feed path.
     previous: dict[str, tuple[str, str]] = field(default_factory=dict)
     entries: EntryCache = field(default_factory=EntryCache)
+    #: Feeds staged but not yet committed by the writer thread.
+    in_flight: threading.BoundedSemaphore = field(
+        default_factory=lambda: threading.BoundedSemaphore(_MAX_IN_FLIGHT)
+    )
     # Directories with renamed or removed files, fsynced once each at the end of the build.
     dirs_to_sync: set[Path] = field(default_factory=set)
 
@@ -255,13 +272,38 @@ class _Build:
         )
         return {fmt: RENDERERS[fmt](feed) for fmt in FORMATS}
 
-    def write(self, spec: FeedSpec, rendered: dict[str, bytes]) -> tuple[bool, str | None]:
-        """Write the rendered formats of ``spec``; whether any file changed, and their stamp."""
-        changed = False
-        for fmt, data in rendered.items():
-            path = self.output_dir / spec.filename(fmt)
-            changed |= write_atomic(path, data, dirs_to_sync=self.dirs_to_sync)
-        return changed, files_stamp(self.output_dir, spec)
+    def stage(self, spec: FeedSpec, rendered: dict[str, bytes]) -> list[StagedFile]:
+        """The formats of ``spec`` whose bytes changed, in unsynced temporary files.
+
+        Writing the bytes costs little; fsync, which waits for the disk, is left to the writer
+        thread (:meth:`commit`). On failure nothing is left behind and no file is touched.
+        """
+        staged: list[StagedFile] = []
+        try:
+            for fmt, data in rendered.items():
+                file = stage_file(self.output_dir / spec.filename(fmt), data)
+                if file is not None:
+                    staged.append(file)
+        except BaseException:
+            for file in staged:
+                discard_file(file)
+            raise
+        return staged
+
+    def commit(self, spec: FeedSpec, staged: list[StagedFile]) -> tuple[bool, str | None]:
+        """Make the staged files of ``spec`` durable and public (in the writer thread); whether
+        any file changed, and the stamp of the feed's files."""
+        try:
+            for i, file in enumerate(staged):
+                try:
+                    commit_file(file, dirs_to_sync=self.dirs_to_sync)
+                except BaseException:
+                    for rest in staged[i + 1 :]:
+                        discard_file(rest)
+                    raise
+        finally:
+            self.in_flight.release()
+        return bool(staged), files_stamp(self.output_dir, spec)
 
     def publish(
         self, spec: FeedSpec, site_url: str, found: list[Article] | str
@@ -294,7 +336,15 @@ class _Build:
         except Exception as exc:
             log.exception("feed %s failed; its last good files stay published", spec.path)
             return partial(FeedResult, spec.path, error=f"{type(exc).__name__}: {exc}")
-        written = self.writer.submit(self.write, spec, rendered)
+        # Bounded, so temporary files (and their descriptors) never pile up behind a slow disk.
+        self.in_flight.acquire()
+        try:
+            staged = self.stage(spec, rendered)
+            written = self.writer.submit(self.commit, spec, staged)
+        except BaseException as exc:
+            self.in_flight.release()
+            log.exception("feed %s failed; its last good files stay published", spec.path)
+            return partial(FeedResult, spec.path, error=f"{type(exc).__name__}: {exc}")
 
         def outcome() -> FeedResult:
             try:

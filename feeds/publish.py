@@ -8,6 +8,7 @@ import logging
 import os
 import tempfile
 from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from string import Template
@@ -29,6 +30,69 @@ _SECTIONS = (
 )
 
 
+@dataclass
+class StagedFile:
+    """New bytes for ``path`` written to an open, not yet fsynced temporary file beside it."""
+
+    path: Path
+    tmp: str
+    fd: int
+
+
+def stage_file(path: Path, data: bytes) -> StagedFile | None:
+    """The first half of :func:`write_atomic`: ``None`` (and nothing touched) if ``path`` already
+    holds ``data``, else the bytes in a temporary file awaiting :func:`commit_file`.
+
+    A failure removes the temporary file; ``path`` itself is never touched here.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        if path.read_bytes() == data:
+            # Not rewriting keeps the mtime, so Last-Modified and caches stay valid (C5).
+            return None
+    except FileNotFoundError:
+        pass
+    # Dot-prefixed: the server never serves dotfiles, so a stray temp file is never public.
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    except BaseException:
+        discard_file(StagedFile(path, tmp, fd))
+        raise
+    return StagedFile(path, tmp, fd)
+
+
+def commit_file(staged: StagedFile, *, dirs_to_sync: set[Path] | None = None) -> None:
+    """The second half of :func:`write_atomic`: fsync the staged bytes and rename them over the
+    target. On failure the temporary file is removed and the last good file stays."""
+    try:
+        try:
+            os.fsync(staged.fd)
+            # mkstemp creates 0600; published files must be readable by a separate web server.
+            os.fchmod(staged.fd, 0o644)
+        finally:
+            os.close(staged.fd)
+        os.replace(staged.tmp, staged.path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(staged.tmp)
+        raise
+    if dirs_to_sync is None:
+        _fsync_dir(staged.path.parent)
+    else:
+        dirs_to_sync.add(staged.path.parent)
+
+
+def discard_file(staged: StagedFile) -> None:
+    """Drop a staged file that will not be committed."""
+    with contextlib.suppress(OSError):
+        os.close(staged.fd)
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(staged.tmp)
+
+
 def write_atomic(path: Path, data: bytes, *, dirs_to_sync: set[Path] | None = None) -> bool:
     """Write ``data`` to ``path`` atomically; return ``False`` (and touch nothing) if unchanged.
 
@@ -37,32 +101,12 @@ def write_atomic(path: Path, data: bytes, *, dirs_to_sync: set[Path] | None = No
     and a failure at any point leaves the last good file in place (E4). The directory is fsynced
     too, so the rename survives a power loss; a caller writing many files passes
     ``dirs_to_sync`` to collect the directories and fsyncs each once with :func:`sync_dirs`.
+    The two halves, :func:`stage_file` and :func:`commit_file`, may run in different threads.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        if path.read_bytes() == data:
-            # Not rewriting keeps the mtime, so Last-Modified and caches stay valid (C5).
-            return False
-    except FileNotFoundError:
-        pass
-    # Dot-prefixed: the server never serves dotfiles, so a stray temp file is never public.
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        # mkstemp creates 0600; published files must be readable by a separate web server.
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    if dirs_to_sync is None:
-        _fsync_dir(path.parent)
-    else:
-        dirs_to_sync.add(path.parent)
+    staged = stage_file(path, data)
+    if staged is None:
+        return False
+    commit_file(staged, dirs_to_sync=dirs_to_sync)
     return True
 
 

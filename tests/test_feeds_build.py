@@ -228,32 +228,39 @@ def test_one_directory_fsync_per_directory_and_one_per_new_file(
     assert synced == []  # nothing changed, nothing written
 
 
+@pytest.mark.parametrize("step", ["stage_file", "commit_file"])
 def test_a_failed_write_fails_only_its_feed_and_keeps_its_last_good_files(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    step: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Staging (writing the bytes) runs in the builder, committing (fsync, rename) in the writer
+    # thread: a full disk at either step fails that feed alone.
     config = sample_config(tmp_path)
     build_feeds(config, FakeStore(sample_articles()))
     before = files(tmp_path)
-    real = feeds.publish.write_atomic
+    real = getattr(feeds.build, step)
 
-    def disk_full_for_vm(path: Path, data: bytes, **kwargs: object) -> bool:
-        if path.parent.name == "sources" and path.stem == "vm" and path.suffix == ".atom":
+    def disk_full_for_vm_atom(target: object, *args: object, **kwargs: object) -> object:
+        path = target if isinstance(target, Path) else target.path  # type: ignore[attr-defined]
+        if path.parent.name == "sources" and path.name == "vm.atom":
+            if step == "commit_file":
+                feeds.publish.discard_file(target)  # type: ignore[arg-type]
             raise OSError(28, "No space left on device")
-        return real(path, data, **kwargs)  # type: ignore[arg-type]
+        return real(target, *args, **kwargs)
 
-    monkeypatch.setattr(feeds.build, "write_atomic", disk_full_for_vm)
+    monkeypatch.setattr(feeds.build, step, disk_full_for_vm_atom)
     store = FakeStore([edited(a) for a in sample_articles()])
     report = build_feeds(config, store)
     assert set(report.failures) == {"sources/vm"}
     assert "No space left on device" in report.failures["sources/vm"]
     after = files(tmp_path)
     assert after["sources/vm.atom"] == before["sources/vm.atom"]  # last good file stays
+    assert after["sources/vm.json"] == before["sources/vm.json"]  # staged after it: dropped
     assert after["sources/m24.atom"] != before["sources/m24.atom"]  # the others are published
     # The failure is recorded with the others, and the index still lists the feed.
     assert ("sources/vm", False, report.failures["sources/vm"], 0) in store.records
     assert {r[0] for r in store.records} == {*FEEDS, "index.html", "feeds.opml"}
     assert b"sources/vm.rss" in after["index.html"]
-    assert not list(tmp_path.rglob(".*.tmp"))
+    assert not list(tmp_path.rglob(".*.tmp"))  # no temporary file left behind
 
 
 def _count_renders(monkeypatch: pytest.MonkeyPatch) -> list[str]:
