@@ -329,7 +329,7 @@ class _Build:
                 and previous[0] == signature
                 and previous[1] == files_stamp(self.output_dir, spec)
             ):
-                log.info("feed %s: %d items, unchanged (same inputs)", spec.path, len(found))
+                log.debug("feed %s: %d items, kept (same inputs)", spec.path, len(found))
                 done = FeedResult(spec.path, len(found), False, None, signature, previous[1], True)
                 return lambda: done
             rendered = self.render(spec, site_url, found)

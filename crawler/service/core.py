@@ -426,7 +426,12 @@ class Service:
                 ", ".join(failures),
             )
         else:
-            logger.info("feeds rebuilt (cycle %d)", self.cycles)
+            logger.info(
+                "feeds rebuilt (cycle %d): %d changed, %d kept without rendering",
+                self.cycles,
+                len(getattr(report, "changed", ())),
+                len(getattr(report, "reused", ())),
+            )
 
     def _on_event(self, event: Any) -> None:
         from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED
