@@ -176,9 +176,6 @@ schema_version = Table(
     Column("version", Integer, primary_key=True),
 )
 
-# Append-only: each entry upgrades the schema from version i to i+1. A fresh database is
-# created at the latest version directly; never edit an entry once released.
-
 
 def _add_html_policy(conn: Connection) -> None:
     # Version 2: rows stored before know nothing of their HTML's policy (NULL: sanitize again).
@@ -191,6 +188,8 @@ def _add_feed_signatures(conn: Connection) -> None:
     conn.execute(text("ALTER TABLE feed_builds ADD COLUMN digest VARCHAR(64)"))
 
 
+# Append-only: each entry upgrades the schema from version i to i+1. A fresh database is
+# created at the latest version directly; never edit an entry once released.
 MIGRATIONS: list[Callable[[Connection], None]] = [_add_html_policy, _add_feed_signatures]
 SCHEMA_VERSION = 1 + len(MIGRATIONS)
 _MIGRATE_LOCK = 0x63697479  # PostgreSQL advisory lock key held while migrating ("city")
@@ -515,7 +514,9 @@ class Store:
                     select(*_FEED_COLUMNS).where(articles.c.id.in_(chunk))
                 ).mappings():
                     found[row["id"]] = _row_to_feed_article(row, topics[row["id"]])
-        return [[found[i] for i in ids] for ids in id_lists]
+        # Outside a snapshot, PostgreSQL's READ COMMITTED gives each query its own: skip a row
+        # that vanished in between rather than fail the build.
+        return [[found[i] for i in ids if i in found] for ids in id_lists]
 
     def iter_articles(self, *, batch: int = 500) -> Iterator[Article]:
         """Every stored article, in id order, in batches (for re-tagging)."""

@@ -240,9 +240,9 @@ class _Build:
 
     Rendering and writing the bytes run in the calling thread; a writer thread fsyncs and
     renames each feed's files meanwhile, so the disk's latency overlaps the rendering of the
-    next feeds.
-    A feed whose inputs have the signature recorded when its files were written, and whose
-    files still have the stamp recorded then (:func:`files_stamp`), is not rendered again.
+    next feeds. A feed whose inputs have the signature recorded when its files were written,
+    and whose files still have the stamp recorded then (:func:`files_stamp`), is not rendered
+    again.
     """
 
     output_dir: Path
@@ -330,19 +330,26 @@ class _Build:
                 and previous[1] == files_stamp(self.output_dir, spec)
             ):
                 log.debug("feed %s: %d items, kept (same inputs)", spec.path, len(found))
-                done = FeedResult(spec.path, len(found), False, None, signature, previous[1], True)
-                return lambda: done
+                kept = FeedResult(
+                    spec.path, len(found), signature=signature, digest=previous[1], reused=True
+                )
+                return lambda: kept
             rendered = self.render(spec, site_url, found)
         except Exception as exc:
             log.exception("feed %s failed; its last good files stay published", spec.path)
             return partial(FeedResult, spec.path, error=f"{type(exc).__name__}: {exc}")
         # Bounded, so temporary files (and their descriptors) never pile up behind a slow disk.
         self.in_flight.acquire()
+        staged: list[StagedFile] = []
         try:
             staged = self.stage(spec, rendered)
             written = self.writer.submit(self.commit, spec, staged)
         except BaseException as exc:
+            for file in staged:
+                discard_file(file)
             self.in_flight.release()
+            if not isinstance(exc, Exception):
+                raise
             log.exception("feed %s failed; its last good files stay published", spec.path)
             return partial(FeedResult, spec.path, error=f"{type(exc).__name__}: {exc}")
 

@@ -77,7 +77,6 @@ JSONFEED_VERSION = "https://jsonfeed.org/version/1.1"
 _JSON_ITEM_INDENT = " " * 4
 
 
-_ATOM_NS = "http://www.w3.org/2005/Atom"
 _ENTRY_TAGS = {"rss": b"item", "atom": b"entry"}
 
 
