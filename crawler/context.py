@@ -70,6 +70,11 @@ def get_context(crawler: Crawler) -> CrawlContext:
     return ctx
 
 
+#: Prefix of the per-run counters distributed workers keep: ``cityfeeds/run/<id>/<figure>``
+#: (``pages``, ``new``, ``updated``, ``unchanged``, ``errors``, ``dropped/<reason>``).
+RUN_STATS = "cityfeeds/run/"
+
+
 def count_drop(
     crawler: Crawler, reason: str, detail: str = "", *, level: int = logging.WARNING
 ) -> None:

@@ -38,7 +38,8 @@ from scrapy_redis.queue import PriorityQueue
 from scrapy_redis.scheduler import Scheduler
 
 from crawler.config import Config, ConfigError, SourceSpec
-from crawler.context import get_context
+from crawler.context import RUN_STATS, get_context
+from crawler.items import ArticleItem
 from crawler.normalize.urls import host_of, registered_domain_matches, url_identity
 from crawler.spiders.news import NewsSpider
 
@@ -46,6 +47,10 @@ logger = logging.getLogger(__name__)
 
 #: ``meta`` key naming the source a request belongs to.
 SOURCE_META = "cityfeeds_source"
+#: ``meta`` key of the scheduled run (its row in ``runs``) a request was queued for.
+RUN_META = "cityfeeds_run"
+#: How often a worker adds what became of each run's pages to that run's row.
+RUN_FLUSH_SECONDS = 15.0
 #: Name under which a worker's own run (all sources together) is recorded in ``runs``.
 WORKER_RUN_NAME = "worker"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -255,6 +260,8 @@ class DistributedNewsSpider(NewsSpider):
         self.exit_when_idle = 0.0
         self._states: dict[str, _SourceState] = {}
         self._idle_since: float | None = None
+        self._run_counts = RunCounts()
+        self._run_timer: Any = None
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> DistributedNewsSpider:
@@ -288,6 +295,26 @@ class DistributedNewsSpider(NewsSpider):
         # starts processing, which is right after spider_opened.)
         interval = self.crawler.settings.getfloat("CITYFEEDS_POLL_INTERVAL", DEFAULT_POLL_INTERVAL)
         self.crawler.engine._SLOT_HEARTBEAT_INTERVAL = interval
+        from twisted.internet import task
+
+        # A worker may run for weeks: the runs it serves show their figures as it goes.
+        every = self.crawler.settings.getfloat("CITYFEEDS_RUN_FLUSH_SECONDS", RUN_FLUSH_SECONDS)
+        self._run_timer = task.LoopingCall(self.flush_run_counts)
+        self._run_timer.start(every, now=False)
+
+    def flush_run_counts(self, *, closing: bool = False) -> None:
+        """Add what became of each scheduled run's pages since the last call to its row.
+
+        Called every ``CITYFEEDS_RUN_FLUSH_SECONDS`` and, when the worker stops, by
+        ``RunRecorder`` before it closes the store. A failure is logged and retried next time.
+        """
+        if closing and self._run_timer is not None and self._run_timer.running:
+            self._run_timer.stop()
+        assert self.crawler.stats is not None
+        try:
+            self._run_counts.flush(self.crawler.stats.get_stats(), get_context(self.crawler).store)
+        except Exception:
+            logger.exception("could not add the workers' figures to their runs; retrying later")
 
     def _on_idle(self, spider: scrapy.Spider) -> None:
         """Keep waiting for work (service), or stop after ``exit_when_idle`` idle seconds (cron)."""
@@ -366,10 +393,21 @@ class DistributedNewsSpider(NewsSpider):
         with self._serving(source):
             # Drain the generator inside the block: the spider holds this source's state only here.
             out = list(method(arg) or ())
+        run_id = _run_of(request)
         for r in out:
             if isinstance(r, scrapy.Request):
                 r.meta.setdefault(SOURCE_META, source)
+                if run_id is not None:
+                    r.meta.setdefault(RUN_META, run_id)
+            elif isinstance(r, ArticleItem) and run_id is not None:
+                r.run_id = run_id
         return out
+
+    def _count_run(self, request: scrapy.Request, figure: str) -> None:
+        run_id = _run_of(request)
+        if run_id is not None:
+            assert self.crawler.stats is not None
+            self.crawler.stats.inc_value(f"{RUN_STATS}{run_id}/{figure}")
 
     # -- callbacks: NewsSpider's, run in the request's source ------------------------------
 
@@ -383,23 +421,75 @@ class DistributedNewsSpider(NewsSpider):
         return self._run(response.request, super().parse_listing, response)
 
     def parse_article(self, response: Any) -> list[Any]:
+        self._count_run(response.request, "pages")
         # In-process: the per-source state swapped in by _run cannot span an await.
         return self._run(response.request, super().parse_article_inline, response)
 
     def discovery_error(self, failure: Any) -> list[Any]:
+        self._count_run(failure.request, "errors")
         return self._run(failure.request, super().discovery_error, failure)
 
     def article_error(self, failure: Any) -> list[Any]:
+        self._count_run(failure.request, "errors")
         return self._run(failure.request, super().article_error, failure)
+
+
+def _run_of(request: scrapy.Request) -> int | None:
+    """The run ``request`` was queued for; anything but a run id (queued by hand) is none."""
+    run_id = request.meta.get(RUN_META)
+    return run_id if type(run_id) is int and run_id > 0 else None
+
+
+class RunCounts:
+    """What a worker has added to each scheduled run's row so far (``RUN_STATS`` counters)."""
+
+    FIGURES = ("pages", "new", "updated", "unchanged", "errors")
+
+    def __init__(self) -> None:
+        self.flushed: dict[str, int] = {}
+
+    def flush(self, stats: dict[str, Any], store: Any) -> int:
+        """Add the counters' growth since the last flush to their runs; returns runs touched."""
+        deltas: dict[int, tuple[dict[str, int], dict[str, int]]] = {}
+        current: dict[str, int] = {}
+        for key, value in stats.items():
+            if not key.startswith(RUN_STATS):
+                continue
+            run, _, figure = key[len(RUN_STATS) :].partition("/")
+            delta = int(value) - self.flushed.get(key, 0)
+            current[key] = int(value)
+            if not delta or not run.isdigit():
+                continue
+            counts, dropped = deltas.setdefault(int(run), ({}, {}))
+            if figure.startswith("dropped/"):
+                dropped[figure.removeprefix("dropped/")] = delta
+            elif figure in self.FIGURES:
+                counts[figure] = delta
+        for run_id, (counts, dropped) in sorted(deltas.items()):
+            if not store.add_to_run(run_id, counts, dropped):
+                logger.debug("run %d is not in the store: its figures are not kept", run_id)
+            # Only what was added is marked flushed: a failure retries it next time.
+            for key in list(current):
+                if key.startswith(f"{RUN_STATS}{run_id}/"):
+                    self.flushed[key] = current[key]
+        return len(deltas)
 
 
 # -- enqueue and run -----------------------------------------------------------------------
 
 
 def enqueue_sources(
-    sources: Sequence[SourceSpec], *, redis_url: str, prefix: str = DEFAULT_PREFIX
+    sources: Sequence[SourceSpec],
+    *,
+    redis_url: str,
+    prefix: str = DEFAULT_PREFIX,
+    run_ids: dict[str, int] | None = None,
 ) -> dict[str, int]:
-    """Push each source's discovery requests into the shared queue; returns counts per source."""
+    """Push each source's discovery requests into the shared queue; returns counts per source.
+
+    With ``run_ids`` (source name to its row in ``runs``) every request, and every request the
+    workers derive from it, carries the run, so the workers add the pages' outcome to it.
+    """
     server = get_redis(url=redis_url)
     spider = DistributedNewsSpider()  # no crawler: it only names the requests' callbacks
     queue = PriorityQueue(server, spider, queue_key(prefix), serializer=sys.modules[__name__])
@@ -410,6 +500,8 @@ def enqueue_sources(
         requests = spider.discovery_requests()
         for request in requests:
             request.meta[SOURCE_META] = spec.name
+            if run_ids and spec.name in run_ids:
+                request.meta[RUN_META] = run_ids[spec.name]
             queue.push(request)
         counts[spec.name] = len(requests)
     return counts
@@ -468,6 +560,8 @@ __all__ = [
     "RedisScheduler",
     "SourceDupeFilter",
     "distributed_settings",
+    "enqueue_crawl",
+    "enqueue_recorded",
     "enqueue_sources",
     "queue_length",
     "redis_url_from",
@@ -475,41 +569,61 @@ __all__ = [
 ]
 
 
-def enqueue_crawl(redis_url: str, prefix: str = DEFAULT_PREFIX) -> Any:
-    """A ``crawl`` function for the service in distributed mode: queue, don't fetch.
+def enqueue_recorded(
+    config: Config,
+    sources: Sequence[str],
+    *,
+    redis_url: str,
+    prefix: str = DEFAULT_PREFIX,
+    store: Any,
+) -> dict[str, dict[str, Any]]:
+    """Queue each source for the workers as a recorded run; returns each source's run row.
 
-    It has the signature of ``crawl_subprocess`` (the service calls it the same way), queues
-    the source's discovery requests for the workers, and records that as the source's run:
-    ``ok`` with the number queued, or ``failed`` when Redis cannot be reached (so the source
-    backs off like a failing crawl).
+    The run is ``ok`` with the number of discovery requests queued, or ``failed`` when Redis
+    cannot take them (so the source backs off like a failing crawl). The workers then add the
+    pages they fetch for it, and the articles stored, to the same row.
     """
     from datetime import UTC, datetime
 
+    from crawler.store import RunStats
+
+    recorded: dict[str, dict[str, Any]] = {}
+    for name in sources:
+        run_id = store.start_run(name, now=datetime.now(UTC))
+        try:
+            counts = enqueue_sources(
+                [config.source(name)], redis_url=redis_url, prefix=prefix, run_ids={name: run_id}
+            )
+        except Exception as exc:  # Redis down, bad URL: the source's run failed
+            status, message, queued = "failed", f"cannot queue: {exc}", 0
+        else:
+            queued = counts.get(name, 0)
+            status, message = "ok", f"queued {queued} discovery request(s) for workers"
+        stats = RunStats(extra={"queued": queued, "mode": "distributed"})
+        store.finish_run(run_id, status=status, stats=stats, now=datetime.now(UTC), message=message)
+        recorded[name] = store.recent_runs(name, limit=1)[0]
+    return recorded
+
+
+def enqueue_crawl(redis_url: str, prefix: str = DEFAULT_PREFIX) -> Any:
+    """A ``crawl`` function for the service in distributed mode: queue, don't fetch.
+
+    It has the signature of ``crawl_subprocess`` (the service calls it the same way) and
+    records each source's run with :func:`enqueue_recorded`.
+    """
     from crawler.runner import CrawlOutcome
-    from crawler.store import RunStats, Store
+    from crawler.store import Store
 
     def crawl(config: Config, sources: Sequence[str], **_: Any) -> CrawlOutcome:
         started = time.monotonic()
         store = Store.open(config.database_url)
         try:
             outcome = CrawlOutcome(returncode=0, killed=False, duration=0.0)
-            for name in sources:
-                run_id = store.start_run(name, now=datetime.now(UTC))
-                try:
-                    counts = enqueue_sources(
-                        [config.source(name)], redis_url=redis_url, prefix=prefix
-                    )
-                except Exception as exc:  # Redis down, bad URL: the source's run failed
-                    status, message, queued = "failed", f"cannot queue: {exc}", 0
-                    outcome.returncode = 1
-                else:
-                    queued = counts.get(name, 0)
-                    status, message = "ok", f"queued {queued} discovery request(s) for workers"
-                stats = RunStats(extra={"queued": queued, "mode": "distributed"})
-                store.finish_run(
-                    run_id, status=status, stats=stats, now=datetime.now(UTC), message=message
-                )
-                outcome.runs[name] = store.recent_runs(name, limit=1)[0]
+            outcome.runs.update(
+                enqueue_recorded(config, sources, redis_url=redis_url, prefix=prefix, store=store)
+            )
+            if any(run["status"] != "ok" for run in outcome.runs.values()):
+                outcome.returncode = 1
             outcome.duration = time.monotonic() - started
             return outcome
         finally:

@@ -100,6 +100,11 @@ class RunRecorder:
                 )
             except Exception:
                 logger.exception("[%s] could not record the run", spider.source_name)
+        flush = getattr(spider, "flush_run_counts", None)
+        if flush is not None:
+            # A distributed worker's figures for the scheduled runs it served, before the store
+            # closes.
+            flush(closing=True)
         log = logger.info if status == "ok" else logger.error
         log(
             "[%s] run %s: %d pages, %d new, %d updated, %d unchanged, dropped %s%s",

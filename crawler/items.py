@@ -25,3 +25,6 @@ class ArticleItem:
     hint_summary: str | None = None
     article: Article | None = None
     flags: list[str] = field(default_factory=list)
+    #: The scheduled run the page was queued for (distributed workers): that run's row in the
+    #: store collects what became of it (``crawler.distributed.RunCounts``).
+    run_id: int | None = None

@@ -9,7 +9,7 @@ from scrapy.exceptions import DropItem
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from crawler.article import MAX_HTML_CHARS, MAX_TEXT_CHARS, Hints, build_article
-from crawler.context import count_drop, get_context
+from crawler.context import RUN_STATS, count_drop, get_context
 from crawler.items import ArticleItem
 from crawler.normalize.encoding import looks_like_mojibake
 from crawler.normalize.text import clean_text, dedup_key, is_garbage_value
@@ -34,6 +34,9 @@ class _Pipeline:
     def drop(self, reason: str, item: ArticleItem, detail: str = "") -> DropItem:
         """Count the drop and return the DropItem to raise."""
         count_drop(self.crawler, reason, f"{item.response_url} {detail}".strip())
+        if item.run_id is not None:
+            assert self.crawler.stats is not None
+            self.crawler.stats.inc_value(f"{RUN_STATS}{item.run_id}/dropped/{reason}")
         return DropItem(f"{reason}: {item.response_url} {detail}".strip())
 
 
@@ -217,8 +220,10 @@ class StorePipeline(_Pipeline):
             if not closing:  # when already closing, the store_error stat fails the run
                 _close_spider(self.crawler, "store_error")
             return
-        for result in results:
+        for item, result in zip(batch, results, strict=True):
             stats.inc_value(f"cityfeeds/{result.status}")
+            if item.run_id is not None:
+                stats.inc_value(f"{RUN_STATS}{item.run_id}/{result.status}")
 
 
 def _close_spider(crawler: Crawler, reason: str) -> None:

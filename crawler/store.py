@@ -9,6 +9,7 @@ import logging
 import random
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -675,6 +676,39 @@ class Store:
                 )
 
         _retry_locked(run)
+
+    def add_to_run(
+        self, run_id: int, counts: dict[str, int], dropped: dict[str, int] | None = None
+    ) -> bool:
+        """Add figures to a recorded run: ``counts`` of ``pages``, ``new``, ``updated``,
+        ``unchanged`` and ``errors``, and ``dropped`` by reason; ``False`` if it does not exist.
+
+        Distributed workers on several machines add what became of the pages queued for one
+        scheduled run; each addition is one transaction, and the row is locked while the
+        ``dropped`` reasons are merged, so concurrent additions never lose a count.
+        """
+        unknown = set(counts) - {"pages", "new", "updated", "unchanged", "errors"}
+        if unknown:
+            raise ValueError(f"not run figures: {sorted(unknown)}")
+
+        def run() -> bool:
+            with self._write() as conn:
+                query = select(runs.c.dropped).where(runs.c.id == run_id)
+                row = conn.execute(query if self.is_sqlite else query.with_for_update()).first()
+                if row is None:
+                    return False
+                values: dict[str, Any] = {
+                    name: getattr(runs.c, name) + int(n) for name, n in counts.items() if n
+                }
+                if dropped:
+                    merged = Counter(row.dropped or {})
+                    merged.update({k: int(v) for k, v in dropped.items()})
+                    values["dropped"] = dict(sorted(merged.items()))
+                if values:
+                    conn.execute(update(runs).where(runs.c.id == run_id).values(**values))
+                return True
+
+        return bool(_retry_locked(run))
 
     def close_stale_runs(self, *, now: datetime, message: str = "process died") -> int:
         """Mark runs left 'running' by a killed process as killed; returns how many."""

@@ -21,8 +21,10 @@ from crawler.config import load_config
 from crawler.demo_site import STORIES, Story, serve_site
 from crawler.discovery import Link
 from crawler.distributed import (
+    RUN_META,
     SOURCE_META,
     DistributedNewsSpider,
+    RunCounts,
     SourceDupeFilter,
     dumps,
     enqueue_sources,
@@ -99,12 +101,78 @@ def test_queue_serializer_round_trips_requests_and_refuses_code() -> None:
         loads(pickle.dumps({"meta": Evil()}))
 
 
-def test_enqueue_command_queues_each_source_discovery(redis_url: str, tmp_path: Path) -> None:
+def test_enqueue_command_queues_each_source_discovery_as_a_recorded_run(
+    redis_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     cfg = write_site_config(tmp_path, "http://127.0.0.1:9/")
     assert main(["--config", str(cfg), "enqueue", "--redis-url", redis_url, "--prefix", "t"]) == 0
+    assert "demo: queued 3 discovery request(s) for workers" in capsys.readouterr().out
     assert queue_length(redis_url, "t") == 3  # feed, sitemap, listing
+    store = Store.open(load_config(cfg).database_url)
+    try:
+        [run] = store.recent_runs("demo")
+        assert run["status"] == "ok" and run["stats"]["queued"] == 3
+    finally:
+        store.close()
+    # Every queued request names its run, so the workers can add their figures to it.
+    server = redis.Redis.from_url(redis_url)
+    queued = [loads(raw) for raw in server.zrange("t:requests", 0, -1)]
+    assert {(r["meta"][SOURCE_META], r["meta"][RUN_META]) for r in queued} == {("demo", run["id"])}
+    server.delete("t:requests")
     counts = enqueue_sources(load_config(cfg).sources, redis_url=redis_url, prefix="t")
     assert counts == {"demo": 3}
+
+
+def test_enqueue_command_fails_and_records_it_when_redis_is_down(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = write_site_config(tmp_path, "http://127.0.0.1:9/")
+    assert main(["--config", str(cfg), "enqueue", "--redis-url", "redis://127.0.0.1:1/0"]) == 1
+    assert "could not queue demo" in capsys.readouterr().err
+    store = Store.open(load_config(cfg).database_url)
+    try:
+        [run] = store.recent_runs("demo")
+        assert run["status"] == "failed" and "cannot queue" in run["message"]
+    finally:
+        store.close()
+
+
+class _RecordingStore:
+    def __init__(self, fail: bool = False) -> None:
+        self.added: list[tuple[int, dict[str, int], dict[str, int]]] = []
+        self.fail = fail
+
+    def add_to_run(self, run_id: int, counts: dict[str, int], dropped: dict[str, int]) -> bool:
+        if self.fail:
+            raise OSError("database unreachable")
+        self.added.append((run_id, counts, dropped))
+        return run_id != 404
+
+
+def test_run_counts_add_only_the_growth_since_the_last_flush_and_retry_failures() -> None:
+    ledger, store = RunCounts(), _RecordingStore()
+    stats = {
+        "cityfeeds/new": 9,  # the worker's own figures: not a run's
+        "cityfeeds/run/7/pages": 3,
+        "cityfeeds/run/7/new": 2,
+        "cityfeeds/run/7/dropped/no_title": 1,
+        "cityfeeds/run/8/unchanged": 1,
+        "cityfeeds/run/404/pages": 1,  # a run the store does not know: ignored, never retried
+    }
+    assert ledger.flush(stats, store) == 3
+    assert sorted(store.added) == [
+        (7, {"pages": 3, "new": 2}, {"no_title": 1}),
+        (8, {"unchanged": 1}, {}),
+        (404, {"pages": 1}, {}),
+    ]
+    store.added.clear()
+    stats["cityfeeds/run/7/new"] = 5
+    failing = _RecordingStore(fail=True)
+    with pytest.raises(OSError):
+        ledger.flush(stats, failing)
+    assert ledger.flush(stats, store) == 1  # the failed addition is retried, nothing else
+    assert store.added == [(7, {"new": 3}, {})]
+    assert ledger.flush(stats, store) == 0
 
 
 # -- end to end ----------------------------------------------------------------------------
@@ -161,6 +229,15 @@ def test_two_workers_crawl_each_page_once_and_publish_like_one_process(
         assert len(runs) == 2 and all(r["status"] == "ok" for r in runs), runs
         assert all(r["pages"] > 0 for r in runs), "both workers should have taken work"
         assert sum(r["new"] for r in runs) == len(stories)
+        # The source's own run, recorded when it was queued, holds what both workers did for it.
+        [run] = store.recent_runs("demo")
+        assert run["status"] == "ok" and "queued 3" in run["message"]
+        assert (run["pages"], run["new"], run["updated"], run["unchanged"]) == (
+            len(stories),
+            len(stories),
+            0,
+            0,
+        )
     finally:
         store.close()
 

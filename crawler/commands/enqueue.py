@@ -13,7 +13,9 @@ DESCRIPTION = """\
 Push each source's discovery requests (RSS/Atom feeds, sitemaps, listing pages) into the shared
 Redis queue. `cityfeeds worker` processes on any machine fetch them, queue the article pages they
 discover, and store the articles in the configured database (use PostgreSQL when workers run on
-several machines). Run it from cron, e.g.:
+several machines). Each source's queuing is recorded as its run (`cityfeeds status`), and the
+workers add the pages they fetch for it and the articles stored to that run. Run it from cron,
+e.g.:
   */30 * * * *  cd /srv/cityfeeds && .venv/bin/cityfeeds enqueue
 See docs/scaling.md.
 """
@@ -33,16 +35,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
-    """Queue the sources' start requests; 1 when there is nothing to queue."""
-    from crawler.distributed import enqueue_sources, queue_length, redis_url_from
+    """Queue the sources' start requests as recorded runs; 1 when nothing could be queued."""
+    from crawler.distributed import enqueue_recorded, queue_length, redis_url_from
+    from crawler.store import Store
 
     sources = config.select_sources(args.sources)
     if not sources:
         print("cityfeeds: no enabled sources to queue", file=sys.stderr)
         return 1
     redis_url = redis_url_from(args.redis_url)
-    counts = enqueue_sources(sources, redis_url=redis_url, prefix=args.prefix)
-    for name, n in counts.items():
-        print(f"{name}: {n} discovery request(s) queued")
+    store = Store.open(config.database_url)
+    try:
+        runs = enqueue_recorded(
+            config, [s.name for s in sources], redis_url=redis_url, prefix=args.prefix, store=store
+        )
+    finally:
+        store.close()
+    for name, run in runs.items():
+        print(f"{name}: {run['message']}")
+    failed = [name for name, run in runs.items() if run["status"] != "ok"]
+    if failed:
+        print(f"cityfeeds: could not queue {', '.join(failed)}", file=sys.stderr)
+        return 1
     print(f"{queue_length(redis_url, args.prefix)} request(s) waiting in the shared queue")
     return 0
