@@ -22,6 +22,7 @@ from feeds.publish import (
     commit_file,
     discard_file,
     remove_stale_feeds,
+    remove_stale_temp_files,
     stage_file,
     sync_dirs,
     write_index,
@@ -432,6 +433,7 @@ def build_feeds(config: Any, store: FeedStore, *, only: set[str] | None = None) 
                 report.removed = remove_stale_feeds(
                     output_dir, keep, dirs_to_sync=build.dirs_to_sync
                 )
+                remove_stale_temp_files(output_dir)
         finally:
             # Pending writes finish first (leaving the block would wait for them anyway).
             writer.shutdown(wait=True)

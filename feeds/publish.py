@@ -7,6 +7,7 @@ import html
 import logging
 import os
 import tempfile
+import time
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -172,6 +173,38 @@ def remove_stale_feeds(
                 _fsync_dir(directory)
             else:
                 dirs_to_sync.add(directory)
+    return removed
+
+
+#: Age after which a temporary file of ours is left over from a killed build, not in use.
+STALE_TEMP_SECONDS = 600.0
+
+
+def remove_stale_temp_files(output_dir: Path, *, older_than: float = STALE_TEMP_SECONDS) -> int:
+    """Delete temporary files of writes that never finished (a build killed mid-write).
+
+    Only our own names (``.<file>.<random>.tmp``, never served) in ``output_dir`` and the feed
+    folders, and only those older than ``older_than`` seconds: a build running right now (this
+    process's or another's) never has one that old. Returns how many were removed.
+    """
+    now = time.time()
+    removed = 0
+    for directory in (output_dir, *(output_dir / f for f in FEED_FOLDERS)):
+        try:
+            candidates = list(directory.glob(".*.tmp"))
+        except OSError:
+            continue
+        for path in candidates:
+            try:
+                if path.is_symlink() or not path.is_file():
+                    continue
+                if now - path.stat().st_mtime < older_than:
+                    continue
+                path.unlink()
+            except OSError:
+                continue
+            log.warning("removed %s, left over from an interrupted write", path)
+            removed += 1
     return removed
 
 

@@ -94,3 +94,18 @@ def test_opml_has_every_feed_with_absolute_urls(built: Path) -> None:
     assert [o.get("xmlUrl") for o in outlines] == [BASE_URL + s.filename("rss") for s in specs]
     assert all(o.get("type") == "rss" and o.get("text") for o in outlines)
     assert all(o.get("htmlUrl", "").startswith("https://") for o in outlines)
+
+
+def test_temporary_files_of_an_interrupted_write_are_removed_once_old(tmp_path: Path) -> None:
+    (tmp_path / "topics").mkdir()
+    old = tmp_path / "topics" / ".metro.rss.k2j3h4.tmp"
+    fresh = tmp_path / ".all.rss.a8s7d6.tmp"  # a write in progress (another build)
+    other = tmp_path / "topics" / ".keep-me"
+    for path in (old, fresh, other):
+        path.write_bytes(b"partial")
+    os.utime(old, (1, 1))
+    os.utime(other, (1, 1))
+    report = build_feeds(sample_config(tmp_path), FakeStore(sample_articles()))
+    assert report.ok
+    assert not old.exists()
+    assert fresh.exists() and other.exists()
