@@ -54,11 +54,12 @@ def retag_store(config: Config, store: Any) -> tuple[int, int]:
 
 def build_summary(report: Any) -> str:
     """One line about a feed build, plus one line per failed feed."""
+    kept = len(getattr(report, "reused", []))
     line = (
         f"Feeds: {len(report.results)} built (feeds, index page, OPML), "
-        f"{len(report.changed)} changed, {len(report.unchanged)} unchanged "
-        f"({len(getattr(report, 'reused', []))} kept without rendering: same inputs), "
-        f"{len(report.failures)} failed"
+        f"{len(report.changed)} changed, {len(report.unchanged)} unchanged"
+        + (f" ({kept} kept without rendering: same inputs)" if kept else "")
+        + f", {len(report.failures)} failed"
     )
     fails = [
         f"  {path}: {error} (last good file kept)"
