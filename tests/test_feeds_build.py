@@ -343,3 +343,26 @@ def test_anything_that_changes_the_bytes_renders_again(
     assert sorted(p for p in report.results if p not in report.reused) == sorted(
         [*expected, "index.html", "feeds.opml"]
     )
+
+
+def test_the_store_bookkeeping_failing_never_fails_the_feeds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    config, store = sample_config(tmp_path), FakeStore(sample_articles())
+    build_feeds(config, store)
+    before = files(tmp_path)
+
+    def down(*args: object) -> None:
+        raise OSError("database unreachable")
+
+    # Neither the last build's signatures nor the status rows can be had: every feed renders
+    # (the bytes are the same, so nothing is rewritten), and the build still succeeds.
+    monkeypatch.setattr(store, "feed_signatures", down)
+    monkeypatch.setattr(store, "record_feed_builds", down)
+    rendered = _count_renders(monkeypatch)
+    report = build_feeds(config, store)
+    assert report.ok and report.reused == [] and report.changed == []
+    assert len(rendered) == len(FEEDS) * 3
+    assert files(tmp_path) == before
+    assert "rendering every feed" in caplog.text
+    assert "could not record the outcome of this build" in caplog.text
