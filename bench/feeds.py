@@ -224,17 +224,11 @@ def plain_pipeline(store: Store, config: SimpleNamespace, output: Path) -> None:
     (``Store.newest_articles``, one snapshot), bare feedgen, and ``Path.write_bytes`` (no
     temporary file, no fsync, no index or OPML, no status rows)."""
     with store.snapshot():
-        feeds = [
-            (
-                spec.path,
-                store.newest_articles(
-                    topic=spec.key if spec.kind == "topic" else None,
-                    source=spec.key if spec.kind == "source" else None,
-                    limit=config.feed_size,
-                ),
-            )
-            for spec, _site in feed_specs(config)
-        ]
+        feeds = []
+        for spec, _site in feed_specs(config):
+            topic, source = _selection(spec)
+            found = store.newest_articles(topic=topic, source=source, limit=config.feed_size)
+            feeds.append((spec.path, found))
     for name, data in bare_documents(feeds):
         path = output / name
         path.parent.mkdir(parents=True, exist_ok=True)

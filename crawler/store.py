@@ -514,7 +514,7 @@ class Store:
                 for row in conn.execute(
                     select(*_FEED_COLUMNS).where(articles.c.id.in_(chunk))
                 ).mappings():
-                    found[row["id"]] = _row_to_feed_article(row, topics[row["id"]])
+                    found[row["id"]] = _row_to_article(row, topics[row["id"]])
         # Outside a snapshot, PostgreSQL's READ COMMITTED gives each query its own: skip a row
         # that vanished in between rather than fail the build.
         return [[found[i] for i in ids if i in found] for ids in id_lists]
@@ -950,26 +950,9 @@ _FEED_COLUMNS = (
 )
 
 
-def _row_to_feed_article(row: Any, topics: list[TopicMatch]) -> Article:
-    return Article(
-        url=row["url"],
-        source=row["source"],
-        title=row["title"],
-        published=row["published"],
-        summary=row["summary"],
-        text=row["text"],
-        html=row["html"],
-        html_policy=row["html_policy"],
-        updated=row["updated"],
-        authors=list(row["authors"] or []),
-        section=row["section"],
-        image=row["image"],
-        language=row["language"],
-        topics=topics,
-    )
-
-
 def _row_to_article(row: Any, topics: list[TopicMatch]) -> Article:
+    """An ``Article`` from a row of ``articles``, whole or of :data:`_FEED_COLUMNS` (the columns
+    left out there stay empty)."""
     return Article(
         url=row["url"],
         source=row["source"],
@@ -981,15 +964,15 @@ def _row_to_article(row: Any, topics: list[TopicMatch]) -> Article:
         updated=row["updated"],
         authors=list(row["authors"] or []),
         section=row["section"],
-        tags=list(row["tags"] or []),
+        tags=list(row.get("tags") or []),
         image=row["image"],
         language=row["language"],
-        provenance=dict(row["provenance"] or {}),
-        flags=list(row["flags"] or []),
+        provenance=dict(row.get("provenance") or {}),
+        flags=list(row.get("flags") or []),
         html_policy=row["html_policy"],
         topics=topics,
-        first_seen=row["first_seen"],
-        fetched_at=row["fetched_at"],
+        first_seen=row.get("first_seen"),
+        fetched_at=row.get("fetched_at"),
     )
 
 
