@@ -89,4 +89,4 @@ class FeedBuild(NamedTuple):
     #: Hash of the inputs a feed's files were rendered from (``feeds.render.input_signature``).
     signature: str | None = None
     #: Stamp of the files written: their sizes, mtimes and inodes (``feeds.build.files_stamp``).
-    digest: str | None = None
+    stamp: str | None = None

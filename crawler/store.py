@@ -157,7 +157,7 @@ feed_builds = Table(
     # Of a successful feed build: the hash of what its files were rendered from, and a stamp of
     # the files written. A later build with the same inputs and untouched files need not render.
     Column("signature", String(64)),
-    Column("digest", String(64)),
+    Column("stamp", String(64)),
 )
 
 source_state = Table(
@@ -186,7 +186,7 @@ def _add_html_policy(conn: Connection) -> None:
 def _add_feed_signatures(conn: Connection) -> None:
     # Version 3: builds recorded before have no signature, so the next build renders everything.
     conn.execute(text("ALTER TABLE feed_builds ADD COLUMN signature VARCHAR(64)"))
-    conn.execute(text("ALTER TABLE feed_builds ADD COLUMN digest VARCHAR(64)"))
+    conn.execute(text("ALTER TABLE feed_builds ADD COLUMN stamp VARCHAR(64)"))
 
 
 # Append-only: each entry upgrades the schema from version i to i+1. A fresh database is
@@ -786,14 +786,14 @@ class Store:
         _retry_locked(run)
 
     def feed_signatures(self) -> dict[str, tuple[str, str]]:
-        """``(signature, digest)`` of the last build of each path that recorded them."""
-        query = select(feed_builds.c.path, feed_builds.c.signature, feed_builds.c.digest).where(
+        """``(signature, files stamp)`` of the last build of each path that recorded them."""
+        query = select(feed_builds.c.path, feed_builds.c.signature, feed_builds.c.stamp).where(
             feed_builds.c.ok.is_(True),
             feed_builds.c.signature.is_not(None),
-            feed_builds.c.digest.is_not(None),
+            feed_builds.c.stamp.is_not(None),
         )
         with self._read() as conn:
-            return {r.path: (r.signature, r.digest) for r in conn.execute(query)}
+            return {r.path: (r.signature, r.stamp) for r in conn.execute(query)}
 
     def feed_build_status(self) -> list[dict[str, Any]]:
         """Outcome of the last build of every feed file."""

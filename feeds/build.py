@@ -63,7 +63,7 @@ class FeedResult:
     error: str | None = None
     #: Of a feed built successfully: the hash of its inputs and the stamp of its files.
     signature: str | None = None
-    digest: str | None = None
+    stamp: str | None = None
     #: True when the files were kept without rendering (same inputs as when they were written).
     reused: bool = False
 
@@ -226,7 +226,7 @@ def files_stamp(output_dir: Path, spec: FeedSpec) -> str | None:
 
 def _record(store: FeedStore, results: Iterable[FeedResult]) -> None:
     outcomes = [
-        FeedBuild(r.path, r.error is None, r.error, r.items, r.signature, r.digest) for r in results
+        FeedBuild(r.path, r.error is None, r.error, r.items, r.signature, r.stamp) for r in results
     ]
     try:
         store.record_feed_builds(outcomes)
@@ -332,7 +332,7 @@ class _Build:
             ):
                 log.debug("feed %s: %d items, kept (same inputs)", spec.path, len(found))
                 kept = FeedResult(
-                    spec.path, len(found), signature=signature, digest=previous[1], reused=True
+                    spec.path, len(found), signature=signature, stamp=previous[1], reused=True
                 )
                 return lambda: kept
             rendered = self.render(spec, site_url, found)

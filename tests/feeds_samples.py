@@ -122,8 +122,8 @@ class FakeStore:
     def record_feed_builds(self, outcomes: Sequence[FeedBuild]) -> None:
         for outcome in outcomes:
             self.records.append(tuple(outcome[:4]))  # type: ignore[arg-type]
-            if outcome.ok and outcome.signature and outcome.digest:
-                self.signatures[outcome.path] = (outcome.signature, outcome.digest)
+            if outcome.ok and outcome.signature and outcome.stamp:
+                self.signatures[outcome.path] = (outcome.signature, outcome.stamp)
             else:
                 self.signatures.pop(outcome.path, None)
 

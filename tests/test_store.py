@@ -217,7 +217,7 @@ def test_a_version_1_database_is_migrated_in_place(db_url: str) -> None:
     # A database as the first release created it: no html_policy column, schema version 1.
     engine = create_engine(db_url)
     old = MetaData()
-    added = {"html_policy", "signature", "digest"}  # by migrations 2 and 3
+    added = {"html_policy", "signature", "stamp"}  # by migrations 2 and 3
     for table in store_module.metadata.sorted_tables:
         columns = [c._copy() for c in table.columns if c.name not in added]
         Table(table.name, old, *columns)
