@@ -263,15 +263,17 @@ class _Build:
     def render(self, spec: FeedSpec, site_url: str, articles: list[Article]) -> dict[str, bytes]:
         """Every format of ``spec``, rendered before any is written: a rendering error leaves
         every file as it was."""
-        feed = prepare_feed(
-            spec,
-            articles,
-            base_url=self.base_url,
-            site_url=site_url,
-            max_html_chars=self.max_html_chars,
-            cache=self.entries,
-        )
+        feed = prepare_feed(spec, articles, **self._inputs(site_url))
         return {fmt: RENDERERS[fmt](feed) for fmt in FORMATS}
+
+    def _inputs(self, site_url: str) -> dict[str, Any]:
+        """What ``prepare_feed`` takes besides the articles, and so what the signature covers."""
+        return {
+            "base_url": self.base_url,
+            "site_url": site_url,
+            "max_html_chars": self.max_html_chars,
+            "cache": self.entries,
+        }
 
     def stage(self, spec: FeedSpec, rendered: dict[str, bytes]) -> list[StagedFile]:
         """The formats of ``spec`` whose bytes changed, in unsynced temporary files.
@@ -316,14 +318,7 @@ class _Build:
         if isinstance(found, str):
             return partial(FeedResult, spec.path, error=found)
         try:
-            signature = input_signature(
-                spec,
-                found,
-                base_url=self.base_url,
-                site_url=site_url,
-                max_html_chars=self.max_html_chars,
-                cache=self.entries,
-            )
+            signature = input_signature(spec, found, **self._inputs(site_url))
             previous = self.previous.get(spec.path)
             if (
                 previous is not None
