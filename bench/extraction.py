@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from crawler.extraction import extract_article
 
-CORPUS = Path("/work/shared/corpus")
+CORPUS = Path(__file__).resolve().parent.parent / "tests" / "corpus"
 # Local zone per country folder, for dates a page states without an offset.
 COUNTRY_TZ = {
     "at": "Europe/Vienna", "au": "Australia/Sydney", "be": "Europe/Brussels",

@@ -19,8 +19,8 @@ from feeds.topics import SCAN_LIMIT, TopicEngine, TopicSpec, load_topic_specs  #
 
 DEFAULT_CONFIG = ROOT / "cityfeeds.toml"
 DEFAULT_CASES = ROOT / "tests" / "fixtures" / "topics" / "labelled.jsonl"
-# Real article bodies (258 pages, mostly German and English, 2 Russian) from the shared corpus.
-FUNDUS_CASES = ROOT.parent / "shared" / "corpus" / "fundus" / "cases.jsonl"
+# Real article bodies (258 pages, mostly German and English, 2 Russian) from the fundus corpus.
+FUNDUS_CASES = ROOT / "tests" / "corpus" / "fundus" / "cases.jsonl"
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import pytest
 
 from crawler.extraction import extract_article
 
-CORPUS = Path("/work/shared/corpus")
+CORPUS = Path(__file__).resolve().parent / "corpus"
 CASES_FILE = CORPUS / "fundus" / "cases.jsonl"
 # Both Russian-language pages plus every 8th case in id order: 30+ pages, many countries.
 STEP = 8

@@ -9,7 +9,7 @@ import pytest
 from feeds.topics import TopicEngine, TopicSpec, load_topic_specs, parse_term
 
 ROOT = Path(__file__).resolve().parent.parent
-SEED = ROOT.parent / "shared" / "seed" / "mymsk-online-article.txt"
+SEED = ROOT / "tests" / "fixtures" / "seed" / "mymsk-online-article.txt"
 
 
 @pytest.fixture(scope="module")
