@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the service; the same as ``cityfeeds [--config FILE] run [options]``."""
-    from crawler.cli import main as cli_main
+    from cityfeeds.cli import main as cli_main
 
     args = list(sys.argv[1:] if argv is None else argv)
     # The global options (--config, -v) go before the subcommand name.

@@ -190,12 +190,12 @@ def cityfeeds_crawl(
 ) -> dict[str, Any]:
     """`cityfeeds crawl bench --no-feeds`, measured; the run's own figures from the store."""
     from crawler.config import load_config
-    from crawler.store import Store
+    from crawler.storage.store import Store
 
     cmd = [
         PYTHON,
         "-m",
-        "crawler.cli",
+        "cityfeeds.cli",
         "--config",
         str(config),
         "crawl",

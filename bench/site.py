@@ -239,7 +239,7 @@ def build(root: Path, base_url: str, articles: int) -> dict[str, Any]:
 
 def source_entry(base_url: str, name: str = "bench") -> dict[str, Any]:
     """The ``[[sources]]`` entry of the benchmark site (laid out like the demo site)."""
-    from crawler.demo_site import demo_source
+    from cityfeeds.devtools.demo_site import demo_source
 
     entry = demo_source(base_url, name)
     entry.update(title=TITLE, site_names=[TITLE], max_pages_per_run=100000)

@@ -2,7 +2,7 @@
 
     python bench/soak.py [--cycles 60] [--interval 5] [--articles 200] [--new-per-cycle 3]
 
-Runs ``crawler.service.Service`` (as ``cityfeeds run`` does, feeds served over HTTP) in this
+Runs ``cityfeeds.service.Service`` (as ``cityfeeds run`` does, feeds served over HTTP) in this
 process with the bench source scheduled ``every <interval>s``, against bench/site.py's site
 served from a separate process. A cycle is one crawl of the source (a fresh crawl child) plus
 the feed rebuild it triggers; cycles are counted by ``Service.cycles`` (the rebuild done at
@@ -33,9 +33,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from crawl import load_bench_site, write_config  # noqa: E402
 
+from cityfeeds.service import Service, ServiceOptions  # noqa: E402
 from crawler.config import Config, load_config  # noqa: E402
 from crawler.runner import CrawlOutcome, crawl_subprocess  # noqa: E402
-from crawler.service import Service, ServiceOptions  # noqa: E402
 
 
 def rss_mib(pid: int | None = None) -> float:

@@ -14,8 +14,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from crawler.demo_site import STORIES  # noqa: E402
-from feeds.topics import SCAN_LIMIT, TopicEngine, TopicSpec, load_topic_specs  # noqa: E402
+from cityfeeds.devtools.demo_site import STORIES  # noqa: E402
+from crawler.topics.engine import SCAN_LIMIT, TopicEngine, TopicSpec, load_topic_specs  # noqa: E402
 
 DEFAULT_CONFIG = ROOT / "cityfeeds.toml"
 DEFAULT_CASES = ROOT / "tests" / "fixtures" / "topics" / "labelled.jsonl"

@@ -322,7 +322,7 @@ class Config:
                 src.timezone = self.general.timezone
             self.sources.append(src)
 
-        from feeds.topics import TopicSpec
+        from crawler.topics.engine import TopicSpec
 
         self.topics: list[TopicSpec] = []
         topic_ids: set[str] = set()

@@ -139,7 +139,7 @@ class TopicsPipeline(_Pipeline):
     """Score the article against every configured topic and keep the matches with evidence."""
 
     def open_spider(self) -> None:
-        from feeds.topics import TopicEngine
+        from crawler.topics.engine import TopicEngine
 
         ctx = get_context(self.crawler)
         self.engine = TopicEngine(ctx.config.topics)

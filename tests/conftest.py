@@ -68,7 +68,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture
 def store(db_url: str) -> Iterator[object]:
     """An empty Store on each backend."""
-    from crawler.store import Store
+    from crawler.storage.store import Store
 
     s = Store.open(db_url)
     try:
@@ -107,7 +107,7 @@ def write_site_config(
 
     import tomli_w
 
-    from crawler.demo_site import demo_source
+    from cityfeeds.devtools.demo_site import demo_source
 
     raw = tomllib.loads((ROOT / "cityfeeds.toml").read_text(encoding="utf-8"))
     raw["cityfeeds"] = {

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 import tomli_w
 
-from crawler.cli import main
-from crawler.demo_site import STORIES, article_path, build_site
+from cityfeeds.cli import main
+from cityfeeds.devtools.demo_site import STORIES, article_path, build_site
 from crawler.models import Article, TopicMatch
-from crawler.store import Store
+from crawler.storage.store import Store
 from tests.conftest import ROOT
 
 
@@ -153,7 +153,7 @@ def test_feeds_retag_rescores_without_recrawl(
 def test_extract_and_record_a_url_from_a_loopback_site(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from crawler.demo_site import serve_site
+    from cityfeeds.devtools.demo_site import serve_site
     from tests.conftest import write_site_config
 
     with serve_site() as site:

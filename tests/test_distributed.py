@@ -16,9 +16,9 @@ import pytest
 import redis
 import scrapy
 
-from crawler.cli import main
+from cityfeeds.cli import main
+from cityfeeds.devtools.demo_site import STORIES, Story, serve_site
 from crawler.config import load_config
-from crawler.demo_site import STORIES, Story, serve_site
 from crawler.discovery import Link
 from crawler.distributed import (
     RUN_META,
@@ -31,7 +31,7 @@ from crawler.distributed import (
     loads,
     queue_length,
 )
-from crawler.store import Store
+from crawler.storage.store import Store
 from tests.conftest import ROOT, write_site_config
 
 pytestmark = pytest.mark.redis
@@ -200,7 +200,7 @@ def test_two_workers_crawl_each_page_once_and_publish_like_one_process(
         )
         assert main(["--config", str(dist), "enqueue", "--redis-url", redis_url]) == 0
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        cmd = [sys.executable, "-m", "crawler.cli", "--config", str(dist), "worker"]
+        cmd = [sys.executable, "-m", "cityfeeds.cli", "--config", str(dist), "worker"]
         cmd += ["--redis-url", redis_url, "--exit-when-idle", "2", "--concurrency", "4"]
         workers = [
             subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -241,7 +241,7 @@ def test_two_workers_crawl_each_page_once_and_publish_like_one_process(
     finally:
         store.close()
 
-    from crawler.commands.feeds import rebuild_feeds
+    from cityfeeds.commands.feeds import rebuild_feeds
 
     assert rebuild_feeds(config).ok
     assert _files(config.output_dir) == _files(load_config(single).output_dir)
@@ -251,8 +251,8 @@ def test_two_workers_crawl_each_page_once_and_publish_like_one_process(
 def test_service_in_distributed_mode_queues_for_workers_and_rebuilds(
     redis_url: str, tmp_path: Path
 ) -> None:
+    from cityfeeds.service import Service, ServiceOptions
     from crawler.distributed import enqueue_crawl
-    from crawler.service import Service, ServiceOptions
 
     with serve_site() as site:
         cfg = write_site_config(tmp_path, site.base_url)
@@ -272,7 +272,7 @@ def test_service_in_distributed_mode_queues_for_workers_and_rebuilds(
             assert queue_length(redis_url) == 3
             assert not any(path.startswith("/news/1") for path in site.requests)
             env = {**os.environ, "PYTHONPATH": str(ROOT)}
-            cmd = [sys.executable, "-m", "crawler.cli", "--config", str(cfg), "worker"]
+            cmd = [sys.executable, "-m", "cityfeeds.cli", "--config", str(cfg), "worker"]
             cmd += ["--redis-url", redis_url, "--exit-when-idle", "2"]
             worker = subprocess.run(
                 cmd,

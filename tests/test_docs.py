@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from crawler.cli import build_parser, command_modules
+from cityfeeds.cli import build_parser, command_modules
 from crawler.config import (
     CrawlSpec,
     GeneralSpec,
@@ -13,7 +13,7 @@ from crawler.config import (
     SourceSpec,
     load_config,
 )
-from feeds.topics import TopicSpec
+from crawler.topics.engine import TopicSpec
 from tests.conftest import ROOT
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")

@@ -10,10 +10,10 @@ from pathlib import Path
 import feedparser
 import pytest
 
-from crawler.cli import main
+from cityfeeds.cli import main
+from cityfeeds.devtools.demo_site import STORIES, article_path, serve_site
 from crawler.config import load_config
-from crawler.demo_site import STORIES, article_path, serve_site
-from crawler.store import Store
+from crawler.storage.store import Store
 from tests.conftest import ROOT, write_site_config
 
 pytestmark = pytest.mark.slow
@@ -102,7 +102,7 @@ def test_incremental_recrawl_skips_stored_articles(tmp_path: Path) -> None:
 
 
 def test_failing_source_does_not_stop_the_others(tmp_path: Path) -> None:
-    from crawler.demo_site import demo_source
+    from cityfeeds.devtools.demo_site import demo_source
 
     with serve_site() as site:
         broken = demo_source(site.base_url, name="broken")

@@ -262,7 +262,7 @@ def test_body_drops_boilerplate_and_keeps_paragraphs() -> None:
 def test_demo_site_article_body_is_its_paragraphs(markup: str) -> None:
     # A short story: rubric, <h1>, <time>, a bold lead, two paragraphs, a byline and a related
     # box. Fundus' convention (the summary is part of the body) puts the lead first.
-    from crawler.demo_site import STORIES, article_path, build_site
+    from cityfeeds.devtools.demo_site import STORIES, article_path, build_site
 
     base = "http://127.0.0.1:8000"
     story = next(s for s in STORIES if s.markup == markup)

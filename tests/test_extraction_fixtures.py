@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.fixtures import (
+from cityfeeds.devtools.fixtures import (
     extract_fixture,
     load_fixtures,
     profiles_from_toml,

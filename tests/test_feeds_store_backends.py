@@ -12,7 +12,7 @@ from feeds_samples import dt, edited, sample_articles, sample_config
 
 from crawler.models import Article, TopicMatch
 from crawler.normalize.text import clean_text
-from crawler.store import Store
+from crawler.storage.store import Store
 from feeds.build import build_feeds
 
 NOW = datetime(2024, 3, 13, 12, 0, tzinfo=UTC)
@@ -107,9 +107,9 @@ def test_sqlite_and_postgres_publish_identical_bytes(
 
 @pytest.mark.slow
 def test_end_to_end_crawl_into_postgres_matches_sqlite(postgres_url: str, tmp_path: Path) -> None:
-    from crawler.cli import main
+    from cityfeeds.cli import main
+    from cityfeeds.devtools.demo_site import STORIES, serve_site
     from crawler.config import load_config
-    from crawler.demo_site import STORIES, serve_site
     from tests.conftest import write_site_config
 
     outputs = {}

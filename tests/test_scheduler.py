@@ -21,14 +21,11 @@ from zoneinfo import ZoneInfo
 import feedparser
 import pytest
 
-from crawler.config import Config, load_config
-from crawler.demo_site import STORIES, build_site, demo_source, serve_site
-from crawler.normalize.dates import parse_retry_after
-from crawler.runner import CrawlOutcome, crawl_subprocess
-from crawler.service import AlreadyRunning, Service, ServiceLock, ServiceOptions
-from crawler.service.lock import advisory_key, lock_path
-from crawler.service.rebuild import FeedRebuilder
-from crawler.service.schedule import (
+from cityfeeds.devtools.demo_site import STORIES, build_site, demo_source, serve_site
+from cityfeeds.service import AlreadyRunning, Service, ServiceLock, ServiceOptions
+from cityfeeds.service.lock import advisory_key, lock_path
+from cityfeeds.service.rebuild import FeedRebuilder
+from cityfeeds.service.schedule import (
     backoff_seconds,
     capped_jitter,
     first_run_time,
@@ -37,7 +34,10 @@ from crawler.service.schedule import (
     schedule_period,
     too_soon,
 )
-from crawler.store import RunStats, Store
+from crawler.config import Config, load_config
+from crawler.normalize.dates import parse_retry_after
+from crawler.runner import CrawlOutcome, crawl_subprocess
+from crawler.storage.store import RunStats, Store
 from tests.conftest import ROOT, write_site_config
 
 MSK = ZoneInfo("Europe/Moscow")

@@ -6,7 +6,7 @@ import json
 import re
 import shlex
 
-from crawler.cli import build_parser
+from cityfeeds.cli import build_parser
 from tests.conftest import ROOT
 
 DOC = (ROOT / "docs" / "deploy.md").read_text(encoding="utf-8")

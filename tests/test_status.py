@@ -11,10 +11,10 @@ import anyio
 import httpx
 import pytest
 
-from crawler.cli import main
-from crawler.demo_site import demo_source
-from crawler.service.web import status_routes
-from crawler.status import (
+from cityfeeds.cli import main
+from cityfeeds.devtools.demo_site import demo_source
+from cityfeeds.service.web import status_routes
+from cityfeeds.status import (
     SourceInputs,
     compute_status,
     degraded_reasons,
@@ -25,7 +25,7 @@ from crawler.status import (
     service_health,
     source_status,
 )
-from crawler.store import RunStats, Store
+from crawler.storage.store import RunStats, Store
 from feeds.server import create_app
 from tests.conftest import write_site_config
 

@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import MetaData, Table, create_engine, insert, select
 
-import crawler.store as store_module
+import crawler.storage.store as store_module
 from crawler.models import Article, FeedBuild, TopicMatch
 from crawler.normalize.html import SANITIZE_POLICY
-from crawler.store import RunStats, Store
+from crawler.storage.store import RunStats, Store
 
 MSK = timezone(timedelta(hours=3))
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)

@@ -10,7 +10,7 @@ from sqlalchemy import insert
 
 from crawler.models import Article, TopicMatch
 from crawler.normalize.urls import url_identity
-from crawler.store import Store, _article_values, articles, content_hash
+from crawler.storage.store import Store, _article_values, articles, content_hash
 from tests.test_store_concurrency import _wait_for_lock_wait
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)

@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection
 
 from crawler.models import Article, TopicMatch
 from crawler.normalize.urls import url_identity
-from crawler.store import Store, _article_values, articles, content_hash
+from crawler.storage.store import Store, _article_values, articles, content_hash
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 URLS = 40

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from feeds.topics import TopicEngine, TopicSpec, load_topic_specs, parse_term
+from crawler.topics.engine import TopicEngine, TopicSpec, load_topic_specs, parse_term
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "tests" / "fixtures" / "seed" / "mymsk-online-article.txt"

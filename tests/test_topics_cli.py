@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.cli import main
+from cityfeeds.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = str(ROOT / "cityfeeds.toml")

@@ -10,7 +10,7 @@ from types import ModuleType
 
 import pytest
 
-from feeds.topics import TopicEngine, load_topic_specs
+from crawler.topics.engine import TopicEngine, load_topic_specs
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = ROOT / "tests" / "fixtures" / "topics" / "labelled.jsonl"

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler.demo_site import STORIES
-from feeds.topics import TopicEngine, TopicSpec, load_topic_specs
+from cityfeeds.devtools.demo_site import STORIES
+from crawler.topics.engine import TopicEngine, TopicSpec, load_topic_specs
 
 ROOT = Path(__file__).resolve().parent.parent
 

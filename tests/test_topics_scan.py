@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from feeds.morph import tokenize
-from feeds.topics import SCAN_LIMIT, TopicEngine, TopicSpec, load_topic_specs
+from crawler.topics.engine import SCAN_LIMIT, TopicEngine, TopicSpec, load_topic_specs
+from crawler.topics.morph import tokenize
 
 ROOT = Path(__file__).resolve().parent.parent
 

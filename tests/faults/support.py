@@ -271,7 +271,7 @@ class CrawlResult:
 
     def store(self) -> Any:
         """A fresh Store on the lab's database (close it after use)."""
-        from crawler.store import Store
+        from crawler.storage.store import Store
 
         return Store.open(self.config.database_url)
 
@@ -379,7 +379,7 @@ class Lab:
         log.close()
         result = CrawlResult(cfg, outcome, outcome.runs, time.monotonic() - t0)
         if feeds:
-            from crawler.commands.feeds import rebuild_feeds
+            from cityfeeds.commands.feeds import rebuild_feeds
 
             result.feeds = {"report": rebuild_feeds(cfg)}
         return result

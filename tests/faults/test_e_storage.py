@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from crawler.models import Article
-from crawler.store import Store
+from crawler.storage.store import Store
 from tests.faults.support import (
     Lab,
     article_html,
@@ -159,7 +159,7 @@ _BATCH_CHILD = textwrap.dedent(
     import sys, time
     from datetime import UTC, datetime
     from sqlalchemy import insert
-    from crawler.store import Store, articles, _article_values, content_hash
+    from crawler.storage.store import Store, articles, _article_values, content_hash
     from crawler.models import Article
     from crawler.normalize.urls import url_identity
     store = Store.open(sys.argv[1])
@@ -237,7 +237,7 @@ def test_e4_killed_mid_feed_write_keeps_old_file(tmp_path: Path) -> None:
 
 
 def test_e5_feed_build_reads_a_snapshot_while_a_crawl_writes(tmp_path: Path) -> None:
-    from crawler.commands.feeds import rebuild_feeds
+    from cityfeeds.commands.feeds import rebuild_feeds
     from tests.conftest import write_site_config
 
     cfg_path = write_site_config(

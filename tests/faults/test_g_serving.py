@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from crawler.models import Article
-from crawler.store import Store
+from crawler.storage.store import Store
 from tests.conftest import write_site_config
 from tests.feeds_samples import ThreadedServer, raw_request
 
@@ -48,7 +48,7 @@ def _add(config: Any, i: int) -> None:
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[Served]:
-    from crawler.commands.feeds import rebuild_feeds
+    from cityfeeds.commands.feeds import rebuild_feeds
     from crawler.config import load_config
 
     cfg = load_config(
@@ -96,7 +96,7 @@ def test_g2_head_matches_get(served: Served) -> None:
 
 
 def test_g3_if_none_match(served: Served) -> None:
-    from crawler.commands.feeds import rebuild_feeds
+    from cityfeeds.commands.feeds import rebuild_feeds
 
     with httpx.Client(base_url=served.url) as client:
         etag = client.get("/all.rss").headers["etag"]
@@ -136,7 +136,7 @@ def test_g6_build_failure_keeps_serving_previous_file(
     served: Served, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import feeds.build
-    from crawler.commands.feeds import rebuild_feeds
+    from cityfeeds.commands.feeds import rebuild_feeds
 
     with httpx.Client(base_url=served.url) as client:
         before = client.get("/all.rss", headers={"Accept-Encoding": "identity"}).content

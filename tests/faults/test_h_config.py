@@ -58,7 +58,7 @@ def test_h3_evil_topic_regex_guarded() -> None:
     except ConfigError as exc:
         assert "metro" in str(exc)
         return
-    from feeds.topics import TopicEngine
+    from crawler.topics.engine import TopicEngine
 
     engine = TopicEngine(config.topics)
     t0 = time.monotonic()

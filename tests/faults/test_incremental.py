@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from crawler.cli import main
+from cityfeeds.cli import main
 from tests.faults.support import Lab, article_html, html_route, rss
 
 pytestmark = [pytest.mark.fault, pytest.mark.slow]
@@ -45,7 +45,7 @@ def test_incremental_recrawl_uses_validators_and_skips_stored(
         assert [p for _, p, _ in site.log if p.startswith("/news/")] == []  # nothing fetched again
         assert site.hits("/rss.xml") == 1
         from crawler.config import load_config
-        from crawler.store import Store
+        from crawler.storage.store import Store
 
         store = Store.open(load_config(cfg).database_url)
         try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from crawler.commands._table import format_dropped, format_table
+from cityfeeds.commands._table import format_dropped, format_table
 from crawler.config import Config
 
 NAME = "crawl"
@@ -36,7 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
-    from crawler.commands.feeds import build_summary, rebuild_feeds
+    from cityfeeds.commands.feeds import build_summary, rebuild_feeds
     from crawler.runner import crawl_subprocess
 
     sources = config.select_sources(args.sources)

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from crawler.fixtures import DEFAULT_ROOT, profiles_from_config, rewrite_expected
+from cityfeeds.devtools.fixtures import DEFAULT_ROOT, profiles_from_config, rewrite_expected
 
 NAME = "fixtures"
 HELP = "rewrite <name>.expected.json of saved-page fixtures from the current extraction"

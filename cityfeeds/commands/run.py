@@ -67,8 +67,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
-    from crawler.service import AlreadyRunning, Service, ServiceOptions
-    from crawler.service.web import ServeError
+    from cityfeeds.service import AlreadyRunning, Service, ServiceOptions
+    from cityfeeds.service.web import ServeError
 
     if not config.select_sources(None):
         print("cityfeeds: no enabled sources to schedule", file=sys.stderr)
@@ -76,7 +76,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
     verbose = getattr(args, "verbose", 0)
     if verbose == 0:
         # A service's log is its record: one line per run and rebuild even without -v.
-        logging.getLogger("crawler.service").setLevel(logging.INFO)
+        logging.getLogger("cityfeeds.service").setLevel(logging.INFO)
     options = ServiceOptions(
         workers=max(1, args.workers),
         grace=max(0.0, args.grace),

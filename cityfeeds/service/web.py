@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from crawler.status import StatusReport, health_json, render_html
+from cityfeeds.status import StatusReport, health_json, render_html
 
 logger = logging.getLogger(__name__)
 

@@ -28,11 +28,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
-    from crawler.commands._table import format_table
+    from cityfeeds.commands._table import format_table
+    from cityfeeds.service.lock import ServiceLock
+    from cityfeeds.status import collect_inputs, compute_status, format_time, table_rows
     from crawler.context import utcnow
-    from crawler.service.lock import ServiceLock
-    from crawler.status import collect_inputs, compute_status, format_time, table_rows
-    from crawler.store import Store
+    from crawler.storage.store import Store
 
     now = utcnow()
     holder = ServiceLock.for_config(config).holder()

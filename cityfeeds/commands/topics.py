@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 
-from crawler.commands._table import format_table
+from cityfeeds.commands._table import format_table
 from crawler.config import Config
-from crawler.store import Store
+from crawler.storage.store import Store
 
 NAME = "topics"
 HELP = "list configured topics with their article counts"

@@ -17,7 +17,7 @@ from urllib.parse import unquote, urlsplit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from crawler.models import Article, TopicMatch
-from feeds.morph import (
+from crawler.topics.morph import (
     BREAK_GAP,
     BREAK_STARTS,
     HYPHENS,

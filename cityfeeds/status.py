@@ -310,7 +310,7 @@ def collect_inputs(
 
     ``next_runs`` comes from a live scheduler; None estimates it from the schedules.
     """
-    from crawler.service.schedule import (
+    from cityfeeds.service.schedule import (
         make_trigger,
         schedule_period,
         schedule_zone,

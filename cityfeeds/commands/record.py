@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from crawler.commands._fetch import FetchError, fetch_page
-from crawler.fixtures import (
+from cityfeeds.commands._fetch import FetchError, fetch_page
+from cityfeeds.devtools.fixtures import (
     DEFAULT_ROOT,
     load_fixtures,
     profiles_from_config,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from crawler.commands._table import format_table
+from cityfeeds.commands._table import format_table
 from crawler.config import Config
 
 NAME = "sources"

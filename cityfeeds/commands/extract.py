@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from crawler.commands._fetch import FetchError, fetch_page
+from cityfeeds.commands._fetch import FetchError, fetch_page
 from crawler.config import Config, SourceSpec
 from crawler.normalize.urls import host_of, is_http_url, registered_domain_matches
 
@@ -57,7 +57,7 @@ def article_json(
     """Extract, normalize and tag one page the way a crawl does; the JSON-ready result."""
     from crawler.article import build_article
     from crawler.extraction import extract_article
-    from feeds.topics import TopicEngine
+    from crawler.topics.engine import TopicEngine
 
     tz = source.timezone if source else config.timezone
     data = extract_article(

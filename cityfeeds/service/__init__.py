@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from crawler.service.core import Service, ServiceOptions
-from crawler.service.lock import AlreadyRunning, ServiceLock
+from cityfeeds.service.core import Service, ServiceOptions
+from cityfeeds.service.lock import AlreadyRunning, ServiceLock
 
 __all__ = ["AlreadyRunning", "Service", "ServiceLock", "ServiceOptions"]

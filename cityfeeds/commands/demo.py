@@ -35,7 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def demo_config(base_config: Path, site_url: str, workdir: Path, output: Path) -> Path:
     """Write a config for the demo site: the user's topics, the demo source, no politeness delay."""
-    from crawler.demo_site import demo_source
+    from cityfeeds.devtools.demo_site import demo_source
 
     raw = tomllib.loads(base_config.read_text(encoding="utf-8")) if base_config.is_file() else {}
     raw["cityfeeds"] = {
@@ -54,9 +54,9 @@ def demo_config(base_config: Path, site_url: str, workdir: Path, output: Path) -
 
 
 def run(args: argparse.Namespace, config: Config | None) -> int:
-    from crawler.commands.crawl import run as crawl_run
+    from cityfeeds.commands.crawl import run as crawl_run
+    from cityfeeds.devtools.demo_site import serve_site
     from crawler.config import load_config
-    from crawler.demo_site import serve_site
 
     workdir = Path(tempfile.mkdtemp(prefix="cityfeeds-demo-"))
     output = Path(args.output)

@@ -1,4 +1,4 @@
-"""The ``cityfeeds`` command line: one subcommand per module in ``crawler.commands``."""
+"""The ``cityfeeds`` command line: one subcommand per module in ``cityfeeds.commands``."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-import crawler.commands
+import cityfeeds.commands
 from crawler.config import ConfigError, load_config
 
 DESCRIPTION = """\
@@ -23,10 +23,10 @@ Start offline with `cityfeeds demo`; crawl the configured sites with `cityfeeds 
 def command_modules() -> list[ModuleType]:
     """Every subcommand module, sorted by name (the registry the README is checked against)."""
     modules = []
-    for info in pkgutil.iter_modules(crawler.commands.__path__):
+    for info in pkgutil.iter_modules(cityfeeds.commands.__path__):
         if info.name.startswith("_"):
             continue
-        module = importlib.import_module(f"crawler.commands.{info.name}")
+        module = importlib.import_module(f"cityfeeds.commands.{info.name}")
         if hasattr(module, "NAME") and hasattr(module, "run"):
             modules.append(module)
     return sorted(modules, key=lambda m: m.NAME)

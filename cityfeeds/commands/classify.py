@@ -6,7 +6,7 @@ import argparse
 import json
 
 from crawler.config import Config
-from feeds.topics import TopicEngine
+from crawler.topics.engine import TopicEngine
 
 NAME = "classify"
 HELP = "score a title/summary/text against the configured topics and explain the result"

@@ -14,19 +14,15 @@ from datetime import datetime
 from types import FrameType
 from typing import Any
 
-from crawler.config import Config
-from crawler.context import utcnow
-from crawler.normalize.dates import parse_retry_after
-from crawler.runner import CrawlOutcome
-from crawler.service.lock import (
+from cityfeeds.service.lock import (
     ChildRegistry,
     ServiceLock,
     data_dir,
     terminate_group,
     terminate_groups,
 )
-from crawler.service.rebuild import FeedRebuilder
-from crawler.service.schedule import (
+from cityfeeds.service.rebuild import FeedRebuilder
+from cityfeeds.service.schedule import (
     backoff_until,
     capped_jitter,
     first_run_time,
@@ -37,7 +33,11 @@ from crawler.service.schedule import (
     source_schedule,
     too_soon,
 )
-from crawler.status import OK_RESULTS, StatusReport, collect_inputs, compute_status
+from cityfeeds.status import OK_RESULTS, StatusReport, collect_inputs, compute_status
+from crawler.config import Config
+from crawler.context import utcnow
+from crawler.normalize.dates import parse_retry_after
+from crawler.runner import CrawlOutcome
 
 logger = logging.getLogger(__name__)
 
@@ -83,7 +83,7 @@ class Service:
         crawl: CrawlFn | None = None,
         rebuild: Callable[[], Any] | None = None,
     ) -> None:
-        from crawler.commands.feeds import rebuild_feeds
+        from cityfeeds.commands.feeds import rebuild_feeds
         from crawler.runner import crawl_subprocess
 
         self.config = config
@@ -115,7 +115,7 @@ class Service:
     def store(self) -> Any:
         """The service's own store connection (children open theirs)."""
         if self._store is None:
-            from crawler.store import Store
+            from crawler.storage.store import Store
 
             self._store = Store.open(self.config.database_url)
         return self._store
@@ -160,7 +160,7 @@ class Service:
         self.rebuilder.request()
         serve = self.config.schedule.serve if self.options.serve is None else self.options.serve
         if serve:
-            from crawler.service.web import WebServer, status_routes
+            from cityfeeds.service.web import WebServer, status_routes
 
             host = self.options.host or self.config.schedule.host
             port = self.config.schedule.port if self.options.port is None else self.options.port

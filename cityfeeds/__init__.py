@@ -1,0 +1,1 @@
+"""The application: CLI commands, the scheduled service, status, developer tools."""

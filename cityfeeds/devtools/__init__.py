@@ -1,0 +1,1 @@
+"""Developer tools: extraction fixtures and the offline demo site."""

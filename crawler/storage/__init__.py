@@ -1,0 +1,1 @@
+"""Storage of articles, runs, HTTP validators and feed builds (SQLAlchemy Core)."""

@@ -1,0 +1,1 @@
+"""Topic tagging: topic specs, term matching with Russian word forms, the engine."""
