@@ -190,7 +190,7 @@ def cityfeeds_crawl(
 ) -> dict[str, Any]:
     """`cityfeeds crawl bench --no-feeds`, measured; the run's own figures from the store."""
     from crawler.config import load_config
-    from crawler.storage.store import Store
+    from crawler.storage import Store
 
     cmd = [
         PYTHON,

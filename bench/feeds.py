@@ -37,7 +37,8 @@ from sqlalchemy import insert, text
 from crawler.models import Article
 from crawler.normalize.html import SANITIZE_POLICY
 from crawler.normalize.urls import url_identity
-from crawler.storage.store import Store, article_topics, articles
+from crawler.storage import Store
+from crawler.storage.schema import article_topics, articles
 from feeds.build import _selection, build_feeds, feed_specs
 from feeds.model import FORMATS
 from feeds.render import RENDERERS, EntryCache, prepare_feed

@@ -10,7 +10,7 @@ from scrapy import signals
 from twisted.internet import task
 
 from crawler.context import get_context
-from crawler.storage.store import RunStats
+from crawler.storage import RunStats
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler

@@ -42,7 +42,7 @@ OPML_PATH = "feeds.opml"
 
 
 class FeedStore(Protocol):
-    """What the builder needs from the store (``crawler.storage.store.Store``)."""
+    """What the builder needs from the store (``crawler.storage.Store``)."""
 
     def feed_articles(
         self, selections: Sequence[tuple[str | None, str | None]], *, limit: int = 50

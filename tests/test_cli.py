@@ -13,7 +13,7 @@ import tomli_w
 from cityfeeds.cli import main
 from cityfeeds.devtools.demo_site import STORIES, article_path, build_site
 from crawler.models import Article, TopicMatch
-from crawler.storage.store import Store
+from crawler.storage import Store
 from tests.conftest import ROOT
 
 

@@ -25,7 +25,7 @@ from cityfeeds.status import (
     service_health,
     source_status,
 )
-from crawler.storage.store import RunStats, Store
+from crawler.storage import RunStats, Store
 from feeds.server import create_app
 from tests.conftest import write_site_config
 

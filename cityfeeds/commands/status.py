@@ -32,7 +32,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
     from cityfeeds.service.lock import ServiceLock
     from cityfeeds.status import collect_inputs, compute_status, format_time, table_rows
     from crawler.context import utcnow
-    from crawler.storage.store import Store
+    from crawler.storage import Store
 
     now = utcnow()
     holder = ServiceLock.for_config(config).holder()

@@ -144,7 +144,7 @@ def _brotli_bomb(size: int) -> bytes:
 
 def _seed_article(db_url: str, source: str, url: str) -> None:
     from crawler.models import Article
-    from crawler.storage.store import Store
+    from crawler.storage import Store
 
     store = Store.open(db_url)
     try:

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from crawler.models import Article
-from crawler.storage.store import Store
+from crawler.storage import Store
 from tests.conftest import write_site_config
 from tests.feeds_samples import ThreadedServer, raw_request
 
