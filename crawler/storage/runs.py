@@ -133,4 +133,5 @@ class RunStore(Database):
 
 
 def _jsonable(value: Any) -> Any:
+    """``value`` as JSON can hold it (crawl stats carry datetimes and tuples)."""
     return json.loads(json.dumps(value, default=str, sort_keys=True))
