@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from crawler.normalize.urls import is_http_url, is_private_address
+from crawler.topics.spec import TopicSpec
 
 DEFAULT_CONFIG = "cityfeeds.toml"
 ENV_CONFIG = "CITYFEEDS_CONFIG"
@@ -321,8 +322,6 @@ class Config:
             if not src.timezone:
                 src.timezone = self.general.timezone
             self.sources.append(src)
-
-        from crawler.topics.engine import TopicSpec
 
         self.topics: list[TopicSpec] = []
         topic_ids: set[str] = set()
