@@ -24,7 +24,8 @@ def run_stats_from(stats: dict[str, Any]) -> RunStats:
     """Turn Scrapy's stats dict into the figures stored for a run."""
     prefix = "cityfeeds/dropped/"
     dropped = {k[len(prefix) :]: int(v) for k, v in stats.items() if k.startswith(prefix)}
-    # Scrapy's UrlLengthMiddleware drops over-long links with only a stat: report it (D7).
+    # Scrapy's UrlLengthMiddleware drops over-long links with only a stat: report it
+    # (docs/reliability.md D7).
     if stats.get("urllength/request_ignored_count"):
         dropped["url_too_long"] = int(stats["urllength/request_ignored_count"])
     extra = {
@@ -132,7 +133,8 @@ class RunRecorder:
             return "failed", f"crawl ended: {reason}"
         errors = int(stats.get("spider_exceptions/count", 0))
         if errors:
-            # A callback raised (F3): a bug or a layout the code cannot handle; never "ok".
+            # A callback raised (docs/reliability.md F3): a bug or a layout the code cannot
+            # handle; never "ok".
             kinds = sorted(
                 k.split("/", 1)[1]
                 for k in stats

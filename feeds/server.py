@@ -160,7 +160,8 @@ class OutputFiles:
         if any(not part or part.startswith(".") for part in parts):
             return None
         real = Path(os.path.realpath(self.root.joinpath(*parts)))
-        # Symlinks are followed, but only to places inside the served directory (G1).
+        # Symlinks are followed, but only to places inside the served directory
+        # (docs/reliability.md G1).
         if not real.is_relative_to(self.root):
             return None
         return real
@@ -242,7 +243,7 @@ class OutputFiles:
             # Too big for the cache: stream it from disk (FileResponse handles HEAD and ranges).
             return FileResponse(path, headers=headers, media_type=headers["Content-Type"])
         headers["Content-Length"] = str(len(body))
-        # HEAD: the same headers, Content-Length included, and no body (G2).
+        # HEAD: the same headers, Content-Length included, and no body (docs/reliability.md G2).
         return Response(b"" if method == "HEAD" else body, headers=headers)
 
 
