@@ -401,17 +401,13 @@ def _did_you_mean(key: str, known: Iterable[str]) -> str:
 
 def _known_keys(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[str]:
     """The keys a table accepts at ``loc`` (a pydantic error location) below ``model``."""
-    current: Any = model
+    current: type[BaseModel] | None = model
     for part in loc:
         if isinstance(part, int):
             continue  # an index into a list of tables
-        field = current.model_fields.get(part) if isinstance(current, type) else None
-        if field is None:
-            return []
-        current = _model_in(field.annotation)
-        if current is None:
-            return []
-    return list(current.model_fields)
+        field = current.model_fields.get(part) if current is not None else None
+        current = _model_in(field.annotation) if field is not None else None
+    return list(current.model_fields) if current is not None else []
 
 
 def _model_in(annotation: Any) -> type[BaseModel] | None:

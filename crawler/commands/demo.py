@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import socket
 import sys
 import tempfile
 import threading
@@ -114,15 +113,9 @@ class DemoServer:
         from starlette.routing import Mount, Route
 
         from crawler.demo_site import build_site
-        from feeds.server import create_app
+        from feeds.server import bind_socket, create_app
 
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            self.sock.bind(("127.0.0.1", port))
-        except OSError:
-            self.sock.close()
-            raise
+        self.sock = bind_socket("127.0.0.1", port)
         self.port: int = self.sock.getsockname()[1]
         self.site_url = f"http://127.0.0.1:{self.port}/"
         self.feeds_url = f"http://127.0.0.1:{self.port}{FEEDS_PREFIX}/"
@@ -172,8 +165,12 @@ class DemoServer:
 def run(args: argparse.Namespace, config: Config | None) -> int:
     """Crawl the sample site, build its feeds, and serve them with ``--serve``."""
     from crawler.commands.crawl import run as crawl_run
+    from crawler.commands.serve import check_port
     from crawler.config import load_config
 
+    if problem := check_port(args.port):
+        print(problem, file=sys.stderr)
+        return 2
     text, origin = base_config(args.config)
     output = Path(args.output).resolve()
     output.mkdir(parents=True, exist_ok=True)
