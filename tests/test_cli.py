@@ -109,6 +109,18 @@ def test_extract_file_needs_url(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert "--url is required" in capsys.readouterr().err
 
 
+def test_extract_fixture_takes_url_and_time_from_its_meta_json(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    page = ROOT / "tests" / "fixtures" / "sites" / "m24" / "812345.html"
+    meta = json.loads(page.with_name("812345.meta.json").read_text(encoding="utf-8"))
+    expected = json.loads(page.with_name("812345.expected.json").read_text(encoding="utf-8"))
+    assert main(["--config", str(ROOT / "cityfeeds.toml"), "extract", str(page)]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["url"] == meta["url"] and data["source"] == "m24"
+    assert (data["title"], data["published"]) == (expected["title"], expected["published"])
+
+
 def test_feeds_retag_rescores_without_recrawl(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
