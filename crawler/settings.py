@@ -43,6 +43,8 @@ DOWNLOAD_TIMEOUT = 30
 DNS_TIMEOUT = 10
 DOWNLOAD_MAXSIZE = 8 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
+# "Dropped:" lines name the reason, URL and title, not the whole article (~10 KB per duplicate).
+LOG_FORMATTER = "crawler.logformatter.CompactLogFormatter"
 RETRY_ENABLED = True
 RETRY_TIMES = 2
 # The spider's errbacks log each lost page once, with its source and reason; Scrapy's own
