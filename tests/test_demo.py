@@ -60,7 +60,13 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedDemo]:
     cmd = [sys.executable, "-m", "crawler.cli", "demo", "--serve", "--port", "0"]
     cmd += ["--output", str(cwd / "out")]
     proc = subprocess.Popen(
-        cmd, cwd=cwd, env={**env, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE, text=True
+        cmd,
+        cwd=cwd,
+        env={**env, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        text=True,
+        # A test run started in the background inherits an ignored SIGINT: Ctrl-C must work.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     assert proc.stdout is not None
     lines: list[str] = []
