@@ -295,12 +295,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--articles", type=int, default=100_000)
     parser.add_argument(
-        "--db", type=Path, help="SQLite file (default: /tmp/cityfeeds-bench-feeds-N.db)"
+        "--db",
+        type=Path,
+        help="SQLite file (default: cityfeeds-bench-feeds-N.db in the temp dir)",
     )
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--database-url", help="e.g. PostgreSQL (default: the SQLite file --db)")
     args = parser.parse_args(argv)
-    db = args.db or Path(f"/tmp/cityfeeds-bench-feeds-{args.articles}.db")
+    db = args.db or Path(tempfile.gettempdir()) / f"cityfeeds-bench-feeds-{args.articles}.db"
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
     )

@@ -49,7 +49,8 @@ def stage_file(path: Path, data: bytes) -> StagedFile | None:
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         if path.read_bytes() == data:
-            # Not rewriting keeps the mtime, so Last-Modified and caches stay valid (C5).
+            # Not rewriting keeps the mtime, so Last-Modified and caches stay valid
+            # (docs/reliability.md C5).
             return None
     except FileNotFoundError:
         pass
@@ -99,7 +100,8 @@ def write_atomic(path: Path, data: bytes, *, dirs_to_sync: set[Path] | None = No
 
     The bytes go to a temporary file in the same directory, are fsynced, then ``os.replace``d
     over ``path``: readers and the server see the old file or the new one, never a partial one,
-    and a failure at any point leaves the last good file in place (E4). The directory is fsynced
+    and a failure at any point leaves the last good file in place (docs/reliability.md E4).
+    The directory is fsynced
     too, so the rename survives a power loss; a caller writing many files passes
     ``dirs_to_sync`` to collect the directories and fsyncs each once with :func:`sync_dirs`.
     The two halves, :func:`stage_file` and :func:`commit_file`, may run in different threads.

@@ -478,7 +478,8 @@ def prepare_feed(
             continue
         seen.add(entry.url)
         entries.append(entry)
-    # From the data, never now(): rebuilding without new data must give identical bytes (C5).
+    # From the data, never now(): rebuilding without new data must give identical bytes
+    # (docs/reliability.md C5).
     updated = max((e.updated for e in entries), default=EMPTY_FEED_UPDATED)
     return PreparedFeed(spec, base_url, site_url or base_url, updated, tuple(entries))
 

@@ -7,6 +7,7 @@ import gzip
 import hashlib
 import logging
 import os
+import socket
 import stat
 import time
 from collections import OrderedDict
@@ -160,7 +161,8 @@ class OutputFiles:
         if any(not part or part.startswith(".") for part in parts):
             return None
         real = Path(os.path.realpath(self.root.joinpath(*parts)))
-        # Symlinks are followed, but only to places inside the served directory (G1).
+        # Symlinks are followed, but only to places inside the served directory
+        # (docs/reliability.md G1).
         if not real.is_relative_to(self.root):
             return None
         return real
@@ -242,7 +244,7 @@ class OutputFiles:
             # Too big for the cache: stream it from disk (FileResponse handles HEAD and ranges).
             return FileResponse(path, headers=headers, media_type=headers["Content-Type"])
         headers["Content-Length"] = str(len(body))
-        # HEAD: the same headers, Content-Length included, and no body (G2).
+        # HEAD: the same headers, Content-Length included, and no body (docs/reliability.md G2).
         return Response(b"" if method == "HEAD" else body, headers=headers)
 
 
@@ -253,21 +255,41 @@ def create_app(output_dir: Path, *, extra_routes: Sequence[BaseRoute] = ()) -> A
     return Starlette(routes=routes)
 
 
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to ``host:port`` (not yet listening); ``OSError`` if that fails.
+
+    Binding before uvicorn starts turns a taken port into one catchable error instead of
+    uvicorn's log lines and ``sys.exit``.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host.strip("[]"), port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
 def serve(
     output_dir: Path,
     host: str = "127.0.0.1",
     port: int = 8080,
     extra_routes: Sequence[BaseRoute] = (),
 ) -> None:
-    """Serve ``output_dir`` with uvicorn until interrupted."""
+    """Serve ``output_dir`` with uvicorn until interrupted; ``OSError`` if the port is taken."""
     import uvicorn
 
-    log.info("serving %s on http://%s:%d/", output_dir, host, port)
-    uvicorn.run(
+    sock = bind_socket(host, port)
+    log.info("serving %s on http://%s:%d/", output_dir, host, sock.getsockname()[1])
+    config = uvicorn.Config(
         create_app(output_dir, extra_routes=extra_routes),
-        host=host,
-        port=port,
         server_header=False,
         proxy_headers=True,
         log_level="info",
     )
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        sock.close()

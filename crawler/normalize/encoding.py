@@ -115,9 +115,10 @@ def _utf8_replace(body: bytes) -> tuple[str, int]:
 
 
 def _mostly_utf8(body: bytes, *, declared: bool) -> tuple[str, int] | None:
-    # A UTF-8 page with a few broken bytes (B9) must not be re-detected as a legacy charset. A
-    # legacy Cyrillic page read as UTF-8 is nearly all broken bytes, so keep UTF-8 when valid
-    # multi-byte characters hold at least as many bytes as the broken ones (4x if undeclared).
+    # A UTF-8 page with a few broken bytes (docs/reliability.md B9) must not be re-detected as a
+    # legacy charset. A legacy Cyrillic page read as UTF-8 is nearly all broken bytes, so keep
+    # UTF-8 when valid multi-byte characters hold at least as many bytes as the broken ones (4x if
+    # undeclared).
     text, invalid = _utf8_replace(body)
     valid = sum(len(ch.encode()) for ch in text if ord(ch) > 0x7F and ch != "\ufffd")
     return (text, invalid) if valid >= invalid * (1 if declared else 4) else None
