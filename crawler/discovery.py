@@ -53,7 +53,7 @@ class Feed:
 
     links: list[Link]
     recovered: bool = False  # not well-formed: read by a forgiving parser, entries may be lost
-    skipped: int = 0  # entries dropped for a malformed URL or value
+    skipped: int = 0  # entries without a usable link (none, malformed, not http) or value
     invalid_bytes: int = 0  # bytes the declared charset could not decode (now U+FFFD)
 
 
@@ -64,7 +64,7 @@ class Sitemap:
     links: list[Link]
     sitemaps: list[str]
     recovered: bool = False
-    skipped: int = 0
+    skipped: int = 0  # entries without a usable <loc> (none, malformed, not http)
     invalid_bytes: int = 0
 
 
@@ -353,7 +353,9 @@ def parse_feed(
             feed.skipped += 1
             logger.debug("feed entry skipped in %s: %s", base_url, exc)
             continue
-        if link is not None:
+        if link is None:
+            feed.skipped += 1
+        else:
             feed.links.append(link)
     return feed
 
@@ -393,14 +395,12 @@ def _parse_json_feed(body: bytes, base_url: str, *, tz: str, now: datetime) -> F
         if not isinstance(item, dict):
             continue
         raw = item.get("url") or item.get("external_url")
-        if not isinstance(raw, str):
-            continue
         try:
-            url = absolute_url(raw, base_url)
+            url = absolute_url(raw, base_url) if isinstance(raw, str) else ""
         except ValueError:
-            feed.skipped += 1
-            continue
+            url = ""
         if not is_http_url(url):
+            feed.skipped += 1
             continue
         date = item.get("date_published") or item.get("date_modified")
         summary = item.get("summary") or None
@@ -440,15 +440,15 @@ def parse_sitemap(
     sitemap = Sitemap(links=[], sitemaps=[], recovered=recovered, invalid_bytes=doc.invalid_bytes)
     for entry in root:
         name = _local(entry.tag)
+        if name not in ("url", "sitemap"):
+            continue
         loc = _child_text(entry, "loc")
-        if not loc or name not in ("url", "sitemap"):
-            continue
         try:
-            url = absolute_url(loc, base_url)
+            url = absolute_url(loc, base_url) if loc else ""
         except ValueError:
-            sitemap.skipped += 1
-            continue
+            url = ""
         if not is_http_url(url):
+            sitemap.skipped += 1
             continue
         if name == "sitemap":
             sitemap.sitemaps.append(url)

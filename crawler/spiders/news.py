@@ -208,10 +208,10 @@ class NewsSpider(scrapy.Spider):
             yield from self._article_request(link, check_pattern=True)
 
     def _count_reading(self, response: Response, kind: str, doc: Feed | Sitemap) -> None:
-        """Count what reading a feed or sitemap lost: bad entries, bad bytes, broken XML."""
+        """Count what reading a feed or sitemap lost: entries without a link, bad bytes, bad XML."""
         stats = self.crawler.stats
         if doc.skipped:
-            stats.inc_value(f"cityfeeds/skipped/bad_{kind}_entry", doc.skipped)
+            stats.inc_value(f"cityfeeds/skipped/{kind}_entry_no_link", doc.skipped)
         if doc.invalid_bytes:
             stats.inc_value("cityfeeds/invalid_bytes", doc.invalid_bytes)
         if doc.recovered:
