@@ -335,6 +335,18 @@ def big_feed(items: int = 100, text_chars: int = 3000) -> bytes:
     ).encode()
 
 
+def load_bench_site() -> Any:
+    """bench/site.py (imported by path: ``site`` is also a standard-library module)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_site", Path(__file__).with_name("site.py"))
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_site"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5, help="runs per file; the best is kept")
@@ -385,6 +397,18 @@ def main() -> None:
     print(
         f"\nper crawl: a 100-item RSS with yandex:full-text ({len(body) // 1024} KB): "
         f"old {old_ms:.1f} ms, new {new_ms:.1f} ms"
+    )
+    site = load_bench_site()
+    base = "http://127.0.0.1:8000/"
+    rss = site.render_rss(site.make_pages(500), base).encode()
+    headers = {"content-type": "application/rss+xml; charset=utf-8", "content-location": base}
+    old_site = best_ms(lambda: run_old(rss, headers), args.repeat)
+    new_site = best_ms(lambda: run_new(rss, headers), args.repeat)
+    print(
+        f"bench/crawl.py's feed ({len(rss) // 1024} KB, its 100 newest of 500 articles): "
+        f"old {old_site:.1f} ms, new {new_site:.1f} ms; that crawl extracts 500 pages "
+        f"(~{500 * EXTRACT_MS_PER_PAGE / 1000:.1f} s CPU), so +{new_site - old_site:.0f} ms "
+        f"is {(new_site - old_site) / (500 * EXTRACT_MS_PER_PAGE):.2%} of it"
     )
     for feeds, pages in ((1, 20), (3, 100)):
         share = feeds * new_ms / (feeds * new_ms + pages * EXTRACT_MS_PER_PAGE)
