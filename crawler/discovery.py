@@ -127,11 +127,6 @@ MAX_INTERNAL_ENTITIES = 16
 MAX_ENTITY_VALUE = 256
 MAX_ENTITY_EXPANSION = 1024 * 1024  # characters added by all expansions together
 _XML_DECL_RE = re.compile(r"^\s*<\?xml[^>]*\?>")
-# The prolog, token by token: comments and processing instructions may mention anything.
-_PROLOG_TOKEN_RE = re.compile(
-    r"<!--.*?-->|<\?.*?\?>|(?P<doctype><!DOCTYPE\b)|(?P<entity><!ENTITY\b)|(?P<root><[A-Za-z_])",
-    re.S | re.I,
-)
 _DOCTYPE_RE = re.compile(
     r"""<!DOCTYPE\s+[\w:.-]+(?:\s+(?:SYSTEM|PUBLIC)(?:\s*(?:"[^"]*"|'[^']*'))+)?\s*"""
     r"""(?:\[(?P<subset>(?:[^\]"']|"[^"]*"|'[^']*')*)\]\s*)?>""",
@@ -166,18 +161,10 @@ def prepare_xml(
 
 def _apply_dtd_policy(text: str, limit: int) -> str:
     """The text without its DTD, small internal entities expanded; UnsafeXMLError otherwise."""
-    doctype = None
-    for token in _PROLOG_TOKEN_RE.finditer(text):
-        if token.group("root"):
-            break
-        if token.group("entity"):
-            raise UnsafeXMLError("entity declared outside a DTD")
-        if token.group("doctype"):
-            doctype = token
-            break
-    if doctype is None:
+    start = _doctype_start(text)
+    if start is None:
         return text
-    match = _DOCTYPE_RE.match(text, doctype.start())
+    match = _DOCTYPE_RE.match(text, start)
     if match is None:
         raise UnsafeXMLError("DTD that cannot be read safely")
     entities = _subset_entities(match.group("subset") or "")
@@ -196,6 +183,30 @@ def _apply_dtd_policy(text: str, limit: int) -> str:
         return value
 
     return _ENTITY_REF_RE.sub(expand, rest)
+
+
+def _doctype_start(text: str) -> int | None:
+    """Where the prolog's DOCTYPE starts, if any (comments and PIs may mention anything).
+
+    ``str.find`` steps, not a regex: an unterminated ``<!--`` costs one scan, not one per
+    occurrence, so a hostile prolog cannot make this quadratic.
+    """
+    pos = 0
+    while (lt := text.find("<", pos)) >= 0:
+        head = text[lt : lt + 9].upper()
+        if head.startswith(("<!--", "<?")):
+            closer = "-->" if head.startswith("<!--") else "?>"
+            end = text.find(closer, lt + 2)
+            if end < 0:
+                return None  # the rest is a comment: no root element, nothing to parse
+            pos = end + len(closer)
+        elif head == "<!DOCTYPE":
+            return lt
+        elif head.startswith("<!ENTITY"):
+            raise UnsafeXMLError("entity declared outside a DTD")
+        else:
+            return None  # the root element (or text): the prolog is over
+    return None
 
 
 def _subset_entities(subset: str) -> dict[str, str]:
@@ -318,10 +329,21 @@ def _child_text(node: etree._Element, *names: str) -> str | None:
 
 # Entries' full texts (Yandex, Turbo, RSS content module): never read here, yet most of a big
 # feed's bytes, which feedparser copies at Python speed (a 630 KB 100-item Yandex feed: 275 ms
-# with them, see bench/feedparse.py). Not self-closing, so a match cannot run into the next item.
-_FULL_TEXT_RE = re.compile(
-    r"<(yandex:full-text|turbo:content|content:encoded)\b[^>]*(?<!/)>.*?</\1\s*>", re.S
-)
+# with them, see bench/feedparse.py). Not self-closing, so a cut cannot run into the next item.
+_FULL_TEXT_OPEN_RE = re.compile(r"<(yandex:full-text|turbo:content|content:encoded)\b[^<>]*(?<!/)>")
+
+
+def _drop_full_texts(text: str) -> str:
+    parts, pos = [], 0
+    while match := _FULL_TEXT_OPEN_RE.search(text, pos):
+        end = text.find("</" + match.group(1), match.end())
+        close = text.find(">", end) if end >= 0 else -1
+        if close < 0:
+            break  # unclosed: left to the parsers, and no quadratic rescans
+        parts.append(text[pos : match.start()])
+        pos = close + 1
+    parts.append(text[pos:])
+    return "".join(parts)
 
 
 def parse_feed(
@@ -338,7 +360,7 @@ def parse_feed(
         return _parse_json_feed(body, base_url, tz=tz, now=now)
     doc = prepare_xml(body, content_type=content_type)
     _xml_tree(doc.text, recover=True)  # the depth cap: feedparser has none
-    text = _FULL_TEXT_RE.sub("", doc.text)
+    text = _drop_full_texts(doc.text)
     try:
         raw = read_feed(text.encode("utf-8", "surrogatepass"), base_url)
     except Exception as exc:  # a bug in a third-party parser must cost this feed, not the run

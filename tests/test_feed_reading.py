@@ -11,6 +11,7 @@ from scrapy.http import TextResponse
 from scrapy.utils.test import get_crawler
 
 from crawler.discovery import (
+    DiscoveryError,
     UnsafeXMLError,
     gzip_bytes,
     parse_feed,
@@ -367,3 +368,32 @@ def test_sitemap_with_a_malformed_loc_and_an_undeclared_prefix_keeps_the_rest() 
     sitemap = parse_sitemap(body.encode(), BASE, tz=TZ, now=NOW)
     assert [lk.url for lk in sitemap.links] == ["https://news.example/1", "https://news.example/3"]
     assert sitemap.skipped == 1
+
+
+# -- what feedparser is spared -----------------------------------------------------------------
+
+
+def test_full_texts_are_cut_without_eating_the_next_item() -> None:
+    items = five_items().split("</item>")
+    items[0] += "<content:encoded/>"
+    items[1] += (
+        "<content:encoded><![CDATA[<p>Текст</p><link>https://evil.example/</link>]]></content:encoded>"
+    )
+    items[2] += "<turbo:content>Текст</turbo:content>"
+    ns = ' xmlns:content="http://purl.org/rss/1.0/modules/content/"'
+    assert read(rss("</item>".join(items), ns=ns).encode()) == FIVE
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    ["<!--" * 20000, "<?pi " * 20000, "<content:encoded>" * 20000],
+    ids=["unclosed_comments", "unclosed_pis", "unclosed_full_texts"],
+)
+def test_hostile_repetitions_are_read_in_one_pass(hostile: str) -> None:
+    """Each is read, refused or "not a feed", never rescanned per repetition (20,000 x 80 KB)."""
+    body = ('<?xml version="1.0"?>' + hostile + rss(five_items(), decl="")).encode()
+    try:
+        links = parse_feed(body, BASE, tz=TZ, now=NOW).links
+    except (DiscoveryError, UnsafeXMLError):  # 20,000 unclosed elements: over the depth cap
+        links = []
+    assert len(links) <= 5
