@@ -1,5 +1,8 @@
 """Find article links in a source's feeds, sitemaps and HTML listing pages (pure, safe XML)."""
 
+# Feeds are read by feedparser (crawler/feedparse.py says why), sitemaps by lxml; both behind the
+# same guards here: size and gzip caps, RFC 3023 decoding, the DTD policy and the depth cap.
+
 from __future__ import annotations
 
 import gzip
