@@ -39,8 +39,7 @@ from crawler.normalize.html import SANITIZE_POLICY
 from crawler.normalize.urls import url_identity
 from crawler.storage.store import Store, article_topics, articles
 from feeds.build import _selection, build_feeds, feed_specs
-from feeds.model import FORMATS
-from feeds.render import RENDERERS, EntryCache, prepare_feed
+from feeds.render import FORMATS, EntryCache, prepare_feed
 
 SOURCES = ("mos", "m24", "vm", "mskagency", "mymsk")
 TOPICS = ("electric-transport", "city", "roads")
@@ -54,6 +53,7 @@ def bench_config(output: Path) -> SimpleNamespace:
         output_dir=output,
         base_url=BASE_URL,
         feed_size=50,
+        feed_max_html_chars=6000,
         timezone="Europe/Moscow",
         topics=[
             SimpleNamespace(id=t, title=t.title(), description=f"Тема {t}", languages=["ru"])
@@ -257,8 +257,8 @@ def render_only(config: SimpleNamespace, feeds: list[tuple[str, list[Article]]])
     cache = EntryCache()
     for (spec, site_url), (_key, items) in zip(feed_specs(config), feeds, strict=True):
         feed = prepare_feed(spec, items, base_url=config.base_url, site_url=site_url, cache=cache)
-        for fmt in FORMATS:
-            RENDERERS[fmt](feed)
+        for fmt in FORMATS.values():
+            fmt.render(feed)
 
 
 QUERIES = (

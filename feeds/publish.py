@@ -18,12 +18,12 @@ from zoneinfo import ZoneInfo
 from lxml import etree
 
 from feeds.content import rfc3339
-from feeds.model import FORMATS, FeedInfo
+from feeds.model import FeedInfo
+from feeds.render import FORMATS
 
 log = logging.getLogger(__name__)
 
 _TEMPLATES = Path(__file__).with_name("templates")
-_FORMAT_LABELS = {"rss": "RSS", "atom": "Atom", "json": "JSON Feed"}
 _SECTIONS = (
     ("all", "Все новости", "All news"),
     ("topic", "Темы", "Topics"),
@@ -133,6 +133,7 @@ def _fsync_dir(directory: Path) -> None:
 
 #: The folders holding per-topic and per-source feeds; the only places stale feeds are removed.
 FEED_FOLDERS = ("topics", "sources")
+_FEED_EXTENSIONS = frozenset(fmt.extension for fmt in FORMATS.values())
 
 
 def remove_stale_feeds(
@@ -141,9 +142,10 @@ def remove_stale_feeds(
     """Delete feed files under ``topics/`` and ``sources/`` that no feed in ``keep`` produces.
 
     ``keep`` holds feed paths without extension (``"topics/metro"``). Only regular, non-hidden
-    ``*.rss``, ``*.atom`` and ``*.json`` files directly in those two folders are candidates;
-    anything else there (other files, folders, temp dotfiles) and everything elsewhere is left
-    alone. Returns the removed paths relative to ``output_dir``; each removal is logged.
+    files with a format's extension (``*.rss``, ``*.atom``, ``*.json``) directly in those two
+    folders are candidates; anything else there (other files, folders, temp dotfiles) and
+    everything elsewhere is left alone. Returns the removed paths relative to ``output_dir``;
+    each removal is logged.
     """
     removed: list[str] = []
     for folder in FEED_FOLDERS:
@@ -153,8 +155,8 @@ def remove_stale_feeds(
         except (FileNotFoundError, NotADirectoryError):
             continue
         for path in candidates:
-            fmt = path.suffix.removeprefix(".")
-            if fmt not in FORMATS or path.name.startswith("."):
+            extension = path.suffix.removeprefix(".")
+            if extension not in _FEED_EXTENSIONS or path.name.startswith("."):
                 continue
             if f"{folder}/{path.stem}" in keep or path.is_symlink() or not path.is_file():
                 continue
@@ -226,8 +228,9 @@ def _feed_card(info: FeedInfo, base_url: str, tz: ZoneInfo) -> str:
     e = html.escape
     anchor = "feed-" + spec.path.replace("/", "-")
     links = " ".join(
-        f'<a class="fmt" href="{e(spec.filename(fmt))}" type="{FORMATS[fmt]}">{label}</a>'
-        for fmt, label in _FORMAT_LABELS.items()
+        f'<a class="fmt" href="{e(spec.filename(fmt.extension))}" type="{fmt.media_type}">'
+        f"{fmt.label}</a>"
+        for fmt in FORMATS.values()
     )
     if info.items is None:
         meta = '<span class="warn">нет данных в этой сборке · not refreshed in this build</span>'
@@ -274,10 +277,10 @@ def render_index(
     tz = ZoneInfo(timezone)
     e = html.escape
     alternates = "\n".join(
-        f'<link rel="alternate" type="{FORMATS[fmt]}" '
-        f'title="{e(info.spec.title)} ({_FORMAT_LABELS[fmt]})" href="{e(info.spec.filename(fmt))}">'
+        f'<link rel="alternate" type="{fmt.media_type}" '
+        f'title="{e(info.spec.title)} ({fmt.label})" href="{e(info.spec.filename(fmt.extension))}">'
         for info in feeds
-        for fmt in FORMATS
+        for fmt in FORMATS.values()
     )
     sections = []
     for kind, ru, en in _SECTIONS:

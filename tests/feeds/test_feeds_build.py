@@ -13,9 +13,10 @@ from lxml import etree
 
 import feeds.build
 import feeds.publish
-import feeds.render
+import feeds.render.entries
+import feeds.render.signature
 from feeds.build import build_feeds, feed_specs
-from feeds.render import PreparedFeed
+from feeds.render import FORMATS, PreparedFeed
 
 FEEDS = ["all", "topics/electric-transport", "topics/city", "sources/m24", "sources/vm"]
 
@@ -111,8 +112,8 @@ def test_a_rendering_error_leaves_every_format_of_that_feed_untouched(
             raise ValueError("boom")
         return real(feed)
 
-    real = feeds.build.RENDERERS["json"]
-    monkeypatch.setitem(feeds.build.RENDERERS, "json", broken)
+    real = FORMATS["json"].render
+    monkeypatch.setitem(FORMATS, "json", replace(FORMATS["json"], render=broken))
     articles = sample_articles()
     report = build_feeds(config, FakeStore([edited(articles[2]), *articles[:2]]))
     assert report.failures == {"topics/city": "ValueError: boom"}
@@ -189,13 +190,13 @@ def test_each_article_is_prepared_once_per_build(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     prepared: list[str] = []
-    real = feeds.render._prepare_entry
+    real = feeds.render.entries._prepare_entry
 
     def counting(article, language, max_html_chars):  # type: ignore[no-untyped-def]
         prepared.append(article.url)
         return real(article, language, max_html_chars)
 
-    monkeypatch.setattr(feeds.render, "_prepare_entry", counting)
+    monkeypatch.setattr(feeds.render.entries, "_prepare_entry", counting)
     # Fresh objects per query, as the real store returns them: the cache must not need identity.
     store = FakeStore(sample_articles())
     store_newest = store.newest_articles
@@ -265,13 +266,13 @@ def test_a_failed_write_fails_only_its_feed_and_keeps_its_last_good_files(
 
 def _count_renders(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     rendered: list[str] = []
-    for fmt, real in list(feeds.build.RENDERERS.items()):
+    for name, fmt in list(FORMATS.items()):
 
-        def counting(feed: PreparedFeed, real=real, fmt=fmt) -> bytes:  # type: ignore[no-untyped-def]
-            rendered.append(f"{feed.spec.path}.{fmt}")
+        def counting(feed: PreparedFeed, real=fmt.render, ext=fmt.extension) -> bytes:  # type: ignore[no-untyped-def]
+            rendered.append(f"{feed.spec.path}.{ext}")
             return real(feed)
 
-        monkeypatch.setitem(feeds.build.RENDERERS, fmt, counting)
+        monkeypatch.setitem(FORMATS, name, replace(fmt, render=counting))
     return rendered
 
 
@@ -335,7 +336,9 @@ def test_anything_that_changes_the_bytes_renders_again(
         overrides["feed_max_html_chars"] = 100
     elif change == "renderer":
         # An upgrade of cityfeeds or of feedgen, lxml or nh3 changes the fingerprint.
-        monkeypatch.setattr(feeds.render, "renderer_fingerprint", lambda: "another version")
+        monkeypatch.setattr(
+            feeds.render.signature, "renderer_fingerprint", lambda: "another version"
+        )
     rendered = _count_renders(monkeypatch)
     report = build_feeds(sample_config(tmp_path, **overrides), store)
     expected = ["sources/vm"] if change == "failed before" else FEEDS
