@@ -133,7 +133,6 @@ def _fsync_dir(directory: Path) -> None:
 
 #: The folders holding per-topic and per-source feeds; the only places stale feeds are removed.
 FEED_FOLDERS = ("topics", "sources")
-_FEED_EXTENSIONS = frozenset(fmt.extension for fmt in FORMATS.values())
 
 
 def remove_stale_feeds(
@@ -148,6 +147,7 @@ def remove_stale_feeds(
     each removal is logged.
     """
     removed: list[str] = []
+    extensions = {fmt.extension for fmt in FORMATS.values()}
     for folder in FEED_FOLDERS:
         directory = output_dir / folder
         try:
@@ -156,7 +156,7 @@ def remove_stale_feeds(
             continue
         for path in candidates:
             extension = path.suffix.removeprefix(".")
-            if extension not in _FEED_EXTENSIONS or path.name.startswith("."):
+            if extension not in extensions or path.name.startswith("."):
                 continue
             if f"{folder}/{path.stem}" in keep or path.is_symlink() or not path.is_file():
                 continue

@@ -16,7 +16,7 @@ import feeds.publish
 import feeds.render.entries
 import feeds.render.signature
 from feeds.build import build_feeds, feed_specs
-from feeds.render import FORMATS, PreparedFeed
+from feeds.render import FORMATS, FeedFormat, PreparedFeed
 
 FEEDS = ["all", "topics/electric-transport", "topics/city", "sources/m24", "sources/vm"]
 
@@ -369,3 +369,24 @@ def test_the_store_bookkeeping_failing_never_fails_the_feeds(
     assert files(tmp_path) == before
     assert "rendering every feed" in caplog.text
     assert "could not record the outcome of this build" in caplog.text
+
+
+def test_a_format_added_to_the_registry_is_built_listed_and_cleaned_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def render_titles(feed: PreparedFeed) -> bytes:
+        return "".join(f"{e.title}\n" for e in feed.entries).encode()
+
+    titles = FeedFormat("titles", "txt", "text/plain", "Titles", render_titles)
+    monkeypatch.setitem(FORMATS, "titles", titles)
+    config = sample_config(tmp_path)
+    report = build_feeds(config, FakeStore(sample_articles()))
+    assert report.ok, report.failures
+    assert (tmp_path / "sources/vm.txt").read_text("utf-8") == "Трамвай «Витязь-М» на Шаболовке\n"
+    assert {p.stem for p in tmp_path.rglob("*.txt")} == {p.rsplit("/")[-1] for p in FEEDS}
+    index = (tmp_path / "index.html").read_text("utf-8")
+    assert '<a class="fmt" href="sources/vm.txt" type="text/plain">Titles</a>' in index
+    # A feed that leaves the config takes its files in the new format with it.
+    config.sources = [s for s in config.sources if s.name != "vm"]
+    report = build_feeds(config, FakeStore(sample_articles()))
+    assert "sources/vm.txt" in report.removed and not (tmp_path / "sources/vm.txt").exists()
