@@ -211,9 +211,9 @@ def files_stamp(output_dir: Path, spec: FeedSpec) -> str | None:
     is missing.
 
     Recorded when a feed's files are written and compared before they are kept unrendered:
-    replacing or rewriting a file changes its stamp, and checking costs one ``stat`` call per format
-    instead of reading the files (at a thousand feeds, a rebuild would otherwise read hundreds
-    of megabytes).
+    replacing or rewriting a file changes its stamp, and checking costs one ``stat`` call per
+    format instead of reading the files (at a thousand feeds, a rebuild would otherwise read
+    hundreds of megabytes).
     """
     digest = hashlib.sha256()
     for fmt in FORMATS.values():
