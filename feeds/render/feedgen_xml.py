@@ -1,4 +1,4 @@
-"""The feedgen adapter: RSS items and Atom entries built by feedgen, in documents shaped as its.
+"""The feedgen adapter: entries built by feedgen, in documents shaped like feedgen's own.
 
 This is the only module importing feedgen. feedgen builds each entry's XML element once per
 build (:func:`rss_item`, :func:`atom_entry`); the format modules fill a document root made
