@@ -38,8 +38,9 @@ from crawler.models import Article
 from crawler.normalize.html import SANITIZE_POLICY
 from crawler.normalize.urls import url_identity
 from crawler.storage.store import Store, article_topics, articles
-from feeds.build import _selection, build_feeds, feed_specs
+from feeds.build import build_feeds
 from feeds.render import FORMATS, EntryCache, prepare_feed
+from feeds.specs import feed_specs, store_selection
 
 SOURCES = ("mos", "m24", "vm", "mskagency", "mymsk")
 TOPICS = ("electric-transport", "city", "roads")
@@ -226,7 +227,7 @@ def plain_pipeline(store: Store, config: SimpleNamespace, output: Path) -> None:
     with store.snapshot():
         feeds = []
         for spec, _site in feed_specs(config):
-            topic, source = _selection(spec)
+            topic, source = store_selection(spec)
             found = store.newest_articles(topic=topic, source=source, limit=config.feed_size)
             feeds.append((spec.path, found))
     for name, data in bare_documents(feeds):
@@ -358,7 +359,7 @@ def main(argv: list[str] | None = None) -> int:
                 with store.snapshot():
                     specs = [spec for spec, _site in feed_specs(config)]
                     found = store.feed_articles(
-                        [_selection(spec) for spec in specs], limit=config.feed_size
+                        [store_selection(spec) for spec in specs], limit=config.feed_size
                     )
                     feeds = [(spec.path, items) for spec, items in zip(specs, found, strict=True)]
                 times["reads"].append(time.perf_counter() - t0)

@@ -5,14 +5,12 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import urlsplit
 
 from crawler.config import Config
 from crawler.models import Article, FeedBuild
@@ -30,6 +28,7 @@ from feeds.publish import (
     write_opml,
 )
 from feeds.render import FORMATS, EntryCache, input_signature, prepare_feed
+from feeds.specs import feed_specs, store_selection
 
 log = logging.getLogger(__name__)
 
@@ -108,86 +107,19 @@ class BuildReport:
         return not self.failures
 
 
-def feed_specs(config: Config) -> list[tuple[FeedSpec, str]]:
-    """Every feed the config asks for, with its home page URL: ``all``, then topics, then sources.
-
-    A topic or source whose id cannot be a file name is logged and left out (the config loader
-    should have rejected it already).
-    """
-    base_url = config.base_url
-    sources = list(config.sources)
-    languages = Counter(s.language for s in sources if s.language)
-    main_language = languages.most_common(1)[0][0] if languages else "ru"
-    cities = sorted({s.city for s in sources if s.city})
-    specs: list[tuple[FeedSpec, str]] = [
-        (
-            FeedSpec(
-                kind="all",
-                key="all",
-                title="Все новости · All news",
-                description="Все статьи всех источников"
-                + (f" ({', '.join(cities)})" if cities else "")
-                + " · every article from every source",
-                language=main_language,
-                path="all",
-            ),
-            base_url,
-        )
-    ]
-    for topic in config.topics:
-        try:
-            langs = topic.languages
-            spec = FeedSpec(
-                kind="topic",
-                key=topic.id,
-                title=topic.title,
-                description=topic.description or f"Новости по теме «{topic.title}»",
-                language=langs[0] if langs else main_language,
-                path=f"topics/{topic.id}",
-            )
-        except ValueError:
-            log.exception("topic %r cannot be published", topic.id)
-            continue
-        specs.append((spec, base_url))
-    for source in sources:
-        host = urlsplit(source.url).hostname or source.url
-        try:
-            spec = FeedSpec(
-                kind="source",
-                key=source.name,
-                title=source.title,
-                description=f"Все статьи источника «{source.title}» ({host})",
-                language=source.language or main_language,
-                path=f"sources/{source.name}",
-            )
-        except ValueError:
-            log.exception("source %r cannot be published", source.name)
-            continue
-        specs.append((spec, source.url))
-    return specs
-
-
-def _selection(spec: FeedSpec) -> tuple[str | None, str | None]:
-    """The ``(topic, source)`` pair of the store query behind ``spec``."""
-    return (
-        spec.key if spec.kind == "topic" else None,
-        spec.key if spec.kind == "source" else None,
-    )
-
-
 def _read(store: FeedStore, specs: Sequence[FeedSpec], limit: int) -> list[list[Article] | str]:
     """The articles of every feed in one store read, or per feed the error reading it.
 
     When the joint read fails, each feed is read alone, so one bad query fails only its feed.
     """
     try:
-        return list(store.feed_articles([_selection(s) for s in specs], limit=limit))
+        return list(store.feed_articles([store_selection(s) for s in specs], limit=limit))
     except Exception:
         log.exception("reading the store for all feeds at once failed; reading feed by feed")
     found: list[list[Article] | str] = []
     for spec in specs:
         try:
-            found.append(store.feed_articles([_selection(spec)], limit=limit)[0])
+            found.append(store.feed_articles([store_selection(spec)], limit=limit)[0])
         except Exception as exc:
             log.exception("feed %s: reading the store failed", spec.path)
             found.append(f"{type(exc).__name__}: {exc}")

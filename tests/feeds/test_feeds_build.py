@@ -8,14 +8,14 @@ from pathlib import Path
 
 import feedparser
 import pytest
-from feeds_samples import BASE_URL, FakeStore, edited, sample_articles, sample_config
+from feeds_samples import FakeStore, edited, sample_articles, sample_config
 from lxml import etree
 
 import feeds.build
 import feeds.publish
 import feeds.render.entries
 import feeds.render.signature
-from feeds.build import build_feeds, feed_specs
+from feeds.build import build_feeds
 from feeds.render import FORMATS, FeedFormat, PreparedFeed
 
 FEEDS = ["all", "topics/electric-transport", "topics/city", "sources/m24", "sources/vm"]
@@ -25,15 +25,6 @@ def files(output: Path) -> dict[str, bytes]:
     return {
         str(p.relative_to(output)): p.read_bytes() for p in sorted(output.rglob("*")) if p.is_file()
     }
-
-
-def test_specs_cover_all_topics_and_sources(tmp_path: Path) -> None:
-    specs = feed_specs(sample_config(tmp_path))
-    assert [spec.path for spec, _ in specs] == FEEDS
-    by_path = {spec.path: (spec, site) for spec, site in specs}
-    assert by_path["sources/m24"][1] == "https://www.m24.ru/"
-    assert by_path["topics/city"][0].language == "ru"  # no languages: the sources' language
-    assert by_path["all"][1] == BASE_URL
 
 
 def test_build_writes_three_formats_per_feed_plus_index_and_opml(tmp_path: Path) -> None:
