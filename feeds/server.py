@@ -23,6 +23,8 @@ from starlette.responses import FileResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from feeds.render import FORMATS
+
 log = logging.getLogger(__name__)
 
 CACHE_CONTROL = "public, max-age=300"
@@ -34,9 +36,7 @@ MAX_CACHE_BYTES = 128 * 1024 * 1024
 MIN_GZIP_SIZE = 256
 
 CONTENT_TYPES = {
-    ".rss": "application/rss+xml; charset=utf-8",
-    ".atom": "application/atom+xml; charset=utf-8",
-    ".json": "application/feed+json; charset=utf-8",
+    **{f".{fmt.extension}": f"{fmt.media_type}; charset=utf-8" for fmt in FORMATS.values()},
     ".opml": "text/x-opml; charset=utf-8",
     ".html": "text/html; charset=utf-8",
     ".xml": "application/xml; charset=utf-8",
@@ -46,7 +46,10 @@ CONTENT_TYPES = {
     ".png": "image/png",
     ".ico": "image/x-icon",
 }
-_COMPRESSIBLE = (".rss", ".atom", ".json", ".opml", ".html", ".xml", ".txt", ".css", ".svg")
+_COMPRESSIBLE = (
+    *(f".{fmt.extension}" for fmt in FORMATS.values()),
+    *(".opml", ".html", ".xml", ".txt", ".css", ".svg"),
+)
 
 
 def content_type(path: Path) -> str:

@@ -137,6 +137,7 @@ def sample_config(output_dir: Path, **overrides: Any) -> SimpleNamespace:
         output_dir=output_dir,
         base_url=BASE_URL,
         feed_size=50,
+        feed_max_html_chars=6000,
         timezone="Europe/Moscow",
         topics=[
             SimpleNamespace(
