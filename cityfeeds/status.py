@@ -108,6 +108,8 @@ class StatusReport:
     health: Health
     feed_failures: dict[str, str]
     scheduler: str | None = None  # e.g. "running (pid 1234)"
+    #: Of a service with WebSub hubs: per hub, its notifications (feeds.websub.HubNotifier.stats).
+    websub: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
         """Number of sources in each state."""
@@ -453,6 +455,14 @@ def render_html(report: StatusReport) -> str:
             f"<h2>Feeds that failed to build (last good files still served)</h2><ul>{items}</ul>"
         )
     cycle = format_time(h.last_successful_cycle, report.timezone)
+    hubs = "".join(
+        f"<li>{esc(hub)}: {s['ok']} sent, {s['failed']} failed, {s['pending']} pending"
+        + (f"; last error: {esc(str(s['last_error']))}" if s.get("last_error") else "")
+        + "</li>"
+        for hub, s in sorted(report.websub.items())
+    )
+    if hubs:
+        feeds += f"<h2>WebSub hubs (notifications since the service started)</h2><ul>{hubs}</ul>"
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -498,6 +508,7 @@ def health_json(report: StatusReport, *, pid: int | None = None) -> dict[str, An
             "threshold_seconds": h.threshold_seconds,
             "sources": report.counts(),
             "failed_feeds": len(report.feed_failures),
+            "websub_failed": sum(int(s.get("failed") or 0) for s in report.websub.values()),
         }
     )
 
