@@ -18,6 +18,7 @@ from crawler.discovery import (
     parse_sitemap,
     sniff_kind,
 )
+
 CORPUS = Path(__file__).resolve().parent / "corpus" / "feeds-sitemaps"
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 TZ = "Europe/Moscow"
