@@ -125,7 +125,8 @@ runs = Table(
     Column("source", String(64), nullable=False),
     Column("started_at", UTCDateTime, nullable=False),
     Column("finished_at", UTCDateTime),
-    Column("status", String(16), nullable=False),  # running | ok | degraded | failed | killed
+    # running | ok | degraded | partial | deferred | failed | interrupted | killed (docs/runs.md)
+    Column("status", String(16), nullable=False),
     Column("pages", Integer, nullable=False, default=0),
     Column("new", Integer, nullable=False, default=0),
     Column("updated", Integer, nullable=False, default=0),
@@ -134,6 +135,10 @@ runs = Table(
     Column("errors", Integer, nullable=False, default=0),
     Column("message", Text),
     Column("stats", JSON, nullable=False, default=dict),
+    # The process that owns a running run, so a row it left ``running`` when it died can be
+    # told from a live one (crawler.lifecycle.close_dead_runs).
+    Column("pid", Integer),
+    Column("host", String(255)),
     Index("ix_runs_source_started", "source", "started_at"),
 )
 
@@ -189,9 +194,20 @@ def _add_feed_signatures(conn: Connection) -> None:
     conn.execute(text("ALTER TABLE feed_builds ADD COLUMN stamp VARCHAR(64)"))
 
 
+def _add_run_owner(conn: Connection) -> None:
+    # Version 4: runs recorded before have no owner; a stale one among them is closed as
+    # interrupted by the next crawl, status or service start.
+    conn.execute(text("ALTER TABLE runs ADD COLUMN pid INTEGER"))
+    conn.execute(text("ALTER TABLE runs ADD COLUMN host VARCHAR(255)"))
+
+
 # Append-only: each entry upgrades the schema from version i to i+1. A fresh database is
 # created at the latest version directly; never edit an entry once released.
-MIGRATIONS: list[Callable[[Connection], None]] = [_add_html_policy, _add_feed_signatures]
+MIGRATIONS: list[Callable[[Connection], None]] = [
+    _add_html_policy,
+    _add_feed_signatures,
+    _add_run_owner,
+]
 SCHEMA_VERSION = 1 + len(MIGRATIONS)
 _MIGRATE_LOCK = 0x63697479  # PostgreSQL advisory lock key held while migrating ("city")
 
@@ -630,14 +646,22 @@ class Store:
 
     # -- runs ------------------------------------------------------------------------------
 
-    def start_run(self, source: str, *, now: datetime) -> int:
-        """Record the start of a crawl run; returns its id."""
+    def start_run(
+        self, source: str, *, now: datetime, pid: int | None = None, host: str | None = None
+    ) -> int:
+        """Record the start of a crawl run owned by process ``pid`` on ``host``; returns its id."""
 
         def run() -> int:
             with self._write() as conn:
                 inserted = conn.execute(
                     insert(runs).values(
-                        source=source, started_at=now, status="running", dropped={}, stats={}
+                        source=source,
+                        started_at=now,
+                        status="running",
+                        dropped={},
+                        stats={},
+                        pid=pid,
+                        host=host,
                     )
                 ).inserted_primary_key
                 assert inserted is not None
@@ -707,6 +731,39 @@ class Store:
                 if values:
                     conn.execute(update(runs).where(runs.c.id == run_id).values(**values))
                 return True
+
+        return bool(_retry_locked(run))
+
+    def get_run(self, run_id: int) -> dict[str, Any] | None:
+        """One run as a dict, or None."""
+        with self._read() as conn:
+            row = conn.execute(select(runs).where(runs.c.id == run_id)).mappings().first()
+        return dict(row) if row is not None else None
+
+    def running_runs(self) -> list[dict[str, Any]]:
+        """Runs still marked ``running`` (live, or left so by a process that died)."""
+        with self._read() as conn:
+            query = select(runs).where(runs.c.status == "running").order_by(runs.c.id)
+            return [dict(r) for r in conn.execute(query).mappings()]
+
+    def close_run(
+        self, run_id: int, *, status: str, now: datetime, message: str, only_running: bool = True
+    ) -> bool:
+        """Set a run's final status and message, keeping the figures it already has.
+
+        With ``only_running`` (the default) a run another process has already closed is left
+        alone; returns whether the row changed.
+        """
+
+        def run() -> bool:
+            with self._write() as conn:
+                query = update(runs).where(runs.c.id == run_id)
+                if only_running:
+                    query = query.where(runs.c.status == "running")
+                values: dict[str, Any] = {"status": status, "message": message}
+                if only_running:
+                    values["finished_at"] = now
+                return bool(conn.execute(query.values(**values)).rowcount)
 
         return bool(_retry_locked(run))
 

@@ -14,12 +14,14 @@ import asyncio
 import logging
 import multiprocessing
 import os
+import signal
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
 from typing import Any
 
 from crawler.extraction import extract_article
+from crawler.lifecycle import die_with_parent
 from crawler.models import ArticleData
 
 logger = logging.getLogger(__name__)
@@ -39,6 +41,9 @@ def default_workers(cpus: int | None = None) -> int:
 
 
 def _warm_up() -> None:
+    # A worker must not outlive the forkserver that forked it (which exits with the crawl
+    # child), even when the crawl child was killed with SIGKILL.
+    die_with_parent(signal.SIGKILL)
     # Import the extraction stack (lxml, trafilatura) before the first page, not during it.
     import crawler.extraction.core  # noqa: F401
 
