@@ -196,7 +196,7 @@ class RunRecorder:
             # A distributed worker's figures for the scheduled runs it served, before the store
             # closes.
             flush(closing=True)
-        log = logger.info if status in ("ok", "deferred", "interrupted") else logger.error
+        log = logger.error if status == "failed" else logger.info
         log(
             "[%s] run %s: %d pages, %d new, %d updated, %d unchanged, dropped %s%s",
             spider.source_name,
@@ -242,6 +242,13 @@ class RunRecorder:
             status = stats.get("cityfeeds/last_status")
             detail = f" (HTTP {status})" if status else ""
             return "failed", f"no feed, sitemap or listing could be read{detail}"
+        # Finished, but some article pages did not arrive (timeouts, resets, 5xx after the
+        # retries): what it stored counts, and those pages are fetched again next run (feed
+        # validators are not saved, so the feeds are read again in full). Pages refused by
+        # policy (robots.txt, size, private addresses) are no loss: they are never fetched.
+        lost = int(stats.get("cityfeeds/dropped/fetch_error", 0))
+        if lost:
+            return "partial", f"{lost} article page(s) could not be fetched"
         return "ok", None
 
 

@@ -185,8 +185,8 @@ class CrawlOutcome:
     interrupted: bool = False
 
     def failed_sources(self) -> list[str]:
-        """Sources whose run is not ``ok`` (or has no run at all); a deferral is no failure."""
-        fine = ("ok", "degraded", "deferred")
+        """Sources whose run did not succeed; ``partial`` and ``deferred`` are no failures."""
+        fine = ("ok", "degraded", "partial", "deferred")
         return [s for s, run in self.runs.items() if run.get("status") not in fine]
 
     def deferred_sources(self) -> list[str]:

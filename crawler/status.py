@@ -28,7 +28,8 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-OK_RESULTS = ("ok", "degraded")
+#: Run results that count as a success (``partial``: finished, some pages to fetch again).
+OK_RESULTS = ("ok", "degraded", "partial")
 FAILED_RESULTS = ("failed", "killed")
 #: Drop reasons that mean "a field the extractor needs is missing" (a layout change).
 EXTRACTION_DROPS = ("missing_title", "empty_page", "selector_leak", "bad_encoding")

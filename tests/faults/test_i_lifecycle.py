@@ -451,3 +451,40 @@ def test_robotstxt_response_is_counted_once(lab: Lab) -> None:
     assert site.hits("/robots.txt") == 1
     counts = re.findall(r"'robotstxt/response_count': (\d+)", lab.log_text())
     assert counts == ["1"], lab.log_text()[-3000:]
+
+
+# -- the final states, as the recorder and the CLI judge them ---------------------------------
+
+
+def test_partial_is_a_finished_run_that_lost_pages_and_no_failure() -> None:
+    from types import SimpleNamespace
+
+    from crawler.extensions import RunRecorder
+    from crawler.runner import CrawlOutcome
+    from crawler.status import SourceInputs, source_status
+
+    spider = SimpleNamespace(discovery_ok=1, discovery_failed=0)
+    lost = {"finish_reason": "finished", "cityfeeds/dropped/fetch_error": 2}
+    status, message = RunRecorder._verdict(spider, "finished", lost)
+    assert status == "partial" and message == "2 article page(s) could not be fetched"
+    refused = {"cityfeeds/dropped/robots_disallowed": 3, "cityfeeds/dropped/too_large": 1}
+    assert RunRecorder._verdict(spider, "finished", refused) == ("ok", None)  # policy, no loss
+    assert RunRecorder._verdict(spider, "interrupted", {})[0] == "interrupted"
+    assert RunRecorder._verdict(spider, "retry_after", {"cityfeeds/retry_after": 60})[0] == (
+        "deferred"
+    )
+    outcome = CrawlOutcome(
+        returncode=0,
+        killed=False,
+        duration=1.0,
+        runs={
+            "a": {"status": "partial"},
+            "b": {"status": "deferred"},
+            "c": {"status": "killed"},
+            "d": {"status": "interrupted"},
+        },
+    )
+    assert outcome.failed_sources() == ["c", "d"] and outcome.deferred_sources() == ["b"]
+    now = datetime.now(UTC)
+    run = {"status": "partial", "started_at": now, "finished_at": now, "stats": {}}
+    assert source_status(SourceInputs("a", True, 1800, [run], {}), now).state == "ok"
