@@ -141,12 +141,12 @@ class RunRecorder:
         Pages still downloading or being extracted are counted ``not_fetched/interrupted``;
         the articles waiting in the store's batch are written first.
         """
-        if self.finished:
-            return
+        spider = self.crawler.spider
+        if self.finished or spider is None:
+            return  # not started yet: the parent closes its run row as interrupted
         stats = self.crawler.stats
         assert stats is not None
         engine = self.crawler.engine
-        spider = self.crawler.spider
         in_flight = len(engine.downloader.active) if engine is not None else 0
         in_flight += int(getattr(spider, "extracting", 0))
         if in_flight:
@@ -155,9 +155,6 @@ class RunRecorder:
         if store_pipeline is not None:
             store_pipeline.flush(closing=True)
         self.spider_closed(spider, "interrupted")
-        close = getattr(spider, "closed", None)
-        if close is not None:
-            close("interrupted")  # lets the extraction workers go, in order
 
     def spider_closed(self, spider: Any, reason: str) -> None:
         if self.finished:

@@ -59,7 +59,9 @@ def die_with_parent(sig: int = signal.SIGTERM, *, parent: int | None = None) -> 
     """Have this process receive ``sig`` when its parent dies; returns the mechanism used.
 
     ``parent`` is the pid the parent announced (``$CITYFEEDS_PARENT_PID``): if the parent is
-    already gone when this runs, the signal is sent at once.
+    already gone when this runs, the signal is sent at once. Linux signals the death of the
+    parent *thread* that started this process; ``crawl_subprocess`` waits for its child in
+    that very thread, so the two coincide.
     """
     expected = parent if parent is not None else os.getppid()
     how = "watch"

@@ -116,15 +116,17 @@ class Interrupter:
     """SIGINT/SIGTERM in the crawl child: stop scheduling, give pages in flight ``grace`` s.
 
     The first signal closes every spider with reason ``interrupted``: no new request leaves,
-    and what is in flight may finish (its articles are stored). Whatever is still running after
-    ``grace`` seconds (or at a second signal) is recorded as it stands, pages in flight counted
-    ``not fetched (interrupted)``, the extraction workers are shut down, and the reactor stops.
-    A thread ends the process ``HARD_EXIT`` seconds later should the reactor itself be stuck.
+    and what is in flight may finish (its articles are stored, the run recorded, and the
+    process ends normally). Whatever still runs after ``grace`` seconds (or at a second
+    signal) is recorded as it stands, pages in flight counted ``not fetched (interrupted)``;
+    the extraction workers are shut down and waited for, and the process exits at once:
+    Scrapy's own reactor shutdown would wait for every download in flight. A thread ends the
+    process ``HARD_EXIT`` seconds later should any of this hang.
     """
 
     HARD_EXIT = 3.0
 
-    def __init__(self, process: Any, *, grace: float = 1.0) -> None:
+    def __init__(self, process: Any, *, grace: float = 0.5) -> None:
         self.process = process
         self.grace = grace
         self.requested: str | None = None
@@ -160,14 +162,20 @@ class Interrupter:
         reactor.callLater(self.grace, self._force)  # type: ignore[attr-defined]
 
     def _force(self) -> None:
-        from twisted.internet import reactor
+        from crawler.workpool import shutdown_pools
 
         for crawler in list(self.process.crawlers):
             recorder = getattr(crawler, "cityfeeds_recorder", None)
             if recorder is not None:
-                recorder.force_close()
-        if reactor.running:  # type: ignore[attr-defined]
-            reactor.stop()  # type: ignore[attr-defined]
+                try:
+                    recorder.force_close()
+                except Exception:
+                    logger.exception("could not record an interrupted run")
+        shutdown_pools()
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(INTERRUPTED_EXIT)
 
 
 #: Exit status of a crawl stopped by SIGINT/SIGTERM (128 + SIGINT, as shells report Ctrl-C).

@@ -26,7 +26,7 @@ CITYFEEDS_STORE_BATCH = 50
 CITYFEEDS_STORE_FLUSH_SECONDS = 1.0
 # On SIGINT/SIGTERM, how long pages in flight may take to finish before the run is recorded as
 # interrupted with them counted as not fetched (crawler.runner.Interrupter).
-CITYFEEDS_INTERRUPT_GRACE = 1.0
+CITYFEEDS_INTERRUPT_GRACE = 0.5
 # Run row ids created by the parent process (crawler.runner.crawl_subprocess), by source.
 CITYFEEDS_RUN_IDS: dict[str, int] = {}
 

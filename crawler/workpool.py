@@ -26,7 +26,14 @@ from crawler.models import ArticleData
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["BrokenProcessPool", "ExtractionPool", "default_workers", "release_pool", "shared_pool"]
+__all__ = [
+    "BrokenProcessPool",
+    "ExtractionPool",
+    "default_workers",
+    "release_pool",
+    "shared_pool",
+    "shutdown_pools",
+]
 
 
 def default_workers(cpus: int | None = None) -> int:
@@ -74,14 +81,14 @@ class ExtractionPool:
             self._discard()
             raise
 
-    def _discard(self) -> None:
+    def _discard(self, wait: bool = False) -> None:
         if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor.shutdown(wait=wait, cancel_futures=True)
             self._executor = None
 
-    def close(self) -> None:
-        """Stop the workers (pages still queued are cancelled)."""
-        self._discard()
+    def close(self, *, wait: bool = False) -> None:
+        """Stop the workers (pages still queued are cancelled; ``wait``: until they exit)."""
+        self._discard(wait)
 
 
 _SHARED: dict[int, ExtractionPool] = {}
@@ -97,6 +104,13 @@ def shared_pool(workers: int) -> ExtractionPool:
         pool = _SHARED[workers] = ExtractionPool(workers)
     pool.users += 1
     return pool
+
+
+def shutdown_pools() -> None:
+    """Stop every shared pool now and wait for its workers to exit (an interrupted crawl)."""
+    for pool in list(_SHARED.values()):
+        pool.close(wait=True)
+    _SHARED.clear()
 
 
 def release_pool(pool: ExtractionPool) -> None:

@@ -488,3 +488,17 @@ def test_partial_is_a_finished_run_that_lost_pages_and_no_failure() -> None:
     now = datetime.now(UTC)
     run = {"status": "partial", "started_at": now, "finished_at": now, "stats": {}}
     assert source_status(SourceInputs("a", True, 1800, [run], {}), now).state == "ok"
+
+
+def test_i4_the_service_skips_a_source_another_crawl_holds(tmp_path: Path) -> None:
+    from crawler.lifecycle import SourceLocks
+    from crawler.service import Service
+    from tests.test_scheduler import config_with, source
+
+    cfg = config_with(tmp_path, [source("alpha")])
+    svc = Service(cfg)  # the real crawl_subprocess
+    with SourceLocks.for_config(cfg, ["alpha"]):  # what a running `cityfeeds crawl` holds
+        assert svc.run_source("alpha") == "busy"
+    assert svc.store.recent_runs("alpha") == []  # no run row, no child started
+    assert svc.store.get_source_state("alpha")["consecutive_failures"] == 0
+    svc.store.close()
