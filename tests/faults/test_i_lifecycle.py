@@ -291,13 +291,15 @@ def test_i5_no_request_after_the_stop_and_unsent_ones_counted(lab: Lab) -> None:
         {
             "/robots.txt": html_route("User-agent: *\nAllow: /\n", "text/plain"),
             "/news/429": (429, {"Retry-After": "3600", "Content-Type": "text/plain"}, b"slow down"),
+            "/news/500": (500, {"Content-Type": "text/plain"}, b"oops"),  # retried
             **{path: html_route(article_html(f"Новость {path}")) for path in others},
         }
     )
-    # The scheduler hands out the feed's links last-first: /news/429 is asked for first, and
-    # the other ten wait in the host's download slot (one at a time, 0.3 s apart).
+    # The scheduler hands out the feed's links last-first: /news/500 and /news/429 are asked
+    # for first (the 500's retry is scheduled again), and the other ten wait in the host's
+    # download slot (one at a time, 0.3 s apart).
     site.routes["/rss.xml"] = html_route(
-        rss(site.base, [*others, "/news/429"]), "application/rss+xml"
+        rss(site.base, [*others, "/news/429", "/news/500"]), "application/rss+xml"
     )
     lab.source("i5", site.base)
     lab.crawl = {"concurrency_per_host": 1, "download_delay": 0.3}
@@ -311,7 +313,7 @@ def test_i5_no_request_after_the_stop_and_unsent_ones_counted(lab: Lab) -> None:
     dropped = sum((run.get("dropped") or {}).values())
     assert not_fetched > 0
     # Every requested article URL: stored, dropped with a reason, or counted not fetched.
-    assert run["new"] + dropped + not_fetched == len(others) + 1, run
+    assert run["new"] + dropped + not_fetched == len(others) + 2, run
 
 
 # -- I6 a long Retry-After defers the source ---------------------------------------------------
