@@ -128,6 +128,23 @@ def test_runs_are_recorded(store: Store) -> None:
     assert stale
 
 
+def test_run_owner_and_closing_a_run_keeps_its_figures(store: Store) -> None:
+    run_id = store.start_run("vm", now=NOW, pid=4321, host="crawl-1")
+    other = store.start_run("m24", now=NOW)
+    assert [(r["id"], r["pid"], r["host"]) for r in store.running_runs()] == [
+        (run_id, 4321, "crawl-1"),
+        (other, None, None),
+    ]
+    store.finish_run(run_id, status="interrupted", stats=RunStats(pages=4, new=2), now=NOW)
+    # Only a running row is closed, unless told otherwise; the figures stay either way.
+    assert not store.close_run(run_id, status="failed", now=NOW, message="late")
+    assert store.close_run(run_id, status="killed", now=NOW, message="timeout", only_running=False)
+    run = store.get_run(run_id) or {}
+    assert (run["status"], run["message"], run["pages"], run["new"]) == ("killed", "timeout", 4, 2)
+    assert store.close_run(other, status="interrupted", now=NOW, message="owner gone")
+    assert store.running_runs() == [] and store.get_run(10**6) is None
+
+
 def test_validators_round_trip(store: Store) -> None:
     assert store.get_validators("https://vm.ru/rss") == (None, None)
     store.set_validators("https://vm.ru/rss", '"abc"', "Tue, 01 Dec 2026 10:00:00 GMT", now=NOW)
