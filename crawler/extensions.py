@@ -9,10 +9,12 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
+from scrapy.utils.defer import deferred_from_coro
 from twisted.internet import task
 
 from crawler.context import get_context
 from crawler.lifecycle import hostname
+from crawler.middlewares import drain_download_queues
 from crawler.normalize.dates import parse_retry_after
 from crawler.store import RunStats
 
@@ -131,9 +133,9 @@ class RunRecorder:
         self.interrupted = why
         engine = self.crawler.engine
         if engine is not None and engine.spider is not None:
-            from scrapy.utils.defer import deferred_from_coro
-
             deferred_from_coro(engine.close_spider_async(reason="interrupted"))
+            # Requests waiting for their turn in a download slot are not in flight yet.
+            drain_download_queues(self.crawler, "interrupted")
 
     def force_close(self) -> None:
         """Record the run as it stands, now: the reactor is about to stop.
@@ -175,7 +177,7 @@ class RunRecorder:
         stats = self.crawler.stats.get_stats()
         run = run_stats_from(stats)
         status, message = self._verdict(spider, reason, stats)
-        if self.interrupted and status not in ("failed",):
+        if self.interrupted and status != "failed":
             status, message = "interrupted", f"interrupted ({self.interrupted})"
         if status == "ok" and not stats.get("cityfeeds/errors/article"):
             mw = getattr(self.crawler, "cityfeeds_conditional", None)

@@ -59,6 +59,31 @@ def _not_fetched(crawler: Crawler, request: Request, reason: str) -> NotFetched:
     return NotFetched(reason, f"not fetched ({reason}): {request.url}")
 
 
+def drain_download_queues(crawler: Crawler, reason: str, *, host: str | None = None) -> int:
+    """Fail the requests waiting in download slots (of ``host``, or all) as not fetched.
+
+    Requests queued in a slot (for DOWNLOAD_DELAY or a free connection) have passed every
+    ``process_request`` already and would still go out after the run decided to stop. Returns
+    how many were taken out.
+    """
+    engine = crawler.engine
+    if engine is None:
+        return 0
+    drained = 0
+    for slot in engine.downloader.slots.values():
+        waiting = [
+            entry
+            for entry in slot.queue
+            if host is None or urlparse_cached(entry[0]).hostname == host
+        ]
+        for entry in waiting:
+            slot.queue.remove(entry)
+            queued_request, deferred = entry
+            deferred.errback(_not_fetched(crawler, queued_request, reason))
+            drained += 1
+    return drained
+
+
 def _block(
     crawler: Crawler, reason: str, url: str, why: str, *, level: int = logging.WARNING
 ) -> Blocked:
@@ -336,15 +361,7 @@ class RetryAfterMiddleware:
         passed ``process_request`` already; they are taken out of the queue and failed here.
         """
         self.stopped_hosts.add(host)
-        engine = self.crawler.engine
-        if engine is None:
-            return
-        for slot in engine.downloader.slots.values():
-            waiting = [entry for entry in slot.queue if urlparse_cached(entry[0]).hostname == host]
-            for entry in waiting:
-                slot.queue.remove(entry)
-                queued_request, deferred = entry
-                deferred.errback(_not_fetched(self.crawler, queued_request, "retry_after"))
+        drain_download_queues(self.crawler, "retry_after", host=host)
 
     def _slow_slot(self, request: Request, seconds: float) -> None:
         engine = self.crawler.engine
