@@ -190,7 +190,7 @@ def run(args: argparse.Namespace, config: Config | None) -> int:
         print(f"Topics from {origin}")
         cfg_path = demo_config(text, server.site_url, server.feeds_url, workdir, output)
         crawl_args = argparse.Namespace(
-            sources=[], no_feeds=False, timeout=300, quiet=False, verbose=args.verbose
+            sources=[], no_feeds=False, timeout=300, quiet=False, verbose=args.verbose, wait=False
         )
         status = crawl_run(crawl_args, load_config(cfg_path))
         print()

@@ -37,6 +37,7 @@ from cityfeeds.service.schedule import (
 from cityfeeds.status import OK_RESULTS, StatusReport, collect_inputs, compute_status
 from crawler.config import Config
 from crawler.context import utcnow
+from crawler.lifecycle import SourceBusy, close_dead_runs
 from crawler.normalize.dates import parse_retry_after
 from crawler.runner import CrawlOutcome
 
@@ -47,7 +48,6 @@ Clock = Callable[[], datetime]
 CrawlFn = Callable[..., CrawlOutcome]
 
 JOB_PREFIX = "crawl:"
-STALE_MESSAGE = "left unfinished by a service that died"
 
 
 @dataclass
@@ -144,12 +144,13 @@ class Service:
     def _start(self) -> None:
         self.started_at = self.clock()
         reaped = self.children.reap_orphans()
-        stale = self.store.close_stale_runs(now=self.clock(), message=STALE_MESSAGE)
+        # Only runs whose owner process is gone: a `cityfeeds crawl` may be running meanwhile.
+        stale = close_dead_runs(self.store, self.clock())
         if reaped or stale:
             logger.warning(
                 "recovered from an unclean stop: %d orphan crawl(s) stopped, %d run(s) closed",
                 len(reaped),
-                stale,
+                len(stale),
             )
         self.config.output_dir.mkdir(parents=True, exist_ok=True)
         self._start_monitoring()
@@ -344,6 +345,10 @@ class Service:
             self._active[name] = None
         try:
             outcome, error = self._crawl(name)
+            if isinstance(error, SourceBusy):
+                # A `cityfeeds crawl` of this source is running: not this source's failure.
+                logger.warning("[%s] %s: run skipped", name, error)
+                return "busy"
             result = self._record(name, outcome, error)
             if self.rebuilder is not None:
                 self.rebuilder.request()
@@ -376,6 +381,8 @@ class Service:
                 log_level=self.options.child_log_level,
                 on_start=on_start,
             ), None
+        except SourceBusy as exc:
+            return None, exc
         except Exception as exc:  # the scheduler thread must survive anything a crawl does
             logger.exception("[%s] crawl could not run", name)
             return None, exc
@@ -396,11 +403,20 @@ class Service:
             return "interrupted"
         stats = run.get("stats") or {}
         retry_after = parse_retry_after(stats.get("retry_after"), now)
+        # A deferral (the site asked to come back later) or an interrupt is no failure: the
+        # count of failures stays, and a deferral's next attempt waits for the given time.
+        no_fault = status in ("deferred", "interrupted")
         with self._state_lock:
             state = self.store.get_source_state(name)
-            failures = 0 if ok else int(state.get("consecutive_failures") or 0) + 1
+            failures = int(state.get("consecutive_failures") or 0)
+            if not no_fault:
+                failures = 0 if ok else failures + 1
             until = backoff_until(
-                failures, self.period(name), self.config.schedule.max_backoff, now, retry_after
+                failures if not no_fault else 0,
+                self.period(name),
+                self.config.schedule.max_backoff,
+                now,
+                retry_after if status != "interrupted" else None,
             )
             values: dict[str, Any] = {
                 "consecutive_failures": failures,
@@ -410,7 +426,15 @@ class Service:
             if ok:
                 values["last_success"] = now
             self.store.set_source_state(name, **values)
-        if ok:
+        if status == "deferred":
+            logger.warning(
+                "[%s] crawl deferred: %s new, %s updated; %s",
+                name,
+                run.get("new", 0),
+                run.get("updated", 0),
+                f"waiting until {until.isoformat(timespec='seconds')}" if until else "no wait",
+            )
+        elif ok or no_fault:
             logger.info(
                 "[%s] crawl %s: %s new, %s updated, %s pages",
                 name, status, run.get("new", 0), run.get("updated", 0), run.get("pages", 0),

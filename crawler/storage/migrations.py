@@ -24,12 +24,20 @@ def _add_feed_signatures(conn: Connection) -> None:
     conn.execute(text("ALTER TABLE feed_builds ADD COLUMN stamp VARCHAR(64)"))
 
 
+def _add_run_owner(conn: Connection) -> None:
+    # Version 4: runs recorded before have no owner; a stale one among them is closed as
+    # interrupted by the next crawl, status or service start.
+    conn.execute(text("ALTER TABLE runs ADD COLUMN pid INTEGER"))
+    conn.execute(text("ALTER TABLE runs ADD COLUMN host VARCHAR(255)"))
+
+
 # Append-only: each entry upgrades the schema from version i to i+1. A fresh database is
 # created at the latest version directly (from crawler.storage.schema, which must already hold
 # what the new entry adds); never edit an entry once released.
 MIGRATIONS: list[Callable[[Connection], None]] = [
     _add_html_policy,
     _add_feed_signatures,
+    _add_run_owner,
 ]
 SCHEMA_VERSION = 1 + len(MIGRATIONS)
 _MIGRATE_LOCK = 0x63697479  # PostgreSQL advisory lock key held while migrating ("city")
