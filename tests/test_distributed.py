@@ -18,19 +18,14 @@ import scrapy
 
 from cityfeeds.cli import main
 from cityfeeds.devtools.demo_site import STORIES, Story, serve_site
+from cityfeeds.distributed import enqueue_crawl, enqueue_sources, queue_length
 from crawler.config import load_config
 from crawler.discovery import Link
-from crawler.distributed import (
-    RUN_META,
-    SOURCE_META,
-    DistributedNewsSpider,
-    RunCounts,
-    SourceDupeFilter,
-    dumps,
-    enqueue_sources,
-    loads,
-    queue_length,
-)
+from crawler.distributed.dupefilter import SourceDupeFilter
+from crawler.distributed.run_counts import RunCounts
+from crawler.distributed.serialize import dumps, loads
+from crawler.distributed.settings import RUN_META, SOURCE_META
+from crawler.distributed.spider import DistributedNewsSpider
 from crawler.storage import Store
 from tests.conftest import ROOT, write_site_config
 
@@ -252,7 +247,6 @@ def test_service_in_distributed_mode_queues_for_workers_and_rebuilds(
     redis_url: str, tmp_path: Path
 ) -> None:
     from cityfeeds.service import Service, ServiceOptions
-    from crawler.distributed import enqueue_crawl
 
     with serve_site() as site:
         cfg = write_site_config(tmp_path, site.base_url)
@@ -296,8 +290,6 @@ def test_service_in_distributed_mode_queues_for_workers_and_rebuilds(
 
 
 def test_distributed_enqueue_failure_fails_the_run(tmp_path: Path) -> None:
-    from crawler.distributed import enqueue_crawl
-
     cfg = write_site_config(tmp_path, "http://127.0.0.1:9/")
     config = load_config(cfg)
     outcome = enqueue_crawl("redis://127.0.0.1:1/0")(config, ["demo"])

@@ -6,6 +6,8 @@ import argparse
 import sys
 
 from crawler.config import Config
+from crawler.distributed.settings import DEFAULT_PREFIX, redis_url_from
+from crawler.storage import Store
 
 NAME = "enqueue"
 HELP = "queue the named (default: all enabled) sources for `cityfeeds worker` processes (Redis)"
@@ -30,14 +32,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--redis-url", help="Redis URL (default: $CITYFEEDS_REDIS_URL or redis://127.0.0.1:6379/0)"
     )
     parser.add_argument(
-        "--prefix", default="cityfeeds", help="Redis key prefix (default: %(default)s)"
+        "--prefix", default=DEFAULT_PREFIX, help="Redis key prefix (default: %(default)s)"
     )
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
     """Queue the sources' start requests as recorded runs; 1 when nothing could be queued."""
-    from crawler.distributed import enqueue_recorded, queue_length, redis_url_from
-    from crawler.storage import Store
+    # Lazy: it imports scrapy-redis, an optional extra (cityfeeds[redis]) the other commands
+    # do without.
+    from cityfeeds.distributed import enqueue_recorded, queue_length
 
     sources = config.select_sources(args.sources)
     if not sources:

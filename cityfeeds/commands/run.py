@@ -7,6 +7,7 @@ import logging
 import sys
 
 from crawler.config import Config
+from crawler.distributed.settings import redis_url_from
 
 NAME = "run"
 HELP = "run the service: crawl each source on its schedule, rebuild and serve the feeds"
@@ -91,7 +92,8 @@ def run(args: argparse.Namespace, config: Config) -> int:
     )
     crawl = None
     if args.distributed:
-        from crawler.distributed import enqueue_crawl, redis_url_from
+        # Lazy: scrapy-redis is an optional extra (cityfeeds[redis]), needed only here.
+        from cityfeeds.distributed import enqueue_crawl
 
         crawl = enqueue_crawl(redis_url_from(args.redis_url))
         options.rebuild_every = max(10.0, args.rebuild_every)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import os
 
 from crawler.config import Config
+from crawler.distributed.settings import DEFAULT_DUPEFILTER_TTL, DEFAULT_PREFIX, redis_url_from
 
 NAME = "worker"
 HELP = "run a crawl worker on the shared Redis queue (see `cityfeeds enqueue`)"
@@ -29,7 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--database-url", help="database URL (default: $CITYFEEDS_DATABASE_URL or the config's)"
     )
     parser.add_argument(
-        "--prefix", default="cityfeeds", help="Redis key prefix (default: %(default)s)"
+        "--prefix", default=DEFAULT_PREFIX, help="Redis key prefix (default: %(default)s)"
     )
     parser.add_argument(
         "--exit-when-idle",
@@ -40,7 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--dedupe-ttl",
         type=int,
-        default=1800,
+        default=DEFAULT_DUPEFILTER_TTL,
         metavar="SECONDS",
         help="fetch a URL at most once per SECONDS across all workers (default: %(default)s)",
     )
@@ -51,9 +53,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, config: Config) -> int:
     """Run the worker in this process until idle or interrupted."""
-    import os
-
-    from crawler.distributed import redis_url_from, run_worker
+    # Lazy: it imports scrapy-redis, an optional extra (cityfeeds[redis]) the other commands
+    # do without.
+    from cityfeeds.distributed import run_worker
 
     log_level = {0: "WARNING", 1: "INFO"}.get(args.verbose, "DEBUG")
     run_worker(

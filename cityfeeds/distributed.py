@@ -1,0 +1,163 @@
+"""Distributed crawling, the application side: queue sources for workers, run a worker.
+
+``cityfeeds enqueue`` and the service in distributed mode (``cityfeeds run --distributed``) queue
+each source's discovery requests as a recorded run; ``cityfeeds worker`` runs the Scrapy worker
+of :mod:`crawler.distributed` on the shared queue. Importing this module imports scrapy-redis,
+an optional extra (``cityfeeds[redis]``): the commands import it only when they run.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from scrapy.crawler import CrawlerProcess
+from scrapy.settings import Settings
+from scrapy_redis.connection import get_redis
+from scrapy_redis.queue import PriorityQueue
+
+import crawler.settings as project_settings
+from crawler.config import Config, SourceSpec
+from crawler.distributed import serialize
+from crawler.distributed.settings import (
+    DEFAULT_DUPEFILTER_TTL,
+    DEFAULT_PREFIX,
+    RUN_META,
+    SOURCE_META,
+    distributed_settings,
+    queue_key,
+)
+from crawler.distributed.spider import DistributedNewsSpider
+from crawler.runner import CrawlOutcome, crawl_settings
+from crawler.storage import RunStats, Store
+
+
+def enqueue_sources(
+    sources: Sequence[SourceSpec],
+    *,
+    redis_url: str,
+    prefix: str = DEFAULT_PREFIX,
+    run_ids: dict[str, int] | None = None,
+) -> dict[str, int]:
+    """Push each source's discovery requests into the shared queue; returns counts per source.
+
+    With ``run_ids`` (source name to its row in ``runs``) every request, and every request the
+    workers derive from it, carries the run, so the workers add the pages' outcome to it.
+    """
+    server = get_redis(url=redis_url)
+    spider = DistributedNewsSpider()  # no crawler: it only names the requests' callbacks
+    queue = PriorityQueue(server, spider, queue_key(prefix), serializer=serialize)
+    counts: dict[str, int] = {}
+    for spec in sources:
+        spider.spec = spec
+        spider.sitemaps_seen = set()
+        requests = spider.discovery_requests()
+        for request in requests:
+            request.meta[SOURCE_META] = spec.name
+            if run_ids and spec.name in run_ids:
+                request.meta[RUN_META] = run_ids[spec.name]
+            queue.push(request)
+        counts[spec.name] = len(requests)
+    return counts
+
+
+def queue_length(redis_url: str, prefix: str = DEFAULT_PREFIX) -> int:
+    """Requests waiting in the shared queue."""
+    return int(get_redis(url=redis_url).zcard(queue_key(prefix)))
+
+
+def run_worker(
+    config: Config,
+    *,
+    redis_url: str,
+    database_url: str | None = None,
+    prefix: str = DEFAULT_PREFIX,
+    exit_when_idle: float | None = None,
+    dupefilter_ttl: int = DEFAULT_DUPEFILTER_TTL,
+    concurrency: int | None = None,
+    log_level: str = "WARNING",
+    extra_settings: dict[str, Any] | None = None,
+) -> None:
+    """Run one worker in this process until idle (``exit_when_idle``) or forever."""
+    assert config.path is not None, "a worker needs a config loaded from a file"
+    settings = Settings()
+    settings.setmodule(project_settings, priority="project")
+    settings.update(
+        crawl_settings(
+            config, config_path=Path(config.path), database_url=database_url, log_level=log_level
+        ),
+        priority="cmdline",
+    )
+    settings.update(
+        distributed_settings(
+            redis_url, prefix=prefix, exit_when_idle=exit_when_idle, dupefilter_ttl=dupefilter_ttl
+        ),
+        priority="cmdline",
+    )
+    if concurrency:
+        settings.set("CONCURRENT_REQUESTS", concurrency, priority="cmdline")
+    if extra_settings:
+        settings.update(extra_settings, priority="cmdline")
+    process = CrawlerProcess(settings)
+    process.crawl(DistributedNewsSpider)
+    process.start()
+
+
+def enqueue_recorded(
+    config: Config,
+    sources: Sequence[str],
+    *,
+    redis_url: str,
+    prefix: str = DEFAULT_PREFIX,
+    store: Store,
+) -> dict[str, dict[str, Any]]:
+    """Queue each source for the workers as a recorded run; returns each source's run row.
+
+    The run is ``ok`` with the number of discovery requests queued, or ``failed`` when Redis
+    cannot take them (so the source backs off like a failing crawl). The workers then add the
+    pages they fetch for it, and the articles stored, to the same row.
+    """
+    recorded: dict[str, dict[str, Any]] = {}
+    for name in sources:
+        run_id = store.start_run(name, now=datetime.now(UTC))
+        try:
+            counts = enqueue_sources(
+                [config.source(name)], redis_url=redis_url, prefix=prefix, run_ids={name: run_id}
+            )
+        except Exception as exc:  # Redis down, bad URL: the source's run failed
+            status, message, queued = "failed", f"cannot queue: {exc}", 0
+        else:
+            queued = counts.get(name, 0)
+            status, message = "ok", f"queued {queued} discovery request(s) for workers"
+        stats = RunStats(extra={"queued": queued, "mode": "distributed"})
+        store.finish_run(run_id, status=status, stats=stats, now=datetime.now(UTC), message=message)
+        recorded[name] = store.recent_runs(name, limit=1)[0]
+    return recorded
+
+
+def enqueue_crawl(redis_url: str, prefix: str = DEFAULT_PREFIX) -> Callable[..., CrawlOutcome]:
+    """A ``crawl`` function for the service in distributed mode: queue, don't fetch.
+
+    It has the signature of ``crawl_subprocess`` (the service calls it the same way) and
+    records each source's run with :func:`enqueue_recorded`.
+    """
+
+    def crawl(config: Config, sources: Sequence[str], **_: Any) -> CrawlOutcome:
+        started = time.monotonic()
+        store = Store.open(config.database_url)
+        try:
+            outcome = CrawlOutcome(returncode=0, killed=False, duration=0.0)
+            outcome.runs.update(
+                enqueue_recorded(config, sources, redis_url=redis_url, prefix=prefix, store=store)
+            )
+            if any(run["status"] != "ok" for run in outcome.runs.values()):
+                outcome.returncode = 1
+            outcome.duration = time.monotonic() - started
+            return outcome
+        finally:
+            store.close()
+
+    return crawl

@@ -1,0 +1,44 @@
+"""Load and validate the one TOML configuration file (sources, topics, paths, politeness).
+
+The package's public API, used across the project: ``from crawler.config import Config, ...``.
+One module per job: :mod:`~crawler.config.loader` (reading the file into a :class:`Config`),
+:mod:`~crawler.config.sources` (``[[sources]]``), :mod:`~crawler.config.sections` (the
+``[cityfeeds]``, ``[crawl]``, ``[schedule]`` and ``[websub]`` tables) and
+:mod:`~crawler.config.validators` (URLs, schedules, regexes, selectors, time zones).
+"""
+
+from __future__ import annotations
+
+from crawler.config.loader import (
+    DEFAULT_CONFIG,
+    ENV_CONFIG,
+    ENV_DATABASE_URL,
+    Config,
+    ConfigError,
+    config_path,
+    load_config,
+    parse_config,
+)
+from crawler.config.sections import CrawlSpec, GeneralSpec, ScheduleSpec, WebSubSpec
+from crawler.config.sources import ListingSpec, SourceSpec
+from crawler.config.validators import SELECTOR_FIELDS, check_schedule, parse_interval
+
+__all__ = [
+    "DEFAULT_CONFIG",
+    "ENV_CONFIG",
+    "ENV_DATABASE_URL",
+    "SELECTOR_FIELDS",
+    "Config",
+    "ConfigError",
+    "CrawlSpec",
+    "GeneralSpec",
+    "ListingSpec",
+    "ScheduleSpec",
+    "SourceSpec",
+    "WebSubSpec",
+    "check_schedule",
+    "config_path",
+    "load_config",
+    "parse_config",
+    "parse_interval",
+]

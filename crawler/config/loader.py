@@ -1,0 +1,179 @@
+"""Read the one TOML configuration file into a validated :class:`Config`."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import tomllib
+import typing
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from crawler.config.sections import CrawlSpec, GeneralSpec, ScheduleSpec, WebSubSpec
+from crawler.config.sources import SourceSpec
+from crawler.topics.spec import TopicSpec
+
+DEFAULT_CONFIG = "cityfeeds.toml"
+ENV_CONFIG = "CITYFEEDS_CONFIG"
+ENV_DATABASE_URL = "CITYFEEDS_DATABASE_URL"
+
+
+class ConfigError(Exception):
+    """The configuration file is missing or invalid; the message names the offending entry."""
+
+
+class Config:
+    """The validated configuration. Paths are absolute, resolved against the config's folder."""
+
+    def __init__(self, raw: dict[str, Any], *, path: Path | None = None) -> None:
+        self.path = path
+        root = path.parent if path else Path.cwd()
+        self.root = root
+        known = {"cityfeeds", "crawl", "schedule", "sources", "topics", "websub"}
+        for key in raw:
+            if key not in known:
+                raise ConfigError(
+                    f"unknown top-level key {key!r}{_did_you_mean(key, known)} "
+                    f"(known: {', '.join(sorted(known))})"
+                )
+        self.general = _validate(GeneralSpec, raw.get("cityfeeds", {}), "[cityfeeds]")
+        self.crawl = _validate(CrawlSpec, raw.get("crawl", {}), "[crawl]")
+        self.schedule = _validate(ScheduleSpec, raw.get("schedule", {}), "[schedule]")
+        if not self.schedule.timezone:
+            self.schedule.timezone = self.general.timezone
+        self.websub = _validate(WebSubSpec, raw.get("websub", {}), "[websub]")
+
+        self.sources: list[SourceSpec] = []
+        seen: set[str] = set()
+        for i, entry in enumerate(raw.get("sources", [])):
+            label = f"sources[{i}]" + (
+                f" ({entry.get('name')!r})" if isinstance(entry, dict) else ""
+            )
+            src = _validate(SourceSpec, entry, label)
+            if src.name in seen:
+                raise ConfigError(f"{label}: duplicate source name {src.name!r}")
+            seen.add(src.name)
+            if not src.timezone:
+                src.timezone = self.general.timezone
+            self.sources.append(src)
+
+        self.topics: list[TopicSpec] = []
+        topic_ids: set[str] = set()
+        for i, entry in enumerate(raw.get("topics", [])):
+            label = f"topics[{i}]" + (f" ({entry.get('id')!r})" if isinstance(entry, dict) else "")
+            topic = _validate(TopicSpec, entry, label)
+            if topic.id in topic_ids:
+                raise ConfigError(f"{label}: duplicate topic id {topic.id!r}")
+            topic_ids.add(topic.id)
+            unknown = [s for s in getattr(topic, "sources", []) if s not in seen]
+            if unknown:
+                raise ConfigError(
+                    f"{label}: unknown source(s) {', '.join(map(repr, unknown))} "
+                    f"(known: {', '.join(sorted(seen))})"
+                )
+            self.topics.append(topic)
+
+        env_db = os.environ.get(ENV_DATABASE_URL)
+        self.database_url = env_db or _resolve_sqlite(self.general.database_url, root)
+        self.output_dir = (root / self.general.output_dir).resolve()
+        self.base_url = self.general.base_url
+        self.feed_size = self.general.feed_size
+        self.feed_max_html_chars = self.general.feed_max_html_chars
+        self.timezone = self.general.timezone
+
+    def source(self, name: str) -> SourceSpec:
+        """The source called ``name``; ConfigError listing the known names otherwise."""
+        for src in self.sources:
+            if src.name == name:
+                return src
+        known = ", ".join(s.name for s in self.sources) or "(none)"
+        raise ConfigError(f"unknown source {name!r} (known: {known})")
+
+    def select_sources(self, names: list[str] | None) -> list[SourceSpec]:
+        """Named sources (all enabled ones when ``names`` is empty)."""
+        if names:
+            return [self.source(n) for n in names]
+        return [s for s in self.sources if s.enabled]
+
+
+def _resolve_sqlite(url: str, root: Path) -> str:
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
+        return prefix + str((root / url[len(prefix) :]).resolve())
+    return url
+
+
+def _validate(model: type[BaseModel], data: Any, label: str) -> Any:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{label}: expected a table, got {type(data).__name__}")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = ".".join(str(p) for p in err["loc"])
+            msg = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                key = str(err["loc"][-1])
+                msg = "unknown key" + _did_you_mean(key, _known_keys(model, err["loc"][:-1]))
+            problems.append(f"{loc}: {msg}" if loc else msg)
+        raise ConfigError(f"{label}: " + "; ".join(problems)) from None
+
+
+def _did_you_mean(key: str, known: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` for the nearest known key, or "" when none is close."""
+    close = difflib.get_close_matches(key, sorted(known), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _known_keys(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[str]:
+    """The keys a table accepts at ``loc`` (a pydantic error location) below ``model``."""
+    current: type[BaseModel] | None = model
+    for part in loc:
+        if isinstance(part, int):
+            continue  # an index into a list of tables
+        field = current.model_fields.get(part) if current is not None else None
+        current = _model_in(field.annotation) if field is not None else None
+    return list(current.model_fields) if current is not None else []
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The pydantic model inside an annotation such as ``list[ListingSpec] | None``."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """The config file to use: ``--config``, then ``$CITYFEEDS_CONFIG``, then ./cityfeeds.toml."""
+    return Path(explicit or os.environ.get(ENV_CONFIG) or DEFAULT_CONFIG)
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> Config:
+    """Read, parse and validate the configuration; raise ConfigError with a clear message."""
+    p = config_path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"config file not found: {p} (use --config FILE or ${ENV_CONFIG})"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {p}: {exc}") from None
+    return parse_config(text, path=p.resolve())
+
+
+def parse_config(text: str, *, path: Path | None = None) -> Config:
+    """Parse TOML text into a validated Config."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path or 'config'}: invalid TOML: {exc}") from None
+    return Config(raw, path=path)

@@ -1,0 +1,92 @@
+"""The config's top-level tables: ``[cityfeeds]``, ``[crawl]``, ``[schedule]``, ``[websub]``."""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator
+
+from crawler.config.validators import _check_timezone, _Strict, check_schedule
+from crawler.normalize.urls import is_http_url
+
+
+class GeneralSpec(_Strict):
+    """The ``[cityfeeds]`` table."""
+
+    output_dir: str = "output"
+    database_url: str = "sqlite:///data/cityfeeds.db"
+    base_url: str = "http://127.0.0.1:8080/"
+    feed_size: int = Field(default=50, ge=1, le=1000)
+    feed_max_html_chars: int = Field(default=6000, ge=200, le=200_000)
+    timezone: str = "Europe/Moscow"
+    title: str = "cityfeeds"
+
+    @field_validator("base_url")
+    @classmethod
+    def _base(cls, v: str) -> str:
+        if not is_http_url(v):
+            raise ValueError(f"base_url must be an http(s) URL, got {v!r}")
+        return v if v.endswith("/") else v + "/"
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        return _check_timezone(v)
+
+
+class CrawlSpec(_Strict):
+    """The ``[crawl]`` table: politeness and limits."""
+
+    user_agent: str = "cityfeeds/0.1 (+https://github.com/cityfeeds/cityfeeds)"
+    download_delay: float = Field(default=1.0, ge=0)
+    concurrency_per_host: int = Field(default=2, ge=1, le=8)
+    autothrottle: bool = True
+    obey_robots: bool = True
+    timeout: int = Field(default=30, ge=1, le=600)
+    max_pages_per_run: int = Field(default=300, ge=1)
+    depth_limit: int = Field(default=3, ge=0)
+    max_listing_pages: int = Field(default=5, ge=1, le=100)
+    refresh_hours: float = Field(default=24, ge=0)
+    run_timeout: int = Field(default=1800, ge=10)
+    max_response_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+    retry_times: int = Field(default=2, ge=0, le=10)
+
+
+class ScheduleSpec(_Strict):
+    """The ``[schedule]`` table: service defaults."""
+
+    default: str = "*/30 * * * *"
+    jitter: int = Field(default=120, ge=0)
+    timezone: str = ""
+    max_backoff: int = Field(default=6 * 3600, ge=60)
+    serve: bool = True
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+
+    @field_validator("default")
+    @classmethod
+    def _default(cls, v: str) -> str:
+        return check_schedule(v)
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        return _check_timezone(v) if v else v
+
+
+class WebSubSpec(_Strict):
+    """The ``[websub]`` table: hubs told when a feed changes (none: no hub links, no pings)."""
+
+    hubs: list[str] = []
+    attempts: int = Field(default=5, ge=1, le=20)
+    backoff: float = Field(default=2.0, ge=0, le=3600)
+    timeout: float = Field(default=10.0, gt=0, le=300)
+
+    @field_validator("hubs")
+    @classmethod
+    def _hubs(cls, v: list[str]) -> list[str]:
+        for hub in v:
+            # Whitespace or control characters could not go into a feed's XML unchanged.
+            if not is_http_url(hub) or any(c.isspace() or ord(c) < 32 for c in hub):
+                raise ValueError(f"hubs: not an http(s) URL: {hub!r}")
+        if len(set(v)) != len(v):
+            raise ValueError("hubs: a hub is listed twice")
+        return v

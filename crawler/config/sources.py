@@ -1,0 +1,118 @@
+"""The ``[[sources]]`` entries: one site to crawl, and its HTML listing pages."""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import Field, field_validator, model_validator
+
+from crawler.config.validators import (
+    SELECTOR_FIELDS,
+    _check_regex,
+    _check_selector,
+    _check_timezone,
+    _check_url,
+    _idna,
+    _Strict,
+    check_schedule,
+)
+from crawler.normalize.urls import host_of
+
+_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+
+class ListingSpec(_Strict):
+    """An HTML listing page whose links matching ``link_pattern`` are articles."""
+
+    url: str
+    link_pattern: str = ""
+    next_page: str = ""  # a template with {page} (2, 3, ...) or a CSS selector of the "next" link
+    max_pages: int | None = Field(default=None, ge=1, le=100)
+
+    @field_validator("link_pattern")
+    @classmethod
+    def _link(cls, v: str) -> str:
+        return _check_regex(v) if v else v
+
+
+class SourceSpec(_Strict):
+    """One site to crawl: identity, discovery and optional per-field selectors."""
+
+    name: str
+    title: str
+    url: str
+    city: str = ""
+    language: str = "ru"
+    timezone: str = ""
+    enabled: bool = True
+    feeds: list[str] = []
+    sitemaps: list[str] = []
+    listings: list[ListingSpec] = []
+    article_pattern: str = ""
+    allowed_domains: list[str] = []
+    allow_private: bool = False
+    selectors: dict[str, str] = {}
+    site_names: list[str] = []
+    schedule: str = ""
+    max_pages_per_run: int | None = Field(default=None, ge=1)
+    notes: str = ""
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not _NAME_RE.match(v):
+            raise ValueError(f"source name {v!r}: use lowercase letters, digits, '-' or '_'")
+        return v
+
+    @field_validator("article_pattern")
+    @classmethod
+    def _pattern(cls, v: str) -> str:
+        return _check_regex(v) if v else v
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        return _check_timezone(v) if v else v
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule(cls, v: str) -> str:
+        return check_schedule(v) if v else v
+
+    @field_validator("selectors")
+    @classmethod
+    def _selectors(cls, v: dict[str, str]) -> dict[str, str]:
+        for key, sel in v.items():
+            if key not in SELECTOR_FIELDS:
+                raise ValueError(
+                    f"unknown selector field {key!r} (known: {', '.join(SELECTOR_FIELDS)})"
+                )
+            _check_selector(key, sel)
+        return v
+
+    @model_validator(mode="after")
+    def _urls(self) -> SourceSpec:
+        ap = self.allow_private
+        self.url = _check_url(self.url, allow_private=ap)
+        self.feeds = [_check_url(u, allow_private=ap, label="feeds") for u in self.feeds]
+        self.sitemaps = [_check_url(u, allow_private=ap, label="sitemaps") for u in self.sitemaps]
+        for i, listing in enumerate(self.listings):
+            listing.url = _check_url(listing.url, allow_private=ap, label=f"listings.{i}.url")
+        if not self.allowed_domains:
+            host = host_of(self.url)
+            self.allowed_domains = [host[4:] if host.startswith("www.") else host]
+        else:
+            self.allowed_domains = [_idna(d) for d in self.allowed_domains]
+        return self
+
+    @property
+    def discovery(self) -> list[str]:
+        """Human-readable discovery methods, for ``cityfeeds sources``."""
+        out = []
+        if self.feeds:
+            out.append(f"feeds({len(self.feeds)})")
+        if self.sitemaps:
+            out.append(f"sitemaps({len(self.sitemaps)})")
+        if self.listings:
+            out.append(f"listings({len(self.listings)})")
+        return out or ["homepage"]

@@ -1,0 +1,119 @@
+"""The config's field checks: URLs, schedules, regexes, selectors, time zones, domains.
+
+The underscored checks are internal to :mod:`crawler.config` (its spec modules use them);
+``check_schedule`` and ``parse_interval`` are public (the service reads schedules too).
+"""
+
+from __future__ import annotations
+
+import re
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict
+
+from crawler.normalize.urls import host_of, is_http_url, is_private_address, is_valid_host
+
+SELECTOR_FIELDS = (
+    "title",
+    "summary",
+    "body",
+    "published",
+    "updated",
+    "authors",
+    "section",
+    "tags",
+    "image",
+)
+_WEEKDAY_NUMBER_RE = re.compile(r"\d")
+
+
+class _Strict(BaseModel):
+    """A config table: unknown keys are errors (a typo must not be ignored)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=False)
+
+
+def _check_url(value: str, *, allow_private: bool = False, label: str = "url") -> str:
+    if not is_http_url(value):
+        raise ValueError(f"{label}: not an http(s) URL: {value!r}")
+    host = host_of(value)
+    if not is_valid_host(host):
+        raise ValueError(f"{label}: {host!r} is not a valid host name or IP address: {value!r}")
+    if not allow_private and is_private_address(host):
+        raise ValueError(
+            f"{label}: private, loopback or link-local address not allowed: {value!r} "
+            "(set allow_private = true on the source to crawl it)"
+        )
+    return value
+
+
+def _check_regex(value: str) -> str:
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise ValueError(f"invalid regex {value!r}: {exc}") from None
+    return value
+
+
+def check_schedule(value: str) -> str:
+    """Validate a schedule string: a 5-field cron line or ``every <N><s|m|h|d>``."""
+    value = value.strip()
+    if parse_interval(value) is not None:
+        return value
+    fields = value.split()
+    if len(fields) != 5:
+        raise ValueError(
+            f"schedule {value!r}: expected 5 cron fields (minute hour day month weekday) "
+            "or 'every 30m'"
+        )
+    if _WEEKDAY_NUMBER_RE.search(fields[4]):
+        # APScheduler's from_crontab counts 0 as Monday, cron counts it as Sunday: refuse
+        # the ambiguity instead of silently shifting a day (apscheduler#286).
+        raise ValueError(f"schedule {value!r}: use weekday names (mon-fri, sun), not numbers")
+    from apscheduler.triggers.cron import CronTrigger
+
+    try:
+        CronTrigger.from_crontab(value, timezone="UTC")
+    except ValueError as exc:
+        raise ValueError(f"schedule {value!r}: {exc}") from None
+    return value
+
+
+def parse_interval(value: str) -> int | None:
+    """Seconds of an ``every 30m`` schedule, or None if ``value`` is not one."""
+    m = re.fullmatch(r"every\s+(\d+)\s*([smhd])", value.strip())
+    if not m:
+        return None
+    return int(m.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)]
+
+
+def _check_timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r}") from None
+    return value
+
+
+def _idna(domain: str) -> str:
+    domain = domain.strip().lower().rstrip(".")
+    try:
+        return domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise ValueError(f"invalid domain {domain!r}") from None
+
+
+def _check_selector(field: str, sel: str) -> None:
+    kind, _, expr = sel.partition(":") if sel.startswith(("css:", "xpath:")) else ("css", "", sel)
+    if not expr.strip():
+        raise ValueError(f"selector {field!r} is empty")
+    from lxml import etree
+    from lxml.cssselect import CSSSelector
+
+    try:
+        if kind == "xpath":
+            etree.XPath(expr)
+        else:
+            CSSSelector(expr)
+    except Exception as exc:  # cssselect raises several exception types
+        raise ValueError(f"invalid {kind} selector for {field!r}: {sel!r} ({exc})") from None

@@ -1,0 +1,258 @@
+"""The spider of a distributed worker: NewsSpider serving every source from the shared queue."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import scrapy
+from scrapy import signals
+from scrapy.exceptions import DontCloseSpider
+from twisted.internet import task
+
+from crawler.config import ConfigError, SourceSpec
+from crawler.context import RUN_STATS, get_context
+from crawler.distributed.run_counts import RunCounts
+from crawler.distributed.settings import (
+    DEFAULT_POLL_INTERVAL,
+    RUN_FLUSH_SECONDS,
+    RUN_META,
+    SOURCE_META,
+    WORKER_RUN_NAME,
+)
+from crawler.items import ArticleItem
+from crawler.normalize.urls import host_of, registered_domain_matches
+from crawler.spiders.news import NewsSpider
+
+logger = logging.getLogger(__name__)
+
+#: How long a worker trusts its per-source state (known URLs, page cap) before reloading it.
+SOURCE_STATE_TTL = 60.0
+
+
+@dataclass
+class _SourceState:
+    spec: SourceSpec
+    pattern: re.Pattern[str] | None
+    max_pages: int
+    known: set[str]
+    loaded_at: float
+    article_requests: int = 0
+    sitemaps_seen: set[str] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class _WorkerPolicy:
+    """The policy SafetyMiddleware reads from ``spider.spec`` outside callbacks."""
+
+    allow_private: bool
+
+
+class DistributedNewsSpider(NewsSpider):
+    """NewsSpider serving every configured source from the shared Redis queue.
+
+    Requests name their source in ``meta[SOURCE_META]``; each callback runs NewsSpider's code
+    with that source's state in place, and tags the requests it yields with the same source.
+    """
+
+    name = "news-distributed"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        scrapy.Spider.__init__(self, *args, **kwargs)
+        self.source_name = WORKER_RUN_NAME
+        self.article_requests = 0
+        self.sitemaps_seen: set[str] = set()
+        self.discovery_ok = 0
+        self.discovery_failed = 0
+        self.exit_when_idle = 0.0
+        self._states: dict[str, _SourceState] = {}
+        self._idle_since: float | None = None
+        self._run_counts = RunCounts()
+        self._run_timer: Any = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> DistributedNewsSpider:
+        # Skip NewsSpider.from_crawler: it binds the spider to one source.
+        spider: DistributedNewsSpider = super(NewsSpider, cls).from_crawler(
+            crawler, *args, **kwargs
+        )
+        config = get_context(crawler).config
+        spider.config = config
+        spider.max_listing_pages = config.crawl.max_listing_pages
+        spider.refresh = timedelta(hours=config.crawl.refresh_hours)
+        # OffsiteMiddleware reads this once: the union; each source's own check runs per link.
+        spider.allowed_domains = sorted({d for s in config.sources for d in s.allowed_domains})
+        # Outside callbacks ``spec`` is this neutral policy; SafetyMiddleware asks
+        # ``policy_for(request)`` for each request's own source.
+        spider.policy = _WorkerPolicy(allow_private=False)
+        spider.spec = spider.policy
+        spider.exit_when_idle = crawler.settings.getfloat("CITYFEEDS_EXIT_WHEN_IDLE", 0.0)
+        crawler.signals.connect(spider._on_opened, signal=signals.spider_opened)
+        crawler.signals.connect(spider._on_idle, signal=signals.spider_idle)
+        return spider
+
+    async def start(self) -> Any:
+        # Nothing of its own: start requests arrive through the queue (`cityfeeds enqueue`).
+        return
+        yield  # pragma: no cover - makes this an async generator
+
+    def _on_opened(self, spider: scrapy.Spider) -> None:
+        # Scrapy re-polls an empty scheduler only on its 5 s engine heartbeat; a shared queue
+        # fills from other machines, so poll faster. (Private attribute, read when the engine
+        # starts processing, which is right after spider_opened.)
+        interval = self.crawler.settings.getfloat("CITYFEEDS_POLL_INTERVAL", DEFAULT_POLL_INTERVAL)
+        self.crawler.engine._SLOT_HEARTBEAT_INTERVAL = interval
+        # A worker may run for weeks: the runs it serves show their figures as it goes.
+        every = self.crawler.settings.getfloat("CITYFEEDS_RUN_FLUSH_SECONDS", RUN_FLUSH_SECONDS)
+        self._run_timer = task.LoopingCall(self.flush_run_counts)
+        self._run_timer.start(every, now=False)
+
+    def flush_run_counts(self, *, closing: bool = False) -> None:
+        """Add what became of each scheduled run's pages since the last call to its row.
+
+        Called every ``CITYFEEDS_RUN_FLUSH_SECONDS`` and, when the worker stops, by
+        ``RunRecorder`` before it closes the store. A failure is logged and retried next time.
+        """
+        if closing and self._run_timer is not None and self._run_timer.running:
+            self._run_timer.stop()
+        assert self.crawler.stats is not None
+        try:
+            self._run_counts.flush(self.crawler.stats.get_stats(), get_context(self.crawler).store)
+        except Exception:
+            logger.exception("could not add the workers' figures to their runs; retrying later")
+
+    def _on_idle(self, spider: scrapy.Spider) -> None:
+        """Keep waiting for work (service), or stop after ``exit_when_idle`` idle seconds (cron)."""
+        if self.exit_when_idle <= 0:
+            raise DontCloseSpider
+        now = time.monotonic()
+        if self._idle_since is None:
+            self._idle_since = now
+        if now - self._idle_since < self.exit_when_idle:
+            raise DontCloseSpider
+        logger.info("worker idle for %.1fs: exiting", now - self._idle_since)
+
+    def policy_for(self, request: scrapy.Request) -> tuple[bool, list[str]]:
+        """(allow_private, allowed domains) of the source that queued ``request``.
+
+        Requests Scrapy makes itself (robots.txt) carry no source: they get the policy of the
+        sources whose domains cover their host, and the strictest one when none does.
+        """
+        name = request.meta.get(SOURCE_META)
+        if name:
+            try:
+                spec = self.config.source(name)
+            except ConfigError:
+                return False, []
+            return spec.allow_private, list(spec.allowed_domains)
+        host = host_of(request.url)
+        owners = [
+            s for s in self.config.sources if registered_domain_matches(host, s.allowed_domains)
+        ]
+        domains = sorted({d for s in owners for d in s.allowed_domains})
+        return bool(owners) and all(s.allow_private for s in owners), domains
+
+    # -- per-source state ----------------------------------------------------------------
+
+    def _state(self, source: str) -> _SourceState:
+        now = time.monotonic()
+        state = self._states.get(source)
+        if state is None or now - state.loaded_at > SOURCE_STATE_TTL:
+            ctx = get_context(self.crawler)
+            spec = self.config.source(source)
+            known = ctx.store.known_urls(source, first_seen_before=ctx.clock() - self.refresh)
+            state = _SourceState(
+                spec=spec,
+                pattern=re.compile(spec.article_pattern) if spec.article_pattern else None,
+                max_pages=spec.max_pages_per_run or self.config.crawl.max_pages_per_run,
+                known=known,
+                loaded_at=now,
+            )
+            self._states[source] = state
+        return state
+
+    # Why the source's state is swapped onto ``self`` rather than passed along: NewsSpider's
+    # callbacks read their source from ``self`` (``spec``, ``pattern``, ``known``, ``max_pages``,
+    # ``article_requests``, ``sitemaps_seen``, ``now``, ``source_name``), so a state object
+    # looked up per request would mean threading it through every NewsSpider method. That is
+    # the SourceProfile / process_page rework of NewsSpider (issue 14); until it lands, the swap
+    # stays confined to ``_run``, which runs a callback to completion (no await inside it, hence
+    # ``parse_article_inline``) and restores the neutral worker policy afterwards.
+    @contextmanager
+    def _serving(self, source: str) -> Iterator[None]:
+        state = self._state(source)
+        self.source_name, self.spec, self.pattern = source, state.spec, state.pattern
+        self.max_pages, self.known = state.max_pages, state.known
+        self.article_requests, self.sitemaps_seen = state.article_requests, state.sitemaps_seen
+        self.now = get_context(self.crawler).clock()
+        try:
+            yield
+        finally:
+            state.article_requests = self.article_requests
+            self.source_name, self.spec = WORKER_RUN_NAME, self.policy
+
+    def _run(self, request: scrapy.Request, method: Any, arg: Any) -> list[Any]:
+        self._idle_since = None
+        source = request.meta.get(SOURCE_META)
+        try:
+            self._state(source)
+        except ConfigError:
+            # Enqueued by a newer config than this worker's: leave it to an updated worker.
+            logger.warning(
+                "dropping %s: unknown source %r (not in this worker's config)", request.url, source
+            )
+            return []
+        with self._serving(source):
+            # Drain the generator inside the block: the spider holds this source's state only here.
+            out = list(method(arg) or ())
+        run_id = _run_of(request)
+        for r in out:
+            if isinstance(r, scrapy.Request):
+                r.meta.setdefault(SOURCE_META, source)
+                if run_id is not None:
+                    r.meta.setdefault(RUN_META, run_id)
+            elif isinstance(r, ArticleItem) and run_id is not None:
+                r.run_id = run_id
+        return out
+
+    def _count_run(self, request: scrapy.Request, figure: str) -> None:
+        run_id = _run_of(request)
+        if run_id is not None:
+            assert self.crawler.stats is not None
+            self.crawler.stats.inc_value(f"{RUN_STATS}{run_id}/{figure}")
+
+    # -- callbacks: NewsSpider's, run in the request's source ------------------------------
+
+    def parse_feed(self, response: Any) -> list[Any]:
+        return self._run(response.request, super().parse_feed, response)
+
+    def parse_sitemap(self, response: Any) -> list[Any]:
+        return self._run(response.request, super().parse_sitemap, response)
+
+    def parse_listing(self, response: Any) -> list[Any]:
+        return self._run(response.request, super().parse_listing, response)
+
+    def parse_article(self, response: Any) -> list[Any]:
+        self._count_run(response.request, "pages")
+        # In-process: the per-source state swapped in by _run cannot span an await.
+        return self._run(response.request, super().parse_article_inline, response)
+
+    def discovery_error(self, failure: Any) -> list[Any]:
+        self._count_run(failure.request, "errors")
+        return self._run(failure.request, super().discovery_error, failure)
+
+    def article_error(self, failure: Any) -> list[Any]:
+        self._count_run(failure.request, "errors")
+        return self._run(failure.request, super().article_error, failure)
+
+
+def _run_of(request: scrapy.Request) -> int | None:
+    """The run ``request`` was queued for; anything but a run id (queued by hand) is none."""
+    run_id = request.meta.get(RUN_META)
+    return run_id if type(run_id) is int and run_id > 0 else None
