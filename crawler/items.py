@@ -26,5 +26,5 @@ class ArticleItem:
     article: Article | None = None
     flags: list[str] = field(default_factory=list)
     #: The scheduled run the page was queued for (distributed workers): that run's row in the
-    #: store collects what became of it (``crawler.distributed.RunCounts``).
+    #: store collects what became of it (``crawler.distributed.run_counts.RunCounts``).
     run_id: int | None = None

@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib
 import pickle
 import re
+import subprocess
+import sys
 from datetime import UTC, datetime
 
 import pytest
@@ -77,3 +79,16 @@ def test_docs_show_the_dotted_paths_a_worker_uses() -> None:
     settings = distributed_settings("redis://127.0.0.1:6379/0")
     for name in ("SCHEDULER", "DUPEFILTER_CLASS", "SCHEDULER_SERIALIZER"):
         assert documented[name] == settings[name], name
+
+
+def test_the_cli_imports_scrapy_redis_only_for_a_distributed_command() -> None:
+    # scrapy-redis is an optional extra: every other command must work without it installed.
+    code = (
+        "import sys, cityfeeds.cli, cityfeeds.commands.enqueue, cityfeeds.commands.worker, "
+        "cityfeeds.commands.run; print(sorted(m for m in sys.modules if m.startswith("
+        "('scrapy_redis', 'redis'))))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "[]"
