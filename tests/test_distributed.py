@@ -9,7 +9,7 @@ import sys
 import time
 from collections import Counter
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -17,8 +17,10 @@ import redis
 import scrapy
 
 from cityfeeds.cli import main
+from cityfeeds.commands.feeds import rebuild_feeds
 from cityfeeds.devtools.demo_site import STORIES, Story, serve_site
 from cityfeeds.distributed import enqueue_crawl, enqueue_sources, queue_length
+from cityfeeds.service import Service, ServiceOptions
 from crawler.config import load_config
 from crawler.discovery import Link
 from crawler.distributed.dupefilter import SourceDupeFilter
@@ -75,8 +77,6 @@ def test_dupefilter_is_shared_per_source_and_expires(redis_url: str) -> None:
 
 
 def test_queue_serializer_round_trips_requests_and_refuses_code() -> None:
-    from datetime import UTC, datetime
-
     spider = DistributedNewsSpider()
     link = Link(url="https://vm.ru/news/1", title="Т", published=datetime(2026, 1, 1, tzinfo=UTC))
     request = scrapy.Request(
@@ -236,8 +236,6 @@ def test_two_workers_crawl_each_page_once_and_publish_like_one_process(
     finally:
         store.close()
 
-    from cityfeeds.commands.feeds import rebuild_feeds
-
     assert rebuild_feeds(config).ok
     assert _files(config.output_dir) == _files(load_config(single).output_dir)
 
@@ -246,8 +244,6 @@ def test_two_workers_crawl_each_page_once_and_publish_like_one_process(
 def test_service_in_distributed_mode_queues_for_workers_and_rebuilds(
     redis_url: str, tmp_path: Path
 ) -> None:
-    from cityfeeds.service import Service, ServiceOptions
-
     with serve_site() as site:
         cfg = write_site_config(tmp_path, site.base_url)
         config = load_config(cfg)
