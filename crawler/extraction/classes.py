@@ -66,11 +66,14 @@ class ClassIndex:
         self.itemprop_body: list[etree._Element] = []
         self.headings: list[etree._Element] = []
         self.times: list[etree._Element] = []
+        self.undated_times: list[etree._Element] = []
         for el in doc.iter("h1", "time"):
             if el.tag == "h1":
                 self.headings.append(el)
             elif el.get("datetime"):
                 self.times.append(el)
+            else:
+                self.undated_times.append(el)
         for el in xpaths.ITEMPROP_ELEMENTS(doc):
             prop = el.get("itemprop")
             if prop:
