@@ -18,6 +18,7 @@ import platform
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import tomllib
 from pathlib import Path
@@ -190,7 +191,7 @@ def cityfeeds_crawl(
 ) -> dict[str, Any]:
     """`cityfeeds crawl bench --no-feeds`, measured; the run's own figures from the store."""
     from crawler.config import load_config
-    from crawler.storage.store import Store
+    from crawler.storage import Store
 
     cmd = [
         PYTHON,
@@ -231,7 +232,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--per-host", type=int, default=8, help="per-host concurrency (cityfeeds allows at most 8)"
     )
-    parser.add_argument("--work", type=Path, default=Path("/tmp/cityfeeds-bench-crawl"))
+    parser.add_argument(
+        "--work", type=Path, default=Path(tempfile.gettempdir()) / "cityfeeds-bench-crawl"
+    )
     parser.add_argument("--skip-raw", action="store_true")
     parser.add_argument(
         "--extract-workers",

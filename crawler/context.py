@@ -15,7 +15,7 @@ from crawler.config import Config, SourceSpec, load_config
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
-    from crawler.storage.store import Store
+    from crawler.storage import Store
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ class CrawlContext:
     def store(self) -> Store:
         """The crawl's store, opened on first use (in this process, never inherited)."""
         if self._store is None:
-            from crawler.storage.store import Store
+            from crawler.storage import Store
 
             self._store = Store.open(self.database_url)
         return self._store

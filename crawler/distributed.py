@@ -585,7 +585,7 @@ def enqueue_recorded(
     """
     from datetime import UTC, datetime
 
-    from crawler.storage.store import RunStats
+    from crawler.storage import RunStats
 
     recorded: dict[str, dict[str, Any]] = {}
     for name in sources:
@@ -612,7 +612,7 @@ def enqueue_crawl(redis_url: str, prefix: str = DEFAULT_PREFIX) -> Any:
     records each source's run with :func:`enqueue_recorded`.
     """
     from crawler.runner import CrawlOutcome
-    from crawler.storage.store import Store
+    from crawler.storage import Store
 
     def crawl(config: Config, sources: Sequence[str], **_: Any) -> CrawlOutcome:
         started = time.monotonic()

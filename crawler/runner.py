@@ -132,7 +132,7 @@ def crawl_subprocess(
     left unfinished are recorded as ``killed``. ``on_start`` receives the child right after
     it starts (the scheduler uses it to stop children on shutdown).
     """
-    from crawler.storage.store import RunStats, Store
+    from crawler.storage import RunStats, Store
 
     assert config.path is not None, "crawl_subprocess needs a config loaded from a file"
     db_url = database_url or config.database_url

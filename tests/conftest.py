@@ -68,7 +68,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture
 def store(db_url: str) -> Iterator[object]:
     """An empty Store on each backend."""
-    from crawler.storage.store import Store
+    from crawler.storage import Store
 
     s = Store.open(db_url)
     try:

@@ -84,7 +84,7 @@ def edited(article: Article, *, hours: int = 2) -> Article:
 
 
 class FakeStore:
-    """In-memory stand-in for ``crawler.storage.store.Store`` with the two methods the builder uses.
+    """In-memory stand-in for ``crawler.storage.Store`` with the two methods the builder uses.
 
     A read fails when it includes a topic or source in ``failing``; ``reads`` counts the
     ``feed_articles`` calls. Build signatures are kept as the real store keeps them: a new store
@@ -137,6 +137,7 @@ def sample_config(output_dir: Path, **overrides: Any) -> SimpleNamespace:
         output_dir=output_dir,
         base_url=BASE_URL,
         feed_size=50,
+        feed_max_html_chars=6000,
         timezone="Europe/Moscow",
         topics=[
             SimpleNamespace(

@@ -31,7 +31,7 @@ from crawler.distributed import (
     loads,
     queue_length,
 )
-from crawler.storage.store import Store
+from crawler.storage import Store
 from tests.conftest import ROOT, write_site_config
 
 pytestmark = pytest.mark.redis

@@ -13,7 +13,7 @@ import pytest
 from cityfeeds.cli import main
 from cityfeeds.devtools.demo_site import STORIES, article_path, serve_site
 from crawler.config import load_config
-from crawler.storage.store import Store
+from crawler.storage import Store
 from tests.conftest import ROOT, write_site_config
 
 pytestmark = pytest.mark.slow

@@ -37,7 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, config: Config) -> int:
     """Queue the sources' start requests as recorded runs; 1 when nothing could be queued."""
     from crawler.distributed import enqueue_recorded, queue_length, redis_url_from
-    from crawler.storage.store import Store
+    from crawler.storage import Store
 
     sources = config.select_sources(args.sources)
     if not sources:

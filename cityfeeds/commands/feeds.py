@@ -28,7 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def rebuild_feeds(config: Config, *, retag: bool = False) -> Any:
     """Build all feeds from one consistent snapshot of the store; returns the build report."""
-    from crawler.storage.store import Store
+    from crawler.storage import Store
     from feeds.build import build_feeds
 
     store = Store.open(config.database_url)
@@ -44,7 +44,7 @@ def rebuild_feeds(config: Config, *, retag: bool = False) -> Any:
 
 def retag_store(config: Config, store: Any) -> tuple[int, int]:
     """Re-score every stored article with the configured topics."""
-    from crawler.storage.store import retag_all
+    from crawler.storage import retag_all
     from crawler.topics.engine import TopicEngine
 
     engine = TopicEngine(config.topics)

@@ -7,7 +7,7 @@ import json
 
 from cityfeeds.commands._table import format_table
 from crawler.config import Config
-from crawler.storage.store import Store
+from crawler.storage import Store
 
 NAME = "topics"
 HELP = "list configured topics with their article counts"

@@ -115,7 +115,7 @@ class Service:
     def store(self) -> Any:
         """The service's own store connection (children open theirs)."""
         if self._store is None:
-            from crawler.storage.store import Store
+            from crawler.storage import Store
 
             self._store = Store.open(self.config.database_url)
         return self._store

@@ -1,1 +1,15 @@
-"""Storage of articles, runs, HTTP validators and feed builds (SQLAlchemy Core)."""
+"""Storage of articles, runs, HTTP validators and feed builds (SQLAlchemy Core, no Scrapy).
+
+The public API is :class:`Store` (open one per process) and the values it takes and returns;
+the tables are in :mod:`crawler.storage.schema`, the migrations in
+:mod:`crawler.storage.migrations`.
+"""
+
+from __future__ import annotations
+
+from crawler.storage.article_queries import FEED_TEXT_CHARS
+from crawler.storage.articles import UpsertResult, content_hash, retag_all
+from crawler.storage.runs import RunStats
+from crawler.storage.store import Store
+
+__all__ = ["FEED_TEXT_CHARS", "RunStats", "Store", "UpsertResult", "content_hash", "retag_all"]

@@ -271,7 +271,7 @@ class CrawlResult:
 
     def store(self) -> Any:
         """A fresh Store on the lab's database (close it after use)."""
-        from crawler.storage.store import Store
+        from crawler.storage import Store
 
         return Store.open(self.config.database_url)
 

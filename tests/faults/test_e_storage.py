@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from crawler.models import Article
-from crawler.storage.store import Store
+from crawler.storage import Store
 from tests.faults.support import (
     Lab,
     article_html,
@@ -159,7 +159,9 @@ _BATCH_CHILD = textwrap.dedent(
     import sys, time
     from datetime import UTC, datetime
     from sqlalchemy import insert
-    from crawler.storage.store import Store, articles, _article_values, content_hash
+    from crawler.storage import Store
+    from crawler.storage.articles import article_values, content_hash
+    from crawler.storage.schema import articles
     from crawler.models import Article
     from crawler.normalize.urls import url_identity
     store = Store.open(sys.argv[1])
@@ -169,7 +171,7 @@ _BATCH_CHILD = textwrap.dedent(
             a = Article(
                 url=f"https://news.example/batch/{i}", source="batch", title=f"t{i}", published=now
             )
-            values = _article_values(a, content_hash(a), url_identity(a.url))
+            values = article_values(a, content_hash(a), url_identity(a.url))
             values.update(first_seen=now, fetched_at=now)
             conn.execute(insert(articles).values(**values))
             if i == 200:

@@ -45,7 +45,7 @@ def test_incremental_recrawl_uses_validators_and_skips_stored(
         assert [p for _, p, _ in site.log if p.startswith("/news/")] == []  # nothing fetched again
         assert site.hits("/rss.xml") == 1
         from crawler.config import load_config
-        from crawler.storage.store import Store
+        from crawler.storage import Store
 
         store = Store.open(load_config(cfg).database_url)
         try:

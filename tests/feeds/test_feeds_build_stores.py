@@ -12,7 +12,7 @@ from feeds_samples import dt, edited, sample_articles, sample_config
 
 from crawler.models import Article, TopicMatch
 from crawler.normalize.text import clean_text
-from crawler.storage.store import Store
+from crawler.storage import Store
 from feeds.build import build_feeds
 
 NOW = datetime(2024, 3, 13, 12, 0, tzinfo=UTC)

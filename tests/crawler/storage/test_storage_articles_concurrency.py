@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import multiprocessing
 import threading
-import time
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import insert, text
-from sqlalchemy.engine import Connection
+from sqlalchemy import insert
+from storage_samples import wait_for_lock_wait
 
 from crawler.models import Article, TopicMatch
 from crawler.normalize.urls import url_identity
-from crawler.storage.store import Store, _article_values, articles, content_hash
+from crawler.storage import Store
+from crawler.storage.articles import article_values, content_hash
+from crawler.storage.schema import articles
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 URLS = 40
@@ -73,27 +74,17 @@ def test_insert_racing_an_uncommitted_insert_is_not_an_error(postgres_url: str) 
     article = make(1)
     try:
         with other.engine.connect() as conn, conn.begin():
-            values = _article_values(article, content_hash(article), url_identity(article.url))
+            values = article_values(article, content_hash(article), url_identity(article.url))
             conn.execute(insert(articles).values(**values, first_seen=NOW, fetched_at=NOW))
             results: list[object] = []
             thread = threading.Thread(
                 target=lambda: results.append(store.upsert_article(article, now=NOW))
             )
             thread.start()
-            _wait_for_lock_wait(conn)  # the upsert read "absent" and now blocks on the unique index
+            wait_for_lock_wait(conn)  # the upsert read "absent" and now blocks on the unique index
         thread.join(timeout=10)  # the other transaction committed: the upsert re-reads
         assert [getattr(r, "status", r) for r in results] == ["unchanged"]
         assert store.count_articles() == 1
     finally:
         store.close()
         other.close()
-
-
-def _wait_for_lock_wait(conn: Connection, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    query = text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
-    while time.monotonic() < deadline:
-        if conn.execute(query).scalar():
-            return
-        time.sleep(0.01)
-    raise AssertionError("the concurrent upsert never waited on the uncommitted row")

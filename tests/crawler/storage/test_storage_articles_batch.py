@@ -7,11 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import insert
+from storage_samples import wait_for_lock_wait
 
 from crawler.models import Article, TopicMatch
 from crawler.normalize.urls import url_identity
-from crawler.storage.store import Store, _article_values, articles, content_hash
-from tests.test_store_concurrency import _wait_for_lock_wait
+from crawler.storage import Store
+from crawler.storage.articles import article_values, content_hash
+from crawler.storage.schema import articles
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
@@ -68,7 +70,7 @@ def test_batch_racing_an_uncommitted_insert_is_re_read(postgres_url: str) -> Non
     theirs = make(2)
     try:
         with other.engine.connect() as conn, conn.begin():
-            values = _article_values(theirs, content_hash(theirs), url_identity(theirs.url))
+            values = article_values(theirs, content_hash(theirs), url_identity(theirs.url))
             conn.execute(insert(articles).values(**values, first_seen=NOW, fetched_at=NOW))
             results: list[object] = []
             thread = threading.Thread(
@@ -77,7 +79,7 @@ def test_batch_racing_an_uncommitted_insert_is_re_read(postgres_url: str) -> Non
                 )
             )
             thread.start()
-            _wait_for_lock_wait(conn)
+            wait_for_lock_wait(conn)
         thread.join(timeout=10)
         assert [[r.status for r in batch] for batch in results] == [  # type: ignore[attr-defined]
             ["new", "unchanged", "new"]

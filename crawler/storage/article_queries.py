@@ -1,0 +1,224 @@
+"""Reading articles: the newest of a feed, lookups by URL, counts, and rows back to ``Article``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Connection
+from sqlalchemy.sql import Select
+
+from crawler.models import Article, TopicMatch
+from crawler.normalize.urls import url_identity
+from crawler.storage.engine import Database
+from crawler.storage.schema import UTCDateTime, article_topics, articles
+
+#: How much of an article's text :meth:`ArticleQueries.feed_articles` loads (feeds show at most a
+#: 600-character excerpt of it, and only for articles without a summary).
+FEED_TEXT_CHARS = 2400
+_FEED_COLUMNS = (
+    articles.c.id,
+    articles.c.url,
+    articles.c.source,
+    articles.c.title,
+    articles.c.summary,
+    func.substr(articles.c.text, 1, FEED_TEXT_CHARS).label("text"),
+    articles.c.html,
+    articles.c.html_policy,
+    articles.c.published,
+    articles.c.updated,
+    articles.c.authors,
+    articles.c.section,
+    articles.c.image,
+    articles.c.language,
+)
+
+
+def _newest_query(columns: Any, topic: str | None, source: str | None, limit: int) -> Select[Any]:
+    """``columns`` of the newest ``limit`` articles (published desc, then url) of a topic/source.
+
+    Ordered as the indexes are (``article_topics.published`` for a topic), so the database
+    walks an index and stops after ``limit`` rows, whatever the store size.
+    """
+    query = select(columns)
+    if topic is not None:
+        query = query.join(article_topics, article_topics.c.article_id == articles.c.id).where(
+            article_topics.c.topic == topic
+        )
+        query = query.order_by(article_topics.c.published.desc(), articles.c.url)
+    else:
+        query = query.order_by(articles.c.published.desc(), articles.c.url)
+    if source is not None:
+        query = query.where(articles.c.source == source)
+    return query.limit(limit)
+
+
+def _row_to_article(row: Any, topics: list[TopicMatch]) -> Article:
+    """An ``Article`` from a row of ``articles``, whole or of :data:`_FEED_COLUMNS` (the columns
+    left out there stay empty)."""
+    return Article(
+        url=row["url"],
+        source=row["source"],
+        title=row["title"],
+        published=row["published"],
+        summary=row["summary"],
+        text=row["text"],
+        html=row["html"],
+        updated=row["updated"],
+        authors=list(row["authors"] or []),
+        section=row["section"],
+        tags=list(row.get("tags") or []),
+        image=row["image"],
+        language=row["language"],
+        provenance=dict(row.get("provenance") or {}),
+        flags=list(row.get("flags") or []),
+        html_policy=row["html_policy"],
+        topics=topics,
+        first_seen=row.get("first_seen"),
+        fetched_at=row.get("fetched_at"),
+    )
+
+
+class ArticleQueries(Database):
+    """The reads of stored articles and their topics."""
+
+    def known_urls(self, source: str, *, first_seen_before: datetime | None = None) -> set[str]:
+        """URL identities of a source's stored articles (optionally only older ones)."""
+        query = select(articles.c.url_key).where(articles.c.source == source)
+        if first_seen_before is not None:
+            query = query.where(articles.c.first_seen < first_seen_before)
+        with self._read() as conn:
+            return set(conn.execute(query).scalars())
+
+    def newest_articles(
+        self, *, topic: str | None = None, source: str | None = None, limit: int = 50
+    ) -> list[Article]:
+        """Newest articles (published desc, then url), optionally of one topic or source."""
+        with self._read() as conn:
+            rows = conn.execute(_newest_query(articles, topic, source, limit)).mappings().all()
+            return self._with_topics(conn, rows)
+
+    def feed_articles(
+        self, selections: Sequence[tuple[str | None, str | None]], *, limit: int = 50
+    ) -> list[list[Article]]:
+        """The newest articles of several feeds in one read, for the feed builder.
+
+        ``selections`` are ``(topic, source)`` pairs (``None`` for any); each gets what
+        :meth:`newest_articles` would return, in one snapshot. Each distinct article is loaded
+        once (one object in every list holding it) and only with what feeds show: ``text``
+        only its first :data:`FEED_TEXT_CHARS` characters (a fallback description), ``tags``,
+        ``provenance``, ``flags`` and topic evidence empty. Never store these objects back.
+        """
+        with self._read() as conn:
+            id_lists = [
+                list(conn.execute(_newest_query(articles.c.id, topic, source, limit)).scalars())
+                for topic, source in selections
+            ]
+            wanted = sorted({i for ids in id_lists for i in ids})
+            found: dict[int, Article] = {}
+            topics: dict[int, list[TopicMatch]] = {i: [] for i in wanted}
+            for first in range(0, len(wanted), 500):  # SQLite's bound-parameter limit
+                chunk = wanted[first : first + 500]
+                for t in conn.execute(
+                    select(
+                        article_topics.c.article_id, article_topics.c.topic, article_topics.c.score
+                    )
+                    .where(article_topics.c.article_id.in_(chunk))
+                    .order_by(
+                        article_topics.c.article_id,
+                        article_topics.c.score.desc(),
+                        article_topics.c.topic,
+                    )
+                ):
+                    topics[t.article_id].append(TopicMatch(t.topic, t.score))
+                for row in conn.execute(
+                    select(*_FEED_COLUMNS).where(articles.c.id.in_(chunk))
+                ).mappings():
+                    found[row["id"]] = _row_to_article(row, topics[row["id"]])
+        # Outside a snapshot, PostgreSQL's READ COMMITTED gives each query its own: skip a row
+        # that vanished in between rather than fail the build.
+        return [[found[i] for i in ids if i in found] for ids in id_lists]
+
+    def iter_articles(self, *, batch: int = 500) -> Iterator[Article]:
+        """Every stored article, in id order, in batches (for re-tagging)."""
+        last = 0
+        while True:
+            with self._read() as conn:
+                rows = (
+                    conn.execute(
+                        select(articles)
+                        .where(articles.c.id > last)
+                        .order_by(articles.c.id)
+                        .limit(batch)
+                    )
+                    .mappings()
+                    .all()
+                )
+                if not rows:
+                    return
+                found = self._with_topics(conn, rows)
+            last = rows[-1]["id"]
+            yield from found
+
+    def get_article(self, url: str) -> Article | None:
+        """The stored article with this URL (any variant with the same identity)."""
+        with self._read() as conn:
+            rows = (
+                conn.execute(select(articles).where(articles.c.url_key == url_identity(url)))
+                .mappings()
+                .all()
+            )
+            found = self._with_topics(conn, rows)
+        return found[0] if found else None
+
+    def _with_topics(self, conn: Connection, rows: Sequence[Any]) -> list[Article]:
+        ids = [r["id"] for r in rows]
+        topics: dict[int, list[TopicMatch]] = {i: [] for i in ids}
+        if ids:
+            for t in conn.execute(
+                select(article_topics)
+                .where(article_topics.c.article_id.in_(ids))
+                .order_by(
+                    article_topics.c.article_id,
+                    article_topics.c.score.desc(),
+                    article_topics.c.topic,
+                )
+            ).mappings():
+                topics[t["article_id"]].append(
+                    TopicMatch(t["topic"], t["score"], list(t["evidence"]))
+                )
+        return [_row_to_article(r, topics[r["id"]]) for r in rows]
+
+    def topic_counts(self) -> dict[str, int]:
+        """Number of stored articles per topic."""
+        with self._read() as conn:
+            rows = conn.execute(
+                select(article_topics.c.topic, func.count()).group_by(article_topics.c.topic)
+            ).all()
+        return {topic: n for topic, n in rows}
+
+    def source_counts(self) -> dict[str, int]:
+        """Number of stored articles per source."""
+        with self._read() as conn:
+            rows = conn.execute(
+                select(articles.c.source, func.count()).group_by(articles.c.source)
+            ).all()
+        return {source: n for source, n in rows}
+
+    def newest_published(self) -> dict[str, datetime]:
+        """Publication time of each source's newest article."""
+        with self._read() as conn:
+            rows = conn.execute(
+                select(articles.c.source, func.max(articles.c.published)).group_by(
+                    articles.c.source
+                )
+            ).all()
+        as_utc = UTCDateTime().process_result_value
+        return {s: dt for s, d in rows if (dt := as_utc(d, self.engine.dialect)) is not None}
+
+    def count_articles(self) -> int:
+        """Number of stored articles."""
+        with self._read() as conn:
+            return int(conn.execute(select(func.count()).select_from(articles)).scalar() or 0)

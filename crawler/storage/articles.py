@@ -1,0 +1,257 @@
+"""Storing articles: idempotent upserts (one or a batch) and re-tagging, with their row values."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+
+from crawler.models import Article, TopicMatch
+from crawler.normalize.urls import url_identity
+from crawler.storage.article_queries import ArticleQueries
+from crawler.storage.engine import retry_locked
+from crawler.storage.schema import article_topics, articles
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class UpsertResult:
+    """Outcome of storing one article: ``new``, ``updated`` or ``unchanged``."""
+
+    status: str
+    article_id: int
+
+
+def content_hash(article: Article) -> str:
+    """Hash of what a reader sees; an edit of any of these fields is an update."""
+    payload = json.dumps(
+        [
+            article.title,
+            article.summary,
+            article.text,
+            article.html,
+            article.authors,
+            article.section,
+            article.tags,
+            article.image,
+        ],
+        ensure_ascii=False,
+        sort_keys=True,
+    )
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def article_values(article: Article, digest: str, key: str) -> dict[str, Any]:
+    """The ``articles`` row of ``article`` with its content hash and URL identity (``key``),
+    less the times the store sets (``first_seen``, ``fetched_at``)."""
+    return {
+        "url": article.url,
+        "url_key": key,
+        "source": article.source,
+        "title": article.title,
+        "summary": article.summary,
+        "text": article.text,
+        "html": article.html,
+        "published": article.published,
+        "updated": article.updated,
+        "authors": list(article.authors),
+        "section": article.section,
+        "tags": list(article.tags),
+        "image": article.image,
+        "language": article.language,
+        "provenance": dict(article.provenance),
+        "flags": list(article.flags),
+        "content_hash": digest,
+        "html_policy": article.html_policy,
+    }
+
+
+def topic_rows(
+    article_id: int, topics: Sequence[TopicMatch], published: datetime
+) -> list[dict[str, Any]]:
+    """The ``article_topics`` rows of an article (``published`` is denormalized onto each)."""
+    return [
+        {
+            "article_id": article_id,
+            "topic": t.id,
+            "score": t.score,
+            "evidence": list(t.evidence),
+            "published": published,
+        }
+        for t in topics
+    ]
+
+
+class ArticleStore(ArticleQueries):
+    """Articles: the reads of :class:`ArticleQueries` and the writes that keep them idempotent."""
+
+    def upsert_article(self, article: Article, *, now: datetime) -> UpsertResult:
+        """Insert a new article or update an edited one in place (identity and first-seen kept).
+
+        An unchanged re-crawl writes nothing. The publication date never changes once stored.
+        Safe when several processes store the same URL at once (distributed workers).
+        """
+        return self.upsert_articles([article], now=now)[0]
+
+    def upsert_articles(self, batch: Sequence[Article], *, now: datetime) -> list[UpsertResult]:
+        """``upsert_article`` for many articles in one write transaction; results in order.
+
+        All or nothing: a failure rolls the whole batch back, so a crash mid-batch leaves none
+        of it stored (and its URLs unknown, so the next run fetches them again).
+        """
+        if not batch:
+            return []
+        attempts = 5
+        for attempt in range(attempts):
+            try:
+                return retry_locked(lambda: self._upsert_batch(batch, now))
+            except IntegrityError:
+                # Another process inserted one of these URLs between our read and our insert
+                # (PostgreSQL lets both read "absent"; SQLite's BEGIN IMMEDIATE cannot race).
+                # The batch was rolled back; its rows are committed now, so the next attempt
+                # sees them and stores those articles as unchanged/updated.
+                if attempt == attempts - 1:
+                    raise
+                logger.debug("concurrent insert in a batch of %d, re-reading", len(batch))
+        raise AssertionError("unreachable")
+
+    def _upsert_batch(self, batch: Sequence[Article], now: datetime) -> list[UpsertResult]:
+        digests = [content_hash(a) for a in batch]
+        keys = [url_identity(a.url) for a in batch]
+        with self._write() as conn:
+            if len(set(keys)) != len(keys):
+                # The same article twice in one batch: the second must see the first's row,
+                # so store them one by one (still in this one transaction).
+                return [
+                    self._upsert_one(conn, a, d, k, now)
+                    for a, d, k in zip(batch, digests, keys, strict=True)
+                ]
+            stored: dict[str, Any] = {}
+            for i in range(0, len(keys), 500):  # SQLite's bound-parameter limit
+                for row in conn.execute(
+                    select(
+                        articles.c.id,
+                        articles.c.url_key,
+                        articles.c.content_hash,
+                        articles.c.published,
+                    ).where(articles.c.url_key.in_(keys[i : i + 500]))
+                ):
+                    stored[row.url_key] = row
+            results: list[UpsertResult | None] = [None] * len(batch)
+            fresh: list[int] = []
+            for i, (article, digest, key) in enumerate(zip(batch, digests, keys, strict=True)):
+                found = stored.get(key)
+                if found is None:
+                    fresh.append(i)
+                elif found.content_hash == digest:
+                    results[i] = UpsertResult("unchanged", found.id)
+                else:
+                    self._update(conn, found, article, digest, key, now)
+                    results[i] = UpsertResult("updated", found.id)
+            if fresh:
+                rows = []
+                for i in fresh:
+                    values = article_values(batch[i], digests[i], keys[i])
+                    values.update(first_seen=now, fetched_at=batch[i].fetched_at or now)
+                    rows.append(values)
+                # One multi-row INSERT ... RETURNING, ids in parameter order.
+                ids = (
+                    conn.execute(
+                        insert(articles).returning(articles.c.id, sort_by_parameter_order=True),
+                        rows,
+                    )
+                    .scalars()
+                    .all()
+                )
+                new_topics = []
+                for i, article_id in zip(fresh, ids, strict=True):
+                    results[i] = UpsertResult("new", article_id)
+                    new_topics += topic_rows(article_id, batch[i].topics, batch[i].published)
+                if new_topics:
+                    conn.execute(insert(article_topics), new_topics)
+            return [r for r in results if r is not None]
+
+    def _upsert_one(
+        self, conn: Connection, article: Article, digest: str, key: str, now: datetime
+    ) -> UpsertResult:
+        row = conn.execute(
+            select(articles.c.id, articles.c.content_hash, articles.c.published).where(
+                articles.c.url_key == key
+            )
+        ).first()
+        if row is None:
+            values = article_values(article, digest, key)
+            values.update(first_seen=now, fetched_at=article.fetched_at or now)
+            inserted = conn.execute(insert(articles).values(**values)).inserted_primary_key
+            assert inserted is not None
+            self._write_topics(conn, inserted[0], article.topics, article.published)
+            return UpsertResult("new", inserted[0])
+        if row.content_hash == digest:
+            return UpsertResult("unchanged", row.id)
+        self._update(conn, row, article, digest, key, now)
+        return UpsertResult("updated", row.id)
+
+    def _update(
+        self, conn: Connection, row: Any, article: Article, digest: str, key: str, now: datetime
+    ) -> None:
+        values = article_values(article, digest, key)
+        del values["published"], values["url"]  # identity and publication date are fixed
+        values["updated"] = article.updated or article.fetched_at or now
+        values["fetched_at"] = article.fetched_at or now
+        conn.execute(update(articles).where(articles.c.id == row.id).values(**values))
+        self._write_topics(conn, row.id, article.topics, row.published)
+
+    def _write_topics(
+        self, conn: Connection, article_id: int, topics: Sequence[TopicMatch], published: datetime
+    ) -> None:
+        conn.execute(delete(article_topics).where(article_topics.c.article_id == article_id))
+        if topics:
+            conn.execute(insert(article_topics), topic_rows(article_id, topics, published))
+
+    def set_topics(self, url: str, topics: Sequence[TopicMatch]) -> bool:
+        """Replace an article's topics (re-tagging); True if they changed."""
+
+        def run() -> bool:
+            with self._write() as conn:
+                row = conn.execute(
+                    select(articles.c.id, articles.c.published).where(
+                        articles.c.url_key == url_identity(url)
+                    )
+                ).first()
+                if row is None:
+                    return False
+                old = conn.execute(
+                    select(
+                        article_topics.c.topic, article_topics.c.score, article_topics.c.evidence
+                    )
+                    .where(article_topics.c.article_id == row.id)
+                    .order_by(article_topics.c.topic)
+                ).all()
+                new = sorted((t.id, t.score, list(t.evidence)) for t in topics)
+                if [(o.topic, o.score, list(o.evidence)) for o in old] == new:
+                    return False
+                self._write_topics(conn, row.id, topics, row.published)
+                return True
+
+        return retry_locked(run)
+
+
+def retag_all(
+    store: ArticleStore, classify: Callable[[Article], Iterable[TopicMatch]]
+) -> tuple[int, int]:
+    """Re-score every stored article with ``classify``; returns (articles seen, changed)."""
+    seen = changed = 0
+    for article in store.iter_articles():
+        seen += 1
+        if store.set_topics(article.url, list(classify(article))):
+            changed += 1
+    return seen, changed

@@ -1,0 +1,127 @@
+"""Connections: engine creation, SQLite's connection hooks, transactions and retry-on-locked."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import create_engine, event, func, select, text
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError
+
+from crawler.storage.schema import schema_version
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+def open_engine(url: str, *, busy_timeout: float = 30.0) -> Engine:
+    """An engine for ``url`` (SQLAlchemy URL); a SQLite file's directory is created if missing."""
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[1] if "///" in url else ""
+        if path and path != ":memory:" and not path.startswith("file:"):
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url, connect_args={"timeout": busy_timeout, "check_same_thread": False}
+        )
+        _install_sqlite_hooks(engine, busy_timeout)
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+
+
+def _install_sqlite_hooks(engine: Engine, busy_timeout: float) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+        cur.execute("PRAGMA foreign_keys = ON")
+        cur.execute("PRAGMA synchronous = NORMAL")
+        try:
+            cur.execute("PRAGMA journal_mode = WAL")
+        except Exception:  # a read-only or in-memory database keeps its journal mode
+            logger.debug("could not switch SQLite to WAL", exc_info=True)
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        if conn.get_execution_options().get("cityfeeds_immediate"):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.exec_driver_sql("BEGIN")
+
+
+def retry_locked(fn: Callable[[], T], *, attempts: int = 8) -> T:
+    """Run ``fn``; on SQLite "database is locked" wait with jittered backoff and retry."""
+    delay = 0.05
+    for attempt in range(attempts):
+        try:
+            return fn()
+        except OperationalError as exc:
+            if "locked" not in str(exc).lower() or attempt == attempts - 1:
+                raise
+            logger.warning("database is locked, retrying in %.2fs (attempt %d)", delay, attempt + 1)
+            time.sleep(delay + random.uniform(0, delay))
+            delay = min(delay * 2, 2.0)
+    raise AssertionError("unreachable")
+
+
+class Database:
+    """An engine and its transactions: what every storage area of the store is built on."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.is_sqlite = engine.dialect.name == "sqlite"
+        self._local = threading.local()
+
+    def close(self) -> None:
+        """Release all connections."""
+        self.engine.dispose()
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[Connection]:
+        """A write transaction (BEGIN IMMEDIATE on SQLite, so it never fails late as BUSY)."""
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(cityfeeds_immediate=True)
+            with conn.begin():
+                yield conn
+
+    @contextlib.contextmanager
+    def _read(self) -> Iterator[Connection]:
+        """A read transaction, or the one of the enclosing :meth:`snapshot` in this thread."""
+        pinned = getattr(self._local, "conn", None)
+        if pinned is not None:
+            yield pinned
+            return
+        with self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Make every read inside the block see one consistent snapshot of the database."""
+        with self.engine.connect() as conn, conn.begin():
+            if self.is_sqlite:
+                # In WAL mode the snapshot starts at the first read: take it now.
+                conn.execute(select(func.count()).select_from(schema_version))
+            else:
+                conn.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
+            self._local.conn = conn
+            try:
+                yield
+            finally:
+                self._local.conn = None
+
+    def integrity_check(self) -> str:
+        """'ok' when the database is sound (SQLite's integrity_check; always 'ok' elsewhere)."""
+        if not self.is_sqlite:
+            return "ok"
+        with self.engine.connect() as conn:
+            return ", ".join(r[0] for r in conn.exec_driver_sql("PRAGMA integrity_check").all())

@@ -1,0 +1,53 @@
+"""Schema migrations: an ordered, append-only list, and the routine that applies what is missing."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from sqlalchemy import func, insert, select, text
+from sqlalchemy.engine import Connection
+
+from crawler.storage.schema import metadata, schema_version
+
+logger = logging.getLogger(__name__)
+
+
+def _add_html_policy(conn: Connection) -> None:
+    # Version 2: rows stored before know nothing of their HTML's policy (NULL: sanitize again).
+    conn.execute(text("ALTER TABLE articles ADD COLUMN html_policy INTEGER"))
+
+
+def _add_feed_signatures(conn: Connection) -> None:
+    # Version 3: builds recorded before have no signature, so the next build renders everything.
+    conn.execute(text("ALTER TABLE feed_builds ADD COLUMN signature VARCHAR(64)"))
+    conn.execute(text("ALTER TABLE feed_builds ADD COLUMN stamp VARCHAR(64)"))
+
+
+# Append-only: each entry upgrades the schema from version i to i+1. A fresh database is
+# created at the latest version directly (from crawler.storage.schema, which must already hold
+# what the new entry adds); never edit an entry once released.
+MIGRATIONS: list[Callable[[Connection], None]] = [
+    _add_html_policy,
+    _add_feed_signatures,
+]
+SCHEMA_VERSION = 1 + len(MIGRATIONS)
+_MIGRATE_LOCK = 0x63697479  # PostgreSQL advisory lock key held while migrating ("city")
+
+
+def upgrade(conn: Connection) -> None:
+    """Create the schema, or apply the migrations it lacks, inside ``conn``'s write transaction."""
+    if conn.dialect.name != "sqlite":
+        # Processes opening a fresh PostgreSQL schema at once (distributed workers) would race
+        # in CREATE TABLE; SQLite's BEGIN IMMEDIATE already serializes.
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATE_LOCK})
+    metadata.create_all(conn, tables=[schema_version])
+    current = conn.execute(select(func.max(schema_version.c.version))).scalar()
+    if current is None:
+        metadata.create_all(conn)
+        conn.execute(insert(schema_version).values(version=SCHEMA_VERSION))
+        return
+    for version in range(current, SCHEMA_VERSION):
+        logger.info("migrating database schema to version %d", version + 1)
+        MIGRATIONS[version - 1](conn)
+        conn.execute(insert(schema_version).values(version=version + 1))

@@ -1,0 +1,137 @@
+"""Crawl runs: their start, their end with figures, additions from workers, and stale ones."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+
+from crawler.storage.engine import Database, retry_locked
+from crawler.storage.schema import runs
+
+
+@dataclass
+class RunStats:
+    """What one crawl run did; stored in ``runs``."""
+
+    pages: int = 0
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    dropped: dict[str, int] = field(default_factory=dict)
+    errors: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class RunStore(Database):
+    """The ``runs`` table: one row per crawl run of a source."""
+
+    def start_run(self, source: str, *, now: datetime) -> int:
+        """Record the start of a crawl run; returns its id."""
+
+        def run() -> int:
+            with self._write() as conn:
+                inserted = conn.execute(
+                    insert(runs).values(
+                        source=source, started_at=now, status="running", dropped={}, stats={}
+                    )
+                ).inserted_primary_key
+                assert inserted is not None
+                return int(inserted[0])
+
+        return retry_locked(run)
+
+    def finish_run(
+        self,
+        run_id: int,
+        *,
+        status: str,
+        stats: RunStats,
+        now: datetime,
+        message: str | None = None,
+    ) -> None:
+        """Record the end of a crawl run with its figures."""
+
+        def run() -> None:
+            with self._write() as conn:
+                conn.execute(
+                    update(runs)
+                    .where(runs.c.id == run_id)
+                    .values(
+                        finished_at=now,
+                        status=status,
+                        pages=stats.pages,
+                        new=stats.new,
+                        updated=stats.updated,
+                        unchanged=stats.unchanged,
+                        dropped=dict(sorted(stats.dropped.items())),
+                        errors=stats.errors,
+                        message=message,
+                        stats=_jsonable(stats.extra),
+                    )
+                )
+
+        retry_locked(run)
+
+    def add_to_run(
+        self, run_id: int, counts: dict[str, int], dropped: dict[str, int] | None = None
+    ) -> bool:
+        """Add figures to a recorded run: ``counts`` of ``pages``, ``new``, ``updated``,
+        ``unchanged`` and ``errors``, and ``dropped`` by reason; ``False`` if it does not exist.
+
+        Distributed workers on several machines add what became of the pages queued for one
+        scheduled run; each addition is one transaction, and the row is locked while the
+        ``dropped`` reasons are merged, so concurrent additions never lose a count.
+        """
+        unknown = set(counts) - {"pages", "new", "updated", "unchanged", "errors"}
+        if unknown:
+            raise ValueError(f"not run figures: {sorted(unknown)}")
+
+        def run() -> bool:
+            with self._write() as conn:
+                query = select(runs.c.dropped).where(runs.c.id == run_id)
+                row = conn.execute(query if self.is_sqlite else query.with_for_update()).first()
+                if row is None:
+                    return False
+                values: dict[str, Any] = {
+                    name: getattr(runs.c, name) + int(n) for name, n in counts.items() if n
+                }
+                if dropped:
+                    merged = Counter(row.dropped or {})
+                    merged.update({k: int(v) for k, v in dropped.items()})
+                    values["dropped"] = dict(sorted(merged.items()))
+                if values:
+                    conn.execute(update(runs).where(runs.c.id == run_id).values(**values))
+                return True
+
+        return retry_locked(run)
+
+    def close_stale_runs(self, *, now: datetime, message: str = "process died") -> int:
+        """Mark runs left 'running' by a killed process as killed; returns how many."""
+
+        def run() -> int:
+            with self._write() as conn:
+                return conn.execute(
+                    update(runs)
+                    .where(runs.c.status == "running")
+                    .values(status="killed", finished_at=now, message=message)
+                ).rowcount
+
+        return retry_locked(run)
+
+    def recent_runs(self, source: str | None = None, *, limit: int = 20) -> list[dict[str, Any]]:
+        """The latest runs, newest first, as dicts."""
+        query = select(runs).order_by(runs.c.started_at.desc(), runs.c.id.desc()).limit(limit)
+        if source is not None:
+            query = query.where(runs.c.source == source)
+        with self._read() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def _jsonable(value: Any) -> Any:
+    """``value`` as JSON can hold it (crawl stats carry datetimes and tuples)."""
+    return json.loads(json.dumps(value, default=str, sort_keys=True))

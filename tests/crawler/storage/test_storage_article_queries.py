@@ -1,0 +1,71 @@
+"""Reading articles (crawler/storage/article_queries.py): newest per feed, known URLs."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from storage_samples import NOW, make
+
+from crawler.storage import FEED_TEXT_CHARS, Store
+
+
+def test_newest_by_topic_and_source(store: Store) -> None:
+    for n in range(1, 8):
+        store.upsert_article(make(n), now=NOW)
+    store.upsert_article(make(9, url="https://m24.ru/news/9", source="m24"), now=NOW)
+    newest = store.newest_articles(limit=3)
+    assert [a.url.rsplit("/", 1)[1] for a in newest] == ["9", "7-slug", "6-slug"]
+    topic = store.newest_articles(topic="electric-transport", limit=10)
+    assert [a.title for a in topic] == [
+        "Новость 9",
+        "Новость 7",
+        "Новость 5",
+        "Новость 3",
+        "Новость 1",
+    ]
+    assert topic[0].topics[0].evidence == ["title: электробус"]
+    assert {a.source for a in store.newest_articles(source="m24", limit=10)} == {"m24"}
+    assert store.topic_counts() == {"electric-transport": 5}
+    assert store.source_counts() == {"vm": 7, "m24": 1}
+
+
+def test_known_urls_respect_refresh_window(store: Store) -> None:
+    store.upsert_article(make(1), now=NOW - timedelta(days=3))
+    store.upsert_article(make(2), now=NOW)
+    assert store.known_urls("vm") == {"vm.ru/news/1-slug", "vm.ru/news/2-slug"}
+    assert store.known_urls("vm", first_seen_before=NOW - timedelta(days=1)) == {
+        "vm.ru/news/1-slug"
+    }
+
+
+def test_feed_articles_are_the_newest_of_each_selection_loaded_once(store: Store) -> None:
+    for n in range(1, 8):
+        store.upsert_article(make(n, text="Текст. " * 1000), now=NOW)
+    store.upsert_article(make(9, url="https://m24.ru/news/9", source="m24"), now=NOW)
+    selections = [(None, None), ("electric-transport", None), (None, "vm"), (None, "nobody")]
+    with store.snapshot():
+        found = store.feed_articles(selections, limit=3)
+    for (topic, source), got in zip(selections, found, strict=True):
+        full = store.newest_articles(topic=topic, source=source, limit=3)
+        assert [a.url for a in got] == [a.url for a in full]
+        for lean, whole in zip(got, full, strict=True):
+            assert (lean.title, lean.published, lean.html, lean.authors, lean.source) == (
+                whole.title,
+                whole.published,
+                whole.html,
+                whole.authors,
+                whole.source,
+            )
+            assert [(t.id, t.score) for t in lean.topics] == [(t.id, t.score) for t in whole.topics]
+            # Only what feeds show: a bounded text, no evidence, no provenance.
+            assert whole.text.startswith(lean.text)
+            assert len(lean.text) == min(len(whole.text), FEED_TEXT_CHARS)
+            assert all(t.evidence == [] for t in lean.topics)
+    assert found[3] == []
+    # The same article in several feeds is one object, loaded once.
+    shared = {a.url: a for a in found[0]}.keys() & {a.url: a for a in found[2]}.keys()
+    assert shared
+    for url in shared:
+        assert next(a for a in found[0] if a.url == url) is next(
+            a for a in found[2] if a.url == url
+        )

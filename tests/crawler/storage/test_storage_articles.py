@@ -1,0 +1,65 @@
+"""Storing articles (crawler/storage/articles.py): idempotent upserts, identity, re-tagging."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from storage_samples import NOW, make
+
+from crawler.models import TopicMatch
+from crawler.normalize.html import SANITIZE_POLICY
+from crawler.storage import Store
+
+
+def test_insert_then_unchanged_then_updated(store: Store) -> None:
+    assert store.upsert_article(make(1), now=NOW).status == "new"
+    again = store.upsert_article(make(1), now=NOW + timedelta(hours=1))
+    assert again.status == "unchanged"
+    stored = store.get_article("https://vm.ru/news/1-slug")
+    assert stored is not None and stored.first_seen == NOW and stored.updated is None
+
+    later = NOW + timedelta(hours=2)
+    edited = make(
+        1,
+        title="Новость 1 (обновлено)",
+        published=datetime(2030, 1, 1, tzinfo=UTC),
+        fetched_at=later,
+    )
+    result = store.upsert_article(edited, now=later)
+    assert result.status == "updated" and result.article_id == again.article_id
+    stored = store.get_article("https://vm.ru/news/1-slug")
+    assert stored is not None
+    assert stored.title == "Новость 1 (обновлено)"
+    assert stored.published == make(1).published  # publication date never changes
+    assert stored.first_seen == NOW
+    assert stored.updated == later
+    assert store.count_articles() == 1
+
+
+def test_url_variants_are_one_article(store: Store) -> None:
+    store.upsert_article(make(1), now=NOW)
+    variant = make(1, url="http://www.vm.ru/news/1-slug", title="Другой заголовок")
+    assert store.upsert_article(variant, now=NOW).status == "updated"
+    assert store.count_articles() == 1
+
+
+def test_retag_replaces_topics(store: Store) -> None:
+    store.upsert_article(make(1), now=NOW)
+    assert store.set_topics(make(1).url, [TopicMatch("road-works", 1.0, ["body: ремонт"])])
+    assert not store.set_topics(make(1).url, [TopicMatch("road-works", 1.0, ["body: ремонт"])])
+    assert store.topic_counts() == {"road-works": 1}
+
+
+def test_emoji_and_cyrillic_round_trip(store: Store) -> None:
+    store.upsert_article(make(2, title="🚇 Метро «Электрозаводская» — ёлки"), now=NOW)
+    got = store.get_article(make(2).url)
+    assert got is not None and got.title == "🚇 Метро «Электрозаводская» — ёлки"
+
+
+def test_html_policy_round_trips(store: Store) -> None:
+    store.upsert_article(make(1, html_policy=SANITIZE_POLICY), now=NOW)
+    store.upsert_article(make(2), now=NOW)
+    assert store.get_article(make(1).url).html_policy == SANITIZE_POLICY  # type: ignore[union-attr]
+    assert store.get_article(make(2).url).html_policy is None  # type: ignore[union-attr]
+    [[first, second]] = store.feed_articles([(None, None)], limit=2)
+    assert (first.html_policy, second.html_policy) == (None, SANITIZE_POLICY)

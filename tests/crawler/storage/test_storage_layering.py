@@ -1,0 +1,35 @@
+"""The storage package stays a low layer: it imports only pure crawler modules, never Scrapy."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import crawler.storage
+
+STORAGE = Path(crawler.storage.__file__).parent
+# What storage may build on: the pure data classes and URL normalization, and itself.
+ALLOWED = ("crawler.models", "crawler.normalize", "crawler.storage")
+PROJECT = ("crawler", "feeds", "cityfeeds", "scheduler")
+FORBIDDEN_LIBRARIES = ("scrapy", "twisted", "feedgen")
+
+
+def _imports(path: Path) -> list[str]:
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found.append(node.module)
+    return found
+
+
+def test_storage_imports_only_pure_modules() -> None:
+    modules = sorted(STORAGE.glob("*.py"))
+    assert len(modules) > 5  # the package was found, split by area
+    for path in modules:
+        for name in _imports(path):
+            top = name.split(".")[0]
+            assert top not in FORBIDDEN_LIBRARIES, f"{path.name} imports {name}"
+            if top in PROJECT:
+                assert name.startswith(ALLOWED), f"{path.name} imports {name}"

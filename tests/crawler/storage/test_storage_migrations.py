@@ -1,0 +1,79 @@
+"""Migrations (crawler/storage/migrations.py): reopening changes nothing, old databases upgrade."""
+
+from __future__ import annotations
+
+from sqlalchemy import MetaData, Table, create_engine, insert, select
+from storage_samples import NOW, make
+
+from crawler.models import FeedBuild
+from crawler.normalize.html import SANITIZE_POLICY
+from crawler.storage import Store
+from crawler.storage.migrations import SCHEMA_VERSION
+from crawler.storage.schema import metadata, schema_version
+
+
+def test_migrate_is_idempotent(db_url: str) -> None:
+    first = Store.open(db_url)
+    first.upsert_article(make(1), now=NOW)
+    first.close()
+    second = Store.open(db_url)
+    assert second.count_articles() == 1
+    assert second.integrity_check() == "ok"
+    second.close()
+
+
+def test_a_version_1_database_is_migrated_in_place(db_url: str) -> None:
+    # A database as the first release created it: no html_policy column, schema version 1.
+    engine = create_engine(db_url)
+    old = MetaData()
+    added = {"html_policy", "signature", "stamp"}  # by migrations 2 and 3
+    for table in metadata.sorted_tables:
+        columns = [c._copy() for c in table.columns if c.name not in added]
+        Table(table.name, old, *columns)
+    with engine.begin() as conn:
+        old.create_all(conn)
+        conn.execute(insert(old.tables["schema_version"]).values(version=1))
+        values = {
+            c.name: v
+            for c in old.tables["articles"].columns
+            if (v := _v1_row().get(c.name)) is not None or c.nullable
+        }
+        conn.execute(insert(old.tables["articles"]).values(values))
+    engine.dispose()
+
+    store = Store.open(db_url)
+    try:
+        with store.engine.connect() as conn:
+            versions = conn.execute(select(schema_version.c.version)).scalars()
+            assert sorted(versions) == [1, 2, 3] and SCHEMA_VERSION == 3
+        kept = store.get_article("https://vm.ru/news/1-slug")
+        assert kept is not None and kept.title == "Новость 1" and kept.html_policy is None
+        store.upsert_article(make(2, html_policy=SANITIZE_POLICY), now=NOW)
+        assert store.get_article(make(2).url).html_policy == SANITIZE_POLICY  # type: ignore[union-attr]
+        store.record_feed_builds([FeedBuild("all", True, None, 1, "s" * 64, "d" * 64)])
+        assert store.feed_signatures() == {"all": ("s" * 64, "d" * 64)}
+        assert store.integrity_check() == "ok"
+    finally:
+        store.close()
+    Store.open(db_url).close()  # and opening it again changes nothing
+
+
+def _v1_row() -> dict[str, object]:
+    article = make(1)
+    return {
+        "url": article.url,
+        "url_key": "vm.ru/news/1-slug",
+        "source": "vm",
+        "title": article.title,
+        "summary": article.summary,
+        "text": article.text,
+        "html": article.html,
+        "published": article.published,
+        "first_seen": NOW,
+        "fetched_at": NOW,
+        "authors": [],
+        "tags": [],
+        "provenance": {},
+        "flags": [],
+        "content_hash": "0" * 64,
+    }

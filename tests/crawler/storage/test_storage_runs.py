@@ -1,0 +1,57 @@
+"""Crawl runs (crawler/storage/runs.py): start, finish, stale runs, additions by workers."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from storage_samples import NOW
+
+from crawler.storage import RunStats, Store
+
+
+def test_runs_are_recorded(store: Store) -> None:
+    run_id = store.start_run("vm", now=NOW)
+    stats = RunStats(pages=5, new=3, updated=1, unchanged=1, dropped={"missing_title": 2}, errors=1)
+    store.finish_run(run_id, status="ok", stats=stats, now=NOW + timedelta(minutes=1))
+    run = store.recent_runs("vm")[0]
+    assert (run["status"], run["pages"], run["new"], run["dropped"]) == (
+        "ok",
+        5,
+        3,
+        {"missing_title": 2},
+    )
+    stale = store.start_run("m24", now=NOW)
+    assert store.close_stale_runs(now=NOW) == 1
+    assert store.recent_runs("m24")[0]["status"] == "killed"
+    assert stale
+
+
+def test_workers_add_to_a_run_without_losing_counts(db_url: str) -> None:
+    store = Store.open(db_url)
+    try:
+        run_id = store.start_run("vm", now=NOW)
+        store.finish_run(
+            run_id, status="ok", stats=RunStats(dropped={"no_title": 1}), now=NOW, message="q"
+        )
+
+        def add() -> None:
+            # Each thread is a worker with its own connections, as on separate machines.
+            for _ in range(10):
+                assert store.add_to_run(run_id, {"pages": 2, "new": 1}, {"no_title": 1, "x": 1})
+
+        threads = [threading.Thread(target=add) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        [run] = store.recent_runs("vm")
+        assert (run["pages"], run["new"], run["updated"]) == (80, 40, 0)
+        assert run["dropped"] == {"no_title": 41, "x": 40}
+        assert run["status"] == "ok" and run["message"] == "q"  # the rest is left alone
+        assert store.add_to_run(run_id + 1000, {"new": 1}) is False
+        with pytest.raises(ValueError, match="status"):
+            store.add_to_run(run_id, {"status": 1})
+    finally:
+        store.close()
