@@ -40,20 +40,26 @@ _BOILERPLATE_LINE = re.compile(
 # consent placeholders of embedded players. Only lines under _SHORT_LINE characters are tested:
 # a long paragraph that happens to start with "Photo:" is text.
 _SHORT_LINE = 200
-_FURNITURE_LINE = re.compile(
-    r"^\s*(?:фото|photo|foto|bild|image|quelle|source|credit|источник)s?\s*:\s*\S.{0,80}$"
-    r"|^\s*(?:stand|aktualisiert|updated|обновлено)\s*:?\s*\d"
-    r"|(?<!\d)\d{1,2}:\d{2}\s*min\b"
-    r"|copyright|©|all rights reserved|alle rechte vorbehalten|все права защищены|版权所有"
-    r"|^\s*(?:sign\s+(?:up|in)\b|subscribe\b|create\s+an\s+account|got\s+a\s+story|"
+_FURNITURE_START = re.compile(
+    r"\s*(?:(?:фото|photo|foto|bild|image|quelle|source|credit|источник)s?\s*:\s*\S.{0,80}$"
+    r"|(?:stand|aktualisiert|updated|обновлено)\s*:?\s*\d"
+    r"|sign\s+(?:up|in)\b|subscribe\b|create\s+an\s+account|got\s+a\s+story|"
     r"for\s+more\s+stories|follow\s+(?:us|[\w.]+\s+on)\b|support\s+(?:local\s+)?journalism|"
-    r"jetzt\s+abonnieren|zum\s+kommentieren\s+anmelden)"
-    r"|externen?\s+inhalt|ich\s+bin\s+damit\s+einverstanden|ein\s+klick\s+für\s+den\s+datenschutz"
-    r"|personenbezogene\s+daten\s+können|third[-\s]party\s+content"
+    r"jetzt\s+abonnieren|zum\s+kommentieren\s+anmelden"
     # A line that is only a byline: "Von Nina Magoley", "By Jane Roe", "Текст: Иван Петров".
-    r"|^\s*(?:von|by|par|автор|текст)\s*:?\s+(?-i:[A-ZÄÖÜА-Я][\w'-]+(?:\s+[A-ZÄÖÜА-Я][\w'-]+){1,3})\s*$",
+    r"|(?:von|by|par|автор|текст)\s*:?\s+(?-i:[A-ZÄÖÜА-Я][\w'-]+(?:\s+[A-ZÄÖÜА-Я][\w'-]+){1,3})\s*$)",
     re.IGNORECASE,
 )
+# Anywhere in a short line (plain substrings of the lower-cased line: a regex search per
+# paragraph cost more than the rest of the paragraph's handling).
+_FURNITURE_WORDS = (
+    "copyright", "©", "all rights reserved", "alle rechte vorbehalten", "все права защищены",
+    "版权所有", "externen inhalt", "externer inhalt", "ich bin damit einverstanden",
+    "ein klick für den datenschutz", "personenbezogene daten können", "third-party content",
+    "third party content",
+)  # fmt: skip
+_DURATION = re.compile(r"(?<!\d)\d{1,2}:\d{2}\s*min\b", re.IGNORECASE)  # "02:57 Min."
+
 # A line that is only the label of a related-stories or recommendations block. Where it comes
 # after most of the text, the story is over: what follows is other stories' headlines.
 _RELATED_LABEL = re.compile(
@@ -215,7 +221,14 @@ def is_furniture(text: str) -> bool:
     """Whether a paragraph-like line is page furniture rather than article text."""
     if _BOILERPLATE_LINE.match(text):
         return True
-    return len(text) < _SHORT_LINE and _FURNITURE_LINE.search(text) is not None
+    if len(text) >= _SHORT_LINE:
+        return False
+    if _FURNITURE_START.match(text):
+        return True
+    lowered = text.lower()
+    if any(word in lowered for word in _FURNITURE_WORDS):
+        return True
+    return ":" in text and _DURATION.search(text) is not None
 
 
 def _block_html(tag: str, el: Element | None, text: str) -> str:

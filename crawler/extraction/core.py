@@ -78,6 +78,8 @@ _DATE_FLOOR = datetime(1995, 1, 1).year  # news pages with earlier dates are mis
 _URL_DAY_SLACK = timedelta(hours=14)
 # A year or a time of day in a date string: what a byline has and an event in the story lacks.
 _DATED_MARK = re.compile(r"\d{4}|\d:\d\d")
+# A value that states its own non-zero UTC offset ("…T21:11:03-05:00", "+0300").
+_OWN_OFFSET = re.compile(r"[+-](?!00:?00)\d\d:?\d\d\s*$")
 _NEAR_TITLE_LEVELS = 4
 _NEAR_TITLE_CHARS = 4000
 
@@ -346,11 +348,13 @@ class _Page:
         A UTC value (shown in the source's zone) is only our guess at the reader's clock;
         ``<time datetime="…-05:00">`` for the same instant is the publisher's own word.
         """
-        zone_offset = value.astimezone(ZoneInfo(self.tz)).utcoffset()
-        if value.utcoffset() != zone_offset:
-            return value
+        if not isinstance(value.tzinfo, ZoneInfo):
+            return value  # an explicit offset: parse_date keeps it as a fixed timezone
+        zone_offset = value.utcoffset()
         for _layer, raw in candidates:
-            other = self._date_value(raw) if isinstance(raw, str) else None
+            if not isinstance(raw, str) or not _OWN_OFFSET.search(raw):
+                continue  # parsing only values that state a non-UTC offset keeps this cheap
+            other = self._date_value(raw)
             if (
                 other is not None
                 and other.utcoffset() != zone_offset
@@ -388,10 +392,10 @@ class _Page:
         the offset nearest the zone's that falls on the URL's day. A publisher's own explicit
         offset, and a date further away (metadata that is simply different), are kept as given.
         """
+        if not isinstance(value.tzinfo, ZoneInfo):
+            return value  # the publisher's explicit offset (parse_date keeps it fixed)
         url_day = fields.date_from_url(self.url, self.tz)
         if url_day is None or value.date() == url_day.date():
-            return value
-        if value.utcoffset() != value.astimezone(ZoneInfo(self.tz)).utcoffset():
             return value
         if url_day - _URL_DAY_SLACK <= value < url_day + timedelta(days=1) + _URL_DAY_SLACK:
             return page_dates.on_day(value, url_day.date())
