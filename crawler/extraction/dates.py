@@ -7,8 +7,6 @@ import re
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from htmldate import find_date
-
 from crawler.normalize.dates import parse_date
 
 logger = logging.getLogger(__name__)
@@ -38,6 +36,8 @@ def htmldate_day(html: bytes, url: str, *, now: datetime, tz: str) -> datetime |
     publication rather than the last change. ``max_date`` is the injected clock, so the answer is
     never after ``now`` and does not depend on the machine's calendar.
     """
+    from htmldate import find_date  # deferred: ~0.1 s to import, and few pages get here
+
     local_now = now.astimezone(ZoneInfo(tz)).replace(tzinfo=None)
     try:
         found = find_date(
