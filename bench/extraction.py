@@ -1,4 +1,4 @@
-"""Benchmark: cityfeeds extraction vs plain trafilatura over the fundus corpus (prints figures)."""
+"""Benchmark: cityfeeds extraction vs trafilatura (fundus corpus) and dates vs htmldate (prints)."""
 
 from __future__ import annotations
 
@@ -31,6 +31,8 @@ COUNTRY_TZ = {
     "pl": "Europe/Warsaw", "pt": "Europe/Lisbon", "ru": "Europe/Moscow", "se": "Europe/Stockholm",
     "tr": "Europe/Istanbul", "ua": "Europe/Kyiv", "us": "America/New_York",
 }  # fmt: skip
+# htmldate-dev has no crawl time: the clock is just after its newest page (2023-11-09).
+DATES_CLOCK = datetime(2024, 1, 1, tzinfo=UTC)
 _TOKEN = re.compile(r"\w+")
 _SPACE = re.compile(r"\s+")
 
@@ -49,12 +51,14 @@ class Result:
     generic: bool = False
 
 
-def load_cases(path: Path = CORPUS / "fundus" / "cases.jsonl") -> list[dict[str, Any]]:
-    """All corpus cases with their raw page bytes attached."""
+def load_cases(
+    path: Path = CORPUS / "fundus" / "cases.jsonl", folder: str = ""
+) -> list[dict[str, Any]]:
+    """All corpus cases with their raw page bytes attached (``html`` is relative to ``folder``)."""
     cases = []
     for line in path.read_text(encoding="utf-8").splitlines():
         case = json.loads(line)
-        case["body"] = gzip.decompress((CORPUS / case["html"]).read_bytes())
+        case["body"] = gzip.decompress((CORPUS / folder / case["html"]).read_bytes())
         cases.append(case)
     return cases
 
@@ -173,10 +177,57 @@ def score(cases: list[dict[str, Any]], results: list[Result]) -> dict[str, float
     }
 
 
+def site_zone(url: str) -> str:
+    """The zone of a country-code domain (``.de`` -> Europe/Berlin), else UTC."""
+    host = url.split("/")[2].split(":")[0]
+    return COUNTRY_TZ.get(host.rsplit(".", 1)[-1], "UTC")
+
+
+@dataclass
+class DateRun:
+    """Days found on the htmldate-dev pages by one extractor (``None``: no date)."""
+
+    name: str
+    days: list[str | None]
+    fallback: int = 0  # pages where cityfeeds would have used the fetch time
+
+    def accuracy(self, cases: list[dict[str, Any]]) -> float:
+        hits = sum(d == c["expected"]["date"] for d, c in zip(self.days, cases, strict=True))
+        return hits / len(cases)
+
+
+def score_dates(cases: list[dict[str, Any]]) -> list[DateRun]:
+    """Publication day on htmldate-dev: cityfeeds, htmldate and trafilatura in the same run.
+
+    The day is compared as the page states it: cityfeeds' datetime in its own offset (the
+    publisher's, or the site's zone for UTC values), never converted to the expected zone.
+    """
+    from htmldate import find_date
+    from trafilatura import bare_extraction
+
+    ours = DateRun("cityfeeds", [])
+    plain = DateRun("htmldate", [])
+    traf = DateRun("trafilatura", [])
+    for case in cases:
+        data = extract_article(
+            case["body"], case["url"], now=DATES_CLOCK, tz=site_zone(case["url"])
+        )
+        ours.days.append(data.published.date().isoformat() if data.published else None)
+        ours.fallback += data.published is None
+        plain.days.append(
+            find_date(case["body"], url=case["url"], original_date=True, max_date=DATES_CLOCK)
+        )
+        doc = bare_extraction(case["body"], url=case["url"], with_metadata=True)
+        traf.days.append(doc.date if doc is not None else None)
+    return [ours, plain, traf]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--only", help="substring of case ids to run")
-    parser.add_argument("--worst", type=int, default=0, help="list the N worst body F1 cases")
+    parser.add_argument(
+        "--worst", type=int, default=0, help="list the N worst body F1 cases and the wrong days"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
     cases = [c for c in load_cases() if not args.only or args.only in c["id"]]
@@ -196,6 +247,22 @@ def main(argv: list[str] | None = None) -> int:
     for key in a:
         print(f"{key:<26}{a[key]:>12.4f}{b[key]:>14.4f}{c[key]:>12.4f}")
     print(f"{'ms/page, str input':<26}{statistics.median(predecoded):>12.3f}")
+    fallback = sum(r.published is None for r in ours)
+    print(f"fundus: {fallback} pages without a date (cityfeeds would use the fetch time)")
+    date_cases = [
+        c
+        for c in load_cases(CORPUS / "htmldate-dev" / "cases.jsonl", "htmldate-dev")
+        if not args.only or args.only in c["id"]
+    ]
+    runs = score_dates(date_cases)
+    print(f"\nhtmldate-dev: publication day on {len(date_cases)} pages")
+    for run in runs:
+        print(f"{run.name:<26}{run.accuracy(date_cases):>12.4f}")
+    print(f"{runs[0].fallback} pages without a date (cityfeeds would use the fetch time)")
+    if args.worst:
+        for case, day in zip(date_cases, runs[0].days, strict=True):
+            if day != case["expected"]["date"]:
+                print(f"  {case['id']:<48} expected {case['expected']['date']} got {day}")
     if args.worst:
         ranked = sorted(
             zip(cases, ours, plain, strict=True),

@@ -159,10 +159,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     elapsed = time.perf_counter() - start
     base_pred = {id(c): baseline.topics(f"{c.title}\n{c.summary}") for c in cases}
 
+    # Real headlines (with a source page, title only) are reported apart from the written ones.
+    real = [c for c in cases if c.source]
     splits = {
         "dev": [c for c in cases if c.split == "dev"],
         "heldout": [c for c in cases if c.split == "heldout"],
         "all": cases,
+        "real-dev": [c for c in real if c.split == "dev"],
+        "real-ho": [c for c in real if c.split == "heldout"],
+        "real": real,
     }
     kinds = {
         k: sum(c.kind == k for c in cases) for k in ("in", "out", "false_friend", "borderline")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -206,3 +207,30 @@ def test_to_utc() -> None:
     assert to_utc(msk(2022, 12, 12, 11, 28)).tzinfo is UTC
     with pytest.raises(ValueError):
         to_utc(datetime(2022, 12, 12, 11, 28))
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("30 septembre 2018", datetime(2018, 9, 30)),
+        ("30 de septiembre de 2018", datetime(2018, 9, 30)),
+        ("1er mars 2019", datetime(2019, 3, 1)),
+        ("3. Dezember 2020 um 10:15", datetime(2020, 12, 3, 10, 15)),
+        ("14 gennaio 2020", datetime(2020, 1, 14)),
+    ],
+)
+def test_foreign_month_words_in_bylines(raw: str, expected: datetime) -> None:
+    paris = ZoneInfo("Europe/Paris")
+    now = datetime(2024, 1, 1, tzinfo=UTC)
+    assert parse_date(raw, tz=paris, now=now) == expected.replace(tzinfo=paris)
+
+
+def test_utc_values_are_shown_in_the_source_zone_other_offsets_kept() -> None:
+    now = datetime(2024, 1, 1, tzinfo=UTC)
+    utc = parse_date("2021-11-04T23:00Z", tz="Europe/Berlin", now=now)
+    assert utc is not None and utc.date().isoformat() == "2021-11-05"
+    assert utc.utcoffset() == timedelta(hours=1)
+    gmt = parse_date("Thu, 04 Nov 2021 23:00:00 GMT", tz="Europe/Moscow", now=now)
+    assert gmt is not None and gmt.utcoffset() == timedelta(hours=3)
+    own = parse_date("2021-11-04T23:00:00+03:00", tz="Europe/Berlin", now=now)
+    assert own is not None and own.utcoffset() == timedelta(hours=3)

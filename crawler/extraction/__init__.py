@@ -10,7 +10,18 @@ from crawler.models import ArticleData
 __all__ = ["LAYERS", "ArticleData", "extract_article"]
 
 # Provenance layer names, most trusted first (``selector`` wins whenever it yields a value).
-LAYERS = ("selector", "jsonld", "opengraph", "meta", "time", "heuristic", "text", "url", "generic")
+LAYERS = (
+    "selector",
+    "jsonld",
+    "opengraph",
+    "meta",
+    "time",
+    "heuristic",
+    "text",
+    "url",
+    "htmldate",
+    "generic",
+)
 
 
 def extract_article(

@@ -13,7 +13,7 @@ from lxml import etree
 from lxml.etree import _Element as Element
 
 from crawler.extraction import xpaths
-from crawler.extraction.classes import ClassIndex, is_boilerplate_class
+from crawler.extraction.classes import ClassIndex, is_boilerplate_class, is_teaser_card
 from crawler.normalize.html import sanitize_html
 from crawler.normalize.text import clean_text, is_garbage_value
 
@@ -35,6 +35,43 @@ _BOILERPLATE_LINE = re.compile(
     r"advertisement|anzeige|реклама)\b",
     re.IGNORECASE,
 )
+# Short lines that are page furniture whatever container they sit in: photo and agency credits,
+# "as of" stamps, video durations, copyright and legal lines, sign-up and subscription pitches,
+# consent placeholders of embedded players. Only lines under _SHORT_LINE characters are tested:
+# a long paragraph that happens to start with "Photo:" is text.
+_SHORT_LINE = 200
+_FURNITURE_START = re.compile(
+    r"\s*(?:(?:фото|photo|foto|bild|image|quelle|source|credit|источник)s?\s*:\s*\S.{0,80}$"
+    r"|(?:stand|aktualisiert|updated|обновлено)\s*:?\s*\d"
+    r"|sign\s+(?:up|in)\b|subscribe\b|create\s+an\s+account|got\s+a\s+story|"
+    r"for\s+more\s+stories|follow\s+(?:us|[\w.]+\s+on)\b|support\s+(?:local\s+)?journalism|"
+    r"jetzt\s+abonnieren|zum\s+kommentieren\s+anmelden"
+    # A line that is only a byline: "Von Nina Magoley", "By Jane Roe", "Текст: Иван Петров".
+    r"|(?:von|by|par|автор|текст)\s*:?\s+(?-i:[A-ZÄÖÜА-Я][\w'-]+(?:\s+[A-ZÄÖÜА-Я][\w'-]+){1,3})\s*$)",
+    re.IGNORECASE,
+)
+# Anywhere in a short line (plain substrings of the lower-cased line: a regex search per
+# paragraph cost more than the rest of the paragraph's handling).
+_FURNITURE_WORDS = (
+    "copyright", "©", "all rights reserved", "alle rechte vorbehalten", "все права защищены",
+    "版权所有", "externen inhalt", "externer inhalt", "ich bin damit einverstanden",
+    "ein klick für den datenschutz", "personenbezogene daten können", "third-party content",
+    "third party content",
+)  # fmt: skip
+_DURATION = re.compile(r"(?<!\d)\d{1,2}:\d{2}\s*min\b", re.IGNORECASE)  # "02:57 Min."
+
+# A line that is only the label of a related-stories or recommendations block. Where it comes
+# after most of the text, the story is over: what follows is other stories' headlines.
+_RELATED_LABEL = re.compile(
+    r"^\s*(?:related(?:\s+(?:articles?|stories|content|news|coverage))?|more\s+on\s+this\s+story|"
+    r"recommended(?:\s+for\s+you)?|you\s+may\s+also\s+like|ähnliche|mehr\s+zum\s+thema|"
+    r"das\s+könnte\s+sie\s+auch\s+interessieren|weitere\s+artikel|"
+    r"читайте\s+также|другие\s+новости|похожие\s+новости|новости\s+по\s+теме|по\s+теме|"
+    r"смотрите\s+также|(?:à\s+)?lire\s+aussi|leer\s+más|te\s+puede\s+interesar|"
+    r"関連記事|関連キーワード|おすすめ情報|あわせて読みたい|注目の動画|関連ニュース)\s*:?\s*$",
+    re.IGNORECASE,
+)
+_RELATED_AFTER_SHARE = 0.5
 _LOOSE_TEXT_MIN = 40
 _GARBAGE_CHECK_CHARS = 160
 _P_DOMINANT = 0.6  # share of the container's text inside <p>
@@ -144,6 +181,8 @@ def _collect(container: Element, skip: set[Element]) -> list[tuple[str, Element 
                 # A link around headings or paragraphs is a teaser card of another story; the
                 # article's own links sit inside its paragraphs.
                 continue
+            if tag == "article" and is_teaser_card(child):
+                continue
             if tag in xpaths.BLOCK_TAGS:
                 if tag in ("blockquote", "li") and any(
                     isinstance(d.tag, str) and d.tag in ("p", "li") for d in child.iterdescendants()
@@ -170,12 +209,26 @@ def _keep(tag: str, el: Element | None, text: str) -> bool:
     if len(text) < _GARBAGE_CHECK_CHARS or "{" in text or "<%" in text:
         if is_garbage_value(text):
             return False
-    if _BOILERPLATE_LINE.match(text):
+    if is_furniture(text):
         return False
     # Lists of links (related headlines) inside the container are not body text.
     if el is not None and len(text) < 300 and _link_share(el, len(text)) > 0.8:
         return False
     return not (tag == "li" and len(text) < 15)
+
+
+def is_furniture(text: str) -> bool:
+    """Whether a paragraph-like line is page furniture rather than article text."""
+    if _BOILERPLATE_LINE.match(text):
+        return True
+    if len(text) >= _SHORT_LINE:
+        return False
+    if _FURNITURE_START.match(text):
+        return True
+    lowered = text.lower()
+    if any(word in lowered for word in _FURNITURE_WORDS):
+        return True
+    return ":" in text and _DURATION.search(text) is not None
 
 
 def _block_html(tag: str, el: Element | None, text: str) -> str:
@@ -300,7 +353,24 @@ def from_elements(
             htmls.append(_block_html(tag, el, text))
     if not texts:
         return None
+    end = _related_block_start(texts)
+    texts, htmls = texts[:end], htmls[:end]
     return Body("\n\n".join(texts), sanitize_html("\n".join(htmls), base_url), layer)
+
+
+def _related_block_start(texts: list[str]) -> int:
+    """Where the story ends: the first related-stories label after most of the text.
+
+    Labels that are also boilerplate lines ("Читайте также", "Lire aussi") are already gone:
+    sites put those inline, mid-story, so they never end it.
+    """
+    total = sum(len(t) for t in texts)
+    seen = 0
+    for i, text in enumerate(texts):
+        if seen >= _RELATED_AFTER_SHARE * total and _RELATED_LABEL.match(text):
+            return i
+        seen += len(text)
+    return len(texts)
 
 
 def heuristic(doc: Element, base_url: str, index: ClassIndex) -> Body | None:
@@ -332,7 +402,8 @@ def generic(html_bytes: bytes, base_url: str) -> tuple[Body | None, object | Non
         return None, None
     text = getattr(result, "text", None) or ""
     paragraphs = [clean_text(line) for line in text.splitlines()]
-    paragraphs = [p for p in paragraphs if p and not _BOILERPLATE_LINE.match(p)]
+    paragraphs = [p for p in paragraphs if p and not is_furniture(p)]
+    paragraphs = paragraphs[: _related_block_start(paragraphs)]
     if not paragraphs:
         return None, result
     # Built from the filtered paragraphs, so the HTML never shows what the text dropped.

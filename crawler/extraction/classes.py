@@ -8,7 +8,7 @@ from lxml import etree
 
 from crawler.extraction import xpaths
 
-_BODY, _BOILERPLATE, _BYLINE, _RUBRIC = 1, 2, 4, 8
+_BODY, _BOILERPLATE, _BYLINE, _RUBRIC, _TEASER = 1, 2, 4, 8, 16
 _CONTAINER_TAGS = frozenset({"div", "section", "main", "article"})
 
 
@@ -26,6 +26,8 @@ def _token_kinds(token: str) -> int:
         kinds |= _BYLINE
     if xpaths.RUBRIC_CLASS.search(token):
         kinds |= _RUBRIC
+    if "teaser" in token:
+        kinds |= _TEASER
     return kinds
 
 
@@ -51,6 +53,25 @@ def is_boilerplate_class(el: etree._Element) -> bool:
     return bool(class_kinds(el) & _BOILERPLATE)
 
 
+_TEASER_MAX_CHARS = 1000
+_HEADINGS = ("h2", "h3", "h4", "h5", "h6")
+
+
+def is_teaser_card(el: etree._Element) -> bool:
+    """A short block that links its own headline: another story's card, not article text."""
+    if len("".join(el.itertext())) > _TEASER_MAX_CHARS:
+        return False
+    for heading in el.iterdescendants(*_HEADINGS):
+        if heading.find(".//a[@href]") is not None:
+            return True
+        parent = heading.getparent()
+        while parent is not None and parent is not el:
+            if parent.tag == "a" and parent.get("href"):
+                return True
+            parent = parent.getparent()
+    return False
+
+
 class ClassIndex:
     """Elements of a page grouped by what their ``class``/``id``/role say they are.
 
@@ -66,11 +87,14 @@ class ClassIndex:
         self.itemprop_body: list[etree._Element] = []
         self.headings: list[etree._Element] = []
         self.times: list[etree._Element] = []
+        self.undated_times: list[etree._Element] = []
         for el in doc.iter("h1", "time"):
             if el.tag == "h1":
                 self.headings.append(el)
             elif el.get("datetime"):
                 self.times.append(el)
+            else:
+                self.undated_times.append(el)
         for el in xpaths.ITEMPROP_ELEMENTS(doc):
             prop = el.get("itemprop")
             if prop:
@@ -123,6 +147,11 @@ class ClassIndex:
                         found.add(el)
                     continue
                 kinds = class_kinds(el)
+                if kinds & _TEASER and el not in self.itemprop_body and is_teaser_card(el):
+                    # "teaser" also names leads (article__teaser): only a linked card is another
+                    # story's.
+                    found.add(el)
+                    continue
                 if kinds & _BOILERPLATE and not (
                     kinds & _BODY and el.tag in ("div", "section", "main")
                 ):

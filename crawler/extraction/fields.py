@@ -147,7 +147,10 @@ _MONTHS = (
     r"(?:январ|феврал|март|апрел|ма[яй]|июн|июл|август|сентябр|октябр|ноябр|декабр|"
     r"янв|фев|мар|апр|авг|сен|окт|ноя|дек|"
     r"jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|januar|februar|märz|mai|juni|juli|"
-    r"oktober|dezember)[a-zа-яё]*\.?"
+    r"oktober|dezember|janvier|février|mars|avril|juin|juillet|août|septembre|octobre|"
+    r"novembre|décembre|enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|octubre|"
+    r"noviembre|diciembre|gennaio|febbraio|aprile|maggio|giugno|luglio|settembre|ottobre|"
+    r"dicembre)[a-zа-яёéû]*\.?"
 )
 _TIME = r"\d{1,2}:\d{2}"
 DATE_IN_TEXT = re.compile(
@@ -156,7 +159,7 @@ DATE_IN_TEXT = re.compile(
     r"|"
     rf"\d{{4}}-\d{{2}}-\d{{2}}(?:[T ]{_TIME}(?::\d{{2}})?)?"
     rf"|\d{{1,2}}[./]\d{{1,2}}[./]\d{{4}}(?:[,\s]+(?:в\s+|um\s+)?{_TIME})?"
-    rf"|\d{{1,2}}\.?\s+{_MONTHS},?\s*(?:\d{{4}})?(?:\s*г(?:ода|\.)?)?(?:,?\s*(?:в\s+|um\s+|at\s+)?{_TIME})?"
+    rf"|\d{{1,2}}(?:er)?\.?\s+(?:de\s+)?{_MONTHS},?\s*(?:de\s+)?(?:\d{{4}})?(?:\s*г(?:ода|\.)?)?(?:,?\s*(?:в\s+|um\s+|at\s+)?{_TIME})?"
     rf"|{_MONTHS}\s+\d{{1,2}},?\s+\d{{4}}(?:,?\s*(?:at\s+)?{_TIME}\s*(?:[ap]\.?m\.?)?)?"
     r")(?![\d])",
     re.IGNORECASE,
@@ -169,10 +172,12 @@ _TIME_ONLY = re.compile(r"(?<![\d.:/])([01]?\d|2[0-3]):([0-5]\d)(?![\d.:/])")
 _WEATHER_AFTER = re.compile(r"^[^.\n]{0,40}(?:°|градус|ясно|пасмурно|облачно|дождь|снег)", re.I)
 
 _URL_DATES = (
-    re.compile(r"/(?P<y>20\d{2})/(?P<m>[01]\d)/(?P<d>[0-3]\d)(?:/|$)"),
+    re.compile(r"/(?P<y>(?:19|20)\d{2})/(?P<m>[01]?\d)/(?P<d>[0-3]?\d)(?:/|$)"),
     re.compile(r"/(?P<y>20\d{2})-(?P<m>[01]\d)-(?P<d>[0-3]\d)(?:[/_-]|$)"),
     # m24: /news/<rubric>/<DDMMYYYY>/<id>
     re.compile(r"/(?P<d>[0-3]\d)(?P<m>[01]\d)(?P<y>20\d{2})/"),
+    # A path segment that is (or starts with) YYYYMMDD: /20200428/slug, /20200428-slug
+    re.compile(r"/(?P<y>(?:19|20)\d{2})(?P<m>[01]\d)(?P<d>[0-3]\d)(?:[/_-]|$)"),
     # moslenta: <slug>-DD-MM-YYYY.htm
     re.compile(r"-(?P<d>[0-3]\d)-(?P<m>[01]\d)-(?P<y>20\d{2})\.html?$"),
 )

@@ -53,6 +53,7 @@ BOILERPLATE_CLASS = re.compile(
     r"cookie|consent|gdpr|banner|advert|promo|subscri|newsletter|carousel|slick|"
     r"comments|breadcrumb|caption|credit|rubric|byline|author|meta[-_]info|toolbar|sidebar|"
     r"popup|modal|glavnoe|main-news|incut|visually[-_]hidden|sr[-_]only|"
+    r"tagbox|popover|comment[-_]?form|(?:^|[\s_-])comments?(?:$|[\s_-])|"
     r"(?:^|[\s_-])(?:ads?|tags|widget|nav|menu|date|time)(?:$|[\s_-])|(?:^|\s)tag(?:$|\s)"
 )
 BYLINE_CLASS = re.compile(r"byline|author|autor|avtor")

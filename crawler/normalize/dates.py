@@ -17,26 +17,27 @@ _MIN_YEAR = 1990
 _SKEW = timedelta(minutes=10)
 
 # Every accepted month word, exactly: a stem prefix would turn "12 маршрутов" into 12 March.
+# Russian and English first; German, French, Spanish and Italian for bylines of foreign pages.
 _MONTH_FORMS = (
-    "январь января янв january jan",
-    "февраль февраля фев февр february feb",
-    "март марта мар march mar",
-    "апрель апреля апр april apr",
-    "май мая may",
-    "июнь июня июн june jun",
-    "июль июля июл july jul",
-    "август августа авг august aug",
-    "сентябрь сентября сен сент september sep sept",
-    "октябрь октября окт october oct",
-    "ноябрь ноября ноя нояб november nov",
-    "декабрь декабря дек december dec",
+    "январь января янв january jan januar jänner janvier enero gennaio",
+    "февраль февраля фев февр february feb februar février fevrier febrero febbraio",
+    "март марта мар march mar märz märz mars marzo",
+    "апрель апреля апр april apr avril abril aprile",
+    "май мая may mai mayo maggio",
+    "июнь июня июн june jun juni juin junio giugno",
+    "июль июля июл july jul juli juillet julio luglio",
+    "август августа авг august aug août aout agosto",
+    "сентябрь сентября сен сент september sep sept septembre septiembre settembre",
+    "октябрь октября окт october oct oktober octobre octubre ottobre",
+    "ноябрь ноября ноя нояб november nov novembre noviembre",
+    "декабрь декабря дек december dec dezember décembre decembre diciembre dicembre",
 )
 _MONTHS = {form: num for num, forms in enumerate(_MONTH_FORMS, 1) for form in forms.split()}
 _MONTH_ALT = "|".join(sorted(_MONTHS, key=len, reverse=True))
 _EN_MONTH_ALT = "|".join(sorted((m for m in _MONTHS if m.isascii()), key=len, reverse=True))
 
 _TIME = r"(?<!\d)(\d{1,2}):(\d{2})(?::(\d{2}))?(?!\d)"
-_TIME_TAIL = rf"(?:\s*(?:,|в(?=[\s\d])|at|-|—|–)?\s*{_TIME})?"
+_TIME_TAIL = rf"(?:\s*(?:,|в(?=[\s\d])|at|um|à|-|—|–)?\s*{_TIME})?"
 _YEAR_TAIL = r"(?:\s*,?\s*(\d{4})(?!\d)(?:\s*(?:года|г)\.?(?![а-я]))?)?"
 
 _ISO_RE = re.compile(
@@ -45,7 +46,8 @@ _ISO_RE = re.compile(
 )
 _RFC822_RE = re.compile(r"^(?:[a-z]{3},?\s*)?\d{1,2}\s+[a-z]{3}\s+\d{2,4}\s+\d{1,2}:\d{2}")
 _DAY_MONTH_RE = re.compile(
-    rf"(?<!\d)(\d{{1,2}})(?:-?го)?[\s-]*({_MONTH_ALT})\.?(?![a-zа-я]){_YEAR_TAIL}{_TIME_TAIL}"
+    rf"(?<!\d)(\d{{1,2}})(?:-?го|er)?\.?[\s-]*(?:de\s+)?({_MONTH_ALT})\.?(?![a-zа-яäéû])"
+    rf"(?:\s+de)?{_YEAR_TAIL}{_TIME_TAIL}"
 )
 _MONTH_DAY_RE = re.compile(
     rf"(?<![a-z])({_EN_MONTH_ALT})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})(?!\d)"
@@ -253,9 +255,11 @@ def parse_date(
 ) -> datetime | None:
     """Parse a publication date into an aware datetime, or None if it is absent or implausible.
 
-    Naive values are read in ``tz``; year-less dates and bare times resolve to the latest moment
-    not after ``now``. In "08:57 (обновлено 04.02.2026 09:45)" the first time is the publication
-    time, placed on the day of the update (so replaying an old page still gives the right day).
+    Naive values are read in ``tz``, and UTC values are converted to it (so the calendar day is
+    the one the source's readers see); any other offset is kept. Year-less dates and bare times
+    resolve to the latest moment not after ``now``. In "08:57 (обновлено 04.02.2026 09:45)" the
+    first time is the publication time, placed on the day of the update (so replaying an old page
+    still gives the right day).
     Never raises on bad input.
     """
     zone, local_now = _prepare(tz, now)
@@ -278,7 +282,18 @@ def parse_date(
                 published -= timedelta(days=1)
             return published
         text = main
-    return _parse_text(text, zone, local_now)
+    return _in_source_zone(_parse_text(text, zone, local_now), zone)
+
+
+def _in_source_zone(dt: datetime | None, zone: tzinfo) -> datetime | None:
+    """A UTC value (``Z``, ``+00:00``, ``GMT``) shown in the source's zone; other offsets kept.
+
+    CMSs store UTC, but the article's day is the one its readers see: 23:00Z on Nov 4 is already
+    Nov 5 in Berlin. A non-zero offset is the publisher's own and is kept as given.
+    """
+    if dt is not None and dt.utcoffset() == timedelta(0) and dt.tzinfo is not zone:
+        return dt.astimezone(zone)
+    return dt
 
 
 def parse_modified_from_text(

@@ -10,7 +10,7 @@ from crawler.models import Article, TopicMatch
 from crawler.topics.morph import HYPHENS, Lemmatizer, fold
 from crawler.topics.patterns import TopicPattern, compile_pattern
 from crawler.topics.spec import FIELDS, TopicSpec
-from crawler.topics.terms import parse_term
+from crawler.topics.terms import NEAR_WINDOW, is_near_term, parse_term
 from crawler.topics.vocabulary import Hits, TermVocabulary
 
 __all__ = ["SCAN_LIMIT", "TopicEngine"]
@@ -35,6 +35,7 @@ class _Term:
     text: str  # as written in the config, shown in evidence
     matchers: tuple[int, ...]
     weight: float
+    near: bool = False  # «a ~ b»: two words within NEAR_WINDOW, either order
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,7 +163,8 @@ class TopicEngine:
     # -- internals
 
     def _term(self, text: str, weight: float) -> _Term:
-        return _Term(text, tuple(self._vocabulary.add(w) for w in parse_term(text)), weight)
+        matchers = tuple(self._vocabulary.add(w) for w in parse_term(text))
+        return _Term(text, matchers, weight, is_near_term(text))
 
     def _score(
         self,
@@ -312,6 +314,8 @@ def _occurrences(term: _Term, hits: Hits) -> list[_Occurrence]:
         return []
     if len(term.matchers) == 1:
         return [((pos,), surface) for pos, surface in first]
+    if term.near:
+        return _near(first, hits.get(term.matchers[1], ()))
     found: list[_Occurrence] = []
     for pos, surface in first:
         positions, surfaces = [pos], [surface]
@@ -330,6 +334,17 @@ def _occurrences(term: _Term, hits: Hits) -> list[_Occurrence]:
             surfaces.append(nxt[1])
         else:
             found.append((tuple(positions), " ".join(surfaces)))
+    return found
+
+
+def _near(first: list[tuple[int, str]], second: Sequence[tuple[int, str]]) -> list[_Occurrence]:
+    """Pairs of the two words of a near term, at most NEAR_WINDOW words apart, either order."""
+    found: list[_Occurrence] = []
+    for pos, surface in first:
+        other = next(((p, s) for p, s in second if p != pos and abs(p - pos) <= NEAR_WINDOW), None)
+        if other is not None:
+            pair = sorted([(pos, surface), other])
+            found.append(((pair[0][0], pair[1][0]), f"{pair[0][1]} … {pair[1][1]}"))
     return found
 
 

@@ -26,6 +26,7 @@ class Case:
     split: str
     note: str = ""
     focus: str = ""
+    source: str = ""  # the public page a real headline was gathered from (empty: written)
 
 
 def load_cases(path: Path) -> list[Case]:
@@ -43,6 +44,7 @@ def load_cases(path: Path) -> list[Case]:
                     row.get("split", "dev"),
                     row.get("note", ""),
                     row.get("focus", ""),
+                    row.get("source", ""),
                 )
             )
     return cases

@@ -1,4 +1,4 @@
-"""The term syntax of a topic's include/exclude entries: words, ``prefix*`` and ACRONYMS."""
+"""The term syntax of a topic's include/exclude entries: words, ``prefix*``, ACRONYMS, ``a ~ b``."""
 
 from __future__ import annotations
 
@@ -8,9 +8,14 @@ from typing import Literal
 
 from crawler.topics.morph import fold, fold_case_kept
 
-__all__ = ["MIN_PREFIX", "TermWord", "parse_term"]
+__all__ = ["MIN_PREFIX", "NEAR", "NEAR_WINDOW", "TermWord", "is_near_term", "parse_term"]
 
 MIN_PREFIX = 3
+NEAR = "~"
+# «a ~ b»: the two words at most this many words apart, in either order. Less than the gap a
+# sentence break leaves (morph.BREAK_GAP), so both words are in one sentence: «машин … должны
+# стать электрическими» is a window of six.
+NEAR_WINDOW = 6
 _WORD_RE = re.compile(r"[^\W_]+(?:[-‐‑][^\W_]+)*")
 
 
@@ -29,11 +34,25 @@ class TermWord:
     value: str
 
 
+def is_near_term(term: str) -> bool:
+    """Whether ``term`` is ``a ~ b``: two words near each other rather than a phrase."""
+    return NEAR in term.split()
+
+
 def parse_term(term: str) -> tuple[TermWord, ...]:
-    """Parse a config term (one word or a phrase) into its words; raise ValueError if malformed."""
+    """Parse a config term (one word, a phrase or ``a ~ b``) into its words.
+
+    ``a ~ b`` matches ``a`` and ``b`` within :data:`NEAR_WINDOW` words of each other in either
+    order («электрический ~ машина» ← «машин … должны стать электрическими»); a phrase matches
+    its words in order, next to each other. Raise ValueError if malformed.
+    """
     words = term.split()
     if not words:
         raise ValueError("empty term")
+    if NEAR in words:
+        if len(words) != 3 or words[1] != NEAR:
+            raise ValueError(f"a near term is two words around {NEAR!r}: 'a {NEAR} b'")
+        words = [words[0], words[2]]
     parsed: list[TermWord] = []
     for word in words:
         body = word[:-1] if word.endswith("*") else word

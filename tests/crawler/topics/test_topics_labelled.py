@@ -86,3 +86,11 @@ def test_counts_and_baseline_on_a_hand_made_set() -> None:
     counts_by_topic, errors = evaluate([case], ["a", "b"], lambda c: {"b"})
     assert (counts_by_topic["a"].fn, counts_by_topic["b"].fp) == (1, 1)
     assert errors == [(case, "a", "FN"), (case, "b", "FP")]
+
+
+def test_real_headlines_name_their_source_and_a_quarter_is_held_out(cases: list[Case]) -> None:
+    real = [c for c in cases if c.source]
+    assert len(real) >= 150
+    assert all(c.source.startswith(("http://", "https://")) and not c.summary for c in real)
+    assert sum(c.split == "heldout" for c in real) >= len(real) // 4
+    assert sum("electric-transport" in c.labels for c in real) >= 50

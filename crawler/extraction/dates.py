@@ -1,0 +1,89 @@
+"""Date evidence beyond metadata: htmldate as a layer, and the days a page itself shows."""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from crawler.normalize.dates import parse_date
+
+logger = logging.getLogger(__name__)
+
+# Month word stems by month number (English, Russian, German, French, Spanish, Italian).
+_MONTH_STEMS = (
+    "jan|янв|jän|janv|ene|genn",
+    "feb|фев|févr|fevr|febb",
+    "mar|мар|mär|mars|marz",
+    "apr|апр|avr|abr",
+    "may|ма[йя]|mai|mayo|magg",
+    "jun|июн|juin|giu",
+    "jul|июл|juil|lug",
+    "aug|авг|août|aout|ago",
+    "sep|сен|set",
+    "oct|окт|okt|ott",
+    "nov|ноя",
+    "dec|дек|dez|déc|dic",
+)
+
+
+def htmldate_day(html: bytes, url: str, *, now: datetime, tz: str) -> datetime | None:
+    """The page's original publication day according to htmldate, as local midnight in ``tz``.
+
+    htmldate reads markup and text patterns this package does not (comments, script data,
+    archive-style headers, dates in many languages); ``original_date=True`` asks for the first
+    publication rather than the last change. ``max_date`` is the injected clock, so the answer is
+    never after ``now`` and does not depend on the machine's calendar.
+    """
+    from htmldate import find_date  # deferred: ~0.1 s to import, and few pages get here
+
+    local_now = now.astimezone(ZoneInfo(tz)).replace(tzinfo=None)
+    try:
+        found = find_date(
+            html, url=url, original_date=True, extensive_search=True, max_date=local_now
+        )
+    except Exception:  # a third-party parser on hostile markup: a miss, never a crash
+        logger.debug("htmldate failed on %s", url, exc_info=True)
+        return None
+    if not found:
+        return None
+    dt = parse_date(found, tz=tz, now=now)
+    if dt is None or not page_shows_day(f"{url} {html.decode('utf-8', 'replace')}", dt):
+        return None
+    return dt
+
+
+def page_shows_day(source: str, dt: datetime) -> bool:
+    """Whether the page source states ``dt``'s day with its month (numeric or a month word).
+
+    htmldate turns a lone year into January 1st and a year with a month into the 1st (or another
+    guessed day): a day it did not read anywhere is not a publication day. The source, not only
+    the visible text, counts, so dates in attributes and script data are evidence too.
+    """
+    d, m, y = dt.day, dt.month, f"(?:{dt.year}|{dt.year % 100:02d})"
+    year4 = str(dt.year)
+    month = rf"(?:{_MONTH_STEMS[m - 1]})[^\W\d_]*\.?"
+    patterns = (
+        rf"(?<!\d)0?{d}\D{{1,3}}0?{m}\D{{1,3}}{y}(?!\d)",
+        rf"(?<!\d){year4}\D{{1,3}}0?{m}\D{{1,3}}0?{d}(?!\d)",
+        rf"(?<!\d){year4}{m:02d}{d:02d}(?!\d)",
+        rf"(?<!\d)0?{d}(?:st|nd|rd|th|er|\.)?\s+(?:de\s+)?{month},?\s+(?:de\s+)?{year4}",
+        rf"(?<![^\W\d_]){month}\s+0?{d}(?:st|nd|rd|th)?,?\s+{year4}",
+        rf"{year4}年0?{m}月0?{d}日",
+    )
+    return re.search("|".join(patterns), source, re.IGNORECASE) is not None
+
+
+def on_day(value: datetime, day: date) -> datetime:
+    """``value``'s instant at the whole-hour offset nearest its own that falls on ``day``.
+
+    Used when the page says which day it is (its URL) but stores the time in UTC: the instant is
+    kept, only the offset it is shown at changes. Returns ``value`` if no offset fits.
+    """
+    own = value.utcoffset() or timedelta(0)
+    for hours in sorted(range(-12, 15), key=lambda h: abs(timedelta(hours=h) - own)):
+        shown = value.astimezone(timezone(timedelta(hours=hours)))
+        if shown.date() == day:
+            return shown
+    return value

@@ -1,0 +1,87 @@
+"""Body text: classes of page furniture, teaser cards and related blocks kept out of the story."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from crawler.extraction import extract_article
+from crawler.extraction.body import is_furniture
+
+NOW = datetime(2026, 2, 4, 12, 0, tzinfo=ZoneInfo("Europe/Moscow"))
+URL = "https://example.ru/news/tram"
+STORY = [
+    f"Абзац {i}: трамваи «Витязь-Москва» вышли на новый маршрут в центре города, интервал "
+    "движения сократился до четырех минут, сообщили в Мосгортрансе."
+    for i in range(1, 6)
+]
+
+
+def body_text(inner: str) -> str:
+    html = f"<html><body><h1>Трамваи вышли на маршрут</h1><article>{inner}</article></body></html>"
+    return extract_article(html, URL, now=NOW).text or ""
+
+
+def paragraphs(lines: list[str]) -> str:
+    return "".join(f"<p>{line}</p>" for line in lines)
+
+
+def test_furniture_lines() -> None:
+    for line in (
+        "Фото: АГН «Москва»",
+        "Photo: AFP",
+        "Copyright © 1999-2024 The Taipei Times. All rights reserved.",
+        "02:57 Min.. Verfügbar bis 06.05.2024.",
+        "Ich bin damit einverstanden, dass mir externe Inhalte angezeigt werden.",
+        "Von Nina Magoley",
+        "Sign Up for News Updates",
+    ):
+        assert is_furniture(line), line
+    for line in (
+        "By the way, the tram runs every four minutes",
+        "Трамвай прибыл в 12:30, через двадцать минут после отправления",
+        "Photo: " + "a long paragraph that starts like a credit but tells the story " * 4,
+    ):
+        assert not is_furniture(line), line
+
+
+def test_furniture_is_dropped_from_the_body() -> None:
+    text = body_text(
+        paragraphs([*STORY, "Фото: АГН «Москва»", "© 2026 Example. Все права защищены"])
+    )
+    assert "Фото" not in text and "©" not in text
+    assert STORY[-1] in text
+
+
+def test_nested_teaser_article_is_not_body_text() -> None:
+    card = (
+        "<article><h3><a href='/news/other'>Другая новость о метро</a></h3>"
+        "<p>Коротко.</p></article>"
+    )
+    text = body_text(paragraphs(STORY[:3]) + card + paragraphs(STORY[3:]))
+    assert "Другая новость" not in text and STORY[4] in text
+
+
+def test_teaser_class_drops_cards_but_keeps_a_lead() -> None:
+    lead = "<div class='article__teaser'><p>Лид: трамваи вернулись на Бульварное кольцо.</p></div>"
+    card = (
+        "<div class='teaser'><a href='/news/x'><h3>Ещё один трамвай</h3></a>"
+        "<p>Текст анонса другой статьи.</p></div>"
+    )
+    text = body_text(lead + paragraphs(STORY) + card)
+    assert "Лид: трамваи" in text
+    assert "Ещё один трамвай" not in text and "анонса" not in text
+
+
+def test_comment_form_is_not_body_text() -> None:
+    form = "<div class='comment-form'><p>Напишите комментарий к этой статье, пожалуйста.</p></div>"
+    assert "комментарий" not in body_text(paragraphs(STORY) + form)
+
+
+def test_related_label_after_the_story_ends_it() -> None:
+    related = ["Другие новости", "Метро откроет три станции до конца года на западе города"]
+    text = body_text(paragraphs([*STORY, *related]))
+    assert "Метро откроет" not in text and STORY[-1] in text
+    # Early in the text the same label is an inline block of links: the story goes on.
+    text = body_text(paragraphs([STORY[0], *related, *STORY[1:]]))
+    assert STORY[-1] in text

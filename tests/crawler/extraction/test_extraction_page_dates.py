@@ -1,0 +1,152 @@
+"""Publication dates from real-page evidence: htmldate's layer, URLs, bylines, offsets."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from crawler.extraction import extract_article
+from crawler.extraction.dates import on_day, page_shows_day
+from crawler.extraction.fields import date_from_url
+
+BERLIN = ZoneInfo("Europe/Berlin")
+MSK = ZoneInfo("Europe/Moscow")
+NOW = datetime(2024, 1, 1, tzinfo=UTC)
+TEXT = "".join(
+    f"<p>Absatz {i}: Die Straßenbahn fährt ab Montag im Zehn-Minuten-Takt durch die Innenstadt, "
+    "teilte der Verkehrsverbund mit.</p>"
+    for i in range(1, 6)
+)
+
+
+def page(head: str = "", body: str = "") -> bytes:
+    return (
+        f"<html lang='de'><head><meta charset='utf-8'><title>Straßenbahn</title>{head}</head>"
+        f"<body>{body or '<h1>Neue Straßenbahn</h1><article>' + TEXT + '</article>'}</body></html>"
+    ).encode()
+
+
+def published(html: bytes, url: str = "https://example.de/news/strassenbahn", **kw: str):
+    data = extract_article(html, url, now=NOW, tz=kw.get("tz", "Europe/Berlin"))
+    return data.published, data.provenance.get("published")
+
+
+def test_htmldate_layer_reads_what_the_own_layers_do_not() -> None:
+    # No headline to search around, no metadata: the date sits in a footer line.
+    body = f"<div class='content'>{TEXT}</div><div class='info'>Erstellt am: 23.12.2016</div>"
+    value, layer = published(page(body=body))
+    assert layer == "htmldate"
+    assert value == datetime(2016, 12, 23, tzinfo=BERLIN)
+
+
+def test_htmldate_guess_of_a_day_the_page_never_shows_is_not_taken() -> None:
+    # htmldate turns "März 2019" into a day of its own; the page states no day at all.
+    body = f"<div class='content'>{TEXT}</div><div class='info'>Stand: März 2019</div>"
+    assert published(page(body=body)) == (None, None)
+
+
+def test_page_shows_day_in_numeric_and_worded_forms() -> None:
+    day = datetime(2018, 9, 30)
+    assert page_shows_day("publié le 30 septembre 2018", day)
+    assert page_shows_day("September 30th, 2018", day)
+    assert page_shows_day('"dateCreated":"2018-09-30T10:00"', day)
+    assert not page_shows_day("30 octobre 2018", day)
+    assert not page_shows_day("2018", day)
+
+
+def test_utc_metadata_is_the_sources_calendar_day() -> None:
+    head = '<meta property="article:published_time" content="2021-11-04T23:00Z">'
+    value, _layer = published(page(head))
+    assert value is not None and value.date().isoformat() == "2021-11-05"
+    assert value == datetime(2021, 11, 4, 23, 0, tzinfo=UTC)  # the same instant
+    assert value.utcoffset() == timedelta(hours=1)
+
+
+def test_publishers_own_offset_is_kept() -> None:
+    head = '<meta property="article:published_time" content="2023-02-03T23:30:00+05:00">'
+    value, _layer = published(page(head), tz="Europe/Moscow")
+    assert value is not None and value.utcoffset() == timedelta(hours=5)
+    assert value.date().isoformat() == "2023-02-03"
+
+
+def test_utc_value_takes_the_offset_another_tag_gives_for_the_same_instant() -> None:
+    head = '<meta property="article:published_time" content="2023-11-09T02:11:03+00:00">'
+    body = (
+        "<div><h1>Stabbing</h1><time datetime='2023-11-08T21:11:03-05:00'>November 8, 2023"
+        f"</time></div><article>{TEXT}</article>"
+    )
+    value, _layer = published(page(head, body), "https://whdh.example/news/x", tz="UTC")
+    assert value is not None and value.utcoffset() == timedelta(hours=-5)
+    assert value.date().isoformat() == "2023-11-08"
+
+
+def test_utc_instant_is_shown_on_the_day_in_the_url() -> None:
+    head = '<meta property="article:published_time" content="2023-11-09T03:00:00Z">'
+    url = "https://www.mercurynews.example/2023/11/08/child-dead/"
+    value, _layer = published(page(head), url, tz="UTC")
+    assert value == datetime(2023, 11, 9, 3, 0, tzinfo=UTC)
+    assert value is not None and value.date().isoformat() == "2023-11-08"
+
+
+def test_on_day_keeps_the_instant_and_the_nearest_offset() -> None:
+    value = datetime(2023, 11, 9, 3, 0, tzinfo=UTC)
+    shown = on_day(value, value.date() - timedelta(days=1))
+    assert shown == value and shown.utcoffset() == timedelta(hours=-4)
+    assert on_day(value, value.date() + timedelta(days=5)) is value
+
+
+@pytest.mark.parametrize(
+    ("url", "day"),
+    [
+        ("https://www.befifty.example/home/2017/7/12/unter-uns", "2017-07-12"),
+        ("https://www.thelocal.example/20200428/meet-the-swede", "2020-04-28"),
+        ("https://example.de/2019/01/01/ins-neue-jahr/", "2019-01-01"),
+        ("https://web.archive.org/web/20130217080612/http://x.de/2012/08/future", None),
+    ],
+)
+def test_date_from_url_forms(url: str, day: str | None) -> None:
+    found = date_from_url(url, "Europe/Berlin")
+    assert (found.date().isoformat() if found else None) == day
+
+
+def test_time_element_text_without_datetime_attribute() -> None:
+    body = "<h1>Neue Straßenbahn</h1><ul><li><time class='created'>31.03.2020</time></li></ul>"
+    value, layer = published(page(body=body + f"<article>{TEXT}</article>"))
+    assert (value, layer) == (datetime(2020, 3, 31, tzinfo=BERLIN), "time")
+
+
+def test_byline_day_beats_a_plain_meta_date_it_never_shows() -> None:
+    head = '<meta name="date" content="2021-12-20T11:02:44+01:00">'
+    body = f"<div><h1>Riesling</h1><span class='date'>27.01.2022</span><p>{TEXT}</p></div>"
+    value, layer = published(page(head, body))
+    assert (value, layer) == (datetime(2022, 1, 27, tzinfo=BERLIN), "text")
+    shown = body.replace("27.01.2022", "20.12.2021")
+    assert published(page(head, shown))[1] == "meta"
+
+
+def test_bare_day_in_the_story_comes_after_a_dated_byline() -> None:
+    body = (
+        "<div><h1>Trinkwasser belastet</h1><p>Am Samstag, 29. Oktober warnte die Gemeinde.</p>"
+        f"{TEXT}<p>Erstellt am: 01.11.2023</p></div>"
+    )
+    value, layer = published(page(body=body))
+    assert (value, layer) == (datetime(2023, 11, 1, tzinfo=BERLIN), "text")
+
+
+def test_several_times_away_from_the_headline_are_checked_by_htmldate() -> None:
+    # Two <time>s in a sidebar list of other stories; the page's own day is in its URL.
+    body = (
+        f"<h1>Neue Straßenbahn</h1><article>{TEXT}</article><aside><ul>"
+        "<li><time datetime='2020-12-03T07:32:49'>3. Dezember 2020</time></li>"
+        "<li><time datetime='2017-09-06T10:30:55'>6. September 2017</time></li></ul></aside>"
+    )
+    url = "https://example.de/2023/10/31/intendanten-wechsel"
+    value, layer = published(page(body=body), url)
+    assert layer == "htmldate" and value is not None
+    assert value.date().isoformat() == "2023-10-31"
+    # The same <time>s by the headline are the byline: not questioned.
+    byline = "<div><h1>Neue Straßenbahn</h1><time datetime='2023-10-30T09:00:00'>x</time></div>"
+    near = body.replace("<h1>Neue Straßenbahn</h1>", byline, 1)
+    assert published(page(body=near), url)[1] == "time"
