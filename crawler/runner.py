@@ -300,6 +300,8 @@ def crawl_subprocess(
         except BaseException:
             _stop_child(proc)
             raise
+        finally:
+            _reap_group(proc)
         duration = time.monotonic() - t0
         return _collect(db_url, run_ids, proc.returncode, killed, interrupted, duration, timeout)
     finally:
@@ -351,6 +353,21 @@ def _collect(
         return outcome
     finally:
         store.close()
+
+
+def _reap_group(proc: subprocess.Popen[Any]) -> None:
+    """Kill what is left of the child's process group once the child itself is gone.
+
+    A child killed outright (SIGKILL, the OOM killer) cannot stop its extraction pool; the
+    forkserver, its workers and the resource tracker would live on as orphans. They share the
+    child's session, so one signal to the group ends them.
+    """
+    if proc.poll() is None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
 
 
 def _stop_child(proc: subprocess.Popen[Any], grace: float = 5.0) -> None:

@@ -159,6 +159,40 @@ def test_i1_kill_9_of_the_cli_kills_its_crawl_child(lab: Lab) -> None:
     assert not running(cfg, "i1"), out
 
 
+@pytest.mark.slow
+def test_i1_kill_9_of_the_crawl_child_leaves_no_workers_behind(lab: Lab) -> None:
+    """The child killed outright (e.g. by the OOM killer): its extraction pool goes with it."""
+    release = threading.Event()
+    site = slow_site(lab, release)
+    lab.source("i1c", site.base)
+    cfg = lab.config_path()
+    proc = cli(cfg, "crawl", "i1c", "--no-feeds")
+    try:
+        wait_for(lambda: site.hits("/news/slow"), 60, "the crawl child fetching the slow page")
+        wait_for(lambda: len(descendants(proc.pid)) >= 3, 60, "crawl child and its workers")
+        family = descendants(proc.pid)
+        child = next(p for p in family if _cmdline(p).find("crawler.runner") >= 0)
+        os.kill(child, signal.SIGKILL)
+        output = proc.communicate(timeout=60)[0].decode()
+        wait_for(
+            lambda: not [p for p in family if process_alive(p)], 5, "every crawl process to die"
+        )
+    finally:
+        release.set()
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 1, output
+    run = runs_of(cfg, "i1c")[0]
+    assert run["status"] == "failed" and "-9" in (run["message"] or ""), run
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
 # -- I2 Ctrl-C mid-crawl -----------------------------------------------------------------------
 
 
