@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import pkgutil
 import sys
 from collections.abc import Sequence
@@ -12,6 +13,7 @@ from types import ModuleType
 
 import cityfeeds.commands
 from crawler.config import ConfigError, load_config
+from crawler.storage import StoreUnavailable
 
 DESCRIPTION = """\
 Crawl city-news websites and publish clean, topic-filtered RSS, Atom and JSON feeds.
@@ -78,9 +80,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"cityfeeds: configuration error: {exc}", file=sys.stderr)
         return 2
+    except StoreUnavailable as exc:
+        print(f"cityfeeds: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("cityfeeds: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`cityfeeds status | head -1`): not an error of ours. Point
+        # stdout at /dev/null so the interpreter's final flush does not fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import tomllib
 from datetime import UTC, datetime
 from pathlib import Path
@@ -225,3 +227,33 @@ def test_serve_on_a_busy_port_is_one_line_and_exit_1(
     assert "\n" not in err
     assert err.startswith(f"cityfeeds: cannot serve on 127.0.0.1:{port}: ")
     assert "--port" in err
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("postgresql+psycopg://postgres:secret@127.0.0.1:1/x", "postgres:***@127.0.0.1:1/x"),
+        ("garbage", "Could not parse SQLAlchemy URL"),
+        ("mysql://x/y", "No module named"),
+    ],
+)
+def test_a_database_that_cannot_be_opened_is_one_line_and_exit_1(
+    url: str, says: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("CITYFEEDS_DATABASE_URL", url)
+    assert main(["--config", str(ROOT / "cityfeeds.toml"), "topics"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("cityfeeds: cannot open the database ") and says in err
+    assert "\n" not in err and "Traceback" not in err and "secret" not in err
+
+
+def test_a_closed_pipe_ends_quietly() -> None:
+    """`cityfeeds sources | head -1`: the reader leaves early; no traceback, exit 0."""
+    cmd = [sys.executable, "-m", "cityfeeds.cli", "--config", str(ROOT / "cityfeeds.toml")]
+    proc = subprocess.Popen(
+        [*cmd, "sources", "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # long before the interpreter has started and printed anything
+    err = proc.stderr.read().decode()
+    assert proc.wait(60) == 0 and "Traceback" not in err, err

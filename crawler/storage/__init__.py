@@ -10,6 +10,14 @@ from __future__ import annotations
 from crawler.storage.article_queries import FEED_TEXT_CHARS
 from crawler.storage.articles import UpsertResult, content_hash, retag_all
 from crawler.storage.runs import RunStats
-from crawler.storage.store import Store
+from crawler.storage.store import Store, StoreUnavailable
 
-__all__ = ["FEED_TEXT_CHARS", "RunStats", "Store", "UpsertResult", "content_hash", "retag_all"]
+__all__ = [
+    "FEED_TEXT_CHARS",
+    "RunStats",
+    "Store",
+    "StoreUnavailable",
+    "UpsertResult",
+    "content_hash",
+    "retag_all",
+]

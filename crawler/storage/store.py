@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+
 from crawler.storage.articles import ArticleStore
 from crawler.storage.engine import open_engine, retry_locked
 from crawler.storage.feed_builds import FeedBuildStore
@@ -10,6 +13,10 @@ from crawler.storage.migrations import upgrade
 from crawler.storage.monitoring import MonitoringStore
 from crawler.storage.runs import RunStore
 from crawler.storage.source_state import SourceStateStore
+
+
+class StoreUnavailable(Exception):
+    """The database cannot be opened: a bad URL, a missing driver, or a silent server."""
 
 
 class Store(
@@ -23,10 +30,19 @@ class Store(
 
     @classmethod
     def open(cls, url: str, *, create: bool = True, busy_timeout: float = 30.0) -> Store:
-        """Connect to ``url`` (SQLAlchemy URL) and create or migrate the schema."""
-        store = cls(open_engine(url, busy_timeout=busy_timeout))
-        if create:
-            store.migrate()
+        """Connect to ``url`` (SQLAlchemy URL) and create or migrate the schema.
+
+        Raises :class:`StoreUnavailable` (one readable line, no password) when the URL is not a
+        database URL, its driver is not installed, or the server cannot be reached.
+        """
+        try:
+            store = cls(open_engine(url, busy_timeout=busy_timeout))
+            if create:
+                store.migrate()
+        except (ArgumentError, NoSuchModuleError, OperationalError, ImportError) as exc:
+            raise StoreUnavailable(
+                f"cannot open the database {_shown(url)}: {_reason(exc)}"
+            ) from exc
         return store
 
     def migrate(self) -> None:
@@ -37,3 +53,18 @@ class Store(
                 upgrade(conn)
 
         retry_locked(run)
+
+
+def _shown(url: str) -> str:
+    """The URL without its password, for messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return repr(url)
+
+
+def _reason(exc: BaseException) -> str:
+    """The first line of the driver's message, without SQLAlchemy's background links."""
+    orig = getattr(exc, "orig", None) or exc
+    text = str(orig).strip().splitlines()
+    return text[0] if text else type(orig).__name__
