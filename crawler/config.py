@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from crawler.normalize.urls import is_http_url, is_private_address
+from crawler.stories.settings import StorySettings
 
 DEFAULT_CONFIG = "cityfeeds.toml"
 ENV_CONFIG = "CITYFEEDS_CONFIG"
@@ -289,6 +290,26 @@ class ScheduleSpec(_Strict):
         return _check_timezone(v) if v else v
 
 
+class StoriesSpec(_Strict):
+    """``[stories]``: cross-source story clustering (see crawler.stories.StorySettings)."""
+
+    enabled: bool = True  # assign a story to every article as it is stored
+    all_feed: bool = True  # the ``all`` feed shows one entry per story
+    window_hours: float = Field(default=StorySettings.window_hours, gt=0, le=24 * 31)
+    join_score: float = Field(default=StorySettings.join_score, gt=0, le=3)
+    lsh_threshold: float = Field(default=StorySettings.lsh_threshold, gt=0, lt=1)
+    num_perm: int = Field(default=StorySettings.num_perm, ge=16, le=512)
+
+    def settings(self) -> StorySettings:
+        """The clustering settings these keys give."""
+        return StorySettings(
+            window_hours=self.window_hours,
+            num_perm=self.num_perm,
+            lsh_threshold=self.lsh_threshold,
+            join_score=self.join_score,
+        )
+
+
 class Config:
     """The validated configuration. Paths are absolute, resolved against the config's folder."""
 
@@ -296,7 +317,7 @@ class Config:
         self.path = path
         root = path.parent if path else Path.cwd()
         self.root = root
-        known = {"cityfeeds", "crawl", "schedule", "sources", "topics"}
+        known = {"cityfeeds", "crawl", "schedule", "sources", "stories", "topics"}
         for key in raw:
             if key not in known:
                 raise ConfigError(
@@ -307,6 +328,7 @@ class Config:
         self.schedule = _validate(ScheduleSpec, raw.get("schedule", {}), "[schedule]")
         if not self.schedule.timezone:
             self.schedule.timezone = self.general.timezone
+        self.stories = _validate(StoriesSpec, raw.get("stories", {}), "[stories]")
 
         self.sources: list[SourceSpec] = []
         seen: set[str] = set()

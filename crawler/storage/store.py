@@ -9,9 +9,10 @@ from crawler.storage.http_cache import HttpCacheStore
 from crawler.storage.migrations import upgrade
 from crawler.storage.runs import RunStore
 from crawler.storage.source_state import SourceStateStore
+from crawler.storage.stories import StoryStore
 
 
-class Store(ArticleStore, RunStore, HttpCacheStore, FeedBuildStore, SourceStateStore):
+class Store(ArticleStore, RunStore, HttpCacheStore, FeedBuildStore, SourceStateStore, StoryStore):
     """All database access of cityfeeds. Open one per process (never share across a fork).
 
     Each storage area is its own class on the shared :class:`crawler.storage.engine.Database`
