@@ -7,7 +7,7 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,99 +15,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from cityfeeds.devtools.demo_site import STORIES  # noqa: E402
-from crawler.topics.engine import SCAN_LIMIT, TopicEngine, TopicSpec, load_topic_specs  # noqa: E402
+from crawler.topics.engine import SCAN_LIMIT, TopicEngine  # noqa: E402
+from crawler.topics.evaluation import Case, SubstringBaseline, evaluate, load_cases  # noqa: E402
+from crawler.topics.spec import TopicSpec, load_topic_specs  # noqa: E402
 
 DEFAULT_CONFIG = ROOT / "cityfeeds.toml"
 DEFAULT_CASES = ROOT / "tests" / "fixtures" / "topics" / "labelled.jsonl"
 # Real article bodies (258 pages, mostly German and English, 2 Russian) from the fundus corpus.
 FUNDUS_CASES = ROOT / "tests" / "corpus" / "fundus" / "cases.jsonl"
-
-
-@dataclass(frozen=True)
-class Case:
-    """One labelled headline: the gold topics cover every shipped topic."""
-
-    title: str
-    summary: str
-    labels: frozenset[str]
-    kind: str
-    split: str
-    note: str = ""
-
-
-def load_cases(path: Path) -> list[Case]:
-    """Read the labelled JSONL set."""
-    cases = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            row = json.loads(line)
-            cases.append(
-                Case(
-                    row["title"],
-                    row.get("summary", ""),
-                    frozenset(row["labels"]),
-                    row["kind"],
-                    row.get("split", "dev"),
-                    row.get("note", ""),
-                )
-            )
-    return cases
-
-
-class SubstringBaseline:
-    """The naive approach: a topic matches if, case-insensitively, the text contains one of its
-    terms as a substring (``*`` dropped; for a phrase, every word of it)."""
-
-    def __init__(self, specs: Sequence[TopicSpec]) -> None:
-        self._terms = {
-            s.id: [[w.rstrip("*").lower() for w in t.split()] for t in s.include] for s in specs
-        }
-
-    def topics(self, text: str) -> set[str]:
-        """The topic ids whose words occur in ``text``."""
-        low = text.lower()
-        return {
-            tid
-            for tid, terms in self._terms.items()
-            if any(all(w in low for w in words) for words in terms)
-        }
-
-
-@dataclass
-class Counts:
-    """Confusion counts of one topic."""
-
-    tp: int = 0
-    fp: int = 0
-    fn: int = 0
-
-    def prf(self) -> tuple[float, float, float]:
-        """Precision, recall and F1 (1.0 when there is nothing to get wrong)."""
-        p = self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
-        r = self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
-        f = 2 * p * r / (p + r) if p + r else 0.0
-        return p, r, f
-
-
-def evaluate(
-    cases: Sequence[Case], topic_ids: Sequence[str], predict: Callable[[Case], set[str]]
-) -> tuple[dict[str, Counts], list[tuple[Case, str, str]]]:
-    """Count TP/FP/FN per topic; also return the errors as (case, topic, "FP"|"FN")."""
-    counts = {t: Counts() for t in topic_ids}
-    errors = []
-    for case in cases:
-        predicted = predict(case)
-        for t in topic_ids:
-            gold, got = t in case.labels, t in predicted
-            if gold and got:
-                counts[t].tp += 1
-            elif got:
-                counts[t].fp += 1
-                errors.append((case, t, "FP"))
-            elif gold:
-                counts[t].fn += 1
-                errors.append((case, t, "FN"))
-    return counts, errors
 
 
 @dataclass(frozen=True)

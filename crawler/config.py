@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from crawler.normalize.urls import is_http_url, is_private_address
 from crawler.stories.settings import StorySettings
+from crawler.topics.spec import TopicSpec
 
 DEFAULT_CONFIG = "cityfeeds.toml"
 ENV_CONFIG = "CITYFEEDS_CONFIG"
@@ -343,8 +344,6 @@ class Config:
             if not src.timezone:
                 src.timezone = self.general.timezone
             self.sources.append(src)
-
-        from crawler.topics.engine import TopicSpec
 
         self.topics: list[TopicSpec] = []
         topic_ids: set[str] = set()

@@ -13,7 +13,7 @@ from crawler.config import (
     SourceSpec,
     load_config,
 )
-from crawler.topics.engine import TopicSpec
+from crawler.topics.spec import TopicSpec
 from tests.conftest import ROOT
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from cityfeeds.devtools.demo_site import STORIES
-from crawler.topics.engine import TopicEngine, TopicSpec, load_topic_specs
-
-ROOT = Path(__file__).resolve().parent.parent
+from crawler.topics.engine import TopicEngine
+from crawler.topics.spec import TopicSpec
+from tests.crawler.topics.topics_samples import shipped_specs
 
 
 @pytest.fixture(scope="module")
 def engine() -> TopicEngine:
     """The engine over the shipped topics of cityfeeds.toml."""
-    return TopicEngine(load_topic_specs(ROOT / "cityfeeds.toml"))
+    return TopicEngine(shipped_specs())
 
 
 def works_and_road(**kwargs: object) -> TopicSpec:

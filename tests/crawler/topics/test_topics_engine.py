@@ -1,38 +1,28 @@
-"""Topic engine: term syntax, morphology, false friends, evidence, validation, ReDoS guard."""
+"""Topic engine: shipped topics, morphology, false friends, phrases, weights, evidence."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from crawler.topics.engine import TopicEngine, TopicSpec, load_topic_specs, parse_term
+from crawler.topics.engine import TopicEngine
+from tests.crawler.topics.topics_samples import ROOT, ids, shipped_specs, spec
 
-ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "tests" / "fixtures" / "seed" / "mymsk-online-article.txt"
 
 
 @pytest.fixture(scope="module")
 def engine() -> TopicEngine:
     """The engine over the shipped topics of cityfeeds.toml."""
-    return TopicEngine(load_topic_specs(ROOT / "cityfeeds.toml"))
-
-
-def ids(matches: list) -> list[str]:
-    return [m.id for m in matches]
-
-
-def spec(**kwargs: object) -> TopicSpec:
-    base: dict[str, object] = {"id": "t", "title": "T", "include": {"электробус": 1.0}}
-    return TopicSpec.model_validate(base | kwargs)
+    return TopicEngine(shipped_specs())
 
 
 # ----------------------------------------------------------------------------- shipped topics
 
 
 def test_shipped_topics_load() -> None:
-    specs = load_topic_specs(ROOT / "cityfeeds.toml")
-    assert {"electric-transport", "public-transport", "road-works"} <= {s.id for s in specs}
+    assert {"electric-transport", "public-transport", "road-works"} <= {
+        s.id for s in shipped_specs()
+    }
 
 
 def test_seed_article_matches_electric_transport(engine: TopicEngine) -> None:
@@ -211,12 +201,6 @@ def test_english_terms_use_the_english_stemmer() -> None:
     assert not engine.classify(title="Trampoline park opens")
 
 
-def test_regexes_contribute_with_evidence() -> None:
-    engine = TopicEngine([spec(regexes={r"КАМАЗ-\d{4,5}": 1.0}, threshold=1.0)])
-    (match,) = engine.classify(title="Поставлены КАМАЗ-62821")
-    assert match.evidence == ["title: /КАМАЗ-\\d{4,5}/ ← «КАМАЗ-62821»"]
-
-
 def test_sources_and_cities_restrict_a_topic() -> None:
     engine = TopicEngine([spec(sources=["mosru"], cities=["Moscow"], threshold=1.0)])
     assert engine.classify(title="Электробус", source="mosru", city="moscow")
@@ -232,73 +216,6 @@ def test_word_cache_is_reused_across_articles() -> None:
     assert engine.word_matchers.cache_info().hits >= 4
 
 
-# ----------------------------------------------------------------------------- validation
-
-
-@pytest.mark.parametrize(
-    ("pattern", "reason"),
-    [
-        ('(["', "invalid regex"),
-        ("(a+)+$", "nests quantifiers"),
-        (r"(\w*\s?)*x", "nests quantifiers"),
-        ("(a|ab)*c", "alternation"),
-        (r"(a)\1", "backreference"),
-        ("a" * 301, "longer than"),
-    ],
-)
-def test_bad_or_pathological_regex_names_the_topic(pattern: str, reason: str) -> None:
-    with pytest.raises(ValueError, match=reason) as info:
-        spec(id="road-works", regexes={pattern: 1.0})
-    assert "topic 'road-works'" in str(info.value)
-
-
-def test_safe_regexes_pass() -> None:
-    spec(regexes={r"КАМАЗ-\d{4,5}": 1.0, r"(?:МЦД|МЦК)-?[1-5]?": 1.0, r"\bэлектро\w+": 1.0})
-
-
-@pytest.mark.parametrize(
-    ("entry", "message"),
-    [
-        ({"include": {"электро": -1.0}}, "include 'электро' needs a weight > 0"),
-        ({"include": {"эл*": 1.0}}, "prefix 'эл\\*' is shorter"),
-        ({"include": {"трам*вай": 1.0}}, "is not a word"),
-        ({"exclude": {"": 0.0}}, "empty term"),
-        ({"include": {}}, "needs at least one include term"),
-        ({"field_weights": {"headline": 2.0}}, "unknown field 'headline'"),
-        ({"languages": ["de"]}, "language 'de'"),
-    ],
-)
-def test_invalid_entries_are_named(entry: dict[str, object], message: str) -> None:
-    with pytest.raises(ValueError, match=message) as info:
-        spec(**entry)
-    assert "topic 't'" in str(info.value)
-
-
-def test_unknown_keys_and_bad_ids_are_rejected() -> None:
-    with pytest.raises(ValueError, match="extra"):
-        spec(colour="red")
-    with pytest.raises(ValueError, match="pattern"):
-        spec(id="Electric Transport")
-
-
-def test_field_weights_fill_in_defaults() -> None:
-    assert spec(field_weights={"body": 0.5}).field_weights["title"] == 3.0
-
-
 def test_duplicate_topic_ids_are_rejected() -> None:
     with pytest.raises(ValueError, match="duplicate topic id 't'"):
         TopicEngine([spec(), spec()])
-
-
-def test_parse_term_kinds() -> None:
-    kinds = [(w.kind, w.value) for w in parse_term("зарядн* станция ЭЗС")]
-    assert kinds == [("prefix", "зарядн"), ("lemma", "станция"), ("exact", "ЭЗС")]
-
-
-def test_load_topic_specs_names_the_entry(tmp_path: Path) -> None:
-    path = tmp_path / "t.toml"
-    path.write_text(
-        '[[topics]]\nid = "x"\ntitle = "X"\n[topics.regexes]\n"(a+)+" = 1.0\n', encoding="utf-8"
-    )
-    with pytest.raises(ValueError, match=r"(?s)topics\[0\] \('x'\).*nests quantifiers"):
-        load_topic_specs(path)

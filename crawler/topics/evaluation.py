@@ -1,0 +1,105 @@
+"""Measuring topic tagging against a labelled set: cases, confusion counts, a naive baseline.
+
+Shared by ``bench/topics.py`` (the report) and the tests that hold the engine to its figures.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from crawler.topics.spec import TopicSpec
+
+__all__ = ["Case", "Counts", "SubstringBaseline", "evaluate", "load_cases"]
+
+
+@dataclass(frozen=True)
+class Case:
+    """One labelled headline: the gold topics cover every shipped topic."""
+
+    title: str
+    summary: str
+    labels: frozenset[str]
+    kind: str
+    split: str
+    note: str = ""
+    focus: str = ""
+
+
+def load_cases(path: Path) -> list[Case]:
+    """Read the labelled JSONL set."""
+    cases = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            row = json.loads(line)
+            cases.append(
+                Case(
+                    row["title"],
+                    row.get("summary", ""),
+                    frozenset(row["labels"]),
+                    row["kind"],
+                    row.get("split", "dev"),
+                    row.get("note", ""),
+                    row.get("focus", ""),
+                )
+            )
+    return cases
+
+
+class SubstringBaseline:
+    """The naive approach: a topic matches if, case-insensitively, the text contains one of its
+    terms as a substring (``*`` dropped; for a phrase, every word of it)."""
+
+    def __init__(self, specs: Sequence[TopicSpec]) -> None:
+        """Take each topic's include terms, lower-cased, without ``*``."""
+        self._terms = {
+            s.id: [[w.rstrip("*").lower() for w in t.split()] for t in s.include] for s in specs
+        }
+
+    def topics(self, text: str) -> set[str]:
+        """The topic ids whose words occur in ``text``."""
+        low = text.lower()
+        return {
+            tid
+            for tid, terms in self._terms.items()
+            if any(all(w in low for w in words) for words in terms)
+        }
+
+
+@dataclass
+class Counts:
+    """Confusion counts of one topic."""
+
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+
+    def prf(self) -> tuple[float, float, float]:
+        """Precision, recall and F1 (1.0 when there is nothing to get wrong)."""
+        p = self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
+        r = self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
+        f = 2 * p * r / (p + r) if p + r else 0.0
+        return p, r, f
+
+
+def evaluate(
+    cases: Sequence[Case], topic_ids: Sequence[str], predict: Callable[[Case], set[str]]
+) -> tuple[dict[str, Counts], list[tuple[Case, str, str]]]:
+    """Count TP/FP/FN per topic; also return the errors as (case, topic, "FP"|"FN")."""
+    counts = {t: Counts() for t in topic_ids}
+    errors = []
+    for case in cases:
+        predicted = predict(case)
+        for t in topic_ids:
+            gold, got = t in case.labels, t in predicted
+            if gold and got:
+                counts[t].tp += 1
+            elif got:
+                counts[t].fp += 1
+                errors.append((case, t, "FP"))
+            elif gold:
+                counts[t].fn += 1
+                errors.append((case, t, "FN"))
+    return counts, errors
