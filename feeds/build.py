@@ -45,7 +45,11 @@ class FeedStore(Protocol):
     """What the builder needs from the store (``crawler.storage.Store``)."""
 
     def feed_articles(
-        self, selections: Sequence[tuple[str | None, str | None]], *, limit: int = 50
+        self,
+        selections: Sequence[tuple[str | None, str | None]],
+        *,
+        limit: int = 50,
+        stories: Sequence[bool] | None = None,
     ) -> list[list[Article]]: ...
 
     def record_feed_builds(self, outcomes: Sequence[FeedBuild]) -> None: ...
@@ -174,23 +178,57 @@ def _selection(spec: FeedSpec) -> tuple[str | None, str | None]:
     )
 
 
-def _read(store: FeedStore, specs: Sequence[FeedSpec], limit: int) -> list[list[Article] | str]:
+def story_feeds(config: Any, specs: Sequence[FeedSpec]) -> list[bool]:
+    """Which feeds show one entry per story: ``all`` and topics, as ``[stories]`` and each
+    topic's ``stories`` key say; never a source's feed (one entry per article there)."""
+    stories = getattr(config, "stories", None)
+    if stories is None or not stories.enabled:
+        return [False] * len(specs)
+    per_topic = {t.id: getattr(t, "stories", True) for t in config.topics}
+    return [
+        stories.all_feed
+        if spec.kind == "all"
+        else spec.kind == "topic" and per_topic.get(spec.key, True)
+        for spec in specs
+    ]
+
+
+def _read(
+    store: FeedStore, specs: Sequence[FeedSpec], limit: int, stories: Sequence[bool]
+) -> list[list[Article] | str]:
     """The articles of every feed in one store read, or per feed the error reading it.
 
     When the joint read fails, each feed is read alone, so one bad query fails only its feed.
     """
     try:
-        return list(store.feed_articles([_selection(s) for s in specs], limit=limit))
+        return list(
+            store.feed_articles([_selection(s) for s in specs], limit=limit, stories=stories)
+        )
     except Exception:
         log.exception("reading the store for all feeds at once failed; reading feed by feed")
     found: list[list[Article] | str] = []
-    for spec in specs:
+    for spec, collapse in zip(specs, stories, strict=True):
         try:
-            found.append(store.feed_articles([_selection(spec)], limit=limit)[0])
+            found.append(
+                store.feed_articles([_selection(spec)], limit=limit, stories=[collapse])[0]
+            )
         except Exception as exc:
             log.exception("feed %s: reading the store failed", spec.path)
             found.append(f"{type(exc).__name__}: {exc}")
     return found
+
+
+def _name_sources(config: Any, reads: Sequence[list[Article] | str]) -> None:
+    """Show each related report's source by its title («Москва 24»), not its config name."""
+    titles = {s.name: s.title for s in config.sources}
+    for found in reads:
+        if isinstance(found, str):
+            continue
+        for article in found:
+            if article.related:  # a story entry: a copy made for this feed alone
+                article.related = [
+                    r._replace(source=titles.get(r.source, r.source)) for r in article.related
+                ]
 
 
 def _info(spec: FeedSpec, site_url: str, articles: list[Article] | None) -> FeedInfo:
@@ -396,7 +434,9 @@ def build_feeds(config: Any, store: FeedStore, *, only: set[str] | None = None) 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="feed-writer") as writer:
         build = _Build(output_dir, base_url, max_html_chars, writer, _previous(store))
         try:
-            reads = _read(store, [spec for spec, _ in specs], limit)
+            feeds = [spec for spec, _ in specs]
+            reads = _read(store, feeds, limit, story_feeds(config, feeds))
+            _name_sources(config, reads)
             outcomes = {
                 spec.path: build.publish(spec, site_url, found)
                 for (spec, site_url), found in zip(specs, reads, strict=True)

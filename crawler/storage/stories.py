@@ -23,17 +23,16 @@ from crawler.models import Article
 from crawler.storage.engine import Database, retry_locked
 from crawler.storage.schema import article_topics, articles, stories, story_members
 from crawler.stories import (
+    TEXT_CHARS,
     Fingerprint,
+    Fingerprinter,
     Member,
     StoryIndex,
     StorySettings,
-    fingerprint,
     minhash,
     signature_bytes,
     signature_from_bytes,
 )
-from crawler.stories.features import TEXT_CHARS
-from crawler.topics.morph import Lemmatizer
 
 logger = logging.getLogger(__name__)
 
@@ -88,15 +87,12 @@ class StoryStore(Database):
     """Story assignment and reads. Keeps one index of the window per process (lazily built)."""
 
     _story_index: StoryIndex | None = None
-    _story_lemmatizer: Lemmatizer | None = None
-
-    def _lemmatizer(self) -> Lemmatizer:
-        if self._story_lemmatizer is None:
-            self._story_lemmatizer = Lemmatizer()
-        return self._story_lemmatizer
+    _fingerprinter: Fingerprinter | None = None
 
     def _prepare(self, article_id: int, article: Article, settings: StorySettings) -> _Prepared:
-        fp = fingerprint(article.title, article.summary, article.text, self._lemmatizer())
+        if self._fingerprinter is None:
+            self._fingerprinter = Fingerprinter()
+        fp = self._fingerprinter(article.title, article.summary, article.text)
         return _Prepared(article_id, article.published, fp, minhash(fp, settings.num_perm))
 
     def assign_stories(

@@ -8,7 +8,7 @@ places. Storage (``crawler.storage.stories``) persists fingerprints and story id
 
 from __future__ import annotations
 
-from crawler.stories.features import Fingerprint, fingerprint
+from crawler.stories.features import TEXT_CHARS, Fingerprint, Fingerprinter, fingerprint
 from crawler.stories.index import (
     Match,
     Member,
@@ -21,7 +21,9 @@ from crawler.stories.settings import StorySettings
 from crawler.stories.verify import Verdict, compare
 
 __all__ = [
+    "TEXT_CHARS",
     "Fingerprint",
+    "Fingerprinter",
     "Match",
     "Member",
     "StoryIndex",

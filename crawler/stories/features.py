@@ -99,12 +99,23 @@ def fingerprint(title: str, lead: str, text: str, lemmatizer: Lemmatizer) -> Fin
         dates=facts.dates,
         places=frozenset(places),
         names=frozenset(names - STOPWORDS),
-        head_numbers=_big(head_facts.numbers | head_words) | head_facts.codes,
+        head_numbers=_big(head_facts.numbers | head_words),
     )
 
 
 def _big(numbers: set[str] | frozenset[str]) -> frozenset[str]:
     return frozenset(n for n in numbers if int(n) >= MIN_NUMBER)
+
+
+class Fingerprinter:
+    """Fingerprints articles with one lemmatizer (and its word cache) kept between calls."""
+
+    def __init__(self) -> None:
+        self.lemmatizer = Lemmatizer()
+
+    def __call__(self, title: str, lead: str, text: str) -> Fingerprint:
+        """The fingerprint of an article (see :func:`fingerprint`)."""
+        return fingerprint(title, lead, text, self.lemmatizer)
 
 
 def _read(text: str, lemmatizer: Lemmatizer) -> tuple[set[str], set[str], set[str], set[str]]:

@@ -52,10 +52,20 @@ def compare(a: Fingerprint, b: Fingerprint, settings: StorySettings) -> Verdict:
             score += bonus * min(len(shared), 3)
             evidence.append(f"{label} {_show(shared)}")
     # Numbers in the headline are the event's identity (route 776, the 2000th bus); numbers
-    # further down are details each outlet picks differently, so only headline numbers that
-    # the other report lacks entirely, on both sides, keep reports apart.
+    # further down are details each outlet picks differently. So reports stay apart when their
+    # headline numbers are each absent from the other report, when both name route codes and
+    # share none, or when all their numbers differ and one headline has a number.
     mine, theirs = a.numbers | a.codes, b.numbers | b.codes
-    if mine and theirs and not (mine & theirs) and (a.head_numbers or b.head_numbers):
+    if (
+        a.head_numbers
+        and b.head_numbers
+        and not (a.head_numbers & b.numbers)
+        and not (b.head_numbers & a.numbers)
+    ):
+        conflicts.append(f"numbers {_show(a.head_numbers)} ≠ {_show(b.head_numbers)}")
+    elif a.codes and b.codes and not (a.codes & b.codes):
+        conflicts.append(f"numbers {_show(a.codes)} ≠ {_show(b.codes)}")
+    elif mine and theirs and not (mine & theirs) and (a.head_numbers or b.head_numbers):
         conflicts.append(f"numbers {_show(mine)} ≠ {_show(theirs)}")
     for label, mine, theirs in (("dates", a.dates, b.dates), ("places", a.places, b.places)):
         if mine and theirs and not (mine & theirs):
