@@ -82,9 +82,9 @@ def cluster(
         )
         fp = fingerprint(str(record["title"]), str(record["lead"]), "", lemmatizer)
         sig = minhash(fp, settings.num_perm)
-        match = index.best_match(fp, sig, when)
+        match = index.best_match(fp, sig, when, str(record["outlet"]))
         story = match.member.story_id if match else i
-        index.add(Member(i, story, when, fp, sig))
+        index.add(Member(i, story, str(record["outlet"]), when, fp, sig))
         labels.append(story)
     return labels
 

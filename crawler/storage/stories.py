@@ -78,6 +78,7 @@ class StoryView:
 @dataclass
 class _Prepared:
     article_id: int
+    source: str
     published: datetime
     fingerprint: Fingerprint
     signature: Any
@@ -93,7 +94,9 @@ class StoryStore(Database):
         if self._fingerprinter is None:
             self._fingerprinter = Fingerprinter()
         fp = self._fingerprinter(article.title, article.summary, article.text)
-        return _Prepared(article_id, article.published, fp, minhash(fp, settings.num_perm))
+        return _Prepared(
+            article_id, article.source, article.published, fp, minhash(fp, settings.num_perm)
+        )
 
     def assign_stories(
         self,
@@ -170,7 +173,7 @@ class StoryStore(Database):
                 select(articles.c.story_id).where(articles.c.id == p.article_id)
             ).scalar()
             return StoryAssignment(p.article_id, int(row or 0), False, None, ("already assigned",))
-        match = index.best_match(p.fingerprint, p.signature, p.published)
+        match = index.best_match(p.fingerprint, p.signature, p.published, p.source)
         evidence: tuple[str, ...]
         if match is None:
             story_id = conn.execute(
@@ -203,7 +206,7 @@ class StoryStore(Database):
         conn.execute(
             update(articles).where(articles.c.id == p.article_id).values(story_id=story_id)
         )
-        index.add(Member(p.article_id, story_id, p.published, p.fingerprint, p.signature))
+        index.add(Member(p.article_id, story_id, p.source, p.published, p.fingerprint, p.signature))
         return StoryAssignment(p.article_id, story_id, match is None, matched_id, evidence)
 
     def recluster_stories(
@@ -234,6 +237,7 @@ class StoryStore(Database):
             with self._read() as conn:
                 query = select(
                     articles.c.id,
+                    articles.c.source,
                     articles.c.title,
                     articles.c.summary,
                     func.substr(articles.c.text, 1, TEXT_CHARS).label("text"),
@@ -252,7 +256,7 @@ class StoryStore(Database):
             for row in rows:
                 article = Article(
                     url="",
-                    source="",
+                    source=row.source,
                     title=row.title,
                     published=row.published,
                     summary=row.summary,
@@ -333,6 +337,7 @@ _MEMBER_COLUMNS = (
     story_members.c.signature,
     story_members.c.fingerprint,
     articles.c.story_id,
+    articles.c.source,
 )
 
 
@@ -340,6 +345,7 @@ def _member(row: Any) -> Member:
     return Member(
         row.article_id,
         row.story_id,
+        row.source,
         row.published,
         Fingerprint.from_json(row.fingerprint),
         signature_from_bytes(row.signature),

@@ -41,6 +41,7 @@ class Member:
 
     article_id: int
     story_id: int
+    source: str
     published: datetime
     fingerprint: Fingerprint
     signature: LeanMinHash
@@ -90,20 +91,26 @@ class StoryIndex:
             self.remove(article_id)
         return len(old)
 
-    def candidates(self, signature: LeanMinHash, published: datetime) -> Iterable[Member]:
-        """Members LSH offers for ``signature`` that were published within the window."""
+    def candidates(
+        self, signature: LeanMinHash, published: datetime, source: str
+    ) -> Iterable[Member]:
+        """Members LSH offers for ``signature``: published within the window, by other sources.
+
+        A story gathers *different* outlets' reports; a source's own follow-up or near-copy is
+        its own article, as in its source feed.
+        """
         window = self.settings.window
         for article_id in self._lsh.query(signature):
             member = self.members[article_id]
-            if abs(member.published - published) <= window:
+            if member.source != source and abs(member.published - published) <= window:
                 yield member
 
     def best_match(
-        self, fingerprint: Fingerprint, signature: LeanMinHash, published: datetime
+        self, fingerprint: Fingerprint, signature: LeanMinHash, published: datetime, source: str
     ) -> Match | None:
         """The best-scoring verified member for a new report, or None (a new story)."""
         best: Match | None = None
-        for member in self.candidates(signature, published):
+        for member in self.candidates(signature, published, source):
             verdict = compare(fingerprint, member.fingerprint, self.settings)
             if not verdict.joined:
                 continue

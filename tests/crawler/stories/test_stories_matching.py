@@ -70,13 +70,15 @@ def test_the_index_offers_only_members_within_the_window() -> None:
     index = StoryIndex(SETTINGS)
     first = fp(ROUTE_776_MOS)
     sig = minhash(first, SETTINGS.num_perm)
-    index.add(Member(1, 10, T0, first, sig))
+    index.add(Member(1, 10, "mos", T0, first, sig))
     again = fp(ROUTE_776_M24)
     again_sig = minhash(again, SETTINGS.num_perm)
-    match = index.best_match(again, again_sig, T0 + timedelta(hours=5))
+    match = index.best_match(again, again_sig, T0 + timedelta(hours=5), "m24")
     assert match is not None and match.member.story_id == 10
     late = T0 + SETTINGS.window + timedelta(minutes=1)
-    assert index.best_match(again, again_sig, late) is None
+    assert index.best_match(again, again_sig, late, "m24") is None
+    # A source's own near-copy is not another outlet's report of the story.
+    assert index.best_match(again, again_sig, T0, "mos") is None
 
 
 def test_fingerprints_and_signatures_survive_storage() -> None:
@@ -90,6 +92,6 @@ def test_fingerprints_and_signatures_survive_storage() -> None:
 def test_eviction_forgets_old_members() -> None:
     index = StoryIndex(SETTINGS)
     first = fp(ROUTE_776_MOS)
-    index.add(Member(1, 10, T0, first, minhash(first, SETTINGS.num_perm)))
+    index.add(Member(1, 10, "mos", T0, first, minhash(first, SETTINGS.num_perm)))
     assert index.evict(T0 + timedelta(hours=1)) == 1
     assert len(index) == 0
