@@ -22,7 +22,7 @@ class StorySettings:
     window_hours: float = 72.0
     num_perm: int = 64
     lsh_threshold: float = 0.1
-    join_score: float = 0.35
+    join_score: float = 0.3
 
     @property
     def window(self) -> timedelta:
