@@ -14,6 +14,8 @@ class StorySettings:
     ``num_perm``: MinHash permutations (more: finer similarity estimates, slower).
     ``lsh_threshold``: the estimated Jaccard similarity of content lemmas from which LSH offers
     a candidate (low on purpose: rewrites of one announcement share few exact words).
+    ``max_candidates``: how many of LSH's candidates (the most similar by MinHash estimate)
+    are verified.
     ``join_score``: the verified score (similarity plus shared numbers, dates, places and names)
     a candidate needs. Conflicting numbers, dates or places keep reports apart whatever their
     similarity: announcements of a new route differ in little else than the route number.
@@ -22,6 +24,7 @@ class StorySettings:
     window_hours: float = 72.0
     num_perm: int = 64
     lsh_threshold: float = 0.1
+    max_candidates: int = 20
     join_score: float = 0.3
 
     @property
