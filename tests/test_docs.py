@@ -11,6 +11,7 @@ from crawler.config import (
     ListingSpec,
     ScheduleSpec,
     SourceSpec,
+    StoriesSpec,
     load_config,
 )
 from crawler.topics.spec import TopicSpec
@@ -53,6 +54,14 @@ def test_every_shipped_source_is_documented() -> None:
 
 def test_every_setting_is_documented() -> None:
     section = _section("settings")
-    for model in (GeneralSpec, CrawlSpec, ScheduleSpec, SourceSpec, ListingSpec, TopicSpec):
+    for model in (
+        GeneralSpec,
+        CrawlSpec,
+        ScheduleSpec,
+        StoriesSpec,
+        SourceSpec,
+        ListingSpec,
+        TopicSpec,
+    ):
         for field in model.model_fields:
             assert f"`{field}`" in section, f"{model.__name__}.{field} is not in the README"
