@@ -18,6 +18,7 @@ import platform
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import tomllib
 from pathlib import Path
@@ -231,7 +232,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--per-host", type=int, default=8, help="per-host concurrency (cityfeeds allows at most 8)"
     )
-    parser.add_argument("--work", type=Path, default=Path("/tmp/cityfeeds-bench-crawl"))
+    parser.add_argument(
+        "--work", type=Path, default=Path(tempfile.gettempdir()) / "cityfeeds-bench-crawl"
+    )
     parser.add_argument("--skip-raw", action="store_true")
     parser.add_argument(
         "--extract-workers",

@@ -1,7 +1,7 @@
 """Run the reliability fault catalogue (``pytest -m fault``) and report it per case id.
 
-Usage: ``python bench/faults.py [-k EXPR] [-v]``. Case ids (A1 … H4) are read from the table in
-../shared/RELIABILITY.md; a test covers every id in its function name (``test_a7_…``,
+Usage: ``python bench/faults.py [-k EXPR] [-v]``. Case ids (A1 … I7) are read from the table in
+docs/reliability.md; a test covers every id in its function name (``test_a7_…``,
 ``test_d1_d2_…``). A case passes when all its tests pass; an expected failure (xfail) counts as
 failed, with its reason. Prints ``N passed, N failed`` and the cases no test covers.
 """
@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-CATALOGUE = ROOT.parent / "shared" / "RELIABILITY.md"
-_ROW_RE = re.compile(r"^\|\s*([A-H]\d{1,2})\s*\|\s*([^|]+?)\s*\|", re.M)
-_ID_IN_NAME_RE = re.compile(r"(?<=_)([a-h]\d{1,2})(?=_|$)")
+CATALOGUE = ROOT / "docs" / "reliability.md"
+_ROW_RE = re.compile(r"^\|\s*([A-Z]\d{1,2})\s*\|\s*([^|]+?)\s*\|", re.M)
+_ID_IN_NAME_RE = re.compile(r"(?<=_)([a-z]\d{1,2})(?=_|$)")
 
 
 def catalogue_cases(path: Path = CATALOGUE) -> dict[str, str]:

@@ -39,9 +39,9 @@ from crawler.normalize.html import SANITIZE_POLICY
 from crawler.normalize.urls import url_identity
 from crawler.storage import Store
 from crawler.storage.schema import article_topics, articles
-from feeds.build import _selection, build_feeds, feed_specs
-from feeds.model import FORMATS
-from feeds.render import RENDERERS, EntryCache, prepare_feed
+from feeds.build import build_feeds
+from feeds.render import FORMATS, EntryCache, prepare_feed
+from feeds.specs import feed_specs, store_selection
 
 SOURCES = ("mos", "m24", "vm", "mskagency", "mymsk")
 TOPICS = ("electric-transport", "city", "roads")
@@ -55,6 +55,7 @@ def bench_config(output: Path) -> SimpleNamespace:
         output_dir=output,
         base_url=BASE_URL,
         feed_size=50,
+        feed_max_html_chars=6000,
         timezone="Europe/Moscow",
         topics=[
             SimpleNamespace(id=t, title=t.title(), description=f"Тема {t}", languages=["ru"])
@@ -227,7 +228,7 @@ def plain_pipeline(store: Store, config: SimpleNamespace, output: Path) -> None:
     with store.snapshot():
         feeds = []
         for spec, _site in feed_specs(config):
-            topic, source = _selection(spec)
+            topic, source = store_selection(spec)
             found = store.newest_articles(topic=topic, source=source, limit=config.feed_size)
             feeds.append((spec.path, found))
     for name, data in bare_documents(feeds):
@@ -258,8 +259,8 @@ def render_only(config: SimpleNamespace, feeds: list[tuple[str, list[Article]]])
     cache = EntryCache()
     for (spec, site_url), (_key, items) in zip(feed_specs(config), feeds, strict=True):
         feed = prepare_feed(spec, items, base_url=config.base_url, site_url=site_url, cache=cache)
-        for fmt in FORMATS:
-            RENDERERS[fmt](feed)
+        for fmt in FORMATS.values():
+            fmt.render(feed)
 
 
 QUERIES = (
@@ -295,12 +296,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--articles", type=int, default=100_000)
     parser.add_argument(
-        "--db", type=Path, help="SQLite file (default: /tmp/cityfeeds-bench-feeds-N.db)"
+        "--db",
+        type=Path,
+        help="SQLite file (default: cityfeeds-bench-feeds-N.db in the temp dir)",
     )
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--database-url", help="e.g. PostgreSQL (default: the SQLite file --db)")
     args = parser.parse_args(argv)
-    db = args.db or Path(f"/tmp/cityfeeds-bench-feeds-{args.articles}.db")
+    db = args.db or Path(tempfile.gettempdir()) / f"cityfeeds-bench-feeds-{args.articles}.db"
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
     )
@@ -359,7 +362,7 @@ def main(argv: list[str] | None = None) -> int:
                 with store.snapshot():
                     specs = [spec for spec, _site in feed_specs(config)]
                     found = store.feed_articles(
-                        [_selection(spec) for spec in specs], limit=config.feed_size
+                        [store_selection(spec) for spec in specs], limit=config.feed_size
                     )
                     feeds = [(spec.path, items) for spec, items in zip(specs, found, strict=True)]
                 times["reads"].append(time.perf_counter() - t0)

@@ -21,6 +21,7 @@ import os
 import platform
 import resource
 import sys
+import tempfile
 import threading
 import time
 import tomllib
@@ -114,7 +115,9 @@ def main(argv: list[str] | None = None) -> int:
         "--articles", type=int, default=200, help="articles on the site at the start"
     )
     parser.add_argument("--new-per-cycle", type=int, default=3)
-    parser.add_argument("--work", type=Path, default=Path("/tmp/cityfeeds-bench-soak"))
+    parser.add_argument(
+        "--work", type=Path, default=Path(tempfile.gettempdir()) / "cityfeeds-bench-soak"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     bench_site = load_bench_site()

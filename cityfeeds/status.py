@@ -177,6 +177,23 @@ def degraded_reasons(runs: Sequence[dict[str, Any]]) -> list[str]:
     return reasons
 
 
+def _failure_streak(finished: Sequence[dict[str, Any]], recorded: int) -> int:
+    """Consecutive failures, so ``failing`` never stands beside ``0`` nor ``ok`` beside ``3``.
+
+    The service keeps a count in the source's state (also failures that left no run row, such
+    as a child that died first), but ``cityfeeds crawl`` runs do not touch it: the larger of
+    the two while the newest run failed, and 0 once it succeeded.
+    """
+    streak = 0
+    for r in finished:
+        if r.get("status") not in FAILED_RESULTS:
+            break
+        streak += 1
+    if finished and streak == 0:
+        return 0
+    return max(streak, recorded)
+
+
 def source_status(inp: SourceInputs, now: datetime) -> SourceStatus:
     """The status row of one source."""
     runs = inp.runs
@@ -184,7 +201,7 @@ def source_status(inp: SourceInputs, now: datetime) -> SourceStatus:
     finished = [r for r in runs if r.get("status") != "running"]
     last = finished[0] if finished else None
     state_row = inp.state or {}
-    failures = int(state_row.get("consecutive_failures") or 0)
+    failures = _failure_streak(finished, int(state_row.get("consecutive_failures") or 0))
     backoff = state_row.get("backoff_until")
     if backoff is not None and backoff <= now:
         backoff = None

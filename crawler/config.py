@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import tomllib
+import typing
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -45,9 +48,11 @@ class _Strict(BaseModel):
 def _check_url(value: str, *, allow_private: bool = False, label: str = "url") -> str:
     if not is_http_url(value):
         raise ValueError(f"{label}: not an http(s) URL: {value!r}")
-    from crawler.normalize.urls import host_of
+    from crawler.normalize.urls import host_of, is_valid_host
 
     host = host_of(value)
+    if not is_valid_host(host):
+        raise ValueError(f"{label}: {host!r} is not a valid host name or IP address: {value!r}")
     if not allow_private and is_private_address(host):
         raise ValueError(
             f"{label}: private, loopback or link-local address not allowed: {value!r} "
@@ -322,7 +327,8 @@ class Config:
         for key in raw:
             if key not in known:
                 raise ConfigError(
-                    f"unknown top-level key {key!r} (known: {', '.join(sorted(known))})"
+                    f"unknown top-level key {key!r}{_did_you_mean(key, known)} "
+                    f"(known: {', '.join(sorted(known))})"
                 )
         self.general = _validate(GeneralSpec, raw.get("cityfeeds", {}), "[cityfeeds]")
         self.crawl = _validate(CrawlSpec, raw.get("crawl", {}), "[crawl]")
@@ -402,9 +408,38 @@ def _validate(model: type[BaseModel], data: Any, label: str) -> Any:
             loc = ".".join(str(p) for p in err["loc"])
             msg = err["msg"].removeprefix("Value error, ")
             if err["type"] == "extra_forbidden":
-                msg = "unknown key"
+                key = str(err["loc"][-1])
+                msg = "unknown key" + _did_you_mean(key, _known_keys(model, err["loc"][:-1]))
             problems.append(f"{loc}: {msg}" if loc else msg)
         raise ConfigError(f"{label}: " + "; ".join(problems)) from None
+
+
+def _did_you_mean(key: str, known: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` for the nearest known key, or "" when none is close."""
+    close = difflib.get_close_matches(key, sorted(known), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _known_keys(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[str]:
+    """The keys a table accepts at ``loc`` (a pydantic error location) below ``model``."""
+    current: type[BaseModel] | None = model
+    for part in loc:
+        if isinstance(part, int):
+            continue  # an index into a list of tables
+        field = current.model_fields.get(part) if current is not None else None
+        current = _model_in(field.annotation) if field is not None else None
+    return list(current.model_fields) if current is not None else []
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The pydantic model inside an annotation such as ``list[ListingSpec] | None``."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
 
 
 def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -10,6 +11,7 @@ from scrapy import signals
 from twisted.internet import task
 
 from crawler.context import get_context
+from crawler.normalize.urls import host_of
 from crawler.storage import RunStats
 
 if TYPE_CHECKING:
@@ -20,11 +22,70 @@ logger = logging.getLogger(__name__)
 OK_REASONS = {"finished", "closespider_pagecount", "closespider_itemcount"}
 
 
+#: Download errors that mean the site could not be reached at all, by exception class name
+#: (Scrapy counts them as ``downloader/exception_type_count/<module.Class>``), most telling first.
+#: Scrapy 2.13+ wraps Twisted's errors (CannotResolveHostError, DownloadTimeoutError, ...);
+#: both families are listed.
+NETWORK_CAUSES: tuple[tuple[str, str, str], ...] = (
+    ("CannotResolveHostError", "dns", "DNS lookup failed"),
+    ("DNSLookupError", "dns", "DNS lookup failed"),
+    ("DownloadConnectionRefusedError", "refused", "connection refused"),
+    ("ConnectionRefusedError", "refused", "connection refused"),
+    ("DownloadTimeoutError", "timeout", "timed out"),
+    ("TCPTimedOutError", "timeout", "timed out"),
+    ("TimeoutError", "timeout", "timed out"),
+    ("NoRouteError", "unreachable", "no route to host"),
+    ("ConnectError", "unreachable", "could not connect"),
+)
+
+
+def network_error(stats: dict[str, Any]) -> tuple[str, str] | None:
+    """``(kind, description)`` of the network error a run met, if any (``dns``, ``timeout``...)."""
+    prefix = "downloader/exception_type_count/"
+    seen = {k[len(prefix) :].rsplit(".", 1)[-1] for k in stats if k.startswith(prefix)}
+    for name, kind, text in NETWORK_CAUSES:
+        if name in seen:
+            return kind, text
+    return None
+
+
+def failure_cause(stats: dict[str, Any], timeout: float) -> str:
+    """Why no feed, sitemap or listing of a source could be read, in a few words."""
+    network = network_error(stats)
+    if network is not None:
+        kind, text = network
+        return f"{text} after {timeout:g} s" if kind == "timeout" else text
+    robots = stats.get("cityfeeds/robots_unavailable")
+    if robots:
+        return str(robots).split(" (", 1)[0] + _robots_detail(str(robots))
+    status = stats.get("cityfeeds/last_status") or _commonest_error_status(stats)
+    if status:
+        return f"HTTP {status}"
+    return "no feed, sitemap or listing could be read"
+
+
+def _commonest_error_status(stats: dict[str, Any]) -> int | None:
+    prefix = "downloader/response_status_count/"
+    counts = {
+        int(k[len(prefix) :]): int(v)
+        for k, v in stats.items()
+        if k.startswith(prefix) and k[len(prefix) :].isdigit() and int(k[len(prefix) :]) >= 400
+    }
+    return max(counts, key=lambda code: (counts[code], code)) if counts else None
+
+
+def _robots_detail(message: str) -> str:
+    # "robots.txt unreachable (HTTP 503)" keeps its status; exception texts are left out.
+    match = re.search(r"\((HTTP \d+)\)", message)
+    return f" ({match.group(1)})" if match else ""
+
+
 def run_stats_from(stats: dict[str, Any]) -> RunStats:
     """Turn Scrapy's stats dict into the figures stored for a run."""
     prefix = "cityfeeds/dropped/"
     dropped = {k[len(prefix) :]: int(v) for k, v in stats.items() if k.startswith(prefix)}
-    # Scrapy's UrlLengthMiddleware drops over-long links with only a stat: report it (D7).
+    # Scrapy's UrlLengthMiddleware drops over-long links with only a stat: report it
+    # (docs/reliability.md D7).
     if stats.get("urllength/request_ignored_count"):
         dropped["url_too_long"] = int(stats["urllength/request_ignored_count"])
     extra = {
@@ -48,6 +109,9 @@ def run_stats_from(stats: dict[str, Any]) -> RunStats:
     ):
         if key in stats:
             extra[key.split("/", 1)[1]] = stats[key]
+    network = network_error(stats)
+    if network is not None:
+        extra["network_error"] = network[0]
     for key, value in stats.items():
         if key.startswith(("cityfeeds/discovered/", "cityfeeds/skipped/", "cityfeeds/errors/")):
             extra[key.split("/", 1)[1]] = int(value)
@@ -132,7 +196,8 @@ class RunRecorder:
             return "failed", f"crawl ended: {reason}"
         errors = int(stats.get("spider_exceptions/count", 0))
         if errors:
-            # A callback raised (F3): a bug or a layout the code cannot handle; never "ok".
+            # A callback raised (docs/reliability.md F3): a bug or a layout the code cannot
+            # handle; never "ok".
             kinds = sorted(
                 k.split("/", 1)[1]
                 for k in stats
@@ -141,9 +206,8 @@ class RunRecorder:
             return "failed", f"spider error: {errors}x {', '.join(kinds)}"
         ok, failed = getattr(spider, "discovery_ok", 0), getattr(spider, "discovery_failed", 0)
         if failed and not ok:
-            status = stats.get("cityfeeds/last_status")
-            detail = f" (HTTP {status})" if status else ""
-            return "failed", f"no feed, sitemap or listing could be read{detail}"
+            timeout = spider.settings.getfloat("DOWNLOAD_TIMEOUT") if spider.settings else 0
+            return "failed", failure_cause(stats, timeout)
         return "ok", None
 
 
@@ -154,6 +218,7 @@ class Progress:
         self.crawler = crawler
         self.interval = interval
         self.loop: task.LoopingCall | None = None
+        self.last_line = ""
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Progress:
@@ -173,13 +238,24 @@ class Progress:
     def report(self, spider: Any) -> None:
         assert self.crawler.stats is not None
         s = self.crawler.stats.get_stats()
-        print(
-            f"  [{spider.source_name}] {s.get('downloader/response_count', 0)} responses, "
-            f"{s.get('cityfeeds/pages', 0)} articles fetched, {s.get('cityfeeds/new', 0)} new, "
-            f"{s.get('cityfeeds/updated', 0)} updated",
-            file=sys.stderr,
-            flush=True,
-        )
+        if not s.get("downloader/response_count"):
+            # A silent host: say once what the crawl waits for, not "0 responses" every 5 s.
+            timeout = self.crawler.settings.getfloat("DOWNLOAD_TIMEOUT")
+            spec = getattr(spider, "spec", None)
+            host = host_of(spec.url) if spec is not None else "the site"
+            line = (
+                f"  [{spider.source_name}] waiting for {host} to answer "
+                f"(gives up {timeout:g} s after each request)"
+            )
+        else:
+            line = (
+                f"  [{spider.source_name}] {s.get('downloader/response_count', 0)} responses, "
+                f"{s.get('cityfeeds/pages', 0)} articles fetched, "
+                f"{s.get('cityfeeds/new', 0)} new, {s.get('cityfeeds/updated', 0)} updated"
+            )
+        if line != self.last_line:  # nothing new: no line
+            print(line, file=sys.stderr, flush=True)
+            self.last_line = line
 
     def spider_closed(self, spider: Any) -> None:
         if self.loop is not None and self.loop.running:

@@ -399,7 +399,9 @@ class PoliteRobotsTxtMiddleware(RobotsTxtMiddleware):
             robotsreq = Request(
                 f"{url.scheme}://{netloc}/robots.txt",
                 priority=self.DOWNLOAD_PRIORITY,
-                meta={"dont_obey_robotstxt": True},
+                # Not retried: a host that left robots.txt unanswered for DOWNLOAD_TIMEOUT (or
+                # refused it) is given up on after that one wait, not after RETRY_TIMES more.
+                meta={"dont_obey_robotstxt": True, "dont_retry": True},
                 callback=NO_CALLBACK,
             )
             assert self.crawler.engine is not None

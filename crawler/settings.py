@@ -16,7 +16,7 @@ CITYFEEDS_CONFIG = None  # path of cityfeeds.toml; None: $CITYFEEDS_CONFIG or ./
 CITYFEEDS_DATABASE_URL = None  # None: from the config (or $CITYFEEDS_DATABASE_URL)
 CITYFEEDS_PROGRESS = False  # print a progress line per source every few seconds (CLI)
 CITYFEEDS_PROGRESS_INTERVAL = 5.0
-CITYFEEDS_MAX_TEXT_CHARS = 64 * 1024  # article text kept per article (B11)
+CITYFEEDS_MAX_TEXT_CHARS = 64 * 1024  # article text kept per article (docs/reliability.md B11)
 CITYFEEDS_MAX_HTML_CHARS = 128 * 1024
 # Extraction worker processes (crawler.workpool): None = one per core, at most 4 (0 on a single
 # core); 0 = extract in the reactor's thread.
@@ -43,6 +43,8 @@ DOWNLOAD_TIMEOUT = 30
 DNS_TIMEOUT = 10
 DOWNLOAD_MAXSIZE = 8 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
+# "Dropped:" lines name the reason, URL and title, not the whole article (~10 KB per duplicate).
+LOG_FORMATTER = "crawler.logformatter.CompactLogFormatter"
 RETRY_ENABLED = True
 RETRY_TIMES = 2
 # The spider's errbacks log each lost page once, with its source and reason; Scrapy's own
@@ -78,7 +80,8 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.SizeCapMiddleware": 590,
     "crawler.middlewares.RedirectGuardMiddleware": 610,
 }
-CITYFEEDS_RETRY_AFTER_MAX_WAIT = 10.0  # Retry-After up to this is waited out in-reactor (A7)
+# A Retry-After up to this is waited out in-reactor (docs/reliability.md A7).
+CITYFEEDS_RETRY_AFTER_MAX_WAIT = 10.0
 CITYFEEDS_MAX_CRAWL_DELAY = 60.0  # a robots.txt Crawl-delay above this is capped
 
 ITEM_PIPELINES = {

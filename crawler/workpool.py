@@ -4,7 +4,7 @@ Extraction is pure CPU (``page bytes + url -> ArticleData``). Run in the reactor
 stalls downloads and every other callback; run in worker processes it uses the other cores
 while the reactor keeps fetching. The pool is created lazily, in the crawl child, on the first
 article, with the ``forkserver`` start method: workers are forked from a fresh server process,
-never from the crawl process, which holds database connections (RELIABILITY.md, E6).
+never from the crawl process, which holds database connections (docs/reliability.md, E6).
 ``CITYFEEDS_EXTRACT_WORKERS = 0`` extracts in the reactor's thread, as before.
 """
 

@@ -5,18 +5,17 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import urlsplit
 
+from crawler.config import Config
 from crawler.models import Article, FeedBuild
-from feeds.content import DEFAULT_MAX_HTML_CHARS, clean_title
-from feeds.model import FORMATS, FeedInfo, FeedSpec, ItemPreview
+from feeds.content import clean_title
+from feeds.model import FeedInfo, FeedSpec, ItemPreview
 from feeds.publish import (
     StagedFile,
     commit_file,
@@ -28,7 +27,8 @@ from feeds.publish import (
     write_index,
     write_opml,
 )
-from feeds.render import RENDERERS, EntryCache, input_signature, prepare_feed
+from feeds.render import FORMATS, EntryCache, input_signature, prepare_feed
+from feeds.specs import feed_specs, store_selection, story_feeds
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ class FeedStore(Protocol):
 
 @dataclass
 class FeedResult:
-    """The outcome of one feed (all three formats) in one build."""
+    """The outcome of one feed (every format) in one build."""
 
     path: str
     items: int = 0
@@ -111,114 +111,31 @@ class BuildReport:
         return not self.failures
 
 
-def feed_specs(config: Any) -> list[tuple[FeedSpec, str]]:
-    """Every feed the config asks for, with its home page URL: ``all``, then topics, then sources.
-
-    A topic or source whose id cannot be a file name is logged and left out (the config loader
-    should have rejected it already).
-    """
-    base_url: str = config.base_url
-    sources = list(config.sources)
-    languages = Counter(s.language for s in sources if getattr(s, "language", None))
-    main_language = languages.most_common(1)[0][0] if languages else "ru"
-    cities = sorted({s.city for s in sources if getattr(s, "city", None)})
-    specs: list[tuple[FeedSpec, str]] = [
-        (
-            FeedSpec(
-                kind="all",
-                key="all",
-                title="Все новости · All news",
-                description="Все статьи всех источников"
-                + (f" ({', '.join(cities)})" if cities else "")
-                + " · every article from every source",
-                language=main_language,
-                path="all",
-            ),
-            base_url,
-        )
-    ]
-    for topic in config.topics:
-        try:
-            langs = list(getattr(topic, "languages", None) or [])
-            spec = FeedSpec(
-                kind="topic",
-                key=topic.id,
-                title=topic.title,
-                description=topic.description or f"Новости по теме «{topic.title}»",
-                language=langs[0] if langs else main_language,
-                path=f"topics/{topic.id}",
-            )
-        except ValueError:
-            log.exception("topic %r cannot be published", topic.id)
-            continue
-        specs.append((spec, base_url))
-    for source in sources:
-        host = urlsplit(source.url).hostname or source.url
-        try:
-            spec = FeedSpec(
-                kind="source",
-                key=source.name,
-                title=source.title,
-                description=f"Все статьи источника «{source.title}» ({host})",
-                language=source.language or main_language,
-                path=f"sources/{source.name}",
-            )
-        except ValueError:
-            log.exception("source %r cannot be published", source.name)
-            continue
-        specs.append((spec, source.url))
-    return specs
-
-
-def _selection(spec: FeedSpec) -> tuple[str | None, str | None]:
-    """The ``(topic, source)`` pair of the store query behind ``spec``."""
-    return (
-        spec.key if spec.kind == "topic" else None,
-        spec.key if spec.kind == "source" else None,
-    )
-
-
-def story_feeds(config: Any, specs: Sequence[FeedSpec]) -> list[bool]:
-    """Which feeds show one entry per story: ``all`` and topics, as ``[stories]`` and each
-    topic's ``stories`` key say; never a source's feed (one entry per article there)."""
-    stories = getattr(config, "stories", None)
-    if stories is None or not stories.enabled:
-        return [False] * len(specs)
-    per_topic = {t.id: getattr(t, "stories", True) for t in config.topics}
-    return [
-        stories.all_feed
-        if spec.kind == "all"
-        else spec.kind == "topic" and per_topic.get(spec.key, True)
-        for spec in specs
-    ]
-
-
 def _read(
     store: FeedStore, specs: Sequence[FeedSpec], limit: int, stories: Sequence[bool]
 ) -> list[list[Article] | str]:
     """The articles of every feed in one store read, or per feed the error reading it.
 
-    When the joint read fails, each feed is read alone, so one bad query fails only its feed.
+    ``stories`` says, per feed, whether it shows one entry per story. When the joint read
+    fails, each feed is read alone, so one bad query fails only its feed.
     """
     try:
-        return list(
-            store.feed_articles([_selection(s) for s in specs], limit=limit, stories=stories)
-        )
+        selections = [store_selection(s) for s in specs]
+        return list(store.feed_articles(selections, limit=limit, stories=stories))
     except Exception:
         log.exception("reading the store for all feeds at once failed; reading feed by feed")
     found: list[list[Article] | str] = []
     for spec, collapse in zip(specs, stories, strict=True):
         try:
-            found.append(
-                store.feed_articles([_selection(spec)], limit=limit, stories=[collapse])[0]
-            )
+            selection = [store_selection(spec)]
+            found.append(store.feed_articles(selection, limit=limit, stories=[collapse])[0])
         except Exception as exc:
             log.exception("feed %s: reading the store failed", spec.path)
             found.append(f"{type(exc).__name__}: {exc}")
     return found
 
 
-def _name_sources(config: Any, reads: Sequence[list[Article] | str]) -> None:
+def _name_sources(config: Config, reads: Sequence[list[Article] | str]) -> None:
     """Show each related report's source by its title («Москва 24»), not its config name."""
     titles = {s.name: s.title for s in config.sources}
     for found in reads:
@@ -248,17 +165,17 @@ def files_stamp(output_dir: Path, spec: FeedSpec) -> str | None:
     is missing.
 
     Recorded when a feed's files are written and compared before they are kept unrendered:
-    replacing or rewriting a file changes its stamp, and checking costs three ``stat`` calls
-    instead of reading the files (at a thousand feeds, a rebuild would otherwise read hundreds
-    of megabytes).
+    replacing or rewriting a file changes its stamp, and checking costs one ``stat`` call per
+    format instead of reading the files (at a thousand feeds, a rebuild would otherwise read
+    hundreds of megabytes).
     """
     digest = hashlib.sha256()
-    for fmt in FORMATS:
+    for fmt in FORMATS.values():
         try:
-            st = (output_dir / spec.filename(fmt)).stat()
+            st = (output_dir / spec.filename(fmt.extension)).stat()
         except OSError:
             return None
-        digest.update(f"{fmt}:{st.st_size}:{st.st_mtime_ns}:{st.st_ino};".encode())
+        digest.update(f"{fmt.extension}:{st.st_size}:{st.st_mtime_ns}:{st.st_ino};".encode())
     return digest.hexdigest()
 
 
@@ -299,10 +216,10 @@ class _Build:
     dirs_to_sync: set[Path] = field(default_factory=set)
 
     def render(self, spec: FeedSpec, site_url: str, articles: list[Article]) -> dict[str, bytes]:
-        """Every format of ``spec``, rendered before any is written: a rendering error leaves
-        every file as it was."""
+        """The bytes of every file of ``spec`` by file name, all rendered before any is written:
+        a rendering error leaves every file as it was."""
         feed = prepare_feed(spec, articles, **self._inputs(site_url))
-        return {fmt: RENDERERS[fmt](feed) for fmt in FORMATS}
+        return {spec.filename(fmt.extension): fmt.render(feed) for fmt in FORMATS.values()}
 
     def _inputs(self, site_url: str) -> dict[str, Any]:
         """What ``prepare_feed`` takes besides the articles, and so what the signature covers."""
@@ -313,16 +230,16 @@ class _Build:
             "cache": self.entries,
         }
 
-    def stage(self, spec: FeedSpec, rendered: dict[str, bytes]) -> list[StagedFile]:
-        """The formats of ``spec`` whose bytes changed, in unsynced temporary files.
+    def stage(self, rendered: dict[str, bytes]) -> list[StagedFile]:
+        """The files of one feed whose bytes changed, in unsynced temporary files.
 
         Writing the bytes costs little; fsync, which waits for the disk, is left to the writer
         thread (:meth:`commit`). On failure nothing is left behind and no file is touched.
         """
         staged: list[StagedFile] = []
         try:
-            for fmt, data in rendered.items():
-                file = stage_file(self.output_dir / spec.filename(fmt), data)
+            for name, data in rendered.items():
+                file = stage_file(self.output_dir / name, data)
                 if file is not None:
                     staged.append(file)
         except BaseException:
@@ -376,7 +293,7 @@ class _Build:
         self.in_flight.acquire()
         staged: list[StagedFile] = []
         try:
-            staged = self.stage(spec, rendered)
+            staged = self.stage(rendered)
             written = self.writer.submit(self.commit, spec, staged)
         except BaseException as exc:
             for file in staged:
@@ -412,7 +329,7 @@ def _previous(store: FeedStore) -> dict[str, tuple[str, str]]:
         return {}
 
 
-def build_feeds(config: Any, store: FeedStore, *, only: set[str] | None = None) -> BuildReport:
+def build_feeds(config: Config, store: FeedStore, *, only: set[str] | None = None) -> BuildReport:
     """Build the feeds, the index page and the OPML file; one failing feed never stops the rest.
 
     ``only`` limits rebuilding to these feed paths (``"all"``, ``"topics/<id>"``,
@@ -423,11 +340,10 @@ def build_feeds(config: Any, store: FeedStore, *, only: set[str] | None = None) 
     store query batch (one snapshot), and the outcomes are recorded in one transaction.
     """
     output_dir = Path(config.output_dir)
-    base_url: str = config.base_url
-    limit: int = config.feed_size
-    # Optional settings: the config may not define them yet.
-    max_html_chars: int = getattr(config, "feed_max_html_chars", None) or DEFAULT_MAX_HTML_CHARS
-    timezone: str = getattr(config, "timezone", None) or "Europe/Moscow"
+    base_url = config.base_url
+    limit = config.feed_size
+    max_html_chars = config.feed_max_html_chars
+    timezone = config.timezone
 
     report = BuildReport()
     specs = feed_specs(config)
@@ -475,8 +391,3 @@ def build_feeds(config: Any, store: FeedStore, *, only: set[str] | None = None) 
             sync_dirs(build.dirs_to_sync)
     log.debug("feed entries: %d prepared, %d reused", len(build.entries), build.entries.hits)
     return report
-
-
-def feed_paths(config: Any) -> Iterable[str]:
-    """The path (without extension) of every feed the config defines."""
-    return (spec.path for spec, _ in feed_specs(config))

@@ -61,7 +61,7 @@ def plain_excerpt(value: str, limit: int = MAX_SUMMARY_CHARS) -> str:
 
 
 def absolute_url(url: str | None, base: str) -> str | None:
-    """``url`` resolved against ``base``; ``None`` unless the result is http(s) (B17)."""
+    """``url`` resolved against ``base``; ``None`` unless http(s) (docs/reliability.md B17)."""
     if not url:
         return None
     resolved = urljoin(base, strip_control_chars(url).strip())
@@ -80,7 +80,8 @@ def prepare_html(
 
     Unless ``sanitized`` says the fragment is already the output of the current sanitizer policy
     (the crawl records that with each article: ``Article.html_policy``), it goes through
-    :func:`crawler.normalize.html.sanitize_html` with ``article_url`` as the base (B17): a body
+    :func:`crawler.normalize.html.sanitize_html` with ``article_url`` as the base
+    (docs/reliability.md B17): a body
     stored under an older policy, or written by hand, never reaches readers unsanitised. When the
     result is longer than ``limit`` characters it is cut after the last whole top-level block
     that fits (a paragraph, list, figure...); a single oversized first block is replaced by its

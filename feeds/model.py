@@ -9,20 +9,14 @@ from typing import Literal
 
 FeedKind = Literal["topic", "source", "all"]
 
-#: File extension and media type of each published format.
-FORMATS: dict[str, str] = {
-    "rss": "application/rss+xml",
-    "atom": "application/atom+xml",
-    "json": "application/feed+json",
-}
-
 # Keys end up in file names and URLs, so only a safe, boring alphabet is allowed.
 _KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,99}$")
+_EXTENSION_RE = re.compile(r"^[a-z0-9]{1,10}$")
 
 
 @dataclass(frozen=True)
 class FeedSpec:
-    """One feed (in three formats): ``path`` is relative to the output dir, without extension.
+    """One feed (in every format): ``path`` is relative to the output dir, without extension.
 
     Examples: ``FeedSpec("topic", "metro", ..., path="topics/metro")`` is published as
     ``topics/metro.rss``, ``topics/metro.atom`` and ``topics/metro.json``.
@@ -41,15 +35,16 @@ class FeedSpec:
         if not _KEY_RE.match(self.key):
             raise ValueError(f"feed key {self.key!r} is not a safe file name ([a-z0-9_-])")
 
-    def filename(self, fmt: str) -> str:
-        """The file name of this feed in ``fmt`` (``rss``, ``atom`` or ``json``), relative."""
-        if fmt not in FORMATS:
-            raise ValueError(f"unknown feed format {fmt!r}")
-        return f"{self.path}.{fmt}"
+    def filename(self, extension: str) -> str:
+        """The file name of this feed with ``extension`` (a format's, e.g. ``rss``), relative."""
+        if not _EXTENSION_RE.match(extension):
+            raise ValueError(f"not a feed file extension: {extension!r}")
+        return f"{self.path}.{extension}"
 
-    def url(self, base_url: str, fmt: str) -> str:
-        """The public, absolute URL of this feed in ``fmt`` under ``base_url`` (ends in ``/``)."""
-        return base_url + self.filename(fmt)
+    def url(self, base_url: str, extension: str) -> str:
+        """The public, absolute URL of this feed's file with ``extension`` under ``base_url``
+        (which ends in ``/``)."""
+        return base_url + self.filename(extension)
 
 
 @dataclass(frozen=True)

@@ -18,12 +18,12 @@ from zoneinfo import ZoneInfo
 from lxml import etree
 
 from feeds.content import rfc3339
-from feeds.model import FORMATS, FeedInfo
+from feeds.model import FeedInfo
+from feeds.render import FORMATS
 
 log = logging.getLogger(__name__)
 
 _TEMPLATES = Path(__file__).with_name("templates")
-_FORMAT_LABELS = {"rss": "RSS", "atom": "Atom", "json": "JSON Feed"}
 _SECTIONS = (
     ("all", "Все новости", "All news"),
     ("topic", "Темы", "Topics"),
@@ -49,7 +49,8 @@ def stage_file(path: Path, data: bytes) -> StagedFile | None:
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         if path.read_bytes() == data:
-            # Not rewriting keeps the mtime, so Last-Modified and caches stay valid (C5).
+            # Not rewriting keeps the mtime, so Last-Modified and caches stay valid
+            # (docs/reliability.md C5).
             return None
     except FileNotFoundError:
         pass
@@ -99,7 +100,8 @@ def write_atomic(path: Path, data: bytes, *, dirs_to_sync: set[Path] | None = No
 
     The bytes go to a temporary file in the same directory, are fsynced, then ``os.replace``d
     over ``path``: readers and the server see the old file or the new one, never a partial one,
-    and a failure at any point leaves the last good file in place (E4). The directory is fsynced
+    and a failure at any point leaves the last good file in place (docs/reliability.md E4).
+    The directory is fsynced
     too, so the rename survives a power loss; a caller writing many files passes
     ``dirs_to_sync`` to collect the directories and fsyncs each once with :func:`sync_dirs`.
     The two halves, :func:`stage_file` and :func:`commit_file`, may run in different threads.
@@ -141,11 +143,13 @@ def remove_stale_feeds(
     """Delete feed files under ``topics/`` and ``sources/`` that no feed in ``keep`` produces.
 
     ``keep`` holds feed paths without extension (``"topics/metro"``). Only regular, non-hidden
-    ``*.rss``, ``*.atom`` and ``*.json`` files directly in those two folders are candidates;
-    anything else there (other files, folders, temp dotfiles) and everything elsewhere is left
-    alone. Returns the removed paths relative to ``output_dir``; each removal is logged.
+    files with a format's extension (``*.rss``, ``*.atom``, ``*.json``) directly in those two
+    folders are candidates; anything else there (other files, folders, temp dotfiles) and
+    everything elsewhere is left alone. Returns the removed paths relative to ``output_dir``;
+    each removal is logged.
     """
     removed: list[str] = []
+    extensions = {fmt.extension for fmt in FORMATS.values()}
     for folder in FEED_FOLDERS:
         directory = output_dir / folder
         try:
@@ -153,8 +157,8 @@ def remove_stale_feeds(
         except (FileNotFoundError, NotADirectoryError):
             continue
         for path in candidates:
-            fmt = path.suffix.removeprefix(".")
-            if fmt not in FORMATS or path.name.startswith("."):
+            extension = path.suffix.removeprefix(".")
+            if extension not in extensions or path.name.startswith("."):
                 continue
             if f"{folder}/{path.stem}" in keep or path.is_symlink() or not path.is_file():
                 continue
@@ -226,8 +230,9 @@ def _feed_card(info: FeedInfo, base_url: str, tz: ZoneInfo) -> str:
     e = html.escape
     anchor = "feed-" + spec.path.replace("/", "-")
     links = " ".join(
-        f'<a class="fmt" href="{e(spec.filename(fmt))}" type="{FORMATS[fmt]}">{label}</a>'
-        for fmt, label in _FORMAT_LABELS.items()
+        f'<a class="fmt" href="{e(spec.filename(fmt.extension))}" type="{fmt.media_type}">'
+        f"{fmt.label}</a>"
+        for fmt in FORMATS.values()
     )
     if info.items is None:
         meta = '<span class="warn">нет данных в этой сборке · not refreshed in this build</span>'
@@ -274,10 +279,10 @@ def render_index(
     tz = ZoneInfo(timezone)
     e = html.escape
     alternates = "\n".join(
-        f'<link rel="alternate" type="{FORMATS[fmt]}" '
-        f'title="{e(info.spec.title)} ({_FORMAT_LABELS[fmt]})" href="{e(info.spec.filename(fmt))}">'
+        f'<link rel="alternate" type="{fmt.media_type}" '
+        f'title="{e(info.spec.title)} ({fmt.label})" href="{e(info.spec.filename(fmt.extension))}">'
         for info in feeds
-        for fmt in FORMATS
+        for fmt in FORMATS.values()
     )
     sections = []
     for kind, ru, en in _SECTIONS:

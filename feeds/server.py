@@ -7,6 +7,7 @@ import gzip
 import hashlib
 import logging
 import os
+import socket
 import stat
 import time
 from collections import OrderedDict
@@ -22,6 +23,8 @@ from starlette.responses import FileResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from feeds.render import FORMATS
+
 log = logging.getLogger(__name__)
 
 CACHE_CONTROL = "public, max-age=300"
@@ -33,9 +36,7 @@ MAX_CACHE_BYTES = 128 * 1024 * 1024
 MIN_GZIP_SIZE = 256
 
 CONTENT_TYPES = {
-    ".rss": "application/rss+xml; charset=utf-8",
-    ".atom": "application/atom+xml; charset=utf-8",
-    ".json": "application/feed+json; charset=utf-8",
+    **{f".{fmt.extension}": f"{fmt.media_type}; charset=utf-8" for fmt in FORMATS.values()},
     ".opml": "text/x-opml; charset=utf-8",
     ".html": "text/html; charset=utf-8",
     ".xml": "application/xml; charset=utf-8",
@@ -45,7 +46,10 @@ CONTENT_TYPES = {
     ".png": "image/png",
     ".ico": "image/x-icon",
 }
-_COMPRESSIBLE = (".rss", ".atom", ".json", ".opml", ".html", ".xml", ".txt", ".css", ".svg")
+_COMPRESSIBLE = (
+    *(f".{fmt.extension}" for fmt in FORMATS.values()),
+    *(".opml", ".html", ".xml", ".txt", ".css", ".svg"),
+)
 
 
 def content_type(path: Path) -> str:
@@ -160,7 +164,8 @@ class OutputFiles:
         if any(not part or part.startswith(".") for part in parts):
             return None
         real = Path(os.path.realpath(self.root.joinpath(*parts)))
-        # Symlinks are followed, but only to places inside the served directory (G1).
+        # Symlinks are followed, but only to places inside the served directory
+        # (docs/reliability.md G1).
         if not real.is_relative_to(self.root):
             return None
         return real
@@ -242,7 +247,7 @@ class OutputFiles:
             # Too big for the cache: stream it from disk (FileResponse handles HEAD and ranges).
             return FileResponse(path, headers=headers, media_type=headers["Content-Type"])
         headers["Content-Length"] = str(len(body))
-        # HEAD: the same headers, Content-Length included, and no body (G2).
+        # HEAD: the same headers, Content-Length included, and no body (docs/reliability.md G2).
         return Response(b"" if method == "HEAD" else body, headers=headers)
 
 
@@ -253,21 +258,41 @@ def create_app(output_dir: Path, *, extra_routes: Sequence[BaseRoute] = ()) -> A
     return Starlette(routes=routes)
 
 
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to ``host:port`` (not yet listening); ``OSError`` if that fails.
+
+    Binding before uvicorn starts turns a taken port into one catchable error instead of
+    uvicorn's log lines and ``sys.exit``.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host.strip("[]"), port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
 def serve(
     output_dir: Path,
     host: str = "127.0.0.1",
     port: int = 8080,
     extra_routes: Sequence[BaseRoute] = (),
 ) -> None:
-    """Serve ``output_dir`` with uvicorn until interrupted."""
+    """Serve ``output_dir`` with uvicorn until interrupted; ``OSError`` if the port is taken."""
     import uvicorn
 
-    log.info("serving %s on http://%s:%d/", output_dir, host, port)
-    uvicorn.run(
+    sock = bind_socket(host, port)
+    log.info("serving %s on http://%s:%d/", output_dir, host, sock.getsockname()[1])
+    config = uvicorn.Config(
         create_app(output_dir, extra_routes=extra_routes),
-        host=host,
-        port=port,
         server_header=False,
         proxy_headers=True,
         log_level="info",
     )
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        sock.close()

@@ -141,6 +141,7 @@ def sample_config(output_dir: Path, **overrides: Any) -> SimpleNamespace:
         output_dir=output_dir,
         base_url=BASE_URL,
         feed_size=50,
+        feed_max_html_chars=6000,
         timezone="Europe/Moscow",
         topics=[
             SimpleNamespace(
@@ -148,11 +149,17 @@ def sample_config(output_dir: Path, **overrides: Any) -> SimpleNamespace:
                 title="Электротранспорт",
                 description="Электробусы, трамваи, МЦД и зарядные станции",
                 languages=["ru"],
+                stories=True,
             ),
             SimpleNamespace(
-                id="city", title="Городская среда", description="Парки и улицы", languages=[]
+                id="city",
+                title="Городская среда",
+                description="Парки и улицы",
+                languages=[],
+                stories=True,
             ),
         ],
+        stories=SimpleNamespace(enabled=True, all_feed=True),
         sources=[
             SimpleNamespace(
                 name="m24",

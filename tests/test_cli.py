@@ -109,6 +109,18 @@ def test_extract_file_needs_url(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert "--url is required" in capsys.readouterr().err
 
 
+def test_extract_fixture_takes_url_and_time_from_its_meta_json(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    page = ROOT / "tests" / "fixtures" / "sites" / "m24" / "812345.html"
+    meta = json.loads(page.with_name("812345.meta.json").read_text(encoding="utf-8"))
+    expected = json.loads(page.with_name("812345.expected.json").read_text(encoding="utf-8"))
+    assert main(["--config", str(ROOT / "cityfeeds.toml"), "extract", str(page)]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["url"] == meta["url"] and data["source"] == "m24"
+    assert (data["title"], data["published"]) == (expected["title"], expected["published"])
+
+
 def test_feeds_retag_rescores_without_recrawl(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -180,3 +192,36 @@ def test_extract_and_record_a_url_from_a_loopback_site(
         missing = site.base_url + "nope"
         assert main(["--config", str(cfg), "record", missing, "--source", "demo"]) == 1
         assert "HTTP 404" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["serve", "run", "demo"])
+def test_port_out_of_range_is_one_line_and_exit_2(
+    command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.conftest import write_site_config
+
+    cfg = write_site_config(tmp_path, "http://127.0.0.1:1/")
+    (tmp_path / "output").mkdir()
+    assert main(["--config", str(cfg), command, "--port", "99999"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "cityfeeds: --port 99999 is not a TCP port (0-65535)"
+
+
+def test_serve_on_a_busy_port_is_one_line_and_exit_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import socket
+
+    from tests.conftest import write_site_config
+
+    cfg = write_site_config(tmp_path, "http://127.0.0.1:1/")
+    (tmp_path / "output").mkdir()
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = str(busy.getsockname()[1])
+        assert main(["--config", str(cfg), "serve", "--port", port]) == 1
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err
+    assert err.startswith(f"cityfeeds: cannot serve on 127.0.0.1:{port}: ")
+    assert "--port" in err

@@ -49,7 +49,24 @@ def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("snippet", "message"),
     [
-        ("[cityfeeds]\nfeed_sise = 10\n", r"\[cityfeeds\]: feed_sise: unknown key"),
+        (
+            "[cityfeeds]\nfeed_sise = 10\n",
+            r"\[cityfeeds\]: feed_sise: unknown key \(did you mean 'feed_size'\?\)",
+        ),
+        ('[crawl]\nuser_agnt = "x"\n', r"user_agnt: unknown key \(did you mean 'user_agent'\?\)"),
+        ("[sourcs]\n", r"unknown top-level key 'sourcs' \(did you mean 'sources'\?\)"),
+        (
+            SRC + 'listings = [{url = "https://a.ru/n", link_patern = "x"}]\n',
+            r"listings\.0\.link_patern: unknown key \(did you mean 'link_pattern'\?\)",
+        ),
+        (
+            '[[sources]]\nname = "x"\ntitle = "X"\nurl = "http://exa mple.com/"\n',
+            r"url: 'exa mple.com' is not a valid host name or IP address",
+        ),
+        (
+            SRC + 'feeds = ["https://a..ru/rss"]\n',
+            "is not a valid host name",
+        ),
         ('[crawl]\ndownload_delay = "slow"\n', r"\[crawl\]: download_delay"),
         ("[nonsense]\na = 1\n", "unknown top-level key 'nonsense'"),
         (

@@ -32,7 +32,7 @@ def read(name: str) -> bytes:
 
 @needs_corpus
 def test_atom_feed_from_corpus() -> None:
-    links = parse_feed(read("feed1.atom"), "http://example.org/", tz=TZ, now=NOW)
+    links = parse_feed(read("feed1.atom"), "http://example.org/", tz=TZ, now=NOW).links
     assert links[0].url == "http://example.org/2003/12/13/atom03"
     assert links[0].title == "Atom-Powered Robots Run Amok"
     assert links[0].published == datetime(2003, 12, 13, 18, 30, 2, tzinfo=UTC)
@@ -41,7 +41,7 @@ def test_atom_feed_from_corpus() -> None:
 
 @needs_corpus
 def test_rss_feed_from_corpus() -> None:
-    links = parse_feed(read("feed2.rss"), "http://www.example.com/", tz=TZ, now=NOW)
+    links = parse_feed(read("feed2.rss"), "http://www.example.com/", tz=TZ, now=NOW).links
     assert [lk.url for lk in links] == [
         "http://www.example.com/blog/post/1"
     ]  # guid is not a permalink
@@ -50,7 +50,7 @@ def test_rss_feed_from_corpus() -> None:
 
 @needs_corpus
 def test_json_feed_from_corpus() -> None:
-    links = parse_feed(read("feed.json"), "https://www.npr.org/", tz=TZ, now=NOW)
+    links = parse_feed(read("feed.json"), "https://www.npr.org/", tz=TZ, now=NOW).links
     assert links and all(lk.url.startswith("https://www.npr.org/") for lk in links)
     assert all(lk.title for lk in links)
     assert all(lk.published is not None and lk.published.tzinfo for lk in links)
@@ -100,7 +100,7 @@ def test_rss_with_relative_links_and_russian_dates() -> None:
         "<link>/news/1</link><pubDate>Tue, 12 Dec 2022 11:28:00 +0300</pubDate></item>"
         "<item><title>без ссылки</title></item></channel></rss>"
     ).encode()
-    links = parse_feed(body, "https://vm.ru/rss", tz=TZ, now=NOW)
+    links = parse_feed(body, "https://vm.ru/rss", tz=TZ, now=NOW).links
     assert [(lk.url, lk.title) for lk in links] == [("https://vm.ru/news/1", "Трамвай & метро")]
 
 

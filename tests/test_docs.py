@@ -65,3 +65,31 @@ def test_every_setting_is_documented() -> None:
     ):
         for field in model.model_fields:
             assert f"`{field}`" in section, f"{model.__name__}.{field} is not in the README"
+
+
+def test_pip_install_commands_install_the_clone_with_existing_extras() -> None:
+    """cityfeeds is not on PyPI: `pip install 'cityfeeds[postgres]'` fails; install the clone."""
+    import shlex
+    import tomllib
+
+    extras = set(
+        tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"][
+            "optional-dependencies"
+        ]
+    )
+    docs = [ROOT / "README.md", ROOT / "Dockerfile", *sorted((ROOT / "docs").glob("*.md"))]
+    commands = [
+        (path.name, line)
+        for path in docs
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if re.search(r"\bpip install\b", line)
+    ]
+    assert len(commands) >= 5
+    for name, line in commands:
+        words = shlex.split(line.split("pip install", 1)[1].split("&&")[0], comments=True)
+        targets = [w for w in words if not w.startswith("-")]
+        assert targets, (name, line)
+        for target in targets:
+            path, _, extra = target.partition("[")
+            assert path == "." or path.startswith(("/", "./")), (name, line)
+            assert set(filter(None, extra.rstrip("]").split(","))) <= extras, (name, line)

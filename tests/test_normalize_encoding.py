@@ -6,7 +6,7 @@ import codecs
 
 import pytest
 
-from crawler.normalize.encoding import decode_html, looks_like_mojibake
+from crawler.normalize.encoding import decode_html, decode_xml, looks_like_mojibake
 
 TITLE = "Москва"
 BODY = 'Москва получит новые электробусы и трамваи "Витязь-М" до конца года'
@@ -158,3 +158,55 @@ def test_looks_like_mojibake_on_a_whole_page(text: str, expected: bool) -> None:
     markup = '<div class="x-1"><script>var a = {"k": [1, 2, 3]};</script>' * 500
     html = f"<html><head><title>{text}</title></head><body>{markup}<p>{text}</p></body></html>"
     assert looks_like_mojibake(html) is expected
+
+
+def xml(encoding: str, declared: str | None = None) -> bytes:
+    decl = f' encoding="{declared}"' if declared else ""
+    return f'<?xml version="1.0"{decl}?><rss><title>{TITLE}</title><p>{BODY}</p></rss>'.encode(
+        encoding
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "encoding", "flags"),
+    [
+        # RFC 3023: the header charset wins over the declaration...
+        (xml("cp1251", "utf-8"), "application/rss+xml; charset=windows-1251", "cp1251", []),
+        (xml("koi8-r"), 'text/xml; charset="koi8-r"', "koi8-r", []),
+        # ...the declaration is used without one (text/xml too)...
+        (xml("cp1251", "windows-1251"), "text/xml", "cp1251", ["charset_meta"]),
+        (xml("koi8-r", "koi8-r"), None, "koi8-r", ["charset_meta"]),
+        # ...but valid UTF-8 and a BOM win over a wrong label, as for HTML
+        (
+            xml("utf-8"),
+            "application/xml; charset=windows-1251",
+            "utf-8",
+            ["charset_header_mismatch"],
+        ),
+        (codecs.BOM_UTF8 + xml("utf-8", "cp1251"), None, "utf-8", []),
+        # UTF-16 without a BOM, sniffed from "<?" (XML 1.0 appendix F)
+        (xml("utf-16-le", "utf-16"), None, "utf-16-le", []),
+        # neither: detection
+        (xml("cp1251"), "application/xml", "cp1251", ["charset_detected"]),
+    ],
+)
+def test_decode_xml_rfc3023(
+    body: bytes, content_type: str | None, encoding: str, flags: list[str]
+) -> None:
+    text, used, got_flags = decode_xml(body, content_type=content_type)
+    assert f"<title>{TITLE}</title>" in text and BODY in text
+    assert (used, got_flags) == (encoding, flags)
+
+
+def test_declared_charset_keeps_a_few_undefined_bytes_as_replacement() -> None:
+    """cp1251 has no 0x98: one such byte must not throw the whole declared charset away."""
+    title = f"<title>{TITLE}".encode("cp1251")
+    body = page("cp1251").replace(title, title + b"\x98")
+    text, used, flags = decode_html(body, header_charset="windows-1251")
+    assert (used, flags) == ("cp1251", ["invalid_bytes:1"])
+    assert f"<title>{TITLE}\ufffd</title>" in text and BODY in text
+
+
+def test_gb2312_label_reads_gb18030_characters() -> None:
+    body = "<p>新闻 \u20ac 欧元</p>".encode("gb18030")  # the euro sign is not in GB2312
+    assert decode_html(body, header_charset="gb2312")[:2] == ("<p>新闻 \u20ac 欧元</p>", "gb18030")

@@ -9,6 +9,7 @@ from crawler.normalize.urls import (
     host_of,
     is_http_url,
     is_private_address,
+    is_valid_host,
     registered_domain_matches,
     url_identity,
 )
@@ -230,3 +231,25 @@ def test_registered_domain_matches(host: str, allowed: list[str], expected: bool
 )
 def test_is_private_address(host: str, expected: bool) -> None:
     assert is_private_address(host) is expected
+
+
+@pytest.mark.parametrize(
+    ("host", "expected"),
+    [
+        ("example.com", True),
+        ("news.mos.ru", True),
+        ("новости.рф", True),
+        ("127.0.0.1", True),
+        ("[::1]", True),
+        ("my_host.local", True),
+        ("exa mple.com", False),
+        ("a..b", False),
+        ("-bad.ru", False),
+        ("bad-.ru", False),
+        ("x" * 64 + ".ru", False),
+        ("", False),
+        ("a/b", False),
+    ],
+)
+def test_is_valid_host(host: str, expected: bool) -> None:
+    assert is_valid_host(host) is expected

@@ -24,7 +24,8 @@ import httpx
 import pytest
 from feeds_samples import FakeStore, ThreadedServer, sample_articles, sample_config
 
-from feeds.build import build_feeds, feed_specs
+from feeds.build import build_feeds
+from feeds.specs import feed_specs
 
 CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = pytest.mark.browser

@@ -124,6 +124,22 @@ def test_failing_is_not_degraded() -> None:
     assert status.last_success == history()[0]["finished_at"]
 
 
+def test_failures_count_matches_failing_without_a_service_state() -> None:
+    """`cityfeeds crawl` records runs but no service state: "failing" must not show 0."""
+    runs = [run("failed", message="connection refused"), run("failed", hours_ago=2), *history()]
+    status = source_status(SourceInputs("a", True, 1800, runs, {}), NOW)
+    assert status.state == "failing" and status.consecutive_failures == 2
+    # A stale count from the service, after a successful crawl from the command line.
+    status = source_status(
+        SourceInputs("a", True, 1800, history(), {"consecutive_failures": 3}), NOW
+    )
+    assert status.state == "ok" and status.consecutive_failures == 0
+    # Every run at hand failed: the service's longer count stands.
+    failed = [run("failed", hours_ago=h) for h in (1, 2)]
+    status = source_status(SourceInputs("a", True, 1800, failed, {"consecutive_failures": 7}), NOW)
+    assert status.consecutive_failures == 7
+
+
 def test_killed_result_and_running_flag() -> None:
     runs = [
         run("running", hours_ago=0.1),
@@ -291,7 +307,7 @@ def test_status_command_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert " ok " in good and "duplicate=2" in good
     broken = next(r for r in rows if r.startswith("broken"))
     assert "failing" in broken and "backing off" in broken and "HTTP 503" in broken
-    assert "scheduler: not running" in out
+    assert "scheduler: not running; health: stopped;" in out
     assert main(["--config", str(cfg), "status", "--check"]) == 1  # a failing source
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from cityfeeds.commands._table import format_dropped, format_table
 from crawler.config import Config
@@ -17,7 +19,7 @@ Exit status: 0 when every source succeeded, 1 when any failed (the others still 
 2 on a configuration error.
 
 Schedule it from cron instead of running the service, e.g.:
-  */30 * * * *  cd /srv/cityfeeds && flock -n data/crawl.cron.lock \
+  */30 * * * *  cd /srv/cityfeeds && mkdir -p data && flock -n data/crawl.cron.lock \
                 .venv/bin/cityfeeds crawl --quiet >> data/crawl.log 2>&1
 """
 
@@ -33,6 +35,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--timeout", type=float, help="wall-clock limit in seconds (default: [crawl] run_timeout)"
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+
+
+def clock() -> datetime:
+    """The current time (a module attribute, so tests can fix it)."""
+    return datetime.now(UTC)
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
@@ -51,6 +58,9 @@ def run(args: argparse.Namespace, config: Config) -> int:
         config, names, timeout=args.timeout, progress=not args.quiet, log_level=log_level
     )
     rows = []
+    finished = clock().astimezone(ZoneInfo(config.timezone))
+    # Headed by the time: a cron log of --quiet runs is a dated list, not a pile of tables.
+    print(f"Crawl finished {finished:%Y-%m-%d %H:%M:%S %z}: {len(names)} source(s)")
     for name in names:
         run = outcome.runs.get(name, {})
         seconds = ""
@@ -98,6 +108,14 @@ def run(args: argparse.Namespace, config: Config) -> int:
         print(build_summary(rebuild_feeds(config)))
     if failed:
         print(f"cityfeeds: {len(failed)} source(s) failed: {', '.join(failed)}", file=sys.stderr)
+        if len(failed) == len(names) and all(
+            (outcome.runs.get(name, {}).get("stats") or {}).get("network_error") for name in failed
+        ):
+            print(
+                "cityfeeds: no site could be reached over the network (no internet here, or the "
+                "sites are blocked?); `cityfeeds demo` runs the whole pipeline offline",
+                file=sys.stderr,
+            )
         return 1
     return 0
 

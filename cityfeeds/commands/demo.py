@@ -3,46 +3,93 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
+import sys
 import tempfile
+import threading
+import time
 import tomllib
+from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import tomli_w
 
-from crawler.config import Config, config_path
+from crawler.config import ENV_CONFIG, Config, ConfigError, config_path
 
 NAME = "demo"
 HELP = "offline demo: crawl a bundled sample site on 127.0.0.1 and build its feeds"
 DESCRIPTION = """\
 Start a loopback web server with a bundled sample city-news site (Russian stories, an RSS feed,
 a sitemap and listing pages), crawl it with the real pipeline into a throwaway database, build
-the feeds with the topics of your configuration, and print where they are. Needs no internet.
+the feeds with the topics of your configuration (or of the built-in default one), and print
+where they are. Needs no internet.
+
+One server on 127.0.0.1:PORT serves the sample site at / and the demo feeds at /feeds/. The
+port is fixed (8080 unless --port), so article links and GUIDs are the same on every run and a
+feed reader does not see the articles again. With --serve it keeps serving until Ctrl-C: import
+http://127.0.0.1:PORT/feeds/feeds.opml into a feed reader.
 """
 NEEDS_CONFIG = False
 
+#: The demo's fixed port: part of every article URL and GUID, so the same on every run.
+DEFAULT_PORT = 8080
+#: Where the demo feeds are served, below the sample site's origin.
+FEEDS_PREFIX = "/feeds"
+#: The configuration shipped with the package, used when there is no ./cityfeeds.toml.
+PACKAGED_CONFIG = "default_config.toml"
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``cityfeeds demo``."""
     parser.add_argument(
         "--output",
         default="output/demo",
         help="where to write the demo feeds (default: output/demo)",
     )
     parser.add_argument(
+        "--port",
+        type=int,
+        default=DEFAULT_PORT,
+        help="loopback port of the sample site and the feeds (default: %(default)s; "
+        "0 picks a free one, but then links change between runs)",
+    )
+    parser.add_argument(
+        "--serve",
+        action="store_true",
+        help="keep the sample site and the feeds served until Ctrl-C (to subscribe to them)",
+    )
+    parser.add_argument(
         "--keep-db", action="store_true", help="keep the throwaway database and print its path"
     )
 
 
-def demo_config(base_config: Path, site_url: str, workdir: Path, output: Path) -> Path:
-    """Write a config for the demo site: the user's topics, the demo source, no politeness delay."""
+def base_config(explicit: str | None) -> tuple[str, str]:
+    """``(TOML text, where it came from)`` of the configuration whose topics the demo uses.
+
+    ``--config`` or ``$CITYFEEDS_CONFIG`` must exist; without either, ./cityfeeds.toml is used
+    when present, else the default configuration shipped with the package.
+    """
+    path = config_path(explicit)
+    if path.is_file():
+        return path.read_text(encoding="utf-8"), str(path.resolve())
+    if explicit or os.environ.get(ENV_CONFIG):
+        raise ConfigError(f"config file not found: {path}")
+    packaged = resources.files("crawler").joinpath(PACKAGED_CONFIG)
+    return packaged.read_text(encoding="utf-8"), "the built-in default configuration"
+
+
+def demo_config(base_text: str, site_url: str, feeds_url: str, workdir: Path, output: Path) -> Path:
+    """Write a config for the demo site: the base topics, the demo source, no politeness delay."""
     from cityfeeds.devtools.demo_site import demo_source
 
-    raw = tomllib.loads(base_config.read_text(encoding="utf-8")) if base_config.is_file() else {}
+    raw = tomllib.loads(base_text)
     raw["cityfeeds"] = {
         **raw.get("cityfeeds", {}),
         "output_dir": str(output.resolve()),
         "database_url": f"sqlite:///{workdir / 'demo.db'}",
-        "base_url": "http://127.0.0.1:8080/",
+        "base_url": feeds_url,
     }
     raw["crawl"] = {**raw.get("crawl", {}), "download_delay": 0.0, "autothrottle": False}
     raw["sources"] = [demo_source(site_url)]
@@ -53,34 +100,124 @@ def demo_config(base_config: Path, site_url: str, workdir: Path, output: Path) -
     return path
 
 
+class DemoServer:
+    """The sample site at ``/`` and the demo feeds at ``/feeds/``, on one loopback port.
+
+    The socket is bound in the constructor, so a busy port fails there (``OSError``) before
+    anything is crawled; uvicorn then serves it from a background thread.
+    """
+
+    def __init__(self, output: Path, port: int = DEFAULT_PORT) -> None:
+        import uvicorn
+        from starlette.applications import Starlette
+        from starlette.routing import Mount, Route
+
+        from cityfeeds.devtools.demo_site import build_site
+        from feeds.server import bind_socket, create_app
+
+        self.sock = bind_socket("127.0.0.1", port)
+        self.port: int = self.sock.getsockname()[1]
+        self.site_url = f"http://127.0.0.1:{self.port}/"
+        self.feeds_url = f"http://127.0.0.1:{self.port}{FEEDS_PREFIX}/"
+        self.site_files = build_site(self.site_url)
+        app = Starlette(
+            routes=[
+                Mount(FEEDS_PREFIX, app=create_app(output)),
+                Route("/{path:path}", self._site_page),
+            ]
+        )
+        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True
+        )
+
+    async def _site_page(self, request: Any) -> Any:
+        from starlette.responses import PlainTextResponse, Response
+
+        key = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        found = self.site_files.get(key)
+        if found is None:
+            return PlainTextResponse("Not found\n", 404)
+        body, content_type = found
+        return Response(body, headers={"Content-Type": content_type})
+
+    def start(self) -> DemoServer:
+        """Serve from a background thread; returns once the server accepts connections."""
+        self.thread.start()
+        while not self.server.started and self.thread.is_alive():
+            time.sleep(0.01)
+        return self
+
+    def wait(self) -> None:
+        """Block until the server stops (Ctrl-C raises KeyboardInterrupt here)."""
+        while self.thread.is_alive():
+            self.thread.join(0.5)
+
+    def stop(self) -> None:
+        """Stop serving and close the socket."""
+        self.server.should_exit = True
+        if self.thread.is_alive():
+            self.thread.join()
+        self.sock.close()
+
+
 def run(args: argparse.Namespace, config: Config | None) -> int:
+    """Crawl the sample site, build its feeds, and serve them with ``--serve``."""
     from cityfeeds.commands.crawl import run as crawl_run
-    from cityfeeds.devtools.demo_site import serve_site
+    from cityfeeds.commands.serve import check_port
     from crawler.config import load_config
 
-    workdir = Path(tempfile.mkdtemp(prefix="cityfeeds-demo-"))
-    output = Path(args.output)
+    if problem := check_port(args.port):
+        print(problem, file=sys.stderr)
+        return 2
+    text, origin = base_config(args.config)
+    output = Path(args.output).resolve()
+    output.mkdir(parents=True, exist_ok=True)
     try:
-        with serve_site() as site:
-            print(f"Demo site running at {site.base_url}")
-            cfg_path = demo_config(config_path(args.config), site.base_url, workdir, output)
-            demo = load_config(cfg_path)
-            crawl_args = argparse.Namespace(
-                sources=[], no_feeds=False, timeout=300, quiet=False, verbose=args.verbose
-            )
-            status = crawl_run(crawl_args, demo)
-        print()
-        print(f"Feeds written to {output.resolve()}/")
-        for path in sorted(output.resolve().rglob("*.rss")):
-            print(f"  {path}")
-        print(f"Open {output.resolve() / 'index.html'} in a browser, or serve them with:")
+        server = DemoServer(output, args.port)
+    except OSError as exc:
         print(
-            f"  cityfeeds --config {cfg_path} serve"
-            if args.keep_db
-            else f"  python -m http.server -d {output}"
+            f"cityfeeds demo: cannot listen on 127.0.0.1:{args.port} ({exc.strerror or exc}); "
+            "stop what uses it or pick another --port",
+            file=sys.stderr,
         )
-        return status
+        return 1
+    workdir = Path(tempfile.mkdtemp(prefix="cityfeeds-demo-"))
+    server.start()
+    try:
+        print(f"Demo site running at {server.site_url}")
+        print(f"Topics from {origin}")
+        cfg_path = demo_config(text, server.site_url, server.feeds_url, workdir, output)
+        crawl_args = argparse.Namespace(
+            sources=[], no_feeds=False, timeout=300, quiet=False, verbose=args.verbose
+        )
+        status = crawl_run(crawl_args, load_config(cfg_path))
+        print()
+        print(f"Feeds written to {output}/")
+        for path in sorted(output.rglob("*.rss")):
+            print(f"  {path}")
+        if not args.serve:
+            print(f"Open {output / 'index.html'} in a browser; to subscribe in a feed reader, run")
+            print(
+                "  cityfeeds demo --serve"
+                + ("" if args.port == DEFAULT_PORT else f" --port {args.port}")
+            )
+            return status
+        if status != 0:
+            return status
+        print()
+        print(f"Index: {server.feeds_url}")
+        print(f"OPML:  {server.feeds_url}feeds.opml")
+        print(f"Feed:  {server.feeds_url}all.rss")
+        print("Serving the sample site and its feeds on 127.0.0.1 until Ctrl-C.", flush=True)
+        try:
+            server.wait()
+        except KeyboardInterrupt:
+            print("Stopped.")
+        return 0
     finally:
+        server.stop()
         if args.keep_db:
             print(f"Demo database and config kept in {workdir}")
         else:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from cityfeeds.commands._fetch import FetchError, fetch_page
+from cityfeeds.devtools.fixtures import fixture_meta
 from crawler.config import Config, SourceSpec
 from crawler.normalize.urls import host_of, is_http_url, registered_domain_matches
 
@@ -22,6 +23,7 @@ print it as JSON with the layer that produced each field in `provenance`.
 
   cityfeeds extract https://www.m24.ru/news/transport/01022026/123456
   cityfeeds extract saved.html --url https://vm.ru/news/1-slug --source vm
+  cityfeeds extract tests/fixtures/sites/m24/812345.html   # URL from 812345.meta.json
 """
 
 
@@ -29,11 +31,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "target", metavar="URL|FILE", help="a page URL to fetch, or a saved .html[.gz] file"
     )
-    parser.add_argument("--url", help="the page's address (required with a FILE for correct links)")
+    parser.add_argument(
+        "--url",
+        help="the page's address, for a FILE (default: from its .meta.json sidecar, as saved "
+        "by `cityfeeds record`; with neither, required)",
+    )
     parser.add_argument("--source", help="source name (default: guessed from the URL's host)")
     parser.add_argument(
-        "--now", help="fetch time as ISO 8601 (default: now; for reproducible output)"
+        "--now",
+        help="fetch time as ISO 8601 (default: the FILE's .meta.json fetched_at, else now)",
     )
+
+
+def _meta_name(page: Path) -> str:
+    return page.name.removesuffix(".gz").removesuffix(".html") + ".meta.json"
 
 
 def guess_source(config: Config, url: str) -> SourceSpec | None:
@@ -122,10 +133,18 @@ def run(args: argparse.Namespace, config: Config) -> int:
         body = path.read_bytes()
         if path.suffix == ".gz":
             body = gzip.decompress(body)
-        if not args.url:
-            print("cityfeeds: --url is required with a FILE (the page's address)", file=sys.stderr)
+        meta = fixture_meta(path) if not args.url else None
+        if not args.url and not (meta and is_http_url(str(meta.get("url", "")))):
+            print(
+                f"cityfeeds: --url is required with a FILE that has no {_meta_name(path)} "
+                "beside it (the page's address)",
+                file=sys.stderr,
+            )
             return 2
-        url = args.url
+        url = str(args.url or (meta or {})["url"])
+        if meta and not args.now and meta.get("fetched_at"):
+            # A saved page is extracted as of when it was saved, as the fixture tests do.
+            now = datetime.fromisoformat(meta["fetched_at"])
     source = config.source(args.source) if args.source else guess_source(config, url)
     result = article_json(config, body, url, source=source, now=now, header_charset=header_charset)
     print(json.dumps(result, ensure_ascii=False, indent=2))

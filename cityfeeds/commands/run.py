@@ -67,9 +67,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
+    from cityfeeds.commands.serve import check_port
     from cityfeeds.service import AlreadyRunning, Service, ServiceOptions
     from cityfeeds.service.web import ServeError
 
+    if args.port is not None and (problem := check_port(args.port)):
+        print(problem, file=sys.stderr)
+        return 2
     if not config.select_sources(None):
         print("cityfeeds: no enabled sources to schedule", file=sys.stderr)
         return 2

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,13 @@ cityfeeds.toml to where this is reachable; for nginx instead see docs/nginx.md.
 """
 
 
+def check_port(port: int) -> str | None:
+    """A one-line complaint about ``port``, or ``None`` when it is a usable TCP port."""
+    if 0 <= port <= 65535:
+        return None
+    return f"cityfeeds: --port {port} is not a TCP port (0-65535)"
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``cityfeeds serve``."""
     parser.add_argument("--host", default="127.0.0.1", help="address (default: %(default)s)")
@@ -26,13 +34,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, config: Any) -> int:
-    """Serve ``config.output_dir`` until interrupted; 2 if the directory does not exist."""
+    """Serve ``config.output_dir`` until interrupted; 2 on a bad port or no directory, 1 if the
+    port cannot be bound."""
     # Imported here so other commands do not pay for Starlette and uvicorn.
     from feeds.server import serve
 
+    if problem := check_port(args.port):
+        print(problem, file=sys.stderr)
+        return 2
     output_dir = Path(config.output_dir)
     if not output_dir.is_dir():
         log.error("output directory %s does not exist; run a build first", output_dir)
         return 2
-    serve(output_dir, host=args.host, port=args.port)
+    try:
+        serve(output_dir, host=args.host, port=args.port)
+    except OSError as exc:
+        print(
+            f"cityfeeds: cannot serve on {args.host}:{args.port}: {exc.strerror or exc} "
+            "(another server there? use --port)",
+            file=sys.stderr,
+        )
+        return 1
     return 0

@@ -15,8 +15,9 @@ result, pages, new and updated articles, dropped items by reason, consecutive fa
 next run, and the age of the newest article. `degraded` means the last run succeeded but
 found no article links when it used to find many, or most articles lost a field (dates,
 titles): the site probably changed. With --json, the same as a JSON document (plus the
-service health reported by /healthz). Exit status 0, or 1 with --check when the service is
-unhealthy or a source is failing or degraded.
+service health reported by /healthz). Without a running service the health reads `stopped`.
+Exit status 0, or 1 with --check when the last cycle is too old (also for cron installs,
+which run no service) or a source is failing or degraded.
 """
 
 
@@ -56,8 +57,10 @@ def run(args: argparse.Namespace, config: Config) -> int:
         headers, rows = table_rows(report)
         print(format_table(headers, rows))
         h = report.health
+        # No service, no health to report: "ok" would claim it still crawls and serves.
+        health = h.status if holder else "stopped"
         print(
-            f"\nscheduler: {scheduler}; health: {h.status}; last successful cycle: "
+            f"\nscheduler: {scheduler}; health: {health}; last successful cycle: "
             f"{format_time(h.last_successful_cycle, report.timezone)} ({report.timezone})"
         )
         for path, error in sorted(report.feed_failures.items()):

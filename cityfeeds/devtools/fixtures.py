@@ -112,6 +112,16 @@ def _fixture_name(path: Path) -> str:
     return path.name.removesuffix(".gz").removesuffix(".html")
 
 
+def fixture_meta(page: Path) -> dict[str, Any] | None:
+    """The ``<name>.meta.json`` sidecar of a saved page (url, fetched_at, ...), if it has one."""
+    meta_path = page.parent / f"{_fixture_name(page)}.meta.json"
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return meta if isinstance(meta, dict) else None
+
+
 def load_fixtures(root: Path = DEFAULT_ROOT) -> list[Fixture]:
     """Every fixture under ``root`` (``<source>/<name>.html[.gz]`` with a meta sidecar), sorted."""
     fixtures: list[Fixture] = []

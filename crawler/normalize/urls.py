@@ -171,6 +171,29 @@ def _parse_ip(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | Non
     return None
 
 
+_HOST_LABEL_RE = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
+
+
+def is_valid_host(host: str) -> bool:
+    """True for an IP address or a syntactically valid host name (IDN allowed).
+
+    A name is dot-separated labels of letters, digits, ``-`` (not at either end) and ``_``, each
+    at most 63 characters, 253 in all, so ``exa mple.com`` or ``a..b`` are refused.
+    """
+    value = host.strip().rstrip(".")
+    if value.startswith("[") and value.endswith("]"):
+        value = value[1:-1]
+    try:
+        ipaddress.ip_address(value.partition("%")[0])
+        return True
+    except ValueError:
+        pass
+    name = _to_ascii_host(value)
+    if not name or len(name) > 253 or not name.isascii():
+        return False
+    return all(_HOST_LABEL_RE.match(label) for label in name.split("."))
+
+
 def is_private_address(host_or_ip: str) -> bool:
     """True if an IP literal is not publicly routable (loopback, private, link-local, ...).
 

@@ -17,7 +17,9 @@ from crawler.config import SourceSpec, load_config
 from crawler.context import count_drop, get_context
 from crawler.discovery import (
     DiscoveryError,
+    Feed,
     Link,
+    Sitemap,
     UnsafeXMLError,
     listing_links,
     parse_feed,
@@ -153,13 +155,20 @@ class NewsSpider(scrapy.Spider):
         if self._not_modified(response):
             return
         try:
-            links = parse_feed(response.body, response.url, tz=self.spec.timezone, now=self.now)
+            feed = parse_feed(
+                response.body,
+                response.url,
+                tz=self.spec.timezone,
+                now=self.now,
+                content_type=_content_type(response),
+            )
         except (UnsafeXMLError, DiscoveryError) as exc:
             self._bad_document(response, "feed", exc)
             return
         self.discovery_ok += 1
-        self.crawler.stats.inc_value("cityfeeds/discovered/feed", len(links))
-        for link in links:
+        self._count_reading(response, "feed", feed)
+        self.crawler.stats.inc_value("cityfeeds/discovered/feed", len(feed.links))
+        for link in feed.links:
             yield from self._article_request(link, check_pattern=False)
 
     def parse_sitemap(self, response: Response) -> Iterator[Any]:
@@ -168,12 +177,17 @@ class NewsSpider(scrapy.Spider):
             return
         try:
             sitemap = parse_sitemap(
-                response.body, response.url, tz=self.spec.timezone, now=self.now
+                response.body,
+                response.url,
+                tz=self.spec.timezone,
+                now=self.now,
+                content_type=_content_type(response),
             )
         except (UnsafeXMLError, DiscoveryError) as exc:
             self._bad_document(response, "sitemap", exc)
             return
         self.discovery_ok += 1
+        self._count_reading(response, "sitemap", sitemap)
         depth = response.meta.get("depth", 0)
         for url in sitemap.sitemaps:
             if url in self.sitemaps_seen:
@@ -192,6 +206,20 @@ class NewsSpider(scrapy.Spider):
         self.crawler.stats.inc_value("cityfeeds/discovered/sitemap", len(links))
         for link in links:
             yield from self._article_request(link, check_pattern=True)
+
+    def _count_reading(self, response: Response, kind: str, doc: Feed | Sitemap) -> None:
+        """Count what reading a feed or sitemap lost: entries without a link, bad bytes, bad XML."""
+        stats = self.crawler.stats
+        if doc.skipped:
+            stats.inc_value(f"cityfeeds/skipped/{kind}_entry_no_link", doc.skipped)
+        if doc.invalid_bytes:
+            stats.inc_value("cityfeeds/invalid_bytes", doc.invalid_bytes)
+        if doc.recovered:
+            # Not well-formed (often truncated): what was whole is kept, the rest may be lost.
+            stats.inc_value(f"cityfeeds/recovered/{kind}")
+            self.logger.info(
+                "[%s] %s is not well-formed XML: %s", self.source_name, kind, response.url
+            )
 
     def parse_listing(self, response: Response) -> Iterator[Any]:
         """Article links of an HTML listing page, then its next page up to the pagination cap."""

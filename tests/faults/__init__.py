@@ -1,1 +1,1 @@
-"""The reliability fault catalogue (../shared/RELIABILITY.md), one module per section A–H."""
+"""The reliability fault catalogue (docs/reliability.md), one module per section A–I."""

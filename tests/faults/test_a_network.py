@@ -357,6 +357,10 @@ def test_a1_connect_timeout(net: Net) -> None:
         or "timeout" in run["stats"].get("robots_unavailable", "").lower()
     )
     assert dropped(run).get("robots_unavailable") == 1  # the feed was never requested
+    # Given up after one DOWNLOAD_TIMEOUT (robots.txt is not retried), and the summary says so.
+    assert run["stats"]["retries"] == 0
+    assert run["message"] == f"timed out after {TIMEOUT:g} s"
+    assert run["stats"]["network_error"] == "timeout"
     _ok(net)
 
 
@@ -421,7 +425,7 @@ def test_a5_5xx_then_200(net: Net) -> None:
 
 def test_a6_5xx_forever(net: Net) -> None:
     run = net.run("a6")
-    assert run["status"] == "failed" and "503" in (run["message"] or "")
+    assert run["status"] == "failed" and run["message"] == "HTTP 503"
     assert net.sites["a6"].hits("/rss.xml") == 1 + RETRIES
     log = net.lab.log_text()
     assert "rss.xml" in log and "503" in log  # error logged with URL and status
@@ -497,6 +501,11 @@ def test_a12_robots_unreachable_disallows(net: Net, case: str) -> None:
     assert net.sites[case].hits("/rss.xml") == 0  # RFC 9309: unreachable => disallow for now
     assert dropped(run).get("robots_unavailable") == 1
     assert "robots.txt unreachable" in run["stats"]["robots_unavailable"]
+    expected = {
+        "a12_503": "robots.txt unreachable (HTTP 503)",
+        "a12_timeout": f"timed out after {TIMEOUT:g} s",
+    }
+    assert run["message"] == expected[case]
     _ok(net)
 
 
@@ -533,6 +542,10 @@ def test_a13_refused_and_dns_failure(net: Net, case: str) -> None:
         and f"[{case}] run failed" not in ln
     ]
     assert len(lines) == 1 and "robots.txt unreachable" in lines[0], lines  # the cause, once
+    # The summary names the cause, and it counts as a network failure.
+    cause = {"a13_refused": "connection refused", "a13_nxdomain": "DNS lookup failed"}[case]
+    assert run["message"] == cause
+    assert run["stats"]["network_error"] == {"a13_refused": "refused"}.get(case, "dns")
     assert net.result.duration < 60
     _ok(net)
 

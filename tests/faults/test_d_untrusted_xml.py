@@ -88,13 +88,13 @@ def test_d3_gzip_bomb_sitemap_capped() -> None:
 
 def test_d5_broken_feed_recovered_or_refused() -> None:
     truncated = rss("http://x.example/", ["/1", "/2"])[:-40]
-    links = parse_feed(truncated, "http://x.example/", tz="Europe/Moscow", now=NOW)
+    links = parse_feed(truncated, "http://x.example/", tz="Europe/Moscow", now=NOW).links
     assert [lk.url for lk in links][:1] == [
         "http://x.example/1"
     ]  # recover-parse keeps what is whole
     junk = rss("http://x.example/", ["/1"]) + b"<junk>after the root</junk>\x00\xff"
     assert [
-        lk.url for lk in parse_feed(junk, "http://x.example/", tz="Europe/Moscow", now=NOW)
+        lk.url for lk in parse_feed(junk, "http://x.example/", tz="Europe/Moscow", now=NOW).links
     ] == ["http://x.example/1"]
     with pytest.raises(DiscoveryError):
         parse_feed(b"\x00\x01 not xml at all", "http://x.example/", tz="Europe/Moscow", now=NOW)
@@ -102,7 +102,7 @@ def test_d5_broken_feed_recovered_or_refused() -> None:
 
 def test_d6_internal_entities_accepted() -> None:
     """Policy: small internal text entities are expanded (reader#212); see crawler.discovery."""
-    links = parse_feed(INTERNAL, "https://news.example/", tz="Europe/Moscow", now=NOW)
+    links = parse_feed(INTERNAL, "https://news.example/", tz="Europe/Moscow", now=NOW).links
     assert [lk.url for lk in links] == ["https://news.example/news/1"]
     assert links[0].title == "Entity & title"
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -18,6 +19,7 @@ import pytest
 
 from crawler.models import Article
 from crawler.storage import Store
+from feeds.render import FORMATS
 from tests.conftest import write_site_config
 from tests.feeds_samples import ThreadedServer, raw_request
 
@@ -135,7 +137,6 @@ def test_g5_unknown_feed_or_topic(served: Served) -> None:
 def test_g6_build_failure_keeps_serving_previous_file(
     served: Served, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import feeds.build
     from cityfeeds.commands.feeds import rebuild_feeds
 
     with httpx.Client(base_url=served.url) as client:
@@ -144,7 +145,7 @@ def test_g6_build_failure_keeps_serving_previous_file(
         def broken(*args: Any, **kwargs: Any) -> bytes:
             raise RuntimeError("injected renderer failure")
 
-        monkeypatch.setitem(feeds.build.RENDERERS, "rss", broken)
+        monkeypatch.setitem(FORMATS, "rss", replace(FORMATS["rss"], render=broken))
         _add(served.config, 3)
         report = rebuild_feeds(served.config)
         assert report.results["all"].error and "injected" in report.results["all"].error

@@ -13,7 +13,7 @@ from feeds_samples import FakeStore, sample_articles, sample_config
 
 from feeds.build import build_feeds
 
-GOLDEN = Path(__file__).parent / "fixtures" / "golden"
+GOLDEN = Path(__file__).parents[1] / "fixtures" / "golden"
 
 
 def tree(root: Path) -> dict[str, bytes]:

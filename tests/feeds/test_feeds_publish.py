@@ -12,8 +12,9 @@ from feeds_samples import BASE_URL, FakeStore, sample_articles, sample_config
 from lxml import etree
 
 import feeds.publish
-from feeds.build import build_feeds, feed_specs
+from feeds.build import build_feeds
 from feeds.publish import write_atomic
+from feeds.specs import feed_specs
 
 
 def test_write_atomic_creates_replaces_and_skips_identical_bytes(tmp_path: Path) -> None:

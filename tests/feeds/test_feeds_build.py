@@ -8,14 +8,15 @@ from pathlib import Path
 
 import feedparser
 import pytest
-from feeds_samples import BASE_URL, FakeStore, edited, sample_articles, sample_config
+from feeds_samples import FakeStore, edited, sample_articles, sample_config
 from lxml import etree
 
 import feeds.build
 import feeds.publish
-import feeds.render
-from feeds.build import build_feeds, feed_specs
-from feeds.render import PreparedFeed
+import feeds.render.entries
+import feeds.render.signature
+from feeds.build import build_feeds
+from feeds.render import FORMATS, FeedFormat, PreparedFeed
 
 FEEDS = ["all", "topics/electric-transport", "topics/city", "sources/m24", "sources/vm"]
 
@@ -24,15 +25,6 @@ def files(output: Path) -> dict[str, bytes]:
     return {
         str(p.relative_to(output)): p.read_bytes() for p in sorted(output.rglob("*")) if p.is_file()
     }
-
-
-def test_specs_cover_all_topics_and_sources(tmp_path: Path) -> None:
-    specs = feed_specs(sample_config(tmp_path))
-    assert [spec.path for spec, _ in specs] == FEEDS
-    by_path = {spec.path: (spec, site) for spec, site in specs}
-    assert by_path["sources/m24"][1] == "https://www.m24.ru/"
-    assert by_path["topics/city"][0].language == "ru"  # no languages: the sources' language
-    assert by_path["all"][1] == BASE_URL
 
 
 def test_build_writes_three_formats_per_feed_plus_index_and_opml(tmp_path: Path) -> None:
@@ -111,8 +103,8 @@ def test_a_rendering_error_leaves_every_format_of_that_feed_untouched(
             raise ValueError("boom")
         return real(feed)
 
-    real = feeds.build.RENDERERS["json"]
-    monkeypatch.setitem(feeds.build.RENDERERS, "json", broken)
+    real = FORMATS["json"].render
+    monkeypatch.setitem(FORMATS, "json", replace(FORMATS["json"], render=broken))
     articles = sample_articles()
     report = build_feeds(config, FakeStore([edited(articles[2]), *articles[:2]]))
     assert report.failures == {"topics/city": "ValueError: boom"}
@@ -189,13 +181,13 @@ def test_each_article_is_prepared_once_per_build(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     prepared: list[str] = []
-    real = feeds.render._prepare_entry
+    real = feeds.render.entries._prepare_entry
 
     def counting(article, language, max_html_chars):  # type: ignore[no-untyped-def]
         prepared.append(article.url)
         return real(article, language, max_html_chars)
 
-    monkeypatch.setattr(feeds.render, "_prepare_entry", counting)
+    monkeypatch.setattr(feeds.render.entries, "_prepare_entry", counting)
     # Fresh objects per query, as the real store returns them: the cache must not need identity.
     store = FakeStore(sample_articles())
     store_newest = store.newest_articles
@@ -265,13 +257,13 @@ def test_a_failed_write_fails_only_its_feed_and_keeps_its_last_good_files(
 
 def _count_renders(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     rendered: list[str] = []
-    for fmt, real in list(feeds.build.RENDERERS.items()):
+    for name, fmt in list(FORMATS.items()):
 
-        def counting(feed: PreparedFeed, real=real, fmt=fmt) -> bytes:  # type: ignore[no-untyped-def]
-            rendered.append(f"{feed.spec.path}.{fmt}")
+        def counting(feed: PreparedFeed, real=fmt.render, ext=fmt.extension) -> bytes:  # type: ignore[no-untyped-def]
+            rendered.append(f"{feed.spec.path}.{ext}")
             return real(feed)
 
-        monkeypatch.setitem(feeds.build.RENDERERS, fmt, counting)
+        monkeypatch.setitem(FORMATS, name, replace(fmt, render=counting))
     return rendered
 
 
@@ -335,7 +327,9 @@ def test_anything_that_changes_the_bytes_renders_again(
         overrides["feed_max_html_chars"] = 100
     elif change == "renderer":
         # An upgrade of cityfeeds or of feedgen, lxml or nh3 changes the fingerprint.
-        monkeypatch.setattr(feeds.render, "renderer_fingerprint", lambda: "another version")
+        monkeypatch.setattr(
+            feeds.render.signature, "renderer_fingerprint", lambda: "another version"
+        )
     rendered = _count_renders(monkeypatch)
     report = build_feeds(sample_config(tmp_path, **overrides), store)
     expected = ["sources/vm"] if change == "failed before" else FEEDS
@@ -366,3 +360,24 @@ def test_the_store_bookkeeping_failing_never_fails_the_feeds(
     assert files(tmp_path) == before
     assert "rendering every feed" in caplog.text
     assert "could not record the outcome of this build" in caplog.text
+
+
+def test_a_format_added_to_the_registry_is_built_listed_and_cleaned_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def render_titles(feed: PreparedFeed) -> bytes:
+        return "".join(f"{e.title}\n" for e in feed.entries).encode()
+
+    titles = FeedFormat("titles", "txt", "text/plain", "Titles", render_titles)
+    monkeypatch.setitem(FORMATS, "titles", titles)
+    config = sample_config(tmp_path)
+    report = build_feeds(config, FakeStore(sample_articles()))
+    assert report.ok, report.failures
+    assert (tmp_path / "sources/vm.txt").read_text("utf-8") == "Трамвай «Витязь-М» на Шаболовке\n"
+    assert {p.stem for p in tmp_path.rglob("*.txt")} == {p.rsplit("/")[-1] for p in FEEDS}
+    index = (tmp_path / "index.html").read_text("utf-8")
+    assert '<a class="fmt" href="sources/vm.txt" type="text/plain">Titles</a>' in index
+    # A feed that leaves the config takes its files in the new format with it.
+    config.sources = [s for s in config.sources if s.name != "vm"]
+    report = build_feeds(config, FakeStore(sample_articles()))
+    assert "sources/vm.txt" in report.removed and not (tmp_path / "sources/vm.txt").exists()

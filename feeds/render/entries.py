@@ -1,0 +1,274 @@
+"""Articles turned into cleaned, bounded feed entries once per build, shared by every format.
+
+:func:`prepare_feed` turns the articles of one feed into :class:`Entry` values (through an
+:class:`EntryCache`, by every feed of a build that holds the same article) and gathers the
+feed-level values into a :class:`PreparedFeed`; the format modules only lay them out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import mimetypes
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, TypeVar, cast
+from urllib.parse import urlsplit
+
+from crawler.models import Article
+from crawler.normalize.html import SANITIZE_POLICY, html_to_text
+from crawler.normalize.text import strip_control_chars
+from crawler.normalize.urls import is_http_url
+from feeds.content import (
+    DEFAULT_MAX_HTML_CHARS,
+    MAX_SUMMARY_CHARS,
+    absolute_url,
+    clean_title,
+    plain_excerpt,
+    prepare_html,
+    to_utc,
+)
+from feeds.model import FeedSpec
+
+__all__ = [
+    "EMPTY_FEED_UPDATED",
+    "GENERATOR",
+    "GENERATOR_URI",
+    "Entry",
+    "EntryCache",
+    "PreparedFeed",
+    "prepare_feed",
+]
+
+log = logging.getLogger(__name__)
+
+#: ``updated`` of a feed without entries: fixed, so empty feeds are byte-stable too.
+EMPTY_FEED_UPDATED = datetime(2024, 1, 1, tzinfo=UTC)
+#: Who made the feed, in every format.
+GENERATOR = "cityfeeds"
+GENERATOR_URI = "https://github.com/cityfeeds/cityfeeds"
+#: Longest feed description (characters).
+MAX_FEED_DESCRIPTION_CHARS = 1000
+
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """An article reduced to what every format needs, already cleaned and bounded."""
+
+    url: str
+    title: str
+    published: datetime
+    updated: datetime
+    description: str
+    content_html: str
+    summary: str
+    authors: tuple[str, ...]
+    categories: tuple[str, ...]
+    image: str | None
+    image_type: str | None
+    language: str | None
+    _forms: dict[str, object] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def rendered(self, form: str, make: Callable[[Entry], _T]) -> _T:
+        """``make(self)``, computed once per entry and kept under the name ``form``.
+
+        The same article sits in several feeds of a build (``all``, its source, its topics):
+        each format builds its item once and reuses it in every feed. ``form`` must name what
+        ``make`` returns (``"rss"``, ``"json"``...), one name per kind of value.
+        """
+        try:
+            return cast(_T, self._forms[form])
+        except KeyError:
+            value = self._forms[form] = make(self)
+            return value
+
+
+@dataclass(frozen=True)
+class PreparedFeed:
+    """One feed ready to render: feed-level values and entries shared by every format."""
+
+    spec: FeedSpec
+    base_url: str
+    site_url: str
+    title: str
+    description: str
+    updated: datetime
+    entries: tuple[Entry, ...]
+    #: WebSub hubs announced by the feed; each format writes them only when there are some.
+    hubs: tuple[str, ...] = ()
+
+    def self_url(self, extension: str) -> str:
+        """The public URL of this feed in the format whose files end in ``extension``."""
+        return self.spec.url(self.base_url, extension)
+
+
+def _image_type(url: str) -> str:
+    guessed, _ = mimetypes.guess_type(urlsplit(url).path)
+    # An enclosure needs a type; article images without an extension are nearly always JPEG.
+    return guessed if guessed and guessed.startswith("image/") else "image/jpeg"
+
+
+def _text_of(fragment: str | None) -> str:
+    """Plain text of an HTML fragment; most summaries are plain text already and skip the parser."""
+    if not fragment:
+        return ""
+    if "<" not in fragment and "&" not in fragment:
+        return fragment
+    return html_to_text(fragment)
+
+
+def _prepare_entry(article: Article, language: str, max_html_chars: int) -> Entry | None:
+    # Identifiers are only stripped of XML-illegal characters: unescaping or NFC would change them.
+    url = strip_control_chars(article.url).strip()
+    if not is_http_url(url):
+        return None
+    published = to_utc(article.published)
+    # An edit never moves the publication date; an "updated" before it is noise from the source.
+    updated = max(to_utc(article.updated), published) if article.updated else published
+    content_html = prepare_html(
+        article.html,
+        article_url=url,
+        limit=max_html_chars,
+        language=language,
+        sanitized=article.html_policy == SANITIZE_POLICY,
+    )
+    summary = plain_excerpt(_text_of(article.summary), MAX_SUMMARY_CHARS)
+    description = summary or plain_excerpt(article.text or _text_of(article.html))
+    title = clean_title(article.title, fallback=url)
+    names = (clean_title(name, fallback="") for name in article.authors)
+    authors = tuple(dict.fromkeys(name for name in names if name))
+    topic_ids = [strip_control_chars(t.id).strip() for t in article.topics]
+    section = clean_title(article.section, fallback="") if article.section else ""
+    categories = tuple(dict.fromkeys(c for c in [*topic_ids, section] if c))
+    image = absolute_url(article.image, url)
+    return Entry(
+        url=url,
+        title=title,
+        published=published,
+        updated=updated,
+        description=description or title,
+        content_html=content_html,
+        summary=summary,
+        authors=authors,
+        categories=categories,
+        image=image,
+        image_type=_image_type(image) if image else None,
+        language=strip_control_chars(language).strip() or None,
+    )
+
+
+def _entry_key(article: Article, language: str, max_html_chars: int) -> tuple[Any, ...]:
+    """Every article field an entry is made of, plus the language and the length bound."""
+    return (
+        article.url,
+        article.title,
+        article.published,
+        article.updated,
+        article.summary,
+        article.text,
+        article.html,
+        article.html_policy == SANITIZE_POLICY,
+        tuple(article.authors),
+        article.section,
+        article.image,
+        tuple(t.id for t in article.topics),
+        language,
+        max_html_chars,
+    )
+
+
+class EntryCache:
+    """Prepared entries of one build, so an article in several feeds is cleaned only once.
+
+    The key is every article field an entry is made of, plus the language and length bound:
+    a changed article can never be served from the cache, whatever the store's ids or hashes
+    say, and comparing the key costs a ``memcmp`` of strings already in memory. Use one cache
+    per build (it holds every entry it has seen, with the items the formats made of it).
+    """
+
+    def __init__(self) -> None:
+        self._entries: dict[tuple[Any, ...], Entry | None] = {}
+        self._digests: dict[tuple[Any, ...], bytes] = {}
+        self.hits = 0
+
+    def get(self, article: Article, language: str, max_html_chars: int) -> Entry | None:
+        """The entry of ``article`` (``None`` if it cannot be published), prepared at most once."""
+        key = _entry_key(article, language, max_html_chars)
+        try:
+            entry = self._entries[key]
+        except KeyError:
+            entry = self._entries[key] = _prepare_entry(article, language, max_html_chars)
+        else:
+            self.hits += 1
+        return entry
+
+    def digest(self, article: Article, language: str, max_html_chars: int) -> bytes:
+        """SHA-256 of everything the entry of ``article`` is made of, computed at most once."""
+        key = _entry_key(article, language, max_html_chars)
+        try:
+            return self._digests[key]
+        except KeyError:
+            pass
+        digest = hashlib.sha256()
+        for part in key:
+            # Strings (bodies of kilobytes) are hashed as they are; the rest by their repr.
+            if type(part) is str:
+                data = b"s" + part.encode("utf-8", "surrogatepass")
+            else:
+                data = b"r" + repr(part).encode("utf-8", "surrogatepass")
+            digest.update(len(data).to_bytes(8, "big"))
+            digest.update(data)
+        value = self._digests[key] = digest.digest()
+        return value
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+def prepare_feed(
+    spec: FeedSpec,
+    articles: Sequence[Article],
+    *,
+    base_url: str,
+    site_url: str | None = None,
+    max_html_chars: int = DEFAULT_MAX_HTML_CHARS,
+    cache: EntryCache | None = None,
+    hubs: Sequence[str] = (),
+) -> PreparedFeed:
+    """Clean and bound ``articles`` (already newest first) once for all formats of ``spec``.
+
+    Articles without an absolute http(s) URL and repeated URLs are logged and skipped.
+    """
+    if not base_url.endswith("/"):
+        raise ValueError(f"base_url must end with '/': {base_url!r}")
+    cache = cache if cache is not None else EntryCache()
+    entries: list[Entry] = []
+    seen: set[str] = set()
+    for article in articles:
+        entry = cache.get(article, article.language or spec.language, max_html_chars)
+        if entry is None:
+            log.warning(
+                "feed %s: skipping article with a non-absolute URL %r", spec.path, article.url
+            )
+            continue
+        if entry.url in seen:
+            log.warning("feed %s: duplicate article %s skipped", spec.path, entry.url)
+            continue
+        seen.add(entry.url)
+        entries.append(entry)
+    # From the data, never now(): rebuilding without new data must give identical bytes
+    # (docs/reliability.md C5).
+    updated = max((e.updated for e in entries), default=EMPTY_FEED_UPDATED)
+    return PreparedFeed(
+        spec=spec,
+        base_url=base_url,
+        site_url=site_url or base_url,
+        title=clean_title(spec.title, fallback=spec.key),
+        description=plain_excerpt(spec.description, MAX_FEED_DESCRIPTION_CHARS) or spec.title,
+        updated=updated,
+        entries=tuple(entries),
+        hubs=tuple(hubs),
+    )

@@ -1,0 +1,99 @@
+"""JSON Feed 1.1, laid out exactly like ``json.dumps(doc, ensure_ascii=False, indent=2)``.
+
+Each entry's item is encoded once per build and reused in every feed holding it. With
+``indent``, ``json.dumps`` falls back to its pure-Python encoder, several times slower than the
+small encoder here (:func:`encode`), which walks the few small dicts and lists of a feed and
+encodes strings with the C function ``json.dumps(ensure_ascii=False)`` itself uses. A test holds
+it to ``json.dumps`` byte for byte.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from feeds.content import rfc3339
+from feeds.render.entries import GENERATOR, Entry, PreparedFeed
+from feeds.render.format import FeedFormat
+
+__all__ = ["JSON_FEED", "Encoded", "encode", "render_json"]
+
+JSONFEED_VERSION = "https://jsonfeed.org/version/1.1"
+#: Indentation of an item's members' lines: items sit two levels deep (document -> "items").
+_ITEM_INDENT = " " * 4
+
+_scalar = json.JSONEncoder(ensure_ascii=False).encode
+_string: Callable[[str], str] = (
+    getattr(json.encoder, "c_encode_basestring", None) or json.encoder.py_encode_basestring
+)
+
+
+class Encoded(str):
+    """JSON text already encoded by :func:`encode` at the depth where it is placed."""
+
+    __slots__ = ()
+
+
+def encode(value: object, indent: str = "") -> str:
+    """``json.dumps(value, ensure_ascii=False, indent=2)``, byte for byte, lines after the first
+    indented by ``indent``; :class:`Encoded` values are written as they are."""
+    kind = type(value)
+    if kind is str:
+        return _string(value)  # type: ignore[arg-type]
+    if kind is Encoded:
+        return value  # type: ignore[return-value]
+    inner = indent + "  "
+    if isinstance(value, dict) and value:
+        members = [f"{_string(k)}: {encode(v, inner)}" for k, v in value.items()]
+        return "{\n" + inner + (",\n" + inner).join(members) + "\n" + indent + "}"
+    if isinstance(value, list) and value:
+        members = [encode(v, inner) for v in value]
+        return "[\n" + inner + (",\n" + inner).join(members) + "\n" + indent + "]"
+    return _scalar(value)
+
+
+def _item(entry: Entry) -> Encoded:
+    item: dict[str, object] = {"id": entry.url, "url": entry.url, "title": entry.title}
+    if entry.content_html:
+        item["content_html"] = entry.content_html
+    else:
+        item["content_text"] = entry.description
+    if entry.summary:
+        item["summary"] = entry.summary
+    if entry.image:
+        item["image"] = entry.image
+    item["date_published"] = rfc3339(entry.published)
+    item["date_modified"] = rfc3339(entry.updated)
+    if entry.authors:
+        item["authors"] = [{"name": a} for a in entry.authors]
+    if entry.categories:
+        item["tags"] = list(entry.categories)
+    if entry.language:
+        item["language"] = entry.language
+    return Encoded(encode(item, _ITEM_INDENT))
+
+
+def render_json(feed: PreparedFeed) -> bytes:
+    """JSON Feed 1.1 bytes of a prepared feed."""
+    doc: dict[str, object] = {
+        "version": JSONFEED_VERSION,
+        "title": feed.title,
+        "home_page_url": feed.site_url,
+        "feed_url": feed.self_url(JSON_FEED.extension),
+        "description": feed.description,
+        "language": feed.spec.language,
+        "authors": [{"name": GENERATOR, "url": feed.base_url}],
+    }
+    if feed.hubs:
+        doc["hubs"] = [{"type": "WebSub", "url": hub} for hub in feed.hubs]
+    doc["items"] = [entry.rendered("json", _item) for entry in feed.entries]
+    return (encode(doc) + "\n").encode("utf-8")
+
+
+JSON_FEED = FeedFormat(
+    name="json",
+    extension="json",
+    media_type="application/feed+json",
+    label="JSON Feed",
+    render=render_json,
+)

@@ -1,0 +1,83 @@
+"""Entries are prepared once per build, never reused for a changed article, and cleaned."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+from urllib.parse import urljoin
+
+import feedparser
+import pytest
+from feeds_samples import BASE_URL, edited, sample_articles
+
+import feeds.content
+from crawler.normalize.html import SANITIZE_POLICY
+from feeds.render import EntryCache, prepare_feed
+from tests.feeds.render.render_support import SPEC, render_sample
+
+
+def test_prepared_entries_are_shared_between_feeds_but_never_when_the_article_changed() -> None:
+    cache = EntryCache()
+    articles = sample_articles()
+    first = prepare_feed(SPEC, articles, base_url=BASE_URL, cache=cache)
+    again = prepare_feed(SPEC, [replace(a) for a in articles], base_url=BASE_URL, cache=cache)
+    assert [id(e) for e in again.entries] == [id(e) for e in first.entries]
+    assert len(cache) == 3 and cache.hits == 3
+    changed = prepare_feed(SPEC, [edited(articles[0])], base_url=BASE_URL, cache=cache)
+    assert changed.entries[0] is not first.entries[0]
+    assert "Дополнение редакции" in changed.entries[0].content_html
+    other_language = replace(SPEC, language="en")
+    english = prepare_feed(other_language, [articles[2]], base_url=BASE_URL, cache=cache)
+    assert english.entries[0].language == "en" and first.entries[2].language == "ru"
+
+
+def test_an_entry_makes_each_rendered_form_once() -> None:
+    entry = prepare_feed(SPEC, sample_articles()[:1], base_url=BASE_URL).entries[0]
+    made: list[str] = []
+
+    def make(e: object) -> str:
+        made.append("x")
+        return f"form {len(made)}"
+
+    assert entry.rendered("test", make) == entry.rendered("test", make) == "form 1"
+    assert entry.rendered("other", make) == "form 2"
+    assert entry == replace(entry)  # the kept forms are not part of the value
+
+
+def test_invalid_and_repeated_urls_are_skipped() -> None:
+    first = sample_articles()[0]
+    articles = [first, replace(first, url="/relative/path"), replace(first, title="again")]
+    feed = prepare_feed(SPEC, articles, base_url=BASE_URL)
+    assert [e.url for e in feed.entries] == [first.url]
+    with pytest.raises(ValueError, match="must end with '/'"):
+        prepare_feed(SPEC, articles, base_url=BASE_URL.rstrip("/"))
+
+
+def test_naive_datetimes_are_taken_as_utc_instead_of_crashing() -> None:
+    article = sample_articles()[2]
+    article.published = datetime(2024, 3, 11, 6, 15)
+    assert not feedparser.parse(render_sample("rss", [article])).bozo
+
+
+@pytest.mark.parametrize(
+    ("policy", "sanitized_again"),
+    [(None, True), (SANITIZE_POLICY - 1, True), (SANITIZE_POLICY, False)],
+)
+def test_stored_html_is_sanitized_again_unless_it_has_the_current_policy(
+    policy: int | None, sanitized_again: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[str] = []
+    real = feeds.content.sanitize_html
+
+    def counting(html: str, base_url: str) -> str:
+        calls.append(html)
+        return real(html, base_url)
+
+    monkeypatch.setattr(feeds.content, "sanitize_html", counting)
+    body = '<p>Текст <a href="/news/2">ссылка</a></p><script>alert(1)</script>'
+    article = replace(sample_articles()[0], html=body, html_policy=policy)
+    data = render_sample("rss", [article])
+    assert bool(calls) is sanitized_again
+    if sanitized_again:
+        assert b"alert" not in data
+        assert urljoin(article.url, "/news/2").encode() in data  # made absolute

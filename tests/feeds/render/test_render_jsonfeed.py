@@ -1,0 +1,81 @@
+"""JSON Feed 1.1: the schema, json.dumps's exact layout, bounded bodies, hubs optional."""
+
+from __future__ import annotations
+
+import json
+
+import jsonschema
+import lxml.html
+import pytest
+from feeds_samples import BASE_URL, sample_articles
+
+from feeds.render import prepare_feed
+from feeds.render.jsonfeed import Encoded, encode, render_json
+from tests.feeds.render.render_support import SCHEMA, SPEC, huge_article, render_sample
+
+
+def test_json_feed_matches_the_1_1_schema() -> None:
+    doc = json.loads(render_sample("json"))
+    jsonschema.Draft202012Validator(SCHEMA).validate(doc)
+    assert doc["feed_url"] == BASE_URL + "topics/electric-transport.json"
+    first = doc["items"][0]
+    assert first["id"] == first["url"] == sample_articles()[0].url
+    assert first["date_published"] == "2024-03-12T11:00:00+00:00"
+    assert first["date_modified"] == "2024-03-12T13:30:00+00:00"
+    assert first["tags"] == ["electric-transport", "Транспорт"]
+    assert doc["items"][2]["content_text"]  # no HTML body: the text stands in
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {},
+        [],
+        {"a": [], "b": {}, "c": None, "d": True, "e": 1.5, "f": 7},
+        {"s": 'кавычки " \\ / \n \t \u2028 \x7f 🚌 ]]>', "list": ["x", {"name": "y"}, []]},
+        [{"authors": [{"name": "Иван"}], "tags": ["a", "b"]}, "z"],
+    ],
+)
+def test_the_encoder_lays_values_out_exactly_like_json_dumps(value: object) -> None:
+    expected = json.dumps(value, ensure_ascii=False, indent=2)
+    assert encode(value) == expected
+    assert encode(value, "    ") == expected.replace("\n", "\n    ")
+
+
+def test_encoded_members_are_placed_as_they_are() -> None:
+    item = {"id": "a", "tags": ["x"]}
+    placed = {"items": [Encoded(encode(item, "    "))]}
+    assert encode(placed) == json.dumps({"items": [item]}, ensure_ascii=False, indent=2)
+
+
+def test_a_whole_feed_is_laid_out_like_json_dumps() -> None:
+    data = render_sample("json")
+    assert data == (json.dumps(json.loads(data), ensure_ascii=False, indent=2) + "\n").encode()
+
+
+def test_long_bodies_are_cut_at_a_block_with_a_link_to_the_original() -> None:
+    article = huge_article(1, size=500)  # about 1 MB of HTML (B11)
+    doc = json.loads(render_sample("json", [article]))
+    body = doc["items"][0]["content_html"]
+    assert len(body) < 7000
+    assert body.endswith(f'<p>… <a href="{article.url}">Читать полностью</a></p>')
+    root = lxml.html.fragment_fromstring(body, create_parent="div")
+    assert [child.tag for child in root] == ["p"] * len(root)
+    assert lxml.html.tostring(root, encoding="unicode").count("<p>") == len(root)
+
+
+def test_one_giant_paragraph_is_cut_at_a_word() -> None:
+    article = huge_article(2)
+    article.html = "<p>" + "слово " * 100_000 + "</p>"
+    data = render_sample("json", [article], max_html_chars=1000)
+    body = json.loads(data)["items"][0]["content_html"]
+    assert len(body) < 1200
+    assert body.startswith("<p>слово слово") and "слово</p>" in body
+
+
+def test_hubs_are_listed_only_when_there_are_some() -> None:
+    feed = prepare_feed(SPEC, sample_articles(), base_url=BASE_URL, hubs=["https://hub.example/"])
+    doc = json.loads(render_json(feed))
+    jsonschema.Draft202012Validator(SCHEMA).validate(doc)
+    assert doc["hubs"] == [{"type": "WebSub", "url": "https://hub.example/"}]
+    assert "hubs" not in json.loads(render_sample("json"))

@@ -1,0 +1,30 @@
+"""Input signatures change with everything that changes a feed's bytes."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from feeds_samples import BASE_URL, edited, sample_articles
+
+from feeds.render import input_signature, renderer_fingerprint
+from tests.feeds.render.render_support import SPEC
+
+
+def test_the_signature_covers_the_articles_the_feed_settings_and_the_hubs() -> None:
+    articles = sample_articles()
+    base = input_signature(SPEC, articles, base_url=BASE_URL)
+    assert input_signature(SPEC, [replace(a) for a in articles], base_url=BASE_URL) == base
+    changed = [
+        input_signature(SPEC, [edited(articles[0]), *articles[1:]], base_url=BASE_URL),
+        input_signature(SPEC, articles, base_url="https://feeds.example.net/"),
+        input_signature(SPEC, articles, base_url=BASE_URL, site_url="https://site.example/"),
+        input_signature(SPEC, articles, base_url=BASE_URL, max_html_chars=100),
+        input_signature(replace(SPEC, title="Другое"), articles, base_url=BASE_URL),
+        input_signature(SPEC, articles, base_url=BASE_URL, hubs=["https://hub.example/"]),
+    ]
+    assert len({base, *changed}) == len(changed) + 1
+
+
+def test_the_renderer_fingerprint_is_stable_within_a_process() -> None:
+    assert renderer_fingerprint() == renderer_fingerprint()
+    assert len(renderer_fingerprint()) == 64

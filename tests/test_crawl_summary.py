@@ -1,0 +1,105 @@
+"""``cityfeeds crawl``'s summary: a dated header, the cause of each failed source, and a hint
+towards the offline demo when no site could be reached at all."""
+
+from __future__ import annotations
+
+import socket
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from cityfeeds.cli import main
+from cityfeeds.devtools.demo_site import SiteServer
+from tests.conftest import write_site_config
+
+pytestmark = pytest.mark.slow
+
+
+def _refused_url() -> str:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}/"
+
+
+def _source(name: str, url: str) -> dict[str, object]:
+    return {
+        "name": name,
+        "title": name.upper(),
+        "url": url,
+        "feeds": [url + "rss.xml"],
+        "allow_private": True,
+    }
+
+
+@pytest.fixture
+def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    import cityfeeds.commands.crawl
+
+    monkeypatch.setattr(
+        cityfeeds.commands.crawl, "clock", lambda: datetime(2026, 12, 5, 1, 2, 3, tzinfo=UTC)
+    )
+
+
+def test_all_sources_unreachable_names_the_cause_and_suggests_the_demo(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], fixed_clock: None
+) -> None:
+    sources = [_source("one", _refused_url()), _source("two", _refused_url())]
+    cfg = write_site_config(tmp_path, "http://127.0.0.1/", sources=sources)
+    assert main(["--config", str(cfg), "crawl", "--quiet", "--no-feeds"]) == 1
+    out, err = capsys.readouterr()
+    lines = out.splitlines()
+    # Dated in the configuration's time zone (Europe/Moscow).
+    assert lines[0] == "Crawl finished 2026-12-05 04:02:03 +0300: 2 source(s)"
+    rows = {line.split()[0]: line for line in lines[3:5]}
+    assert set(rows) == {"one", "two"}
+    for row in rows.values():
+        assert " failed " in row and row.rstrip().endswith("connection refused")
+    assert "no feed, sitemap or listing" not in out
+    assert "`cityfeeds demo`" in err
+
+
+def test_http_failure_is_named_and_no_demo_hint_when_a_site_answered(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], fixed_clock: None
+) -> None:
+    site = SiteServer({"/robots.txt": (b"User-agent: *\nAllow: /\n", "text/plain")}).start()
+    try:
+        sources = [_source("gone", site.base_url), _source("down", _refused_url())]
+        cfg = write_site_config(tmp_path, site.base_url, sources=sources)
+        assert main(["--config", str(cfg), "crawl", "--quiet", "--no-feeds"]) == 1
+    finally:
+        site.stop()
+    out, err = capsys.readouterr()
+    rows = {line.split()[0]: line.rstrip() for line in out.splitlines()[3:5]}
+    assert rows["gone"].endswith("HTTP 404")
+    assert rows["down"].endswith("connection refused")
+    assert "2 source(s) failed" in err and "cityfeeds demo" not in err
+
+
+def test_progress_says_once_what_a_silent_host_is_waited_for(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from types import SimpleNamespace
+
+    from scrapy.settings import Settings
+    from scrapy.statscollectors import StatsCollector
+
+    from crawler.extensions import Progress
+
+    crawler = SimpleNamespace(settings=Settings({"DOWNLOAD_TIMEOUT": 30}), stats=None)
+    crawler.stats = StatsCollector(crawler)  # type: ignore[arg-type]
+    spider = SimpleNamespace(
+        source_name="silent", spec=SimpleNamespace(url="http://silent.example/news/")
+    )
+    progress = Progress(crawler, 5.0)  # type: ignore[arg-type]
+    for _ in range(18):  # 90 s of 5 s ticks with nothing received
+        progress.report(spider)
+    crawler.stats.set_value("downloader/response_count", 1)
+    progress.report(spider)
+    progress.report(spider)
+    lines = capsys.readouterr().err.splitlines()
+    assert lines == [
+        "  [silent] waiting for silent.example to answer (gives up 30 s after each request)",
+        "  [silent] 1 responses, 0 articles fetched, 0 new, 0 updated",
+    ]
