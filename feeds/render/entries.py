@@ -13,6 +13,7 @@ import mimetypes
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from html import escape
 from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
@@ -38,6 +39,7 @@ __all__ = [
     "Entry",
     "EntryCache",
     "PreparedFeed",
+    "Related",
     "prepare_feed",
 ]
 
@@ -55,8 +57,30 @@ _T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
+class Related:
+    """Another source's report of the entry's story: its link, source title and headline."""
+
+    url: str
+    source: str
+    title: str
+
+    @property
+    def label(self) -> str:
+        """``SOURCE: TITLE``, as an Atom related link's title."""
+        return f"{self.source}: {self.title}"
+
+
+#: The heading of the "also reported by" block in a story entry's HTML.
+RELATED_HEADING = "Также сообщают · Also reported by"
+
+
+@dataclass(frozen=True)
 class Entry:
-    """An article reduced to what every format needs, already cleaned and bounded."""
+    """An article reduced to what every format needs, already cleaned and bounded.
+
+    ``related``: in a feed showing one entry per story, the story's other reports (their
+    block is already part of ``content_html``).
+    """
 
     url: str
     title: str
@@ -70,6 +94,7 @@ class Entry:
     image: str | None
     image_type: str | None
     language: str | None
+    related: tuple[Related, ...] = ()
     _forms: dict[str, object] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def rendered(self, form: str, make: Callable[[Entry], _T]) -> _T:
@@ -144,6 +169,9 @@ def _prepare_entry(article: Article, language: str, max_html_chars: int) -> Entr
     section = clean_title(article.section, fallback="") if article.section else ""
     categories = tuple(dict.fromkeys(c for c in [*topic_ids, section] if c))
     image = absolute_url(article.image, url)
+    related = _related(article)
+    if related:
+        content_html += _related_html(related)
     return Entry(
         url=url,
         title=title,
@@ -157,7 +185,28 @@ def _prepare_entry(article: Article, language: str, max_html_chars: int) -> Entr
         image=image,
         image_type=_image_type(image) if image else None,
         language=strip_control_chars(language).strip() or None,
+        related=related,
     )
+
+
+def _related(article: Article) -> tuple[Related, ...]:
+    """The story's other reports with a usable link, cleaned like entry titles."""
+    found = []
+    for report in article.related:
+        url = strip_control_chars(report.url).strip()
+        if is_http_url(url):
+            title = clean_title(report.title, fallback=url)
+            found.append(Related(url, clean_title(report.source, fallback=""), title))
+    return tuple(found)
+
+
+def _related_html(related: Sequence[Related]) -> str:
+    """The "also reported by" block: one line per report, source title and linked headline."""
+    lines = "".join(
+        f'<li>{escape(r.source)}: <a href="{escape(r.url)}">{escape(r.title)}</a></li>'
+        for r in related
+    )
+    return f"<p>{RELATED_HEADING}:</p><ul>{lines}</ul>"
 
 
 def _entry_key(article: Article, language: str, max_html_chars: int) -> tuple[Any, ...]:
@@ -175,6 +224,7 @@ def _entry_key(article: Article, language: str, max_html_chars: int) -> tuple[An
         article.section,
         article.image,
         tuple(t.id for t in article.topics),
+        tuple(article.related),
         language,
         max_html_chars,
     )
