@@ -5,7 +5,9 @@ already is), and every assignment gets the next ``story_members.seq``: a process
 :class:`crawler.stories.StoryIndex` catches up on what other workers assigned by reading the
 rows above the last ``seq`` it saw, so distributed workers join the same stories a single
 process would. On open, the index is rebuilt from the stored fingerprints of the articles
-published within the window (no text is read again).
+published within twice the window before now (no text is read again); a report published
+earlier than that (a recrawled or backfilled old article, the demo's fixed dates) is matched
+against the stored members of its own window, read for it alone.
 """
 
 from __future__ import annotations
@@ -138,7 +140,7 @@ class StoryStore(Database):
         index = self._story_index
         horizon = now - 2 * settings.window
         if index is None or index.settings != settings:
-            index = StoryIndex(settings)
+            index = StoryIndex(settings, since=horizon)
             query = (
                 select(*_MEMBER_COLUMNS)
                 .join(articles, articles.c.id == story_members.c.article_id)
@@ -173,7 +175,12 @@ class StoryStore(Database):
                 select(articles.c.story_id).where(articles.c.id == p.article_id)
             ).scalar()
             return StoryAssignment(p.article_id, int(row or 0), False, None, ("already assigned",))
-        match = index.best_match(p.fingerprint, p.signature, p.published, p.source)
+        if index.covers(p.published):
+            match = index.best_match(p.fingerprint, p.signature, p.published, p.source)
+        else:
+            match = _window_from_store(conn, index.settings, p.published).best_match(
+                p.fingerprint, p.signature, p.published, p.source
+            )
         evidence: tuple[str, ...]
         if match is None:
             story_id = conn.execute(
@@ -206,7 +213,10 @@ class StoryStore(Database):
         conn.execute(
             update(articles).where(articles.c.id == p.article_id).values(story_id=story_id)
         )
-        index.add(Member(p.article_id, story_id, p.source, p.published, p.fingerprint, p.signature))
+        if index.since is None or p.published >= index.since:
+            index.add(
+                Member(p.article_id, story_id, p.source, p.published, p.fingerprint, p.signature)
+            )
         return StoryAssignment(p.article_id, story_id, match is None, matched_id, evidence)
 
     def recluster_stories(
@@ -328,6 +338,32 @@ class StoryStore(Database):
                         )
                     )
         return found
+
+
+#: At most this many stored members are read to match one report published before the
+#: in-memory index's window (a recrawled or backfilled old article).
+_OUTSIDE_LIMIT = 20_000
+
+
+def _window_from_store(
+    conn: Connection, settings: StorySettings, published: datetime
+) -> StoryIndex:
+    """An index of the stored members published within the window of ``published``."""
+    index = StoryIndex(settings)
+    rows = conn.execute(
+        select(*_MEMBER_COLUMNS)
+        .join(articles, articles.c.id == story_members.c.article_id)
+        .where(
+            story_members.c.published >= published - settings.window,
+            story_members.c.published <= published + settings.window,
+        )
+        .order_by(story_members.c.published.desc())
+        .limit(_OUTSIDE_LIMIT)
+    )
+    for row in rows:
+        if row.story_id is not None:
+            index.add(_member(row))
+    return index
 
 
 _MEMBER_COLUMNS = (

@@ -63,10 +63,13 @@ class StoryIndex:
     :mod:`crawler.storage.stories`), so it can catch up on what other processes assigned.
     """
 
-    def __init__(self, settings: StorySettings) -> None:
+    def __init__(self, settings: StorySettings, since: datetime | None = None) -> None:
         self.settings = settings
         self.members: dict[int, Member] = {}
         self.last_seq = 0
+        #: The index holds every member published from here on (None: from the beginning);
+        #: a report whose window starts earlier must be matched against the store instead.
+        self.since = since
         self._lsh = MinHashLSH(threshold=settings.lsh_threshold, num_perm=settings.num_perm)
         # Each member is also a row of these arrays (signature, publication time, source), so
         # LSH's candidates are filtered and ranked by estimated similarity in a few vectorized
@@ -113,8 +116,14 @@ class StoryIndex:
             self._lsh.remove(article_id)
             self._free.append(self._row_of.pop(article_id))
 
+    def covers(self, published: datetime) -> bool:
+        """Whether every member within the window of a report published then is here."""
+        return self.since is None or published - self.settings.window >= self.since
+
     def evict(self, before: datetime) -> int:
         """Forget members published before ``before``; returns how many."""
+        if self.since is None or before > self.since:
+            self.since = before
         evicted = 0
         while self._by_age and self._by_age[0][0] < before:
             published, article_id = heapq.heappop(self._by_age)

@@ -119,3 +119,23 @@ def test_recluster_rebuilds_the_same_stories(store: Store) -> None:
         ids = conn.execute(select(articles.c.story_id).order_by(articles.c.id)).scalars().all()
     assert ids[0] == ids[1] != ids[2]
     assert len(set(first)) == 2
+
+
+def test_reports_older_than_the_index_are_matched_against_the_store(store: Store) -> None:
+    # A month later (a backfill, a recrawl, the demo's fixed dates): the in-memory index
+    # holds only recent reports, so these are matched against the stored window.
+    later = T0 + timedelta(days=30)
+    batch = [
+        report(1, "mos", ROUTE_776_MOS),
+        report(2, "m24", ROUTE_776_M24, hours=2),
+        report(3, "vm", ROUTE_812, hours=3),
+    ]
+    results = store.upsert_articles(batch, now=later)
+    assigned = store.assign_stories(
+        [(r.article_id, a) for r, a in zip(results, batch, strict=True)],
+        settings=SETTINGS,
+        now=later,
+    )
+    first, second, other = (a.story_id for a in assigned)
+    assert first == second != other
+    assert store._story_index is not None and len(store._story_index) == 0
