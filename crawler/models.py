@@ -86,8 +86,10 @@ class Article:
     first_seen: datetime | None = None
     fetched_at: datetime | None = None
     #: In a feed that shows one entry per story: the story's other reports, in the order they
-    #: joined (empty everywhere else; never stored from here).
+    #: joined, and when the last one joined (the entry's ``updated`` moves to it). Empty
+    #: everywhere else; never stored from here.
     related: list[RelatedReport] = field(default_factory=list)
+    story_updated: datetime | None = None
 
 
 class FeedBuild(NamedTuple):

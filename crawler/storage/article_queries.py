@@ -150,19 +150,16 @@ def _any_member(conn: Connection, story_id: int) -> int:
     return int(found or 0)
 
 
-def _with_story(article: Article, story: _StoryRow | None, found: dict[int, Article]) -> Article:
-    """``article`` as a story's entry: a copy listing the other reports, updated when they came."""
+def _with_story(
+    article: Article, story: _StoryRow | None, reports: dict[int, RelatedReport]
+) -> Article:
+    """``article`` as a story's entry: a copy listing the other reports and when the last came."""
     if story is None:
         return article
-    related = [
-        RelatedReport(found[i].url, found[i].source, found[i].title)
-        for i in story.others
-        if i in found
-    ]
+    related = [reports[i] for i in story.others if i in reports]
     if not related:
         return article
-    updated = max(article.updated or article.published, story.updated)
-    return replace(article, related=related, updated=updated)
+    return replace(article, related=related, story_updated=story.updated)
 
 
 class ArticleQueries(Database):
@@ -201,8 +198,8 @@ class ArticleQueries(Database):
 
         A selection whose ``stories`` flag is true gets one entry per story instead: the newest
         ``limit`` stories with a report in the selection, each as its first-seen article (a
-        copy) with the story's other reports in ``related`` and, once it has any, ``updated``
-        at least the time the last one joined. Entries keep the newest-first order of
+        copy) with the story's other reports in ``related`` and the time the last one joined
+        in ``story_updated``. Entries keep the newest-first order of
         publication of the article shown.
         """
         flags = list(stories) if stories is not None else [False] * len(selections)
@@ -215,8 +212,17 @@ class ArticleQueries(Database):
                 else:
                     query = _newest_query([articles.c.id], topic, source, limit)
                     id_lists.append(list(conn.execute(query).scalars()))
-            members = {m for row in story_of.values() for m in row.others}
-            wanted = sorted({i for ids in id_lists for i in ids} | members)
+            wanted = sorted({i for ids in id_lists for i in ids})
+            # The other reports of a story show as a link: url, source and title only.
+            members = sorted({m for row in story_of.values() for m in row.others} - set(wanted))
+            reports: dict[int, RelatedReport] = {}
+            for first in range(0, len(members), 500):  # SQLite's bound-parameter limit
+                for link in conn.execute(
+                    select(
+                        articles.c.id, articles.c.url, articles.c.source, articles.c.title
+                    ).where(articles.c.id.in_(members[first : first + 500]))
+                ):
+                    reports[link.id] = RelatedReport(link.url, link.source, link.title)
             found: dict[int, Article] = {}
             topics: dict[int, list[TopicMatch]] = {i: [] for i in wanted}
             for first in range(0, len(wanted), 500):  # SQLite's bound-parameter limit
@@ -239,11 +245,16 @@ class ArticleQueries(Database):
                     found[row["id"]] = _row_to_article(row, topics[row["id"]])
         # Outside a snapshot, PostgreSQL's READ COMMITTED gives each query its own: skip a row
         # that vanished in between rather than fail the build.
+        for i in story_of:  # a story's other reports may be entries of other feeds too
+            for other in story_of[i].others:
+                if other in found and other not in reports:
+                    article = found[other]
+                    reports[other] = RelatedReport(article.url, article.source, article.title)
         result = []
         for ids, collapse in zip(id_lists, flags, strict=True):
             shown = [found[i] for i in ids if i in found]
             if collapse:
-                shown = [_with_story(found[i], story_of.get(i), found) for i in ids if i in found]
+                shown = [_with_story(found[i], story_of.get(i), reports) for i in ids if i in found]
                 shown.sort(key=lambda a: a.url)
                 shown.sort(key=lambda a: a.published, reverse=True)
             result.append(shown)

@@ -11,7 +11,7 @@ import hashlib
 import logging
 import mimetypes
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from html import escape
 from typing import Any, TypeVar, cast
@@ -169,9 +169,6 @@ def _prepare_entry(article: Article, language: str, max_html_chars: int) -> Entr
     section = clean_title(article.section, fallback="") if article.section else ""
     categories = tuple(dict.fromkeys(c for c in [*topic_ids, section] if c))
     image = absolute_url(article.image, url)
-    related = _related(article)
-    if related:
-        content_html += _related_html(related)
     return Entry(
         url=url,
         title=title,
@@ -185,6 +182,22 @@ def _prepare_entry(article: Article, language: str, max_html_chars: int) -> Entr
         image=image,
         image_type=_image_type(image) if image else None,
         language=strip_control_chars(language).strip() or None,
+    )
+
+
+def _story_entry(entry: Entry, article: Article) -> Entry:
+    """``entry`` as its story's entry: the other reports listed, ``updated`` when the last
+    joined. Derived from the article's own entry, which its source feed shows as it is."""
+    related = _related(article)
+    if not related:
+        return entry
+    updated = entry.updated
+    if article.story_updated is not None:
+        updated = max(updated, to_utc(article.story_updated))
+    return replace(
+        entry,
+        updated=updated,
+        content_html=entry.content_html + _related_html(related),
         related=related,
     )
 
@@ -224,10 +237,14 @@ def _entry_key(article: Article, language: str, max_html_chars: int) -> tuple[An
         article.section,
         article.image,
         tuple(t.id for t in article.topics),
-        tuple(article.related),
         language,
         max_html_chars,
     )
+
+
+def _story_key(article: Article) -> tuple[Any, ...]:
+    """What a story entry adds to the article's own entry."""
+    return (tuple(article.related), article.story_updated)
 
 
 class EntryCache:
@@ -253,11 +270,20 @@ class EntryCache:
             entry = self._entries[key] = _prepare_entry(article, language, max_html_chars)
         else:
             self.hits += 1
-        return entry
+        if entry is None or not article.related:
+            return entry
+        story_key = (*key, *_story_key(article))
+        try:
+            return self._entries[story_key]
+        except KeyError:
+            story = self._entries[story_key] = _story_entry(entry, article)
+            return story
 
     def digest(self, article: Article, language: str, max_html_chars: int) -> bytes:
         """SHA-256 of everything the entry of ``article`` is made of, computed at most once."""
         key = _entry_key(article, language, max_html_chars)
+        if article.related:
+            key = (*key, *_story_key(article))
         try:
             return self._digests[key]
         except KeyError:
