@@ -248,9 +248,9 @@ class StorePipeline(_Pipeline):
             assigned = ctx.store.assign_stories(
                 new, settings=ctx.config.stories.settings(), now=ctx.clock()
             )
-        except (SQLAlchemyError, OSError) as exc:
+        except Exception as exc:  # the articles are stored: never lose the crawl over stories
             stats.inc_value("cityfeeds/story_error")
-            logger.error(
+            logger.exception(
                 "[%s] cannot assign stories to %d articles: %s", batch[0].source, len(new), exc
             )
             return
