@@ -11,6 +11,10 @@ States of a source:
   many, or most of its articles lost a field (no date, no title) when they used not to: the
   site probably changed its layout. Distinct from failing: nothing errored.
 * ``failing``: the last run failed or was killed (the source may be backing off).
+* ``waiting``: the last run was deferred: the site answered 429/503 with a long Retry-After;
+  what it stored is kept and the next attempt waits until the given time.
+* ``interrupted``: the last run was stopped (Ctrl-C, SIGTERM, its process died); its figures
+  are what it did until then.
 * ``never run``, ``disabled``.
 """
 
@@ -24,7 +28,8 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-OK_RESULTS = ("ok", "degraded")
+#: Run results that count as a success (``partial``: finished, some pages to fetch again).
+OK_RESULTS = ("ok", "degraded", "partial")
 FAILED_RESULTS = ("failed", "killed")
 #: Drop reasons that mean "a field the extractor needs is missing" (a layout change).
 EXTRACTION_DROPS = ("missing_title", "empty_page", "selector_leak", "bad_encoding")
@@ -83,6 +88,7 @@ class SourceStatus:
     last_success: datetime | None
     message: str | None
     reasons: list[str] = field(default_factory=list)
+    waiting_until: datetime | None = None  # of a deferred run: the earliest next attempt
 
 
 @dataclass
@@ -108,6 +114,8 @@ class StatusReport:
     health: Health
     feed_failures: dict[str, str]
     scheduler: str | None = None  # e.g. "running (pid 1234)"
+    #: Of a service with WebSub hubs: per hub, its notifications (feeds.websub.HubNotifier.stats).
+    websub: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
         """Number of sources in each state."""
@@ -212,6 +220,10 @@ def source_status(inp: SourceInputs, now: datetime) -> SourceStatus:
         state = "never run"
     elif last.get("status") in FAILED_RESULTS:
         state = "failing"
+    elif last.get("status") == "deferred":
+        state = "waiting"
+    elif last.get("status") == "interrupted":
+        state = "interrupted"
     else:
         reasons = degraded_reasons(runs)
         state = "degraded" if reasons else "ok"
@@ -249,7 +261,17 @@ def source_status(inp: SourceInputs, now: datetime) -> SourceStatus:
         last_success=last_success,
         message=message,
         reasons=reasons,
+        waiting_until=_retry_at(last) if state == "waiting" else None,
     )
+
+
+def _retry_at(run: dict[str, Any] | None) -> datetime | None:
+    """When a deferred run's site said to come back (``retry_at`` in its stats)."""
+    value = ((run or {}).get("stats") or {}).get("retry_at")
+    try:
+        return datetime.fromisoformat(value) if value else None
+    except (TypeError, ValueError):
+        return None
 
 
 def service_health(
@@ -408,6 +430,9 @@ def table_rows(report: StatusReport) -> tuple[list[str], list[list[str]]]:
         if s.running:
             last += " (running)"
         note = "; ".join(s.reasons) or (s.message or "")
+        if s.waiting_until is not None:
+            until = s.waiting_until.astimezone(ZoneInfo(report.timezone)).strftime("%H:%M")
+            note = f"waiting until {until}" + (f"; {note}" if note else "")
         if s.skipped_overlaps:
             note = (
                 note + "; " if note else ""
@@ -453,6 +478,14 @@ def render_html(report: StatusReport) -> str:
             f"<h2>Feeds that failed to build (last good files still served)</h2><ul>{items}</ul>"
         )
     cycle = format_time(h.last_successful_cycle, report.timezone)
+    hubs = "".join(
+        f"<li>{esc(hub)}: {s['ok']} sent, {s['failed']} failed, {s['pending']} pending"
+        + (f"; last error: {esc(str(s['last_error']))}" if s.get("last_error") else "")
+        + "</li>"
+        for hub, s in sorted(report.websub.items())
+    )
+    if hubs:
+        feeds += f"<h2>WebSub hubs (notifications since the service started)</h2><ul>{hubs}</ul>"
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -498,6 +531,7 @@ def health_json(report: StatusReport, *, pid: int | None = None) -> dict[str, An
             "threshold_seconds": h.threshold_seconds,
             "sources": report.counts(),
             "failed_feeds": len(report.feed_failures),
+            "websub_failed": sum(int(s.get("failed") or 0) for s in report.websub.values()),
         }
     )
 

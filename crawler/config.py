@@ -316,6 +316,26 @@ class StoriesSpec(_Strict):
         )
 
 
+class WebSubSpec(_Strict):
+    """The ``[websub]`` table: hubs told when a feed changes (none: no hub links, no pings)."""
+
+    hubs: list[str] = []
+    attempts: int = Field(default=5, ge=1, le=20)
+    backoff: float = Field(default=2.0, ge=0, le=3600)
+    timeout: float = Field(default=10.0, gt=0, le=300)
+
+    @field_validator("hubs")
+    @classmethod
+    def _hubs(cls, v: list[str]) -> list[str]:
+        for hub in v:
+            # Whitespace or control characters could not go into a feed's XML unchanged.
+            if not is_http_url(hub) or any(c.isspace() or ord(c) < 32 for c in hub):
+                raise ValueError(f"hubs: not an http(s) URL: {hub!r}")
+        if len(set(v)) != len(v):
+            raise ValueError("hubs: a hub is listed twice")
+        return v
+
+
 class Config:
     """The validated configuration. Paths are absolute, resolved against the config's folder."""
 
@@ -323,7 +343,7 @@ class Config:
         self.path = path
         root = path.parent if path else Path.cwd()
         self.root = root
-        known = {"cityfeeds", "crawl", "schedule", "sources", "stories", "topics"}
+        known = {"cityfeeds", "crawl", "schedule", "sources", "stories", "topics", "websub"}
         for key in raw:
             if key not in known:
                 raise ConfigError(
@@ -336,6 +356,7 @@ class Config:
         if not self.schedule.timezone:
             self.schedule.timezone = self.general.timezone
         self.stories = _validate(StoriesSpec, raw.get("stories", {}), "[stories]")
+        self.websub = _validate(WebSubSpec, raw.get("websub", {}), "[websub]")
 
         self.sources: list[SourceSpec] = []
         seen: set[str] = set()

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import sys
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
+from scrapy.utils.defer import deferred_from_coro
 from twisted.internet import task
 
 from crawler.context import get_context
+from crawler.lifecycle import hostname
+from crawler.middlewares import drain_download_queues
+from crawler.normalize.dates import parse_retry_after
 from crawler.normalize.urls import host_of
 from crawler.storage import RunStats
 
@@ -84,6 +90,12 @@ def run_stats_from(stats: dict[str, Any]) -> RunStats:
     """Turn Scrapy's stats dict into the figures stored for a run."""
     prefix = "cityfeeds/dropped/"
     dropped = {k[len(prefix) :]: int(v) for k, v in stats.items() if k.startswith(prefix)}
+    not_fetched_prefix = "cityfeeds/not_fetched/"
+    not_fetched = {
+        k[len(not_fetched_prefix) :]: int(v)
+        for k, v in stats.items()
+        if k.startswith(not_fetched_prefix) and v
+    }
     # Scrapy's UrlLengthMiddleware drops over-long links with only a stat: report it
     # (docs/reliability.md D7).
     if stats.get("urllength/request_ignored_count"):
@@ -100,12 +112,16 @@ def run_stats_from(stats: dict[str, Any]) -> RunStats:
         "invalid_bytes": int(stats.get("cityfeeds/invalid_bytes", 0)),
         "finish_reason": stats.get("finish_reason"),
     }
+    if not_fetched:
+        # Requests the run decided not to send (early stop, interrupt): by the stop's reason.
+        extra["not_fetched"] = dict(sorted(not_fetched.items()))
     for key in (
         "cityfeeds/retry_after",
         "cityfeeds/last_status",
         "cityfeeds/store_error",
         "cityfeeds/robots_unavailable",
         "cityfeeds/crawl_delay",
+        "cityfeeds/retry_at",
     ):
         if key in stats:
             extra[key.split("/", 1)[1]] = stats[key]
@@ -130,29 +146,103 @@ def run_stats_from(stats: dict[str, Any]) -> RunStats:
 
 
 class RunRecorder:
-    """Record each crawl run (source, start, end, pages, stored, dropped by reason, errors)."""
+    """Record each crawl run (source, start, end, pages, stored, dropped by reason, errors).
+
+    The run row is the one the parent process created (``CITYFEEDS_RUN_IDS``), else one made
+    here. Requests scheduled but never sent when the run stops (an early stop, an interrupt)
+    are counted as ``not_fetched`` with the stop's reason, so every requested URL ends stored,
+    dropped with a reason, or not fetched.
+    """
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
         self.run_id: int | None = None
+        self.finished = False
+        self.interrupted: str | None = None
+        # Requests in the scheduler that have not reached the downloader yet.
+        self.unsent: set[Any] = set()
+        self.track_unsent = not crawler.settings.getbool("SCHEDULER_PERSIST")
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RunRecorder:
         ext = cls(crawler)
+        crawler.cityfeeds_recorder = ext  # type: ignore[attr-defined]
         crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
+        if ext.track_unsent:
+            crawler.signals.connect(ext._scheduled, signal=signals.request_scheduled)
+            crawler.signals.connect(ext.sent, signal=signals.request_dropped)
+            crawler.signals.connect(ext.sent, signal=signals.request_reached_downloader)
         return ext
+
+    def _scheduled(self, request: Any, spider: Any = None) -> None:
+        self.unsent.add(request)
+
+    def sent(self, request: Any, spider: Any = None) -> None:
+        """``request`` left the scheduler for good (reached the downloader, or was refused)."""
+        self.unsent.discard(request)
 
     def spider_opened(self, spider: Any) -> None:
         ctx = get_context(self.crawler)
-        self.run_id = ctx.store.start_run(spider.source_name, now=ctx.clock())
+        given = self.crawler.settings.getdict("CITYFEEDS_RUN_IDS").get(spider.source_name)
+        if given is not None:
+            self.run_id = int(given)
+        else:
+            self.run_id = ctx.store.start_run(
+                spider.source_name, now=ctx.clock(), pid=os.getpid(), host=hostname()
+            )
+
+    def interrupt(self, why: str) -> None:
+        """Stop the run (SIGINT/SIGTERM): no new requests; those in flight may finish."""
+        self.interrupted = why
+        engine = self.crawler.engine
+        if engine is not None and engine.spider is not None:
+            deferred_from_coro(engine.close_spider_async(reason="interrupted"))
+            # Requests waiting for their turn in a download slot are not in flight yet.
+            drain_download_queues(self.crawler, "interrupted")
+
+    def force_close(self) -> None:
+        """Record the run as it stands, now: the reactor is about to stop.
+
+        Pages still downloading or being extracted are counted ``not_fetched/interrupted``;
+        the articles waiting in the store's batch are written first.
+        """
+        spider = self.crawler.spider
+        if self.finished or spider is None:
+            return  # not started yet: the parent closes its run row as interrupted
+        stats = self.crawler.stats
+        assert stats is not None
+        engine = self.crawler.engine
+        in_flight = len(engine.downloader.active) if engine is not None else 0
+        in_flight += int(getattr(spider, "extracting", 0))
+        if in_flight:
+            stats.inc_value("cityfeeds/not_fetched/interrupted", in_flight)
+        store_pipeline = getattr(self.crawler, "cityfeeds_store", None)
+        if store_pipeline is not None:
+            store_pipeline.flush(closing=True)
+        self.spider_closed(spider, "interrupted")
 
     def spider_closed(self, spider: Any, reason: str) -> None:
+        if self.finished:
+            return
+        self.finished = True
         ctx = get_context(self.crawler)
         assert self.crawler.stats is not None
+        if self.unsent:
+            label = "interrupted" if self.interrupted else reason
+            self.crawler.stats.inc_value(f"cityfeeds/not_fetched/{label}", len(self.unsent))
+            self.unsent.clear()
+        if reason == "retry_after":
+            now = ctx.clock()
+            wait = parse_retry_after(self.crawler.stats.get_value("cityfeeds/retry_after"), now)
+            if wait is not None:
+                retry_at = now + timedelta(seconds=wait)
+                self.crawler.stats.set_value("cityfeeds/retry_at", retry_at.isoformat())
         stats = self.crawler.stats.get_stats()
         run = run_stats_from(stats)
         status, message = self._verdict(spider, reason, stats)
+        if self.interrupted and status != "failed":
+            status, message = "interrupted", f"interrupted ({self.interrupted})"
         if status == "ok" and not stats.get("cityfeeds/errors/article"):
             mw = getattr(self.crawler, "cityfeeds_conditional", None)
             if mw is not None:
@@ -169,7 +259,7 @@ class RunRecorder:
             # A distributed worker's figures for the scheduled runs it served, before the store
             # closes.
             flush(closing=True)
-        log = logger.info if status == "ok" else logger.error
+        log = logger.error if status == "failed" else logger.info
         log(
             "[%s] run %s: %d pages, %d new, %d updated, %d unchanged, dropped %s%s",
             spider.source_name,
@@ -189,9 +279,16 @@ class RunRecorder:
             # Also when the last batch failed while the spider was already closing.
             return "failed", f"storage failed: {stats.get('cityfeeds/store_error', '?')}"
         if reason == "retry_after":
+            # The site asked to come back later: what was stored is kept, the rest waits.
             status = stats.get("cityfeeds/last_status", "429/503")
             wait = stats.get("cityfeeds/retry_after")
-            return "failed", f"HTTP {status}: server asked to retry after {wait}s"
+            at = stats.get("cityfeeds/retry_at")
+            return "deferred", (
+                f"HTTP {status}: server asked to retry after {wait}s"
+                + (f"; next attempt not before {at}" if at else "")
+            )
+        if reason == "interrupted":
+            return "interrupted", "interrupted"
         if reason not in OK_REASONS:
             return "failed", f"crawl ended: {reason}"
         errors = int(stats.get("spider_exceptions/count", 0))
@@ -208,6 +305,13 @@ class RunRecorder:
         if failed and not ok:
             timeout = spider.settings.getfloat("DOWNLOAD_TIMEOUT") if spider.settings else 0
             return "failed", failure_cause(stats, timeout)
+        # Finished, but some article pages did not arrive (timeouts, resets, 5xx after the
+        # retries): what it stored counts, and those pages are fetched again next run (feed
+        # validators are not saved, so the feeds are read again in full). Pages refused by
+        # policy (robots.txt, size, private addresses) are no loss: they are never fetched.
+        lost = int(stats.get("cityfeeds/dropped/fetch_error", 0))
+        if lost:
+            return "partial", f"{lost} article page(s) could not be fetched"
         return "ok", None
 
 

@@ -40,6 +40,50 @@ class Blocked(IgnoreRequest):
         self.reason = reason
 
 
+class NotFetched(IgnoreRequest):
+    """A request refused because its run decided to stop; counted under
+    ``cityfeeds/not_fetched/<reason>`` (not a drop: the next run fetches it).
+    """
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+def _not_fetched(crawler: Crawler, request: Request, reason: str) -> NotFetched:
+    assert crawler.stats is not None
+    crawler.stats.inc_value(f"cityfeeds/not_fetched/{reason}")
+    recorder = getattr(crawler, "cityfeeds_recorder", None)
+    if recorder is not None:
+        recorder.sent(request)  # counted here, not again as left in the scheduler
+    return NotFetched(reason, f"not fetched ({reason}): {request.url}")
+
+
+def drain_download_queues(crawler: Crawler, reason: str, *, host: str | None = None) -> int:
+    """Fail the requests waiting in download slots (of ``host``, or all) as not fetched.
+
+    Requests queued in a slot (for DOWNLOAD_DELAY or a free connection) have passed every
+    ``process_request`` already and would still go out after the run decided to stop. Returns
+    how many were taken out.
+    """
+    engine = crawler.engine
+    if engine is None:
+        return 0
+    drained = 0
+    for slot in engine.downloader.slots.values():
+        waiting = [
+            entry
+            for entry in slot.queue
+            if host is None or urlparse_cached(entry[0]).hostname == host
+        ]
+        for entry in waiting:
+            slot.queue.remove(entry)
+            queued_request, deferred = entry
+            deferred.errback(_not_fetched(crawler, queued_request, reason))
+            drained += 1
+    return drained
+
+
 def _block(
     crawler: Crawler, reason: str, url: str, why: str, *, level: int = logging.WARNING
 ) -> Blocked:
@@ -245,8 +289,10 @@ class RetryAfterMiddleware:
     A short wait (up to ``CITYFEEDS_RETRY_AFTER_MAX_WAIT`` seconds) is spent in the reactor
     (``deferLater``) before RetryMiddleware retries, and the host's download slot is slowed to
     match. A longer one stops the source's run at once (close reason ``retry_after``): the run
-    is recorded as failed with ``retry_after`` seconds in its stats, which the scheduler uses as
-    the backoff. Nothing is lost: links not fetched are discovered again next run.
+    is recorded as ``deferred`` with ``retry_after`` seconds in its stats, which the scheduler
+    uses as the earliest next attempt. From that moment no request leaves for the host: those
+    already queued in its download slot, and any that arrive later, are refused and counted as
+    ``not_fetched/retry_after`` (discovered again next run).
     """
 
     def __init__(self, crawler: Crawler) -> None:
@@ -254,10 +300,16 @@ class RetryAfterMiddleware:
         self.max_wait = crawler.settings.getfloat("CITYFEEDS_RETRY_AFTER_MAX_WAIT", 10.0)
         self.max_retry_times = crawler.settings.getint("RETRY_TIMES")
         self.closing = False
+        self.stopped_hosts: set[str] = set()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RetryAfterMiddleware:
         return cls(crawler)
+
+    def process_request(self, request: Request) -> None:
+        if self.stopped_hosts and urlparse_cached(request).hostname in self.stopped_hosts:
+            raise _not_fetched(self.crawler, request, "retry_after")
+        return None
 
     async def process_response(self, request: Request, response: Response) -> Response:
         if response.status not in (429, 503):
@@ -289,6 +341,7 @@ class RetryAfterMiddleware:
         previous = stats.get_value("cityfeeds/retry_after") or 0
         stats.set_value("cityfeeds/retry_after", int(max(previous, seconds)))
         request.meta["dont_retry"] = True
+        self._stop_host(urlparse_cached(request).hostname or "")
         if not self.closing:
             self.closing = True
             logger.warning(
@@ -300,6 +353,15 @@ class RetryAfterMiddleware:
             assert self.crawler.engine is not None
             deferred_from_coro(self.crawler.engine.close_spider_async(reason="retry_after"))
         return response
+
+    def _stop_host(self, host: str) -> None:
+        """Refuse every request for ``host`` from now on, starting with those already queued.
+
+        Requests waiting in a download slot (for DOWNLOAD_DELAY or a free connection) have
+        passed ``process_request`` already; they are taken out of the queue and failed here.
+        """
+        self.stopped_hosts.add(host)
+        drain_download_queues(self.crawler, "retry_after", host=host)
 
     def _slow_slot(self, request: Request, seconds: float) -> None:
         engine = self.crawler.engine
@@ -419,8 +481,10 @@ class PoliteRobotsTxtMiddleware(RobotsTxtMiddleware):
         return parser
 
     async def _parse_robots(self, response: Response, netloc: str, request: Request) -> None:
-        self._stats.inc_value("robotstxt/response_count")
-        self._stats.inc_value(f"robotstxt/response_status_count/{response.status}")
+        if response.status < 200 or response.status >= 300:
+            # Scrapy's own _parse_robots (below, for 2xx) counts the response itself.
+            self._stats.inc_value("robotstxt/response_count")
+            self._stats.inc_value(f"robotstxt/response_status_count/{response.status}")
         if response.status >= 500 or response.status == 429:
             self._settle(netloc, _DisallowAll(), f"robots.txt unreachable (HTTP {response.status})")
             return

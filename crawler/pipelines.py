@@ -178,6 +178,8 @@ class StorePipeline(_Pipeline):
         self.flush_seconds = crawler.settings.getfloat("CITYFEEDS_STORE_FLUSH_SECONDS", 1.0)
         self.pending: list[ArticleItem] = []
         self.timer: Any = None
+        # RunRecorder flushes the batch itself when an interrupt cannot wait for close_spider.
+        crawler.cityfeeds_store = self  # type: ignore[attr-defined]
 
     def open_spider(self) -> None:
         if self.batch_size > 1 and self.flush_seconds > 0:

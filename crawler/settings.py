@@ -24,6 +24,11 @@ CITYFEEDS_EXTRACT_WORKERS = None
 # Articles per store transaction, and the longest an article waits in a partial batch.
 CITYFEEDS_STORE_BATCH = 50
 CITYFEEDS_STORE_FLUSH_SECONDS = 1.0
+# On SIGINT/SIGTERM, how long pages in flight may take to finish before the run is recorded as
+# interrupted with them counted as not fetched (crawler.runner.Interrupter).
+CITYFEEDS_INTERRUPT_GRACE = 0.5
+# Run row ids created by the parent process (crawler.runner.crawl_subprocess), by source.
+CITYFEEDS_RUN_IDS: dict[str, int] = {}
 
 ROBOTSTXT_OBEY = True
 USER_AGENT = "cityfeeds/0.1 (+https://github.com/cityfeeds/cityfeeds)"
@@ -54,7 +59,17 @@ REDIRECT_MAX_TIMES = 5
 DEPTH_LIMIT = 3
 URLLENGTH_LIMIT = 2048
 COOKIES_ENABLED = False
+# Scrapy's default extensions, reviewed (docs/runs.md): no control port of any kind.
 TELNETCONSOLE_ENABLED = False  # never expose a console on a long-running service
+# Scrapy 2.19's RemoteControl opens an HTTP endpoint on localhost that runs Python, and writes
+# its token under ~/.local/state/scrapy/job_files/ (left behind by killed crawls; a traceback
+# per crawl where HOME is read-only, as under the systemd unit). Crawls and workers never need it.
+REMOTE_CONTROL_ENABLED = False
+# Kept: CoreStats, LogCount, LogStats (figures and log lines only), CloseSpider (the run's
+# timeout and caps), AutoThrottle (politeness), MemoryUsage (reads its own RSS for the stats;
+# no limit: the run's wall-clock limit and a child per crawl bound memory). Inert without their
+# settings: MemoryDebugger (MEMDEBUG_ENABLED off), FeedExporter (no FEEDS), SpiderState (no
+# JOBDIR), so nothing is written outside the data and output folders.
 
 # Only http(s): the file:// , data:, s3:// and ftp:// handlers are off.
 DOWNLOAD_HANDLERS = {

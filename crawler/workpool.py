@@ -14,17 +14,26 @@ import asyncio
 import logging
 import multiprocessing
 import os
+import signal
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
 from typing import Any
 
 from crawler.extraction import extract_article
+from crawler.lifecycle import die_with_parent
 from crawler.models import ArticleData
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["BrokenProcessPool", "ExtractionPool", "default_workers", "release_pool", "shared_pool"]
+__all__ = [
+    "BrokenProcessPool",
+    "ExtractionPool",
+    "default_workers",
+    "release_pool",
+    "shared_pool",
+    "shutdown_pools",
+]
 
 
 def default_workers(cpus: int | None = None) -> int:
@@ -39,6 +48,9 @@ def default_workers(cpus: int | None = None) -> int:
 
 
 def _warm_up() -> None:
+    # A worker must not outlive the forkserver that forked it (which exits with the crawl
+    # child), even when the crawl child was killed with SIGKILL.
+    die_with_parent(signal.SIGKILL)
     # Import the extraction stack (lxml, trafilatura) before the first page, not during it.
     import crawler.extraction.core  # noqa: F401
 
@@ -69,14 +81,14 @@ class ExtractionPool:
             self._discard()
             raise
 
-    def _discard(self) -> None:
+    def _discard(self, wait: bool = False) -> None:
         if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor.shutdown(wait=wait, cancel_futures=True)
             self._executor = None
 
-    def close(self) -> None:
-        """Stop the workers (pages still queued are cancelled)."""
-        self._discard()
+    def close(self, *, wait: bool = False) -> None:
+        """Stop the workers (pages still queued are cancelled; ``wait``: until they exit)."""
+        self._discard(wait)
 
 
 _SHARED: dict[int, ExtractionPool] = {}
@@ -92,6 +104,13 @@ def shared_pool(workers: int) -> ExtractionPool:
         pool = _SHARED[workers] = ExtractionPool(workers)
     pool.users += 1
     return pool
+
+
+def shutdown_pools() -> None:
+    """Stop every shared pool now and wait for its workers to exit (an interrupted crawl)."""
+    for pool in list(_SHARED.values()):
+        pool.close(wait=True)
+    _SHARED.clear()
 
 
 def release_pool(pool: ExtractionPool) -> None:

@@ -205,6 +205,8 @@ class _Build:
     base_url: str
     max_html_chars: int
     writer: Executor
+    #: WebSub hubs every feed declares (``[websub] hubs``).
+    hubs: tuple[str, ...] = ()
     #: ``(signature, files stamp)`` of the last successful build of each feed path.
     previous: dict[str, tuple[str, str]] = field(default_factory=dict)
     entries: EntryCache = field(default_factory=EntryCache)
@@ -228,6 +230,7 @@ class _Build:
             "site_url": site_url,
             "max_html_chars": self.max_html_chars,
             "cache": self.entries,
+            "hubs": self.hubs,
         }
 
     def stage(self, rendered: dict[str, bytes]) -> list[StagedFile]:
@@ -344,11 +347,15 @@ def build_feeds(config: Config, store: FeedStore, *, only: set[str] | None = Non
     limit = config.feed_size
     max_html_chars = config.feed_max_html_chars
     timezone = config.timezone
+    # WebSub hubs every feed declares ([websub] hubs); a config without the table has none.
+    hubs = tuple(getattr(getattr(config, "websub", None), "hubs", None) or ())
 
     report = BuildReport()
     specs = feed_specs(config)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="feed-writer") as writer:
-        build = _Build(output_dir, base_url, max_html_chars, writer, _previous(store))
+        build = _Build(
+            output_dir, base_url, max_html_chars, writer, hubs=hubs, previous=_previous(store)
+        )
         try:
             feeds = [spec for spec, _ in specs]
             reads = _read(store, feeds, limit, story_feeds(config, feeds))

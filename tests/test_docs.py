@@ -12,6 +12,7 @@ from crawler.config import (
     ScheduleSpec,
     SourceSpec,
     StoriesSpec,
+    WebSubSpec,
     load_config,
 )
 from crawler.topics.spec import TopicSpec
@@ -54,15 +55,17 @@ def test_every_shipped_source_is_documented() -> None:
 
 def test_every_setting_is_documented() -> None:
     section = _section("settings")
-    for model in (
+    models = (
         GeneralSpec,
         CrawlSpec,
         ScheduleSpec,
         StoriesSpec,
+        WebSubSpec,
         SourceSpec,
         ListingSpec,
         TopicSpec,
-    ):
+    )
+    for model in models:
         for field in model.model_fields:
             assert f"`{field}`" in section, f"{model.__name__}.{field} is not in the README"
 

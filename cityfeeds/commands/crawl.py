@@ -15,8 +15,10 @@ HELP = "crawl the named sources (default: all enabled), then rebuild the feeds"
 DESCRIPTION = """\
 Crawl the named sources (default: every enabled source) in a child process, store new and
 updated articles, then rebuild all feeds. Prints progress while it runs and a summary table.
-Exit status: 0 when every source succeeded, 1 when any failed (the others still publish),
-2 on a configuration error.
+Exit status (docs/runs.md): 0 when every source succeeded or was only deferred (the site
+asked to come back later), 1 when any failed (the others still publish), 2 on a
+configuration error, 75 when a source is already being crawled by another process (see
+--wait), 130 when interrupted (Ctrl-C, SIGTERM).
 
 Schedule it from cron instead of running the service, e.g.:
   */30 * * * *  cd /srv/cityfeeds && mkdir -p data && flock -n data/crawl.cron.lock \
@@ -35,6 +37,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--timeout", type=float, help="wall-clock limit in seconds (default: [crawl] run_timeout)"
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    parser.add_argument(
+        "--wait",
+        action="store_true",
+        help="wait for another crawl of the same sources to end instead of refusing to start",
+    )
+
+
+#: Exit status when a source is already being crawled (EX_TEMPFAIL: try again later).
+BUSY_EXIT = 75
 
 
 def clock() -> datetime:
@@ -44,7 +55,8 @@ def clock() -> datetime:
 
 def run(args: argparse.Namespace, config: Config) -> int:
     from cityfeeds.commands.feeds import build_summary, rebuild_feeds
-    from crawler.runner import crawl_subprocess
+    from crawler.lifecycle import SourceBusy
+    from crawler.runner import INTERRUPTED_EXIT, crawl_subprocess
 
     sources = config.select_sources(args.sources)
     if not sources:
@@ -54,9 +66,18 @@ def run(args: argparse.Namespace, config: Config) -> int:
     if not args.quiet:
         print(f"Crawling {len(names)} source(s): {', '.join(names)}", file=sys.stderr, flush=True)
     log_level = {0: "WARNING", 1: "INFO"}.get(args.verbose, "DEBUG")
-    outcome = crawl_subprocess(
-        config, names, timeout=args.timeout, progress=not args.quiet, log_level=log_level
-    )
+    try:
+        outcome = crawl_subprocess(
+            config,
+            names,
+            timeout=args.timeout,
+            progress=not args.quiet,
+            log_level=log_level,
+            wait=args.wait,
+        )
+    except SourceBusy as exc:
+        print(f"cityfeeds: not crawling: {exc} (use --wait to wait for it)", file=sys.stderr)
+        return BUSY_EXIT
     rows = []
     finished = clock().astimezone(ZoneInfo(config.timezone))
     # Headed by the time: a cron log of --quiet runs is a dated list, not a pile of tables.
@@ -104,8 +125,19 @@ def run(args: argparse.Namespace, config: Config) -> int:
         )
     )
     failed = outcome.failed_sources()
+    if outcome.interrupted:
+        # Stored articles are published by the next crawl or `cityfeeds feeds`.
+        print("cityfeeds: crawl interrupted; runs recorded as interrupted", file=sys.stderr)
+        return INTERRUPTED_EXIT
     if not args.no_feeds:
         print(build_summary(rebuild_feeds(config)))
+    for name in outcome.deferred_sources():
+        at = (outcome.runs[name].get("stats") or {}).get("retry_at") or "later"
+        print(
+            f"cityfeeds: {name} deferred: the site asked to come back later; "
+            f"next attempt not before {at}",
+            file=sys.stderr,
+        )
     if failed:
         print(f"cityfeeds: {len(failed)} source(s) failed: {', '.join(failed)}", file=sys.stderr)
         if len(failed) == len(names) and all(

@@ -196,7 +196,12 @@ def run(args: argparse.Namespace, config: Config | None) -> int:
         first, second = (s.name for s in demo_cfg.sources)
         for sources, no_feeds in (([first], True), ([second], False)):
             crawl_args = argparse.Namespace(
-                sources=sources, no_feeds=no_feeds, timeout=300, quiet=False, verbose=args.verbose
+                sources=sources,
+                no_feeds=no_feeds,
+                timeout=300,
+                quiet=False,
+                verbose=args.verbose,
+                wait=False,
             )
             status = max(status, crawl_run(crawl_args, demo_cfg))
         print()

@@ -17,6 +17,10 @@ Serve output/ to feed readers: strong content-based ETags and Last-Modified, 304
 If-None-Match / If-Modified-Since, HEAD, gzip (its own ETag, Vary: Accept-Encoding) and
 Cache-Control: public, max-age=300. Nothing outside output/ is reachable. Set base_url in
 cityfeeds.toml to where this is reachable; for nginx instead see docs/nginx.md.
+
+With --metrics, GET /metrics answers Prometheus metrics read from the store (runs, sources,
+articles, feed builds) and of this process (memory); see docs/deploy.md. The service
+(`cityfeeds run`) serves /metrics itself.
 """
 
 
@@ -31,6 +35,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``cityfeeds serve``."""
     parser.add_argument("--host", default="127.0.0.1", help="address (default: %(default)s)")
     parser.add_argument("--port", type=int, default=8080, help="port (default: %(default)s)")
+    parser.add_argument(
+        "--metrics", action="store_true", help="also answer GET /metrics (Prometheus text format)"
+    )
 
 
 def run(args: argparse.Namespace, config: Any) -> int:
@@ -46,8 +53,24 @@ def run(args: argparse.Namespace, config: Any) -> int:
     if not output_dir.is_dir():
         log.error("output directory %s does not exist; run a build first", output_dir)
         return 2
+    extra_routes = []
+    store = None
+    if args.metrics:
+        from cityfeeds.service.metrics import (
+            StoreCollector,
+            make_registry,
+            metrics_route,
+            store_report,
+        )
+        from crawler.context import utcnow
+        from crawler.storage import Store
+
+        store = Store.open(config.database_url)
+        report = store_report(config, store, utcnow)
+        registry = make_registry([StoreCollector(store, report, [s.name for s in config.sources])])
+        extra_routes.append(metrics_route(registry))
     try:
-        serve(output_dir, host=args.host, port=args.port)
+        serve(output_dir, host=args.host, port=args.port, extra_routes=extra_routes)
     except OSError as exc:
         print(
             f"cityfeeds: cannot serve on {args.host}:{args.port}: {exc.strerror or exc} "
@@ -55,4 +78,7 @@ def run(args: argparse.Namespace, config: Any) -> int:
             file=sys.stderr,
         )
         return 1
+    finally:
+        if store is not None:
+            store.close()
     return 0

@@ -10,14 +10,15 @@ from crawler.config import Config
 NAME = "status"
 HELP = "show each source's last run, result, failures, next run and newest article (--json)"
 DESCRIPTION = """\
-One row per source: state (ok, degraded, failing, never run, disabled), last run and its
-result, pages, new and updated articles, dropped items by reason, consecutive failures,
-next run, and the age of the newest article. `degraded` means the last run succeeded but
-found no article links when it used to find many, or most articles lost a field (dates,
-titles): the site probably changed. With --json, the same as a JSON document (plus the
-service health reported by /healthz). Without a running service the health reads `stopped`.
-Exit status 0, or 1 with --check when the last cycle is too old (also for cron installs,
-which run no service) or a source is failing or degraded.
+One row per source: state (ok, degraded, failing, waiting, interrupted, never run, disabled),
+last run and its result, pages, new and updated articles, dropped items by reason,
+consecutive failures, next run, and the age of the newest article. `degraded` means the last
+run succeeded but found no article links when it used to find many, or most articles lost a
+field (dates, titles): the site probably changed. `waiting` means the site asked to come back
+later (429/503 with a long Retry-After): the note says `waiting until HH:MM`. With --json,
+the same as a JSON document (plus the service health reported by /healthz). Without a running
+service the health reads `stopped`. Exit status 0, or 1 with --check when the last cycle is too
+old (also for cron installs, which run no service) or a source is failing or degraded.
 """
 
 
@@ -33,6 +34,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
     from cityfeeds.service.lock import ServiceLock
     from cityfeeds.status import collect_inputs, compute_status, format_time, table_rows
     from crawler.context import utcnow
+    from crawler.lifecycle import close_dead_runs
     from crawler.storage import Store
 
     now = utcnow()
@@ -40,6 +42,8 @@ def run(args: argparse.Namespace, config: Config) -> int:
     scheduler = f"running (pid {holder})" if holder else "not running"
     store = Store.open(config.database_url)
     try:
+        # Runs left "running" by crawls that died are shown as what they are: interrupted.
+        close_dead_runs(store, now)
         # Without a live scheduler there is no next run to show.
         inputs, builds = collect_inputs(config, store, now, next_runs=None if holder else {})
     finally:

@@ -21,6 +21,7 @@ from cityfeeds.service.lock import (
     terminate_group,
     terminate_groups,
 )
+from cityfeeds.service.metrics import ServiceMetrics, make_registry
 from cityfeeds.service.rebuild import FeedRebuilder
 from cityfeeds.service.schedule import (
     backoff_until,
@@ -36,6 +37,7 @@ from cityfeeds.service.schedule import (
 from cityfeeds.status import OK_RESULTS, StatusReport, collect_inputs, compute_status
 from crawler.config import Config
 from crawler.context import utcnow
+from crawler.lifecycle import SourceBusy, close_dead_runs
 from crawler.normalize.dates import parse_retry_after
 from crawler.runner import CrawlOutcome
 
@@ -46,7 +48,6 @@ Clock = Callable[[], datetime]
 CrawlFn = Callable[..., CrawlOutcome]
 
 JOB_PREFIX = "crawl:"
-STALE_MESSAGE = "left unfinished by a service that died"
 
 
 @dataclass
@@ -100,6 +101,8 @@ class Service:
         self.started_at: datetime | None = None
         self.cycles = 0  # successful feed rebuilds since start
         self.last_cycle: datetime | None = None
+        self.metrics = ServiceMetrics(make_registry())
+        self.websub: Any = None  # a feeds.websub.HubNotifier when [websub] hubs are set
         self._store: Any = None
         self._periods: dict[str, float] = {}
         self._launched: dict[str, datetime] = {}
@@ -141,16 +144,18 @@ class Service:
     def _start(self) -> None:
         self.started_at = self.clock()
         reaped = self.children.reap_orphans()
-        stale = self.store.close_stale_runs(now=self.clock(), message=STALE_MESSAGE)
+        # Only runs whose owner process is gone: a `cityfeeds crawl` may be running meanwhile.
+        stale = close_dead_runs(self.store, self.clock())
         if reaped or stale:
             logger.warning(
                 "recovered from an unclean stop: %d orphan crawl(s) stopped, %d run(s) closed",
                 len(reaped),
-                stale,
+                len(stale),
             )
         self.config.output_dir.mkdir(parents=True, exist_ok=True)
+        self._start_monitoring()
         self.rebuilder = FeedRebuilder(
-            self.rebuild,
+            self.metrics.timed(self.rebuild),
             debounce=self.options.debounce,
             max_delay=self.options.max_rebuild_delay,
             on_done=self._rebuilt,
@@ -160,13 +165,13 @@ class Service:
         self.rebuilder.request()
         serve = self.config.schedule.serve if self.options.serve is None else self.options.serve
         if serve:
+            from cityfeeds.service.metrics import metrics_route
             from cityfeeds.service.web import WebServer, status_routes
 
             host = self.options.host or self.config.schedule.host
             port = self.config.schedule.port if self.options.port is None else self.options.port
-            self.web = WebServer(
-                self.config.output_dir, host, port, status_routes(self.status_report)
-            ).start()
+            routes = [*status_routes(self.status_report), metrics_route(self.metrics.registry)]
+            self.web = WebServer(self.config.output_dir, host, port, routes).start()
         self.scheduler = self._build_scheduler()
         self.scheduler.start()
         logger.info(
@@ -177,7 +182,12 @@ class Service:
         )
 
     def _build_scheduler(self) -> Any:
-        from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED
+        from apscheduler.events import (
+            EVENT_JOB_ERROR,
+            EVENT_JOB_EXECUTED,
+            EVENT_JOB_MAX_INSTANCES,
+            EVENT_JOB_MISSED,
+        )
         from apscheduler.executors.pool import ThreadPoolExecutor
         from apscheduler.schedulers.background import BackgroundScheduler
 
@@ -189,6 +199,7 @@ class Service:
         scheduler.add_listener(
             self._on_event, EVENT_JOB_MAX_INSTANCES | EVENT_JOB_MISSED | EVENT_JOB_ERROR
         )
+        scheduler.add_listener(self.metrics.on_job_event, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
         now = self.clock()
         for src in self.config.sources:
             if not src.enabled:
@@ -262,6 +273,8 @@ class Service:
             self.scheduler.shutdown(wait=False)
         if self.rebuilder is not None:
             self.rebuilder.close(flush=True)  # the last crawls' articles get published
+        if self.websub is not None:
+            self.websub.close()
         if self.web is not None:
             self.web.stop()
         if self._store is not None:
@@ -307,6 +320,7 @@ class Service:
 
         Returns what happened: the run's result, or why it was skipped.
         """
+        self.metrics.job_started(name)
         if self._stopping.is_set():
             return "stopping"
         now = self.clock()
@@ -331,6 +345,10 @@ class Service:
             self._active[name] = None
         try:
             outcome, error = self._crawl(name)
+            if isinstance(error, SourceBusy):
+                # A `cityfeeds crawl` of this source is running: not this source's failure.
+                logger.warning("[%s] %s: run skipped", name, error)
+                return "busy"
             result = self._record(name, outcome, error)
             if self.rebuilder is not None:
                 self.rebuilder.request()
@@ -363,6 +381,8 @@ class Service:
                 log_level=self.options.child_log_level,
                 on_start=on_start,
             ), None
+        except SourceBusy as exc:
+            return None, exc
         except Exception as exc:  # the scheduler thread must survive anything a crawl does
             logger.exception("[%s] crawl could not run", name)
             return None, exc
@@ -383,11 +403,20 @@ class Service:
             return "interrupted"
         stats = run.get("stats") or {}
         retry_after = parse_retry_after(stats.get("retry_after"), now)
+        # A deferral (the site asked to come back later) or an interrupt is no failure: the
+        # count of failures stays, and a deferral's next attempt waits for the given time.
+        no_fault = status in ("deferred", "interrupted")
         with self._state_lock:
             state = self.store.get_source_state(name)
-            failures = 0 if ok else int(state.get("consecutive_failures") or 0) + 1
+            failures = int(state.get("consecutive_failures") or 0)
+            if not no_fault:
+                failures = 0 if ok else failures + 1
             until = backoff_until(
-                failures, self.period(name), self.config.schedule.max_backoff, now, retry_after
+                failures if not no_fault else 0,
+                self.period(name),
+                self.config.schedule.max_backoff,
+                now,
+                retry_after if status != "interrupted" else None,
             )
             values: dict[str, Any] = {
                 "consecutive_failures": failures,
@@ -397,7 +426,15 @@ class Service:
             if ok:
                 values["last_success"] = now
             self.store.set_source_state(name, **values)
-        if ok:
+        if status == "deferred":
+            logger.warning(
+                "[%s] crawl deferred: %s new, %s updated; %s",
+                name,
+                run.get("new", 0),
+                run.get("updated", 0),
+                f"waiting until {until.isoformat(timespec='seconds')}" if until else "no wait",
+            )
+        elif ok or no_fault:
             logger.info(
                 "[%s] crawl %s: %s new, %s updated, %s pages",
                 name, status, run.get("new", 0), run.get("updated", 0), run.get("pages", 0),
@@ -415,6 +452,12 @@ class Service:
         return status
 
     def _rebuilt(self, report: Any, error: BaseException | None) -> None:
+        self.metrics.count_build(report, error)
+        if self.websub is not None and error is None:
+            from feeds.websub import changed_feed_urls
+
+            # Queued only: the hubs are told from their own threads (never delays the cycle).
+            self.websub.notify(changed_feed_urls(self.config, report))
         failures = getattr(report, "failures", None) if error is None else {"*": str(error)}
         if error is None:
             self.cycles += 1
@@ -432,6 +475,25 @@ class Service:
                 len(getattr(report, "changed", ())),
                 len(getattr(report, "reused", ())),
             )
+
+    def _start_monitoring(self) -> None:
+        """Export the store through /metrics, and start the WebSub notifier if hubs are set."""
+        from cityfeeds.service.metrics import StoreCollector, WebSubCollector
+
+        sources = [s.name for s in self.config.sources]
+        self.metrics.registry.register(StoreCollector(self.store, self.status_report, sources))
+        if self.config.websub.hubs:
+            from feeds.websub import HubNotifier
+
+            spec = self.config.websub
+            self.websub = HubNotifier(
+                spec.hubs,
+                user_agent=self.config.crawl.user_agent,
+                attempts=spec.attempts,
+                backoff=spec.backoff,
+                timeout=spec.timeout,
+            ).start()
+            self.metrics.registry.register(WebSubCollector(self.websub.stats))
 
     def _on_event(self, event: Any) -> None:
         from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED
@@ -476,7 +538,7 @@ class Service:
             until = inp.state.get("backoff_until")
             if until is not None and inp.next_run is not None and until > inp.next_run:
                 inp.next_run = until
-        return compute_status(
+        report = compute_status(
             inputs,
             builds,
             now,
@@ -484,3 +546,6 @@ class Service:
             started_at=self.started_at,
             scheduler=f"running (pid {os.getpid()})",
         )
+        if self.websub is not None:
+            report.websub = self.websub.stats()
+        return report

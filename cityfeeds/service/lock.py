@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from crawler.config import Config
+from crawler.lifecycle import data_dir
 
 logger = logging.getLogger(__name__)
 
@@ -23,16 +24,6 @@ CHILD_MARKER = b"crawler.runner"
 
 class AlreadyRunning(Exception):
     """Another scheduler holds the lock of this data set."""
-
-
-def data_dir(config: Config) -> Path:
-    """Where the service keeps its lock and bookkeeping: the SQLite file's folder, else ./data."""
-    url = config.database_url
-    if url.startswith("sqlite") and "///" in url:
-        path = url.split("///", 1)[1]
-        if path and path != ":memory:" and not path.startswith("file:"):
-            return Path(path).resolve().parent
-    return (config.root / "data").resolve()
 
 
 def lock_path(config: Config) -> Path:
@@ -191,16 +182,21 @@ def terminate_group(pid: int, *, grace: float = 5.0) -> None:
 
 
 def terminate_groups(pids: list[int], *, grace: float = 5.0) -> None:
-    """SIGTERM several crawl children's process groups at once, SIGKILL those left after ``grace``.
+    """SIGTERM several crawl children at once, SIGKILL the groups of those left after ``grace``.
 
-    Scrapy answers SIGTERM with a graceful close (the run is recorded); a child stuck in a
-    hung download may not manage it in time, hence the SIGKILL.
+    SIGTERM goes to the child alone: it stops its crawl, shuts its extraction workers down in
+    order and records the run as interrupted (crawler.runner); signalling the whole group would
+    kill the workers under pages in flight. A child stuck in a hung call may not manage it in
+    time, hence the SIGKILL of its whole group.
     """
     for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 2.0)):
         alive = []
         for pid in pids:
             try:
-                os.killpg(pid, sig)
+                if sig == signal.SIGTERM:
+                    os.kill(pid, sig)
+                else:
+                    os.killpg(pid, sig)
                 alive.append(pid)
             except (ProcessLookupError, PermissionError):
                 continue

@@ -27,7 +27,7 @@ from crawler.discovery import (
 )
 from crawler.extraction import extract_article
 from crawler.items import ArticleItem
-from crawler.middlewares import Blocked
+from crawler.middlewares import Blocked, NotFetched
 from crawler.normalize.urls import host_of, registered_domain_matches, url_identity
 from crawler.workpool import (
     BrokenProcessPool,
@@ -60,6 +60,7 @@ class NewsSpider(scrapy.Spider):
         self.sitemaps_seen: set[str] = set()
         self.discovery_ok = 0
         self.discovery_failed = 0
+        self.extracting = 0  # pages in the extraction pool now (an interrupt counts them)
 
     @classmethod
     def update_settings(cls, settings: Any) -> None:
@@ -292,6 +293,7 @@ class NewsSpider(scrapy.Spider):
         if not self._extractable(response):
             return
         fetched_at = get_context(self.crawler).clock()
+        self.extracting += 1
         try:
             data = await self._extraction_pool().extract(
                 response.body, response.url, now=fetched_at, **self._extract_options(response)
@@ -301,6 +303,8 @@ class NewsSpider(scrapy.Spider):
             # so it stays unknown and the next run fetches it again.
             count_drop(self.crawler, "extract_crash", response.url, level=logging.ERROR)
             return
+        finally:
+            self.extracting -= 1
         yield self._article_item(response, data, fetched_at)
 
     def parse_article_inline(self, response: Response) -> Iterator[Any]:
@@ -375,6 +379,8 @@ class NewsSpider(scrapy.Spider):
 
     def discovery_error(self, failure: Failure) -> None:
         """A feed/sitemap/listing could not be fetched: counted; the run may still succeed."""
+        if isinstance(failure.value, NotFetched):
+            return  # the run stopped before this request left: counted as not fetched
         self.discovery_failed += 1
         request = failure.request  # type: ignore[attr-defined]
         self.crawler.stats.inc_value("cityfeeds/errors/discovery")
@@ -386,6 +392,8 @@ class NewsSpider(scrapy.Spider):
     def article_error(self, failure: Failure) -> None:
         """An article page could not be fetched: counted and logged, never silently lost."""
         request = failure.request  # type: ignore[attr-defined]
+        if isinstance(failure.value, NotFetched):
+            return  # the run stopped before this request left: counted as not fetched
         self.crawler.stats.inc_value("cityfeeds/errors/article")
         if not isinstance(failure.value, Blocked):  # a policy block is counted where it happened
             count_drop(self.crawler, "fetch_error", f"{request.url}: {_failure_text(failure)}")

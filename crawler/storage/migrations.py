@@ -24,8 +24,15 @@ def _add_feed_signatures(conn: Connection) -> None:
     conn.execute(text("ALTER TABLE feed_builds ADD COLUMN stamp VARCHAR(64)"))
 
 
+def _add_run_owner(conn: Connection) -> None:
+    # Version 4: runs recorded before have no owner; a stale one among them is closed as
+    # interrupted by the next crawl, status or service start.
+    conn.execute(text("ALTER TABLE runs ADD COLUMN pid INTEGER"))
+    conn.execute(text("ALTER TABLE runs ADD COLUMN host VARCHAR(255)"))
+
+
 def _add_stories(conn: Connection) -> None:
-    # Version 4: story clustering. Articles stored before have no story (NULL) and show as
+    # Version 5: story clustering. Articles stored before have no story (NULL) and show as
     # their own entries until `cityfeeds feeds --recluster` assigns them.
     conn.execute(text("ALTER TABLE articles ADD COLUMN story_id INTEGER"))
     conn.execute(text("CREATE INDEX ix_articles_story ON articles (story_id)"))
@@ -38,6 +45,7 @@ def _add_stories(conn: Connection) -> None:
 MIGRATIONS: list[Callable[[Connection], None]] = [
     _add_html_policy,
     _add_feed_signatures,
+    _add_run_owner,
     _add_stories,
 ]
 SCHEMA_VERSION = 1 + len(MIGRATIONS)

@@ -30,14 +30,22 @@ class RunStats:
 class RunStore(Database):
     """The ``runs`` table: one row per crawl run of a source."""
 
-    def start_run(self, source: str, *, now: datetime) -> int:
-        """Record the start of a crawl run; returns its id."""
+    def start_run(
+        self, source: str, *, now: datetime, pid: int | None = None, host: str | None = None
+    ) -> int:
+        """Record the start of a crawl run owned by process ``pid`` on ``host``; returns its id."""
 
         def run() -> int:
             with self._write() as conn:
                 inserted = conn.execute(
                     insert(runs).values(
-                        source=source, started_at=now, status="running", dropped={}, stats={}
+                        source=source,
+                        started_at=now,
+                        status="running",
+                        dropped={},
+                        stats={},
+                        pid=pid,
+                        host=host,
                     )
                 ).inserted_primary_key
                 assert inserted is not None
@@ -109,6 +117,39 @@ class RunStore(Database):
                 return True
 
         return retry_locked(run)
+
+    def get_run(self, run_id: int) -> dict[str, Any] | None:
+        """One run as a dict, or None."""
+        with self._read() as conn:
+            row = conn.execute(select(runs).where(runs.c.id == run_id)).mappings().first()
+        return dict(row) if row is not None else None
+
+    def running_runs(self) -> list[dict[str, Any]]:
+        """Runs still marked ``running`` (live, or left so by a process that died)."""
+        with self._read() as conn:
+            query = select(runs).where(runs.c.status == "running").order_by(runs.c.id)
+            return [dict(r) for r in conn.execute(query).mappings()]
+
+    def close_run(
+        self, run_id: int, *, status: str, now: datetime, message: str, only_running: bool = True
+    ) -> bool:
+        """Set a run's final status and message, keeping the figures it already has.
+
+        With ``only_running`` (the default) a run another process has already closed is left
+        alone; returns whether the row changed.
+        """
+
+        def run() -> bool:
+            with self._write() as conn:
+                query = update(runs).where(runs.c.id == run_id)
+                if only_running:
+                    query = query.where(runs.c.status == "running")
+                values: dict[str, Any] = {"status": status, "message": message}
+                if only_running:
+                    values["finished_at"] = now
+                return bool(conn.execute(query.values(**values)).rowcount)
+
+        return bool(retry_locked(run))
 
     def close_stale_runs(self, *, now: datetime, message: str = "process died") -> int:
         """Mark runs left 'running' by a killed process as killed; returns how many."""

@@ -146,7 +146,8 @@ runs = Table(
     Column("source", String(64), nullable=False),
     Column("started_at", UTCDateTime, nullable=False),
     Column("finished_at", UTCDateTime),
-    Column("status", String(16), nullable=False),  # running | ok | degraded | failed | killed
+    # running | ok | degraded | partial | deferred | failed | interrupted | killed (docs/runs.md)
+    Column("status", String(16), nullable=False),
     Column("pages", Integer, nullable=False, default=0),
     Column("new", Integer, nullable=False, default=0),
     Column("updated", Integer, nullable=False, default=0),
@@ -155,6 +156,10 @@ runs = Table(
     Column("errors", Integer, nullable=False, default=0),
     Column("message", Text),
     Column("stats", JSON, nullable=False, default=dict),
+    # The process that owns a running run, so a row it left ``running`` when it died can be
+    # told from a live one (crawler.lifecycle.close_dead_runs).
+    Column("pid", Integer),
+    Column("host", String(255)),
     Index("ix_runs_source_started", "source", "started_at"),
 )
 

@@ -7,12 +7,21 @@ from crawler.storage.engine import open_engine, retry_locked
 from crawler.storage.feed_builds import FeedBuildStore
 from crawler.storage.http_cache import HttpCacheStore
 from crawler.storage.migrations import upgrade
+from crawler.storage.monitoring import MonitoringStore
 from crawler.storage.runs import RunStore
 from crawler.storage.source_state import SourceStateStore
 from crawler.storage.stories import StoryStore
 
 
-class Store(ArticleStore, RunStore, HttpCacheStore, FeedBuildStore, SourceStateStore, StoryStore):
+class Store(
+    ArticleStore,
+    RunStore,
+    HttpCacheStore,
+    FeedBuildStore,
+    SourceStateStore,
+    MonitoringStore,
+    StoryStore,
+):
     """All database access of cityfeeds. Open one per process (never share across a fork).
 
     Each storage area is its own class on the shared :class:`crawler.storage.engine.Database`

@@ -29,9 +29,9 @@ def test_a_version_1_database_is_migrated_in_place(db_url: str) -> None:
     # A database as the first release created it: no html_policy column, schema version 1.
     engine = create_engine(db_url)
     old = MetaData()
-    added = {"html_policy", "signature", "stamp", "story_id"}  # by migrations 2, 3 and 4
+    added = {"html_policy", "signature", "stamp", "pid", "host", "story_id"}  # migrations 2-5
     for table in metadata.sorted_tables:
-        if table.name in ("stories", "story_members"):  # created by migration 4
+        if table.name in ("stories", "story_members"):  # created by migration 5
             continue
         columns = [c._copy() for c in table.columns if c.name not in added]
         Table(table.name, old, *columns)
@@ -50,14 +50,16 @@ def test_a_version_1_database_is_migrated_in_place(db_url: str) -> None:
     try:
         with store.engine.connect() as conn:
             versions = conn.execute(select(schema_version.c.version)).scalars()
-            assert sorted(versions) == [1, 2, 3, 4] and SCHEMA_VERSION == 4
+            assert sorted(versions) == [1, 2, 3, 4, 5] and SCHEMA_VERSION == 5
         kept = store.get_article("https://vm.ru/news/1-slug")
         assert kept is not None and kept.title == "Новость 1" and kept.html_policy is None
         store.upsert_article(make(2, html_policy=SANITIZE_POLICY), now=NOW)
         assert store.get_article(make(2).url).html_policy == SANITIZE_POLICY  # type: ignore[union-attr]
         store.record_feed_builds([FeedBuild("all", True, None, 1, "s" * 64, "d" * 64)])
         assert store.feed_signatures() == {"all": ("s" * 64, "d" * 64)}
-        # Migration 4: the old article has no story yet; a new one gets one.
+        run_id = store.start_run("vm", now=NOW, pid=4321, host="crawl-1")
+        assert (store.get_run(run_id) or {}).get("pid") == 4321
+        # Migration 5: the old article has no story yet; a new one gets one.
         assert store.recent_stories(since=NOW - timedelta(days=3650), min_size=1) == []
         new = store.get_article(make(2).url)
         assert new is not None

@@ -55,3 +55,20 @@ def test_workers_add_to_a_run_without_losing_counts(db_url: str) -> None:
             store.add_to_run(run_id, {"status": 1})
     finally:
         store.close()
+
+
+def test_run_owner_and_closing_a_run_keeps_its_figures(store: Store) -> None:
+    run_id = store.start_run("vm", now=NOW, pid=4321, host="crawl-1")
+    other = store.start_run("m24", now=NOW)
+    assert [(r["id"], r["pid"], r["host"]) for r in store.running_runs()] == [
+        (run_id, 4321, "crawl-1"),
+        (other, None, None),
+    ]
+    store.finish_run(run_id, status="interrupted", stats=RunStats(pages=4, new=2), now=NOW)
+    # Only a running row is closed, unless told otherwise; the figures stay either way.
+    assert not store.close_run(run_id, status="failed", now=NOW, message="late")
+    assert store.close_run(run_id, status="killed", now=NOW, message="timeout", only_running=False)
+    run = store.get_run(run_id) or {}
+    assert (run["status"], run["message"], run["pages"], run["new"]) == ("killed", "timeout", 4, 2)
+    assert store.close_run(other, status="interrupted", now=NOW, message="owner gone")
+    assert store.running_runs() == [] and store.get_run(10**6) is None

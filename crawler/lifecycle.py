@@ -1,0 +1,244 @@
+"""Crawl processes' lifecycle: die with the parent, one crawl per source, dead runs closed.
+
+* :func:`die_with_parent`: a crawl child (or extraction worker) must not outlive the process
+  that started it, even when that one is killed with SIGKILL: ``PR_SET_PDEATHSIG`` on Linux,
+  a thread watching ``os.getppid()`` elsewhere.
+* :class:`SourceLocks`: ``flock`` files, one per source, in the data folder. The kernel frees
+  them when the holder dies (even by SIGKILL), so a stale lock never blocks the next crawl.
+* :func:`close_dead_runs`: a run row left ``running`` by a process that no longer exists is
+  closed as ``interrupted`` (docs/runs.md).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import fcntl
+import logging
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from crawler.config import Config
+
+logger = logging.getLogger(__name__)
+
+PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+#: The crawl child learns its parent's pid from this variable (to catch a parent that died
+#: between fork and ``prctl``).
+PARENT_ENV = "CITYFEEDS_PARENT_PID"
+#: A process started this long after a run began cannot be the run's owner (pid reuse).
+_START_SLACK = timedelta(seconds=2)
+
+
+def hostname() -> str:
+    """This machine's name, as recorded with each run's owner pid."""
+    return socket.gethostname()
+
+
+def data_dir(config: Config) -> Path:
+    """Where locks and bookkeeping live: the SQLite file's folder, else ``./data``."""
+    url = config.database_url
+    if url.startswith("sqlite") and "///" in url:
+        path = url.split("///", 1)[1]
+        if path and path != ":memory:" and not path.startswith("file:"):
+            return Path(path).resolve().parent
+    return (config.root / "data").resolve()
+
+
+# -- dying with the parent -------------------------------------------------------------------
+
+
+def die_with_parent(sig: int = signal.SIGTERM, *, parent: int | None = None) -> str:
+    """Have this process receive ``sig`` when its parent dies; returns the mechanism used.
+
+    ``parent`` is the pid the parent announced (``$CITYFEEDS_PARENT_PID``): if the parent is
+    already gone when this runs, the signal is sent at once. Linux signals the death of the
+    parent *thread* that started this process; ``crawl_subprocess`` waits for its child in
+    that very thread, so the two coincide.
+    """
+    expected = parent if parent is not None else os.getppid()
+    how = "watch"
+    if sys.platform.startswith("linux") and _prctl_pdeathsig(sig):
+        how = "prctl"
+    else:
+        _watch_parent(expected, sig)
+    if os.getppid() != expected:
+        os.kill(os.getpid(), sig)  # the parent died before the mechanism was in place
+    return how
+
+
+def _prctl_pdeathsig(sig: int) -> bool:
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return int(libc.prctl(PR_SET_PDEATHSIG, int(sig), 0, 0, 0)) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def _watch_parent(parent: int, sig: int, interval: float = 0.5) -> None:
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(interval)
+        os.kill(os.getpid(), sig)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+# -- process liveness ------------------------------------------------------------------------
+
+
+def process_started(pid: int) -> datetime | None:
+    """When process ``pid`` started (Linux ``/proc``); None if unknown or gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        boot = next(
+            float(line.split()[1])
+            for line in Path("/proc/stat").read_text().splitlines()
+            if line.startswith("btime ")
+        )
+    except (OSError, IndexError, StopIteration, ValueError):
+        return None
+    ticks = int(fields[19])  # field 22 of stat(5); fields[0] here is field 3
+    return datetime.fromtimestamp(boot + ticks / os.sysconf("SC_CLK_TCK"), UTC)
+
+
+def process_alive(pid: int, *, started_before: datetime | None = None) -> bool:
+    """Whether ``pid`` is alive (not a zombie) and, if known, started before ``started_before``.
+
+    The second check tells a dead owner from an unrelated process that reused its pid.
+    """
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    try:
+        if "\nState:\tZ" in Path(f"/proc/{pid}/status").read_text():
+            return False  # a zombie is dead, only not yet reaped
+    except OSError:
+        pass
+    if started_before is not None:
+        began = process_started(pid)
+        if began is not None and began > started_before + _START_SLACK:
+            return False
+    return True
+
+
+def close_dead_runs(store: Any, now: datetime, *, host: str | None = None) -> list[int]:
+    """Close as ``interrupted`` the runs left ``running`` by processes of this host that died.
+
+    Runs owned by another host are left alone (their owner cannot be checked from here); runs
+    recorded before owners were (no pid) are closed. Returns the ids closed.
+    """
+    here = host or hostname()
+    closed = []
+    for run in store.running_runs():
+        pid, owner_host = run.get("pid"), run.get("host")
+        if owner_host not in (None, here):
+            continue
+        if pid is not None and process_alive(int(pid), started_before=run["started_at"]):
+            continue
+        who = f"process {pid} on {owner_host}" if pid is not None else "an earlier version"
+        message = f"left running by {who}, which no longer exists"
+        if store.close_run(run["id"], status="interrupted", now=now, message=message):
+            logger.warning("[%s] run %s %s: closed", run["source"], run["id"], message)
+            closed.append(int(run["id"]))
+    return closed
+
+
+# -- one crawl per source --------------------------------------------------------------------
+
+
+class SourceBusy(Exception):
+    """A source is already being crawled by another process."""
+
+    def __init__(self, busy: dict[str, int | None]) -> None:
+        self.busy = busy
+        names = ", ".join(
+            f"{name} (pid {pid})" if pid else name for name, pid in sorted(busy.items())
+        )
+        super().__init__(f"already being crawled by another process: {names}")
+
+
+class SourceLocks:
+    """Exclusive ``flock`` per source, in ``folder`` (``<data>/locks/<source>.lock``).
+
+    The file descriptors are close-on-exec; pass :attr:`fds` to the crawl child so the locks
+    stay held while either process lives.
+    """
+
+    def __init__(self, folder: Path, sources: Sequence[str]) -> None:
+        self.folder = folder
+        self.sources = sorted(set(sources))  # one order everywhere: no deadlock with --wait
+        self._fds: dict[str, int] = {}
+
+    @classmethod
+    def for_config(cls, config: Config, sources: Sequence[str]) -> SourceLocks:
+        """The locks of ``sources`` in ``config``'s data folder."""
+        return cls(data_dir(config) / "locks", sources)
+
+    @property
+    def fds(self) -> tuple[int, ...]:
+        """The open lock files (to keep the locks held by a child too)."""
+        return tuple(self._fds.values())
+
+    def path(self, source: str) -> Path:
+        """The lock file of ``source``."""
+        return self.folder / f"{source}.lock"
+
+    def acquire(self, *, wait: bool = False) -> None:
+        """Lock every source, or raise :class:`SourceBusy` naming the busy ones.
+
+        With ``wait``, block until each lock is free instead.
+        """
+        self.folder.mkdir(parents=True, exist_ok=True)
+        busy: dict[str, int | None] = {}
+        for name in self.sources:
+            fd = os.open(self.path(name), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                busy[name] = self._holder(name)
+                continue
+            except BaseException:
+                os.close(fd)
+                self.release()
+                raise
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode())
+            self._fds[name] = fd
+        if busy:
+            self.release()
+            raise SourceBusy(busy)
+
+    def _holder(self, name: str) -> int | None:
+        try:
+            pid = int(self.path(name).read_text().strip() or 0)
+        except (OSError, ValueError):
+            return None
+        return pid if pid > 0 and process_alive(pid) else None
+
+    def release(self) -> None:
+        """Unlock (also done by the kernel when the holders exit)."""
+        for fd in self._fds.values():
+            try:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+            finally:
+                os.close(fd)
+        self._fds.clear()
+
+    def __enter__(self) -> SourceLocks:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()

@@ -1,0 +1,506 @@
+"""Fault catalogue I1–I7 (a crawl's lifecycle): every crawl ends accounted for.
+
+Kill -9 of the CLI, Ctrl-C, stale ``running`` rows, overlapping crawls, an early stop that must
+send nothing more, a long Retry-After that defers the source, and no control port or stray
+files. The crawls here run the real ``cityfeeds crawl`` command against loopback sites.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from crawler.config import load_config
+from crawler.lifecycle import hostname, process_alive
+from crawler.storage import Store
+from tests.faults.support import Handler, Lab, Site, article_html, html_route, rss
+
+pytestmark = [pytest.mark.fault]
+
+ROOT = Path(__file__).resolve().parents[2]
+TITLES = [
+    "Мосгортранс продлил маршрут электробуса до метро",
+    "В Южном округе открыли новый сквер",
+    "На Тверской начали ремонт тротуаров",
+]
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
+    """Poll ``predicate`` until it is truthy (never a fixed sleep)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def slow_route(release: threading.Event) -> Callable[[Handler, Site], None]:
+    """A page that answers only when ``release`` is set (or the site closes)."""
+
+    def serve(handler: Handler, site: Site) -> None:
+        while not (release.is_set() or site.stop_event.is_set()):
+            release.wait(0.1)
+        handler.send(
+            200, {"Content-Type": "text/html; charset=utf-8"}, article_html(TITLES[0]).encode()
+        )
+
+    return serve
+
+
+def slow_site(lab: Lab, release: threading.Event) -> Site:
+    """Two quick articles and one that hangs until ``release``."""
+    site = lab.site(
+        {
+            "/robots.txt": html_route("User-agent: *\nAllow: /\n", "text/plain"),
+            "/news/1": html_route(article_html(TITLES[1])),
+            "/news/2": html_route(article_html(TITLES[2])),
+            "/news/slow": slow_route(release),
+        }
+    )
+    site.routes["/rss.xml"] = html_route(
+        rss(site.base, ["/news/slow", "/news/1", "/news/2"]), "application/rss+xml"
+    )
+    return site
+
+
+def cli(cfg: Path, *args: str, env: dict[str, str] | None = None, **kwargs: Any) -> Any:
+    """Start ``cityfeeds --config CFG ARGS`` (stdout and stderr merged into a pipe)."""
+    base = {**os.environ, "PYTHONPATH": str(ROOT), "CITYFEEDS_EXTRACT_WORKERS": "2"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "cityfeeds.cli", "--config", str(cfg), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env={**base, **(env or {})},
+        **kwargs,
+    )
+
+
+def descendants(pid: int) -> set[int]:
+    """Every live process below ``pid`` (children, their children, ...), from /proc."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    found: set[int] = set()
+    frontier = {pid}
+    while frontier:
+        frontier = {p for p, ppid in parents.items() if ppid in frontier} - found
+        found |= frontier
+    return found
+
+
+def runs_of(cfg: Path, source: str) -> list[dict[str, Any]]:
+    store = Store.open(load_config(cfg).database_url)
+    try:
+        return store.recent_runs(source, limit=10)
+    finally:
+        store.close()
+
+
+def running(cfg: Path, source: str) -> bool:
+    runs = runs_of(cfg, source)
+    return bool(runs) and runs[0]["status"] == "running"
+
+
+@pytest.fixture
+def lab(tmp_path: Path) -> Any:
+    lab = Lab(tmp_path)
+    yield lab
+    lab.close()
+
+
+# -- I1 kill -9 of the CLI parent ------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_i1_kill_9_of_the_cli_kills_its_crawl_child(lab: Lab) -> None:
+    release = threading.Event()
+    site = slow_site(lab, release)
+    lab.source("i1", site.base)
+    cfg = lab.config_path()
+    proc = cli(cfg, "crawl", "i1", "--no-feeds")
+    try:
+        wait_for(lambda: site.hits("/news/slow"), 60, "the crawl child fetching the slow page")
+        # The extraction workers start with the first article: wait for them too.
+        wait_for(lambda: len(descendants(proc.pid)) >= 3, 60, "crawl child and its workers")
+        family = descendants(proc.pid)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+        wait_for(
+            lambda: not [p for p in family if process_alive(p)], 5, "every crawl process to die"
+        )
+    finally:
+        release.set()
+        if proc.poll() is None:
+            proc.kill()
+    # What the child recorded (or what the next look closes) is a final state, never "running".
+    status = cli(cfg, "status")
+    out = status.communicate(timeout=60)[0].decode()
+    assert not running(cfg, "i1"), out
+
+
+# -- I2 Ctrl-C mid-crawl -----------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_i2_ctrl_c_records_the_run_as_interrupted_with_its_counts(lab: Lab) -> None:
+    release = threading.Event()
+    site = slow_site(lab, release)
+    lab.source("i2", site.base)
+    cfg = lab.config_path()
+    store = Store.open(load_config(cfg).database_url)
+    proc = cli(cfg, "crawl", "i2")
+    try:
+        wait_for(lambda: site.hits("/news/slow"), 60, "the slow page in flight")
+        wait_for(lambda: store.count_articles() >= 2, 60, "the quick articles stored")
+        t0 = time.monotonic()
+        proc.send_signal(signal.SIGINT)  # what a terminal sends the foreground process
+        output = proc.communicate(timeout=30)[0].decode()
+        took = time.monotonic() - t0
+    finally:
+        release.set()
+        if proc.poll() is None:
+            proc.kill()
+        store.close()
+    assert proc.returncode == 130, output
+    # The slow page would hang for as long as the test runs: the crawl did not wait for it.
+    assert took < 15, f"exit took {took:.1f}s"
+    assert "extract_crash" not in output  # the workers were shut down in order, not killed
+    run = runs_of(cfg, "i2")[0]
+    assert run["status"] == "interrupted", run
+    assert run["new"] == 2 and run["pages"] >= 2  # its counts, not an empty failure
+    assert run["stats"]["not_fetched"] == {"interrupted": 1}  # the slow page: accounted for
+    status = cli(cfg, "status").communicate(timeout=60)[0].decode()
+    row = next(line for line in status.splitlines() if line.startswith("i2 "))
+    assert "interrupted" in row and " 2 " in row, status
+
+
+# -- I3 a stale "running" row ------------------------------------------------------------------
+
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_i3_stale_running_row_is_closed_by_status_and_by_the_next_crawl(tmp_path: Path) -> None:
+    lab = Lab(tmp_path)
+    site = lab.site({"/rss.xml": html_route(rss("http://127.0.0.1/", []), "application/rss+xml")})
+    lab.source("i3", site.base)
+    lab.source("i3_live", site.base)
+    cfg = lab.config_path()
+    config = load_config(cfg)
+    store = Store.open(config.database_url)
+    started = datetime.now(UTC) - timedelta(minutes=5)
+    try:
+        dead = store.start_run("i3", now=started, pid=_dead_pid(), host=hostname())
+        # (A live owner started before its run; one that started later merely reused the pid.)
+        live = store.start_run("i3_live", now=datetime.now(UTC), pid=os.getpid(), host=hostname())
+        elsewhere = store.start_run("i3_live", now=started, pid=1, host="another-machine")
+        out = cli(cfg, "status").communicate(timeout=60)[0].decode()
+        closed = store.get_run(dead) or {}
+        assert closed["status"] == "interrupted" and "no longer exists" in closed["message"]
+        assert "interrupted" in next(ln for ln in out.splitlines() if ln.startswith("i3 "))
+        # A live owner's run, and another host's, are not ours to close.
+        assert (store.get_run(live) or {})["status"] == "running"
+        assert (store.get_run(elsewhere) or {})["status"] == "running"
+        # The next crawl closes a stale row too (here: one left after `status` ran).
+        again = store.start_run("i3", now=started, pid=_dead_pid(), host=hostname())
+        lab.run(sources=["i3"], feeds=False)
+        assert (store.get_run(again) or {})["status"] == "interrupted"
+    finally:
+        store.close()
+        lab.close()
+
+
+# -- I4 overlapping crawls -------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_i4_overlapping_crawls_are_refused_or_wait_and_never_share_a_run(lab: Lab) -> None:
+    release = threading.Event()
+    site = slow_site(lab, release)
+    lab.source("i4", site.base)
+    cfg = lab.config_path()
+    first = cli(cfg, "crawl", "i4", "--no-feeds")
+    waiting = None
+    try:
+        wait_for(lambda: site.hits("/news/slow"), 60, "the first crawl mid-way")
+        second = cli(cfg, "crawl", "i4", "--no-feeds")
+        out = second.communicate(timeout=60)[0].decode()
+        assert second.returncode == 75, out
+        assert "already being crawled" in out and "i4" in out
+        assert len(runs_of(cfg, "i4")) == 1  # the refused crawl recorded nothing
+        waiting = cli(cfg, "crawl", "i4", "--no-feeds", "--wait")
+        pid = str(waiting.pid)
+        wait_for(lambda: _blocked_on_a_lock(pid), 60, "the --wait crawl blocked on the lock")
+        assert len(runs_of(cfg, "i4")) == 1  # it waits and has crawled nothing yet
+        release.set()
+        first_out = first.communicate(timeout=120)[0].decode()
+        waited_out = waiting.communicate(timeout=120)[0].decode()
+    finally:
+        release.set()
+        for proc in (first, waiting):
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+    assert first.returncode == 0, first_out
+    assert waiting.returncode == 0, waited_out
+    older, newer = sorted(runs_of(cfg, "i4"), key=lambda r: r["id"])
+    assert older["status"] == newer["status"] == "ok"
+    assert older["new"] == 3 and newer["new"] == 0  # each crawl read back its own run
+    assert newer["started_at"] >= older["finished_at"]  # one after the other, never together
+
+
+def _blocked_on_a_lock(pid: str) -> bool:
+    # Waiters appear in /proc/locks as "N: -> FLOCK ADVISORY WRITE <pid> ...".
+    return any(
+        "->" in line and line.split()[5] == pid
+        for line in Path("/proc/locks").read_text().splitlines()
+        if len(line.split()) > 5
+    )
+
+
+# -- I5 early stop: nothing leaves after the stop, the rest is counted ------------------------
+
+
+@pytest.mark.slow
+def test_i5_no_request_after_the_stop_and_unsent_ones_counted(lab: Lab) -> None:
+    others = [f"/news/{i}" for i in range(1, 11)]
+    site = lab.site(
+        {
+            "/robots.txt": html_route("User-agent: *\nAllow: /\n", "text/plain"),
+            "/news/429": (429, {"Retry-After": "3600", "Content-Type": "text/plain"}, b"slow down"),
+            "/news/500": (500, {"Content-Type": "text/plain"}, b"oops"),  # retried
+            **{path: html_route(article_html(f"Новость {path}")) for path in others},
+        }
+    )
+    # The scheduler hands out the feed's links last-first: /news/500 and /news/429 are asked
+    # for first (the 500's retry is scheduled again), and the other ten wait in the host's
+    # download slot (one at a time, 0.3 s apart).
+    site.routes["/rss.xml"] = html_route(
+        rss(site.base, [*others, "/news/429", "/news/500"]), "application/rss+xml"
+    )
+    lab.source("i5", site.base)
+    lab.crawl = {"concurrency_per_host": 1, "download_delay": 0.3}
+    result = lab.run(feeds=False)
+    run = result.runs["i5"]
+    paths = [path for _, path, _ in site.log]
+    stop = paths.index("/news/429")
+    assert paths[stop + 1 :] == []  # the site heard nothing after the response that stopped it
+    assert run["status"] == "deferred"
+    not_fetched = sum((run["stats"].get("not_fetched") or {}).values())
+    dropped = sum((run.get("dropped") or {}).values())
+    assert not_fetched > 0
+    # Every requested article URL: stored, dropped with a reason, or counted not fetched.
+    assert run["new"] + dropped + not_fetched == len(others) + 2, run
+
+
+# -- I6 a long Retry-After defers the source ---------------------------------------------------
+
+
+@pytest.mark.slow
+def test_i6_long_retry_after_defers_exit_0_and_status_waits(lab: Lab) -> None:
+    site = lab.site(
+        {
+            "/robots.txt": html_route("User-agent: *\nAllow: /\n", "text/plain"),
+            "/news/1": html_route(article_html(TITLES[1])),
+            "/news/2": html_route(article_html(TITLES[2])),
+            "/news/429": (429, {"Retry-After": "3600", "Content-Type": "text/plain"}, b"later"),
+        }
+    )
+    # Last-first: the two articles are stored before /news/429 answers.
+    site.routes["/rss.xml"] = html_route(
+        rss(site.base, ["/news/429", "/news/1", "/news/2"]), "application/rss+xml"
+    )
+    lab.source("i6", site.base)
+    lab.crawl = {"concurrency_per_host": 1}
+    cfg = lab.config_path()
+    proc = cli(cfg, "crawl", "i6")
+    out = proc.communicate(timeout=120)[0].decode()
+    assert proc.returncode == 0, out
+    assert "i6 deferred" in out and "next attempt not before" in out
+    run = runs_of(cfg, "i6")[0]
+    assert run["status"] == "deferred" and run["new"] == 2  # keeps what it stored
+    retry_at = datetime.fromisoformat(run["stats"]["retry_at"])
+    assert retry_at >= run["started_at"] + timedelta(seconds=3600)
+    status = cli(cfg, "status").communicate(timeout=60)[0].decode()
+    row = next(line for line in status.splitlines() if line.startswith("i6 "))
+    tz = load_config(cfg).schedule.timezone or load_config(cfg).timezone
+    from zoneinfo import ZoneInfo
+
+    assert "waiting" in row and "failing" not in row, status
+    assert f"waiting until {retry_at.astimezone(ZoneInfo(tz)):%H:%M}" in row, status
+
+
+def test_i6_the_scheduler_waits_for_a_deferred_source(tmp_path: Path) -> None:
+    from cityfeeds.service import Service
+    from tests.test_scheduler import Clock, FakeCrawl, config_with, source
+
+    cfg = config_with(tmp_path, [source("alpha", "every 10m")], max_backoff=7200)
+    deferred = {"status": "deferred", "stats": {"retry_after": 3600}}
+    clock = Clock()
+    svc = Service(cfg, crawl=FakeCrawl({"alpha": [deferred, {"status": "ok"}]}), clock=clock)
+    assert svc.run_source("alpha") == "deferred"
+    state = svc.store.get_source_state("alpha")
+    assert state["backoff_until"] == clock.now + timedelta(seconds=3600)
+    assert state["consecutive_failures"] == 0  # a deferral is no failure
+    clock.advance(minutes=10)
+    assert svc.run_source("alpha") == "backoff"  # not before the time the site gave
+    clock.advance(minutes=51)
+    assert svc.run_source("alpha") == "ok"
+    svc.store.close()
+
+
+# -- I7 no listening socket, no file outside the data and output folders ---------------------
+
+
+def _listening_inodes() -> set[str]:
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if fields[3] == "0A":  # TCP_LISTEN
+                inodes.add(fields[9])
+    return inodes
+
+
+def _socket_inodes(pid: int) -> set[str]:
+    found = set()
+    try:
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            try:
+                target = os.readlink(fd)
+            except OSError:
+                continue
+            if target.startswith("socket:["):
+                found.add(target[len("socket:[") : -1])
+    except OSError:
+        pass
+    return found
+
+
+@pytest.mark.slow
+def test_i7_crawl_child_listens_nowhere_and_writes_only_data_and_output(
+    lab: Lab, tmp_path: Path
+) -> None:
+    release = threading.Event()
+    site = slow_site(lab, release)
+    lab.source("i7", site.base)
+    cfg = lab.config_path()
+    home, cwd = tmp_path / "home", tmp_path / "cwd"
+    home.mkdir()
+    cwd.mkdir()
+    env = {"HOME": str(home), "XDG_STATE_HOME": "", "XDG_DATA_HOME": "", "XDG_CACHE_HOME": ""}
+    proc = cli(cfg, "crawl", "i7", env=env, cwd=cwd)
+    try:
+        wait_for(lambda: site.hits("/news/slow"), 60, "the crawl child running")
+        wait_for(lambda: len(descendants(proc.pid)) >= 3, 60, "crawl child and its workers")
+        listening = _listening_inodes()
+        open_ports = {
+            pid: _socket_inodes(pid) & listening for pid in descendants(proc.pid) | {proc.pid}
+        }
+        release.set()
+        out = proc.communicate(timeout=120)[0].decode()
+    finally:
+        release.set()
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, out
+    assert not any(open_ports.values()), open_ports
+    assert sorted(p.relative_to(home) for p in home.rglob("*")) == []
+    assert sorted(p.relative_to(cwd) for p in cwd.rglob("*")) == []
+    assert "Traceback" not in out
+
+
+# -- robots.txt counted once ---------------------------------------------------------------------
+
+
+def test_robotstxt_response_is_counted_once(lab: Lab) -> None:
+    site = lab.site(
+        {
+            "/robots.txt": html_route("User-agent: *\nAllow: /\n", "text/plain"),
+            "/news/1": html_route(article_html(TITLES[1])),
+        }
+    )
+    site.routes["/rss.xml"] = html_route(rss(site.base, ["/news/1"]), "application/rss+xml")
+    lab.source("robots", site.base)
+    lab.run(feeds=False)
+    assert site.hits("/robots.txt") == 1
+    counts = re.findall(r"'robotstxt/response_count': (\d+)", lab.log_text())
+    assert counts == ["1"], lab.log_text()[-3000:]
+
+
+# -- the final states, as the recorder and the CLI judge them ---------------------------------
+
+
+def test_partial_is_a_finished_run_that_lost_pages_and_no_failure() -> None:
+    from types import SimpleNamespace
+
+    from cityfeeds.status import SourceInputs, source_status
+    from crawler.extensions import RunRecorder
+    from crawler.runner import CrawlOutcome
+
+    spider = SimpleNamespace(discovery_ok=1, discovery_failed=0)
+    lost = {"finish_reason": "finished", "cityfeeds/dropped/fetch_error": 2}
+    status, message = RunRecorder._verdict(spider, "finished", lost)
+    assert status == "partial" and message == "2 article page(s) could not be fetched"
+    refused = {"cityfeeds/dropped/robots_disallowed": 3, "cityfeeds/dropped/too_large": 1}
+    assert RunRecorder._verdict(spider, "finished", refused) == ("ok", None)  # policy, no loss
+    assert RunRecorder._verdict(spider, "interrupted", {})[0] == "interrupted"
+    assert RunRecorder._verdict(spider, "retry_after", {"cityfeeds/retry_after": 60})[0] == (
+        "deferred"
+    )
+    outcome = CrawlOutcome(
+        returncode=0,
+        killed=False,
+        duration=1.0,
+        runs={
+            "a": {"status": "partial"},
+            "b": {"status": "deferred"},
+            "c": {"status": "killed"},
+            "d": {"status": "interrupted"},
+        },
+    )
+    assert outcome.failed_sources() == ["c", "d"] and outcome.deferred_sources() == ["b"]
+    now = datetime.now(UTC)
+    run = {"status": "partial", "started_at": now, "finished_at": now, "stats": {}}
+    assert source_status(SourceInputs("a", True, 1800, [run], {}), now).state == "ok"
+
+
+def test_i4_the_service_skips_a_source_another_crawl_holds(tmp_path: Path) -> None:
+    from cityfeeds.service import Service
+    from crawler.lifecycle import SourceLocks
+    from tests.test_scheduler import config_with, source
+
+    cfg = config_with(tmp_path, [source("alpha")])
+    svc = Service(cfg)  # the real crawl_subprocess
+    with SourceLocks.for_config(cfg, ["alpha"]):  # what a running `cityfeeds crawl` holds
+        assert svc.run_source("alpha") == "busy"
+    assert svc.store.recent_runs("alpha") == []  # no run row, no child started
+    assert svc.store.get_source_state("alpha")["consecutive_failures"] == 0
+    svc.store.close()
