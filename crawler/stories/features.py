@@ -41,15 +41,14 @@ _QUOTED_RE = re.compile(r"[«\"“„]([^»\"”“]{2,60})[»\"”]")
 class Fingerprint:
     """What story matching compares: all sets of folded lemmas or normalised values.
 
-    ``lemmas`` are the content lemmas of title, lead and the start of the text; ``head`` those
-    of the title and the lead's first sentence; ``numbers`` quantities and ordinals («2 000-й»
-    and «двухтысячный» are both ``2000``); ``codes`` route and line codes («т25»); ``dates``
-    day.month; ``places`` the names next to a place word (street, station, district...);
-    ``names`` capitalised words and quoted names.
+    ``lemmas`` are the content lemmas of title, lead and the start of the text; ``numbers``
+    quantities and ordinals of 10 and more («2 000-й» and «двухтысячный» are both ``2000``);
+    ``head_numbers`` those of the title and the lead's first sentence; ``codes`` route and line
+    codes («т25»); ``dates`` day.month; ``places`` the names next to a place word (street,
+    station, district...); ``names`` capitalised words and quoted names.
     """
 
     lemmas: frozenset[str]
-    head: frozenset[str]
     numbers: frozenset[str]
     codes: frozenset[str]
     dates: frozenset[str]
@@ -67,7 +66,7 @@ class Fingerprint:
         return cls(**{name: frozenset(data.get(name, ())) for name in _FIELDS})
 
 
-_FIELDS = ("lemmas", "head", "numbers", "codes", "dates", "places", "names", "head_numbers")
+_FIELDS = ("lemmas", "numbers", "codes", "dates", "places", "names", "head_numbers")
 #: Numbers below this are wording («два электробуса», «4-му диаметру»), not an event's identity.
 MIN_NUMBER = 10
 
@@ -85,7 +84,7 @@ def fingerprint(title: str, lead: str, text: str, lemmatizer: Lemmatizer) -> Fin
     head_text = f"{title}\n{_first_sentence(lead)}" if title else _first_sentence(lead)
     full = f"{title}\n{lead}\n{body}"
     lemmas, names, places, word_numbers = _read(full, lemmatizer)
-    head, _, _, head_words = _read(head_text, lemmatizer)
+    _, _, _, head_words = _read(head_text, lemmatizer)
     facts = number_facts(full)
     head_facts = number_facts(head_text)
     for quoted in _QUOTED_RE.findall(full):
@@ -94,7 +93,6 @@ def fingerprint(title: str, lead: str, text: str, lemmatizer: Lemmatizer) -> Fin
         )
     return Fingerprint(
         lemmas=frozenset(lemmas),
-        head=frozenset(head),
         numbers=_big(facts.numbers | word_numbers),
         codes=facts.codes,
         dates=facts.dates,

@@ -33,10 +33,10 @@ def compare(a: Fingerprint, b: Fingerprint, settings: StorySettings) -> Verdict:
     """Score reports ``a`` and ``b`` and decide whether they report the same event.
 
     The score is the content similarity (the mean of the Jaccard index and the overlap
-    coefficient of content lemmas, so a short lead inside a long text still counts), the
-    headline similarity, plus a bonus for each kind of shared entity. Numbers, codes, dates and
-    places are also evidence *against*: when both reports name some and share none (route 776
-    against 812, the 2000th bus against the 2500th), they stay apart unless one copies the other.
+    coefficient of content lemmas, so a short lead inside a long text still counts) plus a
+    bonus for each shared number, date, place and name. Numbers, codes, dates and places are
+    also evidence *against*: when both reports name some and share none (route 776 against 812,
+    the 2000th bus against the 2500th, Шаболовка against Лесная), they stay apart.
     """
     similarity = (_jaccard(a.lemmas, b.lemmas) + _overlap(a.lemmas, b.lemmas)) / 2
     evidence = [f"similarity {similarity:.2f}"]
