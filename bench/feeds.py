@@ -1,6 +1,6 @@
 """Benchmark: all feeds from a store of 100k (or 1M) articles vs bare feedgen on the same entries.
 
-    python bench/feeds.py [--articles 100000] [--db FILE] [--repeat 5]
+    python bench/feeds.py [--articles 100000] [--db FILE] [--repeat 5] [--stories]
 
 Fills a SQLite store with bulk inserts (kept between runs), then times ``build_feeds`` (store
 queries + cleaning + rendering RSS, Atom and JSON + atomic writes + index and OPML + status
@@ -32,13 +32,13 @@ from types import SimpleNamespace
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from feedgen.feed import FeedGenerator
-from sqlalchemy import insert, text
+from sqlalchemy import func, insert, select, text
 
 from crawler.models import Article
 from crawler.normalize.html import SANITIZE_POLICY
 from crawler.normalize.urls import url_identity
 from crawler.storage import Store
-from crawler.storage.schema import article_topics, articles
+from crawler.storage.schema import article_topics, articles, stories, story_members
 from feeds.build import build_feeds
 from feeds.render import FORMATS, EntryCache, prepare_feed
 from feeds.specs import feed_specs, store_selection
@@ -49,16 +49,20 @@ BASE_URL = "https://feeds.example.org/"
 PARAGRAPH = "Электробусы вышли на новые маршруты в Южном округе, сообщили в Мосгортрансе. "
 
 
-def bench_config(output: Path) -> SimpleNamespace:
-    """The config attributes the feed builder reads: 3 topics, 5 sources, 50 items per feed."""
+def bench_config(output: Path, *, stories: bool = False) -> SimpleNamespace:
+    """The config attributes the feed builder reads: 3 topics, 5 sources, 50 items per feed;
+    with ``stories``, topic feeds and ``all`` show one entry per story."""
     return SimpleNamespace(
         output_dir=output,
         base_url=BASE_URL,
         feed_size=50,
         feed_max_html_chars=6000,
         timezone="Europe/Moscow",
+        stories=SimpleNamespace(enabled=stories, all_feed=True),
         topics=[
-            SimpleNamespace(id=t, title=t.title(), description=f"Тема {t}", languages=["ru"])
+            SimpleNamespace(
+                id=t, title=t.title(), description=f"Тема {t}", languages=["ru"], stories=True
+            )
             for t in TOPICS
         ],
         sources=[
@@ -290,6 +294,69 @@ def explain(store: Store) -> list[str]:
     return lines
 
 
+def fill_stories(store: Store) -> int:
+    """Group the synthetic articles into stories as cross-source reports would be: runs of
+    three consecutive articles (three sources, minutes apart) form one story. Returns how many
+    stories were written (none when the store has them already)."""
+    with store.engine.begin() as conn:
+        if conn.execute(select(func.count()).select_from(stories)).scalar():
+            return 0
+        ids = conn.execute(select(articles.c.id, articles.c.first_seen).order_by(articles.c.id))
+        rows = [
+            {"id": i // 3 + 1, "article_id": i + 1, "created": seen, "updated": seen, "size": 1}
+            for i, (_, seen) in enumerate(ids)
+            if i % 3 == 0
+        ]
+        conn.execute(insert(stories), rows)
+        conn.execute(text("UPDATE articles SET story_id = (id - 1) / 3 + 1"))
+        count = len(rows)
+        total = int(conn.execute(select(func.count()).select_from(articles)).scalar() or 0)
+        for start in range(0, total, 10_000):
+            members = [
+                {
+                    "article_id": i + 1,
+                    "seq": i + 1,
+                    "published": seen,
+                    "joined_at": seen,
+                    "signature": b"",
+                    "fingerprint": {},
+                    "evidence": [],
+                }
+                for i, seen in conn.execute(
+                    select(articles.c.id - 1, articles.c.first_seen)
+                    .where(articles.c.id > start, articles.c.id <= start + 10_000)
+                    .order_by(articles.c.id)
+                )
+            ]
+            conn.execute(insert(story_members), members)
+        conn.execute(text("UPDATE stories SET size = 3"))
+        conn.execute(text("ANALYZE"))
+    return count
+
+
+def story_overhead(store: Store, repeat: int) -> None:
+    """Print full build times with and without one entry per story (same store, alternated)."""
+    added = fill_stories(store)
+    if added:
+        print(f"stories: grouped the articles into {added} stories of 3 reports")
+    times: dict[bool, list[float]] = {False: [], True: []}
+    for _ in range(repeat):
+        for with_stories in (False, True):
+            with tempfile.TemporaryDirectory() as tmp:
+                config = bench_config(Path(tmp), stories=with_stories)
+                t0 = time.perf_counter()
+                with store.snapshot():
+                    report = build_feeds(config, store)
+                times[with_stories].append(time.perf_counter() - t0)
+                assert report.ok, report.failures
+    without, with_ = (statistics.median(times[k]) for k in (False, True))
+    print(
+        f"full build, median of {repeat}: one entry per article {without * 1000:.0f} ms, "
+        f"one entry per story (related links) {with_ * 1000:.0f} ms, "
+        f"ratio {with_ / without:.2f} (goal <= 1.10)"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -302,6 +369,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--database-url", help="e.g. PostgreSQL (default: the SQLite file --db)")
+    parser.add_argument(
+        "--stories",
+        action="store_true",
+        help="group the articles into stories and compare builds with and without them",
+    )
     args = parser.parse_args(argv)
     db = args.db or Path(tempfile.gettempdir()) / f"cityfeeds-bench-feeds-{args.articles}.db"
     print(
@@ -324,6 +396,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"store: {args.articles} articles ({dialect}), {store.topic_counts()}")
         for line in explain(store):
             print("  plan", line)
+        if args.stories:
+            story_overhead(store, args.repeat)
+            return 0
 
         times: dict[str, list[float]] = {
             "build": [],

@@ -48,6 +48,14 @@ class TopicMatch:
     evidence: list[str] = field(default_factory=list)
 
 
+class RelatedReport(NamedTuple):
+    """Another source's report of the same story, listed under the story's feed entry."""
+
+    url: str
+    source: str  # the source's name as stored; the feed builder shows its title
+    title: str
+
+
 @dataclass
 class Article:
     """A validated, normalized article as stored and published.
@@ -77,6 +85,11 @@ class Article:
     topics: list[TopicMatch] = field(default_factory=list)
     first_seen: datetime | None = None
     fetched_at: datetime | None = None
+    #: In a feed that shows one entry per story: the story's other reports, in the order they
+    #: joined, and when the last one joined (the entry's ``updated`` moves to it). Empty
+    #: everywhere else; never stored from here.
+    related: list[RelatedReport] = field(default_factory=list)
+    story_updated: datetime | None = None
 
 
 class FeedBuild(NamedTuple):

@@ -14,6 +14,7 @@ from crawler.items import ArticleItem
 from crawler.normalize.encoding import looks_like_mojibake
 from crawler.normalize.text import clean_text, dedup_key, is_garbage_value
 from crawler.normalize.urls import is_http_url, url_identity
+from crawler.storage import UpsertResult
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -154,13 +155,20 @@ class TopicsPipeline(_Pipeline):
 
 
 class StorePipeline(_Pipeline):
-    """Upsert articles in batches; a storage failure stops the crawl loudly instead of losing items.
+    """Upsert articles in batches and assign each new one its story; a storage failure stops the
+    crawl loudly instead of losing items.
 
     Articles are buffered and written ``CITYFEEDS_STORE_BATCH`` at a time (or after
     ``CITYFEEDS_STORE_FLUSH_SECONDS``, and when the spider closes), each batch in one write
     transaction: one commit per batch instead of one per article. A crash loses at most the
     unflushed batch, and loses it cleanly: those URLs are not stored, so the next run fetches
     them again. The new/updated/unchanged stats are counted when a batch is written.
+
+    Story assignment (``[stories] enabled``) happens here, right after the batch commits, not in
+    a pipeline of its own: it needs the ids the batch was stored under, and must run where
+    writes are serialized with other workers'. It is a second transaction: a failure there is
+    logged and counted (``cityfeeds/story_error``) but keeps the stored articles, which then
+    show as their own entries until ``cityfeeds feeds --recluster``.
     """
 
     def __init__(self, crawler: Crawler) -> None:
@@ -226,6 +234,31 @@ class StorePipeline(_Pipeline):
             stats.inc_value(f"cityfeeds/{result.status}")
             if item.run_id is not None:
                 stats.inc_value(f"{RUN_STATS}{item.run_id}/{result.status}")
+        if ctx.config.stories.enabled:
+            self._assign_stories(batch, results)
+
+    def _assign_stories(self, batch: list[ArticleItem], results: list[UpsertResult]) -> None:
+        ctx = get_context(self.crawler)
+        stats = self.crawler.stats
+        assert stats is not None
+        new = [
+            (result.article_id, item.article)
+            for item, result in zip(batch, results, strict=True)
+            if result.status == "new" and item.article is not None
+        ]
+        try:
+            assigned = ctx.store.assign_stories(
+                new, settings=ctx.config.stories.settings(), now=ctx.clock()
+            )
+        except Exception as exc:  # the articles are stored: never lose the crawl over stories
+            stats.inc_value("cityfeeds/story_error")
+            logger.exception(
+                "[%s] cannot assign stories to %d articles: %s", batch[0].source, len(new), exc
+            )
+            return
+        joined = sum(1 for a in assigned if not a.new_story)
+        if joined:
+            stats.inc_value("cityfeeds/story_joined", joined)
 
 
 def _close_spider(crawler: Crawler, reason: str) -> None:

@@ -28,7 +28,7 @@ from feeds.publish import (
     write_opml,
 )
 from feeds.render import FORMATS, EntryCache, input_signature, prepare_feed
-from feeds.specs import feed_specs, store_selection
+from feeds.specs import feed_specs, store_selection, story_feeds
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,11 @@ class FeedStore(Protocol):
     """What the builder needs from the store (``crawler.storage.Store``)."""
 
     def feed_articles(
-        self, selections: Sequence[tuple[str | None, str | None]], *, limit: int = 50
+        self,
+        selections: Sequence[tuple[str | None, str | None]],
+        *,
+        limit: int = 50,
+        stories: Sequence[bool] | None = None,
     ) -> list[list[Article]]: ...
 
     def record_feed_builds(self, outcomes: Sequence[FeedBuild]) -> None: ...
@@ -107,23 +111,41 @@ class BuildReport:
         return not self.failures
 
 
-def _read(store: FeedStore, specs: Sequence[FeedSpec], limit: int) -> list[list[Article] | str]:
+def _read(
+    store: FeedStore, specs: Sequence[FeedSpec], limit: int, stories: Sequence[bool]
+) -> list[list[Article] | str]:
     """The articles of every feed in one store read, or per feed the error reading it.
 
-    When the joint read fails, each feed is read alone, so one bad query fails only its feed.
+    ``stories`` says, per feed, whether it shows one entry per story. When the joint read
+    fails, each feed is read alone, so one bad query fails only its feed.
     """
     try:
-        return list(store.feed_articles([store_selection(s) for s in specs], limit=limit))
+        selections = [store_selection(s) for s in specs]
+        return list(store.feed_articles(selections, limit=limit, stories=stories))
     except Exception:
         log.exception("reading the store for all feeds at once failed; reading feed by feed")
     found: list[list[Article] | str] = []
-    for spec in specs:
+    for spec, collapse in zip(specs, stories, strict=True):
         try:
-            found.append(store.feed_articles([store_selection(spec)], limit=limit)[0])
+            selection = [store_selection(spec)]
+            found.append(store.feed_articles(selection, limit=limit, stories=[collapse])[0])
         except Exception as exc:
             log.exception("feed %s: reading the store failed", spec.path)
             found.append(f"{type(exc).__name__}: {exc}")
     return found
+
+
+def _name_sources(config: Config, reads: Sequence[list[Article] | str]) -> None:
+    """Show each related report's source by its title («Москва 24»), not its config name."""
+    titles = {s.name: s.title for s in config.sources}
+    for found in reads:
+        if isinstance(found, str):
+            continue
+        for article in found:
+            if article.related:  # a story entry: a copy made for this feed alone
+                article.related = [
+                    r._replace(source=titles.get(r.source, r.source)) for r in article.related
+                ]
 
 
 def _info(spec: FeedSpec, site_url: str, articles: list[Article] | None) -> FeedInfo:
@@ -335,7 +357,9 @@ def build_feeds(config: Config, store: FeedStore, *, only: set[str] | None = Non
             output_dir, base_url, max_html_chars, writer, hubs=hubs, previous=_previous(store)
         )
         try:
-            reads = _read(store, [spec for spec, _ in specs], limit)
+            feeds = [spec for spec, _ in specs]
+            reads = _read(store, feeds, limit, story_feeds(config, feeds))
+            _name_sources(config, reads)
             outcomes = {
                 spec.path: build.publish(spec, site_url, found)
                 for (spec, site_url), found in zip(specs, reads, strict=True)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Sequence
 from urllib.parse import urlsplit
 
 from crawler.config import Config
 from feeds.model import FeedSpec
 
-__all__ = ["feed_specs", "store_selection"]
+__all__ = ["feed_specs", "store_selection", "story_feeds"]
 
 log = logging.getLogger(__name__)
 
@@ -79,3 +80,18 @@ def store_selection(spec: FeedSpec) -> tuple[str | None, str | None]:
         spec.key if spec.kind == "topic" else None,
         spec.key if spec.kind == "source" else None,
     )
+
+
+def story_feeds(config: Config, specs: Sequence[FeedSpec]) -> list[bool]:
+    """Which feeds show one entry per story: ``all`` and topics, as ``[stories]`` and each
+    topic's ``stories`` key say; never a source's feed (one entry per article there)."""
+    stories = config.stories
+    if not stories.enabled:
+        return [False] * len(specs)
+    per_topic = {t.id: t.stories for t in config.topics}
+    return [
+        stories.all_feed
+        if spec.kind == "all"
+        else spec.kind == "topic" and per_topic.get(spec.key, True)
+        for spec in specs
+    ]

@@ -114,7 +114,11 @@ class FakeStore:
         return found[:limit]
 
     def feed_articles(
-        self, selections: Sequence[tuple[str | None, str | None]], *, limit: int = 50
+        self,
+        selections: Sequence[tuple[str | None, str | None]],
+        *,
+        limit: int = 50,
+        stories: Sequence[bool] | None = None,  # no stories here: every article is its own
     ) -> list[list[Article]]:
         self.reads += 1
         return [self.newest_articles(topic=t, source=s, limit=limit) for t, s in selections]
@@ -145,11 +149,17 @@ def sample_config(output_dir: Path, **overrides: Any) -> SimpleNamespace:
                 title="Электротранспорт",
                 description="Электробусы, трамваи, МЦД и зарядные станции",
                 languages=["ru"],
+                stories=True,
             ),
             SimpleNamespace(
-                id="city", title="Городская среда", description="Парки и улицы", languages=[]
+                id="city",
+                title="Городская среда",
+                description="Парки и улицы",
+                languages=[],
+                stories=True,
             ),
         ],
+        stories=SimpleNamespace(enabled=True, all_feed=True),
         sources=[
             SimpleNamespace(
                 name="m24",

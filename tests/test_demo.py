@@ -30,7 +30,13 @@ import pytest
 from lxml import etree
 
 from cityfeeds.cli import main
-from cityfeeds.devtools.demo_site import STORIES, article_path
+from cityfeeds.devtools.demo_site import (
+    PARTNER_PREFIX,
+    PARTNER_REWRITES,
+    PARTNER_STORIES,
+    STORIES,
+    article_path,
+)
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.slow
@@ -189,13 +195,16 @@ def test_newsboat_imports_the_opml_and_shows_every_demo_article(
     subscribed = (tmp_path / "urls").read_text()
     assert served.feed in subscribed
     out = newsboat_run("-x", "reload", "print-unread")
-    assert f"{len(STORIES)} unread articles" in out
+    # Every article of both sample outlets (the partner's are in its source feed).
+    assert f"{len(STORIES) + len(PARTNER_STORIES)} unread articles" in out
     with sqlite3.connect(tmp_path / "cache.db") as db:
         titles = {t for (t,) in db.execute("SELECT title FROM rss_item")}
         urls = {u for (u,) in db.execute("SELECT url FROM rss_item")}
-    assert titles == {s.title for s in STORIES}
-    origin = served.index.removesuffix("feeds/")
-    assert urls == {origin.rstrip("/") + article_path(s) for s in STORIES}
+    assert titles == {s.title for s in (*STORIES, *PARTNER_STORIES)}
+    origin = served.index.removesuffix("feeds/").rstrip("/")
+    assert urls == {origin + article_path(s) for s in STORIES} | {
+        origin + PARTNER_PREFIX + article_path(s) for s in PARTNER_STORIES
+    }
 
 
 def test_demo_port_busy_is_one_line_and_exit_1(
@@ -222,7 +231,8 @@ def test_demo_guids_and_links_are_the_same_on_every_run(tmp_path: Path) -> None:
         assert main(["demo", "--port", port, "--output", str(out)]) == 0
         runs.append(feedparser.parse((out / "all.rss").read_bytes()).entries)
     first, second = ({(e.id, e.link) for e in run} for run in runs)
-    assert len(first) == len(STORIES)
+    # One entry per story: the partner's rewrites of two demo stories are listed under them.
+    assert len(first) == len(STORIES) + len(PARTNER_STORIES) - len(PARTNER_REWRITES)
     assert first == second
 
 
@@ -232,3 +242,20 @@ def test_demo_packaged_configuration_is_the_repository_one() -> None:
     assert packaged.read_text() == (ROOT / "cityfeeds.toml").read_text(), (
         "cityfeeds.toml changed: copy it to crawler/default_config.toml"
     )
+
+
+def test_demo_topic_feed_shows_the_partner_reports_under_their_stories(tmp_path: Path) -> None:
+    """The second sample outlet's rewrites join their stories; its look-alike stays apart."""
+    out = tmp_path / "out"
+    assert main(["demo", "--port", str(_free_port()), "--output", str(out)]) == 0
+    feed = json.loads((out / "topics/electric-transport.json").read_text(encoding="utf-8"))
+    related = {
+        item["id"].rsplit("/", 1)[1].split("-")[0]: [
+            r["url"].rsplit("/", 1)[1].split("-")[0] for r in item["_cityfeeds"]["related"]
+        ]
+        for item in feed["items"]
+        if "_cityfeeds" in item
+    }
+    assert related == {str(d): [str(p)] for p, d in PARTNER_REWRITES.items()}
+    look_alike = next(s for s in PARTNER_STORIES if s.id not in PARTNER_REWRITES)
+    assert any(item["title"] == look_alike.title for item in feed["items"])

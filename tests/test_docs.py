@@ -11,6 +11,7 @@ from crawler.config import (
     ListingSpec,
     ScheduleSpec,
     SourceSpec,
+    StoriesSpec,
     WebSubSpec,
     load_config,
 )
@@ -54,7 +55,16 @@ def test_every_shipped_source_is_documented() -> None:
 
 def test_every_setting_is_documented() -> None:
     section = _section("settings")
-    models = (GeneralSpec, CrawlSpec, ScheduleSpec, WebSubSpec, SourceSpec, ListingSpec, TopicSpec)
+    models = (
+        GeneralSpec,
+        CrawlSpec,
+        ScheduleSpec,
+        StoriesSpec,
+        WebSubSpec,
+        SourceSpec,
+        ListingSpec,
+        TopicSpec,
+    )
     for model in models:
         for field in model.model_fields:
             assert f"`{field}`" in section, f"{model.__name__}.{field} is not in the README"

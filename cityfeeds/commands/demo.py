@@ -82,7 +82,7 @@ def base_config(explicit: str | None) -> tuple[str, str]:
 
 def demo_config(base_text: str, site_url: str, feeds_url: str, workdir: Path, output: Path) -> Path:
     """Write a config for the demo site: the base topics, the demo source, no politeness delay."""
-    from cityfeeds.devtools.demo_site import demo_source
+    from cityfeeds.devtools.demo_site import demo_source, partner_source
 
     raw = tomllib.loads(base_text)
     raw["cityfeeds"] = {
@@ -92,7 +92,7 @@ def demo_config(base_text: str, site_url: str, feeds_url: str, workdir: Path, ou
         "base_url": feeds_url,
     }
     raw["crawl"] = {**raw.get("crawl", {}), "download_delay": 0.0, "autothrottle": False}
-    raw["sources"] = [demo_source(site_url)]
+    raw["sources"] = [demo_source(site_url), partner_source(site_url)]
     for topic in raw.get("topics", []):
         topic.pop("sources", None)  # the user's sources are not in the demo
     path = workdir / "demo.toml"
@@ -112,14 +112,14 @@ class DemoServer:
         from starlette.applications import Starlette
         from starlette.routing import Mount, Route
 
-        from cityfeeds.devtools.demo_site import build_site
+        from cityfeeds.devtools.demo_site import build_partner_site, build_site
         from feeds.server import bind_socket, create_app
 
         self.sock = bind_socket("127.0.0.1", port)
         self.port: int = self.sock.getsockname()[1]
         self.site_url = f"http://127.0.0.1:{self.port}/"
         self.feeds_url = f"http://127.0.0.1:{self.port}{FEEDS_PREFIX}/"
-        self.site_files = build_site(self.site_url)
+        self.site_files = build_site(self.site_url) | build_partner_site(self.site_url)
         app = Starlette(
             routes=[
                 Mount(FEEDS_PREFIX, app=create_app(output)),
@@ -189,10 +189,21 @@ def run(args: argparse.Namespace, config: Config | None) -> int:
         print(f"Demo site running at {server.site_url}")
         print(f"Topics from {origin}")
         cfg_path = demo_config(text, server.site_url, server.feeds_url, workdir, output)
-        crawl_args = argparse.Namespace(
-            sources=[], no_feeds=False, timeout=300, quiet=False, verbose=args.verbose, wait=False
-        )
-        status = crawl_run(crawl_args, load_config(cfg_path))
+        demo_cfg = load_config(cfg_path)
+        # The main site first, then the partner outlet: a story's feed entry is its first
+        # stored report, so this order gives the same entries (GUIDs) on every run.
+        status = 0
+        first, second = (s.name for s in demo_cfg.sources)
+        for sources, no_feeds in (([first], True), ([second], False)):
+            crawl_args = argparse.Namespace(
+                sources=sources,
+                no_feeds=no_feeds,
+                timeout=300,
+                quiet=False,
+                verbose=args.verbose,
+                wait=False,
+            )
+            status = max(status, crawl_run(crawl_args, demo_cfg))
         print()
         print(f"Feeds written to {output}/")
         for path in sorted(output.rglob("*.rss")):

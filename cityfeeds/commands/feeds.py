@@ -9,12 +9,14 @@ from typing import Any
 from crawler.config import Config
 
 NAME = "feeds"
-HELP = "rebuild all feeds from the store (--retag: re-score topics first)"
+HELP = "rebuild all feeds from the store (--retag: re-score topics, --recluster: stories)"
 DESCRIPTION = """\
 Rebuild RSS, Atom and JSON feeds for every topic, every source and `all`, plus index.html and
 feeds.opml, from the store. Unchanged files are left untouched; a feed that fails to build keeps
 its last good file. With --retag, every stored article is first re-scored against the current
-topic definitions (no re-crawl needed).
+topic definitions (no re-crawl needed). With --recluster, every story is forgotten and all
+stored articles are assigned again with the current [stories] settings (restart running
+services and workers afterwards so they rebuild their story index).
 """
 
 logger = logging.getLogger(__name__)
@@ -24,9 +26,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--retag", action="store_true", help="re-score stored articles against the topics first"
     )
+    parser.add_argument(
+        "--recluster", action="store_true", help="rebuild stories from the store first"
+    )
 
 
-def rebuild_feeds(config: Config, *, retag: bool = False) -> Any:
+def rebuild_feeds(config: Config, *, retag: bool = False, recluster: bool = False) -> Any:
     """Build all feeds from one consistent snapshot of the store; returns the build report."""
     from crawler.storage import Store
     from feeds.build import build_feeds
@@ -36,6 +41,9 @@ def rebuild_feeds(config: Config, *, retag: bool = False) -> Any:
         if retag:
             seen, changed = retag_store(config, store)
             print(f"Re-tagged {seen} article(s): topics changed on {changed}.")
+        if recluster:
+            seen, count = store.recluster_stories(settings=config.stories.settings())
+            print(f"Re-clustered {seen} article(s) into {count} stories.")
         with store.snapshot():
             return build_feeds(config, store)
     finally:
@@ -69,7 +77,7 @@ def build_summary(report: Any) -> str:
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
-    report = rebuild_feeds(config, retag=args.retag)
+    report = rebuild_feeds(config, retag=args.retag, recluster=args.recluster)
     print(build_summary(report))
     print(f"Feeds are in {config.output_dir} (index: {config.output_dir / 'index.html'})")
     return 0 if report.ok else 1

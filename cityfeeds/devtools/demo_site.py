@@ -2,7 +2,9 @@
 
 ``build_site(base_url)`` returns every file of the site — article pages, two listing pages, an
 RSS feed, a sitemap and robots.txt — as ``{path: (bytes, content type)}``; ``serve_site`` serves
-them on a loopback port. The stories are written for the project (not copied), a mix of
+them on a loopback port. ``build_partner_site`` adds a second, smaller outlet under
+``/partner/`` that reports two of the same stories in other words and one look-alike (for the
+story clustering the demo shows). The stories are written for the project (not copied), a mix of
 electric-transport news, false friends (электроэнергия, электронный дневник, Электросталь) and
 other city news.
 """
@@ -222,12 +224,69 @@ STORIES: tuple[Story, ...] = (
 )
 
 
+#: A second sample outlet that reports two of the stories above in its own words (the route
+#: launch of 1001 and the trains of 1010) and one look-alike that is a different event (other
+#: routes in another district, the same day), so the demo's topic feed shows one entry with
+#: "also reported by" for each shared story and keeps the look-alike apart.
+PARTNER_TITLE = "Вечерний город"
+PARTNER_PREFIX = "/partner"
+PARTNER_STORIES: tuple[Story, ...] = (
+    Story(
+        2001,
+        "na-yuge-marshruty-pereveli-na-elektrobusy",
+        "Транспорт",
+        "На юге столицы маршруты 148, 217 и 790 перевели на электробусы",
+        "Вместо автобусов по этим маршрутам теперь ездят электробусы КАМАЗ-6282.",
+        (
+            "В Южном округе электробусы начали возить пассажиров маршрутов 148, 217 и 790. "
+            "В салонах есть климат-контроль и розетки USB, пол низкий.",
+            "Машины подзаряжаются на конечных остановках, зарядка занимает 10–20 минут.",
+        ),
+        datetime(2026, 11, 20, 11, 5, tzinfo=MSK),
+        "Павел Зимин",
+        "jsonld",
+    ),
+    Story(
+        2002,
+        "ivolgi-na-vtorom-diametre",
+        "Транспорт",
+        "По второму диаметру пошли электропоезда «Иволга 4.0»",
+        "Новые составы тише прежних, в них больше места для велосипедов и колясок.",
+        (
+            "Электропоезда «Иволга 4.0» курсируют по МЦД-2. В вагонах установили зарядные "
+            "устройства для телефонов.",
+            "До конца года на диаметры поступят ещё 15 таких составов.",
+        ),
+        datetime(2026, 11, 25, 10, 20, tzinfo=MSK),
+        "Павел Зимин",
+        "jsonld",
+    ),
+    Story(
+        2003,
+        "elektrobusy-na-vostoke",
+        "Транспорт",
+        "Электробусы вышли на два новых маршрута в Восточном округе",
+        "Мосгортранс перевёл на электробусы маршруты 322 и 645.",
+        (
+            "С понедельника пассажиров маршрутов 322 и 645 в Восточном округе возят "
+            "электробусы. Машины оснащены USB-розетками и климат-контролем.",
+            "Зарядка проходит на конечных станциях.",
+        ),
+        datetime(2026, 11, 20, 14, 0, tzinfo=MSK),
+        "Павел Зимин",
+        "jsonld",
+    ),
+)
+#: Which demo story each partner story reports (the look-alike 2003 reports none).
+PARTNER_REWRITES = {2001: 1001, 2002: 1010}
+
+
 def article_path(story: Story) -> str:
     """The URL path of a story's page."""
     return f"/news/{story.id}-{story.slug}"
 
 
-def _article_page(story: Story, base: str) -> str:
+def _article_page(story: Story, base: str, site_title: str = SITE_TITLE) -> str:
     url = base.rstrip("/") + article_path(story)
     esc = html.escape
     iso = story.published.isoformat(timespec="minutes")
@@ -238,7 +297,7 @@ def _article_page(story: Story, base: str) -> str:
             f'<meta {attr}="og:title" content="{esc(story.title)}">',
             f'<meta {attr}="og:description" content="{esc(story.lead)}">',
             f'<meta {attr}="og:url" content="{esc(url)}">',
-            f'<meta {attr}="og:site_name" content="{SITE_TITLE}">',
+            f'<meta {attr}="og:site_name" content="{site_title}">',
             f'<meta {attr}="article:published_time" content="{iso}">',
             f'<meta {attr}="article:section" content="{esc(story.section)}">',
         ]
@@ -282,11 +341,11 @@ def _article_page(story: Story, base: str) -> str:
 <html lang="ru">
 <head>
 <meta charset="utf-8">
-<title>{esc(story.title)} — {SITE_TITLE}</title>
+<title>{esc(story.title)} — {site_title}</title>
 {chr(10).join(meta)}
 </head>
 <body>
-<header><a href="/">{SITE_TITLE}</a> <nav><a href="/news/">Все новости</a></nav></header>
+<header><a href="/">{site_title}</a> <nav><a href="/news/">Все новости</a></nav></header>
 <main>
 <article>
 <div class="rubric">{esc(story.section)}</div>
@@ -300,7 +359,7 @@ def _article_page(story: Story, base: str) -> str:
 </article>
 <aside class="related"><h2>Читать также</h2><ul>{related}</ul></aside>
 </main>
-<footer>© {SITE_TITLE}</footer>
+<footer>© {site_title}</footer>
 </body>
 </html>
 """
@@ -385,6 +444,39 @@ def build_site(base_url: str, stories: tuple[Story, ...] = STORIES) -> dict[str,
     return files
 
 
+def build_partner_site(base_url: str) -> dict[str, tuple[bytes, str]]:
+    """Every file of the second sample outlet (:data:`PARTNER_STORIES`), under
+    :data:`PARTNER_PREFIX` of the same server as the demo site: its pages, RSS and sitemap."""
+    root = base_url.rstrip("/") + PARTNER_PREFIX + "/"
+    newest_first = sorted(PARTNER_STORIES, key=lambda s: s.published, reverse=True)
+    half = len(newest_first) // 2
+    files: dict[str, tuple[bytes, str]] = {
+        PARTNER_PREFIX + article_path(story): (
+            _article_page(story, root, PARTNER_TITLE).encode(),
+            "text/html; charset=utf-8",
+        )
+        for story in PARTNER_STORIES
+    }
+    files[PARTNER_PREFIX + "/rss.xml"] = (
+        _rss(newest_first[:half], root).encode(),
+        "application/rss+xml; charset=utf-8",
+    )
+    files[PARTNER_PREFIX + "/sitemap.xml"] = (
+        _sitemap(newest_first[half:], root).encode(),
+        "application/xml",
+    )
+    home = "".join(
+        f'<li><a href="{PARTNER_PREFIX}{article_path(s)}">{html.escape(s.title)}</a></li>'
+        for s in newest_first
+    )
+    files[PARTNER_PREFIX + "/"] = (
+        f'<!DOCTYPE html><html lang="ru"><head><meta charset="utf-8"><title>{PARTNER_TITLE}'
+        f"</title></head><body><ul>{home}</ul></body></html>\n".encode(),
+        "text/html; charset=utf-8",
+    )
+    return files
+
+
 class SiteServer:
     """A loopback HTTP server for a dict of files; ``files`` may be replaced while it runs."""
 
@@ -457,4 +549,21 @@ def demo_source(base_url: str, name: str = "demo") -> dict[str, Any]:
         "article_pattern": r"/news/\d+-[\w-]+$",
         "allow_private": True,
         "site_names": [SITE_TITLE],
+    }
+
+
+def partner_source(base_url: str, name: str = "partner") -> dict[str, Any]:
+    """The ``[[sources]]`` entry for the second sample outlet (see :func:`build_partner_site`)."""
+    root = base_url.rstrip("/") + PARTNER_PREFIX + "/"
+    return {
+        "name": name,
+        "title": PARTNER_TITLE,
+        "url": root,
+        "city": "Moscow",
+        "language": "ru",
+        "feeds": [root + "rss.xml"],
+        "sitemaps": [root + "sitemap.xml"],
+        "article_pattern": PARTNER_PREFIX + r"/news/\d+-[\w-]+$",
+        "allow_private": True,
+        "site_names": [PARTNER_TITLE],
     }

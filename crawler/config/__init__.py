@@ -19,7 +19,13 @@ from crawler.config.loader import (
     load_config,
     parse_config,
 )
-from crawler.config.sections import CrawlSpec, GeneralSpec, ScheduleSpec, WebSubSpec
+from crawler.config.sections import (
+    CrawlSpec,
+    GeneralSpec,
+    ScheduleSpec,
+    StoriesSpec,
+    WebSubSpec,
+)
 from crawler.config.sources import ListingSpec, SourceSpec
 from crawler.config.validators import SELECTOR_FIELDS, check_schedule, parse_interval
 
@@ -35,6 +41,7 @@ __all__ = [
     "ListingSpec",
     "ScheduleSpec",
     "SourceSpec",
+    "StoriesSpec",
     "WebSubSpec",
     "check_schedule",
     "config_path",

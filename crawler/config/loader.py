@@ -12,7 +12,13 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from crawler.config.sections import CrawlSpec, GeneralSpec, ScheduleSpec, WebSubSpec
+from crawler.config.sections import (
+    CrawlSpec,
+    GeneralSpec,
+    ScheduleSpec,
+    StoriesSpec,
+    WebSubSpec,
+)
 from crawler.config.sources import SourceSpec
 from crawler.topics.spec import TopicSpec
 
@@ -32,7 +38,7 @@ class Config:
         self.path = path
         root = path.parent if path else Path.cwd()
         self.root = root
-        known = {"cityfeeds", "crawl", "schedule", "sources", "topics", "websub"}
+        known = {"cityfeeds", "crawl", "schedule", "sources", "stories", "topics", "websub"}
         for key in raw:
             if key not in known:
                 raise ConfigError(
@@ -44,6 +50,7 @@ class Config:
         self.schedule = _validate(ScheduleSpec, raw.get("schedule", {}), "[schedule]")
         if not self.schedule.timezone:
             self.schedule.timezone = self.general.timezone
+        self.stories = _validate(StoriesSpec, raw.get("stories", {}), "[stories]")
         self.websub = _validate(WebSubSpec, raw.get("websub", {}), "[websub]")
 
         self.sources: list[SourceSpec] = []

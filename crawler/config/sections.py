@@ -6,6 +6,7 @@ from pydantic import Field, field_validator
 
 from crawler.config.validators import _check_timezone, _Strict, check_schedule
 from crawler.normalize.urls import is_http_url
+from crawler.stories.settings import StorySettings
 
 
 class GeneralSpec(_Strict):
@@ -70,6 +71,26 @@ class ScheduleSpec(_Strict):
     @classmethod
     def _tz(cls, v: str) -> str:
         return _check_timezone(v) if v else v
+
+
+class StoriesSpec(_Strict):
+    """``[stories]``: cross-source story clustering (see crawler.stories.StorySettings)."""
+
+    enabled: bool = True  # assign a story to every article as it is stored
+    all_feed: bool = True  # the ``all`` feed shows one entry per story
+    window_hours: float = Field(default=StorySettings.window_hours, gt=0, le=24 * 31)
+    join_score: float = Field(default=StorySettings.join_score, gt=0, le=3)
+    lsh_threshold: float = Field(default=StorySettings.lsh_threshold, gt=0, lt=1)
+    num_perm: int = Field(default=StorySettings.num_perm, ge=16, le=512)
+
+    def settings(self) -> StorySettings:
+        """The clustering settings these keys give."""
+        return StorySettings(
+            window_hours=self.window_hours,
+            num_perm=self.num_perm,
+            lsh_threshold=self.lsh_threshold,
+            join_score=self.join_score,
+        )
 
 
 class WebSubSpec(_Strict):

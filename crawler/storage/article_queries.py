@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -10,10 +11,10 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import Select
 
-from crawler.models import Article, TopicMatch
+from crawler.models import Article, RelatedReport, TopicMatch
 from crawler.normalize.urls import url_identity
 from crawler.storage.engine import Database
-from crawler.storage.schema import UTCDateTime, article_topics, articles
+from crawler.storage.schema import UTCDateTime, article_topics, articles, stories, story_members
 
 #: How much of an article's text :meth:`ArticleQueries.feed_articles` loads (feeds show at most a
 #: 600-character excerpt of it, and only for articles without a summary).
@@ -36,13 +37,15 @@ _FEED_COLUMNS = (
 )
 
 
-def _newest_query(columns: Any, topic: str | None, source: str | None, limit: int) -> Select[Any]:
+def _newest_query(
+    columns: Sequence[Any], topic: str | None, source: str | None, limit: int
+) -> Select[Any]:
     """``columns`` of the newest ``limit`` articles (published desc, then url) of a topic/source.
 
     Ordered as the indexes are (``article_topics.published`` for a topic), so the database
     walks an index and stops after ``limit`` rows, whatever the store size.
     """
-    query = select(columns)
+    query = select(*columns)
     if topic is not None:
         query = query.join(article_topics, article_topics.c.article_id == articles.c.id).where(
             article_topics.c.topic == topic
@@ -81,6 +84,84 @@ def _row_to_article(row: Any, topics: list[TopicMatch]) -> Article:
     )
 
 
+@dataclass
+class _StoryRow:
+    """A story as a feed shows it: when it last gained a report, and its other reports."""
+
+    updated: datetime
+    others: list[int] = field(default_factory=list)
+
+
+def _story_entries(
+    conn: Connection,
+    topic: str | None,
+    source: str | None,
+    limit: int,
+    story_of: dict[int, _StoryRow],
+) -> list[int]:
+    """Ids of the first-seen articles of the newest ``limit`` stories of a selection.
+
+    Walks the selection newest first (the same index range scan as a plain feed) until
+    ``limit`` distinct stories are seen; an article without a story counts as its own. Fills
+    ``story_of`` (first-seen article id -> its story) for the stories with other reports.
+    """
+    keys: dict[int, None] = {}  # story id, or -article id when unassigned; in order of recency
+    chunk, offset = max(2 * limit, 20), 0
+    while len(keys) < limit:
+        query = _newest_query([articles.c.id, articles.c.story_id], topic, source, chunk)
+        rows = conn.execute(query.offset(offset)).all()
+        for row in rows:
+            keys.setdefault(row.story_id if row.story_id is not None else -row.id, None)
+        if len(rows) < chunk:
+            break
+        offset += chunk
+    chosen = list(keys)[:limit]
+    story_ids = [k for k in chosen if k > 0]
+    first: dict[int, int] = {}
+    for start in range(0, len(story_ids), 500):  # SQLite's bound-parameter limit
+        part = story_ids[start : start + 500]
+        for row in conn.execute(
+            select(stories.c.id, stories.c.article_id, stories.c.updated, stories.c.size).where(
+                stories.c.id.in_(part)
+            )
+        ):
+            first[row.id] = row.article_id
+            if row.size > 1:
+                story_of[row.article_id] = _StoryRow(row.updated)
+        grown = [k for k in part if k in first and first[k] in story_of]
+        if grown:
+            for row in conn.execute(
+                select(articles.c.id, articles.c.story_id)
+                .join(story_members, story_members.c.article_id == articles.c.id)
+                .where(articles.c.story_id.in_(grown))
+                .order_by(story_members.c.seq)
+            ):
+                head = first[row.story_id]
+                if row.id != head:
+                    story_of[head].others.append(row.id)
+    # A story whose row vanished (re-clustering meanwhile) shows the article that was found.
+    return [first.get(k, -k if k < 0 else 0) or _any_member(conn, k) for k in chosen]
+
+
+def _any_member(conn: Connection, story_id: int) -> int:
+    found = conn.execute(
+        select(func.min(articles.c.id)).where(articles.c.story_id == story_id)
+    ).scalar()
+    return int(found or 0)
+
+
+def _with_story(
+    article: Article, story: _StoryRow | None, reports: dict[int, RelatedReport]
+) -> Article:
+    """``article`` as a story's entry: a copy listing the other reports and when the last came."""
+    if story is None:
+        return article
+    related = [reports[i] for i in story.others if i in reports]
+    if not related:
+        return article
+    return replace(article, related=related, story_updated=story.updated)
+
+
 class ArticleQueries(Database):
     """The reads of stored articles and their topics."""
 
@@ -97,11 +178,15 @@ class ArticleQueries(Database):
     ) -> list[Article]:
         """Newest articles (published desc, then url), optionally of one topic or source."""
         with self._read() as conn:
-            rows = conn.execute(_newest_query(articles, topic, source, limit)).mappings().all()
+            rows = conn.execute(_newest_query([articles], topic, source, limit)).mappings().all()
             return self._with_topics(conn, rows)
 
     def feed_articles(
-        self, selections: Sequence[tuple[str | None, str | None]], *, limit: int = 50
+        self,
+        selections: Sequence[tuple[str | None, str | None]],
+        *,
+        limit: int = 50,
+        stories: Sequence[bool] | None = None,
     ) -> list[list[Article]]:
         """The newest articles of several feeds in one read, for the feed builder.
 
@@ -110,13 +195,34 @@ class ArticleQueries(Database):
         once (one object in every list holding it) and only with what feeds show: ``text``
         only its first :data:`FEED_TEXT_CHARS` characters (a fallback description), ``tags``,
         ``provenance``, ``flags`` and topic evidence empty. Never store these objects back.
+
+        A selection whose ``stories`` flag is true gets one entry per story instead: the newest
+        ``limit`` stories with a report in the selection, each as its first-seen article (a
+        copy) with the story's other reports in ``related`` and the time the last one joined
+        in ``story_updated``. Entries keep the newest-first order of
+        publication of the article shown.
         """
+        flags = list(stories) if stories is not None else [False] * len(selections)
         with self._read() as conn:
-            id_lists = [
-                list(conn.execute(_newest_query(articles.c.id, topic, source, limit)).scalars())
-                for topic, source in selections
-            ]
+            id_lists: list[list[int]] = []
+            story_of: dict[int, _StoryRow] = {}
+            for (topic, source), collapse in zip(selections, flags, strict=True):
+                if collapse:
+                    id_lists.append(_story_entries(conn, topic, source, limit, story_of))
+                else:
+                    query = _newest_query([articles.c.id], topic, source, limit)
+                    id_lists.append(list(conn.execute(query).scalars()))
             wanted = sorted({i for ids in id_lists for i in ids})
+            # The other reports of a story show as a link: url, source and title only.
+            members = sorted({m for row in story_of.values() for m in row.others} - set(wanted))
+            reports: dict[int, RelatedReport] = {}
+            for first in range(0, len(members), 500):  # SQLite's bound-parameter limit
+                for link in conn.execute(
+                    select(
+                        articles.c.id, articles.c.url, articles.c.source, articles.c.title
+                    ).where(articles.c.id.in_(members[first : first + 500]))
+                ):
+                    reports[link.id] = RelatedReport(link.url, link.source, link.title)
             found: dict[int, Article] = {}
             topics: dict[int, list[TopicMatch]] = {i: [] for i in wanted}
             for first in range(0, len(wanted), 500):  # SQLite's bound-parameter limit
@@ -139,7 +245,20 @@ class ArticleQueries(Database):
                     found[row["id"]] = _row_to_article(row, topics[row["id"]])
         # Outside a snapshot, PostgreSQL's READ COMMITTED gives each query its own: skip a row
         # that vanished in between rather than fail the build.
-        return [[found[i] for i in ids if i in found] for ids in id_lists]
+        for i in story_of:  # a story's other reports may be entries of other feeds too
+            for other in story_of[i].others:
+                if other in found and other not in reports:
+                    article = found[other]
+                    reports[other] = RelatedReport(article.url, article.source, article.title)
+        result = []
+        for ids, collapse in zip(id_lists, flags, strict=True):
+            shown = [found[i] for i in ids if i in found]
+            if collapse:
+                shown = [_with_story(found[i], story_of.get(i), reports) for i in ids if i in found]
+                shown.sort(key=lambda a: a.url)
+                shown.sort(key=lambda a: a.published, reverse=True)
+            result.append(shown)
+        return result
 
     def iter_articles(self, *, batch: int = 500) -> Iterator[Article]:
         """Every stored article, in id order, in batches (for re-tagging)."""

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.engine import Connection
 
-from crawler.storage.schema import metadata, schema_version
+from crawler.storage.schema import metadata, schema_version, stories, story_members
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +31,14 @@ def _add_run_owner(conn: Connection) -> None:
     conn.execute(text("ALTER TABLE runs ADD COLUMN host VARCHAR(255)"))
 
 
+def _add_stories(conn: Connection) -> None:
+    # Version 5: story clustering. Articles stored before have no story (NULL) and show as
+    # their own entries until `cityfeeds feeds --recluster` assigns them.
+    conn.execute(text("ALTER TABLE articles ADD COLUMN story_id INTEGER"))
+    conn.execute(text("CREATE INDEX ix_articles_story ON articles (story_id)"))
+    metadata.create_all(conn, tables=[stories, story_members])
+
+
 # Append-only: each entry upgrades the schema from version i to i+1. A fresh database is
 # created at the latest version directly (from crawler.storage.schema, which must already hold
 # what the new entry adds); never edit an entry once released.
@@ -38,6 +46,7 @@ MIGRATIONS: list[Callable[[Connection], None]] = [
     _add_html_policy,
     _add_feed_signatures,
     _add_run_owner,
+    _add_stories,
 ]
 SCHEMA_VERSION = 1 + len(MIGRATIONS)
 _MIGRATE_LOCK = 0x63697479  # PostgreSQL advisory lock key held while migrating ("city")

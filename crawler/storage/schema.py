@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -72,7 +73,11 @@ articles = Table(
     # The sanitizer policy ``html`` was cleaned with (crawler.normalize.html.SANITIZE_POLICY);
     # NULL when unknown, and then the feed builder sanitizes it again.
     Column("html_policy", Integer),
+    # The story (``stories.id``) the article belongs to; NULL until assigned (or when story
+    # clustering is off). Not a foreign key: ``stories.article_id`` points back here.
+    Column("story_id", Integer),
     Index("ix_articles_published", "published", "id"),
+    Index("ix_articles_story", "story_id"),
     Index("ix_articles_source_published", "source", "published", "id"),
 )
 
@@ -91,6 +96,47 @@ article_topics = Table(
     # Denormalized so "newest N of a topic" is one index range scan at millions of rows.
     Column("published", UTCDateTime, nullable=False),
     Index("ix_article_topics_topic_published", "topic", "published", "article_id"),
+)
+
+# A story: reports of one event by several sources. Its feed entry is its first-seen article
+# (``article_id``), whose GUID and link never change; ``updated`` moves when a member joins.
+stories = Table(
+    "stories",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "article_id",
+        Integer,
+        ForeignKey("articles.id", ondelete="CASCADE"),
+        nullable=False,
+        unique=True,
+    ),
+    Column("created", UTCDateTime, nullable=False),
+    Column("updated", UTCDateTime, nullable=False),
+    Column("size", Integer, nullable=False, default=1),
+)
+
+# How each article was assigned: its fingerprint and MinHash signature (so a process rebuilds
+# the window's index without re-reading texts), the evidence, and ``seq``, the order of
+# assignment (assignments are serialized), by which a process catches up on other processes'.
+story_members = Table(
+    "story_members",
+    metadata,
+    Column(
+        "article_id",
+        Integer,
+        ForeignKey("articles.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("seq", Integer, nullable=False, unique=True),
+    Column("published", UTCDateTime, nullable=False),
+    Column("joined_at", UTCDateTime, nullable=False),
+    Column("signature", LargeBinary, nullable=False),
+    Column("fingerprint", JSON, nullable=False),
+    # The article it was matched to (NULL for a story's first article) and why.
+    Column("matched_id", Integer),
+    Column("evidence", JSON, nullable=False, default=list),
+    Index("ix_story_members_published", "published"),
 )
 
 runs = Table(

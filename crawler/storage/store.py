@@ -13,6 +13,7 @@ from crawler.storage.migrations import upgrade
 from crawler.storage.monitoring import MonitoringStore
 from crawler.storage.runs import RunStore
 from crawler.storage.source_state import SourceStateStore
+from crawler.storage.stories import StoryStore
 
 
 class StoreUnavailable(Exception):
@@ -20,7 +21,13 @@ class StoreUnavailable(Exception):
 
 
 class Store(
-    ArticleStore, RunStore, HttpCacheStore, FeedBuildStore, SourceStateStore, MonitoringStore
+    ArticleStore,
+    RunStore,
+    HttpCacheStore,
+    FeedBuildStore,
+    SourceStateStore,
+    MonitoringStore,
+    StoryStore,
 ):
     """All database access of cityfeeds. Open one per process (never share across a fork).
 

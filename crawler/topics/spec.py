@@ -61,6 +61,8 @@ class TopicSpec(BaseModel):
     requires: dict[str, list[str]] = Field(default_factory=dict)
     sources: list[str] = Field(default_factory=list)
     cities: list[str] = Field(default_factory=list)
+    # Whether the topic's feed shows one entry per story (see [stories]); false: every article.
+    stories: bool = True
 
     @model_validator(mode="after")
     def _check_entries(self) -> TopicSpec:

@@ -11,8 +11,9 @@ import hashlib
 import logging
 import mimetypes
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from html import escape
 from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
@@ -38,6 +39,7 @@ __all__ = [
     "Entry",
     "EntryCache",
     "PreparedFeed",
+    "Related",
     "prepare_feed",
 ]
 
@@ -55,8 +57,30 @@ _T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
+class Related:
+    """Another source's report of the entry's story: its link, source title and headline."""
+
+    url: str
+    source: str
+    title: str
+
+    @property
+    def label(self) -> str:
+        """``SOURCE: TITLE``, as an Atom related link's title."""
+        return f"{self.source}: {self.title}"
+
+
+#: The heading of the "also reported by" block in a story entry's HTML.
+RELATED_HEADING = "Также сообщают · Also reported by"
+
+
+@dataclass(frozen=True)
 class Entry:
-    """An article reduced to what every format needs, already cleaned and bounded."""
+    """An article reduced to what every format needs, already cleaned and bounded.
+
+    ``related``: in a feed showing one entry per story, the story's other reports (their
+    block is already part of ``content_html``).
+    """
 
     url: str
     title: str
@@ -70,6 +94,7 @@ class Entry:
     image: str | None
     image_type: str | None
     language: str | None
+    related: tuple[Related, ...] = ()
     _forms: dict[str, object] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def rendered(self, form: str, make: Callable[[Entry], _T]) -> _T:
@@ -160,6 +185,43 @@ def _prepare_entry(article: Article, language: str, max_html_chars: int) -> Entr
     )
 
 
+def _story_entry(entry: Entry, article: Article) -> Entry:
+    """``entry`` as its story's entry: the other reports listed, ``updated`` when the last
+    joined. Derived from the article's own entry, which its source feed shows as it is."""
+    related = _related(article)
+    if not related:
+        return entry
+    updated = entry.updated
+    if article.story_updated is not None:
+        updated = max(updated, to_utc(article.story_updated))
+    return replace(
+        entry,
+        updated=updated,
+        content_html=entry.content_html + _related_html(related),
+        related=related,
+    )
+
+
+def _related(article: Article) -> tuple[Related, ...]:
+    """The story's other reports with a usable link, cleaned like entry titles."""
+    found = []
+    for report in article.related:
+        url = strip_control_chars(report.url).strip()
+        if is_http_url(url):
+            title = clean_title(report.title, fallback=url)
+            found.append(Related(url, clean_title(report.source, fallback=""), title))
+    return tuple(found)
+
+
+def _related_html(related: Sequence[Related]) -> str:
+    """The "also reported by" block: one line per report, source title and linked headline."""
+    lines = "".join(
+        f'<li>{escape(r.source)}: <a href="{escape(r.url)}">{escape(r.title)}</a></li>'
+        for r in related
+    )
+    return f"<p>{RELATED_HEADING}:</p><ul>{lines}</ul>"
+
+
 def _entry_key(article: Article, language: str, max_html_chars: int) -> tuple[Any, ...]:
     """Every article field an entry is made of, plus the language and the length bound."""
     return (
@@ -178,6 +240,11 @@ def _entry_key(article: Article, language: str, max_html_chars: int) -> tuple[An
         language,
         max_html_chars,
     )
+
+
+def _story_key(article: Article) -> tuple[Any, ...]:
+    """What a story entry adds to the article's own entry."""
+    return (tuple(article.related), article.story_updated)
 
 
 class EntryCache:
@@ -203,11 +270,20 @@ class EntryCache:
             entry = self._entries[key] = _prepare_entry(article, language, max_html_chars)
         else:
             self.hits += 1
-        return entry
+        if entry is None or not article.related:
+            return entry
+        story_key = (*key, *_story_key(article))
+        try:
+            return self._entries[story_key]
+        except KeyError:
+            story = self._entries[story_key] = _story_entry(entry, article)
+            return story
 
     def digest(self, article: Article, language: str, max_html_chars: int) -> bytes:
         """SHA-256 of everything the entry of ``article`` is made of, computed at most once."""
         key = _entry_key(article, language, max_html_chars)
+        if article.related:
+            key = (*key, *_story_key(article))
         try:
             return self._digests[key]
         except KeyError:

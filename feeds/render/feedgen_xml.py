@@ -16,7 +16,8 @@ What is not left to feedgen, and why:
   the place feedgen would, and the document roots are not feedgen's.
 - Atom entry links: feedgen 1.0 drops ``rel``/``type``/``length`` of entry links (a shadowed
   variable in ``FeedEntry.atom_entry``), which turns the enclosure into a second "alternate"
-  link; :func:`atom_entry` completes the alternate link and writes the enclosure itself.
+  link; :func:`atom_entry` completes the alternate link and writes the enclosure itself, and
+  the ``related`` links of a story entry's other reports.
 """
 
 from __future__ import annotations
@@ -99,6 +100,9 @@ def _build_atom_entry(entry: Entry) -> etree._Element:
         enclosure = etree.SubElement(element, "link", href=entry.image, rel="enclosure", length="0")
         if entry.image_type:
             enclosure.set("type", entry.image_type)
+    # The story's other reports (RFC 4287 "related"), after feedgen's elements like the rest.
+    for report in entry.related:
+        etree.SubElement(element, "link", href=report.url, rel="related", title=report.label)
     return element
 
 

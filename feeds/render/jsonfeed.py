@@ -70,6 +70,11 @@ def _item(entry: Entry) -> Encoded:
         item["tags"] = list(entry.categories)
     if entry.language:
         item["language"] = entry.language
+    if entry.related:
+        # A JSON Feed extension (an underscore key): the story's other reports.
+        item["_cityfeeds"] = {
+            "related": [{"url": r.url, "source": r.source, "title": r.title} for r in entry.related]
+        }
     return Encoded(encode(item, _ITEM_INDENT))
 
 

@@ -8,8 +8,9 @@ from pathlib import Path
 import crawler.storage
 
 STORAGE = Path(crawler.storage.__file__).parent
-# What storage may build on: the pure data classes and URL normalization, and itself.
-ALLOWED = ("crawler.models", "crawler.normalize", "crawler.storage")
+# What storage may build on: the pure data classes, URL normalization, the pure story
+# clustering library (whose fingerprints and index the story area persists), and itself.
+ALLOWED = ("crawler.models", "crawler.normalize", "crawler.stories", "crawler.storage")
 PROJECT = ("crawler", "feeds", "cityfeeds", "scheduler")
 FORBIDDEN_LIBRARIES = ("scrapy", "twisted", "feedgen")
 

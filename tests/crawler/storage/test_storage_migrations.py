@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import MetaData, Table, create_engine, insert, select
 from storage_samples import NOW, make
 
@@ -10,6 +12,7 @@ from crawler.normalize.html import SANITIZE_POLICY
 from crawler.storage import Store
 from crawler.storage.migrations import SCHEMA_VERSION
 from crawler.storage.schema import metadata, schema_version
+from crawler.stories import StorySettings
 
 
 def test_migrate_is_idempotent(db_url: str) -> None:
@@ -26,8 +29,10 @@ def test_a_version_1_database_is_migrated_in_place(db_url: str) -> None:
     # A database as the first release created it: no html_policy column, schema version 1.
     engine = create_engine(db_url)
     old = MetaData()
-    added = {"html_policy", "signature", "stamp", "pid", "host"}  # by migrations 2, 3 and 4
+    added = {"html_policy", "signature", "stamp", "pid", "host", "story_id"}  # migrations 2-5
     for table in metadata.sorted_tables:
+        if table.name in ("stories", "story_members"):  # created by migration 5
+            continue
         columns = [c._copy() for c in table.columns if c.name not in added]
         Table(table.name, old, *columns)
     with engine.begin() as conn:
@@ -45,7 +50,7 @@ def test_a_version_1_database_is_migrated_in_place(db_url: str) -> None:
     try:
         with store.engine.connect() as conn:
             versions = conn.execute(select(schema_version.c.version)).scalars()
-            assert sorted(versions) == [1, 2, 3, 4] and SCHEMA_VERSION == 4
+            assert sorted(versions) == [1, 2, 3, 4, 5] and SCHEMA_VERSION == 5
         kept = store.get_article("https://vm.ru/news/1-slug")
         assert kept is not None and kept.title == "Новость 1" and kept.html_policy is None
         store.upsert_article(make(2, html_policy=SANITIZE_POLICY), now=NOW)
@@ -54,6 +59,12 @@ def test_a_version_1_database_is_migrated_in_place(db_url: str) -> None:
         assert store.feed_signatures() == {"all": ("s" * 64, "d" * 64)}
         run_id = store.start_run("vm", now=NOW, pid=4321, host="crawl-1")
         assert (store.get_run(run_id) or {}).get("pid") == 4321
+        # Migration 5: the old article has no story yet; a new one gets one.
+        assert store.recent_stories(since=NOW - timedelta(days=3650), min_size=1) == []
+        new = store.get_article(make(2).url)
+        assert new is not None
+        [assigned] = store.assign_stories([(2, new)], settings=StorySettings(), now=NOW)
+        assert assigned.new_story
         assert store.integrity_check() == "ok"
     finally:
         store.close()

@@ -1,0 +1,388 @@
+"""Stories: assigning each stored article to a story, rebuilding the window's index, listing.
+
+Assignment is serialized across processes (PostgreSQL advisory lock; SQLite's BEGIN IMMEDIATE
+already is), and every assignment gets the next ``story_members.seq``: a process's in-memory
+:class:`crawler.stories.StoryIndex` catches up on what other workers assigned by reading the
+rows above the last ``seq`` it saw, so distributed workers join the same stories a single
+process would. On open, the index is rebuilt from the stored fingerprints of the articles
+published within twice the window before now (no text is read again); a report published
+earlier than that (a recrawled or backfilled old article, the demo's fixed dates) is matched
+against the stored members of its own window, read for it alone.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, delete, func, insert, select, text, update
+from sqlalchemy.engine import Connection
+
+from crawler.models import Article
+from crawler.storage.engine import Database, retry_locked
+from crawler.storage.schema import article_topics, articles, stories, story_members
+from crawler.stories import (
+    TEXT_CHARS,
+    Fingerprint,
+    Fingerprinter,
+    Member,
+    StoryIndex,
+    StorySettings,
+    minhash,
+    signature_bytes,
+    signature_from_bytes,
+)
+
+logger = logging.getLogger(__name__)
+
+_ASSIGN_LOCK = 0x73746F72  # PostgreSQL advisory lock key held while assigning ("stor")
+
+
+@dataclass(frozen=True)
+class StoryAssignment:
+    """Where one article went: its story, whether it started it, and the evidence."""
+
+    article_id: int
+    story_id: int
+    new_story: bool
+    matched_id: int | None
+    evidence: tuple[str, ...]
+
+
+@dataclass
+class StoryMemberView:
+    """One member of a listed story."""
+
+    article_id: int
+    url: str
+    source: str
+    title: str
+    published: datetime
+    joined_at: datetime
+    matched_id: int | None
+    evidence: list[str]
+
+
+@dataclass
+class StoryView:
+    """A story as ``cityfeeds stories`` lists it: the first-seen member first."""
+
+    id: int
+    article_id: int
+    created: datetime
+    updated: datetime
+    members: list[StoryMemberView] = field(default_factory=list)
+
+
+@dataclass
+class _Prepared:
+    article_id: int
+    source: str
+    published: datetime
+    fingerprint: Fingerprint
+    signature: Any
+
+
+class StoryStore(Database):
+    """Story assignment and reads. Keeps one index of the window per process (lazily built)."""
+
+    _story_index: StoryIndex | None = None
+    _fingerprinter: Fingerprinter | None = None
+
+    def _prepare(self, article_id: int, article: Article, settings: StorySettings) -> _Prepared:
+        if self._fingerprinter is None:
+            self._fingerprinter = Fingerprinter()
+        fp = self._fingerprinter(article.title, article.summary, article.text)
+        return _Prepared(
+            article_id, article.source, article.published, fp, minhash(fp, settings.num_perm)
+        )
+
+    def assign_stories(
+        self,
+        batch: Sequence[tuple[int, Article]],
+        *,
+        settings: StorySettings,
+        now: datetime,
+    ) -> list[StoryAssignment]:
+        """Put each new (``article_id``, article) into the best matching story or a new one.
+
+        Fingerprints are computed before the lock is taken; the matching and the writes happen
+        in one write transaction. Articles already assigned are skipped. A failure rolls the
+        batch back and drops the in-memory index (rebuilt on the next call).
+        """
+        if not batch:
+            return []
+        prepared = [self._prepare(article_id, a, settings) for article_id, a in batch]
+
+        def run() -> list[StoryAssignment]:
+            with self._write() as conn:
+                self._lock_assignments(conn)
+                index = self._caught_up_index(conn, settings, now)
+                return [self._assign_one(conn, index, p, now) for p in prepared]
+
+        try:
+            return retry_locked(run)
+        except Exception:
+            self._story_index = None  # it may hold members of the rolled-back batch
+            raise
+
+    def _lock_assignments(self, conn: Connection) -> None:
+        if not self.is_sqlite:
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ASSIGN_LOCK})
+
+    def _caught_up_index(
+        self, conn: Connection, settings: StorySettings, now: datetime
+    ) -> StoryIndex:
+        """The process's index, built or brought up to date with other processes' assignments."""
+        index = self._story_index
+        horizon = now - 2 * settings.window
+        if index is None or index.settings != settings:
+            index = StoryIndex(settings, since=horizon)
+            query = (
+                select(*_MEMBER_COLUMNS)
+                .join(articles, articles.c.id == story_members.c.article_id)
+                .where(story_members.c.published >= horizon)
+            )
+            last = conn.execute(select(func.max(story_members.c.seq))).scalar()
+            index.last_seq = int(last or 0)
+        else:
+            index.evict(horizon)
+            query = (
+                select(*_MEMBER_COLUMNS)
+                .join(articles, articles.c.id == story_members.c.article_id)
+                .where(story_members.c.seq > index.last_seq)
+            )
+        for row in conn.execute(query.order_by(story_members.c.seq)):
+            index.last_seq = max(index.last_seq, row.seq)
+            if row.published >= horizon and row.story_id is not None:
+                index.add(_member(row))
+        self._story_index = index
+        return index
+
+    def _assign_one(
+        self, conn: Connection, index: StoryIndex, p: _Prepared, now: datetime
+    ) -> StoryAssignment:
+        if (
+            p.article_id in index.members
+            or conn.execute(
+                select(story_members.c.article_id).where(story_members.c.article_id == p.article_id)
+            ).first()
+        ):
+            row = conn.execute(
+                select(articles.c.story_id).where(articles.c.id == p.article_id)
+            ).scalar()
+            return StoryAssignment(p.article_id, int(row or 0), False, None, ("already assigned",))
+        if index.covers(p.published):
+            match = index.best_match(p.fingerprint, p.signature, p.published, p.source)
+        else:
+            match = _window_from_store(conn, index.settings, p.published).best_match(
+                p.fingerprint, p.signature, p.published, p.source
+            )
+        evidence: tuple[str, ...]
+        if match is None:
+            story_id = conn.execute(
+                insert(stories)
+                .values(article_id=p.article_id, created=now, updated=now, size=1)
+                .returning(stories.c.id)
+            ).scalar_one()
+            matched_id, evidence = None, ()
+        else:
+            story_id = match.member.story_id
+            conn.execute(
+                update(stories)
+                .where(stories.c.id == story_id)
+                .values(size=stories.c.size + 1, updated=now)
+            )
+            matched_id, evidence = match.member.article_id, match.verdict.evidence
+        index.last_seq += 1
+        conn.execute(
+            insert(story_members).values(
+                article_id=p.article_id,
+                seq=index.last_seq,
+                published=p.published,
+                joined_at=now,
+                signature=signature_bytes(p.signature),
+                fingerprint=p.fingerprint.to_json(),
+                matched_id=matched_id,
+                evidence=list(evidence),
+            )
+        )
+        conn.execute(
+            update(articles).where(articles.c.id == p.article_id).values(story_id=story_id)
+        )
+        if index.since is None or p.published >= index.since:
+            index.add(
+                Member(p.article_id, story_id, p.source, p.published, p.fingerprint, p.signature)
+            )
+        return StoryAssignment(p.article_id, story_id, match is None, matched_id, evidence)
+
+    def recluster_stories(
+        self, *, settings: StorySettings, batch: int = 500, now: datetime | None = None
+    ) -> tuple[int, int]:
+        """Forget every story and assign all stored articles again, in first-seen order.
+
+        Each article joins as it would have when first seen (``joined_at`` and a story's
+        ``updated`` are first-seen times). Returns (articles, stories). Other running
+        processes keep their old index until restarted.
+        """
+
+        def clear() -> None:
+            with self._write() as conn:
+                self._lock_assignments(conn)
+                conn.execute(update(articles).values(story_id=None))
+                conn.execute(delete(story_members))
+                conn.execute(delete(stories))
+
+        retry_locked(clear)
+        self._story_index = None
+        index = StoryIndex(settings)
+        self._story_index = index
+        after: tuple[datetime, int] | None = None
+        seen = 0
+        newest: datetime | None = None
+        while True:
+            with self._read() as conn:
+                query = select(
+                    articles.c.id,
+                    articles.c.source,
+                    articles.c.title,
+                    articles.c.summary,
+                    func.substr(articles.c.text, 1, TEXT_CHARS).label("text"),
+                    articles.c.published,
+                    articles.c.first_seen,
+                ).order_by(articles.c.first_seen, articles.c.id)
+                if after is not None:
+                    query = query.where(
+                        (articles.c.first_seen > after[0])
+                        | and_(articles.c.first_seen == after[0], articles.c.id > after[1])
+                    )
+                rows = conn.execute(query.limit(batch)).all()
+            if not rows:
+                break
+            after = (rows[-1].first_seen, rows[-1].id)
+            for row in rows:
+                article = Article(
+                    url="",
+                    source=row.source,
+                    title=row.title,
+                    published=row.published,
+                    summary=row.summary,
+                    text=row.text or "",
+                )
+                p = self._prepare(row.id, article, settings)
+                newest = max(newest or row.published, row.published)
+                # First-seen order is not publication order: keep a wider margin than live.
+                index.evict(newest - 3 * settings.window)
+
+                def run(p: _Prepared = p, when: datetime = row.first_seen) -> None:
+                    with self._write() as conn:
+                        self._lock_assignments(conn)
+                        self._assign_one(conn, index, p, when)
+
+                retry_locked(run)
+                seen += 1
+        self._story_index = None  # rebuilt around "now" on the next live assignment
+        with self._read() as conn:
+            count = int(conn.execute(select(func.count()).select_from(stories)).scalar() or 0)
+        return seen, count
+
+    def recent_stories(
+        self, *, since: datetime, topic: str | None = None, min_size: int = 1, limit: int = 100
+    ) -> list[StoryView]:
+        """Stories updated since ``since`` (newest first), with their members and evidence."""
+        query = select(stories).where(stories.c.updated >= since, stories.c.size >= min_size)
+        if topic is not None:
+            in_topic = (
+                select(articles.c.story_id)
+                .join(article_topics, article_topics.c.article_id == articles.c.id)
+                .where(article_topics.c.topic == topic, articles.c.story_id.is_not(None))
+            )
+            query = query.where(stories.c.id.in_(in_topic))
+        query = query.order_by(stories.c.updated.desc(), stories.c.id.desc()).limit(limit)
+        with self._read() as conn:
+            found = [
+                StoryView(r.id, r.article_id, r.created, r.updated) for r in conn.execute(query)
+            ]
+            by_id = {s.id: s for s in found}
+            if by_id:
+                rows = conn.execute(
+                    select(
+                        articles.c.id,
+                        articles.c.url,
+                        articles.c.source,
+                        articles.c.title,
+                        articles.c.published,
+                        articles.c.story_id,
+                        story_members.c.joined_at,
+                        story_members.c.matched_id,
+                        story_members.c.evidence,
+                    )
+                    .join(story_members, story_members.c.article_id == articles.c.id)
+                    .where(articles.c.story_id.in_(list(by_id)))
+                    .order_by(story_members.c.seq)
+                )
+                for r in rows:
+                    by_id[r.story_id].members.append(
+                        StoryMemberView(
+                            r.id,
+                            r.url,
+                            r.source,
+                            r.title,
+                            r.published,
+                            r.joined_at,
+                            r.matched_id,
+                            list(r.evidence or []),
+                        )
+                    )
+        return found
+
+
+#: At most this many stored members are read to match one report published before the
+#: in-memory index's window (a recrawled or backfilled old article).
+_OUTSIDE_LIMIT = 20_000
+
+
+def _window_from_store(
+    conn: Connection, settings: StorySettings, published: datetime
+) -> StoryIndex:
+    """An index of the stored members published within the window of ``published``."""
+    index = StoryIndex(settings)
+    rows = conn.execute(
+        select(*_MEMBER_COLUMNS)
+        .join(articles, articles.c.id == story_members.c.article_id)
+        .where(
+            story_members.c.published >= published - settings.window,
+            story_members.c.published <= published + settings.window,
+        )
+        .order_by(story_members.c.published.desc())
+        .limit(_OUTSIDE_LIMIT)
+    )
+    for row in rows:
+        if row.story_id is not None:
+            index.add(_member(row))
+    return index
+
+
+_MEMBER_COLUMNS = (
+    story_members.c.article_id,
+    story_members.c.seq,
+    story_members.c.published,
+    story_members.c.signature,
+    story_members.c.fingerprint,
+    articles.c.story_id,
+    articles.c.source,
+)
+
+
+def _member(row: Any) -> Member:
+    return Member(
+        row.article_id,
+        row.story_id,
+        row.source,
+        row.published,
+        Fingerprint.from_json(row.fingerprint),
+        signature_from_bytes(row.signature),
+    )

@@ -1,0 +1,173 @@
+"""An article's fingerprint for story matching: content lemmas, numbers, dates, places, names."""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from crawler.stories.numbers import is_number_word, number_facts, word_number
+from crawler.topics.morph import BREAK_STARTS, Lemmatizer, pieces
+
+#: How much of the body text joins title and lead in a fingerprint: the first paragraphs carry
+#: the event; the rest is background that every outlet words differently.
+TEXT_CHARS = 1200
+
+# Function words and the vocabulary of every Moscow city report: they say nothing about which
+# event a report is about, and would make any two reports look alike.
+STOPWORDS = frozenset(
+    """
+    а без более бы был быть в во вот все всего вы где да для до его ее если есть еще же за и из
+    или им их к как когда кто ли либо между мы на над не нет ни но о об около от по под после
+    при про раз с со так также там то тот только у уже чем что чтобы эта это этот я он она они
+    оно свой который весь наш ваш сам себя мочь год день время ранее сегодня теперь сейчас
+    москва московский столица столичный город городской горожанин москвич россия российский
+    мэр собянин сергей семенович сообщить сообщать рассказать заявить отметить подчеркнуть
+    добавить написать говориться сказать пресс-служба пресс служба департамент ведомство
+    телеграм-канал telegram канал мессенджер max новость подробно эфир телеканал программа
+    """.split()
+)
+_PLACE_WORDS = frozenset(
+    """
+    улица проспект шоссе переулок бульвар площадь набережная проезд тупик аллея вал мост
+    станция метро платформа район парк сквер поселение округ депо вокзал
+    """.split()
+)
+_QUOTED_RE = re.compile(r"[«\"“„]([^»\"”“]{2,60})[»\"”]")
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """What story matching compares: all sets of folded lemmas or normalised values.
+
+    ``lemmas`` are the content lemmas of title, lead and the start of the text; ``numbers``
+    quantities and ordinals of 10 and more («2 000-й» and «двухтысячный» are both ``2000``);
+    ``head_numbers`` those of the title and the lead's first sentence; ``codes`` route and line
+    codes («т25»); ``dates`` day.month; ``places`` the names next to a place word (street,
+    station, district...); ``names`` capitalised words and quoted names.
+    """
+
+    lemmas: frozenset[str]
+    numbers: frozenset[str]
+    codes: frozenset[str]
+    dates: frozenset[str]
+    places: frozenset[str]
+    names: frozenset[str]
+    head_numbers: frozenset[str] = frozenset()
+
+    def to_json(self) -> dict[str, list[str]]:
+        """A JSON-able dict (sorted lists), as stored with each story member."""
+        return {name: sorted(getattr(self, name)) for name in _FIELDS}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Fingerprint:
+        """The fingerprint :meth:`to_json` gave."""
+        return cls(**{name: frozenset(data.get(name, ())) for name in _FIELDS})
+
+
+_FIELDS = ("lemmas", "numbers", "codes", "dates", "places", "names", "head_numbers")
+#: Numbers below this are wording («два электробуса», «4-му диаметру»), not an event's identity.
+MIN_NUMBER = 10
+
+
+def _first_sentence(text: str) -> str:
+    m = re.search(r"[.!?…](?:\s|$)", text)
+    return text[: m.end()] if m else text
+
+
+def fingerprint(title: str, lead: str, text: str, lemmatizer: Lemmatizer) -> Fingerprint:
+    """The fingerprint of an article from its title, lead (summary) and body text."""
+    body = text[:TEXT_CHARS]
+    if not lead:
+        lead, body = _first_sentence(body), body[len(_first_sentence(body)) :]
+    head_text = f"{title}\n{_first_sentence(lead)}" if title else _first_sentence(lead)
+    full = f"{title}\n{lead}\n{body}"
+    lemmas, names, places, word_numbers = _read(full, lemmatizer)
+    _, _, _, head_words = _read(head_text, lemmatizer)
+    facts = number_facts(full)
+    head_facts = number_facts(head_text)
+    for quoted in _QUOTED_RE.findall(full):
+        names.update(
+            lemmatizer.lemma(w) for w in pieces(quoted) if w[0] not in BREAK_STARTS and len(w) > 2
+        )
+    return Fingerprint(
+        lemmas=frozenset(lemmas),
+        numbers=_big(facts.numbers | word_numbers),
+        codes=facts.codes,
+        dates=facts.dates,
+        places=frozenset(places),
+        names=frozenset(names - STOPWORDS),
+        head_numbers=_big(head_facts.numbers | head_words),
+    )
+
+
+def _big(numbers: set[str] | frozenset[str]) -> frozenset[str]:
+    return frozenset(n for n in numbers if int(n) >= MIN_NUMBER)
+
+
+class _CachedLemmas(Lemmatizer):
+    """A lemmatizer that remembers each word's lemma: pymorphy3 costs ~0.3 ms per word, and a
+    news stream repeats most of its vocabulary."""
+
+    def __init__(self, cache_size: int = 200_000) -> None:
+        super().__init__(cache_size)
+        self.lemma = functools.lru_cache(maxsize=cache_size)(super().lemma)  # type: ignore[method-assign]
+
+
+class Fingerprinter:
+    """Fingerprints articles with one lemmatizer (and its word cache) kept between calls."""
+
+    def __init__(self) -> None:
+        self.lemmatizer: Lemmatizer = _CachedLemmas()
+
+    def __call__(self, title: str, lead: str, text: str) -> Fingerprint:
+        """The fingerprint of an article (see :func:`fingerprint`)."""
+        return fingerprint(title, lead, text, self.lemmatizer)
+
+
+def _read(text: str, lemmatizer: Lemmatizer) -> tuple[set[str], set[str], set[str], set[str]]:
+    """Content lemmas, names, places and numbers-in-words of ``text``."""
+    lemmas: set[str] = set()
+    names: set[str] = set()
+    places: set[str] = set()
+    numbers: set[str] = set()
+    words: list[tuple[str, str, bool]] = []  # (lemma, surface, starts a sentence)
+    sentence_start = True
+    for piece in pieces(text):
+        if piece[0] in BREAK_STARTS:
+            sentence_start = True
+            continue
+        words.append((lemmatizer.lemma(piece), piece, sentence_start))
+        sentence_start = False
+    run: list[str] = []
+    for i, (lemma, surface, starts) in enumerate(words):
+        if is_number_word(lemma):
+            run.append(lemma)
+        else:
+            _flush_number(run, numbers)
+        if surface[0].isdigit() or len(lemma) < 2:
+            continue
+        if lemma not in STOPWORDS and not is_number_word(lemma):
+            lemmas.add(lemma)
+        if surface[0].isupper() and not starts and lemma not in STOPWORDS:
+            names.add(lemma)
+        if lemma in _PLACE_WORDS:
+            for j in (i - 1, i + 1):
+                if (
+                    0 <= j < len(words)
+                    and words[j][1][0].isupper()
+                    and words[j][0] not in STOPWORDS
+                ):
+                    places.add(words[j][0])
+    _flush_number(run, numbers)
+    return lemmas, names, places, numbers
+
+
+def _flush_number(run: list[str], numbers: set[str]) -> None:
+    if run:
+        value = word_number(run)
+        # Small numbers in words («два электробуса», «первый») are wording, not identity.
+        if value is not None and value >= 10:
+            numbers.add(str(value))
+        run.clear()

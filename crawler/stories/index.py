@@ -1,0 +1,176 @@
+"""The in-memory index of a window's story members: MinHash LSH candidates, then verification."""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+from datasketch import LeanMinHash, MinHash, MinHashLSH
+
+from crawler.stories.features import Fingerprint
+from crawler.stories.settings import StorySettings
+from crawler.stories.verify import Verdict, compare
+
+_SEED = 1
+_SCHEME = "affine32"  # datasketch 2.x: 32-bit hash values, so a signature is 4 bytes per perm
+
+
+def minhash(fingerprint: Fingerprint, num_perm: int) -> LeanMinHash:
+    """The MinHash signature of a fingerprint's content lemmas."""
+    sketch = MinHash(num_perm=num_perm, seed=_SEED, scheme=_SCHEME)
+    sketch.update_batch([lemma.encode("utf-8") for lemma in sorted(fingerprint.lemmas)])
+    return LeanMinHash(sketch)
+
+
+def signature_bytes(sketch: LeanMinHash) -> bytes:
+    """A signature as stored (little-endian uint32 per permutation)."""
+    return np.asarray(sketch.hashvalues, dtype="<u4").tobytes()
+
+
+def signature_from_bytes(data: bytes) -> LeanMinHash:
+    """The signature :func:`signature_bytes` stored."""
+    values = np.frombuffer(data, dtype="<u4").astype(np.uint32)
+    return LeanMinHash(seed=_SEED, hashvalues=values, scheme=_SCHEME)
+
+
+@dataclass
+class Member:
+    """One article of a story, as the index holds it."""
+
+    article_id: int
+    story_id: int
+    source: str
+    published: datetime
+    fingerprint: Fingerprint
+    signature: LeanMinHash
+
+
+@dataclass(frozen=True)
+class Match:
+    """The member a new report joins, and why."""
+
+    member: Member
+    verdict: Verdict
+
+
+class StoryIndex:
+    """Story members published within the window, searchable by MinHash LSH.
+
+    Not thread-safe; the store holds one per process and uses it under its assignment lock.
+    ``last_seq`` is the highest assignment sequence number the index has seen (see
+    :mod:`crawler.storage.stories`), so it can catch up on what other processes assigned.
+    """
+
+    def __init__(self, settings: StorySettings, since: datetime | None = None) -> None:
+        self.settings = settings
+        self.members: dict[int, Member] = {}
+        self.last_seq = 0
+        #: The index holds every member published from here on (None: from the beginning);
+        #: a report whose window starts earlier must be matched against the store instead.
+        self.since = since
+        self._lsh = MinHashLSH(threshold=settings.lsh_threshold, num_perm=settings.num_perm)
+        # Each member is also a row of these arrays (signature, publication time, source), so
+        # LSH's candidates are filtered and ranked by estimated similarity in a few vectorized
+        # operations instead of Python work per candidate: a busy window offers hundreds.
+        self._signatures = np.zeros((64, settings.num_perm), dtype=np.uint32)
+        self._published = np.zeros(64, dtype=np.float64)
+        self._sources = np.zeros(64, dtype=np.int64)
+        self._source_ids: dict[str, int] = {}
+        self._row_of: dict[int, int] = {}
+        self._free: list[int] = []
+        self._rows_used = 0
+        self._by_age: list[tuple[datetime, int]] = []  # heap of (published, article id)
+
+    def __len__(self) -> int:
+        return len(self.members)
+
+    def _source_id(self, source: str) -> int:
+        return self._source_ids.setdefault(source, len(self._source_ids) + 1)
+
+    def add(self, member: Member) -> None:
+        """Index a member (replacing an older entry of the same article)."""
+        if member.article_id in self.members:
+            self.remove(member.article_id)
+        self.members[member.article_id] = member
+        self._lsh.insert(member.article_id, member.signature, check_duplication=False)
+        if self._free:
+            row = self._free.pop()
+        else:
+            if self._rows_used == len(self._published):
+                self._signatures = np.concatenate([self._signatures, self._signatures])
+                self._published = np.concatenate([self._published, self._published])
+                self._sources = np.concatenate([self._sources, self._sources])
+            row = self._rows_used
+            self._rows_used += 1
+        self._signatures[row] = member.signature.hashvalues
+        self._published[row] = member.published.timestamp()
+        self._sources[row] = self._source_id(member.source)
+        self._row_of[member.article_id] = row
+        heapq.heappush(self._by_age, (member.published, member.article_id))
+
+    def remove(self, article_id: int) -> None:
+        """Forget an article."""
+        if self.members.pop(article_id, None) is not None:
+            self._lsh.remove(article_id)
+            self._free.append(self._row_of.pop(article_id))
+
+    def covers(self, published: datetime) -> bool:
+        """Whether every member within the window of a report published then is here."""
+        return self.since is None or published - self.settings.window >= self.since
+
+    def evict(self, before: datetime) -> int:
+        """Forget members published before ``before``; returns how many."""
+        if self.since is None or before > self.since:
+            self.since = before
+        evicted = 0
+        while self._by_age and self._by_age[0][0] < before:
+            published, article_id = heapq.heappop(self._by_age)
+            member = self.members.get(article_id)
+            if member is not None and member.published == published:
+                self.remove(article_id)
+                evicted += 1
+        return evicted
+
+    def candidates(self, signature: LeanMinHash, published: datetime, source: str) -> list[Member]:
+        """Members LSH offers for ``signature``: published within the window, by other sources,
+        at most ``max_candidates`` of them, the most similar by the signatures' estimate.
+
+        A story gathers *different* outlets' reports; a source's own follow-up or near-copy is
+        its own article, as in its source feed.
+        """
+        keys = np.fromiter(self._lsh.query(signature), dtype=np.int64)
+        if not len(keys):
+            return []
+        rows = np.fromiter((self._row_of[int(k)] for k in keys), dtype=np.int64, count=len(keys))
+        keep = (
+            np.abs(self._published[rows] - published.timestamp())
+            <= self.settings.window_hours * 3600
+        ) & (self._sources[rows] != self._source_ids.get(source, 0))
+        keys, rows = keys[keep], rows[keep]
+        if len(keys) > self.settings.max_candidates:
+            # The share of equal minimums estimates the Jaccard similarity of the lemma sets.
+            estimate = (self._signatures[rows] == signature.hashvalues).sum(axis=1)
+            keys = keys[np.argsort(-estimate, kind="stable")[: self.settings.max_candidates]]
+        return [self.members[int(k)] for k in keys]
+
+    def best_match(
+        self, fingerprint: Fingerprint, signature: LeanMinHash, published: datetime, source: str
+    ) -> Match | None:
+        """The best-scoring verified member for a new report, or None (a new story)."""
+        best: Match | None = None
+        for member in self.candidates(signature, published, source):
+            verdict = compare(fingerprint, member.fingerprint, self.settings)
+            if not verdict.joined:
+                continue
+            if (
+                best is None
+                or verdict.score > best.verdict.score
+                or (
+                    verdict.score == best.verdict.score
+                    and member.article_id < best.member.article_id
+                )
+            ):
+                best = Match(member, verdict)
+        return best

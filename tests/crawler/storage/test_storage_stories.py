@@ -1,0 +1,141 @@
+"""Stories in the store (crawler/storage/stories.py): assignment, window, workers, recluster."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+from stories_samples import ROUTE_776_M24, ROUTE_776_MOS, ROUTE_812, T0, report
+
+from crawler.models import Article
+from crawler.storage import Store
+from crawler.storage.schema import articles, stories
+from crawler.stories import StorySettings
+
+SETTINGS = StorySettings()
+
+
+def stored(store: Store, *batch: Article) -> list[int]:
+    """Store ``batch`` and assign stories as the store step does; the stories' ids."""
+    results = store.upsert_articles(list(batch), now=T0)
+    pairs = [(r.article_id, a) for r, a in zip(results, batch, strict=True)]
+    return [a.story_id for a in store.assign_stories(pairs, settings=SETTINGS, now=T0)]
+
+
+def test_rewrites_join_one_story_and_look_alikes_get_their_own(store: Store) -> None:
+    first, second, other = stored(
+        store,
+        report(1, "mos", ROUTE_776_MOS),
+        report(2, "m24", ROUTE_776_M24, hours=2),
+        report(3, "vm", ROUTE_812, hours=3),
+    )
+    assert first == second != other
+    [story] = store.recent_stories(since=T0 - timedelta(days=1), min_size=2)
+    assert [m.source for m in story.members] == ["mos", "m24"]
+    assert story.members[1].matched_id == story.members[0].article_id
+    assert "numbers 776" in story.members[1].evidence
+
+
+def test_a_report_outside_the_window_starts_a_new_story(store: Store) -> None:
+    late = SETTINGS.window_hours + 1
+    first, second = stored(
+        store, report(1, "mos", ROUTE_776_MOS), report(2, "m24", ROUTE_776_M24, hours=late)
+    )
+    assert first != second
+
+
+def test_the_story_keeps_its_first_article_and_moves_updated(store: Store) -> None:
+    [first] = stored(store, report(1, "mos", ROUTE_776_MOS))
+    later = T0 + timedelta(hours=3)
+    results = store.upsert_articles([report(2, "m24", ROUTE_776_M24, hours=3)], now=later)
+    store.assign_stories(
+        [(results[0].article_id, report(2, "m24", ROUTE_776_M24, hours=3))],
+        settings=SETTINGS,
+        now=later,
+    )
+    with store.engine.connect() as conn:
+        row = conn.execute(select(stories).where(stories.c.id == first)).one()
+        head = conn.execute(select(articles.c.url).where(articles.c.id == row.article_id))
+    assert head.scalar() == "https://mos.example.ru/news/1"
+    assert row.size == 2 and row.updated == later and row.created == T0
+
+
+def test_another_process_sees_assignments_made_elsewhere(db_url: str) -> None:
+    # Two workers, each with its own Store (and in-memory index), share one database.
+    one, two = Store.open(db_url), Store.open(db_url)
+    try:
+        [a] = stored(one, report(1, "mos", ROUTE_776_MOS))
+        [b] = stored(two, report(2, "vm", ROUTE_812, hours=1))
+        [c] = stored(one, report(3, "m24", ROUTE_776_M24, hours=2))
+        [d] = stored(two, report(4, "m24", ROUTE_812, hours=3, url="https://x.ru/812"))
+        assert a == c and b == d and a != b
+    finally:
+        one.close()
+        two.close()
+
+
+def test_a_reopened_store_rebuilds_the_index_from_stored_fingerprints(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = Store.open(db_url)
+    [a] = stored(first, report(1, "mos", ROUTE_776_MOS))
+    first.close()
+    again = Store.open(db_url)
+    try:
+        calls: list[str] = []
+        real = again._prepare
+
+        def counting(article_id: int, article: Article, settings: StorySettings) -> object:
+            calls.append(article.url)
+            return real(article_id, article, settings)
+
+        monkeypatch.setattr(again, "_prepare", counting)
+        [b] = stored(again, report(2, "m24", ROUTE_776_M24, hours=1))
+        # Only the new article was fingerprinted: the stored one came from its saved row.
+        assert calls == ["https://m24.example.ru/news/2"]
+        assert a == b
+    finally:
+        again.close()
+
+
+def test_assigning_twice_changes_nothing(store: Store) -> None:
+    [a] = stored(store, report(1, "mos", ROUTE_776_MOS))
+    again = store.assign_stories([(1, report(1, "mos", ROUTE_776_MOS))], settings=SETTINGS, now=T0)
+    assert again[0].story_id == a and not again[0].new_story
+    assert len(store.recent_stories(since=T0 - timedelta(days=1))) == 1
+
+
+def test_recluster_rebuilds_the_same_stories(store: Store) -> None:
+    first = stored(
+        store,
+        report(1, "mos", ROUTE_776_MOS),
+        report(2, "m24", ROUTE_776_M24, hours=2),
+        report(3, "vm", ROUTE_812, hours=3),
+    )
+    seen, count = store.recluster_stories(settings=SETTINGS)
+    assert (seen, count) == (3, 2)
+    with store.engine.connect() as conn:
+        ids = conn.execute(select(articles.c.story_id).order_by(articles.c.id)).scalars().all()
+    assert ids[0] == ids[1] != ids[2]
+    assert len(set(first)) == 2
+
+
+def test_reports_older_than_the_index_are_matched_against_the_store(store: Store) -> None:
+    # A month later (a backfill, a recrawl, the demo's fixed dates): the in-memory index
+    # holds only recent reports, so these are matched against the stored window.
+    later = T0 + timedelta(days=30)
+    batch = [
+        report(1, "mos", ROUTE_776_MOS),
+        report(2, "m24", ROUTE_776_M24, hours=2),
+        report(3, "vm", ROUTE_812, hours=3),
+    ]
+    results = store.upsert_articles(batch, now=later)
+    assigned = store.assign_stories(
+        [(r.article_id, a) for r, a in zip(results, batch, strict=True)],
+        settings=SETTINGS,
+        now=later,
+    )
+    first, second, other = (a.story_id for a in assigned)
+    assert first == second != other
+    assert store._story_index is not None and len(store._story_index) == 0

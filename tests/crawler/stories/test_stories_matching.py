@@ -1,0 +1,97 @@
+"""Story matching (crawler/stories): rewrites of one event join, look-alike events stay apart."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from stories_samples import (
+    BUS_2000_MOS,
+    BUS_2000_VM,
+    BUS_2500,
+    ROUTE_776_M24,
+    ROUTE_776_MOS,
+    ROUTE_812,
+    T0,
+    TRAM_LESNAYA,
+    TRAM_SHABOLOVKA,
+)
+
+from crawler.stories import (
+    Fingerprint,
+    Member,
+    StoryIndex,
+    StorySettings,
+    compare,
+    fingerprint,
+    minhash,
+    signature_bytes,
+    signature_from_bytes,
+)
+from crawler.topics.morph import Lemmatizer
+
+LEMMATIZER = Lemmatizer()
+SETTINGS = StorySettings()
+
+
+def fp(pair: tuple[str, str]) -> Fingerprint:
+    return fingerprint(pair[0], pair[1], "", LEMMATIZER)
+
+
+def test_the_same_event_in_other_words_joins() -> None:
+    verdict = compare(fp(ROUTE_776_MOS), fp(ROUTE_776_M24), SETTINGS)
+    assert verdict.joined
+    assert "numbers 776" in verdict.evidence
+
+
+def test_ordinals_in_digits_and_in_words_are_the_same_number() -> None:
+    a, b = fp(BUS_2000_MOS), fp(BUS_2000_VM)
+    assert "2000" in a.numbers and "2000" in b.numbers
+    assert compare(a, b, SETTINGS).joined
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "why"),
+    [
+        (ROUTE_776_MOS, ROUTE_812, "numbers"),
+        (BUS_2000_VM, BUS_2500, "numbers"),
+        (TRAM_SHABOLOVKA, TRAM_LESNAYA, "places"),
+    ],
+)
+def test_look_alike_events_stay_apart(
+    first: tuple[str, str], second: tuple[str, str], why: str
+) -> None:
+    verdict = compare(fp(first), fp(second), SETTINGS)
+    assert not verdict.joined
+    assert any(e.startswith(f"apart: {why}") for e in verdict.evidence)
+
+
+def test_the_index_offers_only_members_within_the_window() -> None:
+    index = StoryIndex(SETTINGS)
+    first = fp(ROUTE_776_MOS)
+    sig = minhash(first, SETTINGS.num_perm)
+    index.add(Member(1, 10, "mos", T0, first, sig))
+    again = fp(ROUTE_776_M24)
+    again_sig = minhash(again, SETTINGS.num_perm)
+    match = index.best_match(again, again_sig, T0 + timedelta(hours=5), "m24")
+    assert match is not None and match.member.story_id == 10
+    late = T0 + SETTINGS.window + timedelta(minutes=1)
+    assert index.best_match(again, again_sig, late, "m24") is None
+    # A source's own near-copy is not another outlet's report of the story.
+    assert index.best_match(again, again_sig, T0, "mos") is None
+
+
+def test_fingerprints_and_signatures_survive_storage() -> None:
+    first = fp(BUS_2000_MOS)
+    assert Fingerprint.from_json(first.to_json()) == first
+    sig = minhash(first, SETTINGS.num_perm)
+    assert signature_from_bytes(signature_bytes(sig)).jaccard(sig) == 1.0
+    assert len(signature_bytes(sig)) == 4 * SETTINGS.num_perm
+
+
+def test_eviction_forgets_old_members() -> None:
+    index = StoryIndex(SETTINGS)
+    first = fp(ROUTE_776_MOS)
+    index.add(Member(1, 10, "mos", T0, first, minhash(first, SETTINGS.num_perm)))
+    assert index.evict(T0 + timedelta(hours=1)) == 1
+    assert len(index) == 0
