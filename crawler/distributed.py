@@ -39,7 +39,7 @@ from scrapy_redis.scheduler import Scheduler
 
 from crawler.config import Config, ConfigError, SourceSpec
 from crawler.context import RUN_STATS, get_context
-from crawler.items import ArticleItem
+from crawler.models import ArticleItem
 from crawler.normalize.urls import host_of, registered_domain_matches, url_identity
 from crawler.spiders.news import NewsSpider
 
@@ -529,7 +529,7 @@ def run_worker(
     from scrapy.settings import Settings
 
     import crawler.settings as project_settings
-    from crawler.runner import crawl_settings
+    from crawler.crawl_settings import crawl_settings
 
     assert config.path is not None, "a worker needs a config loaded from a file"
     settings = Settings()
@@ -611,8 +611,8 @@ def enqueue_crawl(redis_url: str, prefix: str = DEFAULT_PREFIX) -> Any:
     It has the signature of ``crawl_subprocess`` (the service calls it the same way) and
     records each source's run with :func:`enqueue_recorded`.
     """
-    from crawler.runner import CrawlOutcome
     from crawler.storage import Store
+    from crawler.supervisor import CrawlOutcome
 
     def crawl(config: Config, sources: Sequence[str], **_: Any) -> CrawlOutcome:
         started = time.monotonic()

@@ -11,10 +11,12 @@ from typing import Any
 
 import scrapy
 from scrapy.http import Response
+from scrapy.settings import SETTINGS_PRIORITIES
 from twisted.python.failure import Failure
 
-from crawler.config import SourceSpec, load_config
+from crawler.config import Config, SourceSpec, load_config
 from crawler.context import count_drop, get_context
+from crawler.crawl_settings import POLITENESS_KEYS, politeness_settings
 from crawler.discovery import (
     DiscoveryError,
     Feed,
@@ -25,10 +27,11 @@ from crawler.discovery import (
     parse_feed,
     parse_sitemap,
 )
-from crawler.extraction import extract_article
-from crawler.items import ArticleItem
 from crawler.middlewares import Blocked, NotFetched
+from crawler.models import Article, ArticleItem, Dropped, Hints, PageFacts
 from crawler.normalize.urls import host_of, registered_domain_matches, url_identity
+from crawler.pages import process_page
+from crawler.profile import MAX_HTML_CHARS, MAX_TEXT_CHARS, SourceProfile
 from crawler.workpool import (
     BrokenProcessPool,
     ExtractionPool,
@@ -38,6 +41,8 @@ from crawler.workpool import (
 )
 
 MAX_SITEMAP_DEPTH = 3
+# update_settings fills in settings up to the project's priority, never a command line's.
+OVERRIDABLE = SETTINGS_PRIORITIES["project"]
 HTML_TYPES = (b"text/html", b"application/xhtml+xml")
 
 
@@ -50,6 +55,7 @@ class NewsSpider(scrapy.Spider):
     name = "news"
     # Class-level default: DistributedNewsSpider does not run this class's __init__.
     _pool: ExtractionPool | None = None
+    _profiles: dict[str, SourceProfile] | None = None
 
     def __init__(self, source: str | None = None, *args: Any, **kwargs: Any) -> None:
         if not source:
@@ -65,17 +71,19 @@ class NewsSpider(scrapy.Spider):
     @classmethod
     def update_settings(cls, settings: Any) -> None:
         super().update_settings(settings)
-        from crawler.runner import politeness_settings
-
+        if all((settings.getpriority(key) or 0) > OVERRIDABLE for key in POLITENESS_KEYS):
+            return  # set from the loaded config already (crawler.runner): no second reading
         config = load_config(settings.get("CITYFEEDS_CONFIG") or None)
         for key, value in politeness_settings(config).items():
-            if settings.getpriority(key) is None or settings.getpriority(key) <= 20:
+            if settings.getpriority(key) is None or settings.getpriority(key) <= OVERRIDABLE:
                 settings.set(key, value, priority="spider")
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> NewsSpider:
+        """The spider of ``source``; ``config`` is the crawl's loaded configuration, if any."""
+        config: Config | None = kwargs.pop("config", None)
         spider: NewsSpider = super().from_crawler(crawler, *args, **kwargs)
-        ctx = get_context(crawler)
+        ctx = get_context(crawler, config)
         spider.spec = ctx.config.source(spider.source_name)
         ctx.source = spider.spec
         spider.allowed_domains = list(spider.spec.allowed_domains)
@@ -285,18 +293,18 @@ class NewsSpider(scrapy.Spider):
     # -- articles --------------------------------------------------------------------------
 
     async def parse_article(self, response: Response) -> AsyncIterator[Any]:
-        """Extract one article page (pure extraction code, see crawler.extraction).
+        """Process one article page (:func:`crawler.pages.process_page`, pure code).
 
-        A coroutine: the extraction runs in the worker processes of ``crawler.workpool``
+        A coroutine: the processing runs in the worker processes of ``crawler.workpool``
         (``CITYFEEDS_EXTRACT_WORKERS``) while the reactor keeps downloading.
         """
         if not self._extractable(response):
             return
-        fetched_at = get_context(self.crawler).clock()
+        page = self._page_facts(response)
         self.extracting += 1
         try:
-            data = await self._extraction_pool().extract(
-                response.body, response.url, now=fetched_at, **self._extract_options(response)
+            result = await self._extraction_pool().process_page(
+                self.profile(), response.body, page, _hints(response)
             )
         except BrokenProcessPool:
             # A worker died (a crash in a native parser, or killed): the page is not stored,
@@ -305,17 +313,15 @@ class NewsSpider(scrapy.Spider):
             return
         finally:
             self.extracting -= 1
-        yield self._article_item(response, data, fetched_at)
+        yield self._article_item(response, page, result)
 
     def parse_article_inline(self, response: Response) -> Iterator[Any]:
         """``parse_article`` in the calling thread, for callers that need a plain generator."""
         if not self._extractable(response):
             return
-        fetched_at = get_context(self.crawler).clock()
-        data = extract_article(
-            response.body, response.url, now=fetched_at, **self._extract_options(response)
-        )
-        yield self._article_item(response, data, fetched_at)
+        page = self._page_facts(response)
+        result = process_page(self.profile(), response.body, page, _hints(response))
+        yield self._article_item(response, page, result)
 
     def _extractable(self, response: Response) -> bool:
         self.crawler.stats.inc_value("cityfeeds/pages")
@@ -332,25 +338,45 @@ class NewsSpider(scrapy.Spider):
             return False
         return True
 
-    def _extract_options(self, response: Response) -> dict[str, Any]:
-        # Plain picklable values: they travel to the extraction workers.
-        return {
-            "tz": self.spec.timezone,
-            "selectors": dict(self.spec.selectors),
-            "site_names": [self.spec.title, *self.spec.site_names],
-            "header_charset": _header_charset(response),
-        }
+    def profile(self) -> SourceProfile:
+        """The page-processing profile of the source being served, built once per source.
 
-    def _article_item(self, response: Response, data: Any, fetched_at: Any) -> ArticleItem:
-        link: Link = response.meta.get("cityfeeds_link") or Link(url=response.url)
+        Keyed by name: the distributed worker swaps ``self.spec`` per request.
+        """
+        if self._profiles is None:
+            self._profiles = {}
+        profile = self._profiles.get(self.spec.name)
+        if profile is None:
+            settings = self.crawler.settings
+            profile = self._profiles[self.spec.name] = SourceProfile.from_config(
+                get_context(self.crawler).config,
+                self.spec,
+                max_text=settings.getint("CITYFEEDS_MAX_TEXT_CHARS", MAX_TEXT_CHARS),
+                max_html=settings.getint("CITYFEEDS_MAX_HTML_CHARS", MAX_HTML_CHARS),
+            )
+        return profile
+
+    def _page_facts(self, response: Response) -> PageFacts:
+        return PageFacts(
+            url=response.url,
+            fetched_at=get_context(self.crawler).clock(),
+            header_charset=_header_charset(response),
+        )
+
+    def _article_item(
+        self, response: Response, page: PageFacts, result: Article | Dropped
+    ) -> ArticleItem:
+        hints = _hints(response)
         return ArticleItem(
             source=self.source_name,
-            data=data,
-            fetched_at=fetched_at,
+            data=None,
+            fetched_at=page.fetched_at,
             response_url=response.url,
-            hint_title=link.title,
-            hint_published=link.published,
-            hint_summary=link.summary,
+            hint_title=hints.title,
+            hint_published=hints.published,
+            hint_summary=hints.summary,
+            article=result if isinstance(result, Article) else None,
+            dropped=result if isinstance(result, Dropped) else None,
         )
 
     def _extraction_pool(self) -> ExtractionPool:
@@ -427,6 +453,14 @@ def _is_html(response: Response) -> bool:
     if not ctype:
         return response.body[:1024].lstrip().lower().startswith((b"<!doctype html", b"<html"))
     return any(t in ctype for t in HTML_TYPES)
+
+
+def _hints(response: Response) -> Hints:
+    """What discovery said about the page's link (nothing for a page found otherwise)."""
+    link: Link | None = response.meta.get("cityfeeds_link")
+    if link is None:
+        return Hints()
+    return Hints(link.title, link.published, link.summary)
 
 
 def _header_charset(response: Response) -> str | None:
