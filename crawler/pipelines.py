@@ -14,6 +14,7 @@ from crawler.normalize.text import dedup_key
 from crawler.normalize.urls import url_identity
 from crawler.pages import SECONDARY_FIELDS, finish_page, invalid_bytes
 from crawler.profile import MAX_HTML_CHARS, MAX_TEXT_CHARS, SourceProfile
+from crawler.topics.engine import TopicEngine
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -121,8 +122,6 @@ class TopicsPipeline(_Pipeline):
     """Score the article against every configured topic and keep the matches with evidence."""
 
     def open_spider(self) -> None:
-        from crawler.topics.engine import TopicEngine
-
         ctx = get_context(self.crawler)
         self.engine = TopicEngine(ctx.config.topics)
 
