@@ -11,6 +11,7 @@ import pytest
 from scrapy.http import HtmlResponse, Request
 from scrapy.utils.test import get_crawler
 
+from cityfeeds.cli import main
 from cityfeeds.commands.extract import article_json
 from cityfeeds.devtools.fixtures import load_fixtures, process_fixture
 from crawler.config import load_config
@@ -140,3 +141,13 @@ def test_validate_pipeline_drops_what_processing_rejected_and_finishes_raw_items
     assert crawler.stats is not None
     assert crawler.stats.get_value("cityfeeds/dropped/missing_title") == 1
     assert crawler.stats.get_value("cityfeeds/date_fallback") == 1
+
+
+def test_extract_reports_a_page_a_crawl_would_drop(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    page = tmp_path / "empty.html"
+    page.write_bytes(b"<html><body></body></html>")
+    url = "https://vm.ru/news/1-empty"
+    assert main(["--config", str(CONFIG), "extract", str(page), "--url", url]) == 1
+    assert "is no article (empty_page)" in capsys.readouterr().err
