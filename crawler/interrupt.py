@@ -9,12 +9,10 @@ import sys
 import threading
 from typing import Any
 
+from crawler.lifecycle import INTERRUPTED_EXIT
 from crawler.workpool import shutdown_pools
 
 logger = logging.getLogger(__name__)
-
-#: Exit status of a crawl stopped by SIGINT/SIGTERM (128 + SIGINT, as shells report Ctrl-C).
-INTERRUPTED_EXIT = 130
 
 
 class Interrupter:

@@ -20,8 +20,8 @@ from scrapy.settings import Settings
 import crawler.settings as project_settings
 from crawler.config import load_config
 from crawler.crawl_settings import crawl_settings
-from crawler.interrupt import INTERRUPTED_EXIT, Interrupter
-from crawler.lifecycle import PARENT_ENV, die_with_parent
+from crawler.interrupt import Interrupter
+from crawler.lifecycle import INTERRUPTED_EXIT, PARENT_ENV, die_with_parent
 from crawler.spiders.news import NewsSpider
 
 

@@ -21,8 +21,13 @@ from pathlib import Path
 from typing import Any
 
 from crawler.config import Config
-from crawler.interrupt import INTERRUPTED_EXIT
-from crawler.lifecycle import PARENT_ENV, SourceLocks, close_dead_runs, hostname
+from crawler.lifecycle import (
+    INTERRUPTED_EXIT,
+    PARENT_ENV,
+    SourceLocks,
+    close_dead_runs,
+    hostname,
+)
 from crawler.storage import Store
 
 logger = logging.getLogger(__name__)
@@ -198,8 +203,8 @@ def _stop_child(proc: subprocess.Popen[Any], grace: float = 5.0) -> None:
     """Stop the crawl child: SIGTERM to it alone, then SIGKILL to its whole process group.
 
     The child answers SIGTERM by recording its runs as interrupted and shutting its extraction
-    workers down in order (:class:`Interrupter`); signalling the group at once would kill the
-    workers under the pages in flight. SIGKILL is the last resort.
+    workers down in order (:class:`crawler.interrupt.Interrupter`); signalling the group at
+    once would kill the workers under the pages in flight. SIGKILL is the last resort.
     """
     try:
         os.kill(proc.pid, signal.SIGTERM)
