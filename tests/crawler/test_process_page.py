@@ -13,7 +13,7 @@ from scrapy.utils.test import get_crawler
 
 from cityfeeds.cli import main
 from cityfeeds.commands.extract import article_json
-from cityfeeds.devtools.fixtures import load_fixtures, process_fixture
+from cityfeeds.devtools.fixtures import Fixture, load_fixtures, process_fixture
 from crawler.config import load_config
 from crawler.discovery import Link
 from crawler.models import Article, ArticleData, ArticleItem, Dropped, Hints, PageFacts
@@ -24,6 +24,8 @@ from crawler.spiders.news import NewsSpider
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "cityfeeds.toml"
+SITES = ROOT / "tests" / "fixtures" / "sites"
+PROFILES = profiles_of(load_config(CONFIG))
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 URL = "https://news.example/city/trams-1"
 PROFILE = SourceProfile(name="news", allowed_domains=("news.example",), language="ru")
@@ -109,9 +111,7 @@ def _spider_article(config: Any, source: str, body: bytes, url: str, at: datetim
 
 def test_spider_extract_and_fixtures_make_the_same_article_of_the_same_page() -> None:
     config = load_config(CONFIG)
-    fixture = next(
-        f for f in load_fixtures(ROOT / "tests" / "fixtures" / "sites") if f.source == "m24"
-    )
+    fixture = next(f for f in load_fixtures(SITES) if f.source == "m24")
     body = fixture.body()
 
     from_fixture = process_fixture(fixture, profiles_of(config)["m24"])
@@ -125,6 +125,13 @@ def test_spider_extract_and_fixtures_make_the_same_article_of_the_same_page() ->
     shown = {k: v for k, v in from_extract.items() if k not in ("topics", "published", "updated")}
     assert shown == {k: fields[k] for k in shown}
     assert from_extract["published"] == from_fixture.published.isoformat()
+
+
+@pytest.mark.parametrize("fixture", load_fixtures(SITES), ids=lambda f: f"{f.source}/{f.name}")
+def test_every_saved_page_is_an_article_of_its_source(fixture: Fixture) -> None:
+    article = process_fixture(fixture, PROFILES.get(fixture.source))
+    assert isinstance(article, Article), article
+    assert article.source == fixture.source and article.title
 
 
 def test_validate_pipeline_drops_what_processing_rejected_and_finishes_raw_items() -> None:
