@@ -36,7 +36,7 @@ from crawl import load_bench_site, write_config  # noqa: E402
 
 from cityfeeds.service import Service, ServiceOptions  # noqa: E402
 from crawler.config import Config, load_config  # noqa: E402
-from crawler.runner import CrawlOutcome, crawl_subprocess  # noqa: E402
+from crawler.supervisor import CrawlOutcome, crawl_subprocess  # noqa: E402
 
 
 def rss_mib(pid: int | None = None) -> float:

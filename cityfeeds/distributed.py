@@ -21,6 +21,7 @@ from scrapy_redis.queue import PriorityQueue
 
 import crawler.settings as project_settings
 from crawler.config import Config, SourceSpec
+from crawler.crawl_settings import crawl_settings
 from crawler.distributed import serialize
 from crawler.distributed.settings import (
     DEFAULT_DUPEFILTER_TTL,
@@ -31,8 +32,8 @@ from crawler.distributed.settings import (
     queue_key,
 )
 from crawler.distributed.spider import DistributedNewsSpider
-from crawler.runner import CrawlOutcome, crawl_settings
 from crawler.storage import RunStats, Store
+from crawler.supervisor import CrawlOutcome
 
 
 def enqueue_sources(

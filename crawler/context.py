@@ -5,26 +5,19 @@ from __future__ import annotations
 import logging
 import os
 import weakref
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from crawler.clock import Clock, utcnow
 from crawler.config import Config, SourceSpec, load_config
+from crawler.storage import Store
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
-    from crawler.storage import Store
-
 logger = logging.getLogger(__name__)
 
 _CONTEXTS: weakref.WeakKeyDictionary[Any, CrawlContext] = weakref.WeakKeyDictionary()
-
-
-def utcnow() -> datetime:
-    """The current time, aware, in UTC (the default clock)."""
-    return datetime.now(UTC)
 
 
 @dataclass
@@ -33,7 +26,7 @@ class CrawlContext:
 
     config: Config
     database_url: str
-    clock: Callable[[], datetime] = utcnow
+    clock: Clock = utcnow
     source: SourceSpec | None = None
     _store: Store | None = field(default=None, repr=False)
 
@@ -41,8 +34,6 @@ class CrawlContext:
     def store(self) -> Store:
         """The crawl's store, opened on first use (in this process, never inherited)."""
         if self._store is None:
-            from crawler.storage import Store
-
             self._store = Store.open(self.database_url)
         return self._store
 
@@ -53,12 +44,17 @@ class CrawlContext:
             self._store = None
 
 
-def get_context(crawler: Crawler) -> CrawlContext:
-    """The CrawlContext of ``crawler``, created from its settings on first call."""
+def get_context(crawler: Crawler, config: Config | None = None) -> CrawlContext:
+    """The CrawlContext of ``crawler``, created from its settings on first call.
+
+    ``config``, when the caller already loaded it (the crawl child passes it to its spiders),
+    saves reading the file again; otherwise the file ``CITYFEEDS_CONFIG`` names is loaded.
+    """
     ctx = _CONTEXTS.get(crawler)
     if ctx is None:
         settings = crawler.settings
-        config = load_config(settings.get("CITYFEEDS_CONFIG") or None)
+        if config is None:
+            config = load_config(settings.get("CITYFEEDS_CONFIG") or None)
         db_url = (
             settings.get("CITYFEEDS_DATABASE_URL")
             or os.environ.get("CITYFEEDS_DATABASE_URL")

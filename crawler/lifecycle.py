@@ -33,6 +33,8 @@ PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 #: The crawl child learns its parent's pid from this variable (to catch a parent that died
 #: between fork and ``prctl``).
 PARENT_ENV = "CITYFEEDS_PARENT_PID"
+#: Exit status of a crawl stopped by SIGINT/SIGTERM (128 + SIGINT, as shells report Ctrl-C).
+INTERRUPTED_EXIT = 130
 #: A process started this long after a run began cannot be the run's owner (pid reuse).
 _START_SLACK = timedelta(seconds=2)
 

@@ -1,4 +1,4 @@
-"""Plain data classes shared by extraction, pipelines, storage and feeds (no Scrapy imports)."""
+"""Plain data classes shared by page processing, pipelines, storage and feeds (no Scrapy)."""
 
 from __future__ import annotations
 
@@ -92,6 +92,32 @@ class Article:
     story_updated: datetime | None = None
 
 
+@dataclass(frozen=True)
+class Hints:
+    """What a feed, sitemap or listing said about a link: fallbacks for missing fields."""
+
+    title: str | None = None
+    published: datetime | None = None
+    summary: str | None = None
+
+
+@dataclass(frozen=True)
+class PageFacts:
+    """Where and when a page was fetched, and the charset its headers declared."""
+
+    url: str
+    fetched_at: datetime
+    header_charset: str | None = None
+
+
+@dataclass(frozen=True)
+class Dropped:
+    """A page that yields no article, and why: ``reason`` is counted as ``dropped/<reason>``."""
+
+    reason: str
+    detail: str = ""
+
+
 class FeedBuild(NamedTuple):
     """The outcome of building one published path (a feed's files, the index page, the OPML)."""
 
@@ -103,3 +129,31 @@ class FeedBuild(NamedTuple):
     signature: str | None = None
     #: Stamp of the files written: their sizes, mtimes and inodes (``feeds.build.files_stamp``).
     stamp: str | None = None
+
+
+@dataclass
+class ArticleItem:
+    """One crawled article page, as it flows through the item pipelines.
+
+    The spider fills ``article`` (or ``dropped``) with what :func:`crawler.pages.process_page`
+    made of the page; an item carrying only a raw extraction in ``data`` is finished by
+    ``ValidatePipeline``. ``hint_*`` is what the feed/sitemap/listing said about the link.
+    """
+
+    source: str
+    data: ArticleData | None
+    fetched_at: datetime
+    response_url: str
+    hint_title: str | None = None
+    hint_published: datetime | None = None
+    hint_summary: str | None = None
+    article: Article | None = None
+    dropped: Dropped | None = None
+    #: The scheduled run the page was queued for (distributed workers): that run's row in the
+    #: store collects what became of it (``crawler.distributed.run_counts.RunCounts``).
+    run_id: int | None = None
+
+    @property
+    def hints(self) -> Hints:
+        """The discovery hints as :func:`crawler.pages.process_page` takes them."""
+        return Hints(self.hint_title, self.hint_published, self.hint_summary)

@@ -8,13 +8,14 @@ from typing import TYPE_CHECKING, Any
 from scrapy.exceptions import DropItem
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from crawler.article import MAX_HTML_CHARS, MAX_TEXT_CHARS, Hints, build_article
 from crawler.context import RUN_STATS, count_drop, get_context
-from crawler.items import ArticleItem
-from crawler.normalize.encoding import looks_like_mojibake
-from crawler.normalize.text import clean_text, dedup_key, is_garbage_value
-from crawler.normalize.urls import is_http_url, url_identity
+from crawler.models import ArticleItem, Dropped, PageFacts
+from crawler.normalize.text import dedup_key
+from crawler.normalize.urls import url_identity
+from crawler.pages import SECONDARY_FIELDS, finish_page, invalid_bytes
+from crawler.profile import MAX_HTML_CHARS, MAX_TEXT_CHARS, SourceProfile
 from crawler.storage import UpsertResult
+from crawler.topics.engine import TopicEngine
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -42,50 +43,11 @@ class _Pipeline:
 
 
 class ValidatePipeline(_Pipeline):
-    """Require a URL and a real title; reject selector/template leaks (never published)."""
+    """Drop (and count) the pages that are no article; count what processing repaired.
 
-    def process_item(self, item: Any) -> Any:
-        if not isinstance(item, ArticleItem):
-            return item
-        data = item.data
-        if not is_http_url(item.response_url):
-            raise self.drop("bad_url", item)
-        title = data.title if data.title is not None else item.hint_title
-        if "empty_page" in data.flags or not (data.title or data.text or data.html):
-            # Even with a title from the feed: an empty page is a failed fetch, not an article.
-            raise self.drop("empty_page", item)
-        if title is not None and is_garbage_value(title) and title.strip():
-            raise self.drop("selector_leak", item, f"title={title[:80]!r}")
-        if title is None or not clean_text(title):
-            raise self.drop("missing_title", item)
-        if looks_like_mojibake(title):
-            # decode_html tried BOM, header, <meta> and detection; a still-garbled title
-            # would be published as garbage, so the page is dropped and counted instead.
-            raise self.drop("bad_encoding", item, f"title={title[:80]!r}")
-        invalid = sum(
-            int(f.partition(":")[2] or 0) for f in data.flags if f.startswith("invalid_bytes:")
-        )
-        if invalid:
-            assert self.crawler.stats is not None
-            self.crawler.stats.inc_value("cityfeeds/invalid_bytes", invalid)
-        for name in ("summary", "text", "section", "image"):
-            value = getattr(data, name)
-            if isinstance(value, str) and value.strip() and is_garbage_value(value):
-                # A leaked value in a secondary field costs that field, not the article.
-                logger.warning(
-                    "[%s] %s looks like an unevaluated selector: %r", item.source, name, value[:80]
-                )
-                setattr(data, name, None)
-                item.flags.append(f"garbage_{name}")
-                assert self.crawler.stats is not None
-                self.crawler.stats.inc_value(f"cityfeeds/garbage_field/{name}")
-        data.authors = [a for a in data.authors if not is_garbage_value(a)]
-        data.tags = [t for t in data.tags if not is_garbage_value(t)]
-        return item
-
-
-class NormalizePipeline(_Pipeline):
-    """Turn the extraction plus discovery hints into a clean ``Article`` (see crawler.article)."""
+    The checks themselves are :func:`crawler.pages.check_page`, run with the page's
+    processing; an item that carries only a raw extraction is processed here.
+    """
 
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)
@@ -95,19 +57,40 @@ class NormalizePipeline(_Pipeline):
     def process_item(self, item: Any) -> Any:
         if not isinstance(item, ArticleItem):
             return item
-        source = get_context(self.crawler).config.source(item.source)
-        item.article = build_article(
-            item.data,
-            source=item.source,
-            response_url=item.response_url,
-            fetched_at=item.fetched_at,
-            allowed_domains=source.allowed_domains,
-            default_language=source.language,
-            hints=Hints(item.hint_title, item.hint_published, item.hint_summary),
-            extra_flags=item.flags,
-            max_text=self.max_text,
-            max_html=self.max_html,
-        )
+        if item.article is None and item.dropped is None and item.data is not None:
+            config = get_context(self.crawler).config
+            profile = SourceProfile.from_config(
+                config,
+                config.source(item.source),
+                max_text=self.max_text,
+                max_html=self.max_html,
+            )
+            page = PageFacts(item.response_url, item.fetched_at)
+            result = finish_page(profile, item.data, page, item.hints)
+            if isinstance(result, Dropped):
+                item.dropped = result
+            else:
+                item.article = result
+        if item.dropped is not None:
+            raise self.drop(item.dropped.reason, item, item.dropped.detail)
+        if item.article is None:
+            raise self.drop("empty_page", item)
+        assert self.crawler.stats is not None
+        flags = item.article.flags
+        if invalid := invalid_bytes(flags):
+            self.crawler.stats.inc_value("cityfeeds/invalid_bytes", invalid)
+        for name in SECONDARY_FIELDS:
+            if f"garbage_{name}" in flags:
+                self.crawler.stats.inc_value(f"cityfeeds/garbage_field/{name}")
+        return item
+
+
+class NormalizePipeline(_Pipeline):
+    """Count what normalizing the article changed (see ``crawler.pages.build_article``)."""
+
+    def process_item(self, item: Any) -> Any:
+        if not isinstance(item, ArticleItem) or item.article is None:
+            return item
         assert self.crawler.stats is not None
         for flag in ("date_fallback", "date_clamped", "text_truncated"):
             if flag in item.article.flags:
@@ -140,8 +123,6 @@ class TopicsPipeline(_Pipeline):
     """Score the article against every configured topic and keep the matches with evidence."""
 
     def open_spider(self) -> None:
-        from crawler.topics.engine import TopicEngine
-
         ctx = get_context(self.crawler)
         self.engine = TopicEngine(ctx.config.topics)
 

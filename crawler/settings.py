@@ -1,6 +1,6 @@
 """Scrapy settings of the cityfeeds project; the politeness values come from cityfeeds.toml.
 
-``crawler.runner.crawl_settings`` overrides these from the loaded configuration, and
+``crawler.crawl_settings.crawl_settings`` overrides these from the loaded configuration, and
 ``NewsSpider.update_settings`` does the same under ``scrapy crawl news -a source=NAME``.
 """
 
@@ -25,9 +25,9 @@ CITYFEEDS_EXTRACT_WORKERS = None
 CITYFEEDS_STORE_BATCH = 50
 CITYFEEDS_STORE_FLUSH_SECONDS = 1.0
 # On SIGINT/SIGTERM, how long pages in flight may take to finish before the run is recorded as
-# interrupted with them counted as not fetched (crawler.runner.Interrupter).
+# interrupted with them counted as not fetched (crawler.interrupt.Interrupter).
 CITYFEEDS_INTERRUPT_GRACE = 0.5
-# Run row ids created by the parent process (crawler.runner.crawl_subprocess), by source.
+# Run row ids created by the parent process (crawler.supervisor.crawl_subprocess), by source.
 CITYFEEDS_RUN_IDS: dict[str, int] = {}
 
 ROBOTSTXT_OBEY = True

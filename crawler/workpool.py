@@ -1,11 +1,12 @@
-"""Article extraction off the reactor: a small process pool shared by the spiders of a crawl.
+"""Page processing off the reactor: a small process pool shared by the spiders of a crawl.
 
-Extraction is pure CPU (``page bytes + url -> ArticleData``). Run in the reactor's thread it
-stalls downloads and every other callback; run in worker processes it uses the other cores
-while the reactor keeps fetching. The pool is created lazily, in the crawl child, on the first
-article, with the ``forkserver`` start method: workers are forked from a fresh server process,
-never from the crawl process, which holds database connections (docs/reliability.md, E6).
-``CITYFEEDS_EXTRACT_WORKERS = 0`` extracts in the reactor's thread, as before.
+Processing a page is pure CPU (``crawler.pages.process_page``: page bytes -> Article). Run in
+the reactor's thread it stalls downloads and every other callback; run in worker processes it
+uses the other cores while the reactor keeps fetching. The pool is created lazily, in the crawl
+child, on the first article, with the ``forkserver`` start method: workers are forked from a
+fresh server process, never from the crawl process, which holds database connections
+(docs/reliability.md, E6). ``CITYFEEDS_EXTRACT_WORKERS = 0`` processes pages in the reactor's
+thread.
 """
 
 from __future__ import annotations
@@ -17,12 +18,11 @@ import os
 import signal
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from datetime import datetime
-from typing import Any
 
-from crawler.extraction import extract_article
 from crawler.lifecycle import die_with_parent
-from crawler.models import ArticleData
+from crawler.models import Article, Dropped, Hints, PageFacts
+from crawler.pages import process_page
+from crawler.profile import SourceProfile
 
 logger = logging.getLogger(__name__)
 
@@ -56,24 +56,26 @@ def _warm_up() -> None:
 
 
 class ExtractionPool:
-    """``extract_article`` in ``workers`` processes (0: in the calling thread)."""
+    """``process_page`` in ``workers`` processes (0: in the calling thread)."""
 
     def __init__(self, workers: int) -> None:
         self.workers = max(0, workers)
         self._executor: ProcessPoolExecutor | None = None
         self.users = 0
 
-    async def extract(self, body: bytes, url: str, *, now: datetime, **kwargs: Any) -> ArticleData:
-        """Extract one page; raises ``BrokenProcessPool`` if a worker died on it (or with it)."""
+    async def process_page(
+        self, profile: SourceProfile, body: bytes, page: PageFacts, hints: Hints | None = None
+    ) -> Article | Dropped:
+        """Process one page; raises ``BrokenProcessPool`` if a worker died on it (or with it)."""
         if self.workers == 0:
-            return extract_article(body, url, now=now, **kwargs)
+            return process_page(profile, body, page, hints)
         if self._executor is None:
             context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(["crawler.extraction.core"])
+            context.set_forkserver_preload(["crawler.pages", "crawler.extraction.core"])
             self._executor = ProcessPoolExecutor(
                 self.workers, mp_context=context, initializer=_warm_up
             )
-        future = self._executor.submit(extract_article, body, url, now=now, **kwargs)
+        future = self._executor.submit(process_page, profile, body, page, hints)
         try:
             return await asyncio.wrap_future(future)
         except BrokenProcessPool:

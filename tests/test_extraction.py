@@ -9,11 +9,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from crawler.article import build_article
 from crawler.extraction import LAYERS, extract_article
 from crawler.extraction.fields import clean_authors, language_code, strip_site_suffix
-from crawler.models import Article, ArticleData
+from crawler.models import Article, ArticleData, PageFacts
 from crawler.normalize.html import SANITIZE_POLICY, sanitize_html
+from crawler.pages import build_article
+from crawler.profile import SourceProfile
 
 MSK = ZoneInfo("Europe/Moscow")
 NOW = datetime(2026, 2, 4, 12, 0, tzinfo=MSK)
@@ -357,10 +358,5 @@ def test_html_of_unknown_origin_keeps_an_unknown_policy_and_rebuilt_html_is_esca
 
 
 def _build(data: ArticleData) -> Article:
-    return build_article(
-        data,
-        source="vm",
-        response_url=URL,
-        fetched_at=NOW,
-        allowed_domains=["example.ru"],
-    )
+    profile = SourceProfile(name="vm", allowed_domains=("example.ru",))
+    return build_article(data, profile, PageFacts(URL, NOW))

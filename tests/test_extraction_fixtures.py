@@ -13,17 +13,18 @@ import pytest
 from cityfeeds.devtools.fixtures import (
     extract_fixture,
     load_fixtures,
-    profiles_from_toml,
     record_fixture,
     record_of,
     rewrite_expected,
 )
+from crawler.config import load_config
+from crawler.profile import profiles_of
 
 ROOT = Path(__file__).resolve().parents[1]
 SITES = ROOT / "tests" / "fixtures" / "sites"
 CONFIG = ROOT / "cityfeeds.toml"
 FIXTURES = load_fixtures(SITES)
-PROFILES = profiles_from_toml(CONFIG)
+PROFILES = profiles_of(load_config(CONFIG))
 SOURCES = [s["name"] for s in tomllib.loads(CONFIG.read_text(encoding="utf-8")).get("sources", [])]
 
 

@@ -11,8 +11,7 @@ from scrapy.exceptions import DropItem
 from scrapy.settings import Settings
 from scrapy.utils.misc import load_object
 
-from crawler.items import ArticleItem
-from crawler.models import ArticleData
+from crawler.models import ArticleData, ArticleItem
 
 
 def _huge_item() -> ArticleItem:

@@ -36,8 +36,8 @@ from cityfeeds.service.schedule import (
 )
 from crawler.config import Config, load_config
 from crawler.normalize.dates import parse_retry_after
-from crawler.runner import CrawlOutcome, crawl_subprocess
 from crawler.storage import RunStats, Store
+from crawler.supervisor import CrawlOutcome, crawl_subprocess
 from tests.conftest import ROOT, write_site_config
 
 MSK = ZoneInfo("Europe/Moscow")

@@ -1,11 +1,13 @@
-"""Extraction in worker processes (crawler.workpool) gives what in-process extraction gives."""
+"""Page processing in worker processes (crawler.workpool) gives what it gives in-process."""
 
 from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
 
-from crawler.extraction import extract_article
+from crawler.models import Article, Hints, PageFacts
+from crawler.pages import process_page
+from crawler.profile import SourceProfile
 from crawler.workpool import ExtractionPool, default_workers, release_pool, shared_pool
 from tests.faults.support import article_html
 
@@ -17,17 +19,21 @@ def test_default_workers_by_cores() -> None:
     assert [default_workers(n) for n in (1, 2, 3, 16)] == [0, 2, 3, 4]
 
 
-def test_pool_extracts_like_in_process() -> None:
+def test_pool_processes_pages_like_in_process() -> None:
     body = article_html("Электробусы вышли на новые маршруты").encode()
-    options = {"tz": "Europe/Moscow", "selectors": {}, "site_names": ["Вестник"]}
-    expected = extract_article(body, URL, now=NOW, **options)
+    profile = SourceProfile(
+        name="vestnik", site_names=("Вестник",), allowed_domains=("news.example",)
+    )
+    page, hints = PageFacts(URL, NOW), Hints(summary="Из ленты")
+    expected = process_page(profile, body, page, hints)
+    assert isinstance(expected, Article) and expected.title == "Электробусы вышли на новые маршруты"
 
     async def both() -> list[object]:
         pool, inline = ExtractionPool(1), ExtractionPool(0)
         try:
             return [
-                await pool.extract(body, URL, now=NOW, **options),
-                await inline.extract(body, URL, now=NOW, **options),
+                await pool.process_page(profile, body, page, hints),
+                await inline.process_page(profile, body, page, hints),
             ]
         finally:
             pool.close()

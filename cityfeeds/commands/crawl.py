@@ -55,8 +55,8 @@ def clock() -> datetime:
 
 def run(args: argparse.Namespace, config: Config) -> int:
     from cityfeeds.commands.feeds import build_summary, rebuild_feeds
-    from crawler.lifecycle import SourceBusy
-    from crawler.runner import INTERRUPTED_EXIT, crawl_subprocess
+    from crawler.lifecycle import INTERRUPTED_EXIT, SourceBusy
+    from crawler.supervisor import crawl_subprocess
 
     sources = config.select_sources(args.sources)
     if not sources:

@@ -13,13 +13,18 @@ from typing import Any
 from cityfeeds.commands._fetch import FetchError, fetch_page
 from cityfeeds.devtools.fixtures import fixture_meta
 from crawler.config import Config, SourceSpec
+from crawler.models import Dropped, PageFacts
 from crawler.normalize.urls import host_of, is_http_url, registered_domain_matches
+from crawler.pages import process_page
+from crawler.profile import SourceProfile
+from crawler.topics.engine import TopicEngine
 
 NAME = "extract"
 HELP = "print the normalized article of a URL or saved page as JSON"
 DESCRIPTION = """\
-Extract one article exactly as a crawl would (extraction, normalization, topic tagging) and
-print it as JSON with the layer that produced each field in `provenance`.
+Extract one article exactly as a crawl would (extraction, checks, normalization, topic
+tagging) and print it as JSON with the layer that produced each field in `provenance`. A page
+a crawl would drop is reported with the reason, and the exit status is 1.
 
   cityfeeds extract https://www.m24.ru/news/transport/01022026/123456
   cityfeeds extract saved.html --url https://vm.ru/news/1-slug --source vm
@@ -56,6 +61,13 @@ def guess_source(config: Config, url: str) -> SourceSpec | None:
     return None
 
 
+def profile_for(config: Config, url: str, source: SourceSpec | None) -> SourceProfile:
+    """The page-processing profile of ``source``, or of the page's own site without one."""
+    if source is None:
+        return SourceProfile.for_url(config, url)
+    return SourceProfile.from_config(config, source)
+
+
 def article_json(
     config: Config,
     body: bytes,
@@ -64,33 +76,13 @@ def article_json(
     source: SourceSpec | None,
     now: datetime,
     header_charset: str | None = None,
-) -> dict[str, Any]:
-    """Extract, normalize and tag one page the way a crawl does; the JSON-ready result."""
-    from crawler.article import build_article
-    from crawler.extraction import extract_article
-    from crawler.topics.engine import TopicEngine
-
-    tz = source.timezone if source else config.timezone
-    data = extract_article(
-        body,
-        url,
-        now=now,
-        tz=tz,
-        selectors=source.selectors if source else None,
-        site_names=[source.title, *source.site_names] if source else (),
-        header_charset=header_charset,
-    )
-    article = build_article(
-        data,
-        source=source.name if source else "",
-        response_url=url,
-        fetched_at=now,
-        allowed_domains=source.allowed_domains if source else [host_of(url)],
-        default_language=source.language if source else None,
-    )
-    article.topics = TopicEngine(config.topics).classify_article(
-        article, city=source.city if source else None
-    )
+) -> dict[str, Any] | Dropped:
+    """Process and tag one page the way a crawl does; the JSON-ready result, or the drop."""
+    profile = profile_for(config, url, source)
+    article = process_page(profile, body, PageFacts(url, now, header_charset))
+    if isinstance(article, Dropped):
+        return article
+    article.topics = TopicEngine(config.topics).classify_article(article, city=profile.city)
     return {
         "url": article.url,
         "title": article.title,
@@ -147,5 +139,10 @@ def run(args: argparse.Namespace, config: Config) -> int:
             now = datetime.fromisoformat(meta["fetched_at"])
     source = config.source(args.source) if args.source else guess_source(config, url)
     result = article_json(config, body, url, source=source, now=now, header_charset=header_charset)
+    if isinstance(result, Dropped):
+        # What a crawl would do with the page: drop it, and say why.
+        detail = f": {result.detail}" if result.detail else ""
+        print(f"cityfeeds: {url} is no article ({result.reason}{detail})", file=sys.stderr)
+        return 1
     print(json.dumps(result, ensure_ascii=False, indent=2))
     return 0

@@ -6,7 +6,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from cityfeeds.devtools.fixtures import DEFAULT_ROOT, profiles_from_config, rewrite_expected
+from cityfeeds.devtools.fixtures import DEFAULT_ROOT, rewrite_expected
+from crawler.profile import profiles_of
 
 NAME = "fixtures"
 HELP = "rewrite <name>.expected.json of saved-page fixtures from the current extraction"
@@ -24,7 +25,7 @@ def run(args: argparse.Namespace, config: Any) -> int:
     if args.source and args.source not in known:
         print(f"error: unknown source {args.source!r} (known: {', '.join(sorted(known))})")
         return 2
-    paths = rewrite_expected(args.root, args.source, profiles=profiles_from_config(config))
+    paths = rewrite_expected(args.root, args.source, profiles=profiles_of(config))
     for path in paths:
         print(f"wrote {path}")
     if not paths:

@@ -13,10 +13,10 @@ from cityfeeds.commands._fetch import FetchError, fetch_page
 from cityfeeds.devtools.fixtures import (
     DEFAULT_ROOT,
     load_fixtures,
-    profiles_from_config,
     record_fixture,
     write_expected,
 )
+from crawler.profile import SourceProfile
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +57,6 @@ def run(args: argparse.Namespace, config: Any) -> int:
         body, final_url, source.name, datetime.now(UTC), root=args.root, name=args.name
     )
     fixture = next(f for f in load_fixtures(args.root) if f.path == path)
-    expected = write_expected(fixture, profiles_from_config(config).get(source.name))
+    expected = write_expected(fixture, SourceProfile.from_config(config, source))
     print(f"saved {path}\nwrote {expected} (review it before committing)")
     return 0

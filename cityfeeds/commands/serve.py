@@ -62,7 +62,7 @@ def run(args: argparse.Namespace, config: Any) -> int:
             metrics_route,
             store_report,
         )
-        from crawler.context import utcnow
+        from crawler.clock import utcnow
         from crawler.storage import Store
 
         store = Store.open(config.database_url)

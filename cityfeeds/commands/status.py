@@ -33,7 +33,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
     from cityfeeds.commands._table import format_table
     from cityfeeds.service.lock import ServiceLock
     from cityfeeds.status import collect_inputs, compute_status, format_time, table_rows
-    from crawler.context import utcnow
+    from crawler.clock import utcnow
     from crawler.lifecycle import close_dead_runs
     from crawler.storage import Store
 

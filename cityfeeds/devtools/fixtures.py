@@ -6,15 +6,17 @@ import gzip
 import json
 import logging
 import re
-import tomllib
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from crawler.models import ArticleData
+from crawler.config import load_config
+from crawler.models import Article, ArticleData, Dropped, PageFacts
+from crawler.pages import extract_page, process_page
+from crawler.profile import SourceProfile, profiles_of
 
 logger = logging.getLogger(__name__)
 
@@ -28,15 +30,6 @@ EXPECTED_FIELDS = (
     "language", "canonical_url", "provenance", "flags",
 )  # fmt: skip
 _NAME_SAFE = re.compile(r"[^a-z0-9_-]+")
-
-
-@dataclass(frozen=True)
-class ExtractionProfile:
-    """How a source's pages are extracted: its selectors, site names and time zone."""
-
-    selectors: Mapping[str, str] = field(default_factory=dict)
-    site_names: Sequence[str] = ()
-    tz: str = "Europe/Moscow"
 
 
 @dataclass(frozen=True)
@@ -163,22 +156,27 @@ def record_of(data: ArticleData) -> dict[str, Any]:
     return record
 
 
-def extract_fixture(fixture: Fixture, profile: ExtractionProfile | None = None) -> ArticleData:
+def fixture_profile(fixture: Fixture, profile: SourceProfile | None = None) -> SourceProfile:
+    """``profile``, or the bare profile of a fixture whose source is not configured."""
+    return profile if profile is not None else SourceProfile(name=fixture.source)
+
+
+def fixture_page(fixture: Fixture) -> PageFacts:
+    """The fixture's page as fetched: its URL, with its fetch time as the clock."""
+    return PageFacts(fixture.url, fixture.fetched_at)
+
+
+def extract_fixture(fixture: Fixture, profile: SourceProfile | None = None) -> ArticleData:
     """Run extraction on a fixture exactly as the crawler would, with the fetch time as clock."""
-    from crawler.extraction import extract_article
-
-    profile = profile or ExtractionProfile()
-    return extract_article(
-        fixture.body(),
-        fixture.url,
-        now=fixture.fetched_at,
-        tz=profile.tz,
-        selectors=profile.selectors,
-        site_names=profile.site_names,
-    )
+    return extract_page(fixture_profile(fixture, profile), fixture.body(), fixture_page(fixture))
 
 
-def write_expected(fixture: Fixture, profile: ExtractionProfile | None = None) -> Path:
+def process_fixture(fixture: Fixture, profile: SourceProfile | None = None) -> Article | Dropped:
+    """What a crawl makes of a fixture's page (:func:`crawler.pages.process_page`)."""
+    return process_page(fixture_profile(fixture, profile), fixture.body(), fixture_page(fixture))
+
+
+def write_expected(fixture: Fixture, profile: SourceProfile | None = None) -> Path:
     """(Re)write one fixture's expected JSON from the current extraction output."""
     _write_json(fixture.expected_path, record_of(extract_fixture(fixture, profile)))
     return fixture.expected_path
@@ -188,46 +186,18 @@ def rewrite_expected(
     root: Path = DEFAULT_ROOT,
     source: str | None = None,
     *,
-    profiles: Mapping[str, ExtractionProfile] | None = None,
+    profiles: Mapping[str, SourceProfile] | None = None,
 ) -> list[Path]:
     """Rewrite the expected JSON of every fixture (of one ``source``); return the written paths.
 
-    ``profiles`` maps source names to their extraction settings; by default they are read from
-    ``cityfeeds.toml`` in the working directory. Review the diff before committing.
+    ``profiles`` maps source names to their page-processing profiles; by default they are
+    those of ``cityfeeds.toml`` in the working directory. Review the diff before committing.
     """
     if profiles is None:
-        profiles = profiles_from_toml(Path("cityfeeds.toml"))
+        default = Path("cityfeeds.toml")
+        profiles = profiles_of(load_config(default)) if default.exists() else {}
     written = []
     for fixture in load_fixtures(root):
         if source is None or fixture.source == source:
             written.append(write_expected(fixture, profiles.get(fixture.source)))
     return written
-
-
-def profiles_from_toml(path: Path) -> dict[str, ExtractionProfile]:
-    """Extraction profiles of the ``[[sources]]`` of a cityfeeds TOML file ({} if it is absent)."""
-    if not path.exists():
-        return {}
-    raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    default_tz = raw.get("cityfeeds", {}).get("timezone", "Europe/Moscow")
-    return {
-        src["name"]: ExtractionProfile(
-            selectors=src.get("selectors", {}),
-            site_names=[*src.get("site_names", []), *([src["title"]] if src.get("title") else [])],
-            tz=src.get("timezone") or default_tz,
-        )
-        for src in raw.get("sources", [])
-        if "name" in src
-    }
-
-
-def profiles_from_config(config: Any) -> dict[str, ExtractionProfile]:
-    """Extraction profiles from a loaded :class:`crawler.config.Config`."""
-    return {
-        src.name: ExtractionProfile(
-            selectors=dict(src.selectors),
-            site_names=[*getattr(src, "site_names", []), *([src.title] if src.title else [])],
-            tz=src.timezone or "Europe/Moscow",
-        )
-        for src in config.sources
-    }

@@ -35,11 +35,11 @@ from cityfeeds.service.schedule import (
     too_soon,
 )
 from cityfeeds.status import OK_RESULTS, StatusReport, collect_inputs, compute_status
+from crawler.clock import utcnow
 from crawler.config import Config
-from crawler.context import utcnow
 from crawler.lifecycle import SourceBusy, close_dead_runs
 from crawler.normalize.dates import parse_retry_after
-from crawler.runner import CrawlOutcome
+from crawler.supervisor import CrawlOutcome
 
 logger = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ class Service:
         rebuild: Callable[[], Any] | None = None,
     ) -> None:
         from cityfeeds.commands.feeds import rebuild_feeds
-        from crawler.runner import crawl_subprocess
+        from crawler.supervisor import crawl_subprocess
 
         self.config = config
         self.options = options or ServiceOptions()

@@ -26,7 +26,7 @@ from crawler.distributed.settings import (
     SOURCE_META,
     WORKER_RUN_NAME,
 )
-from crawler.items import ArticleItem
+from crawler.models import ArticleItem
 from crawler.normalize.urls import host_of, registered_domain_matches
 from crawler.spiders.news import NewsSpider
 

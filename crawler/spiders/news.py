@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-import os
 import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
@@ -11,10 +9,12 @@ from typing import Any
 
 import scrapy
 from scrapy.http import Response
+from scrapy.settings import SETTINGS_PRIORITIES
 from twisted.python.failure import Failure
 
-from crawler.config import SourceSpec, load_config
+from crawler.config import Config, SourceSpec, load_config
 from crawler.context import count_drop, get_context
+from crawler.crawl_settings import POLITENESS_KEYS, politeness_settings
 from crawler.discovery import (
     DiscoveryError,
     Feed,
@@ -25,31 +25,31 @@ from crawler.discovery import (
     parse_feed,
     parse_sitemap,
 )
-from crawler.extraction import extract_article
-from crawler.items import ArticleItem
 from crawler.middlewares import Blocked, NotFetched
 from crawler.normalize.urls import host_of, registered_domain_matches, url_identity
-from crawler.workpool import (
-    BrokenProcessPool,
-    ExtractionPool,
-    default_workers,
-    release_pool,
-    shared_pool,
+from crawler.spiders.article_pages import ArticlePages
+from crawler.spiders.responses import (
+    content_type,
+    failure_text,
+    is_html,
+    note_retry_after,
 )
 
 MAX_SITEMAP_DEPTH = 3
-HTML_TYPES = (b"text/html", b"application/xhtml+xml")
+# update_settings fills in settings up to the project's priority, never a command line's.
+OVERRIDABLE = SETTINGS_PRIORITIES["project"]
 
 
-class NewsSpider(scrapy.Spider):
-    """Crawl one configured source: discover article links, then extract each article.
+class NewsSpider(ArticlePages, scrapy.Spider):
+    """Crawl one configured source: discover article links, then process each article page.
+
+    Discovery (feeds, sitemaps, listings) is here; the article pages are handled by
+    :class:`~crawler.spiders.article_pages.ArticlePages`.
 
     Run it with ``cityfeeds crawl NAME`` or ``scrapy crawl news -a source=NAME``.
     """
 
     name = "news"
-    # Class-level default: DistributedNewsSpider does not run this class's __init__.
-    _pool: ExtractionPool | None = None
 
     def __init__(self, source: str | None = None, *args: Any, **kwargs: Any) -> None:
         if not source:
@@ -65,17 +65,19 @@ class NewsSpider(scrapy.Spider):
     @classmethod
     def update_settings(cls, settings: Any) -> None:
         super().update_settings(settings)
-        from crawler.runner import politeness_settings
-
+        if all((settings.getpriority(key) or 0) > OVERRIDABLE for key in POLITENESS_KEYS):
+            return  # set from the loaded config already (crawler.runner): no second reading
         config = load_config(settings.get("CITYFEEDS_CONFIG") or None)
         for key, value in politeness_settings(config).items():
-            if settings.getpriority(key) is None or settings.getpriority(key) <= 20:
+            if settings.getpriority(key) is None or settings.getpriority(key) <= OVERRIDABLE:
                 settings.set(key, value, priority="spider")
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> NewsSpider:
+        """The spider of ``source``; ``config`` is the crawl's loaded configuration, if any."""
+        config: Config | None = kwargs.pop("config", None)
         spider: NewsSpider = super().from_crawler(crawler, *args, **kwargs)
-        ctx = get_context(crawler)
+        ctx = get_context(crawler, config)
         spider.spec = ctx.config.source(spider.source_name)
         ctx.source = spider.spec
         spider.allowed_domains = list(spider.spec.allowed_domains)
@@ -161,7 +163,7 @@ class NewsSpider(scrapy.Spider):
                 response.url,
                 tz=self.spec.timezone,
                 now=self.now,
-                content_type=_content_type(response),
+                content_type=content_type(response),
             )
         except (UnsafeXMLError, DiscoveryError) as exc:
             self._bad_document(response, "feed", exc)
@@ -182,7 +184,7 @@ class NewsSpider(scrapy.Spider):
                 response.url,
                 tz=self.spec.timezone,
                 now=self.now,
-                content_type=_content_type(response),
+                content_type=content_type(response),
             )
         except (UnsafeXMLError, DiscoveryError) as exc:
             self._bad_document(response, "sitemap", exc)
@@ -231,7 +233,7 @@ class NewsSpider(scrapy.Spider):
         pattern = (
             re.compile(listing.link_pattern) if listing and listing.link_pattern else self.pattern
         )
-        if not _is_html(response):
+        if not is_html(response):
             self._bad_document(response, "listing", ValueError("not an HTML page"))
             return
         self.discovery_ok += 1
@@ -282,93 +284,6 @@ class NewsSpider(scrapy.Spider):
             meta={"cityfeeds_kind": "article", "cityfeeds_link": link},
         )
 
-    # -- articles --------------------------------------------------------------------------
-
-    async def parse_article(self, response: Response) -> AsyncIterator[Any]:
-        """Extract one article page (pure extraction code, see crawler.extraction).
-
-        A coroutine: the extraction runs in the worker processes of ``crawler.workpool``
-        (``CITYFEEDS_EXTRACT_WORKERS``) while the reactor keeps downloading.
-        """
-        if not self._extractable(response):
-            return
-        fetched_at = get_context(self.crawler).clock()
-        self.extracting += 1
-        try:
-            data = await self._extraction_pool().extract(
-                response.body, response.url, now=fetched_at, **self._extract_options(response)
-            )
-        except BrokenProcessPool:
-            # A worker died (a crash in a native parser, or killed): the page is not stored,
-            # so it stays unknown and the next run fetches it again.
-            count_drop(self.crawler, "extract_crash", response.url, level=logging.ERROR)
-            return
-        finally:
-            self.extracting -= 1
-        yield self._article_item(response, data, fetched_at)
-
-    def parse_article_inline(self, response: Response) -> Iterator[Any]:
-        """``parse_article`` in the calling thread, for callers that need a plain generator."""
-        if not self._extractable(response):
-            return
-        fetched_at = get_context(self.crawler).clock()
-        data = extract_article(
-            response.body, response.url, now=fetched_at, **self._extract_options(response)
-        )
-        yield self._article_item(response, data, fetched_at)
-
-    def _extractable(self, response: Response) -> bool:
-        self.crawler.stats.inc_value("cityfeeds/pages")
-        if not response.body.strip():
-            count_drop(self.crawler, "empty_page", response.url)
-            return False
-        if not _is_html(response):
-            count_drop(
-                self.crawler, "unsupported_type", f"{response.url} {_content_type(response)}"
-            )
-            return False
-        if "dataloss" in response.flags:
-            count_drop(self.crawler, "dataloss", response.url)
-            return False
-        return True
-
-    def _extract_options(self, response: Response) -> dict[str, Any]:
-        # Plain picklable values: they travel to the extraction workers.
-        return {
-            "tz": self.spec.timezone,
-            "selectors": dict(self.spec.selectors),
-            "site_names": [self.spec.title, *self.spec.site_names],
-            "header_charset": _header_charset(response),
-        }
-
-    def _article_item(self, response: Response, data: Any, fetched_at: Any) -> ArticleItem:
-        link: Link = response.meta.get("cityfeeds_link") or Link(url=response.url)
-        return ArticleItem(
-            source=self.source_name,
-            data=data,
-            fetched_at=fetched_at,
-            response_url=response.url,
-            hint_title=link.title,
-            hint_published=link.published,
-            hint_summary=link.summary,
-        )
-
-    def _extraction_pool(self) -> ExtractionPool:
-        if self._pool is None:
-            # The setting, else the environment (as for CITYFEEDS_DATABASE_URL), else by cores.
-            workers = self.crawler.settings.get("CITYFEEDS_EXTRACT_WORKERS")
-            if workers in (None, ""):
-                workers = os.environ.get("CITYFEEDS_EXTRACT_WORKERS")
-            size = default_workers() if workers in (None, "") else int(workers)
-            self._pool = shared_pool(size)
-        return self._pool
-
-    def closed(self, reason: str) -> None:
-        """Let the crawl's extraction workers go (the last spider to close stops them)."""
-        if self._pool is not None:
-            release_pool(self._pool)
-            self._pool = None
-
     # -- errors ----------------------------------------------------------------------------
 
     def _bad_document(self, response: Response, kind: str, exc: Exception) -> None:
@@ -386,8 +301,8 @@ class NewsSpider(scrapy.Spider):
         self.crawler.stats.inc_value("cityfeeds/errors/discovery")
         # A policy block was logged where it happened; other failures are logged here, once.
         log = self.logger.info if isinstance(failure.value, Blocked) else self.logger.warning
-        log("[%s] cannot fetch %s: %s", self.source_name, request.url, _failure_text(failure))
-        _note_retry_after(self, failure)
+        log("[%s] cannot fetch %s: %s", self.source_name, request.url, failure_text(failure))
+        note_retry_after(self.crawler.stats, failure)
 
     def article_error(self, failure: Failure) -> None:
         """An article page could not be fetched: counted and logged, never silently lost."""
@@ -396,40 +311,5 @@ class NewsSpider(scrapy.Spider):
             return  # the run stopped before this request left: counted as not fetched
         self.crawler.stats.inc_value("cityfeeds/errors/article")
         if not isinstance(failure.value, Blocked):  # a policy block is counted where it happened
-            count_drop(self.crawler, "fetch_error", f"{request.url}: {_failure_text(failure)}")
-        _note_retry_after(self, failure)
-
-
-def _note_retry_after(spider: NewsSpider, failure: Failure) -> None:
-    response = getattr(failure.value, "response", None)
-    if response is not None and response.status in (429, 503):
-        value = response.headers.get(b"Retry-After")
-        stats = spider.crawler.stats
-        if value and stats.get_value("cityfeeds/retry_after") is None:
-            # RetryAfterMiddleware records parsed seconds; keep the raw value only as a fallback.
-            stats.set_value("cityfeeds/retry_after", value.decode("latin-1", "replace"))
-        spider.crawler.stats.set_value("cityfeeds/last_status", response.status)
-
-
-def _failure_text(failure: Failure) -> str:
-    response = getattr(failure.value, "response", None)
-    if response is not None:
-        return f"HTTP {response.status}"
-    return f"{type(failure.value).__name__}: {failure.getErrorMessage()}"
-
-
-def _content_type(response: Response) -> str:
-    return (response.headers.get(b"Content-Type") or b"").decode("latin-1", "replace")
-
-
-def _is_html(response: Response) -> bool:
-    ctype = (response.headers.get(b"Content-Type") or b"").lower()
-    if not ctype:
-        return response.body[:1024].lstrip().lower().startswith((b"<!doctype html", b"<html"))
-    return any(t in ctype for t in HTML_TYPES)
-
-
-def _header_charset(response: Response) -> str | None:
-    ctype = _content_type(response)
-    m = re.search(r"charset=([\w-]+)", ctype, re.I)
-    return m.group(1) if m else None
+            count_drop(self.crawler, "fetch_error", f"{request.url}: {failure_text(failure)}")
+        note_retry_after(self.crawler.stats, failure)

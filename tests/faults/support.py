@@ -354,7 +354,7 @@ class Lab:
     ) -> CrawlResult:
         """Crawl (all or some) sources in one child, then rebuild the feeds."""
         from crawler.config import load_config
-        from crawler.runner import crawl_subprocess
+        from crawler.supervisor import crawl_subprocess
 
         cfg = load_config(self.config_path())
         names = sources or [s["name"] for s in self.sources]

@@ -294,7 +294,7 @@ def test_e6_child_opens_its_own_connections(tmp_path: Path) -> None:
         try:
             with parent.snapshot():  # an open connection and transaction in the parent
                 parent.count_articles()
-                import crawler.runner as runner
+                import crawler.supervisor as supervisor
 
                 spawned: list[list[str]] = []
                 real = subprocess.Popen
@@ -303,11 +303,11 @@ def test_e6_child_opens_its_own_connections(tmp_path: Path) -> None:
                     spawned.append(list(cmd))
                     return real(cmd, *a, **kw)  # type: ignore[arg-type]
 
-                runner.subprocess.Popen = spy  # type: ignore[assignment]
+                supervisor.subprocess.Popen = spy  # type: ignore[assignment]
                 try:
                     result = lab.run(feeds=False)
                 finally:
-                    runner.subprocess.Popen = real  # type: ignore[assignment]
+                    supervisor.subprocess.Popen = real  # type: ignore[assignment]
             assert spawned and spawned[0][:3] == [sys.executable, "-m", "crawler.runner"]
             assert result.runs["e6"]["status"] == "ok"
             assert parent.count_articles() == 1 and parent.integrity_check() == "ok"

@@ -497,7 +497,7 @@ def test_partial_is_a_finished_run_that_lost_pages_and_no_failure() -> None:
 
     from cityfeeds.status import SourceInputs, source_status
     from crawler.extensions import RunRecorder
-    from crawler.runner import CrawlOutcome
+    from crawler.supervisor import CrawlOutcome
 
     spider = SimpleNamespace(discovery_ok=1, discovery_failed=0)
     lost = {"finish_reason": "finished", "cityfeeds/dropped/fetch_error": 2}

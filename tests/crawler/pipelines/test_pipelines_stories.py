@@ -10,8 +10,7 @@ from scrapy.utils.test import get_crawler
 from stories_samples import ROUTE_776_M24, ROUTE_776_MOS, ROUTE_812, T0, report
 
 from crawler.context import get_context
-from crawler.items import ArticleItem
-from crawler.models import Article, ArticleData
+from crawler.models import Article, ArticleData, ArticleItem
 from crawler.pipelines import StorePipeline
 from tests.conftest import write_site_config
 

@@ -1,0 +1,246 @@
+"""Publication and update dates of a page: metadata, bylines, <time> elements, the URL, htmldate."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from lxml import etree
+
+from crawler.extraction import dates as page_dates
+from crawler.extraction import fields, xpaths
+from crawler.extraction.layers import Candidate, PageLayers
+from crawler.normalize.dates import parse_date, parse_modified_from_text
+from crawler.normalize.text import clean_text
+
+PUBLISHED_META = (
+    "article:published_time", "og:published_time", "article:published", "datepublished",
+    "dc.date.issued", "dcterms.issued", "dc.date", "dcterms.date", "dcterms.created",
+    "pubdate", "publishdate", "publish-date", "date", "parsely-pub-date", "sailthru.date",
+    "article.published", "cxenseparse:recs:publishtime", "citation_publication_date",
+)  # fmt: skip
+
+UPDATED_META = (
+    "article:modified_time", "og:updated_time", "article:modified", "datemodified",
+    "dc.date.modified", "dcterms.modified", "last-modified", "article.updated",
+)  # fmt: skip
+
+_DATE_FLOOR = datetime(1995, 1, 1).year  # news pages with earlier dates are mis-parsed values
+
+# Widest distance between UTC and a local clock: an instant this close to the URL's day may be
+# that day somewhere.
+_URL_DAY_SLACK = timedelta(hours=14)
+
+# A year or a time of day in a date string: what a byline has and an event in the story lacks.
+_DATED_MARK = re.compile(r"\d{4}|\d:\d\d")
+
+# A value that states its own non-zero UTC offset ("…T21:11:03-05:00", "+0300").
+_OWN_OFFSET = re.compile(r"[+-](?!00:?00)\d\d:?\d\d\s*$")
+
+_NEAR_TITLE_LEVELS = 4
+
+_NEAR_TITLE_CHARS = 4000
+
+
+class PageDates(PageLayers):
+    """The date fields of a page, layer by layer."""
+
+    def _date_value(self, raw: Any) -> datetime | None:
+        value = self.accept(raw)
+        if value is None:
+            return None
+        dt = parse_date(value, tz=self.tz, now=self.now)
+        if dt is None or dt.year < _DATE_FLOOR:
+            return None
+        return dt
+
+    def published(self) -> tuple[datetime | None, str | None]:
+        value, layer, candidates = self._published_evidence()
+        if layer != "selector" and (value is None or self._ambiguous_date(value, layer)):
+            found = page_dates.htmldate_day(self.html_bytes, self.url, now=self.now, tz=self.tz)
+            if found is not None and found.year >= _DATE_FLOOR:
+                if value is None or found.date() != value.date():
+                    value, layer = found, "htmldate"
+        if value is not None and layer == "meta":
+            value, layer = self._byline_over_meta(value)
+        if value is not None and layer not in ("selector", "url"):
+            value = self._on_url_day(self._publisher_offset(value, candidates))
+        return value, layer
+
+    def _published_evidence(self) -> tuple[datetime | None, str | None, list[Candidate]]:
+        """The first publication date of the page's own layers, most trusted first."""
+        candidates: list[Candidate] = [
+            ("selector", v) for v in self.selected("published", "datetime", "content")
+        ]
+        candidates.append(("jsonld", self.jsonld_value("datePublished", "dateCreated")))
+        candidates += self.meta_candidates(PUBLISHED_META)
+        candidates += [("meta", v) for v in self.itemprop_texts("datePublished")]
+        candidates += [("time", v) for v in self._time_elements()]
+        # A <time> without datetime="" still shows the day ("31.03.2020") in its text.
+        candidates += [("time", " ".join(t.itertext())) for t in self.classes.undated_times]
+        value, layer = self.first(candidates, self._date_value)
+        if value is not None:
+            return value, layer, candidates
+        value = self._date_near_title()
+        if value is not None:
+            return value, "text", candidates
+        value = self._date_from_url()
+        if value is not None:
+            return value, "url", candidates
+        return None, None, candidates
+
+    def _byline_over_meta(self, value: datetime) -> tuple[datetime, str]:
+        """A plain ``<meta name=date>``-style value, unless the byline shows another day.
+
+        Such tags (``date``, ``dc.date``, ``pubdate``, ``itemprop``) are often the CMS's save
+        date; when the text around the headline never shows their day but shows another, the
+        reader's day is the one shown.
+        """
+        shown = [dt for dt in self._dates_near_title() if dt is not None]
+        if shown and all(dt.date() != value.date() for dt in shown):
+            return shown[0], "text"
+        return value, "meta"
+
+    def _publisher_offset(self, value: datetime, candidates: list[Candidate]) -> datetime:
+        """The same instant in the publisher's own offset, when another tag states it.
+
+        A UTC value (shown in the source's zone) is only our guess at the reader's clock;
+        ``<time datetime="…-05:00">`` for the same instant is the publisher's own word.
+        """
+        if not isinstance(value.tzinfo, ZoneInfo):
+            return value  # an explicit offset: parse_date keeps it as a fixed timezone
+        zone_offset = value.utcoffset()
+        for _layer, raw in candidates:
+            if not isinstance(raw, str) or not _OWN_OFFSET.search(raw):
+                continue  # parsing only values that state a non-UTC offset keeps this cheap
+            other = self._date_value(raw)
+            if (
+                other is not None
+                and other.utcoffset() != zone_offset
+                and abs(other - value) < timedelta(minutes=1)
+            ):
+                return other
+        return value
+
+    def _ambiguous_date(self, value: datetime, layer: str | None) -> bool:
+        """Whether a date is weak evidence that htmldate's reading of the page should check.
+
+        Several ``<time datetime>`` elements are lists, embeds or comments as often as the
+        byline; a bare day (no time of day) in the text around the headline may be an event's
+        or a header's date. A single ``<time>`` or a byline with a time of day is not questioned.
+        """
+        if layer == "time":
+            return len(self.classes.times) > 1 and not self._time_by_headline()
+        return layer == "text" and (value.hour, value.minute) == (0, 0)
+
+    def _time_by_headline(self) -> bool:
+        """Whether a ``<time datetime>`` sits in the headline's block (up to its grandparent)."""
+        block, node = None, self.h1()
+        for _ in range(2):
+            node = node.getparent() if node is not None else None
+            if node is None or node.tag in ("body", "html"):
+                break
+            block = node
+        return block is not None and any(t.get("datetime") for t in block.iter("time"))
+
+    def _on_url_day(self, value: datetime) -> datetime:
+        """A UTC-stored instant shown on the day the publisher put in the URL (``/2023/11/08/``).
+
+        The URL is written on the publisher's calendar. An instant that is that day somewhere
+        (within 14 hours of it) but another day in the source's zone keeps its instant, shown at
+        the offset nearest the zone's that falls on the URL's day. A publisher's own explicit
+        offset, and a date further away (metadata that is simply different), are kept as given.
+        """
+        if not isinstance(value.tzinfo, ZoneInfo):
+            return value  # the publisher's explicit offset (parse_date keeps it fixed)
+        url_day = fields.date_from_url(self.url, self.tz)
+        if url_day is None or value.date() == url_day.date():
+            return value
+        if url_day - _URL_DAY_SLACK <= value < url_day + timedelta(days=1) + _URL_DAY_SLACK:
+            return page_dates.on_day(value, url_day.date())
+        return value
+
+    def _time_elements(self) -> list[str]:
+        """``<time datetime>`` values, the one nearest the headline first."""
+        times = self.classes.times
+        if not times:
+            return []
+        h1 = self.h1()
+        if h1 is None:
+            return [t.get("datetime") for t in times]
+        if len(times) == 1:
+            return [times[0].get("datetime")]
+        position = self.classes.position
+        anchor = position(h1)
+
+        def distance(el: etree._Element) -> int:
+            d = position(el) - anchor
+            return d if d >= 0 else 3 * -d
+
+        return [t.get("datetime") for t in sorted(times, key=distance)]
+
+    def _near_title_texts(self) -> Iterable[tuple[str, int]]:
+        """Text around the headline, growing one ancestor at a time, with the headline's offset."""
+        h1 = self.h1()
+        if h1 is None:
+            return
+        title_text = clean_text(" ".join(h1.itertext()))
+        node = h1
+        for _ in range(_NEAR_TITLE_LEVELS):
+            node = node.getparent()
+            if node is None or node.tag in ("body", "html"):
+                return
+            text = clean_text(" ".join(xpaths.TEXT_NODES(node)))
+            anchor = max(text.find(title_text), 0)
+            start = max(0, anchor - _NEAR_TITLE_CHARS // 4)
+            yield text[start : start + _NEAR_TITLE_CHARS], anchor - start
+
+    def _date_near_title(self) -> datetime | None:
+        return next(self._dates_near_title(), None)
+
+    def _dates_near_title(self) -> Iterator[datetime]:
+        """Dates in the text around the headline, nearest and innermost first.
+
+        A date with neither a year nor a time of day ("Am Samstag, 29. Oktober warnte…") comes
+        after every other: it is more often an event in the story than the story's date.
+        """
+        bare: list[str] = []
+        for text, anchor in self._near_title_texts():
+            for candidate in fields.date_strings_in_text(text, anchor):
+                if _DATED_MARK.search(candidate) is None:
+                    bare.append(candidate)
+                elif (dt := self._date_value(candidate)) is not None:
+                    yield dt
+        for candidate in bare:
+            if (dt := self._date_value(candidate)) is not None:
+                yield dt
+
+    def _date_from_url(self) -> datetime | None:
+        day = fields.date_from_url(self.url, self.tz)
+        if day is None:
+            return None
+        # m24 shows only "08:57 (обновлено …)" for today's news: combine with the URL's day.
+        for text, anchor in self._near_title_texts():
+            hm = fields.time_only_near(text, anchor)
+            if hm is not None:
+                return day.replace(hour=hm[0], minute=hm[1])
+        return day
+
+    def updated(self) -> tuple[datetime | None, str | None]:
+        candidates: list[Candidate] = [
+            ("selector", v) for v in self.selected("updated", "datetime", "content")
+        ]
+        candidates.append(("jsonld", self.jsonld_value("dateModified")))
+        candidates += self.meta_candidates(UPDATED_META)
+        candidates += [("meta", v) for v in self.itemprop_texts("dateModified")]
+        value, layer = self.first(candidates, self._date_value)
+        if value is not None:
+            return value, layer
+        for text, _anchor in self._near_title_texts():
+            dt = parse_modified_from_text(text, tz=self.tz, now=self.now)
+            if dt is not None:
+                return dt, "text"
+        return None, None

@@ -1,0 +1,261 @@
+"""One method per article field: title, summary, authors, section, tags, image, URL, body."""
+
+from __future__ import annotations
+
+import html as htmllib
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+from lxml import etree
+
+from crawler.extraction import body as body_mod
+from crawler.extraction import fields, jsonld, xpaths
+from crawler.extraction.layers import Candidate
+from crawler.extraction.meta import MetaTags
+from crawler.extraction.page_dates import PageDates
+from crawler.extraction.selectors import select
+from crawler.normalize.html import sanitize_html
+from crawler.normalize.text import clean_text
+from crawler.normalize.urls import canonicalize_url, is_http_url
+
+# Meta keys per field, most reliable first. og:*/article:*/twitter:* report as ``opengraph``.
+TITLE_META = ("og:title", "twitter:title", "dc.title", "dcterms.title", "headline", "title")
+
+SUMMARY_META = (
+    "og:description", "twitter:description", "description", "dc.description",
+    "dcterms.description", "dcterms.abstract",
+)  # fmt: skip
+
+AUTHOR_META = (
+    "author", "article:author", "dc.creator", "dcterms.creator", "byl", "sailthru.author",
+    "parsely-author", "cxenseparse:author", "citation_author",
+)  # fmt: skip
+
+SECTION_META = ("article:section", "articlesection", "section", "parsely-section", "category")
+
+TAG_META = ("article:tag", "news_keywords", "keywords", "parsely-tags", "dc.subject")
+
+IMAGE_META = (
+    "og:image", "og:image:secure_url", "og:image:url", "twitter:image", "twitter:image:src",
+    "image", "thumbnailurl",
+)  # fmt: skip
+
+LANGUAGE_META = ("og:locale", "content-language", "language", "dc.language", "inlanguage")
+
+# Own body below this share of the JSON-LD articleBody length: ask the generic extractor too.
+TRUNCATED_SHARE = 0.5
+
+# Every author source trafilatura reads mentions one of these (ASCII, lowercased): its meta names
+# (author, byl, creator, citation_author...), JSON-LD (author, Person), itemprop/rel="author" and
+# its AUTHOR_XPATHS class/id tests (author, byline/byl/BBL, username, screenname, writer,
+# zuozhe, bianji, xiaobian, channel-name, submitted-by, posted-by, journalist-name). A page
+# with none of them cannot yield a generic author, so trafilatura (~10 ms) is not run for one.
+_GENERIC_AUTHOR_MARKERS = (
+    b"author", b"byl", b"bbl", b"creator", b"person", b"username", b"screenname", b"writer",
+    b"zuozhe", b"bianji", b"xiaobian", b"channel-name", b"submitted-by", b"posted-by",
+    b"journalist",
+)  # fmt: skip
+
+
+class PageFields(PageDates):
+    """One parsed page with one method per field; each returns the value and its layer."""
+
+    # --- fields ---------------------------------------------------------------------------------
+    def title(self) -> tuple[str | None, str | None]:
+        h1 = self.h1()
+        candidates: list[Candidate] = [("selector", v) for v in self.selected("title", "content")]
+        candidates.append(("jsonld", self.jsonld_value("headline", "name")))
+        candidates += self.meta_candidates(TITLE_META)
+        if h1 is not None:
+            candidates.append(("text", " ".join(h1.itertext())))
+        candidates.append(("meta", " ".join(xpaths.TITLE_TAG(self.doc))))
+        value, layer = self.first(candidates, self._title_value)
+        if value is None:
+            value, layer = self.first(self.generic_field("title"), self._title_value)
+        return value, layer
+
+    def _title_value(self, raw: Any) -> str | None:
+        value = self.accept(raw)
+        if value is None:
+            return None
+        value = fields.strip_site_suffix(value, self.site_names)
+        if len(value) < 3 or value.casefold() in {n.casefold() for n in self.site_names}:
+            return None
+        return value
+
+    def summary(self) -> tuple[str | None, str | None]:
+        candidates: list[Candidate] = [("selector", v) for v in self.selected("summary", "content")]
+        candidates.append(("jsonld", self.jsonld_value("description", "abstract")))
+        candidates += self.meta_candidates(SUMMARY_META)
+        candidates += [("meta", v) for v in self.itemprop_texts("description")]
+        return self.first(candidates, self.accept)
+
+    def authors(self) -> tuple[list[str], str | None]:
+        for layer, raw in self._author_layers():
+            names = fields.clean_authors([r for r in raw if isinstance(r, str)], self.site_names)
+            if names:
+                return names, layer
+        if not self._may_have_generic_author():
+            return [], None
+        for layer, raw in self.generic_field("author"):
+            names = fields.clean_authors(raw.split(";"), self.site_names)
+            if names:
+                return names, layer
+        return [], None
+
+    def _may_have_generic_author(self) -> bool:
+        """Whether the page has any trace trafilatura could read an author from.
+
+        Checked before running the generic extractor only for authors: on pages without a
+        byline (a third to two thirds of city news) that run was the single largest cost.
+        """
+        if self._generic_done:
+            return True  # already paid for: reading its author is free
+        lowered = self.html_bytes.lower()
+        return any(marker in lowered for marker in _GENERIC_AUTHOR_MARKERS)
+
+    def _author_layers(self) -> Iterator[tuple[str, list[str]]]:
+        """Author candidates layer by layer, each computed only if the ones before gave none."""
+        yield "selector", self.selected("authors", "content")
+        yield "jsonld", jsonld.names(self.jsonld_value("author", "creator"))
+        for key in AUTHOR_META:
+            yield MetaTags.layer(key), self.meta.all(key)
+        yield "meta", [self._itemprop_name(el) for el in self._itemprop_authors()]
+        yield "text", [" ".join(a.itertext()) for a in self.rel_anchors("author")]
+        bylines = self.classes.bylines
+        yield "text", [" ".join(b.itertext()) for b in bylines if not b.findall(".//p")][:3]
+
+    def _itemprop_authors(self) -> list[etree._Element]:
+        return self.classes.itemprops.get("author", [])
+
+    @staticmethod
+    def _itemprop_name(el: etree._Element) -> str:
+        for child in el.iterdescendants():
+            if "name" in (child.get("itemprop") or "").split():
+                return child.get("content") or " ".join(child.itertext())
+        return el.get("content") or " ".join(el.itertext())
+
+    def section(self) -> tuple[str | None, str | None]:
+        return self.first(self._section_candidates(), self._section_value)
+
+    def _section_candidates(self) -> Iterator[Candidate]:
+        """Section candidates, most trusted first; rubric elements are looked for last."""
+        yield from (("selector", v) for v in self.selected("section", "content"))
+        value = self.jsonld_value("articleSection")
+        yield "jsonld", value[0] if isinstance(value, list) and value else value
+        yield from self.meta_candidates(SECTION_META)
+        yield from (("text", " ".join(el.itertext())) for el in self._rubrics()[:1])
+
+    def _rubrics(self) -> list[etree._Element]:
+        return [r for r in self.classes.rubrics if r.find(".//h1") is None and len(r) < 5]
+
+    def _section_value(self, raw: Any) -> str | None:
+        value = self.accept(raw)
+        # A "section" longer than a few words is a headline or a sentence, not a rubric.
+        return value if value and len(value) <= 60 else None
+
+    def tags(self) -> tuple[list[str], str | None]:
+        for layer, raw in self._tag_layers():
+            tags = self._split_tags(raw, split=layer != "selector")
+            if tags:
+                return tags, layer
+        return [], None
+
+    def _tag_layers(self) -> Iterator[tuple[str, list[Any]]]:
+        """Tag candidates layer by layer, each computed only if the ones before gave none."""
+        yield "selector", self.selected("tags", "content")
+        keywords = self.jsonld_value("keywords")
+        yield "jsonld", keywords if isinstance(keywords, list) else [keywords or ""]
+        for key in TAG_META:
+            yield MetaTags.layer(key), self.meta.all(key)
+        yield "text", [" ".join(a.itertext()) for a in self.rel_anchors("tag")]
+
+    def _split_tags(self, raw: list[Any], *, split: bool) -> list[str]:
+        tags: list[str] = []
+        for value in raw:
+            if not isinstance(value, str):
+                continue
+            for part in value.split(",") if split else [value]:
+                tag = self.accept(part)
+                if tag and len(tag) <= 60 and tag not in tags:
+                    tags.append(tag)
+        return tags
+
+    def image(self) -> tuple[str | None, str | None]:
+        favicons = [*self.link_hrefs("icon"), *self.link_hrefs("apple-touch-icon")]
+        return self.first(
+            self._image_candidates(), lambda raw: fields.usable_image(raw, self.url, favicons)
+        )
+
+    def _image_candidates(self) -> Iterator[Candidate]:
+        yield from (
+            ("selector", v) for v in self.selected("image", "content", "src", "data-src", "href")
+        )
+        yield from (("jsonld", u) for u in jsonld.urls(self.jsonld_value("image", "thumbnailUrl")))
+        yield from self.meta_candidates(IMAGE_META)
+        yield from (("meta", v) for v in self.link_hrefs("image_src"))
+
+    def canonical_url(self) -> tuple[str, str]:
+        candidates: list[Candidate] = [("meta", v) for v in self.link_hrefs("canonical")]
+        candidates += self.meta_candidates(("og:url",))
+        for layer, raw in candidates:
+            value = self.accept(raw)
+            if value is None:
+                continue
+            try:
+                absolute = canonicalize_url(value, base=self.url)
+            except ValueError:
+                continue
+            # A canonical pointing at the home page is a CMS bug, not this article's address.
+            if is_http_url(absolute) and (
+                urlsplit(absolute).path.strip("/") or not urlsplit(self.url).path.strip("/")
+            ):
+                return absolute, layer
+        return canonicalize_url(self.url), "url"
+
+    def language(self, sample: str) -> tuple[str | None, str | None]:
+        candidates: list[Candidate] = [("meta", v) for v in xpaths.HTML_LANG(self.doc)]
+        candidates += self.meta_candidates(LANGUAGE_META)
+        candidates.append(("jsonld", self.jsonld_value("inLanguage")))
+        for layer, raw in candidates:
+            code = fields.language_code(raw if isinstance(raw, str) else None)
+            if code and fields.language_fits(code, sample):
+                return code, layer
+        guess = fields.guess_language(sample)
+        return (guess, "text") if guess else (None, None)
+
+    def body(self) -> body_mod.Body | None:
+        if "body" in self.sel:
+            nodes = [n for n in select(self.sel["body"], self.doc) if not isinstance(n, str)]
+            found = (
+                body_mod.from_elements(nodes, self.url, "selector", self.classes) if nodes else None
+            )
+            if found is not None:
+                return found
+        found = body_mod.heuristic(self.doc, self.url, self.classes)
+        if found is not None and not self._body_looks_truncated(found):
+            return found
+        if found is not None and not self.use_generic:
+            return found
+        # The generic extractor runs even with use_generic=False when nothing else found a body.
+        generic_body, _gdoc = self.generic()
+        if generic_body is not None and (found is None or len(generic_body.text) > len(found.text)):
+            return generic_body
+        return found or self._jsonld_body()
+
+    def _body_looks_truncated(self, found: body_mod.Body) -> bool:
+        """Whether JSON-LD ``articleBody`` says the page holds far more text than was found."""
+        declared = self.jsonld_value("articleBody")
+        return isinstance(declared, str) and len(found.text) < TRUNCATED_SHARE * len(declared)
+
+    def _jsonld_body(self) -> body_mod.Body | None:
+        raw = self.jsonld_value("articleBody")
+        if not isinstance(raw, str):
+            return None
+        paragraphs = [clean_text(p) for p in raw.splitlines()]
+        paragraphs = [p for p in paragraphs if p]
+        if not paragraphs:
+            return None
+        html = "".join(f"<p>{htmllib.escape(p)}</p>" for p in paragraphs)
+        return body_mod.Body("\n\n".join(paragraphs), sanitize_html(html, self.url), "jsonld")

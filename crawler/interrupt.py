@@ -1,0 +1,81 @@
+"""Stopping a crawl child on SIGINT/SIGTERM: runs recorded as interrupted, workers stopped."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import threading
+from typing import Any
+
+from crawler.lifecycle import INTERRUPTED_EXIT
+from crawler.workpool import shutdown_pools
+
+logger = logging.getLogger(__name__)
+
+
+class Interrupter:
+    """SIGINT/SIGTERM in the crawl child: stop scheduling, give pages in flight ``grace`` s.
+
+    The first signal closes every spider with reason ``interrupted``: no new request leaves,
+    and what is in flight may finish (its articles are stored, the run recorded, and the
+    process ends normally). Whatever still runs after ``grace`` seconds (or at a second
+    signal) is recorded as it stands, pages in flight counted ``not fetched (interrupted)``;
+    the extraction workers are shut down and waited for, and the process exits at once:
+    Scrapy's own reactor shutdown would wait for every download in flight. A thread ends the
+    process ``HARD_EXIT`` seconds later should any of this hang.
+    """
+
+    HARD_EXIT = 3.0
+
+    def __init__(self, process: Any, *, grace: float = 0.5) -> None:
+        self.process = process
+        self.grace = grace
+        self.requested: str | None = None
+
+    def install(self) -> None:
+        """Handle SIGINT and SIGTERM (call from the main thread, before the reactor starts)."""
+        signal.signal(signal.SIGINT, self._on_signal)
+        signal.signal(signal.SIGTERM, self._on_signal)
+
+    def _on_signal(self, signum: int, frame: Any) -> None:
+        # Imported here, not at the top: importing the reactor installs it, and the crawl
+        # child must install the one its settings name (Scrapy does so when it starts).
+        from twisted.internet import reactor
+
+        name = signal.Signals(signum).name
+        if self.requested is not None:
+            reactor.callFromThread(self._force)  # type: ignore[attr-defined]
+            return
+        self.requested = name
+        timer = threading.Timer(self.grace + self.HARD_EXIT, os._exit, args=(INTERRUPTED_EXIT,))
+        timer.daemon = True
+        timer.start()
+        reactor.callFromThread(self._begin)  # type: ignore[attr-defined]
+
+    def _begin(self) -> None:
+        from twisted.internet import reactor  # installed by now; see _on_signal
+
+        logger.warning(
+            "%s: stopping the crawl; pages in flight get %.1fs", self.requested, self.grace
+        )
+        for crawler in list(self.process.crawlers):
+            recorder = getattr(crawler, "cityfeeds_recorder", None)
+            if recorder is not None:
+                recorder.interrupt(self.requested or "signal")
+        reactor.callLater(self.grace, self._force)  # type: ignore[attr-defined]
+
+    def _force(self) -> None:
+        for crawler in list(self.process.crawlers):
+            recorder = getattr(crawler, "cityfeeds_recorder", None)
+            if recorder is not None:
+                try:
+                    recorder.force_close()
+                except Exception:
+                    logger.exception("could not record an interrupted run")
+        shutdown_pools()
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(INTERRUPTED_EXIT)

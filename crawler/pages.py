@@ -1,0 +1,217 @@
+"""One page in, one Article (or the reason it is none) out: the pure page-processing seam.
+
+``process_page`` is what every caller runs on a fetched page: the spider (in its extraction
+worker processes), the distributed worker, ``cityfeeds extract`` and the fixture tools. It
+extracts (:mod:`crawler.extraction`), checks what extraction found (the drop reasons below),
+and normalizes the result into an :class:`~crawler.models.Article`. No Scrapy, network,
+database or clock inside: the fetch time comes in with the page.
+"""
+
+from __future__ import annotations
+
+import html as htmllib
+import logging
+from collections.abc import Sequence
+
+from crawler.extraction import extract_article
+from crawler.models import Article, ArticleData, Dropped, Hints, PageFacts
+from crawler.normalize.dates import clamp_future
+from crawler.normalize.encoding import looks_like_mojibake
+from crawler.normalize.html import SANITIZE_POLICY
+from crawler.normalize.text import clean_text, is_garbage_value
+from crawler.normalize.urls import canonicalize_url, host_of, is_http_url, registered_domain_matches
+from crawler.profile import SourceProfile
+
+logger = logging.getLogger(__name__)
+
+#: Secondary fields a leaked selector or template value costs (flag ``garbage_<name>``),
+#: rather than the whole article.
+SECONDARY_FIELDS = ("summary", "text", "section", "image")
+
+
+def process_page(
+    profile: SourceProfile, body: bytes | str, page: PageFacts, hints: Hints | None = None
+) -> Article | Dropped:
+    """The article on one fetched page of ``profile``'s source, or why there is none."""
+    data = extract_page(profile, body, page)
+    return finish_page(profile, data, page, hints)
+
+
+def extract_page(profile: SourceProfile, body: bytes | str, page: PageFacts) -> ArticleData:
+    """What extraction finds on the page (the fetch time is its clock), not yet checked."""
+    return extract_article(
+        body,
+        page.url,
+        now=page.fetched_at,
+        tz=profile.timezone,
+        selectors=profile.selectors,
+        site_names=profile.site_names,
+        header_charset=page.header_charset,
+    )
+
+
+def finish_page(
+    profile: SourceProfile, data: ArticleData, page: PageFacts, hints: Hints | None = None
+) -> Article | Dropped:
+    """Check an extraction (``check_page``), then normalize it (``build_article``)."""
+    dropped = check_page(profile, data, page, hints)
+    if dropped is not None:
+        return dropped
+    return build_article(data, profile, page, hints)
+
+
+def check_page(
+    profile: SourceProfile, data: ArticleData, page: PageFacts, hints: Hints | None = None
+) -> Dropped | None:
+    """Why the page is no article (``None``: it is one); clears leaked secondary fields.
+
+    A page needs an http(s) URL and a real title (a feed's title stands in for a missing one);
+    a leaked selector or template value as title, an empty page or a still-garbled title drop
+    it. A leaked value in a secondary field costs that field (set to ``None``, flag
+    ``garbage_<name>``), not the article.
+    """
+    hint_title = hints.title if hints is not None else None
+    if not is_http_url(page.url):
+        return Dropped("bad_url")
+    title = data.title if data.title is not None else hint_title
+    if "empty_page" in data.flags or not (data.title or data.text or data.html):
+        # Even with a title from the feed: an empty page is a failed fetch, not an article.
+        return Dropped("empty_page")
+    if title is not None and is_garbage_value(title) and title.strip():
+        return Dropped("selector_leak", f"title={title[:80]!r}")
+    if title is None or not clean_text(title):
+        return Dropped("missing_title")
+    if looks_like_mojibake(title):
+        # decode_html tried BOM, header, <meta> and detection; a still-garbled title
+        # would be published as garbage, so the page is dropped and counted instead.
+        return Dropped("bad_encoding", f"title={title[:80]!r}")
+    for name in SECONDARY_FIELDS:
+        value = getattr(data, name)
+        if isinstance(value, str) and value.strip() and is_garbage_value(value):
+            logger.warning(
+                "[%s] %s looks like an unevaluated selector: %r", profile.name, name, value[:80]
+            )
+            setattr(data, name, None)
+            data.flags.append(f"garbage_{name}")
+    return None
+
+
+def invalid_bytes(flags: Sequence[str]) -> int:
+    """Bytes the page's decoder replaced, from its ``invalid_bytes:<n>`` flags."""
+    return sum(int(f.partition(":")[2] or 0) for f in flags if f.startswith("invalid_bytes:"))
+
+
+def build_article(
+    data: ArticleData, profile: SourceProfile, page: PageFacts, hints: Hints | None = None
+) -> Article:
+    """The normalized Article: never dated in the future, never undated (``date_fallback``)."""
+    hints = hints or Hints()
+    response_url, fetched_at = page.url, page.fetched_at
+    max_text, max_html = profile.max_text, profile.max_html
+    flags = list(dict.fromkeys(data.flags))
+    provenance = dict(data.provenance)
+
+    url = canonical_article_url(response_url, data.canonical_url, profile.allowed_domains)
+    title = clean_text(data.title) if data.title else ""
+    if not title and hints.title:
+        title, provenance["title"] = clean_text(hints.title), "feed"
+
+    published = data.published
+    if published is None and hints.published is not None:
+        published, provenance["published"] = hints.published, "feed"
+    if published is None:
+        published, provenance["published"] = fetched_at, "fetch_time"
+        flags.append("date_fallback")
+    published, clamped = clamp_future(published, fetched_at)
+    if clamped and "date_clamped" not in flags:
+        flags.append("date_clamped")
+    updated = data.updated
+    if updated is not None:
+        updated, _ = clamp_future(updated, fetched_at)
+        if updated <= published:
+            updated = None
+
+    if data.text_clean:
+        text = data.text or ""  # cleaned paragraph by paragraph in extraction
+    else:
+        text = clean_text(data.text, multiline=True) if data.text else ""
+    if len(text) > max_text:
+        text = truncate_paragraphs(text, max_text)
+        flags.append("text_truncated")
+    summary = clean_text(data.summary) if data.summary else ""
+    if not summary and hints.summary:
+        summary, provenance["summary"] = clean_text(hints.summary), "feed"
+    if not summary and text:
+        summary = first_sentences(text, 300)
+        provenance.setdefault("summary", "text")
+    html = data.html or ""
+    html_policy = data.html_policy
+    if len(html) > max_html or not html:
+        # Rebuild from the (truncated) text: always well-formed, never cut mid-tag, and nothing
+        # but escaped text in paragraphs, which every sanitizer policy lets through.
+        html = "".join(f"<p>{htmllib.escape(p)}</p>" for p in text.split("\n\n") if p)
+        html_policy = SANITIZE_POLICY
+    authors = [a for a in (clean_text(a) for a in data.authors) if a]
+    tags = [t for t in dict.fromkeys(clean_text(t) for t in data.tags) if t]
+    return Article(
+        url=url,
+        source=profile.name,
+        title=title,
+        published=published,
+        summary=summary,
+        text=text,
+        html=html,
+        updated=updated,
+        authors=authors,
+        section=(clean_text(data.section) or None) if data.section else None,
+        tags=tags,
+        image=data.image if data.image and is_http_url(data.image) else None,
+        language=data.language or profile.language or None,
+        provenance=provenance,
+        flags=flags,
+        html_policy=html_policy if html else None,
+        fetched_at=fetched_at,
+    )
+
+
+def canonical_article_url(
+    response_url: str, canonical: str | None, allowed_domains: Sequence[str]
+) -> str:
+    """The article's identity: its ``rel=canonical`` when sane, else its own canonicalized URL.
+
+    A canonical that points at another site or at the homepage is a site bug, not identity.
+    """
+    url = canonicalize_url(response_url)
+    if canonical and is_http_url(canonicalize_url(canonical, response_url)):
+        canonical = canonicalize_url(canonical, response_url)
+        path = canonical.split("/", 3)[3] if canonical.count("/") >= 3 else ""
+        if path.strip("/") and registered_domain_matches(host_of(canonical), allowed_domains):
+            return canonical
+    return url
+
+
+def truncate_paragraphs(text: str, limit: int) -> str:
+    """At most ``limit`` characters of ``text``, cut at a paragraph (or word) boundary."""
+    out: list[str] = []
+    size = 0
+    for para in text.split("\n\n"):
+        if size + len(para) > limit:
+            if not out:
+                out.append(para[:limit].rsplit(" ", 1)[0] + " …")
+            break
+        out.append(para)
+        size += len(para) + 2
+    return "\n\n".join(out)
+
+
+def first_sentences(text: str, limit: int) -> str:
+    """The first paragraph, shortened to whole sentences within ``limit`` characters."""
+    first = text.split("\n\n", 1)[0]
+    if len(first) <= limit:
+        return first
+    cut = first[:limit]
+    for mark in (". ", "! ", "? "):
+        pos = cut.rfind(mark)
+        if pos > limit // 3:
+            return cut[: pos + 1]
+    return cut.rsplit(" ", 1)[0] + " …"

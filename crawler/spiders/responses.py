@@ -1,0 +1,61 @@
+"""What a response or a failed request says: content type, charset, HTML or not, link hints."""
+
+from __future__ import annotations
+
+import re
+
+from scrapy.http import Response
+from scrapy.statscollectors import StatsCollector
+from twisted.python.failure import Failure
+
+from crawler.discovery import Link
+from crawler.models import Hints
+
+HTML_TYPES = (b"text/html", b"application/xhtml+xml")
+
+
+def note_retry_after(stats: StatsCollector, failure: Failure) -> None:
+    """Keep a 429/503's raw ``Retry-After`` (a fallback) and status in the crawl's stats."""
+    response = getattr(failure.value, "response", None)
+    if response is not None and response.status in (429, 503):
+        value = response.headers.get(b"Retry-After")
+        if value and stats.get_value("cityfeeds/retry_after") is None:
+            # RetryAfterMiddleware records parsed seconds; keep the raw value only as a fallback.
+            stats.set_value("cityfeeds/retry_after", value.decode("latin-1", "replace"))
+        stats.set_value("cityfeeds/last_status", response.status)
+
+
+def failure_text(failure: Failure) -> str:
+    """A failed request in a few words: its HTTP status, or the exception."""
+    response = getattr(failure.value, "response", None)
+    if response is not None:
+        return f"HTTP {response.status}"
+    return f"{type(failure.value).__name__}: {failure.getErrorMessage()}"
+
+
+def content_type(response: Response) -> str:
+    """The response's ``Content-Type`` header ("" when absent)."""
+    return (response.headers.get(b"Content-Type") or b"").decode("latin-1", "replace")
+
+
+def is_html(response: Response) -> bool:
+    """Whether the response is an HTML page (by its header, else by its first bytes)."""
+    ctype = (response.headers.get(b"Content-Type") or b"").lower()
+    if not ctype:
+        return response.body[:1024].lstrip().lower().startswith((b"<!doctype html", b"<html"))
+    return any(t in ctype for t in HTML_TYPES)
+
+
+def link_hints(response: Response) -> Hints:
+    """What discovery said about the page's link (nothing for a page found otherwise)."""
+    link: Link | None = response.meta.get("cityfeeds_link")
+    if link is None:
+        return Hints()
+    return Hints(link.title, link.published, link.summary)
+
+
+def header_charset(response: Response) -> str | None:
+    """The charset the ``Content-Type`` header declares, if any."""
+    ctype = content_type(response)
+    m = re.search(r"charset=([\w-]+)", ctype, re.I)
+    return m.group(1) if m else None

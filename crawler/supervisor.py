@@ -1,0 +1,241 @@
+"""Run a crawl in a supervised child process (``python -m crawler.runner``) and read its runs.
+
+Every caller that may crawl more than once — the CLI, the scheduler, tests — uses
+``crawl_subprocess``: a fresh child per crawl with a wall-clock limit, so a hung or crashing
+source can never take the caller down, and memory is returned after each crawl. The child dies
+with its parent, and each crawl's run rows are its own (docs/runs.md).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from crawler.config import Config
+from crawler.lifecycle import (
+    INTERRUPTED_EXIT,
+    PARENT_ENV,
+    SourceLocks,
+    close_dead_runs,
+    hostname,
+)
+from crawler.storage import Store
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class CrawlOutcome:
+    """What a crawl child did: its exit status, whether it was killed, and each source's run."""
+
+    returncode: int
+    killed: bool
+    duration: float
+    runs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    interrupted: bool = False
+
+    def failed_sources(self) -> list[str]:
+        """Sources whose run did not succeed; ``partial`` and ``deferred`` are no failures."""
+        fine = ("ok", "degraded", "partial", "deferred")
+        return [s for s, run in self.runs.items() if run.get("status") not in fine]
+
+    def deferred_sources(self) -> list[str]:
+        """Sources whose run stopped early because the site asked to come back later."""
+        return [s for s, run in self.runs.items() if run.get("status") == "deferred"]
+
+
+def crawl_subprocess(
+    config: Config,
+    sources: Sequence[str],
+    *,
+    timeout: float | None = None,
+    database_url: str | None = None,
+    progress: bool = False,
+    log_level: str = "WARNING",
+    extra_settings: dict[str, str] | None = None,
+    stdout: Any = None,
+    stderr: Any = None,
+    on_start: Callable[[subprocess.Popen[Any]], None] | None = None,
+    wait: bool = False,
+) -> CrawlOutcome:
+    """Crawl ``sources`` in a fresh child process, killed after ``timeout`` seconds.
+
+    Each source is locked first (:class:`~crawler.lifecycle.SourceLocks`): a source another
+    process is crawling raises :class:`~crawler.lifecycle.SourceBusy`, or, with ``wait``, is
+    waited for. Then each source's run row is created here and its id handed to the child, so
+    this call reads back exactly its own runs. The child opens its own database connections
+    (never inherited across a fork) and dies with this process. Runs it left unfinished are
+    closed as ``killed`` (timeout), ``interrupted`` (Ctrl-C here) or ``failed``. ``on_start``
+    receives the child right after it starts (the scheduler uses it to stop children on
+    shutdown).
+    """
+    assert config.path is not None, "crawl_subprocess needs a config loaded from a file"
+    db_url = database_url or config.database_url
+    timeout = timeout if timeout is not None else config.crawl.run_timeout
+    locks = SourceLocks.for_config(config, sources)
+    locks.acquire(wait=wait)
+    try:
+        store = Store.open(db_url)
+        try:
+            started = datetime.now(UTC)
+            # Runs a dead crawl of these sources left "running" are closed before new ones start.
+            close_dead_runs(store, started)
+            run_ids = {
+                name: store.start_run(name, now=started, pid=os.getpid(), host=hostname())
+                for name in sources
+            }
+        finally:
+            store.close()
+        cmd = [
+            sys.executable,
+            "-m",
+            "crawler.runner",
+            "--config",
+            str(config.path),
+            "--database-url",
+            db_url,
+            "--log-level",
+            log_level,
+        ]
+        if progress:
+            cmd.append("--progress")
+        for key, value in (extra_settings or {}).items():
+            cmd += ["--set", f"{key}={value}"]
+        for name, run_id in run_ids.items():
+            cmd += ["--run-id", f"{name}={run_id}"]
+        cmd += list(sources)
+        t0 = time.monotonic()
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(
+            filter(None, [str(Path(__file__).resolve().parent.parent), env.get("PYTHONPATH")])
+        )
+        env[PARENT_ENV] = str(os.getpid())
+        # Own session: a terminal's Ctrl-C reaches this process only, which stops the child in
+        # order (_stop_child). The lock files go along, so they stay held while the child lives.
+        proc = subprocess.Popen(
+            cmd,
+            stdout=stdout,
+            stderr=stderr,
+            env=env,
+            start_new_session=True,
+            pass_fds=locks.fds,
+        )
+        killed = interrupted = False
+        try:
+            if on_start is not None:
+                on_start(proc)
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            killed = True
+            logger.error("crawl of %s exceeded %ss: stopping it", ", ".join(sources), timeout)
+            _stop_child(proc)
+        except KeyboardInterrupt:
+            interrupted = True
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut this short
+            try:
+                _stop_child(proc, grace=INTERRUPT_WAIT)
+            finally:
+                signal.signal(signal.SIGINT, signal.default_int_handler)
+        except BaseException:
+            _stop_child(proc)
+            raise
+        finally:
+            _reap_group(proc)
+        duration = time.monotonic() - t0
+        return _collect(db_url, run_ids, proc.returncode, killed, interrupted, duration, timeout)
+    finally:
+        locks.release()
+
+
+#: How long a Ctrl-C'd crawl child gets to record its runs before it is killed.
+INTERRUPT_WAIT = 1.8
+
+
+def _collect(
+    db_url: str,
+    run_ids: dict[str, int],
+    returncode: int,
+    killed: bool,
+    interrupted: bool,
+    duration: float,
+    timeout: float,
+) -> CrawlOutcome:
+    """Read back this crawl's runs; close those the child left unfinished."""
+    store = Store.open(db_url)
+    try:
+        now = datetime.now(UTC)
+        outcome = CrawlOutcome(
+            returncode=returncode, killed=killed, duration=duration, interrupted=interrupted
+        )
+        for name, run_id in run_ids.items():
+            run = store.get_run(run_id) or {}
+            if killed:
+                why = f"killed after the run timeout ({timeout:g}s)"
+                # The child may have recorded its figures as "interrupted" on our SIGTERM.
+                store.close_run(
+                    run_id,
+                    status="killed",
+                    now=now,
+                    message=why,
+                    only_running=run.get("status") != "interrupted",
+                )
+            elif run.get("status") == "running":
+                if interrupted or returncode == INTERRUPTED_EXIT:
+                    status, why = "interrupted", "interrupted before the crawl recorded its figures"
+                else:
+                    status, why = "failed", f"crawl process exited with {returncode}"
+                store.close_run(run_id, status=status, now=now, message=why)
+            outcome.runs[name] = store.get_run(run_id) or {}
+        outcome.interrupted = interrupted or returncode == INTERRUPTED_EXIT
+        return outcome
+    finally:
+        store.close()
+
+
+def _reap_group(proc: subprocess.Popen[Any]) -> None:
+    """Kill what is left of the child's process group once the child itself is gone.
+
+    A child killed outright (SIGKILL, the OOM killer) cannot stop its extraction pool; the
+    forkserver, its workers and the resource tracker would live on as orphans. They share the
+    child's session, so one signal to the group ends them.
+    """
+    if proc.poll() is None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _stop_child(proc: subprocess.Popen[Any], grace: float = 5.0) -> None:
+    """Stop the crawl child: SIGTERM to it alone, then SIGKILL to its whole process group.
+
+    The child answers SIGTERM by recording its runs as interrupted and shutting its extraction
+    workers down in order (:class:`crawler.interrupt.Interrupter`); signalling the group at
+    once would kill the workers under the pages in flight. SIGKILL is the last resort.
+    """
+    try:
+        os.kill(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=grace)
+        return
+    except ProcessLookupError:
+        return
+    except subprocess.TimeoutExpired:
+        pass
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return
+    try:
+        proc.wait(timeout=5.0)
+    except subprocess.TimeoutExpired:
+        logger.error("crawl child %s did not die after SIGKILL", proc.pid)

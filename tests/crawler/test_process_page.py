@@ -1,0 +1,160 @@
+"""process_page: one page in, an Article or the reason for none out; every caller agrees."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from scrapy.http import HtmlResponse, Request
+from scrapy.utils.test import get_crawler
+
+from cityfeeds.cli import main
+from cityfeeds.commands.extract import article_json
+from cityfeeds.devtools.fixtures import Fixture, load_fixtures, process_fixture
+from crawler.config import load_config
+from crawler.discovery import Link
+from crawler.models import Article, ArticleData, ArticleItem, Dropped, Hints, PageFacts
+from crawler.pages import check_page, process_page
+from crawler.pipelines import NormalizePipeline, ValidatePipeline
+from crawler.profile import SourceProfile, profiles_of
+from crawler.spiders.news import NewsSpider
+
+ROOT = Path(__file__).resolve().parents[2]
+CONFIG = ROOT / "cityfeeds.toml"
+SITES = ROOT / "tests" / "fixtures" / "sites"
+PROFILES = profiles_of(load_config(CONFIG))
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+URL = "https://news.example/city/trams-1"
+PROFILE = SourceProfile(name="news", allowed_domains=("news.example",), language="ru")
+PARAGRAPH = "Новые трамваи вышли на маршруты в центре города и на окраинах. " * 6
+
+
+def _html(title: str = "Новые трамваи вышли на маршруты", body: str = PARAGRAPH) -> bytes:
+    return (
+        "<html><head><meta charset='utf-8'>"
+        f"<title>{title}</title></head><body><h1>{title}</h1>"
+        f"<article><p>{body}</p><p>{body}</p></article></body></html>"
+    ).encode()
+
+
+def test_a_page_becomes_a_normalized_article_of_its_source() -> None:
+    article = process_page(PROFILE, _html(), PageFacts(URL, NOW))
+    assert isinstance(article, Article)
+    assert (article.source, article.url, article.title) == (
+        "news",
+        URL,
+        "Новые трамваи вышли на маршруты",
+    )
+    assert article.fetched_at == NOW and article.language == "ru"
+    # No date on the page and no hint: the fetch time stands in, and says so.
+    assert article.published == NOW and "date_fallback" in article.flags
+
+
+def test_hints_fill_what_the_page_lacks() -> None:
+    published = datetime(2026, 11, 19, 8, 0, tzinfo=UTC)
+    hints = Hints(title="Из ленты", published=published, summary="Кратко из ленты.")
+    article = process_page(PROFILE, _html(), PageFacts(URL, NOW), hints)
+    assert isinstance(article, Article)
+    assert article.published == published and article.provenance["published"] == "feed"
+    assert article.summary == "Кратко из ленты." and article.provenance["summary"] == "feed"
+    assert article.title == "Новые трамваи вышли на маршруты"  # the page's own title wins
+
+
+def test_limits_come_from_the_profile() -> None:
+    small = SourceProfile(name="news", allowed_domains=("news.example",), max_text=200)
+    article = process_page(small, _html(), PageFacts(URL, NOW))
+    assert isinstance(article, Article)
+    assert len(article.text) <= 200 and "text_truncated" in article.flags
+
+
+@pytest.mark.parametrize(
+    ("body", "url", "reason"),
+    [
+        (b"<html><body></body></html>", URL, "empty_page"),
+        (_html(), "ftp://news.example/1", "bad_url"),
+    ],
+)
+def test_pages_that_are_no_article_are_dropped_with_a_reason(
+    body: bytes, url: str, reason: str
+) -> None:
+    result = process_page(PROFILE, body, PageFacts(url, NOW))
+    assert isinstance(result, Dropped) and result.reason == reason
+
+
+def test_a_leaked_title_drops_the_page() -> None:
+    data = ArticleData(url=URL, title="{{ article.title }}", text="Текст.")
+    dropped = check_page(PROFILE, data, PageFacts(URL, NOW))
+    assert dropped is not None and dropped.reason == "selector_leak"
+
+
+def test_a_leaked_value_in_a_secondary_field_costs_that_field_only() -> None:
+    data = ArticleData(url=URL, title="Заголовок", text="Текст.", section="{{ section }}")
+    assert check_page(PROFILE, data, PageFacts(URL, NOW)) is None
+    assert data.section is None and "garbage_section" in data.flags
+
+
+def _spider_article(config: Any, source: str, body: bytes, url: str, at: datetime) -> Any:
+    crawler = get_crawler(
+        NewsSpider,
+        {"CITYFEEDS_CONFIG": str(CONFIG), "CITYFEEDS_CLOCK": lambda: at},
+    )
+    spider = NewsSpider.from_crawler(crawler, source=source, config=config)
+    request = Request(url, meta={"cityfeeds_link": Link(url=url)})
+    response = HtmlResponse(url, body=body, headers={"Content-Type": "text/html"}, request=request)
+    (item,) = list(spider.parse_article_inline(response))
+    assert isinstance(item, ArticleItem) and item.dropped is None
+    return item.article
+
+
+def test_spider_extract_and_fixtures_make_the_same_article_of_the_same_page() -> None:
+    config = load_config(CONFIG)
+    fixture = next(f for f in load_fixtures(SITES) if f.source == "m24")
+    body = fixture.body()
+
+    from_fixture = process_fixture(fixture, profiles_of(config)["m24"])
+    from_spider = _spider_article(config, "m24", body, fixture.url, fixture.fetched_at)
+    from_extract = article_json(
+        config, body, fixture.url, source=config.source("m24"), now=fixture.fetched_at
+    )
+    assert isinstance(from_fixture, Article) and isinstance(from_extract, dict)
+    assert from_spider == from_fixture
+    fields = asdict(from_fixture)
+    shown = {k: v for k, v in from_extract.items() if k not in ("topics", "published", "updated")}
+    assert shown == {k: fields[k] for k in shown}
+    assert from_extract["published"] == from_fixture.published.isoformat()
+
+
+@pytest.mark.parametrize("fixture", load_fixtures(SITES), ids=lambda f: f"{f.source}/{f.name}")
+def test_every_saved_page_is_an_article_of_its_source(fixture: Fixture) -> None:
+    article = process_fixture(fixture, PROFILES.get(fixture.source))
+    assert isinstance(article, Article), article
+    assert article.source == fixture.source and article.title
+
+
+def test_validate_pipeline_drops_what_processing_rejected_and_finishes_raw_items() -> None:
+    crawler = get_crawler(NewsSpider, {"CITYFEEDS_CONFIG": str(CONFIG)})
+    NewsSpider.from_crawler(crawler, source="vm", config=load_config(CONFIG))
+    validate, normalize = ValidatePipeline(crawler), NormalizePipeline(crawler)
+    url = "https://vm.ru/news/1-tram"
+    dropped = ArticleItem("vm", None, NOW, url, dropped=Dropped("missing_title"))
+    with pytest.raises(Exception, match="missing_title"):
+        validate.process_item(dropped)
+    raw = ArticleItem("vm", ArticleData(url=url, title="Трамваи", text="Текст."), NOW, url)
+    item = normalize.process_item(validate.process_item(raw))
+    assert item.article is not None and item.article.source == "vm"
+    assert crawler.stats is not None
+    assert crawler.stats.get_value("cityfeeds/dropped/missing_title") == 1
+    assert crawler.stats.get_value("cityfeeds/date_fallback") == 1
+
+
+def test_extract_reports_a_page_a_crawl_would_drop(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    page = tmp_path / "empty.html"
+    page.write_bytes(b"<html><body></body></html>")
+    url = "https://vm.ru/news/1-empty"
+    assert main(["--config", str(CONFIG), "extract", str(page), "--url", url]) == 1
+    assert "is no article (empty_page)" in capsys.readouterr().err
