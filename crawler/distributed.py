@@ -114,6 +114,9 @@ _SAFE_GLOBALS = {
     ("datetime", "timezone"),
     ("zoneinfo", "ZoneInfo"),
     ("zoneinfo._zoneinfo", "ZoneInfo"),
+    ("crawler.discovery.links", "Link"),
+    # Where Link lived before crawler.discovery became a package: requests already queued in
+    # Redis by an older version still name it so (the package still exports it).
     ("crawler.discovery", "Link"),
 }
 

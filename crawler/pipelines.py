@@ -6,7 +6,9 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from scrapy.exceptions import DropItem
+from scrapy.utils.defer import deferred_from_coro
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from twisted.internet import task
 
 from crawler.article import MAX_HTML_CHARS, MAX_TEXT_CHARS, Hints, build_article
 from crawler.context import RUN_STATS, count_drop, get_context
@@ -14,6 +16,7 @@ from crawler.items import ArticleItem
 from crawler.normalize.encoding import looks_like_mojibake
 from crawler.normalize.text import clean_text, dedup_key, is_garbage_value
 from crawler.normalize.urls import is_http_url, url_identity
+from crawler.topics.engine import TopicEngine
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -139,8 +142,6 @@ class TopicsPipeline(_Pipeline):
     """Score the article against every configured topic and keep the matches with evidence."""
 
     def open_spider(self) -> None:
-        from crawler.topics.engine import TopicEngine
-
         ctx = get_context(self.crawler)
         self.engine = TopicEngine(ctx.config.topics)
 
@@ -175,8 +176,6 @@ class StorePipeline(_Pipeline):
 
     def open_spider(self) -> None:
         if self.batch_size > 1 and self.flush_seconds > 0:
-            from twisted.internet import task
-
             # A slow crawl still stores what it has within about a second.
             self.timer = task.LoopingCall(self.flush)
             self.timer.start(self.flush_seconds, now=False)
@@ -229,8 +228,6 @@ class StorePipeline(_Pipeline):
 
 
 def _close_spider(crawler: Crawler, reason: str) -> None:
-    from scrapy.utils.defer import deferred_from_coro
-
     assert crawler.engine is not None
     deferred_from_coro(crawler.engine.close_spider_async(reason=reason))
 

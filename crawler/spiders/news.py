@@ -27,7 +27,7 @@ from crawler.discovery import (
 )
 from crawler.extraction import extract_article
 from crawler.items import ArticleItem
-from crawler.middlewares import Blocked, NotFetched
+from crawler.middlewares.policy import Blocked, NotFetched
 from crawler.normalize.urls import host_of, registered_domain_matches, url_identity
 from crawler.workpool import (
     BrokenProcessPool,
