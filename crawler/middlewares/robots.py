@@ -9,7 +9,7 @@
 # ``engine.download_async`` and the ``robots_parsed`` signal, sent as Scrapy sends it.
 # What still touches the downloader's internals is the Crawl-delay: Scrapy has no public call
 # to set one host's delay at run time, so ``downloader.per_slot_settings`` (for slots created
-# later) and ``downloader.slots`` (for an existing one) are set, as AutoThrottle does.
+# later) and ``downloader.slots`` (for an existing one; AutoThrottle adjusts it there too) are set.
 
 from __future__ import annotations
 
