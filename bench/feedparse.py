@@ -32,7 +32,8 @@ from lxml import html as lxml_html
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from crawler.discovery import DiscoveryError, Link, UnsafeXMLError, decompress, parse_feed
+from crawler.discovery import DiscoveryError, Link, UnsafeXMLError, parse_feed
+from crawler.discovery.safe_xml import decompress
 from crawler.normalize.dates import parse_date
 from crawler.normalize.text import clean_text
 from crawler.normalize.urls import is_http_url

@@ -13,10 +13,10 @@
 # 304) against tens to hundreds of article pages at ~17 ms of extraction each, so this stays a
 # few percent of a run's CPU (0.2 % in ``bench/crawl.py``), for links every reader agrees on.
 #
-# What feedparser does not do stays in front of it, in ``crawler.discovery``: the size and gzip
-# caps, decoding by RFC 3023 with the shared ``normalize.encoding`` rules, the DTD policy (refuse
-# external and nested entities, strip harmless DTDs) and the depth cap. Its input is always a
-# stream: ``feedparser.parse`` treats a ``str`` or ``bytes`` argument as a URL or file name first.
+# What feedparser does not do stays in front of it, in ``crawler.discovery.safe_xml``: the size
+# and gzip caps, decoding by RFC 3023 with the shared ``normalize.encoding`` rules, the DTD policy
+# (refuse external and nested entities, strip harmless DTDs) and the depth cap. Its input is always
+# a stream: ``feedparser.parse`` treats a ``str`` or ``bytes`` argument as a URL or file name first.
 
 from __future__ import annotations
 

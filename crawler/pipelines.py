@@ -6,7 +6,9 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from scrapy.exceptions import DropItem
+from scrapy.utils.defer import deferred_from_coro
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from twisted.internet import task
 
 from crawler.context import RUN_STATS, count_drop, get_context
 from crawler.models import ArticleItem, Dropped, PageFacts
@@ -164,8 +166,6 @@ class StorePipeline(_Pipeline):
 
     def open_spider(self) -> None:
         if self.batch_size > 1 and self.flush_seconds > 0:
-            from twisted.internet import task
-
             # A slow crawl still stores what it has within about a second.
             self.timer = task.LoopingCall(self.flush)
             self.timer.start(self.flush_seconds, now=False)
@@ -243,8 +243,6 @@ class StorePipeline(_Pipeline):
 
 
 def _close_spider(crawler: Crawler, reason: str) -> None:
-    from scrapy.utils.defer import deferred_from_coro
-
     assert crawler.engine is not None
     deferred_from_coro(crawler.engine.close_spider_async(reason=reason))
 

@@ -86,14 +86,14 @@ DOWNLOAD_HANDLERS = {
 # 590 SizeCapMiddleware replaces HttpCompressionMiddleware (counts too_large, scrapy#6616)
 # 610 RedirectGuardMiddleware checks Location before RedirectMiddleware (600) follows it
 DOWNLOADER_MIDDLEWARES = {
-    "crawler.middlewares.SafetyMiddleware": 40,
+    "crawler.middlewares.safety.SafetyMiddleware": 40,
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
-    "crawler.middlewares.PoliteRobotsTxtMiddleware": 100,
-    "crawler.middlewares.RetryAfterMiddleware": 555,
-    "crawler.middlewares.ConditionalGetMiddleware": 560,
+    "crawler.middlewares.robots.PoliteRobotsTxtMiddleware": 100,
+    "crawler.middlewares.retry_after.RetryAfterMiddleware": 555,
+    "crawler.middlewares.conditional_get.ConditionalGetMiddleware": 560,
     "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
-    "crawler.middlewares.SizeCapMiddleware": 590,
-    "crawler.middlewares.RedirectGuardMiddleware": 610,
+    "crawler.middlewares.size_cap.SizeCapMiddleware": 590,
+    "crawler.middlewares.redirect_guard.RedirectGuardMiddleware": 610,
 }
 # A Retry-After up to this is waited out in-reactor (docs/reliability.md A7).
 CITYFEEDS_RETRY_AFTER_MAX_WAIT = 10.0
@@ -108,8 +108,8 @@ ITEM_PIPELINES = {
 }
 
 EXTENSIONS = {
-    "crawler.extensions.RunRecorder": 100,
-    "crawler.extensions.Progress": 110,
+    "crawler.extensions.run_recorder.RunRecorder": 100,
+    "crawler.extensions.progress.Progress": 110,
 }
 
 LOG_LEVEL = "INFO"

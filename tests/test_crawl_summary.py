@@ -85,7 +85,7 @@ def test_progress_says_once_what_a_silent_host_is_waited_for(
     from scrapy.settings import Settings
     from scrapy.statscollectors import StatsCollector
 
-    from crawler.extensions import Progress
+    from crawler.extensions.progress import Progress
 
     crawler = SimpleNamespace(settings=Settings({"DOWNLOAD_TIMEOUT": 30}), stats=None)
     crawler.stats = StatsCollector(crawler)  # type: ignore[arg-type]

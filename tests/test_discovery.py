@@ -11,13 +11,12 @@ import pytest
 from crawler.discovery import (
     DiscoveryError,
     UnsafeXMLError,
-    decompress,
-    gzip_bytes,
     listing_links,
     parse_feed,
     parse_sitemap,
     sniff_kind,
 )
+from crawler.discovery.safe_xml import decompress, gzip_bytes
 
 CORPUS = Path(__file__).resolve().parent / "corpus" / "feeds-sitemaps"
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)

@@ -96,6 +96,20 @@ def test_queue_serializer_round_trips_requests_and_refuses_code() -> None:
         loads(pickle.dumps({"meta": Evil()}))
 
 
+def test_queue_serializer_loads_links_pickled_under_their_old_module(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Requests queued before crawler.discovery became a package name "crawler.discovery.Link".
+    link = Link(url="https://vm.ru/news/1", title="Т")
+    new = dumps({"link": link})
+    monkeypatch.setattr(Link, "__module__", "crawler.discovery")
+    old = dumps({"link": link})
+    monkeypatch.undo()
+    assert b"crawler.discovery.links" in new and b"crawler.discovery.links" not in old
+    assert loads(old)["link"] == link
+    assert loads(new)["link"] == link
+
+
 def test_enqueue_command_queues_each_source_discovery_as_a_recorded_run(
     redis_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -10,14 +10,8 @@ import pytest
 from scrapy.http import TextResponse
 from scrapy.utils.test import get_crawler
 
-from crawler.discovery import (
-    DiscoveryError,
-    UnsafeXMLError,
-    gzip_bytes,
-    parse_feed,
-    parse_sitemap,
-    parse_xml,
-)
+from crawler.discovery import DiscoveryError, UnsafeXMLError, parse_feed, parse_sitemap
+from crawler.discovery.safe_xml import gzip_bytes, parse_xml
 from crawler.spiders.news import NewsSpider
 
 CORPUS = Path(__file__).resolve().parent / "corpus" / "feedparser"

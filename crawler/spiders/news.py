@@ -25,7 +25,7 @@ from crawler.discovery import (
     parse_feed,
     parse_sitemap,
 )
-from crawler.middlewares import Blocked, NotFetched
+from crawler.middlewares.policy import Blocked, NotFetched
 from crawler.normalize.urls import host_of, registered_domain_matches, url_identity
 from crawler.spiders.article_pages import ArticlePages
 from crawler.spiders.responses import (

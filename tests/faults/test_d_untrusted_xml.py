@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from crawler.discovery import DiscoveryError, UnsafeXMLError, parse_feed, parse_sitemap, parse_xml
+from crawler.discovery import DiscoveryError, UnsafeXMLError, parse_feed, parse_sitemap
+from crawler.discovery.safe_xml import parse_xml
 from crawler.spiders.news import MAX_SITEMAP_DEPTH
 from tests.faults.support import CrawlResult, Lab, article_html, dropped, html_route, rss
 
@@ -101,7 +102,7 @@ def test_d5_broken_feed_recovered_or_refused() -> None:
 
 
 def test_d6_internal_entities_accepted() -> None:
-    """Policy: small internal text entities are expanded (reader#212); see crawler.discovery."""
+    """Small internal text entities are expanded (reader#212); see crawler.discovery.safe_xml."""
     links = parse_feed(INTERNAL, "https://news.example/", tz="Europe/Moscow", now=NOW).links
     assert [lk.url for lk in links] == ["https://news.example/news/1"]
     assert links[0].title == "Entity & title"

@@ -496,7 +496,7 @@ def test_partial_is_a_finished_run_that_lost_pages_and_no_failure() -> None:
     from types import SimpleNamespace
 
     from cityfeeds.status import SourceInputs, source_status
-    from crawler.extensions import RunRecorder
+    from crawler.extensions.run_recorder import RunRecorder
     from crawler.supervisor import CrawlOutcome
 
     spider = SimpleNamespace(discovery_ok=1, discovery_failed=0)

@@ -1,24 +1,20 @@
-"""Scrapy extensions: record every run in the store, and print progress on long crawls."""
+"""The run recorder: one run row per crawl, finished with its figures, verdict and message."""
 
 from __future__ import annotations
 
 import logging
 import os
-import re
-import sys
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
 from scrapy.utils.defer import deferred_from_coro
-from twisted.internet import task
 
 from crawler.context import get_context
+from crawler.extensions.run_stats import failure_cause, run_stats_from
 from crawler.lifecycle import hostname
-from crawler.middlewares import drain_download_queues
+from crawler.middlewares.policy import drain_download_queues, running_engine
 from crawler.normalize.dates import parse_retry_after
-from crawler.normalize.urls import host_of
-from crawler.storage import RunStats
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -26,123 +22,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 OK_REASONS = {"finished", "closespider_pagecount", "closespider_itemcount"}
-
-
-#: Download errors that mean the site could not be reached at all, by exception class name
-#: (Scrapy counts them as ``downloader/exception_type_count/<module.Class>``), most telling first.
-#: Scrapy 2.13+ wraps Twisted's errors (CannotResolveHostError, DownloadTimeoutError, ...);
-#: both families are listed.
-NETWORK_CAUSES: tuple[tuple[str, str, str], ...] = (
-    ("CannotResolveHostError", "dns", "DNS lookup failed"),
-    ("DNSLookupError", "dns", "DNS lookup failed"),
-    ("DownloadConnectionRefusedError", "refused", "connection refused"),
-    ("ConnectionRefusedError", "refused", "connection refused"),
-    ("DownloadTimeoutError", "timeout", "timed out"),
-    ("TCPTimedOutError", "timeout", "timed out"),
-    ("TimeoutError", "timeout", "timed out"),
-    ("NoRouteError", "unreachable", "no route to host"),
-    ("ConnectError", "unreachable", "could not connect"),
-)
-
-
-def network_error(stats: dict[str, Any]) -> tuple[str, str] | None:
-    """``(kind, description)`` of the network error a run met, if any (``dns``, ``timeout``...)."""
-    prefix = "downloader/exception_type_count/"
-    seen = {k[len(prefix) :].rsplit(".", 1)[-1] for k in stats if k.startswith(prefix)}
-    for name, kind, text in NETWORK_CAUSES:
-        if name in seen:
-            return kind, text
-    return None
-
-
-def failure_cause(stats: dict[str, Any], timeout: float) -> str:
-    """Why no feed, sitemap or listing of a source could be read, in a few words."""
-    network = network_error(stats)
-    if network is not None:
-        kind, text = network
-        return f"{text} after {timeout:g} s" if kind == "timeout" else text
-    robots = stats.get("cityfeeds/robots_unavailable")
-    if robots:
-        return str(robots).split(" (", 1)[0] + _robots_detail(str(robots))
-    status = stats.get("cityfeeds/last_status") or _commonest_error_status(stats)
-    if status:
-        return f"HTTP {status}"
-    return "no feed, sitemap or listing could be read"
-
-
-def _commonest_error_status(stats: dict[str, Any]) -> int | None:
-    prefix = "downloader/response_status_count/"
-    counts = {
-        int(k[len(prefix) :]): int(v)
-        for k, v in stats.items()
-        if k.startswith(prefix) and k[len(prefix) :].isdigit() and int(k[len(prefix) :]) >= 400
-    }
-    return max(counts, key=lambda code: (counts[code], code)) if counts else None
-
-
-def _robots_detail(message: str) -> str:
-    # "robots.txt unreachable (HTTP 503)" keeps its status; exception texts are left out.
-    match = re.search(r"\((HTTP \d+)\)", message)
-    return f" ({match.group(1)})" if match else ""
-
-
-def run_stats_from(stats: dict[str, Any]) -> RunStats:
-    """Turn Scrapy's stats dict into the figures stored for a run."""
-    prefix = "cityfeeds/dropped/"
-    dropped = {k[len(prefix) :]: int(v) for k, v in stats.items() if k.startswith(prefix)}
-    not_fetched_prefix = "cityfeeds/not_fetched/"
-    not_fetched = {
-        k[len(not_fetched_prefix) :]: int(v)
-        for k, v in stats.items()
-        if k.startswith(not_fetched_prefix) and v
-    }
-    # Scrapy's UrlLengthMiddleware drops over-long links with only a stat: report it
-    # (docs/reliability.md D7).
-    if stats.get("urllength/request_ignored_count"):
-        dropped["url_too_long"] = int(stats["urllength/request_ignored_count"])
-    extra = {
-        "requests": int(stats.get("downloader/request_count", 0)),
-        "responses": int(stats.get("downloader/response_count", 0)),
-        "bytes": int(stats.get("downloader/response_bytes", 0)),
-        "requests_avoided": int(stats.get("cityfeeds/requests_avoided", 0))
-        + int(stats.get("cityfeeds/not_modified", 0)),
-        "not_modified": int(stats.get("cityfeeds/not_modified", 0)),
-        "retries": int(stats.get("retry/count", 0)),
-        "date_fallback": int(stats.get("cityfeeds/date_fallback", 0)),
-        "invalid_bytes": int(stats.get("cityfeeds/invalid_bytes", 0)),
-        "finish_reason": stats.get("finish_reason"),
-    }
-    if not_fetched:
-        # Requests the run decided not to send (early stop, interrupt): by the stop's reason.
-        extra["not_fetched"] = dict(sorted(not_fetched.items()))
-    for key in (
-        "cityfeeds/retry_after",
-        "cityfeeds/last_status",
-        "cityfeeds/store_error",
-        "cityfeeds/robots_unavailable",
-        "cityfeeds/crawl_delay",
-        "cityfeeds/retry_at",
-    ):
-        if key in stats:
-            extra[key.split("/", 1)[1]] = stats[key]
-    network = network_error(stats)
-    if network is not None:
-        extra["network_error"] = network[0]
-    for key, value in stats.items():
-        if key.startswith(("cityfeeds/discovered/", "cityfeeds/skipped/", "cityfeeds/errors/")):
-            extra[key.split("/", 1)[1]] = int(value)
-    errors = int(stats.get("cityfeeds/errors/discovery", 0)) + int(
-        stats.get("cityfeeds/errors/article", 0)
-    )
-    return RunStats(
-        pages=int(stats.get("cityfeeds/pages", 0)),
-        new=int(stats.get("cityfeeds/new", 0)),
-        updated=int(stats.get("cityfeeds/updated", 0)),
-        unchanged=int(stats.get("cityfeeds/unchanged", 0)),
-        dropped=dropped,
-        errors=errors,
-        extra=extra,
-    )
 
 
 class RunRecorder:
@@ -195,7 +74,7 @@ class RunRecorder:
     def interrupt(self, why: str) -> None:
         """Stop the run (SIGINT/SIGTERM): no new requests; those in flight may finish."""
         self.interrupted = why
-        engine = self.crawler.engine
+        engine = running_engine(self.crawler)
         if engine is not None and engine.spider is not None:
             deferred_from_coro(engine.close_spider_async(reason="interrupted"))
             # Requests waiting for their turn in a download slot are not in flight yet.
@@ -212,7 +91,7 @@ class RunRecorder:
             return  # not started yet: the parent closes its run row as interrupted
         stats = self.crawler.stats
         assert stats is not None
-        engine = self.crawler.engine
+        engine = running_engine(self.crawler)
         in_flight = len(engine.downloader.active) if engine is not None else 0
         in_flight += int(getattr(spider, "extracting", 0))
         if in_flight:
@@ -313,54 +192,3 @@ class RunRecorder:
         if lost:
             return "partial", f"{lost} article page(s) could not be fetched"
         return "ok", None
-
-
-class Progress:
-    """Every few seconds, print one progress line per running source (``cityfeeds crawl``)."""
-
-    def __init__(self, crawler: Crawler, interval: float) -> None:
-        self.crawler = crawler
-        self.interval = interval
-        self.loop: task.LoopingCall | None = None
-        self.last_line = ""
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> Progress:
-        from scrapy.exceptions import NotConfigured
-
-        if not crawler.settings.getbool("CITYFEEDS_PROGRESS"):
-            raise NotConfigured
-        ext = cls(crawler, crawler.settings.getfloat("CITYFEEDS_PROGRESS_INTERVAL", 5.0))
-        crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
-        crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
-        return ext
-
-    def spider_opened(self, spider: Any) -> None:
-        self.loop = task.LoopingCall(self.report, spider)
-        self.loop.start(self.interval, now=False)
-
-    def report(self, spider: Any) -> None:
-        assert self.crawler.stats is not None
-        s = self.crawler.stats.get_stats()
-        if not s.get("downloader/response_count"):
-            # A silent host: say once what the crawl waits for, not "0 responses" every 5 s.
-            timeout = self.crawler.settings.getfloat("DOWNLOAD_TIMEOUT")
-            spec = getattr(spider, "spec", None)
-            host = host_of(spec.url) if spec is not None else "the site"
-            line = (
-                f"  [{spider.source_name}] waiting for {host} to answer "
-                f"(gives up {timeout:g} s after each request)"
-            )
-        else:
-            line = (
-                f"  [{spider.source_name}] {s.get('downloader/response_count', 0)} responses, "
-                f"{s.get('cityfeeds/pages', 0)} articles fetched, "
-                f"{s.get('cityfeeds/new', 0)} new, {s.get('cityfeeds/updated', 0)} updated"
-            )
-        if line != self.last_line:  # nothing new: no line
-            print(line, file=sys.stderr, flush=True)
-            self.last_line = line
-
-    def spider_closed(self, spider: Any) -> None:
-        if self.loop is not None and self.loop.running:
-            self.loop.stop()

@@ -1,0 +1,30 @@
+"""Article links on an HTML listing page, filtered by the source's link pattern."""
+
+from __future__ import annotations
+
+import re
+
+from lxml import etree
+from lxml import html as lxml_html
+
+from crawler.discovery.links import absolute_url
+from crawler.normalize.urls import is_http_url
+
+
+def listing_links(html_text: str, base_url: str, *, pattern: re.Pattern[str] | None) -> list[str]:
+    """Links on an HTML listing page whose path matches ``pattern`` (every link if None)."""
+    try:
+        doc = lxml_html.fromstring(html_text)
+    except (etree.ParserError, ValueError):
+        return []
+    seen: set[str] = set()
+    out: list[str] = []
+    for href in doc.xpath("//a/@href"):
+        url = absolute_url(str(href), base_url)
+        if not is_http_url(url) or url in seen:
+            continue
+        if pattern is not None and not pattern.search(url):
+            continue
+        seen.add(url)
+        out.append(url)
+    return out

@@ -1,0 +1,111 @@
+"""PoliteRobotsTxtMiddleware: RFC 9309 on fetch failures, Crawl-delay on the host's slot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mw_samples import FakeEngine, FakeSlot, make_crawler, run
+from scrapy import signals
+from scrapy.exceptions import NotConfigured
+from scrapy.http import Request, Response
+from twisted.internet.error import ConnectionRefusedError
+
+from crawler.middlewares.policy import Blocked
+from crawler.middlewares.robots import PoliteRobotsTxtMiddleware
+
+ROBOTS = "https://vm.ru/robots.txt"
+RULES = b"User-agent: *\nDisallow: /private/\nCrawl-delay: 2\n"
+
+
+def middleware(
+    tmp_path: Path, robots: Response | Exception, **settings: Any
+) -> tuple[PoliteRobotsTxtMiddleware, FakeEngine]:
+    crawler = make_crawler(tmp_path, settings=settings)
+    crawler.engine = engine = FakeEngine({ROBOTS: robots})  # type: ignore[assignment]
+    return PoliteRobotsTxtMiddleware.from_crawler(crawler), engine
+
+
+def refused(mw: PoliteRobotsTxtMiddleware, url: str) -> Blocked:
+    with pytest.raises(Blocked) as info:
+        run(mw.process_request(Request(url)))
+    return info.value
+
+
+def test_rules_are_fetched_once_without_retries_and_obeyed(tmp_path: Path) -> None:
+    mw, engine = middleware(tmp_path, Response(ROBOTS, body=RULES))
+    parsed: list[Any] = []
+
+    def on_parsed(robotparser: Any, request: Request) -> None:
+        parsed.append(robotparser)
+
+    mw.crawler.signals.connect(on_parsed, signal=signals.robots_parsed)
+    assert run(mw.process_request(Request("https://vm.ru/news/1"))) is None
+    assert refused(mw, "https://vm.ru/private/2").reason == "robots_disallowed"
+    assert [r.url for r in engine.downloaded] == [ROBOTS]
+    assert engine.downloaded[0].meta["dont_retry"] and len(parsed) == 1
+    stats = mw.crawler.stats
+    assert stats.get_value("robotstxt/forbidden") == 1
+    assert stats.get_value("cityfeeds/dropped/robots_disallowed") == 1
+    assert stats.get_value("robotstxt/response_status_count/200") == 1
+
+
+def test_crawl_delay_goes_to_the_hosts_slot_without_jitter(tmp_path: Path) -> None:
+    mw, engine = middleware(tmp_path, Response(ROBOTS, body=RULES))
+    engine.downloader.slots["vm.ru"] = slot = FakeSlot(delay=0.5)
+    request = Request("https://vm.ru/news/1")
+    run(mw.process_request(request))
+    assert engine.downloader.per_slot_settings["vm.ru"] == {"delay": 2.0, "jitter": 0.0}
+    assert (slot.delay, slot.jitter) == (2.0, 0.0)
+    assert mw.crawler.stats.get_value("cityfeeds/crawl_delay") == 2.0
+    # AutoThrottle must not lower the delay the site asked for.
+    assert request.meta["autothrottle_dont_adjust_delay"] is True
+
+
+def test_a_crawl_delay_is_capped(tmp_path: Path) -> None:
+    slow = b"User-agent: *\nCrawl-delay: 3600\n"
+    mw, engine = middleware(tmp_path, Response(ROBOTS, body=slow), CITYFEEDS_MAX_CRAWL_DELAY=30.0)
+    run(mw.process_request(Request("https://vm.ru/news/1")))
+    assert engine.downloader.per_slot_settings["vm.ru"]["delay"] == 30.0
+
+
+@pytest.mark.parametrize(
+    ("robots", "why"),
+    [
+        (Response(ROBOTS, status=503), "robots.txt unreachable (HTTP 503)"),
+        (Response(ROBOTS, status=429), "robots.txt unreachable (HTTP 429)"),
+        (ConnectionRefusedError("refused"), "robots.txt unreachable (ConnectionRefusedError"),
+    ],
+)
+def test_an_unreachable_robots_txt_disallows_everything(
+    tmp_path: Path, robots: Response | Exception, why: str
+) -> None:
+    mw, _ = middleware(tmp_path, robots)
+    exc = refused(mw, "https://vm.ru/news/1")
+    assert exc.reason == "robots_unavailable" and why in str(exc)
+    stats = mw.crawler.stats
+    assert str(stats.get_value("cityfeeds/robots_unavailable")).startswith(why)
+    assert stats.get_value("cityfeeds/dropped/robots_unavailable") == 1
+    assert not stats.get_value("robotstxt/forbidden")
+
+
+@pytest.mark.parametrize("status", [404, 410, 302])
+def test_a_missing_robots_txt_allows_everything(tmp_path: Path, status: int) -> None:
+    mw, _ = middleware(tmp_path, Response(ROBOTS, status=status))
+    assert run(mw.process_request(Request("https://vm.ru/private/1"))) is None
+    assert mw.crawler.stats.get_value(f"robotstxt/response_status_count/{status}") == 1
+
+
+def test_dont_obey_robotstxt_requests_skip_the_fetch(tmp_path: Path) -> None:
+    mw, engine = middleware(tmp_path, Response(ROBOTS, status=503))
+    request = Request("https://vm.ru/private/1", meta={"dont_obey_robotstxt": True})
+    assert run(mw.process_request(request)) is None
+    assert engine.downloaded == []
+
+
+def test_off_unless_robotstxt_obey(tmp_path: Path) -> None:
+    with pytest.raises(NotConfigured):
+        PoliteRobotsTxtMiddleware.from_crawler(
+            make_crawler(tmp_path, settings={"ROBOTSTXT_OBEY": False})
+        )

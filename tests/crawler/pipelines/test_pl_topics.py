@@ -1,0 +1,35 @@
+"""TopicsPipeline: each article is tagged with the configured topics it matches."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pipeline_samples import finish, make_crawler, make_item
+
+from crawler.pipelines import NormalizePipeline, TopicsPipeline
+
+
+def tagged(tmp_path: Path, **fields: str) -> list[str]:
+    crawler = make_crawler(tmp_path)
+    topics = TopicsPipeline.from_crawler(crawler)
+    topics.open_spider()
+    item = topics.process_item(
+        NormalizePipeline.from_crawler(crawler).process_item(finish(crawler, make_item(**fields)))
+    )
+    assert item.article is not None
+    return [match.id for match in item.article.topics]
+
+
+def test_a_metro_closure_is_public_transport(tmp_path: Path) -> None:
+    assert "public-transport" in tagged(tmp_path)
+
+
+def test_an_unrelated_article_gets_no_topic(tmp_path: Path) -> None:
+    assert (
+        tagged(
+            tmp_path,
+            title="В Третьяковской галерее открылась выставка акварели",
+            text="Выставка акварели XIX века откроется в галерее в пятницу.",
+        )
+        == []
+    )
