@@ -93,6 +93,9 @@ def check_page(
             )
             setattr(data, name, None)
             data.flags.append(f"garbage_{name}")
+    # A leaked value among several authors or tags costs only that value.
+    data.authors = [a for a in data.authors if not is_garbage_value(a)]
+    data.tags = [t for t in data.tags if not is_garbage_value(t)]
     return None
 
 
