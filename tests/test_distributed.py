@@ -17,7 +17,8 @@ import redis
 import scrapy
 
 from cityfeeds.cli import main
-from cityfeeds.devtools.demo_site import STORIES, Story, serve_site
+from cityfeeds.devtools.demo_server import serve_site
+from cityfeeds.devtools.demo_site import STORIES, Story
 from crawler.config import load_config
 from crawler.discovery import Link
 from crawler.distributed import (
@@ -241,7 +242,7 @@ def test_two_workers_crawl_each_page_once_and_publish_like_one_process(
     finally:
         store.close()
 
-    from cityfeeds.commands.feeds import rebuild_feeds
+    from cityfeeds.publishing import rebuild_feeds
 
     assert rebuild_feeds(config).ok
     assert _files(config.output_dir) == _files(load_config(single).output_dir)

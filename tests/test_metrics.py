@@ -22,16 +22,12 @@ import yaml
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from cityfeeds.commands.feeds import rebuild_feeds
-from cityfeeds.devtools.demo_site import STORIES, demo_source, serve_site
+from cityfeeds.devtools.demo_server import serve_site
+from cityfeeds.devtools.demo_site import STORIES, demo_source
+from cityfeeds.publishing import rebuild_feeds
 from cityfeeds.service import Service, ServiceOptions
-from cityfeeds.service.metrics import (
-    CRAWL_BUCKETS,
-    RunSums,
-    ServiceMetrics,
-    StoreCollector,
-    make_registry,
-)
+from cityfeeds.service.metrics import CRAWL_BUCKETS, ServiceMetrics, make_registry
+from cityfeeds.service.store_metrics import RunSums, StoreCollector
 from crawler.config import Config, load_config
 from crawler.storage import RunStats, Store
 from feeds.build import BuildReport, FeedResult

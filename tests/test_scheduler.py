@@ -21,11 +21,9 @@ from zoneinfo import ZoneInfo
 import feedparser
 import pytest
 
-from cityfeeds.devtools.demo_site import STORIES, build_site, demo_source, serve_site
-from cityfeeds.service import AlreadyRunning, Service, ServiceLock, ServiceOptions
-from cityfeeds.service.lock import advisory_key, lock_path
-from cityfeeds.service.rebuild import FeedRebuilder
-from cityfeeds.service.schedule import (
+from cityfeeds.devtools.demo_server import serve_site
+from cityfeeds.devtools.demo_site import STORIES, build_site, demo_source
+from cityfeeds.schedule import (
     backoff_seconds,
     capped_jitter,
     first_run_time,
@@ -34,6 +32,9 @@ from cityfeeds.service.schedule import (
     schedule_period,
     too_soon,
 )
+from cityfeeds.service import AlreadyRunning, Service, ServiceLock, ServiceOptions
+from cityfeeds.service.lock import advisory_key, lock_path
+from cityfeeds.service.rebuild import FeedRebuilder
 from crawler.config import Config, load_config
 from crawler.normalize.dates import parse_retry_after
 from crawler.runner import CrawlOutcome, crawl_subprocess

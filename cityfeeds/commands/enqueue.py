@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from crawler.config import Config
+from crawler.storage import Store
 
 NAME = "enqueue"
 HELP = "queue the named (default: all enabled) sources for `cityfeeds worker` processes (Redis)"
@@ -36,8 +37,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, config: Config) -> int:
     """Queue the sources' start requests as recorded runs; 1 when nothing could be queued."""
+    # Lazy: crawler.distributed needs the optional scrapy-redis extra.
     from crawler.distributed import enqueue_recorded, queue_length, redis_url_from
-    from crawler.storage import Store
 
     sources = config.select_sources(args.sources)
     if not sources:

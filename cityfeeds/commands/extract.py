@@ -12,8 +12,11 @@ from typing import Any
 
 from cityfeeds.commands._fetch import FetchError, fetch_page
 from cityfeeds.devtools.fixtures import fixture_meta
+from crawler.article import build_article
 from crawler.config import Config, SourceSpec
+from crawler.extraction import extract_article
 from crawler.normalize.urls import host_of, is_http_url, registered_domain_matches
+from crawler.topics.engine import TopicEngine
 
 NAME = "extract"
 HELP = "print the normalized article of a URL or saved page as JSON"
@@ -66,10 +69,6 @@ def article_json(
     header_charset: str | None = None,
 ) -> dict[str, Any]:
     """Extract, normalize and tag one page the way a crawl does; the JSON-ready result."""
-    from crawler.article import build_article
-    from crawler.extraction import extract_article
-    from crawler.topics.engine import TopicEngine
-
     tz = source.timezone if source else config.timezone
     data = extract_article(
         body,

@@ -6,6 +6,9 @@ import argparse
 import logging
 import sys
 
+from cityfeeds.commands.serve import check_port
+from cityfeeds.service import AlreadyRunning, Service, ServiceOptions
+from cityfeeds.service.web import ServeError
 from crawler.config import Config
 
 NAME = "run"
@@ -67,10 +70,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
-    from cityfeeds.commands.serve import check_port
-    from cityfeeds.service import AlreadyRunning, Service, ServiceOptions
-    from cityfeeds.service.web import ServeError
-
     if args.port is not None and (problem := check_port(args.port)):
         print(problem, file=sys.stderr)
         return 2
@@ -91,6 +90,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
     )
     crawl = None
     if args.distributed:
+        # Lazy: crawler.distributed needs the optional scrapy-redis extra.
         from crawler.distributed import enqueue_crawl, redis_url_from
 
         crawl = enqueue_crawl(redis_url_from(args.redis_url))

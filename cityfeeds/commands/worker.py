@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 
 from crawler.config import Config
 
@@ -51,8 +52,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, config: Config) -> int:
     """Run the worker in this process until idle or interrupted."""
-    import os
-
+    # Lazy: crawler.distributed needs the optional scrapy-redis extra.
     from crawler.distributed import redis_url_from, run_worker
 
     log_level = {0: "WARNING", 1: "INFO"}.get(args.verbose, "DEBUG")

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from crawler.extraction import extract_article
 from crawler.models import ArticleData
 
 logger = logging.getLogger(__name__)
@@ -165,8 +166,6 @@ def record_of(data: ArticleData) -> dict[str, Any]:
 
 def extract_fixture(fixture: Fixture, profile: ExtractionProfile | None = None) -> ArticleData:
     """Run extraction on a fixture exactly as the crawler would, with the fetch time as clock."""
-    from crawler.extraction import extract_article
-
     profile = profile or ExtractionProfile()
     return extract_article(
         fixture.body(),

@@ -461,7 +461,7 @@ def test_robotstxt_response_is_counted_once(lab: Lab) -> None:
 def test_partial_is_a_finished_run_that_lost_pages_and_no_failure() -> None:
     from types import SimpleNamespace
 
-    from cityfeeds.status import SourceInputs, source_status
+    from cityfeeds.status.health import SourceInputs, source_status
     from crawler.extensions import RunRecorder
     from crawler.runner import CrawlOutcome
 
