@@ -15,7 +15,6 @@ from crawler.lifecycle import SourceBusy
 from crawler.runner import INTERRUPTED_EXIT, crawl_subprocess
 
 NAME = "crawl"
-HELP = "crawl the named sources (default: all enabled), then rebuild the feeds"
 DESCRIPTION = """\
 Crawl the named sources (default: every enabled source) in a child process, store new and
 updated articles, then rebuild all feeds. Prints progress while it runs and a summary table.

@@ -20,7 +20,6 @@ from cityfeeds.devtools.demo_site import demo_source
 from crawler.config import ENV_CONFIG, Config, ConfigError, config_path, load_config
 
 NAME = "demo"
-HELP = "offline demo: crawl a bundled sample site on 127.0.0.1 and build its feeds"
 DESCRIPTION = """\
 Start a loopback web server with a bundled sample city-news site (Russian stories, an RSS feed,
 a sitemap and listing pages), crawl it with the real pipeline into a throwaway database, build

@@ -9,7 +9,6 @@ from crawler.config import Config
 from crawler.storage import Store
 
 NAME = "enqueue"
-HELP = "queue the named (default: all enabled) sources for `cityfeeds worker` processes (Redis)"
 DESCRIPTION = """\
 Push each source's discovery requests (RSS/Atom feeds, sitemaps, listing pages) into the shared
 Redis queue. `cityfeeds worker` processes on any machine fetch them, queue the article pages they

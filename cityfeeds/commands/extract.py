@@ -19,7 +19,6 @@ from crawler.normalize.urls import host_of, is_http_url, registered_domain_match
 from crawler.topics.engine import TopicEngine
 
 NAME = "extract"
-HELP = "print the normalized article of a URL or saved page as JSON"
 DESCRIPTION = """\
 Extract one article exactly as a crawl would (extraction, normalization, topic tagging) and
 print it as JSON with the layer that produced each field in `provenance`.

@@ -9,7 +9,6 @@ from cityfeeds.publishing import build_summary, rebuild_feeds
 from crawler.config import Config
 
 NAME = "feeds"
-HELP = "rebuild all feeds from the store (--retag: re-score topics first)"
 DESCRIPTION = """\
 Rebuild RSS, Atom and JSON feeds for every topic, every source and `all`, plus index.html and
 feeds.opml, from the store. Unchanged files are left untouched; a feed that fails to build keeps

@@ -9,7 +9,6 @@ from typing import Any
 from cityfeeds.devtools.fixtures import DEFAULT_ROOT, profiles_from_config, rewrite_expected
 
 NAME = "fixtures"
-HELP = "rewrite <name>.expected.json of saved-page fixtures from the current extraction"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -22,7 +22,6 @@ from crawler.normalize.urls import is_http_url
 logger = logging.getLogger(__name__)
 
 NAME = "record"
-HELP = "fetch one article page and save it as a fixture with its expected fields"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

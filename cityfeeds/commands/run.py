@@ -12,7 +12,6 @@ from cityfeeds.service.web import ServeError
 from crawler.config import Config
 
 NAME = "run"
-HELP = "run the service: crawl each source on its schedule, rebuild and serve the feeds"
 DESCRIPTION = """\
 Run until stopped (SIGTERM or Ctrl-C): every enabled source is crawled on its schedule
 (`schedule` of the source, else [schedule] default, in [schedule] timezone, with jitter),

@@ -17,7 +17,6 @@ from feeds.server import serve
 log = logging.getLogger(__name__)
 
 NAME = "serve"
-HELP = "serve the output directory (feeds, index page, OPML) over HTTP"
 DESCRIPTION = """\
 Serve output/ to feed readers: strong content-based ETags and Last-Modified, 304 for
 If-None-Match / If-Modified-Since, HEAD, gzip (its own ETag, Vary: Accept-Encoding) and

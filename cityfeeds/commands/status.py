@@ -16,7 +16,6 @@ from crawler.lifecycle import close_dead_runs
 from crawler.storage import Store
 
 NAME = "status"
-HELP = "show each source's last run, result, failures, next run and newest article (--json)"
 DESCRIPTION = """\
 One row per source: state (ok, degraded, failing, waiting, interrupted, never run, disabled),
 last run and its result, pages, new and updated articles, dropped items by reason,

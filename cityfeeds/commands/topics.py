@@ -10,7 +10,6 @@ from crawler.config import Config
 from crawler.storage import Store
 
 NAME = "topics"
-HELP = "list configured topics with their article counts"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -8,7 +8,6 @@ import os
 from crawler.config import Config
 
 NAME = "worker"
-HELP = "run a crawl worker on the shared Redis queue (see `cityfeeds enqueue`)"
 DESCRIPTION = """\
 Take requests from the shared Redis queue filled by `cityfeeds enqueue`, fetch and extract them,
 queue the article pages discovered on feeds, sitemaps and listings, and store the articles in the
