@@ -9,8 +9,8 @@ and ``PENDING_FUNCTION_IMPORTS`` below.
 from __future__ import annotations
 
 import ast
-
-from importlinter.cli import lint_imports
+import subprocess
+import sys
 
 from tests.conftest import ROOT
 
@@ -44,9 +44,17 @@ SOURCES = ("crawler", "feeds", "cityfeeds", "scheduler.py")
 
 
 def test_import_contracts_are_kept() -> None:
-    # lint_imports prints each contract's verdict; pytest shows it when this fails.
-    status = lint_imports(config_filename=str(ROOT / "pyproject.toml"), no_cache=True, no_logo=True)
-    assert status == 0, "an import contract is broken: see the output above"
+    # In a fresh interpreter: after an in-process crawl, zope.interface (via Twisted) leaves
+    # attributes on classes that import-linter's option check trips over.
+    code = (
+        "from importlinter.cli import lint_imports\n"
+        f"raise SystemExit(lint_imports(config_filename={str(ROOT / 'pyproject.toml')!r},"
+        " no_cache=True, no_logo=True))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 def function_body_imports() -> set[tuple[str, str]]:
