@@ -39,7 +39,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
         ]
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return 0
-    rows = [
+    table = [
         [
             t.id,
             counts.get(t.id, 0),
@@ -52,6 +52,6 @@ def run(args: argparse.Namespace, config: Config) -> int:
         for t in config.topics
     ]
     print(
-        format_table(["id", "articles", "title", "lang", "threshold", "terms", "limited to"], rows)
+        format_table(["id", "articles", "title", "lang", "threshold", "terms", "limited to"], table)
     )
     return 0

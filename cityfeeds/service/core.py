@@ -76,7 +76,7 @@ class Service:
         *,
         clock: Clock = utcnow,
         crawl: CrawlFn | None = None,
-        rebuild: Callable[[], Any] | None = None,
+        rebuild: Callable[[], BuildReport] | None = None,
     ) -> None:
         self.config = config
         self.options = options or ServiceOptions()

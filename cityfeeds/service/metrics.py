@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
+from apscheduler.events import JobEvent
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import (
     CounterMetricFamily,
@@ -39,7 +40,7 @@ from cityfeeds.status.health import FAILED_RESULTS, StatusReport, compute_status
 from cityfeeds.status.inputs import collect_inputs
 from crawler.config import Config
 from crawler.storage import Store
-from feeds.build import INDEX_PATH, OPML_PATH
+from feeds.build import INDEX_PATH, OPML_PATH, BuildReport
 
 logger = logging.getLogger(__name__)
 
@@ -89,13 +90,12 @@ class ServiceMetrics:
         )
         self._started: dict[str, float] = {}
 
-    def count_build(self, report: Any, error: BaseException | None) -> None:
+    def count_build(self, report: BuildReport | None, error: BaseException | None) -> None:
         """Count the outcome of one rebuild (a build report, or the error that stopped it)."""
         if error is not None or report is None:
             self.feed_builds.labels("failed").inc()
             return
-        results = getattr(report, "results", {})
-        for path, result in results.items():
+        for path, result in report.results.items():
             if path in (INDEX_PATH, OPML_PATH):
                 continue  # pages about the feeds, not feeds
             if result.error is not None:
@@ -118,7 +118,7 @@ class ServiceMetrics:
         """A scheduled run of ``source`` begins (APScheduler's own clock: real time)."""
         self._started[source] = time.time()
 
-    def on_job_event(self, event: Any) -> None:
+    def on_job_event(self, event: JobEvent) -> None:
         """APScheduler listener (executed/error events): observe the run's lag."""
         source = str(getattr(event, "job_id", "")).removeprefix("crawl:")
         started = self._started.pop(source, None)

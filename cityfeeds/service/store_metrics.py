@@ -13,7 +13,6 @@ from collections import Counter as Tally
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from prometheus_client.core import (
     CounterMetricFamily,
@@ -24,6 +23,7 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from cityfeeds.service.metrics import CRAWL_BUCKETS, PREFIX, ReportFn
+from crawler.storage import Store
 
 logger = logging.getLogger(__name__)
 
@@ -51,18 +51,17 @@ class RunSums:
     durations: dict[str, tuple[list[int], int, float]] = field(default_factory=dict)
 
     @classmethod
-    def read(cls, store: Any, *, after_id: int, up_to_id: int | None) -> RunSums:
+    def read(cls, store: Store, *, after_id: int, up_to_id: int | None) -> RunSums:
         """The sums of the finished runs with ``after_id < id <= up_to_id``."""
-        ids = {"after_id": after_id, "up_to_id": up_to_id}
         totals = {
             (row["source"], row["status"]): {k: int(row[k] or 0) for k in RUN_FIGURES}
-            for row in store.run_totals(**ids)
+            for row in store.run_totals(after_id=after_id, up_to_id=up_to_id)
         }
         return cls(
             totals,
-            store.run_key_totals("dropped", **ids),
-            store.run_key_totals("stats", "errors/", **ids),
-            store.run_duration_buckets(CRAWL_BUCKETS, **ids),
+            store.run_key_totals("dropped", after_id=after_id, up_to_id=up_to_id),
+            store.run_key_totals("stats", "errors/", after_id=after_id, up_to_id=up_to_id),
+            store.run_duration_buckets(CRAWL_BUCKETS, after_id=after_id, up_to_id=up_to_id),
         )
 
     def plus(self, other: RunSums) -> RunSums:
@@ -100,7 +99,7 @@ class StoreCollector(Collector):
 
     def __init__(
         self,
-        store: Any,
+        store: Store,
         report: ReportFn,
         sources: Iterable[str],
         *,
