@@ -5,11 +5,11 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
+from cityfeeds.cli import main as cli_main
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the service; the same as ``cityfeeds [--config FILE] run [options]``."""
-    from cityfeeds.cli import main as cli_main
-
     args = list(sys.argv[1:] if argv is None else argv)
     # The global options (--config, -v) go before the subcommand name.
     head: list[str] = []

@@ -6,12 +6,10 @@ import argparse
 import importlib
 import logging
 import os
-import pkgutil
 import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-import cityfeeds.commands
 from crawler.config import ConfigError, load_config
 from crawler.storage import StoreUnavailable
 
@@ -21,21 +19,49 @@ Crawl city-news websites and publish clean, topic-filtered RSS, Atom and JSON fe
 Start offline with `cityfeeds demo`; crawl the configured sites with `cityfeeds crawl`.
 """
 
+#: Every subcommand and its one-line help (``cityfeeds --help`` lists them in this order).
+#: A command's module, ``cityfeeds.commands.<name>``, is imported only when that command is
+#: parsed or run: the modules import what their command needs (Scrapy, the store, the web
+#: server, the service), and importing all of them would double the start-up time of
+#: ``cityfeeds --help`` and of every command. This is the one lazy import of the package;
+#: tests/cityfeeds/test_cli_registry.py checks the table against ``cityfeeds/commands/``.
+COMMANDS: dict[str, str] = {
+    "classify": "score a title/summary/text against the configured topics and explain the result",
+    "crawl": "crawl the named sources (default: all enabled), then rebuild the feeds",
+    "demo": "offline demo: crawl a bundled sample site on 127.0.0.1 and build its feeds",
+    "enqueue": (
+        "queue the named (default: all enabled) sources for `cityfeeds worker` processes (Redis)"
+    ),
+    "extract": "print the normalized article of a URL or saved page as JSON",
+    "feeds": "rebuild all feeds from the store (--retag: re-score topics, --recluster: stories)",
+    "fixtures": "rewrite <name>.expected.json of saved-page fixtures from the current extraction",
+    "record": "fetch one article page and save it as a fixture with its expected fields",
+    "run": "run the service: crawl each source on its schedule, rebuild and serve the feeds",
+    "serve": "serve the output directory (feeds, index page, OPML) over HTTP",
+    "sources": "list configured sources and their discovery methods",
+    "stories": "list recent stories (reports of one event by several sources) and why they joined",
+    "status": "show each source's last run, result, failures, next run and newest article (--json)",
+    "topics": "list configured topics with their article counts",
+    "worker": "run a crawl worker on the shared Redis queue (see `cityfeeds enqueue`)",
+}
+
+
+def command_module(name: str) -> ModuleType:
+    """The module of subcommand ``name`` (imported on first use)."""
+    return importlib.import_module(f"cityfeeds.commands.{name}")
+
 
 def command_modules() -> list[ModuleType]:
     """Every subcommand module, sorted by name (the registry the README is checked against)."""
-    modules = []
-    for info in pkgutil.iter_modules(cityfeeds.commands.__path__):
-        if info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"cityfeeds.commands.{info.name}")
-        if hasattr(module, "NAME") and hasattr(module, "run"):
-            modules.append(module)
-    return sorted(modules, key=lambda m: m.NAME)
+    return [command_module(name) for name in sorted(COMMANDS)]
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The full argument parser (also used by the docs test)."""
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser: every command's options, or (given ``command``) only that one's.
+
+    The other commands are still listed with their help, so ``--help`` and a mistyped
+    command read the same either way.
+    """
     parser = argparse.ArgumentParser(
         prog="cityfeeds",
         description=DESCRIPTION,
@@ -50,11 +76,15 @@ def build_parser() -> argparse.ArgumentParser:
         "-v", "--verbose", action="count", default=0, help="more log output (-vv: debug)"
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in command_modules():
+    for name, help_text in COMMANDS.items():
+        if command is not None and name != command:
+            sub.add_parser(name, help=help_text)
+            continue
+        module = command_module(name)
         p = sub.add_parser(
-            module.NAME,
-            help=module.HELP,
-            description=getattr(module, "DESCRIPTION", module.HELP),
+            name,
+            help=help_text,
+            description=getattr(module, "DESCRIPTION", help_text),
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         module.add_arguments(p)
@@ -62,9 +92,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def command_named(argv: Sequence[str]) -> str:
+    """The subcommand ``argv`` names ("" if none): the first word after the global options."""
+    args = iter(argv)
+    for arg in args:
+        if arg == "--config":
+            next(args, None)  # its value
+        elif not arg.startswith("-"):
+            return arg
+    return ""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(command_named(argv))
     args = parser.parse_args(argv)
     level = (logging.WARNING, logging.INFO, logging.DEBUG)[min(args.verbose, 2)]
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -10,8 +10,12 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from cityfeeds.service import Service
 
 ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_URL = os.environ.get(
@@ -91,6 +95,15 @@ def redis_url() -> str:
     except redis.RedisError as exc:
         service_unavailable("Redis", exc)
     return REDIS_URL
+
+
+@pytest.fixture
+def running() -> Iterator[list[Service]]:
+    """Services a test starts (append them); each is stopped, 1 s grace, after the test."""
+    services: list[Service] = []
+    yield services
+    for svc in services:
+        svc.stop(grace=1)
 
 
 @pytest.fixture(scope="session")

@@ -17,9 +17,10 @@ import redis
 import scrapy
 
 from cityfeeds.cli import main
-from cityfeeds.commands.feeds import rebuild_feeds
-from cityfeeds.devtools.demo_site import STORIES, Story, serve_site
+from cityfeeds.devtools.demo_server import serve_site
+from cityfeeds.devtools.demo_site import STORIES, Story
 from cityfeeds.distributed import enqueue_crawl, enqueue_sources, queue_length
+from cityfeeds.publishing import rebuild_feeds
 from cityfeeds.service import Service, ServiceOptions
 from crawler.config import load_config
 from crawler.discovery import Link

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from cityfeeds.cli import build_parser, command_modules
+from cityfeeds.cli import COMMANDS, build_parser, command_modules
 from crawler.config import (
     CrawlSpec,
     GeneralSpec,
@@ -36,7 +36,7 @@ def test_every_command_is_documented_and_every_documented_command_exists() -> No
 def test_every_command_has_help() -> None:
     parser = build_parser()
     for module in command_modules():
-        assert module.HELP and len(module.HELP) < 100, module.NAME
+        assert COMMANDS[module.NAME] and len(COMMANDS[module.NAME]) < 100, module.NAME
         assert parser.parse_args([module.NAME, *_required_args(module.NAME)]).command == module.NAME
 
 

@@ -11,7 +11,8 @@ import feedparser
 import pytest
 
 from cityfeeds.cli import main
-from cityfeeds.devtools.demo_site import STORIES, article_path, serve_site
+from cityfeeds.devtools.demo_server import serve_site
+from cityfeeds.devtools.demo_site import STORIES, article_path
 from crawler.config import load_config
 from crawler.storage import Store
 from tests.conftest import ROOT, write_site_config

@@ -21,7 +21,7 @@ from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from cityfeeds.service import Service, ServiceOptions
-from cityfeeds.status import health_json, render_html
+from cityfeeds.status.views import health_json, render_html
 from crawler.config import ConfigError, load_config
 from crawler.models import Article
 from crawler.storage import Store

@@ -1,6 +1,8 @@
-"""Subcommands of the ``cityfeeds`` command line, one module each (discovered automatically).
+"""Subcommands of the ``cityfeeds`` command line, one module each (listed in ``cityfeeds.cli``).
 
-Each module defines ``NAME`` (the subcommand), ``HELP`` (one line), ``add_arguments(parser)`` and
-``run(args, config) -> int`` (the exit status). ``config`` is the loaded
-:class:`crawler.config.Config` (``None`` for commands that set ``NEEDS_CONFIG = False``).
+Each module defines ``NAME`` (the subcommand), ``add_arguments(parser)`` and
+``run(args, config) -> int`` (the exit status); its one-line help is in
+``cityfeeds.cli.COMMANDS``, so ``cityfeeds --help`` needs no command module. ``config`` is
+the loaded :class:`crawler.config.Config` (``None`` for commands that set
+``NEEDS_CONFIG = False``).
 """

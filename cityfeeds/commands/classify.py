@@ -9,7 +9,6 @@ from crawler.config import Config
 from crawler.topics.engine import TopicEngine
 
 NAME = "classify"
-HELP = "score a title/summary/text against the configured topics and explain the result"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

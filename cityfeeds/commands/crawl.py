@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from cityfeeds.commands._table import format_dropped, format_table
+from cityfeeds.publishing import build_summary, rebuild_feeds
 from crawler.config import Config
+from crawler.lifecycle import INTERRUPTED_EXIT, SourceBusy
+from crawler.supervisor import crawl_subprocess
 
 NAME = "crawl"
-HELP = "crawl the named sources (default: all enabled), then rebuild the feeds"
 DESCRIPTION = """\
 Crawl the named sources (default: every enabled source) in a child process, store new and
 updated articles, then rebuild all feeds. Prints progress while it runs and a summary table.
@@ -54,26 +57,48 @@ def clock() -> datetime:
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
-    from cityfeeds.commands.feeds import build_summary, rebuild_feeds
-    from crawler.lifecycle import INTERRUPTED_EXIT, SourceBusy
-    from crawler.supervisor import crawl_subprocess
+    return crawl(
+        config,
+        args.sources,
+        timeout=args.timeout,
+        feeds=not args.no_feeds,
+        quiet=args.quiet,
+        verbose=args.verbose,
+        wait=args.wait,
+    )
 
-    sources = config.select_sources(args.sources)
+
+def crawl(
+    config: Config,
+    source_names: Sequence[str] = (),
+    *,
+    timeout: float | None = None,
+    feeds: bool = True,
+    quiet: bool = False,
+    verbose: int = 0,
+    wait: bool = False,
+) -> int:
+    """Crawl ``source_names`` (all enabled when empty), print the summary, rebuild the feeds.
+
+    What ``cityfeeds crawl`` does, callable without an argparse namespace (``cityfeeds demo``
+    uses it); returns the command's exit status.
+    """
+    sources = config.select_sources(list(source_names))
     if not sources:
         print("cityfeeds: no enabled sources to crawl", file=sys.stderr)
         return 1
     names = [s.name for s in sources]
-    if not args.quiet:
+    if not quiet:
         print(f"Crawling {len(names)} source(s): {', '.join(names)}", file=sys.stderr, flush=True)
-    log_level = {0: "WARNING", 1: "INFO"}.get(args.verbose, "DEBUG")
+    log_level = {0: "WARNING", 1: "INFO"}.get(verbose, "DEBUG")
     try:
         outcome = crawl_subprocess(
             config,
             names,
-            timeout=args.timeout,
-            progress=not args.quiet,
+            timeout=timeout,
+            progress=not quiet,
             log_level=log_level,
-            wait=args.wait,
+            wait=wait,
         )
     except SourceBusy as exc:
         print(f"cityfeeds: not crawling: {exc} (use --wait to wait for it)", file=sys.stderr)
@@ -129,7 +154,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
         # Stored articles are published by the next crawl or `cityfeeds feeds`.
         print("cityfeeds: crawl interrupted; runs recorded as interrupted", file=sys.stderr)
         return INTERRUPTED_EXIT
-    if not args.no_feeds:
+    if feeds:
         print(build_summary(rebuild_feeds(config)))
     for name in outcome.deferred_sources():
         at = (outcome.runs[name].get("stats") or {}).get("retry_at") or "later"

@@ -7,19 +7,19 @@ import os
 import shutil
 import sys
 import tempfile
-import threading
-import time
 import tomllib
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
 import tomli_w
 
-from crawler.config import ENV_CONFIG, Config, ConfigError, config_path
+from cityfeeds.commands.crawl import crawl
+from cityfeeds.commands.serve import check_port
+from cityfeeds.devtools.demo_server import DEFAULT_PORT, DemoServer
+from cityfeeds.devtools.demo_site import demo_source, partner_source
+from crawler.config import ENV_CONFIG, Config, ConfigError, config_path, load_config
 
 NAME = "demo"
-HELP = "offline demo: crawl a bundled sample site on 127.0.0.1 and build its feeds"
 DESCRIPTION = """\
 Start a loopback web server with a bundled sample city-news site (Russian stories, an RSS feed,
 a sitemap and listing pages), crawl it with the real pipeline into a throwaway database, build
@@ -33,10 +33,6 @@ http://127.0.0.1:PORT/feeds/feeds.opml into a feed reader.
 """
 NEEDS_CONFIG = False
 
-#: The demo's fixed port: part of every article URL and GUID, so the same on every run.
-DEFAULT_PORT = 8080
-#: Where the demo feeds are served, below the sample site's origin.
-FEEDS_PREFIX = "/feeds"
 #: The configuration shipped with the package, used when there is no ./cityfeeds.toml.
 PACKAGED_CONFIG = "default_config.toml"
 
@@ -82,8 +78,6 @@ def base_config(explicit: str | None) -> tuple[str, str]:
 
 def demo_config(base_text: str, site_url: str, feeds_url: str, workdir: Path, output: Path) -> Path:
     """Write a config for the demo site: the base topics, the demo source, no politeness delay."""
-    from cityfeeds.devtools.demo_site import demo_source, partner_source
-
     raw = tomllib.loads(base_text)
     raw["cityfeeds"] = {
         **raw.get("cityfeeds", {}),
@@ -100,74 +94,8 @@ def demo_config(base_text: str, site_url: str, feeds_url: str, workdir: Path, ou
     return path
 
 
-class DemoServer:
-    """The sample site at ``/`` and the demo feeds at ``/feeds/``, on one loopback port.
-
-    The socket is bound in the constructor, so a busy port fails there (``OSError``) before
-    anything is crawled; uvicorn then serves it from a background thread.
-    """
-
-    def __init__(self, output: Path, port: int = DEFAULT_PORT) -> None:
-        import uvicorn
-        from starlette.applications import Starlette
-        from starlette.routing import Mount, Route
-
-        from cityfeeds.devtools.demo_site import build_partner_site, build_site
-        from feeds.server import bind_socket, create_app
-
-        self.sock = bind_socket("127.0.0.1", port)
-        self.port: int = self.sock.getsockname()[1]
-        self.site_url = f"http://127.0.0.1:{self.port}/"
-        self.feeds_url = f"http://127.0.0.1:{self.port}{FEEDS_PREFIX}/"
-        self.site_files = build_site(self.site_url) | build_partner_site(self.site_url)
-        app = Starlette(
-            routes=[
-                Mount(FEEDS_PREFIX, app=create_app(output)),
-                Route("/{path:path}", self._site_page),
-            ]
-        )
-        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(
-            target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True
-        )
-
-    async def _site_page(self, request: Any) -> Any:
-        from starlette.responses import PlainTextResponse, Response
-
-        key = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        found = self.site_files.get(key)
-        if found is None:
-            return PlainTextResponse("Not found\n", 404)
-        body, content_type = found
-        return Response(body, headers={"Content-Type": content_type})
-
-    def start(self) -> DemoServer:
-        """Serve from a background thread; returns once the server accepts connections."""
-        self.thread.start()
-        while not self.server.started and self.thread.is_alive():
-            time.sleep(0.01)
-        return self
-
-    def wait(self) -> None:
-        """Block until the server stops (Ctrl-C raises KeyboardInterrupt here)."""
-        while self.thread.is_alive():
-            self.thread.join(0.5)
-
-    def stop(self) -> None:
-        """Stop serving and close the socket."""
-        self.server.should_exit = True
-        if self.thread.is_alive():
-            self.thread.join()
-        self.sock.close()
-
-
 def run(args: argparse.Namespace, config: Config | None) -> int:
     """Crawl the sample site, build its feeds, and serve them with ``--serve``."""
-    from cityfeeds.commands.crawl import run as crawl_run
-    from cityfeeds.commands.serve import check_port
-    from crawler.config import load_config
-
     if problem := check_port(args.port):
         print(problem, file=sys.stderr)
         return 2
@@ -192,18 +120,9 @@ def run(args: argparse.Namespace, config: Config | None) -> int:
         demo_cfg = load_config(cfg_path)
         # The main site first, then the partner outlet: a story's feed entry is its first
         # stored report, so this order gives the same entries (GUIDs) on every run.
-        status = 0
         first, second = (s.name for s in demo_cfg.sources)
-        for sources, no_feeds in (([first], True), ([second], False)):
-            crawl_args = argparse.Namespace(
-                sources=sources,
-                no_feeds=no_feeds,
-                timeout=300,
-                quiet=False,
-                verbose=args.verbose,
-                wait=False,
-            )
-            status = max(status, crawl_run(crawl_args, demo_cfg))
+        status = crawl(demo_cfg, [first], timeout=300, feeds=False, verbose=args.verbose)
+        status = max(status, crawl(demo_cfg, [second], timeout=300, verbose=args.verbose))
         print()
         print(f"Feeds written to {output}/")
         for path in sorted(output.rglob("*.rss")):

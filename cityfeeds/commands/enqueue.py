@@ -10,7 +10,6 @@ from crawler.distributed.settings import DEFAULT_PREFIX, redis_url_from
 from crawler.storage import Store
 
 NAME = "enqueue"
-HELP = "queue the named (default: all enabled) sources for `cityfeeds worker` processes (Redis)"
 DESCRIPTION = """\
 Push each source's discovery requests (RSS/Atom feeds, sitemaps, listing pages) into the shared
 Redis queue. `cityfeeds worker` processes on any machine fetch them, queue the article pages they

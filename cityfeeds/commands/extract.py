@@ -20,7 +20,6 @@ from crawler.profile import SourceProfile
 from crawler.topics.engine import TopicEngine
 
 NAME = "extract"
-HELP = "print the normalized article of a URL or saved page as JSON"
 DESCRIPTION = """\
 Extract one article exactly as a crawl would (extraction, checks, normalization, topic
 tagging) and print it as JSON with the layer that produced each field in `provenance`. A page

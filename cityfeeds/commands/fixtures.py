@@ -10,7 +10,6 @@ from cityfeeds.devtools.fixtures import DEFAULT_ROOT, rewrite_expected
 from crawler.profile import profiles_of
 
 NAME = "fixtures"
-HELP = "rewrite <name>.expected.json of saved-page fixtures from the current extraction"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -7,7 +7,6 @@ import logging
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from cityfeeds.commands._fetch import FetchError, fetch_page
 from cityfeeds.devtools.fixtures import (
@@ -16,12 +15,13 @@ from cityfeeds.devtools.fixtures import (
     record_fixture,
     write_expected,
 )
+from crawler.config import Config, ConfigError
+from crawler.normalize.urls import is_http_url
 from crawler.profile import SourceProfile
 
 logger = logging.getLogger(__name__)
 
 NAME = "record"
-HELP = "fetch one article page and save it as a fixture with its expected fields"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -33,11 +33,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--timeout", type=float, default=None, help="seconds (default: [crawl])")
 
 
-def run(args: argparse.Namespace, config: Any) -> int:
+def run(args: argparse.Namespace, config: Config) -> int:
     """Fetch, save, extract and write the expected JSON; 0 on success, 1 on fetch errors."""
-    from crawler.config import ConfigError
-    from crawler.normalize.urls import is_http_url
-
     try:
         source = config.source(args.source)
     except ConfigError as exc:

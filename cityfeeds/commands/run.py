@@ -6,11 +6,13 @@ import argparse
 import logging
 import sys
 
+from cityfeeds.commands.serve import check_port
+from cityfeeds.service import AlreadyRunning, Service, ServiceOptions
+from cityfeeds.service.web import ServeError
 from crawler.config import Config
 from crawler.distributed.settings import redis_url_from
 
 NAME = "run"
-HELP = "run the service: crawl each source on its schedule, rebuild and serve the feeds"
 DESCRIPTION = """\
 Run until stopped (SIGTERM or Ctrl-C): every enabled source is crawled on its schedule
 (`schedule` of the source, else [schedule] default, in [schedule] timezone, with jitter),
@@ -68,10 +70,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
-    from cityfeeds.commands.serve import check_port
-    from cityfeeds.service import AlreadyRunning, Service, ServiceOptions
-    from cityfeeds.service.web import ServeError
-
     if args.port is not None and (problem := check_port(args.port)):
         print(problem, file=sys.stderr)
         return 2

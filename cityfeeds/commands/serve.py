@@ -6,12 +6,17 @@ import argparse
 import logging
 import sys
 from pathlib import Path
-from typing import Any
+
+from cityfeeds.service.metrics import make_registry, metrics_route, store_report
+from cityfeeds.service.store_metrics import StoreCollector
+from crawler.clock import utcnow
+from crawler.config import Config
+from crawler.storage import Store
+from feeds.server import serve
 
 log = logging.getLogger(__name__)
 
 NAME = "serve"
-HELP = "serve the output directory (feeds, index page, OPML) over HTTP"
 DESCRIPTION = """\
 Serve output/ to feed readers: strong content-based ETags and Last-Modified, 304 for
 If-None-Match / If-Modified-Since, HEAD, gzip (its own ETag, Vary: Accept-Encoding) and
@@ -40,12 +45,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def run(args: argparse.Namespace, config: Any) -> int:
+def run(args: argparse.Namespace, config: Config) -> int:
     """Serve ``config.output_dir`` until interrupted; 2 on a bad port or no directory, 1 if the
     port cannot be bound."""
-    # Imported here so other commands do not pay for Starlette and uvicorn.
-    from feeds.server import serve
-
     if problem := check_port(args.port):
         print(problem, file=sys.stderr)
         return 2
@@ -56,15 +58,6 @@ def run(args: argparse.Namespace, config: Any) -> int:
     extra_routes = []
     store = None
     if args.metrics:
-        from cityfeeds.service.metrics import (
-            StoreCollector,
-            make_registry,
-            metrics_route,
-            store_report,
-        )
-        from crawler.clock import utcnow
-        from crawler.storage import Store
-
         store = Store.open(config.database_url)
         report = store_report(config, store, utcnow)
         registry = make_registry([StoreCollector(store, report, [s.name for s in config.sources])])

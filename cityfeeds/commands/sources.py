@@ -9,7 +9,6 @@ from cityfeeds.commands._table import format_table
 from crawler.config import Config
 
 NAME = "sources"
-HELP = "list configured sources and their discovery methods"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

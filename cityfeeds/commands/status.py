@@ -5,10 +5,17 @@ from __future__ import annotations
 import argparse
 import json
 
+from cityfeeds.commands._table import format_table
+from cityfeeds.service.lock import ServiceLock
+from cityfeeds.status.health import compute_status
+from cityfeeds.status.inputs import collect_inputs
+from cityfeeds.status.views import format_time, table_rows
+from crawler.clock import utcnow
 from crawler.config import Config
+from crawler.lifecycle import close_dead_runs
+from crawler.storage import Store
 
 NAME = "status"
-HELP = "show each source's last run, result, failures, next run and newest article (--json)"
 DESCRIPTION = """\
 One row per source: state (ok, degraded, failing, waiting, interrupted, never run, disabled),
 last run and its result, pages, new and updated articles, dropped items by reason,
@@ -30,13 +37,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
-    from cityfeeds.commands._table import format_table
-    from cityfeeds.service.lock import ServiceLock
-    from cityfeeds.status import collect_inputs, compute_status, format_time, table_rows
-    from crawler.clock import utcnow
-    from crawler.lifecycle import close_dead_runs
-    from crawler.storage import Store
-
     now = utcnow()
     holder = ServiceLock.for_config(config).holder()
     scheduler = f"running (pid {holder})" if holder else "not running"

@@ -11,7 +11,6 @@ from crawler.config import Config
 from crawler.storage import Store
 
 NAME = "stories"
-HELP = "list recent stories (reports of one event by several sources) and why they joined"
 DESCRIPTION = """\
 List the stories updated within --since (default 2d), newest first: each story's first-seen
 article (its feed entry) and every other member with the evidence it joined on (similarity,

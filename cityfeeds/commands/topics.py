@@ -10,7 +10,6 @@ from crawler.config import Config
 from crawler.storage import Store
 
 NAME = "topics"
-HELP = "list configured topics with their article counts"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -40,7 +39,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
         ]
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return 0
-    rows = [
+    table = [
         [
             t.id,
             counts.get(t.id, 0),
@@ -53,6 +52,6 @@ def run(args: argparse.Namespace, config: Config) -> int:
         for t in config.topics
     ]
     print(
-        format_table(["id", "articles", "title", "lang", "threshold", "terms", "limited to"], rows)
+        format_table(["id", "articles", "title", "lang", "threshold", "terms", "limited to"], table)
     )
     return 0

@@ -9,7 +9,6 @@ from crawler.config import Config
 from crawler.distributed.settings import DEFAULT_DUPEFILTER_TTL, DEFAULT_PREFIX, redis_url_from
 
 NAME = "worker"
-HELP = "run a crawl worker on the shared Redis queue (see `cityfeeds enqueue`)"
 DESCRIPTION = """\
 Take requests from the shared Redis queue filled by `cityfeeds enqueue`, fetch and extract them,
 queue the article pages discovered on feeds, sitemaps and listings, and store the articles in the

@@ -1,24 +1,20 @@
 """A small bundled city-news site (Russian) for `cityfeeds demo` and the end-to-end tests.
 
 ``build_site(base_url)`` returns every file of the site — article pages, two listing pages, an
-RSS feed, a sitemap and robots.txt — as ``{path: (bytes, content type)}``; ``serve_site`` serves
-them on a loopback port. ``build_partner_site`` adds a second, smaller outlet under
-``/partner/`` that reports two of the same stories in other words and one look-alike (for the
-story clustering the demo shows). The stories are written for the project (not copied), a mix of
-electric-transport news, false friends (электроэнергия, электронный дневник, Электросталь) and
-other city news.
+RSS feed, a sitemap and robots.txt — as ``{path: (bytes, content type)}``;
+:mod:`cityfeeds.devtools.demo_server` serves them on a loopback port. ``build_partner_site``
+adds a second, smaller outlet under ``/partner/`` that reports two of the same stories in other
+words and one look-alike (for the story clustering the demo shows). The stories are written for
+the project (not copied), a mix of electric-transport news, false friends (электроэнергия,
+электронный дневник, Электросталь) and other city news.
 """
 
 from __future__ import annotations
 
 import html
 import json
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 MSK = timezone(timedelta(hours=3))
@@ -475,62 +471,6 @@ def build_partner_site(base_url: str) -> dict[str, tuple[bytes, str]]:
         "text/html; charset=utf-8",
     )
     return files
-
-
-class SiteServer:
-    """A loopback HTTP server for a dict of files; ``files`` may be replaced while it runs."""
-
-    def __init__(self, files: dict[str, tuple[bytes, str]] | None = None) -> None:
-        self.files: dict[str, tuple[bytes, str]] = files or {}
-        self.requests: list[str] = []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                outer.requests.append(self.path)
-                found = outer.files.get(self.path)
-                if found is None:
-                    self.send_error(404)
-                    return
-                body, ctype = found
-                self.send_response(200)
-                self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    @property
-    def base_url(self) -> str:
-        """``http://127.0.0.1:<port>/``."""
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}/"
-
-    def start(self) -> SiteServer:
-        """Start serving in a background thread."""
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and close the socket."""
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
-@contextmanager
-def serve_site(stories: tuple[Story, ...] = STORIES) -> Iterator[SiteServer]:
-    """Serve the demo site on 127.0.0.1 (a free port) for the duration of the block."""
-    server = SiteServer().start()
-    server.files = build_site(server.base_url, stories)
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def demo_source(base_url: str, name: str = "demo") -> dict[str, Any]:

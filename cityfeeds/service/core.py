@@ -14,40 +14,34 @@ from datetime import datetime
 from types import FrameType
 from typing import Any
 
-from cityfeeds.service.lock import (
-    ChildRegistry,
-    ServiceLock,
-    data_dir,
-    terminate_group,
-    terminate_groups,
-)
-from cityfeeds.service.metrics import ServiceMetrics, make_registry
+from apscheduler.events import JobEvent
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from cityfeeds.publishing import rebuild_feeds
+from cityfeeds.schedule import schedule_period, schedule_zone, source_schedule, too_soon
+from cityfeeds.service.children import ChildRegistry, terminate_group, terminate_groups
+from cityfeeds.service.jobs import JOB_PREFIX, build_scheduler, note_job_event
+from cityfeeds.service.lock import ServiceLock
+from cityfeeds.service.metrics import ServiceMetrics, WebSubCollector, make_registry, metrics_route
+from cityfeeds.service.outcome import record_outcome
 from cityfeeds.service.rebuild import FeedRebuilder
-from cityfeeds.service.schedule import (
-    backoff_until,
-    capped_jitter,
-    first_run_time,
-    make_trigger,
-    misfire_grace,
-    schedule_period,
-    schedule_zone,
-    source_schedule,
-    too_soon,
-)
-from cityfeeds.status import OK_RESULTS, StatusReport, collect_inputs, compute_status
+from cityfeeds.service.store_metrics import StoreCollector
+from cityfeeds.service.web import WebServer, status_routes
+from cityfeeds.status.health import StatusReport, compute_status
+from cityfeeds.status.inputs import collect_inputs
 from crawler.clock import utcnow
 from crawler.config import Config
-from crawler.lifecycle import SourceBusy, close_dead_runs
-from crawler.normalize.dates import parse_retry_after
-from crawler.supervisor import CrawlOutcome
+from crawler.lifecycle import SourceBusy, close_dead_runs, data_dir
+from crawler.storage import Store
+from crawler.supervisor import CrawlOutcome, crawl_subprocess
+from feeds.build import BuildReport
+from feeds.websub import HubNotifier, changed_feed_urls
 
 logger = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 #: ``crawl(config, [source], timeout=..., log_level=..., on_start=...) -> CrawlOutcome``
 CrawlFn = Callable[..., CrawlOutcome]
-
-JOB_PREFIX = "crawl:"
 
 
 @dataclass
@@ -82,11 +76,8 @@ class Service:
         *,
         clock: Clock = utcnow,
         crawl: CrawlFn | None = None,
-        rebuild: Callable[[], Any] | None = None,
+        rebuild: Callable[[], BuildReport] | None = None,
     ) -> None:
-        from cityfeeds.commands.feeds import rebuild_feeds
-        from crawler.supervisor import crawl_subprocess
-
         self.config = config
         self.options = options or ServiceOptions()
         self.clock = clock
@@ -95,15 +86,15 @@ class Service:
         self.tz = schedule_zone(config)
         self.lock = ServiceLock.for_config(config)
         self.children = ChildRegistry(data_dir(config) / (self.lock.path.stem + ".children.json"))
-        self.scheduler: Any = None
+        self.scheduler: BackgroundScheduler | None = None
         self.rebuilder: FeedRebuilder | None = None
-        self.web: Any = None
+        self.web: WebServer | None = None
         self.started_at: datetime | None = None
         self.cycles = 0  # successful feed rebuilds since start
         self.last_cycle: datetime | None = None
         self.metrics = ServiceMetrics(make_registry())
-        self.websub: Any = None  # a feeds.websub.HubNotifier when [websub] hubs are set
-        self._store: Any = None
+        self.websub: HubNotifier | None = None  # when [websub] hubs are set
+        self._store: Store | None = None
         self._periods: dict[str, float] = {}
         self._launched: dict[str, datetime] = {}
         self._active: dict[str, subprocess.Popen[Any] | None] = {}
@@ -115,11 +106,9 @@ class Service:
     # -- lifecycle -------------------------------------------------------------------------
 
     @property
-    def store(self) -> Any:
+    def store(self) -> Store:
         """The service's own store connection (children open theirs)."""
         if self._store is None:
-            from crawler.storage import Store
-
             self._store = Store.open(self.config.database_url)
         return self._store
 
@@ -165,9 +154,6 @@ class Service:
         self.rebuilder.request()
         serve = self.config.schedule.serve if self.options.serve is None else self.options.serve
         if serve:
-            from cityfeeds.service.metrics import metrics_route
-            from cityfeeds.service.web import WebServer, status_routes
-
             host = self.options.host or self.config.schedule.host
             port = self.config.schedule.port if self.options.port is None else self.options.port
             routes = [*status_routes(self.status_report), metrics_route(self.metrics.registry)]
@@ -181,66 +167,20 @@ class Service:
             self.options.workers,
         )
 
-    def _build_scheduler(self) -> Any:
-        from apscheduler.events import (
-            EVENT_JOB_ERROR,
-            EVENT_JOB_EXECUTED,
-            EVENT_JOB_MAX_INSTANCES,
-            EVENT_JOB_MISSED,
+    def _build_scheduler(self) -> BackgroundScheduler:
+        return build_scheduler(
+            self.config,
+            self.tz,
+            self.store,
+            workers=self.options.workers,
+            period_of=self.period,
+            now=self.clock(),
+            run_source=self.run_source,
+            on_event=self._on_event,
+            on_executed=self.metrics.on_job_event,
+            rebuild_every=self.options.rebuild_every,
+            request_rebuild=self.rebuilder.request if self.rebuilder is not None else None,
         )
-        from apscheduler.executors.pool import ThreadPoolExecutor
-        from apscheduler.schedulers.background import BackgroundScheduler
-
-        scheduler = BackgroundScheduler(
-            timezone=self.tz,
-            executors={"default": ThreadPoolExecutor(max_workers=self.options.workers)},
-            job_defaults={"coalesce": True, "max_instances": 1},
-        )
-        scheduler.add_listener(
-            self._on_event, EVENT_JOB_MAX_INSTANCES | EVENT_JOB_MISSED | EVENT_JOB_ERROR
-        )
-        scheduler.add_listener(self.metrics.on_job_event, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
-        now = self.clock()
-        for src in self.config.sources:
-            if not src.enabled:
-                continue
-            period = self.period(src.name)
-            last = self.store.recent_runs(src.name, limit=1)
-            last_started = last[0]["started_at"] if last else None
-            last_ok = not last or last[0].get("status") in OK_RESULTS
-            due = first_run_time(last_started, period, now, last_ok=last_ok)
-            jitter = capped_jitter(self.config.schedule.jitter, period)
-            # Interval schedules keep their cadence across restarts (anchored at the last run).
-            trigger = make_trigger(
-                source_schedule(self.config, src), self.tz, jitter=jitter, start=last_started
-            )
-            extra: dict[str, Any] = {}
-            if due is not None:
-                # APScheduler runs on the real clock, whatever clock the service was given.
-                extra["next_run_time"] = datetime.now(self.tz)
-            scheduler.add_job(
-                self.run_source,
-                trigger,
-                args=[src.name],
-                id=JOB_PREFIX + src.name,
-                name=f"crawl {src.name}",
-                misfire_grace_time=misfire_grace(period),
-                coalesce=True,  # after downtime: one catch-up run, not one per missed tick
-                max_instances=1,  # a tick while the source still runs is skipped and counted
-                **extra,
-            )
-        if self.options.rebuild_every:
-            from apscheduler.triggers.interval import IntervalTrigger
-
-            assert self.rebuilder is not None
-            scheduler.add_job(
-                self.rebuilder.request,
-                IntervalTrigger(seconds=self.options.rebuild_every, timezone=self.tz),
-                id="rebuild",
-                name="rebuild feeds",
-                misfire_grace_time=int(self.options.rebuild_every),
-            )
-        return scheduler
 
     def stop(self, grace: float | None = None) -> None:
         """Stop taking jobs; give running crawls ``grace`` s, then stop them; publish; unlock."""
@@ -391,71 +331,21 @@ class Service:
                 self.children.remove(pid)
 
     def _record(self, name: str, outcome: CrawlOutcome | None, error: BaseException | None) -> str:
-        now = self.clock()
-        run = (outcome.runs.get(name) if outcome else None) or {}
-        status = str(run.get("status") or "failed")
-        if outcome is not None and outcome.killed:
-            status = "killed"
-        ok = status in OK_RESULTS
-        if not ok and self._stopping.is_set():
-            # Stopped by our own shutdown: not the source's fault, no backoff.
-            logger.warning("[%s] crawl interrupted by the shutdown", name)
-            return "interrupted"
-        stats = run.get("stats") or {}
-        retry_after = parse_retry_after(stats.get("retry_after"), now)
-        # A deferral (the site asked to come back later) or an interrupt is no failure: the
-        # count of failures stays, and a deferral's next attempt waits for the given time.
-        no_fault = status in ("deferred", "interrupted")
-        with self._state_lock:
-            state = self.store.get_source_state(name)
-            failures = int(state.get("consecutive_failures") or 0)
-            if not no_fault:
-                failures = 0 if ok else failures + 1
-            until = backoff_until(
-                failures if not no_fault else 0,
-                self.period(name),
-                self.config.schedule.max_backoff,
-                now,
-                retry_after if status != "interrupted" else None,
-            )
-            values: dict[str, Any] = {
-                "consecutive_failures": failures,
-                "backoff_until": until,
-                "last_status": status,
-            }
-            if ok:
-                values["last_success"] = now
-            self.store.set_source_state(name, **values)
-        if status == "deferred":
-            logger.warning(
-                "[%s] crawl deferred: %s new, %s updated; %s",
-                name,
-                run.get("new", 0),
-                run.get("updated", 0),
-                f"waiting until {until.isoformat(timespec='seconds')}" if until else "no wait",
-            )
-        elif ok or no_fault:
-            logger.info(
-                "[%s] crawl %s: %s new, %s updated, %s pages",
-                name, status, run.get("new", 0), run.get("updated", 0), run.get("pages", 0),
-            )  # fmt: skip
-        else:
-            why = run.get("message") or (f"{type(error).__name__}: {error}" if error else "")
-            logger.error(
-                "[%s] crawl %s (%d in a row)%s%s",
-                name,
-                status,
-                failures,
-                f": {why}" if why else "",
-                f"; backing off until {until.isoformat(timespec='seconds')}" if until else "",
-            )
-        return status
+        return record_outcome(
+            self.store,
+            self.config,
+            name,
+            outcome,
+            error,
+            now=self.clock(),
+            period=self.period(name),
+            stopping=self._stopping.is_set(),
+            state_lock=self._state_lock,
+        )
 
-    def _rebuilt(self, report: Any, error: BaseException | None) -> None:
+    def _rebuilt(self, report: BuildReport | None, error: BaseException | None) -> None:
         self.metrics.count_build(report, error)
         if self.websub is not None and error is None:
-            from feeds.websub import changed_feed_urls
-
             # Queued only: the hubs are told from their own threads (never delays the cycle).
             self.websub.notify(changed_feed_urls(self.config, report))
         failures = getattr(report, "failures", None) if error is None else {"*": str(error)}
@@ -478,13 +368,9 @@ class Service:
 
     def _start_monitoring(self) -> None:
         """Export the store through /metrics, and start the WebSub notifier if hubs are set."""
-        from cityfeeds.service.metrics import StoreCollector, WebSubCollector
-
         sources = [s.name for s in self.config.sources]
         self.metrics.registry.register(StoreCollector(self.store, self.status_report, sources))
         if self.config.websub.hubs:
-            from feeds.websub import HubNotifier
-
             spec = self.config.websub
             self.websub = HubNotifier(
                 spec.hubs,
@@ -495,26 +381,8 @@ class Service:
             ).start()
             self.metrics.registry.register(WebSubCollector(self.websub.stats))
 
-    def _on_event(self, event: Any) -> None:
-        from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED
-
-        name = str(event.job_id).removeprefix(JOB_PREFIX)
-        if event.code == EVENT_JOB_MAX_INSTANCES:
-            # The previous run of this source is still going: skip this tick (never queue it).
-            with self._state_lock:
-                state = self.store.get_source_state(name)
-                self.store.set_source_state(
-                    name, skipped_overlaps=int(state.get("skipped_overlaps") or 0) + 1
-                )
-            logger.warning("[%s] still running at its next scheduled time: run skipped", name)
-        elif event.code == EVENT_JOB_MISSED:
-            logger.warning(
-                "[%s] run of %s missed (too late to start): waiting for the next one",
-                name,
-                event.scheduled_run_time,
-            )
-        else:
-            logger.error("[%s] job raised: %s", name, getattr(event, "exception", None))
+    def _on_event(self, event: JobEvent) -> None:
+        note_job_event(self.store, event, state_lock=self._state_lock)
 
     # -- status ----------------------------------------------------------------------------
 

@@ -14,7 +14,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from cityfeeds.status import StatusReport, health_json, render_html
+from cityfeeds.status.health import StatusReport
+from cityfeeds.status.views import health_json, render_html
+from feeds.server import create_app
 
 logger = logging.getLogger(__name__)
 
@@ -58,8 +60,6 @@ class WebServer:
     def __init__(
         self, output_dir: Path, host: str, port: int, extra_routes: list[BaseRoute]
     ) -> None:
-        from feeds.server import create_app
-
         self.host = host
         self.requested_port = port
         self.app = create_app(output_dir, extra_routes=extra_routes)

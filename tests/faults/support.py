@@ -379,7 +379,7 @@ class Lab:
         log.close()
         result = CrawlResult(cfg, outcome, outcome.runs, time.monotonic() - t0)
         if feeds:
-            from cityfeeds.commands.feeds import rebuild_feeds
+            from cityfeeds.publishing import rebuild_feeds
 
             result.feeds = {"report": rebuild_feeds(cfg)}
         return result

@@ -122,7 +122,7 @@ def test_c4_updated_article_in_place(dup: Dup) -> None:
 def test_c5_rebuild_is_byte_identical(dup: Dup) -> None:
     from starlette.testclient import TestClient
 
-    from cityfeeds.commands.feeds import rebuild_feeds
+    from cityfeeds.publishing import rebuild_feeds
     from feeds.server import create_app
 
     out = dup.second.config.output_dir

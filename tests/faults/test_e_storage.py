@@ -239,7 +239,7 @@ def test_e4_killed_mid_feed_write_keeps_old_file(tmp_path: Path) -> None:
 
 
 def test_e5_feed_build_reads_a_snapshot_while_a_crawl_writes(tmp_path: Path) -> None:
-    from cityfeeds.commands.feeds import rebuild_feeds
+    from cityfeeds.publishing import rebuild_feeds
     from tests.conftest import write_site_config
 
     cfg_path = write_site_config(

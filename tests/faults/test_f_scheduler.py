@@ -1,28 +1,42 @@
 """Fault catalogue F1–F7 (scheduler and process): crawl children, crashes, hangs, the service.
 
-F1, F3 and F7 run real crawl children here. F2, F4, F5 and F6 are rules of the service owned by
-tests/test_scheduler.py; their cases re-run those checks by import, so the catalogue is complete
-in one place without a second copy of the service's fakes.
+F1, F3 and F7 run real crawl children; F2, F4, F5 and F6 drive the service with an injected clock
+and scripted crawls (tests/cityfeeds/service_fakes.py). The service's other tests are in
+tests/cityfeeds/test_service_scheduler.py.
 """
 
 from __future__ import annotations
 
+import itertools
+import os
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from cityfeeds.schedule import (
+    capped_jitter,
+    first_run_time,
+    make_trigger,
+    misfire_grace,
+    schedule_period,
+    too_soon,
+)
+from cityfeeds.service import AlreadyRunning, Service, ServiceLock, ServiceOptions
+from crawler.storage import Store
+from tests.cityfeeds.service_fakes import (
+    MSK,
+    Clock,
+    FakeCrawl,
+    config_with,
+    record_run,
+    source,
+    wait_for,
+)
 from tests.faults.support import Lab, article_html, extensions_with, html_route, rss
-from tests.test_scheduler import running  # noqa: F401 (fixture used by the re-run checks)
-from tests.test_scheduler import test_catch_up_after_downtime_is_one_run_per_source as _catch_up
-from tests.test_scheduler import test_dst_repeat_hour_runs_once_not_twice as _dst_repeat
-from tests.test_scheduler import test_first_run_after_restart_is_one_catch_up as _first_run
-from tests.test_scheduler import test_interval_across_dst_keeps_real_spacing as _dst_interval
-from tests.test_scheduler import test_lock_refuses_a_second_holder as _lock
-from tests.test_scheduler import test_overlapping_tick_is_skipped_and_counted as _overlap
-from tests.test_scheduler import test_periods_grace_and_jitter as _grace
-from tests.test_scheduler import test_schedules_use_the_configured_zone_not_the_hosts as _zone
 
 pytestmark = [pytest.mark.fault]
 
@@ -101,21 +115,150 @@ def test_f7_hung_child_killed_after_wall_clock_limit(tmp_path: Path) -> None:
         lab.close()
 
 
-def test_f2_overlapping_runs_skipped_and_reported(tmp_path: Path, running: list[Any]) -> None:  # noqa: F811
-    _overlap(tmp_path, running)
+def test_f2_overlapping_tick_is_skipped_and_counted(tmp_path: Path, running: list[Service]) -> None:
+    cfg = config_with(tmp_path, [source("alpha", "every 1s")])
+    crawl = FakeCrawl()
+    crawl.release.clear()  # the first crawl hangs until released
+    svc = Service(cfg, ServiceOptions(debounce=0.05), crawl=crawl)
+    running.append(svc)
+    svc.start()
+    wait_for(
+        lambda: svc.store.get_source_state("alpha")["skipped_overlaps"] >= 2,
+        10,
+        "two skipped ticks",
+    )
+    assert crawl.calls == ["alpha"]  # skipped, not queued behind the running one
+    crawl.release.set()
 
 
-def test_f4_two_scheduler_processes_one_lock(tmp_path: Path) -> None:
-    _lock(tmp_path)
+def test_f4_lock_refuses_a_second_holder(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite.scheduler.lock"
+    first = ServiceLock(path)
+    first.acquire()
+    with pytest.raises(AlreadyRunning, match=rf"pid {os.getpid()}.*refusing"):
+        ServiceLock(path).acquire()
+    first.release()
+    with ServiceLock(path) as again:
+        assert again.held
 
 
-def test_f5_downtime_one_catch_up_run(tmp_path: Path, running: list[Any]) -> None:  # noqa: F811
-    _first_run()
-    _grace()  # misfire grace sized to the interval
-    _catch_up(tmp_path, running)
+def test_f5_first_run_after_restart_is_one_catch_up() -> None:
+    now = datetime(2026, 3, 4, 12, 0, tzinfo=UTC)
+    assert first_run_time(None, 3600, now) == now
+    assert first_run_time(now - timedelta(hours=30), 3600, now) == now  # one run, not 30
+    assert first_run_time(now - timedelta(minutes=10), 3600, now) is None
+    assert first_run_time(now - timedelta(minutes=10), 3600, now, last_ok=False) == now
 
 
-def test_f6_clock_change_and_dst(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    _dst_repeat(tmp_path)
-    _dst_interval()
-    _zone(monkeypatch)
+def test_f5_periods_grace_and_jitter() -> None:
+    now = datetime(2026, 3, 4, 12, 0, tzinfo=UTC)
+    assert schedule_period("every 30m", MSK, now) == 1800
+    assert schedule_period("*/30 * * * *", MSK, now) == 1800
+    assert schedule_period("0 9 * * mon-fri", MSK, now) == 86400
+    assert misfire_grace(1800) == 1800 and misfire_grace(0.5) == 1
+    assert capped_jitter(120, 1800) == 120
+    assert capped_jitter(120, 60) == 15  # never so much that a run lands on the next one
+
+
+def test_f5_catch_up_after_downtime_is_one_run_per_source(
+    tmp_path: Path, running: list[Service]
+) -> None:
+    cfg = config_with(tmp_path, [source("alpha"), source("beta"), source("gamma")])
+    now = datetime.now(UTC)
+    store = Store.open(cfg.database_url)
+    record_run(store, "alpha", now - timedelta(hours=5))  # down for hours: overdue
+    record_run(store, "beta", now - timedelta(hours=3))
+    record_run(store, "gamma", now - timedelta(minutes=10))  # ran recently: keeps its cadence
+    store.close()
+    crawl = FakeCrawl()
+    clock = Clock(now)
+    svc = Service(cfg, ServiceOptions(debounce=0.05), crawl=crawl, clock=clock)
+    running.append(svc)
+    svc.start()
+    wait_for(lambda: _finished(svc, "alpha") == _finished(svc, "beta") == 1, 30, "catch-up runs")
+    wait_for(lambda: _nothing_due(svc), 10, "every next run ahead")
+    assert sorted(crawl.calls) == ["alpha", "beta"]
+    nxt = svc.scheduler.get_job("crawl:gamma").next_run_time
+    assert abs((nxt - (now + timedelta(minutes=50))).total_seconds()) < 5
+
+    # A scheduler stalled for 3 periods (suspend, overload) also catches up once, not 3 times.
+    before = len(crawl.calls)
+    clock.advance(hours=3)
+    svc.scheduler.modify_job("crawl:alpha", next_run_time=datetime.now(UTC) - timedelta(hours=3))
+    wait_for(lambda: _finished(svc, "alpha") == 2, 30, "coalesced run")
+    wait_for(lambda: _nothing_due(svc), 10, "every next run ahead")
+    assert crawl.calls[before:] == ["alpha"]
+
+
+def _finished(svc: Service, name: str) -> int:
+    """Scheduled runs of ``name`` that have ended (APScheduler's executed events, sent once the
+    job's instance is released, as the service's lag histogram counts them)."""
+    count = svc.metrics.registry.get_sample_value(
+        "cityfeeds_scheduler_lag_seconds_count", {"source": name}
+    )
+    return int(count or 0)
+
+
+def _nothing_due(svc: Service) -> bool:
+    """Every job's next run lies ahead (APScheduler's real clock): no missed run is left to fire,
+    so the calls seen so far are all the catch-up there will be."""
+    assert svc.scheduler is not None
+    now = datetime.now(UTC)
+    return all(job.next_run_time > now for job in svc.scheduler.get_jobs())
+
+
+def test_f6_dst_repeat_hour_runs_once_not_twice(tmp_path: Path) -> None:
+    berlin = ZoneInfo("Europe/Berlin")
+    trigger = make_trigger("30 2 * * *", berlin)
+    start = datetime(2025, 10, 25, 12, 0, tzinfo=berlin)
+    local_first = trigger.get_next_fire_time(None, start)
+    first = local_first.astimezone(UTC)
+    second = trigger.get_next_fire_time(local_first, local_first).astimezone(UTC)
+    # APScheduler 3 fires at both 02:30 CEST and 02:30 CET on the fall-back day...
+    assert (second - first) == timedelta(hours=1)
+    assert first.astimezone(berlin).strftime("%H:%M") == second.astimezone(berlin).strftime("%H:%M")
+    # ...and the service's job-start guard turns the second into a skip, not a burst.
+    assert too_soon(first, second, 86400)
+    assert not too_soon(first, first + timedelta(days=1), 86400)
+
+    cfg = config_with(tmp_path, [source("alpha", "30 2 * * *")], timezone="Europe/Berlin")
+    clock = Clock(first)
+    crawl = FakeCrawl()
+    svc = Service(cfg, crawl=crawl, clock=clock)
+    assert svc.run_source("alpha") == "ok"
+    clock.now = second
+    assert svc.run_source("alpha") == "too soon"
+    clock.now = first + timedelta(days=1)
+    assert svc.run_source("alpha") == "ok"
+    assert crawl.calls == ["alpha", "alpha"]
+    svc.store.close()
+
+
+def test_f6_interval_across_dst_keeps_real_spacing() -> None:
+    berlin = ZoneInfo("Europe/Berlin")
+    start = datetime(2025, 10, 26, 0, 0, tzinfo=berlin)
+    trigger = make_trigger("every 1h", berlin, start=start)
+    fires, prev = [], None
+    for _ in range(5):
+        prev = trigger.get_next_fire_time(prev, prev or start)
+        fires.append(prev)
+    utc = [f.astimezone(UTC) for f in fires]  # aware datetimes of one zone subtract as wall time
+    gaps = {(b - a).total_seconds() for a, b in itertools.pairwise(utc)}
+    assert gaps == {3600.0}  # no burst and no gap when the clocks go back
+
+
+def test_f6_schedules_use_the_configured_zone_not_the_hosts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        trigger = make_trigger("0 4 * * mon", MSK)
+        fire = trigger.get_next_fire_time(None, datetime(2026, 3, 4, 12, 0, tzinfo=UTC))
+        assert fire is not None
+        local = fire.astimezone(MSK)
+        assert (local.weekday(), local.hour, local.minute) == (0, 4, 0)  # Monday 04:00 in Moscow
+        assert fire.astimezone(UTC).hour == 1
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()

@@ -50,7 +50,7 @@ def _add(config: Any, i: int) -> None:
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[Served]:
-    from cityfeeds.commands.feeds import rebuild_feeds
+    from cityfeeds.publishing import rebuild_feeds
     from crawler.config import load_config
 
     cfg = load_config(
@@ -98,7 +98,7 @@ def test_g2_head_matches_get(served: Served) -> None:
 
 
 def test_g3_if_none_match(served: Served) -> None:
-    from cityfeeds.commands.feeds import rebuild_feeds
+    from cityfeeds.publishing import rebuild_feeds
 
     with httpx.Client(base_url=served.url) as client:
         etag = client.get("/all.rss").headers["etag"]
@@ -137,7 +137,7 @@ def test_g5_unknown_feed_or_topic(served: Served) -> None:
 def test_g6_build_failure_keeps_serving_previous_file(
     served: Served, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from cityfeeds.commands.feeds import rebuild_feeds
+    from cityfeeds.publishing import rebuild_feeds
 
     with httpx.Client(base_url=served.url) as client:
         before = client.get("/all.rss", headers={"Accept-Encoding": "identity"}).content

@@ -389,7 +389,7 @@ def test_i6_long_retry_after_defers_exit_0_and_status_waits(lab: Lab) -> None:
 
 def test_i6_the_scheduler_waits_for_a_deferred_source(tmp_path: Path) -> None:
     from cityfeeds.service import Service
-    from tests.test_scheduler import Clock, FakeCrawl, config_with, source
+    from tests.cityfeeds.service_fakes import Clock, FakeCrawl, config_with, source
 
     cfg = config_with(tmp_path, [source("alpha", "every 10m")], max_backoff=7200)
     deferred = {"status": "deferred", "stats": {"retry_after": 3600}}
@@ -495,7 +495,7 @@ def test_robotstxt_response_is_counted_once(lab: Lab) -> None:
 def test_partial_is_a_finished_run_that_lost_pages_and_no_failure() -> None:
     from types import SimpleNamespace
 
-    from cityfeeds.status import SourceInputs, source_status
+    from cityfeeds.status.health import SourceInputs, source_status
     from crawler.extensions.run_recorder import RunRecorder
     from crawler.supervisor import CrawlOutcome
 
@@ -529,7 +529,7 @@ def test_partial_is_a_finished_run_that_lost_pages_and_no_failure() -> None:
 def test_i4_the_service_skips_a_source_another_crawl_holds(tmp_path: Path) -> None:
     from cityfeeds.service import Service
     from crawler.lifecycle import SourceLocks
-    from tests.test_scheduler import config_with, source
+    from tests.cityfeeds.service_fakes import config_with, source
 
     cfg = config_with(tmp_path, [source("alpha")])
     svc = Service(cfg)  # the real crawl_subprocess

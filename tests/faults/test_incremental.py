@@ -49,13 +49,16 @@ def test_incremental_recrawl_uses_validators_and_skips_stored(
 
         store = Store.open(load_config(cfg).database_url)
         try:
-            run = store.recent_runs("inc")[0]
+            store_runs = store.recent_runs("inc")
+            run = store_runs[0]
         finally:
             store.close()
         stats = run["stats"]
         assert run["status"] == "ok" and stats["not_modified"] == 1  # 304: no parsing
         assert stats.get("discovered/feed") is None  # the feed was not parsed
-        assert stats["requests"] >= 1 and stats["bytes"] >= 0
+        first_run = store_runs[1]["stats"]
+        # The 304 run downloaded no article page and no feed body: far less than the first.
+        assert stats["requests"] >= 1 and stats["bytes"] < first_run["bytes"]
         row = next(line for line in table.splitlines() if line.startswith("inc "))
         assert str(stats["requests"]) in row and str(stats["requests_avoided"]) in row
     finally:

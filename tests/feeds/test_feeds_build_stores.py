@@ -108,7 +108,8 @@ def test_sqlite_and_postgres_publish_identical_bytes(
 @pytest.mark.slow
 def test_end_to_end_crawl_into_postgres_matches_sqlite(postgres_url: str, tmp_path: Path) -> None:
     from cityfeeds.cli import main
-    from cityfeeds.devtools.demo_site import STORIES, serve_site
+    from cityfeeds.devtools.demo_server import serve_site
+    from cityfeeds.devtools.demo_site import STORIES
     from crawler.config import load_config
     from tests.conftest import write_site_config
 

@@ -1,8 +1,9 @@
-"""Health of each source and of the service, computed purely from stored runs, and its views.
+"""Health of each source and of the service, computed purely from stored runs.
 
 One computation (:func:`compute_status`) serves ``cityfeeds status``, the ``/status`` page and
-``/healthz``. Reading the store is kept apart (:func:`collect_inputs`), so every rule here is
-tested with plain dicts and an injected ``now``.
+``/healthz`` (views in :mod:`cityfeeds.status.views`). Reading the store is kept apart
+(:mod:`cityfeeds.status.inputs`), so every rule here is tested with plain dicts and an
+injected ``now``.
 
 States of a source:
 
@@ -20,13 +21,11 @@ States of a source:
 
 from __future__ import annotations
 
-import html
 import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 #: Run results that count as a success (``partial``: finished, some pages to fetch again).
 OK_RESULTS = ("ok", "degraded", "partial")
@@ -126,7 +125,7 @@ class StatusReport:
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (datetimes as ISO 8601)."""
-        return _jsonable(asdict(self))
+        return jsonable(asdict(self))
 
 
 # -- rules ---------------------------------------------------------------------------------
@@ -334,208 +333,6 @@ def compute_status(
     return StatusReport(now, timezone, sources, health, failures, scheduler)
 
 
-# -- reading the store ---------------------------------------------------------------------
-
-
-def collect_inputs(
-    config: Any,
-    store: Any,
-    now: datetime,
-    *,
-    next_runs: dict[str, datetime | None] | None = None,
-    runs_per_source: int = HISTORY_RUNS + 2,
-) -> tuple[list[SourceInputs], list[dict[str, Any]]]:
-    """Read what :func:`compute_status` needs from ``store``, in one snapshot.
-
-    ``next_runs`` comes from a live scheduler; None estimates it from the schedules.
-    """
-    from cityfeeds.service.schedule import (
-        make_trigger,
-        schedule_period,
-        schedule_zone,
-        source_schedule,
-    )
-
-    tz = schedule_zone(config)
-    inputs = []
-    with store.snapshot():
-        newest = store.newest_published()
-        builds = store.feed_build_status()
-        for src in config.sources:
-            schedule = source_schedule(config, src)
-            period = schedule_period(schedule, tz, now)
-            runs = store.recent_runs(src.name, limit=runs_per_source)
-            state = store.get_source_state(src.name)
-            if next_runs is not None:
-                nxt = next_runs.get(src.name)
-            elif not src.enabled:
-                nxt = None
-            else:
-                nxt = _estimate_next_run(schedule, tz, period, runs, now, make_trigger)
-                if state.get("backoff_until") and state["backoff_until"] > (nxt or now):
-                    nxt = state["backoff_until"]
-            inputs.append(
-                SourceInputs(src.name, src.enabled, period, runs, state, newest.get(src.name), nxt)
-            )
-    return inputs, builds
-
-
-def _estimate_next_run(
-    schedule: str,
-    tz: ZoneInfo,
-    period: float,
-    runs: list[dict[str, Any]],
-    now: datetime,
-    make_trigger: Any,
-) -> datetime | None:
-    from crawler.config import parse_interval
-
-    if parse_interval(schedule) is not None:
-        last = runs[0]["started_at"] if runs else None
-        return max(now, last + timedelta(seconds=period)) if last else now
-    return make_trigger(schedule, tz).get_next_fire_time(None, now)
-
-
-# -- views ---------------------------------------------------------------------------------
-
-
-def format_age(seconds: float | None) -> str:
-    """``45s``, ``12m``, ``5h``, ``3d`` (``-`` for unknown)."""
-    if seconds is None:
-        return "-"
-    seconds = max(0.0, seconds)
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{int(seconds // size)}{unit}"
-    return f"{int(seconds)}s"
-
-
-def format_time(value: datetime | None, tz: str) -> str:
-    """A datetime in the report's zone, minutes precision (``-`` for None)."""
-    if value is None:
-        return "-"
-    return value.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
-
-
-def table_rows(report: StatusReport) -> tuple[list[str], list[list[str]]]:
-    """Headers and rows of the status table (shared by the CLI and the HTML page)."""
-    headers = [
-        "source", "state", "last run", "result", "pages", "new", "updated", "dropped",
-        "failures", "next run", "newest article", "note",
-    ]  # fmt: skip
-    rows = []
-    for s in report.sources:
-        dropped = ",".join(f"{k}={v}" for k, v in sorted(s.dropped.items())) or "-"
-        last = format_time(s.last_started, report.timezone)
-        if s.running:
-            last += " (running)"
-        note = "; ".join(s.reasons) or (s.message or "")
-        if s.waiting_until is not None:
-            until = s.waiting_until.astimezone(ZoneInfo(report.timezone)).strftime("%H:%M")
-            note = f"waiting until {until}" + (f"; {note}" if note else "")
-        if s.skipped_overlaps:
-            note = (
-                note + "; " if note else ""
-            ) + f"{s.skipped_overlaps} overlapping run(s) skipped"
-        rows.append(
-            [
-                s.name,
-                s.state,
-                last,
-                s.result or "-",
-                str(s.pages),
-                str(s.new),
-                str(s.updated),
-                dropped,
-                str(s.consecutive_failures),
-                format_time(s.next_run, report.timezone),
-                format_age(s.newest_age) + (" ago" if s.newest_age is not None else ""),
-                note,
-            ]
-        )
-    return headers, rows
-
-
-def render_html(report: StatusReport) -> str:
-    """The ``/status`` page: a plain HTML table, every value escaped, no scripts."""
-    esc = html.escape
-    headers, rows = table_rows(report)
-    h = report.health
-    head = "".join(f"<th>{esc(c)}</th>" for c in headers)
-    body = "\n".join(
-        f'<tr class="{esc(report.sources[i].state.replace(" ", "-"))}">'
-        + "".join(f"<td>{esc(c)}</td>" for c in row)
-        + "</tr>"
-        for i, row in enumerate(rows)
-    )
-    feeds = ""
-    if report.feed_failures:
-        items = "".join(
-            f"<li>{esc(path)}: {esc(err)}</li>"
-            for path, err in sorted(report.feed_failures.items())
-        )
-        feeds = (
-            f"<h2>Feeds that failed to build (last good files still served)</h2><ul>{items}</ul>"
-        )
-    cycle = format_time(h.last_successful_cycle, report.timezone)
-    hubs = "".join(
-        f"<li>{esc(hub)}: {s['ok']} sent, {s['failed']} failed, {s['pending']} pending"
-        + (f"; last error: {esc(str(s['last_error']))}" if s.get("last_error") else "")
-        + "</li>"
-        for hub, s in sorted(report.websub.items())
-    )
-    if hubs:
-        feeds += f"<h2>WebSub hubs (notifications since the service started)</h2><ul>{hubs}</ul>"
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>cityfeeds status</title>
-<style>
-body {{ font-family: sans-serif; margin: 1.5em; }}
-table {{ border-collapse: collapse; }}
-th, td {{ border: 1px solid #ccc; padding: .25em .5em; text-align: left; font-size: .9em; }}
-tr.failing td {{ background: #fdd; }}
-tr.degraded td {{ background: #ffd; }}
-</style>
-</head>
-<body>
-<h1>cityfeeds status</h1>
-<p>Service: <strong>{esc(h.status)}</strong>; last successful cycle: {esc(cycle)};
-generated {esc(format_time(report.generated_at, report.timezone))} ({esc(report.timezone)}).</p>
-<table>
-<thead><tr>{head}</tr></thead>
-<tbody>
-{body}
-</tbody>
-</table>
-{feeds}
-</body>
-</html>
-"""
-
-
-def health_json(report: StatusReport, *, pid: int | None = None) -> dict[str, Any]:
-    """The ``/healthz`` body: liveness, last successful cycle and source counts (no error text)."""
-    h = report.health
-    return _jsonable(
-        {
-            "status": h.status,
-            "healthy": h.healthy,
-            "alive": True,
-            "pid": pid,
-            "started_at": h.started_at,
-            "last_successful_cycle": h.last_successful_cycle,
-            "last_ok_run": h.last_ok_run,
-            "last_ok_build": h.last_ok_build,
-            "threshold_seconds": h.threshold_seconds,
-            "sources": report.counts(),
-            "failed_feeds": len(report.feed_failures),
-            "websub_failed": sum(int(s.get("failed") or 0) for s in report.websub.values()),
-        }
-    )
-
-
 def _result(last: dict[str, Any] | None, state_row: dict[str, Any]) -> str | None:
     if last is None:
         return None
@@ -550,11 +347,12 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
+    """``value`` with datetimes as ISO 8601 strings, ready for ``json.dumps``."""
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     return value

@@ -1,8 +1,10 @@
-"""The service: zoned schedules, backoff, overlaps, catch-up, lock, crashes, signals (F1–F7)."""
+"""The service: zoned schedules, backoff, rebuilds, lock, crashes, signals.
+
+The cases of the fault catalogue (F2, F4-F6) are in tests/faults/test_f_scheduler.py.
+"""
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
 import signal
@@ -10,102 +12,38 @@ import socket
 import subprocess
 import sys
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import feedparser
 import pytest
 
-from cityfeeds.devtools.demo_site import STORIES, build_site, demo_source, serve_site
+from cityfeeds.devtools.demo_server import serve_site
+from cityfeeds.devtools.demo_site import STORIES, build_site, demo_source
+from cityfeeds.schedule import (
+    backoff_seconds,
+)
 from cityfeeds.service import AlreadyRunning, Service, ServiceLock, ServiceOptions
 from cityfeeds.service.lock import advisory_key, lock_path
 from cityfeeds.service.rebuild import FeedRebuilder
-from cityfeeds.service.schedule import (
-    backoff_seconds,
-    capped_jitter,
-    first_run_time,
-    make_trigger,
-    misfire_grace,
-    schedule_period,
-    too_soon,
-)
 from crawler.config import Config, load_config
 from crawler.normalize.dates import parse_retry_after
-from crawler.storage import RunStats, Store
+from crawler.storage import Store
 from crawler.supervisor import CrawlOutcome, crawl_subprocess
+from tests.cityfeeds.service_fakes import (
+    MSK,
+    Clock,
+    FakeCrawl,
+    config_with,
+    source,
+    wait_for,
+)
 from tests.conftest import ROOT, write_site_config
 
-MSK = ZoneInfo("Europe/Moscow")
-T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-
-
 # -- helpers -------------------------------------------------------------------------------
-
-
-class Clock:
-    """An injected clock that moves only when told to."""
-
-    def __init__(self, now: datetime = T0) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
-
-
-class FakeCrawl:
-    """Stands in for crawl_subprocess: records calls, returns scripted run records."""
-
-    def __init__(self, results: dict[str, list[dict[str, Any]]] | None = None) -> None:
-        self.results = results or {}
-        self.calls: list[str] = []
-        self.release = threading.Event()
-        self.release.set()
-
-    def __call__(self, config: Config, sources: list[str], **kwargs: Any) -> CrawlOutcome:
-        name = sources[0]
-        self.calls.append(name)
-        self.release.wait(30)
-        queue = self.results.get(name) or [{"status": "ok"}]
-        run = queue.pop(0) if len(queue) > 1 else queue[0]
-        return CrawlOutcome(
-            returncode=0, killed=bool(run.get("killed")), duration=0.1, runs={name: run}
-        )
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float, what: str, interval: float = 0.1) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
-def config_with(tmp_path: Path, sources: list[dict[str, Any]], **schedule: Any) -> Config:
-    extra = {"schedule": {"jitter": 0, "serve": False, **schedule}}
-    return load_config(
-        write_site_config(tmp_path, "http://127.0.0.1:9/", sources=sources, extra=extra)
-    )
-
-
-def source(
-    name: str, schedule: str = "every 1h", base: str = "http://127.0.0.1:9/"
-) -> dict[str, Any]:
-    return {**demo_source(base, name), "schedule": schedule}
-
-
-def record_run(store: Store, name: str, started: datetime, status: str = "ok") -> None:
-    run_id = store.start_run(name, now=started)
-    store.finish_run(run_id, status=status, stats=RunStats(), now=started + timedelta(seconds=5))
 
 
 @pytest.fixture
@@ -116,21 +54,6 @@ def two_sources(tmp_path: Path) -> Config:
 # -- pure schedule rules -------------------------------------------------------------------
 
 
-def test_schedules_use_the_configured_zone_not_the_hosts(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TZ", "America/New_York")
-    time.tzset()
-    try:
-        trigger = make_trigger("0 4 * * mon", MSK)
-        fire = trigger.get_next_fire_time(None, datetime(2026, 3, 4, 12, 0, tzinfo=UTC))
-        assert fire is not None
-        local = fire.astimezone(MSK)
-        assert (local.weekday(), local.hour, local.minute) == (0, 4, 0)  # Monday 04:00 in Moscow
-        assert fire.astimezone(UTC).hour == 1
-    finally:
-        monkeypatch.delenv("TZ")
-        time.tzset()
-
-
 def test_config_timezone_reaches_the_scheduler(two_sources: Config) -> None:
     svc = Service(two_sources, crawl=FakeCrawl())
     scheduler = svc._build_scheduler()
@@ -139,56 +62,6 @@ def test_config_timezone_reaches_the_scheduler(two_sources: Config) -> None:
     assert job.trigger.timezone == MSK and job.coalesce and job.max_instances == 1
     assert job.misfire_grace_time == 1800  # sized to the period, not APScheduler's 1 s
     svc.store.close()
-
-
-def test_periods_grace_and_jitter() -> None:
-    now = datetime(2026, 3, 4, 12, 0, tzinfo=UTC)
-    assert schedule_period("every 30m", MSK, now) == 1800
-    assert schedule_period("*/30 * * * *", MSK, now) == 1800
-    assert schedule_period("0 9 * * mon-fri", MSK, now) == 86400
-    assert misfire_grace(1800) == 1800 and misfire_grace(0.5) == 1
-    assert capped_jitter(120, 1800) == 120
-    assert capped_jitter(120, 60) == 15  # never so much that a run lands on the next one
-
-
-def test_dst_repeat_hour_runs_once_not_twice(tmp_path: Path) -> None:
-    berlin = ZoneInfo("Europe/Berlin")
-    trigger = make_trigger("30 2 * * *", berlin)
-    start = datetime(2025, 10, 25, 12, 0, tzinfo=berlin)
-    local_first = trigger.get_next_fire_time(None, start)
-    first = local_first.astimezone(UTC)
-    second = trigger.get_next_fire_time(local_first, local_first).astimezone(UTC)
-    # APScheduler 3 fires at both 02:30 CEST and 02:30 CET on the fall-back day...
-    assert (second - first) == timedelta(hours=1)
-    assert first.astimezone(berlin).strftime("%H:%M") == second.astimezone(berlin).strftime("%H:%M")
-    # ...and the service's job-start guard turns the second into a skip, not a burst.
-    assert too_soon(first, second, 86400)
-    assert not too_soon(first, first + timedelta(days=1), 86400)
-
-    cfg = config_with(tmp_path, [source("alpha", "30 2 * * *")], timezone="Europe/Berlin")
-    clock = Clock(first)
-    crawl = FakeCrawl()
-    svc = Service(cfg, crawl=crawl, clock=clock)
-    assert svc.run_source("alpha") == "ok"
-    clock.now = second
-    assert svc.run_source("alpha") == "too soon"
-    clock.now = first + timedelta(days=1)
-    assert svc.run_source("alpha") == "ok"
-    assert crawl.calls == ["alpha", "alpha"]
-    svc.store.close()
-
-
-def test_interval_across_dst_keeps_real_spacing() -> None:
-    berlin = ZoneInfo("Europe/Berlin")
-    start = datetime(2025, 10, 26, 0, 0, tzinfo=berlin)
-    trigger = make_trigger("every 1h", berlin, start=start)
-    fires, prev = [], None
-    for _ in range(5):
-        prev = trigger.get_next_fire_time(prev, prev or start)
-        fires.append(prev)
-    utc = [f.astimezone(UTC) for f in fires]  # aware datetimes of one zone subtract as wall time
-    gaps = {(b - a).total_seconds() for a, b in itertools.pairwise(utc)}
-    assert gaps == {3600.0}  # no burst and no gap when the clocks go back
 
 
 def test_backoff_is_exponential_capped_and_honours_retry_after() -> None:
@@ -205,14 +78,6 @@ def test_backoff_is_exponential_capped_and_honours_retry_after() -> None:
     assert parse_retry_after("Wed, 04 Mar 2026 12:05:00 GMT", now) == 300
     assert parse_retry_after("Wed, 04 Mar 2026 11:00:00 GMT", now) == 0
     assert parse_retry_after("soon", now) is None and parse_retry_after(None, now) is None
-
-
-def test_first_run_after_restart_is_one_catch_up() -> None:
-    now = datetime(2026, 3, 4, 12, 0, tzinfo=UTC)
-    assert first_run_time(None, 3600, now) == now
-    assert first_run_time(now - timedelta(hours=30), 3600, now) == now  # one run, not 30
-    assert first_run_time(now - timedelta(minutes=10), 3600, now) is None
-    assert first_run_time(now - timedelta(minutes=10), 3600, now, last_ok=False) == now
 
 
 # -- backoff at job start (injected clock, fake crawls) ------------------------------------
@@ -286,91 +151,30 @@ def test_crawl_that_raises_is_a_failure_not_a_dead_scheduler(tmp_path: Path) -> 
 # -- the live scheduler with fake crawls ---------------------------------------------------
 
 
-@pytest.fixture
-def running() -> Iterator[list[Service]]:
-    services: list[Service] = []
-    yield services
-    for svc in services:
-        svc.stop(grace=1)
-
-
-def test_overlapping_tick_is_skipped_and_counted(tmp_path: Path, running: list[Service]) -> None:
-    cfg = config_with(tmp_path, [source("alpha", "every 1s")])
-    crawl = FakeCrawl()
-    crawl.release.clear()  # the first crawl hangs until released
-    svc = Service(cfg, ServiceOptions(debounce=0.05), crawl=crawl)
-    running.append(svc)
-    svc.start()
-    wait_for(
-        lambda: svc.store.get_source_state("alpha")["skipped_overlaps"] >= 2,
-        10,
-        "two skipped ticks",
-    )
-    assert crawl.calls == ["alpha"]  # skipped, not queued behind the running one
-    crawl.release.set()
-
-
-def test_catch_up_after_downtime_is_one_run_per_source(
-    tmp_path: Path, running: list[Service]
-) -> None:
-    cfg = config_with(tmp_path, [source("alpha"), source("beta"), source("gamma")])
-    now = datetime.now(UTC)
-    store = Store.open(cfg.database_url)
-    record_run(store, "alpha", now - timedelta(hours=5))  # down for hours: overdue
-    record_run(store, "beta", now - timedelta(hours=3))
-    record_run(store, "gamma", now - timedelta(minutes=10))  # ran recently: keeps its cadence
-    store.close()
-    crawl = FakeCrawl()
-    clock = Clock(now)
-    svc = Service(cfg, ServiceOptions(debounce=0.05), crawl=crawl, clock=clock)
-    running.append(svc)
-    svc.start()
-    wait_for(lambda: len(crawl.calls) >= 2, 10, "catch-up runs")
-    time.sleep(0.5)
-    assert sorted(crawl.calls) == ["alpha", "beta"]
-    nxt = svc.scheduler.get_job("crawl:gamma").next_run_time
-    assert abs((nxt - (now + timedelta(minutes=50))).total_seconds()) < 5
-
-    # A scheduler stalled for 3 periods (suspend, overload) also catches up once, not 3 times.
-    before = len(crawl.calls)
-    clock.advance(hours=3)
-    svc.scheduler.modify_job("crawl:alpha", next_run_time=datetime.now(UTC) - timedelta(hours=3))
-    wait_for(lambda: len(crawl.calls) > before, 10, "coalesced run")
-    time.sleep(0.5)
-    assert crawl.calls[before:] == ["alpha"]
-
-
 def test_rebuilds_coalesce_after_a_burst() -> None:
+    now = [100.0]  # the rebuilder's injected monotonic clock, moved by hand
     calls: list[float] = []
     gate = threading.Event()
 
     def rebuild() -> None:
-        calls.append(time.monotonic())
+        calls.append(now[0])
         gate.wait(5)
 
-    rebuilder = FeedRebuilder(rebuild, debounce=0.2, max_delay=5)
+    rebuilder = FeedRebuilder(rebuild, debounce=0.2, max_delay=5, monotonic=lambda: now[0])
     rebuilder.start()
-    for _ in range(5):
+    for _ in range(5):  # a burst: each request pushes the rebuild back by the debounce
         rebuilder.request()
-        time.sleep(0.02)
+        now[0] += 0.1
+    assert calls == [] and rebuilder.pending
+    now[0] += 0.2  # the debounce after the last request has passed
     wait_for(lambda: calls, 5, "a rebuild", interval=0.02)
     for _ in range(3):  # requests during a rebuild: exactly one more afterwards
         rebuilder.request()
+    now[0] += 1
     gate.set()
     wait_for(lambda: len(calls) == 2, 5, "the second rebuild", interval=0.02)
     rebuilder.close()
-    assert len(calls) == 2
-
-
-def test_lock_refuses_a_second_holder(tmp_path: Path) -> None:
-    path = tmp_path / "db.sqlite.scheduler.lock"
-    first = ServiceLock(path)
-    first.acquire()
-    with pytest.raises(AlreadyRunning, match=rf"pid {os.getpid()}.*refusing"):
-        ServiceLock(path).acquire()
-    first.release()
-    with ServiceLock(path) as again:
-        assert again.held
+    assert calls == pytest.approx([100.7, 101.7])  # one after the burst, one after the rest
 
 
 @pytest.mark.postgres

@@ -14,17 +14,15 @@ import pytest
 from cityfeeds.cli import main
 from cityfeeds.devtools.demo_site import demo_source
 from cityfeeds.service.web import status_routes
-from cityfeeds.status import (
+from cityfeeds.status.health import (
     SourceInputs,
     compute_status,
     degraded_reasons,
-    format_age,
-    health_json,
     links_found,
-    render_html,
     service_health,
     source_status,
 )
+from cityfeeds.status.views import format_age, health_json, render_html
 from crawler.storage import RunStats, Store
 from feeds.server import create_app
 from tests.conftest import write_site_config

@@ -167,7 +167,7 @@ def test_feeds_retag_rescores_without_recrawl(
 def test_extract_and_record_a_url_from_a_loopback_site(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from cityfeeds.devtools.demo_site import serve_site
+    from cityfeeds.devtools.demo_server import serve_site
     from tests.conftest import write_site_config
 
     with serve_site() as site:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from cityfeeds.cli import main
-from cityfeeds.devtools.demo_site import SiteServer
+from cityfeeds.devtools.demo_server import SiteServer
 from tests.conftest import write_site_config
 
 pytestmark = pytest.mark.slow

@@ -22,16 +22,12 @@ import yaml
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from cityfeeds.commands.feeds import rebuild_feeds
-from cityfeeds.devtools.demo_site import STORIES, demo_source, serve_site
+from cityfeeds.devtools.demo_server import serve_site
+from cityfeeds.devtools.demo_site import STORIES, demo_source
+from cityfeeds.publishing import rebuild_feeds
 from cityfeeds.service import Service, ServiceOptions
-from cityfeeds.service.metrics import (
-    CRAWL_BUCKETS,
-    RunSums,
-    ServiceMetrics,
-    StoreCollector,
-    make_registry,
-)
+from cityfeeds.service.metrics import CRAWL_BUCKETS, ServiceMetrics, make_registry
+from cityfeeds.service.store_metrics import RunSums, StoreCollector
 from crawler.config import Config, load_config
 from crawler.storage import RunStats, Store
 from feeds.build import BuildReport, FeedResult
@@ -82,6 +78,7 @@ class Crawled:
     hub: HubStub
     text: str
     content_type: str
+    scraped: tuple[float, float]  # wall clock just before and just after the scrape
 
 
 @pytest.fixture(scope="module")
@@ -128,8 +125,9 @@ def crawled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Crawled]:
             crawled_hub = hub
             wait_for(published, 60, "the post-crawl rebuild and its notifications")
             wait_for(svc.websub.idle, 30, "the hub notifications")
+            before = time.time()
             text, content_type = scrape(svc.web.url + "metrics")
-            yield Crawled(config, svc, hub, text, content_type)
+            yield Crawled(config, svc, hub, text, content_type, (before, time.time()))
         finally:
             svc.stop(grace=5)
 
@@ -203,7 +201,9 @@ def test_metrics_are_prometheus_text_and_agree_with_the_runs_table(crawled: Craw
     last_ok = state["demo"]["last_success"]
     got = value(samples, "cityfeeds_source_last_success_timestamp_seconds", source="demo")
     assert got == pytest.approx(last_ok.timestamp(), abs=1.0)
-    assert value(samples, "cityfeeds_source_last_success_age_seconds", source="demo") >= 0
+    age = value(samples, "cityfeeds_source_last_success_age_seconds", source="demo")
+    start, end = (t - last_ok.timestamp() for t in crawled.scraped)
+    assert start - 0.001 <= age <= end + 0.001  # computed during the scrape
     assert ("cityfeeds_source_last_success_timestamp_seconds", (("source", "broken"),)) not in (
         samples
     )

@@ -9,7 +9,7 @@ import pytest
 
 from cityfeeds.cli import main
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CONFIG = str(ROOT / "cityfeeds.toml")
 
 

@@ -1,0 +1,63 @@
+"""Rebuild every feed from the store: the one function ``cityfeeds feeds`` and the service share."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from crawler.config import Config
+from crawler.storage import Store, retag_all
+from crawler.topics.engine import TopicEngine
+from feeds.build import BuildReport, build_feeds
+
+
+def rebuild_feeds(
+    config: Config,
+    *,
+    retag: bool = False,
+    on_retag: Callable[[int, int], None] | None = None,
+    recluster: bool = False,
+    on_recluster: Callable[[int, int], None] | None = None,
+) -> BuildReport:
+    """Build all feeds from one consistent snapshot of the store; returns the build report.
+
+    With ``retag``, every stored article is re-scored first; ``on_retag(seen, changed)`` hears
+    how many articles were read and how many changed topics. With ``recluster``, stories are
+    rebuilt from the store; ``on_recluster(seen, stories)`` hears how many.
+    """
+    store = Store.open(config.database_url)
+    try:
+        if retag:
+            seen, changed = retag_store(config, store)
+            if on_retag is not None:
+                on_retag(seen, changed)
+        if recluster:
+            seen, count = store.recluster_stories(settings=config.stories.settings())
+            if on_recluster is not None:
+                on_recluster(seen, count)
+        with store.snapshot():
+            return build_feeds(config, store)
+    finally:
+        store.close()
+
+
+def retag_store(config: Config, store: Store) -> tuple[int, int]:
+    """Re-score every stored article with the configured topics."""
+    engine = TopicEngine(config.topics)
+    cities = {s.name: s.city for s in config.sources}
+    return retag_all(store, lambda a: engine.classify_article(a, city=cities.get(a.source)))
+
+
+def build_summary(report: BuildReport) -> str:
+    """One line about a feed build, plus one line per failed feed."""
+    kept = len(report.reused)
+    line = (
+        f"Feeds: {len(report.results)} built (feeds, index page, OPML), "
+        f"{len(report.changed)} changed, {len(report.unchanged)} unchanged"
+        + (f" ({kept} kept without rendering: same inputs)" if kept else "")
+        + f", {len(report.failures)} failed"
+    )
+    fails = [
+        f"  {path}: {error} (last good file kept)"
+        for path, error in sorted(report.failures.items())
+    ]
+    return "\n".join([line, *fails])

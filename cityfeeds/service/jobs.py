@@ -1,0 +1,122 @@
+"""The APScheduler side of the service: one job per source, and what its events mean."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from apscheduler.events import (
+    EVENT_JOB_ERROR,
+    EVENT_JOB_EXECUTED,
+    EVENT_JOB_MAX_INSTANCES,
+    EVENT_JOB_MISSED,
+    JobEvent,
+)
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from cityfeeds.schedule import (
+    capped_jitter,
+    first_run_time,
+    make_trigger,
+    misfire_grace,
+    source_schedule,
+)
+from cityfeeds.status.health import OK_RESULTS
+from crawler.config import Config
+from crawler.storage import Store
+
+logger = logging.getLogger(__name__)
+
+#: Prefix of a source's job id (``crawl:<source>``).
+JOB_PREFIX = "crawl:"
+
+
+def build_scheduler(
+    config: Config,
+    tz: ZoneInfo,
+    store: Store,
+    *,
+    workers: int,
+    period_of: Callable[[str], float],
+    now: datetime,
+    run_source: Callable[[str], str],
+    on_event: Callable[[JobEvent], None],
+    on_executed: Callable[[JobEvent], None],
+    rebuild_every: float | None = None,
+    request_rebuild: Callable[[], None] | None = None,
+) -> BackgroundScheduler:
+    """A scheduler with one job per enabled source (and, distributed, a periodic rebuild).
+
+    ``period_of(name)`` gives a source's seconds between runs; ``run_source(name)`` is the job;
+    ``on_event`` hears skipped, missed and failed jobs, ``on_executed`` finished ones.
+    """
+    scheduler = BackgroundScheduler(
+        timezone=tz,
+        executors={"default": ThreadPoolExecutor(max_workers=workers)},
+        job_defaults={"coalesce": True, "max_instances": 1},
+    )
+    scheduler.add_listener(on_event, EVENT_JOB_MAX_INSTANCES | EVENT_JOB_MISSED | EVENT_JOB_ERROR)
+    scheduler.add_listener(on_executed, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
+    for src in config.sources:
+        if not src.enabled:
+            continue
+        period = period_of(src.name)
+        last = store.recent_runs(src.name, limit=1)
+        last_started = last[0]["started_at"] if last else None
+        last_ok = not last or last[0].get("status") in OK_RESULTS
+        due = first_run_time(last_started, period, now, last_ok=last_ok)
+        jitter = capped_jitter(config.schedule.jitter, period)
+        # Interval schedules keep their cadence across restarts (anchored at the last run).
+        trigger = make_trigger(source_schedule(config, src), tz, jitter=jitter, start=last_started)
+        extra: dict[str, Any] = {}
+        if due is not None:
+            # APScheduler runs on the real clock, whatever clock the service was given.
+            extra["next_run_time"] = datetime.now(tz)
+        scheduler.add_job(
+            run_source,
+            trigger,
+            args=[src.name],
+            id=JOB_PREFIX + src.name,
+            name=f"crawl {src.name}",
+            misfire_grace_time=misfire_grace(period),
+            coalesce=True,  # after downtime: one catch-up run, not one per missed tick
+            max_instances=1,  # a tick while the source still runs is skipped and counted
+            **extra,
+        )
+    if rebuild_every:
+        assert request_rebuild is not None
+        scheduler.add_job(
+            request_rebuild,
+            IntervalTrigger(seconds=rebuild_every, timezone=tz),
+            id="rebuild",
+            name="rebuild feeds",
+            misfire_grace_time=int(rebuild_every),
+        )
+    return scheduler
+
+
+def note_job_event(store: Store, event: JobEvent, *, state_lock: threading.Lock) -> None:
+    """Count a tick skipped because the source still runs; log missed and failed jobs."""
+    name = str(event.job_id).removeprefix(JOB_PREFIX)
+    if event.code == EVENT_JOB_MAX_INSTANCES:
+        # The previous run of this source is still going: skip this tick (never queue it).
+        with state_lock:
+            state = store.get_source_state(name)
+            store.set_source_state(
+                name, skipped_overlaps=int(state.get("skipped_overlaps") or 0) + 1
+            )
+        logger.warning("[%s] still running at its next scheduled time: run skipped", name)
+    elif event.code == EVENT_JOB_MISSED:
+        logger.warning(
+            "[%s] run of %s missed (too late to start): waiting for the next one",
+            name,
+            event.scheduled_run_time,
+        )
+    else:
+        logger.error("[%s] job raised: %s", name, getattr(event, "exception", None))

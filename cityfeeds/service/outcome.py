@@ -1,0 +1,94 @@
+"""Bookkeeping after a scheduled run: failure streak, backoff, last success, one log line."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import datetime
+from typing import Any
+
+from cityfeeds.schedule import backoff_until
+from cityfeeds.status.health import OK_RESULTS
+from crawler.config import Config
+from crawler.normalize.dates import parse_retry_after
+from crawler.storage import Store
+from crawler.supervisor import CrawlOutcome
+
+logger = logging.getLogger(__name__)
+
+
+def record_outcome(
+    store: Store,
+    config: Config,
+    name: str,
+    outcome: CrawlOutcome | None,
+    error: BaseException | None,
+    *,
+    now: datetime,
+    period: float,
+    stopping: bool,
+    state_lock: threading.Lock,
+) -> str:
+    """Update the source's failure count and backoff after a run, log it; returns its status.
+
+    ``stopping``: the service is shutting down, so a failed run was cut short by it and
+    counts neither as a failure nor for backoff.
+    """
+    run = (outcome.runs.get(name) if outcome else None) or {}
+    status = str(run.get("status") or "failed")
+    if outcome is not None and outcome.killed:
+        status = "killed"
+    ok = status in OK_RESULTS
+    if not ok and stopping:
+        # Stopped by our own shutdown: not the source's fault, no backoff.
+        logger.warning("[%s] crawl interrupted by the shutdown", name)
+        return "interrupted"
+    stats = run.get("stats") or {}
+    retry_after = parse_retry_after(stats.get("retry_after"), now)
+    # A deferral (the site asked to come back later) or an interrupt is no failure: the
+    # count of failures stays, and a deferral's next attempt waits for the given time.
+    no_fault = status in ("deferred", "interrupted")
+    with state_lock:
+        state = store.get_source_state(name)
+        failures = int(state.get("consecutive_failures") or 0)
+        if not no_fault:
+            failures = 0 if ok else failures + 1
+        until = backoff_until(
+            failures if not no_fault else 0,
+            period,
+            config.schedule.max_backoff,
+            now,
+            retry_after if status != "interrupted" else None,
+        )
+        values: dict[str, Any] = {
+            "consecutive_failures": failures,
+            "backoff_until": until,
+            "last_status": status,
+        }
+        if ok:
+            values["last_success"] = now
+        store.set_source_state(name, **values)
+    if status == "deferred":
+        logger.warning(
+            "[%s] crawl deferred: %s new, %s updated; %s",
+            name,
+            run.get("new", 0),
+            run.get("updated", 0),
+            f"waiting until {until.isoformat(timespec='seconds')}" if until else "no wait",
+        )
+    elif ok or no_fault:
+        logger.info(
+            "[%s] crawl %s: %s new, %s updated, %s pages",
+            name, status, run.get("new", 0), run.get("updated", 0), run.get("pages", 0),
+        )  # fmt: skip
+    else:
+        why = run.get("message") or (f"{type(error).__name__}: {error}" if error else "")
+        logger.error(
+            "[%s] crawl %s (%d in a row)%s%s",
+            name,
+            status,
+            failures,
+            f": {why}" if why else "",
+            f"; backing off until {until.isoformat(timespec='seconds')}" if until else "",
+        )
+    return status
