@@ -168,6 +168,10 @@ class NewsSpider(ArticlePages, scrapy.Spider):
         except (UnsafeXMLError, DiscoveryError) as exc:
             self._bad_document(response, "feed", exc)
             return
+        if feed.recovered and not feed.links:
+            # Broken beyond repair: nothing whole was left to read.
+            self._bad_document(response, "feed", DiscoveryError("not well-formed, no entry read"))
+            return
         self.discovery_ok += 1
         self._count_reading(response, "feed", feed)
         self.crawler.stats.inc_value("cityfeeds/discovered/feed", len(feed.links))
@@ -220,8 +224,11 @@ class NewsSpider(ArticlePages, scrapy.Spider):
         if doc.recovered:
             # Not well-formed (often truncated): what was whole is kept, the rest may be lost.
             stats.inc_value(f"cityfeeds/recovered/{kind}")
-            self.logger.info(
-                "[%s] %s is not well-formed XML: %s", self.source_name, kind, response.url
+            self.logger.warning(
+                "[%s] %s is not well-formed XML (kept what was whole): %s",
+                self.source_name,
+                kind,
+                response.url,
             )
 
     def parse_listing(self, response: Response) -> Iterator[Any]:
