@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import fcntl
 import os
 import shutil
 import sys
@@ -102,6 +103,27 @@ def run(args: argparse.Namespace, config: Config | None) -> int:
     text, origin = base_config(args.config)
     output = Path(args.output).resolve()
     output.mkdir(parents=True, exist_ok=True)
+    # One demo per output folder: a second one (another port) would rewrite the feeds a running
+    # `demo --serve` publishes with links to its own port, and a reader would see every item
+    # twice. The kernel drops the lock when this process ends, however it ends.
+    lock = (output / ".demo.lock").open("a+")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.close()
+        print(
+            f"cityfeeds demo: another demo is using {output}; stop it first, "
+            "or give this one its own --output",
+            file=sys.stderr,
+        )
+        return 1
+    try:
+        return _run_locked(args, text, origin, output)
+    finally:
+        lock.close()
+
+
+def _run_locked(args: argparse.Namespace, text: str, origin: str, output: Path) -> int:
     try:
         server = DemoServer(output, args.port)
     except OSError as exc:

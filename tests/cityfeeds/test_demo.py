@@ -216,6 +216,16 @@ def test_demo_port_busy_is_one_line_and_exit_1(
     assert "\n" not in err and f"127.0.0.1:{port}" in err and "--port" in err
 
 
+def test_a_second_demo_on_the_same_output_is_refused_and_leaves_its_feeds_alone(
+    served: ServedDemo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = (served.output / "all.rss").read_bytes()
+    assert main(["demo", "--port", "0", "--output", str(served.output)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "another demo" in err and "--output" in err
+    assert (served.output / "all.rss").read_bytes() == before
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
