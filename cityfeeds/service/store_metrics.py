@@ -28,7 +28,11 @@ from crawler.storage import Store
 logger = logging.getLogger(__name__)
 
 #: Final states of a run, as the ``runs`` table records them (each exported, zero included).
-RUN_STATES = ("ok", "degraded", "failed", "killed")
+#: Final run states (docs/runs.md), all exported (0 until seen) so alert expressions always
+#: find their series.
+RUN_STATES = ("ok", "degraded", "partial", "deferred", "failed", "interrupted", "killed")
+#: What ``/status`` shows per source (cityfeeds.status.health.source_status).
+SOURCE_STATES = ("ok", "degraded", "failing", "waiting", "interrupted", "never run", "disabled")
 #: Error kinds a run counts (``errors/<kind>`` in its stats), exported even when zero.
 ERROR_KINDS = ("discovery", "article")
 #: Runs that finished longer ago than this are summed once and kept (their figures no longer
@@ -227,7 +231,7 @@ class StoreCollector(Collector):
 
         state = GaugeMetricFamily(
             f"{PREFIX}_source_state",
-            "1 for the source's current state (ok, degraded, failing, never_run, disabled)",
+            "1 for the source's current state (" + ", ".join(SOURCE_STATES).replace(" ", "_") + ")",
             labels=["source", "state"],
         )
         running = gauge("source_running", "1 while a crawl of the source is running")
@@ -250,7 +254,7 @@ class StoreCollector(Collector):
             labels=["source"],
         )
         for s in report.sources:
-            for name in ("ok", "degraded", "failing", "never run", "disabled"):
+            for name in SOURCE_STATES:
                 state.add_metric([s.name, name.replace(" ", "_")], float(s.state == name))
             running.add_metric([s.name], float(s.running))
             failures.add_metric([s.name], s.consecutive_failures)

@@ -27,7 +27,7 @@ from cityfeeds.devtools.demo_site import STORIES, demo_source
 from cityfeeds.publishing import rebuild_feeds
 from cityfeeds.service import Service, ServiceOptions
 from cityfeeds.service.metrics import CRAWL_BUCKETS, ServiceMetrics, make_registry
-from cityfeeds.service.store_metrics import RunSums, StoreCollector
+from cityfeeds.service.store_metrics import RUN_STATES, RunSums, StoreCollector
 from crawler.config import Config, load_config
 from crawler.storage import RunStats, Store
 from feeds.build import BuildReport, FeedResult
@@ -150,7 +150,7 @@ def test_metrics_are_prometheus_text_and_agree_with_the_runs_table(crawled: Craw
     for source in ("demo", "broken"):
         mine = [r for r in runs if r["source"] == source]
         by_state = Counter(r["status"] for r in mine)
-        for run_state in ("ok", "degraded", "failed", "killed"):
+        for run_state in RUN_STATES:
             got = value(samples, "cityfeeds_runs_total", source=source, state=run_state)
             assert got == by_state[run_state], (source, run_state)
         sums = {k: sum(int(r[k]) for r in mine) for k in ("pages", "new", "updated", "unchanged")}
@@ -198,6 +198,9 @@ def test_metrics_are_prometheus_text_and_agree_with_the_runs_table(crawled: Craw
     assert value(samples, "cityfeeds_source_consecutive_failures", source="broken") == 1
     assert value(samples, "cityfeeds_source_state", source="broken", state="failing") == 1
     assert value(samples, "cityfeeds_source_state", source="demo", state="ok") == 1
+    # Every state /status can show, and every final run state, has its series (0 when not so).
+    for shown in ("waiting", "interrupted", "never_run"):
+        assert value(samples, "cityfeeds_source_state", source="demo", state=shown) == 0
     last_ok = state["demo"]["last_success"]
     got = value(samples, "cityfeeds_source_last_success_timestamp_seconds", source="demo")
     assert got == pytest.approx(last_ok.timestamp(), abs=1.0)
