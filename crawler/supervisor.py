@@ -142,7 +142,8 @@ def crawl_subprocess(
             interrupted = True
             signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut this short
             try:
-                _stop_child(proc, grace=INTERRUPT_WAIT)
+                # Passed on as SIGINT, so the run records what the user did (Ctrl-C).
+                _stop_child(proc, grace=INTERRUPT_WAIT, sig=signal.SIGINT)
             finally:
                 signal.signal(signal.SIGINT, signal.default_int_handler)
         except BaseException:
@@ -216,7 +217,9 @@ def _reap_group(proc: subprocess.Popen[Any]) -> None:
         pass
 
 
-def _stop_child(proc: subprocess.Popen[Any], grace: float = 5.0) -> None:
+def _stop_child(
+    proc: subprocess.Popen[Any], grace: float = 5.0, sig: signal.Signals = signal.SIGTERM
+) -> None:
     """Stop the crawl child: SIGTERM to it alone, then SIGKILL to its whole process group.
 
     The child answers SIGTERM by recording its runs as interrupted and shutting its extraction
@@ -224,7 +227,7 @@ def _stop_child(proc: subprocess.Popen[Any], grace: float = 5.0) -> None:
     once would kill the workers under the pages in flight. SIGKILL is the last resort.
     """
     try:
-        os.kill(proc.pid, signal.SIGTERM)
+        os.kill(proc.pid, sig)
         proc.wait(timeout=grace)
         return
     except ProcessLookupError:
