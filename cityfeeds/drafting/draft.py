@@ -134,7 +134,7 @@ def draft_source(
     selectors = propose_selectors(samples, now=now, profile=profile)
     return Draft(
         name=name or default_name(url),
-        title=home.title() or host_of(url),
+        title=home.title([s.body for s in samples]) or host_of(url),
         url=page.url,
         language=home.language() or "ru",
         allow_private=allow_private,

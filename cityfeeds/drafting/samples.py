@@ -7,10 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from lxml import etree
-from lxml import html as lxml_html
-
 from cityfeeds.devtools.fixtures import ExtractionProfile
+from cityfeeds.drafting.site import html_tree
 from crawler.extraction import extract_article
 from crawler.models import ArticleData
 from crawler.normalize.dates import parse_date
@@ -131,9 +129,8 @@ def _candidates(samples: Sequence[Sample], name: str, *, tz: str, now: datetime)
 
 
 def _classed_elements(body: bytes, name: str, *, tz: str, now: datetime) -> list[str]:
-    try:
-        doc = lxml_html.fromstring(body)
-    except (etree.ParserError, ValueError):
+    doc = html_tree(body)
+    if doc is None:
         return []
     out: list[str] = []
     for el in doc.iter():

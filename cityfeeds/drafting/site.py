@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import urlsplit
@@ -19,6 +20,7 @@ from crawler.discovery import (
     parse_sitemap,
     sniff_kind,
 )
+from crawler.normalize.encoding import decode_html
 from crawler.normalize.urls import host_of, is_http_url, registered_domain_matches
 
 COMMON_FEED_PATHS = ("/rss.xml", "/rss", "/feed", "/atom.xml", "/feed.xml", "/index.xml", "/rss/")
@@ -35,6 +37,20 @@ _NAV_XPATH = (
 _NEXT_WORDS = re.compile(r"^\s*(?:дальше|далее|следующая|ещё|еще|next|older|»|→|>)\s*$", re.I)
 
 
+_UTF8_HTML = lxml_html.HTMLParser(encoding="utf-8")
+
+
+def html_tree(body: bytes, charset: str | None = None) -> etree._Element | None:
+    """An HTML page decoded as the extractor decodes it (header, meta, detection) and parsed."""
+    text, _, _ = decode_html(body, header_charset=charset)
+    if not text.strip():
+        return None
+    try:
+        return lxml_html.fromstring(text.encode("utf-8", "surrogatepass"), parser=_UTF8_HTML)
+    except (etree.ParserError, ValueError):
+        return None
+
+
 @dataclass
 class HtmlPage:
     """An HTML page parsed once: its links and the facts drafting looks at."""
@@ -45,11 +61,8 @@ class HtmlPage:
     @classmethod
     def of(cls, page: Page) -> HtmlPage:
         """Parse a fetched page (an unparseable one has no links)."""
-        try:
-            doc = lxml_html.fromstring(page.body, base_url=page.url)
-        except (etree.ParserError, ValueError):
-            doc = None
-        return cls(page.url, doc)
+        charset = re.search(r"charset=([\w-]+)", page.content_type, re.I)
+        return cls(page.url, html_tree(page.body, charset.group(1) if charset else None))
 
     def hrefs(self, xpath: str = "//a/@href") -> list[str]:
         """Absolute http(s) links selected by ``xpath``, in page order, once each."""
@@ -82,8 +95,12 @@ class HtmlPage:
             )
         )
 
-    def title(self) -> str:
-        """The site's name: og:site_name, else the ``<title>`` up to its first separator."""
+    def title(self, pages: Sequence[bytes] = ()) -> str:
+        """The site's name: og:site_name, else the part of ``<title>`` most ``pages`` repeat.
+
+        Home pages title themselves "Site — slogan" or "Section — Site"; article pages of the
+        same site repeat the site's part.
+        """
         if self.doc is None:
             return ""
         for value in self.doc.xpath(
@@ -92,7 +109,8 @@ class HtmlPage:
             if str(value).strip():
                 return str(value).strip()
         title = " ".join("".join(self.doc.xpath("//title//text()")).split())
-        return re.split(r"\s+[—|–-]\s+", title)[0] if title else ""
+        parts = [p for p in re.split(r"\s+[—|–-]\s+", title) if p] or [""]
+        return max(parts, key=lambda p: sum(p.encode() in page for page in pages))
 
     def language(self) -> str:
         """The ``<html lang>`` primary subtag, lowercased ("" when absent)."""
