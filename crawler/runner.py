@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from crawler.browser import BrowserUnavailable, browser_settings, rendered_sources
 from crawler.config import Config, load_config
 
 logger = logging.getLogger(__name__)
@@ -101,6 +102,9 @@ def run_in_this_process(
     )
     if extra_settings:
         settings.update(extra_settings, priority="cmdline")
+    rendered = rendered_sources(config, list(sources))
+    if rendered:  # render = "browser": Chromium for those sources' pages (BrowserUnavailable)
+        settings.update(browser_settings(config, rendered), priority="cmdline")
     process = CrawlerProcess(settings)
     for name in sources:
         process.crawl(NewsSpider, source=name)
@@ -442,7 +446,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     profile_path = os.environ.get("CITYFEEDS_PROFILE")
     if not profile_path:
-        crawl()
+        try:
+            crawl()
+        except BrowserUnavailable as exc:
+            print(f"cityfeeds: {exc}", file=sys.stderr)
+            return 2
         return INTERRUPTED_EXIT if any(outcome) else 0
     # A benchmark aid: profile the whole crawl child (reactor, callbacks, pipelines) into a
     # pstats file, since the parent process only waits and shows none of the cost.
