@@ -8,7 +8,7 @@ from scrapy import Request
 from scrapy.http import Response
 
 from crawler.browser import SETTLE_CAP_SECONDS
-from crawler.browser.page import META_BLOCKED, META_HOSTS, settle
+from crawler.browser.page import META_BLOCKED, META_HOSTS, PageTooLarge, settle
 from crawler.context import count_drop
 from crawler.normalize.urls import host_of
 
@@ -74,6 +74,8 @@ class BrowserGuardMiddleware:
 
     def process_exception(self, request: Request, exception: Exception) -> None:
         self._count(request)
+        if isinstance(exception, PageTooLarge):
+            count_drop(self.crawler, "too_large", f"{request.url}: {exception}")
         return None
 
     def _count(self, request: Request) -> None:

@@ -25,6 +25,10 @@ META_HOSTS = "cityfeeds_browser_hosts"
 META_BLOCKED = "cityfeeds_browser_blocked"
 
 
+class PageTooLarge(ValueError):
+    """A rendered page grew past the crawl's response size limit."""
+
+
 def unwanted_request(request: Any) -> bool:
     """PLAYWRIGHT_ABORT_REQUEST: images, fonts and media are not downloaded."""
     return str(request.resource_type) in SKIPPED_RESOURCES
@@ -118,4 +122,4 @@ async def settle(
         logger.info("page %s did not settle: used as it is", page.url)
     size = len(await page.content())
     if size > max_chars:
-        raise ValueError(f"rendered page of {size} characters is over the {max_chars} limit")
+        raise PageTooLarge(f"rendered page of {size} characters is over the {max_chars} limit")

@@ -81,10 +81,13 @@ def site() -> Iterator[SiteServer]:
         server.stop()
 
 
-def _crawl(tmp_path: Path, site: SiteServer, *, render: bool) -> tuple[CrawlOutcome, set[str], str]:
+def _crawl(
+    tmp_path: Path, site: SiteServer, *, render: bool, max_bytes: int | None = None
+) -> tuple[CrawlOutcome, set[str], str]:
     tmp_path.mkdir(exist_ok=True)
+    extra = {"crawl": {"max_response_bytes": max_bytes}} if max_bytes else None
     cfg = write_site_config(
-        tmp_path, site.base_url, sources=[js_source(site.base_url, render=render)]
+        tmp_path, site.base_url, sources=[js_source(site.base_url, render=render)], extra=extra
     )
     config = load_config(cfg)
     log = tmp_path / "crawl.log"
@@ -127,6 +130,19 @@ def test_page_scripts_cannot_reach_private_addresses_or_files(
     assert dropped.get("blocked_private", 0) >= 3, (dropped, log)
     for target in ("http://10.0.0.1/secret", "http://169.254.169.254/", "ws://10.0.0.1:9/"):
         assert target in log, log
+
+
+def test_a_page_grown_past_the_size_limit_is_dropped(
+    tmp_path: Path, site: SiteServer, marker: str
+) -> None:
+    site.files = js_site()
+    body, ctype = site.files["/news/"]
+    grow = b"<script>document.body.append('x'.repeat(20000))</script></body>"
+    site.files["/news/"] = (body.replace(b"</body>", grow), ctype)
+    assert len(site.files["/news/"][0]) < 4096  # only the rendered page is too large
+    outcome, stored, log = _crawl(tmp_path, site, render=True, max_bytes=4096)
+    assert stored == set()
+    assert outcome.runs["jsnews"]["dropped"].get("too_large") == 1, log
 
 
 def test_no_browser_survives_a_stopped_crawl(tmp_path: Path, site: SiteServer, marker: str) -> None:
