@@ -10,6 +10,7 @@ from cityfeeds.devtools.fixtures import ExtractionProfile
 from cityfeeds.drafting.fetch import DraftError, Page, PoliteFetcher, Unreachable
 from cityfeeds.drafting.pattern import LinkGroup, combined_pattern, group_links
 from cityfeeds.drafting.samples import (
+    MIN_BODY_CHARS,
     FieldReport,
     Sample,
     extract_sample,
@@ -235,5 +236,6 @@ def _explain_no_pattern(home: HtmlPage, links: list[str], tried: list[str]) -> N
     what = "; ".join(tried) if tried else "no group of two or more links with a variable path"
     raise NoArticlePattern(
         f"no article pattern found among {len(links)} links of {home.url} "
-        f"(tried: {what}). An article needs a title, a date and {200}+ characters of text."
+        f"(tried: {what}). An article needs a title, a date and {MIN_BODY_CHARS}+ characters "
+        "of text."
     )

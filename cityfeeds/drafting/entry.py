@@ -64,6 +64,8 @@ def render_toml(draft: Draft) -> str:
         f"pages of {shapes} are articles; {articles}/{samples} samples extracted with title, "
         "date, body"
     )
+    for line in draft.tried:
+        lines.append(f"#   checked {line}")
     lines.append(f"article_pattern = {_str(draft.pattern)}")
     for listing in draft.listings:
         lines.append("")

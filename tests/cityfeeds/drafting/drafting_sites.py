@@ -159,7 +159,11 @@ def listings_site(base: str, per_section: int = 9) -> tuple[Files, list[str]]:
             body = page_html(f"Раздел {section}", [(p, "статья") for p in chunk], extra=nxt)
             files[f"/{section}/" if page == 1 else f"/{section}/page/{page}/"] = (body, HTML)
     nav = '<nav><a href="/gorod/">Город</a> <a href="/transport/">Транспорт</a></nav>'
-    home = page_html(site, [(paths[0], "главное"), ("/authors/ivan/", "Автор")], extra=nav)
+    # Author pages share a slug shape too: the draft must check them and leave them out.
+    authors = ["/authors/ivan-petrovich-sidorov/", "/authors/anna-sergeevna-petrova/"]
+    home = page_html(site, [(paths[0], "главное"), *((a, "автор") for a in authors)], extra=nav)
     files["/"] = (home, HTML)
-    files["/authors/ivan/"] = (page_html("Иван", [("/", "Главная")]), HTML)
+    for author in authors:
+        text = "Колонки и репортажи автора о жизни округа. " * 10
+        files[author] = (page_html("Автор", [(paths[1], "статья")], extra=f"<p>{text}</p>"), HTML)
     return files, paths

@@ -61,6 +61,8 @@ def test_drafted_entry_crawls_the_site(
     block = capsys.readouterr().out
     assert "[[sources]]" in block and "article_pattern" in block
     assert "5/5 samples extracted with title, date, body" in block
+    if shape == "listings-only":
+        assert "#   checked /authors/{slug} (2 links): 0/2 pages are articles" in block
 
     config = load_config(cfg)  # the written file loads, with the drafted source in it
     assert config.source("drafted").article_pattern

@@ -82,3 +82,15 @@ def test_render_settings_are_validated(tmp_path: Path, extra: dict, message: str
     source = {**js_source(BASE, render=False), **extra}
     with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace("[", r"\[")):
         load_config(write_site_config(tmp_path, BASE, sources=[source]))
+
+
+def test_workers_are_not_given_rendered_sources(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from cityfeeds.cli import main
+
+    cfg = _config(tmp_path, render=True)
+    assert main(["--config", str(cfg), "enqueue", "jsnews"]) == 1
+    err = capsys.readouterr().err
+    assert 'not queued: jsnews set render = "browser"' in err
+    assert "no enabled sources to queue" in err
