@@ -18,6 +18,7 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
 import crawler.settings as project_settings
+from crawler.browser import BrowserUnavailable, browser_settings, rendered_sources
 from crawler.config import load_config
 from crawler.crawl_settings import crawl_settings
 from crawler.interrupt import Interrupter
@@ -57,6 +58,9 @@ def run_in_this_process(
     )
     if extra_settings:
         settings.update(extra_settings, priority="cmdline")
+    rendered = rendered_sources(config, list(sources))
+    if rendered:  # render = "browser": Chromium for those sources' pages (BrowserUnavailable)
+        settings.update(browser_settings(config, rendered), priority="cmdline")
     process = CrawlerProcess(settings)
     for name in sources:
         process.crawl(NewsSpider, source=name, config=config)
@@ -113,7 +117,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     profile_path = os.environ.get("CITYFEEDS_PROFILE")
     if not profile_path:
-        crawl()
+        try:
+            crawl()
+        except BrowserUnavailable as exc:
+            print(f"cityfeeds: {exc}", file=sys.stderr)
+            return 2
         return INTERRUPTED_EXIT if any(outcome) else 0
     # A benchmark aid: profile the whole crawl child (reactor, callbacks, pipelines) into a
     # pstats file, since the parent process only waits and shows none of the cost.

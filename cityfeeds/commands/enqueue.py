@@ -42,6 +42,15 @@ def run(args: argparse.Namespace, config: Config) -> int:
     from cityfeeds.distributed import enqueue_recorded, queue_length
 
     sources = config.select_sources(args.sources)
+    rendered = [s.name for s in sources if s.render]
+    if rendered:
+        # Workers fetch plain HTTP only: a rendered listing would yield no links there.
+        print(
+            f'cityfeeds: not queued: {", ".join(rendered)} set render = "browser", which '
+            "only `cityfeeds crawl` and `cityfeeds run` support",
+            file=sys.stderr,
+        )
+        sources = [s for s in sources if not s.render]
     if not sources:
         print("cityfeeds: no enabled sources to queue", file=sys.stderr)
         return 1

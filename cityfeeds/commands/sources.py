@@ -1,21 +1,59 @@
-"""``cityfeeds sources``: list the configured sources and how each discovers articles."""
+"""``cityfeeds sources``: list the configured sources; ``sources draft URL`` drafts a new one."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
 
 from cityfeeds.commands._table import format_table
+from cityfeeds.devtools.fixtures import DEFAULT_ROOT
+from cityfeeds.drafting import (
+    DraftError,
+    append_to_config,
+    draft_source,
+    render_toml,
+    save_sample_fixture,
+)
 from crawler.config import Config
 
 NAME = "sources"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``sources`` and of its ``draft`` subcommand."""
     parser.add_argument("--json", action="store_true", help="machine-readable output")
+    actions = parser.add_subparsers(dest="action", metavar="ACTION")
+    draft = actions.add_parser(
+        "draft",
+        help="draft a [[sources]] entry from a site's home page and check it on sample articles",
+        description="Fetch the home page politely (robots.txt, [crawl] user agent and timeout), "
+        "find feeds, sitemaps, listing pages and the article URL pattern, check them on 5 "
+        "sample articles and print a commented [[sources]] block.",
+    )
+    draft.add_argument("url", help="the site's home page")
+    draft.add_argument("--name", help="source name (default: from the host)")
+    draft.add_argument(
+        "--write",
+        action="store_true",
+        help="append the entry to the config and save a sample article as its fixture",
+    )
+    draft.add_argument(
+        "--allow-private", action="store_true", help="allow a loopback or private address"
+    )
+    draft.add_argument(
+        "--fixtures",
+        type=Path,
+        help=f"fixtures folder for --write (default: {DEFAULT_ROOT} beside the config)",
+    )
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
+    """List the sources, or draft one (exit 1 on a bad outcome, with its reason)."""
+    if getattr(args, "action", None) == "draft":
+        return _draft(args, config)
     if args.json:
         print(
             json.dumps(
@@ -38,4 +76,23 @@ def run(args: argparse.Namespace, config: Config) -> int:
         for s in config.sources
     ]
     print(format_table(["name", "enabled", "title", "city", "discovery", "schedule", "url"], rows))
+    return 0
+
+
+def _draft(args: argparse.Namespace, config: Config) -> int:
+    now = datetime.now(UTC)
+    try:
+        draft = draft_source(
+            args.url, config, now=now, name=args.name, allow_private=args.allow_private
+        )
+    except DraftError as exc:
+        print(f"cityfeeds: {exc.kind}: {exc}", file=sys.stderr)
+        return 1
+    block = render_toml(draft)
+    print(block, end="")
+    if args.write:
+        written = append_to_config(config, block)
+        root = args.fixtures or config.root / DEFAULT_ROOT
+        fixture = save_sample_fixture(draft, written, root=root, now=now)
+        print(f"# appended to {config.path}; sample saved as {fixture}", file=sys.stderr)
     return 0

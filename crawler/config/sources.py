@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -53,6 +54,9 @@ class SourceSpec(_Strict):
     allow_private: bool = False
     selectors: dict[str, str] = {}
     site_names: list[str] = []
+    render: Literal["", "browser"] = ""
+    render_articles: bool = False
+    render_wait: str = ""
     schedule: str = ""
     max_pages_per_run: int | None = Field(default=None, ge=1)
     notes: str = ""
@@ -73,6 +77,19 @@ class SourceSpec(_Strict):
     @classmethod
     def _tz(cls, v: str) -> str:
         return _check_timezone(v) if v else v
+
+    @field_validator("render_wait")
+    @classmethod
+    def _render_wait(cls, v: str) -> str:
+        if v:
+            _check_selector("render_wait", "css:" + v.removeprefix("css:"))
+        return v.removeprefix("css:")
+
+    @model_validator(mode="after")
+    def _render(self) -> SourceSpec:
+        if (self.render_articles or self.render_wait) and not self.render:
+            raise ValueError('render_articles and render_wait need render = "browser"')
+        return self
 
     @field_validator("schedule")
     @classmethod

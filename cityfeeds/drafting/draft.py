@@ -1,0 +1,241 @@
+"""Draft a ``[[sources]]`` entry from a site's home page: discovery, article pattern, samples."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from cityfeeds.devtools.fixtures import ExtractionProfile
+from cityfeeds.drafting.fetch import DraftError, Page, PoliteFetcher, Unreachable
+from cityfeeds.drafting.pattern import LinkGroup, combined_pattern, group_links
+from cityfeeds.drafting.samples import (
+    MIN_BODY_CHARS,
+    FieldReport,
+    Sample,
+    extract_sample,
+    field_reports,
+    propose_selectors,
+)
+from cityfeeds.drafting.site import (
+    Found,
+    HtmlPage,
+    find_feeds,
+    find_sitemaps,
+    next_page_rule,
+    same_site,
+    section_links,
+)
+from crawler.config import Config
+from crawler.normalize.urls import host_of
+
+#: Link groups checked with the extractor, biggest first, and pages checked per group.
+MAX_GROUPS = 6
+PAGES_PER_GROUP = 3
+#: Sample articles extracted to check the finished draft.
+SAMPLES = 5
+#: Article links a navigation page needs to count as a listing.
+MIN_LISTING_LINKS = 3
+
+
+class NoArticlePattern(DraftError):
+    """No group of links reads as articles; the message lists what was tried."""
+
+    kind = "no_pattern"
+
+
+class NeedsJavaScript(DraftError):
+    """The page builds its links with JavaScript: suggest ``render = "browser"``."""
+
+    kind = "needs_javascript"
+
+
+@dataclass
+class Listing:
+    """A navigation page holding article links."""
+
+    url: str
+    articles: int
+    next_page: str = ""
+
+
+@dataclass
+class Draft:
+    """Everything found about a site, ready to print as a TOML block."""
+
+    name: str
+    title: str
+    url: str
+    language: str
+    allow_private: bool
+    feeds: list[Found]
+    sitemaps: list[Found]
+    listings: list[Listing]
+    pattern: str
+    groups: list[tuple[LinkGroup, int, int]]  # accepted groups: (group, articles, checked)
+    home_links: int
+    home_matches: int
+    samples: list[Sample]
+    reports: list[FieldReport]
+    selectors: dict[str, str] = field(default_factory=dict)
+    tried: list[str] = field(default_factory=list)
+
+
+def draft_source(
+    url: str,
+    config: Config,
+    *,
+    now: datetime,
+    name: str | None = None,
+    allow_private: bool = False,
+    fetcher: PoliteFetcher | None = None,
+) -> Draft:
+    """Draft a source for the site at ``url``; a DraftError subclass names a bad outcome."""
+    crawl = config.crawl
+    fetcher = fetcher or PoliteFetcher(
+        user_agent=crawl.user_agent,
+        timeout=crawl.timeout,
+        max_bytes=crawl.max_response_bytes,
+        delay=crawl.download_delay,
+        obey_robots=crawl.obey_robots,
+        allow_private=allow_private,
+    )
+    page = fetcher.fetch(url)
+    if not page.ok:
+        raise Unreachable(f"{url}: HTTP {page.status}")
+    home = HtmlPage.of(page)
+    tz = config.timezone
+    profile = ExtractionProfile(site_names=[home.title()] if home.title() else [], tz=tz)
+    feeds = find_feeds(fetcher, home, tz=tz, now=now)
+    sitemaps = find_sitemaps(fetcher, home, tz=tz, now=now)
+    sections = [HtmlPage.of(p) for u in section_links(home) if (p := fetcher.probe(u))]
+
+    home_links = [u for u in home.hrefs() if same_site(u, home.url)]
+    pool = list(home_links)
+    for section in sections:
+        pool += [u for u in section.hrefs() if same_site(u, home.url)]
+    for found in [*feeds, *sitemaps]:
+        pool += found.links
+    accepted, samples, tried = _article_groups(fetcher, group_links(pool), now, profile)
+    if not accepted:
+        _explain_no_pattern(home, home_links, tried)
+    pattern = combined_pattern([g for g, _, _ in accepted])
+    regex = re.compile(pattern)
+
+    listings = []
+    for section in sections:
+        count = sum(1 for u in section.hrefs() if regex.search(u))
+        if count >= MIN_LISTING_LINKS:
+            listings.append(Listing(section.url, count, next_page_rule(section)))
+    home_matches = sum(1 for u in home_links if regex.search(u))
+    if not listings and home_matches >= MIN_LISTING_LINKS and not (feeds or sitemaps):
+        listings.append(Listing(home.url, home_matches, next_page_rule(home)))
+
+    samples = _more_samples(fetcher, samples, pool, regex, now, profile)
+    selectors = propose_selectors(samples, now=now, profile=profile)
+    return Draft(
+        name=name or default_name(url),
+        title=home.title([s.body for s in samples]) or host_of(url),
+        url=page.url,
+        language=home.language() or "ru",
+        allow_private=allow_private,
+        feeds=feeds,
+        sitemaps=sitemaps,
+        listings=listings,
+        pattern=pattern,
+        groups=accepted,
+        home_links=len(home_links),
+        home_matches=home_matches,
+        samples=samples,
+        reports=field_reports(samples),
+        selectors=selectors,
+        tried=tried,
+    )
+
+
+def default_name(url: str) -> str:
+    """A source name from the host: ``www.m24.ru`` -> ``m24``."""
+    host = host_of(url).removeprefix("www.")
+    label = host if re.fullmatch(r"[\d.]+", host) else host.split(".")[0]
+    return re.sub(r"[^a-z0-9_-]+", "-", label.lower()).strip("-")[:64] or "site"
+
+
+def _article_groups(
+    fetcher: PoliteFetcher, groups: list[LinkGroup], now: datetime, profile: ExtractionProfile
+) -> tuple[list[tuple[LinkGroup, int, int]], list[Sample], list[str]]:
+    """The link groups whose checked pages are mostly articles, their samples, what was tried."""
+    accepted: list[tuple[LinkGroup, int, int]] = []
+    samples: list[Sample] = []
+    tried: list[str] = []
+    for group in [g for g in groups if len(g.urls) >= 2][:MAX_GROUPS]:
+        checked = [_sample(fetcher, u, now, profile) for u in _spread(group.urls)]
+        pages = [s for s in checked if s is not None]
+        articles = [s for s in pages if s.is_article]
+        missing = sorted({m for s in pages for m in s.missing})
+        tried.append(
+            f"{group.label} ({len(group.urls)} links): {len(articles)}/{len(pages)} pages are "
+            "articles" + (f" (missing {', '.join(missing)})" if missing else "")
+        )
+        if pages and len(articles) * 3 >= len(pages) * 2:
+            accepted.append((group, len(articles), len(pages)))
+            samples += articles
+    return accepted, samples, tried
+
+
+def _spread(urls: list[str]) -> list[str]:
+    """Up to PAGES_PER_GROUP links from the start, middle and end of a group."""
+    if len(urls) <= PAGES_PER_GROUP:
+        return list(urls)
+    picks = [urls[round(i * (len(urls) - 1) / (PAGES_PER_GROUP - 1))] for i in range(3)]
+    return list(dict.fromkeys(picks))
+
+
+def _sample(
+    fetcher: PoliteFetcher, url: str, now: datetime, profile: ExtractionProfile
+) -> Sample | None:
+    page: Page | None = fetcher.probe(url)
+    if page is None:
+        return None
+    charset = re.search(r"charset=([\w-]+)", page.content_type, re.I)
+    return extract_sample(
+        page.body, page.url, now=now, profile=profile, charset=charset.group(1) if charset else None
+    )
+
+
+def _more_samples(
+    fetcher: PoliteFetcher,
+    samples: list[Sample],
+    pool: list[str],
+    regex: re.Pattern[str],
+    now: datetime,
+    profile: ExtractionProfile,
+) -> list[Sample]:
+    """SAMPLES article pages matching the pattern (those already checked count)."""
+    out = list(samples[:SAMPLES])
+    seen = {s.url for s in out}
+    for url in dict.fromkeys(pool):
+        if len(out) >= SAMPLES:
+            break
+        if url in seen or not regex.search(url):
+            continue
+        sample = _sample(fetcher, url, now, profile)
+        seen.add(url)
+        if sample is not None:
+            out.append(sample)
+    return out
+
+
+def _explain_no_pattern(home: HtmlPage, links: list[str], tried: list[str]) -> None:
+    scripts, chars = home.scripts(), home.text_chars()
+    if scripts and (len(links) < 5 or chars < 200):
+        raise NeedsJavaScript(
+            f"{home.url} has {len(links)} links and {chars} characters of text but {scripts} "
+            'scripts: its content is built by JavaScript. Try render = "browser" with a '
+            "listings entry and an article_pattern written by hand."
+        )
+    what = "; ".join(tried) if tried else "no group of two or more links with a variable path"
+    raise NoArticlePattern(
+        f"no article pattern found among {len(links)} links of {home.url} "
+        f"(tried: {what}). An article needs a title, a date and {MIN_BODY_CHARS}+ characters "
+        "of text."
+    )

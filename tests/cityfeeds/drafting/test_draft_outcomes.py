@@ -1,0 +1,94 @@
+"""`sources draft` names each bad outcome clearly: unreachable, robots, no pattern, JavaScript."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from drafting_sites import HTML, feed_only_site, page_html
+
+from cityfeeds.cli import main
+from cityfeeds.devtools.demo_site import SiteServer
+from tests.conftest import write_site_config
+
+
+@pytest.fixture
+def server() -> Iterator[SiteServer]:
+    site = SiteServer().start()
+    try:
+        yield site
+    finally:
+        site.stop()
+
+
+def _draft(tmp_path: Path, url: str, *extra: str) -> list[str]:
+    cfg = write_site_config(tmp_path, url, sources=[])
+    return ["--config", str(cfg), "sources", "draft", url, *extra]
+
+
+def test_unreachable_site(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed again: nothing listens there
+    assert main(_draft(tmp_path, f"http://127.0.0.1:{port}/", "--allow-private")) == 1
+    assert "cityfeeds: unreachable: " in capsys.readouterr().err
+
+
+def test_robots_txt_forbids(
+    server: SiteServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server.files, _ = feed_only_site(server.base_url)
+    server.files["/robots.txt"] = (b"User-agent: *\nDisallow: /\n", "text/plain")
+    assert main(_draft(tmp_path, server.base_url, "--allow-private")) == 1
+    assert "cityfeeds: robots: robots.txt of 127.0.0.1 forbids" in capsys.readouterr().err
+    assert server.requests == ["/robots.txt"]  # the home page itself was never fetched
+
+
+def test_private_address_needs_allow_private(
+    server: SiteServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server.files, _ = feed_only_site(server.base_url)
+    assert main(_draft(tmp_path, server.base_url)) == 1
+    assert "cityfeeds: blocked: " in capsys.readouterr().err
+    assert server.requests == []
+
+
+def test_no_article_pattern_says_what_was_tried(
+    server: SiteServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pages = ["/info/kak-nas-nayti-na-karte/", "/info/chasto-zadavaemye-voprosy/"]
+    server.files = {p: (page_html("Справка", [("/", "Главная")]), HTML) for p in pages}
+    server.files["/"] = (page_html("Сайт", [(p, "справка") for p in pages]), HTML)
+    assert main(_draft(tmp_path, server.base_url, "--allow-private")) == 1
+    err = capsys.readouterr().err
+    assert "cityfeeds: no_pattern: no article pattern found among 2 links" in err
+    assert "/info/{slug} (2 links): 0/2 pages are articles (missing body, published)" in err
+
+
+def test_page_built_by_javascript(
+    server: SiteServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    home = (
+        b'<!DOCTYPE html><html><head><script src="/app.js"></script></head>'
+        b'<body><div id="app"></div></body></html>'
+    )
+    server.files = {"/": (home, HTML), "/app.js": (b"fetch('/api/news')", "text/javascript")}
+    assert main(_draft(tmp_path, server.base_url, "--allow-private")) == 1
+    err = capsys.readouterr().err
+    assert "cityfeeds: needs_javascript: " in err and 'render = "browser"' in err
+
+
+def test_write_refuses_an_entry_the_config_would_reject(
+    server: SiteServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server.files, _ = feed_only_site(server.base_url)
+    cfg = write_site_config(tmp_path, server.base_url)  # has a source called "demo"
+    before = cfg.read_text(encoding="utf-8")
+    argv = ["--config", str(cfg), "sources", "draft", server.base_url, "--allow-private"]
+    argv += ["--name", "demo", "--write", "--fixtures", str(tmp_path / "fixtures")]
+    assert main(argv) == 2
+    assert "duplicate source name 'demo'" in capsys.readouterr().err
+    assert cfg.read_text(encoding="utf-8") == before
+    assert not (tmp_path / "fixtures").exists()

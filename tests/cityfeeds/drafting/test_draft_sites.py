@@ -1,0 +1,84 @@
+"""`sources draft --write` on loopback sites of four shapes, each entry then crawled as written."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from drafting_sites import Files, feed_only_site, listings_site, sitemap_only_site
+
+from cityfeeds.cli import main
+from cityfeeds.devtools.demo_site import STORIES, SiteServer, article_path, build_site
+from crawler.config import load_config
+from crawler.normalize.urls import url_identity
+from crawler.runner import crawl_subprocess
+from crawler.storage import Store
+from tests.conftest import write_site_config
+
+pytestmark = pytest.mark.slow
+
+
+def _demo(base: str) -> tuple[Files, list[str]]:
+    return build_site(base), [article_path(s) for s in STORIES]
+
+
+SHAPES: dict[str, Callable[[str], tuple[Files, list[str]]]] = {
+    "demo": _demo,  # feed + sitemap + listing pages (cityfeeds demo's site)
+    "feed-only": feed_only_site,
+    "sitemap-only": sitemap_only_site,
+    "listings-only": listings_site,
+}
+
+
+def _config_without_sources(tmp_path: Path, base_url: str) -> Path:
+    cfg = write_site_config(tmp_path, base_url, sources=[])
+    # tomli_w writes the empty list inline, which a [[sources]] table cannot extend.
+    text = cfg.read_text(encoding="utf-8").replace("sources = []\n", "")
+    cfg.write_text("# a comment the draft must keep\n" + text, encoding="utf-8")
+    return cfg
+
+
+@pytest.fixture
+def server() -> Iterator[SiteServer]:
+    site = SiteServer().start()
+    try:
+        yield site
+    finally:
+        site.stop()
+
+
+@pytest.mark.parametrize("shape", list(SHAPES))
+def test_drafted_entry_crawls_the_site(
+    shape: str, server: SiteServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server.files, paths = SHAPES[shape](server.base_url)
+    cfg = _config_without_sources(tmp_path, server.base_url)
+    fixtures = tmp_path / "fixtures"
+    argv = ["--config", str(cfg), "sources", "draft", server.base_url, "--allow-private"]
+    argv += ["--name", "drafted", "--write", "--fixtures", str(fixtures)]
+    assert main(argv) == 0
+    block = capsys.readouterr().out
+    assert "[[sources]]" in block and "article_pattern" in block
+    assert "5/5 samples extracted with title, date, body" in block
+    if shape == "listings-only":
+        assert "#   checked /authors/{slug} (2 links): 0/2 pages are articles" in block
+
+    config = load_config(cfg)  # the written file loads, with the drafted source in it
+    assert config.source("drafted").article_pattern
+    written = cfg.read_text(encoding="utf-8")
+    assert written.startswith("# a comment the draft must keep\n")
+    assert "# article_pattern (sure)" in written
+    saved = list((fixtures / "drafted").glob("*.html"))
+    assert len(saved) == 1 and (fixtures / "drafted" / f"{saved[0].stem}.expected.json").exists()
+
+    outcome = crawl_subprocess(config, ["drafted"], timeout=120)
+    assert outcome.runs["drafted"]["status"] == "ok", outcome.runs
+    store = Store.open(config.database_url)
+    try:
+        stored = store.known_urls("drafted")
+    finally:
+        store.close()
+    articles = {url_identity(server.base_url.rstrip("/") + p) for p in paths}
+    assert stored <= articles, f"not articles: {stored - articles}"
+    assert len(stored) >= 0.95 * len(articles), f"missing: {articles - stored}"

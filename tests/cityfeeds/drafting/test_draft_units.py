@@ -1,0 +1,115 @@
+"""The drafting parts on their own: path shapes, selector proposals, the fetcher's pace."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+import pytest
+
+from cityfeeds.devtools.demo_site import SiteServer
+from cityfeeds.devtools.fixtures import ExtractionProfile
+from cityfeeds.drafting.fetch import PoliteFetcher, Unreachable
+from cityfeeds.drafting.pattern import combined_pattern, group_links, shape_of
+from cityfeeds.drafting.samples import Sample, propose_selectors
+from crawler.models import ArticleData
+
+NOW = datetime(2026, 12, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("url", "label"),
+    [
+        ("https://s.ru/news/1001-elektrobusy-vyshli", "/news/{n}-{slug}"),
+        ("https://s.ru/2026/11/20/novyi-most-otkryt/", "/{n}/{n}/{n}/{slug}"),
+        ("https://s.ru/a/7001/", "/a/{n}"),
+        ("https://s.ru/stories/novost-rayona-1.html", "/stories/{slug}.html"),
+        ("https://s.ru/news/", None),  # fixed words: a section
+        ("https://s.ru/", None),
+        ("https://s.ru/news/?page=2", None),
+        ("https://s.ru/img/photo-of-the-day.jpg", None),
+    ],
+)
+def test_shape_of(url: str, label: str | None) -> None:
+    found = shape_of(url)
+    assert (("/" + "/".join(found[0])) if found else None) == label
+
+
+def test_pattern_matches_its_groups_and_nothing_else() -> None:
+    urls = [
+        "https://s.ru/news/1001-elektrobusy-vyshli",
+        "https://s.ru/news/1002-tramvai-vityaz",
+        "https://s.ru/tag/transport",
+        "https://s.ru/news/",
+    ]
+    groups = group_links(urls)
+    assert [(g.label, len(g.urls)) for g in groups] == [("/news/{n}-{slug}", 2)]
+    pattern = re.compile(combined_pattern(groups))
+    assert [bool(pattern.search(u)) for u in urls] == [True, True, False, False]
+    assert not pattern.search("https://s.ru/news/1001-elektrobusy-vyshli/comments/5")
+
+
+def _page(i: int, *, stamp: bool = True) -> bytes:
+    text = "Городские службы сообщили о завершении работ на улице. " * 6
+    date = f'<span class="pub">{i + 3} ноября 2026, 10:15</span>' if stamp else ""
+    return (
+        f'<html><body><h1>Заголовок {i}</h1><div class="txt"><p>{text}</p></div>'
+        f"<footer>{date}</footer></body></html>"
+    ).encode()
+
+
+def _missing_date(i: int, *, stamp: bool = True) -> Sample:
+    url = f"https://s.ru/news/{i}-x-y"
+    # What a generic layer that missed the date leaves: title and text, no ``published``.
+    return Sample(url, _page(i, stamp=stamp), ArticleData(url, title="t", text="x" * 300))
+
+
+def test_selector_proposed_for_a_missed_field_and_verified_on_every_sample() -> None:
+    samples = [_missing_date(i) for i in range(3)]
+    proposed = propose_selectors(samples, now=NOW, profile=ExtractionProfile())
+    assert proposed == {"published": "css:span.pub"}
+
+
+def test_no_selector_when_one_sample_lacks_it() -> None:
+    samples = [_missing_date(0), _missing_date(1), _missing_date(2, stamp=False)]
+    assert propose_selectors(samples, now=NOW, profile=ExtractionProfile()) == {}
+
+
+def test_no_selector_for_fields_the_generic_layers_found() -> None:
+    url = "https://s.ru/news/1-x-y"
+    found = ArticleData(url, title="t", text="x" * 300, published=NOW)
+    assert (
+        propose_selectors([Sample(url, _page(1), found)], now=NOW, profile=ExtractionProfile())
+        == {}
+    )
+
+
+def test_fetcher_waits_the_crawl_delay_of_robots_txt() -> None:
+    site = SiteServer().start()
+    site.files = {
+        "/robots.txt": (b"User-agent: *\nCrawl-delay: 4\n", "text/plain"),
+        "/": (b"<html></html>", "text/html"),
+        "/a": (b"<html></html>", "text/html"),
+    }
+    slept: list[float] = []
+    fetcher = PoliteFetcher(
+        user_agent="cityfeeds-test", timeout=5, max_bytes=1000, delay=1.0,
+        allow_private=True, sleep=slept.append, clock=lambda: 100.0,
+    )  # fmt: skip
+    try:
+        assert fetcher.fetch(site.base_url).ok and fetcher.fetch(site.base_url + "a").ok
+    finally:
+        site.stop()
+    assert site.requests == ["/robots.txt", "/", "/a"]
+    assert slept == [4.0, 4.0]  # the clock stands still: each wait is the whole delay
+
+
+def test_fetcher_refuses_a_body_over_the_size_cap() -> None:
+    site = SiteServer().start()
+    site.files = {"/": (b"x" * 2000, "text/html"), "/robots.txt": (b"", "text/plain")}
+    fetcher = PoliteFetcher(user_agent="t", timeout=5, max_bytes=1000, allow_private=True)
+    try:
+        with pytest.raises(Unreachable, match="larger than 1000 bytes"):
+            fetcher.fetch(site.base_url)
+    finally:
+        site.stop()
