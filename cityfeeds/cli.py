@@ -38,7 +38,7 @@ COMMANDS: dict[str, str] = {
     "record": "fetch one article page and save it as a fixture with its expected fields",
     "run": "run the service: crawl each source on its schedule, rebuild and serve the feeds",
     "serve": "serve the output directory (feeds, index page, OPML) over HTTP",
-    "sources": "list configured sources and their discovery methods (`sources draft URL`: a new one)",
+    "sources": "list configured sources and their discovery methods (`sources draft URL`)",
     "stories": "list recent stories (reports of one event by several sources) and why they joined",
     "status": "show each source's last run, result, failures, next run and newest article (--json)",
     "topics": "list configured topics with their article counts",

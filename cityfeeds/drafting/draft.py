@@ -6,7 +6,6 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from cityfeeds.devtools.fixtures import ExtractionProfile
 from cityfeeds.drafting.fetch import DraftError, Page, PoliteFetcher, Unreachable
 from cityfeeds.drafting.pattern import LinkGroup, combined_pattern, group_links
 from cityfeeds.drafting.samples import (
@@ -28,6 +27,7 @@ from cityfeeds.drafting.site import (
 )
 from crawler.config import Config
 from crawler.normalize.urls import host_of
+from crawler.profile import SourceProfile
 
 #: Link groups checked with the extractor, biggest first, and pages checked per group.
 MAX_GROUPS = 6
@@ -105,7 +105,7 @@ def draft_source(
         raise Unreachable(f"{url}: HTTP {page.status}")
     home = HtmlPage.of(page)
     tz = config.timezone
-    profile = ExtractionProfile(site_names=[home.title()] if home.title() else [], tz=tz)
+    profile = SourceProfile(site_names=(home.title(),) if home.title() else (), timezone=tz)
     feeds = find_feeds(fetcher, home, tz=tz, now=now)
     sitemaps = find_sitemaps(fetcher, home, tz=tz, now=now)
     sections = [HtmlPage.of(p) for u in section_links(home) if (p := fetcher.probe(u))]
@@ -161,7 +161,7 @@ def default_name(url: str) -> str:
 
 
 def _article_groups(
-    fetcher: PoliteFetcher, groups: list[LinkGroup], now: datetime, profile: ExtractionProfile
+    fetcher: PoliteFetcher, groups: list[LinkGroup], now: datetime, profile: SourceProfile
 ) -> tuple[list[tuple[LinkGroup, int, int]], list[Sample], list[str]]:
     """The link groups whose checked pages are mostly articles, their samples, what was tried."""
     accepted: list[tuple[LinkGroup, int, int]] = []
@@ -191,7 +191,7 @@ def _spread(urls: list[str]) -> list[str]:
 
 
 def _sample(
-    fetcher: PoliteFetcher, url: str, now: datetime, profile: ExtractionProfile
+    fetcher: PoliteFetcher, url: str, now: datetime, profile: SourceProfile
 ) -> Sample | None:
     page: Page | None = fetcher.probe(url)
     if page is None:
@@ -208,7 +208,7 @@ def _more_samples(
     pool: list[str],
     regex: re.Pattern[str],
     now: datetime,
-    profile: ExtractionProfile,
+    profile: SourceProfile,
 ) -> list[Sample]:
     """SAMPLES article pages matching the pattern (those already checked count)."""
     out = list(samples[:SAMPLES])

@@ -7,14 +7,10 @@ import os
 from datetime import datetime
 from pathlib import Path
 
-from cityfeeds.devtools.fixtures import (
-    ExtractionProfile,
-    load_fixtures,
-    record_fixture,
-    write_expected,
-)
+from cityfeeds.devtools.fixtures import load_fixtures, record_fixture, write_expected
 from cityfeeds.drafting.draft import Draft
 from crawler.config import Config, parse_config
+from crawler.profile import SourceProfile
 
 
 def _str(value: str) -> str:
@@ -110,11 +106,6 @@ def save_sample_fixture(draft: Draft, config: Config, *, root: Path, now: dateti
     sample = next(s for s in draft.samples if s.is_article)
     path = record_fixture(sample.body, sample.url, draft.name, now, root=root)
     fixture = next(f for f in load_fixtures(root) if f.path == path)
-    source = config.source(draft.name)
-    profile = ExtractionProfile(
-        selectors=dict(source.selectors),
-        site_names=[*source.site_names, source.title],
-        tz=source.timezone or config.timezone,
-    )
-    write_expected(fixture, profile)
+    # The profile the crawl will use: the one built from the validated config.
+    write_expected(fixture, SourceProfile.from_config(config, config.source(draft.name)))
     return path

@@ -7,11 +7,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from cityfeeds.devtools.fixtures import ExtractionProfile
 from cityfeeds.drafting.site import html_tree
 from crawler.extraction import extract_article
 from crawler.models import ArticleData
 from crawler.normalize.dates import parse_date
+from crawler.profile import SourceProfile
 
 #: An article has a title, a date and at least this much text.
 MIN_BODY_CHARS = 200
@@ -55,14 +55,14 @@ class Sample:
 
 
 def extract_sample(
-    body: bytes, url: str, *, now: datetime, profile: ExtractionProfile, charset: str | None = None
+    body: bytes, url: str, *, now: datetime, profile: SourceProfile, charset: str | None = None
 ) -> Sample:
     """Extract ``body`` exactly as a crawl of the drafted source would."""
     data = extract_article(
         body,
         url,
         now=now,
-        tz=profile.tz,
+        tz=profile.timezone,
         selectors=profile.selectors,
         site_names=profile.site_names,
         header_charset=charset,
@@ -95,7 +95,7 @@ def field_reports(samples: Sequence[Sample]) -> list[FieldReport]:
 
 
 def propose_selectors(
-    samples: Sequence[Sample], *, now: datetime, profile: ExtractionProfile
+    samples: Sequence[Sample], *, now: datetime, profile: SourceProfile
 ) -> dict[str, str]:
     """CSS selectors for the needed fields the generic layers miss on some sample.
 
@@ -106,11 +106,11 @@ def propose_selectors(
     for name in NEEDED_FIELDS:
         if all(s.value(name) for s in samples):
             continue
-        for candidate in _candidates(samples, name, tz=profile.tz, now=now):
-            trial = ExtractionProfile(
+        for candidate in _candidates(samples, name, tz=profile.timezone, now=now):
+            trial = SourceProfile(
                 selectors={**profile.selectors, **proposed, name: candidate},
                 site_names=profile.site_names,
-                tz=profile.tz,
+                timezone=profile.timezone,
             )
             checked = [extract_sample(s.body, s.url, now=now, profile=trial) for s in samples]
             if all(c.value(name) and c.layer(name) == "selector" for c in checked):

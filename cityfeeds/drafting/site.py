@@ -15,11 +15,11 @@ from cityfeeds.drafting.fetch import Page, PoliteFetcher
 from crawler.discovery import (
     DiscoveryError,
     UnsafeXMLError,
-    absolute_url,
     parse_feed,
     parse_sitemap,
     sniff_kind,
 )
+from crawler.discovery.links import absolute_url
 from crawler.normalize.encoding import decode_html
 from crawler.normalize.urls import host_of, is_http_url, registered_domain_matches
 

@@ -12,6 +12,7 @@ import os
 import shutil
 from typing import Any
 
+import crawler.settings as project
 from crawler.config import Config, SourceSpec
 
 ENV_CHROMIUM = "CITYFEEDS_CHROMIUM"
@@ -61,8 +62,6 @@ def browser_settings(config: Config, sources: list[SourceSpec]) -> dict[str, Any
     and closed with the crawl; the context is made per request's meta, never at start-up, so
     a crawl without rendered pages starts no browser.
     """
-    import crawler.settings as project
-
     path = check_browser(sources)
     return {
         "DOWNLOAD_HANDLERS": {**project.DOWNLOAD_HANDLERS, "http": HANDLER, "https": HANDLER},

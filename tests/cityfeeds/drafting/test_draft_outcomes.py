@@ -10,7 +10,7 @@ import pytest
 from drafting_sites import HTML, feed_only_site, page_html
 
 from cityfeeds.cli import main
-from cityfeeds.devtools.demo_site import SiteServer
+from cityfeeds.devtools.demo_server import SiteServer
 from tests.conftest import write_site_config
 
 

@@ -9,11 +9,12 @@ import pytest
 from drafting_sites import Files, feed_only_site, listings_site, sitemap_only_site
 
 from cityfeeds.cli import main
-from cityfeeds.devtools.demo_site import STORIES, SiteServer, article_path, build_site
+from cityfeeds.devtools.demo_server import SiteServer
+from cityfeeds.devtools.demo_site import STORIES, article_path, build_site
 from crawler.config import load_config
 from crawler.normalize.urls import url_identity
-from crawler.runner import crawl_subprocess
 from crawler.storage import Store
+from crawler.supervisor import crawl_subprocess
 from tests.conftest import write_site_config
 
 pytestmark = pytest.mark.slow

@@ -7,12 +7,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-from cityfeeds.devtools.demo_site import SiteServer
-from cityfeeds.devtools.fixtures import ExtractionProfile
+from cityfeeds.devtools.demo_server import SiteServer
 from cityfeeds.drafting.fetch import PoliteFetcher, Unreachable
 from cityfeeds.drafting.pattern import combined_pattern, group_links, shape_of
 from cityfeeds.drafting.samples import Sample, propose_selectors
 from crawler.models import ArticleData
+from crawler.profile import SourceProfile
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 
@@ -66,22 +66,19 @@ def _missing_date(i: int, *, stamp: bool = True) -> Sample:
 
 def test_selector_proposed_for_a_missed_field_and_verified_on_every_sample() -> None:
     samples = [_missing_date(i) for i in range(3)]
-    proposed = propose_selectors(samples, now=NOW, profile=ExtractionProfile())
+    proposed = propose_selectors(samples, now=NOW, profile=SourceProfile())
     assert proposed == {"published": "css:span.pub"}
 
 
 def test_no_selector_when_one_sample_lacks_it() -> None:
     samples = [_missing_date(0), _missing_date(1), _missing_date(2, stamp=False)]
-    assert propose_selectors(samples, now=NOW, profile=ExtractionProfile()) == {}
+    assert propose_selectors(samples, now=NOW, profile=SourceProfile()) == {}
 
 
 def test_no_selector_for_fields_the_generic_layers_found() -> None:
     url = "https://s.ru/news/1-x-y"
     found = ArticleData(url, title="t", text="x" * 300, published=NOW)
-    assert (
-        propose_selectors([Sample(url, _page(1), found)], now=NOW, profile=ExtractionProfile())
-        == {}
-    )
+    assert propose_selectors([Sample(url, _page(1), found)], now=NOW, profile=SourceProfile()) == {}
 
 
 def test_fetcher_waits_the_crawl_delay_of_robots_txt() -> None:

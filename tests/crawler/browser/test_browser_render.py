@@ -20,12 +20,12 @@ from pathlib import Path
 import pytest
 from js_site import ARTICLES, article_path, js_site, js_source
 
-from cityfeeds.devtools.demo_site import SiteServer
+from cityfeeds.devtools.demo_server import SiteServer
 from crawler.browser import chromium_executable
 from crawler.config import load_config
 from crawler.normalize.urls import url_identity
-from crawler.runner import CrawlOutcome, crawl_subprocess
 from crawler.storage import Store
+from crawler.supervisor import CrawlOutcome, crawl_subprocess
 from tests.conftest import write_site_config
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]

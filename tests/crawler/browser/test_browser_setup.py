@@ -67,7 +67,7 @@ def test_browser_settings_point_playwright_at_the_system_chromium(
     assert launch["executable_path"] == str(chromium) and launch["headless"] is True
     handlers = settings["DOWNLOAD_HANDLERS"]
     assert handlers["https"].startswith("scrapy_playwright") and handlers["file"] is None
-    assert "crawler.middlewares.SafetyMiddleware" in settings["DOWNLOADER_MIDDLEWARES"]
+    assert "crawler.middlewares.safety.SafetyMiddleware" in settings["DOWNLOADER_MIDDLEWARES"]
 
 
 @pytest.mark.parametrize(
