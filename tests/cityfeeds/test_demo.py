@@ -30,12 +30,12 @@ import pytest
 from lxml import etree
 
 from cityfeeds.cli import main
-from cityfeeds.devtools.demo_site import (
+from cityfeeds.devtools.demo_site import article_path
+from cityfeeds.devtools.demo_stories import (
     PARTNER_PREFIX,
     PARTNER_REWRITES,
     PARTNER_STORIES,
     STORIES,
-    article_path,
 )
 from tests.conftest import ROOT
 
