@@ -46,15 +46,9 @@ from crawler.models import Article
 from crawler.normalize.urls import url_identity
 from crawler.storage import Store
 from crawler.storage.schema import articles, stories, story_members
-from crawler.stories import (
-    Fingerprinter,
-    Member,
-    StoryIndex,
-    StorySettings,
-    fingerprint,
-    minhash,
-    signature_bytes,
-)
+from crawler.stories.features import Fingerprinter, fingerprint
+from crawler.stories.index import Member, StoryIndex, minhash, signature_bytes
+from crawler.stories.settings import StorySettings
 from crawler.topics.morph import Lemmatizer
 
 LABELLED = Path(__file__).resolve().parents[1] / "tests/fixtures/stories/labelled.jsonl"

@@ -13,7 +13,7 @@ from stories_samples import ROUTE_776_M24, ROUTE_776_MOS, ROUTE_812, report
 
 from cityfeeds.cli import main
 from crawler.storage import Store
-from crawler.stories import StorySettings
+from crawler.stories.settings import StorySettings
 from tests.conftest import ROOT
 
 

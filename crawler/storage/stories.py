@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, delete, func, insert, select, text, update
@@ -24,17 +24,9 @@ from sqlalchemy.engine import Connection
 from crawler.models import Article
 from crawler.storage.engine import Database, retry_locked
 from crawler.storage.schema import article_topics, articles, stories, story_members
-from crawler.stories import (
-    TEXT_CHARS,
-    Fingerprint,
-    Fingerprinter,
-    Member,
-    StoryIndex,
-    StorySettings,
-    minhash,
-    signature_bytes,
-    signature_from_bytes,
-)
+from crawler.stories.features import TEXT_CHARS, Fingerprint, Fingerprinter
+from crawler.stories.index import Member, StoryIndex, minhash, signature_bytes, signature_from_bytes
+from crawler.stories.settings import StorySettings
 
 logger = logging.getLogger(__name__)
 
@@ -121,7 +113,8 @@ class StoryStore(Database):
             with self._write() as conn:
                 self._lock_assignments(conn)
                 index = self._caught_up_index(conn, settings, now)
-                return [self._assign_one(conn, index, p, now) for p in prepared]
+                outside: dict[datetime, StoryIndex] = {}
+                return [self._assign_one(conn, index, p, now, outside) for p in prepared]
 
         try:
             return retry_locked(run)
@@ -163,8 +156,17 @@ class StoryStore(Database):
         return index
 
     def _assign_one(
-        self, conn: Connection, index: StoryIndex, p: _Prepared, now: datetime
+        self,
+        conn: Connection,
+        index: StoryIndex,
+        p: _Prepared,
+        now: datetime,
+        outside: dict[datetime, StoryIndex] | None = None,
     ) -> StoryAssignment:
+        """Assign one report; ``outside`` caches, per UTC day, the stored members around the
+        reports published before the live index's window (a first crawl reads old articles
+        from sitemaps: one store read per day, not per report)."""
+        outside = {} if outside is None else outside
         if (
             p.article_id in index.members
             or conn.execute(
@@ -178,9 +180,10 @@ class StoryStore(Database):
         if index.covers(p.published):
             match = index.best_match(p.fingerprint, p.signature, p.published, p.source)
         else:
-            match = _window_from_store(conn, index.settings, p.published).best_match(
-                p.fingerprint, p.signature, p.published, p.source
-            )
+            day = _utc_day(p.published)
+            if day not in outside:
+                outside[day] = _window_from_store(conn, index.settings, day, day + _DAY)
+            match = outside[day].best_match(p.fingerprint, p.signature, p.published, p.source)
         evidence: tuple[str, ...]
         if match is None:
             story_id = conn.execute(
@@ -213,10 +216,13 @@ class StoryStore(Database):
         conn.execute(
             update(articles).where(articles.c.id == p.article_id).values(story_id=story_id)
         )
+        member = Member(p.article_id, story_id, p.source, p.published, p.fingerprint, p.signature)
         if index.since is None or p.published >= index.since:
-            index.add(
-                Member(p.article_id, story_id, p.source, p.published, p.fingerprint, p.signature)
-            )
+            index.add(member)
+        for day, old in outside.items():
+            # What this call assigned is matched by the reports after it, as it is in ``index``.
+            if day - index.settings.window <= p.published <= day + _DAY + index.settings.window:
+                old.add(member)
         return StoryAssignment(p.article_id, story_id, match is None, matched_id, evidence)
 
     def recluster_stories(
@@ -345,17 +351,28 @@ class StoryStore(Database):
 _OUTSIDE_LIMIT = 20_000
 
 
+_DAY = timedelta(days=1)
+
+
+def _utc_day(value: datetime) -> datetime:
+    """Midnight UTC of ``value``'s UTC day."""
+    return value.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
 def _window_from_store(
-    conn: Connection, settings: StorySettings, published: datetime
+    conn: Connection, settings: StorySettings, start: datetime, end: datetime | None = None
 ) -> StoryIndex:
-    """An index of the stored members published within the window of ``published``."""
+    """An index of the stored members published within the window of ``start`` … ``end``
+    (one instant when ``end`` is None); :meth:`StoryIndex.candidates` keeps, for each report,
+    only the members within its own window."""
+    end = start if end is None else end
     index = StoryIndex(settings)
     rows = conn.execute(
         select(*_MEMBER_COLUMNS)
         .join(articles, articles.c.id == story_members.c.article_id)
         .where(
-            story_members.c.published >= published - settings.window,
-            story_members.c.published <= published + settings.window,
+            story_members.c.published >= start - settings.window,
+            story_members.c.published <= end + settings.window,
         )
         .order_by(story_members.c.published.desc())
         .limit(_OUTSIDE_LIMIT)

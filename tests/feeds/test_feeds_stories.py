@@ -14,7 +14,7 @@ from stories_samples import ROUTE_776_M24, ROUTE_776_MOS, ROUTE_812, T0, report
 
 from crawler.models import Article
 from crawler.storage import Store
-from crawler.stories import StorySettings
+from crawler.stories.settings import StorySettings
 from feeds.build import build_feeds
 
 ATOM = "{http://www.w3.org/2005/Atom}"

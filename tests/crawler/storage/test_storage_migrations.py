@@ -12,7 +12,7 @@ from crawler.normalize.html import SANITIZE_POLICY
 from crawler.storage import Store
 from crawler.storage.migrations import SCHEMA_VERSION
 from crawler.storage.schema import metadata, schema_version
-from crawler.stories import StorySettings
+from crawler.stories.settings import StorySettings
 
 
 def test_migrate_is_idempotent(db_url: str) -> None:

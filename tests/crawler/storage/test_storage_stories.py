@@ -11,7 +11,7 @@ from stories_samples import ROUTE_776_M24, ROUTE_776_MOS, ROUTE_812, T0, report
 from crawler.models import Article
 from crawler.storage import Store
 from crawler.storage.schema import articles, stories
-from crawler.stories import StorySettings
+from crawler.stories.settings import StorySettings
 
 SETTINGS = StorySettings()
 

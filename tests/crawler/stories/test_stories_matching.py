@@ -17,17 +17,10 @@ from stories_samples import (
     TRAM_SHABOLOVKA,
 )
 
-from crawler.stories import (
-    Fingerprint,
-    Member,
-    StoryIndex,
-    StorySettings,
-    compare,
-    fingerprint,
-    minhash,
-    signature_bytes,
-    signature_from_bytes,
-)
+from crawler.stories.features import Fingerprint, fingerprint
+from crawler.stories.index import Member, StoryIndex, minhash, signature_bytes, signature_from_bytes
+from crawler.stories.settings import StorySettings
+from crawler.stories.verify import compare
 from crawler.topics.morph import Lemmatizer
 
 LEMMATIZER = Lemmatizer()
