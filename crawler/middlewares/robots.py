@@ -98,9 +98,9 @@ class PoliteRobotsTxtMiddleware:
             # AutoThrottle would lower the delay below what the site asked for.
             request.meta["autothrottle_dont_adjust_delay"] = True
 
-    def check(self, rp: Rules | None, request: Request) -> None:
+    def check(self, rp: Rules, request: Request) -> None:
         """Raise Blocked if ``rp`` forbids ``request`` (counted by the reason it was refused)."""
-        if rp is None or request.meta.get("dont_obey_robotstxt"):
+        if request.meta.get("dont_obey_robotstxt"):
             return
         useragent = self.robotstxt_useragent or request.headers.get(
             b"User-Agent", self.default_useragent
@@ -127,7 +127,7 @@ class PoliteRobotsTxtMiddleware:
             level=logging.INFO,
         )
 
-    async def robot_parser(self, request: Request) -> Rules | None:
+    async def robot_parser(self, request: Request) -> Rules:
         """The rules of ``request``'s host, fetching its robots.txt on first use."""
         url = urlparse_cached(request)
         netloc = url.netloc
@@ -152,12 +152,13 @@ class PoliteRobotsTxtMiddleware:
             self._stats_inc("robotstxt/request_count")
         parser = self.parsers[netloc]
         if isinstance(parser, Deferred):
-            # As in Scrapy 2.19's RobotsTxtMiddleware: only the first request waiting on the
-            # Deferred gets the rules (asFuture's callback passes None on), so a third request
-            # that arrived while robots.txt was loading gets None and is let through unchecked.
-            # Kept as it was when this class was split out (behaviour unchanged); the fix is to
-            # return ``self.parsers[netloc]`` once the Deferred has fired.
-            return await maybe_deferred_to_future(parser)
+            # Every request that arrived while robots.txt was loading waits for it, then reads
+            # the settled rules: the Deferred's own result is not passed on to a second waiter
+            # (asFuture's callback returns None), which Scrapy 2.19's RobotsTxtMiddleware takes
+            # for "no rules" and lets through.
+            await maybe_deferred_to_future(parser)
+            parser = self.parsers[netloc]
+            assert not isinstance(parser, Deferred)
         return parser
 
     async def _parse_robots(self, response: Response, netloc: str, request: Request) -> None:

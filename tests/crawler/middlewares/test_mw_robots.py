@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -109,3 +110,29 @@ def test_off_unless_robotstxt_obey(tmp_path: Path) -> None:
         PoliteRobotsTxtMiddleware.from_crawler(
             make_crawler(tmp_path, settings={"ROBOTSTXT_OBEY": False})
         )
+
+
+def test_every_request_waiting_for_robots_txt_gets_its_rules(tmp_path: Path) -> None:
+    crawler = make_crawler(tmp_path)
+    mw = PoliteRobotsTxtMiddleware.from_crawler(crawler)
+
+    async def crawl() -> list[BaseException | None]:
+        loaded = asyncio.get_running_loop().create_future()
+
+        async def download(request: Request) -> Response:
+            await loaded  # robots.txt is slow: four requests queue up behind it
+            return Response(request.url, status=503)
+
+        crawler.engine = FakeEngine()  # type: ignore[assignment]
+        crawler.engine.download_async = download  # type: ignore[method-assign]
+        waiting = [
+            asyncio.ensure_future(mw.process_request(Request(f"https://vm.ru/news/{n}")))
+            for n in range(4)
+        ]
+        await asyncio.sleep(0)
+        loaded.set_result(None)
+        return await asyncio.gather(*waiting, return_exceptions=True)
+
+    outcomes = run(crawl())
+    assert all(isinstance(outcome, Blocked) for outcome in outcomes), outcomes
+    assert crawler.stats.get_value("cityfeeds/dropped/robots_unavailable") == 4
