@@ -14,7 +14,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -132,27 +133,34 @@ def lab(tmp_path: Path) -> Any:
 # -- I1 kill -9 of the CLI parent ------------------------------------------------------------
 
 
-@pytest.mark.slow
-def test_i1_kill_9_of_the_cli_kills_its_crawl_child(lab: Lab) -> None:
+@contextmanager
+def crawl_in_flight(lab: Lab, source: str) -> Iterator[tuple[Path, Any]]:
+    """``(config, CLI process)`` of a crawl stuck on a slow page, its workers started."""
     release = threading.Event()
     site = slow_site(lab, release)
-    lab.source("i1", site.base)
+    lab.source(source, site.base)
     cfg = lab.config_path()
-    proc = cli(cfg, "crawl", "i1", "--no-feeds")
+    proc = cli(cfg, "crawl", source, "--no-feeds")
     try:
         wait_for(lambda: site.hits("/news/slow"), 60, "the crawl child fetching the slow page")
         # The extraction workers start with the first article: wait for them too.
         wait_for(lambda: len(descendants(proc.pid)) >= 3, 60, "crawl child and its workers")
+        yield cfg, proc
+    finally:
+        release.set()
+        if proc.poll() is None:
+            proc.kill()
+
+
+@pytest.mark.slow
+def test_i1_kill_9_of_the_cli_kills_its_crawl_child(lab: Lab) -> None:
+    with crawl_in_flight(lab, "i1") as (cfg, proc):
         family = descendants(proc.pid)
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
         wait_for(
             lambda: not [p for p in family if process_alive(p)], 5, "every crawl process to die"
         )
-    finally:
-        release.set()
-        if proc.poll() is None:
-            proc.kill()
     # What the child recorded (or what the next look closes) is a final state, never "running".
     status = cli(cfg, "status")
     out = status.communicate(timeout=60)[0].decode()
@@ -162,25 +170,14 @@ def test_i1_kill_9_of_the_cli_kills_its_crawl_child(lab: Lab) -> None:
 @pytest.mark.slow
 def test_i1_kill_9_of_the_crawl_child_leaves_no_workers_behind(lab: Lab) -> None:
     """The child killed outright (e.g. by the OOM killer): its extraction pool goes with it."""
-    release = threading.Event()
-    site = slow_site(lab, release)
-    lab.source("i1c", site.base)
-    cfg = lab.config_path()
-    proc = cli(cfg, "crawl", "i1c", "--no-feeds")
-    try:
-        wait_for(lambda: site.hits("/news/slow"), 60, "the crawl child fetching the slow page")
-        wait_for(lambda: len(descendants(proc.pid)) >= 3, 60, "crawl child and its workers")
+    with crawl_in_flight(lab, "i1c") as (cfg, proc):
         family = descendants(proc.pid)
-        child = next(p for p in family if _cmdline(p).find("crawler.runner") >= 0)
+        child = next(p for p in family if "crawler.runner" in _cmdline(p))
         os.kill(child, signal.SIGKILL)
         output = proc.communicate(timeout=60)[0].decode()
         wait_for(
             lambda: not [p for p in family if process_alive(p)], 5, "every crawl process to die"
         )
-    finally:
-        release.set()
-        if proc.poll() is None:
-            proc.kill()
     assert proc.returncode == 1, output
     run = runs_of(cfg, "i1c")[0]
     assert run["status"] == "failed" and "-9" in (run["message"] or ""), run
