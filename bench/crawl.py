@@ -1,37 +1,53 @@
-"""Benchmark: `cityfeeds crawl` (full pipeline) vs a raw Scrapy link-follower on the same site.
+"""Benchmark: `cityfeeds crawl` (full pipeline) vs a plain Scrapy spider on the same site.
 
-    python bench/crawl.py [--articles 1000] [--concurrency 16] [--per-host 8]
+    python bench/crawl.py [--articles 2000|10000|50000] [--server nginx|aiohttp] [--skip-raw]
 
-Serves bench/site.py's synthetic site on loopback, then in the same run: (1) a minimal Scrapy
-spider that follows every link and yields url+title, (2) `cityfeeds crawl` with extraction,
-normalization, topic tagging and storage (SQLite), (3) the same crawl again on the unchanged
-site (incremental: conditional GETs and known URLs). Same concurrency, politeness delays off.
-Prints pages/s, their ratio, peak RSS and the re-crawl savings. Figures, not assertions.
+bench/site.py renders a synthetic Russian city-news site (60-120 KB article pages, mostly
+boilerplate; JSON-LD, OpenGraph or plain HTML) and serves it from its own nginx on a loopback
+port. In the same run, at the same concurrency (16 requests, 8 per host, no delays, robots.txt
+obeyed), it crawls the site:
+
+1. **raw Scrapy**: a ``SitemapSpider`` that reads the sitemap index, fetches every article and
+   yields url + title: the way cityfeeds reaches the articles, with nothing else;
+2. **cityfeeds crawl** of a source with the same sitemap (extraction in the pool workers,
+   normalization, topics, SQLite storage, stories), feeds not built;
+3. the same cityfeeds crawl again on the unchanged site (conditional GETs, known URLs).
+
+For each: pages/s over the crawl, CPU seconds of the whole process tree (extraction workers
+included), ms of CPU per page, peak RSS of the tree; for cityfeeds, the run's own per-stage CPU
+split (``timing/*`` stats); the server's CPU. Figures, not assertions.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import platform
+import resource
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import tomllib
 from pathlib import Path
 from typing import Any
 
+import scrapy
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+PYTHON = sys.executable
+TICK = os.sysconf("SC_CLK_TCK")
+PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
 def load_bench_site() -> Any:
     """bench/site.py (imported by path: ``site`` is also a standard-library module)."""
-    import importlib.util
-
     spec = importlib.util.spec_from_file_location("bench_site", Path(__file__).with_name("site.py"))
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -40,85 +56,134 @@ def load_bench_site() -> Any:
     return module
 
 
-PYTHON = sys.executable
+# -- measuring a process tree ------------------------------------------------------------------
 
 
-def _tree_rss_kib(root: int) -> int:
-    """Summed RSS of ``root`` and all its descendants (Linux /proc; 0 elsewhere)."""
-    parents: dict[int, int] = {}
-    rss: dict[int, int] = {}
-    for entry in Path("/proc").iterdir() if Path("/proc/self").exists() else ():
-        if not entry.name.isdigit():
-            continue
-        try:
-            status = (entry / "status").read_text()
-        except OSError:
-            continue
-        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-        parents[int(entry.name)] = int(fields.get("PPid", "0").strip())
-        rss[int(entry.name)] = int(fields.get("VmRSS", "0 kB").split()[0])
-    tree, frontier = {root}, [root]
-    while frontier:
-        pid = frontier.pop()
-        for child, parent in parents.items():
-            if parent == pid and child not in tree:
-                tree.add(child)
-                frontier.append(child)
-    return sum(rss.get(pid, 0) for pid in tree)
+def _role(cmdline: str) -> str:
+    if "crawler.runner" in cmdline:
+        return "crawl child"
+    if "cityfeeds.cli" in cmdline:
+        return "cli"
+    if "forkserver" in cmdline or "multiprocessing" in cmdline:
+        return "extraction pool"
+    return "main"
 
 
-def run_with_rusage(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, Any]:
-    """Run ``cmd`` and wait with wait4, so the peak RSS of it (and its crawl child) is known.
+class TreeSampler:
+    """Samples a process tree from /proc every 0.1 s: CPU per process (last seen), peak RSS.
 
-    wait4 sees only processes that their parents reap: the extraction workers (children of a
-    forkserver nobody waits for) are missed, so the summed RSS of the whole process tree is
-    also sampled every 0.25 s (``peak_tree_rss_mib``).
+    A process's CPU counter only grows, so its last sample is at most 0.1 s of CPU short; the
+    figure is checked against ``wait4``'s rusage, which covers every process its parent reaped.
     """
-    import threading
 
+    def __init__(self, root: int) -> None:
+        self.root = root
+        self.cpu: dict[int, float] = {}
+        self.roles: dict[int, str] = {}
+        self.peak_rss = 0
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> TreeSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while True:
+            self.sample()
+            if self._done.wait(0.1):
+                return
+
+    def sample(self) -> None:
+        parents: dict[int, int] = {}
+        stats: dict[int, list[str]] = {}
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(fields[1])
+            stats[int(entry.name)] = fields
+        tree, frontier = {self.root}, [self.root]
+        while frontier:
+            pid = frontier.pop()
+            for child, parent in parents.items():
+                if parent == pid and child not in tree:
+                    tree.add(child)
+                    frontier.append(child)
+        rss = 0
+        for pid in tree & stats.keys():
+            fields = stats[pid]
+            self.cpu[pid] = (int(fields[11]) + int(fields[12])) / TICK
+            rss += int(fields[21]) * PAGE
+            if pid not in self.roles:
+                try:
+                    raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+                except OSError:
+                    raw = b""
+                self.roles[pid] = _role(raw.replace(b"\0", b" ").decode(errors="replace"))
+        self.peak_rss = max(self.peak_rss, rss)
+
+    def by_role(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for pid, cpu in self.cpu.items():
+            out[self.roles.get(pid, "main")] = out.get(self.roles.get(pid, "main"), 0.0) + cpu
+        return out
+
+
+def run_measured(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Run ``cmd``; wall time, CPU of its process tree (sampled and by wait4), peak tree RSS."""
     t0 = time.monotonic()
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    assert proc.stdout is not None
-    peak = [0]
-    done = threading.Event()
-
-    def sample() -> None:
-        while not done.wait(0.25):
-            peak[0] = max(peak[0], _tree_rss_kib(proc.pid))
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    out = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    done.set()
-    sampler.join()
-    proc.returncode = os.waitstatus_to_exitcode(status)
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    with TreeSampler(proc.pid) as sampler:
+        out, err = proc.communicate()
+        # communicate() reaped it already; the rusage of its children is the whole tree's.
+    wall = time.monotonic() - t0
+    if proc.returncode:
+        sys.stderr.write(err.decode(errors="replace")[-3000:])
+        raise SystemExit(f"{cmd[:4]} failed with exit code {proc.returncode}")
     return {
-        "status": proc.returncode,
-        "wall": time.monotonic() - t0,
-        "peak_rss_mib": usage.ru_maxrss / 1024,
-        "peak_tree_rss_mib": peak[0] / 1024,
+        "wall": wall,
+        "cpu_sampled": sum(sampler.cpu.values()),
+        "cpu_roles": sampler.by_role(),
+        "peak_tree_rss_mib": sampler.peak_rss / 2**20,
         "stdout": out.decode(errors="replace"),
     }
+
+
+class ChildrenCPU:
+    """CPU of reaped children (RUSAGE_CHILDREN) across a block: exact for a reaped tree."""
+
+    def __enter__(self) -> ChildrenCPU:
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        self._start = usage.ru_utime + usage.ru_stime
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        self.seconds = usage.ru_utime + usage.ru_stime - self._start
 
 
 # -- raw Scrapy ----------------------------------------------------------------------------
 
 
 def raw_scrapy(url: str, concurrency: int, per_host: int) -> None:
-    """The baseline: follow every same-site link, yield url+title; print stats as JSON."""
-    import scrapy
+    """The baseline: sitemap index -> sitemaps -> articles, yield url+title; stats as JSON."""
     from scrapy.crawler import CrawlerProcess
+    from scrapy.spiders import SitemapSpider
 
-    class FollowSpider(scrapy.Spider):
-        name = "follow"
-        allowed_domains = ("127.0.0.1",)
-        start_urls = (url,)
+    class ArticlesFromSitemap(SitemapSpider):
+        name = "raw"
+        sitemap_urls = (url + "sitemap.xml",)
 
         def parse(self, response: Any) -> Any:
             yield {"url": response.url, "title": response.css("title::text").get()}
-            for href in response.css("a::attr(href)").getall():
-                yield response.follow(href, callback=self.parse)
 
     stats: dict[str, Any] = {}
 
@@ -150,7 +215,7 @@ def raw_scrapy(url: str, concurrency: int, per_host: int) -> None:
             "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor",
         }
     )
-    process.crawl(FollowSpider)
+    process.crawl(ArticlesFromSitemap)
     process.start()
     print(json.dumps({k: v for k, v in stats.items() if isinstance(v, (int, float))}))
 
@@ -159,7 +224,10 @@ def raw_scrapy(url: str, concurrency: int, per_host: int) -> None:
 
 
 def write_config(work: Path, base_url: str, per_host: int) -> Path:
-    """A cityfeeds.toml for the benchmark site: shipped topics, SQLite in ``work``, no delays."""
+    """A cityfeeds.toml for the benchmark site: shipped topics, SQLite in ``work``, no delays.
+
+    The source is discovered from the sitemap index only, as the raw spider does.
+    """
     import tomli_w
 
     raw = tomllib.loads((ROOT / "cityfeeds.toml").read_text(encoding="utf-8"))
@@ -173,12 +241,15 @@ def write_config(work: Path, base_url: str, per_host: int) -> Path:
         "autothrottle": False,
         "concurrency_per_host": per_host,
         "timeout": 30,
-        "run_timeout": 3600,
+        "run_timeout": 7200,
         "max_pages_per_run": 100000,
         # Re-crawl: every stored article counts as known (no re-check of recent edits).
         "refresh_hours": 0,
     }
-    raw["sources"] = [load_bench_site().source_entry(base_url)]
+    entry = load_bench_site().source_entry(base_url)
+    entry.pop("feeds", None)
+    entry.pop("listings", None)
+    raw["sources"] = [entry]
     for topic in raw.get("topics", []):
         topic.pop("sources", None)
     path = work / "cityfeeds.toml"
@@ -186,32 +257,19 @@ def write_config(work: Path, base_url: str, per_host: int) -> Path:
     return path
 
 
-def cityfeeds_crawl(
-    config: Path, concurrency: int, extract_workers: int | None = None
-) -> dict[str, Any]:
+def cityfeeds_crawl(config: Path, extract_workers: int | None = None) -> dict[str, Any]:
     """`cityfeeds crawl bench --no-feeds`, measured; the run's own figures from the store."""
     from crawler.config import load_config
     from crawler.storage import Store
 
-    cmd = [
-        PYTHON,
-        "-m",
-        "cityfeeds.cli",
-        "--config",
-        str(config),
-        "crawl",
-        "--quiet",
-        "--no-feeds",
-        "bench",
-    ]
+    cmd = [PYTHON, "-m", "cityfeeds.cli", "--config", str(config), "crawl", "--quiet"]
+    cmd += ["--no-feeds", "bench"]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     if extract_workers is not None:
         env["CITYFEEDS_EXTRACT_WORKERS"] = str(extract_workers)
-    if concurrency != 16:
-        raise SystemExit(
-            "cityfeeds uses CONCURRENT_REQUESTS=16 (crawler/settings.py); keep --concurrency 16"
-        )
-    result = run_with_rusage(cmd, env)
+    with ChildrenCPU() as reaped:
+        result = run_measured(cmd, env)
+    result["cpu_reaped"] = reaped.seconds
     store = Store.open(load_config(config).database_url)
     try:
         run = store.recent_runs("bench", limit=1)[0]
@@ -220,22 +278,71 @@ def cityfeeds_crawl(
     result["run"] = run
     result["crawl_seconds"] = (run["finished_at"] - run["started_at"]).total_seconds()
     result["responses"] = run["stats"].get("responses", 0)
+    result["pages"] = run["pages"]
     return result
+
+
+def report(label: str, result: dict[str, Any], pages: int) -> None:
+    cpu = max(result["cpu_sampled"], result.get("cpu_reaped", 0.0))
+    result["cpu"] = cpu
+    print(
+        f"{label:16s} {pages:6d} pages in {result['crawl_seconds']:7.2f} s"
+        f" = {result['pps']:6.1f} pages/s | process {result['wall']:6.2f} s |"
+        f" CPU {cpu:6.1f} s = {1000 * cpu / max(pages, 1):5.2f} ms/page |"
+        f" peak RSS (tree) {result['peak_tree_rss_mib']:5.0f} MiB"
+    )
+    roles = ", ".join(f"{k} {v:.1f} s" for k, v in sorted(result["cpu_roles"].items()))
+    print(f"{'':16s} CPU by process: {roles}")
+
+
+def stage_split(result: dict[str, Any]) -> None:
+    """The run's ``timing/*`` stats next to the tree's CPU: where each page's CPU went.
+
+    ``extract`` is recorded including decode, parse and sanitize (crawler/timing.py): here it
+    is shown without them. What the workers spent beyond their stages is the price of moving
+    pages to them and articles back (unpickling, pickling, pipe I/O, the pool's bookkeeping).
+    """
+    timing = {k: float(v) for k, v in (result["run"]["stats"].get("timing") or {}).items()}
+    pages = max(result["pages"], 1)
+    roles = result["cpu_roles"]
+    inner = sum(timing.get(k, 0.0) for k in ("decode", "parse", "sanitize"))
+    rows = [(name, timing.get(name, 0.0)) for name in ("decode", "parse")]
+    rows.append(("extract (fields)", max(timing.get("extract", 0.0) - inner, 0.0)))
+    rows += [(name, timing.get(name, 0.0)) for name in ("sanitize", "normalize")]
+    worker_stages = timing.get("extract", 0.0) + timing.get("normalize", 0.0)
+    rows += [(name, timing.get(name, 0.0)) for name in ("topics", "store", "stories")]
+    in_child = sum(timing.get(k, 0.0) for k in ("topics", "store", "stories"))
+    pool = roles.get("extraction pool", 0.0)
+    child = roles.get("crawl child", 0.0)
+    if pool:
+        rows.append(("transfer (workers: unpickle, pickle, IPC)", max(pool - worker_stages, 0.0)))
+        rows.append(("download and Scrapy (+ transfer, parent side)", max(child - in_child, 0.0)))
+    else:
+        rows.append(("download and Scrapy", max(child - in_child - worker_stages, 0.0)))
+    rows.append(("start-up and CLI (parent process)", roles.get("cli", 0.0)))
+    total = sum(v for _, v in rows) or 1.0
+    print(f"{'':16s} per-stage CPU, ms/page (the run's timing/* stats and the tree's CPU):")
+    for label, seconds in rows:
+        print(
+            f"{'':18s}{label:48s} {1000 * seconds / pages:6.2f}  ({100 * seconds / total:4.1f} %)"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--articles", type=int, default=1000)
+    parser.add_argument("--articles", type=int, default=2000, help="2000, 10000 or 50000")
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument(
         "--per-host", type=int, default=8, help="per-host concurrency (cityfeeds allows at most 8)"
     )
+    parser.add_argument("--server", choices=("nginx", "aiohttp"), default="nginx")
     parser.add_argument(
         "--work", type=Path, default=Path(tempfile.gettempdir()) / "cityfeeds-bench-crawl"
     )
-    parser.add_argument("--skip-raw", action="store_true")
+    parser.add_argument("--skip-raw", action="store_true", help="skip the raw Scrapy crawl")
+    parser.add_argument("--skip-recrawl", action="store_true", help="skip the re-crawl")
     parser.add_argument(
         "--extract-workers",
         type=int,
@@ -247,6 +354,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.raw and args.raw[0] == "raw":
         raw_scrapy(args.raw[1], int(args.raw[2]), int(args.raw[3]))
         return 0
+    if args.concurrency != 16:
+        raise SystemExit("cityfeeds uses CONCURRENT_REQUESTS=16 (crawler/settings.py)")
 
     work = args.work
     for stale in ("bench.db", "bench.db-wal", "bench.db-shm", "output"):
@@ -258,64 +367,72 @@ def main(argv: list[str] | None = None) -> int:
     workers = args.extract_workers if args.extract_workers is not None else default_workers()
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python"
-        f" {platform.python_version()}, {platform.platform()};"
-        f" load average {os.getloadavg()[0]:.1f}; extraction workers: {workers}"
+        f" {platform.python_version()}, Scrapy {scrapy.__version__}; load average"
+        f" {os.getloadavg()[0]:.1f}; extraction workers: {workers}"
     )
     bench_site = load_bench_site()
-    with bench_site.SiteProcess(work / "site", args.articles) as site:
+    server = bench_site.NginxSite if args.server == "nginx" else bench_site.SiteProcess
+    with server(work / f"site-{args.articles}", args.articles) as site:
         s = site.summary
         print(
-            f"site: {s['articles']} articles (~{s['article_kb']:.0f} KB each),"
-            f" {s['listing_pages']} listing pages, RSS, sitemap"
+            f"site ({args.server}): {s['articles']} articles, {s['article_kb_min']:.0f}-"
+            f"{s['article_kb_max']:.0f} KB (median {s['article_kb_median']:.0f} KB),"
+            f" sitemap index"
         )
         raw: dict[str, Any] = {}
         if not args.skip_raw:
-            before = site.count
-            raw = run_with_rusage(
-                [PYTHON, __file__, "raw", site.base_url, str(args.concurrency), str(args.per_host)]
-            )
+            served, server_cpu = site.count, site.cpu_seconds
+            with ChildrenCPU() as reaped:
+                raw = run_measured(
+                    [PYTHON, __file__, "raw", site.base_url, str(args.concurrency), "8"]
+                )
+            raw["cpu_reaped"] = reaped.seconds
             stats = json.loads(raw["stdout"].strip().splitlines()[-1])
-            raw["responses"] = stats.get("downloader/response_count", 0)
             raw["crawl_seconds"] = stats.get("elapsed_time_seconds", raw["wall"])
-            raw["served"] = site.count - before
-            raw["pps"] = raw["responses"] / raw["crawl_seconds"]
+            pages = int(stats.get("item_scraped_count", 0))
+            raw["pps"] = pages / raw["crawl_seconds"]
+            report("raw Scrapy", raw, pages)
             print(
-                f"raw Scrapy:      {raw['responses']:6d} pages in {raw['crawl_seconds']:6.2f}s"
-                f" = {raw['pps']:6.1f} pages/s"
-                f"  (process {raw['wall']:.2f}s, peak RSS {raw['peak_rss_mib']:.0f} MiB,"
-                f" all processes {raw['peak_tree_rss_mib']:.0f} MiB)"
+                f"{'':16s} server: {site.count - served} requests,"
+                f" {site.cpu_seconds - server_cpu:.1f} CPU-s"
             )
 
         config = write_config(work, site.base_url, args.per_host)
-        before = site.count
-        first = cityfeeds_crawl(config, args.concurrency, args.extract_workers)
-        first["served"] = site.count - before
-        first["pps"] = first["responses"] / first["crawl_seconds"]
+        served, server_cpu = site.count, site.cpu_seconds
+        first = cityfeeds_crawl(config, args.extract_workers)
+        first["served"] = site.count - served
+        first["pps"] = first["pages"] / first["crawl_seconds"]
         run = first["run"]
+        report("cityfeeds crawl", first, first["pages"])
         print(
-            f"cityfeeds crawl: {first['responses']:6d} pages in {first['crawl_seconds']:6.2f}s"
-            f" = {first['pps']:6.1f} pages/s"
-            f"  (process {first['wall']:.2f}s, peak RSS {first['peak_rss_mib']:.0f} MiB,"
-            f" all processes {first['peak_tree_rss_mib']:.0f} MiB;"
-            f" stored {run['new']} new, status {run['status']}, dropped {run['dropped'] or 'none'})"
+            f"{'':16s} server: {first['served']} requests,"
+            f" {site.cpu_seconds - server_cpu:.1f} CPU-s; stored {run['new']} new,"
+            f" status {run['status']}, dropped {run['dropped'] or 'none'}"
         )
+        stage_split(first)
         if raw:
-            print(f"ratio cityfeeds/raw: {first['pps'] / raw['pps']:.2f}x  (goal >= 0.6x)")
+            print(
+                f"ratio cityfeeds/raw: {first['pps'] / raw['pps']:.2f}x pages/s (goal >= 0.8x);"
+                f" CPU per page {first['cpu'] / max(first['pages'], 1) * 1000:.2f} ms"
+                f" vs {raw['cpu'] / max(pages, 1) * 1000:.2f} ms (goal <= 5 ms)"
+            )
         print(f"load average after the crawls: {os.getloadavg()[0]:.1f}")
 
-        before = site.count
-        again = cityfeeds_crawl(config, args.concurrency, args.extract_workers)
-        served = site.count - before
-        print(
-            f"re-crawl (unchanged site): {served} requests served"
-            f" ({again['run']['stats'].get('not_modified', 0)} x 304),"
-            f" crawl {again['crawl_seconds']:.2f}s, process {again['wall']:.2f}s"
-        )
-        print(
-            f"re-crawl savings: {first['served'] / max(served, 1):.0f}x fewer requests,"
-            f" {first['crawl_seconds'] / max(again['crawl_seconds'], 1e-3):.0f}x less crawl time,"
-            f" {first['wall'] / again['wall']:.1f}x less process wall time (goal >= 20x)"
-        )
+        if not args.skip_recrawl:
+            served = site.count
+            again = cityfeeds_crawl(config, args.extract_workers)
+            requests = site.count - served
+            print(
+                f"re-crawl (unchanged site): {requests} requests"
+                f" ({again['run']['stats'].get('not_modified', 0)} x 304),"
+                f" crawl {again['crawl_seconds']:.2f} s, process {again['wall']:.2f} s,"
+                f" CPU {max(again['cpu_sampled'], again['cpu_reaped']):.1f} s"
+            )
+            print(
+                f"re-crawl savings: {first['served'] / max(requests, 1):.0f}x fewer requests,"
+                f" {first['wall'] / again['wall']:.1f}x less process wall time (goal >= 20x),"
+                f" {first['cpu'] / max(again['cpu_sampled'], again['cpu_reaped']):.1f}x less CPU"
+            )
     return 0
 
 

@@ -1,11 +1,16 @@
 """Benchmark site: a synthetic Russian city-news site, pre-rendered to a directory and served fast.
 
-``python bench/site.py build DIR --articles 1000`` renders article pages (~80–120 KB each, like
-real news pages: heavy navigation, inline styles and scripts, related links), paginated listing
-pages, an RSS feed of the newest 100 and a sitemap of all; a third of the articles carry JSON-LD,
-a third OpenGraph, a third nothing but HTML. ``serve DIR`` serves it on loopback with aiohttp
-(sendfile, ETag/Last-Modified and 304s), in its own process so it never competes with the
-crawler for the GIL. ``SiteProcess`` does both from a benchmark.
+``python bench/site.py build DIR --articles 1000`` renders article pages (60–120 KB each, like
+real news pages: a mega-menu, inline styles and a state script, a Cyrillic sidebar of popular
+stories and related links around the article), paginated listing pages, an RSS feed of the
+newest 100 and a sitemap index (10,000 URLs per sitemap); a third of the articles carry JSON-LD,
+a third OpenGraph, a third nothing but HTML.
+
+Two servers: ``NginxSite`` starts its own nginx (Debian's package; installed with apt-get when
+missing) on a loopback port: C, sendfile, well under a core, so the crawlers measured are the
+bottleneck, and its CPU time is read from /proc. ``SiteProcess`` serves the same files with
+aiohttp (``serve DIR``), for machines without nginx. Both count requests and answer
+conditional requests with 304.
 """
 
 from __future__ import annotations
@@ -14,8 +19,11 @@ import argparse
 import html
 import json
 import multiprocessing
+import os
 import random
+import shutil
 import socket
+import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -81,7 +89,7 @@ def make_pages(count: int, *, seed: int = 8) -> list[Page]:
         title = _sentence(rng, rng.randint(6, 11)).rstrip(".")
         paragraphs = tuple(
             " ".join(_sentence(rng, rng.randint(8, 18)) for _ in range(rng.randint(3, 6)))
-            for _ in range(rng.randint(14, 30))
+            for _ in range(rng.randint(6, 42))
         )
         pages.append(
             Page(
@@ -157,13 +165,20 @@ def render_article(page: Page, base: str, related: list[Page], listing_pages: in
         )
     body = "\n".join(f"<p>{esc(p)}</p>" for p in page.paragraphs)
     rel = "".join(f'<li><a href="{article_path(r)}">{esc(r.title)}</a></li>' for r in related)
+    # Real sidebars carry Cyrillic teasers too: the extractor must not take them for the article.
+    popular = "".join(
+        f'<div class="teaser"><a href="{article_path(r)}">{esc(r.title)}</a>'
+        f"<p>{esc(r.lead)}</p></div>"
+        for r in related[:12]
+    )
     return f"""<!DOCTYPE html>
 <html lang="ru"><head><meta charset="utf-8">{"".join(head)}{_CSS}</head>
 <body>{_nav(listing_pages)}
 <main><article><div class="rubric">{esc(page.section)}</div><h1>{esc(page.title)}</h1>
 <time datetime="{iso}">{page.published:%d.%m.%Y %H:%M}</time>
 <p class="lead">{esc(page.lead)}</p><div class="article-body">{body}</div></article>
-<aside class="related"><h2>Читайте также</h2><ul>{rel}</ul></aside></main>
+<aside class="related"><h2>Читайте также</h2><ul>{rel}</ul></aside>
+<aside class="popular"><h2>Популярное за неделю</h2>{popular}</aside></main>
 <footer>© {TITLE}. Все права защищены. {"Реклама. Контакты. Правила. " * 40}</footer>{_JS}
 </body></html>
 """
@@ -198,8 +213,23 @@ def render_rss(pages: list[Page], base: str) -> str:
     )
 
 
+SITEMAP_CHUNK = 10000
+
+
+def render_sitemap_index(chunks: int, base: str) -> str:
+    """The sitemap index pointing at ``chunks`` sitemaps (``sitemap-1.xml`` ...)."""
+    root = base.rstrip("/")
+    maps = "".join(
+        f"<sitemap><loc>{root}/sitemap-{n}.xml</loc></sitemap>" for n in range(1, chunks + 1)
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<sitemapindex'
+        f' xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{maps}</sitemapindex>\n'
+    )
+
+
 def render_sitemap(pages: list[Page], base: str) -> str:
-    """A sitemap of every article."""
+    """A sitemap of ``pages``."""
     root = base.rstrip("/")
     urls = "".join(
         f"<url><loc>{root}{article_path(p)}</loc><lastmod>{p.published.isoformat()}</lastmod></url>"
@@ -228,12 +258,23 @@ def build(root: Path, base_url: str, articles: int) -> dict[str, Any]:
         render_listing(pages[:PER_PAGE], 1, 1, listing_pages), encoding="utf-8"
     )
     (root / "rss.xml").write_text(render_rss(pages, base_url), encoding="utf-8")
-    (root / "sitemap.xml").write_text(render_sitemap(pages, base_url), encoding="utf-8")
-    (root / "robots.txt").write_text("User-agent: *\nAllow: /\n", encoding="utf-8")
+    chunks = -(-len(pages) // SITEMAP_CHUNK)
+    for n in range(1, chunks + 1):
+        part = pages[(n - 1) * SITEMAP_CHUNK : n * SITEMAP_CHUNK]
+        (root / f"sitemap-{n}.xml").write_text(render_sitemap(part, base_url), encoding="utf-8")
+    (root / "sitemap.xml").write_text(render_sitemap_index(chunks, base_url), encoding="utf-8")
+    (root / "robots.txt").write_text(
+        f"User-agent: *\nAllow: /\nSitemap: {base_url.rstrip('/')}/sitemap.xml\n",
+        encoding="utf-8",
+    )
+    sizes = sorted(p.stat().st_size for p in (root / "news").iterdir() if "-novost-" in p.name)
     return {
         "articles": len(pages),
         "listing_pages": listing_pages,
         "article_kb": total / len(pages) / 1024,
+        "article_kb_min": sizes[0] / 1024,
+        "article_kb_median": sizes[len(sizes) // 2] / 1024,
+        "article_kb_max": sizes[-1] / 1024,
     }
 
 
@@ -302,12 +343,7 @@ class SiteProcess:
         self.summary: dict[str, Any] = {}
 
     def __enter__(self) -> SiteProcess:
-        marker = self.root / f".built-{self.articles}-{self.port}"
-        if not marker.exists():
-            self.summary = build(self.root, self.base_url, self.articles)
-            marker.write_text(json.dumps(self.summary))
-        else:
-            self.summary = json.loads(marker.read_text())
+        self.summary = build_once(self.root, self.base_url, self.articles, self.port)
         self.proc = multiprocessing.get_context("fork").Process(
             target=_serve, args=(self.root, self.port, self.requests), daemon=True
         )
@@ -330,6 +366,135 @@ class SiteProcess:
     def count(self) -> int:
         """Requests served so far."""
         return int(self.requests.value)
+
+    @property
+    def cpu_seconds(self) -> float:
+        """CPU time the server process has used so far."""
+        return _proc_cpu_seconds(self.proc.pid) if self.proc and self.proc.pid else 0.0
+
+
+NGINX_CONF = """\
+worker_processes 1;
+daemon off;
+pid {work}/nginx.pid;
+error_log {work}/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    types {{ text/html html; application/xml xml; text/plain txt; }}
+    default_type text/html;
+    charset utf-8;
+    sendfile on;
+    tcp_nopush on;
+    keepalive_timeout 65;
+    log_format count "$status";
+    access_log {work}/access.log count;
+    client_body_temp_path {work}/tmp;
+    proxy_temp_path {work}/tmp;
+    fastcgi_temp_path {work}/tmp;
+    uwsgi_temp_path {work}/tmp;
+    scgi_temp_path {work}/tmp;
+    server {{
+        listen 127.0.0.1:{port};
+        root {root};
+        location = /news/ {{ try_files /news/page-$arg_page.html /news/page-1.html; }}
+        location / {{ try_files $uri $uri/index.html =404; }}
+    }}
+}}
+"""
+
+
+def find_nginx(install: bool = True) -> str:
+    """The nginx binary; installs Debian's package when missing and allowed (needs root)."""
+    for candidate in (shutil.which("nginx"), "/usr/sbin/nginx"):
+        if candidate and Path(candidate).exists():
+            return candidate
+    if install and os.geteuid() == 0 and shutil.which("apt-get"):
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        subprocess.run(["apt-get", "update", "-qq"], check=False, env=env)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "nginx"], check=True, env=env)
+        return "/usr/sbin/nginx"
+    raise SystemExit(
+        "nginx not found: install it (Debian: apt-get install nginx) or use --server aiohttp"
+    )
+
+
+def _proc_cpu_seconds(pid: int) -> float:
+    """utime + stime of one process (Linux /proc), 0 when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class NginxSite:
+    """Build (once) and serve the benchmark site with its own nginx on a free loopback port."""
+
+    def __init__(self, root: Path, articles: int, port: int | None = None) -> None:
+        self.root = root.resolve()
+        self.articles = articles
+        self.port = port or free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}/"
+        self.work = self.root.parent / f"nginx-{self.port}"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.summary: dict[str, Any] = {}
+
+    def __enter__(self) -> NginxSite:
+        self.summary = build_once(self.root, self.base_url, self.articles, self.port)
+        binary = find_nginx()
+        (self.work / "tmp").mkdir(parents=True, exist_ok=True)
+        conf = self.work / "nginx.conf"
+        conf.write_text(NGINX_CONF.format(work=self.work, port=self.port, root=self.root))
+        self.proc = subprocess.Popen([binary, "-c", str(conf), "-p", str(self.work)])
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return self
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(f"nginx did not start: {(self.work / 'error.log').read_text()}")
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(10)
+
+    def _pids(self) -> list[int]:
+        assert self.proc is not None
+        pids = [self.proc.pid]
+        try:
+            children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text()
+            pids += [int(p) for p in children.split()]
+        except OSError:
+            pass
+        return pids
+
+    @property
+    def cpu_seconds(self) -> float:
+        """CPU time nginx (master and worker) has used so far."""
+        return sum(_proc_cpu_seconds(pid) for pid in self._pids())
+
+    @property
+    def count(self) -> int:
+        """Requests served so far (lines of the access log; nginx writes it unbuffered)."""
+        try:
+            with open(self.work / "access.log", "rb") as log:
+                return sum(1 for _ in log)
+        except FileNotFoundError:
+            return 0
+
+
+def build_once(root: Path, base_url: str, articles: int, port: int) -> dict[str, Any]:
+    """Build the site unless this size for this port was built before; its summary."""
+    marker = root / f".built-{articles}-{port}"
+    if marker.exists():
+        return dict(json.loads(marker.read_text()))
+    if root.exists():
+        shutil.rmtree(root)
+    summary = build(root, base_url, articles)
+    marker.write_text(json.dumps(summary))
+    return summary
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 import weakref
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -79,3 +82,26 @@ def count_drop(
     crawler.stats.inc_value(f"cityfeeds/dropped/{reason}")
     source = getattr(crawler.spider, "source_name", "?") if crawler.spider else "?"
     logger.log(level, "[%s] dropped (%s) %s", source, reason, detail)
+
+
+TIMING_STATS = "cityfeeds/timing/"
+
+
+def count_timings(crawler: Crawler, timings: Mapping[str, float]) -> None:
+    """Add CPU seconds per stage (:mod:`crawler.timing`) to the run's ``timing/*`` figures.
+
+    Counted in microseconds (Scrapy's stats are integers); the stored run has seconds.
+    """
+    assert crawler.stats is not None
+    for name, seconds in timings.items():
+        crawler.stats.inc_value(f"{TIMING_STATS}{name}", round(seconds * 1e6))
+
+
+@contextmanager
+def timed(crawler: Crawler, name: str) -> Iterator[None]:
+    """Count the CPU time of the block (this thread's) as the run's stage ``name``."""
+    start = time.thread_time()
+    try:
+        yield
+    finally:
+        count_timings(crawler, {name: time.thread_time() - start})

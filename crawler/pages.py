@@ -21,6 +21,7 @@ from crawler.normalize.html import SANITIZE_POLICY
 from crawler.normalize.text import clean_text, is_garbage_value
 from crawler.normalize.urls import canonicalize_url, host_of, is_http_url, registered_domain_matches
 from crawler.profile import SourceProfile
+from crawler.timing import stage
 
 logger = logging.getLogger(__name__)
 
@@ -33,8 +34,10 @@ def process_page(
     profile: SourceProfile, body: bytes | str, page: PageFacts, hints: Hints | None = None
 ) -> Article | Dropped:
     """The article on one fetched page of ``profile``'s source, or why there is none."""
-    data = extract_page(profile, body, page)
-    return finish_page(profile, data, page, hints)
+    with stage("extract"):
+        data = extract_page(profile, body, page)
+    with stage("normalize"):
+        return finish_page(profile, data, page, hints)
 
 
 def extract_page(profile: SourceProfile, body: bytes | str, page: PageFacts) -> ArticleData:

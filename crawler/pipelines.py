@@ -10,7 +10,7 @@ from scrapy.utils.defer import deferred_from_coro
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from twisted.internet import task
 
-from crawler.context import RUN_STATS, count_drop, get_context
+from crawler.context import RUN_STATS, count_drop, get_context, timed
 from crawler.models import ArticleItem, Dropped, PageFacts
 from crawler.normalize.text import dedup_key
 from crawler.normalize.urls import url_identity
@@ -133,7 +133,8 @@ class TopicsPipeline(_Pipeline):
             return item
         article = item.article
         source = get_context(self.crawler).config.source(article.source)
-        article.topics = self.engine.classify_article(article, city=source.city)
+        with timed(self.crawler, "topics"):
+            article.topics = self.engine.classify_article(article, city=source.city)
         return item
 
 
@@ -195,9 +196,10 @@ class StorePipeline(_Pipeline):
         stats = self.crawler.stats
         assert stats is not None
         try:
-            results = ctx.store.upsert_articles(
-                [i.article for i in batch if i.article], now=ctx.clock()
-            )
+            with timed(self.crawler, "store"):
+                results = ctx.store.upsert_articles(
+                    [i.article for i in batch if i.article], now=ctx.clock()
+                )
         except (OperationalError, SQLAlchemyError, OSError) as exc:
             self.failed = True
             first_line = str(exc).splitlines()[0]
@@ -216,7 +218,8 @@ class StorePipeline(_Pipeline):
             if item.run_id is not None:
                 stats.inc_value(f"{RUN_STATS}{item.run_id}/{result.status}")
         if ctx.config.stories.enabled:
-            self._assign_stories(batch, results)
+            with timed(self.crawler, "stories"):
+                self._assign_stories(batch, results)
 
     def _assign_stories(self, batch: list[ArticleItem], results: list[UpsertResult]) -> None:
         ctx = get_context(self.crawler)

@@ -23,6 +23,7 @@ from crawler.lifecycle import die_with_parent
 from crawler.models import Article, Dropped, Hints, PageFacts
 from crawler.pages import process_page
 from crawler.profile import SourceProfile
+from crawler.timing import Timings, recording
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +34,7 @@ __all__ = [
     "release_pool",
     "shared_pool",
     "shutdown_pools",
+    "timed_process_page",
 ]
 
 
@@ -55,6 +57,20 @@ def _warm_up() -> None:
     import crawler.extraction.core  # noqa: F401
 
 
+def timed_process_page(
+    profile: SourceProfile, body: bytes, page: PageFacts, hints: Hints | None
+) -> tuple[Article | Dropped, Timings]:
+    """``process_page`` and the CPU time of its stages (what a worker runs)."""
+    with recording() as timings:
+        return process_page(profile, body, page, hints), timings
+
+
+def _add(total: Timings | None, spent: Timings) -> None:
+    if total is not None:
+        for name, seconds in spent.items():
+            total[name] = total.get(name, 0.0) + seconds
+
+
 class ExtractionPool:
     """``process_page`` in ``workers`` processes (0: in the calling thread)."""
 
@@ -64,24 +80,36 @@ class ExtractionPool:
         self.users = 0
 
     async def process_page(
-        self, profile: SourceProfile, body: bytes, page: PageFacts, hints: Hints | None = None
+        self,
+        profile: SourceProfile,
+        body: bytes,
+        page: PageFacts,
+        hints: Hints | None = None,
+        timings: Timings | None = None,
     ) -> Article | Dropped:
-        """Process one page; raises ``BrokenProcessPool`` if a worker died on it (or with it)."""
+        """Process one page; raises ``BrokenProcessPool`` if a worker died on it (or with it).
+
+        The CPU time of its stages (:mod:`crawler.timing`) is added to ``timings``.
+        """
         if self.workers == 0:
-            return process_page(profile, body, page, hints)
+            result, spent = timed_process_page(profile, body, page, hints)
+            _add(timings, spent)
+            return result
         if self._executor is None:
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload(["crawler.pages", "crawler.extraction.core"])
             self._executor = ProcessPoolExecutor(
                 self.workers, mp_context=context, initializer=_warm_up
             )
-        future = self._executor.submit(process_page, profile, body, page, hints)
+        future = self._executor.submit(timed_process_page, profile, body, page, hints)
         try:
-            return await asyncio.wrap_future(future)
+            result, spent = await asyncio.wrap_future(future)
         except BrokenProcessPool:
             # Every queued page fails with it; start a fresh pool for the pages that follow.
             self._discard()
             raise
+        _add(timings, spent)
+        return result
 
     def _discard(self, wait: bool = False) -> None:
         if self._executor is not None:

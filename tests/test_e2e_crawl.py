@@ -62,6 +62,12 @@ def test_crawl_store_publish_and_recrawl(
             assert store.count_articles() == len(STORIES)
             run = store.recent_runs("demo")[0]
             assert run["status"] == "ok" and run["new"] == len(STORIES)
+            # Where the run's CPU went, stage by stage (bench/crawl.py prints it).
+            timing = run["stats"]["timing"]
+            stages = {"decode", "parse", "extract", "sanitize", "normalize", "topics", "store"}
+            assert stages <= timing.keys()
+            assert all(seconds >= 0 for seconds in timing.values())
+            assert timing["extract"] >= timing["parse"] > 0
         finally:
             store.close()
 

@@ -107,6 +107,14 @@ def run_stats_from(stats: dict[str, Any]) -> RunStats:
     network = network_error(stats)
     if network is not None:
         extra["network_error"] = network[0]
+    # CPU seconds per stage of page processing (crawler.timing; bench/crawl.py prints them).
+    timing = {
+        key.rsplit("/", 1)[1]: round(int(value) / 1e6, 3)
+        for key, value in stats.items()
+        if key.startswith("cityfeeds/timing/")
+    }
+    if timing:
+        extra["timing"] = dict(sorted(timing.items()))
     for key, value in stats.items():
         if key.startswith(("cityfeeds/discovered/", "cityfeeds/skipped/", "cityfeeds/errors/")):
             extra[key.split("/", 1)[1]] = int(value)

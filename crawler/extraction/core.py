@@ -24,6 +24,7 @@ from crawler.normalize.dates import clamp_future
 from crawler.normalize.encoding import decode_html
 from crawler.normalize.html import SANITIZE_POLICY
 from crawler.normalize.urls import canonicalize_url
+from crawler.timing import stage
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +39,8 @@ def parse_document(
     """
     flags: list[str] = []
     if isinstance(body, bytes):
-        text, encoding, decode_flags = decode_html(body, header_charset=header_charset)
+        with stage("decode"):
+            text, encoding, decode_flags = decode_html(body, header_charset=header_charset)
         flags.extend(decode_flags)
         # Clean UTF-8 (most pages) is parsed as received: no second encoding pass.
         clean = encoding == "utf-8" and not decode_flags and len(text) and b"\x00" not in body
@@ -50,7 +52,8 @@ def parse_document(
         return None, b"", flags
     try:
         # Bytes, not str: lxml refuses a str with an XML declaration.
-        doc = etree.fromstring(data, parser=_PARSER)
+        with stage("parse"):
+            doc = etree.fromstring(data, parser=_PARSER)
     except (etree.ParserError, etree.XMLSyntaxError, ValueError) as exc:
         logger.warning("unparsable page: %s", exc)
         return None, b"", flags

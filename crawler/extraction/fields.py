@@ -117,27 +117,31 @@ def language_code(value: str | None) -> str | None:
     return code if len(code) == 2 else None
 
 
+def _letters_and_cyrillic(text: str) -> tuple[int, int]:
+    letters = len(_LETTER.findall(text))
+    return letters, (len(_CYRILLIC.findall(text)) if letters else 0)
+
+
 def cyrillic_share(text: str) -> float:
     """Share of Cyrillic letters among all letters of ``text`` (0 when there are no letters)."""
-    letters = _LETTER.findall(text)
-    if not letters:
-        return 0.0
-    return len(_CYRILLIC.findall(text)) / len(letters)
+    letters, cyrillic = _letters_and_cyrillic(text)
+    return cyrillic / letters if letters else 0.0
 
 
 def language_fits(code: str, sample: str) -> bool:
     """Whether a declared language is plausible for the text's script."""
-    if len(_LETTER.findall(sample)) < 50:
+    letters, cyrillic = _letters_and_cyrillic(sample)
+    if letters < 50:
         return True
-    share = cyrillic_share(sample)
     if code in _CYRILLIC_LANGS:
-        return share > 0.3
-    return share < 0.5
+        return cyrillic > 0.3 * letters
+    return cyrillic < 0.5 * letters
 
 
 def guess_language(sample: str) -> str | None:
     """A language guess for Cyrillic text only: ``uk`` with Ukrainian letters, else ``ru``."""
-    if len(_LETTER.findall(sample)) < 50 or cyrillic_share(sample) < 0.5:
+    letters, cyrillic = _letters_and_cyrillic(sample)
+    if letters < 50 or cyrillic < 0.5 * letters:
         return None
     return "uk" if len(_UKRAINIAN.findall(sample)) > 0.01 * len(sample) else "ru"
 

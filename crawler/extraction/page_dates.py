@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -47,6 +47,8 @@ _NEAR_TITLE_CHARS = 4000
 
 class PageDates(PageLayers):
     """The date fields of a page, layer by layer."""
+
+    _near_title: list[tuple[str, int]] | None = None
 
     def _date_value(self, raw: Any) -> datetime | None:
         value = self.accept(raw)
@@ -182,18 +184,33 @@ class PageDates(PageLayers):
 
         return [t.get("datetime") for t in sorted(times, key=distance)]
 
-    def _near_title_texts(self) -> Iterable[tuple[str, int]]:
-        """Text around the headline, growing one ancestor at a time, with the headline's offset."""
+    def _near_title_texts(self) -> list[tuple[str, int]]:
+        """Text around the headline, growing one ancestor at a time, with the headline's offset.
+
+        Three date fields read it, so it is computed once per page.
+        """
+        if self._near_title is None:
+            self._near_title = list(self._texts_around_title())
+        return self._near_title
+
+    def _texts_around_title(self) -> Iterator[tuple[str, int]]:
         h1 = self.h1()
         if h1 is None:
             return
-        title_text = clean_text(" ".join(h1.itertext()))
+        raw_title = " ".join(h1.itertext())
+        title_text = clean_text(raw_title)
         node = h1
         for _ in range(_NEAR_TITLE_LEVELS):
             node = node.getparent()
             if node is None or node.tag in ("body", "html"):
                 return
-            text = clean_text(" ".join(xpaths.TEXT_NODES(node)))
+            raw = " ".join(xpaths.TEXT_NODES(node))
+            if len(raw) > 4 * _NEAR_TITLE_CHARS:
+                # Only a window is kept: clean the raw text around the headline, with room for
+                # the whitespace cleaning removes, not the whole article around it.
+                at = max(raw.find(raw_title.strip()), 0)
+                raw = raw[max(0, at - _NEAR_TITLE_CHARS) : at + 3 * _NEAR_TITLE_CHARS]
+            text = clean_text(raw)
             anchor = max(text.find(title_text), 0)
             start = max(0, anchor - _NEAR_TITLE_CHARS // 4)
             yield text[start : start + _NEAR_TITLE_CHARS], anchor - start

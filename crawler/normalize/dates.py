@@ -82,9 +82,9 @@ _AGO_UNITS = (
     ("нед", "weeks"), ("w", "weeks"),
 )  # fmt: skip
 _JUST_NOW_RE = re.compile(r"^(?:только что|just now)$")
-_UPDATED_RE = re.compile(
-    r"\(?\s*(?:обновлено|обновлен|изменено|updated|upd)\b\.?\s*:?\s*([^)]*)\)?"
-)
+# Starts at the keyword: a leading optional "(" and spaces made every position of a page's
+# text a match attempt, for the same group 1.
+_UPDATED_RE = re.compile(r"(?:обновлено|обновлен|изменено|updated|upd)\b\.?\s*:?\s*([^)]*)")
 _SPACE_RE = re.compile(r"\s+")
 
 
@@ -274,7 +274,7 @@ def parse_date(
         return None
     updated = _UPDATED_RE.search(text)
     if updated and updated.start() > 0:
-        main = text[: updated.start()].strip(" ,;|")
+        main = text[: updated.start()].strip(" ,;|(")
         modified = _parse_text(updated[1].strip(), zone, local_now)
         if modified is not None and (bare := _BARE_TIME_RE.match(main)):
             published = _at_time(modified.date(), _hms(bare, 1) or (0, 0, 0), zone)

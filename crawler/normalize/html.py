@@ -11,6 +11,7 @@ from lxml import etree
 from w3lib.url import safe_url_string
 
 from crawler.normalize.text import clean_text, strip_control_chars
+from crawler.timing import stage
 
 __all__ = ["SANITIZE_POLICY", "html_to_text", "sanitize_html"]
 
@@ -94,6 +95,11 @@ def sanitize_html(html: str, base_url: str) -> str:
     Links get ``rel="noopener noreferrer nofollow"``; images without a usable src are dropped; the
     output has no control chars and is also well-formed XML (void tags self-closed, ``&#160;``).
     """
+    with stage("sanitize"):
+        return _sanitize(html, base_url)
+
+
+def _sanitize(html: str, base_url: str) -> str:
     if not html:
         return ""
 

@@ -11,17 +11,18 @@ from scrapy.crawler import Crawler
 from scrapy.http import Response
 
 from crawler.config import SourceSpec
-from crawler.context import count_drop, get_context
+from crawler.context import count_drop, count_timings, get_context
 from crawler.models import Article, ArticleItem, Dropped, PageFacts
-from crawler.pages import process_page
 from crawler.profile import MAX_HTML_CHARS, MAX_TEXT_CHARS, SourceProfile
 from crawler.spiders.responses import content_type, header_charset, is_html, link_hints
+from crawler.timing import Timings
 from crawler.workpool import (
     BrokenProcessPool,
     ExtractionPool,
     default_workers,
     release_pool,
     shared_pool,
+    timed_process_page,
 )
 
 
@@ -50,9 +51,10 @@ class ArticlePages:
             return
         page = self._page_facts(response)
         self.extracting += 1
+        timings: Timings = {}
         try:
             result = await self._extraction_pool().process_page(
-                self.profile(), response.body, page, link_hints(response)
+                self.profile(), response.body, page, link_hints(response), timings
             )
         except BrokenProcessPool:
             # A worker died (a crash in a native parser, or killed): the page is not stored,
@@ -61,6 +63,7 @@ class ArticlePages:
             return
         finally:
             self.extracting -= 1
+            count_timings(self.crawler, timings)
         yield self._article_item(response, page, result)
 
     def parse_article_inline(self, response: Response) -> Iterator[Any]:
@@ -68,7 +71,10 @@ class ArticlePages:
         if not self._extractable(response):
             return
         page = self._page_facts(response)
-        result = process_page(self.profile(), response.body, page, link_hints(response))
+        result, timings = timed_process_page(
+            self.profile(), response.body, page, link_hints(response)
+        )
+        count_timings(self.crawler, timings)
         yield self._article_item(response, page, result)
 
     def _extractable(self, response: Response) -> bool:

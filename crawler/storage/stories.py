@@ -13,6 +13,7 @@ against the stored members of its own window, read for it alone.
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -82,6 +83,7 @@ class StoryStore(Database):
     """Story assignment and reads. Keeps one index of the window per process (lazily built)."""
 
     _story_index: StoryIndex | None = None
+    _outside_windows: OrderedDict[datetime, StoryIndex] | None = None
     _fingerprinter: Fingerprinter | None = None
 
     def _prepare(self, article_id: int, article: Article, settings: StorySettings) -> _Prepared:
@@ -113,13 +115,16 @@ class StoryStore(Database):
             with self._write() as conn:
                 self._lock_assignments(conn)
                 index = self._caught_up_index(conn, settings, now)
-                outside: dict[datetime, StoryIndex] = {}
+                outside = self._outside_windows
+                assert outside is not None  # set by _caught_up_index
                 return [self._assign_one(conn, index, p, now, outside) for p in prepared]
 
         try:
             return retry_locked(run)
         except Exception:
-            self._story_index = None  # it may hold members of the rolled-back batch
+            # Both may hold members of the rolled-back batch.
+            self._story_index = None
+            self._outside_windows = OrderedDict()
             raise
 
     def _lock_assignments(self, conn: Connection) -> None:
@@ -133,6 +138,7 @@ class StoryStore(Database):
         index = self._story_index
         horizon = now - 2 * settings.window
         if index is None or index.settings != settings:
+            self._outside_windows = OrderedDict()
             index = StoryIndex(settings, since=horizon)
             query = (
                 select(*_MEMBER_COLUMNS)
@@ -150,8 +156,13 @@ class StoryStore(Database):
             )
         for row in conn.execute(query.order_by(story_members.c.seq)):
             index.last_seq = max(index.last_seq, row.seq)
-            if row.published >= horizon and row.story_id is not None:
-                index.add(_member(row))
+            if row.story_id is None:
+                continue
+            member = _member(row)
+            if row.published >= horizon:
+                index.add(member)
+            # Other processes' assignments reach the cached old days too.
+            _add_to_days(self._outside_windows or OrderedDict(), member, settings)
         self._story_index = index
         return index
 
@@ -161,12 +172,14 @@ class StoryStore(Database):
         index: StoryIndex,
         p: _Prepared,
         now: datetime,
-        outside: dict[datetime, StoryIndex] | None = None,
+        outside: OrderedDict[datetime, StoryIndex] | None = None,
     ) -> StoryAssignment:
         """Assign one report; ``outside`` caches, per UTC day, the stored members around the
         reports published before the live index's window (a first crawl reads old articles
-        from sitemaps: one store read per day, not per report)."""
-        outside = {} if outside is None else outside
+        from sitemaps: one store read per day, not per report or per batch). The process
+        keeps the last ``_OUTSIDE_DAYS`` days between batches; the catch-up read of
+        :meth:`_caught_up_index` adds other processes' assignments to them."""
+        outside = OrderedDict() if outside is None else outside
         if (
             p.article_id in index.members
             or conn.execute(
@@ -183,6 +196,9 @@ class StoryStore(Database):
             day = _utc_day(p.published)
             if day not in outside:
                 outside[day] = _window_from_store(conn, index.settings, day, day + _DAY)
+                while len(outside) > _OUTSIDE_DAYS:
+                    outside.popitem(last=False)
+            outside.move_to_end(day)
             match = outside[day].best_match(p.fingerprint, p.signature, p.published, p.source)
         evidence: tuple[str, ...]
         if match is None:
@@ -219,10 +235,8 @@ class StoryStore(Database):
         member = Member(p.article_id, story_id, p.source, p.published, p.fingerprint, p.signature)
         if index.since is None or p.published >= index.since:
             index.add(member)
-        for day, old in outside.items():
-            # What this call assigned is matched by the reports after it, as it is in ``index``.
-            if day - index.settings.window <= p.published <= day + _DAY + index.settings.window:
-                old.add(member)
+        # What this call assigned is matched by the reports after it, as it is in ``index``.
+        _add_to_days(outside, member, index.settings)
         return StoryAssignment(p.article_id, story_id, match is None, matched_id, evidence)
 
     def recluster_stories(
@@ -349,6 +363,8 @@ class StoryStore(Database):
 #: At most this many stored members are read to match one report published before the
 #: in-memory index's window (a recrawled or backfilled old article).
 _OUTSIDE_LIMIT = 20_000
+# Old days whose stored window is kept between batches (a first crawl walks back in time).
+_OUTSIDE_DAYS = 8
 
 
 _DAY = timedelta(days=1)
@@ -357,6 +373,15 @@ _DAY = timedelta(days=1)
 def _utc_day(value: datetime) -> datetime:
     """Midnight UTC of ``value``'s UTC day."""
     return value.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def _add_to_days(
+    days: OrderedDict[datetime, StoryIndex], member: Member, settings: StorySettings
+) -> None:
+    """Add ``member`` to each cached day's index whose window it falls in."""
+    for day, old in days.items():
+        if day - settings.window <= member.published <= day + _DAY + settings.window:
+            old.add(member)
 
 
 def _window_from_store(

@@ -139,3 +139,30 @@ def test_reports_older_than_the_index_are_matched_against_the_store(store: Store
     first, second, other = (a.story_id for a in assigned)
     assert first == second != other
     assert store._story_index is not None and len(store._story_index) == 0
+
+
+def test_old_days_are_read_once_and_see_other_processes_assignments(db_url: str) -> None:
+    # A first crawl walks back through old articles in many batches: the stored window of an
+    # old day is read once per process and kept, and what another process assigns meanwhile
+    # reaches that kept window through the catch-up read.
+    later = T0 + timedelta(days=30)
+    one, two = Store.open(db_url), Store.open(db_url)
+    try:
+
+        def assign(store: Store, article: Article) -> int:
+            [result] = store.upsert_articles([article], now=later)
+            [done] = store.assign_stories(
+                [(result.article_id, article)], settings=SETTINGS, now=later
+            )
+            return done.story_id
+
+        first = assign(one, report(3, "vm", ROUTE_812, hours=3))
+        assert one._outside_windows is not None and len(one._outside_windows) == 1
+        kept = next(iter(one._outside_windows.values()))
+        joined_elsewhere = assign(two, report(1, "mos", ROUTE_776_MOS))
+        joined_here = assign(one, report(2, "m24", ROUTE_776_M24, hours=2))
+        assert joined_here == joined_elsewhere != first
+        assert next(iter(one._outside_windows.values())) is kept  # not read again
+    finally:
+        one.close()
+        two.close()

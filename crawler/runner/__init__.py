@@ -133,7 +133,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         profiler.dump_stats(profile_path)
     return INTERRUPTED_EXIT if any(outcome) else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
