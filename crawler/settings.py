@@ -92,6 +92,8 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.retry_after.RetryAfterMiddleware": 555,
     "crawler.middlewares.conditional_get.ConditionalGetMiddleware": 560,
     "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+    "crawler.middlewares.meta_refresh.HeadMetaRefreshMiddleware": 580,
     "crawler.middlewares.size_cap.SizeCapMiddleware": 590,
     "crawler.middlewares.redirect_guard.RedirectGuardMiddleware": 610,
 }
