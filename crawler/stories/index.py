@@ -6,23 +6,37 @@ import functools
 import heapq
 from dataclasses import dataclass
 from datetime import datetime
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 import numpy as np
-from datasketch import LeanMinHash, MinHash, MinHashLSH
 
 from crawler.stories.features import Fingerprint
 from crawler.stories.settings import StorySettings
 from crawler.stories.verify import Verdict, compare
 
+if TYPE_CHECKING:
+    from datasketch import LeanMinHash
+
 _SEED = 1
 _SCHEME = "affine32"  # datasketch 2.x: 32-bit hash values, so a signature is 4 bytes per perm
 
 
+def _datasketch() -> ModuleType:
+    """datasketch, imported on first use: its LSH module imports scipy.integrate (~55 MB and
+    ~0.9 s of start-up), which only the processes that assign stories need, not every command
+    that opens the store."""
+    import datasketch
+
+    return datasketch
+
+
 def minhash(fingerprint: Fingerprint, num_perm: int) -> LeanMinHash:
     """The MinHash signature of a fingerprint's content lemmas."""
-    sketch = MinHash(num_perm=num_perm, seed=_SEED, scheme=_SCHEME)
+    datasketch = _datasketch()
+    sketch = datasketch.MinHash(num_perm=num_perm, seed=_SEED, scheme=_SCHEME)
     sketch.update_batch([lemma.encode("utf-8") for lemma in sorted(fingerprint.lemmas)])
-    return LeanMinHash(sketch)
+    return datasketch.LeanMinHash(sketch)
 
 
 def signature_bytes(sketch: LeanMinHash) -> bytes:
@@ -33,7 +47,7 @@ def signature_bytes(sketch: LeanMinHash) -> bytes:
 def signature_from_bytes(data: bytes) -> LeanMinHash:
     """The signature :func:`signature_bytes` stored."""
     values = np.frombuffer(data, dtype="<u4").astype(np.uint32)
-    return LeanMinHash(seed=_SEED, hashvalues=values, scheme=_SCHEME)
+    return _datasketch().LeanMinHash(seed=_SEED, hashvalues=values, scheme=_SCHEME)
 
 
 @dataclass
@@ -63,7 +77,7 @@ def _lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
     MinHashLSH searches them by numerical integration (~11 ms) each time it is built without
     ``params``, and an index is built for every report matched outside the live window.
     """
-    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+    lsh = _datasketch().MinHashLSH(threshold=threshold, num_perm=num_perm)
     return lsh.b, lsh.r
 
 
@@ -82,7 +96,7 @@ class StoryIndex:
         #: The index holds every member published from here on (None: from the beginning);
         #: a report whose window starts earlier must be matched against the store instead.
         self.since = since
-        self._lsh = MinHashLSH(
+        self._lsh = _datasketch().MinHashLSH(
             num_perm=settings.num_perm,
             params=_lsh_params(settings.lsh_threshold, settings.num_perm),
         )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import crawler.storage
@@ -34,3 +36,17 @@ def test_storage_imports_only_pure_modules() -> None:
             assert top not in FORBIDDEN_LIBRARIES, f"{path.name} imports {name}"
             if top in PROJECT:
                 assert name.startswith(ALLOWED), f"{path.name} imports {name}"
+
+
+def test_opening_the_store_does_not_load_the_story_index_libraries() -> None:
+    # datasketch's LSH imports scipy.integrate (~55 MB, ~0.9 s): only a process that assigns
+    # stories pays for it, not `cityfeeds status` or the parent of every crawl.
+    code = (
+        "import sys\n"
+        "import cityfeeds.commands.crawl, cityfeeds.commands.status, crawler.storage\n"
+        "print(sorted(m for m in ('datasketch', 'scipy') if m in sys.modules))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "[]"
