@@ -234,18 +234,21 @@ def is_furniture(text: str) -> bool:
 def _block_html(tag: str, el: Element | None, text: str) -> str:
     if el is None or tag == "li" or (tag == "p" and el.tag != "p"):
         return "<p>" + htmllib.escape(text) + "</p>"
+    # The same boilerplate rules, re-applied to the block, keep the HTML equal to the text; a
+    # block with nothing to drop (nearly all) is printed as it is, without a copy.
+    if not any(_doomed(d) for d in el.iterdescendants(etree.Element)):
+        return etree.tostring(el, encoding="unicode", method="html", with_tail=False)
     clone = copy.deepcopy(el)
     clone.tail = None
-    # The same boilerplate rules, re-applied to the small copy, keep the HTML equal to the text.
-    doomed = [
-        d
-        for d in clone.iterdescendants(etree.Element)
-        if d.tag in xpaths.DROP_TAGS or is_boilerplate_class(d)
-    ]
+    doomed = [d for d in clone.iterdescendants(etree.Element) if _doomed(d)]
     for node in doomed:
         if node.getparent() is not None:
             _drop_tree(node)
     return etree.tostring(clone, encoding="unicode", method="html")
+
+
+def _doomed(el: Element) -> bool:
+    return el.tag in xpaths.DROP_TAGS or is_boilerplate_class(el)
 
 
 def _drop_tree(node: Element) -> None:

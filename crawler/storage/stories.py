@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, select, text, update
+from sqlalchemy import and_, bindparam, delete, func, insert, select, text, update
 from sqlalchemy.engine import Connection
 
 from crawler.models import Article
@@ -117,7 +117,10 @@ class StoryStore(Database):
                 index = self._caught_up_index(conn, settings, now)
                 outside = self._outside_windows
                 assert outside is not None  # set by _caught_up_index
-                return [self._assign_one(conn, index, p, now, outside) for p in prepared]
+                writes = _Writes(self._assigned(conn, [p.article_id for p in prepared]))
+                done = [self._assign_one(conn, index, p, now, outside, writes) for p in prepared]
+                writes.flush(conn, now)
+                return done
 
         try:
             return retry_locked(run)
@@ -166,6 +169,16 @@ class StoryStore(Database):
         self._story_index = index
         return index
 
+    @staticmethod
+    def _assigned(conn: Connection, ids: Sequence[int]) -> dict[int, int]:
+        """Story ids of those of ``ids`` that already belong to one (one read for a batch)."""
+        rows = conn.execute(
+            select(story_members.c.article_id, articles.c.story_id)
+            .join(articles, articles.c.id == story_members.c.article_id)
+            .where(story_members.c.article_id.in_(ids))
+        )
+        return {int(row.article_id): int(row.story_id or 0) for row in rows}
+
     def _assign_one(
         self,
         conn: Connection,
@@ -173,6 +186,7 @@ class StoryStore(Database):
         p: _Prepared,
         now: datetime,
         outside: OrderedDict[datetime, StoryIndex] | None = None,
+        writes: _Writes | None = None,
     ) -> StoryAssignment:
         """Assign one report; ``outside`` caches, per UTC day, the stored members around the
         reports published before the live index's window (a first crawl reads old articles
@@ -180,16 +194,12 @@ class StoryStore(Database):
         keeps the last ``_OUTSIDE_DAYS`` days between batches; the catch-up read of
         :meth:`_caught_up_index` adds other processes' assignments to them."""
         outside = OrderedDict() if outside is None else outside
-        if (
-            p.article_id in index.members
-            or conn.execute(
-                select(story_members.c.article_id).where(story_members.c.article_id == p.article_id)
-            ).first()
-        ):
-            row = conn.execute(
-                select(articles.c.story_id).where(articles.c.id == p.article_id)
-            ).scalar()
-            return StoryAssignment(p.article_id, int(row or 0), False, None, ("already assigned",))
+        pending = _Writes(self._assigned(conn, [p.article_id])) if writes is None else writes
+        if p.article_id in pending.assigned or p.article_id in index.members:
+            story = pending.assigned.get(p.article_id)
+            if story is None:  # in the index: assigned by this process, not stored before
+                story = index.members[p.article_id].story_id
+            return StoryAssignment(p.article_id, story, False, None, ("already assigned",))
         if index.covers(p.published):
             match = index.best_match(p.fingerprint, p.signature, p.published, p.source)
         else:
@@ -210,28 +220,24 @@ class StoryStore(Database):
             matched_id, evidence = None, ()
         else:
             story_id = match.member.story_id
-            conn.execute(
-                update(stories)
-                .where(stories.c.id == story_id)
-                .values(size=stories.c.size + 1, updated=now)
-            )
+            pending.grown[story_id] = pending.grown.get(story_id, 0) + 1
             matched_id, evidence = match.member.article_id, match.verdict.evidence
         index.last_seq += 1
-        conn.execute(
-            insert(story_members).values(
-                article_id=p.article_id,
-                seq=index.last_seq,
-                published=p.published,
-                joined_at=now,
-                signature=signature_bytes(p.signature),
-                fingerprint=p.fingerprint.to_json(),
-                matched_id=matched_id,
-                evidence=list(evidence),
-            )
+        pending.members.append(
+            {
+                "article_id": p.article_id,
+                "seq": index.last_seq,
+                "published": p.published,
+                "joined_at": now,
+                "signature": signature_bytes(p.signature),
+                "fingerprint": p.fingerprint.to_json(),
+                "matched_id": matched_id,
+                "evidence": list(evidence),
+            }
         )
-        conn.execute(
-            update(articles).where(articles.c.id == p.article_id).values(story_id=story_id)
-        )
+        pending.assigned[p.article_id] = story_id
+        if writes is None:
+            pending.flush(conn, now)
         member = Member(p.article_id, story_id, p.source, p.published, p.fingerprint, p.signature)
         if index.since is None or p.published >= index.since:
             index.add(member)
@@ -373,6 +379,36 @@ _DAY = timedelta(days=1)
 def _utc_day(value: datetime) -> datetime:
     """Midnight UTC of ``value``'s UTC day."""
     return value.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+@dataclass
+class _Writes:
+    """A batch's story writes, sent together at its end (executemany) instead of four
+    statements per report; ``assigned`` also answers "already assigned?" for the batch."""
+
+    assigned: dict[int, int]
+    members: list[dict[str, Any]] = field(default_factory=list)
+    grown: dict[int, int] = field(default_factory=dict)  # story id -> members joined
+
+    def flush(self, conn: Connection, now: datetime) -> None:
+        if self.members:
+            conn.execute(insert(story_members), self.members)
+            conn.execute(
+                update(articles)
+                .where(articles.c.id == bindparam("member_id"))
+                .values(story_id=bindparam("member_story")),
+                [
+                    {"member_id": m["article_id"], "member_story": self.assigned[m["article_id"]]}
+                    for m in self.members
+                ],
+            )
+        for story_id, joined in self.grown.items():
+            conn.execute(
+                update(stories)
+                .where(stories.c.id == story_id)
+                .values(size=stories.c.size + joined, updated=now)
+            )
+        self.members, self.grown = [], {}
 
 
 def _add_to_days(
