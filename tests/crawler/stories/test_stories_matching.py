@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from datasketch import LeanMinHash, MinHash
 from stories_samples import (
     BUS_2000_MOS,
     BUS_2000_VM,
@@ -88,3 +89,15 @@ def test_eviction_forgets_old_members() -> None:
     index.add(Member(1, 10, "mos", T0, first, minhash(first, SETTINGS.num_perm)))
     assert index.evict(T0 + timedelta(hours=1)) == 1
     assert len(index) == 0
+
+
+def test_signatures_with_shared_permutations_equal_datasketchs_own() -> None:
+    # minhash() reuses the seed's permutations instead of drawing them per article: the stored
+    # signatures must stay exactly what a plain seeded MinHash gives.
+    lemmas = frozenset(f"электробус{i}" for i in range(40)) | {"маршрут", "москва"}
+    empty: frozenset[str] = frozenset()
+    fp = Fingerprint(lemmas, empty, empty, empty, empty, empty, empty)
+    for num_perm in (64, 128):
+        plain = MinHash(num_perm=num_perm, seed=1, scheme="affine32")
+        plain.update_batch([lemma.encode("utf-8") for lemma in sorted(lemmas)])
+        assert signature_bytes(minhash(fp, num_perm)) == signature_bytes(LeanMinHash(plain))
