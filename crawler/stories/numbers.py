@@ -7,6 +7,7 @@ is a date (``21.02``), «в 1966 году» a year, «23:00» a time of day (ign
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -188,6 +189,8 @@ def word_number(lemmas: list[str]) -> int | None:
     return total + current if seen else None
 
 
+@functools.lru_cache(maxsize=65536)
 def is_number_word(lemma: str) -> bool:
-    """True for a lemma that is (part of) a number written in words."""
+    """True for a lemma that is (part of) a number written in words (memoized: it is asked
+    twice for every word of every fingerprinted article)."""
     return lemma in WORD_VALUES or lemma in WORD_MULTIPLIERS or bool(_COMPOUND_RE.match(lemma))
