@@ -115,6 +115,32 @@ def test_a_page_grown_past_the_size_limit_is_dropped(
     assert outcome.runs["jsnews"]["dropped"].get("too_large") == 1, log
 
 
+def test_page_requests_to_the_site_obey_its_robots_txt(
+    tmp_path: Path, site: SiteServer, marker: str
+) -> None:
+    # A script and an XHR of the page's own, under a path robots.txt forbids to every agent.
+    blocked = "<script src='/private/tracker.js'></script><script>fetch('/private/stats')</script>"
+    site.files = js_site(robots="User-agent: *\nDisallow: /private/\n", extra=blocked)
+    outcome, stored, log = _crawl(tmp_path, site, render=True)
+    assert outcome.runs["jsnews"]["status"] in ("ok", "degraded"), log
+    assert len(stored) == ARTICLES  # /api/news.json is allowed
+    assert not [r for r in site.requests if r.startswith("/private/")]
+    assert outcome.runs["jsnews"]["dropped"].get("robots_disallowed") == 2, log
+
+
+def test_page_requests_are_checked_with_the_crawls_user_agent(
+    tmp_path: Path, site: SiteServer, marker: str
+) -> None:
+    # Only the crawl's own agent (its product token, as robots.txt names it) may not read the
+    # JSON the links come from: the listing is fetched, its links are not.
+    robots = "User-agent: cityfeeds\nDisallow: /api/\n\nUser-agent: *\nAllow: /\n"
+    site.files = js_site(robots=robots)
+    outcome, stored, log = _crawl(tmp_path, site, render=True)
+    assert "/news/" in site.requests and "/api/news.json" not in site.requests
+    assert stored == set()
+    assert outcome.runs["jsnews"]["dropped"].get("robots_disallowed") == 1, log
+
+
 @pytest.fixture
 def hanging() -> Iterator[HangingServer]:
     server = HangingServer()
