@@ -7,6 +7,7 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from crawler.lifecycle import INTERRUPTED_EXIT
@@ -22,16 +23,20 @@ class Interrupter:
     and what is in flight may finish (its articles are stored, the run recorded, and the
     process ends normally). Whatever still runs after ``grace`` seconds (or at a second
     signal) is recorded as it stands, pages in flight counted ``not fetched (interrupted)``;
-    the extraction workers are shut down and waited for, and the process exits at once:
+    ``on_exit`` runs (the crawl's browser is closed there), the extraction workers are shut
+    down and waited for, and the process exits at once:
     Scrapy's own reactor shutdown would wait for every download in flight. A thread ends the
     process ``HARD_EXIT`` seconds later should any of this hang.
     """
 
     HARD_EXIT = 3.0
 
-    def __init__(self, process: Any, *, grace: float = 0.5) -> None:
+    def __init__(
+        self, process: Any, *, grace: float = 0.5, on_exit: Callable[[], None] | None = None
+    ) -> None:
         self.process = process
         self.grace = grace
+        self.on_exit = on_exit
         self.requested: str | None = None
 
     def install(self) -> None:
@@ -74,6 +79,11 @@ class Interrupter:
                     recorder.force_close()
                 except Exception:
                     logger.exception("could not record an interrupted run")
+        if self.on_exit is not None:
+            try:
+                self.on_exit()  # what the process started besides its workers (its browser)
+            except Exception:
+                logger.exception("could not stop a helper of the crawl")
         shutdown_pools()
         logging.shutdown()
         sys.stdout.flush()

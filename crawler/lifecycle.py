@@ -20,7 +20,7 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -74,6 +74,30 @@ def die_with_parent(sig: int = signal.SIGTERM, *, parent: int | None = None) -> 
     if os.getppid() != expected:
         os.kill(os.getpid(), sig)  # the parent died before the mechanism was in place
     return how
+
+
+def dies_with_this_process(sig: int = signal.SIGKILL) -> Callable[[], None] | None:
+    """A ``preexec_fn`` giving a child ``sig`` when this process dies; None off Linux.
+
+    For a helper this process starts itself (the crawl's Chromium): killed with SIGKILL, this
+    process runs no cleanup, and the helper must not live on. ``prctl`` is looked up before
+    the fork, so the child runs only that call and a check that its parent is still there.
+    Linux signals the death of the parent *thread*: call Popen from the main thread.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    parent = os.getpid()
+
+    def preexec() -> None:
+        prctl(PR_SET_PDEATHSIG, int(sig), 0, 0, 0)
+        if os.getppid() != parent:
+            os._exit(1)  # the parent died between fork and prctl
+
+    return preexec
 
 
 def _prctl_pdeathsig(sig: int) -> bool:

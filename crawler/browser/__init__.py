@@ -1,8 +1,9 @@
 """``render = "browser"``: a source's listing pages through scrapy-playwright and system Chromium.
 
 Only requests of sources that ask for it go through the browser (``meta["playwright"]``); every
-other request stays plain HTTP. Playwright is an optional extra and never downloads a browser: it
-drives the system ``chromium`` (``$CITYFEEDS_CHROMIUM`` overrides where it is found).
+other request stays plain HTTP. Playwright is an optional extra and never downloads a browser: a
+crawl process starts one system ``chromium`` (``$CITYFEEDS_CHROMIUM`` overrides where it is
+found; :mod:`crawler.browser.chromium`) and every crawler in it drives that one.
 """
 
 from __future__ import annotations
@@ -55,14 +56,13 @@ def rendered_sources(config: Config, names: list[str]) -> list[SourceSpec]:
     return [s for s in config.select_sources(names) if s.render]
 
 
-def browser_settings(config: Config, sources: list[SourceSpec]) -> dict[str, Any]:
-    """Scrapy settings that send ``meta["playwright"]`` requests through Chromium.
+def browser_settings(config: Config, cdp_url: str) -> dict[str, Any]:
+    """Scrapy settings that send ``meta["playwright"]`` requests to the Chromium at ``cdp_url``.
 
-    Raises BrowserUnavailable. One browser per crawler, launched on its first rendered page
-    and closed with the crawl; the context is made per request's meta, never at start-up, so
-    a crawl without rendered pages starts no browser.
+    The crawl process starts that one browser itself (:class:`crawler.browser.chromium.
+    SharedChromium`) and every crawler connects to it: scrapy-playwright would otherwise launch
+    one per crawler. Contexts are made per request's meta, never at start-up.
     """
-    path = check_browser(sources)
     return {
         "DOWNLOAD_HANDLERS": {**project.DOWNLOAD_HANDLERS, "http": HANDLER, "https": HANDLER},
         "DOWNLOADER_MIDDLEWARES": {
@@ -70,14 +70,7 @@ def browser_settings(config: Config, sources: list[SourceSpec]) -> dict[str, Any
             "crawler.browser.middleware.BrowserGuardMiddleware": 45,
         },
         "PLAYWRIGHT_BROWSER_TYPE": "chromium",
-        "PLAYWRIGHT_LAUNCH_OPTIONS": {
-            "executable_path": path,
-            "headless": True,
-            # Ctrl-C and SIGTERM reach the driver too: it closes the browser with the crawl.
-            "handle_sigint": True,
-            "handle_sigterm": True,
-            "handle_sighup": True,
-        },
+        "PLAYWRIGHT_CDP_URL": cdp_url,
         "PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT": config.crawl.timeout * 1000,
         "PLAYWRIGHT_MAX_PAGES_PER_CONTEXT": config.crawl.concurrency_per_host,
         "PLAYWRIGHT_ABORT_REQUEST": "crawler.browser.page.unwanted_request",

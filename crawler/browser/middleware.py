@@ -1,19 +1,24 @@
-"""BrowserGuardMiddleware: which requests are rendered, and the page-side SSRF and size rules."""
+"""BrowserGuardMiddleware: which requests are rendered; page-side SSRF, robots and size rules."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from scrapy import Request
 from scrapy.http import Response
 
 from crawler.browser import SETTLE_CAP_SECONDS
-from crawler.browser.page import META_BLOCKED, META_HOSTS, PageTooLarge, settle
+from crawler.browser.page import META_BLOCKED, META_HOSTS, META_ROBOTS, PageTooLarge, settle
 from crawler.context import count_drop
-from crawler.normalize.urls import host_of
+from crawler.middlewares.policy import HTTP_SCHEMES, Blocked
+from crawler.normalize.urls import host_of, registered_domain_matches
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
+
+    from crawler.middlewares.robots import PoliteRobotsTxtMiddleware
 
 #: Request meta set by NewsSpider: what a request is for.
 META_KIND = "cityfeeds_kind"
@@ -25,7 +30,8 @@ class BrowserGuardMiddleware:
 
     Installed only in crawls with a rendered source (``crawler.browser.browser_settings``),
     right after SafetyMiddleware, which has already checked the page's own URL. Refused page
-    requests count as ``blocked_private`` or ``blocked_scheme``, like the crawl's own.
+    requests count as ``blocked_private`` or ``blocked_scheme``, like the crawl's own; those to
+    the crawled site that its robots.txt forbids, as ``robots_disallowed``.
     """
 
     def __init__(self, crawler: Crawler) -> None:
@@ -56,12 +62,30 @@ class BrowserGuardMiddleware:
             "service_workers": "block",
             "accept_downloads": False,
         }
+        request.meta[META_ROBOTS] = partial(self._robots_allow, tuple(spec.allowed_domains))
         request.meta["playwright_page_init_callback"] = "crawler.browser.page.guard_page"
         request.meta["playwright_page_goto_kwargs"] = {"wait_until": "domcontentloaded"}
         request.meta["playwright_page_methods"] = [
             PageMethod(settle, self.cap, spec.render_wait, self.max_chars, self._stopping)
         ]
         return None
+
+    async def _robots_allow(self, domains: tuple[str, ...], url: str, page_url: str) -> bool:
+        """Whether robots.txt lets the page at ``page_url`` request ``url`` of the crawled site.
+
+        The crawl's own rules and user agent (PoliteRobotsTxtMiddleware, which counts and logs
+        a refusal); hosts outside the source's ``allowed_domains`` (CDNs) are not the site's.
+        """
+        robots: PoliteRobotsTxtMiddleware | None = getattr(self.crawler, "cityfeeds_robots", None)
+        if robots is None or urlsplit(url).scheme not in HTTP_SCHEMES:
+            return True
+        if not registered_domain_matches(host_of(url), list(domains)):
+            return True
+        try:
+            await robots.check_url(url, requested_by=page_url)
+        except Blocked:
+            return False
+        return True
 
     def _stopping(self) -> bool:
         """True once the crawl is shutting down (SIGTERM, Ctrl-C, run timeout)."""

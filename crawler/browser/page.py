@@ -1,4 +1,4 @@
-"""What a rendered page may do: the SSRF rules inside the page, no images, a capped settle wait."""
+"""What a rendered page may do: SSRF and robots.txt rules, no images, a capped settle wait."""
 
 from __future__ import annotations
 
@@ -23,6 +23,9 @@ PAGE_SCHEMES = frozenset({"http", "https", "ws", "wss"})
 META_HOSTS = "cityfeeds_browser_hosts"
 #: Request meta: what the page tried and was refused, counted by BrowserGuardMiddleware.
 META_BLOCKED = "cityfeeds_browser_blocked"
+#: Request meta: ``async (url, page_url) -> bool``, whether robots.txt lets the page request
+#: ``url`` (it counts a refusal itself); absent when robots.txt is not obeyed.
+META_ROBOTS = "cityfeeds_browser_robots"
 
 
 class PageTooLarge(ValueError):
@@ -62,19 +65,38 @@ async def blocked_reason(url: str, allowed_hosts: list[str]) -> str | None:
 async def guard_page(page: Any, request: Any) -> None:
     """``playwright_page_init_callback``: route every request and WebSocket the page makes.
 
+    A request passes the SSRF rules (``blocked_reason``), then, if it is for the crawled
+    site, its robots.txt (``META_ROBOTS``); a WebSocket, the SSRF rules only.
+
     Registered after scrapy-playwright's own route, so it runs first (Playwright runs the
     last registered route first) and hands allowed requests on with ``fallback``.
     """
     allowed = list(request.meta.get(META_HOSTS) or [])
     blocked: list[str] = request.meta.setdefault(META_BLOCKED, [])
+    robots_allow = request.meta.get(META_ROBOTS)
 
     async def on_request(route: Any) -> None:
-        why = await blocked_reason(route.request.url, allowed)
-        if why is None:
+        url = route.request.url
+        try:
+            why = await blocked_reason(url, allowed)
+            # The page's URL itself passed robots.txt in the downloader already.
+            robots_ok = (
+                why is not None
+                or robots_allow is None
+                or url == request.url
+                or await robots_allow(url, request.url)
+            )
+        except Exception:
+            # A request left unrouted would hang the page: refuse what could not be checked.
+            logger.exception("page %s: could not check %s: refused", request.url, url)
+            await route.abort("blockedbyclient")
+            return
+        if why is None and robots_ok:
             await route.fallback()
             return
-        blocked.append(f"{route.request.url}: {why}")
-        logger.info("page %s: blocked %s (%s)", request.url, route.request.url, why)
+        if why is not None:  # a robots.txt refusal is counted and logged where it is made
+            blocked.append(f"{url}: {why}")
+            logger.info("page %s: blocked %s (%s)", request.url, url, why)
         await route.abort("blockedbyclient")
 
     async def on_websocket(ws: Any) -> None:

@@ -33,6 +33,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+#: Request meta of ``check_url``'s requests: the rendered page that made the request.
+META_REQUESTED_BY = "cityfeeds_requested_by"
+
 
 class _DisallowAll:
     """A robots parser that forbids everything (robots.txt unreachable, RFC 9309 §2.3.1.4)."""
@@ -63,7 +66,8 @@ class PoliteRobotsTxtMiddleware:
     treats a robots.txt it cannot fetch as allow-all (scrapy#2443). Here: 2xx is parsed; 4xx
     means no rules (allow all); 5xx, 429, a timeout or a connection/DNS error means
     "unreachable": disallow everything for this run (``robots_unavailable``), and try again
-    next run. Requests refused by the rules are counted as ``robots_disallowed``. See
+    next run. Requests refused by the rules are counted as ``robots_disallowed``; the requests
+    a rendered page makes to the crawled site are checked too (``check_url``). See
     docs/politeness.md.
     """
 
@@ -86,7 +90,10 @@ class PoliteRobotsTxtMiddleware:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> PoliteRobotsTxtMiddleware:
-        return cls(crawler)
+        mw = cls(crawler)
+        # A rendered page's own requests never reach the downloader: its guard asks here.
+        crawler.cityfeeds_robots = mw  # type: ignore[attr-defined]
+        return mw
 
     async def process_request(self, request: Request) -> None:
         if not request.meta.get("dont_obey_robotstxt") and not request.url.startswith(
@@ -97,6 +104,16 @@ class PoliteRobotsTxtMiddleware:
         if host in self.crawl_delays:
             # AutoThrottle would lower the delay below what the site asked for.
             request.meta["autothrottle_dont_adjust_delay"] = True
+
+    async def check_url(self, url: str, *, requested_by: str) -> None:
+        """Raise Blocked (counted) if robots.txt forbids ``url`` to the crawl's user agent.
+
+        For requests made outside the downloader: those of a page rendered in the browser
+        (``requested_by`` is its URL; crawler.browser). The host's robots.txt is fetched on
+        first use, as for the crawl's own requests.
+        """
+        request = Request(url, meta={META_REQUESTED_BY: requested_by})
+        self.check(await self.robot_parser(request), request)
 
     def check(self, rp: Rules, request: Request) -> None:
         """Raise Blocked if ``rp`` forbids ``request`` (counted by the reason it was refused)."""
@@ -109,13 +126,15 @@ class PoliteRobotsTxtMiddleware:
         if rp.allowed(request.url, useragent):
             return
         netloc = urlparse_cached(request).netloc
+        page = request.meta.get(META_REQUESTED_BY)
+        by = f" (requested by the page {page})" if page else ""
         if netloc in self.unreachable:
             # Warned once per host in _settle; each blocked request is only counted.
             raise block(
                 self.crawler,
                 "robots_unavailable",
                 request.url,
-                self.unreachable[netloc],
+                self.unreachable[netloc] + by,
                 level=logging.INFO,
             )
         self._stats_inc("robotstxt/forbidden")
@@ -123,7 +142,7 @@ class PoliteRobotsTxtMiddleware:
             self.crawler,
             "robots_disallowed",
             request.url,
-            "forbidden by robots.txt",
+            "forbidden by robots.txt" + by,
             level=logging.INFO,
         )
 

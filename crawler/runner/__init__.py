@@ -10,7 +10,9 @@ import argparse
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +20,16 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
 import crawler.settings as project_settings
-from crawler.browser import BrowserUnavailable, browser_settings, rendered_sources
+from crawler.browser import BrowserUnavailable, browser_settings, check_browser, rendered_sources
+from crawler.browser.chromium import SharedChromium
 from crawler.config import load_config
 from crawler.crawl_settings import crawl_settings
 from crawler.interrupt import Interrupter
-from crawler.lifecycle import INTERRUPTED_EXIT, PARENT_ENV, die_with_parent
+from crawler.lifecycle import INTERRUPTED_EXIT, PARENT_ENV, data_dir, die_with_parent
 from crawler.spiders.news import NewsSpider
+
+#: An interrupted crawl exits within Interrupter.HARD_EXIT: its browser gets this long to stop.
+BROWSER_STOP_GRACE = 1.0
 
 
 def run_in_this_process(
@@ -40,7 +46,9 @@ def run_in_this_process(
 
     With ``handle_signals`` (the crawl child), SIGINT and SIGTERM stop the crawl quickly and
     record its runs as ``interrupted`` (:class:`Interrupter`) instead of Scrapy's shutdown, which
-    waits for every download in flight. Returns whether the crawl was interrupted.
+    waits for every download in flight. Sources with ``render = "browser"`` share one Chromium
+    that this process starts, and stops when the crawl ends or is interrupted. Returns whether
+    the crawl was interrupted.
     """
     # The child's one reading of the configuration: the spiders and their components get it.
     config = load_config(config_path)
@@ -59,16 +67,26 @@ def run_in_this_process(
     if extra_settings:
         settings.update(extra_settings, priority="cmdline")
     rendered = rendered_sources(config, list(sources))
-    if rendered:  # render = "browser": Chromium for those sources' pages (BrowserUnavailable)
-        settings.update(browser_settings(config, rendered), priority="cmdline")
-    process = CrawlerProcess(settings)
-    for name in sources:
-        process.crawl(NewsSpider, source=name, config=config)
-    interrupter = None
-    if handle_signals:
-        interrupter = Interrupter(process, grace=settings.getfloat("CITYFEEDS_INTERRUPT_GRACE"))
-        interrupter.install()
-    process.start(install_signal_handlers=not handle_signals)
+    with ExitStack() as helpers:
+        stop_browser: Callable[[], None] | None = None
+        if rendered:  # render = "browser": one Chromium for all of them (BrowserUnavailable)
+            chromium = helpers.enter_context(
+                SharedChromium.start(check_browser(rendered), data_dir(config) / "browser")
+            )
+            settings.update(browser_settings(config, chromium.cdp_url), priority="cmdline")
+            stop_browser = partial(chromium.close, grace=BROWSER_STOP_GRACE)
+        process = CrawlerProcess(settings)
+        for name in sources:
+            process.crawl(NewsSpider, source=name, config=config)
+        interrupter = None
+        if handle_signals:
+            interrupter = Interrupter(
+                process,
+                grace=settings.getfloat("CITYFEEDS_INTERRUPT_GRACE"),
+                on_exit=stop_browser,
+            )
+            interrupter.install()
+        process.start(install_signal_handlers=not handle_signals)
     return interrupter is not None and interrupter.requested is not None
 
 

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
+
+from cityfeeds.devtools.demo_server import SiteServer
+from tests.conftest import write_site_config
 
 HTML = "text/html; charset=utf-8"
 ARTICLES = 8
@@ -59,12 +63,14 @@ try {
 </script>"""
 
 
-def js_site(*, probes: bool = False) -> dict[str, tuple[bytes, str]]:
-    """Every file of the site; ``probes`` adds the hostile script to the listing."""
+def js_site(
+    *, probes: bool = False, robots: str = "User-agent: *\nAllow: /\n", extra: str = ""
+) -> dict[str, tuple[bytes, str]]:
+    """Every file of the site; ``probes`` adds the hostile script to the listing, ``extra`` HTML."""
     items = [{"url": article_path(i), "title": f"Новость из скрипта {i}"} for i in range(ARTICLES)]
     files: dict[str, tuple[bytes, str]] = {
-        "/robots.txt": (b"User-agent: *\nAllow: /\n", "text/plain"),
-        "/news/": ((_LISTING % (_PROBES if probes else "")).encode(), HTML),
+        "/robots.txt": (robots.encode(), "text/plain"),
+        "/news/": ((_LISTING % ((_PROBES if probes else "") + extra)).encode(), HTML),
         "/api/news.json": (json.dumps(items, ensure_ascii=False).encode(), "application/json"),
         "/img/banner.png": (b"\x89PNG\r\n\x1a\n", "image/png"),
         "/": (b"<!DOCTYPE html><html><body><a href='/news/'>News</a></body></html>", HTML),
@@ -74,10 +80,10 @@ def js_site(*, probes: bool = False) -> dict[str, tuple[bytes, str]]:
     return files
 
 
-def js_source(base_url: str, *, render: bool) -> dict[str, Any]:
+def js_source(base_url: str, *, render: bool, name: str = "jsnews") -> dict[str, Any]:
     """The ``[[sources]]`` entry of the site at ``base_url``."""
     source: dict[str, Any] = {
-        "name": "jsnews",
+        "name": name,
         "title": "Новости из скрипта",
         "url": base_url,
         "listings": [{"url": base_url + "news/"}],
@@ -87,3 +93,13 @@ def js_source(base_url: str, *, render: bool) -> dict[str, Any]:
     if render:
         source["render"] = "browser"
     return source
+
+
+def rendered_sources_waiting(tmp_path: Path, sites: list[SiteServer], script: str) -> Path:
+    """A config: a rendered source per site (jsnews, jsnews2, ...), its listing runs ``script``."""
+    sources = []
+    for n, site in enumerate(sites, start=1):
+        site.files = js_site(extra=script)
+        name = "jsnews" if n == 1 else f"jsnews{n}"
+        sources.append(js_source(site.base_url, render=True, name=name))
+    return write_site_config(tmp_path, sites[0].base_url, sources=sources)

@@ -6,22 +6,16 @@ Needs the ``browser`` extra and Debian's ``chromium``; skipped without them unle
 
 from __future__ import annotations
 
-import importlib.util
-import os
-import signal
-import socket
 import subprocess
 import threading
-import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from js_site import ARTICLES, article_path, js_site, js_source
+from browser_processes import HangingServer, browser_trees, browsers_marked
+from js_site import ARTICLES, article_path, js_site, js_source, rendered_sources_waiting
 
 from cityfeeds.devtools.demo_server import SiteServer
-from crawler.browser import chromium_executable
 from crawler.config import load_config
 from crawler.normalize.urls import url_identity
 from crawler.storage import Store
@@ -31,54 +25,25 @@ from tests.conftest import write_site_config
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 
-def _require_browser() -> None:
-    missing = []
-    if importlib.util.find_spec("scrapy_playwright") is None:
-        missing.append("the browser extra (pip install -e '.[browser]')")
-    if not chromium_executable():
-        missing.append("chromium (apt-get install chromium)")
-    if missing:
-        reason = " and ".join(missing) + " missing"
-        if os.environ.get("CITYFEEDS_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"CITYFEEDS_REQUIRE_BROWSER=1 but {reason}")
-        pytest.skip(reason)
-
-
 @pytest.fixture
 def marker(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """An environment mark the crawl child passes to its browser, to find what survives.
-
-    Checked only after the crawl child has exited, so anything found outlived it.
-    """
-    _require_browser()
-    mark = uuid.uuid4().hex
-    monkeypatch.setenv("CITYFEEDS_TEST_MARK", mark)
-    yield mark
-    # A browser whose driver was killed exits when its pipe closes: give it a moment.
-    deadline = time.monotonic() + 10
-    while (left := _marked_processes(mark)) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert left == [], "a browser process outlived its crawl"
-
-
-def _marked_processes(mark: str) -> list[str]:
-    found = []
-    needle = f"CITYFEEDS_TEST_MARK={mark}".encode()
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit() or int(proc.name) == os.getpid():
-            continue
-        try:
-            if needle in (proc / "environ").read_bytes().split(b"\0"):
-                cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-                if "chromium" in cmdline or "playwright" in cmdline:  # the browser, its driver
-                    found.append(cmdline)
-        except OSError:
-            continue  # gone, or not ours to read
-    return found
+    """Skips without a browser; fails the test if a browser process outlives its crawl."""
+    with browsers_marked(monkeypatch) as mark:
+        yield mark
 
 
 @pytest.fixture
 def site() -> Iterator[SiteServer]:
+    server = SiteServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def other_site() -> Iterator[SiteServer]:
+    """A second site, for a second source."""
     server = SiteServer().start()
     try:
         yield server
@@ -150,38 +115,69 @@ def test_a_page_grown_past_the_size_limit_is_dropped(
     assert outcome.runs["jsnews"]["dropped"].get("too_large") == 1, log
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["sigterm", "sigkill"])
-def test_no_browser_survives_a_stopped_crawl(
-    tmp_path: Path, site: SiteServer, marker: str, sig: signal.Signals
+def test_page_requests_to_the_site_obey_its_robots_txt(
+    tmp_path: Path, site: SiteServer, marker: str
 ) -> None:
-    # The listing asks a socket that never answers, so the page is still in the browser when
-    # the crawl child's group gets SIGTERM (the scheduler, a Ctrl-C of `cityfeeds crawl`, the
-    # run timeout) or SIGKILL (the timeout's last resort).
-    with socket.socket() as silent:
-        silent.bind(("127.0.0.1", 0))
-        silent.listen(8)
-        silent.settimeout(60)
-        hang = f"<script>fetch('http://127.0.0.1:{silent.getsockname()[1]}/hang')</script>"
-        site.files = js_site()
-        body, ctype = site.files["/news/"]
-        site.files["/news/"] = (body.replace(b"</body>", hang.encode() + b"</body>"), ctype)
-        cfg = write_site_config(
-            tmp_path, site.base_url, sources=[js_source(site.base_url, render=True)]
-        )
-        seen: list[str] = []
+    # A script and an XHR of the page's own, under a path robots.txt forbids to every agent.
+    blocked = "<script src='/private/tracker.js'></script><script>fetch('/private/stats')</script>"
+    site.files = js_site(robots="User-agent: *\nDisallow: /private/\n", extra=blocked)
+    outcome, stored, log = _crawl(tmp_path, site, render=True)
+    assert outcome.runs["jsnews"]["status"] in ("ok", "degraded"), log
+    assert len(stored) == ARTICLES  # /api/news.json is allowed
+    assert not [r for r in site.requests if r.startswith("/private/")]
+    assert outcome.runs["jsnews"]["dropped"].get("robots_disallowed") == 2, log
 
-        def stop_when_the_page_waits(proc: subprocess.Popen[bytes]) -> None:
-            def watch() -> None:
-                conn, _ = silent.accept()  # the page's request arrived: it is in flight
-                seen.extend(c for c in _marked_processes(marker) if "chromium" in c)
-                os.killpg(proc.pid, sig)
-                conn.close()
 
-            threading.Thread(target=watch, daemon=True).start()
+def test_page_requests_are_checked_with_the_crawls_user_agent(
+    tmp_path: Path, site: SiteServer, marker: str
+) -> None:
+    # Only the crawl's own agent (its product token, as robots.txt names it) may not read the
+    # JSON the links come from: the listing is fetched, its links are not.
+    robots = "User-agent: cityfeeds\nDisallow: /api/\n\nUser-agent: *\nAllow: /\n"
+    site.files = js_site(robots=robots)
+    outcome, stored, log = _crawl(tmp_path, site, render=True)
+    assert "/news/" in site.requests and "/api/news.json" not in site.requests
+    assert stored == set()
+    assert outcome.runs["jsnews"]["dropped"].get("robots_disallowed") == 1, log
 
+
+@pytest.fixture
+def hanging() -> Iterator[HangingServer]:
+    server = HangingServer()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+def test_two_rendered_sources_share_one_browser(
+    tmp_path: Path, site: SiteServer, other_site: SiteServer, marker: str, hanging: HangingServer
+) -> None:
+    config = load_config(rendered_sources_waiting(tmp_path, [site, other_site], hanging.script()))
+    trees: list[list[int]] = []
+
+    def count_when_both_pages_wait(proc: subprocess.Popen[bytes]) -> None:
+        def watch() -> None:
+            if hanging.wait_for(2):  # a page of each source is open in the browser
+                trees.append(browser_trees(proc.pid))
+            hanging.release()
+
+        threading.Thread(target=watch, daemon=True).start()
+
+    log = tmp_path / "crawl.log"
+    with log.open("w") as err:
         outcome = crawl_subprocess(
-            load_config(cfg), ["jsnews"], timeout=90, on_start=stop_when_the_page_waits
-        )
-    assert not outcome.killed  # it stopped on the signal, before the run timeout
-    assert seen, "the browser was not running when the crawl was stopped"
-    # the marker fixture then checks that nothing of it is left
+            config, ["jsnews", "jsnews2"], timeout=120, stderr=err,
+            on_start=count_when_both_pages_wait,
+        )  # fmt: skip
+    text = log.read_text(encoding="utf-8", errors="replace")
+    assert trees and len(trees[0]) == 1, (trees, text)
+    assert len(hanging.held) == 2
+    store = Store.open(config.database_url)
+    try:
+        for name in ("jsnews", "jsnews2"):
+            assert outcome.runs[name]["status"] == "ok", text
+            assert len(store.known_urls(name)) == ARTICLES
+    finally:
+        store.close()
+    # the marker fixture then checks that the browser is gone with the crawl

@@ -52,22 +52,34 @@ def test_only_rendered_sources_get_the_browser(tmp_path: Path) -> None:
     assert rendered_sources(config, ["jsnews"]) == []
 
 
-def test_browser_settings_point_playwright_at_the_system_chromium(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_browser_settings_connect_every_crawler_to_the_process_browser(tmp_path: Path) -> None:
+    config = load_config(_config(tmp_path, render=True))
+    cdp = "ws://127.0.0.1:9222/devtools/browser/x"
+    settings = browser_settings(config, cdp)
+    assert settings["PLAYWRIGHT_CDP_URL"] == cdp
+    assert "PLAYWRIGHT_LAUNCH_OPTIONS" not in settings  # scrapy-playwright launches nothing
+    handlers = settings["DOWNLOAD_HANDLERS"]
+    assert handlers["https"].startswith("scrapy_playwright") and handlers["file"] is None
+    assert "crawler.middlewares.safety.SafetyMiddleware" in settings["DOWNLOADER_MIDDLEWARES"]
+
+
+def test_a_chromium_that_does_not_start_stops_the_crawl_with_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     if importlib.util.find_spec("scrapy_playwright") is None:
         pytest.skip("the browser extra is not installed")
     chromium = tmp_path / "chromium"
-    chromium.write_text("#!/bin/sh\n")
+    chromium.write_text("#!/bin/sh\necho 'Missing X server or $DISPLAY' >&2\nexit 1\n")
     chromium.chmod(0o755)
     monkeypatch.setenv("CITYFEEDS_CHROMIUM", str(chromium))
-    config = load_config(_config(tmp_path, render=True))
-    settings = browser_settings(config, config.sources)
-    launch = settings["PLAYWRIGHT_LAUNCH_OPTIONS"]
-    assert launch["executable_path"] == str(chromium) and launch["headless"] is True
-    handlers = settings["DOWNLOAD_HANDLERS"]
-    assert handlers["https"].startswith("scrapy_playwright") and handlers["file"] is None
-    assert "crawler.middlewares.safety.SafetyMiddleware" in settings["DOWNLOADER_MIDDLEWARES"]
+    cfg = _config(tmp_path, render=True)
+    # What a crawl killed before closing its browser left in the data folder.
+    left = tmp_path / "browser" / "chromium-999999999" / "profile"
+    left.mkdir(parents=True)
+    assert runner_main(["--config", str(cfg), "jsnews"]) == 2
+    err = capsys.readouterr().err
+    assert err == "cityfeeds: Chromium exited with 1 at start: Missing X server or $DISPLAY\n"
+    assert list((tmp_path / "browser").iterdir()) == []  # its folder is removed, and the old one
 
 
 @pytest.mark.parametrize(

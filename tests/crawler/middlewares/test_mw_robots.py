@@ -136,3 +136,16 @@ def test_every_request_waiting_for_robots_txt_gets_its_rules(tmp_path: Path) -> 
     outcomes = run(crawl())
     assert all(isinstance(outcome, Blocked) for outcome in outcomes), outcomes
     assert crawler.stats.get_value("cityfeeds/dropped/robots_unavailable") == 4
+
+
+def test_a_rendered_pages_own_requests_are_checked_and_counted(tmp_path: Path) -> None:
+    mw, engine = middleware(tmp_path, Response(ROBOTS, body=RULES))
+    assert mw.crawler.cityfeeds_robots is mw  # type: ignore[attr-defined]
+    page = "https://vm.ru/news/"
+    assert run(mw.check_url("https://vm.ru/api/list.json", requested_by=page)) is None
+    with pytest.raises(Blocked) as info:
+        run(mw.check_url("https://vm.ru/private/stats", requested_by=page))
+    assert info.value.reason == "robots_disallowed"
+    assert "(requested by the page https://vm.ru/news/)" in str(info.value)
+    assert [r.url for r in engine.downloaded] == [ROBOTS]  # fetched once, as for the crawl
+    assert mw.crawler.stats.get_value("cityfeeds/dropped/robots_disallowed") == 1
