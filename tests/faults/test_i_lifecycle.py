@@ -158,8 +158,9 @@ def test_i1_kill_9_of_the_cli_kills_its_crawl_child(lab: Lab) -> None:
         family = descendants(proc.pid)
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
+        # The child stops in order (SIGTERM from the kernel): generous under a loaded machine.
         wait_for(
-            lambda: not [p for p in family if process_alive(p)], 5, "every crawl process to die"
+            lambda: not [p for p in family if process_alive(p)], 30, "every crawl process to die"
         )
     # What the child recorded (or what the next look closes) is a final state, never "running".
     status = cli(cfg, "status")
@@ -175,8 +176,9 @@ def test_i1_kill_9_of_the_crawl_child_leaves_no_workers_behind(lab: Lab) -> None
         child = next(p for p in family if "crawler.runner" in _cmdline(p))
         os.kill(child, signal.SIGKILL)
         output = proc.communicate(timeout=60)[0].decode()
+        # The child stops in order (SIGTERM from the kernel): generous under a loaded machine.
         wait_for(
-            lambda: not [p for p in family if process_alive(p)], 5, "every crawl process to die"
+            lambda: not [p for p in family if process_alive(p)], 30, "every crawl process to die"
         )
     assert proc.returncode == 1, output
     run = runs_of(cfg, "i1c")[0]
