@@ -81,6 +81,8 @@ class TreeSampler:
         self.cpu: dict[int, float] = {}
         self.roles: dict[int, str] = {}
         self.peak_rss = 0
+        self.peak_pss = 0
+        self._samples = 0
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -129,12 +131,27 @@ class TreeSampler:
                     raw = b""
                 self.roles[pid] = _role(raw.replace(b"\0", b" ").decode(errors="replace"))
         self.peak_rss = max(self.peak_rss, rss)
+        self._samples += 1
+        if self._samples % 10 == 1:
+            # PSS splits pages shared by the forkserver and its workers among them: the memory
+            # the tree really holds. Read once a second (smaps_rollup walks the page tables).
+            self.peak_pss = max(self.peak_pss, sum(_pss(pid) for pid in tree & stats.keys()))
 
     def by_role(self) -> dict[str, float]:
         out: dict[str, float] = {}
         for pid, cpu in self.cpu.items():
             out[self.roles.get(pid, "main")] = out.get(self.roles.get(pid, "main"), 0.0) + cpu
         return out
+
+
+def _pss(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
 
 
 def run_measured(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, Any]:
@@ -153,6 +170,7 @@ def run_measured(cmd: list[str], env: dict[str, str] | None = None) -> dict[str,
         "cpu_sampled": sum(sampler.cpu.values()),
         "cpu_roles": sampler.by_role(),
         "peak_tree_rss_mib": sampler.peak_rss / 2**20,
+        "peak_tree_pss_mib": sampler.peak_pss / 2**20,
         "stdout": out.decode(errors="replace"),
     }
 
@@ -289,7 +307,8 @@ def report(label: str, result: dict[str, Any], pages: int) -> None:
         f"{label:16s} {pages:6d} pages in {result['crawl_seconds']:7.2f} s"
         f" = {result['pps']:6.1f} pages/s | process {result['wall']:6.2f} s |"
         f" CPU {cpu:6.1f} s = {1000 * cpu / max(pages, 1):5.2f} ms/page |"
-        f" peak RSS (tree) {result['peak_tree_rss_mib']:5.0f} MiB"
+        f" peak RSS (tree) {result['peak_tree_rss_mib']:5.0f} MiB,"
+        f" PSS {result['peak_tree_pss_mib']:5.0f} MiB"
     )
     roles = ", ".join(f"{k} {v:.1f} s" for k, v in sorted(result["cpu_roles"].items()))
     print(f"{'':16s} CPU by process: {roles}")

@@ -1,6 +1,6 @@
 """Run the reliability fault catalogue (``pytest -m fault``) and report it per case id.
 
-Usage: ``python bench/faults.py [-k EXPR] [-v]``. Case ids (A1 … I8) are read from the table in
+Usage: ``python bench/faults.py [-k EXPR] [-v]``. Case ids (A1 … I9) are read from the table in
 docs/reliability.md; a test covers every id in its function name (``test_a7_…``,
 ``test_d1_d2_…``). A case passes when all its tests pass; an expected failure (xfail) counts as
 failed, with its reason. Prints ``N passed, N failed`` and the cases no test covers.

@@ -97,7 +97,10 @@ class ExtractionPool:
             return result
         if self._executor is None:
             context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(["crawler.pages", "crawler.extraction.core"])
+            # crawler.pool_server first: the server must die with this process (see there).
+            context.set_forkserver_preload(
+                ["crawler.pool_server", "crawler.pages", "crawler.extraction.core"]
+            )
             self._executor = ProcessPoolExecutor(
                 self.workers, mp_context=context, initializer=_warm_up
             )

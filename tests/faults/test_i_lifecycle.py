@@ -537,3 +537,58 @@ def test_i4_the_service_skips_a_source_another_crawl_holds(tmp_path: Path) -> No
     assert svc.store.recent_runs("alpha") == []  # no run row, no child started
     assert svc.store.get_source_state("alpha")["consecutive_failures"] == 0
     svc.store.close()
+
+
+# -- I9 the extraction pool of a crawl killed outright ---------------------------------------
+
+POOL_OWNER = """
+import asyncio, os, sys, time
+from datetime import UTC, datetime
+from crawler.models import PageFacts
+from crawler.profile import SourceProfile
+from crawler.workpool import ExtractionPool
+from tests.faults.support import article_html
+
+pool = ExtractionPool(2)
+profile = SourceProfile(name="vestnik", site_names=(), allowed_domains=("news.example",))
+page = PageFacts("https://news.example/news/1", datetime(2026, 11, 20, tzinfo=UTC))
+asyncio.run(pool.process_page(profile, article_html("Трамвай").encode(), page))
+print("ready", flush=True)
+time.sleep(600)
+"""
+
+
+def _pool_children(pid: int) -> list[int]:
+    found, frontier = [], [pid]
+    while frontier:
+        task = Path(f"/proc/{frontier.pop()}/task")
+        for thread in task.iterdir() if task.exists() else ():
+            for child in (thread / "children").read_text().split():
+                found.append(int(child))
+                frontier.append(int(child))
+    return found
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux process tree (/proc)")
+def test_i9_the_extraction_pool_dies_with_a_crawl_killed_outright() -> None:
+    # A crawl process killed with SIGKILL and no supervisor to kill its process group: the
+    # forkserver and the workers must not live on (they kept each other alive before).
+    owner = subprocess.Popen(
+        [sys.executable, "-c", POOL_OWNER],
+        cwd=Path(__file__).resolve().parents[2],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert owner.stdout is not None and owner.stdout.readline().strip() == "ready"
+        pool = [pid for pid in _pool_children(owner.pid) if "forkserver" in _cmdline(pid)]
+        assert len(pool) >= 2  # the server and a worker (started on demand)
+        owner.kill()
+        owner.wait(10)
+        deadline = time.monotonic() + 30
+        while [p for p in pool if process_alive(p)] and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not [p for p in pool if process_alive(p)], "the pool outlived its crawl"
+    finally:
+        if owner.poll() is None:
+            owner.kill()
