@@ -84,6 +84,12 @@ def check_page(
         return Dropped("selector_leak", f"title={title[:80]!r}")
     if title is None or not clean_text(title):
         return Dropped("missing_title")
+    hint_summary = hints.summary if hints is not None else None
+    if not any(_has_words(v) for v in (data.text, data.summary, hint_summary)):
+        # A headline with nothing under it (a video or gallery page, a section index matching
+        # the pattern, a body only JavaScript fills in) would be a bare link in every feed; a
+        # generic extractor's "body" of a lone date or caption is no text either.
+        return Dropped("no_text", f"title={title[:80]!r}")
     if looks_like_mojibake(title):
         # decode_html tried BOM, header, <meta> and detection; a still-garbled title
         # would be published as garbage, so the page is dropped and counted instead.
@@ -100,6 +106,22 @@ def check_page(
     data.authors = [a for a in data.authors if not is_garbage_value(a)]
     data.tags = [t for t in data.tags if not is_garbage_value(t)]
     return None
+
+
+#: Letters a body (or summary) needs to count as text: about four words.
+MIN_TEXT_LETTERS = 20
+
+
+def _has_words(value: str | None) -> bool:
+    if not value:
+        return False
+    letters = 0
+    for ch in value[:500]:
+        if ch.isalpha():
+            letters += 1
+            if letters >= MIN_TEXT_LETTERS:
+                return True
+    return False
 
 
 def invalid_bytes(flags: Sequence[str]) -> int:

@@ -37,6 +37,9 @@ CONCURRENT_REQUESTS = 16
 # Scrapy starts this many asyncio tasks for the output of *every* callback; the pipelines are
 # synchronous, so more than a few buys nothing and the default 100 costs ~2 ms per page.
 CONCURRENT_ITEMS = 8
+# A drop is logged once, by the pipeline that counts it (crawler.context.count_drop: reason and
+# URL); Scrapy's own "Dropped:" line for the same item goes to DEBUG.
+DEFAULT_DROPITEM_LOG_LEVEL = "DEBUG"
 CONCURRENT_REQUESTS_PER_DOMAIN = 2
 DOWNLOAD_DELAY = 1.0
 AUTOTHROTTLE_ENABLED = True

@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "cityfeeds.toml"
 SITES = ROOT / "tests" / "fixtures" / "sites"
 PROFILES = profiles_of(load_config(CONFIG))
+TEXT = "Трамвайную линию на Сущёвском Валу закроют на ремонт до конца месяца."
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 URL = "https://news.example/city/trams-1"
 PROFILE = SourceProfile(name="news", allowed_domains=("news.example",), language="ru")
@@ -85,13 +86,13 @@ def test_pages_that_are_no_article_are_dropped_with_a_reason(
 
 
 def test_a_leaked_title_drops_the_page() -> None:
-    data = ArticleData(url=URL, title="{{ article.title }}", text="Текст.")
+    data = ArticleData(url=URL, title="{{ article.title }}", text=TEXT)
     dropped = check_page(PROFILE, data, PageFacts(URL, NOW))
     assert dropped is not None and dropped.reason == "selector_leak"
 
 
 def test_a_leaked_value_in_a_secondary_field_costs_that_field_only() -> None:
-    data = ArticleData(url=URL, title="Заголовок", text="Текст.", section="{{ section }}")
+    data = ArticleData(url=URL, title="Заголовок", text=TEXT, section="{{ section }}")
     assert check_page(PROFILE, data, PageFacts(URL, NOW)) is None
     assert data.section is None and "garbage_section" in data.flags
 
@@ -142,7 +143,7 @@ def test_validate_pipeline_drops_what_processing_rejected_and_finishes_raw_items
     dropped = ArticleItem("vm", None, NOW, url, dropped=Dropped("missing_title"))
     with pytest.raises(Exception, match="missing_title"):
         validate.process_item(dropped)
-    raw = ArticleItem("vm", ArticleData(url=url, title="Трамваи", text="Текст."), NOW, url)
+    raw = ArticleItem("vm", ArticleData(url=url, title="Трамваи", text=TEXT), NOW, url)
     item = normalize.process_item(validate.process_item(raw))
     assert item.article is not None and item.article.source == "vm"
     assert crawler.stats is not None
@@ -158,3 +159,14 @@ def test_extract_reports_a_page_a_crawl_would_drop(
     url = "https://vm.ru/news/1-empty"
     assert main(["--config", str(CONFIG), "extract", str(page), "--url", url]) == 1
     assert "is no article (empty_page)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("text", ["", "2026-11-20T09:30:00+03:00", "Фото: ТАСС"])
+def test_a_headline_without_text_is_dropped_as_no_text(text: str) -> None:
+    data = ArticleData(url=URL, title="Видео: новый электробус на Тверской", text=text)
+    assert check_page(PROFILE, data, PageFacts(URL, NOW)) == Dropped(
+        "no_text", "title='Видео: новый электробус на Тверской'"
+    )
+    # The feed's description stands in for the missing text.
+    hints = Hints(summary="Электробус нового поколения проехал по Тверской улице.")
+    assert check_page(PROFILE, data, PageFacts(URL, NOW), hints) is None

@@ -85,6 +85,8 @@ _case(
     "b2_hint",
     {"/n/untitled": (article_html(None, BODY).replace("<title></title>", "").encode(), HTML)},
 )
+# b19: a headline and nothing under it (no paragraph, no description, no lead in the feed).
+_case("b19", {"/n/bare": (article_html("Видео: новый электробус на Тверской", []).encode(), HTML)})
 _case(
     "b3",
     {
@@ -210,7 +212,10 @@ _case(
         "/n/cdata": (
             _page(
                 "Разметка ]]> внутри текста статьи",
-                paragraphs=["Строка с ]]> и <![CDATA[ внутри абзаца статьи."],
+                paragraphs=[
+                    "Мосгортранс продлил маршрут электробуса до новой станции метро.",
+                    "Строка с ]]> и <![CDATA[ внутри абзаца статьи.",
+                ],
             ),
             HTML,
         )
@@ -309,6 +314,11 @@ def test_b2_missing_title_dropped(content: Content) -> None:
 def test_b2_missing_title_falls_back_to_feed_title(content: Content) -> None:
     article = content.one("b2_hint")
     assert article.title == "Заголовок из ленты про метро" and article.provenance["title"] == "feed"
+
+
+def test_b19_a_headline_with_no_text_is_dropped_not_published(content: Content) -> None:
+    assert content.titles("b19") == []
+    assert dropped(content.run("b19")) == {"no_text": 1}
 
 
 def test_b3_selector_and_template_leaks_rejected(content: Content) -> None:
