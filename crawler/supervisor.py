@@ -157,8 +157,10 @@ def crawl_subprocess(
         locks.release()
 
 
-#: How long a Ctrl-C'd crawl child gets to record its runs before it is killed.
-INTERRUPT_WAIT = 1.8
+#: How long a Ctrl-C'd crawl child gets to record its runs before it is killed. It needs well
+#: under a second on an idle machine; 1.8 s was too short on a loaded one, where the run then
+#: lost its counts ("interrupted before the crawl recorded its figures").
+INTERRUPT_WAIT = 5.0
 
 
 def _collect(
