@@ -124,11 +124,25 @@ def _text_of(el: Element, skip: set[Element]) -> str:
     return "".join(parts)
 
 
-def _link_share(el: Element, text_len: int) -> float:
+def _link_share(el: Element, text_len: int, skip: set[Element]) -> float:
     if not text_len:
         return 0.0
-    linked = sum(len("".join(a.itertext())) for a in el.iter("a"))
+    # Links inside left-out parts (a "Trending" box the parser nested in an unclosed <p>) are not
+    # part of the text being judged.
+    linked = sum(
+        len("".join(a.itertext())) for a in el.iter("a") if not skip or not _under(a, el, skip)
+    )
     return linked / text_len
+
+
+def _under(node: Element, top: Element, skip: set[Element]) -> bool:
+    """Whether ``node`` sits in a skipped element below ``top``."""
+    for anc in node.iterancestors():
+        if anc is top:
+            return False
+        if anc in skip:
+            return True
+    return False
 
 
 _STRUCTURE_TAGS = xpaths.BLOCK_TAGS | {"div", "section", "article"}
@@ -201,7 +215,7 @@ def _collect(container: Element, skip: set[Element]) -> list[tuple[str, Element 
     return blocks
 
 
-def _keep(tag: str, el: Element | None, text: str) -> bool:
+def _keep(tag: str, el: Element | None, text: str, skip: set[Element]) -> bool:
     if not text:
         return False
     # The garbage rules (placeholders, leaked selectors) concern short values; a long paragraph
@@ -212,7 +226,7 @@ def _keep(tag: str, el: Element | None, text: str) -> bool:
     if is_furniture(text):
         return False
     # Lists of links (related headlines) inside the container are not body text.
-    if el is not None and len(text) < 300 and _link_share(el, len(text)) > 0.8:
+    if el is not None and len(text) < 300 and _link_share(el, len(text), skip) > 0.8:
         return False
     return not (tag == "li" and len(text) < 15)
 
@@ -343,7 +357,7 @@ def from_elements(
             blocks = _collect(container, skip)
         for tag, el, raw in blocks:
             text = clean_text(raw)
-            if not _keep(tag, el, text):
+            if not _keep(tag, el, text, skip):
                 continue
             if text in seen:
                 # A repeated block is a caption, pull quote or teaser shown twice, never new text.
