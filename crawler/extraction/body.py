@@ -59,16 +59,21 @@ _FURNITURE_WORDS = (
     "third party content",
 )  # fmt: skip
 _DURATION = re.compile(r"(?<!\d)\d{1,2}:\d{2}\s*min\b", re.IGNORECASE)  # "02:57 Min."
+# A line that is mostly a date stamp ("公開日：2025/01/31 11:30", "14.05.2024, 10:31 Uhr"): a
+# dated year and digits for at least this share of its visible characters.
+_STAMP_MAX_CHARS = 160
+_STAMP_DIGIT_SHARE = 0.4
+_DATED_YEAR = re.compile(r"(?:19|20)\d\d\s*[-/.年]\s*\d|\d[./]\s*(?:19|20)\d\d\b")
 
 # A line that is only the label of a related-stories or recommendations block. Where it comes
 # after most of the text, the story is over: what follows is other stories' headlines.
 _RELATED_LABEL = re.compile(
-    r"^\s*(?:related(?:\s+(?:articles?|stories|content|news|coverage))?|more\s+on\s+this\s+story|"
+    r"^\s*[■□●◆▶▼【\[]?\s*(?:related(?:\s+(?:articles?|stories|content|news|coverage))?|more\s+on\s+this\s+story|"
     r"recommended(?:\s+for\s+you)?|you\s+may\s+also\s+like|ähnliche|mehr\s+zum\s+thema|"
     r"das\s+könnte\s+sie\s+auch\s+interessieren|weitere\s+artikel|"
     r"читайте\s+также|другие\s+новости|похожие\s+новости|новости\s+по\s+теме|по\s+теме|"
     r"смотрите\s+также|(?:à\s+)?lire\s+aussi|leer\s+más|te\s+puede\s+interesar|"
-    r"関連記事|関連キーワード|おすすめ情報|あわせて読みたい|注目の動画|関連ニュース)\s*:?\s*$",
+    r"関連記事|関連キーワード|おすすめ情報|あわせて読みたい|注目の動画|関連ニュース)\s*[】\]]?\s*:?\s*$",
     re.IGNORECASE,
 )
 _RELATED_AFTER_SHARE = 0.5
@@ -242,7 +247,16 @@ def is_furniture(text: str) -> bool:
     lowered = text.lower()
     if any(word in lowered for word in _FURNITURE_WORDS):
         return True
-    return ":" in text and _DURATION.search(text) is not None
+    if ":" in text and _DURATION.search(text) is not None:
+        return True
+    return len(text) < _STAMP_MAX_CHARS and _is_date_stamp(text)
+
+
+def _is_date_stamp(text: str) -> bool:
+    """Whether a short line is a publication stamp or a metadata dump rather than a sentence."""
+    digits = sum(map(str.isdigit, text))
+    visible = len(text) - text.count(" ")
+    return digits >= _STAMP_DIGIT_SHARE * visible and _DATED_YEAR.search(text) is not None
 
 
 def _block_html(tag: str, el: Element | None, text: str) -> str:
