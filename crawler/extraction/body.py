@@ -295,7 +295,11 @@ def _paragraph_text(doc: Element) -> dict[Element, int]:
         n = len("".join(p.itertext()).strip())
         if n < 20:
             continue
-        for anc in p.iterancestors():
+        ancestors = list(p.iterancestors())
+        if any(anc.tag == "a" for anc in ancestors):
+            # A paragraph inside a link is another story's teaser card (_collect skips those too).
+            continue
+        for anc in ancestors:
             totals[anc] = totals.get(anc, 0) + n
     return totals
 
