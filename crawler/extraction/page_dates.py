@@ -78,6 +78,8 @@ class PageDates(PageLayers):
         The path (``/2017/7/12/``) is written once, when the story is first published; a later
         ``datePublished`` is a re-save or a move to a new CMS, not the reader's day.
         """
+        if value > self.now:
+            return None  # a future date is clamped to the clock and flagged, see core.extract
         url_day = fields.date_from_url(self.url, self.tz)
         if url_day is None or value < url_day + timedelta(days=1) + _URL_DAY_SLACK:
             return None
