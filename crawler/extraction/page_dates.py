@@ -68,22 +68,7 @@ class PageDates(PageLayers):
             value, layer = self._byline_over_meta(value)
         if value is not None and layer not in ("selector", "url"):
             value = self._on_url_day(self._publisher_offset(value, candidates))
-            if (url_day := self._url_day_before(value)) is not None:
-                value, layer = url_day, "url"
         return value, layer
-
-    def _url_day_before(self, value: datetime) -> datetime | None:
-        """The URL's day when the page's date comes days after it.
-
-        The path (``/2017/7/12/``) is written once, when the story is first published; a later
-        ``datePublished`` is a re-save or a move to a new CMS, not the reader's day.
-        """
-        if value > self.now:
-            return None  # a future date is clamped to the clock and flagged, see core.extract
-        url_day = fields.date_from_url(self.url, self.tz)
-        if url_day is None or value < url_day + timedelta(days=1) + _URL_DAY_SLACK:
-            return None
-        return url_day
 
     def _published_evidence(self) -> tuple[datetime | None, str | None, list[Candidate]]:
         """The first publication date of the page's own layers, most trusted first."""

@@ -150,18 +150,3 @@ def test_several_times_away_from_the_headline_are_checked_by_htmldate() -> None:
     byline = "<div><h1>Neue Straßenbahn</h1><time datetime='2023-10-30T09:00:00'>x</time></div>"
     near = body.replace("<h1>Neue Straßenbahn</h1>", byline, 1)
     assert published(page(body=near), url)[1] == "time"
-
-
-def test_url_day_beats_a_published_date_days_after_it() -> None:
-    # The path is written at first publication; a datePublished two years on is a re-save.
-    head = (
-        "<script type='application/ld+json'>"
-        '{"@type": "Article", "datePublished": "2019-06-17T18:28:00+02:00"}</script>'
-    )
-    url = "https://www.example.de/home/2017/7/12/unter-uns"
-    value, layer = published(page(head), url)
-    assert (value.date().isoformat(), layer) == ("2017-07-12", "url")
-    # A value within a day of the URL's day is the same story's own timestamp: kept.
-    head = head.replace("2019-06-17T18:28:00", "2017-07-13T09:15:00")
-    value, layer = published(page(head), url)
-    assert (value.isoformat(), layer) == ("2017-07-13T09:15:00+02:00", "jsonld")
