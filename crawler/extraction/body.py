@@ -70,6 +70,8 @@ _DATED_YEAR = re.compile(r"(?:19|20)\d\d\s*[-/.年]\s*\d|\d[./]\s*(?:19|20)\d\d\
 _RELATED_LABEL = re.compile(
     r"^\s*[■□●◆▶▼【\[]?\s*(?:related(?:\s+(?:articles?|stories|content|news|coverage))?|more\s+on\s+this\s+story|"
     r"recommended(?:\s+for\s+you)?|you\s+may\s+also\s+like|ähnliche|mehr\s+zum\s+thema|"
+    r"more\s+from(?:\s+\S+){0,4}|latest\s+on|subjects|current\s+issue|archivado\s+en|"
+    r"más\s+información|sobre\s+la\s+firma|wie\s+hat\s+ihnen\s+dieser\s+artikel\s+gefallen\??|"
     r"das\s+könnte\s+sie\s+auch\s+interessieren|weitere\s+artikel|"
     r"читайте\s+также|другие\s+новости|похожие\s+новости|новости\s+по\s+теме|по\s+теме|"
     r"смотрите\s+также|(?:à\s+)?lire\s+aussi|leer\s+más|te\s+puede\s+interesar|"
@@ -93,6 +95,12 @@ class Body:
     text: str
     html: str
     layer: str
+    # The containers the text was taken from (none for the generic and JSON-LD layers).
+    sources: tuple[Element, ...] = ()
+
+    def source_chars(self) -> int:
+        """Characters of text the source containers show, boxes and furniture included."""
+        return sum(len(clean_text(_text_of(el, set()))) for el in self.sources)
 
 
 def _text_of(el: Element, skip: set[Element]) -> str:
@@ -387,7 +395,8 @@ def from_elements(
         return None
     end = _related_block_start(texts)
     texts, htmls = texts[:end], htmls[:end]
-    return Body("\n\n".join(texts), sanitize_html("\n".join(htmls), base_url), layer)
+    html = sanitize_html("\n".join(htmls), base_url)
+    return Body("\n\n".join(texts), html, layer, tuple(elements))
 
 
 def _related_block_start(texts: list[str]) -> int:

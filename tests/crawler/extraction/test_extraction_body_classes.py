@@ -127,3 +127,27 @@ def test_date_stamps_and_decorated_related_labels() -> None:
         assert not is_furniture(line), line
     text = body_text(paragraphs([*STORY, "■関連記事", "別の記事の見出しがここに入ります"]))
     assert "別の記事" not in text and STORY[-1] in text
+
+
+def test_end_of_story_labels_in_more_languages() -> None:
+    for label in ("More from The Nation", "Latest on:", "Archivado En", "Más información"):
+        text = body_text(paragraphs([*STORY, label, "Другая история о метро и трамваях"]))
+        assert "Другая история" not in text and STORY[-1] in text, label
+
+
+def test_articlebody_with_boxes_the_body_leaves_out_is_not_a_truncated_page() -> None:
+    box = "".join(f"<p>Пункт {i} полной стенограммы заседания думы.</p>" for i in range(60))
+    story = paragraphs(STORY)
+    declared = " ".join(STORY) + " " + " ".join(f"Пункт {i} стенограммы." for i in range(60))
+    jsonld = (
+        '<script type="application/ld+json">{"@type": "NewsArticle", "headline": "Трамваи", '
+        f'"articleBody": "{declared}"}}</script>'
+    )
+    html = (
+        f"<html><head>{jsonld}</head><body><h1>Трамваи вышли на маршрут</h1>"
+        f"<div class='article-body'>{story}<div class='metro-factbox'>{box}</div></div>"
+        "</body></html>"
+    )
+    data = extract_article(html, URL, now=NOW)
+    assert data.provenance["text"] == "heuristic"
+    assert "стенограммы" not in (data.text or "")
