@@ -93,7 +93,9 @@ def norm(value: str | None) -> str:
 
 
 def tokens(value: str) -> list[str]:
-    return _TOKEN.findall(value.casefold())
+    # As norm(): fundus stores some pages decomposed ("fu\u0308r") or with soft hyphens
+    # ("trú\xadfé\xadlags"), where \w+ would split one word into several tokens.
+    return _TOKEN.findall(norm(value).casefold())
 
 
 def token_f1(predicted: str, expected: str) -> float:
