@@ -42,7 +42,11 @@ _BOILERPLATE_LINE = re.compile(
 _SHORT_LINE = 200
 _FURNITURE_START = re.compile(
     r"\s*(?:(?:фото|photo|foto|bild|image|quelle|source|credit|источник)s?\s*:\s*\S.{0,80}$"
-    r"|(?:stand|aktualisiert|updated|обновлено)\s*:?\s*\d"
+    r"|(?:stand|aktualisiert|updated|обновлено|published|publiziert|veröffentlicht|"
+    r"uppdaterad|publicerad|oppdatert|publisert|opdateret|publiceret)\s*:?\s*(?:am\s+|on\s+)?\d"
+    r"|(?:heute|gestern|today|yesterday|сегодня|вчера)\s*,?\s*\d{1,2}[:.]\d\d\b"
+    r"|with\s+files\s+from\b|mit\s+agenturmaterial|this\s+is\s+a\s+breaking\s+news\s+story"
+    r"|(?:dieses\s+thema\s+im\s+programm|über\s+dieses\s+thema\s+berichtete)\b"
     r"|sign\s+(?:up|in)\b|subscribe\b|create\s+an\s+account|got\s+a\s+story|"
     r"for\s+more\s+stories|follow\s+(?:us|[\w.]+\s+on)\b|support\s+(?:local\s+)?journalism|"
     r"jetzt\s+abonnieren|zum\s+kommentieren\s+anmelden"
@@ -56,7 +60,8 @@ _FURNITURE_WORDS = (
     "copyright", "©", "all rights reserved", "alle rechte vorbehalten", "все права защищены",
     "版权所有", "externen inhalt", "externer inhalt", "ich bin damit einverstanden",
     "ein klick für den datenschutz", "personenbezogene daten können", "third-party content",
-    "third party content",
+    "third party content", "contributed to this report", "affiliate commission",
+    "may earn us a commission", "may earn a commission",
 )  # fmt: skip
 _DURATION = re.compile(r"(?<!\d)\d{1,2}:\d{2}\s*min\b", re.IGNORECASE)  # "02:57 Min."
 # A line that is mostly a date stamp ("公開日：2025/01/31 11:30", "14.05.2024, 10:31 Uhr"): a

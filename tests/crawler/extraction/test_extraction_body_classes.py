@@ -35,11 +35,19 @@ def test_furniture_lines() -> None:
         "Ich bin damit einverstanden, dass mir externe Inhalte angezeigt werden.",
         "Von Nina Magoley",
         "Sign Up for News Updates",
+        "Uppdaterad 15.59 | Publicerad 14.14",
+        "Heute, 12:37 Uhr",
+        "With files from The Associated Press",
+        "—Associated Press writer John Leicester in Paris contributed to this report.",
+        "Mit Agenturmaterial.",
+        "Dieses Thema im Programm: Über dieses Thema berichtete DLF am 24. März 2023.",
+        "Buying through our links may earn us a commission.",
     ):
         assert is_furniture(line), line
     for line in (
         "By the way, the tram runs every four minutes",
         "Трамвай прибыл в 12:30, через двадцать минут после отправления",
+        "Published works by the author fill two shelves of the city library.",
         "Photo: " + "a long paragraph that starts like a credit but tells the story " * 4,
     ):
         assert not is_furniture(line), line
