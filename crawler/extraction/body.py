@@ -62,6 +62,9 @@ _FURNITURE_WORDS = (
     "ein klick für den datenschutz", "personenbezogene daten können", "third-party content",
     "third party content", "contributed to this report", "affiliate commission",
     "may earn us a commission", "may earn a commission",
+    # Membership pitches of Japanese papers ("this article is for members", "registration is
+    # required", "register for free", "articles for members"), not the words alone.
+    "記事は会員限定", "会員登録が必要", "無料で会員登録", "会員向け記事",
 )  # fmt: skip
 _DURATION = re.compile(r"(?<!\d)\d{1,2}:\d{2}\s*min\b", re.IGNORECASE)  # "02:57 Min."
 # A line that is mostly a date stamp ("公開日：2025/01/31 11:30", "14.05.2024, 10:31 Uhr"): a

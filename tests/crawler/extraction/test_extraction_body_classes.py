@@ -42,12 +42,15 @@ def test_furniture_lines() -> None:
         "Mit Agenturmaterial.",
         "Dieses Thema im Programm: Über dieses Thema berichtete DLF am 24. März 2023.",
         "Buying through our links may earn us a commission.",
+        "この記事は会員限定です。",
+        "記事に『リアクション』ができます。ご利用には会員登録が必要です。",
     ):
         assert is_furniture(line), line
     for line in (
         "By the way, the tram runs every four minutes",
         "Трамвай прибыл в 12:30, через двадцать минут после отправления",
         "Published works by the author fill two shelves of the city library.",
+        "同社の会員登録者数は前年より２割増え、有料会員も伸びた。",
         "Photo: " + "a long paragraph that starts like a credit but tells the story " * 4,
     ):
         assert not is_furniture(line), line
