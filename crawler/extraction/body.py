@@ -62,6 +62,8 @@ _FURNITURE_WORDS = (
     "ein klick für den datenschutz", "personenbezogene daten können", "third-party content",
     "third party content", "contributed to this report", "affiliate commission",
     "may earn us a commission", "may earn a commission",
+    # Donation pitches and comment rules (phrases a story's own sentence rarely uses).
+    "unterstützen sie uns", "community guidelines", "comment policy",
     # Membership pitches of Japanese papers ("this article is for members", "registration is
     # required", "register for free", "articles for members"), not the words alone.
     "記事は会員限定", "会員登録が必要", "無料で会員登録", "会員向け記事",

@@ -43,6 +43,7 @@ def test_furniture_lines() -> None:
         "Dieses Thema im Programm: Über dieses Thema berichtete DLF am 24. März 2023.",
         "Buying through our links may earn us a commission.",
         "この記事は会員限定です。",
+        "Hat Ihnen dieser Artikel gefallen? Dann unterstützen Sie uns bitte.",
         "記事に『リアクション』ができます。ご利用には会員登録が必要です。",
     ):
         assert is_furniture(line), line
