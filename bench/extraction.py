@@ -11,6 +11,7 @@ import statistics
 import sys
 import time
 import unicodedata
+import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -33,6 +34,9 @@ COUNTRY_TZ = {
 }  # fmt: skip
 # htmldate-dev has no crawl time: the clock is just after its newest page (2023-11-09).
 DATES_CLOCK = datetime(2024, 1, 1, tzinfo=UTC)
+# Every 4th page by a stable hash of its id is held out: rules are tuned on the rest ("dev") and
+# --worst lists dev pages only, so the held-out figures show how the rules do on unseen pages.
+HELD_OUT_EVERY = 4
 _TOKEN = re.compile(r"\w+")
 _SPACE = re.compile(r"\s+")
 
@@ -63,6 +67,20 @@ def load_cases(
     return cases
 
 
+def held_out(case: dict[str, Any]) -> bool:
+    """Whether a case is in the held-out split (crc32 of its id, so stable across runs)."""
+    return zlib.crc32(case["id"].encode("utf-8")) % HELD_OUT_EVERY == 0
+
+
+def splits(cases: list[dict[str, Any]]) -> dict[str, list[int]]:
+    """Indexes of all cases, the dev split and the held-out split."""
+    return {
+        "all": list(range(len(cases))),
+        "dev": [i for i, c in enumerate(cases) if not held_out(c)],
+        "held-out": [i for i, c in enumerate(cases) if held_out(c)],
+    }
+
+
 def fetch_time(case: dict[str, Any]) -> datetime:
     """The crawl time as the clock; ``crawl_date`` has no zone, so allow 14 h of offset."""
     return datetime.fromisoformat(case["crawl_date"]).replace(tzinfo=UTC) + timedelta(hours=14)
@@ -75,7 +93,9 @@ def norm(value: str | None) -> str:
 
 
 def tokens(value: str) -> list[str]:
-    return _TOKEN.findall(value.casefold())
+    # As norm(): fundus stores some pages decomposed ("fu\u0308r") or with soft hyphens
+    # ("trú\xadfé\xadlags"), where \w+ would split one word into several tokens.
+    return _TOKEN.findall(norm(value).casefold())
 
 
 def token_f1(predicted: str, expected: str) -> float:
@@ -177,6 +197,15 @@ def score(cases: list[dict[str, Any]], results: list[Result]) -> dict[str, float
     }
 
 
+def _field(key: str) -> str:
+    """A score's field name without its count (``date (minute, n=237)`` -> ``date (minute)``)."""
+    return re.sub(r", n=\d+", "", key)
+
+
+def _by_field(scores: dict[str, float]) -> dict[str, float]:
+    return {_field(k): v for k, v in scores.items()}
+
+
 def site_zone(url: str) -> str:
     """The zone of a country-code domain (``.de`` -> Europe/Berlin), else UTC."""
     host = url.split("/")[2].split(":")[0]
@@ -191,9 +220,11 @@ class DateRun:
     days: list[str | None]
     fallback: int = 0  # pages where cityfeeds would have used the fetch time
 
-    def accuracy(self, cases: list[dict[str, Any]]) -> float:
-        hits = sum(d == c["expected"]["date"] for d, c in zip(self.days, cases, strict=True))
-        return hits / len(cases)
+    def accuracy(self, cases: list[dict[str, Any]], only: list[int] | None = None) -> float:
+        """Share of right days over ``cases`` (or over the cases at the ``only`` indexes)."""
+        picked = range(len(cases)) if only is None else only
+        hits = sum(self.days[i] == cases[i]["expected"]["date"] for i in picked)
+        return hits / max(len(picked), 1)
 
 
 def score_dates(cases: list[dict[str, Any]]) -> list[DateRun]:
@@ -226,7 +257,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--only", help="substring of case ids to run")
     parser.add_argument(
-        "--worst", type=int, default=0, help="list the N worst body F1 cases and the wrong days"
+        "--worst",
+        type=int,
+        default=0,
+        help="list the N worst body F1 cases and the wrong days (dev split only)",
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
@@ -249,23 +283,41 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'ms/page, str input':<26}{statistics.median(predecoded):>12.3f}")
     fallback = sum(r.published is None for r in ours)
     print(f"fundus: {fallback} pages without a date (cityfeeds would use the fetch time)")
+    fundus_splits = splits(cases)
+    print(f"\ncityfeeds by split (held out: every {HELD_OUT_EVERY}th page by crc32 of its id)")
+    by_split = {
+        name: score([cases[i] for i in idx], [ours[i] for i in idx])
+        for name, idx in fundus_splits.items()
+        if idx
+    }
+    print(f"{'field':<26}" + "".join(f"{f'{n} ({len(fundus_splits[n])})':>16}" for n in by_split))
+    for key in a:
+        if "ms/page" not in key:
+            values = [_by_field(split_score)[_field(key)] for split_score in by_split.values()]
+            print(f"{_field(key):<26}" + "".join(f"{v:>16.4f}" for v in values))
     date_cases = [
         c
         for c in load_cases(CORPUS / "htmldate-dev" / "cases.jsonl", "htmldate-dev")
         if not args.only or args.only in c["id"]
     ]
     runs = score_dates(date_cases)
+    date_splits = splits(date_cases)
     print(f"\nhtmldate-dev: publication day on {len(date_cases)} pages")
+    print(f"{'':<26}" + "".join(f"{f'{n} ({len(idx)})':>16}" for n, idx in date_splits.items()))
     for run in runs:
-        print(f"{run.name:<26}{run.accuracy(date_cases):>12.4f}")
+        print(
+            f"{run.name:<26}"
+            + "".join(f"{run.accuracy(date_cases, idx):>16.4f}" for idx in date_splits.values())
+        )
     print(f"{runs[0].fallback} pages without a date (cityfeeds would use the fetch time)")
     if args.worst:
+        print("\nwrong days, dev split only:")
         for case, day in zip(date_cases, runs[0].days, strict=True):
-            if day != case["expected"]["date"]:
+            if day != case["expected"]["date"] and not held_out(case):
                 print(f"  {case['id']:<48} expected {case['expected']['date']} got {day}")
-    if args.worst:
+        print(f"\n{args.worst} worst body F1, dev split only:")
         ranked = sorted(
-            zip(cases, ours, plain, strict=True),
+            (t for t in zip(cases, ours, plain, strict=True) if not held_out(t[0])),
             key=lambda t: token_f1(t[1].body, t[0]["expected"]["body_text"] or ""),
         )
         for case, res, tra in ranked[: args.worst]:

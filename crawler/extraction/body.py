@@ -42,7 +42,11 @@ _BOILERPLATE_LINE = re.compile(
 _SHORT_LINE = 200
 _FURNITURE_START = re.compile(
     r"\s*(?:(?:фото|photo|foto|bild|image|quelle|source|credit|источник)s?\s*:\s*\S.{0,80}$"
-    r"|(?:stand|aktualisiert|updated|обновлено)\s*:?\s*\d"
+    r"|(?:stand|aktualisiert|updated|обновлено|published|publiziert|veröffentlicht|"
+    r"uppdaterad|publicerad|oppdatert|publisert|opdateret|publiceret)\s*:?\s*(?:am\s+|on\s+)?\d"
+    r"|(?:heute|gestern|today|yesterday|сегодня|вчера)\s*,?\s*\d{1,2}[:.]\d\d\b"
+    r"|with\s+files\s+from\b|mit\s+agenturmaterial|this\s+is\s+a\s+breaking\s+news\s+story"
+    r"|(?:dieses\s+thema\s+im\s+programm|über\s+dieses\s+thema\s+berichtete)\b"
     r"|sign\s+(?:up|in)\b|subscribe\b|create\s+an\s+account|got\s+a\s+story|"
     r"for\s+more\s+stories|follow\s+(?:us|[\w.]+\s+on)\b|support\s+(?:local\s+)?journalism|"
     r"jetzt\s+abonnieren|zum\s+kommentieren\s+anmelden"
@@ -56,19 +60,32 @@ _FURNITURE_WORDS = (
     "copyright", "©", "all rights reserved", "alle rechte vorbehalten", "все права защищены",
     "版权所有", "externen inhalt", "externer inhalt", "ich bin damit einverstanden",
     "ein klick für den datenschutz", "personenbezogene daten können", "third-party content",
-    "third party content",
+    "third party content", "contributed to this report", "affiliate commission",
+    "may earn us a commission", "may earn a commission",
+    # Donation pitches and comment rules (phrases a story's own sentence rarely uses).
+    "unterstützen sie uns", "community guidelines", "comment policy",
+    # Membership pitches of Japanese papers ("this article is for members", "registration is
+    # required", "register for free", "articles for members"), not the words alone.
+    "記事は会員限定", "会員登録が必要", "無料で会員登録", "会員向け記事",
 )  # fmt: skip
 _DURATION = re.compile(r"(?<!\d)\d{1,2}:\d{2}\s*min\b", re.IGNORECASE)  # "02:57 Min."
+# A line that is mostly a date stamp ("公開日：2025/01/31 11:30", "14.05.2024, 10:31 Uhr"): a
+# dated year and digits for at least this share of its visible characters.
+_STAMP_MAX_CHARS = 160
+_STAMP_DIGIT_SHARE = 0.4
+_DATED_YEAR = re.compile(r"(?:19|20)\d\d\s*[-/.年]\s*\d|\d[./]\s*(?:19|20)\d\d\b")
 
 # A line that is only the label of a related-stories or recommendations block. Where it comes
 # after most of the text, the story is over: what follows is other stories' headlines.
 _RELATED_LABEL = re.compile(
-    r"^\s*(?:related(?:\s+(?:articles?|stories|content|news|coverage))?|more\s+on\s+this\s+story|"
+    r"^\s*[■□●◆▶▼【\[]?\s*(?:related(?:\s+(?:articles?|stories|content|news|coverage))?|more\s+on\s+this\s+story|"
     r"recommended(?:\s+for\s+you)?|you\s+may\s+also\s+like|ähnliche|mehr\s+zum\s+thema|"
+    r"more\s+from(?:\s+\S+){0,4}|latest\s+on|subjects|current\s+issue|archivado\s+en|"
+    r"más\s+información|sobre\s+la\s+firma|wie\s+hat\s+ihnen\s+dieser\s+artikel\s+gefallen\??|"
     r"das\s+könnte\s+sie\s+auch\s+interessieren|weitere\s+artikel|"
     r"читайте\s+также|другие\s+новости|похожие\s+новости|новости\s+по\s+теме|по\s+теме|"
     r"смотрите\s+также|(?:à\s+)?lire\s+aussi|leer\s+más|te\s+puede\s+interesar|"
-    r"関連記事|関連キーワード|おすすめ情報|あわせて読みたい|注目の動画|関連ニュース)\s*:?\s*$",
+    r"関連記事|関連キーワード|おすすめ情報|あわせて読みたい|注目の動画|関連ニュース)\s*[】\]]?\s*:?\s*$",
     re.IGNORECASE,
 )
 _RELATED_AFTER_SHARE = 0.5
@@ -88,6 +105,12 @@ class Body:
     text: str
     html: str
     layer: str
+    # The containers the text was taken from (none for the generic and JSON-LD layers).
+    sources: tuple[Element, ...] = ()
+
+    def source_chars(self) -> int:
+        """Characters of text the source containers show, boxes and furniture included."""
+        return sum(len(clean_text(_text_of(el, set()))) for el in self.sources)
 
 
 def _text_of(el: Element, skip: set[Element]) -> str:
@@ -124,11 +147,25 @@ def _text_of(el: Element, skip: set[Element]) -> str:
     return "".join(parts)
 
 
-def _link_share(el: Element, text_len: int) -> float:
+def _link_share(el: Element, text_len: int, skip: set[Element]) -> float:
     if not text_len:
         return 0.0
-    linked = sum(len("".join(a.itertext())) for a in el.iter("a"))
+    # Links inside left-out parts (a "Trending" box the parser nested in an unclosed <p>) are not
+    # part of the text being judged.
+    linked = sum(
+        len("".join(a.itertext())) for a in el.iter("a") if not skip or not _under(a, el, skip)
+    )
     return linked / text_len
+
+
+def _under(node: Element, top: Element, skip: set[Element]) -> bool:
+    """Whether ``node`` sits in a skipped element below ``top``."""
+    for anc in node.iterancestors():
+        if anc is top:
+            return False
+        if anc in skip:
+            return True
+    return False
 
 
 _STRUCTURE_TAGS = xpaths.BLOCK_TAGS | {"div", "section", "article"}
@@ -201,7 +238,7 @@ def _collect(container: Element, skip: set[Element]) -> list[tuple[str, Element 
     return blocks
 
 
-def _keep(tag: str, el: Element | None, text: str) -> bool:
+def _keep(tag: str, el: Element | None, text: str, skip: set[Element]) -> bool:
     if not text:
         return False
     # The garbage rules (placeholders, leaked selectors) concern short values; a long paragraph
@@ -212,7 +249,7 @@ def _keep(tag: str, el: Element | None, text: str) -> bool:
     if is_furniture(text):
         return False
     # Lists of links (related headlines) inside the container are not body text.
-    if el is not None and len(text) < 300 and _link_share(el, len(text)) > 0.8:
+    if el is not None and len(text) < 300 and _link_share(el, len(text), skip) > 0.8:
         return False
     return not (tag == "li" and len(text) < 15)
 
@@ -228,7 +265,16 @@ def is_furniture(text: str) -> bool:
     lowered = text.lower()
     if any(word in lowered for word in _FURNITURE_WORDS):
         return True
-    return ":" in text and _DURATION.search(text) is not None
+    if ":" in text and _DURATION.search(text) is not None:
+        return True
+    return len(text) < _STAMP_MAX_CHARS and _is_date_stamp(text)
+
+
+def _is_date_stamp(text: str) -> bool:
+    """Whether a short line is a publication stamp or a metadata dump rather than a sentence."""
+    digits = sum(map(str.isdigit, text))
+    visible = len(text) - text.count(" ")
+    return digits >= _STAMP_DIGIT_SHARE * visible and _DATED_YEAR.search(text) is not None
 
 
 def _block_html(tag: str, el: Element | None, text: str) -> str:
@@ -270,7 +316,11 @@ def _paragraph_text(doc: Element) -> dict[Element, int]:
         n = len("".join(p.itertext()).strip())
         if n < 20:
             continue
-        for anc in p.iterancestors():
+        ancestors = list(p.iterancestors())
+        if any(anc.tag == "a" for anc in ancestors):
+            # A paragraph inside a link is another story's teaser card (_collect skips those too).
+            continue
+        for anc in ancestors:
             totals[anc] = totals.get(anc, 0) + n
     return totals
 
@@ -346,7 +396,7 @@ def from_elements(
             blocks = _collect(container, skip)
         for tag, el, raw in blocks:
             text = clean_text(raw)
-            if not _keep(tag, el, text):
+            if not _keep(tag, el, text, skip):
                 continue
             if text in seen:
                 # A repeated block is a caption, pull quote or teaser shown twice, never new text.
@@ -358,7 +408,8 @@ def from_elements(
         return None
     end = _related_block_start(texts)
     texts, htmls = texts[:end], htmls[:end]
-    return Body("\n\n".join(texts), sanitize_html("\n".join(htmls), base_url), layer)
+    html = sanitize_html("\n".join(htmls), base_url)
+    return Body("\n\n".join(texts), html, layer, tuple(elements))
 
 
 def _related_block_start(texts: list[str]) -> int:

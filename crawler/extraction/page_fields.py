@@ -245,9 +245,16 @@ class PageFields(PageDates):
         return found or self._jsonld_body()
 
     def _body_looks_truncated(self, found: body_mod.Body) -> bool:
-        """Whether JSON-LD ``articleBody`` says the page holds far more text than was found."""
+        """Whether JSON-LD ``articleBody`` says the page holds far more text than was found.
+
+        Only when the container itself shows too little: ``articleBody`` often carries the fact
+        boxes and embeds the body leaves out, and those are in the container, not missing.
+        """
         declared = self.jsonld_value("articleBody")
-        return isinstance(declared, str) and len(found.text) < TRUNCATED_SHARE * len(declared)
+        if not isinstance(declared, str):
+            return False
+        wanted = TRUNCATED_SHARE * len(declared)
+        return len(found.text) < wanted and found.source_chars() < wanted
 
     def _jsonld_body(self) -> body_mod.Body | None:
         raw = self.jsonld_value("articleBody")

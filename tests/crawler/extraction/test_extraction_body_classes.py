@@ -35,11 +35,23 @@ def test_furniture_lines() -> None:
         "Ich bin damit einverstanden, dass mir externe Inhalte angezeigt werden.",
         "Von Nina Magoley",
         "Sign Up for News Updates",
+        "Uppdaterad 15.59 | Publicerad 14.14",
+        "Heute, 12:37 Uhr",
+        "With files from The Associated Press",
+        "—Associated Press writer John Leicester in Paris contributed to this report.",
+        "Mit Agenturmaterial.",
+        "Dieses Thema im Programm: Über dieses Thema berichtete DLF am 24. März 2023.",
+        "Buying through our links may earn us a commission.",
+        "この記事は会員限定です。",
+        "Hat Ihnen dieser Artikel gefallen? Dann unterstützen Sie uns bitte.",
+        "記事に『リアクション』ができます。ご利用には会員登録が必要です。",
     ):
         assert is_furniture(line), line
     for line in (
         "By the way, the tram runs every four minutes",
         "Трамвай прибыл в 12:30, через двадцать минут после отправления",
+        "Published works by the author fill two shelves of the city library.",
+        "同社の会員登録者数は前年より２割増え、有料会員も伸びた。",
         "Photo: " + "a long paragraph that starts like a credit but tells the story " * 4,
     ):
         assert not is_furniture(line), line
@@ -85,3 +97,69 @@ def test_related_label_after_the_story_ends_it() -> None:
     # Early in the text the same label is an inline block of links: the story goes on.
     text = body_text(paragraphs([STORY[0], *related, *STORY[1:]]))
     assert STORY[-1] in text
+
+
+def test_embeds_boxes_players_and_hidden_pitches_are_not_body_text() -> None:
+    extras = (
+        "<blockquote class='twitter-tweet'><p>Трамвай, видео очевидца.</p></blockquote>",
+        "<div class='metro-factbox'><p>Что ещё известно о новом трамвае: список фактов.</p></div>",
+        "<div class='info-box'><p>Справка: трамвай «Витязь» выпускают с 2017 года.</p></div>",
+        "<div class='video-player'><h4>Смотрите далее</h4></div>",
+        "<div class='intro-body__premium hidden'><p>Читайте без рекламы.</p></div>",
+        "<div class='absatzbild'><p>Трамвай на кольце. Фотограф Иван Петров.</p></div>",
+    )
+    text = body_text(paragraphs(STORY[:2]) + "".join(extras) + paragraphs(STORY[2:]))
+    for word in ("очевидца", "список фактов", "Справка", "Смотрите", "без рекламы", "Фотограф"):
+        assert word not in text, word
+    assert STORY[0] in text and STORY[-1] in text
+
+
+def test_short_paragraph_keeps_its_text_when_a_box_is_nested_in_it() -> None:
+    # libxml2 leaves a <p> open around a following <section>: the box's links are not the
+    # paragraph's, so the paragraph is not a list of links.
+    quote = "«Это как в другом мире», — сказал водитель трамвая."
+    box = "".join(f"<li><a href='/n{i}'>Другая новость номер {i}</a></li>" for i in range(6))
+    box = f"<section class='most-popular'><ul>{box}</ul></section>"
+    html = paragraphs(STORY[:3]) + f"<p>{quote}{box}"
+    text = body_text(html + paragraphs(STORY[3:]))
+    assert quote in text and "Другая новость" not in text
+
+
+def test_date_stamps_and_decorated_related_labels() -> None:
+    for line in (
+        "公開日：2025/01/31 11:30 更新日：2025/01/31 11:30",
+        "2025年1月14日 01時28分 (1月14日 01時40分更新)",
+        "14.05.2024, 10:31 Uhr",
+    ):
+        assert is_furniture(line), line
+    for line in (
+        "В 2024 году по маршруту проехали 12 млн пассажиров.",
+        "Die Linie 12 fährt ab dem 14.05.2024 wieder im Zehn-Minuten-Takt.",
+    ):
+        assert not is_furniture(line), line
+    text = body_text(paragraphs([*STORY, "■関連記事", "別の記事の見出しがここに入ります"]))
+    assert "別の記事" not in text and STORY[-1] in text
+
+
+def test_end_of_story_labels_in_more_languages() -> None:
+    for label in ("More from The Nation", "Latest on:", "Archivado En", "Más información"):
+        text = body_text(paragraphs([*STORY, label, "Другая история о метро и трамваях"]))
+        assert "Другая история" not in text and STORY[-1] in text, label
+
+
+def test_articlebody_with_boxes_the_body_leaves_out_is_not_a_truncated_page() -> None:
+    box = "".join(f"<p>Пункт {i} полной стенограммы заседания думы.</p>" for i in range(60))
+    story = paragraphs(STORY)
+    declared = " ".join(STORY) + " " + " ".join(f"Пункт {i} стенограммы." for i in range(60))
+    jsonld = (
+        '<script type="application/ld+json">{"@type": "NewsArticle", "headline": "Трамваи", '
+        f'"articleBody": "{declared}"}}</script>'
+    )
+    html = (
+        f"<html><head>{jsonld}</head><body><h1>Трамваи вышли на маршрут</h1>"
+        f"<div class='article-body'>{story}<div class='metro-factbox'>{box}</div></div>"
+        "</body></html>"
+    )
+    data = extract_article(html, URL, now=NOW)
+    assert data.provenance["text"] == "heuristic"
+    assert "стенограммы" not in (data.text or "")
