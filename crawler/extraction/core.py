@@ -120,7 +120,12 @@ def extract(
         data.text, data.html = found.text, found.html
         prov["text"] = prov["html"] = found.layer
     put("title", *page.title())
-    if data.text and data.title and data.text.startswith(data.title + "\n\n"):
+    if data.text and data.title and data.text == data.title:
+        # A "body" that is the headline alone (a generic extractor on a page without text).
+        data.text = data.html = None
+        prov.pop("text", None)
+        prov.pop("html", None)
+    elif data.text and data.title and data.text.startswith(data.title + "\n\n"):
         # Generic extractors often start the body with the headline.
         data.text = data.text[len(data.title) + 2 :]
         head = f"<p>{htmllib.escape(data.title, quote=False)}</p>"
