@@ -79,7 +79,8 @@ class Entry:
     """An article reduced to what every format needs, already cleaned and bounded.
 
     ``related``: in a feed showing one entry per story, the story's other reports (their
-    block is already part of ``content_html``).
+    block is already part of ``content_html``); ``article_entry`` is then the article's own
+    entry this one was made from (its source feed shows it), which the formats may start from.
     """
 
     url: str
@@ -95,6 +96,7 @@ class Entry:
     image_type: str | None
     language: str | None
     related: tuple[Related, ...] = ()
+    article_entry: Entry | None = field(default=None, repr=False, compare=False)
     _forms: dict[str, object] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def rendered(self, form: str, make: Callable[[Entry], _T]) -> _T:
@@ -199,6 +201,7 @@ def _story_entry(entry: Entry, article: Article) -> Entry:
         updated=updated,
         content_html=entry.content_html + _related_html(related),
         related=related,
+        article_entry=entry,
     )
 
 
