@@ -84,7 +84,8 @@ def cluster(
     if not window:
         settings = StorySettings(**{**settings.__dict__, "window_hours": 1e6})
     index = StoryIndex(settings)
-    labels = []
+    labels: list[int] = []
+    size: dict[int, int] = {}  # story -> members; a story's number is its first record's
     for i, record in enumerate(records):
         when = (
             datetime.fromisoformat(f"{record['published']}T12:00:00+00:00")
@@ -93,8 +94,17 @@ def cluster(
         )
         fp = fingerprint(str(record["title"]), str(record["lead"]), "", lemmatizer)
         sig = minhash(fp, settings.num_perm)
-        match = index.best_match(fp, sig, when, str(record["outlet"]))
-        story = match.member.story_id if match else i
+        matches = index.verified(fp, sig, when, str(record["outlet"]))
+        story = matches[0].member.story_id if matches else i
+        # As StoryStore._absorb: a one-report story the new report also verified with joins
+        # its story when that report came after the story's first one.
+        for m in matches[1:]:
+            old = m.member.story_id
+            if old != story and size.get(old) == 1 and m.member.article_id > story:
+                m.member.story_id = labels[m.member.article_id] = story
+                size[story] += 1
+                del size[old]
+        size[story] = size.get(story, 0) + 1
         index.add(Member(i, story, str(record["outlet"]), when, fp, sig))
         labels.append(story)
     return labels

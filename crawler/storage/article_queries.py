@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -92,21 +93,32 @@ class _StoryRow:
     others: list[int] = field(default_factory=list)
 
 
+@dataclass
+class _Stories:
+    """What one read of feeds learnt about stories, so a story in several feeds is read once."""
+
+    #: story id -> its first-seen article's id
+    first: dict[int, int] = field(default_factory=dict)
+    #: first-seen article id -> the story, for stories with other reports
+    story_of: dict[int, _StoryRow] = field(default_factory=dict)
+
+
+#: Rows walked per query when looking for a feed's newest stories, per story wanted: a story
+#: seldom has more reports than this within one feed, so one query nearly always finds them all.
+_ROWS_PER_STORY = 4
+
+
 def _story_entries(
-    conn: Connection,
-    topic: str | None,
-    source: str | None,
-    limit: int,
-    story_of: dict[int, _StoryRow],
+    conn: Connection, topic: str | None, source: str | None, limit: int, known: _Stories
 ) -> list[int]:
     """Ids of the first-seen articles of the newest ``limit`` stories of a selection.
 
     Walks the selection newest first (the same index range scan as a plain feed) until
     ``limit`` distinct stories are seen; an article without a story counts as its own. Fills
-    ``story_of`` (first-seen article id -> its story) for the stories with other reports.
+    ``known`` with the stories it had not seen in an earlier feed of the same read.
     """
     keys: dict[int, None] = {}  # story id, or -article id when unassigned; in order of recency
-    chunk, offset = max(2 * limit, 20), 0
+    chunk, offset = max(_ROWS_PER_STORY * limit, 20), 0
     while len(keys) < limit:
         query = _newest_query([articles.c.id, articles.c.story_id], topic, source, chunk)
         rows = conn.execute(query.offset(offset)).all()
@@ -116,31 +128,38 @@ def _story_entries(
             break
         offset += chunk
     chosen = list(keys)[:limit]
-    story_ids = [k for k in chosen if k > 0]
-    first: dict[int, int] = {}
+    _read_stories(conn, [k for k in chosen if k > 0 and k not in known.first], known)
+    # A story whose row vanished (re-clustering meanwhile) shows the article that was found.
+    return [known.first.get(k, -k if k < 0 else 0) or _any_member(conn, k) for k in chosen]
+
+
+def _read_stories(conn: Connection, story_ids: list[int], known: _Stories) -> None:
+    """Each story's first-seen article and, for stories with other reports, those reports in
+    the order they joined."""
     for start in range(0, len(story_ids), 500):  # SQLite's bound-parameter limit
         part = story_ids[start : start + 500]
+        grown = []
         for row in conn.execute(
             select(stories.c.id, stories.c.article_id, stories.c.updated, stories.c.size).where(
                 stories.c.id.in_(part)
             )
-        ):
-            first[row.id] = row.article_id
+        ).all():
+            known.first[row.id] = row.article_id
             if row.size > 1:
-                story_of[row.article_id] = _StoryRow(row.updated)
-        grown = [k for k in part if k in first and first[k] in story_of]
-        if grown:
-            for row in conn.execute(
-                select(articles.c.id, articles.c.story_id)
-                .join(story_members, story_members.c.article_id == articles.c.id)
-                .where(articles.c.story_id.in_(grown))
-                .order_by(story_members.c.seq)
-            ):
-                head = first[row.story_id]
-                if row.id != head:
-                    story_of[head].others.append(row.id)
-    # A story whose row vanished (re-clustering meanwhile) shows the article that was found.
-    return [first.get(k, -k if k < 0 else 0) or _any_member(conn, k) for k in chosen]
+                known.story_of[row.article_id] = _StoryRow(row.updated)
+                grown.append(row.id)
+        if not grown:
+            continue
+        members = conn.execute(
+            select(articles.c.id, articles.c.story_id)
+            .join(story_members, story_members.c.article_id == articles.c.id)
+            .where(articles.c.story_id.in_(grown))
+            .order_by(story_members.c.seq)
+        ).all()
+        for member in members:
+            head = known.first[member.story_id]
+            if member.id != head:
+                known.story_of[head].others.append(member.id)
 
 
 def _any_member(conn: Connection, story_id: int) -> int:
@@ -159,7 +178,12 @@ def _with_story(
     related = [reports[i] for i in story.others if i in reports]
     if not related:
         return article
-    return replace(article, related=related, story_updated=story.updated)
+    # A shallow copy (``dataclasses.replace`` would run ``__init__`` again, per entry): the
+    # article object is shared by every feed holding it, the copy belongs to this feed alone.
+    entry = copy.copy(article)
+    entry.related = related
+    entry.story_updated = story.updated
+    return entry
 
 
 class ArticleQueries(Database):
@@ -205,10 +229,11 @@ class ArticleQueries(Database):
         flags = list(stories) if stories is not None else [False] * len(selections)
         with self._read() as conn:
             id_lists: list[list[int]] = []
-            story_of: dict[int, _StoryRow] = {}
+            known = _Stories()
+            story_of = known.story_of
             for (topic, source), collapse in zip(selections, flags, strict=True):
                 if collapse:
-                    id_lists.append(_story_entries(conn, topic, source, limit, story_of))
+                    id_lists.append(_story_entries(conn, topic, source, limit, known))
                 else:
                     query = _newest_query([articles.c.id], topic, source, limit)
                     id_lists.append(list(conn.execute(query).scalars()))

@@ -26,7 +26,14 @@ from crawler.models import Article
 from crawler.storage.engine import Database, retry_locked
 from crawler.storage.schema import article_topics, articles, stories, story_members
 from crawler.stories.features import TEXT_CHARS, Fingerprint, Fingerprinter
-from crawler.stories.index import Member, StoryIndex, minhash, signature_bytes, signature_from_bytes
+from crawler.stories.index import (
+    Match,
+    Member,
+    StoryIndex,
+    minhash,
+    signature_bytes,
+    signature_from_bytes,
+)
 from crawler.stories.settings import StorySettings
 
 logger = logging.getLogger(__name__)
@@ -36,13 +43,18 @@ _ASSIGN_LOCK = 0x73746F72  # PostgreSQL advisory lock key held while assigning (
 
 @dataclass(frozen=True)
 class StoryAssignment:
-    """Where one article went: its story, whether it started it, and the evidence."""
+    """Where one article went: its story, whether it started it, and the evidence.
+
+    ``absorbed``: articles that were stories of their own and joined this story with it (see
+    :meth:`StoryStore._absorb`).
+    """
 
     article_id: int
     story_id: int
     new_story: bool
     matched_id: int | None
     evidence: tuple[str, ...]
+    absorbed: tuple[int, ...] = ()
 
 
 @dataclass
@@ -201,7 +213,7 @@ class StoryStore(Database):
                 story = index.members[p.article_id].story_id
             return StoryAssignment(p.article_id, story, False, None, ("already assigned",))
         if index.covers(p.published):
-            match = index.best_match(p.fingerprint, p.signature, p.published, p.source)
+            matches = index.verified(p.fingerprint, p.signature, p.published, p.source)
         else:
             day = _utc_day(p.published)
             if day not in outside:
@@ -209,7 +221,9 @@ class StoryStore(Database):
                 while len(outside) > _OUTSIDE_DAYS:
                     outside.popitem(last=False)
             outside.move_to_end(day)
-            match = outside[day].best_match(p.fingerprint, p.signature, p.published, p.source)
+            matches = outside[day].verified(p.fingerprint, p.signature, p.published, p.source)
+        match = matches[0] if matches else None
+        absorbed: tuple[int, ...] = ()
         evidence: tuple[str, ...]
         if match is None:
             story_id = conn.execute(
@@ -222,6 +236,10 @@ class StoryStore(Database):
             story_id = match.member.story_id
             pending.grown[story_id] = pending.grown.get(story_id, 0) + 1
             matched_id, evidence = match.member.article_id, match.verdict.evidence
+            if any(m.member.story_id != story_id for m in matches):
+                # _absorb reads story sizes and member rows: the batch's writes go first.
+                pending.flush(conn, now)
+                absorbed = self._absorb(conn, index, outside, story_id, p.article_id, matches, now)
         index.last_seq += 1
         pending.members.append(
             {
@@ -243,7 +261,90 @@ class StoryStore(Database):
             index.add(member)
         # What this call assigned is matched by the reports after it, as it is in ``index``.
         _add_to_days(outside, member, index.settings)
-        return StoryAssignment(p.article_id, story_id, match is None, matched_id, evidence)
+        return StoryAssignment(
+            p.article_id, story_id, match is None, matched_id, evidence, absorbed
+        )
+
+    def _absorb(
+        self,
+        conn: Connection,
+        index: StoryIndex,
+        outside: OrderedDict[datetime, StoryIndex],
+        story_id: int,
+        article_id: int,
+        matches: Sequence[Match],
+        now: datetime,
+    ) -> tuple[int, ...]:
+        """Move into ``story_id`` the one-report stories that the new report also verified with.
+
+        Reports arrive in any order: when the report linking two of them comes last, the
+        earlier one has already started a story of its own, and a report joins one story only.
+        Such a one-report story joins the new report's story, but only when its article was
+        first seen after the story's first article, so the story's entry (its first-seen
+        article, GUID and link) never changes; the moved article's own topic entry gives way
+        to the story's. Its member row gets the next ``seq``, so other processes' indexes
+        catch up on the move as on any assignment.
+        """
+        others: dict[int, Match] = {}
+        for m in matches:
+            if m.member.story_id != story_id:
+                others.setdefault(m.member.story_id, m)
+        if not others:
+            return ()
+        heads = {
+            row.id: (row.article_id, row.size)
+            for row in conn.execute(
+                select(stories.c.id, stories.c.article_id, stories.c.size).where(
+                    stories.c.id.in_([story_id, *others])
+                )
+            ).all()
+        }
+        if story_id not in heads:
+            return ()
+        wanted = [heads[story_id][0], *(m.member.article_id for m in others.values())]
+        seqs = dict(
+            conn.execute(
+                select(story_members.c.article_id, story_members.c.seq).where(
+                    story_members.c.article_id.in_(wanted)
+                )
+            ).all()
+        )
+        head_seq = seqs.get(heads[story_id][0])
+        moved = []
+        for old_story, m in others.items():
+            member = m.member
+            if (
+                heads.get(old_story) != (member.article_id, 1)
+                or head_seq is None
+                or seqs.get(member.article_id, -1) < head_seq
+            ):
+                continue
+            index.last_seq += 1
+            conn.execute(
+                update(story_members)
+                .where(story_members.c.article_id == member.article_id)
+                .values(
+                    seq=index.last_seq,
+                    joined_at=now,
+                    matched_id=article_id,
+                    evidence=[f"moved from story {old_story}", *m.verdict.evidence],
+                )
+            )
+            conn.execute(
+                update(articles).where(articles.c.id == member.article_id).values(story_id=story_id)
+            )
+            conn.execute(delete(stories).where(stories.c.id == old_story))
+            conn.execute(
+                update(stories)
+                .where(stories.c.id == story_id)
+                .values(size=stories.c.size + 1, updated=now)
+            )
+            member.story_id = story_id  # the same object in every index holding it
+            for held in (index, *outside.values()):
+                if held.members.get(member.article_id) is not None:
+                    held.members[member.article_id].story_id = story_id
+            moved.append(member.article_id)
+        return tuple(moved)
 
     def recluster_stories(
         self, *, settings: StorySettings, batch: int = 500, now: datetime | None = None

@@ -153,9 +153,12 @@ def _read(text: str, lemmatizer: Lemmatizer) -> tuple[set[str], set[str], set[st
         if surface[0].isupper() and not starts and lemma not in STOPWORDS:
             names.add(lemma)
         if lemma in _PLACE_WORDS:
+            # The name next to a place word, in the same sentence: «…станции метро.
+            # Церемония…» or a headline's last word and the lead's first are no place.
             for j in (i - 1, i + 1):
                 if (
                     0 <= j < len(words)
+                    and not words[max(i, j)][2]
                     and words[j][1][0].isupper()
                     and words[j][0] not in STOPWORDS
                 ):

@@ -197,18 +197,18 @@ class StoryIndex:
         self, fingerprint: Fingerprint, signature: LeanMinHash, published: datetime, source: str
     ) -> Match | None:
         """The best-scoring verified member for a new report, or None (a new story)."""
-        best: Match | None = None
+        matches = self.verified(fingerprint, signature, published, source)
+        return matches[0] if matches else None
+
+    def verified(
+        self, fingerprint: Fingerprint, signature: LeanMinHash, published: datetime, source: str
+    ) -> list[Match]:
+        """Every candidate member that verifies as the same event as a new report, best first
+        (highest score, then the oldest article)."""
+        matches = []
         for member in self.candidates(signature, published, source):
             verdict = compare(fingerprint, member.fingerprint, self.settings)
-            if not verdict.joined:
-                continue
-            if (
-                best is None
-                or verdict.score > best.verdict.score
-                or (
-                    verdict.score == best.verdict.score
-                    and member.article_id < best.member.article_id
-                )
-            ):
-                best = Match(member, verdict)
-        return best
+            if verdict.joined:
+                matches.append(Match(member, verdict))
+        matches.sort(key=lambda m: (-m.verdict.score, m.member.article_id))
+        return matches

@@ -79,7 +79,8 @@ class Entry:
     """An article reduced to what every format needs, already cleaned and bounded.
 
     ``related``: in a feed showing one entry per story, the story's other reports (their
-    block is already part of ``content_html``).
+    block is already part of ``content_html``); ``article_entry`` is then the article's own
+    entry this one was made from (its source feed shows it), which the formats may start from.
     """
 
     url: str
@@ -95,6 +96,7 @@ class Entry:
     image_type: str | None
     language: str | None
     related: tuple[Related, ...] = ()
+    article_entry: Entry | None = field(default=None, repr=False, compare=False)
     _forms: dict[str, object] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def rendered(self, form: str, make: Callable[[Entry], _T]) -> _T:
@@ -199,6 +201,7 @@ def _story_entry(entry: Entry, article: Article) -> Entry:
         updated=updated,
         content_html=entry.content_html + _related_html(related),
         related=related,
+        article_entry=entry,
     )
 
 
@@ -247,6 +250,21 @@ def _story_key(article: Article) -> tuple[Any, ...]:
     return (tuple(article.related), article.story_updated)
 
 
+def _sha256(parts: tuple[Any, ...]) -> bytes:
+    digest = hashlib.sha256()
+    for part in parts:
+        # Strings (bodies of kilobytes) and digests are hashed as they are; the rest by repr.
+        if type(part) is str:
+            data = b"s" + part.encode("utf-8", "surrogatepass")
+        elif type(part) is bytes:
+            data = b"b" + part
+        else:
+            data = b"r" + repr(part).encode("utf-8", "surrogatepass")
+        digest.update(len(data).to_bytes(8, "big"))
+        digest.update(data)
+    return digest.digest()
+
+
 class EntryCache:
     """Prepared entries of one build, so an article in several feeds is cleaned only once.
 
@@ -280,25 +298,23 @@ class EntryCache:
             return story
 
     def digest(self, article: Article, language: str, max_html_chars: int) -> bytes:
-        """SHA-256 of everything the entry of ``article`` is made of, computed at most once."""
+        """SHA-256 of everything the entry of ``article`` is made of, computed at most once.
+
+        A story entry's digest is that of its article's entry followed by the story's part
+        (its other reports and ``updated``): the article's text is hashed once per build, not
+        again for each story entry made of it.
+        """
         key = _entry_key(article, language, max_html_chars)
-        if article.related:
-            key = (*key, *_story_key(article))
-        try:
-            return self._digests[key]
-        except KeyError:
-            pass
-        digest = hashlib.sha256()
-        for part in key:
-            # Strings (bodies of kilobytes) are hashed as they are; the rest by their repr.
-            if type(part) is str:
-                data = b"s" + part.encode("utf-8", "surrogatepass")
-            else:
-                data = b"r" + repr(part).encode("utf-8", "surrogatepass")
-            digest.update(len(data).to_bytes(8, "big"))
-            digest.update(data)
-        value = self._digests[key] = digest.digest()
-        return value
+        plain = self._digests.get(key)
+        if plain is None:
+            plain = self._digests[key] = _sha256(key)
+        if not article.related:
+            return plain
+        story_key = (*key, *_story_key(article))
+        story = self._digests.get(story_key)
+        if story is None:
+            story = self._digests[story_key] = _sha256((plain, *_story_key(article)))
+        return story
 
     def __len__(self) -> int:
         return len(self._entries)

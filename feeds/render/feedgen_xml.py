@@ -22,6 +22,7 @@ What is not left to feedgen, and why:
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable
 
 from feedgen.entry import FeedEntry
@@ -74,7 +75,27 @@ def _feedgen_entry(entry: Entry) -> FeedEntry:
     return entry.rendered("feedgen", _feed_entry)
 
 
+def _story_base(entry: Entry) -> Entry | None:
+    """The article's own entry a story entry can be copied from, or None.
+
+    A story entry differs from its article's entry only in what :func:`_story_entry` changes
+    (content, ``updated``, the related reports), and the article's entry is built anyway for
+    its source feed: copying its element and changing those is a fraction of feedgen building
+    a second one. Only when both have content: otherwise feedgen lays the item out otherwise
+    (description alone in RSS), so the story entry is built in full. A test holds the copies
+    to what feedgen builds, byte for byte.
+    """
+    base = entry.article_entry
+    return base if base is not None and base.content_html and entry.content_html else None
+
+
 def _build_rss_item(entry: Entry) -> etree._Element:
+    base = _story_base(entry)
+    if base is not None:
+        # RSS shows neither ``updated`` nor links other than the article's: only the content.
+        item = copy.deepcopy(rss_item(base))
+        item.find(f"{{{CONTENT_NS}}}encoded").text = entry.content_html  # type: ignore[union-attr]
+        return item
     item = _feedgen_entry(entry).rss_entry(extensions=False)
     # Where feedgen puts pubDate: after its own elements (no <source> is ever set).
     etree.SubElement(item, "pubDate").text = rfc822(entry.published)
@@ -86,6 +107,14 @@ def _build_rss_item(entry: Entry) -> etree._Element:
 
 
 def _build_atom_entry(entry: Entry) -> etree._Element:
+    base = _story_base(entry)
+    if base is not None:
+        element = copy.deepcopy(atom_entry(base))
+        # As feedgen writes them: ``updated`` by isoformat(), the content as html text.
+        element.find("updated").text = entry.updated.isoformat()  # type: ignore[union-attr]
+        element.find("content").text = entry.content_html  # type: ignore[union-attr]
+        _add_related(element, entry)
+        return element
     element = _feedgen_entry(entry).atom_entry(extensions=False)
     # feedgen writes links without attributes: the first one is the article (set first),
     # the others are its copy of the enclosure, written again below with its attributes.
@@ -100,10 +129,14 @@ def _build_atom_entry(entry: Entry) -> etree._Element:
         enclosure = etree.SubElement(element, "link", href=entry.image, rel="enclosure", length="0")
         if entry.image_type:
             enclosure.set("type", entry.image_type)
+    _add_related(element, entry)
+    return element
+
+
+def _add_related(element: etree._Element, entry: Entry) -> None:
     # The story's other reports (RFC 4287 "related"), after feedgen's elements like the rest.
     for report in entry.related:
         etree.SubElement(element, "link", href=report.url, rel="related", title=report.label)
-    return element
 
 
 def rss_item(entry: Entry) -> etree._Element:

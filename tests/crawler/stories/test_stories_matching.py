@@ -60,6 +60,28 @@ def test_look_alike_events_stay_apart(
     assert any(e.startswith(f"apart: {why}") for e in verdict.evidence)
 
 
+def test_a_place_name_is_read_within_one_sentence() -> None:
+    # Shortened from real leads (lenta.ru, news.mail.ru in tests/fixtures/stories): the word
+    # after «метро» at a headline's end or a sentence's end starts the next sentence.
+    lenta = fp(
+        (
+            "Путин и Собянин открыли новые станции Троицкой линии метро",
+            "Президент России Владимир Путин и мэр Москвы Сергей Собянин открыли четыре новые "
+            "станции метро Троицкой линии.",
+        )
+    )
+    mail = fp(
+        (
+            "",
+            "В Москве открыли четыре новые станции на Троицкой линии метро. Церемония прошла в "
+            "рамках визита Владимира Путина в Национальный космический центр.",
+        )
+    )
+    assert lenta.places == {"троицкий"}
+    assert not mail.places
+    assert compare(lenta, mail, SETTINGS).joined
+
+
 def test_the_index_offers_only_members_within_the_window() -> None:
     index = StoryIndex(SETTINGS)
     first = fp(ROUTE_776_MOS)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 
 from feeds_samples import BASE_URL, edited, sample_articles
 
+from crawler.models import RelatedReport
 from feeds.render import input_signature, renderer_fingerprint
 from tests.feeds.render.render_support import SPEC
 
@@ -28,3 +30,22 @@ def test_the_signature_covers_the_articles_the_feed_settings_and_the_hubs() -> N
 def test_the_renderer_fingerprint_is_stable_within_a_process() -> None:
     assert renderer_fingerprint() == renderer_fingerprint()
     assert len(renderer_fingerprint()) == 64
+
+
+def test_a_story_entry_signature_covers_the_article_and_the_story() -> None:
+    """A story entry's digest is built on its article's: both parts must still count."""
+    first, *rest = sample_articles()
+    report = RelatedReport("https://m24.ru/news/9", "m24", "Другие слова")
+    story = replace(first, related=[report], story_updated=first.published)
+    base = input_signature(SPEC, [story, *rest], base_url=BASE_URL)
+    changed = [
+        input_signature(SPEC, [first, *rest], base_url=BASE_URL),
+        input_signature(SPEC, [replace(story, related=[report, report]), *rest], base_url=BASE_URL),
+        input_signature(SPEC, [edited(story), *rest], base_url=BASE_URL),
+        input_signature(
+            SPEC,
+            [replace(story, story_updated=first.published + timedelta(hours=1)), *rest],
+            base_url=BASE_URL,
+        ),
+    ]
+    assert len({base, *changed}) == len(changed) + 1
