@@ -306,3 +306,24 @@ def test_distributed_enqueue_failure_fails_the_run(tmp_path: Path) -> None:
     outcome = enqueue_crawl("redis://127.0.0.1:1/0")(config, ["demo"])
     assert outcome.failed_sources() == ["demo"]
     assert "cannot queue" in outcome.runs["demo"]["message"]
+
+
+@pytest.mark.slow
+def test_run_distributed_queues_under_the_given_prefix(redis_url: str, tmp_path: Path) -> None:
+    # `cityfeeds run --distributed --prefix P` and `cityfeeds worker --prefix P` must meet.
+    with serve_site() as site:
+        cfg = write_site_config(tmp_path, site.base_url)
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        cmd = [sys.executable, "-m", "cityfeeds.cli", "--config", str(cfg), "run", "--no-serve"]
+        cmd += ["--distributed", "--redis-url", redis_url, "--prefix", "cf-prefix-test"]
+        service = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE)
+        try:
+            start = time.monotonic()
+            while queue_length(redis_url, "cf-prefix-test") < 3 and time.monotonic() - start < 60:
+                assert service.poll() is None, service.stderr.read() if service.stderr else ""
+                time.sleep(0.2)
+            assert queue_length(redis_url, "cf-prefix-test") == 3
+            assert queue_length(redis_url) == 0  # nothing under the default prefix
+        finally:
+            service.terminate()
+            service.wait(60)

@@ -10,7 +10,7 @@ from cityfeeds.commands.serve import check_port
 from cityfeeds.service import AlreadyRunning, Service, ServiceOptions
 from cityfeeds.service.web import ServeError
 from crawler.config import Config
-from crawler.distributed.settings import redis_url_from
+from crawler.distributed.settings import DEFAULT_PREFIX, redis_url_from
 
 NAME = "run"
 DESCRIPTION = """\
@@ -62,6 +62,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--redis-url", help="with --distributed: Redis URL (default: $CITYFEEDS_REDIS_URL)"
     )
     parser.add_argument(
+        "--prefix",
+        default=DEFAULT_PREFIX,
+        help="with --distributed: Redis key prefix, as the workers' (default: %(default)s)",
+    )
+    parser.add_argument(
         "--rebuild-every",
         type=float,
         default=300.0,
@@ -93,7 +98,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
         # Lazy: scrapy-redis is an optional extra (cityfeeds[redis]), needed only here.
         from cityfeeds.distributed import enqueue_crawl
 
-        crawl = enqueue_crawl(redis_url_from(args.redis_url))
+        crawl = enqueue_crawl(redis_url_from(args.redis_url), prefix=args.prefix)
         options.rebuild_every = max(10.0, args.rebuild_every)
     try:
         return Service(config, options, crawl=crawl).run_forever()
