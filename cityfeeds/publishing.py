@@ -50,14 +50,19 @@ def retag_store(config: Config, store: Store) -> tuple[int, int]:
 def build_summary(report: BuildReport) -> str:
     """One line about a feed build, plus one line per failed feed."""
     kept = len(report.reused)
+    failed = report.failures
     line = (
-        f"Feeds: {len(report.results)} built (feeds, index page, OPML), "
+        f"Feeds: {len(report.results) - len(failed)} built (feeds, index page, OPML), "
         f"{len(report.changed)} changed, {len(report.unchanged)} unchanged"
         + (f" ({kept} kept without rendering: same inputs)" if kept else "")
-        + f", {len(report.failures)} failed"
+        + f", {len(failed)} failed"
     )
+    if len(failed) > 1 and len(set(failed.values())) == 1:
+        # One cause for all (an output folder that cannot be written): said once.
+        error = next(iter(failed.values()))
+        return f"{line}\n  all of them: {error} (files already published stay as they were)"
     fails = [
-        f"  {path}: {error} (last good file kept)"
-        for path, error in sorted(report.failures.items())
+        f"  {path}: {error} (files already published stay as they were)"
+        for path, error in sorted(failed.items())
     ]
     return "\n".join([line, *fails])

@@ -20,6 +20,7 @@ from feeds.publish import (
     StagedFile,
     commit_file,
     discard_file,
+    output_problem,
     remove_stale_feeds,
     remove_stale_temp_files,
     stage_file,
@@ -290,7 +291,7 @@ class _Build:
                 return lambda: kept
             rendered = self.render(spec, site_url, found)
         except Exception as exc:
-            log.exception("feed %s failed; its last good files stay published", spec.path)
+            _log_failure(f"feed {spec.path}", exc)
             return partial(FeedResult, spec.path, error=f"{type(exc).__name__}: {exc}")
         # Bounded, so temporary files (and their descriptors) never pile up behind a slow disk.
         self.in_flight.acquire()
@@ -304,24 +305,29 @@ class _Build:
             self.in_flight.release()
             if not isinstance(exc, Exception):
                 raise
-            log.exception("feed %s failed; its last good files stay published", spec.path)
+            _log_failure(f"feed {spec.path}", exc)
             return partial(FeedResult, spec.path, error=f"{type(exc).__name__}: {exc}")
 
         def outcome() -> FeedResult:
             try:
                 changed, stamp = written.result()
             except Exception as exc:
-                log.error(
-                    "feed %s failed; its last good files stay published",
-                    spec.path,
-                    exc_info=exc,
-                )
+                _log_failure(f"feed {spec.path}", exc)
                 return FeedResult(spec.path, error=f"{type(exc).__name__}: {exc}")
             state = "changed" if changed else "unchanged"
             log.info("feed %s: %d items, %s", spec.path, len(found), state)
             return FeedResult(spec.path, len(found), changed, None, signature, stamp)
 
         return outcome
+
+
+def _log_failure(what: str, exc: Exception) -> None:
+    """One line for a failed write (a full disk, a read-only folder: the environment's fault);
+    a traceback for anything else, which is a bug."""
+    if isinstance(exc, OSError):
+        log.error("%s failed (the files already published stay): %s", what, exc)
+    else:
+        log.error("%s failed (the files already published stay)", what, exc_info=exc)
 
 
 def _previous(store: FeedStore) -> dict[str, tuple[str, str]]:
@@ -352,6 +358,12 @@ def build_feeds(config: Config, store: FeedStore, *, only: set[str] | None = Non
 
     report = BuildReport()
     specs = feed_specs(config)
+    if problem := output_problem(output_dir):
+        # One cause, said once: not one traceback per feed file.
+        log.error("no feed can be published in %s: %s", output_dir, problem)
+        for path in [spec.path for spec, _ in specs] + [INDEX_PATH, OPML_PATH]:
+            report.results[path] = FeedResult(path, error=problem)
+        return report
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="feed-writer") as writer:
         build = _Build(
             output_dir, base_url, max_html_chars, writer, hubs=hubs, previous=_previous(store)
@@ -381,7 +393,7 @@ def build_feeds(config: Config, store: FeedStore, *, only: set[str] | None = Non
                     changed = write(dirs_to_sync=build.dirs_to_sync)
                     result = FeedResult(path, items=len(infos), changed=changed)
                 except Exception as exc:
-                    log.exception("%s failed; the last good file stays published", path)
+                    _log_failure(path, exc)
                     result = FeedResult(path, error=f"{type(exc).__name__}: {exc}")
                 report.results[path] = result
             _record(store, report.results.values())
@@ -389,7 +401,7 @@ def build_feeds(config: Config, store: FeedStore, *, only: set[str] | None = Non
                 # After the index and OPML, so no published page links a removed file.
                 keep = {spec.path for spec, _ in specs}
                 report.removed = remove_stale_feeds(
-                    output_dir, keep, dirs_to_sync=build.dirs_to_sync
+                    output_dir, keep, ours=build.previous, dirs_to_sync=build.dirs_to_sync
                 )
                 remove_stale_temp_files(output_dir)
         finally:

@@ -113,6 +113,17 @@ def write_atomic(path: Path, data: bytes, *, dirs_to_sync: set[Path] | None = No
     return True
 
 
+def output_problem(output_dir: Path) -> str | None:
+    """Why feeds cannot be written to ``output_dir`` (created if missing), or None."""
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return f"cannot create the output folder: {type(exc).__name__}: {exc}"
+    if not os.access(output_dir, os.W_OK | os.X_OK):
+        return f"the output folder {output_dir} is not writable"
+    return None
+
+
 def sync_dirs(directories: Iterable[Path]) -> None:
     """fsync each directory once (the renames and removals in it become durable)."""
     for directory in sorted(set(directories)):
@@ -138,15 +149,20 @@ FEED_FOLDERS = ("topics", "sources")
 
 
 def remove_stale_feeds(
-    output_dir: Path, keep: Collection[str], *, dirs_to_sync: set[Path] | None = None
+    output_dir: Path,
+    keep: Collection[str],
+    *,
+    ours: Collection[str],
+    dirs_to_sync: set[Path] | None = None,
 ) -> list[str]:
     """Delete feed files under ``topics/`` and ``sources/`` that no feed in ``keep`` produces.
 
-    ``keep`` holds feed paths without extension (``"topics/metro"``). Only regular, non-hidden
-    files with a format's extension (``*.rss``, ``*.atom``, ``*.json``) directly in those two
-    folders are candidates; anything else there (other files, folders, temp dotfiles) and
-    everything elsewhere is left alone. Returns the removed paths relative to ``output_dir``;
-    each removal is logged.
+    ``keep`` holds feed paths without extension (``"topics/metro"``); ``ours`` the paths an
+    earlier build published (the store's record), so a file cityfeeds never wrote (a user's
+    ``topics/mine.rss``) is never deleted. Only regular, non-hidden files with a format's
+    extension (``*.rss``, ``*.atom``, ``*.json``) directly in those two folders are candidates;
+    anything else there (other files, folders, temp dotfiles) and everything elsewhere is left
+    alone. Returns the removed paths relative to ``output_dir``; each removal is logged.
     """
     removed: list[str] = []
     extensions = {fmt.extension for fmt in FORMATS.values()}
@@ -160,7 +176,8 @@ def remove_stale_feeds(
             extension = path.suffix.removeprefix(".")
             if extension not in extensions or path.name.startswith("."):
                 continue
-            if f"{folder}/{path.stem}" in keep or path.is_symlink() or not path.is_file():
+            feed = f"{folder}/{path.stem}"
+            if feed in keep or feed not in ours or path.is_symlink() or not path.is_file():
                 continue
             try:
                 path.unlink()

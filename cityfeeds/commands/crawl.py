@@ -154,8 +154,11 @@ def crawl(
         # Stored articles are published by the next crawl or `cityfeeds feeds`.
         print("cityfeeds: crawl interrupted; runs recorded as interrupted", file=sys.stderr)
         return INTERRUPTED_EXIT
+    feeds_failed = False
     if feeds:
-        print(build_summary(rebuild_feeds(config)))
+        report = rebuild_feeds(config)
+        print(build_summary(report))
+        feeds_failed = not report.ok
     for name in outcome.deferred_sources():
         at = (outcome.runs[name].get("stats") or {}).get("retry_at") or "later"
         print(
@@ -173,6 +176,9 @@ def crawl(
                 "sites are blocked?); `cityfeeds demo` runs the whole pipeline offline",
                 file=sys.stderr,
             )
+        return 1
+    if feeds_failed:
+        print("cityfeeds: some feeds could not be published (see above)", file=sys.stderr)
         return 1
     return 0
 

@@ -39,7 +39,8 @@ def run(args: argparse.Namespace, config: Config) -> int:
         on_recluster=_print_recluster,
     )
     print(build_summary(report))
-    print(f"Feeds are in {config.output_dir} (index: {config.output_dir / 'index.html'})")
+    if report.ok:
+        print(f"Feeds are in {config.output_dir} (index: {config.output_dir / 'index.html'})")
     return 0 if report.ok else 1
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError, OperationalError
 
 from crawler.storage.articles import ArticleStore
 from crawler.storage.engine import open_engine, retry_locked
@@ -40,13 +40,21 @@ class Store(
         """Connect to ``url`` (SQLAlchemy URL) and create or migrate the schema.
 
         Raises :class:`StoreUnavailable` (one readable line, no password) when the URL is not a
-        database URL, its driver is not installed, or the server cannot be reached.
+        database URL, its driver is not installed, the server cannot be reached, or the file
+        is no database or cannot be created.
         """
         try:
             store = cls(open_engine(url, busy_timeout=busy_timeout))
             if create:
                 store.migrate()
-        except (ArgumentError, NoSuchModuleError, OperationalError, ImportError) as exc:
+        except (
+            ArgumentError,
+            NoSuchModuleError,
+            OperationalError,
+            DatabaseError,  # e.g. "file is not a database"
+            ImportError,
+            OSError,  # e.g. the SQLite file's folder cannot be created
+        ) as exc:
             raise StoreUnavailable(
                 f"cannot open the database {_shown(url)}: {_reason(exc)}"
             ) from exc

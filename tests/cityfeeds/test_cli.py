@@ -235,12 +235,19 @@ def test_serve_on_a_busy_port_is_one_line_and_exit_1(
         ("postgresql+psycopg://postgres:secret@127.0.0.1:1/x", "postgres:***@127.0.0.1:1/x"),
         ("garbage", "Could not parse SQLAlchemy URL"),
         ("mysql://x/y", "No module named"),
+        ("sqlite:////proc/cityfeeds-nope/x.db", "No such file or directory"),
+        ("sqlite:///{tmp}/not-a-database.db", "file is not a database"),
     ],
 )
 def test_a_database_that_cannot_be_opened_is_one_line_and_exit_1(
-    url: str, says: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    url: str,
+    says: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
 ) -> None:
-    monkeypatch.setenv("CITYFEEDS_DATABASE_URL", url)
+    (tmp_path / "not-a-database.db").write_bytes(b"these bytes are no SQLite file at all")
+    monkeypatch.setenv("CITYFEEDS_DATABASE_URL", url.format(tmp=tmp_path))
     assert main(["--config", str(ROOT / "cityfeeds.toml"), "topics"]) == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith("cityfeeds: cannot open the database ") and says in err

@@ -103,3 +103,28 @@ def test_progress_says_once_what_a_silent_host_is_waited_for(
         "  [silent] waiting for silent.example to answer (gives up 30 s after each request)",
         "  [silent] 1 responses, 0 articles fetched, 0 new, 0 updated",
     ]
+
+
+def test_a_crawl_whose_feeds_cannot_be_published_exits_1_and_says_so_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The crawl itself is fine (an empty feed); the output folder is a file.
+    rss = b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title></channel></rss>'
+    site = SiteServer({"/rss.xml": (rss, "application/rss+xml")}).start()
+    try:
+        blocked = tmp_path / "blocked"
+        blocked.write_bytes(b"not a folder")
+        cfg = write_site_config(
+            tmp_path,
+            site.base_url,
+            sources=[_source("empty", site.base_url)],
+            extra={"cityfeeds": {"output_dir": str(blocked)}},
+        )
+        assert main(["--config", str(cfg), "crawl", "--quiet"]) == 1
+    finally:
+        site.stop()
+    out, err = capsys.readouterr()
+    summary = [line for line in out.splitlines() if line.startswith("Feeds:")]
+    assert summary and summary[0].startswith("Feeds: 0 built")
+    assert out.count("cannot create the output folder") == 1
+    assert "some feeds could not be published" in err and "Traceback" not in out + err

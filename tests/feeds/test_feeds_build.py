@@ -131,8 +131,11 @@ def test_a_full_build_removes_feeds_no_longer_configured_and_nothing_else(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     config = sample_config(tmp_path)
-    build_feeds(config, FakeStore(sample_articles()))
+    store = FakeStore(sample_articles())  # one store: it remembers what it published
+    build_feeds(config, store)
     keep = {
+        "topics/mine.rss": b"a feed cityfeeds never wrote",
+        "sources/other.json": b"another one",
         "topics/notes.txt": b"not a feed",
         "topics/.city.rss.x.tmp": b"a temp file",
         "topics/.hidden.rss": b"a dotfile",
@@ -148,11 +151,11 @@ def test_a_full_build_removes_feeds_no_longer_configured_and_nothing_else(
     config.topics = [t for t in config.topics if t.id != "city"]
     config.sources = [s for s in config.sources if s.name != "vm"]
 
-    partial = build_feeds(config, FakeStore(sample_articles()), only={"all"})
+    partial = build_feeds(config, store, only={"all"})
     assert partial.removed == [] and (tmp_path / "topics/city.rss").exists()  # full builds only
 
     with caplog.at_level("INFO", logger="feeds.publish"):
-        report = build_feeds(config, FakeStore(sample_articles()))
+        report = build_feeds(config, store)
     gone = [f"{p}.{ext}" for p in ("topics/city", "sources/vm") for ext in ("atom", "json", "rss")]
     assert sorted(report.removed) == sorted(gone) and report.ok
     assert not any((tmp_path / name).exists() for name in gone)
@@ -371,7 +374,8 @@ def test_a_format_added_to_the_registry_is_built_listed_and_cleaned_up(
     titles = FeedFormat("titles", "txt", "text/plain", "Titles", render_titles)
     monkeypatch.setitem(FORMATS, "titles", titles)
     config = sample_config(tmp_path)
-    report = build_feeds(config, FakeStore(sample_articles()))
+    store = FakeStore(sample_articles())
+    report = build_feeds(config, store)
     assert report.ok, report.failures
     assert (tmp_path / "sources/vm.txt").read_text("utf-8") == "Трамвай «Витязь-М» на Шаболовке\n"
     assert {p.stem for p in tmp_path.rglob("*.txt")} == {p.rsplit("/")[-1] for p in FEEDS}
@@ -379,5 +383,20 @@ def test_a_format_added_to_the_registry_is_built_listed_and_cleaned_up(
     assert '<a class="fmt" href="sources/vm.txt" type="text/plain">Titles</a>' in index
     # A feed that leaves the config takes its files in the new format with it.
     config.sources = [s for s in config.sources if s.name != "vm"]
-    report = build_feeds(config, FakeStore(sample_articles()))
+    report = build_feeds(config, store)
     assert "sources/vm.txt" in report.removed and not (tmp_path / "sources/vm.txt").exists()
+
+
+def test_an_output_folder_that_cannot_be_written_fails_every_file_once_without_traceback(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_bytes(b"a file where the output folder should be")
+    with caplog.at_level("ERROR"):
+        report = build_feeds(sample_config(blocked), FakeStore(sample_articles()))
+    assert not report.ok and not report.changed
+    assert set(report.failures) >= {"all", "index.html", "feeds.opml"}
+    assert len(set(report.failures.values())) == 1
+    assert "cannot create the output folder" in next(iter(report.failures.values()))
+    assert len(caplog.records) == 1 and caplog.records[0].exc_info is None
+    assert blocked.read_bytes() == b"a file where the output folder should be"
