@@ -214,6 +214,10 @@ class StorePipeline(_Pipeline):
                 _close_spider(self.crawler, "store_error")
             return
         for item, result in zip(batch, results, strict=True):
+            if result.status == "refused":
+                # The stored version stays: a site's error page is no edit of the article.
+                self.drop("shrunk_update", item, "(the stored text is much longer: kept)")
+                continue
             stats.inc_value(f"cityfeeds/{result.status}")
             if item.run_id is not None:
                 stats.inc_value(f"{RUN_STATS}{item.run_id}/{result.status}")

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -25,10 +25,25 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class UpsertResult:
-    """Outcome of storing one article: ``new``, ``updated`` or ``unchanged``."""
+    """Outcome of storing one article: ``new``, ``updated``, ``unchanged`` or ``refused`` (an
+    update that would throw most of the stored text away: see :func:`shrinks`)."""
 
     status: str
     article_id: int
+
+
+#: A stored text at least this long is kept against an update to less than half of it.
+SHRINK_FLOOR = 200
+
+
+def shrinks(stored_chars: int | None, article: Article) -> bool:
+    """Whether an update would replace a real stored text with much less of one.
+
+    A site answering an error or maintenance page under an article's URL ("Service
+    temporarily unavailable"), or a half-rendered page, must not overwrite the article.
+    """
+    stored = stored_chars or 0
+    return stored >= SHRINK_FLOOR and len(article.text or "") * 2 < stored
 
 
 def content_hash(article: Article) -> str:
@@ -143,6 +158,7 @@ class ArticleStore(ArticleQueries):
                         articles.c.url_key,
                         articles.c.content_hash,
                         articles.c.published,
+                        func.length(articles.c.text).label("text_chars"),
                     ).where(articles.c.url_key.in_(keys[i : i + 500]))
                 ):
                     stored[row.url_key] = row
@@ -154,6 +170,8 @@ class ArticleStore(ArticleQueries):
                     fresh.append(i)
                 elif found.content_hash == digest:
                     results[i] = UpsertResult("unchanged", found.id)
+                elif shrinks(found.text_chars, article):
+                    results[i] = UpsertResult("refused", found.id)
                 else:
                     self._update(conn, found, article, digest, key, now)
                     results[i] = UpsertResult("updated", found.id)
@@ -184,9 +202,12 @@ class ArticleStore(ArticleQueries):
         self, conn: Connection, article: Article, digest: str, key: str, now: datetime
     ) -> UpsertResult:
         row = conn.execute(
-            select(articles.c.id, articles.c.content_hash, articles.c.published).where(
-                articles.c.url_key == key
-            )
+            select(
+                articles.c.id,
+                articles.c.content_hash,
+                articles.c.published,
+                func.length(articles.c.text).label("text_chars"),
+            ).where(articles.c.url_key == key)
         ).first()
         if row is None:
             values = article_values(article, digest, key)
@@ -197,6 +218,8 @@ class ArticleStore(ArticleQueries):
             return UpsertResult("new", inserted[0])
         if row.content_hash == digest:
             return UpsertResult("unchanged", row.id)
+        if shrinks(row.text_chars, article):
+            return UpsertResult("refused", row.id)
         self._update(conn, row, article, digest, key, now)
         return UpsertResult("updated", row.id)
 

@@ -1,4 +1,4 @@
-"""Fault catalogue C1–C5 (duplicates and identity): one story, many URLs, stable feeds."""
+"""Fault catalogue C1–C6 (duplicates and identity): one story, many URLs, stable feeds."""
 
 from __future__ import annotations
 
@@ -71,7 +71,24 @@ def dup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dup]:
         s.routes["/rss.xml"] = html_route(rss(s.base, ["/news/4"]), "application/rss+xml")
         lab.source("c4", s.base)
 
+        # C6: an article whose URL answers an error page by the second crawl.
+        c6 = sites["c6"] = lab.site()
+        long_body = [
+            "Трамвайную линию на Сущёвском Валу закроют на ремонт до конца месяца.",
+            "Пассажиров перевезут электробусы компенсационного маршрута КТм.",
+            "Рабочие заменят рельсы, шпалы и контактную сеть на участке в два километра.",
+            "Движение трамваев по Новослободской улице восстановят к первому декабря.",
+        ]
+        c6.routes["/news/6"] = html_route(_page("Ремонт трамвайных путей", body=long_body))
+        c6.routes["/rss.xml"] = html_route(rss(c6.base, ["/news/6"]), "application/rss+xml")
+        lab.source("c6", c6.base)
+
         first = lab.run()
+        c6.routes["/news/6"] = html_route(
+            "<html><head><title>Ошибка</title></head>"
+            "<body><h1>Ошибка</h1><p>Service temporarily unavailable, please try later</p>"
+            "</body></html>"
+        )
         s.routes["/news/4"] = html_route(
             _page(
                 "Исправленная версия заголовка новости",
@@ -133,3 +150,11 @@ def test_c5_rebuild_is_byte_identical(dup: Dup) -> None:
     after = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
     assert after == before
     assert TestClient(create_app(out)).get("/all.rss").headers["etag"] == etag
+
+
+def test_c6_an_error_page_under_a_stored_url_does_not_replace_the_article(dup: Dup) -> None:
+    [article] = dup.second.articles("c6")
+    assert article.title == "Ремонт трамвайных путей" and "Сущёвском Валу" in article.text
+    run = dup.second.runs["c6"]
+    assert run["updated"] == 0 and dropped(run) == {"shrunk_update": 1}
+    assert [e.title for e in dup.second.feed("sources/c6.rss").entries] == [article.title]

@@ -63,3 +63,24 @@ def test_html_policy_round_trips(store: Store) -> None:
     assert store.get_article(make(2).url).html_policy is None  # type: ignore[union-attr]
     [[first, second]] = store.feed_articles([(None, None)], limit=2)
     assert (first.html_policy, second.html_policy) == (None, SANITIZE_POLICY)
+
+
+def test_an_update_that_throws_most_of_the_text_away_is_refused(store: Store) -> None:
+    long_text = "Трамвайную линию на Сущёвском Валу закроют на ремонт. " * 10  # ~550 chars
+    first = store.upsert_article(make(2, text=long_text), now=NOW)
+    later = NOW + timedelta(hours=1)
+    error_page = make(2, title="Ошибка", text="Service temporarily unavailable", fetched_at=later)
+    # One by one and in a batch: the stored article stays as it was.
+    assert store.upsert_article(error_page, now=later).status == "refused"
+    assert [r.status for r in store.upsert_articles([error_page, make(3)], now=later)] == [
+        "refused",
+        "new",
+    ]
+    stored = store.get_article("https://vm.ru/news/2-slug")
+    assert stored is not None and stored.title == "Новость 2" and stored.text == long_text
+    # A real edit that keeps most of the text is an update; so is any edit of a short text.
+    edit = make(2, title="Новость 2 (обновлено)", text=long_text[:400], fetched_at=later)
+    assert store.upsert_article(edit, now=later).status == "updated"
+    assert store.upsert_article(make(4), now=NOW).status == "new"
+    assert store.upsert_article(make(4, text="Иначе."), now=later).status == "updated"
+    assert first.status == "new"
