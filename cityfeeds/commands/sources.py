@@ -12,10 +12,11 @@ from cityfeeds.commands._table import format_table
 from cityfeeds.devtools.fixtures import DEFAULT_ROOT
 from cityfeeds.drafting import (
     DraftError,
-    append_to_config,
+    config_with,
     draft_source,
     render_toml,
     save_sample_fixture,
+    write_config_text,
 )
 from crawler.config import Config
 
@@ -91,8 +92,15 @@ def _draft(args: argparse.Namespace, config: Config) -> int:
     block = render_toml(draft)
     print(block, end="")
     if args.write:
-        written = append_to_config(config, block)
+        # Validated first, the fixture saved next, the config written last: a fixture that
+        # cannot be saved leaves the config as it was (a source without one fails the tests).
+        checked, text = config_with(config, block)
         root = args.fixtures or config.root / DEFAULT_ROOT
-        fixture = save_sample_fixture(draft, written, root=root, now=now)
+        try:
+            fixture = save_sample_fixture(draft, checked, root=root, now=now)
+        except OSError as exc:
+            print(f"cityfeeds: cannot save the sample fixture in {root}: {exc}", file=sys.stderr)
+            return 1
+        write_config_text(checked, text)
         print(f"# appended to {config.path}; sample saved as {fixture}", file=sys.stderr)
     return 0

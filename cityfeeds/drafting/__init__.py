@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from cityfeeds.drafting.draft import Draft, NeedsJavaScript, NoArticlePattern, draft_source
-from cityfeeds.drafting.entry import append_to_config, render_toml, save_sample_fixture
+from cityfeeds.drafting.entry import (
+    append_to_config,
+    config_with,
+    render_toml,
+    save_sample_fixture,
+    write_config_text,
+)
 from cityfeeds.drafting.fetch import Blocked, DraftError, RobotsForbid, Unreachable
 
 __all__ = [
@@ -15,7 +21,9 @@ __all__ = [
     "RobotsForbid",
     "Unreachable",
     "append_to_config",
+    "config_with",
     "draft_source",
     "render_toml",
     "save_sample_fixture",
+    "write_config_text",
 ]

@@ -90,15 +90,27 @@ def append_to_config(config: Config, block: str) -> Config:
     The new text must load with the real config loader (a duplicate name, say, is refused and
     nothing is written). Written atomically.
     """
+    checked, new = config_with(config, block)
+    write_config_text(checked, new)
+    return checked
+
+
+def config_with(config: Config, block: str) -> tuple[Config, str]:
+    """The config with ``block`` appended, validated (ConfigError), and its text; not written."""
     assert config.path is not None, "the configuration was not loaded from a file"
     path = Path(config.path)
     text = path.read_text(encoding="utf-8")
     new = text.rstrip("\n") + "\n\n" + block
-    checked = parse_config(new, path=path)  # raises ConfigError
+    return parse_config(new, path=path), new
+
+
+def write_config_text(config: Config, text: str) -> None:
+    """Replace the config file with ``text`` atomically."""
+    assert config.path is not None
+    path = Path(config.path)
     tmp = path.with_name(path.name + ".draft-tmp")
-    tmp.write_text(new, encoding="utf-8")
+    tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
-    return checked
 
 
 def save_sample_fixture(draft: Draft, config: Config, *, root: Path, now: datetime) -> Path:

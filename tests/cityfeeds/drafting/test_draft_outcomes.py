@@ -92,3 +92,20 @@ def test_write_refuses_an_entry_the_config_would_reject(
     assert "duplicate source name 'demo'" in capsys.readouterr().err
     assert cfg.read_text(encoding="utf-8") == before
     assert not (tmp_path / "fixtures").exists()
+
+
+def test_write_with_a_fixtures_folder_that_cannot_be_made_leaves_the_config_alone(
+    server: SiteServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server.files, _ = feed_only_site(server.base_url)
+    cfg = write_site_config(tmp_path, server.base_url)
+    before = cfg.read_text(encoding="utf-8")
+    blocked = tmp_path / "blocked"
+    blocked.write_bytes(b"a file where the fixtures folder should be")
+    argv = ["--config", str(cfg), "sources", "draft", server.base_url, "--allow-private"]
+    argv += ["--name", "fresh", "--write", "--fixtures", str(blocked)]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("cityfeeds: cannot save the sample fixture in ")
+    assert "Traceback" not in err
+    assert cfg.read_text(encoding="utf-8") == before  # no source without its fixture
