@@ -88,6 +88,14 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         module.add_arguments(p)
+        # Also after the command (`cityfeeds status --config x.toml -v`); SUPPRESS keeps a value
+        # given before the command when none is given after it.
+        p.add_argument(
+            "--config", metavar="FILE", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+        )
+        p.add_argument(
+            "-v", "--verbose", action="count", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+        )
         p.set_defaults(_module=module)
     return parser
 

@@ -54,7 +54,7 @@ def test_stories_lists_members_and_evidence(
     assert main(["--config", str(cfg), "stories", "--all", "--topic", "electric-transport"]) == 0
     text = capsys.readouterr().out
     assert text.count("story ") == 2 and "(first)" in text and "numbers 776" in text
-    assert main(["--config", str(cfg), "stories", "--since", "1m", "--topic", "city"]) == 0
+    assert main(["--config", str(cfg), "stories", "--since", "1m", "--topic", "road-works"]) == 0
     assert "No stories" in capsys.readouterr().out
 
 

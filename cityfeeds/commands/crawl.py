@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from cityfeeds.commands._args import positive_float
 from cityfeeds.commands._table import format_dropped, format_table
 from cityfeeds.publishing import build_summary, rebuild_feeds
 from crawler.config import Config
@@ -37,7 +38,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--no-feeds", action="store_true", help="do not rebuild the feeds afterwards"
     )
     parser.add_argument(
-        "--timeout", type=float, help="wall-clock limit in seconds (default: [crawl] run_timeout)"
+        "--timeout",
+        type=positive_float,
+        help="wall-clock limit in seconds (default: [crawl] run_timeout)",
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     parser.add_argument(

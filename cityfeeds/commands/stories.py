@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import sys
 from datetime import UTC, datetime, timedelta
 
+from cityfeeds.commands._args import positive_int
 from crawler.config import Config
 from crawler.storage import Store
 
@@ -36,11 +38,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--since", type=parse_since, default=timedelta(days=2), help="e.g. 12h, 2d (default 2d)"
     )
     parser.add_argument("--all", action="store_true", help="include single-article stories")
-    parser.add_argument("--limit", type=int, default=100, help="at most this many stories")
+    parser.add_argument("--limit", type=positive_int, default=100, help="at most this many stories")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
+    topics = sorted(t.id for t in config.topics)
+    if args.topic is not None and args.topic not in topics:
+        print(
+            f"cityfeeds: unknown topic {args.topic!r} (topics: {', '.join(topics)})",
+            file=sys.stderr,
+        )
+        return 2
     store = Store.open(config.database_url)
     try:
         found = store.recent_stories(

@@ -264,3 +264,28 @@ def test_a_closed_pipe_ends_quietly() -> None:
     proc.stdout.close()  # long before the interpreter has started and printed anything
     err = proc.stderr.read().decode()
     assert proc.wait(60) == 0 and "Traceback" not in err, err
+
+
+def test_global_options_also_work_after_the_command(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # README: "All commands take --config FILE and -v" — before or after the command name.
+    cfg = str(ROOT / "cityfeeds.toml")
+    assert main(["topics", "--config", cfg]) == 0
+    after = capsys.readouterr().out
+    assert main(["--config", cfg, "topics"]) == 0
+    assert capsys.readouterr().out == after
+    assert main(["--config", str(tmp_path / "missing.toml"), "topics", "--config", cfg]) == 0
+
+
+def test_numbers_that_must_be_positive_are_refused_in_one_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    cfg = str(ROOT / "cityfeeds.toml")
+    for argv in (["crawl", "--timeout", "-5"], ["stories", "--limit", "0"]):
+        with pytest.raises(SystemExit) as exit_info:
+            main(["--config", cfg, *argv])
+        assert exit_info.value.code == 2
+        assert "must be" in capsys.readouterr().err
+    assert main(["--config", cfg, "stories", "--topic", "nope"]) == 2
+    assert "unknown topic 'nope'" in capsys.readouterr().err
