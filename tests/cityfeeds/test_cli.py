@@ -289,3 +289,14 @@ def test_numbers_that_must_be_positive_are_refused_in_one_line(
         assert "must be" in capsys.readouterr().err
     assert main(["--config", cfg, "stories", "--topic", "nope"]) == 2
     assert "unknown topic 'nope'" in capsys.readouterr().err
+
+
+def test_a_path_that_cannot_be_made_is_one_line_and_exit_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocked = tmp_path / "a-file"
+    blocked.write_bytes(b"not a folder")
+    argv = ["--config", str(ROOT / "cityfeeds.toml"), "demo", "--port", "0"]
+    assert main([*argv, "--output", str(blocked / "out")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("cityfeeds: ") and "\n" not in err and "Traceback" not in err
