@@ -11,7 +11,7 @@ import socket
 import stat
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -280,12 +280,22 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 8080,
     extra_routes: Sequence[BaseRoute] = (),
+    announce: Callable[[str], None] | None = None,
 ) -> None:
-    """Serve ``output_dir`` with uvicorn until interrupted; ``OSError`` if the port is taken."""
+    """Serve ``output_dir`` with uvicorn until interrupted; ``OSError`` if the port is taken.
+
+    ``announce`` gets the base URL once the port is bound (port 0: the one the kernel chose).
+    """
     import uvicorn
 
     sock = bind_socket(host, port)
-    log.info("serving %s on http://%s:%d/", output_dir, host, sock.getsockname()[1])
+    # Listening already, so a client told the address below is queued, not refused, while
+    # uvicorn starts (it listens on the socket again, which only sets the backlog).
+    sock.listen(2048)
+    url = f"http://{host}:{sock.getsockname()[1]}/"
+    log.info("serving %s on %s", output_dir, url)
+    if announce is not None:
+        announce(url)
     config = uvicorn.Config(
         create_app(output_dir, extra_routes=extra_routes),
         server_header=False,

@@ -53,7 +53,11 @@ def run(args: argparse.Namespace, config: Config) -> int:
         return 2
     output_dir = Path(config.output_dir)
     if not output_dir.is_dir():
-        log.error("output directory %s does not exist; run a build first", output_dir)
+        print(
+            f"cityfeeds: the output folder {output_dir} does not exist; build the feeds first "
+            "(`cityfeeds feeds`, or `cityfeeds crawl`)",
+            file=sys.stderr,
+        )
         return 2
     extra_routes = []
     store = None
@@ -63,7 +67,13 @@ def run(args: argparse.Namespace, config: Config) -> int:
         registry = make_registry([StoreCollector(store, report, [s.name for s in config.sources])])
         extra_routes.append(metrics_route(registry))
     try:
-        serve(output_dir, host=args.host, port=args.port, extra_routes=extra_routes)
+        serve(
+            output_dir,
+            host=args.host,
+            port=args.port,
+            extra_routes=extra_routes,
+            announce=lambda url: print(f"Serving {output_dir} on {url} (Ctrl-C stops)", flush=True),
+        )
     except OSError as exc:
         print(
             f"cityfeeds: cannot serve on {args.host}:{args.port}: {exc.strerror or exc} "

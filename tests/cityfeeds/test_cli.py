@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import tomllib
+import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -300,3 +301,27 @@ def test_a_path_that_cannot_be_made_is_one_line_and_exit_1(
     assert main([*argv, "--output", str(blocked / "out")]) == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith("cityfeeds: ") and "\n" not in err and "Traceback" not in err
+
+
+def test_serve_says_where_it_listens_even_on_port_0(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "index.html").write_text("<html>feeds</html>", encoding="utf-8")
+    cfg = tmp_path / "c.toml"
+    raw = tomllib.loads((ROOT / "cityfeeds.toml").read_text(encoding="utf-8"))
+    raw["cityfeeds"] = {"output_dir": str(out), "database_url": f"sqlite:///{tmp_path}/db"}
+    cfg.write_text(tomli_w.dumps(raw), encoding="utf-8")
+    cmd = [sys.executable, "-m", "cityfeeds.cli", "--config", str(cfg), "serve", "--port", "0"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline().strip()
+        assert line.startswith(f"Serving {out} on http://127.0.0.1:") and line.endswith(
+            "(Ctrl-C stops)"
+        )
+        url = line.split(" on ", 1)[1].split()[0]
+        with urllib.request.urlopen(url + "index.html", timeout=10) as response:
+            assert response.read() == b"<html>feeds</html>"
+    finally:
+        proc.terminate()
+        proc.wait(30)
