@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,10 @@ def run(args: argparse.Namespace, config: Any) -> int:
     """Rewrite and list the expected files; 1 when nothing matched."""
     known = {s.name for s in config.sources}
     if args.source and args.source not in known:
-        print(f"error: unknown source {args.source!r} (known: {', '.join(sorted(known))})")
+        print(
+            f"cityfeeds: unknown source {args.source!r} (known: {', '.join(sorted(known))})",
+            file=sys.stderr,
+        )
         return 2
     paths = rewrite_expected(args.root, args.source, profiles=profiles_of(config))
     for path in paths:

@@ -16,7 +16,9 @@ from cityfeeds.devtools.fixtures import (
     write_expected,
 )
 from crawler.config import Config, ConfigError
+from crawler.models import Dropped, PageFacts
 from crawler.normalize.urls import is_http_url
+from crawler.pages import process_page
 from crawler.profile import SourceProfile
 
 logger = logging.getLogger(__name__)
@@ -38,22 +40,30 @@ def run(args: argparse.Namespace, config: Config) -> int:
     try:
         source = config.source(args.source)
     except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"cityfeeds: {exc}", file=sys.stderr)
         return 2
     if not is_http_url(args.url):
-        print(f"error: not an http(s) URL: {args.url}", file=sys.stderr)
+        print(f"cityfeeds: not an http(s) URL: {args.url}", file=sys.stderr)
         return 2
     timeout = args.timeout or getattr(config.crawl, "timeout", 30)
     try:
         page = fetch_page(args.url, config.crawl.user_agent, timeout)
     except FetchError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"cityfeeds: {exc}", file=sys.stderr)
         return 1
     body, final_url = page.body, page.url
     path = record_fixture(
         body, final_url, source.name, datetime.now(UTC), root=args.root, name=args.name
     )
     fixture = next(f for f in load_fixtures(args.root) if f.path == path)
-    expected = write_expected(fixture, SourceProfile.from_config(config, source))
+    profile = SourceProfile.from_config(config, source)
+    expected = write_expected(fixture, profile)
     print(f"saved {path}\nwrote {expected} (review it before committing)")
+    result = process_page(profile, body, PageFacts(final_url, datetime.now(UTC)))
+    if isinstance(result, Dropped):
+        print(
+            f"cityfeeds: warning: the crawl would drop this page ({result.reason}): it is no "
+            "article, and the fixture records that",
+            file=sys.stderr,
+        )
     return 0

@@ -194,7 +194,12 @@ def test_extract_and_record_a_url_from_a_loopback_site(
 
         missing = site.base_url + "nope"
         assert main(["--config", str(cfg), "record", missing, "--source", "demo"]) == 1
-        assert "HTTP 404" in capsys.readouterr().err
+        err = capsys.readouterr().err
+        assert err.startswith("cityfeeds: ") and "HTTP 404" in err
+
+        # A page that is no article is saved (the fixture records the drop), with a warning.
+        assert main([*args[:3], site.base_url + "robots.txt", *args[4:]]) == 0
+        assert "the crawl would drop this page" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("command", ["serve", "run", "demo"])
