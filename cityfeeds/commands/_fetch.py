@@ -6,8 +6,6 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 
-MAX_BYTES = 10 * 1024 * 1024
-
 
 @dataclass
 class Page:
@@ -22,16 +20,20 @@ class FetchError(Exception):
     """The page could not be fetched; the message says why in one line."""
 
 
-def fetch_page(url: str, user_agent: str, timeout: float) -> Page:
-    """GET ``url`` with our User-Agent (at most MAX_BYTES); FetchError with a clear reason."""
+def fetch_page(url: str, user_agent: str, timeout: float, max_bytes: int) -> Page:
+    """GET ``url`` with our User-Agent, at most ``max_bytes`` (the crawl's [crawl]
+    max_response_bytes, so a page these commands take is one the crawl takes); FetchError
+    with a clear reason."""
     request = urllib.request.Request(
         url, headers={"User-Agent": user_agent, "Accept": "text/html,application/xhtml+xml"}
     )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
-            body = response.read(MAX_BYTES + 1)
-            if len(body) > MAX_BYTES:
-                raise FetchError(f"{url}: page larger than {MAX_BYTES} bytes")
+            body = response.read(max_bytes + 1)
+            if len(body) > max_bytes:
+                raise FetchError(
+                    f"{url}: page larger than {max_bytes} bytes ([crawl] max_response_bytes)"
+                )
             return Page(body, response.headers.get_content_charset(), response.geturl())
     except urllib.error.HTTPError as exc:
         raise FetchError(f"{url}: HTTP {exc.code} {exc.reason}") from None

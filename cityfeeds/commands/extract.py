@@ -110,7 +110,8 @@ def run(args: argparse.Namespace, config: Config) -> int:
     target = args.target
     if is_http_url(target) and not Path(target).exists():
         try:
-            page = fetch_page(target, config.crawl.user_agent, config.crawl.timeout)
+            crawl = config.crawl
+            page = fetch_page(target, crawl.user_agent, crawl.timeout, crawl.max_response_bytes)
         except FetchError as exc:
             print(f"cityfeeds: cannot fetch {exc}", file=sys.stderr)
             return 1

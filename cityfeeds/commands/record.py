@@ -47,7 +47,9 @@ def run(args: argparse.Namespace, config: Config) -> int:
         return 2
     timeout = args.timeout or getattr(config.crawl, "timeout", 30)
     try:
-        page = fetch_page(args.url, config.crawl.user_agent, timeout)
+        page = fetch_page(
+            args.url, config.crawl.user_agent, timeout, config.crawl.max_response_bytes
+        )
     except FetchError as exc:
         print(f"cityfeeds: {exc}", file=sys.stderr)
         return 1

@@ -330,3 +330,22 @@ def test_serve_says_where_it_listens_even_on_port_0(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(30)
+
+
+def test_extract_takes_pages_up_to_the_crawls_size_limit(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from cityfeeds.devtools.demo_server import SiteServer
+    from tests.conftest import write_site_config
+
+    page = b"<html><body><h1>Big</h1><p>" + b"x" * 3000 + b"</p></body></html>"
+    site = SiteServer({"/big": (page, "text/html; charset=utf-8")}).start()
+    try:
+        cfg = write_site_config(
+            tmp_path, site.base_url, extra={"crawl": {"max_response_bytes": 2048}}
+        )
+        assert main(["--config", str(cfg), "extract", site.base_url + "big"]) == 1
+    finally:
+        site.stop()
+    err = capsys.readouterr().err.strip()
+    assert "page larger than 2048 bytes ([crawl] max_response_bytes)" in err
