@@ -7,6 +7,7 @@ import json
 import re
 import sys
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from cityfeeds.commands._args import positive_int
 from crawler.config import Config
@@ -87,10 +88,11 @@ def run(args: argparse.Namespace, config: Config) -> int:
     if not found:
         print("No stories in that period.")
         return 0
+    zone = ZoneInfo(config.timezone)  # as the crawl summary and status show times
     for story in found:
         print(
             f"story {story.id}: {len(story.members)} report(s), "
-            f"updated {story.updated:%Y-%m-%d %H:%M}Z"
+            f"updated {story.updated.astimezone(zone):%Y-%m-%d %H:%M %z}"
         )
         for m in story.members:
             joined = f"  [{'; '.join(m.evidence)}]" if m.matched_id is not None else "  (first)"
