@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import re
@@ -26,7 +27,8 @@ def _run_options() -> list[str]:
         opt
         for a in run._actions
         for opt in a.option_strings
-        if opt.startswith("--") and opt != "--help"
+        # The global options repeated after the command are hidden: documented once, globally.
+        if opt.startswith("--") and opt != "--help" and a.help != argparse.SUPPRESS
     ]
 
 
