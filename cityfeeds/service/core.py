@@ -123,7 +123,8 @@ class Service:
 
     def start(self) -> None:
         """Take the lock (AlreadyRunning if held), recover from a crash, schedule, serve."""
-        self.lock.acquire()
+        self.started_at = self.clock()
+        self.lock.acquire(started_at=self.started_at)
         try:
             self._start()
         except BaseException:
@@ -131,7 +132,6 @@ class Service:
             raise
 
     def _start(self) -> None:
-        self.started_at = self.clock()
         reaped = self.children.reap_orphans()
         # Only runs whose owner process is gone: a `cityfeeds crawl` may be running meanwhile.
         stale = close_dead_runs(self.store, self.clock())
