@@ -51,7 +51,9 @@ class ServiceOptions:
     workers: int = 2  # crawl children running at once
     run_timeout: float | None = None  # None: [crawl] run_timeout
     grace: float = 60.0  # on SIGTERM, how long running crawls may take to finish
-    debounce: float = 5.0  # a feed rebuild waits this long for more crawls to finish
+    # A feed rebuild waits this long for more crawls to finish (short: the feeds should show a
+    # crawl's new articles within 5 s of its end; bursts are still coalesced).
+    debounce: float = 2.0
     max_rebuild_delay: float = 60.0
     serve: bool | None = None  # None: [schedule] serve
     host: str | None = None
