@@ -55,6 +55,10 @@ def _warm_up() -> None:
     import crawler.extraction.core  # noqa: F401
 
 
+def _ready() -> None:
+    """A task that does nothing: submitted to start the workers (``ExtractionPool.warm``)."""
+
+
 class ExtractionPool:
     """``process_page`` in ``workers`` processes (0: in the calling thread)."""
 
@@ -63,25 +67,37 @@ class ExtractionPool:
         self._executor: ProcessPoolExecutor | None = None
         self.users = 0
 
+    def warm(self) -> None:
+        """Start the workers now, in the background (a first page need not wait for them).
+
+        Called when a crawl knows it will fetch an article: the forkserver and its imports
+        (lxml, trafilatura) take seconds on a busy machine, and start while the page downloads.
+        """
+        if self.workers > 0 and self._executor is None:
+            self._executor_now().submit(_ready)
+
     async def process_page(
         self, profile: SourceProfile, body: bytes, page: PageFacts, hints: Hints | None = None
     ) -> Article | Dropped:
         """Process one page; raises ``BrokenProcessPool`` if a worker died on it (or with it)."""
         if self.workers == 0:
             return process_page(profile, body, page, hints)
-        if self._executor is None:
-            context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(["crawler.pages", "crawler.extraction.core"])
-            self._executor = ProcessPoolExecutor(
-                self.workers, mp_context=context, initializer=_warm_up
-            )
-        future = self._executor.submit(process_page, profile, body, page, hints)
+        future = self._executor_now().submit(process_page, profile, body, page, hints)
         try:
             return await asyncio.wrap_future(future)
         except BrokenProcessPool:
             # Every queued page fails with it; start a fresh pool for the pages that follow.
             self._discard()
             raise
+
+    def _executor_now(self) -> ProcessPoolExecutor:
+        if self._executor is None:
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(["crawler.pages", "crawler.extraction.core"])
+            self._executor = ProcessPoolExecutor(
+                self.workers, mp_context=context, initializer=_warm_up
+            )
+        return self._executor
 
     def _discard(self, wait: bool = False) -> None:
         if self._executor is not None:

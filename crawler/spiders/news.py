@@ -311,12 +311,16 @@ class NewsSpider(ArticlePages, scrapy.Spider):
             stats.inc_value("cityfeeds/requests_avoided")
             return
         if self.rechecks is not None and key in self.recent:
+            if not self.rechecks.pending:
+                self._extraction_pool().warm()  # re-checks follow: workers ready by then
             self.rechecks.add(key, link)
             stats.set_value("cityfeeds/rechecks_deferred", self.rechecks.deferred)
             return
         if self.article_requests >= self.max_pages:
             stats.inc_value("cityfeeds/skipped/page_cap")
             return
+        if not self.article_requests:
+            self._extraction_pool().warm()  # its workers start while the page downloads
         self.article_requests += 1
         yield self._fetch_article(link, priority=NEW_ARTICLE_PRIORITY - rank)
 
