@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
-from datetime import datetime, timedelta
+import math
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.base import BaseTrigger
@@ -15,6 +18,8 @@ from crawler.config import Config, SourceSpec, parse_interval
 #: Failures before the first backoff: one failed run is usually transient, so the next
 #: scheduled run goes ahead; from the second one on, runs are skipped exponentially.
 FREE_FAILURES = 1
+#: Phases of spread interval schedules count from here (any fixed instant would do).
+PHASE_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 def source_schedule(config: Config, source: SourceSpec) -> str:
@@ -139,3 +144,22 @@ def backoff_until(
     """The end of the backoff (see :func:`backoff_seconds`), or None when there is none."""
     delay = backoff_seconds(failures, period, max_backoff, retry_after)
     return now + timedelta(seconds=delay) if delay > 0 else None
+
+
+def spread_anchors(names: Iterable[str], period: float) -> dict[str, datetime]:
+    """A fixed phase for each source sharing an interval: runs land evenly across the period.
+
+    The sources are ordered by a hash of their names (stable across restarts and hosts,
+    unlike start-up time) and source ``i`` of ``n`` runs at ``PHASE_EPOCH + i/n`` of the
+    period, then every period. Timed from start-up instead, all sources ran together and,
+    with fewer workers than sources, the last ones waited for a free worker each time.
+    """
+    ordered = sorted(set(names), key=lambda n: hashlib.sha256(n.encode()).hexdigest())
+    step = period / max(1, len(ordered))
+    return {name: PHASE_EPOCH + timedelta(seconds=i * step) for i, name in enumerate(ordered)}
+
+
+def next_phase(anchor: datetime, period: float, now: datetime) -> datetime:
+    """The first run at or after ``now`` of a schedule running every ``period`` from ``anchor``."""
+    steps = math.ceil((now - anchor).total_seconds() / period)
+    return anchor + timedelta(seconds=steps * period)

@@ -71,6 +71,10 @@ def _add(total: Timings | None, spent: Timings) -> None:
             total[name] = total.get(name, 0.0) + seconds
 
 
+def _ready() -> None:
+    """A task that does nothing: submitted to start the workers (``ExtractionPool.warm``)."""
+
+
 class ExtractionPool:
     """``process_page`` in ``workers`` processes (0: in the calling thread)."""
 
@@ -78,6 +82,15 @@ class ExtractionPool:
         self.workers = max(0, workers)
         self._executor: ProcessPoolExecutor | None = None
         self.users = 0
+
+    def warm(self) -> None:
+        """Start the workers now, in the background (a first page need not wait for them).
+
+        Called when a crawl knows it will fetch an article: the forkserver and its imports
+        (lxml, trafilatura) take seconds on a busy machine, and start while the page downloads.
+        """
+        if self.workers > 0 and self._executor is None:
+            self._executor_now().submit(_ready)
 
     async def process_page(
         self,
@@ -95,6 +108,17 @@ class ExtractionPool:
             result, spent = timed_process_page(profile, body, page, hints)
             _add(timings, spent)
             return result
+        future = self._executor_now().submit(timed_process_page, profile, body, page, hints)
+        try:
+            result, spent = await asyncio.wrap_future(future)
+        except BrokenProcessPool:
+            # Every queued page fails with it; start a fresh pool for the pages that follow.
+            self._discard()
+            raise
+        _add(timings, spent)
+        return result
+
+    def _executor_now(self) -> ProcessPoolExecutor:
         if self._executor is None:
             context = multiprocessing.get_context("forkserver")
             # crawler.pool_server first: the server must die with this process (see there).
@@ -104,15 +128,7 @@ class ExtractionPool:
             self._executor = ProcessPoolExecutor(
                 self.workers, mp_context=context, initializer=_warm_up
             )
-        future = self._executor.submit(timed_process_page, profile, body, page, hints)
-        try:
-            result, spent = await asyncio.wrap_future(future)
-        except BrokenProcessPool:
-            # Every queued page fails with it; start a fresh pool for the pages that follow.
-            self._discard()
-            raise
-        _add(timings, spent)
-        return result
+        return self._executor
 
     def _discard(self, wait: bool = False) -> None:
         if self._executor is not None:

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from crawler.config import ENV_MIN_INTERVAL
+
 if TYPE_CHECKING:
     from cityfeeds.service import Service
 
@@ -143,3 +145,10 @@ def write_site_config(
     path = tmp_path / "cityfeeds.toml"
     path.write_text(tomli_w.dumps(raw), encoding="utf-8")
     return path
+
+
+@pytest.fixture
+def short_intervals(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Accept schedules of a second or more (the documented minimum is a minute), also in crawl
+    children, which inherit the environment: service tests cannot wait a minute per cycle."""
+    monkeypatch.setenv(ENV_MIN_INTERVAL, "1")

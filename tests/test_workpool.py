@@ -50,3 +50,23 @@ def test_sources_of_one_crawl_share_the_workers() -> None:
     release_pool(second)
     assert shared_pool(1) is not second  # the last user stopped it; a new crawl gets a new one
     release_pool(shared_pool(1))
+
+
+def test_warm_starts_the_workers_before_the_first_page() -> None:
+    """A crawl warms its pool when it asks for its first article: the workers' start (seconds
+    on a busy machine) overlaps the page's download instead of following it."""
+    pool, inline = ExtractionPool(1), ExtractionPool(0)
+    try:
+        pool.warm()
+        started = pool._executor
+        assert started is not None
+        pool.warm()  # once: the same workers
+        assert pool._executor is started
+        body = article_html("Электробусы вышли на новые маршруты").encode()
+        profile = SourceProfile(name="vestnik", allowed_domains=("news.example",))
+        result = asyncio.run(pool.process_page(profile, body, PageFacts(URL, NOW)))
+        assert isinstance(result, Article) and pool._executor is started
+        inline.warm()  # no workers to start
+        assert inline._executor is None
+    finally:
+        pool.close(wait=True)

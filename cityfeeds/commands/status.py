@@ -38,7 +38,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, config: Config) -> int:
     now = utcnow()
-    holder = ServiceLock.for_config(config).holder()
+    lock = ServiceLock.for_config(config)
+    holder = lock.holder()
     scheduler = f"running (pid {holder})" if holder else "not running"
     store = Store.open(config.database_url)
     try:
@@ -53,6 +54,8 @@ def run(args: argparse.Namespace, config: Config) -> int:
         builds,
         now,
         timezone=config.schedule.timezone or config.timezone,
+        # The service's start, so the health is the one its /healthz gives (starting, not stale).
+        started_at=lock.holder_started() if holder else None,
         scheduler=scheduler,
     )
     if args.json:

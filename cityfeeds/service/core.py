@@ -51,7 +51,9 @@ class ServiceOptions:
     workers: int = 2  # crawl children running at once
     run_timeout: float | None = None  # None: [crawl] run_timeout
     grace: float = 60.0  # on SIGTERM, how long running crawls may take to finish
-    debounce: float = 5.0  # a feed rebuild waits this long for more crawls to finish
+    # A feed rebuild waits this long for more crawls to finish (short: the feeds should show a
+    # crawl's new articles within 5 s of its end; bursts are still coalesced).
+    debounce: float = 2.0
     max_rebuild_delay: float = 60.0
     serve: bool | None = None  # None: [schedule] serve
     host: str | None = None
@@ -123,7 +125,8 @@ class Service:
 
     def start(self) -> None:
         """Take the lock (AlreadyRunning if held), recover from a crash, schedule, serve."""
-        self.lock.acquire()
+        self.started_at = self.clock()
+        self.lock.acquire(started_at=self.started_at)
         try:
             self._start()
         except BaseException:
@@ -131,7 +134,6 @@ class Service:
             raise
 
     def _start(self) -> None:
-        self.started_at = self.clock()
         reaped = self.children.reap_orphans()
         # Only runs whose owner process is gone: a `cityfeeds crawl` may be running meanwhile.
         stale = close_dead_runs(self.store, self.clock())

@@ -26,9 +26,10 @@ from cityfeeds.schedule import (
     make_trigger,
     misfire_grace,
     source_schedule,
+    spread_anchors,
 )
 from cityfeeds.status.health import OK_RESULTS
-from crawler.config import Config
+from crawler.config import Config, parse_interval
 from crawler.storage import Store
 
 logger = logging.getLogger(__name__)
@@ -63,6 +64,7 @@ def build_scheduler(
     )
     scheduler.add_listener(on_event, EVENT_JOB_MAX_INSTANCES | EVENT_JOB_MISSED | EVENT_JOB_ERROR)
     scheduler.add_listener(on_executed, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
+    anchors = _spread(config, period_of) if config.schedule.spread else {}
     for src in config.sources:
         if not src.enabled:
             continue
@@ -72,10 +74,16 @@ def build_scheduler(
         last_ok = not last or last[0].get("status") in OK_RESULTS
         due = first_run_time(last_started, period, now, last_ok=last_ok)
         jitter = capped_jitter(config.schedule.jitter, period)
-        # Interval schedules keep their cadence across restarts (anchored at the last run).
-        trigger = make_trigger(source_schedule(config, src), tz, jitter=jitter, start=last_started)
+        anchor = anchors.get(src.name)
+        # Interval schedules keep their cadence across restarts: anchored at their phase
+        # (spread), else at the last run.
+        trigger = make_trigger(
+            source_schedule(config, src), tz, jitter=jitter, start=anchor or last_started
+        )
         extra: dict[str, Any] = {}
-        if due is not None:
+        if due is not None and anchor is None:
+            # With a phase, a due source waits for it (under one period): catching up at
+            # once would put every source back in step after a restart.
             # APScheduler runs on the real clock, whatever clock the service was given.
             extra["next_run_time"] = datetime.now(tz)
         scheduler.add_job(
@@ -99,6 +107,18 @@ def build_scheduler(
             misfire_grace_time=int(rebuild_every),
         )
     return scheduler
+
+
+def _spread(config: Config, period_of: Callable[[str], float]) -> dict[str, datetime]:
+    """The phase anchor of each enabled interval-scheduled source (grouped by period)."""
+    groups: dict[float, list[str]] = {}
+    for src in config.sources:
+        if src.enabled and parse_interval(source_schedule(config, src)) is not None:
+            groups.setdefault(period_of(src.name), []).append(src.name)
+    anchors: dict[str, datetime] = {}
+    for period, names in groups.items():
+        anchors.update(spread_anchors(names, period))
+    return anchors
 
 
 def note_job_event(store: Store, event: JobEvent, *, state_lock: threading.Lock) -> None:

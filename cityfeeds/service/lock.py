@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -58,8 +59,12 @@ class ServiceLock:
         url = config.database_url
         return cls(lock_path(config), None if url.startswith("sqlite") else url)
 
-    def acquire(self) -> None:
-        """Take the lock or raise AlreadyRunning naming the holder."""
+    def acquire(self, *, started_at: datetime | None = None) -> None:
+        """Take the lock or raise AlreadyRunning naming the holder.
+
+        The lock file holds the pid and ``started_at``, so ``cityfeeds status`` computes the
+        service's health exactly as its ``/healthz`` does (``starting`` in the first cycle).
+        """
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
         try:
@@ -73,7 +78,8 @@ class ServiceLock:
                 f"(lock {self.path}); refusing to start a second one"
             ) from None
         os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
+        stamp = f" {started_at.isoformat()}" if started_at is not None else ""
+        os.write(fd, f"{os.getpid()}{stamp}\n".encode())
         self._fd = fd
         if self.database_url:
             try:
@@ -127,11 +133,22 @@ class ServiceLock:
 
     def holder(self) -> int | None:
         """The pid written by the holder, if it is still alive (for messages and ``status``)."""
+        return self._read()[0]
+
+    def holder_started(self) -> datetime | None:
+        """When the live holder started its service (None if unknown or not running)."""
+        return self._read()[1]
+
+    def _read(self) -> tuple[int | None, datetime | None]:
         try:
-            pid = int(self.path.read_text().strip() or 0)
+            fields = self.path.read_text().split()
+            pid = int(fields[0]) if fields else 0
+            started = datetime.fromisoformat(fields[1]) if len(fields) > 1 else None
         except (OSError, ValueError):
-            return None
-        return pid if pid > 0 and process_alive(pid) else None
+            return None, None
+        if pid <= 0 or not process_alive(pid):
+            return None, None
+        return pid, started
 
     def __enter__(self) -> ServiceLock:
         self.acquire()

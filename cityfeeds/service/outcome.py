@@ -77,9 +77,12 @@ def record_outcome(
             f"waiting until {until.isoformat(timespec='seconds')}" if until else "no wait",
         )
     elif ok or no_fault:
-        logger.info(
-            "[%s] crawl %s: %s new, %s updated, %s pages",
+        # A success with a note (a feed not read, or read in part) is worth a warning.
+        note = run.get("message") if status != "interrupted" else None
+        (logger.warning if note else logger.info)(
+            "[%s] crawl %s: %s new, %s updated, %s pages%s",
             name, status, run.get("new", 0), run.get("updated", 0), run.get("pages", 0),
+            f"; {note}" if note else "",
         )  # fmt: skip
     else:
         why = run.get("message") or (f"{type(error).__name__}: {error}" if error else "")

@@ -10,7 +10,9 @@ States of a source:
 * ``ok``: the last run succeeded and looks like the ones before it.
 * ``degraded``: the last run "succeeded" but found no article links when it used to find
   many, or most of its articles lost a field (no date, no title) when they used not to: the
-  site probably changed its layout. Distinct from failing: nothing errored.
+  site probably changed its layout; or a feed or sitemap it read was not well-formed (often
+  truncated) and was read only in part (``feed_recovered``). Distinct from failing: nothing
+  errored.
 * ``failing``: the last run failed or was killed (the source may be backing off).
 * ``waiting``: the last run was deferred: the site answered 429/503 with a long Retry-After;
   what it stored is kept and the next attempt waits until the given time.
@@ -45,8 +47,11 @@ COLLAPSE_SHARE = 0.1
 MIN_ITEMS = 3
 MISSING_SHARE = 0.5
 NORMAL_MISSING_SHARE = 0.2
-#: /healthz turns unhealthy after this many periods (of the slowest source) without a cycle.
+#: /healthz turns unhealthy after this many periods (of the slowest source) without a cycle,
 HEALTH_PERIODS = 3
+#: and never sooner than this: a short interval (or a long crawl) must not read as stale
+#: while crawls succeed (``every 0s`` once made the threshold 0).
+MIN_HEALTH_SECONDS = 900.0
 
 
 @dataclass
@@ -88,6 +93,8 @@ class SourceStatus:
     message: str | None
     reasons: list[str] = field(default_factory=list)
     waiting_until: datetime | None = None  # of a deferred run: the earliest next attempt
+    #: Of the last run: the first failure's URL and HTTP status or error class, if any.
+    cause: dict[str, Any] | None = None
 
 
 @dataclass
@@ -184,6 +191,15 @@ def degraded_reasons(runs: Sequence[dict[str, Any]]) -> list[str]:
     return reasons
 
 
+def recovered_reasons(run: dict[str, Any]) -> list[str]:
+    """Why a run read its feeds only in part: a feed or sitemap was not well-formed."""
+    stats = run.get("stats") or {}
+    if not stats.get("feed_recovered"):
+        return []
+    kinds = ", ".join(f"{n} {kind}" for kind, n in sorted((stats.get("recovered") or {}).items()))
+    return [f"read in part: {kinds or 'a document'} not well-formed (truncated?)"]
+
+
 def _failure_streak(finished: Sequence[dict[str, Any]], recorded: int) -> int:
     """Consecutive failures, so ``failing`` never stands beside ``0`` nor ``ok`` beside ``3``.
 
@@ -224,7 +240,7 @@ def source_status(inp: SourceInputs, now: datetime) -> SourceStatus:
     elif last.get("status") == "interrupted":
         state = "interrupted"
     else:
-        reasons = degraded_reasons(runs)
+        reasons = recovered_reasons(last) + degraded_reasons(runs)
         state = "degraded" if reasons else "ok"
     last_success = state_row.get("last_success")
     for r in finished:
@@ -261,6 +277,7 @@ def source_status(inp: SourceInputs, now: datetime) -> SourceStatus:
         message=message,
         reasons=reasons,
         waiting_until=_retry_at(last) if state == "waiting" else None,
+        cause=((last or {}).get("stats") or {}).get("cause"),
     )
 
 
@@ -326,11 +343,16 @@ def compute_status(
         sources,
         feed_builds,
         now,
-        threshold_seconds=HEALTH_PERIODS * max(periods),
+        threshold_seconds=health_threshold(periods),
         started_at=started_at,
     )
     failures = {b["path"]: b.get("error") or "failed" for b in feed_builds if not b.get("ok")}
     return StatusReport(now, timezone, sources, health, failures, scheduler)
+
+
+def health_threshold(periods: Sequence[float]) -> float:
+    """Seconds without a successful cycle after which the service is ``stale``."""
+    return max(HEALTH_PERIODS * max(periods, default=0.0), MIN_HEALTH_SECONDS)
 
 
 def _result(last: dict[str, Any] | None, state_row: dict[str, Any]) -> str | None:

@@ -127,7 +127,8 @@ generated {esc(format_time(report.generated_at, report.timezone))} ({esc(report.
 
 
 def health_json(report: StatusReport, *, pid: int | None = None) -> dict[str, Any]:
-    """The ``/healthz`` body: liveness, last successful cycle and source counts (no error text)."""
+    """The ``/healthz`` body: liveness, last successful cycle, source counts, and one line per
+    source that is not ok (a status code or error class and the URL, no exception text)."""
     h = report.health
     return jsonable(
         {
@@ -141,6 +142,13 @@ def health_json(report: StatusReport, *, pid: int | None = None) -> dict[str, An
             "last_ok_build": h.last_ok_build,
             "threshold_seconds": h.threshold_seconds,
             "sources": report.counts(),
+            # Why each source that is not ok is so: its last run's message (which names the
+            # HTTP status or error class and the URL) or its degraded reasons.
+            "details": {
+                s.name: "; ".join(s.reasons) or s.message or s.state
+                for s in report.sources
+                if s.state in ("failing", "degraded", "waiting", "interrupted")
+            },
             "failed_feeds": len(report.feed_failures),
             "websub_failed": sum(int(s.get("failed") or 0) for s in report.websub.values()),
         }

@@ -27,12 +27,21 @@ from crawler.config.sections import (
     WebSubSpec,
 )
 from crawler.config.sources import ListingSpec, SourceSpec
-from crawler.config.validators import SELECTOR_FIELDS, check_schedule, parse_interval
+from crawler.config.validators import (
+    ENV_MIN_INTERVAL,
+    MIN_INTERVAL_SECONDS,
+    SELECTOR_FIELDS,
+    check_schedule,
+    min_interval_seconds,
+    parse_interval,
+)
 
 __all__ = [
     "DEFAULT_CONFIG",
     "ENV_CONFIG",
     "ENV_DATABASE_URL",
+    "ENV_MIN_INTERVAL",
+    "MIN_INTERVAL_SECONDS",
     "SELECTOR_FIELDS",
     "Config",
     "ConfigError",
@@ -46,6 +55,7 @@ __all__ = [
     "check_schedule",
     "config_path",
     "load_config",
+    "min_interval_seconds",
     "parse_config",
     "parse_interval",
 ]

@@ -46,6 +46,8 @@ class CrawlSpec(_Strict):
     depth_limit: int = Field(default=3, ge=0)
     max_listing_pages: int = Field(default=5, ge=1, le=100)
     refresh_hours: float = Field(default=24, ge=0)
+    recheck_per_run: int = Field(default=20, ge=0)
+    recheck_seconds: float = Field(default=60, ge=0)
     run_timeout: int = Field(default=1800, ge=10)
     max_response_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     retry_times: int = Field(default=2, ge=0, le=10)
@@ -58,6 +60,7 @@ class ScheduleSpec(_Strict):
     jitter: int = Field(default=120, ge=0)
     timezone: str = ""
     max_backoff: int = Field(default=6 * 3600, ge=60)
+    spread: bool = True
     serve: bool = True
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)

@@ -6,6 +6,7 @@ The underscored checks are internal to :mod:`crawler.config` (its spec modules u
 
 from __future__ import annotations
 
+import os
 import re
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -25,6 +26,12 @@ SELECTOR_FIELDS = (
     "image",
 )
 _WEEKDAY_NUMBER_RE = re.compile(r"\d")
+#: The shortest interval schedule (``every 1m``). Shorter ones ran crawls back to back, kept
+#: backoff from ever starting and let one source starve the others. A cron line's finest
+#: step is one minute anyway.
+MIN_INTERVAL_SECONDS = 60
+#: Lowers the minimum, for tests and benchmarks only (they cannot wait minutes per cycle).
+ENV_MIN_INTERVAL = "CITYFEEDS_MIN_INTERVAL"
 
 
 class _Strict(BaseModel):
@@ -58,7 +65,14 @@ def _check_regex(value: str) -> str:
 def check_schedule(value: str) -> str:
     """Validate a schedule string: a 5-field cron line or ``every <N><s|m|h|d>``."""
     value = value.strip()
-    if parse_interval(value) is not None:
+    seconds = parse_interval(value)
+    if seconds is not None:
+        floor = min_interval_seconds()
+        if seconds < floor:
+            raise ValueError(
+                f"schedule {value!r}: shorter than the minimum interval of {floor} s"
+                + (" (every 1m)" if floor == MIN_INTERVAL_SECONDS else "")
+            )
         return value
     fields = value.split()
     if len(fields) != 5:
@@ -77,6 +91,12 @@ def check_schedule(value: str) -> str:
     except ValueError as exc:
         raise ValueError(f"schedule {value!r}: {exc}") from None
     return value
+
+
+def min_interval_seconds() -> int:
+    """The shortest accepted interval: :data:`MIN_INTERVAL_SECONDS`, or the test override."""
+    override = os.environ.get(ENV_MIN_INTERVAL, "").strip()
+    return int(override) if override.isdigit() else MIN_INTERVAL_SECONDS
 
 
 def parse_interval(value: str) -> int | None:

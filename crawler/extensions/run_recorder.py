@@ -36,6 +36,7 @@ class RunRecorder:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
         self.run_id: int | None = None
+        self.supervised = False  # a parent made the run row and reports the run's outcome
         self.finished = False
         self.interrupted: str | None = None
         # Requests in the scheduler that have not reached the downloader yet.
@@ -66,6 +67,7 @@ class RunRecorder:
         given = self.crawler.settings.getdict("CITYFEEDS_RUN_IDS").get(spider.source_name)
         if given is not None:
             self.run_id = int(given)
+            self.supervised = True
         else:
             self.run_id = ctx.store.start_run(
                 spider.source_name, now=ctx.clock(), pid=os.getpid(), host=hostname()
@@ -138,7 +140,9 @@ class RunRecorder:
             # A distributed worker's figures for the scheduled runs it served, before the store
             # closes.
             flush(closing=True)
-        log = logger.error if status == "failed" else logger.info
+        # A supervised run's outcome is logged once, by its parent (the service's outcome
+        # line, the crawl summary): here it is a detail.
+        log = logger.error if status == "failed" and not self.supervised else logger.info
         log(
             "[%s] run %s: %d pages, %d new, %d updated, %d unchanged, dropped %s%s",
             spider.source_name,
@@ -188,7 +192,19 @@ class RunRecorder:
         # retries): what it stored counts, and those pages are fetched again next run (feed
         # validators are not saved, so the feeds are read again in full). Pages refused by
         # policy (robots.txt, size, private addresses) are no loss: they are never fetched.
+        notes = []
+        if failed:
+            timeout = spider.settings.getfloat("DOWNLOAD_TIMEOUT") if spider.settings else 0
+            notes.append(
+                f"{failed} discovery document(s) not read: {failure_cause(stats, timeout)}"
+            )
+        recovered = sorted(
+            k.rsplit("/", 1)[1] for k in stats if k.startswith("cityfeeds/recovered/")
+        )
+        if recovered:
+            notes.append(f"{' and '.join(recovered)} read in part: not well-formed (truncated?)")
         lost = int(stats.get("cityfeeds/dropped/fetch_error", 0))
         if lost:
-            return "partial", f"{lost} article page(s) could not be fetched"
-        return "ok", None
+            notes.insert(0, f"{lost} article page(s) could not be fetched")
+            return "partial", "; ".join(notes)
+        return "ok", "; ".join(notes) or None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import urljoin
 
 from crawler.storage import RunStats
 
@@ -34,8 +35,32 @@ def network_error(stats: dict[str, Any]) -> tuple[str, str] | None:
     return None
 
 
+#: Error classes of a connection cut before a whole response arrived (Scrapy 2.13+ wraps
+#: Twisted's: a connection closed without an answer is a ``DownloadFailedError``).
+CUT_CONNECTION = {
+    "DownloadFailedError": "connection lost",
+    "ResponseNeverReceived": "connection lost",
+    "ResponseFailed": "connection lost",
+    "ConnectionLost": "connection lost",
+    "ResponseDataLossError": "response cut short",
+    "_DataLoss": "response cut short",
+}
+
+
 def failure_cause(stats: dict[str, Any], timeout: float) -> str:
-    """Why no feed, sitemap or listing of a source could be read, in a few words."""
+    """Why no feed, sitemap or listing of a source could be read, in a few words, with the URL.
+
+    ``HTTP 500: https://site/rss.xml``, ``connection lost (ResponseNeverReceived): ...``.
+    """
+    cause = stats.get("cityfeeds/cause") or {}
+    text = _cause_text(stats, timeout, cause)
+    url = cause.get("url")
+    if url and stats.get("cityfeeds/robots_unavailable"):
+        url = urljoin(url, "/robots.txt")  # the feed was never asked for: robots.txt failed
+    return f"{text}: {url}" if url else text
+
+
+def _cause_text(stats: dict[str, Any], timeout: float, cause: dict[str, Any]) -> str:
     network = network_error(stats)
     if network is not None:
         kind, text = network
@@ -43,6 +68,15 @@ def failure_cause(stats: dict[str, Any], timeout: float) -> str:
     robots = stats.get("cityfeeds/robots_unavailable")
     if robots:
         return str(robots).split(" (", 1)[0] + _robots_detail(str(robots))
+    if cause.get("status"):
+        return f"HTTP {cause['status']}"
+    error = str(cause.get("error") or "")
+    if error in CUT_CONNECTION:
+        return f"{CUT_CONNECTION[error]} ({error})"
+    if error.startswith(("bad_", "unsafe_")):
+        return error.replace("_", " ")
+    if error:
+        return f"error {error}"
     status = stats.get("cityfeeds/last_status") or _commonest_error_status(stats)
     if status:
         return f"HTTP {status}"
@@ -101,6 +135,10 @@ def run_stats_from(stats: dict[str, Any]) -> RunStats:
         "cityfeeds/robots_unavailable",
         "cityfeeds/crawl_delay",
         "cityfeeds/retry_at",
+        "cityfeeds/rechecks",
+        "cityfeeds/rechecks_deferred",
+        "cityfeeds/recheck_cursor",
+        "cityfeeds/cause",
     ):
         if key in stats:
             extra[key.split("/", 1)[1]] = stats[key]
@@ -115,6 +153,15 @@ def run_stats_from(stats: dict[str, Any]) -> RunStats:
     }
     if timing:
         extra["timing"] = dict(sorted(timing.items()))
+    recovered = {
+        k.rsplit("/", 1)[1]: int(v)
+        for k, v in stats.items()
+        if k.startswith("cityfeeds/recovered/")
+    }
+    if recovered:
+        # A feed or sitemap was not well-formed (often truncated): read only in part.
+        extra["feed_recovered"] = True
+        extra["recovered"] = dict(sorted(recovered.items()))
     for key, value in stats.items():
         if key.startswith(("cityfeeds/discovered/", "cityfeeds/skipped/", "cityfeeds/errors/")):
             extra[key.split("/", 1)[1]] = int(value)

@@ -8,6 +8,8 @@ from datetime import timedelta
 from typing import Any
 
 import scrapy
+from scrapy import signals
+from scrapy.exceptions import DontCloseSpider
 from scrapy.http import Response
 from scrapy.settings import SETTINGS_PRIORITIES
 from twisted.python.failure import Failure
@@ -28,7 +30,9 @@ from crawler.discovery import (
 from crawler.middlewares.policy import Blocked, NotFetched
 from crawler.normalize.urls import host_of, registered_domain_matches, url_identity
 from crawler.spiders.article_pages import ArticlePages
+from crawler.spiders.rechecks import RecheckQueue
 from crawler.spiders.responses import (
+    cause_of,
     content_type,
     failure_text,
     is_html,
@@ -36,6 +40,11 @@ from crawler.spiders.responses import (
 )
 
 MAX_SITEMAP_DEPTH = 3
+#: Request priorities: discovery documents first, then new articles (newest first: 9, 8, ...).
+DISCOVERY_PRIORITY = 10
+NEW_ARTICLE_PRIORITY = 9
+#: Re-checks asked for at a time when the spider is idle (the budget is checked between).
+RECHECK_BATCH = 4
 # update_settings fills in settings up to the project's priority, never a command line's.
 OVERRIDABLE = SETTINGS_PRIORITIES["project"]
 
@@ -50,6 +59,10 @@ class NewsSpider(ArticlePages, scrapy.Spider):
     """
 
     name = "news"
+    #: Recent articles to re-check after the new ones (None: fetched with them, as workers do).
+    rechecks: RecheckQueue | None = None
+    #: URL keys of articles first seen within the refresh window (set by start()).
+    recent: frozenset[str] | set[str] = frozenset()
 
     def __init__(self, source: str | None = None, *args: Any, **kwargs: Any) -> None:
         if not source:
@@ -87,6 +100,10 @@ class NewsSpider(ArticlePages, scrapy.Spider):
             re.compile(spider.spec.article_pattern) if spider.spec.article_pattern else None
         )
         spider.refresh = timedelta(hours=ctx.config.crawl.refresh_hours)
+        spider.rechecks = RecheckQueue(
+            limit=ctx.config.crawl.recheck_per_run, seconds=ctx.config.crawl.recheck_seconds
+        )
+        crawler.signals.connect(spider.spider_idle, signal=signals.spider_idle)
         return spider
 
     # -- discovery -------------------------------------------------------------------------
@@ -94,10 +111,17 @@ class NewsSpider(ArticlePages, scrapy.Spider):
     async def start(self) -> AsyncIterator[Any]:
         ctx = get_context(self.crawler)
         self.now = ctx.clock()
-        # Incremental: articles stored before the refresh window are not fetched again.
+        # Incremental: articles stored before the refresh window are not fetched again;
+        # those within it are re-checked after the new ones (spider_idle).
         self.known = ctx.store.known_urls(
             self.source_name, first_seen_before=self.now - self.refresh
         )
+        self.recent = ctx.store.known_urls(
+            self.source_name, first_seen_since=self.now - self.refresh
+        )
+        if self.rechecks is not None:
+            runs = ctx.store.recent_runs(self.source_name, limit=5)
+            self.rechecks.cursor = _previous_cursor(runs)
         for request in self.discovery_requests():
             yield request
 
@@ -137,7 +161,7 @@ class NewsSpider(ArticlePages, scrapy.Spider):
             callback=callback,
             errback=self.discovery_error,
             dont_filter=True,
-            priority=10,
+            priority=DISCOVERY_PRIORITY,
             meta={
                 "cityfeeds_kind": kind,
                 "cityfeeds_conditional": True,
@@ -175,8 +199,8 @@ class NewsSpider(ArticlePages, scrapy.Spider):
         self.discovery_ok += 1
         self._count_reading(response, "feed", feed)
         self.crawler.stats.inc_value("cityfeeds/discovered/feed", len(feed.links))
-        for link in feed.links:
-            yield from self._article_request(link, check_pattern=False)
+        for rank, link in enumerate(_newest_first(feed.links)):
+            yield from self._article_request(link, check_pattern=False, rank=rank)
 
     def parse_sitemap(self, response: Response) -> Iterator[Any]:
         """Links of a sitemap; nested sitemap indexes followed to a bounded depth, once each."""
@@ -205,14 +229,10 @@ class NewsSpider(ArticlePages, scrapy.Spider):
             self.sitemaps_seen.add(url)
             yield self._discovery_request(url, self.parse_sitemap, kind="sitemap", depth=depth + 1)
         # Newest first, so a page cap keeps the freshest articles.
-        links = sorted(
-            sitemap.links,
-            key=lambda lk: lk.published.timestamp() if lk.published else 0,
-            reverse=True,
-        )
+        links = _newest_first(sitemap.links)
         self.crawler.stats.inc_value("cityfeeds/discovered/sitemap", len(links))
-        for link in links:
-            yield from self._article_request(link, check_pattern=True)
+        for rank, link in enumerate(links):
+            yield from self._article_request(link, check_pattern=True, rank=rank)
 
     def _count_reading(self, response: Response, kind: str, doc: Feed | Sitemap) -> None:
         """Count what reading a feed or sitemap lost: entries without a link, bad bytes, bad XML."""
@@ -246,8 +266,10 @@ class NewsSpider(ArticlePages, scrapy.Spider):
         self.discovery_ok += 1
         links = listing_links(response.text, response.url, pattern=pattern)
         self.crawler.stats.inc_value("cityfeeds/discovered/listing", len(links))
-        for url in links:
-            yield from self._article_request(Link(url=url), check_pattern=pattern is None)
+        for rank, url in enumerate(links):
+            yield from self._article_request(
+                Link(url=url), check_pattern=pattern is None, rank=rank
+            )
         page = response.meta.get("page", 1)
         cap = (
             listing.max_pages if listing and listing.max_pages else None
@@ -269,7 +291,14 @@ class NewsSpider(ArticlePages, scrapy.Spider):
             href = response.css(rule.removeprefix("css:")).attrib.get("href")
         return response.urljoin(href) if href else None
 
-    def _article_request(self, link: Link, *, check_pattern: bool) -> Iterator[scrapy.Request]:
+    def _article_request(
+        self, link: Link, *, check_pattern: bool, rank: int = 0
+    ) -> Iterator[scrapy.Request]:
+        """The request of an article link, unless skipped; ``rank`` 0 is the document's newest.
+
+        A recent article (first seen within the refresh window) is queued for a re-check
+        instead, asked for once every new article has been fetched (:meth:`spider_idle`).
+        """
         stats = self.crawler.stats
         if not registered_domain_matches(host_of(link.url), self.allowed_domains):
             stats.inc_value("cityfeeds/skipped/offsite")
@@ -277,19 +306,50 @@ class NewsSpider(ArticlePages, scrapy.Spider):
         if check_pattern and self.pattern is not None and not self.pattern.search(link.url):
             stats.inc_value("cityfeeds/skipped/not_article")
             return
-        if url_identity(link.url) in self.known:
+        key = url_identity(link.url)
+        if key in self.known:
             stats.inc_value("cityfeeds/requests_avoided")
+            return
+        if self.rechecks is not None and key in self.recent:
+            if not self.rechecks.pending:
+                self._extraction_pool().warm()  # re-checks follow: workers ready by then
+            self.rechecks.add(key, link)
+            stats.set_value("cityfeeds/rechecks_deferred", self.rechecks.deferred)
             return
         if self.article_requests >= self.max_pages:
             stats.inc_value("cityfeeds/skipped/page_cap")
             return
+        if not self.article_requests:
+            self._extraction_pool().warm()  # its workers start while the page downloads
         self.article_requests += 1
-        yield scrapy.Request(
+        yield self._fetch_article(link, priority=NEW_ARTICLE_PRIORITY - rank)
+
+    def _fetch_article(self, link: Link, *, priority: int = 0) -> scrapy.Request:
+        return scrapy.Request(
             link.url,
             callback=self.parse_article,
             errback=self.article_error,
+            priority=priority,
             meta={"cityfeeds_kind": "article", "cityfeeds_link": link},
         )
+
+    def spider_idle(self) -> None:
+        """Every new article is fetched: re-check a few recent ones while the budget lasts."""
+        queue = self.rechecks
+        if queue is None or not queue.pending or self.crawler.engine is None:
+            return
+        room = max(0, self.max_pages - self.article_requests)
+        links = queue.take(min(RECHECK_BATCH, room), get_context(self.crawler).clock())
+        stats = self.crawler.stats
+        stats.set_value("cityfeeds/rechecks_deferred", queue.deferred)
+        if not links:
+            return  # budget spent: the rest waits for the next runs
+        self.article_requests += len(links)
+        stats.inc_value("cityfeeds/rechecks", len(links))
+        stats.set_value("cityfeeds/recheck_cursor", queue.next_cursor)
+        for link in links:
+            self.crawler.engine.crawl(self._fetch_article(link))
+        raise DontCloseSpider
 
     # -- errors ----------------------------------------------------------------------------
 
@@ -298,6 +358,13 @@ class NewsSpider(ArticlePages, scrapy.Spider):
         reason = "unsafe_xml" if isinstance(exc, UnsafeXMLError) else f"bad_{kind}"
         count_drop(self.crawler, reason, f"{response.url}: {exc}")
         self.crawler.stats.inc_value("cityfeeds/source_errors")
+        self._keep_cause({"url": response.url, "error": reason})
+
+    def _keep_cause(self, cause: dict[str, Any]) -> None:
+        """Keep the first discovery failure's cause: the run records it (``stats.cause``)."""
+        stats = self.crawler.stats
+        if stats.get_value("cityfeeds/cause") is None:
+            stats.set_value("cityfeeds/cause", cause)
 
     def discovery_error(self, failure: Failure) -> None:
         """A feed/sitemap/listing could not be fetched: counted; the run may still succeed."""
@@ -306,9 +373,12 @@ class NewsSpider(ArticlePages, scrapy.Spider):
         self.discovery_failed += 1
         request = failure.request  # type: ignore[attr-defined]
         self.crawler.stats.inc_value("cityfeeds/errors/discovery")
-        # A policy block was logged where it happened; other failures are logged here, once.
-        log = self.logger.info if isinstance(failure.value, Blocked) else self.logger.warning
-        log("[%s] cannot fetch %s: %s", self.source_name, request.url, failure_text(failure))
+        self._keep_cause(cause_of(failure, request.url))
+        # Kept as the run's cause: the run's one line (the supervising service's or the
+        # crawl summary) names it, so this is a detail, not a second warning.
+        self.logger.info(
+            "[%s] cannot fetch %s: %s", self.source_name, request.url, failure_text(failure)
+        )
         note_retry_after(self.crawler.stats, failure)
 
     def article_error(self, failure: Failure) -> None:
@@ -320,3 +390,17 @@ class NewsSpider(ArticlePages, scrapy.Spider):
         if not isinstance(failure.value, Blocked):  # a policy block is counted where it happened
             count_drop(self.crawler, "fetch_error", f"{request.url}: {failure_text(failure)}")
         note_retry_after(self.crawler.stats, failure)
+
+
+def _newest_first(links: list[Link]) -> list[Link]:
+    """Links with the newest publication first; undated ones after, in document order."""
+    return sorted(links, key=lambda lk: -lk.published.timestamp() if lk.published else float("inf"))
+
+
+def _previous_cursor(runs: list[dict[str, Any]]) -> str | None:
+    """Where the last run that re-checked anything stopped (runs newest first)."""
+    for run in runs:
+        cursor = (run.get("stats") or {}).get("recheck_cursor")
+        if cursor:
+            return str(cursor)
+    return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from scrapy.http import Response
 from scrapy.statscollectors import StatsCollector
@@ -31,6 +32,14 @@ def failure_text(failure: Failure) -> str:
     if response is not None:
         return f"HTTP {response.status}"
     return f"{type(failure.value).__name__}: {failure.getErrorMessage()}"
+
+
+def cause_of(failure: Failure, url: str) -> dict[str, Any]:
+    """Why a request failed, to keep in the run: its URL and HTTP status or error class."""
+    response = getattr(failure.value, "response", None)
+    if response is not None:
+        return {"url": url, "status": int(response.status)}
+    return {"url": url, "error": type(failure.value).__name__}
 
 
 def content_type(response: Response) -> str:

@@ -189,11 +189,19 @@ def _with_story(
 class ArticleQueries(Database):
     """The reads of stored articles and their topics."""
 
-    def known_urls(self, source: str, *, first_seen_before: datetime | None = None) -> set[str]:
-        """URL identities of a source's stored articles (optionally only older ones)."""
+    def known_urls(
+        self,
+        source: str,
+        *,
+        first_seen_before: datetime | None = None,
+        first_seen_since: datetime | None = None,
+    ) -> set[str]:
+        """URL identities of a source's stored articles (optionally only older or newer ones)."""
         query = select(articles.c.url_key).where(articles.c.source == source)
         if first_seen_before is not None:
             query = query.where(articles.c.first_seen < first_seen_before)
+        if first_seen_since is not None:
+            query = query.where(articles.c.first_seen >= first_seen_since)
         with self._read() as conn:
             return set(conn.execute(query).scalars())
 

@@ -66,7 +66,7 @@ def wait_for(predicate: Callable[[], Any], timeout: float, what: str, interval: 
 
 def config_with(tmp_path: Path, sources: list[dict[str, Any]], **schedule: Any) -> Config:
     """A loaded config with ``sources`` and ``[schedule]`` overrides (no jitter, no serving)."""
-    extra = {"schedule": {"jitter": 0, "serve": False, **schedule}}
+    extra = {"schedule": {"jitter": 0, "serve": False, "spread": False, **schedule}}
     return load_config(
         write_site_config(tmp_path, "http://127.0.0.1:9/", sources=sources, extra=extra)
     )

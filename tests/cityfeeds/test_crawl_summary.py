@@ -55,7 +55,9 @@ def test_all_sources_unreachable_names_the_cause_and_suggests_the_demo(
     rows = {line.split()[0]: line for line in lines[3:5]}
     assert set(rows) == {"one", "two"}
     for row in rows.values():
-        assert " failed " in row and row.rstrip().endswith("connection refused")
+        # The cause, then the URL that met it.
+        assert " failed " in row and "connection refused: http://127.0.0.1:" in row
+        assert row.rstrip().endswith("/robots.txt")  # robots.txt is asked for first
     assert "no feed, sitemap or listing" not in out
     assert "`cityfeeds demo`" in err
 
@@ -72,8 +74,8 @@ def test_http_failure_is_named_and_no_demo_hint_when_a_site_answered(
         site.stop()
     out, err = capsys.readouterr()
     rows = {line.split()[0]: line.rstrip() for line in out.splitlines()[3:5]}
-    assert rows["gone"].endswith("HTTP 404")
-    assert rows["down"].endswith("connection refused")
+    assert rows["gone"].endswith(f"HTTP 404: {site.base_url}rss.xml")
+    assert "connection refused: http://127.0.0.1:" in rows["down"]
     assert "2 source(s) failed" in err and "cityfeeds demo" not in err
 
 

@@ -90,7 +90,7 @@ def crawled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Crawled]:
         broken.update(feeds=[site.base_url + "missing.xml"], sitemaps=[], listings=[])
         sources = [{**demo_source(site.base_url), "schedule": "every 1h"}, broken]
         extra = {
-            "schedule": {"jitter": 0, "port": 0, "default": "every 1h"},
+            "schedule": {"jitter": 0, "port": 0, "default": "every 1h", "spread": False},
             "websub": {"hubs": [hub.url], "backoff": 0.01},
         }
         config = load_config(write_site_config(tmp, site.base_url, sources=sources, extra=extra))

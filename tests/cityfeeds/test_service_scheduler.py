@@ -259,7 +259,7 @@ def feed_titles(output: Path, name: str = "all.rss") -> list[str]:
 
 @pytest.mark.slow
 def test_three_scheduled_cycles_in_one_process_publish_each_time(
-    tmp_path: Path, running: list[Service]
+    tmp_path: Path, running: list[Service], short_intervals: None
 ) -> None:
     """F1: the same process crawls again and again (no ReactorNotRestartable)."""
     with serve_site(STORIES[:9]) as site:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import itertools
+import logging
 import socket
 import struct
 import zlib
@@ -18,6 +19,10 @@ from typing import Any
 
 import pytest
 
+from cityfeeds.service import Service, ServiceOptions
+from cityfeeds.status.views import health_json, render_html, table_rows
+from crawler.config import load_config
+from crawler.storage import Store
 from tests.faults.support import (
     PUBLIC_IP,
     CrawlResult,
@@ -359,7 +364,8 @@ def test_a1_connect_timeout(net: Net) -> None:
     assert dropped(run).get("robots_unavailable") == 1  # the feed was never requested
     # Given up after one DOWNLOAD_TIMEOUT (robots.txt is not retried), and the summary says so.
     assert run["stats"]["retries"] == 0
-    assert run["message"] == f"timed out after {TIMEOUT:g} s"
+    base = net.sites["a1_connect"].base
+    assert run["message"] == f"timed out after {TIMEOUT:g} s: {base}robots.txt"
     assert run["stats"]["network_error"] == "timeout"
     _ok(net)
 
@@ -425,7 +431,9 @@ def test_a5_5xx_then_200(net: Net) -> None:
 
 def test_a6_5xx_forever(net: Net) -> None:
     run = net.run("a6")
-    assert run["status"] == "failed" and run["message"] == "HTTP 503"
+    rss_url = net.sites["a6"].base + "rss.xml"
+    assert run["status"] == "failed" and run["message"] == f"HTTP 503: {rss_url}"
+    assert run["stats"]["cause"] == {"url": rss_url, "status": 503}
     assert net.sites["a6"].hits("/rss.xml") == 1 + RETRIES
     log = net.lab.log_text()
     assert "rss.xml" in log and "503" in log  # error logged with URL and status
@@ -506,7 +514,7 @@ def test_a12_robots_unreachable_disallows(net: Net, case: str) -> None:
         "a12_503": "robots.txt unreachable (HTTP 503)",
         "a12_timeout": f"timed out after {TIMEOUT:g} s",
     }
-    assert run["message"] == expected[case]
+    assert run["message"] == f"{expected[case]}: {net.sites[case].base}robots.txt"
     _ok(net)
 
 
@@ -545,7 +553,7 @@ def test_a13_refused_and_dns_failure(net: Net, case: str) -> None:
     assert len(lines) == 1 and "robots.txt unreachable" in lines[0], lines  # the cause, once
     # The summary names the cause, and it counts as a network failure.
     cause = {"a13_refused": "connection refused", "a13_nxdomain": "DNS lookup failed"}[case]
-    assert run["message"] == cause
+    assert run["message"].startswith(f"{cause}: http") and run["message"].endswith("/robots.txt")
     assert run["stats"]["network_error"] == {"a13_refused": "refused"}.get(case, "dns")
     assert net.result.duration < 60
     _ok(net)
@@ -555,3 +563,68 @@ def test_gzip_helper_is_a_bomb() -> None:
     """Sanity of the A10 payload: small on the wire, huge inflated."""
     bomb = _gzip_bomb(16 * 1024 * 1024)
     assert len(bomb) < 64 * 1024 and len(gzip.decompress(bomb)) == 16 * 1024 * 1024
+
+
+def _cut(conn: socket.socket, server: RawServer) -> None:
+    """The request is read, then the connection closes without a byte of answer."""
+
+
+def test_a14_failure_cause_kept_and_shown_once(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A 500 and a cut connection keep their cause (status or error class, and the URL) in the
+    run, and ``status``, ``/status``, ``/healthz`` and the log name it; each failure logs one
+    line (the service's), not one per process."""
+    lab = Lab(tmp_path)
+    try:
+        site = lab.site({"/rss.xml": (500, {}, b"oops")})
+        lab.source("a14_500", site.base)
+        raw = lab.raw(_cut)
+        lab.source("a14_cut", raw.base)
+        cfg = load_config(lab.config_path())
+        rss_500, rss_cut = site.base + "rss.xml", raw.base + "rss.xml"
+        svc = Service(cfg, ServiceOptions(serve=False))
+        try:
+            with caplog.at_level(logging.INFO, logger="cityfeeds"):
+                assert svc.run_source("a14_500") == "failed"
+                assert svc.run_source("a14_cut") == "failed"
+            report = svc.status_report()
+        finally:
+            svc.store.close()
+    finally:
+        lab.close()
+    store = Store.open(cfg.database_url)
+    try:
+        runs = {name: store.recent_runs(name, limit=1)[0] for name in ("a14_500", "a14_cut")}
+    finally:
+        store.close()
+    assert runs["a14_500"]["stats"]["cause"] == {"url": rss_500, "status": 500}
+    assert runs["a14_500"]["message"] == f"HTTP 500: {rss_500}"
+    assert runs["a14_cut"]["stats"]["cause"]["url"] == rss_cut
+    assert runs["a14_cut"]["message"] == (
+        f"connection lost ({runs['a14_cut']['stats']['cause']['error']}): {rss_cut}"
+    )
+    # status (table and JSON), /status and /healthz all carry it.
+    rows = {s.name: s for s in report.sources}
+    assert rows["a14_500"].cause == {"url": rss_500, "status": 500}
+    _, table = table_rows(report)
+    assert any(row[0] == "a14_500" and f"HTTP 500: {rss_500}" in row[-1] for row in table)
+    assert f"HTTP 500: {rss_500}" in render_html(report)
+    details = health_json(report)["details"]
+    assert details["a14_500"] == f"HTTP 500: {rss_500}"
+    assert details["a14_cut"].startswith("connection lost (")
+    # One warning-or-worse line per failed run: the service's, naming the cause.
+    child_err = capfd.readouterr().err
+    for name, url in (("a14_500", rss_500), ("a14_cut", rss_cut)):
+        child = [
+            ln
+            for ln in child_err.splitlines()
+            if f"[{name}]" in ln and ("WARNING" in ln or "ERROR" in ln)
+        ]
+        ours = [
+            r.getMessage()
+            for r in caplog.records
+            if r.levelno >= logging.WARNING and f"[{name}]" in r.getMessage()
+        ]
+        assert child == [], child
+        assert len(ours) == 1 and url in ours[0], ours

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from cityfeeds.status.health import SourceInputs, source_status
 from crawler.discovery import DiscoveryError, UnsafeXMLError, parse_feed, parse_sitemap
 from crawler.discovery.safe_xml import parse_xml
 from crawler.spiders.news import MAX_SITEMAP_DEPTH
@@ -138,6 +139,9 @@ def xml(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Xml]:
     lab = Lab(tmp_path_factory.mktemp("d_xml"))
     sites: dict[str, Any] = {}
     page = html_route(article_html("Новость из безопасно разобранной ленты"))
+    page_two = html_route(
+        article_html("Вторая новость обрезанной ленты", ["Совсем другой текст второй новости."])
+    )
     try:
         for name, body in (("d1", XXE), ("d2", LAUGHS), ("d6_bad", NESTED_INTERNAL)):
             s = sites[name] = lab.site({"/rss.xml": html_route(body, "application/rss+xml")})
@@ -167,6 +171,14 @@ def xml(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Xml]:
         )
         s.routes["/junk.xml"] = html_route(b"\x00\x01<<not xml", "application/rss+xml")
         lab.source("d5", s.base, feeds=[s.base + "rss.xml", s.base + "junk.xml"])
+
+        # D8: cut after two whole items, served with a matching Content-Length.
+        s = sites["d8"] = lab.site({"/news/1": page, "/news/2": page_two})
+        whole = rss(s.base, ["/news/1", "/news/2", "/news/3"])
+        s.routes["/rss.xml"] = html_route(
+            whole[: whole.index(b"<item><link>", whole.index(b"/news/2"))], "application/rss+xml"
+        )
+        lab.source("d8", s.base)
 
         s = sites["d6_ok"] = lab.site({"/news/1": page})
         s.routes["/atom.xml"] = html_route(
@@ -265,3 +277,18 @@ def test_d7_crawler_trap_bounded(xml: Xml) -> None:
     assert run["stats"]["skipped/page_cap"] > 0
     assert max(len(p) for p in articles) < 2048  # URLLENGTH_LIMIT
     assert xml.result.duration < 60
+
+
+@pytest.mark.slow
+def test_d8_truncated_feed_is_flagged_warned_and_degraded(xml: Xml) -> None:
+    """A feed cut mid-document with a matching Content-Length was an "ok" run with half its
+    items; now the run says so (``feed_recovered``), the log warns and ``status`` degrades."""
+    run = xml.result.runs["d8"]
+    assert run["status"] == "ok" and run["new"] == 2  # what was whole is kept
+    assert run["stats"]["feed_recovered"] is True and run["stats"]["recovered"] == {"feed": 1}
+    assert "feed read in part" in run["message"]
+    log = xml.lab.log_text()
+    assert "[d8] feed is not well-formed XML" in log and "WARNING" in log
+    now = run["finished_at"]
+    row = source_status(SourceInputs("d8", True, 3600, [run], {}), now)
+    assert row.state == "degraded" and "not well-formed" in row.reasons[0]

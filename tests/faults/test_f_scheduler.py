@@ -8,6 +8,7 @@ tests/cityfeeds/test_service_scheduler.py.
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import time
 from datetime import UTC, datetime, timedelta
@@ -17,15 +18,18 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from cityfeeds.cli import main
 from cityfeeds.schedule import (
     capped_jitter,
     first_run_time,
     make_trigger,
     misfire_grace,
     schedule_period,
+    spread_anchors,
     too_soon,
 )
 from cityfeeds.service import AlreadyRunning, Service, ServiceLock, ServiceOptions
+from cityfeeds.status.views import health_json
 from crawler.storage import Store
 from tests.cityfeeds.service_fakes import (
     MSK,
@@ -115,7 +119,9 @@ def test_f7_hung_child_killed_after_wall_clock_limit(tmp_path: Path) -> None:
         lab.close()
 
 
-def test_f2_overlapping_tick_is_skipped_and_counted(tmp_path: Path, running: list[Service]) -> None:
+def test_f2_overlapping_tick_is_skipped_and_counted(
+    tmp_path: Path, running: list[Service], short_intervals: None
+) -> None:
     cfg = config_with(tmp_path, [source("alpha", "every 1s")])
     crawl = FakeCrawl()
     crawl.release.clear()  # the first crawl hangs until released
@@ -262,3 +268,61 @@ def test_f6_schedules_use_the_configured_zone_not_the_hosts(
     finally:
         monkeypatch.delenv("TZ")
         time.tzset()
+
+
+def test_f8_sources_sharing_an_interval_run_spread_across_it(tmp_path: Path) -> None:
+    """Timed from start-up, three sources on one minute ran together and, with two workers,
+    the third always waited; each now has its own phase, fixed by its name."""
+    names = ["alpha", "beta", "gamma"]
+    cfg = config_with(tmp_path, [source(n, "every 1m") for n in names], spread=True)
+    svc = Service(cfg, crawl=FakeCrawl())
+    try:
+        phases = []
+        for now in (datetime(2026, 12, 5, 12, 0, 7, tzinfo=UTC), datetime.now(UTC)):
+            scheduler = svc._build_scheduler()
+            fires = {
+                n: scheduler.get_job(f"crawl:{n}").trigger.get_next_fire_time(None, now)
+                for n in names
+            }
+            # Within one period of start-up, a third of a period apart, each source every minute.
+            assert all(now <= t < now + timedelta(minutes=1) for t in fires.values()), fires
+            gaps = sorted((t - now).total_seconds() for t in fires.values())
+            assert [round(b - a) for a, b in itertools.pairwise(gaps)] == [20, 20]
+            phases.append({n: t.timestamp() % 60 for n, t in fires.items()})
+        assert phases[0] == phases[1]  # the same phases whenever the service starts
+    finally:
+        svc.store.close()
+    # Deterministic per name, whatever order the config lists them in.
+    assert spread_anchors(names, 60) == spread_anchors(reversed(names), 60)
+    assert len(set(spread_anchors(names, 60).values())) == 3
+
+
+def test_f8_spread_off_runs_every_due_source_at_start(tmp_path: Path) -> None:
+    cfg = config_with(tmp_path, [source("alpha", "every 1m"), source("beta", "every 1m")])
+    svc = Service(cfg, crawl=FakeCrawl())
+    try:
+        scheduler = svc._build_scheduler()
+        assert all(
+            (job.next_run_time - datetime.now(UTC)).total_seconds() < 5
+            for job in scheduler.get_jobs()
+        )
+    finally:
+        svc.store.close()
+
+
+def test_f9_status_and_healthz_agree_at_start_up(
+    tmp_path: Path, running: list[Service], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """In the first seconds `status` said `stale` while /healthz said `starting`: both now come
+    from one calculation, with the service's start time read from its lock file."""
+    cfg = config_with(tmp_path, [source("alpha", "every 1h")], spread=True)
+    svc = Service(cfg, ServiceOptions(debounce=0.05), crawl=FakeCrawl())
+    running.append(svc)
+    svc.start()
+    healthz = health_json(svc.status_report())
+    assert main(["--config", str(cfg.path), "status", "--json"]) == 0
+    cli = json.loads(capsys.readouterr().out)["health"]
+    assert healthz["status"] == cli["status"] == "starting"
+    assert healthz["started_at"] == cli["started_at"] == svc.started_at.isoformat()
+    assert main(["--config", str(cfg.path), "status"]) == 0
+    assert "health: starting;" in capsys.readouterr().out

@@ -1,4 +1,4 @@
-"""Fault catalogue H1–H4 (configuration): every bad entry fails at load, naming the offender.
+"""Fault catalogue H1–H5 (configuration): every bad entry fails at load, naming the offender.
 
 tests/test_config.py holds the full table; these are the catalogue's own inputs through the real
 loader (``parse_config``), plus what the crawl does with the accepted values.
@@ -6,9 +6,12 @@ loader (``parse_config``), plus what the crawl does with the accepted values.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
-from crawler.config import ConfigError, parse_config
+from cityfeeds.status.health import MIN_HEALTH_SECONDS, SourceInputs, compute_status
+from crawler.config import ENV_MIN_INTERVAL, MIN_INTERVAL_SECONDS, ConfigError, parse_config
 from crawler.topics.engine import TopicEngine
 
 pytestmark = [pytest.mark.fault]
@@ -93,3 +96,38 @@ def test_h4_idn_normalised_to_punycode() -> None:
     assert registered_domain_matches(
         host_of("http://новости.рф/news/1"), config.sources[0].allowed_domains
     )
+
+
+@pytest.mark.parametrize("schedule", ["every 0s", "every 30s", "every 59s"])
+def test_h5_schedule_below_the_minimum_refused_in_one_line(
+    schedule: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(ENV_MIN_INTERVAL, raising=False)
+    with pytest.raises(ConfigError) as info:
+        parse_config(SOURCE + f'schedule = "{schedule}"\n')
+    message = str(info.value)
+    assert "\n" not in message and "mos_news" in message
+    assert f"{schedule!r}" in message and "minimum interval of 60 s (every 1m)" in message
+    with pytest.raises(ConfigError, match=r"\[schedule\].*minimum interval"):
+        parse_config(f'[schedule]\ndefault = "{schedule}"\n')
+
+
+def test_h5_the_minimum_itself_is_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(ENV_MIN_INTERVAL, raising=False)
+    for schedule in ("every 1m", "every 60s", "* * * * *"):
+        assert parse_config(SOURCE + f'schedule = "{schedule}"\n').sources[0].schedule == schedule
+    assert MIN_INTERVAL_SECONDS == 60
+
+
+@pytest.mark.parametrize("period", [0.0, 1.0, 60.0, 300.0])
+def test_h5_health_threshold_is_sane_for_any_interval(period: float) -> None:
+    """A crawl that succeeded two minutes ago is healthy whatever the interval (``every 0s``
+    once made the threshold 0: 503 ``stale`` while every crawl succeeded)."""
+    now = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
+    ran = now - timedelta(minutes=2)
+    runs = [{"status": "ok", "started_at": ran, "finished_at": ran, "stats": {}}]
+    inputs = [SourceInputs("a", True, period, runs, {"last_success": ran})]
+    builds = [{"path": "all", "ok": True, "built_at": ran}]
+    health = compute_status(inputs, builds, now).health
+    assert health.threshold_seconds == max(3 * period, MIN_HEALTH_SECONDS) >= 900
+    assert health.status == "ok" and health.healthy

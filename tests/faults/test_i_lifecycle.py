@@ -328,11 +328,11 @@ def test_i5_no_request_after_the_stop_and_unsent_ones_counted(lab: Lab) -> None:
             **{path: html_route(article_html(f"Новость {path}")) for path in others},
         }
     )
-    # The scheduler hands out the feed's links last-first: /news/500 and /news/429 are asked
-    # for first (the 500's retry is scheduled again), and the other ten wait in the host's
-    # download slot (one at a time, 0.3 s apart).
+    # New articles are asked for in the feed's order (newest first; these are undated):
+    # /news/500 and /news/429 first (the 500's retry is scheduled again), and the other ten
+    # wait in the host's download slot (one at a time, 0.3 s apart).
     site.routes["/rss.xml"] = html_route(
-        rss(site.base, [*others, "/news/429", "/news/500"]), "application/rss+xml"
+        rss(site.base, ["/news/500", "/news/429", *others]), "application/rss+xml"
     )
     lab.source("i5", site.base)
     lab.crawl = {"concurrency_per_host": 1, "download_delay": 0.3}
@@ -362,9 +362,9 @@ def test_i6_long_retry_after_defers_exit_0_and_status_waits(lab: Lab) -> None:
             "/news/429": (429, {"Retry-After": "3600", "Content-Type": "text/plain"}, b"later"),
         }
     )
-    # Last-first: the two articles are stored before /news/429 answers.
+    # In the feed's order: the two articles are stored before /news/429 answers.
     site.routes["/rss.xml"] = html_route(
-        rss(site.base, ["/news/429", "/news/1", "/news/2"]), "application/rss+xml"
+        rss(site.base, ["/news/1", "/news/2", "/news/429"]), "application/rss+xml"
     )
     lab.source("i6", site.base)
     lab.crawl = {"concurrency_per_host": 1}

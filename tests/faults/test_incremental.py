@@ -3,12 +3,15 @@ run reports requests made, requests avoided and bytes (also in the ``cityfeeds c
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from cityfeeds.cli import main
+from crawler.discovery import Link
+from crawler.spiders.rechecks import RecheckQueue
 from tests.faults.support import Lab, article_html, html_route, rss
 
 pytestmark = [pytest.mark.fault, pytest.mark.slow]
@@ -63,3 +66,79 @@ def test_incremental_recrawl_uses_validators_and_skips_stored(
         assert str(stats["requests"]) in row and str(stats["requests_avoided"]) in row
     finally:
         lab.close()
+
+
+def _page(i: int) -> Any:
+    return html_route(
+        article_html(
+            f"Новость номер {i} о городском транспорте",
+            [f"Текст новости номер {i}: маршрут {i} продлён до новой станции метро."],
+        )
+    )
+
+
+def test_i10_new_articles_first_then_rechecks_within_budget_spread_over_runs(
+    tmp_path: Path,
+) -> None:
+    """A backlog of recent articles to re-check no longer delays a new one: new articles are
+    fetched first, then at most ``recheck_per_run`` re-checks, the next run taking up where
+    this one stopped."""
+    lab = Lab(tmp_path)
+    try:
+        site = lab.site()
+        paths = [f"/news/{i}" for i in range(6)]
+        for i, p in enumerate(paths):
+            site.routes[p] = _page(i)
+        site.routes["/rss.xml"] = html_route(rss(site.base, paths), "application/rss+xml")
+        lab.source("i8", site.base)
+        lab.crawl = {"recheck_per_run": 2}
+        first = lab.run(feeds=False).runs["i8"]
+        assert first["new"] == 6 and not first["stats"].get("rechecks")
+
+        fresh = ["/news/new-a", "/news/new-b"]
+        for i, p in enumerate(fresh):
+            site.routes[p] = _page(10 + i)
+        site.routes["/rss.xml"] = html_route(rss(site.base, fresh + paths), "application/rss+xml")
+        rechecked: list[set[str]] = []
+        # Recent: the six, then also the two new ones once stored; two re-checked per run.
+        for deferred in (4, 6, 6):
+            site.log.clear()
+            run = lab.run(feeds=False).runs["i8"]
+            fetched = [p for _, p, _ in site.log if p.startswith("/news/")]
+            old = [p for p in fetched if p in paths]
+            assert len(old) == 2, fetched  # the budget: two re-checks per run
+            assert run["stats"]["rechecks"] == 2
+            assert run["stats"]["rechecks_deferred"] == deferred
+            if not rechecked:  # the new articles came first, before any re-check
+                assert run["new"] == 2 and set(fetched[:2]) == set(fresh), fetched
+            rechecked.append(set(old))
+        # Spread over runs: three runs of two re-checked all six recent articles once each.
+        assert set().union(*rechecked) == set(paths) and sum(map(len, rechecked)) == 6
+
+        lab.crawl = {"recheck_per_run": 2, "recheck_seconds": 0}  # no time: no re-checks
+        site.log.clear()
+        run = lab.run(feeds=False).runs["i8"]
+        assert [p for _, p, _ in site.log if p in paths] == []
+        assert run["stats"]["rechecks_deferred"] == 8 and not run["stats"].get("rechecks")
+    finally:
+        lab.close()
+
+
+def test_i10_recheck_budget_counts_and_times_on_the_injected_clock() -> None:
+    t0 = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
+    queue = RecheckQueue(limit=5, seconds=30, cursor="k2")
+    for key in ("k1", "k2", "k3", "k4"):
+        queue.add(key, Link(url=f"https://x.example/{key}"))
+    assert [lk.url[-2:] for lk in queue.take(2, t0)] == ["k3", "k4"]  # after the cursor
+    assert [lk.url[-2:] for lk in queue.take(2, t0 + timedelta(seconds=29))] == ["k1", "k2"]
+    assert queue.next_cursor == "k2" and queue.deferred == 0
+    late = RecheckQueue(limit=5, seconds=30)
+    for key in ("a", "b", "c"):
+        late.add(key, Link(url=f"https://x.example/{key}"))
+    assert len(late.take(1, t0)) == 1
+    assert late.take(2, t0 + timedelta(seconds=30)) == []  # the time budget is spent
+    assert late.deferred == 2
+    counted = RecheckQueue(limit=1, seconds=60)
+    counted.add("a", Link(url="https://x.example/a"))
+    counted.add("b", Link(url="https://x.example/b"))
+    assert len(counted.take(4, t0)) == 1 and counted.take(4, t0) == []  # the count budget
