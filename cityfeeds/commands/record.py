@@ -12,13 +12,13 @@ from cityfeeds.commands._fetch import FetchError, fetch_page
 from cityfeeds.devtools.fixtures import (
     DEFAULT_ROOT,
     load_fixtures,
+    process_fixture,
     record_fixture,
     write_expected,
 )
 from crawler.config import Config, ConfigError
-from crawler.models import Dropped, PageFacts
+from crawler.models import Dropped
 from crawler.normalize.urls import is_http_url
-from crawler.pages import process_page
 from crawler.profile import SourceProfile
 
 logger = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
     profile = SourceProfile.from_config(config, source)
     expected = write_expected(fixture, profile)
     print(f"saved {path}\nwrote {expected} (review it before committing)")
-    result = process_page(profile, body, PageFacts(final_url, datetime.now(UTC)))
+    result = process_fixture(fixture, profile)  # as the fixture test will see the page
     if isinstance(result, Dropped):
         print(
             f"cityfeeds: warning: the crawl would drop this page ({result.reason}): it is no "
