@@ -82,6 +82,7 @@ class TreeSampler:
         self.roles: dict[int, str] = {}
         self.peak_rss = 0
         self.peak_pss = 0
+        self.peak_pss_roles: dict[str, int] = {}
         self._samples = 0
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -135,7 +136,13 @@ class TreeSampler:
         if self._samples % 10 == 1:
             # PSS splits pages shared by the forkserver and its workers among them: the memory
             # the tree really holds. Read once a second (smaps_rollup walks the page tables).
-            self.peak_pss = max(self.peak_pss, sum(_pss(pid) for pid in tree & stats.keys()))
+            by_role: dict[str, int] = {}
+            for pid in tree & stats.keys():
+                role = self.roles.get(pid, "main")
+                by_role[role] = by_role.get(role, 0) + _pss(pid)
+            self.peak_pss = max(self.peak_pss, sum(by_role.values()))
+            for role, pss in by_role.items():
+                self.peak_pss_roles[role] = max(self.peak_pss_roles.get(role, 0), pss)
 
     def by_role(self) -> dict[str, float]:
         out: dict[str, float] = {}
@@ -171,6 +178,7 @@ def run_measured(cmd: list[str], env: dict[str, str] | None = None) -> dict[str,
         "cpu_roles": sampler.by_role(),
         "peak_tree_rss_mib": sampler.peak_rss / 2**20,
         "peak_tree_pss_mib": sampler.peak_pss / 2**20,
+        "peak_pss_roles_mib": {k: v / 2**20 for k, v in sampler.peak_pss_roles.items()},
         "stdout": out.decode(errors="replace"),
     }
 
@@ -312,6 +320,8 @@ def report(label: str, result: dict[str, Any], pages: int) -> None:
     )
     roles = ", ".join(f"{k} {v:.1f} s" for k, v in sorted(result["cpu_roles"].items()))
     print(f"{'':16s} CPU by process: {roles}")
+    peaks = ", ".join(f"{k} {v:.0f}" for k, v in sorted(result["peak_pss_roles_mib"].items()))
+    print(f"{'':16s} peak PSS by process (MiB, each its own peak): {peaks}")
 
 
 def stage_split(result: dict[str, Any]) -> None:

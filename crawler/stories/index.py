@@ -2,61 +2,44 @@
 
 from __future__ import annotations
 
-import functools
 import heapq
 from dataclasses import dataclass
 from datetime import datetime
 from types import ModuleType
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from crawler.stories.features import Fingerprint
 from crawler.stories.settings import StorySettings
 from crawler.stories.verify import Verdict, compare
 
 if TYPE_CHECKING:
-    from datasketch import LeanMinHash
+    from crawler.stories.sketch import Signature
 
-_SEED = 1
-_SCHEME = "affine32"  # datasketch 2.x: 32-bit hash values, so a signature is 4 bytes per perm
-
-
-def _datasketch() -> ModuleType:
-    """datasketch, imported on first use: its LSH module imports scipy.integrate (~55 MB and
-    ~0.9 s of start-up), which only the processes that assign stories need, not every command
-    that opens the store."""
-    import datasketch
-
-    return datasketch
+_SEED = 1  # with datasketch 2.x's "affine32" scheme: 4 bytes per permutation
 
 
-@functools.cache
-def _permutations(num_perm: int) -> object:
-    """The seed's hash permutations, generated once: a MinHash built with only a seed draws
-    them again each time (~0.3 ms per article, most of the cost of a signature)."""
-    return _datasketch().MinHash(num_perm=num_perm, seed=_SEED, scheme=_SCHEME).permutations
+def _mh() -> ModuleType:
+    """crawler.stories.sketch (and numpy, ~12 MiB), imported on first use: a command that only
+    opens the store (the parent of a crawl waits for minutes holding it) never needs them."""
+    from crawler.stories import sketch
+
+    return sketch
 
 
-def minhash(fingerprint: Fingerprint, num_perm: int) -> LeanMinHash:
+def minhash(fingerprint: Fingerprint, num_perm: int) -> Signature:
     """The MinHash signature of a fingerprint's content lemmas."""
-    datasketch = _datasketch()
-    sketch = datasketch.MinHash(
-        num_perm=num_perm, seed=_SEED, scheme=_SCHEME, permutations=_permutations(num_perm)
-    )
-    sketch.update_batch([lemma.encode("utf-8") for lemma in sorted(fingerprint.lemmas)])
-    return datasketch.LeanMinHash(sketch)
+    tokens = [lemma.encode("utf-8") for lemma in fingerprint.lemmas]
+    return _mh().Signature.of(tokens, num_perm, _SEED)
 
 
-def signature_bytes(sketch: LeanMinHash) -> bytes:
+def signature_bytes(signature: Signature) -> bytes:
     """A signature as stored (little-endian uint32 per permutation)."""
-    return np.asarray(sketch.hashvalues, dtype="<u4").tobytes()
+    return signature.to_bytes()
 
 
-def signature_from_bytes(data: bytes) -> LeanMinHash:
+def signature_from_bytes(data: bytes) -> Signature:
     """The signature :func:`signature_bytes` stored."""
-    values = np.frombuffer(data, dtype="<u4").astype(np.uint32)
-    return _datasketch().LeanMinHash(seed=_SEED, hashvalues=values, scheme=_SCHEME)
+    return _mh().Signature.from_bytes(data)
 
 
 @dataclass
@@ -68,7 +51,7 @@ class Member:
     source: str
     published: datetime
     fingerprint: Fingerprint
-    signature: LeanMinHash
+    signature: Signature
 
 
 @dataclass(frozen=True)
@@ -77,17 +60,6 @@ class Match:
 
     member: Member
     verdict: Verdict
-
-
-@functools.cache
-def _lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
-    """The bands and rows datasketch chooses for ``threshold``: found once, not per index.
-
-    MinHashLSH searches them by numerical integration (~11 ms) each time it is built without
-    ``params``, and an index is built for every report matched outside the live window.
-    """
-    lsh = _datasketch().MinHashLSH(threshold=threshold, num_perm=num_perm)
-    return lsh.b, lsh.r
 
 
 class StoryIndex:
@@ -99,16 +71,16 @@ class StoryIndex:
     """
 
     def __init__(self, settings: StorySettings, since: datetime | None = None) -> None:
+        import numpy as np
+
         self.settings = settings
         self.members: dict[int, Member] = {}
         self.last_seq = 0
         #: The index holds every member published from here on (None: from the beginning);
         #: a report whose window starts earlier must be matched against the store instead.
         self.since = since
-        self._lsh = _datasketch().MinHashLSH(
-            num_perm=settings.num_perm,
-            params=_lsh_params(settings.lsh_threshold, settings.num_perm),
-        )
+        mh = _mh()
+        self._lsh = mh.LSH(*mh.lsh_params(settings.lsh_threshold, settings.num_perm))
         # Each member is also a row of these arrays (signature, publication time, source), so
         # LSH's candidates are filtered and ranked by estimated similarity in a few vectorized
         # operations instead of Python work per candidate: a busy window offers hundreds.
@@ -129,10 +101,12 @@ class StoryIndex:
 
     def add(self, member: Member) -> None:
         """Index a member (replacing an older entry of the same article)."""
+        import numpy as np
+
         if member.article_id in self.members:
             self.remove(member.article_id)
         self.members[member.article_id] = member
-        self._lsh.insert(member.article_id, member.signature, check_duplication=False)
+        self._lsh.insert(member.article_id, member.signature)
         if self._free:
             row = self._free.pop()
         else:
@@ -171,13 +145,15 @@ class StoryIndex:
                 evicted += 1
         return evicted
 
-    def candidates(self, signature: LeanMinHash, published: datetime, source: str) -> list[Member]:
+    def candidates(self, signature: Signature, published: datetime, source: str) -> list[Member]:
         """Members LSH offers for ``signature``: published within the window, by other sources,
         at most ``max_candidates`` of them, the most similar by the signatures' estimate.
 
         A story gathers *different* outlets' reports; a source's own follow-up or near-copy is
         its own article, as in its source feed.
         """
+        import numpy as np
+
         keys = np.fromiter(self._lsh.query(signature), dtype=np.int64)
         if not len(keys):
             return []
@@ -194,14 +170,14 @@ class StoryIndex:
         return [self.members[int(k)] for k in keys]
 
     def best_match(
-        self, fingerprint: Fingerprint, signature: LeanMinHash, published: datetime, source: str
+        self, fingerprint: Fingerprint, signature: Signature, published: datetime, source: str
     ) -> Match | None:
         """The best-scoring verified member for a new report, or None (a new story)."""
         matches = self.verified(fingerprint, signature, published, source)
         return matches[0] if matches else None
 
     def verified(
-        self, fingerprint: Fingerprint, signature: LeanMinHash, published: datetime, source: str
+        self, fingerprint: Fingerprint, signature: Signature, published: datetime, source: str
     ) -> list[Match]:
         """Every candidate member that verifies as the same event as a new report, best first
         (highest score, then the oldest article)."""

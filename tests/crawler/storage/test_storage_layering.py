@@ -39,12 +39,13 @@ def test_storage_imports_only_pure_modules() -> None:
 
 
 def test_opening_the_store_does_not_load_the_story_index_libraries() -> None:
-    # datasketch's LSH imports scipy.integrate (~55 MB, ~0.9 s): only a process that assigns
-    # stories pays for it, not `cityfeeds status` or the parent of every crawl.
+    # numpy (~12 MiB) and the MinHash sketches: only a process that assigns stories pays for
+    # them, not `cityfeeds status` or the parent of every crawl (which waits for minutes).
     code = (
         "import sys\n"
         "import cityfeeds.commands.crawl, cityfeeds.commands.status, crawler.storage\n"
-        "print(sorted(m for m in ('datasketch', 'scipy') if m in sys.modules))\n"
+        "heavy = ('datasketch', 'scipy', 'numpy', 'crawler.stories.sketch')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import random
 from datetime import timedelta
 
 import pytest
-from datasketch import LeanMinHash, MinHash
+from datasketch import LeanMinHash, MinHash, MinHashLSH
 from stories_samples import (
     BUS_2000_MOS,
     BUS_2000_VM,
@@ -21,6 +22,7 @@ from stories_samples import (
 from crawler.stories.features import Fingerprint, fingerprint
 from crawler.stories.index import Member, StoryIndex, minhash, signature_bytes, signature_from_bytes
 from crawler.stories.settings import StorySettings
+from crawler.stories.sketch import LSH, Signature, lsh_params
 from crawler.stories.verify import compare
 from crawler.topics.morph import Lemmatizer
 
@@ -122,4 +124,50 @@ def test_signatures_with_shared_permutations_equal_datasketchs_own() -> None:
     for num_perm in (64, 128):
         plain = MinHash(num_perm=num_perm, seed=1, scheme="affine32")
         plain.update_batch([lemma.encode("utf-8") for lemma in sorted(lemmas)])
-        assert signature_bytes(minhash(fp, num_perm)) == signature_bytes(LeanMinHash(plain))
+        ours = minhash(fp, num_perm)
+        assert ours.hashvalues.tobytes() == LeanMinHash(plain).hashvalues.tobytes()
+        assert signature_bytes(ours) == LeanMinHash(plain).hashvalues.astype("<u4").tobytes()
+
+
+@pytest.mark.parametrize("tokens", [0, 1, 7, 300])
+def test_sketch_signatures_are_datasketchs_affine32_signatures(tokens: int) -> None:
+    # Signatures stored by earlier versions (made with datasketch) must keep matching new ones.
+    rng = random.Random(tokens)
+    data = [f"слово{rng.random()}".encode() for _ in range(tokens)]
+    for num_perm in (16, 128, 256):
+        for seed in (1, 7):
+            plain = MinHash(num_perm=num_perm, seed=seed, scheme="affine32")
+            plain.update_batch(data)
+            ours = Signature.of(data, num_perm, seed)
+            assert ours.hashvalues.dtype == LeanMinHash(plain).hashvalues.dtype
+            assert (ours.hashvalues == LeanMinHash(plain).hashvalues).all()
+            assert Signature.from_bytes(ours.to_bytes()).jaccard(ours) == 1.0
+
+
+@pytest.mark.parametrize("threshold", [0.05, 0.1, 0.3, 0.5, 0.9])
+@pytest.mark.parametrize("num_perm", [32, 128])
+def test_lsh_bands_are_the_ones_datasketch_chooses(threshold: float, num_perm: int) -> None:
+    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+    assert lsh_params(threshold, num_perm) == (lsh.b, lsh.r)
+
+
+def test_lsh_offers_what_datasketchs_lsh_offers() -> None:
+    rng = random.Random(5)
+    vocabulary = [f"w{i}".encode() for i in range(60)]
+    sets = {key: rng.sample(vocabulary, rng.randint(3, 30)) for key in range(200)}
+    bands, rows = lsh_params(0.1, 128)
+    ours, theirs = LSH(bands, rows), MinHashLSH(num_perm=128, params=(bands, rows))
+    for key, tokens in sets.items():
+        ours.insert(key, Signature.of(tokens, 128, 1))
+        plain = MinHash(num_perm=128, seed=1, scheme="affine32")
+        plain.update_batch(tokens)
+        theirs.insert(key, LeanMinHash(plain))
+    for key in range(0, 200, 3):  # removing forgets every band of the key
+        ours.remove(key)
+        theirs.remove(key)
+    ours.remove(10_000)  # unknown: no-op
+    assert len(ours) == len(sets) - len(range(0, 200, 3))
+    for tokens in list(sets.values())[:50]:
+        plain = MinHash(num_perm=128, seed=1, scheme="affine32")
+        plain.update_batch(tokens)
+        assert ours.query(Signature.of(tokens, 128, 1)) == sorted(theirs.query(plain))

@@ -1,0 +1,145 @@
+"""MinHash signatures and an LSH index over them: datasketch 2.x's ``affine32`` scheme, in numpy.
+
+Why not datasketch itself: importing it imports all of its sketches, and its LSH module imports
+``scipy.integrate`` (its parameter search). That cost ~48 MiB of memory and ~2.5 s of start-up
+in every crawl process (the crawl child of each scheduled run imports it for the first story of
+the run), for ~40 lines of arithmetic. The signatures here are byte-equal to datasketch's
+``MinHash(num_perm, seed, scheme="affine32")`` for the same input, and the LSH bands and rows are
+the ones ``MinHashLSH(threshold, num_perm)`` chooses; tests hold both to datasketch itself, so
+signatures stored by earlier versions keep matching.
+
+The scheme: each token is hashed to 32 bits (the first 4 bytes of its SHA-1, little-endian),
+pre-mixed with the MurmurHash3 finalizer, then each permutation ``k`` maps it to
+``a_k * h + b_k mod 2**32`` (``a_k`` odd: a bijection); the signature keeps each permutation's
+minimum over the tokens.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from collections.abc import Iterable, Iterator
+
+import numpy as np
+
+_MAX_HASH = np.uint32(0xFFFFFFFF)
+# MurmurHash3's 32-bit finalizer: (shift, multiplier, shift, multiplier, shift).
+_FMIX = (np.uint32(16), np.uint32(0x85EBCA6B), np.uint32(13), np.uint32(0xC2B2AE35), np.uint32(16))
+
+
+@functools.cache
+def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The permutations' ``a`` (odd) and ``b``, drawn as datasketch draws them for ``seed``."""
+    gen = np.random.RandomState(seed)
+    a = gen.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = gen.randint(0, 1 << 32, num_perm, dtype=np.uint32)
+    return a, b
+
+
+def _fmix32(hv: np.ndarray) -> np.ndarray:
+    s1, m1, s2, m2, s3 = _FMIX
+    hv = hv ^ (hv >> s1)
+    hv = hv * m1
+    hv = hv ^ (hv >> s2)
+    hv = hv * m2
+    return hv ^ (hv >> s3)
+
+
+class Signature:
+    """A MinHash signature: one uint32 minimum per permutation."""
+
+    __slots__ = ("hashvalues",)
+
+    def __init__(self, hashvalues: np.ndarray) -> None:
+        self.hashvalues = hashvalues
+
+    @classmethod
+    def of(cls, tokens: Iterable[bytes], num_perm: int, seed: int) -> Signature:
+        """The signature of a set of tokens (an empty set: every value the maximum)."""
+        hashes = [int.from_bytes(hashlib.sha1(token).digest()[:4], "little") for token in tokens]
+        if not hashes:
+            return cls(np.full(num_perm, _MAX_HASH, dtype=np.uint32))
+        a, b = permutations(num_perm, seed)
+        hv = _fmix32(np.array(hashes, dtype=np.uint32).reshape(-1, 1))
+        with np.errstate(over="ignore"):  # uint32 wrap-around is the modulo 2**32
+            return cls((hv * a + b).min(axis=0))
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Signature:
+        """The signature :meth:`to_bytes` wrote."""
+        return cls(np.frombuffer(data, dtype="<u4").astype(np.uint32))
+
+    def to_bytes(self) -> bytes:
+        """Little-endian uint32 per permutation (what the store keeps)."""
+        return self.hashvalues.astype("<u4").tobytes()
+
+    def jaccard(self, other: Signature) -> float:
+        """The estimated Jaccard similarity of the two token sets."""
+        return float(np.count_nonzero(self.hashvalues == other.hashvalues)) / len(self.hashvalues)
+
+
+def _integral(f: np.ufunc | object, lo: float, hi: float) -> float:
+    """∫ f from lo to hi by 64-point Gauss-Legendre (the integrands are smooth polynomials)."""
+    x, w = _gauss_legendre()
+    mid, half = (hi + lo) / 2, (hi - lo) / 2
+    return float(half * np.sum(w * f(mid + half * x)))  # type: ignore[operator]
+
+
+@functools.cache
+def _gauss_legendre() -> tuple[np.ndarray, np.ndarray]:
+    return np.polynomial.legendre.leggauss(64)
+
+
+@functools.cache
+def lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
+    """Bands and rows per band minimising false positives + false negatives at ``threshold``
+    (equal weights: datasketch ``MinHashLSH``'s default choice)."""
+    best, best_error = (1, 1), float("inf")
+    for b in range(1, num_perm + 1):
+        for r in range(1, num_perm // b + 1):
+            fp = _integral(lambda s, b=b, r=r: 1 - (1 - s**r) ** b, 0.0, threshold)
+            fn = _integral(lambda s, b=b, r=r: (1 - s**r) ** b, threshold, 1.0)
+            if fp + fn < best_error:
+                best, best_error = (b, r), fp + fn
+    return best
+
+
+class LSH:
+    """Banded LSH: keys whose signatures agree on all rows of at least one band are candidates."""
+
+    def __init__(self, bands: int, rows: int) -> None:
+        self.bands, self.rows = bands, rows
+        self._tables: list[dict[bytes, set[int]]] = [{} for _ in range(bands)]
+        self._keys: dict[int, list[bytes]] = {}
+
+    def _band_keys(self, signature: Signature) -> Iterator[bytes]:
+        values = signature.hashvalues
+        for i in range(self.bands):
+            yield values[i * self.rows : (i + 1) * self.rows].tobytes()
+
+    def insert(self, key: int, signature: Signature) -> None:
+        """Index ``key`` (it must not be indexed already)."""
+        bands = list(self._band_keys(signature))
+        self._keys[key] = bands
+        for table, band in zip(self._tables, bands, strict=True):
+            table.setdefault(band, set()).add(key)
+
+    def remove(self, key: int) -> None:
+        """Forget ``key`` (no-op when unknown)."""
+        for table, band in zip(self._tables, self._keys.pop(key, ()), strict=False):
+            keys = table[band]
+            keys.discard(key)
+            if not keys:
+                del table[band]
+
+    def query(self, signature: Signature) -> list[int]:
+        """The keys sharing a band with ``signature``, in ascending order."""
+        found: set[int] = set()
+        for table, band in zip(self._tables, self._band_keys(signature), strict=True):
+            keys = table.get(band)
+            if keys:
+                found |= keys
+        return sorted(found)
+
+    def __len__(self) -> int:
+        return len(self._keys)
