@@ -99,6 +99,9 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.meta_refresh.HeadMetaRefreshMiddleware": 580,
     "crawler.middlewares.size_cap.SizeCapMiddleware": 590,
     "crawler.middlewares.redirect_guard.RedirectGuardMiddleware": 610,
+    # Off (COOKIES_ENABLED = False) and not even imported: its module imports tldextract,
+    # requests and urllib3 (~3 MiB in every crawl process).
+    "scrapy.downloadermiddlewares.cookies.CookiesMiddleware": None,
 }
 # A Retry-After up to this is waited out in-reactor (docs/reliability.md A7).
 CITYFEEDS_RETRY_AFTER_MAX_WAIT = 10.0
@@ -115,6 +118,10 @@ ITEM_PIPELINES = {
 EXTENSIONS = {
     "crawler.extensions.run_recorder.RunRecorder": 100,
     "crawler.extensions.progress.Progress": 110,
+    # Off (above) and not even imported: remote_control's module imports aiohttp's web server
+    # (~10 MiB in every crawl process).
+    "scrapy.extensions.telnet.TelnetConsole": None,
+    "scrapy.extensions.remote_control.RemoteControl": None,
 }
 
 LOG_LEVEL = "INFO"

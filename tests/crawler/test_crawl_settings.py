@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 from scrapy.settings import Settings
@@ -48,3 +50,28 @@ def test_the_context_uses_the_config_the_spider_was_given() -> None:
     spider = NewsSpider.from_crawler(crawler, source="m24", config=config)
     assert get_context(crawler).config is config  # not a second copy read from the file
     assert spider.profile().name == "m24" and spider.profile() is spider.profile()
+
+
+def test_components_that_are_off_are_not_even_imported() -> None:
+    # Scrapy imports every listed component's module before asking it whether it is enabled:
+    # RemoteControl's imports aiohttp's web server (~10 MiB), the cookies middleware's imports
+    # tldextract, requests and urllib3 (~3 MiB). Every crawl process would carry them for nothing.
+    code = (
+        "import sys\n"
+        "import crawler.settings as project\n"
+        "from scrapy.settings import Settings\n"
+        "from scrapy.utils.conf import build_component_list\n"
+        "from scrapy.utils.misc import load_object\n"
+        "settings = Settings()\n"
+        "settings.setmodule(project, priority='project')\n"
+        "for name in ('EXTENSIONS', 'DOWNLOADER_MIDDLEWARES', 'SPIDER_MIDDLEWARES',\n"
+        "             'ITEM_PIPELINES'):\n"
+        "    for path in build_component_list(settings.getwithbase(name)):\n"
+        "        load_object(path)\n"
+        "heavy = ('aiohttp', 'tldextract', 'requests', 'urllib3')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "[]"
