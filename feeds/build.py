@@ -139,11 +139,13 @@ def _read(
 def _name_sources(config: Config, reads: Sequence[list[Article] | str]) -> None:
     """Show each related report's source by its title («Москва 24»), not its config name."""
     titles = {s.name: s.title for s in config.sources}
+    named: set[int] = set()  # a story entry is one object in every feed showing the story
     for found in reads:
         if isinstance(found, str):
             continue
         for article in found:
-            if article.related:  # a story entry: a copy made for this feed alone
+            if article.related and id(article) not in named:  # a story entry, a copy
+                named.add(id(article))
                 article.related = [
                     r._replace(source=titles.get(r.source, r.source)) for r in article.related
                 ]
