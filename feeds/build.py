@@ -372,12 +372,16 @@ def build_feeds(config: Config, store: FeedStore, *, only: set[str] | None = Non
         )
         try:
             feeds = [spec for spec, _ in specs]
-            reads = _read(store, feeds, limit, story_feeds(config, feeds))
+            collapse = story_feeds(config, feeds)
+            reads = _read(store, feeds, limit, collapse)
             _name_sources(config, reads)
+            # Feeds of one entry per article first: a story's other reports are mostly their
+            # entries, whose cleaned links and headlines the story entries then reuse.
+            order = sorted(range(len(specs)), key=collapse.__getitem__)
             outcomes = {
-                spec.path: build.publish(spec, site_url, found)
-                for (spec, site_url), found in zip(specs, reads, strict=True)
-                if only is None or spec.path in only
+                specs[i][0].path: build.publish(*specs[i], reads[i])
+                for i in order
+                if only is None or specs[i][0].path in only
             }
             infos: list[FeedInfo] = []
             for (spec, site_url), found in zip(specs, reads, strict=True):

@@ -87,7 +87,7 @@ def _build_members(entry: Entry) -> dict[str, str]:
             item["tags"] = list(entry.categories)
         if entry.language:
             item["language"] = entry.language
-        members = {key: _member(key, value) for key, value in item.items()}
+        members = {k: f"{_string(k)}: {encode(v, _MEMBER_INDENT)}" for k, v in item.items()}
     if entry.related:
         # A JSON Feed extension (an underscore key): the story's other reports.
         related = [{"url": r.url, "source": r.source, "title": r.title} for r in entry.related]
