@@ -67,7 +67,14 @@ def _build_members(entry: Entry) -> dict[str, str]:
         # those changed, instead of encoding every member again. A test holds it to
         # ``json.dumps`` of the item built anew.
         members = dict(_members(base))
-        members["content_html"] = _member("content_html", entry.content_html)
+        content, added = base.content_html, entry.content_html
+        if added.startswith(content):
+            # Its content is the article's with the related block added: JSON escapes each
+            # character alone, so the article's encoded string is continued, not redone.
+            tail = _string(added[len(content) :])[1:]
+            members["content_html"] = members["content_html"][:-1] + tail
+        else:
+            members["content_html"] = _member("content_html", added)
         members["date_modified"] = _member("date_modified", rfc3339(entry.updated))
     else:
         item: dict[str, object] = {"id": entry.url, "url": entry.url, "title": entry.title}
