@@ -335,8 +335,8 @@ def fill_stories(store: Store) -> int:
     return count
 
 
-def _story_build(store: Store, with_stories: bool) -> tuple[float, float]:
-    """One full build into an empty directory: (wall, CPU) seconds."""
+def _story_build(store: Store, with_stories: bool) -> tuple[float, float, int]:
+    """One full build into an empty directory: wall and CPU seconds, bytes written."""
     with tempfile.TemporaryDirectory() as tmp:
         config = bench_config(Path(tmp), stories=with_stories)
         t0, c0 = time.perf_counter(), time.process_time()
@@ -344,7 +344,8 @@ def _story_build(store: Store, with_stories: bool) -> tuple[float, float]:
             report = build_feeds(config, store)
         wall, cpu = time.perf_counter() - t0, time.process_time() - c0
         assert report.ok, report.failures
-    return wall, cpu
+        size = sum(p.stat().st_size for p in Path(tmp).rglob("*") if p.is_file())
+    return wall, cpu, size
 
 
 def _python_calls(store: Store, with_stories: bool) -> int:
@@ -368,13 +369,17 @@ def story_overhead(store: Store, repeat: int) -> None:
     added = fill_stories(store)
     if added:
         print(f"stories: grouped the articles into {added} stories of 3 reports")
-    for with_stories in (False, True):  # warm-up: caches, imports, the renderer fingerprint
-        _story_build(store, with_stories)
+    # Warm-up (caches, imports, the renderer fingerprint) and the size of each build's files.
+    sizes = {k: _story_build(store, k)[2] for k in (False, True)}
+    print(
+        f"files written per build: one entry per article {sizes[False] / 1e6:.2f} MB, one entry"
+        f" per story {sizes[True] / 1e6:.2f} MB ({sizes[True] / sizes[False]:.3f}x)"
+    )
     walls: dict[bool, list[float]] = {False: [], True: []}
     cpus: dict[bool, list[float]] = {False: [], True: []}
     for _ in range(repeat):
         for with_stories in (False, True):
-            wall, cpu = _story_build(store, with_stories)
+            wall, cpu, _size = _story_build(store, with_stories)
             walls[with_stories].append(wall)
             cpus[with_stories].append(cpu)
     without, with_ = (statistics.median(walls[k]) for k in (False, True))
