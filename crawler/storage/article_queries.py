@@ -9,7 +9,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import Select
 
@@ -128,6 +128,19 @@ def _story_keys(conn: Connection, topic: str | None, source: str | None, limit: 
     return list(keys)[:limit]
 
 
+# Built once (an expanding parameter takes the ids): building a statement costs SQLAlchemy
+# about as much as SQLite takes to run it.
+_STORIES_QUERY = select(
+    stories.c.id, stories.c.article_id, stories.c.updated, stories.c.size
+).where(stories.c.id.in_(bindparam("ids", expanding=True)))
+_MEMBERS_QUERY = (
+    select(articles.c.id, articles.c.story_id, articles.c.url, articles.c.source, articles.c.title)
+    .join(story_members, story_members.c.article_id == articles.c.id)
+    .where(articles.c.story_id.in_(bindparam("ids", expanding=True)))
+    .order_by(story_members.c.seq)
+)
+
+
 def _read_stories(
     conn: Connection, story_ids: Sequence[int]
 ) -> tuple[dict[int, int], dict[int, _StoryRow]]:
@@ -142,9 +155,7 @@ def _read_stories(
     for start in range(0, len(ids), 500):  # SQLite's bound-parameter limit
         grown: dict[int, _StoryRow] = {}
         for story_id, article_id, updated, size in conn.execute(
-            select(stories.c.id, stories.c.article_id, stories.c.updated, stories.c.size).where(
-                stories.c.id.in_(ids[start : start + 500])
-            )
+            _STORIES_QUERY, {"ids": ids[start : start + 500]}
         ):
             first[story_id] = article_id
             if size > 1:
@@ -152,16 +163,7 @@ def _read_stories(
         if not grown:
             continue
         for member_id, story_id, url, source, title in conn.execute(
-            select(
-                articles.c.id,
-                articles.c.story_id,
-                articles.c.url,
-                articles.c.source,
-                articles.c.title,
-            )
-            .join(story_members, story_members.c.article_id == articles.c.id)
-            .where(articles.c.story_id.in_(list(grown)))
-            .order_by(story_members.c.seq)
+            _MEMBERS_QUERY, {"ids": list(grown)}
         ):
             if member_id != first[story_id]:
                 grown[story_id].others.append(RelatedReport(url, source, title))
