@@ -139,11 +139,13 @@ def _read(
 def _name_sources(config: Config, reads: Sequence[list[Article] | str]) -> None:
     """Show each related report's source by its title («Москва 24»), not its config name."""
     titles = {s.name: s.title for s in config.sources}
+    named: set[int] = set()  # a story entry is one object in every feed showing the story
     for found in reads:
         if isinstance(found, str):
             continue
         for article in found:
-            if article.related:  # a story entry: a copy made for this feed alone
+            if article.related and id(article) not in named:  # a story entry, a copy
+                named.add(id(article))
                 article.related = [
                     r._replace(source=titles.get(r.source, r.source)) for r in article.related
                 ]
@@ -370,12 +372,16 @@ def build_feeds(config: Config, store: FeedStore, *, only: set[str] | None = Non
         )
         try:
             feeds = [spec for spec, _ in specs]
-            reads = _read(store, feeds, limit, story_feeds(config, feeds))
+            collapse = story_feeds(config, feeds)
+            reads = _read(store, feeds, limit, collapse)
             _name_sources(config, reads)
+            # Feeds of one entry per article first: a story's other reports are mostly their
+            # entries, whose cleaned links and headlines the story entries then reuse.
+            order = sorted(range(len(specs)), key=collapse.__getitem__)
             outcomes = {
-                spec.path: build.publish(spec, site_url, found)
-                for (spec, site_url), found in zip(specs, reads, strict=True)
-                if only is None or spec.path in only
+                specs[i][0].path: build.publish(*specs[i], reads[i])
+                for i in order
+                if only is None or specs[i][0].path in only
             }
             infos: list[FeedInfo] = []
             for (spec, site_url), found in zip(specs, reads, strict=True):

@@ -6,9 +6,10 @@ import copy
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import Select
 
@@ -90,76 +91,83 @@ class _StoryRow:
     """A story as a feed shows it: when it last gained a report, and its other reports."""
 
     updated: datetime
-    others: list[int] = field(default_factory=list)
-
-
-@dataclass
-class _Stories:
-    """What one read of feeds learnt about stories, so a story in several feeds is read once."""
-
-    #: story id -> its first-seen article's id
-    first: dict[int, int] = field(default_factory=dict)
-    #: first-seen article id -> the story, for stories with other reports
-    story_of: dict[int, _StoryRow] = field(default_factory=dict)
+    others: list[RelatedReport] = field(default_factory=list)
 
 
 #: Rows walked per query when looking for a feed's newest stories, per story wanted: a story
 #: seldom has more reports than this within one feed, so one query nearly always finds them all.
 _ROWS_PER_STORY = 4
+#: A feed entry's story, or ``-id`` of an article without one (an entry of its own).
+_STORY_KEY = func.coalesce(articles.c.story_id, -articles.c.id)
 
 
-def _story_entries(
-    conn: Connection, topic: str | None, source: str | None, limit: int, known: _Stories
-) -> list[int]:
-    """Ids of the first-seen articles of the newest ``limit`` stories of a selection.
+@lru_cache(maxsize=256)
+def _story_walk(topic: str | None, source: str | None, chunk: int) -> Select[Any]:
+    """The query of :func:`_story_keys`, made once per selection: building a statement costs
+    SQLAlchemy about as much as SQLite takes to run it (statements are immutable, so sharing
+    them is safe)."""
+    return _newest_query([_STORY_KEY], topic, source, chunk)
+
+
+def _story_keys(conn: Connection, topic: str | None, source: str | None, limit: int) -> list[int]:
+    """Keys (:data:`_STORY_KEY`) of the newest ``limit`` stories of a selection, newest first.
 
     Walks the selection newest first (the same index range scan as a plain feed) until
-    ``limit`` distinct stories are seen; an article without a story counts as its own. Fills
-    ``known`` with the stories it had not seen in an earlier feed of the same read.
+    ``limit`` distinct stories are seen; an article without a story counts as its own.
     """
-    keys: dict[int, None] = {}  # story id, or -article id when unassigned; in order of recency
+    keys: dict[int, None] = {}  # in order of recency
     chunk, offset = max(_ROWS_PER_STORY * limit, 20), 0
     while len(keys) < limit:
-        query = _newest_query([articles.c.id, articles.c.story_id], topic, source, chunk)
-        rows = conn.execute(query.offset(offset)).all()
-        for row in rows:
-            keys.setdefault(row.story_id if row.story_id is not None else -row.id, None)
-        if len(rows) < chunk:
+        query = _story_walk(topic, source, chunk)
+        found = conn.execute(query.offset(offset) if offset else query).scalars().all()
+        # New keys go last, in the order met; keys met before keep their place.
+        keys.update(dict.fromkeys(found))
+        if len(found) < chunk:
             break
         offset += chunk
-    chosen = list(keys)[:limit]
-    _read_stories(conn, [k for k in chosen if k > 0 and k not in known.first], known)
-    # A story whose row vanished (re-clustering meanwhile) shows the article that was found.
-    return [known.first.get(k, -k if k < 0 else 0) or _any_member(conn, k) for k in chosen]
+    return list(keys)[:limit]
 
 
-def _read_stories(conn: Connection, story_ids: list[int], known: _Stories) -> None:
-    """Each story's first-seen article and, for stories with other reports, those reports in
-    the order they joined."""
-    for start in range(0, len(story_ids), 500):  # SQLite's bound-parameter limit
-        part = story_ids[start : start + 500]
-        grown = []
-        for row in conn.execute(
-            select(stories.c.id, stories.c.article_id, stories.c.updated, stories.c.size).where(
-                stories.c.id.in_(part)
-            )
-        ).all():
-            known.first[row.id] = row.article_id
-            if row.size > 1:
-                known.story_of[row.article_id] = _StoryRow(row.updated)
-                grown.append(row.id)
+# Built once (an expanding parameter takes the ids): building a statement costs SQLAlchemy
+# about as much as SQLite takes to run it.
+_STORIES_QUERY = select(
+    stories.c.id, stories.c.article_id, stories.c.updated, stories.c.size
+).where(stories.c.id.in_(bindparam("ids", expanding=True)))
+_MEMBERS_QUERY = (
+    select(articles.c.id, articles.c.story_id, articles.c.url, articles.c.source, articles.c.title)
+    .join(story_members, story_members.c.article_id == articles.c.id)
+    .where(articles.c.story_id.in_(bindparam("ids", expanding=True)))
+    .order_by(story_members.c.seq)
+)
+
+
+def _read_stories(
+    conn: Connection, story_ids: Sequence[int]
+) -> tuple[dict[int, int], dict[int, _StoryRow]]:
+    """Each story's first-seen article, and for stories with other reports, by first-seen
+    article id, those reports (link, source, title) in the order they joined.
+
+    Two queries for every story of every feed of a read.
+    """
+    first: dict[int, int] = {}
+    story_of: dict[int, _StoryRow] = {}
+    ids = sorted(story_ids)
+    for start in range(0, len(ids), 500):  # SQLite's bound-parameter limit
+        grown: dict[int, _StoryRow] = {}
+        for story_id, article_id, updated, size in conn.execute(
+            _STORIES_QUERY, {"ids": ids[start : start + 500]}
+        ):
+            first[story_id] = article_id
+            if size > 1:
+                grown[story_id] = story_of[article_id] = _StoryRow(updated)
         if not grown:
             continue
-        members = conn.execute(
-            select(articles.c.id, articles.c.story_id)
-            .join(story_members, story_members.c.article_id == articles.c.id)
-            .where(articles.c.story_id.in_(grown))
-            .order_by(story_members.c.seq)
-        ).all()
-        for member in members:
-            head = known.first[member.story_id]
-            if member.id != head:
-                known.story_of[head].others.append(member.id)
+        for member_id, story_id, url, source, title in conn.execute(
+            _MEMBERS_QUERY, {"ids": list(grown)}
+        ):
+            if member_id != first[story_id]:
+                grown[story_id].others.append(RelatedReport(url, source, title))
+    return first, story_of
 
 
 def _any_member(conn: Connection, story_id: int) -> int:
@@ -169,19 +177,14 @@ def _any_member(conn: Connection, story_id: int) -> int:
     return int(found or 0)
 
 
-def _with_story(
-    article: Article, story: _StoryRow | None, reports: dict[int, RelatedReport]
-) -> Article:
+def _with_story(article: Article, story: _StoryRow | None) -> Article:
     """``article`` as a story's entry: a copy listing the other reports and when the last came."""
-    if story is None:
+    if story is None or not story.others:
         return article
-    related = [reports[i] for i in story.others if i in reports]
-    if not related:
-        return article
-    # A shallow copy (``dataclasses.replace`` would run ``__init__`` again, per entry): the
-    # article object is shared by every feed holding it, the copy belongs to this feed alone.
+    # A shallow copy (``dataclasses.replace`` would run ``__init__`` again): the article
+    # object is shared by every feed holding it as itself, the copy by those showing its story.
     entry = copy.copy(article)
-    entry.related = related
+    entry.related = list(story.others)
     entry.story_updated = story.updated
     return entry
 
@@ -231,35 +234,34 @@ class ArticleQueries(Database):
         A selection whose ``stories`` flag is true gets one entry per story instead: the newest
         ``limit`` stories with a report in the selection, each as its first-seen article (a
         copy) with the story's other reports in ``related`` and the time the last one joined
-        in ``story_updated``. Entries keep the newest-first order of
-        publication of the article shown.
+        in ``story_updated`` (one copy per story, in every list showing it). Entries keep the
+        newest-first order of publication of the article shown.
         """
         flags = list(stories) if stories is not None else [False] * len(selections)
         with self._read() as conn:
+            # Per feed: the ids of its articles, or the keys of its stories (_STORY_KEY).
             id_lists: list[list[int]] = []
-            known = _Stories()
-            story_of = known.story_of
             for (topic, source), collapse in zip(selections, flags, strict=True):
                 if collapse:
-                    id_lists.append(_story_entries(conn, topic, source, limit, known))
+                    id_lists.append(_story_keys(conn, topic, source, limit))
                 else:
                     query = _newest_query([articles.c.id], topic, source, limit)
                     id_lists.append(list(conn.execute(query).scalars()))
+            # Every story of every feed read at once, then each story shown as its first
+            # article (one that was found if its story row vanished, re-clustered meanwhile).
+            story_keys = {k for ids, c in zip(id_lists, flags, strict=True) if c for k in ids}
+            first, story_of = _read_stories(conn, [k for k in story_keys if k > 0])
+            for n, collapse in enumerate(flags):
+                if collapse:
+                    id_lists[n] = [
+                        first.get(k, -k if k < 0 else 0) or _any_member(conn, k)
+                        for k in id_lists[n]
+                    ]
             wanted = sorted({i for ids in id_lists for i in ids})
-            # The other reports of a story show as a link: url, source and title only.
-            members = sorted({m for row in story_of.values() for m in row.others} - set(wanted))
-            reports: dict[int, RelatedReport] = {}
-            for first in range(0, len(members), 500):  # SQLite's bound-parameter limit
-                for link in conn.execute(
-                    select(
-                        articles.c.id, articles.c.url, articles.c.source, articles.c.title
-                    ).where(articles.c.id.in_(members[first : first + 500]))
-                ):
-                    reports[link.id] = RelatedReport(link.url, link.source, link.title)
             found: dict[int, Article] = {}
             topics: dict[int, list[TopicMatch]] = {i: [] for i in wanted}
-            for first in range(0, len(wanted), 500):  # SQLite's bound-parameter limit
-                chunk = wanted[first : first + 500]
+            for first_row in range(0, len(wanted), 500):  # SQLite's bound-parameter limit
+                chunk = wanted[first_row : first_row + 500]
                 for t in conn.execute(
                     select(
                         article_topics.c.article_id, article_topics.c.topic, article_topics.c.score
@@ -278,18 +280,21 @@ class ArticleQueries(Database):
                     found[row["id"]] = _row_to_article(row, topics[row["id"]])
         # Outside a snapshot, PostgreSQL's READ COMMITTED gives each query its own: skip a row
         # that vanished in between rather than fail the build.
-        for i in story_of:  # a story's other reports may be entries of other feeds too
-            for other in story_of[i].others:
-                if other in found and other not in reports:
-                    article = found[other]
-                    reports[other] = RelatedReport(article.url, article.source, article.title)
+        entries: dict[int, Article] = {}  # story entries, one per story shared by its feeds
         result = []
         for ids, collapse in zip(id_lists, flags, strict=True):
-            shown = [found[i] for i in ids if i in found]
             if collapse:
-                shown = [_with_story(found[i], story_of.get(i), reports) for i in ids if i in found]
+                shown = []
+                for i in ids:
+                    if i in found:
+                        entry = entries.get(i)
+                        if entry is None:
+                            entry = entries[i] = _with_story(found[i], story_of.get(i))
+                        shown.append(entry)
                 shown.sort(key=lambda a: a.url)
                 shown.sort(key=lambda a: a.published, reverse=True)
+            else:
+                shown = [found[i] for i in ids if i in found]
             result.append(shown)
         return result
 

@@ -149,9 +149,10 @@ def _text_of(fragment: str | None) -> str:
 
 def _prepare_entry(article: Article, language: str, max_html_chars: int) -> Entry | None:
     # Identifiers are only stripped of XML-illegal characters: unescaping or NFC would change them.
-    url = strip_control_chars(article.url).strip()
-    if not is_http_url(url):
+    link = _link(article.url, article.title)
+    if link is None:
         return None
+    url, title = link
     published = to_utc(article.published)
     # An edit never moves the publication date; an "updated" before it is noise from the source.
     updated = max(to_utc(article.updated), published) if article.updated else published
@@ -164,7 +165,6 @@ def _prepare_entry(article: Article, language: str, max_html_chars: int) -> Entr
     )
     summary = plain_excerpt(_text_of(article.summary), MAX_SUMMARY_CHARS)
     description = summary or plain_excerpt(article.text or _text_of(article.html))
-    title = clean_title(article.title, fallback=url)
     names = (clean_title(name, fallback="") for name in article.authors)
     authors = tuple(dict.fromkeys(name for name in names if name))
     topic_ids = [strip_control_chars(t.id).strip() for t in article.topics]
@@ -187,10 +187,10 @@ def _prepare_entry(article: Article, language: str, max_html_chars: int) -> Entr
     )
 
 
-def _story_entry(entry: Entry, article: Article) -> Entry:
-    """``entry`` as its story's entry: the other reports listed, ``updated`` when the last
-    joined. Derived from the article's own entry, which its source feed shows as it is."""
-    related = _related(article)
+def _story_entry(entry: Entry, article: Article, related: tuple[Related, ...]) -> Entry:
+    """``entry`` as its story's entry: the other reports (``related``) listed, ``updated`` when
+    the last joined. Derived from the article's own entry, which its source feed shows as it
+    is."""
     if not related:
         return entry
     updated = entry.updated
@@ -205,15 +205,10 @@ def _story_entry(entry: Entry, article: Article) -> Entry:
     )
 
 
-def _related(article: Article) -> tuple[Related, ...]:
-    """The story's other reports with a usable link, cleaned like entry titles."""
-    found = []
-    for report in article.related:
-        url = strip_control_chars(report.url).strip()
-        if is_http_url(url):
-            title = clean_title(report.title, fallback=url)
-            found.append(Related(url, clean_title(report.source, fallback=""), title))
-    return tuple(found)
+def _link(url: str, title: str) -> tuple[str, str] | None:
+    """A report's link and headline as its entry shows them; ``None`` without a usable link."""
+    url = strip_control_chars(url).strip()
+    return (url, clean_title(title, fallback=url)) if is_http_url(url) else None
 
 
 def _related_html(related: Sequence[Related]) -> str:
@@ -277,6 +272,10 @@ class EntryCache:
     def __init__(self) -> None:
         self._entries: dict[tuple[Any, ...], Entry | None] = {}
         self._digests: dict[tuple[Any, ...], bytes] = {}
+        # Cleaned links and headlines (:func:`_link`) by their raw values, and source titles:
+        # a story's other reports are mostly articles of this build's other feeds.
+        self._links: dict[tuple[str, str], tuple[str, str] | None] = {}
+        self._sources: dict[str, str] = {}
         self.hits = 0
 
     def get(self, article: Article, language: str, max_html_chars: int) -> Entry | None:
@@ -286,6 +285,8 @@ class EntryCache:
             entry = self._entries[key]
         except KeyError:
             entry = self._entries[key] = _prepare_entry(article, language, max_html_chars)
+            link = (entry.url, entry.title) if entry is not None else None
+            self._links[article.url, article.title] = link
         else:
             self.hits += 1
         if entry is None or not article.related:
@@ -294,8 +295,24 @@ class EntryCache:
         try:
             return self._entries[story_key]
         except KeyError:
-            story = self._entries[story_key] = _story_entry(entry, article)
+            related = self._related(article)
+            story = self._entries[story_key] = _story_entry(entry, article, related)
             return story
+
+    def _related(self, article: Article) -> tuple[Related, ...]:
+        """The story's other reports with a usable link, cleaned like entry titles."""
+        found = []
+        for report in article.related:
+            try:
+                link = self._links[report.url, report.title]
+            except KeyError:
+                link = self._links[report.url, report.title] = _link(report.url, report.title)
+            if link is not None:
+                source = self._sources.get(report.source)
+                if source is None:
+                    source = self._sources[report.source] = clean_title(report.source, fallback="")
+                found.append(Related(link[0], source, link[1]))
+        return tuple(found)
 
     def digest(self, article: Article, language: str, max_html_chars: int) -> bytes:
         """SHA-256 of everything the entry of ``article`` is made of, computed at most once.

@@ -19,8 +19,10 @@ from feeds.render.format import FeedFormat
 __all__ = ["JSON_FEED", "Encoded", "encode", "render_json"]
 
 JSONFEED_VERSION = "https://jsonfeed.org/version/1.1"
-#: Indentation of an item's members' lines: items sit two levels deep (document -> "items").
+#: Indentation of an item's closing brace: items sit two levels deep (document -> "items").
 _ITEM_INDENT = " " * 4
+#: Indentation of an item's members' lines, one level deeper.
+_MEMBER_INDENT = _ITEM_INDENT + "  "
 
 _scalar = json.JSONEncoder(ensure_ascii=False).encode
 _string: Callable[[str], str] = (
@@ -52,30 +54,62 @@ def encode(value: object, indent: str = "") -> str:
     return _scalar(value)
 
 
-def _item(entry: Entry) -> Encoded:
-    item: dict[str, object] = {"id": entry.url, "url": entry.url, "title": entry.title}
-    if entry.content_html:
-        item["content_html"] = entry.content_html
+def _member(key: str, value: object) -> str:
+    """One ``"key": value`` line of an item, laid out as :func:`encode` lays out the item."""
+    return f"{_string(key)}: {encode(value, _MEMBER_INDENT)}"
+
+
+def _build_members(entry: Entry) -> dict[str, str]:
+    base = entry.article_entry
+    if base is not None and base.content_html and entry.content_html:
+        # A story entry differs from its article's entry (built for the source feed anyway)
+        # only in its content, ``updated`` and related reports: its article's members with
+        # those changed, instead of encoding every member again. A test holds it to
+        # ``json.dumps`` of the item built anew.
+        members = dict(_members(base))
+        content, added = base.content_html, entry.content_html
+        if added.startswith(content):
+            # Its content is the article's with the related block added: JSON escapes each
+            # character alone, so the article's encoded string is continued, not redone.
+            tail = _string(added[len(content) :])[1:]
+            members["content_html"] = members["content_html"][:-1] + tail
+        else:
+            members["content_html"] = _member("content_html", added)
+        members["date_modified"] = _member("date_modified", rfc3339(entry.updated))
     else:
-        item["content_text"] = entry.description
-    if entry.summary:
-        item["summary"] = entry.summary
-    if entry.image:
-        item["image"] = entry.image
-    item["date_published"] = rfc3339(entry.published)
-    item["date_modified"] = rfc3339(entry.updated)
-    if entry.authors:
-        item["authors"] = [{"name": a} for a in entry.authors]
-    if entry.categories:
-        item["tags"] = list(entry.categories)
-    if entry.language:
-        item["language"] = entry.language
+        item: dict[str, object] = {"id": entry.url, "url": entry.url, "title": entry.title}
+        if entry.content_html:
+            item["content_html"] = entry.content_html
+        else:
+            item["content_text"] = entry.description
+        if entry.summary:
+            item["summary"] = entry.summary
+        if entry.image:
+            item["image"] = entry.image
+        item["date_published"] = rfc3339(entry.published)
+        item["date_modified"] = rfc3339(entry.updated)
+        if entry.authors:
+            item["authors"] = [{"name": a} for a in entry.authors]
+        if entry.categories:
+            item["tags"] = list(entry.categories)
+        if entry.language:
+            item["language"] = entry.language
+        members = {k: f"{_string(k)}: {encode(v, _MEMBER_INDENT)}" for k, v in item.items()}
     if entry.related:
         # A JSON Feed extension (an underscore key): the story's other reports.
-        item["_cityfeeds"] = {
-            "related": [{"url": r.url, "source": r.source, "title": r.title} for r in entry.related]
-        }
-    return Encoded(encode(item, _ITEM_INDENT))
+        related = [{"url": r.url, "source": r.source, "title": r.title} for r in entry.related]
+        members["_cityfeeds"] = _member("_cityfeeds", {"related": related})
+    return members
+
+
+def _members(entry: Entry) -> dict[str, str]:
+    """The item's members by key, each a ``"key": value`` line, made once per entry."""
+    return entry.rendered("json-members", _build_members)
+
+
+def _item(entry: Entry) -> Encoded:
+    lines = (",\n" + _MEMBER_INDENT).join(_members(entry).values())
+    return Encoded("{\n" + _MEMBER_INDENT + lines + "\n" + _ITEM_INDENT + "}")
 
 
 def render_json(feed: PreparedFeed) -> bytes:

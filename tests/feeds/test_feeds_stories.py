@@ -72,6 +72,24 @@ def test_a_story_is_one_entry_listing_the_other_reports(store: Store, tmp_path: 
     assert "_cityfeeds" not in feed["items"][0]
 
 
+def test_a_story_in_several_feeds_names_each_source_once(store: Store, tmp_path: Path) -> None:
+    # One story entry serves every feed showing the story: its sources are named by their
+    # titles once, even when a title is another source's config name.
+    first = report(1, "mos", ROUTE_776_MOS)
+    second = report(2, "m24", ROUTE_776_M24, hours=2)
+    _store(store, first, second)
+    sources = [
+        SimpleNamespace(**{**vars(s), "title": "vm"}) if s.name == "m24" else s for s in SOURCES
+    ]
+    config = sample_config(tmp_path, sources=sources)
+    with store.snapshot():
+        assert build_feeds(config, store).ok
+    for name in ("all", "topics/electric-transport"):
+        [entry] = _atom(tmp_path, name).findall(f"{ATOM}entry")
+        [related] = entry.findall(f"{ATOM}link[@rel='related']")
+        assert related.get("title") == f"vm: {second.title}"
+
+
 def test_source_feeds_keep_one_entry_per_article(store: Store, tmp_path: Path) -> None:
     _store(store, report(1, "mos", ROUTE_776_MOS), report(2, "m24", ROUTE_776_M24, hours=2))
     _build(store, tmp_path)

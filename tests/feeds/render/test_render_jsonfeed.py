@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
+from datetime import timedelta
 
 import jsonschema
 import lxml.html
 import pytest
 from feeds_samples import BASE_URL, sample_articles
 
-from feeds.render import prepare_feed
-from feeds.render.jsonfeed import Encoded, encode, render_json
+from crawler.models import RelatedReport
+from feeds.render import EntryCache, prepare_feed
+from feeds.render.jsonfeed import JSON_FEED, Encoded, encode, render_json
 from tests.feeds.render.render_support import SCHEMA, SPEC, huge_article, render_sample
 
 
@@ -51,6 +54,33 @@ def test_encoded_members_are_placed_as_they_are() -> None:
 def test_a_whole_feed_is_laid_out_like_json_dumps() -> None:
     data = render_sample("json")
     assert data == (json.dumps(json.loads(data), ensure_ascii=False, indent=2) + "\n").encode()
+
+
+@pytest.mark.parametrize("html", ["<p>Текст статьи.</p>", ""])
+def test_a_story_item_made_from_its_articles_is_the_item_built_anew(html: str) -> None:
+    """A story entry's item starts from its article's item (changed content, date_modified,
+    related reports added); it must be the very bytes of the item encoded from scratch."""
+    article = replace(sample_articles()[0], html=html)
+    story = replace(
+        article,
+        related=[RelatedReport("https://m24.ru/news/9", "Москва 24", 'Слова & "кавычки"')],
+        story_updated=article.published + timedelta(hours=3),
+    )
+    cache = EntryCache()
+    plain = cache.get(article, "ru", 5000)
+    entry = cache.get(story, "ru", 5000)
+    assert plain is not None and entry is not None and entry.article_entry is plain
+    feeds = [prepare_feed(SPEC, [a], base_url=BASE_URL, cache=cache) for a in (article, story)]
+    rendered = [JSON_FEED.render(feed) for feed in feeds]  # the article's item made first
+    anew = replace(feeds[1], entries=(replace(entry, article_entry=None),))
+    assert rendered[1] == JSON_FEED.render(anew)
+    item = json.loads(rendered[1])["items"][0]
+    assert item["date_modified"] == "2024-03-12T14:00:00+00:00"
+    assert item["_cityfeeds"]["related"][0]["source"] == "Москва 24"
+    assert (
+        rendered[1]
+        == (json.dumps(json.loads(rendered[1]), ensure_ascii=False, indent=2) + "\n").encode()
+    )
 
 
 def test_long_bodies_are_cut_at_a_block_with_a_link_to_the_original() -> None:
