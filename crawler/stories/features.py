@@ -34,6 +34,29 @@ _PLACE_WORDS = frozenset(
     станция метро платформа район парк сквер поселение округ депо вокзал
     """.split()
 )
+# What happens to a report's object, by phase: a rink's assembly and its opening, a tree's trip
+# and its presentation are the same place and object on neighbouring days, told with different
+# verbs. The headline's phases are evidence: two headlines that each name some and share none
+# report different events (read in the headline and the lead's first sentence only — further
+# down, reports recall earlier phases).
+EVENT_PHASES: dict[str, str] = {
+    **dict.fromkeys(
+        "монтаж монтировать смонтировать строительство строить построить возвести возведение"
+        .split(),
+        "build",
+    ),
+    **dict.fromkeys("демонтаж демонтировать".split(), "dismantle"),
+    **dict.fromkeys("открытие открыть открыться заработать запуск запустить".split(), "open"),
+    **dict.fromkeys(
+        "закрытие закрыть закрыться закрытый приостановить перекрыть перекрытие".split(), "close"
+    ),
+    **dict.fromkeys(
+        "отправить отправка доставить доставка привезти отвезти перевезти перевозить прибыть"
+        .split(),
+        "deliver",
+    ),
+    **dict.fromkeys("презентация презентовать представить".split(), "present"),
+}
 _QUOTED_RE = re.compile(r"[«\"“„]([^»\"”“]{2,60})[»\"”]")
 
 
@@ -44,7 +67,8 @@ class Fingerprint:
     ``lemmas`` are the content lemmas of title, lead and the start of the text; ``numbers``
     quantities and ordinals of 10 and more («2 000-й» and «двухтысячный» are both ``2000``);
     ``head_numbers`` those of the title and the lead's first sentence; ``codes`` route and line
-    codes («т25»); ``dates`` day.month; ``places`` the names next to a place word (street,
+    codes («т25»); ``dates`` day.month; ``events`` the phases of :data:`EVENT_PHASES` the title
+    and the lead's first sentence name; ``places`` the names next to a place word (street,
     station, district...); ``names`` capitalised words and quoted names.
     """
 
@@ -55,6 +79,7 @@ class Fingerprint:
     places: frozenset[str]
     names: frozenset[str]
     head_numbers: frozenset[str] = frozenset()
+    events: frozenset[str] = frozenset()
 
     def to_json(self) -> dict[str, list[str]]:
         """A JSON-able dict (sorted lists), as stored with each story member."""
@@ -66,7 +91,7 @@ class Fingerprint:
         return cls(**{name: frozenset(data.get(name, ())) for name in _FIELDS})
 
 
-_FIELDS = ("lemmas", "numbers", "codes", "dates", "places", "names", "head_numbers")
+_FIELDS = ("lemmas", "numbers", "codes", "dates", "places", "names", "head_numbers", "events")
 #: Numbers below this are wording («два электробуса», «4-му диаметру»), not an event's identity.
 MIN_NUMBER = 10
 
@@ -84,7 +109,7 @@ def fingerprint(title: str, lead: str, text: str, lemmatizer: Lemmatizer) -> Fin
     head_text = f"{title}\n{_first_sentence(lead)}" if title else _first_sentence(lead)
     full = f"{title}\n{lead}\n{body}"
     lemmas, names, places, word_numbers = _read(full, lemmatizer)
-    _, _, _, head_words = _read(head_text, lemmatizer)
+    head_lemmas, _, _, head_words = _read(head_text, lemmatizer)
     facts = number_facts(full)
     head_facts = number_facts(head_text)
     for quoted in _QUOTED_RE.findall(full):
@@ -99,6 +124,7 @@ def fingerprint(title: str, lead: str, text: str, lemmatizer: Lemmatizer) -> Fin
         places=frozenset(places),
         names=frozenset(names - STOPWORDS),
         head_numbers=_big(head_facts.numbers | head_words),
+        events=frozenset(EVENT_PHASES[w] for w in head_lemmas if w in EVENT_PHASES),
     )
 
 

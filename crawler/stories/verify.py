@@ -70,6 +70,17 @@ def compare(a: Fingerprint, b: Fingerprint, settings: StorySettings) -> Verdict:
     for label, mine, theirs in (("dates", a.dates, b.dates), ("places", a.places, b.places)):
         if mine and theirs and not (mine & theirs):
             conflicts.append(f"{label} {_show(mine)} ≠ {_show(theirs)}")
+    # Headlines naming different phases of one object (its assembly against its opening, a
+    # tree's trip against its presentation) are neighbouring events, unless the reports share
+    # a figure or a date of one announcement (a closure's dates and its reopening).
+    if (
+        a.events
+        and b.events
+        and not (a.events & b.events)
+        and not ((a.numbers | a.codes) & (b.numbers | b.codes))
+        and not (a.dates & b.dates)
+    ):
+        conflicts.append(f"events {_show(a.events)} ≠ {_show(b.events)}")
     names = (a.names & b.names) - (a.places & b.places)
     if names:
         score += 0.03 * min(len(names), 4)
