@@ -90,6 +90,11 @@ def _lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
     return lsh.b, lsh.r
 
 
+def _keys(fingerprint: Fingerprint) -> frozenset[str]:
+    """The exact keys a member is also found by: its headline numbers and route codes."""
+    return fingerprint.head_numbers | fingerprint.codes
+
+
 class StoryIndex:
     """Story members published within the window, searchable by MinHash LSH.
 
@@ -120,6 +125,10 @@ class StoryIndex:
         self._free: list[int] = []
         self._rows_used = 0
         self._by_age: list[tuple[datetime, int]] = []  # heap of (published, article id)
+        # Members by headline number and route code: rewrites of one announcement can share
+        # too few words for LSH to offer them reliably (at a 0.1 threshold it misses about one
+        # pair in ten), but they share the route or the count their headlines name.
+        self._by_key: dict[str, set[int]] = {}
 
     def __len__(self) -> int:
         return len(self.members)
@@ -146,13 +155,22 @@ class StoryIndex:
         self._published[row] = member.published.timestamp()
         self._sources[row] = self._source_id(member.source)
         self._row_of[member.article_id] = row
+        for key in _keys(member.fingerprint):
+            self._by_key.setdefault(key, set()).add(member.article_id)
         heapq.heappush(self._by_age, (member.published, member.article_id))
 
     def remove(self, article_id: int) -> None:
         """Forget an article."""
-        if self.members.pop(article_id, None) is not None:
+        member = self.members.pop(article_id, None)
+        if member is not None:
             self._lsh.remove(article_id)
             self._free.append(self._row_of.pop(article_id))
+            for key in _keys(member.fingerprint):
+                ids = self._by_key.get(key)
+                if ids is not None:
+                    ids.discard(article_id)
+                    if not ids:
+                        del self._by_key[key]
 
     def covers(self, published: datetime) -> bool:
         """Whether every member within the window of a report published then is here."""
@@ -171,14 +189,25 @@ class StoryIndex:
                 evicted += 1
         return evicted
 
-    def candidates(self, signature: LeanMinHash, published: datetime, source: str) -> list[Member]:
-        """Members LSH offers for ``signature``: published within the window, by other sources,
-        at most ``max_candidates`` of them, the most similar by the signatures' estimate.
+    def candidates(
+        self,
+        signature: LeanMinHash,
+        published: datetime,
+        source: str,
+        fingerprint: Fingerprint | None = None,
+    ) -> list[Member]:
+        """Members LSH offers for ``signature`` (and those sharing a headline number or route
+        code with ``fingerprint``): published within the window, by other sources, at most
+        ``max_candidates`` of them, the most similar by the signatures' estimate.
 
         A story gathers *different* outlets' reports; a source's own follow-up or near-copy is
         its own article, as in its source feed.
         """
-        keys = np.fromiter(self._lsh.query(signature), dtype=np.int64)
+        found = set(self._lsh.query(signature))
+        if fingerprint is not None:
+            for key in _keys(fingerprint):
+                found.update(self._by_key.get(key, ()))
+        keys = np.fromiter(found, dtype=np.int64, count=len(found))
         if not len(keys):
             return []
         rows = np.fromiter((self._row_of[int(k)] for k in keys), dtype=np.int64, count=len(keys))
@@ -206,7 +235,7 @@ class StoryIndex:
         """Every candidate member that verifies as the same event as a new report, best first
         (highest score, then the oldest article)."""
         matches = []
-        for member in self.candidates(signature, published, source):
+        for member in self.candidates(signature, published, source, fingerprint):
             verdict = compare(fingerprint, member.fingerprint, self.settings)
             if verdict.joined:
                 matches.append(Match(member, verdict))
