@@ -30,6 +30,7 @@ from crawler.stories.index import (
     Match,
     Member,
     StoryIndex,
+    gather,
     minhash,
     signature_bytes,
     signature_from_bytes,
@@ -225,6 +226,11 @@ class StoryStore(Database):
         match = matches[0] if matches else None
         absorbed: tuple[int, ...] = ()
         evidence: tuple[str, ...]
+        moving: list[Match] = []
+        if match is not None and any(m.member.story_id != match.member.story_id for m in matches):
+            # The story sizes and member rows read here must include the batch's writes.
+            pending.flush(conn, now)
+            match, moving = self._gather(conn, matches, index.settings)
         if match is None:
             story_id = conn.execute(
                 insert(stories)
@@ -236,10 +242,8 @@ class StoryStore(Database):
             story_id = match.member.story_id
             pending.grown[story_id] = pending.grown.get(story_id, 0) + 1
             matched_id, evidence = match.member.article_id, match.verdict.evidence
-            if any(m.member.story_id != story_id for m in matches):
-                # _absorb reads story sizes and member rows: the batch's writes go first.
-                pending.flush(conn, now)
-                absorbed = self._absorb(conn, index, outside, story_id, p.article_id, matches, now)
+            if moving:
+                absorbed = self._absorb(conn, index, outside, story_id, p.article_id, moving, now)
         index.last_seq += 1
         pending.members.append(
             {
@@ -265,6 +269,39 @@ class StoryStore(Database):
             p.article_id, story_id, match is None, matched_id, evidence, absorbed
         )
 
+    def _gather(
+        self, conn: Connection, matches: Sequence[Match], settings: StorySettings
+    ) -> tuple[Match, list[Match]]:
+        """The match whose story a new report joins, and the one-report stories it also
+        verified with that move into that story (:func:`crawler.stories.index.gather`, with
+        the stories' sizes and their first articles' ``seq`` read from the store)."""
+        ids = {m.member.story_id for m in matches}
+        heads = {
+            row.id: (row.article_id, row.size)
+            for row in conn.execute(
+                select(stories.c.id, stories.c.article_id, stories.c.size).where(
+                    stories.c.id.in_(ids)
+                )
+            ).all()
+        }
+        seqs = dict(
+            conn.execute(
+                select(story_members.c.article_id, story_members.c.seq).where(
+                    story_members.c.article_id.in_([a for a, _ in heads.values()])
+                )
+            ).all()
+        )
+        known = [m for m in matches if seqs.get(heads.get(m.member.story_id, (0, 0))[0])]
+        if not known:
+            return matches[0], []
+        story, moving = gather(
+            known,
+            {k: size for k, (_, size) in heads.items()},
+            {k: seqs[a] for k, (a, _) in heads.items() if a in seqs},
+            settings,
+        )
+        return next(m for m in known if m.member.story_id == story), moving
+
     def _absorb(
         self,
         conn: Connection,
@@ -275,7 +312,8 @@ class StoryStore(Database):
         matches: Sequence[Match],
         now: datetime,
     ) -> tuple[int, ...]:
-        """Move into ``story_id`` the one-report stories that the new report also verified with.
+        """Move into ``story_id`` the one-report stories that the new report also verified with
+        and :meth:`_gather` chose.
 
         Reports arrive in any order: when the report linking two of them comes last, the
         earlier one has already started a story of its own, and a report joins one story only.

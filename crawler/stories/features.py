@@ -41,8 +41,8 @@ _PLACE_WORDS = frozenset(
 # down, reports recall earlier phases).
 EVENT_PHASES: dict[str, str] = {
     **dict.fromkeys(
-        "монтаж монтировать смонтировать строительство строить построить возвести возведение"
-        .split(),
+        "монтаж монтировать смонтировать строительство строить построить возвести "
+        "возведение".split(),
         "build",
     ),
     **dict.fromkeys("демонтаж демонтировать".split(), "dismantle"),
@@ -51,8 +51,8 @@ EVENT_PHASES: dict[str, str] = {
         "закрытие закрыть закрыться закрытый приостановить перекрыть перекрытие".split(), "close"
     ),
     **dict.fromkeys(
-        "отправить отправка доставить доставка привезти отвезти перевезти перевозить прибыть"
-        .split(),
+        "отправить отправка доставить доставка привезти отвезти перевезти перевозить "
+        "прибыть".split(),
         "deliver",
     ),
     **dict.fromkeys("презентация презентовать представить".split(), "present"),
@@ -67,9 +67,11 @@ class Fingerprint:
     ``lemmas`` are the content lemmas of title, lead and the start of the text; ``numbers``
     quantities and ordinals of 10 and more («2 000-й» and «двухтысячный» are both ``2000``);
     ``head_numbers`` those of the title and the lead's first sentence; ``codes`` route and line
-    codes («т25»); ``dates`` day.month; ``events`` the phases of :data:`EVENT_PHASES` the title
-    and the lead's first sentence name; ``places`` the names next to a place word (street,
-    station, district...); ``names`` capitalised words and quoted names.
+    codes («т25»); ``dates`` day.month; ``events`` the phases of :data:`EVENT_PHASES` the
+    title and the lead's first sentence name; ``head_counts`` their small numbers (2-9:
+    «восемь маршрутов», «8 маршрутов»), evidence for, never against; ``places`` the names next
+    to a place word (street, station, district...); ``names`` capitalised words and quoted
+    names.
     """
 
     lemmas: frozenset[str]
@@ -80,6 +82,7 @@ class Fingerprint:
     names: frozenset[str]
     head_numbers: frozenset[str] = frozenset()
     events: frozenset[str] = frozenset()
+    head_counts: frozenset[str] = frozenset()
 
     def to_json(self) -> dict[str, list[str]]:
         """A JSON-able dict (sorted lists), as stored with each story member."""
@@ -91,7 +94,17 @@ class Fingerprint:
         return cls(**{name: frozenset(data.get(name, ())) for name in _FIELDS})
 
 
-_FIELDS = ("lemmas", "numbers", "codes", "dates", "places", "names", "head_numbers", "events")
+_FIELDS = (
+    "lemmas",
+    "numbers",
+    "codes",
+    "dates",
+    "places",
+    "names",
+    "head_numbers",
+    "events",
+    "head_counts",
+)
 #: Numbers below this are wording («два электробуса», «4-му диаметру»), not an event's identity.
 MIN_NUMBER = 10
 
@@ -125,6 +138,9 @@ def fingerprint(title: str, lead: str, text: str, lemmatizer: Lemmatizer) -> Fin
         names=frozenset(names - STOPWORDS),
         head_numbers=_big(head_facts.numbers | head_words),
         events=frozenset(EVENT_PHASES[w] for w in head_lemmas if w in EVENT_PHASES),
+        head_counts=frozenset(
+            n for n in head_facts.numbers | head_words if 2 <= int(n) < MIN_NUMBER
+        ),
     )
 
 
@@ -196,7 +212,7 @@ def _read(text: str, lemmatizer: Lemmatizer) -> tuple[set[str], set[str], set[st
 def _flush_number(run: list[str], numbers: set[str]) -> None:
     if run:
         value = word_number(run)
-        # Small numbers in words («два электробуса», «первый») are wording, not identity.
-        if value is not None and value >= 10:
+        # «один», «первый» are wording; other small numbers are kept for ``head_counts``.
+        if value is not None and value >= 2:
             numbers.add(str(value))
         run.clear()

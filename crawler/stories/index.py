@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import heapq
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import ModuleType
@@ -88,6 +89,45 @@ def _lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
     """
     lsh = _datasketch().MinHashLSH(threshold=threshold, num_perm=num_perm)
     return lsh.b, lsh.r
+
+
+def gather(
+    matches: Sequence[Match],
+    sizes: Mapping[int, int],
+    heads: Mapping[int, int],
+    settings: StorySettings,
+) -> tuple[int, list[Match]]:
+    """The story a new report joins, and the one-report stories that move into it.
+
+    ``matches`` are the report's verified matches, best first (not empty); ``sizes`` and
+    ``heads`` give each of their stories' number of members and the order in which its first
+    article was seen (any increasing number: a ``seq``). The report joins its best match's
+    story, except when that is a one-report story that also verifies with a member of an
+    older story it matched: then it joins that older story (the best-scoring one; without that
+    check a report of one meeting's second subject pulled its own story into the first's).
+    Every one-report story it matched whose article was seen after the story's first article
+    moves into it. So a story's first article (its entry's GUID and link) never changes.
+    """
+    first: dict[int, Match] = {}
+    for m in matches:
+        first.setdefault(m.member.story_id, m)
+    best = matches[0]
+    story = best.member.story_id
+    if sizes.get(story) == 1:
+        for other, m in first.items():
+            if heads[other] < heads[story] and _links(best.member, m.member, settings):
+                story = other
+                break
+    moved = [
+        m
+        for other, m in first.items()
+        if other != story and sizes.get(other) == 1 and heads[other] > heads[story]
+    ]
+    return story, moved
+
+
+def _links(a: Member, b: Member, settings: StorySettings) -> bool:
+    return compare(a.fingerprint, b.fingerprint, settings).joined
 
 
 def _keys(fingerprint: Fingerprint) -> frozenset[str]:

@@ -44,6 +44,7 @@ def compare(a: Fingerprint, b: Fingerprint, settings: StorySettings) -> Verdict:
     conflicts = []
     for label, mine, theirs, bonus in (
         ("numbers", a.numbers | a.codes, b.numbers | b.codes, 0.08),
+        ("counts", a.head_counts, b.head_counts, 0.08),
         ("dates", a.dates, b.dates, 0.06),
         ("places", a.places, b.places, 0.06),
     ):
@@ -54,7 +55,9 @@ def compare(a: Fingerprint, b: Fingerprint, settings: StorySettings) -> Verdict:
     # Numbers in the headline are the event's identity (route 776, the 2000th bus); numbers
     # further down are details each outlet picks differently. So reports stay apart when their
     # headline numbers are each absent from the other report, when both name route codes and
-    # share none, or when all their numbers differ and one headline has a number.
+    # share none, or when all their numbers differ and one headline has a number — unless
+    # both headlines lead with the same small count («Восемь маршрутов...», «8 новых
+    # маршрутов...»): outlets pick different figures of one announcement further down.
     mine, theirs = a.numbers | a.codes, b.numbers | b.codes
     if (
         a.head_numbers
@@ -65,7 +68,13 @@ def compare(a: Fingerprint, b: Fingerprint, settings: StorySettings) -> Verdict:
         conflicts.append(f"numbers {_show(a.head_numbers)} ≠ {_show(b.head_numbers)}")
     elif a.codes and b.codes and not (a.codes & b.codes):
         conflicts.append(f"numbers {_show(a.codes)} ≠ {_show(b.codes)}")
-    elif mine and theirs and not (mine & theirs) and (a.head_numbers or b.head_numbers):
+    elif (
+        mine
+        and theirs
+        and not (mine & theirs)
+        and (a.head_numbers or b.head_numbers)
+        and not (a.head_counts & b.head_counts)
+    ):
         conflicts.append(f"numbers {_show(mine)} ≠ {_show(theirs)}")
     for label, mine, theirs in (("dates", a.dates, b.dates), ("places", a.places, b.places)):
         if mine and theirs and not (mine & theirs):
