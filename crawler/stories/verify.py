@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from crawler.stories.features import Fingerprint
+from crawler.stories.features import Fingerprint, stem_name
 from crawler.stories.settings import StorySettings
 
 
@@ -34,9 +34,10 @@ def compare(a: Fingerprint, b: Fingerprint, settings: StorySettings) -> Verdict:
 
     The score is the content similarity (the mean of the Jaccard index and the overlap
     coefficient of content lemmas, so a short lead inside a long text still counts) plus a
-    bonus for each shared number, date, place and name. Numbers, codes, dates and places are
-    also evidence *against*: when both reports name some and share none (route 776 against 812,
-    the 2000th bus against the 2500th, Шаболовка against Лесная), they stay apart.
+    bonus for each shared number, headline count, date, weekday, place and name. Numbers,
+    codes, dates and places are also evidence *against*: when both reports name some and share
+    none (route 776 against 812, the 2000th bus against the 2500th, Шаболовка against Лесная),
+    they stay apart; so are headlines naming different phases of one object.
     """
     similarity = (_jaccard(a.lemmas, b.lemmas) + _overlap(a.lemmas, b.lemmas)) / 2
     evidence = [f"similarity {similarity:.2f}"]
@@ -45,6 +46,7 @@ def compare(a: Fingerprint, b: Fingerprint, settings: StorySettings) -> Verdict:
     for label, mine, theirs, bonus in (
         ("numbers", a.numbers | a.codes, b.numbers | b.codes, 0.08),
         ("counts", a.head_counts, b.head_counts, 0.08),
+        ("days", a.weekdays, b.weekdays, 0.06),
         ("dates", a.dates, b.dates, 0.06),
         ("places", a.places, b.places, 0.06),
     ):
@@ -90,7 +92,7 @@ def compare(a: Fingerprint, b: Fingerprint, settings: StorySettings) -> Verdict:
         and not (a.dates & b.dates)
     ):
         conflicts.append(f"events {_show(a.events)} ≠ {_show(b.events)}")
-    names = (a.names & b.names) - (a.places & b.places)
+    names = (a.names & b.names) - {stem_name(p) for p in a.places & b.places}
     if names:
         score += 0.03 * min(len(names), 4)
         evidence.append(f"names {_show(names)}")

@@ -216,3 +216,25 @@ def test_a_one_report_best_match_gives_way_to_an_older_story_it_verifies_with() 
     assert gather([single, unrelated], {1: 2, 2: 1}, {1: 1, 2: 2}, SETTINGS) == (2, [])
     # ...and a newer one-report story moves into the best match's story.
     assert gather([older, single], {1: 2, 2: 1}, {1: 1, 2: 2}, SETTINGS) == (1, [single])
+
+
+def test_a_name_in_two_cases_and_a_shared_weekday_are_evidence() -> None:
+    # Shortened from real leads (news.mail.ru, mackva.ru in tests/fixtures/stories): one
+    # forecaster's words, «Михаил Леус» and «по словам Леуса», the same day of the week.
+    forecast = fp(
+        (
+            "",
+            "Пик похолодания в Москве ожидается в среду, в ночные часы температура воздуха "
+            "приблизится к минус 20, сообщил специалист центра погоды «Фобос» Михаил Леус.",
+        )
+    )
+    rewrite = fp(
+        (
+            "Пик похолодания до -20°C ожидается в Москве в среду",
+            "По словам Леуса, снегопад прекратится в ночь на вторник.",
+        )
+    )
+    assert "леус" in forecast.names & rewrite.names
+    verdict = compare(forecast, rewrite, SETTINGS)
+    assert "days среда" in verdict.evidence and "numbers 20" in verdict.evidence
+    assert verdict.joined
