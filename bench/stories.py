@@ -96,9 +96,10 @@ def cluster(
         sig = minhash(fp, settings.num_perm)
         matches = index.verified(fp, sig, when, str(record["outlet"]))
         story = i
-        # As StoryStore: the report joins the oldest story among its verified matches that the
-        # best match's one-report story links to, and one-report stories it also verified with
-        # move into that story (see crawler.stories.index.gather).
+        # As StoryStore (crawler.stories.index.gather): the report joins its best match's
+        # story, or an older story it matched that a one-report best match verifies with; the
+        # later one-report stories it verified with move into that story. A story's number is
+        # its first record's, so numbers order stories as first seen.
         heads = {m.member.story_id: m.member.story_id for m in matches}
         moved: list[Match] = []
         if matches:
