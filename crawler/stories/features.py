@@ -139,7 +139,7 @@ def fingerprint(title: str, lead: str, text: str, lemmatizer: Lemmatizer) -> Fin
         dates=facts.dates,
         places=frozenset(places),
         names=frozenset(stem_name(n) for n in names - STOPWORDS),
-        weekdays=frozenset(w for w in lemmas if w in WEEKDAYS),
+        weekdays=frozenset(m.lower() for m in _WEEKDAY_RE.findall(full)),
         head_numbers=_big(head_facts.numbers | head_words),
         events=frozenset(EVENT_PHASES[w] for w in head_lemmas if w in EVENT_PHASES),
         head_counts=frozenset(
@@ -149,8 +149,11 @@ def fingerprint(title: str, lead: str, text: str, lemmatizer: Lemmatizer) -> Fin
 
 
 #: Days of the week: «в среду» dates an event as «16 февраля» does (evidence for only: one
-#: report's weekday and another's date cannot be compared).
-WEEKDAYS = frozenset("понедельник вторник среда четверг пятница суббота воскресенье".split())
+#: report's weekday and another's date cannot be compared). «Среда» is read only as «среду»
+#: («в среду», «на среду»): its other forms are as often the environment («городская среда»).
+_WEEKDAY_RE = re.compile(
+    r"(?<!\w)(понедельник|вторник|среду|четверг|пятниц|суббот|воскресень)", re.IGNORECASE
+)
 
 
 @functools.lru_cache(maxsize=65536)

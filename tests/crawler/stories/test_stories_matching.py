@@ -236,5 +236,5 @@ def test_a_name_in_two_cases_and_a_shared_weekday_are_evidence() -> None:
     )
     assert "леус" in forecast.names & rewrite.names
     verdict = compare(forecast, rewrite, SETTINGS)
-    assert "days среда" in verdict.evidence and "numbers 20" in verdict.evidence
+    assert "days среду" in verdict.evidence and "numbers 20" in verdict.evidence
     assert verdict.joined
