@@ -47,7 +47,7 @@ from crawler.normalize.urls import url_identity
 from crawler.storage import Store
 from crawler.storage.schema import articles, stories, story_members
 from crawler.stories.features import Fingerprinter, fingerprint
-from crawler.stories.index import Member, StoryIndex, minhash, signature_bytes
+from crawler.stories.index import Match, Member, StoryIndex, gather, minhash, signature_bytes
 from crawler.stories.settings import StorySettings
 from crawler.topics.morph import Lemmatizer
 
@@ -95,15 +95,20 @@ def cluster(
         fp = fingerprint(str(record["title"]), str(record["lead"]), "", lemmatizer)
         sig = minhash(fp, settings.num_perm)
         matches = index.verified(fp, sig, when, str(record["outlet"]))
-        story = matches[0].member.story_id if matches else i
-        # As StoryStore._absorb: a one-report story the new report also verified with joins
-        # its story when that report came after the story's first one.
-        for m in matches[1:]:
+        story = i
+        # As StoryStore (crawler.stories.index.gather): the report joins its best match's
+        # story, or an older story it matched that a one-report best match verifies with; the
+        # later one-report stories it verified with move into that story. A story's number is
+        # its first record's, so numbers order stories as first seen.
+        heads = {m.member.story_id: m.member.story_id for m in matches}
+        moved: list[Match] = []
+        if matches:
+            story, moved = gather(matches, {k: size[k] for k in heads}, heads, settings)
+        for m in moved:
             old = m.member.story_id
-            if old != story and size.get(old) == 1 and m.member.article_id > story:
-                m.member.story_id = labels[m.member.article_id] = story
-                size[story] += 1
-                del size[old]
+            m.member.story_id = labels[m.member.article_id] = story
+            size[story] += 1
+            del size[old]
         size[story] = size.get(story, 0) + 1
         index.add(Member(i, story, str(record["outlet"]), when, fp, sig))
         labels.append(story)

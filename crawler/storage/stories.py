@@ -30,6 +30,7 @@ from crawler.stories.index import (
     Match,
     Member,
     StoryIndex,
+    gather,
     minhash,
     signature_bytes,
     signature_from_bytes,
@@ -225,6 +226,11 @@ class StoryStore(Database):
         match = matches[0] if matches else None
         absorbed: tuple[int, ...] = ()
         evidence: tuple[str, ...]
+        moving: list[Match] = []
+        if match is not None and any(m.member.story_id != match.member.story_id for m in matches):
+            # The story sizes and member rows read here must include the batch's writes.
+            pending.flush(conn, now)
+            match, moving = self._gather(conn, matches, index.settings)
         if match is None:
             story_id = conn.execute(
                 insert(stories)
@@ -236,10 +242,8 @@ class StoryStore(Database):
             story_id = match.member.story_id
             pending.grown[story_id] = pending.grown.get(story_id, 0) + 1
             matched_id, evidence = match.member.article_id, match.verdict.evidence
-            if any(m.member.story_id != story_id for m in matches):
-                # _absorb reads story sizes and member rows: the batch's writes go first.
-                pending.flush(conn, now)
-                absorbed = self._absorb(conn, index, outside, story_id, p.article_id, matches, now)
+            if moving:
+                absorbed = self._absorb(conn, index, outside, story_id, p.article_id, moving, now)
         index.last_seq += 1
         pending.members.append(
             {
@@ -265,6 +269,39 @@ class StoryStore(Database):
             p.article_id, story_id, match is None, matched_id, evidence, absorbed
         )
 
+    def _gather(
+        self, conn: Connection, matches: Sequence[Match], settings: StorySettings
+    ) -> tuple[Match, list[Match]]:
+        """The match whose story a new report joins, and the one-report stories it also
+        verified with that move into that story (:func:`crawler.stories.index.gather`, with
+        the stories' sizes and their first articles' ``seq`` read from the store)."""
+        ids = {m.member.story_id for m in matches}
+        heads = {
+            row.id: (row.article_id, row.size)
+            for row in conn.execute(
+                select(stories.c.id, stories.c.article_id, stories.c.size).where(
+                    stories.c.id.in_(ids)
+                )
+            ).all()
+        }
+        seqs = dict(
+            conn.execute(
+                select(story_members.c.article_id, story_members.c.seq).where(
+                    story_members.c.article_id.in_([a for a, _ in heads.values()])
+                )
+            ).all()
+        )
+        known = [m for m in matches if heads.get(m.member.story_id, (0, 0))[0] in seqs]
+        if not known:
+            return matches[0], []
+        story, moving = gather(
+            known,
+            {k: size for k, (_, size) in heads.items()},
+            {k: seqs[a] for k, (a, _) in heads.items() if a in seqs},
+            settings,
+        )
+        return next(m for m in known if m.member.story_id == story), moving
+
     def _absorb(
         self,
         conn: Connection,
@@ -275,7 +312,8 @@ class StoryStore(Database):
         matches: Sequence[Match],
         now: datetime,
     ) -> tuple[int, ...]:
-        """Move into ``story_id`` the one-report stories that the new report also verified with.
+        """Move into ``story_id`` the one-report stories :meth:`_gather` chose (it read their
+        sizes and ``seq`` in this transaction), given as the new report's matches in them.
 
         Reports arrive in any order: when the report linking two of them comes last, the
         earlier one has already started a story of its own, and a report joins one story only.
@@ -285,66 +323,34 @@ class StoryStore(Database):
         to the story's. Its member row gets the next ``seq``, so other processes' indexes
         catch up on the move as on any assignment.
         """
-        others: dict[int, Match] = {}
+        if not matches:
+            return ()
         for m in matches:
-            if m.member.story_id != story_id:
-                others.setdefault(m.member.story_id, m)
-        if not others:
-            return ()
-        heads = {
-            row.id: (row.article_id, row.size)
-            for row in conn.execute(
-                select(stories.c.id, stories.c.article_id, stories.c.size).where(
-                    stories.c.id.in_([story_id, *others])
-                )
-            ).all()
-        }
-        if story_id not in heads:
-            return ()
-        wanted = [heads[story_id][0], *(m.member.article_id for m in others.values())]
-        seqs = dict(
-            conn.execute(
-                select(story_members.c.article_id, story_members.c.seq).where(
-                    story_members.c.article_id.in_(wanted)
-                )
-            ).all()
-        )
-        head_seq = seqs.get(heads[story_id][0])
-        moved = []
-        for old_story, m in others.items():
-            member = m.member
-            if (
-                heads.get(old_story) != (member.article_id, 1)
-                or head_seq is None
-                or seqs.get(member.article_id, -1) < head_seq
-            ):
-                continue
             index.last_seq += 1
             conn.execute(
                 update(story_members)
-                .where(story_members.c.article_id == member.article_id)
+                .where(story_members.c.article_id == m.member.article_id)
                 .values(
                     seq=index.last_seq,
                     joined_at=now,
                     matched_id=article_id,
-                    evidence=[f"moved from story {old_story}", *m.verdict.evidence],
+                    evidence=[f"moved from story {m.member.story_id}", *m.verdict.evidence],
                 )
             )
-            conn.execute(
-                update(articles).where(articles.c.id == member.article_id).values(story_id=story_id)
-            )
-            conn.execute(delete(stories).where(stories.c.id == old_story))
-            conn.execute(
-                update(stories)
-                .where(stories.c.id == story_id)
-                .values(size=stories.c.size + 1, updated=now)
-            )
-            member.story_id = story_id  # the same object in every index holding it
+        moved = tuple(m.member.article_id for m in matches)
+        conn.execute(update(articles).where(articles.c.id.in_(moved)).values(story_id=story_id))
+        conn.execute(delete(stories).where(stories.c.id.in_([m.member.story_id for m in matches])))
+        conn.execute(
+            update(stories)
+            .where(stories.c.id == story_id)
+            .values(size=stories.c.size + len(moved), updated=now)
+        )
+        for m in matches:
+            m.member.story_id = story_id  # the same object in every index holding it
             for held in (index, *outside.values()):
-                if held.members.get(member.article_id) is not None:
-                    held.members[member.article_id].story_id = story_id
-            moved.append(member.article_id)
-        return tuple(moved)
+                if held.members.get(m.member.article_id) is not None:
+                    held.members[m.member.article_id].story_id = story_id
+        return moved
 
     def recluster_stories(
         self, *, settings: StorySettings, batch: int = 500, now: datetime | None = None

@@ -7,6 +7,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+import snowballstemmer
+
 from crawler.stories.numbers import is_number_word, number_facts, word_number
 from crawler.topics.morph import BREAK_STARTS, Lemmatizer, pieces
 
@@ -34,6 +36,29 @@ _PLACE_WORDS = frozenset(
     станция метро платформа район парк сквер поселение округ депо вокзал
     """.split()
 )
+# What happens to a report's object, by phase: a rink's assembly and its opening, a tree's trip
+# and its presentation are the same place and object on neighbouring days, told with different
+# verbs. The headline's phases are evidence: two headlines that each name some and share none
+# report different events (read in the headline and the lead's first sentence only — further
+# down, reports recall earlier phases).
+EVENT_PHASES: dict[str, str] = {
+    **dict.fromkeys(
+        "монтаж монтировать смонтировать строительство строить построить возвести "
+        "возведение".split(),
+        "build",
+    ),
+    **dict.fromkeys("демонтаж демонтировать".split(), "dismantle"),
+    **dict.fromkeys("открытие открыть открыться заработать запуск запустить".split(), "open"),
+    **dict.fromkeys(
+        "закрытие закрыть закрыться закрытый приостановить перекрыть перекрытие".split(), "close"
+    ),
+    **dict.fromkeys(
+        "отправить отправка доставить доставка привезти отвезти перевезти перевозить "
+        "прибыть".split(),
+        "deliver",
+    ),
+    **dict.fromkeys("презентация презентовать представить".split(), "present"),
+}
 _QUOTED_RE = re.compile(r"[«\"“„]([^»\"”“]{2,60})[»\"”]")
 
 
@@ -44,8 +69,11 @@ class Fingerprint:
     ``lemmas`` are the content lemmas of title, lead and the start of the text; ``numbers``
     quantities and ordinals of 10 and more («2 000-й» and «двухтысячный» are both ``2000``);
     ``head_numbers`` those of the title and the lead's first sentence; ``codes`` route and line
-    codes («т25»); ``dates`` day.month; ``places`` the names next to a place word (street,
-    station, district...); ``names`` capitalised words and quoted names.
+    codes («т25»); ``dates`` day.month; ``events`` the phases of :data:`EVENT_PHASES` the
+    title and the lead's first sentence name; ``head_counts`` their small numbers (2-9:
+    «восемь маршрутов», «8 маршрутов»), evidence for, never against; ``places`` the names next
+    to a place word (street, station, district...); ``names`` capitalised words and quoted
+    names (Snowball stems, see :func:`stem_name`); ``weekdays`` the days of the week named.
     """
 
     lemmas: frozenset[str]
@@ -55,6 +83,9 @@ class Fingerprint:
     places: frozenset[str]
     names: frozenset[str]
     head_numbers: frozenset[str] = frozenset()
+    events: frozenset[str] = frozenset()
+    head_counts: frozenset[str] = frozenset()
+    weekdays: frozenset[str] = frozenset()
 
     def to_json(self) -> dict[str, list[str]]:
         """A JSON-able dict (sorted lists), as stored with each story member."""
@@ -66,7 +97,17 @@ class Fingerprint:
         return cls(**{name: frozenset(data.get(name, ())) for name in _FIELDS})
 
 
-_FIELDS = ("lemmas", "numbers", "codes", "dates", "places", "names", "head_numbers")
+_FIELDS = (
+    "lemmas",
+    "numbers",
+    "codes",
+    "dates",
+    "places",
+    "names",
+    "head_numbers",
+    "events",
+    "head_counts",
+)
 #: Numbers below this are wording («два электробуса», «4-му диаметру»), not an event's identity.
 MIN_NUMBER = 10
 
@@ -84,7 +125,7 @@ def fingerprint(title: str, lead: str, text: str, lemmatizer: Lemmatizer) -> Fin
     head_text = f"{title}\n{_first_sentence(lead)}" if title else _first_sentence(lead)
     full = f"{title}\n{lead}\n{body}"
     lemmas, names, places, word_numbers = _read(full, lemmatizer)
-    _, _, _, head_words = _read(head_text, lemmatizer)
+    head_lemmas, _, _, head_words = _read(head_text, lemmatizer)
     facts = number_facts(full)
     head_facts = number_facts(head_text)
     for quoted in _QUOTED_RE.findall(full):
@@ -97,9 +138,32 @@ def fingerprint(title: str, lead: str, text: str, lemmatizer: Lemmatizer) -> Fin
         codes=facts.codes,
         dates=facts.dates,
         places=frozenset(places),
-        names=frozenset(names - STOPWORDS),
+        names=frozenset(stem_name(n) for n in names - STOPWORDS),
+        weekdays=frozenset(m.lower() for m in _WEEKDAY_RE.findall(full)),
         head_numbers=_big(head_facts.numbers | head_words),
+        events=frozenset(EVENT_PHASES[w] for w in head_lemmas if w in EVENT_PHASES),
+        head_counts=frozenset(
+            n for n in head_facts.numbers | head_words if 2 <= int(n) < MIN_NUMBER
+        ),
     )
+
+
+#: Days of the week: «в среду» dates an event as «16 февраля» does (evidence for only: one
+#: report's weekday and another's date cannot be compared). «Среда» is read only as «среду»
+#: («в среду», «на среду»): its other forms are as often the environment («городская среда»).
+_WEEKDAY_RE = re.compile(
+    r"(?<!\w)(понедельник|вторник|среду|четверг|пятниц|суббот|воскресень)", re.IGNORECASE
+)
+
+
+@functools.lru_cache(maxsize=65536)
+def stem_name(word: str) -> str:
+    """A name's Snowball stem: pymorphy3 guesses unknown surnames and places by their endings,
+    so one name in two cases can give two lemmas («Леус», «Леуса»; «Фобос», «фобосой»)."""
+    return _STEMMER.stemWord(word)
+
+
+_STEMMER = snowballstemmer.stemmer("russian")
 
 
 def _big(numbers: set[str] | frozenset[str]) -> frozenset[str]:
@@ -170,7 +234,7 @@ def _read(text: str, lemmatizer: Lemmatizer) -> tuple[set[str], set[str], set[st
 def _flush_number(run: list[str], numbers: set[str]) -> None:
     if run:
         value = word_number(run)
-        # Small numbers in words («два электробуса», «первый») are wording, not identity.
-        if value is not None and value >= 10:
+        # «один», «первый» are wording; other small numbers are kept for ``head_counts``.
+        if value is not None and value >= 2:
             numbers.add(str(value))
         run.clear()

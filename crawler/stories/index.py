@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import heapq
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import ModuleType
@@ -62,6 +63,50 @@ class Match:
     verdict: Verdict
 
 
+def gather(
+    matches: Sequence[Match],
+    sizes: Mapping[int, int],
+    heads: Mapping[int, int],
+    settings: StorySettings,
+) -> tuple[int, list[Match]]:
+    """The story a new report joins, and the one-report stories that move into it.
+
+    ``matches`` are the report's verified matches, best first (not empty); ``sizes`` and
+    ``heads`` give each of their stories' number of members and the order in which its first
+    article was seen (any increasing number: a ``seq``). The report joins its best match's
+    story, except when that is a one-report story that also verifies with a member of an
+    older story it matched: then it joins that older story (the best-scoring one; without that
+    check a report of one meeting's second subject pulled its own story into the first's).
+    Every one-report story it matched whose article was seen after the story's first article
+    moves into it. So a story's first article (its entry's GUID and link) never changes.
+    """
+    first: dict[int, Match] = {}
+    for m in matches:
+        first.setdefault(m.member.story_id, m)
+    best = matches[0]
+    story = best.member.story_id
+    if sizes.get(story) == 1:
+        for other, m in first.items():
+            if heads[other] < heads[story] and _links(best.member, m.member, settings):
+                story = other
+                break
+    moved = [
+        m
+        for other, m in first.items()
+        if other != story and sizes.get(other) == 1 and heads[other] > heads[story]
+    ]
+    return story, moved
+
+
+def _links(a: Member, b: Member, settings: StorySettings) -> bool:
+    return compare(a.fingerprint, b.fingerprint, settings).joined
+
+
+def _keys(fingerprint: Fingerprint) -> frozenset[str]:
+    """The exact keys a member is also found by: its headline numbers and route codes."""
+    return fingerprint.head_numbers | fingerprint.codes
+
+
 class StoryIndex:
     """Story members published within the window, searchable by MinHash LSH.
 
@@ -92,6 +137,10 @@ class StoryIndex:
         self._free: list[int] = []
         self._rows_used = 0
         self._by_age: list[tuple[datetime, int]] = []  # heap of (published, article id)
+        # Members by headline number and route code: rewrites of one announcement can share
+        # too few words for LSH to offer them reliably (at a 0.1 threshold it misses about one
+        # pair in ten), but they share the route or the count their headlines name.
+        self._by_key: dict[str, set[int]] = {}
 
     def __len__(self) -> int:
         return len(self.members)
@@ -120,13 +169,22 @@ class StoryIndex:
         self._published[row] = member.published.timestamp()
         self._sources[row] = self._source_id(member.source)
         self._row_of[member.article_id] = row
+        for key in _keys(member.fingerprint):
+            self._by_key.setdefault(key, set()).add(member.article_id)
         heapq.heappush(self._by_age, (member.published, member.article_id))
 
     def remove(self, article_id: int) -> None:
         """Forget an article."""
-        if self.members.pop(article_id, None) is not None:
+        member = self.members.pop(article_id, None)
+        if member is not None:
             self._lsh.remove(article_id)
             self._free.append(self._row_of.pop(article_id))
+            for key in _keys(member.fingerprint):
+                ids = self._by_key.get(key)
+                if ids is not None:
+                    ids.discard(article_id)
+                    if not ids:
+                        del self._by_key[key]
 
     def covers(self, published: datetime) -> bool:
         """Whether every member within the window of a report published then is here."""
@@ -145,16 +203,27 @@ class StoryIndex:
                 evicted += 1
         return evicted
 
-    def candidates(self, signature: Signature, published: datetime, source: str) -> list[Member]:
-        """Members LSH offers for ``signature``: published within the window, by other sources,
-        at most ``max_candidates`` of them, the most similar by the signatures' estimate.
+    def candidates(
+        self,
+        signature: Signature,
+        published: datetime,
+        source: str,
+        fingerprint: Fingerprint | None = None,
+    ) -> list[Member]:
+        """Members LSH offers for ``signature`` (and those sharing a headline number or route
+        code with ``fingerprint``): published within the window, by other sources, at most
+        ``max_candidates`` of them, the most similar by the signatures' estimate.
 
         A story gathers *different* outlets' reports; a source's own follow-up or near-copy is
         its own article, as in its source feed.
         """
         import numpy as np
 
-        keys = np.fromiter(self._lsh.query(signature), dtype=np.int64)
+        found = set(self._lsh.query(signature))
+        if fingerprint is not None:
+            for key in _keys(fingerprint):
+                found.update(self._by_key.get(key, ()))
+        keys = np.fromiter(sorted(found), dtype=np.int64, count=len(found))
         if not len(keys):
             return []
         rows = np.fromiter((self._row_of[int(k)] for k in keys), dtype=np.int64, count=len(keys))
@@ -182,7 +251,7 @@ class StoryIndex:
         """Every candidate member that verifies as the same event as a new report, best first
         (highest score, then the oldest article)."""
         matches = []
-        for member in self.candidates(signature, published, source):
+        for member in self.candidates(signature, published, source, fingerprint):
             verdict = compare(fingerprint, member.fingerprint, self.settings)
             if verdict.joined:
                 matches.append(Match(member, verdict))

@@ -29,10 +29,12 @@ _MONTH_RE = (
     r"(январ[ьяе]|феврал[ьяе]|марта?|марте|апрел[ьяе]|ма[йяе]|июн[ьяе]|июл[ьяе]|августа?|"
     r"августе|сентябр[ьяе]|октябр[ьяе]|ноябр[ьяе]|декабр[ьяе])"
 )
+# A minus sign after a space is a sign («до -20°C», as «минус 20», is 20); after a word or a
+# number it is a hyphen («МЦД-2», «10-15»), and what follows is no number of its own.
 # A digit run with thousands groups («2 000», «2 570»), a decimal part and an optional
 # ordinal or case ending («2000-й», «70-летие» stays 70), then an optional multiplier word.
 _NUMBER_RE = re.compile(
-    r"(?<![\w.,:/-])(\d{1,3}(?:[ \u00a0\u202f]\d{3})+|\d+)(?:[.,](\d+))?"
+    r"(?<![\w.,:/])(?<![\w.,:/]-)(\d{1,3}(?:[ \u00a0\u202f]\d{3})+|\d+)(?:[.,](\d+))?"
     r"(?:[-‐‑–]?(?:[а-яё]{1,3})\b)?"
     r"(?:[ \u00a0]*(тыс|млн|млрд|миллион\w*|миллиард\w*|тысяч\w*)\.?)?",
     re.IGNORECASE,

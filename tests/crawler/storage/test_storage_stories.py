@@ -7,7 +7,17 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
-from stories_samples import ROUTE_776_M24, ROUTE_776_MOS, ROUTE_812, T0, report
+from stories_samples import (
+    EIGHT_ROUTES_AFISHA,
+    EIGHT_ROUTES_RAMBLER,
+    EIGHT_ROUTES_RAMBLER_2,
+    EIGHT_ROUTES_SMI,
+    ROUTE_776_M24,
+    ROUTE_776_MOS,
+    ROUTE_812,
+    T0,
+    report,
+)
 
 from crawler.models import Article
 from crawler.storage import Store
@@ -248,3 +258,26 @@ def test_a_move_within_one_batch_sees_the_batchs_own_writes(store: Store) -> Non
     assert [m.source for m in story.members] == ["riamo", "r360", "dzen"]
     with store.engine.connect() as conn:
         assert conn.execute(select(stories.c.size).where(stories.c.id == riamo)).scalar() == 3
+
+
+def test_a_report_joins_the_older_story_its_one_report_best_match_verifies_with(
+    store: Store,
+) -> None:
+    # Four outlets' figures of one announcement: the first two stay apart (18 districts
+    # against 248 routes), the third joins the first, and the fourth matches the second best
+    # (a one-report story) and the first story: it joins the first, and the second moves in.
+    smi, rambler = stored(
+        store, bare(1, "smi", EIGHT_ROUTES_SMI), bare(2, "rambler", EIGHT_ROUTES_RAMBLER)
+    )
+    [third] = stored(store, bare(3, "rambler", EIGHT_ROUTES_RAMBLER_2))
+    assert smi != rambler and third == smi
+    results = store.upsert_articles([bare(4, "afisha", EIGHT_ROUTES_AFISHA)], now=T0)
+    [done] = store.assign_stories(
+        [(results[0].article_id, bare(4, "afisha", EIGHT_ROUTES_AFISHA))], settings=SETTINGS, now=T0
+    )
+    assert done.story_id == smi and len(done.absorbed) == 1
+    [story] = store.recent_stories(since=T0 - timedelta(days=1), min_size=2)
+    assert story.members[0].source == "smi"  # the entry stays
+    assert len(story.members) == 4
+    with store.engine.connect() as conn:
+        assert conn.execute(select(stories.c.id).where(stories.c.id == rambler)).first() is None

@@ -11,6 +11,9 @@ from stories_samples import (
     BUS_2000_MOS,
     BUS_2000_VM,
     BUS_2500,
+    EIGHT_ROUTES_RAMBLER,
+    EIGHT_ROUTES_RAMBLER_2,
+    EIGHT_ROUTES_SMI,
     ROUTE_776_M24,
     ROUTE_776_MOS,
     ROUTE_812,
@@ -20,10 +23,18 @@ from stories_samples import (
 )
 
 from crawler.stories.features import Fingerprint, fingerprint
-from crawler.stories.index import Member, StoryIndex, minhash, signature_bytes, signature_from_bytes
+from crawler.stories.index import (
+    Match,
+    Member,
+    StoryIndex,
+    gather,
+    minhash,
+    signature_bytes,
+    signature_from_bytes,
+)
 from crawler.stories.settings import StorySettings
 from crawler.stories.sketch import LSH, Signature, lsh_params
-from crawler.stories.verify import compare
+from crawler.stories.verify import Verdict, compare
 from crawler.topics.morph import Lemmatizer
 
 LEMMATIZER = Lemmatizer()
@@ -171,3 +182,107 @@ def test_lsh_offers_what_datasketchs_lsh_offers() -> None:
         plain = MinHash(num_perm=128, seed=1, scheme="affine32")
         plain.update_batch(tokens)
         assert ours.query(Signature.of(tokens, 128, 1)) == sorted(theirs.query(plain))
+
+
+# Shortened from real leads (news.mail.ru, m24.ru; gazeta.ru, news.mail.ru in
+# tests/fixtures/stories): one object, neighbouring days, another phase of it.
+RINK_ASSEMBLY = (
+    "",
+    "Работы по монтажу ГУМ-катка на Красной площади начались в Москве, сообщили ТАСС в "
+    "пресс-службе катка.",
+)
+RINK_OPENING = (
+    "ГУМ-Каток на Красной площади начнет работать 1 декабря",
+    "На Красной площади Москвы 1 декабря откроется ГУМ-Каток. Он будет работать до 1 марта.",
+)
+TREE_TRIP = (
+    "Главную новогоднюю елку страны отправили из Рузы в Кремль",
+    "Главную новогоднюю елку России отправили из Рузы в Московской области в Кремль.",
+)
+TREE_PRESENTATION = (
+    "",
+    "Презентация главной новогодней елки страны в Кремле состоится 23 декабря, дизайн-проект "
+    "оформления ели в этом году — «Морозный узор».",
+)
+
+
+@pytest.mark.parametrize(
+    ("first", "second"), [(RINK_ASSEMBLY, RINK_OPENING), (TREE_TRIP, TREE_PRESENTATION)]
+)
+def test_headlines_naming_other_phases_of_one_object_stay_apart(
+    first: tuple[str, str], second: tuple[str, str]
+) -> None:
+    verdict = compare(fp(first), fp(second), SETTINGS)
+    assert not verdict.joined
+    assert any(e.startswith("apart: events") for e in verdict.evidence)
+
+
+def test_other_phases_sharing_a_date_are_one_announcement() -> None:
+    # A closure and the reopening it announces: the shared date outweighs the wording.
+    closed = fp(("Участок Калининской линии закроют 9 января", "Станции закроют на ремонт."))
+    reopened = fp(("Участок Калининской линии откроют 12 января", "Ремонт начнется 9 января."))
+    assert closed.events == {"close"} and reopened.events == {"open"}
+    assert not any(
+        e.startswith("apart: events") for e in compare(closed, reopened, SETTINGS).evidence
+    )
+
+
+def test_a_shared_headline_count_lifts_the_veto_of_one_headline_number() -> None:
+    # «Восемь маршрутов» and «8 новых маршрутов» lead both headlines; one names 18 districts,
+    # the other 248 routes in all: figures of one announcement, not two events.
+    verdict = compare(fp(EIGHT_ROUTES_RAMBLER), fp(EIGHT_ROUTES_RAMBLER_2), SETTINGS)
+    assert verdict.joined and "counts 8" in verdict.evidence
+    # Without the shared count the headline number still keeps them apart.
+    assert not compare(fp(EIGHT_ROUTES_SMI), fp(EIGHT_ROUTES_RAMBLER), SETTINGS).joined
+
+
+def test_the_index_offers_members_sharing_a_headline_number_whatever_lsh_says() -> None:
+    index = StoryIndex(SETTINGS)
+    first = fp(ROUTE_776_MOS)
+    index.add(Member(1, 10, "mos", T0, first, minhash(first, SETTINGS.num_perm)))
+    unrelated = fp(("Маршрут 776 продлят", "Изменения вступят в силу в марте."))
+    empty = minhash(Fingerprint(*(frozenset() for _ in range(7))), SETTINGS.num_perm)
+    assert [m.article_id for m in index.candidates(empty, T0, "m24", unrelated)] == [1]
+    assert index.candidates(empty, T0, "m24") == []
+    index.remove(1)
+    assert index.candidates(empty, T0, "m24", unrelated) == []
+
+
+def _match(article_id: int, story_id: int, pair: tuple[str, str], score: float) -> Match:
+    f = fp(pair)
+    member = Member(article_id, story_id, f"s{article_id}", T0, f, minhash(f, SETTINGS.num_perm))
+    return Match(member, Verdict(True, score, ()))
+
+
+def test_a_one_report_best_match_gives_way_to_an_older_story_it_verifies_with() -> None:
+    single = _match(2, 2, EIGHT_ROUTES_RAMBLER, 0.7)
+    older = _match(3, 1, EIGHT_ROUTES_RAMBLER_2, 0.4)
+    story, moved = gather([single, older], {1: 2, 2: 1}, {1: 1, 2: 2}, SETTINGS)
+    assert story == 1 and moved == [single]
+    # An older story the one-report story does not verify with is not joined...
+    unrelated = _match(3, 1, RINK_OPENING, 0.4)
+    assert gather([single, unrelated], {1: 2, 2: 1}, {1: 1, 2: 2}, SETTINGS) == (2, [])
+    # ...and a newer one-report story moves into the best match's story.
+    assert gather([older, single], {1: 2, 2: 1}, {1: 1, 2: 2}, SETTINGS) == (1, [single])
+
+
+def test_a_name_in_two_cases_and_a_shared_weekday_are_evidence() -> None:
+    # Shortened from real leads (news.mail.ru, mackva.ru in tests/fixtures/stories): one
+    # forecaster's words, «Михаил Леус» and «по словам Леуса», the same day of the week.
+    forecast = fp(
+        (
+            "",
+            "Пик похолодания в Москве ожидается в среду, в ночные часы температура воздуха "
+            "приблизится к минус 20, сообщил специалист центра погоды «Фобос» Михаил Леус.",
+        )
+    )
+    rewrite = fp(
+        (
+            "Пик похолодания до -20°C ожидается в Москве в среду",
+            "По словам Леуса, снегопад прекратится в ночь на вторник.",
+        )
+    )
+    assert "леус" in forecast.names & rewrite.names
+    verdict = compare(forecast, rewrite, SETTINGS)
+    assert "days среду" in verdict.evidence and "numbers 20" in verdict.evidence
+    assert verdict.joined

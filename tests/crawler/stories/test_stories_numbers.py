@@ -42,3 +42,9 @@ def test_dates_years_and_codes_are_kept_apart_from_quantities() -> None:
 )
 def test_number_words(lemmas: list[str], value: int | None) -> None:
     assert word_number(lemmas) == value
+
+
+def test_a_minus_after_a_space_is_a_sign_and_after_a_word_a_hyphen() -> None:
+    assert number_facts("Пик похолодания до -20°C ожидается в среду").numbers == {"20"}
+    assert number_facts("температура приблизится к минус 20").numbers == {"20"}
+    assert not number_facts("участок МЦД-2 и 10-15 человек").numbers - {"10"}
