@@ -20,6 +20,10 @@ FUNCTION_IMPORTS: dict[tuple[str, str], str] = {
     ("crawler/extraction/__init__.py", "crawler.extraction.core"): (
         "lxml and trafilatura load on the first extraction, not on importing the package"
     ),
+    ("crawler/stories/index.py", "crawler.stories"): (
+        "the MinHash sketches and numpy load where stories are assigned, not in every process"
+        " that opens the store"
+    ),
     ("crawler/workpool.py", "crawler.extraction.core"): (
         "warms a pool worker up: the import is the point (side effect)"
     ),
