@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import html as htmllib
+import json
 import logging
 import re
 from dataclasses import dataclass
@@ -438,6 +439,64 @@ def heuristic(doc: Element, base_url: str, index: ClassIndex) -> Body | None:
     if body is None or len(body.text) < (MIN_NAMED_CHARS if named else MIN_BODY_CHARS):
         return None
     return body
+
+
+# Article HTML kept as a JSON string in a script (a React/Next.js or Vue app's hydration state:
+# ``"contentHtml":"\u003cp\u003e..."``): the page's markup shows no text until the app runs.
+# Scripts are only searched when one of these markers is in them, and only strings of at least
+# _SCRIPT_HTML_MIN characters are decoded.
+_SCRIPT_HTML_MARK = re.compile(r"\\u003c[pP][\s>\\]|<[pP][\s>]|<\\?/[pP]>")
+_SCRIPT_HTML_MIN = 200
+_JSON_STRING = re.compile(r'"((?:[^"\\]|\\.){' + str(_SCRIPT_HTML_MIN) + r',})"')
+_SCRIPT_PARSER = etree.HTMLParser(
+    encoding="utf-8", remove_comments=True, remove_pis=True, collect_ids=False
+)
+
+
+def _script_html_strings(code: str, depth: int = 0) -> list[str]:
+    """JSON string values in ``code`` that hold HTML with paragraphs (one nesting level more:
+    a Next.js flight chunk is a string of JSON whose values are strings again)."""
+    found: list[str] = []
+    for match in _JSON_STRING.finditer(code):
+        raw = match.group(1)
+        if _SCRIPT_HTML_MARK.search(raw) is None:
+            continue
+        try:
+            value = json.loads('"' + raw + '"')
+        except ValueError:
+            continue
+        if value.lstrip().startswith("<"):
+            if value.count("<p") >= 2:
+                found.append(value)
+        elif depth == 0:
+            found.extend(_script_html_strings(value, 1))
+    return found
+
+
+def from_scripts(doc: Element, base_url: str) -> Body | None:
+    """The longest article body among HTML strings in the page's scripts (JSON-LD excluded)."""
+    best: Body | None = None
+    for script in doc.iter("script"):
+        code = script.text
+        if (
+            not code
+            or len(code) < _SCRIPT_HTML_MIN
+            or "ld+json" in (script.get("type") or "").lower()
+            or _SCRIPT_HTML_MARK.search(code) is None
+        ):
+            continue
+        for value in _script_html_strings(code):
+            wrapped = "<html><body><article>" + value + "</article></body></html>"
+            try:
+                fragment = etree.fromstring(wrapped.encode("utf-8"), parser=_SCRIPT_PARSER)
+            except (etree.ParserError, etree.XMLSyntaxError, ValueError):
+                continue
+            if fragment is None:
+                continue
+            found = heuristic(fragment, base_url, ClassIndex(fragment))
+            if found is not None and (best is None or len(found.text) > len(best.text)):
+                best = Body(found.text, found.html, "script")
+    return best
 
 
 def generic(html_bytes: bytes, base_url: str) -> tuple[Body | None, object | None]:

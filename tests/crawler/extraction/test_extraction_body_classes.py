@@ -163,3 +163,27 @@ def test_articlebody_with_boxes_the_body_leaves_out_is_not_a_truncated_page() ->
     data = extract_article(html, URL, now=NOW)
     assert data.provenance["text"] == "heuristic"
     assert "стенограммы" not in (data.text or "")
+
+
+def test_body_kept_as_html_in_a_hydration_script_is_found() -> None:
+    """An app page whose markup is an empty shell: the text is a JSON string in its state."""
+    import json
+
+    story = paragraphs(STORY)
+    caption = "<div class='caption'><p>Трамвай на Чистых прудах. Фото: Мосгортранс</p></div>"
+    state = {"detail": {"title": "Трамваи", "contentHtml": caption + story}}
+    # JSON in a script escapes "<" as \u003c (React, Next.js) so the HTML cannot close it.
+    raw = json.dumps(state, ensure_ascii=False).replace("<", "\\u003c")
+    shell = (
+        "<html><head><title>Трамваи вышли на маршрут</title></head><body>"
+        "<div id='root'><h1>Трамваи вышли на маршрут</h1><p>Загрузка…</p></div>"
+        f"<script>window.__STATE__ = window.__STATE__ || []; window.__STATE__.push({raw});</script>"
+        "</body></html>"
+    )
+    data = extract_article(shell, URL, now=NOW, use_generic=False)
+    assert data.provenance["text"] == "script"
+    assert data.text == "\n\n".join(STORY)
+    # A Next.js flight chunk: the same state, as a string of JSON inside a string.
+    flight = json.dumps([1, json.dumps(state, ensure_ascii=False)], ensure_ascii=False)
+    nested = shell.replace(f"window.__STATE__.push({raw})", f"self.__next_f.push({flight})")
+    assert extract_article(nested, URL, now=NOW).text == "\n\n".join(STORY)
