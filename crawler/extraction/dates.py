@@ -7,6 +7,9 @@ import re
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+import lxml.html
+
+from crawler.extraction import xpaths
 from crawler.normalize.dates import parse_date
 
 logger = logging.getLogger(__name__)
@@ -41,7 +44,11 @@ def htmldate_day(html: bytes, url: str, *, now: datetime, tz: str) -> datetime |
     local_now = now.astimezone(ZoneInfo(tz)).replace(tzinfo=None)
     try:
         found = find_date(
-            html, url=url, original_date=True, extensive_search=True, max_date=local_now
+            _without_comments(html),
+            url=url,
+            original_date=True,
+            extensive_search=True,
+            max_date=local_now,
         )
     except Exception:  # a third-party parser on hostile markup: a miss, never a crash
         logger.debug("htmldate failed on %s", url, exc_info=True)
@@ -52,6 +59,34 @@ def htmldate_day(html: bytes, url: str, *, now: datetime, tz: str) -> datetime |
     if dt is None or not page_shows_day(f"{url} {html.decode('utf-8', 'replace')}", dt):
         return None
     return dt
+
+
+_HTML_PARSER = lxml.html.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True)
+
+
+def _without_comments(html: bytes) -> lxml.html.HtmlElement:
+    """The page as htmldate's tree, without readers' comment sections.
+
+    htmldate prunes only blocks named exactly ``comments``; a recipe or news page with a
+    ``comment-box`` per reader otherwise gives a comment's date as the article's. A block that
+    holds the headline is never a comment section, whatever its name.
+    """
+    tree = lxml.html.document_fromstring(html, parser=_HTML_PARSER)
+    headline_blocks = {anc for h in tree.iter("h1") for anc in h.iterancestors()}
+    doomed = []
+    for el in tree.iter(*xpaths.COMMENT_BLOCK_TAGS):
+        cls, ident = el.get("class"), el.get("id")
+        if (
+            (cls or ident)
+            and el not in headline_blocks
+            and xpaths.COMMENTS_CLASS.search(f"{cls or ''} {ident or ''}")
+        ):
+            doomed.append(el)
+    for el in doomed:
+        parent = el.getparent()
+        if parent is not None:
+            parent.remove(el)
+    return tree
 
 
 def page_shows_day(source: str, dt: datetime) -> bool:

@@ -59,6 +59,16 @@ BOILERPLATE_CLASS = re.compile(
     r"popular|player|disclaimer|^(?:hidden|hide)$|video|gallery|slideshow|bild|image|photo|"
     r"picture|media|access-wall|registration-wall|regwall"
 )
+# A comment section or one comment (``comment-list``, ``kb-recipe-comment-box``, ``disqus``), on a
+# block element only: ``<a class="comments">`` is a link to them, often with the story's date, and
+# ``comments-date`` or ``comments-count`` are the story's own metadata.
+COMMENT_BLOCK_TAGS = frozenset({"div", "section", "aside", "article", "footer", "ol", "ul", "li"})
+COMMENTS_CLASS = re.compile(
+    r"(?:^|[\s_-])(?:comments?|kommentare?|commentaires?|комментари[йи])(?:$|\s|[-_](?:list|box|"
+    r"section|area|wrap\w*|container|thread|body|content|item|block|widget|holder|\d+)\b)|"
+    r"commentlist|disqus",
+    re.IGNORECASE,
+)
 BYLINE_CLASS = re.compile(r"byline|author|autor|avtor")
 RUBRIC_CLASS = re.compile(r"rubric")
 BOILERPLATE_ROLES = frozenset({"navigation", "complementary", "banner", "contentinfo"})
