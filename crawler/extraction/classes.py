@@ -18,10 +18,12 @@ def _token_kinds(token: str) -> int:
     ``class id`` string is the union of its tokens; tokens (``container``, ``row``, ``title``)
     repeat across sites far more than whole class strings do."""
     kinds = 0
-    if xpaths.BODY_CLASS.search(token):
-        kinds |= _BODY
     if xpaths.BOILERPLATE_CLASS.search(token):
         kinds |= _BOILERPLATE
+    elif xpaths.BODY_CLASS.search(token):
+        # A token naming both is a part of the body, not the body: ``article-content__ad-group``,
+        # ``article-content__sign-in-group``, ``article-body-image``.
+        kinds |= _BODY
     if xpaths.BYLINE_CLASS.search(token):
         kinds |= _BYLINE
     if xpaths.RUBRIC_CLASS.search(token):

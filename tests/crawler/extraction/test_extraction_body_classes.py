@@ -187,3 +187,19 @@ def test_body_kept_as_html_in_a_hydration_script_is_found() -> None:
     flight = json.dumps([1, json.dumps(state, ensure_ascii=False)], ensure_ascii=False)
     nested = shell.replace(f"window.__STATE__.push({raw})", f"self.__next_f.push({flight})")
     assert extract_article(nested, URL, now=NOW).text == "\n\n".join(STORY)
+
+
+def test_a_part_of_the_body_named_as_a_box_is_not_body_text() -> None:
+    # BEM names: "article-content__sign-in-group" is a box inside the body, not the body.
+    box = (
+        "<div class='article-content__sign-in-group'><ul><li>Access articles from across the "
+        "country with one account.</li><li>Enjoy additional articles per month.</li></ul>"
+        "<p>Get email updates from your favourite authors and join the conversation.</p></div>"
+    )
+    html = (
+        "<html><body><h1>Трамваи вышли на маршрут</h1><div class='article-content'>"
+        f"{paragraphs(STORY[:3])}{box}{paragraphs(STORY[3:])}</div></body></html>"
+    )
+    text = extract_article(html, URL, now=NOW).text or ""
+    assert "account" not in text and "email" not in text
+    assert text == "\n\n".join(STORY)
