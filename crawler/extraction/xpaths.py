@@ -54,7 +54,7 @@ BOILERPLATE_CLASS = re.compile(
     r"comments|breadcrumb|caption|credit|rubric|byline|author|meta[-_]info|toolbar|sidebar|"
     r"popup|modal|glavnoe|main-news|incut|visually[-_]hidden|sr[-_]only|"
     r"tagbox|popover|comment[-_]?form|(?:^|[\s_-])comments?(?:$|[\s_-])|"
-    r"(?:^|[\s_-])(?:ads?|tags|widget|nav|menu|date|time)(?:$|[\s_-])|(?:^|\s)tag(?:$|\s)|"
+    r"(?:^|[\s_-])(?:ads?|tags|widget|nav|menu|date|time|footer)(?:$|[\s_-])|(?:^|\s)tag(?:$|\s)|"
     r"tweet|instagram-media|tiktok-embed|sign[-_]?in|info[-_]?box|fact[-_]?box|expandable-box|"
     r"popular|player|disclaimer|^(?:hidden|hide)$|video|gallery|slideshow|bild|image|photo|"
     r"picture|media|access-wall|registration-wall|regwall"

@@ -203,3 +203,18 @@ def test_a_part_of_the_body_named_as_a_box_is_not_body_text() -> None:
     text = extract_article(html, URL, now=NOW).text or ""
     assert "account" not in text and "email" not in text
     assert text == "\n\n".join(STORY)
+
+
+def test_footer_named_by_class_or_id_is_not_body_text() -> None:
+    # No named container: the body is guessed as <body>, and the site footer is a <div>.
+    footer = (
+        "<div id='footer'><div class='footer_meta'><p>Der Verlag ist Mitglied der "
+        "Arbeitsgemeinschaft Internationale Medienhilfe in Berlin.</p><p>Die veröffentlichten "
+        "Texte spiegeln die Meinungen der jeweiligen Autoren wieder.</p></div></div>"
+    )
+    html = (
+        f"<html><body><div class='wrapper'><h1>Трамваи</h1>{paragraphs(STORY)}</div>{footer}"
+        "</body></html>"
+    )
+    text = extract_article(html, URL, now=NOW).text or ""
+    assert "Verlag" not in text and "Meinungen" not in text and STORY[-1] in text
