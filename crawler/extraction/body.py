@@ -33,7 +33,10 @@ _BOILERPLATE_LINE = re.compile(
     r"^\s*(?:читайте\s+также|читать\s+также|смотрите\s+также|читайте\s+нас|читайте\s+наш|"
     r"подписывайтесь|подпишитесь|ранее\s+сообщалось\s*:|read\s+(?:more|also)|see\s+also|"
     r"lesen\s+sie\s+(?:auch|mehr)|mehr\s+zum\s+thema|auch\s+interessant|related\s*:|"
-    r"advertisement|anzeige|реклама)\b",
+    r"advertisement|anzeige|реклама|"
+    # "Read more/also" in more languages (Polish, Dutch, Italian, Portuguese, Spanish, Zulu).
+    r"czytaj\s+(?:więcej|też|także|również)|lees\s+(?:ook|meer)|leggi\s+anche|"
+    r"leia\s+(?:também|mais)|lea\s+también|funda\s+(?:olunye|futhi))\b",
     re.IGNORECASE,
 )
 # Short lines that are page furniture whatever container they sit in: photo and agency credits,
@@ -46,7 +49,7 @@ _FURNITURE_START = re.compile(
     r"|(?:stand|aktualisiert|updated|обновлено|published|publiziert|veröffentlicht|"
     r"uppdaterad|publicerad|oppdatert|publisert|opdateret|publiceret)\s*:?\s*(?:am\s+|on\s+)?\d"
     r"|(?:heute|gestern|today|yesterday|сегодня|вчера)\s*,?\s*\d{1,2}[:.]\d\d\b"
-    r"|with\s+files\s+from\b|mit\s+agenturmaterial|this\s+is\s+a\s+breaking\s+news\s+story"
+    r"|with\s+files\s+from\b|mit\s+agenturmaterial|this\s+is\s+a\s+breaking\s+news?\s+story"
     r"|(?:dieses\s+thema\s+im\s+programm|über\s+dieses\s+thema\s+berichtete)\b"
     r"|sign\s+(?:up|in)\b|subscribe\b|create\s+an\s+account|got\s+a\s+story|"
     r"for\s+more\s+stories|follow\s+(?:us|[\w.]+\s+on)\b|support\s+(?:local\s+)?journalism|"

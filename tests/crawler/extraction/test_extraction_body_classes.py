@@ -218,3 +218,18 @@ def test_footer_named_by_class_or_id_is_not_body_text() -> None:
     )
     text = extract_article(html, URL, now=NOW).text or ""
     assert "Verlag" not in text and "Meinungen" not in text and STORY[-1] in text
+
+
+def test_read_more_lines_in_more_languages() -> None:
+    for line in (
+        "Czytaj więcej",
+        "Czytaj też: Niemcy zaostrzają kontrole na granicach",
+        "Lees ook: Nieuwe tram rijdt vanaf maandag",
+        "Leggi anche: il nuovo tram",
+        "Leia também: metrô ganha nova linha",
+        "FUNDA OLUNYE UDABA LAPHA | Kuboshwe abahlanu besolwa",
+        "This is a breaking new story - more to follow",
+    ):
+        assert is_furniture(line), line
+    # The same words inside a sentence are text.
+    assert not is_furniture("Mieszkańcy czytaj: pasażerowie narzekają na opóźnienia tramwajów.")
