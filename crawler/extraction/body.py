@@ -36,7 +36,9 @@ _BOILERPLATE_LINE = re.compile(
     r"advertisement|anzeige|реклама|"
     # "Read more/also" in more languages (Polish, Dutch, Italian, Portuguese, Spanish, Zulu).
     r"czytaj\s+(?:więcej|też|także|również)|lees\s+(?:ook|meer)|leggi\s+anche|"
-    r"leia\s+(?:também|mais)|lea\s+también|funda\s+(?:olunye|futhi))\b",
+    r"leia\s+(?:também|mais)|lea\s+también|funda\s+(?:olunye|futhi)|"
+    # A line linking another story: "Zum Artikel: Tarifrunde im ÖPNV".
+    r"zum\s+artikel(?=\s*:))\b",
     re.IGNORECASE,
 )
 # Short lines that are page furniture whatever container they sit in: photo and agency credits,
@@ -60,11 +62,16 @@ _FURNITURE_START = re.compile(
 )
 # Anywhere in a short line (plain substrings of the lower-cased line: a regex search per
 # paragraph cost more than the rest of the paragraph's handling).
-_FURNITURE_WORDS = (
-    "copyright", "©", "all rights reserved", "alle rechte vorbehalten", "все права защищены",
-    "版权所有", "externen inhalt", "externer inhalt", "ich bin damit einverstanden",
+_CONSENT_WORDS = (
+    "externen inhalt", "externer inhalt", "ich bin damit einverstanden",
     "ein klick für den datenschutz", "personenbezogene daten können", "third-party content",
-    "third party content", "contributed to this report", "affiliate commission",
+    "third party content", "empfohlener redaktioneller inhalt",
+)  # fmt: skip
+_CONSENT_LINE = 600
+_FURNITURE_WORDS = (
+    *_CONSENT_WORDS,
+    "copyright", "©", "all rights reserved", "alle rechte vorbehalten", "все права защищены",
+    "版权所有", "contributed to this report", "affiliate commission",
     "may earn us a commission", "may earn a commission",
     # Donation pitches and comment rules (phrases a story's own sentence rarely uses).
     "unterstützen sie uns", "community guidelines", "comment policy",
@@ -263,7 +270,9 @@ def is_furniture(text: str) -> bool:
     if _BOILERPLATE_LINE.match(text):
         return True
     if len(text) >= _SHORT_LINE:
-        return False
+        # Consent placeholders of embeds run longer than other furniture ("An dieser Stelle
+        # finden Sie einen ... externen Inhalt ..."): their phrases, up to a few sentences.
+        return len(text) < _CONSENT_LINE and any(w in text.lower() for w in _CONSENT_WORDS)
     if _FURNITURE_START.match(text):
         return True
     lowered = text.lower()

@@ -233,3 +233,18 @@ def test_read_more_lines_in_more_languages() -> None:
         assert is_furniture(line), line
     # The same words inside a sentence are text.
     assert not is_furniture("Mieszkańcy czytaj: pasażerowie narzekają na opóźnienia tramwajów.")
+
+
+def test_long_consent_placeholders_and_links_to_other_stories() -> None:
+    consent = (
+        "An dieser Stelle finden Sie einen von unseren Redakteuren ausgewählten, externen "
+        "Inhalt, der den Artikel für Sie mit zusätzlichen Informationen anreichert. Sie können "
+        "sich hier den externen Inhalt mit einem Klick anzeigen lassen oder wieder ausblenden."
+    )
+    assert len(consent) > 200 and is_furniture(consent)
+    assert is_furniture("Empfohlener redaktioneller Inhalt")
+    assert is_furniture("Zum Artikel: Tarifrunde im ÖPNV: Das wird verhandelt")
+    assert not is_furniture("Zum Artikel des Grundgesetzes äußerte sich der Minister nicht.")
+    # A long paragraph of the story that mentions external content is text.
+    story = "Der externe Inhalt der Studie " + "wurde von Forschern ausführlich geprüft. " * 20
+    assert not is_furniture(story)
