@@ -459,7 +459,8 @@ def heuristic(doc: Element, base_url: str, index: ClassIndex) -> Body | None:
 # _SCRIPT_HTML_MIN characters are decoded.
 _SCRIPT_HTML_MARK = re.compile(r"\\u003c[pP][\s>\\]|<[pP][\s>]|<\\?/[pP]>")
 _SCRIPT_HTML_MIN = 200
-_JSON_STRING = re.compile(r'"((?:[^"\\]|\\.){' + str(_SCRIPT_HTML_MIN) + r',})"')
+# Unrolled (a run of plain characters, then escape + run): ~10x faster than (?:[^"\\]|\\.)*.
+_JSON_STRING = re.compile(r'"([^"\\]*(?:\\.[^"\\]*)*)"')
 _SCRIPT_PARSER = etree.HTMLParser(
     encoding="utf-8", remove_comments=True, remove_pis=True, collect_ids=False
 )
@@ -471,7 +472,7 @@ def _script_html_strings(code: str, depth: int = 0) -> list[str]:
     found: list[str] = []
     for match in _JSON_STRING.finditer(code):
         raw = match.group(1)
-        if _SCRIPT_HTML_MARK.search(raw) is None:
+        if len(raw) < _SCRIPT_HTML_MIN or _SCRIPT_HTML_MARK.search(raw) is None:
             continue
         try:
             value = json.loads('"' + raw + '"')
