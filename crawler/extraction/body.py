@@ -507,7 +507,10 @@ def from_scripts(doc: Element, base_url: str) -> Body | None:
             if fragment is None:
                 continue
             found = heuristic(fragment, base_url, ClassIndex(fragment))
-            if found is not None and (best is None or len(found.text) > len(best.text)):
+            # A story, not a banner or a template with a line or two of markup.
+            if found is None or len(found.text) < MIN_BODY_CHARS:
+                continue
+            if best is None or len(found.text) > len(best.text):
                 best = Body(found.text, found.html, "script")
     return best
 

@@ -187,6 +187,15 @@ def test_body_kept_as_html_in_a_hydration_script_is_found() -> None:
     flight = json.dumps([1, json.dumps(state, ensure_ascii=False)], ensure_ascii=False)
     nested = shell.replace(f"window.__STATE__.push({raw})", f"self.__next_f.push({flight})")
     assert extract_article(nested, URL, now=NOW).text == "\n\n".join(STORY)
+    # A consent banner's template in a script is no story.
+    style = " style='margin:0;padding:4px 8px;font-size:14px;line-height:1.4;color:#333'"
+    notice = f"<p{style}>Мы используем cookies для удобства.</p>"
+    notice += f"<p{style}>Продолжая, вы соглашаетесь с правилами сайта."
+    notice += f"</p><p{style}>Настроить их можно в своём браузере в любой момент."
+    banner = json.dumps({"html": notice + "</p>"}, ensure_ascii=False).replace("<", "\\u003c")
+    only_banner = shell.replace(raw, banner)
+    data = extract_article(only_banner, URL, now=NOW, use_generic=False)
+    assert data.provenance.get("text") != "script" and "cookies" not in (data.text or "")
 
 
 def test_a_part_of_the_body_named_as_a_box_is_not_body_text() -> None:
