@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import lxml.html
+from lxml import etree
 
 from crawler.extraction import xpaths
 from crawler.normalize.dates import parse_date
@@ -31,20 +32,23 @@ _MONTH_STEMS = (
 )
 
 
-def htmldate_day(html: bytes, url: str, *, now: datetime, tz: str) -> datetime | None:
+def htmldate_day(
+    html: bytes, url: str, *, now: datetime, tz: str, has_comments: bool = False
+) -> datetime | None:
     """The page's original publication day according to htmldate, as local midnight in ``tz``.
 
     htmldate reads markup and text patterns this package does not (comments, script data,
     archive-style headers, dates in many languages); ``original_date=True`` asks for the first
     publication rather than the last change. ``max_date`` is the injected clock, so the answer is
-    never after ``now`` and does not depend on the machine's calendar.
+    never after ``now`` and does not depend on the machine's calendar. ``has_comments``: the
+    page has readers' comment sections, which htmldate is given the page without.
     """
     from htmldate import find_date  # deferred: ~0.1 s to import, and few pages get here
 
     local_now = now.astimezone(ZoneInfo(tz)).replace(tzinfo=None)
     try:
         found = find_date(
-            _without_comments(html),
+            _without_comments(html) if has_comments else html,
             url=url,
             original_date=True,
             extensive_search=True,
@@ -72,21 +76,28 @@ def _without_comments(html: bytes) -> lxml.html.HtmlElement:
     holds the headline is never a comment section, whatever its name.
     """
     tree = lxml.html.document_fromstring(html, parser=_HTML_PARSER)
-    headline_blocks = {anc for h in tree.iter("h1") for anc in h.iterancestors()}
-    doomed = []
-    for el in tree.iter(*xpaths.COMMENT_BLOCK_TAGS):
-        cls, ident = el.get("class"), el.get("id")
-        if (
-            (cls or ident)
-            and el not in headline_blocks
-            and xpaths.COMMENTS_CLASS.search(f"{cls or ''} {ident or ''}")
-        ):
-            doomed.append(el)
-    for el in doomed:
+    for el in comment_blocks(tree):
         parent = el.getparent()
         if parent is not None:
             parent.remove(el)
     return tree
+
+
+def comment_blocks(doc: etree._Element) -> list[etree._Element]:
+    """Readers' comment sections and comments of a page: block elements named so (class or id)
+    that do not hold the headline (a page or article wrapper named ``has-comments`` is none)."""
+    found = []
+    headline_blocks: set[etree._Element] | None = None
+    for el in xpaths.COMMENT_CANDIDATES(doc):
+        if el.tag not in xpaths.COMMENT_BLOCK_TAGS:
+            continue
+        if not xpaths.COMMENTS_CLASS.search(f"{el.get('class') or ''} {el.get('id') or ''}"):
+            continue
+        if headline_blocks is None:
+            headline_blocks = {anc for h in doc.iter("h1") for anc in h.iterancestors()}
+        if el not in headline_blocks:
+            found.append(el)
+    return found
 
 
 def page_shows_day(source: str, dt: datetime) -> bool:
