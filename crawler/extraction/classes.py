@@ -74,6 +74,12 @@ def is_teaser_card(el: etree._Element) -> bool:
     return False
 
 
+@lru_cache(maxsize=8192)
+def names_comments(key: str) -> bool:
+    """Whether a ``class id`` string names comments (memoized: pages repeat their classes)."""
+    return xpaths.COMMENTS_CLASS.search(key) is not None
+
+
 def _in_comments(el: etree._Element, headline_blocks: set[etree._Element]) -> bool:
     """Whether ``el`` sits in a comment section (a block named so that does not hold the
     headline: a page or an article wrapper named ``comments-open`` is not one)."""
@@ -81,7 +87,7 @@ def _in_comments(el: etree._Element, headline_blocks: set[etree._Element]) -> bo
         if anc in headline_blocks:
             return False
         cls, ident = anc.get("class"), anc.get("id")
-        if (cls or ident) and xpaths.COMMENTS_CLASS.search(f"{cls or ''} {ident or ''}"):
+        if (cls or ident) and names_comments(f"{cls or ''} {ident or ''}"):
             return True
     return False
 

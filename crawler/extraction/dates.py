@@ -11,6 +11,7 @@ import lxml.html
 from lxml import etree
 
 from crawler.extraction import xpaths
+from crawler.extraction.classes import names_comments
 from crawler.normalize.dates import parse_date
 
 logger = logging.getLogger(__name__)
@@ -88,10 +89,9 @@ def comment_blocks(doc: etree._Element) -> list[etree._Element]:
     that do not hold the headline (a page or article wrapper named ``has-comments`` is none)."""
     found = []
     headline_blocks: set[etree._Element] | None = None
-    for el in xpaths.COMMENT_CANDIDATES(doc):
-        if el.tag not in xpaths.COMMENT_BLOCK_TAGS:
-            continue
-        if not xpaths.COMMENTS_CLASS.search(f"{el.get('class') or ''} {el.get('id') or ''}"):
+    for el in doc.iter(*xpaths.COMMENT_BLOCK_TAGS):
+        cls, ident = el.get("class"), el.get("id")
+        if not (cls or ident) or not names_comments(f"{cls or ''} {ident or ''}"):
             continue
         if headline_blocks is None:
             headline_blocks = {anc for h in doc.iter("h1") for anc in h.iterancestors()}

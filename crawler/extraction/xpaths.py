@@ -69,12 +69,6 @@ COMMENTS_CLASS = re.compile(
     r"commentlist|disqus",
     re.IGNORECASE,
 )
-# Elements whose class or id may name comments (COMMENTS_CLASS decides), found in C.
-COMMENT_CANDIDATES = _x(
-    "//*[contains(concat(@class, ' ', @id), 'omment') or contains(concat(@class, ' ', @id), "
-    "'OMMENT') or contains(concat(@class, ' ', @id), 'isqus') or "
-    "contains(concat(@class, ' ', @id), 'оммент')]"
-)
 BYLINE_CLASS = re.compile(r"byline|author|autor|avtor")
 RUBRIC_CLASS = re.compile(r"rubric")
 BOILERPLATE_ROLES = frozenset({"navigation", "complementary", "banner", "contentinfo"})
