@@ -17,6 +17,7 @@ LAYERS = (
     "meta",
     "time",
     "heuristic",
+    "script",
     "text",
     "url",
     "htmldate",
@@ -49,8 +50,10 @@ def extract_article(
     ``provenance`` names the layer of every field found: ``selector``, ``jsonld``, ``opengraph``
     (og:*, article:*, twitter:*), ``meta`` (other meta tags, ``<link>``, ``<html lang>``,
     ``itemprop``), ``time`` (``<time datetime>``), ``heuristic`` (own main-text finder),
-    ``text`` (visible text: headline, byline, dates near the title), ``url`` (date in the URL, or
-    the URL itself as canonical) and ``generic`` (trafilatura).
+    ``script`` (the article's HTML kept as a string in a script, an app's hydration state, when
+    the markup shows too little), ``text`` (visible text: headline, byline, dates near the
+    title), ``url`` (date in the URL, or the URL itself as canonical), ``htmldate`` (htmldate's
+    date search) and ``generic`` (trafilatura).
     """
     from crawler.extraction.core import extract  # keeps package import light for callers
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import html as htmllib
+import json
 import logging
 import re
 from dataclasses import dataclass
@@ -32,7 +33,12 @@ _BOILERPLATE_LINE = re.compile(
     r"^\s*(?:читайте\s+также|читать\s+также|смотрите\s+также|читайте\s+нас|читайте\s+наш|"
     r"подписывайтесь|подпишитесь|ранее\s+сообщалось\s*:|read\s+(?:more|also)|see\s+also|"
     r"lesen\s+sie\s+(?:auch|mehr)|mehr\s+zum\s+thema|auch\s+interessant|related\s*:|"
-    r"advertisement|anzeige|реклама)\b",
+    r"advertisement|anzeige|реклама|"
+    # "Read more/also" in more languages (Polish, Dutch, Italian, Portuguese, Spanish, Zulu).
+    r"czytaj\s+(?:więcej|też|także|również)|lees\s+(?:ook|meer)|leggi\s+anche|"
+    r"leia\s+(?:também|mais)|lea\s+también|funda\s+(?:olunye|futhi)|"
+    # A line linking another story: "Zum Artikel: Tarifrunde im ÖPNV".
+    r"zum\s+artikel(?=\s*:))\b",
     re.IGNORECASE,
 )
 # Short lines that are page furniture whatever container they sit in: photo and agency credits,
@@ -45,7 +51,7 @@ _FURNITURE_START = re.compile(
     r"|(?:stand|aktualisiert|updated|обновлено|published|publiziert|veröffentlicht|"
     r"uppdaterad|publicerad|oppdatert|publisert|opdateret|publiceret)\s*:?\s*(?:am\s+|on\s+)?\d"
     r"|(?:heute|gestern|today|yesterday|сегодня|вчера)\s*,?\s*\d{1,2}[:.]\d\d\b"
-    r"|with\s+files\s+from\b|mit\s+agenturmaterial|this\s+is\s+a\s+breaking\s+news\s+story"
+    r"|with\s+files\s+from\b|mit\s+agenturmaterial|this\s+is\s+a\s+breaking\s+news?\s+story"
     r"|(?:dieses\s+thema\s+im\s+programm|über\s+dieses\s+thema\s+berichtete)\b"
     r"|sign\s+(?:up|in)\b|subscribe\b|create\s+an\s+account|got\s+a\s+story|"
     r"for\s+more\s+stories|follow\s+(?:us|[\w.]+\s+on)\b|support\s+(?:local\s+)?journalism|"
@@ -56,11 +62,16 @@ _FURNITURE_START = re.compile(
 )
 # Anywhere in a short line (plain substrings of the lower-cased line: a regex search per
 # paragraph cost more than the rest of the paragraph's handling).
-_FURNITURE_WORDS = (
-    "copyright", "©", "all rights reserved", "alle rechte vorbehalten", "все права защищены",
-    "版权所有", "externen inhalt", "externer inhalt", "ich bin damit einverstanden",
+_CONSENT_WORDS = (
+    "externen inhalt", "externer inhalt", "ich bin damit einverstanden",
     "ein klick für den datenschutz", "personenbezogene daten können", "third-party content",
-    "third party content", "contributed to this report", "affiliate commission",
+    "third party content", "empfohlener redaktioneller inhalt",
+)  # fmt: skip
+_CONSENT_LINE = 600
+_FURNITURE_WORDS = (
+    *_CONSENT_WORDS,
+    "copyright", "©", "all rights reserved", "alle rechte vorbehalten", "все права защищены",
+    "版权所有", "contributed to this report", "affiliate commission",
     "may earn us a commission", "may earn a commission",
     # Donation pitches and comment rules (phrases a story's own sentence rarely uses).
     "unterstützen sie uns", "community guidelines", "comment policy",
@@ -259,7 +270,9 @@ def is_furniture(text: str) -> bool:
     if _BOILERPLATE_LINE.match(text):
         return True
     if len(text) >= _SHORT_LINE:
-        return False
+        # Consent placeholders of embeds run longer than other furniture ("An dieser Stelle
+        # finden Sie einen ... externen Inhalt ..."): their phrases, up to a few sentences.
+        return len(text) < _CONSENT_LINE and any(w in text.lower() for w in _CONSENT_WORDS)
     if _FURNITURE_START.match(text):
         return True
     lowered = text.lower()
@@ -438,6 +451,68 @@ def heuristic(doc: Element, base_url: str, index: ClassIndex) -> Body | None:
     if body is None or len(body.text) < (MIN_NAMED_CHARS if named else MIN_BODY_CHARS):
         return None
     return body
+
+
+# Article HTML kept as a JSON string in a script (a React/Next.js or Vue app's hydration state:
+# ``"contentHtml":"\u003cp\u003e..."``): the page's markup shows no text until the app runs.
+# Scripts are only searched when one of these markers is in them, and only strings of at least
+# _SCRIPT_HTML_MIN characters are decoded.
+_SCRIPT_HTML_MARK = re.compile(r"\\u003c[pP][\s>\\]|<[pP][\s>]|<\\?/[pP]>")
+_SCRIPT_HTML_MIN = 200
+# Unrolled (a run of plain characters, then escape + run): ~10x faster than (?:[^"\\]|\\.)*.
+_JSON_STRING = re.compile(r'"([^"\\]*(?:\\.[^"\\]*)*)"')
+_SCRIPT_PARSER = etree.HTMLParser(
+    encoding="utf-8", remove_comments=True, remove_pis=True, collect_ids=False
+)
+
+
+def _script_html_strings(code: str, depth: int = 0) -> list[str]:
+    """JSON string values in ``code`` that hold HTML with paragraphs (one nesting level more:
+    a Next.js flight chunk is a string of JSON whose values are strings again)."""
+    found: list[str] = []
+    for match in _JSON_STRING.finditer(code):
+        raw = match.group(1)
+        if len(raw) < _SCRIPT_HTML_MIN or _SCRIPT_HTML_MARK.search(raw) is None:
+            continue
+        try:
+            value = json.loads('"' + raw + '"')
+        except ValueError:
+            continue
+        if value.lstrip().startswith("<"):
+            if value.count("<p") >= 2:
+                found.append(value)
+        elif depth == 0:
+            found.extend(_script_html_strings(value, 1))
+    return found
+
+
+def from_scripts(doc: Element, base_url: str) -> Body | None:
+    """The longest article body among HTML strings in the page's scripts (JSON-LD excluded)."""
+    best: Body | None = None
+    for script in doc.iter("script"):
+        code = script.text
+        if (
+            not code
+            or len(code) < _SCRIPT_HTML_MIN
+            or "ld+json" in (script.get("type") or "").lower()
+            or _SCRIPT_HTML_MARK.search(code) is None
+        ):
+            continue
+        for value in _script_html_strings(code):
+            wrapped = "<html><body><article>" + value + "</article></body></html>"
+            try:
+                fragment = etree.fromstring(wrapped.encode("utf-8"), parser=_SCRIPT_PARSER)
+            except (etree.ParserError, etree.XMLSyntaxError, ValueError):
+                continue
+            if fragment is None:
+                continue
+            found = heuristic(fragment, base_url, ClassIndex(fragment))
+            # A story, not a banner or a template with a line or two of markup.
+            if found is None or len(found.text) < MIN_BODY_CHARS:
+                continue
+            if best is None or len(found.text) > len(best.text):
+                best = Body(found.text, found.html, "script")
+    return best
 
 
 def generic(html_bytes: bytes, base_url: str) -> tuple[Body | None, object | None]:

@@ -18,10 +18,12 @@ def _token_kinds(token: str) -> int:
     ``class id`` string is the union of its tokens; tokens (``container``, ``row``, ``title``)
     repeat across sites far more than whole class strings do."""
     kinds = 0
-    if xpaths.BODY_CLASS.search(token):
-        kinds |= _BODY
     if xpaths.BOILERPLATE_CLASS.search(token):
         kinds |= _BOILERPLATE
+    elif xpaths.BODY_CLASS.search(token):
+        # A token naming both is a part of the body, not the body: ``article-content__ad-group``,
+        # ``article-content__sign-in-group``, ``article-body-image``.
+        kinds |= _BODY
     if xpaths.BYLINE_CLASS.search(token):
         kinds |= _BYLINE
     if xpaths.RUBRIC_CLASS.search(token):
@@ -72,6 +74,24 @@ def is_teaser_card(el: etree._Element) -> bool:
     return False
 
 
+@lru_cache(maxsize=8192)
+def names_comments(key: str) -> bool:
+    """Whether a ``class id`` string names comments (memoized: pages repeat their classes)."""
+    return xpaths.COMMENTS_CLASS.search(key) is not None
+
+
+def _in_comments(el: etree._Element, headline_blocks: set[etree._Element]) -> bool:
+    """Whether ``el`` sits in a comment section (a block named so that does not hold the
+    headline: a page or an article wrapper named ``comments-open`` is not one)."""
+    for anc in el.iterancestors(*xpaths.COMMENT_BLOCK_TAGS):
+        if anc in headline_blocks:
+            return False
+        cls, ident = anc.get("class"), anc.get("id")
+        if (cls or ident) and names_comments(f"{cls or ''} {ident or ''}"):
+            return True
+    return False
+
+
 class ClassIndex:
     """Elements of a page grouped by what their ``class``/``id``/role say they are.
 
@@ -95,6 +115,13 @@ class ClassIndex:
                 self.times.append(el)
             else:
                 self.undated_times.append(el)
+        if self.times or self.undated_times:
+            # Readers' comments are dated too: their <time>s are never the article's.
+            headline_blocks = {anc for h in self.headings for anc in h.iterancestors()}
+            self.times = [t for t in self.times if not _in_comments(t, headline_blocks)]
+            self.undated_times = [
+                t for t in self.undated_times if not _in_comments(t, headline_blocks)
+            ]
         for el in xpaths.ITEMPROP_ELEMENTS(doc):
             prop = el.get("itemprop")
             if prop:

@@ -7,6 +7,11 @@ import re
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+import lxml.html
+from lxml import etree
+
+from crawler.extraction import xpaths
+from crawler.extraction.classes import names_comments
 from crawler.normalize.dates import parse_date
 
 logger = logging.getLogger(__name__)
@@ -28,20 +33,27 @@ _MONTH_STEMS = (
 )
 
 
-def htmldate_day(html: bytes, url: str, *, now: datetime, tz: str) -> datetime | None:
+def htmldate_day(
+    html: bytes, url: str, *, now: datetime, tz: str, has_comments: bool = False
+) -> datetime | None:
     """The page's original publication day according to htmldate, as local midnight in ``tz``.
 
     htmldate reads markup and text patterns this package does not (comments, script data,
     archive-style headers, dates in many languages); ``original_date=True`` asks for the first
     publication rather than the last change. ``max_date`` is the injected clock, so the answer is
-    never after ``now`` and does not depend on the machine's calendar.
+    never after ``now`` and does not depend on the machine's calendar. ``has_comments``: the
+    page has readers' comment sections, which htmldate is given the page without.
     """
     from htmldate import find_date  # deferred: ~0.1 s to import, and few pages get here
 
     local_now = now.astimezone(ZoneInfo(tz)).replace(tzinfo=None)
     try:
         found = find_date(
-            html, url=url, original_date=True, extensive_search=True, max_date=local_now
+            _without_comments(html) if has_comments else html,
+            url=url,
+            original_date=True,
+            extensive_search=True,
+            max_date=local_now,
         )
     except Exception:  # a third-party parser on hostile markup: a miss, never a crash
         logger.debug("htmldate failed on %s", url, exc_info=True)
@@ -52,6 +64,40 @@ def htmldate_day(html: bytes, url: str, *, now: datetime, tz: str) -> datetime |
     if dt is None or not page_shows_day(f"{url} {html.decode('utf-8', 'replace')}", dt):
         return None
     return dt
+
+
+_HTML_PARSER = lxml.html.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True)
+
+
+def _without_comments(html: bytes) -> lxml.html.HtmlElement:
+    """The page as htmldate's tree, without readers' comment sections.
+
+    htmldate prunes only blocks named exactly ``comments``; a recipe or news page with a
+    ``comment-box`` per reader otherwise gives a comment's date as the article's. A block that
+    holds the headline is never a comment section, whatever its name.
+    """
+    tree = lxml.html.document_fromstring(html, parser=_HTML_PARSER)
+    for el in comment_blocks(tree):
+        parent = el.getparent()
+        if parent is not None:
+            parent.remove(el)
+    return tree
+
+
+def comment_blocks(doc: etree._Element) -> list[etree._Element]:
+    """Readers' comment sections and comments of a page: block elements named so (class or id)
+    that do not hold the headline (a page or article wrapper named ``has-comments`` is none)."""
+    found = []
+    headline_blocks: set[etree._Element] | None = None
+    for el in doc.iter(*xpaths.COMMENT_BLOCK_TAGS):
+        cls, ident = el.get("class"), el.get("id")
+        if not (cls or ident) or not names_comments(f"{cls or ''} {ident or ''}"):
+            continue
+        if headline_blocks is None:
+            headline_blocks = {anc for h in doc.iter("h1") for anc in h.iterancestors()}
+        if el not in headline_blocks:
+            found.append(el)
+    return found
 
 
 def page_shows_day(source: str, dt: datetime) -> bool:

@@ -62,7 +62,13 @@ class PageDates(PageLayers):
     def published(self) -> tuple[datetime | None, str | None]:
         value, layer, candidates = self._published_evidence()
         if layer != "selector" and (value is None or self._ambiguous_date(value, layer)):
-            found = page_dates.htmldate_day(self.html_bytes, self.url, now=self.now, tz=self.tz)
+            found = page_dates.htmldate_day(
+                self.html_bytes,
+                self.url,
+                now=self.now,
+                tz=self.tz,
+                has_comments=bool(page_dates.comment_blocks(self.doc)),
+            )
             if found is not None and found.year >= _DATE_FLOOR:
                 if value is None or found.date() != value.date():
                     value, layer = found, "htmldate"

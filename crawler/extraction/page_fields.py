@@ -238,6 +238,11 @@ class PageFields(PageDates):
             return found
         if found is not None and not self.use_generic:
             return found
+        # An app page whose markup holds no text may carry the article's HTML as a string in its
+        # hydration state; searched only here, where the own heuristic came up short.
+        scripted = body_mod.from_scripts(self.doc, self.url)
+        if scripted is not None and (found is None or len(scripted.text) > len(found.text)):
+            found = scripted
         # The generic extractor runs even with use_generic=False when nothing else found a body.
         generic_body, _gdoc = self.generic()
         if generic_body is not None and (found is None or len(generic_body.text) > len(found.text)):

@@ -54,10 +54,20 @@ BOILERPLATE_CLASS = re.compile(
     r"comments|breadcrumb|caption|credit|rubric|byline|author|meta[-_]info|toolbar|sidebar|"
     r"popup|modal|glavnoe|main-news|incut|visually[-_]hidden|sr[-_]only|"
     r"tagbox|popover|comment[-_]?form|(?:^|[\s_-])comments?(?:$|[\s_-])|"
-    r"(?:^|[\s_-])(?:ads?|tags|widget|nav|menu|date|time)(?:$|[\s_-])|(?:^|\s)tag(?:$|\s)|"
+    r"(?:^|[\s_-])(?:ads?|tags|widget|nav|menu|date|time|footer)(?:$|[\s_-])|(?:^|\s)tag(?:$|\s)|"
     r"tweet|instagram-media|tiktok-embed|sign[-_]?in|info[-_]?box|fact[-_]?box|expandable-box|"
     r"popular|player|disclaimer|^(?:hidden|hide)$|video|gallery|slideshow|bild|image|photo|"
     r"picture|media|access-wall|registration-wall|regwall"
+)
+# A comment section or one comment (``comment-list``, ``kb-recipe-comment-box``, ``disqus``), on a
+# block element only: ``<a class="comments">`` is a link to them, often with the story's date, and
+# ``comments-date`` or ``comments-count`` are the story's own metadata.
+COMMENT_BLOCK_TAGS = frozenset({"div", "section", "aside", "article", "footer", "ol", "ul", "li"})
+COMMENTS_CLASS = re.compile(
+    r"(?:^|[\s_-])(?:comments?|kommentare?|commentaires?|комментари[йи])(?:$|\s|[-_](?:list|box|"
+    r"section|area|wrap\w*|container|thread|body|content|item|block|widget|holder|\d+)\b)|"
+    r"commentlist|disqus",
+    re.IGNORECASE,
 )
 BYLINE_CLASS = re.compile(r"byline|author|autor|avtor")
 RUBRIC_CLASS = re.compile(r"rubric")

@@ -163,3 +163,97 @@ def test_articlebody_with_boxes_the_body_leaves_out_is_not_a_truncated_page() ->
     data = extract_article(html, URL, now=NOW)
     assert data.provenance["text"] == "heuristic"
     assert "стенограммы" not in (data.text or "")
+
+
+def test_body_kept_as_html_in_a_hydration_script_is_found() -> None:
+    """An app page whose markup is an empty shell: the text is a JSON string in its state."""
+    import json
+
+    story = paragraphs(STORY)
+    caption = "<div class='caption'><p>Трамвай на Чистых прудах. Фото: Мосгортранс</p></div>"
+    state = {"detail": {"title": "Трамваи", "contentHtml": caption + story}}
+    # JSON in a script escapes "<" as \u003c (React, Next.js) so the HTML cannot close it.
+    raw = json.dumps(state, ensure_ascii=False).replace("<", "\\u003c")
+    shell = (
+        "<html><head><title>Трамваи вышли на маршрут</title></head><body>"
+        "<div id='root'><h1>Трамваи вышли на маршрут</h1><p>Загрузка…</p></div>"
+        f"<script>window.__STATE__ = window.__STATE__ || []; window.__STATE__.push({raw});</script>"
+        "</body></html>"
+    )
+    data = extract_article(shell, URL, now=NOW, use_generic=False)
+    assert data.provenance["text"] == "script"
+    assert data.text == "\n\n".join(STORY)
+    # A Next.js flight chunk: the same state, as a string of JSON inside a string.
+    flight = json.dumps([1, json.dumps(state, ensure_ascii=False)], ensure_ascii=False)
+    nested = shell.replace(f"window.__STATE__.push({raw})", f"self.__next_f.push({flight})")
+    assert extract_article(nested, URL, now=NOW).text == "\n\n".join(STORY)
+    # A consent banner's template in a script is no story.
+    style = " style='margin:0;padding:4px 8px;font-size:14px;line-height:1.4;color:#333'"
+    notice = f"<p{style}>Мы используем cookies для удобства.</p>"
+    notice += f"<p{style}>Продолжая, вы соглашаетесь с правилами сайта."
+    notice += f"</p><p{style}>Настроить их можно в своём браузере в любой момент."
+    banner = json.dumps({"html": notice + "</p>"}, ensure_ascii=False).replace("<", "\\u003c")
+    only_banner = shell.replace(raw, banner)
+    data = extract_article(only_banner, URL, now=NOW, use_generic=False)
+    assert data.provenance.get("text") != "script" and "cookies" not in (data.text or "")
+
+
+def test_a_part_of_the_body_named_as_a_box_is_not_body_text() -> None:
+    # BEM names: "article-content__sign-in-group" is a box inside the body, not the body.
+    box = (
+        "<div class='article-content__sign-in-group'><ul><li>Access articles from across the "
+        "country with one account.</li><li>Enjoy additional articles per month.</li></ul>"
+        "<p>Get email updates from your favourite authors and join the conversation.</p></div>"
+    )
+    html = (
+        "<html><body><h1>Трамваи вышли на маршрут</h1><div class='article-content'>"
+        f"{paragraphs(STORY[:3])}{box}{paragraphs(STORY[3:])}</div></body></html>"
+    )
+    text = extract_article(html, URL, now=NOW).text or ""
+    assert "account" not in text and "email" not in text
+    assert text == "\n\n".join(STORY)
+
+
+def test_footer_named_by_class_or_id_is_not_body_text() -> None:
+    # No named container: the body is guessed as <body>, and the site footer is a <div>.
+    footer = (
+        "<div id='footer'><div class='footer_meta'><p>Der Verlag ist Mitglied der "
+        "Arbeitsgemeinschaft Internationale Medienhilfe in Berlin.</p><p>Die veröffentlichten "
+        "Texte spiegeln die Meinungen der jeweiligen Autoren wieder.</p></div></div>"
+    )
+    html = (
+        f"<html><body><div class='wrapper'><h1>Трамваи</h1>{paragraphs(STORY)}</div>{footer}"
+        "</body></html>"
+    )
+    text = extract_article(html, URL, now=NOW).text or ""
+    assert "Verlag" not in text and "Meinungen" not in text and STORY[-1] in text
+
+
+def test_read_more_lines_in_more_languages() -> None:
+    for line in (
+        "Czytaj więcej",
+        "Czytaj też: Niemcy zaostrzają kontrole na granicach",
+        "Lees ook: Nieuwe tram rijdt vanaf maandag",
+        "Leggi anche: il nuovo tram",
+        "Leia também: metrô ganha nova linha",
+        "FUNDA OLUNYE UDABA LAPHA | Kuboshwe abahlanu besolwa",
+        "This is a breaking new story - more to follow",
+    ):
+        assert is_furniture(line), line
+    # The same words inside a sentence are text.
+    assert not is_furniture("Mieszkańcy czytaj: pasażerowie narzekają na opóźnienia tramwajów.")
+
+
+def test_long_consent_placeholders_and_links_to_other_stories() -> None:
+    consent = (
+        "An dieser Stelle finden Sie einen von unseren Redakteuren ausgewählten, externen "
+        "Inhalt, der den Artikel für Sie mit zusätzlichen Informationen anreichert. Sie können "
+        "sich hier den externen Inhalt mit einem Klick anzeigen lassen oder wieder ausblenden."
+    )
+    assert len(consent) > 200 and is_furniture(consent)
+    assert is_furniture("Empfohlener redaktioneller Inhalt")
+    assert is_furniture("Zum Artikel: Tarifrunde im ÖPNV: Das wird verhandelt")
+    assert not is_furniture("Zum Artikel des Grundgesetzes äußerte sich der Minister nicht.")
+    # A long paragraph of the story that mentions external content is text.
+    story = "Der externe Inhalt der Studie " + "wurde von Forschern ausführlich geprüft. " * 20
+    assert not is_furniture(story)

@@ -150,3 +150,28 @@ def test_several_times_away_from_the_headline_are_checked_by_htmldate() -> None:
     byline = "<div><h1>Neue Straßenbahn</h1><time datetime='2023-10-30T09:00:00'>x</time></div>"
     near = body.replace("<h1>Neue Straßenbahn</h1>", byline, 1)
     assert published(page(body=near), url)[1] == "time"
+
+
+def test_readers_comments_dates_are_not_the_articles() -> None:
+    # The author box far below the headline shows the day; readers' comments are dated later.
+    comments = "".join(
+        f"<div class='recipe-comment-box-middle'><time datetime='2020-09-2{d}T12:45:17+02:00'>"
+        f"2{d}.09.20 | 12:45</time><p>Danke für den Tipp, klappt prima!</p></div>"
+        for d in (2, 3)
+    )
+    body = (
+        "<div class='tips'><div><div><div><div class='headline'><div><h1>Tomaten schneiden</h1>"
+        "</div></div></div></div><div class='content'>" + TEXT + "</div>"
+        "<div class='userbox'><span>von <a href='/user/1'>Marianne1</a><br> am 20.09.2020</span>"
+        f"</div><div id='comments'>{comments}</div></div>"
+    )
+    value, _layer = published(page(body=body))
+    assert value is not None and value.date().isoformat() == "2020-09-20"
+    # A link to the comments, or a block of the story's own date and comment count, stays.
+    meta = (
+        "<div><h1>Tomaten schneiden</h1></div><div class='content'>" + TEXT + "</div>"
+        "<div id='wpcom-comments-date'><span class='date'>August 30, 2017</span>"
+        "<a class='comments' href='/2017/08/30/tomaten/#respond'>0</a></div>"
+    )
+    value, _layer = published(page(body=meta))
+    assert value is not None and value.date().isoformat() == "2017-08-30"
