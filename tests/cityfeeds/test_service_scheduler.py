@@ -148,6 +148,34 @@ def test_crawl_that_raises_is_a_failure_not_a_dead_scheduler(tmp_path: Path) -> 
     svc.store.close()
 
 
+def test_a_run_cut_short_by_the_shutdown_says_so(tmp_path: Path) -> None:
+    """The child records its own SIGTERM; the service's record says its shutdown stopped it."""
+    cfg = config_with(tmp_path, [source("alpha")])
+    clock = Clock()
+    svc = Service(cfg, crawl=None, clock=clock)
+
+    def stopped_child(config: Config, sources: list[str], **kwargs: Any) -> CrawlOutcome:
+        # What a crawl child does on the service's SIGTERM: its run recorded as interrupted.
+        run_id = svc.store.start_run("alpha", now=clock.now)
+        svc.store.close_run(
+            run_id, status="interrupted", now=clock.now, message="interrupted (SIGTERM)"
+        )
+        svc._stopping.set()  # the shutdown began meanwhile (Ctrl-C: SIGINT at the service)
+        svc._stop_signal = "SIGINT"
+        run = svc.store.get_run(run_id)
+        return CrawlOutcome(returncode=130, killed=False, duration=1.0, runs={"alpha": run or {}})
+
+    svc.crawl = stopped_child
+    assert svc.run_source("alpha") == "interrupted"
+    run = svc.store.recent_runs("alpha", limit=1)[0]
+    assert (run["status"], run["message"]) == (
+        "interrupted",
+        "interrupted by the service's shutdown (SIGINT)",
+    )
+    assert svc.store.get_source_state("alpha").get("consecutive_failures") in (None, 0)
+    svc.store.close()
+
+
 # -- the live scheduler with fake crawls ---------------------------------------------------
 
 
@@ -470,6 +498,7 @@ def test_sigterm_during_a_crawl_exits_cleanly(tmp_path: Path, blackhole: str) ->
         assert store.recent_runs("demo", limit=1)[0]["status"] == "ok"  # finished within the grace
         hung = store.recent_runs("hung", limit=1)[0]
         assert hung["status"] == "interrupted"  # stopped, and recorded as such
+        assert hung["message"] == "interrupted by the service's shutdown (SIGTERM)"
         assert (
             store.get_source_state("hung")["consecutive_failures"] == 0
         )  # our stop, not its fault
