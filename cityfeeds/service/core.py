@@ -22,6 +22,7 @@ from cityfeeds.schedule import schedule_period, schedule_zone, source_schedule, 
 from cityfeeds.service.children import ChildRegistry, terminate_group, terminate_groups
 from cityfeeds.service.jobs import JOB_PREFIX, build_scheduler, note_job_event
 from cityfeeds.service.lock import ServiceLock
+from cityfeeds.service.memtrace import MemoryTracer
 from cityfeeds.service.metrics import ServiceMetrics, WebSubCollector, make_registry, metrics_route
 from cityfeeds.service.outcome import record_outcome
 from cityfeeds.service.rebuild import FeedRebuilder
@@ -104,6 +105,8 @@ class Service:
         self._state_lock = threading.Lock()
         self._stopping = threading.Event()
         self._hurry = threading.Event()
+        self._memtrace: MemoryTracer | None = None
+        self._stop_signal: str | None = None  # the signal that stopped the service, if any
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -134,6 +137,9 @@ class Service:
             raise
 
     def _start(self) -> None:
+        self._memtrace = MemoryTracer.from_env()
+        if self._memtrace is not None:
+            self._memtrace.start()
         reaped = self.children.reap_orphans()
         # Only runs whose owner process is gone: a `cityfeeds crawl` may be running meanwhile.
         stale = close_dead_runs(self.store, self.clock())
@@ -222,6 +228,9 @@ class Service:
         if self._store is not None:
             self._store.close()
             self._store = None
+        if self._memtrace is not None:
+            self._memtrace.stop()
+            self._memtrace = None
         self.lock.release()
 
     def run_forever(self) -> int:
@@ -242,6 +251,7 @@ class Service:
                     name,
                     self.options.grace,
                 )
+                self._stop_signal = name
                 requested.set()
 
         previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
@@ -343,6 +353,7 @@ class Service:
             period=self.period(name),
             stopping=self._stopping.is_set(),
             state_lock=self._state_lock,
+            stop_signal=self._stop_signal,
         )
 
     def _rebuilt(self, report: BuildReport | None, error: BaseException | None) -> None:

@@ -1,0 +1,41 @@
+"""The service's opt-in memory tracing (CITYFEEDS_TRACEMALLOC): what a dump says."""
+
+from __future__ import annotations
+
+import tracemalloc
+
+import pytest
+
+from cityfeeds.service.memtrace import ENV, MemoryTracer, interval_from_env
+
+
+def test_interval_from_the_environment() -> None:
+    assert interval_from_env(None) is None
+    assert interval_from_env("") is None
+    assert interval_from_env("0") is None
+    assert interval_from_env("ten") is None
+    assert interval_from_env("2.5") == 150.0
+
+
+def test_from_env_is_off_unless_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(ENV, raising=False)
+    assert MemoryTracer.from_env() is None
+    monkeypatch.setenv(ENV, "5")
+    tracer = MemoryTracer.from_env()
+    assert tracer is not None and tracer.interval == 300.0
+
+
+def test_a_dump_names_the_site_that_grew() -> None:
+    tracer = MemoryTracer(3600)
+    was_tracing = tracemalloc.is_tracing()
+    tracemalloc.start(8)
+    try:
+        assert tracer.dump()[0].startswith("baseline: RSS")
+        held = [f"item {i}" * 4 for i in range(20_000)]  # the "leak"
+        head, *sites = tracer.dump()
+        assert "since the baseline" in head and "traced" in head
+        assert sites and "test_memtrace.py" in sites[0]
+        assert len(held) == 20_000
+    finally:
+        if not was_tracing:
+            tracemalloc.stop()
