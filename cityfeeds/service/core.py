@@ -22,7 +22,7 @@ from cityfeeds.schedule import schedule_period, schedule_zone, source_schedule, 
 from cityfeeds.service.children import ChildRegistry, terminate_group, terminate_groups
 from cityfeeds.service.jobs import JOB_PREFIX, build_scheduler, note_job_event
 from cityfeeds.service.lock import ServiceLock
-from cityfeeds.service.memtrace import MemoryTracer
+from cityfeeds.service.memory import MemoryTracer, trim_free_memory
 from cityfeeds.service.metrics import ServiceMetrics, WebSubCollector, make_registry, metrics_route
 from cityfeeds.service.outcome import record_outcome
 from cityfeeds.service.rebuild import FeedRebuilder
@@ -85,7 +85,9 @@ class Service:
         self.options = options or ServiceOptions()
         self.clock = clock
         self.crawl = crawl or crawl_subprocess
-        self.rebuild = rebuild or (lambda: rebuild_feeds(config))
+        # The service's own store serves its bookkeeping and rebuilds: one engine for its
+        # lifetime, not one opened and closed per crawl and per rebuild (memory churn).
+        self.rebuild = rebuild or (lambda: rebuild_feeds(config, store=self.store))
         self.tz = schedule_zone(config)
         self.lock = ServiceLock.for_config(config)
         self.children = ChildRegistry(data_dir(config) / (self.lock.path.stem + ".children.json"))
@@ -332,6 +334,7 @@ class Service:
                 timeout=timeout,
                 log_level=self.options.child_log_level,
                 on_start=on_start,
+                store=self.store,
             ), None
         except SourceBusy as exc:
             return None, exc
@@ -357,6 +360,8 @@ class Service:
         )
 
     def _rebuilt(self, report: BuildReport | None, error: BaseException | None) -> None:
+        # A rebuild reads every recent article, then frees it: hand the freed pages back.
+        trim_free_memory()
         self.metrics.count_build(report, error)
         if self.websub is not None and error is None:
             # Queued only: the hubs are told from their own threads (never delays the cycle).

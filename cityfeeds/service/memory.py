@@ -1,4 +1,10 @@
-"""Opt-in memory tracing of the service: ``CITYFEEDS_TRACEMALLOC=MINUTES`` logs what grows.
+"""The service's memory: free heap handed back to the system, and opt-in tracing of growth.
+
+:func:`trim_free_memory` runs after each feed rebuild: a long-lived process whose threads
+allocate and free in bursts (a rebuild reads every recent article) keeps the freed pages of
+glibc's heaps resident; ``malloc_trim`` returns them, so RSS follows what is in use.
+
+``CITYFEEDS_TRACEMALLOC=MINUTES`` logs what grows.
 
 For finding a slow leak in a soak (``bench/soak.py --tracemalloc MINUTES``): the service
 starts :mod:`tracemalloc`, takes a baseline snapshot after the first interval (the warm-up),
@@ -12,6 +18,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import logging
 import os
 import threading
@@ -48,12 +55,28 @@ class _MallInfo2(ctypes.Structure):
     ]  # fmt: skip
 
 
+@functools.cache
+def _libc() -> ctypes.CDLL | None:
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+    except OSError:
+        return None
+
+
+def trim_free_memory() -> bool:
+    """Return the free pages of glibc's heaps to the system; False where there is no glibc."""
+    libc = _libc()
+    trim = getattr(libc, "malloc_trim", None)
+    if trim is None:
+        return False
+    trim(0)
+    return True
+
+
 def malloc_mib() -> tuple[float, float] | None:
     """glibc's heap: (MiB in use, MiB free but held), or None off glibc (or before 2.33)."""
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        mallinfo2 = libc.mallinfo2
-    except (OSError, AttributeError):
+    mallinfo2 = getattr(_libc(), "mallinfo2", None)
+    if mallinfo2 is None:
         return None
     mallinfo2.restype = _MallInfo2
     info = mallinfo2()

@@ -6,7 +6,7 @@ import tracemalloc
 
 import pytest
 
-from cityfeeds.service.memtrace import ENV, MemoryTracer, interval_from_env
+from cityfeeds.service.memory import ENV, MemoryTracer, interval_from_env
 
 
 def test_interval_from_the_environment() -> None:
@@ -34,7 +34,7 @@ def test_a_dump_names_the_site_that_grew() -> None:
         held = [f"item {i}" * 4 for i in range(20_000)]  # the "leak"
         head, *sites = tracer.dump()
         assert "since the baseline" in head and "traced" in head
-        assert sites and "test_memtrace.py" in sites[0]
+        assert sites and "test_memory.py" in sites[0]
         assert len(held) == 20_000
     finally:
         if not was_tracing:
