@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import sys
 import tracemalloc
 
 import pytest
 
-from cityfeeds.service.memory import ENV, MemoryTracer, interval_from_env
+from cityfeeds.service.memory import (
+    ENV,
+    MemoryTracer,
+    interval_from_env,
+    malloc_mib,
+    trim_free_memory,
+)
 
 
 def test_interval_from_the_environment() -> None:
@@ -39,3 +46,10 @@ def test_a_dump_names_the_site_that_grew() -> None:
     finally:
         if not was_tracing:
             tracemalloc.stop()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc")
+def test_free_heap_is_handed_back() -> None:
+    assert trim_free_memory() is True
+    heap = malloc_mib()
+    assert heap is not None and heap[0] > 0

@@ -176,6 +176,26 @@ def test_a_run_cut_short_by_the_shutdown_says_so(tmp_path: Path) -> None:
     svc.store.close()
 
 
+def test_the_service_keeps_one_store_for_its_bookkeeping_and_rebuilds(tmp_path: Path) -> None:
+    """No engine opened and closed per crawl or per rebuild: the churn fragmented the heap."""
+    cfg = config_with(tmp_path, [source("alpha")])
+    seen: list[Any] = []
+
+    def crawl(config: Config, sources: list[str], **kwargs: Any) -> CrawlOutcome:
+        seen.append(kwargs.get("store"))
+        return CrawlOutcome(
+            returncode=0, killed=False, duration=0.1, runs={"alpha": {"status": "ok"}}
+        )
+
+    svc = Service(cfg, crawl=crawl, clock=Clock())
+    assert svc.run_source("alpha") == "ok"
+    assert seen == [svc.store]
+    store = svc.store
+    assert svc.rebuild().ok  # the default rebuild, on the service's store: left open
+    assert svc.store is store and store.get_source_state("alpha")["last_status"] == "ok"
+    svc.store.close()
+
+
 # -- the live scheduler with fake crawls ---------------------------------------------------
 
 
