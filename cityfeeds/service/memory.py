@@ -4,7 +4,9 @@
 allocate and free in bursts (a rebuild reads every recent article) keeps the freed pages of
 glibc's heaps resident; ``malloc_trim`` returns them, so RSS follows what is in use.
 
-``CITYFEEDS_TRACEMALLOC=MINUTES`` logs what grows.
+``CITYFEEDS_TRACEMALLOC=MINUTES`` logs what grows. ``CITYFEEDS_TRACEMALLOC_FRAMES=0`` keeps
+:mod:`tracemalloc` off (its own tables grow with what it traces and skew RSS): the dumps then
+give RSS, glibc's heap, Python's allocated blocks and the object types that grew, only.
 
 For finding a slow leak in a soak (``bench/soak.py --tracemalloc MINUTES``): the service
 starts :mod:`tracemalloc`, takes a baseline snapshot after the first interval (the warm-up),
@@ -19,15 +21,19 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import functools
+import gc
 import logging
 import os
+import sys
 import threading
 import tracemalloc
+from collections import Counter
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
 
 ENV = "CITYFEEDS_TRACEMALLOC"
+FRAMES_ENV = "CITYFEEDS_TRACEMALLOC_FRAMES"
 #: Frames kept per allocation (more frames tell the caller, at a cost per traced block).
 FRAMES = 8
 #: Allocation sites logged per dump.
@@ -131,16 +137,24 @@ class MemoryTracer:
         self._thread: threading.Thread | None = None
         self._base: tracemalloc.Snapshot | None = None
         self._base_rss = 0.0
+        self._base_types: Counter[str] | None = None
+        self._base_blocks = 0
 
     @classmethod
     def from_env(cls) -> MemoryTracer | None:
         """A tracer when ``CITYFEEDS_TRACEMALLOC`` asks for one, else None."""
         interval = interval_from_env(os.environ.get(ENV))
-        return cls(interval) if interval is not None else None
+        if interval is None:
+            return None
+        try:
+            frames = max(0, int(os.environ.get(FRAMES_ENV) or FRAMES))
+        except ValueError:
+            frames = FRAMES
+        return cls(interval, frames=frames)
 
     def start(self) -> MemoryTracer:
         """Start tracing and the dumping thread."""
-        if not tracemalloc.is_tracing():
+        if self.frames and not tracemalloc.is_tracing():
             tracemalloc.start(self.frames)
         self._thread = threading.Thread(target=self._loop, name="cityfeeds-memtrace", daemon=True)
         self._thread.start()
@@ -152,26 +166,38 @@ class MemoryTracer:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(5)
-        tracemalloc.stop()
+        if self.frames:
+            tracemalloc.stop()
 
     def dump(self) -> list[str]:
         """Take a snapshot; the first becomes the baseline, later ones are compared with it."""
-        snapshot = tracemalloc.take_snapshot().filter_traces(
-            (tracemalloc.Filter(False, tracemalloc.__file__),)
-        )
-        traced, peak = tracemalloc.get_traced_memory()
-        rss = rss_mib()
-        if self._base is None:
+        gc.collect()
+        rss, blocks = rss_mib(), sys.getallocatedblocks()
+        types = Counter(type(o).__qualname__ for o in gc.get_objects())
+        snapshot = None
+        if tracemalloc.is_tracing():
+            snapshot = tracemalloc.take_snapshot().filter_traces(
+                (tracemalloc.Filter(False, tracemalloc.__file__),)
+            )
+        if self._base_types is None:
             self._base, self._base_rss = snapshot, rss
-            return [f"baseline: RSS {rss:.1f} MiB, traced {traced / 2**20:.2f} MiB"]
+            self._base_types, self._base_blocks = types, blocks
+            return [f"baseline: RSS {rss:.1f} MiB, {blocks} Python blocks"]
         head = (
             f"RSS {rss:.1f} MiB ({rss - self._base_rss:+.2f} since the baseline),"
-            f" traced {traced / 2**20:.2f} MiB (peak {peak / 2**20:.2f})"
+            f" Python blocks {blocks - self._base_blocks:+d}"
         )
+        if tracemalloc.is_tracing():
+            traced, peak = tracemalloc.get_traced_memory()
+            head += f", traced {traced / 2**20:.2f} MiB (peak {peak / 2**20:.2f})"
         heap = malloc_mib()
         if heap is not None:
             head += f"; malloc: {heap[0]:.2f} MiB in use, {heap[1]:.2f} MiB free but held"
-        return [head, *growth_lines(self._base, snapshot)]
+        grown = (types - self._base_types).most_common(6)
+        lines = [head, "objects grown: " + (", ".join(f"{t} +{n}" for t, n in grown) or "none")]
+        if snapshot is not None and self._base is not None:
+            lines += growth_lines(self._base, snapshot)
+        return lines
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval):

@@ -32,6 +32,25 @@ def test_from_env_is_off_unless_asked(monkeypatch: pytest.MonkeyPatch) -> None:
     assert tracer is not None and tracer.interval == 300.0
 
 
+def test_without_tracemalloc_a_dump_names_the_types_that_grew(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(ENV, "1")
+    monkeypatch.setenv("CITYFEEDS_TRACEMALLOC_FRAMES", "0")
+    tracer = MemoryTracer.from_env()
+    assert tracer is not None and tracer.frames == 0
+    tracer.dump()
+
+    class Leaked:
+        pass
+
+    held = [Leaked() for _ in range(5000)]
+    head, grown = tracer.dump()
+    assert "Python blocks +" in head and "traced" not in head
+    assert "Leaked +5000" in grown
+    assert len(held) == 5000
+
+
 def test_a_dump_names_the_site_that_grew() -> None:
     tracer = MemoryTracer(3600)
     was_tracing = tracemalloc.is_tracing()
@@ -41,7 +60,8 @@ def test_a_dump_names_the_site_that_grew() -> None:
         held = [f"item {i}" * 4 for i in range(20_000)]  # the "leak"
         head, *sites = tracer.dump()
         assert "since the baseline" in head and "traced" in head
-        assert sites and "test_memory.py" in sites[0]
+        assert sites[0].startswith("objects grown: ")
+        assert sites[1:] and "test_memory.py" in sites[1]
         assert len(held) == 20_000
     finally:
         if not was_tracing:
