@@ -57,6 +57,9 @@ ROOT = Path(__file__).resolve().parents[1]
 TOPIC = "soak"
 FEED_ITEMS = 30
 SAMPLE_EVERY = 15.0
+#: Articles each source has before the service starts: its first run's backlog, fetched one
+#: per download delay (so the last waits seconds), reported apart from the steady state.
+PRESTART = 5
 WORDS = (
     "метро станция платформа вестибюль эскалатор переход пассажиры маршрут линия депо "
     "поезд вагон интервал расписание пересадка турникет кольцевая радиальная тоннель ремонт "
@@ -85,6 +88,7 @@ class SoakSource:
     rng: random.Random
     articles: list[Article] = field(default_factory=list)
     feed_reads: list[datetime] = field(default_factory=list)
+    page_reads: dict[int, datetime] = field(default_factory=dict)  # article n -> first request
     lock: threading.Lock = field(default_factory=threading.Lock)
     server: ThreadingHTTPServer | None = None
 
@@ -160,6 +164,7 @@ def make_handler(src: SoakSource) -> type[BaseHTTPRequestHandler]:
                 src.feed_reads.append(datetime.now(UTC))
                 body, ctype = src.rss(), "application/rss+xml"
             elif self.path.startswith("/news/") and self.path[6:].isdigit():
+                src.page_reads.setdefault(int(self.path[6:]), datetime.now(UTC))
                 body = src.page(int(self.path[6:]))
             else:
                 body = None
@@ -339,6 +344,8 @@ def report(
     # A rebuild follows every crawl's end (whichever source): the first end after a store.
     ends = sorted(parse_time(r["finished_at"]) for r in runs if r["finished_at"])
     pub_stored, read_stored, stored_feed, pub_feed, end_feed = [], [], [], [], []
+    read_page, page_stored, backlog = [], [], []
+    worst: list[tuple[float, float, str]] = []  # (read -> stored, read -> page, url)
     published = missing_store = missing_feed = 0
     for src in sources:
         reads = sorted(src.feed_reads)
@@ -351,8 +358,15 @@ def report(
             at = stored[url]
             pub_stored.append((at - art.published).total_seconds())
             read = next((r for r in reads if r >= art.published_at), None)
-            if read is not None and read <= at:
+            if read is not None and read <= at and art.n <= PRESTART:
+                backlog.append((at - read).total_seconds())
+            elif read is not None and read <= at:
                 read_stored.append((at - read).total_seconds())
+                page = src.page_reads.get(art.n)
+                if page is not None and read <= page <= at:
+                    read_page.append((page - read).total_seconds())
+                    page_stored.append((at - page).total_seconds())
+                    worst.append(((at - read).total_seconds(), (page - read).total_seconds(), url))
             seen = watcher.first_seen.get(url)
             if seen is None:
                 missing_feed += 1
@@ -365,6 +379,11 @@ def report(
     print(f"\nfreshness of {published} articles published during the soak:")
     print(f"  publication -> stored:          {summary(pub_stored)}")
     print(f"  feed read -> stored:            {summary(read_stored)}")
+    print(f"    (the start-up backlog of {PRESTART} per source: {summary(backlog)})")
+    print(f"    of which feed read -> page requested: {summary(read_page)}")
+    print(f"         and page requested -> stored:   {summary(page_stored)}")
+    for total, to_page, url in sorted(worst, reverse=True)[:3]:
+        print(f"    slowest: {total:.1f} s ({to_page:.1f} s to the page request) {url}")
     print(f"  stored -> in the topic feed:    {summary(stored_feed)}")
     print(f"  next crawl end -> topic feed:   {summary(end_feed)} (1 s polling included)")
     print(f"  publication -> in topic feed:   {summary(pub_feed)}")
@@ -446,6 +465,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--publish-every", type=float, default=60.0, help="seconds per source")
     parser.add_argument("--edit-every", type=float, default=300.0, help="seconds per source")
     parser.add_argument(
+        "--tracemalloc",
+        type=float,
+        metavar="MINUTES",
+        help="the service logs its memory growth by allocation site every MINUTES"
+        " (CITYFEEDS_TRACEMALLOC; costs CPU and memory: not for the RSS figure)",
+    )
+    parser.add_argument(
         "--work", type=Path, default=Path(tempfile.gettempdir()) / "cityfeeds-bench-soak"
     )
     args = parser.parse_args(argv)
@@ -464,11 +490,13 @@ def main(argv: list[str] | None = None) -> int:
     now = datetime.now(UTC)
     for src in sources:
         start_site(src)
-        for _ in range(5):  # a few articles before the service starts
+        for _ in range(PRESTART):  # a few articles before the service starts
             src.publish(now)
     port = free_port()
     config = write_config(work, sources, port)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    if args.tracemalloc:
+        env["CITYFEEDS_TRACEMALLOC"] = f"{args.tracemalloc:g}"
     log = (work / "service.log").open("wb")
     cmd = [sys.executable, str(ROOT / "scheduler.py"), "--config", str(config)]
     service = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)

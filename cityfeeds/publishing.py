@@ -17,14 +17,18 @@ def rebuild_feeds(
     on_retag: Callable[[int, int], None] | None = None,
     recluster: bool = False,
     on_recluster: Callable[[int, int], None] | None = None,
+    store: Store | None = None,
 ) -> BuildReport:
     """Build all feeds from one consistent snapshot of the store; returns the build report.
 
     With ``retag``, every stored article is re-scored first; ``on_retag(seen, changed)`` hears
     how many articles were read and how many changed topics. With ``recluster``, stories are
-    rebuilt from the store; ``on_recluster(seen, stories)`` hears how many.
+    rebuilt from the store; ``on_recluster(seen, stories)`` hears how many. ``store``: an
+    open store to use (the service's own, kept for its lifetime), else one is opened and
+    closed here.
     """
-    store = Store.open(config.database_url)
+    own = store is None
+    store = Store.open(config.database_url) if store is None else store
     try:
         if retag:
             seen, changed = retag_store(config, store)
@@ -37,7 +41,8 @@ def rebuild_feeds(
         with store.snapshot():
             return build_feeds(config, store)
     finally:
-        store.close()
+        if own:
+            store.close()
 
 
 def retag_store(config: Config, store: Store) -> tuple[int, int]:

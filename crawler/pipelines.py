@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import TYPE_CHECKING, Any
 
 from scrapy.exceptions import DropItem
@@ -144,9 +145,12 @@ class StorePipeline(_Pipeline):
 
     Articles are buffered and written ``CITYFEEDS_STORE_BATCH`` at a time (or after
     ``CITYFEEDS_STORE_FLUSH_SECONDS``, and when the spider closes), each batch in one write
-    transaction: one commit per batch instead of one per article. A crash loses at most the
-    unflushed batch, and loses it cleanly: those URLs are not stored, so the next run fetches
-    them again. The new/updated/unchanged stats are counted when a batch is written.
+    transaction: one commit per batch instead of one per article. The first article after a
+    quiet spell (no write for ``CITYFEEDS_STORE_FLUSH_SECONDS``) is written at once: a
+    scheduled run's new article is stored the moment it is ready, while bursts are still
+    batched. A crash loses at most the unflushed batch, and loses it cleanly: those URLs are
+    not stored, so the next run fetches them again. The new/updated/unchanged stats are
+    counted when a batch is written.
 
     Story assignment (``[stories] enabled``) happens here, right after the batch commits, not in
     a pipeline of its own: it needs the ids the batch was stored under, and must run where
@@ -162,6 +166,8 @@ class StorePipeline(_Pipeline):
         self.flush_seconds = crawler.settings.getfloat("CITYFEEDS_STORE_FLUSH_SECONDS", 1.0)
         self.pending: list[ArticleItem] = []
         self.timer: Any = None
+        self.monotonic = time.monotonic
+        self.last_write = float("-inf")
         # RunRecorder flushes the batch itself when an interrupt cannot wait for close_spider.
         crawler.cityfeeds_store = self  # type: ignore[attr-defined]
 
@@ -183,15 +189,24 @@ class StorePipeline(_Pipeline):
         if self.failed:
             raise self.drop("store_error", item, "(store unavailable earlier in this run)")
         self.pending.append(item)
-        if len(self.pending) >= self.batch_size:
+        if len(self.pending) >= self.batch_size or self._quiet():
             self.flush()
         return item
+
+    def _quiet(self) -> bool:
+        """Whether the one article pending follows a spell without writes (store it now)."""
+        return (
+            self.flush_seconds > 0
+            and len(self.pending) == 1
+            and self.monotonic() - self.last_write >= self.flush_seconds
+        )
 
     def flush(self, *, closing: bool = False) -> None:
         """Write the buffered articles in one transaction and count what happened to each."""
         if not self.pending or self.failed:
             return
         batch, self.pending = self.pending, []
+        self.last_write = self.monotonic()
         ctx = get_context(self.crawler)
         stats = self.crawler.stats
         assert stats is not None

@@ -8,13 +8,14 @@ with its parent, and each crawl's run rows are its own (docs/runs.md).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -66,6 +67,7 @@ def crawl_subprocess(
     stderr: Any = None,
     on_start: Callable[[subprocess.Popen[Any]], None] | None = None,
     wait: bool = False,
+    store: Store | None = None,
 ) -> CrawlOutcome:
     """Crawl ``sources`` in a fresh child process, killed after ``timeout`` seconds.
 
@@ -76,7 +78,9 @@ def crawl_subprocess(
     (never inherited across a fork) and dies with this process. Runs it left unfinished are
     closed as ``killed`` (timeout), ``interrupted`` (Ctrl-C here) or ``failed``. ``on_start``
     receives the child right after it starts (the scheduler uses it to stop children on
-    shutdown).
+    shutdown). ``store``: an open store of ``database_url`` for this process's bookkeeping (the
+    service's own, kept for its lifetime: no engine opened and closed per crawl), else one is
+    opened for it and closed.
     """
     assert config.path is not None, "crawl_subprocess needs a config loaded from a file"
     db_url = database_url or config.database_url
@@ -84,17 +88,14 @@ def crawl_subprocess(
     locks = SourceLocks.for_config(config, sources)
     locks.acquire(wait=wait)
     try:
-        store = Store.open(db_url)
-        try:
+        with _bookkeeping(db_url, store) as books:
             started = datetime.now(UTC)
             # Runs a dead crawl of these sources left "running" are closed before new ones start.
-            close_dead_runs(store, started)
+            close_dead_runs(books, started)
             run_ids = {
-                name: store.start_run(name, now=started, pid=os.getpid(), host=hostname())
+                name: books.start_run(name, now=started, pid=os.getpid(), host=hostname())
                 for name in sources
             }
-        finally:
-            store.close()
         cmd = [
             sys.executable,
             "-m",
@@ -152,7 +153,8 @@ def crawl_subprocess(
         finally:
             _reap_group(proc)
         duration = time.monotonic() - t0
-        return _collect(db_url, run_ids, proc.returncode, killed, interrupted, duration, timeout)
+        with _bookkeeping(db_url, store) as books:
+            return _collect(books, run_ids, proc.returncode, killed, interrupted, duration, timeout)
     finally:
         locks.release()
 
@@ -163,8 +165,21 @@ def crawl_subprocess(
 INTERRUPT_WAIT = 5.0
 
 
+@contextlib.contextmanager
+def _bookkeeping(db_url: str, store: Store | None) -> Iterator[Store]:
+    """``store`` if given (left open), else a store of ``db_url`` opened for the block."""
+    if store is not None:
+        yield store
+        return
+    own = Store.open(db_url)
+    try:
+        yield own
+    finally:
+        own.close()
+
+
 def _collect(
-    db_url: str,
+    store: Store,
     run_ids: dict[str, int],
     returncode: int,
     killed: bool,
@@ -173,35 +188,31 @@ def _collect(
     timeout: float,
 ) -> CrawlOutcome:
     """Read back this crawl's runs; close those the child left unfinished."""
-    store = Store.open(db_url)
-    try:
-        now = datetime.now(UTC)
-        outcome = CrawlOutcome(
-            returncode=returncode, killed=killed, duration=duration, interrupted=interrupted
-        )
-        for name, run_id in run_ids.items():
-            run = store.get_run(run_id) or {}
-            if killed:
-                why = f"killed after the run timeout ({timeout:g}s)"
-                # The child may have recorded its figures as "interrupted" on our SIGTERM.
-                store.close_run(
-                    run_id,
-                    status="killed",
-                    now=now,
-                    message=why,
-                    only_running=run.get("status") != "interrupted",
-                )
-            elif run.get("status") == "running":
-                if interrupted or returncode == INTERRUPTED_EXIT:
-                    status, why = "interrupted", "interrupted before the crawl recorded its figures"
-                else:
-                    status, why = "failed", f"crawl process exited with {returncode}"
-                store.close_run(run_id, status=status, now=now, message=why)
-            outcome.runs[name] = store.get_run(run_id) or {}
-        outcome.interrupted = interrupted or returncode == INTERRUPTED_EXIT
-        return outcome
-    finally:
-        store.close()
+    now = datetime.now(UTC)
+    outcome = CrawlOutcome(
+        returncode=returncode, killed=killed, duration=duration, interrupted=interrupted
+    )
+    for name, run_id in run_ids.items():
+        run = store.get_run(run_id) or {}
+        if killed:
+            why = f"killed after the run timeout ({timeout:g}s)"
+            # The child may have recorded its figures as "interrupted" on our SIGTERM.
+            store.close_run(
+                run_id,
+                status="killed",
+                now=now,
+                message=why,
+                only_running=run.get("status") != "interrupted",
+            )
+        elif run.get("status") == "running":
+            if interrupted or returncode == INTERRUPTED_EXIT:
+                status, why = "interrupted", "interrupted before the crawl recorded its figures"
+            else:
+                status, why = "failed", f"crawl process exited with {returncode}"
+            store.close_run(run_id, status=status, now=now, message=why)
+        outcome.runs[name] = store.get_run(run_id) or {}
+    outcome.interrupted = interrupted or returncode == INTERRUPTED_EXIT
+    return outcome
 
 
 def _reap_group(proc: subprocess.Popen[Any]) -> None:

@@ -16,8 +16,10 @@ import logging
 import multiprocessing
 import os
 import signal
-from concurrent.futures import ProcessPoolExecutor
+import threading
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from multiprocessing import forkserver
 
 from crawler.lifecycle import die_with_parent
 from crawler.models import Article, Dropped, Hints, PageFacts
@@ -76,21 +78,72 @@ def _ready() -> None:
 
 
 class ExtractionPool:
-    """``process_page`` in ``workers`` processes (0: in the calling thread)."""
+    """``process_page`` in ``workers`` processes (0: in the calling thread).
+
+    The workers start in a thread of their own (:meth:`warm`): starting them blocks until the
+    forkserver has imported the extraction stack, seconds on a busy machine, and the reactor
+    must keep fetching meanwhile. Until the first worker is up, a page is processed in the
+    calling thread instead, so a run's first new article (often its only one) never waits
+    for them (issue 20: feed read -> stored).
+    """
 
     def __init__(self, workers: int) -> None:
         self.workers = max(0, workers)
         self._executor: ProcessPoolExecutor | None = None
+        self._warming: Future[None] | None = None
+        self._starting = False
+        self._closed = False
+        self._lock = threading.Lock()
         self.users = 0
+        #: Pages processed in the calling thread while the workers were starting.
+        self.inline_pages = 0
 
     def warm(self) -> None:
-        """Start the workers now, in the background (a first page need not wait for them).
+        """Start the workers now, in the background; returns at once.
 
         Called when a crawl knows it will fetch an article: the forkserver and its imports
         (lxml, trafilatura) take seconds on a busy machine, and start while the page downloads.
         """
-        if self.workers > 0 and self._executor is None:
-            self._executor_now().submit(_ready)
+        with self._lock:
+            if self.workers == 0 or self._executor is not None or self._starting:
+                return
+            self._starting, self._closed = True, False
+        try:
+            # The server is spawned from this thread (at once: it imports in its own time), as
+            # it dies with the thread that started it (crawler.pool_server: PR_SET_PDEATHSIG
+            # follows the parent *thread*), and this one lives as long as the crawl.
+            executor = self._new_executor()
+            forkserver.ensure_running()
+        except Exception:
+            logger.exception("the extraction workers could not start: pages stay in-process")
+            with self._lock:
+                self._starting = False
+            return
+        threading.Thread(
+            target=self._start_workers, args=(executor,), name="cityfeeds-pool-start", daemon=True
+        ).start()
+
+    def _start_workers(self, executor: ProcessPoolExecutor) -> None:
+        try:
+            future = executor.submit(_ready)  # blocks until the forkserver forked a worker
+        except Exception:
+            logger.exception("the extraction workers could not start: pages stay in-process")
+            executor.shutdown(wait=False, cancel_futures=True)
+            with self._lock:
+                self._starting = False
+            return
+        with self._lock:
+            self._starting = False
+            if not self._closed:
+                self._executor, self._warming = executor, future
+                return
+        executor.shutdown(wait=False, cancel_futures=True)  # closed while starting
+
+    @property
+    def ready(self) -> bool:
+        """Whether a worker has started (always, without workers): pages go to the workers."""
+        warming = self._warming
+        return self.workers == 0 or (warming is not None and warming.done())
 
     async def process_page(
         self,
@@ -104,11 +157,15 @@ class ExtractionPool:
 
         The CPU time of its stages (:mod:`crawler.timing`) is added to ``timings``.
         """
-        if self.workers == 0:
+        executor = self._executor if self.ready else None
+        if executor is None:
+            if self.workers:
+                self.warm()  # no-op while starting
+                self.inline_pages += 1
             result, spent = timed_process_page(profile, body, page, hints)
             _add(timings, spent)
             return result
-        future = self._executor_now().submit(timed_process_page, profile, body, page, hints)
+        future = executor.submit(timed_process_page, profile, body, page, hints)
         try:
             result, spent = await asyncio.wrap_future(future)
         except BrokenProcessPool:
@@ -118,25 +175,27 @@ class ExtractionPool:
         _add(timings, spent)
         return result
 
-    def _executor_now(self) -> ProcessPoolExecutor:
-        if self._executor is None:
-            context = multiprocessing.get_context("forkserver")
-            # crawler.pool_server first: the server must die with this process (see there).
-            context.set_forkserver_preload(
-                ["crawler.pool_server", "crawler.pages", "crawler.extraction.core"]
-            )
-            self._executor = ProcessPoolExecutor(
-                self.workers, mp_context=context, initializer=_warm_up
-            )
-        return self._executor
+    def _new_executor(self) -> ProcessPoolExecutor:
+        context = multiprocessing.get_context("forkserver")
+        # crawler.pool_server first: the server must die with this process (see there).
+        context.set_forkserver_preload(
+            ["crawler.pool_server", "crawler.pages", "crawler.extraction.core"]
+        )
+        return ProcessPoolExecutor(self.workers, mp_context=context, initializer=_warm_up)
 
     def _discard(self, wait: bool = False) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(wait=wait, cancel_futures=True)
-            self._executor = None
+        with self._lock:
+            executor, self._executor, self._warming = self._executor, None, None
+        if executor is not None:
+            executor.shutdown(wait=wait, cancel_futures=True)
 
     def close(self, *, wait: bool = False) -> None:
-        """Stop the workers (pages still queued are cancelled; ``wait``: until they exit)."""
+        """Stop the workers (pages still queued are cancelled; ``wait``: until they exit).
+
+        Workers still starting are stopped by their starting thread once they are up.
+        """
+        with self._lock:
+            self._closed = True
         self._discard(wait)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from datetime import UTC, datetime
 
 from crawler.models import Article, Hints, PageFacts
@@ -31,6 +32,8 @@ def test_pool_processes_pages_like_in_process() -> None:
     async def both() -> list[object]:
         pool, inline = ExtractionPool(1), ExtractionPool(0)
         try:
+            pool.warm()
+            await _until_ready(pool)
             return [
                 await pool.process_page(profile, body, page, hints),
                 await inline.process_page(profile, body, page, hints),
@@ -39,6 +42,38 @@ def test_pool_processes_pages_like_in_process() -> None:
             pool.close()
 
     assert asyncio.run(both()) == [expected, expected]
+
+
+async def _until_ready(pool: ExtractionPool, timeout: float = 120.0) -> None:
+    for _ in range(int(timeout / 0.05)):
+        if pool.ready:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the extraction workers did not start")
+
+
+def test_pages_before_the_workers_start_are_processed_in_process() -> None:
+    """A run's first article does not wait for the workers' start (seconds on a busy machine):
+    pages go to the workers once one has started, and the results are the same."""
+    body = article_html("Электробусы вышли на новые маршруты").encode()
+    profile = SourceProfile(name="vestnik", allowed_domains=("news.example",))
+    page = PageFacts(URL, NOW)
+    expected = process_page(profile, body, page, None)
+
+    async def run() -> None:
+        pool = ExtractionPool(1)
+        try:
+            assert not pool.ready
+            assert await pool.process_page(profile, body, page) == expected
+            assert pool.inline_pages == 1  # and it started the workers, in the background
+            await _until_ready(pool)
+            assert await pool.process_page(profile, body, page) == expected
+            assert pool.inline_pages == 1  # the second page went to the worker
+        finally:
+            pool.close(wait=True)
+
+    asyncio.run(run())
+    assert ExtractionPool(0).ready
 
 
 def test_sources_of_one_crawl_share_the_workers() -> None:
@@ -52,21 +87,38 @@ def test_sources_of_one_crawl_share_the_workers() -> None:
     release_pool(shared_pool(1))
 
 
-def test_warm_starts_the_workers_before_the_first_page() -> None:
+def test_warm_starts_the_workers_in_the_background() -> None:
     """A crawl warms its pool when it asks for its first article: the workers' start (seconds
-    on a busy machine) overlaps the page's download instead of following it."""
+    on a busy machine) overlaps the page's download, and never blocks the caller (the reactor:
+    it must send that page's request meanwhile)."""
     pool, inline = ExtractionPool(1), ExtractionPool(0)
-    try:
+    body = article_html("Электробусы вышли на новые маршруты").encode()
+    profile = SourceProfile(name="vestnik", allowed_domains=("news.example",))
+
+    async def run() -> None:
         pool.warm()
+        pool.warm()  # once: the same workers
+        await _until_ready(pool)
         started = pool._executor
         assert started is not None
-        pool.warm()  # once: the same workers
-        assert pool._executor is started
-        body = article_html("Электробусы вышли на новые маршруты").encode()
-        profile = SourceProfile(name="vestnik", allowed_domains=("news.example",))
-        result = asyncio.run(pool.process_page(profile, body, PageFacts(URL, NOW)))
+        result = await pool.process_page(profile, body, PageFacts(URL, NOW))
         assert isinstance(result, Article) and pool._executor is started
+        assert pool.inline_pages == 0
+
+    try:
+        asyncio.run(run())
         inline.warm()  # no workers to start
-        assert inline._executor is None
+        assert inline._executor is None and inline.ready
     finally:
         pool.close(wait=True)
+
+
+def test_a_pool_closed_while_its_workers_start_stops_them() -> None:
+    pool = ExtractionPool(1)
+    pool.warm()
+    pool.close()
+    for _ in range(2400):  # the starting thread ends once the forkserver answered
+        if not pool._starting:
+            break
+        threading.Event().wait(0.05)
+    assert not pool._starting and pool._executor is None and not pool.ready

@@ -22,6 +22,7 @@ from cityfeeds.schedule import schedule_period, schedule_zone, source_schedule, 
 from cityfeeds.service.children import ChildRegistry, terminate_group, terminate_groups
 from cityfeeds.service.jobs import JOB_PREFIX, build_scheduler, note_job_event
 from cityfeeds.service.lock import ServiceLock
+from cityfeeds.service.memory import MemoryTracer, trim_free_memory
 from cityfeeds.service.metrics import ServiceMetrics, WebSubCollector, make_registry, metrics_route
 from cityfeeds.service.outcome import record_outcome
 from cityfeeds.service.rebuild import FeedRebuilder
@@ -84,7 +85,9 @@ class Service:
         self.options = options or ServiceOptions()
         self.clock = clock
         self.crawl = crawl or crawl_subprocess
-        self.rebuild = rebuild or (lambda: rebuild_feeds(config))
+        # The service's own store serves its bookkeeping and rebuilds: one engine for its
+        # lifetime, not one opened and closed per crawl and per rebuild (memory churn).
+        self.rebuild = rebuild or (lambda: rebuild_feeds(config, store=self.store))
         self.tz = schedule_zone(config)
         self.lock = ServiceLock.for_config(config)
         self.children = ChildRegistry(data_dir(config) / (self.lock.path.stem + ".children.json"))
@@ -104,6 +107,8 @@ class Service:
         self._state_lock = threading.Lock()
         self._stopping = threading.Event()
         self._hurry = threading.Event()
+        self._memtrace: MemoryTracer | None = None
+        self._stop_signal: str | None = None  # the signal that stopped the service, if any
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -134,6 +139,9 @@ class Service:
             raise
 
     def _start(self) -> None:
+        self._memtrace = MemoryTracer.from_env()
+        if self._memtrace is not None:
+            self._memtrace.start()
         reaped = self.children.reap_orphans()
         # Only runs whose owner process is gone: a `cityfeeds crawl` may be running meanwhile.
         stale = close_dead_runs(self.store, self.clock())
@@ -222,6 +230,9 @@ class Service:
         if self._store is not None:
             self._store.close()
             self._store = None
+        if self._memtrace is not None:
+            self._memtrace.stop()
+            self._memtrace = None
         self.lock.release()
 
     def run_forever(self) -> int:
@@ -242,6 +253,7 @@ class Service:
                     name,
                     self.options.grace,
                 )
+                self._stop_signal = name
                 requested.set()
 
         previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
@@ -322,6 +334,7 @@ class Service:
                 timeout=timeout,
                 log_level=self.options.child_log_level,
                 on_start=on_start,
+                store=self.store,
             ), None
         except SourceBusy as exc:
             return None, exc
@@ -343,9 +356,12 @@ class Service:
             period=self.period(name),
             stopping=self._stopping.is_set(),
             state_lock=self._state_lock,
+            stop_signal=self._stop_signal,
         )
 
     def _rebuilt(self, report: BuildReport | None, error: BaseException | None) -> None:
+        # A rebuild reads every recent article, then frees it: hand the freed pages back.
+        trim_free_memory()
         self.metrics.count_build(report, error)
         if self.websub is not None and error is None:
             # Queued only: the hubs are told from their own threads (never delays the cycle).

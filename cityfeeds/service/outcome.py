@@ -17,6 +17,11 @@ from crawler.supervisor import CrawlOutcome
 logger = logging.getLogger(__name__)
 
 
+def shutdown_message(stop_signal: str | None = None) -> str:
+    """The message of a run the service's own shutdown cut short (``stop_signal``: SIGTERM...)."""
+    return "interrupted by the service's shutdown" + (f" ({stop_signal})" if stop_signal else "")
+
+
 def record_outcome(
     store: Store,
     config: Config,
@@ -28,11 +33,14 @@ def record_outcome(
     period: float,
     stopping: bool,
     state_lock: threading.Lock,
+    stop_signal: str | None = None,
 ) -> str:
     """Update the source's failure count and backoff after a run, log it; returns its status.
 
     ``stopping``: the service is shutting down, so a failed run was cut short by it and
-    counts neither as a failure nor for backoff.
+    counts neither as a failure nor for backoff; its record says so
+    (:func:`shutdown_message`, with ``stop_signal``, the signal the service got), not the
+    signal the service sent its child.
     """
     run = (outcome.runs.get(name) if outcome else None) or {}
     status = str(run.get("status") or "failed")
@@ -41,6 +49,15 @@ def record_outcome(
     ok = status in OK_RESULTS
     if not ok and stopping:
         # Stopped by our own shutdown: not the source's fault, no backoff.
+        stopped_here = status == "interrupted" or (outcome is not None and outcome.returncode != 0)
+        if stopped_here and run.get("id") is not None:
+            store.close_run(
+                int(run["id"]),
+                status="interrupted",
+                now=now,
+                message=shutdown_message(stop_signal),
+                only_running=False,
+            )
         logger.warning("[%s] crawl interrupted by the shutdown", name)
         return "interrupted"
     stats = run.get("stats") or {}

@@ -95,6 +95,9 @@ class SourceStatus:
     waiting_until: datetime | None = None  # of a deferred run: the earliest next attempt
     #: Of the last run: the first failure's URL and HTTP status or error class, if any.
     cause: dict[str, Any] | None = None
+    #: When the run crawling now started (``running``); the other fields are the last
+    #: finished run's.
+    running_since: datetime | None = None
 
 
 @dataclass
@@ -278,6 +281,7 @@ def source_status(inp: SourceInputs, now: datetime) -> SourceStatus:
         reasons=reasons,
         waiting_until=_retry_at(last) if state == "waiting" else None,
         cause=((last or {}).get("stats") or {}).get("cause"),
+        running_since=runs[0].get("started_at") if running else None,
     )
 
 

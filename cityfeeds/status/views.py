@@ -38,12 +38,19 @@ def table_rows(report: StatusReport) -> tuple[list[str], list[list[str]]]:
     for s in report.sources:
         dropped = ",".join(f"{k}={v}" for k, v in sorted(s.dropped.items())) or "-"
         last = format_time(s.last_started, report.timezone)
-        if s.running:
-            last += " (running)"
         note = "; ".join(s.reasons) or (s.message or "")
         if s.waiting_until is not None:
             until = s.waiting_until.astimezone(ZoneInfo(report.timezone)).strftime("%H:%M")
             note = f"waiting until {until}" + (f"; {note}" if note else "")
+        if s.running:
+            # The row's figures and note are the last finished run's: said apart from the
+            # run crawling now, so a previous failure's note never reads as the current run's.
+            since = (
+                s.running_since.astimezone(ZoneInfo(report.timezone)).strftime("%H:%M")
+                if s.running_since is not None
+                else "?"
+            )
+            note = f"crawling now (since {since})" + (f"; last run: {note}" if note else "")
         if s.skipped_overlaps:
             note = (
                 note + "; " if note else ""

@@ -26,10 +26,14 @@ def open_engine(url: str, *, busy_timeout: float = 30.0) -> Engine:
     """An engine for ``url`` (SQLAlchemy URL); a SQLite file's directory is created if missing."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[1] if "///" in url else ""
+        pool: dict[str, Any] = {}
         if path and path != ":memory:" and not path.startswith("file:"):
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+            # The most recently used connection first: a long-lived process (the service)
+            # keeps one warm page cache instead of filling one per pooled connection in turn.
+            pool["pool_use_lifo"] = True
         engine = create_engine(
-            url, connect_args={"timeout": busy_timeout, "check_same_thread": False}
+            url, connect_args={"timeout": busy_timeout, "check_same_thread": False}, **pool
         )
         _install_sqlite_hooks(engine, busy_timeout)
         return engine

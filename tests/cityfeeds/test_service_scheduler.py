@@ -148,6 +148,54 @@ def test_crawl_that_raises_is_a_failure_not_a_dead_scheduler(tmp_path: Path) -> 
     svc.store.close()
 
 
+def test_a_run_cut_short_by_the_shutdown_says_so(tmp_path: Path) -> None:
+    """The child records its own SIGTERM; the service's record says its shutdown stopped it."""
+    cfg = config_with(tmp_path, [source("alpha")])
+    clock = Clock()
+    svc = Service(cfg, crawl=None, clock=clock)
+
+    def stopped_child(config: Config, sources: list[str], **kwargs: Any) -> CrawlOutcome:
+        # What a crawl child does on the service's SIGTERM: its run recorded as interrupted.
+        run_id = svc.store.start_run("alpha", now=clock.now)
+        svc.store.close_run(
+            run_id, status="interrupted", now=clock.now, message="interrupted (SIGTERM)"
+        )
+        svc._stopping.set()  # the shutdown began meanwhile (Ctrl-C: SIGINT at the service)
+        svc._stop_signal = "SIGINT"
+        run = svc.store.get_run(run_id)
+        return CrawlOutcome(returncode=130, killed=False, duration=1.0, runs={"alpha": run or {}})
+
+    svc.crawl = stopped_child
+    assert svc.run_source("alpha") == "interrupted"
+    run = svc.store.recent_runs("alpha", limit=1)[0]
+    assert (run["status"], run["message"]) == (
+        "interrupted",
+        "interrupted by the service's shutdown (SIGINT)",
+    )
+    assert svc.store.get_source_state("alpha").get("consecutive_failures") in (None, 0)
+    svc.store.close()
+
+
+def test_the_service_keeps_one_store_for_its_bookkeeping_and_rebuilds(tmp_path: Path) -> None:
+    """No engine opened and closed per crawl or per rebuild: the churn fragmented the heap."""
+    cfg = config_with(tmp_path, [source("alpha")])
+    seen: list[Any] = []
+
+    def crawl(config: Config, sources: list[str], **kwargs: Any) -> CrawlOutcome:
+        seen.append(kwargs.get("store"))
+        return CrawlOutcome(
+            returncode=0, killed=False, duration=0.1, runs={"alpha": {"status": "ok"}}
+        )
+
+    svc = Service(cfg, crawl=crawl, clock=Clock())
+    assert svc.run_source("alpha") == "ok"
+    assert seen == [svc.store]
+    store = svc.store
+    assert svc.rebuild().ok  # the default rebuild, on the service's store: left open
+    assert svc.store is store and store.get_source_state("alpha")["last_status"] == "ok"
+    svc.store.close()
+
+
 # -- the live scheduler with fake crawls ---------------------------------------------------
 
 
@@ -470,6 +518,7 @@ def test_sigterm_during_a_crawl_exits_cleanly(tmp_path: Path, blackhole: str) ->
         assert store.recent_runs("demo", limit=1)[0]["status"] == "ok"  # finished within the grace
         hung = store.recent_runs("hung", limit=1)[0]
         assert hung["status"] == "interrupted"  # stopped, and recorded as such
+        assert hung["message"] == "interrupted by the service's shutdown (SIGTERM)"
         assert (
             store.get_source_state("hung")["consecutive_failures"] == 0
         )  # our stop, not its fault

@@ -22,7 +22,7 @@ from cityfeeds.status.health import (
     service_health,
     source_status,
 )
-from cityfeeds.status.views import format_age, health_json, render_html
+from cityfeeds.status.views import format_age, health_json, render_html, table_rows
 from crawler.storage import RunStats, Store
 from feeds.server import create_app
 from tests.conftest import write_site_config
@@ -146,6 +146,24 @@ def test_killed_result_and_running_flag() -> None:
     ]
     status = source_status(SourceInputs("a", True, 1800, runs, {"last_status": "killed"}), NOW)
     assert status.running and status.state == "failing" and status.result == "killed"
+
+
+def test_a_running_crawl_is_told_apart_from_the_last_runs_note() -> None:
+    """The row's figures and note are the last finished run's; the running one is named so."""
+    runs = [
+        run("running", hours_ago=0.1),  # started 11:54 UTC
+        run("failed", hours_ago=1, message="HTTP 500: https://a.test/rss.xml"),
+        *history(),
+    ]
+    report = compute_status([SourceInputs("a", True, 1800, runs, {})], [], NOW, timezone="UTC")
+    assert report.sources[0].running_since == NOW - timedelta(hours=0.1)
+    headers, rows = table_rows(report)
+    row = dict(zip(headers, rows[0], strict=True))
+    assert row["last run"] == "2026-03-04 11:00"  # the finished run, without "(running)"
+    assert row["note"] == "crawling now (since 11:54); last run: HTTP 500: https://a.test/rss.xml"
+    # Not running: the note is the last run's alone.
+    idle = compute_status([SourceInputs("a", True, 1800, runs[1:], {})], [], NOW, timezone="UTC")
+    assert table_rows(idle)[1][0][-1] == "HTTP 500: https://a.test/rss.xml"
 
 
 def test_never_run_and_disabled() -> None:

@@ -553,6 +553,9 @@ pool = ExtractionPool(2)
 profile = SourceProfile(name="vestnik", site_names=(), allowed_domains=("news.example",))
 page = PageFacts("https://news.example/news/1", datetime(2026, 11, 20, tzinfo=UTC))
 asyncio.run(pool.process_page(profile, article_html("Трамвай").encode(), page))
+while not pool.ready:  # the first page was processed in-process; the workers start meanwhile
+    time.sleep(0.05)
+asyncio.run(pool.process_page(profile, article_html("Трамвай").encode(), page))
 print("ready", flush=True)
 time.sleep(600)
 """

@@ -53,6 +53,35 @@ def test_articles_are_written_a_batch_at_a_time_and_on_close(crawler: Crawler) -
     assert crawler.stats.get_value("cityfeeds/run/5/new") == 3
 
 
+def test_the_first_article_after_a_quiet_spell_is_written_at_once(tmp_path: Path) -> None:
+    """A scheduled run's new article is stored when ready; articles close behind it batch."""
+    crawler = make_crawler(
+        tmp_path, {"CITYFEEDS_STORE_BATCH": 50, "CITYFEEDS_STORE_FLUSH_SECONDS": 1.0}
+    )
+    try:
+        pl = StorePipeline.from_crawler(crawler)  # no open_spider: its timer needs a reactor
+        now = [100.0]
+        pl.monotonic = lambda: now[0]
+        store = get_context(crawler).store
+        first, second, third, fourth = articles(crawler, 4)
+        pl.process_item(first)
+        assert store.count_articles() == 1  # nothing written for a while: at once
+        now[0] += 0.2
+        pl.process_item(second)
+        pl.process_item(third)
+        assert store.count_articles() == 1  # a burst: batched (the timer or the batch size)
+        now[0] += 1.0
+        pl.flush()  # the timer's tick
+        assert store.count_articles() == 3
+        now[0] += 0.5
+        pl.process_item(fourth)
+        assert store.count_articles() == 3  # written 0.5 s ago: waits for the next tick
+        pl.close_spider()
+        assert store.count_articles() == 4
+    finally:
+        get_context(crawler).close()
+
+
 def test_an_article_stored_again_is_counted_unchanged(crawler: Crawler) -> None:
     pl = StorePipeline.from_crawler(crawler)
     for item in articles(crawler, 2) + articles(crawler, 2):
