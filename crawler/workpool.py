@@ -73,6 +73,10 @@ def _add(total: Timings | None, spent: Timings) -> None:
             total[name] = total.get(name, 0.0) + seconds
 
 
+#: How long closing a pool waits for workers that are still starting to be up and stopped.
+STARTER_WAIT = 10.0
+
+
 def _ready() -> None:
     """A task that does nothing: submitted to start the workers (``ExtractionPool.warm``)."""
 
@@ -92,6 +96,7 @@ class ExtractionPool:
         self._executor: ProcessPoolExecutor | None = None
         self._warming: Future[None] | None = None
         self._starting = False
+        self._starter: threading.Thread | None = None
         self._closed = False
         self._lock = threading.Lock()
         self.users = 0
@@ -119,9 +124,12 @@ class ExtractionPool:
             with self._lock:
                 self._starting = False
             return
-        threading.Thread(
+        starter = threading.Thread(
             target=self._start_workers, args=(executor,), name="cityfeeds-pool-start", daemon=True
-        ).start()
+        )
+        with self._lock:
+            self._starter = starter
+        starter.start()
 
     def _start_workers(self, executor: ProcessPoolExecutor) -> None:
         try:
@@ -137,7 +145,10 @@ class ExtractionPool:
             if not self._closed:
                 self._executor, self._warming = executor, future
                 return
-        executor.shutdown(wait=False, cancel_futures=True)  # closed while starting
+        # Closed while starting: wait for the workers to exit. A worker still starting reads the
+        # pool's queues (named semaphores) when it comes up; were this process to exit first,
+        # they would be gone and the worker would die with a traceback on the crawl's stderr.
+        executor.shutdown(wait=True, cancel_futures=True)
 
     @property
     def ready(self) -> bool:
@@ -192,10 +203,14 @@ class ExtractionPool:
     def close(self, *, wait: bool = False) -> None:
         """Stop the workers (pages still queued are cancelled; ``wait``: until they exit).
 
-        Workers still starting are stopped by their starting thread once they are up.
+        Workers still starting are stopped by their starting thread once they are up; this
+        waits for that (at most ``STARTER_WAIT`` seconds), so no worker outlives the crawl.
         """
         with self._lock:
             self._closed = True
+            starter, self._starter = self._starter, None
+        if starter is not None and starter is not threading.current_thread():
+            starter.join(STARTER_WAIT)
         self._discard(wait)
 
 
