@@ -76,3 +76,12 @@ def test_since_needs_a_duration(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         main(["stories", "--since", "yesterday"])
     assert "expected e.g. 30m, 12h or 2d" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("since", ["99999999d", "9" * 400 + "d", "36501d"])
+def test_since_is_bounded(since: str, capsys: pytest.CaptureFixture[str]) -> None:
+    # Once an OverflowError traceback (a date before year 1); now a usage error.
+    with pytest.raises(SystemExit) as info:
+        main(["stories", "--since", since])
+    assert info.value.code == 2
+    assert "at most 36500d" in capsys.readouterr().err

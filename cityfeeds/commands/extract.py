@@ -6,6 +6,7 @@ import argparse
 import gzip
 import json
 import sys
+import zlib
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -43,8 +44,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--source", help="source name (default: guessed from the URL's host)")
     parser.add_argument(
         "--now",
+        type=_iso_datetime,
         help="fetch time as ISO 8601 (default: the FILE's .meta.json fetched_at, else now)",
     )
+
+
+def _iso_datetime(value: str) -> datetime:
+    """An ISO 8601 date-time (UTC when it has no offset), for ``--now``."""
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected an ISO 8601 date-time such as 2026-12-06T09:30+03:00, got {value!r}"
+        ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _meta_name(page: Path) -> str:
@@ -103,9 +116,7 @@ def article_json(
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
-    now = datetime.fromisoformat(args.now) if args.now else datetime.now(UTC)
-    if now.tzinfo is None:
-        now = now.replace(tzinfo=UTC)
+    now = args.now or datetime.now(UTC)
     header_charset = None
     target = args.target
     if is_http_url(target) and not Path(target).exists():
@@ -124,7 +135,11 @@ def run(args: argparse.Namespace, config: Config) -> int:
             return 1
         body = path.read_bytes()
         if path.suffix == ".gz":
-            body = gzip.decompress(body)
+            try:
+                body = gzip.decompress(body)
+            except (OSError, EOFError, zlib.error) as exc:
+                print(f"cityfeeds: {target} is not a readable gzip file: {exc}", file=sys.stderr)
+                return 2
         meta = fixture_meta(path) if not args.url else None
         if not args.url and not (meta and is_http_url(str(meta.get("url", "")))):
             print(

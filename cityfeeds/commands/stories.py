@@ -23,6 +23,7 @@ shared numbers, dates, places, names). --topic limits to stories with a member i
 
 _SINCE_RE = re.compile(r"^(\d+(?:\.\d+)?)([mhd])$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days"}
+_MAX_SINCE = timedelta(days=36500)
 
 
 def parse_since(value: str) -> timedelta:
@@ -30,7 +31,13 @@ def parse_since(value: str) -> timedelta:
     match = _SINCE_RE.match(value.strip())
     if not match:
         raise argparse.ArgumentTypeError(f"expected e.g. 30m, 12h or 2d, got {value!r}")
-    return timedelta(**{_UNITS[match.group(2)]: float(match.group(1))})
+    try:
+        since = timedelta(**{_UNITS[match.group(2)]: float(match.group(1))})
+    except OverflowError:
+        since = _MAX_SINCE + _MAX_SINCE
+    if since > _MAX_SINCE:
+        raise argparse.ArgumentTypeError(f"at most 36500d (100 years), got {value!r}")
+    return since
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

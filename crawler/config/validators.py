@@ -30,6 +30,9 @@ _WEEKDAY_NUMBER_RE = re.compile(r"\d")
 #: backoff from ever starting and let one source starve the others. A cron line's finest
 #: step is one minute anyway.
 MIN_INTERVAL_SECONDS = 60
+#: The longest interval schedule (``every 366d``): longer ones overflowed date arithmetic in
+#: ``status`` and the service's start-up (a yearly crawl is a cron line's job).
+MAX_INTERVAL_SECONDS = 366 * 86400
 #: Lowers the minimum, for tests and benchmarks only (they cannot wait minutes per cycle).
 ENV_MIN_INTERVAL = "CITYFEEDS_MIN_INTERVAL"
 
@@ -72,6 +75,11 @@ def check_schedule(value: str) -> str:
             raise ValueError(
                 f"schedule {value!r}: shorter than the minimum interval of {floor} s"
                 + (" (every 1m)" if floor == MIN_INTERVAL_SECONDS else "")
+            )
+        if seconds > MAX_INTERVAL_SECONDS:
+            raise ValueError(
+                f"schedule {value!r}: longer than the maximum interval (every 366d); "
+                "use a cron line for a rarer schedule"
             )
         return value
     fields = value.split()

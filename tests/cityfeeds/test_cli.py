@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import subprocess
 import sys
@@ -349,3 +350,20 @@ def test_extract_takes_pages_up_to_the_crawls_size_limit(
         site.stop()
     err = capsys.readouterr().err.strip()
     assert "page larger than 2048 bytes ([crawl] max_response_bytes)" in err
+
+
+def test_extract_refuses_a_bad_now_and_a_broken_gzip_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    page = tmp_path / "page.html"
+    page.write_text("<html></html>", encoding="utf-8")
+    config = ["--config", str(ROOT / "cityfeeds.toml")]
+    with pytest.raises(SystemExit) as info:
+        main([*config, "extract", str(page), "--url", "https://vm.ru/news/1", "--now", "yesterday"])
+    assert info.value.code == 2
+    assert "expected an ISO 8601 date-time" in capsys.readouterr().err
+    broken = tmp_path / "page.html.gz"
+    broken.write_bytes(gzip.compress(bytes(range(256)) * 40)[:100])  # cut short
+    assert main([*config, "extract", str(broken), "--url", "https://vm.ru/news/1"]) == 2
+    err = capsys.readouterr().err
+    assert "is not a readable gzip file" in err and "Traceback" not in err

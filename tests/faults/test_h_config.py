@@ -119,6 +119,16 @@ def test_h5_the_minimum_itself_is_accepted(monkeypatch: pytest.MonkeyPatch) -> N
     assert MIN_INTERVAL_SECONDS == 60
 
 
+@pytest.mark.parametrize("schedule", ["every 367d", "every 99999999999d"])
+def test_h5_schedule_above_the_maximum_refused_in_one_line(schedule: str) -> None:
+    # An interval of millions of days once passed and crashed `status` and `run` (overflow).
+    with pytest.raises(ConfigError) as info:
+        parse_config(SOURCE + f'schedule = "{schedule}"\n')
+    message = str(info.value)
+    assert "\n" not in message and "mos_news" in message and "maximum interval" in message
+    assert parse_config(SOURCE + 'schedule = "every 366d"\n')
+
+
 @pytest.mark.parametrize("period", [0.0, 1.0, 60.0, 300.0])
 def test_h5_health_threshold_is_sane_for_any_interval(period: float) -> None:
     """A crawl that succeeded two minutes ago is healthy whatever the interval (``every 0s``
