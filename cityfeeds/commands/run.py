@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 
+from cityfeeds.commands._args import positive_float, positive_int
 from cityfeeds.commands.serve import check_port
 from cityfeeds.service import AlreadyRunning, Service, ServiceOptions
 from cityfeeds.service.web import ServeError
@@ -44,11 +45,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", help="address to serve on (default: [schedule] host)")
     parser.add_argument("--port", type=int, help="port to serve on (default: [schedule] port)")
     parser.add_argument(
-        "--workers", type=int, default=2, help="crawl children at once (default: %(default)s)"
+        "--workers",
+        type=positive_int,
+        default=2,
+        help="crawl children at once (default: %(default)s)",
     )
     parser.add_argument(
         "--grace",
-        type=float,
+        type=positive_float,
         default=60.0,
         help="seconds running crawls may take to finish on SIGTERM (default: %(default)s)",
     )

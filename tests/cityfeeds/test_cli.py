@@ -289,7 +289,12 @@ def test_numbers_that_must_be_positive_are_refused_in_one_line(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     cfg = str(ROOT / "cityfeeds.toml")
-    for argv in (["crawl", "--timeout", "-5"], ["stories", "--limit", "0"]):
+    for argv in (
+        ["crawl", "--timeout", "-5"],
+        ["stories", "--limit", "0"],
+        ["run", "--workers", "0"],
+        ["run", "--grace", "-1"],
+    ):
         with pytest.raises(SystemExit) as exit_info:
             main(["--config", cfg, *argv])
         assert exit_info.value.code == 2
