@@ -41,6 +41,15 @@ def test_defaults_and_env_override(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
     assert load_config().path == path.resolve()
 
 
+def test_a_config_saved_with_a_byte_order_mark_loads(
+    tmp_path: Path, project_config_text: str
+) -> None:
+    # Windows editors save UTF-8 with a BOM; TOML has none, so it was "invalid TOML" at 1:1.
+    path = tmp_path / "cityfeeds.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + project_config_text.encode("utf-8"))
+    assert load_config(path).sources == parse_config(project_config_text).sources
+
+
 def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="config file not found"):
         load_config(tmp_path / "nope.toml")

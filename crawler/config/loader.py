@@ -167,7 +167,7 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     """Read, parse and validate the configuration; raise ConfigError with a clear message."""
     p = config_path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        text = p.read_text(encoding="utf-8-sig")  # a BOM (Windows editors) is not TOML
     except FileNotFoundError:
         raise ConfigError(
             f"config file not found: {p} (use --config FILE or ${ENV_CONFIG})"
