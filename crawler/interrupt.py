@@ -10,7 +10,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from crawler.lifecycle import INTERRUPTED_EXIT
+from crawler.lifecycle import INTERRUPTED_EXIT, PARENT_ENV
 from crawler.workpool import shutdown_pools
 
 logger = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ class Interrupter:
         # child must install the one its settings name (Scrapy does so when it starts).
         from twisted.internet import reactor
 
-        name = signal.Signals(signum).name
+        name = signal_cause(signum)
         if self.requested is not None:
             reactor.callFromThread(self._force)  # type: ignore[attr-defined]
             return
@@ -89,3 +89,14 @@ class Interrupter:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(INTERRUPTED_EXIT)
+
+
+def signal_cause(signum: int) -> str:
+    """The signal's name, and why it came when this process can tell: a SIGTERM sent because
+    the process that started the crawl died (``kill -9`` of ``cityfeeds crawl``: the child's
+    parent-death signal) says so, rather than looking like a stop someone asked for."""
+    name = signal.Signals(signum).name
+    parent = os.environ.get(PARENT_ENV, "")
+    if signum == signal.SIGTERM and parent.isdigit() and os.getppid() != int(parent):
+        return f"{name}: the crawl's parent process died"
+    return name
