@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 
 from cityfeeds.commands._table import format_table
@@ -58,16 +59,19 @@ def run(args: argparse.Namespace, config: Config) -> int:
         started_at=lock.holder_started() if holder else None,
         scheduler=scheduler,
     )
+    if not holder:
+        # No service, no health to report: "ok" would claim it still crawls and serves. The
+        # text and --json say the same; ``healthy`` still tells whether the last cycle (crawls
+        # run by cron, say) is recent, which is what --check reads.
+        report.health = dataclasses.replace(report.health, status="stopped")
     if args.json:
         print(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
     else:
         headers, rows = table_rows(report)
         print(format_table(headers, rows))
         h = report.health
-        # No service, no health to report: "ok" would claim it still crawls and serves.
-        health = h.status if holder else "stopped"
         print(
-            f"\nscheduler: {scheduler}; health: {health}; last successful cycle: "
+            f"\nscheduler: {scheduler}; health: {h.status}; last successful cycle: "
             f"{format_time(h.last_successful_cycle, report.timezone)} ({report.timezone})"
         )
         for path, error in sorted(report.feed_failures.items()):
