@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError, OperationalError
 
@@ -56,7 +58,7 @@ class Store(
             OSError,  # e.g. the SQLite file's folder cannot be created
         ) as exc:
             raise StoreUnavailable(
-                f"cannot open the database {_shown(url)}: {_reason(exc)}"
+                f"cannot open the database {_shown(url)}: {_reason(exc, url)}"
             ) from exc
         return store
 
@@ -78,8 +80,12 @@ def _shown(url: str) -> str:
         return repr(url)
 
 
-def _reason(exc: BaseException) -> str:
+def _reason(exc: BaseException, url: str = "") -> str:
     """The first line of the driver's message, without SQLAlchemy's background links."""
+    if url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///").split("?", 1)[0])
+        if path.is_dir():  # SQLite says only "unable to open database file"
+            return f"{path} is a folder, not a database file"
     orig = getattr(exc, "orig", None) or exc
     text = str(orig).strip().splitlines()
     return text[0] if text else type(orig).__name__

@@ -244,6 +244,7 @@ def test_serve_on_a_busy_port_is_one_line_and_exit_1(
         ("mysql://x/y", "No module named"),
         ("sqlite:////proc/cityfeeds-nope/x.db", "No such file or directory"),
         ("sqlite:///{tmp}/not-a-database.db", "file is not a database"),
+        ("sqlite:///{tmp}", "is a folder, not a database file"),
     ],
 )
 def test_a_database_that_cannot_be_opened_is_one_line_and_exit_1(
