@@ -20,13 +20,13 @@ DESCRIPTION = """\
 Crawl the named sources (default: every enabled source) in a child process, store new and
 updated articles, then rebuild all feeds. Prints progress while it runs and a summary table.
 Exit status (docs/runs.md): 0 when every source succeeded or was only deferred (the site
-asked to come back later), 1 when any failed (the others still publish), 2 on a
-configuration error, 75 when a source is already being crawled by another process (see
---wait), 130 when interrupted (Ctrl-C, SIGTERM).
+asked to come back later), 1 when any failed (the others still publish) or a feed could not
+be published, 2 on a configuration error, 75 when a source is already being crawled by
+another process (see --wait), 130 when interrupted (Ctrl-C, SIGTERM).
 
 Schedule it from cron instead of running the service, e.g.:
   */30 * * * *  cd /srv/cityfeeds && mkdir -p data && flock -n data/crawl.cron.lock \
-                .venv/bin/cityfeeds crawl --quiet >> data/crawl.log 2>&1
+.venv/bin/cityfeeds crawl --quiet >> data/crawl.log 2>&1
 """
 
 
