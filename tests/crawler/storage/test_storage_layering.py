@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import ast
-import subprocess
-import sys
 from pathlib import Path
+
+from fresh_interpreter import modules_loaded
 
 import crawler.storage
 
@@ -41,13 +41,6 @@ def test_storage_imports_only_pure_modules() -> None:
 def test_opening_the_store_does_not_load_the_story_index_libraries() -> None:
     # numpy (~12 MiB) and the MinHash sketches: only a process that assigns stories pays for
     # them, not `cityfeeds status` or the parent of every crawl (which waits for minutes).
-    code = (
-        "import sys\n"
-        "import cityfeeds.commands.crawl, cityfeeds.commands.status, crawler.storage\n"
-        "heavy = ('datasketch', 'scipy', 'numpy', 'crawler.stories.sketch')\n"
-        "print(sorted(m for m in heavy if m in sys.modules))\n"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    ).stdout
-    assert out.strip() == "[]"
+    code = "import cityfeeds.commands.crawl, cityfeeds.commands.status, crawler.storage"
+    heavy = ("datasketch", "scipy", "numpy", "crawler.stories.sketch")
+    assert modules_loaded(code, heavy) == []
