@@ -84,6 +84,10 @@ def check_page(
         return Dropped("selector_leak", f"title={title[:80]!r}")
     if title is None or not clean_text(title):
         return Dropped("missing_title")
+    if "link_list" in data.flags:
+        # A section index or home page: its "body" is the headlines of other pages, and a
+        # description or the fetch time as its date would make it look like news.
+        return Dropped("link_list", f"title={title[:80]!r}")
     hint_summary = hints.summary if hints is not None else None
     if not any(_has_words(v) for v in (data.text, data.summary, hint_summary)):
         # A headline with nothing under it (a video or gallery page, a section index matching

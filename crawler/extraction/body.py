@@ -103,6 +103,10 @@ _RELATED_AFTER_SHARE = 0.5
 _LOOSE_TEXT_MIN = 40
 _GARBAGE_CHECK_CHARS = 160
 _P_DOMINANT = 0.6  # share of the container's text inside <p>
+# A generic "body" of at least this many paragraphs, this share of whose characters are the
+# whole text of a link on the page, is a list of headlines: a listing or home page.
+LINK_LIST_MIN_LINES = 3
+LINK_LIST_SHARE = 0.8
 
 
 # trafilatura needs lxml.html elements (ours are plain lxml.etree ones, see core._PARSER).
@@ -118,6 +122,9 @@ class Body:
     layer: str
     # The containers the text was taken from (none for the generic and JSON-LD layers).
     sources: tuple[Element, ...] = ()
+    # The generic extractor's "body" is the page's links (a section index, a home page): the
+    # page is no article, whatever else it has.
+    link_list: bool = False
 
     def source_chars(self) -> int:
         """Characters of text the source containers show, boxes and furniture included."""
@@ -523,6 +530,7 @@ def generic(html_bytes: bytes, base_url: str) -> tuple[Body | None, object | Non
         # trafilatura wants lxml.html elements and edits the tree: a fresh parse of the bytes
         # costs about what a deep copy of ours would.
         doc = lxml.html.document_fromstring(html_bytes, parser=_HTML_PARSER)
+        links = _link_texts(doc)  # before trafilatura edits the tree
         result = bare_extraction(doc, url=base_url, with_metadata=True, include_comments=False)
     except Exception:  # trafilatura raises assorted errors on odd markup
         logger.exception("trafilatura failed on %s", base_url)
@@ -537,4 +545,24 @@ def generic(html_bytes: bytes, base_url: str) -> tuple[Body | None, object | Non
         return None, result
     # Built from the filtered paragraphs, so the HTML never shows what the text dropped.
     raw_html = "".join(f"<p>{htmllib.escape(p)}</p>" for p in paragraphs)
-    return Body("\n\n".join(paragraphs), sanitize_html(raw_html, base_url), "generic"), result
+    body = Body("\n\n".join(paragraphs), sanitize_html(raw_html, base_url), "generic")
+    body.link_list = is_link_list(paragraphs, links)
+    return body, result
+
+
+def _link_texts(doc: Element) -> set[str]:
+    """The cleaned text of every link on the page."""
+    texts = set()
+    for a in doc.iter("a"):
+        text = clean_text(a.text_content())
+        if text:
+            texts.add(text)
+    return texts
+
+
+def is_link_list(paragraphs: list[str], link_texts: set[str]) -> bool:
+    """Whether ``paragraphs`` are mostly whole link texts: headlines of a listing, no story."""
+    if len(paragraphs) < LINK_LIST_MIN_LINES:
+        return False
+    linked = sum(len(p) for p in paragraphs if p in link_texts)
+    return linked >= LINK_LIST_SHARE * sum(len(p) for p in paragraphs)

@@ -155,5 +155,8 @@ def extract(
     sample = " ".join(filter(None, (data.title, data.summary, (data.text or "")[:3000])))
     put("language", *page.language(sample))
     if page._generic_done and page._generic_body is not None:
-        data.flags.append("generic_used")
+        if not page._generic_body.link_list:
+            data.flags.append("generic_used")
+        elif not data.text:
+            data.flags.append("link_list")
     return data

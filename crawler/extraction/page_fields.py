@@ -245,7 +245,11 @@ class PageFields(PageDates):
             found = scripted
         # The generic extractor runs even with use_generic=False when nothing else found a body.
         generic_body, _gdoc = self.generic()
-        if generic_body is not None and (found is None or len(generic_body.text) > len(found.text)):
+        if (
+            generic_body is not None
+            and not generic_body.link_list
+            and (found is None or len(generic_body.text) > len(found.text))
+        ):
             return generic_body
         return found or self._jsonld_body()
 

@@ -170,3 +170,50 @@ def test_a_headline_without_text_is_dropped_as_no_text(text: str) -> None:
     # The feed's description stands in for the missing text.
     hints = Hints(summary="Электробус нового поколения проехал по Тверской улице.")
     assert check_page(PROFILE, data, PageFacts(URL, NOW), hints) is None
+
+
+HEADLINES = [
+    "На маршрут № 776 вышли новые электробусы большой вместимости",
+    "Трамваи «Витязь-М» начали ходить по Шаболовке после ремонта путей",
+    "В Новой Москве открыли двадцать станций быстрой зарядки электромобилей",
+    "На МЦД-2 вышли электропоезда «Иволга 4.0» с новыми вагонами",
+]
+SECTION_INDEX = (
+    '<!DOCTYPE html><html lang="ru"><head><meta charset="utf-8">'
+    "<title>Транспорт — Новости Москвы</title>"
+    '<meta property="og:description" content="Все новости о транспорте Москвы: метро,'
+    ' электробусы, трамваи."></head><body><nav><a href="/">Главная</a>'
+    ' <a href="/news/">Новости</a></nav><h1>Транспорт</h1><ul class="news-list">'
+    + "".join(f'<li><a href="/news/{i}">{h}</a></li>' for i, h in enumerate(HEADLINES))
+    + '</ul><a class="next" href="/news/?page=2">Дальше</a></body></html>'
+)
+
+
+def test_a_section_index_is_dropped_as_a_link_list_not_published_as_news() -> None:
+    # Its "body" is other pages' headlines, and its description and the fetch time as a date
+    # would make it look like a fresh article in every topic its headlines mention.
+    url = "https://news.example/transport/"
+    found = process_page(PROFILE, SECTION_INDEX.encode(), PageFacts(url, NOW))
+    assert found == Dropped("link_list", "title='Транспорт'")
+
+
+def test_extract_says_a_listing_page_is_no_article(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    page = tmp_path / "section.html"
+    page.write_text(SECTION_INDEX, encoding="utf-8")
+    url = "https://vm.ru/news/transport/"
+    assert main(["--config", str(CONFIG), "extract", str(page), "--url", url]) == 1
+    assert "is no article (link_list: title='Транспорт')" in capsys.readouterr().err
+
+
+def test_a_story_with_linked_lines_is_no_link_list() -> None:
+    from crawler.extraction.body import is_link_list
+
+    headlines = [f"Заголовок другой новости номер {i}" for i in range(4)]
+    story = ["Электробусы вышли на маршрут в понедельник утром, сообщили в департаменте."] * 3
+    assert is_link_list(headlines, set(headlines))
+    # Two linked lines ("read also") under three of the story's own: an article.
+    assert not is_link_list(story + headlines[:2], set(headlines))
+    # Fewer than three lines are never judged a listing.
+    assert not is_link_list(headlines[:2], set(headlines))

@@ -87,6 +87,25 @@ _case(
 )
 # b19: a headline and nothing under it (no paragraph, no description, no lead in the feed).
 _case("b19", {"/n/bare": (article_html("Видео: новый электробус на Тверской", []).encode(), HTML)})
+# b20: a section index linked as if it were an article: a description, a list of headlines.
+_case(
+    "b20",
+    {
+        "/n/transport": (
+            (
+                "<!DOCTYPE html><html lang='ru'><head><meta charset='utf-8'>"
+                "<title>Транспорт</title><meta name='description' content='Новости транспорта "
+                "Москвы: метро, электробусы, трамваи.'></head><body><h1>Транспорт</h1><ul>"
+                + "".join(
+                    f"<li><a href='/n/{i}'>Новость о московском транспорте под номером {i}</a></li>"
+                    for i in range(6)
+                )
+                + "</ul></body></html>"
+            ).encode(),
+            HTML,
+        )
+    },
+)
 _case(
     "b3",
     {
@@ -319,6 +338,11 @@ def test_b2_missing_title_falls_back_to_feed_title(content: Content) -> None:
 def test_b19_a_headline_with_no_text_is_dropped_not_published(content: Content) -> None:
     assert content.titles("b19") == []
     assert dropped(content.run("b19")) == {"no_text": 1}
+
+
+def test_b20_a_section_index_is_dropped_as_a_link_list(content: Content) -> None:
+    assert content.titles("b20") == []
+    assert dropped(content.run("b20")) == {"link_list": 1}
 
 
 def test_b3_selector_and_template_leaks_rejected(content: Content) -> None:
