@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pkgutil
-import subprocess
-import sys
 
 import pytest
+from fresh_interpreter import modules_loaded
 
 import cityfeeds.commands
 from cityfeeds.cli import COMMANDS, command_module, command_named
@@ -27,19 +26,10 @@ def test_registry_lists_every_command_module() -> None:
 
 def test_help_imports_no_command_module() -> None:
     code = (
-        "import sys\n"
-        "from cityfeeds.cli import main\n"
-        "try:\n"
-        "    main(['--help'])\n"
-        "except SystemExit:\n"
-        "    pass\n"
-        "loaded = sorted(m for m in sys.modules if m.startswith('cityfeeds.commands.'))\n"
-        "print('LOADED', loaded, 'crawler.runner' in sys.modules)\n"
+        "from cityfeeds.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    ).stdout
-    assert "LOADED [] False" in out
+    names = [f"cityfeeds.commands.{name}" for name in COMMANDS] + ["crawler.runner"]
+    assert modules_loaded(code, names) == []
 
 
 @pytest.mark.parametrize(
