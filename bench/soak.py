@@ -57,6 +57,7 @@ ROOT = Path(__file__).resolve().parents[1]
 TOPIC = "soak"
 FEED_ITEMS = 30
 SAMPLE_EVERY = 15.0
+SCRAPE_EVERY = 60.0
 #: Articles each source has before the service starts: its first run's backlog, fetched one
 #: per download delay (so the last waits seconds), reported apart from the steady state.
 PRESTART = 5
@@ -266,6 +267,28 @@ def proc_sample(pid: int) -> dict[str, float]:
     }
 
 
+def native_memory(port: int) -> dict[str, float]:
+    """SQLite's memory and glibc's heap in use (MiB), from the service's ``/metrics``.
+
+    Scraped every ``SCRAPE_EVERY`` seconds, as a Prometheus server would: each scrape reads the
+    store too, which is part of a real deployment's load.
+    """
+    wanted = {
+        "cityfeeds_sqlite_memory_bytes": "sqlite",
+        'cityfeeds_malloc_bytes{state="in_use"}': "malloc",
+    }
+    found: dict[str, float] = {}
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as answer:
+            for line in answer.read().decode().splitlines():
+                name, _, number = line.rpartition(" ")
+                if name in wanted:
+                    found[wanted[name]] = float(number) / 2**20
+    except (OSError, ValueError):
+        pass
+    return found
+
+
 class FeedWatcher(threading.Thread):
     """Notes when each article link first appears in the topic feed (polled every second)."""
 
@@ -426,19 +449,21 @@ def report(
     after = [(t, s) for t, s in samples if t >= warm]
     step = 3600.0 if duration >= 7200 else 600.0
     print(f"\nservice process (sampled every {SAMPLE_EVERY:g} s; warm-up {warm / 60:.0f} min):")
-    print("   at(min)  RSS(MiB)  fds  threads  zombies")
+    print("   at(min)  RSS(MiB)  SQLite(MiB)  fds  threads  zombies")
     mark = warm
+    sqlite = 0.0  # the latest scrape's figure (scrapes are rarer than samples)
     for t, s in samples:
+        sqlite = s.get("sqlite", sqlite)
         if t >= mark:
             print(
-                f"  {t / 60:8.0f}  {s['rss']:8.1f}  {s['fds']:3.0f}  {s['threads']:7.0f}"
-                f"  {s['zombies']:7.0f}"
+                f"  {t / 60:8.0f}  {s['rss']:8.1f}  {sqlite:11.2f}  {s['fds']:3.0f}"
+                f"  {s['threads']:7.0f}  {s['zombies']:7.0f}"
             )
             mark += step
     t, s = samples[-1]
     print(
-        f"  {t / 60:8.0f}  {s['rss']:8.1f}  {s['fds']:3.0f}  {s['threads']:7.0f}"
-        f"  {s['zombies']:7.0f}  (last)"
+        f"  {t / 60:8.0f}  {s['rss']:8.1f}  {sqlite:11.2f}  {s['fds']:3.0f}"
+        f"  {s['threads']:7.0f}  {s['zombies']:7.0f}  (last)"
     )
     if after:
         rss = [s["rss"] for _, s in after]
@@ -450,6 +475,21 @@ def report(
             f" growth {growth:+.2f} MiB/h (least squares over {span:.0f} min),"
             f" {late:+.2f} MiB/h over its second half"
         )
+        native = [(t, s) for t, s in after if "sqlite" in s]
+        if len(native) >= 2:
+            # SQLite's page caches fill as the database grows (bounded by cache_size per
+            # connection): RSS without them tells that bounded growth from the rest.
+            (_, first), (_, last) = native[0], native[-1]
+            rest = slope_per_hour([(t, s["rss"] - s["sqlite"]) for t, s in native])
+            rest_late = slope_per_hour(
+                [(t, s["rss"] - s["sqlite"]) for t, s in native[len(native) // 2 :]]
+            )
+            print(
+                f"  SQLite's memory: {first['sqlite']:.2f} -> {last['sqlite']:.2f} MiB;"
+                f" glibc heap in use {first.get('malloc', 0):.1f} ->"
+                f" {last.get('malloc', 0):.1f} MiB; RSS without SQLite's memory:"
+                f" {rest:+.2f} MiB/h, {rest_late:+.2f} MiB/h over its second half"
+            )
         for key in ("fds", "threads", "zombies"):
             vals = [s[key] for _, s in after]
             print(f"  {key}: first {vals[0]:.0f}, last {vals[-1]:.0f}, max {max(vals):.0f}")
@@ -511,7 +551,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.monotonic()
     end = t0 + args.hours * 3600
     samples: list[tuple[float, dict[str, float]]] = []
-    next_sample = t0
+    next_sample = next_scrape = t0
     phase = {s.name: random.Random(s.name).uniform(0, args.publish_every) for s in sources}
     next_pub = {s.name: t0 + phase[s.name] for s in sources}
     next_edit = {s.name: t0 + args.edit_every + phase[s.name] for s in sources}
@@ -527,6 +567,9 @@ def main(argv: list[str] | None = None) -> int:
                     next_edit[src.name] += args.edit_every
             if tick >= next_sample:
                 sample = proc_sample(service.pid)
+                if tick >= next_scrape:
+                    sample.update(native_memory(port))
+                    next_scrape += SCRAPE_EVERY
                 samples.append((tick - t0, sample))
                 next_sample += SAMPLE_EVERY
                 if len(samples) % 40 == 1:

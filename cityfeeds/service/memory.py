@@ -89,6 +89,30 @@ def malloc_mib() -> tuple[float, float] | None:
     return (info.uordblks + info.hblkhd) / 2**20, info.fordblks / 2**20
 
 
+@functools.cache
+def _sqlite_lib() -> ctypes.CDLL | None:
+    """The SQLite library the ``sqlite3`` module uses (linked or built in)."""
+    import _sqlite3
+
+    try:
+        # dlsym on the extension module's handle also searches the libraries it links.
+        lib = ctypes.CDLL(_sqlite3.__file__)
+        lib.sqlite3_memory_used.restype = ctypes.c_int64
+    except (OSError, AttributeError):
+        return None
+    return lib
+
+
+def sqlite_bytes() -> int | None:
+    """Bytes SQLite holds in this process (page caches, statements, schemas), or None.
+
+    Each connection's page cache grows with the database up to ``cache_size`` (2 MiB by
+    default): bounded growth that an RSS curve alone cannot tell from a leak.
+    """
+    lib = _sqlite_lib()
+    return None if lib is None else int(lib.sqlite3_memory_used())
+
+
 def interval_from_env(value: str | None) -> float | None:
     """The dump interval in seconds from the variable's value (minutes), None when unset/bad."""
     if not value:
@@ -193,6 +217,9 @@ class MemoryTracer:
         heap = malloc_mib()
         if heap is not None:
             head += f"; malloc: {heap[0]:.2f} MiB in use, {heap[1]:.2f} MiB free but held"
+        held = sqlite_bytes()
+        if held is not None:
+            head += f"; SQLite {held / 2**20:.2f} MiB"
         grown = (types - self._base_types).most_common(6)
         lines = [head, "objects grown: " + (", ".join(f"{t} +{n}" for t, n in grown) or "none")]
         if snapshot is not None and self._base is not None:

@@ -36,6 +36,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from cityfeeds.service.lock import ServiceLock
+from cityfeeds.service.memory import malloc_mib, sqlite_bytes
 from cityfeeds.status.health import FAILED_RESULTS, StatusReport, compute_status
 from cityfeeds.status.inputs import collect_inputs
 from crawler.config import Config
@@ -155,13 +156,40 @@ class WebSubCollector(Collector):
         yield from (sent, retries, pending)
 
 
+class MemoryCollector(Collector):
+    """Native memory the process collector does not split out: glibc's heap and SQLite's."""
+
+    def collect(self) -> Iterator[Metric]:
+        """``malloc_bytes{state}`` (in use / free but held) and ``sqlite_memory_bytes``."""
+        heap = malloc_mib()
+        if heap is not None:
+            malloc = GaugeMetricFamily(
+                f"{PREFIX}_malloc_bytes",
+                "glibc heap of the process: in use, and free but still held",
+                labels=["state"],
+            )
+            malloc.add_metric(["in_use"], heap[0] * 2**20)
+            malloc.add_metric(["free"], heap[1] * 2**20)
+            yield malloc
+        held = sqlite_bytes()
+        if held is not None:
+            yield GaugeMetricFamily(
+                f"{PREFIX}_sqlite_memory_bytes",
+                "Memory SQLite holds: page caches (bounded by cache_size per connection),"
+                " statements, schemas",
+                value=held,
+            )
+
+
 def make_registry(collectors: Iterable[Collector] = ()) -> CollectorRegistry:
-    """A registry with ``collectors`` plus the process (memory, CPU, fds), GC and Python info."""
+    """A registry with ``collectors`` plus the process (memory, CPU, fds), its native heaps
+    (:class:`MemoryCollector`), GC and Python info."""
     # No auto-describe: it would read the store (collect) when a collector is registered.
     registry = CollectorRegistry()
     ProcessCollector(registry=registry)
     GCCollector(registry=registry)
     PlatformCollector(registry=registry)
+    registry.register(MemoryCollector())
     for collector in collectors:
         registry.register(collector)
     return registry

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 import tracemalloc
 
@@ -12,6 +13,7 @@ from cityfeeds.service.memory import (
     MemoryTracer,
     interval_from_env,
     malloc_mib,
+    sqlite_bytes,
     trim_free_memory,
 )
 
@@ -73,3 +75,21 @@ def test_free_heap_is_handed_back() -> None:
     assert trim_free_memory() is True
     heap = malloc_mib()
     assert heap is not None and heap[0] > 0
+
+
+def test_sqlite_memory_follows_a_connections_page_cache() -> None:
+    before = sqlite_bytes()
+    assert before is not None
+    conn = sqlite3.connect(":memory:")
+    try:
+        conn.execute("create table t (x)")
+        conn.executemany("insert into t values (?)", [("x" * 200,)] * 5000)
+        held = sqlite_bytes()
+        assert held is not None and held > before + 500_000  # ~1 MB of pages
+        head = MemoryTracer(3600, frames=0)
+        head.dump()
+        assert "SQLite" in head.dump()[0]
+    finally:
+        conn.close()
+    after = sqlite_bytes()
+    assert after is not None and after < held

@@ -225,6 +225,9 @@ def test_metrics_are_prometheus_text_and_agree_with_the_runs_table(crawled: Craw
     assert value(samples, "cityfeeds_feed_build_duration_seconds_count") >= 2
     assert value(samples, "cityfeeds_scheduler_lag_seconds_count", source="demo") >= 1
     assert value(samples, "process_resident_memory_bytes") > 0
+    # The service reads its store through SQLite: its page caches hold something.
+    assert value(samples, "cityfeeds_sqlite_memory_bytes") > 0
+    assert value(samples, "cityfeeds_malloc_bytes", state="in_use") > 0
     hub = crawled.hub.url.split("/")[2]
     sent = value(samples, "cityfeeds_websub_notifications_total", hub=hub, result="ok")
     assert sent == len(crawled.hub.published()) > 0
