@@ -33,11 +33,24 @@ SECONDARY_FIELDS = ("summary", "text", "section", "image")
 def process_page(
     profile: SourceProfile, body: bytes | str, page: PageFacts, hints: Hints | None = None
 ) -> Article | Dropped:
-    """The article on one fetched page of ``profile``'s source, or why there is none."""
-    with stage("extract"):
-        data = extract_page(profile, body, page)
-    with stage("normalize"):
-        return finish_page(profile, data, page, hints)
+    """The article on one fetched page of ``profile``'s source, or why there is none.
+
+    An error on an odd page costs that page (``extract_error``, the traceback at debug level),
+    never the run: a source must not fail on every run while one such page stays in its feed.
+    """
+    try:
+        with stage("extract"):
+            data = extract_page(profile, body, page)
+        with stage("normalize"):
+            return finish_page(profile, data, page, hints)
+    except Exception as exc:
+        return extract_error(page.url, exc)
+
+
+def extract_error(url: str, exc: Exception) -> Dropped:
+    """The drop of a page whose processing raised ``exc`` (logged with its traceback at debug)."""
+    logger.debug("processing %s failed", url, exc_info=exc)
+    return Dropped("extract_error", f"{type(exc).__name__}: {str(exc)[:160]}")
 
 
 def extract_page(profile: SourceProfile, body: bytes | str, page: PageFacts) -> ArticleData:

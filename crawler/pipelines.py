@@ -15,7 +15,7 @@ from crawler.context import RUN_STATS, count_drop, get_context, timed
 from crawler.models import ArticleItem, Dropped, PageFacts
 from crawler.normalize.text import dedup_key
 from crawler.normalize.urls import url_identity
-from crawler.pages import SECONDARY_FIELDS, finish_page, invalid_bytes
+from crawler.pages import SECONDARY_FIELDS, extract_error, finish_page, invalid_bytes
 from crawler.profile import MAX_HTML_CHARS, MAX_TEXT_CHARS, SourceProfile
 from crawler.storage import UpsertResult
 from crawler.topics.engine import TopicEngine
@@ -69,7 +69,10 @@ class ValidatePipeline(_Pipeline):
                 max_html=self.max_html,
             )
             page = PageFacts(item.response_url, item.fetched_at)
-            result = finish_page(profile, item.data, page, item.hints)
+            try:
+                result = finish_page(profile, item.data, page, item.hints)
+            except Exception as exc:  # one odd page costs that page, not the run
+                result = extract_error(page.url, exc)
             if isinstance(result, Dropped):
                 item.dropped = result
             else:

@@ -50,6 +50,10 @@ def parse_document(
         data = text.encode("utf-8", "surrogatepass")
     if not text or not text.strip():
         return None, b"", flags
+    # C0 controls XML forbids (a stray \x0b in a paragraph): libxml2's HTML parser keeps them
+    # in text nodes, and lxml then refuses to set any text containing one. UTF-8 never uses
+    # these bytes inside a multi-byte character, so they can be removed byte by byte.
+    data = data.translate(_FORM_FEED_TO_SPACE, _XML_FORBIDDEN_CONTROLS)
     try:
         # Bytes, not str: lxml refuses a str with an XML declaration.
         with stage("parse"):
@@ -60,6 +64,10 @@ def parse_document(
     if doc is None:
         return None, b"", flags
     return doc, data, flags
+
+
+_XML_FORBIDDEN_CONTROLS = bytes(b for b in range(0x20) if b not in b"\t\n\r\x0c")
+_FORM_FEED_TO_SPACE = bytes.maketrans(b"\x0c", b" ")  # HTML whitespace, but not XML's
 
 
 # Plain lxml.etree elements, not lxml.html's: the html class lookup runs Python code for every

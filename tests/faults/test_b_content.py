@@ -87,6 +87,22 @@ _case(
 )
 # b19: a headline and nothing under it (no paragraph, no description, no lead in the feed).
 _case("b19", {"/n/bare": (article_html("Видео: новый электробус на Тверской", []).encode(), HTML)})
+# b21: a control character XML forbids inside a paragraph, next to a box that extraction drops.
+_case(
+    "b21",
+    {
+        "/n/ctrl": (
+            _page(
+                "На Тверской открыли объезд для электробусов",
+                paragraphs=[
+                    "Текст<script>x</script>\x0b Объезд откроют в понедельник утром.",
+                    "Пассажиры смогут пересесть на электробусы\x01 без выхода в город.",
+                ],
+            ),
+            HTML,
+        )
+    },
+)
 # b20: a section index linked as if it were an article: a description, a list of headlines.
 _case(
     "b20",
@@ -343,6 +359,13 @@ def test_b19_a_headline_with_no_text_is_dropped_not_published(content: Content) 
 def test_b20_a_section_index_is_dropped_as_a_link_list(content: Content) -> None:
     assert content.titles("b20") == []
     assert dropped(content.run("b20")) == {"link_list": 1}
+
+
+def test_b21_a_control_character_costs_neither_the_page_nor_the_run(content: Content) -> None:
+    assert content.run("b21")["status"] == "ok"
+    article = content.one("b21")
+    assert "Объезд откроют в понедельник утром." in article.text
+    assert "\x0b" not in article.text and "\x01" not in article.text
 
 
 def test_b3_selector_and_template_leaks_rejected(content: Content) -> None:
