@@ -239,9 +239,15 @@ class SourceLocks:
                 os.close(fd)
                 self.release()
                 raise
-            os.ftruncate(fd, 0)
-            os.write(fd, f"{os.getpid()}\n".encode())
-            self._fds[name] = fd
+            self._fds[name] = fd  # held from here on: release() must see it
+            try:
+                # Who holds it, for "already being crawled (pid N)": a courtesy, so a full
+                # disk costs the note, never the lock (an fd leaked here blocked the source
+                # until the service restarted).
+                os.ftruncate(fd, 0)
+                os.write(fd, f"{os.getpid()}\n".encode())
+            except OSError as exc:
+                logger.debug("could not note the holder of %s: %s", self.path(name), exc)
         if busy:
             self.release()
             raise SourceBusy(busy)

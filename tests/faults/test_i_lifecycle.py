@@ -595,3 +595,29 @@ def test_i9_the_extraction_pool_dies_with_a_crawl_killed_outright() -> None:
     finally:
         if owner.poll() is None:
             owner.kill()
+
+
+def test_i4_a_full_disk_when_noting_the_holder_costs_no_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Writing the holder's pid fails (ENOSPC): the lock is held, and released afterwards."""
+    import errno
+    import os
+
+    from crawler.lifecycle import SourceBusy, SourceLocks
+
+    real_write = os.write
+
+    def full(fd: int, data: bytes) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    locks = SourceLocks(tmp_path / "locks", ["alpha", "beta"])
+    monkeypatch.setattr(os, "write", full)
+    locks.acquire()
+    monkeypatch.setattr(os, "write", real_write)
+    with pytest.raises(SourceBusy):
+        SourceLocks(tmp_path / "locks", ["beta"]).acquire()  # held while we hold it
+    locks.release()
+    again = SourceLocks(tmp_path / "locks", ["alpha", "beta"])
+    again.acquire()  # once leaked in the service, this failed until it restarted
+    again.release()
