@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from crawler.config import Config
+from crawler.storage import StoreError, store_error_line
 
 logger = logging.getLogger(__name__)
 
@@ -174,7 +175,18 @@ def close_dead_runs(store: Any, now: datetime, *, host: str | None = None) -> li
             continue
         who = f"process {pid} on {owner_host}" if pid is not None else "an earlier version"
         message = f"left running by {who}, which no longer exists"
-        if store.close_run(run["id"], status="interrupted", now=now, message=message):
+        try:
+            changed = store.close_run(run["id"], status="interrupted", now=now, message=message)
+        except StoreError as exc:  # e.g. a full disk: status must still be able to read
+            logger.warning(
+                "[%s] run %s %s: cannot close it now (%s)",
+                run["source"],
+                run["id"],
+                message,
+                store_error_line(exc),
+            )
+            continue
+        if changed:
             logger.warning("[%s] run %s %s: closed", run["source"], run["id"], message)
             closed.append(int(run["id"]))
     return closed

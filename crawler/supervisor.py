@@ -29,7 +29,7 @@ from crawler.lifecycle import (
     close_dead_runs,
     hostname,
 )
-from crawler.storage import Store
+from crawler.storage import Store, StoreError, store_error_line
 
 logger = logging.getLogger(__name__)
 
@@ -197,7 +197,9 @@ def _collect(
         if killed:
             why = f"killed after the run timeout ({timeout:g}s)"
             # The child may have recorded its figures as "interrupted" on our SIGTERM.
-            store.close_run(
+            _close_run(
+                store,
+                name,
                 run_id,
                 status="killed",
                 now=now,
@@ -209,10 +211,21 @@ def _collect(
                 status, why = "interrupted", "interrupted before the crawl recorded its figures"
             else:
                 status, why = "failed", f"crawl process exited with {returncode}"
-            store.close_run(run_id, status=status, now=now, message=why)
+            _close_run(store, name, run_id, status=status, now=now, message=why)
         outcome.runs[name] = store.get_run(run_id) or {}
     outcome.interrupted = interrupted or returncode == INTERRUPTED_EXIT
     return outcome
+
+
+def _close_run(store: Store, source: str, run_id: int, **kwargs: Any) -> None:
+    """``store.close_run``, or one line when the store refuses it (a full disk): the run then
+    stays ``running`` until ``close_dead_runs`` closes it, and the crawl still ends cleanly."""
+    try:
+        store.close_run(run_id, **kwargs)
+    except StoreError as exc:
+        logger.error(
+            "[%s] run %s: cannot record its end (%s)", source, run_id, store_error_line(exc)
+        )
 
 
 def _reap_group(proc: subprocess.Popen[Any]) -> None:

@@ -10,14 +10,16 @@ from __future__ import annotations
 from crawler.storage.article_queries import FEED_TEXT_CHARS
 from crawler.storage.articles import UpsertResult, content_hash, retag_all
 from crawler.storage.runs import RunStats
-from crawler.storage.store import Store, StoreUnavailable
+from crawler.storage.store import Store, StoreError, StoreUnavailable, store_error_line
 
 __all__ = [
     "FEED_TEXT_CHARS",
     "RunStats",
     "Store",
+    "StoreError",
     "StoreUnavailable",
     "UpsertResult",
     "content_hash",
     "retag_all",
+    "store_error_line",
 ]

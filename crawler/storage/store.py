@@ -5,7 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DatabaseError,
+    NoSuchModuleError,
+    OperationalError,
+    SQLAlchemyError,
+)
 
 from crawler.storage.articles import ArticleStore
 from crawler.storage.engine import open_engine, retry_locked
@@ -78,6 +84,16 @@ def _shown(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except ArgumentError:
         return repr(url)
+
+
+#: What a store operation raises when the database refuses it (disk full, locked too long, a
+#: server gone): callers that must go on catch this and report :func:`store_error_line`.
+StoreError = SQLAlchemyError
+
+
+def store_error_line(exc: BaseException) -> str:
+    """One readable line for a failed store operation (e.g. "database or disk is full")."""
+    return _reason(exc)
 
 
 def _reason(exc: BaseException, url: str = "") -> str:

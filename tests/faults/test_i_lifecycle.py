@@ -7,6 +7,7 @@ files. The crawls here run the real ``cityfeeds crawl`` command against loopback
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import signal
@@ -621,3 +622,49 @@ def test_i4_a_full_disk_when_noting_the_holder_costs_no_lock(
     again = SourceLocks(tmp_path / "locks", ["alpha", "beta"])
     again.acquire()  # once leaked in the service, this failed until it restarted
     again.release()
+
+
+def _disk_full() -> Exception:
+    from sqlalchemy.exc import OperationalError
+
+    return OperationalError("UPDATE runs", {}, Exception("database or disk is full"))
+
+
+class _FullStore:
+    """A store that reads but refuses every write, as SQLite on a full disk does."""
+
+    def __init__(self) -> None:
+        self.run = {"id": 7, "source": "alpha", "status": "running", "pid": None, "host": None}
+
+    def running_runs(self) -> list[dict[str, Any]]:
+        return [self.run]
+
+    def get_run(self, run_id: int) -> dict[str, Any]:
+        return self.run
+
+    def close_run(self, run_id: int, **kwargs: Any) -> bool:
+        raise _disk_full()
+
+
+def test_i3_a_full_disk_leaves_dead_runs_open_with_one_line_and_status_reads_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from crawler.lifecycle import close_dead_runs
+
+    with caplog.at_level(logging.WARNING):
+        assert close_dead_runs(_FullStore(), datetime.now(UTC)) == []
+    assert "[alpha] run 7" in caplog.text and "database or disk is full" in caplog.text
+    assert "Traceback" not in caplog.text
+
+
+def test_i3_a_crawl_ending_on_a_full_disk_says_so_in_one_line(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from crawler.supervisor import _collect
+
+    with caplog.at_level(logging.ERROR):
+        outcome = _collect(_FullStore(), {"alpha": 7}, 1, False, False, 1.0, 60.0)  # type: ignore[arg-type]
+    assert outcome.runs["alpha"]["status"] == "running"  # closed by the next crawl or status
+    assert [r.getMessage() for r in caplog.records] == [
+        "[alpha] run 7: cannot record its end (database or disk is full)"
+    ]
