@@ -101,6 +101,16 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+#: Optional packages by import name, with the extra of pyproject.toml that installs them.
+OPTIONAL_PACKAGES = {
+    "scrapy_redis": "redis",
+    "redis": "redis",
+    "psycopg": "postgres",
+    "scrapy_playwright": "browser",
+    "playwright": "browser",
+}
+
+
 def command_named(argv: Sequence[str]) -> str:
     """The subcommand ``argv`` names ("" if none): the first word after the global options."""
     args = iter(argv)
@@ -137,6 +147,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("cityfeeds: interrupted", file=sys.stderr)
         return 130
+    except ModuleNotFoundError as exc:
+        # An optional extra the command needs is not installed (`pip install -e .` alone).
+        package = (exc.name or "").partition(".")[0]
+        extra = OPTIONAL_PACKAGES.get(package)
+        if extra is None:
+            raise
+        print(
+            f"cityfeeds: this needs the optional package {package!r}, not installed: "
+            f"pip install -e '.[{extra}]' (from a checkout) or 'cityfeeds[{extra}]'",
+            file=sys.stderr,
+        )
+        return 2
     except BrokenPipeError:
         # The reader went away (`cityfeeds status | head -1`): not an error of ours. Point
         # stdout at /dev/null so the interpreter's final flush does not fail again.
