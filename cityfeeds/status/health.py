@@ -32,6 +32,8 @@ from typing import Any
 #: Run results that count as a success (``partial``: finished, some pages to fetch again).
 OK_RESULTS = ("ok", "degraded", "partial")
 FAILED_RESULTS = ("failed", "killed")
+#: Neither failure nor success: stopped by us (Ctrl-C, kill, shutdown), or told to come back.
+NO_FAULT_RESULTS = ("interrupted", "deferred")
 #: Drop reasons that mean "a field the extractor needs is missing" (a layout change).
 EXTRACTION_DROPS = ("missing_title", "empty_page", "selector_leak", "bad_encoding")
 
@@ -208,14 +210,19 @@ def _failure_streak(finished: Sequence[dict[str, Any]], recorded: int) -> int:
 
     The service keeps a count in the source's state (also failures that left no run row, such
     as a child that died first), but ``cityfeeds crawl`` runs do not touch it: the larger of
-    the two while the newest run failed, and 0 once it succeeded.
+    the two while the newest run failed, and 0 once it succeeded. Interrupted and deferred
+    runs are skipped: stopping a crawl of a failing source does not make it look healthy.
     """
     streak = 0
+    decided = False  # a run that failed or succeeded (an interrupt or a deferral is neither)
     for r in finished:
+        if r.get("status") in NO_FAULT_RESULTS:
+            continue
+        decided = True
         if r.get("status") not in FAILED_RESULTS:
             break
         streak += 1
-    if finished and streak == 0:
+    if decided and streak == 0:
         return 0
     return max(streak, recorded)
 

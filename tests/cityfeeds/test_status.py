@@ -138,6 +138,21 @@ def test_failures_count_matches_failing_without_a_service_state() -> None:
     assert status.consecutive_failures == 7
 
 
+@pytest.mark.parametrize("stopped", ["interrupted", "deferred"])
+def test_an_interrupted_run_does_not_reset_the_failure_count(stopped: str) -> None:
+    # A kill -9 of a one-off crawl of a failing source once showed "failures 0".
+    failed = [run(stopped, hours_ago=0.5)] + [run("failed", hours_ago=h) for h in (1, 2, 3)]
+    status = source_status(SourceInputs("a", True, 1800, failed, {}), NOW)
+    assert status.consecutive_failures == 3
+    recovered = [run(stopped, hours_ago=0.5), *history()]
+    assert (
+        source_status(SourceInputs("a", True, 1800, recovered, {}), NOW).consecutive_failures == 0
+    )
+    only = [run(stopped, hours_ago=0.5)]
+    state = {"consecutive_failures": 4}
+    assert source_status(SourceInputs("a", True, 1800, only, state), NOW).consecutive_failures == 4
+
+
 def test_killed_result_and_running_flag() -> None:
     runs = [
         run("running", hours_ago=0.1),
