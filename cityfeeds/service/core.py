@@ -135,7 +135,7 @@ class Service:
         try:
             self._start()
         except BaseException:
-            self._shutdown_parts()
+            self._shutdown_parts(publish=False)
             raise
 
     def _start(self) -> None:
@@ -160,14 +160,16 @@ class Service:
             on_done=self._rebuilt,
         )
         self.rebuilder.start()
-        # Publish what the store holds now: after a crash the feeds may predate the last crawl.
-        self.rebuilder.request()
         serve = self.config.schedule.serve if self.options.serve is None else self.options.serve
         if serve:
             host = self.options.host or self.config.schedule.host
             port = self.config.schedule.port if self.options.port is None else self.options.port
             routes = [*status_routes(self.status_report), metrics_route(self.metrics.registry)]
             self.web = WebServer(self.config.output_dir, host, port, routes).start()
+        # Publish what the store holds now: after a crash the feeds may predate the last crawl.
+        # Only once the port is ours: a service that cannot start must not overwrite the feeds
+        # of the one already serving them.
+        self.rebuilder.request()
         self.scheduler = self._build_scheduler()
         self.scheduler.start()
         logger.info(
@@ -218,11 +220,12 @@ class Service:
         self._shutdown_parts()
         logger.info("service stopped")
 
-    def _shutdown_parts(self) -> None:
+    def _shutdown_parts(self, *, publish: bool = True) -> None:
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         if self.rebuilder is not None:
-            self.rebuilder.close(flush=True)  # the last crawls' articles get published
+            # The last crawls' articles get published (not when the service failed to start).
+            self.rebuilder.close(flush=publish)
         if self.websub is not None:
             self.websub.close()
         if self.web is not None:

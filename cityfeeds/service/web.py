@@ -82,7 +82,7 @@ class WebServer:
         )
         self.server = uvicorn.Server(config)
         # Not in the main thread, uvicorn installs no signal handlers: the service owns them.
-        self.thread = threading.Thread(target=self.server.run, name="cityfeeds-http", daemon=True)
+        self.thread = threading.Thread(target=self._serve, name="cityfeeds-http", daemon=True)
         self.thread.start()
         deadline = time.monotonic() + timeout
         while not self.server.started:
@@ -94,6 +94,12 @@ class WebServer:
             time.sleep(0.02)
         logger.info("serving feeds, /healthz and /status on http://%s:%d/", self.host, self.port)
         return self
+
+    def _serve(self) -> None:
+        try:
+            self.server.run()
+        except SystemExit:  # uvicorn's answer to a port it cannot bind: start() says so
+            logger.debug("the web server exited", exc_info=True)
 
     @property
     def port(self) -> int:

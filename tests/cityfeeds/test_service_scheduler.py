@@ -529,3 +529,29 @@ def test_sigterm_during_a_crawl_exits_cleanly(tmp_path: Path, blackhole: str) ->
         children = lock_path(cfg).with_name(lock_path(cfg).stem + ".children.json")
         assert json.loads(children.read_text()) == {}  # no crawl child left behind
         store.close()
+
+
+def test_a_service_that_cannot_serve_publishes_nothing(tmp_path: Path) -> None:
+    """Port taken (another service serves these feeds): no rebuild, so no feed overwritten."""
+    from cityfeeds.service.web import ServeError
+    from feeds.build import BuildReport
+
+    cfg = config_with(tmp_path, [source("alpha")])
+    builds: list[int] = []
+
+    def rebuild() -> BuildReport:
+        builds.append(1)
+        return BuildReport()
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        options = ServiceOptions(serve=True, host="127.0.0.1", port=port, debounce=0.0)
+        svc = Service(cfg, options, crawl=FakeCrawl(), rebuild=rebuild)
+        with pytest.raises(ServeError):
+            svc.start()
+    assert builds == []
+    again = ServiceLock.for_config(cfg)  # and the lock was given back
+    again.acquire()
+    again.release()
