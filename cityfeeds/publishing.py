@@ -65,7 +65,8 @@ def build_summary(report: BuildReport) -> str:
     if len(failed) > 1 and len(set(failed.values())) == 1:
         # One cause for all (an output folder that cannot be written): said once.
         error = next(iter(failed.values()))
-        return f"{line}\n  all of them: {error} (files already published stay as they were)"
+        which = "all of them" if len(failed) == len(report.results) else "each failed one"
+        return f"{line}\n  {which}: {error} (files already published stay as they were)"
     fails = [
         f"  {path}: {error} (files already published stay as they were)"
         for path, error in sorted(failed.items())

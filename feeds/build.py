@@ -391,7 +391,10 @@ def build_feeds(config: Config, store: FeedStore, *, only: set[str] | None = Non
                         found = result.error
                 infos.append(_info(spec, site_url, None if isinstance(found, str) else found))
 
-            # After every feed file is in place, so no published page links a missing file.
+            # After every feed file is in place, so no published page links a missing file:
+            # and only feeds whose files are there (a first build that failed, e.g. on a full
+            # disk, has none, where a later failure keeps serving the last good files).
+            infos = [i for i in infos if files_stamp(output_dir, i.spec) is not None]
             index = partial(write_index, output_dir, infos, base_url=base_url, timezone=timezone)
             opml = partial(write_opml, output_dir, infos, base_url=base_url)
             for path, write in ((INDEX_PATH, index), (OPML_PATH, opml)):

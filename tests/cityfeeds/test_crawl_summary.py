@@ -130,3 +130,19 @@ def test_a_crawl_whose_feeds_cannot_be_published_exits_1_and_says_so_once(
     assert summary and summary[0].startswith("Feeds: 0 built")
     assert out.count("cannot create the output folder") == 1
     assert "some feeds could not be published" in err and "Traceback" not in out + err
+
+
+def test_the_build_summary_says_one_shared_cause_once_and_for_which_feeds() -> None:
+    from cityfeeds.publishing import build_summary
+    from feeds.build import BuildReport, FeedResult
+
+    full = "OSError: [Errno 28] No space left on device"
+    report = BuildReport()
+    for path in ("all", "topics/a", "sources/b"):
+        report.results[path] = FeedResult(path, error=full)
+    assert "\n  all of them: OSError" in build_summary(report)
+    report.results["sources/c"] = FeedResult("sources/c", items=3, changed=True)
+    summary = build_summary(report)
+    # Once it said "all of them" when one feed was published.
+    assert "1 built" in summary and "3 failed" in summary
+    assert "\n  each failed one: OSError" in summary and "all of them" not in summary

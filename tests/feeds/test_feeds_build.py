@@ -258,6 +258,29 @@ def test_a_failed_write_fails_only_its_feed_and_keeps_its_last_good_files(
     assert not list(tmp_path.rglob(".*.tmp"))  # no temporary file left behind
 
 
+def test_a_first_build_lists_no_feed_it_could_not_write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A full disk on the very first build: the index and the OPML file list only feeds whose
+    # files exist (once, the OPML listed feeds that were never written: 404s in a reader).
+    real = feeds.build.stage_file
+
+    def disk_full_for_vm(target: Path, *args: object, **kwargs: object) -> object:
+        if target.parent.name == "sources" and target.stem == "vm":
+            raise OSError(28, "No space left on device")
+        return real(target, *args, **kwargs)
+
+    monkeypatch.setattr(feeds.build, "stage_file", disk_full_for_vm)
+    report = build_feeds(sample_config(tmp_path), FakeStore(sample_articles()))
+    assert set(report.failures) == {"sources/vm"}
+    written = files(tmp_path)
+    assert "sources/vm.rss" not in written
+    assert b"sources/vm." not in written["feeds.opml"] + written["index.html"]
+    assert (
+        b"sources/m24.rss" in written["feeds.opml"] and b"sources/m24.rss" in written["index.html"]
+    )
+
+
 def _count_renders(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     rendered: list[str] = []
     for name, fmt in list(FORMATS.items()):
