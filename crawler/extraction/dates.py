@@ -46,6 +46,10 @@ def htmldate_day(
     """
     from htmldate import find_date  # deferred: ~0.1 s to import, and few pages get here
 
+    # htmldate logs an ERROR for markup it cannot read ("not valid HTML"), a miss for us: said
+    # once per such page in every crawl log, it would read as a fault of ours.
+    logging.getLogger("htmldate").setLevel(logging.CRITICAL)
+
     local_now = now.astimezone(ZoneInfo(tz)).replace(tzinfo=None)
     try:
         found = find_date(
