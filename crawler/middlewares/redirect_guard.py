@@ -10,6 +10,7 @@ from scrapy.http import Response
 from scrapy.utils.httpobj import urlparse_cached
 
 from crawler.middlewares.policy import REDIRECT_STATUSES, SourcePolicy, block
+from crawler.normalize.urls import url_identity
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -20,7 +21,8 @@ class RedirectGuardMiddleware:
 
     Scrapy silently hands back a redirect to ``file:``/``data:`` as a 3xx response and follows
     ``dont_filter`` requests to any host; here both are refused and counted as
-    ``blocked_redirect`` (GHSA-23j4-mw76-5v7h).
+    ``blocked_redirect`` (GHSA-23j4-mw76-5v7h). A redirect back to a URL of its own chain is
+    counted as ``redirect_loop``.
     """
 
     def __init__(self, crawler: Crawler) -> None:
@@ -46,4 +48,9 @@ class RedirectGuardMiddleware:
             raise block(
                 self.crawler, "blocked_redirect", target, f"{why} (redirected from {request.url})"
             )
+        chain = [*request.meta.get("redirect_urls", ()), request.url]
+        if url_identity(target) in {url_identity(u) for u in chain}:
+            # Scrapy's duplicate filter would drop the next hop without a word: the page was
+            # simply gone from the run. Counted and said once, with the loop.
+            raise block(self.crawler, "redirect_loop", chain[0], " -> ".join([*chain[1:], target]))
         return response

@@ -235,6 +235,11 @@ def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Net]:
         s.routes["/rss.xml"] = (302, {"Location": "/b"}, b"")
         s.routes["/b"] = (302, {"Location": s.base + "rss.xml"}, b"")
         lab.source("a8", s.base)
+        # A8, an article: /news/2 -> /loop -> /news/2 beside a good /news/1.
+        s = sites["a8_article"] = _ok_site(lab, 2)
+        s.routes["/news/2"] = (302, {"Location": "/loop"}, b"")
+        s.routes["/loop"] = (301, {"Location": s.base + "news/2"}, b"")
+        lab.source("a8_article", s.base)
 
         # A9: a public site (news.example, through a loopback proxy) redirecting everywhere bad.
         admin = sites["a9_admin"] = lab.site({"/admin": html_route("secret")})
@@ -466,8 +471,16 @@ def test_a8_redirect_loop(net: Net) -> None:
     run = net.run("a8")
     site = net.sites["a8"]
     assert run["status"] == "failed"
-    assert site.hits("/rss.xml") + site.hits("/b") <= 1 + 5 + 1  # REDIRECT_MAX_TIMES = 5
-    assert "max redirections" in net.lab.log_text()
+    # Stopped where the chain comes back, not after REDIRECT_MAX_TIMES (5) hops.
+    assert site.hits("/rss.xml") + site.hits("/b") <= 1 + 1 + 1  # robots.txt retried aside
+    assert "dropped (redirect_loop)" in net.lab.log_text()
+
+
+def test_a8_an_article_in_a_redirect_loop_is_counted_not_lost_silently(net: Net) -> None:
+    run = net.run("a8_article")
+    assert run["new"] == 1 and run["dropped"].get("redirect_loop") == 1
+    log = net.lab.log_text()
+    assert "dropped (redirect_loop)" in log and "/loop -> " in log
 
 
 def test_a9_redirects_offsite_scheme_private_blocked(net: Net) -> None:
@@ -532,9 +545,10 @@ def test_a12_robots_rules_and_crawl_delay(net: Net) -> None:
     times = sorted(site.times("/rss.xml") + site.times("/news/1") + site.times("/news/3"))
     gaps = [b - a for a, b in itertools.pairwise(times)]
     # Crawl-delay applied to the slot and not undercut by AutoThrottle (the lab's own delay is 0);
-    # the server sees arrival times, which connection setup can shift by a few tens of ms.
+    # the server sees arrival times, which connection setup can shift by a few tens of ms, and a
+    # loaded machine (load 8: 0.42 s after a late send) by more; the sum still shows both delays.
     # Without the Crawl-delay these requests come back to back (< 0.05 s apart).
-    assert min(gaps) >= 0.6 and sum(gaps) >= 1.6, gaps
+    assert min(gaps) >= 0.3 and sum(gaps) >= 1.6, gaps
 
 
 @pytest.mark.parametrize("case", ["a13_refused", "a13_nxdomain"])
