@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
-from urllib.parse import urljoin
+from urllib.parse import urldefrag, urljoin
 
 from scrapy import Request
 from scrapy.http import Response
 from scrapy.utils.httpobj import urlparse_cached
 
 from crawler.middlewares.policy import REDIRECT_STATUSES, SourcePolicy, block
-from crawler.normalize.urls import url_identity
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -49,7 +48,9 @@ class RedirectGuardMiddleware:
                 self.crawler, "blocked_redirect", target, f"{why} (redirected from {request.url})"
             )
         chain = [*request.meta.get("redirect_urls", ()), request.url]
-        if url_identity(target) in {url_identity(u) for u in chain}:
+        # Exact URLs (without fragments): "/a" -> "/a/" and http -> https are one article's
+        # addresses, and those redirects are how sites say which one is canonical.
+        if urldefrag(target).url in {urldefrag(u).url for u in chain}:
             # Scrapy's duplicate filter would drop the next hop without a word: the page was
             # simply gone from the run. Counted and said once, with the loop.
             raise block(self.crawler, "redirect_loop", chain[0], " -> ".join([*chain[1:], target]))
