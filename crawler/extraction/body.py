@@ -551,10 +551,14 @@ def generic(html_bytes: bytes, base_url: str) -> tuple[Body | None, object | Non
 
 
 def _link_texts(doc: Element) -> set[str]:
-    """The cleaned text of every link on the page."""
+    """The cleaned text of every link and headline on the page: lines that tell no story.
+
+    The headline counts with the links: a page cut off after it (a truncated response) leaves
+    a "body" of menu links and the headline.
+    """
     texts = set()
-    for a in doc.iter("a"):
-        text = clean_text(a.text_content())
+    for el in doc.iter("a", "h1"):
+        text = clean_text(el.text_content())
         if text:
             texts.add(text)
     return texts

@@ -245,3 +245,18 @@ def test_an_error_on_one_page_drops_that_page_with_its_cause(
     monkeypatch.setattr("crawler.pages.extract_article", broken)
     found = process_page(PROFILE, b"<html><body><p>x</p></body></html>", PageFacts(URL, NOW))
     assert found == Dropped("extract_error", "ValueError: All strings must be XML compatible")
+
+
+def test_a_page_cut_off_after_its_headline_is_no_article() -> None:
+    # A truncated response (complete by its Content-Length): menu links and the headline's
+    # start were once published as the article, tagged into every topic the menu named.
+    page = (
+        '<!DOCTYPE html><html lang="ru"><head><meta charset="utf-8">'
+        '<meta property="og:title" content="Новые электробусы вышли на маршрут"></head><body>'
+        '<header><a href="/">Городские новости</a><nav><ul><li><a href="/news/">Все новости</a>'
+        '</li><li><a href="/roads/">Дороги</a></li><li><a href="/transport/">Транспорт</a></li>'
+        '<li><a href="/city/">Город</a></li></ul></nav></header><main><article>'
+        "<h1>Новые электробусы вышли на маршр"
+    )
+    found = process_page(PROFILE, page.encode(), PageFacts(URL, NOW))
+    assert isinstance(found, Dropped) and found.reason == "link_list"
