@@ -28,6 +28,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 #: Run results that count as a success (``partial``: finished, some pages to fetch again).
 OK_RESULTS = ("ok", "degraded", "partial")
@@ -227,8 +228,8 @@ def _failure_streak(finished: Sequence[dict[str, Any]], recorded: int) -> int:
     return max(streak, recorded)
 
 
-def source_status(inp: SourceInputs, now: datetime) -> SourceStatus:
-    """The status row of one source."""
+def source_status(inp: SourceInputs, now: datetime, timezone: str = "UTC") -> SourceStatus:
+    """The status row of one source; times in its notes are given in ``timezone``."""
     runs = inp.runs
     running = bool(runs) and runs[0].get("status") == "running"
     finished = [r for r in runs if r.get("status") != "running"]
@@ -261,9 +262,8 @@ def source_status(inp: SourceInputs, now: datetime) -> SourceStatus:
     newest = inp.newest_article
     message = (last or {}).get("message")
     if backoff is not None:
-        message = f"backing off until {backoff.isoformat(timespec='seconds')}" + (
-            f"; {message}" if message else ""
-        )
+        until = backoff.astimezone(ZoneInfo(timezone)).isoformat(timespec="seconds")
+        message = f"backing off until {until}" + (f"; {message}" if message else "")
     return SourceStatus(
         name=inp.name,
         enabled=inp.enabled,
@@ -348,7 +348,7 @@ def compute_status(
     scheduler: str | None = None,
 ) -> StatusReport:
     """The full status report (pure: everything comes in as arguments)."""
-    sources = [source_status(i, now) for i in inputs]
+    sources = [source_status(i, now, timezone) for i in inputs]
     periods = [i.period for i in inputs if i.enabled] or [i.period for i in inputs] or [1800.0]
     health = service_health(
         sources,
