@@ -55,7 +55,6 @@ class Config:
 
         self.sources: list[SourceSpec] = []
         seen: set[str] = set()
-        feed_owner: dict[str, str] = {}
         for i, entry in enumerate(raw.get("sources", [])):
             label = f"sources[{i}]" + (
                 f" ({entry.get('name')!r})" if isinstance(entry, dict) else ""
@@ -64,14 +63,6 @@ class Config:
             if src.name in seen:
                 raise ConfigError(f"{label}: duplicate source name {src.name!r}")
             seen.add(src.name)
-            for feed in src.feeds:
-                other = feed_owner.setdefault(feed, src.name)
-                if other != src.name:
-                    # Its articles would belong to whichever source stored them first.
-                    raise ConfigError(
-                        f"{label}: feed {feed} is already used by source {other!r}"
-                        " (one source per feed)"
-                    )
             if not src.timezone:
                 src.timezone = self.general.timezone
             self.sources.append(src)
