@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ctypes
 import fcntl
+import hashlib
 import logging
 import os
 import signal
@@ -53,6 +54,15 @@ def data_dir(config: Config) -> Path:
         if path and path != ":memory:" and not path.startswith("file:"):
             return Path(path).resolve().parent
     return (config.root / "data").resolve()
+
+
+def _database_key(url: str) -> str:
+    """A file name for the database ``url`` names: the SQLite file's name, else a digest."""
+    if url.startswith("sqlite") and "///" in url:
+        path = url.split("///", 1)[1].split("?", 1)[0]
+        if path and path != ":memory:" and not path.startswith("file:"):
+            return Path(path).name
+    return "db-" + hashlib.sha256(url.encode()).hexdigest()[:12]
 
 
 # -- dying with the parent -------------------------------------------------------------------
@@ -220,8 +230,12 @@ class SourceLocks:
 
     @classmethod
     def for_config(cls, config: Config, sources: Sequence[str]) -> SourceLocks:
-        """The locks of ``sources`` in ``config``'s data folder."""
-        return cls(data_dir(config) / "locks", sources)
+        """The locks of ``sources`` of ``config``'s database, in its data folder.
+
+        One folder per database (``locks/<SQLite file name>/``, or a digest of the URL): two
+        databases side by side in one folder crawl the same source names independently.
+        """
+        return cls(data_dir(config) / "locks" / _database_key(config.database_url), sources)
 
     @property
     def fds(self) -> tuple[int, ...]:

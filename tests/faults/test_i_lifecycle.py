@@ -668,3 +668,27 @@ def test_i3_a_crawl_ending_on_a_full_disk_says_so_in_one_line(
     assert [r.getMessage() for r in caplog.records] == [
         "[alpha] run 7: cannot record its end (database or disk is full)"
     ]
+
+
+def test_i4_two_databases_in_one_folder_lock_their_sources_apart(tmp_path: Path) -> None:
+    from crawler.lifecycle import SourceBusy, SourceLocks
+
+    configs = []
+    for db in ("a.db", "b.db"):
+        path = tmp_path / f"{db}.toml"
+        path.write_text(
+            f'[cityfeeds]\ndatabase_url = "sqlite:///{tmp_path / db}"\n[[sources]]\n'
+            'name = "alpha"\ntitle = "A"\nurl = "https://a.example/"\n',
+            encoding="utf-8",
+        )
+        configs.append(load_config(path))
+    first = SourceLocks.for_config(configs[0], ["alpha"])
+    first.acquire()
+    try:
+        other = SourceLocks.for_config(configs[1], ["alpha"])
+        other.acquire()  # once refused: "already being crawled" by the other database's crawl
+        other.release()
+        with pytest.raises(SourceBusy):
+            SourceLocks.for_config(configs[0], ["alpha"]).acquire()
+    finally:
+        first.release()
