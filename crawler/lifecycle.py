@@ -217,7 +217,7 @@ class SourceBusy(Exception):
 
 
 class SourceLocks:
-    """Exclusive ``flock`` per source, in ``folder`` (``<data>/locks/<source>.lock``).
+    """Exclusive ``flock`` per source, in ``folder`` (``<data>/locks/<database>/<source>.lock``).
 
     The file descriptors are close-on-exec; pass :attr:`fds` to the crawl child so the locks
     stay held while either process lives.
