@@ -500,7 +500,9 @@ def test_sigterm_during_a_crawl_exits_cleanly(tmp_path: Path, blackhole: str) ->
             tmp_path,
             site.base_url,
             sources=[demo_source(site.base_url), demo_source(blackhole, "hung")],
-            extra={"schedule": {"jitter": 0}},
+            # The hung crawl's requests outlast the grace (they would fail on their own after
+            # the default 10 s, and be recorded as failed, not stopped).
+            extra={"schedule": {"jitter": 0}, "crawl": {"timeout": 60}},
         )
         cfg = load_config(cfg_path)
         store = Store.open(cfg.database_url)
