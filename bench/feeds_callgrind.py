@@ -51,12 +51,12 @@ def _builds(store: Store, builds: int, *, collect: bool) -> None:
                     bench_feeds.bench_config(root / f"warm-{with_stories}", stories=with_stories),
                     store,
                 )
-        # Folders made before the marker, so only the builds fall between markers.
+        # Each build makes its own empty folder, as a first build does.
         dirs = {k: [root / f"{k}-{n}" for n in range(builds)] for k in (False, True)}
         for with_stories in (False, True):
             if collect:
                 # A full collection (~35 M instructions with this process's ~75,000 objects)
-                # comes about every tenth build, whichever kind runs then: collected here, it
+                # comes every six to ten builds, whichever kind runs then: collected here, it
                 # falls in neither set (but freed memory is then allocated anew).
                 gc.collect()
             os.getppid()  # callgrind dumps here (--dump-before=getppid)
