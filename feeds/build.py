@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from crawler.config import Config
-from crawler.models import Article, FeedBuild
+from crawler.models import Article, FeedBuild, RelatedReport
 from feeds.content import clean_title
 from feeds.model import FeedInfo, FeedSpec, ItemPreview
 from feeds.publish import (
@@ -146,8 +146,10 @@ def _name_sources(config: Config, reads: Sequence[list[Article] | str]) -> None:
         for article in found:
             if article.related and id(article) not in named:  # a story entry, a copy
                 named.add(id(article))
+                # Made anew rather than by ``_replace`` (a third of its cost, per report).
                 article.related = [
-                    r._replace(source=titles.get(r.source, r.source)) for r in article.related
+                    RelatedReport(r.url, titles.get(r.source, r.source), r.title)
+                    for r in article.related
                 ]
 
 

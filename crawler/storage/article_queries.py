@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -181,9 +180,12 @@ def _with_story(article: Article, story: _StoryRow | None) -> Article:
     """``article`` as a story's entry: a copy listing the other reports and when the last came."""
     if story is None or not story.others:
         return article
-    # A shallow copy (``dataclasses.replace`` would run ``__init__`` again): the article
-    # object is shared by every feed holding it as itself, the copy by those showing its story.
-    entry = copy.copy(article)
+    # A shallow copy: the article object is shared by every feed holding it as itself, the
+    # copy by those showing its story. Its attributes copied as ``copy.copy`` would, without
+    # the pickle protocol's detour (a fifth of the cost; ``dataclasses.replace`` would run
+    # ``__init__`` again).
+    entry = object.__new__(Article)
+    entry.__dict__.update(article.__dict__)
     entry.related = list(story.others)
     entry.story_updated = story.updated
     return entry

@@ -94,7 +94,8 @@ def _build_rss_item(entry: Entry) -> etree._Element:
     if base is not None:
         # RSS shows neither ``updated`` nor links other than the article's: only the content.
         item = copy.deepcopy(rss_item(base))
-        item.find(f"{{{CONTENT_NS}}}encoded").text = entry.content_html  # type: ignore[union-attr]
+        # iterchildren matches tags in C; find() goes through ElementPath's Python code.
+        next(item.iterchildren(f"{{{CONTENT_NS}}}encoded")).text = entry.content_html
         return item
     item = _feedgen_entry(entry).rss_entry(extensions=False)
     # Where feedgen puts pubDate: after its own elements (no <source> is ever set).
@@ -111,8 +112,8 @@ def _build_atom_entry(entry: Entry) -> etree._Element:
     if base is not None:
         element = copy.deepcopy(atom_entry(base))
         # As feedgen writes them: ``updated`` by isoformat(), the content as html text.
-        element.find("updated").text = entry.updated.isoformat()  # type: ignore[union-attr]
-        element.find("content").text = entry.content_html  # type: ignore[union-attr]
+        next(element.iterchildren("updated")).text = entry.updated.isoformat()
+        next(element.iterchildren("content")).text = entry.content_html
         _add_related(element, entry)
         return element
     element = _feedgen_entry(entry).atom_entry(extensions=False)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-from datetime import datetime
+from dataclasses import fields, replace
+from datetime import datetime, timedelta
 from urllib.parse import urljoin
 
 import feedparser
@@ -11,8 +11,10 @@ import pytest
 from feeds_samples import BASE_URL, edited, sample_articles
 
 import feeds.content
+from crawler.models import RelatedReport
 from crawler.normalize.html import SANITIZE_POLICY
-from feeds.render import EntryCache, prepare_feed
+from feeds.render import Entry, EntryCache, prepare_feed
+from feeds.render.entries import Related
 from tests.feeds.render.render_support import SPEC, render_sample
 
 
@@ -81,3 +83,25 @@ def test_stored_html_is_sanitized_again_unless_it_has_the_current_policy(
     if sanitized_again:
         assert b"alert" not in data
         assert urljoin(article.url, "/news/2").encode() in data  # made absolute
+
+
+def test_a_story_entry_is_its_article_entry_with_only_the_story_fields_changed() -> None:
+    """The story entry is built field by field: a field added to ``Entry`` must be carried over
+    (or be one of the story's own), never left at its default."""
+    article = replace(sample_articles()[0], image="https://example.org/bus.jpg")
+    story = replace(
+        article,
+        related=[RelatedReport("https://m24.ru/news/9", "Москва 24", "Другие слова")],
+        story_updated=article.published + timedelta(hours=3),
+    )
+    cache = EntryCache()
+    plain, entry = cache.get(article, "ru", 5000), cache.get(story, "ru", 5000)
+    assert plain is not None and entry is not None
+    own = {"updated", "content_html", "related", "article_entry", "_forms"}
+    for f in fields(Entry):
+        if f.name not in own:
+            assert getattr(entry, f.name) == getattr(plain, f.name), f.name
+    assert entry.updated == article.published + timedelta(hours=3)  # the story's last join
+    assert entry.content_html.startswith(plain.content_html) and "Москва 24" in entry.content_html
+    assert entry.related == (Related("https://m24.ru/news/9", "Москва 24", "Другие слова"),)
+    assert entry.article_entry is plain

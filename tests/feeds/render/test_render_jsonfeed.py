@@ -109,3 +109,19 @@ def test_hubs_are_listed_only_when_there_are_some() -> None:
     jsonschema.Draft202012Validator(SCHEMA).validate(doc)
     assert doc["hubs"] == [{"type": "WebSub", "url": "https://hub.example/"}]
     assert "hubs" not in json.loads(render_sample("json"))
+
+
+@pytest.mark.parametrize("count", [1, 3])
+def test_the_related_reports_are_laid_out_like_json_dumps(count: int) -> None:
+    """The ``_cityfeeds`` member is written directly, not by the generic encoder."""
+    related = [
+        RelatedReport(f"https://m24.ru/news/{n}", f"Источник {n}", f'«{n}» & "кавычки" \\ 🚌')
+        for n in range(count)
+    ]
+    story = replace(sample_articles()[0], related=related)
+    data = render_json(prepare_feed(SPEC, [story], base_url=BASE_URL))
+    doc = json.loads(data)
+    assert doc["items"][0]["_cityfeeds"] == {
+        "related": [{"url": r.url, "source": r.source, "title": r.title} for r in related]
+    }
+    assert data == (json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode()
