@@ -238,6 +238,8 @@ def test_language_code(raw: str, code: str | None) -> None:
         "x² + ½ = Ⅻ; snake_case, ١٢٣ and 4th; і ї є ґ; Ѣ ѣ Ӓ; 日本語",
         "",
         "12 345 — !?",
+        # The edges of the Cyrillic block (U+0400, U+04FF) and its neighbours; a lone surrogate.
+        "Ѐ ӿ Ԁ Ͽ ԯ Ꙁ ᲀ \ud800 ok",
     ],
 )
 def test_cyrillic_share_counts_letters_as_the_unicode_classes_say(text: str) -> None:
