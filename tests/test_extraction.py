@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -10,7 +11,12 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from crawler.extraction import LAYERS, extract_article
-from crawler.extraction.fields import clean_authors, language_code, strip_site_suffix
+from crawler.extraction.fields import (
+    clean_authors,
+    cyrillic_share,
+    language_code,
+    strip_site_suffix,
+)
 from crawler.models import Article, ArticleData, PageFacts
 from crawler.normalize.html import SANITIZE_POLICY, sanitize_html
 from crawler.pages import build_article
@@ -222,6 +228,26 @@ def test_logos_and_favicon_are_not_article_images(image: str) -> None:
 )
 def test_language_code(raw: str, code: str | None) -> None:
     assert language_code(raw) == code
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Москва, 12 мая: трамваи «Витязь-М» и e-Largus на МЦД-2_3",
+        "Crème brûlée à la française, Größe über Müller: 25 €",
+        "x² + ½ = Ⅻ; snake_case, ١٢٣ and 4th; і ї є ґ; Ѣ ѣ Ӓ; 日本語",
+        "",
+        "12 345 — !?",
+        # The edges of the Cyrillic block (U+0400, U+04FF) and its neighbours; a lone surrogate.
+        "Ѐ ӿ Ԁ Ͽ ԯ Ꙁ ᲀ \ud800 ok",
+    ],
+)
+def test_cyrillic_share_counts_letters_as_the_unicode_classes_say(text: str) -> None:
+    # Letters are what ``[^\W\d_]`` matches and Cyrillic what ``[\u0400-\u04ff]`` does, counted
+    # by deleting the rest: the share must be the one the per-letter definition gives.
+    letters = len(re.findall(r"[^\W\d_]", text))
+    cyrillic = len(re.findall(r"[\u0400-\u04ff]", text))
+    assert cyrillic_share(text) == (cyrillic / letters if letters else 0.0)
 
 
 def test_declared_language_is_checked_against_the_text() -> None:

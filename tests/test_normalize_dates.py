@@ -176,6 +176,12 @@ def test_year_less_uses_now_in_source_tz() -> None:
         ("02 сентября 2025, 22:15", None),
         ("", None),
         ("(обновлено 99.99.2026)", None),
+        # Capitals, «ё» and odd spaces: the keyword check before normalising sees these too.
+        ("ОБНОВЛЁН\u00a0 04.02.2026\n09:45", msk(2026, 2, 4, 9, 45)),
+        ("Изменено:\t04.02.2026 09:45", msk(2026, 2, 4, 9, 45)),
+        ("UPD. 04.02.2026 09:45", msk(2026, 2, 4, 9, 45)),
+        ("Updated 04.02.2026 09:45", msk(2026, 2, 4, 9, 45)),
+        ("обнов лено 04.02.2026 09:45", None),
     ],
 )
 def test_parse_modified_from_text(value: str, expected: datetime | None) -> None:

@@ -160,6 +160,28 @@ def test_looks_like_mojibake_on_a_whole_page(text: str, expected: bool) -> None:
     assert looks_like_mojibake(html) is expected
 
 
+@pytest.mark.parametrize(
+    ("head_kb", "text", "expected"),
+    [
+        (100, BODY.encode("utf-8").decode("cp1251"), True),
+        (100, BODY.encode("koi8-r").decode("cp1251"), True),
+        (100, BODY, False),
+        (100, "Crème brûlée à la française, Größe über Müller " * 40, False),
+        # Past the first 256 KB nothing is read: a wrong decoding garbles the page from its start.
+        (300, BODY.encode("utf-8").decode("cp1251"), False),
+    ],
+)
+def test_looks_like_mojibake_after_a_long_ascii_head(
+    head_kb: int, text: str, expected: bool
+) -> None:
+    # The sample is read from a 16 KB prefix first, a longer one only when that holds too few
+    # non-ASCII characters: text that starts after 100 KB of ASCII script is still read.
+    script = "<script>" + "var a = {'k': [1, 2, 3]};\n" * (head_kb * 40) + "</script>"
+    assert looks_like_mojibake(f"<html><head>{script}</head><body><p>{text}</p></body></html>") is (
+        expected
+    )
+
+
 def xml(encoding: str, declared: str | None = None) -> bytes:
     decl = f' encoding="{declared}"' if declared else ""
     return f'<?xml version="1.0"{decl}?><rss><title>{TITLE}</title><p>{BODY}</p></rss>'.encode(

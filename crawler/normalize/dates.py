@@ -86,6 +86,10 @@ _JUST_NOW_RE = re.compile(r"^(?:только что|just now)$")
 # text a match attempt, for the same group 1.
 _UPDATED_RE = re.compile(r"(?:обновлено|обновлен|изменено|updated|upd)\b\.?\s*:?\s*([^)]*)")
 _SPACE_RE = re.compile(r"\s+")
+# What _UPDATED_RE needs in a normalised text, none with a space or «ё» in it: a text without
+# any of them (after lower case and ё -> е alone) has no update date, and whitespace need not be
+# collapsed to learn that (that was most of the cost over the text around a headline).
+_UPDATED_KEYS = ("обновлен", "изменено", "upd")
 
 
 @lru_cache(maxsize=32)
@@ -301,6 +305,9 @@ def parse_modified_from_text(
 ) -> datetime | None:
     """Parse the modification date of "… (обновлено 04.02.2026 09:45)"; None if there is none."""
     if not value:
+        return None
+    folded = value.lower().replace("ё", "е")
+    if not any(key in folded for key in _UPDATED_KEYS):
         return None
     zone, local_now = _prepare(tz, now)
     m = _UPDATED_RE.search(_normalise(value))

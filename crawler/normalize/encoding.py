@@ -55,6 +55,7 @@ _KOI8_MARKERS_RE = re.compile("[ПБЙФ]")
 _REPLACEMENT_UTF8 = "\ufffd".encode()
 _MOJIBAKE_SAMPLE = 256 * 1024
 _MOJIBAKE_CHARS = 2048
+_MOJIBAKE_PREFIX = 16 * 1024
 
 
 def looks_like_mojibake(text: str) -> bool:
@@ -71,26 +72,7 @@ def looks_like_mojibake(text: str) -> bool:
 
 def _utf8_looks_like_mojibake(raw: bytes) -> bool:
     """:func:`looks_like_mojibake` of the text whose UTF-8 encoding is ``raw``."""
-    if len(raw) > _MOJIBAKE_SAMPLE:
-        # A wrong decoding garbles the whole document alike: its first 256 KB tell (a 600 KB
-        # all-Cyrillic feed cost 70 ms whole). Cut before a character, not inside one.
-        cut = _MOJIBAKE_SAMPLE
-        while 0x80 <= raw[cut] < 0xC0:
-            cut -= 1
-        raw = raw[:cut]
-    # Every pattern but the ASCII letter count matches non-ASCII characters only, and its pairs
-    # are adjacent non-ASCII characters. A page is mostly ASCII markup, so the regexes run on its
-    # non-ASCII runs alone (joined by spaces, built at C speed), with the same counts as on the
-    # whole text: five findall passes over a 300 KB page cost ~40 ms, this well under 1 ms.
-    chars = b" ".join(raw.translate(_ASCII_TO_SPACE).split()).decode("utf-8", "surrogatepass")
-    ascii_letters = len(raw) - len(raw.translate(None, _ASCII_LETTERS))
-    if len(chars) > _MOJIBAKE_CHARS:
-        # The same reasoning bounds the scan by characters: a wrong decoding shows in every
-        # non-ASCII run, so the first runs tell as well as all of them (a Cyrillic news page
-        # has ~40,000 such characters; five passes over them were ~4 ms of a page's CPU). The
-        # ASCII letters they are weighed against shrink in proportion.
-        ascii_letters = ascii_letters * _MOJIBAKE_CHARS // len(chars)
-        chars = chars[:_MOJIBAKE_CHARS]
+    chars, ascii_letters = _non_ascii_sample(raw)
     cyrillic = len(_CYRILLIC_RE.findall(chars))
     pairs = len(_UTF8_AS_CP1251_RE.findall(chars))
     if pairs >= 2 and pairs * 4 >= cyrillic:
@@ -109,6 +91,43 @@ def _utf8_looks_like_mojibake(raw: bytes) -> bool:
         and upper * 10 >= cyrillic * 7
         and len(_KOI8_MARKERS_RE.findall(chars)) * 5 >= upper
     )
+
+
+def _non_ascii_sample(raw: bytes) -> tuple[str, int]:
+    """The first non-ASCII runs of ``raw`` joined by spaces, and the ASCII letters around them.
+
+    Every pattern but the ASCII letter count matches non-ASCII characters only, and its pairs
+    are adjacent non-ASCII characters. A page is mostly ASCII markup, so the regexes run on its
+    non-ASCII runs alone (joined by spaces, built at C speed), with the same counts as on the
+    text: five findall passes over a 300 KB page cost ~40 ms, this well under 1 ms.
+
+    A wrong decoding garbles the whole document alike, so the first runs tell as well as all of
+    them: at most ``_MOJIBAKE_CHARS`` characters are kept (a Cyrillic news page has ~40,000;
+    five passes over them were ~4 ms of a page's CPU). They are read from the shortest prefix
+    of ``raw`` (16 KB, then 4x longer, at most ``_MOJIBAKE_SAMPLE``) that holds enough: splitting
+    and joining a whole 90 KB page was still ~0.5 ms. The ASCII letters they are weighed against
+    are counted in that same prefix, in proportion to the characters kept.
+    """
+    limit = min(len(raw), _MOJIBAKE_SAMPLE)
+    size = _MOJIBAKE_PREFIX
+    while True:
+        cut = min(size, limit)
+        if cut >= len(raw):
+            part = raw
+        else:
+            # Cut before a character, not inside one.
+            while 0x80 <= raw[cut] < 0xC0:
+                cut -= 1
+            part = raw[:cut]
+        chars = b" ".join(part.translate(_ASCII_TO_SPACE).split()).decode("utf-8", "surrogatepass")
+        if len(chars) > _MOJIBAKE_CHARS or size >= limit:
+            break
+        size *= 4
+    ascii_letters = len(part) - len(part.translate(None, _ASCII_LETTERS))
+    if len(chars) > _MOJIBAKE_CHARS:
+        ascii_letters = ascii_letters * _MOJIBAKE_CHARS // len(chars)
+        chars = chars[:_MOJIBAKE_CHARS]
+    return chars, ascii_letters
 
 
 def _codec_name(label: str | None, *, from_meta: bool = False) -> str | None:

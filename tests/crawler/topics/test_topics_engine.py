@@ -176,6 +176,13 @@ def test_exclude_masks_tokens_and_penalty_subtracts() -> None:
     assert match.evidence == ["title: электро* ← «Электромобили»", "title: −тариф ← «тариф»"]
 
 
+def test_evidence_quotes_the_first_three_distinct_words_in_text_order() -> None:
+    engine = TopicEngine([spec(include={"трамва*": 1.0}, threshold=1.0)])
+    text = "Трамвай, трамвай и трамваи. Трамвая нет. Трамваи, трамваю, трамваем."
+    (match,) = engine.classify(title="x", text=text)
+    assert match.evidence == ["body: трамва* ← «Трамвай», «трамвай», «трамваи»"]
+
+
 def test_field_weights_rank_title_over_summary_over_body() -> None:
     engine = TopicEngine([spec(threshold=2.5)])
     assert engine.score_all(title="электробус")[0][0].score == 3.0
