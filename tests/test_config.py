@@ -153,3 +153,24 @@ def test_private_address_allowed_only_when_asked() -> None:
         "allow_private = true\n"
     )
     assert config.sources[0].url.startswith("http://127.0.0.1:8000")
+
+
+@pytest.mark.parametrize(
+    ("general", "message"),
+    [
+        ('output_dir = ""', "holds the configuration's own folder"),
+        ('output_dir = "."', "holds the configuration's own folder"),
+        ('output_dir = "/"', "holds the configuration's own folder"),
+        (
+            'output_dir = "public"\ndatabase_url = "sqlite:///public/db.sqlite"',
+            "the database .* would be served",
+        ),
+    ],
+)
+def test_an_output_folder_that_would_publish_the_config_or_database_is_refused(
+    general: str, message: str, tmp_path: Path
+) -> None:
+    # Served as it is: "" once published cityfeeds.toml and data/cityfeeds.db to anyone.
+    with pytest.raises(ConfigError, match=message):
+        parse_config(f"[cityfeeds]\n{general}\n" + MINIMAL, path=tmp_path / "cityfeeds.toml")
+    parse_config('[cityfeeds]\noutput_dir = "public"\n' + MINIMAL, path=tmp_path / "c.toml")

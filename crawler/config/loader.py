@@ -86,6 +86,8 @@ class Config:
         env_db = os.environ.get(ENV_DATABASE_URL)
         self.database_url = env_db or _resolve_sqlite(self.general.database_url, root)
         self.output_dir = (root / self.general.output_dir).resolve()
+        if problem := _unpublishable(self.output_dir, root, self.database_url):
+            raise ConfigError(f"[cityfeeds] output_dir {self.general.output_dir!r}: {problem}")
         self.base_url = self.general.base_url
         self.feed_size = self.general.feed_size
         self.feed_max_html_chars = self.general.feed_max_html_chars
@@ -104,6 +106,19 @@ class Config:
         if names:
             return [self.source(n) for n in names]
         return [s for s in self.sources if s.enabled]
+
+
+def _unpublishable(output: Path, root: Path, database_url: str) -> str | None:
+    """Why ``output`` (served to anyone) must not be the feeds' folder, or None."""
+    if root == output or root.is_relative_to(output):
+        # "" or "." or "/": the config file (and what lies beside it) would be served.
+        return f"it holds the configuration's own folder {root}; use a folder of its own"
+    prefix = "sqlite:///"
+    if database_url.startswith(prefix):
+        database = Path(database_url[len(prefix) :].split("?", 1)[0])
+        if database.is_relative_to(output):
+            return f"the database {database} would be served with the feeds; keep it outside"
+    return None
 
 
 def _resolve_sqlite(url: str, root: Path) -> str:
