@@ -103,7 +103,9 @@ def cluster(
         heads = {m.member.story_id: m.member.story_id for m in matches}
         moved: list[Match] = []
         if matches:
-            story, moved = gather(matches, {k: size[k] for k in heads}, heads, settings)
+            story, moved = gather(
+                matches, {k: size[k] for k in heads}, heads, settings, str(record["outlet"])
+            )
         for m in moved:
             old = m.member.story_id
             m.member.story_id = labels[m.member.article_id] = story

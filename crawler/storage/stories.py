@@ -230,7 +230,7 @@ class StoryStore(Database):
         if match is not None and any(m.member.story_id != match.member.story_id for m in matches):
             # The story sizes and member rows read here must include the batch's writes.
             pending.flush(conn, now)
-            match, moving = self._gather(conn, matches, index.settings)
+            match, moving = self._gather(conn, matches, index.settings, p.source)
         if match is None:
             story_id = conn.execute(
                 insert(stories)
@@ -270,7 +270,7 @@ class StoryStore(Database):
         )
 
     def _gather(
-        self, conn: Connection, matches: Sequence[Match], settings: StorySettings
+        self, conn: Connection, matches: Sequence[Match], settings: StorySettings, source: str
     ) -> tuple[Match, list[Match]]:
         """The match whose story a new report joins, and the one-report stories it also
         verified with that move into that story (:func:`crawler.stories.index.gather`, with
@@ -299,6 +299,7 @@ class StoryStore(Database):
             {k: size for k, (_, size) in heads.items()},
             {k: seqs[a] for k, (a, _) in heads.items() if a in seqs},
             settings,
+            source,
         )
         return next(m for m in known if m.member.story_id == story), moving
 

@@ -68,8 +68,9 @@ def gather(
     sizes: Mapping[int, int],
     heads: Mapping[int, int],
     settings: StorySettings,
+    source: str = "",
 ) -> tuple[int, list[Match]]:
-    """The story a new report joins, and the one-report stories that move into it.
+    """The story a new report (of ``source``) joins, and the one-report stories that move in.
 
     ``matches`` are the report's verified matches, best first (not empty); ``sizes`` and
     ``heads`` give each of their stories' number of members and the order in which its first
@@ -78,7 +79,12 @@ def gather(
     older story it matched: then it joins that older story (the best-scoring one; without that
     check a report of one meeting's second subject pulled its own story into the first's).
     Every one-report story it matched whose article was seen after the story's first article
-    moves into it. So a story's first article (its entry's GUID and link) never changes.
+    moves into it, except a report of a source the story already has that disagrees with the
+    story's matched member (on numbers, dates, places or events; the new report may name none
+    of them): one outlet's series of look-alike reports (routes 403, 405, 406) never gathers
+    into one entry through a report that names no route, while an outlet's second report of
+    the same announcement still joins. So a story's first article (its entry's GUID and link)
+    never changes.
     """
     first: dict[int, Match] = {}
     for m in matches:
@@ -90,16 +96,25 @@ def gather(
             if heads[other] < heads[story] and _links(best.member, m.member, settings):
                 story = other
                 break
-    moved = [
-        m
-        for other, m in first.items()
-        if other != story and sizes.get(other) == 1 and heads[other] > heads[story]
-    ]
+    anchor = first[story].member
+    taken = {source} | {m.member.source for m in matches if m.member.story_id == story}
+    moved = []
+    for other, m in first.items():
+        if other == story or sizes.get(other) != 1 or heads[other] <= heads[story]:
+            continue
+        if m.member.source in taken and _apart(anchor, m.member, settings):
+            continue
+        taken.add(m.member.source)
+        moved.append(m)
     return story, moved
 
 
 def _links(a: Member, b: Member, settings: StorySettings) -> bool:
     return compare(a.fingerprint, b.fingerprint, settings).joined
+
+
+def _apart(a: Member, b: Member, settings: StorySettings) -> bool:
+    return compare(a.fingerprint, b.fingerprint, settings).apart
 
 
 def _keys(fingerprint: Fingerprint) -> frozenset[str]:

@@ -16,6 +16,11 @@ class Verdict:
     score: float
     evidence: tuple[str, ...]
 
+    @property
+    def apart(self) -> bool:
+        """Whether the reports disagree on a number, date, place or event (rival events)."""
+        return any(e.startswith("apart: ") for e in self.evidence)
+
 
 def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
     return len(a & b) / len(a | b) if a and b else 0.0

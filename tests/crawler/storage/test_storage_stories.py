@@ -281,3 +281,36 @@ def test_a_report_joins_the_older_story_its_one_report_best_match_verifies_with(
     assert len(story.members) == 4
     with store.engine.connect() as conn:
         assert conn.execute(select(stories.c.id).where(stories.c.id == rambler)).first() is None
+
+
+def _series(route: str) -> tuple[str, str]:
+    return (
+        f"Новый электробус вышел на маршрут {route} в Москве",
+        f"Новый электробус вышел на маршрут {route} в Москве, сообщили в Мосгортрансе.",
+    )
+
+
+def test_one_outlets_look_alike_series_is_not_gathered_by_a_report_naming_no_route(
+    store: Store,
+) -> None:
+    # An outlet's template reports of routes 403, 405 and 406 are rival events; a second
+    # outlet's "Электробус будущего вышел на линию" matches them all (it names no route) and
+    # once pulled the whole series into one story, hiding three articles from the topic feeds.
+    series = stored(
+        store,
+        report(1, "sitea", _series("403")),
+        report(2, "sitea", _series("405"), hours=0.1),
+        report(3, "sitea", _series("406"), hours=0.2),
+    )
+    assert len(set(series)) == 3
+    vague = (
+        "Новый электробус будущего вышел на линию в Москве",
+        "Новый электробус вышел на маршрут в Москве, сообщили в Мосгортрансе.",
+    )
+    results = store.upsert_articles([report(4, "siteb", vague, hours=1)], now=T0)
+    [done] = store.assign_stories(
+        [(results[0].article_id, report(4, "siteb", vague, hours=1))], settings=SETTINGS, now=T0
+    )
+    assert done.absorbed == ()
+    stories_now = store.recent_stories(since=T0 - timedelta(days=1), min_size=2)
+    assert all(len({m.source for m in s.members}) == len(s.members) for s in stories_now)
