@@ -61,6 +61,10 @@ class NewsSpider(ArticlePages, scrapy.Spider):
     name = "news"
     #: Recent articles to re-check after the new ones (None: fetched with them, as workers do).
     rechecks: RecheckQueue | None = None
+    #: Discovery documents without conditional headers (the last run hit its page cap).
+    unconditional = False
+    links_seen = 0  # article links the discovery documents gave this run
+    _recent_queued = False
     #: URL keys of articles first seen within the refresh window (set by start()).
     recent: frozenset[str] | set[str] = frozenset()
 
@@ -119,9 +123,12 @@ class NewsSpider(ArticlePages, scrapy.Spider):
         self.recent = ctx.store.known_urls(
             self.source_name, first_seen_since=self.now - self.refresh
         )
+        runs = ctx.store.recent_runs(self.source_name, limit=5)
         if self.rechecks is not None:
-            runs = ctx.store.recent_runs(self.source_name, limit=5)
             self.rechecks.cursor = _previous_cursor(runs)
+        # The last run left links for later (its page cap): a 304 for an unchanged feed would
+        # hide them until the feed changes, so the documents are fetched in full this time.
+        self.unconditional = _capped(runs)
         for request in self.discovery_requests():
             yield request
 
@@ -164,7 +171,7 @@ class NewsSpider(ArticlePages, scrapy.Spider):
             priority=DISCOVERY_PRIORITY,
             meta={
                 "cityfeeds_kind": kind,
-                "cityfeeds_conditional": True,
+                "cityfeeds_conditional": not self.unconditional,
                 "handle_httpstatus_list": [304],
                 **meta,
             },
@@ -306,6 +313,7 @@ class NewsSpider(ArticlePages, scrapy.Spider):
         if check_pattern and self.pattern is not None and not self.pattern.search(link.url):
             stats.inc_value("cityfeeds/skipped/not_article")
             return
+        self.links_seen += 1
         key = url_identity(link.url)
         if key in self.known:
             stats.inc_value("cityfeeds/requests_avoided")
@@ -336,6 +344,11 @@ class NewsSpider(ArticlePages, scrapy.Spider):
     def spider_idle(self) -> None:
         """Every new article is fetched: re-check a few recent ones while the budget lasts."""
         queue = self.rechecks
+        if queue is not None and not self.links_seen and not self._recent_queued:
+            # Every document answered 304 (unchanged): the recent articles it lists are the
+            # stored ones, and an edit of a page leaves the feed as it was.
+            self._recent_queued = True
+            self._queue_stored_recent(queue)
         if queue is None or not queue.pending or self.crawler.engine is None:
             return
         room = max(0, self.max_pages - self.article_requests)
@@ -350,6 +363,17 @@ class NewsSpider(ArticlePages, scrapy.Spider):
         for link in links:
             self.crawler.engine.crawl(self._fetch_article(link))
         raise DontCloseSpider
+
+    def _queue_stored_recent(self, queue: RecheckQueue) -> None:
+        if not self.crawler.stats.get_value("cityfeeds/not_modified"):
+            return  # no document was read at all (errors): nothing says the list is unchanged
+        store = get_context(self.crawler).store
+        for key, url in store.recent_urls(
+            self.source_name, first_seen_since=self.now - self.refresh
+        ).items():
+            queue.add(key, Link(url))
+        if queue.pending:
+            self._extraction_pool().warm()
 
     # -- errors ----------------------------------------------------------------------------
 
@@ -395,6 +419,14 @@ class NewsSpider(ArticlePages, scrapy.Spider):
 def _newest_first(links: list[Link]) -> list[Link]:
     """Links with the newest publication first; undated ones after, in document order."""
     return sorted(links, key=lambda lk: -lk.published.timestamp() if lk.published else float("inf"))
+
+
+def _capped(runs: list[dict[str, Any]]) -> bool:
+    """Whether the last finished run skipped article links for its page cap (runs newest first)."""
+    for run in runs:
+        if run.get("status") != "running":
+            return bool((run.get("stats") or {}).get("skipped/page_cap"))
+    return False
 
 
 def _previous_cursor(runs: list[dict[str, Any]]) -> str | None:

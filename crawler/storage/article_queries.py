@@ -210,6 +210,14 @@ class ArticleQueries(Database):
         with self._read() as conn:
             return set(conn.execute(query).scalars())
 
+    def recent_urls(self, source: str, *, first_seen_since: datetime) -> dict[str, str]:
+        """URL identity -> URL of a source's articles first seen since then (re-check list)."""
+        query = select(articles.c.url_key, articles.c.url).where(
+            articles.c.source == source, articles.c.first_seen >= first_seen_since
+        )
+        with self._read() as conn:
+            return {key: url for key, url in conn.execute(query).all()}
+
     def newest_articles(
         self, *, topic: str | None = None, source: str | None = None, limit: int = 50
     ) -> list[Article]:

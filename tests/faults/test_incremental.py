@@ -142,3 +142,66 @@ def test_i10_recheck_budget_counts_and_times_on_the_injected_clock() -> None:
     counted.add("a", Link(url="https://x.example/a"))
     counted.add("b", Link(url="https://x.example/b"))
     assert len(counted.take(4, t0)) == 1 and counted.take(4, t0) == []  # the count budget
+
+
+def _conditional_feed(feed: bytes) -> Any:
+    def serve(handler: Any, s: Any) -> None:
+        if handler.headers.get("If-None-Match") == '"v1"':
+            handler.send(304, {"ETag": '"v1"'}, b"")
+        else:
+            handler.send(200, {"Content-Type": "application/rss+xml", "ETag": '"v1"'}, feed)
+
+    return serve
+
+
+def test_i10_an_unchanged_feed_still_lets_recent_articles_be_rechecked(tmp_path: Path) -> None:
+    """The feed answers 304 on every run: the edit of a recent article's page is still seen
+    (its re-check once depended on the feed listing it again, so an edit was never fetched)."""
+    lab = Lab(tmp_path)
+    try:
+        site = lab.site()
+        paths = [f"/news/{i}" for i in range(3)]
+        for i, p in enumerate(paths):
+            site.routes[p] = _page(i)
+        site.routes["/rss.xml"] = _conditional_feed(rss(site.base, paths))
+        lab.source("i10", site.base)
+        assert lab.run(feeds=False).runs["i10"]["new"] == 3
+        site.routes["/news/1"] = html_route(
+            article_html(
+                "Новость номер 1 о городском транспорте",
+                ["Текст новости номер 1: маршрут 1 продлён до двух новых станций метро."],
+            )
+        )
+        site.log.clear()
+        run = lab.run(feeds=False).runs["i10"]
+        assert run["stats"]["not_modified"] == 1
+        assert run["stats"]["rechecks"] == 3 and run["updated"] == 1
+        assert "/news/1" in [p for _, p, _ in site.log]
+    finally:
+        lab.close()
+
+
+def test_i10_links_left_by_the_page_cap_are_fetched_next_run_despite_a_304(
+    tmp_path: Path,
+) -> None:
+    lab = Lab(tmp_path)
+    try:
+        site = lab.site()
+        paths = [f"/news/{i}" for i in range(5)]
+        for i, p in enumerate(paths):
+            site.routes[p] = _page(i)
+        site.routes["/rss.xml"] = _conditional_feed(rss(site.base, paths))
+        lab.source("cap", site.base)
+        lab.crawl = {"max_pages_per_run": 2, "recheck_per_run": 0}
+        first = lab.run(feeds=False).runs["cap"]
+        assert first["new"] == 2 and first["stats"]["skipped/page_cap"] == 3
+        second = lab.run(feeds=False).runs["cap"]
+        # Fetched in full (no If-None-Match), so the backlog goes on rather than waiting
+        # for the feed to change.
+        assert second["stats"]["not_modified"] == 0 and second["new"] == 2
+        third = lab.run(feeds=False).runs["cap"]
+        assert third["new"] == 1 and not third["stats"].get("skipped/page_cap")
+        fourth = lab.run(feeds=False).runs["cap"]
+        assert fourth["stats"]["not_modified"] == 1  # nothing left: conditional again
+    finally:
+        lab.close()
