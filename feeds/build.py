@@ -367,6 +367,8 @@ def build_feeds(config: Config, store: FeedStore, *, only: set[str] | None = Non
         log.error("no feed can be published in %s: %s", output_dir, problem)
         for path in [spec.path for spec, _ in specs] + [INDEX_PATH, OPML_PATH]:
             report.results[path] = FeedResult(path, error=problem)
+        # Recorded like any failed build, so status and /healthz show the feeds failing.
+        _record(store, report.results.values())
         return report
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="feed-writer") as writer:
         build = _Build(

@@ -415,10 +415,13 @@ def test_an_output_folder_that_cannot_be_written_fails_every_file_once_without_t
 ) -> None:
     blocked = tmp_path / "not-a-folder"
     blocked.write_bytes(b"a file where the output folder should be")
+    store = FakeStore(sample_articles())
     with caplog.at_level("ERROR"):
-        report = build_feeds(sample_config(blocked), FakeStore(sample_articles()))
+        report = build_feeds(sample_config(blocked), store)
     assert not report.ok and not report.changed
     assert set(report.failures) >= {"all", "index.html", "feeds.opml"}
+    # Recorded, so status and /healthz count the failing feeds (once they said 0).
+    assert {r[0] for r in store.records if not r[1]} == set(report.failures)
     assert len(set(report.failures.values())) == 1
     assert "cannot create the output folder" in next(iter(report.failures.values()))
     assert len(caplog.records) == 1 and caplog.records[0].exc_info is None
