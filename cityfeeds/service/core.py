@@ -293,7 +293,8 @@ class Service:
             return "backoff"
         if too_soon(self._launched.get(name), now, self.period(name)):
             logger.warning(
-                "[%s] last run started under half a period ago (DST or clock change): skipped",
+                "[%s] last run started under half a period ago (a clock or DST change, or"
+                " the service was paused and its missed runs fell due together): skipped",
                 name,
             )
             return "too soon"
