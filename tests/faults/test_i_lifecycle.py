@@ -201,6 +201,9 @@ def test_i2_ctrl_c_records_the_run_as_interrupted_with_its_counts(lab: Lab) -> N
     release = threading.Event()
     site = slow_site(lab, release)
     lab.source("i2", site.base)
+    # The slow page stays in flight until the signal, however long a loaded machine takes to
+    # store the quick ones (at the default 10 s it once timed out first and the crawl ended).
+    lab.crawl = {"timeout": 60}
     cfg = lab.config_path()
     store = Store.open(load_config(cfg).database_url)
     proc = cli(cfg, "crawl", "i2")
