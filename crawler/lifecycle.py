@@ -26,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from crawler.config import Config
+from crawler.config import Config, sqlite_file
 from crawler.storage import StoreError, store_error_line
 
 logger = logging.getLogger(__name__)
@@ -48,20 +48,17 @@ def hostname() -> str:
 
 def data_dir(config: Config) -> Path:
     """Where locks and bookkeeping live: the SQLite file's folder, else ``./data``."""
-    url = config.database_url
-    if url.startswith("sqlite") and "///" in url:
-        path = url.split("///", 1)[1]
-        if path and path != ":memory:" and not path.startswith("file:"):
-            return Path(path).resolve().parent
+    database = sqlite_file(config.database_url)
+    if database is not None:
+        return database.resolve().parent
     return (config.root / "data").resolve()
 
 
 def _database_key(url: str) -> str:
     """A file name for the database ``url`` names: the SQLite file's name, else a digest."""
-    if url.startswith("sqlite") and "///" in url:
-        path = url.split("///", 1)[1].split("?", 1)[0]
-        if path and path != ":memory:" and not path.startswith("file:"):
-            return Path(path).name
+    database = sqlite_file(url)
+    if database is not None:
+        return database.name
     return "db-" + hashlib.sha256(url.encode()).hexdigest()[:12]
 
 

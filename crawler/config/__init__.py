@@ -18,6 +18,7 @@ from crawler.config.loader import (
     config_path,
     load_config,
     parse_config,
+    sqlite_file,
 )
 from crawler.config.sections import (
     CrawlSpec,
@@ -58,4 +59,5 @@ __all__ = [
     "min_interval_seconds",
     "parse_config",
     "parse_interval",
+    "sqlite_file",
 ]

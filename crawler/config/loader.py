@@ -113,11 +113,19 @@ def _unpublishable(output: Path, root: Path, database_url: str) -> str | None:
     if root == output or root.is_relative_to(output):
         # "" or "." or "/": the config file (and what lies beside it) would be served.
         return f"it holds the configuration's own folder {root}; use a folder of its own"
-    prefix = "sqlite:///"
-    if database_url.startswith(prefix):
-        database = Path(database_url[len(prefix) :].split("?", 1)[0])
-        if database.is_relative_to(output):
-            return f"the database {database} would be served with the feeds; keep it outside"
+    database = sqlite_file(database_url)
+    if database is not None and database.is_relative_to(output):
+        return f"the database {database} would be served with the feeds; keep it outside"
+    return None
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite database URL (its query left out); None for an in-memory one or
+    another kind of database."""
+    if url.startswith("sqlite") and "///" in url:
+        path = url.split("///", 1)[1].split("?", 1)[0]
+        if path and path != ":memory:" and not path.startswith("file:"):
+            return Path(path)
     return None
 
 
