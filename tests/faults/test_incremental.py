@@ -17,6 +17,29 @@ from tests.faults.support import Lab, article_html, html_route, rss
 pytestmark = [pytest.mark.fault, pytest.mark.slow]
 
 
+def _conditional_feed(feed: bytes) -> Any:
+    """A feed route with an ETag, answering 304 to a request that sends it back."""
+
+    def serve(handler: Any, s: Any) -> None:
+        if handler.headers.get("If-None-Match") == '"v1"':
+            handler.send(304, {"ETag": '"v1"'}, b"")
+        else:
+            handler.send(200, {"Content-Type": "application/rss+xml", "ETag": '"v1"'}, feed)
+
+    return serve
+
+
+def _conditional_site(lab: Lab, source: str, articles: int) -> Any:
+    """A source of ``articles`` pages ``/news/<i>`` behind a feed that answers 304."""
+    site = lab.site()
+    paths = [f"/news/{i}" for i in range(articles)]
+    for i, p in enumerate(paths):
+        site.routes[p] = _page(i)
+    site.routes["/rss.xml"] = _conditional_feed(rss(site.base, paths))
+    lab.source(source, site.base)
+    return site
+
+
 def test_incremental_recrawl_uses_validators_and_skips_stored(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -26,15 +49,7 @@ def test_incremental_recrawl_uses_validators_and_skips_stored(
         paths = [f"/news/{i}" for i in range(3)]
         for i, p in enumerate(paths):
             site.routes[p] = html_route(article_html(f"Новость {i} для повторного обхода"))
-        feed = rss(site.base, paths)
-
-        def conditional(handler: Any, s: Any) -> None:
-            if handler.headers.get("If-None-Match") == '"v1"':
-                handler.send(304, {"ETag": '"v1"'}, b"")
-            else:
-                handler.send(200, {"Content-Type": "application/rss+xml", "ETag": '"v1"'}, feed)
-
-        site.routes["/rss.xml"] = conditional
+        site.routes["/rss.xml"] = _conditional_feed(rss(site.base, paths))
         lab.source("inc", site.base)
         lab.crawl = {"refresh_hours": 0}
         cfg = lab.config_path()
@@ -144,27 +159,12 @@ def test_i10_recheck_budget_counts_and_times_on_the_injected_clock() -> None:
     assert len(counted.take(4, t0)) == 1 and counted.take(4, t0) == []  # the count budget
 
 
-def _conditional_feed(feed: bytes) -> Any:
-    def serve(handler: Any, s: Any) -> None:
-        if handler.headers.get("If-None-Match") == '"v1"':
-            handler.send(304, {"ETag": '"v1"'}, b"")
-        else:
-            handler.send(200, {"Content-Type": "application/rss+xml", "ETag": '"v1"'}, feed)
-
-    return serve
-
-
 def test_i10_an_unchanged_feed_still_lets_recent_articles_be_rechecked(tmp_path: Path) -> None:
     """The feed answers 304 on every run: the edit of a recent article's page is still seen
     (its re-check once depended on the feed listing it again, so an edit was never fetched)."""
     lab = Lab(tmp_path)
     try:
-        site = lab.site()
-        paths = [f"/news/{i}" for i in range(3)]
-        for i, p in enumerate(paths):
-            site.routes[p] = _page(i)
-        site.routes["/rss.xml"] = _conditional_feed(rss(site.base, paths))
-        lab.source("i10", site.base)
+        site = _conditional_site(lab, "i10", 3)
         assert lab.run(feeds=False).runs["i10"]["new"] == 3
         site.routes["/news/1"] = html_route(
             article_html(
@@ -186,12 +186,7 @@ def test_i10_links_left_by_the_page_cap_are_fetched_next_run_despite_a_304(
 ) -> None:
     lab = Lab(tmp_path)
     try:
-        site = lab.site()
-        paths = [f"/news/{i}" for i in range(5)]
-        for i, p in enumerate(paths):
-            site.routes[p] = _page(i)
-        site.routes["/rss.xml"] = _conditional_feed(rss(site.base, paths))
-        lab.source("cap", site.base)
+        _conditional_site(lab, "cap", 5)
         lab.crawl = {"max_pages_per_run": 2, "recheck_per_run": 0}
         first = lab.run(feeds=False).runs["cap"]
         assert first["new"] == 2 and first["stats"]["skipped/page_cap"] == 3
