@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from datetime import date, datetime, timedelta, timezone
@@ -33,6 +34,14 @@ _MONTH_STEMS = (
 )
 
 
+@functools.cache
+def _quiet_htmldate() -> None:
+    """Once per process: htmldate logs an ERROR for markup it cannot read ("not valid HTML"),
+    a miss for us; said once per such page in every crawl log, it would read as a fault of
+    ours. (``setLevel`` clears every logger's cache, so not on each call.)"""
+    logging.getLogger("htmldate").setLevel(logging.CRITICAL)
+
+
 def htmldate_day(
     html: bytes, url: str, *, now: datetime, tz: str, has_comments: bool = False
 ) -> datetime | None:
@@ -46,9 +55,7 @@ def htmldate_day(
     """
     from htmldate import find_date  # deferred: ~0.1 s to import, and few pages get here
 
-    # htmldate logs an ERROR for markup it cannot read ("not valid HTML"), a miss for us: said
-    # once per such page in every crawl log, it would read as a fault of ours.
-    logging.getLogger("htmldate").setLevel(logging.CRITICAL)
+    _quiet_htmldate()
 
     local_now = now.astimezone(ZoneInfo(tz)).replace(tzinfo=None)
     try:
