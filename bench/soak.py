@@ -241,7 +241,12 @@ def write_config(work: Path, sources: list[SoakSource], port: int) -> Path:
 
 
 def proc_sample(pid: int) -> dict[str, float]:
-    """RSS (MiB), open fds, threads and zombie children of ``pid``."""
+    """RSS (MiB), open fds, threads and zombie children of ``pid``; its feed-rebuild child's RSS.
+
+    The service rebuilds feeds in a child process it replaces every few rebuilds
+    (``cityfeeds.service.rebuild_process``): that child's memory is the service's too, so it is
+    sampled beside it (0 when no child is up at that moment).
+    """
     status = dict(
         line.split(":", 1)
         for line in Path(f"/proc/{pid}/status").read_text().splitlines()
@@ -249,22 +254,35 @@ def proc_sample(pid: int) -> dict[str, float]:
     )
     fds = len(os.listdir(f"/proc/{pid}/fd"))
     zombies = 0
+    child = 0.0
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             stat = (entry / "stat").read_text()
-        except OSError:
+            fields = stat[stat.rindex(")") + 2 :].split()
+            if int(fields[1]) != pid:
+                continue
+            if fields[0] == "Z":
+                zombies += 1
+            elif b"spawn_main" in (entry / "cmdline").read_bytes():
+                child += _rss_mib(entry / "status")
+        except (OSError, ValueError):
             continue
-        fields = stat[stat.rindex(")") + 2 :].split()
-        if fields[0] == "Z" and int(fields[1]) == pid:
-            zombies += 1
     return {
         "rss": int(status["VmRSS"].split()[0]) / 1024,
         "fds": fds,
         "threads": int(status["Threads"].strip()),
         "zombies": zombies,
+        "child": child,
     }
+
+
+def _rss_mib(status: Path) -> float:
+    for line in status.read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def native_memory(port: int) -> dict[str, float]:
@@ -449,7 +467,7 @@ def report(
     after = [(t, s) for t, s in samples if t >= warm]
     step = 3600.0 if duration >= 7200 else 600.0
     print(f"\nservice process (sampled every {SAMPLE_EVERY:g} s; warm-up {warm / 60:.0f} min):")
-    print("   at(min)  RSS(MiB)  SQLite(MiB)  fds  threads  zombies")
+    print("   at(min)  RSS(MiB)  SQLite(MiB)  fds  threads  zombies  rebuild child RSS(MiB)")
     mark = warm
     sqlite = 0.0  # the latest scrape's figure (scrapes are rarer than samples)
     for t, s in samples:
@@ -457,13 +475,13 @@ def report(
         if t >= mark:
             print(
                 f"  {t / 60:8.0f}  {s['rss']:8.1f}  {sqlite:11.2f}  {s['fds']:3.0f}"
-                f"  {s['threads']:7.0f}  {s['zombies']:7.0f}"
+                f"  {s['threads']:7.0f}  {s['zombies']:7.0f}  {s.get('child', 0):10.1f}"
             )
             mark += step
     t, s = samples[-1]
     print(
         f"  {t / 60:8.0f}  {s['rss']:8.1f}  {sqlite:11.2f}  {s['fds']:3.0f}"
-        f"  {s['threads']:7.0f}  {s['zombies']:7.0f}  (last)"
+        f"  {s['threads']:7.0f}  {s['zombies']:7.0f}  {s.get('child', 0):10.1f}  (last)"
     )
     if after:
         rss = [s["rss"] for _, s in after]
@@ -489,6 +507,16 @@ def report(
                 f" glibc heap in use {first.get('malloc', 0):.1f} ->"
                 f" {last.get('malloc', 0):.1f} MiB; RSS without SQLite's memory:"
                 f" {rest:+.2f} MiB/h, {rest_late:+.2f} MiB/h over its second half"
+            )
+        children = [s.get("child", 0.0) for _, s in after]
+        up = [c for c in children if c > 0]
+        if up:
+            half = len(children) // 2
+            print(
+                f"  feed-rebuild child (replaced every few rebuilds): up in {len(up)} of"
+                f" {len(children)} samples, RSS max {max(up):.1f} MiB, max over the first half"
+                f" {max(children[:half] or [0]):.1f}, over the second half"
+                f" {max(children[half:]):.1f}"
             )
         for key in ("fds", "threads", "zombies"):
             vals = [s[key] for _, s in after]

@@ -17,7 +17,6 @@ from typing import Any
 from apscheduler.events import JobEvent
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from cityfeeds.publishing import rebuild_feeds
 from cityfeeds.schedule import schedule_period, schedule_zone, source_schedule, too_soon
 from cityfeeds.service.children import ChildRegistry, terminate_group, terminate_groups
 from cityfeeds.service.jobs import JOB_PREFIX, build_scheduler, note_job_event
@@ -26,6 +25,7 @@ from cityfeeds.service.memory import MemoryTracer, trim_free_memory
 from cityfeeds.service.metrics import ServiceMetrics, WebSubCollector, make_registry, metrics_route
 from cityfeeds.service.outcome import record_outcome
 from cityfeeds.service.rebuild import FeedRebuilder
+from cityfeeds.service.rebuild_process import DEFAULT_MAX_BUILDS, DEFAULT_TIMEOUT, RebuildProcess
 from cityfeeds.service.store_metrics import StoreCollector
 from cityfeeds.service.web import WebServer, status_routes
 from cityfeeds.status.health import StatusReport, compute_status
@@ -63,6 +63,10 @@ class ServiceOptions:
     # Distributed mode: jobs queue requests for `cityfeeds worker`s, and the feeds are rebuilt
     # every ``rebuild_every`` seconds (the workers store articles on their own time).
     rebuild_every: float | None = None
+    # Rebuilds run in a child process, replaced after this many (the service's memory stays
+    # flat); one that takes longer than ``rebuild_timeout`` s is killed.
+    rebuild_child_builds: int = DEFAULT_MAX_BUILDS
+    rebuild_timeout: float = DEFAULT_TIMEOUT
 
 
 class Service:
@@ -85,9 +89,17 @@ class Service:
         self.options = options or ServiceOptions()
         self.clock = clock
         self.crawl = crawl or crawl_subprocess
-        # The service's own store serves its bookkeeping and rebuilds: one engine for its
-        # lifetime, not one opened and closed per crawl and per rebuild (memory churn).
-        self.rebuild = rebuild or (lambda: rebuild_feeds(config, store=self.store))
+        # Rebuilds run in a recycled child process (see rebuild_process): their bursts of
+        # allocation never fragment the heap of a process that runs for months.
+        self._rebuild_process: RebuildProcess | None = None
+        if rebuild is None:
+            self._rebuild_process = RebuildProcess(
+                config,
+                max_builds=self.options.rebuild_child_builds,
+                timeout=self.options.rebuild_timeout,
+            )
+            rebuild = self._rebuild_process
+        self.rebuild = rebuild
         self.tz = schedule_zone(config)
         self.lock = ServiceLock.for_config(config)
         self.children = ChildRegistry(data_dir(config) / (self.lock.path.stem + ".children.json"))
@@ -226,6 +238,8 @@ class Service:
         if self.rebuilder is not None:
             # The last crawls' articles get published (not when the service failed to start).
             self.rebuilder.close(flush=publish)
+        if self._rebuild_process is not None:
+            self._rebuild_process.close()
         if self.websub is not None:
             self.websub.close()
         if self.web is not None:
