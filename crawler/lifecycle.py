@@ -166,6 +166,15 @@ def process_alive(pid: int, *, started_before: datetime | None = None) -> bool:
     return True
 
 
+def process_suspended(pid: int) -> bool:
+    """Whether ``pid`` is stopped (SIGSTOP, Ctrl-Z, a debugger): alive, but runs nothing."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state in ("T", "t")
+
+
 def close_dead_runs(store: Any, now: datetime, *, host: str | None = None) -> list[int]:
     """Close as ``interrupted`` the runs left ``running`` by processes of this host that died.
 

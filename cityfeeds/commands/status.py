@@ -13,7 +13,7 @@ from cityfeeds.status.inputs import collect_inputs
 from cityfeeds.status.views import format_time, table_rows
 from crawler.clock import utcnow
 from crawler.config import Config
-from crawler.lifecycle import close_dead_runs
+from crawler.lifecycle import close_dead_runs, process_suspended
 from crawler.storage import Store
 
 NAME = "status"
@@ -42,6 +42,10 @@ def run(args: argparse.Namespace, config: Config) -> int:
     lock = ServiceLock.for_config(config)
     holder = lock.holder()
     scheduler = f"running (pid {holder})" if holder else "not running"
+    suspended = holder is not None and process_suspended(holder)
+    if suspended:
+        # Alive and holding its lock, but crawling and serving nothing until SIGCONT.
+        scheduler = f"suspended (pid {holder}: stopped by a signal; resume it with kill -CONT)"
     store = Store.open(config.database_url)
     try:
         # Runs left "running" by crawls that died are shown as what they are: interrupted.
@@ -64,6 +68,9 @@ def run(args: argparse.Namespace, config: Config) -> int:
         # text and --json say the same; ``healthy`` still tells whether the last cycle (crawls
         # run by cron, say) is recent, which is what --check reads.
         report.health = dataclasses.replace(report.health, status="stopped")
+    elif suspended:
+        # Its last cycle may be recent, but nothing happens until it is resumed: not healthy.
+        report.health = dataclasses.replace(report.health, status="suspended", healthy=False)
     if args.json:
         print(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
     else:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -13,6 +15,7 @@ import pytest
 
 from cityfeeds.cli import main
 from cityfeeds.devtools.demo_site import demo_source
+from cityfeeds.service.lock import lock_path
 from cityfeeds.service.web import status_routes
 from cityfeeds.status.health import (
     SourceInputs,
@@ -23,6 +26,7 @@ from cityfeeds.status.health import (
     source_status,
 )
 from cityfeeds.status.views import format_age, health_json, render_html, table_rows
+from crawler.config import load_config
 from crawler.storage import RunStats, Store
 from feeds.server import create_app
 from tests.conftest import write_site_config
@@ -357,3 +361,25 @@ def test_status_command_json(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     # As the text says: no service runs; the last cycle is recent all the same (--check).
     assert data["health"]["status"] == "stopped" and data["health"]["healthy"] is True
     assert data["scheduler"] == "not running"
+
+
+def test_status_tells_a_suspended_service(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A service stopped by SIGSTOP still holds its lock and its pid is alive: "running" would
+    # be a lie, and --check must fail, as nothing is crawled or served until SIGCONT.
+    cfg = _populated(tmp_path)
+    holder = subprocess.Popen(["sleep", "60"])
+    try:
+        lock = lock_path(load_config(cfg))
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        lock.write_text(f"{holder.pid} {datetime.now(UTC).isoformat()}\n")
+        assert main(["--config", str(cfg), "status", "--json"]) == 0
+        assert json.loads(capsys.readouterr().out)["scheduler"] == f"running (pid {holder.pid})"
+        holder.send_signal(signal.SIGSTOP)
+        assert main(["--config", str(cfg), "status", "--check"]) == 1
+        out = capsys.readouterr().out
+        assert f"scheduler: suspended (pid {holder.pid}" in out and "health: suspended" in out
+    finally:
+        holder.kill()
+        holder.wait()
