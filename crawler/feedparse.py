@@ -84,8 +84,10 @@ def _entry(entry: Any, *, atom: bool) -> RawEntry:
     # not a page to fetch (tag: URIs, or URLs that only look like one).
     if atom and not entry.get("links"):
         link = None
-    date = next((entry[k] for k in _DATES if entry.get(k)), None)
-    parsed = next((entry[f"{k}_parsed"] for k in _DATES if entry.get(f"{k}_parsed")), None)
+    # dict.get: FeedParserDict's own get maps a missing updated_parsed to published_parsed,
+    # with a DeprecationWarning on every entry that has no parsed date.
+    date = next((v for k in _DATES if (v := dict.get(entry, k))), None)
+    parsed = next((v for k in _DATES if (v := dict.get(entry, f"{k}_parsed"))), None)
     detail = entry.get("title_detail") or {}
     return RawEntry(
         link=link if isinstance(link, str) else None,

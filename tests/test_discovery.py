@@ -104,6 +104,30 @@ def test_rss_with_relative_links_and_russian_dates() -> None:
 
 
 @pytest.mark.parametrize(
+    ("pub_date", "expected"),
+    [
+        ("Thu, 01 Jan 1970 00:00:00 GMT", None),  # an epoch of zero, not a date
+        ("Mon, 01 Jan 0001 00:00:00 GMT", None),  # feedparser reads year 1 as 2001
+        ("Fri, 31 Dec 2999 00:00:00 GMT", None),
+        ("2026-13-45T10:00:00Z", None),
+        ("1 января 1 года", None),
+        ("Tue, 24 Nov 2026 11:28:00 +0300", datetime(2026, 11, 24, 8, 28, tzinfo=UTC)),
+        # Only feedparser knows this one (a W3C date with a week-day prefix): still kept.
+        ("2026-11-24T11:28:00+03:00", datetime(2026, 11, 24, 8, 28, tzinfo=UTC)),
+    ],
+)
+def test_implausible_feed_dates_are_no_dates(pub_date: str, expected: datetime | None) -> None:
+    # Whatever parser reads the date (ours, else feedparser's), a feed never dates an article
+    # 1970 or year 1: the article's own page, or the first-seen time, decides instead.
+    body = (
+        '<rss version="2.0"><channel><title>t</title><item><title>x</title>'
+        f"<link>https://vm.ru/news/1</link><pubDate>{pub_date}</pubDate></item></channel></rss>"
+    ).encode()
+    [link] = parse_feed(body, "https://vm.ru/rss", tz=TZ, now=NOW).links
+    assert link.published == expected
+
+
+@pytest.mark.parametrize(
     "body",
     [
         b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><rss><channel>'

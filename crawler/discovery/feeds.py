@@ -23,7 +23,7 @@ from crawler.discovery.safe_xml import (
     xml_tree,
 )
 from crawler.feedparse import RawEntry, read_feed
-from crawler.normalize.dates import parse_date
+from crawler.normalize.dates import parse_date, plausible
 from crawler.normalize.text import clean_text
 from crawler.normalize.urls import is_http_url
 
@@ -91,8 +91,12 @@ def _feed_link(entry: RawEntry, base_url: str, *, tz: str, now: datetime) -> Lin
     if not is_http_url(url):
         return None
     published = parse_date(entry.date, tz=tz, now=now) if entry.date else None
-    if published is None and entry.date_parsed is not None:
-        published = datetime(*entry.date_parsed[:6], tzinfo=UTC)
+    if published is None and entry.date_parsed is not None and entry.date:
+        # Formats only feedparser knows; not what parse_date refused as implausible (1970,
+        # year 1, which feedparser reads as 2001): the year must be in the value as written.
+        parsed = datetime(*entry.date_parsed[:6], tzinfo=UTC)
+        if plausible(parsed, now) and str(parsed.year) in entry.date:
+            published = parsed
     title = entry.title or ""
     if entry.title_is_html:
         title = _strip_tags(title)

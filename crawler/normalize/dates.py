@@ -10,7 +10,7 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-__all__ = ["clamp_future", "parse_date", "parse_modified_from_text", "to_utc"]
+__all__ = ["clamp_future", "parse_date", "parse_modified_from_text", "plausible", "to_utc"]
 
 _MIN_YEAR = 1990
 # Year-less and bare-time values must not land in the future; allow a little clock skew.
@@ -39,12 +39,15 @@ _EN_MONTH_ALT = "|".join(sorted((m for m in _MONTHS if m.isascii()), key=len, re
 _TIME = r"(?<!\d)(\d{1,2}):(\d{2})(?::(\d{2}))?(?!\d)"
 _TIME_TAIL = rf"(?:\s*(?:,|в(?=[\s\d])|at|um|à|-|—|–)?\s*{_TIME})?"
 _YEAR_TAIL = r"(?:\s*,?\s*(\d{4})(?!\d)(?:\s*(?:года|г)\.?(?![а-я]))?)?"
+# A year that is not four digits but says it is one ("1 января 1 года", "5 мая 20225 г."):
+# the date is nonsense, not a year-less one.
+_BAD_YEAR_RE = re.compile(r"\.?(?:\s+de)?\s*,?\s*\d+\s*(?:года|г\.?)(?![а-я])")
 
 _ISO_RE = re.compile(
     r"(?<!\d)(\d{4})-(\d{2})-(\d{2})"
     r"(?:[t ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?\s*(z|[+-]\d{2}(?::?\d{2})?)?)?(?![\d-])"
 )
-_RFC822_RE = re.compile(r"^(?:[a-z]{3},?\s*)?\d{1,2}\s+[a-z]{3}\s+\d{2,4}\s+\d{1,2}:\d{2}")
+_RFC822_RE = re.compile(r"^(?:[a-z]{3},?\s*)?\d{1,2}\s+[a-z]{3}\s+(\d{2,4})\s+\d{1,2}:\d{2}")
 _DAY_MONTH_RE = re.compile(
     rf"(?<!\d)(\d{{1,2}})(?:-?го|er)?\.?[\s-]*(?:de\s+)?({_MONTH_ALT})\.?(?![a-zа-яäéû])"
     rf"(?:\s+de)?{_YEAR_TAIL}{_TIME_TAIL}"
@@ -110,6 +113,14 @@ def _build(
         return datetime(y, mo, d, h, mi, s, tzinfo=zone)
     except ValueError:  # 32.13.2024, 25:61 and friends
         return None
+
+
+def plausible(dt: datetime, now: datetime) -> bool:
+    """Whether ``dt`` can be a news date at all: from 1990 up to next year (then clamped).
+
+    For dates read by other parsers (feedparser's), which accept year 1 and 1970.
+    """
+    return _MIN_YEAR <= dt.year <= now.year + 1
 
 
 def _hms(match: re.Match[str], first: int) -> tuple[int, int, int] | None:
@@ -204,13 +215,17 @@ def _parse_text(text: str, zone: tzinfo, now: datetime) -> datetime | None:
         return _build(zone, now, int(m[1]), int(m[2]), int(m[3]))
     if _TIMESTAMP_RE.match(text):
         return _from_timestamp(float(text), zone, now)
-    if _RFC822_RE.match(text):
+    if m := _RFC822_RE.match(text):
+        if len(m[1]) == 3 or (len(m[1]) == 4 and m[1].startswith("0")):
+            return None  # "0001": the email module would make it 2001
         return _parse_rfc822(text, zone, now)
     if m := _ISO_RE.search(text):
         return _parse_iso(m, zone, now)
     if m := _DAY_MONTH_RE.search(text):
         mo, hms = _MONTHS[m[2]], _hms(m, 4) or _time_before(text, m.start()) or (0, 0, 0)
         if m[3] is None:
+            if _BAD_YEAR_RE.match(text, m.end(2)):
+                return None
             return _latest_not_future(zone, now, mo, int(m[1]), hms)
         return _build(zone, now, int(m[3]), mo, int(m[1]), *hms)
     if m := _MONTH_DAY_RE.search(text):
