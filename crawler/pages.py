@@ -90,6 +90,10 @@ def check_page(
     if not is_http_url(page.url):
         return Dropped("bad_url")
     title = data.title if data.title is not None else hint_title
+    if "binary" in data.flags:
+        # Served as a page, but an image, an archive or random bytes: a feed's title for it
+        # must not carry a body of U+FFFD into the feeds.
+        return Dropped("bad_encoding", "binary data, not text")
     if "empty_page" in data.flags or not (data.title or data.text or data.html):
         # Even with a title from the feed: an empty page is a failed fetch, not an article.
         return Dropped("empty_page")

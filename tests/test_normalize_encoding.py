@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import codecs
+import random
 
 import pytest
 
-from crawler.normalize.encoding import decode_html, decode_xml, looks_like_mojibake
+from crawler.normalize.encoding import decode_html, decode_xml, looks_binary, looks_like_mojibake
 
 TITLE = "Москва"
 BODY = 'Москва получит новые электробусы и трамваи "Витязь-М" до конца года'
@@ -232,3 +233,21 @@ def test_declared_charset_keeps_a_few_undefined_bytes_as_replacement() -> None:
 def test_gb2312_label_reads_gb18030_characters() -> None:
     body = "<p>新闻 \u20ac 欧元</p>".encode("gb18030")  # the euro sign is not in GB2312
     assert decode_html(body, header_charset="gb2312")[:2] == ("<p>新闻 \u20ac 欧元</p>", "gb18030")
+
+
+@pytest.mark.parametrize(
+    ("body", "header", "binary"),
+    [
+        (random.Random(1).randbytes(20_000), "utf-8", True),
+        (b"\x89PNG\r\n\x1a\n" + random.Random(2).randbytes(5_000), None, True),
+        (bytes(range(256)) * 40, "utf-8", True),
+        # Text with a few stray control characters is still text (B10 strips them).
+        ("<p>Метро A\x00B\x1bC открыло станцию</p>".encode() * 50, "utf-8", False),
+        ("<p>Москва</p>".encode("utf-16"), None, False),  # BOM
+        ("<p>Москва</p>".encode("utf-16-le") * 20, "utf-16le", False),  # declared, no BOM
+        ("<p>Москва</p>".encode("cp1251") * 20, None, False),
+        (b"", None, False),
+    ],
+)
+def test_binary_data_is_told_from_text(body: bytes, header: str | None, binary: bool) -> None:
+    assert looks_binary(body, header_charset=header) is binary

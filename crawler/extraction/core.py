@@ -21,7 +21,7 @@ from lxml import etree
 from crawler.extraction.page_fields import PageFields
 from crawler.models import ArticleData
 from crawler.normalize.dates import clamp_future
-from crawler.normalize.encoding import decode_html
+from crawler.normalize.encoding import decode_html, looks_binary
 from crawler.normalize.html import SANITIZE_POLICY
 from crawler.normalize.urls import canonicalize_url
 from crawler.timing import stage
@@ -39,6 +39,8 @@ def parse_document(
     """
     flags: list[str] = []
     if isinstance(body, bytes):
+        if looks_binary(body, header_charset=header_charset):
+            return None, b"", ["binary"]
         with stage("decode"):
             text, encoding, decode_flags = decode_html(body, header_charset=header_charset)
         flags.extend(decode_flags)

@@ -7,6 +7,7 @@ inputs go through the spider, the pipelines, the store and the feed builder.
 
 from __future__ import annotations
 
+import random
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -186,6 +187,14 @@ _case(
             ),
             HTML,
         )
+    },
+)
+_case(
+    "b9_binary",
+    {
+        # Labelled as pages, listed in the feed with a title: random data and all 256 bytes.
+        "/n/random": (random.Random(9).randbytes(50_000), "text/html; charset=utf-8"),
+        "/n/bytes": (bytes(range(256)) * 200, "text/html; charset=utf-8"),
     },
 )
 _case("b10", {"/n/ctl": (_page("Метро A\x00B\x1bC\x0c открыло станцию", raw_title=True), HTML)})
@@ -423,6 +432,15 @@ def test_b9_invalid_utf8(content: Content) -> None:
     assert a.title == TITLE
     assert "\x00" not in a.text and "\ufffd" in a.text  # replaced, and counted
     assert content.run("b9")["stats"]["invalid_bytes"] >= 2
+
+
+def test_b9_binary_data_served_as_a_page_is_dropped(content: Content) -> None:
+    # The feed's title would stand in for the page's: the body, decoded, is U+FFFD or letters
+    # in random order. Dropped and counted, and nothing of it reaches the feeds.
+    assert content.titles("b9_binary") == []
+    assert dropped(content.run("b9_binary")) == {"bad_encoding": 2}
+    for text in _feed_texts(content, "b9_binary"):
+        assert "\ufffd" not in text and "/n/random" not in text
 
 
 def test_b10_nul_and_control_chars(content: Content) -> None:
