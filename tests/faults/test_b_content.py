@@ -190,7 +190,7 @@ _case(
     },
 )
 _case(
-    "b9_binary",
+    "b22",
     {
         # Labelled as pages, listed in the feed with a title: random data and all 256 bytes.
         "/n/random": (random.Random(9).randbytes(50_000), "text/html; charset=utf-8"),
@@ -434,12 +434,12 @@ def test_b9_invalid_utf8(content: Content) -> None:
     assert content.run("b9")["stats"]["invalid_bytes"] >= 2
 
 
-def test_b9_binary_data_served_as_a_page_is_dropped(content: Content) -> None:
+def test_b22_binary_data_served_as_a_page_is_dropped(content: Content) -> None:
     # The feed's title would stand in for the page's: the body, decoded, is U+FFFD or letters
     # in random order. Dropped and counted, and nothing of it reaches the feeds.
-    assert content.titles("b9_binary") == []
-    assert dropped(content.run("b9_binary")) == {"bad_encoding": 2}
-    for text in _feed_texts(content, "b9_binary"):
+    assert content.titles("b22") == []
+    assert dropped(content.run("b22")) == {"bad_encoding": 2}
+    for text in _feed_texts(content, "b22"):
         assert "\ufffd" not in text and "/n/random" not in text
 
 
