@@ -213,7 +213,9 @@ def _collect(
                 status, why = "failed", f"crawl process exited with {returncode}"
             _close_run(store, name, run_id, status=status, now=now, message=why)
         outcome.runs[name] = store.get_run(run_id) or {}
-    outcome.interrupted = interrupted or returncode == INTERRUPTED_EXIT
+    # A child stopped for its time limit exits as interrupted too (our SIGTERM): that is the
+    # timeout (a failure of its sources), not someone stopping the crawl.
+    outcome.interrupted = interrupted or (returncode == INTERRUPTED_EXIT and not killed)
     return outcome
 
 

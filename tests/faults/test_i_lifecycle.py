@@ -695,3 +695,22 @@ def test_i4_two_databases_in_one_folder_lock_their_sources_apart(tmp_path: Path)
             SourceLocks.for_config(configs[0], ["alpha"]).acquire()
     finally:
         first.release()
+
+
+def test_i11_a_crawl_stopped_by_its_time_limit_fails_and_still_publishes(lab: Lab) -> None:
+    # The limit stops the child with SIGTERM, which it records as an interruption: the command
+    # must still tell a timeout (exit 1, the source failed) from a Ctrl-C (exit 130), and
+    # publish the articles stored before the limit.
+    release = threading.Event()
+    lab.source("i7", slow_site(lab, release).base)
+    cfg = lab.config_path()
+    try:
+        proc = cli(cfg, "crawl", "--timeout", "10")
+        out = proc.communicate(timeout=120)[0].decode()
+    finally:
+        release.set()
+    assert proc.returncode == 1, out
+    assert "killed after the run timeout" in out and "interrupted;" not in out
+    assert "Feeds:" in out
+    feed = (load_config(cfg).output_dir / "sources" / "i7.rss").read_text(encoding="utf-8")
+    assert TITLES[1] in feed and TITLES[2] in feed
