@@ -26,6 +26,7 @@ from cityfeeds.drafting.site import (
     section_links,
 )
 from crawler.config import Config
+from crawler.normalize.url_patterns import compile_url_pattern
 from crawler.normalize.urls import host_of
 from crawler.profile import SourceProfile
 
@@ -120,7 +121,7 @@ def draft_source(
     if not accepted:
         _explain_no_pattern(home, home_links, tried)
     pattern = combined_pattern([g for g, _, _ in accepted])
-    regex = re.compile(pattern)
+    regex = compile_url_pattern(pattern)  # as the crawl will run it
 
     listings = []
     for section in sections:

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict
 
+from crawler.normalize.url_patterns import compile_url_pattern
 from crawler.normalize.urls import host_of, is_http_url, is_private_address, is_valid_host
 
 SELECTOR_FIELDS = (
@@ -58,10 +59,8 @@ def _check_url(value: str, *, allow_private: bool = False, label: str = "url") -
 
 
 def _check_regex(value: str) -> str:
-    try:
-        re.compile(value)
-    except re.error as exc:
-        raise ValueError(f"invalid regex {value!r}: {exc}") from None
+    """A URL pattern RE2 can run (linear time; see crawler.normalize.url_patterns)."""
+    compile_url_pattern(value)  # raises ValueError with the reason
     return value
 
 

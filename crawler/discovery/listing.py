@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import re
-
 from lxml import etree
 from lxml import html as lxml_html
 
 from crawler.discovery.links import absolute_url
+from crawler.normalize.url_patterns import UrlPattern
 from crawler.normalize.urls import is_http_url
 
 
-def listing_links(html_text: str, base_url: str, *, pattern: re.Pattern[str] | None) -> list[str]:
+def listing_links(html_text: str, base_url: str, *, pattern: UrlPattern | None) -> list[str]:
     """Links on an HTML listing page whose path matches ``pattern`` (every link if None)."""
     try:
         doc = lxml_html.fromstring(html_text)

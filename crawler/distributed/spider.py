@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,6 +26,7 @@ from crawler.distributed.settings import (
     WORKER_RUN_NAME,
 )
 from crawler.models import ArticleItem
+from crawler.normalize.url_patterns import UrlPattern, compile_url_pattern
 from crawler.normalize.urls import host_of, registered_domain_matches
 from crawler.spiders.news import NewsSpider
 
@@ -39,7 +39,7 @@ SOURCE_STATE_TTL = 60.0
 @dataclass
 class _SourceState:
     spec: SourceSpec
-    pattern: re.Pattern[str] | None
+    pattern: UrlPattern | None
     max_pages: int
     known: set[str]
     loaded_at: float
@@ -169,7 +169,7 @@ class DistributedNewsSpider(NewsSpider):
             known = ctx.store.known_urls(source, first_seen_before=ctx.clock() - self.refresh)
             state = _SourceState(
                 spec=spec,
-                pattern=re.compile(spec.article_pattern) if spec.article_pattern else None,
+                pattern=compile_url_pattern(spec.article_pattern) if spec.article_pattern else None,
                 max_pages=spec.max_pages_per_run or self.config.crawl.max_pages_per_run,
                 known=known,
                 loaded_at=now,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from typing import Any
@@ -28,6 +27,7 @@ from crawler.discovery import (
     parse_sitemap,
 )
 from crawler.middlewares.policy import Blocked, NotFetched
+from crawler.normalize.url_patterns import compile_url_pattern
 from crawler.normalize.urls import host_of, registered_domain_matches, url_identity
 from crawler.spiders.article_pages import ArticlePages
 from crawler.spiders.rechecks import RecheckQueue
@@ -101,7 +101,9 @@ class NewsSpider(ArticlePages, scrapy.Spider):
         spider.max_pages = spider.spec.max_pages_per_run or ctx.config.crawl.max_pages_per_run
         spider.max_listing_pages = ctx.config.crawl.max_listing_pages
         spider.pattern = (
-            re.compile(spider.spec.article_pattern) if spider.spec.article_pattern else None
+            compile_url_pattern(spider.spec.article_pattern)
+            if spider.spec.article_pattern
+            else None
         )
         spider.refresh = timedelta(hours=ctx.config.crawl.refresh_hours)
         spider.rechecks = RecheckQueue(
@@ -265,7 +267,9 @@ class NewsSpider(ArticlePages, scrapy.Spider):
         index = response.meta.get("listing")
         listing = self.spec.listings[index] if index is not None else None
         pattern = (
-            re.compile(listing.link_pattern) if listing and listing.link_pattern else self.pattern
+            compile_url_pattern(listing.link_pattern)
+            if listing and listing.link_pattern
+            else self.pattern
         )
         if not is_html(response):
             self._bad_document(response, "listing", ValueError("not an HTML page"))

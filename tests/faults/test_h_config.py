@@ -1,4 +1,4 @@
-"""Fault catalogue H1–H5 (configuration): every bad entry fails at load, naming the offender.
+"""Fault catalogue H1–H6 (configuration): every bad entry fails at load, naming the offender.
 
 tests/test_config.py holds the full table; these are the catalogue's own inputs through the real
 loader (``parse_config``), plus what the crawl does with the accepted values.
@@ -12,6 +12,8 @@ import pytest
 
 from cityfeeds.status.health import MIN_HEALTH_SECONDS, SourceInputs, compute_status
 from crawler.config import ENV_MIN_INTERVAL, MIN_INTERVAL_SECONDS, ConfigError, parse_config
+from crawler.discovery.listing import listing_links
+from crawler.normalize.url_patterns import compile_url_pattern
 from crawler.topics.engine import TopicEngine
 
 pytestmark = [pytest.mark.fault]
@@ -141,3 +143,26 @@ def test_h5_health_threshold_is_sane_for_any_interval(period: float) -> None:
     health = compute_status(inputs, builds, now).health
     assert health.threshold_seconds == max(3 * period, MIN_HEALTH_SECONDS) >= 900
     assert health.status == "ok" and health.healthy
+
+
+def test_h6_url_pattern_that_would_backtrack_runs_in_linear_time() -> None:
+    """A source's URL regexes get URLs from the sites: RE2 runs them, as topic regexes.
+
+    With ``re``, this pattern takes seconds on a 24-character slug and doubles per character:
+    the spider's match below would not return, so no clock is needed.
+    """
+    evil = r"/news/([\w-]+-?)+/\d+$"
+    config = parse_config(SOURCE + f"article_pattern = '{evil}'\n")
+    links = listing_links(
+        f'<a href="/news/{"a" * 3000}!">x</a><a href="/news/tram-2/15">y</a>',
+        "https://www.mos.ru/",
+        pattern=compile_url_pattern(config.sources[0].article_pattern),
+    )
+    assert links == ["https://www.mos.ru/news/tram-2/15"]
+
+
+def test_h6_url_pattern_re2_cannot_run_is_refused_in_one_line() -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_config(SOURCE + "article_pattern = '/news/(?!tags)\\d+'\n")
+    message = str(info.value)
+    assert "\n" not in message and "article_pattern" in message and "lookaround" in message
