@@ -15,11 +15,11 @@ from crawler.distributed.settings import DEFAULT_PREFIX, redis_url_from
 
 NAME = "run"
 DESCRIPTION = """\
-Run until stopped (SIGTERM or Ctrl-C): every enabled source is crawled on its schedule
-(`schedule` of the source, else [schedule] default, in [schedule] timezone, with jitter),
-each crawl in its own child process with the [crawl] run_timeout wall-clock limit, then the
-feeds are rebuilt (one rebuild after a burst of crawls). Failing sources back off
-exponentially (capped by [schedule] max_backoff, honouring Retry-After).
+Run until stopped (SIGTERM, Ctrl-C, or SIGHUP unless run under nohup): every enabled source is
+crawled on its schedule (`schedule` of the source, else [schedule] default, in [schedule]
+timezone, with jitter), each crawl in its own child process with the [crawl] run_timeout
+wall-clock limit, then the feeds are rebuilt (one rebuild after a burst of crawls). Failing
+sources back off exponentially (capped by [schedule] max_backoff, honouring Retry-After).
 
 The feeds are served as by `cityfeeds serve`, plus /healthz (JSON, 503 when no successful
 cycle within 3 periods) and /status (HTML), unless [schedule] serve = false or --no-serve.

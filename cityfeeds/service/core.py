@@ -253,7 +253,7 @@ class Service:
         self.lock.release()
 
     def run_forever(self) -> int:
-        """Start, run until SIGTERM/SIGINT, stop gracefully; 0 on a clean stop.
+        """Start, run until SIGTERM/SIGINT/SIGHUP, stop gracefully; 0 on a clean stop.
 
         A second signal cuts the grace period short.
         """
@@ -273,7 +273,12 @@ class Service:
                 self._stop_signal = name
                 requested.set()
 
-        previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+        stops = [signal.SIGTERM, signal.SIGINT]
+        # The terminal it was started from closing (SIGHUP) stops it the same graceful way,
+        # not at once without a word; unless it runs under nohup, which ignores SIGHUP.
+        if hasattr(signal, "SIGHUP") and signal.getsignal(signal.SIGHUP) is not signal.SIG_IGN:
+            stops.append(signal.SIGHUP)
+        previous = {sig: signal.signal(sig, on_signal) for sig in stops}
         try:
             self.start()
             while not requested.wait(1.0):

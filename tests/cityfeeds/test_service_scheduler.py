@@ -557,3 +557,31 @@ def test_a_service_that_cannot_serve_publishes_nothing(tmp_path: Path) -> None:
     again = ServiceLock.for_config(cfg)  # and the lock was given back
     again.acquire()
     again.release()
+
+
+@pytest.mark.parametrize("nohup", [False, True])
+def test_sighup_stops_the_service_gracefully_unless_ignored(tmp_path: Path, nohup: bool) -> None:
+    """A closed terminal (SIGHUP) stops the service as SIGTERM does, with a log line, exit 0;
+    under nohup (SIGHUP ignored) it keeps running."""
+    cfg_path = config_with(tmp_path, [source("alpha", "every 1h")]).path
+    assert cfg_path is not None
+    cfg = load_config(cfg_path)
+    log = tmp_path / "service.log"
+    cmd = _service_cmd(cfg_path)
+    if nohup:
+        cmd = ["nohup", *cmd]
+    proc = _spawn(cmd, log)
+    try:
+        wait_for(lambda: ServiceLock.for_config(cfg).holder() == proc.pid, 60, "the service")
+        wait_for(lambda: "scheduler started" in log.read_text(), 60, "the scheduler")
+        proc.send_signal(signal.SIGHUP)
+        if nohup:
+            with pytest.raises(subprocess.TimeoutExpired):
+                proc.wait(3)
+            proc.send_signal(signal.SIGTERM)
+        assert proc.wait(60) == 0, log.read_text()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert ("SIGHUP: no new crawls" in log.read_text()) is not nohup
+    assert "service stopped" in log.read_text()
