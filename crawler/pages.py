@@ -131,6 +131,9 @@ def check_page(
 
 #: Letters a body (or summary) needs to count as text: about four words.
 MIN_TEXT_LETTERS = 20
+#: Longest title kept (characters): headlines run to ~150; a longer "title" is a lead or a
+#: whole paragraph the page put in its heading, and would flood every reader's list.
+MAX_TITLE_CHARS = 300
 
 
 def _has_words(value: str | None) -> bool:
@@ -164,6 +167,9 @@ def build_article(
     title = clean_text(data.title) if data.title else ""
     if not title and hints.title:
         title, provenance["title"] = clean_text(hints.title), "feed"
+    if len(title) > MAX_TITLE_CHARS:
+        title = cut_at_word(title, MAX_TITLE_CHARS)
+        flags.append("title_truncated")
 
     published = data.published
     if published is None and hints.published is not None:
@@ -237,6 +243,15 @@ def canonical_article_url(
         if path.strip("/") and registered_domain_matches(host_of(canonical), allowed_domains):
             return canonical
     return url
+
+
+def cut_at_word(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters at a word boundary, ending with "…"."""
+    if len(text) <= limit:
+        return text
+    head = text[: limit - 1]
+    cut = head.rsplit(" ", 1)[0] if " " in head[limit // 2 :] else head
+    return cut.rstrip(" ,;:.—-") + "…"
 
 
 def truncate_paragraphs(text: str, limit: int) -> str:

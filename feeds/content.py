@@ -39,6 +39,8 @@ _SPACE_RE = re.compile(r"\s+")
 DEFAULT_MAX_HTML_CHARS = 6000
 #: Bound of summaries and of the plain-text descriptions derived from the body.
 MAX_SUMMARY_CHARS = 600
+#: Longest entry title (characters), as crawler.pages caps titles when it stores them.
+MAX_TITLE_CHARS = 300
 
 _READ_MORE = {"ru": "Читать полностью", "uk": "Читати повністю", "en": "Read more"}
 
@@ -48,7 +50,11 @@ def clean_title(value: str | None, *, fallback: str) -> str:
 
     lxml escapes the result exactly once when it is written.
     """
-    return clean_text(value) or fallback
+    title = clean_text(value)
+    if len(title) > MAX_TITLE_CHARS:
+        # Articles stored before titles were capped at crawl time get a like cut here.
+        title = plain_excerpt(title, MAX_TITLE_CHARS - 1)
+    return title or fallback
 
 
 def plain_excerpt(value: str, limit: int = MAX_SUMMARY_CHARS) -> str:

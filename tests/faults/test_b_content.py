@@ -197,6 +197,10 @@ _case(
         "/n/bytes": (bytes(range(256)) * 200, "text/html; charset=utf-8"),
     },
 )
+_case(
+    "b23",
+    {"/n/long-title": (_page("Электробус " + "очень длинный заголовок " * 400 + "конец"), HTML)},
+)
 _case("b10", {"/n/ctl": (_page("Метро A\x00B\x1bC\x0c открыло станцию", raw_title=True), HTML)})
 _case(
     "b11",
@@ -441,6 +445,15 @@ def test_b22_binary_data_served_as_a_page_is_dropped(content: Content) -> None:
     assert dropped(content.run("b22")) == {"bad_encoding": 2}
     for text in _feed_texts(content, "b22"):
         assert "\ufffd" not in text and "/n/random" not in text
+
+
+def test_b23_a_paragraph_as_title_is_cut(content: Content) -> None:
+    # ~9,600 characters in the heading: stored cut at a word, flagged, and every feed's entry
+    # title stays a headline's length.
+    a = content.one("b23")
+    assert len(a.title) <= 300 and a.title.endswith("заголовок…") and "title_truncated" in a.flags
+    feed = content.result.feed("sources/b23.atom")
+    assert feed.entries[0].title == a.title
 
 
 def test_b10_nul_and_control_chars(content: Content) -> None:

@@ -105,3 +105,12 @@ def test_a_story_entry_is_its_article_entry_with_only_the_story_fields_changed()
     assert entry.content_html.startswith(plain.content_html) and "Москва 24" in entry.content_html
     assert entry.related == (Related("https://m24.ru/news/9", "Москва 24", "Другие слова"),)
     assert entry.article_entry is plain
+
+
+def test_a_title_stored_before_titles_were_capped_is_cut_in_the_feed() -> None:
+    from feeds.content import MAX_TITLE_CHARS, clean_title
+
+    title = clean_title("Трамвай " + "слово " * 2000, fallback="x")
+    assert len(title) <= MAX_TITLE_CHARS and title.endswith("слово…")
+    assert clean_title("Короткий заголовок", fallback="x") == "Короткий заголовок"
+    assert clean_title("  ", fallback="(без заголовка)") == "(без заголовка)"
