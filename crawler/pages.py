@@ -100,6 +100,9 @@ def check_page(
     if title is not None and is_garbage_value(title) and title.strip():
         return Dropped("selector_leak", f"title={title[:80]!r}")
     if title is None or not clean_text(title):
+        if "garbage_title" in data.flags:
+            # The page's title candidates were unevaluated rules, and no feed title stood in.
+            return Dropped("selector_leak", "the page's title is a leaked selector or template")
         return Dropped("missing_title")
     if "link_list" in data.flags:
         # A section index or home page: its "body" is the headlines of other pages, and a

@@ -6,7 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from crawler.normalize.text import clean_text, dedup_key, is_garbage_value, strip_control_chars
+from crawler.normalize.text import (
+    clean_text,
+    dedup_key,
+    is_garbage_value,
+    looks_like_selector,
+    strip_control_chars,
+)
 
 SEED = Path(__file__).parent / "fixtures" / "normalize" / "mymsk-online-article.txt"
 
@@ -223,3 +229,24 @@ def test_seed_record_selector_leak_is_garbage() -> None:
         "/html/head/meta[@name='og:description']/@content",
     ]
     assert clean_text(lines[2]) == "В 15 межотраслевых объединений входит более 900 организаций."
+
+
+@pytest.mark.parametrize(
+    ("value", "leaked"),
+    [
+        ("xpath://h1 | //title", True),  # the config's own rule syntax
+        ("css:h1.title", True),
+        ("css:div.article > p::text", True),
+        ("Электробусы //script/text()", True),
+        ("{{ title }}", True),
+        # Headlines that only look like it at a glance.
+        ("CSS: новый стандарт веба", False),
+        ("CSS: new standard", False),
+        ("Москва: css-стили для сайтов", False),
+        ("xpath: что это такое", False),
+        ("Загрузка...", False),  # a placeholder: garbage, but no rule
+    ],
+)
+def test_leaked_rules_are_told_from_headlines(value: str, leaked: bool) -> None:
+    assert looks_like_selector(value) is leaked
+    assert is_garbage_value(value) is (leaked or value == "Загрузка...")

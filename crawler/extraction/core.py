@@ -130,6 +130,9 @@ def extract(
         data.text, data.html = found.text, found.html
         prov["text"] = prov["html"] = found.layer
     put("title", *page.title())
+    if data.title is None and page.leaked_title is not None:
+        data.flags.append("garbage_title")
+        logger.info("%s: title refused as a leaked rule: %r", url, page.leaked_title[:80])
     if data.text and data.title and data.text == data.title:
         # A "body" that is the headline alone (a generic extractor on a page without text).
         data.text = data.html = None

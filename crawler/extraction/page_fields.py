@@ -16,7 +16,7 @@ from crawler.extraction.meta import MetaTags
 from crawler.extraction.page_dates import PageDates
 from crawler.extraction.selectors import select
 from crawler.normalize.html import sanitize_html
-from crawler.normalize.text import clean_text
+from crawler.normalize.text import clean_text, looks_like_selector
 from crawler.normalize.urls import canonicalize_url, is_http_url
 
 # Meta keys per field, most reliable first. og:*/article:*/twitter:* report as ``opengraph``.
@@ -61,6 +61,9 @@ _GENERIC_AUTHOR_MARKERS = (
 class PageFields(PageDates):
     """One parsed page with one method per field; each returns the value and its layer."""
 
+    #: A title candidate refused as a leaked rule, when no title was found (see :meth:`title`).
+    leaked_title: str | None = None
+
     # --- fields ---------------------------------------------------------------------------------
     def title(self) -> tuple[str | None, str | None]:
         h1 = self.h1()
@@ -73,6 +76,12 @@ class PageFields(PageDates):
         value, layer = self.first(candidates, self._title_value)
         if value is None:
             value, layer = self.first(self.generic_field("title"), self._title_value)
+        if value is None:
+            # No title, because the page's were leaked rules ("//h1/text()"): said as such.
+            self.leaked_title = next(
+                (raw for _, raw in candidates if isinstance(raw, str) and looks_like_selector(raw)),
+                None,
+            )
         return value, layer
 
     def _title_value(self, raw: Any) -> str | None:

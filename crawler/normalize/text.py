@@ -33,6 +33,16 @@ _XPATH_RE = re.compile(
     r"^\(?/html/|^\(?//(?:\*|[a-z][\w-]*(?:[\[/()]|$))|/@[\w:-]+|@href\b|\[@[\w:-]+\s*[=\]]"
     r"|/text\(\)|\b(?:normalize-space|string|concat)\(\s*[./@]"
 )
+# The config's own selector syntax ("xpath://h1 | //title", "css:h1.title"): a rule copied
+# into a value, whatever follows the prefix.
+# "CSS: новый стандарт" and "CSS: new standard" are headlines: after "css:" only selector
+# characters to the end, and either one word or a selector's own punctuation (. # [ > * :).
+_RULE_PREFIX_RE = re.compile(
+    r"^\s*(?:xpath:\s*[/(.@]"
+    r"|css:\s*(?:[a-z.#\[*][\w.#\[\]=\"'()*^$|~>+:,-]*"
+    r"|(?=[^.#\[>*:]*[.#\[>*:])[a-z.#\[*][\w.#\[\]=\"'()*^$|~>+:, -]*)$)",
+    re.I | re.A,
+)
 _TEMPLATE_RE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\$\{[^}]*\}|<%.*?%>|\{\$[\w.]+\}", re.S)
 _CSS_TAGS = (
     "a|article|div|footer|h[1-6]|header|img|li|link|main|meta|ol|p|section|span|time|ul|figure"
@@ -127,6 +137,16 @@ def is_garbage_value(value: str | None) -> bool:
         return True
     if not any(ch.isalnum() for ch in text):
         return True
-    if _PLACEHOLDER_RE.match(text) or _TEMPLATE_RE.search(text) or _XPATH_RE.search(text):
+    return _PLACEHOLDER_RE.match(text) is not None or _looks_like_expression(text)
+
+
+def looks_like_selector(value: str) -> bool:
+    """True if ``value`` holds a leaked selector or template (``//h1/text()``, ``{{ title }}``,
+    ``css:h1.title``): an extraction rule that was never evaluated, not a missing value."""
+    return _looks_like_expression(clean_text(value[:GARBAGE_SCAN_CHARS]))
+
+
+def _looks_like_expression(text: str) -> bool:
+    if _RULE_PREFIX_RE.match(text) or _TEMPLATE_RE.search(text) or _XPATH_RE.search(text):
         return True
     return text.isascii() and _CSS_MARKERS_RE.search(text) is not None

@@ -132,6 +132,15 @@ _case(
     },
 )
 _case(
+    "b3_page",
+    {
+        # The config's own rule syntax copied into the page; a rule inside a heading. The feed
+        # gives no titles, so only the page's could be used.
+        "/n/rule": (_page("xpath://h1 | //title"), HTML),
+        "/n/inline": (_page("Электробусы //script/text()"), HTML),
+    },
+)
+_case(
     "b4",
     {
         "/n/d1": (_page("Дата тридцать второго тринадцатого месяца", published="32.13.2024"), HTML),
@@ -306,7 +315,7 @@ def content(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Content]:
             # b2: the feed has no title either, so nothing can stand in; b2_hint: the feed's does.
             titles = (
                 None
-                if name == "b2"
+                if name in ("b2", "b3_page")
                 else [
                     ("Заголовок из ленты про метро" if name == "b2_hint" else f"{name} {p}")
                     for p in paths
@@ -384,6 +393,12 @@ def test_b21_a_control_character_costs_neither_the_page_nor_the_run(content: Con
 def test_b3_selector_and_template_leaks_rejected(content: Content) -> None:
     assert content.titles("b3") == []
     assert dropped(content.run("b3")) == {"selector_leak": 3}
+
+
+def test_b3_a_page_whose_only_titles_are_rules_is_dropped_as_a_leak(content: Content) -> None:
+    # Reported as what it is (a leaked rule), not as a page without a title.
+    assert content.titles("b3_page") == []
+    assert dropped(content.run("b3_page")) == {"selector_leak": 2}
 
 
 @pytest.mark.parametrize("path", ["/n/d1", "/n/d2", "/n/d3"])
