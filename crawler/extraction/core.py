@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 import html as htmllib
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -52,6 +53,8 @@ def parse_document(
         data = text.encode("utf-8", "surrogatepass")
     if not text or not text.strip():
         return None, b"", flags
+    if attributes := _overloaded_tag(data):
+        raise ValueError(f"hostile markup: a tag with {attributes} attributes")
     # C0 controls XML forbids (a stray \x0b in a paragraph): libxml2's HTML parser keeps them
     # in text nodes, and lxml then refuses to set any text containing one. UTF-8 never uses
     # these bytes inside a multi-byte character, so they can be removed byte by byte.
@@ -66,6 +69,25 @@ def parse_document(
     if doc is None:
         return None, b"", flags
     return doc, data, flags
+
+
+#: libxml2's HTML parser checks each attribute of a tag against all the tag's earlier ones:
+#: 20,000 attributes take over a second, 200,000 minutes, and the page is parsed twice. No
+#: page needs more than a few dozen; past this many the page is refused (``extract_error``).
+MAX_TAG_ATTRIBUTES = 2000
+# A tag long enough to hold that many (each at least ` a=1`): only such tags are counted.
+_LONG_TAG_RE = re.compile(rb"<[A-Za-z][^<>]{%d,}" % (MAX_TAG_ATTRIBUTES * 4))
+_QUOTED_RE = re.compile(rb"\"[^\"]*\"|'[^']*'")
+
+
+def _overloaded_tag(data: bytes) -> int:
+    """The attribute count of the first tag with more than MAX_TAG_ATTRIBUTES, else 0."""
+    for m in _LONG_TAG_RE.finditer(data):
+        # Values removed first: a long JSON attribute value has spaces, not attributes.
+        count = len(_QUOTED_RE.sub(b"", m.group()).split()) - 1
+        if count > MAX_TAG_ATTRIBUTES:
+            return count
+    return 0
 
 
 _XML_FORBIDDEN_CONTROLS = bytes(b for b in range(0x20) if b not in b"\t\n\r\x0c")
