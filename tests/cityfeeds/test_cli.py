@@ -56,6 +56,23 @@ def test_config_error_is_one_clear_line(tmp_path: Path, capsys: pytest.CaptureFi
     assert "configuration error: sources[0] ('x'): bogus: unknown key" in err
 
 
+def test_a_value_of_the_wrong_type_stops_the_program(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        '[cityfeeds]\nfeed_size = true\n[[sources]]\nname = "x"\ntitle = "X"\n'
+        'url = "https://a.ru/"\n',
+        encoding="utf-8",
+    )
+    assert main(["--config", str(bad), "sources"]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        "cityfeeds: configuration error: [cityfeeds]: feed_size: expected a whole number, "
+        "got true\n"
+    )
+
+
 def test_unknown_source_on_crawl(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--config", str(ROOT / "cityfeeds.toml"), "crawl", "nope"]) == 2
     assert "unknown source 'nope' (known: mymsk, m24" in capsys.readouterr().err
