@@ -186,17 +186,15 @@ class RunRecorder:
             return "failed", f"spider error: {errors}x {', '.join(kinds)}"
         ok, failed = getattr(spider, "discovery_ok", 0), getattr(spider, "discovery_failed", 0)
         if failed and not ok:
-            timeout = spider.settings.getfloat("DOWNLOAD_TIMEOUT") if spider.settings else 0
-            return "failed", failure_cause(stats, timeout)
+            return "failed", failure_cause(stats, *_limits(spider))
         # Finished, but some article pages did not arrive (timeouts, resets, 5xx after the
         # retries): what it stored counts, and those pages are fetched again next run (feed
         # validators are not saved, so the feeds are read again in full). Pages refused by
         # policy (robots.txt, size, private addresses) are no loss: they are never fetched.
         notes = []
         if failed:
-            timeout = spider.settings.getfloat("DOWNLOAD_TIMEOUT") if spider.settings else 0
             notes.append(
-                f"{failed} discovery document(s) not read: {failure_cause(stats, timeout)}"
+                f"{failed} discovery document(s) not read: {failure_cause(stats, *_limits(spider))}"
             )
         recovered = sorted(
             k.rsplit("/", 1)[1] for k in stats if k.startswith("cityfeeds/recovered/")
@@ -208,3 +206,11 @@ class RunRecorder:
             notes.insert(0, f"{lost} article page(s) could not be fetched")
             return "partial", "; ".join(notes)
         return "ok", "; ".join(notes) or None
+
+
+def _limits(spider: Any) -> tuple[float, int]:
+    """The crawl's request timeout (s) and response size limit (bytes), for failure causes."""
+    settings = spider.settings
+    if not settings:
+        return 0.0, 0
+    return settings.getfloat("DOWNLOAD_TIMEOUT"), settings.getint("DOWNLOAD_MAXSIZE")
