@@ -258,7 +258,7 @@ def test_serve_on_a_busy_port_is_one_line_and_exit_1(
     [
         ("postgresql+psycopg://postgres:secret@127.0.0.1:1/x", "postgres:***@127.0.0.1:1/x"),
         ("garbage", "Could not parse SQLAlchemy URL"),
-        ("mysql://x/y", "No module named"),
+        ("mysql://x/y", "its driver (Python module 'MySQLdb') is not installed"),
         ("sqlite:////proc/cityfeeds-nope/x.db", "No such file or directory"),
         ("sqlite:///{tmp}/not-a-database.db", "file is not a database"),
         ("sqlite:///{tmp}", "is a folder, not a database file"),
@@ -277,6 +277,29 @@ def test_a_database_that_cannot_be_opened_is_one_line_and_exit_1(
     err = capsys.readouterr().err.strip()
     assert err.startswith("cityfeeds: cannot open the database ") and says in err
     assert "\n" not in err and "Traceback" not in err and "secret" not in err
+
+
+@pytest.mark.parametrize(
+    ("url", "module", "hint"),
+    [
+        ("postgresql+psycopg://u@127.0.0.1:1/x", "psycopg", "pip install -e '.[postgres]'"),
+        ("postgresql+psycopg2://u@127.0.0.1:1/x", "psycopg2", "postgresql+psycopg://"),
+    ],
+)
+def test_a_missing_database_driver_says_how_to_install_it(
+    url: str,
+    module: str,
+    hint: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # As without the postgres extra: importing the driver fails ("No module named 'psycopg'").
+    monkeypatch.setitem(sys.modules, module, None)
+    monkeypatch.setenv("CITYFEEDS_DATABASE_URL", url)
+    assert main(["--config", str(ROOT / "cityfeeds.toml"), "topics"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert f"its driver (Python module '{module}') is not installed: " in err and hint in err
+    assert "\n" not in err
 
 
 def test_a_closed_pipe_ends_quietly() -> None:
