@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from cityfeeds.commands._args import positive_float
 from cityfeeds.commands._table import format_dropped, format_table
 from cityfeeds.publishing import build_summary, rebuild_feeds
+from crawler.clock import user_time
 from crawler.config import Config
 from crawler.lifecycle import INTERRUPTED_EXIT, SourceBusy
 from crawler.normalize.urls import host_of, is_private_address
@@ -165,7 +166,8 @@ def crawl(
         print(build_summary(report))
         feeds_failed = not report.ok
     for name in outcome.deferred_sources():
-        at = (outcome.runs[name].get("stats") or {}).get("retry_at") or "later"
+        retry_at = (outcome.runs[name].get("stats") or {}).get("retry_at")
+        at = user_time(retry_at, config.schedule.timezone) if retry_at else "later"
         print(
             f"cityfeeds: {name} deferred: the site asked to come back later; "
             f"next attempt not before {at}",

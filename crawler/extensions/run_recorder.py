@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from scrapy import signals
 from scrapy.utils.defer import deferred_from_coro
 
+from crawler.clock import user_time
 from crawler.context import get_context
 from crawler.extensions.run_stats import failure_cause, run_stats_from
 from crawler.lifecycle import hostname
@@ -166,6 +167,8 @@ class RunRecorder:
             status = stats.get("cityfeeds/last_status", "429/503")
             wait = stats.get("cityfeeds/retry_after")
             at = stats.get("cityfeeds/retry_at")
+            if at:
+                at = user_time(at, _timezone(spider))
             return "deferred", (
                 f"HTTP {status}: server asked to retry after {wait}s"
                 + (f"; next attempt not before {at}" if at else "")
@@ -214,3 +217,12 @@ def _limits(spider: Any) -> tuple[float, int]:
     if not settings:
         return 0.0, 0
     return settings.getfloat("DOWNLOAD_TIMEOUT"), settings.getint("DOWNLOAD_MAXSIZE")
+
+
+def _timezone(spider: Any) -> str:
+    """The zone times are shown in: the schedule's (the config's), UTC without a config."""
+    crawler = getattr(spider, "crawler", None)
+    if crawler is None:
+        return "UTC"
+    config = get_context(crawler).config
+    return str(config.schedule.timezone or config.timezone)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import itertools
 import logging
+import re
 import socket
 import struct
 import zlib
@@ -21,6 +22,7 @@ import pytest
 
 from cityfeeds.service import Service, ServiceOptions
 from cityfeeds.status.views import health_json, render_html, table_rows
+from crawler.clock import user_time
 from crawler.config import load_config
 from crawler.storage import Store
 from tests.faults.support import (
@@ -473,6 +475,12 @@ def test_a7_retry_after_long_defers_source(net: Net) -> None:
     assert run["stats"]["retry_after"] == 120  # the scheduler's backoff input
     assert run["stats"]["retry_at"] > run["started_at"].isoformat()
     assert run["stats"]["finish_reason"] == "retry_after"
+    # The message shows the time as every user-facing time: to the second, in the schedule's
+    # zone with its offset (it was UTC with microseconds beside +0300 elsewhere).
+    config = net.result.config
+    shown = user_time(run["stats"]["retry_at"], config.schedule.timezone)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4}", shown)
+    assert run["message"].endswith(f"; next attempt not before {shown}")
     assert net.sites["a7_long"].hits("/rss.xml") == 1  # no hammering: not retried
     _ok(net)
 
