@@ -174,3 +174,79 @@ def test_an_output_folder_that_would_publish_the_config_or_database_is_refused(
     with pytest.raises(ConfigError, match=message):
         parse_config(f"[cityfeeds]\n{general}\n" + MINIMAL, path=tmp_path / "cityfeeds.toml")
     parse_config('[cityfeeds]\noutput_dir = "public"\n' + MINIMAL, path=tmp_path / "c.toml")
+
+
+@pytest.mark.parametrize(
+    ("snippet", "message"),
+    [
+        # A bool is not a number: `feed_size = true` gave every feed exactly one entry.
+        ("[cityfeeds]\nfeed_size = true\n", r"\[cityfeeds\]: feed_size: expected a whole number"),
+        ('[crawl]\ntimeout = "30"\n', r'\[crawl\]: timeout: expected a whole number, got "30"'),
+        ("[crawl]\nretry_times = 1.5\n", r"retry_times: expected a whole number, got 1.5"),
+        ("[stories]\nwindow_hours = true\n", r"\[stories\]: window_hours: expected a number"),
+        # Strings are not switches: "no" was read as false, "yes" as true, "off" too.
+        (SRC + 'enabled = "yes"\n', r"sources\[0\] \('x'\): enabled: expected true or false"),
+        (SRC + 'enabled = "no"\n', r'enabled: expected true or false, got "no"'),
+        ("[crawl]\nobey_robots = 0\n", r"\[crawl\]: obey_robots: expected true or false, got 0"),
+        ('[schedule]\nserve = "false"\n', r"\[schedule\]: serve: expected true or false"),
+        (SRC + 'feeds = "https://a.ru/rss"\n', r"feeds: expected a list"),
+        (SRC + "city = 77\n", r"city: expected a quoted string, got 77"),
+        # A name or title must say something.
+        (SRC.replace('"X"', '""'), r"sources\[0\] \('x'\): title: must not be empty"),
+        (SRC.replace('"X"', '"  "'), r"title: must not be empty"),
+        ('[cityfeeds]\ntitle = ""\n', r"\[cityfeeds\]: title: must not be empty"),
+        ('[crawl]\nuser_agent = ""\n', r"\[crawl\]: user_agent: must not be empty"),
+        (SRC + 'site_names = [""]\n', r"site_names: a name must not be empty"),
+        (SRC + 'allowed_domains = [""]\n', r"allowed_domains: a domain is empty"),
+        # A language is an ISO 639-1 code.
+        (SRC + 'language = "klingon"\n', r"language: 'klingon' is not an ISO 639-1"),
+        (SRC + 'language = "xx"\n', r"language: 'xx' is not an ISO 639-1"),
+        (SRC + 'language = ""\n', r"language: '' is not an ISO 639-1"),
+        # next_page's only placeholder is {page}; without one it is a selector.
+        (
+            SRC + 'listings = [{url = "https://a.ru/n", next_page = "https://a.ru/?p={pages}"}]\n',
+            r"listings\.0\.next_page: 'https://a\.ru/\?p=\{pages\}': unknown placeholder \{pages\}",
+        ),
+        (
+            SRC + 'listings = [{url = "https://a.ru/n", next_page = "https://a.ru/?p={page"}]\n',
+            r"next_page: .*unknown placeholder a stray brace",
+        ),
+        (
+            SRC + 'listings = [{url = "https://a.ru/n", next_page = "ftp://a.ru/{page}"}]\n',
+            r"listings\.0\.next_page: not an http\(s\) URL",
+        ),
+        (
+            SRC + 'listings = [{url = "https://a.ru/n", next_page = "https://a.ru/?page=2"}]\n',
+            r"invalid css selector for 'next_page'",
+        ),
+        ('[[topics]]\nid = "t"\ntitle = "T"\ninclude = {a = 1}\nstories = "no"\n', "stories"),
+    ],
+)
+def test_wrong_types_and_empty_values_are_refused(snippet: str, message: str) -> None:
+    # README: a bad value stops the program with one message naming the entry (exit 2, see
+    # tests/cityfeeds/test_cli.py); pydantic's lax mode had turned these into other values.
+    with pytest.raises(ConfigError, match=message) as exc:
+        parse_config(snippet)
+    assert "\n" not in str(exc.value)  # one line
+
+
+@pytest.mark.parametrize(
+    ("written", "kept"), [("ru", "ru"), ("EN", "en"), ("en-us", "en-US"), ("pt_BR", "pt-BR")]
+)
+def test_a_language_code_may_carry_a_region(written: str, kept: str) -> None:
+    assert parse_config(SRC + f'language = "{written}"\n').sources[0].language == kept
+
+
+@pytest.mark.parametrize(
+    "next_page", ["https://a.ru/?page={page}&x=1", "css:a.next", "a[rel=next]", "xpath://a/@href"]
+)
+def test_next_page_templates_and_selectors_load(next_page: str) -> None:
+    config = parse_config(
+        SRC + f"listings = [{{url = \"https://a.ru/n\", next_page = '{next_page}'}}]\n"
+    )
+    assert config.sources[0].listings[0].next_page == next_page
+
+
+def test_a_float_for_a_number_of_seconds_and_an_int_for_a_float_are_fine() -> None:
+    config = parse_config("[crawl]\ndownload_delay = 2\nrefresh_hours = 1.5\n")
+    assert config.crawl.download_delay == 2.0

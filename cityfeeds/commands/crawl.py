@@ -6,13 +6,16 @@ import argparse
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from cityfeeds.commands._args import positive_float
 from cityfeeds.commands._table import format_dropped, format_table
 from cityfeeds.publishing import build_summary, rebuild_feeds
+from crawler.clock import user_time
 from crawler.config import Config
 from crawler.lifecycle import INTERRUPTED_EXIT, SourceBusy
+from crawler.normalize.urls import host_of, is_private_address
 from crawler.supervisor import crawl_subprocess
 
 NAME = "crawl"
@@ -163,7 +166,8 @@ def crawl(
         print(build_summary(report))
         feeds_failed = not report.ok
     for name in outcome.deferred_sources():
-        at = (outcome.runs[name].get("stats") or {}).get("retry_at") or "later"
+        retry_at = (outcome.runs[name].get("stats") or {}).get("retry_at")
+        at = user_time(retry_at, config.schedule.timezone) if retry_at else "later"
         print(
             f"cityfeeds: {name} deferred: the site asked to come back later; "
             f"next attempt not before {at}",
@@ -172,7 +176,7 @@ def crawl(
     if failed:
         print(f"cityfeeds: {len(failed)} source(s) failed: {', '.join(failed)}", file=sys.stderr)
         if len(failed) == len(names) and all(
-            (outcome.runs.get(name, {}).get("stats") or {}).get("network_error") for name in failed
+            looks_offline(config, name, outcome.runs.get(name, {})) for name in failed
         ):
             print(
                 "cityfeeds: no site could be reached over the network (no internet here, or the "
@@ -184,6 +188,21 @@ def crawl(
         print("cityfeeds: some feeds could not be published (see above)", file=sys.stderr)
         return 1
     return 0
+
+
+#: Network errors that say this machine may have no network: a public host with no DNS entry,
+#: refusing or unreachable. A timeout is a slow site (its message says it did not answer in
+#: N s), and a loopback or private host is a local server that is down, not a missing network.
+OFFLINE_ERRORS = frozenset({"dns", "refused", "unreachable"})
+
+
+def looks_offline(config: Config, name: str, run: dict[str, Any]) -> bool:
+    """Whether source ``name``'s failed ``run`` could mean there is no network here."""
+    stats = run.get("stats") or {}
+    if stats.get("network_error") not in OFFLINE_ERRORS:
+        return False
+    url = (stats.get("cause") or {}).get("url") or config.source(name).url
+    return not is_private_address(host_of(url))
 
 
 def _human_bytes(n: int) -> str:

@@ -36,14 +36,19 @@ NEEDS_CONFIG = False
 
 #: The configuration shipped with the package, used when there is no ./cityfeeds.toml.
 PACKAGED_CONFIG = "default_config.toml"
+#: Where the demo's feeds go: beside the real ``output/``, not in it. Inside it (the old
+#: ``output/demo``), `cityfeeds serve` published the demo's feeds, with their 127.0.0.1 links,
+#: next to the real ones.
+DEFAULT_OUTPUT = "demo-output"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``cityfeeds demo``."""
     parser.add_argument(
         "--output",
-        default="output/demo",
-        help="where to write the demo feeds (default: output/demo)",
+        default=DEFAULT_OUTPUT,
+        help="where to write the demo feeds (default: %(default)s; not inside the configuration's "
+        "output_dir, which `cityfeeds serve` publishes)",
     )
     parser.add_argument(
         "--port",
@@ -77,6 +82,25 @@ def base_config(explicit: str | None) -> tuple[str, str]:
     return packaged.read_text(encoding="utf-8"), "the built-in default configuration"
 
 
+def served_by_config(output: Path, base_text: str, origin: str) -> str | None:
+    """Why ``output`` must not take the demo's feeds: it lies in the ``output_dir`` of the
+    configuration file the demo read (served to subscribers), or None."""
+    config_file = Path(origin)
+    if not config_file.is_file():
+        return None  # the built-in configuration: nothing of the user's is served
+    try:
+        general = tomllib.loads(base_text).get("cityfeeds", {})
+    except tomllib.TOMLDecodeError:
+        return None  # its own error is reported when it is loaded
+    served = (config_file.parent / str(general.get("output_dir", "output"))).resolve()
+    if output.is_relative_to(served):
+        return (
+            f"--output {output} is inside {served}, the output_dir `cityfeeds serve` publishes "
+            "(the demo's feeds link to 127.0.0.1); pick a folder outside it"
+        )
+    return None
+
+
 def demo_config(base_text: str, site_url: str, feeds_url: str, workdir: Path, output: Path) -> Path:
     """Write a config for the demo site: the base topics, the demo source, no politeness delay."""
     raw = tomllib.loads(base_text)
@@ -102,6 +126,9 @@ def run(args: argparse.Namespace, config: Config | None) -> int:
         return 2
     text, origin = base_config(args.config)
     output = Path(args.output).resolve()
+    if problem := served_by_config(output, text, origin):
+        print(f"cityfeeds demo: {problem}", file=sys.stderr)
+        return 2
     output.mkdir(parents=True, exist_ok=True)
     # One demo per output folder: a second one (another port) would rewrite the feeds a running
     # `demo --serve` publishes with links to its own port, and a reader would see every item

@@ -17,6 +17,9 @@ from crawler.lifecycle import close_dead_runs, process_suspended
 from crawler.storage import Store
 
 NAME = "status"
+#: The service's health states this command shows: /healthz's three, and two of its own (no
+#: service; a service stopped by a signal). docs/deploy.md describes each (a test checks both).
+HEALTH_STATES = ("ok", "starting", "stale", "stopped", "suspended")
 DESCRIPTION = """\
 One row per source: state (ok, degraded, failing, waiting, interrupted, never run, disabled),
 last run and its result, pages, new and updated articles, dropped items by reason,
@@ -24,9 +27,14 @@ consecutive failures, next run, and the age of the newest article. `degraded` me
 run succeeded but found no article links when it used to find many, or most articles lost a
 field (dates, titles): the site probably changed. `waiting` means the site asked to come back
 later (429/503 with a long Retry-After): the note says `waiting until HH:MM`. With --json,
-the same as a JSON document (plus the service health reported by /healthz). Without a running
-service the health reads `stopped`. Exit status 0, or 1 with --check when the last cycle is too
-old (also for cron installs, which run no service) or a source is failing or degraded.
+the same as a JSON document (plus the service health reported by /healthz).
+
+Below the table, the service's health: ok (a crawl and a feed build succeeded recently),
+starting (not yet, but the service has just started) or stale (neither), as /healthz says;
+stopped when no service runs; suspended when its process is stopped by a signal (SIGSTOP,
+Ctrl-Z: it crawls and serves nothing until kill -CONT). Exit status 0, or 1 with --check when
+the last cycle is too old (also for cron installs, which run no service), the service is
+suspended, or a source is failing or degraded.
 """
 
 

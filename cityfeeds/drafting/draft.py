@@ -25,7 +25,7 @@ from cityfeeds.drafting.site import (
     same_site,
     section_links,
 )
-from crawler.config import Config
+from crawler.config import ISO_639_1, Config
 from crawler.normalize.url_patterns import compile_url_pattern
 from crawler.normalize.urls import host_of
 from crawler.profile import SourceProfile
@@ -138,7 +138,9 @@ def draft_source(
         name=name or default_name(url),
         title=home.title([s.body for s in samples]) or host_of(url),
         url=page.url,
-        language=home.language() or "ru",
+        # A code the config accepts: <html lang="fil"> or a made-up one would make the entry
+        # (and, with --write, the whole config) fail to load.
+        language=lang if (lang := home.language()) in ISO_639_1 else "ru",
         allow_private=allow_private,
         feeds=feeds,
         sitemaps=sitemaps,

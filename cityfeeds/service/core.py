@@ -30,7 +30,7 @@ from cityfeeds.service.store_metrics import StoreCollector
 from cityfeeds.service.web import WebServer, status_routes
 from cityfeeds.status.health import StatusReport, compute_status
 from cityfeeds.status.inputs import collect_inputs
-from crawler.clock import utcnow
+from crawler.clock import user_time, utcnow
 from crawler.config import Config
 from crawler.lifecycle import SourceBusy, close_dead_runs, data_dir
 from crawler.storage import Store
@@ -306,7 +306,7 @@ class Service:
             logger.info(
                 "[%s] backing off until %s after %d failure(s): run skipped",
                 name,
-                until.isoformat(timespec="seconds"),
+                user_time(until, self.config.schedule.timezone),
                 state.get("consecutive_failures") or 0,
             )
             return "backoff"

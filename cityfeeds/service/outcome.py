@@ -9,6 +9,7 @@ from typing import Any
 
 from cityfeeds.schedule import backoff_until
 from cityfeeds.status.health import OK_RESULTS
+from crawler.clock import user_time
 from crawler.config import Config
 from crawler.normalize.dates import parse_retry_after
 from crawler.storage import Store
@@ -109,6 +110,6 @@ def record_outcome(
             status,
             failures,
             f": {why}" if why else "",
-            f"; backing off until {until.isoformat(timespec='seconds')}" if until else "",
+            f"; backing off until {user_time(until, config.schedule.timezone)}" if until else "",
         )
     return status

@@ -28,7 +28,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
+
+from crawler.clock import user_time
 
 #: Run results that count as a success (``partial``: finished, some pages to fetch again).
 OK_RESULTS = ("ok", "degraded", "partial")
@@ -262,8 +263,9 @@ def source_status(inp: SourceInputs, now: datetime, timezone: str = "UTC") -> So
     newest = inp.newest_article
     message = (last or {}).get("message")
     if backoff is not None:
-        until = backoff.astimezone(ZoneInfo(timezone)).isoformat(timespec="seconds")
-        message = f"backing off until {until}" + (f"; {message}" if message else "")
+        message = f"backing off until {user_time(backoff, timezone)}" + (
+            f"; {message}" if message else ""
+        )
     return SourceStatus(
         name=inp.name,
         enabled=inp.enabled,

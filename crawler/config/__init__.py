@@ -30,6 +30,7 @@ from crawler.config.sections import (
 from crawler.config.sources import ListingSpec, SourceSpec
 from crawler.config.validators import (
     ENV_MIN_INTERVAL,
+    ISO_639_1,
     MIN_INTERVAL_SECONDS,
     SELECTOR_FIELDS,
     check_schedule,
@@ -42,6 +43,7 @@ __all__ = [
     "ENV_CONFIG",
     "ENV_DATABASE_URL",
     "ENV_MIN_INTERVAL",
+    "ISO_639_1",
     "MIN_INTERVAL_SECONDS",
     "SELECTOR_FIELDS",
     "Config",

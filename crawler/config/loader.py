@@ -149,8 +149,35 @@ def _validate(model: type[BaseModel], data: Any, label: str) -> Any:
             if err["type"] == "extra_forbidden":
                 key = str(err["loc"][-1])
                 msg = "unknown key" + _did_you_mean(key, _known_keys(model, err["loc"][:-1]))
+            elif err["type"] in _EXPECTED:
+                msg = f"expected {_EXPECTED[err['type']]}, got {_toml_value(err['input'])}"
             problems.append(f"{loc}: {msg}" if loc else msg)
         raise ConfigError(f"{label}: " + "; ".join(problems)) from None
+
+
+#: What a value of the wrong TOML type should have been, by pydantic's error type.
+_EXPECTED = {
+    "bool_type": "true or false",
+    "int_type": "a whole number",
+    "float_type": "a number",
+    "string_type": "a quoted string",
+    "list_type": "a list [...]",
+    "dict_type": "a table",
+    "model_type": "a table",
+}
+
+
+def _toml_value(value: Any) -> str:
+    """``value`` as the config file wrote it (``true``, ``"yes"``, ``1.5``), briefly."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + (value if len(value) <= 40 else value[:40] + "...") + '"'
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a table"
+    return str(value)[:40]
 
 
 def _did_you_mean(key: str, known: Iterable[str]) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator
 
-from crawler.config.validators import _check_timezone, _Strict, check_schedule
+from crawler.config.validators import _check_text, _check_timezone, _Strict, check_schedule
 from crawler.normalize.urls import is_http_url
 from crawler.stories.settings import StorySettings
 
@@ -19,6 +19,11 @@ class GeneralSpec(_Strict):
     feed_max_html_chars: int = Field(default=6000, ge=200, le=200_000)
     timezone: str = "Europe/Moscow"
     title: str = "cityfeeds"
+
+    @field_validator("title", "database_url")
+    @classmethod
+    def _text(cls, v: str) -> str:
+        return _check_text(v)
 
     @field_validator("base_url")
     @classmethod
@@ -52,6 +57,11 @@ class CrawlSpec(_Strict):
     max_response_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     retry_times: int = Field(default=2, ge=0, le=10)
 
+    @field_validator("user_agent")
+    @classmethod
+    def _user_agent(cls, v: str) -> str:
+        return _check_text(v)
+
 
 class ScheduleSpec(_Strict):
     """The ``[schedule]`` table: service defaults."""
@@ -64,6 +74,11 @@ class ScheduleSpec(_Strict):
     serve: bool = True
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
+
+    @field_validator("host")
+    @classmethod
+    def _host(cls, v: str) -> str:
+        return _check_text(v)
 
     @field_validator("default")
     @classmethod

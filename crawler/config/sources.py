@@ -9,8 +9,11 @@ from pydantic import Field, field_validator, model_validator
 
 from crawler.config.validators import (
     SELECTOR_FIELDS,
+    _check_language,
+    _check_next_page,
     _check_regex,
     _check_selector,
+    _check_text,
     _check_timezone,
     _check_url,
     _idna,
@@ -34,6 +37,11 @@ class ListingSpec(_Strict):
     @classmethod
     def _link(cls, v: str) -> str:
         return _check_regex(v) if v else v
+
+    @field_validator("next_page")
+    @classmethod
+    def _next(cls, v: str) -> str:
+        return _check_next_page(v) if v else v
 
 
 class SourceSpec(_Strict):
@@ -66,6 +74,23 @@ class SourceSpec(_Strict):
     def _name(cls, v: str) -> str:
         if not _NAME_RE.match(v):
             raise ValueError(f"source name {v!r}: use lowercase letters, digits, '-' or '_'")
+        return v
+
+    @field_validator("title")
+    @classmethod
+    def _title(cls, v: str) -> str:
+        return _check_text(v)
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, v: str) -> str:
+        return _check_language(v)
+
+    @field_validator("site_names")
+    @classmethod
+    def _site_names(cls, v: list[str]) -> list[str]:
+        for name in v:
+            _check_text(name, "a name")
         return v
 
     @field_validator("article_pattern")
@@ -115,6 +140,10 @@ class SourceSpec(_Strict):
         self.sitemaps = [_check_url(u, allow_private=ap, label="sitemaps") for u in self.sitemaps]
         for i, listing in enumerate(self.listings):
             listing.url = _check_url(listing.url, allow_private=ap, label=f"listings.{i}.url")
+            if "{page}" in listing.next_page:
+                # The template's URL, as the spider will ask for it (page 2 onwards).
+                page_2 = listing.next_page.replace("{page}", "2")
+                _check_url(page_2, allow_private=ap, label=f"listings.{i}.next_page")
         if not self.allowed_domains:
             host = host_of(self.url)
             self.allowed_domains = [host[4:] if host.startswith("www.") else host]

@@ -1,4 +1,5 @@
-"""The config's field checks: URLs, schedules, regexes, selectors, time zones, domains.
+"""The config's field checks: URLs, schedules, regexes, selectors, time zones, domains, names,
+language codes and URL templates.
 
 The underscored checks are internal to :mod:`crawler.config` (its spec modules use them);
 ``check_schedule`` and ``parse_interval`` are public (the service reads schedules too).
@@ -38,10 +39,46 @@ MAX_INTERVAL_SECONDS = 366 * 86400
 ENV_MIN_INTERVAL = "CITYFEEDS_MIN_INTERVAL"
 
 
-class _Strict(BaseModel):
-    """A config table: unknown keys are errors (a typo must not be ignored)."""
+#: ISO 639-1: the two-letter language codes a source's ``language`` may use.
+ISO_639_1 = frozenset(
+    """aa ab ae af ak am an ar as av ay az ba be bg bh bi bm bn bo br bs ca ce ch co cr cs cu cv
+    cy da de dv dz ee el en eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha he hi ho hr ht
+    hu hy hz ia id ie ig ii ik io is it iu ja jv ka kg ki kj kk kl km kn ko kr ks ku kv kw ky la
+    lb lg li ln lo lt lu lv mg mh mi mk ml mn mr ms mt my na nb nd ne ng nl nn no nr nv ny oc oj
+    om or os pa pi pl ps pt qu rm rn ro ru rw sa sc sd se sg si sk sl sm sn so sq sr ss st su sv
+    sw ta te tg th ti tk tl tn to tr ts tt tw ty ug uk ur uz ve vi vo wa wo xh yi yo za zh
+    zu""".split()
+)
+_LANGUAGE_RE = re.compile(r"([A-Za-z]{2})(?:[-_]([A-Za-z]{2}|\d{3}))?")
+#: The placeholders a listing's ``next_page`` URL template may use.
+PAGE_PLACEHOLDERS = ("page",)
+_PLACEHOLDER_RE = re.compile(r"\{([^{}]*)\}")
 
-    model_config = ConfigDict(extra="forbid", frozen=False)
+
+class _Strict(BaseModel):
+    """A config table: unknown keys are errors (a typo must not be ignored), and values keep
+    their TOML type: ``true`` is not the number 1, ``"yes"`` is not a switch, ``"50"`` is not a
+    number (pydantic's lax mode converted all three without a word)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=False, strict=True)
+
+
+def _check_text(value: str, what: str = "") -> str:
+    """``value`` unless it is empty or only spaces (a name or title that must say something)."""
+    if not value.strip():
+        raise ValueError(f"{what} must not be empty".lstrip())
+    return value
+
+
+def _check_language(value: str) -> str:
+    """An ISO 639-1 code (``ru``), maybe with a region (``en-US``), written the usual way."""
+    match = _LANGUAGE_RE.fullmatch(value.strip())
+    if not match or match.group(1).lower() not in ISO_639_1:
+        raise ValueError(
+            f"{value!r} is not an ISO 639-1 language code (such as 'ru', 'en' or 'en-US')"
+        )
+    code, region = match.group(1).lower(), match.group(2)
+    return f"{code}-{region.upper()}" if region else code
 
 
 def _check_url(value: str, *, allow_private: bool = False, label: str = "url") -> str:
@@ -124,6 +161,8 @@ def _check_timezone(value: str) -> str:
 
 def _idna(domain: str) -> str:
     domain = domain.strip().lower().rstrip(".")
+    if not domain:
+        raise ValueError("allowed_domains: a domain is empty")
     try:
         return domain.encode("idna").decode("ascii")
     except UnicodeError:
@@ -144,3 +183,18 @@ def _check_selector(field: str, sel: str) -> None:
             CSSSelector(expr)
     except Exception as exc:  # cssselect raises several exception types
         raise ValueError(f"invalid {kind} selector for {field!r}: {sel!r} ({exc})") from None
+
+
+def _check_next_page(value: str) -> str:
+    """A ``next_page`` rule: a URL template whose only placeholder is ``{page}`` (its URL is
+    checked with the source's others), or a CSS/XPath selector of the "next" link."""
+    unknown = [p for p in _PLACEHOLDER_RE.findall(value) if p not in PAGE_PLACEHOLDERS]
+    stray = ("{" in value or "}" in value) and "{page}" not in value
+    if unknown or stray:
+        placeholder = "{" + unknown[0] + "}" if unknown else "a stray brace"
+        raise ValueError(
+            f"{value!r}: unknown placeholder {placeholder} (the page number is written {{page}})"
+        )
+    if "{page}" not in value:
+        _check_selector("next_page", value)
+    return value

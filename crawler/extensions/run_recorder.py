@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from scrapy import signals
 from scrapy.utils.defer import deferred_from_coro
 
+from crawler.clock import user_time
 from crawler.context import get_context
 from crawler.extensions.run_stats import failure_cause, run_stats_from
 from crawler.lifecycle import hostname
@@ -166,6 +167,8 @@ class RunRecorder:
             status = stats.get("cityfeeds/last_status", "429/503")
             wait = stats.get("cityfeeds/retry_after")
             at = stats.get("cityfeeds/retry_at")
+            if at:
+                at = user_time(at, _timezone(spider))
             return "deferred", (
                 f"HTTP {status}: server asked to retry after {wait}s"
                 + (f"; next attempt not before {at}" if at else "")
@@ -186,17 +189,15 @@ class RunRecorder:
             return "failed", f"spider error: {errors}x {', '.join(kinds)}"
         ok, failed = getattr(spider, "discovery_ok", 0), getattr(spider, "discovery_failed", 0)
         if failed and not ok:
-            timeout = spider.settings.getfloat("DOWNLOAD_TIMEOUT") if spider.settings else 0
-            return "failed", failure_cause(stats, timeout)
+            return "failed", failure_cause(stats, *_limits(spider))
         # Finished, but some article pages did not arrive (timeouts, resets, 5xx after the
         # retries): what it stored counts, and those pages are fetched again next run (feed
         # validators are not saved, so the feeds are read again in full). Pages refused by
         # policy (robots.txt, size, private addresses) are no loss: they are never fetched.
         notes = []
         if failed:
-            timeout = spider.settings.getfloat("DOWNLOAD_TIMEOUT") if spider.settings else 0
             notes.append(
-                f"{failed} discovery document(s) not read: {failure_cause(stats, timeout)}"
+                f"{failed} discovery document(s) not read: {failure_cause(stats, *_limits(spider))}"
             )
         recovered = sorted(
             k.rsplit("/", 1)[1] for k in stats if k.startswith("cityfeeds/recovered/")
@@ -208,3 +209,20 @@ class RunRecorder:
             notes.insert(0, f"{lost} article page(s) could not be fetched")
             return "partial", "; ".join(notes)
         return "ok", "; ".join(notes) or None
+
+
+def _limits(spider: Any) -> tuple[float, int]:
+    """The crawl's request timeout (s) and response size limit (bytes), for failure causes."""
+    settings = spider.settings
+    if not settings:
+        return 0.0, 0
+    return settings.getfloat("DOWNLOAD_TIMEOUT"), settings.getint("DOWNLOAD_MAXSIZE")
+
+
+def _timezone(spider: Any) -> str:
+    """The zone times are shown in: the schedule's (the config's), UTC without a config."""
+    crawler = getattr(spider, "crawler", None)
+    if crawler is None:
+        return "UTC"
+    config = get_context(crawler).config
+    return str(config.schedule.timezone or config.timezone)

@@ -6,77 +6,65 @@ import re
 from typing import Any
 from urllib.parse import urljoin
 
+from crawler.failures import describe
 from crawler.storage import RunStats
 
 #: Download errors that mean the site could not be reached at all, by exception class name
 #: (Scrapy counts them as ``downloader/exception_type_count/<module.Class>``), most telling first.
 #: Scrapy 2.13+ wraps Twisted's errors (CannotResolveHostError, DownloadTimeoutError, ...);
-#: both families are listed.
-NETWORK_CAUSES: tuple[tuple[str, str, str], ...] = (
-    ("CannotResolveHostError", "dns", "DNS lookup failed"),
-    ("DNSLookupError", "dns", "DNS lookup failed"),
-    ("DownloadConnectionRefusedError", "refused", "connection refused"),
-    ("ConnectionRefusedError", "refused", "connection refused"),
-    ("DownloadTimeoutError", "timeout", "timed out"),
-    ("TCPTimedOutError", "timeout", "timed out"),
-    ("TimeoutError", "timeout", "timed out"),
-    ("NoRouteError", "unreachable", "no route to host"),
-    ("ConnectError", "unreachable", "could not connect"),
+#: both families are listed. Their words are :data:`crawler.failures.ERROR_WORDS`'.
+NETWORK_CAUSES: tuple[tuple[str, str], ...] = (
+    ("CannotResolveHostError", "dns"),
+    ("DNSLookupError", "dns"),
+    ("DownloadConnectionRefusedError", "refused"),
+    ("ConnectionRefusedError", "refused"),
+    ("DownloadTimeoutError", "timeout"),
+    ("TCPTimedOutError", "timeout"),
+    ("TimeoutError", "timeout"),
+    ("NoRouteError", "unreachable"),
+    ("ConnectError", "unreachable"),
 )
 
 
 def network_error(stats: dict[str, Any]) -> tuple[str, str] | None:
-    """``(kind, description)`` of the network error a run met, if any (``dns``, ``timeout``...)."""
+    """``(kind, error class)`` of the network error a run met, if any (kind ``dns``,
+    ``refused``, ``timeout`` or ``unreachable``)."""
     prefix = "downloader/exception_type_count/"
     seen = {k[len(prefix) :].rsplit(".", 1)[-1] for k in stats if k.startswith(prefix)}
-    for name, kind, text in NETWORK_CAUSES:
+    for name, kind in NETWORK_CAUSES:
         if name in seen:
-            return kind, text
+            return kind, name
     return None
 
 
-#: Error classes of a connection cut before a whole response arrived (Scrapy 2.13+ wraps
-#: Twisted's: a connection closed without an answer is a ``DownloadFailedError``).
-CUT_CONNECTION = {
-    "DownloadFailedError": "connection lost",
-    "ResponseNeverReceived": "connection lost",
-    "ResponseFailed": "connection lost",
-    "ConnectionLost": "connection lost",
-    "ResponseDataLossError": "response cut short",
-    "_DataLoss": "response cut short",
-}
-
-
-def failure_cause(stats: dict[str, Any], timeout: float) -> str:
+def failure_cause(stats: dict[str, Any], timeout: float, max_bytes: int = 0) -> str:
     """Why no feed, sitemap or listing of a source could be read, in a few words, with the URL.
 
-    ``HTTP 500: https://site/rss.xml``, ``connection lost (ResponseNeverReceived): ...``.
+    ``HTTP 500: https://site/rss.xml``, ``redirect loop: ...``, ``did not answer in 30 s: ...``
+    (``timeout`` and ``max_bytes`` are the crawl's request timeout and size limit).
     """
     cause = stats.get("cityfeeds/cause") or {}
-    text = _cause_text(stats, timeout, cause)
+    text = _cause_text(stats, timeout, max_bytes, cause)
     url = cause.get("url")
     if url and stats.get("cityfeeds/robots_unavailable"):
         url = urljoin(url, "/robots.txt")  # the feed was never asked for: robots.txt failed
     return f"{text}: {url}" if url else text
 
 
-def _cause_text(stats: dict[str, Any], timeout: float, cause: dict[str, Any]) -> str:
+def _cause_text(
+    stats: dict[str, Any], timeout: float, max_bytes: int, cause: dict[str, Any]
+) -> str:
     network = network_error(stats)
     if network is not None:
-        kind, text = network
-        return f"{text} after {timeout:g} s" if kind == "timeout" else text
+        return describe(network[1], timeout=timeout)
     robots = stats.get("cityfeeds/robots_unavailable")
     if robots:
         return str(robots).split(" (", 1)[0] + _robots_detail(str(robots))
     if cause.get("status"):
         return f"HTTP {cause['status']}"
     error = str(cause.get("error") or "")
-    if error in CUT_CONNECTION:
-        return f"{CUT_CONNECTION[error]} ({error})"
-    if error.startswith(("bad_", "unsafe_")):
-        return error.replace("_", " ")
     if error:
-        return f"error {error}"
+        return describe(error, timeout=timeout, max_bytes=max_bytes)
     status = stats.get("cityfeeds/last_status") or _commonest_error_status(stats)
     if status:
         return f"HTTP {status}"

@@ -405,7 +405,7 @@ class NewsSpider(ArticlePages, scrapy.Spider):
         # Kept as the run's cause: the run's one line (the supervising service's or the
         # crawl summary) names it, so this is a detail, not a second warning.
         self.logger.info(
-            "[%s] cannot fetch %s: %s", self.source_name, request.url, failure_text(failure)
+            "[%s] cannot fetch %s: %s", self.source_name, request.url, self._failure_text(failure)
         )
         note_retry_after(self.crawler.stats, failure)
 
@@ -416,8 +416,16 @@ class NewsSpider(ArticlePages, scrapy.Spider):
             return  # the run stopped before this request left: counted as not fetched
         self.crawler.stats.inc_value("cityfeeds/errors/article")
         if not isinstance(failure.value, Blocked):  # a policy block is counted where it happened
-            count_drop(self.crawler, "fetch_error", f"{request.url}: {failure_text(failure)}")
+            count_drop(self.crawler, "fetch_error", f"{self._failure_text(failure)}: {request.url}")
         note_retry_after(self.crawler.stats, failure)
+
+    def _failure_text(self, failure: Failure) -> str:
+        """``failure`` in a few words, with this crawl's request timeout and size limit."""
+        return failure_text(
+            failure,
+            timeout=self.settings.getfloat("DOWNLOAD_TIMEOUT"),
+            max_bytes=self.settings.getint("DOWNLOAD_MAXSIZE"),
+        )
 
 
 def _newest_first(links: list[Link]) -> list[Link]:

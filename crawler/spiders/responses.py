@@ -10,6 +10,7 @@ from scrapy.statscollectors import StatsCollector
 from twisted.python.failure import Failure
 
 from crawler.discovery import Link
+from crawler.failures import describe_exception, error_key
 from crawler.models import Hints
 
 HTML_TYPES = (b"text/html", b"application/xhtml+xml")
@@ -26,20 +27,22 @@ def note_retry_after(stats: StatsCollector, failure: Failure) -> None:
         stats.set_value("cityfeeds/last_status", response.status)
 
 
-def failure_text(failure: Failure) -> str:
-    """A failed request in a few words: its HTTP status, or the exception."""
+def failure_text(failure: Failure, *, timeout: float = 0, max_bytes: int = 0) -> str:
+    """A failed request in a few words: its HTTP status, or what went wrong
+    (``connection closed by the server``, ``redirect loop``: :mod:`crawler.failures`)."""
     response = getattr(failure.value, "response", None)
     if response is not None:
         return f"HTTP {response.status}"
-    return f"{type(failure.value).__name__}: {failure.getErrorMessage()}"
+    return describe_exception(failure.value, timeout=timeout, max_bytes=max_bytes)
 
 
 def cause_of(failure: Failure, url: str) -> dict[str, Any]:
-    """Why a request failed, to keep in the run: its URL and HTTP status or error class."""
+    """Why a request failed, to keep in the run: its URL and HTTP status or error key
+    (:func:`crawler.failures.error_key`: a refusal's reason or the innermost error class)."""
     response = getattr(failure.value, "response", None)
     if response is not None:
         return {"url": url, "status": int(response.status)}
-    return {"url": url, "error": type(failure.value).__name__}
+    return {"url": url, "error": error_key(failure.value)}
 
 
 def content_type(response: Response) -> str:

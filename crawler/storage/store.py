@@ -96,8 +96,21 @@ def store_error_line(exc: BaseException) -> str:
     return _reason(exc)
 
 
+#: Database drivers by module name, with what installs them: a URL whose driver is missing
+#: says how to get it, not only "No module named 'psycopg'".
+DRIVER_INSTALL = {
+    "psycopg": "pip install -e '.[postgres]' (from a checkout) or 'psycopg[binary]'",
+    "psycopg2": "or write the URL as postgresql+psycopg://... and pip install -e '.[postgres]'",
+}
+
+
 def _reason(exc: BaseException, url: str = "") -> str:
     """The first line of the driver's message, without SQLAlchemy's background links."""
+    if isinstance(exc, ImportError):
+        module = (exc.name or "").partition(".")[0]
+        if module:
+            hint = DRIVER_INSTALL.get(module, "install it for this Python")
+            return f"its driver (Python module {module!r}) is not installed: {hint}"
     if url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///").split("?", 1)[0])
         if path.is_dir():  # SQLite says only "unable to open database file"

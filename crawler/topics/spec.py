@@ -47,7 +47,9 @@ class TopicSpec(BaseModel):
     those sources or cities (empty = everywhere).
     """
 
-    model_config = ConfigDict(extra="forbid")
+    # Strict: values keep their TOML type (``stories = "no"`` is not a switch, ``true`` is not a
+    # weight); lax mode converted them without a word.
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     id: str = Field(pattern=_SLUG, max_length=64)
     title: str = Field(min_length=1)

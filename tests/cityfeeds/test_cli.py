@@ -56,6 +56,23 @@ def test_config_error_is_one_clear_line(tmp_path: Path, capsys: pytest.CaptureFi
     assert "configuration error: sources[0] ('x'): bogus: unknown key" in err
 
 
+def test_a_value_of_the_wrong_type_stops_the_program(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        '[cityfeeds]\nfeed_size = true\n[[sources]]\nname = "x"\ntitle = "X"\n'
+        'url = "https://a.ru/"\n',
+        encoding="utf-8",
+    )
+    assert main(["--config", str(bad), "sources"]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        "cityfeeds: configuration error: [cityfeeds]: feed_size: expected a whole number, "
+        "got true\n"
+    )
+
+
 def test_unknown_source_on_crawl(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--config", str(ROOT / "cityfeeds.toml"), "crawl", "nope"]) == 2
     assert "unknown source 'nope' (known: mymsk, m24" in capsys.readouterr().err
@@ -241,7 +258,7 @@ def test_serve_on_a_busy_port_is_one_line_and_exit_1(
     [
         ("postgresql+psycopg://postgres:secret@127.0.0.1:1/x", "postgres:***@127.0.0.1:1/x"),
         ("garbage", "Could not parse SQLAlchemy URL"),
-        ("mysql://x/y", "No module named"),
+        ("mysql://x/y", "its driver (Python module 'MySQLdb') is not installed"),
         ("sqlite:////proc/cityfeeds-nope/x.db", "No such file or directory"),
         ("sqlite:///{tmp}/not-a-database.db", "file is not a database"),
         ("sqlite:///{tmp}", "is a folder, not a database file"),
@@ -260,6 +277,29 @@ def test_a_database_that_cannot_be_opened_is_one_line_and_exit_1(
     err = capsys.readouterr().err.strip()
     assert err.startswith("cityfeeds: cannot open the database ") and says in err
     assert "\n" not in err and "Traceback" not in err and "secret" not in err
+
+
+@pytest.mark.parametrize(
+    ("url", "module", "hint"),
+    [
+        ("postgresql+psycopg://u@127.0.0.1:1/x", "psycopg", "pip install -e '.[postgres]'"),
+        ("postgresql+psycopg2://u@127.0.0.1:1/x", "psycopg2", "postgresql+psycopg://"),
+    ],
+)
+def test_a_missing_database_driver_says_how_to_install_it(
+    url: str,
+    module: str,
+    hint: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # As without the postgres extra: importing the driver fails ("No module named 'psycopg'").
+    monkeypatch.setitem(sys.modules, module, None)
+    monkeypatch.setenv("CITYFEEDS_DATABASE_URL", url)
+    assert main(["--config", str(ROOT / "cityfeeds.toml"), "topics"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert f"its driver (Python module '{module}') is not installed: " in err and hint in err
+    assert "\n" not in err
 
 
 def test_a_closed_pipe_ends_quietly() -> None:

@@ -1,5 +1,5 @@
 """``cityfeeds crawl``'s summary: a dated header, the cause of each failed source, and a hint
-towards the offline demo when no site could be reached at all."""
+towards the offline demo when no public site could be reached at all (DNS, refused)."""
 
 from __future__ import annotations
 
@@ -42,9 +42,10 @@ def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     )
 
 
-def test_all_sources_unreachable_names_the_cause_and_suggests_the_demo(
+def test_all_sources_refused_names_the_cause_and_no_offline_hint_for_loopback(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], fixed_clock: None
 ) -> None:
+    # A loopback server that refuses is a local server that is down, not a missing network.
     sources = [_source("one", _refused_url()), _source("two", _refused_url())]
     cfg = write_site_config(tmp_path, "http://127.0.0.1/", sources=sources)
     assert main(["--config", str(cfg), "crawl", "--quiet", "--no-feeds"]) == 1
@@ -59,7 +60,52 @@ def test_all_sources_unreachable_names_the_cause_and_suggests_the_demo(
         assert " failed " in row and "connection refused: http://127.0.0.1:" in row
         assert row.rstrip().endswith("/robots.txt")  # robots.txt is asked for first
     assert "no feed, sitemap or listing" not in out
-    assert "`cityfeeds demo`" in err
+    assert "2 source(s) failed" in err and "cityfeeds demo" not in err
+    assert "no site could be reached" not in err
+
+
+def test_a_site_that_never_answers_says_so_and_gives_no_offline_hint(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], fixed_clock: None
+) -> None:
+    # A socket that listens but never accepts: the kernel completes the handshake, the request
+    # is sent, and no answer ever comes (a timeout, not a missing network).
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/"
+        cfg = write_site_config(
+            tmp_path, url, sources=[_source("slow", url)], extra={"crawl": {"timeout": 1}}
+        )
+        assert main(["--config", str(cfg), "crawl", "--quiet", "--no-feeds"]) == 1
+    out, err = capsys.readouterr()
+    row = next(line.rstrip() for line in out.splitlines() if line.startswith("slow "))
+    assert row.endswith(f"did not answer in 1 s: {url}robots.txt")
+    assert "1 source(s) failed: slow" in err
+    assert "no site could be reached" not in err and "cityfeeds demo" not in err
+
+
+@pytest.mark.parametrize(
+    ("url", "network_error", "offline"),
+    [
+        ("https://news.example/rss.xml", "dns", True),
+        ("https://news.example/rss.xml", "refused", True),
+        ("https://news.example/rss.xml", "unreachable", True),
+        ("https://news.example/rss.xml", "timeout", False),
+        ("https://news.example/rss.xml", None, False),
+        ("http://127.0.0.1:9/rss.xml", "refused", False),
+        ("http://localhost:9/rss.xml", "dns", False),
+        ("http://10.1.2.3/rss.xml", "unreachable", False),
+    ],
+)
+def test_the_offline_hint_needs_a_public_host_without_dns_or_connection(
+    url: str, network_error: str | None, offline: bool
+) -> None:
+    from cityfeeds.commands.crawl import looks_offline
+    from crawler.config import parse_config
+
+    config = parse_config('[[sources]]\nname = "x"\ntitle = "X"\nurl = "https://news.example/"\n')
+    stats = {"network_error": network_error, "cause": {"url": url, "error": "E"}}
+    assert looks_offline(config, "x", {"status": "failed", "stats": stats}) is offline
 
 
 def test_http_failure_is_named_and_no_demo_hint_when_a_site_answered(

@@ -269,3 +269,25 @@ def test_demo_topic_feed_shows_the_partner_reports_under_their_stories(tmp_path:
     assert related == {str(d): [str(p)] for p, d in PARTNER_REWRITES.items()}
     look_alike = next(s for s in PARTNER_STORIES if s.id not in PARTNER_REWRITES)
     assert any(item["title"] == look_alike.title for item in feed["items"])
+
+
+def test_the_demo_never_writes_into_the_served_output_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`cityfeeds serve` publishes output_dir: the demo's feeds (127.0.0.1 links) stay out."""
+    from cityfeeds.cli import build_parser
+
+    default = Path(build_parser("demo").parse_args(["demo"]).output)
+    assert not default.resolve().is_relative_to((ROOT / "output").resolve())
+    config = tmp_path / "cityfeeds.toml"
+    config.write_text(
+        (ROOT / "cityfeeds.toml")
+        .read_text(encoding="utf-8")
+        .replace('output_dir = "output"', 'output_dir = "public"'),
+        encoding="utf-8",
+    )
+    inside = tmp_path / "public" / "demo"
+    assert main(["--config", str(config), "demo", "--port", "0", "--output", str(inside)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "inside" in err and str(tmp_path / "public") in err
+    assert not inside.exists()

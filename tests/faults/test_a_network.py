@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import itertools
 import logging
+import re
 import socket
 import struct
 import zlib
@@ -21,6 +22,7 @@ import pytest
 
 from cityfeeds.service import Service, ServiceOptions
 from cityfeeds.status.views import health_json, render_html, table_rows
+from crawler.clock import user_time
 from crawler.config import load_config
 from crawler.storage import Store
 from tests.faults.support import (
@@ -244,6 +246,21 @@ def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Net]:
         s.routes["/loop"] = (301, {"Location": s.base + "news/2"}, b"")
         lab.source("a8_article", s.base)
 
+        # A8/A10, discovery: a feed that is a gzip bomb (its run fails, saying why in words).
+        s = sites["a10_feed"] = lab.site()
+        s.routes["/rss.xml"] = (
+            200,
+            {"Content-Type": "application/rss+xml", "Content-Encoding": "gzip"},
+            _gzip_bomb(16 * 1024 * 1024),
+        )
+        lab.source("a10_feed", s.base)
+
+        # A14, an article: its connection closes without an answer (the log says so in words).
+        raw = sites["a14_article_raw"] = lab.raw(_cut)
+        s = sites["a14_article"] = lab.site()
+        s.routes["/rss.xml"] = html_route(rss(s.base, [raw.base + "news/1"]), "application/rss+xml")
+        lab.source("a14_article", s.base)
+
         # A9: a public site (news.example, through a loopback proxy) redirecting everywhere bad.
         admin = sites["a9_admin"] = lab.site({"/admin": html_route("secret")})
         proxy = sites["a9"] = lab.site()
@@ -373,7 +390,7 @@ def test_a1_connect_timeout(net: Net) -> None:
     # Given up after one DOWNLOAD_TIMEOUT (robots.txt is not retried), and the summary says so.
     assert run["stats"]["retries"] == 0
     base = net.sites["a1_connect"].base
-    assert run["message"] == f"timed out after {TIMEOUT:g} s: {base}robots.txt"
+    assert run["message"] == f"did not answer in {TIMEOUT:g} s: {base}robots.txt"
     assert run["stats"]["network_error"] == "timeout"
     _ok(net)
 
@@ -458,6 +475,12 @@ def test_a7_retry_after_long_defers_source(net: Net) -> None:
     assert run["stats"]["retry_after"] == 120  # the scheduler's backoff input
     assert run["stats"]["retry_at"] > run["started_at"].isoformat()
     assert run["stats"]["finish_reason"] == "retry_after"
+    # The message shows the time as every user-facing time: to the second, in the schedule's
+    # zone with its offset (it was UTC with microseconds beside +0300 elsewhere).
+    config = net.result.config
+    shown = user_time(run["stats"]["retry_at"], config.schedule.timezone)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4}", shown)
+    assert run["message"].endswith(f"; next attempt not before {shown}")
     assert net.sites["a7_long"].hits("/rss.xml") == 1  # no hammering: not retried
     _ok(net)
 
@@ -477,6 +500,31 @@ def test_a8_redirect_loop(net: Net) -> None:
     # Stopped where the chain comes back, not after REDIRECT_MAX_TIMES (5) hops.
     assert site.hits("/rss.xml") + site.hits("/b") <= 1 + 1 + 1  # robots.txt retried aside
     assert "dropped (redirect_loop)" in net.lab.log_text()
+    # The run's cause and message say what happened, not the exception class ("Blocked").
+    cause = run["stats"]["cause"]
+    assert cause["error"] == "redirect_loop" and cause["url"] in (
+        site.base + "rss.xml",
+        site.base + "b",
+    )
+    assert run["message"] == f"redirect loop: {cause['url']}"
+
+
+def test_a10_a_feed_too_large_says_so_with_the_limit(net: Net) -> None:
+    run = net.run("a10_feed")
+    assert run["status"] == "failed" and dropped(run) == {"too_large": 1}
+    limit = net.result.config.crawl.max_response_bytes
+    size = f"{limit / 2**20:g} MiB" if limit >= 2**20 else f"{limit / 2**10:g} KiB"
+    assert run["message"] == f"too large (> {size}): {net.sites['a10_feed'].base}rss.xml"
+
+
+def test_a14_an_article_cut_off_is_logged_in_words(net: Net) -> None:
+    run = net.run("a14_article")
+    assert run["status"] == "partial" and dropped(run) == {"fetch_error": 1}
+    url = net.sites["a14_article_raw"].base + "news/1"
+    lines = [
+        ln for ln in net.lab.log_text().splitlines() if "[a14_article] dropped (fetch_error)" in ln
+    ]
+    assert lines and all(ln.endswith(f"connection closed by the server: {url}") for ln in lines)
 
 
 def test_a8_an_article_in_a_redirect_loop_is_counted_not_lost_silently(net: Net) -> None:
@@ -529,7 +577,7 @@ def test_a12_robots_unreachable_disallows(net: Net, case: str) -> None:
     assert "robots.txt unreachable" in run["stats"]["robots_unavailable"]
     expected = {
         "a12_503": "robots.txt unreachable (HTTP 503)",
-        "a12_timeout": f"timed out after {TIMEOUT:g} s",
+        "a12_timeout": f"did not answer in {TIMEOUT:g} s",
     }
     assert run["message"] == f"{expected[case]}: {net.sites[case].base}robots.txt"
     _ok(net)
@@ -619,9 +667,9 @@ def test_a14_failure_cause_kept_and_shown_once(
     assert runs["a14_500"]["stats"]["cause"] == {"url": rss_500, "status": 500}
     assert runs["a14_500"]["message"] == f"HTTP 500: {rss_500}"
     assert runs["a14_cut"]["stats"]["cause"]["url"] == rss_cut
-    assert runs["a14_cut"]["message"] == (
-        f"connection lost ({runs['a14_cut']['stats']['cause']['error']}): {rss_cut}"
-    )
+    # The error kept is the one Scrapy's DownloadFailedError wraps, said in words.
+    assert runs["a14_cut"]["stats"]["cause"]["error"] == "ConnectionDone"
+    assert runs["a14_cut"]["message"] == f"connection closed by the server: {rss_cut}"
     # status (table and JSON), /status and /healthz all carry it.
     rows = {s.name: s for s in report.sources}
     assert rows["a14_500"].cause == {"url": rss_500, "status": 500}
@@ -630,7 +678,7 @@ def test_a14_failure_cause_kept_and_shown_once(
     assert f"HTTP 500: {rss_500}" in render_html(report)
     details = health_json(report)["details"]
     assert details["a14_500"] == f"HTTP 500: {rss_500}"
-    assert details["a14_cut"].startswith("connection lost (")
+    assert details["a14_cut"] == f"connection closed by the server: {rss_cut}"
     # One warning-or-worse line per failed run: the service's, naming the cause.
     child_err = capfd.readouterr().err
     for name, url in (("a14_500", rss_500), ("a14_cut", rss_cut)):

@@ -83,3 +83,22 @@ def test_drafted_entry_crawls_the_site(
     articles = {url_identity(server.base_url.rstrip("/") + p) for p in paths}
     assert stored <= articles, f"not articles: {stored - articles}"
     assert len(stored) >= 0.95 * len(articles), f"missing: {articles - stored}"
+
+
+@pytest.mark.parametrize(("lang", "written"), [("en-GB", "en"), ("tlh", "ru"), ("", "ru")])
+def test_a_drafted_language_is_one_the_config_accepts(
+    lang: str,
+    written: str,
+    server: SiteServer,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    files, _ = feed_only_site(server.base_url)
+    home, ctype = files["/"]
+    files["/"] = (home.replace(b'<html lang="ru">', f'<html lang="{lang}">'.encode()), ctype)
+    server.files = files
+    cfg = _config_without_sources(tmp_path, server.base_url)
+    argv = ["--config", str(cfg), "sources", "draft", server.base_url, "--allow-private"]
+    argv += ["--name", "drafted", "--write", "--fixtures", str(tmp_path / "fixtures")]
+    assert main(argv) == 0, capsys.readouterr().err
+    assert load_config(cfg).source("drafted").language == written
