@@ -22,13 +22,13 @@ import multiprocessing
 import os
 import signal
 import threading
-import time
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any
 
 from cityfeeds.publishing import rebuild_feeds
 from crawler.config import Config
+from crawler.lifecycle import die_with_parent
 from crawler.storage import Store
 from feeds.build import BuildReport
 
@@ -38,8 +38,6 @@ logger = logging.getLogger(__name__)
 DEFAULT_MAX_BUILDS = 20
 #: Seconds a rebuild may take before its child is killed.
 DEFAULT_TIMEOUT = 900.0
-#: How often the child checks that the service is still its parent.
-_PARENT_POLL = 1.0
 
 
 class RebuildFailed(RuntimeError):
@@ -178,7 +176,8 @@ def _child_main(conn: Connection, config: Config, parent: int, log_level: int) -
     # Ctrl-C reaches the whole process group: the service decides when its child stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+    # A kill -9 of the service gives it no chance to stop this child: it goes with its parent.
+    die_with_parent(signal.SIGTERM, parent=parent)
     store = Store.open(config.database_url)
     try:
         while True:
@@ -201,10 +200,3 @@ def _child_main(conn: Connection, config: Config, parent: int, log_level: int) -
                 conn.send(("error", f"feed rebuild report not sent: {type(exc).__name__}: {exc}"))
     finally:
         store.close()
-
-
-def _watch_parent(parent: int) -> None:
-    """Exit when the service is gone (a kill -9 gives it no chance to stop this child)."""
-    while os.getppid() == parent:
-        time.sleep(_PARENT_POLL)
-    os._exit(0)
