@@ -107,6 +107,10 @@ DOWNLOADER_MIDDLEWARES = {
 CITYFEEDS_RETRY_AFTER_MAX_WAIT = 10.0
 CITYFEEDS_MAX_CRAWL_DELAY = 60.0  # a robots.txt Crawl-delay above this is capped
 
+# Scrapy's default priority queue, counted: the spider gives each queued article its own
+# priority (its rank in its document), and Scrapy's queue walks every priority per request.
+SCHEDULER_PRIORITY_QUEUE = "crawler.priority_queue.CountedDownloaderAwarePriorityQueue"
+
 ITEM_PIPELINES = {
     "crawler.pipelines.ValidatePipeline": 100,
     "crawler.pipelines.NormalizePipeline": 200,
