@@ -112,19 +112,26 @@ def _story_keys(conn: Connection, topic: str | None, source: str | None, limit: 
     """Keys (:data:`_STORY_KEY`) of the newest ``limit`` stories of a selection, newest first.
 
     Walks the selection newest first (the same index range scan as a plain feed) until
-    ``limit`` distinct stories are seen; an article without a story counts as its own.
+    ``limit`` distinct stories are seen; an article without a story counts as its own. Rows
+    are taken one by one and the walk stops at the last story wanted: SQLite reads no row
+    past it (a topic feed's 50 stories are about 70 rows, not the chunk of 200).
     """
-    keys: dict[int, None] = {}  # in order of recency
+    keys: dict[int, None] = {}  # in order of recency; keys met again keep their place
+    if limit <= 0:
+        return []
     chunk, offset = max(_ROWS_PER_STORY * limit, 20), 0
-    while len(keys) < limit:
+    while True:
         query = _story_walk(topic, source, chunk)
-        found = conn.execute(query.offset(offset) if offset else query).scalars().all()
-        # New keys go last, in the order met; keys met before keep their place.
-        keys.update(dict.fromkeys(found))
-        if len(found) < chunk:
-            break
+        walked = 0
+        with conn.execute(query.offset(offset) if offset else query) as result:
+            for key in result.scalars():
+                walked += 1
+                keys[key] = None
+                if len(keys) == limit:
+                    return list(keys)
+        if walked < chunk:
+            return list(keys)
         offset += chunk
-    return list(keys)[:limit]
 
 
 # Built once (an expanding parameter takes the ids): building a statement costs SQLAlchemy
