@@ -160,9 +160,10 @@ def _read_stories(
     ids = sorted(story_ids)
     for start in range(0, len(ids), 500):  # SQLite's bound-parameter limit
         grown: dict[int, _StoryRow] = {}
+        # Rows fetched at once (``all``): iterating a result fetches them one call at a time.
         for story_id, article_id, updated, size in conn.execute(
             _STORIES_QUERY, {"ids": ids[start : start + 500]}
-        ):
+        ).all():
             first[story_id] = article_id
             if size > 1:
                 grown[story_id] = story_of[article_id] = _StoryRow(updated)
@@ -170,7 +171,7 @@ def _read_stories(
             continue
         for member_id, story_id, url, source, title in conn.execute(
             _MEMBERS_QUERY, {"ids": list(grown)}
-        ):
+        ).all():
             if member_id != first[story_id]:
                 grown[story_id].others.append(RelatedReport(url, source, title))
     return first, story_of

@@ -341,10 +341,12 @@ class EntryCache:
         story_key = (*key, *_story_key(article))
         story = self._digests.get(story_key)
         if story is None:
-            # The reports as plain tuples: their repr is then C code, where a named tuple's
-            # runs Python per report.
-            related = tuple(map(tuple, article.related))
-            story = self._digests[story_key] = _sha256((plain, related, article.story_updated))
+            # The article's digest (fixed length), then the story's part printed at once, the
+            # reports as plain tuples: their repr is C code, where a named tuple's runs Python.
+            story_part = (tuple(map(tuple, article.related)), article.story_updated)
+            digest = hashlib.sha256(plain)
+            digest.update(repr(story_part).encode("utf-8", "surrogatepass"))
+            story = self._digests[story_key] = digest.digest()
         return story
 
     def __len__(self) -> int:

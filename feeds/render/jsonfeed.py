@@ -75,8 +75,9 @@ def _build_members(entry: Entry) -> dict[str, str]:
             members["content_html"] = members["content_html"][:-1] + tail
         else:
             members["content_html"] = _member("content_html", added)
-        # ``updated`` of an entry is in UTC without microseconds already (what rfc3339 makes).
-        members["date_modified"] = _member("date_modified", entry.updated.isoformat())
+        # ``updated`` of an entry is in UTC without microseconds already (what rfc3339 makes),
+        # and its ISO form needs no JSON escaping.
+        members["date_modified"] = f'"date_modified": "{entry.updated.isoformat()}"'
     else:
         item: dict[str, object] = {"id": entry.url, "url": entry.url, "title": entry.title}
         if entry.content_html:
