@@ -155,10 +155,18 @@ def _set_story_content(content: etree._Element, entry: Entry, base: Entry) -> No
     etree.strip_tags(content, _MARKER)
 
 
+#: A story's related link, its attributes in the order lxml writes keyword attributes (sorted):
+#: each report's is a copy with two values set, cheaper than lxml checking three new names.
+_RELATED_LINK = etree.Element("link", href="", rel="related", title="")
+
+
 def _add_related(element: etree._Element, entry: Entry) -> None:
     # The story's other reports (RFC 4287 "related"), after feedgen's elements like the rest.
     for report in entry.related:
-        etree.SubElement(element, "link", href=report.url, rel="related", title=report.label)
+        link = copy.copy(_RELATED_LINK)  # an element without children: copy is deepcopy
+        link.set("href", report.url)
+        link.set("title", report.label)
+        element.append(link)
 
 
 def rss_item(entry: Entry) -> etree._Element:

@@ -103,6 +103,8 @@ def _build_members(entry: Entry) -> dict[str, str]:
     return members
 
 
+#: Between an item's members.
+_MEMBER_SEPARATOR = ",\n" + _MEMBER_INDENT
 #: Indentation of the lines of ``"_cityfeeds": {"related": [{...}]}`` in an item, by depth.
 _EXT_INDENT = _MEMBER_INDENT + "  "
 _LIST_INDENT = _EXT_INDENT + "  "
@@ -134,8 +136,9 @@ def _members(entry: Entry) -> dict[str, str]:
 
 
 def _item(entry: Entry) -> Encoded:
-    lines = (",\n" + _MEMBER_INDENT).join(_members(entry).values())
-    return Encoded("{\n" + _MEMBER_INDENT + lines + "\n" + _ITEM_INDENT + "}")
+    lines = _MEMBER_SEPARATOR.join(_members(entry).values())
+    # One f-string: each ``+`` copied the whole item again.
+    return Encoded(f"{{\n{_MEMBER_INDENT}{lines}\n{_ITEM_INDENT}}}")
 
 
 def render_json(feed: PreparedFeed) -> bytes:
