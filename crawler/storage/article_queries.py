@@ -87,9 +87,11 @@ def _row_to_article(row: Any, topics: list[TopicMatch]) -> Article:
 
 @dataclass
 class _StoryRow:
-    """A story as a feed shows it: when it last gained a report, and its other reports."""
+    """A story as a feed shows it: when it last gained a report, and its other reports (their
+    article ids in the order they joined, then the reports themselves)."""
 
     updated: datetime
+    member_ids: list[int] = field(default_factory=list)
     others: list[RelatedReport] = field(default_factory=list)
 
 
@@ -139,19 +141,25 @@ def _story_keys(conn: Connection, topic: str | None, source: str | None, limit: 
 _STORIES_QUERY = select(
     stories.c.id, stories.c.article_id, stories.c.updated, stories.c.size
 ).where(stories.c.id.in_(bindparam("ids", expanding=True)))
+# The members' ids only: the story index covers them, and most members are articles the same
+# read loads anyway (other feeds show them); the rest are read by _MEMBER_LINKS_QUERY.
 _MEMBERS_QUERY = (
-    select(articles.c.id, articles.c.story_id, articles.c.url, articles.c.source, articles.c.title)
+    select(articles.c.id, articles.c.story_id)
     .join(story_members, story_members.c.article_id == articles.c.id)
     .where(articles.c.story_id.in_(bindparam("ids", expanding=True)))
     .order_by(story_members.c.seq)
 )
+_MEMBER_LINKS_QUERY = select(
+    articles.c.id, articles.c.url, articles.c.source, articles.c.title
+).where(articles.c.id.in_(bindparam("ids", expanding=True)))
 
 
 def _read_stories(
     conn: Connection, story_ids: Sequence[int]
 ) -> tuple[dict[int, int], dict[int, _StoryRow]]:
     """Each story's first-seen article, and for stories with other reports, by first-seen
-    article id, those reports (link, source, title) in the order they joined.
+    article id, those reports' article ids in the order they joined (:func:`_name_members`
+    then names them).
 
     Two queries for every story of every feed of a read.
     """
@@ -169,12 +177,30 @@ def _read_stories(
                 grown[story_id] = story_of[article_id] = _StoryRow(updated)
         if not grown:
             continue
-        for member_id, story_id, url, source, title in conn.execute(
-            _MEMBERS_QUERY, {"ids": list(grown)}
-        ).all():
+        for member_id, story_id in conn.execute(_MEMBERS_QUERY, {"ids": list(grown)}).all():
             if member_id != first[story_id]:
-                grown[story_id].others.append(RelatedReport(url, source, title))
+                grown[story_id].member_ids.append(member_id)
     return first, story_of
+
+
+def _name_members(
+    conn: Connection, story_of: dict[int, _StoryRow], found: dict[int, Article]
+) -> None:
+    """Fill each story's ``others`` (link, source, title) from the articles of the read, and
+    the few not among them from the store; a member gone meanwhile is left out."""
+    missing = sorted({i for s in story_of.values() for i in s.member_ids if i not in found})
+    links = {}
+    for start in range(0, len(missing), 500):  # SQLite's bound-parameter limit
+        ids = missing[start : start + 500]
+        for member_id, url, source, title in conn.execute(_MEMBER_LINKS_QUERY, {"ids": ids}):
+            links[member_id] = RelatedReport(url, source, title)
+    for story in story_of.values():
+        for i in story.member_ids:
+            article = found.get(i)
+            if article is not None:
+                story.others.append(RelatedReport(article.url, article.source, article.title))
+            elif i in links:
+                story.others.append(links[i])
 
 
 def _any_member(conn: Connection, story_id: int) -> int:
@@ -295,6 +321,7 @@ class ArticleQueries(Database):
                     select(*_FEED_COLUMNS).where(articles.c.id.in_(chunk))
                 ).mappings():
                     found[row["id"]] = _row_to_article(row, topics[row["id"]])
+            _name_members(conn, story_of, found)
         # Outside a snapshot, PostgreSQL's READ COMMITTED gives each query its own: skip a row
         # that vanished in between rather than fail the build.
         entries: dict[int, Article] = {}  # story entries, one per story shared by its feeds

@@ -346,11 +346,13 @@ class EntryCache:
         story_key = (*key, *_story_key(article))
         story = self._digests.get(story_key)
         if story is None:
-            # The article's digest (fixed length), then the story's part printed at once, the
-            # reports as plain tuples: their repr is C code, where a named tuple's runs Python.
-            story_part = (tuple(map(tuple, article.related)), article.story_updated)
+            # The article's digest (fixed length), the lengths of the reports' texts and the
+            # time, then the texts joined: unambiguous, and no repr of every character of the
+            # headlines (repr checks each one is printable).
+            texts = [text for report in article.related for text in report]
             digest = hashlib.sha256(plain)
-            digest.update(repr(story_part).encode("utf-8", "surrogatepass"))
+            digest.update(repr((list(map(len, texts)), article.story_updated)).encode())
+            digest.update("\x00".join(texts).encode("utf-8", "surrogatepass"))
             story = self._digests[story_key] = digest.digest()
         return story
 
