@@ -343,7 +343,7 @@ class EntryCache:
             plain = self._digests[key] = _sha256(key)
         if not article.related:
             return plain
-        story_key = (*key, *_story_key(article))
+        story_key = (plain, *_story_key(article))  # the article's digest stands for its key
         story = self._digests.get(story_key)
         if story is None:
             # The article's digest (fixed length), the lengths of the reports' texts and the
