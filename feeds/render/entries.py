@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import mimetypes
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from html import escape
@@ -285,7 +285,10 @@ class EntryCache:
     per build (it holds every entry it has seen, with the items the formats made of it).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, source_titles: Mapping[str, str] | None = None) -> None:
+        """``source_titles``: the title a story's other reports show for each source name
+        («Москва 24» for ``m24``); a name without one is shown as it is."""
+        self._source_titles = dict(source_titles or {})
         self._entries: dict[tuple[Any, ...], Entry | None] = {}
         self._digests: dict[tuple[Any, ...], bytes] = {}
         # Cleaned links and headlines (:func:`_link`) by their raw values, and source titles:
@@ -326,7 +329,8 @@ class EntryCache:
             if link is not None:
                 source = self._sources.get(report.source)
                 if source is None:
-                    source = self._sources[report.source] = clean_title(report.source, fallback="")
+                    title = self._source_titles.get(report.source, report.source)
+                    source = self._sources[report.source] = clean_title(title, fallback="")
                 found.append(Related(link[0], source, link[1]))
         return tuple(found)
 
@@ -349,7 +353,12 @@ class EntryCache:
             # The article's digest (fixed length), the lengths of the reports' texts and the
             # time, then the texts joined: unambiguous, and no repr of every character of the
             # headlines (repr checks each one is printable).
-            texts = [text for report in article.related for text in report]
+            titles = self._source_titles  # what the entry shows, so what its digest covers
+            texts = [
+                text
+                for url, source, title in article.related
+                for text in (url, titles.get(source, source), title)
+            ]
             digest = hashlib.sha256(plain)
             digest.update(repr((list(map(len, texts)), article.story_updated)).encode())
             digest.update("\x00".join(texts).encode("utf-8", "surrogatepass"))
