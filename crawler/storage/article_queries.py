@@ -115,8 +115,9 @@ def _story_keys(conn: Connection, topic: str | None, source: str | None, limit: 
 
     Walks the selection newest first (the same index range scan as a plain feed) until
     ``limit`` distinct stories are seen; an article without a story counts as its own. Rows
-    are taken one by one and the walk stops at the last story wanted: SQLite reads no row
-    past it (a topic feed's 50 stories are about 70 rows, not the chunk of 200).
+    are taken no more at a time than stories are still wanted, so the walk stops at the last
+    one: SQLite reads no row past it (a topic feed's 50 stories are about 70 rows, not the
+    chunk of 200).
     """
     keys: dict[int, None] = {}  # in order of recency; keys met again keep their place
     if limit <= 0:
@@ -126,12 +127,16 @@ def _story_keys(conn: Connection, topic: str | None, source: str | None, limit: 
         query = _story_walk(topic, source, chunk)
         walked = 0
         with conn.execute(query.offset(offset) if offset else query) as result:
-            for key in result.scalars():
-                walked += 1
-                keys[key] = None
-                if len(keys) == limit:
-                    return list(keys)
-        if walked < chunk:
+            rows = result.scalars()
+            while len(keys) < limit:
+                # A row adds one story at most: fetching no more rows than stories still
+                # wanted never reads past the last one, in a few calls instead of one a row.
+                found = rows.fetchmany(limit - len(keys))
+                if not found:
+                    break
+                walked += len(found)
+                keys.update(dict.fromkeys(found))
+        if len(keys) >= limit or walked < chunk:
             return list(keys)
         offset += chunk
 
