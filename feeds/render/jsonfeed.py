@@ -116,12 +116,14 @@ def _related_member(related: Sequence[Related]) -> str:
     this member is the only one a story item encodes anew per report, and the generic walk
     costs several calls per value. A test holds it to ``json.dumps``."""
     reports = (",\n" + _LIST_INDENT).join(
-        "{\n"
-        f'{_REPORT_INDENT}"url": {_string(r.url)},\n'
-        f'{_REPORT_INDENT}"source": {_string(r.source)},\n'
-        f'{_REPORT_INDENT}"title": {_string(r.title)}\n'
-        f"{_LIST_INDENT}}}"
-        for r in related
+        [
+            "{\n"
+            f'{_REPORT_INDENT}"url": {_string(r.url)},\n'
+            f'{_REPORT_INDENT}"source": {_string(r.source)},\n'
+            f'{_REPORT_INDENT}"title": {_string(r.title)}\n'
+            f"{_LIST_INDENT}}}"
+            for r in related
+        ]
     )
     return (
         '"_cityfeeds": {\n'
