@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from operator import attrgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.engine import Connection
@@ -86,14 +85,13 @@ def _row_to_article(row: Any, topics: list[TopicMatch]) -> Article:
     )
 
 
-@dataclass
-class _StoryRow:
+class _StoryRow(NamedTuple):
     """A story as a feed shows it: when it last gained a report, and its other reports (their
     article ids in the order they joined, then the reports themselves)."""
 
     updated: datetime
-    member_ids: list[int] = field(default_factory=list)
-    others: list[RelatedReport] = field(default_factory=list)
+    member_ids: list[int]
+    others: list[RelatedReport]
 
 
 #: Sort keys of a feed's story entries (C code, where a lambda runs Python per entry).
@@ -182,7 +180,7 @@ def _read_stories(
         ).all():
             first[story_id] = article_id
             if size > 1:
-                grown[story_id] = story_of[article_id] = _StoryRow(updated)
+                grown[story_id] = story_of[article_id] = _StoryRow(updated, [], [])
         if not grown:
             continue
         for member_id, story_id in conn.execute(_MEMBERS_QUERY, {"ids": list(grown)}).all():
