@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from crawler.config import Config
-from crawler.models import Article, FeedBuild, RelatedReport
+from crawler.models import Article, FeedBuild
 from feeds.content import clean_title
 from feeds.model import FeedInfo, FeedSpec, ItemPreview
 from feeds.publish import (
@@ -134,23 +134,6 @@ def _read(
             log.exception("feed %s: reading the store failed", spec.path)
             found.append(f"{type(exc).__name__}: {exc}")
     return found
-
-
-def _name_sources(config: Config, reads: Sequence[list[Article] | str]) -> None:
-    """Show each related report's source by its title («Москва 24»), not its config name."""
-    titles = {s.name: s.title for s in config.sources}
-    named: set[int] = set()  # a story entry is one object in every feed showing the story
-    for found in reads:
-        if isinstance(found, str):
-            continue
-        for article in found:
-            if article.related and id(article) not in named:  # a story entry, a copy
-                named.add(id(article))
-                # Made anew rather than by ``_replace`` (a third of its cost, per report).
-                article.related = [
-                    RelatedReport(r.url, titles.get(r.source, r.source), r.title)
-                    for r in article.related
-                ]
 
 
 def _info(spec: FeedSpec, site_url: str, articles: list[Article] | None) -> FeedInfo:
@@ -372,13 +355,19 @@ def build_feeds(config: Config, store: FeedStore, *, only: set[str] | None = Non
         return report
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="feed-writer") as writer:
         build = _Build(
-            output_dir, base_url, max_html_chars, writer, hubs=hubs, previous=_previous(store)
+            output_dir,
+            base_url,
+            max_html_chars,
+            writer,
+            hubs=hubs,
+            previous=_previous(store),
+            # A story's other reports show their source's title, not its config name.
+            entries=EntryCache({s.name: s.title for s in config.sources}),
         )
         try:
             feeds = [spec for spec, _ in specs]
             collapse = story_feeds(config, feeds)
             reads = _read(store, feeds, limit, collapse)
-            _name_sources(config, reads)
             # Feeds of one entry per article first: a story's other reports are mostly their
             # entries, whose cleaned links and headlines the story entries then reuse.
             order = sorted(range(len(specs)), key=collapse.__getitem__)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from operator import attrgetter
+from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.engine import Connection
@@ -85,14 +85,17 @@ def _row_to_article(row: Any, topics: list[TopicMatch]) -> Article:
     )
 
 
-@dataclass
-class _StoryRow:
-    """A story as a feed shows it: when it last gained a report, and its other reports."""
+class _StoryRow(NamedTuple):
+    """A story as a feed shows it: when it last gained a report, and its other reports (their
+    article ids in the order they joined, then the reports themselves)."""
 
     updated: datetime
-    others: list[RelatedReport] = field(default_factory=list)
+    member_ids: list[int]
+    others: list[RelatedReport]
 
 
+#: Sort keys of a feed's story entries (C code, where a lambda runs Python per entry).
+_BY_URL, _BY_PUBLISHED = attrgetter("url"), attrgetter("published")
 #: Rows walked per query when looking for a feed's newest stories, per story wanted: a story
 #: seldom has more reports than this within one feed, so one query nearly always finds them all.
 _ROWS_PER_STORY = 4
@@ -112,19 +115,31 @@ def _story_keys(conn: Connection, topic: str | None, source: str | None, limit: 
     """Keys (:data:`_STORY_KEY`) of the newest ``limit`` stories of a selection, newest first.
 
     Walks the selection newest first (the same index range scan as a plain feed) until
-    ``limit`` distinct stories are seen; an article without a story counts as its own.
+    ``limit`` distinct stories are seen; an article without a story counts as its own. Rows
+    are taken no more at a time than stories are still wanted, so the walk stops at the last
+    one: SQLite reads no row past it (a topic feed's 50 stories are about 70 rows, not the
+    chunk of 200).
     """
-    keys: dict[int, None] = {}  # in order of recency
+    keys: dict[int, None] = {}  # in order of recency; keys met again keep their place
+    if limit <= 0:
+        return []
     chunk, offset = max(_ROWS_PER_STORY * limit, 20), 0
-    while len(keys) < limit:
+    while True:
         query = _story_walk(topic, source, chunk)
-        found = conn.execute(query.offset(offset) if offset else query).scalars().all()
-        # New keys go last, in the order met; keys met before keep their place.
-        keys.update(dict.fromkeys(found))
-        if len(found) < chunk:
-            break
+        walked = 0
+        with conn.execute(query.offset(offset) if offset else query) as result:
+            rows = result.scalars()
+            while len(keys) < limit:
+                # A row adds one story at most: fetching no more rows than stories still
+                # wanted never reads past the last one, in a few calls instead of one a row.
+                found = rows.fetchmany(limit - len(keys))
+                if not found:
+                    break
+                walked += len(found)
+                keys.update(dict.fromkeys(found))
+        if len(keys) >= limit or walked < chunk:
+            return list(keys)
         offset += chunk
-    return list(keys)[:limit]
 
 
 # Built once (an expanding parameter takes the ids): building a statement costs SQLAlchemy
@@ -132,19 +147,25 @@ def _story_keys(conn: Connection, topic: str | None, source: str | None, limit: 
 _STORIES_QUERY = select(
     stories.c.id, stories.c.article_id, stories.c.updated, stories.c.size
 ).where(stories.c.id.in_(bindparam("ids", expanding=True)))
+# The members' ids only: the story index covers them, and most members are articles the same
+# read loads anyway (other feeds show them); the rest are read by _MEMBER_LINKS_QUERY.
 _MEMBERS_QUERY = (
-    select(articles.c.id, articles.c.story_id, articles.c.url, articles.c.source, articles.c.title)
+    select(articles.c.id, articles.c.story_id)
     .join(story_members, story_members.c.article_id == articles.c.id)
     .where(articles.c.story_id.in_(bindparam("ids", expanding=True)))
     .order_by(story_members.c.seq)
 )
+_MEMBER_LINKS_QUERY = select(
+    articles.c.id, articles.c.url, articles.c.source, articles.c.title
+).where(articles.c.id.in_(bindparam("ids", expanding=True)))
 
 
 def _read_stories(
     conn: Connection, story_ids: Sequence[int]
 ) -> tuple[dict[int, int], dict[int, _StoryRow]]:
     """Each story's first-seen article, and for stories with other reports, by first-seen
-    article id, those reports (link, source, title) in the order they joined.
+    article id, those reports' article ids in the order they joined (:func:`_name_members`
+    then names them).
 
     Two queries for every story of every feed of a read.
     """
@@ -153,20 +174,39 @@ def _read_stories(
     ids = sorted(story_ids)
     for start in range(0, len(ids), 500):  # SQLite's bound-parameter limit
         grown: dict[int, _StoryRow] = {}
+        # Rows fetched at once (``all``): iterating a result fetches them one call at a time.
         for story_id, article_id, updated, size in conn.execute(
             _STORIES_QUERY, {"ids": ids[start : start + 500]}
-        ):
+        ).all():
             first[story_id] = article_id
             if size > 1:
-                grown[story_id] = story_of[article_id] = _StoryRow(updated)
+                grown[story_id] = story_of[article_id] = _StoryRow(updated, [], [])
         if not grown:
             continue
-        for member_id, story_id, url, source, title in conn.execute(
-            _MEMBERS_QUERY, {"ids": list(grown)}
-        ):
+        for member_id, story_id in conn.execute(_MEMBERS_QUERY, {"ids": list(grown)}).all():
             if member_id != first[story_id]:
-                grown[story_id].others.append(RelatedReport(url, source, title))
+                grown[story_id].member_ids.append(member_id)
     return first, story_of
+
+
+def _name_members(
+    conn: Connection, story_of: dict[int, _StoryRow], found: dict[int, Article]
+) -> None:
+    """Fill each story's ``others`` (link, source, title) from the articles of the read, and
+    the few not among them from the store; a member gone meanwhile is left out."""
+    missing = sorted({i for s in story_of.values() for i in s.member_ids if i not in found})
+    links = {}
+    for start in range(0, len(missing), 500):  # SQLite's bound-parameter limit
+        ids = missing[start : start + 500]
+        for member_id, url, source, title in conn.execute(_MEMBER_LINKS_QUERY, {"ids": ids}):
+            links[member_id] = RelatedReport(url, source, title)
+    for story in story_of.values():
+        for i in story.member_ids:
+            article = found.get(i)
+            if article is not None:
+                story.others.append(RelatedReport(article.url, article.source, article.title))
+            elif i in links:
+                story.others.append(links[i])
 
 
 def _any_member(conn: Connection, story_id: int) -> int:
@@ -181,14 +221,11 @@ def _with_story(article: Article, story: _StoryRow | None) -> Article:
     if story is None or not story.others:
         return article
     # A shallow copy: the article object is shared by every feed holding it as itself, the
-    # copy by those showing its story. Its attributes copied as ``copy.copy`` would, without
-    # the pickle protocol's detour (a fifth of the cost; ``dataclasses.replace`` would run
-    # ``__init__`` again).
-    entry = object.__new__(Article)
-    entry.__dict__.update(article.__dict__)
-    entry.related = list(story.others)
-    entry.story_updated = story.updated
-    return entry
+    # copy by those showing its story. Made by ``__init__`` from the article's attributes: a
+    # copy of its ``__dict__`` costs less to make, but every attribute read of such an object
+    # then costs more (its dict is no longer laid out like its class's other instances), and
+    # the feed builder reads each several times per feed.
+    return Article(**{**vars(article), "related": story.others, "story_updated": story.updated})
 
 
 class ArticleQueries(Database):
@@ -288,6 +325,7 @@ class ArticleQueries(Database):
                     select(*_FEED_COLUMNS).where(articles.c.id.in_(chunk))
                 ).mappings():
                     found[row["id"]] = _row_to_article(row, topics[row["id"]])
+            _name_members(conn, story_of, found)
         # Outside a snapshot, PostgreSQL's READ COMMITTED gives each query its own: skip a row
         # that vanished in between rather than fail the build.
         entries: dict[int, Article] = {}  # story entries, one per story shared by its feeds
@@ -301,8 +339,8 @@ class ArticleQueries(Database):
                         if entry is None:
                             entry = entries[i] = _with_story(found[i], story_of.get(i))
                         shown.append(entry)
-                shown.sort(key=lambda a: a.url)
-                shown.sort(key=lambda a: a.published, reverse=True)
+                shown.sort(key=_BY_URL)
+                shown.sort(key=_BY_PUBLISHED, reverse=True)
             else:
                 shown = [found[i] for i in ids if i in found]
             result.append(shown)

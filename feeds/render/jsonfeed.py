@@ -75,8 +75,9 @@ def _build_members(entry: Entry) -> dict[str, str]:
             members["content_html"] = members["content_html"][:-1] + tail
         else:
             members["content_html"] = _member("content_html", added)
-        # ``updated`` of an entry is in UTC without microseconds already (what rfc3339 makes).
-        members["date_modified"] = _member("date_modified", entry.updated.isoformat())
+        # ``updated`` of an entry is in UTC without microseconds already (what rfc3339 makes),
+        # and its ISO form needs no JSON escaping.
+        members["date_modified"] = f'"date_modified": "{entry.updated.isoformat()}"'
     else:
         item: dict[str, object] = {"id": entry.url, "url": entry.url, "title": entry.title}
         if entry.content_html:
@@ -102,6 +103,8 @@ def _build_members(entry: Entry) -> dict[str, str]:
     return members
 
 
+#: Between an item's members.
+_MEMBER_SEPARATOR = ",\n" + _MEMBER_INDENT
 #: Indentation of the lines of ``"_cityfeeds": {"related": [{...}]}`` in an item, by depth.
 _EXT_INDENT = _MEMBER_INDENT + "  "
 _LIST_INDENT = _EXT_INDENT + "  "
@@ -113,12 +116,14 @@ def _related_member(related: Sequence[Related]) -> str:
     this member is the only one a story item encodes anew per report, and the generic walk
     costs several calls per value. A test holds it to ``json.dumps``."""
     reports = (",\n" + _LIST_INDENT).join(
-        "{\n"
-        f'{_REPORT_INDENT}"url": {_string(r.url)},\n'
-        f'{_REPORT_INDENT}"source": {_string(r.source)},\n'
-        f'{_REPORT_INDENT}"title": {_string(r.title)}\n'
-        f"{_LIST_INDENT}}}"
-        for r in related
+        [
+            "{\n"
+            f'{_REPORT_INDENT}"url": {_string(r.url)},\n'
+            f'{_REPORT_INDENT}"source": {_string(r.source)},\n'
+            f'{_REPORT_INDENT}"title": {_string(r.title)}\n'
+            f"{_LIST_INDENT}}}"
+            for r in related
+        ]
     )
     return (
         '"_cityfeeds": {\n'
@@ -133,8 +138,9 @@ def _members(entry: Entry) -> dict[str, str]:
 
 
 def _item(entry: Entry) -> Encoded:
-    lines = (",\n" + _MEMBER_INDENT).join(_members(entry).values())
-    return Encoded("{\n" + _MEMBER_INDENT + lines + "\n" + _ITEM_INDENT + "}")
+    lines = _MEMBER_SEPARATOR.join(_members(entry).values())
+    # One f-string: each ``+`` copied the whole item again.
+    return Encoded(f"{{\n{_MEMBER_INDENT}{lines}\n{_ITEM_INDENT}}}")
 
 
 def render_json(feed: PreparedFeed) -> bytes:

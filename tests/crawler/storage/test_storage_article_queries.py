@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy import insert, update
 from storage_samples import NOW, make
 
 from crawler.storage import FEED_TEXT_CHARS, Store
+from crawler.storage.schema import articles, stories, story_members
 
 
 def test_newest_by_topic_and_source(store: Store) -> None:
@@ -69,3 +71,28 @@ def test_feed_articles_are_the_newest_of_each_selection_loaded_once(store: Store
         assert next(a for a in found[0] if a.url == url) is next(
             a for a in found[2] if a.url == url
         )
+
+
+def test_the_story_walk_reads_on_past_a_story_filling_a_chunk_and_stops_at_the_last(
+    store: Store,
+) -> None:
+    """A feed of one entry per story walks rows until ``limit`` stories are seen: a story
+    longer than the rows read at once (20 here) does not end the walk, and articles without a
+    story are entries of their own."""
+    for n in range(1, 31):
+        store.upsert_article(make(n), now=NOW)
+    # Articles 7..30 (the newest 24) are one story first seen as 7; 1..6 have none.
+    with store.engine.begin() as conn:
+        conn.execute(insert(stories), [{"id": 1, "article_id": 7, "created": NOW, "updated": NOW}])
+        conn.execute(update(articles).where(articles.c.id >= 7).values(story_id=1))
+        members = [
+            {"article_id": n, "seq": n, "published": NOW, "joined_at": NOW, "signature": b""}
+            for n in range(7, 31)
+        ]
+        conn.execute(insert(story_members), [{**m, "fingerprint": {}} for m in members])
+        conn.execute(update(stories).values(size=24))
+    with store.snapshot():
+        [found] = store.feed_articles([(None, None)], limit=3, stories=[True])
+    assert [a.url for a in found] == [make(n).url for n in (7, 6, 5)]
+    assert [r.url for r in found[0].related] == [make(n).url for n in range(8, 31)]
+    assert found[0].story_updated == NOW

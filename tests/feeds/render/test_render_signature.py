@@ -8,7 +8,7 @@ from datetime import timedelta
 from feeds_samples import BASE_URL, edited, sample_articles
 
 from crawler.models import RelatedReport
-from feeds.render import input_signature, renderer_fingerprint
+from feeds.render import EntryCache, input_signature, renderer_fingerprint
 from tests.feeds.render.render_support import SPEC
 
 
@@ -49,3 +49,15 @@ def test_a_story_entry_signature_covers_the_article_and_the_story() -> None:
         ),
     ]
     assert len({base, *changed}) == len(changed) + 1
+
+
+def test_a_story_entry_signature_covers_the_source_titles_its_reports_show() -> None:
+    """The cache names a report's source by its configured title: a new title is a new entry."""
+    first, *rest = sample_articles()
+    report = RelatedReport("https://m24.ru/news/9", "m24", "Другие слова")
+    story = replace(first, related=[report], story_updated=first.published)
+    signatures = {
+        input_signature(SPEC, [story, *rest], base_url=BASE_URL, cache=EntryCache(titles))
+        for titles in ({}, {"m24": "Москва 24"}, {"m24": "M24"}, {"vm": "Вечерняя Москва"})
+    }
+    assert len(signatures) == 3  # a title for another source changes nothing
