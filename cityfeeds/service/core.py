@@ -67,6 +67,8 @@ class ServiceOptions:
     # flat); one that takes longer than ``rebuild_timeout`` s is killed.
     rebuild_child_builds: int = DEFAULT_MAX_BUILDS
     rebuild_timeout: float = DEFAULT_TIMEOUT
+    # On stop, how long the last rebuild may take before its child is killed.
+    rebuild_stop_wait: float = 20.0
 
 
 class Service:
@@ -236,8 +238,18 @@ class Service:
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         if self.rebuilder is not None:
-            # The last crawls' articles get published (not when the service failed to start).
-            self.rebuilder.close(flush=publish)
+            # The last crawls' articles get published (not when the service failed to start),
+            # but a stuck rebuild (a stopped child, a locked database) must not hold the stop
+            # past a supervisor's patience (systemd's 90 s): its child is killed.
+            done = self.rebuilder.close(flush=publish, timeout=self.options.rebuild_stop_wait)
+            if not done and self._rebuild_process is not None:
+                logger.warning(
+                    "feed rebuild still running after %gs of stopping: killing it (the next "
+                    "start publishes what is stored)",
+                    self.options.rebuild_stop_wait,
+                )
+                self._rebuild_process.kill()
+                self.rebuilder.close(flush=False, timeout=10)
         if self._rebuild_process is not None:
             self._rebuild_process.close()
         if self.websub is not None:
@@ -389,10 +401,13 @@ class Service:
         if self.websub is not None and error is None:
             # Queued only: the hubs are told from their own threads (never delays the cycle).
             self.websub.notify(changed_feed_urls(self.config, report))
-        failures = getattr(report, "failures", None) if error is None else {"*": str(error)}
-        if error is None:
-            self.cycles += 1
-            self.last_cycle = self.clock()
+        if error is not None:
+            # One line: a dead or stuck rebuild child, a store that cannot be read.
+            logger.error("feed rebuild failed, last good files kept: %s", error)
+            return
+        failures = getattr(report, "failures", None)
+        self.cycles += 1
+        self.last_cycle = self.clock()
         if failures:
             logger.error(
                 "feed rebuild: %d feed(s) failed, last good files kept: %s",

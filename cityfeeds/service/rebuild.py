@@ -59,8 +59,12 @@ class FeedRebuilder:
         with self._cond:
             return self._due is not None
 
-    def close(self, *, flush: bool = True, timeout: float = 120.0) -> None:
-        """Stop the thread; with ``flush``, run a pending rebuild first (without waiting)."""
+    def close(self, *, flush: bool = True, timeout: float = 120.0) -> bool:
+        """Stop the thread; with ``flush``, run a pending rebuild first (without waiting).
+
+        Waits up to ``timeout`` s for the thread; returns whether it ended (False: a rebuild
+        is still running).
+        """
         with self._cond:
             self._closing = True
             if not flush:
@@ -68,6 +72,8 @@ class FeedRebuilder:
             self._cond.notify_all()
         if self._thread is not None:
             self._thread.join(timeout)
+            return not self._thread.is_alive()
+        return True
 
     def _take(self) -> bool:
         """Wait for a due rebuild (True), or for closing with none pending (False)."""
@@ -88,7 +94,14 @@ class FeedRebuilder:
             try:
                 result = self.rebuild()
             except Exception as exc:  # a failed build keeps the last good files; try again later
-                logger.exception("feed rebuild failed")
+                # The caller's on_done says it in one line; a traceback only for what is not
+                # an expected failure (a bug), and at debug level for those.
+                expected = getattr(exc, "expected", False)
+                logger.log(
+                    logging.DEBUG if expected else logging.ERROR,
+                    "feed rebuild failed",
+                    exc_info=exc,
+                )
                 error = exc
             if self.on_done is not None:
                 try:

@@ -8,7 +8,8 @@ happen in a child, which is replaced after ``max_builds`` rebuilds, so whatever 
 keeps is given back with it. The child is started with ``spawn`` (a fresh interpreter, never
 a fork of the threaded service) and imports only the feed builder.
 
-A rebuild that outlives ``timeout`` (a hung disk, a database that stays locked) is killed:
+A rebuild still running after a minute is logged; one that outlives ``timeout`` (5 minutes:
+a hung disk, a database that stays locked, a stopped child) is killed:
 every feed keeps its last good files (each write is atomic, and stray temporary files are
 swept by the next build), the failure is reported like any other build error, and the next
 rebuild starts a fresh child. The child exits when the service does, even after a kill -9
@@ -36,12 +37,18 @@ logger = logging.getLogger(__name__)
 
 #: Rebuilds one child does before it is replaced (its heap goes back to the system).
 DEFAULT_MAX_BUILDS = 20
-#: Seconds a rebuild may take before its child is killed.
-DEFAULT_TIMEOUT = 900.0
+#: Seconds a rebuild may take before its child is killed: a rebuild takes seconds, and a stuck
+#: one must be killed well before /healthz calls the service stale (15 minutes at least).
+DEFAULT_TIMEOUT = 300.0
+#: A rebuild still running after this many seconds is logged (once) as slow.
+SLOW_REBUILD = 60.0
 
 
 class RebuildFailed(RuntimeError):
     """The child could not finish a rebuild: it failed, died or timed out."""
+
+    #: Said in one line by the service (FeedRebuilder logs no traceback for it).
+    expected = True
 
 
 class RebuildProcess:
@@ -81,7 +88,7 @@ class RebuildProcess:
             conn = self._ensure_child()
             try:
                 conn.send("build")
-                if not conn.poll(self.timeout):
+                if not self._answered(conn):
                     self._kill("timed out")
                     raise RebuildFailed(
                         f"feed rebuild took longer than {self.timeout:g} s; its process was "
@@ -99,10 +106,41 @@ class RebuildProcess:
             report: BuildReport = value
             return report
 
+    def _answered(self, conn: Connection) -> bool:
+        """Whether the child answered within the time limit; a slow rebuild is logged once."""
+        slow = min(SLOW_REBUILD, self.timeout)
+        if conn.poll(slow):
+            return True
+        if self.timeout <= slow:
+            return False
+        logger.warning(
+            "feed rebuild still running after %g s (pid %s); it is killed at %g s",
+            slow,
+            self.pid,
+            self.timeout,
+        )
+        return conn.poll(self.timeout - slow)
+
+    def kill(self) -> None:
+        """Kill the child now, even mid-rebuild (that rebuild then fails); no lock needed."""
+        proc = self._proc
+        if proc is not None and proc.is_alive():
+            logger.warning("feed rebuild process (pid %s) killed", proc.pid)
+            proc.kill()
+
     def close(self, timeout: float = 10.0) -> None:
-        """Ask the child to exit; kill it if it has not within ``timeout`` s."""
-        with self._lock:
+        """Ask the child to exit; kill it if it has not within ``timeout`` s.
+
+        A rebuild still running (stuck: a stopped child, a locked database) is not waited for
+        beyond ``timeout`` either: its child is killed, so a stopping service never hangs.
+        """
+        if not self._lock.acquire(timeout=timeout):
+            self.kill()
+            self._lock.acquire()
+        try:
             self._retire(timeout)
+        finally:
+            self._lock.release()
 
     # -- the child's lifecycle -------------------------------------------------------------
 
@@ -176,8 +214,9 @@ def _child_main(conn: Connection, config: Config, parent: int, log_level: int) -
     # Ctrl-C reaches the whole process group: the service decides when its child stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # A kill -9 of the service gives it no chance to stop this child: it goes with its parent.
-    die_with_parent(signal.SIGTERM, parent=parent)
+    # A kill -9 of the service gives it no chance to stop this child: it goes with its parent,
+    # by SIGKILL, which also ends a child that is stopped (SIGSTOP) at the time.
+    die_with_parent(signal.SIGKILL, parent=parent)
     store = Store.open(config.database_url)
     try:
         while True:

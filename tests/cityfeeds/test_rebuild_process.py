@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import sqlite3
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from cityfeeds.service import Service, ServiceOptions
+from cityfeeds.service import Service, ServiceOptions, rebuild_process
 from cityfeeds.service.rebuild_process import RebuildFailed, RebuildProcess
 from crawler.config import Config
 from crawler.storage import Store
@@ -56,7 +57,10 @@ def test_builds_in_a_child_and_replaces_it_after_max_builds(config: Config) -> N
     assert rebuild.pid is None
 
 
-def test_a_hung_rebuild_is_killed_and_the_next_one_starts_afresh(config: Config) -> None:
+def test_a_hung_rebuild_is_logged_killed_and_the_next_one_starts_afresh(
+    config: Config, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(rebuild_process, "SLOW_REBUILD", 0.5)
     rebuild = RebuildProcess(config, timeout=2.0)
     try:
         rebuild()  # warm: the child is up
@@ -66,12 +70,14 @@ def test_a_hung_rebuild_is_killed_and_the_next_one_starts_afresh(config: Config)
         db = sqlite3.connect(config.database_url.removeprefix("sqlite:///"), timeout=1)
         db.execute("BEGIN IMMEDIATE")
         try:
-            with pytest.raises(RebuildFailed, match="longer than 2 s"):
-                rebuild()
+            with caplog.at_level(logging.WARNING, "cityfeeds.service.rebuild_process"):
+                with pytest.raises(RebuildFailed, match="longer than 2 s"):
+                    rebuild()
         finally:
             db.rollback()
             db.close()
         assert not _alive(child)
+        assert "feed rebuild still running after 0.5 s" in caplog.text
         report = rebuild()
         assert not report.failures and rebuild.pid not in (None, child)
     finally:
@@ -124,6 +130,8 @@ def test_the_child_exits_when_the_service_is_killed(config: Config, tmp_path: Pa
         assert owner.stdout is not None
         child = int(owner.stdout.readline())
         assert _alive(child)
+        # Stopped at the time (a SIGTERM would wait for a SIGCONT): it must go all the same.
+        os.kill(child, signal.SIGSTOP)
         owner.kill()
         owner.wait(10)
         wait_for(lambda: not _alive(child), 15, "the orphaned rebuild child to exit")
@@ -146,3 +154,50 @@ def test_the_service_rebuilds_in_its_child_and_stops_it(config: Config) -> None:
         svc.stop(grace=5)
     wait_for(lambda: not _alive(child), 10, "the rebuild child to exit with the service")
     assert (config.output_dir / "all.rss").is_file()
+
+
+def test_closing_does_not_wait_for_a_stuck_rebuild(config: Config) -> None:
+    # A stopped child never answers: close() kills it rather than wait for the time limit,
+    # and the stuck call fails at once.
+    rebuild = RebuildProcess(config, timeout=600)
+    rebuild()
+    child = rebuild.pid
+    assert child is not None
+    os.kill(child, signal.SIGSTOP)
+    outcome: list[BaseException] = []
+
+    def stuck() -> None:
+        try:
+            rebuild()
+        except RebuildFailed as exc:
+            outcome.append(exc)
+
+    caller = threading.Thread(target=stuck)
+    caller.start()
+    wait_for(lambda: rebuild._lock.locked(), 10, "the stuck rebuild")
+    rebuild.close(timeout=1)
+    caller.join(30)
+    assert not caller.is_alive() and outcome and "died" in str(outcome[0])
+    assert not _alive(child)
+
+
+def test_a_stopping_service_kills_a_stuck_rebuild(config: Config) -> None:
+    options = ServiceOptions(debounce=0.1, rebuild_stop_wait=1)
+    svc = Service(config, options, crawl=FakeCrawl())
+    svc.start()
+    stopper = threading.Thread(target=svc.stop, kwargs={"grace": 1})
+    try:
+        wait_for(lambda: svc.cycles >= 1, 60, "the first rebuild")
+        assert svc._rebuild_process is not None
+        child = svc._rebuild_process.pid
+        assert child is not None
+        os.kill(child, signal.SIGSTOP)
+        svc.rebuilder.request()  # type: ignore[union-attr]
+        wait_for(lambda: svc._rebuild_process._lock.locked(), 10, "the stuck rebuild")  # type: ignore[union-attr]
+        stopper.start()
+        stopper.join(60)
+        assert not stopper.is_alive()  # stopped, not waiting out the 300 s limit
+    finally:
+        if stopper.ident is None:  # failed before the stop began
+            svc.stop(grace=1)
+    assert not _alive(child)
