@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator
 
-from crawler.config.validators import _check_text, _check_timezone, _Strict, check_schedule
+from crawler.config.validators import (
+    DATABASE_URL_RE,
+    _check_text,
+    _check_timezone,
+    _Strict,
+    check_schedule,
+    database_url_problem,
+)
 from crawler.normalize.urls import is_http_url
 from crawler.stories.settings import StorySettings
 
@@ -20,10 +27,18 @@ class GeneralSpec(_Strict):
     timezone: str = "Europe/Moscow"
     title: str = "cityfeeds"
 
-    @field_validator("title", "database_url")
+    @field_validator("title")
     @classmethod
     def _text(cls, v: str) -> str:
         return _check_text(v)
+
+    @field_validator("database_url")
+    @classmethod
+    def _database(cls, v: str) -> str:
+        v = _check_text(v)
+        if not DATABASE_URL_RE.match(v):
+            raise ValueError(database_url_problem(v))
+        return v
 
     @field_validator("base_url")
     @classmethod

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict
@@ -101,6 +102,18 @@ def _check_regex(value: str) -> str:
     return value
 
 
+#: The stores cityfeeds runs on: SQLite (the default) and PostgreSQL, any SQLAlchemy driver.
+DATABASE_URL_RE = re.compile(r"^(?:sqlite|postgresql)(?:\+\w+)?://", re.I)
+
+
+def database_url_problem(value: str) -> str:
+    """Why ``value`` is no database URL cityfeeds can use (for a one-line config error)."""
+    return (
+        f"database_url {value!r}: not a SQLite or PostgreSQL URL "
+        "(sqlite:///data/cityfeeds.db, postgresql+psycopg://user@host/db)"
+    )
+
+
 def check_schedule(value: str) -> str:
     """Validate a schedule string: a 5-field cron line or ``every <N><s|m|h|d>``."""
     value = value.strip()
@@ -131,9 +144,12 @@ def check_schedule(value: str) -> str:
     from apscheduler.triggers.cron import CronTrigger
 
     try:
-        CronTrigger.from_crontab(value, timezone="UTC")
+        trigger = CronTrigger.from_crontab(value, timezone="UTC")
     except ValueError as exc:
         raise ValueError(f"schedule {value!r}: {exc}") from None
+    if trigger.get_next_fire_time(None, datetime.now(UTC)) is None:
+        # 31 February, 31 April: valid fields, a date that never comes; the source never runs.
+        raise ValueError(f"schedule {value!r}: never fires (no such date)")
     return value
 
 

@@ -1,4 +1,4 @@
-"""Fault catalogue H1–H6 (configuration): every bad entry fails at load, naming the offender.
+"""Fault catalogue H1–H7 (configuration): every bad entry fails at load, naming the offender.
 
 tests/test_config.py holds the full table; these are the catalogue's own inputs through the real
 loader (``parse_config``), plus what the crawl does with the accepted values.
@@ -23,7 +23,12 @@ SOURCE = '[[sources]]\nname = "mos_news"\ntitle = "M"\nurl = "https://www.mos.ru
 
 @pytest.mark.parametrize(
     ("schedule", "message"),
-    [("61 * * * *", "61"), ("0 0 * *", "5 cron fields"), ("0 0 * * 0", "weekday names")],
+    [
+        ("61 * * * *", "61"),
+        ("0 0 * *", "5 cron fields"),
+        ("0 0 * * 0", "weekday names"),
+        ("0 0 31 2 *", "never fires"),
+    ],
 )
 def test_h1_bad_cron(schedule: str, message: str) -> None:
     with pytest.raises(ConfigError, match=rf"mos_news.*{message}|{message}.*") as info:
@@ -166,3 +171,9 @@ def test_h6_url_pattern_re2_cannot_run_is_refused_in_one_line() -> None:
         parse_config(SOURCE + "article_pattern = '/news/(?!tags)\\d+'\n")
     message = str(info.value)
     assert "\n" not in message and "article_pattern" in message and "lookaround" in message
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1/", "mysql://u@h/db", "data/cityfeeds.db"])
+def test_h7_a_database_url_that_is_no_store_is_refused_at_load(url: str) -> None:
+    with pytest.raises(ConfigError, match="not a SQLite or PostgreSQL URL"):
+        parse_config(f'[cityfeeds]\ndatabase_url = "{url}"\n' + SOURCE)
