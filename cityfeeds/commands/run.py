@@ -26,7 +26,8 @@ cycle within 3 periods) and /status (HTML), unless [schedule] serve = false or -
 
 Only one service may run per database: a second one exits with status 3 and says why.
 On SIGTERM, running crawls get --grace seconds to finish, then are stopped; exit status 0.
-Exit status 2: configuration error (or no enabled source).
+Exit status 2: configuration error (or no enabled source); 1: it could not start (the port
+is taken: --port or --no-serve; the database cannot be opened).
 See docs/deploy.md for systemd, Docker and cron setups.
 
 With --distributed, each scheduled run queues the source's discovery requests in Redis for

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -16,7 +17,7 @@ from starlette.routing import BaseRoute, Route
 
 from cityfeeds.status.health import StatusReport
 from cityfeeds.status.views import health_json, render_html
-from feeds.server import create_app
+from feeds.server import bind_socket, create_app
 
 logger = logging.getLogger(__name__)
 
@@ -64,16 +65,25 @@ class WebServer:
         self.requested_port = port
         self.app = create_app(output_dir, extra_routes=extra_routes)
         self.server: Any = None
+        self.sock: socket.socket | None = None
         self.thread: threading.Thread | None = None
 
     def start(self, timeout: float = 15.0) -> WebServer:
         """Start serving; ServeError if the socket cannot be bound."""
         import uvicorn
 
+        # Bound here, before uvicorn: a taken port is one clear error, not uvicorn's ERROR
+        # log line and exit in its thread.
+        try:
+            self.sock = bind_socket(self.host, self.requested_port)
+        except OSError as exc:
+            raise ServeError(
+                f"could not serve on {self.host}:{self.requested_port} ({exc.strerror or exc}); "
+                "use --port, or --no-serve"
+            ) from None
+        self.sock.listen(2048)
         config = uvicorn.Config(
             self.app,
-            host=self.host,
-            port=self.requested_port,
             server_header=False,
             proxy_headers=True,
             lifespan="off",
@@ -97,7 +107,7 @@ class WebServer:
 
     def _serve(self) -> None:
         try:
-            self.server.run()
+            self.server.run(sockets=[self.sock])
         except SystemExit:  # uvicorn's answer to a port it cannot bind: start() says so
             logger.debug("the web server exited", exc_info=True)
 
@@ -117,3 +127,5 @@ class WebServer:
             self.server.should_exit = True
         if self.thread is not None:
             self.thread.join(timeout)
+        if self.sock is not None:
+            self.sock.close()

@@ -220,6 +220,25 @@ def test_extract_and_record_a_url_from_a_loopback_site(
         assert "the crawl would drop this page" in capsys.readouterr().err
 
 
+def test_run_on_a_busy_port_is_one_line_and_exit_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    # The service binds its port itself: no uvicorn ERROR line before its own message.
+    import socket
+
+    from tests.conftest import write_site_config
+
+    cfg = write_site_config(tmp_path, "http://127.0.0.1:1/")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = str(busy.getsockname()[1])
+        assert main(["--config", str(cfg), "run", "--port", port]) == 1
+    err = capsys.readouterr().err
+    assert f"could not serve on 127.0.0.1:{port} (Address already in use)" in err
+    assert "uvicorn" not in err + caplog.text
+
+
 @pytest.mark.parametrize("command", ["serve", "run", "demo"])
 def test_port_out_of_range_is_one_line_and_exit_2(
     command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
