@@ -129,6 +129,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     level = (logging.WARNING, logging.INFO, logging.DEBUG)[min(args.verbose, 2)]
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.verbose < 2:
+        # htmldate logs an ERROR for markup it cannot read (a miss for us, not a fault); -vv
+        # shows it. (Page extraction quietens it too, in every process that extracts.)
+        logging.getLogger("htmldate").setLevel(logging.CRITICAL)
     module = getattr(args, "_module", None)
     if module is None:
         parser.print_help()

@@ -137,7 +137,8 @@ def crawl_subprocess(
             proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             killed = True
-            logger.error("crawl of %s exceeded %ss: stopping it", ", ".join(sources), timeout)
+            # A documented outcome (the run is recorded as killed, and said so), not a fault.
+            logger.warning("crawl of %s exceeded %ss: stopping it", ", ".join(sources), timeout)
             _stop_child(proc)
         except KeyboardInterrupt:
             interrupted = True

@@ -36,7 +36,11 @@ def fetch_page(url: str, user_agent: str, timeout: float, max_bytes: int) -> Pag
                 )
             return Page(body, response.headers.get_content_charset(), response.geturl())
     except urllib.error.HTTPError as exc:
-        raise FetchError(f"{url}: HTTP {exc.code} {exc.reason}") from None
+        if 300 <= exc.code < 400:
+            # urllib's reason is three lines of prose about an infinite loop.
+            raise FetchError(f"{url}: redirect loop (HTTP {exc.code})") from None
+        reason = " ".join(str(exc.reason).split())
+        raise FetchError(f"{url}: HTTP {exc.code} {reason}") from None
     except urllib.error.URLError as exc:
         raise FetchError(f"{url}: {exc.reason}") from None
     except TimeoutError:

@@ -129,11 +129,19 @@ def run(args: argparse.Namespace, config: Config | None) -> int:
     if problem := served_by_config(output, text, origin):
         print(f"cityfeeds demo: {problem}", file=sys.stderr)
         return 2
-    output.mkdir(parents=True, exist_ok=True)
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+        lock = (output / ".demo.lock").open("a+")
+    except OSError as exc:
+        print(
+            f"cityfeeds demo: cannot write the demo's feeds to {output}: "
+            f"{exc.strerror or exc} (choose another --output)",
+            file=sys.stderr,
+        )
+        return 1
     # One demo per output folder: a second one (another port) would rewrite the feeds a running
     # `demo --serve` publishes with links to its own port, and a reader would see every item
     # twice. The kernel drops the lock when this process ends, however it ends.
-    lock = (output / ".demo.lock").open("a+")
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

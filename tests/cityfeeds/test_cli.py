@@ -432,3 +432,30 @@ def test_extract_refuses_a_bad_now_and_a_broken_gzip_in_one_line(
     assert main([*config, "extract", str(broken), "--url", "https://vm.ru/news/1"]) == 2
     err = capsys.readouterr().err
     assert "is not a readable gzip file" in err and "Traceback" not in err
+
+
+def test_extract_of_a_redirect_loop_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Loop(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(302)
+            self.send_header("Location", "/loop")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Loop)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/loop"
+        assert main(["extract", url]) == 1
+    finally:
+        server.shutdown()
+        server.server_close()
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "redirect loop (HTTP 302)" in err

@@ -226,6 +226,16 @@ def test_a_second_demo_on_the_same_output_is_refused_and_leaves_its_feeds_alone(
     assert (served.output / "all.rss").read_bytes() == before
 
 
+def test_a_demo_output_that_cannot_be_written_is_one_line_and_exit_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    assert main(["demo", "--port", "0", "--output", str(blocker / "demo")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "cannot write the demo's feeds" in err and "--output" in err
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
