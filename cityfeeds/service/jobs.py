@@ -57,6 +57,11 @@ def build_scheduler(
     ``period_of(name)`` gives a source's seconds between runs; ``run_source(name)`` is the job;
     ``on_event`` hears skipped, missed and failed jobs, ``on_executed`` finished ones.
     """
+    # The listeners below say each skipped or missed run in the service's words, with the
+    # source's name; APScheduler's own WARNING for the same event would say it twice. Its
+    # errors (a job that raised) still show.
+    logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
+    logging.getLogger("apscheduler.executors").setLevel(logging.ERROR)
     scheduler = BackgroundScheduler(
         timezone=tz,
         executors={"default": ThreadPoolExecutor(max_workers=workers)},
