@@ -189,3 +189,14 @@ def test_pip_install_commands_install_the_clone_with_existing_extras() -> None:
             path, _, extra = target.partition("[")
             assert path == "." or path.startswith(("/", "./")), (name, line)
             assert set(filter(None, extra.rstrip("]").split(","))) <= extras, (name, line)
+
+
+def test_ci_runs_the_readmes_test_command_verbatim() -> None:
+    # CI must test what a user runs: the README's second command, character for character.
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    command = next(
+        line
+        for line in readme.splitlines()
+        if line.startswith("python3 -m venv .venv") and line.endswith("-m pytest")
+    )
+    assert command in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
