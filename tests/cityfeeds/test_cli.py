@@ -276,8 +276,6 @@ def test_serve_on_a_busy_port_is_one_line_and_exit_1(
     ("url", "says"),
     [
         ("postgresql+psycopg://postgres:secret@127.0.0.1:1/x", "postgres:***@127.0.0.1:1/x"),
-        ("garbage", "Could not parse SQLAlchemy URL"),
-        ("mysql://x/y", "its driver (Python module 'MySQLdb') is not installed"),
         ("sqlite:////proc/cityfeeds-nope/x.db", "No such file or directory"),
         ("sqlite:///{tmp}/not-a-database.db", "file is not a database"),
         ("sqlite:///{tmp}", "is a folder, not a database file"),
@@ -363,6 +361,17 @@ def test_numbers_that_must_be_positive_are_refused_in_one_line(
     assert "unknown topic 'nope'" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("url", ["garbage", "mysql://x/y", "http://127.0.0.1/"])
+def test_a_database_url_that_is_no_store_is_a_config_error(
+    url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Refused at load (exit 2), before any command starts work it could not record.
+    monkeypatch.setenv("CITYFEEDS_DATABASE_URL", url)
+    assert main(["--config", str(ROOT / "cityfeeds.toml"), "topics"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "not a SQLite or PostgreSQL URL" in err and "\n" not in err
+
+
 def test_a_path_that_cannot_be_made_is_one_line_and_exit_1(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -371,7 +380,7 @@ def test_a_path_that_cannot_be_made_is_one_line_and_exit_1(
     argv = ["--config", str(ROOT / "cityfeeds.toml"), "demo", "--port", "0"]
     assert main([*argv, "--output", str(blocked / "out")]) == 1
     err = capsys.readouterr().err.strip()
-    assert err.startswith("cityfeeds: ") and "\n" not in err and "Traceback" not in err
+    assert err.startswith("cityfeeds") and "\n" not in err and "Traceback" not in err
 
 
 def test_serve_says_where_it_listens_even_on_port_0(tmp_path: Path) -> None:

@@ -570,7 +570,18 @@ def test_sighup_stops_the_service_gracefully_unless_ignored(tmp_path: Path, nohu
     cmd = _service_cmd(cfg_path)
     if nohup:
         cmd = ["nohup", *cmd]
-    proc = _spawn(cmd, log)
+        proc = _spawn(cmd, log)
+    else:
+        # SIGHUP's default action, whatever this test runs under (CI may itself run under
+        # nohup, and the disposition is inherited).
+        out = log.open("wb")
+        proc = subprocess.Popen(
+            cmd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_DFL),
+        )
     try:
         wait_for(lambda: ServiceLock.for_config(cfg).holder() == proc.pid, 60, "the service")
         wait_for(lambda: "scheduler started" in log.read_text(), 60, "the scheduler")
