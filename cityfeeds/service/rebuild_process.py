@@ -6,14 +6,14 @@ thread's heap: ``malloc_trim`` gives back the free pages, not the fragmented one
 measured the service's RSS creeping up a few MiB an hour at a slowing rate. Here the bursts
 happen in a child, which is replaced after ``max_builds`` rebuilds, so whatever its heap
 keeps is given back with it. The child is started with ``spawn`` (a fresh interpreter, never
-a fork of the threaded service) and imports only the feed builder.
+a fork of the threaded service), and the soak measured the service's RSS flat.
 
 A rebuild still running after a minute is logged; one that outlives ``timeout`` (5 minutes:
 a hung disk, a database that stays locked, a stopped child) is killed:
 every feed keeps its last good files (each write is atomic, and stray temporary files are
 swept by the next build), the failure is reported like any other build error, and the next
 rebuild starts a fresh child. The child exits when the service does, even after a kill -9
-of the service (it watches its parent).
+of the service (its parent-death signal is SIGKILL, which also ends a stopped child).
 """
 
 from __future__ import annotations
