@@ -386,3 +386,17 @@ def test_html_of_unknown_origin_keeps_an_unknown_policy_and_rebuilt_html_is_esca
 def _build(data: ArticleData) -> Article:
     profile = SourceProfile(name="vm", allowed_domains=("example.ru",))
     return build_article(data, profile, PageFacts(URL, NOW))
+
+
+def test_a_long_inline_script_is_not_taken_for_a_tag_with_many_attributes() -> None:
+    # "i<n.length" opens no tag: 80 KB of minified code after it (no < or >) is script text,
+    # which the hostile-markup check (a tag with over 2,000 attributes) must not count.
+    from crawler.extraction.core import parse_document
+
+    script = b"for(i=0;i<n.length;i++){" + b"var a = b + c ; " * 5000 + b"}"
+    page = b"<html><head><script>" + script + b"</script></head><body><p>Text</p></body></html>"
+    doc, _, _ = parse_document(page, "utf-8")
+    assert doc is not None
+    hostile = b"<html><body><p " + b" ".join(b"a%d=x" % i for i in range(2500)) + b">t</p></html>"
+    with pytest.raises(ValueError, match="2500 attributes"):
+        parse_document(hostile, "utf-8")

@@ -83,11 +83,22 @@ _QUOTED_RE = re.compile(rb"\"[^\"]*\"|'[^']*'")
 def _overloaded_tag(data: bytes) -> int:
     """The attribute count of the first tag with more than MAX_TAG_ATTRIBUTES, else 0."""
     for m in _LONG_TAG_RE.finditer(data):
+        if _in_raw_text(data, m.start()):
+            continue  # "i<n.length;..." in an inline script or style: no tag at all
         # Values removed first: a long JSON attribute value has spaces, not attributes.
         count = len(_QUOTED_RE.sub(b"", m.group()).split()) - 1
         if count > MAX_TAG_ATTRIBUTES:
             return count
     return 0
+
+
+def _in_raw_text(data: bytes, pos: int) -> bool:
+    """Whether ``pos`` is inside a ``<script>`` or ``<style>`` element (opened, not closed)."""
+    for name in (b"script", b"style", b"SCRIPT", b"STYLE"):
+        opened = data.rfind(b"<" + name, 0, pos)
+        if opened >= 0 and opened > data.rfind(b"</" + name, 0, pos):
+            return True
+    return False
 
 
 _XML_FORBIDDEN_CONTROLS = bytes(b for b in range(0x20) if b not in b"\t\n\r\x0c")
