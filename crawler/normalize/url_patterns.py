@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol, cast
 
-import re2
+from crawler.normalize.linear_regex import compile_re2
 
 __all__ = ["UrlPattern", "compile_url_pattern"]
 
@@ -27,15 +27,6 @@ _WORD = r"\pL\pN_"
 class _Regex(Protocol):
     def search(self, text: str) -> object | None:
         """RE2's search, as in ``re.Pattern.search``."""
-
-
-def _options() -> re2.Options:
-    options = re2.Options()
-    options.log_errors = False  # the error is raised with the source's entry named
-    return options
-
-
-_OPTIONS = _options()
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,13 +47,10 @@ def compile_url_pattern(pattern: str) -> UrlPattern:
         raise ValueError(f"regex longer than {MAX_PATTERN_LENGTH} characters")
     translated = _translate(pattern)
     try:
-        regex = re2.compile(translated, _OPTIONS)
-    except re2.error as exc:
-        message = exc.args[0] if exc.args else exc
-        if isinstance(message, bytes):
-            message = message.decode("utf-8", "replace")
+        regex = compile_re2(translated)
+    except ValueError as exc:
         raise ValueError(
-            f"invalid regex {pattern!r}: {message} (URL patterns use RE2, which matches in "
+            f"invalid regex {pattern!r}: {exc} (URL patterns use RE2, which matches in "
             "linear time: no backreferences or lookaround)"
         ) from None
     return UrlPattern(pattern, cast(_Regex, regex))

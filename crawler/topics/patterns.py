@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol, cast
 
-import re2
+from crawler.normalize.linear_regex import compile_re2
 
 __all__ = ["REGEX_INPUT_LIMIT", "REGEX_MAX_LENGTH", "TopicPattern", "compile_pattern"]
 
@@ -27,16 +27,6 @@ class _Match(Protocol):
 class _Regex(Protocol):
     def search(self, text: str, pos: int | None = None, endpos: int | None = None) -> _Match | None:
         """RE2's search, as in ``re.Pattern.search``."""
-
-
-def _options() -> re2.Options:
-    options = re2.Options()
-    # The error is raised (and reported with the topic's name); RE2 need not also log it.
-    options.log_errors = False
-    return options
-
-
-_OPTIONS = _options()
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,11 +60,10 @@ def compile_pattern(pattern: str) -> TopicPattern:
     if len(pattern) > REGEX_MAX_LENGTH:
         raise ValueError(f"regex longer than {REGEX_MAX_LENGTH} characters")
     try:
-        regex = re2.compile(pattern, _OPTIONS)
-    except re2.error as exc:
+        regex = compile_re2(pattern)
+    except ValueError as exc:
         raise ValueError(
-            f"invalid regex {pattern!r}: {_reason(exc)} (RE2 syntax: no backreferences or "
-            "lookaround)"
+            f"invalid regex {pattern!r}: {exc} (RE2 syntax: no backreferences or lookaround)"
         ) from None
     escape = _ascii_only_escape(pattern)
     if escape is not None:
@@ -83,12 +72,6 @@ def compile_pattern(pattern: str) -> TopicPattern:
             "around Cyrillic; write \\pL (a letter) or [\\pL\\pN_] (a word character)"
         )
     return TopicPattern(pattern, cast(_Regex, regex))
-
-
-def _reason(exc: Exception) -> str:
-    """RE2's message, which the binding hands over as bytes."""
-    message = exc.args[0] if exc.args else exc
-    return message.decode("utf-8", "replace") if isinstance(message, bytes) else str(message)
 
 
 def _ascii_only_escape(pattern: str) -> str | None:
