@@ -20,7 +20,7 @@ from crawler.config.sections import (
     WebSubSpec,
 )
 from crawler.config.sources import SourceSpec
-from crawler.config.validators import DATABASE_URL_RE, database_url_problem
+from crawler.config.validators import check_database_url
 from crawler.topics.spec import TopicSpec
 
 DEFAULT_CONFIG = "cityfeeds.toml"
@@ -85,8 +85,11 @@ class Config:
             self.topics.append(topic)
 
         env_db = os.environ.get(ENV_DATABASE_URL)
-        if env_db and not DATABASE_URL_RE.match(env_db):
-            raise ConfigError(f"{ENV_DATABASE_URL}: {database_url_problem(env_db)}")
+        if env_db:
+            try:
+                check_database_url(env_db)
+            except ValueError as exc:
+                raise ConfigError(f"{ENV_DATABASE_URL}: {exc}") from None
         self.database_url = env_db or _resolve_sqlite(self.general.database_url, root)
         self.output_dir = (root / self.general.output_dir).resolve()
         if problem := _unpublishable(self.output_dir, root, self.database_url):

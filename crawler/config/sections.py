@@ -5,12 +5,11 @@ from __future__ import annotations
 from pydantic import Field, field_validator
 
 from crawler.config.validators import (
-    DATABASE_URL_RE,
     _check_text,
     _check_timezone,
     _Strict,
+    check_database_url,
     check_schedule,
-    database_url_problem,
 )
 from crawler.normalize.urls import is_http_url
 from crawler.stories.settings import StorySettings
@@ -35,10 +34,7 @@ class GeneralSpec(_Strict):
     @field_validator("database_url")
     @classmethod
     def _database(cls, v: str) -> str:
-        v = _check_text(v)
-        if not DATABASE_URL_RE.match(v):
-            raise ValueError(database_url_problem(v))
-        return v
+        return check_database_url(_check_text(v))
 
     @field_validator("base_url")
     @classmethod

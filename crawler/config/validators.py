@@ -103,15 +103,17 @@ def _check_regex(value: str) -> str:
 
 
 #: The stores cityfeeds runs on: SQLite (the default) and PostgreSQL, any SQLAlchemy driver.
-DATABASE_URL_RE = re.compile(r"^(?:sqlite|postgresql)(?:\+\w+)?://", re.I)
+_DATABASE_URL_RE = re.compile(r"^(?:sqlite|postgresql)(?:\+\w+)?://", re.I)
 
 
-def database_url_problem(value: str) -> str:
-    """Why ``value`` is no database URL cityfeeds can use (for a one-line config error)."""
-    return (
-        f"database_url {value!r}: not a SQLite or PostgreSQL URL "
-        "(sqlite:///data/cityfeeds.db, postgresql+psycopg://user@host/db)"
-    )
+def check_database_url(value: str) -> str:
+    """``value`` if it is a SQLite or PostgreSQL URL; ValueError (one line) otherwise."""
+    if not _DATABASE_URL_RE.match(value):
+        raise ValueError(
+            f"database_url {value!r}: not a SQLite or PostgreSQL URL "
+            "(sqlite:///data/cityfeeds.db, postgresql+psycopg://user@host/db)"
+        )
+    return value
 
 
 def check_schedule(value: str) -> str:
