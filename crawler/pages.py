@@ -18,7 +18,7 @@ from crawler.models import Article, ArticleData, Dropped, Hints, PageFacts
 from crawler.normalize.dates import clamp_future
 from crawler.normalize.encoding import looks_like_mojibake
 from crawler.normalize.html import SANITIZE_POLICY
-from crawler.normalize.text import clean_text, is_garbage_value
+from crawler.normalize.text import MAX_TITLE_CHARS, cap_title, clean_text, is_garbage_value
 from crawler.normalize.urls import canonicalize_url, host_of, is_http_url, registered_domain_matches
 from crawler.profile import SourceProfile
 from crawler.timing import stage
@@ -134,9 +134,6 @@ def check_page(
 
 #: Letters a body (or summary) needs to count as text: about four words.
 MIN_TEXT_LETTERS = 20
-#: Longest title kept (characters): headlines run to ~150; a longer "title" is a lead or a
-#: whole paragraph the page put in its heading, and would flood every reader's list.
-MAX_TITLE_CHARS = 300
 
 
 def _has_words(value: str | None) -> bool:
@@ -171,7 +168,7 @@ def build_article(
     if not title and hints.title:
         title, provenance["title"] = clean_text(hints.title), "feed"
     if len(title) > MAX_TITLE_CHARS:
-        title = cut_at_word(title, MAX_TITLE_CHARS)
+        title = cap_title(title)
         flags.append("title_truncated")
 
     published = data.published
@@ -246,15 +243,6 @@ def canonical_article_url(
         if path.strip("/") and registered_domain_matches(host_of(canonical), allowed_domains):
             return canonical
     return url
-
-
-def cut_at_word(text: str, limit: int) -> str:
-    """``text`` cut to at most ``limit`` characters at a word boundary, ending with "…"."""
-    if len(text) <= limit:
-        return text
-    head = text[: limit - 1]
-    cut = head.rsplit(" ", 1)[0] if " " in head[limit // 2 :] else head
-    return cut.rstrip(" ,;:.—-") + "…"
 
 
 def truncate_paragraphs(text: str, limit: int) -> str:

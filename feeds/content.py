@@ -17,7 +17,7 @@ import lxml.html
 
 from crawler.normalize.dates import to_utc as aware_to_utc
 from crawler.normalize.html import html_to_text, sanitize_html
-from crawler.normalize.text import clean_text, strip_control_chars
+from crawler.normalize.text import cap_title, clean_text, strip_control_chars
 from crawler.normalize.urls import is_http_url
 
 __all__ = [
@@ -39,8 +39,6 @@ _SPACE_RE = re.compile(r"\s+")
 DEFAULT_MAX_HTML_CHARS = 6000
 #: Bound of summaries and of the plain-text descriptions derived from the body.
 MAX_SUMMARY_CHARS = 600
-#: Longest entry title (characters), as crawler.pages caps titles when it stores them.
-MAX_TITLE_CHARS = 300
 
 _READ_MORE = {"ru": "Читать полностью", "uk": "Читати повністю", "en": "Read more"}
 
@@ -50,11 +48,8 @@ def clean_title(value: str | None, *, fallback: str) -> str:
 
     lxml escapes the result exactly once when it is written.
     """
-    title = clean_text(value)
-    if len(title) > MAX_TITLE_CHARS:
-        # Articles stored before titles were capped at crawl time get a like cut here.
-        title = plain_excerpt(title, MAX_TITLE_CHARS - 1)
-    return title or fallback
+    # Articles stored before titles were capped at crawl time get the same cut here.
+    return cap_title(clean_text(value)) or fallback
 
 
 def plain_excerpt(value: str, limit: int = MAX_SUMMARY_CHARS) -> str:

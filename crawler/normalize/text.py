@@ -6,7 +6,15 @@ import html
 import re
 import unicodedata
 
-__all__ = ["clean_text", "dedup_key", "is_garbage_value", "strip_control_chars"]
+__all__ = [
+    "MAX_TITLE_CHARS",
+    "cap_title",
+    "clean_text",
+    "dedup_key",
+    "is_garbage_value",
+    "looks_like_selector",
+    "strip_control_chars",
+]
 
 # XML 1.0 forbids C0 controls except \t \n \r, plus U+FFFE/U+FFFF; DEL and C1 controls are legal
 # in XML but invisible junk in text (usually mojibake), so they go too. U+00AD (soft hyphen) and
@@ -150,3 +158,21 @@ def _looks_like_expression(text: str) -> bool:
     if _RULE_PREFIX_RE.match(text) or _TEMPLATE_RE.search(text) or _XPATH_RE.search(text):
         return True
     return text.isascii() and _CSS_MARKERS_RE.search(text) is not None
+
+
+#: Longest title kept (characters): headlines run to ~150; a longer "title" is a lead or a
+#: whole paragraph the page put in its heading, and would flood every reader's list.
+MAX_TITLE_CHARS = 300
+
+
+def cap_title(title: str) -> str:
+    """``title`` cut at a word to at most :data:`MAX_TITLE_CHARS` characters, ending with "…".
+
+    When articles are stored (crawler.pages) and, for titles stored before the cap, when feeds
+    are built (feeds.content.clean_title): the same cut in both places.
+    """
+    if len(title) <= MAX_TITLE_CHARS:
+        return title
+    head = title[: MAX_TITLE_CHARS - 1]
+    cut = head.rsplit(" ", 1)[0] if " " in head[MAX_TITLE_CHARS // 2 :] else head
+    return cut.rstrip(" ,;:.—-") + "…"

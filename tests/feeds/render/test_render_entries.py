@@ -108,7 +108,8 @@ def test_a_story_entry_is_its_article_entry_with_only_the_story_fields_changed()
 
 
 def test_a_title_stored_before_titles_were_capped_is_cut_in_the_feed() -> None:
-    from feeds.content import MAX_TITLE_CHARS, clean_title
+    from crawler.normalize.text import MAX_TITLE_CHARS
+    from feeds.content import clean_title
 
     title = clean_title("Трамвай " + "слово " * 2000, fallback="x")
     assert len(title) <= MAX_TITLE_CHARS and title.endswith("слово…")
