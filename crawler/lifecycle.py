@@ -128,10 +128,16 @@ def _watch_parent(parent: int, sig: int, interval: float = 0.5) -> None:
 # -- process liveness ------------------------------------------------------------------------
 
 
+def _stat_fields(pid: int) -> list[str]:
+    """The fields of ``/proc/PID/stat`` after the command name (fields[0] is stat(5)'s field
+    3, the state); OSError or IndexError if the process is gone or /proc is missing."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
 def process_started(pid: int) -> datetime | None:
     """When process ``pid`` started (Linux ``/proc``); None if unknown or gone."""
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        fields = _stat_fields(pid)
         boot = next(
             float(line.split()[1])
             for line in Path("/proc/stat").read_text().splitlines()
@@ -169,7 +175,7 @@ def process_alive(pid: int, *, started_before: datetime | None = None) -> bool:
 def process_suspended(pid: int) -> bool:
     """Whether ``pid`` is stopped (SIGSTOP, Ctrl-Z, a debugger): alive, but runs nothing."""
     try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        state = _stat_fields(pid)[0]
     except (OSError, IndexError):
         return False
     return state in ("T", "t")
