@@ -121,11 +121,11 @@ class RebuildProcess:
         )
         return conn.poll(self.timeout - slow)
 
-    def kill(self) -> None:
+    def kill(self, why: str = "must stop") -> None:
         """Kill the child now, even mid-rebuild (that rebuild then fails); no lock needed."""
         proc = self._proc
         if proc is not None and proc.is_alive():
-            logger.warning("feed rebuild process (pid %s) killed", proc.pid)
+            logger.warning("feed rebuild process (pid %s) %s: killing it", proc.pid, why)
             proc.kill()
 
     def close(self, timeout: float = 10.0) -> None:
@@ -176,10 +176,10 @@ class RebuildProcess:
         self._reap()
 
     def _kill(self, why: str) -> None:
+        """:meth:`kill`, then wait for the child and forget it (holding the lock)."""
         proc = self._proc
-        if proc is not None and proc.is_alive():
-            logger.warning("feed rebuild process (pid %s) %s: killing it", proc.pid, why)
-            proc.kill()
+        self.kill(why)
+        if proc is not None:
             proc.join(5)
         self._reap()
 
