@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import fields
 from datetime import datetime
 from functools import lru_cache
 from operator import attrgetter
 from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import Select
 
@@ -143,16 +144,24 @@ def _story_keys(conn: Connection, topic: str | None, source: str | None, limit: 
 
 
 # Built once (an expanding parameter takes the ids): building a statement costs SQLAlchemy
-# about as much as SQLite takes to run it.
-_STORIES_QUERY = select(
-    stories.c.id, stories.c.article_id, stories.c.updated, stories.c.size
-).where(stories.c.id.in_(bindparam("ids", expanding=True)))
-# The members' ids only: the story index covers them, and most members are articles the same
-# read loads anyway (other feeds show them); the rest are read by _MEMBER_LINKS_QUERY.
-_MEMBERS_QUERY = (
-    select(articles.c.id, articles.c.story_id)
-    .join(story_members, story_members.c.article_id == articles.c.id)
-    .where(articles.c.story_id.in_(bindparam("ids", expanding=True)))
+# about as much as SQLite takes to run it. One query for a story's row and its other
+# members' ids (a second query cost a build about 2 M instructions): a story without other
+# members gives one row with no member; the members' ids only, as the story index covers
+# them, and most members are articles the same read loads anyway (other feeds show them);
+# the rest are read by _MEMBER_LINKS_QUERY.
+_STORIES_QUERY = (
+    select(stories.c.id, stories.c.article_id, stories.c.updated, story_members.c.article_id)
+    .select_from(
+        stories.outerjoin(
+            articles,
+            and_(
+                articles.c.story_id == stories.c.id,
+                stories.c.size > 1,
+                articles.c.id != stories.c.article_id,
+            ),
+        ).outerjoin(story_members, story_members.c.article_id == articles.c.id)
+    )
+    .where(stories.c.id.in_(bindparam("ids", expanding=True)))
     .order_by(story_members.c.seq)
 )
 _MEMBER_LINKS_QUERY = select(
@@ -167,25 +176,22 @@ def _read_stories(
     article id, those reports' article ids in the order they joined (:func:`_name_members`
     then names them).
 
-    Two queries for every story of every feed of a read.
+    One query for every story of every feed of a read.
     """
     first: dict[int, int] = {}
     story_of: dict[int, _StoryRow] = {}
     ids = sorted(story_ids)
     for start in range(0, len(ids), 500):  # SQLite's bound-parameter limit
-        grown: dict[int, _StoryRow] = {}
         # Rows fetched at once (``all``): iterating a result fetches them one call at a time.
-        for story_id, article_id, updated, size in conn.execute(
+        for story_id, article_id, updated, member_id in conn.execute(
             _STORIES_QUERY, {"ids": ids[start : start + 500]}
         ).all():
             first[story_id] = article_id
-            if size > 1:
-                grown[story_id] = story_of[article_id] = _StoryRow(updated, [], [])
-        if not grown:
-            continue
-        for member_id, story_id in conn.execute(_MEMBERS_QUERY, {"ids": list(grown)}).all():
-            if member_id != first[story_id]:
-                grown[story_id].member_ids.append(member_id)
+            if member_id is not None:
+                story = story_of.get(article_id)
+                if story is None:
+                    story = story_of[article_id] = _StoryRow(updated, [], [])
+                story.member_ids.append(member_id)
     return first, story_of
 
 
@@ -221,11 +227,18 @@ def _with_story(article: Article, story: _StoryRow | None) -> Article:
     if story is None or not story.others:
         return article
     # A shallow copy: the article object is shared by every feed holding it as itself, the
-    # copy by those showing its story. Made by ``__init__`` from the article's attributes: a
-    # copy of its ``__dict__`` costs less to make, but every attribute read of such an object
-    # then costs more (its dict is no longer laid out like its class's other instances), and
-    # the feed builder reads each several times per feed.
-    return Article(**{**vars(article), "related": story.others, "story_updated": story.updated})
+    # copy by those showing its story. Made by ``__init__`` from the article's attributes,
+    # read in C by one attrgetter: a copy of its ``__dict__`` costs less to make, but every
+    # attribute read of such an object then costs more (its dict is no longer laid out like
+    # its class's other instances), and so does every read of the article itself once
+    # ``vars()`` has made its dict; the feed builder reads each several times per feed.
+    # (mypy cannot count the getter's values: it would have them fill the last two too.)
+    return Article(*_COPIED_FIELDS(article), story.others, story.updated)  # type: ignore[call-arg]
+
+
+#: An article's fields but the two a story's copy sets (the last two, in declaration order).
+_STORY_FIELDS = ("related", "story_updated")
+_COPIED_FIELDS = attrgetter(*(f.name for f in fields(Article) if f.name not in _STORY_FIELDS))
 
 
 class ArticleQueries(Database):

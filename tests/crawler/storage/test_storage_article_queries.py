@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import timedelta
 
 from sqlalchemy import insert, update
 from storage_samples import NOW, make
 
+from crawler.models import Article
 from crawler.storage import FEED_TEXT_CHARS, Store
 from crawler.storage.schema import articles, stories, story_members
 
@@ -96,3 +98,50 @@ def test_the_story_walk_reads_on_past_a_story_filling_a_chunk_and_stops_at_the_l
     assert [a.url for a in found] == [make(n).url for n in (7, 6, 5)]
     assert [r.url for r in found[0].related] == [make(n).url for n in range(8, 31)]
     assert found[0].story_updated == NOW
+
+
+def test_a_story_entry_is_a_copy_of_its_first_article_with_the_storys_other_reports(
+    store: Store,
+) -> None:
+    """Every field of the first-seen article is copied to its story entry (the copy is made
+    field by field), and only ``related`` and ``story_updated`` are the story's; a story
+    without other reports shows the article itself."""
+    for n in range(1, 6):
+        store.upsert_article(make(n), now=NOW)
+    later = NOW + timedelta(hours=2)
+    with store.engine.begin() as conn:
+        conn.execute(
+            insert(stories),
+            [
+                {"id": 1, "article_id": 2, "created": NOW, "updated": later, "size": 2},
+                {"id": 2, "article_id": 4, "created": NOW, "updated": NOW, "size": 1},
+            ],
+        )
+        conn.execute(update(articles).where(articles.c.id.in_([2, 3])).values(story_id=1))
+        conn.execute(update(articles).where(articles.c.id == 4).values(story_id=2))
+        conn.execute(
+            insert(story_members),
+            [
+                {"article_id": n, "seq": n, "published": NOW, "joined_at": NOW, "signature": b""}
+                | {"fingerprint": {}}
+                for n in (2, 3, 4)
+            ],
+        )
+    with store.snapshot():
+        plain, collapsed = store.feed_articles(
+            [(None, None), (None, None)], limit=10, stories=[False, True]
+        )
+    by_url = {a.url: a for a in plain}
+    story = next(a for a in collapsed if a.url == make(2).url)
+    article = by_url[story.url]
+    assert story is not article
+    copied = [f.name for f in fields(Article) if f.name not in ("related", "story_updated")]
+    assert {f: getattr(story, f) for f in copied} == {f: getattr(article, f) for f in copied}
+    assert [(r.url, r.source, r.title) for r in story.related] == [
+        (make(3).url, make(3).source, make(3).title)
+    ]
+    assert story.story_updated == later
+    assert (article.related, article.story_updated) == ([], None)
+    # A story of one report is its article, unchanged; the joined report is not an entry.
+    assert next(a for a in collapsed if a.url == make(4).url) is by_url[make(4).url]
+    assert make(3).url not in {a.url for a in collapsed}
