@@ -307,10 +307,21 @@ class EntryCache:
         # a story's other reports are mostly articles of this build's other feeds.
         self._links: dict[tuple[str, str], tuple[str, str] | None] = {}
         self._sources: dict[str, str] = {}
+        # Story entries and digests by the identity of the story's copy of its article: the
+        # store makes one copy per story and read, held by every feed showing the story, so
+        # its key (every field and the story's reports) is built and hashed once, not once
+        # per feed. Each value holds the copy, so its id is not reused while the cache lives.
+        self._story_entries: dict[tuple[int, str, int], tuple[Article, Entry]] = {}
+        self._story_digests: dict[tuple[int, str, int], tuple[Article, bytes]] = {}
         self.hits = 0
 
     def get(self, article: Article, language: str, max_html_chars: int) -> Entry | None:
         """The entry of ``article`` (``None`` if it cannot be published), prepared at most once."""
+        if article.related:
+            known = self._story_entries.get((id(article), language, max_html_chars))
+            if known is not None and known[0] is article:
+                self.hits += 1
+                return known[1]
         key = _entry_key(article, language, max_html_chars)
         try:
             entry = self._entries[key]
@@ -323,12 +334,12 @@ class EntryCache:
         if entry is None or not article.related:
             return entry
         story_key = (*key, *_story_key(article))
-        try:
-            return self._entries[story_key]
-        except KeyError:
+        story = self._entries.get(story_key)  # a story entry is never None
+        if story is None:
             related = self._related(article)
             story = self._entries[story_key] = _story_entry(entry, article, related)
-            return story
+        self._story_entries[id(article), language, max_html_chars] = (article, story)
+        return story
 
     def _related(self, article: Article) -> tuple[Related, ...]:
         """The story's other reports with a usable link, cleaned like entry titles."""
@@ -353,6 +364,10 @@ class EntryCache:
         (its other reports and ``updated``): the article's text is hashed once per build, not
         again for each story entry made of it.
         """
+        if article.related:
+            known = self._story_digests.get((id(article), language, max_html_chars))
+            if known is not None and known[0] is article:
+                return known[1]
         key = _entry_key(article, language, max_html_chars)
         plain = self._digests.get(key)
         if plain is None:
@@ -375,6 +390,7 @@ class EntryCache:
             digest.update(repr((list(map(len, texts)), article.story_updated)).encode())
             digest.update("\x00".join(texts).encode("utf-8", "surrogatepass"))
             story = self._digests[story_key] = digest.digest()
+        self._story_digests[id(article), language, max_html_chars] = (article, story)
         return story
 
     def __len__(self) -> int:

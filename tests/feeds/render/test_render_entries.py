@@ -107,6 +107,31 @@ def test_a_story_entry_is_its_article_entry_with_only_the_story_fields_changed()
     assert entry.article_entry is plain
 
 
+def test_a_story_copy_in_several_feeds_is_found_by_identity_and_an_equal_copy_by_its_key() -> None:
+    """The store makes one copy of a story's article per read, held by every feed showing the
+    story: found again as that object (a hit), per language and length bound; another copy
+    with the same fields gets the same entry and digest through the key, and a copy whose
+    story gained a report gets a new entry."""
+    article = sample_articles()[0]
+    report = RelatedReport("https://m24.ru/news/9", "Москва 24", "Другие слова")
+    story = replace(article, related=[report], story_updated=article.published)
+    cache = EntryCache()
+    entry, digest = cache.get(story, "ru", 5000), cache.digest(story, "ru", 5000)
+    hits = cache.hits
+    assert cache.get(story, "ru", 5000) is entry and cache.hits == hits + 1
+    assert cache.digest(story, "ru", 5000) == digest
+    other_language = cache.get(story, "en", 5000)
+    assert other_language is not None and other_language is not entry
+    shorter = cache.get(story, "ru", 100)
+    assert shorter is not None and shorter is not entry
+    equal = replace(story)
+    assert cache.get(equal, "ru", 5000) is entry and cache.digest(equal, "ru", 5000) == digest
+    grown = replace(story, related=[report, RelatedReport("https://vm.ru/1", "vm", "Ещё")])
+    bigger = cache.get(grown, "ru", 5000)
+    assert bigger is not None and bigger is not entry and len(bigger.related) == 2
+    assert cache.digest(grown, "ru", 5000) != digest
+
+
 def test_a_title_stored_before_titles_were_capped_is_cut_in_the_feed() -> None:
     from crawler.normalize.text import MAX_TITLE_CHARS
     from feeds.content import clean_title
