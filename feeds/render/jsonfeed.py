@@ -45,12 +45,15 @@ def encode(value: object, indent: str = "") -> str:
     if kind is Encoded:
         return value  # type: ignore[return-value]
     inner = indent + "  "
+    separator = ",\n" + inner
+    # One f-string per value: a chain of ``+`` copied the whole value (a feed's items: the
+    # whole document) once per operand.
     if isinstance(value, dict) and value:
         members = [f"{_string(k)}: {encode(v, inner)}" for k, v in value.items()]
-        return "{\n" + inner + (",\n" + inner).join(members) + "\n" + indent + "}"
+        return f"{{\n{inner}{separator.join(members)}\n{indent}}}"
     if isinstance(value, list) and value:
         members = [encode(v, inner) for v in value]
-        return "[\n" + inner + (",\n" + inner).join(members) + "\n" + indent + "]"
+        return f"[\n{inner}{separator.join(members)}\n{indent}]"
     return _scalar(value)
 
 
@@ -157,7 +160,7 @@ def render_json(feed: PreparedFeed) -> bytes:
     if feed.hubs:
         doc["hubs"] = [{"type": "WebSub", "url": hub} for hub in feed.hubs]
     doc["items"] = [entry.rendered("json", _item) for entry in feed.entries]
-    return (encode(doc) + "\n").encode("utf-8")
+    return f"{encode(doc)}\n".encode()
 
 
 JSON_FEED = FeedFormat(
