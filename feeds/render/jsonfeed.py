@@ -159,8 +159,27 @@ def render_json(feed: PreparedFeed) -> bytes:
     }
     if feed.hubs:
         doc["hubs"] = [{"type": "WebSub", "url": hub} for hub in feed.hubs]
-    doc["items"] = [entry.rendered("json", _item) for entry in feed.entries]
-    return f"{encode(doc)}\n".encode()
+    items = [entry.rendered("json", _item) for entry in feed.entries]
+    if not items:
+        doc["items"] = []
+        return f"{encode(doc)}\n".encode()
+    # The items are nearly all of the document: joined once, with the members before them
+    # and the separators, as :func:`encode` would lay out ``doc["items"] = items`` (nesting
+    # its joins copied the whole document once per level).
+    pieces = ["{\n  ", ",\n  ".join(_member_lines(doc)), ',\n  "items": [\n' + _ITEM_INDENT]
+    for item in items:
+        pieces += (item, _ITEM_SEPARATOR)
+    pieces[-1] = "\n  ]\n}\n"
+    return "".join(pieces).encode()
+
+
+#: Between the items of a document's ``items`` array.
+_ITEM_SEPARATOR = ",\n" + _ITEM_INDENT
+
+
+def _member_lines(doc: dict[str, object]) -> list[str]:
+    """The document's members (but its items) as :func:`encode` lays them out at depth one."""
+    return [f"{_string(key)}: {encode(value, '  ')}" for key, value in doc.items()]
 
 
 JSON_FEED = FeedFormat(

@@ -51,8 +51,12 @@ def test_encoded_members_are_placed_as_they_are() -> None:
     assert encode(placed) == json.dumps({"items": [item]}, ensure_ascii=False, indent=2)
 
 
-def test_a_whole_feed_is_laid_out_like_json_dumps() -> None:
-    data = render_sample("json")
+@pytest.mark.parametrize("count", [0, 1, None])
+def test_a_whole_feed_is_laid_out_like_json_dumps(count: int | None) -> None:
+    """With no item, one, and every sample article (the items are joined apart from the rest
+    of the document)."""
+    data = render_sample("json", sample_articles()[:count])
+    assert len(json.loads(data)["items"]) == len(sample_articles()[:count])
     assert data == (json.dumps(json.loads(data), ensure_ascii=False, indent=2) + "\n").encode()
 
 
