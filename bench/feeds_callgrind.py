@@ -1,16 +1,22 @@
 """Benchmark: instructions of a full feed build with and without stories, counted by callgrind.
 
-    python bench/feeds_callgrind.py [--articles 100000] [--db FILE] [--builds 3] [--keep DIR]
+    python bench/feeds_callgrind.py [--articles 100000] [--db FILE] [--builds 15] [--keep DIR]
 
 The store is ``bench/feeds.py``'s (filled and grouped into stories of three the same way, kept
 between runs). This script runs itself under ``valgrind --tool=callgrind
---dump-before=getppid``: after one warm-up build of each kind, it builds ``--builds`` times
-with one entry per article, then as many times with one entry per story (every topic and
-``all`` entry a story: the worst case), each set between ``os.getppid()`` markers, so each
-set is one callgrind dump. Prints the instructions per build of each kind and their ratio
-(issue 17's goal: <= 1.10). Instructions count user space of every thread, not the kernel's
-work (fsync, writes), and do not depend on the machine's load. ``--keep DIR`` keeps the dumps
-for ``callgrind_annotate --inclusive=yes DIR/callgrind.out.2`` (plain) and ``.3`` (stories).
+--dump-before=getppid``: after one warm-up build of each kind, it builds ``--builds`` pairs,
+one entry per article then one entry per story (every topic and ``all`` entry a story: the
+worst case), alternately, each build between ``os.getppid()`` markers, so each build is one
+callgrind dump. Prints the instructions per build of each kind, as the mean (the sum of the
+kind's builds over their number) and the median, and their ratios (issue 17's goal: <= 1.10).
+
+A full collection of Python's garbage collector costs tens of millions of instructions and
+comes every several builds, in whichever build is running then: the builds alternate so both
+kinds meet collections as their own allocations bring them on, and the mean counts them (the
+story build allocates more, so it brings them on sooner); the median is a build without one.
+Instructions count user space of every thread, not the kernel's work (fsync, writes), and do
+not depend on the machine's load. ``--keep DIR`` keeps the dumps for ``callgrind_annotate``
+(``callgrind.out.N``: 2, 4, ... plain builds, 3, 5, ... story builds).
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from statistics import median
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -37,12 +44,10 @@ assert _spec is not None and _spec.loader is not None
 bench_feeds = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(bench_feeds)
 
-#: Callgrind's dumps, in order: start-up and warm-up, plain builds, story builds, the rest.
-_PARTS = ("start-up", "plain", "stories", "rest")
 
-
-def _builds(store: Store, builds: int, *, collect: bool) -> None:
-    """Warm up, then each kind of build ``builds`` times between ``os.getppid()`` markers."""
+def _builds(store: Store, pairs: int, *, collect: bool) -> None:
+    """Warm up, then ``pairs`` plain and story builds alternately, each after an
+    ``os.getppid()`` marker (a dump of its own)."""
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         for with_stories in (False, True):
@@ -51,16 +56,15 @@ def _builds(store: Store, builds: int, *, collect: bool) -> None:
                     bench_feeds.bench_config(root / f"warm-{with_stories}", stories=with_stories),
                     store,
                 )
-        # Each build makes its own empty folder, as a first build does.
-        dirs = {k: [root / f"{k}-{n}" for n in range(builds)] for k in (False, True)}
-        for with_stories in (False, True):
-            if collect:
-                # A full collection (~35 M instructions with this process's ~75,000 objects)
-                # comes every six to ten builds, whichever kind runs then: collected here, it
-                # falls in neither set (but freed memory is then allocated anew).
-                gc.collect()
-            os.getppid()  # callgrind dumps here (--dump-before=getppid)
-            for output in dirs[with_stories]:
+        for n in range(pairs):
+            for with_stories in (False, True):
+                # Each build makes its own empty folder, as a first build does.
+                output = root / f"{with_stories}-{n}"
+                if collect:
+                    # Collected here, a full collection falls in no build (but the memory it
+                    # freed is then allocated anew).
+                    gc.collect()
+                os.getppid()  # callgrind dumps here (--dump-before=getppid)
                 with store.snapshot():
                     report = build_feeds(
                         bench_feeds.bench_config(output, stories=with_stories), store
@@ -83,12 +87,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--articles", type=int, default=100_000)
     parser.add_argument("--db", type=Path, help="SQLite file (default: bench/feeds.py's)")
-    parser.add_argument("--builds", type=int, default=3)
+    parser.add_argument("--builds", type=int, default=15, help="pairs of builds (default 15)")
     parser.add_argument("--keep", type=Path, help="keep callgrind's dumps in this folder")
     parser.add_argument(
         "--collect",
         action="store_true",
-        help="gc.collect() before each set of builds (else a full collection may fall in either)",
+        help="gc.collect() before each build (no build then meets a full collection)",
     )
     parser.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -122,21 +126,28 @@ def main(argv: list[str] | None = None) -> int:
         ]
         subprocess.run(command, check=True, stderr=subprocess.DEVNULL)
         dumps = sorted(out.glob("callgrind.out.*"), key=lambda p: int(p.suffix[1:]))
-        counts = dict(zip(_PARTS, (_instructions(d) for d in dumps), strict=False))
-        plain, story = counts["plain"] / args.builds, counts["stories"] / args.builds
+        # Dump 1 is start-up and warm-up, then plain and story builds alternately, then the rest.
+        counts = [_instructions(d) for d in dumps[1 : 1 + 2 * args.builds]]
+        plain, story = counts[0::2], counts[1::2]
         print(f"store: {db} ({args.articles} articles, stories of 3)")
-        collected = "gc.collect() before each kind" if args.collect else "no gc.collect()"
+        collected = "gc.collect() before each build" if args.collect else "no gc.collect()"
         print(
-            f"instructions per build (callgrind, {args.builds} builds of each kind, {collected}):"
+            f"instructions per build (callgrind, {args.builds} builds of each kind alternated, "
+            f"{collected}):"
         )
-        print(f"  one entry per article {plain / 1e6:8.1f} M")
-        print(f"  one entry per story   {story / 1e6:8.1f} M")
-        print(f"  ratio {story / plain:.3f} (goal <= 1.10)")
+        print(f"{'':24}{'mean':>9}{'median':>9}{'min':>9}{'max':>9}")
+        for label, kind in (("one entry per article", plain), ("one entry per story", story)):
+            figures = (sum(kind) / len(kind), median(kind), min(kind), max(kind))
+            print(f"  {label:22}" + "".join(f"{f / 1e6:8.1f}M" for f in figures))
+        print(
+            f"  ratio of the means {sum(story) / sum(plain):.3f}, "
+            f"of the medians {median(story) / median(plain):.3f} (goal <= 1.10)"
+        )
         if args.keep:
             args.keep.mkdir(parents=True, exist_ok=True)
             for dump in out.iterdir():
                 shutil.copy2(dump, args.keep / dump.name)
-            print(f"dumps kept in {args.keep} (.2 plain, .3 stories)")
+            print(f"dumps kept in {args.keep} (.2, .4, ... plain; .3, .5, ... stories)")
     finally:
         shutil.rmtree(out, ignore_errors=True)
     return 0
