@@ -379,15 +379,19 @@ class EntryCache:
         if story is None:
             # The article's digest (fixed length), the lengths of the reports' texts and the
             # time, then the texts joined: unambiguous, and no repr of every character of the
-            # headlines (repr checks each one is printable).
+            # headlines (repr checks each one is printable) nor of the time (a datetime's repr
+            # costs more than hashing all the rest).
             titles = self._source_titles  # what the entry shows, so what its digest covers
             texts = [
                 text
                 for url, source, title in article.related
                 for text in (url, titles.get(source, source), title)
             ]
+            updated = article.story_updated
             digest = hashlib.sha256(plain)
-            digest.update(repr((list(map(len, texts)), article.story_updated)).encode())
+            digest.update(
+                f"{list(map(len, texts))}{updated.isoformat() if updated else ''}".encode()
+            )
             digest.update("\x00".join(texts).encode("utf-8", "surrogatepass"))
             story = self._digests[story_key] = digest.digest()
         self._story_digests[id(article), language, max_html_chars] = (article, story)
