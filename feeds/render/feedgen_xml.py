@@ -22,7 +22,6 @@ What is not left to feedgen, and why:
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable
 
 from feedgen.entry import FeedEntry
@@ -96,9 +95,9 @@ def _build_rss_item(entry: Entry) -> etree._Element:
     base = _story_base(entry)
     if base is not None:
         # RSS shows neither ``updated`` nor links other than the article's: only the content.
-        # lxml copies an element with its whole subtree either way; copy.copy skips deepcopy's
-        # memo bookkeeping.
-        item = copy.copy(rss_item(base))
+        # lxml copies an element with its whole subtree either way (``__copy__``, what
+        # copy.copy calls after looking it up: called directly, as for every copy here).
+        item = rss_item(base).__copy__()
         # iterchildren matches tags in C; find() goes through ElementPath's Python code.
         _set_story_content(next(item.iterchildren(_CONTENT_ENCODED)), entry, base)
         return item
@@ -115,7 +114,7 @@ def _build_rss_item(entry: Entry) -> etree._Element:
 def _build_atom_entry(entry: Entry) -> etree._Element:
     base = _story_base(entry)
     if base is not None:
-        element = copy.copy(atom_entry(base))  # with its subtree, as for the RSS item
+        element = atom_entry(base).__copy__()  # with its subtree, as for the RSS item
         # As feedgen writes them: ``updated`` by isoformat(), the content as html text.
         next(element.iterchildren("updated")).text = entry.updated.isoformat()
         _set_story_content(next(element.iterchildren("content")), entry, base)
@@ -165,7 +164,7 @@ _RELATED_LINK = etree.Element("link", href="", rel="related", title="")
 def _add_related(element: etree._Element, entry: Entry) -> None:
     # The story's other reports (RFC 4287 "related"), after feedgen's elements like the rest.
     for report in entry.related:
-        link = copy.copy(_RELATED_LINK)
+        link = _RELATED_LINK.__copy__()
         link.set("href", report.url)
         link.set("title", report.label)
         element.append(link)
