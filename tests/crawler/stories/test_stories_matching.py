@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import datetime, timedelta
 
@@ -201,6 +202,16 @@ def test_fingerprints_and_signatures_survive_storage() -> None:
     sig = minhash(first, SETTINGS.num_perm)
     assert signature_from_bytes(signature_bytes(sig)).jaccard(sig) == 1.0
     assert len(signature_bytes(sig)) == 4 * SETTINGS.num_perm
+
+
+def test_fingerprints_read_back_share_their_words_and_empty_sets() -> None:
+    # An index of stored members holds thousands: one copy of each lemma and of the empty set.
+    stored = json.dumps(fp(BUS_2000_MOS).to_json())
+    first, second = (Fingerprint.from_json(json.loads(stored)) for _ in range(2))
+    assert first == second == fp(BUS_2000_MOS)
+    assert not first.events and first.events is second.events is NO_KEYS.places
+    shared = {id(w) for w in first.lemmas} & {id(w) for w in second.lemmas}
+    assert len(shared) == len(first.lemmas)
 
 
 def test_eviction_forgets_old_members() -> None:
