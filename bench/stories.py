@@ -3,6 +3,8 @@
     python bench/stories.py                 # quality on the labelled set + cost at 100k
     python bench/stories.py --quality-only  # the labelled set only
     python bench/stories.py --articles 20000 --db FILE
+    python bench/stories.py --site 50000    # assignment over the crawl benchmark's articles
+    python bench/stories.py --window 2000 10000 50000  # one window of that many look-alikes
 
 Quality: ``tests/fixtures/stories/labelled.jsonl`` holds real reports (headline and lead as the
 outlets published them, with outlet, date and URL) gathered from public pages, labelled with
@@ -20,6 +22,15 @@ membership; then the median and 95th-percentile time of assigning one new articl
 LSH query, verification, the write) and the time to rebuild the window's index on open.
 Goal: <= 5 ms per assignment at 100k. Feed build times with and without stories are printed
 by ``bench/feeds.py --stories``.
+
+``--site N``: the articles of ``bench/site.py`` (the crawl benchmark's, one every 20 minutes,
+one source) stored and assigned in batches of 50 in the order a crawl of its sitemap index
+reaches them (newest first in each 10,000-URL sitemap, the sitemaps interleaved), with the
+clock's own "now" as a crawl has it; the CPU per article (store, fingerprint, assignment) is
+printed for each tenth of the run, with the index sizes and the process's RSS: what grows with
+the run. ``--window N...``: the worst case of issue 15, one window holding N of those
+look-alike articles (all in the index, every one an LSH candidate of every other); the CPU of
+one report's candidates and verification, and the index's memory per member.
 """
 
 from __future__ import annotations
@@ -46,7 +57,7 @@ from crawler.models import Article
 from crawler.normalize.urls import url_identity
 from crawler.storage import Store
 from crawler.storage.schema import articles, stories, story_members
-from crawler.stories.features import Fingerprinter, fingerprint
+from crawler.stories.features import TEXT_CHARS, Fingerprint, Fingerprinter, fingerprint
 from crawler.stories.index import Match, Member, StoryIndex, gather, minhash, signature_bytes
 from crawler.stories.settings import StorySettings
 from crawler.topics.morph import Lemmatizer
@@ -350,14 +361,112 @@ def _new_article(n: int, record: dict[str, object], now: datetime) -> Article:
     )
 
 
+def _site_articles(count: int) -> list[Article]:
+    """The crawl benchmark's articles, in the order its crawl reaches them."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from crawl import load_bench_site
+
+    pages = load_bench_site().make_pages(count)
+    per_sitemap = 10_000
+    sitemaps = [pages[i : i + per_sitemap] for i in range(0, len(pages), per_sitemap)]
+    ordered = [m[rank] for rank in range(per_sitemap) for m in sitemaps if rank < len(m)]
+    return [
+        Article(
+            url=f"https://bench.example.ru/news/{p.id}",
+            source="bench",
+            title=p.title,
+            summary=p.lead,
+            text="\n\n".join(p.paragraphs)[:TEXT_CHARS],
+            published=p.published,
+        )
+        for p in ordered
+    ]
+
+
+def _rss_mib() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def site_cost(count: int, settings: StorySettings) -> None:
+    """Print the CPU per stored and assigned article for each tenth of a crawl-like run."""
+    todo = _site_articles(count)
+    step = max(50, count // 10 // 50 * 50)
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store.open(f"sqlite:///{tmp}/site.db")
+        try:
+            t0 = time.process_time()
+            for first in range(0, count, 50):
+                batch = todo[first : first + 50]
+                now = datetime.now(UTC)
+                stored = store.upsert_articles(batch, now=now)
+                pairs = [(r.article_id, a) for r, a in zip(stored, batch, strict=True)]
+                store.assign_stories(pairs, settings=settings, now=now)
+                done = first + len(batch)
+                if done % step == 0 or done == count:
+                    spent, t0 = time.process_time() - t0, time.process_time()
+                    days = list((store._outside_windows or {}).values())
+                    print(
+                        f"{done:6d} articles: {spent * 1000 / step:5.2f} ms/article;"
+                        f" live index {len(store._story_index or ())}, older days"
+                        f" {sorted(len(d) for d in days)}; RSS {_rss_mib():.0f} MiB"
+                    )
+        finally:
+            store.close()
+
+
+def window_cost(sizes: Sequence[int], settings: StorySettings) -> None:
+    """Print one report's candidates and verification against a window of N look-alikes."""
+    import tracemalloc
+
+    articles = _site_articles(min(max(sizes), 10_000))
+    f = Fingerprinter()
+    # Stored and read back, as a rebuilt or an older day's index holds them.
+    stored = [json.dumps(f(a.title, a.summary, a.text).to_json()) for a in articles]
+    fps = [Fingerprint.from_json(json.loads(s)) for s in stored]
+    sigs = [minhash(fp, settings.num_perm) for fp in fps]
+    now = datetime(2026, 11, 26, tzinfo=UTC)
+    for size in sizes:
+        tracemalloc.start()
+        index = StoryIndex(settings)
+        for i in range(size):
+            k = i % len(fps)
+            fp = Fingerprint.from_json(json.loads(stored[k]))
+            index.add(
+                Member(i + 1, i + 1, "bench", now - timedelta(hours=48 * i / size), fp, sigs[k])
+            )
+        held = tracemalloc.get_traced_memory()[0]
+        tracemalloc.stop()
+        t0 = time.process_time()
+        for j in range(200):
+            k = j * 37 % len(fps)
+            index.verified(fps[k], sigs[k], now - timedelta(hours=24), "other")
+        spent = (time.process_time() - t0) / 200
+        print(
+            f"window of {size:6d}: {spent * 1000:6.3f} ms per report (candidates and"
+            f" verification), {held / size / 1024:.1f} KB per member"
+        )
+        del index
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quality-only", action="store_true")
     parser.add_argument("--errors", action="store_true", help="list wrongly joined/missed pairs")
     parser.add_argument("--articles", type=int, default=100_000)
     parser.add_argument("--db", help="SQLite file for the cost run (default: a temporary one)")
+    parser.add_argument("--site", type=int, help="assign N crawl-benchmark articles (only)")
+    parser.add_argument("--window", type=int, nargs="+", help="windows of N look-alikes (only)")
     args = parser.parse_args(argv)
     settings = StorySettings()
+    if args.site or args.window:
+        if args.site:
+            site_cost(args.site, settings)
+        if args.window:
+            window_cost(args.window, settings)
+        return 0
     quality(settings, show_errors=args.errors)
     if not args.quality_only:
         cost(args.articles, args.db, settings)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
+import sys
+from dataclasses import dataclass, fields
 from typing import Any
 
 import snowballstemmer
@@ -60,6 +61,9 @@ EVENT_PHASES: dict[str, str] = {
     **dict.fromkeys("презентация презентовать представить".split(), "present"),
 }
 _QUOTED_RE = re.compile(r"[«\"“„]([^»\"”“]{2,60})[»\"”]")
+# A window's index holds thousands of fingerprints, most of whose sets are empty (216 bytes
+# each): they share this one.
+_EMPTY: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -82,10 +86,15 @@ class Fingerprint:
     dates: frozenset[str]
     places: frozenset[str]
     names: frozenset[str]
-    head_numbers: frozenset[str] = frozenset()
-    events: frozenset[str] = frozenset()
-    head_counts: frozenset[str] = frozenset()
-    weekdays: frozenset[str] = frozenset()
+    head_numbers: frozenset[str] = _EMPTY
+    events: frozenset[str] = _EMPTY
+    head_counts: frozenset[str] = _EMPTY
+    weekdays: frozenset[str] = _EMPTY
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            if not getattr(self, f.name):
+                object.__setattr__(self, f.name, _EMPTY)
 
     def to_json(self) -> dict[str, list[str]]:
         """A JSON-able dict (sorted lists), as stored with each story member."""
@@ -93,8 +102,10 @@ class Fingerprint:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Fingerprint:
-        """The fingerprint :meth:`to_json` gave."""
-        return cls(**{name: frozenset(data.get(name, ())) for name in _FIELDS})
+        """The fingerprint :meth:`to_json` gave. Its words are interned: the members read from
+        the store share one copy of each lemma, as those fingerprinted in the process share the
+        lemmatizer's."""
+        return cls(**{name: frozenset(map(sys.intern, data.get(name, ()))) for name in _FIELDS})
 
 
 _FIELDS = (

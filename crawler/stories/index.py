@@ -139,14 +139,18 @@ class StoryIndex:
         #: The index holds every member published from here on (None: from the beginning);
         #: a report whose window starts earlier must be matched against the store instead.
         self.since = since
-        mh = _mh()
-        self._lsh = mh.LSH(*mh.lsh_params(settings.lsh_threshold, settings.num_perm))
-        # Each member is also a row of these arrays (signature, publication time, source), so
-        # LSH's candidates are filtered and ranked by estimated similarity in a few vectorized
-        # operations instead of Python work per candidate: a busy window offers hundreds.
-        self._signatures = np.zeros((64, settings.num_perm), dtype=np.uint32)
+        self._bands = _mh().lsh_params(settings.lsh_threshold, settings.num_perm)
+        # Each member is a row of these arrays (signature, publication time, source, article
+        # id), so LSH's candidates are found, filtered and ranked by estimated similarity in a
+        # few vectorized operations over the rows, with no Python work per member: a window of
+        # look-alike reports offers every member as a candidate. Removed members' rows are
+        # free (``_live`` False) until reused. Signatures are stored a permutation per line
+        # (row ``i`` is column ``i``), so each comparison runs over contiguous memory.
+        self._signatures = np.zeros((settings.num_perm, 64), dtype=np.uint32)
         self._published = np.zeros(64, dtype=np.float64)
         self._sources = np.zeros(64, dtype=np.int64)
+        self._ids = np.zeros(64, dtype=np.int64)
+        self._live = np.zeros(64, dtype=bool)
         self._source_ids: dict[str, int] = {}
         self._row_of: dict[int, int] = {}
         self._free: list[int] = []
@@ -154,7 +158,8 @@ class StoryIndex:
         self._by_age: list[tuple[datetime, int]] = []  # heap of (published, article id)
         # Members by headline number and route code: rewrites of one announcement can share
         # too few words for LSH to offer them reliably (at a 0.1 threshold it misses about one
-        # pair in ten), but they share the route or the count their headlines name.
+        # pair in ten), but they share the route or the count their headlines name. (Rows, not
+        # article ids: a count every report names, «миллион», holds most of the window.)
         self._by_key: dict[str, set[int]] = {}
 
     def __len__(self) -> int:
@@ -170,35 +175,39 @@ class StoryIndex:
         if member.article_id in self.members:
             self.remove(member.article_id)
         self.members[member.article_id] = member
-        self._lsh.insert(member.article_id, member.signature)
         if self._free:
             row = self._free.pop()
         else:
             if self._rows_used == len(self._published):
-                self._signatures = np.concatenate([self._signatures, self._signatures])
+                self._signatures = np.concatenate([self._signatures, self._signatures], axis=1)
                 self._published = np.concatenate([self._published, self._published])
                 self._sources = np.concatenate([self._sources, self._sources])
+                self._ids = np.concatenate([self._ids, self._ids])
+                self._live = np.concatenate([self._live, np.zeros_like(self._live)])
             row = self._rows_used
             self._rows_used += 1
-        self._signatures[row] = member.signature.hashvalues
+        self._signatures[:, row] = member.signature.hashvalues
         self._published[row] = member.published.timestamp()
         self._sources[row] = self._source_id(member.source)
+        self._ids[row] = member.article_id
+        self._live[row] = True
         self._row_of[member.article_id] = row
         for key in _keys(member.fingerprint):
-            self._by_key.setdefault(key, set()).add(member.article_id)
+            self._by_key.setdefault(key, set()).add(row)
         heapq.heappush(self._by_age, (member.published, member.article_id))
 
     def remove(self, article_id: int) -> None:
         """Forget an article."""
         member = self.members.pop(article_id, None)
         if member is not None:
-            self._lsh.remove(article_id)
-            self._free.append(self._row_of.pop(article_id))
+            row = self._row_of.pop(article_id)
+            self._live[row] = False
+            self._free.append(row)
             for key in _keys(member.fingerprint):
-                ids = self._by_key.get(key)
-                if ids is not None:
-                    ids.discard(article_id)
-                    if not ids:
+                rows = self._by_key.get(key)
+                if rows is not None:
+                    rows.discard(row)
+                    if not rows:
                         del self._by_key[key]
 
     def covers(self, published: datetime) -> bool:
@@ -234,24 +243,42 @@ class StoryIndex:
         """
         import numpy as np
 
-        found = set(self._lsh.query(signature))
+        used = self._rows_used
+        found = self._live[:used] & _mh().band_matches(
+            self._signatures[:, :used], signature, *self._bands
+        )
         if fingerprint is not None:
             for key in _keys(fingerprint):
-                found.update(self._by_key.get(key, ()))
-        keys = np.fromiter(sorted(found), dtype=np.int64, count=len(found))
-        if not len(keys):
-            return []
-        rows = np.fromiter((self._row_of[int(k)] for k in keys), dtype=np.int64, count=len(keys))
-        keep = (
-            np.abs(self._published[rows] - published.timestamp())
-            <= self.settings.window_hours * 3600
-        ) & (self._sources[rows] != self._source_ids.get(source, 0))
-        keys, rows = keys[keep], rows[keep]
-        if len(keys) > self.settings.max_candidates:
-            # The share of equal minimums estimates the Jaccard similarity of the lemma sets.
-            estimate = (self._signatures[rows] == signature.hashvalues).sum(axis=1)
-            keys = keys[np.argsort(-estimate, kind="stable")[: self.settings.max_candidates]]
-        return [self.members[int(k)] for k in keys]
+                keyed = self._by_key.get(key)
+                if keyed:
+                    found[np.fromiter(keyed, dtype=np.intp, count=len(keyed))] = True
+        found &= np.abs(self._published[:used] - published.timestamp()) <= (
+            self.settings.window_hours * 3600
+        )
+        found &= self._sources[:used] != self._source_ids.get(source, 0)
+        rows = np.flatnonzero(found)
+        cap = self.settings.max_candidates
+        if len(rows) > cap:
+            # The most similar by the share of equal minimums (it estimates the Jaccard
+            # similarity of the lemma sets), ties to the lower article id: the ``cap`` largest
+            # estimates without sorting all of a crowded window's members.
+            mins = signature.hashvalues[:, None]
+            if 4 * len(rows) < used:
+                estimate = (self._signatures[:, rows] == mins).sum(axis=0, dtype=np.int32)
+            else:
+                equal = self._signatures[:, :used] == mins
+                estimate = equal.sum(axis=0, dtype=np.int32)[rows]
+            cut = np.partition(estimate, len(rows) - cap)[len(rows) - cap]
+            tied = rows[estimate == cut]
+            tied = tied[np.argsort(self._ids[tied], kind="stable")]
+            above = estimate > cut
+            rows = np.concatenate([rows[above], tied[: cap - int(above.sum())]])
+            estimate = np.concatenate([estimate[above], np.full(cap - int(above.sum()), cut)])
+            rows = rows[np.lexsort((self._ids[rows], -estimate))]
+        else:
+            # In article id order, as LSH's sorted keys were.
+            rows = rows[np.argsort(self._ids[rows], kind="stable")]
+        return [self.members[int(k)] for k in self._ids[rows]]
 
     def best_match(
         self, fingerprint: Fingerprint, signature: Signature, published: datetime, source: str

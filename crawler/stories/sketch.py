@@ -1,12 +1,13 @@
-"""MinHash signatures and an LSH index over them: datasketch 2.x's ``affine32`` scheme, in numpy.
+"""MinHash signatures and banded LSH over them: datasketch 2.x's ``affine32`` scheme, in numpy.
 
 Why not datasketch itself: importing it imports all of its sketches, and its LSH module imports
 ``scipy.integrate`` (its parameter search). That cost ~48 MiB of memory and ~2.5 s of start-up
 in every crawl process (the crawl child of each scheduled run imports it for the first story of
 the run), for ~40 lines of arithmetic. The signatures here are byte-equal to datasketch's
 ``MinHash(num_perm, seed, scheme="affine32")`` for the same input, and the LSH bands and rows are
-the ones ``MinHashLSH(threshold, num_perm)`` chooses; tests hold both to datasketch itself, so
-signatures stored by earlier versions keep matching.
+the ones ``MinHashLSH(threshold, num_perm)`` chooses, and :func:`band_matches` offers what its
+``query`` offers; tests hold all three to datasketch itself, so signatures stored by earlier
+versions keep matching.
 
 The scheme: each token is hashed to 32 bits (the first 4 bytes of its SHA-1, little-endian),
 pre-mixed with the MurmurHash3 finalizer, then each permutation ``k`` maps it to
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -107,42 +108,18 @@ def lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
     return best
 
 
-class LSH:
-    """Banded LSH: keys whose signatures agree on all rows of at least one band are candidates."""
+def band_matches(signatures: np.ndarray, signature: Signature, bands: int, rows: int) -> np.ndarray:
+    """Which columns of ``signatures`` (one signature per column: each permutation's minimums
+    contiguous) share a band with ``signature``: banded LSH's candidates (all ``rows`` values
+    of at least one of the ``bands`` bands equal), as datasketch's ``MinHashLSH.query`` offers
+    them, for a boolean mask.
 
-    def __init__(self, bands: int, rows: int) -> None:
-        self.bands, self.rows = bands, rows
-        self._tables: list[dict[bytes, set[int]]] = [{} for _ in range(bands)]
-        self._keys: dict[int, list[bytes]] = {}
-
-    def _band_keys(self, signature: Signature) -> Iterator[bytes]:
-        values = signature.hashvalues
-        for i in range(self.bands):
-            yield values[i * self.rows : (i + 1) * self.rows].tobytes()
-
-    def insert(self, key: int, signature: Signature) -> None:
-        """Index ``key`` (it must not be indexed already)."""
-        bands = list(self._band_keys(signature))
-        self._keys[key] = bands
-        for table, band in zip(self._tables, bands, strict=True):
-            table.setdefault(band, set()).add(key)
-
-    def remove(self, key: int) -> None:
-        """Forget ``key`` (no-op when unknown)."""
-        for table, band in zip(self._tables, self._keys.pop(key, ()), strict=False):
-            keys = table[band]
-            keys.discard(key)
-            if not keys:
-                del table[band]
-
-    def query(self, signature: Signature) -> list[int]:
-        """The keys sharing a band with ``signature``, in ascending order."""
-        found: set[int] = set()
-        for table, band in zip(self._tables, self._band_keys(signature), strict=True):
-            keys = table.get(band)
-            if keys:
-                found |= keys
-        return sorted(found)
-
-    def __len__(self) -> int:
-        return len(self._keys)
+    One comparison over the matrix instead of a table of buckets per band: a window of
+    look-alike reports puts every member in the query's buckets, and there a bucket walk
+    costs Python work per member; the tables also cost ~4 KB per member.
+    """
+    width = bands * rows
+    equal = signatures[:width] == signature.hashvalues[:width, None]
+    if rows == 1:
+        return np.logical_or.reduce(equal, axis=0)
+    return equal.reshape(bands, rows, -1).all(axis=1).any(axis=0)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import random
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+import numpy as np
 import pytest
 from datasketch import LeanMinHash, MinHash, MinHashLSH
 from stories_samples import (
@@ -33,7 +35,7 @@ from crawler.stories.index import (
     signature_from_bytes,
 )
 from crawler.stories.settings import StorySettings
-from crawler.stories.sketch import LSH, Signature, lsh_params
+from crawler.stories.sketch import Signature, band_matches, lsh_params
 from crawler.stories.verify import Verdict, compare
 from crawler.topics.morph import Lemmatizer
 
@@ -110,12 +112,106 @@ def test_the_index_offers_only_members_within_the_window() -> None:
     assert index.best_match(again, again_sig, T0, "mos") is None
 
 
+NO_KEYS = Fingerprint(*(frozenset[str](),) * 6)
+
+
+def _offered_by_definition(
+    members: dict[int, Member],
+    signature: Signature,
+    when: datetime,
+    source: str,
+    fingerprint: Fingerprint,
+    settings: StorySettings,
+) -> list[int]:
+    """What ``StoryIndex.candidates`` offered with a table of buckets per band (up to
+    cf2cbf4): members sharing a band or a headline number or code, in article id order,
+    within the window and of other sources, then the ``max_candidates`` with the most equal
+    minimums (ties: the lower article id)."""
+    bands, rows = lsh_params(settings.lsh_threshold, settings.num_perm)
+    keys = fingerprint.head_numbers | fingerprint.codes
+    found = []
+    for article_id in sorted(members):
+        m = members[article_id]
+        shares_band = any(
+            m.signature.hashvalues[b * rows : (b + 1) * rows].tobytes()
+            == signature.hashvalues[b * rows : (b + 1) * rows].tobytes()
+            for b in range(bands)
+        )
+        shares_key = bool(keys & (m.fingerprint.head_numbers | m.fingerprint.codes))
+        if (
+            (shares_band or shares_key)
+            and abs((m.published - when).total_seconds()) <= settings.window_hours * 3600
+            and m.source != source
+        ):
+            found.append(article_id)
+    if len(found) > settings.max_candidates:
+        estimate = {
+            k: int((members[k].signature.hashvalues == signature.hashvalues).sum()) for k in found
+        }
+        found = sorted(found, key=lambda k: -estimate[k])[: settings.max_candidates]
+    return found
+
+
+@pytest.mark.parametrize("threshold", [0.1, 0.3])
+def test_the_index_offers_the_candidates_of_lsh_buckets(threshold: float) -> None:
+    # Rows of a matrix instead of buckets per band: the same members, in the same order,
+    # through additions, removals (rows freed and reused), eviction and the candidate cap.
+    settings = StorySettings(lsh_threshold=threshold, max_candidates=6)
+    rng = random.Random(15)
+    vocabulary = [f"слово{i}" for i in range(40)]
+
+    def random_fingerprint() -> Fingerprint:
+        empty: frozenset[str] = frozenset()
+        heads = frozenset(rng.sample(["776", "812", "2000"], rng.randint(0, 1)))
+        lemmas = frozenset(rng.sample(vocabulary, rng.randint(2, 12)))
+        return Fingerprint(lemmas, heads, empty, empty, empty, empty, head_numbers=heads)
+
+    index = StoryIndex(settings)
+    members: dict[int, Member] = {}
+    for step in range(600):
+        article_id = rng.randint(1, 250)
+        if rng.random() < 0.2:
+            index.remove(article_id)
+            members.pop(article_id, None)
+        else:
+            f = random_fingerprint()
+            when = T0 + timedelta(hours=rng.uniform(-100, 100))
+            member = Member(
+                article_id, article_id, f"s{rng.randint(1, 4)}", when, f, minhash(f, 64)
+            )
+            index.add(member)
+            members[article_id] = member
+        if step == 400:
+            index.evict(T0 - timedelta(hours=60))
+            members = {k: m for k, m in members.items() if m.published >= T0 - timedelta(hours=60)}
+        if step % 5 == 0:
+            f = random_fingerprint()
+            sig, when = minhash(f, 64), T0 + timedelta(hours=rng.uniform(-50, 50))
+            source = f"s{rng.randint(1, 4)}"
+            assert [m.article_id for m in index.candidates(sig, when, source, f)] == (
+                _offered_by_definition(members, sig, when, source, f, settings)
+            )
+            assert [m.article_id for m in index.candidates(sig, when, source)] == (
+                _offered_by_definition(members, sig, when, source, NO_KEYS, settings)
+            )
+
+
 def test_fingerprints_and_signatures_survive_storage() -> None:
     first = fp(BUS_2000_MOS)
     assert Fingerprint.from_json(first.to_json()) == first
     sig = minhash(first, SETTINGS.num_perm)
     assert signature_from_bytes(signature_bytes(sig)).jaccard(sig) == 1.0
     assert len(signature_bytes(sig)) == 4 * SETTINGS.num_perm
+
+
+def test_fingerprints_read_back_share_their_words_and_empty_sets() -> None:
+    # An index of stored members holds thousands: one copy of each lemma and of the empty set.
+    stored = json.dumps(fp(BUS_2000_MOS).to_json())
+    first, second = (Fingerprint.from_json(json.loads(stored)) for _ in range(2))
+    assert first == second == fp(BUS_2000_MOS)
+    assert not first.events and first.events is second.events is NO_KEYS.places
+    shared = {id(w) for w in first.lemmas} & {id(w) for w in second.lemmas}
+    assert len(shared) == len(first.lemmas)
 
 
 def test_eviction_forgets_old_members() -> None:
@@ -162,26 +258,27 @@ def test_lsh_bands_are_the_ones_datasketch_chooses(threshold: float, num_perm: i
     assert lsh_params(threshold, num_perm) == (lsh.b, lsh.r)
 
 
-def test_lsh_offers_what_datasketchs_lsh_offers() -> None:
+@pytest.mark.parametrize("threshold", [0.1, 0.5])
+def test_band_matches_offer_what_datasketchs_lsh_offers(threshold: float) -> None:
     rng = random.Random(5)
     vocabulary = [f"w{i}".encode() for i in range(60)]
     sets = {key: rng.sample(vocabulary, rng.randint(3, 30)) for key in range(200)}
-    bands, rows = lsh_params(0.1, 128)
-    ours, theirs = LSH(bands, rows), MinHashLSH(num_perm=128, params=(bands, rows))
+    bands, rows = lsh_params(threshold, 128)
+    theirs = MinHashLSH(num_perm=128, params=(bands, rows))
     for key, tokens in sets.items():
-        ours.insert(key, Signature.of(tokens, 128, 1))
         plain = MinHash(num_perm=128, seed=1, scheme="affine32")
         plain.update_batch(tokens)
         theirs.insert(key, LeanMinHash(plain))
-    for key in range(0, 200, 3):  # removing forgets every band of the key
-        ours.remove(key)
-        theirs.remove(key)
-    ours.remove(10_000)  # unknown: no-op
-    assert len(ours) == len(sets) - len(range(0, 200, 3))
+    matrix = np.stack([Signature.of(tokens, 128, 1).hashvalues for tokens in sets.values()], 1)
+    keys = np.array(list(sets))
+    offered = 0
     for tokens in list(sets.values())[:50]:
         plain = MinHash(num_perm=128, seed=1, scheme="affine32")
         plain.update_batch(tokens)
-        assert ours.query(Signature.of(tokens, 128, 1)) == sorted(theirs.query(plain))
+        ours = keys[band_matches(matrix, Signature.of(tokens, 128, 1), bands, rows)]
+        assert ours.tolist() == sorted(theirs.query(plain))
+        offered += len(ours)
+    assert 50 < offered < 50 * len(sets)  # some, not all
 
 
 # Shortened from real leads (news.mail.ru, m24.ru; gazeta.ru, news.mail.ru in
