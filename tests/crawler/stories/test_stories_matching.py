@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+from dataclasses import fields
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -199,6 +200,16 @@ def test_the_index_offers_the_candidates_of_lsh_buckets(threshold: float) -> Non
 def test_fingerprints_and_signatures_survive_storage() -> None:
     first = fp(BUS_2000_MOS)
     assert Fingerprint.from_json(first.to_json()) == first
+    # Every field, weekdays included (a member read back once lost them, and with them the
+    # bonus a report naming the same day gets against it in the process that stored it).
+    dated = fp(("В субботу на маршрут 776 выйдут электробусы", "Маршрут заработает во вторник."))
+    assert dated.weekdays
+    assert Fingerprint.from_json(json.loads(json.dumps(dated.to_json()))) == dated
+    full = Fingerprint(**{f.name: frozenset({f.name, "776"}) for f in fields(Fingerprint)})
+    assert Fingerprint.from_json(json.loads(json.dumps(full.to_json()))) == full
+    # Stored before a field existed: read back with it empty.
+    old = {k: v for k, v in first.to_json().items() if k != "weekdays"}
+    assert Fingerprint.from_json(old) == first
     sig = minhash(first, SETTINGS.num_perm)
     assert signature_from_bytes(signature_bytes(sig)).jaccard(sig) == 1.0
     assert len(signature_bytes(sig)) == 4 * SETTINGS.num_perm
