@@ -1,0 +1,62 @@
+"""Cheaper checks of the extraction workers, held to the plain definitions they replace."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from crawler.extraction.page_fields import _GENERIC_AUTHOR_MARKERS, has_generic_author_marker
+
+
+def _markers_by_substring(html_bytes: bytes) -> bool:
+    """The definition: one substring search per marker in the lower-cased page."""
+    lowered = html_bytes.lower()
+    return any(marker in lowered for marker in _GENERIC_AUTHOR_MARKERS)
+
+
+def _random_pages(seed: int, count: int) -> list[bytes]:
+    """Pages of markup, Cyrillic, stray bytes and marker fragments in random order."""
+    rng = random.Random(seed)
+    pieces = [
+        b"<div class='",
+        b"'>",
+        b"</div>",
+        "Новости города ".encode(),
+        b"\xd0",
+        b"\xff\xfe",
+        b"-",
+        b" ",
+        b"AUTH",
+        b"auth",
+        b"Or",
+        b"or",
+        b"by",
+        b"B",
+        b"l",
+        b"posted",
+        b"name",
+        b"screen",
+        b"CHANNEL",
+        b"zuo",
+        b"zhe",
+        b"Journal",
+        b"ist",
+        b"writ",
+        b"er",
+    ]
+    return [b"".join(rng.choices(pieces, k=rng.randint(0, 60))) for _ in range(count)]
+
+
+@pytest.mark.parametrize("marker", _GENERIC_AUTHOR_MARKERS)
+def test_each_marker_is_found_in_any_case_and_place(marker: bytes) -> None:
+    for page in (marker, marker.upper(), b"<p>" + marker.title() + b"</p>", "ы".encode() + marker):
+        assert has_generic_author_marker(page)
+    assert not has_generic_author_marker(marker[:-1] + b" " + marker[-1:])
+
+
+def test_author_markers_as_the_substring_searches_found_them() -> None:
+    pages = _random_pages(15, 3000)
+    found = [_markers_by_substring(page) for page in pages]
+    assert 300 < sum(found) < 2700  # both answers are exercised
+    assert [has_generic_author_marker(page) for page in pages] == found
