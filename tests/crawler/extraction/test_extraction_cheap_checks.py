@@ -6,6 +6,7 @@ import random
 
 import pytest
 
+from crawler.extraction import body
 from crawler.extraction.page_fields import _GENERIC_AUTHOR_MARKERS, has_generic_author_marker
 
 
@@ -60,3 +61,26 @@ def test_author_markers_as_the_substring_searches_found_them() -> None:
     found = [_markers_by_substring(page) for page in pages]
     assert 300 < sum(found) < 2700  # both answers are exercised
     assert [has_generic_author_marker(page) for page in pages] == found
+
+
+def test_every_consent_phrase_holds_the_letter_checked_first() -> None:
+    assert all(body._CONSENT_LETTER in phrase for phrase in body._CONSENT_WORDS)
+
+
+def test_consent_words_as_the_substring_searches_found_them() -> None:
+    rng = random.Random(600)
+    words = [
+        *body._CONSENT_WORDS,
+        "новый маршрут электробуса",
+        "externen",
+        "inhalt",
+        "ich bin",
+        "für den",
+        "Е",  # Cyrillic capital Ie, not a Latin E
+        "E",
+        " ",
+    ]
+    for _ in range(3000):
+        lowered = " ".join(rng.choices(words, k=rng.randint(0, 12))).lower()
+        expected = any(phrase in lowered for phrase in body._CONSENT_WORDS)
+        assert body.has_consent_words(lowered) is expected
