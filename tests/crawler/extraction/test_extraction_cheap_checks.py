@@ -6,7 +6,9 @@ import random
 
 import pytest
 
-from crawler.extraction import body
+from crawler.extraction import body, xpaths
+from crawler.extraction.core import parse_document
+from crawler.extraction.page_dates import visible_text_nodes
 from crawler.extraction.page_fields import _GENERIC_AUTHOR_MARKERS, has_generic_author_marker
 
 
@@ -84,3 +86,21 @@ def test_consent_words_as_the_substring_searches_found_them() -> None:
         lowered = " ".join(rng.choices(words, k=rng.randint(0, 12))).lower()
         expected = any(phrase in lowered for phrase in body._CONSENT_WORDS)
         assert body.has_consent_words(lowered) is expected
+
+
+@pytest.mark.parametrize(
+    "inner",
+    [
+        "<p>Текст</p>\n  <p> \t </p><p>\xa0</p><div>\r\n<b>жирный</b> хвост\n</div>",
+        "<p>Текст</p><script>var a = 1;</script> хвост <style>p {}</style>",
+        "<noscript><p>Включите JavaScript</p></noscript><p>Текст</p>",
+        "<p>Текст <span>и <i>курсив</i></span></p> <!-- комментарий --> конец",
+    ],
+)
+@pytest.mark.parametrize("around", ["<main>{}</main>", "<noscript><main>{}</main></noscript>"])
+def test_visible_text_nodes_as_the_xpath_finds_them(inner: str, around: str) -> None:
+    html = f"<html><body>{around.format('<article><h1>Заголовок</h1>' + inner + '</article>')}"
+    doc, _, _ = parse_document((html + "</body></html>").encode(), "utf-8")
+    assert doc is not None
+    for node in doc.find(".//h1").iterancestors():
+        assert visible_text_nodes(node) == xpaths.TEXT_NODES(node)
