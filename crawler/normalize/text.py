@@ -78,9 +78,10 @@ GARBAGE_SCAN_CHARS = 1000
 
 def strip_control_chars(value: str) -> str:
     """Remove XML-illegal/invisible control chars, bidi overrides and lone surrogates."""
-    # Every character removed here is unprintable: a printable text (most lines) has none, and
-    # str.isprintable() tells so several times faster than the regex search.
-    if value.isprintable() or _UNSAFE_RE.search(value) is None:
+    # Every character removed here is unprintable: a text that is printable once its line breaks
+    # are spaces (most lines, and HTML) has none, and str.isprintable() tells so several times
+    # faster than the regex search.
+    if value.replace("\n", " ").isprintable() or _UNSAFE_RE.search(value) is None:
         return value
     if _SURROGATE_RE.search(value):
         # A surrogate *pair* left in a str (e.g. after surrogatepass) becomes one astral char; a
