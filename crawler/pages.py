@@ -237,8 +237,9 @@ def canonical_article_url(
     A canonical that points at another site or at the homepage is a site bug, not identity.
     """
     url = canonicalize_url(response_url)
-    if canonical and is_http_url(canonicalize_url(canonical, response_url)):
+    if canonical:
         canonical = canonicalize_url(canonical, response_url)
+    if canonical and is_http_url(canonical):
         path = canonical.split("/", 3)[3] if canonical.count("/") >= 3 else ""
         if path.strip("/") and registered_domain_matches(host_of(canonical), allowed_domains):
             return canonical

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import codecs
 import random
+import re
 
 import pytest
 
+from crawler.normalize import encoding
 from crawler.normalize.encoding import decode_html, decode_xml, looks_binary, looks_like_mojibake
 
 TITLE = "Москва"
@@ -181,6 +183,46 @@ def test_looks_like_mojibake_after_a_long_ascii_head(
     assert looks_like_mojibake(f"<html><head>{script}</head><body><p>{text}</p></body></html>") is (
         expected
     )
+
+
+_CYRILLIC_RE = re.compile("[а-яёА-ЯЁ]")
+_CYR_UPPER_RE = re.compile("[А-ЯЁ]")
+_KOI8_MARKERS_RE = re.compile("[ПБЙФ]")
+
+
+def _letter_counts_by_regex(chars: str) -> tuple[int, int, int]:
+    """The definition of the sample's letter counts: Cyrillic, Cyrillic capitals, П Б Й Ф."""
+    return tuple(len(r.findall(chars)) for r in (_CYRILLIC_RE, _CYR_UPPER_RE, _KOI8_MARKERS_RE))
+
+
+def _letter_counts_by_cp1251(chars: str) -> tuple[int, int, int]:
+    cp1251 = chars.encode("cp1251", "ignore")
+    return tuple(
+        encoding._count_bytes(cp1251, which)
+        for which in (
+            encoding._CP1251_CYRILLIC,
+            encoding._CP1251_CYR_UPPER,
+            encoding._CP1251_KOI8_MARKERS,
+        )
+    )
+
+
+def test_mojibake_letter_counts_as_the_regexes_count() -> None:
+    # Every character of the Cyrillic and Cyrillic Supplement blocks, cp1251's and latin-1's
+    # upper halves, the mojibake of each, CJK, a lone surrogate and a space, mixed at random.
+    alphabet = (
+        [chr(c) for c in range(0x400, 0x530)]
+        + list(bytes(range(0x80, 0x100)).decode("cp1251", "replace"))
+        + list(bytes(range(0x80, 0x100)).decode("latin-1"))
+        + ["中", "国", "\ud800", " ", "\ufffd"]
+    )
+    rng = random.Random(1251)
+    for _ in range(2000):
+        chars = "".join(rng.choices(alphabet, k=rng.randint(0, 300)))
+        assert _letter_counts_by_cp1251(chars) == _letter_counts_by_regex(chars)
+    everything = "".join(dict.fromkeys(alphabet))
+    counts = _letter_counts_by_cp1251(everything)
+    assert counts == _letter_counts_by_regex(everything) == (66, 33, 4)
 
 
 def xml(encoding: str, declared: str | None = None) -> bytes:

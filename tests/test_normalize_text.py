@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import random
+import sys
 from pathlib import Path
 
 import pytest
 
+from crawler.normalize import text as text_mod
 from crawler.normalize.text import (
     clean_text,
     dedup_key,
@@ -81,6 +84,36 @@ def test_clean_text_multiline(value: str, expected: str) -> None:
 
 def test_strip_control_chars_keeps_newlines_and_tabs() -> None:
     assert strip_control_chars("a\tb\nc\rd\x00\x08e") == "a\tb\nc\rde"
+
+
+def test_every_character_the_printable_shortcuts_rely_on_is_unprintable() -> None:
+    # strip_control_chars returns a printable text as is, and _collapse takes a printable text
+    # without double or edge spaces as collapsed: both hold only if every character the regex
+    # removes, and every whitespace character but the space, is unprintable.
+    for code in range(sys.maxunicode + 1):
+        char = chr(code)
+        if text_mod._UNSAFE_RE.match(char) or (char.isspace() and char != " "):
+            assert not char.isprintable(), hex(code)
+
+
+def test_cleaning_with_the_shortcuts_as_without() -> None:
+    def collapse_by_splitting(paragraph: str) -> str:
+        text = " ".join(paragraph.split())
+        if text[:1] in text_mod._GLUED_INITIALS:
+            return text_mod._GLUED_LEAD_RE.sub(r"\1 \2", text)
+        return text
+
+    def strip_by_regex(value: str) -> str:
+        if text_mod._UNSAFE_RE.search(value) is None:
+            return value
+        return text_mod._CONTROL_RE.sub("", value)  # (no surrogates among the pieces)
+
+    pieces = ["Москва", "В15", " ", "  ", "\n", "\t", "\xa0", "\u2009", "\xad", "\u202e", "x", "."]
+    rng = random.Random(104)
+    for _ in range(5000):
+        value = "".join(rng.choices(pieces, k=rng.randint(0, 10)))
+        assert text_mod._collapse(value) == collapse_by_splitting(value), repr(value)
+        assert strip_control_chars(value) == strip_by_regex(value), repr(value)
 
 
 @pytest.mark.parametrize(

@@ -45,6 +45,22 @@ _NEAR_TITLE_LEVELS = 4
 _NEAR_TITLE_CHARS = 4000
 
 
+def visible_text_nodes(node: etree._Element) -> list[str]:
+    """``xpaths.TEXT_NODES(node)``: the text nodes under ``node`` that are neither blank nor in a
+    script, style or noscript element.
+
+    Where no such element is in or above ``node`` (most article containers), they are its text
+    nodes less the blank ones, found without testing every node's ancestors three times (less
+    than half the work). Blank is what XPath's ``normalize-space()`` takes away: only the space,
+    tab, CR and LF.
+    """
+    if next(node.iter(*xpaths.NOT_VISIBLE_TAGS), None) is not None or any(
+        a.tag in xpaths.NOT_VISIBLE_TAGS for a in node.iterancestors()
+    ):
+        return xpaths.TEXT_NODES(node)
+    return [t for t in xpaths.ALL_TEXT_NODES(node) if t.strip(" \t\r\n")]
+
+
 class PageDates(PageLayers):
     """The date fields of a page, layer by layer."""
 
@@ -210,7 +226,7 @@ class PageDates(PageLayers):
             node = node.getparent()
             if node is None or node.tag in ("body", "html"):
                 return
-            raw = " ".join(xpaths.TEXT_NODES(node))
+            raw = " ".join(visible_text_nodes(node))
             if len(raw) > 4 * _NEAR_TITLE_CHARS:
                 # Only a window is kept: clean the raw text around the headline, with room for
                 # the whitespace cleaning removes, not the whole article around it.

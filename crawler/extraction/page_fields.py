@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html as htmllib
+import re
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -16,6 +17,7 @@ from crawler.extraction.meta import MetaTags
 from crawler.extraction.page_dates import PageDates
 from crawler.extraction.selectors import select
 from crawler.normalize.html import sanitize_html
+from crawler.normalize.linear_regex import compile_re2
 from crawler.normalize.text import clean_text, looks_like_selector
 from crawler.normalize.urls import canonicalize_url, is_http_url
 
@@ -56,6 +58,15 @@ _GENERIC_AUTHOR_MARKERS = (
     b"zuozhe", b"bianji", b"xiaobian", b"channel-name", b"submitted-by", b"posted-by",
     b"journalist",
 )  # fmt: skip
+# Whether any of them is in the page, in one pass: RE2's automaton reads a 90 KB page once
+# (~0.15 ms), where a substring search per marker read it fifteen times (~0.6 ms on a page
+# without any, where every search runs to the end).
+_GENERIC_AUTHOR_RE = compile_re2("|".join(re.escape(m.decode()) for m in _GENERIC_AUTHOR_MARKERS))
+
+
+def has_generic_author_marker(html_bytes: bytes) -> bool:
+    """Whether the page's bytes, ASCII lower-cased, hold any of ``_GENERIC_AUTHOR_MARKERS``."""
+    return _GENERIC_AUTHOR_RE.search(html_bytes.lower()) is not None
 
 
 class PageFields(PageDates):
@@ -121,8 +132,7 @@ class PageFields(PageDates):
         """
         if self._generic_done:
             return True  # already paid for: reading its author is free
-        lowered = self.html_bytes.lower()
-        return any(marker in lowered for marker in _GENERIC_AUTHOR_MARKERS)
+        return has_generic_author_marker(self.html_bytes)
 
     def _author_layers(self) -> Iterator[tuple[str, list[str]]]:
         """Author candidates layer by layer, each computed only if the ones before gave none."""

@@ -24,6 +24,10 @@ ANCHORS_WITH_REL = _x("//a[@rel]")
 TEXT_NODES = _x(
     ".//text()[normalize-space()][not(ancestor::script or ancestor::style or ancestor::noscript)]"
 )
+# Every text node: TEXT_NODES of an element with no script, style or noscript in or above it
+# are these less the blank ones (see page_dates.visible_text_nodes).
+ALL_TEXT_NODES = _x(".//text()")
+NOT_VISIBLE_TAGS = ("script", "style", "noscript")
 
 ITEMPROP_ELEMENTS = _x("//*[@itemprop and not(self::meta)]")
 

@@ -78,7 +78,10 @@ GARBAGE_SCAN_CHARS = 1000
 
 def strip_control_chars(value: str) -> str:
     """Remove XML-illegal/invisible control chars, bidi overrides and lone surrogates."""
-    if _UNSAFE_RE.search(value) is None:
+    # Every character removed here is unprintable: a text that is printable once its line breaks
+    # are spaces (most lines, and HTML) has none, and str.isprintable() tells so several times
+    # faster than the regex search.
+    if value.replace("\n", " ").isprintable() or _UNSAFE_RE.search(value) is None:
         return value
     if _SURROGATE_RE.search(value):
         # A surrogate *pair* left in a str (e.g. after surrogatepass) becomes one astral char; a
@@ -100,9 +103,20 @@ def _unescape(value: str) -> str:
 
 
 def _collapse(paragraph: str) -> str:
-    # str.split() splits on exactly what \s matches (str.isspace), several times faster.
-    text = " ".join(paragraph.split())
+    if _is_collapsed(paragraph):
+        text = paragraph  # what splitting and joining would return, without a string per word
+    else:
+        # str.split() splits on exactly what \s matches (str.isspace), several times faster.
+        text = " ".join(paragraph.split())
     return _GLUED_LEAD_RE.sub(r"\1 \2", text) if text[:1] in _GLUED_INITIALS else text
+
+
+def _is_collapsed(text: str) -> bool:
+    """Whether ``text``'s only whitespace is single spaces between words.
+
+    Every whitespace character but the space is unprintable, so a printable text has no other.
+    """
+    return text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " "
 
 
 def clean_text(value: str | None, *, multiline: bool = False) -> str:

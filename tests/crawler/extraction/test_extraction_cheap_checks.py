@@ -1,0 +1,106 @@
+"""Cheaper checks of the extraction workers, held to the plain definitions they replace."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from crawler.extraction import body, xpaths
+from crawler.extraction.core import parse_document
+from crawler.extraction.page_dates import visible_text_nodes
+from crawler.extraction.page_fields import _GENERIC_AUTHOR_MARKERS, has_generic_author_marker
+
+
+def _markers_by_substring(html_bytes: bytes) -> bool:
+    """The definition: one substring search per marker in the lower-cased page."""
+    lowered = html_bytes.lower()
+    return any(marker in lowered for marker in _GENERIC_AUTHOR_MARKERS)
+
+
+def _random_pages(seed: int, count: int) -> list[bytes]:
+    """Pages of markup, Cyrillic, stray bytes and marker fragments in random order."""
+    rng = random.Random(seed)
+    pieces = [
+        b"<div class='",
+        b"'>",
+        b"</div>",
+        "Новости города ".encode(),
+        b"\xd0",
+        b"\xff\xfe",
+        b"-",
+        b" ",
+        b"AUTH",
+        b"auth",
+        b"Or",
+        b"or",
+        b"by",
+        b"B",
+        b"l",
+        b"posted",
+        b"name",
+        b"screen",
+        b"CHANNEL",
+        b"zuo",
+        b"zhe",
+        b"Journal",
+        b"ist",
+        b"writ",
+        b"er",
+    ]
+    return [b"".join(rng.choices(pieces, k=rng.randint(0, 60))) for _ in range(count)]
+
+
+@pytest.mark.parametrize("marker", _GENERIC_AUTHOR_MARKERS)
+def test_each_marker_is_found_in_any_case_and_place(marker: bytes) -> None:
+    for page in (marker, marker.upper(), b"<p>" + marker.title() + b"</p>", "ы".encode() + marker):
+        assert has_generic_author_marker(page)
+    assert not has_generic_author_marker(marker[:-1] + b" " + marker[-1:])
+
+
+def test_author_markers_as_the_substring_searches_found_them() -> None:
+    pages = _random_pages(15, 3000)
+    found = [_markers_by_substring(page) for page in pages]
+    assert 300 < sum(found) < 2700  # both answers are exercised
+    assert [has_generic_author_marker(page) for page in pages] == found
+
+
+def test_every_consent_phrase_holds_the_letter_checked_first() -> None:
+    assert all(body._CONSENT_LETTER in phrase for phrase in body._CONSENT_WORDS)
+
+
+def test_consent_words_as_the_substring_searches_found_them() -> None:
+    rng = random.Random(600)
+    words = [
+        *body._CONSENT_WORDS,
+        "новый маршрут электробуса",
+        "externen",
+        "inhalt",
+        "ich bin",
+        "für den",
+        "Е",  # Cyrillic capital Ie, not a Latin E
+        "E",
+        " ",
+    ]
+    for _ in range(3000):
+        lowered = " ".join(rng.choices(words, k=rng.randint(0, 12))).lower()
+        expected = any(phrase in lowered for phrase in body._CONSENT_WORDS)
+        assert body.has_consent_words(lowered) is expected
+
+
+@pytest.mark.parametrize(
+    "inner",
+    [
+        "<p>Текст</p>\n  <p> \t </p><p>\xa0</p><div>\r\n<b>жирный</b> хвост\n</div>",
+        "<p>Текст</p><script>var a = 1;</script> хвост <style>p {}</style>",
+        "<noscript><p>Включите JavaScript</p></noscript><p>Текст</p>",
+        "<p>Текст <span>и <i>курсив</i></span></p> <!-- комментарий --> конец",
+    ],
+)
+@pytest.mark.parametrize("around", ["<main>{}</main>", "<noscript><main>{}</main></noscript>"])
+def test_visible_text_nodes_as_the_xpath_finds_them(inner: str, around: str) -> None:
+    html = f"<html><body>{around.format('<article><h1>Заголовок</h1>' + inner + '</article>')}"
+    doc, _, _ = parse_document((html + "</body></html>").encode(), "utf-8")
+    assert doc is not None
+    for node in doc.find(".//h1").iterancestors():
+        assert visible_text_nodes(node) == xpaths.TEXT_NODES(node)
