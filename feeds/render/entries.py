@@ -116,6 +116,17 @@ class Entry:
             value = self._forms[form] = make(self)
             return value
 
+    @property
+    def updated_text(self) -> str:
+        """``updated`` as Atom's ``<updated>`` and JSON Feed's ``date_modified`` print it
+        (ISO 8601; entries' times are UTC in whole seconds already), made once for both:
+        ``isoformat`` costs more than the rest of setting the element."""
+        return self.rendered("updated-text", _isoformat_updated)
+
+
+def _isoformat_updated(entry: Entry) -> str:
+    return entry.updated.isoformat()
+
 
 @dataclass(frozen=True)
 class PreparedFeed:

@@ -116,7 +116,12 @@ def _build_atom_entry(entry: Entry) -> etree._Element:
     if base is not None:
         element = atom_entry(base).__copy__()  # with its subtree, as for the RSS item
         # As feedgen writes them: ``updated`` by isoformat(), the content as html text.
-        next(element.iterchildren("updated")).text = entry.updated.isoformat()
+        # feedgen writes ``updated`` third (after id and title): taken by its place, looked
+        # for only if that ever changes.
+        updated = element[2]
+        if updated.tag != "updated":
+            updated = next(element.iterchildren("updated"))
+        updated.text = entry.updated_text
         _set_story_content(next(element.iterchildren("content")), entry, base)
         _add_related(element, entry)
         return element

@@ -80,7 +80,7 @@ def _build_members(entry: Entry) -> dict[str, str]:
             members["content_html"] = _member("content_html", added)
         # ``updated`` of an entry is in UTC without microseconds already (what rfc3339 makes),
         # and its ISO form needs no JSON escaping.
-        members["date_modified"] = f'"date_modified": "{entry.updated.isoformat()}"'
+        members["date_modified"] = f'"date_modified": "{entry.updated_text}"'
     else:
         item: dict[str, object] = {"id": entry.url, "url": entry.url, "title": entry.title}
         if entry.content_html:

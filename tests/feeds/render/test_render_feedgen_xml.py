@@ -6,7 +6,7 @@ import importlib
 import subprocess
 import sys
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, timedelta
 from pathlib import Path
 
 import pytest
@@ -151,3 +151,9 @@ def test_a_story_entry_copied_from_its_article_is_what_feedgen_builds(html: str)
     for build in (rss_item, atom_entry):
         assert etree.tostring(build(entry)) == etree.tostring(build(anew))
     assert b'rel="related"' in etree.tostring(atom_entry(entry))
+    # The story's time replaced the article's: feedgen writes <updated> third, where the copy
+    # takes it (and looks for it if feedgen ever writes it elsewhere).
+    assert atom_entry(plain)[2].tag == "updated"
+    updated = atom_entry(entry).findtext("updated")
+    later = (article.published + timedelta(hours=3)).astimezone(UTC)
+    assert updated == entry.updated_text == later.isoformat()
