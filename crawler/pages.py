@@ -118,6 +118,10 @@ def check_page(
         # decode_html tried BOM, header, <meta> and detection; a still-garbled title
         # would be published as garbage, so the page is dropped and counted instead.
         return Dropped("bad_encoding", f"title={title[:80]!r}")
+    if (lost := _replaced_share(title, data.text)) > MAX_REPLACED_SHARE:
+        # Bytes the decoder could not read became U+FFFD (a page in two encodings, say UTF-8
+        # then cp1251): a few stay (B9), a text of them is garbage, not an article.
+        return Dropped("bad_encoding", f"{lost:.0%} of the text undecodable, title={title[:80]!r}")
     for name in SECONDARY_FIELDS:
         value = getattr(data, name)
         if isinstance(value, str) and value.strip() and is_garbage_value(value):
@@ -146,6 +150,19 @@ def _has_words(value: str | None) -> bool:
             if letters >= MIN_TEXT_LETTERS:
                 return True
     return False
+
+
+#: The share of a page's title and text that may be U+FFFD (bytes the decoder could not read)
+#: before the page counts as undecodable: a few broken bytes in a page stay (B9).
+MAX_REPLACED_SHARE = 0.05
+
+
+def _replaced_share(title: str, text: str | None) -> float:
+    """The share of U+FFFD among the characters of ``title`` and ``text``."""
+    size = len(title) + len(text or "")
+    if not size or ("\ufffd" not in title and "\ufffd" not in (text or "")):
+        return 0.0
+    return (title.count("\ufffd") + (text or "").count("\ufffd")) / size
 
 
 def invalid_bytes(flags: Sequence[str]) -> int:

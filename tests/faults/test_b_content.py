@@ -207,6 +207,18 @@ _case(
     },
 )
 _case(
+    "b25",
+    {
+        # Declared UTF-8, its head and headline in UTF-8, its body in cp1251 (a template and a
+        # legacy text store glued together): most of the text would be U+FFFD.
+        "/n/mixed": (
+            _no_charset_page(MOSCOW_TITLE, "utf-8", meta="utf-8").split(b"<time")[0]
+            + _no_charset_page(MOSCOW_TITLE, "cp1251").split(b"</h1>", 1)[1],
+            HTML,
+        )
+    },
+)
+_case(
     "b23",
     {"/n/long-title": (_page("Электробус " + "очень длинный заголовок " * 400 + "конец"), HTML)},
 )
@@ -472,6 +484,16 @@ def test_b22_binary_data_served_as_a_page_is_dropped(content: Content) -> None:
     assert dropped(content.run("b22")) == {"bad_encoding": 2}
     for text in _feed_texts(content, "b22"):
         assert "\ufffd" not in text and "/n/random" not in text
+
+
+def test_b25_a_page_in_two_encodings_is_dropped_not_published_as_replacement_characters(
+    content: Content,
+) -> None:
+    # A few undecodable bytes stay (b9); a text mostly of U+FFFD is no article.
+    assert content.titles("b25") == []
+    assert dropped(content.run("b25")) == {"bad_encoding": 1}
+    for text in _feed_texts(content, "b25"):
+        assert "\ufffd" not in text
 
 
 def test_b23_a_paragraph_as_title_is_cut(content: Content) -> None:
