@@ -18,7 +18,17 @@ from cityfeeds.commands.crawl import crawl
 from cityfeeds.commands.serve import check_port
 from cityfeeds.devtools.demo_server import DEFAULT_PORT, DemoServer
 from cityfeeds.devtools.demo_site import demo_source, partner_source
-from crawler.config import ENV_CONFIG, Config, ConfigError, config_path, load_config
+from crawler.config import (
+    ENV_CONFIG,
+    ENV_DATABASE_URL,
+    Config,
+    ConfigError,
+    GeneralSpec,
+    config_path,
+    load_config,
+    resolve_sqlite_url,
+    unpublishable_output,
+)
 
 NAME = "demo"
 DESCRIPTION = """\
@@ -48,7 +58,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--output",
         default=DEFAULT_OUTPUT,
         help="where to write the demo feeds (default: %(default)s; not inside the configuration's "
-        "output_dir, which `cityfeeds serve` publishes)",
+        "output_dir, which `cityfeeds serve` publishes, nor a folder holding the configuration "
+        "or its SQLite database)",
     )
     parser.add_argument(
         "--port",
@@ -92,12 +103,20 @@ def served_by_config(output: Path, base_text: str, origin: str) -> str | None:
         general = tomllib.loads(base_text).get("cityfeeds", {})
     except tomllib.TOMLDecodeError:
         return None  # its own error is reported when it is loaded
-    served = (config_file.parent / str(general.get("output_dir", "output"))).resolve()
+    root = config_file.parent.resolve()
+    served = (root / str(general.get("output_dir", "output"))).resolve()
     if output.is_relative_to(served):
         return (
             f"--output {output} is inside {served}, the output_dir `cityfeeds serve` publishes "
             "(the demo's feeds link to 127.0.0.1); pick a folder outside it"
         )
+    # `demo --serve` serves the folder as `cityfeeds serve` serves output_dir: the same folders
+    # are refused (the configuration's own, the one holding the SQLite database).
+    database = os.environ.get(ENV_DATABASE_URL) or resolve_sqlite_url(
+        str(general.get("database_url", GeneralSpec.model_fields["database_url"].default)), root
+    )
+    if problem := unpublishable_output(output, root, database):
+        return f"--output {output}: {problem}"
     return None
 
 

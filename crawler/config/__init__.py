@@ -18,7 +18,9 @@ from crawler.config.loader import (
     config_path,
     load_config,
     parse_config,
+    resolve_sqlite_url,
     sqlite_file,
+    unpublishable_output,
 )
 from crawler.config.sections import (
     CrawlSpec,
@@ -61,5 +63,7 @@ __all__ = [
     "min_interval_seconds",
     "parse_config",
     "parse_interval",
+    "resolve_sqlite_url",
     "sqlite_file",
+    "unpublishable_output",
 ]

@@ -90,9 +90,9 @@ class Config:
                 check_database_url(env_db)
             except ValueError as exc:
                 raise ConfigError(f"{ENV_DATABASE_URL}: {exc}") from None
-        self.database_url = env_db or _resolve_sqlite(self.general.database_url, root)
+        self.database_url = env_db or resolve_sqlite_url(self.general.database_url, root)
         self.output_dir = (root / self.general.output_dir).resolve()
-        if problem := _unpublishable(self.output_dir, root, self.database_url):
+        if problem := unpublishable_output(self.output_dir, root, self.database_url):
             raise ConfigError(f"[cityfeeds] output_dir {self.general.output_dir!r}: {problem}")
         self.base_url = self.general.base_url
         self.feed_size = self.general.feed_size
@@ -114,8 +114,9 @@ class Config:
         return [s for s in self.sources if s.enabled]
 
 
-def _unpublishable(output: Path, root: Path, database_url: str) -> str | None:
-    """Why ``output`` (served to anyone) must not be the feeds' folder, or None."""
+def unpublishable_output(output: Path, root: Path, database_url: str) -> str | None:
+    """Why ``output`` (served to anyone) must not take feeds, or None: it would serve the
+    configuration's folder (``root``) or the SQLite database."""
     if root == output or root.is_relative_to(output):
         # "" or "." or "/": the config file (and what lies beside it) would be served.
         return f"it holds the configuration's own folder {root}; use a folder of its own"
@@ -135,7 +136,8 @@ def sqlite_file(url: str) -> Path | None:
     return None
 
 
-def _resolve_sqlite(url: str, root: Path) -> str:
+def resolve_sqlite_url(url: str, root: Path) -> str:
+    """``url`` with a relative SQLite path made absolute against the configuration's folder."""
     prefix = "sqlite:///"
     if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
         return prefix + str((root / url[len(prefix) :]).resolve())

@@ -301,3 +301,28 @@ def test_the_demo_never_writes_into_the_served_output_folder(
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and "inside" in err and str(tmp_path / "public") in err
     assert not inside.exists()
+
+
+@pytest.mark.parametrize(
+    ("output", "said"),
+    [(".", "configuration's own folder"), ("data", "cityfeeds.db would be served")],
+)
+def test_the_demo_refuses_an_output_that_would_serve_the_config_or_the_database(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    output: str,
+    said: str,
+) -> None:
+    """`demo --serve` serves its --output as `cityfeeds serve` serves output_dir: the folders
+    refused there (the configuration's, the SQLite database's) are refused here too."""
+    monkeypatch.delenv("CITYFEEDS_DATABASE_URL", raising=False)
+    config = tmp_path / "cityfeeds.toml"
+    config.write_text((ROOT / "cityfeeds.toml").read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "data").mkdir()
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    target = str(tmp_path / output)
+    assert main(["--config", str(config), "demo", "--port", "0", "--output", target]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and said in err and "--output" in err
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before  # nothing written
