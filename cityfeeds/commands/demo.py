@@ -6,8 +6,10 @@ import argparse
 import fcntl
 import os
 import shutil
+import signal
 import sys
 import tempfile
+import threading
 import tomllib
 from importlib import resources
 from pathlib import Path
@@ -177,6 +179,10 @@ def run(args: argparse.Namespace, config: Config | None) -> int:
         lock.close()
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def _run_locked(args: argparse.Namespace, text: str, origin: str, output: Path) -> int:
     try:
         server = DemoServer(output, args.port)
@@ -189,6 +195,11 @@ def _run_locked(args: argparse.Namespace, text: str, origin: str, output: Path) 
         return 1
     workdir = Path(tempfile.mkdtemp(prefix="cityfeeds-demo-"))
     server.start()
+    # SIGTERM (a service manager, `kill`) stops the demo as Ctrl-C does, so its throwaway
+    # database and config are removed below, not left behind in the temporary folder.
+    stop_on_sigterm = threading.current_thread() is threading.main_thread()
+    if stop_on_sigterm:
+        previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         print(f"Demo site running at {server.site_url}")
         print(f"Topics from {origin}")
@@ -223,6 +234,8 @@ def _run_locked(args: argparse.Namespace, text: str, origin: str, output: Path) 
             print("Stopped.")
         return 0
     finally:
+        if stop_on_sigterm:
+            signal.signal(signal.SIGTERM, previous)
         server.stop()
         if args.keep_db:
             print(f"Demo database and config kept in {workdir}")

@@ -326,3 +326,32 @@ def test_the_demo_refuses_an_output_that_would_serve_the_config_or_the_database(
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and said in err and "--output" in err
     assert sorted(p.name for p in tmp_path.rglob("*")) == before  # nothing written
+
+
+def test_demo_serve_stopped_by_sigterm_removes_its_throwaway_database(tmp_path: Path) -> None:
+    """SIGTERM (a service manager, `kill`) stops the demo as Ctrl-C does: its temporary
+    database and config are removed (only --keep-db keeps them)."""
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "CITYFEEDS_CONFIG"}
+    cmd = [sys.executable, "-m", "cityfeeds.cli", "demo", "--serve", "--port", "0"]
+    proc = subprocess.Popen(
+        [*cmd, "--output", str(tmp_path / "out")],
+        cwd=tmp_path,
+        env={**env, "PYTHONPATH": str(ROOT), "TMPDIR": str(scratch)},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    lines = []
+    for line in proc.stdout:
+        lines.append(line)
+        if line.startswith("Serving the sample site"):
+            break
+    else:
+        pytest.fail("demo --serve stopped before serving:\n" + "".join(lines))
+    assert [p.name for p in scratch.glob("cityfeeds-demo-*")]  # its database, while it runs
+    proc.send_signal(signal.SIGTERM)
+    rest, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, "".join(lines) + rest
+    assert not list(scratch.glob("cityfeeds-demo-*"))
