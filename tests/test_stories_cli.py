@@ -72,6 +72,29 @@ def test_feeds_recluster_rebuilds_the_stories(
         store.close()
 
 
+def test_with_clustering_off_recluster_makes_no_stories_and_stories_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`[stories] enabled = false` turns clustering off everywhere: `feeds --recluster` makes
+    no stories (those made before stay, unused by the feeds) and `stories` says it is off."""
+    cfg, db = _setup(tmp_path)
+    raw = tomllib.loads(cfg.read_text(encoding="utf-8"))
+    raw["stories"] = {**raw.get("stories", {}), "enabled": False}
+    cfg.write_text(tomli_w.dumps(raw), encoding="utf-8")
+    assert main(["--config", str(cfg), "feeds", "--recluster"]) == 0
+    out = capsys.readouterr().out
+    assert "clustering is off" in out and "Re-clustered" not in out
+    store = Store.open(db)
+    try:  # the stories made while it was on, untouched
+        [story] = store.recent_stories(since=datetime(2000, 1, 1, tzinfo=UTC), min_size=2)
+        assert len(story.members) == 2
+    finally:
+        store.close()
+    assert main(["--config", str(cfg), "stories"]) == 0
+    captured = capsys.readouterr()
+    assert "clustering is off" in captured.err and "\n" not in captured.err.strip()
+
+
 def test_since_needs_a_duration(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         main(["stories", "--since", "yesterday"])

@@ -31,11 +31,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
+    recluster = args.recluster
+    if recluster and not config.stories.enabled:
+        # Off means off everywhere: no stories are made, by a crawl or by this command.
+        print("Story clustering is off ([stories] enabled = false): --recluster skipped.")
+        recluster = False
     report = rebuild_feeds(
         config,
         retag=args.retag,
         on_retag=_print_retag,
-        recluster=args.recluster,
+        recluster=recluster,
         on_recluster=_print_recluster,
     )
     print(build_summary(report))

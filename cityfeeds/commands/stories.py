@@ -58,6 +58,12 @@ def run(args: argparse.Namespace, config: Config) -> int:
             file=sys.stderr,
         )
         return 2
+    if not config.stories.enabled:
+        print(
+            "cityfeeds: story clustering is off ([stories] enabled = false): no story is made "
+            "or shown in feeds; any listed below were made before",
+            file=sys.stderr,
+        )
     store = Store.open(config.database_url)
     try:
         found = store.recent_stories(
