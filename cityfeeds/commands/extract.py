@@ -131,7 +131,8 @@ def run(args: argparse.Namespace, config: Config) -> int:
     else:
         path = Path(target)
         if not path.is_file():
-            print(f"cityfeeds: no such file or URL: {target}", file=sys.stderr)
+            what = "a folder, not a page file" if path.is_dir() else "no such file or URL"
+            print(f"cityfeeds: {what}: {target}", file=sys.stderr)
             return 1
         body = path.read_bytes()
         if path.suffix == ".gz":

@@ -130,6 +130,17 @@ def test_extract_file_needs_url(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert "--url is required" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(("name", "said"), [("gone.html", "no such file"), ("", "a folder")])
+def test_extract_names_a_missing_file_and_a_folder_apart(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, said: str
+) -> None:
+    target = str(tmp_path / name) if name else str(tmp_path)
+    config = str(ROOT / "cityfeeds.toml")
+    assert main(["--config", config, "extract", target, "--url", "https://x.ru/n/1"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and said in err and target in err
+
+
 def test_extract_fixture_takes_url_and_time_from_its_meta_json(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
