@@ -134,13 +134,22 @@ def run(args: argparse.Namespace, config: Config) -> int:
             what = "a folder, not a page file" if path.is_dir() else "no such file or URL"
             print(f"cityfeeds: {what}: {target}", file=sys.stderr)
             return 1
-        body = path.read_bytes()
-        if path.suffix == ".gz":
-            try:
-                body = gzip.decompress(body)
-            except (OSError, EOFError, zlib.error) as exc:
-                print(f"cityfeeds: {target} is not a readable gzip file: {exc}", file=sys.stderr)
-                return 2
+        # A saved page is held to the crawl's size limit, as a fetched one is (a huge file,
+        # or a small .gz that unpacks to gigabytes, would take minutes and the memory).
+        limit = config.crawl.max_response_bytes
+        try:
+            with gzip.open(path) if path.suffix == ".gz" else path.open("rb") as file:
+                body = file.read(limit + 1)
+        except (OSError, EOFError, zlib.error) as exc:
+            what = "is not a readable gzip file" if path.suffix == ".gz" else "cannot be read"
+            print(f"cityfeeds: {target} {what}: {exc}", file=sys.stderr)
+            return 2
+        if len(body) > limit:
+            print(
+                f"cityfeeds: {target}: page larger than {limit} bytes ([crawl] max_response_bytes)",
+                file=sys.stderr,
+            )
+            return 1
         meta = fixture_meta(path) if not args.url else None
         if not args.url and not (meta and is_http_url(str(meta.get("url", "")))):
             print(

@@ -437,6 +437,28 @@ def test_extract_takes_pages_up_to_the_crawls_size_limit(
     assert "page larger than 2048 bytes ([crawl] max_response_bytes)" in err
 
 
+@pytest.mark.parametrize("packed", [False, True])
+def test_extract_holds_a_saved_page_to_the_crawls_size_limit(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], packed: bool
+) -> None:
+    """A file, or a small .gz that unpacks past the limit, is refused in one line without
+    being read whole."""
+    from tests.conftest import write_site_config
+
+    cfg = write_site_config(
+        tmp_path, "http://127.0.0.1:9/", extra={"crawl": {"max_response_bytes": 4096}}
+    )
+    page = b"<html><body><h1>Big</h1><p>" + b"x" * 100_000 + b"</p></body></html>"
+    path = tmp_path / ("big.html.gz" if packed else "big.html")
+    path.write_bytes(gzip.compress(page) if packed else page)
+    if packed:
+        assert len(path.read_bytes()) < 4096  # small on disk, past the limit unpacked
+    args = ["--config", str(cfg), "extract", str(path), "--url", "https://x.ru/n/1"]
+    assert main(args) == 1
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "page larger than 4096 bytes ([crawl] max_response_bytes)" in err
+
+
 def test_extract_refuses_a_bad_now_and_a_broken_gzip_in_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
