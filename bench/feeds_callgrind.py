@@ -25,15 +25,14 @@ import argparse
 import gc
 import importlib.util
 import os
-import re
-import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 from statistics import median
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from callgrind import run_dumps
 
 from crawler.storage import Store
 from feeds.build import build_feeds
@@ -73,14 +72,6 @@ def _builds(store: Store, pairs: int, *, collect: bool) -> None:
         os.getppid()
 
 
-def _instructions(dump: Path) -> int:
-    text = dump.read_text(errors="replace")
-    found = re.search(r"^(?:summary|totals): (\d+)", text, re.M)
-    if found is None:
-        raise SystemExit(f"no instruction total in {dump}")
-    return int(found.group(1))
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -110,46 +101,27 @@ def main(argv: list[str] | None = None) -> int:
         bench_feeds.fill_stories(store)
     finally:
         store.close()
-    out = Path(tempfile.mkdtemp(prefix="cityfeeds-callgrind-"))
-    try:
-        command = [
-            "valgrind",
-            "--tool=callgrind",
-            "--dump-before=getppid",
-            f"--callgrind-out-file={out}/callgrind.out",
-            sys.executable,
-            __file__,
-            "--inner",
-            f"--db={db}",
-            f"--builds={args.builds}",
-            *(["--collect"] if args.collect else []),
-        ]
-        subprocess.run(command, check=True, stderr=subprocess.DEVNULL)
-        dumps = sorted(out.glob("callgrind.out.*"), key=lambda p: int(p.suffix[1:]))
-        # Dump 1 is start-up and warm-up, then plain and story builds alternately, then the rest.
-        counts = [_instructions(d) for d in dumps[1 : 1 + 2 * args.builds]]
-        plain, story = counts[0::2], counts[1::2]
-        print(f"store: {db} ({args.articles} articles, stories of 3)")
-        collected = "gc.collect() before each build" if args.collect else "no gc.collect()"
-        print(
-            f"instructions per build (callgrind, {args.builds} builds of each kind alternated, "
-            f"{collected}):"
-        )
-        print(f"{'':24}{'mean':>9}{'median':>9}{'min':>9}{'max':>9}")
-        for label, kind in (("one entry per article", plain), ("one entry per story", story)):
-            figures = (sum(kind) / len(kind), median(kind), min(kind), max(kind))
-            print(f"  {label:22}" + "".join(f"{f / 1e6:8.1f}M" for f in figures))
-        print(
-            f"  ratio of the means {sum(story) / sum(plain):.3f}, "
-            f"of the medians {median(story) / median(plain):.3f} (goal <= 1.10)"
-        )
-        if args.keep:
-            args.keep.mkdir(parents=True, exist_ok=True)
-            for dump in out.iterdir():
-                shutil.copy2(dump, args.keep / dump.name)
-            print(f"dumps kept in {args.keep} (.2, .4, ... plain; .3, .5, ... stories)")
-    finally:
-        shutil.rmtree(out, ignore_errors=True)
+    inner = [f"--db={db}", f"--builds={args.builds}", *(["--collect"] if args.collect else [])]
+    dumps = run_dumps(__file__, inner, keep=args.keep)
+    # Dump 1 is start-up and warm-up, then plain and story builds alternately, then the rest.
+    counts = dumps[1 : 1 + 2 * args.builds]
+    plain, story = counts[0::2], counts[1::2]
+    print(f"store: {db} ({args.articles} articles, stories of 3)")
+    collected = "gc.collect() before each build" if args.collect else "no gc.collect()"
+    print(
+        f"instructions per build (callgrind, {args.builds} builds of each kind alternated, "
+        f"{collected}):"
+    )
+    print(f"{'':24}{'mean':>9}{'median':>9}{'min':>9}{'max':>9}")
+    for label, kind in (("one entry per article", plain), ("one entry per story", story)):
+        figures = (sum(kind) / len(kind), median(kind), min(kind), max(kind))
+        print(f"  {label:22}" + "".join(f"{f / 1e6:8.1f}M" for f in figures))
+    print(
+        f"  ratio of the means {sum(story) / sum(plain):.3f}, "
+        f"of the medians {median(story) / median(plain):.3f} (goal <= 1.10)"
+    )
+    if args.keep:
+        print(f"dumps kept in {args.keep} (.2, .4, ... plain; .3, .5, ... stories)")
     return 0
 
 

@@ -24,17 +24,14 @@ import argparse
 import gc
 import importlib.util
 import os
-import re
-import shutil
-import subprocess
 import sys
-import tempfile
 from datetime import UTC, datetime
 from multiprocessing.reduction import ForkingPickler
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from callgrind import run_dumps
 
 from crawler.config import parse_config
 from crawler.models import Hints, PageFacts
@@ -135,14 +132,6 @@ def _profile(warm: int, count: int, top: int) -> None:
     pstats.Stats(prof).sort_stats("tottime").print_stats(top)
 
 
-def _instructions(dump: Path) -> int:
-    text = dump.read_text(errors="replace")
-    found = re.search(r"^(?:summary|totals): (\d+)", text, re.M)
-    if found is None:
-        raise SystemExit(f"no instruction total in {dump}")
-    return int(found.group(1))
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -160,35 +149,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.profile:
         _profile(args.warm, args.pages, args.top)
         return 0
-    out = Path(tempfile.mkdtemp(prefix="cityfeeds-callgrind-"))
-    try:
-        command = [
-            "valgrind",
-            "--tool=callgrind",
-            "--dump-before=getppid",
-            f"--callgrind-out-file={out}/callgrind.out",
-            sys.executable,
-            __file__,
-            "--inner",
-            f"--warm={args.warm}",
-            f"--pages={args.pages}",
-        ]
-        env: dict[str, Any] = {**os.environ, "PYTHONHASHSEED": "0"}
-        subprocess.run(command, check=True, stderr=subprocess.DEVNULL, env=env)
-        dumps = sorted(out.glob("callgrind.out.*"), key=lambda p: int(p.suffix[1:]))
-        counts = dict(zip(_PARTS, (_instructions(d) for d in dumps), strict=False))
-        first, last = args.warm + 1, args.warm + args.pages
-        print(f"instructions per page (callgrind, articles {first}-{last} of the bench site):")
-        for part, label in (("process", "timed_process_page"), ("worker", "the worker's share")):
-            print(f"  {label:20s} {counts[part] / args.pages / 1e6:8.2f} M")
-        print("  (the worker's share: unpickle the call, timed_process_page, pickle the result)")
-        if args.keep:
-            args.keep.mkdir(parents=True, exist_ok=True)
-            for dump in out.iterdir():
-                shutil.copy2(dump, args.keep / dump.name)
-            print(f"dumps kept in {args.keep} (.2 timed_process_page, .4 the worker's share)")
-    finally:
-        shutil.rmtree(out, ignore_errors=True)
+    inner = [f"--warm={args.warm}", f"--pages={args.pages}"]
+    dumps = run_dumps(__file__, inner, keep=args.keep, env={"PYTHONHASHSEED": "0"})
+    counts = dict(zip(_PARTS, dumps, strict=False))
+    first, last = args.warm + 1, args.warm + args.pages
+    print(f"instructions per page (callgrind, articles {first}-{last} of the bench site):")
+    for part, label in (("process", "timed_process_page"), ("worker", "the worker's share")):
+        print(f"  {label:20s} {counts[part] / args.pages / 1e6:8.2f} M")
+    print("  (the worker's share: unpickle the call, timed_process_page, pickle the result)")
+    if args.keep:
+        print(f"dumps kept in {args.keep} (.2 timed_process_page, .4 the worker's share)")
     return 0
 
 
