@@ -20,6 +20,11 @@ class FetchError(Exception):
     """The page could not be fetched; the message says why in one line."""
 
 
+def too_large(what: str, max_bytes: int) -> str:
+    """Why a page is refused for its size, as the crawl would refuse it."""
+    return f"{what}: page larger than {max_bytes} bytes ([crawl] max_response_bytes)"
+
+
 def fetch_page(url: str, user_agent: str, timeout: float, max_bytes: int) -> Page:
     """GET ``url`` with our User-Agent, at most ``max_bytes`` (the crawl's [crawl]
     max_response_bytes, so a page these commands take is one the crawl takes); FetchError
@@ -31,9 +36,7 @@ def fetch_page(url: str, user_agent: str, timeout: float, max_bytes: int) -> Pag
         with urllib.request.urlopen(request, timeout=timeout) as response:
             body = response.read(max_bytes + 1)
             if len(body) > max_bytes:
-                raise FetchError(
-                    f"{url}: page larger than {max_bytes} bytes ([crawl] max_response_bytes)"
-                )
+                raise FetchError(too_large(url, max_bytes))
             return Page(body, response.headers.get_content_charset(), response.geturl())
     except urllib.error.HTTPError as exc:
         if 300 <= exc.code < 400:

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from cityfeeds.commands._fetch import FetchError, fetch_page
+from cityfeeds.commands._fetch import FetchError, fetch_page, too_large
 from cityfeeds.devtools.fixtures import fixture_meta
 from crawler.config import Config, SourceSpec
 from crawler.models import Dropped, PageFacts
@@ -145,10 +145,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
             print(f"cityfeeds: {target} {what}: {exc}", file=sys.stderr)
             return 2
         if len(body) > limit:
-            print(
-                f"cityfeeds: {target}: page larger than {limit} bytes ([crawl] max_response_bytes)",
-                file=sys.stderr,
-            )
+            print(f"cityfeeds: {too_large(target, limit)}", file=sys.stderr)
             return 1
         meta = fixture_meta(path) if not args.url else None
         if not args.url and not (meta and is_http_url(str(meta.get("url", "")))):
