@@ -227,8 +227,9 @@ def _run_locked(args: argparse.Namespace, text: str, origin: str, output: Path) 
         print(f"Index: {server.feeds_url}")
         print(f"OPML:  {server.feeds_url}feeds.opml")
         print(f"Feed:  {server.feeds_url}all.rss")
-        print("Serving the sample site and its feeds on 127.0.0.1 until Ctrl-C.", flush=True)
         try:
+            # In the try: a SIGTERM sent as soon as this line is read must find the handler.
+            print("Serving the sample site and its feeds on 127.0.0.1 until Ctrl-C.", flush=True)
             server.wait()
         except KeyboardInterrupt:
             print("Stopped.")
