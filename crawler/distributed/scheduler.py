@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+import pickle
+
 import scrapy
 from scrapy_redis.scheduler import Scheduler
+
+from crawler.context import count_drop
 
 
 class RedisScheduler(Scheduler):
@@ -19,7 +24,15 @@ class RedisScheduler(Scheduler):
         return True
 
     def next_request(self) -> scrapy.Request | None:
-        request = self.queue.pop(self.idle_before_close)
+        try:
+            request = self.queue.pop(self.idle_before_close)
+        except (pickle.UnpicklingError, ValueError, KeyError, AttributeError, TypeError) as exc:
+            # A queued request this worker cannot load (refused type, another version's
+            # callback): it is gone from the queue, so it is counted and logged, not lost.
+            count_drop(
+                self.spider.crawler, "bad_queued_request", str(exc)[:200], level=logging.ERROR
+            )
+            return None
         if request and self.stats:
             self.stats.inc_value("scheduler/dequeued/redis")
         return request

@@ -15,6 +15,19 @@ from typing import Any
 
 from crawler.discovery import Link
 
+
+def _zoneinfo_getattr(obj: object, name: str) -> Any:
+    """``builtins.getattr`` as a pickle may use it here: only for ``ZoneInfo._unpickle``.
+
+    A datetime in a zone (a sitemap's date-only ``lastmod`` or a feed's zone-less date, placed
+    in the source's zone) pickles its ZoneInfo as ``getattr(ZoneInfo, "_unpickle")(key, ...)``;
+    refusing it dropped every such request from the queue. Any other use is refused.
+    """
+    if obj is zoneinfo.ZoneInfo and name == "_unpickle":
+        return zoneinfo.ZoneInfo._unpickle  # type: ignore[attr-defined]
+    raise pickle.UnpicklingError(f"refusing getattr({obj!r}, {name!r}) from the shared queue")
+
+
 # Keyed by the (module, name) a pickle names, valued by the object it gets. A pickle names a
 # class by its module *when it was written*: a class that moves keeps its old name here too, so
 # requests queued by older workers (or an older ``enqueue``) still load after an upgrade.
@@ -27,6 +40,7 @@ _SAFE_GLOBALS: dict[tuple[str, str], object] = {
     ("datetime", "timezone"): datetime.timezone,
     ("zoneinfo", "ZoneInfo"): zoneinfo.ZoneInfo,
     ("zoneinfo._zoneinfo", "ZoneInfo"): zoneinfo.ZoneInfo,
+    ("builtins", "getattr"): _zoneinfo_getattr,
     # A discovered link rides in ``meta["cityfeeds_link"]``; first queued as crawler.discovery.
     ("crawler.discovery", "Link"): Link,
     (Link.__module__, Link.__qualname__): Link,
