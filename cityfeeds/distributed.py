@@ -70,6 +70,15 @@ def queue_length(redis_url: str, prefix: str = DEFAULT_PREFIX) -> int:
     return int(get_redis(url=redis_url).zcard(queue_key(prefix)))
 
 
+def redis_unreachable(redis_url: str) -> str | None:
+    """Why Redis at ``redis_url`` cannot be used (one line), or None when it answers a PING."""
+    try:
+        get_redis(url=redis_url, socket_connect_timeout=5, socket_timeout=5).ping()
+    except Exception as exc:  # refused, unknown host, bad URL, auth: all say why in one line
+        return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}".rstrip(": ")
+    return None
+
+
 def run_worker(
     config: Config,
     *,

@@ -147,6 +147,19 @@ def test_enqueue_command_fails_and_records_it_when_redis_is_down(
         store.close()
 
 
+def test_worker_command_says_in_one_line_that_redis_is_down(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Not Scrapy's tracebacks and exit 0 (cron and systemd would see success): one line
+    naming the server, without its password, and exit 1."""
+    cfg = write_site_config(tmp_path, "http://127.0.0.1:9/")
+    args = ["--config", str(cfg), "worker", "--redis-url", "redis://:sekret@127.0.0.1:1/0"]
+    assert main([*args, "--exit-when-idle", "1"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("cityfeeds: cannot reach Redis at redis://127.0.0.1:1/0: ")
+    assert len(err.splitlines()) == 1 and "sekret" not in err and "Traceback" not in err
+
+
 class _RecordingStore:
     def __init__(self, fail: bool = False) -> None:
         self.added: list[tuple[int, dict[str, int], dict[str, int]]] = []

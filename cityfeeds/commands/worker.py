@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
+from urllib.parse import urlsplit
 
 from crawler.config import Config
 from crawler.distributed.settings import DEFAULT_DUPEFILTER_TTL, DEFAULT_PREFIX, redis_url_from
@@ -54,12 +56,18 @@ def run(args: argparse.Namespace, config: Config) -> int:
     """Run the worker in this process until idle or interrupted."""
     # Lazy: it imports scrapy-redis, an optional extra (cityfeeds[redis]) the other commands
     # do without.
-    from cityfeeds.distributed import run_worker
+    from cityfeeds.distributed import redis_unreachable, run_worker
 
+    redis_url = redis_url_from(args.redis_url)
+    # Checked first: Scrapy would log the refused connection as tracebacks and exit 0.
+    if why := redis_unreachable(redis_url):
+        shown = urlsplit(redis_url)._replace(netloc=urlsplit(redis_url).netloc.rpartition("@")[2])
+        print(f"cityfeeds: cannot reach Redis at {shown.geturl()}: {why}", file=sys.stderr)
+        return 1
     log_level = {0: "WARNING", 1: "INFO"}.get(args.verbose, "DEBUG")
     run_worker(
         config,
-        redis_url=redis_url_from(args.redis_url),
+        redis_url=redis_url,
         database_url=args.database_url or os.environ.get("CITYFEEDS_DATABASE_URL"),
         prefix=args.prefix,
         exit_when_idle=args.exit_when_idle,
