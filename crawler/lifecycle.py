@@ -37,6 +37,9 @@ PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 PARENT_ENV = "CITYFEEDS_PARENT_PID"
 #: Exit status of a crawl stopped by SIGINT/SIGTERM (128 + SIGINT, as shells report Ctrl-C).
 INTERRUPTED_EXIT = 130
+#: Exit status of a crawl child whose config file does not load (sysexits' EX_CONFIG): the
+#: file was edited since the service, which keeps the config it started with, read it.
+CONFIG_EXIT = 78
 #: A process started this long after a run began cannot be the run's owner (pid reuse).
 _START_SLACK = timedelta(seconds=2)
 

@@ -23,6 +23,7 @@ from typing import Any
 
 from crawler.config import Config
 from crawler.lifecycle import (
+    CONFIG_EXIT,
     INTERRUPTED_EXIT,
     PARENT_ENV,
     SourceLocks,
@@ -210,6 +211,8 @@ def _collect(
         elif run.get("status") == "running":
             if interrupted or returncode == INTERRUPTED_EXIT:
                 status, why = "interrupted", "interrupted before the crawl recorded its figures"
+            elif returncode == CONFIG_EXIT:
+                status, why = "failed", "the configuration file does not load (see the log)"
             else:
                 status, why = "failed", f"crawl process exited with {returncode}"
             _close_run(store, name, run_id, status=status, now=now, message=why)

@@ -12,6 +12,7 @@ import signal
 import sys
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -22,11 +23,18 @@ from scrapy.settings import Settings
 import crawler.settings as project_settings
 from crawler.browser import BrowserUnavailable, browser_settings, check_browser, rendered_sources
 from crawler.browser.chromium import SharedChromium
-from crawler.config import load_config
+from crawler.config import ConfigError, load_config
 from crawler.crawl_settings import crawl_settings
 from crawler.interrupt import Interrupter
-from crawler.lifecycle import INTERRUPTED_EXIT, PARENT_ENV, data_dir, die_with_parent
+from crawler.lifecycle import (
+    CONFIG_EXIT,
+    INTERRUPTED_EXIT,
+    PARENT_ENV,
+    data_dir,
+    die_with_parent,
+)
 from crawler.spiders.news import NewsSpider
+from crawler.storage import Store
 
 #: An interrupted crawl exits within Interrupter.HARD_EXIT: its browser gets this long to stop.
 BROWSER_STOP_GRACE = 1.0
@@ -90,6 +98,27 @@ def run_in_this_process(
     return interrupter is not None and interrupter.requested is not None
 
 
+def _fail_runs(database_url: str | None, run_ids: dict[str, int], exc: ConfigError) -> None:
+    """Close the runs the parent created for this child as failed, saying why (``status``
+    shows it); if the store cannot be reached, the parent closes them by the exit status."""
+    if not database_url or not run_ids:
+        return
+    try:
+        store = Store.open(database_url)
+        try:
+            for run_id in run_ids.values():
+                store.close_run(
+                    run_id,
+                    status="failed",
+                    now=datetime.now(UTC),
+                    message=f"configuration error: {exc}",
+                )
+        finally:
+            store.close()
+    except Exception as store_exc:  # the parent still closes them
+        print(f"cityfeeds: cannot record the runs' failure: {store_exc}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the crawl child: ``python -m crawler.runner [options] SOURCE ...``."""
     parser = argparse.ArgumentParser(prog="python -m crawler.runner", description=__doc__)
@@ -121,6 +150,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         extra["CITYFEEDS_RUN_IDS"] = {
             name: int(run_id) for name, _, run_id in (r.partition("=") for r in args.run_id)
         }
+    try:
+        # The file is read again here: the service loaded it when it started, and it may have
+        # been edited since. A broken file is one line and the runs say why, not a traceback.
+        load_config(args.config)
+    except ConfigError as exc:
+        print(f"cityfeeds: configuration error: {exc}", file=sys.stderr)
+        _fail_runs(args.database_url, extra.get("CITYFEEDS_RUN_IDS", {}), exc)
+        return CONFIG_EXIT
     outcome: list[bool] = []
     crawl = lambda: outcome.append(  # noqa: E731
         run_in_this_process(

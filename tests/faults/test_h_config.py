@@ -7,14 +7,24 @@ loader (``parse_config``), plus what the crawl does with the accepted values.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
 from cityfeeds.status.health import MIN_HEALTH_SECONDS, SourceInputs, compute_status
-from crawler.config import ENV_MIN_INTERVAL, MIN_INTERVAL_SECONDS, ConfigError, parse_config
+from crawler.config import (
+    ENV_MIN_INTERVAL,
+    MIN_INTERVAL_SECONDS,
+    ConfigError,
+    load_config,
+    parse_config,
+)
 from crawler.discovery.listing import listing_links
+from crawler.lifecycle import CONFIG_EXIT
 from crawler.normalize.url_patterns import compile_url_pattern
+from crawler.supervisor import crawl_subprocess
 from crawler.topics.engine import TopicEngine
+from tests.conftest import write_site_config
 
 pytestmark = [pytest.mark.fault]
 
@@ -177,3 +187,23 @@ def test_h6_url_pattern_re2_cannot_run_is_refused_in_one_line() -> None:
 def test_h7_a_database_url_that_is_no_store_is_refused_at_load(url: str) -> None:
     with pytest.raises(ConfigError, match="not a SQLite or PostgreSQL URL"):
         parse_config(f'[cityfeeds]\ndatabase_url = "{url}"\n' + SOURCE)
+
+
+def test_h8_config_edited_into_an_invalid_one_fails_the_runs_in_one_line(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """The service crawls with the config it started with; its crawl child reads the file
+    again. An edit that broke the file fails the run with the config error as its message."""
+    path = write_site_config(tmp_path, "http://127.0.0.1:9/")
+    config = load_config(path)
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("[crawl]", "[crawl]\nretry_tims = 3", 1),
+        encoding="utf-8",
+    )
+    outcome = crawl_subprocess(config, ["demo"], timeout=120)
+    assert outcome.returncode == CONFIG_EXIT
+    run = outcome.runs["demo"]
+    assert run["status"] == "failed"
+    assert run["message"].startswith("configuration error: ") and "retry_tims" in run["message"]
+    err = capfd.readouterr().err
+    assert "Traceback" not in err and "cityfeeds: configuration error: " in err
