@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 import json
 
+from cityfeeds.commands._store import store_for_reading
 from cityfeeds.commands._table import format_table
 from cityfeeds.service.lock import ServiceLock
 from cityfeeds.status.health import compute_status
@@ -14,7 +15,6 @@ from cityfeeds.status.views import format_time, table_rows
 from crawler.clock import utcnow
 from crawler.config import Config
 from crawler.lifecycle import close_dead_runs, process_suspended
-from crawler.storage import Store
 
 NAME = "status"
 #: The service's health states this command shows: /healthz's three, and two of its own (no
@@ -54,7 +54,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
     if suspended:
         # Alive and holding its lock, but crawling and serving nothing until SIGCONT.
         scheduler = f"suspended (pid {holder}: stopped by a signal; resume it with kill -CONT)"
-    store = Store.open(config.database_url)
+    store = store_for_reading(config)
     try:
         # Runs left "running" by crawls that died are shown as what they are: interrupted.
         close_dead_runs(store, now)

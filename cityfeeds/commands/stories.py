@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from cityfeeds.commands._args import positive_int
+from cityfeeds.commands._store import store_for_reading
 from crawler.config import Config
-from crawler.storage import Store
 
 NAME = "stories"
 DESCRIPTION = """\
@@ -64,7 +64,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
             "or shown in feeds; any listed below were made before",
             file=sys.stderr,
         )
-    store = Store.open(config.database_url)
+    store = store_for_reading(config)
     try:
         found = store.recent_stories(
             since=datetime.now(UTC) - args.since,

@@ -383,3 +383,23 @@ def test_status_tells_a_suspended_service(
     finally:
         holder.kill()
         holder.wait()
+
+
+@pytest.mark.parametrize("command", [["status"], ["stories"]])
+def test_reading_commands_never_create_a_mistyped_sqlite_database(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    command: list[str],
+) -> None:
+    """A mistyped database URL: said on stderr, shown as an empty store, and no file (nor
+    folder) made where the URL points."""
+    cfg = write_site_config(tmp_path, "http://127.0.0.1:9/")
+    missing = tmp_path / "no" / "such" / "x.db"
+    monkeypatch.setenv("CITYFEEDS_DATABASE_URL", f"sqlite:///{missing}")
+    assert main(["--config", str(cfg), *command]) == 0
+    captured = capsys.readouterr()
+    assert f"no database at {missing} yet" in captured.err
+    assert not (tmp_path / "no").exists()
+    if command == ["status"]:
+        assert "never run" in captured.out
