@@ -128,17 +128,24 @@ class DedupePipeline(_Pipeline):
 class TopicsPipeline(_Pipeline):
     """Score the article against every configured topic and keep the matches with evidence."""
 
-    def open_spider(self) -> None:
-        ctx = get_context(self.crawler)
-        self.engine = TopicEngine(ctx.config.topics)
+    engine: TopicEngine | None = None
 
     def process_item(self, item: Any) -> Any:
         if not isinstance(item, ArticleItem) or item.article is None:
             return item
         article = item.article
-        source = get_context(self.crawler).config.source(article.source)
+        if item.analysis is not None:  # tagged by the extraction worker
+            article.topics = item.analysis.topics
+            return item
+        config = get_context(self.crawler).config
         with timed(self.crawler, "topics"):
-            article.topics = self.engine.classify_article(article, city=source.city)
+            if self.engine is None:
+                # Built on the first article that needs it: when the workers tag every article,
+                # this process never loads the dictionaries.
+                self.engine = TopicEngine(config.topics)
+            article.topics = self.engine.classify_article(
+                article, city=config.source(article.source).city
+            )
         return item
 
 
@@ -216,7 +223,9 @@ class StorePipeline(_Pipeline):
         try:
             with timed(self.crawler, "store"):
                 results = ctx.store.upsert_articles(
-                    [i.article for i in batch if i.article], now=ctx.clock()
+                    [i.article for i in batch if i.article],
+                    now=ctx.clock(),
+                    digests=[i.analysis.digest if i.analysis else None for i in batch if i.article],
                 )
         except (OperationalError, SQLAlchemyError, OSError) as exc:
             self.failed = True
@@ -252,9 +261,14 @@ class StorePipeline(_Pipeline):
             for item, result in zip(batch, results, strict=True)
             if result.status == "new" and item.article is not None
         ]
+        sketches = {
+            result.article_id: item.analysis.sketch
+            for item, result in zip(batch, results, strict=True)
+            if item.analysis is not None and item.analysis.sketch is not None
+        }
         try:
             assigned = ctx.store.assign_stories(
-                new, settings=ctx.config.stories.settings(), now=ctx.clock()
+                new, settings=ctx.config.stories.settings(), now=ctx.clock(), sketches=sketches
             )
         except Exception as exc:  # the articles are stored: never lose the crawl over stories
             stats.inc_value("cityfeeds/story_error")

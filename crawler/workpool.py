@@ -21,11 +21,12 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import forkserver
 
+from crawler.analysis import Analysis, analyse
 from crawler.lifecycle import die_with_parent
 from crawler.models import Article, Dropped, Hints, PageFacts
 from crawler.pages import process_page
 from crawler.profile import SourceProfile
-from crawler.timing import Timings, recording
+from crawler.timing import Timings, recording, stage
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +37,7 @@ __all__ = [
     "release_pool",
     "shared_pool",
     "shutdown_pools",
+    "timed_analysed_page",
     "timed_process_page",
 ]
 
@@ -67,6 +69,24 @@ def timed_process_page(
         return process_page(profile, body, page, hints), timings
 
 
+def timed_analysed_page(
+    profile: SourceProfile, body: bytes, page: PageFacts, hints: Hints | None, analysis: bytes
+) -> tuple[Article | Dropped, Analysis | None, Timings]:
+    """``timed_process_page``, then the article's topics and story sketch
+    (:func:`crawler.analysis.analyse` for the packed spec ``analysis``): what a worker runs for
+    a crawl. An analysis that fails leaves it to the crawl process's pipelines (``None``)."""
+    with recording() as timings:
+        result = process_page(profile, body, page, hints)
+        found = None
+        if isinstance(result, Article):
+            with stage("analysis"):
+                try:
+                    found = analyse(analysis, result, profile.city)
+                except Exception:
+                    logger.debug("analysing %s failed", page.url, exc_info=True)
+        return result, found, timings
+
+
 def _add(total: Timings | None, spent: Timings) -> None:
     if total is not None:
         for name, seconds in spent.items():
@@ -75,6 +95,13 @@ def _add(total: Timings | None, spent: Timings) -> None:
 
 #: How long closing a pool waits for workers that are still starting to be up and stopped.
 STARTER_WAIT = 10.0
+#: Pages processed in the calling thread while the workers start; the pages after them wait
+#: for the workers. The first page of a run must not wait (issue 20: a scheduled run's one new
+#: article is stored at once), but a first crawl's burst of pages must not be processed in the
+#: crawl process, the crawl's single-core bottleneck (issue 15).
+INLINE_WHILE_STARTING = 4
+#: How often a page waiting for the workers to start looks again.
+_START_POLL = 0.05
 
 
 def _ready() -> None:
@@ -168,29 +195,55 @@ class ExtractionPool:
 
         The CPU time of its stages (:mod:`crawler.timing`) is added to ``timings``.
         """
+        result, _ = await self.analyse_page(profile, body, page, hints, timings)
+        return result
+
+    async def analyse_page(
+        self,
+        profile: SourceProfile,
+        body: bytes,
+        page: PageFacts,
+        hints: Hints | None = None,
+        timings: Timings | None = None,
+        analysis: bytes | None = None,
+    ) -> tuple[Article | Dropped, Analysis | None]:
+        """:meth:`process_page`, and, in a worker, the article's analysis for the packed spec
+        ``analysis`` (:mod:`crawler.analysis`). A page processed in the calling thread (no
+        worker up yet, or none configured) comes back unanalysed: the pipelines analyse it."""
         executor = self._executor if self.ready else None
+        if executor is None and self.workers:
+            self.warm()  # no-op while starting
+            if self.inline_pages >= INLINE_WHILE_STARTING:
+                # Queue the page for the workers as soon as their pool exists.
+                while self._starting and self._executor is None:
+                    await asyncio.sleep(_START_POLL)
+                executor = self._executor
         if executor is None:
             if self.workers:
-                self.warm()  # no-op while starting
                 self.inline_pages += 1
             result, spent = timed_process_page(profile, body, page, hints)
             _add(timings, spent)
-            return result
-        future = executor.submit(timed_process_page, profile, body, page, hints)
+            return result, None
+        if analysis is None:
+            future = executor.submit(timed_process_page, profile, body, page, hints)
+        else:
+            future = executor.submit(timed_analysed_page, profile, body, page, hints, analysis)
         try:
-            result, spent = await asyncio.wrap_future(future)
+            done = await asyncio.wrap_future(future)
         except BrokenProcessPool:
             # Every queued page fails with it; start a fresh pool for the pages that follow.
             self._discard()
             raise
+        result, found, spent = done if len(done) == 3 else (done[0], None, done[1])
         _add(timings, spent)
-        return result
+        return result, found
 
     def _new_executor(self) -> ProcessPoolExecutor:
         context = multiprocessing.get_context("forkserver")
         # crawler.pool_server first: the server must die with this process (see there).
+        # crawler.pool_server also loads the Russian dictionaries: every worker shares its copy.
         context.set_forkserver_preload(
-            ["crawler.pool_server", "crawler.pages", "crawler.extraction.core"]
+            ["crawler.pool_server", "crawler.pages", "crawler.extraction.core", "crawler.analysis"]
         )
         return ProcessPoolExecutor(self.workers, mp_context=context, initializer=_warm_up)
 

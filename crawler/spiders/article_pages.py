@@ -10,6 +10,7 @@ from typing import Any
 from scrapy.crawler import Crawler
 from scrapy.http import Response
 
+from crawler.analysis import Analysis, AnalysisSpec
 from crawler.config import SourceSpec
 from crawler.context import count_drop, count_timings, get_context
 from crawler.models import Article, ArticleItem, Dropped, PageFacts
@@ -40,6 +41,7 @@ class ArticlePages:
     # Class-level defaults: DistributedNewsSpider does not run NewsSpider's __init__.
     _pool: ExtractionPool | None = None
     _profiles: dict[str, SourceProfile] | None = None
+    _analysis: bytes | None = None
 
     async def parse_article(self, response: Response) -> AsyncIterator[Any]:
         """Process one article page (:func:`crawler.pages.process_page`, pure code).
@@ -53,8 +55,8 @@ class ArticlePages:
         self.extracting += 1
         timings: Timings = {}
         try:
-            result = await self._extraction_pool().process_page(
-                self.profile(), response.body, page, link_hints(response), timings
+            result, analysis = await self._extraction_pool().analyse_page(
+                self.profile(), response.body, page, link_hints(response), timings, self.analysis()
             )
         except BrokenProcessPool:
             # A worker died (a crash in a native parser, or killed): the page is not stored,
@@ -64,7 +66,7 @@ class ArticlePages:
         finally:
             self.extracting -= 1
             count_timings(self.crawler, timings)
-        yield self._article_item(response, page, result)
+        yield self._article_item(response, page, result, analysis)
 
     def parse_article_inline(self, response: Response) -> Iterator[Any]:
         """``parse_article`` in the calling thread, for callers that need a plain generator."""
@@ -108,6 +110,15 @@ class ArticlePages:
             )
         return profile
 
+    def analysis(self) -> bytes:
+        """The crawl's analysis spec, packed once (:mod:`crawler.analysis`): the config's
+        topics, and the stories' MinHash size when clustering is on."""
+        if self._analysis is None:
+            config = get_context(self.crawler).config
+            num_perm = config.stories.settings().num_perm if config.stories.enabled else None
+            self._analysis = AnalysisSpec.of(config.topics, num_perm).packed()
+        return self._analysis
+
     def _page_facts(self, response: Response) -> PageFacts:
         return PageFacts(
             url=response.url,
@@ -116,7 +127,11 @@ class ArticlePages:
         )
 
     def _article_item(
-        self, response: Response, page: PageFacts, result: Article | Dropped
+        self,
+        response: Response,
+        page: PageFacts,
+        result: Article | Dropped,
+        analysis: Analysis | None = None,
     ) -> ArticleItem:
         hints = link_hints(response)
         return ArticleItem(
@@ -129,6 +144,7 @@ class ArticlePages:
             hint_summary=hints.summary,
             article=result if isinstance(result, Article) else None,
             dropped=result if isinstance(result, Dropped) else None,
+            analysis=analysis,
         )
 
     def _extraction_pool(self) -> ExtractionPool:
