@@ -25,6 +25,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
+    if args.source is not None:
+        # A typo would silently skip the topics restricted to that source: refused as `crawl`
+        # refuses it (ConfigError, exit 2).
+        config.source(args.source)
     engine = TopicEngine(config.topics)
     scored = engine.score_all(
         title=args.title,

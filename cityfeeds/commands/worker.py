@@ -7,6 +7,7 @@ import os
 import sys
 from urllib.parse import urlsplit
 
+from cityfeeds.commands._args import positive_int
 from crawler.config import Config
 from crawler.distributed.settings import DEFAULT_DUPEFILTER_TTL, DEFAULT_PREFIX, redis_url_from
 
@@ -48,7 +49,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="fetch a URL at most once per SECONDS across all workers (default: %(default)s)",
     )
     parser.add_argument(
-        "--concurrency", type=int, help="concurrent requests of this worker (default: 16)"
+        "--concurrency",
+        type=positive_int,
+        help="concurrent requests of this worker (default: 16)",
     )
 
 

@@ -188,7 +188,7 @@ class Service:
         self.scheduler.start()
         logger.info(
             "scheduler started: %d source(s), time zone %s, %d worker(s)",
-            len(self.scheduler.get_jobs()),
+            sum(1 for job in self.scheduler.get_jobs() if job.id.startswith(JOB_PREFIX)),
             self.tz.key,
             self.options.workers,
         )

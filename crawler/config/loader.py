@@ -108,9 +108,9 @@ class Config:
         raise ConfigError(f"unknown source {name!r} (known: {known})")
 
     def select_sources(self, names: list[str] | None) -> list[SourceSpec]:
-        """Named sources (all enabled ones when ``names`` is empty)."""
+        """Named sources, each once (all enabled ones when ``names`` is empty)."""
         if names:
-            return [self.source(n) for n in names]
+            return [self.source(n) for n in dict.fromkeys(names)]
         return [s for s in self.sources if s.enabled]
 
 

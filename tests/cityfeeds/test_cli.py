@@ -16,6 +16,7 @@ import tomli_w
 
 from cityfeeds.cli import main
 from cityfeeds.devtools.demo_site import STORIES, article_path, build_site
+from crawler.config import load_config
 from crawler.models import Article, TopicMatch
 from crawler.storage import Store
 from tests.conftest import ROOT
@@ -501,3 +502,21 @@ def test_extract_of_a_redirect_loop_is_one_line(
         server.server_close()
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and "redirect loop (HTTP 302)" in err
+
+
+def test_unknown_source_on_classify(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["--config", str(ROOT / "cityfeeds.toml"), "classify", "--title", "Электробус"]
+    assert main([*args, "--source", "nope"]) == 2
+    assert "unknown source 'nope' (known: mymsk, m24" in capsys.readouterr().err
+
+
+def test_a_source_named_twice_is_crawled_once() -> None:
+    config = load_config(ROOT / "cityfeeds.toml")
+    assert [s.name for s in config.select_sources(["m24", "vm", "m24"])] == ["m24", "vm"]
+
+
+def test_worker_concurrency_must_be_positive(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["--config", str(ROOT / "cityfeeds.toml"), "worker", "--concurrency", "0"])
+    assert exit_.value.code == 2
+    assert "must be above 0, not 0" in capsys.readouterr().err
