@@ -196,6 +196,7 @@ def _collect(
     )
     for name, run_id in run_ids.items():
         run = store.get_run(run_id) or {}
+        stored = _stored_unrecorded(store, name, run_id, run)
         if killed:
             why = f"killed after the run timeout ({timeout:g}s)"
             # The child may have recorded its figures as "interrupted" on our SIGTERM.
@@ -215,12 +216,30 @@ def _collect(
                 status, why = "failed", "the configuration file does not load (see the log)"
             else:
                 status, why = "failed", f"crawl process exited with {returncode}"
+            if stored:
+                why += f"; {stored} new article(s) were stored before it stopped"
             _close_run(store, name, run_id, status=status, now=now, message=why)
         outcome.runs[name] = store.get_run(run_id) or {}
     # A child stopped for its time limit exits as interrupted too (our SIGTERM): that is the
     # timeout (a failure of its sources), not someone stopping the crawl.
     outcome.interrupted = interrupted or (returncode == INTERRUPTED_EXIT and not killed)
     return outcome
+
+
+def _stored_unrecorded(store: Store, source: str, run_id: int, run: dict[str, Any]) -> int:
+    """The new articles a child that died before recording its figures (SIGKILL, the OOM
+    killer) still stored: added to its run's ``new`` (a lock kept any other crawl of the source
+    out meanwhile), so ``status`` and the metrics do not say 0. 0 if the run has figures."""
+    if run.get("status") != "running" or run.get("new") or run.get("started_at") is None:
+        return 0
+    try:
+        stored = store.count_first_seen(source, run["started_at"])
+        if stored:
+            store.add_to_run(run_id, {"new": stored})
+    except StoreError as exc:
+        logger.error("[%s] run %s: cannot count what it stored (%s)", source, run_id, exc)
+        return 0
+    return stored
 
 
 def _close_run(store: Store, source: str, run_id: int, **kwargs: Any) -> None:

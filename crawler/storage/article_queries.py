@@ -440,3 +440,14 @@ class ArticleQueries(Database):
         """Number of stored articles."""
         with self._read() as conn:
             return int(conn.execute(select(func.count()).select_from(articles)).scalar() or 0)
+
+    def count_first_seen(self, source: str, since: datetime) -> int:
+        """Articles of ``source`` first stored at or after ``since`` (what a crawl that died
+        before it recorded its figures still stored)."""
+        query = (
+            select(func.count())
+            .select_from(articles)
+            .where(articles.c.source == source, articles.c.first_seen >= since)
+        )
+        with self._read() as conn:
+            return int(conn.execute(query).scalar() or 0)

@@ -30,7 +30,9 @@ from cityfeeds.schedule import (
 )
 from cityfeeds.service import AlreadyRunning, Service, ServiceLock, ServiceOptions
 from cityfeeds.status.views import health_json
+from crawler.models import Article
 from crawler.storage import Store
+from crawler.supervisor import _collect
 from tests.cityfeeds.service_fakes import (
     MSK,
     Clock,
@@ -326,3 +328,35 @@ def test_f9_status_and_healthz_agree_at_start_up(
     assert healthz["started_at"] == cli["started_at"] == svc.started_at.isoformat()
     assert main(["--config", str(cfg.path), "status"]) == 0
     assert "health: starting;" in capsys.readouterr().out
+
+
+def test_f3_a_child_killed_before_recording_keeps_what_it_stored_in_its_run(
+    tmp_path: Path,
+) -> None:
+    """SIGKILL (the OOM killer) leaves the run without figures: the parent counts the
+    articles of the source first stored since the run started, so `status` does not say 0."""
+    store = Store.open(f"sqlite:///{tmp_path / 'f3.sqlite'}")
+    try:
+        t0 = datetime(2026, 12, 6, 10, 0, tzinfo=UTC)
+        store.upsert_articles([_f3_article(0, "s")], now=t0 - timedelta(hours=1))  # earlier run
+        run_id = store.start_run("s", now=t0, pid=os.getpid(), host="here")
+        stored = [_f3_article(i, "s") for i in range(1, 4)] + [_f3_article(9, "other")]
+        store.upsert_articles(stored, now=t0 + timedelta(seconds=5))
+        outcome = _collect(store, {"s": run_id}, -9, False, False, 6.0, 60.0)
+        run = outcome.runs["s"]
+        assert run["status"] == "failed" and run["new"] == 3
+        assert run["message"] == (
+            "crawl process exited with -9; 3 new article(s) were stored before it stopped"
+        )
+    finally:
+        store.close()
+
+
+def _f3_article(i: int, source: str) -> Article:
+    return Article(
+        url=f"https://news.example/{source}/{i}",
+        source=source,
+        title=f"Новость номер {i} о городе",
+        published=datetime(2026, 12, 6, 9, 0, tzinfo=UTC),
+        text="Текст новости. " * 20,
+    )
