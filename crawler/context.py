@@ -13,9 +13,11 @@ from typing import TYPE_CHECKING, Any
 
 from crawler.clock import Clock, utcnow
 from crawler.config import Config, SourceSpec, load_config
+from crawler.models import run_of_meta
 from crawler.storage import Store
 
 if TYPE_CHECKING:
+    from scrapy import Request
     from scrapy.crawler import Crawler
 
 logger = logging.getLogger(__name__)
@@ -75,11 +77,23 @@ RUN_STATS = "cityfeeds/run/"
 
 
 def count_drop(
-    crawler: Crawler, reason: str, detail: str = "", *, level: int = logging.WARNING
+    crawler: Crawler,
+    reason: str,
+    detail: str = "",
+    *,
+    level: int = logging.WARNING,
+    request: Request | None = None,
 ) -> None:
-    """Count a dropped item or page under ``cityfeeds/dropped/<reason>`` and log it."""
+    """Count a dropped item or page under ``cityfeeds/dropped/<reason>`` and log it.
+
+    ``request``: the page's request; when a distributed worker fetched it for a scheduled run,
+    that run's row counts the drop too (``RUN_STATS``, crawler.distributed.run_counts).
+    """
     assert crawler.stats is not None
     crawler.stats.inc_value(f"cityfeeds/dropped/{reason}")
+    run_id = run_of_meta(request.meta) if request is not None else None
+    if run_id is not None:
+        crawler.stats.inc_value(f"{RUN_STATS}{run_id}/dropped/{reason}")
     source = getattr(crawler.spider, "source_name", "?") if crawler.spider else "?"
     logger.log(level, "[%s] dropped (%s) %s", source, reason, detail)
 

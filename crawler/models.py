@@ -4,12 +4,24 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from crawler.analysis import Analysis
+
+
+#: Request ``meta`` key of the scheduled run (its row in ``runs``) a request was queued for by
+#: distributed crawling (part of the shared queue's wire format, crawler.distributed.settings).
+RUN_META = "cityfeeds_run"
+
+
+def run_of_meta(meta: Mapping[str, Any]) -> int | None:
+    """The run a request's ``meta`` names; anything but a run id (queued by hand) is none."""
+    run_id = meta.get(RUN_META)
+    return run_id if type(run_id) is int and run_id > 0 else None
 
 
 @dataclass

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import redis
 import scrapy
+from scrapy.utils.test import get_crawler
 
 from cityfeeds.cli import main
 from cityfeeds.devtools.demo_server import serve_site
@@ -23,6 +24,7 @@ from cityfeeds.distributed import enqueue_crawl, enqueue_sources, queue_length
 from cityfeeds.publishing import rebuild_feeds
 from cityfeeds.service import Service, ServiceOptions
 from crawler.config import load_config
+from crawler.context import count_drop
 from crawler.discovery import Link
 from crawler.distributed.dupefilter import SourceDupeFilter
 from crawler.distributed.run_counts import RunCounts
@@ -196,6 +198,21 @@ def test_run_counts_add_only_the_growth_since_the_last_flush_and_retry_failures(
     assert ledger.flush(stats, store) == 1  # the failed addition is retried, nothing else
     assert store.added == [(7, {"new": 3}, {})]
     assert ledger.flush(stats, store) == 0
+
+
+def test_pages_a_worker_drops_are_counted_in_their_scheduled_runs() -> None:
+    """A page refused or unreadable (too large, a redirect loop, a fetch error...) counts in
+    the run it was queued for, not only in the worker's own run, which `status` never shows."""
+    crawler = get_crawler(DistributedNewsSpider)
+    assert crawler.stats is not None
+    crawler.stats.open_spider()
+    queued = scrapy.Request("https://vm.example/news/1", meta={RUN_META: 7})
+    count_drop(crawler, "too_large", "https://vm.example/news/1", request=queued)
+    count_drop(crawler, "fetch_error", "by hand", request=scrapy.Request("https://vm.example/2"))
+    ledger, store = RunCounts(), _RecordingStore()
+    assert ledger.flush(crawler.stats.get_stats(), store) == 1
+    assert store.added == [(7, {}, {"too_large": 1})]
+    assert crawler.stats.get_value("cityfeeds/dropped/fetch_error") == 1  # the worker's own
 
 
 # -- end to end ----------------------------------------------------------------------------

@@ -99,11 +99,16 @@ class BrowserGuardMiddleware:
     def process_exception(self, request: Request, exception: Exception) -> None:
         self._count(request)
         if isinstance(exception, PageTooLarge):
-            count_drop(self.crawler, "too_large", f"{request.url}: {exception}")
+            count_drop(self.crawler, "too_large", f"{request.url}: {exception}", request=request)
         return None
 
     def _count(self, request: Request) -> None:
         for what in request.meta.pop(META_BLOCKED, []):
             why = what.rpartition(": ")[2]
             reason = "blocked_scheme" if why.startswith("scheme") else "blocked_private"
-            count_drop(self.crawler, reason, f"{what} (requested by the page {request.url})")
+            count_drop(
+                self.crawler,
+                reason,
+                f"{what} (requested by the page {request.url})",
+                request=request,
+            )

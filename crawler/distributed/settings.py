@@ -10,10 +10,12 @@ from __future__ import annotations
 import os
 from typing import Any
 
+# ``meta`` key of the scheduled run a request was queued for (defined with the run id it
+# carries, next to ArticleItem.run_id; part of this wire format).
+from crawler.models import RUN_META as RUN_META
+
 #: ``meta`` key naming the source a request belongs to.
 SOURCE_META = "cityfeeds_source"
-#: ``meta`` key of the scheduled run (its row in ``runs``) a request was queued for.
-RUN_META = "cityfeeds_run"
 #: How often a worker adds what became of each run's pages to that run's row.
 RUN_FLUSH_SECONDS = 15.0
 #: Name under which a worker's own run (all sources together) is recorded in ``runs``.

@@ -25,7 +25,7 @@ from crawler.distributed.settings import (
     SOURCE_META,
     WORKER_RUN_NAME,
 )
-from crawler.models import ArticleItem
+from crawler.models import ArticleItem, run_of_meta
 from crawler.normalize.url_patterns import UrlPattern, compile_url_pattern
 from crawler.normalize.urls import host_of, registered_domain_matches
 from crawler.spiders.news import NewsSpider
@@ -254,5 +254,4 @@ class DistributedNewsSpider(NewsSpider):
 
 def _run_of(request: scrapy.Request) -> int | None:
     """The run ``request`` was queued for; anything but a run id (queued by hand) is none."""
-    run_id = request.meta.get(RUN_META)
-    return run_id if type(run_id) is int and run_id > 0 else None
+    return run_of_meta(request.meta)

@@ -91,10 +91,17 @@ def drain_download_queues(crawler: Crawler, reason: str, *, host: str | None = N
 
 
 def block(
-    crawler: Crawler, reason: str, url: str, why: str, *, level: int = logging.WARNING
+    crawler: Crawler,
+    reason: str,
+    url: str,
+    why: str,
+    *,
+    level: int = logging.WARNING,
+    request: Request | None = None,
 ) -> Blocked:
-    """Count a refusal under ``cityfeeds/dropped/<reason>`` and return the Blocked to raise."""
-    count_drop(crawler, reason, f"{url}: {why}", level=level)
+    """Count a refusal under ``cityfeeds/dropped/<reason>`` and return the Blocked to raise
+    (``request``: the refused request, whose scheduled run, if any, counts it too)."""
+    count_drop(crawler, reason, f"{url}: {why}", level=level, request=request)
     return Blocked(reason, f"{reason}: {url}: {why}")
 
 

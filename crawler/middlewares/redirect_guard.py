@@ -45,7 +45,11 @@ class RedirectGuardMiddleware:
         why = await self.policy.redirect_reason(target, request)
         if why:
             raise block(
-                self.crawler, "blocked_redirect", target, f"{why} (redirected from {request.url})"
+                self.crawler,
+                "blocked_redirect",
+                target,
+                f"{why} (redirected from {request.url})",
+                request=request,
             )
         chain = [*request.meta.get("redirect_urls", ()), request.url]
         # Exact URLs (without fragments): "/a" -> "/a/" and http -> https are one article's
@@ -53,5 +57,11 @@ class RedirectGuardMiddleware:
         if urldefrag(target).url in {urldefrag(u).url for u in chain}:
             # Scrapy's duplicate filter would drop the next hop without a word: the page was
             # simply gone from the run. Counted and said once, with the loop.
-            raise block(self.crawler, "redirect_loop", chain[0], " -> ".join([*chain[1:], target]))
+            raise block(
+                self.crawler,
+                "redirect_loop",
+                chain[0],
+                " -> ".join([*chain[1:], target]),
+                request=request,
+            )
         return response

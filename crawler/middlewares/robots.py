@@ -136,6 +136,7 @@ class PoliteRobotsTxtMiddleware:
                 request.url,
                 self.unreachable[netloc] + by,
                 level=logging.INFO,
+                request=request,
             )
         self._stats_inc("robotstxt/forbidden")
         raise block(
@@ -144,6 +145,7 @@ class PoliteRobotsTxtMiddleware:
             request.url,
             "forbidden by robots.txt" + by,
             level=logging.INFO,
+            request=request,
         )
 
     async def robot_parser(self, request: Request) -> Rules:

@@ -35,14 +35,18 @@ class SafetyMiddleware:
         scheme = urlparse_cached(request).scheme
         if scheme not in HTTP_SCHEMES:
             raise block(
-                self.crawler, "blocked_scheme", request.url, f"scheme {scheme!r} not allowed"
+                self.crawler,
+                "blocked_scheme",
+                request.url,
+                f"scheme {scheme!r} not allowed",
+                request=request,
             )
         if request.meta.get("redirect_urls"):
             why = await self.policy.redirect_reason(request.url, request)
             if why:
-                raise block(self.crawler, "blocked_redirect", request.url, why)
+                raise block(self.crawler, "blocked_redirect", request.url, why, request=request)
             return None
         why = await self.policy.private_reason(request.url, request)
         if why:
-            raise block(self.crawler, "blocked_private", request.url, why)
+            raise block(self.crawler, "blocked_private", request.url, why, request=request)
         return None

@@ -50,7 +50,11 @@ class SizeCapMiddleware(HttpCompressionMiddleware):
             if isinstance(exc, Blocked):
                 raise
             raise block(
-                self.crawler, "too_large", request.url, f"after decompression: {exc}"
+                self.crawler,
+                "too_large",
+                request.url,
+                f"after decompression: {exc}",
+                request=request,
             ) from None
 
     def process_exception(self, request: Request, exception: Exception) -> None:
@@ -59,12 +63,13 @@ class SizeCapMiddleware(HttpCompressionMiddleware):
             return None
         limit = request.meta.get("download_maxsize", self._max_size)
         if "max size" in str(exception):
-            raise block(self.crawler, "too_large", request.url, str(exception))
+            raise block(self.crawler, "too_large", request.url, str(exception), request=request)
         if limit and received > limit:
             raise block(
                 self.crawler,
                 "too_large",
                 request.url,
                 f"body over {limit} bytes ({received} received)",
+                request=request,
             )
         return None

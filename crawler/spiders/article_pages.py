@@ -61,7 +61,13 @@ class ArticlePages:
         except BrokenProcessPool:
             # A worker died (a crash in a native parser, or killed): the page is not stored,
             # so it stays unknown and the next run fetches it again.
-            count_drop(self.crawler, "extract_crash", response.url, level=logging.ERROR)
+            count_drop(
+                self.crawler,
+                "extract_crash",
+                response.url,
+                level=logging.ERROR,
+                request=response.request,
+            )
             return
         finally:
             self.extracting -= 1
@@ -82,13 +88,18 @@ class ArticlePages:
     def _extractable(self, response: Response) -> bool:
         self.crawler.stats.inc_value("cityfeeds/pages")
         if not response.body.strip():
-            count_drop(self.crawler, "empty_page", response.url)
+            count_drop(self.crawler, "empty_page", response.url, request=response.request)
             return False
         if not is_html(response):
-            count_drop(self.crawler, "unsupported_type", f"{response.url} {content_type(response)}")
+            count_drop(
+                self.crawler,
+                "unsupported_type",
+                f"{response.url} {content_type(response)}",
+                request=response.request,
+            )
             return False
         if "dataloss" in response.flags:
-            count_drop(self.crawler, "dataloss", response.url)
+            count_drop(self.crawler, "dataloss", response.url, request=response.request)
             return False
         return True
 

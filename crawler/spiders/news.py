@@ -384,7 +384,7 @@ class NewsSpider(ArticlePages, scrapy.Spider):
     def _bad_document(self, response: Response, kind: str, exc: Exception) -> None:
         self.discovery_failed += 1
         reason = "unsafe_xml" if isinstance(exc, UnsafeXMLError) else f"bad_{kind}"
-        count_drop(self.crawler, reason, f"{response.url}: {exc}")
+        count_drop(self.crawler, reason, f"{response.url}: {exc}", request=response.request)
         self.crawler.stats.inc_value("cityfeeds/source_errors")
         self._keep_cause({"url": response.url, "error": reason})
 
@@ -416,7 +416,12 @@ class NewsSpider(ArticlePages, scrapy.Spider):
             return  # the run stopped before this request left: counted as not fetched
         self.crawler.stats.inc_value("cityfeeds/errors/article")
         if not isinstance(failure.value, Blocked):  # a policy block is counted where it happened
-            count_drop(self.crawler, "fetch_error", f"{self._failure_text(failure)}: {request.url}")
+            count_drop(
+                self.crawler,
+                "fetch_error",
+                f"{self._failure_text(failure)}: {request.url}",
+                request=request,
+            )
         note_retry_after(self.crawler.stats, failure)
 
     def _failure_text(self, failure: Failure) -> str:
