@@ -100,9 +100,10 @@ def test_a_relative_byline_dates_the_article_not_the_fetch_time(
 
 
 BAD_META = '<meta property="article:published_time" content="2026-12-05T25:61:00+03:00">'
-TRAILING_COMMA_JSONLD = (
+# A block cut short: htmldate still reads its day.
+CUT_JSONLD = (
     '<script type="application/ld+json">{"@type": "NewsArticle", '
-    '"datePublished": "2026-12-05T10:16:00+03:00",}</script>'
+    '"datePublished": "2026-12-05T10:16:00+03:00", "author": {"name": </script>'
 )
 FEED_DATE = datetime(2026, 12, 5, 10, 16, tzinfo=timezone(timedelta(hours=3)))
 
@@ -111,7 +112,7 @@ FEED_DATE = datetime(2026, 12, 5, 10, 16, tzinfo=timezone(timedelta(hours=3)))
     ("head", "byline", "page_layer"),
     [
         (BAD_META, "<span class='date'>5 декабря 2026</span>", "text"),
-        (BAD_META + TRAILING_COMMA_JSONLD, "", "htmldate"),
+        (BAD_META + CUT_JSONLD, "", "htmldate"),
     ],
 )
 def test_the_feeds_time_beats_a_day_only_page_date_on_the_same_day(
@@ -126,6 +127,17 @@ def test_the_feeds_time_beats_a_day_only_page_date_on_the_same_day(
     assert isinstance(article, Article)
     assert (article.published, article.provenance["published"]) == (FEED_DATE, "feed")
     assert "date_fallback" not in article.flags
+
+
+def test_a_trailing_comma_in_json_ld_is_forgiven_so_the_page_has_its_exact_time() -> None:
+    trailing_comma = (
+        '<script type="application/ld+json">{"@type": "NewsArticle", '
+        '"datePublished": "2026-12-05T10:16:00+03:00",}</script>'
+    )
+    article = process_page(RU, _dated_page(BAD_META + trailing_comma), PageFacts(RU_URL, FETCHED))
+    assert isinstance(article, Article)
+    assert article.published == datetime(2026, 12, 5, 10, 16, tzinfo=MSK)
+    assert article.provenance["published"] == "jsonld"
 
 
 @pytest.mark.parametrize(

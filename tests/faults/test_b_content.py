@@ -359,9 +359,10 @@ _case(
 )
 # B27: the page states its day only (its exact date unreadable); the feed has the time.
 _BAD_PUBLISHED = '<meta property="article:published_time" content="2026-11-20T25:61:00+03:00">'
-_TRAILING_COMMA = (
+# A JSON-LD block cut short (a trailing comma is forgiven: the exact date is read then).
+_CUT_JSONLD = (
     '<script type="application/ld+json">{"@type": "NewsArticle", '
-    '"datePublished": "2026-11-20T10:16:00+03:00",}</script>'
+    '"datePublished": "2026-11-20T10:16:00+03:00", "author": {"name": </script>'
 )
 _case(
     "b27",
@@ -377,9 +378,9 @@ _case(
         ),
         "/n/jsonld": (
             _page(
-                "Новость с запятой в конце JSON-LD",
+                "Новость с оборванным блоком JSON-LD",
                 published=None,
-                head=_BAD_PUBLISHED + _TRAILING_COMMA,
+                head=_BAD_PUBLISHED + _CUT_JSONLD,
             ),
             HTML,
         ),
