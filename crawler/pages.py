@@ -253,10 +253,10 @@ def hint_times_page_day(page_date: datetime, hint: datetime) -> bool:
     """Whether the link's date (feed, sitemap) gives the time of day a page date lacks.
 
     A page whose exact date is unreadable (an invalid ``article:published_time``, a JSON-LD
-    block cut short) often still shows its day, or htmldate finds it: local
-    midnight. When the feed's or sitemap's date has a time on that same local day, it is the
-    same publication told more precisely; a hint on another day, or with no time either, says
-    nothing the page does not, and the page's own day is kept.
+    block cut short) often still shows its day, or htmldate finds it: local midnight. When the
+    feed's or sitemap's date has a time on that same local day, it is the same publication told
+    more precisely; a hint on another day, or with no time either, says nothing the page does
+    not, and the page's own day is kept.
     """
     return (
         day_only(page_date)
