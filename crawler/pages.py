@@ -12,10 +12,11 @@ from __future__ import annotations
 import html as htmllib
 import logging
 from collections.abc import Sequence
+from datetime import datetime
 
 from crawler.extraction import extract_article
 from crawler.models import Article, ArticleData, Dropped, Hints, PageFacts
-from crawler.normalize.dates import clamp_future
+from crawler.normalize.dates import clamp_future, day_only
 from crawler.normalize.encoding import looks_like_mojibake
 from crawler.normalize.html import SANITIZE_POLICY
 from crawler.normalize.text import MAX_TITLE_CHARS, cap_title, clean_text, is_garbage_value
@@ -189,7 +190,9 @@ def build_article(
         flags.append("title_truncated")
 
     published = data.published
-    if published is None and hints.published is not None:
+    if hints.published is not None and (
+        published is None or hint_times_page_day(published, hints.published)
+    ):
         published, provenance["published"] = hints.published, "feed"
     if published is None:
         published, provenance["published"] = fetched_at, "fetch_time"
@@ -243,6 +246,22 @@ def build_article(
         flags=flags,
         html_policy=html_policy if html else None,
         fetched_at=fetched_at,
+    )
+
+
+def hint_times_page_day(page_date: datetime, hint: datetime) -> bool:
+    """Whether the link's date (feed, sitemap) gives the time of day a page date lacks.
+
+    A page whose exact date is unreadable (an invalid ``article:published_time``, a JSON-LD
+    block cut short) often still shows its day, or htmldate finds it: local midnight. When the
+    feed's or sitemap's date has a time on that same local day, it is the same publication told
+    more precisely; a hint on another day, or with no time either, says nothing the page does
+    not, and the page's own day is kept.
+    """
+    return (
+        day_only(page_date)
+        and not day_only(hint)
+        and hint.astimezone(page_date.tzinfo).date() == page_date.date()
     )
 
 

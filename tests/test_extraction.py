@@ -81,6 +81,17 @@ def test_jsonld_beats_opengraph_and_graph_arrays_are_searched() -> None:
     assert data.published == datetime(2026, 2, 1, 10, 0, tzinfo=MSK)
 
 
+def test_jsonld_trailing_commas_are_forgiven_but_not_inside_strings() -> None:
+    head = (
+        '<script type="application/ld+json">{"@type": "NewsArticle", "headline": "Итоги: 1,]",'
+        ' "keywords": ["трамвай", "метро",], "datePublished": "2026-02-01T10:00:00+03:00",}'
+        "</script>"
+    )
+    data = extract(page(head))
+    assert (data.title, data.provenance["title"]) == ("Итоги: 1,]", "jsonld")
+    assert data.published == datetime(2026, 2, 1, 10, 0, tzinfo=MSK)
+
+
 def test_source_selectors_win_over_metadata() -> None:
     head = '<meta property="og:title" content="OG title">'
     body = '<div class="h">Заголовок по селектору</div><article>' + PARAGRAPHS + "</article>"

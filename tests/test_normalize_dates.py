@@ -7,7 +7,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from crawler.normalize.dates import clamp_future, parse_date, parse_modified_from_text, to_utc
+from crawler.normalize.dates import (
+    clamp_future,
+    day_only,
+    parse_date,
+    parse_modified_from_text,
+    to_utc,
+)
 
 MSK = timezone(timedelta(hours=3))
 NOW = datetime(2026, 2, 4, 12, 0, tzinfo=MSK)  # Wednesday
@@ -93,6 +99,16 @@ def msk(*args: int) -> datetime:
         ("только что", NOW),
         ("5 minutes ago", msk(2026, 2, 4, 11, 55)),
         ("yesterday at 10:15", msk(2026, 2, 3, 10, 15)),
+        # the forms of Russian city sites' bylines, as the visible-date search finds them
+        ("Сегодня в 09:15", msk(2026, 2, 4, 9, 15)),
+        ("сегодня, 09:15", msk(2026, 2, 4, 9, 15)),
+        ("Вчера в 23:40", msk(2026, 2, 3, 23, 40)),
+        ("позавчера, 10:00", msk(2026, 2, 2, 10, 0)),
+        ("2 часа назад", msk(2026, 2, 4, 10, 0)),
+        ("5 мин. назад", msk(2026, 2, 4, 11, 55)),
+        ("Опубликовано: вчера в 23:40", msk(2026, 2, 3, 23, 40)),
+        ("today, 09:15", msk(2026, 2, 4, 9, 15)),
+        ("an hour ago", msk(2026, 2, 4, 11, 0)),
         # year-less (m24): most recent date not in the future
         ("15 февраля, 05:20", msk(2025, 2, 15, 5, 20)),
         ("03 февраля, 05:20", msk(2026, 2, 3, 5, 20)),
@@ -165,6 +181,26 @@ def test_year_less_uses_now_in_source_tz() -> None:
     # 21:30 UTC on Dec 31 is already Jan 1 in Moscow: "1 января" is today, not last year.
     now = datetime(2025, 12, 31, 21, 30, tzinfo=UTC)
     assert parse_date("1 января, 00:15", now=now) == msk(2026, 1, 1, 0, 15)
+
+
+def test_relative_dates_are_the_source_zones_days_of_the_fetch_clock() -> None:
+    # 22:30 UTC on Feb 4 is 01:30 on Feb 5 in Moscow: «вчера» is Moscow's yesterday, Feb 4.
+    fetched = datetime(2026, 2, 4, 22, 30, tzinfo=UTC)
+    assert parse_date("вчера, 14:30", now=fetched) == msk(2026, 2, 4, 14, 30)
+    assert parse_date("Сегодня в 00:45", now=fetched) == msk(2026, 2, 5, 0, 45)
+    assert parse_date("вчера, 14:30", tz="Europe/London", now=fetched) == datetime(
+        2026, 2, 3, 14, 30, tzinfo=UTC
+    )
+    assert parse_date("2 часа назад", now=fetched) == fetched - timedelta(hours=2)
+
+
+def test_day_only_is_midnight_in_the_values_own_offset() -> None:
+    assert day_only(msk(2026, 12, 5))
+    assert day_only(datetime(2026, 12, 5, tzinfo=ZoneInfo("Europe/Moscow")))
+    assert not day_only(msk(2026, 12, 5, 10, 16))
+    assert not day_only(msk(2026, 12, 5, 0, 0) + timedelta(seconds=1))
+    # 00:00 UTC shown in Moscow is 03:00: a time of day there.
+    assert not day_only(msk(2026, 12, 5, 3, 0))
 
 
 @pytest.mark.parametrize(

@@ -168,8 +168,28 @@ _MONTHS = (
     r"dicembre)[a-zа-яёéû]*\.?"
 )
 _TIME = r"\d{1,2}:\d{2}"
+# Relative dates a byline shows on the day of publication and the next ones («вчера, 14:30»,
+# «Сегодня в 09:15», «5 минут назад», «час назад», "yesterday at 10:15"): parse_date resolves
+# them against the fetch time. Days with a time of day, and minutes or hours ago only: a bare
+# «вчера» or «несколько дней назад» is prose, and "N days ago" has no time to give.
+_AGO_UNIT = (
+    r"(?:секунд[уы]?|сек|минут[уы]?|мин|час(?:а|ов)?|ч|seconds?|secs?|minutes?|mins?|hours?)"
+)
+_RELATIVE = (
+    r"(?<![^\W\d_])(?:"
+    rf"(?:сегодня|вчера|позавчера|today|yesterday),?\s*(?:в\s+|at\s+)?{_TIME}"
+    rf"|(?:\d{{1,3}}\s*{_AGO_UNIT}\.?|минуту|секунду|час|полчаса|(?:an?|one)\s+(?:second|minute|hour))"
+    r"\s+(?:назад|ago)(?![^\W\d_])"
+    r")"
+)
+RELATIVE_DATE = re.compile(_RELATIVE, re.IGNORECASE)
+# A word of a relative date: what a text node holds when its element may show one (the time
+# can be in a child: «вчера, <b>14:30</b>»).
+RELATIVE_WORD = re.compile(r"сегодня|вчера|позавчера|назад|today|yesterday|ago", re.IGNORECASE)
 DATE_IN_TEXT = re.compile(
     r"(?<![\d:])(?:"
+    rf"{_RELATIVE}"
+    r"|"
     rf"{_TIME}\s*\((?:обновлено|изменено)[^)]{{5,40}}\)"
     r"|"
     rf"\d{{4}}-\d{{2}}-\d{{2}}(?:[T ]{_TIME}(?::\d{{2}})?)?"
@@ -211,6 +231,35 @@ def date_strings_in_text(text: str, anchor: int = 0) -> list[str]:
         # Dates just below the headline are the usual byline; above it they are often the header.
         found.append((distance if distance >= 0 else 3 * -distance, match.group(0)))
     return [value for _, value in sorted(found, key=lambda item: item[0])]
+
+
+# What may stand before or after a byline's relative date in its element: a label ending in a
+# separator («Опубликовано:», «Иван Петров,», «Москва |») or a word that introduces a date; after
+# it, a separator and a little more («| Общество», «(обновлено …)»).
+_BYLINE_SEPARATORS = ":,|·•—–/-"
+_BYLINE_LABEL = re.compile(r"(?:опубликовано|добавлено|размещено|published|posted)$", re.I)
+_BYLINE_SIDE_CHARS = 60
+
+
+def relative_byline(text: str) -> str | None:
+    """The relative date («вчера, 14:30», «2 часа назад») an element's whole ``text`` shows as a
+    byline, or None when there is none or it is inside a sentence.
+
+    «Вчера в 14:00 на Тверской…» in a paragraph is an event of the story, not its date: the
+    date must be most of its element, with at most a separated label around it.
+    """
+    match = RELATIVE_DATE.search(text)
+    if match is None:
+        return None
+    before, after = text[: match.start()].rstrip(), text[match.end() :].strip()
+    if before and (
+        len(before) > _BYLINE_SIDE_CHARS
+        or not (before[-1] in _BYLINE_SEPARATORS or _BYLINE_LABEL.search(before))
+    ):
+        return None
+    if after and (len(after) > _BYLINE_SIDE_CHARS or after[0] not in _BYLINE_SEPARATORS + "(."):
+        return None
+    return match.group(0)
 
 
 def time_only_near(text: str, anchor: int = 0) -> tuple[int, int] | None:

@@ -34,6 +34,16 @@ ARTICLE_TYPES = frozenset(
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
+# A JSON string, or a comma before a closing bracket (``"datePublished": "…",}``): JavaScript
+# accepts that comma and hand-edited templates leave it; JSON does not.
+_STRING_OR_TRAILING_COMMA = re.compile(r'"(?:[^"\\]|\\.)*"|,(?=\s*[}\]])')
+
+
+def _without_trailing_commas(raw: str) -> str:
+    """``raw`` less the commas before a closing ``}`` or ``]``, strings left as they are."""
+    return _STRING_OR_TRAILING_COMMA.sub(lambda m: "" if m.group(0) == "," else m.group(0), raw)
+
+
 def _loads(raw: str) -> Any:
     raw = raw.strip().removeprefix("<!--").removesuffix("-->").strip()
     if raw.endswith(";"):
@@ -41,11 +51,16 @@ def _loads(raw: str) -> Any:
     try:
         return json.loads(raw, strict=False)
     except ValueError:
+        pass
+    # Repairs tried only on a block that failed, so a valid one costs nothing more.
+    raw = _CONTROL_CHARS.sub(" ", raw)
+    for attempt in (raw, _without_trailing_commas(raw)):
         try:
-            return json.loads(_CONTROL_CHARS.sub(" ", raw), strict=False)
+            return json.loads(attempt, strict=False)
         except ValueError:
-            logger.debug("unparsable JSON-LD block (%s chars)", len(raw))
-            return None
+            continue
+    logger.debug("unparsable JSON-LD block (%s chars)", len(raw))
+    return None
 
 
 def _walk(node: Any) -> Iterator[dict[str, Any]]:

@@ -34,8 +34,9 @@ _DATE_FLOOR = datetime(1995, 1, 1).year  # news pages with earlier dates are mis
 # that day somewhere.
 _URL_DAY_SLACK = timedelta(hours=14)
 
-# A year or a time of day in a date string: what a byline has and an event in the story lacks.
-_DATED_MARK = re.compile(r"\d{4}|\d:\d\d")
+# A year, a time of day or a count of minutes or hours ago in a date string: what a byline has
+# and an event in the story lacks.
+_DATED_MARK = re.compile(r"\d{4}|\d:\d\d|(?<!\w)(?:назад|ago)(?!\w)", re.IGNORECASE)
 
 # A value that states its own non-zero UTC offset ("…T21:11:03-05:00", "+0300").
 _OWN_OFFSET = re.compile(r"[+-](?!00:?00)\d\d:?\d\d\s*$")
@@ -65,6 +66,7 @@ class PageDates(PageLayers):
     """The date fields of a page, layer by layer."""
 
     _near_title: list[tuple[str, int]] | None = None
+    _bylines: set[str] | None = None
 
     def _date_value(self, raw: Any) -> datetime | None:
         value = self.accept(raw)
@@ -215,17 +217,22 @@ class PageDates(PageLayers):
             self._near_title = list(self._texts_around_title())
         return self._near_title
 
+    def _title_blocks(self) -> Iterator[etree._Element]:
+        """The headline's ancestors whose text is searched for a date, innermost first."""
+        node = self.h1()
+        for _ in range(_NEAR_TITLE_LEVELS):
+            node = node.getparent() if node is not None else None
+            if node is None or node.tag in ("body", "html"):
+                return
+            yield node
+
     def _texts_around_title(self) -> Iterator[tuple[str, int]]:
         h1 = self.h1()
         if h1 is None:
             return
         raw_title = " ".join(h1.itertext())
         title_text = clean_text(raw_title)
-        node = h1
-        for _ in range(_NEAR_TITLE_LEVELS):
-            node = node.getparent()
-            if node is None or node.tag in ("body", "html"):
-                return
+        for node in self._title_blocks():
             raw = " ".join(visible_text_nodes(node))
             if len(raw) > 4 * _NEAR_TITLE_CHARS:
                 # Only a window is kept: clean the raw text around the headline, with room for
@@ -249,6 +256,8 @@ class PageDates(PageLayers):
         bare: list[str] = []
         for text, anchor in self._near_title_texts():
             for candidate in fields.date_strings_in_text(text, anchor):
+                if fields.RELATIVE_DATE.match(candidate) and not self._is_byline(candidate):
+                    continue
                 if _DATED_MARK.search(candidate) is None:
                     bare.append(candidate)
                 elif (dt := self._date_value(candidate)) is not None:
@@ -256,6 +265,23 @@ class PageDates(PageLayers):
         for candidate in bare:
             if (dt := self._date_value(candidate)) is not None:
                 yield dt
+
+    def _is_byline(self, relative: str) -> bool:
+        """Whether a relative date («вчера, 14:30») found around the headline is a byline: the
+        whole text of an element there (``fields.relative_byline``), not part of a sentence."""
+        if self._bylines is None:
+            self._bylines = set()
+            blocks = list(self._title_blocks())
+            for el in blocks[-1].iter() if blocks else ():
+                if not isinstance(el.tag, str) or el.tag in xpaths.NOT_VISIBLE_TAGS:
+                    continue
+                own = [el.text or ""] + [child.tail or "" for child in el]
+                if not any(fields.RELATIVE_WORD.search(t) for t in own):
+                    continue
+                found = fields.relative_byline(clean_text(" ".join(visible_text_nodes(el))))
+                if found is not None:
+                    self._bylines.add(_byline_key(found))
+        return _byline_key(relative) in self._bylines
 
     def _date_from_url(self) -> datetime | None:
         day = fields.date_from_url(self.url, self.tz)
@@ -283,3 +309,9 @@ class PageDates(PageLayers):
             if dt is not None:
                 return dt, "text"
         return None, None
+
+
+def _byline_key(relative: str) -> str:
+    """A relative date as compared between an element's text and the joined text around the
+    headline (which may space it differently)."""
+    return "".join(relative.split()).lower()

@@ -10,7 +10,14 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-__all__ = ["clamp_future", "parse_date", "parse_modified_from_text", "plausible", "to_utc"]
+__all__ = [
+    "clamp_future",
+    "day_only",
+    "parse_date",
+    "parse_modified_from_text",
+    "plausible",
+    "to_utc",
+]
 
 _MIN_YEAR = 1990
 # Year-less and bare-time values must not land in the future; allow a little clock skew.
@@ -327,6 +334,16 @@ def parse_modified_from_text(
     zone, local_now = _prepare(tz, now)
     m = _UPDATED_RE.search(_normalise(value))
     return _parse_text(m[1].strip(), zone, local_now) if m else None
+
+
+def day_only(dt: datetime) -> bool:
+    """Whether ``dt`` states a day but no time of day: midnight exactly, in its own offset.
+
+    That is how every date-only value is represented (htmldate's day, a day in the URL,
+    «5 декабря 2026», ``2026-12-05``, a CMS's ``T00:00:00``): nothing records the precision
+    apart from the value, and a story published at 00:00:00 sharp is rare enough to share it.
+    """
+    return dt.time() == time(0)
 
 
 def clamp_future(

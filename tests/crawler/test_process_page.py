@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from scrapy.http import HtmlResponse, Request
@@ -62,6 +63,123 @@ def test_hints_fill_what_the_page_lacks() -> None:
     assert article.published == published and article.provenance["published"] == "feed"
     assert article.summary == "Кратко из ленты." and article.provenance["summary"] == "feed"
     assert article.title == "Новые трамваи вышли на маршруты"  # the page's own title wins
+
+
+# --- dates: relative bylines and the feed's time over a day-only page date ---------------------
+MSK = ZoneInfo("Europe/Moscow")
+FETCHED = datetime(2026, 12, 6, 12, 0, tzinfo=MSK)
+RU = SourceProfile(name="city", allowed_domains=("city.example",), timezone="Europe/Moscow")
+RU_URL = "https://city.example/news/tram"
+
+
+def _dated_page(head: str = "", byline: str = "") -> bytes:
+    """A saved article page whose only dates are ``head``'s metadata and the ``byline``."""
+    return (
+        "<!DOCTYPE html><html lang='ru'><head><meta charset='utf-8'>"
+        f"<title>Трамваи вышли на новый маршрут</title>{head}</head><body><main><article>"
+        f"<h1>Трамваи вышли на новый маршрут</h1>{byline}<div class='article-body'>"
+        f"<p>{PARAGRAPH}</p><p>{PARAGRAPH}</p></div></article></main></body></html>"
+    ).encode()
+
+
+@pytest.mark.parametrize(
+    ("byline", "expected"),
+    [
+        ("<span class='date'>вчера, 14:30</span>", datetime(2026, 12, 5, 14, 30, tzinfo=MSK)),
+        ("<span class='date'>Сегодня в 09:15</span>", datetime(2026, 12, 6, 9, 15, tzinfo=MSK)),
+        ("<span class='date'>2 часа назад</span>", datetime(2026, 12, 6, 10, 0, tzinfo=MSK)),
+    ],
+)
+def test_a_relative_byline_dates_the_article_not_the_fetch_time(
+    byline: str, expected: datetime
+) -> None:
+    article = process_page(RU, _dated_page(byline=byline), PageFacts(RU_URL, FETCHED))
+    assert isinstance(article, Article)
+    assert (article.published, article.provenance["published"]) == (expected, "text")
+    assert "date_fallback" not in article.flags
+
+
+BAD_META = '<meta property="article:published_time" content="2026-12-05T25:61:00+03:00">'
+# A block cut short: htmldate still reads its day.
+CUT_JSONLD = (
+    '<script type="application/ld+json">{"@type": "NewsArticle", '
+    '"datePublished": "2026-12-05T10:16:00+03:00", "author": {"name": </script>'
+)
+FEED_DATE = datetime(2026, 12, 5, 10, 16, tzinfo=timezone(timedelta(hours=3)))
+
+
+@pytest.mark.parametrize(
+    ("head", "byline", "page_layer"),
+    [
+        (BAD_META, "<span class='date'>5 декабря 2026</span>", "text"),
+        (BAD_META + CUT_JSONLD, "", "htmldate"),
+    ],
+)
+def test_the_feeds_time_beats_a_day_only_page_date_on_the_same_day(
+    head: str, byline: str, page_layer: str
+) -> None:
+    page = _dated_page(head, byline)
+    alone = process_page(RU, page, PageFacts(RU_URL, FETCHED))
+    assert isinstance(alone, Article)  # without a hint: the page's day, at midnight
+    assert alone.published == datetime(2026, 12, 5, tzinfo=MSK)
+    assert alone.provenance["published"] == page_layer
+    article = process_page(RU, page, PageFacts(RU_URL, FETCHED), Hints(published=FEED_DATE))
+    assert isinstance(article, Article)
+    assert (article.published, article.provenance["published"]) == (FEED_DATE, "feed")
+    assert "date_fallback" not in article.flags
+
+
+def test_a_trailing_comma_in_json_ld_is_forgiven_so_the_page_has_its_exact_time() -> None:
+    trailing_comma = (
+        '<script type="application/ld+json">{"@type": "NewsArticle", '
+        '"datePublished": "2026-12-05T10:16:00+03:00",}</script>'
+    )
+    article = process_page(RU, _dated_page(BAD_META + trailing_comma), PageFacts(RU_URL, FETCHED))
+    assert isinstance(article, Article)
+    assert article.published == datetime(2026, 12, 5, 10, 16, tzinfo=MSK)
+    assert article.provenance["published"] == "jsonld"
+
+
+@pytest.mark.parametrize(
+    ("head", "byline", "hint", "expected"),
+    [
+        # The feed's date is another day: the page's own day stands.
+        (
+            BAD_META,
+            "<span>5 декабря 2026</span>",
+            datetime(2026, 12, 4, 23, 30, tzinfo=MSK),
+            datetime(2026, 12, 5, tzinfo=MSK),
+        ),
+        # The sitemap's date is a day too: nothing more precise to take.
+        (
+            BAD_META,
+            "<span>5 декабря 2026</span>",
+            datetime(2026, 12, 5, tzinfo=MSK),
+            datetime(2026, 12, 5, tzinfo=MSK),
+        ),
+        # The page has its own time: it is the page's word, whatever the feed says.
+        (
+            '<meta property="article:published_time" content="2026-12-05T09:00:00+03:00">',
+            "",
+            FEED_DATE,
+            datetime(2026, 12, 5, 9, 0, tzinfo=MSK),
+        ),
+        # Same day in UTC, the day before in Moscow (the page's zone): not the page's day.
+        (
+            BAD_META,
+            "<span>5 декабря 2026</span>",
+            datetime(2026, 12, 5, 22, 0, tzinfo=UTC),
+            datetime(2026, 12, 5, tzinfo=MSK),
+        ),
+    ],
+)
+def test_the_feeds_date_does_not_replace_a_page_date_it_does_not_refine(
+    head: str, byline: str, hint: datetime, expected: datetime
+) -> None:
+    page = _dated_page(head, byline)
+    article = process_page(RU, page, PageFacts(RU_URL, FETCHED), Hints(published=hint))
+    assert isinstance(article, Article)
+    assert article.published == expected and article.provenance["published"] != "feed"
 
 
 def test_limits_come_from_the_profile() -> None:

@@ -57,12 +57,21 @@ def article_html(
     )
 
 
-def rss(base_url: str, paths: list[str], *, titles: list[str] | None = None) -> bytes:
-    """An RSS 2.0 feed linking ``paths`` (relative to ``base_url``); untitled unless ``titles``."""
+def rss(
+    base_url: str,
+    paths: list[str],
+    *,
+    titles: list[str] | None = None,
+    dates: list[str | None] | None = None,
+) -> bytes:
+    """An RSS 2.0 feed linking ``paths`` (relative to ``base_url``); untitled unless ``titles``,
+    undated unless ``dates`` (``pubDate`` values, None for none)."""
     root = base_url.rstrip("/")
     items = "".join(
         (f"<item><title>{html.escape(titles[i])}</title>" if titles else "<item>")
-        + f"<link>{html.escape(p if '://' in p else root + p)}</link></item>"
+        + f"<link>{html.escape(p if '://' in p else root + p)}</link>"
+        + (f"<pubDate>{dates[i]}</pubDate>" if dates and dates[i] else "")
+        + "</item>"
         for i, p in enumerate(paths)
     )
     return (

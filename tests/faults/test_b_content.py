@@ -1,4 +1,4 @@
-"""Fault catalogue B1–B18 (content): hostile or broken pages crawled, stored and published.
+"""Fault catalogue B (content): hostile or broken pages crawled, stored and published.
 
 Every case is a source of one crawl; each test checks the stored rows, the counted drops and the
 published feeds. Pure normalisation tables live in tests/test_normalize_*.py; here the same
@@ -10,8 +10,9 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -75,6 +76,7 @@ def _case(name: str, pages: dict[str, tuple[bytes, str]]) -> None:
 
 
 HTML = "text/html; charset=utf-8"
+MSK = ZoneInfo("Europe/Moscow")
 FUTURE = (datetime.now(UTC) + timedelta(days=3)).isoformat(timespec="seconds")
 
 _case("b0", {"/n/1": (_page(TITLE), HTML)})
@@ -325,6 +327,82 @@ _case(
     },
 )
 
+# B26: a relative byline is the page's only date.
+_case(
+    "b26",
+    {
+        "/n/yesterday": (
+            _page(
+                "Вчерашняя новость с относительной датой",
+                published=None,
+                body_extra="<span class='date'>вчера, 14:30</span>",
+            ),
+            HTML,
+        ),
+        "/n/ago": (
+            _page(
+                "Новость двухчасовой давности без метаданных",
+                published=None,
+                body_extra="<span class='date'>2 часа назад</span>",
+            ),
+            HTML,
+        ),
+        "/n/prose": (
+            _page(
+                "Новость с датой события только в тексте",
+                published=None,
+                paragraphs=["Вчера в 14:00 на Тверской улице столкнулись два автобуса.", *BODY],
+            ),
+            HTML,
+        ),
+    },
+)
+# B27: the page states its day only (its exact date unreadable); the feed has the time.
+_BAD_PUBLISHED = '<meta property="article:published_time" content="2026-11-20T25:61:00+03:00">'
+# A JSON-LD block cut short (a trailing comma is forgiven: the exact date is read then).
+_CUT_JSONLD = (
+    '<script type="application/ld+json">{"@type": "NewsArticle", '
+    '"datePublished": "2026-11-20T10:16:00+03:00", "author": {"name": </script>'
+)
+_case(
+    "b27",
+    {
+        "/n/meta": (
+            _page(
+                "Новость с неверным временем в метаданных",
+                published=None,
+                head=_BAD_PUBLISHED,
+                body_extra="<span class='date'>20 ноября 2026</span>",
+            ),
+            HTML,
+        ),
+        "/n/jsonld": (
+            _page(
+                "Новость с оборванным блоком JSON-LD",
+                published=None,
+                head=_BAD_PUBLISHED + _CUT_JSONLD,
+            ),
+            HTML,
+        ),
+        "/n/other-day": (
+            _page(
+                "Новость, которую лента датирует другим днём",
+                published=None,
+                head=_BAD_PUBLISHED,
+                body_extra="<span class='date'>20 ноября 2026</span>",
+            ),
+            HTML,
+        ),
+    },
+)
+FEED_DATES = {
+    "b27": {
+        "/n/meta": "Fri, 20 Nov 2026 10:16:00 +0300",
+        "/n/jsonld": "Fri, 20 Nov 2026 10:16:00 +0300",
+        "/n/other-day": "Thu, 19 Nov 2026 18:00:00 +0300",
+    }
+}
+
 
 @pytest.fixture(scope="module")
 def content(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Content]:
@@ -349,8 +427,9 @@ def content(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Content]:
                 # The extractor already refuses leaked page values; the feed leaks the same
                 # strings, so they reach the validator as fallback titles.
                 titles = ["{{ title }}", "${title}", "/html/head/meta[@name='og:title']/@content"]
+            dates = [FEED_DATES[name].get(p) for p in paths] if name in FEED_DATES else None
             site.routes["/rss.xml"] = html_route(
-                rss(site.base, paths, titles=titles), "application/rss+xml"
+                rss(site.base, paths, titles=titles, dates=dates), "application/rss+xml"
             )
             extra = (
                 {"selectors": {"body": "css:div.article-body"}}
@@ -437,6 +516,42 @@ def test_b4_garbage_dates_fall_back_to_first_seen(content: Content, path: str) -
     assert a.published >= content.run("b4")["started_at"]  # first-seen time, not 1970/0001
     [entry] = [e for e in content.result.feed("sources/b4.rss").entries if e.link == url]
     assert entry.published_parsed.tm_year >= 2024  # never 1970 or 0001 in the feed
+
+
+def _by_path(content: Content, name: str) -> dict[str, Any]:
+    base = content.sites[name].base
+    return {"/" + a.url.removeprefix(base): a for a in content.result.articles(name)}
+
+
+def test_b26_a_relative_byline_is_read_against_the_fetch_time(content: Content) -> None:
+    articles = _by_path(content, "b26")
+    yesterday, ago = articles["/n/yesterday"], articles["/n/ago"]
+    fetched = yesterday.fetched_at.astimezone(MSK)  # the relative date's clock
+    expected = datetime.combine(fetched.date() - timedelta(days=1), time(14, 30), tzinfo=MSK)
+    assert yesterday.published == expected and "date_fallback" not in yesterday.flags
+    assert yesterday.provenance["published"] == "text"
+    assert ago.published == ago.fetched_at - timedelta(hours=2)
+    assert "date_fallback" not in ago.flags
+    # «Вчера в 14:00» in a sentence of the story is its event, not its date.
+    prose = articles["/n/prose"]
+    assert "date_fallback" in prose.flags and prose.published >= content.run("b26")["started_at"]
+
+
+def test_b27_the_feeds_time_over_a_page_date_of_the_same_day_without_one(
+    content: Content,
+) -> None:
+    articles = _by_path(content, "b27")
+    for path in ("/n/meta", "/n/jsonld"):
+        article = articles[path]
+        assert article.published == datetime(2026, 11, 20, 7, 16, tzinfo=UTC), path
+        assert article.provenance["published"] == "feed", path
+    # The feed dates it another day: the page's own day stands, at its midnight.
+    other = articles["/n/other-day"]
+    assert other.published == datetime(2026, 11, 20, tzinfo=MSK)
+    assert other.provenance["published"] == "text"
+    entries = {e.link: e for e in content.result.feed("sources/b27.rss").entries}
+    meta = entries[content.sites["b27"].base + "n/meta"]
+    assert meta.published_parsed[:5] == (2026, 11, 20, 7, 16)
 
 
 def test_b5_future_date_clamped(content: Content) -> None:

@@ -175,3 +175,83 @@ def test_readers_comments_dates_are_not_the_articles() -> None:
     )
     value, _layer = published(page(body=meta))
     assert value is not None and value.date().isoformat() == "2017-08-30"
+
+
+# --- relative dates of Russian city sites («вчера, 14:30»), against the fetch clock -------------
+FETCHED = datetime(2026, 12, 6, 12, 0, tzinfo=MSK)
+RU_TEXT = "".join(
+    f"<p>Абзац {i}: Мосгортранс перевёл на электробусы ещё три маршрута в Южном округе столицы, "
+    "интервал движения сократился до четырёх минут.</p>"
+    for i in range(1, 5)
+)
+
+
+def ru_published(head: str = "", byline: str = "", body: str = RU_TEXT):
+    html = (
+        "<html lang='ru'><head><meta charset='utf-8'><title>Трамваи</title>"
+        f"{head}</head><body><main><article><h1>Трамваи вышли на новый маршрут</h1>"
+        f"{byline}<div class='article-body'>{body}</div></article></main></body></html>"
+    ).encode()
+    data = extract_article(html, "https://city.example/news/tram", now=FETCHED, tz="Europe/Moscow")
+    return data.published, data.provenance.get("published")
+
+
+@pytest.mark.parametrize(
+    ("byline", "expected"),
+    [
+        ("<span class='date'>вчера, 14:30</span>", datetime(2026, 12, 5, 14, 30, tzinfo=MSK)),
+        ("<div class='meta'>Сегодня в 09:15</div>", datetime(2026, 12, 6, 9, 15, tzinfo=MSK)),
+        ("<span>сегодня, 09:15</span>", datetime(2026, 12, 6, 9, 15, tzinfo=MSK)),
+        ("<span>Вчера в 23:40</span>", datetime(2026, 12, 5, 23, 40, tzinfo=MSK)),
+        ("<span>позавчера, 10:00</span>", datetime(2026, 12, 4, 10, 0, tzinfo=MSK)),
+        ("<span>5 минут назад</span>", datetime(2026, 12, 6, 11, 55, tzinfo=MSK)),
+        ("<span>2 часа назад</span>", datetime(2026, 12, 6, 10, 0, tzinfo=MSK)),
+        ("<span>час назад</span>", datetime(2026, 12, 6, 11, 0, tzinfo=MSK)),
+        # a label or a rubric around it, in the same element or split over several
+        ("<p>Опубликовано: вчера в 14:30</p>", datetime(2026, 12, 5, 14, 30, tzinfo=MSK)),
+        ("<p>Иван Петров, 2 часа назад</p>", datetime(2026, 12, 6, 10, 0, tzinfo=MSK)),
+        ("<p>вчера, <b>14:30</b> | Транспорт</p>", datetime(2026, 12, 5, 14, 30, tzinfo=MSK)),
+        ("<span>yesterday at 14:30</span>", datetime(2026, 12, 5, 14, 30, tzinfo=MSK)),
+    ],
+)
+def test_a_relative_byline_is_read_against_the_fetch_clock(byline: str, expected: datetime) -> None:
+    assert ru_published(byline=byline) == (expected, "text")
+
+
+def test_a_relative_byline_in_a_time_element_without_datetime() -> None:
+    value, layer = ru_published(byline="<time>Вчера в 23:40</time>")
+    assert (value, layer) == (datetime(2026, 12, 5, 23, 40, tzinfo=MSK), "time")
+
+
+@pytest.mark.parametrize(
+    "head_or_byline",
+    [
+        '<script type="application/ld+json">{"@type": "NewsArticle", '
+        '"datePublished": "2026-12-04T08:05:00+03:00"}</script>',
+        '<meta property="article:published_time" content="2026-12-04T08:05:00+03:00">',
+        "<time datetime='2026-12-04T08:05:00+03:00'>4 декабря</time>",
+    ],
+)
+def test_structured_dates_win_over_a_relative_byline(head_or_byline: str) -> None:
+    head, byline = (head_or_byline, "") if "<time" not in head_or_byline else ("", head_or_byline)
+    value, layer = ru_published(head, byline + "<span>вчера, 14:30</span>")
+    assert value == datetime(2026, 12, 4, 8, 5, tzinfo=MSK) and layer != "text"
+
+
+def test_a_relative_date_inside_a_sentence_is_the_storys_event_not_its_date() -> None:
+    prose = "<p>Вчера в 14:00 на Тверской улице столкнулись два автобуса.</p>"
+    assert ru_published(body=prose + RU_TEXT) == (None, None)
+    # Nor does it override a plain <meta name=date> the byline would (it shows no other day).
+    head = '<meta name="date" content="2026-12-06T08:00:00+03:00">'
+    assert ru_published(head, body=prose + RU_TEXT) == (
+        datetime(2026, 12, 6, 8, 0, tzinfo=MSK),
+        "meta",
+    )
+    # A byline's relative date does: the plain meta tag is often the CMS's save date.
+    value, layer = ru_published(head, "<span>вчера, 14:30</span>")
+    assert (value, layer) == (datetime(2026, 12, 5, 14, 30, tzinfo=MSK), "text")
+
+
+@pytest.mark.parametrize("byline", ["<span>вчера</span>", "<span>несколько минут назад</span>"])
+def test_relative_words_without_a_time_are_no_date(byline: str) -> None:
+    assert ru_published(byline=byline) == (None, None)
