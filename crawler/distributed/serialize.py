@@ -23,8 +23,8 @@ def _zoneinfo_getattr(obj: object, name: str) -> Any:
     in the source's zone) pickles its ZoneInfo as ``getattr(ZoneInfo, "_unpickle")(key, ...)``;
     refusing it dropped every such request from the queue. Any other use is refused.
     """
-    if obj is zoneinfo.ZoneInfo and name == "_unpickle":
-        return zoneinfo.ZoneInfo._unpickle  # type: ignore[attr-defined]
+    if obj is zoneinfo.ZoneInfo and name == "_unpickle":  # the name the stdlib pickles
+        return getattr(obj, name)
     raise pickle.UnpicklingError(f"refusing getattr({obj!r}, {name!r}) from the shared queue")
 
 
