@@ -218,6 +218,7 @@ class StoryStore(Database):
         else:
             day = _utc_day(p.published)
             if day not in outside:
+                pending.flush(conn, now)  # the store read must see the batch's own reports
                 outside[day] = _window_from_store(conn, index.settings, day, day + _DAY)
                 while len(outside) > _OUTSIDE_DAYS:
                     outside.popitem(last=False)

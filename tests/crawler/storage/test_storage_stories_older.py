@@ -1,0 +1,115 @@
+"""The older-days path of story assignment (crawler/storage/stories.py): reports published
+before the live index's window are matched against the stored members of their own window.
+
+The reference is the live path itself: the same stream assigned with a clock at its earliest
+report, so the live index holds every member and checks each report's window per candidate,
+must give the same stories, matches and evidence as the stream assigned a month after its
+latest report, when every report takes the older-days path (days read from the store, kept,
+evicted and read again). (A day read in the middle of a batch once missed the batch's earlier
+reports, not yet written: a crawl walking back lost the matches across each day's boundary.)
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from crawler.models import Article
+from crawler.storage import Store
+from crawler.storage.stories import StoryAssignment
+from crawler.stories.settings import StorySettings
+
+SETTINGS = StorySettings()
+LABELLED = Path(__file__).resolve().parents[2] / "fixtures/stories/labelled.jsonl"
+START = datetime(2026, 1, 5, tzinfo=UTC)
+
+
+def _stream() -> list[Article]:
+    """The labelled reports (real rewrites and look-alikes), their dates packed onto
+    consecutive days so each 72-hour window holds several events, at hours spread over the
+    day (some reports sit next to a day's boundary)."""
+    records = [json.loads(line) for line in LABELLED.read_text("utf-8").splitlines() if line]
+    dates = sorted({str(r["published"]) for r in records if r["published"]})
+    day_of = {d: i for i, d in enumerate(dates)}
+    out = []
+    for i, r in enumerate(records):
+        day = day_of[str(r["published"])] if r["published"] else i % len(dates)
+        when = START + timedelta(days=day, hours=(i * 7) % 24, minutes=(i * 13) % 60)
+        out.append(
+            Article(
+                url=f"https://{r['outlet']}/news/{i}",
+                source=str(r["outlet"]),
+                title=str(r["title"]),
+                summary=str(r["lead"]),
+                text=str(r["lead"]),
+                published=when,
+            )
+        )
+    return out
+
+
+def _assign(
+    stores: Sequence[Store], stream: Sequence[Article], now: datetime, batch: int
+) -> list[StoryAssignment]:
+    """Store and assign ``stream`` in batches, taking turns among ``stores`` (workers)."""
+    done: list[StoryAssignment] = []
+    for n, first in enumerate(range(0, len(stream), batch)):
+        store = stores[n % len(stores)]
+        part = list(stream[first : first + batch])
+        results = store.upsert_articles(part, now=now)
+        pairs = [(r.article_id, a) for r, a in zip(results, part, strict=True)]
+        done += store.assign_stories(pairs, settings=SETTINGS, now=now)
+    return done
+
+
+def _by_head(assigned: Sequence[StoryAssignment]) -> list[tuple[object, ...]]:
+    """Assignments with each story named by its first article: story ids are the backend's
+    (SQLite reuses a moved story's id, a PostgreSQL sequence does not)."""
+    head: dict[int, int] = {}
+    out = []
+    for a in assigned:
+        if a.new_story:
+            head[a.story_id] = a.article_id
+        out.append(
+            (a.article_id, head[a.story_id], a.new_story, a.matched_id, a.evidence, a.absorbed)
+        )
+    return out
+
+
+def _order(stream: list[Article], order: str) -> list[Article]:
+    if order == "shuffled":
+        return random.Random(15).sample(stream, len(stream))
+    return sorted(stream, key=lambda a: a.published, reverse=True)  # a crawl walking back
+
+
+@pytest.mark.parametrize(
+    ("order", "workers"), [("shuffled", 1), ("newest first", 1), ("shuffled", 2)]
+)
+def test_the_older_days_path_assigns_as_the_live_index_does(
+    db_url: str, tmp_path: Path, order: str, workers: int
+) -> None:
+    stream = _order(_stream(), order)
+    newest = max(a.published for a in stream)
+    reference = Store.open(f"sqlite:///{tmp_path / 'reference.db'}")
+    try:
+        expected = _assign([reference], stream, min(a.published for a in stream), batch=10)
+        assert reference._story_index is not None
+        assert len(reference._story_index) == len(stream)  # all in the live index
+    finally:
+        reference.close()
+    stores = [Store.open(db_url) for _ in range(workers)]
+    try:
+        got = _assign(stores, stream, newest + timedelta(days=30), batch=10)
+        assert all(s._story_index is not None and len(s._story_index) == 0 for s in stores)
+    finally:
+        for s in stores:
+            s.close()
+    # The stream is worth comparing: stories of several reports, moves, new stories.
+    assert sum(not a.new_story for a in expected) > 40
+    assert any(a.absorbed for a in expected)
+    assert _by_head(got) == _by_head(expected)
