@@ -14,14 +14,18 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from crawler.models import Article
 from crawler.storage import Store
-from crawler.storage.stories import StoryAssignment
+from crawler.storage import stories as stories_module
+from crawler.storage.schema import articles, story_members
+from crawler.storage.stories import _OUTSIDE_DAYS, StoryAssignment, _OlderDays
 from crawler.stories.settings import StorySettings
 
 SETTINGS = StorySettings()
@@ -113,3 +117,63 @@ def test_the_older_days_path_assigns_as_the_live_index_does(
     assert sum(not a.new_story for a in expected) > 40
     assert any(a.absorbed for a in expected)
     assert _by_head(got) == _by_head(expected)
+
+
+def _held_in_store(store: Store, older: _OlderDays) -> set[int]:
+    """The stored members (with a story) within the kept days' windows."""
+    with store.engine.connect() as conn:
+        rows = conn.execute(
+            select(story_members.c.article_id, story_members.c.published)
+            .join(articles, articles.c.id == story_members.c.article_id)
+            .where(articles.c.story_id.is_not(None))
+        ).all()
+    return {int(r.article_id) for r in rows if older.holds(_aware(r.published))}
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def test_the_kept_days_are_bounded_and_hold_each_stored_member_of_their_windows_once(
+    store: Store,
+) -> None:
+    # A crawl walking back through 40 days: at most _OUTSIDE_DAYS days are kept, the least
+    # recently used evicted, and the one index holds exactly the stored members within the
+    # kept days' windows (none of an evicted day's window that no kept day needs).
+    stream = _order(_stream(), "newest first")[:160]
+    now = max(a.published for a in stream) + timedelta(days=30)
+    seen_days: set[datetime] = set()
+    for first in range(0, len(stream), 10):
+        _assign([store], stream[first : first + 10], now, batch=10)
+        older = store._older_days
+        assert older is not None
+        seen_days |= set(older.days)
+        assert len(older.days) <= _OUTSIDE_DAYS
+        assert set(older.index.members) == _held_in_store(store, older)
+        # Walking back, the newest days go first.
+        assert list(older.days) == sorted(older.days, reverse=True)
+    assert len(seen_days) > 3 * _OUTSIDE_DAYS
+
+
+def test_a_days_store_read_is_capped_at_the_newest_rows(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Another process's window of one old day is larger than the cap: a report of that day
+    # reads the newest _OUTSIDE_LIMIT of its members, not all of them.
+    monkeypatch.setattr(stories_module, "_OUTSIDE_LIMIT", 4)
+    stream = _stream()[:12]
+    day = START + timedelta(days=1)
+    old = [replace(a, published=day + timedelta(hours=i)) for i, a in enumerate(stream)]
+    now = day + timedelta(days=40)
+    one, two = Store.open(db_url), Store.open(db_url)
+    try:
+        _assign([one], old[:11], now, batch=11)
+        _assign([two], old[11:], now, batch=1)
+        older = two._older_days
+        assert older is not None
+        read = sorted(m.published for m in older.index.members.values())
+        assert len(read) == 4 + 1  # the cap, and the report itself
+        assert read == [a.published for a in old[7:]]
+    finally:
+        one.close()
+        two.close()
