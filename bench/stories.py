@@ -394,6 +394,15 @@ def _rss_mib() -> float:
     return 0.0
 
 
+def _held(store: Store) -> str:
+    """The sizes of the store's story indexes, and the process's RSS."""
+    older = store._older_days
+    return (
+        f"live index {len(store._story_index or ())}, older days {len(older.days) if older else 0}"
+        f" holding {len(older.index) if older else 0} members; RSS {_rss_mib():.0f} MiB"
+    )
+
+
 def site_cost(count: int, settings: StorySettings, *, trace: bool = False) -> None:
     """Print the CPU per stored and assigned article for each tenth of a crawl-like run.
 
@@ -417,13 +426,8 @@ def site_cost(count: int, settings: StorySettings, *, trace: bool = False) -> No
                 done = first + len(batch)
                 if done % step == 0 or done == count:
                     spent, t0 = time.process_time() - t0, time.process_time()
-                    older = store._older_days
-                    kept = len(older.days) if older else 0
                     print(
-                        f"{done:6d} articles: {spent * 1000 / step:5.2f} ms/article;"
-                        f" live index {len(store._story_index or ())}, older days {kept}"
-                        f" holding {len(older.index) if older else 0} members;"
-                        f" RSS {_rss_mib():.0f} MiB"
+                        f"{done:6d} articles: {spent * 1000 / step:5.2f} ms/article; {_held(store)}"
                     )
             if trace:
                 gc.collect()

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -25,7 +26,7 @@ from crawler.models import Article
 from crawler.storage import Store
 from crawler.storage import stories as stories_module
 from crawler.storage.schema import articles, story_members
-from crawler.storage.stories import _OUTSIDE_DAYS, StoryAssignment, _OlderDays
+from crawler.storage.stories import _OUTSIDE_DAYS, StoryAssignment, StoryStore, _OlderDays
 from crawler.stories.settings import StorySettings
 
 SETTINGS = StorySettings()
@@ -134,13 +135,15 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
+@pytest.mark.parametrize("order", ["newest first", "shuffled"])
 def test_the_kept_days_are_bounded_and_hold_each_stored_member_of_their_windows_once(
-    store: Store,
+    store: Store, order: str
 ) -> None:
-    # A crawl walking back through 40 days: at most _OUTSIDE_DAYS days are kept, the least
-    # recently used evicted, and the one index holds exactly the stored members within the
-    # kept days' windows (none of an evicted day's window that no kept day needs).
-    stream = _order(_stream(), "newest first")[:160]
+    # A crawl walking back through old days, or reports of any old day in any order: at most
+    # _OUTSIDE_DAYS days are kept, the least recently used evicted, and the one index holds
+    # exactly the stored members within the kept days' windows (none of an evicted day's
+    # window that no kept day needs).
+    stream = _order(_stream(), order)[:160]
     now = max(a.published for a in stream) + timedelta(days=30)
     seen_days: set[datetime] = set()
     for first in range(0, len(stream), 10):
@@ -150,8 +153,8 @@ def test_the_kept_days_are_bounded_and_hold_each_stored_member_of_their_windows_
         seen_days |= set(older.days)
         assert len(older.days) <= _OUTSIDE_DAYS
         assert set(older.index.members) == _held_in_store(store, older)
-        # Walking back, the newest days go first.
-        assert list(older.days) == sorted(older.days, reverse=True)
+        if order == "newest first":  # the newest days go first
+            assert list(older.days) == sorted(older.days, reverse=True)
     assert len(seen_days) > 3 * _OUTSIDE_DAYS
 
 
@@ -177,3 +180,39 @@ def test_a_days_store_read_is_capped_at_the_newest_rows(
     finally:
         one.close()
         two.close()
+
+
+def test_a_failed_batch_leaves_nothing_of_it_in_the_kept_days(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The batch's reports were added to the kept days as they were assigned; the rollback
+    # drops the kept days with the live index, and the batch assigned again gives what it
+    # gives without the failure.
+    stream = _order(_stream(), "shuffled")[:60]
+    now = max(a.published for a in stream) + timedelta(days=30)
+    reference = Store.open(f"sqlite:///{tmp_path / 'reference.db'}")
+    try:
+        expected = _by_head(_assign([reference], stream, now, batch=30))
+    finally:
+        reference.close()
+    store = Store.open(db_url)
+    try:
+        first = _assign([store], stream[:30], now, batch=30)
+        real = StoryStore._assign_one
+        calls = []
+
+        def failing(self: StoryStore, *args: Any, **kwargs: Any) -> StoryAssignment:
+            calls.append(1)
+            if len(calls) == 20:
+                raise RuntimeError("the connection dropped")
+            return real(self, *args, **kwargs)
+
+        monkeypatch.setattr(StoryStore, "_assign_one", failing)
+        with pytest.raises(RuntimeError):
+            _assign([store], stream[30:], now, batch=30)
+        assert store._older_days is None and store._story_index is None
+        monkeypatch.setattr(StoryStore, "_assign_one", real)
+        again = _assign([store], stream[30:], now, batch=30)
+    finally:
+        store.close()
+    assert _by_head(first + again) == expected
