@@ -208,8 +208,7 @@ class StoryStore(Database):
         published before the live index's window (a first crawl reads old articles from
         sitemaps: one store read per UTC day, not per report or per batch). The process keeps
         it between batches; the catch-up read of :meth:`_caught_up_index` adds other
-        processes' assignments to it."""
-        outside = _OlderDays(index.settings) if outside is None else outside
+        processes' assignments to it (without it, one is made if the report needs it)."""
         pending = _Writes(self._assigned(conn, [p.article_id])) if writes is None else writes
         if p.article_id in pending.assigned or p.article_id in index.members:
             story = pending.assigned.get(p.article_id)
@@ -220,6 +219,7 @@ class StoryStore(Database):
             matches = index.verified(p.fingerprint, p.signature, p.published, p.source)
         else:
             day = _utc_day(p.published)
+            outside = _OlderDays(index.settings) if outside is None else outside
             if day not in outside.days:
                 pending.flush(conn, now)  # the store read must see the batch's own reports
             older = outside.around(conn, day)
@@ -265,7 +265,8 @@ class StoryStore(Database):
         if index.since is None or p.published >= index.since:
             index.add(member)
         # What this call assigned is matched by the reports after it, as it is in ``index``.
-        outside.add(member)
+        if outside is not None:
+            outside.add(member)
         return StoryAssignment(
             p.article_id, story_id, match is None, matched_id, evidence, absorbed
         )
@@ -308,7 +309,7 @@ class StoryStore(Database):
         self,
         conn: Connection,
         index: StoryIndex,
-        outside: _OlderDays,
+        outside: _OlderDays | None,
         story_id: int,
         article_id: int,
         matches: Sequence[Match],
@@ -347,9 +348,10 @@ class StoryStore(Database):
             .where(stories.c.id == story_id)
             .values(size=stories.c.size + len(moved), updated=now)
         )
+        holding = [index] if outside is None else [index, outside.index]
         for m in matches:
             m.member.story_id = story_id  # the same object in every index holding it
-            for held in (index, outside.index):
+            for held in holding:
                 if held.members.get(m.member.article_id) is not None:
                     held.members[m.member.article_id].story_id = story_id
         return moved
