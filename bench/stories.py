@@ -4,6 +4,7 @@
     python bench/stories.py --quality-only  # the labelled set only
     python bench/stories.py --articles 20000 --db FILE
     python bench/stories.py --site 50000    # assignment over the crawl benchmark's articles
+    python bench/stories.py --site 2000 --trace  # and the older days' index's memory
     python bench/stories.py --window 2000 10000 50000  # one window of that many look-alikes
 
 Quality: ``tests/fixtures/stories/labelled.jsonl`` holds real reports (headline and lead as the
@@ -28,7 +29,8 @@ one source) stored and assigned in batches of 50 in the order a crawl of its sit
 reaches them (newest first in each 10,000-URL sitemap, the sitemaps interleaved), with the
 clock's own "now" as a crawl has it; the CPU per article (store, fingerprint, assignment) is
 printed for each tenth of the run, with the index sizes and the process's RSS: what grows with
-the run. ``--window N...``: the worst case of issue 15, one window holding N of those
+the run (``--trace``: and the older days' index's memory at the end, by tracemalloc, which
+slows the run). ``--window N...``: the worst case of issue 15, one window holding N of those
 look-alike articles (all in the index, every one an LSH candidate of every other); the CPU of
 one report's candidates and verification, and the index's memory per member.
 """
@@ -36,6 +38,7 @@ one report's candidates and verification, and the index's memory per member.
 from __future__ import annotations
 
 import argparse
+import gc
 import itertools
 import json
 import random
@@ -43,6 +46,7 @@ import statistics
 import sys
 import tempfile
 import time
+import tracemalloc
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -390,10 +394,25 @@ def _rss_mib() -> float:
     return 0.0
 
 
-def site_cost(count: int, settings: StorySettings) -> None:
-    """Print the CPU per stored and assigned article for each tenth of a crawl-like run."""
+def _held(store: Store) -> str:
+    """The sizes of the store's story indexes, and the process's RSS."""
+    older = store._older_days
+    return (
+        f"live index {len(store._story_index or ())}, older days {len(older.days) if older else 0}"
+        f" holding {len(older.index) if older else 0} members; RSS {_rss_mib():.0f} MiB"
+    )
+
+
+def site_cost(count: int, settings: StorySettings, *, trace: bool = False) -> None:
+    """Print the CPU per stored and assigned article for each tenth of a crawl-like run.
+
+    ``trace``: also the memory the older days' index holds at the end (tracemalloc, running
+    the whole time: the CPU figures are then not comparable).
+    """
     todo = _site_articles(count)
     step = max(50, count // 10 // 50 * 50)
+    if trace:
+        tracemalloc.start()
     with tempfile.TemporaryDirectory() as tmp:
         store = Store.open(f"sqlite:///{tmp}/site.db")
         try:
@@ -407,12 +426,16 @@ def site_cost(count: int, settings: StorySettings) -> None:
                 done = first + len(batch)
                 if done % step == 0 or done == count:
                     spent, t0 = time.process_time() - t0, time.process_time()
-                    days = list((store._outside_windows or {}).values())
                     print(
-                        f"{done:6d} articles: {spent * 1000 / step:5.2f} ms/article;"
-                        f" live index {len(store._story_index or ())}, older days"
-                        f" {sorted(len(d) for d in days)}; RSS {_rss_mib():.0f} MiB"
+                        f"{done:6d} articles: {spent * 1000 / step:5.2f} ms/article; {_held(store)}"
                     )
+            if trace:
+                gc.collect()
+                held = tracemalloc.get_traced_memory()[0]
+                store._older_days = None
+                gc.collect()
+                freed = held - tracemalloc.get_traced_memory()[0]
+                print(f"older days' index: {freed / 2**20:.1f} MiB (tracemalloc)")
         finally:
             store.close()
 
@@ -459,11 +482,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--db", help="SQLite file for the cost run (default: a temporary one)")
     parser.add_argument("--site", type=int, help="assign N crawl-benchmark articles (only)")
     parser.add_argument("--window", type=int, nargs="+", help="windows of N look-alikes (only)")
+    parser.add_argument("--trace", action="store_true", help="--site: the older days' memory")
     args = parser.parse_args(argv)
     settings = StorySettings()
     if args.site or args.window:
         if args.site:
-            site_cost(args.site, settings)
+            site_cost(args.site, settings, trace=args.trace)
         if args.window:
             window_cost(args.window, settings)
         return 0

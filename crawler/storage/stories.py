@@ -6,8 +6,9 @@ already is), and every assignment gets the next ``story_members.seq``: a process
 rows above the last ``seq`` it saw, so distributed workers join the same stories a single
 process would. On open, the index is rebuilt from the stored fingerprints of the articles
 published within twice the window before now (no text is read again); a report published
-earlier than that (a recrawled or backfilled old article, the demo's fixed dates) is matched
-against the stored members of its own window, read for it alone.
+earlier than that (a recrawled or backfilled old article, a first crawl of a site's archive,
+the demo's fixed dates) is matched against the stored members of its own window, read from the
+store per UTC day and kept for the next reports (:class:`_OlderDays`).
 """
 
 from __future__ import annotations
@@ -99,7 +100,7 @@ class StoryStore(Database):
     """Story assignment and reads. Keeps one index of the window per process (lazily built)."""
 
     _story_index: StoryIndex | None = None
-    _outside_windows: OrderedDict[datetime, StoryIndex] | None = None
+    _older_days: _OlderDays | None = None
     _fingerprinter: Fingerprinter | None = None
 
     def _prepare(
@@ -149,7 +150,7 @@ class StoryStore(Database):
             with self._write() as conn:
                 self._lock_assignments(conn)
                 index = self._caught_up_index(conn, settings, now)
-                outside = self._outside_windows
+                outside = self._older_days
                 assert outside is not None  # set by _caught_up_index
                 writes = _Writes(self._assigned(conn, [p.article_id for p in prepared]))
                 done = [self._assign_one(conn, index, p, now, outside, writes) for p in prepared]
@@ -161,7 +162,7 @@ class StoryStore(Database):
         except Exception:
             # Both may hold members of the rolled-back batch.
             self._story_index = None
-            self._outside_windows = OrderedDict()
+            self._older_days = None
             raise
 
     def _lock_assignments(self, conn: Connection) -> None:
@@ -174,8 +175,8 @@ class StoryStore(Database):
         """The process's index, built or brought up to date with other processes' assignments."""
         index = self._story_index
         horizon = now - 2 * settings.window
-        if index is None or index.settings != settings:
-            self._outside_windows = OrderedDict()
+        if index is None or index.settings != settings or self._older_days is None:
+            self._older_days = _OlderDays(settings)
             index = StoryIndex(settings, since=horizon)
             query = (
                 select(*_MEMBER_COLUMNS)
@@ -191,6 +192,8 @@ class StoryStore(Database):
                 .join(articles, articles.c.id == story_members.c.article_id)
                 .where(story_members.c.seq > index.last_seq)
             )
+        older = self._older_days
+        assert older is not None
         for row in conn.execute(query.order_by(story_members.c.seq)):
             index.last_seq = max(index.last_seq, row.seq)
             if row.story_id is None:
@@ -198,8 +201,8 @@ class StoryStore(Database):
             member = _member(row)
             if row.published >= horizon:
                 index.add(member)
-            # Other processes' assignments reach the cached old days too.
-            _add_to_days(self._outside_windows or OrderedDict(), member, settings)
+            # Other processes' assignments reach the kept old days too.
+            older.add(member)
         self._story_index = index
         return index
 
@@ -219,15 +222,14 @@ class StoryStore(Database):
         index: StoryIndex,
         p: _Prepared,
         now: datetime,
-        outside: OrderedDict[datetime, StoryIndex] | None = None,
+        outside: _OlderDays | None = None,
         writes: _Writes | None = None,
     ) -> StoryAssignment:
-        """Assign one report; ``outside`` caches, per UTC day, the stored members around the
-        reports published before the live index's window (a first crawl reads old articles
-        from sitemaps: one store read per day, not per report or per batch). The process
-        keeps the last ``_OUTSIDE_DAYS`` days between batches; the catch-up read of
-        :meth:`_caught_up_index` adds other processes' assignments to them."""
-        outside = OrderedDict() if outside is None else outside
+        """Assign one report; ``outside`` holds the stored members around the reports
+        published before the live index's window (a first crawl reads old articles from
+        sitemaps: one store read per UTC day, not per report or per batch). The process keeps
+        it between batches; the catch-up read of :meth:`_caught_up_index` adds other
+        processes' assignments to it (without it, one is made if the report needs it)."""
         pending = _Writes(self._assigned(conn, [p.article_id])) if writes is None else writes
         if p.article_id in pending.assigned or p.article_id in index.members:
             story = pending.assigned.get(p.article_id)
@@ -238,12 +240,11 @@ class StoryStore(Database):
             matches = index.verified(p.fingerprint, p.signature, p.published, p.source)
         else:
             day = _utc_day(p.published)
-            if day not in outside:
-                outside[day] = _window_from_store(conn, index.settings, day, day + _DAY)
-                while len(outside) > _OUTSIDE_DAYS:
-                    outside.popitem(last=False)
-            outside.move_to_end(day)
-            matches = outside[day].verified(p.fingerprint, p.signature, p.published, p.source)
+            outside = _OlderDays(index.settings) if outside is None else outside
+            if day not in outside.days:
+                pending.flush(conn, now)  # the store read must see the batch's own reports
+            older = outside.around(conn, day)
+            matches = older.verified(p.fingerprint, p.signature, p.published, p.source)
         match = matches[0] if matches else None
         absorbed: tuple[int, ...] = ()
         evidence: tuple[str, ...]
@@ -285,7 +286,8 @@ class StoryStore(Database):
         if index.since is None or p.published >= index.since:
             index.add(member)
         # What this call assigned is matched by the reports after it, as it is in ``index``.
-        _add_to_days(outside, member, index.settings)
+        if outside is not None:
+            outside.add(member)
         return StoryAssignment(
             p.article_id, story_id, match is None, matched_id, evidence, absorbed
         )
@@ -328,7 +330,7 @@ class StoryStore(Database):
         self,
         conn: Connection,
         index: StoryIndex,
-        outside: OrderedDict[datetime, StoryIndex],
+        outside: _OlderDays | None,
         story_id: int,
         article_id: int,
         matches: Sequence[Match],
@@ -367,9 +369,10 @@ class StoryStore(Database):
             .where(stories.c.id == story_id)
             .values(size=stories.c.size + len(moved), updated=now)
         )
+        holding = [index] if outside is None else [index, outside.index]
         for m in matches:
             m.member.story_id = story_id  # the same object in every index holding it
-            for held in (index, *outside.values()):
+            for held in holding:
                 if held.members.get(m.member.article_id) is not None:
                     held.members[m.member.article_id].story_id = story_id
         return moved
@@ -495,10 +498,11 @@ class StoryStore(Database):
         return found
 
 
-#: At most this many stored members are read to match one report published before the
-#: in-memory index's window (a recrawled or backfilled old article).
+#: At most this many stored members are read for the window of one old day (of the reports
+#: published before the in-memory index's window: a recrawled or backfilled old article), the
+#: newest: a huge archive cannot fill the process's memory.
 _OUTSIDE_LIMIT = 20_000
-# Old days whose stored window is kept between batches (a first crawl walks back in time).
+#: Old days whose stored window is kept between batches (a first crawl walks back in time).
 _OUTSIDE_DAYS = 8
 
 
@@ -540,37 +544,100 @@ class _Writes:
         self.members, self.grown = [], {}
 
 
-def _add_to_days(
-    days: OrderedDict[datetime, StoryIndex], member: Member, settings: StorySettings
-) -> None:
-    """Add ``member`` to each cached day's index whose window it falls in."""
-    for day, old in days.items():
-        if day - settings.window <= member.published <= day + _DAY + settings.window:
-            old.add(member)
+class _OlderDays:
+    """The stored members around the reports published before the live index's window, in
+    one index: the windows (the day ± the story window) of the UTC days such reports were
+    published on, each member held once.
 
+    A first crawl reads a site's archive from its sitemaps, so its reports walk back through
+    old days, and a day's window overlaps its neighbours' (with a 72-hour window, each member
+    is in seven days' windows). The first report of a day reads from the store the part of
+    the day's window that no kept day's window holds yet (at most :data:`_OUTSIDE_LIMIT`
+    rows, the newest); :meth:`StoryIndex.candidates` keeps, for each report, only the members
+    within its own window, which its day's window contains. At most :data:`_OUTSIDE_DAYS`
+    days are kept: the least recently used goes, with the members no other kept day's window
+    holds.
+    """
 
-def _window_from_store(
-    conn: Connection, settings: StorySettings, start: datetime, end: datetime | None = None
-) -> StoryIndex:
-    """An index of the stored members published within the window of ``start`` … ``end``
-    (one instant when ``end`` is None); :meth:`StoryIndex.candidates` keeps, for each report,
-    only the members within its own window."""
-    end = start if end is None else end
-    index = StoryIndex(settings)
-    rows = conn.execute(
-        select(*_MEMBER_COLUMNS)
-        .join(articles, articles.c.id == story_members.c.article_id)
-        .where(
-            story_members.c.published >= start - settings.window,
-            story_members.c.published <= end + settings.window,
+    def __init__(self, settings: StorySettings) -> None:
+        self.settings = settings
+        self.index = StoryIndex(settings)
+        #: The kept days (midnight UTC), the least recently used first.
+        self.days: OrderedDict[datetime, None] = OrderedDict()
+
+    def holds(self, published: datetime) -> bool:
+        """Whether a member published then is within a kept day's window."""
+        window = self.settings.window
+        return any(day - window <= published <= day + _DAY + window for day in self.days)
+
+    def add(self, member: Member) -> None:
+        """Hold a member assigned in this process or caught up on, if a kept day needs it."""
+        if self.holds(member.published):
+            self.index.add(member)
+
+    def around(self, conn: Connection, day: datetime) -> StoryIndex:
+        """The index, holding every stored member within ``day``'s window (read if needed)."""
+        if day in self.days:
+            self.days.move_to_end(day)
+            return self.index
+        gap = self._gap(day)
+        if gap is not None:
+            for row in conn.execute(gap.where(select(*_MEMBER_COLUMNS)).limit(_OUTSIDE_LIMIT)):
+                if row.story_id is not None:
+                    self.index.add(_member(row))
+        self.days[day] = None
+        while len(self.days) > _OUTSIDE_DAYS:
+            gone = next(iter(self.days))
+            gap = self._gap(gone)
+            del self.days[gone]
+            if gap is not None:
+                for member in [m for m in self.index.members.values() if gap.has(m.published)]:
+                    self.index.remove(member.article_id)
+        return self.index
+
+    def _gap(self, day: datetime) -> _Span | None:
+        """The part of ``day``'s window that no other kept day's window holds (None: none).
+
+        The windows are of one length, so the kept days before ``day`` can only hold a start
+        of its window and those after it an end: what is left is one span.
+        """
+        window = self.settings.window
+        span = _Span(day - window, day + _DAY + window)
+        for other in self.days:
+            if other < day and other + _DAY + window >= span.start:
+                span.start, span.start_open = other + _DAY + window, True
+            elif other > day and other - window <= span.end:
+                span.end, span.end_open = other - window, True
+        empty = span.start > span.end or (
+            span.start == span.end and (span.start_open or span.end_open)
         )
-        .order_by(story_members.c.published.desc())
-        .limit(_OUTSIDE_LIMIT)
-    )
-    for row in rows:
-        if row.story_id is not None:
-            index.add(_member(row))
-    return index
+        return None if empty else span
+
+
+@dataclass
+class _Span:
+    """Publication times from ``start`` to ``end``, either end included unless open."""
+
+    start: datetime
+    end: datetime
+    start_open: bool = False
+    end_open: bool = False
+
+    def has(self, published: datetime) -> bool:
+        after = published > self.start if self.start_open else published >= self.start
+        before = published < self.end if self.end_open else published <= self.end
+        return after and before
+
+    def where(self, query: Any) -> Any:
+        """``query`` of story members (joined with their articles) within the span, the
+        newest first."""
+        column = story_members.c.published
+        return (
+            query.join(articles, articles.c.id == story_members.c.article_id)
+            .where(column > self.start if self.start_open else column >= self.start)
+            .where(column < self.end if self.end_open else column <= self.end)
+            .order_by(column.desc())
+        )
 
 
 _MEMBER_COLUMNS = (

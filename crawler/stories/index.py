@@ -195,6 +195,12 @@ class StoryIndex:
         for key in _keys(member.fingerprint):
             self._by_key.setdefault(key, set()).add(row)
         heapq.heappush(self._by_age, (member.published, member.article_id))
+        if len(self._by_age) > 2 * len(self.members) + 64:
+            # Entries of removed or replaced members stay until evicted, and an index that is
+            # never evicted by age (the store's older days: members leave with their day)
+            # would keep one per member it ever held.
+            self._by_age = [(m.published, m.article_id) for m in self.members.values()]
+            heapq.heapify(self._by_age)
 
     def remove(self, article_id: int) -> None:
         """Forget an article."""

@@ -154,7 +154,9 @@ def test_reports_older_than_the_index_are_matched_against_the_store(store: Store
     assert store._story_index is not None and len(store._story_index) == 0
 
 
-def test_old_days_are_read_once_and_see_other_processes_assignments(db_url: str) -> None:
+def test_old_days_are_read_once_and_see_other_processes_assignments(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # A first crawl walks back through old articles in many batches: the stored window of an
     # old day is read once per process and kept, and what another process assigns meanwhile
     # reaches that kept window through the catch-up read.
@@ -170,12 +172,16 @@ def test_old_days_are_read_once_and_see_other_processes_assignments(db_url: str)
             return done.story_id
 
         first = assign(one, report(3, "vm", ROUTE_812, hours=3))
-        assert one._outside_windows is not None and len(one._outside_windows) == 1
-        kept = next(iter(one._outside_windows.values()))
+        older = one._older_days
+        assert older is not None and list(older.days) == [T0.replace(hour=0)]
+        assert len(older.index) == 1
         joined_elsewhere = assign(two, report(1, "mos", ROUTE_776_MOS))
+        reads: list[object] = []
+        monkeypatch.setattr(older, "_gap", lambda day: reads.append(day))
         joined_here = assign(one, report(2, "m24", ROUTE_776_M24, hours=2))
         assert joined_here == joined_elsewhere != first
-        assert next(iter(one._outside_windows.values())) is kept  # not read again
+        assert one._older_days is older and reads == []  # not read again
+        assert len(older.index) == 3  # the other process's report caught up on
     finally:
         one.close()
         two.close()

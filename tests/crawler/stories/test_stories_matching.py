@@ -233,6 +233,22 @@ def test_eviction_forgets_old_members() -> None:
     assert len(index) == 0
 
 
+def test_an_index_never_evicted_keeps_no_trace_of_members_it_let_go() -> None:
+    # The store's older days add and remove members for a whole crawl and never evict by age:
+    # the age heap must not keep an entry per member ever held.
+    index = StoryIndex(SETTINGS)
+    first = fp(ROUTE_776_MOS)
+    signature = minhash(first, SETTINGS.num_perm)
+    for n in range(1, 2001):
+        index.add(Member(n, n, "mos", T0 + timedelta(minutes=n), first, signature))
+        if n > 10:
+            index.remove(n - 10)
+    assert len(index) == 10 and len(index._by_age) <= 2 * 10 + 64
+    index.add(Member(5, 5, "mos", T0, first, signature))  # replaces nothing: 5 was removed
+    assert index.evict(T0 + timedelta(minutes=1995)) == 5  # 5 and 1991-1994
+    assert sorted(index.members) == list(range(1995, 2001))
+
+
 def test_signatures_with_shared_permutations_equal_datasketchs_own() -> None:
     # minhash() reuses the seed's permutations instead of drawing them per article: the stored
     # signatures must stay exactly what a plain seeded MinHash gives.

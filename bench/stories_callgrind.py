@@ -1,0 +1,84 @@
+"""Benchmark: instructions the crawl process spends per article storing it and assigning its
+story, on the bench site's articles, counted by callgrind.
+
+    python bench/stories_callgrind.py [--articles 1000] [--warm 600] [--keep DIR]
+
+The run of ``bench/stories.py --site`` (the site's articles stored and assigned in batches of
+50 in a crawl's order, with the real clock: every one takes the older-days path of
+``crawler/storage/stories.py``) under ``valgrind --tool=callgrind --dump-before=getppid``:
+the first ``--warm`` articles fill the kept old days (eight days of the site are 576
+articles), then the next ``--articles`` run between ``os.getppid()`` markers, one callgrind
+dump, so start-up and warm-up cancel out. Prints instructions per article (fingerprint,
+store, assignment). Instructions count user space only and do not depend on the machine's
+load. ``--keep DIR`` keeps the dumps for ``callgrind_annotate --inclusive=yes
+DIR/callgrind.out.2``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from callgrind import run_dumps
+from stories import _site_articles
+
+from crawler.models import Article
+from crawler.storage import Store
+from crawler.stories.settings import StorySettings
+
+
+def _assign(store: Store, todo: Sequence[Article], settings: StorySettings) -> None:
+    for first in range(0, len(todo), 50):
+        batch = list(todo[first : first + 50])
+        now = datetime.now(UTC)
+        stored = store.upsert_articles(batch, now=now)
+        pairs = [(r.article_id, a) for r, a in zip(stored, batch, strict=True)]
+        store.assign_stories(pairs, settings=settings, now=now)
+
+
+def inner(articles: int, warm: int) -> None:
+    todo = _site_articles(warm + articles)
+    settings = StorySettings()
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store.open(f"sqlite:///{tmp}/site.db")
+        try:
+            _assign(store, todo[:warm], settings)
+            os.getppid()  # dump 2: the measured articles
+            _assign(store, todo[warm:], settings)
+            os.getppid()  # dump 3: the rest (closing)
+        finally:
+            store.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--articles", type=int, default=1000)
+    parser.add_argument("--warm", type=int, default=600)
+    parser.add_argument("--keep", type=Path, help="keep the callgrind dumps in this folder")
+    parser.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.warm % 50 or args.articles % 50:
+        parser.error("--warm and --articles are whole batches of 50")
+    if args.inner:
+        inner(args.articles, args.warm)
+        return 0
+    dumps = run_dumps(
+        __file__, ["--articles", str(args.articles), "--warm", str(args.warm)], keep=args.keep
+    )
+    print(
+        f"{args.articles} articles after {args.warm}:"
+        f" {dumps[1] / args.articles / 1e6:.2f} M instructions per article"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
