@@ -338,10 +338,7 @@ def stage_split(result: dict[str, Any]) -> None:
     rows = [(name, timing.get(name, 0.0)) for name in ("decode", "parse")]
     rows.append(("extract (fields)", max(timing.get("extract", 0.0) - inner, 0.0)))
     rows += [(name, timing.get(name, 0.0)) for name in ("sanitize", "normalize")]
-    # Topics and the story fingerprint, in the workers (crawler.analysis); "topics" below is
-    # the crawl child's share (pages it processed itself while the workers started).
-    rows.append(("analysis (workers: topics, fingerprint)", timing.get("analysis", 0.0)))
-    worker_stages = sum(timing.get(k, 0.0) for k in ("extract", "normalize", "analysis"))
+    worker_stages = timing.get("extract", 0.0) + timing.get("normalize", 0.0)
     rows += [(name, timing.get(name, 0.0)) for name in ("topics", "store", "stories")]
     in_child = sum(timing.get(k, 0.0) for k in ("topics", "store", "stories"))
     pool = roles.get("extraction pool", 0.0)

@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, NamedTuple
-
-if TYPE_CHECKING:
-    from crawler.analysis import Analysis
-
+from typing import Any, NamedTuple
 
 #: Request ``meta`` key of the scheduled run (its row in ``runs``) a request was queued for by
 #: distributed crawling (part of the shared queue's wire format, crawler.distributed.settings).
@@ -169,34 +163,8 @@ class ArticleItem:
     #: The scheduled run the page was queued for (distributed workers): that run's row in the
     #: store collects what became of it (``crawler.distributed.run_counts.RunCounts``).
     run_id: int | None = None
-    #: The article's topics and story sketch when an extraction worker made them
-    #: (:mod:`crawler.analysis`); ``None``: the pipelines analyse the article.
-    analysis: Analysis | None = None
 
     @property
     def hints(self) -> Hints:
         """The discovery hints as :func:`crawler.pages.process_page` takes them."""
         return Hints(self.hint_title, self.hint_published, self.hint_summary)
-
-
-def content_hash(article: Article) -> str:
-    """Hash of what a reader sees; an edit of any of these fields is an update.
-
-    Stored with each article (the store compares it to tell an edit from a re-fetch): its
-    value must never change for the same fields.
-    """
-    payload = json.dumps(
-        [
-            article.title,
-            article.summary,
-            article.text,
-            article.html,
-            article.authors,
-            article.section,
-            article.tags,
-            article.image,
-        ],
-        ensure_ascii=False,
-        sort_keys=True,
-    )
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()

@@ -128,24 +128,17 @@ class DedupePipeline(_Pipeline):
 class TopicsPipeline(_Pipeline):
     """Score the article against every configured topic and keep the matches with evidence."""
 
-    engine: TopicEngine | None = None
+    def open_spider(self) -> None:
+        ctx = get_context(self.crawler)
+        self.engine = TopicEngine(ctx.config.topics)
 
     def process_item(self, item: Any) -> Any:
         if not isinstance(item, ArticleItem) or item.article is None:
             return item
         article = item.article
-        if item.analysis is not None:  # tagged by the extraction worker
-            article.topics = item.analysis.topics
-            return item
-        config = get_context(self.crawler).config
+        source = get_context(self.crawler).config.source(article.source)
         with timed(self.crawler, "topics"):
-            if self.engine is None:
-                # Built on the first article that needs it: when the workers tag every article,
-                # this process never loads the dictionaries.
-                self.engine = TopicEngine(config.topics)
-            article.topics = self.engine.classify_article(
-                article, city=config.source(article.source).city
-            )
+            article.topics = self.engine.classify_article(article, city=source.city)
         return item
 
 
@@ -223,9 +216,7 @@ class StorePipeline(_Pipeline):
         try:
             with timed(self.crawler, "store"):
                 results = ctx.store.upsert_articles(
-                    [i.article for i in batch if i.article],
-                    now=ctx.clock(),
-                    digests=[i.analysis.digest if i.analysis else None for i in batch if i.article],
+                    [i.article for i in batch if i.article], now=ctx.clock()
                 )
         except (OperationalError, SQLAlchemyError, OSError) as exc:
             self.failed = True
@@ -261,14 +252,9 @@ class StorePipeline(_Pipeline):
             for item, result in zip(batch, results, strict=True)
             if result.status == "new" and item.article is not None
         ]
-        sketches = {
-            result.article_id: item.analysis.sketch
-            for item, result in zip(batch, results, strict=True)
-            if item.analysis is not None and item.analysis.sketch is not None
-        }
         try:
             assigned = ctx.store.assign_stories(
-                new, settings=ctx.config.stories.settings(), now=ctx.clock(), sketches=sketches
+                new, settings=ctx.config.stories.settings(), now=ctx.clock()
             )
         except Exception as exc:  # the articles are stored: never lose the crawl over stories
             stats.inc_value("cityfeeds/story_error")

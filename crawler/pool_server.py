@@ -7,9 +7,6 @@ kills its process group (a crawl child started by hand, ``scrapy crawl``) left t
 its workers running for good. Importing this module in the server has the kernel kill the
 server with its parent; each worker dies with the server (``crawler.workpool``'s initializer).
 Nothing else may import it.
-
-It also loads the Russian dictionaries of topic tagging and story fingerprints
-(:func:`crawler.analysis.preload`), which the workers then share instead of loading a copy each.
 """
 
 from __future__ import annotations
@@ -19,13 +16,3 @@ import signal
 from crawler.lifecycle import die_with_parent
 
 die_with_parent(signal.SIGKILL)
-
-
-def _preload() -> None:
-    # Imported here, after die_with_parent: the import and the load take a while.
-    from crawler.analysis import preload
-
-    preload()
-
-
-_preload()

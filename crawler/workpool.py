@@ -21,12 +21,11 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import forkserver
 
-from crawler.analysis import Analysis, analyse
 from crawler.lifecycle import die_with_parent
 from crawler.models import Article, Dropped, Hints, PageFacts
 from crawler.pages import process_page
 from crawler.profile import SourceProfile
-from crawler.timing import Timings, recording, stage
+from crawler.timing import Timings, recording
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +36,6 @@ __all__ = [
     "release_pool",
     "shared_pool",
     "shutdown_pools",
-    "timed_analysed_page",
     "timed_process_page",
 ]
 
@@ -67,24 +65,6 @@ def timed_process_page(
     """``process_page`` and the CPU time of its stages (what a worker runs)."""
     with recording() as timings:
         return process_page(profile, body, page, hints), timings
-
-
-def timed_analysed_page(
-    profile: SourceProfile, body: bytes, page: PageFacts, hints: Hints | None, analysis: bytes
-) -> tuple[Article | Dropped, Analysis | None, Timings]:
-    """``timed_process_page``, then the article's topics and story sketch
-    (:func:`crawler.analysis.analyse` for the packed spec ``analysis``): what a worker runs for
-    a crawl. An analysis that fails leaves it to the crawl process's pipelines (``None``)."""
-    with recording() as timings:
-        result = process_page(profile, body, page, hints)
-        found = None
-        if isinstance(result, Article):
-            with stage("analysis"):
-                try:
-                    found = analyse(analysis, result, profile.city)
-                except Exception:
-                    logger.debug("analysing %s failed", page.url, exc_info=True)
-        return result, found, timings
 
 
 def _add(total: Timings | None, spent: Timings) -> None:
@@ -195,21 +175,6 @@ class ExtractionPool:
 
         The CPU time of its stages (:mod:`crawler.timing`) is added to ``timings``.
         """
-        result, _ = await self.analyse_page(profile, body, page, hints, timings)
-        return result
-
-    async def analyse_page(
-        self,
-        profile: SourceProfile,
-        body: bytes,
-        page: PageFacts,
-        hints: Hints | None = None,
-        timings: Timings | None = None,
-        analysis: bytes | None = None,
-    ) -> tuple[Article | Dropped, Analysis | None]:
-        """:meth:`process_page`, and, in a worker, the article's analysis for the packed spec
-        ``analysis`` (:mod:`crawler.analysis`). A page processed in the calling thread (no
-        worker up yet, or none configured) comes back unanalysed: the pipelines analyse it."""
         executor = self._executor if self.ready else None
         if executor is None and self.workers:
             self.warm()  # no-op while starting
@@ -223,27 +188,22 @@ class ExtractionPool:
                 self.inline_pages += 1
             result, spent = timed_process_page(profile, body, page, hints)
             _add(timings, spent)
-            return result, None
-        if analysis is None:
-            future = executor.submit(timed_process_page, profile, body, page, hints)
-        else:
-            future = executor.submit(timed_analysed_page, profile, body, page, hints, analysis)
+            return result
+        future = executor.submit(timed_process_page, profile, body, page, hints)
         try:
-            done = await asyncio.wrap_future(future)
+            result, spent = await asyncio.wrap_future(future)
         except BrokenProcessPool:
             # Every queued page fails with it; start a fresh pool for the pages that follow.
             self._discard()
             raise
-        result, found, spent = done if len(done) == 3 else (done[0], None, done[1])
         _add(timings, spent)
-        return result, found
+        return result
 
     def _new_executor(self) -> ProcessPoolExecutor:
         context = multiprocessing.get_context("forkserver")
         # crawler.pool_server first: the server must die with this process (see there).
-        # crawler.pool_server also loads the Russian dictionaries: every worker shares its copy.
         context.set_forkserver_preload(
-            ["crawler.pool_server", "crawler.pages", "crawler.extraction.core", "crawler.analysis"]
+            ["crawler.pool_server", "crawler.pages", "crawler.extraction.core"]
         )
         return ProcessPoolExecutor(self.workers, mp_context=context, initializer=_warm_up)
 

@@ -24,9 +24,6 @@ FUNCTION_IMPORTS: dict[tuple[str, str], str] = {
         "the MinHash sketches and numpy load where stories are assigned, not in every process"
         " that opens the store"
     ),
-    ("crawler/pool_server.py", "crawler.analysis"): (
-        "the pool's server loads the dictionaries after it is set to die with its crawl"
-    ),
     ("crawler/workpool.py", "crawler.extraction.core"): (
         "warms a pool worker up: the import is the point (side effect)"
     ),

@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
+import pytest
+
+from crawler import workpool
 from crawler.models import Article, Hints, PageFacts
 from crawler.pages import process_page
 from crawler.profile import SourceProfile
@@ -73,6 +76,32 @@ def test_pages_before_the_workers_start_are_processed_in_process() -> None:
 
     asyncio.run(run())
     assert ExtractionPool(0).ready
+
+
+def test_pages_beyond_the_first_few_wait_for_the_workers_to_start(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A first crawl's burst is not processed in the crawl process while the workers start:
+    the first pages are (a scheduled run's one new article is stored at once), the rest wait
+    and go to the workers."""
+    monkeypatch.setattr(workpool, "INLINE_WHILE_STARTING", 2)
+    body = article_html("Электробусы вышли на новые маршруты").encode()
+    profile = SourceProfile(name="vestnik", allowed_domains=("news.example",))
+    page = PageFacts(URL, NOW)
+    expected = process_page(profile, body, page, None)
+
+    async def run() -> list[object]:
+        pool = ExtractionPool(1)
+        try:
+            results = await asyncio.gather(
+                *(pool.process_page(profile, body, page) for _ in range(6))
+            )
+            assert pool.inline_pages == 2
+            return list(results)
+        finally:
+            pool.close(wait=True)
+
+    assert asyncio.run(run()) == [expected] * 6
 
 
 def test_sources_of_one_crawl_share_the_workers() -> None:

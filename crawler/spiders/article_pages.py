@@ -10,7 +10,6 @@ from typing import Any
 from scrapy.crawler import Crawler
 from scrapy.http import Response
 
-from crawler.analysis import Analysis, AnalysisSpec
 from crawler.config import SourceSpec
 from crawler.context import count_drop, count_timings, get_context
 from crawler.models import Article, ArticleItem, Dropped, PageFacts
@@ -41,7 +40,6 @@ class ArticlePages:
     # Class-level defaults: DistributedNewsSpider does not run NewsSpider's __init__.
     _pool: ExtractionPool | None = None
     _profiles: dict[str, SourceProfile] | None = None
-    _analysis: bytes | None = None
 
     async def parse_article(self, response: Response) -> AsyncIterator[Any]:
         """Process one article page (:func:`crawler.pages.process_page`, pure code).
@@ -55,8 +53,8 @@ class ArticlePages:
         self.extracting += 1
         timings: Timings = {}
         try:
-            result, analysis = await self._extraction_pool().analyse_page(
-                self.profile(), response.body, page, link_hints(response), timings, self.analysis()
+            result = await self._extraction_pool().process_page(
+                self.profile(), response.body, page, link_hints(response), timings
             )
         except BrokenProcessPool:
             # A worker died (a crash in a native parser, or killed): the page is not stored,
@@ -72,7 +70,7 @@ class ArticlePages:
         finally:
             self.extracting -= 1
             count_timings(self.crawler, timings)
-        yield self._article_item(response, page, result, analysis)
+        yield self._article_item(response, page, result)
 
     def parse_article_inline(self, response: Response) -> Iterator[Any]:
         """``parse_article`` in the calling thread, for callers that need a plain generator."""
@@ -121,15 +119,6 @@ class ArticlePages:
             )
         return profile
 
-    def analysis(self) -> bytes:
-        """The crawl's analysis spec, packed once (:mod:`crawler.analysis`): the config's
-        topics, and the stories' MinHash size when clustering is on."""
-        if self._analysis is None:
-            config = get_context(self.crawler).config
-            num_perm = config.stories.settings().num_perm if config.stories.enabled else None
-            self._analysis = AnalysisSpec.of(config.topics, num_perm).packed()
-        return self._analysis
-
     def _page_facts(self, response: Response) -> PageFacts:
         return PageFacts(
             url=response.url,
@@ -138,11 +127,7 @@ class ArticlePages:
         )
 
     def _article_item(
-        self,
-        response: Response,
-        page: PageFacts,
-        result: Article | Dropped,
-        analysis: Analysis | None = None,
+        self, response: Response, page: PageFacts, result: Article | Dropped
     ) -> ArticleItem:
         hints = link_hints(response)
         return ArticleItem(
@@ -155,7 +140,6 @@ class ArticlePages:
             hint_summary=hints.summary,
             article=result if isinstance(result, Article) else None,
             dropped=result if isinstance(result, Dropped) else None,
-            analysis=analysis,
         )
 
     def _extraction_pool(self) -> ExtractionPool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -12,7 +14,7 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from crawler.models import Article, TopicMatch, content_hash
+from crawler.models import Article, TopicMatch
 from crawler.normalize.urls import url_identity
 from crawler.storage.article_queries import ArticleQueries
 from crawler.storage.engine import retry_locked
@@ -42,6 +44,25 @@ def shrinks(stored_chars: int | None, article: Article) -> bool:
     """
     stored = stored_chars or 0
     return stored >= SHRINK_FLOOR and len(article.text or "") * 2 < stored
+
+
+def content_hash(article: Article) -> str:
+    """Hash of what a reader sees; an edit of any of these fields is an update."""
+    payload = json.dumps(
+        [
+            article.title,
+            article.summary,
+            article.text,
+            article.html,
+            article.authors,
+            article.section,
+            article.tags,
+            article.image,
+        ],
+        ensure_ascii=False,
+        sort_keys=True,
+    )
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
 def article_values(article: Article, digest: str, key: str) -> dict[str, Any]:
@@ -96,17 +117,8 @@ class ArticleStore(ArticleQueries):
         """
         return self.upsert_articles([article], now=now)[0]
 
-    def upsert_articles(
-        self,
-        batch: Sequence[Article],
-        *,
-        now: datetime,
-        digests: Sequence[str | None] | None = None,
-    ) -> list[UpsertResult]:
+    def upsert_articles(self, batch: Sequence[Article], *, now: datetime) -> list[UpsertResult]:
         """``upsert_article`` for many articles in one write transaction; results in order.
-
-        ``digests``: the articles' :func:`~crawler.models.content_hash` where already known
-        (made by the extraction worker, :mod:`crawler.analysis`), ``None`` where not.
 
         All or nothing: a failure rolls the whole batch back, so a crash mid-batch leaves none
         of it stored (and its URLs unknown, so the next run fetches them again).
@@ -116,7 +128,7 @@ class ArticleStore(ArticleQueries):
         attempts = 5
         for attempt in range(attempts):
             try:
-                return retry_locked(lambda: self._upsert_batch(batch, now, digests))
+                return retry_locked(lambda: self._upsert_batch(batch, now))
             except IntegrityError:
                 # Another process inserted one of these URLs between our read and our insert
                 # (PostgreSQL lets both read "absent"; SQLite's BEGIN IMMEDIATE cannot race).
@@ -127,11 +139,8 @@ class ArticleStore(ArticleQueries):
                 logger.debug("concurrent insert in a batch of %d, re-reading", len(batch))
         raise AssertionError("unreachable")
 
-    def _upsert_batch(
-        self, batch: Sequence[Article], now: datetime, known: Sequence[str | None] | None = None
-    ) -> list[UpsertResult]:
-        known = known or [None] * len(batch)
-        digests = [d or content_hash(a) for a, d in zip(batch, known, strict=True)]
+    def _upsert_batch(self, batch: Sequence[Article], now: datetime) -> list[UpsertResult]:
+        digests = [content_hash(a) for a in batch]
         keys = [url_identity(a.url) for a in batch]
         with self._write() as conn:
             if len(set(keys)) != len(keys):

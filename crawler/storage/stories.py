@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import and_, bindparam, delete, func, insert, select, text, update
 from sqlalchemy.engine import Connection
@@ -37,9 +37,6 @@ from crawler.stories.index import (
     signature_from_bytes,
 )
 from crawler.stories.settings import StorySettings
-
-if TYPE_CHECKING:
-    from crawler.analysis import StorySketch
 
 logger = logging.getLogger(__name__)
 
@@ -103,19 +100,7 @@ class StoryStore(Database):
     _older_days: _OlderDays | None = None
     _fingerprinter: Fingerprinter | None = None
 
-    def _prepare(
-        self,
-        article_id: int,
-        article: Article,
-        settings: StorySettings,
-        sketch: StorySketch | None = None,
-    ) -> _Prepared:
-        if sketch is not None and sketch.num_perm == settings.num_perm:
-            # Made by an extraction worker (crawler.analysis), by the code below.
-            signature = signature_from_bytes(sketch.signature)
-            return _Prepared(
-                article_id, article.source, article.published, sketch.fingerprint, signature
-            )
+    def _prepare(self, article_id: int, article: Article, settings: StorySettings) -> _Prepared:
         if self._fingerprinter is None:
             self._fingerprinter = Fingerprinter()
         fp = self._fingerprinter(article.title, article.summary, article.text)
@@ -129,22 +114,16 @@ class StoryStore(Database):
         *,
         settings: StorySettings,
         now: datetime,
-        sketches: Mapping[int, StorySketch] | None = None,
     ) -> list[StoryAssignment]:
         """Put each new (``article_id``, article) into the best matching story or a new one.
 
-        Fingerprints are computed before the lock is taken (or taken from ``sketches``, by
-        article id, made where the article was extracted); the matching and the writes happen
+        Fingerprints are computed before the lock is taken; the matching and the writes happen
         in one write transaction. Articles already assigned are skipped. A failure rolls the
         batch back and drops the in-memory index (rebuilt on the next call).
         """
         if not batch:
             return []
-        sketches = sketches or {}
-        prepared = [
-            self._prepare(article_id, a, settings, sketches.get(article_id))
-            for article_id, a in batch
-        ]
+        prepared = [self._prepare(article_id, a, settings) for article_id, a in batch]
 
         def run() -> list[StoryAssignment]:
             with self._write() as conn:

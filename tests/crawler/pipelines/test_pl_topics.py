@@ -12,6 +12,7 @@ from crawler.pipelines import NormalizePipeline, TopicsPipeline
 def tagged(tmp_path: Path, **fields: str) -> list[str]:
     crawler = make_crawler(tmp_path)
     topics = TopicsPipeline.from_crawler(crawler)
+    topics.open_spider()
     item = topics.process_item(
         NormalizePipeline.from_crawler(crawler).process_item(finish(crawler, make_item(**fields)))
     )

@@ -88,26 +88,3 @@ def test_batch_racing_an_uncommitted_insert_is_re_read(postgres_url: str) -> Non
     finally:
         store.close()
         other.close()
-
-
-def test_digests_made_by_the_workers_are_used_as_given(
-    store: Store, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The extraction workers hash each article (crawler.analysis); the store hashes only
-    those that come without one, and tells edits from re-fetches the same way."""
-    first = [make(1), make(2)]
-    assert [r.status for r in store.upsert_articles(first, now=NOW)] == ["new", "new"]
-    hashed: list[str] = []
-    real = content_hash
-
-    def counting(article: Article) -> str:
-        hashed.append(article.url)
-        return real(article)
-
-    monkeypatch.setattr("crawler.storage.articles.content_hash", counting)
-    again = [make(1), make(2, title="Правка")]
-    results = store.upsert_articles(
-        again, now=NOW + timedelta(hours=1), digests=[real(again[0]), None]
-    )
-    assert [r.status for r in results] == ["unchanged", "updated"]
-    assert hashed == [again[1].url]

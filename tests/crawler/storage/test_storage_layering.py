@@ -12,13 +12,7 @@ import crawler.storage
 STORAGE = Path(crawler.storage.__file__).parent
 # What storage may build on: the pure data classes, URL normalization, the pure story
 # clustering library (whose fingerprints and index the story area persists), and itself.
-ALLOWED = (
-    "crawler.models",
-    "crawler.normalize",
-    "crawler.stories",
-    "crawler.storage",
-    "crawler.analysis",  # StorySketch, a type only
-)
+ALLOWED = ("crawler.models", "crawler.normalize", "crawler.stories", "crawler.storage")
 PROJECT = ("crawler", "feeds", "cityfeeds", "scheduler")
 FORBIDDEN_LIBRARIES = ("scrapy", "twisted", "feedgen")
 

@@ -97,11 +97,9 @@ def test_a_reopened_store_rebuilds_the_index_from_stored_fingerprints(
         calls: list[str] = []
         real = again._prepare
 
-        def counting(
-            article_id: int, article: Article, settings: StorySettings, sketch: object = None
-        ) -> object:
+        def counting(article_id: int, article: Article, settings: StorySettings) -> object:
             calls.append(article.url)
-            return real(article_id, article, settings, sketch)
+            return real(article_id, article, settings)
 
         monkeypatch.setattr(again, "_prepare", counting)
         [b] = stored(again, report(2, "m24", ROUTE_776_M24, hours=1))
