@@ -90,6 +90,7 @@ class Fingerprint:
     events: frozenset[str] = _EMPTY
     head_counts: frozenset[str] = _EMPTY
     weekdays: frozenset[str] = _EMPTY
+    head_lemmas: frozenset[str] = _EMPTY
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -149,6 +150,7 @@ def fingerprint(title: str, lead: str, text: str, lemmatizer: Lemmatizer) -> Fin
         head_counts=frozenset(
             n for n in head_facts.numbers | head_words if 2 <= int(n) < MIN_NUMBER
         ),
+        head_lemmas=frozenset(head_lemmas),
     )
 
 
@@ -227,6 +229,7 @@ def _read(text: str, lemmatizer: Lemmatizer) -> tuple[set[str], set[str], set[st
                 if (
                     0 <= j < len(words)
                     and not words[max(i, j)][2]
+                    and not words[j][2]
                     and words[j][1][0].isupper()
                     and words[j][0] not in STOPWORDS
                 ):

@@ -30,6 +30,29 @@ def _overlap(a: frozenset[str], b: frozenset[str]) -> float:
     return len(a & b) / min(len(a), len(b)) if a and b else 0.0
 
 
+def _similarity(a: Fingerprint, b: Fingerprint, body_weight: float) -> float:
+    """The mean of the Jaccard index and the overlap coefficient of the content lemmas, where
+    a shared lemma that neither headline (title and the lead's first sentence) names counts
+    ``body_weight``: a closing sentence an outlet puts under every brief («Работы ведутся по
+    плану…», «Подписывайтесь…») is shared body text of unrelated reports, and in two short
+    briefs it alone made them alike. Fingerprints stored without headline lemmas count all."""
+    shared = a.lemmas & b.lemmas
+    if not shared:
+        return 0.0
+    weight = float(len(shared))
+    if a.head_lemmas and b.head_lemmas:
+        weight -= (1 - body_weight) * len(shared - a.head_lemmas - b.head_lemmas)
+    return (weight / len(a.lemmas | b.lemmas) + weight / min(len(a.lemmas), len(b.lemmas))) / 2
+
+
+def _head_support(a: Fingerprint, b: Fingerprint) -> frozenset[str]:
+    """What one report's headline shares with the other report: content lemmas, headline
+    numbers found anywhere in the other, and small counts both headlines lead with."""
+    lemmas = a.lemmas & b.lemmas & (a.head_lemmas | b.head_lemmas)
+    numbers = (a.head_numbers & (b.numbers | b.codes)) | (b.head_numbers & (a.numbers | a.codes))
+    return lemmas | numbers | (a.head_counts & b.head_counts)
+
+
 def _show(values: frozenset[str], limit: int = 4) -> str:
     return ", ".join(sorted(values)[:limit])
 
@@ -44,7 +67,7 @@ def compare(a: Fingerprint, b: Fingerprint, settings: StorySettings) -> Verdict:
     none (route 776 against 812, the 2000th bus against the 2500th, Шаболовка against Лесная),
     they stay apart; so are headlines naming different phases of one object.
     """
-    similarity = (_jaccard(a.lemmas, b.lemmas) + _overlap(a.lemmas, b.lemmas)) / 2
+    similarity = _similarity(a, b, settings.body_weight)
     evidence = [f"similarity {similarity:.2f}"]
     score = similarity
     conflicts = []
@@ -103,4 +126,12 @@ def compare(a: Fingerprint, b: Fingerprint, settings: StorySettings) -> Verdict:
         evidence.append(f"names {_show(names)}")
     if conflicts:
         return Verdict(False, round(score, 3), tuple(evidence + ["apart: " + c for c in conflicts]))
+    # Similarity the headlines do not carry is not enough: two reports of one event name its
+    # object, place or figure in at least one headline, and the other report names it too.
+    # (No conflict: the reports need not be rival events, they just are not shown to be one.)
+    if a.head_lemmas and b.head_lemmas:
+        support = _head_support(a, b)
+        if len(support) < settings.head_support:
+            evidence.append(f"unsupported by the headlines: {_show(support) or 'nothing'}")
+            return Verdict(False, round(score, 3), tuple(evidence))
     return Verdict(score >= settings.join_score, round(score, 3), tuple(evidence))
