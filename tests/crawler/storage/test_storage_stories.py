@@ -8,6 +8,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 from stories_samples import (
+    BRIEFS,
+    CLOSING,
+    CLOSINGS,
+    EBUSES_MARYINO,
     EIGHT_ROUTES_AFISHA,
     EIGHT_ROUTES_RAMBLER,
     EIGHT_ROUTES_RAMBLER_2,
@@ -16,6 +20,8 @@ from stories_samples import (
     ROUTE_776_MOS,
     ROUTE_812,
     T0,
+    TRAMS_BOULEVARD,
+    brief,
     report,
 )
 
@@ -315,3 +321,43 @@ def test_one_outlets_look_alike_series_is_not_gathered_by_a_report_naming_no_rou
     assert done.absorbed == ()
     stories_now = store.recent_stories(since=T0 - timedelta(days=1), min_size=2)
     assert all(len({m.source for m in s.members}) == len(s.members) for s in stories_now)
+
+
+@pytest.mark.parametrize("summary", [True, False])
+def test_briefs_of_other_events_under_one_closing_paragraph_stay_apart(
+    store: Store, summary: bool
+) -> None:
+    # The tester's case: a tram line and electric buses in Марьино, two outlets, one closing
+    # paragraph; similarity 0.39 joined them, and the second disappeared from the feeds.
+    trams, buses = stored(
+        store,
+        brief(1, "sitea", TRAMS_BOULEVARD, summary=summary),
+        brief(2, "siteb", EBUSES_MARYINO, hours=1, summary=summary),
+    )
+    assert trams != buses
+    assert store.recent_stories(since=T0 - timedelta(days=1), min_size=2) == []
+
+
+@pytest.mark.parametrize("closing", CLOSINGS, ids=[f"closing{i}" for i in range(len(CLOSINGS))])
+@pytest.mark.parametrize("buses_first", [True, False])
+def test_one_sites_briefs_under_one_closing_line_are_not_gathered_into_a_story(
+    store: Store, closing: str, buses_first: bool
+) -> None:
+    # Six short notes of one site (a rink, power tariffs, the e-journal, trams, a road, an
+    # exhibition) and another outlet's electric-bus note, all ending with the same line: once
+    # four of the notes joined the electric-bus story. Each is its own event.
+    notes = [brief(n, "sitea", text, closing, hours=n) for n, text in enumerate(BRIEFS, 1)]
+    buses = brief(10, "siteb", EBUSES_MARYINO, closing, hours=0 if buses_first else 7)
+    ids = stored(store, *([buses, *notes] if buses_first else [*notes, buses]))
+    assert len(set(ids)) == len(ids) == 7
+    assert store.recent_stories(since=T0 - timedelta(days=1), min_size=2) == []
+
+
+def test_rewrites_of_one_event_under_one_closing_line_still_join(store: Store) -> None:
+    first, second, other = stored(
+        store,
+        brief(1, "mos", ROUTE_776_MOS),
+        brief(2, "m24", ROUTE_776_M24, hours=2, summary=False),
+        brief(3, "vm", ROUTE_812, hours=3),
+    )
+    assert first == second != other
