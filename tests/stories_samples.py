@@ -164,3 +164,20 @@ def brief(
         summary=text[1] if summary else "",
         text=f"{text[1]}\n\n{closing}",
     )
+
+
+# One outlet's reports of two openings on one day, and another outlet's report of both
+# (written for the tests): each report verifies with the digest, not with each other.
+OPENING_HOSPITAL = (
+    "В Коммунарке открылась больница на 600 коек",
+    "Многопрофильная больница на 600 коек приняла первых пациентов в Коммунарке, сообщил мэр.",
+)
+OPENING_STATION = (
+    "Станция «Новаторская» Большой кольцевой линии открыта",
+    "Станция «Новаторская» Большой кольцевой линии метро открылась для пассажиров.",
+)
+OPENINGS_DIGEST = (
+    "Собянин открыл больницу в Коммунарке и станцию «Новаторская»",
+    "Мэр открыл многопрофильную больницу на 600 коек в Коммунарке и станцию «Новаторская» "
+    "Большой кольцевой линии метро.",
+)

@@ -16,6 +16,9 @@ from stories_samples import (
     EIGHT_ROUTES_RAMBLER,
     EIGHT_ROUTES_RAMBLER_2,
     EIGHT_ROUTES_SMI,
+    OPENING_HOSPITAL,
+    OPENING_STATION,
+    OPENINGS_DIGEST,
     ROUTE_776_M24,
     ROUTE_776_MOS,
     ROUTE_812,
@@ -361,3 +364,18 @@ def test_rewrites_of_one_event_under_one_closing_line_still_join(store: Store) -
         brief(3, "vm", ROUTE_812, hours=3),
     )
     assert first == second != other
+
+
+def test_an_outlets_reports_of_two_events_do_not_join_through_another_outlets_digest(
+    store: Store,
+) -> None:
+    # One outlet reports a hospital and a station opening; another reports both in one text.
+    # Each of the first outlet's reports verifies with the digest, not with each other: the
+    # station report joined the hospital's story through the digest and left the feeds.
+    hospital, digest, station = stored(
+        store,
+        report(1, "sitea", OPENING_HOSPITAL),
+        report(2, "siteb", OPENINGS_DIGEST, hours=1),
+        report(3, "sitea", OPENING_STATION, hours=2),
+    )
+    assert hospital == digest != station
