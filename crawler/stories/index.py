@@ -338,8 +338,6 @@ class StoryIndex:
         refused = {
             story
             for story, members in own.items()
-            if not any(
-                compare(fingerprint, m.fingerprint, self.settings).joined for m in members
-            )
+            if not any(compare(fingerprint, m.fingerprint, self.settings).joined for m in members)
         }
         return [m for m in matches if m.member.story_id not in refused]

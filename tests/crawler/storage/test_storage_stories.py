@@ -9,7 +9,6 @@ import pytest
 from sqlalchemy import select
 from stories_samples import (
     BRIEFS,
-    CLOSING,
     CLOSINGS,
     EBUSES_MARYINO,
     EIGHT_ROUTES_AFISHA,
