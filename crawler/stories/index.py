@@ -331,8 +331,11 @@ class StoryIndex:
             return matches
         stories = {m.member.story_id for m in matches}
         own: dict[int, list[Member]] = {}
-        for article_id in self._ids[rows]:
-            member = self.members[int(article_id)]
+        members = self.members
+        # Read from the members, not kept in an array: a move (the store's ``_absorb``)
+        # changes a member's story in place. A plain list of ids walks ~10x faster than numpy's.
+        for article_id in self._ids[rows].tolist():
+            member = members[article_id]
             if member.story_id in stories:
                 own.setdefault(member.story_id, []).append(member)
         refused = {

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from datasketch import LeanMinHash, MinHash, MinHashLSH
 from stories_samples import (
+    BRIEFS,
     BUS_2000_MOS,
     BUS_2000_VM,
     BUS_2500,
@@ -408,14 +409,21 @@ def closed(pair: tuple[str, str], closing: str = CLOSING) -> Fingerprint:
 
 
 def test_similarity_the_headlines_do_not_carry_does_not_join() -> None:
-    # The shared closing sentence made these 0.39 alike; what the headlines share with the
-    # other report is «новый» and «выйти».
-    trams, buses = closed(TRAMS_BOULEVARD), closed(EBUSES_MARYINO)
-    verdict = compare(trams, buses, SETTINGS)
+    # A rink's opening and electric buses under one closing sentence: what the headlines share
+    # with the other report is «новый».
+    rink, buses = closed(BRIEFS[0]), closed(EBUSES_MARYINO)
+    verdict = compare(rink, buses, SETTINGS)
     assert not verdict.joined and not verdict.apart
-    assert verdict.evidence[-1] == "unsupported by the headlines: выйти, новый"
+    assert verdict.evidence[-1] == "unsupported by the headlines: новый"
     # Counted in full, and with no headline support asked for, the closing line joined them.
-    assert compare(trams, buses, replace(SETTINGS, body_weight=1.0, head_support=0)).joined
+    assert compare(rink, buses, replace(SETTINGS, body_weight=1.0, head_support=0)).joined
+
+
+def test_a_ring_road_is_a_place() -> None:
+    # «по Бульварному кольцу» against «в районе Марьино»: the tester's pair, now also rival
+    # places (the ring was no place word, so the two named no conflicting places).
+    verdict = compare(closed(TRAMS_BOULEVARD), closed(EBUSES_MARYINO), SETTINGS)
+    assert "apart: places бульварный ≠ марьино" in verdict.evidence
 
 
 def test_rewrites_under_one_closing_line_still_join() -> None:
@@ -425,11 +433,11 @@ def test_rewrites_under_one_closing_line_still_join() -> None:
 
 def test_a_fingerprint_stored_without_headline_lemmas_verifies_as_before() -> None:
     # Members stored before ``head_lemmas`` existed read it back empty: no discount, no check.
-    old = replace(closed(TRAMS_BOULEVARD), head_lemmas=frozenset())
+    old = replace(closed(BRIEFS[0]), head_lemmas=())
     before = replace(SETTINGS, body_weight=1.0, head_support=0)
-    assert compare(old, closed(EBUSES_MARYINO), SETTINGS) == compare(
-        old, closed(EBUSES_MARYINO), before
-    )
+    verdict = compare(old, closed(EBUSES_MARYINO), SETTINGS)
+    assert verdict == compare(old, closed(EBUSES_MARYINO), before)
+    assert verdict.joined  # until `cityfeeds feeds --recluster` fingerprints it again
 
 
 def test_a_sentences_first_word_is_no_place_name() -> None:
