@@ -34,7 +34,7 @@ STOPWORDS = frozenset(
 _PLACE_WORDS = frozenset(
     """
     улица проспект шоссе переулок бульвар площадь набережная проезд тупик аллея вал мост
-    станция метро платформа район парк сквер поселение округ депо вокзал
+    станция метро платформа район парк сквер поселение округ депо вокзал кольцо
     """.split()
 )
 # What happens to a report's object, by phase: a rink's assembly and its opening, a tree's trip
@@ -77,7 +77,10 @@ class Fingerprint:
     title and the lead's first sentence name; ``head_counts`` their small numbers (2-9:
     «восемь маршрутов», «8 маршрутов»), evidence for, never against; ``places`` the names next
     to a place word (street, station, district...); ``names`` capitalised words and quoted
-    names (Snowball stems, see :func:`stem_name`); ``weekdays`` the days of the week named.
+    names (Snowball stems, see :func:`stem_name`); ``weekdays`` the days of the week named;
+    ``head_lemmas`` the content lemmas of the title and the lead's first sentence, a sorted
+    tuple (a frozenset of ~15 words costs ~1 KB per member of the index, a tuple ~0.2 KB; only
+    a few lemmas per pair are looked up in it).
     """
 
     lemmas: frozenset[str]
@@ -90,10 +93,13 @@ class Fingerprint:
     events: frozenset[str] = _EMPTY
     head_counts: frozenset[str] = _EMPTY
     weekdays: frozenset[str] = _EMPTY
+    head_lemmas: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for f in fields(self):
-            if not getattr(self, f.name):
+            if f.name == "head_lemmas":
+                object.__setattr__(self, f.name, tuple(sorted(self.head_lemmas)))
+            elif not getattr(self, f.name):
                 object.__setattr__(self, f.name, _EMPTY)
 
     def to_json(self) -> dict[str, list[str]]:
@@ -105,7 +111,11 @@ class Fingerprint:
         """The fingerprint :meth:`to_json` gave. Its words are interned: the members read from
         the store share one copy of each lemma, as those fingerprinted in the process share the
         lemmatizer's."""
-        return cls(**{name: frozenset(map(sys.intern, data.get(name, ()))) for name in _FIELDS})
+        values: dict[str, Any] = {
+            name: frozenset(map(sys.intern, data.get(name, ()))) for name in _FIELDS
+        }
+        values["head_lemmas"] = tuple(map(sys.intern, data.get("head_lemmas", ())))
+        return cls(**values)
 
 
 #: Every field, stored by :meth:`Fingerprint.to_json` (a member read back from the store must
@@ -149,6 +159,7 @@ def fingerprint(title: str, lead: str, text: str, lemmatizer: Lemmatizer) -> Fin
         head_counts=frozenset(
             n for n in head_facts.numbers | head_words if 2 <= int(n) < MIN_NUMBER
         ),
+        head_lemmas=tuple(head_lemmas),
     )
 
 
@@ -227,6 +238,7 @@ def _read(text: str, lemmatizer: Lemmatizer) -> tuple[set[str], set[str], set[st
                 if (
                     0 <= j < len(words)
                     and not words[max(i, j)][2]
+                    and not words[j][2]
                     and words[j][1][0].isupper()
                     and words[j][0] not in STOPWORDS
                 ):

@@ -303,5 +303,50 @@ class StoryIndex:
             verdict = compare(fingerprint, member.fingerprint, self.settings)
             if verdict.joined:
                 matches.append(Match(member, verdict))
+        if matches:
+            matches = self._agreeing_with_own_source(fingerprint, published, source, matches)
         matches.sort(key=lambda m: (-m.verdict.score, m.member.article_id))
         return matches
+
+    def _agreeing_with_own_source(
+        self, fingerprint: Fingerprint, published: datetime, source: str, matches: list[Match]
+    ) -> list[Match]:
+        """``matches`` less those in a story that holds a report of ``source`` (within the
+        window) which the new report does not verify with.
+
+        An outlet rarely reports one event twice within hours; its second report of one event
+        (an update, a rewrite) verifies with its first. Without this check one outlet's
+        reports of different events each matched another outlet's report, and gathered under
+        it as one story, through what each shared with that report alone.
+        """
+        import numpy as np
+
+        mine = self._source_ids.get(source)
+        if mine is None:
+            return matches
+        used = self._rows_used
+        rows = np.flatnonzero(
+            self._live[:used]
+            & (self._sources[:used] == mine)
+            & (
+                np.abs(self._published[:used] - published.timestamp())
+                <= self.settings.window_hours * 3600
+            )
+        )
+        if not len(rows):
+            return matches
+        stories = {m.member.story_id for m in matches}
+        own: dict[int, list[Member]] = {}
+        members = self.members
+        # Read from the members, not kept in an array: a move (the store's ``_absorb``)
+        # changes a member's story in place. A plain list of ids walks ~10x faster than numpy's.
+        for article_id in self._ids[rows].tolist():
+            member = members[article_id]
+            if member.story_id in stories:
+                own.setdefault(member.story_id, []).append(member)
+        refused = {
+            story
+            for story, members in own.items()
+            if not any(compare(fingerprint, m.fingerprint, self.settings).joined for m in members)
+        }
+        return [m for m in matches if m.member.story_id not in refused]

@@ -19,6 +19,10 @@ class StorySettings:
     ``join_score``: the verified score (similarity plus shared numbers, dates, places and names)
     a candidate needs. Conflicting numbers, dates or places keep reports apart whatever their
     similarity: announcements of a new route differ in little else than the route number.
+    ``body_weight``: how much a shared content lemma that neither headline (title and the
+    lead's first sentence) names counts in the similarity; ``head_support``: how many shared
+    lemmas, numbers or counts a headline must name for a pair to join at all. Together they
+    keep apart short briefs whose similarity is a shared closing sentence.
     """
 
     window_hours: float = 72.0
@@ -26,6 +30,8 @@ class StorySettings:
     lsh_threshold: float = 0.1
     max_candidates: int = 20
     join_score: float = 0.3
+    body_weight: float = 0.35
+    head_support: int = 3
 
     @property
     def window(self) -> timedelta:

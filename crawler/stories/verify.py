@@ -22,12 +22,33 @@ class Verdict:
         return any(e.startswith("apart: ") for e in self.evidence)
 
 
-def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
-    return len(a & b) / len(a | b) if a and b else 0.0
+def _similarity(
+    a: Fingerprint, b: Fingerprint, shared: frozenset[str], in_heads: int, body_weight: float
+) -> float:
+    """The mean of the Jaccard index and the overlap coefficient of the content lemmas (so a
+    short lead inside a long text still counts), where a shared lemma that neither headline
+    (title and the lead's first sentence) names counts ``body_weight``: a closing sentence an
+    outlet puts under every brief («Работы ведутся по плану…», «Подписывайтесь…») is shared
+    body text of unrelated reports, and in two short briefs it alone made them alike.
+    ``in_heads``: how many of ``shared`` a headline names."""
+    if not shared:
+        return 0.0
+    weight = in_heads + body_weight * (len(shared) - in_heads)
+    return (weight / len(a.lemmas | b.lemmas) + weight / min(len(a.lemmas), len(b.lemmas))) / 2
 
 
-def _overlap(a: frozenset[str], b: frozenset[str]) -> float:
-    return len(a & b) / min(len(a), len(b)) if a and b else 0.0
+def _in_heads(words: frozenset[str], a: Fingerprint, b: Fingerprint) -> frozenset[str]:
+    """Those of ``words`` that either headline names (a headline's few lemmas are looked up in
+    ``words``, not the other way: two long texts share many)."""
+    return frozenset(w for w in (*a.head_lemmas, *b.head_lemmas) if w in words)
+
+
+def _head_support(a: Fingerprint, b: Fingerprint, lemmas: frozenset[str]) -> frozenset[str]:
+    """What one report's headline shares with the other report: content ``lemmas`` (shared,
+    named by a headline), headline numbers found anywhere in the other, and small counts both
+    headlines lead with."""
+    numbers = (a.head_numbers & (b.numbers | b.codes)) | (b.head_numbers & (a.numbers | a.codes))
+    return lemmas | numbers | (a.head_counts & b.head_counts)
 
 
 def _show(values: frozenset[str], limit: int = 4) -> str:
@@ -42,9 +63,22 @@ def compare(a: Fingerprint, b: Fingerprint, settings: StorySettings) -> Verdict:
     bonus for each shared number, headline count, date, weekday, place and name. Numbers,
     codes, dates and places are also evidence *against*: when both reports name some and share
     none (route 776 against 812, the 2000th bus against the 2500th, Шаболовка against Лесная),
-    they stay apart; so are headlines naming different phases of one object.
+    they stay apart; so are headlines naming different phases of one object. Shared words no
+    headline names count less (``body_weight``), and a pair joins only when its headlines
+    share ``head_support`` lemmas, numbers or counts with the other report (a closing line
+    under two briefs is no evidence: :func:`_similarity`).
     """
-    similarity = (_jaccard(a.lemmas, b.lemmas) + _overlap(a.lemmas, b.lemmas)) / 2
+    shared = a.lemmas & b.lemmas
+    # Fingerprints stored before headline lemmas were (read back empty): every lemma counts,
+    # and no headline support is asked for.
+    in_heads = _in_heads(shared, a, b) if a.head_lemmas and b.head_lemmas else None
+    similarity = _similarity(
+        a,
+        b,
+        shared,
+        len(shared) if in_heads is None else len(in_heads),
+        settings.body_weight,
+    )
     evidence = [f"similarity {similarity:.2f}"]
     score = similarity
     conflicts = []
@@ -103,4 +137,12 @@ def compare(a: Fingerprint, b: Fingerprint, settings: StorySettings) -> Verdict:
         evidence.append(f"names {_show(names)}")
     if conflicts:
         return Verdict(False, round(score, 3), tuple(evidence + ["apart: " + c for c in conflicts]))
+    # Similarity the headlines do not carry is not enough: two reports of one event name its
+    # object, place or figure in at least one headline, and the other report names it too.
+    # (No conflict: the reports need not be rival events, they just are not shown to be one.)
+    if in_heads is not None:
+        support = _head_support(a, b, in_heads)
+        if len(support) < settings.head_support:
+            evidence.append(f"unsupported by the headlines: {_show(support) or 'nothing'}")
+            return Verdict(False, round(score, 3), tuple(evidence))
     return Verdict(score >= settings.join_score, round(score, 3), tuple(evidence))

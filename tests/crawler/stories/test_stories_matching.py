@@ -4,25 +4,32 @@ from __future__ import annotations
 
 import json
 import random
-from dataclasses import fields
+from dataclasses import fields, replace
 from datetime import datetime, timedelta
 
 import numpy as np
 import pytest
 from datasketch import LeanMinHash, MinHash, MinHashLSH
 from stories_samples import (
+    BRIEFS,
     BUS_2000_MOS,
     BUS_2000_VM,
     BUS_2500,
+    CLOSING,
+    EBUSES_MARYINO,
     EIGHT_ROUTES_RAMBLER,
     EIGHT_ROUTES_RAMBLER_2,
     EIGHT_ROUTES_SMI,
+    OPENING_HOSPITAL,
+    OPENING_STATION,
+    OPENINGS_DIGEST,
     ROUTE_776_M24,
     ROUTE_776_MOS,
     ROUTE_812,
     T0,
     TRAM_LESNAYA,
     TRAM_SHABOLOVKA,
+    TRAMS_BOULEVARD,
 )
 
 from crawler.stories.features import Fingerprint, fingerprint
@@ -410,3 +417,64 @@ def test_a_name_in_two_cases_and_a_shared_weekday_are_evidence() -> None:
     verdict = compare(forecast, rewrite, SETTINGS)
     assert "days среду" in verdict.evidence and "numbers 20" in verdict.evidence
     assert verdict.joined
+
+
+def closed(pair: tuple[str, str], closing: str = CLOSING) -> Fingerprint:
+    """A brief's fingerprint: its lead, then ``closing`` as the body's last paragraph."""
+    return fingerprint(pair[0], pair[1], f"{pair[1]}\n\n{closing}", LEMMATIZER)
+
+
+def test_similarity_the_headlines_do_not_carry_does_not_join() -> None:
+    # A rink's opening and electric buses under one closing sentence: what the headlines share
+    # with the other report is «новый».
+    rink, buses = closed(BRIEFS[0]), closed(EBUSES_MARYINO)
+    verdict = compare(rink, buses, SETTINGS)
+    assert not verdict.joined and not verdict.apart
+    assert verdict.evidence[-1] == "unsupported by the headlines: новый"
+    # Counted in full, and with no headline support asked for, the closing line joined them.
+    assert compare(rink, buses, replace(SETTINGS, body_weight=1.0, head_support=0)).joined
+
+
+def test_a_ring_road_is_a_place() -> None:
+    # «по Бульварному кольцу» against «в районе Марьино»: the tester's pair, now also rival
+    # places (the ring was no place word, so the two named no conflicting places).
+    verdict = compare(closed(TRAMS_BOULEVARD), closed(EBUSES_MARYINO), SETTINGS)
+    assert "apart: places бульварный ≠ марьино" in verdict.evidence
+
+
+def test_rewrites_under_one_closing_line_still_join() -> None:
+    verdict = compare(closed(ROUTE_776_MOS), closed(ROUTE_776_M24), SETTINGS)
+    assert verdict.joined and "numbers 776" in verdict.evidence
+
+
+def test_a_fingerprint_stored_without_headline_lemmas_verifies_as_before() -> None:
+    # Members stored before ``head_lemmas`` existed read it back empty: no discount, no check.
+    old = replace(closed(BRIEFS[0]), head_lemmas=())
+    before = replace(SETTINGS, body_weight=1.0, head_support=0)
+    verdict = compare(old, closed(EBUSES_MARYINO), SETTINGS)
+    assert verdict == compare(old, closed(EBUSES_MARYINO), before)
+    assert verdict.joined  # until `cityfeeds feeds --recluster` fingerprints it again
+
+
+def test_a_sentences_first_word_is_no_place_name() -> None:
+    # «Жители района…»: capitalised because it starts the sentence, not a district's name.
+    assert not fp(("", "Жители района смогут оценить изменения уже в ближайшие дни.")).places
+    assert fp(("", "Новые электробусы вышли на маршрут в районе Марьино.")).places == {"марьино"}
+
+
+def test_a_report_does_not_join_a_story_holding_its_sources_report_of_another_event() -> None:
+    # One outlet's hospital and station openings each verify with another outlet's report of
+    # both, not with each other: the station report is not joined to the hospital's story.
+    hospital, digest, station = fp(OPENING_HOSPITAL), fp(OPENINGS_DIGEST), fp(OPENING_STATION)
+    assert compare(station, digest, SETTINGS).joined
+    assert not compare(station, hospital, SETTINGS).joined
+    index = StoryIndex(SETTINGS)
+    for article_id, source, f in ((1, "sitea", hospital), (2, "siteb", digest)):
+        index.add(Member(article_id, 1, source, T0, f, minhash(f, SETTINGS.num_perm)))
+    signature = minhash(station, SETTINGS.num_perm)
+    assert index.verified(station, signature, T0, "sitea") == []
+    # Another outlet's station report joins; so does the hospital's own outlet's rewrite.
+    assert [m.member.article_id for m in index.verified(station, signature, T0, "sitec")] == [2]
+    rewrite = fp(("Больница на 600 коек открылась в Коммунарке", OPENING_HOSPITAL[1]))
+    matched = index.verified(rewrite, minhash(rewrite, SETTINGS.num_perm), T0, "sitea")
+    assert [m.member.article_id for m in matched] == [2]
