@@ -80,8 +80,22 @@ def run(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+def _taken(config: Config, name: str) -> bool:
+    """Whether ``name`` is a source of ``config`` already (said on stderr: pick another)."""
+    if name not in {s.name for s in config.sources}:
+        return False
+    print(
+        f"cityfeeds: a source named {name!r} is already in {config.path}: "
+        "give the new one another name with --name",
+        file=sys.stderr,
+    )
+    return True
+
+
 def _draft(args: argparse.Namespace, config: Config) -> int:
     now = datetime.now(UTC)
+    if args.write and args.name and _taken(config, args.name):
+        return 2  # before fetching anything
     try:
         draft = draft_source(
             args.url, config, now=now, name=args.name, allow_private=args.allow_private
@@ -92,6 +106,8 @@ def _draft(args: argparse.Namespace, config: Config) -> int:
     block = render_toml(draft)
     print(block, end="")
     if args.write:
+        if _taken(config, draft.name):  # the name made from the host
+            return 2
         # Validated first, the fixture saved next, the config written last: a fixture that
         # cannot be saved leaves the config as it was (a source without one fails the tests).
         checked, text = config_with(config, block)

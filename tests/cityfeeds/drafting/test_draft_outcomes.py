@@ -80,7 +80,7 @@ def test_page_built_by_javascript(
     assert "cityfeeds: needs_javascript: " in err and 'render = "browser"' in err
 
 
-def test_write_refuses_an_entry_the_config_would_reject(
+def test_write_refuses_a_taken_name_before_fetching(
     server: SiteServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     server.files, _ = feed_only_site(server.base_url)
@@ -89,7 +89,9 @@ def test_write_refuses_an_entry_the_config_would_reject(
     argv = ["--config", str(cfg), "sources", "draft", server.base_url, "--allow-private"]
     argv += ["--name", "demo", "--write", "--fixtures", str(tmp_path / "fixtures")]
     assert main(argv) == 2
-    assert "duplicate source name 'demo'" in capsys.readouterr().err
+    out, err = capsys.readouterr()
+    # Said before the site is fetched and a draft printed: the name is taken.
+    assert f"a source named 'demo' is already in {cfg}" in err and out == ""
     assert cfg.read_text(encoding="utf-8") == before
     assert not (tmp_path / "fixtures").exists()
 
