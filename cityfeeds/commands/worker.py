@@ -64,8 +64,9 @@ def run(args: argparse.Namespace, config: Config) -> int:
     redis_url = redis_url_from(args.redis_url)
     # Checked first: Scrapy would log the refused connection as tracebacks and exit 0.
     if why := redis_unreachable(redis_url):
-        shown = urlsplit(redis_url)._replace(netloc=urlsplit(redis_url).netloc.rpartition("@")[2])
-        print(f"cityfeeds: cannot reach Redis at {shown.geturl()}: {why}", file=sys.stderr)
+        parts = urlsplit(redis_url)
+        shown = parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()  # no password
+        print(f"cityfeeds: cannot reach Redis at {shown}: {why}", file=sys.stderr)
         return 1
     log_level = {0: "WARNING", 1: "INFO"}.get(args.verbose, "DEBUG")
     run_worker(

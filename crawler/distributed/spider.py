@@ -211,7 +211,7 @@ class DistributedNewsSpider(NewsSpider):
         with self._serving(source):
             # Drain the generator inside the block: the spider holds this source's state only here.
             out = list(method(arg) or ())
-        run_id = _run_of(request)
+        run_id = run_of_meta(request.meta)
         for r in out:
             if isinstance(r, scrapy.Request):
                 r.meta.setdefault(SOURCE_META, source)
@@ -222,7 +222,7 @@ class DistributedNewsSpider(NewsSpider):
         return out
 
     def _count_run(self, request: scrapy.Request, figure: str) -> None:
-        run_id = _run_of(request)
+        run_id = run_of_meta(request.meta)
         if run_id is not None:
             assert self.crawler.stats is not None
             self.crawler.stats.inc_value(f"{RUN_STATS}{run_id}/{figure}")
@@ -250,8 +250,3 @@ class DistributedNewsSpider(NewsSpider):
     def article_error(self, failure: Any) -> list[Any]:
         self._count_run(failure.request, "errors")
         return self._run(failure.request, super().article_error, failure)
-
-
-def _run_of(request: scrapy.Request) -> int | None:
-    """The run ``request`` was queued for; anything but a run id (queued by hand) is none."""
-    return run_of_meta(request.meta)

@@ -112,7 +112,7 @@ class Fingerprint:
         the store share one copy of each lemma, as those fingerprinted in the process share the
         lemmatizer's."""
         values: dict[str, Any] = {
-            name: frozenset(map(sys.intern, data.get(name, ()))) for name in _FIELDS
+            name: frozenset(map(sys.intern, data.get(name, ()))) for name in _SET_FIELDS
         }
         values["head_lemmas"] = tuple(map(sys.intern, data.get("head_lemmas", ())))
         return cls(**values)
@@ -122,6 +122,8 @@ class Fingerprint:
 #: verify as the one fingerprinted in the process: ``weekdays`` was once left out). Members
 #: stored before a field existed read it back empty.
 _FIELDS = tuple(f.name for f in fields(Fingerprint))
+#: The fields held as frozensets (``head_lemmas`` is a sorted tuple).
+_SET_FIELDS = tuple(name for name in _FIELDS if name != "head_lemmas")
 #: Numbers below this are wording («два электробуса», «4-му диаметру»), not an event's identity.
 MIN_NUMBER = 10
 
