@@ -13,6 +13,12 @@ obeyed), it crawls the site:
    normalization, topics, SQLite storage, stories), feeds not built;
 3. the same cityfeeds crawl again on the unchanged site (conditional GETs, known URLs).
 
+``--floor`` adds, after the raw crawl, **Scrapy + extraction**: the raw spider, whose callback
+runs cityfeeds' page processing (``crawler.pages.process_page``: decode, parse, extract,
+sanitize, normalize) on each page in its own process and yields url + title of the article,
+with no pool, topics, store or stories. Its CPU per page is the least any design that keeps
+this extraction can spend, whatever it moves between processes: the floor for the CPU goal.
+
 For each: pages/s over the crawl, CPU seconds of the whole process tree (extraction workers
 included), ms of CPU per page, peak RSS of the tree; for cityfeeds, the run's own per-stage CPU
 split (``timing/*`` stats); the server's CPU. Figures, not assertions.
@@ -199,8 +205,12 @@ class ChildrenCPU:
 # -- raw Scrapy ----------------------------------------------------------------------------
 
 
-def raw_scrapy(url: str, concurrency: int, per_host: int) -> None:
-    """The baseline: sitemap index -> sitemaps -> articles, yield url+title; stats as JSON."""
+def raw_scrapy(url: str, concurrency: int, per_host: int, extract: bool = False) -> None:
+    """The baseline: sitemap index -> sitemaps -> articles, yield url+title; stats as JSON.
+
+    ``extract``: the floor crawl (``--floor``): each page goes through cityfeeds'
+    ``process_page`` in this process, and the article's url + title are yielded instead.
+    """
     from scrapy.crawler import CrawlerProcess
     from scrapy.spiders import SitemapSpider
 
@@ -210,6 +220,24 @@ def raw_scrapy(url: str, concurrency: int, per_host: int) -> None:
 
         def parse(self, response: Any) -> Any:
             yield {"url": response.url, "title": response.css("title::text").get()}
+
+    class ExtractingFromSitemap(SitemapSpider):
+        name = "floor"
+        sitemap_urls = (url + "sitemap.xml",)
+        profile: Any = None
+
+        def parse(self, response: Any) -> Any:
+            from datetime import UTC, datetime
+
+            from crawler.models import Article, PageFacts
+            from crawler.pages import process_page
+
+            if self.profile is None:
+                self.profile = floor_profile(url)
+            page = PageFacts(response.url, datetime.now(UTC), response.encoding)
+            result = process_page(self.profile, response.body, page, None)
+            if isinstance(result, Article):
+                yield {"url": result.url, "title": result.title}
 
     stats: dict[str, Any] = {}
 
@@ -241,9 +269,42 @@ def raw_scrapy(url: str, concurrency: int, per_host: int) -> None:
             "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor",
         }
     )
-    process.crawl(ArticlesFromSitemap)
+    process.crawl(ExtractingFromSitemap if extract else ArticlesFromSitemap)
     process.start()
     print(json.dumps({k: v for k, v in stats.items() if isinstance(v, (int, float))}))
+
+
+def floor_profile(base_url: str) -> Any:
+    """The page-processing profile of the bench source, as the cityfeeds crawl builds it."""
+    import tomli_w
+
+    from crawler.config import parse_config
+    from crawler.profile import SourceProfile
+
+    entry = load_bench_site().source_entry(base_url)
+    entry.pop("feeds", None)
+    entry.pop("listings", None)
+    config = parse_config(tomli_w.dumps({"sources": [entry]}))
+    return SourceProfile.from_config(config, config.sources[0])
+
+
+def scrapy_crawl(mode: str, label: str, site: Any, concurrency: int) -> tuple[dict[str, Any], int]:
+    """One plain Scrapy crawl of the site (``mode``: raw or floor), measured and reported."""
+    served, server_cpu = site.count, site.cpu_seconds
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    with ChildrenCPU() as reaped:
+        result = run_measured([PYTHON, __file__, mode, site.base_url, str(concurrency), "8"], env)
+    result["cpu_reaped"] = reaped.seconds
+    stats = json.loads(result["stdout"].strip().splitlines()[-1])
+    result["crawl_seconds"] = stats.get("elapsed_time_seconds", result["wall"])
+    pages = int(stats.get("item_scraped_count", 0))
+    result["pps"] = pages / result["crawl_seconds"]
+    report(label, result, pages)
+    print(
+        f"{'':16s} server: {site.count - served} requests,"
+        f" {site.cpu_seconds - server_cpu:.1f} CPU-s"
+    )
+    return result, pages
 
 
 # -- cityfeeds -----------------------------------------------------------------------------
@@ -373,6 +434,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-raw", action="store_true", help="skip the raw Scrapy crawl")
     parser.add_argument("--skip-recrawl", action="store_true", help="skip the re-crawl")
     parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="also crawl with Scrapy + cityfeeds' page processing in one process (the CPU floor)",
+    )
+    parser.add_argument(
         "--extract-workers",
         type=int,
         default=None,
@@ -380,8 +446,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("raw", nargs="*", help=argparse.SUPPRESS)  # internal: `raw URL C P`
     args = parser.parse_args(argv)
-    if args.raw and args.raw[0] == "raw":
-        raw_scrapy(args.raw[1], int(args.raw[2]), int(args.raw[3]))
+    if args.raw and args.raw[0] in ("raw", "floor"):
+        raw_scrapy(args.raw[1], int(args.raw[2]), int(args.raw[3]), args.raw[0] == "floor")
         return 0
     if args.concurrency != 16:
         raise SystemExit("cityfeeds uses CONCURRENT_REQUESTS=16 (crawler/settings.py)")
@@ -409,21 +475,15 @@ def main(argv: list[str] | None = None) -> int:
             f" sitemap index"
         )
         raw: dict[str, Any] = {}
+        pages = 0
         if not args.skip_raw:
-            served, server_cpu = site.count, site.cpu_seconds
-            with ChildrenCPU() as reaped:
-                raw = run_measured(
-                    [PYTHON, __file__, "raw", site.base_url, str(args.concurrency), "8"]
-                )
-            raw["cpu_reaped"] = reaped.seconds
-            stats = json.loads(raw["stdout"].strip().splitlines()[-1])
-            raw["crawl_seconds"] = stats.get("elapsed_time_seconds", raw["wall"])
-            pages = int(stats.get("item_scraped_count", 0))
-            raw["pps"] = pages / raw["crawl_seconds"]
-            report("raw Scrapy", raw, pages)
+            raw, pages = scrapy_crawl("raw", "raw Scrapy", site, args.concurrency)
+        if args.floor:
+            floor, floor_pages = scrapy_crawl("floor", "Scrapy+extract", site, args.concurrency)
             print(
-                f"{'':16s} server: {site.count - served} requests,"
-                f" {site.cpu_seconds - server_cpu:.1f} CPU-s"
+                f"{'':16s} the floor: Scrapy and cityfeeds' page processing, nothing else,"
+                f" {1000 * floor['cpu'] / max(floor_pages, 1):.2f} ms of CPU per page"
+                f" ({floor_pages} articles)"
             )
 
         config = write_config(work, site.base_url, args.per_host)
