@@ -43,6 +43,11 @@ logger = logging.getLogger(__name__)
 _ASSIGN_LOCK = 0x73746F72  # PostgreSQL advisory lock key held while assigning ("stor")
 
 
+#: A new one-report story, built once: building the statement with ``.values()`` for every
+#: report cost ~4x its execution (~85 against ~21 µs, most new reports on a first crawl).
+_NEW_STORY = insert(stories).returning(stories.c.id)
+
+
 @dataclass(frozen=True)
 class StoryAssignment:
     """Where one article went: its story, whether it started it, and the evidence.
@@ -234,9 +239,7 @@ class StoryStore(Database):
             match, moving = self._gather(conn, matches, index.settings, p.source)
         if match is None:
             story_id = conn.execute(
-                insert(stories)
-                .values(article_id=p.article_id, created=now, updated=now, size=1)
-                .returning(stories.c.id)
+                _NEW_STORY, {"article_id": p.article_id, "created": now, "updated": now, "size": 1}
             ).scalar_one()
             matched_id, evidence = None, ()
         else:
