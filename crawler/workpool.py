@@ -21,7 +21,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import forkserver
 
-from crawler.lifecycle import die_with_parent
+from crawler.lifecycle import die_with_parent, tune_gc
 from crawler.models import Article, Dropped, Hints, PageFacts
 from crawler.pages import process_page
 from crawler.profile import SourceProfile
@@ -57,6 +57,8 @@ def _warm_up() -> None:
     die_with_parent(signal.SIGKILL)
     # Import the extraction stack (lxml, trafilatura) before the first page, not during it.
     import crawler.extraction.core  # noqa: F401
+
+    tune_gc()
 
 
 def timed_process_page(

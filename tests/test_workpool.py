@@ -149,3 +149,30 @@ def test_a_pool_closed_while_its_workers_start_stops_them() -> None:
     pool.warm()
     pool.close()
     assert not pool._starting and pool._executor is None and not pool.ready
+
+
+def _collector_settings() -> tuple[tuple[int, int, int], int]:
+    import gc
+
+    return gc.get_threshold(), gc.get_freeze_count()
+
+
+def test_workers_collect_garbage_less_often() -> None:
+    """A worker freezes what it imported and collects its youngest generation every
+    ``GC_YOUNG_THRESHOLD`` allocations (crawler.lifecycle.tune_gc), not Python's 700."""
+    from crawler.lifecycle import GC_YOUNG_THRESHOLD
+
+    pool = ExtractionPool(1)
+
+    async def run() -> tuple[tuple[int, int, int], int]:
+        pool.warm()
+        await _until_ready(pool)
+        assert pool._executor is not None
+        return await asyncio.wrap_future(pool._executor.submit(_collector_settings))
+
+    try:
+        threshold, frozen = asyncio.run(run())
+    finally:
+        pool.close(wait=True)
+    assert threshold[0] == GC_YOUNG_THRESHOLD
+    assert frozen > 10_000  # the extraction stack's objects

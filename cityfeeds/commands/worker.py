@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from cityfeeds.commands._args import positive_int
 from crawler.config import Config
 from crawler.distributed.settings import DEFAULT_DUPEFILTER_TTL, DEFAULT_PREFIX, redis_url_from
+from crawler.lifecycle import tune_gc
 
 NAME = "worker"
 DESCRIPTION = """\
@@ -69,6 +70,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
         print(f"cityfeeds: cannot reach Redis at {shown}: {why}", file=sys.stderr)
         return 1
     log_level = {0: "WARNING", 1: "INFO"}.get(args.verbose, "DEBUG")
+    tune_gc()  # this process is the crawl process (crawler.lifecycle.tune_gc)
     run_worker(
         config,
         redis_url=redis_url,

@@ -32,6 +32,7 @@ from crawler.lifecycle import (
     PARENT_ENV,
     data_dir,
     die_with_parent,
+    tune_gc,
 )
 from crawler.spiders.news import NewsSpider
 from crawler.storage import Store
@@ -158,6 +159,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"cityfeeds: configuration error: {exc}", file=sys.stderr)
         _fail_runs(args.database_url, extra.get("CITYFEEDS_RUN_IDS", {}), exc)
         return CONFIG_EXIT
+    tune_gc()
     outcome: list[bool] = []
     crawl = lambda: outcome.append(  # noqa: E731
         run_in_this_process(
