@@ -8,6 +8,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from crawler.lifecycle import INTERRUPTED_EXIT, PARENT_ENV
@@ -51,6 +52,10 @@ class Interrupter:
 
         name = signal_cause(signum)
         if self.requested is not None:
+            if name == self.requested == PARENT_DIED:
+                # Not a second request: a dying parent signals once per thread that exits
+                # (see _exiting). Pages in flight keep their grace.
+                return
             reactor.callFromThread(self._force)  # type: ignore[attr-defined]
             return
         self.requested = name
@@ -76,7 +81,9 @@ class Interrupter:
             recorder = getattr(crawler, "cityfeeds_recorder", None)
             if recorder is not None:
                 try:
-                    recorder.force_close()
+                    # The first signal's handler may itself have been interrupted by the second
+                    # before it queued _begin: the cause is passed here too.
+                    recorder.force_close(self.requested or "signal")
                 except Exception:
                     logger.exception("could not record an interrupted run")
         if self.on_exit is not None:
@@ -91,12 +98,53 @@ class Interrupter:
         os._exit(INTERRUPTED_EXIT)
 
 
+#: What a crawl child's parent-death signal is recorded as (docs/runs.md).
+PARENT_DIED = "SIGTERM: the crawl's parent process died"
+
+
 def signal_cause(signum: int) -> str:
     """The signal's name, and why it came when this process can tell: a SIGTERM sent because
-    the process that started the crawl died (``kill -9`` of ``cityfeeds crawl``: the child's
-    parent-death signal) says so, rather than looking like a stop someone asked for."""
-    name = signal.Signals(signum).name
+    the process that started the crawl died (``kill -9`` of ``cityfeeds crawl`` or of the
+    service: the child's parent-death signal) says so, rather than looking like a stop someone
+    asked for."""
     parent = os.environ.get(PARENT_ENV, "")
-    if signum == signal.SIGTERM and parent.isdigit() and os.getppid() != int(parent):
-        return f"{name}: the crawl's parent process died"
-    return name
+    if signum == signal.SIGTERM and parent.isdigit():
+        if os.getppid() != int(parent) or _exiting(int(parent)):
+            return PARENT_DIED
+    return signal.Signals(signum).name
+
+
+#: SIGKILL's bit in /proc/PID/status's pending-signal masks.
+_SIGKILL_BIT = 1 << (signal.SIGKILL - 1)
+
+
+def _exiting(pid: int) -> bool:
+    """Whether process ``pid`` is gone or on its way out (Linux; elsewhere: only gone).
+
+    The parent-death signal follows the parent *thread* that started the child: the service
+    starts crawls from its scheduler's threads, and when it is killed, the thread's exit
+    signals the child while the dying process's other threads still hold its pid, so
+    ``os.getppid()`` has not changed yet. Its leader is then a zombie, or SIGKILL is pending.
+    """
+    try:
+        status = Path(f"/proc/{pid}/status").read_text(encoding="ascii", errors="replace")
+    except FileNotFoundError:
+        return True
+    except OSError:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            pass
+        return False
+    fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+    if fields.get("State", "").strip()[:1] in ("Z", "X"):
+        return True
+    pending = 0
+    for key in ("ShdPnd", "SigPnd"):
+        try:
+            pending |= int(fields.get(key, "0").strip(), 16)
+        except ValueError:
+            continue
+    return bool(pending & _SIGKILL_BIT)

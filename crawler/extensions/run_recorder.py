@@ -83,12 +83,15 @@ class RunRecorder:
             # Requests waiting for their turn in a download slot are not in flight yet.
             drain_download_queues(self.crawler, "interrupted")
 
-    def force_close(self) -> None:
+    def force_close(self, why: str | None = None) -> None:
         """Record the run as it stands, now: the reactor is about to stop.
 
         Pages still downloading or being extracted are counted ``not_fetched/interrupted``;
-        the articles waiting in the store's batch are written first.
+        the articles waiting in the store's batch are written first. ``why``: the signal, if
+        :meth:`interrupt` has not been told it yet.
         """
+        if why is not None and self.interrupted is None:
+            self.interrupted = why
         spider = self.crawler.spider
         if self.finished or spider is None:
             return  # not started yet: the parent closes its run row as interrupted
