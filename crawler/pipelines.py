@@ -109,8 +109,9 @@ class DedupePipeline(_Pipeline):
 
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)
-        self.seen_urls: set[str] = set()
-        self.seen_titles: set[tuple[str, str]] = set()
+        # The page each key was first seen on: a drop names the page it repeats.
+        self.seen_urls: dict[str, str] = {}
+        self.seen_titles: dict[tuple[str, str], str] = {}
 
     def process_item(self, item: Any) -> Any:
         if not isinstance(item, ArticleItem) or item.article is None:
@@ -118,10 +119,10 @@ class DedupePipeline(_Pipeline):
         article = item.article
         key = url_identity(article.url)
         title_key = (dedup_key(article.title), article.published.strftime("%Y%m%d%H%M"))
-        if key in self.seen_urls or title_key in self.seen_titles:
-            raise self.drop("duplicate", item, f"(same as {article.url})")
-        self.seen_urls.add(key)
-        self.seen_titles.add(title_key)
+        first = self.seen_urls.get(key) or self.seen_titles.get(title_key)
+        if first is not None:
+            raise self.drop("duplicate", item, f"(same as {first})")
+        self.seen_urls[key] = self.seen_titles[title_key] = item.response_url
         return item
 
 

@@ -37,6 +37,20 @@ def test_the_same_title_and_minute_under_another_url_is_dropped(tmp_path: Path) 
         pl.process_item(copy)
 
 
+def test_a_drop_names_the_page_it_repeats(tmp_path: Path) -> None:
+    # Not its own canonical URL: a page whose canonical link is an earlier page's URL was
+    # logged as "news/1 (same as news/1)".
+    pl, (first, copy) = normalized(
+        tmp_path, [make_item("https://vm.ru/news/22-copy"), make_item("https://vm.ru/news/1-metro")]
+    )
+    pl.process_item(first)
+    with pytest.raises(
+        DropItem,
+        match=r"^duplicate: https://vm.ru/news/1-metro \(same as https://vm.ru/news/22-copy\)$",
+    ):
+        pl.process_item(copy)
+
+
 def test_other_articles_pass(tmp_path: Path) -> None:
     later = PUBLISHED.replace(hour=11)
     pl, items = normalized(
