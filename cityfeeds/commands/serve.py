@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
+import socket
 import sys
 from pathlib import Path
 
@@ -76,8 +78,8 @@ def run(args: argparse.Namespace, config: Config) -> int:
         )
     except OSError as exc:
         print(
-            f"cityfeeds: cannot serve on {args.host}:{args.port}: {exc.strerror or exc} "
-            "(another server there? use --port)",
+            f"cityfeeds: cannot serve on {args.host}:{args.port}: {exc.strerror or exc}"
+            f"{_listen_hint(exc)}",
             file=sys.stderr,
         )
         return 1
@@ -85,3 +87,16 @@ def run(args: argparse.Namespace, config: Config) -> int:
         if store is not None:
             store.close()
     return 0
+
+
+def _listen_hint(exc: OSError) -> str:
+    """What to try when the server cannot listen: another port, or another --host."""
+    if exc.errno == errno.EADDRINUSE:
+        return " (another server there? use --port)"
+    if exc.errno == errno.EACCES:
+        return " (ports below 1024 need privileges: use --port)"
+    if isinstance(exc, socket.gaierror):
+        return " (no such host: use --host 127.0.0.1, or 0.0.0.0 for all addresses)"
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return " (not an address of this machine: use --host 127.0.0.1, or 0.0.0.0 for all)"
+    return ""

@@ -285,6 +285,31 @@ def test_serve_on_a_busy_port_is_one_line_and_exit_1(
 
 
 @pytest.mark.parametrize(
+    ("host", "hint"),
+    [
+        # TEST-NET-1 (RFC 5737): never an address of this machine.
+        ("192.0.2.1", "(not an address of this machine: use --host 127.0.0.1, or 0.0.0.0 for all)"),
+        (
+            "nosuchhost.invalid",
+            "(no such host: use --host 127.0.0.1, or 0.0.0.0 for all addresses)",
+        ),
+    ],
+)
+def test_serve_on_a_host_it_cannot_listen_on_says_so_not_busy_port(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], host: str, hint: str
+) -> None:
+    from tests.conftest import write_site_config
+
+    cfg = write_site_config(tmp_path, "http://127.0.0.1:1/")
+    (tmp_path / "output").mkdir()
+    assert main(["--config", str(cfg), "serve", "--host", host, "--port", "0"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err
+    assert err.startswith(f"cityfeeds: cannot serve on {host}:0: ")
+    assert err.endswith(hint)
+
+
+@pytest.mark.parametrize(
     ("url", "says"),
     [
         ("postgresql+psycopg://postgres:secret@127.0.0.1:1/x", "postgres:***@127.0.0.1:1/x"),
