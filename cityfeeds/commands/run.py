@@ -41,6 +41,13 @@ EXIT_ALREADY_RUNNING = 3
 logger = logging.getLogger(__name__)
 
 
+#: ``--rebuild-every``'s default and least value (seconds).
+DEFAULT_REBUILD_EVERY = 300.0
+MIN_REBUILD_EVERY = 10.0
+#: The options that only mean something with ``--distributed``.
+_DISTRIBUTED_ONLY = ("redis_url", "prefix", "rebuild_every")
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-serve", action="store_true", help="do not serve the feeds over HTTP")
     parser.add_argument("--host", help="address to serve on (default: [schedule] host)")
@@ -68,20 +75,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--prefix",
-        default=DEFAULT_PREFIX,
-        help="with --distributed: Redis key prefix, as the workers' (default: %(default)s)",
+        help=f"with --distributed: Redis key prefix, as the workers' (default: {DEFAULT_PREFIX})",
     )
     parser.add_argument(
         "--rebuild-every",
         type=float,
-        default=300.0,
-        help="with --distributed: seconds between feed rebuilds (default: %(default)s)",
+        help=f"with --distributed: seconds between feed rebuilds, at least {MIN_REBUILD_EVERY:g}"
+        f" (default: {DEFAULT_REBUILD_EVERY:g})",
     )
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
     if args.port is not None and (problem := check_port(args.port)):
         print(problem, file=sys.stderr)
+        return 2
+    if problem := _distributed_options_problem(args):
+        print(f"cityfeeds: {problem}", file=sys.stderr)
         return 2
     if not config.select_sources(None):
         print("cityfeeds: no enabled sources to schedule", file=sys.stderr)
@@ -103,8 +112,8 @@ def run(args: argparse.Namespace, config: Config) -> int:
         # Lazy: scrapy-redis is an optional extra (cityfeeds[redis]), needed only here.
         from cityfeeds.distributed import enqueue_crawl
 
-        crawl = enqueue_crawl(redis_url_from(args.redis_url), prefix=args.prefix)
-        options.rebuild_every = max(10.0, args.rebuild_every)
+        crawl = enqueue_crawl(redis_url_from(args.redis_url), prefix=args.prefix or DEFAULT_PREFIX)
+        options.rebuild_every = args.rebuild_every or DEFAULT_REBUILD_EVERY
     try:
         return Service(config, options, crawl=crawl).run_forever()
     except AlreadyRunning as exc:
@@ -113,3 +122,15 @@ def run(args: argparse.Namespace, config: Config) -> int:
     except ServeError as exc:
         print(f"cityfeeds: {exc}", file=sys.stderr)
         return 1
+
+
+def _distributed_options_problem(args: argparse.Namespace) -> str | None:
+    """Why the ``--distributed`` options given cannot be used, if they cannot."""
+    if not args.distributed:
+        given = [name for name in _DISTRIBUTED_ONLY if getattr(args, name) is not None]
+        if given:
+            flags = ", ".join("--" + name.replace("_", "-") for name in given)
+            return f"{flags}: only with --distributed"
+    if args.rebuild_every is not None and not args.rebuild_every >= MIN_REBUILD_EVERY:
+        return f"--rebuild-every {args.rebuild_every:g}: at least {MIN_REBUILD_EVERY:g} seconds"
+    return None

@@ -251,6 +251,34 @@ def test_run_on_a_busy_port_is_one_line_and_exit_1(
     assert "uvicorn" not in err + caplog.text
 
 
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["--prefix", "x"], "cityfeeds: --prefix: only with --distributed"),
+        (
+            ["--redis-url", "redis://h/0", "--rebuild-every", "60"],
+            "cityfeeds: --redis-url, --rebuild-every: only with --distributed",
+        ),
+        (
+            ["--distributed", "--rebuild-every", "0"],
+            "cityfeeds: --rebuild-every 0: at least 10 seconds",
+        ),
+        (
+            ["--distributed", "--rebuild-every", "nan"],
+            "cityfeeds: --rebuild-every nan: at least 10 seconds",
+        ),
+    ],
+)
+def test_run_refuses_distributed_options_it_would_ignore(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], says: str
+) -> None:
+    from tests.conftest import write_site_config
+
+    cfg = write_site_config(tmp_path, "http://127.0.0.1:1/")
+    assert main(["--config", str(cfg), "run", "--no-serve", *argv]) == 2
+    assert capsys.readouterr().err.strip() == says
+
+
 @pytest.mark.parametrize("command", ["serve", "run", "demo"])
 def test_port_out_of_range_is_one_line_and_exit_2(
     command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
