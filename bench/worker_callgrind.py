@@ -16,6 +16,9 @@ pickled each way. Instructions count user space only and do not depend on the ma
 ``--keep DIR`` keeps the dumps for ``callgrind_annotate --inclusive=yes DIR/callgrind.out.2``
 (``.4``: the worker's share).
 ``--profile`` runs cProfile over ``process_page`` on the same pages instead (no valgrind).
+``--compare`` prints CPU ms per page of ``process_page`` and, on the same pages, of
+trafilatura (``extract`` with metadata, the reference library, and ``bare_extraction`` of the
+body alone in its fast mode) instead.
 """
 
 from __future__ import annotations
@@ -132,6 +135,32 @@ def _profile(warm: int, count: int, top: int) -> None:
     pstats.Stats(prof).sort_stats("tottime").print_stats(top)
 
 
+def _compare(warm: int, count: int) -> None:
+    import time
+
+    import trafilatura
+
+    profile = bench_profile()
+    pages = bench_pages(warm + count)
+    runs = {
+        "cityfeeds process_page": lambda b, p, h: process_page(profile, b, p, h),
+        "trafilatura extract, with metadata": lambda b, p, h: trafilatura.extract(
+            b, url=p.url, with_metadata=True
+        ),
+        "trafilatura bare_extraction, body only, fast": lambda b, p, h: trafilatura.bare_extraction(
+            b, url=p.url, with_metadata=False, fast=True
+        ),
+    }
+    print(f"CPU ms per page, bench-site articles {warm + 1}-{warm + count} (after {warm} warm):")
+    for label, run in runs.items():
+        for body, page, hints in pages[:warm]:
+            run(body, page, hints)
+        start = time.process_time()
+        for body, page, hints in pages[warm:]:
+            run(body, page, hints)
+        print(f"  {label:46s} {1000 * (time.process_time() - start) / count:6.2f}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -141,6 +170,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", type=Path, help="keep callgrind's dumps in this folder")
     parser.add_argument("--profile", action="store_true", help="cProfile instead of callgrind")
     parser.add_argument("--top", type=int, default=40, help="--profile: functions listed")
+    parser.add_argument(
+        "--compare", action="store_true", help="CPU ms per page against trafilatura instead"
+    )
     parser.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.inner:
@@ -148,6 +180,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.profile:
         _profile(args.warm, args.pages, args.top)
+        return 0
+    if args.compare:
+        _compare(args.warm, args.pages)
         return 0
     inner = [f"--warm={args.warm}", f"--pages={args.pages}"]
     dumps = run_dumps(__file__, inner, keep=args.keep, env={"PYTHONHASHSEED": "0"})
