@@ -13,6 +13,7 @@ import threading
 import tomllib
 from importlib import resources
 from pathlib import Path
+from typing import IO
 
 import tomli_w
 
@@ -52,6 +53,12 @@ PACKAGED_CONFIG = "default_config.toml"
 #: ``output/demo``), `cityfeeds serve` published the demo's feeds, with their 127.0.0.1 links,
 #: next to the real ones.
 DEFAULT_OUTPUT = "demo-output"
+#: Written into every folder the demo writes its feeds to, and kept: it tells a later demo that
+#: the folder is a demo's, whose files it may overwrite. Hidden, so never served.
+MARKER = ".cityfeeds-demo"
+#: Held (flock) while a demo writes or serves the folder; removed when the demo ends. Older
+#: versions left it behind, so it marks their folders as the demo's too.
+LOCK = ".demo.lock"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -59,9 +66,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--output",
         default=DEFAULT_OUTPUT,
-        help="where to write the demo feeds (default: %(default)s; not inside the configuration's "
-        "output_dir, which `cityfeeds serve` publishes, nor a folder holding the configuration "
-        "or its SQLite database)",
+        help="where to write the demo feeds (default: %(default)s; a new or empty folder, or one "
+        "an earlier demo wrote; not inside the configuration's output_dir, which `cityfeeds "
+        "serve` publishes, nor a folder holding the configuration or its SQLite database)",
     )
     parser.add_argument(
         "--port",
@@ -122,6 +129,62 @@ def served_by_config(output: Path, base_text: str, origin: str) -> str | None:
     return None
 
 
+def foreign_output(output: Path) -> str | None:
+    """Why ``output`` must not take the demo's feeds: an existing folder holding files that no
+    demo wrote (its ``index.html``, ``all.rss`` … would be overwritten without a word), or None.
+
+    A folder that is missing, empty, or marked by an earlier demo (:data:`MARKER`, or the
+    :data:`LOCK` older versions left) is fine; what cannot be listed is left to the writes,
+    which say why they fail.
+    """
+    try:
+        names = sorted(path.name for path in output.iterdir())
+    except OSError:
+        return None
+    if not names or MARKER in names or LOCK in names:
+        return None
+    shown = ", ".join(names[:3]) + (" …" if len(names) > 3 else "")
+    return (
+        f"--output {output} already holds files no demo wrote ({shown}), which its feeds "
+        "would overwrite; pick a new or empty folder"
+    )
+
+
+def _lock(output: Path) -> IO[str] | None:
+    """The demo's lock of ``output`` (see :data:`LOCK`), or None while another demo holds it.
+
+    The file is removed when a demo ends, so one demo may lock a file another has just removed:
+    the lock counts only on the file that is at the path.
+    """
+    path = output / LOCK
+    while True:
+        lock = path.open("a+")
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.close()
+            return None
+        held = os.fstat(lock.fileno())
+        try:
+            current = os.stat(path)
+        except FileNotFoundError:
+            current = None
+        if current is not None and (current.st_dev, current.st_ino) == (held.st_dev, held.st_ino):
+            return lock
+        lock.close()
+
+
+def _unlock(lock: IO[str], output: Path) -> None:
+    """Remove the lock file while still holding it, then release it: a demo that opened the file
+    meanwhile finds it is no longer the one at the path (:func:`_lock`) and locks a new one."""
+    try:
+        (output / LOCK).unlink(missing_ok=True)
+    except OSError:
+        pass  # a folder turned read-only: the lock is released all the same
+    finally:
+        lock.close()
+
+
 def demo_config(base_text: str, site_url: str, feeds_url: str, workdir: Path, output: Path) -> Path:
     """Write a config for the demo site: the base topics, the demo source, no politeness delay."""
     raw = tomllib.loads(base_text)
@@ -147,26 +210,19 @@ def run(args: argparse.Namespace, config: Config | None) -> int:
         return 2
     text, origin = base_config(args.config)
     output = Path(args.output).resolve()
-    if problem := served_by_config(output, text, origin):
+    if problem := served_by_config(output, text, origin) or foreign_output(output):
         print(f"cityfeeds demo: {problem}", file=sys.stderr)
         return 2
-    try:
-        output.mkdir(parents=True, exist_ok=True)
-        lock = (output / ".demo.lock").open("a+")
-    except OSError as exc:
-        print(
-            f"cityfeeds demo: cannot write the demo's feeds to {output}: "
-            f"{exc.strerror or exc} (choose another --output)",
-            file=sys.stderr,
-        )
-        return 1
     # One demo per output folder: a second one (another port) would rewrite the feeds a running
     # `demo --serve` publishes with links to its own port, and a reader would see every item
-    # twice. The kernel drops the lock when this process ends, however it ends.
+    # twice. The kernel drops the lock when this process ends, however it ends; the file is
+    # removed when it ends normally (Ctrl-C and SIGTERM included).
     try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        lock.close()
+        output.mkdir(parents=True, exist_ok=True)
+        lock = _lock(output)
+    except OSError as exc:
+        return _cannot_write(output, exc)
+    if lock is None:
         print(
             f"cityfeeds demo: another demo is using {output}; stop it first, "
             "or give this one its own --output",
@@ -174,9 +230,25 @@ def run(args: argparse.Namespace, config: Config | None) -> int:
         )
         return 1
     try:
+        try:
+            (output / MARKER).write_text(
+                "Written by `cityfeeds demo`: a later demo overwrites the feeds in this folder.\n",
+                encoding="utf-8",
+            )
+        except OSError as exc:
+            return _cannot_write(output, exc)
         return _run_locked(args, text, origin, output)
     finally:
-        lock.close()
+        _unlock(lock, output)
+
+
+def _cannot_write(output: Path, exc: OSError) -> int:
+    print(
+        f"cityfeeds demo: cannot write the demo's feeds to {output}: "
+        f"{exc.strerror or exc} (choose another --output)",
+        file=sys.stderr,
+    )
+    return 1
 
 
 def _interrupt(signum: int, frame: object) -> None:

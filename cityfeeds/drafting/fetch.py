@@ -143,25 +143,26 @@ class PoliteFetcher:
         rules = self.robots(url)
         return rules is None or bool(rules.can_fetch(url, self.user_agent))
 
-    def fetch(self, url: str) -> Page:
+    def fetch(self, url: str, *, max_bytes: int | None = None) -> Page:
         """GET ``url``; RobotsForbid, Blocked or Unreachable (no answer at all) otherwise.
 
-        An HTTP error status is returned as a page, for the caller to judge.
+        An HTTP error status is returned as a page, for the caller to judge. ``max_bytes``
+        replaces the fetcher's size limit (a sitemap's is the protocol's 50 MiB, as in a crawl).
         """
         check_address(url, allow_private=self.allow_private)
         if not self.allowed(url):
             raise RobotsForbid(f"robots.txt of {host_of(url)} forbids {url} to {self.user_agent}")
-        return self._get(url)
+        return self._get(url, max_bytes=max_bytes)
 
-    def probe(self, url: str) -> Page | None:
+    def probe(self, url: str, *, max_bytes: int | None = None) -> Page | None:
         """``fetch`` for a guessed URL: None when it is missing, forbidden or unreachable."""
         try:
-            page = self.fetch(url)
+            page = self.fetch(url, max_bytes=max_bytes)
         except DraftError:
             return None
         return page if page.ok else None
 
-    def _get(self, url: str) -> Page:
+    def _get(self, url: str, *, max_bytes: int | None = None) -> Page:
         check_address(url, allow_private=self.allow_private)
         if self._last is not None and self.delay:
             wait = self._last + self.delay - self.clock()
@@ -171,9 +172,9 @@ class PoliteFetcher:
         self.fetched.append(url)
         try:
             with self._opener.open(request, timeout=self.timeout) as response:
-                return self._page(response, response.geturl(), response.status)
+                return self._page(response, response.geturl(), response.status, max_bytes)
         except urllib.error.HTTPError as exc:
-            return self._page(exc, url, exc.code)
+            return self._page(exc, url, exc.code, max_bytes)
         except urllib.error.URLError as exc:
             if isinstance(exc.reason, DraftError):
                 raise exc.reason from None
@@ -185,8 +186,9 @@ class PoliteFetcher:
         finally:
             self._last = self.clock()
 
-    def _page(self, response: Any, url: str, status: int) -> Page:
-        body = response.read(self.max_bytes + 1)
-        if len(body) > self.max_bytes:
-            raise Unreachable(f"{url}: larger than {self.max_bytes} bytes")
+    def _page(self, response: Any, url: str, status: int, max_bytes: int | None) -> Page:
+        limit = self.max_bytes if max_bytes is None else max_bytes
+        body = response.read(limit + 1)
+        if len(body) > limit:
+            raise Unreachable(f"{url}: larger than {limit} bytes")
         return Page(url, status, body, response.headers.get("Content-Type", "") or "")

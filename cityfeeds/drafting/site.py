@@ -13,6 +13,7 @@ from lxml import html as lxml_html
 
 from cityfeeds.drafting.fetch import Page, PoliteFetcher
 from crawler.discovery import (
+    MAX_SITEMAP_BYTES,
     DiscoveryError,
     UnsafeXMLError,
     parse_feed,
@@ -206,7 +207,8 @@ def find_sitemaps(fetcher: PoliteFetcher, home: HtmlPage, *, tz: str, now: datet
 def _read_sitemap(
     fetcher: PoliteFetcher, url: str, *, tz: str, now: datetime
 ) -> tuple[list[str], list[str], bytes] | None:
-    page = fetcher.probe(url)
+    # A sitemap may be larger than an article page: the crawl reads up to 50 MiB of one too.
+    page = fetcher.probe(url, max_bytes=MAX_SITEMAP_BYTES)
     if page is None or sniff_kind(page.body) != "sitemap":
         return None
     try:

@@ -11,9 +11,10 @@ from crawler.discovery.feeds import parse_feed
 from crawler.discovery.links import Feed, Link, Sitemap
 from crawler.discovery.listing import listing_links
 from crawler.discovery.safe_xml import DiscoveryError, UnsafeXMLError, sniff_kind
-from crawler.discovery.sitemaps import parse_sitemap
+from crawler.discovery.sitemaps import MAX_SITEMAP_BYTES, parse_sitemap
 
 __all__ = [
+    "MAX_SITEMAP_BYTES",
     "DiscoveryError",
     "Feed",
     "Link",

@@ -11,9 +11,6 @@ import logging
 import re
 from datetime import UTC, datetime
 
-from lxml import etree
-from lxml import html as lxml_html
-
 from crawler.discovery.links import Feed, Link, absolute_url
 from crawler.discovery.safe_xml import (
     MAX_XML_BYTES,
@@ -24,6 +21,7 @@ from crawler.discovery.safe_xml import (
 )
 from crawler.feedparse import RawEntry, read_feed
 from crawler.normalize.dates import parse_date, plausible
+from crawler.normalize.html import html_to_text
 from crawler.normalize.text import clean_text
 from crawler.normalize.urls import is_http_url
 
@@ -98,13 +96,11 @@ def _feed_link(entry: RawEntry, base_url: str, *, tz: str, now: datetime) -> Lin
         if plausible(parsed, now) and str(parsed.year) in entry.date:
             published = parsed
     title = entry.title or ""
-    if entry.title_is_html:
-        title = _strip_tags(title)
     return Link(
         url=url,
-        title=clean_text(title) or None,
+        title=(_snippet_text(title) if entry.title_is_html else clean_text(title)) or None,
         published=published,
-        summary=clean_text(_strip_tags(entry.summary)) or None if entry.summary else None,
+        summary=_snippet_text(entry.summary) or None if entry.summary else None,
     )
 
 
@@ -132,21 +128,27 @@ def _parse_json_feed(body: bytes, base_url: str, *, tz: str, now: datetime) -> F
             continue
         date = item.get("date_published") or item.get("date_modified")
         summary = item.get("summary") or None
+        # Plain text by the spec, yet feeds put HTML there, and the feed builder reads a stored
+        # summary as HTML: read as the summaries of RSS and Atom are.
         feed.links.append(
             Link(
                 url=url,
                 title=clean_text(str(item.get("title") or "")) or None,
                 published=parse_date(str(date), tz=tz, now=now) if date else None,
-                summary=clean_text(str(summary)) if summary else None,
+                summary=_snippet_text(str(summary)) or None if summary else None,
             )
         )
     return feed
 
 
-def _strip_tags(value: str) -> str:
+def _snippet_text(value: str) -> str:
+    """One line of plain text of an entry's HTML title or summary.
+
+    Read by :func:`html_to_text`, as the feeds read stored HTML: the content of ``<script>``,
+    ``<style>``, ``<noscript>``, ``<template>`` … is no text (lxml's ``text_content()`` keeps it,
+    and a feed's ``<script>alert(1)</script>`` became the article's summary), and block elements
+    part words that would otherwise run together.
+    """
     if "<" not in value:
-        return value
-    try:
-        return lxml_html.fromstring(value).text_content()
-    except (etree.ParserError, ValueError):
-        return re.sub(r"<[^>]+>", " ", value)
+        return clean_text(value)
+    return " ".join(html_to_text(value).split("\n\n"))

@@ -7,10 +7,22 @@ from datetime import datetime
 from lxml import etree
 
 from crawler.discovery.links import Link, Sitemap, absolute_url
-from crawler.discovery.safe_xml import DiscoveryError, local_name, parse_prepared, prepare_xml
+from crawler.discovery.safe_xml import (
+    MAX_XML_BYTES,
+    DiscoveryError,
+    local_name,
+    parse_prepared,
+    prepare_xml,
+)
 from crawler.normalize.dates import parse_date
 from crawler.normalize.text import clean_text
 from crawler.normalize.urls import is_http_url
+
+#: The largest sitemap (or sitemap index) read, uncompressed: the sitemap protocol's 50 MB
+#: (52,428,800 bytes). Downloads of sitemaps are allowed as much (the spider's
+#: ``download_maxsize``), whatever ``[crawl] max_response_bytes`` allows article pages, and a
+#: gzip-compressed one is refused as soon as it inflates past it.
+MAX_SITEMAP_BYTES = MAX_XML_BYTES
 
 
 def _child_text(node: etree._Element, *names: str) -> str | None:
@@ -28,9 +40,9 @@ def parse_sitemap(
     """Links of a sitemap ``urlset`` (with news:publication_date/title) or a ``sitemapindex``.
 
     Decoded as :func:`parse_feed` decodes feeds; a ``<loc>`` that is no URL is skipped and
-    counted.
+    counted. Larger than :data:`MAX_SITEMAP_BYTES` (after decompression): UnsafeXMLError.
     """
-    doc = prepare_xml(body, content_type=content_type)
+    doc = prepare_xml(body, content_type=content_type, limit=MAX_SITEMAP_BYTES)
     root, recovered = parse_prepared(doc.text)
     kind = local_name(root.tag)
     if kind not in ("urlset", "sitemapindex"):

@@ -64,7 +64,9 @@ def _cause_text(
         return f"HTTP {cause['status']}"
     error = str(cause.get("error") or "")
     if error:
-        return describe(error, timeout=timeout, max_bytes=max_bytes)
+        # A sitemap's own limit (50 MiB) rather than the crawl's, when the cause names one.
+        limit = int(cause.get("max_bytes") or max_bytes)
+        return describe(error, timeout=timeout, max_bytes=limit)
     status = stats.get("cityfeeds/last_status") or _commonest_error_status(stats)
     if status:
         return f"HTTP {status}"

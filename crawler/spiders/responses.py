@@ -36,13 +36,20 @@ def failure_text(failure: Failure, *, timeout: float = 0, max_bytes: int = 0) ->
     return describe_exception(failure.value, timeout=timeout, max_bytes=max_bytes)
 
 
-def cause_of(failure: Failure, url: str) -> dict[str, Any]:
+def cause_of(failure: Failure, url: str, *, max_bytes: int = 0) -> dict[str, Any]:
     """Why a request failed, to keep in the run: its URL and HTTP status or error key
-    (:func:`crawler.failures.error_key`: a refusal's reason or the innermost error class)."""
+    (:func:`crawler.failures.error_key`: a refusal's reason or the innermost error class).
+
+    ``max_bytes`` is the request's own size limit (a sitemap's), kept with a ``too_large``
+    error so the run's message names that limit, not the crawl's ``max_response_bytes``.
+    """
     response = getattr(failure.value, "response", None)
     if response is not None:
         return {"url": url, "status": int(response.status)}
-    return {"url": url, "error": error_key(failure.value)}
+    key = error_key(failure.value)
+    if key == "too_large" and max_bytes:
+        return {"url": url, "error": key, "max_bytes": max_bytes}
+    return {"url": url, "error": key}
 
 
 def content_type(response: Response) -> str:

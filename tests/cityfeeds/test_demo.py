@@ -99,6 +99,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedDemo]:
         demo.lines += rest.splitlines()
     assert proc.returncode == 0, "\n".join(demo.lines)
     assert "Stopped." in demo.lines
+    assert not (demo.output / ".demo.lock").exists()
 
 
 def _get(url: str) -> tuple[int, bytes]:
@@ -236,6 +237,33 @@ def test_a_demo_output_that_cannot_be_written_is_one_line_and_exit_1(
     assert "\n" not in err and "cannot write the demo's feeds" in err and "--output" in err
 
 
+def test_the_demo_refuses_a_folder_of_someone_elses_files_and_leaves_them_alone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An existing folder that holds files no demo wrote is refused: the demo's index.html and
+    all.rss would replace the user's without a word (and it left its lock there)."""
+    mine = tmp_path / "d"
+    mine.mkdir()
+    for name in ("index.html", "all.rss"):
+        (mine / name).write_text("mine\n")
+    assert main(["demo", "--port", "0", "--output", str(mine)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "no demo wrote" in err and "all.rss, index.html" in err
+    assert sorted(p.name for p in mine.iterdir()) == ["all.rss", "index.html"]
+    assert {(mine / n).read_text() for n in ("index.html", "all.rss")} == {"mine\n"}
+
+
+def test_a_folder_an_older_demo_left_is_the_demos(tmp_path: Path) -> None:
+    """Older versions marked no folder but always left their lock file in it."""
+    from cityfeeds.commands.demo import foreign_output
+
+    (tmp_path / "index.html").write_text("feeds")
+    assert foreign_output(tmp_path) is not None
+    (tmp_path / ".demo.lock").touch()
+    assert foreign_output(tmp_path) is None
+    assert foreign_output(tmp_path / "missing") is None
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -246,9 +274,11 @@ def test_demo_guids_and_links_are_the_same_on_every_run(tmp_path: Path) -> None:
     """Each run crawls into a new database; a reader must still see the same items."""
     port = str(_free_port())
     runs = []
-    for n in (1, 2):
-        out = tmp_path / f"run{n}"
+    out = tmp_path / "out"
+    for _ in (1, 2):
+        # The second run writes over the first one's feeds: the folder is marked the demo's.
         assert main(["demo", "--port", port, "--output", str(out)]) == 0
+        assert sorted(p.name for p in out.glob(".*")) == [".cityfeeds-demo"]  # no lock left
         runs.append(feedparser.parse((out / "all.rss").read_bytes()).entries)
     first, second = ({(e.id, e.link) for e in run} for run in runs)
     # One entry per story: the partner's rewrites of two demo stories are listed under them.
@@ -355,3 +385,4 @@ def test_demo_serve_stopped_by_sigterm_removes_its_throwaway_database(tmp_path: 
     rest, _ = proc.communicate(timeout=60)
     assert proc.returncode == 0, "".join(lines) + rest
     assert not list(scratch.glob("cityfeeds-demo-*"))
+    assert not (tmp_path / "out" / ".demo.lock").exists()

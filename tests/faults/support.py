@@ -63,14 +63,17 @@ def rss(
     *,
     titles: list[str] | None = None,
     dates: list[str | None] | None = None,
+    descriptions: list[str] | None = None,
 ) -> bytes:
     """An RSS 2.0 feed linking ``paths`` (relative to ``base_url``); untitled unless ``titles``,
-    undated unless ``dates`` (``pubDate`` values, None for none)."""
+    undated unless ``dates`` (``pubDate`` values, None for none), without descriptions unless
+    ``descriptions`` (HTML, put in CDATA)."""
     root = base_url.rstrip("/")
     items = "".join(
         (f"<item><title>{html.escape(titles[i])}</title>" if titles else "<item>")
         + f"<link>{html.escape(p if '://' in p else root + p)}</link>"
         + (f"<pubDate>{dates[i]}</pubDate>" if dates and dates[i] else "")
+        + (f"<description><![CDATA[{descriptions[i]}]]></description>" if descriptions else "")
         + "</item>"
         for i, p in enumerate(paths)
     )

@@ -395,6 +395,15 @@ _case(
         ),
     },
 )
+# b28: the feed's description is the only summary (the page has no description); it carries a
+# script, a style and an image with an event handler.
+_case("b28", {"/n/1": (_page("Описание из ленты про электробусы"), HTML)})
+FEED_DESCRIPTIONS = {
+    "b28": {
+        "/n/1": "<script>alert(1)</script><img src=x onerror=alert(2)>"
+        "<style>.x{color:red}</style>Описание 1 электробусы"
+    }
+}
 FEED_DATES = {
     "b27": {
         "/n/meta": "Fri, 20 Nov 2026 10:16:00 +0300",
@@ -428,8 +437,16 @@ def content(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Content]:
                 # strings, so they reach the validator as fallback titles.
                 titles = ["{{ title }}", "${title}", "/html/head/meta[@name='og:title']/@content"]
             dates = [FEED_DATES[name].get(p) for p in paths] if name in FEED_DATES else None
+            descriptions = FEED_DESCRIPTIONS.get(name, {})
             site.routes["/rss.xml"] = html_route(
-                rss(site.base, paths, titles=titles, dates=dates), "application/rss+xml"
+                rss(
+                    site.base,
+                    paths,
+                    titles=titles,
+                    dates=dates,
+                    descriptions=[descriptions[p] for p in paths] if descriptions else None,
+                ),
+                "application/rss+xml",
             )
             extra = (
                 {"selectors": {"body": "css:div.article-body"}}
@@ -690,6 +707,15 @@ def test_b15_xss_sanitized(content: Content) -> None:
             and "javascript:" not in low
             and "onerror" not in low
         )
+
+
+def test_b28_script_and_style_of_a_feed_description_are_no_summary(content: Content) -> None:
+    a = content.one("b28")
+    assert a.summary == "Описание 1 электробусы"
+    assert a.provenance["summary"] == "feed"
+    for text in _feed_texts(content, "b28"):
+        assert "Описание 1 электробусы" in text
+        assert "alert" not in text and "color:red" not in text
 
 
 def test_b16_cdata_terminator(content: Content) -> None:

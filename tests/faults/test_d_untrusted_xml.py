@@ -12,7 +12,14 @@ from typing import Any
 import pytest
 
 from cityfeeds.status.health import SourceInputs, source_status
-from crawler.discovery import DiscoveryError, UnsafeXMLError, parse_feed, parse_sitemap
+from crawler.config.sections import CrawlSpec
+from crawler.discovery import (
+    MAX_SITEMAP_BYTES,
+    DiscoveryError,
+    UnsafeXMLError,
+    parse_feed,
+    parse_sitemap,
+)
 from crawler.discovery.safe_xml import parse_xml
 from crawler.spiders.news import MAX_SITEMAP_DEPTH
 from tests.faults.support import CrawlResult, Lab, article_html, dropped, html_route, rss
@@ -54,6 +61,22 @@ def _gzip_zeros(size: int) -> bytes:
     return b"".join(comp.compress(block) for _ in range(size // len(block))) + comp.flush()
 
 
+def _padded_sitemap(base: str, paths: list[str], size: int) -> bytes:
+    """A valid sitemap of ``size`` bytes listing ``paths``: whitespace makes up the rest."""
+    items = "".join(f"<url><loc>{base}{p.lstrip('/')}</loc></url>" for p in paths)
+    head = (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{items}'
+    ).encode()
+    tail = b"</urlset>"
+    return head + b"\n" * (size - len(head) - len(tail)) + tail
+
+
+def _gzip(data: bytes) -> bytes:
+    comp = zlib.compressobj(1, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    return comp.compress(data) + comp.flush()
+
+
 def _sitemap_index(base: str, targets: list[str]) -> bytes:
     items = "".join(f"<sitemap><loc>{base}{t}</loc></sitemap>" for t in targets)
     return f'<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{items}</sitemapindex>'.encode()
@@ -86,6 +109,16 @@ def test_d3_gzip_bomb_sitemap_capped() -> None:
     with pytest.raises(UnsafeXMLError, match="larger than"):
         parse_sitemap(bomb, "http://x.example/", tz="Europe/Moscow", now=NOW)
     assert time.perf_counter() - t0 < 5
+
+
+def test_d9_sitemap_parser_takes_the_protocols_50_mib() -> None:
+    body = _padded_sitemap("http://x.example/", ["/news/1"], 9 * 1024 * 1024)
+    links = parse_sitemap(body, "http://x.example/", tz="Europe/Moscow", now=NOW).links
+    assert [lk.url for lk in links] == ["http://x.example/news/1"]
+    over = _padded_sitemap("http://x.example/", ["/news/1"], MAX_SITEMAP_BYTES + 1)
+    for payload in (over, _gzip(over)):
+        with pytest.raises(UnsafeXMLError, match="larger than"):
+            parse_sitemap(payload, "http://x.example/", tz="Europe/Moscow", now=NOW)
 
 
 def test_d5_broken_feed_recovered_or_refused() -> None:
@@ -157,6 +190,32 @@ def xml(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Xml]:
             }
         )
         lab.source("d3", s.base, feed=None, sitemaps=[s.base + "sitemap.xml.gz"])
+
+        # D9: valid sitemaps larger than max_response_bytes (8 MiB): served as they are, and
+        # gzip-encoded; an index leading to one; one that inflates past the protocol's 50 MiB;
+        # an article page over 8 MiB listed in the big sitemap (still refused).
+        big = 9 * 1024 * 1024
+        assert big > CrawlSpec.model_fields["max_response_bytes"].default
+        s = sites["d9"] = lab.site({"/news/1": page, "/news/2": page_two})
+        s.routes["/news/huge"] = html_route(
+            article_html("Огромная страница", ["Абзац огромной страницы. " * 400_000])
+        )
+        sitemap = _padded_sitemap(s.base, ["/news/1", "/news/huge"], big)
+        s.routes["/sitemap.xml"] = html_route(sitemap, "application/xml")
+        s.routes["/index.xml"] = html_route(_sitemap_index(s.base, ["gz.xml"]), "application/xml")
+        s.routes["/gz.xml"] = (
+            200,
+            {"Content-Type": "application/xml", "Content-Encoding": "gzip"},
+            _gzip(_padded_sitemap(s.base, ["/news/2"], big)),
+        )
+        lab.source("d9", s.base, feed=None, sitemaps=[s.base + "sitemap.xml", s.base + "index.xml"])
+        s = sites["d9_over"] = lab.site()
+        s.routes["/sitemap.xml"] = (
+            200,
+            {"Content-Type": "application/xml", "Content-Encoding": "gzip"},
+            _gzip(_padded_sitemap(s.base, ["/news/1"], MAX_SITEMAP_BYTES + 1)),
+        )
+        lab.source("d9_over", s.base, feed=None, sitemaps=[s.base + "sitemap.xml"])
 
         s = sites["d4"] = lab.site()
         for i in range(50):  # index -> index -> ... 50 deep, each also pointing at itself
@@ -239,6 +298,27 @@ def test_d1_d2_source_marked_bad(xml: Xml, case: str) -> None:
 def test_d3_gzip_bomb_sitemap_end_to_end(xml: Xml) -> None:
     run = xml.result.runs["d3"]
     assert run["status"] == "failed" and dropped(run) == {"unsafe_xml": 1}
+
+
+@pytest.mark.slow
+def test_d9_a_sitemap_over_max_response_bytes_is_read(xml: Xml) -> None:
+    """A 10.8 MB sitemap failed its source ("too large (> 8 MiB)"): sitemaps and sitemap
+    indexes may have the protocol's 50 MiB, plain or gzip-encoded; article pages may not."""
+    run = xml.result.runs["d9"]
+    assert run["status"] == "ok", run
+    titles = sorted(a.title for a in xml.result.articles("d9"))
+    assert titles == sorted(
+        ["Новость из безопасно разобранной ленты", "Вторая новость обрезанной ленты"]
+    )
+    assert dropped(run) == {"too_large": 1}  # /news/huge: pages keep max_response_bytes
+    assert xml.sites["d9"].hits("/news/huge") == 1
+
+
+@pytest.mark.slow
+def test_d9_a_sitemap_over_50_mib_is_refused_with_its_limit(xml: Xml) -> None:
+    run = xml.result.runs["d9_over"]
+    assert run["status"] == "failed" and dropped(run) == {"too_large": 1}
+    assert run["message"] == f"too large (> 50 MiB): {xml.sites['d9_over'].base}sitemap.xml"
 
 
 @pytest.mark.slow

@@ -110,3 +110,27 @@ def test_fetcher_refuses_a_body_over_the_size_cap() -> None:
             fetcher.fetch(site.base_url)
     finally:
         site.stop()
+
+
+def test_a_sitemap_may_be_larger_than_an_article_page() -> None:
+    """As in a crawl, a sitemap has the protocol's 50 MiB, not the pages' max_response_bytes:
+    a big site's sitemap was not found at all."""
+    from cityfeeds.drafting.site import HtmlPage, find_sitemaps
+
+    site = SiteServer().start()
+    items = "".join(
+        f"<url><loc>{site.base_url}news/{i}-elektrobusy-vyshli</loc></url>" for i in range(40)
+    )
+    sitemap = f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{items}</urlset>'
+    site.files = {
+        "/": (b"<html><title>S</title></html>", "text/html"),
+        "/robots.txt": (f"Sitemap: {site.base_url}sitemap.xml\n".encode(), "text/plain"),
+        "/sitemap.xml": (sitemap.encode(), "application/xml"),
+    }
+    fetcher = PoliteFetcher(user_agent="t", timeout=5, max_bytes=1000, allow_private=True)
+    try:
+        home = HtmlPage.of(fetcher.fetch(site.base_url))
+        [found] = find_sitemaps(fetcher, home, tz="Europe/Moscow", now=NOW)
+    finally:
+        site.stop()
+    assert len(sitemap) > 1000 and len(found.links) == 40
