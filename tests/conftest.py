@@ -6,6 +6,7 @@ PostgreSQL and Redis tests skip when the server is unreachable, unless
 
 from __future__ import annotations
 
+import gc
 import os
 import uuid
 from collections.abc import Iterator
@@ -33,6 +34,18 @@ def service_unavailable(what: str, why: object) -> None:
     if REQUIRE_SERVICES:
         pytest.fail(f"CITYFEEDS_REQUIRE_SERVICES=1 but {message}", pytrace=False)
     pytest.skip(message)
+
+
+@pytest.fixture(autouse=True)
+def _collector_as_found() -> Iterator[None]:
+    """Undo ``crawler.lifecycle.tune_gc`` after a test that ran a crawl child's ``main`` in this
+    process: its frozen objects and thresholds would stay for every later test."""
+    threshold = gc.get_threshold()
+    yield
+    if gc.get_threshold() != threshold:
+        gc.set_threshold(*threshold)
+    if gc.get_freeze_count():
+        gc.unfreeze()
 
 
 @pytest.fixture

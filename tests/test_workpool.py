@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from datetime import UTC, datetime
 
 import pytest
@@ -160,7 +162,6 @@ def _collector_settings() -> tuple[tuple[int, int, int], int]:
 def test_workers_keep_the_default_collector() -> None:
     """Unlike the crawl process (crawler.lifecycle.tune_gc), a worker collects its youngest
     generation at Python's default: collecting less often grew each worker by ~17 MiB."""
-    import gc
 
     pool = ExtractionPool(1)
 
@@ -174,4 +175,10 @@ def test_workers_keep_the_default_collector() -> None:
         threshold, _ = asyncio.run(run())
     finally:
         pool.close(wait=True)
-    assert threshold == gc.get_threshold()  # this test process's own: Python's defaults
+    fresh = subprocess.run(
+        [sys.executable, "-c", "import gc; print(*gc.get_threshold())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert threshold == tuple(map(int, fresh.stdout.split()))  # Python's defaults
