@@ -38,7 +38,13 @@ def failure_text(failure: Failure, *, timeout: float = 0, max_bytes: int = 0) ->
 
 def cause_of(failure: Failure, url: str) -> dict[str, Any]:
     """Why a request failed, to keep in the run: its URL and HTTP status or error key
-    (:func:`crawler.failures.error_key`: a refusal's reason or the innermost error class)."""
+    (:func:`crawler.failures.error_key`: a refusal's reason or the innermost error class).
+
+    A request refused because its host's robots.txt was unreachable carries that robots.txt's
+    cause instead: the document that failed is the robots.txt, on the request's own host."""
+    own = getattr(failure.value, "cause", None)
+    if own:
+        return dict(own)
     response = getattr(failure.value, "response", None)
     if response is not None:
         return {"url": url, "status": int(response.status)}
