@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from typing import Any
@@ -35,6 +36,7 @@ from crawler.spiders.responses import (
     cause_of,
     content_type,
     failure_text,
+    gone_status,
     is_html,
     note_retry_after,
 )
@@ -440,6 +442,17 @@ class NewsSpider(ArticlePages, scrapy.Spider):
         request = failure.request  # type: ignore[attr-defined]
         if isinstance(failure.value, NotFetched):
             return  # the run stopped before this request left: counted as not fetched
+        status = gone_status(failure)
+        if status is not None:
+            # Gone for good: a drop with its reason, not a loss to fetch again (docs/runs.md).
+            count_drop(
+                self.crawler,
+                "not_found",
+                f"HTTP {status}: {request.url}",
+                level=logging.INFO,
+                request=request,
+            )
+            return
         self.crawler.stats.inc_value("cityfeeds/errors/article")
         if not isinstance(failure.value, Blocked):  # a policy block is counted where it happened
             count_drop(

@@ -36,6 +36,19 @@ def failure_text(failure: Failure, *, timeout: float = 0, max_bytes: int = 0) ->
     return describe_exception(failure.value, timeout=timeout, max_bytes=max_bytes)
 
 
+#: HTTP statuses that say a page is gone for good (RFC 9110 §15.5.5, §15.5.11): an article
+#: answering one is dropped as ``not_found``; it is no fetch error to try again.
+GONE_STATUSES = frozenset({404, 410})
+
+
+def gone_status(failure: Failure) -> int | None:
+    """The status of a request that failed with a 404 or 410 answer (None otherwise)."""
+    response = getattr(failure.value, "response", None)
+    if response is not None and response.status in GONE_STATUSES:
+        return int(response.status)
+    return None
+
+
 def cause_of(failure: Failure, url: str) -> dict[str, Any]:
     """Why a request failed, to keep in the run: its URL and HTTP status or error key
     (:func:`crawler.failures.error_key`: a refusal's reason or the innermost error class).
