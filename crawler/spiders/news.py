@@ -42,7 +42,8 @@ from crawler.spiders.responses import (
 )
 
 MAX_SITEMAP_DEPTH = 3
-#: Distinct discovery failures a run keeps (``stats.causes``); its message counts the rest.
+#: Distinct discovery failures a run keeps (``stats.causes``); "N discovery document(s) not
+#: read" in its message counts them all.
 MAX_CAUSES = 10
 #: Request priorities: discovery documents first, then new articles (newest first: 9, 8, ...).
 DISCOVERY_PRIORITY = 10
