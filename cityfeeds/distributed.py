@@ -32,6 +32,7 @@ from crawler.distributed.settings import (
     queue_key,
 )
 from crawler.distributed.spider import DistributedNewsSpider
+from crawler.run_states import queued_note
 from crawler.storage import RunStats, Store
 from crawler.supervisor import CrawlOutcome
 
@@ -141,7 +142,7 @@ def enqueue_recorded(
             status, message, queued = "failed", f"cannot queue: {exc}", 0
         else:
             queued = counts.get(name, 0)
-            status, message = "ok", f"queued {queued} discovery request(s) for workers"
+            status, message = "ok", queued_note(queued)
         stats = RunStats(extra={"queued": queued, "mode": "distributed"})
         store.finish_run(run_id, status=status, stats=stats, now=datetime.now(UTC), message=message)
         recorded[name] = store.recent_runs(name, limit=1)[0]

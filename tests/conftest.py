@@ -6,8 +6,10 @@ PostgreSQL and Redis tests skip when the server is unreachable, unless
 
 from __future__ import annotations
 
+import fcntl
 import gc
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -97,19 +99,26 @@ def store(db_url: str) -> Iterator[object]:
 
 
 @pytest.fixture
-def redis_url() -> str:
-    """A Redis URL (database 15), flushed before the test."""
+def redis_url() -> Iterator[str]:
+    """A Redis URL (database 15), flushed before the test and used by it alone.
+
+    pytest-xdist's workers share the database: without the lock one test's flush emptied the
+    queue another test's workers were reading, and two tests' workers took each other's work.
+    """
     try:
         import redis
     except ImportError as exc:  # pragma: no cover
         service_unavailable("Redis client", exc)
-    try:
-        client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3)
-        client.ping()
-        client.flushdb()
-    except redis.RedisError as exc:
-        service_unavailable("Redis", exc)
-    return REDIS_URL
+    lock_name = f"cityfeeds-test-redis-{uuid.uuid5(uuid.NAMESPACE_URL, REDIS_URL).hex}.lock"
+    with (Path(tempfile.gettempdir()) / lock_name).open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, after the test
+        try:
+            client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3)
+            client.ping()
+            client.flushdb()
+        except redis.RedisError as exc:
+            service_unavailable("Redis", exc)
+        yield REDIS_URL
 
 
 @pytest.fixture

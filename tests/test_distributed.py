@@ -33,6 +33,7 @@ from crawler.distributed.settings import RUN_META, SOURCE_META
 from crawler.distributed.spider import DistributedNewsSpider
 from crawler.storage import Store
 from tests.conftest import ROOT, write_site_config
+from tests.faults.support import Site, article_html, html_route, rss
 
 pytestmark = pytest.mark.redis
 
@@ -167,7 +168,10 @@ class _RecordingStore:
         self.added: list[tuple[int, dict[str, int], dict[str, int]]] = []
         self.fail = fail
 
-    def add_to_run(self, run_id: int, counts: dict[str, int], dropped: dict[str, int]) -> bool:
+    def add_to_run(
+        self, run_id: int, counts: dict[str, int], dropped: dict[str, int], *, judge: bool = False
+    ) -> bool:
+        assert judge  # a queued run's state follows its workers' figures
         if self.fail:
             raise OSError("database unreachable")
         self.added.append((run_id, counts, dropped))
@@ -283,6 +287,58 @@ def test_two_workers_crawl_each_page_once_and_publish_like_one_process(
 
     assert rebuild_feeds(config).ok
     assert _files(config.output_dir) == _files(load_config(single).output_dir)
+
+
+@pytest.mark.slow
+def test_a_distributed_run_losing_pages_is_partial_like_a_local_crawl(
+    redis_url: str, tmp_path: Path
+) -> None:
+    """Workers that could not fetch article pages (5xx after the retries) left the queued run
+    ``ok`` while a local crawl of the same site was ``partial``: both now decide alike."""
+    site = Site()
+    try:
+        pages = ["/news/1", "/news/2", "/news/3"]
+        site.routes["/rss.xml"] = html_route(rss(site.base, pages), "application/rss+xml")
+        site.routes["/news/1"] = html_route(article_html("Новость о новых электробусах Москвы"))
+        for path in pages[1:]:
+            site.routes[path] = (500, {"Content-Type": "text/plain"}, b"oops")
+        source = {
+            "name": "lossy",
+            "title": "Lossy",
+            "url": site.base,
+            "city": "Moscow",
+            "allow_private": True,
+            "feeds": [site.base + "rss.xml"],
+        }
+        runs = {}
+        for mode in ("local", "dist"):
+            (tmp_path / mode).mkdir()
+            cfg = write_site_config(tmp_path / mode, site.base, sources=[source])
+            if mode == "local":
+                assert main(["--config", str(cfg), "crawl", "--quiet"]) == 0
+            else:
+                args = ["--config", str(cfg), "enqueue", "--redis-url", redis_url]
+                assert main([*args, "--prefix", "lossy"]) == 0
+                cmd = [sys.executable, "-m", "cityfeeds.cli", "--config", str(cfg), "worker"]
+                cmd += ["--redis-url", redis_url, "--prefix", "lossy", "--exit-when-idle", "2"]
+                env = {**os.environ, "PYTHONPATH": str(ROOT)}
+                worker = subprocess.run(cmd, env=env, capture_output=True, timeout=120)
+                assert worker.returncode == 0, worker.stdout + worker.stderr
+            store = Store.open(load_config(cfg).database_url)
+            try:
+                [runs[mode]] = store.recent_runs("lossy")
+            finally:
+                store.close()
+    finally:
+        site.close()
+    local, dist = runs["local"], runs["dist"]
+    assert local["status"] == dist["status"] == "partial", (local, dist)
+    assert local["dropped"] == dist["dropped"] == {"fetch_error": 2}
+    assert (local["new"], dist["new"]) == (1, 1)
+    assert local["message"] == "2 article page(s) could not be fetched"
+    assert dist["message"] == (
+        "2 article page(s) could not be fetched; queued 1 discovery request(s) for workers"
+    )
 
 
 @pytest.mark.slow

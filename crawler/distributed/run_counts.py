@@ -37,7 +37,8 @@ class RunCounts:
             elif figure in self.FIGURES:
                 counts[figure] = delta
         for run_id, (counts, dropped) in sorted(deltas.items()):
-            if not store.add_to_run(run_id, counts, dropped):
+            # judge: the run's state follows its drops, as a crawl run's does (docs/runs.md).
+            if not store.add_to_run(run_id, counts, dropped, judge=True):
                 logger.debug("run %d is not in the store: its figures are not kept", run_id)
             # Only what was added is marked flushed: a failure retries it next time.
             for key in list(current):

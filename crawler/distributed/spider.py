@@ -29,6 +29,7 @@ from crawler.models import ArticleItem, run_of_meta
 from crawler.normalize.url_patterns import UrlPattern, compile_url_pattern
 from crawler.normalize.urls import host_of, registered_domain_matches
 from crawler.spiders.news import NewsSpider
+from crawler.spiders.responses import gone_status
 
 logger = logging.getLogger(__name__)
 
@@ -248,5 +249,6 @@ class DistributedNewsSpider(NewsSpider):
         return self._run(failure.request, super().discovery_error, failure)
 
     def article_error(self, failure: Any) -> list[Any]:
-        self._count_run(failure.request, "errors")
+        if gone_status(failure) is None:  # a page gone for good is a drop, not an error
+            self._count_run(failure.request, "errors")
         return self._run(failure.request, super().article_error, failure)

@@ -16,6 +16,7 @@ from crawler.extensions.run_stats import failure_cause, run_stats_from
 from crawler.lifecycle import hostname
 from crawler.middlewares.policy import drain_download_queues, running_engine
 from crawler.normalize.dates import parse_retry_after
+from crawler.run_states import finished_state
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 OK_REASONS = {"finished", "closespider_pagecount", "closespider_itemcount"}
+DROPPED = "cityfeeds/dropped/"
 
 
 class RunRecorder:
@@ -196,7 +198,8 @@ class RunRecorder:
         # Finished, but some article pages did not arrive (timeouts, resets, 5xx after the
         # retries): what it stored counts, and those pages are fetched again next run (feed
         # validators are not saved, so the feeds are read again in full). Pages refused by
-        # policy (robots.txt, size, private addresses) are no loss: they are never fetched.
+        # policy (robots.txt, size, private addresses) are no loss: they are never fetched;
+        # nor are pages gone for good (404, 410: ``not_found``). crawler.run_states decides.
         notes = []
         if failed:
             notes.append(
@@ -207,11 +210,12 @@ class RunRecorder:
         )
         if recovered:
             notes.append(f"{' and '.join(recovered)} read in part: not well-formed (truncated?)")
-        lost = int(stats.get("cityfeeds/dropped/fetch_error", 0))
-        if lost:
-            notes.insert(0, f"{lost} article page(s) could not be fetched")
-            return "partial", "; ".join(notes)
-        return "ok", "; ".join(notes) or None
+        dropped = {
+            key.removeprefix(DROPPED): int(value)
+            for key, value in stats.items()
+            if key.startswith(DROPPED)
+        }
+        return finished_state(dropped, notes)
 
 
 def _limits(spider: Any) -> tuple[float, int]:

@@ -38,39 +38,65 @@ def network_error(stats: dict[str, Any]) -> tuple[str, str] | None:
 
 
 def failure_cause(stats: dict[str, Any], timeout: float, max_bytes: int = 0) -> str:
-    """Why no feed, sitemap or listing of a source could be read, in a few words, with the URL.
+    """Why feeds, sitemaps or listings of a source could not be read, in a few words, each
+    with its own URL.
 
     ``HTTP 500: https://site/rss.xml``, ``redirect loop: ...``, ``did not answer in 30 s: ...``
-    (``timeout`` and ``max_bytes`` are the crawl's request timeout and size limit).
+    (``timeout`` and ``max_bytes`` are the crawl's request timeout and size limit); several
+    causes are said one after the other (``stats.causes``), the ones past
+    :data:`CAUSES_SAID` counted.
     """
-    cause = stats.get("cityfeeds/cause") or {}
-    text = _cause_text(stats, timeout, max_bytes, cause)
-    url = cause.get("url")
-    if url and stats.get("cityfeeds/robots_unavailable"):
-        url = urljoin(url, "/robots.txt")  # the feed was never asked for: robots.txt failed
+    causes = stats.get("cityfeeds/causes") or [c for c in [stats.get("cityfeeds/cause")] if c]
+    if not causes:
+        return _cause_text(stats, timeout, max_bytes)
+    said = list(dict.fromkeys(describe_cause(c, timeout, max_bytes) for c in causes))
+    more = len(said) - CAUSES_SAID
+    return ", ".join(said[:CAUSES_SAID]) + (f" and {more} more" if more > 0 else "")
+
+
+#: Causes a run's message says in words; it counts the others.
+CAUSES_SAID = 3
+
+
+def describe_cause(cause: dict[str, Any], timeout: float = 0, max_bytes: int = 0) -> str:
+    """One kept cause (``{"url", "status"}`` or ``{"url", "error"}``) in words, with its URL.
+
+    A document refused because its host's robots.txt was unreachable names that robots.txt
+    (on the document's own host), never another host's.
+    """
+    url = str(cause.get("url") or "")
+    error = str(cause.get("error") or "")
+    status = cause.get("status")
+    if error == "robots_unavailable":
+        text = describe(error) + (f" (HTTP {status})" if status else "")
+        if url and not url.endswith("/robots.txt"):
+            url = urljoin(url, "/robots.txt")  # the document was never asked for
+    elif status:
+        text = f"HTTP {status}"
+    elif error:
+        # A sitemap's own limit (50 MiB) rather than the crawl's, when the cause names one.
+        limit = int(cause.get("max_bytes") or max_bytes)
+        text = describe(error, timeout=timeout, max_bytes=limit)
+    else:
+        text = NO_CAUSE
     return f"{text}: {url}" if url else text
 
 
-def _cause_text(
-    stats: dict[str, Any], timeout: float, max_bytes: int, cause: dict[str, Any]
-) -> str:
+NO_CAUSE = "no feed, sitemap or listing could be read"
+
+
+def _cause_text(stats: dict[str, Any], timeout: float, max_bytes: int) -> str:
+    """A failure's words from the crawl's figures alone (no document's cause was kept)."""
     network = network_error(stats)
     if network is not None:
         return describe(network[1], timeout=timeout)
     robots = stats.get("cityfeeds/robots_unavailable")
     if robots:
         return str(robots).split(" (", 1)[0] + _robots_detail(str(robots))
-    if cause.get("status"):
-        return f"HTTP {cause['status']}"
-    error = str(cause.get("error") or "")
-    if error:
-        # A sitemap's own limit (50 MiB) rather than the crawl's, when the cause names one.
-        limit = int(cause.get("max_bytes") or max_bytes)
-        return describe(error, timeout=timeout, max_bytes=limit)
     status = stats.get("cityfeeds/last_status") or _commonest_error_status(stats)
     if status:
         return f"HTTP {status}"
-    return "no feed, sitemap or listing could be read"
+    return NO_CAUSE
 
 
 def _commonest_error_status(stats: dict[str, Any]) -> int | None:
@@ -129,6 +155,7 @@ def run_stats_from(stats: dict[str, Any]) -> RunStats:
         "cityfeeds/rechecks_deferred",
         "cityfeeds/recheck_cursor",
         "cityfeeds/cause",
+        "cityfeeds/causes",
     ):
         if key in stats:
             extra[key.split("/", 1)[1]] = stats[key]

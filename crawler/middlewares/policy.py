@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from scrapy import Request
@@ -31,6 +31,8 @@ class Blocked(IgnoreRequest):
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(message)
         self.reason = reason
+        #: Why, as a run's ``cause``, when it is not the request itself (its host's robots.txt).
+        self.cause: dict[str, Any] | None = None
 
 
 class NotFetched(IgnoreRequest):

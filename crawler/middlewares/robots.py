@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING, Any, Union
 
 from scrapy import Request, signals
 from scrapy.exceptions import NotConfigured
@@ -25,6 +25,7 @@ from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.misc import build_from_crawler, load_object
 from twisted.internet.defer import Deferred
 
+from crawler.failures import error_key
 from crawler.middlewares.policy import block
 
 if TYPE_CHECKING:
@@ -87,6 +88,9 @@ class PoliteRobotsTxtMiddleware:
         self.parsers: dict[str, Rules | Deferred[Rules]] = {}
         self.crawl_delays: dict[str, float] = {}
         self.unreachable: dict[str, str] = {}
+        # Per netloc whose robots.txt was unreachable: why, as a run's ``cause`` (its URL and
+        # HTTP status or error key), given to the requests refused for it.
+        self.causes: dict[str, dict[str, Any]] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> PoliteRobotsTxtMiddleware:
@@ -130,7 +134,7 @@ class PoliteRobotsTxtMiddleware:
         by = f" (requested by the page {page})" if page else ""
         if netloc in self.unreachable:
             # Warned once per host in _settle; each blocked request is only counted.
-            raise block(
+            refused = block(
                 self.crawler,
                 "robots_unavailable",
                 request.url,
@@ -138,6 +142,9 @@ class PoliteRobotsTxtMiddleware:
                 level=logging.INFO,
                 request=request,
             )
+            # The request's own robots.txt is why it failed (docs/runs.md: ``cause``).
+            refused.cause = self.causes.get(netloc)
+            raise refused
         self._stats_inc("robotstxt/forbidden")
         raise block(
             self.crawler,
@@ -167,6 +174,7 @@ class PoliteRobotsTxtMiddleware:
                 resp = await self.crawler.engine.download_async(robotsreq)
             except Exception as exc:
                 why = f"robots.txt unreachable ({type(exc).__name__}: {exc})"
+                self.causes[netloc] = {"url": robotsreq.url, "error": error_key(exc)}
                 self._settle(netloc, _DisallowAll(), why)
             else:
                 await self._parse_robots(resp, netloc, request)
@@ -186,6 +194,11 @@ class PoliteRobotsTxtMiddleware:
         self._stats_inc("robotstxt/response_count")
         self._stats_inc(f"robotstxt/response_status_count/{response.status}")
         if response.status >= 500 or response.status == 429:
+            self.causes[netloc] = {
+                "url": response.url,
+                "error": "robots_unavailable",
+                "status": response.status,
+            }
             self._settle(netloc, _DisallowAll(), f"robots.txt unreachable (HTTP {response.status})")
             return
         if 400 <= response.status < 500:

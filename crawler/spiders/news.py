@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from typing import Any
@@ -36,11 +37,15 @@ from crawler.spiders.responses import (
     cause_of,
     content_type,
     failure_text,
+    gone_status,
     is_html,
     note_retry_after,
 )
 
 MAX_SITEMAP_DEPTH = 3
+#: Distinct discovery failures a run keeps (``stats.causes``); "N discovery document(s) not
+#: read" in its message counts them all.
+MAX_CAUSES = 10
 #: Request priorities: discovery documents first, then new articles (newest first: 9, 8, ...).
 DISCOVERY_PRIORITY = 10
 NEW_ARTICLE_PRIORITY = 9
@@ -236,7 +241,7 @@ class NewsSpider(ArticlePages, scrapy.Spider):
         self._count_reading(response, "sitemap", sitemap)
         depth = response.meta.get("depth", 0)
         for url in sitemap.sitemaps:
-            if url in self.sitemaps_seen:
+            if url in self.sitemaps_seen or self._offsite(url, "sitemap"):
                 continue
             if depth + 1 > MAX_SITEMAP_DEPTH:
                 count_drop(self.crawler, "sitemap_depth", url, level=20)
@@ -293,10 +298,30 @@ class NewsSpider(ArticlePages, scrapy.Spider):
         ) or self.max_listing_pages
         if listing and listing.next_page and page < cap:
             next_url = self._next_page_url(listing.next_page, response, page + 1)
-            if next_url:
+            if next_url and not self._offsite(next_url, "listing page"):
                 yield self._discovery_request(
                     next_url, self.parse_listing, kind="listing", listing=index, page=page + 1
                 )
+
+    def _offsite(self, url: str, kind: str) -> bool:
+        """Whether a discovery document a document links to is outside the source's domains:
+        skipped as ``skipped/offsite``, like an off-site feed entry, and logged.
+
+        Discovery requests bypass Scrapy's offsite filter (``dont_filter``), so without this the
+        robots.txt of the other host would be asked for, refused by that filter and taken for an
+        unreachable robots.txt: a discovery error for a document that was never the source's.
+        """
+        if registered_domain_matches(host_of(url), self.allowed_domains):
+            return False
+        self.crawler.stats.inc_value("cityfeeds/skipped/offsite")
+        self.logger.info(
+            "[%s] skipped (offsite) %s outside %s: %s",
+            self.source_name,
+            kind,
+            ", ".join(self.allowed_domains),
+            url,
+        )
+        return True
 
     @staticmethod
     def _next_page_url(rule: str, response: Response, page: int) -> str | None:
@@ -395,10 +420,14 @@ class NewsSpider(ArticlePages, scrapy.Spider):
         self._keep_cause({"url": response.url, "error": reason})
 
     def _keep_cause(self, cause: dict[str, Any]) -> None:
-        """Keep the first discovery failure's cause: the run records it (``stats.cause``)."""
+        """Keep a discovery failure's cause: the run records the first (``stats.cause``) and
+        the distinct ones, up to :data:`MAX_CAUSES` (``stats.causes``), for its message."""
         stats = self.crawler.stats
         if stats.get_value("cityfeeds/cause") is None:
             stats.set_value("cityfeeds/cause", cause)
+        causes = stats.get_value("cityfeeds/causes") or []
+        if cause not in causes and len(causes) < MAX_CAUSES:
+            stats.set_value("cityfeeds/causes", [*causes, cause])
 
     def discovery_error(self, failure: Failure) -> None:
         """A feed/sitemap/listing could not be fetched: counted; the run may still succeed."""
@@ -424,6 +453,17 @@ class NewsSpider(ArticlePages, scrapy.Spider):
         request = failure.request  # type: ignore[attr-defined]
         if isinstance(failure.value, NotFetched):
             return  # the run stopped before this request left: counted as not fetched
+        status = gone_status(failure)
+        if status is not None:
+            # Gone for good: a drop with its reason, not a loss to fetch again (docs/runs.md).
+            count_drop(
+                self.crawler,
+                "not_found",
+                f"HTTP {status}: {request.url}",
+                level=logging.INFO,
+                request=request,
+            )
+            return
         self.crawler.stats.inc_value("cityfeeds/errors/article")
         if not isinstance(failure.value, Blocked):  # a policy block is counted where it happened
             count_drop(

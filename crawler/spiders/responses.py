@@ -36,13 +36,31 @@ def failure_text(failure: Failure, *, timeout: float = 0, max_bytes: int = 0) ->
     return describe_exception(failure.value, timeout=timeout, max_bytes=max_bytes)
 
 
+#: HTTP statuses that say a page is gone for good (RFC 9110 §15.5.5, §15.5.11): an article
+#: answering one is dropped as ``not_found``; it is no fetch error to try again.
+GONE_STATUSES = frozenset({404, 410})
+
+
+def gone_status(failure: Failure) -> int | None:
+    """The status of a request that failed with a 404 or 410 answer (None otherwise)."""
+    response = getattr(failure.value, "response", None)
+    if response is not None and response.status in GONE_STATUSES:
+        return int(response.status)
+    return None
+
+
 def cause_of(failure: Failure, url: str, *, max_bytes: int = 0) -> dict[str, Any]:
     """Why a request failed, to keep in the run: its URL and HTTP status or error key
     (:func:`crawler.failures.error_key`: a refusal's reason or the innermost error class).
 
+    A request refused because its host's robots.txt was unreachable carries that robots.txt's
+    cause instead: the document that failed is the robots.txt, on the request's own host.
     ``max_bytes`` is the request's own size limit (a sitemap's), kept with a ``too_large``
     error so the run's message names that limit, not the crawl's ``max_response_bytes``.
     """
+    own = getattr(failure.value, "cause", None)
+    if own:
+        return dict(own)
     response = getattr(failure.value, "response", None)
     if response is not None:
         return {"url": url, "status": int(response.status)}

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 
+from crawler.run_states import finished_state, queued_note
 from crawler.storage.engine import Database, retry_locked
 from crawler.storage.schema import runs
 
@@ -86,14 +87,22 @@ class RunStore(Database):
         retry_locked(run)
 
     def add_to_run(
-        self, run_id: int, counts: dict[str, int], dropped: dict[str, int] | None = None
+        self,
+        run_id: int,
+        counts: dict[str, int],
+        dropped: dict[str, int] | None = None,
+        *,
+        judge: bool = False,
     ) -> bool:
         """Add figures to a recorded run: ``counts`` of ``pages``, ``new``, ``updated``,
         ``unchanged`` and ``errors``, and ``dropped`` by reason; ``False`` if it does not exist.
 
         Distributed workers on several machines add what became of the pages queued for one
         scheduled run; each addition is one transaction, and the row is locked while the
-        ``dropped`` reasons are merged, so concurrent additions never lose a count.
+        ``dropped`` reasons are merged, so concurrent additions never lose a count. With
+        ``judge`` (the workers' additions to a queued run) an ``ok`` or ``partial`` run's state
+        and message are decided again from the merged drops, by the rule of a crawl run
+        (:func:`crawler.run_states.finished_state`), in the same transaction.
         """
         unknown = set(counts) - {"pages", "new", "updated", "unchanged", "errors"}
         if unknown:
@@ -101,17 +110,21 @@ class RunStore(Database):
 
         def run() -> bool:
             with self._write() as conn:
-                query = select(runs.c.dropped).where(runs.c.id == run_id)
+                query = select(runs.c.dropped, runs.c.status, runs.c.stats).where(
+                    runs.c.id == run_id
+                )
                 row = conn.execute(query if self.is_sqlite else query.with_for_update()).first()
                 if row is None:
                     return False
                 values: dict[str, Any] = {
                     name: getattr(runs.c, name) + int(n) for name, n in counts.items() if n
                 }
+                merged = Counter(row.dropped or {})
                 if dropped:
-                    merged = Counter(row.dropped or {})
                     merged.update({k: int(v) for k, v in dropped.items()})
                     values["dropped"] = dict(sorted(merged.items()))
+                if judge and row.status in FINISHED_STATES:
+                    values["status"], values["message"] = _queued_state(merged, row.stats or {})
                 if values:
                     conn.execute(update(runs).where(runs.c.id == run_id).values(**values))
                 return True
@@ -171,6 +184,15 @@ class RunStore(Database):
             query = query.where(runs.c.source == source)
         with self._read() as conn:
             return [dict(r) for r in conn.execute(query).mappings()]
+
+
+#: States of a run that ran to its end, decided from its figures (crawler.run_states).
+FINISHED_STATES = ("ok", "partial")
+
+
+def _queued_state(dropped: Counter[str], stats: dict[str, Any]) -> tuple[str, str | None]:
+    """State and message of a run queued for workers, from the drops its workers added."""
+    return finished_state(dropped, [queued_note(int(stats.get("queued") or 0))])
 
 
 def _jsonable(value: Any) -> Any:

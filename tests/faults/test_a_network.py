@@ -261,6 +261,18 @@ def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Net]:
         s.routes["/rss.xml"] = html_route(rss(s.base, [raw.base + "news/1"]), "application/rss+xml")
         lab.source("a14_article", s.base)
 
+        # A15: article pages gone for good (404, 410) beside one that is there; a feed that is
+        # gone (404) keeps the discovery semantics: the run fails, naming it.
+        s = sites["a15"] = _ok_site(lab, 1)
+        s.routes["/rss.xml"] = html_route(
+            rss(s.base, ["/news/1", "/news/404", "/news/410"]), "application/rss+xml"
+        )
+        s.routes["/news/410"] = (410, {"Content-Type": "text/html"}, b"gone")
+        lab.source("a15", s.base)
+        s = sites["a15_feed"] = _ok_site(lab, 1)
+        del s.routes["/rss.xml"]
+        lab.source("a15_feed", s.base)
+
         # A9: a public site (news.example, through a loopback proxy) redirecting everywhere bad.
         admin = sites["a9_admin"] = lab.site({"/admin": html_route("secret")})
         proxy = sites["a9"] = lab.site()
@@ -525,6 +537,24 @@ def test_a14_an_article_cut_off_is_logged_in_words(net: Net) -> None:
         ln for ln in net.lab.log_text().splitlines() if "[a14_article] dropped (fetch_error)" in ln
     ]
     assert lines and all(ln.endswith(f"connection closed by the server: {url}") for ln in lines)
+
+
+def test_a15_an_article_gone_for_good_is_dropped_as_not_found_not_partial(net: Net) -> None:
+    """A 404 or 410 article page was a fetch error, so the run was ``partial`` on every run;
+    it is a drop with its own reason, logged, and the run stays ``ok``."""
+    run = net.run("a15")
+    site = net.sites["a15"]
+    assert run["status"] == "ok" and run["new"] == 1, run
+    assert dropped(run) == {"not_found": 2} and run["errors"] == 0
+    assert run["message"] is None
+    assert site.hits("/news/404") == 1 and site.hits("/news/410") == 1  # never retried
+    log = net.lab.log_text()
+    for status in (404, 410):
+        assert f"[a15] dropped (not_found) HTTP {status}: {site.base}news/{status}" in log
+    # A discovery document answering 404 is a discovery failure, as before.
+    feed = net.run("a15_feed")
+    assert feed["status"] == "failed" and feed["stats"]["cause"]["status"] == 404
+    assert feed["message"] == f"HTTP 404: {net.sites['a15_feed'].base}rss.xml"
 
 
 def test_a8_an_article_in_a_redirect_loop_is_counted_not_lost_silently(net: Net) -> None:

@@ -82,6 +82,11 @@ def _sitemap_index(base: str, targets: list[str]) -> bytes:
     return f'<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{items}</sitemapindex>'.encode()
 
 
+def _urlset(urls: list[str]) -> bytes:
+    items = "".join(f"<url><loc>{u}</loc></url>" for u in urls)
+    return f'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{items}</urlset>'.encode()
+
+
 # -- parser level (saved payloads) -----------------------------------------------------------
 
 
@@ -275,6 +280,35 @@ def xml(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Xml]:
             listings=[{"url": s.base + "list", "next_page": "css:a.next", "max_pages": 100}],
             max_pages_per_run=5,
         )
+        # The tester's source: an XXE feed, a truncated feed, a feed on a host (another port)
+        # whose robots.txt answers 503, and a sitemap index linking an off-site sitemap.
+        s = sites["d_causes"] = lab.site({"/news/1": page, "/news/2": page_two})
+        other = sites["d_causes_other"] = lab.site(
+            {"/robots.txt": (503, {}, b"down"), "/rss.xml": (200, {}, b"never asked for")}
+        )
+        s.routes["/xxe.xml"] = html_route(XXE, "application/rss+xml")
+        whole = rss(s.base, ["/news/1", "/news/2", "/news/3"])
+        s.routes["/rss.xml"] = html_route(
+            whole[: whole.index(b"<item><link>", whole.index(b"/news/2"))], "application/rss+xml"
+        )
+        s.routes["/index.xml"] = html_route(
+            _sitemap_index("", ["http://evil.example/sm.xml"]), "application/xml"
+        )
+        lab.source(
+            "d_causes",
+            s.base,
+            feeds=[s.base + "xxe.xml", s.base + "rss.xml", other.base + "rss.xml"],
+            sitemaps=[s.base + "index.xml"],
+        )
+
+        # A sitemap index listing an off-site sitemap next to its own.
+        s = sites["d4_offsite"] = lab.site({"/news/1": page})
+        s.routes["/index.xml"] = html_route(
+            _sitemap_index("", ["http://evil.example/sm.xml", s.base + "sm.xml"]),
+            "application/xml",
+        )
+        s.routes["/sm.xml"] = html_route(_urlset([s.base + "news/1"]), "application/xml")
+        lab.source("d4_offsite", s.base, feed=None, sitemaps=[s.base + "index.xml"])
         result = lab.run()
         yield Xml(lab, result, sites)
     finally:
@@ -372,3 +406,41 @@ def test_d8_truncated_feed_is_flagged_warned_and_degraded(xml: Xml) -> None:
     now = run["finished_at"]
     row = source_status(SourceInputs("d8", True, 3600, [run], {}), now)
     assert row.state == "degraded" and "not well-formed" in row.reasons[0]
+
+
+@pytest.mark.slow
+def test_d4_offsite_sitemap_in_an_index_is_skipped_not_an_error(xml: Xml) -> None:
+    """An index's sitemap on another site is skipped as off-site, like an off-site feed entry:
+    not "robots.txt unreachable" for that host, no error, no note in the run's message."""
+    run = xml.result.runs["d4_offsite"]
+    assert run["status"] == "ok" and run["new"] == 1
+    assert run["errors"] == 0 and dropped(run) == {}
+    assert run["stats"]["skipped/offsite"] == 1
+    assert "robots_unavailable" not in run["stats"] and run["message"] is None
+    assert "evil.example" not in "".join(
+        ln for ln in xml.lab.log_text().splitlines() if "robots.txt" in ln
+    )
+
+
+@pytest.mark.slow
+def test_d1_d8_a12_each_discovery_failure_named_with_its_own_url(xml: Xml) -> None:
+    """The run's message said "robots.txt unreachable: <this host>/robots.txt" (a robots.txt
+    that answered 200) and left out the XXE refusal; each cause now names its own document."""
+    run = xml.result.runs["d_causes"]
+    site, other = xml.sites["d_causes"], xml.sites["d_causes_other"]
+    assert run["status"] == "ok" and run["new"] == 2
+    assert dropped(run) == {"unsafe_xml": 1, "robots_unavailable": 1}
+    assert run["errors"] == 1 and run["stats"]["skipped/offsite"] == 1
+    message = run["message"]
+    assert message.startswith("2 discovery document(s) not read: "), message
+    assert f"unsafe XML (entity expansion or external entities): {site.base}xxe.xml" in message
+    assert f"robots.txt unreachable (HTTP 503): {other.base}robots.txt" in message
+    assert f"{site.base}robots.txt" not in message and "evil.example" not in message
+    assert "feed read in part" in message
+    causes = run["stats"]["causes"]
+    assert {"url": f"{site.base}xxe.xml", "error": "unsafe_xml"} in causes
+    assert {
+        "url": f"{other.base}robots.txt",
+        "error": "robots_unavailable",
+        "status": 503,
+    } in causes

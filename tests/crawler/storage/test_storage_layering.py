@@ -11,8 +11,16 @@ import crawler.storage
 
 STORAGE = Path(crawler.storage.__file__).parent
 # What storage may build on: the pure data classes, URL normalization, the pure story
-# clustering library (whose fingerprints and index the story area persists), and itself.
-ALLOWED = ("crawler.models", "crawler.normalize", "crawler.stories", "crawler.storage")
+# clustering library (whose fingerprints and index the story area persists), the rule that
+# judges a finished run (applied to runs queued for workers as their figures come in), and
+# itself.
+ALLOWED = (
+    "crawler.models",
+    "crawler.normalize",
+    "crawler.stories",
+    "crawler.run_states",
+    "crawler.storage",
+)
 PROJECT = ("crawler", "feeds", "cityfeeds", "scheduler")
 FORBIDDEN_LIBRARIES = ("scrapy", "twisted", "feedgen")
 

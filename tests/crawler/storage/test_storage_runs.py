@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from storage_samples import NOW
 
+from crawler.run_states import finished_state, queued_note
 from crawler.storage import RunStats, Store
 
 
@@ -53,6 +54,44 @@ def test_workers_add_to_a_run_without_losing_counts(db_url: str) -> None:
         assert store.add_to_run(run_id + 1000, {"new": 1}) is False
         with pytest.raises(ValueError, match="status"):
             store.add_to_run(run_id, {"status": 1})
+    finally:
+        store.close()
+
+
+def test_a_queued_runs_state_follows_what_its_workers_add_as_a_crawl_runs_does(
+    db_url: str,
+) -> None:
+    """A run queued for workers stayed ``ok`` whatever they lost; a local crawl losing pages
+    is ``partial``. The workers' additions now decide it by the same rule, even concurrently."""
+    store = Store.open(db_url)
+    try:
+        queued = RunStats(extra={"queued": 3, "mode": "distributed"})
+        run_id = store.start_run("vm", now=NOW)
+        store.finish_run(run_id, status="ok", stats=queued, now=NOW, message=queued_note(3))
+        failed = store.start_run("m24", now=NOW)
+        store.finish_run(failed, status="failed", stats=queued, now=NOW, message="cannot queue")
+        assert store.add_to_run(run_id, {"pages": 1}, {"too_large": 1}, judge=True)
+        assert store.get_run(run_id)["status"] == "ok"  # type: ignore[index]
+
+        def add() -> None:
+            for _ in range(10):
+                assert store.add_to_run(run_id, {"errors": 1}, {"fetch_error": 1}, judge=True)
+
+        threads = [threading.Thread(target=add) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        run = store.get_run(run_id)
+        assert run is not None and run["dropped"] == {"fetch_error": 40, "too_large": 1}
+        assert (run["status"], run["message"]) == finished_state(
+            {"fetch_error": 40}, [queued_note(3)]
+        )
+        assert run["message"] == (
+            "40 article page(s) could not be fetched; queued 3 discovery request(s) for workers"
+        )
+        assert store.add_to_run(failed, {}, {"fetch_error": 1}, judge=True)
+        assert store.get_run(failed)["status"] == "failed"  # type: ignore[index]
     finally:
         store.close()
 

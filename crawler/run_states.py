@@ -1,0 +1,33 @@
+"""How a run that ran to its end is judged from its figures: ``ok`` or ``partial``.
+
+One rule for every way a run is crawled: the run recorder of ``cityfeeds crawl`` and the
+service decides with it when the crawl ends, and the store applies it to a run queued for
+distributed workers each time a worker adds what became of its pages (docs/runs.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+#: The drop reason of article pages that could not be fetched (timeouts, resets, 5xx after
+#: the retries): lost for this run, fetched again by the next. Other drop reasons are no loss
+#: (policy refusals, pages gone for good, unreadable pages).
+LOST = "fetch_error"
+
+
+def finished_state(dropped: Mapping[str, int], notes: Iterable[str] = ()) -> tuple[str, str | None]:
+    """``(state, message)`` of a run that ran to its end, from its drops by reason.
+
+    ``partial`` when article pages could not be fetched (the message counts them first), else
+    ``ok``; ``notes`` (what else the run has to say) follow in the message.
+    """
+    lost = int(dropped.get(LOST) or 0)
+    said = [n for n in notes if n]
+    if lost:
+        return "partial", "; ".join([f"{lost} article page(s) could not be fetched", *said])
+    return "ok", "; ".join(said) or None
+
+
+def queued_note(queued: int) -> str:
+    """What a run queued for distributed workers says about its queueing."""
+    return f"queued {queued} discovery request(s) for workers"
