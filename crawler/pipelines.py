@@ -105,20 +105,29 @@ class NormalizePipeline(_Pipeline):
 
 
 class DedupePipeline(_Pipeline):
-    """Drop the second copy of an article within a run (same URL identity, or same title+time)."""
+    """Drop the second copy of an article within a source's run (same URL identity, or same
+    title+time).
+
+    Per source: a distributed worker's one process serves every source, and two outlets
+    running one press release are two articles (a story joins them), not a duplicate.
+    """
 
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)
         # The page each key was first seen on: a drop names the page it repeats.
-        self.seen_urls: dict[str, str] = {}
-        self.seen_titles: dict[tuple[str, str], str] = {}
+        self.seen_urls: dict[tuple[str, str], str] = {}
+        self.seen_titles: dict[tuple[str, str, str], str] = {}
 
     def process_item(self, item: Any) -> Any:
         if not isinstance(item, ArticleItem) or item.article is None:
             return item
         article = item.article
-        key = url_identity(article.url)
-        title_key = (dedup_key(article.title), article.published.strftime("%Y%m%d%H%M"))
+        key = (item.source, url_identity(article.url))
+        title_key = (
+            item.source,
+            dedup_key(article.title),
+            article.published.strftime("%Y%m%d%H%M"),
+        )
         first = self.seen_urls.get(key) or self.seen_titles.get(title_key)
         if first is not None:
             raise self.drop("duplicate", item, f"(same as {first})")

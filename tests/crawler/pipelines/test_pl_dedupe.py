@@ -62,3 +62,13 @@ def test_other_articles_pass(tmp_path: Path) -> None:
         ],
     )
     assert [pl.process_item(i) for i in items] == items
+
+
+def test_the_same_article_from_another_source_passes(tmp_path: Path) -> None:
+    # A distributed worker's one process serves every source: two outlets running the same
+    # press release (same title, same minute) are two articles, as in a local crawl.
+    other = make_item("https://www.m24.ru/news/transport/1-metro")
+    other.source = "m24"
+    pl, items = normalized(tmp_path, [make_item(), other])
+    assert [pl.process_item(i) for i in items] == items
+    assert items[1].article is not None and items[1].article.source == "m24"
