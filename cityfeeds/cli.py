@@ -11,6 +11,7 @@ import traceback
 from collections.abc import Sequence
 from types import ModuleType
 
+from cityfeeds.commands import LOG_HANDLER
 from crawler.config import ConfigError, load_config
 from crawler.storage import StoreUnavailable
 
@@ -129,6 +130,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     level = (logging.WARNING, logging.INFO, logging.DEBUG)[min(args.verbose, 2)]
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for handler in logging.root.handlers:
+        if handler.get_name() is None:  # basicConfig's (none when pytest's were there first)
+            handler.set_name(LOG_HANDLER)
     if args.verbose < 2:
         # htmldate logs an ERROR for markup it cannot read (a miss for us, not a fault); -vv
         # shows it. (Page extraction quietens it too, in every process that extracts.)

@@ -91,8 +91,9 @@ def run_worker(
     concurrency: int | None = None,
     log_level: str = "WARNING",
     extra_settings: dict[str, Any] | None = None,
-) -> None:
-    """Run one worker in this process until idle (``exit_when_idle``) or forever."""
+) -> bool:
+    """Run one worker in this process until idle (``exit_when_idle``) or forever; True when a
+    signal (SIGINT, SIGTERM) stopped it."""
     assert config.path is not None, "a worker needs a config loaded from a file"
     settings = Settings()
     settings.setmodule(project_settings, priority="project")
@@ -113,8 +114,10 @@ def run_worker(
     if extra_settings:
         settings.update(extra_settings, priority="cmdline")
     process = CrawlerProcess(settings)
-    process.crawl(DistributedNewsSpider)
+    crawler = process.create_crawler(DistributedNewsSpider)
+    process.crawl(crawler)
     process.start()
+    return bool(crawler.stats and crawler.stats.get_value("finish_reason") == "shutdown")
 
 
 def enqueue_recorded(

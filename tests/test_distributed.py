@@ -23,7 +23,7 @@ from cityfeeds.devtools.demo_site import STORIES, Story
 from cityfeeds.distributed import enqueue_crawl, enqueue_sources, queue_length
 from cityfeeds.publishing import rebuild_feeds
 from cityfeeds.service import Service, ServiceOptions
-from crawler.config import load_config
+from crawler.config import load_config, sqlite_file
 from crawler.context import count_drop
 from crawler.discovery import Link
 from crawler.distributed.dupefilter import SourceDupeFilter
@@ -163,6 +163,45 @@ def test_worker_command_says_in_one_line_that_redis_is_down(
     assert len(err.splitlines()) == 1 and "sekret" not in err and "Traceback" not in err
 
 
+def test_a_worker_stopped_by_sigterm_exits_130_and_its_run_says_interrupted(
+    redis_url: str, tmp_path: Path
+) -> None:
+    """As `cityfeeds crawl`: a stop asked from outside is no failure (it was "failed: crawl
+    ended: shutdown", with exit 0)."""
+    cfg = write_site_config(tmp_path, "http://127.0.0.1:9/")
+    config = load_config(cfg)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    cmd = [sys.executable, "-m", "cityfeeds.cli", "--config", str(cfg), "worker"]
+    worker = subprocess.Popen(
+        [*cmd, "--redis-url", redis_url], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:  # the worker's run row exists once its spider is open
+            assert worker.poll() is None and time.monotonic() < deadline
+            database = sqlite_file(config.database_url)
+            if database is not None and database.exists():
+                store = Store.open(config.database_url)
+                try:
+                    if store.recent_runs("worker"):
+                        break
+                finally:
+                    store.close()
+            time.sleep(0.2)
+        worker.terminate()
+        output = worker.communicate(timeout=60)[0].decode(errors="replace")
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    assert worker.returncode == 130, output
+    store = Store.open(config.database_url)
+    try:
+        [run] = store.recent_runs("worker")
+    finally:
+        store.close()
+    assert run["status"] == "interrupted", run
+
+
 class _RecordingStore:
     def __init__(self, fail: bool = False) -> None:
         self.added: list[tuple[int, dict[str, int], dict[str, int]]] = []
@@ -256,6 +295,12 @@ def test_two_workers_crawl_each_page_once_and_publish_like_one_process(
             for w in workers:
                 w.kill() if w.poll() is None else None
         assert [w.returncode for w in workers] == [0, 0], outputs
+        # Without -v: warnings only, each once (Scrapy's root handler beside the command's
+        # printed every line twice, and let DEBUG lines with whole scraped items through).
+        for output in outputs:
+            lines = [line for line in output.splitlines() if line.strip()]
+            assert not [line for line in lines if " DEBUG" in line or "Scraped from" in line]
+            assert len(lines) == len(set(lines)), output
         requests = Counter(site.requests)
 
     fetched_twice = {path: n for path, n in requests.items() if n > 1 and path != "/robots.txt"}

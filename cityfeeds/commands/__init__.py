@@ -6,3 +6,7 @@ Each module defines ``NAME`` (the subcommand), ``add_arguments(parser)`` and
 the loaded :class:`crawler.config.Config` (``None`` for commands that set
 ``NEEDS_CONFIG = False``).
 """
+
+#: The name of the log handler ``cityfeeds.cli`` installs; ``cityfeeds worker`` hands logging
+#: over to Scrapy's own, as a crawl child does.
+LOG_HANDLER = "cityfeeds-cli"

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from urllib.parse import urlsplit
 
+from cityfeeds.commands import LOG_HANDLER
 from cityfeeds.commands._args import positive_int
 from crawler.config import Config
 from crawler.distributed.settings import DEFAULT_DUPEFILTER_TTL, DEFAULT_PREFIX, redis_url_from
-from crawler.lifecycle import tune_gc
+from crawler.lifecycle import INTERRUPTED_EXIT, tune_gc
 
 NAME = "worker"
 DESCRIPTION = """\
@@ -70,8 +72,13 @@ def run(args: argparse.Namespace, config: Config) -> int:
         print(f"cityfeeds: cannot reach Redis at {shown}: {why}", file=sys.stderr)
         return 1
     log_level = {0: "WARNING", 1: "INFO"}.get(args.verbose, "DEBUG")
+    # Scrapy's root handler logs the crawl at ``log_level``, as in a crawl child. The command
+    # line's own would print every line a second time, and Scrapy's loggers, which Scrapy
+    # sets to DEBUG, through it (whole scraped items in the journal).
+    for handler in [h for h in logging.root.handlers if h.get_name() == LOG_HANDLER]:
+        logging.root.removeHandler(handler)
     tune_gc()  # this process is the crawl process (crawler.lifecycle.tune_gc)
-    run_worker(
+    interrupted = run_worker(
         config,
         redis_url=redis_url,
         database_url=args.database_url or os.environ.get("CITYFEEDS_DATABASE_URL"),
@@ -81,4 +88,5 @@ def run(args: argparse.Namespace, config: Config) -> int:
         concurrency=args.concurrency,
         log_level=log_level,
     )
-    return 0
+    # As `cityfeeds crawl`: a worker stopped by a signal exits 130 (its run says interrupted).
+    return INTERRUPTED_EXIT if interrupted else 0

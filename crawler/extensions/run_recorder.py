@@ -180,6 +180,10 @@ class RunRecorder:
             )
         if reason == "interrupted":
             return "interrupted", "interrupted"
+        if reason == "shutdown":
+            # Scrapy's own SIGINT/SIGTERM handling (a `cityfeeds worker`; the crawl child
+            # handles signals itself): stopped from outside, not failed.
+            return "interrupted", "interrupted (SIGINT or SIGTERM)"
         if reason not in OK_REASONS:
             return "failed", f"crawl ended: {reason}"
         errors = int(stats.get("spider_exceptions/count", 0))
