@@ -6,7 +6,9 @@ import argparse
 import json
 
 from crawler.config import Config
+from crawler.models import TopicMatch
 from crawler.topics.engine import TopicEngine
+from crawler.topics.spec import TopicSpec
 
 NAME = "classify"
 
@@ -51,10 +53,23 @@ def run(args: argparse.Namespace, config: Config) -> int:
     if not shown:
         print("no topic matched")
         return 0
-    thresholds = {s.id: s.threshold for s in config.topics}
+    specs = {s.id: s for s in config.topics}
     for match, ok in shown:
-        verdict = "" if ok else f"  (below threshold {thresholds[match.id]:g})"
+        verdict = "" if ok else f"  ({_why_not(specs[match.id], match)})"
         print(f"{match.id}  {match.score:g}{verdict}")
         for line in match.evidence:
             print(f"  {line}")
     return 0
+
+
+def _why_not(spec: TopicSpec, match: TopicMatch) -> str:
+    """Why a scored topic did not match: its threshold, or a ``requires`` group no term met."""
+    if match.score < spec.threshold:
+        return f"below threshold {spec.threshold:g}"
+    missing = [name for name, terms in spec.requires.items() if not _met(terms, match.evidence)]
+    return "requires " + ", ".join(missing) if missing else "not matched"
+
+
+def _met(terms: list[str], evidence: list[str]) -> bool:
+    # The evidence names each include term that counted: "field: term ← «surface»".
+    return any(f": {term} ←" in line for term in terms for line in evidence)

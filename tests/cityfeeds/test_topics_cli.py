@@ -69,3 +69,15 @@ def test_topics_lists_every_topic_with_counts(capsys: pytest.CaptureFixture[str]
     rows = json.loads(capsys.readouterr().out)
     assert [r["id"] for r in rows][:3] == ["electric-transport", "public-transport", "road-works"]
     assert all(r["articles"] == 0 for r in rows)
+
+
+def test_classify_all_says_which_required_group_a_scoring_topic_lacks(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # road-works scores 3 (threshold 2) on works alone, but requires a road word: it was
+    # shown "below threshold 2".
+    title = "Капитальный ремонт и реконструкция завершатся в понедельник"
+    assert main(["--config", CONFIG, "classify", "--all", "--title", title]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "road-works  3  (requires road)" in lines
+    assert "electric-transport  0  (below threshold 2)" in lines
