@@ -171,9 +171,21 @@ class HubNotifier:
                 hub.thread.join(timeout)
 
     def stats(self) -> dict[str, dict[str, Any]]:
-        """Per hub (by :func:`hub_label`): ok, failed, retries, pending, last success/failure."""
+        """Per hub (by :func:`hub_label`, ``#n`` added when several share a host): ok, failed,
+        retries, pending, last success/failure."""
+        labels = [hub_label(h.url) for h in self._hubs]
+        # Hubs on one host are told apart by their place in the config (``host#2``): one row
+        # per host hid the first hub's figures under the last one's.
+        shared = {label for label in labels if labels.count(label) > 1}
+        seen: dict[str, int] = {}
+        stats: dict[str, dict[str, Any]] = {}
         with self._cond:
-            return {hub_label(h.url): dict(vars(h.stats)) for h in self._hubs}
+            for label, h in zip(labels, self._hubs, strict=True):
+                if label in shared:
+                    seen[label] = seen.get(label, 0) + 1
+                    label = f"{label}#{seen[label]}"
+                stats[label] = dict(vars(h.stats))
+        return stats
 
     # -- the hub threads -------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
+from urllib.parse import urlsplit
 
 import feedparser
 import jsonschema
@@ -353,3 +354,20 @@ def test_changed_feed_urls_leave_out_the_index_and_the_opml(tmp_path: Path) -> N
     assert changed_feed_urls(config, report) == [
         config.base_url + f"sources/beta.{fmt}" for fmt in ("rss", "atom", "json")
     ]
+
+
+def test_two_hubs_on_one_host_are_counted_apart() -> None:
+    """One row per host hid the first hub's figures under the last one's: hubs sharing a host
+    are numbered in config order."""
+    with HubStub() as hub:
+        parts = urlsplit(hub.url)
+        other = f"{parts.scheme}://{parts.netloc}/other"
+        notifier = HubNotifier([hub.url, other], backoff=0.01).start()
+        try:
+            notifier.notify(["https://feeds.example.org/all.rss"])
+            wait_for(lambda: len(hub.received) == 2 and notifier.idle(), 10, "both hubs")
+            stats = notifier.stats()
+        finally:
+            notifier.close()
+    host = hub_label(hub.url)
+    assert {label: s["ok"] for label, s in stats.items()} == {f"{host}#1": 1, f"{host}#2": 1}
