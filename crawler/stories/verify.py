@@ -94,18 +94,14 @@ def compare(a: Fingerprint, b: Fingerprint, settings: StorySettings) -> Verdict:
             score += bonus * min(len(shared), 3)
             evidence.append(f"{label} {_show(shared)}")
     # Numbers in the headline are the event's identity (route 776, the 2000th bus); numbers
-    # further down are details each outlet picks differently. So reports stay apart when their
-    # headline numbers are each absent from the other report, when both name route codes and
+    # further down are details each outlet picks differently. So reports stay apart when each
+    # headline has a number the other report never gives (a count both share, «15 новых
+    # электробусов», does not make routes 904 and 812 one event), when both name route codes and
     # share none, or when all their numbers differ and one headline has a number — unless
     # both headlines lead with the same small count («Восемь маршрутов...», «8 новых
     # маршрутов...»): outlets pick different figures of one announcement further down.
     mine, theirs = a.numbers | a.codes, b.numbers | b.codes
-    if (
-        a.head_numbers
-        and b.head_numbers
-        and not (a.head_numbers & b.numbers)
-        and not (b.head_numbers & a.numbers)
-    ):
+    if (a.head_numbers - b.numbers) and (b.head_numbers - a.numbers):
         conflicts.append(f"numbers {_show(a.head_numbers)} ≠ {_show(b.head_numbers)}")
     elif a.codes and b.codes and not (a.codes & b.codes):
         conflicts.append(f"numbers {_show(a.codes)} ≠ {_show(b.codes)}")

@@ -83,6 +83,21 @@ def test_look_alike_events_stay_apart(
     assert any(e.startswith(f"apart: {why}") for e in verdict.evidence)
 
 
+def test_a_shared_count_does_not_make_other_routes_one_event() -> None:
+    """Both headlines count 15 buses, but each names a route the other report never does: two
+    events (they were joined on the shared count)."""
+    a = fp(("Новый электробус вышел на маршрут 904", "На маршрут 904 вышли 15 новых электробусов."))
+    b = fp(("Новый электробус вышел на маршрут 812", "На маршрут 812 вышли 15 новых электробусов."))
+    assert "15" in a.head_numbers & b.head_numbers
+    verdict = compare(a, b, SETTINGS)
+    assert not verdict.joined
+    assert any(e.startswith("apart: numbers") for e in verdict.evidence)
+    # One report's extra headline figure is no conflict when the other report has it too.
+    c = fp(("На маршрут 904 вышли 15 электробусов", "Всего их на маршруте 904 теперь 40."))
+    d = fp(("40 электробусов работают на маршруте 904", "На маршрут 904 вышли ещё 15 машин."))
+    assert compare(c, d, SETTINGS).joined
+
+
 def test_a_place_name_is_read_within_one_sentence() -> None:
     # Shortened from real leads (lenta.ru, news.mail.ru in tests/fixtures/stories): the word
     # after «метро» at a headline's end or a sentence's end starts the next sentence.
