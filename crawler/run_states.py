@@ -14,6 +14,10 @@ from collections.abc import Iterable, Mapping
 #: (policy refusals, pages gone for good, unreadable pages).
 LOST = "fetch_error"
 
+#: Distinct discovery failures a run keeps (``stats.causes``); "N discovery document(s) not
+#: read" in its message counts them all.
+MAX_CAUSES = 10
+
 
 def finished_state(dropped: Mapping[str, int], notes: Iterable[str] = ()) -> tuple[str, str | None]:
     """``(state, message)`` of a run that ran to its end, from its drops by reason.
@@ -31,3 +35,21 @@ def finished_state(dropped: Mapping[str, int], notes: Iterable[str] = ()) -> tup
 def queued_note(queued: int) -> str:
     """What a run queued for distributed workers says about its queueing."""
     return f"queued {queued} discovery request(s) for workers"
+
+
+def queued_state(
+    dropped: Mapping[str, int], *, queued: int, read: int, not_read: int, cause: str
+) -> tuple[str, str | None]:
+    """``(state, message)`` of a run queued for workers, from what the workers added so far.
+
+    As a crawl run: ``failed`` with the ``cause`` (why the documents could not be read) once
+    every one of the ``queued`` discovery requests has failed (``not_read``) and none was
+    ``read``; else by :func:`finished_state`, the documents not read named in the message.
+    Each queued request ends in one success or one failure, in whichever worker took it.
+    """
+    if queued and not_read >= queued and not read:
+        return "failed", cause
+    notes = [queued_note(queued)]
+    if not_read:
+        notes.append(f"{not_read} discovery document(s) not read: {cause}")
+    return finished_state(dropped, notes)

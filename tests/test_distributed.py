@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -33,7 +34,7 @@ from crawler.distributed.settings import RUN_META, SOURCE_META
 from crawler.distributed.spider import DistributedNewsSpider
 from crawler.storage import Store
 from tests.conftest import ROOT, write_site_config
-from tests.faults.support import Site, article_html, html_route, rss
+from tests.faults.support import Site, article_html, html_route, refused_port, rss
 
 pytestmark = pytest.mark.redis
 
@@ -166,15 +167,26 @@ def test_worker_command_says_in_one_line_that_redis_is_down(
 class _RecordingStore:
     def __init__(self, fail: bool = False) -> None:
         self.added: list[tuple[int, dict[str, int], dict[str, int]]] = []
+        self.discovered: list[tuple[int, dict[str, int], list[dict[str, object]]]] = []
         self.fail = fail
 
     def add_to_run(
-        self, run_id: int, counts: dict[str, int], dropped: dict[str, int], *, judge: bool = False
+        self,
+        run_id: int,
+        counts: dict[str, int],
+        dropped: dict[str, int],
+        *,
+        judge: bool = False,
+        discovery: dict[str, int] | None = None,
+        causes: Sequence[dict[str, object]] = (),
+        limits: tuple[float, int] = (0.0, 0),
     ) -> bool:
         assert judge  # a queued run's state follows its workers' figures
         if self.fail:
             raise OSError("database unreachable")
         self.added.append((run_id, counts, dropped))
+        if discovery or causes:
+            self.discovered.append((run_id, dict(discovery or {}), list(causes)))
         return run_id != 404
 
 
@@ -201,6 +213,26 @@ def test_run_counts_add_only_the_growth_since_the_last_flush_and_retry_failures(
         ledger.flush(stats, failing)
     assert ledger.flush(stats, store) == 1  # the failed addition is retried, nothing else
     assert store.added == [(7, {"new": 3}, {})]
+    assert ledger.flush(stats, store) == 0
+
+
+def test_run_counts_add_each_runs_discovery_outcomes_and_new_causes_once() -> None:
+    """Which queued discovery documents were read or not, and why not, reach their run."""
+    ledger, store = RunCounts(), _RecordingStore()
+    gone = {"url": "http://vm.example/missing-feed.xml", "status": 404}
+    stats: dict[str, object] = {
+        "cityfeeds/run/7/discovery_failed": 1,
+        "cityfeeds/run/7/causes": [gone],
+        "cityfeeds/run/8/discovery_ok": 2,
+    }
+    assert ledger.flush(stats, store, limits=(10.0, 0)) == 2
+    assert sorted(store.discovered) == [(7, {"failed": 1}, [gone]), (8, {"ok": 2}, [])]
+    store.discovered.clear()
+    refused = {"url": "http://vm.example/robots.txt", "error": "refused"}
+    stats["cityfeeds/run/7/causes"] = [gone, refused]
+    stats["cityfeeds/run/7/discovery_failed"] = 2
+    assert ledger.flush(stats, store) == 1
+    assert store.discovered == [(7, {"failed": 1}, [refused])]  # only what is new
     assert ledger.flush(stats, store) == 0
 
 
@@ -289,6 +321,39 @@ def test_two_workers_crawl_each_page_once_and_publish_like_one_process(
     assert _files(config.output_dir) == _files(load_config(single).output_dir)
 
 
+def _crawl_locally_and_distributed(
+    tmp_path: Path, redis_url: str, source: dict[str, object], database_url: str | None = None
+) -> dict[str, dict[str, object]]:
+    """The run of ``source`` crawled by ``cityfeeds crawl`` and by a worker (into
+    ``database_url``, SQLite by default), by mode."""
+    runs = {}
+    name = str(source["name"])
+    for mode in ("local", "dist"):
+        (tmp_path / mode).mkdir()
+        extra = (
+            {"cityfeeds": {"database_url": database_url}}
+            if mode == "dist" and database_url
+            else None
+        )
+        cfg = write_site_config(tmp_path / mode, str(source["url"]), sources=[source], extra=extra)
+        if mode == "local":
+            main(["--config", str(cfg), "crawl", "--quiet"])
+        else:
+            args = ["--config", str(cfg), "enqueue", "--redis-url", redis_url]
+            assert main([*args, "--prefix", name]) == 0
+            cmd = [sys.executable, "-m", "cityfeeds.cli", "--config", str(cfg), "worker"]
+            cmd += ["--redis-url", redis_url, "--prefix", name, "--exit-when-idle", "2"]
+            env = {**os.environ, "PYTHONPATH": str(ROOT)}
+            worker = subprocess.run(cmd, env=env, capture_output=True, timeout=120)
+            assert worker.returncode == 0, worker.stdout + worker.stderr
+        store = Store.open(load_config(cfg).database_url)
+        try:
+            [runs[mode]] = store.recent_runs(name)
+        finally:
+            store.close()
+    return runs
+
+
 @pytest.mark.slow
 def test_a_distributed_run_losing_pages_is_partial_like_a_local_crawl(
     redis_url: str, tmp_path: Path
@@ -310,25 +375,7 @@ def test_a_distributed_run_losing_pages_is_partial_like_a_local_crawl(
             "allow_private": True,
             "feeds": [site.base + "rss.xml"],
         }
-        runs = {}
-        for mode in ("local", "dist"):
-            (tmp_path / mode).mkdir()
-            cfg = write_site_config(tmp_path / mode, site.base, sources=[source])
-            if mode == "local":
-                assert main(["--config", str(cfg), "crawl", "--quiet"]) == 0
-            else:
-                args = ["--config", str(cfg), "enqueue", "--redis-url", redis_url]
-                assert main([*args, "--prefix", "lossy"]) == 0
-                cmd = [sys.executable, "-m", "cityfeeds.cli", "--config", str(cfg), "worker"]
-                cmd += ["--redis-url", redis_url, "--prefix", "lossy", "--exit-when-idle", "2"]
-                env = {**os.environ, "PYTHONPATH": str(ROOT)}
-                worker = subprocess.run(cmd, env=env, capture_output=True, timeout=120)
-                assert worker.returncode == 0, worker.stdout + worker.stderr
-            store = Store.open(load_config(cfg).database_url)
-            try:
-                [runs[mode]] = store.recent_runs("lossy")
-            finally:
-                store.close()
+        runs = _crawl_locally_and_distributed(tmp_path, redis_url, source)
     finally:
         site.close()
     local, dist = runs["local"], runs["dist"]
@@ -339,6 +386,41 @@ def test_a_distributed_run_losing_pages_is_partial_like_a_local_crawl(
     assert dist["message"] == (
         "2 article page(s) could not be fetched; queued 1 discovery request(s) for workers"
     )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fault", ["dead_feed", "refused"])
+def test_a_distributed_run_reading_no_discovery_document_fails_like_a_local_crawl(
+    redis_url: str, postgres_url: str, tmp_path: Path, fault: str
+) -> None:
+    """A source whose only feed answers 404, or whose host refuses connections, was ``ok``
+    with no cause when workers crawled it, ``failed`` naming the URL when crawled locally:
+    the queued run now fails alike, with the same cause, and ``status --check`` says so."""
+    site = Site()
+    try:
+        base = site.base if fault == "dead_feed" else f"http://127.0.0.1:{refused_port()}/"
+        source = {
+            "name": fault.replace("_", ""),
+            "title": "Down",
+            "url": base,
+            "city": "Moscow",
+            "allow_private": True,
+            "feeds": [base + "missing-feed.xml"],
+        }
+        runs = _crawl_locally_and_distributed(tmp_path, redis_url, source, postgres_url)
+    finally:
+        site.close()
+    local, dist = runs["local"], runs["dist"]
+    assert local["status"] == dist["status"] == "failed", (local, dist)
+    url = base + ("missing-feed.xml" if fault == "dead_feed" else "robots.txt")
+    words = "HTTP 404" if fault == "dead_feed" else "connection refused"
+    assert local["message"] == dist["message"] == f"{words}: {url}"
+    local_stats, dist_stats = local["stats"], dist["stats"]
+    assert isinstance(local_stats, dict) and isinstance(dist_stats, dict)
+    assert dist_stats["cause"] == local_stats["cause"]
+    assert dist_stats["discovery_failed"] == 1
+    cfg = tmp_path / "dist" / "cityfeeds.toml"
+    assert main(["--config", str(cfg), "status", "--check"]) != 0
 
 
 @pytest.mark.slow
