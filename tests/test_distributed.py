@@ -495,3 +495,53 @@ def test_run_distributed_queues_under_the_given_prefix(redis_url: str, tmp_path:
         finally:
             service.terminate()
             service.wait(60)
+
+
+def test_the_service_backs_off_a_source_whose_queued_runs_the_workers_failed(
+    tmp_path: Path,
+) -> None:
+    """A queued run is ``ok`` when queued, and the service counted it a success: a source its
+    workers failed every cycle never backed off. The runs the workers failed now count."""
+    import threading
+
+    from cityfeeds.service.outcome import record_outcome
+    from crawler.run_states import queued_note
+    from crawler.storage import RunStats
+    from crawler.supervisor import CrawlOutcome
+
+    config = load_config(write_site_config(tmp_path, "http://127.0.0.1:1/"))
+    name = config.sources[0].name
+    now = datetime(2026, 3, 1, 12, tzinfo=UTC)
+    store = Store.open(config.database_url)
+
+    def queue() -> tuple[int, str]:
+        run_id = store.start_run(name, now=now)
+        queued = RunStats(extra={"queued": 1, "mode": "distributed"})
+        store.finish_run(run_id, status="ok", stats=queued, now=now, message=queued_note(1))
+        outcome = CrawlOutcome(returncode=0, killed=False, duration=0.0)
+        outcome.runs[name] = store.get_run(run_id) or {}
+        status = record_outcome(
+            store, config, name, outcome, None,
+            now=now, period=1800, stopping=False, state_lock=threading.Lock(),
+        )  # fmt: skip
+        return run_id, status
+
+    try:
+        gone = {"url": "http://127.0.0.1:1/missing-feed.xml", "status": 404}
+        for failed_before in range(3):
+            run_id, status = queue()
+            assert status == "ok"  # queued: the workers decide it
+            # The runs the workers failed count as local failed runs: the first one is free.
+            state = store.get_source_state(name)
+            assert state["consecutive_failures"] == failed_before
+            assert (state["backoff_until"] is not None) == (failed_before > 1)
+            assert store.add_to_run(run_id, {}, judge=True, discovery={"failed": 1}, causes=[gone])
+            assert (store.get_run(run_id) or {})["status"] == "failed"
+        run_id, _ = queue()
+        assert store.get_source_state(name)["consecutive_failures"] == 3
+        assert store.add_to_run(run_id, {}, judge=True, discovery={"ok": 1})
+        queue()
+        state = store.get_source_state(name)
+        assert state["consecutive_failures"] == 0 and state["backoff_until"] is None
+    finally:
+        store.close()
