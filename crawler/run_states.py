@@ -2,7 +2,8 @@
 
 One rule for every way a run is crawled: the run recorder of ``cityfeeds crawl`` and the
 service decides with it when the crawl ends, and the store applies it to a run queued for
-distributed workers each time a worker adds what became of its pages (docs/runs.md).
+distributed workers each time a worker adds what became of its pages and discovery documents
+(:func:`queued_state`: ``failed`` too, as a crawl none of whose documents was read; docs/runs.md).
 """
 
 from __future__ import annotations
