@@ -9,6 +9,9 @@ distributed workers each time a worker adds what became of its pages and discove
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import Any
+
+from crawler.failures import causes_text
 
 #: The drop reason of article pages that could not be fetched (timeouts, resets, 5xx after
 #: the retries): lost for this run, fetched again by the next. Other drop reasons are no loss
@@ -39,15 +42,23 @@ def queued_note(queued: int) -> str:
 
 
 def queued_state(
-    dropped: Mapping[str, int], *, queued: int, read: int, not_read: int, cause: str
+    dropped: Mapping[str, int],
+    *,
+    queued: int,
+    read: int,
+    not_read: int,
+    causes: Iterable[dict[str, Any]],
+    limits: tuple[float, int] = (0.0, 0),
 ) -> tuple[str, str | None]:
     """``(state, message)`` of a run queued for workers, from what the workers added so far.
 
-    As a crawl run: ``failed`` with the ``cause`` (why the documents could not be read) once
-    every one of the ``queued`` discovery requests has failed (``not_read``) and none was
-    ``read``; else by :func:`finished_state`, the documents not read named in the message.
-    Each queued request ends in one success or one failure, in whichever worker took it.
+    As a crawl run: ``failed`` with its ``causes`` in words (why the documents could not be
+    read; ``limits``: the crawl's request timeout and size limit) once every one of the
+    ``queued`` discovery requests has failed (``not_read``) and none was ``read``; else by
+    :func:`finished_state`, the documents not read named in the message. Each queued request
+    ends in one success or one failure, in whichever worker took it.
     """
+    cause = causes_text(causes, *limits) if not_read else ""
     if queued and not_read >= queued and not read:
         return "failed", cause
     notes = [queued_note(queued)]

@@ -231,15 +231,13 @@ def _queued_state(
     dropped: Counter[str], stats: dict[str, Any], limits: tuple[float, int]
 ) -> tuple[str, str | None]:
     """State and message of a run queued for workers, from what its workers added."""
-    # Imported here: crawler.extensions.run_stats reads the stored figures (RunStats) of this
-    # package, which is still being imported when this module is.
-    from crawler.extensions.run_stats import failure_cause
-
-    ok, failed = int(stats.get("discovery_ok") or 0), int(stats.get("discovery_failed") or 0)
-    kept = {f"cityfeeds/{key}": stats.get(key) for key in ("cause", "causes")}
-    cause = failure_cause(kept, *limits) if failed else ""
     return queued_state(
-        dropped, queued=int(stats.get("queued") or 0), read=ok, not_read=failed, cause=cause
+        dropped,
+        queued=int(stats.get("queued") or 0),
+        read=int(stats.get("discovery_ok") or 0),
+        not_read=int(stats.get("discovery_failed") or 0),
+        causes=stats.get("causes") or [],
+        limits=limits,
     )
 
 
