@@ -132,7 +132,8 @@ def enqueue_recorded(
 
     The run is ``ok`` with the number of discovery requests queued, or ``failed`` when Redis
     cannot take them (so the source backs off like a failing crawl). The workers then add the
-    pages they fetch for it, and the articles stored, to the same row.
+    pages they fetch for it, the articles stored and the discovery documents read or not, to the
+    same row, which they decide again (``failed`` when none of its documents could be read).
     """
     recorded: dict[str, dict[str, Any]] = {}
     for name in sources:

@@ -11,6 +11,9 @@ also all a stored run has.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import urljoin
 
 #: Policy refusals (crawler.middlewares: the ``reason`` a ``Blocked`` carries) and unreadable
 #: documents (the spider's ``bad_*``), by reason. ``{size}`` is the response size limit.
@@ -119,3 +122,44 @@ def _size(n: int) -> str:
         if n >= scale:
             return f"{n / scale:g} {unit}"
     return f"{n} bytes"
+
+
+def causes_text(causes: Iterable[dict[str, Any]], timeout: float = 0, max_bytes: int = 0) -> str:
+    """Kept causes (a run's ``stats.causes``) in words, each with its URL, one after the other;
+    the ones past :data:`CAUSES_SAID` counted."""
+    said = list(dict.fromkeys(describe_cause(c, timeout, max_bytes) for c in causes))
+    if not said:
+        return NO_CAUSE
+    more = len(said) - CAUSES_SAID
+    return ", ".join(said[:CAUSES_SAID]) + (f" and {more} more" if more > 0 else "")
+
+
+#: Causes a run's message says in words; it counts the others.
+CAUSES_SAID = 3
+
+
+def describe_cause(cause: dict[str, Any], timeout: float = 0, max_bytes: int = 0) -> str:
+    """One kept cause (``{"url", "status"}`` or ``{"url", "error"}``) in words, with its URL.
+
+    A document refused because its host's robots.txt was unreachable names that robots.txt
+    (on the document's own host), never another host's.
+    """
+    url = str(cause.get("url") or "")
+    error = str(cause.get("error") or "")
+    status = cause.get("status")
+    if error == "robots_unavailable":
+        text = describe(error) + (f" (HTTP {status})" if status else "")
+        if url and not url.endswith("/robots.txt"):
+            url = urljoin(url, "/robots.txt")  # the document was never asked for
+    elif status:
+        text = f"HTTP {status}"
+    elif error:
+        # A sitemap's own limit (50 MiB) rather than the crawl's, when the cause names one.
+        limit = int(cause.get("max_bytes") or max_bytes)
+        text = describe(error, timeout=timeout, max_bytes=limit)
+    else:
+        text = NO_CAUSE
+    return f"{text}: {url}" if url else text
+
+
+NO_CAUSE = "no feed, sitemap or listing could be read"

@@ -2,17 +2,25 @@
 
 One rule for every way a run is crawled: the run recorder of ``cityfeeds crawl`` and the
 service decides with it when the crawl ends, and the store applies it to a run queued for
-distributed workers each time a worker adds what became of its pages (docs/runs.md).
+distributed workers each time a worker adds what became of its pages and discovery documents
+(:func:`queued_state`: ``failed`` too, as a crawl none of whose documents was read; docs/runs.md).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import Any
+
+from crawler.failures import causes_text
 
 #: The drop reason of article pages that could not be fetched (timeouts, resets, 5xx after
 #: the retries): lost for this run, fetched again by the next. Other drop reasons are no loss
 #: (policy refusals, pages gone for good, unreadable pages).
 LOST = "fetch_error"
+
+#: Distinct discovery failures a run keeps (``stats.causes``); "N discovery document(s) not
+#: read" in its message counts them all.
+MAX_CAUSES = 10
 
 
 def finished_state(dropped: Mapping[str, int], notes: Iterable[str] = ()) -> tuple[str, str | None]:
@@ -31,3 +39,29 @@ def finished_state(dropped: Mapping[str, int], notes: Iterable[str] = ()) -> tup
 def queued_note(queued: int) -> str:
     """What a run queued for distributed workers says about its queueing."""
     return f"queued {queued} discovery request(s) for workers"
+
+
+def queued_state(
+    dropped: Mapping[str, int],
+    *,
+    queued: int,
+    read: int,
+    not_read: int,
+    causes: Iterable[dict[str, Any]],
+    limits: tuple[float, int] = (0.0, 0),
+) -> tuple[str, str | None]:
+    """``(state, message)`` of a run queued for workers, from what the workers added so far.
+
+    As a crawl run: ``failed`` with its ``causes`` in words (why the documents could not be
+    read; ``limits``: the crawl's request timeout and size limit) once every one of the
+    ``queued`` discovery requests has failed (``not_read``) and none was ``read``; else by
+    :func:`finished_state`, the documents not read named in the message. Each queued request
+    ends in one success or one failure, in whichever worker took it.
+    """
+    cause = causes_text(causes, *limits) if not_read else ""
+    if queued and not_read >= queued and not read:
+        return "failed", cause
+    notes = [queued_note(queued)]
+    if not_read:
+        notes.append(f"{not_read} discovery document(s) not read: {cause}")
+    return finished_state(dropped, notes)

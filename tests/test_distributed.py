@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -33,7 +34,7 @@ from crawler.distributed.settings import RUN_META, SOURCE_META
 from crawler.distributed.spider import DistributedNewsSpider
 from crawler.storage import Store
 from tests.conftest import ROOT, write_site_config
-from tests.faults.support import Site, article_html, html_route, rss
+from tests.faults.support import Site, article_html, html_route, refused_port, rss
 
 pytestmark = pytest.mark.redis
 
@@ -205,15 +206,26 @@ def test_a_worker_stopped_by_sigterm_exits_130_and_its_run_says_interrupted(
 class _RecordingStore:
     def __init__(self, fail: bool = False) -> None:
         self.added: list[tuple[int, dict[str, int], dict[str, int]]] = []
+        self.discovered: list[tuple[int, dict[str, int], list[dict[str, object]]]] = []
         self.fail = fail
 
     def add_to_run(
-        self, run_id: int, counts: dict[str, int], dropped: dict[str, int], *, judge: bool = False
+        self,
+        run_id: int,
+        counts: dict[str, int],
+        dropped: dict[str, int],
+        *,
+        judge: bool = False,
+        discovery: dict[str, int] | None = None,
+        causes: Sequence[dict[str, object]] = (),
+        limits: tuple[float, int] = (0.0, 0),
     ) -> bool:
         assert judge  # a queued run's state follows its workers' figures
         if self.fail:
             raise OSError("database unreachable")
         self.added.append((run_id, counts, dropped))
+        if discovery or causes:
+            self.discovered.append((run_id, dict(discovery or {}), list(causes)))
         return run_id != 404
 
 
@@ -240,6 +252,26 @@ def test_run_counts_add_only_the_growth_since_the_last_flush_and_retry_failures(
         ledger.flush(stats, failing)
     assert ledger.flush(stats, store) == 1  # the failed addition is retried, nothing else
     assert store.added == [(7, {"new": 3}, {})]
+    assert ledger.flush(stats, store) == 0
+
+
+def test_run_counts_add_each_runs_discovery_outcomes_and_new_causes_once() -> None:
+    """Which queued discovery documents were read or not, and why not, reach their run."""
+    ledger, store = RunCounts(), _RecordingStore()
+    gone = {"url": "http://vm.example/missing-feed.xml", "status": 404}
+    stats: dict[str, object] = {
+        "cityfeeds/run/7/discovery_failed": 1,
+        "cityfeeds/run/7/causes": [gone],
+        "cityfeeds/run/8/discovery_ok": 2,
+    }
+    assert ledger.flush(stats, store, limits=(10.0, 0)) == 2
+    assert sorted(store.discovered) == [(7, {"failed": 1}, [gone]), (8, {"ok": 2}, [])]
+    store.discovered.clear()
+    refused = {"url": "http://vm.example/robots.txt", "error": "refused"}
+    stats["cityfeeds/run/7/causes"] = [gone, refused]
+    stats["cityfeeds/run/7/discovery_failed"] = 2
+    assert ledger.flush(stats, store) == 1
+    assert store.discovered == [(7, {"failed": 1}, [refused])]  # only what is new
     assert ledger.flush(stats, store) == 0
 
 
@@ -334,6 +366,39 @@ def test_two_workers_crawl_each_page_once_and_publish_like_one_process(
     assert _files(config.output_dir) == _files(load_config(single).output_dir)
 
 
+def _crawl_locally_and_distributed(
+    tmp_path: Path, redis_url: str, source: dict[str, object], database_url: str | None = None
+) -> dict[str, dict[str, object]]:
+    """The run of ``source`` crawled by ``cityfeeds crawl`` and by a worker (into
+    ``database_url``, SQLite by default), by mode."""
+    runs = {}
+    name = str(source["name"])
+    for mode in ("local", "dist"):
+        (tmp_path / mode).mkdir()
+        extra = (
+            {"cityfeeds": {"database_url": database_url}}
+            if mode == "dist" and database_url
+            else None
+        )
+        cfg = write_site_config(tmp_path / mode, str(source["url"]), sources=[source], extra=extra)
+        if mode == "local":
+            main(["--config", str(cfg), "crawl", "--quiet"])
+        else:
+            args = ["--config", str(cfg), "enqueue", "--redis-url", redis_url]
+            assert main([*args, "--prefix", name]) == 0
+            cmd = [sys.executable, "-m", "cityfeeds.cli", "--config", str(cfg), "worker"]
+            cmd += ["--redis-url", redis_url, "--prefix", name, "--exit-when-idle", "2"]
+            env = {**os.environ, "PYTHONPATH": str(ROOT)}
+            worker = subprocess.run(cmd, env=env, capture_output=True, timeout=120)
+            assert worker.returncode == 0, worker.stdout + worker.stderr
+        store = Store.open(load_config(cfg).database_url)
+        try:
+            [runs[mode]] = store.recent_runs(name)
+        finally:
+            store.close()
+    return runs
+
+
 @pytest.mark.slow
 def test_a_distributed_run_losing_pages_is_partial_like_a_local_crawl(
     redis_url: str, tmp_path: Path
@@ -355,25 +420,7 @@ def test_a_distributed_run_losing_pages_is_partial_like_a_local_crawl(
             "allow_private": True,
             "feeds": [site.base + "rss.xml"],
         }
-        runs = {}
-        for mode in ("local", "dist"):
-            (tmp_path / mode).mkdir()
-            cfg = write_site_config(tmp_path / mode, site.base, sources=[source])
-            if mode == "local":
-                assert main(["--config", str(cfg), "crawl", "--quiet"]) == 0
-            else:
-                args = ["--config", str(cfg), "enqueue", "--redis-url", redis_url]
-                assert main([*args, "--prefix", "lossy"]) == 0
-                cmd = [sys.executable, "-m", "cityfeeds.cli", "--config", str(cfg), "worker"]
-                cmd += ["--redis-url", redis_url, "--prefix", "lossy", "--exit-when-idle", "2"]
-                env = {**os.environ, "PYTHONPATH": str(ROOT)}
-                worker = subprocess.run(cmd, env=env, capture_output=True, timeout=120)
-                assert worker.returncode == 0, worker.stdout + worker.stderr
-            store = Store.open(load_config(cfg).database_url)
-            try:
-                [runs[mode]] = store.recent_runs("lossy")
-            finally:
-                store.close()
+        runs = _crawl_locally_and_distributed(tmp_path, redis_url, source)
     finally:
         site.close()
     local, dist = runs["local"], runs["dist"]
@@ -384,6 +431,41 @@ def test_a_distributed_run_losing_pages_is_partial_like_a_local_crawl(
     assert dist["message"] == (
         "2 article page(s) could not be fetched; queued 1 discovery request(s) for workers"
     )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fault", ["dead_feed", "refused"])
+def test_a_distributed_run_reading_no_discovery_document_fails_like_a_local_crawl(
+    redis_url: str, postgres_url: str, tmp_path: Path, fault: str
+) -> None:
+    """A source whose only feed answers 404, or whose host refuses connections, was ``ok``
+    with no cause when workers crawled it, ``failed`` naming the URL when crawled locally:
+    the queued run now fails alike, with the same cause, and ``status --check`` says so."""
+    site = Site()
+    try:
+        base = site.base if fault == "dead_feed" else f"http://127.0.0.1:{refused_port()}/"
+        source = {
+            "name": fault.replace("_", ""),
+            "title": "Down",
+            "url": base,
+            "city": "Moscow",
+            "allow_private": True,
+            "feeds": [base + "missing-feed.xml"],
+        }
+        runs = _crawl_locally_and_distributed(tmp_path, redis_url, source, postgres_url)
+    finally:
+        site.close()
+    local, dist = runs["local"], runs["dist"]
+    assert local["status"] == dist["status"] == "failed", (local, dist)
+    url = base + ("missing-feed.xml" if fault == "dead_feed" else "robots.txt")
+    words = "HTTP 404" if fault == "dead_feed" else "connection refused"
+    assert local["message"] == dist["message"] == f"{words}: {url}"
+    local_stats, dist_stats = local["stats"], dist["stats"]
+    assert isinstance(local_stats, dict) and isinstance(dist_stats, dict)
+    assert dist_stats["cause"] == local_stats["cause"]
+    assert dist_stats["discovery_failed"] == 1
+    cfg = tmp_path / "dist" / "cityfeeds.toml"
+    assert main(["--config", str(cfg), "status", "--check"]) != 0
 
 
 @pytest.mark.slow
@@ -458,3 +540,53 @@ def test_run_distributed_queues_under_the_given_prefix(redis_url: str, tmp_path:
         finally:
             service.terminate()
             service.wait(60)
+
+
+def test_the_service_backs_off_a_source_whose_queued_runs_the_workers_failed(
+    tmp_path: Path,
+) -> None:
+    """A queued run is ``ok`` when queued, and the service counted it a success: a source its
+    workers failed every cycle never backed off. The runs the workers failed now count."""
+    import threading
+
+    from cityfeeds.service.outcome import record_outcome
+    from crawler.run_states import queued_note
+    from crawler.storage import RunStats
+    from crawler.supervisor import CrawlOutcome
+
+    config = load_config(write_site_config(tmp_path, "http://127.0.0.1:1/"))
+    name = config.sources[0].name
+    now = datetime(2026, 3, 1, 12, tzinfo=UTC)
+    store = Store.open(config.database_url)
+
+    def queue() -> tuple[int, str]:
+        run_id = store.start_run(name, now=now)
+        queued = RunStats(extra={"queued": 1, "mode": "distributed"})
+        store.finish_run(run_id, status="ok", stats=queued, now=now, message=queued_note(1))
+        outcome = CrawlOutcome(returncode=0, killed=False, duration=0.0)
+        outcome.runs[name] = store.get_run(run_id) or {}
+        status = record_outcome(
+            store, config, name, outcome, None,
+            now=now, period=1800, stopping=False, state_lock=threading.Lock(),
+        )  # fmt: skip
+        return run_id, status
+
+    try:
+        gone = {"url": "http://127.0.0.1:1/missing-feed.xml", "status": 404}
+        for failed_before in range(3):
+            run_id, status = queue()
+            assert status == "ok"  # queued: the workers decide it
+            # The runs the workers failed count as local failed runs: the first one is free.
+            state = store.get_source_state(name)
+            assert state["consecutive_failures"] == failed_before
+            assert (state["backoff_until"] is not None) == (failed_before > 1)
+            assert store.add_to_run(run_id, {}, judge=True, discovery={"failed": 1}, causes=[gone])
+            assert (store.get_run(run_id) or {})["status"] == "failed"
+        run_id, _ = queue()
+        assert store.get_source_state(name)["consecutive_failures"] == 3
+        assert store.add_to_run(run_id, {}, judge=True, discovery={"ok": 1})
+        queue()
+        state = store.get_source_state(name)
+        assert state["consecutive_failures"] == 0 and state["backoff_until"] is None
+    finally:
+        store.close()

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from cityfeeds.schedule import backoff_until
-from cityfeeds.status.health import OK_RESULTS
+from cityfeeds.status.health import FAILED_RESULTS, NO_FAULT_RESULTS, OK_RESULTS
 from crawler.clock import user_time
 from crawler.config import Config
 from crawler.normalize.dates import parse_retry_after
@@ -21,6 +21,23 @@ logger = logging.getLogger(__name__)
 def shutdown_message(stop_signal: str | None = None) -> str:
     """The message of a run the service's own shutdown cut short (``stop_signal``: SIGTERM...)."""
     return "interrupted by the service's shutdown" + (f" ({stop_signal})" if stop_signal else "")
+
+
+def queued_failure_streak(store: Store, name: str, queued_run: Any) -> int:
+    """Failed runs of ``name`` in a row before ``queued_run``, newest first (interrupted and
+    deferred runs skipped, the count stops at a run that succeeded or is still running)."""
+    streak = 0
+    for r in store.recent_runs(name, limit=STREAK_RUNS):
+        if r.get("id") == queued_run or r.get("status") in NO_FAULT_RESULTS:
+            continue
+        if r.get("status") not in FAILED_RESULTS:
+            break
+        streak += 1
+    return streak
+
+
+#: Runs :func:`queued_failure_streak` looks back at (the backoff is at its longest long before).
+STREAK_RUNS = 50
 
 
 def record_outcome(
@@ -69,7 +86,14 @@ def record_outcome(
     with state_lock:
         state = store.get_source_state(name)
         failures = int(state.get("consecutive_failures") or 0)
-        if not no_fault:
+        queued_failing = False
+        if ok and stats.get("mode") == "distributed":
+            # Only queued yet: the workers decide the run later. The runs they have decided
+            # say whether the source is failing, so its backoff applies a cycle late.
+            failures = queued_failure_streak(store, name, run.get("id"))
+            ok = not failures
+            queued_failing = bool(failures)
+        elif not no_fault:
             failures = 0 if ok else failures + 1
         until = backoff_until(
             failures if not no_fault else 0,
@@ -86,7 +110,14 @@ def record_outcome(
         if ok:
             values["last_success"] = now
         store.set_source_state(name, **values)
-    if status == "deferred":
+    if queued_failing:
+        logger.error(
+            "[%s] queued for workers; its last %d run(s) failed%s",
+            name,
+            failures,
+            f"; backing off until {user_time(until, config.schedule.timezone)}" if until else "",
+        )
+    elif status == "deferred":
         logger.warning(
             "[%s] crawl deferred: %s new, %s updated; %s",
             name,

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 from crawler.context import RUN_STATS
 from crawler.storage import Store
@@ -11,34 +12,69 @@ from crawler.storage import Store
 logger = logging.getLogger(__name__)
 
 
+@dataclass
+class _Delta:
+    """What a flush adds to one run."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    dropped: dict[str, int] = field(default_factory=dict)
+    discovery: dict[str, int] = field(default_factory=dict)
+    causes: list[dict[str, Any]] = field(default_factory=list)
+
+
 class RunCounts:
     """What a worker has added to each scheduled run's row so far (``RUN_STATS`` counters)."""
 
     FIGURES = ("pages", "new", "updated", "unchanged", "errors")
+    #: Discovery documents of the run read and not read (``discovery_ok``/``discovery_failed``).
+    DISCOVERY: ClassVar[dict[str, str]] = {"discovery_ok": "ok", "discovery_failed": "failed"}
+    #: The list of why the run's discovery documents were not read (``<run>/causes``).
+    CAUSES = "causes"
 
     def __init__(self) -> None:
         self.flushed: dict[str, int] = {}
 
-    def flush(self, stats: dict[str, Any], store: Store) -> int:
-        """Add the counters' growth since the last flush to their runs; returns runs touched."""
-        deltas: dict[int, tuple[dict[str, int], dict[str, int]]] = {}
+    def flush(
+        self, stats: dict[str, Any], store: Store, *, limits: tuple[float, int] = (0.0, 0)
+    ) -> int:
+        """Add the counters' growth since the last flush to their runs; returns runs touched.
+
+        ``limits``: the crawl's request timeout and size limit, which the run's message names.
+        """
+        deltas: dict[int, _Delta] = {}
         current: dict[str, int] = {}
         for key, value in stats.items():
             if not key.startswith(RUN_STATS):
                 continue
             run, _, figure = key[len(RUN_STATS) :].partition("/")
-            delta = int(value) - self.flushed.get(key, 0)
-            current[key] = int(value)
-            if not delta or not run.isdigit():
+            # The causes are a list that only grows: its new entries are its growth.
+            size = len(value) if figure == self.CAUSES else int(value)
+            done = self.flushed.get(key, 0)
+            current[key] = size
+            if size == done or not run.isdigit():
                 continue
-            counts, dropped = deltas.setdefault(int(run), ({}, {}))
-            if figure.startswith("dropped/"):
-                dropped[figure.removeprefix("dropped/")] = delta
+            delta = deltas.setdefault(int(run), _Delta())
+            if figure == self.CAUSES:
+                delta.causes = list(value[done:])
+            elif figure.startswith("dropped/"):
+                delta.dropped[figure.removeprefix("dropped/")] = size - done
+            elif figure in self.DISCOVERY:
+                delta.discovery[self.DISCOVERY[figure]] = size - done
             elif figure in self.FIGURES:
-                counts[figure] = delta
-        for run_id, (counts, dropped) in sorted(deltas.items()):
-            # judge: the run's state follows its drops, as a crawl run's does (docs/runs.md).
-            if not store.add_to_run(run_id, counts, dropped, judge=True):
+                delta.counts[figure] = size - done
+        for run_id, delta in sorted(deltas.items()):
+            # judge: the run's state follows its drops and its discovery documents, as a crawl
+            # run's does (docs/runs.md).
+            added = store.add_to_run(
+                run_id,
+                delta.counts,
+                delta.dropped,
+                judge=True,
+                discovery=delta.discovery,
+                causes=delta.causes,
+                limits=limits,
+            )
+            if not added:
                 logger.debug("run %d is not in the store: its figures are not kept", run_id)
             # Only what was added is marked flushed: a failure retries it next time.
             for key in list(current):

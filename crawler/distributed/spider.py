@@ -28,6 +28,7 @@ from crawler.distributed.settings import (
 from crawler.models import ArticleItem, run_of_meta
 from crawler.normalize.url_patterns import UrlPattern, compile_url_pattern
 from crawler.normalize.urls import host_of, registered_domain_matches
+from crawler.run_states import MAX_CAUSES
 from crawler.spiders.news import NewsSpider
 from crawler.spiders.responses import gone_status
 
@@ -76,6 +77,7 @@ class DistributedNewsSpider(NewsSpider):
         self._idle_since: float | None = None
         self._run_counts = RunCounts()
         self._run_timer: Any = None
+        self._serving_run: int | None = None  # the scheduled run of the callback running
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> DistributedNewsSpider:
@@ -123,8 +125,12 @@ class DistributedNewsSpider(NewsSpider):
         if closing and self._run_timer is not None and self._run_timer.running:
             self._run_timer.stop()
         assert self.crawler.stats is not None
+        settings = self.crawler.settings
+        limits = (settings.getfloat("DOWNLOAD_TIMEOUT"), settings.getint("DOWNLOAD_MAXSIZE"))
         try:
-            self._run_counts.flush(self.crawler.stats.get_stats(), get_context(self.crawler).store)
+            self._run_counts.flush(
+                self.crawler.stats.get_stats(), get_context(self.crawler).store, limits=limits
+            )
         except Exception:
             logger.exception("could not add the workers' figures to their runs; retrying later")
 
@@ -209,10 +215,22 @@ class DistributedNewsSpider(NewsSpider):
                 "dropping %s: unknown source %r (not in this worker's config)", request.url, source
             )
             return []
-        with self._serving(source):
-            # Drain the generator inside the block: the spider holds this source's state only here.
-            out = list(method(arg) or ())
         run_id = run_of_meta(request.meta)
+        read, not_read = self.discovery_ok, self.discovery_failed
+        with self._serving(source):
+            self._serving_run = run_id
+            try:
+                # Drain the generator inside the block: the spider holds this source's state
+                # only here.
+                out = list(method(arg) or ())
+            finally:
+                self._serving_run = None
+        # Each discovery document ends read or not read in one callback: its run counts it, so
+        # a run whose every queued document failed is failed, as a crawl run is (docs/runs.md).
+        if self.discovery_ok > read:
+            self._count_run(request, "discovery_ok", self.discovery_ok - read)
+        if self.discovery_failed > not_read:
+            self._count_run(request, "discovery_failed", self.discovery_failed - not_read)
         for r in out:
             if isinstance(r, scrapy.Request):
                 r.meta.setdefault(SOURCE_META, source)
@@ -222,11 +240,23 @@ class DistributedNewsSpider(NewsSpider):
                 r.run_id = run_id
         return out
 
-    def _count_run(self, request: scrapy.Request, figure: str) -> None:
+    def _count_run(self, request: scrapy.Request, figure: str, count: int = 1) -> None:
         run_id = run_of_meta(request.meta)
         if run_id is not None:
             assert self.crawler.stats is not None
-            self.crawler.stats.inc_value(f"{RUN_STATS}{run_id}/{figure}")
+            self.crawler.stats.inc_value(f"{RUN_STATS}{run_id}/{figure}", count)
+
+    def _keep_cause(self, cause: dict[str, Any]) -> None:
+        """Keep a discovery failure's cause in the worker's stats and in its scheduled run's
+        (``<run>/causes``: the distinct ones, up to ``MAX_CAUSES``), which names it."""
+        super()._keep_cause(cause)
+        if self._serving_run is None:
+            return
+        assert self.crawler.stats is not None
+        key = f"{RUN_STATS}{self._serving_run}/{RunCounts.CAUSES}"
+        causes = self.crawler.stats.get_value(key) or []
+        if cause not in causes and len(causes) < MAX_CAUSES:
+            self.crawler.stats.set_value(key, [*causes, cause])
 
     # -- callbacks: NewsSpider's, run in the request's source ------------------------------
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import urljoin
 
-from crawler.failures import describe
+# describe_cause: kept here too, where readers of a run's stats have found it.
+from crawler.failures import NO_CAUSE, causes_text, describe
+from crawler.failures import describe_cause as describe_cause
 from crawler.storage import RunStats
 
 #: Download errors that mean the site could not be reached at all, by exception class name
@@ -44,45 +45,12 @@ def failure_cause(stats: dict[str, Any], timeout: float, max_bytes: int = 0) -> 
     ``HTTP 500: https://site/rss.xml``, ``redirect loop: ...``, ``did not answer in 30 s: ...``
     (``timeout`` and ``max_bytes`` are the crawl's request timeout and size limit); several
     causes are said one after the other (``stats.causes``), the ones past
-    :data:`CAUSES_SAID` counted.
+    :data:`crawler.failures.CAUSES_SAID` counted.
     """
     causes = stats.get("cityfeeds/causes") or [c for c in [stats.get("cityfeeds/cause")] if c]
     if not causes:
         return _cause_text(stats, timeout, max_bytes)
-    said = list(dict.fromkeys(describe_cause(c, timeout, max_bytes) for c in causes))
-    more = len(said) - CAUSES_SAID
-    return ", ".join(said[:CAUSES_SAID]) + (f" and {more} more" if more > 0 else "")
-
-
-#: Causes a run's message says in words; it counts the others.
-CAUSES_SAID = 3
-
-
-def describe_cause(cause: dict[str, Any], timeout: float = 0, max_bytes: int = 0) -> str:
-    """One kept cause (``{"url", "status"}`` or ``{"url", "error"}``) in words, with its URL.
-
-    A document refused because its host's robots.txt was unreachable names that robots.txt
-    (on the document's own host), never another host's.
-    """
-    url = str(cause.get("url") or "")
-    error = str(cause.get("error") or "")
-    status = cause.get("status")
-    if error == "robots_unavailable":
-        text = describe(error) + (f" (HTTP {status})" if status else "")
-        if url and not url.endswith("/robots.txt"):
-            url = urljoin(url, "/robots.txt")  # the document was never asked for
-    elif status:
-        text = f"HTTP {status}"
-    elif error:
-        # A sitemap's own limit (50 MiB) rather than the crawl's, when the cause names one.
-        limit = int(cause.get("max_bytes") or max_bytes)
-        text = describe(error, timeout=timeout, max_bytes=limit)
-    else:
-        text = NO_CAUSE
-    return f"{text}: {url}" if url else text
-
-
-NO_CAUSE = "no feed, sitemap or listing could be read"
+    return causes_text(causes, timeout, max_bytes)
 
 
 def _cause_text(stats: dict[str, Any], timeout: float, max_bytes: int) -> str:

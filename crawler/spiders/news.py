@@ -31,6 +31,7 @@ from crawler.discovery import (
 from crawler.middlewares.policy import Blocked, NotFetched
 from crawler.normalize.url_patterns import compile_url_pattern
 from crawler.normalize.urls import host_of, registered_domain_matches, url_identity
+from crawler.run_states import MAX_CAUSES
 from crawler.spiders.article_pages import ArticlePages
 from crawler.spiders.rechecks import RecheckQueue
 from crawler.spiders.responses import (
@@ -43,9 +44,6 @@ from crawler.spiders.responses import (
 )
 
 MAX_SITEMAP_DEPTH = 3
-#: Distinct discovery failures a run keeps (``stats.causes``); "N discovery document(s) not
-#: read" in its message counts them all.
-MAX_CAUSES = 10
 #: Request priorities: discovery documents first, then new articles (newest first: 9, 8, ...).
 DISCOVERY_PRIORITY = 10
 NEW_ARTICLE_PRIORITY = 9

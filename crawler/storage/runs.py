@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, select, update
 
-from crawler.run_states import finished_state, queued_note
+from crawler.run_states import MAX_CAUSES, queued_state
 from crawler.storage.engine import Database, retry_locked
 from crawler.storage.schema import runs
 
@@ -93,16 +94,25 @@ class RunStore(Database):
         dropped: dict[str, int] | None = None,
         *,
         judge: bool = False,
+        discovery: Mapping[str, int] | None = None,
+        causes: Sequence[dict[str, Any]] = (),
+        limits: tuple[float, int] = (0.0, 0),
     ) -> bool:
         """Add figures to a recorded run: ``counts`` of ``pages``, ``new``, ``updated``,
         ``unchanged`` and ``errors``, and ``dropped`` by reason; ``False`` if it does not exist.
+
+        ``discovery``: the queued run's discovery documents read (``ok``) and not read
+        (``failed``), kept in its stats (``discovery_ok``, ``discovery_failed``); ``causes``:
+        why they were not read, merged into ``stats.causes`` and ``stats.cause`` as a crawl run
+        keeps them. ``limits``: the crawl's request timeout and size limit, for the message.
 
         Distributed workers on several machines add what became of the pages queued for one
         scheduled run; each addition is one transaction, and the row is locked while the
         ``dropped`` reasons are merged, so concurrent additions never lose a count. With
         ``judge`` (the workers' additions to a queued run) an ``ok`` or ``partial`` run's state
-        and message are decided again from the merged drops, by the rule of a crawl run
-        (:func:`crawler.run_states.finished_state`), in the same transaction.
+        and message are decided again from the merged drops and discovery figures, by the rule
+        of a crawl run (:func:`crawler.run_states.queued_state`), in the same transaction:
+        ``failed`` once every queued discovery request has failed and none was read.
         """
         unknown = set(counts) - {"pages", "new", "updated", "unchanged", "errors"}
         if unknown:
@@ -123,8 +133,12 @@ class RunStore(Database):
                 if dropped:
                     merged.update({k: int(v) for k, v in dropped.items()})
                     values["dropped"] = dict(sorted(merged.items()))
+                stats = dict(row.stats or {})
+                if discovery or causes:
+                    stats = _merge_discovery(stats, discovery or {}, causes)
+                    values["stats"] = stats
                 if judge and row.status in FINISHED_STATES:
-                    values["status"], values["message"] = _queued_state(merged, row.stats or {})
+                    values["status"], values["message"] = _queued_state(merged, stats, limits)
                 if values:
                     conn.execute(update(runs).where(runs.c.id == run_id).values(**values))
                 return True
@@ -190,9 +204,41 @@ class RunStore(Database):
 FINISHED_STATES = ("ok", "partial")
 
 
-def _queued_state(dropped: Counter[str], stats: dict[str, Any]) -> tuple[str, str | None]:
-    """State and message of a run queued for workers, from the drops its workers added."""
-    return finished_state(dropped, [queued_note(int(stats.get("queued") or 0))])
+def _merge_discovery(
+    stats: dict[str, Any], discovery: Mapping[str, int], causes: Sequence[dict[str, Any]]
+) -> dict[str, Any]:
+    """A queued run's ``stats`` with a worker's discovery figures and causes added.
+
+    The causes are kept as a crawl run keeps them: the first (``cause``) and the distinct
+    ones, up to :data:`MAX_CAUSES` (``causes``).
+    """
+    merged = dict(stats)
+    for outcome in ("ok", "failed"):
+        if discovery.get(outcome):
+            key = f"discovery_{outcome}"
+            merged[key] = int(merged.get(key) or 0) + int(discovery[outcome])
+    kept = list(merged.get("causes") or [])
+    for cause in causes:
+        if cause not in kept and len(kept) < MAX_CAUSES:
+            kept.append(dict(cause))
+    if kept:
+        merged["causes"] = kept
+        merged.setdefault("cause", kept[0])
+    return _jsonable(merged)
+
+
+def _queued_state(
+    dropped: Counter[str], stats: dict[str, Any], limits: tuple[float, int]
+) -> tuple[str, str | None]:
+    """State and message of a run queued for workers, from what its workers added."""
+    return queued_state(
+        dropped,
+        queued=int(stats.get("queued") or 0),
+        read=int(stats.get("discovery_ok") or 0),
+        not_read=int(stats.get("discovery_failed") or 0),
+        causes=stats.get("causes") or [],
+        limits=limits,
+    )
 
 
 def _jsonable(value: Any) -> Any:

@@ -96,6 +96,57 @@ def test_a_queued_runs_state_follows_what_its_workers_add_as_a_crawl_runs_does(
         store.close()
 
 
+def test_a_queued_run_whose_every_discovery_request_failed_is_failed_with_its_causes(
+    db_url: str,
+) -> None:
+    """A queued run whose only feed answered 404, or whose host refused connections, stayed
+    ``ok`` with no cause while a local crawl was ``failed`` naming the URL. The workers' failures
+    and successes are counted per run, concurrently, and decide it as a crawl run's do."""
+    store = Store.open(db_url)
+    try:
+        queued = RunStats(extra={"queued": 4, "mode": "distributed"})
+        run_id = store.start_run("vm", now=NOW)
+        store.finish_run(run_id, status="ok", stats=queued, now=NOW, message=queued_note(4))
+        refused = {"url": "http://vm.example/robots.txt", "error": "ConnectionRefusedError"}
+        gone = [{"url": f"http://vm.example/feed{n}.xml", "status": 404} for n in range(3)]
+
+        def fail(cause: dict[str, object]) -> None:
+            # Each thread is a worker that took one queued request, as on separate machines.
+            assert store.add_to_run(
+                run_id, {"errors": 1}, judge=True, discovery={"failed": 1}, causes=[cause]
+            )
+
+        threads = [threading.Thread(target=fail, args=(c,)) for c in gone]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        run = store.get_run(run_id) or {}
+        assert run["status"] == "ok"  # one queued request is still to come
+        fail(refused)
+        run = store.get_run(run_id) or {}
+        assert (run["status"], run["errors"]) == ("failed", 4)
+        assert run["stats"]["discovery_failed"] == 4 and not run["stats"].get("discovery_ok")
+        assert run["stats"]["cause"] in gone and len(run["stats"]["causes"]) == 4
+        assert run["message"].startswith("HTTP 404: http://vm.example/feed")
+        assert run["message"].endswith(" and 1 more")
+
+        # Some read, some not: ok, the documents not read named, as a local crawl says them.
+        mixed = store.start_run("m24", now=NOW)
+        store.finish_run(mixed, status="ok", stats=queued, now=NOW, message=queued_note(4))
+        assert store.add_to_run(mixed, {}, judge=True, discovery={"ok": 3})
+        assert store.add_to_run(mixed, {}, judge=True, discovery={"failed": 1}, causes=gone[:1])
+        run = store.get_run(mixed) or {}
+        assert (run["status"], run["message"]) == (
+            "ok",
+            "queued 4 discovery request(s) for workers; "
+            "1 discovery document(s) not read: HTTP 404: http://vm.example/feed0.xml",
+        )
+        assert run["stats"]["cause"] == gone[0]
+    finally:
+        store.close()
+
+
 def test_run_owner_and_closing_a_run_keeps_its_figures(store: Store) -> None:
     run_id = store.start_run("vm", now=NOW, pid=4321, host="crawl-1")
     other = store.start_run("m24", now=NOW)
