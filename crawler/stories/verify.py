@@ -89,7 +89,7 @@ def compare(a: Fingerprint, b: Fingerprint, settings: StorySettings) -> Verdict:
         ("dates", a.dates, b.dates, 0.06),
         ("places", a.places, b.places, 0.06),
     ):
-        shared = mine & theirs
+        shared = _shared_places(a, b) if label == "places" else mine & theirs
         if shared:
             score += bonus * min(len(shared), 3)
             evidence.append(f"{label} {_show(shared)}")
@@ -113,9 +113,10 @@ def compare(a: Fingerprint, b: Fingerprint, settings: StorySettings) -> Verdict:
         and not (a.head_counts & b.head_counts)
     ):
         conflicts.append(f"numbers {_show(mine)} ≠ {_show(theirs)}")
-    for label, mine, theirs in (("dates", a.dates, b.dates), ("places", a.places, b.places)):
-        if mine and theirs and not (mine & theirs):
-            conflicts.append(f"{label} {_show(mine)} ≠ {_show(theirs)}")
+    if a.dates and b.dates and not (a.dates & b.dates):
+        conflicts.append(f"dates {_show(a.dates)} ≠ {_show(b.dates)}")
+    if a.places and b.places and not _shared_places(a, b):
+        conflicts.append(f"places {_show(a.places)} ≠ {_show(b.places)}")
     # Headlines naming different phases of one object (its assembly against its opening, a
     # tree's trip against its presentation) are neighbouring events, unless the reports share
     # a figure or a date of one announcement (a closure's dates and its reopening).
@@ -127,7 +128,7 @@ def compare(a: Fingerprint, b: Fingerprint, settings: StorySettings) -> Verdict:
         and not (a.dates & b.dates)
     ):
         conflicts.append(f"events {_show(a.events)} ≠ {_show(b.events)}")
-    names = (a.names & b.names) - {stem_name(p) for p in a.places & b.places}
+    names = (a.names & b.names) - {stem_name(p) for p in _shared_places(a, b)}
     if names:
         score += 0.03 * min(len(names), 4)
         evidence.append(f"names {_show(names)}")
@@ -142,3 +143,11 @@ def compare(a: Fingerprint, b: Fingerprint, settings: StorySettings) -> Verdict:
             evidence.append(f"unsupported by the headlines: {_show(support) or 'nothing'}")
             return Verdict(False, round(score, 3), tuple(evidence))
     return Verdict(score >= settings.join_score, round(score, 3), tuple(evidence))
+
+
+def _shared_places(a: Fingerprint, b: Fingerprint) -> frozenset[str]:
+    """``a``'s places that ``b`` names too, compared by their stems: one street's name read in
+    two cases can give two lemmas («Улицу Тверскую» → тверская, «На Тверской улице» →
+    тверской)."""
+    theirs = {stem_name(p) for p in b.places}
+    return frozenset(p for p in a.places if stem_name(p) in theirs)

@@ -98,6 +98,19 @@ def test_a_shared_count_does_not_make_other_routes_one_event() -> None:
     assert compare(c, d, SETTINGS).joined
 
 
+def test_one_street_named_in_two_cases_is_one_place() -> None:
+    """«Улицу Тверскую» reads as тверская, «На Тверской улице» as тверской: places compare by
+    their stems (the two reports were kept apart on "places тверская ≠ тверской")."""
+    a = fp(
+        ("Улицу Тверскую перекроют в субботу", "Улицу Тверскую перекроют в субботу из-за ремонта.")
+    )
+    b = fp(("На Тверской улице ограничат движение в субботу", "На Тверской улице начнут ремонт."))
+    assert a.places != b.places
+    verdict = compare(a, b, SETTINGS)
+    assert verdict.joined, verdict
+    assert "places тверская" in verdict.evidence
+
+
 def test_a_place_name_is_read_within_one_sentence() -> None:
     # Shortened from real leads (lenta.ru, news.mail.ru in tests/fixtures/stories): the word
     # after «метро» at a headline's end or a sentence's end starts the next sentence.
