@@ -136,7 +136,7 @@ class WebSubSpec(_Strict):
         for hub in v:
             # Whitespace or control characters could not go into a feed's XML unchanged.
             if not is_http_url(hub) or any(c.isspace() or ord(c) < 32 for c in hub):
-                raise ValueError(f"hubs: not an http(s) URL: {hub!r}")
+                raise ValueError(f"not an http(s) URL: {hub!r}")
         if len(set(v)) != len(v):
-            raise ValueError("hubs: a hub is listed twice")
+            raise ValueError("a hub is listed twice")
         return v
