@@ -128,9 +128,7 @@ def _exiting(pid: int) -> bool:
     """
     try:
         status = Path(f"/proc/{pid}/status").read_text(encoding="ascii", errors="replace")
-    except FileNotFoundError:
-        return True
-    except OSError:
+    except OSError:  # gone, or no /proc here: ask the kernel whether it still exists
         try:
             os.kill(pid, 0)
         except ProcessLookupError:
