@@ -23,6 +23,17 @@ LOST = "fetch_error"
 MAX_CAUSES = 10
 
 
+def kept_causes(causes: Iterable[dict[str, Any]], *new: dict[str, Any]) -> list[dict[str, Any]]:
+    """``causes`` with each of ``new`` that is not among them added, up to :data:`MAX_CAUSES`:
+    the distinct discovery failures a run keeps (``stats.causes``), in a crawl or added by
+    distributed workers."""
+    kept = list(causes)
+    for cause in new:
+        if cause not in kept and len(kept) < MAX_CAUSES:
+            kept.append(cause)
+    return kept
+
+
 def finished_state(dropped: Mapping[str, int], notes: Iterable[str] = ()) -> tuple[str, str | None]:
     """``(state, message)`` of a run that ran to its end, from its drops by reason.
 

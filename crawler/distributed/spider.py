@@ -28,7 +28,7 @@ from crawler.distributed.settings import (
 from crawler.models import ArticleItem, run_of_meta
 from crawler.normalize.url_patterns import UrlPattern, compile_url_pattern
 from crawler.normalize.urls import host_of, registered_domain_matches
-from crawler.run_states import MAX_CAUSES
+from crawler.run_states import kept_causes
 from crawler.spiders.news import NewsSpider
 from crawler.spiders.responses import gone_status
 
@@ -248,15 +248,16 @@ class DistributedNewsSpider(NewsSpider):
 
     def _keep_cause(self, cause: dict[str, Any]) -> None:
         """Keep a discovery failure's cause in the worker's stats and in its scheduled run's
-        (``<run>/causes``: the distinct ones, up to ``MAX_CAUSES``), which names it."""
+        (``<run>/causes``: the distinct ones, :func:`crawler.run_states.kept_causes`), which
+        names it."""
         super()._keep_cause(cause)
         if self._serving_run is None:
             return
         assert self.crawler.stats is not None
         key = f"{RUN_STATS}{self._serving_run}/{RunCounts.CAUSES}"
-        causes = self.crawler.stats.get_value(key) or []
-        if cause not in causes and len(causes) < MAX_CAUSES:
-            self.crawler.stats.set_value(key, [*causes, cause])
+        self.crawler.stats.set_value(
+            key, kept_causes(self.crawler.stats.get_value(key) or [], cause)
+        )
 
     # -- callbacks: NewsSpider's, run in the request's source ------------------------------
 

@@ -5,9 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-# describe_cause: kept here too, where readers of a run's stats have found it.
 from crawler.failures import NO_CAUSE, causes_text, describe
-from crawler.failures import describe_cause as describe_cause
 from crawler.storage import RunStats
 
 #: Download errors that mean the site could not be reached at all, by exception class name

@@ -31,7 +31,7 @@ from crawler.discovery import (
 from crawler.middlewares.policy import Blocked, NotFetched
 from crawler.normalize.url_patterns import compile_url_pattern
 from crawler.normalize.urls import host_of, registered_domain_matches, url_identity
-from crawler.run_states import MAX_CAUSES
+from crawler.run_states import kept_causes
 from crawler.spiders.article_pages import ArticlePages
 from crawler.spiders.rechecks import RecheckQueue
 from crawler.spiders.responses import (
@@ -419,13 +419,14 @@ class NewsSpider(ArticlePages, scrapy.Spider):
 
     def _keep_cause(self, cause: dict[str, Any]) -> None:
         """Keep a discovery failure's cause: the run records the first (``stats.cause``) and
-        the distinct ones, up to :data:`MAX_CAUSES` (``stats.causes``), for its message."""
+        the distinct ones (:func:`crawler.run_states.kept_causes`, ``stats.causes``), for its
+        message."""
         stats = self.crawler.stats
         if stats.get_value("cityfeeds/cause") is None:
             stats.set_value("cityfeeds/cause", cause)
-        causes = stats.get_value("cityfeeds/causes") or []
-        if cause not in causes and len(causes) < MAX_CAUSES:
-            stats.set_value("cityfeeds/causes", [*causes, cause])
+        stats.set_value(
+            "cityfeeds/causes", kept_causes(stats.get_value("cityfeeds/causes") or [], cause)
+        )
 
     def discovery_error(self, failure: Failure) -> None:
         """A feed/sitemap/listing could not be fetched: counted; the run may still succeed."""

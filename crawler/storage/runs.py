@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 
-from crawler.run_states import MAX_CAUSES, queued_state
+from crawler.run_states import kept_causes, queued_state
 from crawler.storage.engine import Database, retry_locked
 from crawler.storage.schema import runs
 
@@ -210,17 +210,14 @@ def _merge_discovery(
     """A queued run's ``stats`` with a worker's discovery figures and causes added.
 
     The causes are kept as a crawl run keeps them: the first (``cause``) and the distinct
-    ones, up to :data:`MAX_CAUSES` (``causes``).
+    ones, up to :data:`crawler.run_states.MAX_CAUSES` (``causes``).
     """
     merged = dict(stats)
     for outcome in ("ok", "failed"):
         if discovery.get(outcome):
             key = f"discovery_{outcome}"
             merged[key] = int(merged.get(key) or 0) + int(discovery[outcome])
-    kept = list(merged.get("causes") or [])
-    for cause in causes:
-        if cause not in kept and len(kept) < MAX_CAUSES:
-            kept.append(dict(cause))
+    kept = kept_causes(merged.get("causes") or [], *(dict(c) for c in causes))
     if kept:
         merged["causes"] = kept
         merged.setdefault("cause", kept[0])

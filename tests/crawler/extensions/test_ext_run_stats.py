@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from crawler.extensions.run_stats import describe_cause, failure_cause
+from crawler.extensions.run_stats import failure_cause
+from crawler.failures import describe_cause
 
 HERE, ELSEWHERE = "http://127.0.0.1:8001/", "http://news.example/"
 
