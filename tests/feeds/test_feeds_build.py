@@ -426,3 +426,19 @@ def test_an_output_folder_that_cannot_be_written_fails_every_file_once_without_t
     assert "cannot create the output folder" in next(iter(report.failures.values()))
     assert len(caplog.records) == 1 and caplog.records[0].exc_info is None
     assert blocked.read_bytes() == b"a file where the output folder should be"
+
+
+def test_a_removed_source_whose_last_build_failed_still_has_its_files_removed(
+    tmp_path: Path,
+) -> None:
+    config, store = sample_config(tmp_path), FakeStore(sample_articles())
+    build_feeds(config, store)
+    store.failing = {"vm"}
+    assert list(build_feeds(config, store).failures) == ["sources/vm"]  # its files stay
+    store.failing = set()
+    config.sources = [s for s in config.sources if s.name != "vm"]
+    report = build_feeds(config, store)
+    assert sorted(report.removed) == [f"sources/vm.{ext}" for ext in ("atom", "json", "rss")]
+    assert not list(tmp_path.glob("sources/vm.*"))
+    assert "vm.ru" not in (tmp_path / "all.rss").read_text(encoding="utf-8")
+    assert "sources/vm" not in store.feed_build_paths()  # forgotten: status lists it no more
