@@ -8,10 +8,12 @@ import threading
 from collections.abc import Callable, Collection, Iterable, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
+from crawler.clock import Clock, utcnow
 from crawler.config import Config
 from crawler.models import Article, FeedBuild
 from feeds.content import clean_title
@@ -29,6 +31,7 @@ from feeds.publish import (
     write_opml,
 )
 from feeds.render import FORMATS, EntryCache, input_signature, prepare_feed
+from feeds.render.entries import EMPTY_FEED_UPDATED
 from feeds.specs import feed_specs, store_selection, story_feeds
 
 log = logging.getLogger(__name__)
@@ -208,6 +211,8 @@ class _Build:
     writer: Executor
     #: WebSub hubs every feed declares (``[websub] hubs``).
     hubs: tuple[str, ...] = ()
+    #: When this build started (UTC, whole seconds): the date of the feeds it renders empty.
+    started: datetime = EMPTY_FEED_UPDATED
     #: ``(signature, files stamp)`` of the last successful build of each feed path.
     previous: dict[str, tuple[str, str]] = field(default_factory=dict)
     entries: EntryCache = field(default_factory=EntryCache)
@@ -220,8 +225,19 @@ class _Build:
 
     def render(self, spec: FeedSpec, site_url: str, articles: list[Article]) -> dict[str, bytes]:
         """The bytes of every file of ``spec`` by file name, all rendered before any is written:
-        a rendering error leaves every file as it was."""
-        feed = prepare_feed(spec, articles, **self._inputs(site_url))
+        a rendering error leaves every file as it was.
+
+        A feed without entries is dated by this build (RSS ``lastBuildDate``, Atom ``updated``;
+        JSON Feed has no feed date). A fixed date would be a lie, and one that goes back in
+        time when a feed loses its last entries, so a reader that compares dates would keep
+        showing the entries it had; the build's time is when its content last changed, which
+        is what RSS and Atom ask. It is stable: the date is not among the inputs
+        (:func:`~feeds.render.input_signature`), so while the feed stays empty its files are
+        kept unrendered with the date they were written with, and their bytes, mtime and so
+        ``cityfeeds serve``'s ETag and Last-Modified stay too: conditional GETs keep getting
+        304 until the feed changes.
+        """
+        feed = prepare_feed(spec, articles, **self._inputs(site_url), empty_since=self.started)
         return {spec.filename(fmt.extension): fmt.render(feed) for fmt in FORMATS.values()}
 
     def _inputs(self, site_url: str) -> dict[str, Any]:
@@ -368,7 +384,9 @@ def _previous(store: FeedStore) -> dict[str, tuple[str, str]]:
         return {}
 
 
-def build_feeds(config: Config, store: FeedStore, *, only: set[str] | None = None) -> BuildReport:
+def build_feeds(
+    config: Config, store: FeedStore, *, only: set[str] | None = None, clock: Clock = utcnow
+) -> BuildReport:
     """Build the feeds, the index page and the OPML file; one failing feed never stops the rest.
 
     ``only`` limits rebuilding to these feed paths (``"all"``, ``"topics/<id>"``,
@@ -377,6 +395,7 @@ def build_feeds(config: Config, store: FeedStore, *, only: set[str] | None = Non
     A full build (no ``only``) also deletes the feed files of topics and sources no longer in the
     config (:func:`feeds.publish.remove_stale_feeds`). The articles of every feed are read in one
     store query batch (one snapshot), and the outcomes are recorded in one transaction.
+    ``clock`` dates the feeds rendered without entries (:meth:`_Build.render`).
     """
     output_dir = Path(config.output_dir)
     base_url = config.base_url
@@ -403,6 +422,7 @@ def build_feeds(config: Config, store: FeedStore, *, only: set[str] | None = Non
             max_html_chars,
             writer,
             hubs=hubs,
+            started=clock().astimezone(UTC).replace(microsecond=0),
             previous=_previous(store),
             # A story's other reports show their source's title, not its config name.
             entries=EntryCache({s.name: s.title for s in config.sources}),
