@@ -5,13 +5,15 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
+from crawler.clock import Clock, utcnow
 from crawler.config import Config
 from crawler.models import Article, FeedBuild
 from feeds.content import clean_title
@@ -29,6 +31,7 @@ from feeds.publish import (
     write_opml,
 )
 from feeds.render import FORMATS, EntryCache, input_signature, prepare_feed
+from feeds.render.entries import EMPTY_FEED_UPDATED
 from feeds.specs import feed_specs, store_selection, story_feeds
 
 log = logging.getLogger(__name__)
@@ -51,11 +54,16 @@ class FeedStore(Protocol):
         *,
         limit: int = 50,
         stories: Sequence[bool] | None = None,
+        sources: Collection[str] | None = None,
     ) -> list[list[Article]]: ...
 
     def record_feed_builds(self, outcomes: Sequence[FeedBuild]) -> None: ...
 
     def feed_signatures(self) -> dict[str, tuple[str, str]]: ...
+
+    def feed_build_paths(self) -> set[str]: ...
+
+    def forget_feed_builds(self, paths: Collection[str]) -> None: ...
 
 
 @dataclass
@@ -113,23 +121,31 @@ class BuildReport:
 
 
 def _read(
-    store: FeedStore, specs: Sequence[FeedSpec], limit: int, stories: Sequence[bool]
+    store: FeedStore,
+    specs: Sequence[FeedSpec],
+    limit: int,
+    stories: Sequence[bool],
+    sources: Collection[str],
 ) -> list[list[Article] | str]:
     """The articles of every feed in one store read, or per feed the error reading it.
 
-    ``stories`` says, per feed, whether it shows one entry per story. When the joint read
+    ``stories`` says, per feed, whether it shows one entry per story; ``sources`` are the
+    configured ones, the only ones whose articles any feed shows (a source removed from the
+    config leaves ``all`` and the topics; the store keeps its articles). When the joint read
     fails, each feed is read alone, so one bad query fails only its feed.
     """
     try:
         selections = [store_selection(s) for s in specs]
-        return list(store.feed_articles(selections, limit=limit, stories=stories))
+        return list(store.feed_articles(selections, limit=limit, stories=stories, sources=sources))
     except Exception:
         log.exception("reading the store for all feeds at once failed; reading feed by feed")
     found: list[list[Article] | str] = []
     for spec, collapse in zip(specs, stories, strict=True):
         try:
             selection = [store_selection(spec)]
-            found.append(store.feed_articles(selection, limit=limit, stories=[collapse])[0])
+            found.append(
+                store.feed_articles(selection, limit=limit, stories=[collapse], sources=sources)[0]
+            )
         except Exception as exc:
             log.exception("feed %s: reading the store failed", spec.path)
             found.append(f"{type(exc).__name__}: {exc}")
@@ -195,6 +211,8 @@ class _Build:
     writer: Executor
     #: WebSub hubs every feed declares (``[websub] hubs``).
     hubs: tuple[str, ...] = ()
+    #: When this build started (UTC, whole seconds): the date of the feeds it renders empty.
+    started: datetime = EMPTY_FEED_UPDATED
     #: ``(signature, files stamp)`` of the last successful build of each feed path.
     previous: dict[str, tuple[str, str]] = field(default_factory=dict)
     entries: EntryCache = field(default_factory=EntryCache)
@@ -207,8 +225,19 @@ class _Build:
 
     def render(self, spec: FeedSpec, site_url: str, articles: list[Article]) -> dict[str, bytes]:
         """The bytes of every file of ``spec`` by file name, all rendered before any is written:
-        a rendering error leaves every file as it was."""
-        feed = prepare_feed(spec, articles, **self._inputs(site_url))
+        a rendering error leaves every file as it was.
+
+        A feed without entries is dated by this build (RSS ``lastBuildDate``, Atom ``updated``;
+        JSON Feed has no feed date). A fixed date would be a lie, and one that goes back in
+        time when a feed loses its last entries, so a reader that compares dates would keep
+        showing the entries it had; the build's time is when its content last changed, which
+        is what RSS and Atom ask. It is stable: the date is not among the inputs
+        (:func:`~feeds.render.input_signature`), so while the feed stays empty its files are
+        kept unrendered with the date they were written with, and their bytes, mtime and so
+        ``cityfeeds serve``'s ETag and Last-Modified stay too: conditional GETs keep getting
+        304 until the feed changes.
+        """
+        feed = prepare_feed(spec, articles, **self._inputs(site_url), empty_since=self.started)
         return {spec.filename(fmt.extension): fmt.render(feed) for fmt in FORMATS.values()}
 
     def _inputs(self, site_url: str) -> dict[str, Any]:
@@ -317,6 +346,36 @@ def _log_failure(what: str, exc: Exception) -> None:
         log.error("%s failed (the files already published stay)", what, exc_info=exc)
 
 
+def _remove_unconfigured(
+    store: FeedStore, output_dir: Path, specs: Sequence[tuple[FeedSpec, str]], build: _Build
+) -> list[str]:
+    """Delete the files of feeds no configured topic or source produces any more, and forget
+    their build records once none of their files is left (the status then no longer lists
+    them, and a file of that name written later by someone else is not taken for ours).
+
+    Ours are the paths the store has a build of, failed ones included: a source whose last
+    build failed still has the files of the build before.
+    """
+    try:
+        ours = store.feed_build_paths()
+    except Exception:
+        log.exception("could not read which feeds were published; removing none")
+        return []
+    keep = {spec.path for spec, _ in specs} | {INDEX_PATH, OPML_PATH}
+    removed = remove_stale_feeds(output_dir, keep, ours=ours, dirs_to_sync=build.dirs_to_sync)
+    extensions = [fmt.extension for fmt in FORMATS.values()]
+    gone = [
+        path
+        for path in ours - keep
+        if not any((output_dir / f"{path}.{ext}").exists() for ext in extensions)
+    ]
+    try:
+        store.forget_feed_builds(gone)
+    except Exception:
+        log.exception("could not forget the build records of removed feeds")
+    return removed
+
+
 def _previous(store: FeedStore) -> dict[str, tuple[str, str]]:
     try:
         return store.feed_signatures()
@@ -325,7 +384,9 @@ def _previous(store: FeedStore) -> dict[str, tuple[str, str]]:
         return {}
 
 
-def build_feeds(config: Config, store: FeedStore, *, only: set[str] | None = None) -> BuildReport:
+def build_feeds(
+    config: Config, store: FeedStore, *, only: set[str] | None = None, clock: Clock = utcnow
+) -> BuildReport:
     """Build the feeds, the index page and the OPML file; one failing feed never stops the rest.
 
     ``only`` limits rebuilding to these feed paths (``"all"``, ``"topics/<id>"``,
@@ -334,6 +395,7 @@ def build_feeds(config: Config, store: FeedStore, *, only: set[str] | None = Non
     A full build (no ``only``) also deletes the feed files of topics and sources no longer in the
     config (:func:`feeds.publish.remove_stale_feeds`). The articles of every feed are read in one
     store query batch (one snapshot), and the outcomes are recorded in one transaction.
+    ``clock`` dates the feeds rendered without entries (:meth:`_Build.render`).
     """
     output_dir = Path(config.output_dir)
     base_url = config.base_url
@@ -360,6 +422,7 @@ def build_feeds(config: Config, store: FeedStore, *, only: set[str] | None = Non
             max_html_chars,
             writer,
             hubs=hubs,
+            started=clock().astimezone(UTC).replace(microsecond=0),
             previous=_previous(store),
             # A story's other reports show their source's title, not its config name.
             entries=EntryCache({s.name: s.title for s in config.sources}),
@@ -367,7 +430,8 @@ def build_feeds(config: Config, store: FeedStore, *, only: set[str] | None = Non
         try:
             feeds = [spec for spec, _ in specs]
             collapse = story_feeds(config, feeds)
-            reads = _read(store, feeds, limit, collapse)
+            configured = sorted({s.name for s in config.sources})
+            reads = _read(store, feeds, limit, collapse, configured)
             # Feeds of one entry per article first: a story's other reports are mostly their
             # entries, whose cleaned links and headlines the story entries then reuse.
             order = sorted(range(len(specs)), key=collapse.__getitem__)
@@ -401,10 +465,7 @@ def build_feeds(config: Config, store: FeedStore, *, only: set[str] | None = Non
             _record(store, report.results.values())
             if only is None:
                 # After the index and OPML, so no published page links a removed file.
-                keep = {spec.path for spec, _ in specs}
-                report.removed = remove_stale_feeds(
-                    output_dir, keep, ours=build.previous, dirs_to_sync=build.dirs_to_sync
-                )
+                report.removed = _remove_unconfigured(store, output_dir, specs, build)
                 remove_stale_temp_files(output_dir)
         finally:
             # Pending writes finish first (leaving the block would wait for them anyway).

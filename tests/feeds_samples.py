@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -119,9 +119,17 @@ class FakeStore:
         *,
         limit: int = 50,
         stories: Sequence[bool] | None = None,  # no stories here: every article is its own
+        sources: Collection[str] | None = None,
     ) -> list[list[Article]]:
         self.reads += 1
-        return [self.newest_articles(topic=t, source=s, limit=limit) for t, s in selections]
+        return [
+            [
+                a
+                for a in self.newest_articles(topic=t, source=s)
+                if sources is None or a.source in sources
+            ][:limit]
+            for t, s in selections
+        ]
 
     def record_feed_builds(self, outcomes: Sequence[FeedBuild]) -> None:
         for outcome in outcomes:
@@ -133,6 +141,14 @@ class FakeStore:
 
     def feed_signatures(self) -> dict[str, tuple[str, str]]:
         return dict(self.signatures)
+
+    def feed_build_paths(self) -> set[str]:
+        return {record[0] for record in self.records}
+
+    def forget_feed_builds(self, paths: Collection[str]) -> None:
+        self.records = [r for r in self.records if r[0] not in paths]
+        for path in paths:
+            self.signatures.pop(path, None)
 
 
 def sample_config(output_dir: Path, **overrides: Any) -> SimpleNamespace:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import fields
 from datetime import datetime
 from functools import lru_cache
 from operator import attrgetter
 from typing import Any, NamedTuple
 
-from sqlalchemy import and_, bindparam, func, select
+from sqlalchemy import BindParameter, and_, bindparam, func, literal_column, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import Select
 
@@ -39,13 +39,28 @@ _FEED_COLUMNS = (
 )
 
 
+#: The sources whose articles a feed read may show (an expanding parameter: one statement for
+#: any list of sources).
+_SOURCES: BindParameter[list[str]] = bindparam("feed_sources", expanding=True)
+#: An article's source as a filter no index can serve (``source || ''``): on the bare column,
+#: SQLite and PostgreSQL seek ``ix_articles_source_published`` for each source and sort every
+#: row they find, where the feed's own index, walked newest first, stops after ``limit`` rows.
+_SOURCE_FILTERED = articles.c.source.concat(literal_column("''"))
+
+
 def _newest_query(
-    columns: Sequence[Any], topic: str | None, source: str | None, limit: int
+    columns: Sequence[Any],
+    topic: str | None,
+    source: str | None,
+    limit: int,
+    *,
+    of_sources: bool = False,
 ) -> Select[Any]:
     """``columns`` of the newest ``limit`` articles (published desc, then url) of a topic/source.
 
     Ordered as the indexes are (``article_topics.published`` for a topic), so the database
-    walks an index and stops after ``limit`` rows, whatever the store size.
+    walks an index and stops after ``limit`` rows, whatever the store size. ``of_sources``:
+    only articles of the sources in the ``feed_sources`` parameter (:data:`_SOURCES`).
     """
     query = select(*columns)
     if topic is not None:
@@ -57,6 +72,8 @@ def _newest_query(
         query = query.order_by(articles.c.published.desc(), articles.c.url)
     if source is not None:
         query = query.where(articles.c.source == source)
+    if of_sources:
+        query = query.where(_SOURCE_FILTERED.in_(_SOURCES))
     return query.limit(limit)
 
 
@@ -105,30 +122,36 @@ _STORY_KEY = func.coalesce(articles.c.story_id, -articles.c.id)
 
 
 @lru_cache(maxsize=256)
-def _story_walk(topic: str | None, source: str | None, chunk: int) -> Select[Any]:
+def _story_walk(topic: str | None, source: str | None, chunk: int, of_sources: bool) -> Select[Any]:
     """The query of :func:`_story_keys`, made once per selection: building a statement costs
     SQLAlchemy about as much as SQLite takes to run it (statements are immutable, so sharing
     them is safe)."""
-    return _newest_query([_STORY_KEY], topic, source, chunk)
+    return _newest_query([_STORY_KEY], topic, source, chunk, of_sources=of_sources)
 
 
-def _story_keys(conn: Connection, topic: str | None, source: str | None, limit: int) -> list[int]:
+def _story_keys(
+    conn: Connection,
+    topic: str | None,
+    source: str | None,
+    limit: int,
+    params: dict[str, Any],
+) -> list[int]:
     """Keys (:data:`_STORY_KEY`) of the newest ``limit`` stories of a selection, newest first.
 
     Walks the selection newest first (the same index range scan as a plain feed) until
     ``limit`` distinct stories are seen; an article without a story counts as its own. Rows
     are taken no more at a time than stories are still wanted, so the walk stops at the last
     one: SQLite reads no row past it (a topic feed's 50 stories are about 70 rows, not the
-    chunk of 200).
+    chunk of 200). ``params`` holds ``feed_sources`` when only those sources' articles count.
     """
     keys: dict[int, None] = {}  # in order of recency; keys met again keep their place
     if limit <= 0:
         return []
     chunk, offset = max(_ROWS_PER_STORY * limit, 20), 0
     while True:
-        query = _story_walk(topic, source, chunk)
+        query = _story_walk(topic, source, chunk, bool(params))
         walked = 0
-        with conn.execute(query.offset(offset) if offset else query) as result:
+        with conn.execute(query.offset(offset) if offset else query, params) as result:
             rows = result.scalars()
             while len(keys) < limit:
                 # A row adds one story at most: fetching no more rows than stories still
@@ -195,31 +218,102 @@ def _read_stories(
     return first, story_of
 
 
-def _name_members(
-    conn: Connection, story_of: dict[int, _StoryRow], found: dict[int, Article]
-) -> None:
-    """Fill each story's ``others`` (link, source, title) from the articles of the read, and
-    the few not among them from the store; a member gone meanwhile is left out."""
-    missing = sorted({i for s in story_of.values() for i in s.member_ids if i not in found})
+def _member_links(
+    conn: Connection, member_ids: Iterable[int], found: dict[int, Article]
+) -> dict[int, RelatedReport]:
+    """Link, source and title of the members not among the articles of the read."""
+    missing = sorted({i for i in member_ids if i not in found})
     links = {}
     for start in range(0, len(missing), 500):  # SQLite's bound-parameter limit
         ids = missing[start : start + 500]
         for member_id, url, source, title in conn.execute(_MEMBER_LINKS_QUERY, {"ids": ids}):
             links[member_id] = RelatedReport(url, source, title)
+    return links
+
+
+def _name_members(
+    conn: Connection,
+    story_of: dict[int, _StoryRow],
+    found: dict[int, Article],
+    allowed: frozenset[str] | None,
+) -> None:
+    """Fill each story's ``others`` (link, source, title) from the articles of the read, and
+    the few not among them from the store; a member gone meanwhile, or of a source not in
+    ``allowed`` (when given), is left out."""
+    links = _member_links(conn, (i for s in story_of.values() for i in s.member_ids), found)
     for story in story_of.values():
         for i in story.member_ids:
             article = found.get(i)
             if article is not None:
-                story.others.append(RelatedReport(article.url, article.source, article.title))
+                report = RelatedReport(article.url, article.source, article.title)
             elif i in links:
-                story.others.append(links[i])
+                report = links[i]
+            else:
+                continue
+            if allowed is None or report.source in allowed:
+                story.others.append(report)
 
 
-def _any_member(conn: Connection, story_id: int) -> int:
-    found = conn.execute(
-        select(func.min(articles.c.id)).where(articles.c.story_id == story_id)
-    ).scalar()
-    return int(found or 0)
+def _replace_entries_of_other_sources(
+    conn: Connection,
+    entry_ids: Iterable[int],
+    story_of: dict[int, _StoryRow],
+    found: dict[int, Article],
+    allowed: frozenset[str],
+) -> dict[int, int]:
+    """Story entries whose article is of a source not in ``allowed`` (one removed from the
+    config), each shown as the story's earliest-joined report of an allowed source instead.
+
+    Returns old entry id -> new one (0 when the story has no such report left), and loads the
+    new entries into ``found`` and moves their stories in ``story_of``. Costs nothing while
+    every entry's source is allowed.
+    """
+    gone = sorted({i for i in entry_ids if i in found and found[i].source not in allowed})
+    if not gone:
+        return {}
+    links = _member_links(
+        conn, (m for i in gone if i in story_of for m in story_of[i].member_ids), found
+    )
+    moved: dict[int, int] = {}
+    for i in gone:
+        del found[i]
+        story = story_of.pop(i, None)
+        members = story.member_ids if story is not None else []
+        source_of = {m: found[m].source for m in members if m in found}
+        source_of.update((m, links[m].source) for m in members if m in links)
+        kept = [m for m in members if source_of.get(m) in allowed]
+        moved[i] = kept[0] if kept else 0
+        if story is not None and len(kept) > 1:
+            story_of[kept[0]] = _StoryRow(story.updated, kept[1:], [])
+    _load_feed_articles(conn, [i for i in moved.values() if i and i not in found], found)
+    return moved
+
+
+def _load_feed_articles(conn: Connection, ids: Sequence[int], found: dict[int, Article]) -> None:
+    """Load the articles ``ids`` (:data:`_FEED_COLUMNS` and their topics) into ``found``."""
+    wanted = sorted(ids)
+    topics: dict[int, list[TopicMatch]] = {i: [] for i in wanted}
+    for first_row in range(0, len(wanted), 500):  # SQLite's bound-parameter limit
+        chunk = wanted[first_row : first_row + 500]
+        for t in conn.execute(
+            select(article_topics.c.article_id, article_topics.c.topic, article_topics.c.score)
+            .where(article_topics.c.article_id.in_(chunk))
+            .order_by(
+                article_topics.c.article_id,
+                article_topics.c.score.desc(),
+                article_topics.c.topic,
+            )
+        ):
+            topics[t.article_id].append(TopicMatch(t.topic, t.score))
+        for row in conn.execute(select(*_FEED_COLUMNS).where(articles.c.id.in_(chunk))).mappings():
+            found[row["id"]] = _row_to_article(row, topics[row["id"]])
+
+
+def _any_member(conn: Connection, story_id: int, params: dict[str, Any]) -> int:
+    query = select(func.min(articles.c.id)).where(articles.c.story_id == story_id)
+    if params:
+        query = query.where(_SOURCE_FILTERED.in_(_SOURCES))
+    return int(conn.execute(query, params).scalar() or 0)
 
 
 def _with_story(article: Article, story: _StoryRow | None) -> Article:
@@ -282,6 +376,7 @@ class ArticleQueries(Database):
         *,
         limit: int = 50,
         stories: Sequence[bool] | None = None,
+        sources: Collection[str] | None = None,
     ) -> list[list[Article]]:
         """The newest articles of several feeds in one read, for the feed builder.
 
@@ -296,17 +391,26 @@ class ArticleQueries(Database):
         copy) with the story's other reports in ``related`` and the time the last one joined
         in ``story_updated`` (one copy per story, in every list showing it). Entries keep the
         newest-first order of publication of the article shown.
+
+        ``sources`` (the configured ones), when given, limits every feed to those sources'
+        articles: a source removed from the config leaves ``all`` and the topics, and its
+        reports leave the stories (a story it was first to report is shown as its next
+        report). Its articles stay stored, and come back when the source does.
         """
         flags = list(stories) if stories is not None else [False] * len(selections)
+        allowed = None if sources is None else frozenset(sources)
+        params: dict[str, Any] = {} if allowed is None else {"feed_sources": sorted(allowed)}
         with self._read() as conn:
             # Per feed: the ids of its articles, or the keys of its stories (_STORY_KEY).
             id_lists: list[list[int]] = []
             for (topic, source), collapse in zip(selections, flags, strict=True):
                 if collapse:
-                    id_lists.append(_story_keys(conn, topic, source, limit))
+                    id_lists.append(_story_keys(conn, topic, source, limit, params))
                 else:
-                    query = _newest_query([articles.c.id], topic, source, limit)
-                    id_lists.append(list(conn.execute(query).scalars()))
+                    query = _newest_query(
+                        [articles.c.id], topic, source, limit, of_sources=bool(params)
+                    )
+                    id_lists.append(list(conn.execute(query, params).scalars()))
             # Every story of every feed read at once, then each story shown as its first
             # article (one that was found if its story row vanished, re-clustered meanwhile).
             story_keys = {k for ids, c in zip(id_lists, flags, strict=True) if c for k in ids}
@@ -314,31 +418,19 @@ class ArticleQueries(Database):
             for n, collapse in enumerate(flags):
                 if collapse:
                     id_lists[n] = [
-                        first.get(k, -k if k < 0 else 0) or _any_member(conn, k)
+                        first.get(k, -k if k < 0 else 0) or _any_member(conn, k, params)
                         for k in id_lists[n]
                     ]
-            wanted = sorted({i for ids in id_lists for i in ids})
             found: dict[int, Article] = {}
-            topics: dict[int, list[TopicMatch]] = {i: [] for i in wanted}
-            for first_row in range(0, len(wanted), 500):  # SQLite's bound-parameter limit
-                chunk = wanted[first_row : first_row + 500]
-                for t in conn.execute(
-                    select(
-                        article_topics.c.article_id, article_topics.c.topic, article_topics.c.score
-                    )
-                    .where(article_topics.c.article_id.in_(chunk))
-                    .order_by(
-                        article_topics.c.article_id,
-                        article_topics.c.score.desc(),
-                        article_topics.c.topic,
-                    )
-                ):
-                    topics[t.article_id].append(TopicMatch(t.topic, t.score))
-                for row in conn.execute(
-                    select(*_FEED_COLUMNS).where(articles.c.id.in_(chunk))
-                ).mappings():
-                    found[row["id"]] = _row_to_article(row, topics[row["id"]])
-            _name_members(conn, story_of, found)
+            _load_feed_articles(conn, list({i for ids in id_lists for i in ids}), found)
+            if allowed is not None:
+                entry_ids = (i for ids, c in zip(id_lists, flags, strict=True) if c for i in ids)
+                moved = _replace_entries_of_other_sources(conn, entry_ids, story_of, found, allowed)
+                if moved:
+                    for n, collapse in enumerate(flags):
+                        if collapse:
+                            id_lists[n] = [moved.get(i, i) for i in id_lists[n]]
+            _name_members(conn, story_of, found, allowed)
         # Outside a snapshot, PostgreSQL's READ COMMITTED gives each query its own: skip a row
         # that vanished in between rather than fail the build.
         entries: dict[int, Article] = {}  # story entries, one per story shared by its feeds

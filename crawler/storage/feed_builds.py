@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -44,6 +44,26 @@ class FeedBuildStore(Database):
         )
         with self._read() as conn:
             return {r.path: (r.signature, r.stamp) for r in conn.execute(query)}
+
+    def feed_build_paths(self) -> set[str]:
+        """Every path with a recorded build, successful or not: the feeds cityfeeds publishes."""
+        with self._read() as conn:
+            return set(conn.execute(select(feed_builds.c.path)).scalars())
+
+    def forget_feed_builds(self, paths: Collection[str]) -> None:
+        """Drop the records of feeds no longer published (a topic or source removed from the
+        config), so the status no longer lists them."""
+        if not paths:
+            return
+        wanted = sorted(paths)
+
+        def run() -> None:
+            with self._write() as conn:
+                for start in range(0, len(wanted), 500):  # SQLite's bound-parameter limit
+                    chunk = wanted[start : start + 500]
+                    conn.execute(delete(feed_builds).where(feed_builds.c.path.in_(chunk)))
+
+        retry_locked(run)
 
     def feed_build_status(self) -> list[dict[str, Any]]:
         """Outcome of the last build of every feed file."""

@@ -124,6 +124,30 @@ class Lemmatizer:
                 found.update(fold(form.word) for form in parse.lexeme)
         return frozenset(found)
 
+    def guessed_keys(self, word: str) -> frozenset[str]:
+        """For a Russian word the dictionary does not know, the keys its forms can have.
+
+        pymorphy3 guesses such a word's dictionary form from its ending, and guesses differ
+        between forms of one word: «велобайк» stays «велобайк», «велобайки» becomes
+        «велобайка», «велобайков» stays «велобайков». So the term is given every form of its
+        guessed paradigms (of the word as written and of its lemma) with each form's guessed
+        dictionary forms. Keys the dictionary knows are left out: a word it knows has a
+        lexeme of its own and is never taken for a form of an unknown one (no new false
+        friends). Empty for a known or non-Russian word: the dictionary's keys suffice.
+        """
+        folded = fold(word)
+        analyzer = _analyzer()
+        if not _CYRILLIC_RE.search(folded) or analyzer.word_is_known(folded):
+            return frozenset()
+        forms: set[str] = set()
+        for start in {folded, self.lemma(folded)}:
+            for parse in analyzer.parse(start):
+                forms.update(fold(form.word) for form in parse.lexeme)
+        keys = set(forms)
+        for form in forms:
+            keys.update(fold(parse.normal_form) for parse in analyzer.parse(form))
+        return frozenset(k for k in keys if not analyzer.word_is_known(k))
+
     @staticmethod
     def form_prefixes() -> tuple[str, ...]:
         """Prefixes the dictionary strips from forms (comparative «по-», superlative «наи-»)."""

@@ -41,6 +41,8 @@ class TermVocabulary:
         self._matcher_ids: dict[TermWord, int] = {}
         self._exact: dict[str, int] = {}
         self._lemma: dict[str, int] = {}
+        # Keys of the forms of lemma terms the dictionary does not know (Lemmatizer.guessed_keys).
+        self._guessed: dict[str, set[int]] = {}
         self._prefixes: dict[str, int] = {}
         self._prefix_lengths: tuple[int, ...] = ()
         # Filled on first use, after :meth:`seal`; ``cache_info()`` shows how well it serves.
@@ -48,6 +50,7 @@ class TermVocabulary:
 
     def add(self, word: TermWord) -> int:
         """The matcher id of a term word, numbering it if new."""
+        written = word.value
         if word.kind == "lemma":
             # Terms are written in any form; match on the dictionary form («электробусы» works too).
             word = TermWord("lemma", self._lemmatizer.lemma(word.value))
@@ -60,7 +63,13 @@ class TermVocabulary:
                 self._lemma[word.value] = mid
             else:
                 self._prefixes[word.value] = mid
-        return self._matcher_ids[word]
+        mid = self._matcher_ids[word]
+        if word.kind == "lemma":
+            # A word the dictionary does not know: its guessed forms match too, whatever
+            # dictionary form pymorphy guesses for each of them.
+            for key in self._lemmatizer.guessed_keys(written):
+                self._guessed.setdefault(key, set()).add(mid)
+        return mid
 
     def seal(self) -> None:
         """Prepare for reading, once every term word is added."""
@@ -91,7 +100,7 @@ class TermVocabulary:
     def _build_candidate_filter(self) -> None:
         """Collect what :meth:`_may_match` needs: term heads and irregular forms of lemma terms."""
         self._form_prefixes = self._lemmatizer.form_prefixes()
-        values = [*self._lemma, *self._prefixes]
+        values = [*self._lemma, *self._guessed, *self._prefixes]
         self._heads = frozenset(v[:HEAD] for v in values)
         self._head_lengths = tuple(sorted({min(len(v), HEAD) for v in values}))
         # Forms of a lemma term that do not start like it («шел» for «идти», «лучше» for
@@ -147,6 +156,9 @@ class TermVocabulary:
             mid = self._lemma.get(key)
             if mid is not None:
                 ids.add(mid)
+            guessed = self._guessed.get(key)
+            if guessed is not None:
+                ids.update(guessed)
             # One look-up per prefix length, not one comparison per prefix term.
             for n in self._prefix_lengths:
                 mid = self._prefixes.get(key[:n])

@@ -46,7 +46,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: ``updated`` of a feed without entries: fixed, so empty feeds are byte-stable too.
+#: ``updated`` of a feed without entries rendered outside a build (tests, benches), where no
+#: ``empty_since`` is given: fixed, so such renders are byte-stable. A build passes its own time
+#: instead (:func:`prepare_feed`).
 EMPTY_FEED_UPDATED = datetime(2024, 1, 1, tzinfo=UTC)
 #: Who made the feed, in every format.
 GENERATOR = "cityfeeds"
@@ -421,10 +423,15 @@ def prepare_feed(
     max_html_chars: int = DEFAULT_MAX_HTML_CHARS,
     cache: EntryCache | None = None,
     hubs: Sequence[str] = (),
+    empty_since: datetime | None = None,
 ) -> PreparedFeed:
     """Clean and bound ``articles`` (already newest first) once for all formats of ``spec``.
 
-    Articles without an absolute http(s) URL and repeated URLs are logged and skipped.
+    Articles without an absolute http(s) URL and repeated URLs are logged and skipped. The
+    feed's ``updated`` (RSS ``lastBuildDate``, Atom ``updated``) is its newest entry's, from the
+    data; a feed without entries has none to take it from, and takes ``empty_since`` (default
+    :data:`EMPTY_FEED_UPDATED`): the builder passes the time of the build that renders it
+    empty (see :meth:`feeds.build._Build.render` for why that time, and why it is stable).
     """
     if not base_url.endswith("/"):
         raise ValueError(f"base_url must end with '/': {base_url!r}")
@@ -445,7 +452,7 @@ def prepare_feed(
         entries.append(entry)
     # From the data, never now(): rebuilding without new data must give identical bytes
     # (docs/reliability.md C5).
-    updated = max((e.updated for e in entries), default=EMPTY_FEED_UPDATED)
+    updated = max((e.updated for e in entries), default=empty_since or EMPTY_FEED_UPDATED)
     return PreparedFeed(
         spec=spec,
         base_url=base_url,

@@ -78,6 +78,8 @@ def input_signature(
 
     Equal signatures give identical bytes in every format (rendering never reads the clock), so
     a build may keep files rendered from the same signature instead of rendering them again.
+    The one thing left out is the date of a feed without entries (``empty_since``, the time of
+    the build that rendered it empty): kept files keep theirs, which is the point.
     """
     cache = cache if cache is not None else EntryCache()
     digest = hashlib.sha256(renderer_fingerprint().encode())

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import feedparser
@@ -18,6 +20,7 @@ import feeds.render.signature
 from feeds.build import build_feeds
 from feeds.render import FORMATS, FeedFormat, PreparedFeed
 
+ATOM = "{http://www.w3.org/2005/Atom}"
 FEEDS = ["all", "topics/electric-transport", "topics/city", "sources/m24", "sources/vm"]
 
 
@@ -426,3 +429,54 @@ def test_an_output_folder_that_cannot_be_written_fails_every_file_once_without_t
     assert "cannot create the output folder" in next(iter(report.failures.values()))
     assert len(caplog.records) == 1 and caplog.records[0].exc_info is None
     assert blocked.read_bytes() == b"a file where the output folder should be"
+
+
+def test_a_removed_source_whose_last_build_failed_still_has_its_files_removed(
+    tmp_path: Path,
+) -> None:
+    config, store = sample_config(tmp_path), FakeStore(sample_articles())
+    build_feeds(config, store)
+    store.failing = {"vm"}
+    assert list(build_feeds(config, store).failures) == ["sources/vm"]  # its files stay
+    store.failing = set()
+    config.sources = [s for s in config.sources if s.name != "vm"]
+    report = build_feeds(config, store)
+    assert sorted(report.removed) == [f"sources/vm.{ext}" for ext in ("atom", "json", "rss")]
+    assert not list(tmp_path.glob("sources/vm.*"))
+    assert "vm.ru" not in (tmp_path / "all.rss").read_text(encoding="utf-8")
+    assert "sources/vm" not in store.feed_build_paths()  # forgotten: status lists it no more
+
+
+def test_an_empty_feed_is_dated_by_the_build_that_emptied_it_and_keeps_that_date(
+    tmp_path: Path,
+) -> None:
+    def clock(hour: int) -> Callable[[], datetime]:
+        return lambda: datetime(2026, 3, 1, hour, 0, 0, 123456, tzinfo=UTC)
+
+    config, store = sample_config(tmp_path), FakeStore(sample_articles())
+    city = tmp_path / "topics/city"
+    build_feeds(config, store, clock=clock(9))
+    dated = etree.parse(str(city) + ".atom").getroot().findtext(f"{ATOM}updated")
+    assert dated == "2024-03-12T08:00:00+00:00"  # its newest entry's
+
+    # Its articles leave the topic: an empty feed, dated by the build that emptied it (a
+    # fixed date would move back in time, and readers comparing dates would keep the items).
+    store.articles = [
+        replace(a, topics=[t for t in a.topics if t.id != "city"]) for a in store.articles
+    ]
+    build_feeds(config, store, clock=clock(10))
+    assert etree.parse(str(city) + ".atom").getroot().findtext(f"{ATOM}updated") == (
+        "2026-03-01T10:00:00+00:00"
+    )
+    rss = etree.parse(str(city) + ".rss").getroot()
+    assert rss.findtext("channel/lastBuildDate") == "Sun, 01 Mar 2026 10:00:00 +0000"
+    assert rss.findall("channel/item") == []
+
+    # Later builds keep the files as they are: same bytes, mtime, ETag and Last-Modified.
+    def state() -> dict[str, tuple[bytes, int]]:
+        paths = [Path(f"{city}.{ext}") for ext in ("rss", "atom", "json")]
+        return {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in paths}
+
+    before = state()
+    report = build_feeds(config, store, clock=clock(11))
+    assert "topics/city" in report.reused and state() == before

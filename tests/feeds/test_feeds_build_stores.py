@@ -136,3 +136,25 @@ def test_end_to_end_crawl_into_postgres_matches_sqlite(postgres_url: str, tmp_pa
                 if p.is_file()
             }
     assert outputs["postgres"] == outputs["sqlite"]
+
+
+def test_a_source_removed_from_the_config_leaves_every_feed(db_url: str, tmp_path: Path) -> None:
+    store = _fill(db_url)
+    try:
+        files = _build(store, tmp_path / "out")
+        assert "vm.ru" in files["all.rss"].decode()
+        config = sample_config(tmp_path / "out")
+        config.sources = [s for s in config.sources if s.name != "vm"]
+        with store.snapshot():
+            report = build_feeds(config, store)
+        assert report.ok, report.failures
+        out = tmp_path / "out"
+        assert not list(out.glob("sources/vm.*"))
+        for name in ("all", "topics/electric-transport", "topics/city"):
+            for ext in ("rss", "atom", "json"):
+                assert "vm.ru" not in (out / f"{name}.{ext}").read_text(encoding="utf-8")
+        assert feedparser.parse((out / "all.rss").read_bytes()).entries  # m24's remain
+        # Its build records are forgotten: the status shows no feed of a removed source.
+        assert not any(b["path"] == "sources/vm" for b in store.feed_build_status())
+    finally:
+        store.close()

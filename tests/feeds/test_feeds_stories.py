@@ -124,3 +124,41 @@ def test_a_topic_or_all_can_show_every_article(store: Store, tmp_path: Path) -> 
     _build(store, tmp_path, topics=topics, stories=SimpleNamespace(enabled=True, all_feed=False))
     for name in ("all", "topics/electric-transport"):
         assert len(_atom(tmp_path, name).findall(f"{ATOM}entry")) == 2
+
+
+def test_a_source_removed_from_the_config_leaves_every_feed_until_it_comes_back(
+    store: Store, tmp_path: Path
+) -> None:
+    # One story's first-seen report is the removed source's: the story stays, shown as its
+    # next report; another story (812) loses the removed source's later report.
+    first = report(1, "mos", ROUTE_776_MOS)
+    second = report(2, "m24", ROUTE_776_M24, hours=2)
+    other = report(3, "vm", ROUTE_812, hours=3)
+    alone = report(4, "mos", ROUTE_812, hours=4)
+    _store(store, first, second, other, alone)
+    _build(store, tmp_path)
+    before = {
+        p: (tmp_path / p).read_bytes() for p in ("all.atom", "topics/electric-transport.atom")
+    }
+
+    kept = [s for s in SOURCES if s.name != "mos"]
+    config = sample_config(tmp_path, sources=kept)
+    with store.snapshot():
+        built = build_feeds(config, store)
+    assert built.ok, built.failures
+    assert sorted(built.removed) == [f"sources/mos.{ext}" for ext in ("atom", "json", "rss")]
+    for name in ("all", "topics/electric-transport"):
+        text = (tmp_path / f"{name}.atom").read_text(encoding="utf-8")
+        assert "mos.example.ru" not in text and "Мэр Москвы" not in text
+        entries = _atom(tmp_path, name).findall(f"{ATOM}entry")
+        assert [e.findtext(f"{ATOM}id") for e in entries] == [other.url, second.url]
+        assert not any(e.findall(f"{ATOM}link[@rel='related']") for e in entries)
+        feed = json.loads((tmp_path / f"{name}.json").read_text(encoding="utf-8"))
+        assert [i["id"] for i in feed["items"]] == [other.url, second.url]
+    assert "sources/mos" not in (tmp_path / "index.html").read_text(encoding="utf-8")
+    assert store.get_article(first.url) is not None  # the store keeps the articles
+
+    # Added back: its articles return, and the feeds are what they were.
+    _build(store, tmp_path)
+    assert {p: (tmp_path / p).read_bytes() for p in before} == before
+    assert (tmp_path / "sources/mos.rss").exists()

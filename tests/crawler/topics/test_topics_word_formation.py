@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from crawler.topics.engine import TopicEngine
+from crawler.topics.morph import Lemmatizer, _analyzer
 from crawler.topics.terms import TermWord, is_near_term, parse_term
 from tests.crawler.topics.topics_samples import ids, shipped_specs, spec
 
@@ -76,3 +77,44 @@ def test_word_formation_is_electric_transport(engine: TopicEngine, title: str) -
 )
 def test_false_friends_are_not_electric_transport(engine: TopicEngine, title: str) -> None:
     assert ET not in ids(engine.classify(title=title)), title
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "Велобайк появится в каждом парке",
+        "Велобайки появятся в каждом парке",  # guessed as «велобайка»
+        "Прокат велобайков открыли на ВДНХ",  # guessed as itself
+        "По набережной на велобайке",
+        "Доехать до работы велобайком",
+        "Москвичи полюбили велобайки",
+    ],
+)
+def test_forms_of_a_term_the_dictionary_does_not_know_match(title: str) -> None:
+    # pymorphy3 guesses each form's dictionary form from its ending, and the guesses differ.
+    engine = TopicEngine([spec(include={"велобайк": 1.0}, threshold=1.0)])
+    assert ids(engine.classify(title=title)) == ["t"], title
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "Тарифы на электроэнергию вырастут с июля",
+        "Электронный дневник заработал во всех школах",
+        "В Электростали открыли новый парк",
+        "Байкеры собрались у Лужников",
+        "Велосипедисты выехали на Садовое кольцо",
+    ],
+)
+def test_unknown_terms_gain_no_false_friends(title: str) -> None:
+    include = {"электробайк": 1.0, "велобайк": 1.0, "электротакси": 1.0, "дептранс": 1.0}
+    engine = TopicEngine([spec(include=include, threshold=1.0)])
+    assert engine.classify(title=title) == [], title
+
+
+def test_guessed_forms_leave_out_every_word_the_dictionary_knows() -> None:
+    lemmatizer = Lemmatizer(1_000)
+    keys = lemmatizer.guessed_keys("велобайк")
+    assert {"велобайк", "велобайка", "велобайки", "велобайков"} <= keys
+    assert not any(_analyzer().word_is_known(k) for k in keys)
+    assert lemmatizer.guessed_keys("электробус") == frozenset()  # known: the dictionary decides
