@@ -25,7 +25,7 @@ from cityfeeds.drafting.site import (
     same_site,
     section_links,
 )
-from crawler.config import ISO_639_1, Config
+from crawler.config import ISO_639_1, Config, check_source_name
 from crawler.normalize.url_patterns import compile_url_pattern
 from crawler.normalize.urls import host_of
 from crawler.profile import SourceProfile
@@ -157,10 +157,14 @@ def draft_source(
 
 
 def default_name(url: str) -> str:
-    """A source name from the host: ``www.m24.ru`` -> ``m24``."""
+    """A source name from the host, valid by the config's rule: ``www.m24.ru`` -> ``m24``."""
     host = host_of(url).removeprefix("www.")
     label = host if re.fullmatch(r"[\d.]+", host) else host.split(".")[0]
-    return re.sub(r"[^a-z0-9_-]+", "-", label.lower()).strip("-")[:64] or "site"
+    name = re.sub(r"[^a-z0-9_-]+", "-", label.lower()).lstrip("-_")[:64].rstrip("-")
+    try:
+        return check_source_name(name)
+    except ValueError:
+        return "site"
 
 
 def _article_groups(

@@ -8,9 +8,11 @@ from datetime import UTC, datetime
 import pytest
 
 from cityfeeds.devtools.demo_server import SiteServer
+from cityfeeds.drafting.draft import default_name
 from cityfeeds.drafting.fetch import PoliteFetcher, Unreachable
 from cityfeeds.drafting.pattern import combined_pattern, group_links, shape_of
 from cityfeeds.drafting.samples import Sample, propose_selectors
+from crawler.config import check_source_name
 from crawler.models import ArticleData
 from crawler.profile import SourceProfile
 
@@ -134,3 +136,24 @@ def test_a_sitemap_may_be_larger_than_an_article_page() -> None:
     finally:
         site.stop()
     assert len(sitemap) > 1000 and len(found.links) == 40
+
+
+@pytest.mark.parametrize(
+    ("url", "name"),
+    [
+        ("https://www.m24.ru/", "m24"),
+        ("http://_news.example.ru/", "news"),  # a name may not start with '_'
+        ("http://a_b.example/", "a_b"),
+        ("http://127.0.0.1:8080/", "127-0-0-1"),
+        ("http://xn--80adxhks.xn--p1ai/", "xn--80adxhks"),
+    ],
+)
+def test_a_name_from_the_host_is_one_the_config_accepts(url: str, name: str) -> None:
+    assert default_name(url) == name
+    assert check_source_name(default_name(url)) == name
+
+
+@pytest.mark.parametrize("name", ["My Site", "_news", "news\n", "-x", "a" * 65, "Новости"])
+def test_the_source_name_rule_refuses(name: str) -> None:
+    with pytest.raises(ValueError, match="use 1-64 lowercase letters, digits, '-' or '_'"):
+        check_source_name(name)
