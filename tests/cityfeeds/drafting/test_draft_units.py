@@ -11,9 +11,10 @@ from cityfeeds.devtools.demo_server import SiteServer
 from cityfeeds.drafting.draft import default_name
 from cityfeeds.drafting.fetch import PoliteFetcher, Unreachable
 from cityfeeds.drafting.pattern import combined_pattern, group_links, shape_of
-from cityfeeds.drafting.samples import Sample, propose_selectors
+from cityfeeds.drafting.samples import Sample, extract_sample, propose_selectors
 from crawler.config import check_source_name
-from crawler.models import ArticleData
+from crawler.models import Article, ArticleData, PageFacts
+from crawler.pages import check_page, process_page
 from crawler.profile import SourceProfile
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
@@ -157,3 +158,35 @@ def test_a_name_from_the_host_is_one_the_config_accepts(url: str, name: str) -> 
 def test_the_source_name_rule_refuses(name: str) -> None:
     with pytest.raises(ValueError, match="use 1-64 lowercase letters, digits, '-' or '_'"):
         check_source_name(name)
+
+
+def _short_article() -> bytes:
+    """A brief news item: title, date and a body of two sentences (about 120 characters)."""
+    body = "Движение по Тверской улице ограничат в субботу. Объезд организуют по соседним улицам."
+    return (
+        "<html><head><title>Тверскую перекроют</title>"
+        '<script type="application/ld+json">{"@type": "NewsArticle", '
+        '"headline": "Тверскую перекроют в субботу", '
+        '"datePublished": "2026-11-28T10:00:00+03:00", '
+        f'"articleBody": "{body}"}}</script></head>'
+        f"<body><h1>Тверскую перекроют в субботу</h1><p>{body}</p></body></html>"
+    ).encode()
+
+
+def test_a_page_the_crawl_keeps_is_an_article_to_the_draft() -> None:
+    """The draft judges text by the crawl's own floor, not a stricter length of its own."""
+    url = "https://s.ru/news/1001-tverskaya"
+    profile = SourceProfile(name="s", allowed_domains=("s.ru",))
+    kept = process_page(profile, _short_article(), PageFacts(url=url, fetched_at=NOW))
+    assert isinstance(kept, Article), kept
+    sample = extract_sample(_short_article(), url, now=NOW, profile=profile)
+    assert sample.missing == [] and sample.is_article
+
+
+def test_a_page_without_text_is_no_article_to_either() -> None:
+    url = "https://s.ru/news/1002-x"
+    data = ArticleData(url, title="Заголовок", text="Фото: пресс-служба", published=NOW)
+    assert Sample(url, b"", data).missing == ["body"]
+    profile = SourceProfile(name="s", allowed_domains=("s.ru",))
+    dropped = check_page(profile, data, PageFacts(url=url, fetched_at=NOW))
+    assert dropped is not None and dropped.reason == "no_text"
