@@ -9,7 +9,7 @@ import pytest
 
 from cityfeeds.devtools.demo_server import SiteServer
 from cityfeeds.drafting.draft import default_name
-from cityfeeds.drafting.fetch import PoliteFetcher, Unreachable
+from cityfeeds.drafting.fetch import PoliteFetcher, RobotsForbid, Unreachable
 from cityfeeds.drafting.pattern import combined_pattern, group_links, shape_of
 from cityfeeds.drafting.samples import Sample, extract_sample, propose_selectors
 from crawler.config import check_source_name
@@ -111,6 +111,25 @@ def test_fetcher_refuses_a_body_over_the_size_cap() -> None:
     try:
         with pytest.raises(Unreachable, match="larger than 1000 bytes"):
             fetcher.fetch(site.base_url)
+    finally:
+        site.stop()
+
+
+def test_a_robots_txt_over_the_size_cap_is_obeyed_up_to_the_crawls_limit() -> None:
+    """As in a crawl (RFC 9309 §2.5): not "larger than max_bytes", which failed the draft."""
+    site = SiteServer().start()
+    robots = b"User-agent: *\nDisallow: /private\n" + b"# pad\n" * 100_000 + b"Disallow: /a\n"
+    site.files = {
+        "/robots.txt": (robots, "text/plain"),
+        "/": (b"<html></html>", "text/html"),
+        "/a": (b"<html></html>", "text/html"),
+    }
+    fetcher = PoliteFetcher(user_agent="t", timeout=5, max_bytes=1000, allow_private=True)
+    try:
+        assert fetcher.fetch(site.base_url).ok
+        assert fetcher.fetch(site.base_url + "a").ok  # its rule lies past the part read
+        with pytest.raises(RobotsForbid):
+            fetcher.fetch(site.base_url + "private")
     finally:
         site.stop()
 
