@@ -9,6 +9,8 @@ from __future__ import annotations
 BOT_NAME = "cityfeeds"
 SPIDER_MODULES = ["crawler.spiders"]
 NEWSPIDER_MODULE = "crawler.spiders"
+# Scrapy's `crawl`, with a spider's arguments checked first (an unknown source: one line).
+COMMANDS_MODULE = "crawler.commands"
 
 # cityfeeds' own settings (CITYFEEDS_*). The config path and database URL may also come from
 # the environment variables of the same names.

@@ -113,7 +113,7 @@ def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
         ),
         (
             '[[sources]]\nname = "Bad Name"\ntitle = "X"\nurl = "https://a.ru/"\n',
-            "use lowercase letters",
+            "use 1-64 lowercase letters",
         ),
         (
             SRC + 'timezone = "Mars/Base"\n',

@@ -590,3 +590,35 @@ def test_the_service_backs_off_a_source_whose_queued_runs_the_workers_failed(
         assert state["consecutive_failures"] == 0 and state["backoff_until"] is None
     finally:
         store.close()
+
+
+def test_a_worker_counts_the_requests_of_a_source_it_does_not_know(
+    redis_url: str, tmp_path: Path
+) -> None:
+    """Queued under a newer config than the worker's: the requests are dropped, counted with
+    their reason in the worker's run and in the scheduled run they were queued for (they were
+    only logged, so the run said nothing of its missing pages)."""
+    from cityfeeds.devtools.demo_site import demo_source
+
+    base = "http://127.0.0.1:9/"
+    (tmp_path / "newer").mkdir()
+    newer = write_site_config(
+        tmp_path / "newer", base, sources=[{**demo_source(base), "name": "fresh"}]
+    )
+    args = ["--config", str(newer), "enqueue", "--redis-url", redis_url, "--prefix", "old"]
+    assert main(args) == 0
+    database = {"cityfeeds": {"database_url": load_config(newer).database_url}}
+    older = write_site_config(tmp_path, base, extra=database)  # knows "demo" only
+    cmd = [sys.executable, "-m", "cityfeeds.cli", "--config", str(older), "worker"]
+    cmd += ["--redis-url", redis_url, "--prefix", "old", "--exit-when-idle", "2"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    worker = subprocess.run(cmd, env=env, capture_output=True, timeout=120)
+    assert worker.returncode == 0, worker.stdout + worker.stderr
+    store = Store.open(load_config(older).database_url)
+    try:
+        [run] = store.recent_runs("fresh")
+        [own] = store.recent_runs("worker")
+    finally:
+        store.close()
+    assert run["dropped"] == {"unknown_source": 3}, run
+    assert own["dropped"]["unknown_source"] == 3, own

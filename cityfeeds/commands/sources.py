@@ -18,7 +18,7 @@ from cityfeeds.drafting import (
     save_sample_fixture,
     write_config_text,
 )
-from crawler.config import Config
+from crawler.config import SOURCE_NAME_RULE, Config, check_source_name
 
 NAME = "sources"
 
@@ -35,7 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "sample articles and print a commented [[sources]] block.",
     )
     draft.add_argument("url", help="the site's home page")
-    draft.add_argument("--name", help="source name (default: from the host)")
+    draft.add_argument("--name", help=f"source name: {SOURCE_NAME_RULE} (default: from the host)")
     draft.add_argument(
         "--write",
         action="store_true",
@@ -94,6 +94,12 @@ def _taken(config: Config, name: str) -> bool:
 
 def _draft(args: argparse.Namespace, config: Config) -> int:
     now = datetime.now(UTC)
+    if args.name is not None:
+        try:
+            check_source_name(args.name)  # the config loader's rule: the entry printed loads
+        except ValueError as exc:
+            print(f"cityfeeds: --name: {exc}", file=sys.stderr)
+            return 2  # before fetching anything
     if args.write and args.name and _taken(config, args.name):
         return 2  # before fetching anything
     try:

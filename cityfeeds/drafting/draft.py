@@ -9,7 +9,6 @@ from datetime import datetime
 from cityfeeds.drafting.fetch import DraftError, Page, PoliteFetcher, Unreachable
 from cityfeeds.drafting.pattern import LinkGroup, combined_pattern, group_links
 from cityfeeds.drafting.samples import (
-    MIN_BODY_CHARS,
     FieldReport,
     Sample,
     extract_sample,
@@ -25,9 +24,10 @@ from cityfeeds.drafting.site import (
     same_site,
     section_links,
 )
-from crawler.config import ISO_639_1, Config
+from crawler.config import ISO_639_1, Config, check_source_name
 from crawler.normalize.url_patterns import compile_url_pattern
 from crawler.normalize.urls import host_of
+from crawler.pages import MIN_TEXT_LETTERS
 from crawler.profile import SourceProfile
 
 #: Link groups checked with the extractor, biggest first, and pages checked per group.
@@ -157,10 +157,14 @@ def draft_source(
 
 
 def default_name(url: str) -> str:
-    """A source name from the host: ``www.m24.ru`` -> ``m24``."""
+    """A source name from the host, valid by the config's rule: ``www.m24.ru`` -> ``m24``."""
     host = host_of(url).removeprefix("www.")
     label = host if re.fullmatch(r"[\d.]+", host) else host.split(".")[0]
-    return re.sub(r"[^a-z0-9_-]+", "-", label.lower()).strip("-")[:64] or "site"
+    name = re.sub(r"[^a-z0-9_-]+", "-", label.lower()).lstrip("-_")[:64].rstrip("-")
+    try:
+        return check_source_name(name)
+    except ValueError:
+        return "site"
 
 
 def _article_groups(
@@ -239,6 +243,6 @@ def _explain_no_pattern(home: HtmlPage, links: list[str], tried: list[str]) -> N
     what = "; ".join(tried) if tried else "no group of two or more links with a variable path"
     raise NoArticlePattern(
         f"no article pattern found among {len(links)} links of {home.url} "
-        f"(tried: {what}). An article needs a title, a date and {MIN_BODY_CHARS}+ characters "
-        "of text."
+        f"(tried: {what}). An article needs a title, a date and text ({MIN_TEXT_LETTERS}+ "
+        "letters, as the crawl keeps)."
     )

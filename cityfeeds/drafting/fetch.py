@@ -15,6 +15,7 @@ from urllib.parse import urljoin, urlsplit
 from protego import Protego
 
 from crawler.normalize.urls import host_of, is_http_url, is_private_address
+from crawler.robots_txt import ROBOTS_TXT_MAX_BYTES, robots_txt_prefix
 
 
 class DraftError(Exception):
@@ -122,9 +123,10 @@ class PoliteFetcher:
         parts = urlsplit(url)
         origin = f"{parts.scheme}://{parts.netloc}"
         if origin not in self._robots:
-            page = self._get(origin + "/robots.txt")
+            # Read up to the crawl's robots.txt limit, the rest ignored (RFC 9309 §2.5).
+            page = self._get(origin + "/robots.txt", max_bytes=ROBOTS_TXT_MAX_BYTES, cut=True)
             if page.ok:
-                text = page.body.decode("utf-8", "replace")
+                text = robots_txt_prefix(page.body)[0].decode("utf-8", "replace")
                 self._robots[origin] = Protego.parse(text)
             elif page.status >= 500:
                 self._robots[origin] = Protego.parse("User-agent: *\nDisallow: /\n")
@@ -162,7 +164,7 @@ class PoliteFetcher:
             return None
         return page if page.ok else None
 
-    def _get(self, url: str, *, max_bytes: int | None = None) -> Page:
+    def _get(self, url: str, *, max_bytes: int | None = None, cut: bool = False) -> Page:
         check_address(url, allow_private=self.allow_private)
         if self._last is not None and self.delay:
             wait = self._last + self.delay - self.clock()
@@ -172,9 +174,9 @@ class PoliteFetcher:
         self.fetched.append(url)
         try:
             with self._opener.open(request, timeout=self.timeout) as response:
-                return self._page(response, response.geturl(), response.status, max_bytes)
+                return self._page(response, response.geturl(), response.status, max_bytes, cut)
         except urllib.error.HTTPError as exc:
-            return self._page(exc, url, exc.code, max_bytes)
+            return self._page(exc, url, exc.code, max_bytes, cut)
         except urllib.error.URLError as exc:
             if isinstance(exc.reason, DraftError):
                 raise exc.reason from None
@@ -186,9 +188,12 @@ class PoliteFetcher:
         finally:
             self._last = self.clock()
 
-    def _page(self, response: Any, url: str, status: int, max_bytes: int | None) -> Page:
+    def _page(
+        self, response: Any, url: str, status: int, max_bytes: int | None, cut: bool = False
+    ) -> Page:
+        """The page, or Unreachable if over the limit (``cut``: its first bytes past it)."""
         limit = self.max_bytes if max_bytes is None else max_bytes
         body = response.read(limit + 1)
-        if len(body) > limit:
+        if len(body) > limit and not cut:
             raise Unreachable(f"{url}: larger than {limit} bytes")
         return Page(url, status, body, response.headers.get("Content-Type", "") or "")

@@ -11,10 +11,12 @@ from cityfeeds.drafting.site import html_tree
 from crawler.extraction import extract_article
 from crawler.models import ArticleData
 from crawler.normalize.dates import parse_date
+from crawler.pages import has_words
 from crawler.profile import SourceProfile
 
-#: An article has a title, a date and at least this much text.
-MIN_BODY_CHARS = 200
+#: Text a ``body`` selector candidate's element holds: an article's container, not a caption.
+#: (Whether a page has text at all is the crawl's own test, ``crawler.pages.has_words``.)
+BODY_CONTAINER_CHARS = 200
 #: The fields reported per sample, as ``[[sources]] selectors`` names them (``body`` is text).
 REPORTED_FIELDS = ("title", "published", "body", "summary", "authors", "section", "image")
 #: Fields an article cannot do without: a selector is proposed when a generic layer misses one.
@@ -33,8 +35,8 @@ class Sample:
     def value(self, name: str) -> object:
         """The extracted value of a reported field (None or empty when missing)."""
         value = getattr(self.data, _ATTR_OF.get(name, name))
-        if name == "body" and isinstance(value, str) and len(value) < MIN_BODY_CHARS:
-            return None
+        if name == "body" and isinstance(value, str) and not has_words(value):
+            return None  # what the crawl takes for no text
         return value
 
     def layer(self, name: str) -> str | None:
@@ -45,12 +47,17 @@ class Sample:
 
     @property
     def missing(self) -> list[str]:
-        """Needed fields this page lacks."""
-        return [f for f in NEEDED_FIELDS if not self.value(f)]
+        """Needed fields this page lacks (a summary with words stands in for the body, as in
+        the crawl's ``check_page``)."""
+        return [
+            f
+            for f in NEEDED_FIELDS
+            if not self.value(f) and not (f == "body" and has_words(self.data.summary))
+        ]
 
     @property
     def is_article(self) -> bool:
-        """A title, a date and a body of some length."""
+        """A title, a date and text, by the crawl's floor (``crawler.pages.MIN_TEXT_LETTERS``)."""
         return not self.missing
 
 
@@ -142,7 +149,7 @@ def _classed_elements(body: bytes, name: str, *, tz: str, now: datetime) -> list
         elif name == "title":
             fits = el.tag in ("h1", "h2") or "title" in el.get("class", "")
         else:
-            fits = len(text) >= MIN_BODY_CHARS and el.tag in ("div", "section", "article")
+            fits = len(text) >= BODY_CONTAINER_CHARS and el.tag in ("div", "section", "article")
         selector = f"{el.tag}.{el.get('class', '').split()[0]}"
         if fits and selector not in out:
             out.append(selector)

@@ -29,7 +29,7 @@ from crawler.config.sections import (
     StoriesSpec,
     WebSubSpec,
 )
-from crawler.config.sources import ListingSpec, SourceSpec
+from crawler.config.sources import SOURCE_NAME_RULE, ListingSpec, SourceSpec, check_source_name
 from crawler.config.validators import (
     ENV_MIN_INTERVAL,
     ISO_639_1,
@@ -48,6 +48,7 @@ __all__ = [
     "ISO_639_1",
     "MIN_INTERVAL_SECONDS",
     "SELECTOR_FIELDS",
+    "SOURCE_NAME_RULE",
     "Config",
     "ConfigError",
     "CrawlSpec",
@@ -58,6 +59,7 @@ __all__ = [
     "StoriesSpec",
     "WebSubSpec",
     "check_schedule",
+    "check_source_name",
     "config_path",
     "load_config",
     "min_interval_seconds",

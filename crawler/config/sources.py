@@ -22,7 +22,20 @@ from crawler.config.validators import (
 )
 from crawler.normalize.urls import host_of
 
-_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+_NAME_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+#: What a source name may be, as every refusal of one says it.
+SOURCE_NAME_RULE = "1-64 lowercase letters, digits, '-' or '_', the first a letter or digit"
+
+
+def check_source_name(name: str) -> str:
+    """``name`` if it is a valid source name; ValueError stating the rule otherwise.
+
+    The one rule for the config loader and ``cityfeeds sources draft --name``: a name the
+    draft prints is one the config loads.
+    """
+    if not _NAME_RE.fullmatch(name):
+        raise ValueError(f"source name {name!r}: use {SOURCE_NAME_RULE}")
+    return name
 
 
 class ListingSpec(_Strict):
@@ -72,9 +85,7 @@ class SourceSpec(_Strict):
     @field_validator("name")
     @classmethod
     def _name(cls, v: str) -> str:
-        if not _NAME_RE.match(v):
-            raise ValueError(f"source name {v!r}: use lowercase letters, digits, '-' or '_'")
-        return v
+        return check_source_name(v)
 
     @field_validator("title")
     @classmethod

@@ -9,10 +9,12 @@ import scrapy
 from scrapy_redis.scheduler import Scheduler
 
 from crawler.context import count_drop
+from crawler.distributed.settings import SOURCE_META
 
 
 class RedisScheduler(Scheduler):
-    """scrapy-redis' scheduler, minus the ``spider=`` stats arguments Scrapy 2.14+ deprecates."""
+    """scrapy-redis' scheduler, minus the ``spider=`` stats arguments Scrapy 2.14+ deprecates,
+    handing out only requests of a source the worker serves (the others are counted drops)."""
 
     def enqueue_request(self, request: scrapy.Request) -> bool:
         if not request.dont_filter and self.df.request_seen(request):
@@ -35,4 +37,16 @@ class RedisScheduler(Scheduler):
             return None
         if request and self.stats:
             self.stats.inc_value("scheduler/dequeued/redis")
+        serves = getattr(self.spider, "serves", None)
+        if request is not None and serves is not None and not serves(request):
+            # Queued under a newer config than this worker's: not fetched (its source's
+            # policy is unknown), counted in the worker's run and in the run it was queued for.
+            count_drop(
+                self.spider.crawler,
+                "unknown_source",
+                f"{request.url}: source {request.meta.get(SOURCE_META)!r} is not in this "
+                "worker's config",
+                request=request,
+            )
+            return None
         return request

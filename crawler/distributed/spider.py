@@ -16,7 +16,7 @@ from scrapy.exceptions import DontCloseSpider
 from twisted.internet import task
 
 from crawler.config import ConfigError, SourceSpec
-from crawler.context import RUN_STATS, get_context
+from crawler.context import RUN_STATS, count_drop, get_context
 from crawler.distributed.run_counts import RunCounts
 from crawler.distributed.settings import (
     DEFAULT_POLL_INTERVAL,
@@ -165,6 +165,12 @@ class DistributedNewsSpider(NewsSpider):
         domains = sorted({d for s in owners for d in s.allowed_domains})
         return bool(owners) and all(s.allow_private for s in owners), domains
 
+    def serves(self, request: scrapy.Request) -> bool:
+        """Whether this worker's config has the source that queued ``request`` (one without a
+        source is the worker's own)."""
+        name = request.meta.get(SOURCE_META)
+        return not name or any(s.name == name for s in self.config.sources)
+
     # -- per-source state ----------------------------------------------------------------
 
     def _state(self, source: str) -> _SourceState:
@@ -210,9 +216,13 @@ class DistributedNewsSpider(NewsSpider):
         try:
             self._state(source)
         except ConfigError:
-            # Enqueued by a newer config than this worker's: leave it to an updated worker.
-            logger.warning(
-                "dropping %s: unknown source %r (not in this worker's config)", request.url, source
+            # Enqueued by a newer config than this worker's (RedisScheduler drops such requests
+            # before they are fetched; this is the same count for one that got past it).
+            count_drop(
+                self.crawler,
+                "unknown_source",
+                f"{request.url}: source {source!r} is not in this worker's config",
+                request=request,
             )
             return []
         run_id = run_of_meta(request.meta)

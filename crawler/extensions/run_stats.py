@@ -116,6 +116,7 @@ def run_stats_from(stats: dict[str, Any]) -> RunStats:
         "cityfeeds/store_error",
         "cityfeeds/robots_unavailable",
         "cityfeeds/crawl_delay",
+        "cityfeeds/robots_truncated",
         "cityfeeds/retry_at",
         "cityfeeds/rechecks",
         "cityfeeds/rechecks_deferred",

@@ -14,10 +14,11 @@
 from __future__ import annotations
 
 import logging
+import weakref
 from typing import TYPE_CHECKING, Any, Union
 
 from scrapy import Request, signals
-from scrapy.exceptions import NotConfigured
+from scrapy.exceptions import NotConfigured, StopDownload
 from scrapy.http import Response
 from scrapy.http.request import NO_CALLBACK
 from scrapy.utils.defer import maybe_deferred_to_future
@@ -27,6 +28,8 @@ from twisted.internet.defer import Deferred
 
 from crawler.failures import error_key
 from crawler.middlewares.policy import block
+from crawler.middlewares.size_cap import DECODED_MAXSIZE
+from crawler.robots_txt import ROBOTS_TXT_MAX_BYTES, robots_txt_prefix
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -36,6 +39,8 @@ logger = logging.getLogger(__name__)
 
 #: Request meta of ``check_url``'s requests: the rendered page that made the request.
 META_REQUESTED_BY = "cityfeeds_requested_by"
+#: Request meta of the robots.txt requests this middleware makes.
+META_ROBOTS = "cityfeeds_robots"
 
 
 class _DisallowAll:
@@ -91,6 +96,9 @@ class PoliteRobotsTxtMiddleware:
         # Per netloc whose robots.txt was unreachable: why, as a run's ``cause`` (its URL and
         # HTTP status or error key), given to the requests refused for it.
         self.causes: dict[str, dict[str, Any]] = {}
+        # Bytes of each robots.txt download so far: past ROBOTS_TXT_MAX_BYTES it is stopped.
+        self.received: weakref.WeakKeyDictionary[Request, int] = weakref.WeakKeyDictionary()
+        crawler.signals.connect(self._bytes_received, signal=signals.bytes_received)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> PoliteRobotsTxtMiddleware:
@@ -166,7 +174,17 @@ class PoliteRobotsTxtMiddleware:
                 priority=self.DOWNLOAD_PRIORITY,
                 # Not retried: a host that left robots.txt unanswered for DOWNLOAD_TIMEOUT (or
                 # refused it) is given up on after that one wait, not after RETRY_TIMES more.
-                meta={"dont_obey_robotstxt": True, "dont_retry": True},
+                # No size limit on the transfer (a declared size over DOWNLOAD_MAXSIZE would
+                # cancel it unread): _bytes_received stops it once ROBOTS_TXT_MAX_BYTES are in,
+                # and decompression keeps the crawl's limit.
+                meta={
+                    "dont_obey_robotstxt": True,
+                    "dont_retry": True,
+                    META_ROBOTS: True,
+                    "download_maxsize": 0,
+                    "download_warnsize": 0,
+                    DECODED_MAXSIZE: self.crawler.settings.getint("DOWNLOAD_MAXSIZE"),
+                },
                 callback=NO_CALLBACK,
             )
             assert self.crawler.engine is not None
@@ -209,12 +227,31 @@ class PoliteRobotsTxtMiddleware:
             # or a refused hop: RFC 9309 treats this like an unavailable file.
             self._settle(netloc, _AllowAll(), None)
             return
-        rp = build_from_crawler(self.parser_class, self.crawler, response.body)
+        body, cut = robots_txt_prefix(response.body)
+        if cut or "download_stopped" in response.flags:
+            self._stats_inc("cityfeeds/robots_truncated")
+            logger.warning(
+                "[%s] robots.txt of %s is over %d KiB: its first %d bytes are obeyed, the rest "
+                "ignored (RFC 9309 §2.5)",
+                getattr(self.crawler.spider, "source_name", "?"),
+                netloc,
+                ROBOTS_TXT_MAX_BYTES // 1024,
+                len(body),
+            )
+        rp = build_from_crawler(self.parser_class, self.crawler, body)
         await self.crawler.signals.send_catch_log_async(
             signal=signals.robots_parsed, robotparser=rp, request=request
         )
         self._settle(netloc, rp, None)
         self._apply_crawl_delay(rp, request)
+
+    def _bytes_received(self, data: bytes, request: Request, spider: Any = None) -> None:
+        if not request.meta.get(META_ROBOTS):
+            return
+        received = self.received[request] = self.received.get(request, 0) + len(data)
+        if received > ROBOTS_TXT_MAX_BYTES:
+            # What came so far is the response (flag ``download_stopped``): enough to parse.
+            raise StopDownload(fail=False)
 
     def _settle(self, netloc: str, parser: Rules, unreachable: str | None) -> None:
         if unreachable:

@@ -16,6 +16,11 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
 
+#: Request meta: the decompressed size limit of a request whose transfer has none of its own
+#: (``download_maxsize`` 0: robots.txt, which stops its own download; crawler.middlewares.robots).
+DECODED_MAXSIZE = "cityfeeds_decoded_maxsize"
+
+
 class SizeCapMiddleware(HttpCompressionMiddleware):
     """Scrapy's decompression, plus a ``too_large`` count for every response over DOWNLOAD_MAXSIZE.
 
@@ -44,6 +49,10 @@ class SizeCapMiddleware(HttpCompressionMiddleware):
         self, request: Request, response: Response
     ) -> Request | Response:
         self.received.pop(request, None)
+        if (decoded := request.meta.get(DECODED_MAXSIZE)) is not None:
+            # Scrapy's decompression reads its limit from ``download_maxsize``; the download
+            # is over, so the key now serves decompression alone.
+            request.meta["download_maxsize"] = decoded
         try:
             return super().process_response(request, response)
         except IgnoreRequest as exc:

@@ -14,7 +14,7 @@ from scrapy.http import Response
 from scrapy.settings import SETTINGS_PRIORITIES
 from twisted.python.failure import Failure
 
-from crawler.config import Config, SourceSpec, load_config
+from crawler.config import Config, ConfigError, SourceSpec, load_config
 from crawler.context import count_drop, get_context
 from crawler.crawl_settings import POLITENESS_KEYS, politeness_settings
 from crawler.discovery import (
@@ -59,7 +59,8 @@ class NewsSpider(ArticlePages, scrapy.Spider):
     Discovery (feeds, sitemaps, listings) is here; the article pages are handled by
     :class:`~crawler.spiders.article_pages.ArticlePages`.
 
-    Run it with ``cityfeeds crawl NAME`` or ``scrapy crawl news -a source=NAME``.
+    Run it with ``cityfeeds crawl NAME`` or ``scrapy crawl news -a source=NAME``; one source
+    per spider (``cityfeeds crawl`` with no name crawls every enabled source).
     """
 
     name = "news"
@@ -73,10 +74,8 @@ class NewsSpider(ArticlePages, scrapy.Spider):
     recent: frozenset[str] | set[str] = frozenset()
 
     def __init__(self, source: str | None = None, *args: Any, **kwargs: Any) -> None:
-        if not source:
-            raise ValueError("NewsSpider needs a source: scrapy crawl news -a source=NAME")
         super().__init__(*args, **kwargs)
-        self.source_name = source
+        self.source_name = source or ""  # checked against the config in from_crawler
         self.article_requests = 0
         self.sitemaps_seen: set[str] = set()
         self.discovery_ok = 0
@@ -93,13 +92,32 @@ class NewsSpider(ArticlePages, scrapy.Spider):
             if settings.getpriority(key) is None or settings.getpriority(key) <= OVERRIDABLE:
                 settings.set(key, value, priority="spider")
 
+    @staticmethod
+    def configured_source(config: Config, source: str | None) -> SourceSpec:
+        """The source ``-a source=NAME`` names; ConfigError naming the configured ones if it
+        is missing, empty or unknown (``crawler.commands.crawl`` says it in one line)."""
+        if not source:
+            known = ", ".join(s.name for s in config.sources) or "(none)"
+            raise ConfigError(
+                "the news spider crawls one source: scrapy crawl news -a source=NAME "
+                f"(configured: {known}); `cityfeeds crawl` crawls every enabled one"
+            )
+        return config.source(source)
+
+    @classmethod
+    def check_arguments(cls, settings: Any, arguments: dict[str, str]) -> None:
+        """Raise ConfigError if ``arguments`` (``-a`` options) name no configured source."""
+        cls.configured_source(
+            load_config(settings.get("CITYFEEDS_CONFIG") or None), arguments.get("source")
+        )
+
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> NewsSpider:
         """The spider of ``source``; ``config`` is the crawl's loaded configuration, if any."""
         config: Config | None = kwargs.pop("config", None)
         spider: NewsSpider = super().from_crawler(crawler, *args, **kwargs)
         ctx = get_context(crawler, config)
-        spider.spec = ctx.config.source(spider.source_name)
+        spider.spec = cls.configured_source(ctx.config, spider.source_name)
         ctx.source = spider.spec
         spider.allowed_domains = list(spider.spec.allowed_domains)
         spider.max_pages = spider.spec.max_pages_per_run or ctx.config.crawl.max_pages_per_run

@@ -44,6 +44,15 @@ pytestmark = [pytest.mark.fault, pytest.mark.slow]
 TIMEOUT = 2  # DOWNLOAD_TIMEOUT of this crawl (seconds)
 RETRIES = 2
 MAX = 8 * 1024 * 1024
+#: Rules, then comments past the download cap, then a rule past RFC 9309's 500 KiB.
+HUGE_ROBOTS = (
+    b"User-agent: *\nDisallow: /news/2\n"
+    + b"# "
+    + b"x" * 1021
+    + b"\n"
+    + b"".join(b"# " + b"x" * 1021 + b"\n" for _ in range(9 * 1024))
+    + b"Disallow: /news/3\n"
+)
 
 
 def _ok_site(lab: Lab, n: int = 2, robots: bytes | None = None) -> Site:
@@ -361,6 +370,9 @@ def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Net]:
             lab, 3, robots=b"User-agent: *\nDisallow: /news/2\nCrawl-delay: 1\n"
         )
         lab.source("a12_rules", s.base)
+        # A robots.txt over the download cap (9 MiB > MAX): its first 512 KiB are obeyed.
+        s = sites["a12_huge"] = _ok_site(lab, 3, robots=HUGE_ROBOTS)
+        lab.source("a12_huge", s.base)
 
         # A13: connection refused; NXDOMAIN.
         lab.source("a13_refused", f"http://127.0.0.1:{refused_port()}/")
@@ -631,6 +643,19 @@ def test_a12_robots_rules_and_crawl_delay(net: Net) -> None:
     # loaded machine (load 8: 0.42 s after a late send) by more; the sum still shows both delays.
     # Without the Crawl-delay these requests come back to back (< 0.05 s apart).
     assert min(gaps) >= 0.3 and sum(gaps) >= 1.6, gaps
+
+
+def test_a12_robots_over_the_size_cap_is_obeyed_up_to_the_rfc_limit(net: Net) -> None:
+    """RFC 9309 §2.5: at least 500 KiB parsed, the rest ignored; not "unreachable" (which
+    failed the source: a robots.txt over max_response_bytes was cancelled unread)."""
+    run = net.run("a12_huge")
+    site = net.sites["a12_huge"]
+    assert len(HUGE_ROBOTS) > MAX
+    assert run["status"] == "ok" and run["new"] == 2, run
+    assert site.hits("/news/2") == 0 and dropped(run) == {"robots_disallowed": 1}
+    assert site.hits("/news/3") == 1  # its rule lies past the part read
+    assert run["stats"]["robots_truncated"] == 1
+    assert "robots_unavailable" not in run["stats"]
 
 
 @pytest.mark.parametrize("case", ["a13_refused", "a13_nxdomain"])

@@ -96,6 +96,21 @@ def test_write_refuses_a_taken_name_before_fetching(
     assert not (tmp_path / "fixtures").exists()
 
 
+@pytest.mark.parametrize("write", [[], ["--write"]], ids=["print", "write"])
+def test_an_invalid_name_is_refused_before_fetching(
+    server: SiteServer, tmp_path: Path, capsys: pytest.CaptureFixture[str], write: list[str]
+) -> None:
+    """Printed or written, the draft's name follows the config loader's one rule."""
+    server.files, _ = feed_only_site(server.base_url)
+    argv = _draft(tmp_path, server.base_url, "--allow-private", "--name", "My Site", *write)
+    before = Path(argv[1]).read_text(encoding="utf-8")
+    assert main(argv) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1
+    assert err.startswith("cityfeeds: --name: source name 'My Site': use 1-64 lowercase letters")
+    assert Path(argv[1]).read_text(encoding="utf-8") == before
+
+
 def test_write_with_a_fixtures_folder_that_cannot_be_made_leaves_the_config_alone(
     server: SiteServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -8,10 +8,13 @@ from datetime import UTC, datetime
 import pytest
 
 from cityfeeds.devtools.demo_server import SiteServer
-from cityfeeds.drafting.fetch import PoliteFetcher, Unreachable
+from cityfeeds.drafting.draft import default_name
+from cityfeeds.drafting.fetch import PoliteFetcher, RobotsForbid, Unreachable
 from cityfeeds.drafting.pattern import combined_pattern, group_links, shape_of
-from cityfeeds.drafting.samples import Sample, propose_selectors
-from crawler.models import ArticleData
+from cityfeeds.drafting.samples import Sample, extract_sample, propose_selectors
+from crawler.config import check_source_name
+from crawler.models import Article, ArticleData, PageFacts
+from crawler.pages import check_page, process_page
 from crawler.profile import SourceProfile
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
@@ -112,6 +115,25 @@ def test_fetcher_refuses_a_body_over_the_size_cap() -> None:
         site.stop()
 
 
+def test_a_robots_txt_over_the_size_cap_is_obeyed_up_to_the_crawls_limit() -> None:
+    """As in a crawl (RFC 9309 §2.5): not "larger than max_bytes", which failed the draft."""
+    site = SiteServer().start()
+    robots = b"User-agent: *\nDisallow: /private\n" + b"# pad\n" * 100_000 + b"Disallow: /a\n"
+    site.files = {
+        "/robots.txt": (robots, "text/plain"),
+        "/": (b"<html></html>", "text/html"),
+        "/a": (b"<html></html>", "text/html"),
+    }
+    fetcher = PoliteFetcher(user_agent="t", timeout=5, max_bytes=1000, allow_private=True)
+    try:
+        assert fetcher.fetch(site.base_url).ok
+        assert fetcher.fetch(site.base_url + "a").ok  # its rule lies past the part read
+        with pytest.raises(RobotsForbid):
+            fetcher.fetch(site.base_url + "private")
+    finally:
+        site.stop()
+
+
 def test_a_sitemap_may_be_larger_than_an_article_page() -> None:
     """As in a crawl, a sitemap has the protocol's 50 MiB, not the pages' max_response_bytes:
     a big site's sitemap was not found at all."""
@@ -134,3 +156,56 @@ def test_a_sitemap_may_be_larger_than_an_article_page() -> None:
     finally:
         site.stop()
     assert len(sitemap) > 1000 and len(found.links) == 40
+
+
+@pytest.mark.parametrize(
+    ("url", "name"),
+    [
+        ("https://www.m24.ru/", "m24"),
+        ("http://_news.example.ru/", "news"),  # a name may not start with '_'
+        ("http://a_b.example/", "a_b"),
+        ("http://127.0.0.1:8080/", "127-0-0-1"),
+        ("http://xn--80adxhks.xn--p1ai/", "xn--80adxhks"),
+    ],
+)
+def test_a_name_from_the_host_is_one_the_config_accepts(url: str, name: str) -> None:
+    assert default_name(url) == name
+    assert check_source_name(default_name(url)) == name
+
+
+@pytest.mark.parametrize("name", ["My Site", "_news", "news\n", "-x", "a" * 65, "Новости"])
+def test_the_source_name_rule_refuses(name: str) -> None:
+    with pytest.raises(ValueError, match="use 1-64 lowercase letters, digits, '-' or '_'"):
+        check_source_name(name)
+
+
+def _short_article() -> bytes:
+    """A brief news item: title, date and a body of two sentences (about 120 characters)."""
+    body = "Движение по Тверской улице ограничат в субботу. Объезд организуют по соседним улицам."
+    return (
+        "<html><head><title>Тверскую перекроют</title>"
+        '<script type="application/ld+json">{"@type": "NewsArticle", '
+        '"headline": "Тверскую перекроют в субботу", '
+        '"datePublished": "2026-11-28T10:00:00+03:00", '
+        f'"articleBody": "{body}"}}</script></head>'
+        f"<body><h1>Тверскую перекроют в субботу</h1><p>{body}</p></body></html>"
+    ).encode()
+
+
+def test_a_page_the_crawl_keeps_is_an_article_to_the_draft() -> None:
+    """The draft judges text by the crawl's own floor, not a stricter length of its own."""
+    url = "https://s.ru/news/1001-tverskaya"
+    profile = SourceProfile(name="s", allowed_domains=("s.ru",))
+    kept = process_page(profile, _short_article(), PageFacts(url=url, fetched_at=NOW))
+    assert isinstance(kept, Article), kept
+    sample = extract_sample(_short_article(), url, now=NOW, profile=profile)
+    assert sample.missing == [] and sample.is_article
+
+
+def test_a_page_without_text_is_no_article_to_either() -> None:
+    url = "https://s.ru/news/1002-x"
+    data = ArticleData(url, title="Заголовок", text="Фото: пресс-служба", published=NOW)
+    assert Sample(url, b"", data).missing == ["body"]
+    profile = SourceProfile(name="s", allowed_domains=("s.ru",))
+    dropped = check_page(profile, data, PageFacts(url=url, fetched_at=NOW))
+    assert dropped is not None and dropped.reason == "no_text"

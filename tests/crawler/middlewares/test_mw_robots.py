@@ -15,6 +15,8 @@ from twisted.internet.error import ConnectionRefusedError
 
 from crawler.middlewares.policy import Blocked
 from crawler.middlewares.robots import PoliteRobotsTxtMiddleware
+from crawler.middlewares.size_cap import DECODED_MAXSIZE
+from crawler.robots_txt import ROBOTS_TXT_MAX_BYTES, robots_txt_prefix
 
 ROBOTS = "https://vm.ru/robots.txt"
 RULES = b"User-agent: *\nDisallow: /private/\nCrawl-delay: 2\n"
@@ -149,3 +151,25 @@ def test_a_rendered_pages_own_requests_are_checked_and_counted(tmp_path: Path) -
     assert "(requested by the page https://vm.ru/news/)" in str(info.value)
     assert [r.url for r in engine.downloaded] == [ROBOTS]  # fetched once, as for the crawl
     assert mw.crawler.stats.get_value("cityfeeds/dropped/robots_disallowed") == 1
+
+
+def test_a_long_robots_txt_is_cut_at_its_last_whole_line_within_the_limit() -> None:
+    rules = b"User-agent: *\nDisallow: /a\n"
+    assert robots_txt_prefix(rules) == (rules, False)
+    long = rules + b"#" * (ROBOTS_TXT_MAX_BYTES - len(rules) - 5) + b"\nDisallow: /news/2\n"
+    head, cut = robots_txt_prefix(long)
+    assert cut and head.endswith(b"\n") and b"Disallow: /n" not in head
+    assert len(head) <= ROBOTS_TXT_MAX_BYTES >= 500 * 1024  # RFC 9309 §2.5's floor
+
+
+def test_a_robots_txt_over_the_limit_is_obeyed_in_part_and_counted(tmp_path: Path) -> None:
+    body = b"User-agent: *\nDisallow: /private/\n" + b"# pad\n" * (ROBOTS_TXT_MAX_BYTES // 6)
+    body += b"Disallow: /news/\n"  # past the part read: ignored
+    stopped = Response(ROBOTS, body=body, flags=["download_stopped"])
+    mw, engine = middleware(tmp_path, stopped)
+    assert run(mw.process_request(Request("https://vm.ru/news/1"))) is None
+    assert refused(mw, "https://vm.ru/private/2").reason == "robots_disallowed"
+    # The transfer stops itself; decompression keeps the crawl's limit (a gzip bomb).
+    meta, limit = engine.downloaded[0].meta, mw.crawler.settings.getint("DOWNLOAD_MAXSIZE")
+    assert meta["download_maxsize"] == 0 and meta[DECODED_MAXSIZE] == limit > 0
+    assert mw.crawler.stats.get_value("cityfeeds/robots_truncated") == 1

@@ -12,7 +12,7 @@ from scrapy.exceptions import DownloadCancelledError
 from scrapy.http import Request, Response
 
 from crawler.middlewares.policy import Blocked
-from crawler.middlewares.size_cap import SizeCapMiddleware
+from crawler.middlewares.size_cap import DECODED_MAXSIZE, SizeCapMiddleware
 
 LIMIT = 10_000
 
@@ -41,6 +41,17 @@ def test_a_gzip_bomb_is_dropped_as_too_large(tmp_path: Path) -> None:
         mw.process_response(request, gzipped(request, 5 * LIMIT))
     assert info.value.reason == "too_large" and "after decompression" in str(info.value)
     assert mw.crawler.stats.get_value("cityfeeds/dropped/too_large") == 1
+
+
+def test_a_request_without_a_transfer_limit_keeps_one_for_decompression(tmp_path: Path) -> None:
+    """robots.txt: download_maxsize 0 (it stops its own download), DECODED_MAXSIZE for the rest."""
+    mw = middleware(tmp_path)
+    request = Request(
+        "https://vm.ru/robots.txt", meta={"download_maxsize": 0, DECODED_MAXSIZE: LIMIT}
+    )
+    with pytest.raises(Blocked) as info:
+        mw.process_response(request, gzipped(request, 5 * LIMIT))
+    assert info.value.reason == "too_large"
 
 
 def test_a_download_cancelled_for_max_size_is_counted(tmp_path: Path) -> None:
