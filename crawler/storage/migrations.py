@@ -13,6 +13,17 @@ from crawler.storage.schema import metadata, schema_version, stories, story_memb
 logger = logging.getLogger(__name__)
 
 
+class SchemaTooNew(Exception):
+    """The database was written by a newer cityfeeds, whose schema this version does not know."""
+
+    def __init__(self, found: int) -> None:
+        super().__init__(
+            f"it was written by a newer cityfeeds (schema version {found}; this version knows"
+            f" up to {SCHEMA_VERSION}): upgrade cityfeeds, or use a backup from before the upgrade"
+        )
+        self.found = found
+
+
 def _add_html_policy(conn: Connection) -> None:
     # Version 2: rows stored before know nothing of their HTML's policy (NULL: sanitize again).
     conn.execute(text("ALTER TABLE articles ADD COLUMN html_policy INTEGER"))
@@ -34,6 +45,13 @@ def _add_run_owner(conn: Connection) -> None:
 def _add_stories(conn: Connection) -> None:
     # Version 5: story clustering. Articles stored before have no story (NULL) and show as
     # their own entries until `cityfeeds feeds --recluster` assigns them.
+    stored = conn.execute(text("SELECT count(*) FROM articles")).scalar()
+    if stored:
+        logger.warning(
+            "%d article(s) stored before this version have no story: run `cityfeeds feeds"
+            " --recluster` once to group them with later reports of the same events",
+            stored,
+        )
     conn.execute(text("ALTER TABLE articles ADD COLUMN story_id INTEGER"))
     conn.execute(text("CREATE INDEX ix_articles_story ON articles (story_id)"))
     metadata.create_all(conn, tables=[stories, story_members])
@@ -64,6 +82,10 @@ def upgrade(conn: Connection) -> None:
         metadata.create_all(conn)
         conn.execute(insert(schema_version).values(version=SCHEMA_VERSION))
         return
+    if current > SCHEMA_VERSION:
+        # Writing rows a newer schema's code does not expect (an article without what a later
+        # version adds) would corrupt that version's data silently: refuse, as a rollback must.
+        raise SchemaTooNew(current)
     for version in range(current, SCHEMA_VERSION):
         logger.info("migrating database schema to version %d", version + 1)
         MIGRATIONS[version - 1](conn)

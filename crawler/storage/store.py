@@ -17,7 +17,7 @@ from crawler.storage.articles import ArticleStore
 from crawler.storage.engine import open_engine, retry_locked
 from crawler.storage.feed_builds import FeedBuildStore
 from crawler.storage.http_cache import HttpCacheStore
-from crawler.storage.migrations import upgrade
+from crawler.storage.migrations import SchemaTooNew, upgrade
 from crawler.storage.monitoring import MonitoringStore
 from crawler.storage.runs import RunStore
 from crawler.storage.source_state import SourceStateStore
@@ -51,6 +51,7 @@ class Store(
         database URL, its driver is not installed, the server cannot be reached, or the file
         is no database or cannot be created.
         """
+        store = None
         try:
             store = cls(open_engine(url, busy_timeout=busy_timeout))
             if create:
@@ -62,7 +63,10 @@ class Store(
             DatabaseError,  # e.g. "file is not a database"
             ImportError,
             OSError,  # e.g. the SQLite file's folder cannot be created
+            SchemaTooNew,
         ) as exc:
+            if store is not None:
+                store.close()
             raise StoreUnavailable(
                 f"cannot open the database {_shown(url)}: {_reason(exc, url)}"
             ) from exc

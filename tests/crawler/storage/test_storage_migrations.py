@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import MetaData, Table, create_engine, insert, select
 from storage_samples import NOW, make
 
 from crawler.models import FeedBuild
 from crawler.normalize.html import SANITIZE_POLICY
-from crawler.storage import Store
+from crawler.storage import Store, StoreUnavailable
 from crawler.storage.migrations import SCHEMA_VERSION
 from crawler.storage.schema import metadata, schema_version
 from crawler.stories.settings import StorySettings
@@ -25,7 +27,28 @@ def test_migrate_is_idempotent(db_url: str) -> None:
     second.close()
 
 
-def test_a_version_1_database_is_migrated_in_place(db_url: str) -> None:
+def test_a_database_of_a_newer_version_is_refused_untouched(db_url: str) -> None:
+    # A rollback after an upgrade: this version must not write into a schema it does not know.
+    store = Store.open(db_url)
+    store.upsert_article(make(1), now=NOW)
+    with store.engine.begin() as conn:
+        conn.execute(insert(schema_version).values(version=SCHEMA_VERSION + 1))
+    store.close()
+    with pytest.raises(StoreUnavailable) as refused:
+        Store.open(db_url)
+    message = str(refused.value)
+    assert f"schema version {SCHEMA_VERSION + 1}" in message and "newer cityfeeds" in message
+    assert "\n" not in message
+    engine = create_engine(db_url)
+    with engine.connect() as conn:
+        versions = sorted(conn.execute(select(schema_version.c.version)).scalars())
+    engine.dispose()
+    assert versions[-1] == SCHEMA_VERSION + 1  # nothing migrated or removed
+
+
+def test_a_version_1_database_is_migrated_in_place(
+    db_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
     # A database as the first release created it: no html_policy column, schema version 1.
     engine = create_engine(db_url)
     old = MetaData()
@@ -46,7 +69,10 @@ def test_a_version_1_database_is_migrated_in_place(db_url: str) -> None:
         conn.execute(insert(old.tables["articles"]).values(values))
     engine.dispose()
 
-    store = Store.open(db_url)
+    with caplog.at_level(logging.WARNING, logger="crawler.storage.migrations"):
+        store = Store.open(db_url)
+    # Articles stored before stories existed: the upgrade says how to group them.
+    assert any("cityfeeds feeds --recluster" in r.getMessage() for r in caplog.records)
     try:
         with store.engine.connect() as conn:
             versions = conn.execute(select(schema_version.c.version)).scalars()
