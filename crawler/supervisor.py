@@ -11,9 +11,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -121,16 +123,25 @@ def crawl_subprocess(
             filter(None, [str(Path(__file__).resolve().parent.parent), env.get("PYTHONPATH")])
         )
         env[PARENT_ENV] = str(os.getpid())
+        # The child's temporary files (multiprocessing's pymp-* folder of its extraction pool,
+        # a browser's profile) go in a folder of its own, removed here once the child is gone:
+        # a child killed outright (SIGKILL, the OOM killer, the run timeout) cleans up nothing.
+        scratch = tempfile.mkdtemp(prefix="cityfeeds-")
+        env["TMPDIR"] = scratch
         # Own session: a terminal's Ctrl-C reaches this process only, which stops the child in
         # order (_stop_child). The lock files go along, so they stay held while the child lives.
-        proc = subprocess.Popen(
-            cmd,
-            stdout=stdout,
-            stderr=stderr,
-            env=env,
-            start_new_session=True,
-            pass_fds=locks.fds,
-        )
+        try:
+            proc = subprocess.Popen(
+                cmd,
+                stdout=stdout,
+                stderr=stderr,
+                env=env,
+                start_new_session=True,
+                pass_fds=locks.fds,
+            )
+        except BaseException:
+            shutil.rmtree(scratch, ignore_errors=True)
+            raise
         killed = interrupted = False
         try:
             if on_start is not None:
@@ -154,6 +165,8 @@ def crawl_subprocess(
             raise
         finally:
             _reap_group(proc)
+            if proc.poll() is not None:
+                shutil.rmtree(scratch, ignore_errors=True)
         duration = time.monotonic() - t0
         with _bookkeeping(db_url, store) as books:
             return _collect(books, run_ids, proc.returncode, killed, interrupted, duration, timeout)

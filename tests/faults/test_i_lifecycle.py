@@ -13,6 +13,7 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -135,13 +136,15 @@ def lab(tmp_path: Path) -> Any:
 
 
 @contextmanager
-def crawl_in_flight(lab: Lab, source: str) -> Iterator[tuple[Path, Any]]:
+def crawl_in_flight(
+    lab: Lab, source: str, env: dict[str, str] | None = None
+) -> Iterator[tuple[Path, Any]]:
     """``(config, CLI process)`` of a crawl stuck on a slow page, its workers started."""
     release = threading.Event()
     site = slow_site(lab, release)
     lab.source(source, site.base)
     cfg = lab.config_path()
-    proc = cli(cfg, "crawl", source, "--no-feeds")
+    proc = cli(cfg, "crawl", source, "--no-feeds", env=env)
     try:
         wait_for(lambda: site.hits("/news/slow"), 60, "the crawl child fetching the slow page")
         # The extraction workers start with the first article: wait for them too.
@@ -171,8 +174,11 @@ def test_i1_kill_9_of_the_cli_kills_its_crawl_child(lab: Lab) -> None:
 
 @pytest.mark.slow
 def test_i1_kill_9_of_the_crawl_child_leaves_no_workers_behind(lab: Lab) -> None:
-    """The child killed outright (e.g. by the OOM killer): its extraction pool goes with it."""
-    with crawl_in_flight(lab, "i1c") as (cfg, proc):
+    """The child killed outright (e.g. by the OOM killer): its extraction pool goes with it,
+    and so do its temporary files (multiprocessing's pymp-* folder)."""
+    scratch = Path(tempfile.mkdtemp(prefix="cf"))  # the TMPDIR the CLI and its child get
+    with crawl_in_flight(lab, "i1c", env={"TMPDIR": str(scratch)}) as (cfg, proc):
+        assert any(scratch.glob("**/pymp-*")), "the pool's files are not there"
         family = descendants(proc.pid)
         child = next(p for p in family if "crawler.runner" in _cmdline(p))
         os.kill(child, signal.SIGKILL)
@@ -182,6 +188,8 @@ def test_i1_kill_9_of_the_crawl_child_leaves_no_workers_behind(lab: Lab) -> None
             lambda: not [p for p in family if process_alive(p)], 30, "every crawl process to die"
         )
     assert proc.returncode == 1, output
+    assert not list(scratch.iterdir())
+    scratch.rmdir()
     run = runs_of(cfg, "i1c")[0]
     assert run["status"] == "failed" and "-9" in (run["message"] or ""), run
 
