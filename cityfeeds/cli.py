@@ -12,8 +12,6 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from cityfeeds.commands import LOG_HANDLER
-from crawler.config import ConfigError, load_config
-from crawler.storage import StoreUnavailable
 
 DESCRIPTION = """\
 Crawl city-news websites and publish clean, topic-filtered RSS, Atom and JSON feeds.
@@ -124,7 +122,20 @@ def command_named(argv: Sequence[str]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status."""
+    """Run the command line; returns the exit status (130 after Ctrl-C, even while starting)."""
+    try:
+        return _run(argv)
+    except KeyboardInterrupt:
+        print("cityfeeds: interrupted", file=sys.stderr)
+        return 130
+
+
+def _run(argv: Sequence[str] | None) -> int:
+    # Imported here, inside main's KeyboardInterrupt guard: a command's imports take a good
+    # part of a second, and a Ctrl-C then was an import traceback.
+    from crawler.config import ConfigError, load_config
+    from crawler.storage import StoreUnavailable
+
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(command_named(argv))
     args = parser.parse_args(argv)
@@ -152,9 +163,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StoreUnavailable as exc:
         print(f"cityfeeds: {exc}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("cityfeeds: interrupted", file=sys.stderr)
-        return 130
     except ModuleNotFoundError as exc:
         # An optional extra the command needs is not installed (`pip install -e .` alone).
         package = (exc.name or "").partition(".")[0]

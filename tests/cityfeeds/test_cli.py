@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
+import signal
+import socket
 import subprocess
 import sys
+import time
 import tomllib
 import urllib.request
 from datetime import UTC, datetime
@@ -573,3 +577,48 @@ def test_worker_concurrency_must_be_positive(capsys: pytest.CaptureFixture[str])
         main(["--config", str(ROOT / "cityfeeds.toml"), "worker", "--concurrency", "0"])
     assert exit_.value.code == 2
     assert "must be above 0, not 0" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("child", [False, True], ids=["cli", "crawl-child"])
+@pytest.mark.parametrize("delay", [0.3, 0.6])
+def test_ctrl_c_while_starting_is_one_line_not_a_traceback(
+    tmp_path: Path, child: bool, delay: float
+) -> None:
+    """Ctrl-C while a command (or the crawl child its parent stops with SIGINT) still imports.
+
+    Both commands run until stopped (a server; a crawl of a site that never answers), so a
+    signal that lands after the imports meets their own handling, which exits 130 too.
+    """
+    silent = socket.create_server(("127.0.0.1", 0))  # accepts, never answers
+    base = f"http://127.0.0.1:{silent.getsockname()[1]}/"
+    cfg = tmp_path / "cityfeeds.toml"
+    (tmp_path / "output").mkdir()  # what `serve` serves
+    source = {"name": "hang", "title": "Hang", "url": base, "feeds": [base + "rss"]}
+    source["allow_private"] = True
+    cfg.write_text(
+        tomli_w.dumps(
+            {"cityfeeds": {"database_url": f"sqlite:///{tmp_path}/db.sqlite"}, "sources": [source]}
+        ),
+        encoding="utf-8",
+    )
+    module = ["crawler.runner", "--config", str(cfg), "hang"] if child else ["cityfeeds.cli"]
+    if not child:
+        module += ["--config", str(cfg), "serve", "--port", "0"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", *module],
+        cwd=tmp_path,
+        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        time.sleep(delay)  # within the imports, which take about a second
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        silent.close()
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, (out, err)
+    assert "Traceback" not in err and "Unhandled error" not in err, err

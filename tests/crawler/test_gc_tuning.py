@@ -11,7 +11,7 @@ from crawler.lifecycle import GC_YOUNG_THRESHOLD
 # Run in a new interpreter: freezing would keep this test session's objects forever.
 _CRAWL_CHILD = """
 import gc, json
-import crawler.runner as runner
+import crawler.runner.child as runner
 
 seen = []
 def crawl(*args, **kwargs):

@@ -10,7 +10,7 @@ from js_site import js_source
 
 from crawler.browser import BrowserUnavailable, browser_settings, check_browser, rendered_sources
 from crawler.config import ConfigError, load_config
-from crawler.runner import main as runner_main
+from crawler.runner.child import main as runner_main
 from tests.conftest import write_site_config
 
 BASE = "http://127.0.0.1:9/"
