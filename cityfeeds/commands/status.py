@@ -19,7 +19,7 @@ from crawler.lifecycle import close_dead_runs, process_suspended
 NAME = "status"
 #: The service's health states this command shows: /healthz's three, and two of its own (no
 #: service; a service stopped by a signal). docs/deploy.md describes each (a test checks both).
-HEALTH_STATES = ("ok", "starting", "stale", "stopped", "suspended")
+HEALTH_STATES = ("ok", "starting", "degraded", "stale", "failing", "stopped", "suspended")
 DESCRIPTION = """\
 One row per source: state (ok, degraded, failing, waiting, interrupted, never run, disabled),
 last run and its result, pages, new and updated articles, dropped items by reason,
@@ -30,18 +30,22 @@ later (429/503 with a long Retry-After): the note says `waiting until HH:MM`. Wi
 the same as a JSON document (plus the service health reported by /healthz).
 
 Below the table, the service's health: ok (a crawl and a feed build succeeded recently),
-starting (not yet, but the service has just started) or stale (neither), as /healthz says;
-stopped when no service runs; suspended when its process is stopped by a signal (SIGSTOP,
-Ctrl-Z: it crawls and serves nothing until kill -CONT). Exit status 0, or 1 with --check when
-the last cycle is too old (also for cron installs, which run no service), the service is
-suspended, or a source is failing or degraded.
+starting (not yet, but the service has just started), degraded (some feed files failed their
+last build, others built), stale (no recent crawl and feed build) or failing (every feed
+failed its last build: nothing is published), as /healthz says, and why; stopped when no
+service runs; suspended when its process is stopped by a signal (SIGSTOP, Ctrl-Z: it crawls
+and serves nothing until kill -CONT). Exit status 0, or 1 with --check when the last cycle is
+too old (also for cron installs, which run no service), every feed failed, a feed failed its
+last build, the service is suspended, or a source is failing or degraded.
 """
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.add_argument(
-        "--check", action="store_true", help="exit 1 when unhealthy, or any source failing/degraded"
+        "--check",
+        action="store_true",
+        help="exit 1 when unhealthy, a feed failed its last build, or a source is failing/degraded",
     )
 
 
@@ -88,10 +92,13 @@ def run(args: argparse.Namespace, config: Config) -> int:
         print(
             f"\nscheduler: {scheduler}; health: {h.status}; last successful cycle: "
             f"{format_time(h.last_successful_cycle, report.timezone)} ({report.timezone})"
+            + (f"\nwhy: {h.reason}" if h.reason else "")
         )
         for path, error in sorted(report.feed_failures.items()):
             print(f"feed {path} failed to build (last good file kept): {error}")
     if args.check:
         bad = [s for s in report.sources if s.state in ("failing", "degraded")]
-        return 1 if bad or not report.health.healthy else 0
+        # A feed that failed its last build (one bad topic: health "degraded", still 200) fails
+        # the check too: its subscribers get no new entries.
+        return 1 if bad or report.feed_failures or not report.health.healthy else 0
     return 0

@@ -27,6 +27,7 @@ from cityfeeds.service.outcome import record_outcome
 from cityfeeds.service.rebuild import FeedRebuilder
 from cityfeeds.service.rebuild_process import DEFAULT_MAX_BUILDS, DEFAULT_TIMEOUT, RebuildProcess
 from cityfeeds.service.store_metrics import StoreCollector
+from cityfeeds.service.unrecorded import STORE_ERRORS, UnrecordedRuns, error_cause
 from cityfeeds.service.web import WebServer, status_routes
 from cityfeeds.status.health import StatusReport, compute_status
 from cityfeeds.status.inputs import collect_inputs
@@ -112,6 +113,11 @@ class Service:
         self.cycles = 0  # successful feed rebuilds since start
         self.last_cycle: datetime | None = None
         self.metrics = ServiceMetrics(make_registry())
+        for src in config.sources:  # each source's series exists from the start, at 0
+            self.metrics.crawls_not_started.labels(src.name)
+            self.metrics.runs_not_recorded.labels(src.name)
+        # Runs the store could not record (its database or disk full): /healthz says so.
+        self.unrecorded = UnrecordedRuns()
         self.websub: HubNotifier | None = None  # when [websub] hubs are set
         self._store: Store | None = None
         self._periods: dict[str, float] = {}
@@ -312,7 +318,11 @@ class Service:
         if self._stopping.is_set():
             return "stopping"
         now = self.clock()
-        state = self.store.get_source_state(name)
+        try:
+            state = self.store.get_source_state(name)
+        except STORE_ERRORS as exc:  # the store cannot be read: nothing can be started
+            self.metrics.crawls_not_started.labels(name).inc()
+            return self._not_recorded(name, exc, "crawl could not start")
         until = state.get("backoff_until")
         if until is not None and until > now:
             logger.info(
@@ -338,8 +348,17 @@ class Service:
                 # A `cityfeeds crawl` of this source is running: not this source's failure.
                 logger.warning("[%s] %s: run skipped", name, error)
                 return "busy"
-            result = self._record(name, outcome, error)
-            if self.rebuilder is not None:
+            if outcome is None:
+                self.metrics.crawls_not_started.labels(name).inc()
+            try:
+                result = self._record(name, outcome, error)
+            except STORE_ERRORS as exc:
+                # Said here in one line, as the failed start was not; the scheduler hears of
+                # no error (its traceback would say the same 50 lines long, every tick).
+                what = "crawl could not start" if outcome is None else "crawl outcome not recorded"
+                return self._not_recorded(name, error or exc, what)
+            self.unrecorded.recorded(name)
+            if self.rebuilder is not None and outcome is not None:
                 self.rebuilder.request()
             return result
         finally:
@@ -348,6 +367,22 @@ class Service:
             with self._cond:
                 self._active.pop(name, None)
                 self._cond.notify_all()
+
+    def _not_recorded(self, name: str, exc: BaseException, what: str) -> str:
+        """A run of ``name`` the store cannot record: one log line; /healthz and the metrics
+        show it (the store cannot). The next tick tries again (no backoff: none is stored)."""
+        cause = error_cause(exc)
+        run = self.unrecorded.failed(name, f"{what}: {cause}", self.clock())
+        self.metrics.runs_not_recorded.labels(name).inc()
+        logger.error(
+            "[%s] %s: %s; not recorded (%d in a row), retried at the next tick",
+            name,
+            what,
+            cause,
+            run.count,
+        )
+        logger.debug("[%s] %s", name, what, exc_info=exc)
+        return "not recorded"
 
     def _crawl(self, name: str) -> tuple[CrawlOutcome | None, BaseException | None]:
         started: list[int] = []
@@ -372,6 +407,11 @@ class Service:
                 store=self.store,
             ), None
         except SourceBusy as exc:
+            return None, exc
+        except STORE_ERRORS as exc:
+            # The database or disk is full, no process can start...: the recorded failure's
+            # line (or, if it cannot be recorded, _not_recorded's) says it, in one line.
+            logger.debug("[%s] crawl could not start", name, exc_info=exc)
             return None, exc
         except Exception as exc:  # the scheduler thread must survive anything a crawl does
             logger.exception("[%s] crawl could not run", name)
@@ -462,6 +502,7 @@ class Service:
             until = inp.state.get("backoff_until")
             if until is not None and inp.next_run is not None and until > inp.next_run:
                 inp.next_run = until
+        unrecorded, latest_unrecorded = self.unrecorded.snapshot()
         report = compute_status(
             inputs,
             builds,
@@ -469,6 +510,8 @@ class Service:
             timezone=self.tz.key,
             started_at=self.started_at,
             scheduler=f"running (pid {os.getpid()})",
+            unrecorded=unrecorded,
+            unrecorded_latest=latest_unrecorded,
         )
         if self.websub is not None:
             report.websub = self.websub.stats()

@@ -89,6 +89,20 @@ class ServiceMetrics:
             buckets=LAG_BUCKETS,
             registry=registry,
         )
+        self.crawls_not_started = Counter(
+            f"{PREFIX}_crawls_not_started",
+            "Scheduled crawls that could not start (the database or disk full or read-only, no "
+            "process could be started): the store may have no record of them",
+            ["source"],
+            registry=registry,
+        )
+        self.runs_not_recorded = Counter(
+            f"{PREFIX}_runs_not_recorded",
+            "Scheduled runs whose outcome the store could not record (the database cannot be "
+            "written): only the service knows of them",
+            ["source"],
+            registry=registry,
+        )
         self._started: dict[str, float] = {}
 
     def count_build(self, report: BuildReport | None, error: BaseException | None) -> None:

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from cityfeeds.schedule import backoff_until
+from cityfeeds.service.unrecorded import error_cause
 from cityfeeds.status.health import FAILED_RESULTS, NO_FAULT_RESULTS, OK_RESULTS
 from crawler.clock import user_time
 from crawler.config import Config
@@ -134,7 +135,7 @@ def record_outcome(
             f"; {note}" if note else "",
         )  # fmt: skip
     else:
-        why = run.get("message") or (f"{type(error).__name__}: {error}" if error else "")
+        why = run.get("message") or (f"could not start: {error_cause(error)}" if error else "")
         logger.error(
             "[%s] crawl %s (%d in a row)%s%s",
             name,

@@ -24,12 +24,13 @@ States of a source:
 from __future__ import annotations
 
 import statistics
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from crawler.clock import user_time
+from feeds.build import INDEX_PATH, OPML_PATH
 
 #: Run results that count as a success (``partial``: finished, some pages to fetch again).
 OK_RESULTS = ("ok", "degraded", "partial")
@@ -56,6 +57,9 @@ HEALTH_PERIODS = 3
 #: and never sooner than this: a short interval (or a long crawl) must not read as stale
 #: while crawls succeed (``every 0s`` once made the threshold 0).
 MIN_HEALTH_SECONDS = 900.0
+#: Files a build writes that are pages about the feeds, not feeds: their success alone is no
+#: "ok build" (they are written even when every feed fails, e.g. with the disk full).
+NOT_FEEDS = (INDEX_PATH, OPML_PATH)
 
 
 @dataclass
@@ -104,17 +108,30 @@ class SourceStatus:
     running_since: datetime | None = None
 
 
+@dataclass(frozen=True)
+class UnrecordedRun:
+    """A scheduled run the store has no record of: its crawl could not start, or its outcome
+    could not be written (the database or its disk is full). Only the service knows it."""
+
+    at: datetime
+    cause: str  # one line: what went wrong, e.g. "database or disk is full (OperationalError)"
+    count: int = 1  # such runs of the source in a row
+
+
 @dataclass
 class Health:
-    """Whether the service is doing its job: a successful cycle (crawl + feed build) recently."""
+    """Whether the service is doing its job: a successful cycle (crawl + feed build) recently,
+    feeds being published, crawls able to start."""
 
     healthy: bool
-    status: str  # ok | starting | stale
+    status: str  # ok | starting | degraded | stale | failing
     last_successful_cycle: datetime | None
     last_ok_run: datetime | None
     last_ok_build: datetime | None
     threshold_seconds: float
     started_at: datetime | None = None
+    #: Why the status is not ok (None when it is ok or starting).
+    reason: str | None = None
 
 
 @dataclass
@@ -310,34 +327,67 @@ def service_health(
     *,
     threshold_seconds: float,
     started_at: datetime | None = None,
+    unrecorded: str | None = None,
 ) -> Health:
-    """Healthy when a crawl succeeded and the feeds were built within ``threshold_seconds``.
+    """Healthy when a crawl succeeded and the feeds were built within ``threshold_seconds``,
+    and some feed still publishes.
 
     The last successful cycle is the older of "last successful crawl" and "last successful
-    feed build": both halves must work. A service started less than the threshold ago is
-    healthy ("starting") while it runs its first cycle.
+    feed build" (of a feed: the index page and OPML do not count): both halves must work. A
+    service started less than the threshold ago is healthy ("starting") while it runs its
+    first cycle. ``failing`` (unhealthy at once, threshold or not): every feed's last build
+    failed (nothing is published: the output disk is full, say), or ``unrecorded`` says why
+    the service's latest crawl could neither start nor be recorded. ``degraded`` (healthy):
+    some feed files failed their last build while others built.
     """
     ok_runs = [s.last_success for s in sources if s.last_success is not None]
     last_ok_run = max(ok_runs) if ok_runs else None
-    builds = [b["built_at"] for b in feed_builds if b.get("ok") and b.get("built_at")]
-    last_ok_build = max(builds) if builds else None
+    builds = list(feed_builds)
+    feeds = [b for b in builds if b.get("path") not in NOT_FEEDS] or builds
+    built = [b["built_at"] for b in feeds if b.get("ok") and b.get("built_at")]
+    last_ok_build = max(built) if built else None
+    failed = sorted(str(b.get("path")) for b in builds if not b.get("ok"))
     cycle = min(last_ok_run, last_ok_build) if last_ok_run and last_ok_build else None
     limit = timedelta(seconds=threshold_seconds)
-    if cycle is not None and now - cycle <= limit:
-        status = "ok"
-    elif started_at is not None and now - started_at <= limit:
-        status = "starting"
+    reason: str | None = None
+    if feeds and all(not b.get("ok") for b in feeds):
+        status = "failing"
+        reason = f"every feed failed its last build ({len(feeds)}); the last good files are served"
+    elif unrecorded is not None:
+        status = "failing"
+        reason = f"crawls cannot start or be recorded: {unrecorded}"
+    elif cycle is None or now - cycle > limit:
+        if started_at is not None and now - started_at <= limit:
+            status = "starting"
+        else:
+            status = "stale"
+            reason = f"no successful crawl and feed build for over {threshold_seconds:g} s"
     else:
-        status = "stale"
+        status = "ok"
+    if failed and status in ("ok", "starting"):
+        status = "degraded"
+        shown = ", ".join(failed[:5]) + (", ..." if len(failed) > 5 else "")
+        reason = f"{len(failed)} feed file(s) failed their last build: {shown}"
     return Health(
-        healthy=status != "stale",
+        healthy=status not in ("stale", "failing"),
         status=status,
         last_successful_cycle=cycle,
         last_ok_run=last_ok_run,
         last_ok_build=last_ok_build,
         threshold_seconds=threshold_seconds,
         started_at=started_at,
+        reason=reason,
     )
+
+
+def mark_unrecorded(status: SourceStatus, run: UnrecordedRun, timezone: str = "UTC") -> None:
+    """Show on a source's row a scheduled run of it that the store has no record of."""
+    status.state = "failing"
+    status.consecutive_failures = max(status.consecutive_failures, run.count)
+    status.message = f"{user_time(run.at, timezone)}: not run or not recorded: {run.cause}" + (
+        f"; last recorded run: {status.message}" if status.message else ""
+    )
+    status.reasons = []
 
 
 def compute_status(
@@ -348,9 +398,21 @@ def compute_status(
     timezone: str = "UTC",
     started_at: datetime | None = None,
     scheduler: str | None = None,
+    unrecorded: Mapping[str, UnrecordedRun] | None = None,
+    unrecorded_latest: bool = False,
 ) -> StatusReport:
-    """The full status report (pure: everything comes in as arguments)."""
+    """The full status report (pure: everything comes in as arguments).
+
+    ``unrecorded``: the service's runs the store could not record, by source (rows of those
+    sources say so); ``unrecorded_latest``: the service's latest run was one of them (the
+    service is ``failing`` until a run is recorded again).
+    """
     sources = [source_status(i, now, timezone) for i in inputs]
+    unrecorded = unrecorded or {}
+    for row in sources:
+        if row.name in unrecorded:
+            mark_unrecorded(row, unrecorded[row.name], timezone)
+    latest = max(unrecorded.values(), key=lambda r: r.at, default=None)
     periods = [i.period for i in inputs if i.enabled] or [i.period for i in inputs] or [1800.0]
     health = service_health(
         sources,
@@ -358,6 +420,7 @@ def compute_status(
         now,
         threshold_seconds=health_threshold(periods),
         started_at=started_at,
+        unrecorded=latest.cause if latest is not None and unrecorded_latest else None,
     )
     failures = {b["path"]: b.get("error") or "failed" for b in feed_builds if not b.get("ok")}
     return StatusReport(now, timezone, sources, health, failures, scheduler)

@@ -119,7 +119,8 @@ tr.degraded td {{ background: #ffd; }}
 </head>
 <body>
 <h1>cityfeeds status</h1>
-<p>Service: <strong>{esc(h.status)}</strong>; last successful cycle: {esc(cycle)};
+<p>Service: <strong>{esc(h.status)}</strong>{esc(f" ({h.reason})" if h.reason else "")};
+last successful cycle: {esc(cycle)};
 generated {esc(format_time(report.generated_at, report.timezone))} ({esc(report.timezone)}).</p>
 <table>
 <thead><tr>{head}</tr></thead>
@@ -141,6 +142,7 @@ def health_json(report: StatusReport, *, pid: int | None = None) -> dict[str, An
         {
             "status": h.status,
             "healthy": h.healthy,
+            "reason": h.reason,
             "alive": True,
             "pid": pid,
             "started_at": h.started_at,

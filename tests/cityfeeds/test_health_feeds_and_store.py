@@ -1,0 +1,205 @@
+"""Health when the feeds stop publishing (output disk full) or runs cannot be recorded
+(database disk full): /healthz, `status --check` and the service's metrics notice at once."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy.exc import OperationalError
+
+import feeds.build
+from cityfeeds.cli import main
+from cityfeeds.devtools.demo_site import demo_source
+from cityfeeds.service import Service
+from cityfeeds.service.unrecorded import error_cause
+from cityfeeds.status.health import (
+    SourceInputs,
+    UnrecordedRun,
+    compute_status,
+    service_health,
+    source_status,
+)
+from cityfeeds.status.views import health_json
+from crawler.config import Config
+from crawler.storage import RunStats, Store
+from crawler.supervisor import CrawlOutcome
+from tests.cityfeeds.service_fakes import Clock, config_with, source
+from tests.conftest import write_site_config
+
+NOW = datetime(2026, 3, 4, 12, 0, tzinfo=UTC)
+FEEDS = ("all", "sources/lsn", "topics/tram")
+
+
+def _recent_ok() -> list[Any]:
+    run = {"status": "ok", "started_at": NOW - timedelta(minutes=10)}
+    run["finished_at"] = NOW - timedelta(minutes=9)
+    return [source_status(SourceInputs("lsn", True, 1800, [run], {}), NOW)]
+
+
+def _builds(failed: set[str]) -> list[dict[str, Any]]:
+    """One build at NOW: the index page and OPML always written, ``failed`` feeds not."""
+    rows = [{"path": p, "ok": True, "built_at": NOW} for p in ("index.html", "feeds.opml")]
+    rows += [
+        {"path": p, "ok": p not in failed, "built_at": NOW, "error": "OSError: [Errno 28]"}
+        for p in FEEDS
+    ]
+    return rows
+
+
+def test_every_feed_failing_is_failing_at_once_and_no_ok_build() -> None:
+    health = service_health(_recent_ok(), _builds(set(FEEDS)), NOW, threshold_seconds=5400)
+    assert (health.status, health.healthy) == ("failing", False)
+    # The index page and OPML were written, but no feed was: that is no ok build.
+    assert health.last_ok_build is None
+    assert health.reason and "every feed failed" in health.reason
+
+
+def test_one_bad_feed_is_degraded_but_healthy() -> None:
+    health = service_health(_recent_ok(), _builds({"topics/tram"}), NOW, threshold_seconds=5400)
+    assert (health.status, health.healthy) == ("degraded", True)
+    assert health.last_ok_build == NOW
+    assert health.reason and "topics/tram" in health.reason
+
+
+def test_all_feeds_ok_is_ok() -> None:
+    health = service_health(_recent_ok(), _builds(set()), NOW, threshold_seconds=5400)
+    assert (health.status, health.healthy, health.reason) == ("ok", True, None)
+
+
+def test_an_unrecorded_latest_run_fails_health_and_marks_the_source() -> None:
+    runs = [
+        {
+            "status": "ok",
+            "started_at": NOW - timedelta(minutes=10),
+            "finished_at": NOW - timedelta(minutes=9),
+        }
+    ]
+    inputs = [SourceInputs("lsn", True, 1800, runs, {})]
+    missing = {"lsn": UnrecordedRun(NOW, "crawl could not start: database or disk is full", 2)}
+    report = compute_status(inputs, _builds(set()), NOW, unrecorded=missing, unrecorded_latest=True)
+    assert (report.health.status, report.health.healthy) == ("failing", False)
+    body = health_json(report)
+    assert body["details"]["lsn"].endswith(
+        "not run or not recorded: crawl could not start: database or disk is full"
+    )
+    assert body["sources"] == {"failing": 1}
+    assert report.sources[0].consecutive_failures == 2
+    # A later run of another source was recorded: the service works again, this row not yet.
+    later = compute_status(inputs, _builds(set()), NOW, unrecorded=missing)
+    assert later.health.status == "ok" and later.sources[0].state == "failing"
+
+
+def test_error_cause_is_one_line_without_sql() -> None:
+    exc = OperationalError(
+        "INSERT INTO runs (source) VALUES (?)",
+        ("x",),
+        sqlite3.OperationalError("database or disk is full"),
+    )
+    assert error_cause(exc) == "database or disk is full (OperationalError)"
+    assert (
+        error_cause(OSError(28, "No space left on device")) == "No space left on device (OSError)"
+    )
+
+
+# -- `cityfeeds feeds` on a full output disk, then `cityfeeds status --check` ---------------
+
+
+def test_status_check_fails_when_no_feed_could_be_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = write_site_config(
+        tmp_path, "http://127.0.0.1:9/", sources=[demo_source("http://127.0.0.1:9/", "lsn")]
+    )
+    store = Store.open(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    now = datetime.now(UTC)
+    run_id = store.start_run("lsn", now=now - timedelta(minutes=5))
+    store.finish_run(run_id, status="ok", stats=RunStats(pages=1, new=1), now=now)
+    store.close()
+
+    def disk_full(target: Path, *args: object, **kwargs: object) -> object:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(feeds.build, "stage_file", disk_full)
+    main(["--config", str(cfg), "feeds"])
+    capsys.readouterr()
+    assert main(["--config", str(cfg), "status", "--json"]) == 0
+    health = json.loads(capsys.readouterr().out)["health"]
+    assert health["healthy"] is False and "every feed failed" in health["reason"]
+    assert health["last_ok_build"] is None
+    assert main(["--config", str(cfg), "status", "--check"]) == 1
+    assert "why: every feed failed its last build" in capsys.readouterr().out
+
+
+# -- the service, its database disk full -----------------------------------------------------
+
+
+def _full(*args: Any, **kwargs: Any) -> Any:
+    raise OperationalError(
+        "INSERT INTO runs ...", {}, sqlite3.OperationalError("database or disk is full")
+    )
+
+
+@pytest.fixture
+def service(tmp_path: Path) -> Iterator[Service]:
+    cfg = config_with(tmp_path, [source("alpha"), source("beta")])
+    clock = Clock()
+
+    def crawl(config: Config, sources: list[str], *, store: Store, **kwargs: Any) -> CrawlOutcome:
+        # As crawl_subprocess: the run's row is written first (this fails with the disk full).
+        name = sources[0]
+        run_id = store.start_run(name, now=clock.now)
+        store.finish_run(run_id, status="ok", stats=RunStats(), now=clock.now)
+        return CrawlOutcome(0, False, 0.1, {name: store.get_run(run_id) or {}})
+
+    svc = Service(cfg, crawl=crawl, clock=clock)
+    svc.started_at = clock.now  # health "starting" when nothing is wrong (no feed built here)
+    yield svc
+    svc.store.close()
+
+
+def _sample(svc: Service, name: str, source: str) -> float | None:
+    return svc.metrics.registry.get_sample_value(f"cityfeeds_{name}_total", {"source": source})
+
+
+def test_a_tick_with_the_database_full_logs_one_line_and_fails_health_at_once(
+    service: Service, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert service.run_source("alpha") == "ok"
+    service.clock.advance(hours=1)  # type: ignore[attr-defined]
+    real_write = service.store._write
+    monkeypatch.setattr(service.store, "_write", _full)
+    caplog.set_level(logging.INFO)
+    caplog.clear()
+    # Returns (the scheduler hears of no error, so APScheduler logs no traceback).
+    assert service.run_source("alpha") == "not recorded"
+    loud = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(loud) == 1 and loud[0].exc_info is None
+    assert "[alpha] crawl could not start: database or disk is full" in loud[0].getMessage()
+    assert "INSERT" not in caplog.text
+
+    report = service.status_report()
+    body = health_json(report)
+    assert (body["status"], body["healthy"]) == ("failing", False)
+    assert "database or disk is full" in body["reason"] and "database" in body["details"]["alpha"]
+    assert _sample(service, "crawls_not_started", "alpha") == 1
+    assert _sample(service, "runs_not_recorded", "alpha") == 1
+    assert _sample(service, "crawls_not_started", "beta") == 0
+
+    service.clock.advance(hours=1)  # type: ignore[attr-defined]
+    assert service.run_source("alpha") == "not recorded"  # tried again: no backoff stored
+    assert service.status_report().sources[0].consecutive_failures == 2
+
+    # Space is freed: the next tick runs and is recorded; health recovers by itself.
+    monkeypatch.setattr(service.store, "_write", real_write)
+    service.clock.advance(hours=1)  # type: ignore[attr-defined]
+    assert service.run_source("alpha") == "ok"
+    report = service.status_report()
+    assert report.health.healthy and report.health.status != "failing"
+    assert report.sources[0].state == "ok"
