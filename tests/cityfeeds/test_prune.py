@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from threading import Lock
 
 import feedparser
 import pytest
+from apscheduler.events import EVENT_JOB_MAX_INSTANCES, JobEvent
 
 from cityfeeds.cli import main
 from cityfeeds.publishing import rebuild_feeds
 from cityfeeds.retention import prune
 from cityfeeds.service import Service
-from cityfeeds.service.jobs import PRUNE_DELAY, PRUNE_EVERY, PRUNE_JOB
+from cityfeeds.service.jobs import PRUNE_DELAY, PRUNE_EVERY, PRUNE_JOB, note_job_event
 from crawler.clock import utcnow
 from crawler.config import Config, load_config
 from crawler.models import Article
@@ -155,4 +157,14 @@ def test_the_service_prune_job_uses_its_clock(tmp_path: Path) -> None:
     report = svc.prune()
     assert report is not None and report.runs == 2
     assert len(svc.store.recent_runs("alpha")) == 1
+    svc.store.close()
+
+
+def test_a_skipped_prune_is_no_sources_overlap(tmp_path: Path) -> None:
+    """Only a crawl job's skipped tick counts against its source ("prune" is no source)."""
+    svc = Service(_config(tmp_path), crawl=FakeCrawl())
+    note_job_event(
+        svc.store, JobEvent(EVENT_JOB_MAX_INSTANCES, PRUNE_JOB, "default"), state_lock=Lock()
+    )
+    assert svc.store.get_source_state(PRUNE_JOB).get("skipped_overlaps") in (None, 0)
     svc.store.close()
