@@ -6,6 +6,7 @@ never holds SQLite's write lock for long while crawls are writing.
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Any
 
@@ -99,35 +100,42 @@ class RetentionStore(Database):
                 row = conn.execute(select(func.count(), chars).where(where)).one()
             return int(row[0]), int(row[1])
         count = dropped = 0
+        after = 0  # in id order, so each batch reads on from the last, never the done rows again
         while True:
-
-            def run() -> tuple[int, int]:
-                with self._write() as conn:
-                    rows = conn.execute(
-                        select(
-                            articles.c.id,
-                            articles.c.flags,
-                            (func.length(articles.c.text) + func.length(articles.c.html)).label(
-                                "chars"
-                            ),
-                        )
-                        .where(where)
-                        .limit(batch)
-                    ).all()
-                    if rows:
-                        conn.execute(
-                            update(articles)
-                            .where(articles.c.id == bindparam("row_id"))
-                            .values(text="", html="", flags=bindparam("row_flags")),
-                            [{"row_id": r.id, "row_flags": _with_flag(r.flags)} for r in rows],
-                        )
-                    return len(rows), sum(int(r.chars or 0) for r in rows)
-
-            n, c = retry_locked(run)
+            # ``after`` moves only once a batch is committed (a retried one reads its rows again).
+            n, c, after = retry_locked(
+                functools.partial(self._compact_batch, where, after=after, batch=batch)
+            )
             count += n
             dropped += c
             if n < batch:
                 return count, dropped
+
+    def _compact_batch(
+        self, where: ColumnElement[bool], *, after: int, batch: int
+    ) -> tuple[int, int, int]:
+        """Compact up to ``batch`` articles after id ``after`` in one write transaction;
+        (articles, characters dropped, the last id)."""
+        with self._write() as conn:
+            rows = conn.execute(
+                select(
+                    articles.c.id,
+                    articles.c.flags,
+                    (func.length(articles.c.text) + func.length(articles.c.html)).label("chars"),
+                )
+                .where(where, articles.c.id > after)
+                .order_by(articles.c.id)
+                .limit(batch)
+            ).all()
+            if not rows:
+                return 0, 0, after
+            conn.execute(
+                update(articles)
+                .where(articles.c.id == bindparam("row_id"))
+                .values(text="", html="", flags=bindparam("row_flags")),
+                [{"row_id": r.id, "row_flags": _with_flag(r.flags)} for r in rows],
+            )
+            return len(rows), sum(int(r.chars or 0) for r in rows), rows[-1].id
 
 
 def _with_flag(flags: Any) -> list[str]:
