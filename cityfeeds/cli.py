@@ -35,6 +35,7 @@ COMMANDS: dict[str, str] = {
     "extract": "print the normalized article of a URL or saved page as JSON",
     "feeds": "rebuild all feeds from the store (--retag: re-score topics, --recluster: stories)",
     "fixtures": "rewrite <name>.expected.json of saved-page fixtures from the current extraction",
+    "prune": "apply [retention] now: delete old run records, drop old articles' text (--dry-run)",
     "record": "fetch one article page and save it as a fixture with its expected fields",
     "run": "run the service: crawl each source on its schedule, rebuild and serve the feeds",
     "serve": "serve the output directory (feeds, index page, OPML) over HTTP",

@@ -79,6 +79,17 @@ def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
         ('[crawl]\ndownload_delay = "slow"\n', r"\[crawl\]: download_delay"),
         ("[nonsense]\na = 1\n", "unknown top-level key 'nonsense'"),
         (
+            "[retention]\nrun_days = 30\n",
+            r"\[retention\]: run_days: unknown key \(did you mean 'runs_days'\?\)",
+        ),
+        (
+            "[retention]\nruns_days = -1\n",
+            r"\[retention\]: runs_days: .*greater than or equal to 0",
+        ),
+        ('[retention]\ntext_days = "90"\n', r"text_days: expected a whole number, got \"90\""),
+        ("[retention]\ntext_days = 1.5\n", r"text_days: expected a whole number, got 1\.5"),
+        ("retention = 30\n", r"\[retention\]: expected a table, got int"),
+        (
             '[[sources]]\nname = "x"\ntitle = "X"\nurl = "file:///etc/passwd"\n',
             r"sources\[0\] \('x'\): url: not an http\(s\) URL",
         ),
@@ -250,3 +261,10 @@ def test_next_page_templates_and_selectors_load(next_page: str) -> None:
 def test_a_float_for_a_number_of_seconds_and_an_int_for_a_float_are_fine() -> None:
     config = parse_config("[crawl]\ndownload_delay = 2\nrefresh_hours = 1.5\n")
     assert config.crawl.download_delay == 2.0
+
+
+def test_retention_defaults_and_values() -> None:
+    """Runs are kept 180 days and texts forever unless the file says otherwise; 0 is allowed."""
+    assert (parse_config("").retention.runs_days, parse_config("").retention.text_days) == (180, 0)
+    spec = parse_config("[retention]\nruns_days = 0\ntext_days = 90\n").retention
+    assert (spec.runs_days, spec.text_days) == (0, 90)

@@ -17,6 +17,8 @@ from typing import Any
 from apscheduler.events import JobEvent
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from cityfeeds.retention import PruneReport, prune_summary
+from cityfeeds.retention import prune as prune_store
 from cityfeeds.schedule import schedule_period, schedule_zone, source_schedule, too_soon
 from cityfeeds.service.children import ChildRegistry, terminate_group, terminate_groups
 from cityfeeds.service.jobs import JOB_PREFIX, build_scheduler, note_job_event
@@ -34,7 +36,7 @@ from cityfeeds.status.inputs import collect_inputs
 from crawler.clock import user_time, utcnow
 from crawler.config import Config
 from crawler.lifecycle import SourceBusy, close_dead_runs, data_dir
-from crawler.storage import Store
+from crawler.storage import Store, StoreError, store_error_line
 from crawler.supervisor import CrawlOutcome, crawl_subprocess
 from feeds.build import BuildReport
 from feeds.websub import HubNotifier, changed_feed_urls
@@ -212,6 +214,9 @@ class Service:
             on_executed=self.metrics.on_job_event,
             rebuild_every=self.options.rebuild_every,
             request_rebuild=self.rebuilder.request if self.rebuilder is not None else None,
+            prune=self.prune
+            if self.config.retention.runs_days or self.config.retention.text_days
+            else None,
         )
 
     def stop(self, grace: float | None = None) -> None:
@@ -476,6 +481,17 @@ class Service:
                 timeout=spec.timeout,
             ).start()
             self.metrics.registry.register(WebSubCollector(self.websub.stats))
+
+    def prune(self) -> PruneReport | None:
+        """Apply ``[retention]`` (the daily job; ``cityfeeds prune`` does the same)."""
+        try:
+            report = prune_store(self.config, self.store, self.clock())
+        except StoreError as exc:
+            # Batches already done stay done; the next day's prune takes up the rest.
+            logger.error("prune failed: %s", store_error_line(exc))
+            return None
+        logger.info("retention: %s", prune_summary(report).replace("\n", " "))
+        return report
 
     def _on_event(self, event: JobEvent) -> None:
         note_job_event(self.store, event, state_lock=self._state_lock)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -37,6 +37,13 @@ logger = logging.getLogger(__name__)
 #: Prefix of a source's job id (``crawl:<source>``).
 JOB_PREFIX = "crawl:"
 
+#: The daily retention job (``[retention]``, as ``cityfeeds prune``).
+PRUNE_JOB = "prune"
+PRUNE_EVERY = timedelta(days=1)
+#: The first prune waits this long after start-up: a restart's first crawls (and a first
+#: prune of a big store) then never compete for the database's write lock.
+PRUNE_DELAY = timedelta(hours=1)
+
 
 def build_scheduler(
     config: Config,
@@ -51,8 +58,12 @@ def build_scheduler(
     on_executed: Callable[[JobEvent], None],
     rebuild_every: float | None = None,
     request_rebuild: Callable[[], None] | None = None,
+    prune: Callable[[], None] | None = None,
 ) -> BackgroundScheduler:
     """A scheduler with one job per enabled source (and, distributed, a periodic rebuild).
+
+    ``prune``, if given, runs once a day from :data:`PRUNE_DELAY` after start-up, in a thread
+    of its own so it never takes a crawl's slot.
 
     ``period_of(name)`` gives a source's seconds between runs; ``run_source(name)`` is the job;
     ``on_event`` hears skipped, missed and failed jobs, ``on_executed`` finished ones.
@@ -64,7 +75,10 @@ def build_scheduler(
     logging.getLogger("apscheduler.executors").setLevel(logging.ERROR)
     scheduler = BackgroundScheduler(
         timezone=tz,
-        executors={"default": ThreadPoolExecutor(max_workers=workers)},
+        executors={
+            "default": ThreadPoolExecutor(max_workers=workers),
+            "maintenance": ThreadPoolExecutor(max_workers=1),
+        },
         job_defaults={"coalesce": True, "max_instances": 1},
     )
     scheduler.add_listener(on_event, EVENT_JOB_MAX_INSTANCES | EVENT_JOB_MISSED | EVENT_JOB_ERROR)
@@ -111,6 +125,19 @@ def build_scheduler(
             name="rebuild feeds",
             misfire_grace_time=int(rebuild_every),
         )
+    if prune is not None:
+        scheduler.add_job(
+            prune,
+            IntervalTrigger(
+                seconds=PRUNE_EVERY.total_seconds(),
+                start_date=datetime.now(tz) + PRUNE_DELAY,  # APScheduler's real clock
+                timezone=tz,
+            ),
+            id=PRUNE_JOB,
+            name="prune the store",
+            executor="maintenance",
+            misfire_grace_time=int(PRUNE_DELAY.total_seconds()),
+        )
     return scheduler
 
 
@@ -128,6 +155,10 @@ def _spread(config: Config, period_of: Callable[[str], float]) -> dict[str, date
 
 def note_job_event(store: Store, event: JobEvent, *, state_lock: threading.Lock) -> None:
     """Count a tick skipped because the source still runs; log missed and failed jobs."""
+    if not str(event.job_id).startswith(JOB_PREFIX):
+        # The rebuild and prune jobs: no source's state to count anything in.
+        logger.warning("job %s: %s", event.job_id, getattr(event, "exception", None) or "missed")
+        return
     name = str(event.job_id).removeprefix(JOB_PREFIX)
     if event.code == EVENT_JOB_MAX_INSTANCES:
         # The previous run of this source is still going: skip this tick (never queue it).

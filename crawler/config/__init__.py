@@ -3,8 +3,8 @@
 The package's public API, used across the project: ``from crawler.config import Config, ...``.
 One module per job: :mod:`~crawler.config.loader` (reading the file into a :class:`Config`),
 :mod:`~crawler.config.sources` (``[[sources]]``), :mod:`~crawler.config.sections` (the
-``[cityfeeds]``, ``[crawl]``, ``[schedule]`` and ``[websub]`` tables) and
-:mod:`~crawler.config.validators` (URLs, schedules, regexes, selectors, time zones).
+``[cityfeeds]``, ``[crawl]``, ``[schedule]``, ``[stories]``, ``[websub]`` and ``[retention]``
+tables) and :mod:`~crawler.config.validators` (URLs, schedules, regexes, selectors, time zones).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from crawler.config.loader import (
 from crawler.config.sections import (
     CrawlSpec,
     GeneralSpec,
+    RetentionSpec,
     ScheduleSpec,
     StoriesSpec,
     WebSubSpec,
@@ -54,6 +55,7 @@ __all__ = [
     "CrawlSpec",
     "GeneralSpec",
     "ListingSpec",
+    "RetentionSpec",
     "ScheduleSpec",
     "SourceSpec",
     "StoriesSpec",

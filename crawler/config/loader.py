@@ -15,6 +15,7 @@ from pydantic import BaseModel, ValidationError
 from crawler.config.sections import (
     CrawlSpec,
     GeneralSpec,
+    RetentionSpec,
     ScheduleSpec,
     StoriesSpec,
     WebSubSpec,
@@ -39,7 +40,16 @@ class Config:
         self.path = path
         root = path.parent if path else Path.cwd()
         self.root = root
-        known = {"cityfeeds", "crawl", "schedule", "sources", "stories", "topics", "websub"}
+        known = {
+            "cityfeeds",
+            "crawl",
+            "retention",
+            "schedule",
+            "sources",
+            "stories",
+            "topics",
+            "websub",
+        }
         for key in raw:
             if key not in known:
                 raise ConfigError(
@@ -53,6 +63,7 @@ class Config:
             self.schedule.timezone = self.general.timezone
         self.stories = _validate(StoriesSpec, raw.get("stories", {}), "[stories]")
         self.websub = _validate(WebSubSpec, raw.get("websub", {}), "[websub]")
+        self.retention = _validate(RetentionSpec, raw.get("retention", {}), "[retention]")
 
         self.sources: list[SourceSpec] = []
         seen: set[str] = set()

@@ -1,4 +1,5 @@
-"""The config's top-level tables: ``[cityfeeds]``, ``[crawl]``, ``[schedule]``, ``[websub]``."""
+"""The config's top-level tables: ``[cityfeeds]``, ``[crawl]``, ``[schedule]``, ``[websub]``,
+``[stories]`` and ``[retention]``."""
 
 from __future__ import annotations
 
@@ -140,3 +141,15 @@ class WebSubSpec(_Strict):
         if len(set(v)) != len(v):
             raise ValueError("a hub is listed twice")
         return v
+
+
+class RetentionSpec(_Strict):
+    """The ``[retention]`` table: how long run records and article texts are kept (0: forever).
+
+    Whole days: a prune runs once a day, so a finer age would not be honoured anyway.
+    """
+
+    # Run records: ~0.6 KB each, one per source and run; each source's latest is always kept.
+    runs_days: int = Field(default=180, ge=0, le=36_500)
+    # Articles keep their row (URL, title, summary, dates, topics, story) but lose text and HTML.
+    text_days: int = Field(default=0, ge=0, le=36_500)

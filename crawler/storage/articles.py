@@ -18,6 +18,7 @@ from crawler.models import Article, TopicMatch
 from crawler.normalize.urls import url_identity
 from crawler.storage.article_queries import ArticleQueries
 from crawler.storage.engine import retry_locked
+from crawler.storage.retention import TEXT_PRUNED_FLAG
 from crawler.storage.schema import article_topics, articles
 
 logger = logging.getLogger(__name__)
@@ -271,9 +272,15 @@ class ArticleStore(ArticleQueries):
 def retag_all(
     store: ArticleStore, classify: Callable[[Article], Iterable[TopicMatch]]
 ) -> tuple[int, int]:
-    """Re-score every stored article with ``classify``; returns (articles seen, changed)."""
+    """Re-score every stored article with ``classify``; returns (articles seen, changed).
+
+    Articles whose text retention dropped (:data:`TEXT_PRUNED_FLAG`) keep their topics: scored
+    on their title and summary alone, most would lose topics their body had earned.
+    """
     seen = changed = 0
     for article in store.iter_articles():
+        if TEXT_PRUNED_FLAG in article.flags:
+            continue
         seen += 1
         if store.set_topics(article.url, list(classify(article))):
             changed += 1

@@ -19,6 +19,7 @@ from crawler.storage.feed_builds import FeedBuildStore
 from crawler.storage.http_cache import HttpCacheStore
 from crawler.storage.migrations import SchemaTooNew, upgrade
 from crawler.storage.monitoring import MonitoringStore
+from crawler.storage.retention import RetentionStore
 from crawler.storage.runs import RunStore
 from crawler.storage.source_state import SourceStateStore
 from crawler.storage.stories import StoryStore
@@ -36,6 +37,7 @@ class Store(
     SourceStateStore,
     MonitoringStore,
     StoryStore,
+    RetentionStore,
 ):
     """All database access of cityfeeds. Open one per process (never share across a fork).
 
