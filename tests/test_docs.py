@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import re
 
+import pytest
+
 from cityfeeds.cli import COMMANDS, build_parser, command_modules
 from crawler.config import (
     CrawlSpec,
@@ -17,7 +19,8 @@ from crawler.config import (
     WebSubSpec,
     load_config,
 )
-from crawler.topics.spec import TopicSpec
+from crawler.topics.engine import TopicEngine
+from crawler.topics.spec import LANGUAGES, LANGUAGES_HELP, TopicSpec
 from tests.conftest import ROOT
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -203,3 +206,41 @@ def test_ci_runs_the_readmes_test_command_verbatim() -> None:
         if line.startswith("python3 -m venv .venv") and line.endswith("-m pytest")
     )
     assert command in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+
+
+def test_topic_languages_are_listed_and_the_error_points_to_them() -> None:
+    section = _section("settings").split("**`[[topics]]`**", 1)[1]
+    entry = next(line for line in section.splitlines() if "`languages`" in line)
+    for language in sorted(LANGUAGES):
+        assert f'`"{language}"`' in entry, language
+    with pytest.raises(ValueError) as err:
+        TopicSpec.model_validate(
+            {"id": "t", "title": "T", "languages": ["de"], "include": {"a": 1}}
+        )
+    message = str(err.value)
+    assert "language 'de' not one of ['en', 'ru']" in message and LANGUAGES_HELP in message
+    assert "[[topics]]" in message and "**`[[topics]]`**" in README
+    assert "`Straßenbahn*`" in entry + section
+
+
+@pytest.mark.parametrize(
+    ("term", "title", "matches"),
+    [
+        ("велобайк", "Велобайки появятся в каждом парке", True),  # Russian: all its forms
+        ("closure", "Road closures announced", True),  # English: regular forms (Snowball)
+        ("close", "Closing the bridge", True),
+        ("child", "Children play in the new park", False),  # ... not irregular ones
+        ("Straßenbahn", "Neue Straßenbahnen fahren", False),  # other languages: as written
+        ("Straßenbahn*", "Neue Straßenbahnen fahren", True),
+        ("Straßenbahn*", "Die Straßenbahnlinie 7 fährt", True),
+        ("Stadt*", "Städte wachsen", False),
+    ],
+)
+def test_what_the_readme_says_about_matching_per_language(
+    term: str, title: str, matches: bool
+) -> None:
+    assert f"`{term}`" in _section("settings")
+    engine = TopicEngine(
+        [TopicSpec.model_validate({"id": "t", "title": "T", "include": {term: 3}})]
+    )
+    assert bool(engine.classify(title=title)) is matches

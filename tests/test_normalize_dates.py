@@ -10,6 +10,7 @@ import pytest
 from crawler.normalize.dates import (
     clamp_future,
     day_only,
+    is_date_line,
     parse_date,
     parse_modified_from_text,
     to_utc,
@@ -276,3 +277,44 @@ def test_utc_values_are_shown_in_the_source_zone_other_offsets_kept() -> None:
     assert gmt is not None and gmt.utcoffset() == timedelta(hours=3)
     own = parse_date("2021-11-04T23:00:00+03:00", tz="Europe/Berlin", now=now)
     assert own is not None and own.utcoffset() == timedelta(hours=3)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "21. November 2026, 05:00 Uhr",
+        "Samstag, 21.11.2026",
+        "Mo, 21.11.2026 | 05:00 Uhr",
+        "Am 21. November 2026 um 05:00 Uhr",
+        "5 декабря 2026 г., 14:30",
+        "21.11.2026 г.",
+        "четверг, 5 февраля 2026 года, 12:30",
+        "вчера в 12:30",
+        "Nov. 5, 2026, 2:30 p.m.",
+        "November 21, 2026 at 5:00 a.m. ET",
+        "Sat, 21 Nov 2026 05:00:00 +0100",
+        "2026-11-21 12:00",
+        "5 de mayo de 2026",
+        "21. November",
+    ],
+)
+def test_a_line_that_is_only_a_date(line: str) -> None:
+    assert is_date_line(line)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Die Linie 12 fährt ab dem 14.05.2024 wieder im Zehn-Minuten-Takt.",
+        "21. November 2026: Die Linie 7 fährt zum ersten Mal.",
+        "21.11.2026 | 05:00 Uhr | Lesezeit 3 Min",
+        "Трамвай прибыл в 12:30, через двадцать минут после отправления",
+        "12 маршрутов",
+        "1. Mai Demo",  # the pattern's optional "de" must not take half of "Demo"
+        "20261121",  # bare numbers are no written date
+        "1700000000",
+        "Samstag",
+    ],
+)
+def test_a_line_that_says_more_than_a_date(line: str) -> None:
+    assert not is_date_line(line)

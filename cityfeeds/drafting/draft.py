@@ -24,6 +24,7 @@ from cityfeeds.drafting.site import (
     same_site,
     section_links,
 )
+from cityfeeds.drafting.zone import ZoneProposal, propose_timezone, stated_dates
 from crawler.config import ISO_639_1, Config, check_source_name
 from crawler.normalize.url_patterns import compile_url_pattern
 from crawler.normalize.urls import host_of
@@ -80,6 +81,8 @@ class Draft:
     reports: list[FieldReport]
     selectors: dict[str, str] = field(default_factory=dict)
     tried: list[str] = field(default_factory=list)
+    # Proposed when the offsets the site states disagree with the config's default zone.
+    timezone: ZoneProposal | None = None
 
 
 def draft_source(
@@ -134,13 +137,18 @@ def draft_source(
 
     samples = _more_samples(fetcher, samples, pool, regex, now, profile)
     selectors = propose_selectors(samples, now=now, profile=profile)
+    # A code the config accepts: <html lang="fil"> or a made-up one would make the entry
+    # (and, with --write, the whole config) fail to load.
+    language = lang if (lang := home.language()) in ISO_639_1 else "ru"
+    stated = [d for f in feeds for d in f.stated]
+    stated += stated_dates(d for s in samples for d in (s.data.published, s.data.updated))
+    zone = propose_timezone(stated, default=tz, language=language, host=host_of(page.url))
     return Draft(
         name=name or default_name(url),
         title=home.title([s.body for s in samples]) or host_of(url),
         url=page.url,
-        # A code the config accepts: <html lang="fil"> or a made-up one would make the entry
-        # (and, with --write, the whole config) fail to load.
-        language=lang if (lang := home.language()) in ISO_639_1 else "ru",
+        language=language,
+        timezone=zone,
         allow_private=allow_private,
         feeds=feeds,
         sitemaps=sitemaps,

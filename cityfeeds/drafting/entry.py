@@ -38,6 +38,9 @@ def render_toml(draft: Draft) -> str:
         f"url = {_str(draft.url)}",
         f"language = {_str(draft.language)}",
     ]
+    if draft.timezone is not None:
+        lines.append(draft.timezone.comment())
+        lines.append(f"timezone = {_str(draft.timezone.zone)}")
     if draft.allow_private:
         lines.append("allow_private = true  # a local or private address (--allow-private)")
     if draft.feeds:

@@ -12,6 +12,7 @@ from lxml import etree
 from lxml import html as lxml_html
 
 from cityfeeds.drafting.fetch import Page, PoliteFetcher
+from cityfeeds.drafting.zone import stated_dates
 from crawler.discovery import (
     MAX_SITEMAP_BYTES,
     DiscoveryError,
@@ -128,6 +129,8 @@ class Found:
     url: str
     links: list[str]
     note: str = ""
+    # Its entries' dates that carry the site's own UTC offset (evidence for ``timezone``).
+    stated: list[datetime] = field(default_factory=list)
 
 
 @dataclass
@@ -165,7 +168,8 @@ def find_feeds(fetcher: PoliteFetcher, home: HtmlPage, *, tz: str, now: datetime
         links = [lk.url for lk in feed.links if same_site(lk.url, home.url)]
         if links and all(f.links != links for f in found):
             how = "linked from the home page" if declared else "found at a common path"
-            found.append(Found(page.url, links, how))
+            stated = stated_dates(lk.published for lk in feed.links)
+            found.append(Found(page.url, links, how, stated))
     return found
 
 

@@ -15,6 +15,7 @@ from lxml.etree import _Element as Element
 
 from crawler.extraction import xpaths
 from crawler.extraction.classes import ClassIndex, is_boilerplate_class, is_teaser_card
+from crawler.normalize.dates import is_date_line
 from crawler.normalize.html import sanitize_html
 from crawler.normalize.text import clean_text, is_garbage_value
 
@@ -290,7 +291,9 @@ def is_furniture(text: str) -> bool:
         return True
     if ":" in text and _DURATION.search(text) is not None:
         return True
-    return len(text) < _STAMP_MAX_CHARS and _is_date_stamp(text)
+    # A dateline in words ("21. November 2026, 05:00 Uhr", "Samstag, 5. Dezember") has too few
+    # digits for a stamp: the date parser reads it, and nothing but the date may be left.
+    return len(text) < _STAMP_MAX_CHARS and (_is_date_stamp(text) or is_date_line(text))
 
 
 def has_consent_words(lowered: str) -> bool:

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 __all__ = [
     "clamp_future",
     "day_only",
+    "is_date_line",
     "parse_date",
     "parse_modified_from_text",
     "plausible",
@@ -42,8 +43,38 @@ _MONTH_FORMS = (
 _MONTHS = {form: num for num, forms in enumerate(_MONTH_FORMS, 1) for form in forms.split()}
 _MONTH_ALT = "|".join(sorted(_MONTHS, key=len, reverse=True))
 _EN_MONTH_ALT = "|".join(sorted((m for m in _MONTHS if m.isascii()), key=len, reverse=True))
+# Words a date line may hold besides what the date patterns read, in the same languages as the
+# month words: weekday names and abbreviations, time and year markers («Uhr», «г.», «a.m.»),
+# zone abbreviations and the little words that join a day to its time ("am", "um", "в", "le").
+_WEEKDAY_FORMS = (
+    "понедельник вторник среда среду четверг пятница пятницу суббота субботу воскресенье "
+    "пн вт ср чт пт сб вс",
+    "monday tuesday wednesday thursday friday saturday sunday "
+    "mon tue tues wed thu thur thurs fri sat sun",
+    "montag dienstag mittwoch donnerstag freitag samstag sonnabend sonntag mo di mi do fr sa so",
+    "lundi mardi mercredi jeudi vendredi samedi dimanche lun mar mer jeu ven sam dim",
+    "lunes martes miércoles miercoles jueves viernes sábado sabado domingo mié jue vie sáb",
+    "lunedì lunedi martedì martedi mercoledì mercoledi giovedì giovedi venerdì venerdi sabato "
+    "domenica gio sab",
+)
+_DATE_MARKERS = (
+    "uhr h hrs ч час г года год am pm a.m. p.m. um at on в le el de du à il ore alle den der "
+    "utc gmt msk мск mez mesz cet cest et est edt ct cst cdt pt pst pdt bst"
+)
+_DATE_WORD_RE = re.compile(
+    r"(?<![^\W\d_])(?:"
+    + "|".join(
+        re.escape(w)
+        for w in sorted(
+            {w for forms in (*_WEEKDAY_FORMS, _DATE_MARKERS) for w in forms.split()},
+            key=lambda w: (-len(w), w),
+        )
+    )
+    + r")\.?(?![^\W\d_])"
+)
 
 _TIME = r"(?<!\d)(\d{1,2}):(\d{2})(?::(\d{2}))?(?!\d)"
+_TIME_RE = re.compile(_TIME)
 _TIME_TAIL = rf"(?:\s*(?:,|в(?=[\s\d])|at|um|à|-|—|–)?\s*{_TIME})?"
 _YEAR_TAIL = r"(?:\s*,?\s*(\d{4})(?!\d)(?:\s*(?:года|г)\.?(?![а-я]))?)?"
 # A year that is not four digits but says it is one ("1 января 1 года", "5 мая 20225 г."):
@@ -138,10 +169,18 @@ def _hms(match: re.Match[str], first: int) -> tuple[int, int, int] | None:
     return int(match.group(first)), int(match.group(first + 1)), int(sec) if sec else 0
 
 
-def _time_before(text: str, start: int) -> tuple[int, int, int] | None:
-    # "11:28 12.12.2022" and "11:28, 12 декабря 2022": the time precedes the date.
-    m = _TIME_BEFORE_RE.search(text, max(0, start - 12), start)
-    return _hms(m, 1) if m else None
+def _with_time_before(text: str, m: re.Match[str], first: int) -> tuple[tuple[int, int, int], int]:
+    """The time of a date match (its own, else one just before it) and where the date starts.
+
+    "11:28 12.12.2022" and "11:28, 12 декабря 2022": the time precedes the date.
+    """
+    own = _hms(m, first)
+    if own is not None:
+        return own, m.start()
+    before = _TIME_BEFORE_RE.search(text, max(0, m.start() - 12), m.start())
+    if before is None:
+        return (0, 0, 0), m.start()
+    return _hms(before, 1) or (0, 0, 0), before.start()
 
 
 def _from_timestamp(value: float, zone: tzinfo, now: datetime) -> datetime | None:
@@ -218,52 +257,62 @@ def _parse_ago(m: re.Match[str], now: datetime) -> datetime:
 
 def _parse_text(text: str, zone: tzinfo, now: datetime) -> datetime | None:
     """Parse a normalised (lowercase, single-spaced) string; ``now`` is already in ``zone``."""
+    return _read_text(text, zone, now)[0]
+
+
+def _read_text(text: str, zone: tzinfo, now: datetime) -> tuple[datetime | None, int, int]:
+    """:func:`_parse_text`, with the span of ``text`` the date was read from.
+
+    The span lets :func:`is_date_line` ask what else a line says besides its date, with the
+    same rules that read the date.
+    """
+    whole = 0, len(text)
     if m := _YYYYMMDD_RE.match(text):
-        return _build(zone, now, int(m[1]), int(m[2]), int(m[3]))
+        return _build(zone, now, int(m[1]), int(m[2]), int(m[3])), *whole
     if _TIMESTAMP_RE.match(text):
-        return _from_timestamp(float(text), zone, now)
+        return _from_timestamp(float(text), zone, now), *whole
     if m := _RFC822_RE.match(text):
         if len(m[1]) == 3 or (len(m[1]) == 4 and m[1].startswith("0")):
-            return None  # "0001": the email module would make it 2001
-        return _parse_rfc822(text, zone, now)
+            return None, *whole  # "0001": the email module would make it 2001
+        return _parse_rfc822(text, zone, now), *whole
     if m := _ISO_RE.search(text):
-        return _parse_iso(m, zone, now)
+        return _parse_iso(m, zone, now), *m.span()
     if m := _DAY_MONTH_RE.search(text):
-        mo, hms = _MONTHS[m[2]], _hms(m, 4) or _time_before(text, m.start()) or (0, 0, 0)
+        mo, (hms, start) = _MONTHS[m[2]], _with_time_before(text, m, 4)
         if m[3] is None:
             if _BAD_YEAR_RE.match(text, m.end(2)):
-                return None
-            return _latest_not_future(zone, now, mo, int(m[1]), hms)
-        return _build(zone, now, int(m[3]), mo, int(m[1]), *hms)
+                return None, start, m.end()
+            return _latest_not_future(zone, now, mo, int(m[1]), hms), start, m.end()
+        return _build(zone, now, int(m[3]), mo, int(m[1]), *hms), start, m.end()
     if m := _MONTH_DAY_RE.search(text):
         hms = _hms(m, 4) or (0, 0, 0)
         hour = hms[0]
         if m[7] and 1 <= hour <= 12:
             hour = hour % 12 + (12 if m[7].startswith("p") else 0)
-        return _build(zone, now, int(m[3]), _MONTHS[m[1]], int(m[2]), hour, *hms[1:])
+        return _build(zone, now, int(m[3]), _MONTHS[m[1]], int(m[2]), hour, *hms[1:]), *m.span()
     if m := _DMY_RE.search(text):
-        hms = _hms(m, 5) or _time_before(text, m.start()) or (0, 0, 0)
-        return _build(zone, now, int(m[4]), int(m[3]), int(m[1]), *hms)
+        hms, start = _with_time_before(text, m, 5)
+        return _build(zone, now, int(m[4]), int(m[3]), int(m[1]), *hms), start, m.end()
     if m := _YMD_RE.search(text):
         hms = _hms(m, 5) or (0, 0, 0)
-        return _build(zone, now, int(m[1]), int(m[3]), int(m[4]), *hms)
+        return _build(zone, now, int(m[1]), int(m[3]), int(m[4]), *hms), *m.span()
     if m := _DMY_SHORT_RE.match(text):
         hms = _hms(m, 4) or (0, 0, 0)
-        return _build(zone, now, 2000 + int(m[3]), int(m[2]), int(m[1]), *hms)
+        return _build(zone, now, 2000 + int(m[3]), int(m[2]), int(m[1]), *hms), *whole
     if m := _REL_DAY_RE.search(text):
         day = now.date() - timedelta(days=_REL_DAYS.get(m[1], 2))
-        return _at_time(day, _hms(m, 2) or (0, 0, 0), zone)
+        return _at_time(day, _hms(m, 2) or (0, 0, 0), zone), *m.span()
     if m := _AGO_RE.search(text):
-        return _parse_ago(m, now)
+        return _parse_ago(m, now), *m.span()
     if _JUST_NOW_RE.match(text):
-        return now
+        return now, *whole
     if m := _BARE_TIME_RE.match(text):
         # A bare time means today, or yesterday if today's would still be ahead of us.
         dt = _at_time(now.date(), _hms(m, 1) or (0, 0, 0), zone)
         if dt is not None and dt > now + _SKEW:
             dt -= timedelta(days=1)
-        return dt
-    return None
+        return dt, *whole
+    return None, 0, 0
 
 
 def _normalise(value: str) -> str:
@@ -320,6 +369,38 @@ def _in_source_zone(dt: datetime | None, zone: tzinfo) -> datetime | None:
     if dt is not None and dt.utcoffset() == timedelta(0) and dt.tzinfo is not zone:
         return dt.astimezone(zone)
     return dt
+
+
+# A line of text that is only a date is short: longer ones are not tried.
+_DATE_LINE_MAX = 100
+# Whether a line is a date is a question of its words, not of the crawl's calendar: any year
+# from 1990 on counts, so the clock is far ahead of every page.
+_DATE_LINE_CLOCK = datetime(9000, 1, 1, tzinfo=UTC)
+
+
+def is_date_line(value: str) -> bool:
+    """Whether ``value`` states a date or time and nothing else («21. November 2026, 05:00 Uhr»,
+    «Samstag, 21.11.2026», «5 декабря 2026 г., 14:30», «Nov. 5, 2026, 2:30 p.m.»).
+
+    The line is read by the same rules as :func:`parse_date`; what is left besides the date may
+    only be weekday names, time and year markers and punctuation. A bare number (a timestamp, a
+    YYYYMMDD) is not a written date. Dateline paragraphs like these are page furniture.
+    """
+    text = _normalise(value)
+    if len(text) > _DATE_LINE_MAX or not any(map(str.isdigit, text)):
+        return False
+    if _TIMESTAMP_RE.match(text) or _YYYYMMDD_RE.match(text):
+        return False
+    dt, start, end = _read_text(text, UTC, _DATE_LINE_CLOCK)
+    if dt is None or _inside_word(text, start) or _inside_word(text, end):
+        return False  # "1. mai de|mo": the patterns' optional "de" cut a word in two
+    # A time set apart from its date ("21.11.2026 | 05:00 Uhr") is part of the date line.
+    rest = _DATE_WORD_RE.sub(" ", _TIME_RE.sub(" ", f"{text[:start]} {text[end:]}"))
+    return not any(map(str.isalnum, rest))
+
+
+def _inside_word(text: str, pos: int) -> bool:
+    return 0 < pos < len(text) and text[pos - 1].isalpha() and text[pos].isalpha()
 
 
 def parse_modified_from_text(

@@ -27,7 +27,13 @@ DEFAULT_FIELD_WEIGHTS: dict[str, float] = {
 """Field weights used for any field a topic does not set: title > summary > body."""
 
 LANGUAGES = frozenset({"ru", "en"})
-"""The languages a topic's terms can be written in (Russian: pymorphy3; English: Snowball)."""
+"""The values of a topic's ``languages``: the first is its feed's language. Terms match by their
+script whatever it says (Cyrillic: pymorphy3; Latin: the English Snowball stemmer)."""
+#: Where the error for another value sends the reader: terms in other languages still work.
+LANGUAGES_HELP = (
+    "see `languages` and `include` under [[topics]] in the README's settings: terms in "
+    "other languages match as written, or as a prefix such as `Straßenbahn*`"
+)
 
 _SLUG = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 
@@ -72,7 +78,10 @@ class TopicSpec(BaseModel):
         where = f"topic {self.id!r}"
         for language in self.languages:
             if language not in LANGUAGES:
-                raise ValueError(f"{where}: language {language!r} not one of {sorted(LANGUAGES)}")
+                raise ValueError(
+                    f"{where}: language {language!r} not one of {sorted(LANGUAGES)} "
+                    f"({LANGUAGES_HELP})"
+                )
         for term, weight in self.include.items():
             _check_term(where, "include", term)
             if not (math.isfinite(weight) and weight > 0):

@@ -167,3 +167,53 @@ def listings_site(base: str, per_section: int = 9) -> tuple[Files, list[str]]:
         text = "Колонки и репортажи автора о жизни округа. " * 10
         files[author] = (page_html("Автор", [(paths[1], "статья")], extra=f"<p>{text}</p>"), HTML)
     return files, paths
+
+
+_WÖRTER = (
+    "Die Stadtwerke haben die Bauarbeiten an der Hauptstraße abgeschlossen, auf die die "
+    "Anwohner lange gewartet hatten. Der Verkehr fließt wieder in beide Richtungen, auf den "
+    "Gehwegen stehen neue Bäume und Bänke. "
+)
+CET = timezone(timedelta(hours=1))
+
+
+def german_site(base: str, count: int = 8) -> tuple[Files, list[str]]:
+    """A German city's site: its RSS states +0100, its pages only naive local times.
+
+    Each article shows its date as a text line («21. Januar 2026, 05:00 Uhr») before the story
+    and in a ``<time datetime>`` without an offset, as the tester's site did.
+    """
+    site = "Stadt Beispiel"
+    root = base.rstrip("/")
+    files: Files = {"/robots.txt": (b"User-agent: *\nAllow: /\n", "text/plain")}
+    months = ("Januar", "Februar")
+    paths, items = [], []
+    for i in range(count):
+        d = datetime(2026, 1, 5, 5, 0, tzinfo=CET) + timedelta(days=3 * i, hours=i)
+        path = f"/aktuelles/meldung-{100 + i}.html"
+        paths.append(path)
+        title = f"Meldung aus der Stadt Nummer {i}"
+        dateline = f"{d.day}. {months[d.month - 1]} {d.year}, {d:%H:%M} Uhr"
+        body = "".join(f"<p>{_WÖRTER} Absatz {n}.</p>" for n in range(3))
+        page = (
+            f'<!DOCTYPE html><html lang="de"><head><meta charset="utf-8">'
+            f"<title>{title} - {site}</title></head><body><header><a href='/'>{site}</a>"
+            f'</header><main><article><h1>{title}</h1><p class="datum">{dateline}</p>'
+            f'<time datetime="{d:%Y-%m-%dT%H:%M}">{d:%d.%m.%Y}</time>{body}</article></main>'
+            "<footer>Stadt Beispiel</footer></body></html>"
+        )
+        files[path] = (page.encode(), HTML)
+        items.append(
+            f"<item><title>{title}</title><link>{root}{path}</link>"
+            f"<pubDate>{d:%a, %d %b %Y %H:%M:%S %z}</pubDate></item>"
+        )
+    rss = (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+        f"<title>{site}</title><link>{base}</link>{''.join(items)}</channel></rss>"
+    )
+    files["/rss.xml"] = (rss.encode(), "application/rss+xml")
+    extra = '<link rel="alternate" type="application/rss+xml" href="/rss.xml">'
+    home = page_html(site, [(p, "Meldung") for p in paths[-3:]])
+    home = home.replace(b'lang="ru"', b'lang="de"').replace(b"</head>", extra.encode() + b"</head>")
+    files["/"] = (home, HTML)
+    return files, paths

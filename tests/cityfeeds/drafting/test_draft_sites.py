@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from drafting_sites import Files, feed_only_site, listings_site, sitemap_only_site
+from drafting_sites import Files, feed_only_site, german_site, listings_site, sitemap_only_site
 
 from cityfeeds.cli import main
 from cityfeeds.devtools.demo_server import SiteServer
@@ -62,6 +63,7 @@ def test_drafted_entry_crawls_the_site(
     block = capsys.readouterr().out
     assert "[[sources]]" in block and "article_pattern" in block
     assert "5/5 samples extracted with title, date, body" in block
+    assert "timezone" not in block  # the sites state +03:00, the config's default zone's offset
     if shape == "listings-only":
         assert "#   checked /authors/{slug} (2 links): 0/2 pages are articles" in block
 
@@ -102,3 +104,30 @@ def test_a_drafted_language_is_one_the_config_accepts(
     argv += ["--name", "drafted", "--write", "--fixtures", str(tmp_path / "fixtures")]
     assert main(argv) == 0, capsys.readouterr().err
     assert load_config(cfg).source("drafted").language == written
+
+
+def test_a_site_stating_another_offset_gets_a_timezone(
+    server: SiteServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The config's default zone is Europe/Moscow; the site's feed says +0100 while its pages
+    # give naive local times (a dateline, a <time> without offset): read in Moscow's zone
+    # they would be two hours off.
+    server.files, _ = german_site(server.base_url)
+    cfg = _config_without_sources(tmp_path, server.base_url)
+    fixtures = tmp_path / "fixtures"
+    argv = ["--config", str(cfg), "sources", "draft", server.base_url, "--allow-private"]
+    argv += ["--name", "stadt", "--write", "--fixtures", str(fixtures)]
+    assert main(argv) == 0, capsys.readouterr().err
+    block = capsys.readouterr().out
+    assert "language = 'de'" in block
+    assert "timezone = 'Europe/Berlin'" in block
+    comment = next(line for line in block.splitlines() if line.startswith("# timezone:"))
+    assert "inferred from UTC offsets" in comment and "+01:00" in comment
+    assert "Europe/Moscow" in comment and "check it" in comment
+    assert "#   also matching: Europe/Busingen, Europe/Vienna" in block
+
+    assert load_config(cfg).source("stadt").timezone == "Europe/Berlin"
+    (expected,) = (fixtures / "stadt").glob("*.expected.json")
+    record = json.loads(expected.read_text(encoding="utf-8"))
+    assert record["published"].endswith("+01:00"), record["published"]
+    assert not record["text"].startswith(("5. Januar", "8. Januar"))

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from crawler.extraction import extract_article
 from crawler.extraction.body import is_furniture
+from crawler.models import Article, PageFacts
+from crawler.pages import process_page
+from crawler.profile import SourceProfile
 
 NOW = datetime(2026, 2, 4, 12, 0, tzinfo=ZoneInfo("Europe/Moscow"))
 URL = "https://example.ru/news/tram"
+BERLIN = "Europe/Berlin"
 STORY = [
     f"Абзац {i}: трамваи «Витязь-Москва» вышли на новый маршрут в центре города, интервал "
     "движения сократился до четырех минут, сообщили в Мосгортрансе."
@@ -257,3 +262,40 @@ def test_long_consent_placeholders_and_links_to_other_stories() -> None:
     # A long paragraph of the story that mentions external content is text.
     story = "Der externe Inhalt der Studie " + "wurde von Forschern ausführlich geprüft. " * 20
     assert not is_furniture(story)
+
+
+def test_a_dateline_in_words_is_neither_text_nor_summary() -> None:
+    # A German city's page: the date is a paragraph before the story, with a month word and
+    # «Uhr» (too few digits for a stamp). It is read as the date and kept out of every feed's
+    # summary and HTML.
+    page = Path(__file__).parents[2] / "fixtures" / "pages" / "de-dateline-paragraph.html"
+    url = "https://stadt.example.de/aktuelles/strassenbahn"
+    profile = SourceProfile(name="de", allowed_domains=("stadt.example.de",), timezone=BERLIN)
+    fetched = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
+    article = process_page(profile, page.read_bytes(), PageFacts(url, fetched))
+    assert isinstance(article, Article)
+    assert article.published == datetime(2026, 11, 21, 5, 0, tzinfo=ZoneInfo(BERLIN))
+    assert article.summary.startswith("Die neue Straßenbahnlinie 7")
+    assert article.text.startswith("Die neue Straßenbahnlinie 7")
+    assert article.html.startswith("<p>Die neue Straßenbahnlinie 7")
+    assert "Uhr" not in article.text + article.html
+
+
+def test_date_lines_in_the_date_parsers_languages_are_furniture() -> None:
+    for line in (
+        "21. November 2026, 05:00 Uhr",
+        "Samstag, 21. November 2026",
+        "Mo, 21.11.2026 | 05:00 Uhr",
+        "5 декабря 2026 г., 14:30",
+        "четверг, 5 февраля 2026 года",
+        "Nov. 5, 2026, 2:30 p.m. ET",
+        "mercredi 4 février 2026",
+        "5 de mayo de 2026",
+    ):
+        assert is_furniture(line), line
+    for line in (
+        "Am 21. November 2026 eröffnet die Stadt die neue Linie.",
+        "21. November 2026: Die Linie 7 fährt zum ersten Mal.",
+        "1. Mai Demo",
+    ):
+        assert not is_furniture(line), line
