@@ -163,7 +163,8 @@ def _run(argv: Sequence[str] | None) -> int:
         return 2
     except StoreUnavailable as exc:
         print(f"cityfeeds: {exc}", file=sys.stderr)
-        return 1
+        # 2, as a configuration error: systemd's unit does not restart the service over it.
+        return 2 if exc.permanent else 1
     except ModuleNotFoundError as exc:
         # An optional extra the command needs is not installed (`pip install -e .` alone).
         package = (exc.name or "").partition(".")[0]

@@ -26,7 +26,15 @@ from crawler.storage.stories import StoryStore
 
 
 class StoreUnavailable(Exception):
-    """The database cannot be opened: a bad URL, a missing driver, or a silent server."""
+    """The database cannot be opened: a bad URL, a missing driver, or a silent server.
+
+    ``permanent``: trying again cannot help (a database written by a newer cityfeeds), so a
+    supervisor must not restart the program over it.
+    """
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
 
 
 class Store(
@@ -70,7 +78,8 @@ class Store(
             if store is not None:
                 store.close()
             raise StoreUnavailable(
-                f"cannot open the database {_shown(url)}: {_reason(exc, url)}"
+                f"cannot open the database {_shown(url)}: {_reason(exc, url)}",
+                permanent=isinstance(exc, SchemaTooNew),
             ) from exc
         return store
 

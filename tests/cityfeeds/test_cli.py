@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -363,6 +364,20 @@ def test_a_database_that_cannot_be_opened_is_one_line_and_exit_1(
     err = capsys.readouterr().err.strip()
     assert err.startswith("cityfeeds: cannot open the database ") and says in err
     assert "\n" not in err and "Traceback" not in err and "secret" not in err
+
+
+def test_a_database_of_a_newer_version_is_exit_2_so_no_supervisor_restarts_over_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    url = f"sqlite:///{tmp_path}/newer.db"
+    Store.open(url).close()
+    with sqlite3.connect(tmp_path / "newer.db") as conn:
+        conn.execute("INSERT INTO schema_version VALUES (99)")
+    monkeypatch.setenv("CITYFEEDS_DATABASE_URL", url)
+    for command in (["status"], ["crawl", "vm"], ["run", "--no-serve"]):
+        assert main(["--config", str(ROOT / "cityfeeds.toml"), *command]) == 2, command
+        err = capsys.readouterr().err
+        assert "newer cityfeeds (schema version 99" in err and "Traceback" not in err
 
 
 @pytest.mark.parametrize(

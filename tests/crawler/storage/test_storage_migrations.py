@@ -36,6 +36,7 @@ def test_a_database_of_a_newer_version_is_refused_untouched(db_url: str) -> None
     store.close()
     with pytest.raises(StoreUnavailable) as refused:
         Store.open(db_url)
+    assert refused.value.permanent  # no supervisor restarts a program over it
     message = str(refused.value)
     assert f"schema version {SCHEMA_VERSION + 1}" in message and "newer cityfeeds" in message
     assert "\n" not in message
