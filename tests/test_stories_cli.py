@@ -25,7 +25,7 @@ def _setup(tmp_path: Path) -> tuple[Path, str]:
     cfg.write_text(tomli_w.dumps(raw), encoding="utf-8")
     now = datetime.now(UTC).replace(microsecond=0)
     batch = [
-        report(1, "mos", ROUTE_776_MOS, published=now - timedelta(hours=3)),
+        report(1, "mosru", ROUTE_776_MOS, published=now - timedelta(hours=3)),
         report(2, "m24", ROUTE_776_M24, published=now - timedelta(hours=2)),
         report(3, "vm", ROUTE_812, published=now - timedelta(hours=1)),
     ]
@@ -46,7 +46,7 @@ def test_stories_lists_members_and_evidence(
     assert main(["--config", str(cfg), "stories", "--json"]) == 0
     [story] = json.loads(capsys.readouterr().out)
     assert [m["url"] for m in story["members"]] == [
-        "https://mos.example.ru/news/1",
+        "https://mosru.example.ru/news/1",
         "https://m24.example.ru/news/2",
     ]
     assert story["members"][1]["evidence"][0].startswith("similarity")
@@ -56,6 +56,28 @@ def test_stories_lists_members_and_evidence(
     assert text.count("story ") == 2 and "(first)" in text and "numbers 776" in text
     assert main(["--config", str(cfg), "stories", "--since", "1m", "--topic", "road-works"]) == 0
     assert "No stories" in capsys.readouterr().out
+
+
+def test_a_removed_sources_reports_leave_the_stories(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As in the feeds (README "Removing a source"): the story "mosru" reported first starts
+    at m24's report, now its first; a story of one kept report is no longer listed."""
+    cfg, _ = _setup(tmp_path)
+    raw = tomllib.loads(cfg.read_text(encoding="utf-8"))
+    raw["sources"] = [s for s in raw["sources"] if s["name"] != "mosru"]
+    cfg.write_text(tomli_w.dumps(raw), encoding="utf-8")
+    assert main(["--config", str(cfg), "stories", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []
+    assert main(["--config", str(cfg), "stories", "--all", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    members = [m for s in listed for m in s["members"]]
+    assert sorted(m["source"] for m in members) == ["m24", "vm"]
+    [m24] = [m for m in members if m["source"] == "m24"]
+    assert (m24["matched"], m24["evidence"]) == (None, [])
+    assert main(["--config", str(cfg), "stories", "--all"]) == 0
+    text = capsys.readouterr().out
+    assert "mosru" not in text and text.count("(first)") == 2
 
 
 def test_feeds_recluster_rebuilds_the_stories(

@@ -71,6 +71,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
             topic=args.topic,
             min_size=1 if args.all else 2,
             limit=args.limit,
+            sources=[s.name for s in config.sources],
         )
     finally:
         store.close()

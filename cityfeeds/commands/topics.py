@@ -1,4 +1,5 @@
-"""``cityfeeds topics``: list the configured topics and how many stored articles each has."""
+"""``cityfeeds topics``: list the configured topics and how many stored articles of the
+configured sources each has."""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, config: Config) -> int:
     store = Store.open(config.database_url)
     try:
-        counts = store.topic_counts()
+        # Only the configured sources' articles are in the feeds (README "Removing a source").
+        counts = store.topic_counts(sources=[s.name for s in config.sources])
     finally:
         store.close()
     if args.json:

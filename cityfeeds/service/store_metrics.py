@@ -298,9 +298,11 @@ class StoreCollector(Collector):
 
     def _articles(self) -> list[Metric]:
         topics = GaugeMetricFamily(
-            f"{PREFIX}_topic_articles", "Stored articles per topic", labels=["topic"]
+            f"{PREFIX}_topic_articles",
+            "Stored articles per topic, of the configured sources (as in the feeds)",
+            labels=["topic"],
         )
-        for topic, n in sorted(self.store.topic_counts().items()):
+        for topic, n in sorted(self.store.topic_counts(sources=self.sources).items()):
             topics.add_metric([topic], n)
         sources = GaugeMetricFamily(
             f"{PREFIX}_source_articles", "Stored articles per source", labels=["source"]

@@ -501,12 +501,16 @@ class ArticleQueries(Database):
                 )
         return [_row_to_article(r, topics[r["id"]]) for r in rows]
 
-    def topic_counts(self) -> dict[str, int]:
-        """Number of stored articles per topic."""
+    def topic_counts(self, *, sources: Collection[str] | None = None) -> dict[str, int]:
+        """Number of stored articles per topic; with ``sources`` (the configured ones), only
+        those sources' articles count, as only they are in the feeds (:meth:`feed_articles`)."""
+        query = select(article_topics.c.topic, func.count()).group_by(article_topics.c.topic)
+        if sources is not None:
+            query = query.join(articles, articles.c.id == article_topics.c.article_id).where(
+                articles.c.source.in_(sorted(sources))
+            )
         with self._read() as conn:
-            rows = conn.execute(
-                select(article_topics.c.topic, func.count()).group_by(article_topics.c.topic)
-            ).all()
+            rows = conn.execute(query).all()
         return {topic: n for topic, n in rows}
 
     def source_counts(self) -> dict[str, int]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -430,16 +430,40 @@ class StoryStore(Database):
         return seen, count
 
     def recent_stories(
-        self, *, since: datetime, topic: str | None = None, min_size: int = 1, limit: int = 100
+        self,
+        *,
+        since: datetime,
+        topic: str | None = None,
+        min_size: int = 1,
+        limit: int = 100,
+        sources: Collection[str] | None = None,
     ) -> list[StoryView]:
-        """Stories updated since ``since`` (newest first), with their members and evidence."""
+        """Stories updated since ``since`` (newest first), with their members and evidence.
+
+        ``sources`` (the configured ones), when given, keeps only those sources' reports, as
+        the feeds do (:meth:`feed_articles`): ``min_size`` and ``topic`` count only them, and
+        a story whose first report is of another source starts at its next report (listed
+        as first, without the evidence that joined it to the hidden one).
+        """
+        allowed = None if sources is None else sorted(sources)
         query = select(stories).where(stories.c.updated >= since, stories.c.size >= min_size)
+        if allowed is not None:
+            # The size counts every report; only the allowed ones decide.
+            kept = (
+                select(func.count())
+                .select_from(articles)
+                .where(articles.c.story_id == stories.c.id, articles.c.source.in_(allowed))
+                .scalar_subquery()
+            )
+            query = query.where(kept >= min_size)
         if topic is not None:
             in_topic = (
                 select(articles.c.story_id)
                 .join(article_topics, article_topics.c.article_id == articles.c.id)
                 .where(article_topics.c.topic == topic, articles.c.story_id.is_not(None))
             )
+            if allowed is not None:
+                in_topic = in_topic.where(articles.c.source.in_(allowed))
             query = query.where(stories.c.id.in_(in_topic))
         query = query.order_by(stories.c.updated.desc(), stories.c.id.desc()).limit(limit)
         with self._read() as conn:
@@ -448,7 +472,7 @@ class StoryStore(Database):
             ]
             by_id = {s.id: s for s in found}
             if by_id:
-                rows = conn.execute(
+                member_query = (
                     select(
                         articles.c.id,
                         articles.c.url,
@@ -464,7 +488,9 @@ class StoryStore(Database):
                     .where(articles.c.story_id.in_(list(by_id)))
                     .order_by(story_members.c.seq)
                 )
-                for r in rows:
+                if allowed is not None:
+                    member_query = member_query.where(articles.c.source.in_(allowed))
+                for r in conn.execute(member_query):
                     by_id[r.story_id].members.append(
                         StoryMemberView(
                             r.id,
@@ -477,6 +503,12 @@ class StoryStore(Database):
                             list(r.evidence or []),
                         )
                     )
+        for story in found if allowed is not None else ():
+            head = story.members[0] if story.members else None
+            if head is not None and head.article_id != story.article_id:
+                # Its first report is hidden: the next one is the story's entry in the feeds.
+                story.article_id = head.article_id
+                head.matched_id, head.evidence = None, []
         return found
 
 

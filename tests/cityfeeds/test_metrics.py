@@ -29,6 +29,7 @@ from cityfeeds.service import Service, ServiceOptions
 from cityfeeds.service.metrics import CRAWL_BUCKETS, ServiceMetrics, make_registry
 from cityfeeds.service.store_metrics import RUN_STATES, RunSums, StoreCollector
 from crawler.config import Config, load_config
+from crawler.models import Article, TopicMatch
 from crawler.storage import RunStats, Store
 from feeds.build import BuildReport, FeedResult
 from tests.conftest import ROOT, write_site_config
@@ -456,3 +457,28 @@ def test_feed_builds_are_counted_by_result_and_a_crashed_build_as_failed() -> No
     }
     assert counts == {"changed": 1, "kept": 1, "failed": 2}
     assert value(samples, "cityfeeds_feed_build_duration_seconds_count") == 1
+
+
+def test_topic_articles_count_only_the_configured_sources(db_url: str) -> None:
+    """A removed source's articles leave the feeds and so the topic counts; the store still
+    holds them, which the per-source and total counts show (README "Removing a source")."""
+    store = Store.open(db_url)
+    try:
+        for n, source in enumerate(["demo", "gone", "gone"]):
+            article = Article(
+                url=f"https://{source}.example.ru/news/{n}",
+                source=source,
+                title=f"Электробус {n}",
+                published=datetime(2026, 11, 20, 9, n, tzinfo=UTC),
+                topics=[TopicMatch("electric-transport", 3.0, [])],
+            )
+            store.upsert_article(article, now=datetime(2026, 11, 21, tzinfo=UTC))
+        families = StoreCollector(store, lambda: None, ["demo"])._articles()
+    finally:
+        store.close()
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value for f in families for s in f.samples
+    }
+    assert samples[("cityfeeds_topic_articles", (("topic", "electric-transport"),))] == 1
+    assert samples[("cityfeeds_source_articles", (("source", "gone"),))] == 2
+    assert samples[("cityfeeds_store_articles", ())] == 3

@@ -363,6 +363,22 @@ def test_status_command_json(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert data["scheduler"] == "not running"
 
 
+def test_status_shows_no_removed_source(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Retention keeps a removed source's last run record; status lists configured sources
+    only, so it is not shown (README "Removing a source")."""
+    cfg = _populated(tmp_path)
+    store = Store.open(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    now = datetime.now(UTC)
+    run_id = store.start_run("gone", now=now - timedelta(minutes=1))
+    store.finish_run(run_id, status="failed", stats=RunStats(), now=now, message="HTTP 410")
+    store.close()
+    assert main(["--config", str(cfg), "status", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [s["name"] for s in data["sources"]] == ["good", "broken"]
+    assert main(["--config", str(cfg), "status"]) == 0
+    assert "gone" not in capsys.readouterr().out
+
+
 def test_status_tells_a_suspended_service(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

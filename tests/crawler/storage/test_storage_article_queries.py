@@ -145,3 +145,16 @@ def test_a_story_entry_is_a_copy_of_its_first_article_with_the_storys_other_repo
     # A story of one report is its article, unchanged; the joined report is not an entry.
     assert next(a for a in collapsed if a.url == make(4).url) is by_url[make(4).url]
     assert make(3).url not in {a.url for a in collapsed}
+
+
+def test_topic_counts_of_the_given_sources_only(store: Store) -> None:
+    """With the configured sources, a removed source's articles leave the topic counts, as
+    they leave the feeds; its articles stay stored (and counted per source)."""
+    for n in (1, 3, 4):
+        store.upsert_article(make(n), now=NOW)
+    store.upsert_article(make(9, url="https://m24.ru/news/9", source="m24"), now=NOW)
+    assert store.topic_counts() == {"electric-transport": 3}
+    assert store.topic_counts(sources=["vm"]) == {"electric-transport": 2}
+    assert store.topic_counts(sources=["m24", "vm"]) == {"electric-transport": 3}
+    assert store.topic_counts(sources=[]) == {}
+    assert store.source_counts() == {"vm": 3, "m24": 1}

@@ -384,3 +384,30 @@ def test_an_outlets_reports_of_two_events_do_not_join_through_another_outlets_di
         report(3, "sitea", OPENING_STATION, hours=2),
     )
     assert hospital == digest != station
+
+
+def test_only_the_given_sources_reports_are_listed(store: Store) -> None:
+    """A source removed from the config leaves the stories as it leaves the feeds: a story it
+    reported first starts at the next report, and sizes count only the kept reports."""
+    first, second, third, other = stored(
+        store,
+        report(1, "mos", ROUTE_776_MOS),
+        report(2, "m24", ROUTE_776_M24, hours=2),
+        report(3, "vm", ROUTE_776_M24, hours=3),
+        report(4, "mos", ROUTE_812, hours=4),
+    )
+    assert first == second == third != other
+    since = T0 - timedelta(days=1)
+    [story] = store.recent_stories(since=since, min_size=2, sources=["m24", "vm"])
+    assert [m.source for m in story.members] == ["m24", "vm"]
+    head, rest = story.members
+    assert story.article_id == head.article_id
+    assert (head.matched_id, head.evidence) == (None, [])
+    assert rest.matched_id is not None and rest.evidence
+    # One kept report is not a story of two; a story of the removed source alone is gone.
+    assert store.recent_stories(since=since, min_size=2, sources=["vm"]) == []
+    [alone] = store.recent_stories(since=since, sources=["vm"])
+    assert [m.source for m in alone.members] == ["vm"]
+    assert store.recent_stories(since=since, topic="electric-transport", sources=["x"]) == []
+    # Without ``sources`` every report is listed, as stored.
+    assert len(store.recent_stories(since=since)) == 2
