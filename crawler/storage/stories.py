@@ -25,6 +25,7 @@ from sqlalchemy.engine import Connection
 
 from crawler.models import Article
 from crawler.storage.engine import Database, retry_locked
+from crawler.storage.retention import TEXT_PRUNED_FLAG
 from crawler.storage.schema import article_topics, articles, stories, story_members
 from crawler.stories.features import TEXT_CHARS, Fingerprint, Fingerprinter
 from crawler.stories.index import (
@@ -40,6 +41,8 @@ from crawler.stories.settings import StorySettings
 
 logger = logging.getLogger(__name__)
 
+#: Bytes a stored signature takes per permutation (:func:`signature_bytes`: one uint32 each).
+_SIGNATURE_BYTES = 4
 _ASSIGN_LOCK = 0x73746F72  # PostgreSQL advisory lock key held while assigning ("stor")
 
 
@@ -367,7 +370,13 @@ class StoryStore(Database):
         Each article joins as it would have when first seen (``joined_at`` and a story's
         ``updated`` are first-seen times). Returns (articles, stories). Other running
         processes keep their old index until restarted.
+
+        An article whose text retention dropped (:data:`TEXT_PRUNED_FLAG`) keeps the
+        fingerprint stored with its membership: made again from its title and summary alone,
+        it might no longer match its story's other reports and would show as an entry of its
+        own. One without a stored membership is fingerprinted from what is left.
         """
+        kept = self._pruned_fingerprints(settings)
 
         def clear() -> None:
             with self._write() as conn:
@@ -412,7 +421,11 @@ class StoryStore(Database):
                     summary=row.summary,
                     text=row.text or "",
                 )
-                p = self._prepare(row.id, article, settings)
+                known = kept.pop(row.id, None)
+                if known is None:
+                    p = self._prepare(row.id, article, settings)
+                else:
+                    p = _Prepared(row.id, row.source, row.published, *known)
                 newest = max(newest or row.published, row.published)
                 # First-seen order is not publication order: keep a wider margin than live.
                 index.evict(newest - 3 * settings.window)
@@ -428,6 +441,33 @@ class StoryStore(Database):
         with self._read() as conn:
             count = int(conn.execute(select(func.count()).select_from(stories)).scalar() or 0)
         return seen, count
+
+    def _pruned_fingerprints(self, settings: StorySettings) -> dict[int, tuple[Fingerprint, Any]]:
+        """The stored fingerprints and signatures of the pruned articles' memberships, by
+        article id, read before a recluster forgets them. A signature of another
+        ``num_perm`` is made again from the fingerprint (the fingerprint is the evidence)."""
+        found: dict[int, tuple[Fingerprint, Any]] = {}
+        query = (
+            select(
+                story_members.c.article_id,
+                story_members.c.fingerprint,
+                story_members.c.signature,
+                articles.c.flags,
+            )
+            .join(articles, articles.c.id == story_members.c.article_id)
+            # Pruning empties both; the flag (JSON, read alike on both backends) decides.
+            .where(articles.c.text == "", articles.c.html == "")
+        )
+        with self._read() as conn:
+            for row in conn.execute(query):
+                if TEXT_PRUNED_FLAG not in (row.flags or ()):
+                    continue
+                fp = Fingerprint.from_json(row.fingerprint)
+                signature = signature_from_bytes(row.signature)
+                if len(row.signature) != _SIGNATURE_BYTES * settings.num_perm:
+                    signature = minhash(fp, settings.num_perm)
+                found[int(row.article_id)] = (fp, signature)
+        return found
 
     def recent_stories(
         self,

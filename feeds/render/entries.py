@@ -223,7 +223,7 @@ def _story_entry(entry: Entry, article: Article, related: tuple[Related, ...]) -
         published=entry.published,
         updated=updated,
         description=entry.description,
-        content_html=entry.content_html + _related_html(related),
+        content_html=_lead_html(entry) + _related_html(related),
         summary=entry.summary,
         authors=entry.authors,
         categories=entry.categories,
@@ -248,6 +248,17 @@ _HTML_SPECIAL = re.compile("[&<>\"']").search
 def _escape(text: str) -> str:
     """``html.escape(text)``, skipping its five replacements when none would change a thing."""
     return escape(text) if _HTML_SPECIAL(text) else text
+
+
+def _lead_html(entry: Entry) -> str:
+    """What a story entry's content shows before the related block: the article's HTML, or,
+    when it has none (retention pruned it, or the source gave only text), its summary, since
+    readers showing the content would otherwise show the related block alone."""
+    if entry.content_html:
+        return entry.content_html
+    # ``description`` falls back to the title, which the reader shows already.
+    lead = entry.summary or (entry.description if entry.description != entry.title else "")
+    return f"<p>{_escape(lead)}</p>" if lead else ""
 
 
 def _related_html(related: Sequence[Related]) -> str:

@@ -162,3 +162,26 @@ def test_a_source_removed_from_the_config_leaves_every_feed_until_it_comes_back(
     _build(store, tmp_path)
     assert {p: (tmp_path / p).read_bytes() for p in before} == before
     assert (tmp_path / "sources/mos.rss").exists()
+
+
+def test_a_pruned_story_head_keeps_its_summary_before_the_other_reports(
+    store: Store, tmp_path: Path
+) -> None:
+    # Retention empties the article's text and HTML: the entry's content must still start with
+    # its summary, or readers showing the content show only the "also reported by" block.
+    first = report(1, "mos", ROUTE_776_MOS, summary="Электробусы <вышли> на маршрут & №776")
+    second = report(2, "m24", ROUTE_776_M24, hours=2)
+    _store(store, first, second)
+    assert store.compact_articles(T0 + timedelta(days=1))[0] == 2
+    _build(store, tmp_path)
+    lead = "<p>Электробусы &lt;вышли&gt; на маршрут &amp; №776</p><p>Также сообщают"
+
+    rss = etree.fromstring((tmp_path / "all.rss").read_bytes())
+    [encoded] = rss.iter("{http://purl.org/rss/1.0/modules/content/}encoded")
+    assert encoded.text is not None and encoded.text.startswith(lead)
+    [entry] = _atom(tmp_path, "all").findall(f"{ATOM}entry")
+    content = entry.findtext(f"{ATOM}content")
+    assert content is not None and content.startswith(lead)
+    feed = json.loads((tmp_path / "all.json").read_text(encoding="utf-8"))
+    assert feed["items"][0]["content_html"].startswith(lead)
+    assert f'href="{second.url}"' in feed["items"][0]["content_html"]

@@ -140,6 +140,45 @@ def test_recluster_rebuilds_the_same_stories(store: Store) -> None:
     assert len(set(first)) == 2
 
 
+def _bare(n: int, source: str, pair: tuple[str, str], **kw: object) -> Article:
+    """A report without a summary: its lead is only in its text, which retention drops."""
+    return replace(report(n, source, pair, **kw), summary="", text=pair[1])
+
+
+def test_recluster_keeps_the_stored_fingerprint_of_a_pruned_article(store: Store) -> None:
+    # The m24 report joined by its lead (its title says nothing); once pruned, a fingerprint
+    # made again from its title alone no longer matches, and the event would show twice.
+    batch = [
+        _bare(1, "mos", ROUTE_776_MOS),
+        _bare(2, "m24", ("Новости транспорта Москвы", ROUTE_776_M24[1]), hours=2),
+        _bare(3, "vm", ROUTE_812, hours=3),
+    ]
+    first, second, other = stored(store, *batch)
+    assert first == second != other
+    assert store.compact_articles(T0 + timedelta(days=1))[0] == 3
+    # One pruned article without a stored membership is fingerprinted from what is left.
+    late = _bare(4, "mos", ("Новости транспорта Москвы", ROUTE_776_M24[1]), hours=4)
+    store.upsert_articles([late], now=T0)
+    store.compact_articles(T0 + timedelta(days=1))
+
+    assert store.recluster_stories(settings=SETTINGS) == (4, 3)
+    with store.engine.connect() as conn:
+        ids = conn.execute(select(articles.c.story_id).order_by(articles.c.id)).scalars().all()
+    assert ids[0] == ids[1] != ids[2]
+    assert ids[3] not in (None, ids[0], ids[2])
+
+
+def test_recluster_with_another_num_perm_remakes_a_pruned_signature(store: Store) -> None:
+    stored(
+        store,
+        _bare(1, "mos", ROUTE_776_MOS),
+        _bare(2, "m24", ("Новости транспорта Москвы", ROUTE_776_M24[1]), hours=2),
+    )
+    store.compact_articles(T0 + timedelta(days=1))
+    settings = replace(SETTINGS, num_perm=SETTINGS.num_perm // 2)
+    assert store.recluster_stories(settings=settings) == (2, 1)
+
+
 def test_reports_older_than_the_index_are_matched_against_the_store(store: Store) -> None:
     # A month later (a backfill, a recrawl, the demo's fixed dates): the in-memory index
     # holds only recent reports, so these are matched against the stored window.
