@@ -344,7 +344,13 @@ def service_health(
     last_ok_run = max(ok_runs) if ok_runs else None
     builds = list(feed_builds)
     feeds = [b for b in builds if b.get("path") not in NOT_FEEDS] or builds
-    built = [b["built_at"] for b in feeds if b.get("ok") and b.get("built_at")]
+    # A feed's last good build: its latest build if that succeeded, else the one it keeps
+    # through failures (so a full disk does not make the last good files look like none).
+    built = [
+        b["built_at"] if b.get("ok") else b.get("last_ok_at")
+        for b in feeds
+        if b.get("built_at") and (b.get("ok") or b.get("last_ok_at"))
+    ]
     last_ok_build = max(built) if built else None
     failed = sorted(str(b.get("path")) for b in builds if not b.get("ok"))
     cycle = min(last_ok_run, last_ok_build) if last_ok_run and last_ok_build else None

@@ -30,6 +30,16 @@ class FeedBuildStore(Database):
         def run() -> None:
             with self._write() as conn:
                 paths = [r["path"] for r in rows]
+                # A failed build keeps the time of the feed's last good one.
+                last_ok = dict(
+                    conn.execute(
+                        select(feed_builds.c.path, feed_builds.c.last_ok_at).where(
+                            feed_builds.c.path.in_(paths)
+                        )
+                    ).all()
+                )
+                for row in rows:
+                    row["last_ok_at"] = now if row["ok"] else last_ok.get(row["path"])
                 conn.execute(delete(feed_builds).where(feed_builds.c.path.in_(paths)))
                 conn.execute(insert(feed_builds), rows)
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.engine import Connection
 
-from crawler.storage.schema import metadata, schema_version, stories, story_members
+from crawler.storage.schema import feed_builds, metadata, schema_version, stories, story_members
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +57,18 @@ def _add_stories(conn: Connection) -> None:
     metadata.create_all(conn, tables=[stories, story_members])
 
 
+def _add_feed_last_ok(conn: Connection) -> None:
+    # Version 6: a feed's last successful build, kept through failed ones. Builds recorded
+    # before know it only when their last build succeeded (then it is ``built_at``).
+    kind = feed_builds.c.last_ok_at.type.compile(dialect=conn.dialect)
+    conn.execute(text(f"ALTER TABLE feed_builds ADD COLUMN last_ok_at {kind}"))
+    conn.execute(
+        update(feed_builds)
+        .where(feed_builds.c.ok.is_(True))
+        .values(last_ok_at=feed_builds.c.built_at)
+    )
+
+
 # Append-only: each entry upgrades the schema from version i to i+1. A fresh database is
 # created at the latest version directly (from crawler.storage.schema, which must already hold
 # what the new entry adds); never edit an entry once released.
@@ -65,6 +77,7 @@ MIGRATIONS: list[Callable[[Connection], None]] = [
     _add_feed_signatures,
     _add_run_owner,
     _add_stories,
+    _add_feed_last_ok,
 ]
 SCHEMA_VERSION = 1 + len(MIGRATIONS)
 _MIGRATE_LOCK = 0x63697479  # PostgreSQL advisory lock key held while migrating ("city")

@@ -184,6 +184,9 @@ feed_builds = Table(
     # the files written. A later build with the same inputs and untouched files need not render.
     Column("signature", String(64)),
     Column("stamp", String(64)),
+    # When the feed last built successfully (``built_at`` of the latest ok build): kept through
+    # failed builds, so the time of the last good files outlives a full disk.
+    Column("last_ok_at", UTCDateTime),
 )
 
 source_state = Table(

@@ -27,7 +27,7 @@ from cityfeeds.status.health import (
     source_status,
 )
 from cityfeeds.status.views import health_json
-from crawler.config import Config
+from crawler.config import Config, load_config
 from crawler.storage import RunStats, Store
 from crawler.supervisor import CrawlOutcome
 from tests.cityfeeds.service_fakes import Clock, config_with, source
@@ -59,6 +59,15 @@ def test_every_feed_failing_is_failing_at_once_and_no_ok_build() -> None:
     # The index page and OPML were written, but no feed was: that is no ok build.
     assert health.last_ok_build is None
     assert health.reason and "every feed failed" in health.reason
+
+
+def test_the_last_good_build_outlives_failing_ones() -> None:
+    # Every feed fails now, but built fine an hour ago: the last good files are that old, not
+    # "never" (a dashboard's "time since the last good build" must not jump to 1970).
+    before = NOW - timedelta(hours=1)
+    builds = [{**b, "last_ok_at": before} for b in _builds(set(FEEDS))]
+    health = service_health(_recent_ok(), builds, NOW, threshold_seconds=5400)
+    assert (health.status, health.last_ok_build) == ("failing", before)
 
 
 def test_one_bad_feed_is_degraded_but_healthy() -> None:
@@ -126,13 +135,23 @@ def test_status_check_fails_when_no_feed_could_be_written(
     def disk_full(target: Path, *args: object, **kwargs: object) -> object:
         raise OSError(28, "No space left on device")
 
+    assert main(["--config", str(cfg), "feeds"]) == 0  # a good build first
+    capsys.readouterr()
+    assert main(["--config", str(cfg), "status", "--json"]) == 0
+    good = json.loads(capsys.readouterr().out)["health"]["last_ok_build"]
+    assert good is not None
+
+    # The files vanish and the disk is full: every feed must be written again, and cannot be.
+    for path in load_config(cfg).output_dir.rglob("*"):
+        if path.is_file() and path.suffix in (".rss", ".atom", ".json"):
+            path.unlink()
     monkeypatch.setattr(feeds.build, "stage_file", disk_full)
     main(["--config", str(cfg), "feeds"])
     capsys.readouterr()
     assert main(["--config", str(cfg), "status", "--json"]) == 0
     health = json.loads(capsys.readouterr().out)["health"]
     assert health["healthy"] is False and "every feed failed" in health["reason"]
-    assert health["last_ok_build"] is None
+    assert health["last_ok_build"] == good  # the last good files' time, kept
     assert main(["--config", str(cfg), "status", "--check"]) == 1
     assert "why: every feed failed its last build" in capsys.readouterr().out
 
