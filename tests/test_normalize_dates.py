@@ -17,6 +17,7 @@ from crawler.normalize.dates import (
 )
 
 MSK = timezone(timedelta(hours=3))
+NSK = timezone(timedelta(hours=7))
 NOW = datetime(2026, 2, 4, 12, 0, tzinfo=MSK)  # Wednesday
 
 
@@ -266,6 +267,30 @@ def test_foreign_month_words_in_bylines(raw: str, expected: datetime) -> None:
     paris = ZoneInfo("Europe/Paris")
     now = datetime(2024, 1, 1, tzinfo=UTC)
     assert parse_date(raw, tz=paris, now=now) == expected.replace(tzinfo=paris)
+
+
+@pytest.mark.parametrize(
+    ("raw", "instant"),
+    [
+        # A zone named after the time says which clock it is; the source's zone does not.
+        ("Dec. 5, 2025 at 9:15 p.m. EST", datetime(2025, 12, 6, 2, 15, tzinfo=UTC)),
+        ("Dec 5, 2025 2:30 PM PDT", datetime(2025, 12, 5, 21, 30, tzinfo=UTC)),
+        ("5 декабря 2025, 12:00 (мск)", datetime(2025, 12, 5, 9, 0, tzinfo=UTC)),
+        ("5 декабря 2025 14:30 GMT+3", datetime(2025, 12, 5, 11, 30, tzinfo=UTC)),
+        ("05.12.2025 14:30 UTC", datetime(2025, 12, 5, 14, 30, tzinfo=UTC)),
+        ("2025-12-05 14:30 utc", datetime(2025, 12, 5, 14, 30, tzinfo=UTC)),
+        ("21. November 2025, 05:00 Uhr MEZ", datetime(2025, 11, 21, 4, 0, tzinfo=UTC)),
+        # A time with a dot, vouched for by the zone after it (the Guardian's style).
+        ("Saturday 5 December 2025 12.00 GMT", datetime(2025, 12, 5, 12, 0, tzinfo=UTC)),
+        # Ambiguous names (CST: US Central or China) and a dot time alone: the source's zone.
+        ("Dec. 5, 2025 at 9:15 p.m. CST", datetime(2025, 12, 5, 21, 15, tzinfo=NSK)),
+        ("5 декабря 2025 12.00", datetime(2025, 12, 5, 0, 0, tzinfo=NSK)),
+        ("5 декабря 2025, 12:00 established", datetime(2025, 12, 5, 12, 0, tzinfo=NSK)),
+    ],
+)
+def test_a_zone_named_after_the_time_is_read(raw: str, instant: datetime) -> None:
+    got = parse_date(raw, tz="Asia/Novosibirsk", now=datetime(2026, 1, 1, tzinfo=UTC))
+    assert got == instant, got
 
 
 def test_utc_values_are_shown_in_the_source_zone_other_offsets_kept() -> None:

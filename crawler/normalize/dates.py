@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
 from typing import Any
@@ -257,7 +257,50 @@ def _parse_ago(m: re.Match[str], now: datetime) -> datetime:
 
 def _parse_text(text: str, zone: tzinfo, now: datetime) -> datetime | None:
     """Parse a normalised (lowercase, single-spaced) string; ``now`` is already in ``zone``."""
-    return _read_text(text, zone, now)[0]
+    dt, start, end = _read_text(text, zone, now)
+    if dt is None or dt.tzinfo is not zone or end >= len(text):
+        return dt
+    return _with_named_zone(dt, text, start, end)
+
+
+# Zone names that mean one offset wherever they are written. CST (US Central or China), IST
+# (India, Ireland, Israel) and AST are not here: read in the source's zone rather than guessed.
+_NAMED_ZONES = {
+    "utc": 0, "gmt": 0, "z": 0, "wet": 0, "west": 60, "bst": 60, "cet": 60, "mez": 60,
+    "cest": 120, "mesz": 120, "eet": 120, "eest": 180, "msk": 180, "мск": 180,
+    "est": -300, "edt": -240, "cdt": -300, "mst": -420, "mdt": -360, "pst": -480, "pdt": -420,
+}  # fmt: skip
+_ZONE_NAME = "|".join(sorted(map(re.escape, _NAMED_ZONES), key=len, reverse=True))
+_ZONE_OFFSET = r"(?:\s*([+-])\s*(\d{1,2})(?::?(\d{2}))?)?"
+# Right after a date and time: "9:15 p.m. EST", "12:00 (мск)", "14:30 GMT+3", "05:00 Uhr MEZ".
+_ZONE_AFTER_RE = re.compile(rf"\s*(?:uhr\s*)?\(?({_ZONE_NAME}){_ZONE_OFFSET}\)?(?![\w+-])")
+# Right after a date without a time: a time with a dot that a zone name vouches for
+# ("5 December 2026 12.00 GMT", the Guardian's style): on its own, "12.00" may be anything.
+_DOT_TIME_ZONE_RE = re.compile(
+    rf"\s*,?\s*(?:at\s+)?(\d{{1,2}})[.:](\d{{2}})\s*\(?({_ZONE_NAME}){_ZONE_OFFSET}\)?(?![\w+-])"
+)
+
+
+def _named_offset(name: str, sign: str | None, hours: str | None, minutes: str | None) -> tzinfo:
+    offset = _NAMED_ZONES[name]
+    if sign and name in ("utc", "gmt"):  # "GMT+3": the offset is written out
+        offset = (1 if sign == "+" else -1) * (int(hours or 0) * 60 + int(minutes or 0))
+    return timezone(timedelta(minutes=offset))
+
+
+def _with_named_zone(dt: datetime, text: str, start: int, end: int) -> datetime | None:
+    """``dt`` (read in the source's zone from ``text[start:end]``) in the zone a name right
+    after it states, when the date came with a time; else ``dt`` as it is."""
+    if _TIME_RE.search(text, start, end) is not None:
+        if (m := _ZONE_AFTER_RE.match(text, end)) is not None:
+            return dt.replace(tzinfo=_named_offset(*m.groups()))
+        return dt
+    if dt.hour or dt.minute or (m := _DOT_TIME_ZONE_RE.match(text, end)) is None:
+        return dt
+    hour, minute = int(m[1]), int(m[2])
+    if hour > 23 or minute > 59:
+        return dt
+    return dt.replace(hour=hour, minute=minute, tzinfo=_named_offset(*m.groups()[2:]))
 
 
 def _read_text(text: str, zone: tzinfo, now: datetime) -> tuple[datetime | None, int, int]:
