@@ -286,6 +286,10 @@ def test_foreign_month_words_in_bylines(raw: str, expected: datetime) -> None:
         ("Dec. 5, 2025 at 9:15 p.m. CST", datetime(2025, 12, 5, 21, 15, tzinfo=NSK)),
         ("5 декабря 2025 12.00", datetime(2025, 12, 5, 0, 0, tzinfo=NSK)),
         ("5 декабря 2025, 12:00 established", datetime(2025, 12, 5, 12, 0, tzinfo=NSK)),
+        # A word after the name: a sentence (French «est»), not a zone.
+        ("le 5 décembre 2025 à 14:00 est annulée", datetime(2025, 12, 5, 14, 0, tzinfo=NSK)),
+        ("5 декабря 2025 14:30 GMT+99", datetime(2025, 12, 5, 14, 30, tzinfo=NSK)),
+        ("Published Dec 5, 2025 9:15 PM EST | Updated", datetime(2025, 12, 6, 2, 15, tzinfo=UTC)),
     ],
 )
 def test_a_zone_named_after_the_time_is_read(raw: str, instant: datetime) -> None:

@@ -266,41 +266,50 @@ def _parse_text(text: str, zone: tzinfo, now: datetime) -> datetime | None:
 # Zone names that mean one offset wherever they are written. CST (US Central or China), IST
 # (India, Ireland, Israel) and AST are not here: read in the source's zone rather than guessed.
 _NAMED_ZONES = {
-    "utc": 0, "gmt": 0, "z": 0, "wet": 0, "west": 60, "bst": 60, "cet": 60, "mez": 60,
+    "utc": 0, "gmt": 0, "wet": 0, "west": 60, "bst": 60, "cet": 60, "mez": 60,
     "cest": 120, "mesz": 120, "eet": 120, "eest": 180, "msk": 180, "мск": 180,
     "est": -300, "edt": -240, "cdt": -300, "mst": -420, "mdt": -360, "pst": -480, "pdt": -420,
 }  # fmt: skip
 _ZONE_NAME = "|".join(sorted(map(re.escape, _NAMED_ZONES), key=len, reverse=True))
 _ZONE_OFFSET = r"(?:\s*([+-])\s*(\d{1,2})(?::?(\d{2}))?)?"
+# The name ends the date: nothing but punctuation or the end follows. "À 14:00 est annulée"
+# is French, not Eastern Time.
+_ZONE_END = r"\)?(?=\s*(?:$|[^\w\s+-]))"
 # Right after a date and time: "9:15 p.m. EST", "12:00 (мск)", "14:30 GMT+3", "05:00 Uhr MEZ".
-_ZONE_AFTER_RE = re.compile(rf"\s*(?:uhr\s*)?\(?({_ZONE_NAME}){_ZONE_OFFSET}\)?(?![\w+-])")
+_ZONE_AFTER_RE = re.compile(rf"\s*(?:uhr\s*)?\(?({_ZONE_NAME}){_ZONE_OFFSET}{_ZONE_END}")
 # Right after a date without a time: a time with a dot that a zone name vouches for
 # ("5 December 2026 12.00 GMT", the Guardian's style): on its own, "12.00" may be anything.
 _DOT_TIME_ZONE_RE = re.compile(
-    rf"\s*,?\s*(?:at\s+)?(\d{{1,2}})[.:](\d{{2}})\s*\(?({_ZONE_NAME}){_ZONE_OFFSET}\)?(?![\w+-])"
+    rf"\s*,?\s*(?:at\s+)?(\d{{1,2}})[.:](\d{{2}})\s*\(?({_ZONE_NAME}){_ZONE_OFFSET}{_ZONE_END}"
 )
 
 
-def _named_offset(name: str, sign: str | None, hours: str | None, minutes: str | None) -> tzinfo:
+def _named_offset(
+    name: str, sign: str | None, hours: str | None, minutes: str | None
+) -> tzinfo | None:
+    """The zone of a name (and, for UTC/GMT, a written-out offset); None if it is no offset."""
     offset = _NAMED_ZONES[name]
     if sign and name in ("utc", "gmt"):  # "GMT+3": the offset is written out
+        if int(hours or 0) > 14 or int(minutes or 0) > 59:
+            return None  # "GMT+99": no zone on Earth
         offset = (1 if sign == "+" else -1) * (int(hours or 0) * 60 + int(minutes or 0))
     return timezone(timedelta(minutes=offset))
 
 
-def _with_named_zone(dt: datetime, text: str, start: int, end: int) -> datetime | None:
+def _with_named_zone(dt: datetime, text: str, start: int, end: int) -> datetime:
     """``dt`` (read in the source's zone from ``text[start:end]``) in the zone a name right
     after it states, when the date came with a time; else ``dt`` as it is."""
     if _TIME_RE.search(text, start, end) is not None:
-        if (m := _ZONE_AFTER_RE.match(text, end)) is not None:
-            return dt.replace(tzinfo=_named_offset(*m.groups()))
-        return dt
+        m = _ZONE_AFTER_RE.match(text, end)
+        zone = _named_offset(*m.groups()) if m is not None else None
+        return dt if zone is None else dt.replace(tzinfo=zone)
     if dt.hour or dt.minute or (m := _DOT_TIME_ZONE_RE.match(text, end)) is None:
         return dt
     hour, minute = int(m[1]), int(m[2])
-    if hour > 23 or minute > 59:
+    zone = _named_offset(*m.groups()[2:])
+    if hour > 23 or minute > 59 or zone is None:
         return dt
-    return dt.replace(hour=hour, minute=minute, tzinfo=_named_offset(*m.groups()[2:]))
+    return dt.replace(hour=hour, minute=minute, tzinfo=zone)
 
 
 def _read_text(text: str, zone: tzinfo, now: datetime) -> tuple[datetime | None, int, int]:
