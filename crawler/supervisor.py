@@ -126,7 +126,8 @@ def crawl_subprocess(
         # The child's temporary files (multiprocessing's pymp-* folder of its extraction pool,
         # a browser's profile) go in a folder of its own, removed here once the child is gone:
         # a child killed outright (SIGKILL, the OOM killer, the run timeout) cleans up nothing.
-        scratch = tempfile.mkdtemp(prefix="cityfeeds-")
+        remove_stale_scratch()
+        scratch = tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-")
         env["TMPDIR"] = scratch
         # Own session: a terminal's Ctrl-C reaches this process only, which stops the child in
         # order (_stop_child). The lock files go along, so they stay held while the child lives.
@@ -172,6 +173,45 @@ def crawl_subprocess(
             return _collect(books, run_ids, proc.returncode, killed, interrupted, duration, timeout)
     finally:
         locks.release()
+
+
+#: A crawl child's temporary folder is ``<temp dir>/cityfeeds-<parent pid>-<random>``.
+SCRATCH_PREFIX = "cityfeeds-"
+#: A folder whose parent is gone is removed once it is this old (seconds): never one in use.
+STALE_SCRATCH_AGE = 60.0
+
+
+def remove_stale_scratch(now: float | None = None) -> int:
+    """Remove the temporary folders of crawl children whose parent process no longer exists.
+
+    A parent removes its child's folder when the child ends; a parent killed outright (the
+    service after ``kill -9``) cannot, and each of its crawls left a folder (with the extraction
+    pool's ``pymp-*`` inside). Returns how many were removed.
+    """
+    now = time.time() if now is None else now
+    removed = 0
+    for folder in Path(tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*-*"):
+        pid = folder.name.removeprefix(SCRATCH_PREFIX).split("-", 1)[0]
+        if not pid.isdigit() or _alive(int(pid)):
+            continue  # another kind of folder ("cityfeeds-demo-..."), or its parent lives
+        try:
+            if not folder.is_dir() or now - folder.stat().st_mtime < STALE_SCRATCH_AGE:
+                continue
+        except OSError:
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        removed += 1
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 #: How long a Ctrl-C'd crawl child gets to record its runs before it is killed. It needs well

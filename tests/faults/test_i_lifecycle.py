@@ -27,6 +27,7 @@ import pytest
 from crawler.config import load_config
 from crawler.lifecycle import hostname, process_alive
 from crawler.storage import Store
+from crawler.supervisor import remove_stale_scratch
 from tests.faults.support import Handler, Lab, Site, article_html, html_route, rss
 
 pytestmark = [pytest.mark.fault]
@@ -192,6 +193,27 @@ def test_i1_kill_9_of_the_crawl_child_leaves_no_workers_behind(lab: Lab) -> None
     scratch.rmdir()
     run = runs_of(cfg, "i1c")[0]
     assert run["status"] == "failed" and "-9" in (run["message"] or ""), run
+
+
+def test_i1b_a_dead_parents_scratch_folders_are_removed_by_the_next_crawl(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A parent killed outright (the service after kill -9) cannot remove its children's
+    temporary folders; the next crawl of any process does, and never one still in use."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    dead = tmp_path / f"cityfeeds-{_dead_pid()}-abc123"
+    (dead / "pymp-xyz").mkdir(parents=True)
+    fresh = tmp_path / f"cityfeeds-{_dead_pid()}-fresh1"  # a parent that just died: not yet
+    fresh.mkdir()
+    live = tmp_path / f"cityfeeds-{os.getpid()}-live99"
+    other = tmp_path / "cityfeeds-demo-q1w2e3"
+    for folder in (live, other):
+        folder.mkdir()
+    old = time.time() - 3600
+    for folder in (dead, live, other):
+        os.utime(folder, (old, old))
+    assert remove_stale_scratch() == 1
+    assert not dead.exists() and fresh.exists() and live.exists() and other.exists()
 
 
 def _cmdline(pid: int) -> str:
