@@ -60,27 +60,33 @@ def page_html(title: str, links: list[tuple[str, str]], *, extra: str = "") -> b
     ).encode()
 
 
+def rss_feed(site: str, base: str, items: list[tuple[str, str, datetime]]) -> bytes:
+    """An RSS 2.0 feed of ``items`` (title, link, publication time with its offset)."""
+    entries = "".join(
+        f"<item><title>{title}</title><link>{link}</link>"
+        f"<pubDate>{d:%a, %d %b %Y %H:%M:%S %z}</pubDate></item>"
+        for title, link, d in items
+    )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+        f"<title>{site}</title><link>{base}</link>{entries}</channel></rss>"
+    ).encode()
+
+
 def feed_only_site(base: str, count: int = 12) -> tuple[Files, list[str]]:
     """Articles under /stories/YYYY/MM/DD/slug.html, an RSS feed linked from the home page."""
     site = "Вести Района"
     files: Files = {"/robots.txt": (b"User-agent: *\nAllow: /\n", "text/plain")}
     paths = []
-    items = []
+    items: list[tuple[str, str, datetime]] = []
     for i in range(count):
         d = _date(i)
         path = f"/stories/{d:%Y/%m/%d}/novost-rayona-nomer-{i}.html"
         paths.append(path)
         title = f"Новость района номер {i}"
         files[path] = (article_html(title, d, url=base + path[1:], markup="og", site=site), HTML)
-        items.append(
-            f"<item><title>{title}</title><link>{base.rstrip('/')}{path}</link>"
-            f"<pubDate>{d:%a, %d %b %Y %H:%M:%S %z}</pubDate></item>"
-        )
-    rss = (
-        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
-        f"<title>{site}</title><link>{base}</link>{''.join(items)}</channel></rss>"
-    )
-    files["/feed/news.rss"] = (rss.encode(), "application/rss+xml")
+        items.append((title, base.rstrip("/") + path, d))
+    files["/feed/news.rss"] = (rss_feed(site, base, items), "application/rss+xml")
     latest = [(p, "новость") for p in paths[-3:]] + [("/about.html", "О нас")]
     extra = '<link rel="alternate" type="application/rss+xml" href="/feed/news.rss">'
     home = page_html(site, latest).replace(b"</head>", extra.encode() + b"</head>")
@@ -187,7 +193,8 @@ def german_site(base: str, count: int = 8) -> tuple[Files, list[str]]:
     root = base.rstrip("/")
     files: Files = {"/robots.txt": (b"User-agent: *\nAllow: /\n", "text/plain")}
     months = ("Januar", "Februar")
-    paths, items = [], []
+    paths: list[str] = []
+    items: list[tuple[str, str, datetime]] = []
     for i in range(count):
         d = datetime(2026, 1, 5, 5, 0, tzinfo=CET) + timedelta(days=3 * i, hours=i)
         path = f"/aktuelles/meldung-{100 + i}.html"
@@ -203,15 +210,8 @@ def german_site(base: str, count: int = 8) -> tuple[Files, list[str]]:
             "<footer>Stadt Beispiel</footer></body></html>"
         )
         files[path] = (page.encode(), HTML)
-        items.append(
-            f"<item><title>{title}</title><link>{root}{path}</link>"
-            f"<pubDate>{d:%a, %d %b %Y %H:%M:%S %z}</pubDate></item>"
-        )
-    rss = (
-        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
-        f"<title>{site}</title><link>{base}</link>{''.join(items)}</channel></rss>"
-    )
-    files["/rss.xml"] = (rss.encode(), "application/rss+xml")
+        items.append((title, root + path, d))
+    files["/rss.xml"] = (rss_feed(site, base, items), "application/rss+xml")
     extra = '<link rel="alternate" type="application/rss+xml" href="/rss.xml">'
     home = page_html(site, [(p, "Meldung") for p in paths[-3:]])
     home = home.replace(b'lang="ru"', b'lang="de"').replace(b"</head>", extra.encode() + b"</head>")
