@@ -31,6 +31,7 @@ from crawler.lifecycle import (
     SourceLocks,
     close_dead_runs,
     hostname,
+    process_alive,
 )
 from crawler.storage import Store, StoreError, store_error_line
 
@@ -192,26 +193,20 @@ def remove_stale_scratch(now: float | None = None) -> int:
     removed = 0
     for folder in Path(tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*-*"):
         pid = folder.name.removeprefix(SCRATCH_PREFIX).split("-", 1)[0]
-        if not pid.isdigit() or _alive(int(pid)):
-            continue  # another kind of folder ("cityfeeds-demo-..."), or its parent lives
+        if not pid.isdigit():
+            continue  # another kind of folder ("cityfeeds-demo-...")
         try:
-            if not folder.is_dir() or now - folder.stat().st_mtime < STALE_SCRATCH_AGE:
+            if not folder.is_dir() or now - (changed := folder.stat().st_mtime) < STALE_SCRATCH_AGE:
                 continue
         except OSError:
+            continue
+        # Its parent started before the folder was made: a process with its pid that started
+        # later reused the pid, and the parent is gone.
+        if process_alive(int(pid), started_before=datetime.fromtimestamp(changed, UTC)):
             continue
         shutil.rmtree(folder, ignore_errors=True)
         removed += 1
     return removed
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process
-        return True
-    return True
 
 
 #: How long a Ctrl-C'd crawl child gets to record its runs before it is killed. It needs well

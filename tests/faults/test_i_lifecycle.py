@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 
 from crawler.config import load_config
-from crawler.lifecycle import hostname, process_alive
+from crawler.lifecycle import hostname, process_alive, process_started
 from crawler.storage import Store
 from crawler.supervisor import remove_stale_scratch
 from tests.faults.support import Handler, Lab, Site, article_html, html_route, rss
@@ -210,10 +210,20 @@ def test_i1b_a_dead_parents_scratch_folders_are_removed_by_the_next_crawl(
     for folder in (live, other):
         folder.mkdir()
     old = time.time() - 3600
-    for folder in (dead, live, other):
+    for folder in (dead, other):
         os.utime(folder, (old, old))
-    assert remove_stale_scratch() == 1
-    assert not dead.exists() and fresh.exists() and live.exists() and other.exists()
+    # The live parent made its folder after it started (a folder older than the process with
+    # its pid belongs to a dead parent whose pid was reused).
+    started = process_started(os.getpid())
+    assert started is not None
+    made = started.timestamp() + 1
+    os.utime(live, (made, made))
+    reused = tmp_path / f"cityfeeds-{os.getpid()}-reused"
+    reused.mkdir()
+    os.utime(reused, (started.timestamp() - 3600, started.timestamp() - 3600))
+    assert remove_stale_scratch() == 2
+    assert not dead.exists() and not reused.exists()
+    assert fresh.exists() and live.exists() and other.exists()
 
 
 def _cmdline(pid: int) -> str:
