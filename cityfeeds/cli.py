@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from cityfeeds.commands import LOG_HANDLER
+from crawler.settings import CITYFEEDS_LOG_FORMAT, LOG_DATEFORMAT
 
 DESCRIPTION = """\
 Crawl city-news websites and publish clean, topic-filtered RSS, Atom and JSON feeds.
@@ -141,7 +142,7 @@ def _run(argv: Sequence[str] | None) -> int:
     parser = build_parser(command_named(argv))
     args = parser.parse_args(argv)
     level = (logging.WARNING, logging.INFO, logging.DEBUG)[min(args.verbose, 2)]
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=level, format=CITYFEEDS_LOG_FORMAT, datefmt=LOG_DATEFORMAT)
     for handler in logging.root.handlers:
         if handler.get_name() is None:  # basicConfig's (none when pytest's were there first)
             handler.set_name(LOG_HANDLER)

@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+from crawler import clock as _clock
+
 BOT_NAME = "cityfeeds"
 SPIDER_MODULES = ["crawler.spiders"]
 NEWSPIDER_MODULE = "crawler.spiders"
@@ -131,5 +133,12 @@ EXTENSIONS = {
 }
 
 LOG_LEVEL = "INFO"
+# Timestamps carry their UTC offset, as every time shown to people does: a service's log read
+# months later, across a DST change or on another machine, still says when each line happened
+# (cityfeeds' own log lines use the same).
+LOG_DATEFORMAT = _clock.USER_TIME_FORMAT
+#: The format of the cityfeeds command line's and service's own log lines (a crawl's are
+#: Scrapy's ``LOG_FORMAT``).
+CITYFEEDS_LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 FEED_EXPORT_ENCODING = "utf-8"
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"

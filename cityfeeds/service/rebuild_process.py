@@ -30,6 +30,7 @@ from typing import Any
 from cityfeeds.publishing import rebuild_feeds
 from crawler.config import Config
 from crawler.lifecycle import die_with_parent
+from crawler.settings import CITYFEEDS_LOG_FORMAT, LOG_DATEFORMAT
 from crawler.storage import Store
 from feeds.build import BuildReport
 
@@ -213,7 +214,7 @@ def _child_main(conn: Connection, config: Config, parent: int, log_level: int) -
     """The child: rebuild on each ``"build"``, exit on ``None``, EOF or the parent's end."""
     # Ctrl-C reaches the whole process group: the service decides when its child stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=log_level, format=CITYFEEDS_LOG_FORMAT, datefmt=LOG_DATEFORMAT)
     # A kill -9 of the service gives it no chance to stop this child: it goes with its parent,
     # by SIGKILL, which also ends a child that is stopped (SIGSTOP) at the time.
     die_with_parent(signal.SIGKILL, parent=parent)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import logging
 import os
 import signal
 import socket
@@ -13,7 +14,7 @@ import sys
 import time
 import tomllib
 import urllib.request
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -637,3 +638,40 @@ def test_ctrl_c_while_starting_is_one_line_not_a_traceback(
             proc.kill()
     assert proc.returncode == 130, (out, err)
     assert "Traceback" not in err and "Unhandled error" not in err, err
+
+
+def test_log_lines_say_their_utc_offset(tmp_path: Path) -> None:
+    """A log read months later, across a DST change or on another machine, still says when."""
+    raw = tomllib.loads((ROOT / "cityfeeds.toml").read_text(encoding="utf-8"))
+    raw["cityfeeds"] = {
+        "output_dir": str(tmp_path / "out"),
+        "database_url": f"sqlite:///{tmp_path}/db",
+    }
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(tomli_w.dumps(raw), encoding="utf-8")
+    env = {**os.environ, "TZ": "Asia/Vladivostok"}  # +10:00 all year
+    proc = subprocess.run(
+        [sys.executable, "-m", "cityfeeds.cli", "-v", "--config", str(cfg), "feeds"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if " INFO " in line]
+    assert lines, proc.stderr
+    for line in lines:
+        stamp = line.split(" INFO ", 1)[0]
+        assert datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S %z").utcoffset() == timedelta(hours=10)
+    # A crawl's own lines are Scrapy's, formatted from the project's settings: dated the same way.
+    from scrapy.settings import Settings
+
+    from crawler import settings as project_settings
+
+    scrapy_settings = Settings()
+    scrapy_settings.setmodule(project_settings, priority="project")
+    formatter = logging.Formatter(scrapy_settings["LOG_FORMAT"], scrapy_settings["LOG_DATEFORMAT"])
+    record = logging.LogRecord("scrapy.core.engine", logging.INFO, "", 0, "Spider opened", (), None)
+    stamp = formatter.format(record).split(" [", 1)[0]
+    assert datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S %z").utcoffset() is not None
