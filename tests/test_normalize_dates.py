@@ -325,6 +325,13 @@ def test_utc_values_are_shown_in_the_source_zone_other_offsets_kept() -> None:
         "2026-11-21 12:00",
         "5 de mayo de 2026",
         "21. November",
+        # A dateline naming its place, and its agency.
+        "Новосибирск, 5 декабря 2026 г.",
+        "Нижний Новгород — 5 декабря 2026",
+        "Ростов-на-Дону, 5 декабря",
+        "Москва, 5 декабря (РИА Новости)",
+        "NOVOSIBIRSK, Dec. 4, 2026 (Reuters)",
+        "Kyiv, 5 December 2026 (AP) —",
     ],
 )
 def test_a_line_that_is_only_a_date(line: str) -> None:
@@ -343,6 +350,14 @@ def test_a_line_that_is_only_a_date(line: str) -> None:
         "20261121",  # bare numbers are no written date
         "1700000000",
         "Samstag",
+        # Words before the date that are no place, after it no agency.
+        "в Москве, 5 декабря 2026",
+        "В Москве, 5 декабря 2026",  # a sentence's first word: a preposition, not a place
+        "Открытие 5 декабря 2026 г.",
+        "Ausstellung bis 5. Dezember",
+        "5 декабря (по данным мэрии)",
+        "Москва, 5 декабря (РИА Новости) — Власти города",
+        "Линия откроется, 5 декабря 2026",
     ],
 )
 def test_a_line_that_says_more_than_a_date(line: str) -> None:

@@ -425,6 +425,12 @@ def _in_source_zone(dt: datetime | None, zone: tzinfo) -> datetime | None:
 
 # A line of text that is only a date is short: longer ones are not tried.
 _DATE_LINE_MAX = 100
+# A dateline's place: one to three capitalized words of two letters or more (a hyphenated name
+# is one: Ростов-на-Дону) before a comma or dash; its agency: a short parenthesized name after
+# the date.
+_PLACE_WORD = r"[^\W\d_a-zа-я][\w'’.-]+"
+_DATELINE_PLACE_RE = re.compile(rf"^\s*{_PLACE_WORD}(?:\s+{_PLACE_WORD}){{0,2}}\s*[,—–-]\s*$")
+_DATELINE_AGENCY_RE = re.compile(r"\(\s*[^\W\d_a-zа-я][^()]{0,40}\)")
 # Whether a line is a date is a question of its words, not of the crawl's calendar: any year
 # from 1990 on counts, so the clock is far ahead of every page.
 _DATE_LINE_CLOCK = datetime(9000, 1, 1, tzinfo=UTC)
@@ -446,8 +452,16 @@ def is_date_line(value: str) -> bool:
     dt, start, end = _read_text(text, UTC, _DATE_LINE_CLOCK)
     if dt is None or _inside_word(text, start) or _inside_word(text, end):
         return False  # "1. mai de|mo": the patterns' optional "de" cut a word in two
+    before, after = text[:start], text[end:]
+    # A dateline may name its place first and its agency last («Новосибирск, 5 декабря 2026
+    # г.», «NOVOSIBIRSK, Dec. 4, 2026 (Reuters)»), told by their capitals (``text`` is folded).
+    cased = _SPACE_RE.sub(" ", value.replace("\u00a0", " ")).strip().replace("ё", "е")
+    if len(cased) == len(text):
+        if _DATELINE_PLACE_RE.match(cased[:start]):
+            before = ""
+        after = _DATELINE_AGENCY_RE.sub("", cased[end:], count=1).lower()
     # A time set apart from its date ("21.11.2026 | 05:00 Uhr") is part of the date line.
-    rest = _DATE_WORD_RE.sub(" ", _TIME_RE.sub(" ", f"{text[:start]} {text[end:]}"))
+    rest = _DATE_WORD_RE.sub(" ", _TIME_RE.sub(" ", f"{before} {after}"))
     return not any(map(str.isalnum, rest))
 
 

@@ -291,11 +291,38 @@ def test_date_lines_in_the_date_parsers_languages_are_furniture() -> None:
         "Nov. 5, 2026, 2:30 p.m. ET",
         "mercredi 4 février 2026",
         "5 de mayo de 2026",
+        "Новосибирск, 5 декабря 2026 г.",  # a dateline names its place, and its agency
+        "NOVOSIBIRSK, Dec. 4, 2026 (Reuters)",
     ):
         assert is_furniture(line), line
     for line in (
         "Am 21. November 2026 eröffnet die Stadt die neue Linie.",
         "21. November 2026: Die Linie 7 fährt zum ersten Mal.",
         "1. Mai Demo",
+        "Открытие линии назначено на 5 декабря 2026 г.",
     ):
         assert not is_furniture(line), line
+
+
+def test_a_dateline_naming_its_city_is_neither_text_nor_summary() -> None:
+    story = (
+        "Первые десять электробусов вышли на маршрут 36 в Новосибирске. Машины заряжаются на "
+        "конечных станциях и проходят до 70 километров без подзарядки."
+    )
+    page = f"""<html><head><title>Электробусы вышли на маршрут</title></head><body>
+    <article><h1>Электробусы вышли на маршрут</h1>
+    <p>Новосибирск, 5 декабря 2026 г.</p>
+    <p>{story}</p>
+    <p>Мэрия обещает ещё двадцать машин до конца следующего года, вместе с новыми станциями
+    зарядки у двух депо города.</p></article></body></html>"""
+    url = "https://city.example.ru/news/elektrobusy"
+    profile = SourceProfile(
+        name="nsk", allowed_domains=("city.example.ru",), timezone="Asia/Novosibirsk"
+    )
+    fetched = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
+    article = process_page(profile, page.encode(), PageFacts(url, fetched))
+    assert isinstance(article, Article)
+    assert article.published.date() == datetime(2026, 12, 5).date()
+    assert article.summary.startswith("Первые десять электробусов")
+    assert article.text.startswith("Первые десять электробусов")
+    assert "Новосибирск, 5 декабря" not in article.text + article.html
