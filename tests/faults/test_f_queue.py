@@ -20,6 +20,8 @@ from crawler.distributed.scheduler import RedisScheduler
 from crawler.distributed.serialize import loads
 from crawler.distributed.spider import DistributedNewsSpider
 
+pytestmark = [pytest.mark.fault]
+
 
 def test_f10_a_link_dated_in_a_zone_travels_through_the_queue() -> None:
     """A date-only sitemap ``lastmod`` or a zone-less feed date is placed in the source's zone;
