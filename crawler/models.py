@@ -96,11 +96,24 @@ class Article:
     topics: list[TopicMatch] = field(default_factory=list)
     first_seen: datetime | None = None
     fetched_at: datetime | None = None
+    #: The page's own (canonicalized) URL when its ``rel=canonical`` named another page as
+    #: ``url``; None when they are one. Never stored: the store checks the claim with it
+    #: (:data:`VIA_CANONICAL_FLAG`).
+    fetched_url: str | None = None
     #: In a feed that shows one entry per story: the story's other reports, in the order they
     #: joined, and when the last one joined (the entry's ``updated`` moves to it). Empty
     #: everywhere else; never stored from here.
     related: list[RelatedReport] = field(default_factory=list)
     story_updated: datetime | None = None
+
+
+#: Flag of an article stored under the ``rel=canonical`` URL its page named, not under the
+#: page's own URL: ``via_canonical:<the page's own URL>``. Another page's claim on that URL:
+#: the URL's own page, when it differs, moves it back to its page's URL (crawler.canonical).
+VIA_CANONICAL_FLAG = "via_canonical"
+#: Flag of an article whose page named as canonical a different article's URL (another title
+#: and text): it is stored under its own URL instead.
+CANONICAL_IGNORED_FLAG = "canonical_ignored"
 
 
 @dataclass(frozen=True)

@@ -14,13 +14,20 @@ import logging
 from collections.abc import Sequence
 from datetime import datetime
 
+from crawler.canonical import claim_flag
 from crawler.extraction import extract_article
 from crawler.models import Article, ArticleData, Dropped, Hints, PageFacts
 from crawler.normalize.dates import clamp_future, day_only
 from crawler.normalize.encoding import looks_like_mojibake
 from crawler.normalize.html import SANITIZE_POLICY
 from crawler.normalize.text import MAX_TITLE_CHARS, cap_title, clean_text, is_garbage_value
-from crawler.normalize.urls import canonicalize_url, host_of, is_http_url, registered_domain_matches
+from crawler.normalize.urls import (
+    canonicalize_url,
+    host_of,
+    is_http_url,
+    registered_domain_matches,
+    url_identity,
+)
 from crawler.profile import SourceProfile
 from crawler.timing import stage
 
@@ -184,6 +191,13 @@ def build_article(
     provenance = dict(data.provenance)
 
     url = canonical_article_url(response_url, data.canonical_url, profile.allowed_domains)
+    own_url = canonicalize_url(response_url)
+    fetched_url = None
+    if url != own_url and url_identity(url) != url_identity(own_url):
+        # The page says it is another page: a claim the store checks before it lets this
+        # content replace what is stored under that URL.
+        fetched_url = own_url
+        flags.append(claim_flag(own_url))
     title = clean_text(data.title) if data.title else ""
     if not title and hints.title:
         title, provenance["title"] = clean_text(hints.title), "feed"
@@ -248,6 +262,7 @@ def build_article(
         flags=flags,
         html_policy=html_policy if html else None,
         fetched_at=fetched_at,
+        fetched_url=fetched_url,
     )
 
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from scrapy.exceptions import DropItem
 from scrapy.utils.defer import deferred_from_coro
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from twisted.internet import task
 
+from crawler.canonical import PageMarks, disown_canonical, same_page
 from crawler.context import RUN_STATS, count_drop, get_context, timed
 from crawler.models import ArticleItem, Dropped, PageFacts
 from crawler.normalize.text import dedup_key
@@ -115,7 +116,7 @@ class DedupePipeline(_Pipeline):
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)
         # The page each key was first seen on: a drop names the page it repeats.
-        self.seen_urls: dict[tuple[str, str], str] = {}
+        self.seen_urls: dict[tuple[str, str], _Seen] = {}
         self.seen_titles: dict[tuple[str, str, str], str] = {}
 
     def process_item(self, item: Any) -> Any:
@@ -123,16 +124,40 @@ class DedupePipeline(_Pipeline):
             return item
         article = item.article
         key = (item.source, url_identity(article.url))
+        seen = self.seen_urls.get(key)
+        if seen is not None and not same_page(seen.marks, article):
+            # One URL, two different articles: a page that named the other's URL as its
+            # canonical keeps its own (crawler.canonical); the page at its own URL is no
+            # duplicate of an earlier claim on it.
+            if article.fetched_url:
+                disown_canonical(article)
+                key = (item.source, url_identity(article.url))
+                seen = self.seen_urls.get(key)
+            elif seen.claim:
+                seen = None
         title_key = (
             item.source,
             dedup_key(article.title),
             article.published.strftime("%Y%m%d%H%M"),
         )
-        first = self.seen_urls.get(key) or self.seen_titles.get(title_key)
+        first = seen.page if seen is not None else self.seen_titles.get(title_key)
         if first is not None:
             raise self.drop("duplicate", item, f"(same as {first})")
-        self.seen_urls[key] = self.seen_titles[title_key] = item.response_url
+        self.seen_urls[key] = _Seen(
+            item.response_url,
+            PageMarks.of(article.title, article.text),
+            bool(article.fetched_url),
+        )
+        self.seen_titles[title_key] = item.response_url
         return item
+
+
+class _Seen(NamedTuple):
+    """What the duplicate check keeps of the first article under a URL (not the article)."""
+
+    page: str
+    marks: PageMarks
+    claim: bool  # stored under the URL because its page named it as canonical
 
 
 class TopicsPipeline(_Pipeline):

@@ -14,7 +14,8 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from crawler.models import Article, TopicMatch
+from crawler.canonical import PageMarks, claimant, disown_canonical, same_page
+from crawler.models import CANONICAL_IGNORED_FLAG, Article, TopicMatch
 from crawler.normalize.urls import url_identity
 from crawler.storage.article_queries import ArticleQueries
 from crawler.storage.engine import retry_locked
@@ -45,6 +46,67 @@ def shrinks(stored_chars: int | None, article: Article) -> bool:
     """
     stored = stored_chars or 0
     return stored >= SHRINK_FLOOR and len(article.text or "") * 2 < stored
+
+
+def settle_claims(conn: Connection, batch: Sequence[Article]) -> None:
+    """Let each claim of the batch (``Article.fetched_url``) stand, or not (crawler.canonical).
+
+    A claim stands where nothing is stored under the URL yet, where only another page's claim
+    is, or where what is there is the same page; against a different article, stored or in
+    this batch under its own URL, the claiming page keeps its own URL. Articles are changed in
+    place: the caller's items then name the URL they are stored under.
+    """
+    claims = [a for a in batch if a.fetched_url]
+    if not claims:
+        return
+    own = {url_identity(a.url): a for a in batch if not a.fetched_url}
+    for article in claims:
+        key = url_identity(article.url)
+        rival = own.get(key)
+        if rival is not None:
+            title, text = rival.title, rival.text
+        else:
+            row = conn.execute(
+                select(articles.c.title, articles.c.text, articles.c.flags).where(
+                    articles.c.url_key == key
+                )
+            ).first()
+            if row is None or claimant(row.flags) is not None:
+                continue  # nothing stored there yet, or only another page's claim
+            title, text = row.title, row.text
+        if not same_page(PageMarks.of(title, text or ""), article):
+            disown_canonical(article)
+
+
+def over_claim(conn: Connection, row: Any, article: Article, keys: set[str]) -> str | None:
+    """What ``article``, its URL's own page, does to ``row``, stored under that URL by another
+    page's claim: None when ``row`` is no such claim (or the same page: an ordinary update).
+
+    ``"moved"``: the claim is a different article; its row goes back to its page's URL (keeping
+    its id, topics and story) and ``article`` is new. ``"replace"``: the claim's page already
+    has a row of its own (or is in this batch, ``keys``): ``article`` replaces the claim, past
+    the shrink guard, which is for versions of one page.
+    """
+    own_url = None if article.fetched_url else claimant(row.flags)
+    if own_url is None:
+        return None
+    stored = conn.execute(
+        select(articles.c.title, articles.c.text).where(articles.c.id == row.id)
+    ).one()
+    if same_page(PageMarks.of(stored.title, stored.text or ""), article):
+        return None
+    own_key = url_identity(own_url)
+    taken = conn.execute(select(articles.c.id).where(articles.c.url_key == own_key)).first()
+    if taken is not None or own_key in keys:
+        return "replace"
+    logger.info("%s: its own page moves another page's claim back to %s", article.url, own_url)
+    flags = [f for f in row.flags if claimant([f]) is None] + [CANONICAL_IGNORED_FLAG]
+    conn.execute(
+        update(articles)
+        .where(articles.c.id == row.id)
+        .values(url=own_url, url_key=own_key, flags=flags)
+    )
+    return "moved"
 
 
 def content_hash(article: Article) -> str:
@@ -142,13 +204,14 @@ class ArticleStore(ArticleQueries):
 
     def _upsert_batch(self, batch: Sequence[Article], now: datetime) -> list[UpsertResult]:
         digests = [content_hash(a) for a in batch]
-        keys = [url_identity(a.url) for a in batch]
         with self._write() as conn:
+            settle_claims(conn, batch)
+            keys = [url_identity(a.url) for a in batch]
             if len(set(keys)) != len(keys):
                 # The same article twice in one batch: the second must see the first's row,
                 # so store them one by one (still in this one transaction).
                 return [
-                    self._upsert_one(conn, a, d, k, now)
+                    self._upsert_one(conn, a, d, k, now, set(keys))
                     for a, d, k in zip(batch, digests, keys, strict=True)
                 ]
             stored: dict[str, Any] = {}
@@ -159,11 +222,13 @@ class ArticleStore(ArticleQueries):
                         articles.c.url_key,
                         articles.c.content_hash,
                         articles.c.published,
+                        articles.c.flags,
                         func.length(articles.c.text).label("text_chars"),
                     ).where(articles.c.url_key.in_(keys[i : i + 500]))
                 ):
                     stored[row.url_key] = row
             results: list[UpsertResult | None] = [None] * len(batch)
+            key_set = set(keys)
             fresh: list[int] = []
             for i, (article, digest, key) in enumerate(zip(batch, digests, keys, strict=True)):
                 found = stored.get(key)
@@ -171,7 +236,9 @@ class ArticleStore(ArticleQueries):
                     fresh.append(i)
                 elif found.content_hash == digest:
                     results[i] = UpsertResult("unchanged", found.id)
-                elif shrinks(found.text_chars, article):
+                elif (over := over_claim(conn, found, article, key_set)) == "moved":
+                    fresh.append(i)
+                elif over is None and shrinks(found.text_chars, article):
                     results[i] = UpsertResult("refused", found.id)
                 else:
                     self._update(conn, found, article, digest, key, now)
@@ -200,16 +267,28 @@ class ArticleStore(ArticleQueries):
             return [r for r in results if r is not None]
 
     def _upsert_one(
-        self, conn: Connection, article: Article, digest: str, key: str, now: datetime
+        self,
+        conn: Connection,
+        article: Article,
+        digest: str,
+        key: str,
+        now: datetime,
+        keys: set[str],
     ) -> UpsertResult:
         row = conn.execute(
             select(
                 articles.c.id,
                 articles.c.content_hash,
                 articles.c.published,
+                articles.c.flags,
                 func.length(articles.c.text).label("text_chars"),
             ).where(articles.c.url_key == key)
         ).first()
+        over = None
+        if row is not None and row.content_hash != digest:
+            over = over_claim(conn, row, article, keys)
+            if over == "moved":
+                row = None
         if row is None:
             values = article_values(article, digest, key)
             values.update(first_seen=now, fetched_at=article.fetched_at or now)
@@ -219,7 +298,7 @@ class ArticleStore(ArticleQueries):
             return UpsertResult("new", inserted[0])
         if row.content_hash == digest:
             return UpsertResult("unchanged", row.id)
-        if shrinks(row.text_chars, article):
+        if over is None and shrinks(row.text_chars, article):
             return UpsertResult("refused", row.id)
         self._update(conn, row, article, digest, key, now)
         return UpsertResult("updated", row.id)

@@ -378,3 +378,27 @@ def test_a_page_cut_off_after_its_headline_is_no_article() -> None:
     )
     found = process_page(PROFILE, page.encode(), PageFacts(URL, NOW))
     assert isinstance(found, Dropped) and found.reason == "link_list"
+
+
+@pytest.mark.parametrize(
+    ("canonical", "claims"),
+    [
+        ("https://news.example/city/trams-0", True),  # another page of the site
+        ("https://NEWS.example/city/trams-1/", False),  # the same page: its identity
+        ("https://news.example/city/trams-1?utm_source=tg", False),
+        ("https://other.example/city/trams-1", False),  # another site: ignored altogether
+    ],
+)
+def test_a_canonical_naming_another_page_is_kept_as_a_claim(canonical: str, claims: bool) -> None:
+    head = f'<link rel="canonical" href="{canonical}">'
+    page = _html().replace(b"<title>", head.encode() + b"<title>")
+    article = process_page(PROFILE, page, PageFacts(URL, NOW))
+    assert isinstance(article, Article)
+    if claims:
+        # Stored under the canonical, unless the store holds another article there
+        # (crawler.canonical); the flag keeps the page's own URL to move it back.
+        assert article.url == canonical and article.fetched_url == URL
+        assert f"via_canonical:{URL}" in article.flags
+    else:
+        assert article.fetched_url is None
+        assert not [f for f in article.flags if f.startswith("via_canonical")]

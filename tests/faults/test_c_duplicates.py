@@ -1,4 +1,4 @@
-"""Fault catalogue C1–C6 (duplicates and identity): one story, many URLs, stable feeds."""
+"""Fault catalogue C1–C7 (duplicates and identity): one story, many URLs, stable feeds."""
 
 from __future__ import annotations
 
@@ -84,7 +84,29 @@ def dup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dup]:
         c6.routes["/rss.xml"] = html_route(rss(c6.base, ["/news/6"]), "application/rss+xml")
         lab.source("c6", c6.base)
 
+        # C7: pages naming a different article's URL as their canonical (a hostile page, a CMS
+        # bug): after the article, and before it in one run.
+        c7 = sites["c7"] = lab.site()
+        real_body = ["Первые электробусы вышли на маршрут 904 в Новой Москве."]
+        fake_body = ["Маршрут электробусов отменили навсегда, сообщил неизвестный источник."] * 8
+        c7.routes["/news/57"] = html_route(
+            _page("Электробусы вышли на маршрут 904", body=real_body)
+        )
+        c7.routes["/news/88"] = html_route(
+            _page("Трамваи отменили навсегда", c7.base + "news/87", body=fake_body)
+        )
+        c7.routes["/news/87"] = html_route(_page("Трамваи вернулись на Сущёвский Вал"))
+        c7.routes["/rss.xml"] = html_route(
+            rss(c7.base, ["/news/57", "/news/88", "/news/87"]), "application/rss+xml"
+        )
+        lab.source("c7", c7.base)
+
         first = lab.run()
+        for n, title in ((78, "Электробусы отменены навсегда"), (79, "Ещё одна новость")):
+            c7.routes[f"/news/{n}"] = html_route(_page(title, c7.base + "news/57", body=fake_body))
+        c7.routes["/rss.xml"] = html_route(
+            rss(c7.base, ["/news/57", "/news/78", "/news/79"]), "application/rss+xml"
+        )
         c6.routes["/news/6"] = html_route(
             "<html><head><title>Ошибка</title></head>"
             "<body><h1>Ошибка</h1><p>Service temporarily unavailable, please try later</p>"
@@ -170,3 +192,16 @@ def test_c6_an_error_page_under_a_stored_url_does_not_replace_the_article(dup: D
     run = dup.second.runs["c6"]
     assert run["updated"] == 0 and dropped(run) == {"shrunk_update": 1}
     assert [e.title for e in dup.second.feed("sources/c6.rss").entries] == [article.title]
+
+
+def test_c7_a_page_naming_another_articles_url_as_canonical_keeps_its_own(dup: Dup) -> None:
+    base = dup.sites["c7"].base
+    stored = {a.url.removeprefix(base): a for a in dup.second.articles("c7")}
+    assert sorted(stored) == ["news/57", "news/78", "news/79", "news/87", "news/88"]
+    assert stored["news/57"].title == "Электробусы вышли на маршрут 904"
+    assert stored["news/87"].title == "Трамваи вернулись на Сущёвский Вал"
+    for claim in ("news/78", "news/79", "news/88"):
+        assert "canonical_ignored" in stored[claim].flags
+    assert dup.second.runs["c7"]["updated"] == 0
+    entries = {e.id: e.title for e in dup.second.feed("sources/c7.rss").entries}
+    assert entries[base + "news/57"] == "Электробусы вышли на маршрут 904"

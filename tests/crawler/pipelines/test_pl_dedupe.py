@@ -72,3 +72,96 @@ def test_the_same_article_from_another_source_passes(tmp_path: Path) -> None:
     pl, items = normalized(tmp_path, [make_item(), other])
     assert [pl.process_item(i) for i in items] == items
     assert items[1].article is not None and items[1].article.source == "m24"
+
+
+REAL = "https://vm.ru/news/57-real"
+REAL_TEXT = "Первые электробусы вышли на маршрут 904 в Новой Москве. " * 6
+FAKE_TEXT = "Маршрут электробусов отменили, сообщил неизвестный источник. " * 12
+
+
+def test_a_page_naming_another_articles_url_as_canonical_keeps_its_own(tmp_path: Path) -> None:
+    # A hostile page (or a CMS bug) names a different article's URL as its canonical: it is
+    # no duplicate of that article, and goes on under its own URL.
+    pl, (real, fake) = normalized(
+        tmp_path,
+        [
+            make_item(REAL, title="Электробусы вышли на маршрут 904", text=REAL_TEXT),
+            make_item(
+                "https://vm.ru/news/78-fake",
+                title="Электробусы отменены навсегда",
+                text=FAKE_TEXT,
+                canonical_url=REAL,
+            ),
+        ],
+    )
+    assert pl.process_item(real) is real and pl.process_item(fake) is fake
+    assert fake.article.url == "https://vm.ru/news/78-fake" and real.article.url == REAL
+    assert "canonical_ignored" in fake.article.flags
+    assert "via_canonical" not in fake.article.flags
+
+
+def test_the_page_at_its_own_url_is_no_duplicate_of_an_earlier_claim_on_it(
+    tmp_path: Path,
+) -> None:
+    pl, (fake, real) = normalized(
+        tmp_path,
+        [
+            make_item(
+                "https://vm.ru/news/78-fake",
+                title="Электробусы отменены навсегда",
+                text=FAKE_TEXT,
+                canonical_url=REAL,
+            ),
+            make_item(REAL, title="Электробусы вышли на маршрут 904", text=REAL_TEXT),
+        ],
+    )
+    assert pl.process_item(fake) is fake and pl.process_item(real) is real
+    # The claim still names the URL: the store lets the page's own content replace it.
+    assert fake.article.url == REAL and fake.article.fetched_url == "https://vm.ru/news/78-fake"
+
+
+def test_pages_whose_canonicals_all_name_one_url_are_kept_apart(tmp_path: Path) -> None:
+    # A CMS whose every page names the home story as canonical: three articles, not one.
+    items = [
+        make_item(
+            f"https://vm.ru/news/{n}-story",
+            title=f"Новость номер {n}",
+            text=f"Совсем другой текст новости номер {n}. " * 10,
+            published=PUBLISHED.replace(hour=n),
+            canonical_url="https://vm.ru/news/1-home",
+        )
+        for n in (2, 3, 4)
+    ]
+    pl, processed = normalized(tmp_path, items)
+    assert all(pl.process_item(item) is item for item in processed)
+    assert [i.article.url for i in processed] == [
+        "https://vm.ru/news/1-home",  # the first claim stands until the store sees otherwise
+        "https://vm.ru/news/3-story",
+        "https://vm.ru/news/4-story",
+    ]
+
+
+def test_a_copy_naming_its_original_as_canonical_is_still_a_duplicate(tmp_path: Path) -> None:
+    # An AMP copy: the same headline (or the same text under an edited one).
+    pl, (page, amp, edited) = normalized(
+        tmp_path,
+        [
+            make_item(REAL, title="Электробусы вышли на маршрут 904", text=REAL_TEXT),
+            make_item(
+                "https://vm.ru/amp/news/57-real",
+                title="Электробусы вышли на маршрут 904",
+                text=REAL_TEXT,
+                canonical_url=REAL,
+            ),
+            make_item(
+                "https://m.vm.ru/news/57-real",
+                title="Электробусы вышли на маршрут 904 в Новой Москве",
+                text=REAL_TEXT,
+                canonical_url=REAL,
+            ),
+        ],
+    )
+    pl.process_item(page)
+    for copy in (amp, edited):
+        with pytest.raises(DropItem, match=r"^duplicate: "):
+            pl.process_item(copy)

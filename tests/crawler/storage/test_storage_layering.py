@@ -12,10 +12,11 @@ import crawler.storage
 STORAGE = Path(crawler.storage.__file__).parent
 # What storage may build on: the pure data classes, URL normalization, the pure story
 # clustering library (whose fingerprints and index the story area persists), the rule that
-# judges a finished run (applied to runs queued for workers as their figures come in), and
-# itself.
+# judges a finished run (applied to runs queued for workers as their figures come in), the
+# rule that tells whether a page's canonical claim on another URL stands, and itself.
 ALLOWED = (
     "crawler.models",
+    "crawler.canonical",
     "crawler.normalize",
     "crawler.stories",
     "crawler.run_states",
