@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import urllib.error
+import urllib.request
 
 from cityfeeds.commands._store import store_for_reading
 from cityfeeds.commands._table import format_table
 from cityfeeds.service.lock import ServiceLock
-from cityfeeds.status.health import compute_status
+from cityfeeds.status.health import Health, compute_status
 from cityfeeds.status.inputs import collect_inputs
 from cityfeeds.status.views import format_time, table_rows
 from crawler.clock import utcnow
@@ -32,12 +34,17 @@ the same as a JSON document (plus the service health reported by /healthz).
 Below the table, the service's health: ok (a crawl and a feed build succeeded recently),
 starting (not yet, but the service has just started), degraded (some feed files failed their
 last build, others built), stale (no recent crawl and feed build) or failing (every feed
-failed its last build: nothing is published), as /healthz says, and why; stopped when no
-service runs; suspended when its process is stopped by a signal (SIGSTOP, Ctrl-Z: it crawls
-and serves nothing until kill -CONT). Exit status 0, or 1 with --check when the last cycle is
-too old (also for cron installs, which run no service), every feed failed, a feed failed its
-last build, the service is suspended, or a source is failing or degraded.
+failed its last build: nothing is published; or its runs cannot be recorded), and why: a
+running service that serves HTTP is asked for its /healthz, which also knows what the store
+cannot show (runs it could not record with the database disk full); a service that does not
+answer is unhealthy. Stopped when no service runs; suspended when its process is stopped by a
+signal (SIGSTOP, Ctrl-Z: it crawls and serves nothing until kill -CONT). Exit status 0, or 1
+with --check when the last cycle is too old (also for cron installs, which run no service),
+every feed failed, a feed failed its last build, the service is failing, suspended or does
+not answer, or a source is failing or degraded.
 """
+#: How long `status` waits for a running service's /healthz.
+ASK_TIMEOUT = 5.0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -83,6 +90,8 @@ def run(args: argparse.Namespace, config: Config) -> int:
     elif suspended:
         # Its last cycle may be recent, but nothing happens until it is resumed: not healthy.
         report.health = dataclasses.replace(report.health, status="suspended", healthy=False)
+    elif (url := lock.holder_url()) is not None:
+        report.health = _as_the_service_says(report.health, url, holder)
     if args.json:
         print(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
     else:
@@ -102,3 +111,33 @@ def run(args: argparse.Namespace, config: Config) -> int:
         # the check too: its subscribers get no new entries.
         return 1 if bad or report.feed_failures or not report.health.healthy else 0
     return 0
+
+
+def _as_the_service_says(health: Health, url: str, pid: int) -> Health:
+    """``health`` as the running service's ``/healthz`` at ``url`` gives it, or unhealthy.
+
+    The service computes the same health from the same store, and adds what only it knows:
+    runs it could not record (its database or disk full) make it failing. A service that holds
+    its lock but does not answer (hung, or its server stopped) is not doing its job either.
+    """
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback: no proxy
+    try:
+        try:
+            with opener.open(url + "healthz", timeout=ASK_TIMEOUT) as response:
+                body = response.read()
+        except urllib.error.HTTPError as exc:  # 503: unhealthy, with the same JSON body
+            body = exc.read()
+        said = json.loads(body)
+        return dataclasses.replace(
+            health,
+            status=str(said["status"]),
+            healthy=bool(said["healthy"]),
+            reason=said.get("reason") or None,
+        )
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        cause = getattr(exc, "reason", None) or exc
+        return dataclasses.replace(
+            health,
+            healthy=False,
+            reason=f"the service (pid {pid}) did not answer {url}healthz: {cause}",
+        )

@@ -188,6 +188,8 @@ class Service:
             port = self.config.schedule.port if self.options.port is None else self.options.port
             routes = [*status_routes(self.status_report), metrics_route(self.metrics.registry)]
             self.web = WebServer(self.config.output_dir, host, port, routes).start()
+            # `cityfeeds status` asks the service's /healthz there (cityfeeds.commands.status).
+            self.lock.announce(self.web.local_url)
         # Publish what the store holds now: after a crash the feeds may predate the last crawl.
         # Only once the port is ours: a service that cannot start must not overwrite the feeds
         # of the one already serving them.

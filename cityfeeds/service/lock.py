@@ -51,6 +51,7 @@ class ServiceLock:
         self.path = path
         self.database_url = database_url
         self._fd: int | None = None
+        self._line = ""  # what the lock file says: the pid and the start
         self._pg: Any = None  # (engine, connection) holding the advisory lock
 
     @classmethod
@@ -79,7 +80,8 @@ class ServiceLock:
             ) from None
         os.ftruncate(fd, 0)
         stamp = f" {started_at.isoformat()}" if started_at is not None else ""
-        os.write(fd, f"{os.getpid()}{stamp}\n".encode())
+        self._line = f"{os.getpid()}{stamp or ' -'}"
+        os.write(fd, f"{self._line}\n".encode())
         self._fd = fd
         if self.database_url:
             try:
@@ -87,6 +89,18 @@ class ServiceLock:
             except BaseException:
                 self.release()
                 raise
+
+    def announce(self, url: str) -> None:
+        """Add where the holder answers ``/healthz`` (``http://127.0.0.1:8080/``) to the lock file.
+
+        ``cityfeeds status`` asks it there: the service knows what its store cannot show, such
+        as runs it could not record with the database disk full.
+        """
+        if self._fd is None:
+            return
+        line = f"{self._line} {url}\n".encode()
+        os.ftruncate(self._fd, 0)
+        os.pwrite(self._fd, line, 0)
 
     def _acquire_pg(self) -> None:
         assert self.database_url is not None
@@ -139,16 +153,23 @@ class ServiceLock:
         """When the live holder started its service (None if unknown or not running)."""
         return self._read()[1]
 
-    def _read(self) -> tuple[int | None, datetime | None]:
+    def holder_url(self) -> str | None:
+        """Where the live holder serves ``/healthz`` (None: not running, or not serving)."""
+        return self._read()[2]
+
+    def _read(self) -> tuple[int | None, datetime | None, str | None]:
         try:
             fields = self.path.read_text().split()
             pid = int(fields[0]) if fields else 0
-            started = datetime.fromisoformat(fields[1]) if len(fields) > 1 else None
+            started = None
+            if len(fields) > 1 and fields[1] != "-":
+                started = datetime.fromisoformat(fields[1])
+            url = fields[2] if len(fields) > 2 and fields[2].startswith("http://") else None
         except (OSError, ValueError):
-            return None, None
+            return None, None, None
         if pid <= 0 or not process_alive(pid):
-            return None, None
-        return pid, started
+            return None, None, None
+        return pid, started, url
 
     def __enter__(self) -> ServiceLock:
         self.acquire()

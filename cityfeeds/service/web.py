@@ -121,6 +121,12 @@ class WebServer:
         """``http://host:port/``."""
         return f"http://{self.host}:{self.port}/"
 
+    @property
+    def local_url(self) -> str:
+        """Where a process on this machine reaches the server (a wildcard host is loopback)."""
+        host = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(self.host, self.host)
+        return f"http://[{host}]:{self.port}/" if ":" in host else f"http://{host}:{self.port}/"
+
     def stop(self, timeout: float = 10.0) -> None:
         """Stop accepting connections and finish the open ones."""
         if self.server is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -16,9 +17,11 @@ from sqlalchemy.exc import OperationalError
 
 import feeds.build
 from cityfeeds.cli import main
+from cityfeeds.commands import status as status_command
 from cityfeeds.devtools.demo_site import demo_source
-from cityfeeds.service import Service
+from cityfeeds.service import Service, ServiceLock
 from cityfeeds.service.unrecorded import error_cause
+from cityfeeds.service.web import WebServer, status_routes
 from cityfeeds.status.health import (
     SourceInputs,
     UnrecordedRun,
@@ -222,3 +225,59 @@ def test_a_tick_with_the_database_full_logs_one_line_and_fails_health_at_once(
     report = service.status_report()
     assert report.health.healthy and report.health.status != "failing"
     assert report.sources[0].state == "ok"
+
+
+@pytest.fixture
+def announced(service: Service) -> Iterator[ServiceLock]:
+    """The service's lock held by this process (alive), as a running service holds it."""
+    lock = ServiceLock.for_config(service.config)
+    lock.acquire(started_at=service.started_at)
+    try:
+        yield lock
+    finally:
+        lock.release()
+
+
+def test_status_asks_the_running_service_what_the_store_cannot_show(
+    service: Service,
+    announced: ServiceLock,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    # The database disk is full: the service's runs leave no row, so the store still shows
+    # the last good run. `status` asks the service's /healthz, which knows.
+    assert service.run_source("alpha") == "ok"
+    service.clock.advance(hours=1)  # type: ignore[attr-defined]
+    monkeypatch.setattr(service.store, "_write", _full)
+    assert service.run_source("alpha") == "not recorded"
+    routes = status_routes(service.status_report)
+    web = WebServer(service.config.output_dir, "0.0.0.0", 0, routes).start()
+    try:
+        announced.announce(web.local_url)
+        assert announced.holder_url() == f"http://127.0.0.1:{web.port}/"
+        cfg = str(tmp_path / "cityfeeds.toml")
+        assert main(["--config", cfg, "status", "--check"]) == 1
+        out = capsys.readouterr().out
+        assert "health: failing" in out and "database or disk is full" in out
+        assert main(["--config", cfg, "status", "--json"]) == 0
+        health = json.loads(capsys.readouterr().out)["health"]
+        assert (health["status"], health["healthy"]) == ("failing", False)
+    finally:
+        web.stop()
+
+
+def test_status_calls_a_service_that_does_not_answer_unhealthy(
+    service: Service,
+    announced: ServiceLock,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    monkeypatch.setattr(status_command, "ASK_TIMEOUT", 0.5)
+    with socket.create_server(("127.0.0.1", 0)) as hung:  # accepts, never answers
+        url = f"http://127.0.0.1:{hung.getsockname()[1]}/"
+        announced.announce(url)
+        assert main(["--config", str(tmp_path / "cityfeeds.toml"), "status", "--check"]) == 1
+    out = capsys.readouterr().out
+    assert f"did not answer {url}healthz" in out
