@@ -11,7 +11,7 @@ from typing import Any
 import snowballstemmer
 
 from crawler.stories.numbers import is_number_word, number_facts, word_number
-from crawler.topics.morph import BREAK_STARTS, Lemmatizer, pieces
+from crawler.topics.morph import BREAK_STARTS, Lemmatizer, may_name_a_place, pieces
 
 #: How much of the body text joins title and lead in a fingerprint: the first paragraphs carry
 #: the event; the rest is background that every outlet words differently.
@@ -235,12 +235,14 @@ def _read(text: str, lemmatizer: Lemmatizer) -> tuple[set[str], set[str], set[st
             names.add(lemma)
         if lemma in _PLACE_WORDS:
             # The name next to a place word, in the same sentence: «…станции метро.
-            # Церемония…» or a headline's last word and the lead's first are no place.
+            # Церемония…» or a headline's last word and the lead's first are no place. A
+            # sentence's first word is capitalised anyway: before the place word it names the
+            # place only if it can be a name («Тверскую улицу», not «Жители района»).
             for j in (i - 1, i + 1):
                 if (
                     0 <= j < len(words)
                     and not words[max(i, j)][2]
-                    and not words[j][2]
+                    and (not words[j][2] or may_name_a_place(words[j][1]))
                     and words[j][1][0].isupper()
                     and words[j][0] not in STOPWORDS
                 ):

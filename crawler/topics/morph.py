@@ -161,3 +161,23 @@ class Lemmatizer:
         if _LATIN_RE.search(folded):
             return self._stemmer.stemWord(folded)
         return folded
+
+
+#: Tags of adjectives that describe rather than name (новая, первая, эта): such a word
+#: capitalised at a sentence's start before «улицу» is no street's name.
+_COMMON_ADJECTIVE_TAGS = frozenset({"Qual", "Anum", "Apro"})
+
+
+@functools.lru_cache(maxsize=65536)
+def may_name_a_place(word: str) -> bool:
+    """Whether a Russian ``word`` can be a place's name: a geographical name (Арбат, Тверская)
+    or a relational adjective (Мясницкая, Профсоюзная, Кутузовский), not a qualitative,
+    ordinal or pronoun adjective (Новая, Первая, Эта) nor a common noun (Жители)."""
+    folded = fold(word)
+    if not _CYRILLIC_RE.search(folded):
+        return False
+    for parse in _analyzer().parse(folded):
+        tag = parse.tag
+        if "Geox" in tag or (tag.POS == "ADJF" and not _COMMON_ADJECTIVE_TAGS & tag.grammemes):
+            return True
+    return False

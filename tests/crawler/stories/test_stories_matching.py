@@ -488,6 +488,11 @@ def test_a_sentences_first_word_is_no_place_name() -> None:
     # «Жители района…»: capitalised because it starts the sentence, not a district's name.
     assert not fp(("", "Жители района смогут оценить изменения уже в ближайшие дни.")).places
     assert fp(("", "Новые электробусы вышли на маршрут в районе Марьино.")).places == {"марьино"}
+    # Unless it can be a name: a street's name first, a describing adjective never.
+    assert fp(("", "Тверскую улицу перекроют в субботу из-за ремонта.")).places == {"тверская"}
+    assert fp(("", "Мясницкую улицу перекроют в субботу.")).places == {"мясницкий"}
+    assert not fp(("", "Новую станцию метро откроют в декабре.")).places
+    assert not fp(("", "Первую улицу в районе перекроют в субботу.")).places
 
 
 def test_a_report_does_not_join_a_story_holding_its_sources_report_of_another_event() -> None:
