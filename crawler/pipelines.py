@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import OrderedDict
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from scrapy.exceptions import DropItem
@@ -110,46 +111,66 @@ class DedupePipeline(_Pipeline):
     title+time).
 
     Per source: a distributed worker's one process serves every source, and two outlets
-    running one press release are two articles (a story joins them), not a duplicate.
+    running one press release are two articles (a story joins them), not a duplicate. Per run:
+    a worker lives for weeks, and the next cycle's re-check of an article is no copy of this
+    one's (its edit must be stored); what it keeps of the runs it served is bounded
+    (``MAX_RUNS``, the least recently used go first).
     """
+
+    #: Runs whose pages a process remembers at once (a worker interleaves its sources' runs).
+    MAX_RUNS = 64
 
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)
-        # The page each key was first seen on: a drop names the page it repeats.
-        self.seen_urls: dict[tuple[str, str], _Seen] = {}
-        self.seen_titles: dict[tuple[str, str, str], str] = {}
+        self.runs: OrderedDict[tuple[str, int | None], _RunSeen] = OrderedDict()
+
+    def _run_seen(self, item: ArticleItem) -> _RunSeen:
+        key = (item.source, item.run_id)
+        seen = self.runs.get(key)
+        if seen is None:
+            seen = self.runs[key] = _RunSeen({}, {})
+            while len(self.runs) > self.MAX_RUNS:
+                self.runs.popitem(last=False)
+        else:
+            self.runs.move_to_end(key)
+        return seen
 
     def process_item(self, item: Any) -> Any:
         if not isinstance(item, ArticleItem) or item.article is None:
             return item
         article = item.article
-        key = (item.source, url_identity(article.url))
-        seen = self.seen_urls.get(key)
+        run = self._run_seen(item)
+        key = url_identity(article.url)
+        seen = run.urls.get(key)
         if seen is not None and not same_page(seen.marks, article):
             # One URL, two different articles: a page that named the other's URL as its
             # canonical keeps its own (crawler.canonical); the page at its own URL is no
             # duplicate of an earlier claim on it.
             if article.fetched_url:
                 disown_canonical(article)
-                key = (item.source, url_identity(article.url))
-                seen = self.seen_urls.get(key)
+                key = url_identity(article.url)
+                seen = run.urls.get(key)
             elif seen.claim:
                 seen = None
-        title_key = (
-            item.source,
-            dedup_key(article.title),
-            article.published.strftime("%Y%m%d%H%M"),
-        )
-        first = seen.page if seen is not None else self.seen_titles.get(title_key)
+        title_key = (dedup_key(article.title), article.published.strftime("%Y%m%d%H%M"))
+        # The page each key was first seen on: a drop names the page it repeats.
+        first = seen.page if seen is not None else run.titles.get(title_key)
         if first is not None:
             raise self.drop("duplicate", item, f"(same as {first})")
-        self.seen_urls[key] = _Seen(
+        run.urls[key] = _Seen(
             item.response_url,
             PageMarks.of(article.title, article.text),
             bool(article.fetched_url),
         )
-        self.seen_titles[title_key] = item.response_url
+        run.titles[title_key] = item.response_url
         return item
+
+
+class _RunSeen(NamedTuple):
+    """The articles of one source's run so far: by URL identity, and by title and minute."""
+
+    urls: dict[str, _Seen]
+    titles: dict[tuple[str, str], str]
 
 
 class _Seen(NamedTuple):

@@ -165,3 +165,25 @@ def test_a_copy_naming_its_original_as_canonical_is_still_a_duplicate(tmp_path: 
     for copy in (amp, edited):
         with pytest.raises(DropItem, match=r"^duplicate: "):
             pl.process_item(copy)
+
+
+def test_a_recheck_in_a_later_run_is_no_duplicate(tmp_path: Path) -> None:
+    # A distributed worker serves run after run for weeks: the next cycle's re-check of an
+    # article (maybe edited) is no copy of the first cycle's.
+    pl, (first, recheck, copy) = normalized(
+        tmp_path, [make_item(run_id=1), make_item(run_id=2), make_item(run_id=2)]
+    )
+    assert pl.process_item(first) is first
+    assert pl.process_item(recheck) is recheck
+    with pytest.raises(DropItem, match=r"^duplicate: "):
+        pl.process_item(copy)
+
+
+def test_the_runs_remembered_are_bounded(tmp_path: Path) -> None:
+    pl, items = normalized(
+        tmp_path, [make_item(run_id=n) for n in range(1, DedupePipeline.MAX_RUNS + 6)]
+    )
+    for item in items:
+        pl.process_item(item)
+    assert len(pl.runs) == DedupePipeline.MAX_RUNS
+    assert ("vm", 1) not in pl.runs and ("vm", DedupePipeline.MAX_RUNS + 5) in pl.runs
