@@ -293,3 +293,16 @@ def test_gb2312_label_reads_gb18030_characters() -> None:
 )
 def test_binary_data_is_told_from_text(body: bytes, header: str | None, binary: bool) -> None:
     assert looks_binary(body, header_charset=header) is binary
+
+
+def test_the_mojibake_sample_reads_past_an_ascii_head_without_cutting_a_word() -> None:
+    # A page's head and navigation are ASCII: the sample is read in chunks until it holds
+    # enough letters, each chunk ended before an ASCII byte, so a word across a chunk's end
+    # stays whole (a cut inside a letter's two bytes would not even decode).
+    head = b"<html>" + b"a" * (16 * 1024 - 9)
+    raw = head + ("Москва " * 3000).encode()
+    chars, _ = encoding._non_ascii_sample(raw)
+    assert set(chars.split()[:-1]) == {"Москва"} and len(chars) == 2048  # the last one cut
+    assert not looks_like_mojibake(raw.decode())
+    garbled = raw.decode().encode("utf-8").decode("cp1251", "replace")
+    assert looks_like_mojibake(garbled)
