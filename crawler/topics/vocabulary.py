@@ -9,12 +9,14 @@ from crawler.topics.morph import (
     BREAK_GAP,
     BREAK_STARTS,
     HYPHENS,
+    MARK_STARTS,
     Lemmatizer,
     fold,
     fold_case_kept,
     hyphen_parts,
-    pieces,
+    marked_pieces,
 )
+from crawler.topics.names import name_positions
 from crawler.topics.terms import TermWord
 
 __all__ = ["HEAD", "Hits", "TermVocabulary"]
@@ -25,6 +27,11 @@ HEAD = 3
 
 Hits = dict[int, list[tuple[int, str]]]
 """Hits of one field: matcher id -> (position, surface) in text order."""
+
+# «электро-автобусы», «э-бусы», «е-самокаты»: a short or hyphenated «электро» before a word is
+# also read as the joined compound («электроавтобусы», «электробусы», «электросамокаты»).
+_ELECTRO_SPELLINGS = frozenset({"электро", "э", "е"})
+_ELECTRO = "электро"
 
 
 class TermVocabulary:
@@ -47,6 +54,7 @@ class TermVocabulary:
         self._prefix_lengths: tuple[int, ...] = ()
         # Filled on first use, after :meth:`seal`; ``cache_info()`` shows how well it serves.
         self.word_matchers = functools.lru_cache(maxsize=cache_size)(self._word_matchers)
+        self._is_adjective = functools.lru_cache(maxsize=cache_size)(lemmatizer.is_adjective)
 
     def add(self, word: TermWord) -> int:
         """The matcher id of a term word, numbering it if new."""
@@ -77,22 +85,40 @@ class TermVocabulary:
         self._build_candidate_filter()
 
     def hits(self, text: str) -> Hits:
-        """Where each matcher hits in ``text``: the same words and positions as ``tokenize``."""
+        """Where each matcher hits in ``text``: the same words and positions as ``tokenize``.
+
+        A hyphenated word also hits as its parts, and «электро-X», «э-X», «е-X» also as the
+        compound «электроX». Words that are part of a name (a quoted work or venue, a street:
+        :mod:`crawler.topics.names`) hit nothing.
+        """
         hits: Hits = {}
         matchers = self.word_matchers
         h1, h2, h3 = HYPHENS[0], HYPHENS[1], HYPHENS[2]
+        items: list[tuple[int, str]] = []  # words, breaks and marks, for names
         pos = 0
-        for piece in pieces(text):
+        for piece in marked_pieces(text):
+            items.append((pos, piece))
+            if piece[0] in MARK_STARTS:
+                continue
             if piece[0] in BREAK_STARTS:
                 pos += BREAK_GAP
                 continue
             for mid in matchers(piece):
                 hits.setdefault(mid, []).append((pos, piece))
             if h1 in piece or h2 in piece or h3 in piece:
-                for part in hyphen_parts(piece):
+                parts = hyphen_parts(piece)
+                for part in parts:
                     for mid in matchers(part):
                         hits.setdefault(mid, []).append((pos, part))
+                if len(parts) == 2 and fold(parts[0]) in _ELECTRO_SPELLINGS:
+                    for mid in matchers(_ELECTRO + parts[1].lower()):
+                        hits.setdefault(mid, []).append((pos, piece))
             pos += 1
+        if hits:
+            candidates = {p for found in hits.values() for p, _ in found}
+            names = name_positions(items, candidates, self._lemmatizer.keys, self._is_adjective)
+            if names:
+                hits = _without(hits, names)
         return hits
 
     # -- internals
@@ -165,3 +191,12 @@ class TermVocabulary:
                 if mid is not None:
                     ids.add(mid)
         return tuple(sorted(ids))
+
+
+def _without(hits: Hits, positions: set[int]) -> Hits:
+    kept: Hits = {}
+    for mid, found in hits.items():
+        rest = [(p, surface) for p, surface in found if p not in positions]
+        if rest:
+            kept[mid] = rest
+    return kept
