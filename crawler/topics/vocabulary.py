@@ -94,29 +94,38 @@ class TermVocabulary:
         hits: Hits = {}
         matchers = self.word_matchers
         h1, h2, h3 = HYPHENS[0], HYPHENS[1], HYPHENS[2]
-        items: list[tuple[int, str]] = []  # words, breaks and marks, for names
+        marks: list[tuple[int, int]] = []  # breaks, quotes, dashes: (index, next word's position)
+        candidates: list[tuple[int, int]] = []  # words that hit a term: (index, position)
         pos = 0
-        for piece in marked_pieces(text):
-            items.append((pos, piece))
+        text_pieces = marked_pieces(text)
+        for index, piece in enumerate(text_pieces):
             if piece[0] in MARK_STARTS:
+                marks.append((index, pos))
                 continue
             if piece[0] in BREAK_STARTS:
                 pos += BREAK_GAP
+                marks.append((index, pos))
                 continue
-            for mid in matchers(piece):
+            found = matchers(piece)
+            for mid in found:
                 hits.setdefault(mid, []).append((pos, piece))
             if h1 in piece or h2 in piece or h3 in piece:
                 parts = hyphen_parts(piece)
                 for part in parts:
                     for mid in matchers(part):
                         hits.setdefault(mid, []).append((pos, part))
+                        found = found or (mid,)
                 if len(parts) == 2 and fold(parts[0]) in _ELECTRO_SPELLINGS:
                     for mid in matchers(_ELECTRO + parts[1].lower()):
                         hits.setdefault(mid, []).append((pos, piece))
+                        found = found or (mid,)
+            if found:
+                candidates.append((index, pos))
             pos += 1
-        if hits:
-            candidates = {p for found in hits.values() for p, _ in found}
-            names = name_positions(items, candidates, self._lemmatizer.keys, self._is_adjective)
+        if candidates:
+            names = name_positions(
+                text_pieces, candidates, marks, self._lemmatizer.keys, self._is_adjective
+            )
             if names:
                 hits = _without(hits, names)
         return hits
