@@ -30,8 +30,16 @@ Hits = dict[int, list[tuple[int, str]]]
 
 # «электро-автобусы», «э-бусы», «е-самокаты»: a short or hyphenated «электро» before a word is
 # also read as the joined compound («электроавтобусы», «электробусы», «электросамокаты»).
+# A Latin «e-» counts before a Russian word only («e-самокаты»): «e-bus» is an English term.
 _ELECTRO_SPELLINGS = frozenset({"электро", "э", "е"})
 _ELECTRO = "электро"
+
+
+def _is_electro_spelling(first: str, rest: str) -> bool:
+    folded = fold(first)
+    if folded == "e":
+        return "а" <= fold(rest[:1]) <= "я"
+    return folded in _ELECTRO_SPELLINGS
 
 
 class TermVocabulary:
@@ -115,7 +123,7 @@ class TermVocabulary:
                     for mid in matchers(part):
                         hits.setdefault(mid, []).append((pos, part))
                         found = found or (mid,)
-                if len(parts) == 2 and fold(parts[0]) in _ELECTRO_SPELLINGS:
+                if len(parts) == 2 and _is_electro_spelling(parts[0], parts[1]):
                     for mid in matchers(_ELECTRO + parts[1].lower()):
                         hits.setdefault(mid, []).append((pos, piece))
                         found = found or (mid,)
