@@ -27,7 +27,7 @@ Start offline with `cityfeeds demo`; crawl the configured sites with `cityfeeds 
 #: ``cityfeeds --help`` and of every command. This is the one lazy import of the package;
 #: tests/cityfeeds/test_cli_registry.py checks the table against ``cityfeeds/commands/``.
 COMMANDS: dict[str, str] = {
-    "classify": "score a title/summary/text against the configured topics and explain the result",
+    "classify": "score an article against the topics with evidence, or a labelled set (--labelled)",
     "crawl": "crawl the named sources (default: all enabled), then rebuild the feeds",
     "demo": "offline demo: crawl a bundled sample site on 127.0.0.1 and build its feeds",
     "enqueue": (

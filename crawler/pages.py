@@ -233,7 +233,7 @@ def build_article(
     if not summary and hints.summary:
         summary, provenance["summary"] = clean_text(hints.summary), "feed"
     if not summary and text:
-        summary = first_sentences(text, 300)
+        summary = summary_from_text(text)
         provenance.setdefault("summary", "text")
     html = data.html or ""
     html_policy = data.html_policy
@@ -311,6 +311,15 @@ def truncate_paragraphs(text: str, limit: int) -> str:
         out.append(para)
         size += len(para) + 2
     return "\n\n".join(out)
+
+
+SUMMARY_FROM_TEXT_CHARS = 300
+"""A page with no summary of its own gets its text's first sentences, up to this many chars."""
+
+
+def summary_from_text(text: str) -> str:
+    """The summary a crawl stores for a page that has none: the text's first sentences."""
+    return first_sentences(text, SUMMARY_FROM_TEXT_CHARS)
 
 
 def first_sentences(text: str, limit: int) -> str:

@@ -1,22 +1,37 @@
-"""``cityfeeds classify``: show which topics a headline matches, with scores and evidence."""
+"""``cityfeeds classify``: show which topics a headline matches, with scores and evidence;
+with ``--labelled``, measure the topics against a labelled set of one's own."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
+from pathlib import Path
 
 from crawler.config import Config
 from crawler.models import TopicMatch
+from crawler.pages import summary_from_text
 from crawler.topics.engine import TopicEngine
+from crawler.topics.evaluation import Case, evaluate, load_labelled
 from crawler.topics.spec import TopicSpec
 
 NAME = "classify"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--title", required=True, help="article title")
-    parser.add_argument("--summary", default="", help="lead or summary")
-    parser.add_argument("--text", default="", help="body text")
+    parser.add_argument("--title", default=None, help="article title (required without --labelled)")
+    parser.add_argument(
+        "--summary",
+        default="",
+        help="lead or summary; without --text it is also the body text, as in a crawl (the "
+        "lead is stored as the summary and as the text's first paragraph)",
+    )
+    parser.add_argument(
+        "--text",
+        default="",
+        help="body text; without --summary its first sentences are also the summary, as in a "
+        "crawl of a page with no summary of its own",
+    )
     parser.add_argument("--url", default="", help="article URL (its path is a weak signal)")
     parser.add_argument("--section", default=None, help="the site's own rubric")
     parser.add_argument("--tag", action="append", default=[], help="a site tag (repeatable)")
@@ -24,6 +39,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--city", default=None, help="city, for city-restricted topics")
     parser.add_argument("--all", action="store_true", help="also show topics below their threshold")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument(
+        "--labelled",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="score a labelled JSONL set instead (rows: title, summary and/or text, and "
+        '"labels": [topic ids] or "label": true/false with --topic): per-topic precision, '
+        "recall, F1 and every error with its score and evidence",
+    )
+    parser.add_argument(
+        "--topic", default=None, metavar="ID", help="with --labelled: the one topic to score"
+    )
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
@@ -31,11 +58,17 @@ def run(args: argparse.Namespace, config: Config) -> int:
         # A typo would silently skip the topics restricted to that source: refused as `crawl`
         # refuses it (ConfigError, exit 2).
         config.source(args.source)
+    if args.labelled is not None:
+        return _run_labelled(args, config)
+    if args.title is None:
+        print("cityfeeds classify: --title is required (or --labelled FILE)", file=sys.stderr)
+        return 2
     engine = TopicEngine(config.topics)
+    summary, text = as_crawled(args.summary, args.text)
     scored = engine.score_all(
         title=args.title,
-        summary=args.summary,
-        text=args.text,
+        summary=summary,
+        text=text,
         url=args.url,
         section=args.section,
         tags=args.tag,
@@ -62,6 +95,20 @@ def run(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+def as_crawled(summary: str, text: str) -> tuple[str, str]:
+    """(summary, text) as a crawl stores an article that has only one of them.
+
+    A page's lead is kept as the summary and as the text's first paragraph, so a lead given
+    alone is both; a page with no summary gets its text's first sentences (crawler.pages).
+    Scoring the lead once would underrate what a crawl tags.
+    """
+    if summary and not text:
+        return summary, summary
+    if text and not summary:
+        return summary_from_text(text), text
+    return summary, text
+
+
 def _why_not(spec: TopicSpec, match: TopicMatch) -> str:
     """Why a scored topic did not match: its threshold, or a ``requires`` group no term met."""
     if match.score < spec.threshold:
@@ -73,3 +120,72 @@ def _why_not(spec: TopicSpec, match: TopicMatch) -> str:
 def _met(terms: list[str], evidence: list[str]) -> bool:
     # The evidence names each include term that counted: "field: term ← «surface»".
     return any(f": {term} ←" in line for term in terms for line in evidence)
+
+
+def _run_labelled(args: argparse.Namespace, config: Config) -> int:
+    """Print per-topic precision/recall/F1 and each error over a labelled set; 0 unless unusable."""
+    specs = {s.id: s for s in config.topics}
+    if args.topic is not None and args.topic not in specs:
+        print(f"cityfeeds classify: no topic {args.topic!r} in the config", file=sys.stderr)
+        return 2
+    try:
+        cases = load_labelled(args.labelled, args.topic)
+    except (OSError, ValueError) as exc:
+        print(f"cityfeeds classify: {exc}", file=sys.stderr)
+        return 2
+    topic_ids = [args.topic] if args.topic else list(specs)
+    engine = TopicEngine(config.topics)
+    scored = {id(c): _score_case(engine, c, args) for c in cases}
+
+    def predict(case: Case) -> set[str]:
+        return {m.id for m, ok in scored[id(case)] if ok}
+
+    counts, errors = evaluate(cases, topic_ids, predict)
+    report = {
+        "cases": len(cases),
+        "topics": {
+            t: dict(zip(("precision", "recall", "f1"), counts[t].prf(), strict=True))
+            | {"tp": counts[t].tp, "fp": counts[t].fp, "fn": counts[t].fn}
+            for t in topic_ids
+        },
+        "errors": [_error(case, topic, kind, scored[id(case)]) for case, topic, kind in errors],
+    }
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+        return 0
+    print(f"{len(cases)} labelled cases")
+    print(f"{'topic':24} {'P':>6} {'R':>6} {'F1':>6}   TP   FP   FN")
+    for t, row in report["topics"].items():
+        print(
+            f"{t:24} {row['precision']:6.3f} {row['recall']:6.3f} {row['f1']:6.3f} "
+            f"{row['tp']:4d} {row['fp']:4d} {row['fn']:4d}"
+        )
+    for error in report["errors"]:
+        name = f" [{error['id']}]" if error["id"] else ""
+        print(f"\n{error['kind']} {error['topic']}{name} {error['score']:g}: {error['title']}")
+        for line in error["evidence"]:
+            print(f"  {line}")
+    return 0
+
+
+def _score_case(
+    engine: TopicEngine, case: Case, args: argparse.Namespace
+) -> list[tuple[TopicMatch, bool]]:
+    summary, text = as_crawled(case.summary, case.text)
+    return engine.score_all(
+        title=case.title, summary=summary, text=text, source=args.source, city=args.city
+    )
+
+
+def _error(
+    case: Case, topic: str, kind: str, scored: list[tuple[TopicMatch, bool]]
+) -> dict[str, object]:
+    match = next(m for m, _ in scored if m.id == topic)
+    return {
+        "kind": kind,
+        "topic": topic,
+        "id": case.note,
+        "score": match.score,
+        "title": case.title or case.summary or case.text,
+        "evidence": match.evidence,
+    }

@@ -129,9 +129,7 @@ def _non_ascii_sample(raw: bytes) -> tuple[str, int]:
             ascii_byte = _ASCII_BYTE_RE.search(raw, end)
             end = ascii_byte.start() if ascii_byte else len(raw)
         chunk = raw[start:end]
-        found = b" ".join(chunk.translate(_ASCII_TO_SPACE).split()).decode(
-            "utf-8", "surrogatepass"
-        )
+        found = b" ".join(chunk.translate(_ASCII_TO_SPACE).split()).decode("utf-8", "surrogatepass")
         ascii_letters += len(chunk) - len(chunk.translate(None, _ASCII_LETTERS))
         if found:
             runs.append(found)

@@ -36,6 +36,9 @@ class _Term:
     matchers: tuple[int, ...]
     weight: float
     near: bool = False  # «a ~ b»: two words within NEAR_WINDOW, either order
+    # Of a near term, the index (0 or 1) of its word that is an adjective: the pair then needs
+    # the adjective to agree with the other word (see _near), or None.
+    adjective: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +87,8 @@ class TopicEngine:
     ) -> None:
         """Compile ``specs``; ``scan_limit`` (characters per field, None = all) is for bench."""
         self._scan_limit = scan_limit
-        self._vocabulary = TermVocabulary(lemmatizer or Lemmatizer(cache_size), cache_size)
+        self._lemmatizer = lemmatizer or Lemmatizer(cache_size)
+        self._vocabulary = TermVocabulary(self._lemmatizer, cache_size)
         seen: set[str] = set()
         compiled: list[_Compiled] = []
         for spec in specs:
@@ -163,8 +167,20 @@ class TopicEngine:
     # -- internals
 
     def _term(self, text: str, weight: float) -> _Term:
-        matchers = tuple(self._vocabulary.add(w) for w in parse_term(text))
-        return _Term(text, matchers, weight, is_near_term(text))
+        words = parse_term(text)
+        matchers = tuple(self._vocabulary.add(w) for w in words)
+        near = is_near_term(text)
+        adjective = None
+        if near:
+            adjective = next(
+                (
+                    i
+                    for i, w in enumerate(words)
+                    if w.kind == "lemma" and self._lemmatizer.is_adjective(w.value)
+                ),
+                None,
+            )
+        return _Term(text, matchers, weight, near, adjective)
 
     def _score(
         self,
@@ -226,7 +242,7 @@ class TopicEngine:
         score = 0.0
         masked: set[int] = set()
         for term in _present(topic.exclude, topic.exclude_by_first, hits):
-            found = _occurrences(term, hits)
+            found = _occurrences(term, hits, self._lemmatizer)
             if not found:
                 continue
             for positions, _ in found:
@@ -242,7 +258,7 @@ class TopicEngine:
                     )
                 )
         for term in _present(topic.include, topic.include_by_first, hits):
-            found = _occurrences(term, hits)
+            found = _occurrences(term, hits, self._lemmatizer)
             if masked:
                 found = [o for o in found if masked.isdisjoint(o[0])]
             if not found:
@@ -308,14 +324,17 @@ def _url_words(url: str) -> str:
     return unquote(urlsplit(url).path).replace("/", " . ").replace("_", " ")
 
 
-def _occurrences(term: _Term, hits: Hits) -> list[_Occurrence]:
+def _occurrences(term: _Term, hits: Hits, lemmatizer: Lemmatizer) -> list[_Occurrence]:
     first = hits.get(term.matchers[0])
     if not first:
         return []
     if len(term.matchers) == 1:
         return [((pos,), surface) for pos, surface in first]
     if term.near:
-        return _near(first, hits.get(term.matchers[1], ()))
+        second = hits.get(term.matchers[1], ())
+        if term.adjective is None:
+            return _near(first, second)
+        return _near(first, second, _Agreement(term.adjective == 0, lemmatizer))
     found: list[_Occurrence] = []
     for pos, surface in first:
         positions, surfaces = [pos], [surface]
@@ -337,11 +356,49 @@ def _occurrences(term: _Term, hits: Hits) -> list[_Occurrence]:
     return found
 
 
-def _near(first: list[tuple[int, str]], second: Sequence[tuple[int, str]]) -> list[_Occurrence]:
-    """Pairs of the two words of a near term, at most NEAR_WINDOW words apart, either order."""
+# An adjective stands at most this many words before its noun: «электрические и гибридные
+# автобусы» (3), not «электрическая проводка салона автобуса».
+ADJECTIVE_BEFORE = 3
+
+
+@dataclass(frozen=True, slots=True)
+class _Agreement:
+    """Whether a near pair's adjective can belong to its noun: «электрический ~ автобус» is met
+    by «электрические и гибридные автобусы» and «автобусы станут электрическими», not by
+    «автобус врезался в электрический столб» or «электрическая проводка автобуса»."""
+
+    adjective_first: bool  # the term's first word is the adjective
+    lemmatizer: Lemmatizer
+
+    def __call__(self, first: tuple[int, str], second: tuple[int, str]) -> bool:
+        (a_pos, adjective), (n_pos, noun) = (
+            (first, second) if self.adjective_first else (second, first)
+        )
+        if a_pos < n_pos:
+            return n_pos - a_pos <= ADJECTIVE_BEFORE and self.lemmatizer.agrees(adjective, noun)
+        # After the noun only as its predicate: «станут электрическими», «стали электрическими».
+        return self.lemmatizer.is_predicative(adjective)
+
+
+def _near(
+    first: list[tuple[int, str]],
+    second: Sequence[tuple[int, str]],
+    agreement: _Agreement | None = None,
+) -> list[_Occurrence]:
+    """Pairs of the two words of a near term, at most NEAR_WINDOW words apart, either order
+    (and, where one is an adjective, agreeing: see :class:`_Agreement`)."""
     found: list[_Occurrence] = []
     for pos, surface in first:
-        other = next(((p, s) for p, s in second if p != pos and abs(p - pos) <= NEAR_WINDOW), None)
+        other = next(
+            (
+                (p, s)
+                for p, s in second
+                if p != pos
+                and abs(p - pos) <= NEAR_WINDOW
+                and (agreement is None or agreement((pos, surface), (p, s)))
+            ),
+            None,
+        )
         if other is not None:
             pair = sorted([(pos, surface), other])
             found.append(((pair[0][0], pair[1][0]), f"{pair[0][1]} … {pair[1][1]}"))

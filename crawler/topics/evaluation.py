@@ -12,7 +12,7 @@ from pathlib import Path
 
 from crawler.topics.spec import TopicSpec
 
-__all__ = ["Case", "Counts", "SubstringBaseline", "evaluate", "load_cases"]
+__all__ = ["Case", "Counts", "SubstringBaseline", "evaluate", "load_cases", "load_labelled"]
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,7 @@ class Case:
     note: str = ""
     focus: str = ""
     source: str = ""  # the public page a real headline was gathered from (empty: written)
+    text: str = ""  # the body, when the set has one
 
 
 def load_cases(path: Path) -> list[Case]:
@@ -48,6 +49,53 @@ def load_cases(path: Path) -> list[Case]:
                 )
             )
     return cases
+
+
+def load_labelled(path: Path, topic: str | None = None) -> list[Case]:
+    """Read a user's labelled JSONL set: ``title``, ``summary`` and/or ``text``, and either
+    ``labels`` (topic ids) or, with ``topic``, ``label`` (true/false for that topic).
+
+    The fields are kept as written (``cityfeeds classify`` fills in the ones a crawl would);
+    ``split`` and ``id`` (as ``note``) are kept if present. Raise ValueError naming the line of
+    a malformed row.
+    """
+    cases = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            if not isinstance(row, dict):
+                raise ValueError("not a JSON object")
+            cases.append(_labelled_case(row, topic))
+        except ValueError as exc:
+            raise ValueError(f"{path}:{number}: {exc}") from None
+    return cases
+
+
+def _labelled_case(row: dict[str, object], topic: str | None) -> Case:
+    title, summary, text = (str(row.get(k) or "") for k in ("title", "summary", "text"))
+    if not (title or summary or text):
+        raise ValueError("needs a title, summary or text")
+    labels = row.get("labels")
+    if isinstance(labels, list) and all(isinstance(t, str) for t in labels):
+        gold = frozenset(str(t) for t in labels)
+    elif isinstance(row.get("label"), bool) and topic is not None:
+        gold = frozenset({topic}) if row["label"] else frozenset()
+    elif "label" in row and topic is None:
+        raise ValueError('"label" needs --topic to say which topic it is about')
+    else:
+        raise ValueError('needs "labels" (a list of topic ids) or "label" (true/false)')
+    name = str(row.get("id") or "")
+    return Case(
+        title,
+        summary,
+        gold,
+        "labelled",
+        str(row.get("split") or "all"),
+        note=name,
+        text=text,
+    )
 
 
 class SubstringBaseline:

@@ -17,6 +17,12 @@ _BREAK = r"[.!?;:…](?:\s|$)|\n"
 # Words and breaks in one pass: neither can contain the other's characters, so one scan finds
 # exactly what two would, at half the cost (the regex engine is the bulk of reading a text).
 _PIECE_RE = re.compile(f"{_WORD}|{_BREAK}")
+# The same, plus the marks that delimit a name: quotes («Трамвай «Желание»») and a dash between
+# spaces («Электричка — новый бар»). Only the topic engine reads them (see crawler.topics.names).
+_MARK = r"[«»„“”\"]|(?<!\S)[—–-](?!\S)"
+_MARKED_PIECE_RE = re.compile(f"{_WORD}|{_BREAK}|{_MARK}")
+MARK_STARTS = frozenset('«»„“”"—–-')
+"""A piece from :func:`marked_pieces` that starts with one of these is a quote or a dash."""
 HYPHENS = "-‐‑"
 _HYPHENS_RE = re.compile(f"[{HYPHENS}]")
 BREAK_STARTS = frozenset(".!?;:…\n")
@@ -51,6 +57,11 @@ def pieces(text: str) -> list[str]:
     Hyphenated compounds are one piece; :func:`hyphen_parts` splits them.
     """
     return _PIECE_RE.findall(text)
+
+
+def marked_pieces(text: str) -> list[str]:
+    """:func:`pieces`, plus quotes and spaced dashes as pieces of their own (MARK_STARTS)."""
+    return _MARKED_PIECE_RE.findall(text)
 
 
 def hyphen_parts(word: str) -> list[str]:
@@ -153,6 +164,24 @@ class Lemmatizer:
         """Prefixes the dictionary strips from forms (comparative «по-», superlative «наи-»)."""
         return tuple(sorted(fold(p) for p in _analyzer().dictionary.paradigm_prefixes if p))
 
+    def is_adjective(self, word: str) -> bool:
+        """Whether pymorphy3's likeliest reading of ``word`` is a full adjective or participle."""
+        parses = _analyzer().parse(fold(word))
+        return bool(parses) and parses[0].tag.POS in _ADJECTIVES
+
+    def agrees(self, adjective: str, noun: str) -> bool:
+        """Whether ``adjective`` can modify ``noun``: some two readings share case and number
+        (and gender in the singular), or form «два электрических судна» (a numeral's genitive).
+
+        A noun with no Russian reading (a Latin name) cannot be checked and agrees.
+        """
+        return _agrees(fold(adjective), fold(noun))
+
+    def is_predicative(self, adjective: str) -> bool:
+        """Whether ``adjective`` can be a predicate after its noun: short («электрические» no,
+        «электрическ» in ADJS) or instrumental («станут электрическими»)."""
+        return _is_predicative(fold(adjective))
+
     def lemma(self, word: str) -> str:
         """The single most likely dictionary form of ``word`` (used for terms in the config)."""
         folded = fold(word)
@@ -181,3 +210,45 @@ def may_name_a_place(word: str) -> bool:
         if "Geox" in tag or (tag.POS == "ADJF" and not _COMMON_ADJECTIVE_TAGS & tag.grammemes):
             return True
     return False
+
+
+_ADJECTIVES = frozenset({"ADJF", "PRTF"})
+# pymorphy3's second genitive/locative/accusative are forms of the main cases for agreement.
+_CASES = {"gen1": "gent", "gen2": "gent", "loc1": "loct", "loc2": "loct", "acc2": "accs"}
+
+
+def _grammemes(word: str, parts: frozenset[str]) -> list[tuple[str, str, str | None]]:
+    """(case, number, gender) of each reading of ``word`` whose part of speech is in ``parts``."""
+    found = []
+    for parse in _analyzer().parse(word):
+        tag = parse.tag
+        if tag.POS in parts and tag.case and tag.number:
+            case, number = str(tag.case), str(tag.number)
+            gender = None if tag.gender is None else str(tag.gender)
+            found.append((_CASES.get(case, case), number, gender))
+    return found
+
+
+@functools.lru_cache(maxsize=4096)
+def _agrees(adjective: str, noun: str) -> bool:
+    nouns = _grammemes(noun, frozenset({"NOUN"}))
+    if not nouns:
+        return not _CYRILLIC_RE.search(noun)
+    for case, number, gender in _grammemes(adjective, _ADJECTIVES):
+        for n_case, n_number, n_gender in nouns:
+            if case == n_case and number == n_number:
+                if number == "plur" or gender is None or n_gender in (None, gender):
+                    return True
+            # «два электрических судна», «две электрические машины»: the numeral governs both.
+            if number == "plur" and n_number == "sing" and n_case == "gent":
+                if case in ("gent", "nomn", "accs"):
+                    return True
+    return False
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_predicative(adjective: str) -> bool:
+    return any(
+        parse.tag.POS == "ADJS" or (parse.tag.POS in _ADJECTIVES and parse.tag.case == "ablt")
+        for parse in _analyzer().parse(adjective)
+    )

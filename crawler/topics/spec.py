@@ -42,8 +42,9 @@ class TopicSpec(BaseModel):
     """One topic, as written in a ``[[topics]]`` table of the config.
 
     ``include`` maps a term or phrase to its weight (> 0); ``exclude`` maps a false friend to a
-    penalty (>= 0): its tokens can never count as include evidence for this topic, and a positive
-    penalty is subtracted per field it appears in. ``regexes`` maps a pattern (RE2 syntax, see
+    penalty (>= 0): where it occurs, its words do not count as include evidence for this topic
+    (elsewhere in the text they still do), and a positive penalty is subtracted per field it
+    appears in. ``regexes`` maps a pattern (RE2 syntax, see
     :func:`crawler.topics.patterns.compile_pattern`) to a weight (negative to exclude). A topic's
     score sums ``weight x field weight`` over the fields a term appears in; the topic matches
     when the score reaches ``threshold`` and, for each group of ``requires`` (name -> include

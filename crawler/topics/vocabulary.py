@@ -9,12 +9,14 @@ from crawler.topics.morph import (
     BREAK_GAP,
     BREAK_STARTS,
     HYPHENS,
+    MARK_STARTS,
     Lemmatizer,
     fold,
     fold_case_kept,
     hyphen_parts,
-    pieces,
+    marked_pieces,
 )
+from crawler.topics.names import name_positions
 from crawler.topics.terms import TermWord
 
 __all__ = ["HEAD", "Hits", "TermVocabulary"]
@@ -25,6 +27,19 @@ HEAD = 3
 
 Hits = dict[int, list[tuple[int, str]]]
 """Hits of one field: matcher id -> (position, surface) in text order."""
+
+# «электро-автобусы», «э-бусы», «е-самокаты»: a short or hyphenated «электро» before a word is
+# also read as the joined compound («электроавтобусы», «электробусы», «электросамокаты»).
+# A Latin «e-» counts before a Russian word only («e-самокаты»): «e-bus» is an English term.
+_ELECTRO_SPELLINGS = frozenset({"электро", "э", "е"})
+_ELECTRO = "электро"
+
+
+def _is_electro_spelling(first: str, rest: str) -> bool:
+    folded = fold(first)
+    if folded == "e":
+        return "а" <= fold(rest[:1]) <= "я"
+    return folded in _ELECTRO_SPELLINGS
 
 
 class TermVocabulary:
@@ -47,6 +62,7 @@ class TermVocabulary:
         self._prefix_lengths: tuple[int, ...] = ()
         # Filled on first use, after :meth:`seal`; ``cache_info()`` shows how well it serves.
         self.word_matchers = functools.lru_cache(maxsize=cache_size)(self._word_matchers)
+        self._is_adjective = functools.lru_cache(maxsize=cache_size)(lemmatizer.is_adjective)
 
     def add(self, word: TermWord) -> int:
         """The matcher id of a term word, numbering it if new."""
@@ -77,22 +93,49 @@ class TermVocabulary:
         self._build_candidate_filter()
 
     def hits(self, text: str) -> Hits:
-        """Where each matcher hits in ``text``: the same words and positions as ``tokenize``."""
+        """Where each matcher hits in ``text``: the same words and positions as ``tokenize``.
+
+        A hyphenated word also hits as its parts, and «электро-X», «э-X», «е-X» also as the
+        compound «электроX». Words that are part of a name (a quoted work or venue, a street:
+        :mod:`crawler.topics.names`) hit nothing.
+        """
         hits: Hits = {}
         matchers = self.word_matchers
         h1, h2, h3 = HYPHENS[0], HYPHENS[1], HYPHENS[2]
+        marks: list[tuple[int, int]] = []  # breaks, quotes, dashes: (index, next word's position)
+        candidates: list[tuple[int, int]] = []  # words that hit a term: (index, position)
         pos = 0
-        for piece in pieces(text):
+        text_pieces = marked_pieces(text)
+        for index, piece in enumerate(text_pieces):
+            if piece[0] in MARK_STARTS:
+                marks.append((index, pos))
+                continue
             if piece[0] in BREAK_STARTS:
                 pos += BREAK_GAP
+                marks.append((index, pos))
                 continue
-            for mid in matchers(piece):
+            found = matchers(piece)
+            for mid in found:
                 hits.setdefault(mid, []).append((pos, piece))
             if h1 in piece or h2 in piece or h3 in piece:
-                for part in hyphen_parts(piece):
+                parts = hyphen_parts(piece)
+                for part in parts:
                     for mid in matchers(part):
                         hits.setdefault(mid, []).append((pos, part))
+                        found = found or (mid,)
+                if len(parts) == 2 and _is_electro_spelling(parts[0], parts[1]):
+                    for mid in matchers(_ELECTRO + parts[1].lower()):
+                        hits.setdefault(mid, []).append((pos, piece))
+                        found = found or (mid,)
+            if found:
+                candidates.append((index, pos))
             pos += 1
+        if candidates:
+            names = name_positions(
+                text_pieces, candidates, marks, self._lemmatizer.keys, self._is_adjective
+            )
+            if names:
+                hits = _without(hits, names)
         return hits
 
     # -- internals
@@ -165,3 +208,12 @@ class TermVocabulary:
                 if mid is not None:
                     ids.add(mid)
         return tuple(sorted(ids))
+
+
+def _without(hits: Hits, positions: set[int]) -> Hits:
+    kept: Hits = {}
+    for mid, found in hits.items():
+        rest = [(p, surface) for p, surface in found if p not in positions]
+        if rest:
+            kept[mid] = rest
+    return kept

@@ -109,3 +109,97 @@ def test_classify_all_says_which_required_group_a_scoring_topic_lacks(
     lines = capsys.readouterr().out.splitlines()
     assert "road-works  3  (requires road)" in lines
     assert "electric-transport  0  (below threshold 2)" in lines
+
+
+def test_classify_reads_a_lead_alone_as_a_crawl_stores_it(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # A crawl keeps the lead as the summary and as the text's first paragraph: scored once, the
+    # lead's «МЦД» (0.7 x summary 2) stayed below the threshold a crawl reaches (1.4 + 0.7).
+    title = "Пригородные поезда Казанского направления пойдут по новому графику"
+    lead = "Изменения связаны с запуском МЦД-3."
+    args = ["--config", CONFIG, "classify", "--json", "--title", title, "--summary", lead]
+    assert main(args) == 0
+    [topic] = [t for t in json.loads(capsys.readouterr().out)["topics"] if t["id"] == ET]
+    assert topic["evidence"] == ["summary: МЦД ← «МЦД»", "body: МЦД ← «МЦД»"]
+
+
+def test_classify_needs_a_title_or_a_labelled_set(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--config", CONFIG, "classify", "--summary", "Электробусы"]) == 2
+    assert "--title is required" in capsys.readouterr().err
+
+
+ET = "electric-transport"
+
+
+def _write(path: Path, rows: list[dict[str, object]]) -> Path:
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", "utf-8")
+    return path
+
+
+def test_classify_labelled_reports_figures_and_each_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    labelled = _write(
+        tmp_path / "mine.jsonl",
+        [
+            {"id": "a", "title": "Новые электробусы вышли на маршрут", "label": True},
+            {"id": "b", "title": "Тарифы на электроэнергию вырастут", "label": False},
+            {"id": "c", "title": "Электрички пойдут по новому графику", "label": False},
+            {"id": "d", "title": "Экологичные машины закупят", "label": True},
+        ],
+    )
+    args = ["--config", CONFIG, "classify", "--labelled", str(labelled), "--topic", ET]
+    assert main([*args, "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["cases"] == 4
+    assert report["topics"] == {
+        ET: {"precision": 0.5, "recall": 0.5, "f1": 0.5, "tp": 1, "fp": 1, "fn": 1}
+    }
+    assert [(e["kind"], e["id"], e["score"]) for e in report["errors"]] == [
+        ("FP", "c", 2.1),
+        ("FN", "d", 0.0),
+    ]
+    assert report["errors"][0]["evidence"][0] == "title: электричк* ← «Электрички»"
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert f"{ET:24}  0.500  0.500  0.500    1    1    1" in out
+    assert "FP electric-transport [c] 2.1: Электрички пойдут по новому графику" in out
+
+
+def test_classify_labelled_with_labels_scores_every_topic(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    labelled = _write(
+        tmp_path / "mine.jsonl",
+        [
+            {"title": "Новые электробусы", "summary": "Вышли на маршрут.", "labels": [ET]},
+            {"text": "Тверскую улицу перекроют для ремонта дороги.", "labels": ["road-works"]},
+        ],
+    )
+    assert main(["--config", CONFIG, "classify", "--json", "--labelled", str(labelled)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["topics"][ET]["tp"] == 1 and report["topics"]["road-works"]["tp"] == 1
+    # The first electric-transport case is also public transport (labelled only as e-buses).
+    assert [(e["kind"], e["topic"]) for e in report["errors"]] == [("FP", "public-transport")]
+
+
+@pytest.mark.parametrize(
+    ("row", "extra", "message"),
+    [
+        ({"title": "x", "label": True}, [], '"label" needs --topic'),
+        ({"title": "x"}, [], 'needs "labels"'),
+        ({"label": True}, ["--topic", ET], "needs a title, summary or text"),
+        ({"title": "x", "label": True}, ["--topic", "nope"], "no topic 'nope'"),
+    ],
+)
+def test_classify_labelled_refuses_an_unusable_set(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    row: dict[str, object],
+    extra: list[str],
+    message: str,
+) -> None:
+    labelled = _write(tmp_path / "mine.jsonl", [row])
+    assert main(["--config", CONFIG, "classify", "--labelled", str(labelled), *extra]) == 2
+    assert message in capsys.readouterr().err
