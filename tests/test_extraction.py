@@ -110,7 +110,15 @@ def test_xpath_selector_returning_attributes() -> None:
 # --- guards ------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     "bad",
-    ["", "   ", "Загрузка ...", "/html/head/meta[@name='og:title']/@content", "{{ title }}"],
+    [
+        "",
+        "   ",
+        "Загрузка ...",
+        "/html/head/meta[@name='og:title']/@content",
+        "{{ title }}",
+        "%TITLE%",
+        "[[title]]",
+    ],
 )
 def test_garbage_values_fall_through_to_the_next_layer(bad: str) -> None:
     head = f'<meta property="og:title" content="{bad}"><meta name="description" content="{bad}">'
