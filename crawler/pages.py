@@ -64,6 +64,7 @@ def extract_page(profile: SourceProfile, body: bytes | str, page: PageFacts) -> 
         selectors=profile.selectors,
         site_names=profile.site_names,
         header_charset=page.header_charset,
+        allowed_domains=profile.allowed_domains,
     )
 
 

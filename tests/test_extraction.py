@@ -419,3 +419,37 @@ def test_a_long_inline_script_is_not_taken_for_a_tag_with_many_attributes() -> N
     hostile = b"<html><body><p " + b" ".join(b"a%d=x" % i for i in range(2500)) + b">t</p></html>"
     with pytest.raises(ValueError, match="2500 attributes"):
         parse_document(hostile, "utf-8")
+
+
+# --- <base href> --------------------------------------------------------------------------------
+BASE_BODY = (
+    "<h1>Трамваи вышли на маршрут</h1><article>"
+    + PARAGRAPHS
+    + '<p>Схема: <a href="scheme.html">маршрут</a> <img src="pic.jpg" alt="схема"></p></article>'
+)
+
+
+@pytest.mark.parametrize(
+    ("base", "allowed", "resolved"),
+    [
+        # A base on the source's domain is what the browser resolves against.
+        ("https://citydaily.example/sub/dir/", (), "https://citydaily.example/sub/dir/"),
+        ("/sub/dir/", (), "https://citydaily.example/sub/dir/"),
+        ("https://static.citydaily.example/x/", (), "https://static.citydaily.example/x/"),
+        ("https://cdn.example/x/", ("citydaily.example", "cdn.example"), "https://cdn.example/x/"),
+        # Not http(s), or another host: ignored, the page URL stays the base.
+        ("javascript:alert(20)//", (), "https://citydaily.example/news/"),
+        ("https://evil.test/", (), "https://citydaily.example/news/"),
+        ("https://evil.test/", ("citydaily.example",), "https://citydaily.example/news/"),
+    ],
+)
+def test_base_href_on_allowed_domains_resolves_links_and_images(
+    base: str, allowed: tuple[str, ...], resolved: str
+) -> None:
+    head = f'<base href="{base}"><meta property="og:image" content="lead.jpg">'
+    data = extract(
+        page(head, BASE_BODY), url="https://citydaily.example/news/1.html", allowed_domains=allowed
+    )
+    assert f'href="{resolved}scheme.html"' in data.html
+    assert f'src="{resolved}pic.jpg"' in data.html
+    assert data.image == f"{resolved}lead.jpg"

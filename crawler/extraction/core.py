@@ -122,6 +122,7 @@ def extract(
     site_names: Sequence[str],
     header_charset: str | None,
     use_generic: bool,
+    allowed_domains: Sequence[str] = (),
 ) -> ArticleData:
     """Implementation of :func:`crawler.extraction.extract_article`."""
     data = ArticleData(url=url)
@@ -144,6 +145,7 @@ def extract(
         selectors=selectors,
         site_names=site_names,
         use_generic=use_generic,
+        allowed_domains=allowed_domains,
     )
     prov = data.provenance
 

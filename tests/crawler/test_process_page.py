@@ -378,3 +378,21 @@ def test_a_page_cut_off_after_its_headline_is_no_article() -> None:
     )
     found = process_page(PROFILE, page.encode(), PageFacts(URL, NOW))
     assert isinstance(found, Dropped) and found.reason == "link_list"
+
+
+@pytest.mark.parametrize(
+    ("base", "link"),
+    [
+        ("https://archive.old-news.example/2026/", "https://archive.old-news.example/2026/map"),
+        ("https://evil.test/", "https://news.example/city/map"),
+    ],
+)
+def test_base_href_is_trusted_on_the_sources_allowed_domains(base: str, link: str) -> None:
+    # The profile's allowed_domains, not only the page's own host, bound which base is believed.
+    profile = SourceProfile(name="news", allowed_domains=("news.example", "old-news.example"))
+    html = _html().replace(b"<title>", f'<base href="{base}"><title>'.encode())
+    more = "<p>Схема <a href='map'>новых маршрутов</a> трамваев опубликована на сайте.</p>"
+    html = html.replace(b"</article>", more.encode() + b"</article>")
+    article = process_page(profile, html, PageFacts(URL, NOW))
+    assert isinstance(article, Article)
+    assert f'href="{link}"' in (article.html or "")
