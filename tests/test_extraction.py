@@ -453,3 +453,18 @@ def test_base_href_on_allowed_domains_resolves_links_and_images(
     assert f'href="{resolved}scheme.html"' in data.html
     assert f'src="{resolved}pic.jpg"' in data.html
     assert data.image == f"{resolved}lead.jpg"
+
+
+# --- deep nesting -------------------------------------------------------------------------------
+def test_an_article_nested_past_libxml2s_default_depth_keeps_its_text() -> None:
+    # 260 nested <div>s: libxml2 stops at 256 unless told huge_tree (B29).
+    data = extract((PAGES / "nested-260-deep.html").read_bytes(), url="http://127.0.0.1/news/x")
+    assert data.text and data.text.startswith("В Москве на маршруты вышли новые электробусы.")
+    assert "nesting_too_deep" not in data.flags
+
+
+def test_a_page_nested_past_the_parsers_limit_says_so() -> None:
+    deep = "<div>" * 3000 + PARAGRAPHS + "</div>" * 3000
+    data = extract(page("<title>Трамваи вышли на маршрут</title>", deep))
+    assert "nesting_too_deep" in data.flags
+    assert "nesting_too_deep" not in extract(page()).flags

@@ -396,3 +396,11 @@ def test_base_href_is_trusted_on_the_sources_allowed_domains(base: str, link: st
     article = process_page(profile, html, PageFacts(URL, NOW))
     assert isinstance(article, Article)
     assert f'href="{link}"' in (article.html or "")
+
+
+def test_no_text_says_when_the_page_was_nested_too_deep() -> None:
+    deep = "<div>" * 3000 + f"<p>{PARAGRAPH}</p>" + "</div>" * 3000
+    html = _html().replace(b"<article>", deep.encode() + b"<article>")
+    dropped = process_page(PROFILE, html, PageFacts(URL, NOW))
+    assert isinstance(dropped, Dropped) and dropped.reason == "no_text"
+    assert "nested deeper than the parser reads" in dropped.detail
