@@ -468,3 +468,22 @@ def test_a_page_nested_past_the_parsers_limit_says_so() -> None:
     data = extract(page("<title>Трамваи вышли на маршрут</title>", deep))
     assert "nesting_too_deep" in data.flags
     assert "nesting_too_deep" not in extract(page()).flags
+
+
+# --- images (README "Images") -------------------------------------------------------------------
+FIGURE = '<figure><img src="/fig.jpg" alt="Фото"><figcaption>Подпись к фото</figcaption></figure>'
+INLINE = '<p>Схема маршрута <img src="/inline.jpg" alt="схема"> опубликована на сайте города.</p>'
+
+
+@pytest.mark.parametrize("selectors", [None, {"body": "css:article"}])
+def test_figures_stay_out_of_the_html_inline_images_stay_in(selectors: dict | None) -> None:
+    body = f"<h1>Трамваи вышли на маршрут</h1><article>{FIGURE}{PARAGRAPHS}{INLINE}</article>"
+    data = extract(page("", body), url="https://example.ru/news/1", selectors=selectors)
+    assert 'src="https://example.ru/inline.jpg"' in data.html
+    assert "fig.jpg" not in data.html and "Подпись к фото" not in data.html
+    # The lead image comes from metadata only: a figure does not stand in for it.
+    assert data.image is None
+    with_meta = page('<meta property="og:image" content="/lead.jpg">', body)
+    assert extract(with_meta, url="https://example.ru/news/1").image == (
+        "https://example.ru/lead.jpg"
+    )
