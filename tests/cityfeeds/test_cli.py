@@ -697,5 +697,7 @@ def test_serve_on_a_folder_without_feeds_says_how_to_build_them(tmp_path: Path) 
         assert "run `cityfeeds crawl` or `cityfeeds feeds`" in raised.value.read().decode()
     finally:
         proc.terminate()
-        rest, _ = proc.communicate(timeout=30)
+        # read(), not communicate(): readline() above may hold the next lines in its buffer.
+        rest = proc.stdout.read() if proc.stdout is not None else ""
+        proc.wait(30)
     assert hint in rest.splitlines()
