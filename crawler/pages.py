@@ -71,6 +71,7 @@ def extract_page(profile: SourceProfile, body: bytes | str, page: PageFacts) -> 
         selectors=profile.selectors,
         site_names=profile.site_names,
         header_charset=page.header_charset,
+        allowed_domains=profile.allowed_domains,
     )
 
 
@@ -121,7 +122,8 @@ def check_page(
         # A headline with nothing under it (a video or gallery page, a section index matching
         # the pattern, a body only JavaScript fills in) would be a bare link in every feed; a
         # generic extractor's "body" of a lone date or caption is no text either.
-        return Dropped("no_text", f"title={title[:80]!r}")
+        deep = "; nested deeper than the parser reads" if "nesting_too_deep" in data.flags else ""
+        return Dropped("no_text", f"title={title[:80]!r}{deep}")
     if looks_like_mojibake(title):
         # decode_html tried BOM, header, <meta> and detection; a still-garbled title
         # would be published as garbage, so the page is dropped and counted instead.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import email.utils
 import gzip
 import hashlib
+import html
 import logging
 import os
 import socket
@@ -19,7 +20,7 @@ import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.datastructures import Headers
 from starlette.requests import Request
-from starlette.responses import FileResponse, PlainTextResponse, Response
+from starlette.responses import FileResponse, HTMLResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -145,11 +146,13 @@ class OutputFiles:
     """ASGI app serving files below ``root`` (GET and HEAD), never anything outside it.
 
     ETags are strong, derived from the content (so identical rebuilds keep them); the gzip
-    representation gets the same tag with a ``-gzip`` suffix.
+    representation gets the same tag with a ``-gzip`` suffix. ``empty_hint`` is said (in a short
+    HTML page, still 404) at ``/`` while there is no ``index.html``: no feeds were built yet.
     """
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, empty_hint: str | None = None) -> None:
         self.root = Path(os.path.realpath(root))
+        self.empty_hint = empty_hint
         self._cache: OrderedDict[Path, _Cached] = OrderedDict()
         self._cache_bytes = 0
 
@@ -222,6 +225,8 @@ class OutputFiles:
         path = self.resolve(url_path)
         cached = await self._lookup(path) if path is not None else None
         if path is None or cached is None:
+            if self.empty_hint and url_path in ("", "/"):
+                return HTMLResponse(_hint_page(self.empty_hint), 404)
             return PlainTextResponse("Not found\n", 404)
 
         compressible = path.suffix.lower() in _COMPRESSIBLE
@@ -251,9 +256,27 @@ class OutputFiles:
         return Response(b"" if method == "HEAD" else body, headers=headers)
 
 
-def create_app(output_dir: Path, *, extra_routes: Sequence[BaseRoute] = ()) -> ASGIApp:
-    """The ASGI app serving ``output_dir``; ``extra_routes`` (e.g. ``/healthz``) match first."""
-    files = OutputFiles(output_dir)
+def _hint_page(hint: str) -> str:
+    text = html.escape(hint)
+    return (
+        '<!doctype html><html><head><meta charset="utf-8"><title>No feeds yet</title></head>'
+        f"<body><p>{text}</p></body></html>\n"
+    )
+
+
+def has_index(output_dir: Path) -> bool:
+    """Whether ``output_dir`` has its ``index.html``, written with the first feeds built."""
+    return (Path(output_dir) / "index.html").is_file()
+
+
+def create_app(
+    output_dir: Path, *, extra_routes: Sequence[BaseRoute] = (), empty_hint: str | None = None
+) -> ASGIApp:
+    """The ASGI app serving ``output_dir``; ``extra_routes`` (e.g. ``/healthz``) match first.
+
+    ``empty_hint``: what ``/`` says while no feeds were built (see :class:`OutputFiles`).
+    """
+    files = OutputFiles(output_dir, empty_hint=empty_hint)
     routes: list[BaseRoute] = [*extra_routes, Route("/{path:path}", files)]
     return Starlette(routes=routes)
 
@@ -281,10 +304,12 @@ def serve(
     port: int = 8080,
     extra_routes: Sequence[BaseRoute] = (),
     announce: Callable[[str], None] | None = None,
+    empty_hint: str | None = None,
 ) -> None:
     """Serve ``output_dir`` with uvicorn until interrupted; ``OSError`` if the port is taken.
 
-    ``announce`` gets the base URL once the port is bound (port 0: the one the kernel chose).
+    ``announce`` gets the base URL once the port is bound (port 0: the one the kernel chose);
+    ``empty_hint`` is what ``/`` says while no feeds were built (see :class:`OutputFiles`).
     """
     import uvicorn
 
@@ -297,7 +322,7 @@ def serve(
     if announce is not None:
         announce(url)
     config = uvicorn.Config(
-        create_app(output_dir, extra_routes=extra_routes),
+        create_app(output_dir, extra_routes=extra_routes, empty_hint=empty_hint),
         server_header=False,
         proxy_headers=True,
         log_level="info",

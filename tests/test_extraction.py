@@ -110,7 +110,15 @@ def test_xpath_selector_returning_attributes() -> None:
 # --- guards ------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     "bad",
-    ["", "   ", "Загрузка ...", "/html/head/meta[@name='og:title']/@content", "{{ title }}"],
+    [
+        "",
+        "   ",
+        "Загрузка ...",
+        "/html/head/meta[@name='og:title']/@content",
+        "{{ title }}",
+        "%TITLE%",
+        "[[title]]",
+    ],
 )
 def test_garbage_values_fall_through_to_the_next_layer(bad: str) -> None:
     head = f'<meta property="og:title" content="{bad}"><meta name="description" content="{bad}">'
@@ -411,3 +419,71 @@ def test_a_long_inline_script_is_not_taken_for_a_tag_with_many_attributes() -> N
     hostile = b"<html><body><p " + b" ".join(b"a%d=x" % i for i in range(2500)) + b">t</p></html>"
     with pytest.raises(ValueError, match="2500 attributes"):
         parse_document(hostile, "utf-8")
+
+
+# --- <base href> --------------------------------------------------------------------------------
+BASE_BODY = (
+    "<h1>Трамваи вышли на маршрут</h1><article>"
+    + PARAGRAPHS
+    + '<p>Схема: <a href="scheme.html">маршрут</a> <img src="pic.jpg" alt="схема"></p></article>'
+)
+
+
+@pytest.mark.parametrize(
+    ("base", "allowed", "resolved"),
+    [
+        # A base on the source's domain is what the browser resolves against.
+        ("https://citydaily.example/sub/dir/", (), "https://citydaily.example/sub/dir/"),
+        ("/sub/dir/", (), "https://citydaily.example/sub/dir/"),
+        ("https://static.citydaily.example/x/", (), "https://static.citydaily.example/x/"),
+        ("https://cdn.example/x/", ("citydaily.example", "cdn.example"), "https://cdn.example/x/"),
+        # Not http(s), or another host: ignored, the page URL stays the base.
+        ("javascript:alert(20)//", (), "https://citydaily.example/news/"),
+        ("https://evil.test/", (), "https://citydaily.example/news/"),
+        ("https://evil.test/", ("citydaily.example",), "https://citydaily.example/news/"),
+    ],
+)
+def test_base_href_on_allowed_domains_resolves_links_and_images(
+    base: str, allowed: tuple[str, ...], resolved: str
+) -> None:
+    head = f'<base href="{base}"><meta property="og:image" content="lead.jpg">'
+    data = extract(
+        page(head, BASE_BODY), url="https://citydaily.example/news/1.html", allowed_domains=allowed
+    )
+    assert f'href="{resolved}scheme.html"' in data.html
+    assert f'src="{resolved}pic.jpg"' in data.html
+    assert data.image == f"{resolved}lead.jpg"
+
+
+# --- deep nesting -------------------------------------------------------------------------------
+def test_an_article_nested_past_libxml2s_default_depth_keeps_its_text() -> None:
+    # 260 nested <div>s: libxml2 stops at 256 unless told huge_tree (B29).
+    data = extract((PAGES / "nested-260-deep.html").read_bytes(), url="http://127.0.0.1/news/x")
+    assert data.text and data.text.startswith("В Москве на маршруты вышли новые электробусы.")
+    assert "nesting_too_deep" not in data.flags
+
+
+def test_a_page_nested_past_the_parsers_limit_says_so() -> None:
+    deep = "<div>" * 3000 + PARAGRAPHS + "</div>" * 3000
+    data = extract(page("<title>Трамваи вышли на маршрут</title>", deep))
+    assert "nesting_too_deep" in data.flags
+    assert "nesting_too_deep" not in extract(page()).flags
+
+
+# --- images (README "Images") -------------------------------------------------------------------
+FIGURE = '<figure><img src="/fig.jpg" alt="Фото"><figcaption>Подпись к фото</figcaption></figure>'
+INLINE = '<p>Схема маршрута <img src="/inline.jpg" alt="схема"> опубликована на сайте города.</p>'
+
+
+@pytest.mark.parametrize("selectors", [None, {"body": "css:article"}])
+def test_figures_stay_out_of_the_html_inline_images_stay_in(selectors: dict | None) -> None:
+    body = f"<h1>Трамваи вышли на маршрут</h1><article>{FIGURE}{PARAGRAPHS}{INLINE}</article>"
+    data = extract(page("", body), url="https://example.ru/news/1", selectors=selectors)
+    assert 'src="https://example.ru/inline.jpg"' in data.html
+    assert "fig.jpg" not in data.html and "Подпись к фото" not in data.html
+    # The lead image comes from metadata only: a figure does not stand in for it.
+    assert data.image is None
+    with_meta = page('<meta property="og:image" content="/lead.jpg">', body)
+    assert extract(with_meta, url="https://example.ru/news/1").image == (
+        "https://example.ru/lead.jpg"
+    )

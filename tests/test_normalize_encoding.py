@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import random
 import re
+from pathlib import Path
 
 import pytest
 
@@ -306,3 +307,49 @@ def test_the_mojibake_sample_reads_past_an_ascii_head_without_cutting_a_word() -
     assert not looks_like_mojibake(raw.decode())
     garbled = raw.decode().encode("utf-8").decode("cp1251", "replace")
     assert looks_like_mojibake(garbled)
+
+
+# Short cp1251 texts with no charset anywhere: cp1251 and mac_cyrillic read lowercase alike, so
+# charset-normalizer's coherence may favour mac_cyrillic («Ёлектробусы в ћоскве»).
+SHORT_CP1251 = [
+    "Электробусы в Москве",
+    "Пожар на Тверской улице потушили",
+    "Дороги Сочи отремонтируют",
+    "Фестиваль в Екатеринбурге",
+    "Городской парк открыт",
+    "Опрос: жители за трамвай",
+]
+
+
+@pytest.mark.parametrize("title", SHORT_CP1251)
+def test_decode_html_short_cp1251_without_charset(title: str) -> None:
+    body = f"<html><head><title>{title}</title></head><body><p>{title}</p></body></html>"
+    text, used, flags = decode_html(body.encode("cp1251"))
+    assert (used, flags) == ("cp1251", ["charset_detected"])
+    assert f"<title>{title}</title>" in text
+
+
+def test_decode_html_short_cp1251_page_without_charset() -> None:
+    # The hostile-site tester's page: 300 letters, no header charset, no <meta>.
+    path = Path(__file__).parent / "fixtures" / "normalize" / "cp1251-short-no-charset.html"
+    text, used, _ = decode_html(path.read_bytes())
+    assert used == "cp1251"
+    assert "<title>Электробусы в Москве 1</title>" in text
+
+
+@pytest.mark.parametrize("text", [*SHORT_CP1251[1:], BODY])
+def test_looks_like_mojibake_cp1251_read_as_mac_cyrillic(text: str) -> None:
+    sentence = f"{text}. В Москве и Новосибирске"
+    assert looks_like_mojibake(sentence.encode("cp1251").decode("mac_cyrillic")) is True
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Београд је главни град Србије, ћерка и ђак",  # Serbian: ј, ћ, ђ start words
+        "Ёжик в тумане, «ёлки» и №5",
+        "Гродна ў Беларусі",
+    ],
+)
+def test_looks_like_mojibake_not_other_cyrillic(text: str) -> None:
+    assert looks_like_mojibake(text) is False

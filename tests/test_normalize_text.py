@@ -183,6 +183,17 @@ def test_dedup_key_differs_for_different_titles() -> None:
         "${title}",
         "<%= title %>",
         "Новости {{ page.title }}",
+        # unsubstituted CMS placeholders
+        "%TITLE%",
+        "%title%",
+        "%%title%%",
+        "Новости %SITE_NAME%",
+        "[[title]]",
+        "[[ page.title ]]",
+        "{%title%}",
+        "$TITLE$",
+        "#TITLE#",
+        "__TITLE__",
         # placeholders
         "Загрузка ...",
         "Загрузка...",
@@ -248,6 +259,14 @@ def test_is_garbage_value_true(value: str | None) -> None:
         "[Update] Moscow opens new tram line",
         "Moscow > Saint Petersburg in e-bus count",
         "Time to ride: main routes",
+        "100% электробусов",
+        "Скидки 50%",
+        "Скидки 50%–70% на проезд",
+        "Рост 5%, потом 10%",
+        "Цена $5 и $10",
+        "Что делает __init__ в Python",
+        "C# и F# в школах",
+        "[[Москва]]",
     ],
 )
 def test_is_garbage_value_false(value: str) -> None:

@@ -234,3 +234,17 @@ async def test_symlinks_may_not_point_outside(client: httpx.AsyncClient, output:
 async def test_extra_routes_come_first(client: httpx.AsyncClient) -> None:
     r = await client.get("/healthz")
     assert r.status_code == 200 and r.text == "ok"
+
+
+async def test_an_output_folder_without_feeds_says_so_at_its_root(tmp_path: Path) -> None:
+    hint = "no feeds in output yet: run `cityfeeds crawl` or `cityfeeds feeds`"
+    transport = httpx.ASGITransport(app=create_app(tmp_path, empty_hint=hint))
+    async with httpx.AsyncClient(transport=transport, base_url="http://feeds.test") as c:
+        root = await c.get("/")
+        other = await c.get("/topics/metro.rss")
+        write_atomic(tmp_path / "index.html", b"<!doctype html><title>feeds</title>")
+        built = await c.get("/")
+    assert root.status_code == 404 and root.headers["content-type"].startswith("text/html")
+    assert "run `cityfeeds crawl` or `cityfeeds feeds`" in root.text
+    assert (other.status_code, other.text) == (404, "Not found\n")
+    assert (built.status_code, built.text) == (200, "<!doctype html><title>feeds</title>")

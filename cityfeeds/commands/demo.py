@@ -40,10 +40,10 @@ a sitemap and listing pages), crawl it with the real pipeline into a throwaway d
 the feeds with the topics of your configuration (or of the built-in default one), and print
 where they are. Needs no internet.
 
-One server on 127.0.0.1:PORT serves the sample site at / and the demo feeds at /feeds/. The
-port is fixed (8080 unless --port), so article links and GUIDs are the same on every run and a
-feed reader does not see the articles again. With --serve it keeps serving until Ctrl-C: import
-http://127.0.0.1:PORT/feeds/feeds.opml into a feed reader.
+One server on 127.0.0.1:PORT serves the sample site at / and the demo feeds at /feeds/, with or
+without --serve (while it crawls). The port is fixed (8080 unless --port), so article links and
+GUIDs are the same on every run and a feed reader does not see the articles again. With --serve
+it keeps serving until Ctrl-C: import http://127.0.0.1:PORT/feeds/feeds.opml into a feed reader.
 """
 NEEDS_CONFIG = False
 

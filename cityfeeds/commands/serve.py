@@ -14,7 +14,7 @@ from cityfeeds.service.store_metrics import StoreCollector
 from crawler.clock import utcnow
 from crawler.config import Config
 from crawler.storage import Store
-from feeds.server import serve
+from feeds.server import has_index, serve
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +23,9 @@ DESCRIPTION = """\
 Serve output/ to feed readers: strong content-based ETags and Last-Modified, 304 for
 If-None-Match / If-Modified-Since, HEAD, gzip (its own ETag, Vary: Accept-Encoding) and
 Cache-Control: public, max-age=300. Nothing outside output/ is reachable. Set base_url in
-cityfeeds.toml to where this is reachable; for nginx instead see docs/nginx.md.
+cityfeeds.toml to where this is reachable; for nginx instead see docs/nginx.md. While output/
+holds no feeds yet (no index.html), it says so at start, and / answers 404 with a page saying
+to run `cityfeeds crawl` or `cityfeeds feeds`.
 
 With --metrics, GET /metrics answers Prometheus metrics read from the store (runs, sources,
 articles, feed builds) and of this process (memory); see docs/deploy.md. The service
@@ -61,6 +63,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
             file=sys.stderr,
         )
         return 2
+    hint = f"no feeds in {output_dir} yet: run `cityfeeds crawl` or `cityfeeds feeds`"
     extra_routes = []
     store = None
     if args.metrics:
@@ -74,7 +77,8 @@ def run(args: argparse.Namespace, config: Config) -> int:
             host=args.host,
             port=args.port,
             extra_routes=extra_routes,
-            announce=lambda url: print(f"Serving {output_dir} on {url} (Ctrl-C stops)", flush=True),
+            announce=lambda url: _announce(output_dir, url, hint),
+            empty_hint=hint,
         )
     except OSError as exc:
         print(
@@ -87,6 +91,13 @@ def run(args: argparse.Namespace, config: Config) -> int:
         if store is not None:
             store.close()
     return 0
+
+
+def _announce(output_dir: Path, url: str, hint: str) -> None:
+    print(f"Serving {output_dir} on {url} (Ctrl-C stops)", flush=True)
+    if not has_index(output_dir):
+        # Served anyway (feeds may be built while it runs), but a reader's 404 has a reason.
+        print(hint, flush=True)
 
 
 def _listen_hint(exc: OSError) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 
 from cityfeeds.devtools.demo_site import STORIES, Story, build_partner_site, build_site
@@ -96,6 +96,9 @@ class DemoServer:
         self.site_files = build_site(self.site_url) | build_partner_site(self.site_url)
         app = Starlette(
             routes=[
+                # "/feeds" as typed or pasted: the feeds' index is "/feeds/", whose relative
+                # links only resolve with the slash.
+                Route(FEEDS_PREFIX, self._feeds_index),
                 Mount(FEEDS_PREFIX, app=create_app(output)),
                 Route("/{path:path}", self._site_page),
             ]
@@ -105,6 +108,9 @@ class DemoServer:
         self.thread = threading.Thread(
             target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True
         )
+
+    async def _feeds_index(self, request: Request) -> Response:
+        return RedirectResponse(f"{FEEDS_PREFIX}/", status_code=301)
 
     async def _site_page(self, request: Request) -> Response:
         key = request.url.path + (f"?{request.url.query}" if request.url.query else "")

@@ -35,6 +35,7 @@ def extract_article(
     site_names: Sequence[str] = (),
     header_charset: str | None = None,
     use_generic: bool = True,
+    allowed_domains: Sequence[str] = (),
 ) -> ArticleData:
     """Extract an article's fields from one saved or fetched page.
 
@@ -46,6 +47,8 @@ def extract_article(
     authors, section, tags, image); they win whenever they yield a usable value. ``site_names``
     helps strip ``" // Вечерняя Москва"``-style title suffixes and site-name bylines.
     ``use_generic=False`` runs trafilatura only when no body is found otherwise.
+    ``allowed_domains`` (default: the page's own host) bound which ``<base href>`` relative links
+    and images in the article resolve against; another host's or a non-HTTP base is ignored.
 
     ``provenance`` names the layer of every field found: ``selector``, ``jsonld``, ``opengraph``
     (og:*, article:*, twitter:*), ``meta`` (other meta tags, ``<link>``, ``<html lang>``,
@@ -66,4 +69,5 @@ def extract_article(
         site_names=site_names,
         header_charset=header_charset,
         use_generic=use_generic,
+        allowed_domains=allowed_domains,
     )

@@ -114,7 +114,10 @@ LINK_LIST_SHARE = 0.8
 
 
 # trafilatura needs lxml.html elements (ours are plain lxml.etree ones, see core._PARSER).
-_HTML_PARSER = lxml.html.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True)
+# huge_tree: as deep as the page core._PARSER parsed (see there).
+_HTML_PARSER = lxml.html.HTMLParser(
+    encoding="utf-8", remove_comments=True, remove_pis=True, huge_tree=True
+)
 
 
 @dataclass
@@ -480,7 +483,7 @@ _SCRIPT_HTML_MIN = 200
 # Unrolled (a run of plain characters, then escape + run): ~10x faster than (?:[^"\\]|\\.)*.
 _JSON_STRING = re.compile(r'"([^"\\]*(?:\\.[^"\\]*)*)"')
 _SCRIPT_PARSER = etree.HTMLParser(
-    encoding="utf-8", remove_comments=True, remove_pis=True, collect_ids=False
+    encoding="utf-8", remove_comments=True, remove_pis=True, collect_ids=False, huge_tree=True
 )
 
 

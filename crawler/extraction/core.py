@@ -68,6 +68,11 @@ def parse_document(
         return None, b"", flags
     if doc is None:
         return None, b"", flags
+    if any(e.type == _RESOURCE_LIMIT for e in _PARSER.error_log):
+        # Nested deeper than even huge_tree allows: whatever sat below was cut off, so a page
+        # that then has no text says why (crawler.pages: the no_text drop's detail).
+        logger.warning("page nested deeper than %d elements: cut off there", MAX_NESTING)
+        flags.append("nesting_too_deep")
     return doc, data, flags
 
 
@@ -107,9 +112,17 @@ _FORM_FEED_TO_SPACE = bytes.maketrans(b"\x0c", b" ")  # HTML whitespace, but not
 
 # Plain lxml.etree elements, not lxml.html's: the html class lookup runs Python code for every
 # element proxy (~2,400 per page), a few ms per page for methods this package does not use.
+# huge_tree: libxml2 stops at elements nested 256 deep (unclosed <div>/<font> of old layouts,
+# a hostile page) and keeps only what came before, so an article below them was lost as
+# no_text; the option raises that to 2048. It also lifts the 10 MB cap on one text node, which
+# no fetched page reaches (DOWNLOAD_MAXSIZE is 8 MiB), and the HTML parser expands no entities,
+# so memory stays bounded by the page's size.
 _PARSER = etree.HTMLParser(
-    encoding="utf-8", remove_comments=True, remove_pis=True, collect_ids=False
+    encoding="utf-8", remove_comments=True, remove_pis=True, collect_ids=False, huge_tree=True
 )
+#: Deepest element nesting parsed (libxml2's limit with huge_tree); below it a page is cut off.
+MAX_NESTING = 2048
+_RESOURCE_LIMIT = etree.ErrorTypes.ERR_RESOURCE_LIMIT
 
 
 def extract(
@@ -122,6 +135,7 @@ def extract(
     site_names: Sequence[str],
     header_charset: str | None,
     use_generic: bool,
+    allowed_domains: Sequence[str] = (),
 ) -> ArticleData:
     """Implementation of :func:`crawler.extraction.extract_article`."""
     data = ArticleData(url=url)
@@ -144,6 +158,7 @@ def extract(
         selectors=selectors,
         site_names=site_names,
         use_generic=use_generic,
+        allowed_domains=allowed_domains,
     )
     prov = data.provenance
 

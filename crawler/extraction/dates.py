@@ -77,7 +77,10 @@ def htmldate_day(
     return dt
 
 
-_HTML_PARSER = lxml.html.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True)
+# huge_tree: as deep as the page core._PARSER parsed (see there).
+_HTML_PARSER = lxml.html.HTMLParser(
+    encoding="utf-8", remove_comments=True, remove_pis=True, huge_tree=True
+)
 
 
 def _without_comments(html: bytes) -> lxml.html.HtmlElement:

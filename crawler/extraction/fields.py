@@ -10,6 +10,7 @@ from urllib.parse import urljoin, urlsplit
 from zoneinfo import ZoneInfo
 
 from crawler.normalize.text import clean_text, is_garbage_value
+from crawler.normalize.urls import host_of, registered_domain_matches
 
 # --- titles -------------------------------------------------------------------------------------
 _TITLE_SEPARATORS = (" | ", " - ", " — ", " – ", " // ", " :: ", " · ")
@@ -77,6 +78,24 @@ def clean_authors(raw_values: Iterable[str], site_names: Sequence[str]) -> list[
 def _is_site_name(name: str, site_keys: set[str]) -> bool:
     key = name.casefold()
     return any(key == s or key in s or s in key for s in site_keys if len(s) > 3)
+
+
+# --- links --------------------------------------------------------------------------------------
+def document_base(url: str, base_hrefs: Sequence[str], allowed_domains: Sequence[str]) -> str:
+    """The URL relative links and images resolve against: ``<base href>`` if trusted, else ``url``.
+
+    A browser resolves them against ``<base href>``, so relative paths on a page that has one
+    only work from there. It is trusted when http(s) and on the source's ``allowed_domains`` (or
+    the page's own host, without ``www.``, when none are given): a base on another host
+    (``javascript:``, a foreign site) would send every relative link of the article there.
+    """
+    if not base_hrefs:
+        return url
+    base = urljoin(url, "".join(base_hrefs[0].split()))
+    if urlsplit(base).scheme not in ("http", "https"):
+        return url
+    domains = allowed_domains or (host_of(url).removeprefix("www."),)
+    return base if registered_domain_matches(host_of(base), domains) else url
 
 
 # --- images -------------------------------------------------------------------------------------

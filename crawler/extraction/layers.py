@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from lxml import etree
 
 from crawler.extraction import body as body_mod
-from crawler.extraction import jsonld, xpaths
+from crawler.extraction import fields, jsonld, xpaths
 from crawler.extraction.classes import ClassIndex
 from crawler.extraction.meta import MetaTags
 from crawler.extraction.selectors import Compiled, compile_selectors, element_value, select
@@ -35,10 +35,13 @@ class PageLayers:
         selectors: Mapping[str, str] | None,
         site_names: Sequence[str],
         use_generic: bool,
+        allowed_domains: Sequence[str] = (),
     ) -> None:
         self.doc = doc
         self.html_bytes = html_bytes
         self.url = url
+        #: What the article's relative links and images resolve against (``<base href>``).
+        self.base_url = fields.document_base(url, xpaths.BASE_HREF(doc), allowed_domains)
         self.now = now
         self.tz = tz
         self.use_generic = use_generic
@@ -128,7 +131,7 @@ class PageLayers:
         """Run trafilatura at most once per page, only when asked for."""
         if not self._generic_done:
             self._generic_done = True
-            self._generic_body, self._generic_doc = body_mod.generic(self.html_bytes, self.url)
+            self._generic_body, self._generic_doc = body_mod.generic(self.html_bytes, self.base_url)
         return self._generic_body, self._generic_doc
 
     def generic_field(self, attr: str) -> list[Candidate]:

@@ -204,7 +204,7 @@ class PageFields(PageDates):
     def image(self) -> tuple[str | None, str | None]:
         favicons = [*self.link_hrefs("icon"), *self.link_hrefs("apple-touch-icon")]
         return self.first(
-            self._image_candidates(), lambda raw: fields.usable_image(raw, self.url, favicons)
+            self._image_candidates(), lambda raw: fields.usable_image(raw, self.base_url, favicons)
         )
 
     def _image_candidates(self) -> Iterator[Candidate]:
@@ -247,19 +247,18 @@ class PageFields(PageDates):
     def body(self) -> body_mod.Body | None:
         if "body" in self.sel:
             nodes = [n for n in select(self.sel["body"], self.doc) if not isinstance(n, str)]
-            found = (
-                body_mod.from_elements(nodes, self.url, "selector", self.classes) if nodes else None
-            )
-            if found is not None:
-                return found
-        found = body_mod.heuristic(self.doc, self.url, self.classes)
+            if nodes:
+                found = body_mod.from_elements(nodes, self.base_url, "selector", self.classes)
+                if found is not None:
+                    return found
+        found = body_mod.heuristic(self.doc, self.base_url, self.classes)
         if found is not None and not self._body_looks_truncated(found):
             return found
         if found is not None and not self.use_generic:
             return found
         # An app page whose markup holds no text may carry the article's HTML as a string in its
         # hydration state; searched only here, where the own heuristic came up short.
-        scripted = body_mod.from_scripts(self.doc, self.url)
+        scripted = body_mod.from_scripts(self.doc, self.base_url)
         if scripted is not None and (found is None or len(scripted.text) > len(found.text)):
             found = scripted
         # The generic extractor runs even with use_generic=False when nothing else found a body.
@@ -293,4 +292,4 @@ class PageFields(PageDates):
         if not paragraphs:
             return None
         html = "".join(f"<p>{htmllib.escape(p)}</p>" for p in paragraphs)
-        return body_mod.Body("\n\n".join(paragraphs), sanitize_html(html, self.url), "jsonld")
+        return body_mod.Body("\n\n".join(paragraphs), sanitize_html(html, self.base_url), "jsonld")

@@ -18,6 +18,8 @@ HTML_LANG = _x("/html/@lang | /html/@xml:lang")
 TITLE_TAG = _x("//head/title//text()")
 # rel tokens (canonical, icon, image_src, author, tag) are split in Python, see core._by_rel.
 LINKS_WITH_REL = _x("//link[@rel][@href]")
+# The document's base URL: the first <base> with an href (HTML, "document base URL").
+BASE_HREF = _x("(//base[@href])[1]/@href")
 ANCHORS_WITH_REL = _x("//a[@rel]")
 
 # --- visible article parts ----------------------------------------------------------------------

@@ -36,6 +36,12 @@ _SUPERSETS = {"gb2312": "gb18030", "gbk": "gb18030"}
 _LOSSY_SHARE = 0.01
 # Candidates for detection: what Russian sites actually use; latin-1 family last.
 _DETECT_CODECS = ["utf_8", "cp1251", "koi8_r", "cp866", "mac_cyrillic", "iso8859_5", "cp1252"]
+# Detection candidates this close to the best one (charset-normalizer's chaos and coherence, both
+# 0..1) are a tie, won by the codec earlier in _DETECT_CODECS. cp1251 and mac_cyrillic read
+# lowercase Cyrillic alike and differ in capitals only, so on a short page their coherence is a
+# coin toss (0.55 vs 0.52 for «Электробусы в Москве» read as «Ёлектробусы в ћоскве»).
+_TIE_CHAOS = 0.01
+_TIE_COHERENCE = 0.1
 
 # Cyrillic UTF-8 read as cp1251 gives "Р"/"С" followed by the cp1251 reading of a continuation byte
 # (РњРѕСЃРєРІР° = «Москва»); read as cp1252/latin-1 it gives "Ð"/"Ñ" + continuation (ÐœÐ¾Ñ).
@@ -45,6 +51,11 @@ _UTF8_AS_LATIN_RE = re.compile(
     "[ÐÑ][" + re.escape(_CONT.decode("latin-1") + _CONT.decode("cp1252", "ignore")) + "]"
 )
 _LATIN_HIGH_RE = re.compile("[À-ÿ]")
+# cp1251 read as mac_cyrillic turns the capitals В Г Д Е Ж Ц Б Л М Н О П Ъ Ы into ¬ √ ƒ ≈ ∆ ÷ Ѕ
+# Ћ ћ Ќ ќ ѕ Џ џ, which no Russian word starts with (ј, ў and the quotes and dashes the other
+# capitals become do: Serbian «је», Belarusian «ў», «„слово“»). Real capitals start words too.
+_MAC_AS_CP1251_RE = re.compile(r"(?<![^\W\d_])[¬√ƒ≈∆÷ЅЋћЌќѕЏџ][а-яё]")
+_CAPITAL_WORD_RE = re.compile(r"(?<![^\W\d_])[А-ЯЁ][а-яё]")
 _ASCII_LETTERS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 # Every ASCII byte to a space, bytes >= 0x80 (all of UTF-8's multi-byte sequences) kept.
 _ASCII_TO_SPACE = b" " * 128 + bytes(range(128, 256))
@@ -66,7 +77,8 @@ def looks_like_mojibake(text: str) -> bool:
     """True if Russian text shows the traces of a wrong decoding.
 
     Detects UTF-8 read as cp1251 (``РњРѕСЃРєРІР°``), UTF-8 read as latin-1/cp1252 (``Ð¼Ð¾Ñ``),
-    cp1251 read as latin-1 (``Ìîñêâà``) and koi8-r read as cp1251 (mostly capitals: ``нНЯЙБЮ``).
+    cp1251 read as latin-1 (``Ìîñêâà``), koi8-r read as cp1251 (mostly capitals: ``нНЯЙБЮ``)
+    and cp1251 read as mac_cyrillic (``¬ ћоскве``: words start with symbols, not capitals).
     Cheap on whole pages: the patterns run over the non-ASCII characters only.
     """
     if text.isascii():  # O(1) in CPython
@@ -87,6 +99,9 @@ def _utf8_looks_like_mojibake(raw: bytes) -> bool:
     high = len(_LATIN_HIGH_RE.findall(chars))
     # Western languages use a few accented letters; cp1251-as-latin-1 is almost all of them.
     if high >= 4 and high * 2 >= ascii_letters + high:
+        return True
+    mac = len(_MAC_AS_CP1251_RE.findall(chars))
+    if mac >= 2 and mac > len(_CAPITAL_WORD_RE.findall(chars)):
         return True
     upper = _count_bytes(cp1251, _CP1251_CYR_UPPER)
     # koi8-r read as cp1251 swaps the cases, so text turns mostly capital; an all-caps headline
@@ -308,12 +323,36 @@ def _decode(
         text, invalid = mostly
         flags.append(f"invalid_bytes:{invalid}")
         return text, "utf-8", flags
-    best = charset_normalizer.from_bytes(body, cp_isolation=_DETECT_CODECS).best()
-    if best is not None:
-        encoding = _codec_name(best.encoding) or best.encoding
+    for encoding in _detected_codecs(body):
         if (decoded := _try_decode(body, encoding)) is not None:
             flags.append("charset_detected")
             return decoded, encoding, flags
     text, invalid = _utf8_replace(body)
     flags.append(f"invalid_bytes:{invalid}")
     return text, "utf-8", flags
+
+
+def _detected_codecs(body: bytes) -> list[str]:
+    """charset-normalizer's best codec for ``body`` and those tied with it, in _DETECT_CODECS order.
+
+    The first that decodes without mojibake is used. Runners-up that do not tie are not: a wrong
+    but clean reading would hide what UTF-8 with U+FFFD (``invalid_bytes``) says.
+    """
+    matches = list(charset_normalizer.from_bytes(body, cp_isolation=_DETECT_CODECS))
+    if not matches:
+        return []
+    best = matches[0]
+    # Coherence 0 (no language recognised) ties with nothing: iso8859_5 «Москва» must not lose
+    # to its mac_cyrillic reading, which no language model recognises either.
+    ties = [
+        m
+        for m in matches
+        if m.coherence > 0
+        and m.chaos <= best.chaos + _TIE_CHAOS
+        and m.coherence >= best.coherence - _TIE_COHERENCE
+    ]
+    ties.sort(
+        key=lambda m: _DETECT_CODECS.index(m.encoding) if m.encoding in _DETECT_CODECS else 99
+    )
+    chosen = ties if best in ties else [*ties, best]
+    return [_codec_name(m.encoding) or m.encoding for m in chosen]

@@ -51,7 +51,19 @@ _RULE_PREFIX_RE = re.compile(
     r"|(?=[^.#\[>*:]*[.#\[>*:])[a-z.#\[*][\w.#\[\]=\"'()*^$|~>+:, -]*)$)",
     re.I | re.A,
 )
-_TEMPLATE_RE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\$\{[^}]*\}|<%.*?%>|\{\$[\w.]+\}", re.S)
+# Template syntaxes (Jinja/Django, JS, ERB/ASP, Smarty) and the placeholders CMSs substitute:
+# %TITLE% and Yoast's %%title%%, [[title]], $TITLE$, Bitrix's #TITLE#, __TITLE__. A placeholder
+# name is an ASCII identifier right after its opening mark, so «100% электробусов», «Скидки 50%»,
+# hashtags («#безопасность»), C# and Python's __init__ (lowercase) are text.
+_TEMPLATE_RE = re.compile(
+    r"\{\{.*?\}\}|\{%.*?%\}|\$\{[^}]*\}|<%.*?%>|\{\$[\w.]+\}"
+    r"|(?<![\w%])%{1,2}[A-Za-z_][\w.]*%{1,2}(?![\w%])"
+    r"|\[\[\s*[A-Za-z_][\w.]*\s*\]\]"
+    r"|(?<!\w)\$[A-Za-z_][\w.]*\$(?!\w)"
+    r"|(?<!\w)#[A-Z][A-Z0-9_]*#(?!\w)"
+    r"|(?<!\w)__[A-Z][A-Z0-9_]*__(?!\w)",
+    re.S | re.A,
+)
 _CSS_TAGS = (
     "a|article|div|footer|h[1-6]|header|img|li|link|main|meta|ol|p|section|span|time|ul|figure"
 )

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 import tomllib
+import urllib.error
 import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -675,3 +676,28 @@ def test_log_lines_say_their_utc_offset(tmp_path: Path) -> None:
     record = logging.LogRecord("scrapy.core.engine", logging.INFO, "", 0, "Spider opened", (), None)
     stamp = formatter.format(record).split(" [", 1)[0]
     assert datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S %z").utcoffset() is not None
+
+
+def test_serve_on_a_folder_without_feeds_says_how_to_build_them(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    cfg = tmp_path / "c.toml"
+    raw = tomllib.loads((ROOT / "cityfeeds.toml").read_text(encoding="utf-8"))
+    raw["cityfeeds"] = {"output_dir": str(out), "database_url": f"sqlite:///{tmp_path}/db"}
+    cfg.write_text(tomli_w.dumps(raw), encoding="utf-8")
+    cmd = [sys.executable, "-m", "cityfeeds.cli", "--config", str(cfg), "serve", "--port", "0"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    hint = f"no feeds in {out} yet: run `cityfeeds crawl` or `cityfeeds feeds`"
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().split(" on ", 1)[1].split()[0]
+        with pytest.raises(urllib.error.HTTPError) as raised:
+            urllib.request.urlopen(url, timeout=10)
+        assert raised.value.code == 404
+        assert "run `cityfeeds crawl` or `cityfeeds feeds`" in raised.value.read().decode()
+    finally:
+        proc.terminate()
+        # read(), not communicate(): readline() above may hold the next lines in its buffer.
+        rest = proc.stdout.read() if proc.stdout is not None else ""
+        proc.wait(30)
+    assert hint in rest.splitlines()

@@ -137,6 +137,11 @@ def test_demo_serve_prints_the_index_opml_and_a_feed(served: ServedDemo) -> None
         assert _get(url)[0] == 200, url
 
 
+def test_the_feeds_folder_without_its_slash_redirects_to_the_index(served: ServedDemo) -> None:
+    with urllib.request.urlopen(served.index.removesuffix("/"), timeout=30) as response:
+        assert (response.status, response.url) == (200, served.index)
+
+
 def test_every_link_of_the_served_demo_resolves(served: ServedDemo) -> None:
     origin = served.index.removesuffix("feeds/")
     status, opml = _get(served.opml)

@@ -402,3 +402,29 @@ def test_a_canonical_naming_another_page_is_kept_as_a_claim(canonical: str, clai
     else:
         assert article.fetched_url is None
         assert not [f for f in article.flags if f.startswith("via_canonical")]
+
+
+@pytest.mark.parametrize(
+    ("base", "link"),
+    [
+        ("https://archive.old-news.example/2026/", "https://archive.old-news.example/2026/map"),
+        ("https://evil.test/", "https://news.example/city/map"),
+    ],
+)
+def test_base_href_is_trusted_on_the_sources_allowed_domains(base: str, link: str) -> None:
+    # The profile's allowed_domains, not only the page's own host, bound which base is believed.
+    profile = SourceProfile(name="news", allowed_domains=("news.example", "old-news.example"))
+    html = _html().replace(b"<title>", f'<base href="{base}"><title>'.encode())
+    more = "<p>Схема <a href='map'>новых маршрутов</a> трамваев опубликована на сайте.</p>"
+    html = html.replace(b"</article>", more.encode() + b"</article>")
+    article = process_page(profile, html, PageFacts(URL, NOW))
+    assert isinstance(article, Article)
+    assert f'href="{link}"' in (article.html or "")
+
+
+def test_no_text_says_when_the_page_was_nested_too_deep() -> None:
+    deep = "<div>" * 3000 + f"<p>{PARAGRAPH}</p>" + "</div>" * 3000
+    html = _html().replace(b"<article>", deep.encode() + b"<article>")
+    dropped = process_page(PROFILE, html, PageFacts(URL, NOW))
+    assert isinstance(dropped, Dropped) and dropped.reason == "no_text"
+    assert "nested deeper than the parser reads" in dropped.detail

@@ -236,6 +236,25 @@ _case(
         ),
     },
 )
+_case(
+    "b29",
+    {
+        # The story's paragraphs under 260 unclosed <div>s (libxml2's default stops at 256), and
+        # under 3,000 (past even huge_tree's 2,048).
+        "/n/deep": (
+            _page("Электробусы под двумястами шестьюдесятью блоками").replace(
+                b"<p>", b"<div>" * 260 + b"<p>", 1
+            ),
+            HTML,
+        ),
+        "/n/deeper": (
+            _page("Электробусы под тремя тысячами блоков").replace(
+                b"<p>", b"<div>" * 3000 + b"<p>", 1
+            ),
+            HTML,
+        ),
+    },
+)
 _case("b10", {"/n/ctl": (_page("Метро A\x00B\x1bC\x0c открыло станцию", raw_title=True), HTML)})
 _case(
     "b11",
@@ -643,6 +662,13 @@ def test_b24_a_tag_with_200000_attributes_is_refused(content: Content) -> None:
     assert content.titles("b24") == []
     run = content.run("b24")
     assert dropped(run) == {"extract_error": 1}
+
+
+def test_b29_an_article_nested_very_deep(content: Content) -> None:
+    # 260 levels are read (huge_tree) and published; 3,000 are cut off at 2,048: no text.
+    assert content.titles("b29") == ["Электробусы под двумястами шестьюдесятью блоками"]
+    assert "Пассажиры" in content.one("b29").text
+    assert dropped(content.run("b29")) == {"no_text": 1}
 
 
 def test_b10_nul_and_control_chars(content: Content) -> None:
