@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import pickle
 import subprocess
@@ -543,7 +544,7 @@ def test_run_distributed_queues_under_the_given_prefix(redis_url: str, tmp_path:
 
 
 def test_the_service_backs_off_a_source_whose_queued_runs_the_workers_failed(
-    tmp_path: Path,
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A queued run is ``ok`` when queued, and the service counted it a success: a source its
     workers failed every cycle never backed off. The runs the workers failed now count."""
@@ -574,8 +575,17 @@ def test_the_service_backs_off_a_source_whose_queued_runs_the_workers_failed(
     try:
         gone = {"url": "http://127.0.0.1:1/missing-feed.xml", "status": 404}
         for failed_before in range(3):
-            run_id, status = queue()
+            with caplog.at_level(logging.INFO, logger="cityfeeds.service.outcome"):
+                run_id, status = queue()
             assert status == "ok"  # queued: the workers decide it
+            if not failed_before:
+                # Queued, not crawled: one INFO line saying so (it was a WARNING "crawl ok:
+                # 0 new, 0 updated, 0 pages; queued ...").
+                [record] = caplog.records
+                assert (record.levelno, record.getMessage()) == (
+                    logging.INFO,
+                    f"[{name}] {queued_note(1)}",
+                )
             # The runs the workers failed count as local failed runs: the first one is free.
             state = store.get_source_state(name)
             assert state["consecutive_failures"] == failed_before
@@ -621,4 +631,7 @@ def test_a_worker_counts_the_requests_of_a_source_it_does_not_know(
     finally:
         store.close()
     assert run["dropped"] == {"unknown_source": 3}, run
+    # Nothing of it was read: failed, saying why (it read "ok").
+    assert run["status"] == "failed", run
+    assert run["message"].startswith("the workers do not know this source (3 request(s)"), run
     assert own["dropped"]["unknown_source"] == 3, own
