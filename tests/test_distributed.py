@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -635,3 +635,103 @@ def test_a_worker_counts_the_requests_of_a_source_it_does_not_know(
     assert run["status"] == "failed", run
     assert run["message"].startswith("the workers do not know this source (3 request(s)"), run
     assert own["dropped"]["unknown_source"] == 3, own
+
+
+def test_redis_outage_is_said_once_each_way_and_asked_again_with_backoff(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from crawler.distributed.scheduler import RETRY_FIRST, RETRY_LONGEST, RedisOutage
+
+    now = [100.0]
+    outage = RedisOutage(clock=lambda: now[0])
+    refused = redis.exceptions.ConnectionError("Error 111 connecting to 127.0.0.1:1.\nmore")
+    with caplog.at_level(logging.INFO, logger="crawler.distributed.scheduler"):
+        outage.answered()  # up: nothing to say
+        assert outage.ready()
+        waits = []
+        for _ in range(7):
+            outage.failed(refused)
+            waits.append(outage.retry_at - now[0])
+            assert not outage.ready()
+            now[0] = outage.retry_at
+            assert outage.ready()
+        outage.answered()
+        outage.answered()
+    assert waits == [RETRY_FIRST, 2, 4, 8, 16, RETRY_LONGEST, RETRY_LONGEST]
+    assert [(r.levelno, r.getMessage()) for r in caplog.records] == [
+        (
+            logging.ERROR,
+            "shared queue: Redis is unreachable (Error 111 connecting to 127.0.0.1:1.); "
+            "waiting for it, asking again up to every 30s",
+        ),
+        (logging.WARNING, "shared queue: Redis is back after 91s"),
+    ]
+
+
+@pytest.mark.slow
+def test_a_worker_waits_out_a_redis_restart_in_two_lines(tmp_path: Path) -> None:
+    """While Redis refused connections each worker logged a traceback per scheduler call
+    (~4,000 lines per 20 s); now one line when it goes away, one when it is back, and the
+    worker takes work again."""
+    port = refused_port()
+    redis_cmd = ["redis-server", "--port", str(port), "--save", "", "--appendonly", "no"]
+    redis_cmd += ["--dir", str(tmp_path)]
+
+    def start_redis() -> subprocess.Popen[bytes]:
+        server = subprocess.Popen(redis_cmd, stdout=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                redis.Redis(port=port).ping()
+                return server
+            except redis.exceptions.ConnectionError:
+                assert time.monotonic() < deadline and server.poll() is None
+                time.sleep(0.05)
+
+    def wait_for(predicate: Callable[[], bool]) -> None:
+        deadline = time.monotonic() + 60
+        while not predicate():
+            assert worker.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.1)
+
+    redis_url = f"redis://127.0.0.1:{port}/0"
+    cfg = write_site_config(tmp_path, "http://127.0.0.1:9/")
+    config = load_config(cfg)
+    log = tmp_path / "worker.log"
+    server = start_redis()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    cmd = [sys.executable, "-m", "cityfeeds.cli", "--config", str(cfg), "worker"]
+    with log.open("wb") as out:
+        worker = subprocess.Popen([*cmd, "--redis-url", redis_url], env=env, stdout=out, stderr=out)
+    try:
+
+        def worker_run_recorded() -> bool:
+            database = sqlite_file(config.database_url)
+            if database is None or not database.exists():
+                return False
+            store = Store.open(config.database_url)
+            try:
+                return bool(store.recent_runs("worker"))
+            finally:
+                store.close()
+
+        wait_for(worker_run_recorded)
+        server.terminate()
+        server.wait(timeout=30)
+        wait_for(lambda: "Redis is unreachable" in log.read_text())
+        time.sleep(3)  # several retries' worth of refused connections
+        server = start_redis()
+        assert main(["--config", str(cfg), "enqueue", "--redis-url", redis_url]) == 0
+        wait_for(lambda: "Redis is back" in log.read_text())
+        wait_for(lambda: queue_length(redis_url) == 0)  # the worker takes work again
+        worker.terminate()
+        worker.wait(timeout=60)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+        server.terminate()
+        server.wait(timeout=30)
+    output = log.read_text()
+    assert "Traceback" not in output, output
+    assert output.count("Redis is unreachable") == 1, output
+    assert output.count("Redis is back") == 1, output
