@@ -208,6 +208,7 @@ class _RecordingStore:
     def __init__(self, fail: bool = False) -> None:
         self.added: list[tuple[int, dict[str, int], dict[str, int]]] = []
         self.discovered: list[tuple[int, dict[str, int], list[dict[str, object]]]] = []
+        self.skipped: list[tuple[int, dict[str, int]]] = []
         self.fail = fail
 
     def add_to_run(
@@ -219,6 +220,7 @@ class _RecordingStore:
         judge: bool = False,
         discovery: dict[str, int] | None = None,
         causes: Sequence[dict[str, object]] = (),
+        skipped: dict[str, int] | None = None,
         limits: tuple[float, int] = (0.0, 0),
     ) -> bool:
         assert judge  # a queued run's state follows its workers' figures
@@ -227,6 +229,8 @@ class _RecordingStore:
         self.added.append((run_id, counts, dropped))
         if discovery or causes:
             self.discovered.append((run_id, dict(discovery or {}), list(causes)))
+        if skipped:
+            self.skipped.append((run_id, dict(skipped)))
         return run_id != 404
 
 
@@ -735,3 +739,58 @@ def test_a_worker_waits_out_a_redis_restart_in_two_lines(tmp_path: Path) -> None
     assert "Traceback" not in output, output
     assert output.count("Redis is unreachable") == 1, output
     assert output.count("Redis is back") == 1, output
+
+
+@pytest.mark.slow
+def test_links_fetched_this_cycle_do_not_use_up_a_sources_page_cap(
+    redis_url: str, tmp_path: Path
+) -> None:
+    """The page cap counted the links the shared filter then dropped: with a site listing more
+    than the cap, the newest links (fetched earlier in the cycle, or taken by a worker that was
+    killed) used it up every cycle, the older ones were never fetched, and only the worker's own
+    run said skipped/page_cap. Now only pages fetched count, and the source's run says it."""
+    site = Site()
+    try:
+        pages = [f"/news/{n}" for n in range(1, 6)]
+        dates = [f"Fri, 20 Nov 2026 0{9 - n}:00:00 +0300" for n in range(5)]  # /news/1 newest
+        titles = [f"Новость номер {n} о новых электробусах Москвы" for n in range(1, 6)]
+        feed = rss(site.base, pages, titles=titles, dates=dates)
+        site.routes["/rss.xml"] = html_route(feed, "application/rss+xml")
+        for path, title in zip(pages, titles, strict=True):
+            site.routes[path] = html_route(article_html(title))
+        source = {
+            "name": "capped",
+            "title": "Capped",
+            "url": site.base,
+            "city": "Moscow",
+            "allow_private": True,
+            "feeds": [site.base + "rss.xml"],
+            "max_pages_per_run": 2,
+        }
+        cfg = write_site_config(tmp_path, site.base, sources=[source])
+        # The two newest pages were taken this cycle already (a worker killed with them).
+        seen = SourceDupeFilter(redis.Redis.from_url(redis_url), "cap:seen", ttl=600)
+        for path in pages[:2]:
+            assert not seen.request_seen(
+                scrapy.Request(site.base + path.lstrip("/"), meta={SOURCE_META: "capped"})
+            )
+        assert (
+            main(["--config", str(cfg), "enqueue", "--redis-url", redis_url, "--prefix", "cap"])
+            == 0
+        )
+        cmd = [sys.executable, "-m", "cityfeeds.cli", "--config", str(cfg), "worker"]
+        cmd += ["--redis-url", redis_url, "--prefix", "cap", "--exit-when-idle", "2"]
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        worker = subprocess.run(cmd, env=env, capture_output=True, timeout=120)
+        assert worker.returncode == 0, worker.stdout + worker.stderr
+    finally:
+        site.close()
+    store = Store.open(load_config(cfg).database_url)
+    try:
+        [run] = store.recent_runs("capped")
+        stored = store.recent_urls("capped", first_seen_since=datetime(2000, 1, 1, tzinfo=UTC))
+    finally:
+        store.close()
+    assert (run["pages"], run["new"]) == (2, 2), run  # the cap's worth
+    assert sorted(stored.values()) == [site.base + "news/3", site.base + "news/4"]
+    assert run["stats"]["skipped/page_cap"] == 1, run  # /news/5, left for the next cycle

@@ -13,7 +13,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from scrapy_redis.scheduler import Scheduler
 
 from crawler.context import count_drop
-from crawler.distributed.settings import SOURCE_META
+from crawler.distributed.settings import CLAIMED_META, SOURCE_META
 
 logger = logging.getLogger(__name__)
 
@@ -85,7 +85,8 @@ class RedisScheduler(Scheduler):
         if not self.outage.ready():
             return self._not_queued(request)
         try:
-            if not request.dont_filter and self.df.request_seen(request):
+            claimed = request.meta.pop(CLAIMED_META, False)  # the spider asked the filter
+            if not (request.dont_filter or claimed) and self.df.request_seen(request):
                 self.df.log(request, self.spider)
                 return False
             self.queue.push(request)
