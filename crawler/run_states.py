@@ -18,6 +18,10 @@ from crawler.failures import causes_text
 #: (policy refusals, pages gone for good, unreadable pages).
 LOST = "fetch_error"
 
+#: The drop reason of queued requests a worker took but could not serve: their source is not in
+#: its config (queued under a newer one). A queued discovery request dropped so is not read.
+UNKNOWN_SOURCE = "unknown_source"
+
 #: Distinct discovery failures a run keeps (``stats.causes``); "N discovery document(s) not
 #: read" in its message counts them all.
 MAX_CAUSES = 10
@@ -65,13 +69,20 @@ def queued_state(
 
     As a crawl run: ``failed`` with its ``causes`` in words (why the documents could not be
     read; ``limits``: the crawl's request timeout and size limit) once every one of the
-    ``queued`` discovery requests has failed (``not_read``) and none was ``read``; else by
-    :func:`finished_state`, the documents not read named in the message. Each queued request
+    ``queued`` discovery requests has failed (``not_read``, or dropped as
+    :data:`UNKNOWN_SOURCE` by workers whose config lacks the source) and none was ``read``; else
+    by :func:`finished_state`, the documents not read named in the message. Each queued request
     ends in one success or one failure, in whichever worker took it.
     """
     cause = causes_text(causes, *limits) if not_read else ""
-    if queued and not_read >= queued and not read:
-        return "failed", cause
+    unknown = int(dropped.get(UNKNOWN_SOURCE) or 0)
+    if queued and not_read + unknown >= queued and not read:
+        if not unknown:
+            return "failed", cause
+        # Said first: until the workers' config has the source, every run of it fails so.
+        said = f"the workers do not know this source ({unknown} request(s) dropped as "
+        said += f"{UNKNOWN_SOURCE}): give the workers the config that has it"
+        return "failed", "; ".join(p for p in (said, cause) if p)
     notes = [queued_note(queued)]
     if not_read:
         notes.append(f"{not_read} discovery document(s) not read: {cause}")

@@ -127,6 +127,11 @@ def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
             "use 1-64 lowercase letters",
         ),
         (
+            # Distributed workers record their own runs under it (status, metrics).
+            '[[sources]]\nname = "worker"\ntitle = "X"\nurl = "https://a.ru/"\n',
+            r"source name 'worker' is reserved: distributed workers record their own runs",
+        ),
+        (
             SRC + 'timezone = "Mars/Base"\n',
             "unknown time zone",
         ),

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import pickle
 import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -207,6 +208,7 @@ class _RecordingStore:
     def __init__(self, fail: bool = False) -> None:
         self.added: list[tuple[int, dict[str, int], dict[str, int]]] = []
         self.discovered: list[tuple[int, dict[str, int], list[dict[str, object]]]] = []
+        self.skipped: list[tuple[int, dict[str, int]]] = []
         self.fail = fail
 
     def add_to_run(
@@ -218,6 +220,7 @@ class _RecordingStore:
         judge: bool = False,
         discovery: dict[str, int] | None = None,
         causes: Sequence[dict[str, object]] = (),
+        skipped: dict[str, int] | None = None,
         limits: tuple[float, int] = (0.0, 0),
     ) -> bool:
         assert judge  # a queued run's state follows its workers' figures
@@ -226,6 +229,8 @@ class _RecordingStore:
         self.added.append((run_id, counts, dropped))
         if discovery or causes:
             self.discovered.append((run_id, dict(discovery or {}), list(causes)))
+        if skipped:
+            self.skipped.append((run_id, dict(skipped)))
         return run_id != 404
 
 
@@ -543,7 +548,7 @@ def test_run_distributed_queues_under_the_given_prefix(redis_url: str, tmp_path:
 
 
 def test_the_service_backs_off_a_source_whose_queued_runs_the_workers_failed(
-    tmp_path: Path,
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A queued run is ``ok`` when queued, and the service counted it a success: a source its
     workers failed every cycle never backed off. The runs the workers failed now count."""
@@ -574,8 +579,17 @@ def test_the_service_backs_off_a_source_whose_queued_runs_the_workers_failed(
     try:
         gone = {"url": "http://127.0.0.1:1/missing-feed.xml", "status": 404}
         for failed_before in range(3):
-            run_id, status = queue()
+            with caplog.at_level(logging.INFO, logger="cityfeeds.service.outcome"):
+                run_id, status = queue()
             assert status == "ok"  # queued: the workers decide it
+            if not failed_before:
+                # Queued, not crawled: one INFO line saying so (it was a WARNING "crawl ok:
+                # 0 new, 0 updated, 0 pages; queued ...").
+                [record] = caplog.records
+                assert (record.levelno, record.getMessage()) == (
+                    logging.INFO,
+                    f"[{name}] {queued_note(1)}",
+                )
             # The runs the workers failed count as local failed runs: the first one is free.
             state = store.get_source_state(name)
             assert state["consecutive_failures"] == failed_before
@@ -621,4 +635,162 @@ def test_a_worker_counts_the_requests_of_a_source_it_does_not_know(
     finally:
         store.close()
     assert run["dropped"] == {"unknown_source": 3}, run
+    # Nothing of it was read: failed, saying why (it read "ok").
+    assert run["status"] == "failed", run
+    assert run["message"].startswith("the workers do not know this source (3 request(s)"), run
     assert own["dropped"]["unknown_source"] == 3, own
+
+
+def test_redis_outage_is_said_once_each_way_and_asked_again_with_backoff(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from crawler.distributed.scheduler import RETRY_FIRST, RETRY_LONGEST, RedisOutage
+
+    now = [100.0]
+    outage = RedisOutage(clock=lambda: now[0])
+    refused = redis.exceptions.ConnectionError("Error 111 connecting to 127.0.0.1:1.\nmore")
+    with caplog.at_level(logging.INFO, logger="crawler.distributed.scheduler"):
+        outage.answered()  # up: nothing to say
+        assert outage.ready()
+        waits = []
+        for _ in range(7):
+            outage.failed(refused)
+            waits.append(outage.retry_at - now[0])
+            assert not outage.ready()
+            now[0] = outage.retry_at
+            assert outage.ready()
+        outage.answered()
+        outage.answered()
+    assert waits == [RETRY_FIRST, 2, 4, 8, 16, RETRY_LONGEST, RETRY_LONGEST]
+    assert [(r.levelno, r.getMessage()) for r in caplog.records] == [
+        (
+            logging.ERROR,
+            "shared queue: Redis is unreachable (Error 111 connecting to 127.0.0.1:1.); "
+            "waiting for it, asking again up to every 30s",
+        ),
+        (logging.WARNING, "shared queue: Redis is back after 91s"),
+    ]
+
+
+@pytest.mark.slow
+def test_a_worker_waits_out_a_redis_restart_in_two_lines(tmp_path: Path) -> None:
+    """While Redis refused connections each worker logged a traceback per scheduler call
+    (~4,000 lines per 20 s); now one line when it goes away, one when it is back, and the
+    worker takes work again."""
+    port = refused_port()
+    redis_cmd = ["redis-server", "--port", str(port), "--save", "", "--appendonly", "no"]
+    redis_cmd += ["--dir", str(tmp_path)]
+
+    def start_redis() -> subprocess.Popen[bytes]:
+        server = subprocess.Popen(redis_cmd, stdout=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                redis.Redis(port=port).ping()
+                return server
+            except redis.exceptions.ConnectionError:
+                assert time.monotonic() < deadline and server.poll() is None
+                time.sleep(0.05)
+
+    def wait_for(predicate: Callable[[], bool]) -> None:
+        deadline = time.monotonic() + 60
+        while not predicate():
+            assert worker.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.1)
+
+    redis_url = f"redis://127.0.0.1:{port}/0"
+    cfg = write_site_config(tmp_path, "http://127.0.0.1:9/")
+    config = load_config(cfg)
+    log = tmp_path / "worker.log"
+    server = start_redis()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    cmd = [sys.executable, "-m", "cityfeeds.cli", "--config", str(cfg), "worker"]
+    with log.open("wb") as out:
+        worker = subprocess.Popen([*cmd, "--redis-url", redis_url], env=env, stdout=out, stderr=out)
+    try:
+
+        def worker_run_recorded() -> bool:
+            database = sqlite_file(config.database_url)
+            if database is None or not database.exists():
+                return False
+            store = Store.open(config.database_url)
+            try:
+                return bool(store.recent_runs("worker"))
+            finally:
+                store.close()
+
+        wait_for(worker_run_recorded)
+        server.terminate()
+        server.wait(timeout=30)
+        wait_for(lambda: "Redis is unreachable" in log.read_text())
+        time.sleep(3)  # several retries' worth of refused connections
+        server = start_redis()
+        assert main(["--config", str(cfg), "enqueue", "--redis-url", redis_url]) == 0
+        wait_for(lambda: "Redis is back" in log.read_text())
+        wait_for(lambda: queue_length(redis_url) == 0)  # the worker takes work again
+        worker.terminate()
+        worker.wait(timeout=60)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+        server.terminate()
+        server.wait(timeout=30)
+    output = log.read_text()
+    assert "Traceback" not in output, output
+    assert output.count("Redis is unreachable") == 1, output
+    assert output.count("Redis is back") == 1, output
+
+
+@pytest.mark.slow
+def test_links_fetched_this_cycle_do_not_use_up_a_sources_page_cap(
+    redis_url: str, tmp_path: Path
+) -> None:
+    """The page cap counted the links the shared filter then dropped: with a site listing more
+    than the cap, the newest links (fetched earlier in the cycle, or taken by a worker that was
+    killed) used it up every cycle, the older ones were never fetched, and only the worker's own
+    run said skipped/page_cap. Now only pages fetched count, and the source's run says it."""
+    site = Site()
+    try:
+        pages = [f"/news/{n}" for n in range(1, 6)]
+        dates = [f"Fri, 20 Nov 2026 0{9 - n}:00:00 +0300" for n in range(5)]  # /news/1 newest
+        titles = [f"Новость номер {n} о новых электробусах Москвы" for n in range(1, 6)]
+        feed = rss(site.base, pages, titles=titles, dates=dates)
+        site.routes["/rss.xml"] = html_route(feed, "application/rss+xml")
+        for path, title in zip(pages, titles, strict=True):
+            site.routes[path] = html_route(article_html(title))
+        source = {
+            "name": "capped",
+            "title": "Capped",
+            "url": site.base,
+            "city": "Moscow",
+            "allow_private": True,
+            "feeds": [site.base + "rss.xml"],
+            "max_pages_per_run": 2,
+        }
+        cfg = write_site_config(tmp_path, site.base, sources=[source])
+        # The two newest pages were taken this cycle already (a worker killed with them).
+        seen = SourceDupeFilter(redis.Redis.from_url(redis_url), "cap:seen", ttl=600)
+        for path in pages[:2]:
+            assert not seen.request_seen(
+                scrapy.Request(site.base + path.lstrip("/"), meta={SOURCE_META: "capped"})
+            )
+        assert (
+            main(["--config", str(cfg), "enqueue", "--redis-url", redis_url, "--prefix", "cap"])
+            == 0
+        )
+        cmd = [sys.executable, "-m", "cityfeeds.cli", "--config", str(cfg), "worker"]
+        cmd += ["--redis-url", redis_url, "--prefix", "cap", "--exit-when-idle", "2"]
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        worker = subprocess.run(cmd, env=env, capture_output=True, timeout=120)
+        assert worker.returncode == 0, worker.stdout + worker.stderr
+    finally:
+        site.close()
+    store = Store.open(load_config(cfg).database_url)
+    try:
+        [run] = store.recent_runs("capped")
+        stored = store.recent_urls("capped", first_seen_since=datetime(2000, 1, 1, tzinfo=UTC))
+    finally:
+        store.close()
+    assert (run["pages"], run["new"]) == (2, 2), run  # the cap's worth
+    assert sorted(stored.values()) == [site.base + "news/3", site.base + "news/4"]
+    assert run["stats"]["skipped/page_cap"] == 1, run  # /news/5, left for the next cycle

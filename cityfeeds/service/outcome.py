@@ -126,6 +126,10 @@ def record_outcome(
             run.get("updated", 0),
             f"waiting until {until.isoformat(timespec='seconds')}" if until else "no wait",
         )
+    elif ok and stats.get("mode") == "distributed":
+        # Only queued: nothing was crawled yet, so no crawl figures and nothing to warn about
+        # (its message, "queued N discovery request(s)", is no note).
+        logger.info("[%s] %s", name, run.get("message") or "queued for workers")
     elif ok or no_fault:
         # A success with a note (a feed not read, or read in part) is worth a warning.
         note = run.get("message") if status != "interrupted" else None

@@ -23,6 +23,7 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from cityfeeds.service.metrics import CRAWL_BUCKETS, PREFIX, ReportFn
+from crawler.config import WORKER_RUN_NAME
 from crawler.storage import Store
 
 logger = logging.getLogger(__name__)
@@ -169,7 +170,7 @@ class StoreCollector(Collector):
             "Articles stored by crawls: new, updated (edited) or unchanged",
             labels=["source", "result"],
         )
-        run_sums = self.run_sums()
+        run_sums, workers = _without_workers(self.run_sums())
         zero = dict.fromkeys(RUN_FIGURES, 0)
         sums: dict[str, dict[str, int]] = {s: dict(zero) for s in self.sources}
         states: dict[tuple[str, str], int] = {(s, st): 0 for s in self.sources for st in RUN_STATES}
@@ -218,7 +219,10 @@ class StoreCollector(Collector):
             buckets = [(_bound(b), c) for b, c in zip(CRAWL_BUCKETS, counts, strict=True)]
             buckets.append(("+Inf", n))
             duration.add_metric([source], buckets, total_seconds)
-        return [runs, pages, requests, avoided, response_bytes, articles, dropped, errors, duration]
+        return [
+            runs, pages, requests, avoided, response_bytes, articles, dropped, errors, duration,
+            *_worker_families(workers),
+        ]  # fmt: skip
 
     # -- the status report -----------------------------------------------------------------
 
@@ -321,6 +325,45 @@ class StoreCollector(Collector):
                 )
             )
         return families
+
+
+def _without_workers(sums: RunSums) -> tuple[RunSums, dict[str, dict[str, int]]]:
+    """``sums`` without the distributed workers' own runs, and those runs' totals by state.
+
+    A worker's run (``WORKER_RUN_NAME``) counts the pages, articles and drops of every source it
+    served, which the sources' queued runs count too: in the per-source series a sum over
+    sources counted them twice. Only its HTTP requests and bytes are its own.
+    """
+    workers = {st: f for (src, st), f in sums.totals.items() if src == WORKER_RUN_NAME}
+    kept = RunSums(
+        {k: v for k, v in sums.totals.items() if k[0] != WORKER_RUN_NAME},
+        {k: v for k, v in sums.dropped.items() if k[0] != WORKER_RUN_NAME},
+        {k: v for k, v in sums.stats.items() if k[0] != WORKER_RUN_NAME},
+        {k: v for k, v in sums.durations.items() if k != WORKER_RUN_NAME},
+    )
+    return kept, workers
+
+
+def _worker_families(workers: dict[str, dict[str, int]]) -> list[Metric]:
+    """The distributed workers' own runs: by final state, and their HTTP requests and bytes."""
+    runs = CounterMetricFamily(
+        f"{PREFIX}_worker_runs",
+        "Finished runs of distributed workers by final state",
+        labels=["state"],
+    )
+    for state in sorted(set(RUN_STATES) | set(workers)):
+        runs.add_metric([state], workers.get(state, {}).get("runs", 0))
+    requests = CounterMetricFamily(
+        f"{PREFIX}_worker_http_requests",
+        "HTTP requests made by distributed workers (all sources)",
+        value=sum(f["requests"] for f in workers.values()),
+    )
+    response_bytes = CounterMetricFamily(
+        f"{PREFIX}_worker_response_bytes",
+        "Bytes of HTTP responses received by distributed workers (all sources)",
+        value=sum(f["bytes"] for f in workers.values()),
+    )
+    return [runs, requests, response_bytes]
 
 
 def _bound(value: float) -> str:

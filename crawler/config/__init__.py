@@ -30,7 +30,13 @@ from crawler.config.sections import (
     StoriesSpec,
     WebSubSpec,
 )
-from crawler.config.sources import SOURCE_NAME_RULE, ListingSpec, SourceSpec, check_source_name
+from crawler.config.sources import (
+    SOURCE_NAME_RULE,
+    WORKER_RUN_NAME,
+    ListingSpec,
+    SourceSpec,
+    check_source_name,
+)
 from crawler.config.validators import (
     ENV_MIN_INTERVAL,
     ISO_639_1,
@@ -50,6 +56,7 @@ __all__ = [
     "MIN_INTERVAL_SECONDS",
     "SELECTOR_FIELDS",
     "SOURCE_NAME_RULE",
+    "WORKER_RUN_NAME",
     "Config",
     "ConfigError",
     "CrawlSpec",

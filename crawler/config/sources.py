@@ -25,6 +25,13 @@ from crawler.normalize.urls import host_of
 _NAME_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 #: What a source name may be, as every refusal of one says it.
 SOURCE_NAME_RULE = "1-64 lowercase letters, digits, '-' or '_', the first a letter or digit"
+#: The name under which a distributed worker records its own run (all sources together): a
+#: source of that name would share its rows in ``runs``, status and metrics.
+WORKER_RUN_NAME = "worker"
+#: Names no source may take, and why.
+RESERVED_SOURCE_NAMES = {
+    WORKER_RUN_NAME: "distributed workers record their own runs under it (docs/scaling.md)"
+}
 
 
 def check_source_name(name: str) -> str:
@@ -35,6 +42,10 @@ def check_source_name(name: str) -> str:
     """
     if not _NAME_RE.fullmatch(name):
         raise ValueError(f"source name {name!r}: use {SOURCE_NAME_RULE}")
+    if name in RESERVED_SOURCE_NAMES:
+        raise ValueError(
+            f"source name {name!r} is reserved: {RESERVED_SOURCE_NAMES[name]}; choose another"
+        )
     return name
 
 

@@ -19,6 +19,7 @@ class _Delta:
     counts: dict[str, int] = field(default_factory=dict)
     dropped: dict[str, int] = field(default_factory=dict)
     discovery: dict[str, int] = field(default_factory=dict)
+    skipped: dict[str, int] = field(default_factory=dict)
     causes: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -58,6 +59,8 @@ class RunCounts:
                 delta.causes = list(value[done:])
             elif figure.startswith("dropped/"):
                 delta.dropped[figure.removeprefix("dropped/")] = size - done
+            elif figure.startswith("skipped/"):
+                delta.skipped[figure.removeprefix("skipped/")] = size - done
             elif figure in self.DISCOVERY:
                 delta.discovery[self.DISCOVERY[figure]] = size - done
             elif figure in self.FIGURES:
@@ -72,6 +75,7 @@ class RunCounts:
                 judge=True,
                 discovery=delta.discovery,
                 causes=delta.causes,
+                skipped=delta.skipped,
                 limits=limits,
             )
             if not added:

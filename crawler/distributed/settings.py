@@ -10,16 +10,22 @@ from __future__ import annotations
 import os
 from typing import Any
 
+# Name under which a worker's own run (all sources together) is recorded in ``runs``: defined
+# with the source-name rule, which reserves it for workers.
+from crawler.config.sources import WORKER_RUN_NAME as WORKER_RUN_NAME
+
 # ``meta`` key of the scheduled run a request was queued for (defined with the run id it
 # carries, next to ArticleItem.run_id; part of this wire format).
 from crawler.models import RUN_META as RUN_META
 
 #: ``meta`` key naming the source a request belongs to.
 SOURCE_META = "cityfeeds_source"
+#: ``meta`` key of an article request the spider has already entered in the shared duplicate
+#: filter (so that only pages fetched this cycle count against the page cap): the scheduler
+#: removes it and does not ask the filter again. Never queued.
+CLAIMED_META = "cityfeeds_claimed"
 #: How often a worker adds what became of each run's pages to that run's row.
 RUN_FLUSH_SECONDS = 15.0
-#: Name under which a worker's own run (all sources together) is recorded in ``runs``.
-WORKER_RUN_NAME = "worker"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 DEFAULT_PREFIX = "cityfeeds"
 #: Default life of a duplicate-filter entry: one crawl cycle (the default schedule, 30 min).

@@ -13,12 +13,16 @@ from typing import Any
 import scrapy
 from scrapy import signals
 from scrapy.exceptions import DontCloseSpider
+from scrapy.utils.misc import build_from_crawler, load_object
 from twisted.internet import task
 
 from crawler.config import ConfigError, SourceSpec
 from crawler.context import RUN_STATS, count_drop, get_context
+from crawler.discovery import Link
 from crawler.distributed.run_counts import RunCounts
+from crawler.distributed.scheduler import REDIS_DOWN
 from crawler.distributed.settings import (
+    CLAIMED_META,
     DEFAULT_POLL_INTERVAL,
     RUN_FLUSH_SECONDS,
     RUN_META,
@@ -78,6 +82,7 @@ class DistributedNewsSpider(NewsSpider):
         self._run_counts = RunCounts()
         self._run_timer: Any = None
         self._serving_run: int | None = None  # the scheduled run of the callback running
+        self._seen: Any = None  # the shared duplicate filter (DUPEFILTER_CLASS)
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> DistributedNewsSpider:
@@ -96,6 +101,10 @@ class DistributedNewsSpider(NewsSpider):
         spider.policy = _WorkerPolicy(allow_private=False)
         spider.spec = spider.policy
         spider.exit_when_idle = crawler.settings.getfloat("CITYFEEDS_EXIT_WHEN_IDLE", 0.0)
+        # The scheduler's filter, asked here too: see _article_request.
+        spider._seen = build_from_crawler(
+            load_object(crawler.settings["DUPEFILTER_CLASS"]), crawler
+        )
         crawler.signals.connect(spider._on_opened, signal=signals.spider_opened)
         crawler.signals.connect(spider._on_idle, signal=signals.spider_idle)
         return spider
@@ -268,6 +277,40 @@ class DistributedNewsSpider(NewsSpider):
         self.crawler.stats.set_value(
             key, kept_causes(self.crawler.stats.get_value(key) or [], cause)
         )
+
+    # -- the page cap ---------------------------------------------------------------------
+
+    def _article_request(
+        self, link: Link, *, check_pattern: bool, rank: int = 0
+    ) -> Iterator[scrapy.Request]:
+        """NewsSpider's article request, unless the shared filter says the page was fetched
+        this cycle (by any worker): such a link is no page of this run, so it does not count
+        against the source's page cap, as a local crawl does not count a stored article.
+
+        The filter is asked here, not only by the scheduler: counted when yielded, the links
+        a cycle's feed and newest sitemap entries repeat used up the cap every cycle, and the
+        older links (the pages of a killed worker among them) were skipped for good.
+        """
+        stats = self.crawler.stats
+        assert stats is not None
+        capped = stats.get_value("cityfeeds/skipped/page_cap", 0)
+        for request in super()._article_request(link, check_pattern=check_pattern, rank=rank):
+            request.meta[SOURCE_META] = self.source_name  # the filter's key names the source
+            try:
+                fetched = self._seen is not None and self._seen.request_seen(request)
+            except REDIS_DOWN:
+                yield request  # the scheduler asks again and waits out the outage
+                continue
+            if fetched:
+                self.article_requests -= 1
+                stats.inc_value("cityfeeds/skipped/fetched_this_cycle")
+                continue
+            request.meta[CLAIMED_META] = True
+            yield request
+        run_id = self._serving_run
+        if run_id is not None and stats.get_value("cityfeeds/skipped/page_cap", 0) > capped:
+            # The source's run says it was capped, as a local crawl's run does.
+            stats.inc_value(f"{RUN_STATS}{run_id}/skipped/page_cap")
 
     # -- callbacks: NewsSpider's, run in the request's source ------------------------------
 

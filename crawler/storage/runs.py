@@ -96,6 +96,7 @@ class RunStore(Database):
         judge: bool = False,
         discovery: Mapping[str, int] | None = None,
         causes: Sequence[dict[str, Any]] = (),
+        skipped: Mapping[str, int] | None = None,
         limits: tuple[float, int] = (0.0, 0),
     ) -> bool:
         """Add figures to a recorded run: ``counts`` of ``pages``, ``new``, ``updated``,
@@ -104,7 +105,9 @@ class RunStore(Database):
         ``discovery``: the queued run's discovery documents read (``ok``) and not read
         (``failed``), kept in its stats (``discovery_ok``, ``discovery_failed``); ``causes``:
         why they were not read, merged into ``stats.causes`` and ``stats.cause`` as a crawl run
-        keeps them. ``limits``: the crawl's request timeout and size limit, for the message.
+        keeps them. ``skipped``: links not followed, by reason, added to the run's
+        ``skipped/<reason>`` stats as a crawl run counts them (``skipped/page_cap``).
+        ``limits``: the crawl's request timeout and size limit, for the message.
 
         Distributed workers on several machines add what became of the pages queued for one
         scheduled run; each addition is one transaction, and the row is locked while the
@@ -136,6 +139,10 @@ class RunStore(Database):
                 stats = dict(row.stats or {})
                 if discovery or causes:
                     stats = _merge_discovery(stats, discovery or {}, causes)
+                    values["stats"] = stats
+                for reason, n in (skipped or {}).items():
+                    key = f"skipped/{reason}"
+                    stats[key] = int(stats.get(key) or 0) + int(n)
                     values["stats"] = stats
                 if judge and row.status in FINISHED_STATES:
                     values["status"], values["message"] = _queued_state(merged, stats, limits)

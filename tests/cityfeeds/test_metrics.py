@@ -438,6 +438,43 @@ def test_settled_runs_are_summed_once_and_newer_ones_at_every_scrape(db_url: str
         store.close()
 
 
+def test_distributed_workers_own_runs_are_kept_out_of_the_per_source_series(
+    tmp_path: Path,
+) -> None:
+    """A worker's run counts the pages of every source it served, which their queued runs count
+    too: exported as ``source="worker"``, a sum over sources counted them twice."""
+    store = Store.open(f"sqlite:///{tmp_path / 'm.db'}")
+    now = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+    try:
+        queued = store.start_run("a", now=now)
+        store.finish_run(queued, status="ok", stats=RunStats(pages=3, new=3), now=now)
+        worker = store.start_run("worker", now=now)
+        own = RunStats(pages=3, new=3, dropped={"duplicate": 1}, extra={"requests": 5, "bytes": 70})
+        store.finish_run(worker, status="interrupted", stats=own, now=now)
+        collector = StoreCollector(store, lambda: None, ["a"], wallclock=now.timestamp)
+        samples, _ = parse(generate_latest(make_registry([_RunsOnly(collector)])).decode())
+    finally:
+        store.close()
+    assert not [key for key in samples if ("source", "worker") in key[1]]
+    assert (
+        sum(v for (name, _), v in samples.items() if name == "cityfeeds_pages_fetched_total") == 3
+    )
+    assert value(samples, "cityfeeds_worker_runs_total", state="interrupted") == 1
+    assert value(samples, "cityfeeds_worker_runs_total", state="ok") == 0
+    assert value(samples, "cityfeeds_worker_http_requests_total") == 5
+    assert value(samples, "cityfeeds_worker_response_bytes_total") == 70
+
+
+class _RunsOnly:
+    """The runs families of a StoreCollector (no status report needed)."""
+
+    def __init__(self, collector: StoreCollector) -> None:
+        self.collector = collector
+
+    def collect(self) -> Iterator[Any]:
+        return iter(self.collector._runs())
+
+
 def test_feed_builds_are_counted_by_result_and_a_crashed_build_as_failed() -> None:
     metrics = ServiceMetrics(make_registry())
     report = BuildReport()

@@ -16,7 +16,7 @@ from scrapy.utils.test import get_crawler
 
 from crawler.discovery import Link
 from crawler.distributed import serialize
-from crawler.distributed.scheduler import RedisScheduler
+from crawler.distributed.scheduler import RedisOutage, RedisScheduler
 from crawler.distributed.serialize import loads
 from crawler.distributed.spider import DistributedNewsSpider
 
@@ -64,6 +64,7 @@ def test_f10_a_queued_request_that_cannot_load_is_counted_not_lost() -> None:
     crawler.stats.open_spider()  # type: ignore[union-attr]
     scheduler = RedisScheduler.__new__(RedisScheduler)
     scheduler.queue, scheduler.idle_before_close, scheduler.stats = Unloadable(), 0, crawler.stats
+    scheduler.outage = RedisOutage()
     scheduler.spider = DistributedNewsSpider.from_crawler(crawler)
     assert scheduler.next_request() is None
     assert crawler.stats.get_value("cityfeeds/dropped/bad_queued_request") == 1  # type: ignore[union-attr]
