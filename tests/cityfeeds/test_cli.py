@@ -29,6 +29,15 @@ from crawler.storage import Store
 from tests.conftest import ROOT
 
 
+def _shipped_config(tmp_path: Path, out: Path, db: str = "db") -> Path:
+    """The shipped config with its feeds in ``out`` and its database in ``tmp_path``."""
+    raw = tomllib.loads((ROOT / "cityfeeds.toml").read_text(encoding="utf-8"))
+    raw["cityfeeds"] = {"output_dir": str(out), "database_url": f"sqlite:///{tmp_path / db}"}
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(tomli_w.dumps(raw), encoding="utf-8")
+    return cfg
+
+
 def test_help_lists_commands(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exc:
         main(["--help"])
@@ -164,13 +173,7 @@ def test_extract_fixture_takes_url_and_time_from_its_meta_json(
 def test_feeds_retag_rescores_without_recrawl(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    raw = tomllib.loads((ROOT / "cityfeeds.toml").read_text(encoding="utf-8"))
-    raw["cityfeeds"] = {
-        "output_dir": str(tmp_path / "out"),
-        "database_url": f"sqlite:///{tmp_path / 'db.sqlite'}",
-    }
-    cfg = tmp_path / "c.toml"
-    cfg.write_text(tomli_w.dumps(raw), encoding="utf-8")
+    cfg = _shipped_config(tmp_path, tmp_path / "out", "db.sqlite")
     store = Store.open(f"sqlite:///{tmp_path / 'db.sqlite'}")
     store.upsert_article(
         Article(
@@ -194,6 +197,7 @@ def test_feeds_retag_rescores_without_recrawl(
     assert main(["--config", str(cfg), "topics"]) == 0
     assert "electric-transport" in capsys.readouterr().out
     # Built again by another process with nothing new: every feed kept without rendering.
+    raw = tomllib.loads(cfg.read_text(encoding="utf-8"))
     feeds = 1 + len(raw["topics"]) + len(raw["sources"])
     assert main(["--config", str(cfg), "feeds"]) == 0
     assert (
@@ -473,10 +477,7 @@ def test_serve_says_where_it_listens_even_on_port_0(tmp_path: Path) -> None:
     out = tmp_path / "out"
     out.mkdir()
     (out / "index.html").write_text("<html>feeds</html>", encoding="utf-8")
-    cfg = tmp_path / "c.toml"
-    raw = tomllib.loads((ROOT / "cityfeeds.toml").read_text(encoding="utf-8"))
-    raw["cityfeeds"] = {"output_dir": str(out), "database_url": f"sqlite:///{tmp_path}/db"}
-    cfg.write_text(tomli_w.dumps(raw), encoding="utf-8")
+    cfg = _shipped_config(tmp_path, out)
     cmd = [sys.executable, "-m", "cityfeeds.cli", "--config", str(cfg), "serve", "--port", "0"]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True)
     try:
@@ -643,13 +644,7 @@ def test_ctrl_c_while_starting_is_one_line_not_a_traceback(
 
 def test_log_lines_say_their_utc_offset(tmp_path: Path) -> None:
     """A log read months later, across a DST change or on another machine, still says when."""
-    raw = tomllib.loads((ROOT / "cityfeeds.toml").read_text(encoding="utf-8"))
-    raw["cityfeeds"] = {
-        "output_dir": str(tmp_path / "out"),
-        "database_url": f"sqlite:///{tmp_path}/db",
-    }
-    cfg = tmp_path / "c.toml"
-    cfg.write_text(tomli_w.dumps(raw), encoding="utf-8")
+    cfg = _shipped_config(tmp_path, tmp_path / "out")
     env = {**os.environ, "TZ": "Asia/Vladivostok"}  # +10:00 all year
     proc = subprocess.run(
         [sys.executable, "-m", "cityfeeds.cli", "-v", "--config", str(cfg), "feeds"],
@@ -681,10 +676,7 @@ def test_log_lines_say_their_utc_offset(tmp_path: Path) -> None:
 def test_serve_on_a_folder_without_feeds_says_how_to_build_them(tmp_path: Path) -> None:
     out = tmp_path / "out"
     out.mkdir()
-    cfg = tmp_path / "c.toml"
-    raw = tomllib.loads((ROOT / "cityfeeds.toml").read_text(encoding="utf-8"))
-    raw["cityfeeds"] = {"output_dir": str(out), "database_url": f"sqlite:///{tmp_path}/db"}
-    cfg.write_text(tomli_w.dumps(raw), encoding="utf-8")
+    cfg = _shipped_config(tmp_path, out)
     cmd = [sys.executable, "-m", "cityfeeds.cli", "--config", str(cfg), "serve", "--port", "0"]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True)
     hint = f"no feeds in {out} yet: run `cityfeeds crawl` or `cityfeeds feeds`"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pipeline_samples import PUBLISHED, finish, make_crawler, make_item
@@ -79,19 +80,30 @@ REAL_TEXT = "Первые электробусы вышли на маршрут 
 FAKE_TEXT = "Маршрут электробусов отменили, сообщил неизвестный источник. " * 12
 
 
+def real_item(url: str = REAL, **fields: Any) -> ArticleItem:
+    """The article at REAL, or a copy of it at ``url`` (``canonical_url=REAL``: an AMP copy)."""
+    fields = {"title": "Электробусы вышли на маршрут 904", "text": REAL_TEXT, **fields}
+    return make_item(url, **fields)
+
+
+def fake_item() -> ArticleItem:
+    """A different article whose page names REAL as its canonical URL."""
+    return make_item(
+        "https://vm.ru/news/78-fake",
+        title="Электробусы отменены навсегда",
+        text=FAKE_TEXT,
+        canonical_url=REAL,
+    )
+
+
 def test_a_page_naming_another_articles_url_as_canonical_keeps_its_own(tmp_path: Path) -> None:
     # A hostile page (or a CMS bug) names a different article's URL as its canonical: it is
     # no duplicate of that article, and goes on under its own URL.
     pl, (real, fake) = normalized(
         tmp_path,
         [
-            make_item(REAL, title="Электробусы вышли на маршрут 904", text=REAL_TEXT),
-            make_item(
-                "https://vm.ru/news/78-fake",
-                title="Электробусы отменены навсегда",
-                text=FAKE_TEXT,
-                canonical_url=REAL,
-            ),
+            real_item(),
+            fake_item(),
         ],
     )
     assert pl.process_item(real) is real and pl.process_item(fake) is fake
@@ -106,13 +118,8 @@ def test_the_page_at_its_own_url_is_no_duplicate_of_an_earlier_claim_on_it(
     pl, (fake, real) = normalized(
         tmp_path,
         [
-            make_item(
-                "https://vm.ru/news/78-fake",
-                title="Электробусы отменены навсегда",
-                text=FAKE_TEXT,
-                canonical_url=REAL,
-            ),
-            make_item(REAL, title="Электробусы вышли на маршрут 904", text=REAL_TEXT),
+            fake_item(),
+            real_item(),
         ],
     )
     assert pl.process_item(fake) is fake and pl.process_item(real) is real
@@ -146,17 +153,11 @@ def test_a_copy_naming_its_original_as_canonical_is_still_a_duplicate(tmp_path: 
     pl, (page, amp, edited) = normalized(
         tmp_path,
         [
-            make_item(REAL, title="Электробусы вышли на маршрут 904", text=REAL_TEXT),
-            make_item(
-                "https://vm.ru/amp/news/57-real",
-                title="Электробусы вышли на маршрут 904",
-                text=REAL_TEXT,
-                canonical_url=REAL,
-            ),
-            make_item(
+            real_item(),
+            real_item("https://vm.ru/amp/news/57-real", canonical_url=REAL),
+            real_item(
                 "https://m.vm.ru/news/57-real",
                 title="Электробусы вышли на маршрут 904 в Новой Москве",
-                text=REAL_TEXT,
                 canonical_url=REAL,
             ),
         ],
