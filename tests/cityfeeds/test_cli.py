@@ -638,7 +638,11 @@ def test_ctrl_c_while_starting_is_one_line_not_a_traceback(
         silent.close()
         if proc.poll() is None:
             proc.kill()
-    assert proc.returncode == 130, (out, err)
+    # 130, or ended by the SIGINT itself, which a shell shows as 130 too: CPython 3.11 can
+    # flag an interrupt that lands in the middle of some imports as unhandled even though
+    # `main` handled it (it printed its line), and then ends the process by SIGINT after a
+    # clean exit (seen only on a loaded machine; the same with the code before this test).
+    assert proc.returncode in (130, -signal.SIGINT), (out, err)
     assert "Traceback" not in err and "Unhandled error" not in err, err
 
 
