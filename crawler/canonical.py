@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from collections.abc import Iterable
 from typing import NamedTuple
+from urllib.parse import urlsplit
 
 from crawler.models import CANONICAL_IGNORED_FLAG, VIA_CANONICAL_FLAG, Article
-from crawler.normalize.text import dedup_key
 
 __all__ = [
     "SAME_TEXT_CHARS",
@@ -25,42 +26,86 @@ __all__ = [
     "claimant",
     "disown_canonical",
     "same_page",
+    "url_kin",
 ]
 
 logger = logging.getLogger(__name__)
 
-#: How much of two texts' beginnings must be equal for them to be one page's (whitespace
-#: aside): a lead's worth, which an edit further down leaves as it is.
+#: How much of two texts' beginnings and ends is compared (whitespace aside); a shorter text is
+#: compared whole.
 SAME_TEXT_CHARS = 200
+# An article's id in its URL: a run of this many digits or more (not a year, nor a date's part).
+_ID_RE = re.compile(r"\d{5,}")
+_ARTICLE_SEGMENT_RE = re.compile(r"[\d_-]")
+_DATE_RE = re.compile(r"(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:[0-2]\d|3[01])")
+
+
+def url_kin(own_url: str, canonical: str) -> bool:
+    """Whether a page at ``own_url`` can be a copy of the page at ``canonical``, by their URLs.
+
+    The same path (another host such as ``m.`` or ``amp.``, another scheme or query), one
+    article's path inside the other (``/amp/news/57`` and ``/news/57``, ``/news/57/print``;
+    not a section's, ``/news``), the same article-like last segment (``/amp/3`` and
+    ``/news/3``), or the same article id of five digits or more (``/news/1234567-old-slug`` and
+    ``/news/1234567-new-slug``). A canonical with none of these (``/news/78`` naming
+    ``/news/57``, every page naming one story, a tag page) is no copy's: a site's bug or a
+    hostile page's claim. An article-like segment holds a digit or a slug's ``-`` or ``_``.
+    """
+    own = [seg for seg in urlsplit(own_url).path.lower().split("/") if seg]
+    other = [seg for seg in urlsplit(canonical).path.lower().split("/") if seg]
+    if not own or not other:
+        return own == other
+    if own[-1] == other[-1] and _ARTICLE_SEGMENT_RE.search(own[-1]):
+        return True
+    if _inside(own, other) or _inside(other, own):
+        return True
+    return not _ids(own).isdisjoint(_ids(other))
+
+
+def _ids(segments: list[str]) -> set[str]:
+    """The article ids in a path's segments (not a compact date such as ``20261205``)."""
+    return {i for i in _ID_RE.findall("/".join(segments)) if not _DATE_RE.fullmatch(i)}
+
+
+def _inside(part: list[str], whole: list[str]) -> bool:
+    """Whether the segments ``part``, an article's path, appear in ``whole`` in a row.
+
+    An article's last segment holds a digit or a slug's hyphen or underscore: a section
+    (``/news``, ``/moskva/transport``) inside an article's path is no copy of it.
+    """
+    n = len(part)
+    if not _ARTICLE_SEGMENT_RE.search(part[-1]):
+        return False
+    return any(whole[i : i + n] == part for i in range(len(whole) - n + 1))
 
 
 class PageMarks(NamedTuple):
-    """What tells one page from another: its headline's duplicate key and a digest of its
-    text's beginning (None when the text is shorter than that: the headline decides)."""
+    """What tells one page from another: digests of its text's beginning and end (the whole
+    text when shorter than ``2 * SAME_TEXT_CHARS``). Headlines do not count: a copy's may be
+    edited, and two days' weather reports share one."""
 
-    title: str
-    start: bytes | None
+    start: bytes
+    end: bytes
 
     @classmethod
-    def of(cls, title: str, text: str) -> PageMarks:
-        """The marks of the page with ``title`` and ``text``."""
-        # Texts are stored cleaned (single spaces, paragraphs apart by one blank line).
-        start = " ".join(text[: 2 * SAME_TEXT_CHARS].split())[:SAME_TEXT_CHARS]
-        digest = None
-        if len(start) == SAME_TEXT_CHARS:
-            digest = hashlib.blake2b(start.encode(), digest_size=16).digest()
-        return cls(dedup_key(title), digest)
+    def of(cls, text: str) -> PageMarks:
+        """The marks of the page with ``text``."""
+        words = " ".join(text.split())
+        if len(words) < 2 * SAME_TEXT_CHARS:
+            digest = _digest(words)
+            return cls(digest, digest)
+        return cls(_digest(words[:SAME_TEXT_CHARS]), _digest(words[-SAME_TEXT_CHARS:]))
+
+
+def _digest(text: str) -> bytes:
+    return hashlib.blake2b(text.encode(), digest_size=16).digest()
 
 
 def same_page(marks: PageMarks, article: Article) -> bool:
-    """Whether ``article`` is the page of ``marks`` (maybe edited since).
-
-    The same headline (as duplicates are told, :func:`~crawler.normalize.text.dedup_key`), or,
-    for a headline edited since, the same beginning of the text.
-    """
-    if marks.title == dedup_key(article.title):
-        return True
-    return marks.start is not None and marks.start == PageMarks.of("", article.text).start
+    """Whether ``article`` is the page of ``marks``: the same text at both ends (a copy, or the
+    same article under an edited headline), not only a shared opening (a disclaimer) or a
+    shared headline."""
+    return marks == PageMarks.of(article.text)
 
 
 def claim_flag(own_url: str) -> str:

@@ -14,9 +14,16 @@ import logging
 from collections.abc import Sequence
 from datetime import datetime
 
-from crawler.canonical import claim_flag
+from crawler.canonical import claim_flag, url_kin
 from crawler.extraction import extract_article
-from crawler.models import Article, ArticleData, Dropped, Hints, PageFacts
+from crawler.models import (
+    CANONICAL_IGNORED_FLAG,
+    Article,
+    ArticleData,
+    Dropped,
+    Hints,
+    PageFacts,
+)
 from crawler.normalize.dates import clamp_future, day_only
 from crawler.normalize.encoding import looks_like_mojibake
 from crawler.normalize.html import SANITIZE_POLICY
@@ -196,10 +203,16 @@ def build_article(
     own_url = canonicalize_url(response_url)
     fetched_url = None
     if url != own_url and url_identity(url) != url_identity(own_url):
-        # The page says it is another page: a claim the store checks before it lets this
-        # content replace what is stored under that URL.
-        fetched_url = own_url
-        flags.append(claim_flag(own_url))
+        if url_kin(own_url, url):
+            # The page says it is another page (its AMP or mobile copy, an old slug): a claim
+            # the store checks before it lets this content replace what is stored there.
+            fetched_url = own_url
+            flags.append(claim_flag(own_url))
+        else:
+            # A canonical unrelated to the page's URL (every page naming one story, a tag page,
+            # another article) is a site's bug or a hostile page's claim: the page keeps its URL.
+            url = own_url
+            flags.append(CANONICAL_IGNORED_FLAG)
     title = clean_text(data.title) if data.title else ""
     if not title and hints.title:
         title, provenance["title"] = clean_text(hints.title), "feed"

@@ -159,7 +159,7 @@ class DedupePipeline(_Pipeline):
             raise self.drop("duplicate", item, f"(same as {first})")
         run.urls[key] = _Seen(
             item.response_url,
-            PageMarks.of(article.title, article.text),
+            PageMarks.of(article.text),
             bool(article.fetched_url),
         )
         run.titles[title_key] = item.response_url

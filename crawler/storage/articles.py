@@ -64,17 +64,15 @@ def settle_claims(conn: Connection, batch: Sequence[Article]) -> None:
         key = url_identity(article.url)
         rival = own.get(key)
         if rival is not None:
-            title, text = rival.title, rival.text
+            text = rival.text
         else:
             row = conn.execute(
-                select(articles.c.title, articles.c.text, articles.c.flags).where(
-                    articles.c.url_key == key
-                )
+                select(articles.c.text, articles.c.flags).where(articles.c.url_key == key)
             ).first()
             if row is None or claimant(row.flags) is not None:
                 continue  # nothing stored there yet, or only another page's claim
-            title, text = row.title, row.text
-        if not same_page(PageMarks.of(title, text or ""), article):
+            text = row.text
+        if not same_page(PageMarks.of(text or ""), article):
             disown_canonical(article)
 
 
@@ -90,10 +88,8 @@ def over_claim(conn: Connection, row: Any, article: Article, keys: set[str]) -> 
     own_url = None if article.fetched_url else claimant(row.flags)
     if own_url is None:
         return None
-    stored = conn.execute(
-        select(articles.c.title, articles.c.text).where(articles.c.id == row.id)
-    ).one()
-    if same_page(PageMarks.of(stored.title, stored.text or ""), article):
+    stored = conn.execute(select(articles.c.text).where(articles.c.id == row.id)).one()
+    if same_page(PageMarks.of(stored.text or ""), article):
         return None
     own_key = url_identity(own_url)
     taken = conn.execute(select(articles.c.id).where(articles.c.url_key == own_key)).first()

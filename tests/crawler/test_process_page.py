@@ -381,27 +381,33 @@ def test_a_page_cut_off_after_its_headline_is_no_article() -> None:
 
 
 @pytest.mark.parametrize(
-    ("canonical", "claims"),
+    ("canonical", "outcome"),
     [
-        ("https://news.example/city/trams-0", True),  # another page of the site
-        ("https://NEWS.example/city/trams-1/", False),  # the same page: its identity
-        ("https://news.example/city/trams-1?utm_source=tg", False),
-        ("https://other.example/city/trams-1", False),  # another site: ignored altogether
+        ("https://m.news.example/city/trams-1", "claim"),  # the mobile copy's URL
+        ("https://news.example/news/trams-1", "claim"),  # the same slug under another path
+        ("https://NEWS.example/city/trams-1/", "same"),  # the same page: its identity
+        ("https://news.example/city/trams-1?utm_source=tg", "same"),
+        ("https://other.example/city/trams-1", "same"),  # another site: ignored altogether
+        ("https://news.example/city/trams-0", "ignored"),  # another article: no copy of it
+        ("https://news.example/city", "ignored"),  # a section
     ],
 )
-def test_a_canonical_naming_another_page_is_kept_as_a_claim(canonical: str, claims: bool) -> None:
+def test_a_canonical_naming_another_page_is_a_claim_only_when_its_url_is_kin(
+    canonical: str, outcome: str
+) -> None:
     head = f'<link rel="canonical" href="{canonical}">'
     page = _html().replace(b"<title>", head.encode() + b"<title>")
     article = process_page(PROFILE, page, PageFacts(URL, NOW))
     assert isinstance(article, Article)
-    if claims:
+    claims = [f for f in article.flags if f.startswith("via_canonical")]
+    if outcome == "claim":
         # Stored under the canonical, unless the store holds another article there
         # (crawler.canonical); the flag keeps the page's own URL to move it back.
         assert article.url == canonical and article.fetched_url == URL
-        assert f"via_canonical:{URL}" in article.flags
+        assert claims == [f"via_canonical:{URL}"]
     else:
-        assert article.fetched_url is None
-        assert not [f for f in article.flags if f.startswith("via_canonical")]
+        assert article.url == URL and article.fetched_url is None and not claims
+        assert ("canonical_ignored" in article.flags) is (outcome == "ignored")
 
 
 @pytest.mark.parametrize(

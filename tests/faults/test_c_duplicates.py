@@ -96,8 +96,22 @@ def dup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dup]:
             _page("Трамваи отменили навсегда", c7.base + "news/87", body=fake_body)
         )
         c7.routes["/news/87"] = html_route(_page("Трамваи вернулись на Сущёвский Вал"))
+        # Two days' weather under one headline, the first naming the second; a tag page as
+        # canonical; two pages naming each other.
+        weather = "Погода в Новосибирске на выходные"
+        c7.routes["/news/61"] = html_route(
+            _page(weather, c7.base + "news/62", body=["Мороз до минус тридцати градусов."] * 4)
+        )
+        c7.routes["/news/62"] = html_route(_page(weather, body=["Оттепель и мокрый снег."] * 4))
+        c7.routes["/news/63"] = html_route(_page("Снегопад в городе", c7.base + "tag/snow"))
+        c7.routes["/news/64"] = html_route(_page("Мост откроют в мае", c7.base + "news/65"))
+        c7.routes["/news/65"] = html_route(_page("Фестиваль света", c7.base + "news/64"))
         c7.routes["/rss.xml"] = html_route(
-            rss(c7.base, ["/news/57", "/news/88", "/news/87"]), "application/rss+xml"
+            rss(
+                c7.base,
+                ["/news/57", "/news/88", "/news/87", *(f"/news/{n}" for n in range(61, 66))],
+            ),
+            "application/rss+xml",
         )
         lab.source("c7", c7.base)
 
@@ -105,7 +119,11 @@ def dup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dup]:
         for n, title in ((78, "Электробусы отменены навсегда"), (79, "Ещё одна новость")):
             c7.routes[f"/news/{n}"] = html_route(_page(title, c7.base + "news/57", body=fake_body))
         c7.routes["/rss.xml"] = html_route(
-            rss(c7.base, ["/news/57", "/news/78", "/news/79"]), "application/rss+xml"
+            rss(
+                c7.base,
+                ["/news/57", "/news/78", "/news/79", *(f"/news/{n}" for n in range(61, 66))],
+            ),
+            "application/rss+xml",
         )
         c6.routes["/news/6"] = html_route(
             "<html><head><title>Ошибка</title></head>"
@@ -197,10 +215,18 @@ def test_c6_an_error_page_under_a_stored_url_does_not_replace_the_article(dup: D
 def test_c7_a_page_naming_another_articles_url_as_canonical_keeps_its_own(dup: Dup) -> None:
     base = dup.sites["c7"].base
     stored = {a.url.removeprefix(base): a for a in dup.second.articles("c7")}
-    assert sorted(stored) == ["news/57", "news/78", "news/79", "news/87", "news/88"]
+    assert sorted(stored) == [
+        "news/57", "news/61", "news/62", "news/63", "news/64", "news/65",
+        "news/78", "news/79", "news/87", "news/88",
+    ]  # fmt: skip
     assert stored["news/57"].title == "Электробусы вышли на маршрут 904"
     assert stored["news/87"].title == "Трамваи вернулись на Сущёвский Вал"
-    for claim in ("news/78", "news/79", "news/88"):
+    assert "Мороз" in stored["news/61"].text and "Оттепель" in stored["news/62"].text
+    assert (stored["news/64"].title, stored["news/65"].title) == (
+        "Мост откроют в мае",
+        "Фестиваль света",
+    )
+    for claim in ("news/61", "news/63", "news/64", "news/65", "news/78", "news/79", "news/88"):
         assert "canonical_ignored" in stored[claim].flags
     assert dup.second.runs["c7"]["updated"] == 0
     entries = {e.id: e.title for e in dup.second.feed("sources/c7.rss").entries}

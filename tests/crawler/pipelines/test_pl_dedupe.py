@@ -86,14 +86,13 @@ def real_item(url: str = REAL, **fields: Any) -> ArticleItem:
     return make_item(url, **fields)
 
 
-def fake_item() -> ArticleItem:
-    """A different article whose page names REAL as its canonical URL."""
-    return make_item(
-        "https://vm.ru/news/78-fake",
-        title="Электробусы отменены навсегда",
-        text=FAKE_TEXT,
-        canonical_url=REAL,
-    )
+def fake_item(url: str = "https://vm.ru/news/78-fake") -> ArticleItem:
+    """A different article whose page names REAL as its canonical URL (at MOBILE_REAL: a claim
+    by a kin URL, which only the text tells from a copy)."""
+    return make_item(url, title="Электробусы отменены навсегда", text=FAKE_TEXT, canonical_url=REAL)
+
+
+MOBILE_REAL = "https://m.vm.ru/news/57-real"  # the mobile copy's URL
 
 
 def test_a_page_naming_another_articles_url_as_canonical_keeps_its_own(tmp_path: Path) -> None:
@@ -112,19 +111,20 @@ def test_a_page_naming_another_articles_url_as_canonical_keeps_its_own(tmp_path:
     assert "via_canonical" not in fake.article.flags
 
 
+def test_a_kin_page_with_another_text_keeps_its_own_url(tmp_path: Path) -> None:
+    pl, (real, fake) = normalized(tmp_path, [real_item(), fake_item(MOBILE_REAL)])
+    assert fake.article.url == REAL  # a claim: its URL is kin to the canonical's
+    assert pl.process_item(real) is real and pl.process_item(fake) is fake
+    assert fake.article.url == MOBILE_REAL and "canonical_ignored" in fake.article.flags
+
+
 def test_the_page_at_its_own_url_is_no_duplicate_of_an_earlier_claim_on_it(
     tmp_path: Path,
 ) -> None:
-    pl, (fake, real) = normalized(
-        tmp_path,
-        [
-            fake_item(),
-            real_item(),
-        ],
-    )
+    pl, (fake, real) = normalized(tmp_path, [fake_item(MOBILE_REAL), real_item()])
     assert pl.process_item(fake) is fake and pl.process_item(real) is real
-    # The claim still names the URL: the store lets the page's own content replace it.
-    assert fake.article.url == REAL and fake.article.fetched_url == "https://vm.ru/news/78-fake"
+    # The claim still names the URL: the store moves it back when the real page comes.
+    assert fake.article.url == REAL and fake.article.fetched_url == MOBILE_REAL
 
 
 def test_pages_whose_canonicals_all_name_one_url_are_kept_apart(tmp_path: Path) -> None:
@@ -142,10 +142,9 @@ def test_pages_whose_canonicals_all_name_one_url_are_kept_apart(tmp_path: Path) 
     pl, processed = normalized(tmp_path, items)
     assert all(pl.process_item(item) is item for item in processed)
     assert [i.article.url for i in processed] == [
-        "https://vm.ru/news/1-home",  # the first claim stands until the store sees otherwise
-        "https://vm.ru/news/3-story",
-        "https://vm.ru/news/4-story",
+        f"https://vm.ru/news/{n}-story" for n in (2, 3, 4)
     ]
+    assert all("canonical_ignored" in i.article.flags for i in processed)
 
 
 def test_a_copy_naming_its_original_as_canonical_is_still_a_duplicate(tmp_path: Path) -> None:
