@@ -19,9 +19,19 @@ from crawler.config import Config
 from crawler.lifecycle import close_dead_runs, process_suspended
 
 NAME = "status"
-#: The service's health states this command shows: /healthz's three, and two of its own (no
-#: service; a service stopped by a signal). docs/deploy.md describes each (a test checks both).
-HEALTH_STATES = ("ok", "starting", "degraded", "stale", "failing", "stopped", "suspended")
+#: The service's health states this command shows: /healthz's, and three of its own (no
+#: service; a service stopped by a signal; one that does not answer its /healthz).
+#: docs/deploy.md describes each (a test checks both).
+HEALTH_STATES = (
+    "ok",
+    "starting",
+    "degraded",
+    "stale",
+    "failing",
+    "stopped",
+    "suspended",
+    "unresponsive",
+)
 DESCRIPTION = """\
 One row per source: state (ok, degraded, failing, waiting, interrupted, never run, disabled),
 last run and its result, pages, new and updated articles, dropped items by reason,
@@ -36,15 +46,17 @@ starting (not yet, but the service has just started), degraded (some feed files 
 last build, others built), stale (no recent crawl and feed build) or failing (every feed
 failed its last build: nothing is published; or its runs cannot be recorded), and why: a
 running service that serves HTTP is asked for its /healthz, which also knows what the store
-cannot show (runs it could not record with the database disk full); a service that does not
-answer is unhealthy. Stopped when no service runs; suspended when its process is stopped by a
-signal (SIGSTOP, Ctrl-Z: it crawls and serves nothing until kill -CONT). Exit status 0, or 1
-with --check when the last cycle is too old (also for cron installs, which run no service),
-every feed failed, a feed failed its last build, the service is failing, suspended or does
-not answer, or a source is failing or degraded.
+cannot show (runs it could not record with the database disk full). Stopped when no service
+runs; suspended when its process is stopped by a signal (SIGSTOP, Ctrl-Z: it crawls and
+serves nothing until kill -CONT); unresponsive when it runs but gives no health at its
+/healthz within 5 s (hung, its server stopped). Exit status 0, or 1 with --check when the
+last cycle is too old (also for cron installs, which run no service), every feed failed, a
+feed failed its last build, the service is failing, suspended or unresponsive, or a source
+is failing or degraded.
 """
-#: How long `status` waits for a running service's /healthz.
+#: How long `status` waits for a running service's /healthz, and how much of it it reads.
 ASK_TIMEOUT = 5.0
+MAX_ANSWER = 64 * 1024
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -89,7 +101,12 @@ def run(args: argparse.Namespace, config: Config) -> int:
         report.health = dataclasses.replace(report.health, status="stopped")
     elif suspended:
         # Its last cycle may be recent, but nothing happens until it is resumed: not healthy.
-        report.health = dataclasses.replace(report.health, status="suspended", healthy=False)
+        report.health = dataclasses.replace(
+            report.health,
+            status="suspended",
+            healthy=False,
+            reason=f"the service (pid {holder}) is stopped by a signal: resume it with kill -CONT",
+        )
     elif (url := lock.holder_url()) is not None:
         report.health = _as_the_service_says(report.health, url, holder)
     if args.json:
@@ -114,30 +131,54 @@ def run(args: argparse.Namespace, config: Config) -> int:
 
 
 def _as_the_service_says(health: Health, url: str, pid: int) -> Health:
-    """``health`` as the running service's ``/healthz`` at ``url`` gives it, or unhealthy.
+    """``health`` as the running service's ``/healthz`` at ``url`` gives it, or unresponsive.
 
     The service computes the same health from the same store, and adds what only it knows:
     runs it could not record (its database or disk full) make it failing. A service that holds
-    its lock but does not answer (hung, or its server stopped) is not doing its job either.
+    its lock but gives no such answer (hung, its server stopped, or another program on the
+    port) is not doing its job either: ``unresponsive``, unhealthy.
     """
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback: no proxy
     try:
         try:
             with opener.open(url + "healthz", timeout=ASK_TIMEOUT) as response:
-                body = response.read()
+                body = response.read(MAX_ANSWER)
         except urllib.error.HTTPError as exc:  # 503: unhealthy, with the same JSON body
-            body = exc.read()
-        said = json.loads(body)
-        return dataclasses.replace(
-            health,
-            status=str(said["status"]),
-            healthy=bool(said["healthy"]),
-            reason=said.get("reason") or None,
-        )
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+            body = exc.read(MAX_ANSWER)
+    except (OSError, ValueError) as exc:
         cause = getattr(exc, "reason", None) or exc
-        return dataclasses.replace(
-            health,
-            healthy=False,
-            reason=f"the service (pid {pid}) did not answer {url}healthz: {cause}",
+        said = f"the service (pid {pid}) did not answer {url}healthz: {cause}"
+        return _unresponsive(health, _one_line(said, 500))
+    said = _health_answer(body, pid)
+    if said is None:
+        return _unresponsive(
+            health, f"the service (pid {pid}) gave no health of its own at {url}healthz"
         )
+    status, healthy, reason = said
+    return dataclasses.replace(health, status=status, healthy=healthy, reason=reason)
+
+
+def _unresponsive(health: Health, reason: str) -> Health:
+    return dataclasses.replace(health, status="unresponsive", healthy=False, reason=reason)
+
+
+def _health_answer(body: bytes, pid: int) -> tuple[str, bool, str | None] | None:
+    """(status, healthy, reason) of a /healthz answer by the service ``pid``, or None when the
+    answer is no such thing (not JSON, other types, another process's)."""
+    try:
+        said = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(said, dict):
+        return None
+    status, healthy, reason = said.get("status"), said.get("healthy"), said.get("reason")
+    if not isinstance(status, str) or not isinstance(healthy, bool):
+        return None
+    if said.get("pid") not in (None, pid) or not isinstance(reason, str | None):
+        return None
+    return _one_line(status, 40), healthy, _one_line(reason, 500) if reason else None
+
+
+def _one_line(text: str, limit: int) -> str:
+    """``text`` without control characters or line breaks, at most ``limit`` characters."""
+    return " ".join("".join(c if c.isprintable() else " " for c in text).split())[:limit]

@@ -3,10 +3,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import http.server
 import json
 import logging
 import socket
 import sqlite3
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -267,7 +270,7 @@ def test_status_asks_the_running_service_what_the_store_cannot_show(
         web.stop()
 
 
-def test_status_calls_a_service_that_does_not_answer_unhealthy(
+def test_status_calls_a_service_that_does_not_answer_unresponsive(
     service: Service,
     announced: ServiceLock,
     monkeypatch: pytest.MonkeyPatch,
@@ -280,4 +283,63 @@ def test_status_calls_a_service_that_does_not_answer_unhealthy(
         announced.announce(url)
         assert main(["--config", str(tmp_path / "cityfeeds.toml"), "status", "--check"]) == 1
     out = capsys.readouterr().out
-    assert f"did not answer {url}healthz" in out
+    assert "health: unresponsive" in out and f"did not answer {url}healthz" in out
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b"<html>not a health</html>",
+        b'["ok"]',
+        b'{"status": "ok"}',
+        b'{"status": "ok", "healthy": "yes"}',
+        b'{"status": "ok", "healthy": true, "pid": 1}',  # another process's
+    ],
+)
+def test_status_takes_only_the_services_own_health(
+    answer: bytes,
+    service: Service,
+    announced: ServiceLock,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    with _answering(answer) as url:
+        announced.announce(url)
+        assert main(["--config", str(tmp_path / "cityfeeds.toml"), "status", "--check"]) == 1
+    out = capsys.readouterr().out
+    assert "health: unresponsive" in out and f"gave no health of its own at {url}healthz" in out
+
+
+def test_status_shows_the_services_reason_on_one_line(
+    service: Service, announced: ServiceLock, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    said = {"status": "failing", "healthy": False, "reason": "disk\nfull\x1b[31m", "pid": None}
+    with _answering(json.dumps(said).encode()) as url:
+        announced.announce(url)
+        assert main(["--config", str(tmp_path / "cityfeeds.toml"), "status", "--check"]) == 1
+    out = capsys.readouterr().out
+    assert "health: failing" in out and "why: disk full [31m\n" in out
+
+
+@contextlib.contextmanager
+def _answering(body: bytes) -> Iterator[str]:
+    """A loopback HTTP server answering every GET with ``body``; yields its URL."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
