@@ -128,10 +128,30 @@ def _run_labelled(args: argparse.Namespace, config: Config) -> int:
     if args.topic is not None and args.topic not in specs:
         print(f"cityfeeds classify: no topic {args.topic!r} in the config", file=sys.stderr)
         return 2
+    if args.title is not None or args.summary or args.text:
+        print(
+            "cityfeeds classify: --labelled scores its file's rows: drop --title, --summary and "
+            "--text",
+            file=sys.stderr,
+        )
+        return 2
     try:
         cases = load_labelled(args.labelled, args.topic)
     except (OSError, ValueError) as exc:
         print(f"cityfeeds classify: {exc}", file=sys.stderr)
+        return 2
+    if not cases:
+        print(f"cityfeeds classify: {args.labelled} holds no labelled rows", file=sys.stderr)
+        return 2
+    # A label naming no configured topic (a typo, another case) would count every true match
+    # of the intended topic as a false positive.
+    unknown = sorted({t for c in cases for t in c.labels} - specs.keys())
+    if unknown:
+        print(
+            f"cityfeeds classify: {args.labelled} labels topics the config does not have: "
+            f"{', '.join(unknown)} (known: {', '.join(specs)})",
+            file=sys.stderr,
+        )
         return 2
     topic_ids = [args.topic] if args.topic else list(specs)
     engine = TopicEngine(config.topics)

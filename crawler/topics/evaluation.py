@@ -60,7 +60,8 @@ def load_labelled(path: Path, topic: str | None = None) -> list[Case]:
     a malformed row.
     """
     cases = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    # utf-8-sig: a file saved by a Windows editor starts with a BOM.
+    for number, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), 1):
         if not line.strip():
             continue
         try:
@@ -74,9 +75,14 @@ def load_labelled(path: Path, topic: str | None = None) -> list[Case]:
 
 
 def _labelled_case(row: dict[str, object], topic: str | None) -> Case:
+    for key in ("title", "summary", "text"):
+        if row.get(key) is not None and not isinstance(row[key], str):
+            raise ValueError(f'"{key}" must be text')
     title, summary, text = (str(row.get(k) or "") for k in ("title", "summary", "text"))
     if not (title or summary or text):
         raise ValueError("needs a title, summary or text")
+    if "labels" in row and "label" in row:
+        raise ValueError('has both "labels" and "label": give one')
     labels = row.get("labels")
     if isinstance(labels, list) and all(isinstance(t, str) for t in labels):
         gold = frozenset(str(t) for t in labels)

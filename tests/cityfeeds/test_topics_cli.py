@@ -191,6 +191,11 @@ def test_classify_labelled_with_labels_scores_every_topic(
         ({"title": "x"}, [], 'needs "labels"'),
         ({"label": True}, ["--topic", ET], "needs a title, summary or text"),
         ({"title": "x", "label": True}, ["--topic", "nope"], "no topic 'nope'"),
+        # A label that names no topic would count the intended topic's matches as FPs.
+        ({"title": "x", "labels": ["Electric-Transport"]}, [], "does not have: Electric-Transport"),
+        ({"title": None, "text": 123, "labels": [ET]}, [], '"text" must be text'),
+        ({"title": "x", "labels": [ET], "label": True}, ["--topic", ET], "give one"),
+        ({"title": "x", "labels": [ET]}, ["--title", "y"], "drop --title"),
     ],
 )
 def test_classify_labelled_refuses_an_unusable_set(
@@ -203,3 +208,18 @@ def test_classify_labelled_refuses_an_unusable_set(
     labelled = _write(tmp_path / "mine.jsonl", [row])
     assert main(["--config", CONFIG, "classify", "--labelled", str(labelled), *extra]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_classify_labelled_refuses_an_empty_set_and_reads_a_bom(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n\n", encoding="utf-8")
+    assert main(["--config", CONFIG, "classify", "--labelled", str(empty)]) == 2
+    assert "holds no labelled rows" in capsys.readouterr().err
+    # Saved by a Windows editor: a BOM and CRLF line ends.
+    bom = tmp_path / "bom.jsonl"
+    row = json.dumps({"title": "Новые электробусы вышли на маршрут", "labels": [ET]})
+    bom.write_bytes(b"\xef\xbb\xbf" + row.encode() + b"\r\n")
+    assert main(["--config", CONFIG, "classify", "--labelled", str(bom)]) == 0
+    assert "1 labelled cases" in capsys.readouterr().out
