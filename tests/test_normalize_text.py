@@ -182,6 +182,8 @@ def test_dedup_key_differs_for_different_titles() -> None:
         "{% block title %}{% endblock %}",
         "${title}",
         "<%= title %>",
+        "<?php echo $title; ?>",
+        "<?= $title ?>",
         "Новости {{ page.title }}",
         # unsubstituted CMS placeholders
         "%TITLE%",

@@ -78,7 +78,8 @@ def run(args: argparse.Namespace, config: Config) -> int:
             port=args.port,
             extra_routes=extra_routes,
             announce=lambda url: _announce(output_dir, url, hint),
-            empty_hint=hint,
+            # The page is public: it names no folder of the machine's.
+            empty_hint="no feeds here yet: run `cityfeeds crawl` or `cityfeeds feeds`",
         )
     except OSError as exc:
         print(

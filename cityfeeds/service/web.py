@@ -102,7 +102,7 @@ class WebServer:
                     "use --port, or --no-serve"
                 )
             time.sleep(0.02)
-        logger.info("serving feeds, /healthz and /status on http://%s:%d/", self.host, self.port)
+        logger.info("serving feeds, /healthz and /status on %s", self.url)
         return self
 
     def _serve(self) -> None:
@@ -118,8 +118,9 @@ class WebServer:
 
     @property
     def url(self) -> str:
-        """``http://host:port/``."""
-        return f"http://{self.host}:{self.port}/"
+        """``http://host:port/`` (an IPv6 host in brackets)."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}/"
 
     @property
     def local_url(self) -> str:

@@ -51,12 +51,12 @@ _RULE_PREFIX_RE = re.compile(
     r"|(?=[^.#\[>*:]*[.#\[>*:])[a-z.#\[*][\w.#\[\]=\"'()*^$|~>+:, -]*)$)",
     re.I | re.A,
 )
-# Template syntaxes (Jinja/Django, JS, ERB/ASP, Smarty) and the placeholders CMSs substitute:
+# Template syntaxes (Jinja/Django, JS, ERB/ASP, PHP, Smarty) and the placeholders CMSs substitute:
 # %TITLE% and Yoast's %%title%%, [[title]], $TITLE$, Bitrix's #TITLE#, __TITLE__. A placeholder
 # name is an ASCII identifier right after its opening mark, so «100% электробусов», «Скидки 50%»,
 # hashtags («#безопасность»), C# and Python's __init__ (lowercase) are text.
 _TEMPLATE_RE = re.compile(
-    r"\{\{.*?\}\}|\{%.*?%\}|\$\{[^}]*\}|<%.*?%>|\{\$[\w.]+\}"
+    r"\{\{.*?\}\}|\{%.*?%\}|\$\{[^}]*\}|<%.*?%>|<\?(?:php\b|=).*?\?>|\{\$[\w.]+\}"
     r"|(?<![\w%])%{1,2}[A-Za-z_][\w.]*%{1,2}(?![\w%])"
     r"|\[\[\s*[A-Za-z_][\w.]*\s*\]\]"
     r"|(?<!\w)\$[A-Za-z_][\w.]*\$(?!\w)"

@@ -690,7 +690,9 @@ def test_serve_on_a_folder_without_feeds_says_how_to_build_them(tmp_path: Path) 
         with pytest.raises(urllib.error.HTTPError) as raised:
             urllib.request.urlopen(url, timeout=10)
         assert raised.value.code == 404
-        assert "run `cityfeeds crawl` or `cityfeeds feeds`" in raised.value.read().decode()
+        page = raised.value.read().decode()
+        assert "run `cityfeeds crawl` or `cityfeeds feeds`" in page
+        assert str(tmp_path) not in page  # a public page names no folder of the machine
     finally:
         proc.terminate()
         # read(), not communicate(): readline() above may hold the next lines in its buffer.

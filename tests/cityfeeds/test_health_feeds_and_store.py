@@ -343,3 +343,21 @@ def _answering(body: bytes) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_an_ipv6_server_is_named_with_brackets(tmp_path: Path) -> None:
+    try:
+        socket.create_server(("::1", 0), family=socket.AF_INET6).close()
+    except OSError:
+        pytest.skip("no IPv6 loopback on this machine")
+    web = WebServer(tmp_path, "::1", 0, []).start()
+    try:
+        assert web.url == web.local_url == f"http://[::1]:{web.port}/"
+    finally:
+        web.stop()
+    wildcard = WebServer(tmp_path, "::", 0, []).start()
+    try:
+        assert wildcard.url == f"http://[::]:{wildcard.port}/"
+        assert wildcard.local_url == f"http://[::1]:{wildcard.port}/"
+    finally:
+        wildcard.stop()
