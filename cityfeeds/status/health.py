@@ -197,8 +197,10 @@ def degraded_reasons(runs: Sequence[dict[str, Any]]) -> list[str]:
     reasons = []
     baseline = statistics.median(links_found(r) for r in history)
     found = links_found(latest)
-    # A feed answered 304 yields no links but is fine: only judge runs that read everything.
-    unchanged = int((latest.get("stats") or {}).get("not_modified") or 0)
+    # A feed answered 304 yields no links but is fine: only judge runs that read everything. A
+    # run queued for distributed workers counts no links of its own (the workers' runs do).
+    stats = latest.get("stats") or {}
+    unchanged = int(stats.get("not_modified") or 0) or stats.get("mode") == "distributed"
     if baseline >= MIN_BASELINE_LINKS and found <= baseline * COLLAPSE_SHARE and not unchanged:
         reasons.append(f"found {found} article links (usually {baseline:g})")
     for label, share_of in (

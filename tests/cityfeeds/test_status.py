@@ -68,6 +68,13 @@ def run(
     }
 
 
+def _queued() -> dict[str, Any]:
+    """A run queued for distributed workers: its workers' runs count the links it found."""
+    queued = run(links=0, new=0, pages=0)
+    queued["stats"] = {"queued": 2, "mode": "distributed"}
+    return queued
+
+
 def history(n: int = 5, **kwargs: Any) -> list[dict[str, Any]]:
     return [run(hours_ago=2 + i, **kwargs) for i in range(n)]
 
@@ -98,6 +105,7 @@ def test_titles_suddenly_missing_is_degraded() -> None:
     [
         pytest.param([run(links=0), *history(2)], id="too little history"),
         pytest.param([run(links=0, not_modified=3), *history()], id="unchanged feeds (304)"),
+        pytest.param([_queued(), *history()], id="queued for workers after local crawls"),
         pytest.param([run(links=0), *history(links=2)], id="never had many"),
         pytest.param(
             [run(new=8, date_fallback=7), *history(date_fallback=8)], id="never had dates"
