@@ -332,6 +332,10 @@ def test_utc_values_are_shown_in_the_source_zone_other_offsets_kept() -> None:
         "Москва, 5 декабря (РИА Новости)",
         "NOVOSIBIRSK, Dec. 4, 2026 (Reuters)",
         "Kyiv, 5 December 2026 (AP) —",
+        "Новосибирск. 5 декабря.",
+        "5 декабря 2026 года, Новосибирск",
+        "НОВОСИБИРСК, 5 декабря 2026 — РИА Новости.",
+        "Москва, 5 декабря 2026. /ТАСС/.",
     ],
 )
 def test_a_line_that_is_only_a_date(line: str) -> None:
@@ -358,6 +362,9 @@ def test_a_line_that_is_only_a_date(line: str) -> None:
         "5 декабря (по данным мэрии)",
         "Москва, 5 декабря (РИА Новости) — Власти города",
         "Линия откроется, 5 декабря 2026",
+        "5 декабря — Новый год",
+        "5 декабря — День добровольца",
+        "5 декабря 2026 года, в Новосибирске",
     ],
 )
 def test_a_line_that_says_more_than_a_date(line: str) -> None:

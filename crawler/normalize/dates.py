@@ -426,11 +426,14 @@ def _in_source_zone(dt: datetime | None, zone: tzinfo) -> datetime | None:
 # A line of text that is only a date is short: longer ones are not tried.
 _DATE_LINE_MAX = 100
 # A dateline's place: one to three capitalized words of two letters or more (a hyphenated name
-# is one: Ростов-на-Дону) before a comma or dash; its agency: a short parenthesized name after
-# the date.
+# is one: Ростов-на-Дону) before a comma, full stop or dash, or after a comma; its agency: a
+# short name in parentheses or slashes after the date («(РИА Новости)», «/ТАСС/»), or after a
+# dash («— РИА Новости.»).
 _PLACE_WORD = r"[^\W\d_a-zа-я][\w'’.-]+"
-_DATELINE_PLACE_RE = re.compile(rf"^\s*{_PLACE_WORD}(?:\s+{_PLACE_WORD}){{0,2}}\s*[,—–-]\s*$")
-_DATELINE_AGENCY_RE = re.compile(r"\(\s*[^\W\d_a-zа-я][^()]{0,40}\)")
+_PLACE = rf"{_PLACE_WORD}(?:\s+{_PLACE_WORD}){{0,2}}"
+_DATELINE_PLACE_RE = re.compile(rf"^\s*{_PLACE}\s*[,.—–-]\s*$")
+_DATELINE_AGENCY_RE = re.compile(r"\(\s*[^\W\d_a-zа-я][^()]{0,40}\)|/\s*[^\W\d_a-zа-я][^/]{0,40}/")
+_DATELINE_TAIL_RE = re.compile(rf"^\s*[,.]?\s*(?:[—–-]\s*)?{_PLACE}\s*\.?\s*$")
 # Whether a line is a date is a question of its words, not of the crawl's calendar: any year
 # from 1990 on counts, so the clock is far ahead of every page.
 _DATE_LINE_CLOCK = datetime(9000, 1, 1, tzinfo=UTC)
@@ -453,13 +456,15 @@ def is_date_line(value: str) -> bool:
     if dt is None or _inside_word(text, start) or _inside_word(text, end):
         return False  # "1. mai de|mo": the patterns' optional "de" cut a word in two
     before, after = text[:start], text[end:]
-    # A dateline may name its place first and its agency last («Новосибирск, 5 декабря 2026
-    # г.», «NOVOSIBIRSK, Dec. 4, 2026 (Reuters)»), told by their capitals (``text`` is folded).
+    # A dateline may name its place first and its agency or place last («Новосибирск, 5 декабря
+    # 2026 г.», «NOVOSIBIRSK, Dec. 4, 2026 (Reuters)», «5 декабря 2026 года, Новосибирск»),
+    # told by their capitals (``text`` is folded).
     cased = _SPACE_RE.sub(" ", value.replace("\u00a0", " ")).strip().replace("ё", "е")
     if len(cased) == len(text):
         if _DATELINE_PLACE_RE.match(cased[:start]):
             before = ""
-        after = _DATELINE_AGENCY_RE.sub("", cased[end:], count=1).lower()
+        after = _DATELINE_AGENCY_RE.sub("", cased[end:], count=1)
+        after = "" if _DATELINE_TAIL_RE.match(after) else after.lower()
     # A time set apart from its date ("21.11.2026 | 05:00 Uhr") is part of the date line.
     rest = _DATE_WORD_RE.sub(" ", _TIME_RE.sub(" ", f"{before} {after}"))
     return not any(map(str.isalnum, rest))
