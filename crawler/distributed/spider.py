@@ -73,6 +73,7 @@ class DistributedNewsSpider(NewsSpider):
         scrapy.Spider.__init__(self, *args, **kwargs)
         self.source_name = WORKER_RUN_NAME
         self.article_requests = 0
+        self.requested = None  # the shared filter counts a link listed twice once (see there)
         self.sitemaps_seen: set[str] = set()
         self.discovery_ok = 0
         self.discovery_failed = 0

@@ -77,6 +77,10 @@ class NewsSpider(ArticlePages, scrapy.Spider):
         super().__init__(*args, **kwargs)
         self.source_name = source or ""  # checked against the config in from_crawler
         self.article_requests = 0
+        # URL keys of the articles requested this run: a link both the feed and the sitemap
+        # list is one page against the cap, not two (Scrapy's filter drops the second request).
+        # None in a distributed worker, whose shared filter tells it per cycle.
+        self.requested: set[str] | None = set()
         self.sitemaps_seen: set[str] = set()
         self.discovery_ok = 0
         self.discovery_failed = 0
@@ -366,6 +370,8 @@ class NewsSpider(ArticlePages, scrapy.Spider):
             return
         self.links_seen += 1
         key = url_identity(link.url)
+        if self.requested is not None and key in self.requested:
+            return
         if key in self.known:
             stats.inc_value("cityfeeds/requests_avoided")
             return
@@ -381,6 +387,8 @@ class NewsSpider(ArticlePages, scrapy.Spider):
         if not self.article_requests:
             self._extraction_pool().warm()  # its workers start while the page downloads
         self.article_requests += 1
+        if self.requested is not None:
+            self.requested.add(key)
         yield self._fetch_article(link, priority=NEW_ARTICLE_PRIORITY - rank)
 
     def _fetch_article(self, link: Link, *, priority: int = 0) -> scrapy.Request:

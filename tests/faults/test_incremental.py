@@ -200,3 +200,22 @@ def test_i10_links_left_by_the_page_cap_are_fetched_next_run_despite_a_304(
         assert fourth["stats"]["not_modified"] == 1  # nothing left: conditional again
     finally:
         lab.close()
+
+
+def test_i10_a_link_listed_twice_is_one_page_against_the_cap(tmp_path: Path) -> None:
+    # The feed lists the newest four, the second feed (say, a sitemap's) all six: six pages,
+    # within a cap of six. Counted per listing, the first four used up eight.
+    lab = Lab(tmp_path)
+    try:
+        site = lab.site()
+        paths = [f"/news/{i}" for i in range(6)]
+        for i, p in enumerate(paths):
+            site.routes[p] = _page(i)
+        site.routes["/rss.xml"] = html_route(rss(site.base, paths[:4]), "application/rss+xml")
+        site.routes["/all.xml"] = html_route(rss(site.base, paths), "application/rss+xml")
+        lab.source("twice", site.base, feeds=[site.base + "rss.xml", site.base + "all.xml"])
+        lab.crawl = {"max_pages_per_run": 6}
+        run = lab.run(feeds=False).runs["twice"]
+        assert run["new"] == 6 and not run["stats"].get("skipped/page_cap")
+    finally:
+        lab.close()
