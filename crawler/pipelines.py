@@ -117,8 +117,9 @@ class DedupePipeline(_Pipeline):
     (``MAX_RUNS``, the least recently used go first).
     """
 
-    #: Runs whose pages a process remembers at once (a worker interleaves its sources' runs).
-    MAX_RUNS = 64
+    #: Runs whose pages a process remembers at once: a crawl's sources' runs all run at once, and
+    #: a worker interleaves its sources' runs.
+    MAX_RUNS = 256
 
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)
