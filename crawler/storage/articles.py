@@ -105,6 +105,27 @@ def over_claim(conn: Connection, row: Any, article: Article, keys: set[str]) -> 
     return "moved"
 
 
+def keep_feed_summary(conn: Connection, row: Any, article: Article, digest: str) -> str:
+    """The content hash of ``article`` once it keeps the stored summary its feed gave, if any.
+
+    A page without a summary of its own gets its feed's description when the crawl reached it
+    through the feed, and its first sentences when through a sitemap or listing: which one
+    comes first changes from run to run, and each change read as an edit (entries "updated"
+    with nothing edited, found by a tester). The text's first sentences never replace a feed's
+    description; the page's own summary, or a feed's new description, still does.
+    """
+    if article.provenance.get("summary") != "text":
+        return digest
+    stored = conn.execute(
+        select(articles.c.summary, articles.c.provenance).where(articles.c.id == row.id)
+    ).one()
+    if (stored.provenance or {}).get("summary") != "feed" or not stored.summary:
+        return digest
+    article.summary = stored.summary
+    article.provenance["summary"] = "feed"
+    return content_hash(article)
+
+
 def content_hash(article: Article) -> str:
     """Hash of what a reader sees; an edit of any of these fields is an update."""
     payload = json.dumps(
@@ -228,6 +249,8 @@ class ArticleStore(ArticleQueries):
             fresh: list[int] = []
             for i, (article, digest, key) in enumerate(zip(batch, digests, keys, strict=True)):
                 found = stored.get(key)
+                if found is not None and found.content_hash != digest:
+                    digest = keep_feed_summary(conn, found, article, digest)
                 if found is None:
                     fresh.append(i)
                 elif found.content_hash == digest:
@@ -281,6 +304,8 @@ class ArticleStore(ArticleQueries):
             ).where(articles.c.url_key == key)
         ).first()
         over = None
+        if row is not None and row.content_hash != digest:
+            digest = keep_feed_summary(conn, row, article, digest)
         if row is not None and row.content_hash != digest:
             over = over_claim(conn, row, article, keys)
             if over == "moved":

@@ -219,3 +219,40 @@ def test_i10_a_link_listed_twice_is_one_page_against_the_cap(tmp_path: Path) -> 
         assert run["new"] == 6 and not run["stats"].get("skipped/page_cap")
     finally:
         lab.close()
+
+
+def test_i10_a_summary_does_not_flip_with_the_document_that_listed_the_page(
+    tmp_path: Path,
+) -> None:
+    # Pages without a description of their own: the feed that has descriptions gives the
+    # summary, the other feed (a sitemap, a listing) none, so the text's first sentences stand
+    # in. Which document lists the page first varies by run; each switch read as an edit.
+    lab = Lab(tmp_path)
+    try:
+        site = lab.site()
+        paths = [f"/news/{i}" for i in range(3)]
+        for i, p in enumerate(paths):
+            site.routes[p] = _page(i)
+        described = rss(site.base, paths, descriptions=[f"Описание {i}" for i in range(3)])
+        bare = rss(site.base, paths)
+        down = (500, {}, b"")
+        feeds = [site.base + "described.xml", site.base + "bare.xml"]
+        lab.source("flip", site.base, feeds=feeds)
+        runs, result = [], None
+        for described_up in (False, True, False, True):
+            site.routes["/described.xml"] = (
+                html_route(described, "application/rss+xml") if described_up else down
+            )
+            site.routes["/bare.xml"] = (
+                down if described_up else html_route(bare, "application/rss+xml")
+            )
+            result = lab.run(feeds=False)
+            runs.append(result.runs["flip"])
+        assert runs[0]["new"] == 3
+        assert runs[1]["updated"] == 3  # the feed's descriptions replace the first sentences
+        assert runs[2]["updated"] == 0 and runs[3]["updated"] == 0
+        assert result is not None
+        summaries = {a.url.rsplit("/", 1)[1]: a.summary for a in result.articles("flip")}
+        assert summaries == {str(i): f"Описание {i}" for i in range(3)}
+    finally:
+        lab.close()
