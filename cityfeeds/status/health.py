@@ -30,6 +30,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from crawler.clock import user_time
+from crawler.run_states import LOST
 from feeds.build import INDEX_PATH, OPML_PATH
 
 #: Run results that count as a success (``partial``: finished, some pages to fetch again).
@@ -192,9 +193,15 @@ def degraded_reasons(runs: Sequence[dict[str, Any]]) -> list[str]:
     if not ok or ok[0] is not next((r for r in runs if r.get("status") != "running"), None):
         return []  # the newest finished run failed: that is "failing", not "degraded"
     latest, history = ok[0], ok[1 : 1 + HISTORY_RUNS]
-    if len(history) < MIN_HISTORY:
-        return []
     reasons = []
+    # Its article pages answer errors (the feed still reads): a "partial" run after "partial"
+    # run would keep the source ok while nothing new is stored.
+    lost = int((latest.get("dropped") or {}).get(LOST) or 0)
+    tried = lost + int(latest.get("pages") or 0)
+    if lost >= MIN_ITEMS and lost >= tried * MISSING_SHARE:
+        reasons.append(f"{lost} of {tried} article pages could not be fetched")
+    if len(history) < MIN_HISTORY:
+        return reasons
     baseline = statistics.median(links_found(r) for r in history)
     found = links_found(latest)
     # A feed answered 304 yields no links but is fine: only judge runs that read everything. A

@@ -90,6 +90,16 @@ def test_zero_links_after_many_is_degraded() -> None:
     assert status.state == "degraded" and status.result == "ok"
 
 
+def test_article_pages_that_answer_errors_are_degraded_at_once() -> None:
+    # The feed reads, every article page answers 500: "partial" runs that store nothing.
+    lost = run(status="partial", new=0, pages=0, dropped={"fetch_error": 23})
+    assert degraded_reasons([lost]) == ["23 of 23 article pages could not be fetched"]
+    status = source_status(SourceInputs("a", True, 1800, [lost, *history()], {}), NOW)
+    assert status.state == "degraded"
+    # A page or two lost among many is the run's "partial", not a broken source.
+    assert degraded_reasons([run(status="partial", pages=20, dropped={"fetch_error": 2})]) == []
+
+
 def test_dates_suddenly_missing_is_degraded() -> None:
     runs = [run(new=8, date_fallback=7), *history()]
     assert degraded_reasons(runs) == ["88% articles without a date (usually 0%)"]
