@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from crawler.clock import Clock, utcnow
-from crawler.config import Config, SourceSpec, load_config
+from crawler.config import Config, SourceSpec, load_parents_config
 from crawler.models import run_of_meta
 from crawler.storage import Store
 
@@ -53,13 +53,14 @@ def get_context(crawler: Crawler, config: Config | None = None) -> CrawlContext:
     """The CrawlContext of ``crawler``, created from its settings on first call.
 
     ``config``, when the caller already loaded it (the crawl child passes it to its spiders),
-    saves reading the file again; otherwise the file ``CITYFEEDS_CONFIG`` names is loaded.
+    saves reading the file again; otherwise the file ``CITYFEEDS_CONFIG`` names is loaded (in
+    a crawl child: its parent's configuration, ``load_parents_config``).
     """
     ctx = _CONTEXTS.get(crawler)
     if ctx is None:
         settings = crawler.settings
         if config is None:
-            config = load_config(settings.get("CITYFEEDS_CONFIG") or None)
+            config = load_parents_config(settings.get("CITYFEEDS_CONFIG") or None)
         db_url = (
             settings.get("CITYFEEDS_DATABASE_URL")
             or os.environ.get("CITYFEEDS_DATABASE_URL")

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from crawler.config import Config
+from crawler.config import ENV_CONFIG_TEXT, Config
 from crawler.lifecycle import (
     CONFIG_EXIT,
     INTERRUPTED_EXIT,
@@ -124,6 +124,10 @@ def crawl_subprocess(
             filter(None, [str(Path(__file__).resolve().parent.parent), env.get("PYTHONPATH")])
         )
         env[PARENT_ENV] = str(os.getpid())
+        if config.text is not None:
+            env[ENV_CONFIG_TEXT] = config.text  # the child crawls with this configuration
+        else:
+            env.pop(ENV_CONFIG_TEXT, None)
         # The child's temporary files (multiprocessing's pymp-* folder of its extraction pool,
         # a browser's profile) go in a folder of its own, removed here once the child is gone:
         # a child killed outright (SIGKILL, the OOM killer, the run timeout) cleans up nothing.

@@ -128,6 +128,7 @@ class Service:
         self._cond = threading.Condition()
         self._state_lock = threading.Lock()
         self._stopping = threading.Event()
+        self._config_on_disk = config.text  # the file's text last seen (see _note_config_edit)
         self._hurry = threading.Event()
         self._memtrace: MemoryTracer | None = None
         self._stop_signal: str | None = None  # the signal that stopped the service, if any
@@ -316,6 +317,32 @@ class Service:
 
     # -- jobs ------------------------------------------------------------------------------
 
+    def _note_config_edit(self) -> None:
+        """Log once per edit when the configuration file no longer says what the service runs.
+
+        The service, its crawls and its feeds all go on with the configuration it started with
+        (a crawl child gets its text): an edit, or a typo saved while editing, takes effect
+        at a restart, all of it at once.
+        """
+        path, started_with = self.config.path, self.config.text
+        if path is None or started_with is None:
+            return
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except OSError:
+            text = None
+        if text == self._config_on_disk:
+            return
+        self._config_on_disk = text
+        if text == started_with:
+            logger.info("%s says again what the service runs with", path)
+            return
+        logger.warning(
+            "%s changed since the service started; the service goes on with the configuration "
+            "it started with (its crawls too): restart it to apply the change",
+            path,
+        )
+
     def run_source(self, name: str) -> str:
         """One scheduled run of ``name``: backoff check, crawl in a child, bookkeeping, rebuild.
 
@@ -324,6 +351,7 @@ class Service:
         self.metrics.job_started(name)
         if self._stopping.is_set():
             return "stopping"
+        self._note_config_edit()
         now = self.clock()
         try:
             state = self.store.get_source_state(name)

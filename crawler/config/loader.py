@@ -27,6 +27,9 @@ from crawler.topics.spec import TopicSpec
 DEFAULT_CONFIG = "cityfeeds.toml"
 ENV_CONFIG = "CITYFEEDS_CONFIG"
 ENV_DATABASE_URL = "CITYFEEDS_DATABASE_URL"
+#: The text of the configuration a crawl's parent loaded, handed to its crawl child: the child
+#: crawls with the parent's configuration, not the file as it may have been edited since.
+ENV_CONFIG_TEXT = "CITYFEEDS_CONFIG_TEXT"
 
 
 class ConfigError(Exception):
@@ -38,6 +41,8 @@ class Config:
 
     def __init__(self, raw: dict[str, Any], *, path: Path | None = None) -> None:
         self.path = path
+        #: The TOML text it was parsed from (``parse_config``), handed to crawl children.
+        self.text: str | None = None
         root = path.parent if path else Path.cwd()
         self.root = root
         known = {
@@ -252,4 +257,19 @@ def parse_config(text: str, *, path: Path | None = None) -> Config:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path or 'config'}: invalid TOML: {exc}") from None
-    return Config(raw, path=path)
+    config = Config(raw, path=path)
+    config.text = text
+    return config
+
+
+def load_parents_config(path: str | os.PathLike[str] | None = None) -> Config:
+    """The configuration a crawl child runs with: its parent's (``ENV_CONFIG_TEXT``), read
+    against ``path`` for relative paths, or else the file at ``path``.
+
+    A service loads its file once, when it starts; an edit saved since (or a typo made while
+    editing) reaches no part of it, its crawls included, until it is restarted.
+    """
+    text = os.environ.get(ENV_CONFIG_TEXT)
+    if text is None:
+        return load_config(path)
+    return parse_config(text, path=config_path(path).resolve())

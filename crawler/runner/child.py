@@ -23,7 +23,7 @@ from scrapy.settings import Settings
 import crawler.settings as project_settings
 from crawler.browser import BrowserUnavailable, browser_settings, check_browser, rendered_sources
 from crawler.browser.chromium import SharedChromium
-from crawler.config import ConfigError, load_config
+from crawler.config import ConfigError, load_parents_config
 from crawler.crawl_settings import crawl_settings
 from crawler.interrupt import Interrupter
 from crawler.lifecycle import (
@@ -60,7 +60,7 @@ def run_in_this_process(
     the crawl was interrupted.
     """
     # The child's one reading of the configuration: the spiders and their components get it.
-    config = load_config(config_path)
+    config = load_parents_config(config_path)
     settings = Settings()
     settings.setmodule(project_settings, priority="project")
     settings.update(
@@ -152,9 +152,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             name: int(run_id) for name, _, run_id in (r.partition("=") for r in args.run_id)
         }
     try:
-        # The file is read again here: the service loaded it when it started, and it may have
-        # been edited since. A broken file is one line and the runs say why, not a traceback.
-        load_config(args.config)
+        # The parent's configuration (the file as the service or `crawl` read it), so an edit
+        # saved since reaches no crawl before a restart. A broken one is one line and the runs
+        # say why, not a traceback.
+        load_parents_config(args.config)
     except ConfigError as exc:
         print(f"cityfeeds: configuration error: {exc}", file=sys.stderr)
         _fail_runs(args.database_url, extra.get("CITYFEEDS_RUN_IDS", {}), exc)

@@ -6,6 +6,7 @@ The cases of the fault catalogue (F2, F4-F6) are in tests/faults/test_f_schedule
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import socket
@@ -596,3 +597,26 @@ def test_sighup_stops_the_service_gracefully_unless_ignored(tmp_path: Path, nohu
             proc.kill()
     assert ("SIGHUP: no new crawls" in log.read_text()) is not nohup
     assert "service stopped" in log.read_text()
+
+
+def test_an_edited_config_file_is_said_once_and_applies_at_a_restart(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    cfg = config_with(tmp_path, [source("alpha")])
+    assert cfg.path is not None and cfg.text is not None
+    svc = Service(cfg)
+    try:
+        caplog.set_level(logging.INFO, logger="cityfeeds.service.core")
+        svc._note_config_edit()
+        assert not caplog.records  # unchanged: nothing to say
+        cfg.path.write_text(cfg.text + "\n[bogus]\n", encoding="utf-8")
+        svc._note_config_edit()
+        svc._note_config_edit()  # once per edit, not per tick
+        warned = [r for r in caplog.records if r.levelno == logging.WARNING]
+        assert len(warned) == 1 and "restart it to apply the change" in warned[0].getMessage()
+        assert svc.config.text == cfg.text  # the service goes on with what it loaded
+        cfg.path.write_text(cfg.text, encoding="utf-8")
+        svc._note_config_edit()
+        assert "says again what the service runs with" in caplog.records[-1].getMessage()
+    finally:
+        svc.store.close()
