@@ -34,5 +34,5 @@ def run(args: argparse.Namespace, config: Any) -> int:
     if not paths:
         print(f"no fixtures under {args.root}" + (f" for {args.source}" if args.source else ""))
         return 1
-    print("review the diff (git diff tests/fixtures) before committing")
+    print(f"review the diff (git diff {args.root}) before committing")
     return 0
