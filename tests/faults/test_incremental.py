@@ -29,12 +29,18 @@ def _conditional_feed(feed: bytes) -> Any:
     return serve
 
 
-def _conditional_site(lab: Lab, source: str, articles: int) -> Any:
-    """A source of ``articles`` pages ``/news/<i>`` behind a feed that answers 304."""
+def _site_of_pages(lab: Lab, articles: int) -> tuple[Any, list[str]]:
+    """A site of ``articles`` pages ``/news/<i>`` (no feed yet), and their paths."""
     site = lab.site()
     paths = [f"/news/{i}" for i in range(articles)]
     for i, p in enumerate(paths):
         site.routes[p] = _page(i)
+    return site, paths
+
+
+def _conditional_site(lab: Lab, source: str, articles: int) -> Any:
+    """A source of ``articles`` pages ``/news/<i>`` behind a feed that answers 304."""
+    site, paths = _site_of_pages(lab, articles)
     site.routes["/rss.xml"] = _conditional_feed(rss(site.base, paths))
     lab.source(source, site.base)
     return site
@@ -100,10 +106,7 @@ def test_i10_new_articles_first_then_rechecks_within_budget_spread_over_runs(
     this one stopped."""
     lab = Lab(tmp_path)
     try:
-        site = lab.site()
-        paths = [f"/news/{i}" for i in range(6)]
-        for i, p in enumerate(paths):
-            site.routes[p] = _page(i)
+        site, paths = _site_of_pages(lab, 6)
         site.routes["/rss.xml"] = html_route(rss(site.base, paths), "application/rss+xml")
         lab.source("i8", site.base)
         lab.crawl = {"recheck_per_run": 2}
@@ -207,10 +210,7 @@ def test_i10_a_link_listed_twice_is_one_page_against_the_cap(tmp_path: Path) -> 
     # within a cap of six. Counted per listing, the first four used up eight.
     lab = Lab(tmp_path)
     try:
-        site = lab.site()
-        paths = [f"/news/{i}" for i in range(6)]
-        for i, p in enumerate(paths):
-            site.routes[p] = _page(i)
+        site, paths = _site_of_pages(lab, 6)
         site.routes["/rss.xml"] = html_route(rss(site.base, paths[:4]), "application/rss+xml")
         site.routes["/all.xml"] = html_route(rss(site.base, paths), "application/rss+xml")
         lab.source("twice", site.base, feeds=[site.base + "rss.xml", site.base + "all.xml"])
@@ -229,10 +229,7 @@ def test_i10_a_summary_does_not_flip_with_the_document_that_listed_the_page(
     # in. Which document lists the page first varies by run; each switch read as an edit.
     lab = Lab(tmp_path)
     try:
-        site = lab.site()
-        paths = [f"/news/{i}" for i in range(3)]
-        for i, p in enumerate(paths):
-            site.routes[p] = _page(i)
+        site, paths = _site_of_pages(lab, 3)
         described = rss(site.base, paths, descriptions=[f"Описание {i}" for i in range(3)])
         bare = rss(site.base, paths)
         down = (500, {}, b"")
