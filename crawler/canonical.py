@@ -3,9 +3,10 @@
 A page's ``rel=canonical`` may name another page: an AMP or mobile copy, an old slug, a print
 view. Then its content is one article with that page's, stored under the canonical URL
 (``crawler.pages.build_article`` keeps the page's own URL as ``Article.fetched_url`` and in
-the article's flag :func:`claim_flag`). But a CMS bug (every page's canonical
-the same URL), or a hostile page, names a *different* article: its content must not replace
-that article's, in a run's duplicate check or in the store. Such a page keeps its own URL.
+the article's flag :func:`claim_flag`). But a CMS bug (every page's canonical the same URL),
+or a hostile page, names a *different* article: its content must not replace that article's,
+in a run's duplicate check or in the store. Such a page keeps its own URL (:func:`url_kin`
+and :func:`same_page` tell).
 """
 
 from __future__ import annotations
@@ -89,12 +90,16 @@ class PageMarks(NamedTuple):
 
     @classmethod
     def of(cls, text: str) -> PageMarks:
-        """The marks of the page with ``text``."""
-        words = " ".join(text.split())
-        if len(words) < 2 * SAME_TEXT_CHARS:
-            digest = _digest(words)
-            return cls(digest, digest)
-        return cls(_digest(words[:SAME_TEXT_CHARS]), _digest(words[-SAME_TEXT_CHARS:]))
+        """The marks of the page with ``text`` (only its ends are read: this runs per article
+        in the crawl's duplicate check)."""
+        if len(text) < 4 * SAME_TEXT_CHARS:
+            words = " ".join(text.split())
+            if len(words) < 2 * SAME_TEXT_CHARS:
+                digest = _digest(words)
+                return cls(digest, digest)
+        head = " ".join(text[: 2 * SAME_TEXT_CHARS].split())[:SAME_TEXT_CHARS]
+        tail = " ".join(text[-2 * SAME_TEXT_CHARS :].split())[-SAME_TEXT_CHARS:]
+        return cls(_digest(head), _digest(tail))
 
 
 def _digest(text: str) -> bytes:
