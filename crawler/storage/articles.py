@@ -249,14 +249,15 @@ class ArticleStore(ArticleQueries):
             fresh: list[int] = []
             for i, (article, digest, key) in enumerate(zip(batch, digests, keys, strict=True)):
                 found = stored.get(key)
+                over = None
                 if found is not None and found.content_hash != digest:
-                    digest = keep_feed_summary(conn, found, article, digest)
-                if found is None:
+                    over = over_claim(conn, found, article, key_set)
+                    if over is None:  # the same article: its feed's summary stays
+                        digest = digests[i] = keep_feed_summary(conn, found, article, digest)
+                if found is None or over == "moved":
                     fresh.append(i)
                 elif found.content_hash == digest:
                     results[i] = UpsertResult("unchanged", found.id)
-                elif (over := over_claim(conn, found, article, key_set)) == "moved":
-                    fresh.append(i)
                 elif over is None and shrinks(found.text_chars, article):
                     results[i] = UpsertResult("refused", found.id)
                 else:
@@ -305,11 +306,11 @@ class ArticleStore(ArticleQueries):
         ).first()
         over = None
         if row is not None and row.content_hash != digest:
-            digest = keep_feed_summary(conn, row, article, digest)
-        if row is not None and row.content_hash != digest:
             over = over_claim(conn, row, article, keys)
             if over == "moved":
                 row = None
+            elif over is None:  # the same article: its feed's summary stays
+                digest = keep_feed_summary(conn, row, article, digest)
         if row is None:
             values = article_values(article, digest, key)
             values.update(first_seen=now, fetched_at=article.fetched_at or now)
