@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from crawler.config import ENV_CONFIG_TEXT, Config
+from crawler.config import ENV_PARENT_CONFIG, Config
 from crawler.lifecycle import (
     CONFIG_EXIT,
     INTERRUPTED_EXIT,
@@ -124,16 +124,18 @@ def crawl_subprocess(
             filter(None, [str(Path(__file__).resolve().parent.parent), env.get("PYTHONPATH")])
         )
         env[PARENT_ENV] = str(os.getpid())
-        if config.text is not None:
-            env[ENV_CONFIG_TEXT] = config.text  # the child crawls with this configuration
-        else:
-            env.pop(ENV_CONFIG_TEXT, None)
         # The child's temporary files (multiprocessing's pymp-* folder of its extraction pool,
         # a browser's profile) go in a folder of its own, removed here once the child is gone:
         # a child killed outright (SIGKILL, the OOM killer, the run timeout) cleans up nothing.
         remove_stale_scratch()
         scratch = tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-")
         env["TMPDIR"] = scratch
+        env.pop(ENV_PARENT_CONFIG, None)
+        if config.text is not None:
+            # The child crawls with this configuration, not the file as edited since.
+            parents = Path(scratch) / "parent-config.toml"
+            parents.write_text(config.text, encoding="utf-8")
+            env[ENV_PARENT_CONFIG] = str(parents)
         # Own session: a terminal's Ctrl-C reaches this process only, which stops the child in
         # order (_stop_child). The lock files go along, so they stay held while the child lives.
         try:

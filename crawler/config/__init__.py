@@ -12,8 +12,8 @@ from __future__ import annotations
 from crawler.config.loader import (
     DEFAULT_CONFIG,
     ENV_CONFIG,
-    ENV_CONFIG_TEXT,
     ENV_DATABASE_URL,
+    ENV_PARENT_CONFIG,
     Config,
     ConfigError,
     config_path,
@@ -52,9 +52,9 @@ from crawler.config.validators import (
 __all__ = [
     "DEFAULT_CONFIG",
     "ENV_CONFIG",
-    "ENV_CONFIG_TEXT",
     "ENV_DATABASE_URL",
     "ENV_MIN_INTERVAL",
+    "ENV_PARENT_CONFIG",
     "ISO_639_1",
     "MIN_INTERVAL_SECONDS",
     "SELECTOR_FIELDS",

@@ -27,9 +27,10 @@ from crawler.topics.spec import TopicSpec
 DEFAULT_CONFIG = "cityfeeds.toml"
 ENV_CONFIG = "CITYFEEDS_CONFIG"
 ENV_DATABASE_URL = "CITYFEEDS_DATABASE_URL"
-#: The text of the configuration a crawl's parent loaded, handed to its crawl child: the child
-#: crawls with the parent's configuration, not the file as it may have been edited since.
-ENV_CONFIG_TEXT = "CITYFEEDS_CONFIG_TEXT"
+#: A file holding the text of the configuration a crawl's parent loaded, handed to its crawl
+#: child: the child crawls with the parent's configuration, not the file as it may have been
+#: edited since. (A file, not the text itself: an environment variable is capped at 128 KiB.)
+ENV_PARENT_CONFIG = "CITYFEEDS_PARENT_CONFIG"
 
 
 class ConfigError(Exception):
@@ -263,13 +264,17 @@ def parse_config(text: str, *, path: Path | None = None) -> Config:
 
 
 def load_parents_config(path: str | os.PathLike[str] | None = None) -> Config:
-    """The configuration a crawl child runs with: its parent's (``ENV_CONFIG_TEXT``), read
-    against ``path`` for relative paths, or else the file at ``path``.
+    """The configuration a crawl child runs with: its parent's (the file ``ENV_PARENT_CONFIG``
+    names), read against ``path`` for relative paths, or else the file at ``path``.
 
     A service loads its file once, when it starts; an edit saved since (or a typo made while
     editing) reaches no part of it, its crawls included, until it is restarted.
     """
-    text = os.environ.get(ENV_CONFIG_TEXT)
-    if text is None:
+    parents = os.environ.get(ENV_PARENT_CONFIG)
+    if not parents:
         return load_config(path)
+    try:
+        text = Path(parents).read_text(encoding="utf-8")
+    except OSError:
+        return load_config(path)  # gone (removed by hand): the file is the next best thing
     return parse_config(text, path=config_path(path).resolve())

@@ -14,6 +14,7 @@ import pytest
 from cityfeeds.status.health import MIN_HEALTH_SECONDS, SourceInputs, compute_status
 from crawler.config import (
     ENV_MIN_INTERVAL,
+    ENV_PARENT_CONFIG,
     MIN_INTERVAL_SECONDS,
     ConfigError,
     load_config,
@@ -214,3 +215,16 @@ def test_h8_a_crawl_child_run_by_hand_reads_the_file(tmp_path: Path) -> None:
     path.write_text(path.read_text(encoding="utf-8") + "\n[bogus]\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="bogus"):
         load_parents_config(path)
+
+
+def test_h8_a_crawl_child_reads_its_parents_configuration(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write_site_config(tmp_path, "http://127.0.0.1:9/")
+    parents = tmp_path / "scratch-parent-config.toml"
+    parents.write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    path.write_text("[bogus]\n", encoding="utf-8")  # edited since the parent read it
+    monkeypatch.setenv(ENV_PARENT_CONFIG, str(parents))
+    config = load_parents_config(path)
+    assert [s.name for s in config.sources] == ["demo"] and config.path == path.resolve()
+    assert config.output_dir == (tmp_path / "output").resolve()
