@@ -298,6 +298,11 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+def http_url(host: str, port: int) -> str:
+    """``http://host:port/`` of a server listening on ``host``, an IPv6 address in brackets."""
+    return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
+
+
 def serve(
     output_dir: Path,
     host: str = "127.0.0.1",
@@ -317,7 +322,7 @@ def serve(
     # Listening already, so a client told the address below is queued, not refused, while
     # uvicorn starts (it listens on the socket again, which only sets the backlog).
     sock.listen(2048)
-    url = f"http://{host}:{sock.getsockname()[1]}/"
+    url = http_url(host, sock.getsockname()[1])
     log.info("serving %s on %s", output_dir, url)
     if announce is not None:
         announce(url)

@@ -13,7 +13,7 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
 from feeds.publish import write_atomic
-from feeds.server import accepts_gzip, create_app
+from feeds.server import accepts_gzip, create_app, http_url
 
 pytestmark = pytest.mark.anyio
 FEED = (
@@ -248,3 +248,8 @@ async def test_an_output_folder_without_feeds_says_so_at_its_root(tmp_path: Path
     assert "run `cityfeeds crawl` or `cityfeeds feeds`" in root.text
     assert (other.status_code, other.text) == (404, "Not found\n")
     assert (built.status_code, built.text) == (200, "<!doctype html><title>feeds</title>")
+
+
+def test_the_announced_url_names_an_ipv6_host_in_brackets() -> None:
+    assert http_url("127.0.0.1", 8080) == "http://127.0.0.1:8080/"
+    assert http_url("::1", 8080) == "http://[::1]:8080/"

@@ -17,7 +17,7 @@ from starlette.routing import BaseRoute, Route
 
 from cityfeeds.status.health import StatusReport
 from cityfeeds.status.views import health_json, render_html
-from feeds.server import bind_socket, create_app
+from feeds.server import bind_socket, create_app, http_url
 
 logger = logging.getLogger(__name__)
 
@@ -119,14 +119,13 @@ class WebServer:
     @property
     def url(self) -> str:
         """``http://host:port/`` (an IPv6 host in brackets)."""
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}/"
+        return http_url(self.host, self.port)
 
     @property
     def local_url(self) -> str:
         """Where a process on this machine reaches the server (a wildcard host is loopback)."""
         host = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(self.host, self.host)
-        return f"http://[{host}]:{self.port}/" if ":" in host else f"http://{host}:{self.port}/"
+        return http_url(host, self.port)
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop accepting connections and finish the open ones."""
