@@ -168,6 +168,35 @@ def test_title_suffix_from_og_site_name() -> None:
     assert extract(page(head, "<article>" + PARAGRAPHS + "</article>")).title == "Трамваи"
 
 
+@pytest.mark.parametrize(
+    ("og_title", "h1", "expected"),
+    [
+        # A section, a date or a site name spelled unlike og:site_name after the headline.
+        ("Трамваи вернулись на Бауманскую | Транспорт", "", "Трамваи вернулись на Бауманскую"),
+        ("Трамваи вернулись на Бауманскую - Новости Москвы, 05.12.2026", "", None),
+        ("Трамваи вернулись на Бауманскую — МСК 24 — Транспорт", "", None),
+        ("Трамваи вернулись на Бауманскую-Транспорт-МСК", "", None),
+        # A kicker before a colon stays; so does a headline that merely goes on.
+        ("Транспорт: трамваи вернулись на Бауманскую", "трамваи вернулись на Бауманскую", "og"),
+        ("Трамваи вернулись на Бауманскую после ремонта путей", "", "og"),
+        # A compound word is not a suffix: the headline before the hyphen is too short.
+        ("Электробус-гигант вышел на линию", "Электробус", "og"),
+        # The <h1> far shorter than the title is a logo or a rubric, not the headline.
+        ("Трамваи вернулись на Бауманскую | Главное", "Трамваи", "og"),
+    ],
+)
+def test_title_suffix_shown_by_another_candidate(
+    og_title: str, h1: str, expected: str | None
+) -> None:
+    h1 = h1 or "Трамваи вернулись на Бауманскую"
+    head = f'<meta property="og:title" content="{og_title}">'
+    head += '<meta property="og:site_name" content="Москва 24">'
+    data = extract(page(head, f"<h1>{h1}</h1><article>{PARAGRAPHS}</article>"))
+    if expected is None:
+        expected = "Трамваи вернулись на Бауманскую"
+    assert data.title == (og_title if expected == "og" else expected)
+
+
 # --- dates --------------------------------------------------------------------------------------
 def test_future_date_is_clamped_and_flagged() -> None:
     head = '<meta property="article:published_time" content="2027-01-01T00:00:00+03:00">'
@@ -226,6 +255,17 @@ def test_naive_clock_is_read_in_the_source_zone() -> None:
         (["Иван Петров", "Вечерняя Москва"], ["Иван Петров"]),
         (["Вечерняя Москва"], ["Вечерняя Москва"]),
         (["https://facebook.com/someone"], []),
+        # Picture credits name who made the picture, not who wrote the text.
+        (["Текст: Иван Петров, фото: Анна Смирнова"], ["Иван Петров"]),
+        (["Иван Петров", "Фото: Анна Смирнова"], ["Иван Петров"]),
+        (
+            ["Emma Mackenzie", "(Image: Getty Images)", "(Image: Getty Images/iStockphoto)"],
+            ["Emma Mackenzie"],
+        ),
+        (["Mads Rasmussen/Ritzau Scanpix", "Иван Петров"], ["Иван Петров"]),
+        (["Иллюстрация: Shutterstock"], []),
+        # A name that merely starts like a credit word stays.
+        (["Фотина Иванова"], ["Фотина Иванова"]),
     ],
 )
 def test_clean_authors(raw: list[str], expected: list[str]) -> None:

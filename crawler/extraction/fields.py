@@ -16,6 +16,11 @@ from crawler.normalize.urls import host_of, registered_domain_matches
 _TITLE_SEPARATORS = (" | ", " - ", " — ", " – ", " // ", " :: ", " · ")
 
 
+# Where a title's suffix starts, right after the headline: a bar or dot, a dash with a space on
+# either side, or a dash right after a headline of 20 characters or more ("…커졌다-정치").
+TITLE_SUFFIX_START = re.compile(r"\s*[|/·•ㅣ]|\s+[-–—]|[-–—]\s|(?<=.{20})[-–—]")
+
+
 def strip_site_suffix(title: str, site_names: Iterable[str]) -> str:
     """Remove a trailing `` | X``, `` - X``, `` — X`` or `` // X`` where X is a known site name."""
     lowered = title.casefold()
@@ -42,6 +47,20 @@ _AUTHOR_PREFIX = re.compile(
 )
 _AUTHOR_SPLIT = re.compile(r"\s*(?:,|;|\||\s+и\s+|\s+and\s+|\s+und\s+|\s+&\s+|\s+et\s+)\s*", re.I)
 _NOT_A_NAME = re.compile(r"https?://|www\.|@|\d{3,}|^[\W\d_]+$")
+# Credits of a picture or video in a byline ("Фото: Анна Смирнова", "(Image: Getty Images)"):
+# they name who made the picture, not who wrote the article.
+_CREDIT = re.compile(
+    r"^\W*(?:фото(?:графи[яи])?|видео|иллюстраци[яи]|инфографика|скриншот|коллаж|"
+    r"photo(?:graph)?s?|images?|pictures?|video|illustrations?|graphics?|credits?|"
+    r"foto(?:s|grafie)?|bilde?r?|grafik)\b\s*(?:[:©(]|by\b)",
+    re.IGNORECASE,
+)
+# Picture agencies and stock libraries: a byline part naming one credits a picture.
+_PICTURE_AGENCY = re.compile(
+    r"getty\s*images|istock|shutterstock|scanpix|imago\b|picture[\s-]alliance|depositphotos|"
+    r"unsplash|pexels|фотобанк|легион-медиа|east\s*news",
+    re.IGNORECASE,
+)
 _MAX_AUTHOR_WORDS = 5
 
 
@@ -58,6 +77,8 @@ def clean_authors(raw_values: Iterable[str], site_names: Sequence[str]) -> list[
             continue
         value = _AUTHOR_PREFIX.sub("", value)
         for part in _AUTHOR_SPLIT.split(value):
+            if _CREDIT.match(part) or _PICTURE_AGENCY.search(part):
+                continue
             part = _AUTHOR_PREFIX.sub("", part).strip(" .:-–—")
             if (
                 not part

@@ -85,6 +85,8 @@ class PageFields(PageDates):
             candidates.append(("text", " ".join(h1.itertext())))
         candidates.append(("meta", " ".join(xpaths.TITLE_TAG(self.doc))))
         value, layer = self.first(candidates, self._title_value)
+        if value is not None:
+            value, layer = self._without_unnamed_suffix(value, layer, candidates)
         if value is None:
             value, layer = self.first(self.generic_field("title"), self._title_value)
         if value is None:
@@ -94,6 +96,30 @@ class PageFields(PageDates):
                 None,
             )
         return value, layer
+
+    def _without_unnamed_suffix(
+        self, value: str, layer: str | None, candidates: list[Candidate]
+    ) -> tuple[str, str | None]:
+        """The title without a suffix no site name explains, when another candidate shows it.
+
+        ``"Headline | Sport"``, ``"Headline | DW | 28.04.2023"``, ``"Headline-정치ㅣ한국일보"``: a
+        section, a date or a name spelled unlike ``og:site_name`` after a separator. When
+        another of the page's titles (the ``<h1>``, ``twitter:title``) is exactly the part
+        before the separator, that is the headline. Only a suffix: a kicker before a colon
+        ("Ukraine: Headline") is part of the headline on many sites.
+        """
+        best: tuple[str, str | None] | None = None
+        for other_layer, raw in candidates:
+            other = self._title_value(raw)
+            if (
+                other
+                and len(value) > len(other) >= len(value) / 2
+                and value.startswith(other)
+                and fields.TITLE_SUFFIX_START.match(value, len(other))
+                and (best is None or len(other) < len(best[0]))
+            ):
+                best = other, other_layer
+        return best or (value, layer)
 
     def _title_value(self, raw: Any) -> str | None:
         value = self.accept(raw)
