@@ -266,6 +266,20 @@ def test_naive_clock_is_read_in_the_source_zone() -> None:
         (["Иллюстрация: Shutterstock"], []),
         # A name that merely starts like a credit word stays.
         (["Фотина Иванова"], ["Фотина Иванова"]),
+        # Labels inside one byline: what follows a credit label, up to an author label, goes.
+        (["Текст: Иван Петров Фото: Анна Смирнова"], ["Иван Петров"]),
+        (["Фото: Анна Смирнова Текст: Иван Петров"], ["Иван Петров"]),
+        (["Автор: Иван Петров | Фото: Анна Смирнова"], ["Иван Петров"]),
+        (["Автор фото: Анна Смирнова"], []),
+        (["Текст и фото: Иван Петров"], ["Иван Петров"]),
+        (["Видео: Пётр Ким"], []),
+        (["Источник: ТАСС"], []),
+        (["Photo by Jane Roe"], []),
+        # Job titles and CMS accounts are not names.
+        (["Иван Петров, корреспондент"], ["Иван Петров"]),
+        (["Анна Смирнова, специальный корреспондент"], ["Анна Смирнова"]),
+        (["by admin"], []),
+        (["Jane Roe, Senior Reporter"], ["Jane Roe"]),
     ],
 )
 def test_clean_authors(raw: list[str], expected: list[str]) -> None:

@@ -41,7 +41,7 @@ def strip_site_suffix(title: str, site_names: Iterable[str]) -> str:
 
 # --- authors ------------------------------------------------------------------------------------
 _AUTHOR_PREFIX = re.compile(
-    r"^\s*(?:автор(?:ы)?(?:\s+текста)?|текст|подготовил[аи]?|by|von|par|por|door|di|av|od|"
+    r"^\s*(?:автор(?:ы)?(?:\s+текста)?|текст(?:\s+и\s+фото)?|подготовил[аи]?|by|von|par|por|door|di|av|od|"
     r"author(?:s)?|written\s+by|text)\s*[:\-–—]?\s+",
     re.IGNORECASE,
 )
@@ -55,10 +55,30 @@ _CREDIT = re.compile(
     r"foto(?:s|grafie)?|bilde?r?|grafik)\b\s*(?:[:©(]|by\b)",
     re.IGNORECASE,
 )
+# A label inside a byline saying what the names after it did, up to the next label:
+# "Текст: Иван Петров Фото: Анна Смирнова". Names after a credit label (pictures, video, the
+# source a story came from) are not the article's authors; after an author label they are.
+_ROLE_LABEL = re.compile(
+    r"(?:^|(?<=[\s,;|(/]))(?:(?P<author>текст\s+и\s+фото|автор(?:ы)?(?:\s+текста)?|текст|"
+    r"подготовил[аи]?|author(?:s)?|written\s+by|text)|(?P<credit>автор(?:ы)?\s+фото|"
+    r"фото(?:графи[яи]|граф)?|видео|иллюстраци[яи]|инфографика|скриншот|коллаж|источник|"
+    r"photo(?:graph)?s?|photographer|images?|pictures?|video|illustrations?|graphics?|"
+    r"credits?|source|foto(?:s|grafie)?|bilde?r?|grafik|quelle))\s*[:©]",
+    re.IGNORECASE,
+)
 # Picture agencies and stock libraries: a byline part naming one credits a picture.
 _PICTURE_AGENCY = re.compile(
     r"getty\s*images|istock|shutterstock|scanpix|imago\b|picture[\s-]alliance|depositphotos|"
     r"unsplash|pexels|фотобанк|легион-медиа|east\s*news",
+    re.IGNORECASE,
+)
+# A part that is only a job title ("Иван Петров, корреспондент") or a CMS account ("by admin").
+_ROLE_ONLY = re.compile(
+    r"^(?:(?:старший|главный|специальный|собственный|выпускающий|ведущий|шеф|senior|chief|"
+    r"staff|special|political|deputy)[\s-]+)*(?:(?:фото)?корреспондент|обозреватель|редактор|"
+    r"журналист|стаж[её]р|колумнист|корр\.|reporter|correspondent|editor|writer|columnist|"
+    r"contributor|journalist)$|^(?:admin(?:istrator)?|root|webmaster|user|guest|author|"
+    r"администратор|модератор|редактор сайта)$",
     re.IGNORECASE,
 )
 _MAX_AUTHOR_WORDS = 5
@@ -75,6 +95,7 @@ def clean_authors(raw_values: Iterable[str], site_names: Sequence[str]) -> list[
         value = clean_text(raw)
         if not value or is_garbage_value(value):
             continue
+        value = _without_credits(value)
         value = _AUTHOR_PREFIX.sub("", value)
         for part in _AUTHOR_SPLIT.split(value):
             if _CREDIT.match(part) or _PICTURE_AGENCY.search(part):
@@ -82,6 +103,7 @@ def clean_authors(raw_values: Iterable[str], site_names: Sequence[str]) -> list[
             part = _AUTHOR_PREFIX.sub("", part).strip(" .:-–—")
             if (
                 not part
+                or _ROLE_ONLY.match(part)
                 or _NOT_A_NAME.search(part)
                 or len(part.split()) > _MAX_AUTHOR_WORDS
                 or is_garbage_value(part)
@@ -94,6 +116,18 @@ def clean_authors(raw_values: Iterable[str], site_names: Sequence[str]) -> list[
     site_keys = {s.casefold() for s in site_names if s}
     people = [n for n in names if not _is_site_name(n, site_keys)]
     return people or names
+
+
+def _without_credits(value: str) -> str:
+    """``value`` without the stretches a credit label starts (up to the next author label)."""
+    labels = list(_ROLE_LABEL.finditer(value))
+    if not any(m.group("credit") for m in labels):
+        return value
+    kept = [value[: labels[0].start()]]
+    for label, following in zip(labels, [*labels[1:], None], strict=True):
+        if label.group("author"):
+            kept.append(value[label.end() : following.start() if following else len(value)])
+    return ", ".join(k.strip(" ,;|/") for k in kept if k.strip(" ,;|/"))
 
 
 def _is_site_name(name: str, site_keys: set[str]) -> bool:
