@@ -32,8 +32,10 @@ def strip_site_suffix(title: str, site_names: Iterable[str]) -> str:
             suffix = (sep + name).casefold()
             if lowered.endswith(suffix) and len(title) > len(suffix):
                 return title[: -len(suffix)].rstrip(" |-—–/:·")
+        # Some sites put the name first ("Москва 24 - Заголовок", "Мослента: Заголовок"): the
+        # same separators mirrored, and a colon, which after a site's name is never a kicker's.
+        for sep in (*_TITLE_SEPARATORS, ": "):
             prefix = (name + sep).casefold()
-            # Some sites put the name first ("Москва 24 - Заголовок"); same rule mirrored.
             if lowered.startswith(prefix) and len(title) > len(prefix):
                 return title[len(prefix) :].lstrip(" |-—–/:·")
     return title
