@@ -27,7 +27,13 @@ from crawler.models import (
 from crawler.normalize.dates import clamp_future, day_only
 from crawler.normalize.encoding import looks_like_mojibake
 from crawler.normalize.html import SANITIZE_POLICY
-from crawler.normalize.text import MAX_TITLE_CHARS, cap_title, clean_text, is_garbage_value
+from crawler.normalize.text import (
+    MAX_TITLE_CHARS,
+    cap_title,
+    clean_text,
+    is_cut_teaser,
+    is_garbage_value,
+)
 from crawler.normalize.urls import (
     canonicalize_url,
     host_of,
@@ -246,7 +252,11 @@ def build_article(
         flags.append("text_truncated")
     summary = clean_text(data.summary) if data.summary else ""
     if not summary and hints.summary:
-        summary, provenance["summary"] = clean_text(hints.summary), "feed"
+        teaser = clean_text(hints.summary)
+        # A description the feed cut short gives way to the text's own first sentences: the
+        # same words, whole, and the same summary whichever document listed the page first.
+        if not is_cut_teaser(teaser, text):
+            summary, provenance["summary"] = teaser, "feed"
     if not summary and text:
         summary = summary_from_text(text)
         provenance.setdefault("summary", "text")

@@ -12,6 +12,7 @@ from crawler.normalize import text as text_mod
 from crawler.normalize.text import (
     clean_text,
     dedup_key,
+    is_cut_teaser,
     is_garbage_value,
     looks_like_selector,
     strip_control_chars,
@@ -304,3 +305,20 @@ def test_seed_record_selector_leak_is_garbage() -> None:
 def test_leaked_rules_are_told_from_headlines(value: str, leaked: bool) -> None:
     assert looks_like_selector(value) is leaked
     assert is_garbage_value(value) is (leaked or value == "Загрузка...")
+
+
+@pytest.mark.parametrize(
+    ("summary", "cut"),
+    [
+        ("Маршрут трамвая № 9…", True),
+        ("Маршрут трамвая № 9 прод...", True),
+        ("Маршрут трамвая № 9 продлят […]", True),
+        ("Маршрут трамвая № 9 продлят Читать далее", True),
+        ("Маршрут трамвая № 9 продлят до Новослободской улицы.", False),  # whole
+        ("Куда пойдёт девятый трамвай…", False),  # an editor's teaser, not the text's start
+        ("…", False),
+    ],
+)
+def test_is_cut_teaser(summary: str, cut: bool) -> None:
+    text = "Маршрут трамвая № 9 продлят до Новослободской улицы. Работы начнутся весной."
+    assert is_cut_teaser(summary, text) is cut

@@ -11,6 +11,7 @@ __all__ = [
     "cap_title",
     "clean_text",
     "dedup_key",
+    "is_cut_teaser",
     "is_garbage_value",
     "looks_like_selector",
     "strip_control_chars",
@@ -154,6 +155,28 @@ def dedup_key(value: str) -> str:
     """Key for duplicate detection: cleaned, zero-width chars removed, casefolded, ё→е."""
     text = _ZERO_WIDTH_RE.sub("", clean_text(value))
     return _SPACE_RE.sub(" ", text.casefold().replace("ё", "е")).strip()
+
+
+# How feeds mark a description cut short: an ellipsis, bracketed or not, or a "read on" link.
+_CUT_MARK_RE = re.compile(
+    r"(?:\s*(?:\[\s*(?:…|\.\.\.)\s*\]|…|\.\.\.)|\s+(?:читать\s+далее|читать\s+полностью|"
+    r"подробнее|read\s+more|continue\s+reading)\W*)\s*$",
+    re.IGNORECASE,
+)
+
+
+def is_cut_teaser(summary: str, text: str) -> bool:
+    """Whether ``summary`` is the start of ``text`` cut short by its feed ("Маршрут трамвая…").
+
+    A feed's description is often the article's first words and an ellipsis or "read more":
+    the text's own first sentences say the same, whole. Only a summary whose words (the mark
+    left out) begin the text counts: an editor's teaser that ends in "…" says something else.
+    """
+    match = _CUT_MARK_RE.search(summary)
+    if match is None or not text:
+        return False
+    head = dedup_key(summary[: match.start()])
+    return len(head) >= 3 and dedup_key(text[: len(summary) * 2]).startswith(head)
 
 
 def is_garbage_value(value: str | None) -> bool:

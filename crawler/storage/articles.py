@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from crawler.canonical import PageMarks, claimant, disown_canonical, same_page
 from crawler.models import CANONICAL_IGNORED_FLAG, Article, TopicMatch
+from crawler.normalize.text import is_cut_teaser
 from crawler.normalize.urls import url_identity
 from crawler.storage.article_queries import ArticleQueries
 from crawler.storage.engine import retry_locked
@@ -120,6 +121,8 @@ def keep_feed_summary(conn: Connection, row: Any, article: Article, digest: str)
         select(articles.c.summary, articles.c.provenance).where(articles.c.id == row.id)
     ).one()
     if (stored.provenance or {}).get("summary") != "feed" or not stored.summary:
+        return digest
+    if is_cut_teaser(stored.summary, article.text):  # stored by a version that kept such cuts
         return digest
     article.summary = stored.summary
     article.provenance["summary"] = "feed"

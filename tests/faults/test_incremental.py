@@ -11,6 +11,7 @@ import pytest
 
 from cityfeeds.cli import main
 from crawler.discovery import Link
+from crawler.pages import summary_from_text
 from crawler.spiders.rechecks import RecheckQueue
 from tests.faults.support import Lab, article_html, html_route, rss
 
@@ -217,6 +218,47 @@ def test_i10_a_link_listed_twice_is_one_page_against_the_cap(tmp_path: Path) -> 
         lab.crawl = {"max_pages_per_run": 6}
         run = lab.run(feeds=False).runs["twice"]
         assert run["new"] == 6 and not run["stats"].get("skipped/page_cap")
+    finally:
+        lab.close()
+
+
+def test_i10_a_feed_description_cut_short_gives_way_to_the_first_sentences(
+    tmp_path: Path,
+) -> None:
+    # The feed's descriptions are the texts' first words and an ellipsis or "[…]": the text's
+    # own first sentences say the same, whole, whichever document listed the page first.
+    lab = Lab(tmp_path)
+    try:
+        site = lab.site()
+        paths = [f"/news/{i}" for i in range(3)]
+        for i, path in enumerate(paths):
+            paragraphs = [
+                f"Текст новости номер {i}: маршрут {i} продлён до новой станции метро в округе.",
+                "Автобусы на маршруте заменят электробусами, интервал движения сократится.",
+                "Зарядные станции для электробусов установят на конечных остановках маршрута.",
+            ]
+            site.routes[path] = html_route(article_html(f"Новость {i} о маршруте", paragraphs))
+        cut = ["Текст новости номер 0: маршрут…", "Текст новости номер 1 [&#8230;]", "Текст…"]
+        described = rss(site.base, paths, descriptions=cut)
+        bare = rss(site.base, paths)
+        lab.source("cut", site.base, feeds=[site.base + "described.xml", site.base + "bare.xml"])
+        runs, result = [], None
+        for described_up in (True, False, True, False):
+            down = (500, {}, b"")
+            site.routes["/described.xml"] = (
+                html_route(described, "application/rss+xml") if described_up else down
+            )
+            site.routes["/bare.xml"] = (
+                down if described_up else html_route(bare, "application/rss+xml")
+            )
+            result = lab.run(feeds=False)
+            runs.append(result.runs["cut"])
+        assert runs[0]["new"] == 3
+        assert [r["updated"] for r in runs[1:]] == [0, 0, 0]
+        assert result is not None
+        for article in result.articles("cut"):
+            assert article.summary == summary_from_text(article.text)
+            assert "Текст новости номер" in article.summary and "…" not in article.summary
     finally:
         lab.close()
 

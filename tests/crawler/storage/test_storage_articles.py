@@ -100,3 +100,17 @@ def test_an_update_that_throws_most_of_the_text_away_is_refused(store: Store) ->
     assert store.upsert_article(make(4), now=NOW).status == "new"
     assert store.upsert_article(make(4, text="Иначе."), now=later).status == "updated"
     assert first.status == "new"
+
+
+def test_a_feed_summary_stays_unless_the_feed_cut_it_short(store: Store) -> None:
+    text = "Маршрут трамвая № 9 продлят до Новослободской улицы. Работы начнутся весной."
+    first = "Маршрут трамвая № 9 продлят до Новослободской улицы. Работы начнутся весной."
+    whole, cut = "Трамвай пойдёт дальше.", "Маршрут трамвая № 9…"
+    for n, feed_summary, expected in ((1, whole, whole), (3, cut, first)):
+        from_feed = make(n, text=text, summary=feed_summary, provenance={"summary": "feed"})
+        store.upsert_article(from_feed, now=NOW)
+        # The next run reached the page through a sitemap: the first sentences stand in.
+        from_text = make(n, text=text, summary=first, provenance={"summary": "text"})
+        store.upsert_article(from_text, now=NOW + timedelta(hours=1))
+        stored = store.get_article(make(n).url)
+        assert stored is not None and stored.summary == expected
