@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html as htmllib
 import re
 from dataclasses import replace
 from datetime import datetime
@@ -298,6 +299,42 @@ def test_clean_authors(raw: list[str], expected: list[str]) -> None:
 def test_logos_and_favicon_are_not_article_images(image: str) -> None:
     head = f'<link rel="icon" href="/favicon.png"><meta property="og:image" content="{image}">'
     assert extract(page(head)).image is None
+
+
+@pytest.mark.parametrize(
+    ("image", "expected"),
+    [
+        # What a feed's enclosure (a URI) needs: spaces, quotes, brackets, Cyrillic encoded.
+        (
+            "/img/lead photo &quot;q&quot;.webp?x=1&amp;y=2",
+            "/img/lead%20photo%20%22q%22.webp?x=1&y=2",
+        ),
+        ("/img/a|b{c}.jpg", "/img/a%7Cb%7Bc%7D.jpg"),
+        ("/img/фото.jpg", "/img/%D1%84%D0%BE%D1%82%D0%BE.jpg"),
+        # No client could fetch these: no image, and the article is kept.
+        ("http://[::1/x.jpg", None),
+        ("http://ex]ample.com/x.jpg", None),
+        ("//[fe80::1%25eth0/x.jpg", None),
+        ("http://exa mple.com/x.jpg", None),
+        ("http://%zz/x.jpg", None),
+        ("http://xn--/x.jpg", None),
+        ("http://a..b/x.jpg", None),
+        ("http://[::1]:abc/x.jpg", None),
+    ],
+)
+@pytest.mark.parametrize("tag", ["og", "jsonld"])
+def test_lead_image_urls_are_encoded_or_refused(image: str, expected: str | None, tag: str) -> None:
+    if tag == "og":
+        head = f'<meta property="og:image" content="{image}">'
+    else:
+        value = htmllib.unescape(image).replace('"', '\\"')
+        head = (
+            '<script type="application/ld+json">{"@type": "NewsArticle", "headline": "Трамваи",'
+            f' "image": "{value}"}}</script>'
+        )
+    data = extract(page(head))
+    assert data.title  # the article is kept
+    assert data.image == (f"https://example.ru{expected}" if expected else None)
 
 
 @pytest.mark.parametrize(

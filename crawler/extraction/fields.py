@@ -10,7 +10,7 @@ from urllib.parse import urljoin, urlsplit
 from zoneinfo import ZoneInfo
 
 from crawler.normalize.text import clean_text, is_garbage_value
-from crawler.normalize.urls import host_of, registered_domain_matches
+from crawler.normalize.urls import absolute_http_url, host_of, registered_domain_matches
 
 # --- titles -------------------------------------------------------------------------------------
 _TITLE_SEPARATORS = (" | ", " - ", " — ", " – ", " // ", " :: ", " · ")
@@ -164,13 +164,10 @@ def usable_image(value: str | None, base_url: str, favicons: Iterable[str]) -> s
     value = clean_text(value or "")
     if not value or is_garbage_value(value):
         return None
-    absolute = urljoin(base_url, value)
-    parts = urlsplit(absolute)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    absolute = absolute_http_url(value, base_url)
+    if absolute is None or _LOGO_PATH.search(urlsplit(absolute).path):
         return None
-    if _LOGO_PATH.search(parts.path):
-        return None
-    if any(urljoin(base_url, f) == absolute for f in favicons):
+    if any(absolute_http_url(f, base_url) == absolute for f in favicons):
         return None
     return absolute
 

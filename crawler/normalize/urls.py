@@ -9,8 +9,10 @@ from collections.abc import Iterable
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
 from w3lib.url import canonicalize_url as _w3lib_canonicalize
+from w3lib.url import safe_url_string
 
 __all__ = [
+    "absolute_http_url",
     "canonicalize_url",
     "host_of",
     "is_http_url",
@@ -192,6 +194,25 @@ def is_valid_host(host: str) -> bool:
     if not name or len(name) > 253 or not name.isascii():
         return False
     return all(_HOST_LABEL_RE.match(label) for label in name.split("."))
+
+
+def absolute_http_url(value: str, base: str) -> str | None:
+    """``value`` resolved against ``base``: a percent-encoded http(s) URL with a valid host.
+
+    ``None`` for other schemes and for what no client could fetch (``http://[::1/x``,
+    ``http://exa mple.com/``, ``http://a..b/``); never raises. Spaces, quotes and Cyrillic in
+    the path are percent-encoded, as an RSS enclosure (a URI) needs them.
+    """
+    try:
+        absolute = safe_url_string(urljoin(base, value))
+        parts = urlsplit(absolute)
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        return None
+    if parts.scheme not in _DEFAULT_PORTS or not host or not is_valid_host(host):
+        return None
+    return absolute
 
 
 def is_private_address(host_or_ip: str) -> bool:
