@@ -337,6 +337,16 @@ def test_lead_image_urls_are_encoded_or_refused(image: str, expected: str | None
     assert data.image == (f"https://example.ru{expected}" if expected else None)
 
 
+@pytest.mark.parametrize("base", ["http://[::1/", "http://ex]ample.com/", "http://a..b/"])
+def test_a_base_href_no_browser_could_use_is_ignored(base: str) -> None:
+    body = (
+        f'<h1>Трамваи</h1><article>{PARAGRAPHS}<p><a href="/news/2">Далее</a> и ещё</p></article>'
+    )
+    data = extract(page(f'<base href="{base}">', body))
+    assert data.title == "Трамваи"  # the article is kept
+    assert 'href="https://example.ru/news/2"' in (data.html or "")
+
+
 @pytest.mark.parametrize(
     ("raw", "code"), [("ru-RU", "ru"), ("ru_RU", "ru"), ("EN", "en"), ("x", None)]
 )

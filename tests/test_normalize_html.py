@@ -207,3 +207,14 @@ def test_a_changed_sanitizer_comes_with_a_new_policy_version() -> None:
         "crawler/normalize/html.py and record the new fingerprint "
         f"{_policy_fingerprint()!r} here"
     )
+
+
+@pytest.mark.parametrize("url", ["http://[::1/x", "//[fe80::1%25eth0/x", "http://ex]ample.com/x"])
+def test_a_link_no_client_could_follow_is_dropped_quietly(
+    url: str, capfd: pytest.CaptureFixture[str]
+) -> None:
+    # An exception in nh3's attribute filter is printed to stderr ("Exception ignored in"),
+    # once per link, into the crawl's log.
+    html = f'<p><a href="{url}">ссылка</a> и <img src="{url}"> текст</p>'
+    assert sanitize_html(html, "https://example.ru/news/1") == "<p>ссылка и  текст</p>"
+    assert capfd.readouterr().err == ""

@@ -10,7 +10,12 @@ from urllib.parse import urljoin, urlsplit
 from zoneinfo import ZoneInfo
 
 from crawler.normalize.text import clean_text, is_garbage_value
-from crawler.normalize.urls import absolute_http_url, host_of, registered_domain_matches
+from crawler.normalize.urls import (
+    absolute_http_url,
+    host_of,
+    is_valid_host,
+    registered_domain_matches,
+)
 
 # --- titles -------------------------------------------------------------------------------------
 _TITLE_SEPARATORS = (" | ", " - ", " — ", " – ", " // ", " :: ", " · ")
@@ -148,8 +153,11 @@ def document_base(url: str, base_hrefs: Sequence[str], allowed_domains: Sequence
     """
     if not base_hrefs:
         return url
-    base = urljoin(url, "".join(base_hrefs[0].split()))
-    if urlsplit(base).scheme not in ("http", "https"):
+    try:
+        base = urljoin(url, "".join(base_hrefs[0].split()))
+        if urlsplit(base).scheme not in ("http", "https") or not is_valid_host(host_of(base)):
+            return url
+    except ValueError:  # "http://[::1/": no base a browser could use either
         return url
     domains = allowed_domains or (host_of(url).removeprefix("www."),)
     return base if registered_domain_matches(host_of(base), domains) else url

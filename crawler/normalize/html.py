@@ -79,13 +79,19 @@ def _absolute_url(tag: str, value: str, base_url: str) -> str | None:
         if name not in ("http", "https"):
             return None  # javascript:, data:, vbscript:, file: ...
     else:
-        value = urljoin(base_url, value)
+        try:
+            value = urljoin(base_url, value)
+        except ValueError:  # "//[fe80::1/x": an exception here would only be printed by nh3
+            return None
     # nh3 applies its scheme check *before* this filter, so the result must be safe on its own.
     if not value.lower().startswith(("http://", "https://")):
         return None
     # Percent-encode (backticks, spaces, Cyrillic: feeds need URIs), and refuse a scheme smuggled
     # into a relative path ("`javascript:alert(1)`"): harmless here, but never worth keeping.
-    value = safe_url_string(value)
+    try:
+        value = safe_url_string(value)
+    except ValueError:
+        return None
     return None if _SMUGGLED_SCHEME_RE.search(unquote(value)) else value
 
 
