@@ -171,7 +171,10 @@ def test_html_to_text_fallback_drops_scripts() -> None:
 # The sanitizer's inputs at each SANITIZE_POLICY version. Feeds trust stored HTML of the current
 # version without sanitizing it again, so a change to what sanitize_html lets through must come
 # with a new version (older rows are then sanitized again when published).
-POLICY_FINGERPRINTS = {1: "e03c9f9b"}
+# Policy 1's fingerprint moved once without a new version: _absolute_url learned to return None
+# where urljoin or safe_url_string raised (nh3 dropped such attributes all the same), so every
+# stored output is unchanged.
+POLICY_FINGERPRINTS = {1: "643bce72"}
 
 
 def _policy_fingerprint() -> str:
