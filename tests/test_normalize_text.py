@@ -43,6 +43,8 @@ SEED = Path(__file__).parent / "fixtures" / "normalize" / "mymsk-online-article.
         # control chars, surrogates, bidi (B10, B12, B13)
         ("A\x00B\x1bC\x0c", "ABC"),
         ("Метро\x7f\x85", "Метро"),
+        ("BOM\x85NEL", "BOM NEL"),  # NEL is a line break: the words stay apart
+        ("Метро\x80\x9fвокзал", "Метровокзал"),
         ("🚇 Метро", "🚇 Метро"),
         ("bad\ud800surrogate", "badsurrogate"),
         ("pair \ud83d\ude87 joined", "pair 🚇 joined"),

@@ -100,7 +100,8 @@ def strip_control_chars(value: str) -> str:
         # A surrogate *pair* left in a str (e.g. after surrogatepass) becomes one astral char; a
         # lone one cannot be serialised by lxml, so it is dropped.
         value = value.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "ignore")
-    return _CONTROL_RE.sub("", value)
+    # NEL, the one C1 control that is a line break, separates words: a space, not nothing.
+    return _CONTROL_RE.sub("", value.replace("\x85", " "))
 
 
 def _unescape(value: str) -> str:
