@@ -337,6 +337,34 @@ def test_lead_image_urls_are_encoded_or_refused(image: str, expected: str | None
     assert data.image == (f"https://example.ru{expected}" if expected else None)
 
 
+@pytest.mark.parametrize(
+    ("markup", "expected"),
+    [
+        ('<link itemprop="image" href="/img/lead.jpg">', "/img/lead.jpg"),
+        ('<meta itemprop="image" content="/img/lead.jpg">', "/img/lead.jpg"),
+        ('<img itemprop="image" src="/img/lead.jpg">', "/img/lead.jpg"),
+        (
+            '<div itemprop="image" itemscope itemtype="https://schema.org/ImageObject">'
+            '<meta itemprop="url" content="/img/lead.jpg"></div>',
+            "/img/lead.jpg",
+        ),
+        # The author's photo is not the article's image.
+        (
+            '<div itemprop="author" itemscope itemtype="https://schema.org/Person">'
+            '<img itemprop="image" src="/img/author.jpg"><span itemprop="name">Иван</span></div>',
+            None,
+        ),
+    ],
+)
+def test_microdata_image_of_the_article(markup: str, expected: str | None) -> None:
+    body = (
+        '<div itemscope itemtype="https://schema.org/NewsArticle"><h1 itemprop="headline">'
+        f"Трамваи</h1>{markup}<article>{PARAGRAPHS}</article></div>"
+    )
+    data = extract(page("", body))
+    assert data.image == (f"https://example.ru{expected}" if expected else None)
+
+
 @pytest.mark.parametrize("base", ["http://[::1/", "http://ex]ample.com/", "http://a..b/"])
 def test_a_base_href_no_browser_could_use_is_ignored(base: str) -> None:
     body = (

@@ -45,6 +45,10 @@ IMAGE_META = (
 
 LANGUAGE_META = ("og:locale", "content-language", "language", "dc.language", "inlanguage")
 
+# Microdata item types an article's own image belongs to (schema.org NewsArticle, BlogPosting…).
+_ARTICLE_ITEMTYPE = re.compile(r"Article|Posting|Report|WebPage", re.IGNORECASE)
+_IMAGE_URL_PROPS = frozenset({"url", "contentUrl", "contenturl"})
+
 # Own body below this share of the JSON-LD articleBody length: ask the generic extractor too.
 TRUNCATED_SHARE = 0.5
 
@@ -240,6 +244,20 @@ class PageFields(PageDates):
         yield from (("jsonld", u) for u in jsonld.urls(self.jsonld_value("image", "thumbnailUrl")))
         yield from self.meta_candidates(IMAGE_META)
         yield from (("meta", v) for v in self.link_hrefs("image_src"))
+        yield from (("meta", v) for v in self._itemprop_images())
+
+    def _itemprop_images(self) -> Iterator[str]:
+        """Microdata ``itemprop="image"`` of the article (not of its author or publisher)."""
+        for el in self.classes.itemprops.get("image", ()):
+            scope = next((a for a in el.iterancestors() if a.get("itemscope") is not None), None)
+            if scope is not None and not _ARTICLE_ITEMTYPE.search(scope.get("itemtype") or ""):
+                continue  # an author's photo, an organization's picture
+            if el.get("itemscope") is not None:  # an ImageObject: its url or contentUrl
+                found = [d for d in el.iterdescendants() if d.get("itemprop") in _IMAGE_URL_PROPS]
+                el = found[0] if found else el
+            value = el.get("href") or el.get("content") or el.get("src") or el.get("data-src")
+            if value:
+                yield value
 
     def canonical_url(self) -> tuple[str, str]:
         candidates: list[Candidate] = [("meta", v) for v in self.link_hrefs("canonical")]
