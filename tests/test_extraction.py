@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html as htmllib
+import json
 import re
 from dataclasses import replace
 from datetime import datetime
@@ -363,6 +364,50 @@ def test_microdata_image_of_the_article(markup: str, expected: str | None) -> No
     )
     data = extract(page("", body))
     assert data.image == (f"https://example.ru{expected}" if expected else None)
+
+
+def _next_page(props: dict) -> str:
+    data = {"props": {"pageProps": props}, "page": "/news/[slug]", "buildId": "x"}
+    script = json.dumps(data, ensure_ascii=False).replace("</", "<\\/")
+    return (
+        '<html lang="ru"><head><meta charset="utf-8"><title>Трамваи вернулись</title></head>'
+        f'<body><div id="__next"></div><script id="__NEXT_DATA__" type="application/json">'
+        f"{script}</script></body></html>"
+    )
+
+
+@pytest.mark.parametrize("nested", [False, True])
+def test_next_js_hydration_data_gives_dates_authors_lead_and_image(nested: bool) -> None:
+    body = PARAGRAPHS
+    article: dict = {
+        "title": "Трамваи вернулись",
+        "publishedAt": "2026-02-03T15:20:00.000Z",
+        "updatedAt": 1770141600000,  # milliseconds: 2026-02-03T18:00:00Z
+        "authors": [{"name": "Дмитрий Орлов"}, {"firstName": "Анна", "lastName": "Смирнова"}],
+        "lead": "<p>Трамваи <b>вернулись</b> на Бауманскую улицу.</p>",
+        "cover": {"url": "/img/cover.jpg", "width": 1200},
+    }
+    # The body sits beside the fields, or one level down ("content": {"html": …}).
+    article.update({"content": {"html": body}} if nested else {"contentHtml": body})
+    data = extract(_next_page({"article": article, "related": [{"title": "Другое"}]}))
+    assert data.published == datetime(2026, 2, 3, 18, 20, tzinfo=MSK)
+    assert data.updated == datetime(2026, 2, 3, 21, 0, tzinfo=MSK)
+    assert data.authors == ["Дмитрий Орлов", "Анна Смирнова"]
+    assert data.summary == "Трамваи вернулись на Бауманскую улицу."
+    assert data.image == "https://example.ru/img/cover.jpg"
+    assert data.provenance["published"] == "script"
+
+
+def test_hydration_data_does_not_override_metadata() -> None:
+    article = {
+        "publishedAt": "2020-01-01T00:00:00Z",
+        "contentHtml": PARAGRAPHS,
+    }
+    html = _next_page({"article": article}).replace(
+        "</head>",
+        '<meta property="article:published_time" content="2026-02-04T11:00:00+03:00"></head>',
+    )
+    assert extract(html).published == datetime(2026, 2, 4, 11, 0, tzinfo=MSK)
 
 
 @pytest.mark.parametrize("base", ["http://[::1/", "http://ex]ample.com/", "http://a..b/"])

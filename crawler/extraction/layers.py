@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from lxml import etree
 
 from crawler.extraction import body as body_mod
-from crawler.extraction import fields, jsonld, xpaths
+from crawler.extraction import fields, hydration, jsonld, xpaths
 from crawler.extraction.classes import ClassIndex
 from crawler.extraction.meta import MetaTags
 from crawler.extraction.selectors import Compiled, compile_selectors, element_value, select
@@ -56,6 +56,7 @@ class PageLayers:
         self._h1_cache: etree._Element | bool | None = False
         self._link_rels: dict[str, list[etree._Element]] | None = None
         self._anchor_rels: dict[str, list[etree._Element]] | None = None
+        self._hydration: dict[str, Any] | None = None
 
     # --- shared helpers -------------------------------------------------------------------------
     def _site_names(self, given: Sequence[str]) -> list[str]:
@@ -69,6 +70,12 @@ class PageLayers:
             names.append(host.removeprefix("www."))
         # Longer names first so "Москва 24" is tried before "Москва".
         return sorted({clean_text(n) for n in names if clean_text(n)}, key=len, reverse=True)
+
+    def hydration(self) -> dict[str, Any]:
+        """The article's fields in the page's JSON hydration data; parsed once, when asked."""
+        if self._hydration is None:
+            self._hydration = hydration.find_article(self.doc) or {}
+        return self._hydration
 
     @staticmethod
     def accept(value: Any) -> str | None:

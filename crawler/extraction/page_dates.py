@@ -69,6 +69,8 @@ class PageDates(PageLayers):
     _bylines: set[str] | None = None
 
     def _date_value(self, raw: Any) -> datetime | None:
+        if isinstance(raw, int | float) and not isinstance(raw, bool):
+            raw = _epoch_iso(raw)  # hydration data: seconds or milliseconds since 1970
         value = self.accept(raw)
         if value is None:
             return None
@@ -110,6 +112,9 @@ class PageDates(PageLayers):
         value, layer = self.first(candidates, self._date_value)
         if value is not None:
             return value, layer, candidates
+        value = self._date_value(self.hydration().get("published"))
+        if value is not None:
+            return value, "script", candidates
         value = self._date_near_title()
         if value is not None:
             return value, "text", candidates
@@ -304,11 +309,23 @@ class PageDates(PageLayers):
         value, layer = self.first(candidates, self._date_value)
         if value is not None:
             return value, layer
+        value = self._date_value(self.hydration().get("updated"))
+        if value is not None:
+            return value, "script"
         for text, _anchor in self._near_title_texts():
             dt = parse_modified_from_text(text, tz=self.tz, now=self.now)
             if dt is not None:
                 return dt, "text"
         return None, None
+
+
+def _epoch_iso(value: float) -> str | None:
+    """An epoch timestamp (seconds, or milliseconds past ~2001-09-09 in seconds) as ISO 8601."""
+    seconds = value / 1000 if value > 1e11 else value
+    try:
+        return datetime.fromtimestamp(seconds, tz=ZoneInfo("UTC")).isoformat()
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 def _byline_key(relative: str) -> str:

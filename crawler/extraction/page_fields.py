@@ -11,12 +11,12 @@ from urllib.parse import urlsplit
 from lxml import etree
 
 from crawler.extraction import body as body_mod
-from crawler.extraction import fields, jsonld, xpaths
+from crawler.extraction import fields, hydration, jsonld, xpaths
 from crawler.extraction.layers import Candidate
 from crawler.extraction.meta import MetaTags
 from crawler.extraction.page_dates import PageDates
 from crawler.extraction.selectors import select
-from crawler.normalize.html import sanitize_html
+from crawler.normalize.html import html_to_text, sanitize_html
 from crawler.normalize.linear_regex import compile_re2
 from crawler.normalize.text import clean_text, looks_like_selector
 from crawler.normalize.urls import canonicalize_url, is_http_url
@@ -139,7 +139,13 @@ class PageFields(PageDates):
         candidates.append(("jsonld", self.jsonld_value("description", "abstract")))
         candidates += self.meta_candidates(SUMMARY_META)
         candidates += [("meta", v) for v in self.itemprop_texts("description")]
-        return self.first(candidates, self.accept)
+        value, layer = self.first(candidates, self.accept)
+        if value is None:
+            lead = self.hydration().get("summary")
+            if isinstance(lead, str) and "<" in lead:
+                lead = html_to_text(lead)
+            value, layer = self.first([("script", lead)], self.accept)
+        return value, layer
 
     def authors(self) -> tuple[list[str], str | None]:
         for layer, raw in self._author_layers():
@@ -171,6 +177,7 @@ class PageFields(PageDates):
         for key in AUTHOR_META:
             yield MetaTags.layer(key), self.meta.all(key)
         yield "meta", [self._itemprop_name(el) for el in self._itemprop_authors()]
+        yield "script", hydration.author_names(self.hydration().get("authors"))
         yield "text", [" ".join(a.itertext()) for a in self.rel_anchors("author")]
         bylines = self.classes.bylines
         yield "text", [" ".join(b.itertext()) for b in bylines if not b.findall(".//p")][:3]
@@ -245,6 +252,7 @@ class PageFields(PageDates):
         yield from self.meta_candidates(IMAGE_META)
         yield from (("meta", v) for v in self.link_hrefs("image_src"))
         yield from (("meta", v) for v in self._itemprop_images())
+        yield "script", hydration.image_url(self.hydration().get("image"))
 
     def _itemprop_images(self) -> Iterator[str]:
         """Microdata ``itemprop="image"`` of the article (not of its author or publisher)."""
