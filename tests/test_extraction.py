@@ -366,6 +366,46 @@ def test_microdata_image_of_the_article(markup: str, expected: str | None) -> No
     assert data.image == (f"https://example.ru{expected}" if expected else None)
 
 
+LEAD = "<p>Мосгортранс перевёл на электробусы ещё три маршрута в Южном округе столицы утром.</p>"
+TAIL = "<p>Зарядные станции поставят на конечных остановках всех новых маршрутов города.</p>"
+
+
+def test_a_data_table_keeps_its_rows_as_lines() -> None:
+    table = (
+        "<table><thead><tr><th>Маршрут</th><th>Интервал</th></tr></thead><tbody>"
+        "<tr><td>С 1 декабря маршрут Т25 переводят на электробусы, интервал семь минут.</td></tr>"
+        "<tr><td>Т25</td><td>7 минут</td></tr><tr><td>904</td><td></td></tr></tbody></table>"
+    )
+    data = extract(page("", f"<h1>Маршруты</h1><article>{LEAD}{table}{TAIL}</article>"))
+    paragraphs = (data.text or "").split("\n\n")
+    assert paragraphs[1:-1] == [
+        "Маршрут | Интервал",
+        "С 1 декабря маршрут Т25 переводят на электробусы, интервал семь минут.",
+        "Т25 | 7 минут",
+        "904",
+    ]
+    assert "<p>Т25 | 7 минут</p>" in (data.html or "")
+
+
+def test_a_layout_table_is_read_through_to_its_paragraphs() -> None:
+    layout = f"<table><tr><td>{LEAD}{TAIL}</td></tr></table>"
+    data = extract(page("", f"<h1>Маршруты</h1><article>{layout}</article>"))
+    assert "|" not in (data.text or "") and data.text == LEAD[3:-4] + "\n\n" + TAIL[3:-4]
+
+
+def test_lists_stay_lists_in_the_html() -> None:
+    lists = (
+        "<p>Изменения:</p><ul><li>маршрут Т25 станет электробусным с первого декабря</li>"
+        "<li>маршрут 904 продлят до станции Саларьево</li></ul>"
+        "<ol><li>первый пункт плана с подробностями</li><li>второй пункт плана с деталями</li></ol>"
+    )
+    data = extract(page("", f"<h1>Маршруты</h1><article>{LEAD}{lists}{TAIL}</article>"))
+    html = re.sub(r"\s+", "", data.html or "")
+    assert "<ul><li>маршрутТ25" in html and "Саларьево</li></ul><ol><li>первый" in html
+    assert "деталями</li></ol><p>Зарядные" in html
+    assert "маршрут 904 продлят до станции Саларьево" in (data.text or "").split("\n\n")
+
+
 def _next_page(props: dict) -> str:
     data = {"props": {"pageProps": props}, "page": "/news/[slug]", "buildId": "x"}
     script = json.dumps(data, ensure_ascii=False).replace("</", "<\\/")

@@ -221,6 +221,10 @@ def _direct_text(el: Element) -> str:
     return "".join(parts)
 
 
+# What makes a table row part of a page's layout rather than a row of data: text in blocks.
+_ROW_STRUCTURE = xpaths.BLOCK_TAGS | {"table", "div", "section", "article", "ul", "ol"}
+
+
 def _collect(container: Element, skip: set[Element]) -> list[tuple[str, Element | None, str]]:
     """Body blocks in document order as (tag, element or None for loose text, text)."""
     blocks: list[tuple[str, Element | None, str]] = []
@@ -252,7 +256,13 @@ def _collect(container: Element, skip: set[Element]) -> list[tuple[str, Element 
                     visit(child)
                 else:
                     blocks.append((tag, child, _text_of(child, skip)))
-            elif tag in ("ul", "ol", "dl", "table", "tbody", "tr", "td"):
+            elif tag == "tr" and not any(
+                isinstance(d.tag, str) and d.tag in _ROW_STRUCTURE for d in child.iterdescendants()
+            ):
+                # A data table's row (a schedule, a list of routes): its cells, in one line.
+                cells = (_text_of(c, skip).strip() for c in child if c.tag in ("td", "th"))
+                blocks.append(("p", child, " | ".join(c for c in cells if c)))
+            elif tag in ("ul", "ol", "dl", "table", "thead", "tbody", "tfoot", "tr", "td", "th"):
                 visit(child)
             elif tag in ("div", "section") and child not in has_blocks and loose_ok:
                 blocks.append(("p", child, _text_of(child, skip)))
@@ -312,6 +322,8 @@ def _is_date_stamp(text: str) -> bool:
 
 
 def _block_html(tag: str, el: Element | None, text: str) -> str:
+    if tag == "li" and el is not None:
+        return "<li>" + htmllib.escape(text) + "</li>"  # from_elements puts it in its list
     if el is None or tag == "li" or (tag == "p" and el.tag != "p"):
         return "<p>" + htmllib.escape(text) + "</p>"
     # The same boilerplate rules, re-applied to the block, keep the HTML equal to the text; a
@@ -421,6 +433,7 @@ def from_elements(
     """Build a body from one or more container (or paragraph) elements."""
     texts: list[str] = []
     htmls: list[str] = []
+    lists: list[Element | None] = []  # the list each block is an item of, None for the rest
     seen: set[str] = set()
     for container in elements:
         skip = index.boilerplate(container)
@@ -438,12 +451,30 @@ def from_elements(
             seen.add(text)
             texts.append(text)
             htmls.append(_block_html(tag, el, text))
+            lists.append(el.getparent() if tag == "li" and el is not None else None)
     if not texts:
         return None
     end = _related_block_start(texts)
     texts, htmls = texts[:end], htmls[:end]
-    html = sanitize_html("\n".join(htmls), base_url)
+    html = sanitize_html(_with_lists(htmls, lists[:end]), base_url)
     return Body("\n\n".join(texts), html, layer, tuple(elements))
+
+
+def _with_lists(htmls: list[str], lists: list[Element | None]) -> str:
+    """The blocks' HTML joined, each run of one list's items inside its ``<ul>`` or ``<ol>``."""
+    out: list[str] = []
+    current: Element | None = None
+    for html, parent in zip(htmls, lists, strict=True):
+        if parent is not current:
+            if current is not None:
+                out.append("</ol>" if current.tag == "ol" else "</ul>")
+            if parent is not None:
+                out.append("<ol>" if parent.tag == "ol" else "<ul>")
+            current = parent
+        out.append(html)
+    if current is not None:
+        out.append("</ol>" if current.tag == "ol" else "</ul>")
+    return "\n".join(out)
 
 
 def _related_block_start(texts: list[str]) -> int:
