@@ -11,6 +11,7 @@ from crawler.normalize.urls import (
     is_private_address,
     is_valid_host,
     registered_domain_matches,
+    slash_added,
     url_identity,
 )
 
@@ -20,7 +21,16 @@ M24 = "https://www.m24.ru/news/transport/12122022/1"
 @pytest.mark.parametrize(
     ("url", "base", "expected"),
     [
-        ("https://www.mos.ru/news/item/99623073/", None, "https://www.mos.ru/news/item/99623073"),
+        # the trailing slash is the site's form (Bitrix, WordPress answer 404 without it): kept
+        ("https://www.mos.ru/news/item/99623073/", None, "https://www.mos.ru/news/item/99623073/"),
+        ("https://www.mos.ru/news/item/99623073", None, "https://www.mos.ru/news/item/99623073"),
+        (
+            "https://example.ru/2026/12/06/tramvai-lesnaya/?utm_source=vk#more",
+            None,
+            "https://example.ru/2026/12/06/tramvai-lesnaya/",
+        ),
+        ("https://x.ru/news/detail/12345//", None, "https://x.ru/news/detail/12345/"),
+        ("https://x.ru/news/?id=5&utm_term=z", None, "https://x.ru/news/?id=5"),
         (
             "HTTPS://WWW.Mos.RU:443/news/item/99623073",
             None,
@@ -52,7 +62,8 @@ M24 = "https://www.m24.ru/news/transport/12122022/1"
         # AMP variants (C3)
         ("https://www.m24.ru/amp/news/transport/12122022/1", None, M24),
         ("https://vm.ru/news/1190000-tramvai/amp", None, "https://vm.ru/news/1190000-tramvai"),
-        ("https://vm.ru/news/1190000-tramvai/amp/", None, "https://vm.ru/news/1190000-tramvai"),
+        ("https://vm.ru/news/1190000-tramvai/amp/", None, "https://vm.ru/news/1190000-tramvai/"),
+        ("https://x.ru/amp/2026/12/06/slug/", None, "https://x.ru/2026/12/06/slug/"),
         ("https://vm.ru/news/1?amp=1", None, "https://vm.ru/news/1"),
         ("https://vm.ru/news/1?amp", None, "https://vm.ru/news/1"),
         ("https://amp.vm.ru/news/1", None, "https://amp.vm.ru/news/1"),
@@ -72,7 +83,7 @@ M24 = "https://www.m24.ru/news/transport/12122022/1"
         ("https://www.m24.ru/tag/%d0%bf", None, "https://www.m24.ru/tag/%D0%BF"),
         ("https://x.ru/%7Euser/a%2Fb", None, "https://x.ru/~user/a%2Fb"),
         # relative and protocol-relative against a base (B17)
-        ("/news/2/", M24, "https://www.m24.ru/news/2"),
+        ("/news/2/", M24, "https://www.m24.ru/news/2/"),
         ("//cdn.m24.ru/c/1.jpg", M24, "https://cdn.m24.ru/c/1.jpg"),
         ("../13122022/2", M24, "https://www.m24.ru/news/transport/13122022/2"),
         ("?page=2", "https://vm.ru/accidents", "https://vm.ru/accidents?page=2"),
@@ -88,7 +99,11 @@ def test_canonicalize_url(url: str, base: str | None, expected: str) -> None:
 
 
 def test_canonicalize_url_is_idempotent() -> None:
-    for url in ("https://www.m24.ru/amp/news/1/?utm_source=x&b=2&a=1#f", "http://новости.рф/путь/"):
+    for url in (
+        "https://www.m24.ru/amp/news/1/?utm_source=x&b=2&a=1#f",
+        "http://новости.рф/путь/",
+        "https://x.ru/news/1//amp//",
+    ):
         once = canonicalize_url(url)
         assert canonicalize_url(once) == once
 
@@ -107,6 +122,16 @@ def test_canonicalize_url_is_idempotent() -> None:
             "https://m24.ru/amp/news/transport/12122022/1",
             "http://www.m24.ru/news/transport/12122022/1/?yclid=77",
         ],
+        [  # Bitrix and WordPress forms, with and without the slash
+            "https://www.mos.ru/news/detail/12345/",
+            "https://www.mos.ru/news/detail/12345",
+            "https://mos.ru/news/detail/12345//",
+            "https://mos.ru/amp/news/detail/12345/",
+        ],
+        [
+            "https://x.ru/news/?id=7",
+            "https://x.ru/news?id=7",
+        ],
     ],
 )
 def test_url_identity_collapses_variants(variants: list[str]) -> None:
@@ -120,10 +145,37 @@ def test_url_identity_collapses_variants(variants: list[str]) -> None:
         ("https://vm.ru/news/1?page=2&id=1", "vm.ru/news/1?id=1&page=2"),
         ("http://www2.vm.ru/news/1", "www2.vm.ru/news/1"),
         ("https://vm.ru:8443/x/", "vm.ru:8443/x"),
+        ("https://example.ru/2026/12/06/tramvai-lesnaya/", "example.ru/2026/12/06/tramvai-lesnaya"),
+        ("https://vm.ru/", "vm.ru/"),
+        ("https://vm.ru", "vm.ru/"),
     ],
 )
 def test_url_identity_value(url: str, expected: str) -> None:
     assert url_identity(url) == expected
+
+
+@pytest.mark.parametrize(
+    ("stored", "url", "expected"),
+    [
+        ("https://x.ru/news/detail/12345", "https://x.ru/news/detail/12345/", True),
+        ("https://x.ru/2026/12/06/slug?p=1", "https://x.ru/2026/12/06/slug/?p=1", True),
+        # never back, never twice: a site linking both forms keeps one GUID
+        ("https://x.ru/news/detail/12345/", "https://x.ru/news/detail/12345", False),
+        ("https://x.ru/news/detail/12345/", "https://x.ru/news/detail/12345/", False),
+        ("https://x.ru/news/1", "https://x.ru/news/1", False),
+        # only the slash: another scheme, host, query or path is no repair of this row
+        ("http://x.ru/news/1", "https://x.ru/news/1/", False),
+        ("https://www.x.ru/news/1", "https://x.ru/news/1/", False),
+        ("https://x.ru/news/1?a=1", "https://x.ru/news/1/?a=2", False),
+        ("https://x.ru/news/1", "https://x.ru/news/12/", False),
+        ("https://x.ru/news/1", "https://x.ru/news/1//", False),
+        ("https://x.ru/", "https://x.ru//", False),
+        ("https://x.ru:99999/a", "https://x.ru:99999/a/", True),
+        ("https://[x/a", "https://[x/a/", False),
+    ],
+)
+def test_slash_added(stored: str, url: str, expected: bool) -> None:
+    assert slash_added(stored, url) is expected
 
 
 def test_url_identity_keeps_different_articles_apart() -> None:

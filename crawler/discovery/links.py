@@ -41,8 +41,9 @@ class Sitemap:
 def absolute_url(href: str, base_url: str) -> str:
     """``href`` resolved against ``base_url``, fragment dropped, otherwise as the site wrote it.
 
-    Identity (trailing slash, tracking parameters, AMP) is decided later by
-    ``canonicalize_url``; the URL fetched must stay the one the site links to. Raises
+    The stored form (tracking parameters, AMP) is decided later by ``canonicalize_url`` and
+    the identity (trailing slash, scheme, ``www.``) by ``url_identity``; the URL fetched must
+    stay the one the site links to. Raises
     ValueError for a URL ``urllib`` cannot split (``http://example.c[o.test/``).
     """
     return urldefrag(urljoin(base_url, href.strip())).url

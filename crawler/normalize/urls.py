@@ -18,6 +18,7 @@ __all__ = [
     "is_http_url",
     "is_private_address",
     "registered_domain_matches",
+    "slash_added",
     "url_identity",
 ]
 
@@ -61,17 +62,23 @@ def _strip_amp(path: str) -> str:
     return "/".join(segments)
 
 
+def _one_trailing_slash(path: str) -> str:
+    return path.rstrip("/") + "/" if path.endswith("//") else path
+
+
 def _host(netloc_host: str | None) -> str:
     return (netloc_host or "").lower().rstrip(".")
 
 
 def canonicalize_url(url: str, base: str | None = None) -> str:
-    """Canonical form of an article URL, used as its stored identity.
+    """Canonical form of an article URL: the address it is stored and published under.
 
     Resolves against ``base``; lowercases scheme and host (IDN → punycode); drops default port,
     fragment, tracking parameters and AMP variants; sorts the query; normalises percent-encoding.
-    A trailing slash is removed except for the root: on every source we crawl ``/news/1`` and
-    ``/news/1/`` are the same article. ``http`` is not upgraded to ``https`` (see url_identity).
+    A trailing slash is kept (several in a row become one): many CMSes (Bitrix, WordPress)
+    answer 404 for ``/news/1`` when the article is ``/news/1/``, so a published link keeps the
+    site's form. ``/news/1`` and ``/news/1/`` are still one article: :func:`url_identity`, the
+    dedup key, ignores the slash. ``http`` is not upgraded to ``https`` (see url_identity).
     Non-HTTP URLs are returned resolved but otherwise unchanged.
     """
     url = _URL_JUNK_RE.sub("", url)
@@ -92,25 +99,46 @@ def canonicalize_url(url: str, base: str | None = None) -> str:
     if parts.username is not None:
         userinfo = parts.netloc.rpartition("@")[0]
         netloc = f"{userinfo}@{netloc}"
-    path = _strip_amp(parts.path or "/")
-    if len(path) > 1:
-        path = path.rstrip("/") or "/"
+    # One trailing slash at most, before the AMP check (it reads the last segment) and after.
+    path = _one_trailing_slash(_strip_amp(_one_trailing_slash(parts.path or "/")))
     query = "&".join(p for p in parts.query.split("&") if p and _keep_param(p))
     return urlunsplit((scheme, netloc, path, query, ""))
 
 
 def url_identity(url: str) -> str:
-    """Dedup key: the canonical URL without scheme and without a leading ``www.``.
+    """Dedup key: the canonical URL without scheme, leading ``www.`` and trailing slash.
 
-    http/https and www/no-www copies of one article collapse to one key, e.g.
-    ``mos.ru/news/item/99623073``.
+    http/https, www/no-www and slash/no-slash copies of one article collapse to one key, e.g.
+    ``mos.ru/news/item/99623073`` (on every source we crawl ``/news/1`` and ``/news/1/`` are
+    the same article, though only one of them may answer).
     """
     canonical = canonicalize_url(url)
     if not is_http_url(canonical):
         return canonical
     parts = urlsplit(canonical)
     netloc = parts.netloc.removeprefix("www.")
-    return urlunsplit(("", netloc, parts.path, parts.query, "")).removeprefix("//")
+    path = parts.path.rstrip("/") or "/"
+    return urlunsplit(("", netloc, path, parts.query, "")).removeprefix("//")
+
+
+def slash_added(stored: str, url: str) -> bool:
+    """Whether ``url`` is ``stored`` with a trailing slash added to its path, nothing else.
+
+    The one change the store makes to a stored article's URL (its feeds' links and GUIDs): a
+    row stored slashless (as older versions stored every URL) takes the form with the
+    slash when its page is fetched under it, since the slashless one may answer 404. Never the
+    other way, so a site linking both forms cannot make a GUID alternate between runs.
+    """
+    try:
+        old, new = urlsplit(stored), urlsplit(url)
+    except ValueError:
+        return False
+    return (
+        bool(old.path)
+        and not old.path.endswith("/")
+        and new.path == old.path + "/"
+        and old._replace(path=new.path) == new
+    )
 
 
 def is_http_url(url: str) -> bool:

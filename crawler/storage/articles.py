@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from crawler.canonical import PageMarks, claimant, disown_canonical, same_page
 from crawler.models import CANONICAL_IGNORED_FLAG, Article, TopicMatch
 from crawler.normalize.text import is_cut_teaser
-from crawler.normalize.urls import url_identity
+from crawler.normalize.urls import slash_added, url_identity
 from crawler.storage.article_queries import ArticleQueries
 from crawler.storage.engine import retry_locked
 from crawler.storage.retention import TEXT_PRUNED_FLAG
@@ -104,6 +104,21 @@ def over_claim(conn: Connection, row: Any, article: Article, keys: set[str]) -> 
         .values(url=own_url, url_key=own_key, flags=flags)
     )
     return "moved"
+
+
+def keep_site_slash(conn: Connection, row: Any, article: Article) -> None:
+    """Give ``row`` the trailing slash of ``article.url`` when only that slash tells them apart.
+
+    A stored article keeps its URL, its feeds' GUID, on every update: a site linking both
+    ``/news/1`` and ``/news/1/`` must not make the GUID alternate between runs. The exception
+    is one-way (:func:`~crawler.normalize.urls.slash_added`): a row stored without the slash,
+    as older versions stored every URL, takes it when its page is read under it, since many
+    CMSes answer 404 for the slashless form. Whatever the content does (unchanged, refused).
+    """
+    if not slash_added(row.url, article.url):
+        return
+    logger.info("%s: stored without its trailing slash, now under %s", row.url, article.url)
+    conn.execute(update(articles).where(articles.c.id == row.id).values(url=article.url))
 
 
 def keep_feed_summary(conn: Connection, row: Any, article: Article, digest: str) -> str:
@@ -239,6 +254,7 @@ class ArticleStore(ArticleQueries):
                 for row in conn.execute(
                     select(
                         articles.c.id,
+                        articles.c.url,
                         articles.c.url_key,
                         articles.c.content_hash,
                         articles.c.published,
@@ -259,7 +275,9 @@ class ArticleStore(ArticleQueries):
                         digest = digests[i] = keep_feed_summary(conn, found, article, digest)
                 if found is None or over == "moved":
                     fresh.append(i)
-                elif found.content_hash == digest:
+                    continue
+                keep_site_slash(conn, found, article)
+                if found.content_hash == digest:
                     results[i] = UpsertResult("unchanged", found.id)
                 elif over is None and shrinks(found.text_chars, article):
                     results[i] = UpsertResult("refused", found.id)
@@ -301,6 +319,7 @@ class ArticleStore(ArticleQueries):
         row = conn.execute(
             select(
                 articles.c.id,
+                articles.c.url,
                 articles.c.content_hash,
                 articles.c.published,
                 articles.c.flags,
@@ -321,6 +340,7 @@ class ArticleStore(ArticleQueries):
             assert inserted is not None
             self._write_topics(conn, inserted[0], article.topics, article.published)
             return UpsertResult("new", inserted[0])
+        keep_site_slash(conn, row, article)
         if row.content_hash == digest:
             return UpsertResult("unchanged", row.id)
         if over is None and shrinks(row.text_chars, article):

@@ -18,6 +18,7 @@ from cityfeeds.devtools.fixtures import Fixture, load_fixtures, process_fixture
 from crawler.config import load_config
 from crawler.discovery import Link
 from crawler.models import Article, ArticleData, ArticleItem, Dropped, Hints, PageFacts
+from crawler.normalize.urls import canonicalize_url
 from crawler.pages import check_page, process_page
 from crawler.pipelines import NormalizePipeline, ValidatePipeline
 from crawler.profile import SourceProfile, profiles_of
@@ -385,7 +386,8 @@ def test_a_page_cut_off_after_its_headline_is_no_article() -> None:
     [
         ("https://m.news.example/city/trams-1", "claim"),  # the mobile copy's URL
         ("https://news.example/news/trams-1", "claim"),  # the same slug under another path
-        ("https://NEWS.example/city/trams-1/", "same"),  # the same page: its identity
+        ("https://news.example/news/trams-1/", "claim"),
+        ("https://NEWS.example/city/trams-1/", "same-site"),  # the same page: its identity
         ("https://news.example/city/trams-1?utm_source=tg", "same"),
         ("https://other.example/city/trams-1", "same"),  # another site: ignored altogether
         ("https://news.example/city/trams-0", "ignored"),  # another article: no copy of it
@@ -406,8 +408,56 @@ def test_a_canonical_naming_another_page_is_a_claim_only_when_its_url_is_kin(
         assert article.url == canonical and article.fetched_url == URL
         assert claims == [f"via_canonical:{URL}"]
     else:
-        assert article.url == URL and article.fetched_url is None and not claims
+        # The same page under its canonical's form (its trailing slash), or under its own URL.
+        expected = canonicalize_url(canonical) if outcome == "same-site" else URL
+        assert article.url == expected and article.fetched_url is None and not claims
         assert ("canonical_ignored" in article.flags) is (outcome == "ignored")
+
+
+@pytest.mark.parametrize(
+    ("url", "canonical", "stored", "fetched_url"),
+    [
+        # Bitrix and WordPress article URLs end in "/": the slashless form answers 404 there
+        ("https://news.example/news/detail/12345/", None, "", None),
+        ("https://news.example/2026/12/06/tramvai-lesnaya/", "", "", None),
+        ("https://news.example/news/detail/12345/?utm_source=tg#top", None, "-tracking", None),
+        # the accepted canonical's form wins over the fetched one, slash or not
+        ("https://news.example/city/trams-1", "https://news.example/city/trams-1/", "+", None),
+        ("https://news.example/city/trams-1/", "https://news.example/city/trams-1", "+", None),
+        # an AMP copy whose canonical ends in "/"
+        (
+            "https://news.example/city/trams-1/amp/",
+            "https://news.example/city/trams-1/",
+            "+",
+            None,
+        ),
+        (
+            "https://news.example/amp/2026/12/06/tramvai-lesnaya/",
+            "https://news.example/2026/12/06/tramvai-lesnaya/",
+            "+",
+            None,
+        ),
+        # a mobile copy's claim on the canonical: both keep their slash
+        (
+            "https://m.news.example/news/detail/12345/",
+            "https://news.example/news/detail/12345/",
+            "+",
+            "https://m.news.example/news/detail/12345/",
+        ),
+    ],
+)
+def test_the_url_stored_and_published_keeps_the_sites_trailing_slash(
+    url: str, canonical: str | None, stored: str, fetched_url: str | None
+) -> None:
+    profile = SourceProfile(name="news", allowed_domains=("news.example",), language="ru")
+    page = _html()
+    if canonical is not None:
+        head = f'<link rel="canonical" href="{canonical or url}">'
+        page = page.replace(b"<title>", head.encode() + b"<title>")
+    article = process_page(profile, page, PageFacts(url, NOW))
+    assert isinstance(article, Article)
+    expected = {"": url, "-tracking": url.partition("?")[0], "+": canonical}[stored]
+    assert article.url == expected and article.fetched_url == fetched_url
 
 
 @pytest.mark.parametrize(

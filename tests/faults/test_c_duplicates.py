@@ -1,7 +1,8 @@
-"""Fault catalogue C1–C7 (duplicates and identity): one story, many URLs, stable feeds."""
+"""Fault catalogue C1–C8 (duplicates and identity): one story, many URLs, stable feeds."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -115,7 +116,32 @@ def dup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dup]:
         )
         lab.source("c7", c7.base)
 
+        # C8: a site whose article URLs end in "/" (Bitrix, WordPress): the slashless form
+        # answers 404; an AMP copy whose canonical ends in "/"; a row an older version stored
+        # slashless; in the second run the site links the slashless form of a page too.
+        c8 = sites["c8"] = lab.site()
+        c8.routes["/news/detail/12345/"] = html_route(
+            _page("Бульвар на Лесной улице откроют в мае", c8.base + "news/detail/12345/")
+        )
+        c8.routes["/2026/12/06/tramvai-lesnaya/"] = html_route(
+            _page("Трамвай вернётся на Лесную улицу")
+        )
+        c8.routes["/amp/news/8/"] = html_route(
+            _page("Новость с AMP-версией и слешем", c8.base + "news/8/")
+        )
+        c8.routes["/news/9/"] = html_route(_page("Сохранённая без слеша новость"))
+        c8_links = ["/news/detail/12345/", "/2026/12/06/tramvai-lesnaya/", "/amp/news/8/"]
+        c8.routes["/rss.xml"] = html_route(
+            rss(c8.base, [*c8_links, "/news/9/"]), "application/rss+xml"
+        )
+        lab.source("c8", c8.base)
+        _store_as_older_versions_did(lab, "c8", c8.base + "news/9", "Сохранённая без слеша новость")
+
         first = lab.run()
+        c8.routes["/2026/12/06/tramvai-lesnaya"] = c8.routes["/2026/12/06/tramvai-lesnaya/"]
+        c8.routes["/rss.xml"] = html_route(
+            rss(c8.base, ["/2026/12/06/tramvai-lesnaya", "/news/9"]), "application/rss+xml"
+        )
         for n, title in ((78, "Электробусы отменены навсегда"), (79, "Ещё одна новость")):
             c7.routes[f"/news/{n}"] = html_route(_page(title, c7.base + "news/57", body=fake_body))
         c7.routes["/rss.xml"] = html_route(
@@ -140,6 +166,23 @@ def dup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dup]:
         yield Dup(lab, sites, first, second)
     finally:
         lab.close()
+
+
+def _store_as_older_versions_did(lab: Lab, source: str, url: str, title: str) -> None:
+    """Store ``url``'s article as a version before the slash was kept stored it (no slash)."""
+    from datetime import UTC, datetime
+
+    from crawler.config import load_config
+    from crawler.models import Article
+    from crawler.storage import Store
+
+    store = Store.open(load_config(lab.config_path()).database_url)
+    try:
+        now = datetime.now(UTC)
+        article = Article(url=url, source=source, title=title, published=now, text=title)
+        store.upsert_article(article, now=now)
+    finally:
+        store.close()
 
 
 def test_c1_same_article_two_urls(dup: Dup) -> None:
@@ -230,3 +273,23 @@ def test_c7_a_page_naming_another_articles_url_as_canonical_keeps_its_own(dup: D
     assert dup.second.runs["c7"]["updated"] == 0
     entries = {e.id: e.title for e in dup.second.feed("sources/c7.rss").entries}
     assert entries[base + "news/57"] == "Электробусы вышли на маршрут 904"
+
+
+def test_c8_links_keep_the_sites_trailing_slash(dup: Dup) -> None:
+    base = dup.sites["c8"].base
+    expected = {
+        base + "news/detail/12345/",
+        base + "2026/12/06/tramvai-lesnaya/",
+        base + "news/8/",  # the AMP copy's canonical, as the site writes it
+        base + "news/9/",  # stored slashless by an older version: repaired once
+    }
+    for run in (dup.first, dup.second):  # the second run links two of them without "/"
+        assert {a.url for a in run.articles("c8")} == expected
+    assert dup.sites["c8"].hits("/news/detail/12345") == 0
+    assert dup.first.runs["c8"]["new"] == 3 and not dropped(dup.first.runs["c8"])
+    assert dup.second.runs["c8"]["new"] == 0
+    # Links and GUIDs in every format carry the slash.
+    assert {e.id for e in dup.second.feed("sources/c8.rss").entries} == expected
+    assert {e.link for e in dup.second.feed("sources/c8.atom").entries} == expected
+    items = json.loads((dup.second.config.output_dir / "sources/c8.json").read_text())["items"]
+    assert {i["id"] for i in items} == {i["url"] for i in items} == expected
