@@ -99,7 +99,9 @@ class TopicEngine:
                 _Compiled(
                     spec=spec,
                     include=tuple(self._term(t, w) for t, w in spec.include.items()),
-                    exclude=tuple(self._term(t, w) for t, w in spec.exclude.items()),
+                    exclude=tuple(
+                        self._term(t, w, evidence=False) for t, w in spec.exclude.items()
+                    ),
                     regexes=tuple((compile_pattern(p), w) for p, w in spec.regexes.items()),
                     sources=frozenset(spec.sources),
                     cities=frozenset(fold(c) for c in spec.cities),
@@ -166,9 +168,9 @@ class TopicEngine:
 
     # -- internals
 
-    def _term(self, text: str, weight: float) -> _Term:
+    def _term(self, text: str, weight: float, *, evidence: bool = True) -> _Term:
         words = parse_term(text)
-        matchers = tuple(self._vocabulary.add(w) for w in words)
+        matchers = tuple(self._vocabulary.add(w, evidence=evidence) for w in words)
         near = is_near_term(text)
         adjective = None
         if near:

@@ -16,7 +16,7 @@ from crawler.topics.morph import (
     hyphen_parts,
     marked_pieces,
 )
-from crawler.topics.names import name_positions
+from crawler.topics.names import WordTests, name_positions
 from crawler.topics.terms import TermWord
 
 __all__ = ["HEAD", "Hits", "TermVocabulary"]
@@ -62,10 +62,21 @@ class TermVocabulary:
         self._prefix_lengths: tuple[int, ...] = ()
         # Filled on first use, after :meth:`seal`; ``cache_info()`` shows how well it serves.
         self.word_matchers = functools.lru_cache(maxsize=cache_size)(self._word_matchers)
-        self._is_adjective = functools.lru_cache(maxsize=cache_size)(lemmatizer.is_adjective)
+        self._words = WordTests(
+            keys=lemmatizer.keys,
+            is_adjective=functools.lru_cache(maxsize=cache_size)(lemmatizer.is_adjective),
+            is_noun=lemmatizer.is_noun,
+            may_be_nominative=lemmatizer.may_be_nominative,
+            is_given_name=lemmatizer.is_given_name,
+            is_vocabulary=self._is_vocabulary,
+        )
+        # Matchers of include terms: a word that hits one is some topic's vocabulary, and a
+        # quoted name right after it is that thing's («трамвай «Львёнок»»), see names.py.
+        self._evidence: set[int] = set()
 
-    def add(self, word: TermWord) -> int:
-        """The matcher id of a term word, numbering it if new."""
+    def add(self, word: TermWord, *, evidence: bool = True) -> int:
+        """The matcher id of a term word, numbering it if new; ``evidence``: of an include
+        term (False for an exclude term's word)."""
         written = word.value
         if word.kind == "lemma":
             # Terms are written in any form; match on the dictionary form («электробусы» works too).
@@ -80,6 +91,8 @@ class TermVocabulary:
             else:
                 self._prefixes[word.value] = mid
         mid = self._matcher_ids[word]
+        if evidence:
+            self._evidence.add(mid)
         if word.kind == "lemma":
             # A word the dictionary does not know: its guessed forms match too, whatever
             # dictionary form pymorphy guesses for each of them.
@@ -119,6 +132,10 @@ class TermVocabulary:
                 hits.setdefault(mid, []).append((pos, piece))
             if h1 in piece or h2 in piece or h3 in piece:
                 parts = hyphen_parts(piece)
+                # «СИМ-карта», «ПИН-код»: an acronym before a hyphen and a lower-case word is
+                # part of a compound noun, not the acronym on its own («МЦД-3» still is).
+                if _is_acronym_compound(parts):
+                    parts = parts[1:]
                 for part in parts:
                     for mid in matchers(part):
                         hits.setdefault(mid, []).append((pos, part))
@@ -131,14 +148,17 @@ class TermVocabulary:
                 candidates.append((index, pos))
             pos += 1
         if candidates:
-            names = name_positions(
-                text_pieces, candidates, marks, self._lemmatizer.keys, self._is_adjective
-            )
+            names = name_positions(text_pieces, candidates, marks, self._words)
             if names:
                 hits = _without(hits, names)
         return hits
 
     # -- internals
+
+    def _is_vocabulary(self, word: str) -> bool:
+        """Whether ``word`` (or a part of it, «МЦД-2») hits an include term of some topic."""
+        words = [word, *hyphen_parts(word)] if any(h in word for h in HYPHENS) else [word]
+        return any(not self._evidence.isdisjoint(self.word_matchers(w)) for w in words)
 
     def _build_candidate_filter(self) -> None:
         """Collect what :meth:`_may_match` needs: term heads and irregular forms of lemma terms."""
@@ -208,6 +228,14 @@ class TermVocabulary:
                 if mid is not None:
                     ids.add(mid)
         return tuple(sorted(ids))
+
+
+def _is_acronym_compound(parts: list[str]) -> bool:
+    """Whether hyphenated ``parts`` are an acronym and a lower-case word: «СИМ-карт»."""
+    if len(parts) < 2:
+        return False
+    acronym, word = parts[0], parts[1]
+    return len(acronym) >= 2 and acronym.isalpha() and acronym.isupper() and word[0].islower()
 
 
 def _without(hits: Hits, positions: set[int]) -> Hits:
