@@ -10,7 +10,7 @@ from crawler.models import Article, TopicMatch
 from crawler.topics.morph import HYPHENS, Lemmatizer, fold
 from crawler.topics.patterns import TopicPattern, compile_pattern
 from crawler.topics.spec import FIELDS, TopicSpec
-from crawler.topics.terms import NEAR_WINDOW, is_near_term, parse_term
+from crawler.topics.terms import NEAR, NEAR_WINDOW, is_near_term, parse_term
 from crawler.topics.vocabulary import Hits, TermVocabulary
 
 __all__ = ["SCAN_LIMIT", "TopicEngine"]
@@ -170,7 +170,13 @@ class TopicEngine:
 
     def _term(self, text: str, weight: float, *, evidence: bool = True) -> _Term:
         words = parse_term(text)
-        matchers = tuple(self._vocabulary.add(w, evidence=evidence) for w in words)
+        # A word written with a capital is a name itself («Тройка», «Москвич 3е»): see
+        # TermVocabulary.add.
+        written = [w for w in text.split() if w != NEAR]
+        matchers = tuple(
+            self._vocabulary.add(w, evidence=evidence, name=raw[:1].isupper())
+            for w, raw in zip(words, written, strict=True)
+        )
         near = is_near_term(text)
         adjective = None
         if near:

@@ -80,6 +80,7 @@ class WordTests:
     may_be_nominative: Test  # some reading in the nominative, or no case at all
     is_given_name: Test  # some reading a first name
     is_vocabulary: Test  # hits an include term of some topic (transport vocabulary)
+    is_term_name: Test  # hits an include term word written with a capital («Тройка»)
 
 
 def name_positions(
@@ -158,6 +159,13 @@ def _word_positions(pieces: Sequence[str], start: int, end: int, pos: int) -> li
     return list(range(pos, pos + words))
 
 
+def _words_from(pieces: Sequence[str], start: int, end: int, pos: int) -> list[tuple[int, str]]:
+    """(position, word) of the words in ``pieces[start:end]`` (no break inside), the first at
+    ``pos``."""
+    found = [piece for piece in pieces[start:end] if _is_word(piece)]
+    return list(zip(range(pos, pos + len(found)), found, strict=True))
+
+
 def _quoted(
     pieces: Sequence[str],
     marks: Sequence[tuple[int, int]],
@@ -203,7 +211,12 @@ def _quoted(
             # The dictionary is asked only about a quote that holds a term word.
             hit = hit or {pos for _, pos in candidates}
             if not hit.isdisjoint(inside) and _names_the_noun(pieces, after_noun, words):
-                names.update(inside)
+                # A term that is a name itself is the thing named: «карта «Тройка»».
+                names.update(
+                    pos
+                    for pos, word in _words_from(pieces, after_noun + 1, i, after_noun_pos)
+                    if pos in hit and not words.is_term_name(word)
+                )
         depth, start, after_noun = 0, -1, -1
         if first not in _CLOSING and first not in '“"':
             straight = False

@@ -69,14 +69,21 @@ class TermVocabulary:
             may_be_nominative=lemmatizer.may_be_nominative,
             is_given_name=lemmatizer.is_given_name,
             is_vocabulary=self._is_vocabulary,
+            is_term_name=self._is_term_name,
         )
         # Matchers of include terms: a word that hits one is some topic's vocabulary, and a
         # quoted name right after it is that thing's («трамвай «Львёнок»»), see names.py.
         self._evidence: set[int] = set()
+        self._names: set[int] = set()  # of include term words written with a capital
 
-    def add(self, word: TermWord, *, evidence: bool = True) -> int:
-        """The matcher id of a term word, numbering it if new; ``evidence``: of an include
-        term (False for an exclude term's word)."""
+    def add(self, word: TermWord, *, evidence: bool = True, name: bool = False) -> int:
+        """The matcher id of a term word, numbering it if new.
+
+        ``evidence``: of an include term (False for an exclude term's word). ``name``: written
+        with a capital (Тройка, Иволга, Москвич 3е), a name itself, so a quote holding it after a
+        noun is that thing («карта «Тройка»», «модель «Москвич 3е»»), not a name that merely
+        contains a term word («ТЦ «Троллейбус»»).
+        """
         written = word.value
         if word.kind == "lemma":
             # Terms are written in any form; match on the dictionary form («электробусы» works too).
@@ -93,6 +100,8 @@ class TermVocabulary:
         mid = self._matcher_ids[word]
         if evidence:
             self._evidence.add(mid)
+            if name:
+                self._names.add(mid)
         if word.kind == "lemma":
             # A word the dictionary does not know: its guessed forms match too, whatever
             # dictionary form pymorphy guesses for each of them.
@@ -157,8 +166,15 @@ class TermVocabulary:
 
     def _is_vocabulary(self, word: str) -> bool:
         """Whether ``word`` (or a part of it, «МЦД-2») hits an include term of some topic."""
+        return self._hits_any(word, self._evidence)
+
+    def _is_term_name(self, word: str) -> bool:
+        """Whether ``word`` (or a part of it) hits an include term word written with a capital."""
+        return self._hits_any(word, self._names)
+
+    def _hits_any(self, word: str, matchers: set[int]) -> bool:
         words = [word, *hyphen_parts(word)] if any(h in word for h in HYPHENS) else [word]
-        return any(not self._evidence.isdisjoint(self.word_matchers(w)) for w in words)
+        return any(not matchers.isdisjoint(self.word_matchers(w)) for w in words)
 
     def _build_candidate_filter(self) -> None:
         """Collect what :meth:`_may_match` needs: term heads and irregular forms of lemma terms."""

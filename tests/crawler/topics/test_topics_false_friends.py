@@ -81,6 +81,22 @@ def test_a_quoted_vehicle_name_still_counts(engine: TopicEngine, title: str, ter
     assert ok and any(e.startswith(f"title: {term} ←") for e in evidence), (score, evidence)
 
 
+@pytest.mark.parametrize(
+    ("title", "topic", "term"),
+    [
+        # A term written with a capital is a name itself: the quote after «карта» is the card.
+        ("Проезд по карте «Тройка» подорожает на 5 рублей", "public-transport", "Тройка"),
+        ("Оператор «Энергия Москвы» откроет 100 зарядных станций", ET, "Энергия Москвы"),
+        ("Партия «Иволг» прибыла на МЦД", ET, "Иволга"),
+    ],
+)
+def test_a_quoted_term_that_is_a_name_itself_still_counts(
+    engine: TopicEngine, title: str, topic: str, term: str
+) -> None:
+    match = next(m for m, _ in engine.score_all(title=title) if m.id == topic)
+    assert any(e.startswith(f"title: {term} ←") for e in match.evidence), match
+
+
 # ------------------------------------------------ b) a person's surname is not the brand
 
 
