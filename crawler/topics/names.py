@@ -15,6 +15,7 @@ from crawler.topics.morph import BREAK_STARTS
 
 __all__ = [
     "NOT_NAMING_NOUNS",
+    "OPERATOR_ABBREVIATIONS",
     "STREET_WORDS",
     "VEHICLE_NOUNS",
     "WORK_NOUNS",
@@ -51,11 +52,15 @@ NOT_NAMING_NOUNS = frozenset(
 """Nouns of time and of events, which a sentence's subject follows: «через год «Трамвай
 будущего» выйдет», «из-за ДТП «Ласточки» задерживаются» name no year and no accident."""
 
+OPERATOR_ABBREVIATIONS = frozenset("гуп муп фгуп гбу гку".split())
+"""A city's enterprises and agencies: their name is the service they run («ГУП «Московский
+метрополитен»»), unlike a company's («ООО «Трамвайный двор»»)."""
+
 # Every form of these words starts with the first three letters of its dictionary form: a word
 # that does not is never sent to the dictionary (the cost of a crawl's first read of a text).
 _HEAD = 3
 _WORK_HEADS = frozenset(w[:_HEAD] for w in WORK_NOUNS)
-_NOT_NAMED = VEHICLE_NOUNS | NOT_NAMING_NOUNS
+_NOT_NAMED = VEHICLE_NOUNS | NOT_NAMING_NOUNS | OPERATOR_ABBREVIATIONS
 _STREET_HEADS = frozenset(w[:_HEAD] for w in STREET_WORDS)
 
 # The work noun is one of this many words before the opening quote («песня «…»», «новая песня
@@ -228,11 +233,11 @@ def _names_the_noun(pieces: Sequence[str], opening: int, words: WordTests) -> bo
 
     It is when that word is a noun or an abbreviation (ЖК, ТЦ, ООО), not itself evidence of a
     topic (transport vocabulary: «трамвай «Львёнок»», «электробус «Витязь»»), not a vehicle
-    noun («модель «Москвич 3е»», :data:`VEHICLE_NOUNS`) nor a noun of time or an event
-    (:data:`NOT_NAMING_NOUNS`), and the quote's first word is capitalised and can be in the
-    nominative: a name in apposition keeps it («в ЖК «Трамвайный»», «на фестивале «Трамвайный
-    парк»»), while «движения «Ласточек»», «производство «Москвича»» are the trains and the car
-    themselves.
+    noun («модель «Электробус-2»», :data:`VEHICLE_NOUNS`), a noun of time or an event
+    (:data:`NOT_NAMING_NOUNS`) nor a city operator (:data:`OPERATOR_ABBREVIATIONS`), and the
+    quote's first word is capitalised and can be in the nominative: a name in apposition keeps
+    it («в ЖК «Трамвайный»», «на фестивале «Трамвайный парк»»), while «движения «Ласточек»»,
+    «производство «Москвича»» are the trains and the car themselves.
     """
     noun = opening - 1
     word = pieces[noun]
