@@ -10,10 +10,10 @@ from crawler.models import Article, TopicMatch
 from crawler.topics.morph import HYPHENS, Lemmatizer, fold
 from crawler.topics.patterns import TopicPattern, compile_pattern
 from crawler.topics.spec import FIELDS, TopicSpec
-from crawler.topics.terms import NEAR_WINDOW, is_near_term, parse_term
+from crawler.topics.terms import NEAR, NEAR_WINDOW, is_near_term, parse_term
 from crawler.topics.vocabulary import Hits, TermVocabulary
 
-__all__ = ["SCAN_LIMIT", "TopicEngine"]
+__all__ = ["NAME_WEIGHT", "SCAN_LIMIT", "TopicEngine"]
 
 # Words between two words of a phrase: «зарядных электрических станций» still matches
 # «зарядн* станц*», but a word three positions away does not.
@@ -28,6 +28,9 @@ REPEAT_CAP = 2
 # characters of the body adds at most 1.5 to a topic's score, so this can only turn a borderline
 # match off, never a title/lead match (bench/topics.py compares both ways over real bodies).
 SCAN_LIMIT = 5_000
+# A capitalised include term of at least this weight is a name that means one thing («Тройка»,
+# «Москвич 3е»); a lighter one is an ambiguous word («Ласточка» 0.3: a bird, a hotel's name).
+NAME_WEIGHT = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +102,9 @@ class TopicEngine:
                 _Compiled(
                     spec=spec,
                     include=tuple(self._term(t, w) for t, w in spec.include.items()),
-                    exclude=tuple(self._term(t, w) for t, w in spec.exclude.items()),
+                    exclude=tuple(
+                        self._term(t, w, evidence=False) for t, w in spec.exclude.items()
+                    ),
                     regexes=tuple((compile_pattern(p), w) for p, w in spec.regexes.items()),
                     sources=frozenset(spec.sources),
                     cities=frozenset(fold(c) for c in spec.cities),
@@ -166,9 +171,16 @@ class TopicEngine:
 
     # -- internals
 
-    def _term(self, text: str, weight: float) -> _Term:
+    def _term(self, text: str, weight: float, *, evidence: bool = True) -> _Term:
         words = parse_term(text)
-        matchers = tuple(self._vocabulary.add(w) for w in words)
+        # A word written with a capital is a name itself («Тройка», «Москвич 3е»), unless the
+        # config weighs it as ambiguous (Ласточка, Иволга: also birds): see TermVocabulary.add.
+        written = [w for w in text.split() if w != NEAR]
+        named = evidence and weight >= NAME_WEIGHT and not is_near_term(text)
+        matchers = tuple(
+            self._vocabulary.add(w, evidence=evidence, name=named and raw[:1].isupper())
+            for w, raw in zip(words, written, strict=True)
+        )
         near = is_near_term(text)
         adjective = None
         if near:

@@ -17,12 +17,15 @@ _BREAK = r"[.!?;:…](?:\s|$)|\n"
 # Words and breaks in one pass: neither can contain the other's characters, so one scan finds
 # exactly what two would, at half the cost (the regex engine is the bulk of reading a text).
 _PIECE_RE = re.compile(f"{_WORD}|{_BREAK}")
-# The same, plus the marks that delimit a name: quotes («Трамвай «Желание»») and a dash between
-# spaces («Электричка — новый бар»). Only the topic engine reads them (see crawler.topics.names).
-_MARK = r"[«»„“”\"]|(?<!\S)[—–-](?!\S)"
+# The same, plus the marks that delimit a name: quotes («Трамвай «Желание»»), a dash between
+# spaces («Электричка — новый бар») and a comma before a quote, which parts a quotation from the
+# noun before it («по словам мэра, «трамваи…»»; other commas are no piece: they are frequent and
+# mean nothing here). Only the topic engine reads them (see crawler.topics.names).
+_MARK = r"[«»„“”\"]|,(?=\s*[«„“\"])|(?<!\S)[—–-](?!\S)"
 _MARKED_PIECE_RE = re.compile(f"{_WORD}|{_BREAK}|{_MARK}")
-MARK_STARTS = frozenset('«»„“”"—–-')
-"""A piece from :func:`marked_pieces` that starts with one of these is a quote or a dash."""
+MARK_STARTS = frozenset('«»„“”"—–-,')
+"""A piece from :func:`marked_pieces` that starts with one of these is a quote, a dash or a comma
+before a quote."""
 HYPHENS = "-‐‑"
 _HYPHENS_RE = re.compile(f"[{HYPHENS}]")
 BREAK_STARTS = frozenset(".!?;:…\n")
@@ -60,7 +63,8 @@ def pieces(text: str) -> list[str]:
 
 
 def marked_pieces(text: str) -> list[str]:
-    """:func:`pieces`, plus quotes and spaced dashes as pieces of their own (MARK_STARTS)."""
+    """:func:`pieces`, plus quotes, spaced dashes and commas before a quote as pieces of their own
+    (MARK_STARTS)."""
     return _MARKED_PIECE_RE.findall(text)
 
 
@@ -169,6 +173,20 @@ class Lemmatizer:
         parses = _analyzer().parse(fold(word))
         return bool(parses) and parses[0].tag.POS in _ADJECTIVES
 
+    def is_noun(self, word: str) -> bool:
+        """Whether pymorphy3's likeliest reading of ``word`` is a noun (not «стали» ← стать)."""
+        return _is_noun(fold(word))
+
+    def may_be_nominative(self, word: str) -> bool:
+        """Whether ``word`` can be in the nominative: some reading is, or no reading has a case
+        (a preposition, a number, a Latin word). «Трамвайный», «Ласточки» can; «Ласточек»,
+        «Москвича» cannot."""
+        return _may_be_nominative(fold(word))
+
+    def is_given_name(self, word: str) -> bool:
+        """Whether some reading of ``word`` is a first name (Никола, Николы, Иван)."""
+        return _is_given_name(fold(word))
+
     def agrees(self, adjective: str, noun: str) -> bool:
         """Whether ``adjective`` can modify ``noun``: some two readings share case and number
         (and gender in the singular), or form «два электрических судна» (a numeral's genitive).
@@ -244,6 +262,23 @@ def _agrees(adjective: str, noun: str) -> bool:
                 if case in ("gent", "nomn", "accs"):
                     return True
     return False
+
+
+@functools.lru_cache(maxsize=65536)
+def _is_noun(word: str) -> bool:
+    parses = _analyzer().parse(word)
+    return bool(parses) and parses[0].tag.POS == "NOUN"
+
+
+@functools.lru_cache(maxsize=65536)
+def _may_be_nominative(word: str) -> bool:
+    cases = {parse.tag.case for parse in _analyzer().parse(word)} - {None}
+    return not cases or "nomn" in cases
+
+
+@functools.lru_cache(maxsize=65536)
+def _is_given_name(word: str) -> bool:
+    return any("Name" in parse.tag for parse in _analyzer().parse(word))
 
 
 @functools.lru_cache(maxsize=4096)

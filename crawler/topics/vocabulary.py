@@ -16,7 +16,7 @@ from crawler.topics.morph import (
     hyphen_parts,
     marked_pieces,
 )
-from crawler.topics.names import name_positions
+from crawler.topics.names import WordTests, name_positions
 from crawler.topics.terms import TermWord
 
 __all__ = ["HEAD", "Hits", "TermVocabulary"]
@@ -62,10 +62,28 @@ class TermVocabulary:
         self._prefix_lengths: tuple[int, ...] = ()
         # Filled on first use, after :meth:`seal`; ``cache_info()`` shows how well it serves.
         self.word_matchers = functools.lru_cache(maxsize=cache_size)(self._word_matchers)
-        self._is_adjective = functools.lru_cache(maxsize=cache_size)(lemmatizer.is_adjective)
+        self._words = WordTests(
+            keys=lemmatizer.keys,
+            is_adjective=functools.lru_cache(maxsize=cache_size)(lemmatizer.is_adjective),
+            is_noun=lemmatizer.is_noun,
+            may_be_nominative=lemmatizer.may_be_nominative,
+            is_given_name=lemmatizer.is_given_name,
+            is_vocabulary=self._is_vocabulary,
+            is_term_name=self._is_term_name,
+        )
+        # Matchers of include terms: a word that hits one is some topic's vocabulary, and a
+        # quoted name right after it is that thing's («трамвай «Львёнок»»), see names.py.
+        self._evidence: set[int] = set()
+        self._names: set[int] = set()  # of include term words written with a capital
 
-    def add(self, word: TermWord) -> int:
-        """The matcher id of a term word, numbering it if new."""
+    def add(self, word: TermWord, *, evidence: bool = True, name: bool = False) -> int:
+        """The matcher id of a term word, numbering it if new.
+
+        ``evidence``: of an include term (False for an exclude term's word). ``name``: written
+        with a capital (Тройка, Иволга, Москвич 3е), a name itself, so a quote holding it after a
+        noun is that thing («карта «Тройка»», «модель «Москвич 3е»»), not a name that merely
+        contains a term word («ТЦ «Троллейбус»»).
+        """
         written = word.value
         if word.kind == "lemma":
             # Terms are written in any form; match on the dictionary form («электробусы» works too).
@@ -80,6 +98,10 @@ class TermVocabulary:
             else:
                 self._prefixes[word.value] = mid
         mid = self._matcher_ids[word]
+        if evidence:
+            self._evidence.add(mid)
+            if name:
+                self._names.add(mid)
         if word.kind == "lemma":
             # A word the dictionary does not know: its guessed forms match too, whatever
             # dictionary form pymorphy guesses for each of them.
@@ -119,6 +141,10 @@ class TermVocabulary:
                 hits.setdefault(mid, []).append((pos, piece))
             if h1 in piece or h2 in piece or h3 in piece:
                 parts = hyphen_parts(piece)
+                # «СИМ-карта», «ПИН-код»: an acronym before a hyphen and a lower-case word is
+                # part of a compound noun, not the acronym on its own («МЦД-3» still is).
+                if _is_acronym_compound(parts):
+                    parts = parts[1:]
                 for part in parts:
                     for mid in matchers(part):
                         hits.setdefault(mid, []).append((pos, part))
@@ -131,14 +157,24 @@ class TermVocabulary:
                 candidates.append((index, pos))
             pos += 1
         if candidates:
-            names = name_positions(
-                text_pieces, candidates, marks, self._lemmatizer.keys, self._is_adjective
-            )
+            names = name_positions(text_pieces, candidates, marks, self._words)
             if names:
                 hits = _without(hits, names)
         return hits
 
     # -- internals
+
+    def _is_vocabulary(self, word: str) -> bool:
+        """Whether ``word`` (or a part of it, «МЦД-2») hits an include term of some topic."""
+        return self._hits_any(word, self._evidence)
+
+    def _is_term_name(self, word: str) -> bool:
+        """Whether ``word`` (or a part of it) hits an include term word written with a capital."""
+        return self._hits_any(word, self._names)
+
+    def _hits_any(self, word: str, matchers: set[int]) -> bool:
+        words = [word, *hyphen_parts(word)] if any(h in word for h in HYPHENS) else [word]
+        return any(not matchers.isdisjoint(self.word_matchers(w)) for w in words)
 
     def _build_candidate_filter(self) -> None:
         """Collect what :meth:`_may_match` needs: term heads and irregular forms of lemma terms."""
@@ -208,6 +244,14 @@ class TermVocabulary:
                 if mid is not None:
                     ids.add(mid)
         return tuple(sorted(ids))
+
+
+def _is_acronym_compound(parts: list[str]) -> bool:
+    """Whether hyphenated ``parts`` are an acronym and a lower-case word: «СИМ-карт»."""
+    if len(parts) < 2:
+        return False
+    acronym, word = parts[0], parts[1]
+    return len(acronym) >= 2 and acronym.isalpha() and acronym.isupper() and word[0].islower()
 
 
 def _without(hits: Hits, positions: set[int]) -> Hits:

@@ -136,7 +136,7 @@ def test_agreement_by_case_number_and_gender() -> None:
         ("Станции электрозарядки оборудуют в каждом районе", ""),
         ("Moskvich starts production of electric crossover", ""),
         ("Electric SUVs sold out at the Moscow motor show", ""),
-        ("Теслы стали чаще встречаться на улицах Москвы", ""),
+        ("Владельцев Теслы в Москве стало вдвое больше", ""),  # Cyrillic Tesla + a car word
         ("Electric taxis arrive in Moscow", ""),
         ("Автобус с электродвигателем испытают на маршруте", "Машину собрали на КАМАЗе."),
     ],
