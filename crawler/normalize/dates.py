@@ -11,8 +11,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 __all__ = [
+    "DATE_TIME_SEPARATORS",
+    "ZONE_MARKER",
     "clamp_future",
     "day_only",
+    "foreign_time_after",
     "is_date_line",
     "parse_date",
     "parse_modified_from_text",
@@ -80,8 +83,8 @@ _TIME = r"(?<!\d)(\d{1,2}):(\d{2})(?::(\d{2}))?(?!\d)"
 _TIME_RE = re.compile(_TIME)
 # What sets a date and its time apart on a byline, in either order: «06 декабря 2026 | 18:40»,
 # «14:30 / 05.12.26», «10:15, 7 декабря 2026», «05.12.2026 • 14:30», «6 декабря — 18:40».
-_DATE_TIME_SEPARATORS = ",|/•·—–-"
-_SEPARATOR = f"[{re.escape(_DATE_TIME_SEPARATORS)}]"
+DATE_TIME_SEPARATORS = ",|/•·—–-"
+_SEPARATOR = f"[{re.escape(DATE_TIME_SEPARATORS)}]"
 # A time that starts a range («10:00–18:00», «10:00 до 18:00») is an event's, not the date's.
 _NOT_A_RANGE = r"(?!\s*(?:[-—–]|до|to|bis|until|till)\s*\d{1,2}[:.]\d{2})"
 _TIME_TAIL = (
@@ -98,6 +101,9 @@ _NAMED_ZONES = {
 }  # fmt: skip
 _ZONE_NAME = "|".join(sorted(map(re.escape, _NAMED_ZONES), key=len, reverse=True))
 _ZONE_OFFSET = r"(?:\s*([+-])\s*(\d{1,2})(?::?(\d{2}))?)?"
+# A zone named after a time, optional, with no groups: for patterns that find date strings
+# in a page's text and leave reading them to :func:`parse_date`.
+ZONE_MARKER = rf"(?:\s*\(?(?:{_ZONE_NAME})(?:\s*[+-]\s*\d{{1,2}}(?::?\d{{2}})?)?\)?(?![^\W\d_]))?"
 _YEAR_TAIL = r"(?:\s*,?\s*(\d{4})(?!\d)(?:\s*(?:года|г)\.?(?![а-я]))?)?"
 # A year that is not four digits but says it is one ("1 января 1 года", "5 мая 20225 г."):
 # the date is nonsense, not a year-less one.
@@ -139,7 +145,7 @@ _TIME_BEFORE_RE = re.compile(
 _OTHER_TIME_BEFORE_RE = re.compile(
     r"(?:(?<![^\W\d_])(?:до|с|со|от|по|из|за|till|until|to|from|by|bis|ab|von|dès|jusqu'à|hasta"
     r"|desde|fino|dalle|длительность|продолжительность|duration|dauer)"
-    r"|\d[:.]?\d*\s*[-—–]|[°%+])\s*$"
+    r"|\d[:.]?\d*\s*[-—–]|[°%+]|°\s*[cfс])\s*$"
 )
 _TIME_BEFORE_REACH = 40
 _BARE_TIME_RE = re.compile(rf"^(?:в\s*)?{_TIME}$")
@@ -229,7 +235,7 @@ def _with_time_before(
 def _time_before(text: str, at: int) -> tuple[tuple[int, int, int], int, tzinfo | None]:
     """The time written just before ``text[at:]`` (midnight if none), where it starts, its zone."""
     before = _TIME_BEFORE_RE.search(text, max(0, at - _TIME_BEFORE_REACH), at)
-    if before is None or _OTHER_TIME_BEFORE_RE.search(text, 0, before.start()):
+    if before is None or foreign_time_after(text[: before.start()]):
         return (0, 0, 0), at, None
     hour, minute, second = _hms(before, 1) or (0, 0, 0)
     if before[4]:
@@ -238,6 +244,14 @@ def _time_before(text: str, at: int) -> tuple[tuple[int, int, int], int, tzinfo 
         hour = hour % 12 + (12 if before[4].startswith("p") else 0)
     zone = _named_offset(*before.groups()[4:8]) if before[5] else None
     return (hour, minute, second), before.start(), zone
+
+
+def foreign_time_after(prefix: str) -> bool:
+    """Whether a time written right after ``prefix`` belongs to something other than a date
+    that follows it: the end of a range («с 10:00 до 18:00»), a bound («до 18:00»), a duration
+    or a temperature. ``prefix`` is lower case, as :func:`parse_date` folds it.
+    """
+    return _OTHER_TIME_BEFORE_RE.search(prefix[-_TIME_BEFORE_REACH:]) is not None
 
 
 def _in_zone(dt: datetime | None, zone: tzinfo | None) -> datetime | None:
