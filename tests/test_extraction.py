@@ -6,7 +6,7 @@ import html as htmllib
 import json
 import re
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -19,7 +19,7 @@ from crawler.extraction.fields import (
     language_code,
     strip_site_suffix,
 )
-from crawler.models import Article, ArticleData, PageFacts
+from crawler.models import Article, ArticleData, Hints, PageFacts
 from crawler.normalize.html import SANITIZE_POLICY, sanitize_html
 from crawler.pages import build_article
 from crawler.profile import SourceProfile
@@ -249,6 +249,53 @@ def test_naive_clock_is_read_in_the_source_zone() -> None:
     data = extract(page(head), now=datetime(2026, 2, 4, 12, 0))
     assert data.published == datetime(2026, 2, 4, 11, 0, tzinfo=MSK)
     assert "date_clamped" not in data.flags
+
+
+DATE_LINE_URL = "http://127.0.0.1:1/news/d0"  # no day in it: the page's line alone dates it
+DATE_LINE_NOW = datetime(2026, 12, 7, 20, 30, tzinfo=MSK)
+MSK_OFFSET = timezone(timedelta(hours=3))
+
+
+def _dated_page(line: str) -> str:
+    return page(
+        body=f'<article><h1>Трамваи вышли на маршрут</h1><div class="article__date">{line}</div>'
+        f'<div class="article__body">{PARAGRAPHS}</div></article>'
+    )
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("10:15, 7 декабря 2026", datetime(2026, 12, 7, 10, 15, tzinfo=MSK)),
+        ("18:40 06.12.2026", datetime(2026, 12, 6, 18, 40, tzinfo=MSK)),
+        ("06 декабря 2026 | 18:40", datetime(2026, 12, 6, 18, 40, tzinfo=MSK)),
+        ("14:30 / 05.12.26", datetime(2026, 12, 5, 14, 30, tzinfo=MSK)),
+        ("12:00 (мск), 4 декабря 2026", datetime(2026, 12, 4, 12, 0, tzinfo=MSK_OFFSET)),
+        ("05.12.2026 • 14:30", datetime(2026, 12, 5, 14, 30, tzinfo=MSK)),
+        ("10:15 a.m. | Dec. 6, 2026", datetime(2026, 12, 6, 10, 15, tzinfo=MSK)),
+        ("4 декабря 2026, 12:00 (мск)", datetime(2026, 12, 4, 12, 0, tzinfo=MSK_OFFSET)),
+        ("06.12.2026 в 18:40", datetime(2026, 12, 6, 18, 40, tzinfo=MSK)),
+        # A time that is a range's or a bound's is not the article's: the day alone.
+        ("Выставка: с 10:00 до 18:00 5 декабря 2026", datetime(2026, 12, 5, tzinfo=MSK)),
+        ("5 декабря 2026, 10:00–18:00", datetime(2026, 12, 5, tzinfo=MSK)),
+    ],
+)
+def test_a_date_line_with_its_time_on_either_side(line: str, expected: datetime) -> None:
+    data = extract(_dated_page(line), url=DATE_LINE_URL, now=DATE_LINE_NOW)
+    assert data.published == expected, data.published
+    assert data.published.utcoffset() == expected.utcoffset()
+
+
+def test_a_time_and_zone_on_the_page_win_over_a_feed_time_of_the_same_day() -> None:
+    # The feed says 12:00 GMT (a CMS that labels Moscow time GMT); the page says 12:00 MSK.
+    data = extract(_dated_page("12:00 (мск), 4 декабря 2026"), url=DATE_LINE_URL, now=DATE_LINE_NOW)
+    profile = SourceProfile(name="vm", allowed_domains=("127.0.0.1",))
+    feed_time = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
+    article = build_article(
+        data, profile, PageFacts(DATE_LINE_URL, DATE_LINE_NOW), Hints(published=feed_time)
+    )
+    assert article.published == datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
+    assert article.provenance["published"] == "text"
 
 
 # --- authors ------------------------------------------------------------------------------------

@@ -336,6 +336,14 @@ def test_utc_values_are_shown_in_the_source_zone_other_offsets_kept() -> None:
         "5 декабря 2026 года, Новосибирск",
         "НОВОСИБИРСК, 5 декабря 2026 — РИА Новости.",
         "Москва, 5 декабря 2026. /ТАСС/.",
+        # A time before the date, or after a separator, with its zone.
+        "10:15, 7 декабря 2026",
+        "12:00 (мск), 4 декабря 2026",
+        "12:00 по Москве, 4 декабря 2026",
+        "4 декабря 2026, 12:00 по московскому времени",
+        "06 декабря 2026 | 18:40",
+        "14:30 / 05.12.26",
+        "2026-12-06 | 18:40",
     ],
 )
 def test_a_line_that_is_only_a_date(line: str) -> None:
@@ -365,7 +373,97 @@ def test_a_line_that_is_only_a_date(line: str) -> None:
         "5 декабря — Новый год",
         "5 декабря — День добровольца",
         "5 декабря 2026 года, в Новосибирске",
+        "с 10:00 до 18:00 5 декабря 2026",
     ],
 )
 def test_a_line_that_says_more_than_a_date(line: str) -> None:
     assert not is_date_line(line)
+
+
+DEC_NOW = datetime(2026, 12, 7, 20, 30, tzinfo=MSK)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        # The time before the date, after a space, comma, «|», «/», «•», «—» or none.
+        ("10:15, 7 декабря 2026", msk(2026, 12, 7, 10, 15)),
+        ("18:40 06.12.2026", msk(2026, 12, 6, 18, 40)),
+        ("18:40 | 06.12.2026", msk(2026, 12, 6, 18, 40)),
+        ("18:40 • 6 декабря 2026", msk(2026, 12, 6, 18, 40)),
+        ("18:40 — 6 дек. 2026", msk(2026, 12, 6, 18, 40)),
+        ("18:40, 06/12/2026", msk(2026, 12, 6, 18, 40)),
+        ("18:40, 2026-12-06", msk(2026, 12, 6, 18, 40)),
+        ("18:40 2026/12/06", msk(2026, 12, 6, 18, 40)),
+        ("18:40, 6 декабря", msk(2026, 12, 6, 18, 40)),
+        # Two-digit years, alone or with their time on either side.
+        ("14:30 / 05.12.26", msk(2026, 12, 5, 14, 30)),
+        ("14:30 05.12.26", msk(2026, 12, 5, 14, 30)),
+        ("05.12.26 | 14:30", msk(2026, 12, 5, 14, 30)),
+        ("05.12.26, 14:30 (мск)", msk(2026, 12, 5, 14, 30)),
+        # The time after the date, after a separator.
+        ("06 декабря 2026 | 18:40", msk(2026, 12, 6, 18, 40)),
+        ("06.12.2026 | 18:40", msk(2026, 12, 6, 18, 40)),
+        ("06.12.2026 / 18:40", msk(2026, 12, 6, 18, 40)),
+        ("6 декабря 2026 • 18:40", msk(2026, 12, 6, 18, 40)),
+        ("6 декабря 2026 г. — 18:40", msk(2026, 12, 6, 18, 40)),
+        ("6 декабря 2026, в 18:40", msk(2026, 12, 6, 18, 40)),
+        ("2026-12-06 | 18:40", msk(2026, 12, 6, 18, 40)),
+        ("2026/12/06, 18:40", msk(2026, 12, 6, 18, 40)),
+        ("6 декабря | 18:40", msk(2026, 12, 6, 18, 40)),
+        # English and the other languages the month words cover.
+        ("10:15, December 7, 2026", msk(2026, 12, 7, 10, 15)),
+        ("10:15 p.m. | Dec. 6, 2026", msk(2026, 12, 6, 22, 15)),
+        ("December 6, 2026 | 18:40", msk(2026, 12, 6, 18, 40)),
+        ("6 December 2026 / 18:40", msk(2026, 12, 6, 18, 40)),
+        ("18:40 Uhr, 6. Dezember 2026", msk(2026, 12, 6, 18, 40)),
+        ("6 dicembre 2026 alle 18:40", msk(2026, 12, 6, 18, 40)),
+    ],
+)
+def test_a_time_beside_its_date_in_either_order(value: str, expected: datetime) -> None:
+    got = parse_date(value, tz="Europe/Moscow", now=DEC_NOW)
+    assert got == expected, got
+
+
+@pytest.mark.parametrize(
+    ("value", "instant"),
+    [
+        # A zone named with a time before the date is the time's clock, not the source's.
+        ("12:00 (мск), 4 декабря 2026", datetime(2026, 12, 4, 9, 0, tzinfo=UTC)),
+        ("12:00 МСК 4 декабря 2026", datetime(2026, 12, 4, 9, 0, tzinfo=UTC)),
+        ("12:00 по Москве, 4 декабря 2026", datetime(2026, 12, 4, 9, 0, tzinfo=UTC)),
+        ("4 декабря 2026, 12:00 по московскому времени", datetime(2026, 12, 4, 9, 0, tzinfo=UTC)),
+        ("4 декабря 2026, 12:00 по Москве", datetime(2026, 12, 4, 9, 0, tzinfo=UTC)),
+        ("14:30 GMT+3 | 04.12.2026", datetime(2026, 12, 4, 11, 30, tzinfo=UTC)),
+        ("14:30 UTC / 04.12.26", datetime(2026, 12, 4, 14, 30, tzinfo=UTC)),
+        ("10:15 a.m. EST, Dec. 4, 2026", datetime(2026, 12, 4, 15, 15, tzinfo=UTC)),
+        ("04.12.2026 | 14:30 (MSK)", datetime(2026, 12, 4, 11, 30, tzinfo=UTC)),
+    ],
+)
+def test_a_zone_named_beside_a_time_before_or_after_the_date(value: str, instant: datetime) -> None:
+    got = parse_date(value, tz="Asia/Novosibirsk", now=DEC_NOW)
+    assert got == instant, got
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        # Ranges, bounds, durations and temperatures: the time is something else's.
+        "с 10:00 до 18:00 5 декабря 2026",
+        "10:00–18:00, 5 декабря 2026",
+        "10:00 - 18:00 05.12.2026",
+        "до 18:00, 5 декабря 2026",
+        "Длительность 01:30, 5 декабря 2026",
+        "5 декабря 2026, 10:00–18:00",
+        "5 декабря 2026 | 10:00 - 18:00",
+        "05.12.2026 10:00 до 18:00",
+        "-3° 14:25 5 декабря 2026",
+        "−3 °C 14:25 5 декабря 2026",
+        "December 5, 2026 | 10:00-18:00",
+        "5 декабря 2026 до 18:00",
+    ],
+)
+def test_a_time_that_belongs_to_something_else_is_not_the_dates(value: str) -> None:
+    got = parse_date(value, tz="Europe/Moscow", now=DEC_NOW)
+    assert got is not None and got.date().isoformat() == "2026-12-05", got
+    assert (got.hour, got.minute) == (0, 0), got

@@ -9,6 +9,7 @@ from datetime import datetime
 from urllib.parse import urljoin, urlsplit
 from zoneinfo import ZoneInfo
 
+from crawler.normalize.dates import DATE_TIME_SEPARATORS, ZONE_MARKER, foreign_time_after
 from crawler.normalize.text import clean_text, is_garbage_value
 from crawler.normalize.urls import (
     absolute_http_url,
@@ -267,16 +268,31 @@ RELATIVE_DATE = re.compile(_RELATIVE, re.IGNORECASE)
 # A word of a relative date: what a text node holds when its element may show one (the time
 # can be in a child: «вчера, <b>14:30</b>»).
 RELATIVE_WORD = re.compile(r"сегодня|вчера|позавчера|назад|today|yesterday|ago", re.IGNORECASE)
+_DATE_TIME_SEP = f"[{re.escape(DATE_TIME_SEPARATORS)}]"
+# A clock reading beside a date, on either side of it, with its zone («12:00 (мск)», «9:15 p.m.
+# EST», «05:00 Uhr»): parse_date reads both orders and the zone.
+_CLOCK = rf"{_TIME}(?::\d{{2}})?(?!\d)(?:\s*[ap]\.?m\.?)?(?:\s*uhr)?{ZONE_MARKER}"
+_TIME_BEFORE_DATE = rf"(?P<pre>{_CLOCK}\s*(?:{_DATE_TIME_SEP}\s*)?)"
+# After the date: a separator or a word that introduces a time; not a time that starts a
+# range («5 декабря, 10:00–18:00»), which is an event's.
+_TIME_AFTER_DATE = (
+    rf"(?:(?:\s*{_DATE_TIME_SEP}\s*|\s+)(?:(?:в|um|at|à|alle|ore)\s+)?"
+    rf"(?!{_TIME}\s*(?:[-—–]|до|to|bis|until|till)\s*\d{{1,2}}[:.]\d{{2}}){_CLOCK})"
+)
 DATE_IN_TEXT = re.compile(
     r"(?<![\d:])(?:"
     rf"{_RELATIVE}"
     r"|"
     rf"{_TIME}\s*\((?:обновлено|изменено)[^)]{{5,40}}\)"
     r"|"
-    rf"\d{{4}}-\d{{2}}-\d{{2}}(?:[T ]{_TIME}(?::\d{{2}})?)?"
-    rf"|\d{{1,2}}[./]\d{{1,2}}[./]\d{{4}}(?:[,\s]+(?:в\s+|um\s+)?{_TIME})?"
-    rf"|\d{{1,2}}(?:er)?\.?\s+(?:de\s+)?{_MONTHS},?\s*(?:de\s+)?(?:\d{{4}})?(?:\s*г(?:ода|\.)?)?(?:,?\s*(?:в\s+|um\s+|at\s+)?{_TIME})?"
-    rf"|{_MONTHS}\s+\d{{1,2}},?\s+\d{{4}}(?:,?\s*(?:at\s+)?{_TIME}\s*(?:[ap]\.?m\.?)?)?"
+    rf"{_TIME_BEFORE_DATE}?(?:"
+    rf"\d{{4}}-\d{{2}}-\d{{2}}(?:[T ]{_TIME}(?::\d{{2}})?|{_TIME_AFTER_DATE})?"
+    rf"|\d{{1,2}}[./]\d{{1,2}}[./]\d{{4}}{_TIME_AFTER_DATE}?"
+    # A two-digit year only beside a time («14:30 / 05.12.26»): alone it is any three numbers.
+    rf"|\d{{1,2}}\.\d{{1,2}}\.\d{{2}}(?![\d.])(?:{_TIME_AFTER_DATE}|(?(pre)|(?!)))"
+    rf"|\d{{1,2}}(?:er)?\.?\s+(?:de\s+)?{_MONTHS},?\s*(?:de\s+)?(?:\d{{4}})?(?:\s*г(?:ода|\.)?)?{_TIME_AFTER_DATE}?"
+    rf"|{_MONTHS}\s+\d{{1,2}},?\s+\d{{4}}{_TIME_AFTER_DATE}?"
+    r")"
     r")(?![\d])",
     re.IGNORECASE,
 )
@@ -308,9 +324,14 @@ def date_strings_in_text(text: str, anchor: int = 0) -> list[str]:
             continue
         if _WEATHER_AFTER.match(text[match.end() : match.end() + 40]):
             continue
+        value = match.group(0)
+        if match["pre"] and foreign_time_after(
+            text[max(0, match.start() - 40) : match.start()].lower()
+        ):
+            value = text[match.end("pre") : match.end()]  # «до 18:00, 5 декабря»: not its time
         distance = match.start() - anchor
         # Dates just below the headline are the usual byline; above it they are often the header.
-        found.append((distance if distance >= 0 else 3 * -distance, match.group(0)))
+        found.append((distance if distance >= 0 else 3 * -distance, value))
     return [value for _, value in sorted(found, key=lambda item: item[0])]
 
 

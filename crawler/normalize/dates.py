@@ -11,8 +11,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 __all__ = [
+    "DATE_TIME_SEPARATORS",
+    "ZONE_MARKER",
     "clamp_future",
     "day_only",
+    "foreign_time_after",
     "is_date_line",
     "parse_date",
     "parse_modified_from_text",
@@ -61,12 +64,15 @@ _DATE_MARKERS = (
     "uhr h hrs ч час г года год am pm a.m. p.m. um at on в le el de du à il ore alle den der "
     "utc gmt msk мск mez mesz cet cest et est edt ct cst cdt pt pst pdt bst"
 )
+# Zone markers of more than one word («12:00 по Москве»).
+_DATE_PHRASES = ("по москве", "по мск", "по московскому времени")
 _DATE_WORD_RE = re.compile(
     r"(?<![^\W\d_])(?:"
     + "|".join(
         re.escape(w)
         for w in sorted(
-            {w for forms in (*_WEEKDAY_FORMS, _DATE_MARKERS) for w in forms.split()},
+            {w for forms in (*_WEEKDAY_FORMS, _DATE_MARKERS) for w in forms.split()}
+            | set(_DATE_PHRASES),
             key=lambda w: (-len(w), w),
         )
     )
@@ -75,7 +81,29 @@ _DATE_WORD_RE = re.compile(
 
 _TIME = r"(?<!\d)(\d{1,2}):(\d{2})(?::(\d{2}))?(?!\d)"
 _TIME_RE = re.compile(_TIME)
-_TIME_TAIL = rf"(?:\s*(?:,|в(?=[\s\d])|at|um|à|-|—|–)?\s*{_TIME})?"
+# What sets a date and its time apart on a byline, in either order: «06 декабря 2026 | 18:40»,
+# «14:30 / 05.12.26», «10:15, 7 декабря 2026», «05.12.2026 • 14:30», «6 декабря — 18:40».
+DATE_TIME_SEPARATORS = ",|/•·—–-"
+_SEPARATOR = f"[{re.escape(DATE_TIME_SEPARATORS)}]"
+# A time that starts a range («10:00–18:00», «10:00 до 18:00») is an event's, not the date's.
+_NOT_A_RANGE = r"(?!\s*(?:[-—–]|до|to|bis|until|till)\s*\d{1,2}[:.]\d{2})"
+_TIME_TAIL = (
+    rf"(?:\s*(?:{_SEPARATOR}|в(?=[\s\d])|at|um|à|alle|ore|a las)?"
+    rf"(?:\s*(?:в|at|um|à)(?=[\s\d]))?\s*{_TIME}{_NOT_A_RANGE})?"
+)
+# Zone names that mean one offset wherever they are written. CST (US Central or China), IST
+# (India, Ireland, Israel) and AST are not here: read in the source's zone rather than guessed.
+_NAMED_ZONES = {
+    "utc": 0, "gmt": 0, "wet": 0, "west": 60, "bst": 60, "cet": 60, "mez": 60,
+    "cest": 120, "mesz": 120, "eet": 120, "eest": 180, "msk": 180, "мск": 180,
+    "est": -300, "edt": -240, "cdt": -300, "mst": -420, "mdt": -360, "pst": -480, "pdt": -420,
+    **dict.fromkeys(_DATE_PHRASES, 180),
+}  # fmt: skip
+_ZONE_NAME = "|".join(sorted(map(re.escape, _NAMED_ZONES), key=len, reverse=True))
+_ZONE_OFFSET = r"(?:\s*([+-])\s*(\d{1,2})(?::?(\d{2}))?)?"
+# A zone named after a time, optional, with no groups: for patterns that find date strings
+# in a page's text and leave reading them to :func:`parse_date`.
+ZONE_MARKER = rf"(?:\s*\(?(?:{_ZONE_NAME})(?:\s*[+-]\s*\d{{1,2}}(?::?\d{{2}})?)?\)?(?![^\W\d_]))?"
 _YEAR_TAIL = r"(?:\s*,?\s*(\d{4})(?!\d)(?:\s*(?:года|г)\.?(?![а-я]))?)?"
 # A year that is not four digits but says it is one ("1 января 1 года", "5 мая 20225 г."):
 # the date is nonsense, not a year-less one.
@@ -85,6 +113,8 @@ _ISO_RE = re.compile(
     r"(?<!\d)(\d{4})-(\d{2})-(\d{2})"
     r"(?:[t ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?\s*(z|[+-]\d{2}(?::?\d{2})?)?)?(?![\d-])"
 )
+# The time a bare ISO day may have after a separator ("2026-12-06 | 18:40").
+_ISO_TIME_AFTER_RE = re.compile(_TIME_TAIL)
 _RFC822_RE = re.compile(r"^(?:[a-z]{3},?\s*)?\d{1,2}\s+[a-z]{3}\s+(\d{2,4})\s+\d{1,2}:\d{2}")
 _DAY_MONTH_RE = re.compile(
     rf"(?<!\d)(\d{{1,2}})(?:-?го|er)?\.?[\s-]*(?:de\s+)?({_MONTH_ALT})\.?(?![a-zа-яäéû])"
@@ -92,15 +122,32 @@ _DAY_MONTH_RE = re.compile(
 )
 _MONTH_DAY_RE = re.compile(
     rf"(?<![a-z])({_EN_MONTH_ALT})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})(?!\d)"
-    rf"(?:,?\s*(?:at\s+)?{_TIME}\s*([ap]\.?m\.?)?)?"
+    rf"(?:\s*{_SEPARATOR}?\s*(?:at\s+)?{_TIME}\s*([ap]\.?m\.?)?{_NOT_A_RANGE})?"
 )
 _DMY_RE = re.compile(rf"(?<![\d.:/-])(\d{{1,2}})([./-])(\d{{1,2}})\2(\d{{4}})(?![\d.]){_TIME_TAIL}")
 _YMD_RE = re.compile(rf"(?<![\d.:/])(\d{{4}})([./])(\d{{1,2}})\2(\d{{1,2}})(?![\d.]){_TIME_TAIL}")
 # Two-digit years and YYYYMMDD are too easily random numbers: only accepted as the whole value.
-_DMY_SHORT_RE = re.compile(rf"^(\d{{1,2}})\.(\d{{1,2}})\.(\d{{2}}){_TIME_TAIL}$")
+# A time before it («14:30 / 05.12.26») is the only company it may keep, and a zone after it.
+_DMY_SHORT_RE = re.compile(
+    rf"(?<![\w.:/-])(\d{{1,2}})\.(\d{{1,2}})\.(\d{{2}}){_TIME_TAIL}"
+    rf"(?=\s*\(?(?:(?:{_ZONE_NAME}){_ZONE_OFFSET}\)?)?$)"
+)
 _YYYYMMDD_RE = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
 _TIMESTAMP_RE = re.compile(r"^\d{9,13}(?:\.\d+)?$")
-_TIME_BEFORE_RE = re.compile(rf"{_TIME}\s*[,|/]?\s*$")
+# A time just before a date, with its own a.m./p.m. and zone: «12:00 (мск), 4 декабря 2026»,
+# «10:15 a.m. EST, Dec. 5, 2026», «18:40 06.12.2026».
+_TIME_BEFORE_RE = re.compile(
+    rf"{_TIME}\s*([ap]\.?m\.?)?(?:\s*uhr)?(?:\s*\(?({_ZONE_NAME}){_ZONE_OFFSET}\)?)?"
+    rf"\s*{_SEPARATOR}?\s*$"
+)
+# What makes a time before a date belong to something else: a range («с 10:00 до 18:00 5
+# декабря», «10:00–18:00, 5 декабря»), a bound («до 18:00»), a temperature or a duration.
+_OTHER_TIME_BEFORE_RE = re.compile(
+    r"(?:(?<![^\W\d_])(?:до|с|со|от|по|из|за|till|until|to|from|by|bis|ab|von|dès|jusqu'à|hasta"
+    r"|desde|fino|dalle|длительность|продолжительность|duration|dauer)"
+    r"|\d[:.]?\d*\s*[-—–]|[°%+]|°\s*[cfс])\s*$"
+)
+_TIME_BEFORE_REACH = 40
 _BARE_TIME_RE = re.compile(rf"^(?:в\s*)?{_TIME}$")
 _REL_DAY_RE = re.compile(
     rf"(?<![а-яa-z])(сегодня|вчера|позавчера|today|yesterday)(?![а-яa-z])"
@@ -169,18 +216,47 @@ def _hms(match: re.Match[str], first: int) -> tuple[int, int, int] | None:
     return int(match.group(first)), int(match.group(first + 1)), int(sec) if sec else 0
 
 
-def _with_time_before(text: str, m: re.Match[str], first: int) -> tuple[tuple[int, int, int], int]:
-    """The time of a date match (its own, else one just before it) and where the date starts.
+def _with_time_before(
+    text: str, m: re.Match[str], first: int
+) -> tuple[tuple[int, int, int], int, tzinfo | None]:
+    """The time of a date match (its own, else one just before it), where the date starts and
+    the zone named with a time before it (None: the source's).
 
-    "11:28 12.12.2022" and "11:28, 12 декабря 2022": the time precedes the date.
+    "11:28 12.12.2022", "10:15, 7 декабря 2026", "12:00 (мск), 4 декабря 2026", "14:30 / 05.12.26":
+    the time precedes the date. A time that ends a range or follows a bound («с 10:00 до 18:00
+    5 декабря», «до 18:00, 5 декабря») is an event's and is not taken.
     """
     own = _hms(m, first)
     if own is not None:
-        return own, m.start()
-    before = _TIME_BEFORE_RE.search(text, max(0, m.start() - 12), m.start())
-    if before is None:
-        return (0, 0, 0), m.start()
-    return _hms(before, 1) or (0, 0, 0), before.start()
+        return own, m.start(), None
+    return _time_before(text, m.start())
+
+
+def _time_before(text: str, at: int) -> tuple[tuple[int, int, int], int, tzinfo | None]:
+    """The time written just before ``text[at:]`` (midnight if none), where it starts, its zone."""
+    before = _TIME_BEFORE_RE.search(text, max(0, at - _TIME_BEFORE_REACH), at)
+    if before is None or foreign_time_after(text[: before.start()]):
+        return (0, 0, 0), at, None
+    hour, minute, second = _hms(before, 1) or (0, 0, 0)
+    if before[4]:
+        if not 1 <= hour <= 12:
+            return (0, 0, 0), at, None  # "14:30 p.m.": not a clock reading
+        hour = hour % 12 + (12 if before[4].startswith("p") else 0)
+    zone = _named_offset(*before.groups()[4:8]) if before[5] else None
+    return (hour, minute, second), before.start(), zone
+
+
+def foreign_time_after(prefix: str) -> bool:
+    """Whether a time written right after ``prefix`` belongs to something other than a date
+    that follows it: the end of a range («с 10:00 до 18:00»), a bound («до 18:00»), a duration
+    or a temperature. ``prefix`` is lower case, as :func:`parse_date` folds it.
+    """
+    return _OTHER_TIME_BEFORE_RE.search(prefix[-_TIME_BEFORE_REACH:]) is not None
+
+
+def _in_zone(dt: datetime | None, zone: tzinfo | None) -> datetime | None:
+    """``dt`` read in the zone a name beside its time states, when there is one."""
+    return dt if dt is None or zone is None else dt.replace(tzinfo=zone)
 
 
 def _from_timestamp(value: float, zone: tzinfo, now: datetime) -> datetime | None:
@@ -263,15 +339,6 @@ def _parse_text(text: str, zone: tzinfo, now: datetime) -> datetime | None:
     return _with_named_zone(dt, text, start, end)
 
 
-# Zone names that mean one offset wherever they are written. CST (US Central or China), IST
-# (India, Ireland, Israel) and AST are not here: read in the source's zone rather than guessed.
-_NAMED_ZONES = {
-    "utc": 0, "gmt": 0, "wet": 0, "west": 60, "bst": 60, "cet": 60, "mez": 60,
-    "cest": 120, "mesz": 120, "eet": 120, "eest": 180, "msk": 180, "мск": 180,
-    "est": -300, "edt": -240, "cdt": -300, "mst": -420, "mdt": -360, "pst": -480, "pdt": -420,
-}  # fmt: skip
-_ZONE_NAME = "|".join(sorted(map(re.escape, _NAMED_ZONES), key=len, reverse=True))
-_ZONE_OFFSET = r"(?:\s*([+-])\s*(\d{1,2})(?::?(\d{2}))?)?"
 # The name ends the date: nothing but punctuation or the end follows. "À 14:00 est annulée"
 # is French, not Eastern Time.
 _ZONE_END = r"\)?(?=\s*(?:$|[^\w\s+-]))"
@@ -328,29 +395,44 @@ def _read_text(text: str, zone: tzinfo, now: datetime) -> tuple[datetime | None,
             return None, *whole  # "0001": the email module would make it 2001
         return _parse_rfc822(text, zone, now), *whole
     if m := _ISO_RE.search(text):
+        if m[4] is None:  # a bare day: "18:40, 2026-12-06", "2026-12-06 | 18:40"
+            after = _ISO_TIME_AFTER_RE.match(text, m.end())
+            if after is not None and after[1] is not None:
+                hms, start, named, end = _hms(after, 1) or (0, 0, 0), m.start(), None, after.end()
+            else:
+                (hms, start, named), end = _time_before(text, m.start()), m.end()
+            dt = _build(zone, now, int(m[1]), int(m[2]), int(m[3]), *hms)
+            return _in_zone(dt, named), start, end
         return _parse_iso(m, zone, now), *m.span()
     if m := _DAY_MONTH_RE.search(text):
-        mo, (hms, start) = _MONTHS[m[2]], _with_time_before(text, m, 4)
+        mo, (hms, start, named) = _MONTHS[m[2]], _with_time_before(text, m, 4)
         if m[3] is None:
             if _BAD_YEAR_RE.match(text, m.end(2)):
                 return None, start, m.end()
-            return _latest_not_future(zone, now, mo, int(m[1]), hms), start, m.end()
-        return _build(zone, now, int(m[3]), mo, int(m[1]), *hms), start, m.end()
+            dt = _latest_not_future(zone, now, mo, int(m[1]), hms)
+            return _in_zone(dt, named), start, m.end()
+        return _in_zone(_build(zone, now, int(m[3]), mo, int(m[1]), *hms), named), start, m.end()
     if m := _MONTH_DAY_RE.search(text):
-        hms = _hms(m, 4) or (0, 0, 0)
+        own = _hms(m, 4)
+        hms, start, named = _with_time_before(text, m, 4)
         hour = hms[0]
-        if m[7] and 1 <= hour <= 12:
+        if own is not None and m[7] and 1 <= hour <= 12:
             hour = hour % 12 + (12 if m[7].startswith("p") else 0)
-        return _build(zone, now, int(m[3]), _MONTHS[m[1]], int(m[2]), hour, *hms[1:]), *m.span()
+        dt = _build(zone, now, int(m[3]), _MONTHS[m[1]], int(m[2]), hour, *hms[1:])
+        return _in_zone(dt, named), start, m.end()
     if m := _DMY_RE.search(text):
-        hms, start = _with_time_before(text, m, 5)
-        return _build(zone, now, int(m[4]), int(m[3]), int(m[1]), *hms), start, m.end()
+        hms, start, named = _with_time_before(text, m, 5)
+        dt = _build(zone, now, int(m[4]), int(m[3]), int(m[1]), *hms)
+        return _in_zone(dt, named), start, m.end()
     if m := _YMD_RE.search(text):
-        hms = _hms(m, 5) or (0, 0, 0)
-        return _build(zone, now, int(m[1]), int(m[3]), int(m[4]), *hms), *m.span()
-    if m := _DMY_SHORT_RE.match(text):
-        hms = _hms(m, 4) or (0, 0, 0)
-        return _build(zone, now, 2000 + int(m[3]), int(m[2]), int(m[1]), *hms), *whole
+        hms, start, named = _with_time_before(text, m, 5)
+        dt = _build(zone, now, int(m[1]), int(m[3]), int(m[4]), *hms)
+        return _in_zone(dt, named), start, m.end()
+    if m := _DMY_SHORT_RE.search(text):
+        hms, start, named = _with_time_before(text, m, 4)
+        if start == 0:  # the whole value: alone, or after its time
+            dt = _build(zone, now, 2000 + int(m[3]), int(m[2]), int(m[1]), *hms)
+            return _in_zone(dt, named), start, m.end()
     if m := _REL_DAY_RE.search(text):
         day = now.date() - timedelta(days=_REL_DAYS.get(m[1], 2))
         return _at_time(day, _hms(m, 2) or (0, 0, 0), zone), *m.span()
