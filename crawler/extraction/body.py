@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import html as htmllib
+import itertools
 import json
 import logging
 import re
@@ -49,7 +50,8 @@ _BOILERPLATE_LINE = re.compile(
 _SHORT_LINE = 200
 _FURNITURE_START = re.compile(
     r"\s*(?:(?:фото|photo|foto|bild|image|quelle|source|credit|источник)s?\s*:\s*\S.{0,80}$"
-    r"|(?:stand|aktualisiert|updated|обновлено|published|publiziert|veröffentlicht|"
+    r"|(?:stand|aktualisiert|updated|обновлено|опубликовано|дата\s+публикации|размещено|"
+    r"published|publiziert|veröffentlicht|"
     r"uppdaterad|publicerad|oppdatert|publisert|opdateret|publiceret)\s*:?\s*(?:am\s+|on\s+)?\d"
     r"|(?:heute|gestern|today|yesterday|сегодня|вчера)\s*,?\s*\d{1,2}[:.]\d\d\b"
     r"|with\s+files\s+from\b|mit\s+agenturmaterial|this\s+is\s+a\s+breaking\s+news?\s+story"
@@ -57,6 +59,8 @@ _FURNITURE_START = re.compile(
     r"|sign\s+(?:up|in)\b|subscribe\b|create\s+an\s+account|got\s+a\s+story|"
     r"for\s+more\s+stories|follow\s+(?:us|[\w.]+\s+on)\b|support\s+(?:local\s+)?journalism|"
     r"jetzt\s+abonnieren|zum\s+kommentieren\s+anmelden"
+    # A tag list: "Теги: транспорт, ЖКХ", "Tags: transport" (Russian themes print "Теги" bare).
+    r"|(?:теги|тэги)(?:\s*:|\s+[#\w][\w\s,#-]*$)|(?:tags|метки|schlagwörter|schlagworte)\s*:"
     # A line that is only a byline: "Von Nina Magoley", "By Jane Roe", "Текст: Иван Петров".
     r"|(?:von|by|par|автор|текст)\s*:?\s+(?-i:[A-ZÄÖÜА-Я][\w'-]+(?:\s+[A-ZÄÖÜА-Я][\w'-]+){1,3})\s*$)",
     re.IGNORECASE,
@@ -82,6 +86,10 @@ _FURNITURE_WORDS = (
     # Membership pitches of Japanese papers ("this article is for members", "registration is
     # required", "register for free", "articles for members"), not the words alone.
     "記事は会員限定", "会員登録が必要", "無料で会員登録", "会員向け記事",
+    # Paywall prompts ("Этот материал доступен только подписчикам. Оформите подписку...").
+    "только подписчикам", "только для подписчиков", "оформите подписку", "оформить подписку",
+    "доступен по подписке", "доступно по подписке", "купите подписку", "subscribers only",
+    "subscribe to read", "subscribe to continue",
 )  # fmt: skip
 _DURATION = re.compile(r"(?<!\d)\d{1,2}:\d{2}\s*min\b", re.IGNORECASE)  # "02:57 Min."
 # A line that is mostly a date stamp ("公開日：2025/01/31 11:30", "14.05.2024, 10:31 Uhr"): a
@@ -107,6 +115,7 @@ _RELATED_AFTER_SHARE = 0.5
 _LOOSE_TEXT_MIN = 40
 _GARBAGE_CHECK_CHARS = 160
 _P_DOMINANT = 0.6  # share of the container's text inside <p>
+_BLANK_LINE = re.compile(r"\n\s*\n")
 # A generic "body" of at least this many paragraphs, this share of whose characters are the
 # whole text of a link on the page, is a list of headlines: a listing or home page.
 LINK_LIST_MIN_LINES = 3
@@ -234,7 +243,8 @@ def _collect(container: Element, skip: set[Element]) -> list[tuple[str, Element 
     def visit(el: Element) -> None:
         loose = _direct_text(el) if loose_ok else ""
         if len(loose.strip()) >= _LOOSE_TEXT_MIN:
-            blocks.append(("p", None, loose))
+            # "text<br><br>text": a blank line between runs of text is a paragraph break.
+            blocks.extend(("p", None, part) for part in _BLANK_LINE.split(loose) if part.strip())
         for child in el:
             tag = child.tag
             if not isinstance(tag, str) or child in skip or tag in xpaths.DROP_TAGS or tag == "h1":
@@ -376,6 +386,62 @@ def _split_parts(
     ]
 
 
+def _lone_short_body(
+    doc: Element, candidates: list[Element], totals: dict[Element, int], index: ClassIndex
+) -> Element | None:
+    """The page's one clearly delimited short body (a brief of a paragraph or two), if any.
+
+    Sidebars, teaser lists and the legal footer of a page often hold more paragraph text than a
+    brief, so the share rule misses it. A container that says it is the body (a body-like class,
+    ``itemprop=articleBody``), or the ``<article>`` holding the headline, is still the story when
+    it is the only one: every such container holding text lies on one chain of nesting. Listing
+    pages show several (one per teaser) and get none. A body written without ``<p>``
+    ("text<br><br>text", 1C-Bitrix's detail text) counts its loose text.
+    """
+    strong = [
+        el
+        for el in candidates
+        if totals[el] >= MIN_NAMED_CHARS
+        and (index.names_body(el) or (el.tag == "article" and _holds_headline(el)))
+    ]
+    if not strong:
+        loose = {
+            el: len(_direct_text(el).strip())
+            for el in doc.iter("div", "section")
+            if index.names_body(el)
+        }
+        # Its own loose text must be most of its text: a container whose text sits in nested
+        # blocks (and a hidden headline <span> loose beside them) is no such body.
+        strong = [
+            el
+            for el, n in loose.items()
+            if n >= MIN_NAMED_CHARS and n >= _P_DOMINANT * len(clean_text(_text_of(el, set())))
+        ]
+        totals = loose
+    if not strong:
+        return None
+    # Outer containers first: an ancestor has at least its descendants' total, and on a tie
+    # sits higher in the tree.
+    strong.sort(key=lambda el: (-totals[el], sum(1 for _ in el.iterancestors())))
+    for outer, inner in itertools.pairwise(strong):
+        if outer not in inner.iterancestors():
+            return None
+    # The headline's <article> also holds the date line, byline and tags: the container that
+    # names the body inside it is the tighter choice, and a tighter one inside that when it
+    # keeps the text.
+    chain = [el for el in strong if index.names_body(el)] or strong
+    best = chain[0]
+    for el in chain[1:]:
+        if totals[el] >= NESTED_SHARE * totals[best]:
+            best = el
+    return best
+
+
+def _holds_headline(el: Element) -> bool:
+    """Whether an ``<h1>`` sits inside ``el``."""
+    return next(el.iter("h1"), None) is not None
+
+
 def find_container(doc: Element, index: ClassIndex) -> tuple[list[Element], bool]:
     """The elements most likely to hold the article body (may be empty), and whether they are
     named (``<article>``, ``itemprop=articleBody``, a body-like class) rather than guessed."""
@@ -393,6 +459,10 @@ def find_container(doc: Element, index: ClassIndex) -> tuple[list[Element], bool
             for el in candidates
             if totals[el] >= MIN_NAMED_CHARS and totals[el] >= SHORT_STORY_SHARE * page_total
         ]
+    if not named:
+        lone = _lone_short_body(doc, candidates, totals, index)
+        if lone is not None:
+            return [lone], True
     if named:
         # Outer containers first (an ancestor always has at least its descendants' total).
         named.sort(key=lambda el: -totals[el])
