@@ -615,23 +615,110 @@ def generic(html_bytes: bytes, base_url: str) -> tuple[Body | None, object | Non
         # costs about what a deep copy of ours would.
         doc = lxml.html.document_fromstring(html_bytes, parser=_HTML_PARSER)
         links = _link_texts(doc)  # before trafilatura edits the tree
+        headlines = _headline_texts(doc)
+        _drop_figures(doc)
         result = bare_extraction(doc, url=base_url, with_metadata=True, include_comments=False)
+        paragraphs = _generic_paragraphs(result)
+        if any(_glues_headline(p, headlines) for p in paragraphs):
+            # Below ~250 characters trafilatura falls back to its baseline, which prints the
+            # whole <article> as one paragraph: headline, date line, byline, captions and tags
+            # glued to the story. Its precision mode has no such fallback and keeps paragraphs.
+            doc = lxml.html.document_fromstring(html_bytes, parser=_HTML_PARSER)
+            _drop_figures(doc)
+            precise = bare_extraction(
+                doc, url=base_url, with_metadata=True, include_comments=False, favor_precision=True
+            )
+            kept = _generic_paragraphs(precise)
+            if not kept or any(_glues_headline(p, headlines) for p in kept):
+                # Still one block (a table layout is printed as one row): the paragraphs of
+                # the block that holds the headline, read as the own heuristic reads them.
+                kept = _headline_block_paragraphs(html_bytes, base_url) or kept
+            if kept:
+                paragraphs = kept
     except Exception:  # trafilatura raises assorted errors on odd markup
         logger.exception("trafilatura failed on %s", base_url)
         return None, None
     if result is None:
         return None, None
-    text = getattr(result, "text", None) or ""
-    paragraphs = [clean_text(line) for line in text.splitlines()]
-    paragraphs = [p for p in paragraphs if p and not is_furniture(p)]
+    paragraphs = [p for p in paragraphs if not is_furniture(p)]
+    link_list = is_link_list(paragraphs, links)
+    # A line that is the headline or the whole text of a link (a menu item, "← Все новости")
+    # tells no story; the headline glued in front of a paragraph is cut off it.
+    paragraphs = [_unglue_headline(p, headlines) for p in paragraphs]
+    paragraphs = [
+        p
+        for p in paragraphs
+        if p and p not in headlines and not (len(p) < _SHORT_LINE and p in links)
+    ]
     paragraphs = paragraphs[: _related_block_start(paragraphs)]
     if not paragraphs:
         return None, result
     # Built from the filtered paragraphs, so the HTML never shows what the text dropped.
     raw_html = "".join(f"<p>{htmllib.escape(p)}</p>" for p in paragraphs)
     body = Body("\n\n".join(paragraphs), sanitize_html(raw_html, base_url), "generic")
-    body.link_list = is_link_list(paragraphs, links)
+    body.link_list = link_list
     return body, result
+
+
+def _headline_block_paragraphs(html_bytes: bytes, base_url: str) -> list[str]:
+    """Paragraphs of the smallest block around the ``<h1>`` that holds a short story's text."""
+    doc = lxml.html.document_fromstring(html_bytes, parser=_HTML_PARSER)
+    heading = next(doc.iter("h1"), None)
+    if heading is None:
+        return []
+    totals = _paragraph_text(doc)
+    for block in heading.iterancestors():
+        if totals.get(block, 0) >= MIN_NAMED_CHARS:
+            found = from_elements([block], base_url, "generic", ClassIndex(doc))
+            return found.text.split("\n\n") if found is not None else []
+    return []
+
+
+def _generic_paragraphs(result: object) -> list[str]:
+    """trafilatura's text as cleaned, non-empty lines."""
+    text = getattr(result, "text", None) or ""
+    return [p for p in (clean_text(line) for line in text.splitlines()) if p]
+
+
+def _drop_figures(doc: Element) -> None:
+    """Remove ``<figure>`` blocks and captions: pictures and credits are never body text (the
+    own heuristic leaves them out too, see xpaths.DROP_TAGS)."""
+    for el in list(doc.iter("figure", "figcaption")):
+        if el.getparent() is not None:
+            _drop_tree(el)
+
+
+# A headline shorter than this is too common a phrase to tell a dump from a sentence; a dump
+# starts with the headline, after at most a menu row.
+_HEADLINE_MIN = 12
+_GLUED_HEADLINE_WITHIN = 300
+
+
+def _headline_texts(doc: Element) -> set[str]:
+    """The cleaned text of the page's ``<h1>`` headlines (at least a few words long)."""
+    texts = set()
+    for el in doc.iter("h1"):
+        text = clean_text(el.text_content())
+        if len(text) >= _HEADLINE_MIN:
+            texts.add(text)
+    return texts
+
+
+def _glues_headline(paragraph: str, headlines: set[str]) -> bool:
+    """Whether a paragraph holds a headline near its start and more: a block's text dumped
+    whole."""
+    return any(
+        paragraph != h and 0 <= paragraph.find(h, 0, _GLUED_HEADLINE_WITHIN + len(h))
+        for h in headlines
+    )
+
+
+def _unglue_headline(paragraph: str, headlines: set[str]) -> str:
+    """The paragraph without a headline it starts with."""
+    for h in headlines:
+        if paragraph.startswith(h) and paragraph != h:
+            return paragraph[len(h) :].lstrip(" .:—-")
+    return paragraph
 
 
 def _link_texts(doc: Element) -> set[str]:

@@ -129,6 +129,37 @@ def test_a_short_brief_is_its_own_paragraphs(shape: str, n: int) -> None:
         assert junk not in data.html
 
 
+# Not bitrix-br: trafilatura alone takes the sidebar's teasers for a one-line brief written
+# without <p> there (a wrong container, not a glued one); the own heuristic reads that page.
+@pytest.mark.parametrize("n", [1, 2, 3])
+@pytest.mark.parametrize("shape", sorted(set(SHAPES) - {"bitrix-br"}))
+def test_the_generic_extractor_keeps_a_briefs_paragraphs_without_its_header(
+    shape: str, n: int
+) -> None:
+    # trafilatura on its own: below ~250 characters it printed the whole <article> as one
+    # paragraph, headline, date line, byline, caption and tags included.
+    found, _doc = body_mod.generic(SHAPES[shape](n).encode(), URL)
+    assert found is not None
+    # Each of the story's paragraphs is one paragraph (whatever trafilatura adds from around).
+    lines = found.text.split("\n\n")
+    assert all(line in lines for line in BRIEF[:n])
+    for junk in (TITLE, *JUNK):
+        assert junk not in found.html
+
+
+def test_a_table_layout_brief_without_metadata_keeps_no_menu() -> None:
+    html = page(
+        '<table width="100%"><tr><td class="menu"><a href="/">Главная</a><br>'
+        '<a href="/news/">Новости</a><br><a href="/about/">О городе</a></td>'
+        f"<td><h1>{TITLE}</h1><p>06.12.2026</p>{paragraphs(2)}"
+        '<p><a href="/news/">← Все новости</a></p></td></tr></table>'
+    )
+    data = extract_article(html, URL, now=NOW)
+    assert data.text == "\n\n".join(BRIEF[:2])
+    for junk in ("Главная", "О городе", "Все новости", "06.12.2026"):
+        assert junk not in data.html
+
+
 @pytest.mark.parametrize(
     "overlay",
     [
