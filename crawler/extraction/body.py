@@ -642,14 +642,16 @@ def generic(html_bytes: bytes, base_url: str) -> tuple[Body | None, object | Non
         return None, None
     paragraphs = [p for p in paragraphs if not is_furniture(p)]
     link_list = is_link_list(paragraphs, links)
-    # A line that is the headline or the whole text of a link (a menu item, "← Все новости")
-    # tells no story; the headline glued in front of a paragraph is cut off it.
-    paragraphs = [_unglue_headline(p, headlines) for p in paragraphs]
-    paragraphs = [
-        p
-        for p in paragraphs
-        if p and p not in headlines and not (len(p) < _SHORT_LINE and p in links)
-    ]
+    if not link_list:
+        # A line that is the headline or the whole text of a link (a menu item, "← Все
+        # новости") tells no story; the headline glued in front of a paragraph is cut off it.
+        # A listing's lines are kept: the page is told apart as one by them.
+        paragraphs = [_unglue_headline(p, headlines) for p in paragraphs]
+        paragraphs = [
+            p
+            for p in paragraphs
+            if p and p not in headlines and not (len(p) < _SHORT_LINE and p in links)
+        ]
     paragraphs = paragraphs[: _related_block_start(paragraphs)]
     if not paragraphs:
         return None, result
