@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import html as htmllib
+import itertools
 import json
 import logging
 import re
@@ -49,7 +50,8 @@ _BOILERPLATE_LINE = re.compile(
 _SHORT_LINE = 200
 _FURNITURE_START = re.compile(
     r"\s*(?:(?:фото|photo|foto|bild|image|quelle|source|credit|источник)s?\s*:\s*\S.{0,80}$"
-    r"|(?:stand|aktualisiert|updated|обновлено|published|publiziert|veröffentlicht|"
+    r"|(?:stand|aktualisiert|updated|обновлено|опубликовано|дата\s+публикации|размещено|"
+    r"published|publiziert|veröffentlicht|"
     r"uppdaterad|publicerad|oppdatert|publisert|opdateret|publiceret)\s*:?\s*(?:am\s+|on\s+)?\d"
     r"|(?:heute|gestern|today|yesterday|сегодня|вчера)\s*,?\s*\d{1,2}[:.]\d\d\b"
     r"|with\s+files\s+from\b|mit\s+agenturmaterial|this\s+is\s+a\s+breaking\s+news?\s+story"
@@ -57,6 +59,8 @@ _FURNITURE_START = re.compile(
     r"|sign\s+(?:up|in)\b|subscribe\b|create\s+an\s+account|got\s+a\s+story|"
     r"for\s+more\s+stories|follow\s+(?:us|[\w.]+\s+on)\b|support\s+(?:local\s+)?journalism|"
     r"jetzt\s+abonnieren|zum\s+kommentieren\s+anmelden"
+    # A tag list: "Теги: транспорт, ЖКХ", "Tags: transport" (Russian themes print "Теги" bare).
+    r"|(?:теги|тэги)(?:\s*:|\s+[#\w][\w\s,#-]*$)|(?:tags|метки|schlagwörter|schlagworte)\s*:"
     # A line that is only a byline: "Von Nina Magoley", "By Jane Roe", "Текст: Иван Петров".
     r"|(?:von|by|par|автор|текст)\s*:?\s+(?-i:[A-ZÄÖÜА-Я][\w'-]+(?:\s+[A-ZÄÖÜА-Я][\w'-]+){1,3})\s*$)",
     re.IGNORECASE,
@@ -82,6 +86,10 @@ _FURNITURE_WORDS = (
     # Membership pitches of Japanese papers ("this article is for members", "registration is
     # required", "register for free", "articles for members"), not the words alone.
     "記事は会員限定", "会員登録が必要", "無料で会員登録", "会員向け記事",
+    # Paywall prompts ("Этот материал доступен только подписчикам. Оформите подписку...").
+    "только подписчикам", "только для подписчиков", "оформите подписку", "оформить подписку",
+    "доступен по подписке", "доступно по подписке", "купите подписку", "subscribers only",
+    "subscribe to read", "subscribe to continue",
 )  # fmt: skip
 _DURATION = re.compile(r"(?<!\d)\d{1,2}:\d{2}\s*min\b", re.IGNORECASE)  # "02:57 Min."
 # A line that is mostly a date stamp ("公開日：2025/01/31 11:30", "14.05.2024, 10:31 Uhr"): a
@@ -107,6 +115,7 @@ _RELATED_AFTER_SHARE = 0.5
 _LOOSE_TEXT_MIN = 40
 _GARBAGE_CHECK_CHARS = 160
 _P_DOMINANT = 0.6  # share of the container's text inside <p>
+_BLANK_LINE = re.compile(r"\n\s*\n")
 # A generic "body" of at least this many paragraphs, this share of whose characters are the
 # whole text of a link on the page, is a list of headlines: a listing or home page.
 LINK_LIST_MIN_LINES = 3
@@ -238,7 +247,8 @@ def _collect(container: Element, skip: set[Element]) -> list[tuple[str, Element 
     def visit(el: Element) -> None:
         loose = _direct_text(el) if loose_ok else ""
         if len(loose.strip()) >= _LOOSE_TEXT_MIN:
-            blocks.append(("p", None, loose))
+            # "text<br><br>text": a blank line between runs of text is a paragraph break.
+            blocks.extend(("p", None, part) for part in _BLANK_LINE.split(loose) if part.strip())
         for child in el:
             tag = child.tag
             if not isinstance(tag, str) or child in skip or tag in xpaths.DROP_TAGS or tag == "h1":
@@ -388,6 +398,62 @@ def _split_parts(
     ]
 
 
+def _lone_short_body(
+    doc: Element, candidates: list[Element], totals: dict[Element, int], index: ClassIndex
+) -> Element | None:
+    """The page's one clearly delimited short body (a brief of a paragraph or two), if any.
+
+    Sidebars, teaser lists and the legal footer of a page often hold more paragraph text than a
+    brief, so the share rule misses it. A container that says it is the body (a body-like class,
+    ``itemprop=articleBody``), or the ``<article>`` holding the headline, is still the story when
+    it is the only one: every such container holding text lies on one chain of nesting. Listing
+    pages show several (one per teaser) and get none. A body written without ``<p>``
+    ("text<br><br>text", 1C-Bitrix's detail text) counts its loose text.
+    """
+    strong = [
+        el
+        for el in candidates
+        if totals[el] >= MIN_NAMED_CHARS
+        and (index.names_body(el) or (el.tag == "article" and _holds_headline(el)))
+    ]
+    if not strong:
+        loose = {
+            el: len(_direct_text(el).strip())
+            for el in doc.iter("div", "section")
+            if index.names_body(el)
+        }
+        # Its own loose text must be most of its text: a container whose text sits in nested
+        # blocks (and a hidden headline <span> loose beside them) is no such body.
+        strong = [
+            el
+            for el, n in loose.items()
+            if n >= MIN_NAMED_CHARS and n >= _P_DOMINANT * len(clean_text(_text_of(el, set())))
+        ]
+        totals = loose
+    if not strong:
+        return None
+    # Outer containers first: an ancestor has at least its descendants' total, and on a tie
+    # sits higher in the tree.
+    strong.sort(key=lambda el: (-totals[el], sum(1 for _ in el.iterancestors())))
+    for outer, inner in itertools.pairwise(strong):
+        if outer not in inner.iterancestors():
+            return None
+    # The headline's <article> also holds the date line, byline and tags: the container that
+    # names the body inside it is the tighter choice, and a tighter one inside that when it
+    # keeps the text.
+    chain = [el for el in strong if index.names_body(el)] or strong
+    best = chain[0]
+    for el in chain[1:]:
+        if totals[el] >= NESTED_SHARE * totals[best]:
+            best = el
+    return best
+
+
+def _holds_headline(el: Element) -> bool:
+    """Whether an ``<h1>`` sits inside ``el``."""
+    return next(el.iter("h1"), None) is not None
+
+
 def find_container(doc: Element, index: ClassIndex) -> tuple[list[Element], bool]:
     """The elements most likely to hold the article body (may be empty), and whether they are
     named (``<article>``, ``itemprop=articleBody``, a body-like class) rather than guessed."""
@@ -405,6 +471,10 @@ def find_container(doc: Element, index: ClassIndex) -> tuple[list[Element], bool
             for el in candidates
             if totals[el] >= MIN_NAMED_CHARS and totals[el] >= SHORT_STORY_SHARE * page_total
         ]
+    if not named:
+        lone = _lone_short_body(doc, candidates, totals, index)
+        if lone is not None:
+            return [lone], True
     if named:
         # Outer containers first (an ancestor always has at least its descendants' total).
         named.sort(key=lambda el: -totals[el])
@@ -576,23 +646,112 @@ def generic(html_bytes: bytes, base_url: str) -> tuple[Body | None, object | Non
         # costs about what a deep copy of ours would.
         doc = lxml.html.document_fromstring(html_bytes, parser=_HTML_PARSER)
         links = _link_texts(doc)  # before trafilatura edits the tree
+        headlines = _headline_texts(doc)
+        _drop_figures(doc)
         result = bare_extraction(doc, url=base_url, with_metadata=True, include_comments=False)
+        paragraphs = _generic_paragraphs(result)
+        if any(_glues_headline(p, headlines) for p in paragraphs):
+            # Below ~250 characters trafilatura falls back to its baseline, which prints the
+            # whole <article> as one paragraph: headline, date line, byline, captions and tags
+            # glued to the story. Its precision mode has no such fallback and keeps paragraphs.
+            doc = lxml.html.document_fromstring(html_bytes, parser=_HTML_PARSER)
+            _drop_figures(doc)
+            precise = bare_extraction(
+                doc, url=base_url, with_metadata=True, include_comments=False, favor_precision=True
+            )
+            kept = _generic_paragraphs(precise)
+            if not kept or any(_glues_headline(p, headlines) for p in kept):
+                # Still one block (a table layout is printed as one row): the paragraphs of
+                # the block that holds the headline, read as the own heuristic reads them.
+                kept = _headline_block_paragraphs(html_bytes, base_url) or kept
+            if kept:
+                paragraphs = kept
     except Exception:  # trafilatura raises assorted errors on odd markup
         logger.exception("trafilatura failed on %s", base_url)
         return None, None
     if result is None:
         return None, None
-    text = getattr(result, "text", None) or ""
-    paragraphs = [clean_text(line) for line in text.splitlines()]
-    paragraphs = [p for p in paragraphs if p and not is_furniture(p)]
+    paragraphs = [p for p in paragraphs if not is_furniture(p)]
+    link_list = is_link_list(paragraphs, links)
+    if not link_list:
+        # A line that is the headline or the whole text of a link (a menu item, "← Все
+        # новости") tells no story; the headline glued in front of a paragraph is cut off it.
+        # A listing's lines are kept: the page is told apart as one by them.
+        paragraphs = [_unglue_headline(p, headlines) for p in paragraphs]
+        paragraphs = [
+            p
+            for p in paragraphs
+            if p and p not in headlines and not (len(p) < _SHORT_LINE and p in links)
+        ]
     paragraphs = paragraphs[: _related_block_start(paragraphs)]
     if not paragraphs:
         return None, result
     # Built from the filtered paragraphs, so the HTML never shows what the text dropped.
     raw_html = "".join(f"<p>{htmllib.escape(p)}</p>" for p in paragraphs)
     body = Body("\n\n".join(paragraphs), sanitize_html(raw_html, base_url), "generic")
-    body.link_list = is_link_list(paragraphs, links)
+    body.link_list = link_list
     return body, result
+
+
+def _headline_block_paragraphs(html_bytes: bytes, base_url: str) -> list[str]:
+    """Paragraphs of the smallest block around the ``<h1>`` that holds a short story's text."""
+    doc = lxml.html.document_fromstring(html_bytes, parser=_HTML_PARSER)
+    heading = next(doc.iter("h1"), None)
+    if heading is None:
+        return []
+    totals = _paragraph_text(doc)
+    for block in heading.iterancestors():
+        if totals.get(block, 0) >= MIN_NAMED_CHARS:
+            found = from_elements([block], base_url, "generic", ClassIndex(doc))
+            return found.text.split("\n\n") if found is not None else []
+    return []
+
+
+def _generic_paragraphs(result: object) -> list[str]:
+    """trafilatura's text as cleaned, non-empty lines."""
+    text = getattr(result, "text", None) or ""
+    return [p for p in (clean_text(line) for line in text.splitlines()) if p]
+
+
+def _drop_figures(doc: Element) -> None:
+    """Remove ``<figure>`` blocks and captions: pictures and credits are never body text (the
+    own heuristic leaves them out too, see xpaths.DROP_TAGS)."""
+    for el in list(doc.iter("figure", "figcaption")):
+        if el.getparent() is not None:
+            _drop_tree(el)
+
+
+# A headline shorter than this is too common a phrase to tell a dump from a sentence; a dump
+# starts with the headline, after at most a menu row.
+_HEADLINE_MIN = 12
+_GLUED_HEADLINE_WITHIN = 300
+
+
+def _headline_texts(doc: Element) -> set[str]:
+    """The cleaned text of the page's ``<h1>`` headlines (at least a few words long)."""
+    texts = set()
+    for el in doc.iter("h1"):
+        text = clean_text(el.text_content())
+        if len(text) >= _HEADLINE_MIN:
+            texts.add(text)
+    return texts
+
+
+def _glues_headline(paragraph: str, headlines: set[str]) -> bool:
+    """Whether a paragraph holds a headline near its start and more: a block's text dumped
+    whole."""
+    return any(
+        paragraph != h and 0 <= paragraph.find(h, 0, _GLUED_HEADLINE_WITHIN + len(h))
+        for h in headlines
+    )
+
+
+def _unglue_headline(paragraph: str, headlines: set[str]) -> str:
+    """The paragraph without a headline it starts with."""
+    for h in headlines:
+        if paragraph.startswith(h) and paragraph != h:
+            return paragraph[len(h) :].lstrip(" .:—-")
+    return paragraph
 
 
 def _link_texts(doc: Element) -> set[str]:

@@ -142,6 +142,10 @@ class ClassIndex:
             or (el.tag in _CONTAINER_TAGS and bool(class_kinds(el) & _BODY))
         )
 
+    def names_body(self, el: etree._Element) -> bool:
+        """Whether ``el`` says it is the body (``itemprop=articleBody``, a body-like class)."""
+        return el in self.itemprop_body or bool(class_kinds(el) & _BODY)
+
     @property
     def bylines(self) -> list[etree._Element]:
         """Elements whose class/id says byline or author (asked only when metadata has none)."""

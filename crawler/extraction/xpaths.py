@@ -50,10 +50,15 @@ BODY_CLASS = re.compile(
     r"article[-_]?body|article__body|article[-_]?text|article__text|article[-_]?content|"
     r"article__content|story[-_]?body|story[-_]?content|entry[-_]content|post[-_]content|"
     r"post__text|content[-_]text|news[-_]text|material[-_]text|js-mediator-article|"
-    r"single-article__main-content|text[-_]content|body[-_]text|rich[-_]text|articletext"
+    r"single-article__main-content|text[-_]content|body[-_]text|rich[-_]text|articletext|"
+    # CMS defaults: 1C-Bitrix's news.detail (news-detail, news-detail__text, detail_text),
+    # Drupal's body field (field-name-body, field--name-body), WordPress themes' post-body.
+    r"news[-_]detail|detail[-_]text|field[-_]+name[-_]+body|entry[-_]body|post[-_]body|"
+    r"news[-_]body"
 )
 # Boilerplate: share bars, related-headline carousels, cookie banners, ads, captions, bylines.
-# Not "paywall" or "teaser": many sites wrap the (served) article text itself in those.
+# Not "paywall" or "teaser" alone: many sites wrap the (served) article text itself in those;
+# a paywall's or premium offer's overlay, banner or prompt is never text.
 BOILERPLATE_CLASS = re.compile(
     r"share|social|related|recommend|read[-_]?also|read[-_]?more|more[-_]news|see[-_]also|"
     r"cookie|consent|gdpr|banner|advert|promo|subscri|newsletter|carousel|slick|"
@@ -63,7 +68,9 @@ BOILERPLATE_CLASS = re.compile(
     r"(?:^|[\s_-])(?:ads?|tags|widget|nav|menu|date|time|footer)(?:$|[\s_-])|(?:^|\s)tag(?:$|\s)|"
     r"tweet|instagram-media|tiktok-embed|sign[-_]?in|info[-_]?box|fact[-_]?box|expandable-box|"
     r"popular|player|disclaimer|^(?:hidden|hide)$|video|gallery|slideshow|bild|image|photo|"
-    r"picture|media|access-wall|registration-wall|regwall"
+    r"picture|media|access-wall|registration-wall|regwall|"
+    r"(?:paywall|premium|paid)[-_]*(?:overlay|banner|prompt|offer|cta|message|notice|popup|"
+    r"modal|gate|stub|fade)"
 )
 # A comment section or one comment (``comment-list``, ``kb-recipe-comment-box``, ``disqus``), on a
 # block element only: ``<a class="comments">`` is a link to them, often with the story's date, and
