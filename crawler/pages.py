@@ -130,6 +130,11 @@ def check_page(
         # A section index or home page: its "body" is the headlines of other pages, and a
         # description or the fetch time as its date would make it look like news.
         return Dropped("link_list", f"title={title[:80]!r}")
+    if (lost := _replaced_share(title, data.text)) > MAX_REPLACED_SHARE:
+        # Bytes the decoder could not read became U+FFFD (a page in two encodings, say UTF-8
+        # then cp1251): a few stay (B9), a text of them is garbage, not an article (and
+        # told as such before it counts as no text: U+FFFD is no letter).
+        return Dropped("bad_encoding", f"{lost:.0%} of the text undecodable, title={title[:80]!r}")
     hint_summary = hints.summary if hints is not None else None
     if not any(has_words(v) for v in (data.text, data.summary, hint_summary)):
         # A headline with nothing under it (a video or gallery page, a section index matching
@@ -141,10 +146,6 @@ def check_page(
         # decode_html tried BOM, header, <meta> and detection; a still-garbled title
         # would be published as garbage, so the page is dropped and counted instead.
         return Dropped("bad_encoding", f"title={title[:80]!r}")
-    if (lost := _replaced_share(title, data.text)) > MAX_REPLACED_SHARE:
-        # Bytes the decoder could not read became U+FFFD (a page in two encodings, say UTF-8
-        # then cp1251): a few stay (B9), a text of them is garbage, not an article.
-        return Dropped("bad_encoding", f"{lost:.0%} of the text undecodable, title={title[:80]!r}")
     for name in SECONDARY_FIELDS:
         value = getattr(data, name)
         if isinstance(value, str) and value.strip() and is_garbage_value(value):
