@@ -25,7 +25,7 @@ from cityfeeds.service.jobs import JOB_PREFIX, build_scheduler, note_job_event
 from cityfeeds.service.lock import ServiceLock
 from cityfeeds.service.memory import MemoryTracer, trim_free_memory
 from cityfeeds.service.metrics import ServiceMetrics, WebSubCollector, make_registry, metrics_route
-from cityfeeds.service.outcome import record_outcome
+from cityfeeds.service.outcome import reconcile_source_state, record_outcome
 from cityfeeds.service.rebuild import FeedRebuilder
 from cityfeeds.service.rebuild_process import DEFAULT_MAX_BUILDS, DEFAULT_TIMEOUT, RebuildProcess
 from cityfeeds.service.store_metrics import StoreCollector
@@ -174,6 +174,7 @@ class Service:
                 len(reaped),
                 len(stale),
             )
+        self.reconcile_states()
         self.config.output_dir.mkdir(parents=True, exist_ok=True)
         self._start_monitoring()
         self.rebuilder = FeedRebuilder(
@@ -203,6 +204,22 @@ class Service:
             self.tz.key,
             self.options.workers,
         )
+
+    def reconcile_states(self) -> list[str]:
+        """Apply to each source's state the runs recorded but never processed (the service
+        was killed after a crawl child recorded its run); the sources whose state was stale."""
+        stale = []
+        with self._state_lock:
+            for src in self.config.sources:
+                if reconcile_source_state(
+                    self.store,
+                    self.config,
+                    src.name,
+                    now=self.clock(),
+                    period=self.period(src.name),
+                ):
+                    stale.append(src.name)
+        return stale
 
     def _build_scheduler(self) -> BackgroundScheduler:
         return build_scheduler(
