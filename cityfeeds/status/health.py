@@ -147,6 +147,9 @@ class StatusReport:
     scheduler: str | None = None  # e.g. "running (pid 1234)"
     #: Of a service with WebSub hubs: per hub, its notifications (feeds.websub.HubNotifier.stats).
     websub: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: The service's runs the store has no record of, by source (only the service knows them:
+    #: its /healthz passes them on to `cityfeeds status`).
+    unrecorded: dict[str, UnrecordedRun] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
         """Number of sources in each state."""
@@ -438,7 +441,9 @@ def compute_status(
         unrecorded=latest.cause if latest is not None and unrecorded_latest else None,
     )
     failures = {b["path"]: b.get("error") or "failed" for b in feed_builds if not b.get("ok")}
-    return StatusReport(now, timezone, sources, health, failures, scheduler)
+    return StatusReport(
+        now, timezone, sources, health, failures, scheduler, unrecorded=dict(unrecorded)
+    )
 
 
 def health_threshold(periods: Sequence[float]) -> float:

@@ -25,6 +25,8 @@ from crawler.storage import Store
 from crawler.supervisor import UNREAD, CrawlOutcome, _collect
 from tests.cityfeeds.service_fakes import Clock, FakeCrawl, config_with, source
 
+pytestmark = [pytest.mark.fault]
+
 
 def _delete(path: Path) -> None:
     path.unlink()

@@ -19,6 +19,8 @@ from crawler.storage import RunStats, Store
 from crawler.supervisor import CrawlOutcome
 from tests.cityfeeds.service_fakes import Clock, config_with, source
 
+pytestmark = [pytest.mark.fault]
+
 PERIOD = timedelta(minutes=10)
 
 
