@@ -151,6 +151,10 @@ class StatusReport:
     #: its /healthz passes them on to `cityfeeds status`).
     unrecorded: dict[str, UnrecordedRun] = field(default_factory=dict)
 
+    def failed_feeds(self) -> list[str]:
+        """The feeds whose last build failed: the index page and OPML are no feeds."""
+        return sorted(p for p in self.feed_failures if p not in NOT_FEEDS)
+
     def counts(self) -> dict[str, int]:
         """Number of sources in each state."""
         out: dict[str, int] = {}
@@ -364,7 +368,8 @@ def service_health(
         if b.get("built_at") and (b.get("ok") or b.get("last_ok_at"))
     ]
     last_ok_build = max(built) if built else None
-    failed = sorted(str(b.get("path")) for b in builds if not b.get("ok"))
+    # As ``failed_feeds`` in /healthz: feeds only (the reason and the count must agree).
+    failed = sorted(str(b.get("path")) for b in feeds if not b.get("ok"))
     cycle = min(last_ok_run, last_ok_build) if last_ok_run and last_ok_build else None
     limit = timedelta(seconds=threshold_seconds)
     reason: str | None = None

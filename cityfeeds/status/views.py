@@ -164,7 +164,7 @@ def health_json(report: StatusReport, *, pid: int | None = None) -> dict[str, An
                 name: {"at": run.at, "cause": run.cause, "count": run.count}
                 for name, run in report.unrecorded.items()
             },
-            "failed_feeds": len(report.feed_failures),
+            "failed_feeds": len(report.failed_feeds()),
             "websub_failed": sum(int(s.get("failed") or 0) for s in report.websub.values()),
         }
     )
