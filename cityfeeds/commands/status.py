@@ -160,12 +160,12 @@ def _as_the_service_says(
         cause = getattr(exc, "reason", None) or exc
         said = f"the service (pid {pid}) did not answer {url}healthz: {cause}"
         return _unresponsive(health, _one_line(said, 500)), {}
-    said = _health_answer(body, pid)
-    if said is None:
+    answer = _health_answer(body, pid)
+    if answer is None:
         return _unresponsive(
             health, f"the service (pid {pid}) gave no health of its own at {url}healthz"
         ), {}
-    status, healthy, reason, unrecorded = said
+    status, healthy, reason, unrecorded = answer
     return dataclasses.replace(health, status=status, healthy=healthy, reason=reason), unrecorded
 
 
