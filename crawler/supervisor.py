@@ -234,6 +234,14 @@ def _bookkeeping(db_url: str, store: Store | None) -> Iterator[Store]:
         own.close()
 
 
+#: The message of a run whose crawl child ended well but whose outcome cannot be read back.
+UNREAD = (
+    "the crawl process ended normally, but its outcome is not in the database this process"
+    " reads: it could not be recorded, or went to another file (was the database file deleted"
+    " or replaced while it ran?)"
+)
+
+
 def _collect(
     store: Store,
     run_ids: dict[str, int],
@@ -268,12 +276,18 @@ def _collect(
                 status, why = "interrupted", "interrupted before the crawl recorded its figures"
             elif returncode == CONFIG_EXIT:
                 status, why = "failed", "the configuration file does not load (see the log)"
+            elif returncode == 0:
+                # The child records its run before it exits 0: it did, but not here. The
+                # database it opened by name is another file than this process's (the file
+                # was deleted or replaced meanwhile); "exited with 0" would read as a crash.
+                status, why = "failed", UNREAD
             else:
                 status, why = "failed", f"crawl process exited with {returncode}"
             if stored:
                 why += f"; {stored} new article(s) were stored before it stopped"
             _close_run(store, name, run_id, status=status, now=now, message=why)
-        outcome.runs[name] = store.get_run(run_id) or {}
+        # A run row that is gone altogether: the same, and said the same way.
+        outcome.runs[name] = store.get_run(run_id) or {"status": "failed", "message": UNREAD}
     # A child stopped for its time limit exits as interrupted too (our SIGTERM): that is the
     # timeout (a failure of its sources), not someone stopping the crawl.
     outcome.interrupted = interrupted or (returncode == INTERRUPTED_EXIT and not killed)

@@ -7,11 +7,13 @@ import dataclasses
 import json
 import urllib.error
 import urllib.request
+from datetime import datetime
+from typing import Any
 
 from cityfeeds.commands._store import store_for_reading
 from cityfeeds.commands._table import format_table
 from cityfeeds.service.lock import ServiceLock
-from cityfeeds.status.health import Health, compute_status
+from cityfeeds.status.health import Health, UnrecordedRun, compute_status, mark_unrecorded
 from cityfeeds.status.inputs import collect_inputs
 from cityfeeds.status.views import format_time, table_rows
 from crawler.clock import utcnow
@@ -109,7 +111,12 @@ def run(args: argparse.Namespace, config: Config) -> int:
             reason=f"the service (pid {holder}) is stopped by a signal: resume it with kill -CONT",
         )
     elif (url := lock.holder_url()) is not None:
-        report.health = _as_the_service_says(report.health, url, holder)
+        report.health, unrecorded = _as_the_service_says(report.health, url, holder)
+        # Its rows too: a source whose runs the service could not record is failing there.
+        for row in report.sources:
+            if row.name in unrecorded:
+                mark_unrecorded(row, unrecorded[row.name], report.timezone)
+        report.unrecorded = unrecorded
     if args.json:
         print(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
     else:
@@ -131,13 +138,16 @@ def run(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
-def _as_the_service_says(health: Health, url: str, pid: int) -> Health:
-    """``health`` as the running service's ``/healthz`` at ``url`` gives it, or unresponsive.
+def _as_the_service_says(
+    health: Health, url: str, pid: int
+) -> tuple[Health, dict[str, UnrecordedRun]]:
+    """``health`` as the running service's ``/healthz`` at ``url`` gives it, or unresponsive;
+    and the runs it could not record, by source.
 
     The service computes the same health from the same store, and adds what only it knows:
-    runs it could not record (its database or disk full) make it failing. A service that holds
-    its lock but gives no such answer (hung, its server stopped, or another program on the
-    port) is not doing its job either: ``unresponsive``, unhealthy.
+    runs it could not record (its database or disk full) make it failing, and those sources
+    too. A service that holds its lock but gives no such answer (hung, its server stopped, or
+    another program on the port) is not doing its job either: ``unresponsive``, unhealthy.
     """
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback: no proxy
     try:
@@ -149,23 +159,26 @@ def _as_the_service_says(health: Health, url: str, pid: int) -> Health:
     except (OSError, ValueError) as exc:
         cause = getattr(exc, "reason", None) or exc
         said = f"the service (pid {pid}) did not answer {url}healthz: {cause}"
-        return _unresponsive(health, _one_line(said, 500))
-    said = _health_answer(body, pid)
-    if said is None:
+        return _unresponsive(health, _one_line(said, 500)), {}
+    answer = _health_answer(body, pid)
+    if answer is None:
         return _unresponsive(
             health, f"the service (pid {pid}) gave no health of its own at {url}healthz"
-        )
-    status, healthy, reason = said
-    return dataclasses.replace(health, status=status, healthy=healthy, reason=reason)
+        ), {}
+    status, healthy, reason, unrecorded = answer
+    return dataclasses.replace(health, status=status, healthy=healthy, reason=reason), unrecorded
 
 
 def _unresponsive(health: Health, reason: str) -> Health:
     return dataclasses.replace(health, status="unresponsive", healthy=False, reason=reason)
 
 
-def _health_answer(body: bytes, pid: int) -> tuple[str, bool, str | None] | None:
-    """(status, healthy, reason) of a /healthz answer by the service ``pid``, or None when the
-    answer is no such thing (not JSON, other types, another process's)."""
+def _health_answer(
+    body: bytes, pid: int
+) -> tuple[str, bool, str | None, dict[str, UnrecordedRun]] | None:
+    """(status, healthy, reason, runs not recorded by source) of a /healthz answer by the
+    service ``pid``, or None when the answer is no such thing (not JSON, other types, another
+    process's)."""
     try:
         said = json.loads(body)
     except ValueError:
@@ -177,7 +190,34 @@ def _health_answer(body: bytes, pid: int) -> tuple[str, bool, str | None] | None
         return None
     if said.get("pid") not in (None, pid) or not isinstance(reason, str | None):
         return None
-    return _one_line(status, 40), healthy, _one_line(reason, 500) if reason else None
+    return (
+        _one_line(status, 40),
+        healthy,
+        _one_line(reason, 500) if reason else None,
+        _not_recorded(said.get("not_recorded")),
+    )
+
+
+def _not_recorded(said: Any) -> dict[str, UnrecordedRun]:
+    """The runs a service's /healthz says it could not record, by source; entries that are
+    not what it writes (see ``health_json``) are left out."""
+    out: dict[str, UnrecordedRun] = {}
+    if not isinstance(said, dict):
+        return out
+    for name, run in said.items():
+        if not isinstance(run, dict):
+            continue
+        at, cause, count = run.get("at"), run.get("cause"), run.get("count")
+        if not isinstance(at, str) or not isinstance(cause, str) or type(count) is not int:
+            continue
+        try:
+            when = datetime.fromisoformat(at)
+        except ValueError:
+            continue
+        if when.tzinfo is None or count < 1:
+            continue
+        out[str(name)] = UnrecordedRun(when, _one_line(cause, 500), count)
+    return out
 
 
 def _one_line(text: str, limit: int) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import signal
@@ -21,11 +22,12 @@ from cityfeeds.retention import PruneReport, prune_summary
 from cityfeeds.retention import prune as prune_store
 from cityfeeds.schedule import schedule_period, schedule_zone, source_schedule, too_soon
 from cityfeeds.service.children import ChildRegistry, terminate_group, terminate_groups
+from cityfeeds.service.database_file import DatabaseFile
 from cityfeeds.service.jobs import JOB_PREFIX, build_scheduler, note_job_event
 from cityfeeds.service.lock import ServiceLock
 from cityfeeds.service.memory import MemoryTracer, trim_free_memory
 from cityfeeds.service.metrics import ServiceMetrics, WebSubCollector, make_registry, metrics_route
-from cityfeeds.service.outcome import record_outcome
+from cityfeeds.service.outcome import reconcile_source_state, record_outcome
 from cityfeeds.service.rebuild import FeedRebuilder
 from cityfeeds.service.rebuild_process import DEFAULT_MAX_BUILDS, DEFAULT_TIMEOUT, RebuildProcess
 from cityfeeds.service.store_metrics import StoreCollector
@@ -42,6 +44,11 @@ from feeds.build import BuildReport
 from feeds.websub import HubNotifier, changed_feed_urls
 
 logger = logging.getLogger(__name__)
+
+
+class DatabaseFileGone(RuntimeError):
+    """The service's database file was deleted or replaced while it ran (see database_ok)."""
+
 
 Clock = Callable[[], datetime]
 #: ``crawl(config, [source], timeout=..., log_level=..., on_start=...) -> CrawlOutcome``
@@ -122,6 +129,11 @@ class Service:
         self.unrecorded = UnrecordedRuns()
         self.websub: HubNotifier | None = None  # when [websub] hubs are set
         self._store: Store | None = None
+        self._database_file: DatabaseFile | None = None  # the SQLite file the store opened
+        #: Why the service stops on its own (its database file is gone): run_forever exits 1.
+        self.fatal: str | None = None
+        self._fatal_event = threading.Event()
+        self._fatal_lock = threading.Lock()
         self._periods: dict[str, float] = {}
         self._launched: dict[str, datetime] = {}
         self._active: dict[str, subprocess.Popen[Any] | None] = {}
@@ -140,7 +152,38 @@ class Service:
         """The service's own store connection (children open theirs)."""
         if self._store is None:
             self._store = Store.open(self.config.database_url)
+            self._database_file = DatabaseFile.of(self.config.database_url)
         return self._store
+
+    def database_ok(self) -> bool:
+        """Whether the database file is still the one the service opened (checked before each
+        job and feed rebuild). When it was deleted or replaced, says so once and stops the
+        service: its connection still reads the old file while crawl children, which open
+        the database by name, would create and fill another; only a restart opens the file
+        now at that path. Until then nothing is crawled or published and /healthz fails."""
+        if self.fatal is not None:
+            return False
+        problem = self._database_file.problem() if self._database_file is not None else None
+        if problem is None:
+            return True
+        with self._fatal_lock:
+            if self.fatal is None:
+                self.fatal = problem
+                logger.error(
+                    "%s: stopping the service (exit status 1; systemd restarts it on the file"
+                    " now at that path); no crawl or feed build uses the database meanwhile",
+                    problem,
+                )
+                self._stopping.set()
+                self._fatal_event.set()
+        return False
+
+    def _guarded_rebuild(self) -> BuildReport:
+        """A feed rebuild, unless the database file is gone: the rebuild child opens the
+        database by name and would publish what another file holds (an empty one)."""
+        if not self.database_ok():
+            raise DatabaseFileGone(self.fatal or "the database file changed")
+        return self.rebuild()
 
     def period(self, name: str) -> float:
         """Seconds between two scheduled runs of source ``name``."""
@@ -174,10 +217,11 @@ class Service:
                 len(reaped),
                 len(stale),
             )
+        self.reconcile_states()
         self.config.output_dir.mkdir(parents=True, exist_ok=True)
         self._start_monitoring()
         self.rebuilder = FeedRebuilder(
-            self.metrics.timed(self.rebuild),
+            self.metrics.timed(self._guarded_rebuild),
             debounce=self.options.debounce,
             max_delay=self.options.max_rebuild_delay,
             on_done=self._rebuilt,
@@ -203,6 +247,22 @@ class Service:
             self.tz.key,
             self.options.workers,
         )
+
+    def reconcile_states(self) -> list[str]:
+        """Apply to each source's state the runs recorded but never processed (the service
+        was killed after a crawl child recorded its run); the sources whose state was stale."""
+        stale = []
+        with self._state_lock:
+            for src in self.config.sources:
+                if reconcile_source_state(
+                    self.store,
+                    self.config,
+                    src.name,
+                    now=self.clock(),
+                    period=self.period(src.name),
+                ):
+                    stale.append(src.name)
+        return stale
 
     def _build_scheduler(self) -> BackgroundScheduler:
         return build_scheduler(
@@ -245,7 +305,8 @@ class Service:
                 end = time.monotonic() + 30
                 while self._active and time.monotonic() < end:
                     self._cond.wait(0.2)
-        self._shutdown_parts()
+        # A last rebuild would read another database file than the service's (see database_ok).
+        self._shutdown_parts(publish=self.fatal is None)
         logger.info("service stopped")
 
     def _shutdown_parts(self, *, publish: bool = True) -> None:
@@ -307,13 +368,14 @@ class Service:
         previous = {sig: signal.signal(sig, on_signal) for sig in stops}
         try:
             self.start()
-            while not requested.wait(1.0):
+            while not requested.wait(1.0) and not self._fatal_event.is_set():
                 pass
             self.stop()
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
-        return 0
+        # Not a clean stop when the database file went away: a supervisor restarts the service.
+        return 1 if self.fatal is not None else 0
 
     # -- jobs ------------------------------------------------------------------------------
 
@@ -349,7 +411,7 @@ class Service:
         Returns what happened: the run's result, or why it was skipped.
         """
         self.metrics.job_started(name)
-        if self._stopping.is_set():
+        if self._stopping.is_set() or not self.database_ok():
             return "stopping"
         self._note_config_edit()
         now = self.clock()
@@ -385,6 +447,10 @@ class Service:
                 return "busy"
             if outcome is None:
                 self.metrics.crawls_not_started.labels(name).inc()
+            if not self.database_ok():
+                # Its run went to another file than the one the service reads: its outcome
+                # here would be a made-up failure. The log line above says what happened.
+                return "stopping"
             try:
                 result = self._record(name, outcome, error)
             except STORE_ERRORS as exc:
@@ -561,4 +627,8 @@ class Service:
         )
         if self.websub is not None:
             report.websub = self.websub.stats()
+        if self.fatal is not None or not self.database_ok():
+            report.health = dataclasses.replace(
+                report.health, status="failing", healthy=False, reason=self.fatal
+            )
         return report

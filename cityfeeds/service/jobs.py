@@ -100,9 +100,12 @@ def build_scheduler(
             source_schedule(config, src), tz, jitter=jitter, start=anchor or last_started
         )
         extra: dict[str, Any] = {}
-        if due is not None and anchor is None:
-            # With a phase, a due source waits for it (under one period): catching up at
-            # once would put every source back in step after a restart.
+        if due is not None and (anchor is None or not last_ok):
+            # With a phase, a source merely due waits for it (under one period): catching up
+            # at once would put every source back in step after a restart. One whose last
+            # run did not succeed (cut short by a crash, or failed) is retried at once, then
+            # keeps its phase: a service restarted every few seconds would otherwise never
+            # reach the phase, and its sources would starve. The backoff check still applies.
             # APScheduler runs on the real clock, whatever clock the service was given.
             extra["next_run_time"] = datetime.now(tz)
         scheduler.add_job(

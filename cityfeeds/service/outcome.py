@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -24,12 +25,14 @@ def shutdown_message(stop_signal: str | None = None) -> str:
     return "interrupted by the service's shutdown" + (f" ({stop_signal})" if stop_signal else "")
 
 
-def queued_failure_streak(store: Store, name: str, queued_run: Any) -> int:
-    """Failed runs of ``name`` in a row before ``queued_run``, newest first (interrupted and
-    deferred runs skipped, the count stops at a run that succeeded or is still running)."""
+def failure_streak(runs: Iterable[dict[str, Any]], *, skip: Any = None) -> int:
+    """Failed runs in a row among ``runs`` (newest first): interrupted and deferred runs (and
+    the run whose id is ``skip``) are skipped; the count stops at a run that succeeded or is
+    still running. The runs are the truth: what the service wrote in a source's state may miss
+    a run it never processed (it was killed after its child recorded the run)."""
     streak = 0
-    for r in store.recent_runs(name, limit=STREAK_RUNS):
-        if r.get("id") == queued_run or r.get("status") in NO_FAULT_RESULTS:
+    for r in runs:
+        if (skip is not None and r.get("id") == skip) or r.get("status") in NO_FAULT_RESULTS:
             continue
         if r.get("status") not in FAILED_RESULTS:
             break
@@ -37,8 +40,97 @@ def queued_failure_streak(store: Store, name: str, queued_run: Any) -> int:
     return streak
 
 
-#: Runs :func:`queued_failure_streak` looks back at (the backoff is at its longest long before).
+def queued_failure_streak(store: Store, name: str, queued_run: Any) -> int:
+    """Failed runs of ``name`` in a row before ``queued_run``, newest first (interrupted and
+    deferred runs skipped, the count stops at a run that succeeded or is still running)."""
+    return failure_streak(store.recent_runs(name, limit=STREAK_RUNS), skip=queued_run)
+
+
+#: Runs :func:`failure_streak` looks back at (the backoff is at its longest long before).
 STREAK_RUNS = 50
+
+
+def _recorded_runs(
+    store: Store, name: str, run_id: Any, status: str
+) -> list[dict[str, Any]] | None:
+    """The recent runs of ``name`` with run ``run_id`` given its final ``status`` (its row may
+    still say ``running`` when closing it failed); None when that run is not among them (it
+    has no row: its crawl could not start, or the store is not the one it was recorded in)."""
+    if run_id is None:
+        return None
+    runs = store.recent_runs(name, limit=STREAK_RUNS)
+    if not any(r.get("id") == run_id for r in runs):
+        return None
+    return [{**r, "status": status} if r.get("id") == run_id else r for r in runs]
+
+
+def _missed_success(runs: Iterable[dict[str, Any]], known: datetime | None) -> datetime | None:
+    """When the newest successful run among ``runs`` (newest first) ended, if it started
+    after ``known`` (the last success the state has): a success the state never got."""
+    for r in runs:
+        if r.get("status") in OK_RESULTS:
+            started = r.get("started_at")
+            # Its start, not its end: the state's time is when the service heard of a run,
+            # always after that run started, whatever clock the service was given.
+            if started is not None and (known is None or started > known):
+                return r.get("finished_at") or started
+            return None
+    return None
+
+
+def reconcile_source_state(
+    store: Store, config: Config, name: str, *, now: datetime, period: float
+) -> bool:
+    """Bring ``name``'s state up to date with its recorded runs; True when it was stale.
+
+    A crawl child records its run itself; the service then applies the outcome to the
+    source's state (failure streak, backoff, last success). A service killed in between
+    (kill -9, the OOM killer) leaves the run recorded and the state one run behind: a success
+    not applied would make the next failure count one too many and back off too early. So at
+    start-up the state is checked against the runs: a success newer than its last success, or
+    a longer failure streak than it counts, is applied as the service would have, the backoff
+    timed from the run's end. (A larger count than the runs show is kept: failures that left
+    no run row, e.g. a crawl that could not start, count too.)
+    """
+    finished = [
+        r for r in store.recent_runs(name, limit=STREAK_RUNS) if r.get("status") != "running"
+    ]
+    if not finished or (finished[0].get("stats") or {}).get("mode") == "distributed":
+        # Queued runs are decided by the workers later: the next queueing counts them.
+        return False
+    last = finished[0]
+    state = store.get_source_state(name)
+    counted = int(state.get("consecutive_failures") or 0)
+    streak = failure_streak(finished)
+    success = _missed_success(finished, state.get("last_success"))
+    if success is None and not (last.get("status") in FAILED_RESULTS and streak > counted):
+        return False
+    status = str(last.get("status"))
+    ended = last.get("finished_at") or now
+    retry_after = parse_retry_after((last.get("stats") or {}).get("retry_after"), ended)
+    until = backoff_until(
+        streak if status in FAILED_RESULTS else 0,
+        period,
+        config.schedule.max_backoff,
+        ended,
+        retry_after if status != "interrupted" else None,
+    )
+    values: dict[str, Any] = {
+        "consecutive_failures": streak,
+        "backoff_until": until if until is not None and until > now else None,
+        "last_status": status,
+    }
+    if success is not None:
+        values["last_success"] = success
+    store.set_source_state(name, **values)
+    logger.warning(
+        "[%s] its last run (%s) was recorded but not applied to its state (the service was"
+        " killed before it could): %d failure(s) in a row now",
+        name,
+        status,
+        streak,
+    )
+    return True
 
 
 def record_outcome(
@@ -88,6 +180,7 @@ def record_outcome(
         state = store.get_source_state(name)
         failures = int(state.get("consecutive_failures") or 0)
         queued_failing = False
+        missed_success: datetime | None = None  # a success recorded but never applied
         if ok and stats.get("mode") == "distributed":
             # Only queued yet: the workers decide the run later. The runs they have decided
             # say whether the source is failing, so its backoff applies a cycle late.
@@ -95,7 +188,12 @@ def record_outcome(
             ok = not failures
             queued_failing = bool(failures)
         elif not no_fault:
-            failures = 0 if ok else failures + 1
+            runs = _recorded_runs(store, name, run.get("id"), status)
+            # Counted from the recorded runs when this one is among them: a run the service
+            # never processed (killed in between) counts as what it was, never as one more
+            # failure. A failure that left no row (the crawl could not start) adds one.
+            failures = failure_streak(runs) if runs is not None else 0 if ok else failures + 1
+            missed_success = _missed_success(runs or (), state.get("last_success"))
         until = backoff_until(
             failures if not no_fault else 0,
             period,
@@ -110,6 +208,8 @@ def record_outcome(
         }
         if ok:
             values["last_success"] = now
+        elif missed_success is not None:
+            values["last_success"] = missed_success
         store.set_source_state(name, **values)
     if queued_failing:
         logger.error(

@@ -147,6 +147,13 @@ class StatusReport:
     scheduler: str | None = None  # e.g. "running (pid 1234)"
     #: Of a service with WebSub hubs: per hub, its notifications (feeds.websub.HubNotifier.stats).
     websub: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: The service's runs the store has no record of, by source (only the service knows them:
+    #: its /healthz passes them on to `cityfeeds status`).
+    unrecorded: dict[str, UnrecordedRun] = field(default_factory=dict)
+
+    def failed_feeds(self) -> list[str]:
+        """The feeds whose last build failed: the index page and OPML are no feeds."""
+        return sorted(p for p in self.feed_failures if p not in NOT_FEEDS)
 
     def counts(self) -> dict[str, int]:
         """Number of sources in each state."""
@@ -361,7 +368,8 @@ def service_health(
         if b.get("built_at") and (b.get("ok") or b.get("last_ok_at"))
     ]
     last_ok_build = max(built) if built else None
-    failed = sorted(str(b.get("path")) for b in builds if not b.get("ok"))
+    # As ``failed_feeds`` in /healthz: feeds only (the reason and the count must agree).
+    failed = sorted(str(b.get("path")) for b in feeds if not b.get("ok"))
     cycle = min(last_ok_run, last_ok_build) if last_ok_run and last_ok_build else None
     limit = timedelta(seconds=threshold_seconds)
     reason: str | None = None
@@ -438,7 +446,9 @@ def compute_status(
         unrecorded=latest.cause if latest is not None and unrecorded_latest else None,
     )
     failures = {b["path"]: b.get("error") or "failed" for b in feed_builds if not b.get("ok")}
-    return StatusReport(now, timezone, sources, health, failures, scheduler)
+    return StatusReport(
+        now, timezone, sources, health, failures, scheduler, unrecorded=dict(unrecorded)
+    )
 
 
 def health_threshold(periods: Sequence[float]) -> float:

@@ -158,7 +158,13 @@ def health_json(report: StatusReport, *, pid: int | None = None) -> dict[str, An
                 for s in report.sources
                 if s.state in ("failing", "degraded", "waiting", "interrupted")
             },
-            "failed_feeds": len(report.feed_failures),
+            # Per source, its latest run the store has no record of (its database or disk
+            # full): `cityfeeds status` shows these sources as the service does.
+            "not_recorded": {
+                name: {"at": run.at, "cause": run.cause, "count": run.count}
+                for name, run in report.unrecorded.items()
+            },
+            "failed_feeds": len(report.failed_feeds()),
             "websub_failed": sum(int(s.get("failed") or 0) for s in report.websub.values()),
         }
     )

@@ -17,6 +17,8 @@ from typing import Any
 import httpx
 import pytest
 
+from cityfeeds.status.health import SourceInputs, compute_status
+from cityfeeds.status.views import health_json
 from crawler.models import Article
 from crawler.storage import Store
 from feeds.render import FORMATS
@@ -157,3 +159,36 @@ def test_g6_build_failure_keeps_serving_previous_file(
         assert status["all"]["ok"] is False  # the alert the status page shows
     finally:
         store.close()
+
+
+G7_NOW = datetime(2026, 3, 4, 12, 0, tzinfo=UTC)
+G7_FEEDS = ("all.rss", "all.atom", "all.json", "sources/a.rss", "topics/t.rss", "topics/u.rss")
+
+# (files whose last build failed; status, failed_feeds, the reason's count or None)
+G7_CASES = [
+    # The output disk full: every file failed, the index page and OPML too.
+    ({*G7_FEEDS, "index.html", "feeds.opml"}, "failing", 6, "every feed failed its last build (6)"),
+    ({"topics/t.rss", "topics/u.rss", "index.html", "feeds.opml"}, "degraded", 2, "2 feed file(s)"),
+    ({"index.html"}, "ok", 0, None),  # no feed: listed by `status`, not counted
+    (set(), "ok", 0, None),
+]
+
+
+@pytest.mark.parametrize(("failed", "status", "count", "reason"), G7_CASES)
+def test_g7_failed_feeds_and_the_reason_count_the_same_files(
+    failed: set[str], status: str, count: int, reason: str | None
+) -> None:
+    """/healthz said `failed_feeds: 8` beside "every feed failed its last build (6)": the index
+    page and OPML file counted in one and not in the other (docs: they do not count)."""
+    run = {"status": "ok", "started_at": G7_NOW, "finished_at": G7_NOW}
+    inputs = [SourceInputs("a", True, 1800, [run], {})]
+    builds = [
+        {"path": p, "ok": p not in failed, "built_at": G7_NOW, "error": "OSError: [Errno 28]"}
+        for p in (*G7_FEEDS, "index.html", "feeds.opml")
+    ]
+    body = health_json(compute_status(inputs, builds, G7_NOW))
+    assert (body["status"], body["failed_feeds"]) == (status, count)
+    if reason is None:
+        assert body["reason"] is None
+    else:
+        assert reason in body["reason"] and "index.html" not in body["reason"]
