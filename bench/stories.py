@@ -126,7 +126,12 @@ def cluster(
         moved: list[Match] = []
         if matches:
             story, moved = gather(
-                matches, {k: size[k] for k in heads}, heads, settings, str(record["outlet"])
+                matches,
+                {k: size[k] for k in heads},
+                heads,
+                settings,
+                str(record["outlet"]),
+                index.peers,
             )
         for m in moved:
             old = m.member.story_id

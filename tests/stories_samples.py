@@ -181,3 +181,31 @@ OPENINGS_DIGEST = (
     "Мэр открыл многопрофильную больницу на 600 коек в Коммунарке и станцию «Новаторская» "
     "Большой кольцевой линии метро.",
 )
+
+
+# One outlet's template pages (a tester's loopback sites): every page carries the same two
+# body paragraphs; four name a route and a depot in their headline and lead («маршрут 500»…
+# «503»: rival events), one names no number at all (a timetable), and another outlet's report
+# names none either. Each numberless report verifies with every numbered one, so either could
+# bridge the whole series into one story.
+TEMPLATE_BODY = (
+    "Электробусы и трамваи: в городе запускают новые маршруты электробусов. Трамвайная сеть "
+    "расширяется, зарядные станции для электробусов строят у депо."
+)
+TEMPLATE_TIMETABLE = ("Электробус: расписание таблицей", "")
+TEMPLATE_SERIES = tuple(
+    (
+        f"Электробус: массовая новость номер {k} о маршруте 50{k}",
+        f"Маршрут 50{k} переводят на электробусы, сообщили в депо номер {k}.",
+    )
+    for k in range(4)
+)
+TEMPLATE_OTHER = ("Электробус маршрут запущен", "Текст про управляющие символы.")
+
+
+def template_page(n: int, source: str, text: tuple[str, str], hours: float = 0) -> Article:
+    """A page of the template sites: its lead opens the first of two equal body paragraphs."""
+    first = f"{text[1]} {TEMPLATE_BODY}".strip()
+    return replace(
+        report(n, source, text, hours=hours), summary=first, text=f"{first}\n\n{TEMPLATE_BODY}"
+    )

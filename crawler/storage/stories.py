@@ -223,6 +223,7 @@ class StoryStore(Database):
             if story is None:  # in the index: assigned by this process, not stored before
                 story = index.members[p.article_id].story_id
             return StoryAssignment(p.article_id, story, False, None, ("already assigned",))
+        held = index  # the index that matched the report, and knows its stories' other members
         if index.covers(p.published):
             matches = index.verified(p.fingerprint, p.signature, p.published, p.source)
         else:
@@ -230,7 +231,7 @@ class StoryStore(Database):
             outside = _OlderDays(index.settings) if outside is None else outside
             if day not in outside.days:
                 pending.flush(conn, now)  # the store read must see the batch's own reports
-            older = outside.around(conn, day)
+            held = older = outside.around(conn, day)
             matches = older.verified(p.fingerprint, p.signature, p.published, p.source)
         match = matches[0] if matches else None
         absorbed: tuple[int, ...] = ()
@@ -239,7 +240,7 @@ class StoryStore(Database):
         if match is not None and any(m.member.story_id != match.member.story_id for m in matches):
             # The story sizes and member rows read here must include the batch's writes.
             pending.flush(conn, now)
-            match, moving = self._gather(conn, matches, index.settings, p.source)
+            match, moving = self._gather(conn, matches, held, p.source)
         if match is None:
             story_id = conn.execute(
                 _NEW_STORY, {"article_id": p.article_id, "created": now, "updated": now, "size": 1}
@@ -278,11 +279,12 @@ class StoryStore(Database):
         )
 
     def _gather(
-        self, conn: Connection, matches: Sequence[Match], settings: StorySettings, source: str
+        self, conn: Connection, matches: Sequence[Match], index: StoryIndex, source: str
     ) -> tuple[Match, list[Match]]:
         """The match whose story a new report joins, and the one-report stories it also
         verified with that move into that story (:func:`crawler.stories.index.gather`, with
-        the stories' sizes and their first articles' ``seq`` read from the store)."""
+        the stories' sizes and their first articles' ``seq`` read from the store, and their
+        other members from ``index``, which found ``matches``)."""
         ids = {m.member.story_id for m in matches}
         heads = {
             row.id: (row.article_id, row.size)
@@ -306,8 +308,9 @@ class StoryStore(Database):
             known,
             {k: size for k, (_, size) in heads.items()},
             {k: seqs[a] for k, (a, _) in heads.items() if a in seqs},
-            settings,
+            index.settings,
             source,
+            index.peers,
         )
         return next(m for m in known if m.member.story_id == story), moving
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import heapq
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import ModuleType
@@ -63,28 +63,35 @@ class Match:
     verdict: Verdict
 
 
+#: A story's reports of one source published within the window of a time: (story id,
+#: source, published) -> members (:meth:`StoryIndex.peers`).
+Peers = Callable[[int, str, datetime], Sequence[Member]]
+
+
 def gather(
     matches: Sequence[Match],
     sizes: Mapping[int, int],
     heads: Mapping[int, int],
     settings: StorySettings,
     source: str = "",
+    peers: Peers | None = None,
 ) -> tuple[int, list[Match]]:
     """The story a new report (of ``source``) joins, and the one-report stories that move in.
 
     ``matches`` are the report's verified matches, best first (not empty); ``sizes`` and
     ``heads`` give each of their stories' number of members and the order in which its first
-    article was seen (any increasing number: a ``seq``). The report joins its best match's
-    story, except when that is a one-report story that also verifies with a member of an
-    older story it matched: then it joins that older story (the best-scoring one; without that
-    check a report of one meeting's second subject pulled its own story into the first's).
-    Every one-report story it matched whose article was seen after the story's first article
-    moves into it, except a report of a source the story already has that disagrees with the
-    story's matched member (on numbers, dates, places or events; the new report may name none
-    of them): one outlet's series of look-alike reports (routes 403, 405, 406) never gathers
-    into one entry through a report that names no route, while an outlet's second report of
-    the same announcement still joins. So a story's first article (its entry's GUID and link)
-    never changes.
+    article was seen (any increasing number: a ``seq``); ``peers`` gives a story's other
+    reports of a source (None: only the matched ones are known). The report joins its best
+    match's story, except when that is a one-report story that also verifies with a member of
+    an older story it matched: then it joins that older story (the best-scoring one; without
+    that check a report of one meeting's second subject pulled its own story into the
+    first's). Every one-report story it matched whose article was seen after the story's
+    first article moves into it, except a report that is a :func:`rival` of a report of its
+    source the story holds or takes in this move: one outlet's series of look-alike reports
+    (routes 403, 405, 406) never gathers into one entry through a report that names no route
+    (another outlet's, or the outlet's own that the story already holds), while an outlet's
+    second report of the same announcement still joins. So a story's first article (its
+    entry's GUID and link) never changes.
     """
     first: dict[int, Match] = {}
     for m in matches:
@@ -96,25 +103,33 @@ def gather(
             if heads[other] < heads[story] and _links(best.member, m.member, settings):
                 story = other
                 break
-    anchor = first[story].member
-    taken = {source} | {m.member.source for m in matches if m.member.story_id == story}
-    moved = []
+    held = [m.member for m in matches if m.member.story_id == story]
+    moved: list[Match] = []
     for other, m in first.items():
         if other == story or sizes.get(other) != 1 or heads[other] <= heads[story]:
             continue
-        if m.member.source in taken and _apart(anchor, m.member, settings):
+        mover = m.member
+        # Every report of its source the story would hold with it, not only the one matched:
+        # checked against the matched member alone, a numberless report of the series let
+        # each of the others in one by one.
+        known = [x for x in held if x.source == mover.source]
+        if peers is not None:
+            known += peers(story, mover.source, mover.published)
+        known += [x.member for x in moved if x.member.source == mover.source]
+        if any(rival(mover.fingerprint, x.fingerprint, settings) for x in known):
             continue
-        taken.add(m.member.source)
         moved.append(m)
     return story, moved
 
 
+def rival(a: Fingerprint, b: Fingerprint, settings: StorySettings) -> bool:
+    """Whether two reports of one source are rival events that no story holds together: they
+    disagree on a number, date, place or event (:attr:`Verdict.apart`; routes 403 and 405)."""
+    return compare(a, b, settings).apart
+
+
 def _links(a: Member, b: Member, settings: StorySettings) -> bool:
     return compare(a.fingerprint, b.fingerprint, settings).joined
-
-
-def _apart(a: Member, b: Member, settings: StorySettings) -> bool:
-    return compare(a.fingerprint, b.fingerprint, settings).apart
 
 
 def _keys(fingerprint: Fingerprint) -> frozenset[str]:
@@ -312,18 +327,38 @@ class StoryIndex:
         self, fingerprint: Fingerprint, published: datetime, source: str, matches: list[Match]
     ) -> list[Match]:
         """``matches`` less those in a story that holds a report of ``source`` (within the
-        window) which the new report does not verify with.
+        window) which the new report does not verify with, or is a :func:`rival` of.
 
         An outlet rarely reports one event twice within hours; its second report of one event
         (an update, a rewrite) verifies with its first. Without this check one outlet's
         reports of different events each matched another outlet's report, and gathered under
-        it as one story, through what each shared with that report alone.
+        it as one story, through what each shared with that report alone. Every report of
+        the source counts, not one that agrees: a numberless report of an outlet's series
+        (a timetable) verifies with each of its route reports, and let them all in.
         """
+        own = self._reports_of(source, published, {m.member.story_id for m in matches})
+        refused = set()
+        for story, members in own.items():
+            verdicts = [compare(fingerprint, m.fingerprint, self.settings) for m in members]
+            if not any(v.joined for v in verdicts) or any(v.apart for v in verdicts):
+                refused.add(story)
+        return [m for m in matches if m.member.story_id not in refused]
+
+    def peers(self, story_id: int, source: str, published: datetime) -> list[Member]:
+        """The members of story ``story_id`` of ``source`` published within the window of
+        ``published`` (a :data:`Peers` for :func:`gather`)."""
+        return self._reports_of(source, published, {story_id}).get(story_id, [])
+
+    def _reports_of(
+        self, source: str, published: datetime, stories: Collection[int]
+    ) -> dict[int, list[Member]]:
+        """The members of ``source`` published within the window of ``published``, of those
+        of ``stories`` that hold any, by story."""
         import numpy as np
 
         mine = self._source_ids.get(source)
         if mine is None:
-            return matches
+            return {}
         used = self._rows_used
         rows = np.flatnonzero(
             self._live[:used]
@@ -333,9 +368,6 @@ class StoryIndex:
                 <= self.settings.window_hours * 3600
             )
         )
-        if not len(rows):
-            return matches
-        stories = {m.member.story_id for m in matches}
         own: dict[int, list[Member]] = {}
         members = self.members
         # Read from the members, not kept in an array: a move (the store's ``_absorb``)
@@ -344,9 +376,4 @@ class StoryIndex:
             member = members[article_id]
             if member.story_id in stories:
                 own.setdefault(member.story_id, []).append(member)
-        refused = {
-            story
-            for story, members in own.items()
-            if not any(compare(fingerprint, m.fingerprint, self.settings).joined for m in members)
-        }
-        return [m for m in matches if m.member.story_id not in refused]
+        return own

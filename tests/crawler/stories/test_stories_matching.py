@@ -425,6 +425,52 @@ def test_a_one_report_best_match_gives_way_to_an_older_story_it_verifies_with() 
     assert gather([older, single], {1: 2, 2: 1}, {1: 1, 2: 2}, SETTINGS) == (1, [single])
 
 
+def _of(article_id: int, story_id: int, source: str, pair: tuple[str, str]) -> Match:
+    f = fp(pair)
+    member = Member(article_id, story_id, source, T0, f, minhash(f, SETTINGS.num_perm))
+    return Match(member, Verdict(True, 0.5, ()))
+
+
+@pytest.mark.parametrize(
+    ("held", "mover", "moves"),
+    [
+        (ROUTE_776_MOS, ROUTE_812, False),  # a rival of the story's report of its source
+        (ROUTE_776_MOS, ROUTE_776_M24, True),  # the source's second report of one event
+        (None, ROUTE_812, True),  # the story holds no report of its source
+    ],
+)
+def test_a_one_report_story_moves_in_only_if_no_report_of_its_source_there_is_its_rival(
+    held: tuple[str, str] | None, mover: tuple[str, str], moves: bool
+) -> None:
+    # The new report (of "dzen") matched story 1 through its "vm" report only; the story also
+    # holds a "mos" report the new report never matched. Checked against the matched members
+    # alone, "mos"'s route 812 moved in beside its route 776.
+    peer = None if held is None else _of(5, 1, "mos", held).member
+    matches = [_of(1, 1, "vm", ROUTE_776_M24), _of(2, 2, "mos", mover)]
+
+    def peers(story: int, source: str, published: datetime) -> list[Member]:
+        return [peer] if peer is not None and (story, source) == (1, "mos") else []
+
+    story, moved = gather(matches, {1: 2, 2: 1}, {1: 1, 2: 2}, SETTINGS, "dzen", peers)
+    assert story == 1 and moved == (matches[1:] if moves else [])
+
+
+def test_of_two_rival_one_report_stories_of_one_source_only_the_first_moves_in() -> None:
+    # The tester's case: each of one outlet's route reports verified with another outlet's
+    # numberless report, and all moved into its story (each checked against that report).
+    numberless = (
+        "Электробусы вышли на новый маршрут на востоке Москвы",
+        "Два современных электробуса начали курсировать по новому маршруту, сообщил Ликсутов.",
+    )
+    matches = [
+        _of(1, 1, "vm", numberless),
+        _of(2, 2, "mos", ROUTE_776_MOS),
+        _of(3, 3, "mos", ROUTE_812),
+    ]
+    story, moved = gather(matches, {1: 1, 2: 1, 3: 1}, {1: 1, 2: 2, 3: 3}, SETTINGS, "dzen")
+    assert story == 1 and moved == [matches[1]]
+
+
 def test_a_name_in_two_cases_and_a_shared_weekday_are_evidence() -> None:
     # Shortened from real leads (news.mail.ru, mackva.ru in tests/fixtures/stories): one
     # forecaster's words, «Михаил Леус» and «по словам Леуса», the same day of the week.
