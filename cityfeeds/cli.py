@@ -6,9 +6,11 @@ import argparse
 import importlib
 import logging
 import os
+import signal
 import sys
+import threading
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import ModuleType
 
 from cityfeeds.commands import LOG_HANDLER
@@ -125,14 +127,32 @@ def command_named(argv: Sequence[str]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (130 after Ctrl-C, even while starting)."""
+    starting = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, _interrupted_while_starting) if starting else None
+
+    def ready() -> None:
+        if starting:
+            signal.signal(signal.SIGINT, previous or signal.default_int_handler)
+
     try:
-        return _run(argv)
+        return _run(argv, ready)
     except KeyboardInterrupt:
         print("cityfeeds: interrupted", file=sys.stderr)
         return 130
+    finally:
+        ready()
 
 
-def _run(argv: Sequence[str] | None) -> int:
+def _interrupted_while_starting(_signum: int, _frame: object) -> None:
+    # Until the command runs, nothing is open or written: leave at once. Python's own handler
+    # raised KeyboardInterrupt wherever the imports happened to be, and one that a library's
+    # import-time ``except:`` swallowed was lost: the command then ran on (a test saw a
+    # server that never stopped). The command's own handling takes over once it runs.
+    os.write(2, b"cityfeeds: interrupted\n")
+    os._exit(130)
+
+
+def _run(argv: Sequence[str] | None, ready: Callable[[], None] = lambda: None) -> int:
     # Imported here, inside main's KeyboardInterrupt guard: a command's imports take a good
     # part of a second, and a Ctrl-C then was an import traceback.
     from crawler.config import ConfigError, load_config
@@ -158,6 +178,7 @@ def _run(argv: Sequence[str] | None) -> int:
     try:
         if getattr(module, "NEEDS_CONFIG", True):
             config = load_config(args.config)
+        ready()  # Ctrl-C is KeyboardInterrupt again, which the command handles
         return int(module.run(args, config) or 0)
     except ConfigError as exc:
         print(f"cityfeeds: configuration error: {exc}", file=sys.stderr)

@@ -699,3 +699,46 @@ def test_serve_on_a_folder_without_feeds_says_how_to_build_them(tmp_path: Path) 
         rest = proc.stdout.read() if proc.stdout is not None else ""
         proc.wait(30)
     assert hint in rest.splitlines()
+
+
+_SWALLOWED_CTRL_C = """
+import os, signal, sys, time
+from cityfeeds import cli
+
+def command_named(argv):
+    # A library's import-time bare ``except:`` swallows the KeyboardInterrupt a Ctrl-C raised.
+    try:
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(5)
+    except:  # noqa: E722
+        pass
+    return ""
+
+cli.command_named = command_named
+sys.exit(cli.main([]))
+"""
+
+
+def test_ctrl_c_while_starting_cannot_be_swallowed_by_an_import() -> None:
+    # Python's handler raised KeyboardInterrupt where the imports were; one swallowed there was
+    # lost and the command ran on (a test saw `serve` never stop). Until the command runs,
+    # Ctrl-C ends the process at once.
+    proc = subprocess.run(
+        [sys.executable, "-c", _SWALLOWED_CTRL_C],
+        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 130
+    assert proc.stderr.strip() == "cityfeeds: interrupted"
+
+
+def test_a_command_runs_with_python_s_own_ctrl_c(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen = []
+    monkeypatch.setattr(
+        "cityfeeds.commands.topics.run", lambda *_: seen.append(signal.getsignal(signal.SIGINT))
+    )
+    before = signal.getsignal(signal.SIGINT)
+    main(["--config", str(ROOT / "cityfeeds.toml"), "topics"])
+    assert seen == [before] and signal.getsignal(signal.SIGINT) == before
