@@ -6,6 +6,8 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 
+from w3lib.url import safe_url_string
+
 
 @dataclass
 class Page:
@@ -29,8 +31,10 @@ def fetch_page(url: str, user_agent: str, timeout: float, max_bytes: int) -> Pag
     """GET ``url`` with our User-Agent, at most ``max_bytes`` (the crawl's [crawl]
     max_response_bytes, so a page these commands take is one the crawl takes); FetchError
     with a clear reason."""
+    # Percent-encoded as the crawl sends it: urllib refuses a raw Cyrillic path.
     request = urllib.request.Request(
-        url, headers={"User-Agent": user_agent, "Accept": "text/html,application/xhtml+xml"}
+        safe_url_string(url),
+        headers={"User-Agent": user_agent, "Accept": "text/html,application/xhtml+xml"},
     )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
@@ -48,5 +52,5 @@ def fetch_page(url: str, user_agent: str, timeout: float, max_bytes: int) -> Pag
         raise FetchError(f"{url}: {exc.reason}") from None
     except TimeoutError:
         raise FetchError(f"{url}: no answer within {timeout} s") from None
-    except OSError as exc:
+    except (OSError, ValueError) as exc:  # ValueError: a redirect to a URL urllib refuses
         raise FetchError(f"{url}: {exc}") from None

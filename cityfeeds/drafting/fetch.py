@@ -13,6 +13,7 @@ from typing import IO, Any
 from urllib.parse import urljoin, urlsplit
 
 from protego import Protego
+from w3lib.url import safe_url_string
 
 from crawler.normalize.urls import host_of, is_http_url, is_private_address
 from crawler.robots_txt import ROBOTS_TXT_MAX_BYTES, robots_txt_prefix
@@ -170,6 +171,8 @@ class PoliteFetcher:
             wait = self._last + self.delay - self.clock()
             if wait > 0:
                 self.sleep(wait)
+        # Percent-encoded as the crawl sends it: urllib refuses a raw Cyrillic path.
+        url = safe_url_string(url)
         request = urllib.request.Request(url, headers={"User-Agent": self.user_agent})
         self.fetched.append(url)
         try:
@@ -183,7 +186,7 @@ class PoliteFetcher:
             raise Unreachable(f"{url}: {exc.reason}") from None
         except TimeoutError:
             raise Unreachable(f"{url}: no answer within {self.timeout} s") from None
-        except OSError as exc:
+        except (OSError, ValueError) as exc:  # ValueError: a redirect to a URL urllib refuses
             raise Unreachable(f"{url}: {exc}") from None
         finally:
             self._last = self.clock()

@@ -126,3 +126,37 @@ def test_write_with_a_fixtures_folder_that_cannot_be_made_leaves_the_config_alon
     assert err.startswith("cityfeeds: cannot save the sample fixture in ")
     assert "Traceback" not in err
     assert cfg.read_text(encoding="utf-8") == before  # no source without its fixture
+
+
+def test_cyrillic_urls_are_sent_percent_encoded(
+    server: SiteServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # urllib refuses a raw Cyrillic path ("'ascii' codec can't encode"): draft, extract and
+    # record crashed with a traceback on a site whose links are written that way.
+    from urllib.parse import quote
+
+    from drafting_sites import _date, article_html
+
+    paths = [f"/новости/{i}-казань" for i in range(1, 7)]
+    server.files = {
+        quote(p): (
+            article_html(
+                f"Новость {i} о казанском трамвае",
+                _date(i),
+                url=server.base_url.rstrip("/") + quote(p),
+                markup="jsonld",
+                site="Казань",
+            ),
+            HTML,
+        )
+        for i, p in enumerate(paths, 1)
+    }
+    server.files["/"] = (page_html("Казань", [(p, f"новость {p}") for p in paths]), HTML)
+    assert main(_draft(tmp_path, server.base_url, "--allow-private")) == 0
+    out = capsys.readouterr().out
+    assert "article_pattern" in out
+    assert quote("/новости/1-казань") in server.requests
+    cfg = write_site_config(tmp_path, server.base_url)
+    url = server.base_url.rstrip("/") + paths[0]  # typed as the browser shows it
+    assert main(["--config", str(cfg), "extract", url]) == 0
+    assert '"title": "Новость 1 о казанском трамвае"' in capsys.readouterr().out
