@@ -35,7 +35,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--url", default="", help="article URL (its path is a weak signal)")
     parser.add_argument("--section", default=None, help="the site's own rubric")
     parser.add_argument("--tag", action="append", default=[], help="a site tag (repeatable)")
-    parser.add_argument("--source", default=None, help="source name, for source-restricted topics")
+    parser.add_argument(
+        "--source",
+        default=None,
+        help="source name, for source-restricted topics (and its city, unless --city)",
+    )
     parser.add_argument("--city", default=None, help="city, for city-restricted topics")
     parser.add_argument("--all", action="store_true", help="also show topics below their threshold")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
@@ -56,8 +60,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, config: Config) -> int:
     if args.source is not None:
         # A typo would silently skip the topics restricted to that source: refused as `crawl`
-        # refuses it (ConfigError, exit 2).
-        config.source(args.source)
+        # refuses it (ConfigError, exit 2). The source's city is the one its crawl scores
+        # with, so city-restricted topics are scored as they would be for its articles.
+        source = config.source(args.source)
+        if args.city is None and source.city:
+            args.city = source.city
     if args.labelled is not None:
         return _run_labelled(args, config)
     if args.title is None:

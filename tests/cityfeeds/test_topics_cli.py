@@ -223,3 +223,38 @@ def test_classify_labelled_refuses_an_empty_set_and_reads_a_bom(
     bom.write_bytes(b"\xef\xbb\xbf" + row.encode() + b"\r\n")
     assert main(["--config", CONFIG, "classify", "--labelled", str(bom)]) == 0
     assert "1 labelled cases" in capsys.readouterr().out
+
+
+def test_classify_source_scores_with_the_source_s_city(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A crawl scores a source's articles with its city: --source alone must too, or a city
+    # topic is silently missing from `classify --source NAME` (a tester's false negative).
+    import tomli_w
+
+    config = {
+        "sources": [
+            {"name": "kazan", "title": "Казань", "url": "https://kazan.example/", "city": "Kazan"},
+            {"name": "msk", "title": "Москва", "url": "https://msk.example/"},
+        ],
+        "topics": [
+            {
+                "id": "metro",
+                "title": "Метро",
+                "description": "Метро Казани",
+                "cities": ["Kazan"],
+                "include": {"метро": 2.0},
+            }
+        ],
+    }
+    cfg = tmp_path / "cityfeeds.toml"
+    cfg.write_text(tomli_w.dumps(config), encoding="utf-8")
+    title = ["--title", "Новая станция метро в Казани"]
+    for extra, expected in (
+        (["--source", "kazan"], ["metro"]),
+        (["--source", "kazan", "--city", "Moscow"], []),
+        (["--source", "msk"], []),
+    ):
+        assert main(["--config", str(cfg), "classify", "--json", *title, *extra]) == 0
+        topics = json.loads(capsys.readouterr().out)["topics"]
+        assert [t["id"] for t in topics] == expected, extra
