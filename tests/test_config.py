@@ -155,6 +155,38 @@ def test_topic_with_unknown_source_lists_known_ones(project_config_text: str) ->
         parse_config(tomli_w.dumps(raw))
 
 
+@pytest.mark.parametrize(
+    ("cities", "error"),
+    [
+        (["moscow"], None),  # case is ignored, as topics ignore it
+        (["Казань"], r"no source has the city 'Казань' \(the sources' cities: .*'Moscow'"),
+        (["Moscow", "Kazan"], r"no source has the city 'Kazan'"),
+    ],
+)
+def test_topic_cities_name_a_source_s_city(
+    project_config_text: str, cities: list[str], error: str | None
+) -> None:
+    import tomllib
+
+    import tomli_w
+
+    raw = tomllib.loads(project_config_text)
+    raw["topics"][0]["cities"] = cities
+    if error is None:
+        assert parse_config(tomli_w.dumps(raw)).topics[0].cities == cities
+    else:
+        with pytest.raises(ConfigError, match=error):
+            parse_config(tomli_w.dumps(raw))
+
+
+def test_city_names_fold_as_the_topics_fold_them() -> None:
+    from crawler.config.loader import fold_city
+    from crawler.topics.morph import fold
+
+    for name in ("Москва", "ОРЁЛ", "Kazan", "Нижний Новгород"):
+        assert fold_city(name) == fold(name)
+
+
 def test_idn_allowed_domain_is_punycoded() -> None:
     config = parse_config(
         '[[sources]]\nname = "x"\ntitle = "X"\nurl = "http://новости.рф/"\n'

@@ -99,6 +99,16 @@ class Config:
                     f"{label}: unknown source(s) {', '.join(map(repr, unknown))} "
                     f"(known: {', '.join(sorted(seen))})"
                 )
+            cities = {fold_city(s.city) for s in self.sources if s.city}
+            missing = [c for c in getattr(topic, "cities", []) if fold_city(c) not in cities]
+            if self.sources and missing:
+                # The topic would stay empty for that city without a word: a spelling or a
+                # script other than the sources' ("Казань" for "Kazan").
+                known = ", ".join(sorted({repr(s.city) for s in self.sources if s.city})) or "none"
+                raise ConfigError(
+                    f"{label}: no source has the city {', '.join(map(repr, missing))} "
+                    f"(the sources' cities: {known}; compared ignoring case)"
+                )
             self.topics.append(topic)
 
         env_db = os.environ.get(ENV_DATABASE_URL)
@@ -129,6 +139,11 @@ class Config:
         if names:
             return [self.source(n) for n in dict.fromkeys(names)]
         return [s for s in self.sources if s.enabled]
+
+
+def fold_city(name: str) -> str:
+    """A city name as topics compare it (crawler.topics.morph.fold: case and ё ignored)."""
+    return name.lower().replace("ё", "е")
 
 
 def unpublishable_output(output: Path, root: Path, database_url: str) -> str | None:
