@@ -179,6 +179,26 @@ def test_topic_cities_name_a_source_s_city(
             parse_config(tomli_w.dumps(raw))
 
 
+@pytest.mark.parametrize("key", ["feeds", "sitemaps", "listings"])
+def test_discovery_off_the_source_s_domains_is_refused(key: str) -> None:
+    # The crawl never requests such a host: every run failed with a robots.txt message.
+    url = "http://127.0.0.1:18401/rss.xml"
+    value = f'[{{ url = "{url}" }}]' if key == "listings" else f'["{url}"]'
+    snippet = (
+        '[[sources]]\nname = "x"\ntitle = "X"\nurl = "http://localhost:18401/"\n'
+        f"allow_private = true\n{key} = {value}\n"
+    )
+    with pytest.raises(
+        ConfigError, match=r"is on 127\.0\.0\.1, not on the source's domains \(localhost\)"
+    ):
+        parse_config(snippet)
+    # A subdomain of the site, or a host named in allowed_domains, is the site's.
+    ok = snippet.replace("127.0.0.1", "feeds.localhost")
+    assert parse_config(ok).sources[0]
+    named = snippet + 'allowed_domains = ["localhost", "127.0.0.1"]\n'
+    assert parse_config(named).sources[0]
+
+
 def test_city_names_fold_as_the_topics_fold_them() -> None:
     from crawler.config.loader import fold_city
     from crawler.topics.morph import fold

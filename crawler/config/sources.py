@@ -20,7 +20,7 @@ from crawler.config.validators import (
     _Strict,
     check_schedule,
 )
-from crawler.normalize.urls import host_of
+from crawler.normalize.urls import host_of, registered_domain_matches
 
 _NAME_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 #: What a source name may be, as every refusal of one says it.
@@ -171,6 +171,16 @@ class SourceSpec(_Strict):
             self.allowed_domains = [host[4:] if host.startswith("www.") else host]
         else:
             self.allowed_domains = [_idna(d) for d in self.allowed_domains]
+        # The crawl never requests a host off these domains: a feed there failed every run
+        # with a robots.txt message that named neither the host nor the fix.
+        found = [*self.feeds, *self.sitemaps, *(listing.url for listing in self.listings)]
+        for url in found:
+            if not registered_domain_matches(host_of(url), self.allowed_domains):
+                raise ValueError(
+                    f"{url} is on {host_of(url)}, not on the source's domains "
+                    f"({', '.join(self.allowed_domains)}): add {host_of(url)!r} to "
+                    "allowed_domains, or use the address the site itself links"
+                )
         return self
 
     @property
