@@ -199,6 +199,21 @@ def test_discovery_off_the_source_s_domains_is_refused(key: str) -> None:
     assert parse_config(named).sources[0]
 
 
+def test_the_same_site_twice_is_warned_of(caplog: pytest.LogCaptureFixture) -> None:
+    # Each article is stored once, under whichever source found it first: both feeds miss some.
+    entry = '[[sources]]\nname = "{}"\ntitle = "X"\nurl = "{}"\n'
+    twice = entry.format("a", "https://kazan.example/") + entry.format("b", "https://kazan.example")
+    with caplog.at_level("WARNING"):
+        assert len(parse_config(twice).sources) == 2
+    assert "sources[1] ('b'): the same site and discovery as source 'a'" in caplog.text
+    caplog.clear()
+    # Two sections of one site, each with its own feed, are two sources.
+    feed = 'url = "https://kazan.example"\nfeeds = ["https://kazan.example/transport.rss"]\n'
+    with caplog.at_level("WARNING"):
+        parse_config(twice.replace('url = "https://kazan.example"\n', feed))
+    assert "same site" not in caplog.text
+
+
 def test_city_names_fold_as_the_topics_fold_them() -> None:
     from crawler.config.loader import fold_city
     from crawler.topics.morph import fold

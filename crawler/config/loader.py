@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import logging
 import os
 import tomllib
 import typing
@@ -22,7 +23,10 @@ from crawler.config.sections import (
 )
 from crawler.config.sources import SourceSpec
 from crawler.config.validators import check_database_url
+from crawler.normalize.urls import url_identity
 from crawler.topics.spec import TopicSpec
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_CONFIG = "cityfeeds.toml"
 ENV_CONFIG = "CITYFEEDS_CONFIG"
@@ -73,6 +77,7 @@ class Config:
 
         self.sources: list[SourceSpec] = []
         seen: set[str] = set()
+        sites: dict[tuple[object, ...], str] = {}
         for i, entry in enumerate(raw.get("sources", [])):
             label = f"sources[{i}]" + (
                 f" ({entry.get('name')!r})" if isinstance(entry, dict) else ""
@@ -81,6 +86,23 @@ class Config:
             if src.name in seen:
                 raise ConfigError(f"{label}: duplicate source name {src.name!r}")
             seen.add(src.name)
+            site = (
+                url_identity(src.url),
+                *(tuple(sorted(map(url_identity, urls))) for urls in (src.feeds, src.sitemaps)),
+                tuple(sorted(url_identity(listing.url) for listing in src.listings)),
+            )
+            if site in sites:
+                # Each article is stored once, under whichever source's crawl found it first:
+                # both sources' feeds would miss part of the site. A warning, not an error:
+                # a test set-up or a source being replaced may want both for a while.
+                logger.warning(
+                    "%s: the same site and discovery as source %r (url, feeds, sitemaps, "
+                    "listings): an article belongs to one source, so each feed misses part of "
+                    "the site; give each source its own section or disable one",
+                    label,
+                    sites[site],
+                )
+            sites.setdefault(site, src.name)
             if not src.timezone:
                 src.timezone = self.general.timezone
             self.sources.append(src)
