@@ -30,7 +30,7 @@ from crawler.discovery import (
 )
 from crawler.discovery.notes import no_links_note, no_match_note, no_next_page_note
 from crawler.middlewares.policy import Blocked, NotFetched
-from crawler.normalize.url_patterns import compile_url_pattern
+from crawler.normalize.url_patterns import UrlPattern, compile_url_pattern
 from crawler.normalize.urls import host_of, registered_domain_matches, url_identity
 from crawler.run_states import kept_causes
 from crawler.spiders.article_pages import ArticlePages
@@ -73,6 +73,8 @@ class NewsSpider(ArticlePages, scrapy.Spider):
     unconditional = False
     links_seen = 0  # article links the discovery documents gave this run
     _recent_queued = False
+    #: The source's ``article_pattern``, compiled (set by from_crawler; None: every link).
+    pattern: UrlPattern | None = None
     #: URL keys of articles first seen within the refresh window (set by start()).
     recent: frozenset[str] | set[str] = frozenset()
 
