@@ -22,6 +22,10 @@ LOST = "fetch_error"
 #: its config (queued under a newer one). A queued discovery request dropped so is not read.
 UNKNOWN_SOURCE = "unknown_source"
 
+#: What a run whose documents were read but gave no article link says first (its message), and
+#: ``cityfeeds status`` as why the source is ``degraded``.
+NO_ARTICLE_LINK = "found no article link"
+
 #: Distinct discovery failures a run keeps (``stats.causes``); "N discovery document(s) not
 #: read" in its message counts them all.
 MAX_CAUSES = 10
@@ -49,6 +53,12 @@ def finished_state(dropped: Mapping[str, int], notes: Iterable[str] = ()) -> tup
     if lost:
         return "partial", "; ".join([f"{lost} article page(s) could not be fetched", *said])
     return "ok", "; ".join(said) or None
+
+
+def page_cap_note(left: int) -> str:
+    """What a run held by its page cap (``max_pages_per_run``) says: the article links it left
+    for the next runs (``stats.skipped/page_cap``)."""
+    return f"page cap reached: {left:,} link{'s' if left != 1 else ''} left for the next runs"
 
 
 def queued_note(queued: int) -> str:

@@ -13,11 +13,14 @@ from crawler.discovery import (
     DiscoveryError,
     UnsafeXMLError,
     listing_links,
+    page_links,
     parse_feed,
     parse_sitemap,
     sniff_kind,
 )
+from crawler.discovery.notes import no_links_note, no_match_note, no_next_page_note
 from crawler.discovery.safe_xml import decompress, gzip_bytes
+from crawler.normalize.url_patterns import compile_url_pattern
 
 CORPUS = Path(__file__).resolve().parent / "corpus" / "feeds-sitemaps"
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -214,3 +217,58 @@ def test_sniff_kind(body: bytes, kind: str) -> None:
 
 def test_sniff_gzip_sitemap(tmp_path: Path) -> None:
     assert sniff_kind(gzip_bytes(b'<urlset xmlns="x"></urlset>')) == "sitemap"
+
+
+LINKS = [
+    "https://kazan.test/",
+    "https://kazan.test/about",
+    "https://kazan.test/story/101/tramvai",
+    "https://kazan.test/story/102/metro",
+]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "example", "hint"),
+    [
+        # Written for the path: the example is a link whose path it matches, with the fix.
+        (r"^/story/\d+", LINKS[2], r"; anchor a path with '^https?://[^/]+/story/\d+'"),
+        # A typo: no link matches even by its path; the deepest link shows the URLs' shape.
+        (r"/stroy/\d+", LINKS[2], ""),
+        (r"story/\d+/$", LINKS[2], ""),
+    ],
+)
+def test_no_match_note_says_what_the_pattern_is_matched_against(
+    pattern: str, example: str, hint: str
+) -> None:
+    note = no_match_note("listing", LINKS, compile_url_pattern(pattern), "article_pattern")
+    assert note == (
+        f"listing read: 4 links, none matched article_pattern '{pattern}' (matched against "
+        f"the full URL, e.g. {example}{hint})"
+    )
+
+
+def test_no_match_note_cuts_a_long_example() -> None:
+    url = "https://kazan.test/story/1/" + "x" * 300
+    note = no_match_note("sitemap", [url], compile_url_pattern("^/story/"), "article_pattern")
+    assert "1 link, none matched" in note and "x…;" in note and len(note) < 300
+
+
+@pytest.mark.parametrize(
+    ("rendered", "note"),
+    [
+        (False, 'the listing holds no links (built by JavaScript? render = "browser"): U'),
+        (True, "the listing holds no links: U"),
+    ],
+)
+def test_no_links_note_suggests_the_browser_unless_it_was_used(rendered: bool, note: str) -> None:
+    assert no_links_note("U", rendered=rendered) == note
+    assert (
+        no_next_page_note("U")
+        == "next_page matched nothing on U: only the first listing page was read"
+    )
+
+
+def test_page_links_are_every_http_link_once() -> None:
+    page = '<a href="/a">a</a><a href="/a#x">a</a><a href="mailto:x@y">m</a><a href="/b">b</a>'
+    assert page_links(page, "https://vm.ru/") == ["https://vm.ru/a", "https://vm.ru/b"]
+    assert page_links("<div id=app></div><script>go()</script>", "https://vm.ru/") == []

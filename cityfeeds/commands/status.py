@@ -38,11 +38,12 @@ DESCRIPTION = """\
 One row per source: state (ok, degraded, failing, waiting, interrupted, never run, disabled),
 last run and its result, pages, new and updated articles, dropped items by reason,
 consecutive failures, next run, and the age of the newest article. `degraded` means the last
-run succeeded but found no article links when it used to find many, or most articles lost a
-field (dates, titles): the site probably changed; or most of its article pages could not be
-fetched (the feed reads, the pages answer errors). `waiting` means the site asked to come back
-later (429/503 with a long Retry-After): the note says `waiting until HH:MM`. With --json,
-the same as a JSON document (plus the service health reported by /healthz).
+run succeeded but found no article link at all (its message says why: a pattern matching none
+of a listing's links, a listing with no links), or far fewer than it used to, or most articles
+lost a field (dates, titles): the site probably changed; or most of its article pages could
+not be fetched (the feed reads, the pages answer errors). `waiting` means the site asked to
+come back later (429/503 with a long Retry-After): the note says `waiting until HH:MM`. With
+--json, the same as a JSON document (plus the service health reported by /healthz).
 
 Below the table, the service's health: ok (a crawl and a feed build succeeded recently),
 starting (not yet, but the service has just started), degraded (some feed files failed their

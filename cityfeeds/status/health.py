@@ -8,11 +8,12 @@ injected ``now``.
 States of a source:
 
 * ``ok``: the last run succeeded and looks like the ones before it.
-* ``degraded``: the last run "succeeded" but found no article links when it used to find
-  many, or most of its articles lost a field (no date, no title) when they used not to: the
-  site probably changed its layout; or a feed or sitemap it read was not well-formed (often
-  truncated) and was read only in part (``feed_recovered``). Distinct from failing: nothing
-  errored.
+* ``degraded``: the last run "succeeded" but found no article link at all (its message says
+  why: a pattern that matches none of a listing's links, a listing with no links), or far
+  fewer than it used to, or most of its articles lost a field (no date, no title) when they
+  used not to: the site probably changed its layout; or a feed or sitemap it read was not
+  well-formed (often truncated) and was read only in part (``feed_recovered``). Distinct from
+  failing: nothing errored.
 * ``failing``: the last run failed or was killed (the source may be backing off).
 * ``waiting``: the last run was deferred: the site answered 429/503 with a long Retry-After;
   what it stored is kept and the next attempt waits until the given time.
@@ -30,7 +31,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from crawler.clock import user_time
-from crawler.run_states import LOST
+from crawler.run_states import LOST, NO_ARTICLE_LINK
 from feeds.build import INDEX_PATH, OPML_PATH
 
 #: Run results that count as a success (``partial``: finished, some pages to fetch again).
@@ -207,16 +208,26 @@ def degraded_reasons(runs: Sequence[dict[str, Any]]) -> list[str]:
     tried = lost + int(latest.get("pages") or 0)
     if lost >= MIN_ITEMS and lost >= tried * MISSING_SHARE:
         reasons.append(f"{lost} of {tried} article pages could not be fetched")
-    if len(history) < MIN_HISTORY:
-        return reasons
-    baseline = statistics.median(links_found(r) for r in history)
-    found = links_found(latest)
     # A feed answered 304 yields no links but is fine: only judge runs that read everything. A
     # run queued for distributed workers counts no links of its own (the workers' runs do).
     stats = latest.get("stats") or {}
     unchanged = int(stats.get("not_modified") or 0) or stats.get("mode") == "distributed"
-    if baseline >= MIN_BASELINE_LINKS and found <= baseline * COLLAPSE_SHARE and not unchanged:
-        reasons.append(f"found {found} article links (usually {baseline:g})")
+    baseline = statistics.median(links_found(r) for r in history) if history else 0
+    found = links_found(latest)
+    if len(history) >= MIN_HISTORY and baseline >= MIN_BASELINE_LINKS and not unchanged:
+        if found <= baseline * COLLAPSE_SHARE:
+            reasons.append(f"found {found} article links (usually {baseline:g})")
+    if (
+        stats.get("article_links") == 0
+        and not unchanged
+        and not any(r.startswith("found ") for r in reasons)
+    ):
+        # No history needed: a first run that found nothing (a pattern that matches none of
+        # the links, a listing built by JavaScript) is no healthy source either. The run's
+        # message says why.
+        reasons.append(NO_ARTICLE_LINK)
+    if len(history) < MIN_HISTORY:
+        return reasons
     for label, share_of in (
         ("articles without a date", date_fallback_share),
         ("pages dropped for a missing field", missing_field_share),

@@ -11,7 +11,14 @@ from crawler.normalize.urls import is_http_url
 
 
 def listing_links(html_text: str, base_url: str, *, pattern: UrlPattern | None) -> list[str]:
-    """Links on an HTML listing page whose path matches ``pattern`` (every link if None)."""
+    """Links on an HTML listing page whose absolute URL matches ``pattern`` (every link if
+    None)."""
+    links = page_links(html_text, base_url)
+    return [url for url in links if pattern.search(url)] if pattern is not None else links
+
+
+def page_links(html_text: str, base_url: str) -> list[str]:
+    """Every http(s) link of an HTML page, absolute, once each, in page order."""
     try:
         doc = lxml_html.fromstring(html_text)
     except (etree.ParserError, ValueError):
@@ -21,8 +28,6 @@ def listing_links(html_text: str, base_url: str, *, pattern: UrlPattern | None) 
     for href in doc.xpath("//a/@href"):
         url = absolute_url(str(href), base_url)
         if not is_http_url(url) or url in seen:
-            continue
-        if pattern is not None and not pattern.search(url):
             continue
         seen.add(url)
         out.append(url)

@@ -16,7 +16,7 @@ from crawler.extensions.run_stats import failure_cause, run_stats_from
 from crawler.lifecycle import hostname
 from crawler.middlewares.policy import drain_download_queues, running_engine
 from crawler.normalize.dates import parse_retry_after
-from crawler.run_states import finished_state
+from crawler.run_states import NO_ARTICLE_LINK, finished_state, page_cap_note
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -205,6 +205,10 @@ class RunRecorder:
         # policy (robots.txt, size, private addresses) are no loss: they are never fetched;
         # nor are pages gone for good (404, 410: ``not_found``). crawler.run_states decides.
         notes = []
+        if stats.get("cityfeeds/article_links") == 0 and not stats.get("cityfeeds/not_modified"):
+            # Every document read, none gave an article link: the notes below say why, if
+            # a document could tell (a pattern matching none of its links, no links at all).
+            notes.append(NO_ARTICLE_LINK)
         if failed:
             notes.append(
                 f"{failed} discovery document(s) not read: {failure_cause(stats, *_limits(spider))}"
@@ -214,6 +218,10 @@ class RunRecorder:
         )
         if recovered:
             notes.append(f"{' and '.join(recovered)} read in part: not well-formed (truncated?)")
+        notes.extend(stats.get("cityfeeds/notes") or [])
+        capped = int(stats.get("cityfeeds/skipped/page_cap") or 0)
+        if capped:
+            notes.append(page_cap_note(capped))
         dropped = {
             key.removeprefix(DROPPED): int(value)
             for key, value in stats.items()

@@ -123,6 +123,8 @@ def run_stats_from(stats: dict[str, Any]) -> RunStats:
         "cityfeeds/recheck_cursor",
         "cityfeeds/cause",
         "cityfeeds/causes",
+        "cityfeeds/article_links",
+        "cityfeeds/notes",
     ):
         if key in stats:
             extra[key.split("/", 1)[1]] = stats[key]

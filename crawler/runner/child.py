@@ -37,6 +37,8 @@ from crawler.lifecycle import (
 from crawler.spiders.news import NewsSpider
 from crawler.storage import Store
 
+#: The exit status of a crawl child whose sources need a browser it cannot start.
+BROWSER_EXIT = 2
 #: An interrupted crawl exits within Interrupter.HARD_EXIT: its browser gets this long to stop.
 BROWSER_STOP_GRACE = 1.0
 
@@ -99,9 +101,10 @@ def run_in_this_process(
     return interrupter is not None and interrupter.requested is not None
 
 
-def _fail_runs(database_url: str | None, run_ids: dict[str, int], exc: ConfigError) -> None:
-    """Close the runs the parent created for this child as failed, saying why (``status``
-    shows it); if the store cannot be reached, the parent closes them by the exit status."""
+def _fail_runs(database_url: str | None, run_ids: dict[str, int], message: str) -> None:
+    """Close the runs the parent created for this child as failed with ``message`` (``status``
+    and the crawl summary show it); if the store cannot be reached, the parent closes them by
+    the exit status."""
     if not database_url or not run_ids:
         return
     try:
@@ -112,7 +115,7 @@ def _fail_runs(database_url: str | None, run_ids: dict[str, int], exc: ConfigErr
                     run_id,
                     status="failed",
                     now=datetime.now(UTC),
-                    message=f"configuration error: {exc}",
+                    message=message,
                 )
         finally:
             store.close()
@@ -158,7 +161,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         load_parents_config(args.config)
     except ConfigError as exc:
         print(f"cityfeeds: configuration error: {exc}", file=sys.stderr)
-        _fail_runs(args.database_url, extra.get("CITYFEEDS_RUN_IDS", {}), exc)
+        _fail_runs(
+            args.database_url, extra.get("CITYFEEDS_RUN_IDS", {}), f"configuration error: {exc}"
+        )
         return CONFIG_EXIT
     tune_gc()
     outcome: list[bool] = []
@@ -179,7 +184,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             crawl()
         except BrowserUnavailable as exc:
             print(f"cityfeeds: {exc}", file=sys.stderr)
-            return 2
+            # The runs say it too: else the parent closes them as "crawl process exited with
+            # 2", and the summary and `status` never show the line that says what to install.
+            _fail_runs(args.database_url, extra.get("CITYFEEDS_RUN_IDS", {}), str(exc))
+            return BROWSER_EXIT
         return INTERRUPTED_EXIT if any(outcome) else 0
     # A benchmark aid: profile the whole crawl child (reactor, callbacks, pipelines) into a
     # pstats file, since the parent process only waits and shows none of the cost.

@@ -24,12 +24,13 @@ from crawler.discovery import (
     Link,
     Sitemap,
     UnsafeXMLError,
-    listing_links,
+    page_links,
     parse_feed,
     parse_sitemap,
 )
+from crawler.discovery.notes import no_links_note, no_match_note, no_next_page_note
 from crawler.middlewares.policy import Blocked, NotFetched
-from crawler.normalize.url_patterns import compile_url_pattern
+from crawler.normalize.url_patterns import UrlPattern, compile_url_pattern
 from crawler.normalize.urls import host_of, registered_domain_matches, url_identity
 from crawler.run_states import kept_causes
 from crawler.spiders.article_pages import ArticlePages
@@ -44,6 +45,8 @@ from crawler.spiders.responses import (
 )
 
 MAX_SITEMAP_DEPTH = 3
+#: Notes a run keeps about its discovery documents (``stats.notes``, said in its message).
+MAX_NOTES = 5
 #: Request priorities: discovery documents first, then new articles (newest first: 9, 8, ...).
 DISCOVERY_PRIORITY = 10
 NEW_ARTICLE_PRIORITY = 9
@@ -70,6 +73,8 @@ class NewsSpider(ArticlePages, scrapy.Spider):
     unconditional = False
     links_seen = 0  # article links the discovery documents gave this run
     _recent_queued = False
+    #: The source's ``article_pattern``, compiled (set by from_crawler; None: every link).
+    pattern: UrlPattern | None = None
     #: URL keys of articles first seen within the refresh window (set by start()).
     recent: frozenset[str] | set[str] = frozenset()
 
@@ -157,6 +162,8 @@ class NewsSpider(ArticlePages, scrapy.Spider):
         # The last run left links for later (its page cap): a 304 for an unchanged feed would
         # hide them until the feed changes, so the documents are fetched in full this time.
         self.unconditional = _capped(runs)
+        # Counted from 0, so a run that found none says so (the run recorder, `status`).
+        self.crawler.stats.set_value("cityfeeds/article_links", 0)
         for request in self.discovery_requests():
             yield request
 
@@ -271,6 +278,13 @@ class NewsSpider(ArticlePages, scrapy.Spider):
         # Newest first, so a page cap keeps the freshest articles.
         links = _newest_first(sitemap.links)
         self.crawler.stats.inc_value("cityfeeds/discovered/sitemap", len(links))
+        if (
+            self.pattern is not None
+            and links
+            and not any(self.pattern.search(lk.url) for lk in links)
+        ):
+            urls = [lk.url for lk in sitemap.links]
+            self._note(no_match_note("sitemap", urls, self.pattern, "article_pattern"))
         for rank, link in enumerate(links):
             yield from self._article_request(link, check_pattern=True, rank=rank)
 
@@ -306,7 +320,13 @@ class NewsSpider(ArticlePages, scrapy.Spider):
             self._bad_document(response, "listing", ValueError("not an HTML page"))
             return
         self.discovery_ok += 1
-        links = listing_links(response.text, response.url, pattern=pattern)
+        every = page_links(response.text, response.url)
+        links = [url for url in every if pattern.search(url)] if pattern is not None else every
+        if not every:
+            self._note(no_links_note(response.url, rendered=bool(self.spec.render)))
+        elif pattern is not None and not links:
+            setting = "link_pattern" if listing and listing.link_pattern else "article_pattern"
+            self._note(no_match_note("listing", every, pattern, setting))
         self.crawler.stats.inc_value("cityfeeds/discovered/listing", len(links))
         for rank, url in enumerate(links):
             yield from self._article_request(
@@ -318,6 +338,9 @@ class NewsSpider(ArticlePages, scrapy.Spider):
         ) or self.max_listing_pages
         if listing and listing.next_page and page < cap:
             next_url = self._next_page_url(listing.next_page, response, page + 1)
+            if next_url is None and page == 1:
+                # A selector that matches nothing reads one page and says nothing else.
+                self._note(no_next_page_note(response.url))
             if next_url and not self._offsite(next_url, "listing page"):
                 yield self._discovery_request(
                     next_url, self.parse_listing, kind="listing", listing=index, page=page + 1
@@ -369,6 +392,7 @@ class NewsSpider(ArticlePages, scrapy.Spider):
             stats.inc_value("cityfeeds/skipped/not_article")
             return
         self.links_seen += 1
+        stats.inc_value("cityfeeds/article_links")
         key = url_identity(link.url)
         if self.requested is not None and key in self.requested:
             return
@@ -442,6 +466,15 @@ class NewsSpider(ArticlePages, scrapy.Spider):
         count_drop(self.crawler, reason, f"{response.url}: {exc}", request=response.request)
         self.crawler.stats.inc_value("cityfeeds/source_errors")
         self._keep_cause({"url": response.url, "error": reason})
+
+    def _note(self, note: str) -> None:
+        """Keep what a discovery document said about itself (no failure: the crawl goes on)
+        for the run's message (``stats.notes``, the first :data:`MAX_NOTES` distinct ones)."""
+        stats = self.crawler.stats
+        notes = list(stats.get_value("cityfeeds/notes") or [])
+        if note not in notes and len(notes) < MAX_NOTES:
+            stats.set_value("cityfeeds/notes", [*notes, note])
+        self.logger.warning("[%s] %s", self.source_name, note)
 
     def _keep_cause(self, cause: dict[str, Any]) -> None:
         """Keep a discovery failure's cause: the run records the first (``stats.cause``) and

@@ -90,6 +90,35 @@ def test_zero_links_after_many_is_degraded() -> None:
     assert status.state == "degraded" and status.result == "ok"
 
 
+@pytest.mark.parametrize(
+    ("stats", "reasons"),
+    [
+        # Read, and no article link came of it: degraded from the first run, no history needed.
+        ({"article_links": 0}, ["found no article link"]),
+        ({"article_links": 3}, []),
+        # Every document unchanged (304): no link is no news.
+        ({"article_links": 0, "not_modified": 2}, []),
+        ({"article_links": 0, "mode": "distributed"}, []),
+        ({}, []),  # a run recorded before the figure existed
+    ],
+)
+def test_a_run_that_found_no_article_link_is_degraded(
+    stats: dict[str, Any], reasons: list[str]
+) -> None:
+    latest = run(links=0, new=0, pages=0, message="found no article link; listing read: …")
+    latest["stats"].update(stats)
+    assert degraded_reasons([latest]) == reasons
+    status = source_status(SourceInputs("s", True, 3600, [latest], {}), NOW)
+    assert status.state == ("degraded" if reasons else "ok")
+    assert status.message == latest["message"]
+
+
+def test_no_article_link_after_many_says_the_usual_figure_once() -> None:
+    latest = run(links=0)
+    latest["stats"]["article_links"] = 0
+    assert degraded_reasons([latest, *history(links=40)]) == ["found 0 article links (usually 40)"]
+
+
 def test_article_pages_that_answer_errors_are_degraded_at_once() -> None:
     # The feed reads, every article page answers 500: "partial" runs that store nothing.
     lost = run(status="partial", new=0, pages=0, dropped={"fetch_error": 23})
