@@ -126,10 +126,10 @@ class Config:
             if self.sources and missing:
                 # The topic would stay empty for that city without a word: a spelling or a
                 # script other than the sources' ("Казань" for "Kazan").
-                known = ", ".join(sorted({repr(s.city) for s in self.sources if s.city})) or "none"
+                named = sorted({repr(s.city) for s in self.sources if s.city})
                 raise ConfigError(
                     f"{label}: no source has the city {', '.join(map(repr, missing))} "
-                    f"(the sources' cities: {known}; compared ignoring case)"
+                    f"(the sources' cities: {', '.join(named) or 'none'}; compared ignoring case)"
                 )
             self.topics.append(topic)
 
