@@ -159,6 +159,7 @@ def test_topic_with_unknown_source_lists_known_ones(project_config_text: str) ->
     ("cities", "error"),
     [
         (["moscow"], None),  # case is ignored, as topics ignore it
+        (["MOSCOW OBLAST"], None),
         (["Казань"], r"no source has the city 'Казань' \(the sources' cities: .*'Moscow'"),
         (["Moscow", "Kazan"], r"no source has the city 'Kazan'"),
     ],
@@ -212,14 +213,6 @@ def test_the_same_site_twice_is_warned_of(caplog: pytest.LogCaptureFixture) -> N
     with caplog.at_level("WARNING"):
         parse_config(twice.replace('url = "https://kazan.example"\n', feed))
     assert "same site" not in caplog.text
-
-
-def test_city_names_fold_as_the_topics_fold_them() -> None:
-    from crawler.config.loader import fold_city
-    from crawler.topics.morph import fold
-
-    for name in ("Москва", "ОРЁЛ", "Kazan", "Нижний Новгород"):
-        assert fold_city(name) == fold(name)
 
 
 def test_idn_allowed_domain_is_punycoded() -> None:

@@ -24,6 +24,7 @@ from crawler.config.sections import (
 from crawler.config.sources import SourceSpec
 from crawler.config.validators import check_database_url
 from crawler.normalize.urls import url_identity
+from crawler.topics.morph import fold
 from crawler.topics.spec import TopicSpec
 
 logger = logging.getLogger(__name__)
@@ -109,6 +110,8 @@ class Config:
 
         self.topics: list[TopicSpec] = []
         topic_ids: set[str] = set()
+        # As the topic engine compares them (case and ё ignored).
+        source_cities = {fold(s.city) for s in self.sources if s.city}
         for i, entry in enumerate(raw.get("topics", [])):
             label = f"topics[{i}]" + (f" ({entry.get('id')!r})" if isinstance(entry, dict) else "")
             topic = _validate(TopicSpec, entry, label)
@@ -121,8 +124,7 @@ class Config:
                     f"{label}: unknown source(s) {', '.join(map(repr, unknown))} "
                     f"(known: {', '.join(sorted(seen))})"
                 )
-            cities = {fold_city(s.city) for s in self.sources if s.city}
-            missing = [c for c in getattr(topic, "cities", []) if fold_city(c) not in cities]
+            missing = [c for c in getattr(topic, "cities", []) if fold(c) not in source_cities]
             if self.sources and missing:
                 # The topic would stay empty for that city without a word: a spelling or a
                 # script other than the sources' ("Казань" for "Kazan").
@@ -161,11 +163,6 @@ class Config:
         if names:
             return [self.source(n) for n in dict.fromkeys(names)]
         return [s for s in self.sources if s.enabled]
-
-
-def fold_city(name: str) -> str:
-    """A city name as topics compare it (crawler.topics.morph.fold: case and ё ignored)."""
-    return name.lower().replace("ё", "е")
 
 
 def unpublishable_output(output: Path, root: Path, database_url: str) -> str | None:
