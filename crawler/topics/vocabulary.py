@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable
+from itertools import accumulate, compress
 
 from crawler.topics.morph import (
     BREAK_GAP,
@@ -75,6 +76,11 @@ class TermVocabulary:
         # quoted name right after it is that thing's («трамвай «Львёнок»»), see names.py.
         self._evidence: set[int] = set()
         self._names: set[int] = set()  # of include term words written with a capital
+        # What :meth:`hits` knows of each piece (word, break or mark) it has read: how far it
+        # moves the position, and whether it must be visited. Cleared when past the cap.
+        self._piece_steps: dict[str, int] = {}
+        self._notable_pieces: set[str] = set()
+        self._pieces_cap = cache_size
 
     def add(self, word: TermWord, *, evidence: bool = True, name: bool = False) -> int:
         """The matcher id of a term word, numbering it if new.
@@ -121,21 +127,32 @@ class TermVocabulary:
         compound «электроX». Words that are part of a name (a quoted work or venue, a street:
         :mod:`crawler.topics.names`) hit nothing.
         """
-        hits: Hits = {}
+        text_pieces = marked_pieces(text)
+        if not text_pieces:
+            return {}
+        steps = self._piece_steps
+        new = set(text_pieces).difference(steps)
+        if new:
+            if len(steps) + len(new) > self._pieces_cap:
+                steps.clear()
+                self._notable_pieces.clear()
+                new = set(text_pieces)
+            self._learn_pieces(new)
+        # Most words of a text hit nothing and only move the position on: their positions are
+        # summed at C speed, and the loop below visits the breaks, marks and hitting words only.
+        ends = list(accumulate(map(steps.__getitem__, text_pieces)))
+        notable = self._notable_pieces
         matchers = self.word_matchers
         h1, h2, h3 = HYPHENS[0], HYPHENS[1], HYPHENS[2]
+        hits: Hits = {}
         marks: list[tuple[int, int]] = []  # breaks, quotes, dashes: (index, next word's position)
         candidates: list[tuple[int, int]] = []  # words that hit a term: (index, position)
-        pos = 0
-        text_pieces = marked_pieces(text)
-        for index, piece in enumerate(text_pieces):
-            if piece[0] in MARK_STARTS:
-                marks.append((index, pos))
+        for index in compress(range(len(text_pieces)), map(notable.__contains__, text_pieces)):
+            piece = text_pieces[index]
+            if piece[0] in MARK_STARTS or piece[0] in BREAK_STARTS:
+                marks.append((index, ends[index]))
                 continue
-            if piece[0] in BREAK_STARTS:
-                pos += BREAK_GAP
-                marks.append((index, pos))
-                continue
+            pos = ends[index] - 1
             found = matchers(piece)
             for mid in found:
                 hits.setdefault(mid, []).append((pos, piece))
@@ -155,12 +172,31 @@ class TermVocabulary:
                         found = found or (mid,)
             if found:
                 candidates.append((index, pos))
-            pos += 1
         if candidates:
             names = name_positions(text_pieces, candidates, marks, self._words)
             if names:
                 hits = _without(hits, names)
         return hits
+
+    def _learn_pieces(self, pieces: Iterable[str]) -> None:
+        """Note how far each new piece moves the position, and whether :meth:`hits` must visit it.
+
+        A quote, dash or comma moves it by nothing, a sentence break by :data:`BREAK_GAP`, a word
+        by one. The loop visits the marks, the breaks, the words that hit a term and the
+        hyphenated words (whose parts may hit one).
+        """
+        steps, notable = self._piece_steps, self._notable_pieces
+        for piece in pieces:
+            if piece[0] in MARK_STARTS:
+                steps[piece] = 0
+                notable.add(piece)
+            elif piece[0] in BREAK_STARTS:
+                steps[piece] = BREAK_GAP
+                notable.add(piece)
+            else:
+                steps[piece] = 1
+                if self.word_matchers(piece) or any(h in piece for h in HYPHENS):
+                    notable.add(piece)
 
     # -- internals
 
