@@ -100,6 +100,10 @@ class Article:
     #: ``url``; None when they are one. Never stored: the store checks the claim with it
     #: (:data:`VIA_CANONICAL_FLAG`).
     fetched_url: str | None = None
+    #: The ``url`` that ``topics`` were scored with (an extraction worker tags the articles it
+    #: makes); None when not tagged yet. Never stored: TopicsPipeline tags an article again when
+    #: its ``url`` changed since (the URL's words count).
+    topics_url: str | None = None
     #: In a feed that shows one entry per story: the story's other reports, in the order they
     #: joined, and when the last one joined (the entry's ``updated`` moves to it). Empty
     #: everywhere else; never stored from here.

@@ -183,7 +183,11 @@ class _Seen(NamedTuple):
 
 
 class TopicsPipeline(_Pipeline):
-    """Score the article against every configured topic and keep the matches with evidence."""
+    """Score the article against every configured topic and keep the matches with evidence.
+
+    An article an extraction worker tagged already (``crawler.workpool``: off the crawl
+    process) is kept as it is, unless its URL changed since (``DedupePipeline`` can move it).
+    """
 
     def open_spider(self) -> None:
         ctx = get_context(self.crawler)
@@ -193,9 +197,11 @@ class TopicsPipeline(_Pipeline):
         if not isinstance(item, ArticleItem) or item.article is None:
             return item
         article = item.article
+        if article.topics_url == article.url:
+            return item
         source = get_context(self.crawler).config.source(article.source)
         with timed(self.crawler, "topics"):
-            article.topics = self.engine.classify_article(article, city=source.city)
+            self.engine.tag(article, city=source.city)
         return item
 
 

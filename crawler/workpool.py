@@ -17,6 +17,7 @@ import multiprocessing
 import os
 import signal
 import threading
+from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import forkserver
@@ -25,7 +26,9 @@ from crawler.lifecycle import die_with_parent
 from crawler.models import Article, Dropped, Hints, PageFacts
 from crawler.pages import process_page
 from crawler.profile import SourceProfile
-from crawler.timing import Timings, recording
+from crawler.timing import Timings, recording, stage
+from crawler.topics.engine import TopicEngine
+from crawler.topics.spec import TopicSpec
 
 logger = logging.getLogger(__name__)
 
@@ -51,12 +54,22 @@ def default_workers(cpus: int | None = None) -> int:
     return 0 if cpus < 2 else min(cpus, 4)
 
 
-def _warm_up() -> None:
+#: The topic engine of a worker process, built by the pool's initializer from the crawl's
+#: topics; None in any other process (and in a pool started without topics).
+_TAGGER: TopicEngine | None = None
+
+
+def _warm_up(topics: Sequence[TopicSpec] = ()) -> None:
     # A worker must not outlive the forkserver that forked it (which exits with the crawl
     # child), even when the crawl child was killed with SIGKILL.
     die_with_parent(signal.SIGKILL)
     # Import the extraction stack (lxml, trafilatura) before the first page, not during it.
     import crawler.extraction.core  # noqa: F401
+
+    # Tagging in the workers takes it off the crawl process, the crawl's single-core
+    # bottleneck (issue 15): TopicsPipeline keeps an article tagged here as it is.
+    global _TAGGER
+    _TAGGER = TopicEngine(topics) if topics else None
     # The collector keeps Python's defaults here (crawler.lifecycle.tune_gc is for the crawl
     # process): collecting a worker's youngest generation every 10,000 allocations instead of
     # 700 grew each worker by ~17 MiB of PSS for ~0.02 ms of CPU per page (bench/README.md).
@@ -65,9 +78,17 @@ def _warm_up() -> None:
 def timed_process_page(
     profile: SourceProfile, body: bytes, page: PageFacts, hints: Hints | None
 ) -> tuple[Article | Dropped, Timings]:
-    """``process_page`` and the CPU time of its stages (what a worker runs)."""
+    """``process_page`` and the CPU time of its stages (what a worker runs).
+
+    In a worker of a pool started with topics, the article is also tagged
+    (:meth:`crawler.topics.engine.TopicEngine.tag`).
+    """
     with recording() as timings:
-        return process_page(profile, body, page, hints), timings
+        result = process_page(profile, body, page, hints)
+        if _TAGGER is not None and isinstance(result, Article):
+            with stage("topics_in_workers"):
+                _TAGGER.tag(result, city=profile.city)
+        return result, timings
 
 
 def _add(total: Timings | None, spent: Timings) -> None:
@@ -101,8 +122,10 @@ class ExtractionPool:
     for them (issue 20: feed read -> stored).
     """
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, topics: Sequence[TopicSpec] = ()) -> None:
         self.workers = max(0, workers)
+        #: The topics each worker tags articles with (none: TopicsPipeline tags them all).
+        self.topics = tuple(topics)
         self._executor: ProcessPoolExecutor | None = None
         self._warming: Future[None] | None = None
         self._starting = False
@@ -205,10 +228,13 @@ class ExtractionPool:
     def _new_executor(self) -> ProcessPoolExecutor:
         context = multiprocessing.get_context("forkserver")
         # crawler.pool_server first: the server must die with this process (see there).
-        context.set_forkserver_preload(
-            ["crawler.pool_server", "crawler.pages", "crawler.extraction.core"]
+        preload = ["crawler.pool_server", "crawler.pages", "crawler.extraction.core"]
+        if self.topics:
+            preload.append("crawler.topics.preloaded")  # the workers share the dictionaries
+        context.set_forkserver_preload(preload)
+        return ProcessPoolExecutor(
+            self.workers, mp_context=context, initializer=_warm_up, initargs=(self.topics,)
         )
-        return ProcessPoolExecutor(self.workers, mp_context=context, initializer=_warm_up)
 
     def _discard(self, wait: bool = False) -> None:
         with self._lock:
@@ -230,19 +256,25 @@ class ExtractionPool:
         self._discard(wait)
 
 
-_SHARED: dict[int, ExtractionPool] = {}
+_SHARED: dict[tuple[int, str], ExtractionPool] = {}
 
 
-def shared_pool(workers: int) -> ExtractionPool:
-    """The process-wide pool of this size: the sources crawled together share the workers.
+def shared_pool(workers: int, topics: Sequence[TopicSpec] = ()) -> ExtractionPool:
+    """The process-wide pool of this size and these topics: the sources crawled together share
+    the workers.
 
     Each user (a spider) calls ``release_pool`` when it closes; the last one stops the workers.
     """
-    pool = _SHARED.get(workers)
+    key = _pool_key(workers, topics)
+    pool = _SHARED.get(key)
     if pool is None:
-        pool = _SHARED[workers] = ExtractionPool(workers)
+        pool = _SHARED[key] = ExtractionPool(workers, topics)
     pool.users += 1
     return pool
+
+
+def _pool_key(workers: int, topics: Sequence[TopicSpec]) -> tuple[int, str]:
+    return workers, "\n".join(t.model_dump_json() for t in topics)
 
 
 def shutdown_pools() -> None:
@@ -257,4 +289,4 @@ def release_pool(pool: ExtractionPool) -> None:
     pool.users -= 1
     if pool.users <= 0:
         pool.close()
-        _SHARED.pop(pool.workers, None)
+        _SHARED.pop(_pool_key(pool.workers, pool.topics), None)

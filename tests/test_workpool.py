@@ -6,16 +6,20 @@ import asyncio
 import subprocess
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
 from crawler import workpool
+from crawler.config import load_config
 from crawler.models import Article, Hints, PageFacts
 from crawler.pages import process_page
 from crawler.profile import SourceProfile
+from crawler.topics.engine import TopicEngine
 from crawler.workpool import ExtractionPool, default_workers, release_pool, shared_pool
 from tests.faults.support import article_html
 
+ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 URL = "https://news.example/news/1"
 
@@ -182,3 +186,27 @@ def test_workers_keep_the_default_collector() -> None:
         check=True,
     )
     assert threshold == tuple(map(int, fresh.stdout.split()))  # Python's defaults
+
+
+def test_workers_tag_topics_as_the_pipeline_does() -> None:
+    """A pool started with the crawl's topics tags each article in the worker (off the crawl
+    process), with what TopicEngine gives in-process, and notes the URL it scored."""
+    specs = load_config(ROOT / "cityfeeds.toml").topics
+    body = article_html("Электробусы вышли на новые маршруты").encode()
+    profile = SourceProfile(name="vestnik", allowed_domains=("news.example",), city="Москва")
+    page = PageFacts(URL, NOW)
+    expected = process_page(profile, body, page, None)
+    assert isinstance(expected, Article) and expected.topics_url is None
+    TopicEngine(specs).tag(expected, city="Москва")
+    assert expected.topics and expected.topics_url == expected.url
+
+    async def run() -> object:
+        pool = ExtractionPool(1, specs)
+        try:
+            pool.warm()
+            await _until_ready(pool)
+            return await pool.process_page(profile, body, page, None)
+        finally:
+            pool.close()
+
+    assert asyncio.run(run()) == expected

@@ -149,7 +149,8 @@ class ArticlePages:
             if workers in (None, ""):
                 workers = os.environ.get("CITYFEEDS_EXTRACT_WORKERS")
             size = default_workers() if workers in (None, "") else int(workers)
-            self._pool = shared_pool(size)
+            # The workers tag topics too (TopicsPipeline keeps what they tagged).
+            self._pool = shared_pool(size, get_context(self.crawler).config.topics)
         return self._pool
 
     def closed(self, reason: str) -> None:

@@ -154,6 +154,11 @@ class TopicEngine:
             city=city or None,
         )
 
+    def tag(self, article: Article, *, city: str | None = None) -> None:
+        """Set ``article.topics`` (and ``topics_url``, the URL they were scored with)."""
+        article.topics = self.classify_article(article, city=city)
+        article.topics_url = article.url
+
     def score_all(
         self,
         *,

@@ -98,6 +98,11 @@ def _analyzer() -> pymorphy3.MorphAnalyzer:
     return pymorphy3.MorphAnalyzer(lang="ru")
 
 
+def preload_dictionaries() -> None:
+    """Load the dictionaries now: a process that forks workers shares them (see preloaded.py)."""
+    _analyzer()
+
+
 class Lemmatizer:
     """Maps a word to the set of its possible dictionary forms, with an LRU cache per instance.
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from pipeline_samples import finish, make_crawler, make_item
 
+from crawler.models import TopicMatch
 from crawler.pipelines import NormalizePipeline, TopicsPipeline
 
 
@@ -33,3 +34,20 @@ def test_an_unrelated_article_gets_no_topic(tmp_path: Path) -> None:
         )
         == []
     )
+
+
+def test_an_article_tagged_in_a_worker_is_kept_unless_its_url_moved(tmp_path: Path) -> None:
+    """The extraction workers tag articles (crawler.workpool); the pipeline keeps their topics,
+    and scores again an article whose URL changed since (its words count)."""
+    crawler = make_crawler(tmp_path)
+    pipeline = TopicsPipeline.from_crawler(crawler)
+    pipeline.open_spider()
+    item = finish(crawler, make_item())
+    assert item.article is not None
+    marker = [TopicMatch(id="from-the-worker", score=9.0, evidence=["x"])]
+    item.article.topics, item.article.topics_url = list(marker), item.article.url
+    assert pipeline.process_item(item).article.topics == marker
+    item.article.url += "-moved"
+    topics = [m.id for m in pipeline.process_item(item).article.topics]
+    assert "public-transport" in topics and "from-the-worker" not in topics
+    assert item.article.topics_url == item.article.url
