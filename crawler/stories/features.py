@@ -168,8 +168,17 @@ def fingerprint(title: str, lead: str, text: str, lemmatizer: Lemmatizer) -> Fin
 #: Days of the week: «в среду» dates an event as «16 февраля» does (evidence for only: one
 #: report's weekday and another's date cannot be compared). «Среда» is read only as «среду»
 #: («в среду», «на среду»): its other forms are as often the environment («городская среда»).
+#: Spelled to start with a set of plain characters, so that the regex engine skips to the
+#: next one of them instead of trying the match at every position (~2x faster), as
+#: ``(?<!\w)(понедельник|вторник|среду|четверг|пятниц|суббот|воскресень)`` (ignoring case)
+#: matches (tests/crawler/stories/test_stories_regexes.py holds the two equal): the first
+#: letter of each name is read by a lookbehind after it, and ᲀ, ᲃ are the old rounded в and
+#: с that match them ignoring case.
 _WEEKDAY_RE = re.compile(
-    r"(?<!\w)(понедельник|вторник|среду|четверг|пятниц|суббот|воскресень)", re.IGNORECASE
+    r"((?-i:[ВПСЧвпсч\u1c80\u1c83])(?<!\w.)"
+    r"(?:(?<=п)онедельник|(?<=в)торник|(?<=с)реду|(?<=ч)етверг|(?<=п)ятниц|(?<=с)уббот"
+    r"|(?<=в)оскресень))",
+    re.IGNORECASE,
 )
 
 

@@ -33,14 +33,22 @@ _MONTH_RE = (
 # number it is a hyphen («МЦД-2», «10-15»), and what follows is no number of its own.
 # A digit run with thousands groups («2 000», «2 570»), a decimal part and an optional
 # ordinal or case ending («2000-й», «70-летие» stays 70), then an optional multiplier word.
+#
+# These three patterns start with the digit itself and test what precedes it by a lookbehind
+# that spans the digit («(?<![\w.,:/]\d)» after it is «(?<![\w.,:/])» before it; «(?<!\w\d)»
+# after it is «\b» before it): a pattern that starts with a lookbehind or «\b» is tried at every
+# position of the text, one that starts with a digit lets the regex engine skip to the next
+# digit (~2.5x faster; tests/crawler/stories/test_stories_regexes.py holds each to its
+# plain spelling).
 _NUMBER_RE = re.compile(
-    r"(?<![\w.,:/])(?<![\w.,:/]-)(\d{1,3}(?:[ \u00a0\u202f]\d{3})+|\d+)(?:[.,](\d+))?"
+    r"(\d(?<![\w.,:/]\d)(?<![\w.,:/]-\d)(?:\d{0,2}(?:[ \u00a0\u202f]\d{3})+|\d*))"
+    r"(?:[.,](\d+))?"
     r"(?:[-‐‑–]?(?:[а-яё]{1,3})\b)?"
     r"(?:[ \u00a0]*(тыс|млн|млрд|миллион\w*|миллиард\w*|тысяч\w*)\.?)?",
     re.IGNORECASE,
 )
-_DATE_RE = re.compile(r"\b(\d{1,2})(?:[-–]го)?[ \u00a0]+" + _MONTH_RE + r"\b", re.IGNORECASE)
-_TIME_RE = re.compile(r"\b\d{1,2}(?:[:.]\d{2}\b|[ \u00a0]+час)", re.IGNORECASE)
+_DATE_RE = re.compile(r"(\d(?<!\w\d)\d?)(?:[-–]го)?[ \u00a0]+" + _MONTH_RE + r"\b", re.IGNORECASE)
+_TIME_RE = re.compile(r"\d(?<!\w\d)\d?(?:[:.]\d{2}\b|[ \u00a0]+час)", re.IGNORECASE)
 _YEAR_AFTER_RE = re.compile(r"^[-–]?(?:й|го|м)?[ \u00a0]*(?:год|году|года|г\.|гг)", re.IGNORECASE)
 _CODE_RE = re.compile(
     r"(?<![\w-])([а-яёa-z]{1,2})[-‐‑]?(\d{1,4})([а-яёa-z]?)(?![\w-])", re.IGNORECASE
