@@ -91,3 +91,18 @@ def test_weekday_first_letters_are_all_that_match_them_ignoring_case() -> None:
     first = re.compile("[пвсч]", re.IGNORECASE)
     found = {c for c in map(chr, range(0x3000)) if first.fullmatch(c)}
     assert found == set("ВПСЧвпсч\u1c80\u1c83")
+
+
+def test_code_gate_passes_every_text_that_holds_a_code() -> None:
+    letters = re.compile(numbers._CODE_LETTER)
+    plain = re.compile("[а-яёa-z]", re.IGNORECASE)
+    assert {c for c in map(chr, range(0x3000)) if plain.fullmatch(c)} == {
+        c for c in map(chr, range(0x3000)) if letters.fullmatch(c)
+    }
+    rng = random.Random("code")
+    pieces = [*"тсмнбкeеdaаТСМНБКEЕDAАᲀᲃKſİı0123456789 -‐‑_\n", "мцд", "МЦД-", "т-", "№"]
+    texts = _labelled_texts()
+    texts += ["".join(rng.choices(pieces, k=rng.randint(1, 30))) for _ in range(20_000)]
+    coded = [t for t in texts if numbers._CODE_RE.search(t)]
+    assert len(coded) > 100
+    assert all(numbers._CODE_GATE_RE.search(t) for t in coded)
