@@ -146,7 +146,7 @@ def keep_feed_summary(conn: Connection, row: Any, article: Article, digest: str)
 
 def content_hash(article: Article) -> str:
     """Hash of what a reader sees; an edit of any of these fields is an update."""
-    payload = json.dumps(
+    payload = _HASH_ENCODER.encode(
         [
             article.title,
             article.summary,
@@ -156,11 +156,14 @@ def content_hash(article: Article) -> str:
             article.section,
             article.tags,
             article.image,
-        ],
-        ensure_ascii=False,
-        sort_keys=True,
+        ]
     )
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+#: ``json.dumps(..., ensure_ascii=False, sort_keys=True)``'s encoder, made once: ``dumps`` with
+#: any argument makes a new encoder per call (for every article stored).
+_HASH_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True)
 
 
 def article_values(article: Article, digest: str, key: str) -> dict[str, Any]:

@@ -168,8 +168,17 @@ def fingerprint(title: str, lead: str, text: str, lemmatizer: Lemmatizer) -> Fin
 #: Days of the week: «в среду» dates an event as «16 февраля» does (evidence for only: one
 #: report's weekday and another's date cannot be compared). «Среда» is read only as «среду»
 #: («в среду», «на среду»): its other forms are as often the environment («городская среда»).
+#: Spelled to start with a set of plain characters, so that the regex engine skips to the
+#: next one of them instead of trying the match at every position (~2x faster), as
+#: ``(?<!\w)(понедельник|вторник|среду|четверг|пятниц|суббот|воскресень)`` (ignoring case)
+#: matches (tests/crawler/stories/test_stories_regexes.py holds the two equal): the first
+#: letter of each name is read by a lookbehind after it, and ᲀ, ᲃ are the old rounded в and
+#: с that match them ignoring case.
 _WEEKDAY_RE = re.compile(
-    r"(?<!\w)(понедельник|вторник|среду|четверг|пятниц|суббот|воскресень)", re.IGNORECASE
+    r"((?-i:[ВПСЧвпсч\u1c80\u1c83])(?<!\w.)"
+    r"(?:(?<=п)онедельник|(?<=в)торник|(?<=с)реду|(?<=ч)етверг|(?<=п)ятниц|(?<=с)уббот"
+    r"|(?<=в)оскресень))",
+    re.IGNORECASE,
 )
 
 
@@ -215,24 +224,28 @@ def _read(text: str, lemmatizer: Lemmatizer) -> tuple[set[str], set[str], set[st
     numbers: set[str] = set()
     words: list[tuple[str, str, bool]] = []  # (lemma, surface, starts a sentence)
     sentence_start = True
+    lemma_of = lemmatizer.lemma
     for piece in pieces(text):
         if piece[0] in BREAK_STARTS:
             sentence_start = True
             continue
-        words.append((lemmatizer.lemma(piece), piece, sentence_start))
+        words.append((lemma_of(piece), piece, sentence_start))
         sentence_start = False
     run: list[str] = []
     for i, (lemma, surface, starts) in enumerate(words):
-        if is_number_word(lemma):
+        # Each test once per word: this loop runs for every word of every article.
+        number_word = is_number_word(lemma)
+        if number_word:
             run.append(lemma)
-        else:
+        elif run:
             _flush_number(run, numbers)
         if surface[0].isdigit() or len(lemma) < 2:
             continue
-        if lemma not in STOPWORDS and not is_number_word(lemma):
-            lemmas.add(lemma)
-        if surface[0].isupper() and not starts and lemma not in STOPWORDS:
-            names.add(lemma)
+        if lemma not in STOPWORDS:
+            if not number_word:
+                lemmas.add(lemma)
+            if not starts and surface[0].isupper():
+                names.add(lemma)
         if lemma in _PLACE_WORDS:
             # The name next to a place word, in the same sentence: «…станции метро.
             # Церемония…» or a headline's last word and the lead's first are no place. A

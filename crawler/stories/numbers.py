@@ -33,18 +33,33 @@ _MONTH_RE = (
 # number it is a hyphen («МЦД-2», «10-15»), and what follows is no number of its own.
 # A digit run with thousands groups («2 000», «2 570»), a decimal part and an optional
 # ordinal or case ending («2000-й», «70-летие» stays 70), then an optional multiplier word.
+#
+# These three patterns start with the digit itself and test what precedes it by a lookbehind
+# that spans the digit («(?<![\w.,:/]\d)» after it is «(?<![\w.,:/])» before it; «(?<!\w\d)»
+# after it is «\b» before it): a pattern that starts with a lookbehind or «\b» is tried at every
+# position of the text, one that starts with a digit lets the regex engine skip to the next
+# digit (~2.5x faster; tests/crawler/stories/test_stories_regexes.py holds each to its
+# plain spelling).
 _NUMBER_RE = re.compile(
-    r"(?<![\w.,:/])(?<![\w.,:/]-)(\d{1,3}(?:[ \u00a0\u202f]\d{3})+|\d+)(?:[.,](\d+))?"
+    r"(\d(?<![\w.,:/]\d)(?<![\w.,:/]-\d)(?:\d{0,2}(?:[ \u00a0\u202f]\d{3})+|\d*))"
+    r"(?:[.,](\d+))?"
     r"(?:[-‐‑–]?(?:[а-яё]{1,3})\b)?"
     r"(?:[ \u00a0]*(тыс|млн|млрд|миллион\w*|миллиард\w*|тысяч\w*)\.?)?",
     re.IGNORECASE,
 )
-_DATE_RE = re.compile(r"\b(\d{1,2})(?:[-–]го)?[ \u00a0]+" + _MONTH_RE + r"\b", re.IGNORECASE)
-_TIME_RE = re.compile(r"\b\d{1,2}(?:[:.]\d{2}\b|[ \u00a0]+час)", re.IGNORECASE)
+_DATE_RE = re.compile(r"(\d(?<!\w\d)\d?)(?:[-–]го)?[ \u00a0]+" + _MONTH_RE + r"\b", re.IGNORECASE)
+_TIME_RE = re.compile(r"\d(?<!\w\d)\d?(?:[:.]\d{2}\b|[ \u00a0]+час)", re.IGNORECASE)
 _YEAR_AFTER_RE = re.compile(r"^[-–]?(?:й|го|м)?[ \u00a0]*(?:год|году|года|г\.|гг)", re.IGNORECASE)
 _CODE_RE = re.compile(
     r"(?<![\w-])([а-яёa-z]{1,2})[-‐‑]?(\d{1,4})([а-яёa-z]?)(?![\w-])", re.IGNORECASE
 )
+#: What ``[а-яёa-z]`` matches ignoring case, spelled out (İ, ı, ſ, K and the old rounded
+#: Cyrillic letters match too).
+_CODE_LETTER = "[A-Za-z\u0130\u0131\u017f\u0401\u0410-\u044f\u0451\u1c80-\u1c86\u212a]"
+#: A digit right after a code's letter (or its letter and hyphen): a text without one holds no
+#: code. Most texts hold none, and this pattern, starting with a digit, skips from digit to
+#: digit; :data:`_CODE_RE` is tried at every letter (~4x the cost).
+_CODE_GATE_RE = re.compile(rf"\d(?:(?<={_CODE_LETTER}\d)|(?<={_CODE_LETTER}[-‐‑]\d))")
 _MULTIPLIERS = {"тыс": 1000, "тысяч": 1000, "млн": 10**6, "миллион": 10**6}
 _MULTIPLIERS.update({"млрд": 10**9, "миллиард": 10**9})
 # Letters that start route and line codes («т25», «с856», «м89к», «н8», «мцд2»): a code is one
@@ -144,7 +159,7 @@ def number_facts(text: str) -> NumberFacts:
     for m in _TIME_RE.finditer(text):
         taken.append(m.span())
     codes: set[str] = set()
-    for m in _CODE_RE.finditer(text):
+    for m in _CODE_RE.finditer(text) if _CODE_GATE_RE.search(text) else ():
         prefix = m.group(1).lower()
         if prefix in _CODE_PREFIXES:
             codes.add(f"{prefix}{int(m.group(2))}{m.group(3).lower()}")

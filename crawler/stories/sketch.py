@@ -46,6 +46,14 @@ def _fmix32(hv: np.ndarray) -> np.ndarray:
     return hv ^ (hv >> s3)
 
 
+@functools.lru_cache(maxsize=1 << 14)
+def token_hash(token: bytes) -> int:
+    """A token's 32-bit hash: the first 4 bytes of its SHA-1, little-endian. Remembered: the
+    tokens are lemmas, which a news stream repeats, and hashing one (a SHA-1 object made by
+    name, its digest, a slice) costs ~6x a cache hit: ~0.75 against ~0.12 µs."""
+    return int.from_bytes(hashlib.sha1(token).digest()[:4], "little")
+
+
 class Signature:
     """A MinHash signature: one uint32 minimum per permutation."""
 
@@ -57,7 +65,7 @@ class Signature:
     @classmethod
     def of(cls, tokens: Iterable[bytes], num_perm: int, seed: int) -> Signature:
         """The signature of a set of tokens (an empty set: every value the maximum)."""
-        hashes = [int.from_bytes(hashlib.sha1(token).digest()[:4], "little") for token in tokens]
+        hashes = [token_hash(token) for token in tokens]
         if not hashes:
             return cls(np.full(num_perm, _MAX_HASH, dtype=np.uint32))
         a, b = permutations(num_perm, seed)
