@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+if TYPE_CHECKING:
+    from crawler.stories.features import Precomputed
 
 #: Request ``meta`` key of the scheduled run (its row in ``runs``) a request was queued for by
 #: distributed crawling (part of the shared queue's wire format, crawler.distributed.settings).
@@ -104,6 +107,10 @@ class Article:
     #: makes); None when not tagged yet. Never stored: TopicsPipeline tags an article again when
     #: its ``url`` changed since (the URL's words count).
     topics_url: str | None = None
+    #: The story fingerprint an extraction worker computed (off the crawl process), with a
+    #: digest of the fields it read: used when the article is assigned its story while they
+    #: are unchanged. Never stored.
+    fingerprint: Precomputed | None = None
     #: In a feed that shows one entry per story: the story's other reports, in the order they
     #: joined, and when the last one joined (the entry's ``updated`` moves to it). Empty
     #: everywhere else; never stored from here.

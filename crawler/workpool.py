@@ -17,15 +17,17 @@ import multiprocessing
 import os
 import signal
 import threading
-from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from multiprocessing import forkserver
 
+from crawler.config import Config
 from crawler.lifecycle import die_with_parent
 from crawler.models import Article, Dropped, Hints, PageFacts
 from crawler.pages import process_page
 from crawler.profile import SourceProfile
+from crawler.stories.features import Fingerprinter
 from crawler.timing import Timings, recording, stage
 from crawler.topics.engine import TopicEngine
 from crawler.topics.spec import TopicSpec
@@ -33,6 +35,7 @@ from crawler.topics.spec import TopicSpec
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "ArticleWork",
     "BrokenProcessPool",
     "ExtractionPool",
     "default_workers",
@@ -54,22 +57,57 @@ def default_workers(cpus: int | None = None) -> int:
     return 0 if cpus < 2 else min(cpus, 4)
 
 
-#: The topic engine of a worker process, built by the pool's initializer from the crawl's
-#: topics; None in any other process (and in a pool started without topics).
-_TAGGER: TopicEngine | None = None
+@dataclass(frozen=True)
+class ArticleWork:
+    """What the workers do to each article after making it, off the crawl process (the crawl's
+    single-core bottleneck, issue 15): tag its ``topics`` (TopicsPipeline keeps them) and
+    compute its story fingerprint (the store uses it), when the crawl does either."""
+
+    topics: tuple[TopicSpec, ...] = ()
+    fingerprints: bool = False
+
+    @classmethod
+    def of(cls, config: Config) -> ArticleWork:
+        """The work a crawl of ``config`` does to its articles."""
+        return cls(tuple(config.topics), config.stories.enabled)
+
+    def key(self) -> str:
+        """Equal for equal work (TopicSpec is not hashable)."""
+        topics = "\n".join(t.model_dump_json() for t in self.topics)
+        return f"{self.fingerprints}\n{topics}"
 
 
-def _warm_up(topics: Sequence[TopicSpec] = ()) -> None:
+class _Worker:
+    """A worker process's tools for :class:`ArticleWork`, built once when it starts."""
+
+    def __init__(self, work: ArticleWork) -> None:
+        self.tagger = TopicEngine(work.topics) if work.topics else None
+        self.fingerprinter = Fingerprinter() if work.fingerprints else None
+
+    def finish(self, article: Article, profile: SourceProfile) -> None:
+        if self.tagger is not None:
+            with stage("topics_in_workers"):
+                self.tagger.tag(article, city=profile.city)
+        if self.fingerprinter is not None:
+            with stage("fingerprint_in_workers"):
+                article.fingerprint = self.fingerprinter.ahead(
+                    article.title, article.summary, article.text
+                )
+
+
+#: This worker process's tools (the pool's initializer builds them); None in other processes.
+_WORKER: _Worker | None = None
+
+
+def _warm_up(work: ArticleWork = ArticleWork()) -> None:
     # A worker must not outlive the forkserver that forked it (which exits with the crawl
     # child), even when the crawl child was killed with SIGKILL.
     die_with_parent(signal.SIGKILL)
     # Import the extraction stack (lxml, trafilatura) before the first page, not during it.
     import crawler.extraction.core  # noqa: F401
 
-    # Tagging in the workers takes it off the crawl process, the crawl's single-core
-    # bottleneck (issue 15): TopicsPipeline keeps an article tagged here as it is.
-    global _TAGGER
-    _TAGGER = TopicEngine(topics) if topics else None
+    global _WORKER
+    _WORKER = _Worker(work)
     # The collector keeps Python's defaults here (crawler.lifecycle.tune_gc is for the crawl
     # process): collecting a worker's youngest generation every 10,000 allocations instead of
     # 700 grew each worker by ~17 MiB of PSS for ~0.02 ms of CPU per page (bench/README.md).
@@ -80,14 +118,12 @@ def timed_process_page(
 ) -> tuple[Article | Dropped, Timings]:
     """``process_page`` and the CPU time of its stages (what a worker runs).
 
-    In a worker of a pool started with topics, the article is also tagged
-    (:meth:`crawler.topics.engine.TopicEngine.tag`).
+    In a worker, the article also gets the pool's :class:`ArticleWork` done.
     """
     with recording() as timings:
         result = process_page(profile, body, page, hints)
-        if _TAGGER is not None and isinstance(result, Article):
-            with stage("topics_in_workers"):
-                _TAGGER.tag(result, city=profile.city)
+        if _WORKER is not None and isinstance(result, Article):
+            _WORKER.finish(result, profile)
         return result, timings
 
 
@@ -122,10 +158,10 @@ class ExtractionPool:
     for them (issue 20: feed read -> stored).
     """
 
-    def __init__(self, workers: int, topics: Sequence[TopicSpec] = ()) -> None:
+    def __init__(self, workers: int, work: ArticleWork = ArticleWork()) -> None:
         self.workers = max(0, workers)
-        #: The topics each worker tags articles with (none: TopicsPipeline tags them all).
-        self.topics = tuple(topics)
+        #: What the workers do to each article beyond processing its page.
+        self.work = work
         self._executor: ProcessPoolExecutor | None = None
         self._warming: Future[None] | None = None
         self._starting = False
@@ -229,11 +265,11 @@ class ExtractionPool:
         context = multiprocessing.get_context("forkserver")
         # crawler.pool_server first: the server must die with this process (see there).
         preload = ["crawler.pool_server", "crawler.pages", "crawler.extraction.core"]
-        if self.topics:
+        if self.work.topics or self.work.fingerprints:
             preload.append("crawler.topics.preloaded")  # the workers share the dictionaries
         context.set_forkserver_preload(preload)
         return ProcessPoolExecutor(
-            self.workers, mp_context=context, initializer=_warm_up, initargs=(self.topics,)
+            self.workers, mp_context=context, initializer=_warm_up, initargs=(self.work,)
         )
 
     def _discard(self, wait: bool = False) -> None:
@@ -259,22 +295,17 @@ class ExtractionPool:
 _SHARED: dict[tuple[int, str], ExtractionPool] = {}
 
 
-def shared_pool(workers: int, topics: Sequence[TopicSpec] = ()) -> ExtractionPool:
-    """The process-wide pool of this size and these topics: the sources crawled together share
-    the workers.
+def shared_pool(workers: int, work: ArticleWork = ArticleWork()) -> ExtractionPool:
+    """The process-wide pool of this size and work: the sources crawled together share the
+    workers.
 
     Each user (a spider) calls ``release_pool`` when it closes; the last one stops the workers.
     """
-    key = _pool_key(workers, topics)
-    pool = _SHARED.get(key)
+    pool = _SHARED.get((workers, work.key()))
     if pool is None:
-        pool = _SHARED[key] = ExtractionPool(workers, topics)
+        pool = _SHARED[workers, work.key()] = ExtractionPool(workers, work)
     pool.users += 1
     return pool
-
-
-def _pool_key(workers: int, topics: Sequence[TopicSpec]) -> tuple[int, str]:
-    return workers, "\n".join(t.model_dump_json() for t in topics)
 
 
 def shutdown_pools() -> None:
@@ -289,4 +320,4 @@ def release_pool(pool: ExtractionPool) -> None:
     pool.users -= 1
     if pool.users <= 0:
         pool.close()
-        _SHARED.pop(_pool_key(pool.workers, pool.topics), None)
+        _SHARED.pop((pool.workers, pool.work.key()), None)

@@ -15,8 +15,9 @@ from crawler.config import load_config
 from crawler.models import Article, Hints, PageFacts
 from crawler.pages import process_page
 from crawler.profile import SourceProfile
+from crawler.stories.features import Fingerprinter
 from crawler.topics.engine import TopicEngine
-from crawler.workpool import ExtractionPool, default_workers, release_pool, shared_pool
+from crawler.workpool import ArticleWork, ExtractionPool, default_workers, release_pool, shared_pool
 from tests.faults.support import article_html
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -191,7 +192,7 @@ def test_workers_keep_the_default_collector() -> None:
 def test_workers_tag_topics_as_the_pipeline_does() -> None:
     """A pool started with the crawl's topics tags each article in the worker (off the crawl
     process), with what TopicEngine gives in-process, and notes the URL it scored."""
-    specs = load_config(ROOT / "cityfeeds.toml").topics
+    specs = tuple(load_config(ROOT / "cityfeeds.toml").topics)
     body = article_html("Электробусы вышли на новые маршруты").encode()
     profile = SourceProfile(name="vestnik", allowed_domains=("news.example",), city="Москва")
     page = PageFacts(URL, NOW)
@@ -201,7 +202,7 @@ def test_workers_tag_topics_as_the_pipeline_does() -> None:
     assert expected.topics and expected.topics_url == expected.url
 
     async def run() -> object:
-        pool = ExtractionPool(1, specs)
+        pool = ExtractionPool(1, ArticleWork(specs))
         try:
             pool.warm()
             await _until_ready(pool)
@@ -210,3 +211,26 @@ def test_workers_tag_topics_as_the_pipeline_does() -> None:
             pool.close()
 
     assert asyncio.run(run()) == expected
+
+
+def test_workers_fingerprint_stories_ahead() -> None:
+    """A pool started for a crawl that clusters stories computes each article's fingerprint in
+    the worker; the store uses it (crawler.stories.features.Fingerprinter.of)."""
+    body = article_html("Электробусы вышли на новые маршруты").encode()
+    profile = SourceProfile(name="vestnik", allowed_domains=("news.example",))
+    page = PageFacts(URL, NOW)
+    expected = process_page(profile, body, page, None)
+    assert isinstance(expected, Article) and expected.fingerprint is None
+    expected.fingerprint = Fingerprinter().ahead(expected.title, expected.summary, expected.text)
+
+    async def run() -> object:
+        pool = ExtractionPool(1, ArticleWork(fingerprints=True))
+        try:
+            pool.warm()
+            await _until_ready(pool)
+            return await pool.process_page(profile, body, page, None)
+        finally:
+            pool.close()
+
+    result = asyncio.run(run())
+    assert result == expected and isinstance(result, Article) and result.fingerprint is not None

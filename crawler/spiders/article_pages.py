@@ -17,6 +17,7 @@ from crawler.profile import MAX_HTML_CHARS, MAX_TEXT_CHARS, SourceProfile
 from crawler.spiders.responses import content_type, header_charset, is_html, link_hints
 from crawler.timing import Timings
 from crawler.workpool import (
+    ArticleWork,
     BrokenProcessPool,
     ExtractionPool,
     default_workers,
@@ -149,8 +150,8 @@ class ArticlePages:
             if workers in (None, ""):
                 workers = os.environ.get("CITYFEEDS_EXTRACT_WORKERS")
             size = default_workers() if workers in (None, "") else int(workers)
-            # The workers tag topics too (TopicsPipeline keeps what they tagged).
-            self._pool = shared_pool(size, get_context(self.crawler).config.topics)
+            # The workers tag topics and fingerprint stories too, off the crawl process.
+            self._pool = shared_pool(size, ArticleWork.of(get_context(self.crawler).config))
         return self._pool
 
     def closed(self, reason: str) -> None:

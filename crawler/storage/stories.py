@@ -111,7 +111,9 @@ class StoryStore(Database):
     def _prepare(self, article_id: int, article: Article, settings: StorySettings) -> _Prepared:
         if self._fingerprinter is None:
             self._fingerprinter = Fingerprinter()
-        fp = self._fingerprinter(article.title, article.summary, article.text)
+        fp = self._fingerprinter.of(
+            article.title, article.summary, article.text, article.fingerprint
+        )
         published = article.published
         if published.tzinfo is not None:
             # The same instant in UTC, as the store reads every member back: two aware

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import re
 import sys
 from dataclasses import dataclass, fields
@@ -205,6 +206,21 @@ class _CachedLemmas(Lemmatizer):
         self.lemma = functools.lru_cache(maxsize=cache_size)(super().lemma)  # type: ignore[method-assign]
 
 
+@dataclass(frozen=True)
+class Precomputed:
+    """A fingerprint computed ahead (by an extraction worker), and a digest of what it read."""
+
+    inputs: bytes
+    fingerprint: Fingerprint
+
+
+def inputs_digest(title: str, lead: str, text: str) -> bytes:
+    """A digest of what :func:`fingerprint` reads of an article (the text's first
+    :data:`TEXT_CHARS` only): a fingerprint computed ahead holds for the article while equal."""
+    read = "\x00".join((title, lead, text[:TEXT_CHARS])).encode("utf-8", "surrogatepass")
+    return hashlib.blake2b(read, digest_size=16).digest()
+
+
 class Fingerprinter:
     """Fingerprints articles with one lemmatizer (and its word cache) kept between calls."""
 
@@ -214,6 +230,17 @@ class Fingerprinter:
     def __call__(self, title: str, lead: str, text: str) -> Fingerprint:
         """The fingerprint of an article (see :func:`fingerprint`)."""
         return fingerprint(title, lead, text, self.lemmatizer)
+
+    def ahead(self, title: str, lead: str, text: str) -> Precomputed:
+        """The fingerprint of an article, computed ahead for :meth:`of`."""
+        return Precomputed(inputs_digest(title, lead, text), self(title, lead, text))
+
+    def of(self, title: str, lead: str, text: str, ahead: Precomputed | None) -> Fingerprint:
+        """The fingerprint of an article: ``ahead``'s when it read these same fields (its words
+        interned, as this lemmatizer's are shared), else computed now."""
+        if ahead is None or ahead.inputs != inputs_digest(title, lead, text):
+            return self(title, lead, text)
+        return Fingerprint.from_json(ahead.fingerprint.to_json())
 
 
 def _read(text: str, lemmatizer: Lemmatizer) -> tuple[set[str], set[str], set[str], set[str]]:
