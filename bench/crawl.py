@@ -399,11 +399,14 @@ def stage_split(result: dict[str, Any]) -> None:
     rows = [(name, timing.get(name, 0.0)) for name in ("decode", "parse")]
     rows.append(("extract (fields)", max(timing.get("extract", 0.0) - inner, 0.0)))
     rows += [(name, timing.get(name, 0.0)) for name in ("sanitize", "normalize")]
-    # Topics are tagged in the workers (``topics_in_workers``) when there are workers, else in
-    # the crawl process (``topics``).
-    worker_topics = timing.get("topics_in_workers", 0.0)
-    worker_stages = timing.get("extract", 0.0) + timing.get("normalize", 0.0) + worker_topics
-    rows.append(("topics (in the workers)", worker_topics))
+    # Topics are tagged and story fingerprints computed in the workers (``*_in_workers``) when
+    # there are workers, else in the crawl process (``topics``, within ``stories``).
+    ahead = [("topics_in_workers", "topics (in the workers)")]
+    ahead.append(("fingerprint_in_workers", "story fingerprint (in the workers)"))
+    worker_stages = timing.get("extract", 0.0) + timing.get("normalize", 0.0)
+    for name, label in ahead:
+        worker_stages += timing.get(name, 0.0)
+        rows.append((label, timing.get(name, 0.0)))
     rows += [(name, timing.get(name, 0.0)) for name in ("topics", "store", "stories")]
     in_child = sum(timing.get(k, 0.0) for k in ("topics", "store", "stories"))
     pool = roles.get("extraction pool", 0.0)
