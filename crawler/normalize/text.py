@@ -116,8 +116,9 @@ def _unescape(value: str) -> str:
     return value
 
 
-def _collapse(paragraph: str) -> str:
-    if _is_collapsed(paragraph):
+def _collapse(paragraph: str, *, printable: bool = False) -> str:
+    # ``printable``: the caller has just seen ``paragraph.isprintable()``, not checked again.
+    if (printable or paragraph.isprintable()) and _is_spaced(paragraph):
         text = paragraph  # what splitting and joining would return, without a string per word
     else:
         # str.split() splits on exactly what \s matches (str.isspace), several times faster.
@@ -125,12 +126,13 @@ def _collapse(paragraph: str) -> str:
     return _GLUED_LEAD_RE.sub(r"\1 \2", text) if text[:1] in _GLUED_INITIALS else text
 
 
-def _is_collapsed(text: str) -> bool:
-    """Whether ``text``'s only whitespace is single spaces between words.
+def _is_spaced(text: str) -> bool:
+    """Whether ``text``'s spaces are single and between words (other whitespace aside).
 
-    Every whitespace character but the space is unprintable, so a printable text has no other.
+    Every whitespace character but the space is unprintable, so in a printable text this
+    means its only whitespace is single spaces between words: collapsed already.
     """
-    return text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " "
+    return "  " not in text and text[:1] != " " and text[-1:] != " "
 
 
 def clean_text(value: str | None, *, multiline: bool = False) -> str:
@@ -142,7 +144,14 @@ def clean_text(value: str | None, *, multiline: bool = False) -> str:
     """
     if not value:
         return ""
-    text = strip_control_chars(_unescape(value))
+    text = _unescape(value)
+    if not multiline and "\n" not in text and text.isprintable():
+        # Most values: nothing for strip_control_chars to remove (all it removes is unprintable)
+        # and no whitespace but spaces. NFC's quick check returns such a text itself, so the
+        # one pass over its characters above stands for the two it would otherwise get.
+        normalized = unicodedata.normalize("NFC", text)
+        return _collapse(normalized, printable=normalized is text)
+    text = strip_control_chars(text)
     # Unicode spaces (NBSP, thin, ideographic...) are matched by \s and collapse to " " below.
     text = unicodedata.normalize("NFC", text)
     if not multiline:
