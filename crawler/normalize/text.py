@@ -94,7 +94,14 @@ def strip_control_chars(value: str) -> str:
     # Every character removed here is unprintable: a text that is printable once its line breaks
     # are spaces (most lines, and HTML) has none, and str.isprintable() tells so several times
     # faster than the regex search.
-    if value.replace("\n", " ").isprintable() or _UNSAFE_RE.search(value) is None:
+    if value.replace("\n", " ").isprintable():
+        return value
+    return _remove_unsafe(value)
+
+
+def _remove_unsafe(value: str) -> str:
+    """:func:`strip_control_chars` of a value already known not to be printable."""
+    if _UNSAFE_RE.search(value) is None:
         return value
     if _SURROGATE_RE.search(value):
         # A surrogate *pair* left in a str (e.g. after surrogatepass) becomes one astral char; a
@@ -145,13 +152,19 @@ def clean_text(value: str | None, *, multiline: bool = False) -> str:
     if not value:
         return ""
     text = _unescape(value)
-    if not multiline and "\n" not in text and text.isprintable():
-        # Most values: nothing for strip_control_chars to remove (all it removes is unprintable)
-        # and no whitespace but spaces. NFC's quick check returns such a text itself, so the
-        # one pass over its characters above stands for the two it would otherwise get.
-        normalized = unicodedata.normalize("NFC", text)
-        return _collapse(normalized, printable=normalized is text)
-    text = strip_control_chars(text)
+    if not multiline:
+        # Collapsing turns newlines into spaces anyway, and neither takes part in NFC (no
+        # character decomposes to one): the text with spaces for its newlines collapses alike.
+        flat = text.replace("\n", " ")
+        if flat.isprintable():
+            # Most values: nothing for strip_control_chars to remove (it tests this same string)
+            # and no whitespace but spaces. NFC's quick check returns such a text itself, so
+            # the one pass over its characters above stands for the two it would otherwise get.
+            normalized = unicodedata.normalize("NFC", flat)
+            return _collapse(normalized, printable=normalized is flat)
+        text = _remove_unsafe(text)
+    else:
+        text = strip_control_chars(text)
     # Unicode spaces (NBSP, thin, ideographic...) are matched by \s and collapse to " " below.
     text = unicodedata.normalize("NFC", text)
     if not multiline:
