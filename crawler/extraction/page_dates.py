@@ -214,7 +214,8 @@ class PageDates(PageLayers):
         return [t.get("datetime") for t in sorted(times, key=distance)]
 
     def _near_title_texts(self) -> list[tuple[str, int]]:
-        """Text around the headline, growing one ancestor at a time, with the headline's offset.
+        """Text around the headline, growing one ancestor at a time, with the headline's offset
+        (an ancestor that shows no more text than the last is left out).
 
         Three date fields read it, so it is computed once per page.
         """
@@ -237,6 +238,7 @@ class PageDates(PageLayers):
             return
         raw_title = " ".join(h1.itertext())
         title_text = clean_text(raw_title)
+        last_raw: str | None = None
         for node in self._title_blocks():
             raw = " ".join(visible_text_nodes(node))
             if len(raw) > 4 * _NEAR_TITLE_CHARS:
@@ -244,7 +246,12 @@ class PageDates(PageLayers):
                 # the whitespace cleaning removes, not the whole article around it.
                 at = max(raw.find(raw_title.strip()), 0)
                 raw = raw[max(0, at - _NEAR_TITLE_CHARS) : at + 3 * _NEAR_TITLE_CHARS]
-            text = clean_text(raw)
+            if raw == last_raw:
+                # A wrapper with no text of its own shows its child's text: the readers take
+                # the first date, or ask whether any shown date differs, so the same text
+                # again (cleaned and searched again) adds nothing.
+                continue
+            last_raw, text = raw, clean_text(raw)
             anchor = max(text.find(title_text), 0)
             start = max(0, anchor - _NEAR_TITLE_CHARS // 4)
             yield text[start : start + _NEAR_TITLE_CHARS], anchor - start

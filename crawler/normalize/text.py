@@ -94,7 +94,14 @@ def strip_control_chars(value: str) -> str:
     # Every character removed here is unprintable: a text that is printable once its line breaks
     # are spaces (most lines, and HTML) has none, and str.isprintable() tells so several times
     # faster than the regex search.
-    if value.replace("\n", " ").isprintable() or _UNSAFE_RE.search(value) is None:
+    if value.replace("\n", " ").isprintable():
+        return value
+    return _remove_unsafe(value)
+
+
+def _remove_unsafe(value: str) -> str:
+    """:func:`strip_control_chars` of a value already known not to be printable."""
+    if _UNSAFE_RE.search(value) is None:
         return value
     if _SURROGATE_RE.search(value):
         # A surrogate *pair* left in a str (e.g. after surrogatepass) becomes one astral char; a
@@ -116,8 +123,9 @@ def _unescape(value: str) -> str:
     return value
 
 
-def _collapse(paragraph: str) -> str:
-    if _is_collapsed(paragraph):
+def _collapse(paragraph: str, *, printable: bool = False) -> str:
+    # ``printable``: the caller has just seen ``paragraph.isprintable()``, not checked again.
+    if (printable or paragraph.isprintable()) and _is_spaced(paragraph):
         text = paragraph  # what splitting and joining would return, without a string per word
     else:
         # str.split() splits on exactly what \s matches (str.isspace), several times faster.
@@ -125,12 +133,13 @@ def _collapse(paragraph: str) -> str:
     return _GLUED_LEAD_RE.sub(r"\1 \2", text) if text[:1] in _GLUED_INITIALS else text
 
 
-def _is_collapsed(text: str) -> bool:
-    """Whether ``text``'s only whitespace is single spaces between words.
+def _is_spaced(text: str) -> bool:
+    """Whether ``text``'s spaces are single and between words (other whitespace aside).
 
-    Every whitespace character but the space is unprintable, so a printable text has no other.
+    Every whitespace character but the space is unprintable, so in a printable text this
+    means its only whitespace is single spaces between words: collapsed already.
     """
-    return text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " "
+    return "  " not in text and text[:1] != " " and text[-1:] != " "
 
 
 def clean_text(value: str | None, *, multiline: bool = False) -> str:
@@ -142,7 +151,20 @@ def clean_text(value: str | None, *, multiline: bool = False) -> str:
     """
     if not value:
         return ""
-    text = strip_control_chars(_unescape(value))
+    text = _unescape(value)
+    if not multiline:
+        # Collapsing turns newlines into spaces anyway, and neither takes part in NFC (no
+        # character decomposes to one): the text with spaces for its newlines collapses alike.
+        flat = text.replace("\n", " ")
+        if flat.isprintable():
+            # Most values: nothing for strip_control_chars to remove (it tests this same string)
+            # and no whitespace but spaces. NFC's quick check returns such a text itself, so
+            # the one pass over its characters above stands for the two it would otherwise get.
+            normalized = unicodedata.normalize("NFC", flat)
+            return _collapse(normalized, printable=normalized is flat)
+        text = _remove_unsafe(text)
+    else:
+        text = strip_control_chars(text)
     # Unicode spaces (NBSP, thin, ideographic...) are matched by \s and collapse to " " below.
     text = unicodedata.normalize("NFC", text)
     if not multiline:
@@ -204,10 +226,37 @@ def looks_like_selector(value: str) -> bool:
     return _looks_like_expression(clean_text(value[:GARBAGE_SCAN_CHARS]))
 
 
+# Characters without which a pattern cannot match anywhere: each alternative of _TEMPLATE_RE
+# needs one of the first, each of _XPATH_RE one of the second, and each unanchored one of
+# _CSS_MARKERS_RE one of the third. Most values (a headline, a lead) have none, and a few
+# substring tests (memchr) cost far less than the patterns' search, which tries every
+# alternative at every position: ~0.3 ms per page for the ~13 values a page validates.
+_TEMPLATE_CHARS = "{$<%[#_"
+_XPATH_CHARS = "/@("
+_CSS_UNANCHORED_CHARS = "[:"
+
+
+def _has_any(text: str, chars: str) -> bool:
+    for ch in chars:
+        if ch in text:
+            return True
+    return False
+
+
 def _looks_like_expression(text: str) -> bool:
-    if _RULE_PREFIX_RE.match(text) or _TEMPLATE_RE.search(text) or _XPATH_RE.search(text):
+    if (
+        _RULE_PREFIX_RE.match(text)
+        or (_has_any(text, _TEMPLATE_CHARS) and _TEMPLATE_RE.search(text))
+        or (_has_any(text, _XPATH_CHARS) and _XPATH_RE.search(text))
+    ):
         return True
-    return text.isascii() and _CSS_MARKERS_RE.search(text) is not None
+    if not text.isascii():
+        return False
+    # Without "[" or ":" only the alternatives anchored at the start (``^``, no re.M) can match,
+    # and a match at the start is all they can give.
+    if _has_any(text, _CSS_UNANCHORED_CHARS):
+        return _CSS_MARKERS_RE.search(text) is not None
+    return _CSS_MARKERS_RE.match(text) is not None
 
 
 #: Longest title kept (characters): headlines run to ~150; a longer "title" is a lead or a

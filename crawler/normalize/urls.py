@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 import socket
@@ -70,6 +71,10 @@ def _host(netloc_host: str | None) -> str:
     return (netloc_host or "").lower().rstrip(".")
 
 
+# Pure, and asked for the same URL several times per page (the page's own address by the
+# extractor, the check and the article). A page asks for a few URLs: a small cache holds them
+# while the page is processed, and pages fetched once each never hit an earlier page's.
+@functools.lru_cache(maxsize=8)
 def canonicalize_url(url: str, base: str | None = None) -> str:
     """Canonical form of an article URL: the address it is stored and published under.
 
