@@ -598,14 +598,17 @@ def test_worker_concurrency_must_be_positive(capsys: pytest.CaptureFixture[str])
 
 
 @pytest.mark.parametrize("child", [False, True], ids=["cli", "crawl-child"])
-@pytest.mark.parametrize("delay", [0.3, 0.6])
+@pytest.mark.parametrize("cpu", [0.15, 0.4])
 def test_ctrl_c_while_starting_is_one_line_not_a_traceback(
-    tmp_path: Path, child: bool, delay: float
+    tmp_path: Path, child: bool, cpu: float
 ) -> None:
     """Ctrl-C while a command (or the crawl child its parent stops with SIGINT) still imports.
 
     Both commands run until stopped (a server; a crawl of a site that never answers), so a
-    signal that lands after the imports meets their own handling, which exits 130 too.
+    signal that lands after the imports meets their own handling, which exits 130 too. The
+    signal is sent after ``cpu`` seconds of the process's CPU time, not of wall time: past
+    Python's own start-up and this module's imports (~0.07 s, before `main` can guard), however
+    loaded the machine.
     """
     silent = socket.create_server(("127.0.0.1", 0))  # accepts, never answers
     base = f"http://127.0.0.1:{silent.getsockname()[1]}/"
@@ -631,7 +634,7 @@ def test_ctrl_c_while_starting_is_one_line_not_a_traceback(
         text=True,
     )
     try:
-        time.sleep(delay)  # within the imports, which take about a second
+        _until_cpu(proc.pid, cpu)  # within the imports, which take about a second
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=60)
     finally:
@@ -644,6 +647,21 @@ def test_ctrl_c_while_starting_is_one_line_not_a_traceback(
     # clean exit (seen only on a loaded machine; the same with the code before this test).
     assert proc.returncode in (130, -signal.SIGINT), (out, err)
     assert "Traceback" not in err and "Unhandled error" not in err, err
+
+
+def _until_cpu(pid: int, seconds: float, timeout: float = 60.0) -> None:
+    """Wait until process ``pid`` has used ``seconds`` of CPU time (or has exited)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return
+        if stat[0] == "Z" or (int(stat[11]) + int(stat[12])) / tick >= seconds:
+            return
+        time.sleep(0.005)
+    raise AssertionError(f"process {pid} did not use {seconds} s of CPU in {timeout} s")
 
 
 def test_log_lines_say_their_utc_offset(tmp_path: Path) -> None:
