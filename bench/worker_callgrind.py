@@ -4,7 +4,10 @@
 
 What a pool worker runs per page is ``crawler.workpool.timed_process_page`` on the page bytes
 the crawl process sent it; around it, the worker unpickles the call and pickles the result
-back (``concurrent.futures``' call and result items, ``ForkingPickler``). This script renders
+back (``concurrent.futures``' call and result items, ``ForkingPickler``). In a crawl's workers
+it also tags topics and computes the story fingerprint (``ArticleWork``); this script runs it
+outside a pool, so without them, the page processing alone (bench/topics.py and
+bench/stories_callgrind.py measure those two). This script renders
 ``--warm`` + ``--pages`` articles of ``bench/site.py``'s site (2,000 articles, as
 ``bench/crawl.py --articles 2000`` builds it; articles 1-60 by default) and runs itself under
 ``valgrind --tool=callgrind --dump-before=getppid``: the first ``--warm`` pages warm up imports
