@@ -214,14 +214,15 @@ def degraded_reasons(runs: Sequence[dict[str, Any]]) -> list[str]:
     unchanged = int(stats.get("not_modified") or 0) or stats.get("mode") == "distributed"
     baseline = statistics.median(links_found(r) for r in history) if history else 0
     found = links_found(latest)
-    if len(history) >= MIN_HISTORY and baseline >= MIN_BASELINE_LINKS and not unchanged:
-        if found <= baseline * COLLAPSE_SHARE:
-            reasons.append(f"found {found} article links (usually {baseline:g})")
-    if (
-        stats.get("article_links") == 0
+    collapsed = (
+        len(history) >= MIN_HISTORY
+        and baseline >= MIN_BASELINE_LINKS
         and not unchanged
-        and not any(r.startswith("found ") for r in reasons)
-    ):
+        and found <= baseline * COLLAPSE_SHARE
+    )
+    if collapsed:
+        reasons.append(f"found {found} article links (usually {baseline:g})")
+    if stats.get("article_links") == 0 and not unchanged and not collapsed:
         # No history needed: a first run that found nothing (a pattern that matches none of
         # the links, a listing built by JavaScript) is no healthy source either. The run's
         # message says why.
