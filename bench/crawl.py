@@ -401,8 +401,10 @@ def stage_split(result: dict[str, Any]) -> None:
     rows += [(name, timing.get(name, 0.0)) for name in ("sanitize", "normalize")]
     # Topics are tagged and story fingerprints computed in the workers (``*_in_workers``) when
     # there are workers, else in the crawl process (``topics``, within ``stories``).
-    ahead = [("topics_in_workers", "topics (in the workers)")]
-    ahead.append(("fingerprint_in_workers", "story fingerprint (in the workers)"))
+    ahead = (
+        ("topics_in_workers", "topics (in the workers)"),
+        ("fingerprint_in_workers", "story fingerprint (in the workers)"),
+    )
     worker_stages = timing.get("extract", 0.0) + timing.get("normalize", 0.0)
     for name, label in ahead:
         worker_stages += timing.get(name, 0.0)

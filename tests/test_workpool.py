@@ -200,17 +200,7 @@ def test_workers_tag_topics_as_the_pipeline_does() -> None:
     assert isinstance(expected, Article) and expected.topics_url is None
     TopicEngine(specs).tag(expected, city="Москва")
     assert expected.topics and expected.topics_url == expected.url
-
-    async def run() -> object:
-        pool = ExtractionPool(1, ArticleWork(specs))
-        try:
-            pool.warm()
-            await _until_ready(pool)
-            return await pool.process_page(profile, body, page, None)
-        finally:
-            pool.close()
-
-    assert asyncio.run(run()) == expected
+    assert _in_a_pool(ArticleWork(specs), profile, body, page) == expected
 
 
 def test_workers_fingerprint_stories_ahead() -> None:
@@ -222,9 +212,15 @@ def test_workers_fingerprint_stories_ahead() -> None:
     expected = process_page(profile, body, page, None)
     assert isinstance(expected, Article) and expected.fingerprint is None
     expected.fingerprint = Fingerprinter().ahead(expected.title, expected.summary, expected.text)
+    result = _in_a_pool(ArticleWork(fingerprints=True), profile, body, page)
+    assert result == expected and isinstance(result, Article) and result.fingerprint is not None
+
+
+def _in_a_pool(work: ArticleWork, profile: SourceProfile, body: bytes, page: PageFacts) -> object:
+    """What a one-worker pool doing ``work`` makes of the page."""
 
     async def run() -> object:
-        pool = ExtractionPool(1, ArticleWork(fingerprints=True))
+        pool = ExtractionPool(1, work)
         try:
             pool.warm()
             await _until_ready(pool)
@@ -232,5 +228,4 @@ def test_workers_fingerprint_stories_ahead() -> None:
         finally:
             pool.close()
 
-    result = asyncio.run(run())
-    assert result == expected and isinstance(result, Article) and result.fingerprint is not None
+    return asyncio.run(run())
