@@ -104,3 +104,38 @@ def test_visible_text_nodes_as_the_xpath_finds_them(inner: str, around: str) -> 
     assert doc is not None
     for node in doc.find(".//h1").iterancestors():
         assert visible_text_nodes(node) == xpaths.TEXT_NODES(node)
+
+
+def test_the_control_byte_check_covers_what_the_scans_it_skips_look_for() -> None:
+    # A page with none of core._CONTROL_BYTES skips looks_binary and the removal of the controls
+    # XML forbids: both must find nothing in it.
+    from crawler.extraction import core
+    from crawler.normalize import encoding
+
+    controls = b"".join(core._CONTROL_BYTES)
+    assert set(encoding._BINARY_BYTES) <= set(controls)
+    assert set(core._XML_FORBIDDEN_CONTROLS) | {0x0C} == set(controls)
+    assert not set(controls) & set(b"\t\n\r")
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_pages_with_and_without_control_bytes_parse_as_before(seed: int) -> None:
+    # The tree parsed from a page is the tree of its bytes with the forbidden controls removed
+    # and form feeds made spaces, whether or not the page holds any.
+    from lxml import etree
+
+    from crawler.extraction import core
+
+    rng = random.Random(seed)
+    pieces = ["<p>", "</p>", "Текст ", "text ", "\t", "\n", "\r", "&amp;"]
+    for _ in range(200):
+        # At most two controls among ~200 bytes: text with stray controls, not binary data.
+        controls = rng.choices(["", "\x0c", "\x01", "\x1b", "\x1f"], k=2)
+        parts = rng.choices(pieces, k=40) + controls
+        rng.shuffle(parts)
+        html = "<html><body>" + "".join(parts) + "</body></html>"
+        raw = html.encode()
+        doc, data, flags = parse_document(raw, "utf-8")
+        expected = raw.translate(core._FORM_FEED_TO_SPACE, core._XML_FORBIDDEN_CONTROLS)
+        assert doc is not None and not flags
+        assert etree.tostring(doc) == etree.tostring(etree.fromstring(expected, core._PARSER))
