@@ -133,6 +133,16 @@ class ClassIndex:
         self._rubrics: list[etree._Element] | None = None
         self._position: dict[etree._Element, int] | None = None
         self._boilerplate: dict[etree._Element, set[etree._Element]] = {}
+        self._texts: dict[etree._Element, str] = {}
+
+    def text(self, el: etree._Element) -> str:
+        """``"".join(el.itertext())``, read from lxml once per element: the tree is never
+        changed while its page is read, and a paragraph's text is asked for several times
+        (the paragraph totals, the share of text in ``<p>``, the block itself)."""
+        found = self._texts.get(el)
+        if found is None:
+            found = self._texts[el] = "".join(el.itertext())
+        return found
 
     def is_body_candidate(self, el: etree._Element) -> bool:
         """``itemprop=articleBody``, ``<article>``, or div/section/main with a body-like class."""

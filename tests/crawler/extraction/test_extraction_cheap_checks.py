@@ -139,3 +139,28 @@ def test_pages_with_and_without_control_bytes_parse_as_before(seed: int) -> None
         expected = raw.translate(core._FORM_FEED_TO_SPACE, core._XML_FORBIDDEN_CONTROLS)
         assert doc is not None and not flags
         assert etree.tostring(doc) == etree.tostring(etree.fromstring(expected, core._PARSER))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_remembered_texts_are_the_texts_lxml_reads(seed: int) -> None:
+    # The page's ClassIndex remembers each element's text for the body heuristic: its blocks
+    # and totals are what the plain reads give.
+    from crawler.extraction.classes import ClassIndex
+
+    rng = random.Random(seed)
+    pieces = ["<p>", "</p>", "<b>", "</b>", "<br>", "<script>x</script>", "<div>", "</div>"]
+    words = ["Текст ", "text ", " ", "\n", "слово. "]
+    for _ in range(100):
+        parts = rng.choices(pieces, k=20) + rng.choices(words, k=30)
+        rng.shuffle(parts)
+        html = "<html><body><article>" + "".join(parts) + "</article></body></html>"
+        doc, _, _ = parse_document(html.encode(), "utf-8")
+        assert doc is not None
+        index = ClassIndex(doc)
+        article = next(doc.iter("article"))
+        skip: set = set()
+        for el in doc.iter():
+            assert index.text(el) == "".join(el.itertext())
+            assert body._text_of(el, skip, index) == body._text_of(el, skip)
+        assert body._paragraph_text(doc, index) == body._paragraph_text(doc)
+        assert body._collect(article, skip, index) == body._collect(article, skip)
