@@ -62,6 +62,33 @@ def visible_text_nodes(node: etree._Element) -> list[str]:
     return [t for t in xpaths.ALL_TEXT_NODES(node) if t.strip(" \t\r\n")]
 
 
+def visible_text_nodes_around(
+    node: etree._Element, inner: etree._Element, inner_nodes: list[str]
+) -> list[str]:
+    """``visible_text_nodes(node)`` for the parent of ``inner``, given ``inner``'s own.
+
+    The text nodes under ``node`` in document order are its direct text nodes and, in their
+    place, those under each child element (``text() | *`` lists both in that order): the
+    inner element's are reused rather than read from lxml again (most of the text around a
+    headline is its article's, which the level below already read). A direct text node is
+    visible unless ``node`` or an ancestor is a script, style or noscript element.
+    """
+    if node.tag in xpaths.NOT_VISIBLE_TAGS or any(
+        a.tag in xpaths.NOT_VISIBLE_TAGS for a in node.iterancestors()
+    ):
+        return []  # nothing under such a node is visible
+    found: list[str] = []
+    for item in xpaths.CHILD_TEXTS_AND_ELEMENTS(node):
+        if isinstance(item, str):
+            if item.strip(" \t\r\n"):
+                found.append(item)
+        elif item is inner:
+            found.extend(inner_nodes)
+        else:
+            found.extend(visible_text_nodes(item))
+    return found
+
+
 class PageDates(PageLayers):
     """The date fields of a page, layer by layer."""
 
@@ -239,8 +266,17 @@ class PageDates(PageLayers):
         raw_title = " ".join(h1.itertext())
         title_text = clean_text(raw_title)
         last_raw: str | None = None
+        inner: etree._Element | None = None
+        nodes: list[str] = []
         for node in self._title_blocks():
-            raw = " ".join(visible_text_nodes(node))
+            # Each block is the parent of the one before: its text nodes hold that one's.
+            nodes = (
+                visible_text_nodes(node)
+                if inner is None
+                else visible_text_nodes_around(node, inner, nodes)
+            )
+            inner = node
+            raw = " ".join(nodes)
             if len(raw) > 4 * _NEAR_TITLE_CHARS:
                 # Only a window is kept: clean the raw text around the headline, with room for
                 # the whitespace cleaning removes, not the whole article around it.

@@ -30,6 +30,8 @@ TEXT_NODES = _x(
 # are these less the blank ones (see page_dates.visible_text_nodes).
 ALL_TEXT_NODES = _x(".//text()")
 NOT_VISIBLE_TAGS = ("script", "style", "noscript")
+# An element's direct text nodes and child elements, in document order.
+CHILD_TEXTS_AND_ELEMENTS = _x("text() | *")
 
 ITEMPROP_ELEMENTS = _x("//*[@itemprop and not(self::meta)]")
 

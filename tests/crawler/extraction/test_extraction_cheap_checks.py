@@ -8,7 +8,7 @@ import pytest
 
 from crawler.extraction import body, xpaths
 from crawler.extraction.core import parse_document
-from crawler.extraction.page_dates import visible_text_nodes
+from crawler.extraction.page_dates import visible_text_nodes, visible_text_nodes_around
 from crawler.extraction.page_fields import _GENERIC_AUTHOR_MARKERS, has_generic_author_marker
 
 
@@ -104,6 +104,35 @@ def test_visible_text_nodes_as_the_xpath_finds_them(inner: str, around: str) -> 
     assert doc is not None
     for node in doc.find(".//h1").iterancestors():
         assert visible_text_nodes(node) == xpaths.TEXT_NODES(node)
+    # Each level around the headline from the one inside it, as _texts_around_title reads them.
+    inner = doc.find(".//h1")
+    nodes = visible_text_nodes(inner)
+    for node in inner.iterancestors():
+        nodes = visible_text_nodes_around(node, inner, nodes)
+        assert nodes == xpaths.TEXT_NODES(node)
+        inner = node
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_text_nodes_around_an_inner_block_as_the_xpath_finds_them(seed: int) -> None:
+    rng = random.Random(seed)
+    pieces = [
+        "<div>", "</div>", "<p>", "</p>", "<b>", "</b>", "<br>", " ", "\n\t", "слово ", "tail ",
+        "<script>var x;</script>", "<style>p{}</style>", "<noscript>включите</noscript>",
+        "<!-- c -->", "<aside>", "</aside>", "\xa0",
+    ]  # fmt: skip
+    for _ in range(150):
+        parts = rng.choices(pieces, k=30)
+        cut = rng.randint(0, len(parts))
+        html = "".join(parts[:cut]) + "<h1>Заголовок</h1>" + "".join(parts[cut:])
+        doc, _, _ = parse_document(f"<html><body>{html}</body></html>".encode(), "utf-8")
+        assert doc is not None
+        inner = doc.find(".//h1")
+        nodes = visible_text_nodes(inner)
+        for node in inner.iterancestors():
+            nodes = visible_text_nodes_around(node, inner, nodes)
+            assert nodes == xpaths.TEXT_NODES(node)
+            inner = node
 
 
 def test_the_control_byte_check_covers_what_the_scans_it_skips_look_for() -> None:
@@ -135,7 +164,7 @@ def test_pages_with_and_without_control_bytes_parse_as_before(seed: int) -> None
         rng.shuffle(parts)
         html = "<html><body>" + "".join(parts) + "</body></html>"
         raw = html.encode()
-        doc, data, flags = parse_document(raw, "utf-8")
+        doc, _data, flags = parse_document(raw, "utf-8")
         expected = raw.translate(core._FORM_FEED_TO_SPACE, core._XML_FORBIDDEN_CONTROLS)
         assert doc is not None and not flags
         assert etree.tostring(doc) == etree.tostring(etree.fromstring(expected, core._PARSER))
@@ -164,3 +193,17 @@ def test_remembered_texts_are_the_texts_lxml_reads(seed: int) -> None:
             assert body._text_of(el, skip, index) == body._text_of(el, skip)
         assert body._paragraph_text(doc, index) == body._paragraph_text(doc)
         assert body._collect(article, skip, index) == body._collect(article, skip)
+
+
+def test_letters_counted_in_cp1251_as_by_deleting_non_letters() -> None:
+    # Every character cp1251 encodes, and others it does not (the fallback), mixed at random.
+    from crawler.extraction import fields
+
+    alphabet = list(bytes(range(256)).decode("cp1251", "ignore")) + [
+        "ä", "ß", "中", "²", "٣", "Ⅻ", "\u0301", "ǅ", "\u2028", "😀", "ё", "ї",
+    ]  # fmt: skip
+    rng = random.Random(1251)
+    for k in range(3000):
+        pool = alphabet if k % 2 else alphabet[:255]  # half of them encodable
+        text = "".join(rng.choices(pool, k=rng.randint(0, 80)))
+        assert fields._letter_count(text) == len(fields._NOT_LETTERS.sub("", text))
