@@ -249,7 +249,7 @@ def _collect(
     # Where the text is written in <p>, loose div text is captions, widgets and UI labels;
     # only div-based pages ("text<br>text") need it.
     p_chars = sum(len(_text_of(p, skip, index).strip()) for p in container.iter("p"))
-    all_chars = len(_text_of(container, skip).strip())
+    all_chars = len(_text_of(container, skip, index).strip())
     loose_ok = p_chars < _P_DOMINANT * all_chars
 
     def visit(el: Element) -> None:
@@ -314,7 +314,13 @@ def is_furniture(text: str) -> bool:
     if len(text) >= _SHORT_LINE:
         # Consent placeholders of embeds run longer than other furniture ("An dieser Stelle
         # finden Sie einen ... externen Inhalt ..."): their phrases, up to a few sentences.
-        return len(text) < _CONSENT_LINE and has_consent_words(text.lower())
+        # Lower-cased only when it may hold one: no character but "e" and "E" lower-cases to
+        # anything with an "e" (tests check all of Unicode), and every phrase has one.
+        return (
+            len(text) < _CONSENT_LINE
+            and ("e" in text or "E" in text)
+            and has_consent_words(text.lower())
+        )
     if _FURNITURE_START.match(text):
         return True
     lowered = text.lower()

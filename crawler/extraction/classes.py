@@ -122,7 +122,7 @@ class ClassIndex:
             self.undated_times = [
                 t for t in self.undated_times if not _in_comments(t, headline_blocks)
             ]
-        for el in xpaths.ITEMPROP_ELEMENTS(doc):
+        for el in xpaths.itemprop_elements(doc):
             prop = el.get("itemprop")
             if prop:
                 for name in prop.split():
@@ -139,9 +139,20 @@ class ClassIndex:
         """``"".join(el.itertext())``, read from lxml once per element: the tree is never
         changed while its page is read, and a paragraph's text is asked for several times
         (the paragraph totals, the share of text in ``<p>``, the block itself)."""
-        found = self._texts.get(el)
+        texts = self._texts
+        found = texts.get(el)
         if found is None:
-            found = self._texts[el] = "".join(el.itertext())
+            if len(el) and all(child in texts for child in el):
+                # A container of remembered blocks (the body's paragraphs): their texts and
+                # tails in order, as itertext() reads them, without reading them again.
+                parts = [el.text or ""]
+                for child in el:
+                    parts.append(texts[child])
+                    parts.append(child.tail or "")
+                found = "".join(parts)
+            else:
+                found = "".join(el.itertext())
+            texts[el] = found
         return found
 
     def is_body_candidate(self, el: etree._Element) -> bool:

@@ -67,6 +67,10 @@ def test_author_markers_as_the_substring_searches_found_them() -> None:
 
 def test_every_consent_phrase_holds_the_letter_checked_first() -> None:
     assert all(body._CONSENT_LETTER in phrase for phrase in body._CONSENT_WORDS)
+    assert body._CONSENT_LETTER == "e"
+    # is_furniture looks for "e" or "E" before lower-casing a long line: no other character
+    # lower-cases to anything holding an "e".
+    assert [c for c in map(chr, range(0x110000)) if "e" in c.lower()] == ["E", "e"]
 
 
 def test_consent_words_as_the_substring_searches_found_them() -> None:
@@ -191,6 +195,10 @@ def test_remembered_texts_are_the_texts_lxml_reads(seed: int) -> None:
         for el in doc.iter():
             assert index.text(el) == "".join(el.itertext())
             assert body._text_of(el, skip, index) == body._text_of(el, skip)
+        # Children first: a parent's text is then joined from theirs.
+        composed = ClassIndex(doc)
+        for el in reversed(list(doc.iter())):
+            assert composed.text(el) == "".join(el.itertext())
         assert body._paragraph_text(doc, index) == body._paragraph_text(doc)
         assert body._collect(article, skip, index) == body._collect(article, skip)
 
@@ -199,7 +207,8 @@ def test_letters_counted_in_cp1251_as_by_deleting_non_letters() -> None:
     # Every character cp1251 encodes, and others it does not (the fallback), mixed at random.
     from crawler.extraction import fields
 
-    alphabet = list(bytes(range(256)).decode("cp1251", "ignore")) + [
+    alphabet = [
+        *bytes(range(256)).decode("cp1251", "ignore"),
         "ä", "ß", "中", "²", "٣", "Ⅻ", "\u0301", "ǅ", "\u2028", "😀", "ё", "ї",
     ]  # fmt: skip
     rng = random.Random(1251)
@@ -207,3 +216,62 @@ def test_letters_counted_in_cp1251_as_by_deleting_non_letters() -> None:
         pool = alphabet if k % 2 else alphabet[:255]  # half of them encodable
         text = "".join(rng.choices(pool, k=rng.randint(0, 80)))
         assert fields._letter_count(text) == len(fields._NOT_LETTERS.sub("", text))
+
+
+def test_author_markers_with_any_byte_in_any_place() -> None:
+    # The marker search ignores case on bytes read as Latin-1: no byte but a marker letter's
+    # own two cases may stand for it.
+    for marker in _GENERIC_AUTHOR_MARKERS:
+        for at in range(len(marker)):
+            for byte in range(256):
+                page = b"<p>" + marker[:at] + bytes([byte]) + marker[at + 1 :] + b"</p>"
+                assert has_generic_author_marker(page) == _markers_by_substring(page)
+        assert has_generic_author_marker(marker.upper())
+
+
+_ITER_FINDERS = [
+    (xpaths.base_hrefs, xpaths.BASE_HREF),
+    (xpaths.meta_elements, xpaths.META),
+    (xpaths.jsonld_scripts, xpaths.JSONLD_SCRIPTS),
+    (xpaths.links_with_rel, xpaths.LINKS_WITH_REL),
+    (xpaths.anchors_with_rel, xpaths.ANCHORS_WITH_REL),
+    (xpaths.itemprop_elements, xpaths.ITEMPROP_ELEMENTS),
+]
+
+
+def _random_heads(seed: int, count: int) -> list[str]:
+    """Pages of the elements those XPaths look for, with and without their attributes."""
+    rng = random.Random(seed)
+    pieces = [
+        '<base href="/x/">', "<base>", '<base href="">', '<meta content="c">', '<meta name="n">',
+        '<meta itemprop="name" content="m">', '<script type="application/LD+JSON">{"a": 1}',
+        '<script type="Application/ld+json">[1]', '<script type="text/javascript">var a;',
+        '<script type="application/ld+json"></script>', "<script>x</script>", "</script>",
+        '<link rel="canonical" href="/c">', '<link rel="icon">', '<link href="/h">',
+        '<a rel="author" href="/a">', "<a>", '<a rel="">', "</a>", '<span itemprop="author">',
+        '<div itemprop="">', '<p itemprop="articleBody">', "<p>", "</p>", "<div>", "</div>",
+        "<svg><a rel='x'>", "текст ",
+    ]  # fmt: skip
+    return [
+        "<html><head>" + "".join(rng.choices(pieces, k=25)) + "</head><body>"
+        + "".join(rng.choices(pieces, k=25)) + "</body></html>"
+        for _ in range(count)
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(("finder", "definition"), _ITER_FINDERS)
+def test_iter_finders_find_what_their_xpath_finds(finder: object, definition: object) -> None:
+    from pathlib import Path
+
+    fixtures = Path(__file__).resolve().parents[2] / "fixtures"
+    pages = [p.encode() for p in _random_heads(7, 300)]
+    pages += [p.read_bytes() for p in sorted(fixtures.rglob("*.html"))]
+    found = 0
+    for page in pages:
+        doc, _, _ = parse_document(page, "utf-8")
+        if doc is None:
+            continue
+        expected = definition(doc)  # type: ignore[operator]
+        assert finder(doc) == expected  # type: ignore[operator]
+        found += bool(expected)
+    assert found > 100
