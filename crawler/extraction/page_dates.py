@@ -14,7 +14,7 @@ from crawler.extraction import dates as page_dates
 from crawler.extraction import fields, xpaths
 from crawler.extraction.layers import Candidate, PageLayers
 from crawler.normalize.dates import parse_date, parse_modified_from_text
-from crawler.normalize.text import clean_text
+from crawler.normalize.text import GLUED_INITIALS, clean_text
 
 PUBLISHED_META = (
     "article:published_time", "og:published_time", "article:published", "datepublished",
@@ -87,6 +87,48 @@ def visible_text_nodes_around(
         else:
             found.extend(visible_text_nodes(item))
     return found
+
+
+def window_around_title(raw: str, raw_title: str, title_text: str) -> tuple[str, int]:
+    """The cleaned text around the headline in ``raw`` (at most _NEAR_TITLE_CHARS characters,
+    a quarter of them before it) and the headline's offset in it: ``clean_text(raw)`` cut
+    around the first ``title_text`` in it (its start when there is none).
+
+    Only the head of ``raw`` that holds the window is cleaned when that is enough to tell (the
+    rest of an article's text was cleaned only to be cut off): see :func:`_cleaned_head`.
+    """
+    text = _cleaned_head(raw, raw_title, title_text)
+    anchor = max(text.find(title_text), 0)
+    start = max(0, anchor - _NEAR_TITLE_CHARS // 4)
+    return text[start : start + _NEAR_TITLE_CHARS], anchor - start
+
+
+# Raw characters past the headline's place cleaned first: the window's three quarters after
+# it, and room for what cleaning removes (entities, doubled spaces).
+_HEAD_AFTER_TITLE = _NEAR_TITLE_CHARS + _NEAR_TITLE_CHARS // 2
+
+
+def _cleaned_head(raw: str, raw_title: str, title_text: str) -> str:
+    """``clean_text(raw)``, or a prefix of it that holds :func:`window_around_title`'s window.
+
+    Cleaning is local between words: no entity, surrogate pair or composed character spans
+    an ASCII space, and whitespace collapses to single spaces either side. So ``raw`` cut just
+    before a space cleans to a prefix of ``clean_text(raw)``, unless its start is a letter
+    that the glued-initial rule («В15 лет») may split, which reads past it. Where that prefix
+    holds the headline's first occurrence and the whole window after it, the window is the
+    same as the whole text's; otherwise the whole text is cleaned.
+    """
+    at = raw.find(raw_title)
+    cut = raw.find(" ", max(at, 0) + _HEAD_AFTER_TITLE)
+    if cut < 0:
+        return clean_text(raw)
+    head = clean_text(raw[:cut])
+    if head[:1] not in GLUED_INITIALS:
+        anchor = head.find(title_text)
+        start = max(0, anchor - _NEAR_TITLE_CHARS // 4)
+        if anchor >= 0 and start + _NEAR_TITLE_CHARS <= len(head):
+            return head
+    return clean_text(raw)
 
 
 class PageDates(PageLayers):
@@ -287,10 +329,8 @@ class PageDates(PageLayers):
                 # the first date, or ask whether any shown date differs, so the same text
                 # again (cleaned and searched again) adds nothing.
                 continue
-            last_raw, text = raw, clean_text(raw)
-            anchor = max(text.find(title_text), 0)
-            start = max(0, anchor - _NEAR_TITLE_CHARS // 4)
-            yield text[start : start + _NEAR_TITLE_CHARS], anchor - start
+            last_raw = raw
+            yield window_around_title(raw, raw_title.strip(), title_text)
 
     def _date_near_title(self) -> datetime | None:
         return next(self._dates_near_title(), None)

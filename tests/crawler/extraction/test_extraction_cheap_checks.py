@@ -275,3 +275,39 @@ def test_iter_finders_find_what_their_xpath_finds(finder: object, definition: ob
         assert finder(doc) == expected  # type: ignore[operator]
         found += bool(expected)
     assert found > 100
+
+
+def _plain_window(raw: str, title_text: str) -> tuple[str, int]:
+    """The window around the headline as it was cut from the whole cleaned text."""
+    from crawler.extraction.page_dates import _NEAR_TITLE_CHARS
+    from crawler.normalize.text import clean_text
+
+    text = clean_text(raw)
+    anchor = max(text.find(title_text), 0)
+    start = max(0, anchor - _NEAR_TITLE_CHARS // 4)
+    return text[start : start + _NEAR_TITLE_CHARS], anchor - start
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_window_around_the_headline_from_the_cleaned_head_as_from_the_whole(
+    seed: int,
+) -> None:
+    # Entities, spaces of every kind, soft hyphens and controls, combining marks, glued
+    # initials and the headline anywhere (or nowhere): the same window and offset.
+    from crawler.extraction.page_dates import window_around_title
+    from crawler.normalize.text import clean_text
+
+    rng = random.Random(seed)
+    words = [
+        "слово", "текст", "В15", "С1", "лет", "&amp;", "&amp;amp;", "&#1086;", "&shy;", "&lt;",
+        "&nbsp;", "&", "\xa0", "\u2009", "\n", "\t", "  ", "\xad", "\x85", "\u200b", "е\u0308",
+        "\u0301", "x\u0316\u0301", "обновлено", "12.05.2024", "\ufeff", "\u2028",
+    ]  # fmt: skip
+    title = "Заголовок новости о транспорте"
+    for _ in range(150):
+        parts = rng.choices(words, k=rng.randint(0, 4000))
+        if rng.random() < 0.8:
+            parts.insert(rng.randint(0, len(parts)), title)
+        raw = " ".join(parts)
+        title_text = clean_text(title)
+        assert window_around_title(raw, title, title_text) == _plain_window(raw, title_text)
