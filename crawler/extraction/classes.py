@@ -55,6 +55,8 @@ def is_boilerplate_class(el: etree._Element) -> bool:
     return bool(class_kinds(el) & _BOILERPLATE)
 
 
+_BYLINE_OR_RUBRIC_TAGS = tuple(sorted(xpaths.BYLINE_TAGS | xpaths.RUBRIC_TAGS))
+
 _TEASER_MAX_CHARS = 1000
 _HEADINGS = ("h2", "h3", "h4", "h5", "h6")
 
@@ -171,15 +173,33 @@ class ClassIndex:
     def bylines(self) -> list[etree._Element]:
         """Elements whose class/id says byline or author (asked only when metadata has none)."""
         if self._bylines is None:
-            self._bylines = self._elements_of_kind(xpaths.BYLINE_TAGS, _BYLINE)
+            self._find_bylines_and_rubrics()
+        assert self._bylines is not None
         return self._bylines
 
     @property
     def rubrics(self) -> list[etree._Element]:
         """Elements whose class/id says rubric (asked only when metadata has no section)."""
         if self._rubrics is None:
-            self._rubrics = self._elements_of_kind(xpaths.RUBRIC_TAGS, _RUBRIC)
+            self._find_bylines_and_rubrics()
+        assert self._rubrics is not None
         return self._rubrics
+
+    def _find_bylines_and_rubrics(self) -> None:
+        """Both kinds in one walk: the rubric tags are among the byline tags, and a page that
+        asks for one (no author, no section in its metadata) most often asks for the other."""
+        bylines: list[etree._Element] = []
+        rubrics: list[etree._Element] = []
+        for el in self.doc.iter(*_BYLINE_OR_RUBRIC_TAGS):
+            kinds = class_kinds(el)
+            if kinds & _BYLINE and el.tag in xpaths.BYLINE_TAGS:
+                bylines.append(el)
+            if kinds & _RUBRIC and el.tag in xpaths.RUBRIC_TAGS:
+                rubrics.append(el)
+        if self._bylines is None:
+            self._bylines = bylines
+        if self._rubrics is None:
+            self._rubrics = rubrics
 
     def position(self, el: etree._Element) -> int:
         """Document position of an element (one walk, made only when a page needs ordering)."""
@@ -211,7 +231,3 @@ class ClassIndex:
                         found.add(el)
             self._boilerplate[container] = found
         return found
-
-    def _elements_of_kind(self, tags: frozenset[str], kind: int) -> list[etree._Element]:
-        """Elements with one of ``tags`` whose class/id says ``kind``, in document order."""
-        return [el for el in self.doc.iter(*tags) if class_kinds(el) & kind]

@@ -311,3 +311,31 @@ def test_the_window_around_the_headline_from_the_cleaned_head_as_from_the_whole(
         raw = " ".join(parts)
         title_text = clean_text(title)
         assert window_around_title(raw, title, title_text) == _plain_window(raw, title_text)
+
+
+def test_bylines_and_rubrics_found_in_one_walk_as_in_two() -> None:
+    from pathlib import Path
+
+    from crawler.extraction import classes
+
+    def plain(doc: object, tags: frozenset[str], kind: int) -> list[object]:
+        return [el for el in doc.iter(*tags) if classes.class_kinds(el) & kind]  # type: ignore[attr-defined]
+
+    rng = random.Random(11)
+    pieces = [
+        '<span class="byline">', '<div class="author rubric">', '<p class="rubric">',
+        '<a class="article-author">', '<address id="avtor">', '<li class="rubric-x">',
+        '<h2 class="rubric">', '<section class="byline">', "</span>", "</div>", "</p>", "</a>",
+        "</li>", "текст ",
+    ]  # fmt: skip
+    fixtures = Path(__file__).resolve().parents[2] / "fixtures"
+    pages = ["".join(rng.choices(pieces, k=30)).encode() for _ in range(200)]
+    pages += [p.read_bytes() for p in sorted(fixtures.rglob("*.html"))]
+    for page in pages:
+        doc, _, _ = parse_document(b"<html><body>" + page + b"</body></html>", "utf-8")
+        assert doc is not None
+        for first in ("bylines", "rubrics"):
+            index = classes.ClassIndex(doc)
+            getattr(index, first)  # either may be asked first
+            assert index.bylines == plain(doc, xpaths.BYLINE_TAGS, classes._BYLINE)
+            assert index.rubrics == plain(doc, xpaths.RUBRIC_TAGS, classes._RUBRIC)
