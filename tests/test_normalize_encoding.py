@@ -226,6 +226,69 @@ def test_mojibake_letter_counts_as_the_regexes_count() -> None:
     assert counts == _letter_counts_by_regex(everything) == (66, 33, 4)
 
 
+# The plain spellings of the word-start patterns, lookbehind first (encoding.py spells them
+# with the lookbehind after the first character, so the engine can skip to candidates).
+_PLAIN_WORD_START = {
+    "_MAC_AS_CP1251_RE": re.compile(r"(?<![^\W\d_])[¬√ƒ≈∆÷ЅЋћЌќѕЏџ][а-яё]"),
+    "_CAPITAL_WORD_RE": re.compile(r"(?<![^\W\d_])[А-ЯЁ][а-яё]"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_PLAIN_WORD_START))
+def test_mojibake_word_start_patterns_match_as_their_plain_spelling(name: str) -> None:
+    pattern, plain = getattr(encoding, name), _PLAIN_WORD_START[name]
+    alphabet = (
+        [chr(c) for c in range(0x400, 0x460)]
+        + list(bytes(range(0x80, 0x100)).decode("cp1251", "replace"))
+        + list(bytes(range(0x80, 0x100)).decode("mac_cyrillic"))
+        + list("aZ09_ \n\t.,-«»—")
+    )
+    rng = random.Random(10007)
+    for _ in range(3000):
+        text = "".join(rng.choices(alphabet, k=rng.randint(0, 60)))
+        assert [m.span() for m in pattern.finditer(text)] == [
+            m.span() for m in plain.finditer(text)
+        ]
+    page = "Москва ¬ ћоскве ѕравительство Ќовости 1Ћ _ћа aЋб " * 3
+    assert pattern.findall(page) == plain.findall(page) != []
+
+
+def test_the_mojibake_sample_skips_ascii_chunks_as_before() -> None:
+    # An all-ASCII chunk adds no run: skipping it reads the same sample from the same bytes.
+    rng = random.Random(5)
+    for _ in range(200):
+        parts = [
+            rng.choice([b"a" * rng.randint(0, 40000), "Мир ".encode() * rng.randint(0, 3000)])
+            for _ in range(rng.randint(1, 6))
+        ]
+        raw = b"".join(parts)
+        assert encoding._non_ascii_runs(raw) == _plain_non_ascii_runs(raw)
+
+
+def _plain_non_ascii_runs(raw: bytes) -> tuple[str, int, int]:
+    """``encoding._non_ascii_runs`` as it was spelled before ASCII chunks were skipped."""
+    limit = min(len(raw), encoding._MOJIBAKE_SAMPLE)
+    runs: list[str] = []
+    count = start = 0
+    while start < limit:
+        end = min(start + encoding._MOJIBAKE_PREFIX, limit)
+        if end < len(raw):
+            ascii_byte = encoding._ASCII_BYTE_RE.search(raw, end)
+            end = ascii_byte.start() if ascii_byte else len(raw)
+        chunk = raw[start:end]
+        found = b" ".join(chunk.translate(encoding._ASCII_TO_SPACE).split()).decode(
+            "utf-8", "surrogatepass"
+        )
+        if found:
+            runs.append(found)
+            count += len(found) + 1
+        start = end
+        if count > encoding._MOJIBAKE_CHARS:
+            break
+    chars = " ".join(runs)
+    return chars[: encoding._MOJIBAKE_CHARS], start, len(chars)
+
+
 def xml(encoding: str, declared: str | None = None) -> bytes:
     decl = f' encoding="{declared}"' if declared else ""
     return f'<?xml version="1.0"{decl}?><rss><title>{TITLE}</title><p>{BODY}</p></rss>'.encode(

@@ -147,10 +147,11 @@ class Body:
         return sum(len(clean_text(_text_of(el, set()))) for el in self.sources)
 
 
-def _text_of(el: Element, skip: set[Element]) -> str:
-    """Text of ``el`` without skipped or never-text descendants."""
+def _text_of(el: Element, skip: set[Element], index: ClassIndex | None = None) -> str:
+    """Text of ``el`` without skipped or never-text descendants (``index``: the page's, whose
+    :meth:`~ClassIndex.text` remembers each element's whole text)."""
     if not len(el):
-        return el.text or ""
+        return index.text(el) if index is not None else el.text or ""
     for d in el.iterdescendants():
         tag = d.tag
         if not isinstance(tag, str) or tag in xpaths.DROP_TAGS or tag == "br" or d in skip:
@@ -158,7 +159,7 @@ def _text_of(el: Element, skip: set[Element]) -> str:
     else:
         # Nothing to leave out or to turn into a line break (most paragraphs): lxml joins the
         # text in C, several times faster than the walk below.
-        return "".join(el.itertext())
+        return index.text(el) if index is not None else "".join(el.itertext())
     parts: list[str] = []
 
     def visit(node: Element) -> None:
@@ -234,14 +235,21 @@ def _direct_text(el: Element) -> str:
 _ROW_STRUCTURE = xpaths.BLOCK_TAGS | {"table", "div", "section", "article", "ul", "ol"}
 
 
-def _collect(container: Element, skip: set[Element]) -> list[tuple[str, Element | None, str]]:
-    """Body blocks in document order as (tag, element or None for loose text, text)."""
+def _collect(
+    container: Element, skip: set[Element], index: ClassIndex | None = None
+) -> list[tuple[str, Element | None, str]]:
+    """Body blocks in document order as (tag, element or None for loose text, text).
+
+    With the page's ``index``, a paragraph's text read for the share of text in ``<p>`` (and
+    for the container's, by :func:`find_container`) is read from lxml once, not again for its
+    block.
+    """
     blocks: list[tuple[str, Element | None, str]] = []
     has_blocks = _containers_of_blocks(container)
     # Where the text is written in <p>, loose div text is captions, widgets and UI labels;
     # only div-based pages ("text<br>text") need it.
-    p_chars = sum(len(_text_of(p, skip).strip()) for p in container.iter("p"))
-    all_chars = len(_text_of(container, skip).strip())
+    p_chars = sum(len(_text_of(p, skip, index).strip()) for p in container.iter("p"))
+    all_chars = len(_text_of(container, skip, index).strip())
     loose_ok = p_chars < _P_DOMINANT * all_chars
 
     def visit(el: Element) -> None:
@@ -265,7 +273,7 @@ def _collect(container: Element, skip: set[Element]) -> list[tuple[str, Element 
                 ):
                     visit(child)
                 else:
-                    blocks.append((tag, child, _text_of(child, skip)))
+                    blocks.append((tag, child, _text_of(child, skip, index)))
             elif tag == "tr" and not any(
                 isinstance(d.tag, str) and d.tag in _ROW_STRUCTURE for d in child.iterdescendants()
             ):
@@ -306,7 +314,13 @@ def is_furniture(text: str) -> bool:
     if len(text) >= _SHORT_LINE:
         # Consent placeholders of embeds run longer than other furniture ("An dieser Stelle
         # finden Sie einen ... externen Inhalt ..."): their phrases, up to a few sentences.
-        return len(text) < _CONSENT_LINE and has_consent_words(text.lower())
+        # Lower-cased only when it may hold one: no character but "e" and "E" lower-cases to
+        # anything with an "e" (tests check all of Unicode), and every phrase has one.
+        return (
+            len(text) < _CONSENT_LINE
+            and ("e" in text or "E" in text)
+            and has_consent_words(text.lower())
+        )
     if _FURNITURE_START.match(text):
         return True
     lowered = text.lower()
@@ -365,11 +379,12 @@ def _drop_tree(node: Element) -> None:
     parent.remove(node)
 
 
-def _paragraph_text(doc: Element) -> dict[Element, int]:
-    """Paragraph text length accumulated on every ancestor of every ``<p>``."""
+def _paragraph_text(doc: Element, index: ClassIndex | None = None) -> dict[Element, int]:
+    """Paragraph text length accumulated on every ancestor of every ``<p>`` (``index``: the
+    page's, which remembers each paragraph's text for :func:`_collect`)."""
     totals: dict[Element, int] = {}
     for p in doc.iter("p"):
-        n = len("".join(p.itertext()).strip())
+        n = len((index.text(p) if index is not None else "".join(p.itertext())).strip())
         if n < 20:
             continue
         ancestors = list(p.iterancestors())
@@ -457,7 +472,7 @@ def _holds_headline(el: Element) -> bool:
 def find_container(doc: Element, index: ClassIndex) -> tuple[list[Element], bool]:
     """The elements most likely to hold the article body (may be empty), and whether they are
     named (``<article>``, ``itemprop=articleBody``, a body-like class) rather than guessed."""
-    totals = _paragraph_text(doc)
+    totals = _paragraph_text(doc, index)
     # Only ancestors of paragraphs can hold the body: classify those, not every element.
     holders = [el for el in totals if el.tag in _CONTAINER_TAGS or el in index.itemprop_body]
     candidates = [el for el in holders if index.is_body_candidate(el)]
@@ -510,7 +525,7 @@ def from_elements(
         if container.tag in xpaths.BLOCK_TAGS:
             blocks = [(container.tag, container, _text_of(container, skip))]
         else:
-            blocks = _collect(container, skip)
+            blocks = _collect(container, skip, index)
         for tag, el, raw in blocks:
             text = clean_text(raw)
             if not _keep(tag, el, text, skip):

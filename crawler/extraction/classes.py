@@ -55,6 +55,8 @@ def is_boilerplate_class(el: etree._Element) -> bool:
     return bool(class_kinds(el) & _BOILERPLATE)
 
 
+_BYLINE_OR_RUBRIC_TAGS = tuple(sorted(xpaths.BYLINE_TAGS | xpaths.RUBRIC_TAGS))
+
 _TEASER_MAX_CHARS = 1000
 _HEADINGS = ("h2", "h3", "h4", "h5", "h6")
 
@@ -122,7 +124,7 @@ class ClassIndex:
             self.undated_times = [
                 t for t in self.undated_times if not _in_comments(t, headline_blocks)
             ]
-        for el in xpaths.ITEMPROP_ELEMENTS(doc):
+        for el in xpaths.itemprop_elements(doc):
             prop = el.get("itemprop")
             if prop:
                 for name in prop.split():
@@ -133,6 +135,27 @@ class ClassIndex:
         self._rubrics: list[etree._Element] | None = None
         self._position: dict[etree._Element, int] | None = None
         self._boilerplate: dict[etree._Element, set[etree._Element]] = {}
+        self._texts: dict[etree._Element, str] = {}
+
+    def text(self, el: etree._Element) -> str:
+        """``"".join(el.itertext())``, read from lxml once per element: the tree is never
+        changed while its page is read, and a paragraph's text is asked for several times
+        (the paragraph totals, the share of text in ``<p>``, the block itself)."""
+        texts = self._texts
+        found = texts.get(el)
+        if found is None:
+            if len(el) and all(child in texts for child in el):
+                # A container of remembered blocks (the body's paragraphs): their texts and
+                # tails in order, as itertext() reads them, without reading them again.
+                parts = [el.text or ""]
+                for child in el:
+                    parts.append(texts[child])
+                    parts.append(child.tail or "")
+                found = "".join(parts)
+            else:
+                found = "".join(el.itertext())
+            texts[el] = found
+        return found
 
     def is_body_candidate(self, el: etree._Element) -> bool:
         """``itemprop=articleBody``, ``<article>``, or div/section/main with a body-like class."""
@@ -150,15 +173,33 @@ class ClassIndex:
     def bylines(self) -> list[etree._Element]:
         """Elements whose class/id says byline or author (asked only when metadata has none)."""
         if self._bylines is None:
-            self._bylines = self._elements_of_kind(xpaths.BYLINE_TAGS, _BYLINE)
+            self._find_bylines_and_rubrics()
+        assert self._bylines is not None
         return self._bylines
 
     @property
     def rubrics(self) -> list[etree._Element]:
         """Elements whose class/id says rubric (asked only when metadata has no section)."""
         if self._rubrics is None:
-            self._rubrics = self._elements_of_kind(xpaths.RUBRIC_TAGS, _RUBRIC)
+            self._find_bylines_and_rubrics()
+        assert self._rubrics is not None
         return self._rubrics
+
+    def _find_bylines_and_rubrics(self) -> None:
+        """Both kinds in one walk: the rubric tags are among the byline tags, and a page that
+        asks for one (no author, no section in its metadata) most often asks for the other."""
+        bylines: list[etree._Element] = []
+        rubrics: list[etree._Element] = []
+        for el in self.doc.iter(*_BYLINE_OR_RUBRIC_TAGS):
+            kinds = class_kinds(el)
+            if kinds & _BYLINE and el.tag in xpaths.BYLINE_TAGS:
+                bylines.append(el)
+            if kinds & _RUBRIC and el.tag in xpaths.RUBRIC_TAGS:
+                rubrics.append(el)
+        if self._bylines is None:
+            self._bylines = bylines
+        if self._rubrics is None:
+            self._rubrics = rubrics
 
     def position(self, el: etree._Element) -> int:
         """Document position of an element (one walk, made only when a page needs ordering)."""
@@ -190,7 +231,3 @@ class ClassIndex:
                         found.add(el)
             self._boilerplate[container] = found
         return found
-
-    def _elements_of_kind(self, tags: frozenset[str], kind: int) -> list[etree._Element]:
-        """Elements with one of ``tags`` whose class/id says ``kind``, in document order."""
-        return [el for el in self.doc.iter(*tags) if class_kinds(el) & kind]

@@ -193,6 +193,16 @@ _NOT_LETTERS = re.compile(r"[\W\d_]+")
 # UTF-8 lead bytes of U+0400-U+04FF, the Cyrillic block, and of nothing else: its letters are
 # counted in the encoded text at C speed (a regex tested each character's class).
 _CYRILLIC_LEADS = b"\xd0\xd1\xd2\xd3"
+# A text cp1251 can encode (ASCII, Russian and most Cyrillic, its punctuation: nearly every
+# Russian page's sample) has its letters counted as bytes of that encoding, one ``translate``
+# (~20 us for a 3,000-character sample, against ~100 us for deleting the runs of non-letters).
+# cp1251 maps characters to bytes one to one, so a byte is a letter exactly when the character
+# it decodes to is one by _NOT_LETTERS' own test, which makes this table.
+_CP1251_NOT_LETTERS = bytes(
+    b
+    for b in range(256)
+    if not (ch := bytes([b]).decode("cp1251", "ignore")) or _NOT_LETTERS.fullmatch(ch)
+)
 _UKRAINIAN = re.compile(r"[іїєґІЇЄҐ]")
 
 
@@ -208,11 +218,20 @@ def language_code(value: str | None) -> str | None:
 @functools.lru_cache(maxsize=8)
 def _letters_and_cyrillic(text: str) -> tuple[int, int]:
     # Cached: a page's language sample is weighed for each declared language, then guessed from.
-    letters = len(_NOT_LETTERS.sub("", text))
+    letters = _letter_count(text)
     if not letters:
         return 0, 0
     raw = text.encode("utf-8", "surrogatepass")
     return letters, len(raw) - len(raw.translate(None, _CYRILLIC_LEADS))
+
+
+def _letter_count(text: str) -> int:
+    """The letters of ``text``: what deleting the runs of _NOT_LETTERS leaves."""
+    try:
+        encoded = text.encode("cp1251")
+    except UnicodeEncodeError:
+        return len(_NOT_LETTERS.sub("", text))
+    return len(encoded.translate(None, _CP1251_NOT_LETTERS))
 
 
 def cyrillic_share(text: str) -> float:

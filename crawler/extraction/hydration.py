@@ -41,8 +41,10 @@ def hydration_scripts(doc: etree._Element) -> Iterator[str]:
     """The text of each ``<script type="application/json">`` (JSON-LD is read elsewhere)."""
     for script in doc.iter("script"):
         kind = (script.get("type") or "").strip().lower()
+        if kind != "application/json":
+            continue  # its text (often the page's scripts, kilobytes of them) is not read
         code = script.text
-        if kind == "application/json" and code and len(code) <= _SCRIPT_MAX_CHARS:
+        if code and len(code) <= _SCRIPT_MAX_CHARS:
             yield code
 
 

@@ -88,7 +88,7 @@ def find_article(doc: Element) -> tuple[dict[str, Any] | None, list[dict[str, An
     headline and the longest ``articleBody`` wins, so teasers do not shadow the main story.
     """
     objects: list[dict[str, Any]] = []
-    for raw in xpaths.JSONLD_SCRIPTS(doc):
+    for raw in xpaths.jsonld_scripts(doc):
         data = _loads(raw)
         if data is not None:
             objects.extend(_walk(data))

@@ -41,7 +41,7 @@ class PageLayers:
         self.html_bytes = html_bytes
         self.url = url
         #: What the article's relative links and images resolve against (``<base href>``).
-        self.base_url = fields.document_base(url, xpaths.BASE_HREF(doc), allowed_domains)
+        self.base_url = fields.document_base(url, xpaths.base_hrefs(doc), allowed_domains)
         self.now = now
         self.tz = tz
         self.use_generic = use_generic
@@ -115,13 +115,13 @@ class PageLayers:
     def link_hrefs(self, rel: str) -> list[str]:
         """``href`` of every ``<link>`` whose ``rel`` has the token ``rel`` (case-insensitive)."""
         if self._link_rels is None:
-            self._link_rels = self._by_rel(xpaths.LINKS_WITH_REL(self.doc))
+            self._link_rels = self._by_rel(xpaths.links_with_rel(self.doc))
         return [el.get("href") for el in self._link_rels.get(rel, ())]
 
     def rel_anchors(self, rel: str) -> list[etree._Element]:
         """Every ``<a>`` whose ``rel`` has the token ``rel`` (``author``, ``tag``)."""
         if self._anchor_rels is None:
-            self._anchor_rels = self._by_rel(xpaths.ANCHORS_WITH_REL(self.doc))
+            self._anchor_rels = self._by_rel(xpaths.anchors_with_rel(self.doc))
         return self._anchor_rels.get(rel, [])
 
     @staticmethod

@@ -17,7 +17,7 @@ class MetaTags:
 
     def __init__(self, doc: Element) -> None:
         self._values: dict[str, list[str]] = defaultdict(list)
-        for el in xpaths.META(doc):
+        for el in xpaths.meta_elements(doc):
             content = el.get("content")
             if content is None:
                 continue

@@ -14,7 +14,7 @@ from crawler.extraction import dates as page_dates
 from crawler.extraction import fields, xpaths
 from crawler.extraction.layers import Candidate, PageLayers
 from crawler.normalize.dates import parse_date, parse_modified_from_text
-from crawler.normalize.text import clean_text
+from crawler.normalize.text import GLUED_INITIALS, clean_text
 
 PUBLISHED_META = (
     "article:published_time", "og:published_time", "article:published", "datepublished",
@@ -60,6 +60,75 @@ def visible_text_nodes(node: etree._Element) -> list[str]:
     ):
         return xpaths.TEXT_NODES(node)
     return [t for t in xpaths.ALL_TEXT_NODES(node) if t.strip(" \t\r\n")]
+
+
+def visible_text_nodes_around(
+    node: etree._Element, inner: etree._Element, inner_nodes: list[str]
+) -> list[str]:
+    """``visible_text_nodes(node)`` for the parent of ``inner``, given ``inner``'s own.
+
+    The text nodes under ``node`` in document order are its direct text nodes and, in their
+    place, those under each child element (``text() | *`` lists both in that order): the
+    inner element's are reused rather than read from lxml again (most of the text around a
+    headline is its article's, which the level below already read). A direct text node is
+    visible unless ``node`` or an ancestor is a script, style or noscript element.
+    """
+    if node.tag in xpaths.NOT_VISIBLE_TAGS or any(
+        a.tag in xpaths.NOT_VISIBLE_TAGS for a in node.iterancestors()
+    ):
+        return []  # nothing under such a node is visible
+    found: list[str] = []
+    for item in xpaths.CHILD_TEXTS_AND_ELEMENTS(node):
+        if isinstance(item, str):
+            if item.strip(" \t\r\n"):
+                found.append(item)
+        elif item is inner:
+            found.extend(inner_nodes)
+        else:
+            found.extend(visible_text_nodes(item))
+    return found
+
+
+def window_around_title(raw: str, raw_title: str, title_text: str) -> tuple[str, int]:
+    """The cleaned text around the headline in ``raw`` (at most _NEAR_TITLE_CHARS characters,
+    a quarter of them before it) and the headline's offset in it: ``clean_text(raw)`` cut
+    around the first ``title_text`` in it (its start when there is none).
+
+    Only the head of ``raw`` that holds the window is cleaned when that is enough to tell (the
+    rest of an article's text was cleaned only to be cut off): see :func:`_cleaned_head`.
+    """
+    text = _cleaned_head(raw, raw_title, title_text)
+    anchor = max(text.find(title_text), 0)
+    start = max(0, anchor - _NEAR_TITLE_CHARS // 4)
+    return text[start : start + _NEAR_TITLE_CHARS], anchor - start
+
+
+# Raw characters past the headline's place cleaned first: the window's three quarters after
+# it, and room for what cleaning removes (entities, doubled spaces).
+_HEAD_AFTER_TITLE = _NEAR_TITLE_CHARS + _NEAR_TITLE_CHARS // 2
+
+
+def _cleaned_head(raw: str, raw_title: str, title_text: str) -> str:
+    """``clean_text(raw)``, or a prefix of it that holds :func:`window_around_title`'s window.
+
+    Cleaning is local between words: no entity, surrogate pair or composed character spans
+    an ASCII space, and whitespace collapses to single spaces either side. So ``raw`` cut just
+    before a space cleans to a prefix of ``clean_text(raw)``, unless its start is a letter
+    that the glued-initial rule («В15 лет») may split, which reads past it. Where that prefix
+    holds the headline's first occurrence and the whole window after it, the window is the
+    same as the whole text's; otherwise the whole text is cleaned.
+    """
+    at = raw.find(raw_title)
+    cut = raw.find(" ", max(at, 0) + _HEAD_AFTER_TITLE)
+    if cut < 0:
+        return clean_text(raw)
+    head = clean_text(raw[:cut])
+    if head[:1] not in GLUED_INITIALS:
+        anchor = head.find(title_text)
+        start = max(0, anchor - _NEAR_TITLE_CHARS // 4)
+        if anchor >= 0 and start + _NEAR_TITLE_CHARS <= len(head):
+            return head
+    return clean_text(raw)
 
 
 class PageDates(PageLayers):
@@ -239,8 +308,17 @@ class PageDates(PageLayers):
         raw_title = " ".join(h1.itertext())
         title_text = clean_text(raw_title)
         last_raw: str | None = None
+        inner: etree._Element | None = None
+        nodes: list[str] = []
         for node in self._title_blocks():
-            raw = " ".join(visible_text_nodes(node))
+            # Each block is the parent of the one before: its text nodes hold that one's.
+            nodes = (
+                visible_text_nodes(node)
+                if inner is None
+                else visible_text_nodes_around(node, inner, nodes)
+            )
+            inner = node
+            raw = " ".join(nodes)
             if len(raw) > 4 * _NEAR_TITLE_CHARS:
                 # Only a window is kept: clean the raw text around the headline, with room for
                 # the whitespace cleaning removes, not the whole article around it.
@@ -251,10 +329,8 @@ class PageDates(PageLayers):
                 # the first date, or ask whether any shown date differs, so the same text
                 # again (cleaned and searched again) adds nothing.
                 continue
-            last_raw, text = raw, clean_text(raw)
-            anchor = max(text.find(title_text), 0)
-            start = max(0, anchor - _NEAR_TITLE_CHARS // 4)
-            yield text[start : start + _NEAR_TITLE_CHARS], anchor - start
+            last_raw = raw
+            yield window_around_title(raw, raw_title.strip(), title_text)
 
     def _date_near_title(self) -> datetime | None:
         return next(self._dates_near_title(), None)

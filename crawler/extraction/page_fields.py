@@ -17,7 +17,7 @@ from crawler.extraction.meta import MetaTags
 from crawler.extraction.page_dates import PageDates
 from crawler.extraction.selectors import select
 from crawler.normalize.html import html_to_text, sanitize_html
-from crawler.normalize.linear_regex import compile_re2
+from crawler.normalize.linear_regex import compile_re2_bytes_ignoring_case
 from crawler.normalize.text import clean_text, looks_like_selector
 from crawler.normalize.urls import canonicalize_url, is_http_url
 
@@ -64,13 +64,18 @@ _GENERIC_AUTHOR_MARKERS = (
 )  # fmt: skip
 # Whether any of them is in the page, in one pass: RE2's automaton reads a 90 KB page once
 # (~0.15 ms), where a substring search per marker read it fifteen times (~0.6 ms on a page
-# without any, where every search runs to the end).
-_GENERIC_AUTHOR_RE = compile_re2("|".join(re.escape(m.decode()) for m in _GENERIC_AUTHOR_MARKERS))
+# without any, where every search runs to the end). It reads the bytes as Latin-1 and ignores
+# case, rather than searching a lower-cased copy (~50 us): an ASCII letter then matches itself
+# and its other case only, the other characters folding to it (K KELVIN SIGN, ſ) being beyond
+# Latin-1 (tests try every byte in every marker's every place).
+_GENERIC_AUTHOR_RE = compile_re2_bytes_ignoring_case(
+    b"|".join(re.escape(m) for m in _GENERIC_AUTHOR_MARKERS)
+)
 
 
 def has_generic_author_marker(html_bytes: bytes) -> bool:
     """Whether the page's bytes, ASCII lower-cased, hold any of ``_GENERIC_AUTHOR_MARKERS``."""
-    return _GENERIC_AUTHOR_RE.search(html_bytes.lower()) is not None
+    return _GENERIC_AUTHOR_RE.search(html_bytes) is not None
 
 
 class PageFields(PageDates):

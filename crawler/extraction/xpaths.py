@@ -22,6 +22,59 @@ LINKS_WITH_REL = _x("//link[@rel][@href]")
 BASE_HREF = _x("(//base[@href])[1]/@href")
 ANCHORS_WITH_REL = _x("//a[@rel]")
 
+# The same elements found with lxml's tag-filtered iter(), in document order (a walk in C that
+# compares tag names): each XPath above starting with "//" tested every node of the tree the
+# slow way, ~10-50 us a page each where these take a few (tests hold each to its XPath).
+_LDJSON_LOWER = str.maketrans("LDJSON", "ldjson")
+_TEXT_CHILDREN = _x("text()")
+
+
+def base_hrefs(doc: etree._Element) -> list[str]:
+    """``BASE_HREF(doc)``: the href of the first ``<base>`` that has one."""
+    for el in doc.iter("base"):
+        href = el.get("href")
+        if href is not None:
+            return [href]
+    return []
+
+
+def meta_elements(doc: etree._Element) -> list[etree._Element]:
+    """``META(doc)``: every ``<meta>`` with a ``content`` attribute."""
+    return [el for el in doc.iter("meta") if el.get("content") is not None]
+
+
+def jsonld_scripts(doc: etree._Element) -> list[str]:
+    """``JSONLD_SCRIPTS(doc)``: the text nodes of every script whose type says ld+json."""
+    found: list[str] = []
+    for el in doc.iter("script"):
+        kind = el.get("type")
+        if kind is not None and "ld+json" in kind.translate(_LDJSON_LOWER):
+            found.extend(_TEXT_CHILDREN(el))
+    return found
+
+
+def links_with_rel(doc: etree._Element) -> list[etree._Element]:
+    """``LINKS_WITH_REL(doc)``: every ``<link>`` with both ``rel`` and ``href``."""
+    return [
+        el for el in doc.iter("link") if el.get("rel") is not None and el.get("href") is not None
+    ]
+
+
+def anchors_with_rel(doc: etree._Element) -> list[etree._Element]:
+    """``ANCHORS_WITH_REL(doc)``: every ``<a>`` with a ``rel`` attribute."""
+    return [el for el in doc.iter("a") if el.get("rel") is not None]
+
+
+# The owners of the itemprop attributes (an attribute step, then its parent), fewer nodes
+# tested than ITEMPROP_ELEMENTS' predicate on every element.
+_ITEMPROP_OWNERS = _x("//@itemprop/..")
+
+
+def itemprop_elements(doc: etree._Element) -> list[etree._Element]:
+    """``ITEMPROP_ELEMENTS(doc)``: every element but ``<meta>`` with an ``itemprop``."""
+    return [el for el in _ITEMPROP_OWNERS(doc) if el.tag != "meta"]
+
+
 # --- visible article parts ----------------------------------------------------------------------
 TEXT_NODES = _x(
     ".//text()[normalize-space()][not(ancestor::script or ancestor::style or ancestor::noscript)]"
@@ -30,6 +83,8 @@ TEXT_NODES = _x(
 # are these less the blank ones (see page_dates.visible_text_nodes).
 ALL_TEXT_NODES = _x(".//text()")
 NOT_VISIBLE_TAGS = ("script", "style", "noscript")
+# An element's direct text nodes and child elements, in document order.
+CHILD_TEXTS_AND_ELEMENTS = _x("text() | *")
 
 ITEMPROP_ELEMENTS = _x("//*[@itemprop and not(self::meta)]")
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import re2
 
-__all__ = ["compile_re2"]
+__all__ = ["compile_re2", "compile_re2_bytes_ignoring_case"]
 
 
 def _options() -> re2.Options:
@@ -34,3 +34,24 @@ def compile_re2(pattern: str) -> Any:
         if isinstance(message, bytes):
             message = message.decode("utf-8", "replace")
         raise ValueError(str(message)) from None
+
+
+def _bytes_ignoring_case() -> re2.Options:
+    options = _options()
+    options.encoding = re2.Options.Encoding.LATIN1
+    options.case_sensitive = False
+    return options
+
+
+_BYTES_IGNORING_CASE = _bytes_ignoring_case()
+
+
+def compile_re2_bytes_ignoring_case(pattern: bytes) -> Any:
+    """``pattern`` compiled by RE2 for bytes, each read as its Latin-1 character, case ignored.
+
+    An ASCII letter of the pattern matches itself and its other case only: the characters
+    Unicode folds to it beside those (K KELVIN SIGN, LATIN SMALL LETTER LONG S) are beyond
+    Latin-1. So an ASCII pattern matches where it would match the ASCII-lower-cased bytes,
+    without the copy ``bytes.lower()`` makes.
+    """
+    return re2.compile(pattern, _BYTES_IGNORING_CASE)

@@ -36,6 +36,8 @@ _ENTITY_RE = re.compile(r"&(?:#\d+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);?")
 # Only the one-letter prepositions В/С/К/У/О before a bare number and a lowercase word are split, at
 # the start of a paragraph: "Витамин В12", "Т1" or "С1 продлят до..." inside a sentence stay as is.
 _GLUED_INITIALS = frozenset("ВСКУО")
+#: The letters a cleaned text may start with and get a space after (the rule reads past them).
+GLUED_INITIALS = _GLUED_INITIALS
 _GLUED_LEAD_RE = re.compile(r"^([ВСКУО])(\d+)(?= [а-яё])")
 
 _XPATH_RE = re.compile(

@@ -89,6 +89,15 @@ def canonicalize_url(url: str, base: str | None = None) -> str:
     url = _URL_JUNK_RE.sub("", url)
     if base:
         url = urljoin(_URL_JUNK_RE.sub("", base), url)
+    return _canonical_absolute(url)
+
+
+# The rest of canonicalize_url, cached by the resolved URL: a page's canonical link, its own
+# URL and the canonical link again (resolved against the page) are asked for as three calls
+# with different arguments (~0.2 ms each) that most often resolve to one URL.
+@functools.lru_cache(maxsize=8)
+def _canonical_absolute(url: str) -> str:
+    """:func:`canonicalize_url` of ``url``, already resolved and without junk characters."""
     if not is_http_url(url):
         return url
     try:
