@@ -24,9 +24,8 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from cityfeeds.devtools.demo_site import STORIES
 from crawler.models import Article
@@ -34,6 +33,7 @@ from crawler.stories.features import Fingerprinter
 from crawler.topics.engine import TopicEngine
 from crawler.topics.spec import load_topic_specs
 
+ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "cityfeeds.toml"
 _PUBLISHED = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 FIXTURES = ROOT / "tests" / "fixtures"
