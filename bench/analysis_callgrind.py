@@ -6,8 +6,8 @@ computing its story fingerprint, counted by callgrind.
 What ``crawler.workpool._Worker.finish`` runs on each article after ``process_page``:
 ``TopicEngine.tag`` with the shipped config's topics and ``Fingerprinter.ahead``. This script
 renders ``--warm`` + ``--pages`` articles of ``bench/site.py``'s site (as
-``bench/worker_callgrind.py`` does), runs them through ``process_page`` outside callgrind's
-counted stretches, then runs itself under ``valgrind --tool=callgrind --dump-before=getppid``:
+``bench/worker_callgrind.py`` does) and runs them through ``process_page`` (outside valgrind),
+then runs itself on those articles under ``valgrind --tool=callgrind --dump-before=getppid``:
 the first ``--warm`` articles are tagged and fingerprinted to warm imports and caches, then the
 others run between ``os.getppid()`` markers, tagging and fingerprinting in dumps of their own.
 Prints instructions per article for each and both together. ``--keep DIR`` keeps the dumps
@@ -20,7 +20,9 @@ from __future__ import annotations
 import argparse
 import gc
 import os
+import pickle
 import sys
+import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -51,8 +53,9 @@ def bench_articles(count: int) -> tuple[list[Article], str | None]:
     return articles, profile.city
 
 
-def _inner(warm: int, count: int) -> None:
-    articles, city = bench_articles(warm + count)
+def _inner(warm: int, count: int, saved: Path) -> None:
+    articles, city = pickle.loads(saved.read_bytes())
+    assert len(articles) == warm + count
     engine = TopicEngine(load_topic_specs(CONFIG))
     fingerprinter = Fingerprinter()
     for article in articles[:warm]:
@@ -98,15 +101,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true", help="cProfile instead of callgrind")
     parser.add_argument("--top", type=int, default=40, help="--profile: functions listed")
     parser.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--saved", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.inner:
-        _inner(args.warm, args.pages)
+        _inner(args.warm, args.pages, args.saved)
         return 0
     if args.profile:
         _profile(args.warm, args.pages, args.top)
         return 0
-    inner = [f"--warm={args.warm}", f"--pages={args.pages}"]
-    dumps = run_dumps(__file__, inner, keep=args.keep, env={"PYTHONHASHSEED": "0"})
+    with tempfile.TemporaryDirectory() as tmp:
+        # The articles are made here, outside valgrind, and handed to the counted run.
+        saved = Path(tmp) / "articles.pickle"
+        saved.write_bytes(pickle.dumps(bench_articles(args.warm + args.pages)))
+        inner = [f"--warm={args.warm}", f"--pages={args.pages}", f"--saved={saved}"]
+        dumps = run_dumps(__file__, inner, keep=args.keep, env={"PYTHONHASHSEED": "0"})
     counts = dict(zip(_PARTS, dumps, strict=False))
     first, last = args.warm + 1, args.warm + args.pages
     print(f"instructions per article (callgrind, articles {first}-{last} of the bench site):")
