@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from urllib.parse import unquote, urlsplit
 
 from crawler.models import Article, TopicMatch
@@ -224,6 +225,8 @@ class TopicEngine:
         # Read each field once for all topics.
         hits = {f: self._vocabulary.hits(v) for f, v in fields.items() if v}
         results: list[tuple[TopicMatch, bool]] = []
+        # Per field, what a one-word term's matcher gives (see _one_word), for every topic.
+        words: dict[str, dict[int, tuple[int, int, str]]] = {f: {} for f in hits}
         for topic in topics:
             score = 0.0
             evidence: list[tuple[int, int, str, str]] = []
@@ -233,7 +236,15 @@ class TopicEngine:
                 if field not in hits or weight == 0:
                     continue
                 score += self._score_field(
-                    topic, field, field_no, fields[field], hits[field], weight, evidence, found
+                    topic,
+                    field,
+                    field_no,
+                    fields[field],
+                    hits[field],
+                    weight,
+                    evidence,
+                    found,
+                    words[field],
                 )
             score = round(score + 0.0, 3)
             evidence.sort()
@@ -255,6 +266,7 @@ class TopicEngine:
         weight: float,
         evidence: list[tuple[int, int, str, str]],
         found_terms: set[str],
+        words: dict[int, tuple[int, int, str]],
     ) -> float:
         score = 0.0
         masked: set[int] = set()
@@ -275,22 +287,21 @@ class TopicEngine:
                     )
                 )
         for term in _present(topic.include, topic.include_by_first, hits):
-            found = _occurrences(term, hits, self._lemmatizer)
-            if masked:
-                found = [o for o in found if masked.isdisjoint(o[0])]
-            if not found:
-                continue
-            extra = min(len({positions[0] for positions, _ in found}) - 1, REPEAT_CAP)
+            if len(term.matchers) == 1 and not masked:
+                # One word, nothing masked: its occurrences are the word's hits, whatever the
+                # topic, so what they give is worked out once per field (``words``).
+                extra, first_pos, quoted = _one_word(hits, term.matchers[0], words)
+            else:
+                found = _occurrences(term, hits, self._lemmatizer)
+                if masked:
+                    found = [o for o in found if masked.isdisjoint(o[0])]
+                if not found:
+                    continue
+                extra = min(len({positions[0] for positions, _ in found}) - 1, REPEAT_CAP)
+                first_pos, quoted = found[0][0][0], _quote(found)
             score += term.weight * weight * (1 + REPEAT_BONUS * extra)
             found_terms.add(term.text)
-            evidence.append(
-                (
-                    field_no,
-                    found[0][0][0],
-                    term.text,
-                    f"{field}: {term.text} ← {_quote(found)}",
-                )
-            )
+            evidence.append((field_no, first_pos, term.text, f"{field}: {term.text} ← {quoted}"))
         for regex, regex_weight in topic.regexes:
             matched = regex.first_match(value)
             if matched is not None:
@@ -422,11 +433,27 @@ def _near(
     return found
 
 
+def _one_word(hits: Hits, mid: int, memo: dict[int, tuple[int, int, str]]) -> tuple[int, int, str]:
+    """What the hits of one word give a one-word term, nothing masked: the repeats that count
+    (distinct positions less one, at most :data:`REPEAT_CAP`), the first position and the
+    quote; as :func:`_occurrences` and :func:`_quote` give them, remembered in ``memo``."""
+    known = memo.get(mid)
+    if known is None:
+        found = hits[mid]
+        extra = min(len(set(map(itemgetter(0), found))) - 1, REPEAT_CAP)
+        known = memo[mid] = (extra, found[0][0], _quote_surfaces(map(itemgetter(1), found)))
+    return known
+
+
 def _quote(found: list[_Occurrence]) -> str:
+    return _quote_surfaces(surface for _, surface in found)
+
+
+def _quote_surfaces(found: Iterable[str]) -> str:
     # The first three distinct surfaces, found without deduplicating every occurrence: a
     # frequent word occurs dozens of times in a body (2.4 % of tagging the bench's articles).
     surfaces: dict[str, None] = {}
-    for _, surface in found:
+    for surface in found:
         surfaces[surface] = None
         if len(surfaces) == 3:
             break
