@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
@@ -367,14 +368,7 @@ def _occurrences(term: _Term, hits: Hits, lemmatizer: Lemmatizer) -> list[_Occur
     for pos, surface in first:
         positions, surfaces = [pos], [surface]
         for mid in term.matchers[1:]:
-            nxt = next(
-                (
-                    (p, s)
-                    for p, s in hits.get(mid, ())
-                    if positions[-1] < p <= positions[-1] + 1 + PHRASE_GAP
-                ),
-                None,
-            )
+            nxt = _next_after(hits.get(mid, ()), positions[-1])
             if nxt is None:
                 break
             positions.append(nxt[0])
@@ -382,6 +376,19 @@ def _occurrences(term: _Term, hits: Hits, lemmatizer: Lemmatizer) -> list[_Occur
         else:
             found.append((tuple(positions), " ".join(surfaces)))
     return found
+
+
+_POSITION = itemgetter(0)
+
+
+def _next_after(found: Sequence[tuple[int, str]], last: int) -> tuple[int, str] | None:
+    """The first hit of ``found`` (sorted by position, as :meth:`TermVocabulary.hits` gives
+    them) after ``last`` by at most ``1 + PHRASE_GAP`` positions, or None: the first after
+    ``last`` found by bisection; if it is too far, so are all after it."""
+    i = bisect_right(found, last, key=_POSITION)
+    if i < len(found) and found[i][0] <= last + 1 + PHRASE_GAP:
+        return found[i]
+    return None
 
 
 # An adjective stands at most this many words before its noun: «электрические и гибридные
@@ -417,16 +424,16 @@ def _near(
     (and, where one is an adjective, agreeing: see :class:`_Agreement`)."""
     found: list[_Occurrence] = []
     for pos, surface in first:
-        other = next(
-            (
-                (p, s)
-                for p, s in second
-                if p != pos
-                and abs(p - pos) <= NEAR_WINDOW
-                and (agreement is None or agreement((pos, surface), (p, s)))
-            ),
-            None,
-        )
+        # The first of ``second`` (in text order: sorted by position) within the window, not
+        # at ``pos`` and agreeing: the window's start found by bisection, not by a walk.
+        other = None
+        for j in range(bisect_left(second, pos - NEAR_WINDOW, key=_POSITION), len(second)):
+            p, s = second[j]
+            if p > pos + NEAR_WINDOW:
+                break
+            if p != pos and (agreement is None or agreement((pos, surface), (p, s))):
+                other = (p, s)
+                break
         if other is not None:
             pair = sorted([(pos, surface), other])
             found.append(((pair[0][0], pair[1][0]), f"{pair[0][1]} … {pair[1][1]}"))
