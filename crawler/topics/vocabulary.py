@@ -17,7 +17,7 @@ from crawler.topics.morph import (
     hyphen_parts,
     marked_pieces,
 )
-from crawler.topics.names import WordTests, name_positions
+from crawler.topics.names import WordTests, name_positions, starts_like_street_word
 from crawler.topics.terms import TermWord
 
 __all__ = ["HEAD", "Hits", "TermVocabulary"]
@@ -81,6 +81,8 @@ class TermVocabulary:
         self._piece_steps: dict[str, int] = {}
         # The pieces :meth:`hits` visits: a mark or break (None) or what a word hits.
         self._notable_pieces: dict[str, tuple[tuple[int, str], ...] | None] = {}
+        # The words read that start like a street word (names.starts_like_street_word).
+        self._street_pieces: set[str] = set()
         self._pieces_cap = cache_size
 
     def add(self, word: TermWord, *, evidence: bool = True, name: bool = False) -> int:
@@ -137,6 +139,7 @@ class TermVocabulary:
             if len(steps) + len(new) > self._pieces_cap:
                 steps.clear()
                 self._notable_pieces.clear()
+                self._street_pieces.clear()
                 new = set(text_pieces)
             self._learn_pieces(new)
         # Most words of a text hit nothing and only move the position on: their positions are
@@ -146,8 +149,10 @@ class TermVocabulary:
         hits: Hits = {}
         marks: list[tuple[int, int]] = []  # breaks, quotes, dashes: (index, next word's position)
         candidates: list[tuple[int, int]] = []  # words that hit a term: (index, position)
+        capitals: list[tuple[int, int]] = []  # those starting with a capital
         for index in compress(range(len(text_pieces)), map(notable.__contains__, text_pieces)):
-            found = notable[text_pieces[index]]
+            piece = text_pieces[index]
+            found = notable[piece]
             if found is None:
                 marks.append((index, ends[index]))
                 continue
@@ -155,8 +160,13 @@ class TermVocabulary:
             for mid, surface in found:
                 hits.setdefault(mid, []).append((pos, surface))
             candidates.append((index, pos))
+            if piece[0].isupper():
+                capitals.append((index, pos))
         if candidates:
-            names = name_positions(text_pieces, candidates, marks, self._words)
+            streets = compress(
+                range(len(text_pieces)), map(self._street_pieces.__contains__, text_pieces)
+            )
+            names = name_positions(text_pieces, candidates, marks, self._words, capitals, streets)
             if names:
                 hits = _without(hits, names)
         return hits
@@ -179,6 +189,8 @@ class TermVocabulary:
                 notable[piece] = None
             else:
                 steps[piece] = 1
+                if starts_like_street_word(piece):
+                    self._street_pieces.add(piece)
                 found = self.piece_hits(piece)
                 if found:
                     notable[piece] = found

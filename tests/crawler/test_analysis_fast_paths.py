@@ -126,8 +126,11 @@ def test_name_positions_equal_their_plain_spelling(
     plain = names._name_positions_plain
 
     def both(*args: object) -> set[int]:
-        calls.append(args)
-        return plain(*args)  # type: ignore[arg-type]
+        given = list(args)
+        if len(given) == 6:
+            given[5] = list(given[5])  # type: ignore[call-overload]
+        calls.append(tuple(given))
+        return plain(*given[:4])  # type: ignore[arg-type]
 
     monkeypatch.setattr(vocabulary, "name_positions", both)
     engine = TopicEngine(shipped_specs())
@@ -135,7 +138,10 @@ def test_name_positions_equal_their_plain_spelling(
         engine.classify(title=text)
     assert len(calls) > 500
     for args in calls:
-        assert names.name_positions(*args) == plain(*args)  # type: ignore[arg-type]
+        expected = plain(*args[:4])  # type: ignore[arg-type]
+        # With the capitals and street words the reading noted, and finding them itself.
+        assert names.name_positions(*args) == expected  # type: ignore[arg-type]
+        assert names.name_positions(*args[:4]) == expected  # type: ignore[arg-type]
 
 
 def test_one_word_terms_and_bisection_equal_the_plain_walks(
