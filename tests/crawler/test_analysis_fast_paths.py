@@ -216,3 +216,18 @@ def test_near_equals_its_plain_walk() -> None:
         assert engine_module._near(first, second) == plain(first, second)
         got = engine_module._near(first, second, agreement)  # type: ignore[arg-type]
         assert got == plain(first, second, agreement)
+
+
+def test_marked_pieces_equal_their_plain_spelling(texts: list[str]) -> None:
+    """The spaced dash spelled to start with the dash finds what its plain spelling finds."""
+    import re
+
+    from crawler.topics import morph
+
+    mark = r"[«»„“”\"]|,(?=\s*[«„“\"])|(?<!\S)[—–-](?!\S)"
+    plain = re.compile(f"{morph._WORD}|{morph._BREAK}|{mark}")
+    dashes = ["-", " - ", "—", " — ", "–a", "a–", "\n- ", "-\n", " -", "- "]
+    rng = random.Random(3)
+    extra = ["".join(rng.choice([*dashes, "a", " ", "б"]) for _ in range(20)) for _ in range(3000)]
+    for text in [*texts, *extra]:
+        assert morph.marked_pieces(text) == plain.findall(text), text
