@@ -58,18 +58,35 @@ def fold_case_kept(word: str) -> str:
     return word.replace("ё", "е").replace("Ё", "Е")
 
 
+# The same two patterns, faster for a text without «_», where ``\w`` is ``[^\W_]`` (a word
+# character that is no underscore: underscores are not alphanumeric): one category test per
+# character instead of a negated set of two. And each starts with one character from
+# ``[\S\n]`` (every piece starts with one), then tells the branch by a lookbehind on it: a
+# pattern starting with a set lets the regex engine skip to the next character in it instead
+# of trying every branch at every space. Tests hold them to the plain spellings.
+_FAST_WORD = r"(?<=\w)\w*(?:[-‐‑]\w+)*"
+_FAST_BREAK = r"(?<=[.!?;:…])(?:\s|$)|(?<=\n)"
+_FAST_MARK = r"(?<=[«»„“”\"])|(?<=,)(?=\s*[«„“\"])|(?<=[—–-])(?<!\S.)(?!\S)"
+_FAST_PIECE_RE = re.compile(rf"[\S\n](?:{_FAST_WORD}|{_FAST_BREAK})")
+_FAST_MARKED_PIECE_RE = re.compile(rf"[\S\n](?:{_FAST_WORD}|{_FAST_BREAK}|{_FAST_MARK})")
+
+
 def pieces(text: str) -> list[str]:
     """The words and sentence breaks of ``text`` in order (breaks start with a BREAK_STARTS char).
 
     Hyphenated compounds are one piece; :func:`hyphen_parts` splits them.
     """
-    return _PIECE_RE.findall(text)
+    if "_" in text:
+        return _PIECE_RE.findall(text)
+    return _FAST_PIECE_RE.findall(text)
 
 
 def marked_pieces(text: str) -> list[str]:
     """:func:`pieces`, plus quotes, spaced dashes and commas before a quote as pieces of their own
     (MARK_STARTS)."""
-    return _MARKED_PIECE_RE.findall(text)
+    if "_" in text:
+        return _MARKED_PIECE_RE.findall(text)
+    return _FAST_MARKED_PIECE_RE.findall(text)
 
 
 def hyphen_parts(word: str) -> list[str]:

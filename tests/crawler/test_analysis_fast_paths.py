@@ -231,3 +231,28 @@ def test_marked_pieces_equal_their_plain_spelling(texts: list[str]) -> None:
     extra = ["".join(rng.choice([*dashes, "a", " ", "б"]) for _ in range(20)) for _ in range(3000)]
     for text in [*texts, *extra]:
         assert morph.marked_pieces(text) == plain.findall(text), text
+
+
+def _unicode_texts(count: int, seed: int) -> list[str]:
+    """Random texts over every kind of character the pieces' patterns tell apart (letters and
+    digits of many scripts, combining marks, underscores, every space, breaks and marks)."""
+    rng = random.Random(seed)
+    alphabet = [chr(c) for c in range(0x20, 0x3000) if not 0xD800 <= c < 0xE000]
+    alphabet += list(' \n\t\r\x0b\x0c\x1c\x85\xa0\u2028\u3000._!?;:…«»„“”",—–-‐‑ЁёАяzZ09')
+    sizes = [rng.randrange(0, 80) for _ in range(count)]
+    return ["".join(rng.choice(alphabet) for _ in range(size)) for size in sizes]
+
+
+def test_pieces_equal_their_plain_spellings(texts: list[str]) -> None:
+    """The fast patterns of ``pieces`` and ``marked_pieces`` find what the plain ones find."""
+    from crawler.topics import morph
+
+    for text in [*texts, *_unicode_texts(20000, 5)]:
+        for plain, fast in (
+            (morph._PIECE_RE, morph._FAST_PIECE_RE),
+            (morph._MARKED_PIECE_RE, morph._FAST_MARKED_PIECE_RE),
+        ):
+            if "_" not in text:
+                assert fast.findall(text) == plain.findall(text), repr(text)
+        assert morph.pieces(text) == morph._PIECE_RE.findall(text)
+        assert morph.marked_pieces(text) == morph._MARKED_PIECE_RE.findall(text)
