@@ -6,7 +6,9 @@ import functools
 import hashlib
 import re
 import sys
+import weakref
 from dataclasses import dataclass, fields
+from itertools import compress
 from typing import Any
 
 import snowballstemmer
@@ -243,8 +245,123 @@ class Fingerprinter:
         return Fingerprint.from_json(ahead.fingerprint.to_json())
 
 
+class _WordFacts:
+    """What :func:`_read` needs of each distinct piece (word or break) it has seen, by piece.
+
+    A word's lemma decides which of the sets it can go to; whether it goes there depends on its
+    neighbours only for names (not a sentence's first word), places (the words next to a place
+    word) and numbers (runs of number words). So each set is looked up once per piece at C speed
+    (``map``), and Python visits only the pieces that may be a name, a place word or a number.
+    """
+
+    def __init__(self, lemmatizer: Lemmatizer, cap: int) -> None:
+        self.lemma_of = lemmatizer.lemma
+        self.cap = cap
+        #: Every piece seen -> its content lemma (one that joins ``lemmas``), else None.
+        self.content: dict[str, str | None] = {}
+        #: Words that are a name when not a sentence's first word -> their lemma.
+        self.nameable: dict[str, str] = {}
+        #: Words whose lemma is a place word -> their lemma.
+        self.place: dict[str, str] = {}
+        #: Words whose lemma is a number word.
+        self.number: set[str] = set()
+        #: Word -> lemma, for the words next to a place word and number runs.
+        self.lemma: dict[str, str] = {}
+
+    def learn(self, pieces: list[str]) -> None:
+        """Note the facts of the pieces not seen yet (all of them again past the cap)."""
+        new = set(pieces).difference(self.content)
+        if not new:
+            return
+        if len(self.content) + len(new) > self.cap:
+            for table in (self.content, self.nameable, self.place, self.number, self.lemma):
+                table.clear()
+            new = set(pieces)
+        for piece in new:
+            if piece[0] in BREAK_STARTS:
+                self.content[piece] = None
+                continue
+            lemma = self.lemma_of(piece)
+            self.lemma[piece] = lemma
+            number_word = is_number_word(lemma)
+            if number_word:
+                self.number.add(piece)
+            if piece[0].isdigit() or len(lemma) < 2:
+                self.content[piece] = None
+                continue
+            stop = lemma in STOPWORDS
+            self.content[piece] = None if stop or number_word else lemma
+            if not stop and piece[0].isupper():
+                self.nameable[piece] = lemma
+            if lemma in _PLACE_WORDS:
+                self.place[piece] = lemma
+
+
+#: Each lemmatizer's :class:`_WordFacts` (a fingerprinter's lemmatizer lives as long as it).
+_FACTS: weakref.WeakKeyDictionary[Lemmatizer, _WordFacts] = weakref.WeakKeyDictionary()
+#: Pieces a lemmatizer's :class:`_WordFacts` remembers before starting again.
+FACTS_CAP = 200_000
+
+
 def _read(text: str, lemmatizer: Lemmatizer) -> tuple[set[str], set[str], set[str], set[str]]:
-    """Content lemmas, names, places and numbers-in-words of ``text``."""
+    """Content lemmas, names, places and numbers-in-words of ``text``.
+
+    The same sets as :func:`_read_plain` (which reads word by word): a word goes to ``lemmas``
+    by its lemma alone, to ``names`` unless it starts a sentence (the first piece, or one right
+    after a break), and a place word's neighbours are the pieces right next to it (a neighbour
+    across a break starts a sentence, which the plain loop refuses too).
+    """
+    facts = _FACTS.get(lemmatizer)
+    if facts is None:
+        facts = _FACTS[lemmatizer] = _WordFacts(lemmatizer, FACTS_CAP)
+    text_pieces = pieces(text)
+    if not text_pieces:
+        return set(), set(), set(), set()
+    facts.learn(text_pieces)
+    lemmas = set(map(facts.content.__getitem__, text_pieces))
+    lemmas.discard(None)  # type: ignore[arg-type]
+    names: set[str] = set()
+    places: set[str] = set()
+    numbers: set[str] = set()
+    nameable = facts.nameable
+    indexes = range(len(text_pieces))
+    for i in compress(indexes, map(nameable.__contains__, text_pieces)):
+        if i and text_pieces[i - 1][0] not in BREAK_STARTS:
+            names.add(nameable[text_pieces[i]])
+    place = facts.place
+    last = len(text_pieces) - 1
+    lemma = facts.lemma
+    for i in compress(indexes, map(place.__contains__, text_pieces)):
+        # The word before: in the same sentence as the place word, a name, and (if it starts
+        # the sentence) one that can name a place.
+        if i and (before := text_pieces[i - 1])[0] not in BREAK_STARTS:
+            starts = i == 1 or text_pieces[i - 2][0] in BREAK_STARTS
+            if (
+                (not starts or may_name_a_place(before))
+                and before[0].isupper()
+                and lemma[before] not in STOPWORDS
+            ):
+                places.add(lemma[before])
+        if i < last and (after := text_pieces[i + 1])[0] not in BREAK_STARTS:
+            if after[0].isupper() and lemma[after] not in STOPWORDS:
+                places.add(lemma[after])
+    if not facts.number.isdisjoint(text_pieces):
+        run: list[str] = []
+        number = facts.number
+        for piece in text_pieces:
+            if piece[0] in BREAK_STARTS:
+                continue  # a run of number words goes on across a break, as it always did
+            if piece in number:
+                run.append(lemma[piece])
+            elif run:
+                _flush_number(run, numbers)
+        _flush_number(run, numbers)
+    return lemmas, names, places, numbers  # type: ignore[return-value]
+
+
+def _read_plain(text: str, lemmatizer: Lemmatizer) -> tuple[set[str], set[str], set[str], set[str]]:
+    """Content lemmas, names, places and numbers-in-words of ``text``: the plain spelling of
+    :func:`_read`, word by word (tests hold the two equal)."""
     lemmas: set[str] = set()
     names: set[str] = set()
     places: set[str] = set()

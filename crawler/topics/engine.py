@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from urllib.parse import unquote, urlsplit
 
 from crawler.models import Article, TopicMatch
@@ -224,6 +226,8 @@ class TopicEngine:
         # Read each field once for all topics.
         hits = {f: self._vocabulary.hits(v) for f, v in fields.items() if v}
         results: list[tuple[TopicMatch, bool]] = []
+        # Per field, what a one-word term's matcher gives (see _one_word), for every topic.
+        words: dict[str, dict[int, tuple[int, int, str]]] = {f: {} for f in hits}
         for topic in topics:
             score = 0.0
             evidence: list[tuple[int, int, str, str]] = []
@@ -233,7 +237,15 @@ class TopicEngine:
                 if field not in hits or weight == 0:
                     continue
                 score += self._score_field(
-                    topic, field, field_no, fields[field], hits[field], weight, evidence, found
+                    topic,
+                    field,
+                    field_no,
+                    fields[field],
+                    hits[field],
+                    weight,
+                    evidence,
+                    found,
+                    words[field],
                 )
             score = round(score + 0.0, 3)
             evidence.sort()
@@ -255,6 +267,7 @@ class TopicEngine:
         weight: float,
         evidence: list[tuple[int, int, str, str]],
         found_terms: set[str],
+        words: dict[int, tuple[int, int, str]],
     ) -> float:
         score = 0.0
         masked: set[int] = set()
@@ -275,22 +288,21 @@ class TopicEngine:
                     )
                 )
         for term in _present(topic.include, topic.include_by_first, hits):
-            found = _occurrences(term, hits, self._lemmatizer)
-            if masked:
-                found = [o for o in found if masked.isdisjoint(o[0])]
-            if not found:
-                continue
-            extra = min(len({positions[0] for positions, _ in found}) - 1, REPEAT_CAP)
+            if len(term.matchers) == 1 and not masked:
+                # One word, nothing masked: its occurrences are the word's hits, whatever the
+                # topic, so what they give is worked out once per field (``words``).
+                extra, first_pos, quoted = _one_word(hits, term.matchers[0], words)
+            else:
+                found = _occurrences(term, hits, self._lemmatizer)
+                if masked:
+                    found = [o for o in found if masked.isdisjoint(o[0])]
+                if not found:
+                    continue
+                extra = min(len({positions[0] for positions, _ in found}) - 1, REPEAT_CAP)
+                first_pos, quoted = found[0][0][0], _quote(found)
             score += term.weight * weight * (1 + REPEAT_BONUS * extra)
             found_terms.add(term.text)
-            evidence.append(
-                (
-                    field_no,
-                    found[0][0][0],
-                    term.text,
-                    f"{field}: {term.text} ← {_quote(found)}",
-                )
-            )
+            evidence.append((field_no, first_pos, term.text, f"{field}: {term.text} ← {quoted}"))
         for regex, regex_weight in topic.regexes:
             matched = regex.first_match(value)
             if matched is not None:
@@ -356,14 +368,7 @@ def _occurrences(term: _Term, hits: Hits, lemmatizer: Lemmatizer) -> list[_Occur
     for pos, surface in first:
         positions, surfaces = [pos], [surface]
         for mid in term.matchers[1:]:
-            nxt = next(
-                (
-                    (p, s)
-                    for p, s in hits.get(mid, ())
-                    if positions[-1] < p <= positions[-1] + 1 + PHRASE_GAP
-                ),
-                None,
-            )
+            nxt = _next_after(hits.get(mid, ()), positions[-1])
             if nxt is None:
                 break
             positions.append(nxt[0])
@@ -371,6 +376,19 @@ def _occurrences(term: _Term, hits: Hits, lemmatizer: Lemmatizer) -> list[_Occur
         else:
             found.append((tuple(positions), " ".join(surfaces)))
     return found
+
+
+_POSITION = itemgetter(0)
+
+
+def _next_after(found: Sequence[tuple[int, str]], last: int) -> tuple[int, str] | None:
+    """The first hit of ``found`` (sorted by position, as :meth:`TermVocabulary.hits` gives
+    them) after ``last`` by at most ``1 + PHRASE_GAP`` positions, or None: the first after
+    ``last`` found by bisection; if it is too far, so are all after it."""
+    i = bisect_right(found, last, key=_POSITION)
+    if i < len(found) and found[i][0] <= last + 1 + PHRASE_GAP:
+        return found[i]
+    return None
 
 
 # An adjective stands at most this many words before its noun: «электрические и гибридные
@@ -406,27 +424,43 @@ def _near(
     (and, where one is an adjective, agreeing: see :class:`_Agreement`)."""
     found: list[_Occurrence] = []
     for pos, surface in first:
-        other = next(
-            (
-                (p, s)
-                for p, s in second
-                if p != pos
-                and abs(p - pos) <= NEAR_WINDOW
-                and (agreement is None or agreement((pos, surface), (p, s)))
-            ),
-            None,
-        )
+        # The first of ``second`` (in text order: sorted by position) within the window, not
+        # at ``pos`` and agreeing: the window's start found by bisection, not by a walk.
+        other = None
+        for j in range(bisect_left(second, pos - NEAR_WINDOW, key=_POSITION), len(second)):
+            p, s = second[j]
+            if p > pos + NEAR_WINDOW:
+                break
+            if p != pos and (agreement is None or agreement((pos, surface), (p, s))):
+                other = (p, s)
+                break
         if other is not None:
             pair = sorted([(pos, surface), other])
             found.append(((pair[0][0], pair[1][0]), f"{pair[0][1]} … {pair[1][1]}"))
     return found
 
 
+def _one_word(hits: Hits, mid: int, memo: dict[int, tuple[int, int, str]]) -> tuple[int, int, str]:
+    """What the hits of one word give a one-word term, nothing masked: the repeats that count
+    (distinct positions less one, at most :data:`REPEAT_CAP`), the first position and the
+    quote; as :func:`_occurrences` and :func:`_quote` give them, remembered in ``memo``."""
+    known = memo.get(mid)
+    if known is None:
+        found = hits[mid]
+        extra = min(len(set(map(itemgetter(0), found))) - 1, REPEAT_CAP)
+        known = memo[mid] = (extra, found[0][0], _quote_surfaces(map(itemgetter(1), found)))
+    return known
+
+
 def _quote(found: list[_Occurrence]) -> str:
+    return _quote_surfaces(surface for _, surface in found)
+
+
+def _quote_surfaces(found: Iterable[str]) -> str:
     # The first three distinct surfaces, found without deduplicating every occurrence: a
     # frequent word occurs dozens of times in a body (2.4 % of tagging the bench's articles).
     surfaces: dict[str, None] = {}
-    for _, surface in found:
+    for surface in found:
         surfaces[surface] = None
         if len(surfaces) == 3:
             break

@@ -21,7 +21,11 @@ _PIECE_RE = re.compile(f"{_WORD}|{_BREAK}")
 # spaces («Электричка — новый бар») and a comma before a quote, which parts a quotation from the
 # noun before it («по словам мэра, «трамваи…»»; other commas are no piece: they are frequent and
 # mean nothing here). Only the topic engine reads them (see crawler.topics.names).
-_MARK = r"[«»„“”\"]|,(?=\s*[«„“\"])|(?<!\S)[—–-](?!\S)"
+# The spaced dash is spelled to start with the dash, its lookbehind after it spanning it (as
+# ``(?<!\S)[—–-](?!\S)`` before it): the regex engine skips a branch at once when its first
+# character cannot match, but tries a leading lookbehind at every position (tests hold the
+# two spellings equal).
+_MARK = r"[«»„“”\"]|,(?=\s*[«„“\"])|[—–-](?<!\S.)(?!\S)"
 _MARKED_PIECE_RE = re.compile(f"{_WORD}|{_BREAK}|{_MARK}")
 MARK_STARTS = frozenset('«»„“”"—–-,')
 """A piece from :func:`marked_pieces` that starts with one of these is a quote, a dash or a comma
@@ -54,18 +58,35 @@ def fold_case_kept(word: str) -> str:
     return word.replace("ё", "е").replace("Ё", "Е")
 
 
+# The same two patterns, faster for a text without «_», where ``\w`` is ``[^\W_]`` (a word
+# character that is no underscore: underscores are not alphanumeric): one category test per
+# character instead of a negated set of two. And each starts with one character from
+# ``[\S\n]`` (every piece starts with one), then tells the branch by a lookbehind on it: a
+# pattern starting with a set lets the regex engine skip to the next character in it instead
+# of trying every branch at every space. Tests hold them to the plain spellings.
+_FAST_WORD = r"(?<=\w)\w*(?:[-‐‑]\w+)*"
+_FAST_BREAK = r"(?<=[.!?;:…])(?:\s|$)|(?<=\n)"
+_FAST_MARK = r"(?<=[«»„“”\"])|(?<=,)(?=\s*[«„“\"])|(?<=[—–-])(?<!\S.)(?!\S)"
+_FAST_PIECE_RE = re.compile(rf"[\S\n](?:{_FAST_WORD}|{_FAST_BREAK})")
+_FAST_MARKED_PIECE_RE = re.compile(rf"[\S\n](?:{_FAST_WORD}|{_FAST_BREAK}|{_FAST_MARK})")
+
+
 def pieces(text: str) -> list[str]:
     """The words and sentence breaks of ``text`` in order (breaks start with a BREAK_STARTS char).
 
     Hyphenated compounds are one piece; :func:`hyphen_parts` splits them.
     """
-    return _PIECE_RE.findall(text)
+    if "_" in text:
+        return _PIECE_RE.findall(text)
+    return _FAST_PIECE_RE.findall(text)
 
 
 def marked_pieces(text: str) -> list[str]:
     """:func:`pieces`, plus quotes, spaced dashes and commas before a quote as pieces of their own
     (MARK_STARTS)."""
-    return _MARKED_PIECE_RE.findall(text)
+    if "_" in text:
+        return _MARKED_PIECE_RE.findall(text)
+    return _FAST_MARKED_PIECE_RE.findall(text)
 
 
 def hyphen_parts(word: str) -> list[str]:
@@ -98,6 +119,20 @@ def _analyzer() -> pymorphy3.MorphAnalyzer:
     return pymorphy3.MorphAnalyzer(lang="ru")
 
 
+#: Words whose readings :func:`parse_word` remembers. A worker tags an article, then
+#: fingerprints it: both ask about the same new words (the fingerprint's lemma of a word the
+#: names' tests read, a place's neighbour it lemmatized), and each asked pymorphy3 again
+#: (~0.5-1 M instructions a word: its dictionary walk is pure Python). Their own caches keep
+#: what they derive; this one only spans the asking about one article, so it stays small.
+PARSE_CACHE = 4096
+
+
+@functools.lru_cache(maxsize=PARSE_CACHE)
+def parse_word(folded: str) -> tuple[pymorphy3.analyzer.Parse, ...]:
+    """pymorphy3's readings of a folded word, likeliest first, remembered (see PARSE_CACHE)."""
+    return tuple(_analyzer().parse(folded))
+
+
 def preload_dictionaries() -> None:
     """Load the dictionaries now: a process that forks workers shares them (see preloaded.py)."""
     _analyzer()
@@ -121,7 +156,7 @@ class Lemmatizer:
         folded = fold(word)
         keys = {folded}
         if _CYRILLIC_RE.search(folded):
-            keys.update(fold(parse.normal_form) for parse in _analyzer().parse(folded))
+            keys.update(fold(parse.normal_form) for parse in parse_word(folded))
         elif _LATIN_RE.search(folded):
             keys.add(self._stemmer.stemWord(folded))
             if folded.endswith("es"):
@@ -139,7 +174,7 @@ class Lemmatizer:
         if not _CYRILLIC_RE.search(folded):
             return frozenset({folded})
         found = {folded}
-        for parse in _analyzer().parse(folded):
+        for parse in parse_word(folded):
             if fold(parse.normal_form) == folded:
                 found.update(fold(form.word) for form in parse.lexeme)
         return frozenset(found)
@@ -175,7 +210,7 @@ class Lemmatizer:
 
     def is_adjective(self, word: str) -> bool:
         """Whether pymorphy3's likeliest reading of ``word`` is a full adjective or participle."""
-        parses = _analyzer().parse(fold(word))
+        parses = parse_word(fold(word))
         return bool(parses) and parses[0].tag.POS in _ADJECTIVES
 
     def is_noun(self, word: str) -> bool:
@@ -209,7 +244,7 @@ class Lemmatizer:
         """The single most likely dictionary form of ``word`` (used for terms in the config)."""
         folded = fold(word)
         if _CYRILLIC_RE.search(folded):
-            return fold(_analyzer().parse(folded)[0].normal_form)
+            return fold(parse_word(folded)[0].normal_form)
         if _LATIN_RE.search(folded):
             return self._stemmer.stemWord(folded)
         return folded
@@ -228,7 +263,7 @@ def may_name_a_place(word: str) -> bool:
     folded = fold(word)
     if not _CYRILLIC_RE.search(folded):
         return False
-    for parse in _analyzer().parse(folded):
+    for parse in parse_word(folded):
         tag = parse.tag
         if "Geox" in tag or (tag.POS == "ADJF" and not _COMMON_ADJECTIVE_TAGS & tag.grammemes):
             return True
@@ -243,7 +278,7 @@ _CASES = {"gen1": "gent", "gen2": "gent", "loc1": "loct", "loc2": "loct", "acc2"
 def _grammemes(word: str, parts: frozenset[str]) -> list[tuple[str, str, str | None]]:
     """(case, number, gender) of each reading of ``word`` whose part of speech is in ``parts``."""
     found = []
-    for parse in _analyzer().parse(word):
+    for parse in parse_word(word):
         tag = parse.tag
         if tag.POS in parts and tag.case and tag.number:
             case, number = str(tag.case), str(tag.number)
@@ -271,24 +306,24 @@ def _agrees(adjective: str, noun: str) -> bool:
 
 @functools.lru_cache(maxsize=65536)
 def _is_noun(word: str) -> bool:
-    parses = _analyzer().parse(word)
+    parses = parse_word(word)
     return bool(parses) and parses[0].tag.POS == "NOUN"
 
 
 @functools.lru_cache(maxsize=65536)
 def _may_be_nominative(word: str) -> bool:
-    cases = {parse.tag.case for parse in _analyzer().parse(word)} - {None}
+    cases = {parse.tag.case for parse in parse_word(word)} - {None}
     return not cases or "nomn" in cases
 
 
 @functools.lru_cache(maxsize=65536)
 def _is_given_name(word: str) -> bool:
-    return any("Name" in parse.tag for parse in _analyzer().parse(word))
+    return any("Name" in parse.tag for parse in parse_word(word))
 
 
 @functools.lru_cache(maxsize=4096)
 def _is_predicative(adjective: str) -> bool:
     return any(
         parse.tag.POS == "ADJS" or (parse.tag.POS in _ADJECTIVES and parse.tag.case == "ablt")
-        for parse in _analyzer().parse(adjective)
+        for parse in parse_word(adjective)
     )

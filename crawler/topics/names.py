@@ -8,7 +8,7 @@ still counts.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from crawler.topics.morph import BREAK_STARTS
@@ -93,15 +93,64 @@ def name_positions(
     candidates: Sequence[tuple[int, int]],
     marks: Sequence[tuple[int, int]],
     words: WordTests,
+    capitals: Sequence[tuple[int, int]] | None = None,
+    streets: Iterable[int] | None = None,
 ) -> set[int]:
     """The word positions of ``candidates`` that are part of a name.
 
     ``pieces`` are the text's words, sentence breaks (starting with «.», «\\n», …), quotes,
     spaced dashes and commas, in order (:func:`crawler.topics.morph.marked_pieces`).
     ``candidates`` are (index, position) of the words that hit a term; ``marks`` (index,
-    position of the next word) of the breaks, quotes, dashes and commas. The work is
-    proportional to the marks and the hits, not to the text.
+    position of the next word) of the breaks, quotes, dashes and commas. ``capitals``: the
+    candidates whose word starts with a capital, and ``streets``: the indexes of the pieces
+    that start like a street word (:func:`starts_like_street_word`), in order; found here when
+    not given (:meth:`TermVocabulary.hits` notes both as it reads). The work is proportional
+    to the marks, the hits and those pieces, not to the text.
+
+    The same set as :func:`_name_positions_plain`, which asks each candidate in turn; here only
+    the candidates that pass the cheap test before each dictionary test are asked (most pass
+    neither): a capitalised hit after a capital (a surname?) and a hit next to a piece starting
+    like a street word (a street's name?). The tests are pure, so their order does not matter.
     """
+    names = _quoted(pieces, marks, words, candidates)
+    names |= _appositions(pieces, marks, words.keys)
+    found = names.intersection([pos for _, pos in candidates])
+    if capitals is None:
+        capitals = [(i, pos) for i, pos in candidates if pieces[i][0].isupper()]
+    if streets is None:
+        streets = [i for i, piece in enumerate(pieces) if starts_like_street_word(piece)]
+    for i, pos in capitals:
+        if i > 0 and pieces[i - 1][:1].isupper() and _is_surname(pieces[i], pieces[i - 1], words):
+            found.add(pos)
+    candidate_at = dict(candidates)
+    last = len(pieces) - 1
+    for street in streets:
+        for i in (street - 1, street + 1):
+            at = candidate_at.get(i)
+            if at is None or at in found:
+                continue
+            before = pieces[i - 1] if i > 0 else ""
+            after = pieces[i + 1] if i < last else ""
+            if (
+                _is_one_of(before, STREET_WORDS, _STREET_HEADS, words.keys)
+                or _is_one_of(after, STREET_WORDS, _STREET_HEADS, words.keys)
+            ) and words.is_adjective(pieces[i]):
+                found.add(at)
+    return found
+
+
+def starts_like_street_word(piece: str) -> bool:
+    """Whether ``piece`` starts like a street word (the cheap test before the dictionary's)."""
+    return piece[:_HEAD].lower() in _STREET_HEADS
+
+
+def _name_positions_plain(
+    pieces: Sequence[str],
+    candidates: Sequence[tuple[int, int]],
+    marks: Sequence[tuple[int, int]],
+    words: WordTests,
+) -> set[int]:
+    """:func:`name_positions` asking each candidate in turn (tests hold the two equal)."""
     names = _quoted(pieces, marks, words, candidates)
     names |= _appositions(pieces, marks, words.keys)
     found = set()

@@ -17,7 +17,7 @@ from crawler.topics.morph import (
     hyphen_parts,
     marked_pieces,
 )
-from crawler.topics.names import WordTests, name_positions
+from crawler.topics.names import WordTests, name_positions, starts_like_street_word
 from crawler.topics.terms import TermWord
 
 __all__ = ["HEAD", "Hits", "TermVocabulary"]
@@ -79,7 +79,10 @@ class TermVocabulary:
         # What :meth:`hits` knows of each piece (word, break or mark) it has read: how far it
         # moves the position, and whether it must be visited. Cleared when past the cap.
         self._piece_steps: dict[str, int] = {}
-        self._notable_pieces: set[str] = set()
+        # The pieces :meth:`hits` visits: a mark or break (None) or what a word hits.
+        self._notable_pieces: dict[str, tuple[tuple[int, str], ...] | None] = {}
+        # The words read that start like a street word (names.starts_like_street_word).
+        self._street_pieces: set[str] = set()
         self._pieces_cap = cache_size
 
     def add(self, word: TermWord, *, evidence: bool = True, name: bool = False) -> int:
@@ -136,44 +139,34 @@ class TermVocabulary:
             if len(steps) + len(new) > self._pieces_cap:
                 steps.clear()
                 self._notable_pieces.clear()
+                self._street_pieces.clear()
                 new = set(text_pieces)
             self._learn_pieces(new)
         # Most words of a text hit nothing and only move the position on: their positions are
         # summed at C speed, and the loop below visits the breaks, marks and hitting words only.
         ends = list(accumulate(map(steps.__getitem__, text_pieces)))
         notable = self._notable_pieces
-        matchers = self.word_matchers
-        h1, h2, h3 = HYPHENS[0], HYPHENS[1], HYPHENS[2]
         hits: Hits = {}
         marks: list[tuple[int, int]] = []  # breaks, quotes, dashes: (index, next word's position)
         candidates: list[tuple[int, int]] = []  # words that hit a term: (index, position)
+        capitals: list[tuple[int, int]] = []  # those starting with a capital
         for index in compress(range(len(text_pieces)), map(notable.__contains__, text_pieces)):
             piece = text_pieces[index]
-            if piece[0] in MARK_STARTS or piece[0] in BREAK_STARTS:
+            found = notable[piece]
+            if found is None:
                 marks.append((index, ends[index]))
                 continue
             pos = ends[index] - 1
-            found = matchers(piece)
-            for mid in found:
-                hits.setdefault(mid, []).append((pos, piece))
-            if h1 in piece or h2 in piece or h3 in piece:
-                parts = hyphen_parts(piece)
-                # «СИМ-карта», «ПИН-код»: an acronym before a hyphen and a lower-case word is
-                # part of a compound noun, not the acronym on its own («МЦД-3» still is).
-                if _is_acronym_compound(parts):
-                    parts = parts[1:]
-                for part in parts:
-                    for mid in matchers(part):
-                        hits.setdefault(mid, []).append((pos, part))
-                        found = found or (mid,)
-                if len(parts) == 2 and _is_electro_spelling(parts[0], parts[1]):
-                    for mid in matchers(_ELECTRO + parts[1].lower()):
-                        hits.setdefault(mid, []).append((pos, piece))
-                        found = found or (mid,)
-            if found:
-                candidates.append((index, pos))
+            for mid, surface in found:
+                hits.setdefault(mid, []).append((pos, surface))
+            candidates.append((index, pos))
+            if piece[0].isupper():
+                capitals.append((index, pos))
         if candidates:
-            names = name_positions(text_pieces, candidates, marks, self._words)
+            streets = compress(
+                range(len(text_pieces)), map(self._street_pieces.__contains__, text_pieces)
+            )
+            names = name_positions(text_pieces, candidates, marks, self._words, capitals, streets)
             if names:
                 hits = _without(hits, names)
         return hits
@@ -182,21 +175,45 @@ class TermVocabulary:
         """Note how far each new piece moves the position, and whether :meth:`hits` must visit it.
 
         A quote, dash or comma moves it by nothing, a sentence break by :data:`BREAK_GAP`, a word
-        by one. The loop visits the marks, the breaks, the words that hit a term and the
-        hyphenated words (whose parts may hit one).
+        by one. The loop visits the marks and the breaks (noted with None) and the words that
+        hit a term, noted with what they hit: the (matcher, surface) pairs in the order
+        :meth:`piece_hits` gives them.
         """
         steps, notable = self._piece_steps, self._notable_pieces
         for piece in pieces:
             if piece[0] in MARK_STARTS:
                 steps[piece] = 0
-                notable.add(piece)
+                notable[piece] = None
             elif piece[0] in BREAK_STARTS:
                 steps[piece] = BREAK_GAP
-                notable.add(piece)
+                notable[piece] = None
             else:
                 steps[piece] = 1
-                if self.word_matchers(piece) or any(h in piece for h in HYPHENS):
-                    notable.add(piece)
+                if starts_like_street_word(piece):
+                    self._street_pieces.add(piece)
+                found = self.piece_hits(piece)
+                if found:
+                    notable[piece] = found
+
+    def piece_hits(self, piece: str) -> tuple[tuple[int, str], ...]:
+        """What one word hits, as (matcher, surface) pairs in order: the word's matchers, then
+        those of each of its hyphen parts («МЦД-3»; not an acronym before a lower-case word,
+        «СИМ-карта»), then those of its «электро» compound («э-бусы» → «электробусы»), the last
+        with the word as the surface. Only the piece decides them, so :meth:`hits` notes them
+        once per piece."""
+        matchers = self.word_matchers
+        found = [(mid, piece) for mid in matchers(piece)]
+        if HYPHENS[0] in piece or HYPHENS[1] in piece or HYPHENS[2] in piece:
+            parts = hyphen_parts(piece)
+            # «СИМ-карта», «ПИН-код»: an acronym before a hyphen and a lower-case word is
+            # part of a compound noun, not the acronym on its own («МЦД-3» still is).
+            if _is_acronym_compound(parts):
+                parts = parts[1:]
+            for part in parts:
+                found.extend((mid, part) for mid in matchers(part))
+            if len(parts) == 2 and _is_electro_spelling(parts[0], parts[1]):
+                found.extend((mid, piece) for mid in matchers(_ELECTRO + parts[1].lower()))
+        return tuple(found)
 
     # -- internals
 
