@@ -8,10 +8,12 @@ The run of ``bench/stories.py --site`` (the site's articles stored and assigned 
 ``crawler/storage/stories.py``) under ``valgrind --tool=callgrind --dump-before=getppid``:
 the first ``--warm`` articles fill the kept old days (eight days of the site are 576
 articles), then the next ``--articles`` run between ``os.getppid()`` markers, one callgrind
-dump, so start-up and warm-up cancel out. Prints instructions per article (fingerprint,
-store, assignment). Instructions count user space only and do not depend on the machine's
-load. ``--keep DIR`` keeps the dumps for ``callgrind_annotate --inclusive=yes
-DIR/callgrind.out.2``.
+dump, so start-up and warm-up cancel out. Prints instructions per article (store and
+assignment): each article's story fingerprint is computed ahead, before the measured stretch,
+as a crawl's extraction workers do (``Article.fingerprint``); ``--in-process`` leaves it to the
+store, as before the workers computed it (the figure then includes the fingerprint).
+Instructions count user space only and do not depend on the machine's load. ``--keep DIR``
+keeps the dumps for ``callgrind_annotate --inclusive=yes DIR/callgrind.out.2``.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from stories import _site_articles
 
 from crawler.models import Article
 from crawler.storage import Store
+from crawler.stories.features import Fingerprinter
 from crawler.stories.settings import StorySettings
 
 
@@ -44,8 +47,12 @@ def _assign(store: Store, todo: Sequence[Article], settings: StorySettings) -> N
         store.assign_stories(pairs, settings=settings, now=now)
 
 
-def inner(articles: int, warm: int) -> None:
+def inner(articles: int, warm: int, *, in_process: bool = False) -> None:
     todo = _site_articles(warm + articles)
+    if not in_process:
+        ahead = Fingerprinter()
+        for article in todo:  # as the extraction workers do, off the crawl process
+            article.fingerprint = ahead.ahead(article.title, article.summary, article.text)
     settings = StorySettings()
     with tempfile.TemporaryDirectory() as tmp:
         store = Store.open(f"sqlite:///{tmp}/site.db")
@@ -63,18 +70,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--articles", type=int, default=1000)
     parser.add_argument("--warm", type=int, default=600)
     parser.add_argument("--keep", type=Path, help="keep the callgrind dumps in this folder")
+    parser.add_argument(
+        "--in-process",
+        action="store_true",
+        help="compute the fingerprints in the measured stretch (the figure before the workers did)",
+    )
     parser.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.warm % 50 or args.articles % 50:
         parser.error("--warm and --articles are whole batches of 50")
     if args.inner:
-        inner(args.articles, args.warm)
+        inner(args.articles, args.warm, in_process=args.in_process)
         return 0
+    flags = ["--in-process"] if args.in_process else []
     dumps = run_dumps(
-        __file__, ["--articles", str(args.articles), "--warm", str(args.warm)], keep=args.keep
+        __file__,
+        ["--articles", str(args.articles), "--warm", str(args.warm), *flags],
+        keep=args.keep,
     )
+    what = "with fingerprints" if args.in_process else "fingerprints computed ahead"
     print(
-        f"{args.articles} articles after {args.warm}:"
+        f"{args.articles} articles after {args.warm} ({what}):"
         f" {dumps[1] / args.articles / 1e6:.2f} M instructions per article"
     )
     return 0
