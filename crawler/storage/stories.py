@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -46,9 +46,10 @@ _SIGNATURE_BYTES = 4
 _ASSIGN_LOCK = 0x73746F72  # PostgreSQL advisory lock key held while assigning ("stor")
 
 
-#: A new one-report story, built once: building the statement with ``.values()`` for every
-#: report cost ~4x its execution (~85 against ~21 µs, most new reports on a first crawl).
-_NEW_STORY = insert(stories).returning(stories.c.id)
+#: A batch's new one-report stories, built once (building a statement per report cost ~4x its
+#: execution): one multi-row ``INSERT ... RETURNING`` (SQLAlchemy's insertmanyvalues), ids in
+#: the order of the rows, so in the order the reports started them, as one INSERT each gave.
+_NEW_STORIES = insert(stories).returning(stories.c.id, sort_by_parameter_order=True)
 
 
 @dataclass(frozen=True)
@@ -149,7 +150,7 @@ class StoryStore(Database):
                 writes = _Writes(self._assigned(conn, [p.article_id for p in prepared]))
                 done = [self._assign_one(conn, index, p, now, outside, writes) for p in prepared]
                 writes.flush(conn, now)
-                return done
+                return [replace(a, story_id=writes.story(a.story_id)) for a in done]
 
         try:
             return retry_locked(run)
@@ -249,9 +250,7 @@ class StoryStore(Database):
             pending.flush(conn, now)
             match, moving = self._gather(conn, matches, held, p.source)
         if match is None:
-            story_id = conn.execute(
-                _NEW_STORY, {"article_id": p.article_id, "created": now, "updated": now, "size": 1}
-            ).scalar_one()
+            story_id = pending.new_story(p.article_id, now)  # its id once the batch is sent
             matched_id, evidence = None, ()
         else:
             story_id = match.member.story_id
@@ -273,9 +272,12 @@ class StoryStore(Database):
             }
         )
         pending.assigned[p.article_id] = story_id
+        member = Member(p.article_id, story_id, p.source, p.published, p.fingerprint, p.signature)
+        if story_id < 0:
+            pending.waiting.append(member)
         if writes is None:
             pending.flush(conn, now)
-        member = Member(p.article_id, story_id, p.source, p.published, p.fingerprint, p.signature)
+            story_id = member.story_id
         if index.since is None or p.published >= index.since:
             index.add(member)
         # What this call assigned is matched by the reports after it, as it is in ``index``.
@@ -581,13 +583,44 @@ def _utc_day(value: datetime) -> datetime:
 @dataclass
 class _Writes:
     """A batch's story writes, sent together at its end (executemany) instead of four
-    statements per report; ``assigned`` also answers "already assigned?" for the batch."""
+    statements per report; ``assigned`` also answers "already assigned?" for the batch.
+
+    A new story is inserted with the others at the flush, so until then it has a provisional
+    id (negative, unique in the batch) wherever this batch's reports hold it: in ``assigned``,
+    ``grown``, and the index members in ``waiting``, which the flush gives the real id. (A
+    read of stories or members from the store flushes first, as it must see the batch's own
+    reports.) :meth:`story` gives the real id of a provisional one after the flush.
+    """
 
     assigned: dict[int, int]
     members: list[dict[str, Any]] = field(default_factory=list)
     grown: dict[int, int] = field(default_factory=dict)  # story id -> members joined
+    stories: list[dict[str, Any]] = field(default_factory=list)  # new stories' rows
+    waiting: list[Member] = field(default_factory=list)  # members of a provisional story
+    real: dict[int, int] = field(default_factory=dict)  # provisional id -> stored id
+
+    def new_story(self, article_id: int, now: datetime) -> int:
+        """A new one-report story of ``article_id``, inserted at the flush: its provisional id."""
+        self.stories.append({"article_id": article_id, "created": now, "updated": now, "size": 1})
+        return -(len(self.real) + len(self.stories))
+
+    def story(self, story_id: int) -> int:
+        """The stored id of a story (of a provisional id, once flushed)."""
+        return self.real.get(story_id, story_id) if story_id < 0 else story_id
 
     def flush(self, conn: Connection, now: datetime) -> None:
+        if self.stories:
+            first = len(self.real) + 1
+            ids = conn.execute(_NEW_STORIES, self.stories).scalars().all()
+            for n, stored in enumerate(ids):
+                self.real[-(first + n)] = int(stored)
+            self.stories = []
+            story = self.story
+            for member in self.waiting:
+                member.story_id = story(member.story_id)
+            self.waiting = []
+            self.assigned = {k: story(v) for k, v in self.assigned.items()}
+            self.grown = {story(k): v for k, v in self.grown.items()}
         if self.members:
             conn.execute(insert(story_members), self.members)
             conn.execute(
