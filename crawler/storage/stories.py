@@ -27,7 +27,7 @@ from crawler.models import Article
 from crawler.storage.engine import Database, retry_locked
 from crawler.storage.retention import TEXT_PRUNED_FLAG
 from crawler.storage.schema import article_topics, articles, stories, story_members
-from crawler.stories.features import TEXT_CHARS, Fingerprint, Fingerprinter
+from crawler.stories.features import TEXT_CHARS, Fingerprint, Fingerprinter, inputs_digest
 from crawler.stories.index import (
     Match,
     Member,
@@ -100,6 +100,8 @@ class _Prepared:
     published: datetime
     fingerprint: Fingerprint
     signature: Any
+    #: ``fingerprint.to_json()``, when already made (None: made when stored).
+    stored: dict[str, list[str]] | None = None
 
 
 class StoryStore(Database):
@@ -112,9 +114,17 @@ class StoryStore(Database):
     def _prepare(self, article_id: int, article: Article, settings: StorySettings) -> _Prepared:
         if self._fingerprinter is None:
             self._fingerprinter = Fingerprinter()
-        fp = self._fingerprinter.of(
-            article.title, article.summary, article.text, article.fingerprint
-        )
+        ahead = article.fingerprint
+        stored = None
+        if ahead is not None and ahead.inputs == inputs_digest(
+            article.title, article.summary, article.text
+        ):
+            # What Fingerprinter.of gives for it (a test holds them equal), keeping the JSON
+            # form it goes through for the member's row: made once per article, not twice.
+            stored = ahead.fingerprint.to_json()
+            fp = Fingerprint.from_json(stored)
+        else:
+            fp = self._fingerprinter.of(article.title, article.summary, article.text, None)
         published = article.published
         if published.tzinfo is not None:
             # The same instant in UTC, as the store reads every member back: two aware
@@ -122,7 +132,8 @@ class StoryStore(Database):
             # their offsets, ~10x slower than two of one zone, and the index and the kept old
             # days compare a report's time with their members' and days' many times.
             published = published.astimezone(UTC)
-        return _Prepared(article_id, article.source, published, fp, minhash(fp, settings.num_perm))
+        signature = minhash(fp, settings.num_perm)
+        return _Prepared(article_id, article.source, published, fp, signature, stored)
 
     def assign_stories(
         self,
@@ -266,7 +277,7 @@ class StoryStore(Database):
                 "published": p.published,
                 "joined_at": now,
                 "signature": signature_bytes(p.signature),
-                "fingerprint": p.fingerprint.to_json(),
+                "fingerprint": p.fingerprint.to_json() if p.stored is None else p.stored,
                 "matched_id": matched_id,
                 "evidence": list(evidence),
             }

@@ -476,3 +476,24 @@ def test_a_batchs_new_stories_get_their_stored_ids_in_report_order(store: Store)
         (first + 1, results[1].article_id, 1),
         (first + 2, results[3].article_id, 1),
     ]
+
+
+def test_prepared_fingerprints_are_fingerprinter_ofs(store: Store) -> None:
+    # _prepare spells Fingerprinter.of for a fingerprint computed ahead (keeping its JSON form
+    # for the member's row): the same fingerprint and stored JSON, ahead, stale or absent.
+    from crawler.stories.features import Fingerprinter
+
+    ahead = Fingerprinter()
+    plain = Fingerprinter()
+    for n, (title, lead) in enumerate([ROUTE_776_MOS, ROUTE_776_M24, ROUTE_812, *BRIEFS]):
+        for kind in ("ahead", "stale", "none"):
+            article = report(n, "mos", (title, lead))
+            if kind != "none":
+                article.fingerprint = ahead.ahead(article.title, article.summary, article.text)
+            if kind == "stale":
+                article.text += " Дополнено."
+            p = store._prepare(n, article, SETTINGS)
+            expected = plain.of(article.title, article.summary, article.text, article.fingerprint)
+            assert p.fingerprint == expected
+            assert (p.stored or p.fingerprint.to_json()) == expected.to_json()
+            assert (p.stored is not None) == (kind == "ahead")
