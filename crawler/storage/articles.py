@@ -18,7 +18,7 @@ from crawler.models import CANONICAL_IGNORED_FLAG, Article, TopicMatch
 from crawler.normalize.text import is_cut_teaser
 from crawler.normalize.urls import slash_added, url_identity
 from crawler.storage.article_queries import ArticleQueries
-from crawler.storage.engine import json_encoder, retry_locked
+from crawler.storage.engine import insert_ids, json_encoder, retry_locked
 from crawler.storage.retention import TEXT_PRUNED_FLAG
 from crawler.storage.schema import article_topics, articles
 
@@ -291,15 +291,7 @@ class ArticleStore(ArticleQueries):
                     values = article_values(batch[i], digests[i], keys[i])
                     values.update(first_seen=now, fetched_at=batch[i].fetched_at or now)
                     rows.append(values)
-                # One multi-row INSERT ... RETURNING, ids in parameter order.
-                ids = (
-                    conn.execute(
-                        insert(articles).returning(articles.c.id, sort_by_parameter_order=True),
-                        rows,
-                    )
-                    .scalars()
-                    .all()
-                )
+                ids = insert_ids(conn, articles, rows, "url_key")
                 new_topics = []
                 for i, article_id in zip(fresh, ids, strict=True):
                     results[i] = UpsertResult("new", article_id)

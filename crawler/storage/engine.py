@@ -8,11 +8,11 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import create_engine, event, func, select, text
+from sqlalchemy import Table, create_engine, event, func, insert, select, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
@@ -117,6 +117,34 @@ def _install_sqlite_hooks(engine: Engine, busy_timeout: float) -> None:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         else:
             conn.exec_driver_sql("BEGIN")
+
+
+def insert_ids(
+    conn: Connection, table: Table, rows: Sequence[dict[str, Any]], key: str
+) -> list[int]:
+    """Insert ``rows`` into ``table``; the new rows' ids in order. ``key``: a unique column
+    every row gives.
+
+    ``INSERT ... RETURNING`` with its ids in parameter order runs on PostgreSQL as batched
+    statements, but SQLite has no form that ties RETURNING rows to parameter order, so
+    SQLAlchemy falls back to one statement per row. On SQLite the rows go in one
+    ``executemany`` instead (one prepared statement stepped through the rows in order: the
+    ids each row got from a statement of its own) and their ids are read back by ``key``.
+    """
+    if not rows:
+        return []
+    if conn.dialect.name != "sqlite":
+        returning = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+        return [int(i) for i in conn.execute(returning, rows).scalars().all()]
+    conn.execute(insert(table), rows)
+    column = table.c[key]
+    keys = [row[key] for row in rows]
+    found: dict[Any, int] = {}
+    for first in range(0, len(keys), 500):  # SQLite's bound-parameter limit
+        chunk = keys[first : first + 500]
+        for value, row_id in conn.execute(select(column, table.c.id).where(column.in_(chunk))):
+            found[value] = row_id
+    return [int(found[k]) for k in keys]
 
 
 def retry_locked(fn: Callable[[], T], *, attempts: int = 8) -> T:

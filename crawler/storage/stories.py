@@ -24,7 +24,7 @@ from sqlalchemy import and_, bindparam, delete, func, insert, select, text, upda
 from sqlalchemy.engine import Connection
 
 from crawler.models import Article
-from crawler.storage.engine import Database, retry_locked
+from crawler.storage.engine import Database, insert_ids, retry_locked
 from crawler.storage.retention import TEXT_PRUNED_FLAG
 from crawler.storage.schema import article_topics, articles, stories, story_members
 from crawler.stories.features import TEXT_CHARS, Fingerprint, Fingerprinter, inputs_digest
@@ -44,12 +44,6 @@ logger = logging.getLogger(__name__)
 #: Bytes a stored signature takes per permutation (:func:`signature_bytes`: one uint32 each).
 _SIGNATURE_BYTES = 4
 _ASSIGN_LOCK = 0x73746F72  # PostgreSQL advisory lock key held while assigning ("stor")
-
-
-#: A batch's new one-report stories, built once (building a statement per report cost ~4x its
-#: execution): one multi-row ``INSERT ... RETURNING`` (SQLAlchemy's insertmanyvalues), ids in
-#: the order of the rows, so in the order the reports started them, as one INSERT each gave.
-_NEW_STORIES = insert(stories).returning(stories.c.id, sort_by_parameter_order=True)
 
 
 @dataclass(frozen=True)
@@ -622,7 +616,7 @@ class _Writes:
     def flush(self, conn: Connection, now: datetime) -> None:
         if self.stories:
             first = len(self.real) + 1
-            ids = conn.execute(_NEW_STORIES, self.stories).scalars().all()
+            ids = insert_ids(conn, stories, self.stories, "article_id")
             for n, stored in enumerate(ids):
                 self.real[-(first + n)] = int(stored)
             self.stories = []

@@ -63,8 +63,9 @@ def test_remembered_datetime_binds_as_the_plain_one(dialect: Any) -> None:
     zones = [UTC, timezone(timedelta(hours=3)), timezone(timedelta(hours=-7, minutes=-30))]
     start = datetime(2026, 1, 1, tzinfo=UTC)
     values = [
-        (start + timedelta(seconds=rng.randrange(10**6), microseconds=rng.randrange(10**6)))
-        .astimezone(rng.choice(zones))
+        (
+            start + timedelta(seconds=rng.randrange(10**6), microseconds=rng.randrange(10**6))
+        ).astimezone(rng.choice(zones))
         for _ in range(300)
     ]
     for value in [*values, *values[::-1], None, *[rng.choice(values) for _ in range(2000)]]:
