@@ -305,3 +305,18 @@ def test_is_private_address(host: str, expected: bool) -> None:
 )
 def test_is_valid_host(host: str, expected: bool) -> None:
     assert is_valid_host(host) is expected
+
+
+def test_remembered_url_identity_is_the_plain_one() -> None:
+    import random
+
+    from crawler.normalize.urls import url_identity
+
+    plain = url_identity.__wrapped__
+    rng = random.Random(15)
+    parts = ["HTTP://", "https://", "https://www.", "ftp://", "", "//"]
+    hosts = ["Mos.RU", "новости.рф", "example.com:443", "example.com:80", "a.b."]
+    paths = ["/news/1", "/news/1/", "/a//b/amp/", "", "/%d0%bf?utm_source=x&b=2&a=1", "/x#frag"]
+    urls = [rng.choice(parts) + rng.choice(hosts) + rng.choice(paths) for _ in range(3000)]
+    for url in urls + urls[::-1]:  # repeated: answered by the cache
+        assert url_identity(url) == plain(url)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ from crawler.models import CANONICAL_IGNORED_FLAG, Article, TopicMatch
 from crawler.normalize.text import is_cut_teaser
 from crawler.normalize.urls import slash_added, url_identity
 from crawler.storage.article_queries import ArticleQueries
-from crawler.storage.engine import retry_locked
+from crawler.storage.engine import insert_ids, json_encoder, retry_locked
 from crawler.storage.retention import TEXT_PRUNED_FLAG
 from crawler.storage.schema import article_topics, articles
 
@@ -146,7 +145,7 @@ def keep_feed_summary(conn: Connection, row: Any, article: Article, digest: str)
 
 def content_hash(article: Article) -> str:
     """Hash of what a reader sees; an edit of any of these fields is an update."""
-    payload = _HASH_ENCODER.encode(
+    payload = _HASH_JSON(
         [
             article.title,
             article.summary,
@@ -161,9 +160,8 @@ def content_hash(article: Article) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
-#: ``json.dumps(..., ensure_ascii=False, sort_keys=True)``'s encoder, made once: ``dumps`` with
-#: any argument makes a new encoder per call (for every article stored).
-_HASH_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True)
+#: ``json.dumps(..., ensure_ascii=False, sort_keys=True)``'s text (for every article stored).
+_HASH_JSON = json_encoder(ensure_ascii=False, sort_keys=True)
 
 
 def article_values(article: Article, digest: str, key: str) -> dict[str, Any]:
@@ -293,15 +291,7 @@ class ArticleStore(ArticleQueries):
                     values = article_values(batch[i], digests[i], keys[i])
                     values.update(first_seen=now, fetched_at=batch[i].fetched_at or now)
                     rows.append(values)
-                # One multi-row INSERT ... RETURNING, ids in parameter order.
-                ids = (
-                    conn.execute(
-                        insert(articles).returning(articles.c.id, sort_by_parameter_order=True),
-                        rows,
-                    )
-                    .scalars()
-                    .all()
-                )
+                ids = insert_ids(conn, articles, rows, "url_key")
                 new_topics = []
                 for i, article_id in zip(fresh, ids, strict=True):
                     results[i] = UpsertResult("new", article_id)

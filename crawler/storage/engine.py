@@ -8,11 +8,11 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import create_engine, event, func, select, text
+from sqlalchemy import Table, create_engine, event, func, insert, select, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
@@ -46,11 +46,54 @@ def open_engine(url: str, *, busy_timeout: float = 30.0) -> Engine:
     )
 
 
+def json_encoder(**options: Any) -> Callable[[Any], str]:
+    """``json.JSONEncoder(**options).encode``, the same text, with its C encoder made once.
+
+    ``JSONEncoder.encode`` makes a new C encoder for every value (~1.5 µs, more than encoding a
+    stored article's short lists takes). The one kept here does not check for circular
+    references (a shared table of them would not be thread-safe): a value that holds itself
+    fails with RecursionError instead of ValueError; nothing stored does.
+    """
+    plain = json.JSONEncoder(**options)
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None or plain.indent is not None:
+        return plain.encode
+    return _JSONText(plain, make)
+
+
+class _JSONText:
+    """:func:`json_encoder`'s function: an object, not a closure, as psycopg keys its JSON
+    dumpers by the function (and warns of a leak for a closure)."""
+
+    __slots__ = ("encoder", "text")
+
+    def __init__(self, plain: json.JSONEncoder, make: Callable[..., Any]) -> None:
+        strings = json.encoder
+        self.text: Callable[[str], str] = (
+            strings.encode_basestring_ascii if plain.ensure_ascii else strings.encode_basestring
+        )
+        self.encoder = make(
+            None,
+            plain.default,
+            self.text,
+            plain.indent,
+            plain.key_separator,
+            plain.item_separator,
+            plain.sort_keys,
+            plain.skipkeys,
+            plain.allow_nan,
+        )
+
+    def __call__(self, value: Any) -> str:
+        if isinstance(value, str):
+            return self.text(value)
+        return "".join(self.encoder(value, 0))
+
+
 #: JSON columns hold Cyrillic as written: the default \uXXXX escapes took six bytes per letter
 #: (evidence, fingerprints and tags three times their size). Both forms read back the same.
-#: ``json.dumps(value, ensure_ascii=False)``'s encoder, made once: ``dumps`` with an argument
-#: makes a new one per call (several per stored article).
-_JSON_DUMPS = json.JSONEncoder(ensure_ascii=False).encode
+#: ``json.dumps(value, ensure_ascii=False)``'s text (several per stored article).
+_JSON_DUMPS = json_encoder(ensure_ascii=False)
 
 
 def _install_sqlite_hooks(engine: Engine, busy_timeout: float) -> None:
@@ -74,6 +117,34 @@ def _install_sqlite_hooks(engine: Engine, busy_timeout: float) -> None:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         else:
             conn.exec_driver_sql("BEGIN")
+
+
+def insert_ids(
+    conn: Connection, table: Table, rows: Sequence[dict[str, Any]], key: str
+) -> list[int]:
+    """Insert ``rows`` into ``table``; the new rows' ids in order. ``key``: a unique column
+    every row gives.
+
+    ``INSERT ... RETURNING`` with its ids in parameter order runs on PostgreSQL as batched
+    statements, but SQLite has no form that ties RETURNING rows to parameter order, so
+    SQLAlchemy falls back to one statement per row. On SQLite the rows go in one
+    ``executemany`` instead (one prepared statement stepped through the rows in order: the
+    ids each row got from a statement of its own) and their ids are read back by ``key``.
+    """
+    if not rows:
+        return []
+    if conn.dialect.name != "sqlite":
+        returning = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+        return [int(i) for i in conn.execute(returning, rows).scalars().all()]
+    conn.execute(insert(table), rows)
+    column = table.c[key]
+    keys = [row[key] for row in rows]
+    found: dict[Any, int] = {}
+    for first in range(0, len(keys), 500):  # SQLite's bound-parameter limit
+        chunk = keys[first : first + 500]
+        for value, row_id in conn.execute(select(column, table.c.id).where(column.in_(chunk))):
+            found[value] = row_id
+    return [int(found[k]) for k in keys]
 
 
 def retry_locked(fn: Callable[[], T], *, attempts: int = 8) -> T:

@@ -42,6 +42,33 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
+    def bind_processor(self, dialect: Any) -> Any:
+        """:meth:`process_bind_param` and the dialect's own processing (SQLite's: a string),
+        remembered for the last few values: a batch binds its one "now" for every row's
+        first-seen, fetched, joined, created and updated times (~5 of a stored article's 8
+        datetimes). Equal aware datetimes are one instant, so they bind alike in any zone."""
+        process = super().bind_processor(dialect)
+        if process is None:
+            return None
+        seen: dict[datetime, Any] = {}
+
+        def remembered(value: datetime | None) -> Any:
+            if value is None or value.tzinfo is None:
+                return process(value)  # None, or the naive datetime's error
+            bound = seen.get(value, _UNSEEN)
+            if bound is _UNSEEN:
+                if len(seen) >= _REMEMBERED_TIMES:
+                    seen.clear()
+                bound = seen[value] = process(value)
+            return bound
+
+        return remembered
+
+
+#: Bound values :class:`UTCDateTime` remembers per column type and dialect.
+_REMEMBERED_TIMES = 64
+_UNSEEN = object()
+
 
 #: The tables as a fresh database gets them, at :data:`crawler.storage.migrations.SCHEMA_VERSION`.
 #: Changing a table here needs a migration appended in ``crawler/storage/migrations.py``.

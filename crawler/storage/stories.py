@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -24,10 +24,10 @@ from sqlalchemy import and_, bindparam, delete, func, insert, select, text, upda
 from sqlalchemy.engine import Connection
 
 from crawler.models import Article
-from crawler.storage.engine import Database, retry_locked
+from crawler.storage.engine import Database, insert_ids, retry_locked
 from crawler.storage.retention import TEXT_PRUNED_FLAG
 from crawler.storage.schema import article_topics, articles, stories, story_members
-from crawler.stories.features import TEXT_CHARS, Fingerprint, Fingerprinter
+from crawler.stories.features import TEXT_CHARS, Fingerprint, Fingerprinter, inputs_digest
 from crawler.stories.index import (
     Match,
     Member,
@@ -44,11 +44,6 @@ logger = logging.getLogger(__name__)
 #: Bytes a stored signature takes per permutation (:func:`signature_bytes`: one uint32 each).
 _SIGNATURE_BYTES = 4
 _ASSIGN_LOCK = 0x73746F72  # PostgreSQL advisory lock key held while assigning ("stor")
-
-
-#: A new one-report story, built once: building the statement with ``.values()`` for every
-#: report cost ~4x its execution (~85 against ~21 µs, most new reports on a first crawl).
-_NEW_STORY = insert(stories).returning(stories.c.id)
 
 
 @dataclass(frozen=True)
@@ -99,6 +94,8 @@ class _Prepared:
     published: datetime
     fingerprint: Fingerprint
     signature: Any
+    #: ``fingerprint.to_json()``, when already made (None: made when stored).
+    stored: dict[str, list[str]] | None = None
 
 
 class StoryStore(Database):
@@ -111,9 +108,17 @@ class StoryStore(Database):
     def _prepare(self, article_id: int, article: Article, settings: StorySettings) -> _Prepared:
         if self._fingerprinter is None:
             self._fingerprinter = Fingerprinter()
-        fp = self._fingerprinter.of(
-            article.title, article.summary, article.text, article.fingerprint
-        )
+        ahead = article.fingerprint
+        stored = None
+        if ahead is not None and ahead.inputs == inputs_digest(
+            article.title, article.summary, article.text
+        ):
+            # What Fingerprinter.of gives for it (a test holds them equal), keeping the JSON
+            # form it goes through for the member's row: made once per article, not twice.
+            stored = ahead.fingerprint.to_json()
+            fp = Fingerprint.from_json(stored)
+        else:
+            fp = self._fingerprinter.of(article.title, article.summary, article.text, None)
         published = article.published
         if published.tzinfo is not None:
             # The same instant in UTC, as the store reads every member back: two aware
@@ -121,7 +126,8 @@ class StoryStore(Database):
             # their offsets, ~10x slower than two of one zone, and the index and the kept old
             # days compare a report's time with their members' and days' many times.
             published = published.astimezone(UTC)
-        return _Prepared(article_id, article.source, published, fp, minhash(fp, settings.num_perm))
+        signature = minhash(fp, settings.num_perm)
+        return _Prepared(article_id, article.source, published, fp, signature, stored)
 
     def assign_stories(
         self,
@@ -149,7 +155,7 @@ class StoryStore(Database):
                 writes = _Writes(self._assigned(conn, [p.article_id for p in prepared]))
                 done = [self._assign_one(conn, index, p, now, outside, writes) for p in prepared]
                 writes.flush(conn, now)
-                return done
+                return [replace(a, story_id=writes.story(a.story_id)) for a in done]
 
         try:
             return retry_locked(run)
@@ -249,9 +255,7 @@ class StoryStore(Database):
             pending.flush(conn, now)
             match, moving = self._gather(conn, matches, held, p.source)
         if match is None:
-            story_id = conn.execute(
-                _NEW_STORY, {"article_id": p.article_id, "created": now, "updated": now, "size": 1}
-            ).scalar_one()
+            story_id = pending.new_story(p.article_id, now)  # its id once the batch is sent
             matched_id, evidence = None, ()
         else:
             story_id = match.member.story_id
@@ -267,15 +271,18 @@ class StoryStore(Database):
                 "published": p.published,
                 "joined_at": now,
                 "signature": signature_bytes(p.signature),
-                "fingerprint": p.fingerprint.to_json(),
+                "fingerprint": p.fingerprint.to_json() if p.stored is None else p.stored,
                 "matched_id": matched_id,
                 "evidence": list(evidence),
             }
         )
         pending.assigned[p.article_id] = story_id
+        member = Member(p.article_id, story_id, p.source, p.published, p.fingerprint, p.signature)
+        if story_id < 0:
+            pending.waiting.append(member)
         if writes is None:
             pending.flush(conn, now)
-        member = Member(p.article_id, story_id, p.source, p.published, p.fingerprint, p.signature)
+            story_id = member.story_id
         if index.since is None or p.published >= index.since:
             index.add(member)
         # What this call assigned is matched by the reports after it, as it is in ``index``.
@@ -581,13 +588,44 @@ def _utc_day(value: datetime) -> datetime:
 @dataclass
 class _Writes:
     """A batch's story writes, sent together at its end (executemany) instead of four
-    statements per report; ``assigned`` also answers "already assigned?" for the batch."""
+    statements per report; ``assigned`` also answers "already assigned?" for the batch.
+
+    A new story is inserted with the others at the flush, so until then it has a provisional
+    id (negative, unique in the batch) wherever this batch's reports hold it: in ``assigned``,
+    ``grown``, and the index members in ``waiting``, which the flush gives the real id. (A
+    read of stories or members from the store flushes first, as it must see the batch's own
+    reports.) :meth:`story` gives the real id of a provisional one after the flush.
+    """
 
     assigned: dict[int, int]
     members: list[dict[str, Any]] = field(default_factory=list)
     grown: dict[int, int] = field(default_factory=dict)  # story id -> members joined
+    stories: list[dict[str, Any]] = field(default_factory=list)  # new stories' rows
+    waiting: list[Member] = field(default_factory=list)  # members of a provisional story
+    real: dict[int, int] = field(default_factory=dict)  # provisional id -> stored id
+
+    def new_story(self, article_id: int, now: datetime) -> int:
+        """A new one-report story of ``article_id``, inserted at the flush: its provisional id."""
+        self.stories.append({"article_id": article_id, "created": now, "updated": now, "size": 1})
+        return -(len(self.real) + len(self.stories))
+
+    def story(self, story_id: int) -> int:
+        """The stored id of a story (of a provisional id, once flushed)."""
+        return self.real.get(story_id, story_id) if story_id < 0 else story_id
 
     def flush(self, conn: Connection, now: datetime) -> None:
+        if self.stories:
+            first = len(self.real) + 1
+            ids = insert_ids(conn, stories, self.stories, "article_id")
+            for n, stored in enumerate(ids):
+                self.real[-(first + n)] = int(stored)
+            self.stories = []
+            story = self.story
+            for member in self.waiting:
+                member.story_id = story(member.story_id)
+            self.waiting = []
+            self.assigned = {k: story(v) for k, v in self.assigned.items()}
+            self.grown = {story(k): v for k, v in self.grown.items()}
         if self.members:
             conn.execute(insert(story_members), self.members)
             conn.execute(
@@ -599,13 +637,23 @@ class _Writes:
                     for m in self.members
                 ],
             )
-        for story_id, joined in self.grown.items():
+        if self.grown:
             conn.execute(
-                update(stories)
-                .where(stories.c.id == story_id)
-                .values(size=stories.c.size + joined, updated=now)
+                _GROW_STORY,
+                [
+                    {"grown_id": story_id, "joined": joined, "grown_at": now}
+                    for story_id, joined in self.grown.items()
+                ],
             )
         self.members, self.grown = [], {}
+
+
+#: The stories a batch's reports joined, grown in one executemany (one statement each before).
+_GROW_STORY = (
+    update(stories)
+    .where(stories.c.id == bindparam("grown_id"))
+    .values(size=stories.c.size + bindparam("joined"), updated=bindparam("grown_at"))
+)
 
 
 class _OlderDays:

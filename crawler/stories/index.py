@@ -29,8 +29,7 @@ def _mh() -> ModuleType:
 
 def minhash(fingerprint: Fingerprint, num_perm: int) -> Signature:
     """The MinHash signature of a fingerprint's content lemmas."""
-    tokens = [lemma.encode("utf-8") for lemma in fingerprint.lemmas]
-    return _mh().Signature.of(tokens, num_perm, _SEED)
+    return _mh().Signature.of_lemmas(fingerprint.lemmas, num_perm, _SEED)
 
 
 def signature_bytes(signature: Signature) -> bytes:

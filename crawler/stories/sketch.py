@@ -54,6 +54,22 @@ def token_hash(token: bytes) -> int:
     return int.from_bytes(hashlib.sha1(token).digest()[:4], "little")
 
 
+_MASK = 0xFFFFFFFF
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def lemma_hash(lemma: str) -> int:
+    """A lemma's token hash (:func:`token_hash` of its UTF-8), pre-mixed as :func:`_fmix32`
+    mixes it: what each permutation then maps. Remembered by the lemma itself, so a repeated
+    lemma costs no encoding and no mixing (the story index's signatures are of lemmas)."""
+    h = token_hash.__wrapped__(lemma.encode("utf-8"))
+    h ^= h >> 16
+    h = (h * 0x85EBCA6B) & _MASK
+    h ^= h >> 13
+    h = (h * 0xC2B2AE35) & _MASK
+    return h ^ (h >> 16)
+
+
 class Signature:
     """A MinHash signature: one uint32 minimum per permutation."""
 
@@ -70,6 +86,17 @@ class Signature:
             return cls(np.full(num_perm, _MAX_HASH, dtype=np.uint32))
         a, b = permutations(num_perm, seed)
         hv = _fmix32(np.array(hashes, dtype=np.uint32).reshape(-1, 1))
+        with np.errstate(over="ignore"):  # uint32 wrap-around is the modulo 2**32
+            return cls((hv * a + b).min(axis=0))
+
+    @classmethod
+    def of_lemmas(cls, lemmas: Iterable[str], num_perm: int, seed: int) -> Signature:
+        """:meth:`of` the lemmas' UTF-8 bytes (the same signature, from :func:`lemma_hash`)."""
+        mixed = [lemma_hash(lemma) for lemma in lemmas]
+        if not mixed:
+            return cls(np.full(num_perm, _MAX_HASH, dtype=np.uint32))
+        a, b = permutations(num_perm, seed)
+        hv = np.array(mixed, dtype=np.uint32).reshape(-1, 1)
         with np.errstate(over="ignore"):  # uint32 wrap-around is the modulo 2**32
             return cls((hv * a + b).min(axis=0))
 

@@ -88,3 +88,30 @@ def test_batch_racing_an_uncommitted_insert_is_re_read(postgres_url: str) -> Non
     finally:
         store.close()
         other.close()
+
+
+def test_insert_ids_are_the_ids_each_row_got_in_order(store: Store) -> None:
+    # SQLite: one executemany, ids read back by the unique key; PostgreSQL: RETURNING in
+    # parameter order. Either way the ids one INSERT per row gives, in the rows' order.
+    from sqlalchemy import select
+
+    from crawler.storage.engine import insert_ids
+
+    one = make(1)
+    with store.engine.begin() as conn:
+        conn.execute(insert(articles), [article_values(one, content_hash(one), "k1") | _times()])
+        batch = [make(n) for n in (5, 3, 4, 2)]
+        rows = [
+            article_values(a, content_hash(a), f"k{n}") | _times()
+            for n, a in zip((5, 3, 4, 2), batch, strict=True)
+        ]
+        ids = insert_ids(conn, articles, rows, "url_key")
+        stored = {k: i for k, i in conn.execute(select(articles.c.url_key, articles.c.id))}
+    assert ids == [stored[f"k{n}"] for n in (5, 3, 4, 2)]
+    assert ids == list(range(stored["k1"] + 1, stored["k1"] + 5))
+    with store.engine.connect() as conn:
+        assert insert_ids(conn, articles, [], "url_key") == []
+
+
+def _times() -> dict[str, datetime]:
+    return {"first_seen": NOW, "fetched_at": NOW}

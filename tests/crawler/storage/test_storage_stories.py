@@ -450,3 +450,50 @@ def test_only_the_given_sources_reports_are_listed(store: Store) -> None:
     assert store.recent_stories(since=since, topic="electric-transport", sources=["x"]) == []
     # Without ``sources`` every report is listed, as stored.
     assert len(store.recent_stories(since=since)) == 2
+
+
+def test_a_batchs_new_stories_get_their_stored_ids_in_report_order(store: Store) -> None:
+    # New stories are inserted together at the batch's end: a report joining a story another
+    # report of the same batch started, and every returned id, is the stored one.
+    batch = [
+        report(1, "mos", ROUTE_776_MOS),
+        report(2, "vm", ROUTE_812, hours=1),
+        report(3, "m24", ROUTE_776_M24, hours=2),
+        report(4, "mos", TRAMS_BOULEVARD, hours=3),
+    ]
+    results = store.upsert_articles(batch, now=T0)
+    pairs = [(r.article_id, a) for r, a in zip(results, batch, strict=True)]
+    done = store.assign_stories(pairs, settings=SETTINGS, now=T0)
+    with store.engine.connect() as conn:
+        stored_story = dict(conn.execute(select(articles.c.id, articles.c.story_id)).all())
+        rows = conn.execute(select(stories.c.id, stories.c.article_id, stories.c.size)).all()
+    assert [a.story_id for a in done] == [stored_story[r.article_id] for r in results]
+    assert [a.new_story for a in done] == [True, True, False, True]
+    assert done[0].story_id == done[2].story_id
+    first = min(r.id for r in rows)
+    assert sorted((r.id, r.article_id, r.size) for r in rows) == [
+        (first, results[0].article_id, 2),
+        (first + 1, results[1].article_id, 1),
+        (first + 2, results[3].article_id, 1),
+    ]
+
+
+def test_prepared_fingerprints_are_fingerprinter_ofs(store: Store) -> None:
+    # _prepare spells Fingerprinter.of for a fingerprint computed ahead (keeping its JSON form
+    # for the member's row): the same fingerprint and stored JSON, ahead, stale or absent.
+    from crawler.stories.features import Fingerprinter
+
+    ahead = Fingerprinter()
+    plain = Fingerprinter()
+    for n, (title, lead) in enumerate([ROUTE_776_MOS, ROUTE_776_M24, ROUTE_812, *BRIEFS]):
+        for kind in ("ahead", "stale", "none"):
+            article = report(n, "mos", (title, lead))
+            if kind != "none":
+                article.fingerprint = ahead.ahead(article.title, article.summary, article.text)
+            if kind == "stale":
+                article.text += " Дополнено."
+            p = store._prepare(n, article, SETTINGS)
+            expected = plain.of(article.title, article.summary, article.text, article.fingerprint)
+            assert p.fingerprint == expected
+            assert (p.stored or p.fingerprint.to_json()) == expected.to_json()
+            assert (p.stored is not None) == (kind == "ahead")

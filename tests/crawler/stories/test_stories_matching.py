@@ -557,3 +557,25 @@ def test_a_report_does_not_join_a_story_holding_its_sources_report_of_another_ev
     rewrite = fp(("Больница на 600 коек открылась в Коммунарке", OPENING_HOSPITAL[1]))
     matched = index.verified(rewrite, minhash(rewrite, SETTINGS.num_perm), T0, "sitea")
     assert [m.member.article_id for m in matched] == [2]
+
+
+def test_signatures_of_lemmas_are_those_of_their_bytes() -> None:
+    # minhash() hashes lemmas through a cache keyed by the lemma, mixed in Python: the same
+    # signature as Signature.of over the UTF-8 bytes (held to datasketch above).
+    from crawler.stories.sketch import lemma_hash
+
+    rng = random.Random(15)
+    alphabet = "абвгдеёжзийклмнопрстуфхцчшщъыьэюяabcxyz0123456789-«»🚌"
+    for n in range(400):
+        lemmas = {
+            "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 12)))
+            for _ in range(rng.choice([0, 1, 5, 60, 200]))
+        }
+        if n % 2:
+            lemmas |= {"маршрут", "москва"}  # remembered from an earlier set
+        for num_perm in (64, 128):
+            ours = Signature.of_lemmas(lemmas, num_perm, 1)
+            plain = Signature.of([lemma.encode("utf-8") for lemma in lemmas], num_perm, 1)
+            assert ours.hashvalues.dtype == plain.hashvalues.dtype
+            assert (ours.hashvalues == plain.hashvalues).all()
+    assert lemma_hash.cache_info().hits > 0
