@@ -82,21 +82,22 @@ class Signature:
     def of(cls, tokens: Iterable[bytes], num_perm: int, seed: int) -> Signature:
         """The signature of a set of tokens (an empty set: every value the maximum)."""
         hashes = [token_hash(token) for token in tokens]
-        if not hashes:
-            return cls(np.full(num_perm, _MAX_HASH, dtype=np.uint32))
-        a, b = permutations(num_perm, seed)
-        hv = _fmix32(np.array(hashes, dtype=np.uint32).reshape(-1, 1))
-        with np.errstate(over="ignore"):  # uint32 wrap-around is the modulo 2**32
-            return cls((hv * a + b).min(axis=0))
+        mixed = _fmix32(np.array(hashes, dtype=np.uint32)) if hashes else None
+        return cls._of_mixed(mixed, num_perm, seed)
 
     @classmethod
     def of_lemmas(cls, lemmas: Iterable[str], num_perm: int, seed: int) -> Signature:
         """:meth:`of` the lemmas' UTF-8 bytes (the same signature, from :func:`lemma_hash`)."""
         mixed = [lemma_hash(lemma) for lemma in lemmas]
-        if not mixed:
+        return cls._of_mixed(np.array(mixed, dtype=np.uint32) if mixed else None, num_perm, seed)
+
+    @classmethod
+    def _of_mixed(cls, mixed: np.ndarray | None, num_perm: int, seed: int) -> Signature:
+        """The signature of the tokens' mixed hashes (None: no token, every value the maximum)."""
+        if mixed is None:
             return cls(np.full(num_perm, _MAX_HASH, dtype=np.uint32))
         a, b = permutations(num_perm, seed)
-        hv = np.array(mixed, dtype=np.uint32).reshape(-1, 1)
+        hv = mixed.reshape(-1, 1)
         with np.errstate(over="ignore"):  # uint32 wrap-around is the modulo 2**32
             return cls((hv * a + b).min(axis=0))
 
