@@ -131,10 +131,7 @@ def name_positions(
                 continue
             before = pieces[i - 1] if i > 0 else ""
             after = pieces[i + 1] if i < last else ""
-            if (
-                _is_one_of(before, STREET_WORDS, _STREET_HEADS, words.keys)
-                or _is_one_of(after, STREET_WORDS, _STREET_HEADS, words.keys)
-            ) and words.is_adjective(pieces[i]):
+            if _names_a_street(pieces[i], before, after, words):
                 found.add(at)
     return found
 
@@ -170,15 +167,20 @@ def _name_positions_plain(
             continue
         # The cheap test first: a neighbour that starts like a street word (most hits have none).
         after = pieces[i + 1] if i < last else ""
-        heads = _STREET_HEADS
-        if before[:_HEAD].lower() not in heads and after[:_HEAD].lower() not in heads:
+        if not starts_like_street_word(before) and not starts_like_street_word(after):
             continue
-        if (
-            _is_one_of(before, STREET_WORDS, heads, words.keys)
-            or _is_one_of(after, STREET_WORDS, heads, words.keys)
-        ) and words.is_adjective(pieces[i]):
+        if _names_a_street(pieces[i], before, after, words):
             found.add(pos)
     return found
+
+
+def _names_a_street(word: str, before: str, after: str, words: WordTests) -> bool:
+    """Whether ``word`` is an adjective beside a street word («Тверская улица», «улица
+    Тверская»): a street's name, not a topic's term."""
+    return (
+        _is_one_of(before, STREET_WORDS, _STREET_HEADS, words.keys)
+        or _is_one_of(after, STREET_WORDS, _STREET_HEADS, words.keys)
+    ) and words.is_adjective(word)
 
 
 def _is_surname(word: str, before: str, words: WordTests) -> bool:
