@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 
 import pytest
+from lxml import etree
 
 from crawler.extraction import body, xpaths
 from crawler.extraction.core import parse_document
@@ -108,7 +109,12 @@ def test_visible_text_nodes_as_the_xpath_finds_them(inner: str, around: str) -> 
     assert doc is not None
     for node in doc.find(".//h1").iterancestors():
         assert visible_text_nodes(node) == xpaths.TEXT_NODES(node)
-    # Each level around the headline from the one inside it, as _texts_around_title reads them.
+    _assert_levels_around_the_headline(doc)
+
+
+def _assert_levels_around_the_headline(doc: etree._Element) -> None:
+    """Each level around the headline read from the one inside it, as _texts_around_title
+    reads them: the text nodes the XPath finds under that level."""
     inner = doc.find(".//h1")
     nodes = visible_text_nodes(inner)
     for node in inner.iterancestors():
@@ -131,12 +137,7 @@ def test_text_nodes_around_an_inner_block_as_the_xpath_finds_them(seed: int) -> 
         html = "".join(parts[:cut]) + "<h1>Заголовок</h1>" + "".join(parts[cut:])
         doc, _, _ = parse_document(f"<html><body>{html}</body></html>".encode(), "utf-8")
         assert doc is not None
-        inner = doc.find(".//h1")
-        nodes = visible_text_nodes(inner)
-        for node in inner.iterancestors():
-            nodes = visible_text_nodes_around(node, inner, nodes)
-            assert nodes == xpaths.TEXT_NODES(node)
-            inner = node
+        _assert_levels_around_the_headline(doc)
 
 
 def test_the_control_byte_check_covers_what_the_scans_it_skips_look_for() -> None:
