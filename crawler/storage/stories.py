@@ -27,7 +27,7 @@ from crawler.models import Article
 from crawler.storage.engine import Database, insert_ids, retry_locked
 from crawler.storage.retention import TEXT_PRUNED_FLAG
 from crawler.storage.schema import article_topics, articles, stories, story_members
-from crawler.stories.features import TEXT_CHARS, Fingerprint, Fingerprinter, inputs_digest
+from crawler.stories.features import TEXT_CHARS, Fingerprint, Fingerprinter
 from crawler.stories.index import (
     Match,
     Member,
@@ -108,17 +108,10 @@ class StoryStore(Database):
     def _prepare(self, article_id: int, article: Article, settings: StorySettings) -> _Prepared:
         if self._fingerprinter is None:
             self._fingerprinter = Fingerprinter()
-        ahead = article.fingerprint
-        stored = None
-        if ahead is not None and ahead.inputs == inputs_digest(
-            article.title, article.summary, article.text
-        ):
-            # What Fingerprinter.of gives for it (a test holds them equal), keeping the JSON
-            # form it goes through for the member's row: made once per article, not twice.
-            stored = ahead.fingerprint.to_json()
-            fp = Fingerprint.from_json(stored)
-        else:
-            fp = self._fingerprinter.of(article.title, article.summary, article.text, None)
+        # A fingerprint computed ahead keeps its JSON form for the member's row: made once.
+        fp, stored = self._fingerprinter.read(
+            article.title, article.summary, article.text, article.fingerprint
+        )
         published = article.published
         if published.tzinfo is not None:
             # The same instant in UTC, as the store reads every member back: two aware

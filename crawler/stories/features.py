@@ -240,9 +240,17 @@ class Fingerprinter:
     def of(self, title: str, lead: str, text: str, ahead: Precomputed | None) -> Fingerprint:
         """The fingerprint of an article: ``ahead``'s when it read these same fields (its words
         interned, as this lemmatizer's are shared), else computed now."""
+        return self.read(title, lead, text, ahead)[0]
+
+    def read(
+        self, title: str, lead: str, text: str, ahead: Precomputed | None
+    ) -> tuple[Fingerprint, dict[str, list[str]] | None]:
+        """:meth:`of`, and the JSON form ``ahead``'s went through when it was used (None when
+        computed now): the store keeps it for the member's row instead of making it again."""
         if ahead is None or ahead.inputs != inputs_digest(title, lead, text):
-            return self(title, lead, text)
-        return Fingerprint.from_json(ahead.fingerprint.to_json())
+            return self(title, lead, text), None
+        stored = ahead.fingerprint.to_json()
+        return Fingerprint.from_json(stored), stored
 
 
 class _WordFacts:

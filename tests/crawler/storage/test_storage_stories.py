@@ -479,8 +479,9 @@ def test_a_batchs_new_stories_get_their_stored_ids_in_report_order(store: Store)
 
 
 def test_prepared_fingerprints_are_fingerprinter_ofs(store: Store) -> None:
-    # _prepare spells Fingerprinter.of for a fingerprint computed ahead (keeping its JSON form
-    # for the member's row): the same fingerprint and stored JSON, ahead, stale or absent.
+    # _prepare reads a fingerprint computed ahead through Fingerprinter.read (keeping its JSON
+    # form for the member's row): the same fingerprint and stored JSON as Fingerprinter.of,
+    # ahead, stale or absent.
     from crawler.stories.features import Fingerprinter
 
     ahead = Fingerprinter()
