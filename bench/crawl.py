@@ -399,11 +399,13 @@ def stage_split(result: dict[str, Any]) -> None:
     rows = [(name, timing.get(name, 0.0)) for name in ("decode", "parse")]
     rows.append(("extract (fields)", max(timing.get("extract", 0.0) - inner, 0.0)))
     rows += [(name, timing.get(name, 0.0)) for name in ("sanitize", "normalize")]
-    # Topics are tagged and story fingerprints computed in the workers (``*_in_workers``) when
-    # there are workers, else in the crawl process (``topics``, within ``stories``).
+    # Topics are tagged and story fingerprints and content hashes computed in the workers
+    # (``*_in_workers``) when there are workers, else in the crawl process (``topics``, within
+    # ``stories`` and ``store``).
     ahead = (
         ("topics_in_workers", "topics (in the workers)"),
         ("fingerprint_in_workers", "story fingerprint (in the workers)"),
+        ("content_hash_in_workers", "content hash (in the workers)"),
     )
     worker_stages = timing.get("extract", 0.0) + timing.get("normalize", 0.0)
     for name, label in ahead:

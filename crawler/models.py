@@ -70,6 +70,15 @@ class RelatedReport(NamedTuple):
     title: str
 
 
+@dataclass(frozen=True)
+class ContentDigest:
+    """An article's content hash computed ahead (``crawler.storage.articles.content_hash``),
+    and a copy of the fields it hashed."""
+
+    fields: tuple[Any, ...]
+    digest: str
+
+
 @dataclass
 class Article:
     """A validated, normalized article as stored and published.
@@ -111,6 +120,9 @@ class Article:
     #: digest of the fields it read: used when the article is assigned its story while they
     #: are unchanged. Never stored.
     fingerprint: Precomputed | None = None
+    #: The content hash an extraction worker computed (off the crawl process), with the fields
+    #: it read: the store uses it while they are equal. Never stored; not part of equality.
+    content_digest: ContentDigest | None = field(default=None, compare=False, repr=False)
     #: In a feed that shows one entry per story: the story's other reports, in the order they
     #: joined, and when the last one joined (the entry's ``updated`` moves to it). Empty
     #: everywhere else; never stored from here.

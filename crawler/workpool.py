@@ -27,6 +27,7 @@ from crawler.lifecycle import die_with_parent
 from crawler.models import Article, Dropped, Hints, PageFacts
 from crawler.pages import process_page
 from crawler.profile import SourceProfile
+from crawler.storage.articles import content_hash_ahead
 from crawler.stories.features import Fingerprinter
 from crawler.timing import Timings, recording, stage
 from crawler.topics.engine import TopicEngine
@@ -61,7 +62,8 @@ def default_workers(cpus: int | None = None) -> int:
 class ArticleWork:
     """What the workers do to each article after making it, off the crawl process (the crawl's
     single-core bottleneck, issue 15): tag its ``topics`` (TopicsPipeline keeps them) and
-    compute its story fingerprint (the store uses it), when the crawl does either."""
+    compute its story fingerprint (the store uses it), when the crawl does either. Its content
+    hash is always computed there (``content_hash_ahead``)."""
 
     topics: tuple[TopicSpec, ...] = ()
     fingerprints: bool = False
@@ -93,6 +95,9 @@ class _Worker:
                 article.fingerprint = self.fingerprinter.ahead(
                     article.title, article.summary, article.text
                 )
+        # Every crawl stores its articles: the store takes this hash while the fields are equal.
+        with stage("content_hash_in_workers"):
+            article.content_digest = content_hash_ahead(article)
 
 
 #: This worker process's tools (the pool's initializer builds them); None in other processes.

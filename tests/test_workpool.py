@@ -15,6 +15,7 @@ from crawler.config import load_config
 from crawler.models import Article, Hints, PageFacts
 from crawler.pages import process_page
 from crawler.profile import SourceProfile
+from crawler.storage.articles import content_hash, content_hash_ahead
 from crawler.stories.features import Fingerprinter
 from crawler.topics.engine import TopicEngine
 from crawler.workpool import ArticleWork, ExtractionPool, default_workers, release_pool, shared_pool
@@ -214,6 +215,20 @@ def test_workers_fingerprint_stories_ahead() -> None:
     expected.fingerprint = Fingerprinter().ahead(expected.title, expected.summary, expected.text)
     result = _in_a_pool(ArticleWork(fingerprints=True), profile, body, page)
     assert result == expected and isinstance(result, Article) and result.fingerprint is not None
+
+
+def test_workers_hash_content_ahead() -> None:
+    """Every pool computes each article's content hash in the worker; the store takes it while
+    the fields it hashed are unchanged (crawler.storage.articles.stored_hash)."""
+    body = article_html("Электробусы вышли на новые маршруты").encode()
+    profile = SourceProfile(name="vestnik", allowed_domains=("news.example",))
+    page = PageFacts(URL, NOW)
+    expected = process_page(profile, body, page, None)
+    assert isinstance(expected, Article) and expected.content_digest is None
+    result = _in_a_pool(ArticleWork(), profile, body, page)
+    assert result == expected and isinstance(result, Article)
+    assert result.content_digest == content_hash_ahead(expected)
+    assert result.content_digest.digest == content_hash(expected)
 
 
 def _in_a_pool(work: ArticleWork, profile: SourceProfile, body: bytes, page: PageFacts) -> object:

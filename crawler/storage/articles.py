@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from crawler.canonical import PageMarks, claimant, disown_canonical, same_page
-from crawler.models import CANONICAL_IGNORED_FLAG, Article, TopicMatch
+from crawler.models import CANONICAL_IGNORED_FLAG, Article, ContentDigest, TopicMatch
 from crawler.normalize.text import is_cut_teaser
 from crawler.normalize.urls import slash_added, url_identity
 from crawler.storage.article_queries import ArticleQueries
@@ -145,19 +145,45 @@ def keep_feed_summary(conn: Connection, row: Any, article: Article, digest: str)
 
 def content_hash(article: Article) -> str:
     """Hash of what a reader sees; an edit of any of these fields is an update."""
-    payload = _HASH_JSON(
-        [
-            article.title,
-            article.summary,
-            article.text,
-            article.html,
-            article.authors,
-            article.section,
-            article.tags,
-            article.image,
-        ]
+    return _hash_of(_content_fields(article))
+
+
+def content_hash_ahead(article: Article) -> ContentDigest:
+    """:func:`content_hash`, computed ahead (by an extraction worker, off the crawl process),
+    with a copy of the fields it hashed: :func:`stored_hash` takes it while they are equal."""
+    title, summary, text, html, authors, section, tags, image = _content_fields(article)
+    # Copies of the lists: a pipeline that edits them in place makes them unequal.
+    fields = (title, summary, text, html, list(authors), section, list(tags), image)
+    return ContentDigest(fields, _hash_of(fields))
+
+
+def stored_hash(article: Article) -> str:
+    """:func:`content_hash` of ``article``: the one computed ahead when it hashed these same
+    fields (comparing them costs a fraction of hashing them: the strings are the very objects
+    it hashed, unpickled together), else computed now."""
+    fields = _content_fields(article)
+    ahead = article.content_digest
+    if ahead is not None and ahead.fields == fields:
+        return ahead.digest
+    return _hash_of(fields)
+
+
+def _content_fields(article: Article) -> tuple[Any, ...]:
+    return (
+        article.title,
+        article.summary,
+        article.text,
+        article.html,
+        article.authors,
+        article.section,
+        article.tags,
+        article.image,
     )
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def _hash_of(fields: tuple[Any, ...]) -> str:
+    # JSON writes a tuple as the list it hashed before tuples were used here.
+    return hashlib.sha256(_HASH_JSON(fields).encode("utf-8")).hexdigest()
 
 
 #: ``json.dumps(..., ensure_ascii=False, sort_keys=True)``'s text (for every article stored).
@@ -239,7 +265,7 @@ class ArticleStore(ArticleQueries):
         raise AssertionError("unreachable")
 
     def _upsert_batch(self, batch: Sequence[Article], now: datetime) -> list[UpsertResult]:
-        digests = [content_hash(a) for a in batch]
+        digests = [stored_hash(a) for a in batch]
         with self._write() as conn:
             settle_claims(conn, batch)
             keys = [url_identity(a.url) for a in batch]
