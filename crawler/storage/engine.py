@@ -96,6 +96,12 @@ class _JSONText:
 _JSON_DUMPS = json_encoder(ensure_ascii=False)
 
 
+#: The page size of a new SQLite store. An article row is ~50 KB of text and HTML: with
+#: SQLite's default 4 KB pages, storing one took ~28 ``pwrite`` calls, a quarter of them with
+#: 16 KB pages (bench/README.md, "Session 16").
+SQLITE_PAGE_SIZE = 16384
+
+
 def _install_sqlite_hooks(engine: Engine, busy_timeout: float) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -105,6 +111,8 @@ def _install_sqlite_hooks(engine: Engine, busy_timeout: float) -> None:
         cur.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
         cur.execute("PRAGMA foreign_keys = ON")
         cur.execute("PRAGMA synchronous = NORMAL")
+        # Before WAL, which fixes the page size of a new database: an existing one keeps its own.
+        cur.execute(f"PRAGMA page_size = {SQLITE_PAGE_SIZE}")
         try:
             cur.execute("PRAGMA journal_mode = WAL")
         except Exception:  # a read-only or in-memory database keeps its journal mode
