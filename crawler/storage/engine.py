@@ -97,8 +97,8 @@ _JSON_DUMPS = json_encoder(ensure_ascii=False)
 
 
 #: The page size of a new SQLite store. An article row is ~50 KB of text and HTML: with
-#: SQLite's default 4 KB pages, storing one took ~28 ``pwrite`` calls, a quarter of them with
-#: 16 KB pages (bench/README.md, "Session 16").
+#: SQLite's default 4 KB pages, a crawl made ~78 ``pwrite`` and ~33 ``pread`` calls per stored
+#: article, a quarter of them with 16 KB pages (bench/README.md, "Session 16").
 SQLITE_PAGE_SIZE = 16384
 
 
