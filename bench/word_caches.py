@@ -76,9 +76,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cap", type=int, default=200_000, help="the caches' bound")
     args = parser.parse_args(argv)
     specs = tuple(load_config(ROOT / "cityfeeds.toml").topics)
+    # The fingerprint's piece tables take their bound from the module when first used.
     features.FACTS_CAP = args.cap
-    engine, fingerprinter = TopicEngine(specs, cache_size=args.cap), Fingerprinter()
-    fingerprinter.lemmatizer = features._CachedLemmas(args.cap)
+    engine = TopicEngine(specs, cache_size=args.cap)
+    fingerprinter = Fingerprinter(cache_size=args.cap)
     rng = random.Random(1)
     gc.collect()
     base, start = rss_mib(), time.process_time()

@@ -226,8 +226,9 @@ def inputs_digest(title: str, lead: str, text: str) -> bytes:
 class Fingerprinter:
     """Fingerprints articles with one lemmatizer (and its word cache) kept between calls."""
 
-    def __init__(self) -> None:
-        self.lemmatizer: Lemmatizer = _CachedLemmas()
+    def __init__(self, cache_size: int = 200_000) -> None:
+        """``cache_size``: the word forms whose lemma the lemmatizer remembers."""
+        self.lemmatizer: Lemmatizer = _CachedLemmas(cache_size)
 
     def __call__(self, title: str, lead: str, text: str) -> Fingerprint:
         """The fingerprint of an article (see :func:`fingerprint`)."""
