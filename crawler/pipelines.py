@@ -14,7 +14,7 @@ from twisted.internet import task
 
 from crawler.canonical import PageMarks, disown_canonical, same_page
 from crawler.context import RUN_STATS, count_drop, get_context, timed
-from crawler.models import ArticleItem, Dropped, PageFacts
+from crawler.models import Article, ArticleItem, Dropped, PageFacts
 from crawler.normalize.text import dedup_key
 from crawler.normalize.urls import url_identity
 from crawler.pages import SECONDARY_FIELDS, extract_error, finish_page, invalid_bytes
@@ -156,7 +156,7 @@ class DedupePipeline(_Pipeline):
         title_key = (dedup_key(article.title), article.published.strftime("%Y%m%d%H%M"))
         # The page each key was first seen on: a drop names the page it repeats.
         first = seen.page if seen is not None else run.titles.get(title_key)
-        if first is not None:
+        if first is not None and not (seen is None and self._stored(article)):
             raise self.drop("duplicate", item, f"(same as {first})")
         run.urls[key] = _Seen(
             item.response_url,
@@ -165,6 +165,14 @@ class DedupePipeline(_Pipeline):
         )
         run.titles[title_key] = item.response_url
         return item
+
+    def _stored(self, article: Article) -> bool:
+        """Whether ``article``'s URL is stored: a re-check of a stored article is no copy of a
+        new URL with its headline and minute seen earlier in the run. When that new URL's page
+        is the same article, the store drops it as the copy
+        (``crawler.storage.articles.stored_copies``); the stored one is re-checked as usual.
+        Asked only when a headline and minute repeat within a run."""
+        return get_context(self.crawler).store.has_article(article.url)
 
 
 class _RunSeen(NamedTuple):
@@ -298,6 +306,10 @@ class StorePipeline(_Pipeline):
             if result.status == "refused":
                 # The stored version stays: a site's error page is no edit of the article.
                 self.drop("shrunk_update", item, "(the stored text is much longer: kept)")
+                continue
+            if result.status == "duplicate":
+                # A copy of an article stored in an earlier run, under a new URL.
+                self.drop("duplicate", item, f"(same as {result.same_as})")
                 continue
             stats.inc_value(f"cityfeeds/{result.status}")
             if item.run_id is not None:

@@ -472,6 +472,12 @@ class ArticleQueries(Database):
             last = rows[-1]["id"]
             yield from found
 
+    def has_article(self, url: str) -> bool:
+        """Whether an article is stored under this URL (any variant with the same identity)."""
+        query = select(articles.c.id).where(articles.c.url_key == url_identity(url)).limit(1)
+        with self._read() as conn:
+            return conn.execute(query).first() is not None
+
     def get_article(self, url: str) -> Article | None:
         """The stored article with this URL (any variant with the same identity)."""
         with self._read() as conn:

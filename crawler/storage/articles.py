@@ -6,16 +6,16 @@ import hashlib
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from crawler.canonical import PageMarks, claimant, disown_canonical, same_page
 from crawler.models import CANONICAL_IGNORED_FLAG, Article, ContentDigest, TopicMatch
-from crawler.normalize.text import is_cut_teaser
+from crawler.normalize.text import dedup_key, is_cut_teaser
 from crawler.normalize.urls import slash_added, url_identity
 from crawler.storage.article_queries import ArticleQueries
 from crawler.storage.engine import insert_ids, json_encoder, retry_locked
@@ -27,11 +27,15 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class UpsertResult:
-    """Outcome of storing one article: ``new``, ``updated``, ``unchanged`` or ``refused`` (an
-    update that would throw most of the stored text away: see :func:`shrinks`)."""
+    """Outcome of storing one article: ``new``, ``updated``, ``unchanged``, ``refused`` (an
+    update that would throw most of the stored text away: see :func:`shrinks`) or
+    ``duplicate`` (a copy, under a new URL, of an article its source stored before: see
+    :func:`stored_copies`; nothing is written, ``article_id`` and ``same_as`` are the stored
+    article's)."""
 
     status: str
     article_id: int
+    same_as: str | None = None
 
 
 #: A stored text at least this long is kept against an update to less than half of it.
@@ -103,6 +107,58 @@ def over_claim(conn: Connection, row: Any, article: Article, keys: set[str]) -> 
         .values(url=own_url, url_key=own_key, flags=flags)
     )
     return "moved"
+
+
+def stored_copies(conn: Connection, batch: Sequence[Article]) -> list[Any | None]:
+    """For each article, the stored article of its source that it copies, if any (its row's
+    ``id`` and ``url``).
+
+    A copy has the same headline (``dedup_key``) published the same minute, the key
+    DedupePipeline drops a run's second copy by, and the same text at both ends
+    (:func:`~crawler.canonical.same_page`), since two days' weather reports may share a
+    headline and a time. Without this check, a site linking an article stored in an earlier
+    run under a new URL got it stored twice. The stored one was then dropped as the copy in
+    every later run that re-checked both.
+    """
+    wanted = sorted({(a.source, _minute(a.published)) for a in batch})
+    found: dict[tuple[str, str, datetime], list[Any]] = {}
+    for i in range(0, len(wanted), 100):
+        minutes = [
+            and_(
+                articles.c.source == source,
+                articles.c.published >= minute,
+                articles.c.published < minute + _MINUTE,
+            )
+            for source, minute in wanted[i : i + 100]
+        ]
+        query = select(
+            articles.c.id,
+            articles.c.url,
+            articles.c.url_key,
+            articles.c.source,
+            articles.c.title,
+            articles.c.published,
+            articles.c.text,
+        ).where(or_(*minutes))
+        for row in conn.execute(query.order_by(articles.c.id)):
+            same = (row.source, dedup_key(row.title), _minute(row.published))
+            found.setdefault(same, []).append(row)
+    copies: list[Any | None] = []
+    for article in batch:
+        rows = found.get((article.source, dedup_key(article.title), _minute(article.published)))
+        # Its own URL's row is no copy (stored meanwhile by another process, on PostgreSQL).
+        key = url_identity(article.url)
+        rows = [r for r in rows or () if r.url_key != key]
+        marks = PageMarks.of(article.text) if rows else None
+        copies.append(next((r for r in rows if PageMarks.of(r.text or "") == marks), None))
+    return copies
+
+
+_MINUTE = timedelta(minutes=1)
+
+
+def _minute(when: datetime) -> datetime:
+    return when.astimezone(UTC).replace(second=0, microsecond=0)
 
 
 def keep_site_slash(conn: Connection, row: Any, article: Article) -> None:
@@ -311,6 +367,13 @@ class ArticleStore(ArticleQueries):
                 else:
                     self._update(conn, found, article, digest, key, now)
                     results[i] = UpsertResult("updated", found.id)
+            # A new URL may be a copy of an article stored before (under its own URL).
+            new_urls = [i for i in fresh if keys[i] not in stored]
+            copies = stored_copies(conn, [batch[i] for i in new_urls]) if new_urls else []
+            for i, copy in zip(new_urls, copies, strict=True):
+                if copy is not None:
+                    results[i] = UpsertResult("duplicate", copy.id, copy.url)
+            fresh = [i for i in fresh if results[i] is None]
             if fresh:
                 rows = []
                 for i in fresh:
@@ -352,6 +415,10 @@ class ArticleStore(ArticleQueries):
                 row = None
             elif over is None:  # the same article: its feed's summary stays
                 digest = keep_feed_summary(conn, row, article, digest)
+        if row is None and over is None:
+            copy = stored_copies(conn, [article])[0]
+            if copy is not None:
+                return UpsertResult("duplicate", copy.id, copy.url)
         if row is None:
             values = article_values(article, digest, key)
             values.update(first_seen=now, fetched_at=article.fetched_at or now)

@@ -1,4 +1,4 @@
-"""Fault catalogue C1–C8 (duplicates and identity): one story, many URLs, stable feeds."""
+"""Fault catalogue C1–C9 (duplicates and identity): one story, many URLs, stable feeds."""
 
 from __future__ import annotations
 
@@ -137,7 +137,17 @@ def dup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dup]:
         lab.source("c8", c8.base)
         _store_as_older_versions_did(lab, "c8", c8.base + "news/9", "Сохранённая без слеша новость")
 
+        # C9: an article stored in the first run, copied under a new URL by the second.
+        c9 = sites["c9"] = lab.site()
+        c9.routes["/news/1"] = html_route(_page("Новый трамвай вышел на линию"))
+        c9.routes["/rss.xml"] = html_route(rss(c9.base, ["/news/1"]), "application/rss+xml")
+        lab.source("c9", c9.base)
+
         first = lab.run()
+        c9.routes["/news/101"] = c9.routes["/news/1"]
+        c9.routes["/rss.xml"] = html_route(
+            rss(c9.base, ["/news/101", "/news/1"]), "application/rss+xml"
+        )
         c8.routes["/2026/12/06/tramvai-lesnaya"] = c8.routes["/2026/12/06/tramvai-lesnaya/"]
         c8.routes["/rss.xml"] = html_route(
             rss(c8.base, ["/2026/12/06/tramvai-lesnaya", "/news/9"]), "application/rss+xml"
@@ -293,3 +303,13 @@ def test_c8_links_keep_the_sites_trailing_slash(dup: Dup) -> None:
     assert {e.link for e in dup.second.feed("sources/c8.atom").entries} == expected
     items = json.loads((dup.second.config.output_dir / "sources/c8.json").read_text())["items"]
     assert {i["id"] for i in items} == {i["url"] for i in items} == expected
+
+
+def test_c9_a_copy_of_a_stored_article_under_a_new_url_is_dropped(dup: Dup) -> None:
+    base = dup.sites["c9"].base
+    assert dup.first.runs["c9"]["new"] == 1
+    [article] = dup.second.articles("c9")
+    assert article.url == base + "news/1"
+    run = dup.second.runs["c9"]
+    assert run["new"] == 0 and dropped(run) == {"duplicate": 1}
+    assert [e.id for e in dup.second.feed("sources/c9.rss").entries] == [base + "news/1"]

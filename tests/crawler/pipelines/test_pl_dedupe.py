@@ -9,6 +9,7 @@ import pytest
 from pipeline_samples import PUBLISHED, finish, make_crawler, make_item
 from scrapy.exceptions import DropItem
 
+from crawler.context import get_context
 from crawler.models import ArticleItem
 from crawler.pipelines import DedupePipeline, NormalizePipeline
 
@@ -187,3 +188,28 @@ def test_the_runs_remembered_are_bounded(tmp_path: Path) -> None:
         pl.process_item(item)
     assert len(pl.runs) == DedupePipeline.MAX_RUNS
     assert ("vm", 1) not in pl.runs and ("vm", DedupePipeline.MAX_RUNS + 5) in pl.runs
+
+
+def test_a_stored_article_re_checked_after_a_new_url_with_its_headline_passes(
+    tmp_path: Path,
+) -> None:
+    """A new URL comes first in a run (new links are fetched before re-checks); the stored
+    article it copies is still re-checked, not dropped as a copy of the new URL (the store
+    drops the new URL instead: tests/crawler/storage/test_storage_copies.py)."""
+    crawler = make_crawler(tmp_path)
+    normalize = NormalizePipeline.from_crawler(crawler)
+    stored, copy, other = (
+        normalize.process_item(finish(crawler, make_item(url)))
+        for url in (
+            "https://vm.ru/news/1-metro",
+            "https://vm.ru/news/101-metro",
+            "https://vm.ru/news/102-metro",
+        )
+    )
+    assert stored.article is not None
+    get_context(crawler).store.upsert_articles([stored.article], now=PUBLISHED)
+    pl = DedupePipeline.from_crawler(crawler)
+    assert pl.process_item(copy) is copy
+    assert pl.process_item(stored) is stored
+    with pytest.raises(DropItem, match=r"\(same as https://vm.ru/news/1-metro\)$"):
+        pl.process_item(other)  # a new URL again: the run's copy rule holds

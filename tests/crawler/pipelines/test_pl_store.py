@@ -116,3 +116,20 @@ def test_a_failed_batch_is_dropped_and_stops_the_crawl(
     with pytest.raises(DropItem, match="store unavailable earlier"):
         pl.process_item(third)
     assert stats.get_value("cityfeeds/dropped/store_error") == 3
+
+
+def test_a_copy_of_a_stored_article_under_a_new_url_is_dropped(crawler: Crawler) -> None:
+    pl = StorePipeline.from_crawler(crawler)
+    [original] = articles(crawler, 1)
+    pl.process_item(original)
+    pl.close_spider()
+    normalize = NormalizePipeline.from_crawler(crawler)
+    copy = normalize.process_item(
+        finish(crawler, make_item("https://vm.ru/news/100-metro-copy", title="Новость 0"))
+    )
+    pl = StorePipeline.from_crawler(crawler)
+    pl.process_item(copy)
+    pl.close_spider()
+    assert crawler.stats.get_value("cityfeeds/dropped/duplicate") == 1
+    assert crawler.stats.get_value("cityfeeds/new") == 1
+    assert get_context(crawler).store.count_articles() == 1
