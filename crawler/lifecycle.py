@@ -291,7 +291,12 @@ class SourceLocks:
 
         With ``wait``, block until each lock is free instead.
         """
-        self.folder.mkdir(parents=True, exist_ok=True)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            # Said as what it is: the bare "Not a directory: '…/locks/x.db'" named no lock.
+            said = f"cannot make the folder of the crawl locks, {self.folder}: {exc.strerror}"
+            raise OSError(exc.errno, said) from exc
         busy: dict[str, int | None] = {}
         for name in self.sources:
             fd = os.open(self.path(name), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)

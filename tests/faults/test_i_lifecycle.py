@@ -667,6 +667,18 @@ def test_i4_a_full_disk_when_noting_the_holder_costs_no_lock(
     again.release()
 
 
+def test_a_lock_folder_that_cannot_be_made_is_named_as_such(tmp_path: Path) -> None:
+    """A database path under a file: the crawl's one-line error says what it could not make."""
+    from crawler.lifecycle import SourceLocks
+
+    (tmp_path / "cityfeeds.toml").write_text("")
+    locks = SourceLocks(tmp_path / "cityfeeds.toml" / "sub" / "locks" / "x.db", ["alpha"])
+    said = r"cannot make the folder of the crawl locks, .*/locks/x.db: "
+    with pytest.raises(OSError, match=said):
+        locks.acquire()
+    assert locks.fds == ()
+
+
 def _disk_full() -> Exception:
     from sqlalchemy.exc import OperationalError
 
