@@ -118,7 +118,8 @@ def stored_copies(conn: Connection, batch: Sequence[Article]) -> list[Any | None
     (:func:`~crawler.canonical.same_page`), since two days' weather reports may share a
     headline and a time. Without this check, a site linking an article stored in an earlier
     run under a new URL got it stored twice. The stored one was then dropped as the copy in
-    every later run that re-checked both.
+    every later run that re-checked both. Texts are read only for the rows whose headline and
+    minute match (articles dated by their fetch time share minutes by the hundred).
     """
     wanted = sorted({(a.source, _minute(a.published)) for a in batch})
     found: dict[tuple[str, str, datetime], list[Any]] = {}
@@ -138,19 +139,25 @@ def stored_copies(conn: Connection, batch: Sequence[Article]) -> list[Any | None
             articles.c.source,
             articles.c.title,
             articles.c.published,
-            articles.c.text,
         ).where(or_(*minutes))
         for row in conn.execute(query.order_by(articles.c.id)):
             same = (row.source, dedup_key(row.title), _minute(row.published))
             found.setdefault(same, []).append(row)
-    copies: list[Any | None] = []
+    candidates: list[list[Any]] = []
     for article in batch:
         rows = found.get((article.source, dedup_key(article.title), _minute(article.published)))
         # Its own URL's row is no copy (stored meanwhile by another process, on PostgreSQL).
         key = url_identity(article.url)
-        rows = [r for r in rows or () if r.url_key != key]
+        candidates.append([r for r in rows or () if r.url_key != key])
+    ids = sorted({r.id for rows in candidates for r in rows})
+    texts: dict[int, str] = {}
+    for i in range(0, len(ids), 500):  # SQLite's bound-parameter limit
+        query = select(articles.c.id, articles.c.text).where(articles.c.id.in_(ids[i : i + 500]))
+        texts.update((row.id, row.text or "") for row in conn.execute(query))
+    copies: list[Any | None] = []
+    for article, rows in zip(batch, candidates, strict=True):
         marks = PageMarks.of(article.text) if rows else None
-        copies.append(next((r for r in rows if PageMarks.of(r.text or "") == marks), None))
+        copies.append(next((r for r in rows if PageMarks.of(texts[r.id]) == marks), None))
     return copies
 
 
