@@ -6,10 +6,10 @@ import hashlib
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -113,39 +113,26 @@ def stored_copies(conn: Connection, batch: Sequence[Article]) -> list[Any | None
     """For each article, the stored article of its source that it copies, if any (its row's
     ``id`` and ``url``).
 
-    A copy has the same headline (``dedup_key``) published the same minute, the key
-    DedupePipeline drops a run's second copy by, and the same text at both ends
-    (:func:`~crawler.canonical.same_page`), since two days' weather reports may share a
-    headline and a time. Without this check, a site linking an article stored in an earlier
-    run under a new URL got it stored twice. The stored one was then dropped as the copy in
-    every later run that re-checked both. Texts are read only for the rows whose headline and
-    minute match (articles dated by their fetch time share minutes by the hundred).
+    A copy has the same headline (``dedup_key``, as DedupePipeline tells a run's copies) and
+    publication time, and the same text at both ends (:func:`~crawler.canonical.same_page`),
+    since two days' weather reports may share a headline and a time. Without this check, a
+    site linking an article stored in an earlier run under a new URL got it stored twice. The
+    stored one was then dropped as the copy in every later run that re-checked both. One
+    indexed query per source of the batch; texts are read only for the rows whose headline
+    and time match.
     """
-    wanted = sorted({(a.source, _minute(a.published)) for a in batch})
+    times: dict[str, set[datetime]] = {}
+    for article in batch:
+        times.setdefault(article.source, set()).add(article.published)
     found: dict[tuple[str, str, datetime], list[Any]] = {}
-    for i in range(0, len(wanted), 100):
-        minutes = [
-            and_(
-                articles.c.source == source,
-                articles.c.published >= minute,
-                articles.c.published < minute + _MINUTE,
-            )
-            for source, minute in wanted[i : i + 100]
-        ]
-        query = select(
-            articles.c.id,
-            articles.c.url,
-            articles.c.url_key,
-            articles.c.source,
-            articles.c.title,
-            articles.c.published,
-        ).where(or_(*minutes))
-        for row in conn.execute(query.order_by(articles.c.id)):
-            same = (row.source, dedup_key(row.title), _minute(row.published))
+    for source, published in times.items():
+        params = {"source": source, "published": sorted(published)}
+        for row in conn.execute(_SAME_TIMES, params):
+            same = (row.source, dedup_key(row.title), row.published)
             found.setdefault(same, []).append(row)
     candidates: list[list[Any]] = []
     for article in batch:
-        rows = found.get((article.source, dedup_key(article.title), _minute(article.published)))
+        rows = found.get((article.source, dedup_key(article.title), article.published))
         # Its own URL's row is no copy (stored meanwhile by another process, on PostgreSQL).
         key = url_identity(article.url)
         candidates.append([r for r in rows or () if r.url_key != key])
@@ -161,11 +148,23 @@ def stored_copies(conn: Connection, batch: Sequence[Article]) -> list[Any | None
     return copies
 
 
-_MINUTE = timedelta(minutes=1)
-
-
-def _minute(when: datetime) -> datetime:
-    return when.astimezone(UTC).replace(second=0, microsecond=0)
+#: A source's stored articles published at any of the given times (``ix_articles_source_
+#: published``); one statement, cached by SQLAlchemy whatever the number of times.
+_SAME_TIMES = (
+    select(
+        articles.c.id,
+        articles.c.url,
+        articles.c.url_key,
+        articles.c.source,
+        articles.c.title,
+        articles.c.published,
+    )
+    .where(
+        articles.c.source == bindparam("source"),
+        articles.c.published.in_(bindparam("published", expanding=True)),
+    )
+    .order_by(articles.c.id)
+)
 
 
 def keep_site_slash(conn: Connection, row: Any, article: Article) -> None:
