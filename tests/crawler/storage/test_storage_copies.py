@@ -24,7 +24,7 @@ def test_a_copy_under_a_new_url_is_a_duplicate_of_the_stored_article(store: Stor
         ORIGINAL,
     )
     assert store.count_articles() == 1 and store.get_article(COPY) is None
-    # The same when the batch is stored one by one (an URL twice in it).
+    # The same when the batch is stored one by one (a URL twice in it).
     results = store.upsert_articles([make(2), copy, make(2)], now=later)
     assert [r.status for r in results] == ["new", "duplicate", "unchanged"]
     # The stored article itself is still read as itself.
