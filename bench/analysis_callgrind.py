@@ -28,7 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from callgrind import run_dumps
+from callgrind import add_page_options, run_dumps
 from worker_callgrind import bench_pages, bench_profile
 
 from crawler.models import Article
@@ -95,11 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--pages", type=int, default=50, help="articles measured (default 50)")
-    parser.add_argument("--warm", type=int, default=10, help="articles run first, not measured")
-    parser.add_argument("--keep", type=Path, help="keep callgrind's dumps in this folder")
-    parser.add_argument("--profile", action="store_true", help="cProfile instead of callgrind")
-    parser.add_argument("--top", type=int, default=40, help="--profile: functions listed")
+    add_page_options(parser, "articles")
     parser.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--saved", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

@@ -1,6 +1,6 @@
 """Running a benchmark script under callgrind, one dump per ``os.getppid()`` marker.
 
-The instruction-counting benchmarks (``feeds_callgrind.py``, ``worker_callgrind.py``) run
+The instruction-counting benchmarks (``feeds_callgrind.py``, ``worker_callgrind.py``, ...) run
 themselves again with ``--inner`` under ``valgrind --tool=callgrind --dump-before=getppid``:
 each ``os.getppid()`` call in the inner run starts a new dump, so each marked stretch of work
 is counted apart from start-up. This module runs that and reads the dumps' totals.
@@ -8,6 +8,7 @@ is counted apart from start-up. This module runs that and reads the dumps' total
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
 import shutil
@@ -59,3 +60,13 @@ def run_dumps(
         return [instructions(d) for d in dumps]
     finally:
         shutil.rmtree(out, ignore_errors=True)
+
+
+def add_page_options(parser: argparse.ArgumentParser, unit: str) -> None:
+    """The options of a benchmark that runs bench-site ``unit`` ("pages", "articles") under
+    callgrind or cProfile: how many, how many first to warm up, where to keep the dumps."""
+    parser.add_argument("--pages", type=int, default=50, help=f"{unit} measured (default 50)")
+    parser.add_argument("--warm", type=int, default=10, help=f"{unit} run first, not measured")
+    parser.add_argument("--keep", type=Path, help="keep callgrind's dumps in this folder")
+    parser.add_argument("--profile", action="store_true", help="cProfile instead of callgrind")
+    parser.add_argument("--top", type=int, default=40, help="--profile: functions listed")

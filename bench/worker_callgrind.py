@@ -37,7 +37,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from callgrind import run_dumps
+from callgrind import add_page_options, run_dumps
 
 from crawler.config import parse_config
 from crawler.models import Hints, PageFacts
@@ -168,11 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--pages", type=int, default=50, help="pages measured (default 50)")
-    parser.add_argument("--warm", type=int, default=10, help="pages run first, not measured")
-    parser.add_argument("--keep", type=Path, help="keep callgrind's dumps in this folder")
-    parser.add_argument("--profile", action="store_true", help="cProfile instead of callgrind")
-    parser.add_argument("--top", type=int, default=40, help="--profile: functions listed")
+    add_page_options(parser, "pages")
     parser.add_argument(
         "--compare", action="store_true", help="CPU ms per page against trafilatura instead"
     )
