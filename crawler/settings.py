@@ -111,6 +111,10 @@ DOWNLOADER_MIDDLEWARES = {
 CITYFEEDS_RETRY_AFTER_MAX_WAIT = 10.0
 CITYFEEDS_MAX_CRAWL_DELAY = 60.0  # a robots.txt Crawl-delay above this is capped
 
+# Scrapy's downloader, with each host's concurrency limit kept under the asyncio reactor
+# (Scrapy 2.19 starts every request queued for a host at once).
+DOWNLOADER = "crawler.downloader.Downloader"
+
 # Scrapy's default priority queue, counted: the spider gives each queued article its own
 # priority (its rank in its document), and Scrapy's queue walks every priority per request.
 SCHEDULER_PRIORITY_QUEUE = "crawler.priority_queue.CountedDownloaderAwarePriorityQueue"

@@ -1,0 +1,65 @@
+"""A crawl never sends a host more requests at once than ``concurrency_per_host`` allows."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cityfeeds.cli import main
+from cityfeeds.devtools.demo_server import serve_site
+from crawler import settings
+from tests.conftest import write_site_config
+
+pytestmark = pytest.mark.slow
+
+
+class InFlight:
+    """The most requests a server was answering at once (each answer takes ``seconds``)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.now = 0
+        self.most = 0
+        self.lock = threading.Lock()
+
+    def wrap(self, handle: Any) -> Any:
+        def counted(handler: Any) -> None:
+            with self.lock:
+                self.now += 1
+                self.most = max(self.most, self.now)
+            try:
+                time.sleep(self.seconds)
+                handle(handler)
+            finally:
+                with self.lock:
+                    self.now -= 1
+
+        return counted
+
+
+def test_the_crawl_uses_its_own_downloader() -> None:
+    assert settings.DOWNLOADER == "crawler.downloader.Downloader"
+
+
+@pytest.mark.parametrize("per_host", [1, 2])
+def test_no_more_requests_at_once_than_the_per_host_limit(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], per_host: int
+) -> None:
+    # No download delay: Scrapy then starts requests while the host's slot has room, and
+    # Scrapy 2.19 alone started all 12 queued articles at once (crawler/downloader.py).
+    counter = InFlight(0.05)
+    with serve_site() as site:
+        handler = site.httpd.RequestHandlerClass
+        handler.do_GET = counter.wrap(handler.do_GET)  # type: ignore[attr-defined]
+        cfg = write_site_config(
+            tmp_path, site.base_url, extra={"crawl": {"concurrency_per_host": per_host}}
+        )
+        assert main(["--config", str(cfg), "crawl", "--quiet", "--no-feeds"]) == 0
+        fetched = len(site.requests)
+    assert "ok" in capsys.readouterr().out
+    assert fetched > 12  # robots.txt, feed, sitemap, listings, 12 articles
+    assert counter.most == per_host
