@@ -209,6 +209,31 @@ def process_suspended(pid: int) -> bool:
     return state in ("T", "t")
 
 
+def stored_unrecorded(store: Any, run: dict[str, Any]) -> int:
+    """The new articles a ``running`` run whose process died (SIGKILL, the OOM killer) stored.
+
+    Those it stored after it last wrote its figures (``RunRecorder.record_figures``) are added
+    to its ``new`` and ``pages``, so ``status`` and the metrics do not fall short (a lock kept
+    any other crawl of the source out meanwhile). 0 for a run that is not running.
+    """
+    if run.get("status") != "running" or run.get("started_at") is None:
+        return 0
+    try:
+        stored = store.count_first_seen(run["source"], run["started_at"])
+        missing = stored - int(run.get("new") or 0)
+        if missing > 0:
+            store.add_to_run(run["id"], {"new": missing, "pages": missing})
+    except StoreError as exc:
+        logger.error(
+            "[%s] run %s: cannot count what it stored (%s)",
+            run["source"],
+            run["id"],
+            store_error_line(exc),
+        )
+        return 0
+    return int(stored)
+
+
 def close_dead_runs(store: Any, now: datetime, *, host: str | None = None) -> list[int]:
     """Close as ``interrupted`` the runs left ``running`` by processes of this host that died.
 
@@ -226,6 +251,8 @@ def close_dead_runs(store: Any, now: datetime, *, host: str | None = None) -> li
         who = f"process {pid} on {owner_host}" if pid is not None else "an earlier version"
         message = f"left running by {who}, which no longer exists"
         try:
+            if not any(r["id"] > run["id"] for r in store.recent_runs(run["source"], limit=1)):
+                stored_unrecorded(store, run)  # no later run of the source stored since
             changed = store.close_run(run["id"], status="interrupted", now=now, message=message)
         except StoreError as exc:  # e.g. a full disk: status must still be able to read
             logger.warning(

@@ -31,6 +31,9 @@ CITYFEEDS_STORE_FLUSH_SECONDS = 1.0
 # On SIGINT/SIGTERM, how long pages in flight may take to finish before the run is recorded as
 # interrupted with them counted as not fetched (crawler.interrupt.Interrupter).
 CITYFEEDS_INTERRUPT_GRACE = 0.5
+# How often a crawl writes its figures so far to its run row (0: only at its end), so a crawl
+# killed outright (SIGKILL, the OOM killer) leaves them.
+CITYFEEDS_RUN_FIGURES_INTERVAL = 5.0
 # Run row ids created by the parent process (crawler.supervisor.crawl_subprocess), by source.
 CITYFEEDS_RUN_IDS: dict[str, int] = {}
 

@@ -32,6 +32,7 @@ from crawler.lifecycle import (
     close_dead_runs,
     hostname,
     process_alive,
+    stored_unrecorded,
 )
 from crawler.storage import Store, StoreError, store_error_line
 
@@ -217,7 +218,7 @@ def remove_stale_scratch(now: float | None = None) -> int:
 
 #: How long a Ctrl-C'd crawl child gets to record its runs before it is killed. It needs well
 #: under a second on an idle machine; 1.8 s was too short on a loaded one, where the run then
-#: lost its counts ("interrupted before the crawl recorded its figures").
+#: lost its counts ("interrupted before the crawl recorded its final figures").
 INTERRUPT_WAIT = 5.0
 
 
@@ -258,7 +259,7 @@ def _collect(
     )
     for name, run_id in run_ids.items():
         run = store.get_run(run_id) or {}
-        stored = _stored_unrecorded(store, name, run_id, run)
+        stored = stored_unrecorded(store, run)
         if killed:
             why = f"killed after the run timeout ({timeout:g}s)"
             # The child may have recorded its figures as "interrupted" on our SIGTERM.
@@ -273,7 +274,8 @@ def _collect(
             )
         elif run.get("status") == "running":
             if interrupted or returncode == INTERRUPTED_EXIT:
-                status, why = "interrupted", "interrupted before the crawl recorded its figures"
+                status = "interrupted"
+                why = "interrupted before the crawl recorded its final figures"
             elif returncode == CONFIG_EXIT:
                 status, why = "failed", "the configuration file does not load (see the log)"
             elif returncode == 0:
@@ -292,22 +294,6 @@ def _collect(
     # timeout (a failure of its sources), not someone stopping the crawl.
     outcome.interrupted = interrupted or (returncode == INTERRUPTED_EXIT and not killed)
     return outcome
-
-
-def _stored_unrecorded(store: Store, source: str, run_id: int, run: dict[str, Any]) -> int:
-    """The new articles a child that died before recording its figures (SIGKILL, the OOM
-    killer) still stored: added to its run's ``new`` (a lock kept any other crawl of the source
-    out meanwhile), so ``status`` and the metrics do not say 0. 0 if the run has figures."""
-    if run.get("status") != "running" or run.get("new") or run.get("started_at") is None:
-        return 0
-    try:
-        stored = store.count_first_seen(source, run["started_at"])
-        if stored:
-            store.add_to_run(run_id, {"new": stored})
-    except StoreError as exc:
-        logger.error("[%s] run %s: cannot count what it stored (%s)", source, run_id, exc)
-        return 0
-    return stored
 
 
 def _close_run(store: Store, source: str, run_id: int, **kwargs: Any) -> None:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
 from scrapy.utils.defer import deferred_from_coro
+from twisted.internet import task
 
 from crawler.clock import user_time
 from crawler.context import get_context
@@ -17,6 +18,7 @@ from crawler.lifecycle import hostname
 from crawler.middlewares.policy import drain_download_queues, running_engine
 from crawler.normalize.dates import parse_retry_after
 from crawler.run_states import NO_ARTICLE_LINK, finished_state, page_cap_note
+from crawler.storage import StoreError
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -33,7 +35,9 @@ class RunRecorder:
     The run row is the one the parent process created (``CITYFEEDS_RUN_IDS``), else one made
     here. Requests scheduled but never sent when the run stops (an early stop, an interrupt)
     are counted as ``not_fetched`` with the stop's reason, so every requested URL ends stored,
-    dropped with a reason, or not fetched.
+    dropped with a reason, or not fetched. While the crawl runs, its figures so far are written
+    to the row every ``CITYFEEDS_RUN_FIGURES_INTERVAL`` seconds: a crawl killed outright
+    (SIGKILL, the OOM killer) leaves them, not zeros.
     """
 
     def __init__(self, crawler: Crawler) -> None:
@@ -45,6 +49,8 @@ class RunRecorder:
         # Requests in the scheduler that have not reached the downloader yet.
         self.unsent: set[Any] = set()
         self.track_unsent = not crawler.settings.getbool("SCHEDULER_PERSIST")
+        self.figures_interval = crawler.settings.getfloat("CITYFEEDS_RUN_FIGURES_INTERVAL")
+        self.figures_timer: task.LoopingCall | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RunRecorder:
@@ -75,6 +81,21 @@ class RunRecorder:
             self.run_id = ctx.store.start_run(
                 spider.source_name, now=ctx.clock(), pid=os.getpid(), host=hostname()
             )
+        if self.figures_interval > 0:
+            self.figures_timer = task.LoopingCall(self.record_figures, spider)
+            self.figures_timer.start(self.figures_interval, now=False)
+
+    def record_figures(self, spider: Any) -> None:
+        """Write the run's figures so far to its row (the row stays ``running``)."""
+        if self.run_id is None or self.finished:
+            return
+        assert self.crawler.stats is not None
+        try:
+            get_context(self.crawler).store.record_figures(
+                self.run_id, run_stats_from(self.crawler.stats.get_stats())
+            )
+        except StoreError as exc:  # the store pipeline says what is wrong with the store
+            logger.debug("[%s] run figures not written: %s", spider.source_name, exc)
 
     def interrupt(self, why: str) -> None:
         """Stop the run (SIGINT/SIGTERM): no new requests; those in flight may finish."""
@@ -113,6 +134,8 @@ class RunRecorder:
         if self.finished:
             return
         self.finished = True
+        if self.figures_timer is not None and self.figures_timer.running:
+            self.figures_timer.stop()
         ctx = get_context(self.crawler)
         assert self.crawler.stats is not None
         if self.unsent:

@@ -71,21 +71,24 @@ class RunStore(Database):
                 conn.execute(
                     update(runs)
                     .where(runs.c.id == run_id)
-                    .values(
-                        finished_at=now,
-                        status=status,
-                        pages=stats.pages,
-                        new=stats.new,
-                        updated=stats.updated,
-                        unchanged=stats.unchanged,
-                        dropped=dict(sorted(stats.dropped.items())),
-                        errors=stats.errors,
-                        message=message,
-                        stats=_jsonable(stats.extra),
-                    )
+                    .values(finished_at=now, status=status, message=message, **_figures(stats))
                 )
 
         retry_locked(run)
+
+    def record_figures(self, run_id: int, stats: RunStats) -> bool:
+        """Record a running crawl's figures so far; ``False`` once the run is no longer running.
+
+        A crawl writes them every few seconds, so a run whose process is killed outright keeps
+        what it had done (``status``, the metrics) instead of zeros.
+        """
+
+        def run() -> bool:
+            with self._write() as conn:
+                query = update(runs).where(runs.c.id == run_id, runs.c.status == "running")
+                return bool(conn.execute(query.values(**_figures(stats))).rowcount)
+
+        return bool(retry_locked(run))
 
     def add_to_run(
         self,
@@ -209,6 +212,19 @@ class RunStore(Database):
 
 #: States of a run that ran to its end, decided from its figures (crawler.run_states).
 FINISHED_STATES = ("ok", "partial")
+
+
+def _figures(stats: RunStats) -> dict[str, Any]:
+    """The columns of a run row that hold ``stats``."""
+    return {
+        "pages": stats.pages,
+        "new": stats.new,
+        "updated": stats.updated,
+        "unchanged": stats.unchanged,
+        "dropped": dict(sorted(stats.dropped.items())),
+        "errors": stats.errors,
+        "stats": _jsonable(stats.extra),
+    }
 
 
 def _merge_discovery(

@@ -10,6 +10,8 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,6 +32,7 @@ from cityfeeds.schedule import (
 )
 from cityfeeds.service import AlreadyRunning, Service, ServiceLock, ServiceOptions
 from cityfeeds.status.views import health_json
+from crawler.lifecycle import close_dead_runs
 from crawler.models import Article
 from crawler.storage import RunStats, Store
 from crawler.supervisor import _collect
@@ -345,12 +348,62 @@ def test_f3_a_child_killed_before_recording_keeps_what_it_stored_in_its_run(
         store.upsert_articles(stored, now=t0 + timedelta(seconds=5))
         outcome = _collect(store, {"s": run_id}, -9, False, False, 6.0, 60.0)
         run = outcome.runs["s"]
-        assert run["status"] == "failed" and run["new"] == 3
+        assert run["status"] == "failed" and (run["new"], run["pages"]) == (3, 3)
         assert run["message"] == (
             "crawl process exited with -9; 3 new article(s) were stored before it stopped"
         )
     finally:
         store.close()
+
+
+def test_f3_a_killed_child_keeps_the_figures_it_wrote_and_what_it_stored_after(
+    tmp_path: Path,
+) -> None:
+    """The child wrote its figures while it ran (2 new of 5 pages), then stored 2 more before
+    SIGKILL: those are added to ``new`` and ``pages``, the rest of its figures kept."""
+    store = Store.open(f"sqlite:///{tmp_path / 'f3.sqlite'}")
+    try:
+        t0 = datetime(2026, 12, 6, 10, 0, tzinfo=UTC)
+        run_id = store.start_run("s", now=t0, pid=os.getpid(), host="here")
+        store.upsert_articles([_f3_article(i, "s") for i in (1, 2)], now=t0)
+        so_far = RunStats(pages=5, new=2, unchanged=3, dropped={"no_title": 1})
+        assert store.record_figures(run_id, so_far)
+        store.upsert_articles([_f3_article(i, "s") for i in (3, 4)], now=t0)
+        run = _collect(store, {"s": run_id}, -9, False, False, 6.0, 60.0).runs["s"]
+        assert (run["new"], run["pages"], run["unchanged"]) == (4, 7, 3)
+        assert run["dropped"] == {"no_title": 1}
+        assert run["message"].endswith("; 4 new article(s) were stored before it stopped")
+    finally:
+        store.close()
+
+
+def test_f3_a_dead_run_closed_later_counts_what_it_stored_unless_a_later_run_did(
+    tmp_path: Path,
+) -> None:
+    """``close_dead_runs`` (status, the next crawl, the service): the same count, but only
+    while no later run of the source exists, whose articles would be counted too."""
+    store = Store.open(f"sqlite:///{tmp_path / 'f3.sqlite'}")
+    try:
+        t0 = datetime(2026, 12, 6, 10, 0, tzinfo=UTC)
+        dead = store.start_run("s", now=t0, pid=_gone_pid(), host="here")
+        store.upsert_articles([_f3_article(i, "s") for i in (1, 2)], now=t0)
+        assert close_dead_runs(store, t0, host="here") == [dead]
+        run = store.get_run(dead) or {}
+        assert (run["status"], run["new"], run["pages"]) == ("interrupted", 2, 2)
+        older = store.start_run("t", now=t0, pid=_gone_pid(), host="here")
+        store.upsert_articles([_f3_article(i, "t") for i in (1, 2)], now=t0)
+        # A later run, alive (a live owner started before its run).
+        store.start_run("t", now=datetime.now(UTC), pid=os.getpid(), host="here")
+        assert close_dead_runs(store, t0, host="here") == [older]
+        assert (store.get_run(older) or {})["new"] == 0
+    finally:
+        store.close()
+
+
+def _gone_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
 
 
 def _f3_article(i: int, source: str) -> Article:

@@ -7,6 +7,7 @@ files. The crawls here run the real ``cityfeeds crawl`` command against loopback
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
@@ -270,6 +271,34 @@ def test_i2_ctrl_c_records_the_run_as_interrupted_with_its_counts(lab: Lab) -> N
     status = cli(cfg, "status").communicate(timeout=60)[0].decode()
     row = next(line for line in status.splitlines() if line.startswith("i2 "))
     assert "interrupted" in row and " 2 " in row, status
+
+
+@pytest.mark.slow
+def test_i3_a_crawl_killed_outright_keeps_the_figures_it_wrote(lab: Lab) -> None:
+    """SIGKILL of the CLI and its crawl child at once (the OOM killer, a service's cgroup
+    killed): nobody records the run's end, but the child wrote its figures while it ran, and
+    the next look closes the run with them, not with zeros."""
+    lab.crawl = {"timeout": 60}  # the slow page stays in flight until the kill
+    with crawl_in_flight(lab, "i1k") as (cfg, proc):
+        wait_for(lambda: (runs_of(cfg, "i1k")[0]["new"] or 0) >= 2, 60, "the figures so far")
+        assert runs_of(cfg, "i1k")[0]["status"] == "running"
+        family = descendants(proc.pid)
+        child = next(p for p in family if "crawler.runner" in _cmdline(p))
+        os.kill(child, signal.SIGSTOP)  # stopped: it cannot record its run on its parent's death
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+        for pid in family:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        wait_for(
+            lambda: not [p for p in family if process_alive(p)], 30, "every crawl process to die"
+        )
+    out = cli(cfg, "status").communicate(timeout=60)[0].decode()
+    run = runs_of(cfg, "i1k")[0]
+    assert run["status"] == "interrupted" and "no longer exists" in run["message"], run
+    assert run["new"] == 2 and run["pages"] >= 2, run
+    row = next(line for line in out.splitlines() if line.startswith("i1k "))
+    assert "interrupted" in row and " 2 " in row, out
 
 
 # -- I3 a stale "running" row ------------------------------------------------------------------
@@ -696,6 +725,9 @@ class _FullStore:
 
     def get_run(self, run_id: int) -> dict[str, Any]:
         return self.run
+
+    def recent_runs(self, source: str, *, limit: int) -> list[dict[str, Any]]:
+        return [self.run]
 
     def close_run(self, run_id: int, **kwargs: Any) -> bool:
         raise _disk_full()

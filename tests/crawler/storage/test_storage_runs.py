@@ -29,6 +29,24 @@ def test_runs_are_recorded(store: Store) -> None:
     assert stale
 
 
+def test_a_running_crawl_writes_its_figures_and_stays_running(store: Store) -> None:
+    run_id = store.start_run("vm", now=NOW)
+    so_far = RunStats(pages=4, new=2, dropped={"no_title": 1}, extra={"requests": 9})
+    assert store.record_figures(run_id, so_far)
+    run = store.recent_runs("vm")[0]
+    assert (run["status"], run["pages"], run["new"], run["dropped"]) == (
+        "running",
+        4,
+        2,
+        {"no_title": 1},
+    )
+    assert run["stats"] == {"requests": 9} and run["finished_at"] is None
+    # Once the run is over (its own end, or its parent closed it), a late write changes nothing.
+    store.finish_run(run_id, status="ok", stats=RunStats(pages=6, new=3), now=NOW)
+    assert not store.record_figures(run_id, so_far)
+    assert store.recent_runs("vm")[0]["pages"] == 6
+
+
 def test_workers_add_to_a_run_without_losing_counts(db_url: str) -> None:
     store = Store.open(db_url)
     try:
