@@ -38,6 +38,9 @@ from crawler.storage import Store, StoreError, store_error_line
 
 logger = logging.getLogger(__name__)
 
+#: The warnings filter that keeps multiprocessing's resource tracker quiet in a crawl child.
+TRACKER_QUIET = "ignore::UserWarning:multiprocessing.resource_tracker"
+
 
 @dataclass
 class CrawlOutcome:
@@ -125,6 +128,10 @@ def crawl_subprocess(
             filter(None, [str(Path(__file__).resolve().parent.parent), env.get("PYTHONPATH")])
         )
         env[PARENT_ENV] = str(os.getpid())
+        # A child killed outright leaves its pool's semaphores to multiprocessing's resource
+        # tracker, which unlinks them and warns of "leaked semaphore objects": the cleanup
+        # working, not news (the child's death is reported here). Last, so it wins.
+        env["PYTHONWARNINGS"] = ",".join(filter(None, [env.get("PYTHONWARNINGS"), TRACKER_QUIET]))
         # The child's temporary files (multiprocessing's pymp-* folder of its extraction pool,
         # a browser's profile) go in a folder of its own, removed here once the child is gone:
         # a child killed outright (SIGKILL, the OOM killer, the run timeout) cleans up nothing.
