@@ -8,7 +8,7 @@ from lxml import etree
 
 from crawler.extraction import xpaths
 
-_BODY, _BOILERPLATE, _BYLINE, _RUBRIC, _TEASER = 1, 2, 4, 8, 16
+_BODY, _BOILERPLATE, _BYLINE, _RUBRIC, _TEASER, _LEAD = 1, 2, 4, 8, 16, 32
 _CONTAINER_TAGS = frozenset({"div", "section", "main", "article"})
 
 
@@ -30,6 +30,8 @@ def _token_kinds(token: str) -> int:
         kinds |= _RUBRIC
     if "teaser" in token:
         kinds |= _TEASER
+    if xpaths.LEAD_CLASS.search(token):
+        kinds |= _LEAD
     return kinds
 
 
@@ -74,6 +76,12 @@ def is_teaser_card(el: etree._Element) -> bool:
                 return True
             parent = parent.getparent()
     return False
+
+
+def _kind_of_aside(el: etree._Element) -> bool:
+    """Whether ``el`` is boilerplate by its class or a teaser card (another story's)."""
+    kinds = class_kinds(el)
+    return bool(kinds & _BOILERPLATE) or bool(kinds & _TEASER and is_teaser_card(el))
 
 
 @lru_cache(maxsize=8192)
@@ -200,6 +208,25 @@ class ClassIndex:
             self._bylines = bylines
         if self._rubrics is None:
             self._rubrics = rubrics
+
+    def leads(self) -> list[etree._Element]:
+        """``<p>`` and ``<div>`` blocks whose class/id names the article's lead, outside
+        boilerplate, teaser cards and readers' comments, after the page's first ``<h1>`` (asked
+        only when metadata has no summary)."""
+        headline_blocks = {anc for h in self.headings for anc in h.iterancestors()}
+        after_headline = not self.headings
+        found = []
+        for el in self.doc.iter("h1", "p", "div"):
+            if el.tag == "h1":
+                after_headline = True
+            if not after_headline or not class_kinds(el) & _LEAD:
+                continue
+            around = [el, *el.iterancestors()]
+            if any(a.tag == "a" or _kind_of_aside(a) for a in around):
+                continue
+            if not _in_comments(el, headline_blocks):
+                found.append(el)
+        return found
 
     def position(self, el: etree._Element) -> int:
         """Document position of an element (one walk, made only when a page needs ordering)."""

@@ -34,6 +34,9 @@ AUTHOR_META = (
     "parsely-author", "cxenseparse:author", "citation_author",
 )  # fmt: skip
 
+#: The length (characters) of a lead block taken as the summary: shorter is a label or a date,
+#: longer is the text itself, not its lead.
+LEAD_CHARS = (30, 1000)
 SECTION_META = ("article:section", "articlesection", "section", "parsely-section", "category")
 
 TAG_META = ("article:tag", "news_keywords", "keywords", "parsely-tags", "dc.subject")
@@ -150,7 +153,22 @@ class PageFields(PageDates):
             if isinstance(lead, str) and "<" in lead:
                 lead = html_to_text(lead)
             value, layer = self.first([("script", lead)], self.accept)
+        if value is None:
+            # The lead shown as its own block, outside the body's container on many layouts:
+            # without this, a page with no summary in its metadata lost it altogether.
+            value, layer = self.first(
+                (("text", text) for text in self._lead_texts()), self._accept_lead
+            )
         return value, layer
+
+    def _lead_texts(self) -> Iterator[str]:
+        for el in self.classes.leads():
+            yield " ".join(self.classes.text(el).split())
+
+    def _accept_lead(self, raw: Any) -> str | None:
+        if not isinstance(raw, str) or not LEAD_CHARS[0] <= len(raw) <= LEAD_CHARS[1]:
+            return None
+        return self.accept(raw)
 
     def authors(self) -> tuple[list[str], str | None]:
         for layer, raw in self._author_layers():

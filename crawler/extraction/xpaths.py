@@ -138,6 +138,13 @@ COMMENTS_CLASS = re.compile(
     re.IGNORECASE,
 )
 BYLINE_CLASS = re.compile(r"byline|author|autor|avtor")
+# The article's lead (standfirst) shown as its own block: ``lead``, ``article__lead``,
+# ``news-anons``, ``article-intro-text``. The lead word ends the token, so a marketing
+# ``lead-form`` or ``leadgen`` box is none.
+LEAD_CLASS = re.compile(
+    r"(?:^|[-_])(?:lead|lede|leadin|standfirst|intro|announce|anons|excerpt|subtitle|summary)"
+    r"(?:[-_]?text)?$"
+)
 RUBRIC_CLASS = re.compile(r"rubric")
 BOILERPLATE_ROLES = frozenset({"navigation", "complementary", "banner", "contentinfo"})
 BYLINE_TAGS = frozenset({"span", "div", "p", "a", "address", "li"})
