@@ -18,6 +18,8 @@ class ConditionalGetMiddleware:
 
     Validators are saved only when the run ends well (see ``RunRecorder``): if article fetches
     failed, the next run must see the feed again rather than a 304 that hides the lost links.
+    Nor are they saved for a document the spider rejected or for a sitemap index
+    (:meth:`forget`).
     """
 
     def __init__(self, crawler: Crawler) -> None:
@@ -52,6 +54,13 @@ class ConditionalGetMiddleware:
                     last_modified.decode("latin-1") if last_modified else None,
                 )
         return response
+
+    def forget(self, url: str) -> None:
+        """Keep no validators from this run for ``url``: a document the crawl rejected (a
+        broken or unsafe feed would answer 304 and pass for read), or a sitemap index (a 304
+        would hide the child sitemaps, where its new articles are). The ones stored before, of
+        a document read whole, stay."""
+        self.pending.pop(url, None)
 
     def commit(self) -> None:
         """Store the validators seen in this run (called when the run succeeded)."""

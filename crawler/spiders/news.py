@@ -266,6 +266,10 @@ class NewsSpider(ArticlePages, scrapy.Spider):
             return
         self.discovery_ok += 1
         self._count_reading(response, "sitemap", sitemap)
+        if sitemap.sitemaps:
+            # An index is read in full every run: its child sitemaps change while it does not
+            # (each child gets its own conditional GET).
+            self._forget_validators(response)
         depth = response.meta.get("depth", 0)
         for url in sitemap.sitemaps:
             if url in self.sitemaps_seen or self._offsite(url, "sitemap"):
@@ -462,10 +466,17 @@ class NewsSpider(ArticlePages, scrapy.Spider):
 
     def _bad_document(self, response: Response, kind: str, exc: Exception) -> None:
         self.discovery_failed += 1
+        # Read in full again next run, and reported again until it is mended.
+        self._forget_validators(response)
         reason = "unsafe_xml" if isinstance(exc, UnsafeXMLError) else f"bad_{kind}"
         count_drop(self.crawler, reason, f"{response.url}: {exc}", request=response.request)
         self.crawler.stats.inc_value("cityfeeds/source_errors")
         self._keep_cause({"url": response.url, "error": reason})
+
+    def _forget_validators(self, response: Response) -> None:
+        conditional = getattr(self.crawler, "cityfeeds_conditional", None)
+        if conditional is not None:
+            conditional.forget(response.url)
 
     def _note(self, note: str) -> None:
         """Keep what a discovery document said about itself (no failure: the crawl goes on)

@@ -69,6 +69,13 @@ def _add_feed_last_ok(conn: Connection) -> None:
     )
 
 
+def _forget_validators(conn: Connection) -> None:
+    # Version 7: a sitemap index or a rejected feed no longer keeps validators (a 304 hid the
+    # index's child sitemaps, and passed a broken feed for read). Those stored before are not
+    # told apart, so all go: every feed, sitemap and listing is read in full once.
+    conn.execute(text("DELETE FROM http_cache"))
+
+
 # Append-only: each entry upgrades the schema from version i to i+1. A fresh database is
 # created at the latest version directly (from crawler.storage.schema, which must already hold
 # what the new entry adds); never edit an entry once released.
@@ -78,6 +85,7 @@ MIGRATIONS: list[Callable[[Connection], None]] = [
     _add_run_owner,
     _add_stories,
     _add_feed_last_ok,
+    _forget_validators,
 ]
 SCHEMA_VERSION = 1 + len(MIGRATIONS)
 _MIGRATE_LOCK = 0x63697479  # PostgreSQL advisory lock key held while migrating ("city")

@@ -295,3 +295,90 @@ def test_i10_a_summary_does_not_flip_with_the_document_that_listed_the_page(
         assert summaries == {str(i): f"Описание {i}" for i in range(3)}
     finally:
         lab.close()
+
+
+def _conditional(
+    body: bytes, content_type: str, etag: str, answered: list[tuple[str, int]] | None = None
+) -> Any:
+    """A route with an ETag, answering 304 to a request that sends it back (each answer's
+    path and status appended to ``answered``)."""
+
+    def serve(handler: Any, s: Any) -> None:
+        if handler.headers.get("If-None-Match") == etag:
+            handler.send(304, {"ETag": etag}, b"")
+            status = 304
+        else:
+            handler.send(200, {"Content-Type": content_type, "ETag": etag}, body)
+            status = 200
+        if answered is not None:
+            answered.append((handler.path, status))
+
+    return serve
+
+
+def _urlset(base: str, paths: list[str]) -> bytes:
+    urls = "".join(f"<url><loc>{base.rstrip('/')}{p}</loc></url>" for p in paths)
+    ns = "http://www.sitemaps.org/schemas/sitemap/0.9"
+    return f'<?xml version="1.0"?><urlset xmlns="{ns}">{urls}</urlset>'.encode()
+
+
+def test_i12_an_unchanged_sitemap_index_still_leads_to_its_changed_child_sitemaps(
+    tmp_path: Path,
+) -> None:
+    """A tester's find: once the index answered 304, its child sitemaps were never read again,
+    and articles added to them were never found (the run said `ok`). The index is now read in
+    full every run; each child gets its own conditional GET."""
+    lab = Lab(tmp_path)
+    try:
+        site, paths = _site_of_pages(lab, 5)
+        ns = "http://www.sitemaps.org/schemas/sitemap/0.9"
+        index = (
+            f'<?xml version="1.0"?><sitemapindex xmlns="{ns}"><sitemap>'
+            f"<loc>{site.base}sitemap-news.xml</loc></sitemap></sitemapindex>"
+        ).encode()
+        answered: list[tuple[str, int]] = []
+        site.routes["/sitemap.xml"] = _conditional(index, "application/xml", '"index"', answered)
+        site.routes["/sitemap-news.xml"] = _conditional(
+            _urlset(site.base, paths[:3]), "application/xml", '"news-1"', answered
+        )
+        lab.source("idx", site.base, feed=None, sitemaps=[site.base + "sitemap.xml"])
+        lab.crawl = {"refresh_hours": 0}
+        assert lab.run(feeds=False).runs["idx"]["new"] == 3
+        # The child lists two more articles; the index is the same file.
+        site.routes["/sitemap-news.xml"] = _conditional(
+            _urlset(site.base, paths), "application/xml", '"news-2"', answered
+        )
+        assert lab.run(feeds=False).runs["idx"]["new"] == 2
+        # Nothing changed: the child answers 304, and the index is read again.
+        answered.clear()
+        run = lab.run(feeds=False).runs["idx"]
+        assert run["new"] == 0 and run["stats"]["not_modified"] == 1
+        assert answered == [("/sitemap.xml", 200), ("/sitemap-news.xml", 304)]
+    finally:
+        lab.close()
+
+
+def test_i12_a_rejected_feed_is_reported_on_every_run_until_mended(tmp_path: Path) -> None:
+    """A tester's find: a feed replaced by an error page was reported once (`bad_feed`), but
+    its validators were kept with the run's (the sitemap was read), so every later run got a
+    304 for it and counted it as read."""
+    lab = Lab(tmp_path)
+    try:
+        site, paths = _site_of_pages(lab, 2)
+        site.routes["/rss.xml"] = _conditional(rss(site.base, paths), "application/rss+xml", '"f"')
+        site.routes["/sitemap.xml"] = _conditional(
+            _urlset(site.base, paths), "application/xml", '"s"'
+        )
+        lab.source("bad", site.base, sitemaps=[site.base + "sitemap.xml"])
+        assert lab.run(feeds=False).runs["bad"]["new"] == 2
+        error_page = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
+        site.routes["/rss.xml"] = _conditional(error_page, "text/html", '"error"')
+        for _ in range(2):
+            run = lab.run(feeds=False).runs["bad"]
+            assert run["dropped"].get("bad_feed") == 1, run
+        # Mended: read in full (no validators kept of the error page), then 304 again.
+        site.routes["/rss.xml"] = _conditional(rss(site.base, paths), "application/rss+xml", '"f"')
+        assert not lab.run(feeds=False).runs["bad"]["dropped"]
+        assert lab.run(feeds=False).runs["bad"]["stats"]["not_modified"] == 2
+    finally:
+        lab.close()

@@ -68,6 +68,11 @@ def test_a_version_1_database_is_migrated_in_place(
             if (v := _v1_row().get(c.name)) is not None or c.nullable
         }
         conn.execute(insert(old.tables["articles"]).values(values))
+        conn.execute(
+            insert(old.tables["http_cache"]).values(
+                url="https://vm.ru/sitemap.xml", etag='"a1"', last_modified=None, checked_at=NOW
+            )
+        )
     engine.dispose()
 
     with caplog.at_level(logging.WARNING, logger="crawler.storage.migrations"):
@@ -77,7 +82,10 @@ def test_a_version_1_database_is_migrated_in_place(
     try:
         with store.engine.connect() as conn:
             versions = conn.execute(select(schema_version.c.version)).scalars()
-            assert sorted(versions) == [1, 2, 3, 4, 5, 6] and SCHEMA_VERSION == 6
+            assert sorted(versions) == [1, 2, 3, 4, 5, 6, 7] and SCHEMA_VERSION == 7
+        # Migration 7: validators stored before are not told apart (a sitemap index's hid its
+        # child sitemaps): every document is read in full once.
+        assert store.get_validators("https://vm.ru/sitemap.xml") == (None, None)
         kept = store.get_article("https://vm.ru/news/1-slug")
         assert kept is not None and kept.title == "Новость 1" and kept.html_policy is None
         store.upsert_article(make(2, html_policy=SANITIZE_POLICY), now=NOW)
