@@ -85,7 +85,8 @@ def reconcile_source_state(
 
     A crawl child records its run itself; the service then applies the outcome to the
     source's state (failure streak, backoff, last success). A service killed in between
-    (kill -9, the OOM killer) leaves the run recorded and the state one run behind: a success
+    (kill -9, the OOM killer), or a ``cityfeeds crawl`` while no service ran, leaves the run
+    recorded and the state behind: a success
     not applied would make the next failure count one too many and back off too early. So at
     start-up the state is checked against the runs: a success newer than its last success, or
     a longer failure streak than it counts, is applied as the service would have, the backoff
@@ -123,9 +124,12 @@ def reconcile_source_state(
     if success is not None:
         values["last_success"] = success
     store.set_source_state(name, **values)
-    logger.warning(
-        "[%s] its last run (%s) was recorded but not applied to its state (the service was"
-        " killed before it could): %d failure(s) in a row now",
+    # Most often a `cityfeeds crawl` between two runs of the service (the documented crontab
+    # set-up), less often a service killed before it could: neither needs anyone's attention.
+    logger.info(
+        "[%s] state brought up to date with the runs recorded since the service last saw it"
+        " (a `cityfeeds crawl` meanwhile, or a service stopped before it could): last run %s,"
+        " %d failure(s) in a row",
         name,
         status,
         streak,

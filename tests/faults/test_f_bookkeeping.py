@@ -164,3 +164,23 @@ def test_f11_the_service_start_applies_what_it_missed(tmp_path: Path) -> None:
         assert (state["consecutive_failures"], state["backoff_until"]) == (0, None)
     finally:
         restarted.stop(grace=5)
+
+
+def test_f11_a_crawl_between_two_services_is_applied_without_a_false_alarm(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A tester's find: after a plain `cityfeeds crawl` (the documented crontab set-up), the
+    next service start warned that the service "was killed" before it applied the run."""
+    clock = Clock()
+    first = service(tmp_path, clock, [])
+    recorded_run(first.store, "alpha", "ok", clock)  # a `cityfeeds crawl` while none runs
+    first.store.close()
+    clock.advance(minutes=10)
+    restarted = service(tmp_path, clock, [])
+    with caplog.at_level("INFO", logger="cityfeeds.service.outcome"):
+        assert restarted.reconcile_states() == ["alpha"]
+    [line] = [r for r in caplog.records if r.name == "cityfeeds.service.outcome"]
+    assert line.levelname == "INFO" and "killed" not in line.getMessage()
+    assert "a `cityfeeds crawl` meanwhile" in line.getMessage()
+    assert restarted.store.get_source_state("alpha")["last_success"] is not None
+    restarted.store.close()
