@@ -10,7 +10,7 @@ response and opened new ones (875 connections for 2,003 requests on the bench si
 :class:`Downloader` counts each request as transferring when it is started. A download delay
 was never affected: Scrapy starts one request per delay.
 
-The fix replaces a private method of Scrapy's, the one place cityfeeds relies on Scrapy's
+The fix replaces a private method of Scrapy's and so relies on Scrapy's
 internals: tests/crawler/test_downloader.py crawls a loopback site and fails if a host ever
 gets more requests at once than its limit, so a Scrapy release that renames the method (and
 so bypasses this one) without fixing the bug is caught.
