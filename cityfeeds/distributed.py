@@ -34,7 +34,7 @@ from crawler.distributed.settings import (
 from crawler.distributed.spider import DistributedNewsSpider
 from crawler.run_states import queued_note
 from crawler.storage import RunStats, Store
-from crawler.supervisor import CrawlOutcome
+from crawler.supervisor import CrawlOutcome, crawl_subprocess
 
 
 def enqueue_sources(
@@ -153,26 +153,42 @@ def enqueue_recorded(
     return recorded
 
 
-def enqueue_crawl(redis_url: str, prefix: str = DEFAULT_PREFIX) -> Callable[..., CrawlOutcome]:
+def enqueue_crawl(
+    redis_url: str,
+    prefix: str = DEFAULT_PREFIX,
+    *,
+    crawl_here: Callable[..., CrawlOutcome] = crawl_subprocess,
+) -> Callable[..., CrawlOutcome]:
     """A ``crawl`` function for the service in distributed mode: queue, don't fetch.
 
     It has the signature of ``crawl_subprocess`` (the service calls it the same way) and
-    records each source's run with :func:`enqueue_recorded`.
+    records each source's run with :func:`enqueue_recorded`. A source with ``render =
+    "browser"`` is crawled here instead (``crawl_here``, with the service's arguments): workers
+    fetch plain HTTP only, so its rendered listing would give them no link, and its queued run
+    would still say ``ok`` (a tester's find).
     """
 
-    def crawl(config: Config, sources: Sequence[str], **_: Any) -> CrawlOutcome:
+    def crawl(config: Config, sources: Sequence[str], **kwargs: Any) -> CrawlOutcome:
         started = time.monotonic()
+        rendered = [name for name in sources if config.source(name).render]
+        outcome = (
+            crawl_here(config, rendered, **kwargs)
+            if rendered
+            else CrawlOutcome(returncode=0, killed=False, duration=0.0)
+        )
+        queued = [name for name in sources if name not in rendered]
+        if not queued:
+            return outcome
         store = Store.open(config.database_url)
         try:
-            outcome = CrawlOutcome(returncode=0, killed=False, duration=0.0)
             outcome.runs.update(
-                enqueue_recorded(config, sources, redis_url=redis_url, prefix=prefix, store=store)
+                enqueue_recorded(config, queued, redis_url=redis_url, prefix=prefix, store=store)
             )
-            if any(run["status"] != "ok" for run in outcome.runs.values()):
-                outcome.returncode = 1
-            outcome.duration = time.monotonic() - started
-            return outcome
         finally:
             store.close()
+        if any(outcome.runs[name]["status"] != "ok" for name in queued):
+            outcome.returncode = outcome.returncode or 1
+        outcome.duration = time.monotonic() - started
+        return outcome
 
     return crawl

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -21,7 +22,7 @@ from scrapy.utils.test import get_crawler
 
 from cityfeeds.cli import main
 from cityfeeds.devtools.demo_server import serve_site
-from cityfeeds.devtools.demo_site import STORIES, Story
+from cityfeeds.devtools.demo_site import STORIES, Story, demo_source
 from cityfeeds.distributed import enqueue_crawl, enqueue_sources, queue_length
 from cityfeeds.publishing import rebuild_feeds
 from cityfeeds.service import Service, ServiceOptions
@@ -34,6 +35,7 @@ from crawler.distributed.serialize import dumps, loads
 from crawler.distributed.settings import RUN_META, SOURCE_META
 from crawler.distributed.spider import DistributedNewsSpider
 from crawler.storage import Store
+from crawler.supervisor import CrawlOutcome
 from tests.conftest import ROOT, write_site_config
 from tests.faults.support import Site, article_html, html_route, refused_port, rss
 
@@ -794,3 +796,38 @@ def test_links_fetched_this_cycle_do_not_use_up_a_sources_page_cap(
     assert (run["pages"], run["new"]) == (2, 2), run  # the cap's worth
     assert sorted(stored.values()) == [site.base + "news/3", site.base + "news/4"]
     assert run["stats"]["skipped/page_cap"] == 1, run  # /news/5, left for the next cycle
+
+
+def test_the_service_in_distributed_mode_crawls_a_rendered_source_itself(
+    redis_url: str, tmp_path: Path
+) -> None:
+    """A tester's find: `run --distributed` queued a `render = "browser"` source, whose
+    rendered listing then gave the workers no link, and its run still said `ok`. Workers fetch
+    plain HTTP only (as `cityfeeds enqueue` says): such a source is crawled by the service, as
+    without --distributed; the others are queued."""
+    sources = [
+        demo_source("http://127.0.0.1:9/", "plain"),
+        {**demo_source("http://127.0.0.1:9/", "js"), "render": "browser"},
+    ]
+    config = load_config(write_site_config(tmp_path, "http://127.0.0.1:9/", sources=sources))
+    here: list[list[str]] = []
+
+    def crawl_here(config: Any, names: list[str], **kwargs: Any) -> CrawlOutcome:
+        here.append(list(names))
+        assert kwargs == {"timeout": 60}  # the service's arguments, passed on
+        outcome = CrawlOutcome(returncode=0, killed=False, duration=0.1)
+        outcome.runs.update({n: {"status": "ok", "message": None} for n in names})
+        return outcome
+
+    crawl = enqueue_crawl(redis_url, prefix="cf-render-test", crawl_here=crawl_here)
+    try:
+        assert crawl(config, ["js"], timeout=60).runs["js"]["status"] == "ok"
+        assert here == [["js"]] and queue_length(redis_url, "cf-render-test") == 0
+        both = crawl(config, ["plain", "js"], timeout=60)
+        assert here == [["js"], ["js"]] and sorted(both.runs) == ["js", "plain"]
+        assert "queued 3" in both.runs["plain"]["message"]
+        assert queue_length(redis_url, "cf-render-test") == 3 and both.returncode == 0
+    finally:
+        from scrapy_redis.connection import get_redis
+
+        get_redis(url=redis_url).delete("cf-render-test:requests")

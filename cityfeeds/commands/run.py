@@ -31,8 +31,9 @@ is taken: --port or --no-serve; the database cannot be opened).
 See docs/deploy.md for systemd, Docker and cron setups.
 
 With --distributed, each scheduled run queues the source's discovery requests in Redis for
-`cityfeeds worker` processes (on any machine) instead of crawling here, and the feeds are
-rebuilt every --rebuild-every seconds; see docs/scaling.md.
+`cityfeeds worker` processes (on any machine) instead of crawling here (a render = "browser"
+source is still crawled here: workers fetch plain HTTP only), and the feeds are rebuilt every
+--rebuild-every seconds; see docs/scaling.md.
 """
 
 #: Exit status when another scheduler holds the lock (systemd: RestartPreventExitStatus).
