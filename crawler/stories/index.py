@@ -313,10 +313,18 @@ class StoryIndex:
         """Every candidate member that verifies as the same event as a new report, best first
         (highest score, then the oldest article)."""
         matches = []
+        rivals = set()  # stories holding a report of the same kind of event on another day
         for member in self.candidates(signature, published, source, fingerprint):
             verdict = compare(fingerprint, member.fingerprint, self.settings)
             if verdict.joined:
                 matches.append(Match(member, verdict))
+            elif verdict.another_day:
+                rivals.add(member.story_id)
+        if rivals:
+            # One report it matches is not enough when another of the story says it is
+            # another event: «трамвай снова сошёл с рельсов в пятницу» matched Thursday's
+            # report without a weekday, while the story's «в среду» report was its rival.
+            matches = [m for m in matches if m.member.story_id not in rivals]
         if matches:
             matches = self._agreeing_with_own_source(fingerprint, published, source, matches)
         matches.sort(key=lambda m: (-m.verdict.score, m.member.article_id))

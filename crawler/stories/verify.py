@@ -21,6 +21,11 @@ class Verdict:
         """Whether the reports disagree on a number, date, place or event (rival events)."""
         return any(e.startswith("apart: ") for e in self.evidence)
 
+    @property
+    def another_day(self) -> bool:
+        """Whether the reports name different days (dates or days of the week)."""
+        return any(e.startswith(("apart: dates ", "apart: days ")) for e in self.evidence)
+
 
 def _similarity(
     a: Fingerprint, b: Fingerprint, shared: frozenset[str], in_heads: int, body_weight: float
@@ -115,6 +120,9 @@ def compare(a: Fingerprint, b: Fingerprint, settings: StorySettings) -> Verdict:
         conflicts.append(f"numbers {_show(mine)} ≠ {_show(theirs)}")
     if a.dates and b.dates and not (a.dates & b.dates):
         conflicts.append(f"dates {_show(a.dates)} ≠ {_show(b.dates)}")
+    if a.weekdays and b.weekdays and not (a.weekdays & b.weekdays):
+        # «В среду» against «в пятницу»: two days, as «3 декабря» against «5 декабря» are.
+        conflicts.append(f"days {_show(a.weekdays)} ≠ {_show(b.weekdays)}")
     if a.places and b.places and not _shared_places(a, b):
         conflicts.append(f"places {_show(a.places)} ≠ {_show(b.places)}")
     # Headlines naming different phases of one object (its assembly against its opening, a
