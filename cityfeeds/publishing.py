@@ -7,7 +7,7 @@ from collections.abc import Callable
 from crawler.config import Config
 from crawler.storage import Store, retag_all
 from crawler.topics.engine import TopicEngine
-from feeds.build import BuildReport, build_feeds
+from feeds.build import INDEX_PATH, OPML_PATH, BuildReport, build_feeds
 
 
 def rebuild_feeds(
@@ -50,6 +50,19 @@ def retag_store(config: Config, store: Store) -> tuple[int, int]:
     engine = TopicEngine(config.topics)
     cities = {s.name: s.city for s in config.sources}
     return retag_all(store, lambda a: engine.classify_article(a, city=cities.get(a.source)))
+
+
+def rebuild_line(report: BuildReport) -> str:
+    """What a service's rebuild changed, feeds apart from the index page and the OPML file
+    (``4 of 8 feeds changed, 4 kept without rendering; index page rewritten``)."""
+    pages = {INDEX_PATH: "index page", OPML_PATH: "OPML file"}
+    feeds = [p for p in report.results if p not in pages]
+    changed = [p for p in report.changed if p not in pages]
+    line = (
+        f"{len(changed)} of {len(feeds)} feeds changed, {len(report.reused)} kept without rendering"
+    )
+    rewritten = [name for path, name in pages.items() if path in report.changed]
+    return line + (f"; {' and '.join(rewritten)} rewritten" if rewritten else "")
 
 
 def build_summary(report: BuildReport) -> str:

@@ -18,6 +18,7 @@ from typing import Any
 from apscheduler.events import JobEvent
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from cityfeeds.publishing import rebuild_line
 from cityfeeds.retention import PruneReport, prune_summary
 from cityfeeds.retention import prune as prune_store
 from cityfeeds.schedule import schedule_period, schedule_zone, source_schedule, too_soon
@@ -556,12 +557,7 @@ class Service:
                 ", ".join(failures),
             )
         else:
-            logger.info(
-                "feeds rebuilt (cycle %d): %d changed, %d kept without rendering",
-                self.cycles,
-                len(getattr(report, "changed", ())),
-                len(getattr(report, "reused", ())),
-            )
+            logger.info("feeds rebuilt (cycle %d): %s", self.cycles, rebuild_line(report))
 
     def _start_monitoring(self) -> None:
         """Export the store through /metrics, and start the WebSub notifier if hubs are set."""

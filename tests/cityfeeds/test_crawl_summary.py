@@ -192,3 +192,21 @@ def test_the_build_summary_says_one_shared_cause_once_and_for_which_feeds() -> N
     # Once it said "all of them" when one feed was published.
     assert "1 built" in summary and "3 failed" in summary
     assert "\n  each failed one: OSError" in summary and "all of them" not in summary
+
+
+def test_the_services_rebuild_line_counts_feeds_apart_from_the_index_page() -> None:
+    """A tester's find: «5 changed, 4 kept without rendering» with 8 feeds: the index page
+    was counted as a changed feed."""
+    from cityfeeds.publishing import rebuild_line
+    from feeds.build import INDEX_PATH, OPML_PATH, BuildReport, FeedResult
+
+    report = BuildReport()
+    for n in range(8):
+        report.results[f"f{n}"] = FeedResult(f"f{n}", changed=n < 4, reused=n >= 4)
+    report.results[INDEX_PATH] = FeedResult(INDEX_PATH, changed=True)
+    report.results[OPML_PATH] = FeedResult(OPML_PATH)
+    assert rebuild_line(report) == (
+        "4 of 8 feeds changed, 4 kept without rendering; index page rewritten"
+    )
+    report.results[INDEX_PATH] = FeedResult(INDEX_PATH)
+    assert rebuild_line(report).endswith("4 kept without rendering")
