@@ -6,12 +6,14 @@ import argparse
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from cityfeeds.commands._args import positive_float
 from cityfeeds.commands._table import format_dropped, format_table
 from cityfeeds.publishing import build_summary, rebuild_feeds
+from cityfeeds.service.lock import ServiceLock
 from crawler.clock import user_time
 from crawler.config import Config
 from crawler.lifecycle import INTERRUPTED_EXIT, SourceBusy
@@ -74,6 +76,31 @@ def run(args: argparse.Namespace, config: Config) -> int:
     )
 
 
+def stale_service_note(config: Config) -> str | None:
+    """One line when a service runs on this data with a configuration older than the file.
+
+    The service reads its configuration when it starts and rebuilds the feeds by it: the feeds
+    of a source added since (crawled here) would appear, then vanish at its next rebuild (a
+    tester's find). None when no service runs here, or the file has not changed since.
+    """
+    lock = ServiceLock.for_config(config)
+    pid, started = lock.holder(), lock.holder_started()
+    if pid is None or started is None or config.path is None:
+        return None
+    try:
+        edited = datetime.fromtimestamp(Path(config.path).stat().st_mtime, UTC)
+    except OSError:
+        return None
+    if edited <= started:
+        return None
+    return (
+        f"cityfeeds: a service (pid {pid}) runs on this data with the configuration it read at "
+        f"{user_time(started, config.schedule.timezone)}; {config.path} has changed since, and "
+        "its feed rebuilds follow the configuration it read (a source added since vanishes "
+        "from the feeds): restart it to use the new one"
+    )
+
+
 def crawl(
     config: Config,
     source_names: Sequence[str] = (),
@@ -94,6 +121,8 @@ def crawl(
         print("cityfeeds: no enabled sources to crawl", file=sys.stderr)
         return 1
     names = [s.name for s in sources]
+    if note := stale_service_note(config):
+        print(note, file=sys.stderr, flush=True)
     if not quiet:
         print(f"Crawling {len(names)} source(s): {', '.join(names)}", file=sys.stderr, flush=True)
     log_level = {0: "WARNING", 1: "INFO"}.get(verbose, "DEBUG")

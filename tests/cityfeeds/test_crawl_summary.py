@@ -210,3 +210,31 @@ def test_the_services_rebuild_line_counts_feeds_apart_from_the_index_page() -> N
     )
     report.results[INDEX_PATH] = FeedResult(INDEX_PATH)
     assert rebuild_line(report).endswith("4 kept without rendering")
+
+
+def test_crawl_says_when_a_running_service_reads_an_older_configuration(tmp_path: Path) -> None:
+    """A tester's find: a source added to the config while the service ran was crawled and
+    published by `cityfeeds crawl`, and its feeds vanished at the service's next rebuild."""
+    import os
+    from datetime import UTC, datetime, timedelta
+
+    from cityfeeds.commands.crawl import stale_service_note
+    from cityfeeds.service.lock import ServiceLock
+    from crawler.config import load_config
+
+    cfg = write_site_config(tmp_path, "http://127.0.0.1:9/")
+    config = load_config(cfg)
+    assert stale_service_note(config) is None  # no service
+    lock = ServiceLock.for_config(config)
+    started = datetime.now(UTC) - timedelta(hours=1)
+    lock.acquire(started_at=started)  # this process plays the service, started an hour ago
+    try:
+        edited = started.timestamp() - 60
+        os.utime(cfg, (edited, edited))
+        assert stale_service_note(config) is None  # the file it read
+        os.utime(cfg, None)  # edited now
+        note = stale_service_note(config) or ""
+        assert f"a service (pid {os.getpid()})" in note and "restart it" in note
+        assert str(cfg) in note
+    finally:
+        lock.release()
