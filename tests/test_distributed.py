@@ -297,6 +297,34 @@ def test_pages_a_worker_drops_are_counted_in_their_scheduled_runs() -> None:
     assert crawler.stats.get_value("cityfeeds/dropped/fetch_error") == 1  # the worker's own
 
 
+def test_a_worker_starting_on_a_queue_with_work_warns_of_no_deprecation(
+    redis_url: str, tmp_path: Path
+) -> None:
+    """A tester's find: each worker logged scrapy-redis' «Spider.log() is deprecated» when it
+    found requests waiting: the library's call, nothing a user can act on."""
+    import warnings
+
+    from scrapy.exceptions import ScrapyDeprecationWarning
+
+    from crawler.distributed.scheduler import RedisScheduler
+    from crawler.distributed.settings import distributed_settings, queue_key
+
+    prefix = "cf-resume-test"
+    config = load_config(write_site_config(tmp_path, "http://127.0.0.1:9/"))
+    enqueue_sources(config.sources, redis_url=redis_url, prefix=prefix)
+    crawler = get_crawler(DistributedNewsSpider, distributed_settings(redis_url, prefix=prefix))
+    spider = DistributedNewsSpider.from_crawler(crawler)
+    try:
+        scheduler = RedisScheduler.from_crawler(crawler)
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            scheduler.open(spider)
+        assert len(scheduler.queue) > 0  # the case scrapy-redis logs with Spider.log()
+        assert not [w for w in seen if issubclass(w.category, ScrapyDeprecationWarning)]
+    finally:
+        redis.Redis.from_url(redis_url).delete(queue_key(prefix))
+
+
 # -- end to end ----------------------------------------------------------------------------
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 import pickle
 import time
+import warnings
 from collections.abc import Callable
 
 import scrapy
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from scrapy.exceptions import ScrapyDeprecationWarning
 from scrapy_redis.scheduler import Scheduler
 
 from crawler.context import count_drop
@@ -79,7 +81,13 @@ class RedisScheduler(Scheduler):
 
     def open(self, spider: scrapy.Spider) -> None:
         self.outage = RedisOutage()
-        super().open(spider)
+        with warnings.catch_warnings():
+            # scrapy-redis says "Resuming crawl (N requests scheduled)" with Spider.log(),
+            # which Scrapy 2.19 deprecates: a warning at every worker start, about a library.
+            warnings.filterwarnings(
+                "ignore", r"Spider\.log\(\) is deprecated", ScrapyDeprecationWarning
+            )
+            super().open(spider)
 
     def enqueue_request(self, request: scrapy.Request) -> bool:
         if not self.outage.ready():
