@@ -5,13 +5,15 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from datetime import UTC, datetime
 
 from cityfeeds.commands._args import positive_float, positive_int
 from cityfeeds.commands.serve import check_port
+from cityfeeds.schedule import schedule_period, schedule_zone, source_schedule
 from cityfeeds.service import AlreadyRunning, Service, ServiceOptions
 from cityfeeds.service.web import ServeError
 from crawler.config import Config
-from crawler.distributed.settings import DEFAULT_PREFIX, redis_url_from
+from crawler.distributed.settings import DEFAULT_DUPEFILTER_TTL, DEFAULT_PREFIX, redis_url_from
 
 NAME = "run"
 DESCRIPTION = """\
@@ -115,6 +117,8 @@ def run(args: argparse.Namespace, config: Config) -> int:
 
         crawl = enqueue_crawl(redis_url_from(args.redis_url), prefix=args.prefix or DEFAULT_PREFIX)
         options.rebuild_every = args.rebuild_every or DEFAULT_REBUILD_EVERY
+        if note := short_cycle_note(config):
+            logger.warning("%s", note)
     try:
         return Service(config, options, crawl=crawl).run_forever()
     except AlreadyRunning as exc:
@@ -123,6 +127,26 @@ def run(args: argparse.Namespace, config: Config) -> int:
     except ServeError as exc:
         print(f"cityfeeds: {exc}", file=sys.stderr)
         return 1
+
+
+def short_cycle_note(config: Config) -> str | None:
+    """One line when sources are queued more often than the workers' duplicate filter forgets
+    a page by default (``--dedupe-ttl``, 1800 s): until it does, their pages' edits are not
+    fetched (docs/scaling.md). None when no source is."""
+    tz, now = schedule_zone(config), datetime.now(UTC)
+    short = {
+        s.name: period
+        for s in config.select_sources(None)
+        if (period := schedule_period(source_schedule(config, s), tz, now)) < DEFAULT_DUPEFILTER_TTL
+    }
+    if not short:
+        return None
+    shortest = int(min(short.values()))
+    return (
+        f"{', '.join(sorted(short))} run more often than the workers' duplicate filter forgets "
+        f"a page by default ({DEFAULT_DUPEFILTER_TTL} s): edits to their pages are fetched once "
+        f"it does; start the workers with --dedupe-ttl {shortest} (docs/scaling.md)"
+    )
 
 
 def _distributed_options_problem(args: argparse.Namespace) -> str | None:

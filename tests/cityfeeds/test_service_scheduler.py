@@ -620,3 +620,20 @@ def test_an_edited_config_file_is_said_once_and_applies_at_a_restart(
         assert "says again what the service runs with" in caplog.records[-1].getMessage()
     finally:
         svc.store.close()
+
+
+def test_run_distributed_says_when_sources_cycle_faster_than_the_workers_filter_forgets(
+    tmp_path: Path,
+) -> None:
+    """A tester's find: with `every 1m` under --distributed, an edit was not picked up, as
+    the workers' duplicate filter keeps a page 30 min by default (documented, never said)."""
+    from cityfeeds.commands.run import short_cycle_note
+
+    config = config_with(
+        tmp_path,
+        [source("fast", "every 1m"), source("slow", "every 1h"), source("x", "*/5 * * * *")],
+    )
+    note = short_cycle_note(config) or ""
+    assert note.startswith("fast, x run more often than the workers' duplicate filter")
+    assert "--dedupe-ttl 60" in note
+    assert short_cycle_note(config_with(tmp_path, [source("slow", "every 30m")])) is None
