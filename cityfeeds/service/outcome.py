@@ -86,12 +86,12 @@ def reconcile_source_state(
     A crawl child records its run itself; the service then applies the outcome to the
     source's state (failure streak, backoff, last success). A service killed in between
     (kill -9, the OOM killer), or a ``cityfeeds crawl`` while no service ran, leaves the run
-    recorded and the state behind: a success
-    not applied would make the next failure count one too many and back off too early. So at
-    start-up the state is checked against the runs: a success newer than its last success, or
-    a longer failure streak than it counts, is applied as the service would have, the backoff
-    timed from the run's end. (A larger count than the runs show is kept: failures that left
-    no run row, e.g. a crawl that could not start, count too.)
+    recorded and the state behind: a success not applied would make the next failure count
+    one too many and back off too early. So at start-up the state is checked against the
+    runs: a success newer than its last success, or a longer failure streak than it counts,
+    is applied as the service would have, the backoff timed from the run's end. (A larger
+    count than the runs show is kept: failures that left no run row, e.g. a crawl that could
+    not start, count too.)
     """
     finished = [
         r for r in store.recent_runs(name, limit=STREAK_RUNS) if r.get("status") != "running"
