@@ -74,6 +74,9 @@ def queued_state(
     not_read: int,
     causes: Iterable[dict[str, Any]],
     limits: tuple[float, int] = (0.0, 0),
+    links: int = 0,
+    links_counted: int = 0,
+    not_modified: int = 0,
 ) -> tuple[str, str | None]:
     """``(state, message)`` of a run queued for workers, from what the workers added so far.
 
@@ -82,7 +85,10 @@ def queued_state(
     ``queued`` discovery requests has failed (``not_read``, or dropped as
     :data:`UNKNOWN_SOURCE` by workers whose config lacks the source) and none was ``read``; else
     by :func:`finished_state`, the documents not read named in the message. Each queued request
-    ends in one success or one failure, in whichever worker took it.
+    ends in one success or one failure, in whichever worker took it. When every document read
+    had its article links counted (``links_counted``; workers older than that count do not),
+    none answered 304 and they gave no ``links``, the message starts with
+    :data:`NO_ARTICLE_LINK`, as a crawl run's does.
     """
     cause = causes_text(causes, *limits) if not_read else ""
     unknown = int(dropped.get(UNKNOWN_SOURCE) or 0)
@@ -94,6 +100,8 @@ def queued_state(
         said += f"{UNKNOWN_SOURCE}): give the workers the config that has it"
         return "failed", "; ".join(p for p in (said, cause) if p)
     notes = [queued_note(queued)]
+    if read and links_counted >= read and not links and not not_modified:
+        notes.insert(0, NO_ARTICLE_LINK)
     if not_read:
         notes.append(f"{not_read} discovery document(s) not read: {cause}")
     return finished_state(dropped, notes)

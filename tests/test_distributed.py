@@ -211,6 +211,7 @@ class _RecordingStore:
         self.added: list[tuple[int, dict[str, int], dict[str, int]]] = []
         self.discovered: list[tuple[int, dict[str, int], list[dict[str, object]]]] = []
         self.skipped: list[tuple[int, dict[str, int]]] = []
+        self.links: list[tuple[int, dict[str, int]]] = []
         self.fail = fail
 
     def add_to_run(
@@ -223,6 +224,7 @@ class _RecordingStore:
         discovery: dict[str, int] | None = None,
         causes: Sequence[dict[str, object]] = (),
         skipped: dict[str, int] | None = None,
+        links: dict[str, int] | None = None,
         limits: tuple[float, int] = (0.0, 0),
     ) -> bool:
         assert judge  # a queued run's state follows its workers' figures
@@ -231,6 +233,8 @@ class _RecordingStore:
         self.added.append((run_id, counts, dropped))
         if discovery or causes:
             self.discovered.append((run_id, dict(discovery or {}), list(causes)))
+        if links:
+            self.links.append((run_id, dict(links)))
         if skipped:
             self.skipped.append((run_id, dict(skipped)))
         return run_id != 404
@@ -466,6 +470,37 @@ def test_a_distributed_run_losing_pages_is_partial_like_a_local_crawl(
     assert dist["message"] == (
         "2 article page(s) could not be fetched; queued 1 discovery request(s) for workers"
     )
+
+
+@pytest.mark.slow
+def test_a_distributed_run_whose_documents_give_no_link_is_degraded_like_a_local_crawl(
+    redis_url: str, tmp_path: Path
+) -> None:
+    """A tester's find: a listing that gave the workers no link (built by JavaScript, a
+    pattern matching nothing) left the queued run and the source `ok`, while a local crawl
+    said "found no article link" and the source was `degraded`."""
+    from cityfeeds.status.health import degraded_reasons
+    from crawler.run_states import NO_ARTICLE_LINK
+
+    site = Site({"/news/": html_route("<html><body><div id='app'></div></body></html>")})
+    try:
+        source = {
+            "name": "nolinks",
+            "title": "No links",
+            "url": site.base,
+            "city": "Moscow",
+            "allow_private": True,
+            "listings": [{"url": site.base + "news/"}],
+        }
+        runs = _crawl_locally_and_distributed(tmp_path, redis_url, source)
+    finally:
+        site.close()
+    local, dist = runs["local"], runs["dist"]
+    assert str(local["message"]).startswith(NO_ARTICLE_LINK), local
+    assert dist["message"] == f"{NO_ARTICLE_LINK}; queued 1 discovery request(s) for workers"
+    assert degraded_reasons([local]) == degraded_reasons([dist]) == [NO_ARTICLE_LINK]
+    stats = dist["stats"]
+    assert isinstance(stats, dict) and stats["links_counted"] == stats["discovery_ok"] == 1
 
 
 @pytest.mark.slow

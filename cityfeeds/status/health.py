@@ -209,20 +209,30 @@ def degraded_reasons(runs: Sequence[dict[str, Any]]) -> list[str]:
     if lost >= MIN_ITEMS and lost >= tried * MISSING_SHARE:
         reasons.append(f"{lost} of {tried} article pages could not be fetched")
     # A feed answered 304 yields no links but is fine: only judge runs that read everything. A
-    # run queued for distributed workers counts no links of its own (the workers' runs do).
+    # run queued for distributed workers keeps no per-document link counts (the collapse rule
+    # is not for it); its workers add the article links they found, and whether they counted
+    # them for every document read (``links_counted``: older workers do not).
     stats = latest.get("stats") or {}
-    unchanged = int(stats.get("not_modified") or 0) or stats.get("mode") == "distributed"
+    unchanged = bool(int(stats.get("not_modified") or 0))
+    no_links = stats.get("article_links") == 0
+    queued = stats.get("mode") == "distributed"
+    if queued:
+        read = int(stats.get("discovery_ok") or 0)
+        counted = read > 0 and int(stats.get("links_counted") or 0) >= read
+        unchanged = unchanged or not counted
+        no_links = counted and not int(stats.get("article_links") or 0)
     baseline = statistics.median(links_found(r) for r in history) if history else 0
     found = links_found(latest)
     collapsed = (
-        len(history) >= MIN_HISTORY
+        not queued
+        and len(history) >= MIN_HISTORY
         and baseline >= MIN_BASELINE_LINKS
         and not unchanged
         and found <= baseline * COLLAPSE_SHARE
     )
     if collapsed:
         reasons.append(f"found {found} article links (usually {baseline:g})")
-    if stats.get("article_links") == 0 and not unchanged and not collapsed:
+    if no_links and not unchanged and not collapsed:
         # No history needed: a first run that found nothing (a pattern that matches none of
         # the links, a listing built by JavaScript) is no healthy source either. The run's
         # message says why.

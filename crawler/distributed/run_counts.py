@@ -20,6 +20,7 @@ class _Delta:
     dropped: dict[str, int] = field(default_factory=dict)
     discovery: dict[str, int] = field(default_factory=dict)
     skipped: dict[str, int] = field(default_factory=dict)
+    links: dict[str, int] = field(default_factory=dict)
     causes: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -31,6 +32,12 @@ class RunCounts:
     DISCOVERY: ClassVar[dict[str, str]] = {"discovery_ok": "ok", "discovery_failed": "failed"}
     #: The list of why the run's discovery documents were not read (``<run>/causes``).
     CAUSES = "causes"
+    #: Documents read by a worker that counts their article links (older workers do not):
+    #: the run is judged on its links only when every document read was counted.
+    LINKS_COUNTED = "links_counted"
+    #: Added to the run's ``stats`` as they are: the article links its documents gave, the
+    #: 304s among them, and :data:`LINKS_COUNTED`.
+    LINKS: ClassVar[tuple[str, ...]] = ("article_links", "not_modified", LINKS_COUNTED)
 
     def __init__(self) -> None:
         self.flushed: dict[str, int] = {}
@@ -63,6 +70,8 @@ class RunCounts:
                 delta.skipped[figure.removeprefix("skipped/")] = size - done
             elif figure in self.DISCOVERY:
                 delta.discovery[self.DISCOVERY[figure]] = size - done
+            elif figure in self.LINKS:
+                delta.links[figure] = size - done
             elif figure in self.FIGURES:
                 delta.counts[figure] = size - done
         for run_id, delta in sorted(deltas.items()):
@@ -76,6 +85,7 @@ class RunCounts:
                 discovery=delta.discovery,
                 causes=delta.causes,
                 skipped=delta.skipped,
+                links=delta.links,
                 limits=limits,
             )
             if not added:

@@ -60,6 +60,10 @@ class _WorkerPolicy:
     allow_private: bool
 
 
+#: NewsSpider's counters of the article links its documents gave, and of their 304s.
+_LINKS, _NOT_MODIFIED = "cityfeeds/article_links", "cityfeeds/not_modified"
+
+
 class DistributedNewsSpider(NewsSpider):
     """NewsSpider serving every configured source from the shared Redis queue.
 
@@ -237,6 +241,9 @@ class DistributedNewsSpider(NewsSpider):
             return []
         run_id = run_of_meta(request.meta)
         read, not_read = self.discovery_ok, self.discovery_failed
+        assert self.crawler.stats is not None
+        stats = self.crawler.stats
+        links, unchanged = stats.get_value(_LINKS, 0), stats.get_value(_NOT_MODIFIED, 0)
         with self._serving(source):
             self._serving_run = run_id
             try:
@@ -249,6 +256,13 @@ class DistributedNewsSpider(NewsSpider):
         # a run whose every queued document failed is failed, as a crawl run is (docs/runs.md).
         if self.discovery_ok > read:
             self._count_run(request, "discovery_ok", self.discovery_ok - read)
+            # The article links its documents gave and their 304s, and that this worker
+            # counted them, so the run is judged as a crawl run is ("found no article link").
+            self._count_run(request, RunCounts.LINKS_COUNTED, self.discovery_ok - read)
+            if (found := stats.get_value(_LINKS, 0) - links) > 0:
+                self._count_run(request, "article_links", found)
+            if (answered := stats.get_value(_NOT_MODIFIED, 0) - unchanged) > 0:
+                self._count_run(request, "not_modified", answered)
         if self.discovery_failed > not_read:
             self._count_run(request, "discovery_failed", self.discovery_failed - not_read)
         for r in out:

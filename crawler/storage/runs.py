@@ -100,6 +100,7 @@ class RunStore(Database):
         discovery: Mapping[str, int] | None = None,
         causes: Sequence[dict[str, Any]] = (),
         skipped: Mapping[str, int] | None = None,
+        links: Mapping[str, int] | None = None,
         limits: tuple[float, int] = (0.0, 0),
     ) -> bool:
         """Add figures to a recorded run: ``counts`` of ``pages``, ``new``, ``updated``,
@@ -110,6 +111,9 @@ class RunStore(Database):
         why they were not read, merged into ``stats.causes`` and ``stats.cause`` as a crawl run
         keeps them. ``skipped``: links not followed, by reason, added to the run's
         ``skipped/<reason>`` stats as a crawl run counts them (``skipped/page_cap``).
+        ``links``: added to the run's stats as they are (``article_links``, ``not_modified``,
+        ``links_counted``: the documents whose links were counted), so a queued run whose
+        documents gave no article link says so, as a crawl run does.
         ``limits``: the crawl's request timeout and size limit, for the message.
 
         Distributed workers on several machines add what became of the pages queued for one
@@ -145,6 +149,9 @@ class RunStore(Database):
                     values["stats"] = stats
                 for reason, n in (skipped or {}).items():
                     key = f"skipped/{reason}"
+                    stats[key] = int(stats.get(key) or 0) + int(n)
+                    values["stats"] = stats
+                for key, n in (links or {}).items():
                     stats[key] = int(stats.get(key) or 0) + int(n)
                     values["stats"] = stats
                 if judge and row.status in FINISHED_STATES:
@@ -258,6 +265,9 @@ def _queued_state(
         not_read=int(stats.get("discovery_failed") or 0),
         causes=stats.get("causes") or [],
         limits=limits,
+        links=int(stats.get("article_links") or 0),
+        links_counted=int(stats.get("links_counted") or 0),
+        not_modified=int(stats.get("not_modified") or 0),
     )
 
 

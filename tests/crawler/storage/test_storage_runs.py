@@ -180,3 +180,31 @@ def test_run_owner_and_closing_a_run_keeps_its_figures(store: Store) -> None:
     assert (run["status"], run["message"], run["pages"], run["new"]) == ("killed", "timeout", 4, 2)
     assert store.close_run(other, status="interrupted", now=NOW, message="owner gone")
     assert store.running_runs() == [] and store.get_run(10**6) is None
+
+
+def test_a_queued_run_says_it_found_no_link_only_when_its_workers_counted_them(
+    store: Store,
+) -> None:
+    """Workers add the article links their documents gave (``links``) and that they counted
+    them (``links_counted``): a run whose documents gave none says so, as a crawl run does.
+    Documents read by older workers, which count no links, or answering 304, decide nothing."""
+    from cityfeeds.status.health import degraded_reasons
+    from crawler.run_states import NO_ARTICLE_LINK
+
+    def queued_run(links: dict[str, int]) -> dict[str, object]:
+        run_id = store.start_run("vm", now=NOW)
+        stats = RunStats(extra={"queued": 1, "mode": "distributed"})
+        store.finish_run(run_id, status="ok", stats=stats, now=NOW, message=queued_note(1))
+        store.add_to_run(run_id, {}, judge=True, discovery={"ok": 1}, links=links)
+        return store.get_run(run_id) or {}
+
+    empty = queued_run({"links_counted": 1})
+    assert empty["message"] == f"{NO_ARTICLE_LINK}; {queued_note(1)}"
+    assert degraded_reasons([empty]) == [NO_ARTICLE_LINK]
+    for links in (
+        {"links_counted": 1, "article_links": 3},
+        {},
+        {"links_counted": 1, "not_modified": 1},
+    ):
+        run = queued_run(links)
+        assert run["message"] == queued_note(1) and degraded_reasons([run]) == [], links
