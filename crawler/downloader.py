@@ -10,6 +10,11 @@ response and opened new ones (875 connections for 2,003 requests on the bench si
 :class:`Downloader` counts each request as transferring when it is started. A download delay
 was never affected: Scrapy starts one request per delay.
 
+Scrapy keeps its slots per crawler, and cityfeeds runs one crawler per source: two sources on
+one host (two sections of one site) each got the host's whole limit and delay. A
+:class:`HostGate` per host, shared by every crawler of the process, holds a request until
+the host has a free place and its delay since the last request started has passed.
+
 The fix replaces a private method of Scrapy's and so relies on Scrapy's
 internals: tests/crawler/test_downloader.py crawls a loopback site and fails if a host ever
 gets more requests at once than its limit, so a Scrapy release that renames the method (and
@@ -18,18 +23,62 @@ so bypasses this one) without fixing the bug is caught.
 
 from __future__ import annotations
 
+import asyncio
 from time import monotonic
+from typing import TYPE_CHECKING
 
 from scrapy.core.downloader import Downloader as ScrapyDownloader
 from scrapy.core.downloader import Slot
-from scrapy.utils.asyncio import call_later
+from scrapy.utils.asyncio import call_later, is_asyncio_available
 from scrapy.utils.defer import _schedule_coro
 
-__all__ = ["Downloader"]
+if TYPE_CHECKING:
+    from scrapy import Request
+    from scrapy.http import Response
+
+__all__ = ["Downloader", "HostGate"]
+
+
+class HostGate:
+    """One host's places and pace, shared by every crawler of this process.
+
+    A request takes one of ``concurrency`` places for its download, and starts no sooner than
+    the slot's delay after the request before it, whichever crawler sent that one.
+    """
+
+    def __init__(self, concurrency: int) -> None:
+        self.places = asyncio.Semaphore(concurrency)
+        self.next_start = 0.0
+        #: The event loop it serves: a process crawls in one, but tests may run several.
+        self.loop = asyncio.get_running_loop()
+
+    async def pace(self, delay: float) -> None:
+        """Wait until ``delay`` after the previous start; this request's start is then set."""
+        wait = self.next_start - monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        self.next_start = monotonic() + delay
+
+
+#: The host gates of this process, by download slot key (the host, unless a request names its
+#: own slot).
+GATES: dict[str, HostGate] = {}
 
 
 class Downloader(ScrapyDownloader):
-    """Scrapy's ``Downloader`` whose slots never start more requests than their concurrency."""
+    """Scrapy's ``Downloader`` whose slots never start more requests than their concurrency,
+    with each host's limit and delay kept across the crawlers of the process."""
+
+    async def _download(self, slot: Slot, request: Request) -> Response:
+        if not is_asyncio_available():  # the gate is asyncio's; cityfeeds always runs on it
+            return await super()._download(slot, request)
+        key = self.get_slot_key(request)
+        gate = GATES.get(key)
+        if gate is None or gate.loop is not asyncio.get_running_loop():
+            gate = GATES[key] = HostGate(slot.concurrency)
+        async with gate.places:
+            await gate.pace(slot.download_delay())
+            return await super()._download(slot, request)
 
     def _process_queue(self, slot: Slot) -> None:
         # Scrapy's method, but for the marked line.

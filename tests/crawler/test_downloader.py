@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from pathlib import Path
@@ -63,3 +64,53 @@ def test_no_more_requests_at_once_than_the_per_host_limit(
     assert "ok" in capsys.readouterr().out
     assert fetched > 12  # robots.txt, feed, sitemap, listings, 12 articles
     assert counter.most == per_host
+
+
+def test_two_sources_on_one_host_share_its_limit(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A tester's find: Scrapy keeps its slots per crawler, one per source, so two sources on
+    one host (here the demo outlet and its partner, served by one server) each got the whole
+    limit: 4 requests at once with concurrency_per_host = 2."""
+    from cityfeeds.devtools.demo_site import build_partner_site, demo_source, partner_source
+
+    counter = InFlight(0.05)
+    with serve_site() as site:
+        site.files.update(build_partner_site(site.base_url))
+        handler = site.httpd.RequestHandlerClass
+        handler.do_GET = counter.wrap(handler.do_GET)  # type: ignore[attr-defined]
+        sources = [demo_source(site.base_url), partner_source(site.base_url)]
+        cfg = write_site_config(
+            tmp_path, site.base_url, sources=sources, extra={"crawl": {"concurrency_per_host": 2}}
+        )
+        assert main(["--config", str(cfg), "crawl", "--quiet", "--no-feeds"]) == 0
+    assert "partner" in capsys.readouterr().out
+    assert counter.most == 2
+
+
+def test_two_sources_on_one_host_share_its_delay(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The same for the delay: each source's crawler waited its delay after its own requests
+    only, so two sources on one host made it twice as often."""
+    from cityfeeds.devtools.demo_site import build_partner_site, demo_source, partner_source
+
+    starts: list[float] = []
+    with serve_site() as site:
+        site.files.update(build_partner_site(site.base_url))
+        handler = site.httpd.RequestHandlerClass
+        plain = handler.do_GET
+
+        def timed(self: Any) -> None:
+            starts.append(time.monotonic())
+            plain(self)
+
+        handler.do_GET = timed  # type: ignore[attr-defined]
+        sources = [demo_source(site.base_url), partner_source(site.base_url)]
+        crawl = {"download_delay": 0.2, "concurrency_per_host": 1}
+        cfg = write_site_config(tmp_path, site.base_url, sources=sources, extra={"crawl": crawl})
+        assert main(["--config", str(cfg), "crawl", "--quiet", "--no-feeds"]) == 0
+    assert "partner" in capsys.readouterr().out
+    gaps = [b - a for a, b in itertools.pairwise(starts)]
+    # Scrapy spreads a delay over 0.5-1.5 times its value; the loopback server adds nothing.
+    assert len(starts) > 20 and min(gaps) >= 0.2 * 0.5 - 0.01, sorted(gaps)[:5]
