@@ -85,8 +85,9 @@ def gather(
     an older story it matched: then it joins that older story (the best-scoring one; without
     that check a report of one meeting's second subject pulled its own story into the
     first's). Every one-report story it matched whose article was seen after the story's
-    first article moves into it, except a report that is a :func:`rival` of a report of its
-    source the story holds or takes in this move: one outlet's series of look-alike reports
+    first article moves into it, except a report that names another day than a report of the
+    story it knows of, and a report that is a :func:`rival` of a report of its source the
+    story holds or takes in this move: one outlet's series of look-alike reports
     (routes 403, 405, 406) never gathers into one entry through a report that names no route
     (another outlet's, or the outlet's own that the story already holds), while an outlet's
     second report of the same announcement still joins. So a story's first article (its
@@ -116,6 +117,11 @@ def gather(
             known += peers(story, mover.source, mover.published)
         known += [x.member for x in moved if x.member.source == mover.source]
         if any(rival(mover.fingerprint, x.fingerprint, settings) for x in known):
+            continue
+        # Nor into a story whose reports it knows of name another day, whatever their source:
+        # Saturday's repeat of an accident took Thursday's report in through one naming no day.
+        held_now = held + [x.member for x in moved]
+        if any(compare(mover.fingerprint, x.fingerprint, settings).another_day for x in held_now):
             continue
         moved.append(m)
     return story, moved

@@ -9,6 +9,7 @@ of the week) than a member of a story keeps that story from taking the new repor
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -102,3 +103,44 @@ def test_a_repeat_on_another_day_stays_out_of_the_first_days_story(
     first, same, repeat = (story_of[p.url] for p in pages)
     assert first == same  # one event, two outlets: one story
     assert repeat != first
+
+
+ROUTE_39 = (
+    "Вагон маршрута № 39 сошёл с рельсов на Шаболовке у дома 20. Пассажиров высадили, "
+    "пострадавших нет. Движение трамваев по Шаболовке остановили на полтора часа, запустили "
+    "компенсационные автобусы. Причины выясняет комиссия Мосгортранса."
+)
+TODAY = (
+    "Трамвай сошёл с рельсов на Шаболовке",
+    "Сегодня трамвай маршрута № 39 сошёл с рельсов на Шаболовке, пострадавших нет.",
+    ROUTE_39,
+)
+YESTERDAY = (
+    "На Шаболовке трамвай 39-го маршрута сошёл с рельсов",
+    "Вчера, в четверг, трамвай маршрута № 39 сошёл с рельсов на Шаболовке.",
+    ROUTE_39,
+)
+SATURDAY = (
+    "Трамвай снова сошёл с рельсов на Шаболовке",
+    "В субботу трамвай маршрута № 39 снова сошёл с рельсов на Шаболовке.",
+    ROUTE_39,
+)
+
+
+@pytest.mark.parametrize("order", list(itertools.permutations(range(3))))
+def test_no_story_holds_reports_that_name_two_days_in_any_order(
+    sqlite_store: Store, order: tuple[int, int, int]
+) -> None:
+    """A tester's find: stored Saturday's repeat first, then Friday's «вчера, в четверг»
+    report (apart from it), then Thursday's own report naming no day: that one joined the
+    repeat's story, and Friday's one-report story moved in after it, so one story held
+    «в четверг» and «в субботу». A report naming another day than one of a story's reports
+    it knows of no longer moves in. (Thursday's report naming no day may still join the
+    repeat when stored after it: a report that names no day says nothing against it.)"""
+    pages = [
+        _page(401, "o1", TODAY, hours=3),
+        _page(402, "o2", YESTERDAY, hours=24),
+        _page(403, "o3", SATURDAY, hours=50),
+    ]
+    story_of = _assign(sqlite_store, [pages[i] for i in order])
+    assert story_of[pages[1].url] != story_of[pages[2].url]
