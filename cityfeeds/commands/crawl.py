@@ -77,7 +77,8 @@ def run(args: argparse.Namespace, config: Config) -> int:
 
 
 def stale_service_note(config: Config) -> str | None:
-    """One line when a service runs on this data with a configuration older than the file.
+    """One line when a service runs on this data and ``config``'s file is newer than its start
+    (an edit since, or another file on the same database).
 
     The service reads its configuration when it starts and rebuilds the feeds by it: the feeds
     of a source added since (crawled here) would appear, then vanish at its next rebuild (a
@@ -94,10 +95,11 @@ def stale_service_note(config: Config) -> str | None:
     if edited <= started:
         return None
     return (
-        f"cityfeeds: a service (pid {pid}) runs on this data with the configuration it read at "
-        f"{user_time(started, config.schedule.timezone)}; {config.path} has changed since, and "
-        "its feed rebuilds follow the configuration it read (a source added since vanishes "
-        "from the feeds): restart it to use the new one"
+        f"cityfeeds: a service (pid {pid}) runs on this data with the configuration it read "
+        f"when it started ({user_time(started, config.schedule.timezone)}), and {config.path} "
+        "is newer: the service's feed rebuilds follow the configuration it read (a source "
+        "added since vanishes from the feeds), so restart it with this one if it should "
+        "publish what this crawl adds"
     )
 
 

@@ -234,7 +234,7 @@ def test_crawl_says_when_a_running_service_reads_an_older_configuration(tmp_path
         assert stale_service_note(config) is None  # the file it read
         os.utime(cfg, None)  # edited now
         note = stale_service_note(config) or ""
-        assert f"a service (pid {os.getpid()})" in note and "restart it" in note
+        assert f"a service (pid {os.getpid()})" in note and "restart it with this one" in note
         assert str(cfg) in note
     finally:
         lock.release()
