@@ -53,11 +53,15 @@ class HostGate:
         self.loop = asyncio.get_running_loop()
 
     async def pace(self, delay: float) -> None:
-        """Wait until ``delay`` after the previous start; this request's start is then set."""
-        wait = self.next_start - monotonic()
-        if wait > 0:
+        """Wait for this request's start: ``delay`` after the previous one's.
+
+        The start is reserved before waiting, so requests waiting together start one delay
+        apart, not all at once when the first wait ends.
+        """
+        start = max(monotonic(), self.next_start)
+        self.next_start = start + delay
+        if (wait := start - monotonic()) > 0:
             await asyncio.sleep(wait)
-        self.next_start = monotonic() + delay
 
 
 #: The host gates of this process, by download slot key (the host, unless a request names its

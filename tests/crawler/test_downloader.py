@@ -114,3 +114,24 @@ def test_two_sources_on_one_host_share_its_delay(
     gaps = [b - a for a, b in itertools.pairwise(starts)]
     # Scrapy spreads a delay over 0.5-1.5 times its value; the loopback server adds nothing.
     assert len(starts) > 20 and min(gaps) >= 0.2 * 0.5 - 0.01, sorted(gaps)[:5]
+
+
+def test_requests_waiting_for_a_host_together_start_one_delay_apart() -> None:
+    import asyncio
+
+    from crawler.downloader import HostGate
+
+    async def main() -> list[float]:
+        gate = HostGate(4)
+        starts: list[float] = []
+
+        async def request() -> None:
+            await gate.pace(0.05)
+            starts.append(time.monotonic())
+
+        await asyncio.gather(*(request() for _ in range(4)))
+        return starts
+
+    starts = asyncio.run(main())
+    gaps = [b - a for a, b in itertools.pairwise(sorted(starts))]
+    assert min(gaps) >= 0.04, gaps
