@@ -32,6 +32,8 @@ from scrapy.core.downloader import Slot
 from scrapy.utils.asyncio import call_later, is_asyncio_available
 from scrapy.utils.defer import _schedule_coro
 
+from crawler.middlewares.robots import META_ROBOTS
+
 if TYPE_CHECKING:
     from scrapy import Request
     from scrapy.http import Response
@@ -74,7 +76,11 @@ class Downloader(ScrapyDownloader):
     with each host's limit and delay kept across the crawlers of the process."""
 
     async def _download(self, slot: Slot, request: Request) -> Response:
-        if not is_asyncio_available():  # the gate is asyncio's; cityfeeds always runs on it
+        # robots.txt passes the gate (one per host and crawler, and Scrapy's slot still holds
+        # it): a page rendered in the browser holds its place while it waits for the requests
+        # it makes, which wait for their host's robots.txt; through a gate full of such pages,
+        # no robots.txt would ever come.
+        if request.meta.get(META_ROBOTS) or not is_asyncio_available():
             return await super()._download(slot, request)
         key = self.get_slot_key(request)
         gate = GATES.get(key)
