@@ -99,6 +99,18 @@ def store(db_url: str) -> Iterator[object]:
 
 
 @pytest.fixture
+def sqlite_store(sqlite_url: str) -> Iterator[object]:
+    """An empty SQLite Store (for tests whose many orders need no second backend)."""
+    from crawler.storage import Store
+
+    s = Store.open(sqlite_url)
+    try:
+        yield s
+    finally:
+        s.close()
+
+
+@pytest.fixture
 def redis_url() -> Iterator[str]:
     """A Redis URL (database 15), flushed before the test and used by it alone.
 

@@ -10,7 +10,6 @@ of the week) than a member of a story keeps that story from taking the new repor
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -49,15 +48,6 @@ REPEAT = (
     "Движение трамваев по Лесной улице остановили, запущены компенсационные автобусы. Причины "
     "выясняет комиссия Мосгортранса.",
 )
-
-
-@pytest.fixture
-def sqlite_store(sqlite_url: str) -> Iterator[Store]:
-    s = Store.open(sqlite_url)
-    try:
-        yield s
-    finally:
-        s.close()
 
 
 def _page(n: int, source: str, parts: tuple[str, str, str], hours: float) -> Article:

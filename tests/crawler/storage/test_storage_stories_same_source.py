@@ -10,7 +10,7 @@ new report or move in as a one-report story.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import timedelta
 
 import pytest
@@ -30,16 +30,6 @@ from crawler.stories.settings import StorySettings
 from crawler.stories.verify import compare
 
 SETTINGS = StorySettings()
-
-
-@pytest.fixture
-def sqlite_store(sqlite_url: str) -> Iterator[Store]:
-    """An empty SQLite Store (the permutations need no second backend)."""
-    s = Store.open(sqlite_url)
-    try:
-        yield s
-    finally:
-        s.close()
 
 
 def _template_site_a() -> list[Article]:
