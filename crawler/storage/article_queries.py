@@ -15,7 +15,7 @@ from sqlalchemy.sql import Select
 
 from crawler.models import Article, RelatedReport, TopicMatch
 from crawler.normalize.urls import url_identity
-from crawler.storage.engine import Database
+from crawler.storage.engine import Database, in_chunks
 from crawler.storage.schema import UTCDateTime, article_topics, articles, stories, story_members
 
 #: How much of an article's text :meth:`ArticleQueries.feed_articles` loads (feeds show at most a
@@ -204,10 +204,10 @@ def _read_stories(
     first: dict[int, int] = {}
     story_of: dict[int, _StoryRow] = {}
     ids = sorted(story_ids)
-    for start in range(0, len(ids), 500):  # SQLite's bound-parameter limit
+    for chunk in in_chunks(ids):
         # Rows fetched at once (``all``): iterating a result fetches them one call at a time.
         for story_id, article_id, updated, member_id in conn.execute(
-            _STORIES_QUERY, {"ids": ids[start : start + 500]}
+            _STORIES_QUERY, {"ids": chunk}
         ).all():
             first[story_id] = article_id
             if member_id is not None:
@@ -224,8 +224,7 @@ def _member_links(
     """Link, source and title of the members not among the articles of the read."""
     missing = sorted({i for i in member_ids if i not in found})
     links = {}
-    for start in range(0, len(missing), 500):  # SQLite's bound-parameter limit
-        ids = missing[start : start + 500]
+    for ids in in_chunks(missing):
         for member_id, url, source, title in conn.execute(_MEMBER_LINKS_QUERY, {"ids": ids}):
             links[member_id] = RelatedReport(url, source, title)
     return links
@@ -293,8 +292,7 @@ def _load_feed_articles(conn: Connection, ids: Sequence[int], found: dict[int, A
     """Load the articles ``ids`` (:data:`_FEED_COLUMNS` and their topics) into ``found``."""
     wanted = sorted(ids)
     topics: dict[int, list[TopicMatch]] = {i: [] for i in wanted}
-    for first_row in range(0, len(wanted), 500):  # SQLite's bound-parameter limit
-        chunk = wanted[first_row : first_row + 500]
+    for chunk in in_chunks(wanted):
         for t in conn.execute(
             select(article_topics.c.article_id, article_topics.c.topic, article_topics.c.score)
             .where(article_topics.c.article_id.in_(chunk))

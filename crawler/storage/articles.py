@@ -18,7 +18,7 @@ from crawler.models import CANONICAL_IGNORED_FLAG, Article, ContentDigest, Topic
 from crawler.normalize.text import dedup_key, is_cut_teaser
 from crawler.normalize.urls import slash_added, url_identity
 from crawler.storage.article_queries import ArticleQueries
-from crawler.storage.engine import insert_ids, json_encoder, retry_locked
+from crawler.storage.engine import in_chunks, insert_ids, json_encoder, retry_locked
 from crawler.storage.retention import TEXT_PRUNED_FLAG
 from crawler.storage.schema import article_topics, articles
 
@@ -138,8 +138,8 @@ def stored_copies(conn: Connection, batch: Sequence[Article]) -> list[Any | None
         candidates.append([r for r in rows or () if r.url_key != key])
     ids = sorted({r.id for rows in candidates for r in rows})
     texts: dict[int, str] = {}
-    for i in range(0, len(ids), 500):  # SQLite's bound-parameter limit
-        query = select(articles.c.id, articles.c.text).where(articles.c.id.in_(ids[i : i + 500]))
+    for chunk in in_chunks(ids):
+        query = select(articles.c.id, articles.c.text).where(articles.c.id.in_(chunk))
         texts.update((row.id, row.text or "") for row in conn.execute(query))
     copies: list[Any | None] = []
     for article, rows in zip(batch, candidates, strict=True):
@@ -339,7 +339,7 @@ class ArticleStore(ArticleQueries):
                     for a, d, k in zip(batch, digests, keys, strict=True)
                 ]
             stored: dict[str, Any] = {}
-            for i in range(0, len(keys), 500):  # SQLite's bound-parameter limit
+            for chunk in in_chunks(keys):
                 for row in conn.execute(
                     select(
                         articles.c.id,
@@ -349,7 +349,7 @@ class ArticleStore(ArticleQueries):
                         articles.c.published,
                         articles.c.flags,
                         func.length(articles.c.text).label("text_chars"),
-                    ).where(articles.c.url_key.in_(keys[i : i + 500]))
+                    ).where(articles.c.url_key.in_(chunk))
                 ):
                     stored[row.url_key] = row
             results: list[UpsertResult | None] = [None] * len(batch)

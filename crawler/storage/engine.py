@@ -101,6 +101,15 @@ _JSON_DUMPS = json_encoder(ensure_ascii=False)
 #: article, a quarter of them with 16 KB pages (bench/README.md, "Session 16").
 SQLITE_PAGE_SIZE = 16384
 
+#: Values bound in one ``IN (...)``: SQLite caps a statement's bound parameters.
+IN_CHUNK = 500
+
+
+def in_chunks(values: Sequence[T]) -> Iterator[Sequence[T]]:
+    """``values`` in runs of at most :data:`IN_CHUNK`, one ``IN (...)`` statement each."""
+    for start in range(0, len(values), IN_CHUNK):
+        yield values[start : start + IN_CHUNK]
+
 
 def _install_sqlite_hooks(engine: Engine, busy_timeout: float) -> None:
     @event.listens_for(engine, "connect")
@@ -148,8 +157,7 @@ def insert_ids(
     column = table.c[key]
     keys = [row[key] for row in rows]
     found: dict[Any, int] = {}
-    for first in range(0, len(keys), 500):  # SQLite's bound-parameter limit
-        chunk = keys[first : first + 500]
+    for chunk in in_chunks(keys):
         for value, row_id in conn.execute(select(column, table.c.id).where(column.in_(chunk))):
             found[value] = row_id
     return [int(found[k]) for k in keys]

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select
 
 from crawler.models import FeedBuild
-from crawler.storage.engine import Database, retry_locked
+from crawler.storage.engine import Database, in_chunks, retry_locked
 from crawler.storage.schema import feed_builds
 
 
@@ -69,8 +69,7 @@ class FeedBuildStore(Database):
 
         def run() -> None:
             with self._write() as conn:
-                for start in range(0, len(wanted), 500):  # SQLite's bound-parameter limit
-                    chunk = wanted[start : start + 500]
+                for chunk in in_chunks(wanted):
                     conn.execute(delete(feed_builds).where(feed_builds.c.path.in_(chunk)))
 
         retry_locked(run)

@@ -115,3 +115,14 @@ def test_insert_ids_are_the_ids_each_row_got_in_order(store: Store) -> None:
 
 def _times() -> dict[str, datetime]:
     return {"first_seen": NOW, "fetched_at": NOW}
+
+
+@pytest.mark.parametrize("n", [0, 1, 500, 501, 1001])
+def test_in_chunks_binds_at_most_500_values_and_keeps_them_all_in_order(n: int) -> None:
+    from crawler.storage.engine import IN_CHUNK, in_chunks
+
+    values = list(range(n))
+    chunks = list(in_chunks(values))
+    assert [v for chunk in chunks for v in chunk] == values
+    assert all(0 < len(chunk) <= IN_CHUNK == 500 for chunk in chunks)
+    assert len(chunks) == -(-n // 500)
