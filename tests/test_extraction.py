@@ -333,6 +333,27 @@ def test_a_time_and_zone_on_the_page_win_over_a_feed_time_of_the_same_day() -> N
         (["Анна Смирнова, специальный корреспондент"], ["Анна Смирнова"]),
         (["by admin"], []),
         (["Jane Roe, Senior Reporter"], ["Jane Roe"]),
+        # A byline's date, its label or a credit without a colon is no name (bylines show the
+        # date beside the names, or alone in an element named byline).
+        (["вчера в 10:15"], []),
+        (["сегодня в 23:50"], []),
+        (["в понедельник в 10:00"], []),
+        (["2 часа назад"], []),
+        (["12:00 (мск)"], []),
+        (["Опубликовано"], []),
+        (["Published"], []),
+        (["Опубликовано: 07.12.2026 09:00"], []),
+        (["December 5, 2026 5:00 PM"], []),
+        (["By Jane Roe | March 4, 2026 5:00 PM"], ["Jane Roe"]),
+        (["Published 5 December 2026 by Jane Roe"], ["Jane Roe"]),
+        (["Иван Петров, 7 декабря 2026, 09:00"], ["Иван Петров"]),
+        (["Иван Петров 7 декабря 2026 09:00"], ["Иван Петров"]),
+        (["Фото Иван Петров"], []),
+        (["Источник СПб Новости"], []),
+        # Names that hold a month word stay; so does the newsroom as a byline.
+        (["Theresa May"], ["Theresa May"]),
+        (["Мая Петрова"], ["Мая Петрова"]),
+        (["Редакция"], ["Редакция"]),
     ],
 )
 def test_clean_authors(raw: list[str], expected: list[str]) -> None:

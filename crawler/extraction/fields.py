@@ -58,9 +58,9 @@ _NOT_A_NAME = re.compile(r"https?://|www\.|@|\d{3,}|^[\W\d_]+$")
 # Credits of a picture or video in a byline ("Фото: Анна Смирнова", "(Image: Getty Images)"):
 # they name who made the picture, not who wrote the article.
 _CREDIT = re.compile(
-    r"^\W*(?:фото(?:графи[яи])?|видео|иллюстраци[яи]|инфографика|скриншот|коллаж|"
-    r"photo(?:graph)?s?|images?|pictures?|video|illustrations?|graphics?|credits?|"
-    r"foto(?:s|grafie)?|bilde?r?|grafik)\b\s*(?:[:©(]|by\b)",
+    r"^\W*(?:фото(?:графи[яи])?|видео|иллюстраци[яи]|инфографика|скриншот|коллаж|источник|"
+    r"photo(?:graph)?s?|images?|pictures?|video|illustrations?|graphics?|credits?|source|"
+    r"foto(?:s|grafie)?|bilde?r?|grafik)\b\s*(?:[:©(]|by\b|(?-i:(?=[A-ZА-ЯЁ])))",
     re.IGNORECASE,
 )
 # A label inside a byline saying what the names after it did, up to the next label:
@@ -90,6 +90,13 @@ _ROLE_ONLY = re.compile(
     re.IGNORECASE,
 )
 _MAX_AUTHOR_WORDS = 5
+# What a byline says before its date (cut out: see _DATE_PART), left on its own.
+_LABEL_ONLY = re.compile(
+    r"^(?:опубликован[оа]?|обновлен[оа]?|изменен[оа]?|дата(?:\s+публикации)?|published|"
+    r"updated|posted|modified|last\s+updated|veröffentlicht|aktualisiert|publié|mis\s+à\s+jour)"
+    r"(?:\s+(?:в|at|on|am|le))?$",
+    re.IGNORECASE,
+)
 
 
 def clean_authors(raw_values: Iterable[str], site_names: Sequence[str]) -> list[str]:
@@ -104,6 +111,7 @@ def clean_authors(raw_values: Iterable[str], site_names: Sequence[str]) -> list[
         if not value or is_garbage_value(value):
             continue
         value = _without_credits(value)
+        value = DATE_IN_TEXT.sub(",", value)
         value = _AUTHOR_PREFIX.sub("", value)
         for part in _AUTHOR_SPLIT.split(value):
             if _CREDIT.match(part) or _PICTURE_AGENCY.search(part):
@@ -112,6 +120,8 @@ def clean_authors(raw_values: Iterable[str], site_names: Sequence[str]) -> list[
             if (
                 not part
                 or _ROLE_ONLY.match(part)
+                or _LABEL_ONLY.match(part)
+                or _DATE_PART.search(part)
                 or _NOT_A_NAME.search(part)
                 or len(part.split()) > _MAX_AUTHOR_WORDS
                 or is_garbage_value(part)
@@ -269,6 +279,15 @@ _MONTHS = (
     r"dicembre)[a-zа-яёéû]*\.?"
 )
 _TIME = r"\d{1,2}:\d{2}"
+# A byline shows the date beside the names as often as not («Иван Петров, вчера в 10:15», "By
+# Jane Roe | March 4, 2026 5:00 PM", «Опубликовано: 12:00 (мск)»): dates are cut out before the
+# names are read, and a part that still holds a clock reading, a day with its month, a relative
+# day or only a label is no name.
+_DATE_PART = re.compile(
+    rf"\d{{1,2}}[:.]\d{{2}}|(?<![^\W\d_])(?:сегодня|вчера|позавчера|назад|today|yesterday|ago)"
+    rf"(?![^\W\d_])|(?<!\d)\d{{1,2}}\s+{_MONTHS}|(?<![^\W\d_]){_MONTHS}\s+\d{{1,2}}(?!\d)",
+    re.IGNORECASE,
+)
 # Relative dates a byline shows on the day of publication and the next ones («вчера, 14:30»,
 # «Сегодня в 09:15», «5 минут назад», «час назад», "yesterday at 10:15"): parse_date resolves
 # them against the fetch time. Days with a time of day, and minutes or hours ago only: a bare
