@@ -72,9 +72,19 @@ def htmldate_day(
     if not found:
         return None
     dt = parse_date(found, tz=tz, now=now)
-    if dt is None or not page_shows_day(f"{url} {html.decode('utf-8', 'replace')}", dt):
+    if dt is None:
+        return None
+    # A link to another page is no evidence of this page's day: htmldate reads dates in link
+    # targets («Читайте также» /news/2026/11/30/…, a sidebar's /2026/12/01/…), and took a
+    # related story's day for an undated page's.
+    source = _LINK_TARGET.sub(r"\1", html.decode("utf-8", "replace"))
+    if not page_shows_day(f"{url} {source}", dt):
         return None
     return dt
+
+
+#: The target of an ``<a href>`` (group 1: the tag up to it, kept).
+_LINK_TARGET = re.compile(r"""(<a\b[^>]*?\shref\s*=\s*)(?:"[^"]*"|'[^']*'|[^\s>]*)""", re.I)
 
 
 # huge_tree: as deep as the page core._PARSER parsed (see there).

@@ -44,6 +44,8 @@ _OWN_OFFSET = re.compile(r"[+-](?!00:?00)\d\d:?\d\d\s*$")
 _NEAR_TITLE_LEVELS = 4
 
 _NEAR_TITLE_CHARS = 4000
+# How much of a page's visible text is searched for the time of htmldate's day.
+_SHOWN_DAY_CHARS = 50_000
 
 
 def visible_text_nodes(node: etree._Element) -> list[str]:
@@ -160,7 +162,7 @@ class PageDates(PageLayers):
             )
             if found is not None and found.year >= _DATE_FLOOR:
                 if value is None or found.date() != value.date():
-                    value, layer = found, "htmldate"
+                    value, layer = self._time_shown_on(found), "htmldate"
         if value is not None and layer == "meta":
             value, layer = self._byline_over_meta(value)
         if value is not None and layer not in ("selector", "url"):
@@ -191,6 +193,22 @@ class PageDates(PageLayers):
         if value is not None:
             return value, "url", candidates
         return None, None, candidates
+
+    def _time_shown_on(self, day: datetime) -> datetime:
+        """htmldate's ``day`` (local midnight) at the time of day the page shows with that day
+        («7 декабря 2026, 12:00» in a page without a headline to search around), else as is.
+
+        htmldate gives days only; a page it read often states the time right beside the day.
+        """
+        body = self.doc.find("body")
+        text = clean_text(" ".join(visible_text_nodes(body if body is not None else self.doc)))
+        for candidate in fields.date_strings_in_text(text[:_SHOWN_DAY_CHARS]):
+            if _DATED_MARK.search(candidate) is None:
+                continue
+            dt = self._date_value(candidate)
+            if dt is not None and dt.date() == day.date() and (dt.hour, dt.minute) != (0, 0):
+                return dt
+        return day
 
     def _byline_over_meta(self, value: datetime) -> tuple[datetime, str]:
         """A plain ``<meta name=date>``-style value, unless the byline shows another day.
@@ -295,8 +313,13 @@ class PageDates(PageLayers):
     def _title_blocks(self) -> Iterator[etree._Element]:
         """The headline's ancestors whose text is searched for a date, innermost first."""
         node = self.h1()
-        for _ in range(_NEAR_TITLE_LEVELS):
+        for level in range(_NEAR_TITLE_LEVELS):
             node = node.getparent() if node is not None else None
+            if node is not None and node.tag == "body" and level == 0:
+                # No wrapper at all: the page's body is the headline's block (the text read
+                # is a window around the headline, not the whole page).
+                yield node
+                return
             if node is None or node.tag in ("body", "html"):
                 return
             yield node

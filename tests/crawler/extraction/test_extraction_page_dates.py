@@ -41,10 +41,39 @@ def test_htmldate_layer_reads_what_the_own_layers_do_not() -> None:
     assert value == datetime(2016, 12, 23, tzinfo=BERLIN)
 
 
+def test_htmldate_day_takes_the_time_the_page_shows_with_it() -> None:
+    # No headline, no metadata: htmldate finds the day, the page shows its time beside it.
+    body = f"<div class='date'>23.12.2016, 14:30</div><div class='content'>{TEXT}</div>"
+    value, layer = published(page(body=body))
+    assert layer == "htmldate"
+    assert value == datetime(2016, 12, 23, 14, 30, tzinfo=BERLIN)
+
+
+def test_date_beside_a_headline_with_no_wrapper_keeps_its_time() -> None:
+    # The headline sits right in <body>: its block is the body (read as a window around it).
+    body = f"<h1>Neue Straßenbahn</h1><p>7. Dezember 2023, 09:00</p>{TEXT}"
+    value, layer = published(page(body=body))
+    assert (value, layer) == (datetime(2023, 12, 7, 9, 0, tzinfo=BERLIN), "text")
+
+
 def test_htmldate_guess_of_a_day_the_page_never_shows_is_not_taken() -> None:
     # htmldate turns "März 2019" into a day of its own; the page states no day at all.
     body = f"<div class='content'>{TEXT}</div><div class='info'>Stand: März 2019</div>"
     assert published(page(body=body)) == (None, None)
+
+
+def test_a_day_only_in_links_to_other_pages_is_not_the_pages_own() -> None:
+    # An undated page: its «read also» and sidebar links carry their own stories' days.
+    body = (
+        f"<div class='content'>{TEXT}</div><div class='also'>Lesen Sie auch: "
+        "<a href='/news/2016/12/23/metro.html'>Metro</a></div>"
+        "<aside><a href='https://example.de/2017/01/05/tram'>Tram</a></aside>"
+    )
+    assert published(page(body=body)) == (None, None)
+    # The page's own URL still counts: «/2016/12/23/» there is its day.
+    url = "https://example.de/2016/12/23/strassenbahn"
+    value, _layer = published(page(body=body), url)
+    assert value is not None and value.date().isoformat() == "2016-12-23"
 
 
 def test_page_shows_day_in_numeric_and_worded_forms() -> None:
