@@ -467,3 +467,39 @@ def test_a_time_that_belongs_to_something_else_is_not_the_dates(value: str) -> N
     got = parse_date(value, tz="Europe/Moscow", now=DEC_NOW)
     assert got is not None and got.date().isoformat() == "2026-12-05", got
     assert (got.hour, got.minute) == (0, 0), got
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        # An a.m./p.m. after the time of any date form, not only a worded English one.
+        ("04.02.2026 5:00 pm", msk(2026, 2, 4, 17, 0)),
+        ("2026-02-03 5:00 PM", msk(2026, 2, 3, 17, 0)),
+        ("3 февраля 2026, 9:15 p.m.", msk(2026, 2, 3, 21, 15)),
+        ("3 февраля 2026, 12:30 a.m.", msk(2026, 2, 3, 0, 30)),
+        # «14:30 p.m.» is no clock reading: its p.m. is not read.
+        ("3 февраля 2026, 14:30 p.m.", msk(2026, 2, 3, 14, 30)),
+        # A slashed date whose second number cannot be a month is month first, in any zone.
+        ("12/25/2025 9:15 a.m.", msk(2025, 12, 25, 9, 15)),
+        ("25/12/2025", msk(2025, 12, 25)),
+        # Outside the US a slashed date is day first.
+        ("03/02/2026", msk(2026, 2, 3)),
+    ],
+)
+def test_a_12_hour_clock_and_month_first_dates(value: str, expected: datetime) -> None:
+    assert parse_date(value, tz="Europe/Moscow", now=NOW) == expected
+
+
+def test_a_us_site_writes_a_slashed_date_month_first() -> None:
+    new_york = ZoneInfo("America/New_York")
+    now = datetime(2026, 12, 7, tzinfo=UTC)
+    for tz in ("America/New_York", "America/Indiana/Indianapolis"):
+        value = parse_date("03/04/2026 5:00 PM", tz=tz, now=now)
+        assert value is not None and value.replace(tzinfo=None) == datetime(2026, 3, 4, 17, 0)
+    assert parse_date("03/04/2026", tz="America/New_York", now=now) == datetime(
+        2026, 3, 4, tzinfo=new_york
+    )
+    # Dotted dates are day first there too.
+    assert parse_date("03.04.2026", tz="America/New_York", now=now) == datetime(
+        2026, 4, 3, tzinfo=new_york
+    )

@@ -218,18 +218,37 @@ def _hms(match: re.Match[str], first: int) -> tuple[int, int, int] | None:
 
 def _with_time_before(
     text: str, m: re.Match[str], first: int
-) -> tuple[tuple[int, int, int], int, tzinfo | None]:
-    """The time of a date match (its own, else one just before it), where the date starts and
-    the zone named with a time before it (None: the source's).
+) -> tuple[tuple[int, int, int], int, tzinfo | None, int]:
+    """The time of a date match (its own, else one just before it), where the date starts, the
+    zone named with a time before it (None: the source's) and where the date ends.
 
     "11:28 12.12.2022", "10:15, 7 декабря 2026", "12:00 (мск), 4 декабря 2026", "14:30 / 05.12.26":
     the time precedes the date. A time that ends a range or follows a bound («с 10:00 до 18:00
-    5 декабря», «до 18:00, 5 декабря») is an event's and is not taken.
+    5 декабря», «до 18:00, 5 декабря») is an event's and is not taken. Its own time may have an
+    a.m./p.m. after it ("03/04/2026 5:00 PM"), which the date then ends with.
     """
     own = _hms(m, first)
     if own is not None:
-        return own, m.start(), None
-    return _time_before(text, m.start())
+        own, end = _with_meridiem(text, m.end(), own)
+        return own, m.start(), None, end
+    return (*_time_before(text, m.start()), m.end())
+
+
+# An a.m./p.m. right after a time ("5:00 PM", "9:15 a.m."): not a word that starts so ("pmr").
+_MERIDIEM_RE = re.compile(r"\s*([ap])\.?\s?m\b\.?")
+
+
+def _with_meridiem(
+    text: str, end: int, hms: tuple[int, int, int]
+) -> tuple[tuple[int, int, int], int]:
+    """``hms`` on a 24-hour clock when an a.m./p.m. follows at ``end``, and where that ends.
+
+    "14:30 p.m." is no clock reading: its p.m. is left unread.
+    """
+    m = _MERIDIEM_RE.match(text, end)
+    if m is None or not 1 <= hms[0] <= 12:
+        return hms, end
+    return (hms[0] % 12 + (12 if m[1] == "p" else 0), *hms[1:]), m.end()
 
 
 def _time_before(text: str, at: int) -> tuple[tuple[int, int, int], int, tzinfo | None]:
@@ -398,38 +417,42 @@ def _read_text(text: str, zone: tzinfo, now: datetime) -> tuple[datetime | None,
         if m[4] is None:  # a bare day: "18:40, 2026-12-06", "2026-12-06 | 18:40"
             after = _ISO_TIME_AFTER_RE.match(text, m.end())
             if after is not None and after[1] is not None:
-                hms, start, named, end = _hms(after, 1) or (0, 0, 0), m.start(), None, after.end()
+                hms, end = _with_meridiem(text, after.end(), _hms(after, 1) or (0, 0, 0))
+                start, named = m.start(), None
             else:
                 (hms, start, named), end = _time_before(text, m.start()), m.end()
             dt = _build(zone, now, int(m[1]), int(m[2]), int(m[3]), *hms)
             return _in_zone(dt, named), start, end
         return _parse_iso(m, zone, now), *m.span()
     if m := _DAY_MONTH_RE.search(text):
-        mo, (hms, start, named) = _MONTHS[m[2]], _with_time_before(text, m, 4)
+        mo, (hms, start, named, end) = _MONTHS[m[2]], _with_time_before(text, m, 4)
         if m[3] is None:
             if _BAD_YEAR_RE.match(text, m.end(2)):
                 return None, start, m.end()
             dt = _latest_not_future(zone, now, mo, int(m[1]), hms)
-            return _in_zone(dt, named), start, m.end()
-        return _in_zone(_build(zone, now, int(m[3]), mo, int(m[1]), *hms), named), start, m.end()
+            return _in_zone(dt, named), start, end
+        return _in_zone(_build(zone, now, int(m[3]), mo, int(m[1]), *hms), named), start, end
     if m := _MONTH_DAY_RE.search(text):
         own = _hms(m, 4)
-        hms, start, named = _with_time_before(text, m, 4)
+        hms, start, named, end = _with_time_before(text, m, 4)
         hour = hms[0]
         if own is not None and m[7] and 1 <= hour <= 12:
             hour = hour % 12 + (12 if m[7].startswith("p") else 0)
         dt = _build(zone, now, int(m[3]), _MONTHS[m[1]], int(m[2]), hour, *hms[1:])
-        return _in_zone(dt, named), start, m.end()
+        return _in_zone(dt, named), start, end
     if m := _DMY_RE.search(text):
-        hms, start, named = _with_time_before(text, m, 5)
-        dt = _build(zone, now, int(m[4]), int(m[3]), int(m[1]), *hms)
-        return _in_zone(dt, named), start, m.end()
+        hms, start, named, end = _with_time_before(text, m, 5)
+        day, month = int(m[1]), int(m[3])
+        if _month_first(m[2], day, month, zone):
+            day, month = month, day
+        dt = _build(zone, now, int(m[4]), month, day, *hms)
+        return _in_zone(dt, named), start, end
     if m := _YMD_RE.search(text):
-        hms, start, named = _with_time_before(text, m, 5)
+        hms, start, named, end = _with_time_before(text, m, 5)
         dt = _build(zone, now, int(m[1]), int(m[3]), int(m[4]), *hms)
-        return _in_zone(dt, named), start, m.end()
+        return _in_zone(dt, named), start, end
     if m := _DMY_SHORT_RE.search(text):
-        hms, start, named = _with_time_before(text, m, 4)
+        hms, start, named, _end = _with_time_before(text, m, 4)
         if start == 0:  # the whole value: alone, or after its time
             dt = _build(zone, now, 2000 + int(m[3]), int(m[2]), int(m[1]), *hms)
             return _in_zone(dt, named), start, m.end()
@@ -447,6 +470,30 @@ def _read_text(text: str, zone: tzinfo, now: datetime) -> tuple[datetime | None,
             dt -= timedelta(days=1)
         return dt, *whole
     return None, 0, 0
+
+
+#: Zones of the United States, whose sites write a numeric date month first ("03/04/2026" is
+#: March 4th there, April 3rd elsewhere).
+_MONTH_FIRST_ZONES = frozenset(
+    """America/New_York America/Chicago America/Denver America/Los_Angeles America/Phoenix
+    America/Anchorage America/Adak America/Boise America/Detroit America/Juneau America/Sitka
+    America/Metlakatla America/Nome America/Yakutat America/Menominee Pacific/Honolulu""".split()
+)
+_MONTH_FIRST_PREFIXES = ("America/Indiana/", "America/Kentucky/", "America/North_Dakota/", "US/")
+
+
+def _month_first(separator: str, first: int, second: int, zone: tzinfo) -> bool:
+    """Whether a numeric date written ``first/second/year`` is month first.
+
+    A slashed date whose second number cannot be a month is (12/25/2026, whatever the zone),
+    and so is any slashed date a site in a US zone writes; dotted and dashed dates are day first.
+    """
+    if separator != "/" or first > 12:
+        return False
+    if second > 12:
+        return True
+    key = getattr(zone, "key", "") or ""
+    return key in _MONTH_FIRST_ZONES or key.startswith(_MONTH_FIRST_PREFIXES)
 
 
 def _normalise(value: str) -> str:
