@@ -442,10 +442,10 @@ def _read_text(text: str, zone: tzinfo, now: datetime) -> tuple[datetime | None,
         return _in_zone(dt, named), start, end
     if m := _DMY_RE.search(text):
         hms, start, named, end = _with_time_before(text, m, 5)
-        day, month = int(m[1]), int(m[3])
-        if _month_first(m[2], day, month, zone):
-            day, month = month, day
-        dt = _build(zone, now, int(m[4]), month, day, *hms)
+        d, mo = int(m[1]), int(m[3])
+        if _month_first(m[2], d, mo, zone):
+            d, mo = mo, d
+        dt = _build(zone, now, int(m[4]), mo, d, *hms)
         return _in_zone(dt, named), start, end
     if m := _YMD_RE.search(text):
         hms, start, named, end = _with_time_before(text, m, 5)
