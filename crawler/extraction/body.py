@@ -90,6 +90,12 @@ _FURNITURE_WORDS = (
     "только подписчикам", "только для подписчиков", "оформите подписку", "оформить подписку",
     "доступен по подписке", "доступно по подписке", "купите подписку", "subscribers only",
     "subscribe to read", "subscribe to continue",
+    # Cookie banners without a class that names them (their first person: a story about
+    # cookies says "sites use cookies", not "we use").
+    "используем файлы cookie", "использует файлы cookie", "используем cookie",
+    "использует cookie", "we use cookies", "this site uses cookies", "this website uses cookies",
+    "wir verwenden cookies", "diese website verwendet cookies", "nous utilisons des cookies",
+    "utilizamos cookies",
 )  # fmt: skip
 _DURATION = re.compile(r"(?<!\d)\d{1,2}:\d{2}\s*min\b", re.IGNORECASE)  # "02:57 Min."
 # A line that is mostly a date stamp ("公開日：2025/01/31 11:30", "14.05.2024, 10:31 Uhr"): a
@@ -730,9 +736,13 @@ def _generic_paragraphs(result: object) -> list[str]:
 
 def _drop_figures(doc: Element) -> None:
     """Remove ``<figure>`` blocks and captions: pictures and credits are never body text (the
-    own heuristic leaves them out too, see xpaths.DROP_TAGS)."""
+    own heuristic leaves them out too, see xpaths.DROP_TAGS); and cookie or consent banners,
+    which trafilatura took for the text of a gallery page with no paragraph of its own."""
     for el in list(doc.iter("figure", "figcaption")):
         if el.getparent() is not None:
+            _drop_tree(el)
+    for el in list(xpaths.CONSENT_BLOCKS(doc)):
+        if el.getparent() is not None and next(el.iter("h1"), None) is None:
             _drop_tree(el)
 
 

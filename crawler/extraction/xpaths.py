@@ -146,6 +146,11 @@ LEAD_CLASS = re.compile(
     r"(?:[-_]?text)?$"
 )
 RUBRIC_CLASS = re.compile(r"rubric")
+# Cookie and consent banners (class or id): removed before the generic extractor reads a page.
+CONSENT_BLOCKS = etree.XPath(
+    "//*[re:test(concat(@class, ' ', @id), 'cookie|consent|gdpr', 'i')]",
+    namespaces={"re": "http://exslt.org/regular-expressions"},
+)
 BOILERPLATE_ROLES = frozenset({"navigation", "complementary", "banner", "contentinfo"})
 BYLINE_TAGS = frozenset({"span", "div", "p", "a", "address", "li"})
 RUBRIC_TAGS = frozenset({"a", "span", "div", "p"})

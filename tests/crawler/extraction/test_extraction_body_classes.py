@@ -50,6 +50,8 @@ def test_furniture_lines() -> None:
         "この記事は会員限定です。",
         "Hat Ihnen dieser Artikel gefallen? Dann unterstützen Sie uns bitte.",
         "記事に『リアクション』ができます。ご利用には会員登録が必要です。",
+        "Мы используем файлы cookie, чтобы сайт работал лучше.",
+        "This website uses cookies to improve your experience.",
     ):
         assert is_furniture(line), line
     for line in (
@@ -60,6 +62,23 @@ def test_furniture_lines() -> None:
         "Photo: " + "a long paragraph that starts like a credit but tells the story " * 4,
     ):
         assert not is_furniture(line), line
+
+
+def test_a_cookie_banner_is_never_the_text_of_a_page_without_paragraphs() -> None:
+    # A photo gallery: captions only, no paragraph for the own heuristic, so the generic
+    # extractor reads the page, and took the banner (named by its class) for the text.
+    banner = (
+        "Мы используем файлы cookie, чтобы сайт работал лучше. Продолжая пользоваться сайтом, "
+        "вы соглашаетесь с обработкой данных посетителей и с политикой конфиденциальности. "
+        "Подробнее о данных, которые мы собираем, читайте в разделе о конфиденциальности."
+        "<button>Принять</button>"
+    )
+    html = (
+        f"<html><body><header><div class='cookie-banner'>{banner}</div></header><main>"
+        "<article><h1>Фотогалерея: первый снег</h1><figure><img src='/1.jpg'>"
+        "<figcaption>Дворцовая площадь</figcaption></figure></article></main></body></html>"
+    )
+    assert "конфиденциальности" not in (extract_article(html, URL, now=NOW).text or "")
 
 
 def test_furniture_is_dropped_from_the_body() -> None:
