@@ -569,6 +569,15 @@ def test_canonical_url_is_absolute_and_canonical() -> None:
     assert extract(page()).provenance["canonical_url"] == "url"
 
 
+def test_a_canonical_left_at_http_keeps_the_pages_https() -> None:
+    # The page was fetched over https (URL below); its CMS still writes http:// canonicals.
+    data = extract(page('<link rel="canonical" href="http://example.ru/news/1">'))
+    assert data.canonical_url == "https://example.ru/news/1"
+    # Another host's http canonical is its own business.
+    data = extract(page('<link rel="canonical" href="http://mirror.example.org/news/1">'))
+    assert data.canonical_url == "http://mirror.example.org/news/1"
+
+
 # --- body ---------------------------------------------------------------------------------------
 def test_body_drops_boilerplate_and_keeps_paragraphs() -> None:
     body = (

@@ -305,7 +305,7 @@ class PageFields(PageDates):
             if is_http_url(absolute) and (
                 urlsplit(absolute).path.strip("/") or not urlsplit(self.url).path.strip("/")
             ):
-                return absolute, layer
+                return _kept_https(absolute, self.url), layer
         return canonicalize_url(self.url), "url"
 
     def language(self, sample: str) -> tuple[str | None, str | None]:
@@ -368,3 +368,13 @@ class PageFields(PageDates):
             return None
         html = "".join(f"<p>{htmllib.escape(p)}</p>" for p in paragraphs)
         return body_mod.Body("\n\n".join(paragraphs), sanitize_html(html, self.base_url), "jsonld")
+
+
+def _kept_https(canonical: str, fetched: str) -> str:
+    """``canonical`` over https when the page was fetched so from the same host: a canonical
+    tag left at ``http://`` by a CMS would make every reader leave the secure address."""
+    if canonical.startswith("http://") and fetched.startswith("https://"):
+        secure = "https://" + canonical.removeprefix("http://")
+        if urlsplit(secure).hostname == urlsplit(fetched).hostname:
+            return secure
+    return canonical
