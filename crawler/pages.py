@@ -220,6 +220,7 @@ def build_article(
             # another article) is a site's bug or a hostile page's claim: the page keeps its URL.
             url = own_url
             flags.append(CANONICAL_IGNORED_FLAG)
+            provenance["canonical_url"] = "url"
     title = clean_text(data.title) if data.title else ""
     if not title and hints.title:
         title, provenance["title"] = clean_text(hints.title), "feed"
@@ -232,6 +233,12 @@ def build_article(
         published is None or hint_times_page_day(published, hints.published)
     ):
         published, provenance["published"] = hints.published, "feed"
+    if published is None and data.updated is not None:
+        # A page that shows only when it was updated was published then or earlier: that is
+        # nearer the truth than the fetch time (which would also make the update "earlier").
+        published = data.updated
+        provenance["published"] = provenance.get("updated", "text")
+        flags.append("date_from_update")
     if published is None:
         published, provenance["published"] = fetched_at, "fetch_time"
         flags.append("date_fallback")

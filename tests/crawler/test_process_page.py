@@ -412,6 +412,18 @@ def test_a_canonical_naming_another_page_is_a_claim_only_when_its_url_is_kin(
         expected = canonicalize_url(canonical) if outcome == "same-site" else URL
         assert article.url == expected and article.fetched_url is None and not claims
         assert ("canonical_ignored" in article.flags) is (outcome == "ignored")
+        if outcome == "ignored":
+            assert article.provenance["canonical_url"] == "url"  # the page's own, not the tag's
+
+
+def test_a_page_that_shows_only_its_update_is_dated_then() -> None:
+    update = "<p>Обновлено: 19 ноября 2026, 17:00</p>"
+    page = _html().replace(b"<article>", b"<article>" + update.encode())
+    article = process_page(PROFILE, page, PageFacts(URL, NOW))
+    assert isinstance(article, Article)
+    # Not the fetch time, which would also make the stated update the earlier of the two.
+    assert article.published == datetime(2026, 11, 19, 14, 0, tzinfo=UTC)
+    assert "date_from_update" in article.flags and "date_fallback" not in article.flags
 
 
 @pytest.mark.parametrize(
