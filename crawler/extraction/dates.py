@@ -136,6 +136,7 @@ def page_shows_day(source: str, dt: datetime) -> bool:
     month = rf"(?:{_MONTH_STEMS[m - 1]})[^\W\d_]*\.?"
     patterns = (
         rf"(?<!\d)0?{d}\D{{1,3}}0?{m}\D{{1,3}}{y}(?!\d)",
+        rf"(?<!\d)0?{m}/0?{d}/{y}(?!\d)",  # month first, as US sites write it
         rf"(?<!\d){year4}\D{{1,3}}0?{m}\D{{1,3}}0?{d}(?!\d)",
         rf"(?<!\d){year4}{m:02d}{d:02d}(?!\d)",
         rf"(?<!\d)0?{d}(?:st|nd|rd|th|er|\.)?\s+(?:de\s+)?{month},?\s+(?:de\s+)?{year4}",

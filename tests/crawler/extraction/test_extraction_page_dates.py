@@ -80,6 +80,7 @@ def test_page_shows_day_in_numeric_and_worded_forms() -> None:
     day = datetime(2018, 9, 30)
     assert page_shows_day("publié le 30 septembre 2018", day)
     assert page_shows_day("September 30th, 2018", day)
+    assert page_shows_day("posted 09/30/2018", day)  # month first
     assert page_shows_day('"dateCreated":"2018-09-30T10:00"', day)
     assert not page_shows_day("30 octobre 2018", day)
     assert not page_shows_day("2018", day)
