@@ -414,6 +414,50 @@ _case(
         ),
     },
 )
+# B30: a byline that holds a date, a label or a credit instead of (or beside) a name.
+_case(
+    "b30",
+    {
+        "/n/date-only": (
+            _page(
+                "Электробусы вышли на новый маршрут в Южном округе",
+                body_extra="<div class='byline'>вчера в 10:15</div>",
+            ),
+            HTML,
+        ),
+        "/n/label-credit": (
+            _page(
+                "Трамваи «Витязь» пришли в Краснопресненское депо",
+                body_extra="<div class='byline'>Фото Иван Петров</div>"
+                "<div class='author'>Опубликовано: 12:00 (мск)</div>",
+            ),
+            HTML,
+        ),
+        "/n/named": (
+            _page(
+                "Зарядные станции поставят у трёх станций метро",
+                body_extra="<div class='byline'>Анна Смирнова, 20 ноября 2026, 09:30</div>",
+            ),
+            HTML,
+        ),
+    },
+)
+# B31: an undated page whose «read also» and sidebar links carry their stories' days.
+_case(
+    "b31",
+    {
+        "/n/undated": (
+            _page(
+                "Троллейбусный парк откроют для экскурсий",
+                published=None,
+                body_extra="<div class='read-also'>Читайте также: <a href='/news/2026/11/12/"
+                "metro'>Метро закроют на ремонт</a></div><aside><a href='/2026/11/15/tram'>"
+                "Трамвай на Лесной</a></aside>",
+            ),
+            HTML,
+        ),
+    },
+)
 # b28: the feed's description is the only summary (the page has no description); it carries a
 # script, a style and an image with an event handler.
 _case("b28", {"/n/1": (_page("Описание из ленты про электробусы"), HTML)})
@@ -588,6 +632,24 @@ def test_b27_the_feeds_time_over_a_page_date_of_the_same_day_without_one(
     entries = {e.link: e for e in content.result.feed("sources/b27.rss").entries}
     meta = entries[content.sites["b27"].base + "n/meta"]
     assert meta.published_parsed[:5] == (2026, 11, 20, 7, 16)
+
+
+def test_b30_a_bylines_date_label_or_credit_is_no_author(content: Content) -> None:
+    articles = _by_path(content, "b30")
+    assert articles["/n/date-only"].authors == []
+    assert articles["/n/label-credit"].authors == []
+    assert articles["/n/named"].authors == ["Анна Смирнова"]
+    entries = {e.link: e for e in content.result.feed("sources/b30.rss").entries}
+    base = content.sites["b30"].base
+    assert entries[base + "n/named"].get("author") == "Анна Смирнова"
+    for path in ("n/date-only", "n/label-credit"):
+        assert "author" not in entries[base + path], path
+
+
+def test_b31_a_day_only_in_links_to_other_stories_is_not_the_pages(content: Content) -> None:
+    article = _by_path(content, "b31")["/n/undated"]
+    assert "date_fallback" in article.flags
+    assert article.published >= content.run("b31")["started_at"]
 
 
 def test_b5_future_date_clamped(content: Content) -> None:
