@@ -152,10 +152,20 @@ def _read(
     return found
 
 
+def _shown_updated(article: Article) -> datetime:
+    """When the feed shows ``article`` last changed, as its entry's ``updated`` is: its own
+    update, or the time the last report joined its story (feeds.render.entries), so the index
+    page's time is the feed's own."""
+    updated = max(article.updated, article.published) if article.updated else article.published
+    if article.related and article.story_updated is not None:
+        updated = max(updated, article.story_updated)
+    return updated
+
+
 def _info(spec: FeedSpec, site_url: str, articles: list[Article] | None) -> FeedInfo:
     if articles is None:
         return FeedInfo(spec, site_url)
-    updated = max((a.updated or a.published for a in articles), default=None)
+    updated = max(map(_shown_updated, articles), default=None)
     shown = PREVIEW_ITEMS if spec.kind in ("topic", "all") else 0
     latest = tuple(
         ItemPreview(clean_title(a.title, fallback=a.url), a.url, a.published)

@@ -113,6 +113,9 @@ def test_the_entry_keeps_its_guid_and_moves_updated_as_the_story_grows(
     assert after.findtext(f"{ATOM}id") == before.findtext(f"{ATOM}id") == first.url
     assert before.findtext(f"{ATOM}updated") == "2026-02-10T09:00:00+00:00"
     assert after.findtext(f"{ATOM}updated") == "2026-02-10T14:00:00+00:00"
+    # The index page dates the feed as the feed dates itself: when the report joined.
+    assert _atom(tmp_path, "all").findtext(f"{ATOM}updated") == "2026-02-10T14:00:00+00:00"
+    assert 'datetime="2026-02-10T14:00:00+00:00"' in (tmp_path / "index.html").read_text()
     feed = json.loads((tmp_path / "all.json").read_text(encoding="utf-8"))
     assert [i["id"] for i in feed["items"]] == [first.url]
 
