@@ -76,6 +76,10 @@ def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
             SRC + 'feeds = ["https://a..ru/rss"]\n',
             "is not a valid host name",
         ),
+        (
+            SRC + 'feeds = ["https://a.ru/rss .xml"]\n',
+            r"feeds.*a URL holds no space or control character \(write a space as %20\)",
+        ),
         ('[crawl]\ndownload_delay = "slow"\n', r"\[crawl\]: download_delay"),
         ("[nonsense]\na = 1\n", "unknown top-level key 'nonsense'"),
         (

@@ -88,6 +88,11 @@ def _check_url(value: str, *, allow_private: bool = False, label: str = "url") -
     host = host_of(value)
     if not is_valid_host(host):
         raise ValueError(f"{label}: {host!r} is not a valid host name or IP address: {value!r}")
+    if any(c.isspace() or ord(c) < 32 for c in value):
+        # A typo («rss .xml»): the crawl would fetch some other page, or none.
+        raise ValueError(
+            f"{label}: a URL holds no space or control character (write a space as %20): {value!r}"
+        )
     if not allow_private and is_private_address(host):
         raise ValueError(
             f"{label}: private, loopback or link-local address not allowed: {value!r} "
