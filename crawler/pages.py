@@ -24,7 +24,7 @@ from crawler.models import (
     Hints,
     PageFacts,
 )
-from crawler.normalize.dates import clamp_future, day_only
+from crawler.normalize.dates import clamp_future, clamp_future_flag, day_only
 from crawler.normalize.encoding import looks_like_mojibake
 from crawler.normalize.html import SANITIZE_POLICY
 from crawler.normalize.text import (
@@ -242,9 +242,9 @@ def build_article(
     if published is None:
         published, provenance["published"] = fetched_at, "fetch_time"
         flags.append("date_fallback")
-    published, clamped = clamp_future(published, fetched_at)
-    if clamped and "date_clamped" not in flags:
-        flags.append("date_clamped")
+    published, flag = clamp_future_flag(published, fetched_at)
+    if flag and flag not in flags:
+        flags.append(flag)
     updated = data.updated
     if updated is not None:
         updated, _ = clamp_future(updated, fetched_at)

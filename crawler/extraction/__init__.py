@@ -41,7 +41,8 @@ def extract_article(
 
     ``body`` is the raw response (bytes are decoded with ``header_charset`` and the page's own
     declarations) or already-decoded text; ``url`` is the page address and the base for relative
-    links. ``now`` is the injected clock: dates after it are clamped (flag ``date_clamped``)
+    links. ``now`` is the injected clock: dates after it are clamped (flag ``date_clamped``, or
+    ``date_skew`` for minutes ahead)
     and year-less dates are placed in the past relative to it. ``selectors`` are the source's own
     ``css:``/``xpath:``/bare-CSS expressions per field (title, summary, body, published, updated,
     authors, section, tags, image); they win whenever they yield a usable value. ``site_names``

@@ -21,7 +21,7 @@ from lxml import etree
 
 from crawler.extraction.page_fields import PageFields
 from crawler.models import ArticleData
-from crawler.normalize.dates import clamp_future
+from crawler.normalize.dates import clamp_future_flag
 from crawler.normalize.encoding import decode_html, looks_binary
 from crawler.normalize.html import SANITIZE_POLICY
 from crawler.normalize.urls import canonicalize_url
@@ -204,15 +204,15 @@ def extract(
     put("authors", *page.authors())
     published, layer = page.published()
     if published is not None:
-        published, clamped = clamp_future(published, now)
-        if clamped:
-            data.flags.append("date_clamped")
+        published, flag = clamp_future_flag(published, now)
+        if flag:
+            data.flags.append(flag)
         put("published", published, layer)
     updated, layer = page.updated()
     if updated is not None:
-        updated, clamped = clamp_future(updated, now)
-        if clamped and "date_clamped" not in data.flags:
-            data.flags.append("date_clamped")
+        updated, flag = clamp_future_flag(updated, now)
+        if flag and flag not in data.flags:
+            data.flags.append(flag)
         # An "update" before publication is a mis-read date, not information.
         if data.published is None or updated >= data.published:
             put("updated", updated, layer)

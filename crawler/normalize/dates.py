@@ -14,6 +14,7 @@ __all__ = [
     "DATE_TIME_SEPARATORS",
     "ZONE_MARKER",
     "clamp_future",
+    "clamp_future_flag",
     "day_only",
     "foreign_time_after",
     "is_date_line",
@@ -640,6 +641,16 @@ def clamp_future(
     if dt <= now:
         return dt, False
     return now, dt > now + tolerance
+
+
+def clamp_future_flag(dt: datetime, now: datetime) -> tuple[datetime, str | None]:
+    """:func:`clamp_future`, and the flag saying what it did: ``date_clamped`` beyond its
+    tolerance, ``date_skew`` for a date minutes ahead (the site's clock: set to ``now`` too,
+    so the value is no longer what its layer read), None when ``dt`` is not ahead."""
+    clamped_dt, clamped = clamp_future(dt, now)
+    if clamped:
+        return clamped_dt, "date_clamped"
+    return clamped_dt, "date_skew" if clamped_dt != dt else None
 
 
 def to_utc(dt: datetime) -> datetime:

@@ -416,6 +416,17 @@ def test_a_canonical_naming_another_page_is_a_claim_only_when_its_url_is_kin(
             assert article.provenance["canonical_url"] == "url"  # the page's own, not the tag's
 
 
+def test_a_date_minutes_ahead_is_the_fetch_time_and_says_so() -> None:
+    # The site's clock runs three minutes ahead: published = the fetch time, flagged.
+    ahead = (NOW + timedelta(minutes=3)).isoformat()
+    head = f'<meta property="article:published_time" content="{ahead}">'
+    page = _html().replace(b"<title>", head.encode() + b"<title>")
+    article = process_page(PROFILE, page, PageFacts(URL, NOW))
+    assert isinstance(article, Article)
+    assert article.published == NOW
+    assert "date_skew" in article.flags and "date_clamped" not in article.flags
+
+
 def test_a_page_that_shows_only_its_update_is_dated_then() -> None:
     update = "<p>Обновлено: 19 ноября 2026, 17:00</p>"
     page = _html().replace(b"<article>", b"<article>" + update.encode())
