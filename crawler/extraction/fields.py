@@ -49,11 +49,18 @@ def strip_site_suffix(title: str, site_names: Iterable[str]) -> str:
 
 # --- authors ------------------------------------------------------------------------------------
 _AUTHOR_PREFIX = re.compile(
-    r"^\s*(?:автор(?:ы)?(?:\s+текста)?|текст(?:\s+и\s+фото)?|подготовил[аи]?|by|von|par|por|door|di|av|od|"
-    r"author(?:s)?|written\s+by|text)\s*[:\-–—]?\s+",
+    r"^\s*(?:автор(?:ы)?(?:\s+(?:текста|материала))?|текст(?:\s+и\s+фото)?|"
+    r"(?:материал\s+)?подготовил[аи]?|записал[аи]?|беседовал[аи]?|опубликовал[аи]?|"
+    r"(?:опубликован[оа]?|обновлен[оа]?|изменен[оа]?)(?=\s*:)|"
+    r"by|von|par|por|door|di|av|od|author(?:s)?|autor(?:in)?|written\s+by|words\s+by|"
+    r"story\s+by|reporting\s+by|(?:posted|published|updated|last\s+updated)(?:\s+by|(?=\s*:))|"
+    r"contributor|veröffentlicht\s+von|aktualisiert(?=\s*:)|ein\s+beitrag\s+von|text)"
+    r"\s*[:\-–—]?\s+",
     re.IGNORECASE,
 )
-_AUTHOR_SPLIT = re.compile(r"\s*(?:,|;|\||\s+и\s+|\s+and\s+|\s+und\s+|\s+&\s+|\s+et\s+)\s*", re.I)
+_AUTHOR_SPLIT = re.compile(
+    r"\s*(?:,|;|\||[•·]|\s/\s|\s+и\s+|\s+and\s+|\s+und\s+|\s+&\s+|\s+et\s+)\s*", re.I
+)
 _NOT_A_NAME = re.compile(r"https?://|www\.|@|\d{3,}|^[\W\d_]+$")
 # Credits of a picture or video in a byline ("Фото: Анна Смирнова", "(Image: Getty Images)"):
 # they name who made the picture, not who wrote the article.
@@ -85,18 +92,42 @@ _ROLE_ONLY = re.compile(
     r"^(?:(?:старший|главный|специальный|собственный|выпускающий|ведущий|шеф|senior|chief|"
     r"staff|special|political|deputy)[\s-]+)*(?:(?:фото)?корреспондент|обозреватель|редактор|"
     r"журналист|стаж[её]р|колумнист|корр\.|reporter|correspondent|editor|writer|columnist|"
-    r"contributor|journalist)$|^(?:admin(?:istrator)?|root|webmaster|user|guest|author|"
+    r"contributor|journalist|redakteur(?:in)?|korrespondent(?:in)?|reporter(?:in)?|"
+    r"journalist(?:in)?)(?:\s+(?:отдела|газеты|издания|портала|агентства|службы|редакции|"
+    r"рубрики)\b.*)?$|^(?:admin(?:istrator)?|root|webmaster|user|guest|author|"
     r"администратор|модератор|редактор сайта)$",
     re.IGNORECASE,
 )
 _MAX_AUTHOR_WORDS = 5
 # What a byline says before its date (cut out: see _DATE_PART), left on its own.
+# A day with its month but no year ("Mar 4", «5 марта»), which DATE_IN_TEXT leaves in a byline.
+_SHORT_DATE_PATTERN = r"(?<!\d)\d{{1,2}}\.?\s+{m}|(?<![^\W\d_]){m}\s+\d{{1,2}}(?!\d)"
 _LABEL_ONLY = re.compile(
     r"^(?:опубликован[оа]?|обновлен[оа]?|изменен[оа]?|дата(?:\s+публикации)?|published|"
     r"updated|posted|modified|last\s+updated|veröffentlicht|aktualisiert|publié|mis\s+à\s+jour)"
-    r"(?:\s+(?:в|at|on|am|le))?$",
+    r"(?:\s+(?:в|at|on|am|le))?$|"
+    # A day of the week, a zone or a relative day alone (the rest of the date cut out).
+    r"^(?:в\s+|во\s+|on\s+|am\s+)?(?:понедельник|вторник|сред[ау]|четверг|пятниц[ау]|"
+    r"суббот[ау]|воскресенье|monday|tuesday|wednesday|thursday|friday|saturday|sunday|"
+    r"mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun|montag|dienstag|mittwoch|donnerstag|"
+    r"freitag|samstag|sonntag|heute|gestern|vorgestern|et|pt|ct|mt|est|edt|pst|pdt|cst|cdt|"
+    r"mst|mdt|utc|gmt|bst|cet|cest|msk|мск)\.?$|"
+    # A credit word alone, in brackets or not: «(фото)».
+    r"^(?:фото|видео|photo|video|foto)$",
     re.IGNORECASE,
 )
+# What a byline's date leaves of itself around a name: a connecting word («Иван Петров в»,
+# "John Smith on") or a label ("John Smith Updated") at the end, brackets and separators.
+_NAME_TAIL = re.compile(
+    r"(?:\s+(?:в|во|on|at|am|um|le|updated|published|posted|обновлено|опубликовано|"
+    r"aktualisiert|veröffentlicht))*(?:\s+(?:в|во|on|am)\s+(?:понедельник|вторник|среду|"
+    r"четверг|пятницу|субботу|воскресенье|monday|tuesday|wednesday|thursday|friday|saturday|"
+    r"sunday|montag|dienstag|mittwoch|donnerstag|freitag|samstag|sonntag))?\s*$",
+    re.IGNORECASE,
+)
+# A bracketed credit inside a byline: «Иван Петров (фото)», "(Photo: AP)".
+_BRACKETED_CREDIT = re.compile(r"\(\s*(?:фото|видео|photo|video|foto|bild)\b[^)]*\)", re.I)
+_NAME_EDGES = " :-–—()[]/•·|"
 
 
 def clean_authors(raw_values: Iterable[str], site_names: Sequence[str]) -> list[str]:
@@ -110,13 +141,14 @@ def clean_authors(raw_values: Iterable[str], site_names: Sequence[str]) -> list[
         value = clean_text(raw)
         if not value or is_garbage_value(value):
             continue
-        value = _without_credits(value)
-        value = DATE_IN_TEXT.sub(",", value)
+        value = _without_credits(_BRACKETED_CREDIT.sub(" ", value))
+        value = _SHORT_DATE.sub(",", DATE_IN_TEXT.sub(",", value))
         value = _AUTHOR_PREFIX.sub("", value)
         for part in _AUTHOR_SPLIT.split(value):
             if _CREDIT.match(part) or _PICTURE_AGENCY.search(part):
                 continue
-            part = _AUTHOR_PREFIX.sub("", part).strip(" .:-–—")
+            part = _NAME_TAIL.sub("", _AUTHOR_PREFIX.sub("", part).strip(_NAME_EDGES))
+            part = _without_end_dot(part.strip(_NAME_EDGES))
             if (
                 not part
                 or _ROLE_ONLY.match(part)
@@ -134,6 +166,16 @@ def clean_authors(raw_values: Iterable[str], site_names: Sequence[str]) -> list[
     site_keys = {s.casefold() for s in site_names if s}
     people = [n for n in names if not _is_site_name(n, site_keys)]
     return people or names
+
+
+def _without_end_dot(name: str) -> str:
+    """``name`` without a closing period, unless it ends an initial («Петров И.И.»)."""
+    if name.endswith(".") and not _INITIAL_END.search(name):
+        return name.rstrip(".").rstrip()
+    return name
+
+
+_INITIAL_END = re.compile(r"(?:^|[\s.])[^\W\d_]\.$")
 
 
 def _without_credits(value: str) -> str:
@@ -285,9 +327,11 @@ _TIME = r"\d{1,2}:\d{2}"
 # day or only a label is no name.
 _DATE_PART = re.compile(
     rf"\d{{1,2}}[:.]\d{{2}}|(?<![^\W\d_])(?:сегодня|вчера|позавчера|назад|today|yesterday|ago)"
-    rf"(?![^\W\d_])|(?<!\d)\d{{1,2}}\s+{_MONTHS}|(?<![^\W\d_]){_MONTHS}\s+\d{{1,2}}(?!\d)",
+    rf"(?![^\W\d_])|(?<!\d)\d{{1,2}}\s+{_MONTHS}|(?<![^\W\d_]){_MONTHS}\s+\d{{1,2}}(?!\d)"
+    r"|(?<![^\W\d_])vor\s+\d+\s+(?:stunden?|minuten?|tagen?)|\d{1,2}\s*[ap]\.?m\b",
     re.IGNORECASE,
 )
+_SHORT_DATE = re.compile(_SHORT_DATE_PATTERN.format(m=_MONTHS), re.IGNORECASE)
 # Relative dates a byline shows on the day of publication and the next ones («вчера, 14:30»,
 # «Сегодня в 09:15», «5 минут назад», «час назад», "yesterday at 10:15"): parse_date resolves
 # them against the fetch time. Days with a time of day, and minutes or hours ago only: a bare
