@@ -475,6 +475,8 @@ def test_a_time_that_belongs_to_something_else_is_not_the_dates(value: str) -> N
         # An a.m./p.m. after the time of any date form, not only a worded English one.
         ("04.02.2026 5:00 pm", msk(2026, 2, 4, 17, 0)),
         ("2026-02-03 5:00 PM", msk(2026, 2, 3, 17, 0)),
+        ("2026-02-03 12:30 a.m.", msk(2026, 2, 3, 0, 30)),
+        ("2026-02-03 11:30 p.m.", msk(2026, 2, 3, 23, 30)),
         ("3 февраля 2026, 9:15 p.m.", msk(2026, 2, 3, 21, 15)),
         ("3 февраля 2026, 12:30 a.m.", msk(2026, 2, 3, 0, 30)),
         # «14:30 p.m.» is no clock reading: its p.m. is not read.

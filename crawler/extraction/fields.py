@@ -368,7 +368,10 @@ DATE_IN_TEXT = re.compile(
     rf"{_TIME}\s*\((?:обновлено|изменено)[^)]{{5,40}}\)"
     r"|"
     rf"{_TIME_BEFORE_DATE}?(?:"
-    rf"\d{{4}}-\d{{2}}-\d{{2}}(?:[T ]{_TIME}(?::\d{{2}})?|{_TIME_AFTER_DATE})?"
+    rf"\d{{4}}-\d{{2}}-\d{{2}}(?:[T ]{_TIME}(?::\d{{2}})?(?:[.,]\d+)?(?!\d)"
+    # its offset («Z», "+00:00", " +0000"), a.m./p.m. and a zone named after it
+    rf"(?:\s*(?:z|[+-]\d{{2}}:?\d{{2}})(?![\w:]))?(?:\s*[ap]\.?m\.?)?{ZONE_MARKER}"
+    rf"|{_TIME_AFTER_DATE})?"
     rf"|\d{{1,2}}[./]\d{{1,2}}[./]\d{{4}}{_TIME_AFTER_DATE}?"
     # A two-digit year only beside a time («14:30 / 05.12.26»): alone it is any three numbers.
     rf"|\d{{1,2}}\.\d{{1,2}}\.\d{{2}}(?![\d.])(?:{_TIME_AFTER_DATE}|(?(pre)|(?!)))"

@@ -424,7 +424,11 @@ def _read_text(text: str, zone: tzinfo, now: datetime) -> tuple[datetime | None,
                 (hms, start, named), end = _time_before(text, m.start()), m.end()
             dt = _build(zone, now, int(m[1]), int(m[2]), int(m[3]), *hms)
             return _in_zone(dt, named), start, end
-        return _parse_iso(m, zone, now), *m.span()
+        dt, end = _parse_iso(m, zone, now), m.end()
+        if dt is not None and (mer := _MERIDIEM_RE.match(text, end)) and 1 <= dt.hour <= 12:
+            # "2026-03-04 12:30 a.m.": a two-digit hour is an ISO time, a.m./p.m. or not.
+            dt, end = dt.replace(hour=dt.hour % 12 + (12 if mer[1] == "p" else 0)), mer.end()
+        return dt, m.start(), end
     if m := _DAY_MONTH_RE.search(text):
         mo, (hms, start, named, end) = _MONTHS[m[2]], _with_time_before(text, m, 4)
         if m[3] is None:

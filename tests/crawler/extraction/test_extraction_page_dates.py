@@ -56,6 +56,24 @@ def test_date_beside_a_headline_with_no_wrapper_keeps_its_time() -> None:
     assert (value, layer) == (datetime(2023, 12, 7, 9, 0, tzinfo=BERLIN), "text")
 
 
+@pytest.mark.parametrize(
+    ("shown", "instant"),
+    [
+        ("2023-12-07T21:15:00Z", datetime(2023, 12, 7, 21, 15, tzinfo=UTC)),
+        ("2023-12-07 21:15:00 +0000", datetime(2023, 12, 7, 21, 15, tzinfo=UTC)),
+        ("2023-12-07 21:15 UTC", datetime(2023, 12, 7, 21, 15, tzinfo=UTC)),
+        ("2023-12-07 9:15 p.m. EST", datetime(2023, 12, 8, 2, 15, tzinfo=UTC)),
+        ("2023-12-07 5:00 PM", datetime(2023, 12, 7, 16, 0, tzinfo=UTC)),
+    ],
+)
+def test_an_iso_date_shown_by_the_headline_keeps_its_offset_and_a_m_p_m(
+    shown: str, instant: datetime
+) -> None:
+    body = f"<h1>Neue Straßenbahn</h1><article><p class='date'>{shown}</p>{TEXT}</article>"
+    value, layer = published(page(body=body))
+    assert (value, layer) == (instant, "text")
+
+
 def test_htmldate_guess_of_a_day_the_page_never_shows_is_not_taken() -> None:
     # htmldate turns "März 2019" into a day of its own; the page states no day at all.
     body = f"<div class='content'>{TEXT}</div><div class='info'>Stand: März 2019</div>"
