@@ -90,15 +90,52 @@ def names_comments(key: str) -> bool:
     return xpaths.COMMENTS_CLASS.search(key) is not None
 
 
+def is_page_aside(el: etree._Element) -> bool:
+    """Whether ``el`` is an ``<aside>`` of the page, not of an article: a page's aside holds
+    other stories; an article's (``<article><aside class="meta">``) often its own date."""
+    return el.tag == "aside" and next(el.iterancestors("article"), None) is None
+
+
+def names_other_stories(el: etree._Element) -> bool:
+    """Whether ``el`` is named (or is) a block of other stories: a sidebar, «Читайте также»,
+    a page's ``<aside>``. :func:`beside_the_story` tells a layout wrapper named so apart."""
+    if is_page_aside(el):
+        return True
+    cls, ident = el.get("class"), el.get("id")
+    return bool(cls or ident) and (
+        xpaths.OTHER_STORIES_CLASS.search(f"{cls or ''} {ident or ''}".lower()) is not None
+    )
+
+
+def beside_the_story(el: etree._Element, page_chars: int) -> bool:
+    """Whether a block named as other stories is one: it holds less than half the page's text
+    (``page_chars``). A wrapper of the whole page can be named so too («mainwrap sidebar»: a
+    layout with a sidebar)."""
+    return 2 * text_chars(el) < page_chars
+
+
+def text_chars(el: etree._Element) -> int:
+    """How many characters of visible text ``el`` holds (not in scripts or styles)."""
+    return sum(map(len, xpaths.TEXT_NODES(el)))
+
+
 def _in_comments(el: etree._Element, headline_blocks: set[etree._Element]) -> bool:
-    """Whether ``el`` sits in a comment section (a block named so that does not hold the
-    headline: a page or an article wrapper named ``comments-open`` is not one)."""
+    """Whether ``el`` sits in a comment section, or in a block of other stories (a sidebar,
+    «Читайте также», an ``<aside>``): a block named so that does not hold the headline (a page
+    or an article wrapper named ``comments-open`` is not one; an ``<aside>`` of an article is
+    not one either: :func:`is_page_aside`). Their dates are other texts'."""
+    page_chars: int | None = None
     for anc in el.iterancestors(*xpaths.COMMENT_BLOCK_TAGS):
         if anc in headline_blocks:
             return False
         cls, ident = anc.get("class"), anc.get("id")
         if (cls or ident) and names_comments(f"{cls or ''} {ident or ''}"):
             return True
+        if names_other_stories(anc):
+            if page_chars is None:
+                page_chars = text_chars(el.getroottree().getroot())
+            if beside_the_story(anc, page_chars):
+                return True
     return False
 
 

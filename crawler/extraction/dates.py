@@ -12,7 +12,12 @@ import lxml.html
 from lxml import etree
 
 from crawler.extraction import xpaths
-from crawler.extraction.classes import names_comments
+from crawler.extraction.classes import (
+    beside_the_story,
+    names_comments,
+    names_other_stories,
+    text_chars,
+)
 from crawler.normalize.dates import parse_date
 
 logger = logging.getLogger(__name__)
@@ -109,18 +114,66 @@ def _without_comments(html: bytes) -> lxml.html.HtmlElement:
 
 
 def comment_blocks(doc: etree._Element) -> list[etree._Element]:
-    """Readers' comment sections and comments of a page: block elements named so (class or id)
-    that do not hold the headline (a page or article wrapper named ``has-comments`` is none)."""
+    """Readers' comment sections and comments of a page, and blocks of other stories (the
+    page's ``<aside>``, a sidebar, «Читайте также»: their dates are those stories'): block elements
+    named so (class or id) that do not hold the headline (a page or article wrapper named
+    ``has-comments`` is none)."""
     found = []
     headline_blocks: set[etree._Element] | None = None
+    page_chars: int | None = None
     for el in doc.iter(*xpaths.COMMENT_BLOCK_TAGS):
         cls, ident = el.get("class"), el.get("id")
-        if not (cls or ident) or not names_comments(f"{cls or ''} {ident or ''}"):
-            continue
+        if not (
+            ((cls or ident) and names_comments(f"{cls or ''} {ident or ''}"))
+            or _headed_as_comments(el)
+        ):
+            if not names_other_stories(el):
+                continue
+            if page_chars is None:
+                page_chars = text_chars(doc.getroottree().getroot())
+            if not beside_the_story(el, page_chars):
+                continue
         if headline_blocks is None:
             headline_blocks = {anc for h in doc.iter("h1") for anc in h.iterancestors()}
         if el not in headline_blocks:
             found.append(el)
+    return found
+
+
+#: The heading of a comment section that no class names: «Комментарии (3)», "Comments".
+_COMMENTS_HEADING = re.compile(
+    r"\s*(?:комментари[ией]|обсуждение|comments?|kommentare?|commentaires?)\b", re.IGNORECASE
+)
+
+
+def _headed_as_comments(el: etree._Element) -> bool:
+    """Whether a block opens with a heading that names it a comment section."""
+    first = el[0] if len(el) else None
+    return (
+        first is not None
+        and first.tag in ("h2", "h3", "h4", "h5")
+        and _COMMENTS_HEADING.match(first.text or "") is not None
+    )
+
+
+def visible_text_nodes_without(node: etree._Element, skip: set[etree._Element]) -> list[str]:
+    """The non-blank text nodes under ``node`` in document order, leaving out those in
+    ``skip``'s elements and in scripts, styles and noscripts (a skipped element's tail is
+    outside it, and kept)."""
+    found: list[str] = []
+    stack: list[tuple[etree._Element, bool]] = [(node, False)]
+    while stack:
+        el, closing = stack.pop()
+        if closing:
+            if el is not node and el.tail and el.tail.strip(" \t\r\n"):
+                found.append(el.tail)
+            continue
+        stack.append((el, True))
+        if el in skip or not isinstance(el.tag, str) or el.tag in xpaths.NOT_VISIBLE_TAGS:
+            continue
+        if el.text and el.text.strip(" \t\r\n"):
+            found.append(el.text)
+        stack.extend((child, False) for child in reversed(el))
     return found
 
 

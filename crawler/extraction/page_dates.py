@@ -333,13 +333,18 @@ class PageDates(PageLayers):
         last_raw: str | None = None
         inner: etree._Element | None = None
         nodes: list[str] = []
+        # Comment sections and blocks of other stories near the headline: their dates are
+        # other texts' («Читайте также … 14 февраля», a reader's «5 марта в 12:00»).
+        skip = set(page_dates.comment_blocks(self.doc))
+        around_skip = {a for el in skip for a in el.iterancestors()}
         for node in self._title_blocks():
             # Each block is the parent of the one before: its text nodes hold that one's.
-            nodes = (
-                visible_text_nodes(node)
-                if inner is None
-                else visible_text_nodes_around(node, inner, nodes)
-            )
+            if node in around_skip:
+                nodes = page_dates.visible_text_nodes_without(node, skip)
+            elif inner is None:
+                nodes = visible_text_nodes(node)
+            else:
+                nodes = visible_text_nodes_around(node, inner, nodes)
             inner = node
             raw = " ".join(nodes)
             if len(raw) > 4 * _NEAR_TITLE_CHARS:

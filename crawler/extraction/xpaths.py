@@ -138,6 +138,11 @@ COMMENTS_CLASS = re.compile(
     re.IGNORECASE,
 )
 BYLINE_CLASS = re.compile(r"byline|author|autor|avtor")
+# Blocks of other stories beside the article: their dates and times are those stories'.
+OTHER_STORIES_CLASS = re.compile(
+    r"related|read[-_]?also|read[-_]?more|more[-_]news|see[-_]also|also[-_]read|sidebar|"
+    r"popular|recommend|most[-_]read|other[-_]news|news[-_]feed"
+)
 # The article's lead (standfirst) shown as its own block: ``lead``, ``article__lead``,
 # ``news-anons``, ``article-intro-text``. The lead word ends the token, so a marketing
 # ``lead-form`` or ``leadgen`` box is none.

@@ -74,6 +74,37 @@ def test_an_iso_date_shown_by_the_headline_keeps_its_offset_and_a_m_p_m(
     assert (value, layer) == (instant, "text")
 
 
+def test_dates_of_other_stories_and_of_comments_are_not_the_pages() -> None:
+    article = f"<h1>Neue Straßenbahn</h1><article>{TEXT}"
+    for other in (
+        # A page's aside and a related block, after the article or inside it.
+        "</article><aside><a href='/x'>Andere Meldung</a> <time datetime='2023-11-07T10:00'>"
+        "7. November</time></aside>",
+        "</article><div class='related'><a href='/x'>Andere Meldung</a> "
+        "<time datetime='2023-11-07T10:00'>7. November</time></div>",
+        "<aside class='sidebar'><ul><li><a href='/x'>Andere Meldung</a> 1. November 2023</li>"
+        "</ul></aside></article>",
+        "<div class='read-more'><h3>Lesen Sie auch</h3><a href='/x'>Andere</a> "
+        "<span>14. Oktober 2023, 10:00</span></div></article>",
+        # Readers' comments that no class names: their heading says what they are.
+        "<div class='x-list'><h3>Kommentare (2)</h3><div><b>Max</b>, 5. November 2023 um "
+        "12:00<p>Endlich!</p></div></div></article>",
+    ):
+        assert published(page(body=article + other)) == (None, None), other
+    # The page's own date beside them still counts; so does one in the article's own aside.
+    shown = "<p class='date'>3. November 2023, 10:00</p>"
+    body = (
+        f"<h1>Neue Straßenbahn</h1><article>{shown}{TEXT}</article><aside>1. November 2023</aside>"
+    )
+    assert published(page(body=body)) == (datetime(2023, 11, 3, 10, 0, tzinfo=BERLIN), "text")
+    body = (
+        "<article><header><h1>Neue Straßenbahn</h1></header><aside class='meta'>"
+        f"<time datetime='2023-11-03'>03.11.2023 - 13:30</time></aside>{TEXT}</article>"
+    )
+    value, _layer = published(page(body=body))
+    assert value is not None and value.date().isoformat() == "2023-11-03"
+
+
 def test_htmldate_guess_of_a_day_the_page_never_shows_is_not_taken() -> None:
     # htmldate turns "März 2019" into a day of its own; the page states no day at all.
     body = f"<div class='content'>{TEXT}</div><div class='info'>Stand: März 2019</div>"
@@ -184,15 +215,20 @@ def test_bare_day_in_the_story_comes_after_a_dated_byline() -> None:
 
 
 def test_several_times_away_from_the_headline_are_checked_by_htmldate() -> None:
-    # Two <time>s in a sidebar list of other stories; the page's own day is in its URL.
-    body = (
-        f"<h1>Neue Straßenbahn</h1><article>{TEXT}</article><aside><ul>"
-        "<li><time datetime='2020-12-03T07:32:49'>3. Dezember 2020</time></li>"
-        "<li><time datetime='2017-09-06T10:30:55'>6. September 2017</time></li></ul></aside>"
+    # Two <time>s in a list of other stories; the page's own day is in its URL.
+    listing = (
+        "<ul><li><time datetime='2020-12-03T07:32:49'>3. Dezember 2020</time></li>"
+        "<li><time datetime='2017-09-06T10:30:55'>6. September 2017</time></li></ul>"
     )
     url = "https://example.de/2023/10/31/intendanten-wechsel"
+    body = f"<h1>Neue Straßenbahn</h1><article>{TEXT}</article><div class='box'>{listing}</div>"
     value, layer = published(page(body=body), url)
     assert layer == "htmldate" and value is not None
+    assert value.date().isoformat() == "2023-10-31"
+    # In the page's <aside> they are other stories' and never read: the URL's day stands.
+    body = f"<h1>Neue Straßenbahn</h1><article>{TEXT}</article><aside>{listing}</aside>"
+    value, layer = published(page(body=body), url)
+    assert layer == "url" and value is not None
     assert value.date().isoformat() == "2023-10-31"
     # The same <time>s by the headline are the byline: not questioned.
     byline = "<div><h1>Neue Straßenbahn</h1><time datetime='2023-10-30T09:00:00'>x</time></div>"
