@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -161,7 +161,9 @@ class PageDates(PageLayers):
                 has_comments=bool(page_dates.comment_blocks(self.doc)),
             )
             if found is not None and found.year >= _DATE_FLOOR:
-                if value is None or found.date() != value.date():
+                if value is None or (
+                    found.date() != value.date() and not _swapped(found.date(), value.date())
+                ):
                     value, layer = self._time_shown_on(found), "htmldate"
         if value is not None and layer == "meta":
             value, layer = self._byline_over_meta(value)
@@ -428,6 +430,12 @@ class PageDates(PageLayers):
             if dt is not None:
                 return dt, "text"
         return None, None
+
+
+def _swapped(a: date, b: date) -> bool:
+    """Whether two days are one numeric date read day first and month first (03/04/2026): the
+    source's zone decided how the page's own reading takes it, which htmldate does not know."""
+    return a.year == b.year and (a.day, a.month) == (b.month, b.day)
 
 
 def _epoch_iso(value: float) -> str | None:

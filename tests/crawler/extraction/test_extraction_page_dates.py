@@ -105,6 +105,15 @@ def test_dates_of_other_stories_and_of_comments_are_not_the_pages() -> None:
     assert value is not None and value.date().isoformat() == "2023-11-03"
 
 
+def test_htmldate_does_not_turn_a_us_sites_date_around() -> None:
+    # «03/04/2026» on a New York source is March 4th; htmldate reads it day first (April
+    # 3rd, possible once April 3rd is past) and must not replace the page's own reading.
+    body = f"<h1>Trams arrive</h1><article><p class='date'>03/04/2023</p>{TEXT}</article>"
+    html = page(body=body)
+    data = extract_article(html, "https://nyc.example.com/news/1", now=NOW, tz="America/New_York")
+    assert data.published is not None and data.published.date().isoformat() == "2023-03-04"
+
+
 def test_htmldate_guess_of_a_day_the_page_never_shows_is_not_taken() -> None:
     # htmldate turns "März 2019" into a day of its own; the page states no day at all.
     body = f"<div class='content'>{TEXT}</div><div class='info'>Stand: März 2019</div>"
