@@ -623,6 +623,9 @@ def test_a_canonical_left_at_http_keeps_the_pages_https() -> None:
     # The page was fetched over https (URL below); its CMS still writes http:// canonicals.
     data = extract(page('<link rel="canonical" href="http://example.ru/news/1">'))
     assert data.canonical_url == "https://example.ru/news/1"
+    # The site's other name (www. or not) is the same server.
+    data = extract(page('<link rel="canonical" href="http://www.example.ru/news/1">'))
+    assert data.canonical_url == "https://www.example.ru/news/1"
     # Another host's http canonical is its own business.
     data = extract(page('<link rel="canonical" href="http://mirror.example.org/news/1">'))
     assert data.canonical_url == "http://mirror.example.org/news/1"

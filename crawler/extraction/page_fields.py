@@ -371,10 +371,16 @@ class PageFields(PageDates):
 
 
 def _kept_https(canonical: str, fetched: str) -> str:
-    """``canonical`` over https when the page was fetched so from the same host: a canonical
-    tag left at ``http://`` by a CMS would make every reader leave the secure address."""
+    """``canonical`` over https when the page was fetched so from the same host (``www.`` or
+    not): a canonical tag left at ``http://`` by a CMS would make every reader leave the secure
+    address."""
     if canonical.startswith("http://") and fetched.startswith("https://"):
         secure = "https://" + canonical.removeprefix("http://")
-        if urlsplit(secure).hostname == urlsplit(fetched).hostname:
+        if _bare_host(secure) == _bare_host(fetched):
             return secure
     return canonical
+
+
+def _bare_host(url: str) -> str:
+    """The host of ``url`` without ``www.``: a site's two names for one server."""
+    return (urlsplit(url).hostname or "").removeprefix("www.")

@@ -389,7 +389,7 @@ def test_a_page_cut_off_after_its_headline_is_no_article() -> None:
         ("https://news.example/news/trams-1/", "claim"),
         ("https://NEWS.example/city/trams-1/", "same-site"),  # the same page: its identity
         ("https://news.example/city/trams-1?utm_source=tg", "same"),
-        ("https://other.example/city/trams-1", "same"),  # another site: ignored altogether
+        ("https://other.example/city/trams-1", "ignored"),  # another site: not this one's URL
         ("https://news.example/city/trams-0", "ignored"),  # another article: no copy of it
         ("https://news.example/city", "ignored"),  # a section
     ],
@@ -414,6 +414,15 @@ def test_a_canonical_naming_another_page_is_a_claim_only_when_its_url_is_kin(
         assert ("canonical_ignored" in article.flags) is (outcome == "ignored")
         if outcome == "ignored":
             assert article.provenance["canonical_url"] == "url"  # the page's own, not the tag's
+
+
+def test_a_canonical_on_another_site_is_ignored_and_says_so() -> None:
+    head = '<link rel="canonical" href="https://other.example.com/city/trams-1">'
+    page = _html().replace(b"<title>", head.encode() + b"<title>")
+    article = process_page(PROFILE, page, PageFacts(URL, NOW))
+    assert isinstance(article, Article)
+    assert article.url == URL and article.provenance["canonical_url"] == "url"
+    assert "canonical_ignored" in article.flags
 
 
 def test_a_date_minutes_ahead_is_the_fetch_time_and_says_so() -> None:
