@@ -127,7 +127,7 @@ def run_ours(case: dict[str, Any], *, decoded: bool = False, use_generic: bool =
     return Result(
         title=data.title,
         authors=data.authors,
-        published=data.published,
+        published=data.published or data.updated,  # as build_article dates it
         body=body,
         ms=ms,
         cpu_ms=cpu_ms,
@@ -243,8 +243,11 @@ def score_dates(cases: list[dict[str, Any]]) -> list[DateRun]:
         data = extract_article(
             case["body"], case["url"], now=DATES_CLOCK, tz=site_zone(case["url"])
         )
-        ours.days.append(data.published.date().isoformat() if data.published else None)
-        ours.fallback += data.published is None
+        # The day a feed shows: a page whose only date is its update is dated then
+        # (crawler.pages.build_article, flag date_from_update).
+        shown = data.published or data.updated
+        ours.days.append(shown.date().isoformat() if shown else None)
+        ours.fallback += shown is None
         plain.days.append(
             find_date(case["body"], url=case["url"], original_date=True, max_date=DATES_CLOCK)
         )

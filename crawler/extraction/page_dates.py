@@ -161,6 +161,10 @@ class PageDates(PageLayers):
                 has_comments=bool(page_dates.comment_blocks(self.doc)),
             )
             if found is not None and found.year >= _DATE_FLOOR:
+                if value is None and self._updated_on(found):
+                    # The page's only date is its update («Updated: …»): no publication date
+                    # (build_article dates it at the update, flagged date_from_update).
+                    return None, None
                 if value is None or (
                     found.date() != value.date() and not _swapped(found.date(), value.date())
                 ):
@@ -195,6 +199,11 @@ class PageDates(PageLayers):
         if value is not None:
             return value, "url", candidates
         return None, None, candidates
+
+    def _updated_on(self, day: datetime) -> bool:
+        """Whether the page's update date is on ``day``."""
+        updated, _layer = self.updated()
+        return updated is not None and updated.date() == day.date()
 
     def _time_shown_on(self, day: datetime) -> datetime:
         """htmldate's ``day`` (local midnight) at the time of day the page shows with that day

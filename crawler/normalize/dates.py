@@ -173,12 +173,14 @@ _AGO_UNITS = (
 _JUST_NOW_RE = re.compile(r"^(?:только что|just now)$")
 # Starts at the keyword: a leading optional "(" and spaces made every position of a page's
 # text a match attempt, for the same group 1.
-_UPDATED_RE = re.compile(r"(?:обновлено|обновлен|изменено|updated|upd)\b\.?\s*:?\s*([^)]*)")
+_UPDATED_RE = re.compile(
+    r"(?:обновлено|обновлен|изменено|updated|upd|aktualisiert|actualizado)\b\.?\s*:?\s*([^)]*)"
+)
 _SPACE_RE = re.compile(r"\s+")
 # What _UPDATED_RE needs in a normalised text, none with a space or «ё» in it: a text without
 # any of them (after lower case and ё -> е alone) has no update date, and whitespace need not be
 # collapsed to learn that (that was most of the cost over the text around a headline).
-_UPDATED_KEYS = ("обновлен", "изменено", "upd")
+_UPDATED_KEYS = ("обновлен", "изменено", "upd", "aktualisiert", "actualizado")
 
 
 @lru_cache(maxsize=32)

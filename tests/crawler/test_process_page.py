@@ -436,6 +436,23 @@ def test_a_date_minutes_ahead_is_the_fetch_time_and_says_so() -> None:
     assert "date_skew" in article.flags and "date_clamped" not in article.flags
 
 
+@pytest.mark.parametrize(
+    ("line", "local"),
+    [
+        ("Изменено: 19.11.2026 17:00", "2026-11-19T17:00:00+03:00"),
+        ("Updated: November 19, 2026 5:00 PM", "2026-11-19T17:00:00+03:00"),
+        ("Aktualisiert: 19. November 2026, 17:00 Uhr", "2026-11-19T17:00:00+03:00"),
+    ],
+)
+def test_an_update_line_is_the_date_of_a_page_without_another(line: str, local: str) -> None:
+    # htmldate finds the update's day too: that is no publication date of its own.
+    page = _html().replace(b"<article>", f"<article><p>{line}</p>".encode())
+    article = process_page(PROFILE, page, PageFacts(URL, NOW + timedelta(days=1)))
+    assert isinstance(article, Article)
+    assert article.published == datetime.fromisoformat(local)
+    assert "date_from_update" in article.flags
+
+
 def test_a_page_that_shows_only_its_update_is_dated_then() -> None:
     update = "<p>Обновлено: 19 ноября 2026, 17:00</p>"
     page = _html().replace(b"<article>", b"<article>" + update.encode())
