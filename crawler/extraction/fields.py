@@ -385,6 +385,12 @@ DATE_IN_TEXT = re.compile(
 _UPDATED_BEFORE = re.compile(
     r"(?:обновлено|обновлен[оа]?|изменено|updated|aktualisiert|modified)\s*:?\s*$", re.I
 )
+# Words that say the date after them is the publication's.
+_PUBLISHED_BEFORE = re.compile(
+    r"(?:опубликовано|дата\s+публикации|размещено|добавлено|published|posted|veröffentlicht|"
+    r"publiziert|publié|publicado|pubblicato)\s*(?:on|am|le|el|il)?\s*:?\s*$",
+    re.IGNORECASE,
+)
 _TIME_ONLY = re.compile(r"(?<![\d.:/])([01]?\d|2[0-3]):([0-5]\d)(?![\d.:/])")
 _WEATHER_AFTER = re.compile(r"^[^.\n]{0,40}(?:°|градус|ясно|пасмурно|облачно|дождь|снег)", re.I)
 
@@ -416,7 +422,12 @@ def date_strings_in_text(text: str, anchor: int = 0) -> list[str]:
             value = text[match.end("pre") : match.end()]  # «до 18:00, 5 декабря»: not its time
         distance = match.start() - anchor
         # Dates just below the headline are the usual byline; above it they are often the header.
-        found.append((distance if distance >= 0 else 3 * -distance, value))
+        distance = distance if distance >= 0 else 3 * -distance
+        # A date labelled as the publication's («Опубликовано 5 марта») comes before any other
+        # (an event's date set nearer the headline: «Концерт 15 марта, 19:00»).
+        if _PUBLISHED_BEFORE.search(text[max(0, match.start() - 30) : match.start()]):
+            distance = -1
+        found.append((distance, value))
     return [value for _, value in sorted(found, key=lambda item: item[0])]
 
 

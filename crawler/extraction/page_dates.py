@@ -42,6 +42,8 @@ _DATED_MARK = re.compile(r"\d{4}|\d:\d\d|(?<!\w)(?:назад|ago)(?!\w)", re.IG
 _OWN_OFFSET = re.compile(r"[+-](?!00:?00)\d\d:?\d\d\s*$")
 
 _NEAR_TITLE_LEVELS = 4
+# A date shown this far ahead of the fetch is the site's clock, not an event to come.
+_CLOCK_SKEW = timedelta(minutes=10)
 
 _NEAR_TITLE_CHARS = 4000
 # How much of a page's visible text is searched for the time of htmldate's day.
@@ -387,11 +389,16 @@ class PageDates(PageLayers):
                     continue
                 if _DATED_MARK.search(candidate) is None:
                     bare.append(candidate)
-                elif (dt := self._date_value(candidate)) is not None:
+                elif (dt := self._date_value(candidate)) is not None and self._not_ahead(dt):
                     yield dt
         for candidate in bare:
-            if (dt := self._date_value(candidate)) is not None:
+            if (dt := self._date_value(candidate)) is not None and self._not_ahead(dt):
                 yield dt
+
+    def _not_ahead(self, dt: datetime) -> bool:
+        """Whether ``dt`` can be when the page was published: not after the fetch (beyond clock
+        skew). A date ahead by the headline is an event's («Концерт пройдёт 15 марта»)."""
+        return dt <= self.now + _CLOCK_SKEW
 
     def _is_byline(self, relative: str) -> bool:
         """Whether a relative date («вчера, 14:30») found around the headline is a byline: the

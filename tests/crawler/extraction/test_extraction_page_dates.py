@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -28,8 +29,8 @@ def page(head: str = "", body: str = "") -> bytes:
     ).encode()
 
 
-def published(html: bytes, url: str = "https://example.de/news/strassenbahn", **kw: str):
-    data = extract_article(html, url, now=NOW, tz=kw.get("tz", "Europe/Berlin"))
+def published(html: bytes, url: str = "https://example.de/news/strassenbahn", **kw: Any):
+    data = extract_article(html, url, now=kw.get("now", NOW), tz=kw.get("tz", "Europe/Berlin"))
     return data.published, data.provenance.get("published")
 
 
@@ -112,6 +113,24 @@ def test_htmldate_does_not_turn_a_us_sites_date_around() -> None:
     html = page(body=body)
     data = extract_article(html, "https://nyc.example.com/news/1", now=NOW, tz="America/New_York")
     assert data.published is not None and data.published.date().isoformat() == "2023-03-04"
+
+
+def test_the_publication_date_beats_an_events_date_by_the_headline() -> None:
+    published_line = "<div class='pub'>Veröffentlicht am 3. November 2023, 10:00</div>"
+    expected = (datetime(2023, 11, 3, 10, 0, tzinfo=BERLIN), "text")
+    for event in (
+        # An event's date nearer the headline: past (labelled publication wins) or to come.
+        "<div class='event-date'>1. November 2023, 19:00</div>",
+        "<div class='event-date'>15. Dezember 2023, 19:00</div>",
+    ):
+        body = f"<h1>Konzert</h1><article>{event}{published_line}{TEXT}</article>"
+        assert published(page(body=body), now=datetime(2023, 11, 10, tzinfo=UTC)) == expected
+    # Unlabelled: a date after the fetch is an event's, never the publication's.
+    body = (
+        "<h1>Konzert</h1><article><p>Das Konzert findet am 15. Dezember 2023 um 19:00 statt.</p>"
+        f"<p class='date'>3. November 2023, 10:00</p>{TEXT}</article>"
+    )
+    assert published(page(body=body), now=datetime(2023, 11, 10, tzinfo=UTC)) == expected
 
 
 def test_htmldate_guess_of_a_day_the_page_never_shows_is_not_taken() -> None:
