@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 from lxml import etree
@@ -88,6 +89,22 @@ def _kind_of_aside(el: etree._Element) -> bool:
 def names_comments(key: str) -> bool:
     """Whether a ``class id`` string names comments (memoized: pages repeat their classes)."""
     return xpaths.COMMENTS_CLASS.search(key) is not None
+
+
+#: The heading of a comment section that no class names: «Комментарии (3)», "Comments".
+_COMMENTS_HEADING = re.compile(
+    r"\s*(?:комментари[ией]|обсуждение|comments?|kommentare?|commentaires?)\b", re.IGNORECASE
+)
+
+
+def headed_as_comments(el: etree._Element) -> bool:
+    """Whether a block opens with a heading that names it a comment section."""
+    first = el[0] if len(el) else None
+    return (
+        first is not None
+        and first.tag in ("h2", "h3", "h4", "h5")
+        and _COMMENTS_HEADING.match(first.text or "") is not None
+    )
 
 
 def is_page_aside(el: etree._Element) -> bool:
@@ -293,5 +310,7 @@ class ClassIndex:
                 ):
                     if el not in self.itemprop_body:
                         found.add(el)
+                elif el.tag in ("div", "section") and headed_as_comments(el):
+                    found.add(el)  # readers' comments that no class names
             self._boilerplate[container] = found
         return found

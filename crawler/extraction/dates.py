@@ -14,6 +14,7 @@ from lxml import etree
 from crawler.extraction import xpaths
 from crawler.extraction.classes import (
     beside_the_story,
+    headed_as_comments,
     names_comments,
     names_other_stories,
     text_chars,
@@ -125,7 +126,7 @@ def comment_blocks(doc: etree._Element) -> list[etree._Element]:
         cls, ident = el.get("class"), el.get("id")
         if not (
             ((cls or ident) and names_comments(f"{cls or ''} {ident or ''}"))
-            or _headed_as_comments(el)
+            or headed_as_comments(el)
         ):
             if not names_other_stories(el):
                 continue
@@ -138,22 +139,6 @@ def comment_blocks(doc: etree._Element) -> list[etree._Element]:
         if el not in headline_blocks:
             found.append(el)
     return found
-
-
-#: The heading of a comment section that no class names: «Комментарии (3)», "Comments".
-_COMMENTS_HEADING = re.compile(
-    r"\s*(?:комментари[ией]|обсуждение|comments?|kommentare?|commentaires?)\b", re.IGNORECASE
-)
-
-
-def _headed_as_comments(el: etree._Element) -> bool:
-    """Whether a block opens with a heading that names it a comment section."""
-    first = el[0] if len(el) else None
-    return (
-        first is not None
-        and first.tag in ("h2", "h3", "h4", "h5")
-        and _COMMENTS_HEADING.match(first.text or "") is not None
-    )
 
 
 def visible_text_nodes_without(node: etree._Element, skip: set[etree._Element]) -> list[str]:

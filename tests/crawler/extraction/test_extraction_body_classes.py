@@ -81,6 +81,16 @@ def test_a_cookie_banner_is_never_the_text_of_a_page_without_paragraphs() -> Non
     assert "конфиденциальности" not in (extract_article(html, URL, now=NOW).text or "")
 
 
+def test_comments_that_no_class_names_are_not_the_story() -> None:
+    comments = (
+        "<div class='x-list'><h3>Комментарии (2)</h3><div><b>Вася</b>: Отличная новость, давно "
+        "пора пустить трамваи чаще по этому маршруту!</div><div><b>Петя</b>: Не верю, что это "
+        "поможет с пробками в центре города.</div></div>"
+    )
+    text = body_text(paragraphs(STORY) + comments)
+    assert STORY[-1] in text and "Вася" not in text and "Комментарии" not in text
+
+
 def test_furniture_is_dropped_from_the_body() -> None:
     text = body_text(
         paragraphs([*STORY, "Фото: АГН «Москва»", "© 2026 Example. Все права защищены"])
