@@ -398,6 +398,9 @@ def test_clean_authors(raw: list[str], expected: list[str]) -> None:
         ("John Smith • Published March 4, 2026 5:00 PM ET", ["John Smith"]),
         ("John Smith Updated 9:15 p.m. EST March 4, 2026", ["John Smith"]),
         ("Иван Петров / РИА Новости", ["Иван Петров", "РИА Новости"]),
+        # Credits introduced by "by" rather than a colon.
+        ("Story by John Smith Photos by Jane Doe", ["John Smith"]),
+        ("Words by John Smith, pictures by Jane Doe", ["John Smith"]),
         # An initial keeps its period; a surname that is a weekday stays.
         ("Петров И.И.", ["Петров И.И."]),
         ("Марина Среда", ["Марина Среда"]),

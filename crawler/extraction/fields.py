@@ -75,10 +75,10 @@ _CREDIT = re.compile(
 # source a story came from) are not the article's authors; after an author label they are.
 _ROLE_LABEL = re.compile(
     r"(?:^|(?<=[\s,;|(/]))(?:(?P<author>текст\s+и\s+фото|автор(?:ы)?(?:\s+текста)?|текст|"
-    r"подготовил[аи]?|author(?:s)?|written\s+by|text)|(?P<credit>автор(?:ы)?\s+фото|"
+    r"подготовил[аи]?|author(?:s)?|written\s+by|text|story|words)|(?P<credit>автор(?:ы)?\s+фото|"
     r"фото(?:графи[яи]|граф)?|видео|иллюстраци[яи]|инфографика|скриншот|коллаж|источник|"
     r"photo(?:graph)?s?|photographer|images?|pictures?|video|illustrations?|graphics?|"
-    r"credits?|source|foto(?:s|grafie)?|bilde?r?|grafik|quelle))\s*[:©]",
+    r"credits?|source|foto(?:s|grafie)?|bilde?r?|grafik|quelle))(?:\s*[:©]|\s+by\b)",
     re.IGNORECASE,
 )
 # Picture agencies and stock libraries: a byline part naming one credits a picture.
