@@ -34,6 +34,7 @@ NESTED_SHARE = 0.85
 _BOILERPLATE_LINE = re.compile(
     r"^\s*(?:читайте\s+также|читать\s+также|смотрите\s+также|читайте\s+нас|читайте\s+наш|"
     r"подписывайтесь|подпишитесь|ранее\s+сообщалось\s*:|read\s+(?:more|also)|see\s+also|"
+    r"(?:также\s+|читайте\s+)?по\s+теме(?=\s*:)|"
     r"lesen\s+sie\s+(?:auch|mehr)|mehr\s+zum\s+thema|auch\s+interessant|related\s*:|"
     r"advertisement|anzeige|реклама|"
     # "Read more/also" in more languages (Polish, Dutch, Italian, Portuguese, Spanish, Zulu).

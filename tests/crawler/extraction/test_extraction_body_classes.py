@@ -51,6 +51,7 @@ def test_furniture_lines() -> None:
         "Hat Ihnen dieser Artikel gefallen? Dann unterstützen Sie uns bitte.",
         "記事に『リアクション』ができます。ご利用には会員登録が必要です。",
         "Мы используем файлы cookie, чтобы сайт работал лучше.",
+        "По теме: В Москве открыли новый трамвайный маршрут",
         "This website uses cookies to improve your experience.",
     ):
         assert is_furniture(line), line
@@ -60,6 +61,7 @@ def test_furniture_lines() -> None:
         "Published works by the author fill two shelves of the city library.",
         "同社の会員登録者数は前年より２割増え、有料会員も伸びた。",
         "Photo: " + "a long paragraph that starts like a credit but tells the story " * 4,
+        "По теме совещания мэр высказался коротко: трамваев станет больше.",
     ):
         assert not is_furniture(line), line
 
