@@ -52,8 +52,13 @@ def url_kin(own_url: str, canonical: str) -> bool:
     ``/news/57``, every page naming one story, a tag page) is no copy's: a site's bug or a
     hostile page's claim. An article-like segment holds a digit or a slug's ``-`` or ``_``.
     """
-    own = [seg for seg in urlsplit(own_url).path.lower().split("/") if seg]
-    other = [seg for seg in urlsplit(canonical).path.lower().split("/") if seg]
+    own_parts, other_parts = urlsplit(own_url), urlsplit(canonical)
+    own = [seg for seg in own_parts.path.lower().split("/") if seg]
+    other = [seg for seg in other_parts.path.lower().split("/") if seg]
+    if own == other and own_parts.query and other_parts.query:
+        # One path, two queries: the query picks the article (``show_article?id=12345`` and
+        # ``?id=99999``); tracking parameters are gone by now, so these differ in what counts.
+        return own_parts.query == other_parts.query
     if not own or not other:
         return own == other
     if own[-1] == other[-1] and _ARTICLE_SEGMENT_RE.search(own[-1]):
@@ -61,6 +66,10 @@ def url_kin(own_url: str, canonical: str) -> bool:
     if _inside(own, other) or _inside(other, own):
         return True
     return not _ids(own).isdisjoint(_ids(other))
+
+
+#: A path segment of a date: a day, a month, a year.
+_DATE_SEGMENT_RE = re.compile(r"\d{1,2}|(?:19|20)\d\d")
 
 
 def _ids(segments: list[str]) -> set[str]:
@@ -75,8 +84,8 @@ def _inside(part: list[str], whole: list[str]) -> bool:
     (``/news``, ``/moskva/transport``) inside an article's path is no copy of it.
     """
     n = len(part)
-    if not _ARTICLE_SEGMENT_RE.search(part[-1]):
-        return False
+    if not _ARTICLE_SEGMENT_RE.search(part[-1]) or _DATE_SEGMENT_RE.fullmatch(part[-1]):
+        return False  # a section, or a day's archive (``/news/2026/03/05/``)
     return any(whole[i : i + n] == part for i in range(len(whole) - n + 1))
 
 

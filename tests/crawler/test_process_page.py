@@ -397,19 +397,51 @@ def test_a_page_cut_off_after_its_headline_is_no_article() -> None:
 def test_a_canonical_naming_another_page_is_a_claim_only_when_its_url_is_kin(
     canonical: str, outcome: str
 ) -> None:
+    _check_canonical(URL, canonical, outcome)
+
+
+@pytest.mark.parametrize(
+    ("url", "canonical", "outcome"),
+    [
+        # One script, two articles: the query picks the article.
+        (
+            "https://news.example/news/show_article?id=12345",
+            "https://news.example/news/show_article?id=99999",
+            "ignored",
+        ),
+        # A day's archive is no copy of an article of that day.
+        (
+            "https://news.example/news/2026/03/05/tramvai",
+            "https://news.example/news/2026/03/05/",
+            "ignored",
+        ),
+        # The AMP copy of a query-addressed article is still that article (one identity).
+        (
+            "https://news.example/amp/news/show_article?id=12345",
+            "https://news.example/news/show_article?id=12345",
+            "same-site",
+        ),
+    ],
+)
+def test_a_query_or_a_days_archive_is_no_kin(url: str, canonical: str, outcome: str) -> None:
+    _check_canonical(url, canonical, outcome)
+
+
+def _check_canonical(url: str, canonical: str, outcome: str) -> None:
     head = f'<link rel="canonical" href="{canonical}">'
     page = _html().replace(b"<title>", head.encode() + b"<title>")
-    article = process_page(PROFILE, page, PageFacts(URL, NOW))
+    article = process_page(PROFILE, page, PageFacts(url, NOW))
     assert isinstance(article, Article)
+    own = canonicalize_url(url)
     claims = [f for f in article.flags if f.startswith("via_canonical")]
     if outcome == "claim":
         # Stored under the canonical, unless the store holds another article there
         # (crawler.canonical); the flag keeps the page's own URL to move it back.
-        assert article.url == canonical and article.fetched_url == URL
-        assert claims == [f"via_canonical:{URL}"]
+        assert article.url == canonical and article.fetched_url == own
+        assert claims == [f"via_canonical:{own}"]
     else:
         # The same page under its canonical's form (its trailing slash), or under its own URL.
-        expected = canonicalize_url(canonical) if outcome == "same-site" else URL
+        expected = canonicalize_url(canonical) if outcome == "same-site" else own
         assert article.url == expected and article.fetched_url is None and not claims
         assert ("canonical_ignored" in article.flags) is (outcome == "ignored")
         if outcome == "ignored":
