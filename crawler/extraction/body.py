@@ -50,7 +50,8 @@ _BOILERPLATE_LINE = re.compile(
 # a long paragraph that happens to start with "Photo:" is text.
 _SHORT_LINE = 200
 _FURNITURE_START = re.compile(
-    r"\s*(?:(?:фото|photo|foto|bild|image|quelle|source|credit|источник)s?\s*:\s*\S.{0,80}$"
+    r"\s*(?:(?:фото|видео|photo|video|foto|bild|image|quelle|source|credit|источник)s?\s*:\s*"
+    r"\S.{0,80}$"
     r"|(?:stand|aktualisiert|updated|обновлено|опубликовано|дата\s+публикации|размещено|"
     r"published|publiziert|veröffentlicht|"
     r"uppdaterad|publicerad|oppdatert|publisert|opdateret|publiceret)\s*:?\s*(?:am\s+|on\s+)?\d"

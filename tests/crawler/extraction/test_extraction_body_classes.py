@@ -52,6 +52,7 @@ def test_furniture_lines() -> None:
         "記事に『リアクション』ができます。ご利用には会員登録が必要です。",
         "Мы используем файлы cookie, чтобы сайт работал лучше.",
         "По теме: В Москве открыли новый трамвайный маршрут",
+        "Видео: Агентство «Москва»",
         "This website uses cookies to improve your experience.",
     ):
         assert is_furniture(line), line
