@@ -9,7 +9,12 @@ from datetime import datetime
 from urllib.parse import urljoin, urlsplit
 from zoneinfo import ZoneInfo
 
-from crawler.normalize.dates import DATE_TIME_SEPARATORS, ZONE_MARKER, foreign_time_after
+from crawler.normalize.dates import (
+    DATE_TIME_SEPARATORS,
+    WEEKDAY_BETWEEN,
+    ZONE_MARKER,
+    foreign_time_after,
+)
 from crawler.normalize.text import clean_text, is_garbage_value
 from crawler.normalize.urls import (
     absolute_http_url,
@@ -375,7 +380,7 @@ DATE_IN_TEXT = re.compile(
     rf"|\d{{1,2}}[./]\d{{1,2}}[./]\d{{4}}{_TIME_AFTER_DATE}?"
     # A two-digit year only beside a time («14:30 / 05.12.26»): alone it is any three numbers.
     rf"|\d{{1,2}}\.\d{{1,2}}\.\d{{2}}(?![\d.])(?:{_TIME_AFTER_DATE}|(?(pre)|(?!)))"
-    rf"|\d{{1,2}}(?:er)?\.?\s+(?:de\s+)?{_MONTHS},?\s*(?:de\s+)?(?:\d{{4}})?(?:\s*г(?:ода|\.)?)?{_TIME_AFTER_DATE}?"
+    rf"|\d{{1,2}}(?:er)?\.?\s+(?:de\s+)?{_MONTHS},?\s*(?:de\s+)?(?:\d{{4}})?(?:\s*г(?:ода|\.)?)?{WEEKDAY_BETWEEN}{_TIME_AFTER_DATE}?"
     rf"|{_MONTHS}\s+\d{{1,2}},?\s+\d{{4}}{_TIME_AFTER_DATE}?"
     r")"
     r")(?![\d])",

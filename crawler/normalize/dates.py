@@ -117,9 +117,14 @@ _ISO_RE = re.compile(
 # The time a bare ISO day may have after a separator ("2026-12-06 | 18:40").
 _ISO_TIME_AFTER_RE = re.compile(_TIME_TAIL)
 _RFC822_RE = re.compile(r"^(?:[a-z]{3},?\s*)?\d{1,2}\s+[a-z]{3}\s+(\d{2,4})\s+\d{1,2}:\d{2}")
+# A weekday between a date and its time: «4 марта 2026 года, среда, 12:00».
+WEEKDAY_BETWEEN = (
+    r"(?:\s*,?\s*(?:понедельник|вторник|среда|четверг|пятница|суббота|воскресенье|monday|"
+    r"tuesday|wednesday|thursday|friday|saturday|sunday)(?=\s*[,|/•·—–-]?\s*\d{1,2}:\d{2}))?"
+)
 _DAY_MONTH_RE = re.compile(
     rf"(?<!\d)(\d{{1,2}})(?:-?го|er)?\.?[\s-]*(?:de\s+)?({_MONTH_ALT})\.?(?![a-zа-яäéû])"
-    rf"(?:\s+de)?{_YEAR_TAIL}{_TIME_TAIL}"
+    rf"(?:\s+de)?{_YEAR_TAIL}{WEEKDAY_BETWEEN}{_TIME_TAIL}"
 )
 _MONTH_DAY_RE = re.compile(
     rf"(?<![a-z])({_EN_MONTH_ALT})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})(?!\d)"
