@@ -401,6 +401,10 @@ def test_clean_authors(raw: list[str], expected: list[str]) -> None:
         # Credits introduced by "by" rather than a colon.
         ("Story by John Smith Photos by Jane Doe", ["John Smith"]),
         ("Words by John Smith, pictures by Jane Doe", ["John Smith"]),
+        # A name's last word is not a connector a date left («Le», «Um», an initial «В»).
+        ("By Thanh Le and Kim Um", ["Thanh Le", "Kim Um"]),
+        ("Автор: Петров В", ["Петров В"]),
+        ("Thanh Le, 5 марта 2026", ["Thanh Le"]),
         # An initial keeps its period; a surname that is a weekday stays.
         ("Петров И.И.", ["Петров И.И."]),
         ("Марина Среда", ["Марина Среда"]),

@@ -92,13 +92,15 @@ _FURNITURE_WORDS = (
     "только подписчикам", "только для подписчиков", "оформите подписку", "оформить подписку",
     "доступен по подписке", "доступно по подписке", "купите подписку", "subscribers only",
     "subscribe to read", "subscribe to continue",
-    # Cookie banners without a class that names them (their first person: a story about
-    # cookies says "sites use cookies", not "we use").
-    "используем файлы cookie", "использует файлы cookie", "используем cookie",
-    "использует cookie", "we use cookies", "this site uses cookies", "this website uses cookies",
-    "wir verwenden cookies", "diese website verwendet cookies", "nous utilisons des cookies",
-    "utilizamos cookies",
 )  # fmt: skip
+# A cookie banner without a class that names it opens so (a story quoting someone who says
+# "we use cookies" does not).
+_COOKIE_BANNER_START = re.compile(
+    r"\W*(?:мы\s+используем|(?:этот\s+|наш\s+)?сайт\s+использует|we\s+use|this\s+(?:web)?site\s+"
+    r"uses|wir\s+verwenden|diese\s+website\s+verwendet|nous\s+utilisons(?:\s+des)?|utilizamos)"
+    r"\s+(?:файлы\s+)?cookies?\b",
+    re.IGNORECASE,
+)
 _DURATION = re.compile(r"(?<!\d)\d{1,2}:\d{2}\s*min\b", re.IGNORECASE)  # "02:57 Min."
 # A line that is mostly a date stamp ("公開日：2025/01/31 11:30", "14.05.2024, 10:31 Uhr"): a
 # dated year and digits for at least this share of its visible characters.
@@ -329,7 +331,7 @@ def is_furniture(text: str) -> bool:
             and ("e" in text or "E" in text)
             and has_consent_words(text.lower())
         )
-    if _FURNITURE_START.match(text):
+    if _FURNITURE_START.match(text) or _COOKIE_BANNER_START.match(text):
         return True
     lowered = text.lower()
     if any(word in lowered for word in _FURNITURE_WORDS):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from itertools import islice
 
 from lxml import etree
 
@@ -91,9 +92,11 @@ def names_comments(key: str) -> bool:
     return xpaths.COMMENTS_CLASS.search(key) is not None
 
 
-#: The heading of a comment section that no class names: «Комментарии (3)», "Comments".
+#: The heading of a comment section that no class names: «Комментарии (3)», "Comments" alone
+#: (not «Комментарий эксперта» or "Comments from riders": parts of the story).
 _COMMENTS_HEADING = re.compile(
-    r"\s*(?:комментари[ией]|обсуждение|comments?|kommentare?|commentaires?)\b", re.IGNORECASE
+    r"\s*(?:комментарии|обсуждение|comments|kommentare|commentaires)\s*(?:\(\d+\)|\d+)?\s*:?\s*$",
+    re.IGNORECASE,
 )
 
 
@@ -108,9 +111,18 @@ def headed_as_comments(el: etree._Element) -> bool:
 
 
 def is_page_aside(el: etree._Element) -> bool:
-    """Whether ``el`` is an ``<aside>`` of the page, not of an article: a page's aside holds
-    other stories; an article's (``<article><aside class="meta">``) often its own date."""
-    return el.tag == "aside" and next(el.iterancestors("article"), None) is None
+    """Whether ``el`` is an ``<aside>`` of the page, not of the article: a page's aside holds
+    other stories; the article's (``<article><aside class="meta">``, or beside the headline
+    in the block that holds it) often its own date. Without a headline, only the first is
+    told."""
+    if el.tag != "aside" or next(el.iterancestors("article"), None) is not None:
+        return False
+    homes = set()
+    for h1 in el.getroottree().iter("h1"):
+        for home in islice(h1.iterancestors(), 2):
+            if home.tag not in ("body", "html"):
+                homes.add(home)
+    return not any(a in homes for a in el.iterancestors())
 
 
 def names_other_stories(el: etree._Element) -> bool:

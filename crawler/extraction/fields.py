@@ -124,12 +124,13 @@ _LABEL_ONLY = re.compile(
 # What a byline's date leaves of itself around a name: a connecting word («Иван Петров в»,
 # "John Smith on") or a label ("John Smith Updated") at the end, brackets and separators.
 _NAME_TAIL = re.compile(
-    r"(?:\s+(?:в|во|on|at|am|um|le|updated|published|posted|обновлено|опубликовано|"
+    r"(?:\s+(?:updated|published|posted|обновлено|опубликовано|"
     r"aktualisiert|veröffentlicht))*(?:\s+(?:в|во|on|am)\s+(?:понедельник|вторник|среду|"
     r"четверг|пятницу|субботу|воскресенье|monday|tuesday|wednesday|thursday|friday|saturday|"
     r"sunday|montag|dienstag|mittwoch|donnerstag|freitag|samstag|sonntag))?\s*$",
     re.IGNORECASE,
 )
+_DATE_CONNECTOR = re.compile(r"\s+(?:в|во|on|at|am|um|le|el|il)\s*(?=\x00)", re.IGNORECASE)
 # A bracketed credit inside a byline: «Иван Петров (фото)», "(Photo: AP)".
 _BRACKETED_CREDIT = re.compile(r"\(\s*(?:фото|видео|photo|video|foto|bild)\b[^)]*\)", re.I)
 _NAME_EDGES = " :-–—()[]/•·|"
@@ -147,7 +148,10 @@ def clean_authors(raw_values: Iterable[str], site_names: Sequence[str]) -> list[
         if not value or is_garbage_value(value):
             continue
         value = _without_credits(_BRACKETED_CREDIT.sub(" ", value))
-        value = _SHORT_DATE.sub(",", DATE_IN_TEXT.sub(",", value))
+        # A date's place is marked, so the word that introduced it goes with it («Иван
+        # Петров в …», "John Smith on …"), not a name's last word ("Thanh Le").
+        value = _SHORT_DATE.sub("\x00", DATE_IN_TEXT.sub("\x00", value))
+        value = _DATE_CONNECTOR.sub("", value).replace("\x00", ",")
         value = _AUTHOR_PREFIX.sub("", value)
         for part in _AUTHOR_SPLIT.split(value):
             if _CREDIT.match(part) or _PICTURE_AGENCY.search(part):

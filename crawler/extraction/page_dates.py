@@ -205,7 +205,9 @@ class PageDates(PageLayers):
     def _updated_on(self, day: datetime) -> bool:
         """Whether the page's update date is on ``day``."""
         updated, _layer = self.updated()
-        return updated is not None and updated.date() == day.date()
+        return updated is not None and (
+            updated.date() == day.date() or _swapped(updated.date(), day.date())
+        )
 
     def _time_shown_on(self, day: datetime) -> datetime:
         """htmldate's ``day`` (local midnight) at the time of day the page shows with that day

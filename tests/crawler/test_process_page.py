@@ -485,6 +485,18 @@ def test_an_update_line_is_the_date_of_a_page_without_another(line: str, local: 
     assert "date_from_update" in article.flags
 
 
+def test_a_us_pages_update_line_is_its_date_whichever_way_htmldate_reads_it() -> None:
+    # «11/04/2026» is November 4th on a New York source; htmldate reads it as April 11th.
+    profile = SourceProfile(
+        name="news", allowed_domains=("news.example",), language="en", timezone="America/New_York"
+    )
+    page = _html().replace(b"<article>", b"<article><p>Updated: 11/04/2026 9:15 a.m.</p>")
+    article = process_page(profile, page, PageFacts(URL, NOW))
+    assert isinstance(article, Article)
+    assert article.published == datetime(2026, 11, 4, 9, 15, tzinfo=ZoneInfo("America/New_York"))
+    assert "date_from_update" in article.flags
+
+
 def test_a_page_that_shows_only_its_update_is_dated_then() -> None:
     update = "<p>Обновлено: 19 ноября 2026, 17:00</p>"
     page = _html().replace(b"<article>", b"<article>" + update.encode())

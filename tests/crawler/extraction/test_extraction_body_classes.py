@@ -94,6 +94,20 @@ def test_comments_that_no_class_names_are_not_the_story() -> None:
     assert STORY[-1] in text and "Вася" not in text and "Комментарии" not in text
 
 
+def test_a_story_section_headed_like_comments_and_a_quote_about_cookies_stay() -> None:
+    expert = (
+        "<div class='quote'><h3>Комментарий эксперта</h3><p>«Новая линия разгрузит центр "
+        "и сократит интервалы трамваев», — отметил транспортный аналитик.</p></div>"
+    )
+    quote = (
+        "<p>Как пояснили в мэрии, «мы используем файлы cookie только для статистики», "
+        "а данные посетителей не передаются.</p>"
+    )
+    text = body_text(paragraphs(STORY) + expert + quote)
+    assert "Комментарий эксперта" in text and "разгрузит центр" in text
+    assert "файлы cookie только для статистики" in text
+
+
 def test_furniture_is_dropped_from_the_body() -> None:
     text = body_text(
         paragraphs([*STORY, "Фото: АГН «Москва»", "© 2026 Example. Все права защищены"])

@@ -133,6 +133,16 @@ def test_the_publication_date_beats_an_events_date_by_the_headline() -> None:
     assert published(page(body=body), now=datetime(2023, 11, 10, tzinfo=UTC)) == expected
 
 
+def test_the_articles_own_aside_keeps_its_date() -> None:
+    # No <article>: the aside beside the headline, in the block that holds it, is its byline.
+    body = (
+        "<div class='article'><h1>Neue Straßenbahn</h1><aside class='meta'><span class='date'>"
+        f"3. November 2023, 10:30</span></aside><div class='text'>{TEXT}</div></div>"
+        "<aside><time datetime='2023-11-01T09:00'>1. November</time></aside>"
+    )
+    assert published(page(body=body)) == (datetime(2023, 11, 3, 10, 30, tzinfo=BERLIN), "text")
+
+
 def test_htmldate_guess_of_a_day_the_page_never_shows_is_not_taken() -> None:
     # htmldate turns "März 2019" into a day of its own; the page states no day at all.
     body = f"<div class='content'>{TEXT}</div><div class='info'>Stand: März 2019</div>"
