@@ -16,7 +16,7 @@ import logging
 import re
 from collections.abc import Iterable
 from typing import NamedTuple
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from crawler.models import CANONICAL_IGNORED_FLAG, VIA_CANONICAL_FLAG, Article
 
@@ -57,8 +57,10 @@ def url_kin(own_url: str, canonical: str) -> bool:
     other = [seg for seg in other_parts.path.lower().split("/") if seg]
     if own == other and own_parts.query and other_parts.query:
         # One path, two queries: the query picks the article (``show_article?id=12345`` and
-        # ``?id=99999``); tracking parameters are gone by now, so these differ in what counts.
-        return own_parts.query == other_parts.query
+        # ``?id=99999`` are two). One query holding all of the other's parameters is the same
+        # article shown another way (``?id=12345&print=1``, ``&from=main``).
+        mine, theirs = set(parse_qsl(own_parts.query)), set(parse_qsl(other_parts.query))
+        return mine <= theirs or theirs <= mine
     if not own or not other:
         return own == other
     if own[-1] == other[-1] and _ARTICLE_SEGMENT_RE.search(own[-1]):

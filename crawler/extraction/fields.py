@@ -392,7 +392,9 @@ DATE_IN_TEXT = re.compile(
 )
 # A date directly after these words is an update time, not the publication time.
 _UPDATED_BEFORE = re.compile(
-    r"(?:обновлено|обновлен[оа]?|изменено|updated|aktualisiert|modified)\s*:?\s*$", re.I
+    r"(?:обновлено|обновлен[оа]?|изменено|updated|aktualisiert|modified)"
+    r"(?:\s+(?:on|am|at|um|в))?\s*:?\s*$",
+    re.I,
 )
 # Words that say the date after them is the publication's.
 _PUBLISHED_BEFORE = re.compile(

@@ -409,6 +409,12 @@ def test_a_canonical_naming_another_page_is_a_claim_only_when_its_url_is_kin(
             "https://news.example/news/show_article?id=99999",
             "ignored",
         ),
+        # The same article shown another way: the canonical's parameters and more.
+        (
+            "https://news.example/news/show_article?id=12345&print=1",
+            "https://news.example/news/show_article?id=12345",
+            "claim",
+        ),
         # A day's archive is no copy of an article of that day.
         (
             "https://news.example/news/2026/03/05/tramvai",
@@ -474,6 +480,9 @@ def test_a_date_minutes_ahead_is_the_fetch_time_and_says_so() -> None:
         ("Изменено: 19.11.2026 17:00", "2026-11-19T17:00:00+03:00"),
         ("Updated: November 19, 2026 5:00 PM", "2026-11-19T17:00:00+03:00"),
         ("Aktualisiert: 19. November 2026, 17:00 Uhr", "2026-11-19T17:00:00+03:00"),
+        # A label without a colon, with the word that introduces the date.
+        ("Aktualisiert am 19.11.2026 um 17:00 Uhr", "2026-11-19T17:00:00+03:00"),
+        ("Updated on Nov. 19, 2026 at 5:00 p.m.", "2026-11-19T17:00:00+03:00"),
     ],
 )
 def test_an_update_line_is_the_date_of_a_page_without_another(line: str, local: str) -> None:
