@@ -209,8 +209,10 @@ def build_article(
     url = canonical_article_url(response_url, data.canonical_url, profile.allowed_domains)
     own_url = canonicalize_url(response_url)
     fetched_url = None
-    if url == own_url and provenance.get("canonical_url") not in (None, "url"):
-        if data.canonical_url and url_identity(data.canonical_url) != url_identity(own_url):
+    if url == own_url and data.canonical_url and data.canonical_url != own_url:
+        if provenance.get("canonical_url") not in (None, "url") and url_identity(
+            data.canonical_url
+        ) != url_identity(own_url):
             # Another site's or the home page's: refused, so the page's own URL, and said so.
             provenance["canonical_url"] = "url"
             flags.append(CANONICAL_IGNORED_FLAG)

@@ -110,6 +110,41 @@ def headed_as_comments(el: etree._Element) -> bool:
     )
 
 
+#: How a block of other stories that no class names opens: «Читайте также:», "Read more".
+_OTHER_STORIES_HEADING = re.compile(
+    r"\s*(?:читайте\s+также|читать\s+также|смотрите\s+также|по\s+теме|другие\s+новости|"
+    r"read\s+(?:more|also)|see\s+also|related\s+(?:stories|articles|news)|more\s+stories|"
+    r"lesen\s+sie\s+auch|mehr\s+zum\s+thema)\b",
+    re.IGNORECASE,
+)
+#: Longest text of such a block (a list of a few headlines), so a story is never one.
+_OTHER_STORIES_CHARS = 800
+
+
+def headed_as_other_stories(el: etree._Element) -> bool:
+    """Whether a block opens with «Читайте также» (or the like) and holds no more than a list
+    of headlines: other stories, whatever its class."""
+    opening = _opening_text(el)
+    return (
+        opening is not None
+        and _OTHER_STORIES_HEADING.match(opening) is not None
+        and text_chars(el) <= _OTHER_STORIES_CHARS
+    )
+
+
+def _opening_text(el: etree._Element) -> str | None:
+    """The first text a block shows: its own, its first child's or that child's first
+    child's (``<div><p><b>Читайте также:</b>``); None when it opens with none of them."""
+    for node in (el, el[0] if len(el) else None):
+        if node is None:
+            return None
+        if node.text and not node.text.isspace():
+            return node.text
+        if len(node) and node[0].text and not node[0].text.isspace():
+            return node[0].text
+    return None
+
+
 def is_page_aside(el: etree._Element) -> bool:
     """Whether ``el`` is an ``<aside>`` of the page, not of the article: a page's aside holds
     other stories; the article's (``<article><aside class="meta">``, or beside the headline
@@ -128,12 +163,16 @@ def is_page_aside(el: etree._Element) -> bool:
 def names_other_stories(el: etree._Element) -> bool:
     """Whether ``el`` is named (or is) a block of other stories: a sidebar, «Читайте также»,
     a page's ``<aside>``. :func:`beside_the_story` tells a layout wrapper named so apart."""
-    if is_page_aside(el):
-        return True
     cls, ident = el.get("class"), el.get("id")
-    return bool(cls or ident) and (
-        xpaths.OTHER_STORIES_CLASS.search(f"{cls or ''} {ident or ''}".lower()) is not None
-    )
+    if (cls or ident) and _names_other_stories(f"{cls or ''} {ident or ''}"):
+        return True
+    return el.tag == "aside" and is_page_aside(el)
+
+
+@lru_cache(maxsize=8192)
+def _names_other_stories(key: str) -> bool:
+    """Whether a ``class id`` string names other stories (memoized: pages repeat classes)."""
+    return xpaths.OTHER_STORIES_CLASS.search(key.lower()) is not None
 
 
 def beside_the_story(el: etree._Element, page_chars: int) -> bool:
@@ -160,7 +199,12 @@ def _in_comments(el: etree._Element, headline_blocks: set[etree._Element]) -> bo
         cls, ident = anc.get("class"), anc.get("id")
         if (cls or ident) and names_comments(f"{cls or ''} {ident or ''}"):
             return True
+        if headed_as_other_stories(anc):
+            return True
         if names_other_stories(anc):
+            if headline_blocks:
+                return True  # it does not hold the headline (checked above)
+            # No headline to tell the page's wrapper by («mainwrap sidebar»): its size does.
             if page_chars is None:
                 page_chars = text_chars(el.getroottree().getroot())
             if beside_the_story(anc, page_chars):
@@ -322,7 +366,9 @@ class ClassIndex:
                 ):
                     if el not in self.itemprop_body:
                         found.add(el)
-                elif el.tag in ("div", "section") and headed_as_comments(el):
-                    found.add(el)  # readers' comments that no class names
+                elif el.tag in ("div", "section", "aside", "ul") and (
+                    headed_as_comments(el) or headed_as_other_stories(el)
+                ):
+                    found.add(el)  # readers' comments or other stories that no class names
             self._boilerplate[container] = found
         return found

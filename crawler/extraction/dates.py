@@ -15,6 +15,7 @@ from crawler.extraction import xpaths
 from crawler.extraction.classes import (
     beside_the_story,
     headed_as_comments,
+    headed_as_other_stories,
     names_comments,
     names_other_stories,
     text_chars,
@@ -114,51 +115,35 @@ def _without_comments(html: bytes) -> lxml.html.HtmlElement:
     return tree
 
 
+#: Blocks that a heading or a first line may name (lists and their items never are).
+_HEADED_TAGS = frozenset({"div", "section", "aside"})
+
+
 def comment_blocks(doc: etree._Element) -> list[etree._Element]:
     """Readers' comment sections and comments of a page, and blocks of other stories (the
     page's ``<aside>``, a sidebar, «Читайте также»: their dates are those stories'): block elements
     named so (class or id) that do not hold the headline (a page or article wrapper named
     ``has-comments`` is none)."""
     found = []
-    headline_blocks: set[etree._Element] | None = None
+    headline_blocks = {anc for h in doc.iter("h1") for anc in h.iterancestors()}
     page_chars: int | None = None
     for el in doc.iter(*xpaths.COMMENT_BLOCK_TAGS):
+        if el in headline_blocks:
+            continue
         cls, ident = el.get("class"), el.get("id")
         if not (
             ((cls or ident) and names_comments(f"{cls or ''} {ident or ''}"))
-            or headed_as_comments(el)
+            or (el.tag in _HEADED_TAGS and (headed_as_comments(el) or headed_as_other_stories(el)))
         ):
             if not names_other_stories(el):
                 continue
-            if page_chars is None:
-                page_chars = text_chars(doc.getroottree().getroot())
-            if not beside_the_story(el, page_chars):
-                continue
-        if headline_blocks is None:
-            headline_blocks = {anc for h in doc.iter("h1") for anc in h.iterancestors()}
-        if el not in headline_blocks:
-            found.append(el)
-    return found
-
-
-def visible_text_nodes_without(node: etree._Element, skip: set[etree._Element]) -> list[str]:
-    """The non-blank text nodes under ``node`` in document order, leaving out those in
-    ``skip``'s elements and in scripts, styles and noscripts (a skipped element's tail is
-    outside it, and kept)."""
-    found: list[str] = []
-    stack: list[tuple[etree._Element, bool]] = [(node, False)]
-    while stack:
-        el, closing = stack.pop()
-        if closing:
-            if el is not node and el.tail and el.tail.strip(" \t\r\n"):
-                found.append(el.tail)
-            continue
-        stack.append((el, True))
-        if el in skip or not isinstance(el.tag, str) or el.tag in xpaths.NOT_VISIBLE_TAGS:
-            continue
-        if el.text and el.text.strip(" \t\r\n"):
-            found.append(el.text)
-        stack.extend((child, False) for child in reversed(el))
+            if not headline_blocks:
+                # No headline to tell the page's wrapper by («mainwrap sidebar»): its size does.
+                if page_chars is None:
+                    page_chars = text_chars(doc.getroottree().getroot())
+                if not beside_the_story(el, page_chars):
+                    continue
+        found.append(el)
     return found
 
 

@@ -66,6 +66,37 @@ def visible_text_nodes(node: etree._Element) -> list[str]:
     return [t for t in xpaths.ALL_TEXT_NODES(node) if t.strip(" \t\r\n")]
 
 
+def visible_text_nodes_without(node: etree._Element, others: list[etree._Element]) -> list[str]:
+    """``visible_text_nodes(node)`` less those of ``others`` (elements in document order) that
+    lie under it.
+
+    Read at C speed for ``node`` and for each outermost of ``others`` under it; each one's run
+    of text nodes is then cut where it stands in ``node``'s (found by value, in order).
+    """
+    nodes = visible_text_nodes(node)
+    under = [o for o in others if node in set(o.iterancestors())]
+    outermost = set(under)
+    kept: list[str] = []
+    at = 0
+    for other in under:
+        if any(a in outermost for a in other.iterancestors()):
+            continue  # cut with the block that holds it
+        run = visible_text_nodes(other)
+        if not run:
+            continue
+        size, first, start = len(run), run[0], at
+        while start <= len(nodes) - size:
+            if nodes[start] == first and nodes[start : start + size] == run:
+                break
+            start += 1
+        else:
+            continue  # not found as a run (a node's own texts always are): nothing cut
+        kept.extend(nodes[at:start])
+        at = start + size
+    kept.extend(nodes[at:])
+    return kept
+
+
 def visible_text_nodes_around(
     node: etree._Element, inner: etree._Element, inner_nodes: list[str]
 ) -> list[str]:
@@ -140,6 +171,7 @@ class PageDates(PageLayers):
 
     _near_title: list[tuple[str, int]] | None = None
     _bylines: set[str] | None = None
+    _other_blocks: list[etree._Element] | None = None
 
     def _date_value(self, raw: Any) -> datetime | None:
         if isinstance(raw, int | float) and not isinstance(raw, bool):
@@ -160,7 +192,7 @@ class PageDates(PageLayers):
                 self.url,
                 now=self.now,
                 tz=self.tz,
-                has_comments=bool(page_dates.comment_blocks(self.doc)),
+                has_comments=bool(self._others()),
             )
             if found is not None and found.year >= _DATE_FLOOR:
                 if value is None and self._updated_on(found):
@@ -315,6 +347,12 @@ class PageDates(PageLayers):
 
         return [t.get("datetime") for t in sorted(times, key=distance)]
 
+    def _others(self) -> list[etree._Element]:
+        """The page's comment sections and blocks of other stories (computed once)."""
+        if self._other_blocks is None:
+            self._other_blocks = page_dates.comment_blocks(self.doc)
+        return self._other_blocks
+
     def _near_title_texts(self) -> list[tuple[str, int]]:
         """Text around the headline, growing one ancestor at a time, with the headline's offset
         (an ancestor that shows no more text than the last is left out).
@@ -350,12 +388,12 @@ class PageDates(PageLayers):
         nodes: list[str] = []
         # Comment sections and blocks of other stories near the headline: their dates are
         # other texts' («Читайте также … 14 февраля», a reader's «5 марта в 12:00»).
-        skip = set(page_dates.comment_blocks(self.doc))
-        around_skip = {a for el in skip for a in el.iterancestors()}
+        others = self._others()
+        around_others = {a for el in others for a in el.iterancestors()}
         for node in self._title_blocks():
             # Each block is the parent of the one before: its text nodes hold that one's.
-            if node in around_skip:
-                nodes = page_dates.visible_text_nodes_without(node, skip)
+            if node in around_others:
+                nodes = visible_text_nodes_without(node, others)
             elif inner is None:
                 nodes = visible_text_nodes(node)
             else:
