@@ -185,6 +185,22 @@ def test_year_less_uses_now_in_source_tz() -> None:
     assert parse_date("1 января, 00:15", now=now) == msk(2026, 1, 1, 0, 15)
 
 
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        # NOW is Wednesday 4 February 2026, 12:00 in Moscow.
+        ("Yesterday at 4:30 p.m.", msk(2026, 2, 3, 16, 30)),
+        ("Today at 9:15 AM", msk(2026, 2, 4, 9, 15)),
+        ("Heute, 09:15 Uhr", msk(2026, 2, 4, 9, 15)),
+        ("Gestern, 18:15 Uhr", msk(2026, 2, 3, 18, 15)),
+        ("vor 2 Stunden", msk(2026, 2, 4, 10, 0)),
+        ("vor einer Stunde", msk(2026, 2, 4, 11, 0)),
+    ],
+)
+def test_relative_dates_with_a_12_hour_clock_and_in_german(value: str, expected: datetime) -> None:
+    assert parse_date(value, tz="Europe/Moscow", now=NOW) == expected
+
+
 def test_relative_dates_are_the_source_zones_days_of_the_fetch_clock() -> None:
     # 22:30 UTC on Feb 4 is 01:30 on Feb 5 in Moscow: «вчера» is Moscow's yesterday, Feb 4.
     fetched = datetime(2026, 2, 4, 22, 30, tzinfo=UTC)

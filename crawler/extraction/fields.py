@@ -350,15 +350,19 @@ _AGO_UNIT = (
 )
 _RELATIVE = (
     r"(?<![^\W\d_])(?:"
-    rf"(?:сегодня|вчера|позавчера|today|yesterday),?\s*(?:в\s+|at\s+)?{_TIME}"
+    rf"(?:сегодня|вчера|позавчера|today|yesterday|heute|gestern|vorgestern),?\s*"
+    rf"(?:в\s+|at\s+|um\s+)?{_TIME}(?:\s*[ap]\.?m\.?)?(?:\s*uhr)?"
     rf"|(?:\d{{1,3}}\s*{_AGO_UNIT}\.?|минуту|секунду|час|полчаса|(?:an?|one)\s+(?:second|minute|hour))"
     r"\s+(?:назад|ago)(?![^\W\d_])"
+    r"|vor\s+(?:\d{1,3}|einer|einem)\s+(?:sekunden?|minuten?|stunden?)(?![^\W\d_])"
     r")"
 )
 RELATIVE_DATE = re.compile(_RELATIVE, re.IGNORECASE)
 # A word of a relative date: what a text node holds when its element may show one (the time
 # can be in a child: «вчера, <b>14:30</b>»).
-RELATIVE_WORD = re.compile(r"сегодня|вчера|позавчера|назад|today|yesterday|ago", re.IGNORECASE)
+RELATIVE_WORD = re.compile(
+    r"сегодня|вчера|позавчера|назад|today|yesterday|ago|heute|gestern|vor\s", re.IGNORECASE
+)
 _DATE_TIME_SEP = f"[{re.escape(DATE_TIME_SEPARATORS)}]"
 # A clock reading beside a date, on either side of it, with its zone («12:00 (мск)», «9:15 p.m.
 # EST», «05:00 Uhr»): parse_date reads both orders and the zone.

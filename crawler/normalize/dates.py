@@ -156,24 +156,33 @@ _OTHER_TIME_BEFORE_RE = re.compile(
 _TIME_BEFORE_REACH = 40
 _BARE_TIME_RE = re.compile(rf"^(?:в\s*)?{_TIME}$")
 _REL_DAY_RE = re.compile(
-    rf"(?<![а-яa-z])(сегодня|вчера|позавчера|today|yesterday)(?![а-яa-z])"
-    rf"(?:\s*,?\s*(?:в|at)?\s*{_TIME})?"
+    rf"(?<![а-яa-z])(сегодня|вчера|позавчера|today|yesterday|heute|gestern|vorgestern)"
+    rf"(?![а-яa-z])(?:\s*,?\s*(?:в|at|um)?\s*{_TIME})?"
 )
-_REL_DAYS = {"сегодня": 0, "today": 0, "вчера": 1, "yesterday": 1, "позавчера": 2}
+_REL_DAYS = {
+    "сегодня": 0, "today": 0, "heute": 0, "вчера": 1, "yesterday": 1, "gestern": 1,
+    "позавчера": 2, "vorgestern": 2,
+}  # fmt: skip
 _AGO_RE = re.compile(
     r"(?<![а-яa-z\d])(?:(\d+|одну|одна|один|две|два|три|четыре|пять|пол|an?|one)\s*)?"
     r"(секунд[уы]?|сек|минут[уы]?|мин|час(?:а|ов)?|ч|дн(?:я|ей)|день|сутки|суток|недел[юиь]|нед"
     r"|seconds?|secs?|minutes?|mins?|hours?|days?|weeks?)\.?\s+(?:назад|ago)(?![а-яa-z])"
 )
+# German writes it before: «vor 2 Stunden», «vor einer Stunde».
+_VOR_RE = re.compile(
+    r"(?<![a-zäöü])vor\s+(\d+|einer|einem|zwei|drei|vier|fünf)\s+"
+    r"(sekunden?|minuten?|stunden?|tagen?|tag|wochen?)(?![a-zäöü])"
+)
 _AGO_NUMBERS: dict[str, float] = {
     "одну": 1, "одна": 1, "один": 1, "две": 2, "два": 2, "три": 3, "четыре": 4, "пять": 5,
     "пол": 0.5, "a": 1, "an": 1, "one": 1,
+    "einer": 1, "einem": 1, "zwei": 2, "drei": 3, "vier": 4, "fünf": 5,
 }  # fmt: skip
 # Unit word prefix -> timedelta argument; first match wins, so longer prefixes come first.
 _AGO_UNITS = (
     ("сек", "seconds"), ("se", "seconds"), ("мин", "minutes"), ("mi", "minutes"),
     ("ч", "hours"), ("h", "hours"), ("д", "days"), ("су", "days"), ("da", "days"),
-    ("нед", "weeks"), ("w", "weeks"),
+    ("нед", "weeks"), ("w", "weeks"), ("st", "hours"), ("t", "days"),
 )  # fmt: skip
 _JUST_NOW_RE = re.compile(r"^(?:только что|just now)$")
 # Starts at the keyword: a leading optional "(" and spaces made every position of a page's
@@ -469,9 +478,12 @@ def _read_text(text: str, zone: tzinfo, now: datetime) -> tuple[datetime | None,
             dt = _build(zone, now, 2000 + int(m[3]), int(m[2]), int(m[1]), *hms)
             return _in_zone(dt, named), start, m.end()
     if m := _REL_DAY_RE.search(text):
-        day = now.date() - timedelta(days=_REL_DAYS.get(m[1], 2))
-        return _at_time(day, _hms(m, 2) or (0, 0, 0), zone), *m.span()
-    if m := _AGO_RE.search(text):
+        day = now.date() - timedelta(days=_REL_DAYS[m[1]])
+        hms, end = _hms(m, 2) or (0, 0, 0), m.end()
+        if m[2] is not None:  # "Yesterday at 4:30 p.m."
+            hms, end = _with_meridiem(text, end, hms)
+        return _at_time(day, hms, zone), m.start(), end
+    if m := _AGO_RE.search(text) or _VOR_RE.search(text):
         return _parse_ago(m, now), *m.span()
     if _JUST_NOW_RE.match(text):
         return now, *whole
