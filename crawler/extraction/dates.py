@@ -58,7 +58,8 @@ def htmldate_day(
     archive-style headers, dates in many languages); ``original_date=True`` asks for the first
     publication rather than the last change. ``max_date`` is the injected clock, so the answer is
     never after ``now`` and does not depend on the machine's calendar. ``has_comments``: the
-    page has readers' comment sections, which htmldate is given the page without.
+    page has readers' comment sections or blocks of other stories (:func:`comment_blocks`),
+    which htmldate is given the page without.
     """
     from htmldate import find_date  # deferred: ~0.1 s to import, and few pages get here
 
@@ -101,11 +102,13 @@ _HTML_PARSER = lxml.html.HTMLParser(
 
 
 def _without_comments(html: bytes) -> lxml.html.HtmlElement:
-    """The page as htmldate's tree, without readers' comment sections.
+    """The page as htmldate's tree, without readers' comment sections and blocks of other
+    stories (:func:`comment_blocks`).
 
     htmldate prunes only blocks named exactly ``comments``; a recipe or news page with a
-    ``comment-box`` per reader otherwise gives a comment's date as the article's. A block that
-    holds the headline is never a comment section, whatever its name.
+    ``comment-box`` per reader otherwise gives a comment's date as the article's, and a
+    sidebar's list a related story's. A block that holds the headline is never one of them,
+    whatever its name.
     """
     tree = lxml.html.document_fromstring(html, parser=_HTML_PARSER)
     for el in comment_blocks(tree):
