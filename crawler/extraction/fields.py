@@ -104,9 +104,9 @@ _ROLE_ONLY = re.compile(
     re.IGNORECASE,
 )
 _MAX_AUTHOR_WORDS = 5
-# What a byline says before its date (cut out: see _DATE_PART), left on its own.
 # A day with its month but no year ("Mar 4", «5 марта»), which DATE_IN_TEXT leaves in a byline.
 _SHORT_DATE_PATTERN = r"(?<!\d)\d{{1,2}}\.?\s+{m}|(?<![^\W\d_]){m}\s+\d{{1,2}}(?!\d)"
+# What a byline says before its date (cut out: see _DATE_PART), left on its own.
 _LABEL_ONLY = re.compile(
     r"^(?:опубликован[оа]?|обновлен[оа]?|изменен[оа]?|дата(?:\s+публикации)?|published|"
     r"updated|posted|modified|last\s+updated|veröffentlicht|aktualisiert|publié|mis\s+à\s+jour)"
