@@ -44,6 +44,9 @@ _OWN_OFFSET = re.compile(r"[+-](?!00:?00)\d\d:?\d\d\s*$")
 _NEAR_TITLE_LEVELS = 4
 # A date shown this far ahead of the fetch is the site's clock, not an event to come.
 _CLOCK_SKEW = timedelta(minutes=10)
+# How far back a date written without a year may be placed in an earlier year (see _not_ahead).
+_YEARLESS_REACH = timedelta(days=60)
+_YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
 
 _NEAR_TITLE_CHARS = 4000
 # How much of a page's visible text is searched for the time of htmldate's day.
@@ -429,16 +432,27 @@ class PageDates(PageLayers):
                     continue
                 if _DATED_MARK.search(candidate) is None:
                     bare.append(candidate)
-                elif (dt := self._date_value(candidate)) is not None and self._not_ahead(dt):
+                elif (dt := self._date_value(candidate)) is not None and self._not_ahead(
+                    dt, candidate
+                ):
                     yield dt
         for candidate in bare:
-            if (dt := self._date_value(candidate)) is not None and self._not_ahead(dt):
+            if (dt := self._date_value(candidate)) is not None and self._not_ahead(dt, candidate):
                 yield dt
 
-    def _not_ahead(self, dt: datetime) -> bool:
-        """Whether ``dt`` can be when the page was published: not after the fetch (beyond clock
-        skew). A date ahead by the headline is an event's («Концерт пройдёт 15 марта»)."""
-        return dt <= self.now + _CLOCK_SKEW
+    def _not_ahead(self, dt: datetime, written: str) -> bool:
+        """Whether ``dt`` (read from ``written``) can be when the page was published: not after
+        the fetch (beyond clock skew). A date ahead by the headline is an event's («Концерт
+        пройдёт 15 марта»), and so is one written without a year that only a past year makes
+        a past date, months back («15 декабря в 19:00» fetched on 5 December: sites omit the
+        year of this year's dates, and a byline of late last year is weeks old, not months)."""
+        if dt > self.now + _CLOCK_SKEW:
+            return False
+        return not (
+            _YEAR.search(written) is None
+            and dt.year < self.now.year
+            and self.now - dt > _YEARLESS_REACH
+        )
 
     def _is_byline(self, relative: str) -> bool:
         """Whether a relative date («вчера, 14:30») found around the headline is a byline: the

@@ -143,6 +143,24 @@ def test_the_articles_own_aside_keeps_its_date() -> None:
     assert published(page(body=body)) == (datetime(2023, 11, 3, 10, 30, tzinfo=BERLIN), "text")
 
 
+def test_a_date_without_a_year_that_only_last_year_makes_past_is_an_events() -> None:
+    fetched = datetime(2023, 12, 5, 12, tzinfo=UTC)
+
+    def shown(line: str, now: datetime = fetched) -> tuple[datetime | None, str | None]:
+        body = f"<h1>Konzert</h1><article><p class='lead'>{line}</p>{TEXT}</article>"
+        return published(page(body=body), now=now)
+
+    # «15. Dezember, 19:00» on 5 December is the concert's, not last December's.
+    assert shown("Das Konzert findet am 15. Dezember um 19:00 statt.") == (None, None)
+    # This year's dates without a year, and last December's bylines in early January, stand.
+    assert shown("15. April, 10:15") == (datetime(2023, 4, 15, 10, 15, tzinfo=BERLIN), "text")
+    january = datetime(2024, 1, 5, 12, tzinfo=UTC)
+    assert shown("28. Dezember, 10:15", january) == (
+        datetime(2023, 12, 28, 10, 15, tzinfo=BERLIN),
+        "text",
+    )
+
+
 def test_htmldate_guess_of_a_day_the_page_never_shows_is_not_taken() -> None:
     # htmldate turns "März 2019" into a day of its own; the page states no day at all.
     body = f"<div class='content'>{TEXT}</div><div class='info'>Stand: März 2019</div>"
