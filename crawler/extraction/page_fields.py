@@ -19,7 +19,7 @@ from crawler.extraction.selectors import select
 from crawler.normalize.html import html_to_text, sanitize_html
 from crawler.normalize.linear_regex import compile_re2_bytes_ignoring_case
 from crawler.normalize.text import clean_text, looks_like_selector
-from crawler.normalize.urls import canonicalize_url, is_http_url
+from crawler.normalize.urls import canonicalize_url, host_of, is_http_url
 
 # Meta keys per field, most reliable first. og:*/article:*/twitter:* report as ``opengraph``.
 TITLE_META = ("og:title", "twitter:title", "dc.title", "dcterms.title", "headline", "title")
@@ -376,11 +376,7 @@ def _kept_https(canonical: str, fetched: str) -> str:
     address."""
     if canonical.startswith("http://") and fetched.startswith("https://"):
         secure = "https://" + canonical.removeprefix("http://")
-        if _bare_host(secure) == _bare_host(fetched):
+        # A site's two names for one server, www. or not.
+        if host_of(secure).removeprefix("www.") == host_of(fetched).removeprefix("www."):
             return secure
     return canonical
-
-
-def _bare_host(url: str) -> str:
-    """The host of ``url`` without ``www.``: a site's two names for one server."""
-    return (urlsplit(url).hostname or "").removeprefix("www.")
