@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from collections.abc import Callable
+from functools import cache, lru_cache
 from itertools import islice
 
 from lxml import etree
@@ -187,28 +188,37 @@ def text_chars(el: etree._Element) -> int:
     return sum(map(len, xpaths.TEXT_NODES(el)))
 
 
+#: Blocks that a heading or a first line may name (lists and their items never are).
+_HEADED_TAGS = frozenset({"div", "section", "aside"})
+
+
+def other_texts_block(
+    el: etree._Element, headline_blocks: set[etree._Element], page_chars: Callable[[], int]
+) -> bool:
+    """Whether a block that does not hold the headline is readers' comments or other stories:
+    named so (class or id), opening with «Комментарии» or «Читайте также», or a page's
+    ``<aside>``. Their dates are other texts'. Without a headline to tell the page's wrapper by
+    («mainwrap sidebar»), a block named as other stories must hold less than half the page's
+    text (``page_chars``, asked for only then)."""
+    cls, ident = el.get("class"), el.get("id")
+    if (cls or ident) and names_comments(f"{cls or ''} {ident or ''}"):
+        return True
+    if el.tag in _HEADED_TAGS and (headed_as_comments(el) or headed_as_other_stories(el)):
+        return True
+    if not names_other_stories(el):
+        return False
+    return bool(headline_blocks) or beside_the_story(el, page_chars())
+
+
 def _in_comments(el: etree._Element, headline_blocks: set[etree._Element]) -> bool:
-    """Whether ``el`` sits in a comment section, or in a block of other stories (a sidebar,
-    «Читайте также», an ``<aside>``): a block named so that does not hold the headline (a page
-    or an article wrapper named ``comments-open`` is not one; an ``<aside>`` of an article is
-    not one either: :func:`is_page_aside`). Their dates are other texts'."""
-    page_chars: int | None = None
+    """Whether ``el`` sits in a comment section or a block of other stories
+    (:func:`other_texts_block`) below the blocks that hold the headline."""
+    page_chars = cache(lambda: text_chars(el.getroottree().getroot()))
     for anc in el.iterancestors(*xpaths.COMMENT_BLOCK_TAGS):
         if anc in headline_blocks:
             return False
-        cls, ident = anc.get("class"), anc.get("id")
-        if (cls or ident) and names_comments(f"{cls or ''} {ident or ''}"):
+        if other_texts_block(anc, headline_blocks, page_chars):
             return True
-        if headed_as_other_stories(anc):
-            return True
-        if names_other_stories(anc):
-            if headline_blocks:
-                return True  # it does not hold the headline (checked above)
-            # No headline to tell the page's wrapper by («mainwrap sidebar»): its size does.
-            if page_chars is None:
-                page_chars = text_chars(el.getroottree().getroot())
-            if beside_the_story(anc, page_chars):
-                return True
     return False
 
 

@@ -12,14 +12,7 @@ import lxml.html
 from lxml import etree
 
 from crawler.extraction import xpaths
-from crawler.extraction.classes import (
-    beside_the_story,
-    headed_as_comments,
-    headed_as_other_stories,
-    names_comments,
-    names_other_stories,
-    text_chars,
-)
+from crawler.extraction.classes import other_texts_block, text_chars
 from crawler.normalize.dates import parse_date
 
 logger = logging.getLogger(__name__)
@@ -118,36 +111,17 @@ def _without_comments(html: bytes) -> lxml.html.HtmlElement:
     return tree
 
 
-#: Blocks that a heading or a first line may name (lists and their items never are).
-_HEADED_TAGS = frozenset({"div", "section", "aside"})
-
-
 def comment_blocks(doc: etree._Element) -> list[etree._Element]:
-    """Readers' comment sections and comments of a page, and blocks of other stories (the
-    page's ``<aside>``, a sidebar, «Читайте также»: their dates are those stories'): block elements
-    named so (class or id) that do not hold the headline (a page or article wrapper named
-    ``has-comments`` is none)."""
-    found = []
+    """Readers' comment sections and comments of a page, and blocks of other stories
+    (:func:`~crawler.extraction.classes.other_texts_block`): their dates are other texts'. A
+    block that holds the headline is none (a page or article wrapper named ``has-comments``)."""
     headline_blocks = {anc for h in doc.iter("h1") for anc in h.iterancestors()}
-    page_chars: int | None = None
-    for el in doc.iter(*xpaths.COMMENT_BLOCK_TAGS):
-        if el in headline_blocks:
-            continue
-        cls, ident = el.get("class"), el.get("id")
-        if not (
-            ((cls or ident) and names_comments(f"{cls or ''} {ident or ''}"))
-            or (el.tag in _HEADED_TAGS and (headed_as_comments(el) or headed_as_other_stories(el)))
-        ):
-            if not names_other_stories(el):
-                continue
-            if not headline_blocks:
-                # No headline to tell the page's wrapper by («mainwrap sidebar»): its size does.
-                if page_chars is None:
-                    page_chars = text_chars(doc.getroottree().getroot())
-                if not beside_the_story(el, page_chars):
-                    continue
-        found.append(el)
-    return found
+    page_chars = functools.cache(lambda: text_chars(doc.getroottree().getroot()))
+    return [
+        el
+        for el in doc.iter(*xpaths.COMMENT_BLOCK_TAGS)
+        if el not in headline_blocks and other_texts_block(el, headline_blocks, page_chars)
+    ]
 
 
 def page_shows_day(source: str, dt: datetime) -> bool:
