@@ -86,28 +86,26 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return str(request.getfixturevalue("postgres_url"))
 
 
-@pytest.fixture
-def store(db_url: str) -> Iterator[object]:
-    """An empty Store on each backend."""
+def _opened_store(url: str) -> Iterator[object]:
     from crawler.storage import Store
 
-    s = Store.open(db_url)
+    s = Store.open(url)
     try:
         yield s
     finally:
         s.close()
+
+
+@pytest.fixture
+def store(db_url: str) -> Iterator[object]:
+    """An empty Store on each backend."""
+    yield from _opened_store(db_url)
 
 
 @pytest.fixture
 def sqlite_store(sqlite_url: str) -> Iterator[object]:
     """An empty SQLite Store (for tests whose many orders need no second backend)."""
-    from crawler.storage import Store
-
-    s = Store.open(sqlite_url)
-    try:
-        yield s
-    finally:
-        s.close()
+    yield from _opened_store(sqlite_url)
 
 
 @pytest.fixture
