@@ -140,6 +140,10 @@ def msk(*args: int) -> datetime:
         ("25/12/2025", msk(2025, 12, 25)),
         # Outside the US a slashed date is day first.
         ("03/02/2026", msk(2026, 2, 3)),
+        # A two-digit year, slashed as dotted, alone or with its time (and a.m./p.m.).
+        ("03/02/26", msk(2026, 2, 3)),
+        ("12/25/25 9:15 PM", msk(2025, 12, 25, 21, 15)),
+        ("03.02.26 9:15 pm", msk(2026, 2, 3, 21, 15)),
         # A weekday between the date and its time.
         ("3 февраля 2026 года, вторник, 12:00", msk(2026, 2, 3, 12, 0)),
         # Relative days with a 12-hour clock, and in German (NOW: Wednesday 4 February, 12:00).
@@ -500,6 +504,10 @@ def test_a_us_site_writes_a_slashed_date_month_first() -> None:
         assert value is not None and value.replace(tzinfo=None) == datetime(2026, 3, 4, 17, 0)
     assert parse_date("03/04/2026", tz="America/New_York", now=now) == datetime(
         2026, 3, 4, tzinfo=new_york
+    )
+    # A two-digit year too: "12/5/26 9:15 AM" is December 5th there.
+    assert parse_date("12/5/26 9:15 AM", tz="America/New_York", now=now) == datetime(
+        2026, 12, 5, 9, 15, tzinfo=new_york
     )
     # Dotted dates are day first there too.
     assert parse_date("03.04.2026", tz="America/New_York", now=now) == datetime(

@@ -133,10 +133,11 @@ _MONTH_DAY_RE = re.compile(
 _DMY_RE = re.compile(rf"(?<![\d.:/-])(\d{{1,2}})([./-])(\d{{1,2}})\2(\d{{4}})(?![\d.]){_TIME_TAIL}")
 _YMD_RE = re.compile(rf"(?<![\d.:/])(\d{{4}})([./])(\d{{1,2}})\2(\d{{1,2}})(?![\d.]){_TIME_TAIL}")
 # Two-digit years and YYYYMMDD are too easily random numbers: only accepted as the whole value.
-# A time before it («14:30 / 05.12.26») is the only company it may keep, and a zone after it.
+# A time before it («14:30 / 05.12.26») is the only company it may keep, and its a.m./p.m. and
+# a zone after it ("12/5/26 9:15 AM", slashed as US sites write it: see _month_first).
 _DMY_SHORT_RE = re.compile(
-    rf"(?<![\w.:/-])(\d{{1,2}})\.(\d{{1,2}})\.(\d{{2}}){_TIME_TAIL}"
-    rf"(?=\s*\(?(?:(?:{_ZONE_NAME}){_ZONE_OFFSET}\)?)?$)"
+    rf"(?<![\w.:/-])(\d{{1,2}})([./])(\d{{1,2}})\2(\d{{2}}){_TIME_TAIL}"
+    rf"(?=(?:\s*[ap]\.?\s?m\b\.?)?\s*\(?(?:(?:{_ZONE_NAME}){_ZONE_OFFSET}\)?)?$)"
 )
 _YYYYMMDD_RE = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
 _TIMESTAMP_RE = re.compile(r"^\d{9,13}(?:\.\d+)?$")
@@ -473,10 +474,13 @@ def _read_text(text: str, zone: tzinfo, now: datetime) -> tuple[datetime | None,
         dt = _build(zone, now, int(m[1]), int(m[3]), int(m[4]), *hms)
         return _in_zone(dt, named), start, end
     if m := _DMY_SHORT_RE.search(text):
-        hms, start, named, _end = _with_time_before(text, m, 4)
+        hms, start, named, end = _with_time_before(text, m, 5)
         if start == 0:  # the whole value: alone, or after its time
-            dt = _build(zone, now, 2000 + int(m[3]), int(m[2]), int(m[1]), *hms)
-            return _in_zone(dt, named), start, m.end()
+            d, mo = int(m[1]), int(m[3])
+            if _month_first(m[2], d, mo, zone):
+                d, mo = mo, d
+            dt = _build(zone, now, 2000 + int(m[4]), mo, d, *hms)
+            return _in_zone(dt, named), start, end
     if m := _REL_DAY_RE.search(text):
         day = now.date() - timedelta(days=_REL_DAYS[m[1]])
         hms, end = _hms(m, 2) or (0, 0, 0), m.end()
