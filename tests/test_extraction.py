@@ -396,6 +396,14 @@ def test_a_time_and_zone_on_the_page_win_over_a_feed_time_of_the_same_day() -> N
         (["By Thanh Le and Kim Um"], ["Thanh Le", "Kim Um"]),
         (["Автор: Петров В"], ["Петров В"]),
         (["Thanh Le, 5 марта 2026"], ["Thanh Le"]),
+        # One label per name: «Di» after "By" is a name ("di" opens Italian bylines).
+        (["By Di Zhang and Da Silva"], ["Di Zhang", "Da Silva"]),
+        (["Von Di Lorenzo"], ["Di Lorenzo"]),
+        # Credit labels with a spaced dash, and a credit naming an agency in lower case.
+        (["Текст — Анна Смирнова / Фото — Пётр Ким"], ["Анна Смирнова"]),
+        (["Иван Петров, фото - Пётр Ким"], ["Иван Петров"]),
+        (["Текст: Anna Schmidt, Foto dpa"], ["Anna Schmidt"]),
+        (["Von dpa"], ["dpa"]),
         # An initial keeps its period; a surname that is a weekday stays.
         (["Петров И.И."], ["Петров И.И."]),
         (["Марина Среда"], ["Марина Среда"]),

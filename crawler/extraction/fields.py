@@ -72,7 +72,9 @@ _NOT_A_NAME = re.compile(r"https?://|www\.|@|\d{3,}|^[\W\d_]+$")
 _CREDIT = re.compile(
     r"^\W*(?:фото(?:графи[яи])?|видео|иллюстраци[яи]|инфографика|скриншот|коллаж|источник|"
     r"photo(?:graph)?s?|images?|pictures?|video|illustrations?|graphics?|credits?|source|"
-    r"foto(?:s|grafie)?|bilde?r?|grafik)\b\s*(?:[:©(]|by\b|(?-i:(?=[A-ZА-ЯЁ])))",
+    r"foto(?:s|grafie)?|bilde?r?|grafik)\b\s*(?:[:©(—–]|-\s|by\b|(?-i:(?=[A-ZА-ЯЁ]|"
+    # agencies that write their names in lower case: "Foto dpa"
+    r"(?:dpa|epa|ddp|apa|kna)\b)))",
     re.IGNORECASE,
 )
 # A label inside a byline saying what the names after it did, up to the next label:
@@ -83,7 +85,9 @@ _ROLE_LABEL = re.compile(
     r"подготовил[аи]?|author(?:s)?|written\s+by|text|story|words)|(?P<credit>автор(?:ы)?\s+фото|"
     r"фото(?:графи[яи]|граф)?|видео|иллюстраци[яи]|инфографика|скриншот|коллаж|источник|"
     r"photo(?:graph)?s?|photographer|images?|pictures?|video|illustrations?|graphics?|"
-    r"credits?|source|foto(?:s|grafie)?|bilde?r?|grafik|quelle))(?:\s*[:©]|\s+by\b)",
+    r"credits?|source|foto(?:s|grafie)?|bilde?r?|grafik|quelle))(?:\s*[:©]|\s+by\b|"
+    # or a spaced dash: «Текст — Анна Смирнова / Фото — Пётр Ким»
+    r"\s+[—–-]\s)",
     re.IGNORECASE,
 )
 # Picture agencies and stock libraries: a byline part naming one credits a picture.
@@ -152,11 +156,16 @@ def clean_authors(raw_values: Iterable[str], site_names: Sequence[str]) -> list[
         # Петров в …», "John Smith on …"), not a name's last word ("Thanh Le").
         value = _SHORT_DATE.sub("\x00", DATE_IN_TEXT.sub("\x00", value))
         value = _DATE_CONNECTOR.sub("", value).replace("\x00", ",")
-        value = _AUTHOR_PREFIX.sub("", value)
-        for part in _AUTHOR_SPLIT.split(value):
+        unlabelled = _AUTHOR_PREFIX.sub("", value)
+        # One label per name: after "By ", a name's first word is no second label ("By Di
+        # Zhang": «di» is the Italian "by" only where it opens the byline).
+        labelled = unlabelled != value
+        for i, part in enumerate(_AUTHOR_SPLIT.split(unlabelled)):
             if _CREDIT.match(part) or _PICTURE_AGENCY.search(part):
                 continue
-            part = _NAME_TAIL.sub("", _AUTHOR_PREFIX.sub("", part).strip(_NAME_EDGES))
+            if not (i == 0 and labelled):
+                part = _AUTHOR_PREFIX.sub("", part)
+            part = _NAME_TAIL.sub("", part.strip(_NAME_EDGES))
             part = _without_end_dot(part.strip(_NAME_EDGES))
             if (
                 not part
