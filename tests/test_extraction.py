@@ -414,6 +414,28 @@ def test_clean_authors(raw: list[str], expected: list[str]) -> None:
     assert clean_authors(raw, ["Вечерняя Москва"]) == expected
 
 
+@pytest.mark.parametrize(
+    ("byline", "expected"),
+    [
+        ("Автор: Иван Петров", ["Иван Петров"]),
+        ("Текст — Анна Смирнова", ["Анна Смирнова"]),
+        ("By John Smith", ["John Smith"]),
+        ("Автор: Иван Петров, фото: Пётр Ким", ["Иван Петров"]),
+        # No label, a label before no name, or a long paragraph: no byline.
+        ("Иван Петров", []),
+        ("By 2030, the city will run only electric buses", []),
+        ("Фото: Пётр Ким", []),
+        ("Автор: Иван Петров. " + "Трамваи вышли на новый маршрут в центре города. " * 3, []),
+    ],
+)
+def test_a_byline_labelled_in_its_text_by_the_headline(byline: str, expected: list[str]) -> None:
+    # A plain <p> that no class names as a byline («Автор: …», "By …"), beside the headline.
+    html = page(body=f"<div><h1>Трамваи вышли на маршрут</h1><p>{byline}</p>{PARAGRAPHS}</div>")
+    data = extract(html)
+    assert data.authors == expected
+    assert data.provenance.get("authors") == ("text" if expected else None)
+
+
 # --- images, language, canonical --------------------------------------------------------------
 @pytest.mark.parametrize(
     "image",

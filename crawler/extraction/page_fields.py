@@ -81,6 +81,16 @@ def has_generic_author_marker(html_bytes: bytes) -> bool:
     return _GENERIC_AUTHOR_RE.search(html_bytes) is not None
 
 
+#: A byline's label in its own text, then a capitalised word: «Автор: Иван Петров», «Текст —
+#: Анна Смирнова», "By John Smith", "Von Anna Schmidt" ("By 2030, …" and "by the river" are not).
+_LABELLED_BYLINE = re.compile(
+    r"\s*(?:(?i:автор(?:ы)?(?:\s+(?:текста|материала))?|текст|authors?|autor(?:in)?)\s*[:—–]\s*"
+    r"|(?i:by|von|par|por|door|written\s+by|story\s+by|reporting\s+by)\s+)[A-ZА-ЯЁ]"
+)
+#: The most characters a byline element holds (names, a date, a label or two).
+_BYLINE_CHARS = 120
+
+
 class PageFields(PageDates):
     """One parsed page with one method per field; each returns the value and its layer."""
 
@@ -204,6 +214,20 @@ class PageFields(PageDates):
         yield "text", [" ".join(a.itertext()) for a in self.rel_anchors("author")]
         bylines = self.classes.bylines
         yield "text", [" ".join(b.itertext()) for b in bylines if not b.findall(".//p")][:3]
+        yield "text", self._labelled_bylines()
+
+    def _labelled_bylines(self) -> list[str]:
+        """Bylines that say so in their text, in elements no class names: «Автор: Иван
+        Петров», "By John Smith" in a plain ``<p>`` by the headline (innermost block first)."""
+        for block in list(self._title_blocks())[:2]:
+            found = []
+            for el in block.iter(*xpaths.BYLINE_TAGS):
+                text = self.classes.text(el)
+                if len(text) <= _BYLINE_CHARS and _LABELLED_BYLINE.match(text):
+                    found.append(text)
+            if found:
+                return found[:1]
+        return []
 
     def _itemprop_authors(self) -> list[etree._Element]:
         return self.classes.itemprops.get("author", [])
