@@ -89,6 +89,20 @@ _LABELLED_BYLINE = re.compile(
 )
 #: The most characters a byline element holds (names, a date, a label or two).
 _BYLINE_CHARS = 120
+#: How many elements after the headline are looked at for such a byline (a third as many
+#: before it).
+_BYLINE_REACH = 12
+_NOT_A_BYLINES_PLACE = frozenset({"aside", "nav", "footer", "form", "figure", "figcaption"})
+
+
+def _outside_furniture(root: etree._Element) -> Iterator[etree._Element]:
+    """``root`` and its descendant elements in document order, less asides, navigation,
+    figures, forms and what they hold."""
+    if not isinstance(root.tag, str) or root.tag in _NOT_A_BYLINES_PLACE:
+        return
+    yield root
+    for child in root:
+        yield from _outside_furniture(child)
 
 
 class PageFields(PageDates):
@@ -217,17 +231,41 @@ class PageFields(PageDates):
         yield "text", self._labelled_bylines()
 
     def _labelled_bylines(self) -> list[str]:
-        """Bylines that say so in their text, in elements no class names: «Автор: Иван
-        Петров», "By John Smith" in a plain ``<p>`` by the headline (innermost block first)."""
-        for block in list(self._title_blocks())[:2]:
-            found = []
-            for el in block.iter(*xpaths.BYLINE_TAGS):
-                text = self.classes.text(el)
-                if len(text) <= _BYLINE_CHARS and _LABELLED_BYLINE.match(text):
-                    found.append(text)
-            if found:
-                return found[:1]
+        """A byline that says so in its text, in an element no class names: «Автор: Иван
+        Петров», "By John Smith" in a plain ``<p>`` just after (or before) the headline."""
+        for el in self._near_headline():
+            if el.tag not in xpaths.BYLINE_TAGS:
+                continue
+            # Its opening words first (its own text, or its first child's and that one's
+            # tail: «<b>Автор:</b> Иван Петров»): its whole text is read only then.
+            opening = el.text or ""
+            if not opening.strip() and len(el):
+                opening = f"{opening}{el[0].text or ''}{el[0].tail or ''}"
+            if not _LABELLED_BYLINE.match(opening):
+                continue
+            text = self.classes.text(el)
+            if len(text) <= _BYLINE_CHARS and _LABELLED_BYLINE.match(text):
+                return [text]
         return []
+
+    def _near_headline(self) -> Iterator[etree._Element]:
+        """The elements just after the headline in document order (at most ``_BYLINE_REACH``),
+        then those just before it, outside asides, navigation, figures and forms."""
+        h1 = self.h1()
+        if h1 is None:
+            return
+        for preceding, reach in ((False, _BYLINE_REACH), (True, _BYLINE_REACH // 3)):
+            node: etree._Element | None = h1
+            while node is not None and reach > 0 and node.tag not in ("body", "html"):
+                for sibling in node.itersiblings(preceding=preceding):
+                    for el in _outside_furniture(sibling):
+                        yield el
+                        reach -= 1
+                        if reach <= 0:
+                            break
+                    if reach <= 0:
+                        break
+                node = node.getparent()
 
     def _itemprop_authors(self) -> list[etree._Element]:
         return self.classes.itemprops.get("author", [])
