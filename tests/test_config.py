@@ -80,6 +80,17 @@ def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
             SRC + 'feeds = ["https://a.ru/rss .xml"]\n',
             r"feeds.*a URL holds no space or control character \(write a space as %20\)",
         ),
+        (
+            '[[sources]]\nname = "x"\ntitle = "X"\nurl = "https://user:secret@a.ru/"\n',
+            r"url: a URL with a login \(user:password@\) is not supported, and it would be "
+            r"published in the feeds",
+        ),
+        (
+            SRC + 'allowed_domains = ["http://a.ru/"]\n',
+            r"allowed_domains: 'http://a.ru/' is not a domain name; write the host alone "
+            r"\('a.ru'\)",
+        ),
+        (SRC + 'allowed_domains = ["a.ru:8080"]\n', r"write the host alone \('a.ru'\)"),
         ('[crawl]\ndownload_delay = "slow"\n', r"\[crawl\]: download_delay"),
         ("[nonsense]\na = 1\n", "unknown top-level key 'nonsense'"),
         (

@@ -272,11 +272,23 @@ def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
     return Path(explicit or os.environ.get(ENV_CONFIG) or DEFAULT_CONFIG)
 
 
+#: The largest config file read (the shipped one is ~20 KB).
+MAX_CONFIG_BYTES = 4 * 2**20
+
+
 def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     """Read, parse and validate the configuration; raise ConfigError with a clear message."""
     p = config_path(path)
     try:
-        text = p.read_text(encoding="utf-8-sig")  # a BOM (Windows editors) is not TOML
+        with p.open("rb") as f:
+            # Read at most a byte past the cap: a device or a runaway file (--config /dev/zero)
+            # must not fill the memory.
+            raw = f.read(MAX_CONFIG_BYTES + 1)
+        if len(raw) > MAX_CONFIG_BYTES:
+            raise ConfigError(
+                f"config file {p} is larger than {MAX_CONFIG_BYTES // 2**20} MiB: not a config"
+            )
+        text = raw.decode("utf-8-sig")  # a BOM (Windows editors) is not TOML
     except FileNotFoundError:
         raise ConfigError(
             f"config file not found: {p} (use --config FILE or ${ENV_CONFIG})"

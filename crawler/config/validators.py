@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict
@@ -88,6 +89,12 @@ def _check_url(value: str, *, allow_private: bool = False, label: str = "url") -
     host = host_of(value)
     if not is_valid_host(host):
         raise ValueError(f"{label}: {host!r} is not a valid host name or IP address: {value!r}")
+    if "@" in urlsplit(value).netloc:
+        # A login in the URL would be published: feed links and the OPML show a source's URL.
+        raise ValueError(
+            f"{label}: a URL with a login (user:password@) is not supported, and it would "
+            f"be published in the feeds: {value!r}"
+        )
     if any(c.isspace() or ord(c) < 32 for c in value):
         # A typo («rss .xml»): the crawl would fetch some other page, or none.
         raise ValueError(
@@ -186,6 +193,13 @@ def _idna(domain: str) -> str:
     domain = domain.strip().lower().rstrip(".")
     if not domain:
         raise ValueError("allowed_domains: a domain is empty")
+    if "/" in domain or ":" in domain or "@" in domain:
+        # "http://vm.ru/" would match no host: every request, robots.txt first, is refused.
+        host = host_of(domain) if "://" in domain else domain.split("/")[0].split(":")[0]
+        raise ValueError(
+            f"allowed_domains: {domain!r} is not a domain name; write the host alone"
+            + (f" ({host!r})" if host else "")
+        )
     try:
         return domain.encode("idna").decode("ascii")
     except UnicodeError:

@@ -96,6 +96,7 @@ def test_h3_evil_topic_regex_is_accepted_and_matches_in_linear_time() -> None:
         "ftp://ftp.mos.ru/",
         "http://127.0.0.1:8080/admin",
         "http://[::1]/",
+        "https://user:secret@www.mos.ru/",
     ],
 )
 def test_h4_bad_source_url_rejected(url: str) -> None:
@@ -228,3 +229,13 @@ def test_h8_a_crawl_child_reads_its_parents_configuration(
     config = load_parents_config(path)
     assert [s.name for s in config.sources] == ["demo"] and config.path == path.resolve()
     assert config.output_dir == (tmp_path / "output").resolve()
+
+
+def test_h12_a_config_that_never_ends_is_refused_not_read_whole(tmp_path: Path) -> None:
+    # «--config /dev/zero» filled the memory; a file over the cap is no config either.
+    with pytest.raises(ConfigError, match=r"/dev/zero is larger than 4 MiB: not a config"):
+        load_config("/dev/zero")
+    big = tmp_path / "big.toml"
+    big.write_bytes(b"#" * (4 * 2**20 + 1))
+    with pytest.raises(ConfigError, match="larger than 4 MiB"):
+        load_config(big)
