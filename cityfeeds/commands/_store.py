@@ -11,10 +11,10 @@ from crawler.storage import Store
 def store_for_reading(config: Config) -> Store:
     """The configured store; for a SQLite file that does not exist, an empty in-memory one.
 
-    ``status`` and ``stories`` only read, and ``prune`` finds nothing to prune there: opening a
-    mistyped ``database_url`` (or ``CITYFEEDS_DATABASE_URL``) must not create a file and its
-    folders and then report every source as never run from it. They say where they looked, and
-    show an empty store.
+    ``status``, ``stories`` and ``topics`` only read, and ``prune`` finds nothing to prune
+    there: opening a mistyped ``database_url`` (or ``CITYFEEDS_DATABASE_URL``) must not create
+    a file and its folders and then report every source as never run from it. They say where
+    they looked, and show an empty store.
     """
     path = sqlite_file(config.database_url)
     if path is not None and not path.exists():

@@ -6,9 +6,9 @@ from __future__ import annotations
 import argparse
 import json
 
+from cityfeeds.commands._store import store_for_reading
 from cityfeeds.commands._table import format_table
 from crawler.config import Config
-from crawler.storage import Store
 
 NAME = "topics"
 
@@ -18,7 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
-    store = Store.open(config.database_url)
+    store = store_for_reading(config)
     try:
         # Only the configured sources' articles are in the feeds (README "Removing a source").
         counts = store.topic_counts(sources=[s.name for s in config.sources])

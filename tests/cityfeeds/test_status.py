@@ -448,7 +448,7 @@ def test_status_tells_a_suspended_service(
         holder.wait()
 
 
-@pytest.mark.parametrize("command", [["status"], ["stories"]])
+@pytest.mark.parametrize("command", [["status"], ["stories"], ["topics"]])
 def test_reading_commands_never_create_a_mistyped_sqlite_database(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
