@@ -154,6 +154,22 @@ def test_enqueue_command_fails_and_records_it_when_redis_is_down(
         store.close()
 
 
+@pytest.mark.parametrize("command", [["enqueue"], ["worker"], ["run", "--distributed"]])
+def test_a_redis_url_that_is_no_url_is_a_configuration_error_and_records_no_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    # «--redis-url foo» recorded a failed run for every source, and the service backed them off.
+    cfg = write_site_config(tmp_path, "http://127.0.0.1:9/")
+    assert main(["--config", str(cfg), *command, "--redis-url", "foo"]) == 2
+    err = capsys.readouterr().err
+    assert "configuration error: Redis URL 'foo': Redis URL must specify one of" in err
+    store = Store.open(load_config(cfg).database_url)
+    try:
+        assert store.recent_runs("demo") == []
+    finally:
+        store.close()
+
+
 def test_worker_command_says_in_one_line_that_redis_is_down(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

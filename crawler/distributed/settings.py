@@ -40,8 +40,20 @@ DUPEFILTER_CLASS = "crawler.distributed.dupefilter.SourceDupeFilter"
 
 
 def redis_url_from(value: str | None = None) -> str:
-    """``value``, else ``$CITYFEEDS_REDIS_URL``, else the local default."""
-    return value or os.environ.get("CITYFEEDS_REDIS_URL") or DEFAULT_REDIS_URL
+    """``value``, else ``$CITYFEEDS_REDIS_URL``, else the local default; ConfigError (one line)
+    when it is no Redis URL, before any source's run records a failure for it."""
+    url = value or os.environ.get("CITYFEEDS_REDIS_URL") or DEFAULT_REDIS_URL
+    try:
+        from redis.connection import parse_url
+    except ModuleNotFoundError:  # the optional extra: the command says how to install it
+        return url
+    try:
+        parse_url(url)
+    except ValueError as exc:
+        from crawler.config import ConfigError
+
+        raise ConfigError(f"Redis URL {url!r}: {exc}") from None
+    return url
 
 
 def queue_key(prefix: str = DEFAULT_PREFIX) -> str:
