@@ -164,6 +164,23 @@ def _text_of(fragment: str | None) -> str:
     return html_to_text(fragment)
 
 
+#: Formatting markup in a summary: a closed pair of text tags, or a line break. A CMS that
+#: escapes its description twice leaves ``<p>…<b>м1</b></p>`` in a page's meta; a story that
+#: quotes code («вставили <script>…», "a<b и c>d") has none.
+_FORMATTING_RE = re.compile(
+    r"<(p|b|i|em|strong|span|a|div|u|small)(?:\s[^<>]*)?>.*?</\1\s*>|<br\s*/?>", re.I | re.S
+)
+
+
+def _summary_text(summary: str | None) -> str:
+    """A stored summary as plain text. The crawl stores it as text, so a summary quoting
+    «<script>» or saying «a<b» keeps its words (``html_to_text`` read them as tags and lost
+    them); one holding formatting markup (``_FORMATTING_RE``) is read as HTML."""
+    if not summary:
+        return ""
+    return html_to_text(summary) if _FORMATTING_RE.search(summary) else summary
+
+
 def _prepare_entry(article: Article, language: str, max_html_chars: int) -> Entry | None:
     # Identifiers are only stripped of XML-illegal characters: unescaping or NFC would change them.
     link = _link(article.url, article.title)
@@ -180,7 +197,7 @@ def _prepare_entry(article: Article, language: str, max_html_chars: int) -> Entr
         language=language,
         sanitized=article.html_policy == SANITIZE_POLICY,
     )
-    summary = plain_excerpt(_text_of(article.summary), MAX_SUMMARY_CHARS)
+    summary = plain_excerpt(_summary_text(article.summary), MAX_SUMMARY_CHARS)
     description = summary or plain_excerpt(article.text or _text_of(article.html))
     names = (clean_title(name, fallback="") for name in article.authors)
     authors = tuple(dict.fromkeys(name for name in names if name))

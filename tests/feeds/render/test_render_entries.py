@@ -140,3 +140,24 @@ def test_a_title_stored_before_titles_were_capped_is_cut_in_the_feed() -> None:
     assert len(title) <= MAX_TITLE_CHARS and title.endswith("слово…")
     assert clean_title("Короткий заголовок", fallback="x") == "Короткий заголовок"
     assert clean_title("  ", fallback="(без заголовка)") == "(без заголовка)"
+
+
+@pytest.mark.parametrize(
+    ("summary", "shown"),
+    [
+        # Stored as text: words that look like markup are the story's own.
+        (
+            "Хакеры вставили код <img src=x onerror=alert(1)> и <script>alert(1)</script> на сайт.",
+            "Хакеры вставили код <img src=x onerror=alert(1)> и <script>alert(1)</script> на сайт.",
+        ),
+        ("Если a<b и c>d, трамваи ходят чаще.", "Если a<b и c>d, трамваи ходят чаще."),
+        ("2&lt;3, AT&amp;T", "2&lt;3, AT&amp;T"),
+        # A description its CMS escaped twice holds formatting markup: read as HTML.
+        ("<p>Электробусы на маршруте <b>м1</b>.</p>", "Электробусы на маршруте м1."),
+        ("Первая строка<br>вторая", "Первая строка вторая"),
+    ],
+)
+def test_a_summary_is_published_as_the_text_it_was_stored_as(summary: str, shown: str) -> None:
+    article = replace(sample_articles()[2], summary=summary)
+    [entry] = prepare_feed(SPEC, [article], base_url=BASE_URL).entries
+    assert entry.summary == entry.description == shown
