@@ -12,6 +12,7 @@ from typing import Any
 
 # Name under which a worker's own run (all sources together) is recorded in ``runs``: defined
 # with the source-name rule, which reserves it for workers.
+from crawler.config import ConfigError
 from crawler.config.sources import WORKER_RUN_NAME as WORKER_RUN_NAME
 
 # ``meta`` key of the scheduled run a request was queued for (defined with the run id it
@@ -50,8 +51,6 @@ def redis_url_from(value: str | None = None) -> str:
     try:
         parse_url(url)
     except ValueError as exc:
-        from crawler.config import ConfigError
-
         raise ConfigError(f"Redis URL {url!r}: {exc}") from None
     return url
 
