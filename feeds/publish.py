@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from lxml import etree
 
+from crawler.normalize.text import strip_control_chars
 from feeds.content import rfc3339
 from feeds.model import FeedInfo
 from feeds.render import FORMATS
@@ -244,7 +245,7 @@ def _fmt_time(value: datetime, tz: ZoneInfo) -> str:
 
 def _feed_card(info: FeedInfo, base_url: str, tz: ZoneInfo) -> str:
     spec = info.spec
-    e = html.escape
+    e = _escape
     anchor = "feed-" + spec.path.replace("/", "-")
     links = " ".join(
         f'<a class="fmt" href="{e(spec.filename(fmt.extension))}" type="{fmt.media_type}">'
@@ -294,7 +295,7 @@ def render_index(
     absolute (from ``base_url``). No scripts and no external assets.
     """
     tz = ZoneInfo(timezone)
-    e = html.escape
+    e = _escape
     alternates = "\n".join(
         f'<link rel="alternate" type="{fmt.media_type}" '
         f'title="{e(info.spec.title)} ({fmt.label})" href="{e(info.spec.filename(fmt.extension))}">'
@@ -320,11 +321,17 @@ def render_index(
     return page.encode("utf-8")
 
 
+def _escape(value: str) -> str:
+    """``value`` for HTML, without the control characters the feeds leave out too."""
+    return html.escape(strip_control_chars(value))
+
+
 def render_opml(feeds: Sequence[FeedInfo], *, base_url: str, title: str = "cityfeeds") -> bytes:
     """OPML 2.0 listing every feed's RSS URL, grouped like the index page."""
     opml = etree.Element("opml", version="2.0")
     head = etree.SubElement(opml, "head")
-    etree.SubElement(head, "title").text = title
+    x = strip_control_chars  # XML cannot hold some (a title's U+0001 failed every build)
+    etree.SubElement(head, "title").text = x(title)
     etree.SubElement(head, "docs").text = "http://opml.org/spec2.opml"
     body = etree.SubElement(opml, "body")
     for kind, ru, en in _SECTIONS:
@@ -337,12 +344,12 @@ def render_opml(feeds: Sequence[FeedInfo], *, base_url: str, title: str = "cityf
                 folder,
                 "outline",
                 type="rss",
-                text=info.spec.title,
-                title=info.spec.title,
-                description=info.spec.description,
-                language=info.spec.language,
-                xmlUrl=info.spec.url(base_url, "rss"),
-                htmlUrl=info.site_url,
+                text=x(info.spec.title),
+                title=x(info.spec.title),
+                description=x(info.spec.description),
+                language=x(info.spec.language),
+                xmlUrl=x(info.spec.url(base_url, "rss")),
+                htmlUrl=x(info.site_url),
             )
     return etree.tostring(opml, encoding="UTF-8", xml_declaration=True, pretty_print=True)
 

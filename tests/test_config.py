@@ -91,6 +91,20 @@ def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
             r"\('a.ru'\)",
         ),
         (SRC + 'allowed_domains = ["a.ru:8080"]\n', r"write the host alone \('a.ru'\)"),
+        (
+            '[[sources]]\nname = "x"\ntitle = "X \\u0001"\nurl = "https://a.ru/"\n',
+            r"sources\[0\] \('x'\): title: holds the control character U\+0001",
+        ),
+        ('[cityfeeds]\ntitle = "Лента \\u202e"\n', "holds the control character U\\+202E"),
+        (
+            '[[topics]]\nid = "t"\ntitle = "T"\ndescription = "\\u0007"\n'
+            '[topics.include]\n"трамва*" = 1.0\n',
+            r"topic 't': description holds a control character",
+        ),
+        (
+            '[websub]\nhubs = ["https://u:secret@hub.example/"]\n',
+            r"\[websub\]: hubs: a hub URL with a login \(user:password@\) would be published",
+        ),
         ('[crawl]\ndownload_delay = "slow"\n', r"\[crawl\]: download_delay"),
         ("[nonsense]\na = 1\n", "unknown top-level key 'nonsense'"),
         (

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from pydantic import Field, field_validator
 
 from crawler.config.validators import (
@@ -138,6 +140,12 @@ class WebSubSpec(_Strict):
             # Whitespace or control characters could not go into a feed's XML unchanged.
             if not is_http_url(hub) or any(c.isspace() or ord(c) < 32 for c in hub):
                 raise ValueError(f"not an http(s) URL: {hub!r}")
+            if "@" in urlsplit(hub).netloc:
+                # Every feed names its hubs: the login would be published with them.
+                raise ValueError(
+                    f"a hub URL with a login (user:password@) would be published in every "
+                    f"feed: {hub!r}"
+                )
         if len(set(v)) != len(v):
             raise ValueError("a hub is listed twice")
         return v

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict
 
+from crawler.normalize.text import strip_control_chars
 from crawler.normalize.url_patterns import compile_url_pattern
 from crawler.normalize.urls import host_of, is_http_url, is_private_address, is_valid_host
 
@@ -66,9 +67,21 @@ class _Strict(BaseModel):
 
 
 def _check_text(value: str, what: str = "") -> str:
-    """``value`` unless it is empty or only spaces (a name or title that must say something)."""
+    """``value`` unless it is empty or only spaces (a name or title that must say something),
+    or holds a control character (:func:`check_printable`)."""
     if not value.strip():
         raise ValueError(f"{what} must not be empty".lstrip())
+    return check_printable(value, what)
+
+
+def check_printable(value: str, what: str = "") -> str:
+    """``value`` unless it holds a control character, a bidi override or a lone surrogate
+    (``\\u0001`` in a title): feeds, the index page and the OPML show these texts, and XML
+    cannot hold some of them (the OPML failed on every build)."""
+    if strip_control_chars(value) != value:
+        bad = next(c for c in value if strip_control_chars(c) != c)
+        label = f"{what} " if what else ""
+        raise ValueError(f"{label}holds the control character U+{ord(bad):04X}: {value!r}")
     return value
 
 

@@ -97,6 +97,22 @@ def test_opml_has_every_feed_with_absolute_urls(built: Path) -> None:
     assert all(o.get("htmlUrl", "").startswith("https://") for o in outlines)
 
 
+def test_a_control_character_in_a_title_never_stops_the_index_or_the_opml(
+    tmp_path: Path,
+) -> None:
+    # The config refuses one now; a title that has one anyway (a config loaded by an older
+    # version, a caller of its own) failed the OPML on every build with "All strings must be
+    # XML compatible", while the index page linked to it.
+    config = sample_config(tmp_path)
+    config.sources[0].title = "Москва 24 \x01 <b>"
+    report = build_feeds(config, FakeStore(sample_articles()))
+    assert report.ok, report.failures
+    opml = etree.parse(str(tmp_path / "feeds.opml")).getroot()
+    assert "Москва 24  <b>" in [o.get("title") for o in opml.iter("outline")]
+    index = (tmp_path / "index.html").read_text(encoding="utf-8")
+    assert "\x01" not in index and "Москва 24  &lt;b&gt;" in index
+
+
 def test_temporary_files_of_an_interrupted_write_are_removed_once_old(tmp_path: Path) -> None:
     (tmp_path / "topics").mkdir()
     old = tmp_path / "topics" / ".metro.rss.k2j3h4.tmp"
