@@ -26,8 +26,22 @@ from feeds.specs import feed_specs
 
 log = logging.getLogger(__name__)
 
-#: Statuses worth retrying: the hub is overloaded or broken now, not refusing the request.
-RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+#: Statuses below 500 worth retrying: the hub is busy now, not refusing the request. Every 5xx
+#: is retried too (the hub is broken now).
+RETRY_STATUSES = frozenset({408, 425, 429})
+
+
+def _retryable(status: int) -> bool:
+    return status >= 500 or status in RETRY_STATUSES
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A hub's redirect is its answer (an ``HTTPError`` with the 3xx status), not followed:
+    urllib would follow a 302 with a GET without the form, and the hub never got the ping."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
 
 #: ``post(hub, form bytes, timeout) -> HTTP status``; raises OSError when no answer came.
 PostFn = Callable[[str, bytes, float], int]
@@ -67,13 +81,15 @@ def urllib_post(user_agent: str) -> PostFn:
             },
         )
         try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:
-                response.read(65536)
+            # The status is the answer: the body is not read (a hub that trickles one would
+            # hold its queue far past ``timeout``, which bounds each read, not the answer).
+            with opener.open(request, timeout=timeout) as response:
                 return int(response.status)
         except urllib.error.HTTPError as exc:
             exc.close()
             return int(exc.code)
 
+    opener = urllib.request.build_opener(_NoRedirect)
     return post
 
 
@@ -233,6 +249,6 @@ class HubNotifier:
                 log.debug("WebSub hub %s: %s published (%d)", hub.url, url, status)
                 return True, None
             error = f"HTTP {status}"
-            if status not in RETRY_STATUSES:
+            if not _retryable(status):
                 return False, error
         return False, error

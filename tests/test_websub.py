@@ -189,6 +189,44 @@ def test_a_refusal_is_not_retried() -> None:
     assert (stats["ok"], stats["failed"], stats["last_error"]) == (0, 1, "HTTP 400")
 
 
+def test_a_redirect_is_a_failed_ping_not_a_get_counted_as_sent() -> None:
+    # urllib followed a 302 with a GET without the form: counted "ok", never received.
+    with HubStub(script=[302]) as hub:
+        notifier = HubNotifier([hub.url], backoff=0.01).start()
+        try:
+            notifier.notify(["https://feeds.example.org/all.rss"])
+            wait_for(notifier.idle, 10, "the redirect")
+            stats = notifier.stats()[hub_label(hub.url)]
+        finally:
+            notifier.close()
+    assert hub.answered == [302] and hub.gets == 0
+    assert (stats["ok"], stats["failed"], stats["last_error"]) == (0, 1, "HTTP 302")
+
+
+def test_every_5xx_is_retried() -> None:
+    with HubStub(script=[501, 507]) as hub:
+        notifier = HubNotifier([hub.url], backoff=0.01).start()
+        try:
+            notifier.notify(["https://feeds.example.org/all.rss"])
+            wait_for(notifier.idle, 10, "the retries")
+            stats = notifier.stats()[hub_label(hub.url)]
+        finally:
+            notifier.close()
+    assert hub.answered == [501, 507, 204]
+    assert (stats["ok"], stats["retries"]) == (1, 2)
+
+
+def test_a_hub_trickling_its_answer_holds_its_queue_no_longer_than_the_status() -> None:
+    # An answer of 100 bytes at one per 0.2 s: its body was read, 20 s per ping.
+    with HubStub(script=[200, 200], trickle=100) as hub:
+        notifier = HubNotifier([hub.url], backoff=0.01, timeout=2.0).start()
+        try:
+            notifier.notify(["https://feeds.example.org/a.rss", "https://feeds.example.org/b.rss"])
+            wait_for(lambda: notifier.stats()[hub_label(hub.url)]["ok"] == 2, 5, "both pings")
+        finally:
+            notifier.close()
+
+
 @pytest.fixture
 def refused_url() -> str:
     """A loopback URL nothing listens on (connection refused)."""

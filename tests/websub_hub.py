@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -12,11 +13,15 @@ from typing import Any
 class HubStub:
     """Records each POST's form; answers the statuses in ``script`` in turn, then 204.
 
-    While ``gate`` is cleared, requests wait before answering (a hub that hangs).
+    While ``gate`` is cleared, requests wait before answering (a hub that hangs). A 3xx answer
+    names ``<url>2`` as its ``Location`` (``gets`` counts the GETs that reach the hub);
+    ``trickle`` makes each answer announce a body of that many bytes and send one per 0.2 s.
     """
 
-    def __init__(self, script: list[int] | None = None) -> None:
+    def __init__(self, script: list[int] | None = None, trickle: int = 0) -> None:
         self.script = list(script or [])
+        self.trickle = trickle
+        self.gets = 0
         self.received: list[dict[str, list[str]]] = []
         self.answered: list[int] = []
         self.content_types: list[str] = []
@@ -36,6 +41,22 @@ class HubStub:
                     status = stub.script.pop(0) if stub.script else 204
                     stub.answered.append(status)
                 self.send_response(status)
+                if 300 <= status < 400:
+                    self.send_header("Location", stub.url + "2")
+                self.send_header("Content-Length", str(stub.trickle))
+                self.end_headers()
+                for _ in range(stub.trickle):
+                    try:
+                        self.wfile.write(b"x")
+                        self.wfile.flush()
+                    except OSError:
+                        return
+                    time.sleep(0.2)
+
+            def do_GET(self) -> None:
+                with stub._lock:
+                    stub.gets += 1
+                self.send_response(200)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
