@@ -166,6 +166,10 @@ class OutputFiles:
         # No "..", no empty segments, no dotfiles (temporary files of atomic writes).
         if any(not part or part.startswith(".") for part in parts):
             return None
+        if Path(parts[-1]).suffix.lower() not in CONTENT_TYPES:
+            # Only what a build publishes (feeds, pages, OPML, styles, icons): an output_dir
+            # set to a folder of other files (/etc, a home) serves none of them.
+            return None
         real = Path(os.path.realpath(self.root.joinpath(*parts)))
         # Symlinks are followed, but only to places inside the served directory
         # (docs/reliability.md G1).

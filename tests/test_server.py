@@ -222,6 +222,16 @@ async def test_unknown_or_escaping_paths_are_404(client: httpx.AsyncClient, path
     assert "outside" not in r.text
 
 
+@pytest.mark.parametrize("name", ["passwd", "shadow", "cityfeeds.db", "config.toml", "key.pem"])
+async def test_only_the_kinds_of_file_a_build_publishes_are_served(
+    client: httpx.AsyncClient, output: Path, name: str
+) -> None:
+    # An output_dir set to /etc served /etc/passwd and /etc/shadow.
+    (output / name).write_text("root:x:0:0")
+    r = await client.get(f"/{name}")
+    assert r.status_code == 404 and "root" not in r.text
+
+
 async def test_symlinks_may_not_point_outside(client: httpx.AsyncClient, output: Path) -> None:
     (output / "leak.rss").symlink_to(output.parent / "secret.txt")
     (output / "alias.rss").symlink_to(output / "topics" / "metro.rss")
