@@ -11,7 +11,7 @@ import email.utils
 import html
 import re
 from datetime import UTC, datetime
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import lxml.html
 
@@ -62,11 +62,18 @@ def plain_excerpt(value: str, limit: int = MAX_SUMMARY_CHARS) -> str:
 
 
 def absolute_url(url: str | None, base: str) -> str | None:
-    """``url`` resolved against ``base``; ``None`` unless http(s) (docs/reliability.md B17)."""
+    """``url`` resolved against ``base``, without a login; ``None`` unless http(s)
+    (docs/reliability.md B17)."""
     if not url:
         return None
     resolved = urljoin(base, strip_control_chars(url).strip())
-    return resolved if is_http_url(resolved) else None
+    if not is_http_url(resolved):
+        return None
+    parts = urlsplit(resolved)
+    if "@" in parts.netloc:
+        # A login in an image's URL (og:image = http://user:pass@host/x.jpg) is not published.
+        resolved = urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
+    return resolved
 
 
 def prepare_html(

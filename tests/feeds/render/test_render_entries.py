@@ -161,3 +161,9 @@ def test_a_summary_is_published_as_the_text_it_was_stored_as(summary: str, shown
     article = replace(sample_articles()[2], summary=summary)
     [entry] = prepare_feed(SPEC, [article], base_url=BASE_URL).entries
     assert entry.summary == entry.description == shown
+
+
+def test_an_image_url_with_a_login_is_published_without_it() -> None:
+    article = replace(sample_articles()[2], image="http://user:pass@cdn.example.org/x.jpg")
+    [entry] = prepare_feed(SPEC, [article], base_url=BASE_URL).entries
+    assert entry.image == "http://cdn.example.org/x.jpg"
