@@ -10,6 +10,7 @@ import zlib
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from cityfeeds.commands._fetch import FetchError, fetch_page, too_large
 from cityfeeds.devtools.fixtures import fixture_meta
@@ -65,12 +66,23 @@ def _meta_name(page: Path) -> str:
 
 
 def guess_source(config: Config, url: str) -> SourceSpec | None:
-    """The configured source whose domains cover ``url``."""
-    host = host_of(url)
-    for source in config.sources:
-        if registered_domain_matches(host, source.allowed_domains):
-            return source
-    return None
+    """The configured source of ``url``: among those whose domains cover it, the one on the
+    same host and port as the URL, else the one whose matching domain is the most specific
+    (``transport.mos.ru`` before ``mos.ru``), else the first configured."""
+    host, netloc = host_of(url), urlsplit(url).netloc.lower()
+    best: tuple[tuple[bool, int, int], SourceSpec] | None = None
+    for order, source in enumerate(config.sources):
+        if not registered_domain_matches(host, source.allowed_domains):
+            continue
+        same_site = urlsplit(source.url).netloc.lower() == netloc
+        longest = max(
+            (len(d) for d in source.allowed_domains if registered_domain_matches(host, [d])),
+            default=0,
+        )
+        rank = (same_site, longest, -order)
+        if best is None or rank > best[0]:
+            best = (rank, source)
+    return best[1] if best else None
 
 
 def profile_for(config: Config, url: str, source: SourceSpec | None) -> SourceProfile:

@@ -22,8 +22,9 @@ import pytest
 import tomli_w
 
 from cityfeeds.cli import main
+from cityfeeds.commands.extract import guess_source
 from cityfeeds.devtools.demo_site import STORIES, article_path, build_site
-from crawler.config import load_config
+from crawler.config import load_config, parse_config
 from crawler.models import Article, TopicMatch
 from crawler.storage import Store
 from tests.conftest import ROOT
@@ -138,6 +139,28 @@ def test_extract_a_saved_page(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert data["authors"] == [story.author]
     assert "electric-transport" in {t["id"] for t in data["topics"]}
     assert set(data["provenance"]) >= {"title", "published"}
+
+
+def test_extract_guesses_the_most_specific_source_of_a_url() -> None:
+    config = parse_config(
+        '[[sources]]\nname = "mosru"\ntitle = "A"\nurl = "https://www.mos.ru/"\n'
+        '[[sources]]\nname = "transport"\ntitle = "B"\nurl = "https://transport.mos.ru/"\n'
+        '[[sources]]\nname = "local1"\ntitle = "C"\nurl = "http://127.0.0.1:19301/"\n'
+        "allow_private = true\n"
+        '[[sources]]\nname = "local2"\ntitle = "D"\nurl = "http://127.0.0.1:19302/"\n'
+        "allow_private = true\n"
+    )
+
+    def guess(url: str) -> str | None:
+        source = guess_source(config, url)
+        return source.name if source else None
+
+    assert guess("https://transport.mos.ru/news/1") == "transport"
+    assert guess("https://www.mos.ru/news/1") == "mosru"
+    assert guess("https://sport.mos.ru/news/1") == "mosru"
+    assert guess("http://127.0.0.1:19302/a/1") == "local2"
+    assert guess("http://127.0.0.1:19301/a/1") == "local1"
+    assert guess("https://vm.ru/news/1") is None
 
 
 def test_extract_file_needs_url(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
