@@ -83,6 +83,12 @@ class Draft:
     tried: list[str] = field(default_factory=list)
     # Proposed when the offsets the site states disagree with the config's default zone.
     timezone: ZoneProposal | None = None
+    # Whether any checked page is dated: if none is, articles are told without a date.
+    dated: bool = True
+
+    def is_article(self, sample: Sample) -> bool:
+        """Whether ``sample`` is an article by this draft's measure (see ``dated``)."""
+        return sample.is_article if self.dated else sample.is_undated_article
 
 
 def draft_source(
@@ -120,7 +126,7 @@ def draft_source(
         pool += [u for u in section.hrefs() if same_site(u, home.url)]
     for found in [*feeds, *sitemaps]:
         pool += found.links
-    accepted, samples, tried = _article_groups(fetcher, group_links(pool), now, profile)
+    accepted, samples, tried, dated = _article_groups(fetcher, group_links(pool), now, profile)
     if not accepted:
         _explain_no_pattern(home, home_links, tried)
     pattern = combined_pattern([g for g, _, _ in accepted])
@@ -161,6 +167,7 @@ def draft_source(
         reports=field_reports(samples),
         selectors=selectors,
         tried=tried,
+        dated=dated,
     )
 
 
@@ -177,15 +184,21 @@ def default_name(url: str) -> str:
 
 def _article_groups(
     fetcher: PoliteFetcher, groups: list[LinkGroup], now: datetime, profile: SourceProfile
-) -> tuple[list[tuple[LinkGroup, int, int]], list[Sample], list[str]]:
-    """The link groups whose checked pages are mostly articles, their samples, what was tried."""
+) -> tuple[list[tuple[LinkGroup, int, int]], list[Sample], list[str], bool]:
+    """The link groups whose checked pages are mostly articles, their samples, what was tried,
+    and whether any checked page is dated."""
     accepted: list[tuple[LinkGroup, int, int]] = []
     samples: list[Sample] = []
     tried: list[str] = []
-    for group in [g for g in groups if len(g.urls) >= 2][:MAX_GROUPS]:
-        checked = [_sample(fetcher, u, now, profile) for u in _spread(group.urls)]
-        pages = [s for s in checked if s is not None]
-        articles = [s for s in pages if s.is_article]
+    checked_groups = [
+        (group, [s for u in _spread(group.urls) if (s := _sample(fetcher, u, now, profile))])
+        for group in [g for g in groups if len(g.urls) >= 2][:MAX_GROUPS]
+    ]
+    # A site that dates its articles tells them from its other pages (authors, tags) by the
+    # date; on a site that dates no page the crawl keeps them undated, and so does the draft.
+    dated = any(s.value("published") for _, pages in checked_groups for s in pages)
+    for group, pages in checked_groups:
+        articles = [s for s in pages if (s.is_article if dated else s.is_undated_article)]
         missing = sorted({m for s in pages for m in s.missing})
         tried.append(
             f"{group.label} ({len(group.urls)} links): {len(articles)}/{len(pages)} pages are "
@@ -194,7 +207,7 @@ def _article_groups(
         if pages and len(articles) * 3 >= len(pages) * 2:
             accepted.append((group, len(articles), len(pages)))
             samples += articles
-    return accepted, samples, tried
+    return accepted, samples, tried, dated
 
 
 def _spread(urls: list[str]) -> list[str]:

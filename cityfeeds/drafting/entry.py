@@ -29,7 +29,7 @@ def _certainty(good: int, total: int) -> str:
 def render_toml(draft: Draft) -> str:
     """The draft as a ready ``[[sources]]`` block, a comment on each finding."""
     samples = len(draft.samples)
-    articles = sum(1 for s in draft.samples if s.is_article)
+    articles = sum(1 for s in draft.samples if draft.is_article(s))
     lines = [
         f"# Drafted by `cityfeeds sources draft {draft.url}`: review before relying on it.",
         "[[sources]]",
@@ -61,7 +61,11 @@ def render_toml(draft: Draft) -> str:
         f"# article_pattern ({_certainty(good, checked)}): {draft.home_matches} of "
         f"{draft.home_links} same-site links on the home page match; {good}/{checked} checked "
         f"pages of {shapes} are articles; {articles}/{samples} samples extracted with title, "
-        "date, body"
+        + (
+            "date, body"
+            if draft.dated
+            else "body (no page is dated: the crawl dates them by the feed, else the fetch time)"
+        )
     )
     for line in draft.tried:
         lines.append(f"#   checked {line}")
@@ -118,7 +122,7 @@ def write_config_text(config: Config, text: str) -> None:
 
 def save_sample_fixture(draft: Draft, config: Config, *, root: Path, now: datetime) -> Path:
     """Save the first sample article as the source's fixture, as ``cityfeeds record`` does."""
-    sample = next(s for s in draft.samples if s.is_article)
+    sample = next(s for s in draft.samples if draft.is_article(s))
     path = record_fixture(sample.body, sample.url, draft.name, now, root=root)
     fixture = next(f for f in load_fixtures(root) if f.path == path)
     # The profile the crawl will use: the one built from the validated config.

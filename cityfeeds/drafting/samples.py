@@ -60,6 +60,12 @@ class Sample:
         """A title, a date and text, by the crawl's floor (``crawler.pages.MIN_TEXT_LETTERS``)."""
         return not self.missing
 
+    @property
+    def is_undated_article(self) -> bool:
+        """A page the crawl keeps, on a site that dates no page: a title and text, not a list
+        of links (the feed's date or the fetch time dates it)."""
+        return self.missing in ([], ["published"]) and "link_list" not in self.data.flags
+
 
 def extract_sample(
     body: bytes, url: str, *, now: datetime, profile: SourceProfile, charset: str | None = None

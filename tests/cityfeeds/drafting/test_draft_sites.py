@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -131,3 +132,27 @@ def test_a_site_stating_another_offset_gets_a_timezone(
     record = json.loads(expected.read_text(encoding="utf-8"))
     assert record["published"].endswith("+01:00"), record["published"]
     assert not record["text"].startswith(("5. Januar", "8. Januar"))
+
+
+def test_a_site_that_dates_no_page_is_drafted_and_crawled_undated(
+    server: SiteServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # «0/3 pages are articles (missing published)»: the crawl keeps such pages (dated at the
+    # fetch), so the draft must not refuse the site.
+    files, paths = listings_site(server.base_url)
+    undated = re.compile(rb'<div class="meta-line">.*?</div>')
+    server.files = {
+        path: (undated.sub(b"", body), ctype)
+        for path, (body, ctype) in files.items()
+        if not path.startswith("/authors/")
+    }
+    cfg = _config_without_sources(tmp_path, server.base_url)
+    argv = ["--config", str(cfg), "sources", "draft", server.base_url, "--allow-private"]
+    argv += ["--name", "undated", "--write", "--fixtures", str(tmp_path / "fixtures")]
+    assert main(argv) == 0, capsys.readouterr().err
+    block = capsys.readouterr().out
+    assert "samples extracted with title, body (no page is dated" in block
+    config = load_config(cfg)
+    outcome = crawl_subprocess(config, ["undated"], timeout=120)
+    assert outcome.runs["undated"]["status"] == "ok", outcome.runs
+    assert outcome.runs["undated"]["new"] >= 0.95 * len(paths)
