@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from cityfeeds.drafting.fetch import DraftError, Page, PoliteFetcher, Unreachable
 from cityfeeds.drafting.pattern import LinkGroup, combined_pattern, group_links
@@ -27,7 +28,7 @@ from cityfeeds.drafting.site import (
 from cityfeeds.drafting.zone import ZoneProposal, propose_timezone, stated_dates
 from crawler.config import ISO_639_1, Config, check_source_name
 from crawler.normalize.url_patterns import compile_url_pattern
-from crawler.normalize.urls import host_of
+from crawler.normalize.urls import host_of, url_identity
 from crawler.pages import MIN_TEXT_LETTERS
 from crawler.profile import SourceProfile
 
@@ -138,8 +139,13 @@ def draft_source(
         if count >= MIN_LISTING_LINKS:
             listings.append(Listing(section.url, count, next_page_rule(section)))
     home_matches = sum(1 for u in home_links if regex.search(u))
-    if not listings and home_matches >= MIN_LISTING_LINKS and not (feeds or sitemaps):
-        listings.append(Listing(home.url, home_matches, next_page_rule(home)))
+    # The page drafted from lists articles: a listing when it is all there is, and always when
+    # it is a section page, not the site's root (what the user pointed at: its own articles
+    # must not be left out for its neighbours').
+    section_page = urlsplit(home.url).path.strip("/") != ""
+    if home_matches >= MIN_LISTING_LINKS and (section_page or not (listings or feeds or sitemaps)):
+        if all(url_identity(item.url) != url_identity(home.url) for item in listings):
+            listings.insert(0, Listing(home.url, home_matches, next_page_rule(home)))
 
     samples = _more_samples(fetcher, samples, pool, regex, now, profile)
     selectors = propose_selectors(samples, now=now, profile=profile)

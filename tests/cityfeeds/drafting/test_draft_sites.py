@@ -156,3 +156,31 @@ def test_a_site_that_dates_no_page_is_drafted_and_crawled_undated(
     outcome = crawl_subprocess(config, ["undated"], timeout=120)
     assert outcome.runs["undated"]["status"] == "ok", outcome.runs
     assert outcome.runs["undated"]["new"] >= 0.95 * len(paths)
+
+
+def test_a_draft_from_a_section_page_lists_that_section(
+    server: SiteServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Drafted from /transport/, the entry listed only the other section the page linked to,
+    # and the crawl stored none of the page's own articles.
+    files, paths = listings_site(server.base_url)
+    # The section's first page links to the other section, not to itself.
+    nav = "<nav><a href='/gorod/'>Город</a></nav>".encode()
+    body, ctype = files["/transport/"]
+    server.files = {**files, "/transport/": (body.replace(b"<body>", b"<body>" + nav, 1), ctype)}
+    cfg = _config_without_sources(tmp_path, server.base_url)
+    section = server.base_url + "transport/"
+    argv = ["--config", str(cfg), "sources", "draft", section, "--allow-private"]
+    argv += ["--name", "section", "--write", "--fixtures", str(tmp_path / "fixtures")]
+    assert main(argv) == 0, capsys.readouterr().err
+    config = load_config(cfg)
+    assert config.source("section").listings[0].url == section
+    outcome = crawl_subprocess(config, ["section"], timeout=120)
+    assert outcome.runs["section"]["status"] == "ok", outcome.runs
+    store = Store.open(config.database_url)
+    try:
+        stored = store.known_urls("section")
+    finally:
+        store.close()
+    own = {url_identity(server.base_url.rstrip("/") + p) for p in paths if "/transport/" in p}
+    assert own and own <= stored, f"missing: {own - stored}"
