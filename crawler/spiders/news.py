@@ -346,8 +346,15 @@ class NewsSpider(ArticlePages, scrapy.Spider):
                 # A selector that matches nothing reads one page and says nothing else.
                 self._note(no_next_page_note(response.url))
             if next_url and not self._offsite(next_url, "listing page"):
+                # A listing's next page is the same listing, not a link deeper into the site:
+                # at depth_limit 3, pages 4 and 5 and their articles were dropped unsaid.
                 yield self._discovery_request(
-                    next_url, self.parse_listing, kind="listing", listing=index, page=page + 1
+                    next_url,
+                    self.parse_listing,
+                    kind="listing",
+                    listing=index,
+                    page=page + 1,
+                    depth_reset=True,
                 )
 
     def _offsite(self, url: str, kind: str) -> bool:

@@ -99,6 +99,21 @@ def silent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Silent]:
             "h9_fine", site.base, feed=None, listings=[{"url": site.base + "news/"}],
             article_pattern=r"^https?://[^/]+/story/\d+",
         )  # fmt: skip
+        # A listing of five pages (max_listing_pages' default), two stories each.
+        sites["pages"] = site = lab.site()
+        for page in range(1, 6):
+            stories = [f"/story/{n}/gorod-{n}" for n in (200 + 2 * page, 201 + 2 * page)]
+            more = f'<a class="next-page" href="/news/?page={page + 1}">Дальше</a>'
+            site.routes["/news/" if page == 1 else f"/news/?page={page}"] = html_route(
+                _listing(stories, more if page < 5 else "")
+            )
+            for path in stories:
+                site.routes[path] = html_route(article_html(f"Новость {path} о городе"))
+        lab.source(
+            "pages", site.base, feed=None,
+            listings=[{"url": site.base + "news/", "next_page": "css:a.next-page"}],
+            article_pattern=r"/story/\d+",
+        )  # fmt: skip
         result = lab.run(feeds=False)
         yield Silent(lab, result.runs, sites)
     finally:
@@ -200,3 +215,11 @@ def test_h11_missing_chromium_is_the_runs_message(tmp_path: Path) -> None:
         assert f"cityfeeds: {line}" in lab.log_text()
     finally:
         lab.close()
+
+
+@pytest.mark.slow
+def test_a_listing_is_read_to_its_page_cap_whatever_the_depth_limit(silent: Silent) -> None:
+    # Each next page counted as a level deeper: at depth_limit 3, pages 4 and 5 of a five-page
+    # listing and their articles were dropped without a word.
+    run = silent.runs["pages"]
+    assert run["status"] == "ok" and run["new"] == 10, run
