@@ -340,6 +340,10 @@ class NewsSpider(ArticlePages, scrapy.Spider):
         cap = (
             listing.max_pages if listing and listing.max_pages else None
         ) or self.max_listing_pages
+        if self.article_requests >= self.max_pages:
+            # The run's page cap is reached: no article of a further page could be fetched now
+            # (and an endless listing ends here, D7); the next run reads on from its start.
+            return
         if listing and listing.next_page and page < cap:
             next_url = self._next_page_url(listing.next_page, response, page + 1)
             if next_url is None and page == 1:
