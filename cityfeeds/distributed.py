@@ -91,9 +91,10 @@ def run_worker(
     concurrency: int | None = None,
     log_level: str = "WARNING",
     extra_settings: dict[str, Any] | None = None,
-) -> bool:
-    """Run one worker in this process until idle (``exit_when_idle``) or forever; True when a
-    signal (SIGINT, SIGTERM) stopped it."""
+) -> str | None:
+    """Run one worker in this process until idle (``exit_when_idle``) or forever; why it
+    stopped (Scrapy's finish reason: ``shutdown`` for a signal, SIGINT or SIGTERM, and
+    ``store_error`` when the store failed a batch)."""
     assert config.path is not None, "a worker needs a config loaded from a file"
     settings = Settings()
     settings.setmodule(project_settings, priority="project")
@@ -117,7 +118,7 @@ def run_worker(
     crawler = process.create_crawler(DistributedNewsSpider)
     process.crawl(crawler)
     process.start()
-    return bool(crawler.stats and crawler.stats.get_value("finish_reason") == "shutdown")
+    return crawler.stats.get_value("finish_reason") if crawler.stats else None
 
 
 def enqueue_recorded(

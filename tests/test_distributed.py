@@ -20,6 +20,7 @@ import redis
 import scrapy
 from scrapy.utils.test import get_crawler
 
+import cityfeeds.distributed
 from cityfeeds.cli import main
 from cityfeeds.devtools.demo_server import serve_site
 from cityfeeds.devtools.demo_site import STORIES, Story, demo_source
@@ -181,6 +182,39 @@ def test_worker_command_says_in_one_line_that_redis_is_down(
     err = capsys.readouterr().err
     assert err.startswith("cityfeeds: cannot reach Redis at redis://127.0.0.1:1/0: ")
     assert len(err.splitlines()) == 1 and "sekret" not in err and "Traceback" not in err
+
+
+def test_a_worker_whose_store_cannot_be_opened_takes_nothing_from_the_queue(
+    redis_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It took the queue's requests, failed them all in ~260 lines of tracebacks and exited 0:
+    now one line and exit 1 before it starts, the queue as it was."""
+    cfg = write_site_config(tmp_path, "http://127.0.0.1:9/")
+    assert main(["--config", str(cfg), "enqueue", "--redis-url", redis_url]) == 0
+    queued = queue_length(redis_url)
+    assert queued > 0
+    capsys.readouterr()
+    args = ["--config", str(cfg), "worker", "--redis-url", redis_url, "--exit-when-idle", "1"]
+    args += ["--database-url", "postgresql+psycopg://cityfeeds@127.0.0.1:1/none"]
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("cityfeeds: cannot open the database") and len(err.splitlines()) == 1
+    assert queue_length(redis_url) == queued
+
+
+@pytest.mark.parametrize(("reason", "code"), [("store_error", 1), ("shutdown", 130), (None, 0)])
+def test_a_worker_the_store_failed_mid_run_exits_1(
+    redis_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    reason: str | None,
+    code: int,
+) -> None:
+    """A PostgreSQL outage closed the worker's crawl (its batch dropped as ``store_error``) and
+    it exited 0, so systemd's Restart=on-failure never started it again."""
+    monkeypatch.setattr(cityfeeds.distributed, "run_worker", lambda *a, **k: reason)
+    cfg = write_site_config(tmp_path, "http://127.0.0.1:9/")
+    assert main(["--config", str(cfg), "worker", "--redis-url", redis_url]) == code
 
 
 def test_a_worker_stopped_by_sigterm_exits_130_and_its_run_says_interrupted(

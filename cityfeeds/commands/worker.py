@@ -13,6 +13,7 @@ from cityfeeds.commands._args import positive_int
 from crawler.config import Config
 from crawler.distributed.settings import DEFAULT_DUPEFILTER_TTL, DEFAULT_PREFIX, redis_url_from
 from crawler.lifecycle import INTERRUPTED_EXIT, tune_gc
+from crawler.storage import Store
 
 NAME = "worker"
 DESCRIPTION = """\
@@ -72,6 +73,10 @@ def run(args: argparse.Namespace, config: Config) -> int:
         shown = parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()  # no password
         print(f"cityfeeds: cannot reach Redis at {shown}: {why}", file=sys.stderr)
         return 1
+    database_url = args.database_url or os.environ.get("CITYFEEDS_DATABASE_URL")
+    # Checked first too: a worker whose store cannot be opened took the queue's requests and
+    # failed them all, then exited 0 (StoreUnavailable: one line, exit 1).
+    Store.open(database_url or config.database_url).close()
     log_level = {0: "WARNING", 1: "INFO"}.get(args.verbose, "DEBUG")
     # Scrapy's root handler logs the crawl at ``log_level``, as in a crawl child. The command
     # line's own would print every line a second time, and Scrapy's loggers, which Scrapy
@@ -79,10 +84,10 @@ def run(args: argparse.Namespace, config: Config) -> int:
     for handler in [h for h in logging.root.handlers if h.get_name() == LOG_HANDLER]:
         logging.root.removeHandler(handler)
     tune_gc()  # this process is the crawl process (crawler.lifecycle.tune_gc)
-    interrupted = run_worker(
+    reason = run_worker(
         config,
         redis_url=redis_url,
-        database_url=args.database_url or os.environ.get("CITYFEEDS_DATABASE_URL"),
+        database_url=database_url,
         prefix=args.prefix,
         exit_when_idle=args.exit_when_idle,
         dupefilter_ttl=args.dedupe_ttl,
@@ -90,4 +95,11 @@ def run(args: argparse.Namespace, config: Config) -> int:
         log_level=log_level,
     )
     # As `cityfeeds crawl`: a worker stopped by a signal exits 130 (its run says interrupted).
-    return INTERRUPTED_EXIT if interrupted else 0
+    if reason == "shutdown":
+        return INTERRUPTED_EXIT
+    if reason == "store_error":
+        # The store went away mid-run (the batch is dropped and counted as store_error): not
+        # a success, so a supervisor (systemd's Restart=on-failure) starts the worker again.
+        print("cityfeeds: the worker stopped: the store failed (see the log)", file=sys.stderr)
+        return 1
+    return 0
