@@ -130,22 +130,26 @@ def run(args: argparse.Namespace, config: Config) -> int:
 
 
 def short_cycle_note(config: Config) -> str | None:
-    """One line when sources are queued more often than the workers' duplicate filter forgets
-    a page by default (``--dedupe-ttl``, 1800 s): until it does, their pages' edits are not
-    fetched (docs/scaling.md). None when no source is."""
+    """One line when sources are queued more often than twice the workers' duplicate filter
+    keeps a page by default (``--dedupe-ttl``, 900 s): a page fetched in one cycle may still be
+    "seen" in the next, and its edits are not fetched (docs/scaling.md). It proposes half the
+    shortest period (a TTL equal to the period made every other cycle skip the pages). None
+    when no source is."""
     tz, now = schedule_zone(config), datetime.now(UTC)
     short = {
         s.name: period
         for s in config.select_sources(None)
-        if (period := schedule_period(source_schedule(config, s), tz, now)) < DEFAULT_DUPEFILTER_TTL
+        if (period := schedule_period(source_schedule(config, s), tz, now))
+        < 2 * DEFAULT_DUPEFILTER_TTL
     }
     if not short:
         return None
-    shortest = int(min(short.values()))
+    ttl = max(30, int(min(short.values())) // 2)
     return (
         f"{', '.join(sorted(short))} run more often than the workers' duplicate filter forgets "
         f"a page by default ({DEFAULT_DUPEFILTER_TTL} s): edits to their pages are fetched once "
-        f"it does; start the workers with --dedupe-ttl {shortest} (docs/scaling.md)"
+        f"it does; start the workers with --dedupe-ttl {ttl}, half the shortest period "
+        "(docs/scaling.md)"
     )
 
 

@@ -50,8 +50,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=DEFAULT_DUPEFILTER_TTL,
         metavar="SECONDS",
-        help="fetch a URL at most once per SECONDS across all workers: at most the enqueue "
-        "interval, more than one crawl's duration (default: %(default)s)",
+        help="fetch a URL at most once per SECONDS across all workers: about half the "
+        "enqueue interval, more than one crawl's duration (default: %(default)s)",
     )
     parser.add_argument(
         "--concurrency",

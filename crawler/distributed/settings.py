@@ -29,8 +29,11 @@ CLAIMED_META = "cityfeeds_claimed"
 RUN_FLUSH_SECONDS = 15.0
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 DEFAULT_PREFIX = "cityfeeds"
-#: Default life of a duplicate-filter entry: one crawl cycle (the default schedule, 30 min).
-DEFAULT_DUPEFILTER_TTL = 1800
+#: Default life of a duplicate-filter entry: half a crawl cycle (the default schedule, 30 min).
+#: A key set while one cycle fetched a page is gone when the next cycle finds it, whatever the
+#: schedule's jitter; at one whole cycle, a page fetched late in one cycle was still "seen"
+#: early in the next, so every other cycle fetched it (a tester's find).
+DEFAULT_DUPEFILTER_TTL = 900
 #: How often an idle worker looks at the shared queue (Scrapy's own heartbeat is 5 s).
 DEFAULT_POLL_INTERVAL = 0.5
 

@@ -635,5 +635,7 @@ def test_run_distributed_says_when_sources_cycle_faster_than_the_workers_filter_
     )
     note = short_cycle_note(config) or ""
     assert note.startswith("fast, x run more often than the workers' duplicate filter")
-    assert "--dedupe-ttl 60" in note
+    assert "--dedupe-ttl 30, half the shortest period" in note
     assert short_cycle_note(config_with(tmp_path, [source("slow", "every 30m")])) is None
+    note = short_cycle_note(config_with(tmp_path, [source("s", "every 20m")])) or ""
+    assert "--dedupe-ttl 600, half" in note
