@@ -136,6 +136,9 @@ def test_enqueue_command_queues_each_source_discovery_as_a_recorded_run(
     server = redis.Redis.from_url(redis_url)
     queued = [loads(raw) for raw in server.zrange("t:requests", 0, -1)]
     assert {(r["meta"][SOURCE_META], r["meta"][RUN_META]) for r in queued} == {("demo", run["id"])}
+    # Fetched in full, never a 304: a validator saved by one worker would hide the links a
+    # worker killed with kill -9 had taken, until the feed changed.
+    assert {r["meta"]["cityfeeds_conditional"] for r in queued} == {False}
     server.delete("t:requests")
     counts = enqueue_sources(load_config(cfg).sources, redis_url=redis_url, prefix="t")
     assert counts == {"demo": 3}

@@ -72,6 +72,11 @@ class DistributedNewsSpider(NewsSpider):
     """
 
     name = "news-distributed"
+    # Discovery documents are fetched in full every cycle, never answered 304: a worker killed
+    # with kill -9 loses the article requests it had taken (and its unwritten batch), and a
+    # validator another worker saved for the feed would hide their links until the feed
+    # changes; read again, they are queued again once the duplicate filter forgets them.
+    unconditional = True
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         scrapy.Spider.__init__(self, *args, **kwargs)
