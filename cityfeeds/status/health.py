@@ -284,6 +284,29 @@ def _failure_streak(finished: Sequence[dict[str, Any]], recorded: int) -> int:
     return max(streak, recorded)
 
 
+#: How long a run queued for distributed workers may wait for one before it says none came.
+UNTAKEN_SECONDS = 900.0
+
+
+def untaken_reasons(run: dict[str, Any], now: datetime) -> list[str]:
+    """Why a run queued for distributed workers looks stuck: no worker has read any of its
+    discovery documents ``UNTAKEN_SECONDS`` after it was queued (no worker running, or all on
+    another Redis or prefix). It was an ``ok`` run, and ``status --check`` passed."""
+    stats = run.get("stats") or {}
+    queued = int(stats.get("queued") or 0)
+    finished = run.get("finished_at")
+    if stats.get("mode") != "distributed" or not queued or finished is None:
+        return []
+    taken = int(stats.get("discovery_ok") or 0) + int(stats.get("discovery_failed") or 0)
+    waited = (now - finished).total_seconds()
+    if taken or waited < UNTAKEN_SECONDS:
+        return []
+    return [
+        f"no worker has taken its {queued} queued request(s) in {waited / 60:.0f} min "
+        "(is a `cityfeeds worker` running on this Redis and prefix?)"
+    ]
+
+
 def source_status(inp: SourceInputs, now: datetime, timezone: str = "UTC") -> SourceStatus:
     """The status row of one source; times in its notes are given in ``timezone``."""
     runs = inp.runs
@@ -307,7 +330,7 @@ def source_status(inp: SourceInputs, now: datetime, timezone: str = "UTC") -> So
     elif last.get("status") == "interrupted":
         state = "interrupted"
     else:
-        reasons = recovered_reasons(last) + degraded_reasons(runs)
+        reasons = recovered_reasons(last) + degraded_reasons(runs) + untaken_reasons(last, now)
         state = "degraded" if reasons else "ok"
     last_success = state_row.get("last_success")
     for r in finished:

@@ -113,6 +113,32 @@ def test_a_run_that_found_no_article_link_is_degraded(
     assert status.message == latest["message"]
 
 
+@pytest.mark.parametrize(
+    ("hours_ago", "taken", "degraded"),
+    [
+        (1, {}, True),
+        (1, {"discovery_ok": 1}, False),
+        (1, {"discovery_failed": 2}, False),
+        (0.1, {}, False),
+    ],
+)
+def test_a_queued_run_no_worker_took_is_degraded(
+    hours_ago: float, taken: dict[str, int], degraded: bool
+) -> None:
+    # No worker running: every source was "ok" and `status --check` passed while the queue grew.
+    queued = run(hours_ago=hours_ago, links=0, new=0, pages=0)
+    queued["stats"] = {"queued": 3, "mode": "distributed", **taken}
+    status = source_status(SourceInputs("s", True, 1800, [queued], {}), NOW)
+    if degraded:
+        assert status.state == "degraded"
+        assert status.reasons == [
+            "no worker has taken its 3 queued request(s) in 60 min (is a `cityfeeds worker` "
+            "running on this Redis and prefix?)"
+        ]
+    else:
+        assert status.state == "ok" and status.reasons == []
+
+
 def test_no_article_link_after_many_says_the_usual_figure_once() -> None:
     latest = run(links=0)
     latest["stats"]["article_links"] = 0
