@@ -112,6 +112,9 @@ class _Hub:
     queue: deque[str] = field(default_factory=deque)
     stats: HubStats = field(default_factory=HubStats)
     thread: threading.Thread | None = None
+    #: Whether the queue's head is being sent: a feed that changes again meanwhile is queued
+    #: again (the hub may have fetched it before the change).
+    sending: bool = False
 
 
 class HubNotifier:
@@ -166,7 +169,7 @@ class HubNotifier:
             return
         with self._cond:
             for hub in self._hubs:
-                waiting = set(hub.queue)
+                waiting = set(list(hub.queue)[1:] if hub.sending else hub.queue)
                 hub.queue.extend(u for u in urls if u not in waiting)
                 hub.stats.pending = len(hub.queue)
             self._cond.notify_all()
@@ -211,6 +214,7 @@ class HubNotifier:
                 if self._closing.is_set():
                     return None
                 self._cond.wait()
+            hub.sending = True
             return hub.queue[0]
 
     def _loop(self, hub: _Hub) -> None:
@@ -218,6 +222,7 @@ class HubNotifier:
             ok, error = self._send(hub, url)
             with self._cond:
                 hub.queue.popleft()
+                hub.sending = False
                 hub.stats.pending = len(hub.queue)
                 if ok:
                     hub.stats.ok += 1

@@ -260,14 +260,23 @@ def test_notify_never_waits_for_a_hanging_hub_and_one_hub_does_not_hold_another(
             assert slow.published() == []
             assert notifier.stats()[hub_label(slow.url)]["pending"] == 2
             # A feed already waiting is not queued twice (the fast hub was told already: again).
-            notifier.notify(["https://feeds.example.org/all.rss"])
+            wait_for(lambda: slow.arrived == 1, 10, "the slow hub's first ping")
+            notifier.notify(["https://feeds.example.org/a"])
             assert notifier.stats()[hub_label(slow.url)]["pending"] == 2
+            # The one being sent is queued again: the hub may fetch it before this change.
+            notifier.notify([URL_ALL])
+            assert notifier.stats()[hub_label(slow.url)]["pending"] == 3
             slow.gate.set()
             wait_for(notifier.idle, 10, "the slow hub")
         finally:
             notifier.close()
-    assert sorted(slow.published()) == ["https://feeds.example.org/a", URL_ALL]
-    assert sorted(fast.published()) == ["https://feeds.example.org/a", URL_ALL, URL_ALL]
+    assert slow.published() == [URL_ALL, "https://feeds.example.org/a", URL_ALL]
+    assert sorted(fast.published()) == [
+        "https://feeds.example.org/a",
+        "https://feeds.example.org/a",
+        URL_ALL,
+        URL_ALL,
+    ]
 
 
 # -- the service -------------------------------------------------------------------------------

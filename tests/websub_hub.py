@@ -22,6 +22,8 @@ class HubStub:
         self.script = list(script or [])
         self.trickle = trickle
         self.gets = 0
+        #: POSTs read, answered or still waiting at the gate.
+        self.arrived = 0
         self.received: list[dict[str, list[str]]] = []
         self.answered: list[int] = []
         self.content_types: list[str] = []
@@ -34,6 +36,8 @@ class HubStub:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length).decode("ascii")
+                with stub._lock:
+                    stub.arrived += 1
                 stub.gate.wait(30)
                 with stub._lock:
                     stub.received.append(urllib.parse.parse_qs(body))
