@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.metadata
 import logging
 import os
 import signal
@@ -60,6 +61,14 @@ def command_modules() -> list[ModuleType]:
     return [command_module(name) for name in sorted(COMMANDS)]
 
 
+def _version() -> str:
+    """The installed package's version (``unknown`` when run from a tree not installed)."""
+    try:
+        return importlib.metadata.version("cityfeeds")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The argument parser: every command's options, or (given ``command``) only that one's.
 
@@ -79,6 +88,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument(
         "-v", "--verbose", action="count", default=0, help="more log output (-vv: debug)"
     )
+    parser.add_argument("--version", action="version", version=f"cityfeeds {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, help_text in COMMANDS.items():
         if command is not None and name != command:

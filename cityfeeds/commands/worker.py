@@ -9,7 +9,7 @@ import sys
 from urllib.parse import urlsplit
 
 from cityfeeds.commands import LOG_HANDLER
-from cityfeeds.commands._args import positive_int
+from cityfeeds.commands._args import positive_float, positive_int
 from crawler.config import Config
 from crawler.distributed.settings import DEFAULT_DUPEFILTER_TTL, DEFAULT_PREFIX, redis_url_from
 from crawler.lifecycle import INTERRUPTED_EXIT, tune_gc
@@ -41,7 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--exit-when-idle",
-        type=float,
+        type=positive_float,
         metavar="SECONDS",
         help="exit after the queue has been empty this long (default: wait forever)",
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import importlib.metadata
 import json
 import logging
 import os
@@ -46,6 +47,22 @@ def test_help_lists_commands(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     for name in ("crawl", "feeds", "sources", "extract", "demo", "serve", "classify", "topics"):
         assert name in out
+
+
+def test_version_is_the_installed_packages(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["--version"])
+    assert exc.value.code == 0
+    assert capsys.readouterr().out == f"cityfeeds {importlib.metadata.version('cityfeeds')}\n"
+
+
+def test_a_worker_exits_when_idle_only_after_a_positive_time(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["worker", "--exit-when-idle", "-1"])
+    assert exc.value.code == 2
+    assert "--exit-when-idle: must be a number above 0, not -1" in capsys.readouterr().err
 
 
 def test_no_command_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
