@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 # Segment classes, most specific first: each is (name, test, regex written into the pattern).
 _DIGITS = re.compile(r"^\d+$")
@@ -53,11 +53,14 @@ def _segment(value: str) -> tuple[str, str] | None:
 
 
 def shape_of(url: str) -> tuple[tuple[str, ...], str] | None:
-    """A link's path shape and its regex; None for the home page, static files and queries."""
+    """A link's path shape and its regex; None for the home page, static files and queries
+    that name no article by one numeric id."""
     parts = urlsplit(url)
     path = parts.path
-    if parts.query or _STATIC.search(path):
+    if _STATIC.search(path):
         return None
+    if parts.query:
+        return _query_shape(path, parts.query)
     segments = [s for s in path.split("/") if s]
     if not segments:
         return None
@@ -74,6 +77,18 @@ def shape_of(url: str) -> tuple[tuple[str, ...], str] | None:
         return None  # fixed words only: a section, not an article
     slash = "/?" if path.endswith("/") else ""
     return tuple(labels), "/" + "/".join(regexes) + slash
+
+
+def _query_shape(path: str, query: str) -> tuple[tuple[str, ...], str] | None:
+    """The shape of a link whose query names the article (``/index.php?newsid=700&lang=ru``):
+    one parameter with a numeric id, the others fixed words, in any order; None otherwise."""
+    params = parse_qsl(query, keep_blank_values=True)
+    ids = [key for key, value in params if _DIGITS.match(value) and len(value) >= 2]
+    if len(ids) != 1 or len({key for key, _ in params}) != len(params):
+        return None
+    key, path = ids[0], path or "/"
+    regex = rf"{re.escape(path)}\?(?:[^#]*&)?{re.escape(key)}=\d+(?:&[^#]*)?"
+    return (f"{path.lstrip('/')}?{key}={{n}}",), regex
 
 
 def group_links(urls: list[str]) -> list[LinkGroup]:

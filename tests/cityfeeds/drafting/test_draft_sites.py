@@ -8,7 +8,17 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from drafting_sites import Files, feed_only_site, german_site, listings_site, sitemap_only_site
+from drafting_sites import (
+    HTML,
+    Files,
+    _date,
+    article_html,
+    feed_only_site,
+    german_site,
+    listings_site,
+    page_html,
+    sitemap_only_site,
+)
 
 from cityfeeds.cli import main
 from cityfeeds.devtools.demo_server import SiteServer
@@ -184,3 +194,28 @@ def test_a_draft_from_a_section_page_lists_that_section(
         store.close()
     own = {url_identity(server.base_url.rstrip("/") + p) for p in paths if "/transport/" in p}
     assert own and own <= stored, f"missing: {own - stored}"
+
+
+def test_articles_named_by_a_query_id_are_drafted_and_crawled(
+    server: SiteServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # /index.php?newsid=700&lang=ru: "no group of two or more links with a variable path".
+    base = server.base_url
+    paths = [f"/index.php?newsid={700 + i}&lang=ru" for i in range(8)]
+    files: Files = {"/": (page_html("Новости", [(p, "новость") for p in paths]), HTML)}
+    for i, path in enumerate(paths):
+        title = f"Событие номер {i} в округе"
+        files[path] = (
+            article_html(title, _date(i), url=base + path[1:], markup="og", site="Х"),
+            HTML,
+        )
+    server.files = files
+    cfg = _config_without_sources(tmp_path, base)
+    argv = ["--config", str(cfg), "sources", "draft", base, "--allow-private"]
+    argv += ["--name", "query", "--write", "--fixtures", str(tmp_path / "fixtures")]
+    assert main(argv) == 0, capsys.readouterr().err
+    config = load_config(cfg)
+    assert "newsid" in (config.source("query").article_pattern or "")
+    outcome = crawl_subprocess(config, ["query"], timeout=120)
+    assert outcome.runs["query"]["status"] == "ok", outcome.runs
+    assert outcome.runs["query"]["new"] == len(paths)
