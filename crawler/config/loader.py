@@ -195,6 +195,13 @@ def resolve_sqlite_url(url: str, root: Path) -> str:
     return url
 
 
+#: Pydantic errors whose message names the bound but not the value given.
+_BOUNDS = frozenset(
+    {"greater_than", "greater_than_equal", "less_than", "less_than_equal", "string_too_short",
+     "string_too_long", "string_pattern_mismatch"}
+)  # fmt: skip
+
+
 def _validate(model: type[BaseModel], data: Any, label: str) -> Any:
     if not isinstance(data, dict):
         raise ConfigError(f"{label}: expected a table, got {type(data).__name__}")
@@ -210,6 +217,8 @@ def _validate(model: type[BaseModel], data: Any, label: str) -> Any:
                 msg = "unknown key" + _did_you_mean(key, _known_keys(model, err["loc"][:-1]))
             elif err["type"] in _EXPECTED:
                 msg = f"expected {_EXPECTED[err['type']]}, got {_toml_value(err['input'])}"
+            elif err["type"] in _BOUNDS:
+                msg = f"{msg}, got {_toml_value(err['input'])}"
             problems.append(f"{loc}: {msg}" if loc else msg)
         raise ConfigError(f"{label}: " + "; ".join(problems)) from None
 
@@ -304,7 +313,11 @@ def parse_config(text: str, *, path: Path | None = None) -> Config:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path or 'config'}: invalid TOML: {exc}") from None
-    config = Config(raw, path=path)
+    try:
+        config = Config(raw, path=path)
+    except ConfigError as exc:
+        # Which file: the service, a crawl child and the command line may read different ones.
+        raise ConfigError(f"{path}: {exc}" if path is not None else str(exc)) from None
     config.text = text
     return config
 

@@ -88,7 +88,7 @@ def test_config_error_is_one_clear_line(tmp_path: Path, capsys: pytest.CaptureFi
     )
     assert main(["--config", str(bad), "sources"]) == 2
     err = capsys.readouterr().err
-    assert "configuration error: sources[0] ('x'): bogus: unknown key" in err
+    assert f"configuration error: {bad}: sources[0] ('x'): bogus: unknown key" in err
 
 
 def test_a_value_of_the_wrong_type_stops_the_program(
@@ -103,8 +103,8 @@ def test_a_value_of_the_wrong_type_stops_the_program(
     assert main(["--config", str(bad), "sources"]) == 2
     err = capsys.readouterr().err
     assert err == (
-        "cityfeeds: configuration error: [cityfeeds]: feed_size: expected a whole number, "
-        "got true\n"
+        f"cityfeeds: configuration error: {bad}: [cityfeeds]: feed_size: expected a whole "
+        "number, got true\n"
     )
 
 
@@ -406,7 +406,7 @@ def test_a_database_that_cannot_be_opened_is_one_line_and_exit_1(
 ) -> None:
     (tmp_path / "not-a-database.db").write_bytes(b"these bytes are no SQLite file at all")
     monkeypatch.setenv("CITYFEEDS_DATABASE_URL", url.format(tmp=tmp_path))
-    assert main(["--config", str(ROOT / "cityfeeds.toml"), "topics"]) == 1
+    assert main(["--config", str(ROOT / "cityfeeds.toml"), "feeds"]) == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith("cityfeeds: cannot open the database ") and says in err
     assert "\n" not in err and "Traceback" not in err and "secret" not in err
