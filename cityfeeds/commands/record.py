@@ -18,7 +18,7 @@ from cityfeeds.devtools.fixtures import (
 )
 from crawler.config import Config, ConfigError
 from crawler.models import Dropped
-from crawler.normalize.urls import is_http_url
+from crawler.normalize.urls import host_of, is_http_url, registered_domain_matches
 from crawler.profile import SourceProfile
 
 logger = logging.getLogger(__name__)
@@ -44,6 +44,15 @@ def run(args: argparse.Namespace, config: Config) -> int:
         return 2
     if not is_http_url(args.url):
         print(f"cityfeeds: not an http(s) URL: {args.url}", file=sys.stderr)
+        return 2
+    if not registered_domain_matches(host_of(args.url), source.allowed_domains):
+        # A fixture of another site under this source's name would test its extraction on
+        # pages the source never crawls.
+        print(
+            f"cityfeeds: {args.url} is not on {source.name}'s sites "
+            f"({', '.join(source.allowed_domains)}): record it under its own source",
+            file=sys.stderr,
+        )
         return 2
     timeout = args.timeout or getattr(config.crawl, "timeout", 30)
     try:

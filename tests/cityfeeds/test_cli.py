@@ -282,6 +282,11 @@ def test_extract_and_record_a_url_from_a_loopback_site(
         assert main([*args[:3], site.base_url + "robots.txt", *args[4:]]) == 0
         assert "the crawl would drop this page" in capsys.readouterr().err
 
+        # A page of another site is no fixture of this source.
+        other = "http://localhost:1/news/1"
+        assert main([*args[:3], other, *args[4:]]) == 2
+        assert f"cityfeeds: {other} is not on demo's sites" in capsys.readouterr().err
+
 
 def test_run_on_a_busy_port_is_one_line_and_exit_1(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
