@@ -135,9 +135,29 @@ def enqueue_recorded(
     cannot take them (so the source backs off like a failing crawl). The workers then add the
     pages they fetch for it, the articles stored and the discovery documents read or not, to the
     same row, which they decide again (``failed`` when none of its documents could be read).
+    A source whose last queued requests no worker has taken yet, while the queue holds some,
+    is not queued again: its last run is returned, with a message saying so.
     """
     recorded: dict[str, dict[str, Any]] = {}
+    backlog: int | None = None  # requests in the shared queue, asked once
     for name in sources:
+        waiting = _untaken_run(store, name)
+        if waiting is not None:
+            if backlog is None:
+                try:
+                    backlog = queue_length(redis_url, prefix)
+                except Exception:  # Redis down: queued below, and the run says why it failed
+                    backlog = 0
+            if backlog:
+                # Its last requests wait in the queue (no worker running?): queued again, each
+                # copy would be fetched, a burst on the site once workers come back.
+                queued = int((waiting.get("stats") or {}).get("queued") or 0)
+                recorded[name] = {
+                    **waiting,
+                    "message": f"not queued again: its {queued} request(s) queued before are "
+                    "not taken yet (is a `cityfeeds worker` running?)",
+                }
+                continue
         run_id = store.start_run(name, now=datetime.now(UTC))
         try:
             counts = enqueue_sources(
@@ -152,6 +172,19 @@ def enqueue_recorded(
         store.finish_run(run_id, status=status, stats=stats, now=datetime.now(UTC), message=message)
         recorded[name] = store.recent_runs(name, limit=1)[0]
     return recorded
+
+
+def _untaken_run(store: Store, name: str) -> dict[str, Any] | None:
+    """The source's last run when it was queued for the workers and none of its discovery
+    documents has been read yet, else None."""
+    runs = store.recent_runs(name, limit=1)
+    if not runs or runs[0].get("status") != "ok":
+        return None
+    stats = runs[0].get("stats") or {}
+    taken = int(stats.get("discovery_ok") or 0) + int(stats.get("discovery_failed") or 0)
+    if stats.get("mode") != "distributed" or not stats.get("queued") or taken:
+        return None
+    return runs[0]
 
 
 def enqueue_crawl(

@@ -144,6 +144,32 @@ def test_enqueue_command_queues_each_source_discovery_as_a_recorded_run(
     assert counts == {"demo": 3}
 
 
+def test_a_source_whose_queued_requests_no_worker_took_is_not_queued_again(
+    redis_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Enqueued every cycle with no worker running, each copy of each discovery request was
+    fetched when workers came back: a burst on the site, and the pages credited to one run."""
+    cfg = write_site_config(tmp_path, "http://127.0.0.1:9/")
+    enqueue = ["--config", str(cfg), "enqueue", "--redis-url", redis_url, "--prefix", "t"]
+    assert main(enqueue) == 0
+    assert queue_length(redis_url, "t") == 3
+    capsys.readouterr()
+    assert main(enqueue) == 0
+    assert "demo: not queued again: its 3 request(s) queued before are not taken" in (
+        capsys.readouterr().out
+    )
+    assert queue_length(redis_url, "t") == 3
+    store = Store.open(load_config(cfg).database_url)
+    try:
+        assert len(store.recent_runs("demo")) == 1
+    finally:
+        store.close()
+    # The queue lost (a Redis without its data): queued again.
+    redis.Redis.from_url(redis_url).delete("t:requests")
+    assert main(enqueue) == 0
+    assert queue_length(redis_url, "t") == 3
+
+
 def test_enqueue_command_fails_and_records_it_when_redis_is_down(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
