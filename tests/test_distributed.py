@@ -170,6 +170,22 @@ def test_a_source_whose_queued_requests_no_worker_took_is_not_queued_again(
     assert queue_length(redis_url, "t") == 3
 
 
+def test_enqueue_records_its_runs_in_the_database_the_workers_are_given(
+    redis_url: str, tmp_path: Path
+) -> None:
+    # `worker` took --database-url and `enqueue` did not: the runs went to another store.
+    cfg = write_site_config(tmp_path, "http://127.0.0.1:9/")
+    other = f"sqlite:///{tmp_path / 'workers.db'}"
+    args = ["--config", str(cfg), "enqueue", "--redis-url", redis_url, "--prefix", "t"]
+    assert main([*args, "--database-url", other]) == 0
+    store = Store.open(other)
+    try:
+        assert [r["stats"]["queued"] for r in store.recent_runs("demo")] == [3]
+    finally:
+        store.close()
+    assert main([*args, "--database-url", "http://nope/"]) == 2
+
+
 def test_enqueue_command_fails_and_records_it_when_redis_is_down(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from crawler.config import Config
+from crawler.config import Config, ConfigError
+from crawler.config.validators import check_database_url
 from crawler.distributed.settings import DEFAULT_PREFIX, redis_url_from
 from crawler.storage import Store
 
@@ -29,6 +30,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--redis-url", help="Redis URL (default: $CITYFEEDS_REDIS_URL or redis://127.0.0.1:6379/0)"
+    )
+    parser.add_argument(
+        "--database-url",
+        help="database URL the runs are recorded in, the workers' (default: "
+        "$CITYFEEDS_DATABASE_URL or the config's)",
     )
     parser.add_argument(
         "--prefix", default=DEFAULT_PREFIX, help="Redis key prefix (default: %(default)s)"
@@ -55,7 +61,11 @@ def run(args: argparse.Namespace, config: Config) -> int:
         print("cityfeeds: no enabled sources to queue", file=sys.stderr)
         return 1
     redis_url = redis_url_from(args.redis_url)
-    store = Store.open(config.database_url)
+    try:
+        database_url = check_database_url(args.database_url or config.database_url)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    store = Store.open(database_url)
     try:
         runs = enqueue_recorded(
             config, [s.name for s in sources], redis_url=redis_url, prefix=args.prefix, store=store
