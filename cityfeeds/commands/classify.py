@@ -67,8 +67,16 @@ def run(args: argparse.Namespace, config: Config) -> int:
             args.city = source.city
     if args.labelled is not None:
         return _run_labelled(args, config)
-    if args.title is None:
+    if args.title is None or not args.title.strip():
         print("cityfeeds classify: --title is required (or --labelled FILE)", file=sys.stderr)
+        return 2
+    if args.topic is not None:
+        # Silently ignored, it read as if the one topic had been scored.
+        print(
+            "cityfeeds classify: --topic goes with --labelled (without it every topic is "
+            "scored and shown)",
+            file=sys.stderr,
+        )
         return 2
     engine = TopicEngine(config.topics)
     summary, text = as_crawled(args.summary, args.text)

@@ -67,6 +67,20 @@ def test_classify_false_friend_matches_nothing(capsys: pytest.CaptureFixture[str
     assert json.loads(capsys.readouterr().out) == {"topics": []}
 
 
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--title", "Электробусы", "--topic", "electric-transport"], "--topic goes with"),
+        (["--title", "  "], "--title is required"),
+    ],
+)
+def test_classify_refuses_what_it_would_ignore(
+    args: list[str], says: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--config", CONFIG, "classify", *args]) == 2
+    assert says in capsys.readouterr().err
+
+
 def test_topics_lists_every_topic_with_counts(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--config", CONFIG, "topics", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
