@@ -168,7 +168,12 @@ def _text_of(fragment: str | None) -> str:
 #: escapes its description twice leaves ``<p>…<b>м1</b></p>`` in a page's meta; a story that
 #: quotes code («вставили <script>…», "a<b и c>d") has none.
 _FORMATTING_RE = re.compile(
-    r"<(p|b|i|em|strong|span|a|div|u|small)(?:\s[^<>]*)?>.*?</\1\s*>|<br\s*/?>", re.I | re.S
+    r"<(p|b|i|em|strong|span|a|div|u|small)(?:\s[^<>]*)?>.*?</\1\s*>|<br\s*/?>"
+    # or it opens with a block tag, closed or not (a description cut short: «<p>Мэр Москвы…»),
+    r"|^\s*<(?:p|div|h[1-6]|ul|ol|li|blockquote|span|b|strong|em|i)\b[^<>]*>"
+    # or it holds an entity (escaped twice: «&laquo;», «&nbsp;», «&#171;»)
+    r"|&(?:[a-zA-Z]{2,8}|#\d{2,6}|#x[0-9a-fA-F]{2,5});",
+    re.I | re.S,
 )
 
 

@@ -22,6 +22,7 @@ What is not left to feedgen, and why:
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterable
 
 from feedgen.entry import FeedEntry
@@ -59,7 +60,12 @@ def _feed_entry(entry: Entry) -> FeedEntry:
     fe.title(entry.title)
     fe.link(href=entry.url, rel="alternate")
     fe.updated(entry.updated)
-    fe.summary(entry.description)
+    if "<" in entry.description or "&" in entry.description:
+        # Readers take RSS's <description> (and an Atom summary typed html) as HTML: escaped,
+        # a summary that quotes «<img …>» or says «a<b и c>d» shows as written, never as markup.
+        fe.summary(html.escape(entry.description, quote=False), type="html")
+    else:
+        fe.summary(entry.description)
     if entry.content_html:
         fe.content(entry.content_html, type="html")
     if entry.authors:

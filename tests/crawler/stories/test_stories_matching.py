@@ -83,6 +83,15 @@ def test_look_alike_events_stay_apart(
     assert any(e.startswith(f"apart: {why}") for e in verdict.evidence)
 
 
+def test_tags_written_in_headlines_are_no_shared_words() -> None:
+    # Hostile headlines: «<img src=x onerror=alert(1)>» in both joined two unrelated reports.
+    a = fp(("Трамвай <script>alert(1)</script> сошёл с рельсов", "В центре сошёл трамвай."))
+    b = fp(("Школа <img src=x onerror=alert(1)> откроется в мае", "Новая школа на 700 мест."))
+    assert not {"script", "alert", "img", "src", "onerror"} & (a.lemmas | b.lemmas)
+    assert not compare(a, b, SETTINGS).joined
+    assert "сойти" in a.head_lemmas or "трамвай" in a.head_lemmas
+
+
 def test_a_shared_count_does_not_make_other_routes_one_event() -> None:
     """Both headlines count 15 buses, but each names a route the other report never does: two
     events (they were joined on the shared count)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from dataclasses import fields, replace
 from datetime import datetime, timedelta
 from urllib.parse import urljoin
@@ -151,16 +152,24 @@ def test_a_title_stored_before_titles_were_capped_is_cut_in_the_feed() -> None:
             "Хакеры вставили код <img src=x onerror=alert(1)> и <script>alert(1)</script> на сайт.",
         ),
         ("Если a<b и c>d, трамваи ходят чаще.", "Если a<b и c>d, трамваи ходят чаще."),
-        ("2&lt;3, AT&amp;T", "2&lt;3, AT&amp;T"),
-        # A description its CMS escaped twice holds formatting markup: read as HTML.
+        ("AT&T купила оператора", "AT&T купила оператора"),
+        # A description its CMS escaped twice holds formatting markup or entities: read as HTML
+        # (cut short too: its opening tag alone).
         ("<p>Электробусы на маршруте <b>м1</b>.</p>", "Электробусы на маршруте м1."),
         ("Первая строка<br>вторая", "Первая строка вторая"),
+        ("<p>Мэр Москвы открыл станцию", "Мэр Москвы открыл станцию"),
+        ("&laquo;Москва&raquo; и&nbsp;область, 2&lt;3", "«Москва» и область, 2<3"),
     ],
 )
 def test_a_summary_is_published_as_the_text_it_was_stored_as(summary: str, shown: str) -> None:
     article = replace(sample_articles()[2], summary=summary)
     [entry] = prepare_feed(SPEC, [article], base_url=BASE_URL).entries
     assert entry.summary == entry.description == shown
+    # As readers show it: RSS's <description> (and an Atom summary typed html) is HTML there;
+    # the text shows as written, with no markup of its own.
+    for fmt in ("rss", "atom"):
+        [item] = feedparser.parse(render_sample(fmt, [article])).entries
+        assert "<" not in item.summary and html.unescape(item.summary) == shown, fmt
 
 
 def test_an_image_url_with_a_login_is_published_without_it() -> None:
