@@ -136,8 +136,21 @@ def _first_sentence(text: str) -> str:
     return text[: m.end()] if m else text
 
 
+#: A tag written in a text («Хакеры вставили <script>alert(1)</script>», a hostile headline):
+#: its words are no report's words, and two headlines sharing them joined unrelated reports.
+_MARKUP_RE = re.compile(
+    r"<(script|style)\b[^<>]*>.*?</\1\s*>|</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>", re.I | re.S
+)
+
+
+def _without_markup(value: str) -> str:
+    return _MARKUP_RE.sub(" ", value) if "<" in value else value
+
+
 def fingerprint(title: str, lead: str, text: str, lemmatizer: Lemmatizer) -> Fingerprint:
-    """The fingerprint of an article from its title, lead (summary) and body text."""
+    """The fingerprint of an article from its title, lead (summary) and body text, tags
+    written in them left out."""
+    title, lead, text = _without_markup(title), _without_markup(lead), _without_markup(text)
     body = text[:TEXT_CHARS]
     if not lead:
         lead, body = _first_sentence(body), body[len(_first_sentence(body)) :]
