@@ -404,6 +404,14 @@ def test_a_time_and_zone_on_the_page_win_over_a_feed_time_of_the_same_day() -> N
         (["Иван Петров, фото - Пётр Ким"], ["Иван Петров"]),
         (["Текст: Anna Schmidt, Foto dpa"], ["Anna Schmidt"]),
         (["Von dpa"], ["dpa"]),
+        # Labels one after another go; after a bare "by", a name's "Di" stays, in every name.
+        (["Опубликовано: Автор: Иван Петров"], ["Иван Петров"]),
+        (["Updated: By John Smith"], ["John Smith"]),
+        (["Автор: Текст: Анна Смирнова"], ["Анна Смирнова"]),
+        (["By Di Zhang and Di Wu"], ["Di Zhang", "Di Wu"]),
+        (["John Smith, Di Maio"], ["John Smith", "Di Maio"]),
+        # An English label word with a dash is a surname ("Louise Story - NYT").
+        (["Louise Story - NYT, Photo: AP"], ["Louise Story - NYT"]),
         # An initial keeps its period; a surname that is a weekday stays.
         (["Петров И.И."], ["Петров И.И."]),
         (["Марина Среда"], ["Марина Среда"]),
@@ -426,6 +434,14 @@ def test_clean_authors(raw: list[str], expected: list[str]) -> None:
         ("By 2030, the city will run only electric buses", []),
         ("Фото: Пётр Ким", []),
         ("Автор: Иван Петров. " + "Трамваи вышли на новый маршрут в центре города. " * 3, []),
+        # A lead sentence or a caption opening with "By" is no byline: only full names are.
+        ("By December, the new line will reach Kommunarka.", []),
+        ("By Sunday evening, crews had cleared the tracks", []),
+        ("By Order of the Mayor, trams stop at 23:00", []),
+        ("By Moscow standards, the new station is small.", []),
+        ("By Ivan Petrov / AP Photo", []),
+        ("By The Numbers", []),
+        ("By Ludwig van Beethoven", ["Ludwig van Beethoven"]),
     ],
 )
 def test_a_byline_labelled_in_its_text_by_the_headline(byline: str, expected: list[str]) -> None:

@@ -63,6 +63,14 @@ _AUTHOR_PREFIX = re.compile(
     r"\s*[:\-–—]?\s+",
     re.IGNORECASE,
 )
+# The bare words for "by" that open a byline without a colon.
+_BY_WORD = re.compile(r"^\s*(by|von|par|por|door|di|av|od)\s+(?![:\-–—])", re.IGNORECASE)
+# English "by" before a name, which no name starts with ("Published 5 December by Jane Roe").
+_ENGLISH_BY = re.compile(r"^\s*by\s+", re.IGNORECASE)
+# A label ending in a colon or a dash (the same words as _AUTHOR_PREFIX).
+_COLON_LABEL = re.compile(
+    _AUTHOR_PREFIX.pattern.removesuffix(r"\s*[:\-–—]?\s+") + r"\s*[:\-–—]\s*", re.IGNORECASE
+)
 _AUTHOR_SPLIT = re.compile(
     r"\s*(?:,|;|\||[•·]|\s/\s|\s+и\s+|\s+and\s+|\s+und\s+|\s+&\s+|\s+et\s+)\s*", re.I
 )
@@ -86,8 +94,9 @@ _ROLE_LABEL = re.compile(
     r"фото(?:графи[яи]|граф)?|видео|иллюстраци[яи]|инфографика|скриншот|коллаж|источник|"
     r"photo(?:graph)?s?|photographer|images?|pictures?|video|illustrations?|graphics?|"
     r"credits?|source|foto(?:s|grafie)?|bilde?r?|grafik|quelle))(?:\s*[:©]|\s+by\b|"
-    # or a spaced dash: «Текст — Анна Смирнова / Фото — Пётр Ким»
-    r"\s+[—–-]\s)",
+    # or, after a Russian label, a spaced dash: «Текст — Анна Смирнова / Фото — Пётр Ким»
+    # (not "Louise Story - NYT": English labels are also names)
+    r"(?<=[а-яё])\s+[—–-]\s)",
     re.IGNORECASE,
 )
 # Picture agencies and stock libraries: a byline part naming one credits a picture.
@@ -156,15 +165,13 @@ def clean_authors(raw_values: Iterable[str], site_names: Sequence[str]) -> list[
         # Петров в …», "John Smith on …"), not a name's last word ("Thanh Le").
         value = _SHORT_DATE.sub("\x00", DATE_IN_TEXT.sub("\x00", value))
         value = _DATE_CONNECTOR.sub("", value).replace("\x00", ",")
-        unlabelled = _AUTHOR_PREFIX.sub("", value)
-        # One label per name: after "By ", a name's first word is no second label ("By Di
-        # Zhang": «di» is the Italian "by" only where it opens the byline).
-        labelled = unlabelled != value
-        for i, part in enumerate(_AUTHOR_SPLIT.split(unlabelled)):
+        for part in _AUTHOR_SPLIT.split(_unlabelled(value)):
             if _CREDIT.match(part) or _PICTURE_AGENCY.search(part):
                 continue
-            if not (i == 0 and labelled):
-                part = _AUTHOR_PREFIX.sub("", part)
+            # A name's own label says so with a colon or a dash («…, автор: Анна Смирнова»),
+            # or is English "by": a bare "Di" or "Von" opening a name is its first word
+            # ("John Smith, Di Maio").
+            part = _COLON_LABEL.sub("", _ENGLISH_BY.sub("", part))
             part = _NAME_TAIL.sub("", part.strip(_NAME_EDGES))
             part = _without_end_dot(part.strip(_NAME_EDGES))
             if (
@@ -184,6 +191,24 @@ def clean_authors(raw_values: Iterable[str], site_names: Sequence[str]) -> list[
     site_keys = {s.casefold() for s in site_names if s}
     people = [n for n in names if not _is_site_name(n, site_keys)]
     return people or names
+
+
+def _unlabelled(value: str) -> str:
+    """``value`` without the labels that open it: one after another when they end in a colon
+    («Опубликовано: Автор: Иван Петров», "Updated: By John Smith"), but after a bare "by" none
+    ("By Di Zhang": «di» is the Italian "by" only where it opens the byline)."""
+    after_label = False
+    for _ in range(3):
+        bare = _BY_WORD.match(value)
+        if after_label and (bare is None or bare.group(1).lower() != "by"):
+            bare = None
+            if _COLON_LABEL.match(value) is None:
+                return value
+        stripped = _AUTHOR_PREFIX.sub("", value, count=1)
+        if stripped == value or bare is not None:
+            return stripped
+        value, after_label = stripped, True
+    return value
 
 
 def _without_end_dot(name: str) -> str:

@@ -87,6 +87,24 @@ _LABELLED_BYLINE = re.compile(
     r"\s*(?:(?i:автор(?:ы)?(?:\s+(?:текста|материала))?|текст|authors?|autor(?:in)?)\s*[:—–]\s*"
     r"|(?i:by|von|par|por|door|written\s+by|story\s+by|reporting\s+by)\s+)[A-ZА-ЯЁ]"
 )
+#: A picture's credit left in a name ("AP Photo": the byline is a caption's).
+_PHOTO_WORD = re.compile(r"\b(?:фото\w*|photo\w*|foto\w*|bild)\b", re.IGNORECASE)
+#: Lower-case words inside a name ("Ludwig van Beethoven", «Анна де Сото»).
+_NAME_PARTICLES = frozenset(
+    "de da di del della van von der den du la le bin ibn al el y e дер де ди ван фон".split()
+)
+_NOT_A_FIRST_NAME = frozenset({"the", "a", "an", "der", "die", "das", "le", "la", "les"})
+
+
+def _full_name(name: str) -> bool:
+    """Whether ``name`` reads as a person's full name: two to four words, each capitalised (an
+    initial, or a particle between), the first no article ("The Numbers")."""
+    words = name.split()
+    if not 2 <= len(words) <= 4 or words[0].lower() in _NOT_A_FIRST_NAME:
+        return False
+    return all(w[:1].isupper() or (w in _NAME_PARTICLES and w is not words[0]) for w in words)
+
+
 #: The most characters a byline element holds (names, a date, a label or two).
 _BYLINE_CHARS = 120
 #: How many elements after the headline are looked at for such a byline (a third as many
@@ -245,7 +263,11 @@ class PageFields(PageDates):
                 continue
             text = self.classes.text(el)
             if len(text) <= _BYLINE_CHARS and _LABELLED_BYLINE.match(text):
-                return [text]
+                # Only names (and a date): "By December, the new line…", "By Moscow
+                # standards…" and a caption "By Ivan Petrov / AP Photo" are no bylines.
+                names = fields.clean_authors([text], self.site_names)
+                if names and all(_full_name(n) and not _PHOTO_WORD.search(n) for n in names):
+                    return [text]
         return []
 
     def _near_headline(self) -> Iterator[etree._Element]:
