@@ -41,6 +41,14 @@ def test_defaults_and_env_override(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
     assert load_config().path == path.resolve()
 
 
+def test_an_ip_address_is_an_allowed_domain_and_a_soft_hyphen_is_no_control_character() -> None:
+    config = parse_config(
+        '[[sources]]\nname = "x"\ntitle = "Элек\u00adтро\ufeff"\nurl = "http://[::1]:8080/"\n'
+        'allow_private = true\nallowed_domains = ["::1", "[::1]", "127.0.0.1"]\n'
+    )
+    assert config.sources[0].allowed_domains == ["::1", "::1", "127.0.0.1"]
+
+
 def test_a_config_saved_with_a_byte_order_mark_loads(
     tmp_path: Path, project_config_text: str
 ) -> None:
