@@ -139,11 +139,7 @@ def draft_source(
         if count >= MIN_LISTING_LINKS:
             listings.append(Listing(section.url, count, next_page_rule(section)))
     home_matches = sum(1 for u in home_links if regex.search(u))
-    # The page drafted from lists articles: a listing when it is all there is, and always when
-    # it is a section page, not the site's root (what the user pointed at: its own articles
-    # must not be left out for its neighbours').
-    section_page = urlsplit(home.url).path.strip("/") != ""
-    if home_matches >= MIN_LISTING_LINKS and (section_page or not (listings or feeds or sitemaps)):
+    if drafted_page_is_listing(url, home_matches, found=bool(listings or feeds or sitemaps)):
         if all(url_identity(item.url) != url_identity(home.url) for item in listings):
             listings.insert(0, Listing(home.url, home_matches, next_page_rule(home)))
 
@@ -175,6 +171,15 @@ def draft_source(
         tried=tried,
         dated=dated,
     )
+
+
+def drafted_page_is_listing(url: str, matches: int, *, found: bool) -> bool:
+    """Whether the page drafted from (``url``, as given: a root that redirects to /ru/ is the
+    root) is a listing of the entry: when it links ``matches`` articles, always for a section
+    page (what the user pointed at: its own articles must not be left out for its
+    neighbours'), and for the root only when no other way to the articles was ``found``."""
+    section_page = urlsplit(url).path.strip("/") != ""
+    return matches >= MIN_LISTING_LINKS and (section_page or not found)
 
 
 def default_name(url: str) -> str:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from cityfeeds.devtools.demo_server import SiteServer
-from cityfeeds.drafting.draft import default_name
+from cityfeeds.drafting.draft import default_name, drafted_page_is_listing
 from cityfeeds.drafting.fetch import PoliteFetcher, RobotsForbid, Unreachable
 from cityfeeds.drafting.pattern import combined_pattern, group_links, shape_of
 from cityfeeds.drafting.samples import Sample, extract_sample, propose_selectors
@@ -209,3 +209,21 @@ def test_a_page_without_text_is_no_article_to_either() -> None:
     profile = SourceProfile(name="s", allowed_domains=("s.ru",))
     dropped = check_page(profile, data, PageFacts(url=url, fetched_at=NOW))
     assert dropped is not None and dropped.reason == "no_text"
+
+
+@pytest.mark.parametrize(
+    ("url", "matches", "found", "listing"),
+    [
+        # A section page is a listing of its own articles, whatever else was found.
+        ("https://city.example/rubric/transport/", 5, True, True),
+        # The root only when nothing else leads to the articles; given as the root, a page
+        # it redirects to (/ru/) is the root too.
+        ("https://city.example/", 5, True, False),
+        ("https://city.example", 5, False, True),
+        ("https://city.example/rubric/transport/", 2, False, False),
+    ],
+)
+def test_the_drafted_page_is_a_listing_when_it_is_a_section(
+    url: str, matches: int, found: bool, listing: bool
+) -> None:
+    assert drafted_page_is_listing(url, matches, found=found) is listing
