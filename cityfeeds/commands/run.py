@@ -146,10 +146,10 @@ def short_cycle_note(config: Config) -> str | None:
         return None
     ttl = max(30, int(min(short.values())) // 2)
     return (
-        f"{', '.join(sorted(short))} run more often than the workers' duplicate filter forgets "
-        f"a page by default ({DEFAULT_DUPEFILTER_TTL} s): edits to their pages are fetched once "
-        f"it does; start the workers with --dedupe-ttl {ttl}, half the shortest period "
-        "(docs/scaling.md)"
+        f"{', '.join(sorted(short))} run more often than twice the time the workers' duplicate "
+        f"filter keeps a page by default ({DEFAULT_DUPEFILTER_TTL} s): a page fetched in one "
+        f"cycle may be skipped in the next; start the workers with --dedupe-ttl {ttl}, half the "
+        "shortest period (docs/scaling.md)"
     )
 
 

@@ -634,7 +634,7 @@ def test_run_distributed_says_when_sources_cycle_faster_than_the_workers_filter_
         [source("fast", "every 1m"), source("slow", "every 1h"), source("x", "*/5 * * * *")],
     )
     note = short_cycle_note(config) or ""
-    assert note.startswith("fast, x run more often than the workers' duplicate filter")
+    assert note.startswith("fast, x run more often than twice the time the workers' duplicate")
     assert "--dedupe-ttl 30, half the shortest period" in note
     assert short_cycle_note(config_with(tmp_path, [source("slow", "every 30m")])) is None
     note = short_cycle_note(config_with(tmp_path, [source("s", "every 20m")])) or ""
