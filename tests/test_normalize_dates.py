@@ -505,10 +505,13 @@ def test_a_us_site_writes_a_slashed_date_month_first() -> None:
     assert parse_date("03/04/2026", tz="America/New_York", now=now) == datetime(
         2026, 3, 4, tzinfo=new_york
     )
-    # A two-digit year too: "12/5/26 9:15 AM" is December 5th there.
-    assert parse_date("12/5/26 9:15 AM", tz="America/New_York", now=now) == datetime(
-        2026, 12, 5, 9, 15, tzinfo=new_york
-    )
+    # A two-digit year too: "12/5/26 9:15 AM" is December 5th there, its zone named or not;
+    # an a.m./p.m. with no time before it makes it no date.
+    for value in ("12/5/26 9:15 AM", "12/5/26 9:15 AM ET"):
+        assert parse_date(value, tz="America/New_York", now=now) == datetime(
+            2026, 12, 5, 9, 15, tzinfo=new_york
+        )
+    assert parse_date("12/5/26 pm", tz="America/New_York", now=now) is None
     # Dotted dates are day first there too.
     assert parse_date("03.04.2026", tz="America/New_York", now=now) == datetime(
         2026, 4, 3, tzinfo=new_york

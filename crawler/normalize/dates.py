@@ -137,7 +137,8 @@ _YMD_RE = re.compile(rf"(?<![\d.:/])(\d{{4}})([./])(\d{{1,2}})\2(\d{{1,2}})(?![\
 # a zone after it ("12/5/26 9:15 AM", slashed as US sites write it: see _month_first).
 _DMY_SHORT_RE = re.compile(
     rf"(?<![\w.:/-])(\d{{1,2}})([./])(\d{{1,2}})\2(\d{{2}}){_TIME_TAIL}"
-    rf"(?=(?:\s*[ap]\.?\s?m\b\.?)?\s*\(?(?:(?:{_ZONE_NAME}){_ZONE_OFFSET}\)?)?$)"
+    # a.m./p.m. only after a time; a US zone named without its season ("ET": the source's)
+    rf"(?=(?:(?<=\d:\d\d)\s*[ap]\.?\s?m\b\.?)?\s*\(?(?:(?:{_ZONE_NAME}|[ecmp]t){_ZONE_OFFSET}\)?)?$)"
 )
 _YYYYMMDD_RE = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
 _TIMESTAMP_RE = re.compile(r"^\d{9,13}(?:\.\d+)?$")
