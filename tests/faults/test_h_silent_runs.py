@@ -218,7 +218,7 @@ def test_h11_missing_chromium_is_the_runs_message(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_a_listing_is_read_to_its_page_cap_whatever_the_depth_limit(silent: Silent) -> None:
+def test_i13_a_listing_is_read_to_its_page_cap_whatever_the_depth_limit(silent: Silent) -> None:
     # Each next page counted as a level deeper: at depth_limit 3, pages 4 and 5 of a five-page
     # listing and their articles were dropped without a word.
     run = silent.runs["pages"]
