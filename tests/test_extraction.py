@@ -442,6 +442,15 @@ def test_clean_authors(raw: list[str], expected: list[str]) -> None:
         ("By Ivan Petrov / AP Photo", []),
         ("By The Numbers", []),
         ("By Ludwig van Beethoven", ["Ludwig van Beethoven"]),
+        ("By Tuesday Night", []),
+        # A person, then an agency, an outlet or a place: the person (the second re-check).
+        ("Автор: Анна Смирнова, ТАСС", ["Анна Смирнова"]),
+        ("By John Smith, The Associated Press", ["John Smith"]),
+        ("Von Hans Müller, dpa", ["Hans Müller"]),
+        ("By Jane Roe, Staff", ["Jane Roe"]),
+        ("Por María de los Ángeles Pérez", ["María de los Ángeles Pérez"]),
+        ("Por Juan Carlos de la Fuente", ["Juan Carlos de la Fuente"]),
+        ("By Jean d'Ormesson", ["Jean d'Ormesson"]),
     ],
 )
 def test_a_byline_labelled_in_its_text_by_the_headline(byline: str, expected: list[str]) -> None:

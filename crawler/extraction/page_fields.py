@@ -89,20 +89,51 @@ _LABELLED_BYLINE = re.compile(
 )
 #: A picture's credit left in a name ("AP Photo": the byline is a caption's).
 _PHOTO_WORD = re.compile(r"\b(?:фото\w*|photo\w*|foto\w*|bild)\b", re.IGNORECASE)
-#: Lower-case words inside a name ("Ludwig van Beethoven", «Анна де Сото»).
-_NAME_PARTICLES = frozenset(
-    "de da di del della van von der den du la le bin ibn al el y e дер де ди ван фон".split()
+#: Lower-case words inside a name ("Ludwig van Beethoven", «Анна де Сото», "Jean d'Ormesson").
+_NAME_PARTICLE = re.compile(
+    r"(?:de|da|di|del|della|dos|das|do|los|las|van|von|der|den|du|la|le|bin|ibn|al|el|y|e|"
+    r"дер|де|ди|ван|фон|ибн|бин|аль)|[dl]['’]\w+"
 )
-_NOT_A_FIRST_NAME = frozenset({"the", "a", "an", "der", "die", "das", "le", "la", "les"})
+#: Words that name a time, not a person ("By Tuesday Night", "By Christmas Eve").
+_TIME_WORDS = frozenset(
+    """monday tuesday wednesday thursday friday saturday sunday january february march april may
+    june july august september october november december christmas easter""".split()
+)
+#: Articles, which open a thing's name ("By The Numbers"), not a person's.
+_ARTICLES = frozenset("the a an der die das le la les".split())
+#: An agency written in lower case after a name ("Von Hans Müller, dpa").
+_LOWER_AGENCY = re.compile(r"[a-zа-яё]{2,5}")
 
 
-def _full_name(name: str) -> bool:
-    """Whether ``name`` reads as a person's full name: two to four words, each capitalised (an
-    initial, or a particle between), the first no article ("The Numbers")."""
-    words = name.split()
-    if not 2 <= len(words) <= 4 or words[0].lower() in _NOT_A_FIRST_NAME:
+def _name_words(name: str, *, least: int) -> bool:
+    """Whether ``name`` is ``least`` to six capitalised words (a particle between, a dash), none
+    a time's."""
+    words = [w for w in name.split() if any(c.isalnum() for c in w)]
+    if not least <= len(words) <= 6 or any(w.lower() in _TIME_WORDS for w in words):
         return False
-    return all(w[:1].isupper() or (w in _NAME_PARTICLES and w is not words[0]) for w in words)
+    return words[0][:1].isupper() and all(
+        w[:1].isupper() or _NAME_PARTICLE.fullmatch(w) for w in words
+    )
+
+
+def _person(name: str) -> bool:
+    return _name_words(name, least=2) and name.split()[0].lower() not in _ARTICLES
+
+
+def _byline_names(names: list[str]) -> list[str]:
+    """The persons of a byline by the headline that says it is one («Автор: …», "By …"): it
+    opens with a person's full name, and whatever follows is names too (another person, an
+    agency, a place: "By John Smith, Reuters", "…, The Associated Press", "…, dpa"), else it is
+    a sentence or a caption ("By December, the new line…", "By Ivan Petrov / AP Photo"): none.
+    Only the persons are kept."""
+    if not names or not _person(names[0]):
+        return []
+    for name in names[1:]:
+        if _PHOTO_WORD.search(name) or not (
+            _name_words(name, least=1) or _LOWER_AGENCY.fullmatch(name)
+        ):
+            return []
+    return [n for n in names if _person(n)]
 
 
 #: The most characters a byline element holds (names, a date, a label or two).
@@ -265,9 +296,8 @@ class PageFields(PageDates):
             if len(text) <= _BYLINE_CHARS and _LABELLED_BYLINE.match(text):
                 # Only names (and a date): "By December, the new line…", "By Moscow
                 # standards…" and a caption "By Ivan Petrov / AP Photo" are no bylines.
-                names = fields.clean_authors([text], self.site_names)
-                if names and all(_full_name(n) and not _PHOTO_WORD.search(n) for n in names):
-                    return [text]
+                if names := _byline_names(fields.clean_authors([text], self.site_names)):
+                    return names
         return []
 
     def _near_headline(self) -> Iterator[etree._Element]:
