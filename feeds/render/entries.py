@@ -8,6 +8,7 @@ feed-level values into a :class:`PreparedFeed`; the format modules only lay them
 from __future__ import annotations
 
 import hashlib
+import html
 import logging
 import mimetypes
 import re
@@ -164,26 +165,31 @@ def _text_of(fragment: str | None) -> str:
     return html_to_text(fragment)
 
 
-#: Formatting markup in a summary: a closed pair of text tags, or a line break. A CMS that
-#: escapes its description twice leaves ``<p>…<b>м1</b></p>`` in a page's meta; a story that
-#: quotes code («вставили <script>…», "a<b и c>d") has none.
+#: Formatting markup in a summary: a closed pair of text tags, a line break, or a block tag
+#: opening it right before its words (a description cut short: «<p>Мэр Москвы…»). A CMS that
+#: escapes its description twice leaves such markup in a page's meta; a story that quotes code
+#: («вставили <script>…», "a<b и c>d", «<b> и <i> — устаревшие теги») has none.
 _FORMATTING_RE = re.compile(
     r"<(p|b|i|em|strong|span|a|div|u|small)(?:\s[^<>]*)?>.*?</\1\s*>|<br\s*/?>"
-    # or it opens with a block tag, closed or not (a description cut short: «<p>Мэр Москвы…»),
-    r"|^\s*<(?:p|div|h[1-6]|ul|ol|li|blockquote|span|b|strong|em|i)\b[^<>]*>"
-    # or it holds an entity (escaped twice: «&laquo;», «&nbsp;», «&#171;»)
-    r"|&(?:[a-zA-Z]{2,8}|#\d{2,6}|#x[0-9a-fA-F]{2,5});",
+    r"|^\s*<(?:p|div|h[1-6]|blockquote)(?:\s[^<>]*)?>(?=[^\W\d_]|[«„\x22])",
     re.I | re.S,
 )
+#: An entity left by escaping twice («&laquo;», «&nbsp;», «&#171;»).
+_ENTITY_RE = re.compile(r"&(?:[a-zA-Z]{2,8}|#\d{2,6}|#x[0-9a-fA-F]{2,5});")
 
 
 def _summary_text(summary: str | None) -> str:
     """A stored summary as plain text. The crawl stores it as text, so a summary quoting
     «<script>» or saying «a<b» keeps its words (``html_to_text`` read them as tags and lost
-    them); one holding formatting markup (``_FORMATTING_RE``) is read as HTML."""
+    them); one holding formatting markup (``_FORMATTING_RE``) is read as HTML, and entities
+    alone are decoded (the rest of the text stays as written)."""
     if not summary:
         return ""
-    return html_to_text(summary) if _FORMATTING_RE.search(summary) else summary
+    if _FORMATTING_RE.search(summary):
+        return html_to_text(summary)
+    if _ENTITY_RE.search(summary):
+        return html.unescape(summary).replace("\xa0", " ")
+    return summary
 
 
 def _prepare_entry(article: Article, language: str, max_html_chars: int) -> Entry | None:
