@@ -47,6 +47,12 @@ def test_an_ip_address_is_an_allowed_domain_and_a_soft_hyphen_is_no_control_char
         'allow_private = true\nallowed_domains = ["::1", "[::1]", "127.0.0.1"]\n'
     )
     assert config.sources[0].allowed_domains == ["::1", "::1", "127.0.0.1"]
+    topic = parse_config(
+        '[[topics]]\nid = "t"\ntitle = "Транс\u00adпорт"\n[topics.include]\n"трамва*" = 1.0\n'
+    ).topics[0]
+    assert topic.title == "Транс\u00adпорт"
+    with pytest.raises(ConfigError, match=r"write the host alone \('2001:db8::1'\)"):
+        parse_config(SRC + 'allowed_domains = ["[2001:db8::1]:8080"]\n')
 
 
 def test_a_config_saved_with_a_byte_order_mark_loads(

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict
 
+from crawler.normalize.text import first_unprintable
 from crawler.normalize.url_patterns import compile_url_pattern
 from crawler.normalize.urls import host_of, is_http_url, is_private_address, is_valid_host
 
@@ -75,20 +76,11 @@ def _check_text(value: str, what: str = "") -> str:
     return check_printable(value, what)
 
 
-#: What a config text may not hold: characters XML cannot (C0 controls but tab and line
-#: breaks, U+FFFE/U+FFFF, lone surrogates), C1 controls and bidi overrides. A soft hyphen or a
-#: stray BOM is invisible and harmless (the feeds leave them out).
-_UNPRINTABLE_RE = re.compile(
-    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff\u202a-\u202e\u2066-\u2069]"
-)
-
-
 def check_printable(value: str, what: str = "") -> str:
     """``value`` unless it holds a control character, a bidi override or a lone surrogate
     (``\\u0001`` in a title): feeds, the index page and the OPML show these texts, and XML
     cannot hold some of them (the OPML failed on every build)."""
-    if (found := _UNPRINTABLE_RE.search(value)) is not None:
-        bad = found.group()
+    if (bad := first_unprintable(value)) is not None:
         label = f"{what} " if what else ""
         raise ValueError(f"{label}holds the control character U+{ord(bad):04X}: {value!r}")
     return value
@@ -219,7 +211,12 @@ def _idna(domain: str) -> str:
         return str(ipaddress.ip_address(domain.strip("[]")))  # an IP address is its own host
     if "/" in domain or ":" in domain or "@" in domain:
         # "http://vm.ru/" would match no host: every request, robots.txt first, is refused.
-        host = host_of(domain) if "://" in domain else domain.split("/")[0].split(":")[0]
+        if "://" in domain:
+            host = host_of(domain)
+        elif domain.startswith("["):  # an IPv6 address with a port: the address alone
+            host = domain[1:].partition("]")[0]
+        else:
+            host = domain.split("/")[0].split(":")[0]
         raise ValueError(
             f"allowed_domains: {domain!r} is not a domain name; write the host alone"
             + (f" ({host!r})" if host else "")

@@ -91,6 +91,20 @@ _PLACEHOLDER_RE = re.compile(
 GARBAGE_SCAN_CHARS = 1000
 
 
+#: What a configured text may not hold: what XML cannot (C0 controls but tab and line breaks,
+#: U+FFFE/U+FFFF, lone surrogates), C1 controls and bidi overrides. A soft hyphen or a stray
+#: BOM is invisible and harmless (published texts leave them out).
+_UNPRINTABLE_RE = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff\u202a-\u202e\u2066-\u2069]"
+)
+
+
+def first_unprintable(value: str) -> str | None:
+    """The first character of ``value`` a configured text may not hold, or None."""
+    found = _UNPRINTABLE_RE.search(value)
+    return found.group() if found else None
+
+
 def strip_control_chars(value: str) -> str:
     """Remove XML-illegal/invisible control chars, bidi overrides and lone surrogates."""
     # Every character removed here is unprintable: a text that is printable once its line breaks

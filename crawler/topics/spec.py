@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from crawler.normalize.text import strip_control_chars
+from crawler.normalize.text import first_unprintable
 from crawler.topics.patterns import compile_pattern
 from crawler.topics.terms import parse_term
 
@@ -79,7 +79,7 @@ class TopicSpec(BaseModel):
         """Check every entry, naming the topic and the entry in the error message."""
         where = f"topic {self.id!r}"
         for name, text in (("title", self.title), ("description", self.description)):
-            if strip_control_chars(text) != text:
+            if first_unprintable(text) is not None:
                 # Shown in feeds, the index page and the OPML, which XML cannot always hold.
                 raise ValueError(f"{where}: {name} holds a control character: {text!r}")
         for language in self.languages:
