@@ -21,9 +21,8 @@ __all__ = [
 # in XML but invisible junk in text (usually mojibake), so they go too. U+00AD (soft hyphen) and
 # U+FEFF (stray BOM) are invisible and break topic matching inside words ("электро\xadбус").
 # Bidi override/embedding/isolate controls allow spoofing; LRM/RLM marks are harmless and stay.
-_CONTROL_RE = re.compile(
-    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00ad\ufeff\ufffe\uffff\u202a-\u202e\u2066-\u2069]"
-)
+_UNPRINTABLE_CHARS = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff\u202a-\u202e\u2066-\u2069"
+_CONTROL_RE = re.compile(f"[{_UNPRINTABLE_CHARS}\u00ad\ufeff]")
 _SURROGATE_RE = re.compile("[\ud800-\udfff]")
 # Either of the two above: clean text (nearly all of it) is scanned once and returned as is.
 _UNSAFE_RE = re.compile(_CONTROL_RE.pattern[:-1] + "\ud800-\udfff]")
@@ -91,12 +90,9 @@ _PLACEHOLDER_RE = re.compile(
 GARBAGE_SCAN_CHARS = 1000
 
 
-#: What a configured text may not hold: what XML cannot (C0 controls but tab and line breaks,
-#: U+FFFE/U+FFFF, lone surrogates), C1 controls and bidi overrides. A soft hyphen or a stray
-#: BOM is invisible and harmless (published texts leave them out).
-_UNPRINTABLE_RE = re.compile(
-    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff\u202a-\u202e\u2066-\u2069]"
-)
+#: What a configured text may not hold: what _CONTROL_RE removes but the invisible soft hyphen
+#: and stray BOM (harmless: published texts leave them out), and lone surrogates.
+_UNPRINTABLE_RE = re.compile(f"[{_UNPRINTABLE_CHARS}\ud800-\udfff]")
 
 
 def first_unprintable(value: str) -> str | None:
