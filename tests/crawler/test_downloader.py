@@ -114,7 +114,11 @@ def test_two_sources_on_one_host_share_its_delay(
     assert "partner" in capsys.readouterr().out
     gaps = [b - a for a, b in itertools.pairwise(starts)]
     # Scrapy spreads a delay over 0.5-1.5 times its value; the loopback server adds nothing.
-    assert len(starts) > 20 and min(gaps) >= 0.2 * 0.5 - 0.01, sorted(gaps)[:5]
+    # The server notes a request when its thread runs: on a loaded machine one late wake-up
+    # bunches two arrivals sent a delay apart. Without the shared gate about every other gap
+    # is short (two crawlers, one delay each), so a tenth stays a failure.
+    short = [g for g in gaps if g < 0.2 * 0.5 - 0.01]
+    assert len(starts) > 20 and len(short) <= len(gaps) // 10, sorted(gaps)[:5]
 
 
 def test_requests_waiting_for_a_host_together_start_one_delay_apart() -> None:
