@@ -32,7 +32,7 @@ from crawler.distributed.settings import (
     queue_key,
 )
 from crawler.distributed.spider import DistributedNewsSpider
-from crawler.run_states import queued_note
+from crawler.run_states import queued_note, untaken_requests
 from crawler.storage import RunStats, Store
 from crawler.supervisor import CrawlOutcome, crawl_subprocess
 
@@ -141,8 +141,9 @@ def enqueue_recorded(
     recorded: dict[str, dict[str, Any]] = {}
     backlog: int | None = None  # requests in the shared queue, asked once
     for name in sources:
-        waiting = _untaken_run(store, name)
-        if waiting is not None:
+        last = store.recent_runs(name, limit=1)
+        waiting = last[0] if last and last[0].get("status") == "ok" else None
+        if waiting is not None and (queued := untaken_requests(waiting)):
             if backlog is None:
                 try:
                     backlog = queue_length(redis_url, prefix)
@@ -151,7 +152,6 @@ def enqueue_recorded(
             if backlog:
                 # Its last requests wait in the queue (no worker running?): queued again, each
                 # copy would be fetched, a burst on the site once workers come back.
-                queued = int((waiting.get("stats") or {}).get("queued") or 0)
                 recorded[name] = {
                     **waiting,
                     "message": f"not queued again: its {queued} request(s) queued before are "
@@ -172,19 +172,6 @@ def enqueue_recorded(
         store.finish_run(run_id, status=status, stats=stats, now=datetime.now(UTC), message=message)
         recorded[name] = store.recent_runs(name, limit=1)[0]
     return recorded
-
-
-def _untaken_run(store: Store, name: str) -> dict[str, Any] | None:
-    """The source's last run when it was queued for the workers and none of its discovery
-    documents has been read yet, else None."""
-    runs = store.recent_runs(name, limit=1)
-    if not runs or runs[0].get("status") != "ok":
-        return None
-    stats = runs[0].get("stats") or {}
-    taken = int(stats.get("discovery_ok") or 0) + int(stats.get("discovery_failed") or 0)
-    if stats.get("mode") != "distributed" or not stats.get("queued") or taken:
-        return None
-    return runs[0]
 
 
 def enqueue_crawl(

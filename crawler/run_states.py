@@ -66,6 +66,17 @@ def queued_note(queued: int) -> str:
     return f"queued {queued} discovery request(s) for workers"
 
 
+def untaken_requests(run: Mapping[str, Any]) -> int:
+    """The discovery requests a run queued for distributed workers when no worker has read any
+    of its documents yet (0 for any other run, or once a worker has)."""
+    stats = run.get("stats") or {}
+    if stats.get("mode") != "distributed":
+        return 0
+    if int(stats.get("discovery_ok") or 0) + int(stats.get("discovery_failed") or 0):
+        return 0
+    return int(stats.get("queued") or 0)
+
+
 def queued_state(
     dropped: Mapping[str, int],
     *,

@@ -31,7 +31,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from crawler.clock import user_time
-from crawler.run_states import LOST, NO_ARTICLE_LINK
+from crawler.run_states import LOST, NO_ARTICLE_LINK, untaken_requests
 from feeds.build import INDEX_PATH, OPML_PATH
 
 #: Run results that count as a success (``partial``: finished, some pages to fetch again).
@@ -292,14 +292,11 @@ def untaken_reasons(run: dict[str, Any], now: datetime) -> list[str]:
     """Why a run queued for distributed workers looks stuck: no worker has read any of its
     discovery documents ``UNTAKEN_SECONDS`` after it was queued (no worker running, or all on
     another Redis or prefix). It was an ``ok`` run, and ``status --check`` passed."""
-    stats = run.get("stats") or {}
-    queued = int(stats.get("queued") or 0)
-    finished = run.get("finished_at")
-    if stats.get("mode") != "distributed" or not queued or finished is None:
+    queued, finished = untaken_requests(run), run.get("finished_at")
+    if not queued or finished is None:
         return []
-    taken = int(stats.get("discovery_ok") or 0) + int(stats.get("discovery_failed") or 0)
     waited = (now - finished).total_seconds()
-    if taken or waited < UNTAKEN_SECONDS:
+    if waited < UNTAKEN_SECONDS:
         return []
     return [
         f"no worker has taken its {queued} queued request(s) in {waited / 60:.0f} min "
