@@ -89,7 +89,7 @@ class Draft:
 
     def is_article(self, sample: Sample) -> bool:
         """Whether ``sample`` is an article by this draft's measure (see ``dated``)."""
-        return sample.is_article if self.dated else sample.is_undated_article
+        return sample.counts_as_article(self.dated)
 
 
 def draft_source(
@@ -209,7 +209,7 @@ def _article_groups(
     # date; on a site that dates no page the crawl keeps them undated, and so does the draft.
     dated = any(s.value("published") for _, pages in checked_groups for s in pages)
     for group, pages in checked_groups:
-        articles = [s for s in pages if (s.is_article if dated else s.is_undated_article)]
+        articles = [s for s in pages if s.counts_as_article(dated)]
         missing = sorted({m for s in pages for m in s.missing})
         tried.append(
             f"{group.label} ({len(group.urls)} links): {len(articles)}/{len(pages)} pages are "

@@ -60,6 +60,10 @@ class Sample:
         """A title, a date and text, by the crawl's floor (``crawler.pages.MIN_TEXT_LETTERS``)."""
         return not self.missing
 
+    def counts_as_article(self, dated: bool) -> bool:
+        """:attr:`is_article` on a site that dates its pages, else :attr:`is_undated_article`."""
+        return self.is_article if dated else self.is_undated_article
+
     @property
     def is_undated_article(self) -> bool:
         """A page the crawl keeps, on a site that dates no page: a title and text, not a list
