@@ -162,15 +162,20 @@ def test_a_notification_is_a_form_encoded_publish_ping() -> None:
     assert hub.content_types == ["application/x-www-form-urlencoded"]
 
 
+def _ping(hub: HubStub, url: str, waiting_for: str) -> dict[str, Any]:
+    """Notify ``hub`` of ``url`` alone and wait until nothing is pending: the hub's figures."""
+    notifier = HubNotifier([hub.url], backoff=0.01).start()
+    try:
+        notifier.notify([url])
+        wait_for(notifier.idle, 10, waiting_for)
+        return notifier.stats()[hub_label(hub.url)]
+    finally:
+        notifier.close()
+
+
 def test_a_5xx_is_retried_with_backoff_until_the_hub_accepts() -> None:
     with HubStub(script=[503, 502]) as hub:
-        notifier = HubNotifier([hub.url], backoff=0.01).start()
-        try:
-            notifier.notify(["https://feeds.example.org/all.atom"])
-            wait_for(notifier.idle, 10, "the retries")
-            stats = notifier.stats()[hub_label(hub.url)]
-        finally:
-            notifier.close()
+        stats = _ping(hub, "https://feeds.example.org/all.atom", "the retries")
     assert hub.answered == [503, 502, 204]
     assert hub.published() == ["https://feeds.example.org/all.atom"] * 3
     assert (stats["ok"], stats["failed"], stats["retries"]) == (1, 0, 2)
@@ -178,13 +183,7 @@ def test_a_5xx_is_retried_with_backoff_until_the_hub_accepts() -> None:
 
 def test_a_refusal_is_not_retried() -> None:
     with HubStub(script=[400]) as hub:
-        notifier = HubNotifier([hub.url], backoff=0.01).start()
-        try:
-            notifier.notify(["https://feeds.example.org/all.json"])
-            wait_for(notifier.idle, 10, "the refusal")
-            stats = notifier.stats()[hub_label(hub.url)]
-        finally:
-            notifier.close()
+        stats = _ping(hub, "https://feeds.example.org/all.json", "the refusal")
     assert hub.answered == [400]
     assert (stats["ok"], stats["failed"], stats["last_error"]) == (0, 1, "HTTP 400")
 
@@ -192,26 +191,14 @@ def test_a_refusal_is_not_retried() -> None:
 def test_a_redirect_is_a_failed_ping_not_a_get_counted_as_sent() -> None:
     # urllib followed a 302 with a GET without the form: counted "ok", never received.
     with HubStub(script=[302]) as hub:
-        notifier = HubNotifier([hub.url], backoff=0.01).start()
-        try:
-            notifier.notify(["https://feeds.example.org/all.rss"])
-            wait_for(notifier.idle, 10, "the redirect")
-            stats = notifier.stats()[hub_label(hub.url)]
-        finally:
-            notifier.close()
+        stats = _ping(hub, "https://feeds.example.org/all.rss", "the redirect")
     assert hub.answered == [302] and hub.gets == 0
     assert (stats["ok"], stats["failed"], stats["last_error"]) == (0, 1, "HTTP 302")
 
 
 def test_every_5xx_is_retried() -> None:
     with HubStub(script=[501, 507]) as hub:
-        notifier = HubNotifier([hub.url], backoff=0.01).start()
-        try:
-            notifier.notify(["https://feeds.example.org/all.rss"])
-            wait_for(notifier.idle, 10, "the retries")
-            stats = notifier.stats()[hub_label(hub.url)]
-        finally:
-            notifier.close()
+        stats = _ping(hub, "https://feeds.example.org/all.rss", "the retries")
     assert hub.answered == [501, 507, 204]
     assert (stats["ok"], stats["retries"]) == (1, 2)
 
