@@ -6,6 +6,7 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from drafting_sites import (
@@ -23,7 +24,7 @@ from drafting_sites import (
 from cityfeeds.cli import main
 from cityfeeds.devtools.demo_server import SiteServer
 from cityfeeds.devtools.demo_site import STORIES, article_path, build_site
-from crawler.config import load_config
+from crawler.config import Config, load_config
 from crawler.normalize.urls import url_identity
 from crawler.storage import Store
 from crawler.supervisor import crawl_subprocess
@@ -52,6 +53,23 @@ def _config_without_sources(tmp_path: Path, base_url: str) -> Path:
     return cfg
 
 
+def _draft_argv(cfg: Path, url: str, name: str, fixtures: Path) -> list[str]:
+    """``sources draft URL --write`` of the source ``name`` into ``cfg`` (loopback allowed)."""
+    argv = ["--config", str(cfg), "sources", "draft", url, "--allow-private"]
+    return [*argv, "--name", name, "--write", "--fixtures", str(fixtures)]
+
+
+def _crawled(config: Config, name: str) -> tuple[dict[str, Any], set[str]]:
+    """The drafted source crawled as written: its run (which must be ok) and what it stored."""
+    outcome = crawl_subprocess(config, [name], timeout=120)
+    assert outcome.runs[name]["status"] == "ok", outcome.runs
+    store = Store.open(config.database_url)
+    try:
+        return outcome.runs[name], store.known_urls(name)
+    finally:
+        store.close()
+
+
 @pytest.fixture
 def server() -> Iterator[SiteServer]:
     site = SiteServer().start()
@@ -68,8 +86,7 @@ def test_drafted_entry_crawls_the_site(
     server.files, paths = SHAPES[shape](server.base_url)
     cfg = _config_without_sources(tmp_path, server.base_url)
     fixtures = tmp_path / "fixtures"
-    argv = ["--config", str(cfg), "sources", "draft", server.base_url, "--allow-private"]
-    argv += ["--name", "drafted", "--write", "--fixtures", str(fixtures)]
+    argv = _draft_argv(cfg, server.base_url, "drafted", fixtures)
     assert main(argv) == 0
     block = capsys.readouterr().out
     assert "[[sources]]" in block and "article_pattern" in block
@@ -86,13 +103,7 @@ def test_drafted_entry_crawls_the_site(
     saved = list((fixtures / "drafted").glob("*.html"))
     assert len(saved) == 1 and (fixtures / "drafted" / f"{saved[0].stem}.expected.json").exists()
 
-    outcome = crawl_subprocess(config, ["drafted"], timeout=120)
-    assert outcome.runs["drafted"]["status"] == "ok", outcome.runs
-    store = Store.open(config.database_url)
-    try:
-        stored = store.known_urls("drafted")
-    finally:
-        store.close()
+    _, stored = _crawled(config, "drafted")
     articles = {url_identity(server.base_url.rstrip("/") + p) for p in paths}
     assert stored <= articles, f"not articles: {stored - articles}"
     assert len(stored) >= 0.95 * len(articles), f"missing: {articles - stored}"
@@ -111,8 +122,7 @@ def test_a_drafted_language_is_one_the_config_accepts(
     files["/"] = (home.replace(b'<html lang="ru">', f'<html lang="{lang}">'.encode()), ctype)
     server.files = files
     cfg = _config_without_sources(tmp_path, server.base_url)
-    argv = ["--config", str(cfg), "sources", "draft", server.base_url, "--allow-private"]
-    argv += ["--name", "drafted", "--write", "--fixtures", str(tmp_path / "fixtures")]
+    argv = _draft_argv(cfg, server.base_url, "drafted", tmp_path / "fixtures")
     assert main(argv) == 0, capsys.readouterr().err
     assert load_config(cfg).source("drafted").language == written
 
@@ -126,8 +136,7 @@ def test_a_site_stating_another_offset_gets_a_timezone(
     server.files, _ = german_site(server.base_url)
     cfg = _config_without_sources(tmp_path, server.base_url)
     fixtures = tmp_path / "fixtures"
-    argv = ["--config", str(cfg), "sources", "draft", server.base_url, "--allow-private"]
-    argv += ["--name", "stadt", "--write", "--fixtures", str(fixtures)]
+    argv = _draft_argv(cfg, server.base_url, "stadt", fixtures)
     assert main(argv) == 0, capsys.readouterr().err
     block = capsys.readouterr().out
     assert "language = 'de'" in block
@@ -157,15 +166,13 @@ def test_a_site_that_dates_no_page_is_drafted_and_crawled_undated(
         if not path.startswith("/authors/")
     }
     cfg = _config_without_sources(tmp_path, server.base_url)
-    argv = ["--config", str(cfg), "sources", "draft", server.base_url, "--allow-private"]
-    argv += ["--name", "undated", "--write", "--fixtures", str(tmp_path / "fixtures")]
+    argv = _draft_argv(cfg, server.base_url, "undated", tmp_path / "fixtures")
     assert main(argv) == 0, capsys.readouterr().err
     block = capsys.readouterr().out
     assert "samples extracted with title, body (no page is dated" in block
     config = load_config(cfg)
-    outcome = crawl_subprocess(config, ["undated"], timeout=120)
-    assert outcome.runs["undated"]["status"] == "ok", outcome.runs
-    assert outcome.runs["undated"]["new"] >= 0.95 * len(paths)
+    run, _ = _crawled(config, "undated")
+    assert run["new"] >= 0.95 * len(paths)
 
 
 def test_a_draft_from_a_section_page_lists_that_section(
@@ -180,18 +187,11 @@ def test_a_draft_from_a_section_page_lists_that_section(
     server.files = {**files, "/transport/": (body.replace(b"<body>", b"<body>" + nav, 1), ctype)}
     cfg = _config_without_sources(tmp_path, server.base_url)
     section = server.base_url + "transport/"
-    argv = ["--config", str(cfg), "sources", "draft", section, "--allow-private"]
-    argv += ["--name", "section", "--write", "--fixtures", str(tmp_path / "fixtures")]
+    argv = _draft_argv(cfg, section, "section", tmp_path / "fixtures")
     assert main(argv) == 0, capsys.readouterr().err
     config = load_config(cfg)
     assert config.source("section").listings[0].url == section
-    outcome = crawl_subprocess(config, ["section"], timeout=120)
-    assert outcome.runs["section"]["status"] == "ok", outcome.runs
-    store = Store.open(config.database_url)
-    try:
-        stored = store.known_urls("section")
-    finally:
-        store.close()
+    _, stored = _crawled(config, "section")
     own = {url_identity(server.base_url.rstrip("/") + p) for p in paths if "/transport/" in p}
     assert own and own <= stored, f"missing: {own - stored}"
 
@@ -211,11 +211,9 @@ def test_articles_named_by_a_query_id_are_drafted_and_crawled(
         )
     server.files = files
     cfg = _config_without_sources(tmp_path, base)
-    argv = ["--config", str(cfg), "sources", "draft", base, "--allow-private"]
-    argv += ["--name", "query", "--write", "--fixtures", str(tmp_path / "fixtures")]
+    argv = _draft_argv(cfg, base, "query", tmp_path / "fixtures")
     assert main(argv) == 0, capsys.readouterr().err
     config = load_config(cfg)
     assert "newsid" in (config.source("query").article_pattern or "")
-    outcome = crawl_subprocess(config, ["query"], timeout=120)
-    assert outcome.runs["query"]["status"] == "ok", outcome.runs
-    assert outcome.runs["query"]["new"] == len(paths)
+    run, _ = _crawled(config, "query")
+    assert run["new"] == len(paths)
