@@ -12,11 +12,13 @@ thread.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import multiprocessing
 import os
 import signal
 import threading
+from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -44,6 +46,7 @@ __all__ = [
     "shared_pool",
     "shutdown_pools",
     "timed_process_page",
+    "timed_process_pages",
 ]
 
 
@@ -132,6 +135,27 @@ def timed_process_page(
         return result, timings
 
 
+#: One page's call: ``timed_process_page``'s arguments.
+PageCall = tuple[SourceProfile, bytes, PageFacts, Hints | None]
+
+
+def timed_process_pages(
+    calls: Sequence[PageCall],
+) -> list[tuple[Article | Dropped, Timings] | Exception]:
+    """``timed_process_page`` on each call, in order (one pool task for several pages).
+
+    An error raised on one page is returned in its place, for its caller to raise: it costs
+    that page, not the others sent with it.
+    """
+    out: list[tuple[Article | Dropped, Timings] | Exception] = []
+    for call in calls:
+        try:
+            out.append(timed_process_page(*call))
+        except Exception as exc:
+            out.append(exc)
+    return out
+
+
 def _add(total: Timings | None, spent: Timings) -> None:
     if total is not None:
         for name, seconds in spent.items():
@@ -147,6 +171,96 @@ STARTER_WAIT = 10.0
 INLINE_WHILE_STARTING = 4
 #: How often a page waiting for the workers to start looks again.
 _START_POLL = 0.05
+#: At most this many waiting pages go to a worker as one task. A page that finds a worker
+#: free goes alone, at once; pages that arrive while every worker is busy wait and go
+#: together: the pool's cost per task (its manager and feeder threads in the crawl process,
+#: a pipe write each way: ~0.3 ms of the crawl process's CPU under load, bench/README.md) is
+#: then paid once for them.
+MAX_BATCH = 8
+
+
+class _Feeder:
+    """Sends pages to one executor's workers: each at once while a worker is free, else
+    several per task (:data:`MAX_BATCH`) as workers free up.
+
+    At most one task per worker, plus one queued so that a worker never waits for the
+    crawl process, is in flight. Runs on the event loop of the crawl (one thread).
+    """
+
+    def __init__(self, executor: ProcessPoolExecutor, workers: int) -> None:
+        self.executor = executor
+        self.limit = workers + 1
+        self.in_flight = 0
+        #: Tasks sent and pages in them, for figures (bench/crawl.py).
+        self.tasks = self.pages = 0
+        self._waiting: list[tuple[PageCall, asyncio.Future[tuple[Article | Dropped, Timings]]]]
+        self._waiting = []
+
+    def submit(self, call: PageCall) -> asyncio.Future[tuple[Article | Dropped, Timings]]:
+        """The future of one page's result; raises (through it) ``BrokenProcessPool`` when
+        a worker died with the page's task."""
+        waiter: asyncio.Future[tuple[Article | Dropped, Timings]]
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiting.append((call, waiter))
+        self._send()
+        return waiter
+
+    def _send(self) -> None:
+        while self._waiting and self.in_flight < self.limit:
+            batch = [(c, w) for c, w in self._waiting[:MAX_BATCH] if not w.cancelled()]
+            del self._waiting[:MAX_BATCH]
+            if not batch:
+                continue
+            try:
+                future = self.executor.submit(timed_process_pages, [c for c, _ in batch])
+            except BrokenProcessPool as exc:
+                self._fail(batch + self._waiting, exc)
+                self._waiting = []
+                return
+            except RuntimeError:
+                # Shut down (the crawl is closing): the pages go as its queued tasks went.
+                for _, waiter in batch + self._waiting:
+                    waiter.cancel()
+                self._waiting = []
+                return
+            self.in_flight += 1
+            self.tasks += 1
+            self.pages += len(batch)
+            done = functools.partial(self._done, batch)
+            asyncio.wrap_future(future).add_done_callback(done)
+
+    def _done(
+        self,
+        batch: list[tuple[PageCall, asyncio.Future[tuple[Article | Dropped, Timings]]]],
+        future: asyncio.Future[list[tuple[Article | Dropped, Timings] | Exception]],
+    ) -> None:
+        self.in_flight -= 1
+        if future.cancelled():
+            for _, waiter in batch:
+                waiter.cancel()
+        elif (exc := future.exception()) is not None:
+            # The workers are gone (BrokenProcessPool): the pages waiting for them go with them.
+            self._fail(batch + self._waiting, exc)
+            self._waiting = []
+            return
+        else:
+            for (_, waiter), result in zip(batch, future.result(), strict=True):
+                if waiter.done():
+                    continue
+                if isinstance(result, Exception):
+                    waiter.set_exception(result)
+                else:
+                    waiter.set_result(result)
+        self._send()
+
+    @staticmethod
+    def _fail(
+        batch: list[tuple[PageCall, asyncio.Future[tuple[Article | Dropped, Timings]]]],
+        exc: BaseException,
+    ) -> None:
+        for _, waiter in batch:
+            if not waiter.done():
+                waiter.set_exception(exc)
 
 
 def _ready() -> None:
@@ -168,6 +282,7 @@ class ExtractionPool:
         #: What the workers do to each article beyond processing its page.
         self.work = work
         self._executor: ProcessPoolExecutor | None = None
+        self._feeder: _Feeder | None = None
         self._warming: Future[None] | None = None
         self._starting = False
         self._starter: threading.Thread | None = None
@@ -256,15 +371,23 @@ class ExtractionPool:
             result, spent = timed_process_page(profile, body, page, hints)
             _add(timings, spent)
             return result
-        future = executor.submit(timed_process_page, profile, body, page, hints)
+        feeder = self._feeder
+        if feeder is None or feeder.executor is not executor:
+            feeder = self._feeder = _Feeder(executor, self.workers)
         try:
-            result, spent = await asyncio.wrap_future(future)
+            result, spent = await feeder.submit((profile, body, page, hints))
         except BrokenProcessPool:
             # Every queued page fails with it; start a fresh pool for the pages that follow.
-            self._discard()
+            self._discard(broken=executor)
             raise
         _add(timings, spent)
         return result
+
+    @property
+    def tasks(self) -> tuple[int, int]:
+        """Tasks sent to the current workers and the pages in them."""
+        feeder = self._feeder
+        return (feeder.tasks, feeder.pages) if feeder is not None else (0, 0)
 
     def _new_executor(self) -> ProcessPoolExecutor:
         context = multiprocessing.get_context("forkserver")
@@ -277,8 +400,10 @@ class ExtractionPool:
             self.workers, mp_context=context, initializer=_warm_up, initargs=(self.work,)
         )
 
-    def _discard(self, wait: bool = False) -> None:
+    def _discard(self, wait: bool = False, broken: ProcessPoolExecutor | None = None) -> None:
         with self._lock:
+            if broken is not None and self._executor is not broken:
+                return  # already discarded (by another of its pages), maybe already replaced
             executor, self._executor, self._warming = self._executor, None, None
         if executor is not None:
             executor.shutdown(wait=wait, cancel_futures=True)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import math
+import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,7 +21,17 @@ from crawler.profile import SourceProfile
 from crawler.storage.articles import content_hash, content_hash_ahead
 from crawler.stories.features import Fingerprinter
 from crawler.topics.engine import TopicEngine
-from crawler.workpool import ArticleWork, ExtractionPool, default_workers, release_pool, shared_pool
+from crawler.workpool import (
+    MAX_BATCH,
+    ArticleWork,
+    BrokenProcessPool,
+    ExtractionPool,
+    _Feeder,
+    default_workers,
+    release_pool,
+    shared_pool,
+    timed_process_pages,
+)
 from tests.faults.support import article_html
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -244,3 +257,120 @@ def _in_a_pool(work: ArticleWork, profile: SourceProfile, body: bytes, page: Pag
             pool.close()
 
     return asyncio.run(run())
+
+
+def _titled_pages(count: int) -> list[tuple[bytes, PageFacts]]:
+    return [
+        (
+            article_html(f"Электробусы вышли на маршрут номер {n}").encode(),
+            PageFacts(f"{URL}{n}", NOW),
+        )
+        for n in range(count)
+    ]
+
+
+def test_pages_waiting_for_busy_workers_go_several_per_task() -> None:
+    """Pages that arrive while the workers are busy go to them together (the pool's cost per
+    task is paid once for them), each with its own result, in order; a page that finds a
+    worker free goes alone, at once."""
+    profile = SourceProfile(name="vestnik", allowed_domains=("news.example",))
+    pages = _titled_pages(12)
+    expected = [process_page(profile, body, page, None) for body, page in pages]
+
+    async def run() -> tuple[list[object], tuple[int, int]]:
+        pool = ExtractionPool(1)
+        try:
+            pool.warm()
+            await _until_ready(pool)
+            results = await asyncio.gather(
+                *(pool.process_page(profile, body, page) for body, page in pages)
+            )
+            return list(results), pool.tasks
+        finally:
+            pool.close(wait=True)
+
+    results, (tasks, sent) = asyncio.run(run())
+    assert results == expected
+    # One task per worker plus one queued go at once, alone; the other ten wait and go
+    # together, at most MAX_BATCH per task.
+    assert sent == 12 and tasks == 2 + math.ceil(10 / MAX_BATCH)
+
+
+class _KillsItsWorker:
+    """Hints whose unpickling kills the worker process that takes them (a crash in a native
+    parser, or the OOM killer, on that page)."""
+
+    def __reduce__(self) -> tuple[object, tuple[int]]:
+        return os._exit, (3,)
+
+
+def test_a_worker_dying_costs_the_pages_sent_with_it_and_the_pool_starts_again() -> None:
+    """Pages in flight or waiting when a worker dies fail with BrokenProcessPool (the spider
+    counts each as ``extract_crash``, to be fetched again next run); the pages after them get
+    fresh workers."""
+    profile = SourceProfile(name="vestnik", allowed_domains=("news.example",))
+    pages = _titled_pages(7)
+    expected = [process_page(profile, body, page, None) for body, page in pages]
+    hints: list[object] = [None] * 7
+    hints[3] = _KillsItsWorker()
+
+    async def run() -> tuple[list[object], object, object]:
+        pool = ExtractionPool(1)
+        try:
+            pool.warm()
+            await _until_ready(pool)
+            first = pool._executor
+            results = await asyncio.gather(
+                *(
+                    pool.process_page(profile, body, page, hint)  # type: ignore[arg-type]
+                    for (body, page), hint in zip(pages, hints, strict=True)
+                ),
+                return_exceptions=True,
+            )
+            after = await pool.process_page(profile, *pages[0])
+            await _until_ready(pool)
+            again = await pool.process_page(profile, *pages[1])
+            assert pool._executor is not None and pool._executor is not first
+            return list(results), after, again
+        finally:
+            pool.close(wait=True)
+
+    results, after, again = asyncio.run(run())
+    assert isinstance(results[3], BrokenProcessPool)
+    assert all(
+        r == e or isinstance(r, BrokenProcessPool) for r, e in zip(results, expected, strict=True)
+    )
+    assert results[4:] == [results[3]] * 3  # waiting behind it: gone with it
+    assert after == expected[0] and again == expected[1]
+
+
+def test_an_error_on_one_page_of_a_task_costs_that_page_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One page's work raising (a topic engine's bug on an odd text) is raised for that page
+    only; the pages sent with it get their articles."""
+    profile = SourceProfile(name="vestnik", allowed_domains=("news.example",))
+    pages = _titled_pages(6)
+    expected = [process_page(profile, body, page, None) for body, page in pages]
+
+    class Failing:
+        def finish(self, article: Article, profile: SourceProfile) -> None:
+            if article.title.endswith("номер 4"):
+                raise ValueError("odd text")
+
+    monkeypatch.setattr(workpool, "_WORKER", Failing())
+    calls = [(profile, body, page, None) for body, page in pages]
+    direct = timed_process_pages(calls)
+    assert isinstance(direct[4], ValueError)
+
+    async def run() -> list[object]:
+        with ThreadPoolExecutor(1) as executor:
+            feeder = _Feeder(executor, 1)  # type: ignore[arg-type]
+            futures = [feeder.submit(call) for call in calls]
+            results = await asyncio.gather(*futures, return_exceptions=True)
+            assert feeder.tasks < len(calls)
+            return [r if isinstance(r, BaseException) else r[0] for r in results]
+
+    results = asyncio.run(run())
+    assert isinstance(results[4], ValueError)
+    assert results[:4] + results[5:] == expected[:4] + expected[5:]
