@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tomllib
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -36,6 +37,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     draft.add_argument("url", help="the site's home page")
     draft.add_argument("--name", help=f"source name: {SOURCE_NAME_RULE} (default: from the host)")
+    draft.add_argument(
+        "--json",
+        action="store_true",
+        default=argparse.SUPPRESS,  # `sources --json draft` sets it too
+        help="print the draft as JSON: its name, its entry as a table, and the TOML block",
+    )
     draft.add_argument(
         "--write",
         action="store_true",
@@ -110,7 +117,11 @@ def _draft(args: argparse.Namespace, config: Config) -> int:
         print(f"cityfeeds: {exc.kind}: {exc}", file=sys.stderr)
         return 1
     block = render_toml(draft)
-    print(block, end="")
+    if args.json:
+        entry = tomllib.loads(block)["sources"][0]
+        print(json.dumps({"name": draft.name, "entry": entry, "toml": block}, ensure_ascii=False))
+    else:
+        print(block, end="")
     if args.write:
         if _taken(config, draft.name):  # the name made from the host
             return 2

@@ -217,3 +217,24 @@ def test_articles_named_by_a_query_id_are_drafted_and_crawled(
     assert "newsid" in (config.source("query").article_pattern or "")
     run, _ = _crawled(config, "query")
     assert run["new"] == len(paths)
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_a_draft_in_json_gives_the_entry_and_its_block(
+    where: str, server: SiteServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `sources --json draft URL` printed the TOML block: --json was the listing's alone.
+    server.files, _ = SHAPES["feed-only"](server.base_url)
+    cfg = _config_without_sources(tmp_path, server.base_url)
+    draft = ["sources", "draft", server.base_url, "--allow-private", "--name", "drafted"]
+    if where == "before":
+        draft.insert(1, "--json")
+    else:
+        draft.append("--json")
+    assert main(["--config", str(cfg), *draft]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["name"] == "drafted" and printed["toml"].lstrip().startswith("# Drafted by")
+    assert printed["entry"]["name"] == "drafted" and printed["entry"]["article_pattern"]
+    assert printed["entry"]["url"] == server.base_url
+    assert main(["--config", str(cfg), "sources", "draft", server.base_url, "--allow-private"]) == 0
+    assert capsys.readouterr().out.lstrip().startswith("# Drafted by")  # TOML without --json
