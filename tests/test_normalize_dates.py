@@ -516,3 +516,27 @@ def test_a_us_site_writes_a_slashed_date_month_first() -> None:
     assert parse_date("03.04.2026", tz="America/New_York", now=now) == datetime(
         2026, 4, 3, tzinfo=new_york
     )
+
+
+@pytest.mark.parametrize(
+    ("value", "tz", "expected"),
+    [
+        # A US zone named without its season is that zone's offset on the day, on any
+        # source (an American story on a Moscow site): it was read in the source's zone.
+        ("November 21, 2026 at 5:00 a.m. ET", "Europe/Moscow", datetime(2026, 11, 21, 10, 0)),
+        ("July 4, 2026, 3:00 p.m. ET", "Europe/Moscow", datetime(2026, 7, 4, 19, 0)),
+        ("Dec. 5, 2026 9:15 PM (PT)", "Europe/London", datetime(2026, 12, 6, 5, 15)),
+        ("December 5, 2026, 8:00 a.m. CT", "Europe/Moscow", datetime(2026, 12, 5, 14, 0)),
+        ("12/5/26 9:15 AM PT", "America/New_York", datetime(2026, 12, 5, 17, 15)),
+        # ... and a slashed date before it is month first, as US sites write it.
+        ("12/5/26 9:15 AM ET", "Europe/Moscow", datetime(2026, 12, 5, 14, 15)),
+        ("03/04/2026 5:00 PM EST", "Europe/Moscow", datetime(2026, 3, 4, 22, 0)),
+        # Without an a.m./p.m., "et" is French for "and": the source's zone and order.
+        ("05/12/2026 14:00 et", "Europe/Paris", datetime(2026, 12, 5, 13, 0)),
+        ("le 5 décembre 2026 à 14:00 et", "Europe/Paris", datetime(2026, 12, 5, 13, 0)),
+        ("03/04/2026 5:00 PM", "Europe/Moscow", datetime(2026, 4, 3, 14, 0)),
+    ],
+)
+def test_a_us_zone_named_without_its_season(value: str, tz: str, expected: datetime) -> None:
+    parsed = parse_date(value, tz=tz, now=datetime(2026, 12, 7, tzinfo=UTC))
+    assert parsed is not None and parsed.astimezone(UTC) == expected.replace(tzinfo=UTC)

@@ -382,6 +382,22 @@ def _parse_text(text: str, zone: tzinfo, now: datetime) -> datetime | None:
 _ZONE_END = r"\)?(?=\s*(?:$|[^\w\s+-]))"
 # Right after a date and time: "9:15 p.m. EST", "12:00 (мск)", "14:30 GMT+3", "05:00 Uhr MEZ".
 _ZONE_AFTER_RE = re.compile(rf"\s*(?:uhr\s*)?\(?({_ZONE_NAME}){_ZONE_OFFSET}{_ZONE_END}")
+# US zones named without their season ("5:00 a.m. ET"): that zone's offset on the day. Only
+# after an a.m./p.m., written before or with the name: "14:00 et" is French for "and".
+_US_ZONES = {
+    "et": ZoneInfo("America/New_York"),
+    "ct": ZoneInfo("America/Chicago"),
+    "mt": ZoneInfo("America/Denver"),
+    "pt": ZoneInfo("America/Los_Angeles"),
+}
+_MERIDIEM = r"[ap]\.?\s?m\b\.?"
+_US_ZONE_AFTER_RE = re.compile(rf"(\s*{_MERIDIEM})?\s*\(?(et|ct|mt|pt)\)?{_ZONE_END}")
+_ENDS_WITH_MERIDIEM_RE = re.compile(rf"{_MERIDIEM}\s*$")
+# A US zone named after a slashed date's time ("12/5/26 9:15 AM ET", "03/04/2026 5:00 PM EST"):
+# the date is written as US sites write it, month first, whatever the source's zone.
+_US_NAME_AFTER_RE = re.compile(
+    rf"(\s*{_MERIDIEM})?\s*\(?(?:(et|ct|mt|pt)|est|edt|cdt|mst|mdt|pst|pdt)\)?{_ZONE_END}"
+)
 # Right after a date without a time: a time with a dot that a zone name vouches for
 # ("5 December 2026 12.00 GMT", the Guardian's style): on its own, "12.00" may be anything.
 _DOT_TIME_ZONE_RE = re.compile(
@@ -407,6 +423,9 @@ def _with_named_zone(dt: datetime, text: str, start: int, end: int) -> datetime:
     if _TIME_RE.search(text, start, end) is not None:
         m = _ZONE_AFTER_RE.match(text, end)
         zone = _named_offset(*m.groups()) if m is not None else None
+        if m is None and (us := _US_ZONE_AFTER_RE.match(text, end)) is not None:
+            if us[1] or _ENDS_WITH_MERIDIEM_RE.search(text, start, end):
+                zone = _US_ZONES[us[2]]
         return dt if zone is None else dt.replace(tzinfo=zone)
     if dt.hour or dt.minute or (m := _DOT_TIME_ZONE_RE.match(text, end)) is None:
         return dt
@@ -466,7 +485,7 @@ def _read_text(text: str, zone: tzinfo, now: datetime) -> tuple[datetime | None,
     if m := _DMY_RE.search(text):
         hms, start, named, end = _with_time_before(text, m, 5)
         d, mo = int(m[1]), int(m[3])
-        if _month_first(m[2], d, mo, zone):
+        if _month_first(m[2], d, mo, _ordering_zone(text, m.end(), zone)):
             d, mo = mo, d
         dt = _build(zone, now, int(m[4]), mo, d, *hms)
         return _in_zone(dt, named), start, end
@@ -478,7 +497,7 @@ def _read_text(text: str, zone: tzinfo, now: datetime) -> tuple[datetime | None,
         hms, start, named, end = _with_time_before(text, m, 5)
         if start == 0:  # the whole value: alone, or after its time
             d, mo = int(m[1]), int(m[3])
-            if _month_first(m[2], d, mo, zone):
+            if _month_first(m[2], d, mo, _ordering_zone(text, m.end(), zone)):
                 d, mo = mo, d
             dt = _build(zone, now, 2000 + int(m[4]), mo, d, *hms)
             return _in_zone(dt, named), start, end
@@ -509,6 +528,15 @@ _MONTH_FIRST_ZONES = frozenset(
     America/Metlakatla America/Nome America/Yakutat America/Menominee Pacific/Honolulu""".split()
 )
 _MONTH_FIRST_PREFIXES = ("America/Indiana/", "America/Kentucky/", "America/North_Dakota/", "US/")
+
+
+def _ordering_zone(text: str, end: int, zone: tzinfo) -> tzinfo:
+    """The zone whose custom orders a numeric date ending at ``end``: a US zone's when one is
+    named after it (a US story on any source), else the source's."""
+    m = _US_NAME_AFTER_RE.match(text, end)
+    if m is None or (m[2] and not m[1] and not _ENDS_WITH_MERIDIEM_RE.search(text, 0, end)):
+        return zone  # "ET" and its kin count after an a.m./p.m. only (see _US_ZONES)
+    return _US_ZONES["et"]
 
 
 def _month_first(separator: str, first: int, second: int, zone: tzinfo) -> bool:
