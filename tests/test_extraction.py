@@ -451,6 +451,13 @@ def test_clean_authors(raw: list[str], expected: list[str]) -> None:
         ("Por María de los Ángeles Pérez", ["María de los Ángeles Pérez"]),
         ("Por Juan Carlos de la Fuente", ["Juan Carlos de la Fuente"]),
         ("By Jean d'Ormesson", ["Jean d'Ormesson"]),
+        # After the publication date on the same line (the date is read as the date).
+        ("Опубликовано: 5 декабря 2026, 12:00 Автор: Иван Петров", ["Иван Петров"]),
+        ("Опубликовано: 5 декабря 2026 | Автор: Иван Петров", ["Иван Петров"]),
+        ("Обновлено: 5 декабря 2026, 12:00 · Текст: Анна Смирнова", ["Анна Смирнова"]),
+        ("Published Dec. 5, 2026, 9:15 a.m. ET By John Smith", ["John Smith"]),
+        ("Опубликовано: 5 декабря 2026, 12:00 Автор пишет о трамваях", []),
+        ("Опубликовано: Иван Петров", []),
     ],
 )
 def test_a_byline_labelled_in_its_text_by_the_headline(byline: str, expected: list[str]) -> None:

@@ -528,6 +528,11 @@ def test_a_us_site_writes_a_slashed_date_month_first() -> None:
         ("Dec. 5, 2026 9:15 PM (PT)", "Europe/London", datetime(2026, 12, 6, 5, 15)),
         ("December 5, 2026, 8:00 a.m. CT", "Europe/Moscow", datetime(2026, 12, 5, 14, 0)),
         ("12/5/26 9:15 AM PT", "America/New_York", datetime(2026, 12, 5, 17, 15)),
+        (
+            "Published Dec. 5, 2026, 9:15 a.m. ET By John Smith",
+            "Europe/Moscow",
+            datetime(2026, 12, 5, 14, 15),
+        ),
         # ... and a slashed date before it is month first, as US sites write it.
         ("12/5/26 9:15 AM ET", "Europe/Moscow", datetime(2026, 12, 5, 14, 15)),
         ("03/04/2026 5:00 PM EST", "Europe/Moscow", datetime(2026, 3, 4, 22, 0)),

@@ -87,6 +87,12 @@ _LABELLED_BYLINE = re.compile(
     r"\s*(?:(?i:автор(?:ы)?(?:\s+(?:текста|материала))?|текст|authors?|autor(?:in)?)\s*[:—–]\s*"
     r"|(?i:by|von|par|por|door|written\s+by|story\s+by|reporting\s+by)\s+)[A-ZА-ЯЁ]"
 )
+#: A publication date opening a plain byline line, before its byline label: «Опубликовано:
+#: 5 декабря 2026, 12:00 | Автор: Иван Петров», "Published Dec. 5, 2026 By John Smith".
+_DATED_OPENING = re.compile(
+    r"\s*(?i:опубликовано|обновлено|дата(?:\s+публикации)?|published|updated|posted|"
+    r"veröffentlicht|publié\s+le)\b.{0,48}?[\s|•·,;/]\s*(?=(?i:автор|текст|by|von|par|por)\b)"
+)
 #: A picture's credit left in a name ("AP Photo": the byline is a caption's).
 _PHOTO_WORD = re.compile(r"\b(?:фото\w*|photo\w*|foto\w*|bild)\b", re.IGNORECASE)
 #: Lower-case words inside a name ("Ludwig van Beethoven", «Анна де Сото», "Jean d'Ormesson").
@@ -290,9 +296,12 @@ class PageFields(PageDates):
             opening = el.text or ""
             if not opening.strip() and len(el):
                 opening = f"{opening}{el[0].text or ''}{el[0].tail or ''}"
-            if not _LABELLED_BYLINE.match(opening):
+            dated = _DATED_OPENING.match(opening)
+            if not _LABELLED_BYLINE.match(opening, dated.end() if dated else 0):
                 continue
             text = self.classes.text(el)
+            if dated and (dated := _DATED_OPENING.match(text)):
+                text = text[dated.end() :]  # the date is read as a date, not as a name
             if len(text) <= _BYLINE_CHARS and _LABELLED_BYLINE.match(text):
                 # Only names (and a date): "By December, the new line…", "By Moscow
                 # standards…" and a caption "By Ivan Petrov / AP Photo" are no bylines.

@@ -391,7 +391,8 @@ _US_ZONES = {
     "pt": ZoneInfo("America/Los_Angeles"),
 }
 _MERIDIEM = r"[ap]\.?\s?m\b\.?"
-_US_ZONE_AFTER_RE = re.compile(rf"(\s*{_MERIDIEM})?\s*\(?(et|ct|mt|pt)\)?{_ZONE_END}")
+# After an a.m./p.m. the name is unambiguous: a byline may follow ("9:15 a.m. ET By …").
+_US_ZONE_AFTER_RE = re.compile(rf"(\s*{_MERIDIEM})?\s*\(?(et|ct|mt|pt)\)?(?!\w)")
 _ENDS_WITH_MERIDIEM_RE = re.compile(rf"{_MERIDIEM}\s*$")
 # A US zone named after a slashed date's time ("12/5/26 9:15 AM ET", "03/04/2026 5:00 PM EST"):
 # the date is written as US sites write it, month first, whatever the source's zone.
