@@ -10,10 +10,12 @@ from __future__ import annotations
 import email.utils
 import html
 import re
+from copy import deepcopy
 from datetime import UTC, datetime
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import lxml.html
+from lxml import etree
 
 from crawler.normalize.dates import to_utc as aware_to_utc
 from crawler.normalize.html import html_to_text, sanitize_html
@@ -92,9 +94,9 @@ def prepare_html(
     (docs/reliability.md B17): a body
     stored under an older policy, or written by hand, never reaches readers unsanitised. When the
     result is longer than ``limit`` characters it is cut after the last whole top-level block
-    that fits (a paragraph, list, figure...); a single oversized first block is replaced by its
-    text cut at a word boundary. A truncated body ends with "…" and a link to the original
-    article.
+    that fits (a paragraph, list, figure...); a single oversized first block is cut inside, at
+    a word boundary, keeping its links and emphasis up to there. A truncated body ends with "…"
+    and a link to the original article.
     """
     body = (fragment or "") if sanitized else sanitize_html(fragment or "", article_url)
     if len(body) <= limit:
@@ -111,12 +113,67 @@ def prepare_html(
         size += len(piece)
     cut = "".join(kept).strip()
     if not html_to_text(cut):
-        # Nothing whole fits (one giant paragraph): fall back to its text, cut at a word.
-        text = plain_excerpt(root.text_content(), max(limit - 200, 100))
-        cut = "<p>" + html.escape(text.removesuffix("…"), quote=False) + "</p>"
+        # Nothing whole fits (one giant paragraph): the first block cut inside, at a word.
+        room = max(limit - 200, 100)
+        first = root[0] if len(root) and not (root.text or "").strip() else None
+        cut = _cut_inside(first, room) if first is not None else ""
+        if not html_to_text(cut):
+            text = plain_excerpt(root.text_content(), room)
+            cut = "<p>" + html.escape(text.removesuffix("…"), quote=False) + "</p>"
     link = html.escape(article_url, quote=True)
     label = _READ_MORE.get((language or "").split("-")[0].lower(), _READ_MORE["en"])
     return f'{cut}\n<p>… <a href="{link}">{label}</a></p>'
+
+
+def _cut_inside(block: etree._Element, room: int) -> str:
+    """``block`` cut after a word so that its markup takes at most ``room`` characters: its
+    elements (links, emphasis) kept whole up to the cut, still well-formed ("" if nothing fits).
+
+    The text is cut first at ``room`` characters, then shorter in proportion while the markup
+    around it makes the result too long.
+    """
+    chars = room
+    for _ in range(6):
+        copy = deepcopy(block)
+        copy.tail = None
+        _keep_chars(copy, chars)
+        piece = lxml.html.tostring(copy, encoding="unicode")
+        if len(piece) <= room:
+            return piece
+        chars = chars * room // len(piece) - 1
+        if chars <= 0:
+            break
+    return ""
+
+
+def _keep_chars(el: etree._Element, chars: int) -> int:
+    """Cut ``el``'s content (in place) after ``chars`` characters of its text, at a word;
+    the characters left (negative: cut here)."""
+    el.text, chars = _cut_words(el.text, chars)
+    if chars < 0:
+        for child in list(el):
+            el.remove(child)
+        return chars
+    for child in list(el):
+        if chars < 0:
+            el.remove(child)
+            continue
+        chars = _keep_chars(child, chars)
+        if chars < 0:
+            child.tail = None
+        else:
+            child.tail, chars = _cut_words(child.tail, chars)
+    return chars
+
+
+def _cut_words(value: str | None, chars: int) -> tuple[str | None, int]:
+    """``value`` within ``chars`` characters, cut after a word; the characters left (-1: cut)."""
+    if not value or len(value) <= chars:
+        return value, chars - len(value or "")
+    kept = value[:chars]
+    if not value[chars].isspace():
+        kept = kept.rsplit(" ", 1)[0] if " " in kept else ""
+    return kept.rstrip(), -1
 
 
 def to_utc(value: datetime) -> datetime:

@@ -129,3 +129,39 @@ def test_the_related_reports_are_laid_out_like_json_dumps(count: int) -> None:
         "related": [{"url": r.url, "source": r.source, "title": r.title} for r in related]
     }
     assert data == (json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode()
+
+
+@pytest.mark.parametrize(
+    "html_body",
+    [
+        # One giant paragraph with links and emphasis in it, before and across the cut.
+        '<p>Начало <a href="https://news.example/a">первая ссылка</a> '
+        + "слово " * 3000
+        + '<a href="https://news.example/b">вторая</a> конец</p>',
+        '<p><em>Курсив</em> и <a href="https://news.example/a">ссылка <b>жирная</b> внутри</a> '
+        + "слово " * 3000
+        + "</p>",
+        # A list with one giant item; a link whose text runs past the cut.
+        '<ul><li><a href="https://news.example/a">ссылка</a> ' + "слово " * 3000 + "</li></ul>",
+        "<p>"
+        + "слово " * 100
+        + '<a href="https://news.example/a">'
+        + "длинная ссылка " * 300
+        + "</a></p>",
+    ],
+)
+def test_one_giant_block_is_cut_inside_and_keeps_its_links(html_body: str) -> None:
+    # It was replaced by its text: a 25,000-character paragraph lost every link in it.
+    article = huge_article(3)
+    article.html = html_body
+    data = render_sample("json", [article], max_html_chars=1000)
+    body = json.loads(data)["items"][0]["content_html"]
+    assert len(body) <= 1000
+    root = lxml.html.fragment_fromstring(body, create_parent="div")
+    links = [a.get("href") for a in root.iter("a")]
+    assert links[0] == "https://news.example/a" and links[-1] == article.url
+    shown = root[0].text_content()
+    whole = lxml.html.fragment_fromstring(html_body, create_parent="div").text_content()
+    assert len(shown) > 500 and whole.startswith(shown.rstrip())  # cut after a whole word
+    assert whole[len(shown.rstrip())] == " "
+    assert body.endswith(f'<p>… <a href="{article.url}">Читать полностью</a></p>')
