@@ -376,3 +376,22 @@ def test_retention_defaults_and_values() -> None:
     assert (parse_config("").retention.runs_days, parse_config("").retention.text_days) == (180, 0)
     spec = parse_config("[retention]\nruns_days = 0\ntext_days = 90\n").retention
     assert (spec.runs_days, spec.text_days) == (0, 90)
+
+
+def test_a_topic_that_cannot_work_as_meant_is_warned_of(
+    caplog: pytest.LogCaptureFixture, project_config_text: str
+) -> None:
+    # Valid, so loaded, but a tester's 1e9 threshold and a term in both lists went unsaid.
+    topic = '[[topics]]\nid = "t"\ntitle = "T"\ninclude = {{ "трамвай" = 1.0 }}\n{}\n'
+    with caplog.at_level("WARNING"):
+        parse_config(topic.format("threshold = 1e9"))
+    assert "topics[0] ('t'): threshold 1e+09 is above the highest score" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        parse_config(topic.format('exclude = { "трамвай" = 0.5 }'))
+    assert "topics[0] ('t'): 'трамвай' both included and excluded" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        parse_config(topic.format("threshold = 2.0"))  # reachable: title and body
+        parse_config(project_config_text, path=Path("cityfeeds.toml").resolve())
+    assert "topics[" not in caplog.text

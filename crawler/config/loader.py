@@ -25,7 +25,7 @@ from crawler.config.sources import SourceSpec
 from crawler.config.validators import check_database_url
 from crawler.normalize.urls import url_identity
 from crawler.topics.morph import fold
-from crawler.topics.spec import TopicSpec
+from crawler.topics.spec import TopicSpec, max_score
 
 logger = logging.getLogger(__name__)
 
@@ -133,6 +133,7 @@ class Config:
                     f"{label}: no source has the city {', '.join(map(repr, missing))} "
                     f"(the sources' cities: {', '.join(named) or 'none'}; compared ignoring case)"
                 )
+            _warn_odd_topic(label, topic)
             self.topics.append(topic)
 
         env_db = os.environ.get(ENV_DATABASE_URL)
@@ -163,6 +164,27 @@ class Config:
         if names:
             return [self.source(n) for n in dict.fromkeys(names)]
         return [s for s in self.sources if s.enabled]
+
+
+def _warn_odd_topic(label: str, topic: TopicSpec) -> None:
+    """Warn of a topic that is valid but cannot work as meant: a term both included and
+    excluded (the exclusion masks it wherever it occurs), a threshold above any score."""
+    both = sorted(set(topic.include) & set(topic.exclude))
+    if both:
+        logger.warning(
+            "%s: %s both included and excluded: the exclusion masks the term wherever it occurs",
+            label,
+            ", ".join(map(repr, both)),
+        )
+    highest = max_score(topic)
+    if topic.threshold > highest:
+        logger.warning(
+            "%s: threshold %g is above the highest score an article can get (%g: every include "
+            "term and positive regex in every field, repeated): the topic's feed stays empty",
+            label,
+            topic.threshold,
+            highest,
+        )
 
 
 def unpublishable_output(output: Path, root: Path, database_url: str) -> str | None:

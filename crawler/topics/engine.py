@@ -11,7 +11,7 @@ from urllib.parse import unquote, urlsplit
 from crawler.models import Article, TopicMatch
 from crawler.topics.morph import HYPHENS, Lemmatizer, fold
 from crawler.topics.patterns import TopicPattern, compile_pattern
-from crawler.topics.spec import FIELDS, TopicSpec
+from crawler.topics.spec import FIELDS, REPEAT_BONUS, REPEAT_CAP, TopicSpec
 from crawler.topics.terms import NEAR, NEAR_WINDOW, is_near_term, parse_term
 from crawler.topics.vocabulary import Hits, TermVocabulary
 
@@ -20,10 +20,6 @@ __all__ = ["NAME_WEIGHT", "SCAN_LIMIT", "TopicEngine"]
 # Words between two words of a phrase: «зарядных электрических станций» still matches
 # «зарядн* станц*», but a word three positions away does not.
 PHRASE_GAP = 1
-# A term repeated in one field adds this share of its weight per extra occurrence, at most twice:
-# a body that says «трамвай» five times is about trams, one passing mention is not.
-REPEAT_BONUS = 0.25
-REPEAT_CAP = 2
 # Each field is read up to this many characters (cut back to a word boundary). The lead of a
 # news article carries its topic: a typical body (3-5 KB) is read whole, and a 64 KB page costs
 # what a 5 KB one does instead of thirteen times more. A term mentioned only past the first 5,000

@@ -27,6 +27,10 @@ DEFAULT_FIELD_WEIGHTS: dict[str, float] = {
 }
 """Field weights used for any field a topic does not set: title > summary > body."""
 
+# A term repeated in one field adds this share of its weight per extra occurrence, at most twice:
+# a body that says «трамвай» five times is about trams, one passing mention is not.
+REPEAT_BONUS = 0.25
+REPEAT_CAP = 2
 LANGUAGES = frozenset({"ru", "en"})
 """The values of a topic's ``languages``: the first is its feed's language. Terms match by their
 script whatever it says (Cyrillic: pymorphy3; Latin: the English Snowball stemmer)."""
@@ -122,6 +126,14 @@ class TopicSpec(BaseModel):
             f: self.field_weights.get(f, DEFAULT_FIELD_WEIGHTS[f]) for f in FIELDS
         }
         return self
+
+
+def max_score(spec: TopicSpec) -> float:
+    """The highest score an article can get for ``spec``: every include term in every field,
+    repeated enough for the whole bonus, and every positive regex in every field."""
+    fields = sum(spec.field_weights.values())
+    terms = sum(spec.include.values()) * (1 + REPEAT_BONUS * REPEAT_CAP)
+    return (terms + sum(w for w in spec.regexes.values() if w > 0)) * fields
 
 
 def _check_term(where: str, kind: str, term: str) -> None:
