@@ -33,6 +33,7 @@ from crawler.middlewares.policy import Blocked, NotFetched
 from crawler.normalize.url_patterns import UrlPattern, compile_url_pattern
 from crawler.normalize.urls import host_of, registered_domain_matches, url_identity
 from crawler.run_states import kept_causes
+from crawler.settings import drop_disabled_components
 from crawler.spiders.article_pages import ArticlePages
 from crawler.spiders.rechecks import RecheckQueue
 from crawler.spiders.responses import (
@@ -94,6 +95,7 @@ class NewsSpider(ArticlePages, scrapy.Spider):
     @classmethod
     def update_settings(cls, settings: Any) -> None:
         super().update_settings(settings)
+        drop_disabled_components(settings)
         if all((settings.getpriority(key) or 0) > OVERRIDABLE for key in POLITENESS_KEYS):
             return  # set from the loaded config already (crawler.runner): no second reading
         config = load_config(settings.get("CITYFEEDS_CONFIG") or None)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from fresh_interpreter import modules_loaded
 from scrapy.settings import Settings
+from scrapy.utils.conf import build_component_list
 from scrapy.utils.test import get_crawler
 
 import crawler.settings as project_settings
@@ -52,19 +53,43 @@ def test_the_context_uses_the_config_the_spider_was_given() -> None:
 
 
 def test_components_that_are_off_are_not_even_imported() -> None:
-    # Scrapy imports every listed component's module before asking it whether it is enabled:
-    # RemoteControl's imports aiohttp's web server (~10 MiB), the cookies middleware's imports
-    # tldextract, requests and urllib3 (~3 MiB). Every crawl process would carry them for nothing.
+    # Scrapy imports every listed component's module before asking it whether it is enabled,
+    # and (get_component_priority_dict_with_base) every module a priority dictionary names,
+    # set to None or not: RemoteControl's imports aiohttp's web server (~70 ms, ~10 MiB), the
+    # cookies middleware's imports tldextract, requests and urllib3 (~3 MiB). Every crawl
+    # process carried them for nothing (the spider now drops them from the settings).
     code = (
         "import crawler.settings as project\n"
         "from scrapy.settings import Settings\n"
         "from scrapy.utils.conf import build_component_list\n"
         "from scrapy.utils.misc import load_object\n"
+        "from crawler.spiders.news import NewsSpider\n"
         "settings = Settings()\n"
         "settings.setmodule(project, priority='project')\n"
+        "settings.set('CITYFEEDS_CONFIG', 'cityfeeds.toml', priority='cmdline')\n"
+        "NewsSpider.update_settings(settings)\n"
         "for name in ('EXTENSIONS', 'DOWNLOADER_MIDDLEWARES', 'SPIDER_MIDDLEWARES',\n"
         "             'ITEM_PIPELINES'):\n"
-        "    for path in build_component_list(settings.getwithbase(name)):\n"
+        "    for path in build_component_list(\n"
+        "        settings.get_component_priority_dict_with_base(name)\n"
+        "    ):\n"
         "        load_object(path)\n"
     )
     assert modules_loaded(code, ("aiohttp", "tldextract", "requests", "urllib3")) == []
+
+
+def test_dropping_the_disabled_components_keeps_the_enabled_ones() -> None:
+    settings = Settings()
+    settings.setmodule(project_settings, priority="project")
+    before = {
+        name: build_component_list(settings.getwithbase(name))
+        for name in ("EXTENSIONS", "DOWNLOADER_MIDDLEWARES", "SPIDER_MIDDLEWARES")
+    }
+    assert "scrapy.extensions.remote_control.RemoteControl" in settings.getdict("EXTENSIONS_BASE")
+    project_settings.drop_disabled_components(settings)
+    for name, components in before.items():
+        assert build_component_list(settings.getwithbase(name)) == components
+        assert None not in settings.getdict(name).values()
+    assert "scrapy.extensions.remote_control.RemoteControl" not in settings.getdict(
+        "EXTENSIONS_BASE"
+    )
