@@ -17,6 +17,9 @@ from crawler.failures import causes_text
 #: the retries): lost for this run, fetched again by the next. Other drop reasons are no loss
 #: (policy refusals, pages gone for good, unreadable pages).
 LOST = "fetch_error"
+#: The drop reason of article pages whose extraction worker died with them (killed, a crash
+#: in a native parser): lost for this run like LOST, fetched again by the next.
+CRASHED = "extract_crash"
 
 #: The drop reason of queued requests a worker took but could not serve: their source is not in
 #: its config (queued under a newer one). A queued discovery request dropped so is not read.
@@ -45,13 +48,18 @@ def kept_causes(causes: Iterable[dict[str, Any]], *new: dict[str, Any]) -> list[
 def finished_state(dropped: Mapping[str, int], notes: Iterable[str] = ()) -> tuple[str, str | None]:
     """``(state, message)`` of a run that ran to its end, from its drops by reason.
 
-    ``partial`` when article pages could not be fetched (the message counts them first), else
-    ``ok``; ``notes`` (what else the run has to say) follow in the message.
+    ``partial`` when article pages could not be fetched or were lost with an extraction worker
+    (the message counts them first), else ``ok``; ``notes`` (what else the run has to say)
+    follow in the message. A ``partial`` run keeps no feed or sitemap validators, so the next
+    run reads its documents in full and fetches those pages again.
     """
-    lost = int(dropped.get(LOST) or 0)
+    lost, crashed = int(dropped.get(LOST) or 0), int(dropped.get(CRASHED) or 0)
     said = [n for n in notes if n]
-    if lost:
-        return "partial", "; ".join([f"{lost} article page(s) could not be fetched", *said])
+    losses = [f"{lost} article page(s) could not be fetched"] if lost else []
+    if crashed:
+        losses.append(f"{crashed} article page(s) lost with a crashed extraction worker")
+    if losses:
+        return "partial", "; ".join([*losses, *said])
     return "ok", "; ".join(said) or None
 
 

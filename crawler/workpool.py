@@ -12,17 +12,23 @@ thread.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import multiprocessing
 import os
+import pickle
+import shutil
 import signal
+import tempfile
 import threading
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from multiprocessing import forkserver
+from multiprocessing.reduction import ForkingPickler
+from pathlib import Path
 
 from crawler.config import Config
 from crawler.lifecycle import die_with_parent
@@ -137,23 +143,77 @@ def timed_process_page(
 
 #: One page's call: ``timed_process_page``'s arguments.
 PageCall = tuple[SourceProfile, bytes, PageFacts, Hints | None]
+#: One page's outcome: its result and stage times, or the error its processing raised.
+PageOutcome = tuple[Article | Dropped, Timings] | BaseException
 
 
-def timed_process_pages(
-    calls: Sequence[PageCall],
-) -> list[tuple[Article | Dropped, Timings] | Exception]:
+def timed_process_pages(calls: Sequence[PageCall], spool: str | None = None) -> TaskResults:
     """``timed_process_page`` on each call, in order (one pool task for several pages).
 
-    An error raised on one page is returned in its place, for its caller to raise: it costs
-    that page, not the others sent with it.
+    Each page's outcome is pickled on its own: an error raised on one page (any exception,
+    ``SystemExit`` too) or a result that cannot be pickled costs that page, not the others
+    sent with it. The outcomes go back through a file in ``spool`` (see :class:`TaskResults`);
+    in the pool's pipe only when the file cannot be written.
     """
-    out: list[tuple[Article | Dropped, Timings] | Exception] = []
-    for call in calls:
+    blobs = [_pickled(_outcome(call)) for call in calls]
+    if spool is not None:
         try:
-            out.append(timed_process_page(*call))
-        except Exception as exc:
-            out.append(exc)
-    return out
+            fd, path = tempfile.mkstemp(dir=spool, suffix=".results")
+        except OSError:
+            pass  # a full or vanished folder: in the pipe, as before
+        else:
+            try:
+                with os.fdopen(fd, "wb") as out:
+                    out.write(pickle.dumps(blobs, pickle.HIGHEST_PROTOCOL))
+                return TaskResults(path=path)
+            except OSError:
+                with contextlib.suppress(OSError):
+                    os.unlink(path)
+    return TaskResults(blobs=blobs)
+
+
+@dataclass(frozen=True)
+class TaskResults:
+    """What a worker sends back for a task: where its pages' pickled outcomes are.
+
+    A file, so that the message in the pool's pipe is a few hundred bytes, written whole or not
+    at all: a worker killed while writing a task's results (hundreds of KB) to the pipe left
+    ``ProcessPoolExecutor``'s reader in the crawl process waiting for the rest of the message
+    for good, and the crawl hung until its run timeout (docs/reliability.md, I14).
+    """
+
+    path: str | None = None
+    blobs: list[bytes] | None = None
+
+    def outcomes(self) -> list[PageOutcome]:
+        """The pages' outcomes, in order (the file is read once and removed)."""
+        blobs = self.blobs
+        if self.path is not None:
+            try:
+                with open(self.path, "rb") as results:
+                    blobs = pickle.loads(results.read())
+            finally:
+                with contextlib.suppress(OSError):
+                    os.unlink(self.path)
+        return [pickle.loads(blob) for blob in blobs or ()]
+
+
+def _outcome(call: PageCall) -> PageOutcome:
+    try:
+        return timed_process_page(*call)
+    except Exception as exc:
+        return exc
+    except BaseException as exc:
+        # SystemExit, KeyboardInterrupt: raised in the crawl's event loop they would stop it.
+        return RuntimeError(f"{type(exc).__name__}: {exc}")
+
+
+def _pickled(outcome: PageOutcome) -> bytes:
+    try:
+        return bytes(ForkingPickler.dumps(outcome))
+    except Exception as exc:
+        error = outcome if isinstance(outcome, BaseException) else exc
+        return bytes(ForkingPickler.dumps(RuntimeError(f"{type(error).__name__}: {error}")))
 
 
 def _add(total: Timings | None, spent: Timings) -> None:
@@ -187,8 +247,12 @@ class _Feeder:
     crawl process, is in flight. Runs on the event loop of the crawl (one thread).
     """
 
-    def __init__(self, executor: ProcessPoolExecutor, workers: int) -> None:
+    def __init__(
+        self, executor: ProcessPoolExecutor, workers: int, spool: str | None = None
+    ) -> None:
         self.executor = executor
+        #: The folder the workers write each task's results to (None: in the pipe).
+        self.spool = spool
         self.limit = workers + 1
         self.in_flight = 0
         #: Tasks sent and pages in them, for figures (bench/crawl.py).
@@ -212,7 +276,8 @@ class _Feeder:
             if not batch:
                 continue
             try:
-                future = self.executor.submit(timed_process_pages, [c for c, _ in batch])
+                calls = [c for c, _ in batch]
+                future = self.executor.submit(timed_process_pages, calls, self.spool)
             except BrokenProcessPool as exc:
                 self._fail(batch + self._waiting, exc)
                 self._waiting = []
@@ -232,25 +297,32 @@ class _Feeder:
     def _done(
         self,
         batch: list[tuple[PageCall, asyncio.Future[tuple[Article | Dropped, Timings]]]],
-        future: asyncio.Future[list[tuple[Article | Dropped, Timings] | Exception]],
+        future: asyncio.Future[TaskResults],
     ) -> None:
         self.in_flight -= 1
         if future.cancelled():
             for _, waiter in batch:
                 waiter.cancel()
-        elif (exc := future.exception()) is not None:
-            # The workers are gone (BrokenProcessPool): the pages waiting for them go with them.
+        elif isinstance(exc := future.exception(), BrokenProcessPool):
+            # The workers are gone: the pages waiting for them go with them.
             self._fail(batch + self._waiting, exc)
             self._waiting = []
             return
+        elif exc is not None:
+            self._fail(batch, exc)  # the task's alone (a call that could not be sent)
         else:
-            for (_, waiter), result in zip(batch, future.result(), strict=True):
-                if waiter.done():
-                    continue
-                if isinstance(result, Exception):
-                    waiter.set_exception(result)
-                else:
-                    waiter.set_result(result)
+            try:
+                outcomes = future.result().outcomes()
+            except Exception as error:  # its results' file could not be read
+                self._fail(batch, error)
+            else:
+                for (_, waiter), outcome in zip(batch, outcomes, strict=True):
+                    if waiter.done():
+                        continue
+                    if isinstance(outcome, BaseException):
+                        waiter.set_exception(outcome)
+                    else:
+                        waiter.set_result(outcome)
         self._send()
 
     @staticmethod
@@ -283,6 +355,8 @@ class ExtractionPool:
         self.work = work
         self._executor: ProcessPoolExecutor | None = None
         self._feeder: _Feeder | None = None
+        #: The folder the current workers write their tasks' results to (see TaskResults).
+        self._spool: str | None = None
         self._warming: Future[None] | None = None
         self._starting = False
         self._starter: threading.Thread | None = None
@@ -373,7 +447,7 @@ class ExtractionPool:
             return result
         feeder = self._feeder
         if feeder is None or feeder.executor is not executor:
-            feeder = self._feeder = _Feeder(executor, self.workers)
+            feeder = self._feeder = _Feeder(executor, self.workers, self._spool)
         try:
             result, spent = await feeder.submit((profile, body, page, hints))
         except BrokenProcessPool:
@@ -390,6 +464,7 @@ class ExtractionPool:
         return (feeder.tasks, feeder.pages) if feeder is not None else (0, 0)
 
     def _new_executor(self) -> ProcessPoolExecutor:
+        self._spool = new_spool()
         context = multiprocessing.get_context("forkserver")
         # crawler.pool_server first: the server must die with this process (see there).
         preload = ["crawler.pool_server", "crawler.pages", "crawler.extraction.core"]
@@ -405,8 +480,11 @@ class ExtractionPool:
             if broken is not None and self._executor is not broken:
                 return  # already discarded (by another of its pages), maybe already replaced
             executor, self._executor, self._warming = self._executor, None, None
+            spool, self._spool = self._spool, None
         if executor is not None:
             executor.shutdown(wait=wait, cancel_futures=True)
+        if spool is not None:
+            shutil.rmtree(spool, ignore_errors=True)
 
     def close(self, *, wait: bool = False) -> None:
         """Stop the workers (pages still queued are cancelled; ``wait``: until they exit).
@@ -420,6 +498,36 @@ class ExtractionPool:
         if starter is not None and starter is not threading.current_thread():
             starter.join(STARTER_WAIT)
         self._discard(wait)
+
+
+#: The prefix of a pool's results folder, followed by its crawl process's pid.
+SPOOL_PREFIX = "cityfeeds-pool-"
+
+
+def new_spool() -> str | None:
+    """A new folder for a pool's task results (None if none can be made: results then go
+    in the pipe), after removing those left by crawl processes that are gone (killed)."""
+    root = Path(tempfile.gettempdir())
+    with contextlib.suppress(OSError):
+        for old in root.glob(f"{SPOOL_PREFIX}*"):
+            pid = old.name.removeprefix(SPOOL_PREFIX).split("-", 1)[0]
+            if pid.isdigit() and not _alive(int(pid)):
+                shutil.rmtree(old, ignore_errors=True)
+    try:
+        return tempfile.mkdtemp(prefix=f"{SPOOL_PREFIX}{os.getpid()}-")
+    except OSError:
+        logger.warning("no folder for the extraction workers' results: they use the pipe")
+        return None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's
+    return True
 
 
 _SHARED: dict[tuple[int, str], ExtractionPool] = {}

@@ -5,8 +5,11 @@ from __future__ import annotations
 import asyncio
 import math
 import os
+import pickle
 import subprocess
 import sys
+import tempfile
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -347,21 +350,29 @@ def test_a_worker_dying_costs_the_pages_sent_with_it_and_the_pool_starts_again()
 def test_an_error_on_one_page_of_a_task_costs_that_page_alone(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """One page's work raising (a topic engine's bug on an odd text) is raised for that page
-    only; the pages sent with it get their articles."""
+    """One page's work raising (a topic engine's bug on an odd text, SystemExit) or making a
+    result that cannot be pickled is that page's error only; the pages sent with it, and
+    those waiting, get their articles (the second re-check: one such page failed its whole
+    task and every waiting page)."""
     profile = SourceProfile(name="vestnik", allowed_domains=("news.example",))
-    pages = _titled_pages(6)
+    pages = _titled_pages(30)
     expected = [process_page(profile, body, page, None) for body, page in pages]
 
     class Failing:
         def finish(self, article: Article, profile: SourceProfile) -> None:
             if article.title.endswith("номер 4"):
                 raise ValueError("odd text")
+            if article.title.endswith("номер 5"):
+                raise SystemExit(3)
+            if article.title.endswith("номер 6"):
+                article.tags = [threading.Lock()]  # type: ignore[list-item]
 
     monkeypatch.setattr(workpool, "_WORKER", Failing())
     calls = [(profile, body, page, None) for body, page in pages]
-    direct = timed_process_pages(calls)
-    assert isinstance(direct[4], ValueError)
+    direct = timed_process_pages(calls[:8]).outcomes()
+    assert isinstance(direct[4], ValueError) and str(direct[4]) == "odd text"
+    assert isinstance(direct[5], RuntimeError) and str(direct[5]) == "SystemExit: 3"
+    assert isinstance(direct[6], RuntimeError) and "pickle" in str(direct[6])
 
     async def run() -> list[object]:
         with ThreadPoolExecutor(1) as executor:
@@ -372,5 +383,37 @@ def test_an_error_on_one_page_of_a_task_costs_that_page_alone(
             return [r if isinstance(r, BaseException) else r[0] for r in results]
 
     results = asyncio.run(run())
-    assert isinstance(results[4], ValueError)
-    assert results[:4] + results[5:] == expected[:4] + expected[5:]
+    assert [type(r) for r in results[4:7]] == [ValueError, RuntimeError, RuntimeError]
+    assert results[:4] + results[7:] == expected[:4] + expected[7:]
+
+
+def test_a_task_results_go_back_through_a_file(tmp_path: Path) -> None:
+    """The message in the pool's pipe stays small (a file's name), so a worker killed while
+    sending it cannot leave half a message; without a folder, the results are in it."""
+    profile = SourceProfile(name="vestnik", allowed_domains=("news.example",))
+    pages = _titled_pages(3)
+    calls = [(profile, body, page, None) for body, page in pages]
+    expected = [process_page(profile, body, page, None) for body, page in pages]
+    sent = timed_process_pages(calls, str(tmp_path))
+    assert sent.path is not None and sent.blobs is None
+    assert len(pickle.dumps(sent)) < 1000
+    assert [o[0] for o in sent.outcomes()] == expected  # type: ignore[index]
+    assert list(tmp_path.iterdir()) == []  # read once, removed
+    inline = timed_process_pages(calls, str(tmp_path / "gone"))
+    assert inline.path is None and [o[0] for o in inline.outcomes()] == expected  # type: ignore[index]
+
+
+def test_results_folders_of_killed_crawls_are_removed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    left = tmp_path / f"{workpool.SPOOL_PREFIX}{gone.pid}-abc"
+    left.mkdir()
+    (left / "x.results").write_bytes(b"...")
+    mine = tmp_path / f"{workpool.SPOOL_PREFIX}{os.getpid()}-def"
+    mine.mkdir()
+    spool = workpool.new_spool()
+    assert spool is not None and Path(spool).parent == tmp_path
+    assert not left.exists() and mine.exists()

@@ -597,6 +597,15 @@ def test_partial_is_a_finished_run_that_lost_pages_and_no_failure() -> None:
     lost = {"finish_reason": "finished", "cityfeeds/dropped/fetch_error": 2}
     status, message = RunRecorder._verdict(spider, "finished", lost)
     assert status == "partial" and message == "2 article page(s) could not be fetched"
+    # Pages lost with a killed extraction worker are fetched again next run too: a run that
+    # called itself "ok" kept its sitemap's validators, the sitemap answered 304, and the pages
+    # stayed missing until it changed (the second re-check).
+    crashed = {"cityfeeds/dropped/extract_crash": 54, "cityfeeds/dropped/fetch_error": 1}
+    assert RunRecorder._verdict(spider, "finished", crashed) == (
+        "partial",
+        "1 article page(s) could not be fetched; "
+        "54 article page(s) lost with a crashed extraction worker",
+    )
     refused = {"cityfeeds/dropped/robots_disallowed": 3, "cityfeeds/dropped/too_large": 1}
     assert RunRecorder._verdict(spider, "finished", refused) == ("ok", None)  # policy, no loss
     assert RunRecorder._verdict(spider, "interrupted", {})[0] == "interrupted"
@@ -632,6 +641,71 @@ def test_i4_the_service_skips_a_source_another_crawl_holds(tmp_path: Path) -> No
     assert svc.store.recent_runs("alpha") == []  # no run row, no child started
     assert svc.store.get_source_state("alpha")["consecutive_failures"] == 0
     svc.store.close()
+
+
+# -- I14 an extraction worker killed while it sends its results ------------------------
+
+POOL_UNDER_LOAD = """
+import asyncio, sys
+from datetime import UTC, datetime
+from crawler.models import PageFacts
+from crawler.profile import SourceProfile
+from crawler.workpool import BrokenProcessPool, ExtractionPool
+from tests.faults.support import article_html
+
+text = ["Трамваи Москвы получили новые вагоны, сообщили в департаменте транспорта. " * 30] * 12
+body = article_html("Трамваи", text).encode()
+profile = SourceProfile(name="vestnik", allowed_domains=("news.example",))
+
+async def main():
+    pool = ExtractionPool(1)
+    pool.warm()
+    while not pool.ready:
+        await asyncio.sleep(0.05)
+    pages = [PageFacts(f"https://news.example/news/{n}", datetime(2026, 11, 20, tzinfo=UTC))
+             for n in range(400)]
+    work = [asyncio.ensure_future(pool.process_page(profile, body, p)) for p in pages]
+    await asyncio.sleep(0)
+    print("worker", *pool._executor._processes, flush=True)
+    results = await asyncio.gather(*work, return_exceptions=True)
+    broken = sum(isinstance(r, BrokenProcessPool) for r in results)
+    print("done", broken, len(results) - broken, flush=True)
+    pool.close(wait=True)
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="SIGSTOP, /proc")
+def test_i14_a_worker_killed_while_sending_its_results_fails_its_pages_not_the_crawl() -> None:
+    """The crawl process stalls (a store write, a busy machine: here SIGSTOP) while its worker
+    finishes tasks; the worker is killed meanwhile. The pages in flight fail with
+    BrokenProcessPool and the crawl goes on: it waited, half a message read, until its run
+    timeout (a task's results were sent through the pipe, hundreds of KB)."""
+    owner = subprocess.Popen(
+        [sys.executable, "-c", POOL_UNDER_LOAD],
+        cwd=Path(__file__).resolve().parents[2],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert owner.stdout is not None
+        line = owner.stdout.readline().split()
+        assert line[0] == "worker", line
+        worker = int(line[1])
+        time.sleep(0.3)
+        os.kill(owner.pid, signal.SIGSTOP)
+        time.sleep(1.5)  # the worker finishes its tasks and sends their results meanwhile
+        os.kill(worker, signal.SIGKILL)
+        time.sleep(0.2)
+        os.kill(owner.pid, signal.SIGCONT)
+        out, _ = owner.communicate(timeout=60)
+        done = out.split()
+        assert done[0] == "done" and int(done[1]) > 0, out  # pages lost with the worker
+        assert int(done[1]) + int(done[2]) == 400
+    finally:
+        if owner.poll() is None:
+            owner.kill()
 
 
 # -- I9 the extraction pool of a crawl killed outright ---------------------------------------
