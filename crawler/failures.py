@@ -56,6 +56,9 @@ ERROR_WORDS = {
     "TLSError": "TLS handshake failed",
     "DownloadCancelledError": "download cancelled",
     "UnsupportedURLSchemeError": "URL scheme not supported",
+    # A rendered page (render = "browser"): crawler.browser.page, Playwright's errors.
+    "PageStuck": "its scripts keep the page busy (an endless loop?)",
+    "RendererCrashed": "the page crashed the browser (out of memory?)",
 }
 
 # A wrapped Twisted failure as DownloadFailedError's text shows it, when the exception it
@@ -72,8 +75,11 @@ def error_key(exc: BaseException) -> str:
     if isinstance(reason, str) and reason in POLICY_WORDS:
         return reason
     name = type(exc).__name__
-    if type(exc).__module__.startswith("OpenSSL"):
+    module = type(exc).__module__
+    if module.startswith("OpenSSL"):
         return "TLSError"
+    if module.startswith("playwright") and "crashed" in str(exc).lower():
+        return "RendererCrashed"  # "Page.content: Target crashed"
     if name in _WRAPPERS:
         inner = _wrapped(exc)
         if inner is not None:

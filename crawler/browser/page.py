@@ -28,8 +28,17 @@ META_BLOCKED = "cityfeeds_browser_blocked"
 META_ROBOTS = "cityfeeds_browser_robots"
 
 
+#: How long reading a settled page's HTML may take (an endless loop keeps the page's main
+#: thread, which serializes the DOM, busy for good).
+CONTENT_WAIT_SECONDS = 5.0
+
+
 class PageTooLarge(ValueError):
     """A rendered page grew past the crawl's response size limit."""
+
+
+class PageStuck(RuntimeError):
+    """A rendered page whose scripts keep it too busy to be read."""
 
 
 def unwanted_request(request: Any) -> bool:
@@ -119,20 +128,27 @@ async def settle(
     max_chars: int,
     stopping: Callable[[], bool] = lambda: False,
 ) -> None:
-    """Wait for ``selector`` or for the network to go quiet, at most ``cap`` seconds.
+    """Wait for the document, then for ``selector`` or for the network to go quiet, at most
+    ``cap`` seconds in all.
 
-    When the cap is hit the page is used as it is (some pages never go quiet). The wait is
-    cut into short steps so a crawl that is shutting down (``stopping()``) does not keep the
-    browser for the rest of the cap. A page that grew past ``max_chars`` is refused like an
-    oversized HTTP response.
+    When the cap is hit the page is used as it is (some pages never go quiet; a script file
+    that never arrives stops the document's parsing where it stands). The wait is cut into
+    short steps so a crawl that is shutting down (``stopping()``) does not keep the browser
+    for the rest of the cap. A page whose scripts keep it busy is refused
+    (:func:`page_html`); one that grew past ``max_chars``, like an oversized HTTP response.
     """
     from playwright.async_api import TimeoutError as PlaywrightTimeout
 
     loop = asyncio.get_running_loop()
     deadline = loop.time() + cap
+    loaded = False
     while (left := deadline - loop.time()) > 0 and not stopping():
         step = min(left, SETTLE_STEP_SECONDS) * 1000
         try:
+            if not loaded:
+                await page.wait_for_load_state("domcontentloaded", timeout=step)
+                loaded = True
+                continue
             if selector:
                 await page.wait_for_selector(selector, timeout=step)
             else:
@@ -142,6 +158,18 @@ async def settle(
             continue
     else:
         logger.info("page %s did not settle: used as it is", page.url)
-    size = len(await page.content())
+    size = len(await page_html(page))
     if size > max_chars:
         raise PageTooLarge(f"rendered page of {size} characters is over the {max_chars} limit")
+
+
+async def page_html(page: Any) -> str:
+    """The page's HTML as it is now; ``PageStuck`` when it cannot be read within
+    :data:`CONTENT_WAIT_SECONDS`. Reading it needs the page's main thread, which a script
+    that never ends (``while (true) {}``) keeps busy for good: the page is then refused at
+    once, not waited for until the run's timeout (DevTools cannot stop such a script from a
+    new session: its messages wait for the same thread)."""
+    try:
+        return str(await asyncio.wait_for(page.content(), CONTENT_WAIT_SECONDS))
+    except TimeoutError:
+        raise PageStuck("its scripts keep the page busy (an endless loop?)") from None

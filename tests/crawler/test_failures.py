@@ -57,3 +57,13 @@ def test_every_kept_key_has_words_and_no_placeholder_is_left() -> None:
         assert text and "{" not in text and key not in text, key
     assert describe("too_large", max_bytes=1536) == "too large (> 1.5 KiB)"
     assert describe("SomethingNew") == "SomethingNew"  # a class no table names: its name only
+
+
+def test_a_rendered_page_that_crashed_its_browser_is_said_in_words() -> None:
+    # Playwright's own error class, "Error"; the run said "Error: <url>" and no more.
+    error = type("Error", (Exception,), {"__module__": "playwright._impl._errors"})
+    crashed = error("Page.content: Target crashed")
+    assert describe_exception(crashed) == "the page crashed the browser (out of memory?)"
+    assert describe_exception(error("Page.goto: net::ERR_ABORTED")) == (
+        "Error: Page.goto: net::ERR_ABORTED"
+    )

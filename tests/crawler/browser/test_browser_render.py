@@ -181,3 +181,21 @@ def test_two_rendered_sources_share_one_browser(
     finally:
         store.close()
     # the marker fixture then checks that the browser is gone with the crawl
+
+
+def test_a_page_whose_script_never_ends_is_refused_at_once(
+    tmp_path: Path, site: SiteServer, marker: str
+) -> None:
+    # An endless loop keeps the page's main thread busy, and reading the page's HTML waited for
+    # it: the crawl held its browser until the run's timeout (30 min by default), every run.
+    site.files = js_site(
+        extra="<script>const t = setInterval(() => {"
+        " if (document.querySelector('a.item')) { clearInterval(t); while (true) {} } }, 10)"
+        "</script>"
+    )
+    outcome, stored, log = _crawl(tmp_path, site, render=True)
+    run = outcome.runs["jsnews"]
+    assert stored == set()
+    assert run["status"] == "failed", log
+    assert "its scripts keep the page busy (an endless loop?)" in (run["message"] or ""), run
+    assert outcome.duration < 60, outcome.duration
