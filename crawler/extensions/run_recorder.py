@@ -207,6 +207,13 @@ class RunRecorder:
             # Scrapy's own SIGINT/SIGTERM handling (a `cityfeeds worker`; the crawl child
             # handles signals itself): stopped from outside, not failed.
             return "interrupted", "interrupted (SIGINT or SIGTERM)"
+        if reason == "closespider_timeout":
+            # The spider's own stop, 30 s before the run's timeout (CLOSESPIDER_TIMEOUT), to
+            # store what it fetched: the run was killed by its timeout, not a failed one.
+            left = int(stats.get("cityfeeds/not_fetched/closespider_timeout") or 0)
+            return "killed", "killed after the run timeout" + (
+                f": {left} request(s) left for the next run" if left else ""
+            )
         if reason not in OK_REASONS:
             return "failed", f"crawl ended: {reason}"
         errors = int(stats.get("spider_exceptions/count", 0))

@@ -606,6 +606,13 @@ def test_partial_is_a_finished_run_that_lost_pages_and_no_failure() -> None:
         "1 article page(s) could not be fetched; "
         "54 article page(s) lost with a crashed extraction worker",
     )
+    # The spider's own stop before the run's timeout: what it stored is kept, the run is
+    # "killed" like one the supervisor stops (I11), not "failed" ("crawl ended: closespider…").
+    timed_out = {"cityfeeds/not_fetched/closespider_timeout": 269}
+    assert RunRecorder._verdict(spider, "closespider_timeout", timed_out) == (
+        "killed",
+        "killed after the run timeout: 269 request(s) left for the next run",
+    )
     refused = {"cityfeeds/dropped/robots_disallowed": 3, "cityfeeds/dropped/too_large": 1}
     assert RunRecorder._verdict(spider, "finished", refused) == ("ok", None)  # policy, no loss
     assert RunRecorder._verdict(spider, "interrupted", {})[0] == "interrupted"
