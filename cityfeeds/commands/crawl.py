@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -76,6 +78,10 @@ def run(args: argparse.Namespace, config: Config) -> int:
     )
 
 
+def _as_interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def stale_service_note(config: Config) -> str | None:
     """One line when a service runs on this data and ``config``'s file is newer than its start
     (an edit since, or another file on the same database).
@@ -128,6 +134,11 @@ def crawl(
     if not quiet:
         print(f"Crawling {len(names)} source(s): {', '.join(names)}", file=sys.stderr, flush=True)
     log_level = {0: "WARNING", 1: "INFO"}.get(verbose, "DEBUG")
+    # SIGTERM (kill, systemd stop, a CI timeout) is a Ctrl-C here: the crawl stops, its runs
+    # are recorded, the summary is printed and the exit status is 130. Its default ended this
+    # process at once (143, no summary), its crawl child told only that its parent died.
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _as_interrupt) if main_thread else None
     try:
         outcome = crawl_subprocess(
             config,
@@ -140,6 +151,9 @@ def crawl(
     except SourceBusy as exc:
         print(f"cityfeeds: not crawling: {exc} (use --wait to wait for it)", file=sys.stderr)
         return BUSY_EXIT
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous or signal.SIG_DFL)
     rows = []
     finished = clock().astimezone(ZoneInfo(config.timezone))
     # Headed by the time: a cron log of --quiet runs is a dated list, not a pile of tables.

@@ -260,7 +260,12 @@ def _cmdline(pid: int) -> str:
 
 
 @pytest.mark.slow
-def test_i2_ctrl_c_records_the_run_as_interrupted_with_its_counts(lab: Lab) -> None:
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_i2_ctrl_c_records_the_run_as_interrupted_with_its_counts(
+    lab: Lab, signum: signal.Signals
+) -> None:
+    # SIGTERM (kill, systemd, a CI timeout) is a Ctrl-C too: it ended the CLI at once with 143
+    # and no summary, its crawl child told only that its parent had died.
     release = threading.Event()
     site = slow_site(lab, release)
     lab.source("i2", site.base)
@@ -274,7 +279,7 @@ def test_i2_ctrl_c_records_the_run_as_interrupted_with_its_counts(lab: Lab) -> N
         wait_for(lambda: site.hits("/news/slow"), 60, "the slow page in flight")
         wait_for(lambda: store.count_articles() >= 2, 60, "the quick articles stored")
         t0 = time.monotonic()
-        proc.send_signal(signal.SIGINT)  # what a terminal sends the foreground process
+        proc.send_signal(signum)  # SIGINT: what a terminal sends the foreground process
         output = proc.communicate(timeout=30)[0].decode()
         took = time.monotonic() - t0
     finally:
@@ -283,6 +288,7 @@ def test_i2_ctrl_c_records_the_run_as_interrupted_with_its_counts(lab: Lab) -> N
             proc.kill()
         store.close()
     assert proc.returncode == 130, output
+    assert "Crawl finished" in output  # the summary, printed
     # The slow page would hang for as long as the test runs: the crawl did not wait for it.
     assert took < 15, f"exit took {took:.1f}s"
     assert "extract_crash" not in output  # the workers were shut down in order, not killed
