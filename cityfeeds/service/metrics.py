@@ -41,13 +41,14 @@ from cityfeeds.status.health import FAILED_RESULTS, StatusReport, compute_status
 from cityfeeds.status.inputs import collect_inputs
 from crawler.config import Config
 from crawler.storage import Store
+from crawler.storage.monitoring import RUN_DURATION_BOUNDS
 from feeds.build import INDEX_PATH, OPML_PATH, BuildReport
 
 logger = logging.getLogger(__name__)
 
 PREFIX = "cityfeeds"
 #: Buckets of the crawl duration histogram, in seconds (runs last seconds to run_timeout).
-CRAWL_BUCKETS = (5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1200.0, 1800.0, 3600.0)
+CRAWL_BUCKETS = RUN_DURATION_BOUNDS  # the store keeps pruned runs' counts per bound
 #: Buckets of a whole feed rebuild, in seconds.
 BUILD_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
 #: Buckets of the scheduler lag (a run's start after its due time), in seconds.

@@ -56,6 +56,17 @@ class RunSums:
     durations: dict[str, tuple[list[int], int, float]] = field(default_factory=dict)
 
     @classmethod
+    def pruned(cls, store: Store) -> RunSums:
+        """The sums of the runs retention deleted (``pruned_runs``)."""
+        totals, dropped, stats, durations = store.pruned_sums()
+        return cls(
+            {k: {name: v.get(name, 0) for name in RUN_FIGURES} for k, v in totals.items()},
+            dropped,
+            stats,
+            durations,
+        )
+
+    @classmethod
     def read(cls, store: Store, *, after_id: int, up_to_id: int | None) -> RunSums:
         """The sums of the finished runs with ``after_id < id <= up_to_id``."""
         totals = {
@@ -118,13 +129,16 @@ class StoreCollector(Collector):
         self.settle = settle
         # Sums of the runs up to id ``_settled_id``, read once: a scrape reads only newer runs,
         # so its cost does not grow with months of history.
-        self._settled = RunSums()
+        self._settled: RunSums | None = None  # the pruned runs' sums first (run_sums)
         self._settled_id = 0
         self._lock = threading.Lock()
 
     def run_sums(self) -> RunSums:
         """The sums over every finished run: settled ones from memory, the others read now."""
         with self._lock:
+            if self._settled is None:
+                # What retention deleted still counts: a counter must not go down on a restart.
+                self._settled = RunSums.pruned(self.store)
             cutoff = datetime.fromtimestamp(self.wallclock(), UTC) - timedelta(seconds=self.settle)
             settled = self.store.settled_run_id(finished_before=cutoff, after_id=self._settled_id)
             if settled > self._settled_id:

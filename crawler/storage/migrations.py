@@ -8,7 +8,14 @@ from collections.abc import Callable
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.engine import Connection
 
-from crawler.storage.schema import feed_builds, metadata, schema_version, stories, story_members
+from crawler.storage.schema import (
+    feed_builds,
+    metadata,
+    pruned_runs,
+    schema_version,
+    stories,
+    story_members,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +83,12 @@ def _forget_validators(conn: Connection) -> None:
     conn.execute(text("DELETE FROM http_cache"))
 
 
+def _add_pruned_runs(conn: Connection) -> None:
+    # Version 8: sums of the runs retention deletes (the /metrics run counters never go down).
+    # Runs pruned before are gone: the counters count from what the store still holds.
+    metadata.create_all(conn, tables=[pruned_runs])
+
+
 # Append-only: each entry upgrades the schema from version i to i+1. A fresh database is
 # created at the latest version directly (from crawler.storage.schema, which must already hold
 # what the new entry adds); never edit an entry once released.
@@ -86,6 +99,7 @@ MIGRATIONS: list[Callable[[Connection], None]] = [
     _add_stories,
     _add_feed_last_ok,
     _forget_validators,
+    _add_pruned_runs,
 ]
 SCHEMA_VERSION = 1 + len(MIGRATIONS)
 _MIGRATE_LOCK = 0x63697479  # PostgreSQL advisory lock key held while migrating ("city")

@@ -14,6 +14,7 @@ from sqlalchemy import and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from crawler.storage.engine import Database, retry_locked
+from crawler.storage.monitoring import add_pruned_sums
 from crawler.storage.schema import articles, runs
 
 #: Rows deleted or compacted per write transaction.
@@ -66,6 +67,8 @@ class RetentionStore(Database):
                 with self._write() as conn:
                     ids = conn.execute(select(runs.c.id).where(where).limit(batch)).scalars().all()
                     if ids:
+                        # Their figures stay in /metrics' run counters, which never go down.
+                        add_pruned_sums(conn, self.is_sqlite, ids)
                         conn.execute(delete(runs).where(runs.c.id.in_(ids)))
                     return len(ids)
 

@@ -227,6 +227,19 @@ source_state = Table(
     Column("skipped_overlaps", Integer, nullable=False, default=0),
 )
 
+# What /metrics summed over the runs retention deleted, per source, so its run counters never
+# go down (crawler.storage.retention.prune_runs; crawler.storage.monitoring.pruned_sums).
+pruned_runs = Table(
+    "pruned_runs",
+    metadata,
+    Column("source", String(64), primary_key=True),
+    Column("totals", JSON, nullable=False, default=dict),  # {status: {figure: sum}}
+    Column("dropped", JSON, nullable=False, default=dict),  # {reason: sum}
+    Column("stats", JSON, nullable=False, default=dict),  # {"errors/<kind>": sum}
+    # {"bounds": [s, ...], "counts": [cumulative runs per bound], "runs": n, "seconds": sum}
+    Column("durations", JSON, nullable=False, default=dict),
+)
+
 schema_version = Table(
     "schema_version",
     metadata,

@@ -438,6 +438,45 @@ def test_settled_runs_are_summed_once_and_newer_ones_at_every_scrape(db_url: str
         store.close()
 
 
+def test_runs_retention_deleted_still_count_after_a_restart(db_url: str) -> None:
+    """`cityfeeds prune` deleted old runs, and a restarted service read its run counters from
+    what was left: `runs_total`, `pages_fetched_total`... went down (Prometheus: a reset)."""
+    store = Store.open(db_url)
+    now = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+
+    def run(source: str, started: datetime, status: str = "ok", **figures: Any) -> None:
+        run_id = store.start_run(source, now=started)
+        stats = RunStats(dropped={"duplicate": 1}, extra={"bytes": 10, "errors/article": 1})
+        for key, n in figures.items():
+            setattr(stats, key, n)
+        store.finish_run(run_id, status=status, stats=stats, now=started + timedelta(seconds=40))
+
+    try:
+        for i in range(3):
+            run("a", now - timedelta(days=200, hours=i), pages=2, new=1)
+        run("a", now - timedelta(days=190), status="failed", pages=1)
+        run("a", now - timedelta(hours=3), pages=4)
+        run("b", now - timedelta(days=300), pages=7)  # b's latest: kept
+        sources = ["a", "b"]
+        before = StoreCollector(store, lambda: None, sources, wallclock=now.timestamp).run_sums()
+        assert store.prune_runs(now - timedelta(days=180)) == 4
+        assert store.prune_runs(now - timedelta(days=180)) == 0
+        after = StoreCollector(store, lambda: None, sources, wallclock=now.timestamp).run_sums()
+        assert after == before
+        assert after.totals[("a", "ok")]["runs"] == 4 and after.totals[("a", "ok")]["pages"] == 10
+        assert after.totals[("a", "failed")]["runs"] == 1
+        assert after.dropped[("a", "duplicate")] == 5 and after.durations["a"][1] == 5
+        assert after.stats[("a", "errors/article")] == 5
+        # Pruned again later: added to what the earlier prunes kept.
+        run("a", now - timedelta(hours=2), pages=1)
+        later = now + timedelta(days=1)
+        assert store.prune_runs(later) == 1  # the older of a's two recent runs
+        again = StoreCollector(store, lambda: None, sources, wallclock=later.timestamp).run_sums()
+        assert again.totals[("a", "ok")]["runs"] == 5 and again.totals[("a", "ok")]["pages"] == 11
+    finally:
+        store.close()
+
+
 def test_distributed_workers_own_runs_are_kept_out_of_the_per_source_series(
     tmp_path: Path,
 ) -> None:
