@@ -94,6 +94,10 @@ class BrowserGuardMiddleware:
 
     def process_response(self, request: Request, response: Response) -> Response:
         self._count(request)
+        if response.url.startswith("chrome-error:"):
+            # The page navigated itself somewhere refused (a private address): what is left
+            # is Chromium's error page, reported under the page that was asked for.
+            return response.replace(url=request.url)
         return response
 
     def process_exception(self, request: Request, exception: Exception) -> None:

@@ -199,3 +199,17 @@ def test_a_page_whose_script_never_ends_is_refused_at_once(
     assert run["status"] == "failed", log
     assert "its scripts keep the page busy (an endless loop?)" in (run["message"] or ""), run
     assert outcome.duration < 60, outcome.duration
+
+
+def test_a_listing_that_navigates_away_is_named_in_what_the_run_says(
+    tmp_path: Path, site: SiteServer, marker: str
+) -> None:
+    # The page sent itself to a refused address: the run said "the listing holds no links:
+    # chrome-error://chromewebdata/", Chromium's error page, not the listing.
+    site.files = js_site(extra="<script>location.href = 'http://10.1.2.3/away';</script>")
+    outcome, _, log = _crawl(tmp_path, site, render=True)
+    run = outcome.runs["jsnews"]
+    said = f"{run['message']} {log}"
+    assert "chrome-error" not in said, said
+    assert site.base_url + "news/" in (run["message"] or ""), run
+    assert run["dropped"].get("blocked_private", 0) >= 1, run
