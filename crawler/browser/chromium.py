@@ -44,6 +44,10 @@ CHROMIUM_ARGS = (
     "--use-mock-keychain",
     "--mute-audio",
     "--hide-scrollbars",
+    # A page's scripts get at most 512 MiB of JavaScript heap: one that allocates without end
+    # crashes its renderer there (dropped, "the page crashed the browser") instead of taking
+    # gigabytes of the host first.
+    "--js-flags=--max-old-space-size=512",
     # Loopback only, on a port the kernel picks; the browser writes it to DevToolsActivePort.
     "--remote-debugging-address=127.0.0.1",
     "--remote-debugging-port=0",
