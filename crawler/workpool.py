@@ -7,6 +7,10 @@ child, on the first article, with the ``forkserver`` start method: workers are f
 fresh server process, never from the crawl process, which holds database connections
 (docs/reliability.md, E6). ``CITYFEEDS_EXTRACT_WORKERS = 0`` processes pages in the reactor's
 thread.
+
+Pages that wait for busy workers go to them several per task (:class:`_Feeder`); a task's
+results come back through a file in the pool's own temporary folder, so the message in the
+pool's pipe is small (:class:`TaskResults`, docs/reliability.md I14).
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from multiprocessing.reduction import ForkingPickler
 from pathlib import Path
 
 from crawler.config import Config
-from crawler.lifecycle import die_with_parent
+from crawler.lifecycle import die_with_parent, process_started
 from crawler.models import Article, Dropped, Hints, PageFacts
 from crawler.pages import process_page
 from crawler.profile import SourceProfile
@@ -186,16 +190,33 @@ class TaskResults:
     blobs: list[bytes] | None = None
 
     def outcomes(self) -> list[PageOutcome]:
-        """The pages' outcomes, in order (the file is read once and removed)."""
+        """The pages' outcomes, in order (the file is read once and removed); ``ResultsLost``
+        when the file cannot be read. A page whose outcome cannot be unpickled gets an error
+        of its own."""
         blobs = self.blobs
         if self.path is not None:
             try:
                 with open(self.path, "rb") as results:
                     blobs = pickle.loads(results.read())
+            except Exception as exc:
+                raise ResultsLost(f"a task's results could not be read: {exc}") from exc
             finally:
                 with contextlib.suppress(OSError):
                     os.unlink(self.path)
-        return [pickle.loads(blob) for blob in blobs or ()]
+        return [_unpickled(blob) for blob in blobs or ()]
+
+
+class ResultsLost(BrokenProcessPool):
+    """A task's results file could not be read (removed, a full disk): its pages are lost as
+    with a crashed worker (``extract_crash``, fetched again next run), the workers are fine."""
+
+
+def _unpickled(blob: bytes) -> PageOutcome:
+    try:
+        outcome: PageOutcome = pickle.loads(blob)
+    except Exception as exc:
+        return RuntimeError(f"its result could not be read: {type(exc).__name__}: {exc}")
+    return outcome
 
 
 def _outcome(call: PageCall) -> PageOutcome:
@@ -313,7 +334,7 @@ class _Feeder:
         else:
             try:
                 outcomes = future.result().outcomes()
-            except Exception as error:  # its results' file could not be read
+            except ResultsLost as error:
                 self._fail(batch, error)
             else:
                 for (_, waiter), outcome in zip(batch, outcomes, strict=True):
@@ -450,6 +471,8 @@ class ExtractionPool:
             feeder = self._feeder = _Feeder(executor, self.workers, self._spool)
         try:
             result, spent = await feeder.submit((profile, body, page, hints))
+        except ResultsLost:
+            raise  # the page is lost; the workers are fine
         except BrokenProcessPool:
             # Every queued page fails with it; start a fresh pool for the pages that follow.
             self._discard(broken=executor)
@@ -500,7 +523,7 @@ class ExtractionPool:
         self._discard(wait)
 
 
-#: The prefix of a pool's results folder, followed by its crawl process's pid.
+#: The prefix of a pool's results folder, followed by its crawl process's pid and start time.
 SPOOL_PREFIX = "cityfeeds-pool-"
 
 
@@ -510,24 +533,42 @@ def new_spool() -> str | None:
     root = Path(tempfile.gettempdir())
     with contextlib.suppress(OSError):
         for old in root.glob(f"{SPOOL_PREFIX}*"):
-            pid = old.name.removeprefix(SPOOL_PREFIX).split("-", 1)[0]
-            if pid.isdigit() and not _alive(int(pid)):
+            if not _owner_alive(old.name.removeprefix(SPOOL_PREFIX)):
                 shutil.rmtree(old, ignore_errors=True)
     try:
-        return tempfile.mkdtemp(prefix=f"{SPOOL_PREFIX}{os.getpid()}-")
+        return tempfile.mkdtemp(prefix=f"{SPOOL_PREFIX}{_process_mark(os.getpid())}-")
     except OSError:
         logger.warning("no folder for the extraction workers' results: they use the pipe")
         return None
 
 
-def _alive(pid: int) -> bool:
+def _process_mark(pid: int) -> str:
+    """``pid-start``: a process told from a later one with its pid (a container's pid 1 after
+    a restart), by its start time in seconds."""
+    started = process_started(pid)
+    return f"{pid}-{int(started.timestamp()) if started is not None else 0}"
+
+
+def _owner_alive(name: str) -> bool:
+    """Whether the process a folder's name (after the prefix) marks still runs."""
+    pid, _, rest = name.partition("-")
+    if not pid.isdigit():
+        return True  # not one of ours: left alone
+    if process_started(os.getpid()) is None:
+        return not _gone(int(pid))  # no start times here (no /proc): whether the pid runs
+    if process_started(int(pid)) is None:
+        return False  # gone
+    return f"{pid}-{rest.partition('-')[0]}" == _process_mark(int(pid))
+
+
+def _gone(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
-        return False
+        return True
     except PermissionError:
-        return True  # another user's
-    return True
+        return False  # another user's
+    return False
 
 
 _SHARED: dict[tuple[int, str], ExtractionPool] = {}

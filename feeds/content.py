@@ -102,42 +102,47 @@ def prepare_html(
     if len(body) <= limit:
         # The common case needs no parsing at all: nh3's output is already well-formed.
         return body
+    link = html.escape(article_url, quote=True)
+    label = _READ_MORE.get((language or "").split("-")[0].lower(), _READ_MORE["en"])
+    more = f'\n<p>… <a href="{link}">{label}</a></p>'
+    # The link to the original counts in the bound (a long URL pushed a body past it).
+    room = max(limit - len(more), 100)
     root = lxml.html.fragment_fromstring(body, create_parent="div")
     kept: list[str] = [html.escape(root.text, quote=False)] if root.text else []
     size = sum(map(len, kept))
     for child in root:
         piece = lxml.html.tostring(child, encoding="unicode", with_tail=True)
-        if size + len(piece) > limit:
+        if size + len(piece) > room:
             break
         kept.append(piece)
         size += len(piece)
     cut = "".join(kept).strip()
     if not html_to_text(cut):
-        # Nothing whole fits (one giant paragraph): the first block cut inside, at a word.
-        room = max(limit - 200, 100)
-        first = root[0] if len(root) and not (root.text or "").strip() else None
-        cut = _cut_inside(first, room) if first is not None else ""
+        # Nothing whole fits (one giant paragraph, or text and inline elements with no block
+        # around them): the body cut inside, after a word, its links kept up to there.
+        cut = _cut_inside(root, room)
         if not html_to_text(cut):
             text = plain_excerpt(root.text_content(), room)
             cut = "<p>" + html.escape(text.removesuffix("…"), quote=False) + "</p>"
-    link = html.escape(article_url, quote=True)
-    label = _READ_MORE.get((language or "").split("-")[0].lower(), _READ_MORE["en"])
-    return f'{cut}\n<p>… <a href="{link}">{label}</a></p>'
+    return cut + more
 
 
-def _cut_inside(block: etree._Element, room: int) -> str:
-    """``block`` cut after a word so that its markup takes at most ``room`` characters: its
-    elements (links, emphasis) kept whole up to the cut, still well-formed ("" if nothing fits).
+def _cut_inside(root: etree._Element, room: int) -> str:
+    """The content of ``root`` (the body's wrapper) cut after a word so that it takes at most
+    ``room`` characters: its elements (links, emphasis) kept whole up to the cut, still
+    well-formed ("" if nothing fits).
 
     The text is cut first at ``room`` characters, then shorter in proportion while the markup
     around it makes the result too long.
     """
     chars = room
     for _ in range(6):
-        copy = deepcopy(block)
-        copy.tail = None
+        copy = deepcopy(root)
         _keep_chars(copy, chars)
-        piece = lxml.html.tostring(copy, encoding="unicode")
+        text = html.escape(copy.text, quote=False) if copy.text else ""
+        piece = (
+            text + "".join(lxml.html.tostring(c, encoding="unicode", with_tail=True) for c in copy)
+        ).strip()
         if len(piece) <= room:
             return piece
         chars = chars * room // len(piece) - 1

@@ -458,6 +458,10 @@ def test_clean_authors(raw: list[str], expected: list[str]) -> None:
         ("Published Dec. 5, 2026, 9:15 a.m. ET By John Smith", ["John Smith"]),
         ("Опубликовано: 5 декабря 2026, 12:00 Автор пишет о трамваях", []),
         ("Опубликовано: Иван Петров", []),
+        # A label with no date, or no person after "By" (the third re-check).
+        ("Published by Penguin Random House", []),
+        ("Updated Dec. 5, 2026 By Order Of The Mayor", []),
+        ("By Order Of The Mayor", []),
     ],
 )
 def test_a_byline_labelled_in_its_text_by_the_headline(byline: str, expected: list[str]) -> None:
@@ -893,3 +897,17 @@ def test_figures_stay_out_of_the_html_inline_images_stay_in(selectors: dict | No
     assert extract(with_meta, url="https://example.ru/news/1").image == (
         "https://example.ru/lead.jpg"
     )
+
+
+@pytest.mark.parametrize(
+    "shown",
+    ["Dec. 5, 2026, 9:15 a.m. ET", "12/5/2026 9:15 AM ET", "Published Dec. 5, 2026, 9:15 a.m. ET"],
+)
+def test_a_us_zone_in_the_page_text_is_read_with_its_date(shown: str) -> None:
+    # The text's date pattern stopped before "ET": read as the source's (Moscow) time, and
+    # "12/5/2026" day first.
+    html = page(
+        body=f"<div><h1>Трамваи вышли на маршрут</h1><span>{shown}</span>{PARAGRAPHS}</div>"
+    )
+    published = extract(html, now=datetime(2026, 12, 7, 23, 0, tzinfo=UTC)).published
+    assert published is not None and published.isoformat() == "2026-12-05T09:15:00-05:00"

@@ -533,6 +533,11 @@ def test_a_us_site_writes_a_slashed_date_month_first() -> None:
             "Europe/Moscow",
             datetime(2026, 12, 5, 14, 15),
         ),
+        ("12/5/2026 9:15 AM ET By John Smith", "Europe/Moscow", datetime(2026, 12, 5, 14, 15)),
+        # Not zones: an abbreviation with its period, "et al.".
+        ("Dec. 5, 2026 5:00 p.m. Mt. Vernon", "Europe/Moscow", datetime(2026, 12, 5, 14, 0)),
+        ("Dec. 5, 2026 9:15 a.m. et al.", "Europe/Moscow", datetime(2026, 12, 5, 6, 15)),
+        ("05/12/2026 14:00 est annulé", "Europe/Paris", datetime(2026, 12, 5, 13, 0)),
         # ... and a slashed date before it is month first, as US sites write it.
         ("12/5/26 9:15 AM ET", "Europe/Moscow", datetime(2026, 12, 5, 14, 15)),
         ("03/04/2026 5:00 PM EST", "Europe/Moscow", datetime(2026, 3, 4, 22, 0)),

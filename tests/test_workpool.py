@@ -409,11 +409,50 @@ def test_results_folders_of_killed_crawls_are_removed(
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()
-    left = tmp_path / f"{workpool.SPOOL_PREFIX}{gone.pid}-abc"
+    left = tmp_path / f"{workpool.SPOOL_PREFIX}{gone.pid}-0-abc"
     left.mkdir()
     (left / "x.results").write_bytes(b"...")
-    mine = tmp_path / f"{workpool.SPOOL_PREFIX}{os.getpid()}-def"
+    mine = tmp_path / f"{workpool.SPOOL_PREFIX}{workpool._process_mark(os.getpid())}-def"
     mine.mkdir()
+    # The pid of a process that runs, with another start time: a container's pid 1 restarted
+    # after a kill -9 (its folder looked alive for good).
+    pid, started = workpool._process_mark(os.getpid()).split("-")
+    reused = tmp_path / f"{workpool.SPOOL_PREFIX}{pid}-{int(started) - 100}-ghi"
+    reused.mkdir()
     spool = workpool.new_spool()
     assert spool is not None and Path(spool).parent == tmp_path
-    assert not left.exists() and mine.exists()
+    assert Path(spool).name.startswith(f"{workpool.SPOOL_PREFIX}{pid}-{started}-")
+    assert not left.exists() and not reused.exists() and mine.exists()
+
+
+def test_a_task_whose_results_file_is_lost_loses_its_pages_as_a_crash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its pages fail with ResultsLost, a BrokenProcessPool (the spider counts them
+    ``extract_crash``, the run is partial, the next run fetches them again): they were spider
+    errors, one traceback each, and the run failed. A page whose outcome cannot be unpickled
+    gets an error of its own."""
+    profile = SourceProfile(name="vestnik", allowed_domains=("news.example",))
+    calls = [(profile, body, page, None) for body, page in _titled_pages(4)]
+    real = workpool.timed_process_pages
+
+    def losing(batch: list[workpool.PageCall], spool: str | None) -> workpool.TaskResults:
+        sent = real(batch, spool)
+        assert sent.path is not None
+        os.unlink(sent.path)  # a tmp cleaner, a full disk
+        return sent
+
+    monkeypatch.setattr(workpool, "timed_process_pages", losing)
+
+    async def run() -> list[object]:
+        with ThreadPoolExecutor(1) as executor:
+            feeder = _Feeder(executor, 1, str(tmp_path))  # type: ignore[arg-type]
+            futures = [feeder.submit(call) for call in calls]
+            return list(await asyncio.gather(*futures, return_exceptions=True))
+
+    results = asyncio.run(run())
+    assert all(isinstance(r, workpool.ResultsLost) for r in results), results
+    assert all(isinstance(r, BrokenProcessPool) for r in results)
+    blobs = [pickle.dumps(("ok", {})), b"not a pickle"]
+    outcomes = workpool.TaskResults(blobs=blobs).outcomes()
+    assert outcomes[0] == ("ok", {}) and isinstance(outcomes[1], RuntimeError)

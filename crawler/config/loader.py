@@ -169,7 +169,8 @@ class Config:
 def _warn_odd_topic(label: str, topic: TopicSpec) -> None:
     """Warn of a topic that is valid but cannot work as meant: a term both included and
     excluded (the exclusion masks it wherever it occurs), a threshold above any score."""
-    both = sorted(set(topic.include) & set(topic.exclude))
+    excluded = {fold(term) for term in topic.exclude}  # as the engine matches: case, ё ignored
+    both = sorted(term for term in topic.include if fold(term) in excluded)
     if both:
         logger.warning(
             "%s: %s both included and excluded: the exclusion masks the term wherever it occurs",

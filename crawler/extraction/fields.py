@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from crawler.normalize.dates import (
     DATE_TIME_SEPARATORS,
+    US_ZONE_MARKER,
     WEEKDAY_BETWEEN,
     ZONE_MARKER,
     foreign_time_after,
@@ -399,7 +400,7 @@ RELATIVE_WORD = re.compile(
 _DATE_TIME_SEP = f"[{re.escape(DATE_TIME_SEPARATORS)}]"
 # A clock reading beside a date, on either side of it, with its zone («12:00 (мск)», «9:15 p.m.
 # EST», «05:00 Uhr»): parse_date reads both orders and the zone.
-_CLOCK = rf"{_TIME}(?::\d{{2}})?(?!\d)(?:\s*[ap]\.?m\.?)?(?:\s*uhr)?{ZONE_MARKER}"
+_CLOCK = rf"{_TIME}(?::\d{{2}})?(?!\d)(?:\s*[ap]\.?m\.?{US_ZONE_MARKER})?(?:\s*uhr)?{ZONE_MARKER}"
 _TIME_BEFORE_DATE = rf"(?P<pre>{_CLOCK}\s*(?:{_DATE_TIME_SEP}\s*)?)"
 # After the date: a separator or a word that introduces a time; not a time that starts a
 # range («5 декабря, 10:00–18:00»), which is an event's.
@@ -416,7 +417,7 @@ DATE_IN_TEXT = re.compile(
     rf"{_TIME_BEFORE_DATE}?(?:"
     rf"\d{{4}}-\d{{2}}-\d{{2}}(?:[T ]{_TIME}(?::\d{{2}})?(?:[.,]\d+)?(?!\d)"
     # its offset («Z», "+00:00", " +0000"), a.m./p.m. and a zone named after it
-    rf"(?:\s*(?:z|[+-]\d{{2}}:?\d{{2}})(?![\w:]))?(?:\s*[ap]\.?m\.?)?{ZONE_MARKER}"
+    rf"(?:\s*(?:z|[+-]\d{{2}}:?\d{{2}})(?![\w:]))?(?:\s*[ap]\.?m\.?{US_ZONE_MARKER})?{ZONE_MARKER}"
     rf"|{_TIME_AFTER_DATE})?"
     rf"|\d{{1,2}}[./]\d{{1,2}}[./]\d{{4}}{_TIME_AFTER_DATE}?"
     # A two-digit year only beside a time («14:30 / 05.12.26»): alone it is any three numbers.

@@ -91,7 +91,9 @@ _LABELLED_BYLINE = re.compile(
 #: 5 декабря 2026, 12:00 | Автор: Иван Петров», "Published Dec. 5, 2026 By John Smith".
 _DATED_OPENING = re.compile(
     r"\s*(?i:опубликовано|обновлено|дата(?:\s+публикации)?|published|updated|posted|"
-    r"veröffentlicht|publié\s+le)\b.{0,48}?[\s|•·,;/]\s*(?=(?i:автор|текст|by|von|par|por)\b)"
+    # a date: a number within its first words ("Published by Penguin" is no date)
+    r"veröffentlicht|publié\s+le)\b[^\d\n]{0,16}\d.{0,40}?[\s|•·,;/]\s*"
+    r"(?=(?i:автор|текст|by|von|par|por)\b)"
 )
 #: A picture's credit left in a name ("AP Photo": the byline is a caption's).
 _PHOTO_WORD = re.compile(r"\b(?:фото\w*|photo\w*|foto\w*|bild)\b", re.IGNORECASE)
@@ -122,8 +124,17 @@ def _name_words(name: str, *, least: int) -> bool:
     )
 
 
+#: Words no person's name holds, capitalised or not ("By Order Of The Mayor" is no one).
+_NOT_NAME_WORDS = frozenset("of the and for to in on at with from".split())
+
+
 def _person(name: str) -> bool:
-    return _name_words(name, least=2) and name.split()[0].lower() not in _ARTICLES
+    words = name.split()
+    return (
+        _name_words(name, least=2)
+        and words[0].lower() not in _ARTICLES
+        and not any(w.lower() in _NOT_NAME_WORDS for w in words)
+    )
 
 
 def _byline_names(names: list[str]) -> list[str]:

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 __all__ = [
     "DATE_TIME_SEPARATORS",
+    "US_ZONE_MARKER",
     "ZONE_MARKER",
     "clamp_future",
     "clamp_future_flag",
@@ -105,6 +106,9 @@ _ZONE_OFFSET = r"(?:\s*([+-])\s*(\d{1,2})(?::?(\d{2}))?)?"
 # A zone named after a time, optional, with no groups: for patterns that find date strings
 # in a page's text and leave reading them to :func:`parse_date`.
 ZONE_MARKER = rf"(?:\s*\(?(?:{_ZONE_NAME})(?:\s*[+-]\s*\d{{1,2}}(?::?\d{{2}})?)?\)?(?![^\W\d_]))?"
+# A US zone named without its season, right after an a.m./p.m. ("9:15 a.m. ET"): the same
+# for text patterns (see _US_ZONES).
+US_ZONE_MARKER = r"(?:\s*\(?(?:et|ct|mt|pt)\)?(?!\w)(?!\s+al\b)(?!\.\s+[^\W\d_]))?"
 _YEAR_TAIL = r"(?:\s*,?\s*(\d{4})(?!\d)(?:\s*(?:года|г)\.?(?![а-я]))?)?"
 # A year that is not four digits but says it is one ("1 января 1 года", "5 мая 20225 г."):
 # the date is nonsense, not a year-less one.
@@ -392,13 +396,17 @@ _US_ZONES = {
 }
 _MERIDIEM = r"[ap]\.?\s?m\b\.?"
 # After an a.m./p.m. the name is unambiguous: a byline may follow ("9:15 a.m. ET By …").
-_US_ZONE_AFTER_RE = re.compile(rf"(\s*{_MERIDIEM})?\s*\(?(et|ct|mt|pt)\)?(?!\w)")
+_US_ZONE_AFTER_RE = re.compile(
+    rf"(\s*{_MERIDIEM})?\s*\(?(et|ct|mt|pt)\)?(?!\w)(?!\s+al\b)(?!\.\s+[^\W\d_])"
+)
 _ENDS_WITH_MERIDIEM_RE = re.compile(rf"{_MERIDIEM}\s*$")
 # A US zone named after a slashed date's time ("12/5/26 9:15 AM ET", "03/04/2026 5:00 PM EST"):
 # the date is written as US sites write it, month first, whatever the source's zone.
 _US_NAME_AFTER_RE = re.compile(
-    rf"(\s*{_MERIDIEM})?\s*\(?(?:(et|ct|mt|pt)|est|edt|cdt|mst|mdt|pst|pdt)\)?{_ZONE_END}"
+    rf"(\s*{_MERIDIEM})?\s*\(?(?:(et|ct|mt|pt)|est|edt|cdt|mst|mdt|pst|pdt)\)?"
+    rf"(?!\w)(?!\s+al\b)(?!\.\s+[^\W\d_])"
 )
+_AT_ZONE_END_RE = re.compile(_ZONE_END)
 # Right after a date without a time: a time with a dot that a zone name vouches for
 # ("5 December 2026 12.00 GMT", the Guardian's style): on its own, "12.00" may be anything.
 _DOT_TIME_ZONE_RE = re.compile(
@@ -535,9 +543,13 @@ def _ordering_zone(text: str, end: int, zone: tzinfo) -> tzinfo:
     """The zone whose custom orders a numeric date ending at ``end``: a US zone's when one is
     named after it (a US story on any source), else the source's."""
     m = _US_NAME_AFTER_RE.match(text, end)
-    if m is None or (m[2] and not m[1] and not _ENDS_WITH_MERIDIEM_RE.search(text, 0, end)):
-        return zone  # "ET" and its kin count after an a.m./p.m. only (see _US_ZONES)
-    return _US_ZONES["et"]
+    if m is None:
+        return zone
+    if m[1] or _ENDS_WITH_MERIDIEM_RE.search(text, 0, end):
+        return _US_ZONES["et"]  # words may follow: "9:15 AM ET By John Smith"
+    if not m[2] and _AT_ZONE_END_RE.match(text, m.end()):
+        return _US_ZONES["et"]  # "17:00 EST" ending the value ("est" is French for "is")
+    return zone  # "ET" and its kin count after an a.m./p.m. only (see _US_ZONES)
 
 
 def _month_first(separator: str, first: int, second: int, zone: tzinfo) -> bool:

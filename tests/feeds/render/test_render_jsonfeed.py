@@ -165,3 +165,26 @@ def test_one_giant_block_is_cut_inside_and_keeps_its_links(html_body: str) -> No
     assert len(shown) > 500 and whole.startswith(shown.rstrip())  # cut after a whole word
     assert whole[len(shown.rstrip())] == " "
     assert body.endswith(f'<p>… <a href="{article.url}">Читать полностью</a></p>')
+
+
+@pytest.mark.parametrize(
+    "html_body",
+    [
+        "<b>МОСКВА, 5 декабря.</b> " + "слово " * 3000,
+        '<a href="https://news.example/a">ссылка</a> сообщил, что ' + "слово " * 3000,
+        "<div><b>Важно</b> " + "слово " * 3000 + "</div>",
+    ],
+)
+def test_text_with_no_block_around_it_is_cut_after_a_word_not_to_its_first_element(
+    html_body: str,
+) -> None:
+    # Stored HTML of an older policy or written by hand: the cut kept only "<b>МОСКВА, 5
+    # декабря.</b>" (the first element, without the text after it).
+    article = huge_article(4)
+    article.html = html_body
+    data = render_sample("json", [article], max_html_chars=1000)
+    body = json.loads(data)["items"][0]["content_html"]
+    assert len(body) <= 1000
+    shown = lxml.html.fragment_fromstring(body, create_parent="div").text_content()
+    assert shown.count("слово") > 100, body
+    assert body.endswith(f'<p>… <a href="{article.url}">Читать полностью</a></p>')
