@@ -989,3 +989,11 @@ def test_the_service_in_distributed_mode_crawls_a_rendered_source_itself(
         from scrapy_redis.connection import get_redis
 
         get_redis(url=redis_url).delete("cf-render-test:requests")
+
+
+def test_a_distributed_worker_starts_no_extraction_pool() -> None:
+    # It processes pages in its own thread (parse_article_inline), yet started a forkserver,
+    # an idle pool worker and a results folder for every process (the third re-check).
+    spider = DistributedNewsSpider.__new__(DistributedNewsSpider)
+    spider.warm_pool()
+    assert spider._pool is None and not DistributedNewsSpider.extracts_in_workers

@@ -71,6 +71,8 @@ class DistributedNewsSpider(NewsSpider):
     with that source's state in place, and tags the requests it yields with the same source.
     """
 
+    extracts_in_workers = False  # parse_article runs parse_article_inline
+
     name = "news-distributed"
     # Discovery documents are fetched in full every cycle, never answered 304: a worker killed
     # with kill -9 loses the article requests it had taken (and its unwritten batch), and a

@@ -38,6 +38,9 @@ class ArticlePages:
     spec: SourceSpec
     source_name: str
     extracting: int
+    #: Whether ``parse_article`` sends pages to the extraction workers (the distributed
+    #: worker processes them in its own thread: it starts no pool).
+    extracts_in_workers = True
     # Class-level defaults: DistributedNewsSpider does not run NewsSpider's __init__.
     _pool: ExtractionPool | None = None
     _profiles: dict[str, SourceProfile] | None = None
@@ -142,6 +145,11 @@ class ArticlePages:
             article=result if isinstance(result, Article) else None,
             dropped=result if isinstance(result, Dropped) else None,
         )
+
+    def warm_pool(self) -> None:
+        """Start the extraction workers now (in the background), when pages go to them."""
+        if self.extracts_in_workers:
+            self._extraction_pool().warm()
 
     def _extraction_pool(self) -> ExtractionPool:
         if self._pool is None:

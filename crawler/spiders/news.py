@@ -418,7 +418,7 @@ class NewsSpider(ArticlePages, scrapy.Spider):
             return
         if self.rechecks is not None and key in self.recent:
             if not self.rechecks.pending:
-                self._extraction_pool().warm()  # re-checks follow: workers ready by then
+                self.warm_pool()  # re-checks follow: workers ready by then
             self.rechecks.add(key, link)
             stats.set_value("cityfeeds/rechecks_deferred", self.rechecks.deferred)
             return
@@ -426,7 +426,7 @@ class NewsSpider(ArticlePages, scrapy.Spider):
             stats.inc_value("cityfeeds/skipped/page_cap")
             return
         if not self.article_requests:
-            self._extraction_pool().warm()  # its workers start while the page downloads
+            self.warm_pool()  # its workers start while the page downloads
         self.article_requests += 1
         if self.requested is not None:
             self.requested.add(key)
@@ -473,7 +473,7 @@ class NewsSpider(ArticlePages, scrapy.Spider):
         ).items():
             queue.add(key, Link(url))
         if queue.pending:
-            self._extraction_pool().warm()
+            self.warm_pool()
 
     # -- errors ----------------------------------------------------------------------------
 
