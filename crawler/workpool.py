@@ -35,7 +35,7 @@ from multiprocessing.reduction import ForkingPickler
 from pathlib import Path
 
 from crawler.config import Config
-from crawler.lifecycle import die_with_parent, process_started
+from crawler.lifecycle import die_with_parent, process_alive, process_started
 from crawler.models import Article, Dropped, Hints, PageFacts
 from crawler.pages import process_page
 from crawler.profile import SourceProfile
@@ -555,20 +555,10 @@ def _owner_alive(name: str) -> bool:
     if not pid.isdigit():
         return True  # not one of ours: left alone
     if process_started(os.getpid()) is None:
-        return not _gone(int(pid))  # no start times here (no /proc): whether the pid runs
+        return process_alive(int(pid))  # no start times here (no /proc): whether it runs
     if process_started(int(pid)) is None:
         return False  # gone
     return f"{pid}-{rest.partition('-')[0]}" == _process_mark(int(pid))
-
-
-def _gone(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False  # another user's
-    return False
 
 
 _SHARED: dict[tuple[int, str], ExtractionPool] = {}

@@ -656,6 +656,16 @@ def test_i4_the_service_skips_a_source_another_crawl_holds(tmp_path: Path) -> No
     svc.store.close()
 
 
+def _python_script(code: str) -> subprocess.Popen[str]:
+    """``code`` run by a new Python in the repository, its output readable line by line."""
+    return subprocess.Popen(
+        [sys.executable, "-c", code],
+        cwd=Path(__file__).resolve().parents[2],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+
+
 # -- I14 an extraction worker killed while it sends its results ------------------------
 
 POOL_UNDER_LOAD = """
@@ -695,12 +705,7 @@ def test_i14_a_worker_killed_while_sending_its_results_fails_its_pages_not_the_c
     finishes tasks; the worker is killed meanwhile. The pages in flight fail with
     BrokenProcessPool and the crawl goes on: it waited, half a message read, until its run
     timeout (a task's results were sent through the pipe, hundreds of KB)."""
-    owner = subprocess.Popen(
-        [sys.executable, "-c", POOL_UNDER_LOAD],
-        cwd=Path(__file__).resolve().parents[2],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    owner = _python_script(POOL_UNDER_LOAD)
     try:
         assert owner.stdout is not None
         line = owner.stdout.readline().split()
@@ -758,12 +763,7 @@ def _pool_children(pid: int) -> list[int]:
 def test_i9_the_extraction_pool_dies_with_a_crawl_killed_outright() -> None:
     # A crawl process killed with SIGKILL and no supervisor to kill its process group: the
     # forkserver and the workers must not live on (they kept each other alive before).
-    owner = subprocess.Popen(
-        [sys.executable, "-c", POOL_OWNER],
-        cwd=Path(__file__).resolve().parents[2],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    owner = _python_script(POOL_OWNER)
     try:
         assert owner.stdout is not None and owner.stdout.readline().strip() == "ready"
         pool = [pid for pid in _pool_children(owner.pid) if "forkserver" in _cmdline(pid)]
