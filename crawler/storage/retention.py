@@ -10,7 +10,7 @@ import functools
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, func, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, or_, select, text, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from crawler.storage.engine import Database, retry_locked
@@ -19,6 +19,8 @@ from crawler.storage.schema import articles, runs
 
 #: Rows deleted or compacted per write transaction.
 PRUNE_BATCH = 500
+#: PostgreSQL advisory lock key held by each batch of a run prune ("prun").
+_PRUNE_LOCK = 0x7072756E
 
 #: The flag a compacted article carries: its text and HTML were dropped by retention, so a
 #: re-score of its topics (``feeds --retag``) would see only its title and summary.
@@ -65,6 +67,13 @@ class RetentionStore(Database):
 
             def run() -> int:
                 with self._write() as conn:
+                    if not self.is_sqlite:
+                        # Two prunes at once (the service's and a `cityfeeds prune`) would add
+                        # the same runs' sums twice, or race to create a source's row: one at
+                        # a time (SQLite's write lock already serializes them).
+                        conn.execute(
+                            text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PRUNE_LOCK}
+                        )
                     ids = conn.execute(select(runs.c.id).where(where).limit(batch)).scalars().all()
                     if ids:
                         # Their figures stay in /metrics' run counters, which never go down.

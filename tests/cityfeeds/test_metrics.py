@@ -12,6 +12,7 @@ import time
 import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -473,6 +474,33 @@ def test_runs_retention_deleted_still_count_after_a_restart(db_url: str) -> None
         assert store.prune_runs(later) == 1  # the older of a's two recent runs
         again = StoreCollector(store, lambda: None, sources, wallclock=later.timestamp).run_sums()
         assert again.totals[("a", "ok")]["runs"] == 5 and again.totals[("a", "ok")]["pages"] == 11
+    finally:
+        store.close()
+
+
+def test_two_prunes_at_once_count_each_deleted_run_once(db_url: str) -> None:
+    # On PostgreSQL both read the same batch, both added its sums (5,000 runs counted for
+    # 4,000), or both created the source's row (a duplicate key error).
+    store = Store.open(db_url)
+    now = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+    try:
+        for i in range(240):
+            run_id = store.start_run("a", now=now - timedelta(days=300, minutes=i))
+            stats = RunStats(pages=1, dropped={"duplicate": 1})
+            store.finish_run(run_id, status="ok", stats=stats, now=now - timedelta(days=299))
+        before = StoreCollector(store, lambda: None, ["a"], wallclock=now.timestamp).run_sums()
+        stores = [Store.open(db_url) for _ in range(3)]
+        try:
+            with ThreadPoolExecutor(3) as pool:
+                done = list(
+                    pool.map(lambda s: s.prune_runs(now - timedelta(days=180), batch=10), stores)
+                )
+        finally:
+            for other in stores:
+                other.close()
+        assert sum(done) == 239  # the latest run is kept
+        after = StoreCollector(store, lambda: None, ["a"], wallclock=now.timestamp).run_sums()
+        assert after == before and after.totals[("a", "ok")]["runs"] == 240
     finally:
         store.close()
 
