@@ -110,19 +110,20 @@ def prepare_html(
     root = lxml.html.fragment_fromstring(body, create_parent="div")
     kept: list[str] = [html.escape(root.text, quote=False)] if root.text else []
     size = sum(map(len, kept))
-    for child in root:
+    for child in root if size <= room else ():
         piece = lxml.html.tostring(child, encoding="unicode", with_tail=True)
         if size + len(piece) > room:
             break
         kept.append(piece)
         size += len(piece)
-    cut = "".join(kept).strip()
-    if not html_to_text(cut):
-        # Nothing whole fits (one giant paragraph, or text and inline elements with no block
-        # around them): the body cut inside, after a word, its links kept up to there.
+    cut = "".join(kept).strip() if size <= room else ""
+    if len(html_to_text(cut)) < room // 2:
+        # Whole blocks fill less than half the room (one giant paragraph, or text and inline
+        # elements with no block around them, whose pieces are not blocks): the body cut
+        # inside, after a word, its links kept up to there.
         cut = _cut_inside(root, room)
         if not html_to_text(cut):
-            text = plain_excerpt(root.text_content(), room)
+            text = plain_excerpt(root.text_content(), room - len("<p></p>"))
             cut = "<p>" + html.escape(text.removesuffix("…"), quote=False) + "</p>"
     return cut + more
 

@@ -173,6 +173,12 @@ def test_one_giant_block_is_cut_inside_and_keeps_its_links(html_body: str) -> No
         "<b>МОСКВА, 5 декабря.</b> " + "слово " * 3000,
         '<a href="https://news.example/a">ссылка</a> сообщил, что ' + "слово " * 3000,
         "<div><b>Важно</b> " + "слово " * 3000 + "</div>",
+        # Text first: it was kept whole past the bound, or cut to its first words (the fourth
+        # re-check).
+        "слово " * 3000,
+        "Москва. <b>5 декабря</b> " + "слово " * 3000,
+        'Коротко <a href="https://news.example/a">ссылка</a> ' + "слово " * 3000,
+        ("слово " * 200 + "<br>") * 20,
     ],
 )
 def test_text_with_no_block_around_it_is_cut_after_a_word_not_to_its_first_element(
