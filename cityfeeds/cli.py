@@ -139,10 +139,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (130 after Ctrl-C, even while starting)."""
     starting = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGINT, _interrupted_while_starting) if starting else None
+    # `cityfeeds crawl` takes SIGTERM as a Ctrl-C (exit 130), from its first moment.
+    term = starting and command_named(sys.argv[1:] if argv is None else argv) == "crawl"
+    previous_term = signal.signal(signal.SIGTERM, _interrupted_while_starting) if term else None
 
     def ready() -> None:
         if starting:
             signal.signal(signal.SIGINT, previous or signal.default_int_handler)
+        if term:
+            signal.signal(signal.SIGTERM, previous_term or signal.SIG_DFL)
 
     try:
         return _run(argv, ready)

@@ -58,6 +58,7 @@ ERROR_WORDS = {
     "UnsupportedURLSchemeError": "URL scheme not supported",
     # A rendered page (render = "browser"): crawler.browser.page, Playwright's errors.
     "PageStuck": "its scripts keep the page busy (an endless loop?)",
+    "PageTimeout": "the page did not load in {timeout} s (its server, or a script it waits for)",
     "RendererCrashed": "the page crashed the browser (out of memory?)",
 }
 
@@ -80,6 +81,8 @@ def error_key(exc: BaseException) -> str:
         return "TLSError"
     if module.startswith("playwright") and "crashed" in str(exc).lower():
         return "RendererCrashed"  # "Page.content: Target crashed"
+    if module.startswith("playwright") and name == "TimeoutError":
+        return "PageTimeout"  # "Page.goto: Timeout 10000ms exceeded": not only the server
     if name in _WRAPPERS:
         inner = _wrapped(exc)
         if inner is not None:

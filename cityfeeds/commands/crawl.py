@@ -79,6 +79,8 @@ def run(args: argparse.Namespace, config: Config) -> int:
 
 
 def _as_interrupt(_signum: int, _frame: object) -> None:
+    # Once: a second SIGTERM must not cut the stop short (its summary, the runs' records).
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     raise KeyboardInterrupt
 
 
@@ -109,7 +111,24 @@ def stale_service_note(config: Config) -> str | None:
     )
 
 
-def crawl(
+def crawl(config: Config, source_names: Sequence[str] = (), **options: Any) -> int:
+    """Crawl ``source_names`` (all enabled when empty), print the summary, rebuild the feeds.
+
+    What ``cityfeeds crawl`` does, callable without an argparse namespace (``cityfeeds demo``
+    uses it); returns the command's exit status. SIGTERM (kill, systemd stop, a CI timeout) is
+    a Ctrl-C throughout: the crawl stops, its runs are recorded, the summary is printed and the
+    status is 130 (its default ended this process at once: 143, no summary).
+    """
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _as_interrupt) if main_thread else None
+    try:
+        return _crawl(config, source_names, **options)
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous or signal.SIG_DFL)
+
+
+def _crawl(
     config: Config,
     source_names: Sequence[str] = (),
     *,
@@ -119,11 +138,6 @@ def crawl(
     verbose: int = 0,
     wait: bool = False,
 ) -> int:
-    """Crawl ``source_names`` (all enabled when empty), print the summary, rebuild the feeds.
-
-    What ``cityfeeds crawl`` does, callable without an argparse namespace (``cityfeeds demo``
-    uses it); returns the command's exit status.
-    """
     sources = config.select_sources(list(source_names))
     if not sources:
         print("cityfeeds: no enabled sources to crawl", file=sys.stderr)
@@ -134,11 +148,6 @@ def crawl(
     if not quiet:
         print(f"Crawling {len(names)} source(s): {', '.join(names)}", file=sys.stderr, flush=True)
     log_level = {0: "WARNING", 1: "INFO"}.get(verbose, "DEBUG")
-    # SIGTERM (kill, systemd stop, a CI timeout) is a Ctrl-C here: the crawl stops, its runs
-    # are recorded, the summary is printed and the exit status is 130. Its default ended this
-    # process at once (143, no summary), its crawl child told only that its parent died.
-    main_thread = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, _as_interrupt) if main_thread else None
     try:
         outcome = crawl_subprocess(
             config,
@@ -151,9 +160,6 @@ def crawl(
     except SourceBusy as exc:
         print(f"cityfeeds: not crawling: {exc} (use --wait to wait for it)", file=sys.stderr)
         return BUSY_EXIT
-    finally:
-        if main_thread:
-            signal.signal(signal.SIGTERM, previous or signal.SIG_DFL)
     rows = []
     finished = clock().astimezone(ZoneInfo(config.timezone))
     # Headed by the time: a cron log of --quiet runs is a dated list, not a pile of tables.

@@ -67,3 +67,8 @@ def test_a_rendered_page_that_crashed_its_browser_is_said_in_words() -> None:
     assert describe_exception(error("Page.goto: net::ERR_ABORTED")) == (
         "Error: Page.goto: net::ERR_ABORTED"
     )
+    # A script that blocks the page's parsing times its navigation out: not only the server.
+    timeout = type("TimeoutError", (error,), {"__module__": "playwright._impl._errors"})
+    assert describe_exception(timeout("Page.goto: Timeout 10000ms exceeded"), timeout=10) == (
+        "the page did not load in 10 s (its server, or a script it waits for)"
+    )

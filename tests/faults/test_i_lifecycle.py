@@ -280,6 +280,9 @@ def test_i2_ctrl_c_records_the_run_as_interrupted_with_its_counts(
         wait_for(lambda: store.count_articles() >= 2, 60, "the quick articles stored")
         t0 = time.monotonic()
         proc.send_signal(signum)  # SIGINT: what a terminal sends the foreground process
+        if signum == signal.SIGTERM:
+            time.sleep(0.3)
+            proc.send_signal(signum)  # a second one does not cut the stop short
         output = proc.communicate(timeout=30)[0].decode()
         took = time.monotonic() - t0
     finally:
