@@ -9,6 +9,7 @@ from __future__ import annotations
 import fcntl
 import gc
 import os
+import sys
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -144,6 +145,20 @@ def running() -> Iterator[list[Service]]:
 def project_config_text() -> str:
     """The shipped cityfeeds.toml."""
     return (ROOT / "cityfeeds.toml").read_text(encoding="utf-8")
+
+
+def python_module_with_ctrl_c(module: str) -> list[str]:
+    """``python -m MODULE`` as a terminal starts it, with Ctrl-C (SIGINT) on.
+
+    A test run started in the background by a script (``.ci/run &``) ignores SIGINT, as a
+    shell's background job does, and its children inherit that: a command that rightly keeps
+    an ignored SIGINT would then never see the one a test sends it.
+    """
+    code = (
+        "import runpy, signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+        f"runpy.run_module({module!r}, run_name='__main__', alter_sys=True)"
+    )
+    return [sys.executable, "-c", code]
 
 
 def write_site_config(

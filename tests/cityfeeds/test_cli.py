@@ -28,7 +28,7 @@ from cityfeeds.devtools.demo_site import STORIES, article_path, build_site
 from crawler.config import load_config, parse_config
 from crawler.models import Article, TopicMatch
 from crawler.storage import Store
-from tests.conftest import ROOT
+from tests.conftest import ROOT, python_module_with_ctrl_c
 
 
 def _shipped_config(tmp_path: Path, out: Path, db: str = "db") -> Path:
@@ -671,7 +671,7 @@ def test_ctrl_c_while_starting_is_one_line_not_a_traceback(
     if not child:
         module += ["--config", str(cfg), "serve", "--port", "0"]
     proc = subprocess.Popen(
-        [sys.executable, "-m", *module],
+        [*python_module_with_ctrl_c(module[0]), *module[1:]],
         cwd=tmp_path,
         env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(ROOT)},
         stdout=subprocess.PIPE,

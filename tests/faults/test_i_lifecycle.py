@@ -29,6 +29,7 @@ from crawler.config import load_config
 from crawler.lifecycle import hostname, process_alive, process_started
 from crawler.storage import Store
 from crawler.supervisor import TRACKER_QUIET, remove_stale_scratch
+from tests.conftest import python_module_with_ctrl_c
 from tests.faults.support import Handler, Lab, Site, article_html, html_route, rss
 
 pytestmark = [pytest.mark.fault]
@@ -88,7 +89,7 @@ def cli(cfg: Path, *args: str, env: dict[str, str] | None = None, **kwargs: Any)
     """Start ``cityfeeds --config CFG ARGS`` (stdout and stderr merged into a pipe)."""
     base = {**os.environ, "PYTHONPATH": str(ROOT), "CITYFEEDS_EXTRACT_WORKERS": "2"}
     return subprocess.Popen(
-        [sys.executable, "-m", "cityfeeds.cli", "--config", str(cfg), *args],
+        [*python_module_with_ctrl_c("cityfeeds.cli"), "--config", str(cfg), *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         env={**base, **(env or {})},
