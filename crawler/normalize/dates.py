@@ -106,9 +106,12 @@ _ZONE_OFFSET = r"(?:\s*([+-])\s*(\d{1,2})(?::?(\d{2}))?)?"
 # A zone named after a time, optional, with no groups: for patterns that find date strings
 # in a page's text and leave reading them to :func:`parse_date`.
 ZONE_MARKER = rf"(?:\s*\(?(?:{_ZONE_NAME})(?:\s*[+-]\s*\d{{1,2}}(?::?\d{{2}})?)?\)?(?![^\W\d_]))?"
+# What may not follow a US zone's name: more of a word, "al." ("et al."), or a period and a
+# word (an abbreviation: "Mt. Vernon").
+_US_NAME_END = r"(?!\w)(?!\s+al\b)(?!\.\s+[^\W\d_])"
 # A US zone named without its season, right after an a.m./p.m. ("9:15 a.m. ET"): the same
 # for text patterns (see _US_ZONES).
-US_ZONE_MARKER = r"(?:\s*\(?(?:et|ct|mt|pt)\)?(?!\w)(?!\s+al\b)(?!\.\s+[^\W\d_]))?"
+US_ZONE_MARKER = rf"(?:\s*\(?(?:et|ct|mt|pt)\)?{_US_NAME_END})?"
 _YEAR_TAIL = r"(?:\s*,?\s*(\d{4})(?!\d)(?:\s*(?:года|г)\.?(?![а-я]))?)?"
 # A year that is not four digits but says it is one ("1 января 1 года", "5 мая 20225 г."):
 # the date is nonsense, not a year-less one.
@@ -396,15 +399,12 @@ _US_ZONES = {
 }
 _MERIDIEM = r"[ap]\.?\s?m\b\.?"
 # After an a.m./p.m. the name is unambiguous: a byline may follow ("9:15 a.m. ET By …").
-_US_ZONE_AFTER_RE = re.compile(
-    rf"(\s*{_MERIDIEM})?\s*\(?(et|ct|mt|pt)\)?(?!\w)(?!\s+al\b)(?!\.\s+[^\W\d_])"
-)
+_US_ZONE_AFTER_RE = re.compile(rf"(\s*{_MERIDIEM})?\s*\(?(et|ct|mt|pt)\)?{_US_NAME_END}")
 _ENDS_WITH_MERIDIEM_RE = re.compile(rf"{_MERIDIEM}\s*$")
 # A US zone named after a slashed date's time ("12/5/26 9:15 AM ET", "03/04/2026 5:00 PM EST"):
 # the date is written as US sites write it, month first, whatever the source's zone.
 _US_NAME_AFTER_RE = re.compile(
-    rf"(\s*{_MERIDIEM})?\s*\(?(?:(et|ct|mt|pt)|est|edt|cdt|mst|mdt|pst|pdt)\)?"
-    rf"(?!\w)(?!\s+al\b)(?!\.\s+[^\W\d_])"
+    rf"(\s*{_MERIDIEM})?\s*\(?(?:(et|ct|mt|pt)|est|edt|cdt|mst|mdt|pst|pdt)\)?{_US_NAME_END}"
 )
 _AT_ZONE_END_RE = re.compile(_ZONE_END)
 # Right after a date without a time: a time with a dot that a zone name vouches for
@@ -433,7 +433,7 @@ def _with_named_zone(dt: datetime, text: str, start: int, end: int) -> datetime:
         m = _ZONE_AFTER_RE.match(text, end)
         zone = _named_offset(*m.groups()) if m is not None else None
         if m is None and (us := _US_ZONE_AFTER_RE.match(text, end)) is not None:
-            if us[1] or _ENDS_WITH_MERIDIEM_RE.search(text, start, end):
+            if _after_meridiem(us, text, start, end):
                 zone = _US_ZONES[us[2]]
         return dt if zone is None else dt.replace(tzinfo=zone)
     if dt.hour or dt.minute or (m := _DOT_TIME_ZONE_RE.match(text, end)) is None:
@@ -545,11 +545,17 @@ def _ordering_zone(text: str, end: int, zone: tzinfo) -> tzinfo:
     m = _US_NAME_AFTER_RE.match(text, end)
     if m is None:
         return zone
-    if m[1] or _ENDS_WITH_MERIDIEM_RE.search(text, 0, end):
+    if _after_meridiem(m, text, 0, end):
         return _US_ZONES["et"]  # words may follow: "9:15 AM ET By John Smith"
     if not m[2] and _AT_ZONE_END_RE.match(text, m.end()):
         return _US_ZONES["et"]  # "17:00 EST" ending the value ("est" is French for "is")
     return zone  # "ET" and its kin count after an a.m./p.m. only (see _US_ZONES)
+
+
+def _after_meridiem(m: re.Match[str], text: str, start: int, end: int) -> bool:
+    """Whether the US zone name ``m`` found at ``end`` follows an a.m./p.m.: in its own match
+    (group 1), or ending ``text[start:end]``."""
+    return bool(m[1]) or _ENDS_WITH_MERIDIEM_RE.search(text, start, end) is not None
 
 
 def _month_first(separator: str, first: int, second: int, zone: tzinfo) -> bool:
