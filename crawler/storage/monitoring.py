@@ -69,7 +69,9 @@ class MonitoringStore(Database):
             return _run_totals(conn, self._finished(after_id, up_to_id))
 
     def pruned_sums(self) -> RunFigures:
-        """What the runs retention deleted added to the sums above (:meth:`run_figures`)."""
+        """What the runs retention deleted would add to :meth:`run_totals`,
+        :meth:`run_key_totals` (``dropped``, ``stats`` errors) and :meth:`run_duration_buckets`
+        (``pruned_runs``, filled by :func:`add_pruned_sums`)."""
         totals: dict[tuple[str, str], dict[str, int]] = {}
         dropped: dict[tuple[str, str], int] = {}
         stats: dict[tuple[str, str], int] = {}
@@ -223,18 +225,10 @@ def add_pruned_sums(conn: Connection, is_sqlite: bool, ids: Sequence[int]) -> No
         row = conn.execute(select(pruned_runs).where(pruned_runs.c.source == source)).first()
         kept_totals = dict(row.totals) if row is not None else {}
         for figures in (r for r in totals if r["source"] == source):
-            into = kept_totals.setdefault(figures["status"], {})
-            for name, value in figures.items():
-                if name not in ("source", "status"):
-                    into[name] = int(into.get(name, 0)) + int(value or 0)
-        kept_dropped = dict(row.dropped) if row is not None else {}
-        kept_stats = dict(row.stats) if row is not None else {}
-        for (s, key), n in dropped.items():
-            if s == source:
-                kept_dropped[key] = int(kept_dropped.get(key, 0)) + n
-        for (s, key), n in stats.items():
-            if s == source:
-                kept_stats[key] = int(kept_stats.get(key, 0)) + n
+            counted = {k: v for k, v in figures.items() if k not in ("source", "status")}
+            kept_totals[figures["status"]] = _plus(kept_totals.get(figures["status"]), counted)
+        kept_dropped = _plus(row.dropped if row is not None else None, _of(source, dropped))
+        kept_stats = _plus(row.stats if row is not None else None, _of(source, stats))
         kept = dict(row.durations) if row is not None else {}
         if kept.get("bounds") != list(RUN_DURATION_BOUNDS):
             kept = {
@@ -260,3 +254,16 @@ def add_pruned_sums(conn: Connection, is_sqlite: bool, ids: Sequence[int]) -> No
             conn.execute(
                 pruned_runs.update().where(pruned_runs.c.source == source).values(**values)
             )
+
+
+def _plus(kept: dict[str, Any] | None, added: dict[str, int]) -> dict[str, int]:
+    """``kept`` (a JSON object of sums) with ``added`` added, key by key."""
+    total = {key: int(value) for key, value in (kept or {}).items()}
+    for key, value in added.items():
+        total[key] = total.get(key, 0) + int(value or 0)
+    return total
+
+
+def _of(source: str, sums: dict[tuple[str, str], int]) -> dict[str, int]:
+    """The sums of ``source`` among sums by (source, key), by key."""
+    return {key: n for (s, key), n in sums.items() if s == source}
