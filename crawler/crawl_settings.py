@@ -51,3 +51,24 @@ def crawl_settings(
         "CITYFEEDS_PROGRESS": progress,
         "LOG_LEVEL": log_level,
     }
+
+
+#: The component priority dictionaries whose disabled entries drop_disabled_components removes.
+_COMPONENT_SETTINGS = ("EXTENSIONS", "DOWNLOADER_MIDDLEWARES", "SPIDER_MIDDLEWARES")
+
+
+def drop_disabled_components(settings: Any) -> None:
+    """Remove the components the project disables (priority None) from Scrapy's settings, and
+    from their ``_BASE`` dictionaries: Scrapy imports every component a priority dictionary
+    names, disabled or not (to tell a path from its class), so a disabled extension's module
+    was imported in every crawl process all the same."""
+    for name in _COMPONENT_SETTINGS:
+        own = settings.getdict(name)
+        disabled = {key for key, value in own.items() if value is None}
+        if not disabled:
+            continue
+        base = name + "_BASE"
+        kept = {k: v for k, v in settings.getdict(base).items() if k not in disabled}
+        settings.set(base, kept, priority=settings.getpriority(base) or "default")
+        enabled = {k: v for k, v in own.items() if v is not None}
+        settings.set(name, enabled, priority=settings.getpriority(name) or "project")

@@ -6,8 +6,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from crawler import clock as _clock
 
 BOT_NAME = "cityfeeds"
@@ -135,32 +133,11 @@ ITEM_PIPELINES = {
 EXTENSIONS = {
     "crawler.extensions.run_recorder.RunRecorder": 100,
     "crawler.extensions.progress.Progress": 110,
-    # Off (above) and not even imported (drop_disabled_components): remote_control's module
-    # imports aiohttp's web server (~70 ms and ~10 MiB in every crawl process).
+    # Off (above) and not even imported (crawler.crawl_settings.drop_disabled_components):
+    # remote_control's module imports aiohttp's web server (~70 ms and ~10 MiB per crawl).
     "scrapy.extensions.telnet.TelnetConsole": None,
     "scrapy.extensions.remote_control.RemoteControl": None,
 }
-
-#: The component priority dictionaries whose disabled entries drop_disabled_components removes.
-_COMPONENT_SETTINGS = ("EXTENSIONS", "DOWNLOADER_MIDDLEWARES", "SPIDER_MIDDLEWARES")
-
-
-def drop_disabled_components(settings: Any) -> None:
-    """Remove the components the project disables (priority None) from Scrapy's settings, and
-    from their ``_BASE`` dictionaries: Scrapy imports every component a priority dictionary
-    names, disabled or not (to tell a path from its class), so a disabled extension's module
-    was imported in every crawl process all the same."""
-    for name in _COMPONENT_SETTINGS:
-        own = settings.getdict(name)
-        disabled = {key for key, value in own.items() if value is None}
-        if not disabled:
-            continue
-        base = name + "_BASE"
-        kept = {k: v for k, v in settings.getdict(base).items() if k not in disabled}
-        settings.set(base, kept, priority=settings.getpriority(base) or "default")
-        enabled = {k: v for k, v in own.items() if v is not None}
-        settings.set(name, enabled, priority=settings.getpriority(name) or "project")
-
 
 LOG_LEVEL = "INFO"
 # Timestamps carry their UTC offset, as every time shown to people does: a service's log read

@@ -16,7 +16,11 @@ from twisted.python.failure import Failure
 
 from crawler.config import Config, ConfigError, SourceSpec, load_config
 from crawler.context import count_drop, get_context
-from crawler.crawl_settings import POLITENESS_KEYS, politeness_settings
+from crawler.crawl_settings import (
+    POLITENESS_KEYS,
+    drop_disabled_components,
+    politeness_settings,
+)
 from crawler.discovery import (
     MAX_SITEMAP_BYTES,
     DiscoveryError,
@@ -33,7 +37,6 @@ from crawler.middlewares.policy import Blocked, NotFetched
 from crawler.normalize.url_patterns import UrlPattern, compile_url_pattern
 from crawler.normalize.urls import host_of, registered_domain_matches, url_identity
 from crawler.run_states import kept_causes
-from crawler.settings import drop_disabled_components
 from crawler.spiders.article_pages import ArticlePages
 from crawler.spiders.rechecks import RecheckQueue
 from crawler.spiders.responses import (

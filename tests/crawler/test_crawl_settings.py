@@ -12,7 +12,12 @@ from scrapy.utils.test import get_crawler
 import crawler.settings as project_settings
 from crawler.config import load_config
 from crawler.context import get_context
-from crawler.crawl_settings import POLITENESS_KEYS, crawl_settings, politeness_settings
+from crawler.crawl_settings import (
+    POLITENESS_KEYS,
+    crawl_settings,
+    drop_disabled_components,
+    politeness_settings,
+)
 from crawler.spiders.news import NewsSpider
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -86,7 +91,7 @@ def test_dropping_the_disabled_components_keeps_the_enabled_ones() -> None:
         for name in ("EXTENSIONS", "DOWNLOADER_MIDDLEWARES", "SPIDER_MIDDLEWARES")
     }
     assert "scrapy.extensions.remote_control.RemoteControl" in settings.getdict("EXTENSIONS_BASE")
-    project_settings.drop_disabled_components(settings)
+    drop_disabled_components(settings)
     for name, components in before.items():
         assert build_component_list(settings.getwithbase(name)) == components
         assert None not in settings.getdict(name).values()
