@@ -10,6 +10,7 @@ from __future__ import annotations
 import email.utils
 import html
 import re
+from collections.abc import Iterator
 from copy import deepcopy
 from datetime import UTC, datetime
 from urllib.parse import urljoin, urlsplit, urlunsplit
@@ -94,9 +95,10 @@ def prepare_html(
     (docs/reliability.md B17): a body
     stored under an older policy, or written by hand, never reaches readers unsanitised. When the
     result is longer than ``limit`` characters it is cut after the last whole top-level block
-    that fits (a paragraph, list, figure...); a single oversized first block is cut inside, at
-    a word boundary, keeping its links and emphasis up to there. A truncated body ends with "…"
-    and a link to the original article.
+    that fits (a paragraph, list, figure...); when whole blocks would fill less than half of it
+    (one giant paragraph, text with no block around it) it is cut inside, after a word, keeping
+    its links and emphasis up to there. A truncated body ends with "…" and a link to the
+    original article, counted in the bound.
     """
     body = (fragment or "") if sanitized else sanitize_html(fragment or "", article_url)
     if len(body) <= limit:
@@ -108,15 +110,14 @@ def prepare_html(
     # The link to the original counts in the bound (a long URL pushed a body past it).
     room = max(limit - len(more), 100)
     root = lxml.html.fragment_fromstring(body, create_parent="div")
-    kept: list[str] = [html.escape(root.text, quote=False)] if root.text else []
-    size = sum(map(len, kept))
-    for child in root if size <= room else ():
-        piece = lxml.html.tostring(child, encoding="unicode", with_tail=True)
+    kept: list[str] = []
+    size = 0
+    for piece in _pieces(root):
         if size + len(piece) > room:
             break
         kept.append(piece)
         size += len(piece)
-    cut = "".join(kept).strip() if size <= room else ""
+    cut = "".join(kept).strip()
     if len(html_to_text(cut)) < room // 2:
         # Whole blocks fill less than half the room (one giant paragraph, or text and inline
         # elements with no block around them, whose pieces are not blocks): the body cut
@@ -140,16 +141,22 @@ def _cut_inside(root: etree._Element, room: int) -> str:
     for _ in range(6):
         copy = deepcopy(root)
         _keep_chars(copy, chars)
-        text = html.escape(copy.text, quote=False) if copy.text else ""
-        piece = (
-            text + "".join(lxml.html.tostring(c, encoding="unicode", with_tail=True) for c in copy)
-        ).strip()
+        piece = "".join(_pieces(copy)).strip()
         if len(piece) <= room:
             return piece
         chars = chars * room // len(piece) - 1
         if chars <= 0:
             break
     return ""
+
+
+def _pieces(root: etree._Element) -> Iterator[str]:
+    """The HTML of ``root``'s content, piece by piece: its own text, then each child with the
+    text after it."""
+    if root.text:
+        yield html.escape(root.text, quote=False)
+    for child in root:
+        yield lxml.html.tostring(child, encoding="unicode", with_tail=True)
 
 
 def _keep_chars(el: etree._Element, chars: int) -> int:
